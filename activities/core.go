@@ -1,0 +1,83 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// coreDefinitions are the built-in actions that need no vendor.
+func coreDefinitions() []Definition {
+	return []Definition{
+		{
+			Action: catalog.Action{
+				Name:        "core.noop",
+				Vendor:      "core",
+				Description: "Does nothing and returns its params as output. Useful to shape data or as a placeholder.",
+				Risk:        catalog.RiskRead,
+				AnyParams:   true,
+				Params:      []catalog.Param{},
+				Outputs:     []catalog.Field{{Name: "*", Type: catalog.TypeAny, Description: "Every param, as given."}},
+			},
+			Run: func(_ context.Context, _ *Env, call Call) (map[string]any, error) {
+				out := make(map[string]any, len(call.Params))
+				for k, v := range call.Params {
+					out[k] = v
+				}
+				return out, nil
+			},
+		},
+		{
+			Action: catalog.Action{
+				Name:        "core.log",
+				Vendor:      "core",
+				Description: "Writes a message to the worker log and the run's history.",
+				Risk:        catalog.RiskRead,
+				Params: []catalog.Param{
+					{Name: "message", Type: catalog.TypeString, Required: true, Description: "Text to log."},
+					{Name: "level", Type: catalog.TypeString, Description: "debug, info (default), warn or error.", Enum: []string{"debug", "info", "warn", "error"}},
+				},
+				Outputs: []catalog.Field{{Name: "message", Type: catalog.TypeString, Description: "The message logged."}},
+			},
+			Run: func(ctx context.Context, env *Env, call Call) (map[string]any, error) {
+				msg := fmt.Sprint(call.Params["message"])
+				logger := activity.GetLogger(ctx)
+				switch call.Params["level"] {
+				case "debug":
+					logger.Debug(msg, "step", call.StepID)
+				case "warn":
+					logger.Warn(msg, "step", call.StepID)
+				case "error":
+					logger.Error(msg, "step", call.StepID)
+				default:
+					logger.Info(msg, "step", call.StepID)
+				}
+				return map[string]any{"message": msg}, nil
+			},
+		},
+		{
+			Action: catalog.Action{
+				Name:        "core.fail",
+				Vendor:      "core",
+				Description: "Always fails. For tests and drills of on_failure and retry.",
+				Risk:        catalog.RiskRead,
+				Params: []catalog.Param{
+					{Name: "message", Type: catalog.TypeString, Required: true, Description: "Error message."},
+					{Name: "retryable", Type: catalog.TypeBool, Description: "Whether Temporal should retry (default false)."},
+				},
+				Outputs: []catalog.Field{},
+			},
+			Run: func(_ context.Context, _ *Env, call Call) (map[string]any, error) {
+				msg := fmt.Sprint(call.Params["message"])
+				if r, _ := call.Params["retryable"].(bool); r {
+					return nil, temporal.NewApplicationError(msg, "CoreFail")
+				}
+				return nil, temporal.NewNonRetryableApplicationError(msg, "CoreFail", nil)
+			},
+		},
+	}
+}

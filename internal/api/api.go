@@ -1,0 +1,243 @@
+// Package api serves Riposte's HTTP API: detection intake, playbook reload,
+// run listing and inspection. Every /v1 route needs the API token.
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/intake"
+)
+
+// DefaultMaxBody is the default limit of a detection request body.
+const DefaultMaxBody = 1 << 20
+
+// Server holds the API's dependencies.
+type Server struct {
+	Dispatcher *dispatch.Dispatcher
+	Temporal   client.Client
+	Validator  *intake.Validator
+	Token      string
+	MaxBody    int64
+	Namespace  string
+	UIURL      string
+	Logger     *slog.Logger
+	// Reload re-reads the playbooks; nil disables POST /v1/playbooks/reload.
+	Reload func() error
+	// Extra routes added by other parts (Slack, lab, metrics), by pattern.
+	Extra map[string]http.Handler
+	// Public routes skip the API token (they authenticate on their own,
+	// like Slack's signed requests).
+	Public map[string]http.Handler
+}
+
+// Handler returns the API's HTTP handler.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.MaxBody <= 0 {
+		s.MaxBody = DefaultMaxBody
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("POST /v1/detections", s.auth(http.HandlerFunc(s.detections)))
+	mux.Handle("POST /v1/playbooks/reload", s.auth(http.HandlerFunc(s.reload)))
+	mux.Handle("GET /v1/playbooks", s.auth(http.HandlerFunc(s.playbooks)))
+	mux.Handle("GET /v1/runs", s.auth(http.HandlerFunc(s.listRuns)))
+	mux.Handle("GET /v1/runs/{id}", s.auth(http.HandlerFunc(s.getRun)))
+	for p, h := range s.Extra {
+		mux.Handle(p, s.auth(h))
+	}
+	for p, h := range s.Public {
+		mux.Handle(p, h)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		Problem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+	})
+	return s.recoverer(mux)
+}
+
+// recoverer turns a panic into a 500 problem: no stack trace reaches a client.
+func (s *Server) recoverer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Logger.Error("panic in API handler", "path", r.URL.Path, "panic", fmt.Sprint(v))
+				Problem(w, http.StatusInternalServerError, "Internal error", "the server could not handle the request")
+			}
+		}()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// auth checks the bearer token in constant time.
+func (s *Server) auth(h http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(s.Token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		gotSum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !ok || s.Token == "" || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
+			Problem(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong API token (Authorization: Bearer <token>)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// Problem writes an application/problem+json response.
+func Problem(w http.ResponseWriter, status int, title, detail string) {
+	intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: title, Status: status, Detail: detail})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// DetectionsResponse is the body of a successful POST /v1/detections.
+type DetectionsResponse struct {
+	Started      int                `json:"started"`
+	Deduplicated int                `json:"deduplicated"`
+	Detections   []dispatch.Outcome `json:"detections"`
+}
+
+func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
+	if r.ContentLength > s.MaxBody {
+		intake.WriteProblem(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1,
+			Msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, s.MaxBody)}))
+		return
+	}
+	body, dryRun, err := envelope(r, s.MaxBody)
+	if err != nil {
+		intake.WriteProblem(w, intake.DecodeProblem(err))
+		return
+	}
+	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
+	if err != nil {
+		intake.WriteProblem(w, intake.DecodeProblem(err))
+		return
+	}
+	if errs := s.Validator.Validate(dets); len(errs) > 0 {
+		intake.WriteProblem(w, intake.ValidationProblem(errs))
+		return
+	}
+	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
+	for i, d := range dets {
+		out, err := s.Dispatcher.Dispatch(r.Context(), i, d, dispatch.Options{DryRun: dryRun})
+		if err != nil {
+			// Runs already started stay started; a client resending the
+			// whole body is safe because starts are deduplicated.
+			s.Logger.Error("dispatching detection", "index", i, "error", err)
+			intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
+				Detail: fmt.Sprintf("detection %d could not be dispatched (%v); %d detection(s) before it were dispatched; resending the request is safe", i, err, i)})
+			return
+		}
+		for _, m := range out.Matched {
+			if m.Deduplicated {
+				resp.Deduplicated++
+			} else {
+				resp.Started++
+			}
+		}
+		resp.Detections = append(resp.Detections, out)
+	}
+	status := http.StatusOK
+	if resp.Started > 0 {
+		status = http.StatusAccepted
+	}
+	writeJSON(w, status, resp)
+}
+
+// envelope reads the body and recognises the optional wrapper
+// {"dry_run": true, "detections": [...]}; ?dry_run=true works for any body.
+func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Msg: "reading body: " + err.Error()}
+	}
+	if int64(len(body)) > limit {
+		return nil, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
+	}
+	dryRun := r.URL.Query().Get("dry_run") == "true"
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"detections"`)) {
+		var env struct {
+			DryRun     *bool           `json:"dry_run"`
+			Detections json.RawMessage `json:"detections"`
+			ClassUID   any             `json:"class_uid"`
+		}
+		if json.Unmarshal(trimmed, &env) == nil && env.Detections != nil && env.ClassUID == nil {
+			if env.DryRun != nil && *env.DryRun {
+				dryRun = true
+			}
+			return env.Detections, dryRun, nil
+		}
+	}
+	return body, dryRun, nil
+}
+
+func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
+	if s.Reload == nil {
+		Problem(w, http.StatusNotImplemented, "Reload unavailable", "this server does not load playbooks")
+		return
+	}
+	if err := s.Reload(); err != nil {
+		Problem(w, http.StatusUnprocessableEntity, "Playbooks invalid; kept the previous set", err.Error())
+		return
+	}
+	s.playbooks(w, r)
+}
+
+// PlaybookInfo describes a loaded playbook.
+type PlaybookInfo struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Mode    string `json:"mode"`
+	File    string `json:"file"`
+	Digest  string `json:"digest"`
+	Steps   int    `json:"steps"`
+}
+
+func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
+	out := []PlaybookInfo{}
+	if set := s.Dispatcher.Playbooks(); set != nil {
+		for _, c := range set.Playbooks {
+			mode := c.Playbook.Mode
+			if mode == "" {
+				mode = "live"
+			}
+			out = append(out, PlaybookInfo{Name: c.Playbook.Name, Version: c.Playbook.Version, Mode: mode, File: c.Playbook.File, Digest: c.Digest, Steps: len(c.Steps)})
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"playbooks": out})
+}
+
+func timeoutCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 10*time.Second)
+}
+
+var errNotFound = errors.New("not found")

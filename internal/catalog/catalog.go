@@ -1,0 +1,187 @@
+// Package catalog describes the actions a playbook step may call: their
+// names, parameters, outputs and risk class. It holds metadata only; the
+// implementations live in the activities package, which builds the one
+// explicit catalog the rest of Riposte uses.
+package catalog
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Risk is an action's risk class. It decides whether a step needs a human.
+type Risk string
+
+// The risk classes, from harmless to high-impact.
+const (
+	RiskRead    Risk = "read"    // looks things up; never changes anything
+	RiskNotify  Risk = "notify"  // tells people (tickets, pages, messages)
+	RiskContain Risk = "contain" // changes the environment; has an undo
+)
+
+// Param types a step's `with` values are checked against.
+const (
+	TypeString = "string"
+	TypeInt    = "int"
+	TypeNumber = "number"
+	TypeBool   = "bool"
+	TypeList   = "list"
+	TypeObject = "object"
+	TypeAny    = "any"
+)
+
+// Param is one input of an action.
+type Param struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Required    bool   `json:"required"`
+	Description string `json:"description"`
+	// Enum, when set, lists the only literal values allowed.
+	Enum []string `json:"enum,omitempty"`
+}
+
+// Field is one output field of an action.
+type Field struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Description string `json:"description"`
+}
+
+// Action is one catalog entry. Its Name is also the Temporal activity type.
+type Action struct {
+	Name        string  `json:"name"`
+	Description string  `json:"description"`
+	Risk        Risk    `json:"risk"`
+	Params      []Param `json:"params"`
+	Outputs     []Field `json:"outputs"`
+	// Undo names the action that reverses a contain action. It is called with
+	// the same params as the original step.
+	Undo string `json:"undo,omitempty"`
+	// Vendor groups actions for docs ("core", "crowdstrike", ...).
+	Vendor string `json:"vendor,omitempty"`
+	// AnyParams accepts params not listed in Params (core.noop).
+	AnyParams bool `json:"any_params,omitempty"`
+}
+
+// Param returns the named param, if the action has it.
+func (a *Action) Param(name string) (Param, bool) {
+	for _, p := range a.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// ParamNames lists the action's param names in declaration order.
+func (a *Action) ParamNames() []string {
+	names := make([]string, len(a.Params))
+	for i, p := range a.Params {
+		names[i] = p.Name
+	}
+	return names
+}
+
+// Catalog is an immutable set of actions, looked up by name.
+type Catalog struct {
+	byName map[string]*Action
+	names  []string
+}
+
+// New builds a catalog and checks it is coherent: unique names, known risk
+// classes and param types, and every contain action naming an existing undo.
+func New(actions ...Action) (*Catalog, error) {
+	c := &Catalog{byName: make(map[string]*Action, len(actions))}
+	var problems []string
+	for i := range actions {
+		a := actions[i]
+		if a.Name == "" {
+			problems = append(problems, fmt.Sprintf("action #%d has no name", i))
+			continue
+		}
+		if _, dup := c.byName[a.Name]; dup {
+			problems = append(problems, fmt.Sprintf("action %s is defined twice", a.Name))
+			continue
+		}
+		switch a.Risk {
+		case RiskRead, RiskNotify, RiskContain:
+		default:
+			problems = append(problems, fmt.Sprintf("action %s: unknown risk %q", a.Name, a.Risk))
+		}
+		for _, p := range a.Params {
+			if !validType(p.Type) {
+				problems = append(problems, fmt.Sprintf("action %s: param %s has unknown type %q", a.Name, p.Name, p.Type))
+			}
+		}
+		c.byName[a.Name] = &a
+		c.names = append(c.names, a.Name)
+	}
+	for _, name := range c.names {
+		a := c.byName[name]
+		if a.Risk == RiskContain {
+			if a.Undo == "" {
+				problems = append(problems, fmt.Sprintf("contain action %s names no undo action", name))
+			} else if _, ok := c.byName[a.Undo]; !ok {
+				problems = append(problems, fmt.Sprintf("contain action %s: undo action %s is not in the catalog", name, a.Undo))
+			}
+		}
+	}
+	sort.Strings(c.names)
+	if len(problems) > 0 {
+		return nil, fmt.Errorf("invalid action catalog: %s", strings.Join(problems, "; "))
+	}
+	return c, nil
+}
+
+// MustNew is New for catalogs written in code, where an error is a bug.
+func MustNew(actions ...Action) *Catalog {
+	c, err := New(actions...)
+	if err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// Lookup returns the named action.
+func (c *Catalog) Lookup(name string) (*Action, bool) {
+	a, ok := c.byName[name]
+	return a, ok
+}
+
+// Names lists all action names, sorted.
+func (c *Catalog) Names() []string { return append([]string(nil), c.names...) }
+
+// Actions lists all actions sorted by name.
+func (c *Catalog) Actions() []*Action {
+	out := make([]*Action, len(c.names))
+	for i, n := range c.names {
+		out[i] = c.byName[n]
+	}
+	return out
+}
+
+func validType(t string) bool {
+	switch t {
+	case TypeString, TypeInt, TypeNumber, TypeBool, TypeList, TypeObject, TypeAny:
+		return true
+	}
+	return false
+}
+
+// Call is the input of every action activity. It holds no secrets: those are
+// resolved inside the activity, never placed in workflow input or history.
+type Call struct {
+	Action string         `json:"action"`
+	Params map[string]any `json:"params"`
+	// WorkflowID/RunID/StepID/Index identify the call; IdempotencyKey is
+	// derived from them so a retried or replayed call does not act twice.
+	WorkflowID     string `json:"workflow_id"`
+	RunID          string `json:"run_id"`
+	StepID         string `json:"step_id"`
+	Index          int    `json:"index"`
+	IdempotencyKey string `json:"idempotency_key"`
+	// DryRun simulates notify and contain actions: no request leaves the
+	// process and the output is synthesised from the catalog.
+	DryRun bool `json:"dry_run,omitempty"`
+}

@@ -1,0 +1,181 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// newLogger returns the process logger: text for terminals, JSON when
+// RIPOSTE_LOG_FORMAT=json (production).
+func newLogger(s Streams, level string) *slog.Logger {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if envOr("RIPOSTE_LOG_FORMAT", "text") == "json" {
+		return slog.New(slog.NewJSONHandler(s.Err, opts))
+	}
+	return slog.New(slog.NewTextHandler(s.Err, opts))
+}
+
+// httpAddr turns "8080", ":8080" or "host:port" into a listen address;
+// a bare port binds to loopback.
+func httpAddr(v string) (string, error) {
+	if n, err := strconv.Atoi(v); err == nil {
+		if n < 0 || n > 65535 {
+			return "", fmt.Errorf("--http: port %d is out of range", n)
+		}
+		return net.JoinHostPort("127.0.0.1", strconv.Itoa(n)), nil
+	}
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return "", fmt.Errorf("--http: %q is not host:port or a port", v)
+	}
+	if _, err := strconv.Atoi(port); err != nil {
+		return "", fmt.Errorf("--http: port %q is not a number", port)
+	}
+	return net.JoinHostPort(host, port), nil
+}
+
+// playbookSource loads playbooks and reloads them on demand.
+type playbookSource struct {
+	paths  []string
+	disp   *dispatch.Dispatcher
+	logger *slog.Logger
+	mu     sync.Mutex
+}
+
+// load validates every playbook; on any problem the current set stays.
+func (p *playbookSource) load() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set, files, diags := playbook.Load(p.paths, activities.Catalog())
+	if len(diags) > 0 {
+		return diags
+	}
+	p.disp.SetPlaybooks(set)
+	names := make([]string, 0, len(set.Playbooks))
+	for _, c := range set.Playbooks {
+		names = append(names, fmt.Sprintf("%s@v%d", c.Playbook.Name, c.Playbook.Version))
+	}
+	p.logger.Info("playbooks loaded", "count", len(set.Playbooks), "files", files, "playbooks", strings.Join(names, ","))
+	return nil
+}
+
+// watchHUP reloads playbooks on SIGHUP until ctx ends.
+func (p *playbookSource) watchHUP(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				if err := p.load(); err != nil {
+					p.logger.Error("reload refused: playbooks invalid; keeping the previous set", "diagnostics", err.Error())
+				}
+			}
+		}
+	}()
+}
+
+// apiOptions configures startAPI.
+type apiOptions struct {
+	Addr      string
+	Token     string
+	MaxBody   int64
+	Namespace string
+	TaskQueue string
+	UIURL     string
+	Client    client.Client
+	Playbooks []string
+	Logger    *slog.Logger
+}
+
+// runningAPI is a started HTTP API.
+type runningAPI struct {
+	URL    string
+	server *http.Server
+	source *playbookSource
+	done   chan error
+}
+
+// startAPI loads the playbooks (refusing to start on any problem), then
+// serves the HTTP API.
+func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
+	validator, err := intake.NewValidator()
+	if err != nil {
+		return nil, err
+	}
+	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL}
+	src := &playbookSource{paths: o.Playbooks, disp: disp, logger: o.Logger}
+	if err := src.load(); err != nil {
+		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
+	}
+	srv := &api.Server{
+		Dispatcher: disp,
+		Temporal:   o.Client,
+		Validator:  validator,
+		Token:      o.Token,
+		MaxBody:    o.MaxBody,
+		Namespace:  o.Namespace,
+		UIURL:      o.UIURL,
+		Logger:     o.Logger,
+		Reload:     src.load,
+	}
+	ln, err := net.Listen("tcp", o.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for the HTTP API on %s: %w", o.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	r := &runningAPI{URL: "http://" + ln.Addr().String(), server: hs, source: src, done: make(chan error, 1)}
+	go func() {
+		err := hs.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		r.done <- err
+	}()
+	src.watchHUP(ctx)
+	return r, nil
+}
+
+// stop shuts the API down gracefully.
+func (r *runningAPI) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = r.server.Shutdown(ctx)
+}
+
+func loadSet(paths []string) (*playbook.Set, int, playbook.Diagnostics) {
+	return playbook.Load(paths, activities.Catalog())
+}

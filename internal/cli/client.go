@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/config"
+)
+
+// apiClient talks to a Riposte API (riposte dev or serve).
+type apiClient struct {
+	base  string
+	token string
+	http  *http.Client
+}
+
+// apiFlags are the flags every API client command shares.
+type apiFlags struct {
+	API     string
+	Token   string
+	DataDir string
+}
+
+func (f *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.API, "api", envOr("RIPOSTE_API_URL", "http://127.0.0.1:8080"), "Riposte API URL (env RIPOSTE_API_URL)")
+	fs.StringVar(&f.Token, "token", "", "API token (default: env RIPOSTE_API_TOKEN, then the dev token in --data-dir)")
+	fs.StringVar(&f.DataDir, "data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
+}
+
+func (f *apiFlags) client() *apiClient {
+	return &apiClient{
+		base:  strings.TrimRight(f.API, "/"),
+		token: config.ReadToken(f.Token, f.DataDir),
+		http:  &http.Client{Timeout: 60 * time.Second},
+	}
+}
+
+// problemError is an API error response.
+type problemError struct {
+	Status int
+	Title  string
+	Detail string
+	Errors []struct {
+		Index   int    `json:"index"`
+		Path    string `json:"path"`
+		Message string `json:"message"`
+	}
+}
+
+func (p *problemError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s", p.Status, p.Title)
+	if p.Detail != "" {
+		fmt.Fprintf(&b, ": %s", p.Detail)
+	}
+	for _, e := range p.Errors {
+		path := e.Path
+		if path == "" {
+			path = "(detection)"
+		}
+		fmt.Fprintf(&b, "\n  detection %d: %s: %s", e.Index, path, e.Message)
+	}
+	return b.String()
+}
+
+// do sends a request and decodes a JSON answer into out. status receives
+// the HTTP status when non-nil.
+func (c *apiClient) do(ctx context.Context, method, path string, body []byte, contentType string, out any, status *int) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("calling the Riposte API at %s: %w (is riposte dev running?)", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading API response: %w", err)
+	}
+	if status != nil {
+		*status = resp.StatusCode
+	}
+	if resp.StatusCode >= 300 {
+		p := &problemError{Status: resp.StatusCode}
+		if json.Unmarshal(data, p) != nil || p.Title == "" {
+			p.Title = http.StatusText(resp.StatusCode)
+			p.Detail = strings.TrimSpace(string(data))
+		}
+		return p
+	}
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			return fmt.Errorf("decoding API response: %w", err)
+		}
+	}
+	return nil
+}

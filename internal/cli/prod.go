@@ -1,0 +1,147 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"strings"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/engine"
+)
+
+const workerUsage = `Usage: riposte worker [flags]
+
+Runs the Riposte worker (playbook interpreter and actions) against an
+external Temporal cluster: self-hosted (docker-compose.yml) or Temporal Cloud
+(mTLS or API key). Scale by running more workers on the same task queue.`
+
+// workerOptions are riposte worker's flags.
+type workerOptions struct {
+	Temporal       config.Temporal
+	RegisterSA     bool
+	LogLevel       string
+	MaxConcurrency int
+}
+
+func workerCommand() command {
+	return command{name: "worker", summary: "Run the worker against a Temporal cluster (production)", usage: workerUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var o workerOptions
+			fs := newFlagSet("worker", workerUsage, s)
+			o.Temporal.RegisterFlags(fs)
+			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
+			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			if _, err := parseFlags(fs, args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if err := runWorker(ctx, o, s); err != nil {
+				return fail(s, err)
+			}
+			return 0
+		}}
+}
+
+func runWorker(ctx context.Context, o workerOptions, s Streams) error {
+	logger := newLogger(s, o.LogLevel)
+	c, err := o.Temporal.Dial(ctx, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, o.RegisterSA); err != nil {
+		return err
+	}
+	w := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: o.Temporal.TaskQueue, Env: activities.NewEnv(logger)})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting worker: %w", err)
+	}
+	defer w.Stop()
+	logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
+	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
+	<-ctx.Done()
+	return nil
+}
+
+const serveUsage = `Usage: riposte serve [flags]
+
+Serves the Riposte HTTP API (detection intake, runs, approvals) against an
+external Temporal cluster. The API token comes from RIPOSTE_API_TOKEN (or
+--token-file); serve refuses to start without one.`
+
+// serveOptions are riposte serve's flags.
+type serveOptions struct {
+	Temporal  config.Temporal
+	Playbooks string
+	HTTP      string
+	MaxBody   int64
+	TokenFile string
+	UIURL     string
+	LogLevel  string
+}
+
+func serveCommand() command {
+	return command{name: "serve", summary: "Serve the API against a Temporal cluster (production)", usage: serveUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var o serveOptions
+			fs := newFlagSet("serve", serveUsage, s)
+			o.Temporal.RegisterFlags(fs)
+			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
+			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "0.0.0.0:8080"), "HTTP API address: port or host:port")
+			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
+			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
+			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
+			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			if _, err := parseFlags(fs, args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if err := runServe(ctx, o, s); err != nil {
+				return fail(s, err)
+			}
+			return 0
+		}}
+}
+
+func runServe(ctx context.Context, o serveOptions, s Streams) error {
+	logger := newLogger(s, o.LogLevel)
+	addr, err := httpAddr(o.HTTP)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	token, err := config.ServeToken(o.TokenFile)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	c, err := o.Temporal.Dial(ctx, logger, nil)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, false); err != nil {
+		return err
+	}
+	a, err := startAPI(ctx, apiOptions{
+		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
+		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger,
+	})
+	if err != nil {
+		return err
+	}
+	defer a.stop()
+	fmt.Fprintf(s.Out, "Riposte API listening on %s (Temporal %s, namespace %s)\n", a.URL, o.Temporal.Address, o.Temporal.Namespace)
+	select {
+	case <-ctx.Done():
+	case err := <-a.done:
+		return err
+	}
+	return nil
+}

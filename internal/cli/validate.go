@@ -1,0 +1,85 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+const validateUsage = `Usage: riposte validate [--format text|json] [PATH...]
+
+Validates playbooks (files, or directories walked for *.yaml / *.yml; test
+files NAME.test.yaml are skipped). Every problem of every file is reported at
+once as file:line:col: message. Exit 0 when all are valid, 1 otherwise.
+PATH defaults to ./playbooks.`
+
+func validateCommand() command {
+	return command{name: "validate", summary: "Check playbooks and report every problem with its position", usage: validateUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			fs := newFlagSet("validate", validateUsage, s)
+			format := fs.String("format", "text", "output format: text or json")
+			paths, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if *format != "text" && *format != "json" {
+				fmt.Fprintf(s.Err, "riposte validate: --format must be text or json, got %q\n", *format)
+				return 2
+			}
+			if len(paths) == 0 {
+				paths = []string{"playbooks"}
+			}
+			set, files, diags := playbook.Load(paths, activities.Catalog())
+			if *format == "json" {
+				out := struct {
+					Valid       bool                  `json:"valid"`
+					Files       int                   `json:"files"`
+					Playbooks   []string              `json:"playbooks"`
+					Diagnostics []playbook.Diagnostic `json:"diagnostics"`
+				}{Valid: len(diags) == 0, Files: files, Playbooks: []string{}, Diagnostics: diags}
+				if out.Diagnostics == nil {
+					out.Diagnostics = []playbook.Diagnostic{}
+				}
+				if set != nil {
+					for _, c := range set.Playbooks {
+						out.Playbooks = append(out.Playbooks, c.Playbook.Name)
+					}
+				}
+				enc := json.NewEncoder(s.Out)
+				enc.SetIndent("", "  ")
+				_ = enc.Encode(out)
+			} else {
+				for _, d := range diags {
+					fmt.Fprintln(s.Out, d.String())
+				}
+				if len(diags) == 0 {
+					fmt.Fprintf(s.Out, "ok: %d playbook%s valid (%d file%s)\n", len(set.Playbooks), plural(len(set.Playbooks)), files, plural(files))
+				} else {
+					bad := map[string]bool{}
+					for _, d := range diags {
+						bad[d.File] = true
+					}
+					fmt.Fprintf(s.Err, "%d problem%s in %d of %d file%s\n", len(diags), plural(len(diags)), len(bad), files, plural(files))
+				}
+			}
+			if len(diags) > 0 {
+				return 1
+			}
+			return 0
+		}}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

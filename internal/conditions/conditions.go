@@ -1,0 +1,401 @@
+// Package conditions compiles and evaluates the expr-lang expressions that
+// playbooks use in `when`, `if`, `vars`, `outputs` and `${{ }}` templates.
+//
+// Everything here is deterministic so that it may run inside workflow code:
+// now() is not available, keys()/values()/toPairs() return sorted results,
+// date() defaults to UTC, and expressions are compiled once and reused.
+package conditions
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+)
+
+// Limits that keep hostile or accidental input bounded.
+const (
+	MaxExprLen     = 4096      // characters in one expression
+	MaxNodes       = 2000      // AST nodes in one expression
+	MaxRenderBytes = 256 << 10 // bytes one rendered string may reach
+)
+
+// Scope says which names an expression may use.
+type Scope int
+
+// Scopes, from narrowest to widest.
+const (
+	// ScopeTrigger: `trigger.when` sees only the detection.
+	ScopeTrigger Scope = iota
+	// ScopeVars: `vars` see the detection, earlier vars, playbook and run.
+	ScopeVars
+	// ScopeStep: step fields also see steps, item and index.
+	ScopeStep
+	// ScopeOutputs: playbook outputs see every step, but no item/index.
+	ScopeOutputs
+)
+
+// Names returns the top-level names visible in the scope.
+func (s Scope) Names() []string {
+	switch s {
+	case ScopeTrigger:
+		return []string{"detection"}
+	case ScopeVars:
+		return []string{"detection", "vars", "playbook", "run"}
+	case ScopeStep:
+		return []string{"detection", "vars", "playbook", "run", "steps", "item", "index"}
+	default:
+		return []string{"detection", "vars", "playbook", "run", "steps"}
+	}
+}
+
+// Error is a compile error with a 1-based position inside the expression.
+type Error struct {
+	Line, Column int // 1-based; Column counts runes
+	Msg          string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%d:%d: %s", e.Line, e.Column, e.Msg) }
+
+// Program is a compiled expression.
+type Program struct {
+	Source string
+	prog   *vm.Program
+	// StepRefs lists the step ids the expression reads through `steps.<id>`,
+	// sorted and unique, so validators can check they are upstream.
+	StepRefs []string
+	// VarRefs lists the vars read through `vars.<name>`, sorted and unique.
+	VarRefs []string
+	// UsesItem is true when the expression reads `item` or `index`.
+	UsesItem bool
+}
+
+// Env is the data an expression runs against.
+type Env struct {
+	Detection map[string]any
+	Vars      map[string]any
+	Steps     map[string]any // id -> {"status","output","error"}
+	Playbook  map[string]any // name, version
+	Run       map[string]any // id, workflow_id
+	Item      any
+	Index     int
+	// HasItem is true inside for_each iterations.
+	HasItem bool
+}
+
+// Map turns the env into the map expr runs against.
+func (e *Env) Map() map[string]any {
+	m := map[string]any{
+		"detection": orEmpty(e.Detection),
+		"vars":      orEmpty(e.Vars),
+		"steps":     orEmpty(e.Steps),
+		"playbook":  orEmpty(e.Playbook),
+		"run":       orEmpty(e.Run),
+		"item":      e.Item,
+		"index":     e.Index,
+	}
+	return m
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// compileEnv declares the names and their static types for the checker.
+func compileEnv(s Scope) map[string]any {
+	env := map[string]any{}
+	for _, n := range s.Names() {
+		switch n {
+		case "index":
+			env[n] = 0
+		case "item":
+			env[n] = any(nil)
+		default:
+			env[n] = map[string]any{}
+		}
+	}
+	return env
+}
+
+func options(s Scope, wantBool bool) []expr.Option {
+	opts := []expr.Option{
+		expr.Env(compileEnv(s)),
+		expr.MaxNodes(MaxNodes),
+		expr.Timezone("UTC"),
+		// Wall clock and random map order must never reach workflow code.
+		expr.DisableBuiltin("now"),
+		expr.DisableBuiltin("keys"),
+		expr.DisableBuiltin("values"),
+		expr.DisableBuiltin("toPairs"),
+	}
+	opts = append(opts, helpers()...)
+	if wantBool {
+		opts = append(opts, expr.AsBool())
+	}
+	return opts
+}
+
+// Compile compiles one expression for the scope. wantBool requires a bool
+// result (a statically non-bool expression is a compile error).
+func Compile(src string, s Scope, wantBool bool) (*Program, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Line: 1, Column: 1, Msg: "expression is empty"}
+	}
+	if len(src) > MaxExprLen {
+		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression is %d characters long; the limit is %d", len(src), MaxExprLen)}
+	}
+	prog, err := expr.Compile(src, options(s, wantBool)...)
+	if err != nil {
+		return nil, toError(err)
+	}
+	v := &refVisitor{seen: map[string]bool{}}
+	node := prog.Node()
+	ast.Walk(&node, v)
+	if v.err != nil {
+		return nil, v.err
+	}
+	sort.Strings(v.steps)
+	sort.Strings(v.vars)
+	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item}, nil
+}
+
+func toError(err error) *Error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		line := fe.Line
+		if line < 1 {
+			line = 1
+		}
+		return &Error{Line: line, Column: fe.Column + 1, Msg: friendly(fe.Message)}
+	}
+	return &Error{Line: 1, Column: 1, Msg: friendly(err.Error())}
+}
+
+func friendly(msg string) string {
+	if rest, ok := strings.CutPrefix(msg, "expected bool, but got "); ok {
+		return "must be a bool expression, but it is " + rest
+	}
+	return msg
+}
+
+// refVisitor finds every `steps.<id>` / `vars.<name>` access and any use of
+// item or index.
+type refVisitor struct {
+	seen        map[string]bool
+	steps, vars []string
+	item        bool
+	err         *Error
+}
+
+func (v *refVisitor) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "item" || id.Value == "index") {
+		v.item = true
+		return
+	}
+	m, ok := (*node).(*ast.MemberNode)
+	if !ok {
+		return
+	}
+	id, ok := m.Node.(*ast.IdentifierNode)
+	if !ok || (id.Value != "steps" && id.Value != "vars") {
+		return
+	}
+	s, ok := m.Property.(*ast.StringNode)
+	if !ok {
+		if v.err == nil {
+			loc := m.Location()
+			v.err = &Error{Line: 1, Column: loc.From + 1, Msg: fmt.Sprintf("%s must be indexed by a literal name (%s.<name>)", id.Value, id.Value)}
+		}
+		return
+	}
+	key := id.Value + "." + s.Value
+	if v.seen[key] {
+		return
+	}
+	v.seen[key] = true
+	if id.Value == "steps" {
+		v.steps = append(v.steps, s.Value)
+	} else {
+		v.vars = append(v.vars, s.Value)
+	}
+}
+
+// Eval runs the program.
+func (p *Program) Eval(env map[string]any) (any, error) {
+	out, err := expr.Run(p.prog, env)
+	if err != nil {
+		return nil, fmt.Errorf("evaluating %q: %w", p.Source, err)
+	}
+	return out, nil
+}
+
+// EvalBool runs a program compiled with wantBool. A nil result (for example
+// from an optional chain) counts as false.
+func (p *Program) EvalBool(env map[string]any) (bool, error) {
+	out, err := p.Eval(env)
+	if err != nil {
+		return false, err
+	}
+	switch b := out.(type) {
+	case bool:
+		return b, nil
+	case nil:
+		return false, nil
+	default:
+		return false, fmt.Errorf("evaluating %q: result is %T, not bool", p.Source, out)
+	}
+}
+
+func helpers() []expr.Option {
+	return []expr.Option{
+		expr.Function("cidr_contains", func(args ...any) (any, error) {
+			cidr, ok1 := args[0].(string)
+			ip, ok2 := args[1].(string)
+			if !ok1 || !ok2 {
+				return false, nil
+			}
+			pfx, err := netip.ParsePrefix(strings.TrimSpace(cidr))
+			if err != nil {
+				return nil, fmt.Errorf("cidr_contains: %q is not a CIDR", cidr)
+			}
+			addr, err := netip.ParseAddr(strings.TrimSpace(ip))
+			if err != nil {
+				return false, nil
+			}
+			return pfx.Contains(addr.Unmap()), nil
+		}, new(func(string, string) bool)),
+		expr.Function("is_private_ip", func(args ...any) (any, error) {
+			s, ok := args[0].(string)
+			if !ok {
+				return false, nil
+			}
+			addr, err := netip.ParseAddr(strings.TrimSpace(s))
+			if err != nil {
+				return false, nil
+			}
+			addr = addr.Unmap()
+			return addr.IsPrivate() || addr.IsLoopback() || addr.IsLinkLocalUnicast() || cgnat.Contains(addr), nil
+		}, new(func(string) bool)),
+		expr.Function("is_ip", func(args ...any) (any, error) {
+			s, ok := args[0].(string)
+			if !ok {
+				return false, nil
+			}
+			_, err := netip.ParseAddr(strings.TrimSpace(s))
+			return err == nil, nil
+		}, new(func(string) bool)),
+		expr.Function("glob", func(args ...any) (any, error) {
+			pattern, ok1 := args[0].(string)
+			s, ok2 := args[1].(string)
+			if !ok1 || !ok2 {
+				return false, nil
+			}
+			return Glob(pattern, s), nil
+		}, new(func(string, string) bool)),
+		expr.Function("keys", func(args ...any) (any, error) {
+			m, ok := args[0].(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("keys: want a map, got %T", args[0])
+			}
+			return sortedKeys(m), nil
+		}, new(func(map[string]any) []any)),
+		expr.Function("values", func(args ...any) (any, error) {
+			m, ok := args[0].(map[string]any)
+			if !ok {
+				return nil, fmt.Errorf("values: want a map, got %T", args[0])
+			}
+			ks := sortedKeys(m)
+			out := make([]any, len(ks))
+			for i, k := range ks {
+				out[i] = m[k.(string)]
+			}
+			return out, nil
+		}, new(func(map[string]any) []any)),
+		expr.Function("attack_ids", func(args ...any) (any, error) {
+			return AttackIDs(args[0]), nil
+		}, new(func(any) []any)),
+	}
+}
+
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+func sortedKeys(m map[string]any) []any {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	out := make([]any, len(ks))
+	for i, k := range ks {
+		out[i] = k
+	}
+	return out
+}
+
+// AttackIDs collects the MITRE ATT&CK technique ids of an OCSF detection
+// (`attacks[].technique.uid` and `sub_technique.uid`, also under
+// finding_info), sorted and unique.
+func AttackIDs(det any) []any {
+	m, _ := det.(map[string]any)
+	seen := map[string]bool{}
+	var ids []string
+	collect := func(v any) {
+		list, _ := v.([]any)
+		for _, a := range list {
+			am, _ := a.(map[string]any)
+			for _, k := range []string{"technique", "sub_technique"} {
+				t, _ := am[k].(map[string]any)
+				if uid, ok := t["uid"].(string); ok && uid != "" && !seen[uid] {
+					seen[uid] = true
+					ids = append(ids, uid)
+				}
+			}
+		}
+	}
+	collect(m["attacks"])
+	if fi, ok := m["finding_info"].(map[string]any); ok {
+		collect(fi["attacks"])
+	}
+	sort.Strings(ids)
+	out := make([]any, len(ids))
+	for i, s := range ids {
+		out[i] = s
+	}
+	return out
+}
+
+// Glob matches s against a shell-style pattern where * matches any run of
+// characters (including dots and slashes) and ? one character; case-insensitive.
+func Glob(pattern, s string) bool {
+	p, str := []rune(strings.ToLower(pattern)), []rune(strings.ToLower(s))
+	var pi, si, star, mark = 0, 0, -1, 0
+	for si < len(str) {
+		switch {
+		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
+			pi++
+			si++
+		case pi < len(p) && p[pi] == '*':
+			star, mark = pi, si
+			pi++
+		case star >= 0:
+			pi = star + 1
+			mark++
+			si = mark
+		default:
+			return false
+		}
+	}
+	for pi < len(p) && p[pi] == '*' {
+		pi++
+	}
+	return pi == len(p)
+}

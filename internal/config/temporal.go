@@ -1,0 +1,134 @@
+// Package config holds Riposte's configuration: how to reach Temporal, the
+// API token, and (later) vendor connections. Flags default to env vars so
+// the same binary works from a shell, a container or CI.
+package config
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
+)
+
+// Temporal says how to reach a Temporal cluster (self-hosted or Cloud).
+type Temporal struct {
+	Address       string
+	Namespace     string
+	TaskQueue     string
+	TLSCert       string // client certificate file (mTLS)
+	TLSKey        string // client key file (mTLS)
+	TLSCA         string // CA bundle to verify the server; "" = system roots
+	TLSServerName string
+	TLS           bool   // TLS without a client cert (API key auth)
+	APIKey        string // Temporal Cloud API key
+}
+
+// RegisterFlags adds the connection flags, defaulting to env vars.
+func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&t.Address, "temporal-address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&t.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&t.TaskQueue, "task-queue", env("RIPOSTE_TASK_QUEUE", "riposte"), "task queue of the Riposte workers (env RIPOSTE_TASK_QUEUE)")
+	fs.StringVar(&t.TLSCert, "tls-cert", env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&t.TLSKey, "tls-key", env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&t.TLSCA, "tls-ca", env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
+	fs.StringVar(&t.TLSServerName, "tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+	fs.BoolVar(&t.TLS, "tls", env("TEMPORAL_TLS", "") == "true", "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
+	fs.StringVar(&t.APIKey, "api-key", env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// Validate reports configuration mistakes before dialing.
+func (t *Temporal) Validate() error {
+	var errs []error
+	if t.Address == "" {
+		errs = append(errs, errors.New("--temporal-address is empty"))
+	}
+	if t.Namespace == "" {
+		errs = append(errs, errors.New("--namespace is empty"))
+	}
+	if (t.TLSCert == "") != (t.TLSKey == "") {
+		errs = append(errs, errors.New("--tls-cert and --tls-key go together: set both or neither"))
+	}
+	return errors.Join(errs...)
+}
+
+// tlsConfig builds the TLS config, or nil for plaintext.
+func (t *Temporal) tlsConfig() (*tls.Config, error) {
+	if t.TLSCert == "" && t.TLSCA == "" && !t.TLS && t.APIKey == "" {
+		return nil, nil
+	}
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLSServerName}
+	if t.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("loading client certificate %s: %w", t.TLSCert, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	if t.TLSCA != "" {
+		pem, err := os.ReadFile(t.TLSCA)
+		if err != nil {
+			return nil, fmt.Errorf("reading CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("CA file %s holds no PEM certificate", t.TLSCA)
+		}
+		cfg.RootCAs = pool
+	}
+	return cfg, nil
+}
+
+// ClientOptions returns SDK client options for the connection.
+func (t *Temporal) ClientOptions(logger *slog.Logger) (client.Options, error) {
+	if err := t.Validate(); err != nil {
+		return client.Options{}, err
+	}
+	tlsCfg, err := t.tlsConfig()
+	if err != nil {
+		return client.Options{}, err
+	}
+	opts := client.Options{
+		HostPort:  t.Address,
+		Namespace: t.Namespace,
+		ConnectionOptions: client.ConnectionOptions{
+			TLS: tlsCfg,
+		},
+	}
+	if logger != nil {
+		opts.Logger = log.NewStructuredLogger(logger)
+	}
+	if t.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+	}
+	return opts, nil
+}
+
+// Dial connects to Temporal and checks the connection.
+func (t *Temporal) Dial(ctx context.Context, logger *slog.Logger, extra func(*client.Options)) (client.Client, error) {
+	opts, err := t.ClientOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	if extra != nil {
+		extra(&opts)
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("connecting to Temporal at %s (namespace %s): %w", t.Address, t.Namespace, err)
+	}
+	return c, nil
+}

@@ -1,0 +1,125 @@
+package devserver
+
+import (
+	"maps"
+	"net"
+	"strconv"
+	"time"
+
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/primitives"
+	"go.temporal.io/server/temporal"
+)
+
+const (
+	clusterName = "active"
+	storeName   = "sqlite-default"
+)
+
+// DevDynamicConfig returns the dynamic config values Start sets, before
+// Options.DynamicConfig is applied on top. They follow the official dev server
+// (`temporal server start-dev`) where it matters for a single-node, local
+// setup: changes to search attributes and Nexus endpoints are visible
+// immediately, and the persistence rate limits are raised because of that.
+func DevDynamicConfig() map[string]any {
+	return map[string]any{
+		// Read search attributes from the database on every use instead of a
+		// cache refreshed every minute: attributes registered at startup (or
+		// later through the operator API) are usable at once. Adding search
+		// attributes is rare, so the extra reads are cheap.
+		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key().String(): true,
+		// Same for Nexus endpoints.
+		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key().String(): true,
+		// The two settings above cost persistence calls; raise the limits as
+		// the official dev server does (keeping the default ratio).
+		dynamicconfig.FrontendPersistenceMaxQPS.Key().String(): 10000,
+		dynamicconfig.HistoryPersistenceMaxQPS.Key().String():  45000,
+		// Host-level mutable state cache, as in the official dev server.
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 8096,
+		// The UI and tests list workflows a lot.
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
+		// Workflow Update (already on by default in this server version; set
+		// explicitly because playbooks rely on it).
+		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key().String():              true,
+		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key().String(): true,
+	}
+}
+
+// serverOptions assembles the temporal.ServerOption list for one node running
+// all services in process.
+func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr, httpAddr string, logger *serverLogger) []temporal.ServerOption {
+	conf := &config.Config{}
+
+	// Static membership: each service has exactly one host, this process. No
+	// gossip ring (and so no membership ports) is needed.
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = loopbackIP
+	// No metrics endpoint, no pprof.
+	conf.Global.Metrics = nil
+	conf.Global.PProf.Port = 0
+
+	conf.Persistence.DefaultStore = storeName
+	conf.Persistence.VisibilityStore = storeName
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{storeName: {SQL: sqlCfg}}
+
+	conf.ClusterMetadata = &cluster.Config{
+		EnableGlobalNamespace:    false,
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{
+			clusterName: {
+				Enabled:                true,
+				InitialFailoverVersion: 1,
+				RPCAddress:             frontendAddr,
+				HTTPAddress:            httpAddr,
+			},
+		},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+
+	conf.Services = map[string]config.Service{
+		string(primitives.FrontendService): {RPC: config.RPC{GRPCPort: ports.frontend, HTTPPort: ports.http, BindOnIP: opts.IP}},
+		string(primitives.HistoryService):  {RPC: config.RPC{GRPCPort: ports.history, BindOnIP: loopbackIP}},
+		string(primitives.MatchingService): {RPC: config.RPC{GRPCPort: ports.matching, BindOnIP: loopbackIP}},
+		string(primitives.WorkerService):   {RPC: config.RPC{GRPCPort: ports.worker, BindOnIP: loopbackIP}},
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = frontendAddr
+
+	hostPort := func(port int) string { return net.JoinHostPort(loopbackIP, strconv.Itoa(port)) }
+
+	dc := DevDynamicConfig()
+	maps.Copy(dc, opts.DynamicConfig)
+	dcClient := make(dynamicconfig.StaticClient, len(dc))
+	for k, v := range dc {
+		dcClient[dynamicconfig.MakeKey(k)] = v
+	}
+
+	return []temporal.ServerOption{
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: static.SingleLocalHost(frontendAddr),
+			primitives.HistoryService:  static.SingleLocalHost(hostPort(ports.history)),
+			primitives.MatchingService: static.SingleLocalHost(hostPort(ports.matching)),
+			primitives.WorkerService:   static.SingleLocalHost(hostPort(ports.worker)),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dcClient),
+		temporal.WithCustomMetricsHandler(metrics.NoopMetricsHandler),
+		temporal.WithAuthorizer(authorization.NewNoopAuthorizer()),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper {
+			return authorization.NewNoopClaimMapper()
+		}),
+	}
+}

@@ -1,0 +1,227 @@
+// Package dispatch routes detections to playbooks: every playbook whose
+// trigger matches starts one run, with a workflow id derived from the
+// detection and the playbook so that a re-sent detection never starts a
+// second run.
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// Starter is the part of the Temporal client the dispatcher needs.
+type Starter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+}
+
+// Dispatcher starts runs for detections.
+type Dispatcher struct {
+	Client    Starter
+	TaskQueue string
+	Namespace string
+	// UIURL is the Temporal UI base URL used in run links ("" = no links).
+	UIURL string
+	set   atomic.Pointer[playbook.Set]
+}
+
+// Options for one dispatch.
+type Options struct {
+	// DryRun simulates notify and contain actions and grants approvals.
+	DryRun bool
+}
+
+// Match is one run a detection started (or found already started).
+type Match struct {
+	Playbook     string `json:"playbook"`
+	Version      int    `json:"version"`
+	Mode         string `json:"mode"`
+	WorkflowID   string `json:"workflow_id"`
+	RunID        string `json:"run_id"`
+	URL          string `json:"url,omitempty"`
+	Deduplicated bool   `json:"deduplicated"`
+}
+
+// Outcome is what happened to one detection.
+type Outcome struct {
+	Index        int     `json:"index"`
+	DetectionID  string  `json:"detection_id"`
+	Matched      []Match `json:"matched"`
+	Deduplicated bool    `json:"deduplicated"`
+	// Errors lists trigger evaluation problems (the playbook did not match).
+	Errors []string `json:"errors,omitempty"`
+}
+
+// SetPlaybooks swaps in a new playbook set; runs in flight keep theirs.
+func (d *Dispatcher) SetPlaybooks(s *playbook.Set) { d.set.Store(s) }
+
+// Playbooks returns the current set.
+func (d *Dispatcher) Playbooks() *playbook.Set { return d.set.Load() }
+
+// WorkflowID is the deterministic id of a playbook's run for a detection.
+func WorkflowID(pb string, det intake.Detection) string {
+	return pb + ":" + det.Key()
+}
+
+// Mode names, also the RunMode search attribute values.
+const (
+	ModeLive   = "live"
+	ModeShadow = "shadow"
+	ModeDryRun = "dry_run"
+)
+
+// Dispatch evaluates every playbook's trigger and starts the matching runs.
+// An error means Temporal could not be reached; per-playbook trigger errors
+// are reported in the outcome.
+func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection, opts Options) (Outcome, error) {
+	out := Outcome{Index: idx, DetectionID: det.UID(), Matched: []Match{}}
+	set := d.set.Load()
+	if set == nil {
+		return out, nil
+	}
+	env := map[string]any{"detection": map[string]any(det)}
+	for _, c := range set.Playbooks {
+		ok, err := c.When.EvalBool(env)
+		if err != nil {
+			out.Errors = append(out.Errors, fmt.Sprintf("playbook %s: trigger: %v", c.Playbook.Name, err))
+			continue
+		}
+		if !ok {
+			continue
+		}
+		m, err := d.start(ctx, c, det, opts)
+		if err != nil {
+			return out, err
+		}
+		out.Matched = append(out.Matched, m)
+	}
+	out.Deduplicated = len(out.Matched) > 0
+	for _, m := range out.Matched {
+		if !m.Deduplicated {
+			out.Deduplicated = false
+		}
+	}
+	return out, nil
+}
+
+func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, opts Options) (Match, error) {
+	pb := c.Playbook
+	mode := ModeLive
+	if opts.DryRun {
+		mode = ModeDryRun
+	} else if pb.Mode == playbook.ModeShadow {
+		mode = ModeShadow
+	}
+	id := WorkflowID(pb.Name, det)
+	if mode == ModeDryRun {
+		// Dry runs may be repeated; each gets its own id.
+		id = "dryrun:" + id + ":" + time.Now().UTC().Format("20060102T150405.000000000")
+	} else if mode == ModeShadow {
+		id = "shadow:" + id
+	}
+	sa := temporal.NewSearchAttributes(
+		workflows.SAPlaybookName.ValueSet(pb.Name),
+		workflows.SAPlaybookVersion.ValueSet(int64(pb.Version)),
+		workflows.SADetectionID.ValueSet(det.UID()),
+		workflows.SADetectionSeverity.ValueSet(det.Severity()),
+		workflows.SADetectorModel.ValueSet(det.DetectorModel()),
+		workflows.SARunStatus.ValueSet(workflows.RunRunning),
+		workflows.SARunMode.ValueSet(mode),
+	)
+	input := workflows.Input{
+		Playbook:  pb,
+		Digest:    c.Digest,
+		Detection: map[string]any(det),
+		DryRun:    mode == ModeDryRun,
+		Shadow:    mode == ModeShadow,
+		UIURL:     d.UIURL,
+	}
+	sopts := client.StartWorkflowOptions{
+		ID:                                       id,
+		TaskQueue:                                d.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    sa,
+		StaticSummary:                            summary(pb, det, mode),
+		StaticDetails:                            details(pb, det),
+	}
+	m := Match{Playbook: pb.Name, Version: pb.Version, Mode: mode, WorkflowID: id}
+	run, err := d.Client.ExecuteWorkflow(ctx, sopts, workflows.PlaybookWorkflow, input)
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		m.RunID = already.RunId
+		m.Deduplicated = true
+	case err != nil:
+		return m, fmt.Errorf("starting playbook %s for detection %q: %w", pb.Name, det.UID(), err)
+	default:
+		m.RunID = run.GetRunID()
+	}
+	m.URL = RunURL(d.UIURL, d.Namespace, m.WorkflowID, m.RunID)
+	return m, nil
+}
+
+// RunURL links to a run in the Temporal UI.
+func RunURL(ui, namespace, workflowID, runID string) string {
+	if ui == "" {
+		return ""
+	}
+	u := strings.TrimRight(ui, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows/" + url.PathEscape(workflowID)
+	if runID != "" {
+		u += "/" + url.PathEscape(runID)
+	}
+	return u + "/history"
+}
+
+// plain strips markup from untrusted (often AI-written) text before it is
+// shown in the Temporal UI, which renders summaries as Markdown.
+func plain(s string, limit int) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\n' || r == '\r' || r == '\t':
+			b.WriteRune(' ')
+		case r < 0x20:
+		case strings.ContainsRune("*_`[]()<>#!|~\\", r):
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(r)
+		}
+		if b.Len() >= limit {
+			break
+		}
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+func summary(pb *playbook.Playbook, det intake.Detection, mode string) string {
+	s := fmt.Sprintf("%s v%d: %s", pb.Name, pb.Version, plain(det.Title(), 160))
+	if mode != ModeLive {
+		s = "[" + mode + "] " + s
+	}
+	return s
+}
+
+func details(pb *playbook.Playbook, det intake.Detection) string {
+	conf := "n/a"
+	if c, ok := det.Confidence(); ok {
+		conf = fmt.Sprintf("%d", c)
+	}
+	return fmt.Sprintf("Detection %s from %s, severity %s, confidence %s.\n\nPlaybook %s v%d (owner %s).",
+		plain(det.UID(), 200), plain(det.DetectorModel(), 200), plain(det.Severity(), 40), conf,
+		pb.Name, pb.Version, plain(pb.Owner, 100))
+}

@@ -1,0 +1,81 @@
+// Package engine builds Riposte's Temporal worker: the playbook interpreter
+// plus every action of the catalog, on one task queue.
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// WorkerOptions configures NewWorker.
+type WorkerOptions struct {
+	TaskQueue string
+	Env       *activities.Env
+	// Worker tunes pollers and concurrency; zero values are SDK defaults.
+	Worker worker.Options
+}
+
+// NewWorker returns a worker (not yet started) that runs playbooks.
+func NewWorker(c client.Client, opts WorkerOptions) worker.Worker {
+	if opts.TaskQueue == "" {
+		opts.TaskQueue = workflows.DefaultTaskQueue
+	}
+	if opts.Env == nil {
+		opts.Env = activities.NewEnv(nil)
+	}
+	w := worker.New(c, opts.TaskQueue, opts.Worker)
+	workflows.Register(w, workflows.NewInterpreter(activities.Catalog()))
+	activities.Register(w, opts.Env)
+	return w
+}
+
+// CheckSearchAttributes verifies Riposte's custom search attributes exist
+// on the namespace; register adds the missing ones instead of failing. A
+// run that upserts an unknown attribute would retry forever, so workers
+// refuse to start without them.
+func CheckSearchAttributes(ctx context.Context, c client.Client, namespace string, register bool) error {
+	op := c.OperatorService()
+	resp, err := op.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("listing search attributes of namespace %s: %w", namespace, err)
+	}
+	want := workflows.SearchAttributeTypes()
+	missing := map[string]any{}
+	var names []string
+	for name, typ := range want {
+		if got, ok := resp.GetCustomAttributes()[name]; ok {
+			if got != typ {
+				return fmt.Errorf("search attribute %s has type %s in namespace %s; Riposte needs %s", name, got, namespace, typ)
+			}
+			continue
+		}
+		missing[name] = typ
+		names = append(names, name)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	sort.Strings(names)
+	if !register {
+		return fmt.Errorf("namespace %s lacks Riposte's search attributes %s: register them (riposte worker --register-search-attributes, or the compose setup job)", namespace, strings.Join(names, ", "))
+	}
+	req := &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: want}
+	for name := range want {
+		if _, ok := missing[name]; !ok {
+			delete(req.SearchAttributes, name)
+		}
+	}
+	if _, err := op.AddSearchAttributes(ctx, req); err != nil {
+		return fmt.Errorf("registering search attributes %s: %w", strings.Join(names, ", "), err)
+	}
+	return nil
+}

@@ -1,0 +1,625 @@
+package intake
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// Default limits used by [Decode] when the corresponding [DecodeOptions]
+// field is zero or negative.
+const (
+	DefaultMaxBytes      int64 = 1 << 20 // 1 MiB
+	DefaultMaxDepth            = 64
+	DefaultMaxDetections       = 1000
+)
+
+// Errors returned by [Decode]. Test for them with errors.Is.
+var (
+	// ErrTooLarge means the body is larger than DecodeOptions.MaxBytes.
+	// HTTP handlers should answer 413 Content Too Large.
+	ErrTooLarge = errors.New("request body too large")
+	// ErrEmpty means the body holds no detection at all: it is empty,
+	// whitespace only, or an empty JSON array.
+	ErrEmpty = errors.New("no detections in request body")
+	// ErrMalformed means the body is not valid JSON, or not one of the
+	// accepted shapes (object, array of objects, NDJSON objects), or it
+	// repeats a key inside one object, or holds a number out of float64
+	// range.
+	ErrMalformed = errors.New("malformed detection JSON")
+	// ErrTooDeep means a detection nests objects/arrays deeper than
+	// DecodeOptions.MaxDepth.
+	ErrTooDeep = errors.New("detection JSON nested too deeply")
+	// ErrTooManyDetections means the body holds more than
+	// DecodeOptions.MaxDetections detections.
+	ErrTooManyDetections = errors.New("too many detections in request body")
+)
+
+// DecodeOptions bounds the work [Decode] does for one request body. A zero
+// or negative field means the matching Default* constant.
+type DecodeOptions struct {
+	// MaxBytes is the largest accepted body, in bytes (default 1 MiB).
+	MaxBytes int64
+	// MaxDepth is the deepest accepted nesting of objects and arrays
+	// inside one detection. The detection object itself is level 1; the
+	// array that wraps detections in the array form does not count
+	// (default 64).
+	MaxDepth int
+	// MaxDetections is the largest number of detections in one body
+	// (default 1000).
+	MaxDetections int
+}
+
+func (o DecodeOptions) withDefaults() DecodeOptions {
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.MaxDepth <= 0 {
+		o.MaxDepth = DefaultMaxDepth
+	}
+	if o.MaxDetections <= 0 {
+		o.MaxDetections = DefaultMaxDetections
+	}
+	return o
+}
+
+// DecodeError describes why a body could not be decoded and, when known,
+// where. Every error returned by [Decode] is a *DecodeError; it wraps one
+// of the Err* sentinels (or, for a failing reader, the read error).
+type DecodeError struct {
+	// Err is the kind of failure: ErrTooLarge, ErrEmpty, ErrMalformed,
+	// ErrTooDeep, ErrTooManyDetections, or a wrapped read error.
+	Err error
+	// Index is the 0-based index of the detection being read, or -1 when
+	// the error is outside any detection (for example a body that starts
+	// with a number).
+	Index int
+	// Line and Column (both 1-based; Column counts bytes) locate Offset.
+	// For NDJSON bodies Line is the NDJSON line number.
+	Line, Column int
+	// Offset is the 0-based byte offset of the error in the body, or -1
+	// when the error has no location (too large, empty, read failure); Line
+	// and Column are then 0.
+	Offset int64
+	// Path is the field path inside the detection, in the format described
+	// in the package documentation, or "" when unknown.
+	Path string
+	// Msg describes the problem in plain words.
+	Msg string
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string {
+	return "intake: decode: " + e.Detail()
+}
+
+func (e *DecodeError) location() string {
+	if e.Offset < 0 {
+		return ""
+	}
+	return fmt.Sprintf("line %d, column %d (byte offset %d)", e.Line, e.Column, e.Offset)
+}
+
+// Unwrap returns the sentinel error, so errors.Is works.
+func (e *DecodeError) Unwrap() error { return e.Err }
+
+// Detail is the error text without the package prefix, suitable for the
+// "detail" member of a problem document.
+func (e *DecodeError) Detail() string {
+	var b strings.Builder
+	if e.Index >= 0 {
+		fmt.Fprintf(&b, "detection %d: ", e.Index)
+	}
+	if loc := e.location(); loc != "" {
+		b.WriteString(loc)
+		b.WriteString(": ")
+	}
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Decode reads one request body and returns the detections it holds.
+//
+// The body may be one JSON object, a JSON array of objects, or NDJSON (one
+// object per line; blank lines and CRLF allowed). A leading UTF-8 byte order
+// mark is ignored. Numbers that are integral and within ±2^53 (or any plain
+// integer literal that fits an int) become int; every other number becomes
+// float64. Objects become map[string]any, arrays []any.
+//
+// Every error is a [*DecodeError] naming, where possible, the detection
+// index, line, column and byte offset. Use errors.Is with the Err*
+// sentinels to classify it: a body over opts.MaxBytes (or an
+// [http.MaxBytesReader] that hit its own limit) gives [ErrTooLarge]; an
+// empty body gives [ErrEmpty]. Decode never returns detections together
+// with an error: a request is accepted or rejected as a whole.
+func Decode(r io.Reader, opts DecodeOptions) ([]Detection, error) {
+	opts = opts.withDefaults()
+	body, err := readBody(r, opts.MaxBytes)
+	if err != nil {
+		return nil, err
+	}
+	p := parser{body: body, opts: opts}
+	dets, err := p.parse()
+	if err != nil {
+		return nil, err
+	}
+	return dets, nil
+}
+
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	if r == nil {
+		return nil, noLocation(ErrEmpty, "the request has no body")
+	}
+	readLimit := limit
+	if readLimit < math.MaxInt64 {
+		readLimit++ // one byte more than allowed tells "too large" from "exactly at the limit"
+	}
+	body, err := io.ReadAll(io.LimitReader(r, readLimit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, noLocation(ErrTooLarge, "the request body exceeds the limit of %d bytes", mbe.Limit)
+		}
+		return nil, noLocation(fmt.Errorf("read request body: %w", err), "the request body could not be read")
+	}
+	if int64(len(body)) > limit {
+		return nil, noLocation(ErrTooLarge, "the request body exceeds the limit of %d bytes", limit)
+	}
+	return body, nil
+}
+
+// noLocation builds a DecodeError that is not tied to a place in the body.
+func noLocation(err error, format string, args ...any) *DecodeError {
+	return &DecodeError{Err: err, Index: -1, Offset: -1, Msg: fmt.Sprintf(format, args...)}
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// parser splits a body into detection records and decodes each one.
+//
+// The split is done by a small byte scanner that only tracks strings,
+// bracket depth and member count; it enforces MaxDepth before any value is
+// built, so deep input can never blow the stack. Each record is then
+// decoded by encoding/json, which also does all syntax checking.
+type parser struct {
+	body []byte
+	opts DecodeOptions
+	dets []Detection
+}
+
+func (p *parser) parse() ([]Detection, error) {
+	pos := 0
+	if bytes.HasPrefix(p.body, utf8BOM) {
+		pos = len(utf8BOM)
+	}
+	pos = p.skipSpace(pos)
+	if pos == len(p.body) {
+		return nil, noLocation(ErrEmpty, "the request body is empty or only whitespace")
+	}
+	switch p.body[pos] {
+	case '[':
+		return p.parseArray(pos)
+	case '{':
+		return p.parseLines(pos)
+	default:
+		return nil, p.errorf(ErrMalformed, -1, pos, "",
+			"body must be a JSON object, a JSON array of objects, or NDJSON objects, found %s", describeByte(p.body[pos]))
+	}
+}
+
+// parseArray reads `[ {...}, {...} ]` starting at the '['.
+func (p *parser) parseArray(pos int) ([]Detection, error) {
+	pos = p.skipSpace(pos + 1)
+	if pos == len(p.body) {
+		return nil, p.errorf(ErrMalformed, -1, pos, "", "unexpected end of input: the array is not closed")
+	}
+	if p.body[pos] == ']' {
+		if rest := p.skipSpace(pos + 1); rest != len(p.body) {
+			return nil, p.errorf(ErrMalformed, -1, rest, "", "expected nothing after the end of the array, found %s", describeByte(p.body[rest]))
+		}
+		return nil, noLocation(ErrEmpty, "the request body is an empty array")
+	}
+	for {
+		idx := len(p.dets)
+		end, err := p.record(pos)
+		if err != nil {
+			return nil, err
+		}
+		pos = p.skipSpace(end)
+		if pos == len(p.body) {
+			return nil, p.errorf(ErrMalformed, idx, pos, "", "unexpected end of input: expected ',' or ']' after the detection")
+		}
+		switch p.body[pos] {
+		case ',':
+			pos = p.skipSpace(pos + 1)
+			if pos == len(p.body) {
+				return nil, p.errorf(ErrMalformed, idx+1, pos, "", "unexpected end of input: expected a detection object after ','")
+			}
+			if p.body[pos] == ']' {
+				return nil, p.errorf(ErrMalformed, idx+1, pos, "", "unexpected ']' after ',' (trailing comma)")
+			}
+		case ']':
+			if rest := p.skipSpace(pos + 1); rest != len(p.body) {
+				return nil, p.errorf(ErrMalformed, -1, rest, "", "expected nothing after the end of the array, found %s", describeByte(p.body[rest]))
+			}
+			return p.dets, nil
+		default:
+			return nil, p.errorf(ErrMalformed, idx, pos, "", "expected ',' or ']' after the detection, found %s", describeByte(p.body[pos]))
+		}
+	}
+}
+
+// parseLines reads one object, or NDJSON: objects separated by line breaks
+// (any whitespace, which includes blank lines and CRLF, as long as it holds
+// at least one '\n').
+func (p *parser) parseLines(pos int) ([]Detection, error) {
+	for {
+		idx := len(p.dets)
+		end, err := p.record(pos)
+		if err != nil {
+			return nil, err
+		}
+		next := p.skipSpace(end)
+		if next == len(p.body) {
+			return p.dets, nil
+		}
+		if bytes.IndexByte(p.body[end:next], '\n') < 0 {
+			return nil, p.errorf(ErrMalformed, idx, next, "",
+				"expected a line break after the detection object (NDJSON has one object per line), found %s", describeByte(p.body[next]))
+		}
+		pos = next
+	}
+}
+
+// record decodes the detection object that starts at pos and appends it to
+// p.dets. It returns the offset just past the object.
+//
+// The fast path is encoding/json's Decoder plus an in-place number
+// conversion. A syntax error is located with json.Unmarshal; a duplicate
+// key or a number out of range makes the record be re-read token by token
+// (diagnose) to name the exact offset and field path.
+func (p *parser) record(pos int) (int, error) {
+	idx := len(p.dets)
+	if idx >= p.opts.MaxDetections {
+		return 0, p.errorf(ErrTooManyDetections, idx, pos, "", "more than %d detections in one request", p.opts.MaxDetections)
+	}
+	if p.body[pos] != '{' {
+		return 0, p.errorf(ErrMalformed, idx, pos, "", "a detection must be a JSON object, found %s", describeByte(p.body[pos]))
+	}
+	end, members, err := p.scanObject(idx, pos)
+	if err != nil {
+		return 0, err
+	}
+	raw := p.body[pos:end]
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil || dec.InputOffset() != int64(len(raw)) {
+		return 0, p.syntaxError(idx, pos, raw)
+	}
+	// Every ':' outside strings separates one object member, so fewer map
+	// entries than colons means a key was repeated somewhere.
+	n, ok := convertNumbers(m)
+	if !ok || n != members {
+		return 0, p.diagnose(idx, pos, raw)
+	}
+	p.dets = append(p.dets, Detection(m))
+	return end, nil
+}
+
+// scanObject finds the end of the object that starts at start, counting
+// brackets outside strings and enforcing MaxDepth. It also counts the
+// object members (':' outside strings) of all nested objects. It does not
+// validate the JSON; encoding/json does that on the returned range.
+func (p *parser) scanObject(idx, start int) (end, members int, err error) {
+	b := p.body
+	depth := 0
+	for i := start; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			// Skip the string: find the closing quote, stepping over escapes.
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case ':':
+			members++
+		case '{', '[':
+			depth++
+			if depth > p.opts.MaxDepth {
+				return 0, 0, p.errorf(ErrTooDeep, idx, i, "", "nesting exceeds the maximum depth of %d levels", p.opts.MaxDepth)
+			}
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, members, nil
+			}
+		}
+	}
+	// Unclosed: let encoding/json name the first real problem.
+	return 0, 0, p.syntaxError(idx, start, b[start:])
+}
+
+// convertNumbers replaces the json.Number values in v, in place, by int or
+// float64 (see numberValue) and returns how many object members v holds.
+// ok is false if a number is out of float64 range.
+func convertNumbers(v any) (members int, ok bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		members = len(x)
+		for k, e := range x {
+			if n, isNum := e.(json.Number); isNum {
+				if x[k], ok = numberValue(n); !ok {
+					return 0, false
+				}
+				continue
+			}
+			c, ok := convertNumbers(e)
+			if !ok {
+				return 0, false
+			}
+			members += c
+		}
+	case []any:
+		for i, e := range x {
+			if n, isNum := e.(json.Number); isNum {
+				if x[i], ok = numberValue(n); !ok {
+					return 0, false
+				}
+				continue
+			}
+			c, ok := convertNumbers(e)
+			if !ok {
+				return 0, false
+			}
+			members += c
+		}
+	}
+	return members, true
+}
+
+// numberValue converts a JSON number: integer literals that fit an int
+// and integral values within ±2^53 (1.0, 1e3) become int, the rest
+// float64. ok is false when the number overflows float64.
+func numberValue(n json.Number) (v any, ok bool) {
+	s := string(n)
+	if i, err := strconv.ParseInt(s, 10, strconv.IntSize); err == nil {
+		return int(i), true
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
+		return nil, false
+	}
+	if f == math.Trunc(f) && math.Abs(f) <= maxExactInt {
+		return int(f), true
+	}
+	return f, true
+}
+
+// syntaxError reports the JSON syntax error in raw, which starts at base in
+// the body.
+func (p *parser) syntaxError(idx, base int, raw []byte) error {
+	err := json.Unmarshal(raw, new(json.RawMessage))
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		msg := "invalid JSON"
+		if err != nil {
+			msg = err.Error()
+		}
+		return p.errorf(ErrMalformed, idx, base, "", "%s", msg)
+	}
+	off := int(se.Offset)
+	msg := se.Error()
+	if strings.HasPrefix(msg, "unexpected end of JSON input") {
+		msg = "unexpected end of input: the object is not closed"
+	} else if off > 0 {
+		off-- // Offset counts the offending byte itself
+	}
+	return p.errorf(ErrMalformed, idx, base+off, "", "%s", msg)
+}
+
+func (p *parser) skipSpace(pos int) int {
+	for pos < len(p.body) {
+		switch p.body[pos] {
+		case ' ', '\t', '\n', '\r':
+			pos++
+		default:
+			return pos
+		}
+	}
+	return pos
+}
+
+func (p *parser) errorf(kind error, idx, off int, path, format string, args ...any) *DecodeError {
+	line, col := lineColumn(p.body, off)
+	return &DecodeError{
+		Err:    kind,
+		Index:  idx,
+		Line:   line,
+		Column: col,
+		Offset: int64(off),
+		Path:   path,
+		Msg:    fmt.Sprintf(format, args...),
+	}
+}
+
+// lineColumn converts a byte offset to a 1-based line and byte column.
+func lineColumn(b []byte, off int) (line, col int) {
+	off = min(max(off, 0), len(b))
+	prefix := b[:off]
+	line = 1 + bytes.Count(prefix, []byte{'\n'})
+	col = off - (bytes.LastIndexByte(prefix, '\n') + 1) + 1
+	return line, col
+}
+
+// describeByte names what a value starting with c would be, for messages.
+func describeByte(c byte) string {
+	switch {
+	case c == '{':
+		return "an object"
+	case c == '[':
+		return "an array"
+	case c == '"':
+		return "a string"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c >= 0x20 && c < 0x7f:
+		return fmt.Sprintf("invalid character %q", c)
+	default:
+		return fmt.Sprintf("invalid byte 0x%02X", c)
+	}
+}
+
+// maxExactInt is 2^53: every integer up to it in magnitude is exact in a
+// float64.
+const maxExactInt = 1 << 53
+
+// builder reads one record token by token (slow, but it knows where it is)
+// to diagnose duplicate keys and out-of-range numbers.
+type builder struct {
+	p    *parser
+	dec  *json.Decoder
+	idx  int
+	base int
+	path []pathSeg
+	// tokStart is the body offset where the last token read by next starts.
+	tokStart int
+}
+
+// diagnose re-reads a record that the fast path refused, token by token,
+// and returns the first problem with its exact offset and field path.
+func (p *parser) diagnose(idx, base int, raw []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	b := &builder{p: p, dec: dec, idx: idx, base: base}
+	tok, err := b.next()
+	if err == nil {
+		_, err = b.value(tok, 1)
+	}
+	if err == nil { // the fast path and this one disagree; should not happen
+		err = p.errorf(ErrMalformed, idx, base, "", "the detection object could not be decoded")
+	}
+	return err
+}
+
+func (b *builder) next() (json.Token, error) {
+	// The decoder's offset is just past the previous token; the next one
+	// starts after whitespace and at most one ',' or ':'.
+	b.tokStart = b.p.skipSpace(b.base + int(b.dec.InputOffset()))
+	if b.tokStart < len(b.p.body) && (b.p.body[b.tokStart] == ',' || b.p.body[b.tokStart] == ':') {
+		b.tokStart = b.p.skipSpace(b.tokStart + 1)
+	}
+	tok, err := b.dec.Token()
+	if err != nil { // the fast path already accepted the syntax; never trust that
+		return nil, b.fail(ErrMalformed, "%v", err)
+	}
+	return tok, nil
+}
+
+// fail reports an error at the start of the last token read.
+func (b *builder) fail(kind error, format string, args ...any) error {
+	return b.p.errorf(kind, b.idx, b.tokStart, formatSegs(b.path), format, args...)
+}
+
+func (b *builder) value(tok json.Token, depth int) (any, error) {
+	switch t := tok.(type) {
+	case json.Delim:
+		if depth > b.p.opts.MaxDepth { // already enforced by scanObject
+			return nil, b.fail(ErrTooDeep, "nesting exceeds the maximum depth of %d levels", b.p.opts.MaxDepth)
+		}
+		switch t {
+		case '{':
+			return b.object(depth)
+		case '[':
+			return b.array(depth)
+		}
+		return nil, b.fail(ErrMalformed, "unexpected %q", rune(t))
+	case json.Number:
+		return b.number(t)
+	case string:
+		return t, nil
+	case bool:
+		return t, nil
+	case nil:
+		return nil, nil
+	default:
+		return nil, b.fail(ErrMalformed, "unexpected token %T", tok)
+	}
+}
+
+func (b *builder) object(depth int) (map[string]any, error) {
+	m := make(map[string]any)
+	for b.dec.More() {
+		tok, err := b.next()
+		if err != nil {
+			return nil, err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return nil, b.fail(ErrMalformed, "object key is not a string")
+		}
+		b.path = append(b.path, pathSeg{key: key})
+		if _, dup := m[key]; dup {
+			return nil, b.fail(ErrMalformed, "duplicate key: each key may appear only once in an object")
+		}
+		tok, err = b.next()
+		if err != nil {
+			return nil, err
+		}
+		v, err := b.value(tok, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		m[key] = v
+		b.path = b.path[:len(b.path)-1]
+	}
+	if _, err := b.next(); err != nil { // '}'
+		return nil, err
+	}
+	return m, nil
+}
+
+func (b *builder) array(depth int) ([]any, error) {
+	a := make([]any, 0)
+	for i := 0; b.dec.More(); i++ {
+		b.path = append(b.path, pathSeg{index: i, isIndex: true})
+		tok, err := b.next()
+		if err != nil {
+			return nil, err
+		}
+		v, err := b.value(tok, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		b.path = b.path[:len(b.path)-1]
+	}
+	if _, err := b.next(); err != nil { // ']'
+		return nil, err
+	}
+	return a, nil
+}
+
+// number converts a JSON number like numberValue, or fails.
+func (b *builder) number(n json.Number) (any, error) {
+	v, ok := numberValue(n)
+	if !ok {
+		return nil, b.fail(ErrMalformed, "number %s is out of range", truncate(string(n), 40))
+	}
+	return v, nil
+}

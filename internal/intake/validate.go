@@ -1,0 +1,294 @@
+package intake
+
+import (
+	"bytes"
+	_ "embed"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+)
+
+// schemaJSON is the detection contract, see detection.schema.json.
+//
+//go:embed detection.schema.json
+var schemaJSON []byte
+
+// schemaURL is the $id of detection.schema.json.
+const schemaURL = "https://riposte.dev/schemas/intake/detection.schema.json"
+
+// SchemaJSON returns a copy of the embedded JSON Schema (draft 2020-12)
+// that [Validator] enforces, for example to publish it to detector authors.
+func SchemaJSON() []byte { return bytes.Clone(schemaJSON) }
+
+// FieldError is one validation failure.
+type FieldError struct {
+	// Index is the 0-based position of the detection in the request.
+	Index int `json:"index"`
+	// Path locates the field inside that detection: dotted object keys
+	// and [n] array indices, e.g. "finding_info.uid" or
+	// "attacks[0].technique.uid"; "" is the detection itself. See the
+	// package documentation for the quoting of unusual keys.
+	Path string `json:"path"`
+	// Message says what is wrong, e.g. "is required" or
+	// "must be an integer between 0 and 100, got 150".
+	Message string `json:"message"`
+}
+
+// String renders the error as "detection 2: severity_id: is required".
+func (e FieldError) String() string {
+	if e.Path == "" {
+		return fmt.Sprintf("detection %d: %s", e.Index, e.Message)
+	}
+	return fmt.Sprintf("detection %d: %s: %s", e.Index, e.Path, e.Message)
+}
+
+// Validator checks detections against the embedded schema. Build it once
+// with [NewValidator]; it is safe for concurrent use.
+type Validator struct {
+	schema *jsonschema.Schema
+	// byLocation finds the compiled (sub)schema that produced an error, to
+	// phrase the message from its constraints.
+	byLocation map[string]*jsonschema.Schema
+}
+
+// NewValidator compiles the embedded detection schema.
+func NewValidator() (*Validator, error) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(schemaJSON))
+	if err != nil {
+		return nil, fmt.Errorf("intake: parse embedded detection schema: %w", err)
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	if err := c.AddResource(schemaURL, doc); err != nil {
+		return nil, fmt.Errorf("intake: load embedded detection schema: %w", err)
+	}
+	sch, err := c.Compile(schemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("intake: compile embedded detection schema: %w", err)
+	}
+	v := &Validator{schema: sch, byLocation: make(map[string]*jsonschema.Schema)}
+	v.index(sch)
+	return v, nil
+}
+
+// index records every reachable subschema by its location.
+func (v *Validator) index(s *jsonschema.Schema) {
+	if s == nil {
+		return
+	}
+	if _, seen := v.byLocation[s.Location]; seen {
+		return
+	}
+	v.byLocation[s.Location] = s
+	for _, p := range s.Properties {
+		v.index(p)
+	}
+	if ap, ok := s.AdditionalProperties.(*jsonschema.Schema); ok {
+		v.index(ap)
+	}
+	v.index(s.Items2020)
+	v.index(s.Ref)
+	v.index(s.Not)
+	for _, list := range [][]*jsonschema.Schema{s.PrefixItems, s.AllOf, s.AnyOf, s.OneOf} {
+		for _, sub := range list {
+			v.index(sub)
+		}
+	}
+}
+
+// Validate checks every detection and returns all failures of all of them,
+// sorted by detection index, then path. It returns nil when all are valid.
+func (v *Validator) Validate(dets []Detection) []FieldError {
+	var out []FieldError
+	for i, d := range dets {
+		out = append(out, v.validateOne(i, d)...)
+	}
+	return out
+}
+
+func (v *Validator) validateOne(idx int, d Detection) []FieldError {
+	inst := map[string]any(d) // the library only recognises the unnamed map type
+	err := v.schema.Validate(inst)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []FieldError{{Index: idx, Message: "could not be validated: " + err.Error()}}
+	}
+	var out []FieldError
+	v.collect(idx, inst, ve, &out)
+	slices.SortFunc(out, func(a, b FieldError) int {
+		if c := strings.Compare(a.Path, b.Path); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Message, b.Message)
+	})
+	return slices.Compact(out)
+}
+
+// collect flattens the library's error tree into FieldErrors, one per leaf.
+func (v *Validator) collect(idx int, inst any, e *jsonschema.ValidationError, out *[]FieldError) {
+	if len(e.Causes) > 0 {
+		for _, c := range e.Causes {
+			v.collect(idx, inst, c, out)
+		}
+		return
+	}
+	if req, ok := e.ErrorKind.(*kind.Required); ok {
+		for _, name := range req.Missing {
+			segs, _, _ := locationSegs(inst, append(slices.Clone(e.InstanceLocation), name))
+			*out = append(*out, FieldError{Index: idx, Path: formatSegs(segs), Message: "is required"})
+		}
+		return
+	}
+	segs, val, found := locationSegs(inst, e.InstanceLocation)
+	*out = append(*out, FieldError{Index: idx, Path: formatSegs(segs), Message: v.message(e, val, found)})
+}
+
+// message phrases one failure from the constraints of the subschema that
+// failed, e.g. "must be an integer between 0 and 100, got 150".
+func (v *Validator) message(e *jsonschema.ValidationError, val any, found bool) string {
+	if k, ok := e.ErrorKind.(*kind.InvalidJsonValue); ok {
+		return fmt.Sprintf("holds a Go value of type %T, which is not a JSON value", k.Value)
+	}
+	want := expectation(v.byLocation[e.SchemaURL])
+	if want == "" {
+		want = fallbackExpectation(e.ErrorKind)
+	}
+	if !found {
+		return want
+	}
+	return want + ", got " + describeValue(val)
+}
+
+// expectation describes what a (sub)schema accepts, or "" if it cannot.
+func expectation(s *jsonschema.Schema) string {
+	if s == nil {
+		return ""
+	}
+	if s.Const != nil {
+		return "must be " + displayJSON(*s.Const)
+	}
+	if s.Enum != nil {
+		vals := make([]string, len(s.Enum.Values))
+		for i, x := range s.Enum.Values {
+			vals[i] = displayJSON(x)
+		}
+		return "must be one of " + strings.Join(vals, ", ")
+	}
+	var types []string
+	if s.Types != nil {
+		types = s.Types.ToStrings()
+	}
+	if len(types) == 1 {
+		switch t := types[0]; t {
+		case "integer", "number":
+			return "must be " + withArticle(t) + rangeText(s.Minimum, s.Maximum)
+		case "string":
+			if s.MinLength != nil && *s.MinLength > 0 {
+				return "must be a non-empty string"
+			}
+		}
+	}
+	if len(types) > 0 {
+		for i, t := range types {
+			types[i] = withArticle(t)
+		}
+		return "must be " + strings.Join(types, " or ")
+	}
+	return ""
+}
+
+func rangeText(lo, hi *big.Rat) string {
+	switch {
+	case lo != nil && hi != nil:
+		return " between " + lo.RatString() + " and " + hi.RatString()
+	case lo != nil:
+		return " greater than or equal to " + lo.RatString()
+	case hi != nil:
+		return " less than or equal to " + hi.RatString()
+	}
+	return ""
+}
+
+// fallbackExpectation covers error kinds that expectation cannot phrase
+// (only reachable if the schema grows new keywords).
+func fallbackExpectation(k jsonschema.ErrorKind) string {
+	if t, ok := k.(*kind.Type); ok {
+		want := make([]string, len(t.Want))
+		for i, w := range t.Want {
+			want[i] = withArticle(w)
+		}
+		return "must be " + strings.Join(want, " or ")
+	}
+	return fmt.Sprintf("fails the schema keyword %q", strings.Join(k.KeywordPath(), "/"))
+}
+
+func withArticle(jsonType string) string {
+	switch jsonType {
+	case "integer", "object", "array":
+		return "an " + jsonType
+	case "null":
+		return "null"
+	default:
+		return "a " + jsonType
+	}
+}
+
+// maxEcho bounds how much of a (possibly AI-written) string is quoted back
+// in an error message.
+const maxEcho = 40
+
+// describeValue renders an instance value for "got ..." in messages.
+func describeValue(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "null"
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return formatFloat(x)
+	case string:
+		if len(x) > maxEcho {
+			return strconv.Quote(truncate(x, maxEcho)) + "…"
+		}
+		return strconv.Quote(x)
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	default:
+		return displayJSON(v)
+	}
+}
+
+// formatFloat writes x the way JSON producers usually do: plain decimal
+// notation, exponent only for very large or very small magnitudes.
+func formatFloat(x float64) string {
+	if a := math.Abs(x); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(x, 'g', -1, 64)
+}
+
+// displayJSON renders a schema value (const/enum member).
+func displayJSON(v any) string {
+	switch x := v.(type) {
+	case string:
+		return strconv.Quote(x)
+	case nil:
+		return "null"
+	default:
+		return fmt.Sprint(x)
+	}
+}

@@ -1,0 +1,162 @@
+package playbook
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// Set is a validated collection of playbooks, as loaded from files.
+type Set struct {
+	Playbooks []*Compiled // sorted by name
+	byName    map[string]*Compiled
+}
+
+// Get returns the playbook with the name.
+func (s *Set) Get(name string) (*Compiled, bool) {
+	c, ok := s.byName[name]
+	return c, ok
+}
+
+// IsPlaybookFile reports whether a path names a playbook (YAML, not a test file).
+func IsPlaybookFile(path string) bool {
+	base := filepath.Base(path)
+	if strings.HasPrefix(base, ".") || IsTestFile(path) {
+		return false
+	}
+	ext := filepath.Ext(base)
+	return ext == ".yaml" || ext == ".yml"
+}
+
+// IsTestFile reports whether a path names a playbook test file (NAME.test.yaml).
+func IsTestFile(path string) bool {
+	base := filepath.Base(path)
+	return strings.HasSuffix(base, ".test.yaml") || strings.HasSuffix(base, ".test.yml")
+}
+
+// Files expands paths (files or directories, walked recursively) into the
+// sorted playbook files they hold. Files named explicitly are kept whatever
+// their name.
+func Files(paths []string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading playbooks: %w", err)
+		}
+		if !info.IsDir() {
+			add(p)
+			continue
+		}
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
+				return filepath.SkipDir
+			}
+			if !d.IsDir() && IsPlaybookFile(path) {
+				add(path)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading playbooks in %s: %w", p, err)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// LoadFile parses and compiles one playbook file.
+func LoadFile(path string, cat *catalog.Catalog) (*Compiled, Diagnostics) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)}}
+	}
+	return LoadBytes(path, src, cat)
+}
+
+// LoadBytes parses and compiles playbook source.
+func LoadBytes(name string, src []byte, cat *catalog.Catalog) (*Compiled, Diagnostics) {
+	pb, diags := Parse(name, src)
+	if pb == nil {
+		return nil, diags.Sort()
+	}
+	c, cdiags := Compile(pb, cat, Digest(src))
+	diags = append(diags, cdiags...)
+	if len(diags) > 0 {
+		return nil, diags.Sort()
+	}
+	return c, nil
+}
+
+// Load reads every playbook under the paths and validates them together:
+// each file on its own, then names unique across files. It returns all
+// diagnostics of all files; the set is nil when there is any.
+func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
+	files, err := Files(paths)
+	if err != nil {
+		return nil, 0, Diagnostics{{File: strings.Join(paths, ","), Line: 1, Col: 1, Message: err.Error()}}
+	}
+	set := &Set{byName: map[string]*Compiled{}}
+	var all Diagnostics
+	firstFile := map[string]string{}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)})
+			continue
+		}
+		pb, diags := Parse(f, src)
+		if pb != nil {
+			// Duplicate names are checked even when the file has other errors.
+			if pb.Name != "" {
+				if other, dup := firstFile[pb.Name]; dup {
+					line, col := 1, 1
+					if p, ok := pb.pos["name"]; ok {
+						line, col = p.Line, p.Col
+					}
+					diags = append(diags, Diagnostic{File: f, Line: line, Col: col, Message: fmt.Sprintf("duplicate playbook name %q (also in %s)", pb.Name, other)})
+				} else {
+					firstFile[pb.Name] = f
+				}
+			}
+			c, cdiags := Compile(pb, cat, Digest(src))
+			diags = append(diags, cdiags...)
+			if len(diags) == 0 {
+				set.byName[pb.Name] = c
+				set.Playbooks = append(set.Playbooks, c)
+			}
+		}
+		all = append(all, diags...)
+	}
+	if len(all) > 0 {
+		return nil, len(files), all.Sort()
+	}
+	sort.Slice(set.Playbooks, func(i, j int) bool { return set.Playbooks[i].Playbook.Name < set.Playbooks[j].Playbook.Name })
+	return set, len(files), nil
+}
+
+// NewSet builds a set from compiled playbooks (used by tests and tools).
+func NewSet(pbs ...*Compiled) *Set {
+	s := &Set{byName: map[string]*Compiled{}}
+	for _, c := range pbs {
+		s.byName[c.Playbook.Name] = c
+		s.Playbooks = append(s.Playbooks, c)
+	}
+	sort.Slice(s.Playbooks, func(i, j int) bool { return s.Playbooks[i].Playbook.Name < s.Playbooks[j].Playbook.Name })
+	return s
+}

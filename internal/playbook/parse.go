@@ -1,0 +1,473 @@
+package playbook
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// MaxFileBytes bounds a playbook file, so a hostile file cannot exhaust memory.
+const MaxFileBytes = 1 << 20
+
+// pos is where a value sits in the YAML source.
+type pos struct {
+	Line, Col int
+	Style     yaml.Style
+}
+
+// positions maps paths such as "steps[1].if" to YAML positions.
+type positions map[string]pos
+
+type parser struct {
+	file  string
+	f     *format
+	diags Diagnostics
+	pos   positions
+}
+
+func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
+	line, col := 1, 1
+	if n != nil {
+		line, col = n.Line, n.Column
+	}
+	p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) mark(path string, n *yaml.Node) {
+	p.pos[path] = pos{Line: n.Line, Col: n.Column, Style: n.Style}
+}
+
+// Digest is the sha256 of a playbook's source, recorded with every run.
+func Digest(src []byte) string {
+	sum := sha256.Sum256(src)
+	return hex.EncodeToString(sum[:])
+}
+
+// Parse reads one playbook from YAML source. It reports every structural
+// problem it finds (syntax, unknown keys, missing fields, wrong types); the
+// semantic checks are Validate's. file names the source in diagnostics.
+func Parse(file string, src []byte) (*Playbook, Diagnostics) {
+	p := &parser{file: file, f: newFormat(), pos: positions{}}
+	if len(src) > MaxFileBytes {
+		p.errorf(nil, "file is %d bytes; the limit is %d", len(src), MaxFileBytes)
+		return nil, p.diags
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, errIOEOF) || err.Error() == "EOF" {
+			p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
+			return nil, p.diags
+		}
+		p.yamlError(err)
+		return nil, p.diags
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errorf(&extra, "a file holds one playbook; found a second YAML document")
+	} else if err.Error() != "EOF" {
+		p.yamlError(err)
+	}
+	if len(doc.Content) == 0 {
+		p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
+		return nil, p.diags
+	}
+	pb := &Playbook{File: file}
+	p.playbook(doc.Content[0], pb)
+	pb.pos = p.pos
+	return pb, p.diags
+}
+
+var errIOEOF = errors.New("EOF")
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (p *parser) yamlError(err error) {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: 1, Message: "YAML syntax: " + m[2]})
+		return
+	}
+	p.diags = append(p.diags, Diagnostic{File: p.file, Line: 1, Col: 1, Message: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
+}
+
+// resolve follows aliases so anchors work, but refuses deep alias chains.
+func resolve(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "null"
+		case "!!int":
+			return "an integer"
+		case "!!float":
+			return "a number"
+		case "!!bool":
+			return "a bool"
+		}
+		return "a string"
+	}
+	return "an alias"
+}
+
+// fields checks a mapping against obj and returns its values by key.
+func (p *parser) fields(n *yaml.Node, obj *object, path string) map[string]*yaml.Node {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "%s must be a mapping, got %s", label(path, obj.name), kindName(n))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		if k.Kind != yaml.ScalarNode {
+			p.errorf(k, "%s: keys must be strings", label(path, obj.name))
+			continue
+		}
+		if _, dup := out[k.Value]; dup {
+			p.errorf(k, "%s: duplicate key %q", label(path, obj.name), k.Value)
+			continue
+		}
+		f, ok := obj.field(k.Value)
+		if !ok {
+			p.errorf(k, "%s: unknown key %q%s", label(path, obj.name), k.Value, didYouMean(k.Value, obj.names()))
+			continue
+		}
+		out[k.Value] = v
+		p.mark(join(path, k.Value), v)
+		p.checkKind(v, f, join(path, k.Value))
+	}
+	for _, f := range obj.fields {
+		if _, ok := out[f.name]; !ok && f.required {
+			p.errorf(n, "%s: missing required key %q", label(path, obj.name), f.name)
+		}
+	}
+	return out
+}
+
+func label(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// checkKind reports a value of the wrong YAML kind for its field, and
+// checks enums, patterns and minimums of scalars.
+func (p *parser) checkKind(v *yaml.Node, f field, path string) {
+	want := ""
+	switch f.kind {
+	case kString, kDuration, kExprBool:
+		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+			want = "a string"
+		}
+		if f.kind == kExprBool && v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+			want = "" // `if: true` is a fine expression
+		}
+	case kInt:
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+			want = "an integer"
+		}
+	case kNumber:
+		if v.Kind != yaml.ScalarNode || (v.Tag != "!!int" && v.Tag != "!!float") {
+			want = "a number"
+		}
+	case kExprMap, kAnyMap, kObject:
+		if v.Kind != yaml.MappingNode {
+			want = "a mapping"
+		}
+	case kStringList, kStepList:
+		if v.Kind != yaml.SequenceNode {
+			want = "a list"
+		}
+	case kForEach:
+		if v.Kind != yaml.SequenceNode && (v.Kind != yaml.ScalarNode || v.Tag != "!!str") {
+			want = "a list or a ${{ expr }} string"
+		}
+	case kApproval:
+		if v.Kind != yaml.MappingNode && !(v.Kind == yaml.ScalarNode && v.Value == "auto") {
+			want = `a mapping or "auto"`
+		}
+	}
+	if want != "" {
+		p.errorf(v, "%s must be %s, got %s", path, want, kindName(v))
+		return
+	}
+	if v.Kind != yaml.ScalarNode {
+		return
+	}
+	if len(f.enum) > 0 && !contains(f.enum, v.Value) {
+		p.errorf(v, "%s: %q is not one of %s%s", path, v.Value, strings.Join(f.enum, ", "), didYouMean(v.Value, f.enum))
+	}
+	if f.pattern != "" && !regexp.MustCompile(f.pattern).MatchString(v.Value) {
+		p.errorf(v, "%s: %q must match %s", path, v.Value, f.pattern)
+	}
+	if f.kind == kInt && f.min > 0 {
+		if n, err := strconv.Atoi(v.Value); err != nil || n < f.min {
+			p.errorf(v, "%s must be at least %d, got %s", path, f.min, v.Value)
+		}
+	}
+	if f.kind == kDuration {
+		if _, err := ParseDuration(v.Value); err != nil {
+			p.errorf(v, "%s: %v", path, err)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parser) playbook(n *yaml.Node, pb *Playbook) {
+	fs := p.fields(n, p.f.playbook, "")
+	if fs == nil {
+		return
+	}
+	pb.APIVersion = str(fs["apiVersion"])
+	pb.Name = str(fs["name"])
+	pb.Version = integer(fs["version"])
+	pb.Description = str(fs["description"])
+	pb.Owner = str(fs["owner"])
+	pb.Mode = str(fs["mode"])
+	if t := fs["trigger"]; t != nil && t.Kind == yaml.MappingNode {
+		tf := p.fields(t, p.f.trigger, "trigger")
+		pb.Trigger.When = exprString(tf["when"])
+	}
+	if v := fs["vars"]; v != nil && v.Kind == yaml.MappingNode {
+		for _, kv := range p.exprMap(v, "vars") {
+			pb.Vars = append(pb.Vars, Var{Name: kv[0], Expr: kv[1]})
+		}
+	}
+	if o := fs["outputs"]; o != nil && o.Kind == yaml.MappingNode {
+		for _, kv := range p.exprMap(o, "outputs") {
+			pb.Outputs = append(pb.Outputs, Output{Name: kv[0], Expr: kv[1]})
+		}
+	}
+	if s := fs["steps"]; s != nil && s.Kind == yaml.SequenceNode {
+		if len(s.Content) == 0 {
+			p.errorf(s, "steps: a playbook needs at least one step")
+		}
+		for i, sn := range s.Content {
+			path := fmt.Sprintf("steps[%d]", i)
+			p.mark(path, resolve(sn))
+			pb.Steps = append(pb.Steps, p.step(sn, path))
+		}
+	}
+}
+
+var identRe = regexp.MustCompile(identPattern)
+
+// exprMap reads an ordered name: expr mapping.
+func (p *parser) exprMap(n *yaml.Node, path string) [][2]string {
+	var out [][2]string
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], resolve(n.Content[i+1])
+		kp := path + "." + k.Value
+		switch {
+		case !identRe.MatchString(k.Value):
+			p.errorf(k, "%s: name %q must be an identifier (letters, digits, _)", path, k.Value)
+			continue
+		case seen[k.Value]:
+			p.errorf(k, "%s: duplicate name %q", path, k.Value)
+			continue
+		case v.Kind != yaml.ScalarNode || v.Tag == "!!null":
+			p.errorf(v, "%s must be an expression string, got %s", kp, kindName(v))
+			continue
+		}
+		seen[k.Value] = true
+		p.mark(kp, v)
+		out = append(out, [2]string{k.Value, exprString(v)})
+	}
+	return out
+}
+
+func (p *parser) step(n *yaml.Node, path string) Step {
+	var st Step
+	fs := p.fields(n, p.f.step, path)
+	if fs == nil {
+		return st
+	}
+	st.ID = str(fs["id"])
+	st.Name = str(fs["name"])
+	st.Action = str(fs["action"])
+	st.If = exprString(fs["if"])
+	st.OnFailure = str(fs["on_failure"])
+	st.Concurrency = integer(fs["concurrency"])
+	st.Timeout = duration(fs["timeout"])
+	st.ContainFor = duration(fs["contain_for"])
+	st.Needs = p.stringList(fs["needs"], path+".needs")
+	if w := fs["with"]; w != nil && w.Kind == yaml.MappingNode {
+		st.With = map[string]any{}
+		for i := 0; i+1 < len(w.Content); i += 2 {
+			k, v := w.Content[i], resolve(w.Content[i+1])
+			kp := path + ".with." + k.Value
+			if _, dup := st.With[k.Value]; dup {
+				p.errorf(k, "%s.with: duplicate key %q", path, k.Value)
+				continue
+			}
+			p.mark(kp, v)
+			st.With[k.Value] = p.value(v, kp)
+		}
+	}
+	if fe := fs["for_each"]; fe != nil {
+		st.ForEach = p.value(fe, path+".for_each")
+	}
+	if r := fs["retry"]; r != nil && r.Kind == yaml.MappingNode {
+		rf := p.fields(r, p.f.retry, path+".retry")
+		st.Retry = &Retry{
+			MaxAttempts:     integer(rf["max_attempts"]),
+			InitialInterval: duration(rf["initial_interval"]),
+			MaxInterval:     duration(rf["max_interval"]),
+		}
+		if b := rf["backoff"]; b != nil {
+			st.Retry.Backoff, _ = strconv.ParseFloat(b.Value, 64)
+			if st.Retry.Backoff < 1 && (b.Tag == "!!int" || b.Tag == "!!float") {
+				p.errorf(b, "%s.retry.backoff must be at least 1, got %s", path, b.Value)
+			}
+		}
+	}
+	if a := fs["approval"]; a != nil {
+		if a.Kind == yaml.ScalarNode && a.Value == "auto" {
+			st.Approval = &Approval{Auto: true}
+		} else if a.Kind == yaml.MappingNode {
+			st.Approval = p.approval(a, path+".approval")
+		}
+	}
+	return st
+}
+
+func (p *parser) approval(n *yaml.Node, path string) *Approval {
+	fs := p.fields(n, p.f.approval, path)
+	a := &Approval{
+		If:        exprString(fs["if"]),
+		Quorum:    integer(fs["quorum"]),
+		Timeout:   duration(fs["timeout"]),
+		OnTimeout: str(fs["on_timeout"]),
+		Reason:    str(fs["reason"]),
+		Channel:   str(fs["channel"]),
+	}
+	if ap := fs["approvers"]; ap != nil && ap.Kind == yaml.MappingNode {
+		af := p.fields(ap, p.f.approvers, path+".approvers")
+		a.Approvers.Users = p.stringList(af["users"], path+".approvers.users")
+		a.Approvers.Groups = p.stringList(af["groups"], path+".approvers.groups")
+	}
+	if e := fs["escalate_to"]; e != nil && e.Kind == yaml.MappingNode {
+		ef := p.fields(e, p.f.escalation, path+".escalate_to")
+		a.EscalateTo = &Escalation{
+			Users:   p.stringList(ef["users"], path+".escalate_to.users"),
+			Groups:  p.stringList(ef["groups"], path+".escalate_to.groups"),
+			Timeout: duration(ef["timeout"]),
+		}
+	}
+	return a
+}
+
+func (p *parser) stringList(n *yaml.Node, path string) []string {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	var out []string
+	for i, e := range n.Content {
+		e = resolve(e)
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
+			p.errorf(e, "%s must be a string, got %s", ep, kindName(e))
+			continue
+		}
+		p.mark(ep, e)
+		out = append(out, e.Value)
+	}
+	return out
+}
+
+// value turns a YAML node into plain Go data (maps, lists, scalars),
+// recording the position of every nested value.
+func (p *parser) value(n *yaml.Node, path string) any {
+	n = resolve(n)
+	p.mark(path, n)
+	switch n.Kind {
+	case yaml.MappingNode:
+		m := make(map[string]any, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			m[k.Value] = p.value(n.Content[i+1], path+"."+k.Value)
+		}
+		return m
+	case yaml.SequenceNode:
+		l := make([]any, len(n.Content))
+		for i, e := range n.Content {
+			l[i] = p.value(e, fmt.Sprintf("%s[%d]", path, i))
+		}
+		return l
+	case yaml.ScalarNode:
+		var v any
+		if err := n.Decode(&v); err != nil {
+			p.errorf(n, "%s: %v", path, err)
+			return n.Value
+		}
+		return v
+	}
+	return nil
+}
+
+func str(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
+		return ""
+	}
+	return n.Value
+}
+
+// exprString reads an expression; `if: true` arrives as a bool scalar.
+func exprString(n *yaml.Node) string { return str(n) }
+
+func integer(n *yaml.Node) int {
+	if n == nil || n.Tag != "!!int" {
+		return 0
+	}
+	v, _ := strconv.Atoi(n.Value)
+	return v
+}
+
+func duration(n *yaml.Node) Duration {
+	if n == nil {
+		return 0
+	}
+	d, _ := ParseDuration(str(n))
+	return d
+}

@@ -1,0 +1,226 @@
+// Package playbook defines the riposte/v1 playbook format: parsing YAML with
+// positions, validating everything at once like a compiler, and compiling
+// the expressions once so runs reuse them.
+package playbook
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// APIVersion is the only playbook format version this build reads.
+const APIVersion = "riposte/v1"
+
+// Step statuses, as seen in expressions (`steps.x.status`) and results.
+const (
+	StatusPending   = "pending"
+	StatusWaiting   = "waiting_approval"
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+	StatusDenied    = "denied"
+	StatusTimedOut  = "timed_out"
+)
+
+// Failure policies.
+const (
+	OnFailureAbort    = "abort"
+	OnFailureContinue = "continue"
+)
+
+// Playbook modes.
+const (
+	ModeLive   = "live"
+	ModeShadow = "shadow"
+)
+
+// Playbook is a parsed riposte/v1 playbook. It is plain data so it can travel
+// as workflow input; expressions stay as source and are compiled by Compile.
+type Playbook struct {
+	APIVersion  string   `json:"apiVersion"`
+	Name        string   `json:"name"`
+	Version     int      `json:"version"`
+	Description string   `json:"description,omitempty"`
+	Owner       string   `json:"owner,omitempty"`
+	Mode        string   `json:"mode,omitempty"`
+	Trigger     Trigger  `json:"trigger"`
+	Vars        []Var    `json:"vars,omitempty"`
+	Steps       []Step   `json:"steps"`
+	Outputs     []Output `json:"outputs,omitempty"`
+
+	// File is where the playbook was read from (for messages only).
+	File string `json:"file,omitempty"`
+	pos  positions
+}
+
+// Trigger decides which detections start the playbook.
+type Trigger struct {
+	When string `json:"when"`
+}
+
+// Var is one named value computed once at the start of a run.
+type Var struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// Output is one named result of a run.
+type Output struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// Step is one node of the playbook's DAG.
+type Step struct {
+	ID          string         `json:"id"`
+	Name        string         `json:"name,omitempty"`
+	Action      string         `json:"action"`
+	With        map[string]any `json:"with,omitempty"`
+	Needs       []string       `json:"needs,omitempty"`
+	If          string         `json:"if,omitempty"`
+	ForEach     any            `json:"for_each,omitempty"`
+	Concurrency int            `json:"concurrency,omitempty"`
+	Timeout     Duration       `json:"timeout,omitempty"`
+	Retry       *Retry         `json:"retry,omitempty"`
+	OnFailure   string         `json:"on_failure,omitempty"`
+	Approval    *Approval      `json:"approval,omitempty"`
+	ContainFor  Duration       `json:"contain_for,omitempty"`
+}
+
+// Title is the step's display name: its name, or its id.
+func (s *Step) Title() string {
+	if s.Name != "" {
+		return s.Name
+	}
+	return s.ID
+}
+
+// Retry is a step's retry policy.
+type Retry struct {
+	MaxAttempts     int      `json:"max_attempts,omitempty"`
+	InitialInterval Duration `json:"initial_interval,omitempty"`
+	Backoff         float64  `json:"backoff,omitempty"`
+	MaxInterval     Duration `json:"max_interval,omitempty"`
+}
+
+// Approval is a step's human gate. `approval: auto` sets Auto.
+type Approval struct {
+	Auto       bool        `json:"auto,omitempty"`
+	If         string      `json:"if,omitempty"`
+	Approvers  Approvers   `json:"approvers,omitempty"`
+	Quorum     int         `json:"quorum,omitempty"`
+	Timeout    Duration    `json:"timeout,omitempty"`
+	OnTimeout  string      `json:"on_timeout,omitempty"`
+	EscalateTo *Escalation `json:"escalate_to,omitempty"`
+	Reason     string      `json:"reason,omitempty"`
+	Channel    string      `json:"channel,omitempty"`
+}
+
+// Approvers names who may decide: Slack user ids and user-group ids.
+type Approvers struct {
+	Users  []string `json:"users,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+}
+
+// Escalation is who decides after the first approvers time out.
+type Escalation struct {
+	Users   []string `json:"users,omitempty"`
+	Groups  []string `json:"groups,omitempty"`
+	Timeout Duration `json:"timeout,omitempty"`
+}
+
+// Approval timeout policies and reason policies.
+const (
+	OnTimeoutDeny     = "deny"
+	OnTimeoutApprove  = "approve"
+	OnTimeoutEscalate = "escalate"
+
+	ReasonRequired = "required"
+	ReasonOnDeny   = "on_deny"
+	ReasonOptional = "optional"
+)
+
+// Step returns the step with the id.
+func (p *Playbook) Step(id string) (*Step, bool) {
+	for i := range p.Steps {
+		if p.Steps[i].ID == id {
+			return &p.Steps[i], true
+		}
+	}
+	return nil, false
+}
+
+// Duration is a time.Duration written as "30s", "2m", "4h" or "1d".
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string {
+	if d == 0 {
+		return "0s"
+	}
+	td := time.Duration(d)
+	if td%(24*time.Hour) == 0 {
+		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
+	}
+	s := td.String()
+	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	if s == "" {
+		return td.String()
+	}
+	return s
+}
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads a duration string (or nanoseconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err2 := json.Unmarshal(b, &n); err2 != nil {
+			return fmt.Errorf("duration must be a string like \"30s\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// ParseDuration reads "90s", "2m", "1h30m", "4h" or "2d". Durations must be
+// positive.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, fmt.Errorf("empty duration")
+	}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 {
+			return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
+		}
+		return Duration(time.Duration(n) * 24 * time.Hour), nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
+	}
+	if v <= 0 {
+		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
+	return Duration(v), nil
+}

@@ -1,0 +1,536 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Defaults for steps that do not say otherwise.
+const (
+	DefaultStepTimeout    = 5 * time.Minute
+	DefaultMaxAttempts    = 3
+	DefaultInitialBackoff = time.Second
+	DefaultBackoff        = 2.0
+	DefaultMaxInterval    = time.Minute
+	DefaultConcurrency    = 4
+)
+
+// Interpreter runs playbooks. Register its Run method as PlaybookWorkflow.
+type Interpreter struct {
+	Catalog *catalog.Catalog
+	// compiled caches compiled playbooks by digest: compiling is
+	// deterministic, so every replay gets the same programs.
+	compiled sync.Map
+}
+
+// NewInterpreter returns an interpreter for the catalog.
+func NewInterpreter(cat *catalog.Catalog) *Interpreter {
+	return &Interpreter{Catalog: cat}
+}
+
+// compile returns the compiled playbook for the input, from cache when the
+// same digest was seen before.
+func (in *Interpreter) compile(input *Input) (*playbook.Compiled, error) {
+	key := input.Digest + "/" + input.Playbook.Name
+	if c, ok := in.compiled.Load(key); ok {
+		return c.(*playbook.Compiled), nil
+	}
+	c, diags := playbook.Compile(input.Playbook, in.Catalog, input.Digest)
+	if len(diags) > 0 {
+		return nil, diags
+	}
+	in.compiled.Store(key, c)
+	return c, nil
+}
+
+// run is the state of one execution.
+type run struct {
+	in       *Interpreter
+	input    *Input
+	pb       *playbook.Compiled
+	info     *workflow.Info
+	results  []StepResult // by step index
+	status   []string     // by step index
+	vars     map[string]any
+	detect   map[string]any
+	aborted  bool
+	abortErr string
+}
+
+// Run executes the playbook in input as a DAG. It returns the result, or a
+// non-retryable RunFailed error (details: the Result) when a step fails
+// with on_failure: abort.
+func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
+	if input.Playbook == nil {
+		return nil, temporal.NewNonRetryableApplicationError("input has no playbook", "BadInput", nil)
+	}
+	pb, err := in.compile(&input) //workflowcheck:ignore compiling is pure and cached by digest
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s does not compile: %v", input.Playbook.Name, err), "BadInput", nil)
+	}
+	info := workflow.GetInfo(ctx)
+	r := &run{
+		in:     in,
+		input:  &input,
+		pb:     pb,
+		info:   info,
+		detect: input.Detection,
+	}
+	if r.detect == nil {
+		r.detect = map[string]any{}
+	}
+	started := workflow.Now(ctx)
+	r.results = make([]StepResult, len(pb.Steps))
+	r.status = make([]string, len(pb.Steps))
+	for i, s := range pb.Steps {
+		r.status[i] = playbook.StatusPending
+		r.results[i] = StepResult{ID: s.ID, Name: s.Name, Action: s.Step.Action, Status: playbook.StatusPending}
+	}
+	if err := workflow.SetQueryHandler(ctx, QuerySteps, func() ([]StepResult, error) {
+		return r.snapshot(), nil
+	}); err != nil {
+		return nil, err
+	}
+	r.setRunStatus(ctx, RunRunning)
+
+	res := &Result{
+		Playbook:  input.Playbook.Name,
+		Version:   input.Playbook.Version,
+		Digest:    input.Digest,
+		Simulated: input.Simulated(),
+		StartedAt: started,
+	}
+
+	if err := r.evalVars(); err != nil {
+		r.aborted, r.abortErr = true, err.Error()
+		for i := range r.results {
+			r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run failed before this step: "+err.Error())
+		}
+	} else {
+		r.schedule(ctx)
+	}
+
+	res.Steps = r.snapshot()
+	res.Outputs = r.outputs()
+	res.EndedAt = workflow.Now(ctx)
+	if r.aborted {
+		res.Status = RunFailed
+		res.Error = r.abortErr
+		r.setRunStatus(ctx, RunFailed)
+		return nil, temporal.NewNonRetryableApplicationError("run failed: "+r.abortErr, ErrRunFailed, nil, res)
+	}
+	res.Status = RunSucceeded
+	r.setRunStatus(ctx, RunSucceeded)
+	return res, nil
+}
+
+func (r *run) setRunStatus(ctx workflow.Context, status string) {
+	workflow.SetCurrentDetails(ctx, r.details(status))
+	// Search attributes are registered before workers start; an upsert
+	// failure is logged, never fatal to the run.
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SARunStatus.ValueSet(status)); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", err)
+	}
+}
+
+// details is the Markdown shown as "current details" in the Temporal UI.
+func (r *run) details(status string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status)
+	for i, s := range r.pb.Steps {
+		fmt.Fprintf(&b, "- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i])
+	}
+	return b.String()
+}
+
+func (r *run) snapshot() []StepResult {
+	out := make([]StepResult, len(r.results))
+	copy(out, r.results)
+	return out
+}
+
+// env builds the expression environment from the current state.
+func (r *run) env() *conditions.Env {
+	steps := make(map[string]any, len(r.results))
+	for i, s := range r.results {
+		if s.ID == "" {
+			continue
+		}
+		var errv any
+		if s.Error != "" {
+			errv = s.Error
+		}
+		steps[s.ID] = map[string]any{"status": r.status[i], "output": s.Output, "error": errv}
+	}
+	return &conditions.Env{
+		Detection: r.detect,
+		Vars:      r.vars,
+		Steps:     steps,
+		Playbook:  map[string]any{"name": r.pb.Playbook.Name, "version": r.pb.Playbook.Version, "digest": r.input.Digest},
+		Run:       map[string]any{"id": r.info.WorkflowExecution.ID, "run_id": r.info.WorkflowExecution.RunID, "dry_run": r.input.Simulated()},
+	}
+}
+
+func (r *run) evalVars() error {
+	r.vars = map[string]any{}
+	for _, v := range r.pb.Vars {
+		env := r.env()
+		val, err := v.Prog.Eval(env.Map()) //workflowcheck:ignore expressions are pure (now() and map order are disabled)
+		if err != nil {
+			return fmt.Errorf("vars.%s: %w", v.Name, err)
+		}
+		r.vars[v.Name] = val
+	}
+	return nil
+}
+
+func (r *run) outputs() map[string]any {
+	if len(r.pb.Outputs) == 0 {
+		return nil
+	}
+	out := make(map[string]any, len(r.pb.Outputs))
+	env := r.env().Map()
+	for _, o := range r.pb.Outputs {
+		val, err := o.Prog.Eval(env) //workflowcheck:ignore expressions are pure
+		if err != nil {
+			out[o.Name] = nil
+			continue
+		}
+		out[o.Name] = val
+	}
+	return out
+}
+
+func terminal(status string) bool {
+	switch status {
+	case playbook.StatusSucceeded, playbook.StatusFailed, playbook.StatusSkipped, playbook.StatusDenied, playbook.StatusTimedOut:
+		return true
+	}
+	return false
+}
+
+// schedule runs the DAG: every step whose needs are all finished starts, in
+// declaration order, each in its own workflow coroutine.
+func (r *run) schedule(ctx workflow.Context) {
+	steps := r.pb.Steps
+	idx := make(map[string]int, len(steps))
+	for i, s := range steps {
+		idx[s.ID] = i
+	}
+	stepCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	done := workflow.NewChannel(ctx)
+	running := 0
+	started := make([]bool, len(steps))
+	for {
+		for i, s := range steps {
+			if started[i] {
+				continue
+			}
+			if r.aborted {
+				started[i] = true
+				r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run aborted: "+r.abortErr)
+				continue
+			}
+			ready, blocked := true, ""
+			for _, n := range s.Needs {
+				st := r.status[idx[n]]
+				if !terminal(st) {
+					ready = false
+					break
+				}
+				if st != playbook.StatusSucceeded && blocked == "" {
+					blocked = fmt.Sprintf("needs %s, which %s", n, st)
+				}
+			}
+			if !ready {
+				continue
+			}
+			started[i] = true
+			// A step after one that did not succeed runs only when its own
+			// `if` says so.
+			if blocked != "" && s.If == nil {
+				r.finish(ctx, i, playbook.StatusSkipped, nil, "", blocked)
+				continue
+			}
+			running++
+			i := i
+			workflow.Go(stepCtx, func(gctx workflow.Context) {
+				r.runStep(gctx, i)
+				done.Send(gctx, i)
+			})
+		}
+		if running == 0 {
+			// Nothing in flight: either all steps started, or the rest are
+			// waiting on steps that were skipped above (loop again).
+			all := true
+			for i := range steps {
+				if !started[i] {
+					all = false
+				}
+			}
+			if all {
+				return
+			}
+			continue
+		}
+		var i int
+		done.Receive(ctx, &i)
+		running--
+		s := steps[i]
+		st := r.status[i]
+		if (st == playbook.StatusFailed || st == playbook.StatusTimedOut || st == playbook.StatusDenied) &&
+			s.OnFailure != playbook.OnFailureContinue && !r.aborted {
+			r.aborted = true
+			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, firstNonEmpty(r.results[i].Error, r.results[i].Reason))
+			cancel()
+		}
+	}
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// finish records a step's final state.
+func (r *run) finish(ctx workflow.Context, i int, status string, output any, errMsg, reason string) {
+	now := workflow.Now(ctx)
+	res := &r.results[i]
+	res.Status = status
+	res.Output = output
+	res.Error = errMsg
+	res.Reason = reason
+	if res.StartedAt == nil {
+		res.StartedAt = &now
+	}
+	res.EndedAt = &now
+	r.status[i] = status
+	workflow.SetCurrentDetails(ctx, r.details(RunRunning))
+}
+
+func (r *run) setStatus(ctx workflow.Context, i int, status string) {
+	r.status[i] = status
+	r.results[i].Status = status
+	workflow.SetCurrentDetails(ctx, r.details(RunRunning))
+}
+
+// runStep evaluates the step's condition, renders its params and calls its
+// action (once, or once per for_each item).
+func (r *run) runStep(ctx workflow.Context, i int) {
+	cs := r.pb.Steps[i]
+	now := workflow.Now(ctx)
+	r.results[i].StartedAt = &now
+	env := r.env()
+	if cs.If != nil {
+		ok, err := cs.If.EvalBool(env.Map()) //workflowcheck:ignore expressions are pure
+		if err != nil {
+			r.finish(ctx, i, playbook.StatusFailed, nil, "if: "+err.Error(), "")
+			return
+		}
+		if !ok {
+			r.finish(ctx, i, playbook.StatusSkipped, nil, "", "if: "+cs.If.Source+" is false")
+			return
+		}
+	}
+	if cs.ForEach != nil {
+		r.runForEach(ctx, i, env)
+		return
+	}
+	params, err := renderParams(cs, env.Map())
+	if err != nil {
+		r.finish(ctx, i, playbook.StatusFailed, nil, err.Error(), "")
+		return
+	}
+	r.results[i].Params = params
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	out, status, errMsg := r.call(ctx, cs, params, -1)
+	r.finish(ctx, i, status, out, errMsg, "")
+}
+
+func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error) {
+	v, err := cs.With.Render(env) //workflowcheck:ignore expressions are pure
+	if err != nil {
+		return nil, fmt.Errorf("rendering with: %w", err)
+	}
+	m, _ := v.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
+	cs := r.pb.Steps[i]
+	raw, err := cs.ForEach.Render(env.Map()) //workflowcheck:ignore expressions are pure
+	if err != nil {
+		r.finish(ctx, i, playbook.StatusFailed, nil, "for_each: "+err.Error(), "")
+		return
+	}
+	items, ok := raw.([]any)
+	if !ok && raw != nil {
+		r.finish(ctx, i, playbook.StatusFailed, nil, fmt.Sprintf("for_each: expected a list, got %T", raw), "")
+		return
+	}
+	if len(items) == 0 {
+		r.finish(ctx, i, playbook.StatusSkipped, []any{}, "", "for_each: the list is empty")
+		return
+	}
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	conc := cs.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	results := make([]ItemResult, len(items))
+	sem := workflow.NewBufferedChannel(ctx, conc)
+	wg := workflow.NewWaitGroup(ctx)
+	for n, item := range items {
+		sem.Send(ctx, true)
+		wg.Add(1)
+		n, item := n, item
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer wg.Done()
+			defer sem.Receive(gctx, nil)
+			ienv := *env
+			ienv.Item, ienv.Index, ienv.HasItem = item, n, true
+			res := ItemResult{Index: n, Item: item}
+			params, err := renderParams(cs, ienv.Map())
+			if err != nil {
+				res.Status, res.Error = playbook.StatusFailed, err.Error()
+				results[n] = res
+				return
+			}
+			res.Params = params
+			out, status, errMsg := r.call(gctx, cs, params, n)
+			res.Output, res.Status, res.Error = out, status, errMsg
+			results[n] = res
+		})
+	}
+	wg.Wait(ctx)
+	outputs := make([]any, len(results))
+	params := make([]any, len(results))
+	status := playbook.StatusSucceeded
+	var errs []string
+	for n, res := range results {
+		outputs[n] = res.Output
+		params[n] = res.Params
+		if res.Status != playbook.StatusSucceeded {
+			if status == playbook.StatusSucceeded {
+				status = res.Status
+			}
+			errs = append(errs, fmt.Sprintf("item %d: %s", n, res.Error))
+		}
+	}
+	r.results[i].Items = results
+	r.results[i].Params = params
+	r.finish(ctx, i, status, outputs, strings.Join(errs, "; "), "")
+}
+
+// call runs the step's action as an activity and classifies the outcome.
+func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]any, index int) (map[string]any, string, string) {
+	timeout := cs.Timeout.D()
+	if timeout <= 0 {
+		timeout = DefaultStepTimeout
+	}
+	rp := &temporal.RetryPolicy{
+		InitialInterval:    DefaultInitialBackoff,
+		BackoffCoefficient: DefaultBackoff,
+		MaximumInterval:    DefaultMaxInterval,
+		MaximumAttempts:    DefaultMaxAttempts,
+	}
+	if rt := cs.Retry; rt != nil {
+		if rt.MaxAttempts > 0 {
+			rp.MaximumAttempts = int32(rt.MaxAttempts)
+		}
+		if rt.InitialInterval > 0 {
+			rp.InitialInterval = rt.InitialInterval.D()
+		}
+		if rt.Backoff >= 1 {
+			rp.BackoffCoefficient = rt.Backoff
+		}
+		if rt.MaxInterval > 0 {
+			rp.MaximumInterval = rt.MaxInterval.D()
+		}
+	}
+	if rp.MaximumInterval < rp.InitialInterval {
+		rp.MaximumInterval = rp.InitialInterval
+	}
+	summary := cs.ID
+	if cs.Name != "" {
+		summary = cs.ID + ": " + cs.Name
+	}
+	if index >= 0 {
+		summary = fmt.Sprintf("%s [%d]", summary, index)
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy:         rp,
+		Summary:             summary,
+	})
+	key := r.info.WorkflowExecution.ID + "/" + cs.ID
+	if index >= 0 {
+		key = fmt.Sprintf("%s/%d", key, index)
+	}
+	call := catalog.Call{
+		Action:         cs.Step.Action,
+		Params:         params,
+		WorkflowID:     r.info.WorkflowExecution.ID,
+		RunID:          r.info.WorkflowExecution.RunID,
+		StepID:         cs.ID,
+		Index:          index,
+		IdempotencyKey: key,
+		DryRun:         r.input.Simulated(),
+	}
+	var out map[string]any
+	err := workflow.ExecuteActivity(actx, cs.Step.Action, call).Get(ctx, &out)
+	if err == nil {
+		if out == nil {
+			out = map[string]any{}
+		}
+		return out, playbook.StatusSucceeded, ""
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return nil, playbook.StatusTimedOut, fmt.Sprintf("timed out after %s per attempt (%d attempts)", timeout, rp.MaximumAttempts)
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr
+	}
+	return nil, playbook.StatusFailed, errorMessage(err)
+}
+
+// errorMessage extracts the innermost application message from an activity
+// error, without Temporal's wrapping.
+func errorMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	return err.Error()
+}
+
+// sortedKeys returns a map's keys in order, for deterministic iteration.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m { //workflowcheck:ignore keys are sorted before use
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}

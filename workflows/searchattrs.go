@@ -1,0 +1,33 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Search attribute keys Riposte sets on every run. They must be registered
+// on the namespace before a worker starts (see SearchAttributeTypes).
+var (
+	SAPlaybookName      = temporal.NewSearchAttributeKeyKeyword("PlaybookName")
+	SAPlaybookVersion   = temporal.NewSearchAttributeKeyInt64("PlaybookVersion")
+	SADetectionID       = temporal.NewSearchAttributeKeyKeyword("DetectionID")
+	SADetectionSeverity = temporal.NewSearchAttributeKeyKeyword("DetectionSeverity")
+	SADetectorModel     = temporal.NewSearchAttributeKeyKeyword("DetectorModel")
+	SARunStatus         = temporal.NewSearchAttributeKeyKeyword("RunStatus")
+	SAApprovalState     = temporal.NewSearchAttributeKeyKeyword("ApprovalState")
+	SARunMode           = temporal.NewSearchAttributeKeyKeyword("RunMode")
+)
+
+// SearchAttributeTypes lists the custom search attributes to register.
+func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
+	return map[string]enumspb.IndexedValueType{
+		"PlaybookName":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"PlaybookVersion":   enumspb.INDEXED_VALUE_TYPE_INT,
+		"DetectionID":       enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"DetectionSeverity": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"DetectorModel":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"RunStatus":         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"ApprovalState":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"RunMode":           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	}
+}

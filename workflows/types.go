@@ -1,0 +1,99 @@
+// Package workflows holds Riposte's workflow code: the playbook interpreter.
+// Everything here must be deterministic (no wall clock, no goroutines, no
+// map iteration order, no I/O); workflowcheck and replay tests guard it.
+package workflows
+
+import (
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Names shared with workers, clients and the Temporal UI.
+const (
+	// PlaybookWorkflow is the workflow type of the playbook interpreter.
+	PlaybookWorkflow = "riposte.playbook"
+	// DefaultTaskQueue is where Riposte workers poll.
+	DefaultTaskQueue = "riposte"
+	// QuerySteps returns the live step states ([]StepResult).
+	QuerySteps = "steps"
+	// ErrRunFailed is the error type of a run that ended in failure; its
+	// details hold the Result.
+	ErrRunFailed = "RunFailed"
+)
+
+// Run outcomes, as recorded in RunStatus and Result.Status.
+const (
+	RunRunning   = "running"
+	RunWaiting   = "waiting_approval"
+	RunSucceeded = "succeeded"
+	RunFailed    = "failed"
+)
+
+// Input starts one run. The playbook is parsed before the run starts: the
+// workflow never reads files, so editing a playbook affects new runs only.
+type Input struct {
+	Playbook  *playbook.Playbook `json:"playbook"`
+	Digest    string             `json:"digest"`
+	Detection map[string]any     `json:"detection"`
+	// DryRun simulates notify and contain actions and grants approvals.
+	DryRun bool `json:"dry_run,omitempty"`
+	// Shadow marks a run of a playbook in shadow mode (simulated like DryRun).
+	Shadow bool `json:"shadow,omitempty"`
+	// UIURL, when set, is the base URL of the Temporal UI (for links).
+	UIURL string `json:"ui_url,omitempty"`
+}
+
+// Simulated reports whether actions with side effects are simulated.
+func (in *Input) Simulated() bool { return in.DryRun || in.Shadow }
+
+// StepResult is one step's state, live (query) or final (result).
+type StepResult struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name,omitempty"`
+	Action    string     `json:"action"`
+	Status    string     `json:"status"`
+	Params    any        `json:"params,omitempty"` // `with` as rendered (a list for for_each)
+	Output    any        `json:"output,omitempty"` // a list for for_each
+	Error     string     `json:"error,omitempty"`
+	Reason    string     `json:"reason,omitempty"` // why skipped/denied
+	StartedAt *time.Time `json:"started_at,omitempty"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	// Items holds for_each iterations.
+	Items []ItemResult `json:"items,omitempty"`
+}
+
+// ItemResult is one for_each iteration.
+type ItemResult struct {
+	Index  int    `json:"index"`
+	Item   any    `json:"item"`
+	Status string `json:"status"`
+	Params any    `json:"params,omitempty"`
+	Output any    `json:"output,omitempty"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Result is what a run returns (and, for a failed run, the details of its
+// RunFailed error).
+type Result struct {
+	Playbook  string         `json:"playbook"`
+	Version   int            `json:"version"`
+	Digest    string         `json:"digest"`
+	Status    string         `json:"status"`
+	Error     string         `json:"error,omitempty"`
+	Steps     []StepResult   `json:"steps"`
+	Outputs   map[string]any `json:"outputs,omitempty"`
+	Simulated bool           `json:"simulated,omitempty"`
+	StartedAt time.Time      `json:"started_at"`
+	EndedAt   time.Time      `json:"ended_at"`
+}
+
+// Step returns the result of the step with the id.
+func (r *Result) Step(id string) (*StepResult, bool) {
+	for i := range r.Steps {
+		if r.Steps[i].ID == id {
+			return &r.Steps[i], true
+		}
+	}
+	return nil, false
+}
