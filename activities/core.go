@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -57,6 +58,32 @@ func coreDefinitions() []Definition {
 					logger.Info(msg, "step", call.StepID)
 				}
 				return map[string]any{"message": msg}, nil
+			},
+		},
+		{
+			Action: catalog.Action{
+				Name:        "core.sleep",
+				Vendor:      "core",
+				Description: "Waits for a duration (at most 1h), then succeeds. For drills and tests of timeouts and restarts.",
+				Risk:        catalog.RiskRead,
+				Params: []catalog.Param{
+					{Name: "duration", Type: catalog.TypeString, Required: true, Description: "How long to wait, e.g. 500ms, 5s, 2m."},
+				},
+				Outputs: []catalog.Field{{Name: "slept", Type: catalog.TypeString, Description: "The duration waited."}},
+			},
+			Run: func(ctx context.Context, _ *Env, call Call) (map[string]any, error) {
+				d, err := time.ParseDuration(fmt.Sprint(call.Params["duration"]))
+				if err != nil || d < 0 || d > time.Hour {
+					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("core.sleep: duration %v must be between 0 and 1h (e.g. 5s)", call.Params["duration"]), "BadParams", nil)
+				}
+				t := time.NewTimer(d)
+				defer t.Stop()
+				select {
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				case <-t.C:
+				}
+				return map[string]any{"slept": d.String()}, nil
 			},
 		},
 		{

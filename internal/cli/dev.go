@@ -5,11 +5,10 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-
-	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
@@ -62,26 +61,48 @@ func devCommand() command {
 		}}
 }
 
-func runDev(ctx context.Context, o devOptions, s Streams) error {
-	logger := newLogger(s, o.LogLevel)
+// devSystem is a running riposte dev: server, worker and API.
+type devSystem struct {
+	Server  *devserver.Server
+	API     *runningAPI
+	Token   string
+	created bool
+	closers []func()
+}
+
+// Close stops everything in reverse start order.
+func (d *devSystem) Close() {
+	for i := len(d.closers) - 1; i >= 0; i-- {
+		d.closers[i]()
+	}
+	d.closers = nil
+}
+
+// startDev starts the embedded server, the worker and the API.
+func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSystem, err error) {
 	addr, err := httpAddr(o.HTTP)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return nil, &exitError{code: 2, err: err}
 	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
-		return fmt.Errorf("creating data dir: %w", err)
+		return nil, fmt.Errorf("creating data dir: %w", err)
 	}
 	token, created, err := config.LoadOrCreateToken(o.DataDir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	paths := strings.Split(o.Playbooks, ",")
 	// Validate before starting anything heavy: a bad playbook must not cost
 	// a server start to find out.
 	if _, err := loadPlaybooks(paths); err != nil {
-		return &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
+		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
 	}
-
+	d := &devSystem{Token: token, created: created}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir:          o.DataDir,
 		FrontendPort:     o.TemporalPort,
@@ -90,31 +111,44 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 		Logger:           logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer srv.Stop()
+	d.Server = srv
+	d.closers = append(d.closers, func() { _ = srv.Stop() })
 
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
-	c, err := tc.Dial(ctx, logger, func(opts *client.Options) {})
+	c, err := tc.Dial(ctx, logger, nil)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer c.Close()
+	d.closers = append(d.closers, c.Close)
 
 	w := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: tc.TaskQueue, Env: activities.NewEnv(logger)})
 	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting worker: %w", err)
+		return nil, fmt.Errorf("starting worker: %w", err)
 	}
-	defer w.Stop()
+	d.closers = append(d.closers, w.Stop)
 
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
 		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger,
 	})
 	if err != nil {
+		return nil, err
+	}
+	d.API = a
+	d.closers = append(d.closers, a.stop)
+	return d, nil
+}
+
+func runDev(ctx context.Context, o devOptions, s Streams) error {
+	logger := newLogger(s, o.LogLevel)
+	d, err := startDev(ctx, o, logger)
+	if err != nil {
 		return err
 	}
-	defer a.stop()
+	defer d.Close()
+	srv, a, token := d.Server, d.API, d.Token
 
 	absData, _ := filepath.Abs(o.DataDir)
 	fmt.Fprintf(s.Out, "Riposte dev is running.\n")
@@ -125,7 +159,7 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 		fmt.Fprintf(s.Out, "  API token:     from %s\n", config.TokenEnv)
 	} else {
 		note := ""
-		if created {
+		if d.created {
 			note = " (new)"
 		}
 		fmt.Fprintf(s.Out, "  API token:     %s%s, stored in %s\n", token, note, filepath.Join(absData, config.TokenFile))

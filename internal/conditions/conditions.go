@@ -16,6 +16,7 @@ import (
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -111,16 +112,18 @@ func orEmpty(m map[string]any) map[string]any {
 }
 
 // compileEnv declares the names and their static types for the checker.
-func compileEnv(s Scope) map[string]any {
-	env := map[string]any{}
+// item is declared as any (not nil, which the checker would treat as the nil
+// type and reject item.field, item + 1 or upper(item)).
+func compileEnv(s Scope) types.Map {
+	env := types.Map{}
 	for _, n := range s.Names() {
 		switch n {
 		case "index":
-			env[n] = 0
+			env[n] = types.Int
 		case "item":
-			env[n] = any(nil)
+			env[n] = types.Any
 		default:
-			env[n] = map[string]any{}
+			env[n] = types.TypeOf(map[string]any{})
 		}
 	}
 	return env
@@ -155,9 +158,9 @@ func Compile(src string, s Scope, wantBool bool) (*Program, error) {
 	}
 	prog, err := expr.Compile(src, options(s, wantBool)...)
 	if err != nil {
-		return nil, toError(err)
+		return nil, toError(err, s)
 	}
-	v := &refVisitor{seen: map[string]bool{}}
+	v := &refVisitor{src: src, seen: map[string]bool{}}
 	node := prog.Node()
 	ast.Walk(&node, v)
 	if v.err != nil {
@@ -168,21 +171,29 @@ func Compile(src string, s Scope, wantBool bool) (*Program, error) {
 	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item}, nil
 }
 
-func toError(err error) *Error {
+func toError(err error, s Scope) *Error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
 		line := fe.Line
 		if line < 1 {
 			line = 1
 		}
-		return &Error{Line: line, Column: fe.Column + 1, Msg: friendly(fe.Message)}
+		return &Error{Line: line, Column: fe.Column + 1, Msg: friendly(fe.Message, s)}
 	}
-	return &Error{Line: 1, Column: 1, Msg: friendly(err.Error())}
+	return &Error{Line: 1, Column: 1, Msg: friendly(err.Error(), s)}
 }
 
-func friendly(msg string) string {
+func friendly(msg string, s Scope) string {
 	if rest, ok := strings.CutPrefix(msg, "expected bool, but got "); ok {
 		return "must be a bool expression, but it is " + rest
+	}
+	if name, ok := strings.CutPrefix(msg, "unknown name "); ok {
+		switch name {
+		case "now":
+			return "now() is not available: expressions must give the same result when a run is replayed (use detection.time)"
+		case "detection", "vars", "playbook", "run", "steps", "item", "index":
+			return fmt.Sprintf("%s is not available here (this expression may use: %s)", name, strings.Join(s.Names(), ", "))
+		}
 	}
 	return msg
 }
@@ -190,6 +201,7 @@ func friendly(msg string) string {
 // refVisitor finds every `steps.<id>` / `vars.<name>` access and any use of
 // item or index.
 type refVisitor struct {
+	src         string
 	seen        map[string]bool
 	steps, vars []string
 	item        bool
@@ -212,8 +224,8 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	s, ok := m.Property.(*ast.StringNode)
 	if !ok {
 		if v.err == nil {
-			loc := m.Location()
-			v.err = &Error{Line: 1, Column: loc.From + 1, Msg: fmt.Sprintf("%s must be indexed by a literal name (%s.<name>)", id.Value, id.Value)}
+			line, col := runePosition(v.src, m.Location().From)
+			v.err = &Error{Line: line, Column: col, Msg: fmt.Sprintf("%s must be indexed by a literal name (%s.<name>)", id.Value, id.Value)}
 		}
 		return
 	}
@@ -227,6 +239,25 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	} else {
 		v.vars = append(v.vars, s.Value)
 	}
+}
+
+// runePosition returns the 1-based line and column of rune offset off in s
+// (expr's node locations count runes from the start of the source).
+func runePosition(s string, off int) (int, int) {
+	line, col, n := 1, 1, 0
+	for _, r := range s {
+		if n == off {
+			break
+		}
+		n++
+		if r == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
 }
 
 // Eval runs the program.

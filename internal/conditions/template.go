@@ -114,7 +114,11 @@ func (t *Template) Programs() []*Program {
 // Render evaluates the template.
 func (t *Template) Render(env map[string]any) (any, error) {
 	if t.single != nil {
-		return t.single.Eval(env)
+		v, err := t.single.Eval(env)
+		if s, ok := v.(string); ok && len(s) > MaxRenderBytes {
+			return nil, fmt.Errorf("rendered string is longer than %d bytes", MaxRenderBytes)
+		}
+		return v, err
 	}
 	var b strings.Builder
 	for _, p := range t.parts {

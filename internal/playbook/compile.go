@@ -3,10 +3,9 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
@@ -98,24 +97,9 @@ func (v *validator) exprErr(path string, err error) {
 		return
 	}
 	line, col := v.at(path)
-	p := v.pb.pos[path]
-	switch p.Style {
-	case yaml.LiteralStyle, yaml.FoldedStyle:
-		line += ce.Line
-		col = ce.Column + col + 1
-	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
-		line += ce.Line - 1
-		if ce.Line == 1 {
-			col += ce.Column
-		} else {
-			col = ce.Column
-		}
-	default:
-		line += ce.Line - 1
-		if ce.Line == 1 {
-			col += ce.Column - 1
-		} else {
-			col = ce.Column
+	if p, ok := v.pb.pos[path]; ok {
+		if l, c, ok := valuePos(v.pb.src, p, ce.Line, ce.Column); ok {
+			line, col = l, c
 		}
 	}
 	v.diags = append(v.diags, Diagnostic{File: v.pb.File, Line: line, Col: col, Message: fmt.Sprintf("%s: %s", path, ce.Msg)})
@@ -139,17 +123,19 @@ func (v *validator) run() {
 
 	// vars: each may read only the vars before it.
 	defined := map[string]bool{}
-	for _, vr := range pb.Vars {
+	for i, vr := range pb.Vars {
 		path := "vars." + vr.Name
 		prog := v.compile(path, vr.Expr, conditions.ScopeVars, false)
 		if prog != nil {
 			for _, r := range prog.VarRefs {
-				if !defined[r] {
-					if containsVar(pb.Vars, r) {
-						v.errorf(path, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
-					} else {
-						v.errorf(path, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars)))
-					}
+				switch {
+				case defined[r]:
+				case r == vr.Name:
+					v.errorf(path, "%s: a var cannot use itself", path)
+				case containsVar(pb.Vars, r):
+					v.errorf(path, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
+				default:
+					v.errorf(path, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars[:i])))
 				}
 			}
 		}
@@ -492,7 +478,12 @@ func literalTypeError(val any, p catalog.Param) string {
 	case catalog.TypeString:
 		_, ok = val.(string)
 	case catalog.TypeInt:
-		_, ok = val.(int)
+		switch n := val.(type) {
+		case int:
+			ok = true
+		case float64: // a whole number that went through JSON (workflow input)
+			ok = n == math.Trunc(n) && !math.IsInf(n, 0)
+		}
 	case catalog.TypeNumber:
 		switch val.(type) {
 		case int, float64:

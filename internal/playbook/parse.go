@@ -20,6 +20,7 @@ const MaxFileBytes = 1 << 20
 type pos struct {
 	Line, Col int
 	Style     yaml.Style
+	Value     string // a scalar's decoded value
 }
 
 // positions maps paths such as "steps[1].if" to YAML positions.
@@ -30,7 +31,14 @@ type parser struct {
 	f     *format
 	diags Diagnostics
 	pos   positions
+	// values counts the nodes value has converted, so that aliases cannot
+	// blow a small file up into an exponentially large one.
+	values int
 }
+
+// maxValueNodes bounds the nodes of all `with` and `for_each` values of a
+// file, after expanding aliases.
+const maxValueNodes = 100_000
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	line, col := 1, 1
@@ -41,7 +49,7 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 func (p *parser) mark(path string, n *yaml.Node) {
-	p.pos[path] = pos{Line: n.Line, Col: n.Column, Style: n.Style}
+	p.pos[path] = pos{Line: n.Line, Col: n.Column, Style: n.Style, Value: n.Value}
 }
 
 // Digest is the sha256 of a playbook's source, recorded with every run.
@@ -79,7 +87,7 @@ func Parse(file string, src []byte) (*Playbook, Diagnostics) {
 		p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
 		return nil, p.diags
 	}
-	pb := &Playbook{File: file}
+	pb := &Playbook{File: file, src: src}
 	p.playbook(doc.Content[0], pb)
 	pb.pos = p.pos
 	return pb, p.diags
@@ -226,11 +234,13 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 	if v.Kind != yaml.ScalarNode {
 		return
 	}
-	if len(f.enum) > 0 && !contains(f.enum, v.Value) {
+	if len(f.enum) == 1 && v.Value != f.enum[0] {
+		p.errorf(v, "%s must be %s, got %q", path, f.enum[0], v.Value)
+	} else if len(f.enum) > 0 && !contains(f.enum, v.Value) {
 		p.errorf(v, "%s: %q is not one of %s%s", path, v.Value, strings.Join(f.enum, ", "), didYouMean(v.Value, f.enum))
 	}
-	if f.pattern != "" && !regexp.MustCompile(f.pattern).MatchString(v.Value) {
-		p.errorf(v, "%s: %q must match %s", path, v.Value, f.pattern)
+	if f.pattern != "" && !patterns[f.pattern].re.MatchString(v.Value) {
+		p.errorf(v, "%s: %q must be %s", path, v.Value, patterns[f.pattern].what)
 	}
 	if f.kind == kInt && f.min > 0 {
 		if n, err := strconv.Atoi(v.Value); err != nil || n < f.min {
@@ -291,6 +301,15 @@ func (p *parser) playbook(n *yaml.Node, pb *Playbook) {
 }
 
 var identRe = regexp.MustCompile(identPattern)
+
+// patterns holds the compiled field patterns, each with words for messages.
+var patterns = map[string]struct {
+	re   *regexp.Regexp
+	what string
+}{
+	namePattern:   {regexp.MustCompile(namePattern), "lowercase letters, digits and dashes, starting and ending with a letter or digit"},
+	stepIDPattern: {regexp.MustCompile(stepIDPattern), "lowercase letters, digits and _, starting with a letter"},
+}
 
 // exprMap reads an ordered name: expr mapping.
 func (p *parser) exprMap(n *yaml.Node, path string) [][2]string {
@@ -420,6 +439,12 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 // recording the position of every nested value.
 func (p *parser) value(n *yaml.Node, path string) any {
 	n = resolve(n)
+	if p.values++; p.values > maxValueNodes {
+		if p.values == maxValueNodes+1 {
+			p.errorf(n, "%s: values hold more than %d nodes (after expanding aliases)", path, maxValueNodes)
+		}
+		return nil
+	}
 	p.mark(path, n)
 	switch n.Kind {
 	case yaml.MappingNode:
@@ -470,4 +495,158 @@ func duration(n *yaml.Node) Duration {
 	}
 	d, _ := ParseDuration(str(n))
 	return d
+}
+
+// valuePos maps a position inside a scalar's decoded value (1-based line and
+// rune column, as conditions.Error reports it) to the YAML source. It walks
+// the value and the source side by side, skipping what decoding removed:
+// quotes, escapes, line folds and block indentation. ok is false when the two
+// cannot be aligned (e.g. a tagged scalar); callers then use the value's start.
+func valuePos(src []byte, p pos, line, col int) (int, int, bool) {
+	value := []rune(p.Value)
+	// The rune offset of (line, col) in the value.
+	target, vl, vc := -1, 1, 1
+	for i, r := range value {
+		if vl == line && vc == col {
+			target = i
+			break
+		}
+		if r == '\n' {
+			vl, vc = vl+1, 1
+		} else {
+			vc++
+		}
+	}
+	if target < 0 {
+		if vl != line || vc != col {
+			return 0, 0, false
+		}
+		target = len(value)
+	}
+	lines := strings.Split(string(src), "\n")
+	if p.Line < 1 || p.Line > len(lines) {
+		return 0, 0, false
+	}
+	double := p.Style&yaml.DoubleQuotedStyle != 0
+	single := p.Style&yaml.SingleQuotedStyle != 0
+	block := p.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
+	if p.Style&yaml.TaggedStyle != 0 {
+		return 0, 0, false
+	}
+	l := p.Line - 1 // 0-based source line
+	var cur []rune
+	setLine := func(i int) { l, cur = i, []rune(strings.TrimSuffix(lines[i], "\r")) }
+	indent := 0
+	// skipIndent moves past a line's indentation: all of it in flow scalars,
+	// the block's indentation in block scalars.
+	skipIndent := func() int {
+		c := 0
+		for c < len(cur) && (cur[c] == ' ' || (!block && cur[c] == '\t')) && (!block || c < indent) {
+			c++
+		}
+		return c
+	}
+	var c int
+	if block {
+		header := []rune(strings.TrimSuffix(lines[l], "\r"))
+		for i := p.Col; i < len(header) && header[i] != ' ' && header[i] != '#'; i++ {
+			if header[i] >= '1' && header[i] <= '9' {
+				return 0, 0, false // explicit indentation indicator
+			}
+		}
+		indent = -1
+		for i := l + 1; i < len(lines); i++ {
+			t := strings.TrimSuffix(lines[i], "\r")
+			if strings.TrimLeft(t, " ") != "" {
+				indent = len(t) - len(strings.TrimLeft(t, " "))
+				break
+			}
+		}
+		if indent < 0 || l+1 >= len(lines) {
+			return 0, 0, false
+		}
+		setLine(l + 1)
+		c = skipIndent()
+	} else {
+		setLine(l)
+		c = p.Col - 1
+		if double || single {
+			if c >= len(cur) || (cur[c] != '"' && cur[c] != '\'') {
+				return 0, 0, false
+			}
+			c++
+		}
+	}
+	nextLine := func() bool {
+		if l+1 >= len(lines) {
+			return false
+		}
+		setLine(l + 1)
+		c = skipIndent()
+		return true
+	}
+	for i := 0; i < target; {
+		r := value[i]
+		if c >= len(cur) { // a line break in the source
+			if !nextLine() {
+				return 0, 0, false
+			}
+			if r == '\n' || r == ' ' {
+				i++ // the newline, or the space a fold made of it
+			}
+			continue
+		}
+		s := cur[c]
+		switch {
+		case double && s == '\\':
+			if c+1 >= len(cur) { // escaped line break: the lines join
+				if !nextLine() {
+					return 0, 0, false
+				}
+				for c < len(cur) && (cur[c] == ' ' || cur[c] == '\t') {
+					c++
+				}
+				continue
+			}
+			switch cur[c+1] {
+			case 'x':
+				c += 4
+			case 'u':
+				c += 6
+			case 'U':
+				c += 10
+			default:
+				c += 2
+			}
+			i++
+		case single && s == '\'' && r == '\'' && c+1 < len(cur) && cur[c+1] == '\'':
+			c += 2
+			i++
+		case s == r:
+			c++
+			i++
+		case s == ' ' || s == '\t':
+			c++ // whitespace a fold removed
+		case r == ' ' || r == '\n':
+			i++ // a space or newline a fold made
+		default:
+			return 0, 0, false
+		}
+	}
+	// Land on the target character itself, not on the whitespace before it.
+	if target < len(value) && value[target] != ' ' && value[target] != '\n' {
+		for n := 0; n < 1000; n++ {
+			if c >= len(cur) {
+				if !nextLine() {
+					break
+				}
+				continue
+			}
+			if cur[c] != ' ' && cur[c] != '\t' {
+				break
+			}
+			c++
+		}
+	}
+	return l + 1, c + 1, true
 }

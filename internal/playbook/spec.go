@@ -6,6 +6,7 @@ package playbook
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,7 @@ type Playbook struct {
 	// File is where the playbook was read from (for messages only).
 	File string `json:"file,omitempty"`
 	pos  positions
+	src  []byte // the YAML source, to place expression errors precisely
 }
 
 // Trigger decides which detections start the playbook.
@@ -168,13 +170,14 @@ func (d Duration) String() string {
 	if td%(24*time.Hour) == 0 {
 		return strconv.FormatInt(int64(td/(24*time.Hour)), 10) + "d"
 	}
+	// time.Duration prints 2m as "2m0s" and 4h as "4h0m0s"; drop the zero
+	// units, but only whole ones ("30s" and "1m30s" keep their seconds).
 	s := td.String()
-	s = strings.TrimSuffix(s, "0s")
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
 	if strings.HasSuffix(s, "h0m") {
 		s = strings.TrimSuffix(s, "0m")
-	}
-	if s == "" {
-		return td.String()
 	}
 	return s
 }
@@ -191,6 +194,10 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 			return fmt.Errorf("duration must be a string like \"30s\": %w", err)
 		}
 		*d = Duration(n)
+		return nil
+	}
+	if s == "0s" { // what MarshalJSON writes for the zero duration
+		*d = 0
 		return nil
 	}
 	v, err := ParseDuration(s)
@@ -210,8 +217,11 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n <= 0 {
+		if err != nil || n > int(time.Duration(math.MaxInt64)/(24*time.Hour)) {
 			return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
+		}
+		if n <= 0 {
+			return 0, fmt.Errorf("duration %q must be positive", s)
 		}
 		return Duration(time.Duration(n) * 24 * time.Hour), nil
 	}

@@ -1,0 +1,145 @@
+package workflows
+
+import "time"
+
+// Approval names shared by the workflow, the API, the Slack app and the CLI.
+const (
+	// UpdateDecide delivers a decision on a gate as a Temporal Update; its
+	// validator rejects bad votes before anything is recorded.
+	UpdateDecide = "decide"
+	// SignalDecide delivers a decision while no worker is up (no validator
+	// can run then; the workflow applies the same rules when it reads it).
+	SignalDecide = "decide"
+	// QueryGates returns the run's gates ([]Gate).
+	QueryGates = "gates"
+
+	// ActivityOpenGate posts the approval request (Slack message) and
+	// resolves approver groups. Input GateRequest, output GateOpened.
+	ActivityOpenGate = "riposte.approval.open"
+	// ActivityUpdateGate updates the request message after a decision,
+	// timeout or escalation. Input GateUpdate.
+	ActivityUpdateGate = "riposte.approval.update"
+)
+
+// Approval states (ApprovalState search attribute, Gate.State).
+const (
+	GatePending   = "pending"
+	GateApproved  = "approved"
+	GateDenied    = "denied"
+	GateTimedOut  = "timed_out"
+	GateEscalated = "escalated"
+)
+
+// How a decision arrived.
+const (
+	ViaSlack   = "slack"
+	ViaAPI     = "api"
+	ViaSignal  = "signal"
+	ViaTimeout = "timeout"
+	ViaPolicy  = "policy"
+	ViaDryRun  = "dry_run"
+)
+
+// Decision is one vote on a gate.
+type Decision struct {
+	// GateID names the gate: the step id (plus the for_each index when the
+	// gate is per item is not supported; one gate per step).
+	GateID  string `json:"gate_id"`
+	Approve bool   `json:"approve"`
+	User    string `json:"user"`
+	Reason  string `json:"reason,omitempty"`
+	Via     string `json:"via"`
+	// MessageTS, when set, must match the gate's current message (a click
+	// on an outdated message, e.g. before escalation, is refused).
+	MessageTS string    `json:"message_ts,omitempty"`
+	At        time.Time `json:"at"`
+}
+
+// DecisionResult is what the Update returns.
+type DecisionResult struct {
+	State     string `json:"state"`
+	Approvals int    `json:"approvals"`
+	Quorum    int    `json:"quorum"`
+}
+
+// GateRequest asks people to decide. It is the input of ActivityOpenGate.
+type GateRequest struct {
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+	GateID     string         `json:"gate_id"`
+	Playbook   string         `json:"playbook"`
+	Version    int            `json:"version"`
+	StepID     string         `json:"step_id"`
+	StepName   string         `json:"step_name"`
+	Action     string         `json:"action"`
+	Risk       string         `json:"risk"`
+	Params     map[string]any `json:"params"`
+	Users      []string       `json:"users"`
+	Groups     []string       `json:"groups"`
+	Quorum     int            `json:"quorum"`
+	Reason     string         `json:"reason_policy"`
+	Channel    string         `json:"channel,omitempty"`
+	ExpiresAt  time.Time      `json:"expires_at"`
+	Escalation bool           `json:"escalation,omitempty"`
+	// Why is the rule that put the gate there (playbook approval block,
+	// contain risk class, a guardrail).
+	Why       string           `json:"why"`
+	Detection DetectionSummary `json:"detection"`
+	RunURL    string           `json:"run_url,omitempty"`
+}
+
+// DetectionSummary is what an approver sees of the detection. All of it is
+// untrusted text and must be rendered as plain text.
+type DetectionSummary struct {
+	ID         string   `json:"id"`
+	Title      string   `json:"title"`
+	Detector   string   `json:"detector"`
+	Severity   string   `json:"severity"`
+	SeverityID int      `json:"severity_id"`
+	Confidence *int     `json:"confidence,omitempty"`
+	AttackIDs  []string `json:"attack_ids,omitempty"`
+	Host       string   `json:"host,omitempty"`
+	User       string   `json:"user,omitempty"`
+	IP         string   `json:"ip,omitempty"`
+}
+
+// GateOpened is ActivityOpenGate's output.
+type GateOpened struct {
+	// Approvers is the resolved set: listed users plus group members.
+	Approvers []string `json:"approvers"`
+	Channel   string   `json:"channel,omitempty"`
+	MessageTS string   `json:"message_ts,omitempty"`
+	// Posted is false when no Slack is configured (CLI/API approvals only).
+	Posted bool `json:"posted"`
+}
+
+// GateUpdate is ActivityUpdateGate's input: the gate's state now.
+type GateUpdate struct {
+	Request   GateRequest `json:"request"`
+	Channel   string      `json:"channel"`
+	MessageTS string      `json:"message_ts"`
+	Gate      Gate        `json:"gate"`
+}
+
+// Gate is one approval gate's record, kept in the run's result.
+type Gate struct {
+	ID        string     `json:"id"`
+	StepID    string     `json:"step_id"`
+	State     string     `json:"state"`
+	Why       string     `json:"why"`
+	Approvers []string   `json:"approvers"`
+	Groups    []string   `json:"groups,omitempty"`
+	Quorum    int        `json:"quorum"`
+	Requester string     `json:"requester,omitempty"`
+	Votes     []Decision `json:"votes,omitempty"`
+	// Decision is the vote (or timeout) that closed the gate.
+	Decision  *Decision  `json:"decision,omitempty"`
+	OpenedAt  time.Time  `json:"opened_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	ClosedAt  *time.Time `json:"closed_at,omitempty"`
+	Escalated bool       `json:"escalated,omitempty"`
+	Channel   string     `json:"channel,omitempty"`
+	MessageTS string     `json:"message_ts,omitempty"`
+	Params    any        `json:"params,omitempty"`
+	Action    string     `json:"action"`
+}
