@@ -143,3 +143,7 @@ type Gate struct {
 	Params    any        `json:"params,omitempty"`
 	Action    string     `json:"action"`
 }
+
+// ActivityPolicyCheck checks a contain step against the site's guardrails.
+// Input PolicyCheck, output policy.Decision.
+const ActivityPolicyCheck = "riposte.policy.check"

@@ -14,6 +14,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/policy"
 )
 
 // Defaults for steps that do not say otherwise.
@@ -66,6 +67,10 @@ type run struct {
 	detect   map[string]any
 	aborted  bool
 	abortErr string
+	// gates by id (the step id), and their order of opening.
+	gates     map[string]*gateState
+	gateOrder []string
+	holds     []*Hold
 }
 
 // Run executes the playbook in input as a DAG. It returns the result, or a
@@ -86,6 +91,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		pb:     pb,
 		info:   info,
 		detect: input.Detection,
+		gates:  map[string]*gateState{},
 	}
 	if r.detect == nil {
 		r.detect = map[string]any{}
@@ -100,6 +106,12 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err := workflow.SetQueryHandler(ctx, QuerySteps, func() ([]StepResult, error) {
 		return r.snapshot(), nil
 	}); err != nil {
+		return nil, err
+	}
+	if err := r.registerApprovalHandlers(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.registerHoldHandlers(ctx); err != nil {
 		return nil, err
 	}
 	r.setRunStatus(ctx, RunRunning)
@@ -121,7 +133,12 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		r.schedule(ctx)
 	}
 
+	r.releaseHolds(ctx)
 	res.Steps = r.snapshot()
+	res.Gates = r.gateList()
+	for _, h := range r.holds {
+		res.Holds = append(res.Holds, *h)
+	}
 	res.Outputs = r.outputs()
 	res.EndedAt = workflow.Now(ctx)
 	if r.aborted {
@@ -358,9 +375,44 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		return
 	}
 	r.results[i].Params = params
+	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env.Map()); !ok {
+		r.finish(ctx, i, status, nil, "", reason)
+		return
+	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
 	out, status, errMsg := r.call(ctx, cs, params, -1)
+	if status == playbook.StatusSucceeded {
+		r.addHold(ctx, cs, []map[string]any{params})
+	}
 	r.finish(ctx, i, status, out, errMsg, "")
+}
+
+// maybeGate runs the step's approval gate when one applies. A for_each step
+// has one gate for all its items, shown with every item's params.
+func (r *run) maybeGate(ctx workflow.Context, i int, cs *playbook.CStep, params any, env map[string]any) (bool, string, string) {
+	need, why, err := r.needsGate(cs, env)
+	if err != nil {
+		return false, playbook.StatusFailed, err.Error()
+	}
+	p, _ := params.(map[string]any)
+	if p == nil {
+		p = map[string]any{"items": params}
+	}
+	// Site guardrails apply whatever the playbook says.
+	d := r.guardrail(ctx, cs, p, !need)
+	if d.Decision != policy.Allow || d.Rule != "" {
+		r.results[i].Guardrail = &d
+	}
+	switch d.Decision {
+	case policy.Refuse:
+		return false, playbook.StatusDenied, "refused by policy (" + d.Rule + "): " + d.Why
+	case policy.Gate:
+		need, why = true, "policy "+d.Rule+": "+d.Why
+	}
+	if !need {
+		return true, "", ""
+	}
+	return r.gate(ctx, i, cs, p, why)
 }
 
 func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error) {
@@ -391,6 +443,23 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		r.finish(ctx, i, playbook.StatusSkipped, []any{}, "", "for_each: the list is empty")
 		return
 	}
+	// Render every item's params first so one gate can show them all.
+	all := make([]any, len(items))
+	for n, item := range items {
+		ienv := *env
+		ienv.Item, ienv.Index, ienv.HasItem = item, n, true
+		p, err := renderParams(cs, ienv.Map())
+		if err != nil {
+			r.finish(ctx, i, playbook.StatusFailed, nil, fmt.Sprintf("item %d: %v", n, err), "")
+			return
+		}
+		all[n] = p
+	}
+	r.results[i].Params = all
+	if ok, status, reason := r.maybeGate(ctx, i, cs, all, env.Map()); !ok {
+		r.finish(ctx, i, status, nil, "", reason)
+		return
+	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
 	conc := cs.Concurrency
 	if conc <= 0 {
@@ -406,15 +475,8 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		workflow.Go(ctx, func(gctx workflow.Context) {
 			defer wg.Done()
 			defer sem.Receive(gctx, nil)
-			ienv := *env
-			ienv.Item, ienv.Index, ienv.HasItem = item, n, true
 			res := ItemResult{Index: n, Item: item}
-			params, err := renderParams(cs, ienv.Map())
-			if err != nil {
-				res.Status, res.Error = playbook.StatusFailed, err.Error()
-				results[n] = res
-				return
-			}
+			params := all[n].(map[string]any)
 			res.Params = params
 			out, status, errMsg := r.call(gctx, cs, params, n)
 			res.Output, res.Status, res.Error = out, status, errMsg
@@ -438,6 +500,15 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	}
 	r.results[i].Items = results
 	r.results[i].Params = params
+	var held []map[string]any
+	for _, res := range results {
+		if res.Status == playbook.StatusSucceeded {
+			held = append(held, res.Params.(map[string]any))
+		}
+	}
+	if len(held) > 0 {
+		r.addHold(ctx, cs, held)
+	}
 	r.finish(ctx, i, status, outputs, strings.Join(errs, "; "), "")
 }
 

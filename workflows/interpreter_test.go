@@ -1,8 +1,9 @@
-package workflows
+package workflows_test
 
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 func compileYAML(t *testing.T, src string) *playbook.Compiled {
@@ -35,7 +37,7 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	Register(env, NewInterpreter(activities.Catalog()))
+	workflows.Register(env, workflows.NewInterpreter(activities.Catalog()))
 	return &harness{t: t, env: env}
 }
 
@@ -45,13 +47,13 @@ func (h *harness) action(name string, fn func(context.Context, catalog.Call) (ma
 }
 
 // run executes the playbook and returns the result (also for failed runs).
-func (h *harness) run(c *playbook.Compiled, det map[string]any) (*Result, error) {
+func (h *harness) run(c *playbook.Compiled, det map[string]any) (*workflows.Result, error) {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(PlaybookWorkflow, Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
-	var res Result
+	var res workflows.Result
 	err := h.env.GetWorkflowError()
 	if err == nil {
 		if gerr := h.env.GetWorkflowResult(&res); gerr != nil {
@@ -60,7 +62,7 @@ func (h *harness) run(c *playbook.Compiled, det map[string]any) (*Result, error)
 		return &res, nil
 	}
 	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.Type() == ErrRunFailed {
+	if errors.As(err, &ae) && ae.Type() == workflows.ErrRunFailed {
 		if derr := ae.Details(&res); derr != nil {
 			h.t.Fatalf("decoding failure details: %v", derr)
 		}
@@ -69,7 +71,7 @@ func (h *harness) run(c *playbook.Compiled, det map[string]any) (*Result, error)
 	return nil, err
 }
 
-func statuses(res *Result) map[string]string {
+func statuses(res *workflows.Result) map[string]string {
 	m := map[string]string{}
 	for _, s := range res.Steps {
 		m[s.ID] = s.Status
@@ -77,7 +79,7 @@ func statuses(res *Result) map[string]string {
 	return m
 }
 
-func wantStatuses(t *testing.T, res *Result, want map[string]string) {
+func wantStatuses(t *testing.T, res *workflows.Result, want map[string]string) {
 	t.Helper()
 	got := statuses(res)
 	for id, w := range want {
@@ -87,10 +89,10 @@ func wantStatuses(t *testing.T, res *Result, want map[string]string) {
 	}
 }
 
-func stepOf(res *Result, id string) StepResult {
+func stepOf(res *workflows.Result, id string) workflows.StepResult {
 	s, _ := res.Step(id)
 	if s == nil {
-		return StepResult{}
+		return workflows.StepResult{}
 	}
 	return *s
 }
@@ -167,7 +169,7 @@ func TestDAGOrderAndParallelism(t *testing.T) {
 	if res.Outputs["done"] != true || res.Outputs["label"] != "host=FIN-WS-042 sev=5" {
 		t.Errorf("outputs = %#v", res.Outputs)
 	}
-	if res.Status != RunSucceeded {
+	if res.Status != workflows.RunSucceeded {
 		t.Errorf("status = %s", res.Status)
 	}
 }
@@ -300,8 +302,8 @@ func TestFailureAbortAndContinue(t *testing.T) {
 		want      map[string]string
 		runStatus string
 	}{
-		{"abort", true, map[string]string{"first": "succeeded", "boom": "failed", "next": "skipped"}, RunFailed},
-		{"continue", false, map[string]string{"first": "succeeded", "boom": "failed", "next": "succeeded", "unrelated": "succeeded"}, RunSucceeded},
+		{"abort", true, map[string]string{"first": "succeeded", "boom": "failed", "next": "skipped"}, workflows.RunFailed},
+		{"continue", false, map[string]string{"first": "succeeded", "boom": "failed", "next": "succeeded", "unrelated": "succeeded"}, workflows.RunSucceeded},
 	} {
 		t.Run(tc.policy, func(t *testing.T) {
 			h := newHarness(t)
@@ -356,11 +358,11 @@ func TestStepsQuery(t *testing.T) {
 	if _, err := h.run(c, det); err != nil {
 		t.Fatal(err)
 	}
-	v, err := h.env.QueryWorkflow(QuerySteps)
+	v, err := h.env.QueryWorkflow(workflows.QuerySteps)
 	if err != nil {
 		t.Fatalf("query: %v", err)
 	}
-	var steps []StepResult
+	var steps []workflows.StepResult
 	if err := v.Get(&steps); err != nil {
 		t.Fatal(err)
 	}
@@ -368,3 +370,20 @@ func TestStepsQuery(t *testing.T) {
 		t.Errorf("steps = %+v", steps)
 	}
 }
+
+func asApp(err error, target any) bool { return errors.As(err, target) }
+
+func uniqueSorted(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func compileCatalog() *catalog.Catalog { return activities.Catalog() }

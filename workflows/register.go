@@ -8,4 +8,6 @@ import (
 // Register registers the interpreter on a worker (or a test environment).
 func Register(w worker.WorkflowRegistry, in *Interpreter) {
 	w.RegisterWorkflowWithOptions(in.Run, workflow.RegisterOptions{Name: PlaybookWorkflow})
+	w.RegisterWorkflowWithOptions(Guard, workflow.RegisterOptions{Name: GuardWorkflow})
+	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 }

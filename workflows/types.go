@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/policy"
 )
 
 // Names shared with workers, clients and the Temporal UI.
@@ -42,6 +43,21 @@ type Input struct {
 	Shadow bool `json:"shadow,omitempty"`
 	// UIURL, when set, is the base URL of the Temporal UI (for links).
 	UIURL string `json:"ui_url,omitempty"`
+	// RunURL links to this run in the Temporal UI (for approval messages).
+	RunURL string `json:"run_url,omitempty"`
+	// Requester is who submitted the detection, when known; they may not
+	// approve the run's gates.
+	Requester string `json:"requester,omitempty"`
+	// Approval holds the site defaults for gates that do not say otherwise.
+	Approval ApprovalDefaults `json:"approval,omitempty"`
+}
+
+// ApprovalDefaults are the site's defaults for approval gates.
+type ApprovalDefaults struct {
+	Users   []string          `json:"users,omitempty"`
+	Groups  []string          `json:"groups,omitempty"`
+	Timeout playbook.Duration `json:"timeout,omitempty"`
+	Channel string            `json:"channel,omitempty"`
 }
 
 // Simulated reports whether actions with side effects are simulated.
@@ -61,6 +77,10 @@ type StepResult struct {
 	EndedAt   *time.Time `json:"ended_at,omitempty"`
 	// Items holds for_each iterations.
 	Items []ItemResult `json:"items,omitempty"`
+	// Gate is the step's approval gate, when it had one.
+	Gate *Gate `json:"gate,omitempty"`
+	// Guardrail is the site policy's decision on the step, when one applied.
+	Guardrail *policy.Decision `json:"guardrail,omitempty"`
 }
 
 // ItemResult is one for_each iteration.
@@ -83,6 +103,8 @@ type Result struct {
 	Error     string         `json:"error,omitempty"`
 	Steps     []StepResult   `json:"steps"`
 	Outputs   map[string]any `json:"outputs,omitempty"`
+	Gates     []Gate         `json:"gates,omitempty"`
+	Holds     []Hold         `json:"holds,omitempty"`
 	Simulated bool           `json:"simulated,omitempty"`
 	StartedAt time.Time      `json:"started_at"`
 	EndedAt   time.Time      `json:"ended_at"`

@@ -18,6 +18,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 )
@@ -30,6 +31,7 @@ type Server struct {
 	Dispatcher *dispatch.Dispatcher
 	Temporal   client.Client
 	Validator  *intake.Validator
+	Approvals  *approvals.Service
 	Token      string
 	MaxBody    int64
 	Namespace  string
@@ -61,6 +63,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/playbooks", s.auth(http.HandlerFunc(s.playbooks)))
 	mux.Handle("GET /v1/runs", s.auth(http.HandlerFunc(s.listRuns)))
 	mux.Handle("GET /v1/runs/{id}", s.auth(http.HandlerFunc(s.getRun)))
+	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(http.HandlerFunc(s.decide)))
+	mux.Handle("GET /v1/approvals", s.auth(http.HandlerFunc(s.listApprovals)))
 	for p, h := range s.Extra {
 		mux.Handle(p, s.auth(h))
 	}
@@ -147,7 +151,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
 	for i, d := range dets {
-		out, err := s.Dispatcher.Dispatch(r.Context(), i, d, dispatch.Options{DryRun: dryRun})
+		out, err := s.Dispatcher.Dispatch(r.Context(), i, d, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})
 		if err != nil {
 			// Runs already started stay started; a client resending the
 			// whole body is safe because starts are deduplicated.

@@ -19,9 +19,11 @@ import (
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // newLogger returns the process logger: text for terminals, JSON when
@@ -129,7 +131,11 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 	if err != nil {
 		return nil, err
 	}
-	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL}
+	defaults, err := approvalDefaults()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL, Approval: defaults}
 	src := &playbookSource{paths: o.Playbooks, disp: disp, logger: o.Logger}
 	if err := src.load(); err != nil {
 		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
@@ -144,6 +150,7 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		UIURL:      o.UIURL,
 		Logger:     o.Logger,
 		Reload:     src.load,
+		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace},
 	}
 	ln, err := net.Listen("tcp", o.Addr)
 	if err != nil {
@@ -178,4 +185,33 @@ func (r *runningAPI) stop() {
 
 func loadSet(paths []string) (*playbook.Set, int, playbook.Diagnostics) {
 	return playbook.Load(paths, activities.Catalog())
+}
+
+// approvalDefaults reads the site's approval defaults from the environment:
+// RIPOSTE_APPROVERS and RIPOSTE_APPROVER_GROUPS (comma-separated Slack ids),
+// RIPOSTE_APPROVAL_TIMEOUT (e.g. 30m) and RIPOSTE_APPROVAL_CHANNEL.
+func approvalDefaults() (workflows.ApprovalDefaults, error) {
+	d := workflows.ApprovalDefaults{
+		Users:   splitList(os.Getenv("RIPOSTE_APPROVERS")),
+		Groups:  splitList(os.Getenv("RIPOSTE_APPROVER_GROUPS")),
+		Channel: strings.TrimSpace(os.Getenv("RIPOSTE_APPROVAL_CHANNEL")),
+	}
+	if t := strings.TrimSpace(os.Getenv("RIPOSTE_APPROVAL_TIMEOUT")); t != "" {
+		v, err := playbook.ParseDuration(t)
+		if err != nil {
+			return d, fmt.Errorf("RIPOSTE_APPROVAL_TIMEOUT: %w", err)
+		}
+		d.Timeout = v
+	}
+	return d, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -41,11 +41,15 @@ func commands() []command {
 	return []command{
 		validateCommand(),
 		actionsCommand(),
+		schemaCommand(),
 		devCommand(),
 		workerCommand(),
 		serveCommand(),
 		submitCommand(),
 		runsCommand(),
+		approvalsCommand(),
+		decideCommand("approve"),
+		decideCommand("deny"),
 		versionCommand(),
 	}
 }

@@ -35,13 +35,17 @@ type Dispatcher struct {
 	Namespace string
 	// UIURL is the Temporal UI base URL used in run links ("" = no links).
 	UIURL string
-	set   atomic.Pointer[playbook.Set]
+	// Approval holds the site's approval defaults passed to every run.
+	Approval workflows.ApprovalDefaults
+	set      atomic.Pointer[playbook.Set]
 }
 
 // Options for one dispatch.
 type Options struct {
 	// DryRun simulates notify and contain actions and grants approvals.
 	DryRun bool
+	// Requester is who submitted the detection (may not approve its gates).
+	Requester string
 }
 
 // Match is one run a detection started (or found already started).
@@ -148,6 +152,9 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		DryRun:    mode == ModeDryRun,
 		Shadow:    mode == ModeShadow,
 		UIURL:     d.UIURL,
+		RunURL:    RunURL(d.UIURL, d.Namespace, id, ""),
+		Requester: opts.Requester,
+		Approval:  d.Approval,
 	}
 	sopts := client.StartWorkflowOptions{
 		ID:                                       id,

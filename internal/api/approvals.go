@@ -1,0 +1,90 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// DecisionRequest is the body of POST /v1/runs/{id}/approvals.
+type DecisionRequest struct {
+	// Step is the gated step's id (the gate id).
+	Step string `json:"step"`
+	// Decision is "approve" or "deny".
+	Decision string `json:"decision"`
+	// User is the deciding person (the API token holder vouches for it).
+	User   string `json:"user"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
+	if s.Approvals == nil {
+		Problem(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
+		return
+	}
+	var req DecisionRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		Problem(w, http.StatusBadRequest, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
+		return
+	}
+	var missing []string
+	if strings.TrimSpace(req.Step) == "" {
+		missing = append(missing, "step")
+	}
+	if strings.TrimSpace(req.User) == "" {
+		missing = append(missing, "user")
+	}
+	if req.Decision != "approve" && req.Decision != "deny" {
+		missing = append(missing, `decision (must be "approve" or "deny")`)
+	}
+	if len(missing) > 0 {
+		Problem(w, http.StatusBadRequest, "Malformed decision", "missing or invalid: "+strings.Join(missing, ", "))
+		return
+	}
+	id := r.PathValue("id")
+	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: req.User, Reason: req.Reason, Via: workflows.ViaAPI}
+	res, err := s.Approvals.Decide(r.Context(), id, d)
+	s.Logger.Info("audit: approval decision", "workflow_id", id, "step", req.Step, "decision", req.Decision, "user", req.User,
+		"via", "api", "result", errString(err), "remote", r.RemoteAddr)
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, res)
+	case errors.Is(err, approvals.ErrQueued):
+		writeJSON(w, http.StatusAccepted, map[string]any{"queued": true, "detail": "no worker answered; the decision was queued and will be checked when a worker runs"})
+	case errors.Is(err, approvals.ErrNotFound):
+		Problem(w, http.StatusNotFound, "Run not found", err.Error())
+	case errors.Is(err, approvals.ErrRefused):
+		Problem(w, http.StatusConflict, "Decision refused", strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": "))
+	default:
+		Problem(w, http.StatusBadGateway, "Cannot deliver decision", err.Error())
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
+	if s.Approvals == nil {
+		Problem(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
+		return
+	}
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	gates, err := s.Approvals.ListOpen(ctx, 200)
+	if err != nil {
+		Problem(w, http.StatusBadGateway, "Cannot list approvals", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"approvals": gates})
+}

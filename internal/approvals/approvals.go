@@ -1,0 +1,123 @@
+// Package approvals delivers decisions on approval gates to runs (a Temporal
+// Update, whose validator refuses bad votes before anything is recorded, or
+// a signal while no worker is up) and lists the gates waiting for people.
+package approvals
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// Errors callers map to responses.
+var (
+	// ErrRefused wraps a decision the gate's rules refused.
+	ErrRefused = errors.New("decision refused")
+	// ErrNotFound means no such run.
+	ErrNotFound = errors.New("run not found")
+	// ErrQueued means no worker answered in time; the decision was sent as
+	// a signal and will be checked by the same rules when a worker runs.
+	ErrQueued = errors.New("decision queued")
+)
+
+// Service delivers decisions through Temporal.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	// UpdateTimeout bounds the wait for a worker to accept the Update before
+	// falling back to a signal (default 10s).
+	UpdateTimeout time.Duration
+}
+
+// Decide delivers one decision to a run. It returns the gate's state after
+// the vote, ErrRefused (wrapped, with the rule's message) when the gate's
+// rules refuse it, or ErrQueued when it was sent as a signal instead.
+func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
+	var res workflows.DecisionResult
+	if strings.TrimSpace(d.User) == "" {
+		return res, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
+	}
+	timeout := s.UpdateTimeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	uctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflowID,
+		UpdateName:   workflows.UpdateDecide,
+		Args:         []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(uctx, &res)
+	}
+	if err == nil {
+		return res, nil
+	}
+	var nf *serviceerror.NotFound
+	var ae *temporal.ApplicationError
+	switch {
+	case errors.As(err, &nf):
+		return res, fmt.Errorf("%w: %s", ErrNotFound, workflowID)
+	case errors.As(err, &ae):
+		return res, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
+	case uctx.Err() != nil && ctx.Err() == nil:
+		// No worker took the Update in time: keep the decision as a signal.
+		if serr := s.Client.SignalWorkflow(ctx, workflowID, "", workflows.SignalDecide, d); serr != nil {
+			return res, fmt.Errorf("delivering decision to %s: %w", workflowID, serr)
+		}
+		return res, ErrQueued
+	}
+	var fpe *serviceerror.FailedPrecondition
+	if errors.As(err, &fpe) {
+		return res, fmt.Errorf("%w: %s", ErrRefused, fpe.Message)
+	}
+	return res, fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+// OpenGate is a gate waiting for a decision, with its run.
+type OpenGate struct {
+	WorkflowID string         `json:"workflow_id"`
+	RunID      string         `json:"run_id"`
+	Gate       workflows.Gate `json:"gate"`
+}
+
+// ListOpen returns the gates of running runs that wait for people.
+func (s *Service) ListOpen(ctx context.Context, limit int) ([]OpenGate, error) {
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: s.Namespace,
+		PageSize:  int32(limit),
+		Query:     "WorkflowType = '" + workflows.PlaybookWorkflow + "' AND ExecutionStatus = 'Running' AND ApprovalState IN ('pending', 'escalated')",
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing runs waiting for approval: %w", err)
+	}
+	out := []OpenGate{}
+	for _, e := range resp.GetExecutions() {
+		wid, rid := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
+		v, err := s.Client.QueryWorkflow(ctx, wid, rid, workflows.QueryGates)
+		if err != nil {
+			continue // the run may have just ended
+		}
+		var gates []workflows.Gate
+		if v.Get(&gates) != nil {
+			continue
+		}
+		for _, g := range gates {
+			if g.State == workflows.GatePending {
+				out = append(out, OpenGate{WorkflowID: wid, RunID: rid, Gate: g})
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+const approvalsUsage = `Usage: riposte approvals [--json]
+
+Lists the approval gates waiting for a decision.`
+
+func approvalsCommand() command {
+	return command{name: "approvals", summary: "List gates waiting for approval", usage: approvalsUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var f apiFlags
+			fs := newFlagSet("approvals", approvalsUsage, s)
+			f.register(fs)
+			jsonOut := fs.Bool("json", false, "print JSON")
+			if _, err := parseFlags(fs, args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			var resp struct {
+				Approvals []approvals.OpenGate `json:"approvals"`
+			}
+			if err := f.client().do(ctx, "GET", "/v1/approvals", nil, "", &resp, nil); err != nil {
+				return fail(s, err)
+			}
+			if *jsonOut {
+				writeJSONTo(s.Out, resp)
+				return 0
+			}
+			if len(resp.Approvals) == 0 {
+				fmt.Fprintln(s.Out, "no gates waiting")
+				return 0
+			}
+			tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tSTEP\tACTION\tVOTES\tAPPROVERS\tEXPIRES\tWHY")
+			for _, a := range resp.Approvals {
+				g := a.Gate
+				approvers := "anyone"
+				if len(g.Approvers) > 0 {
+					b, _ := json.Marshal(g.Approvers)
+					approvers = string(b)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, approvalsOf(g), g.Quorum,
+					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)
+			}
+			_ = tw.Flush()
+			return 0
+		}}
+}
+
+func approvalsOf(g workflows.Gate) int {
+	n := 0
+	for _, v := range g.Votes {
+		if v.Approve {
+			n++
+		}
+	}
+	return n
+}
+
+const decideUsage = `Usage:
+  riposte approve RUN STEP --as USER [--reason R]
+  riposte deny RUN STEP --as USER [--reason R]
+
+Decides an approval gate through the API, with the same checks as a Slack
+click: USER must be an approver, may not be the requester, votes once.`
+
+func decideCommand(name string) command {
+	summary := "Approve a gated step"
+	if name == "deny" {
+		summary = "Deny a gated step"
+	}
+	return command{name: name, summary: summary, usage: decideUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var f apiFlags
+			fs := newFlagSet(name, decideUsage, s)
+			f.register(fs)
+			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who decides (Slack user id or name; env RIPOSTE_USER)")
+			reason := fs.String("reason", "", "why")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if len(pos) != 2 {
+				fmt.Fprintf(s.Err, "riposte %s: name the run and the step: riposte %s RUN STEP --as USER\n", name, name)
+				return 2
+			}
+			if *as == "" {
+				fmt.Fprintf(s.Err, "riposte %s: --as USER is required\n", name)
+				return 2
+			}
+			decision := "approve"
+			if name == "deny" {
+				decision = "deny"
+			}
+			body, _ := json.Marshal(api.DecisionRequest{Step: pos[1], Decision: decision, User: *as, Reason: *reason})
+			var res workflows.DecisionResult
+			var status int
+			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/approvals", body, "application/json", &res, &status); err != nil {
+				return fail(s, err)
+			}
+			if status == 202 {
+				fmt.Fprintln(s.Out, "decision queued: no worker is running; it will be checked when one starts")
+				return 0
+			}
+			fmt.Fprintf(s.Out, "%s on %s: gate %s (%d of %d approvals)\n", decision, pos[1], res.State, res.Approvals, res.Quorum)
+			return 0
+		}}
+}

@@ -1,0 +1,148 @@
+package playbook
+
+import (
+	"encoding/json"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// JSONSchema returns a JSON Schema (draft-07, what editors' YAML plugins
+// read) for riposte/v1 playbooks. It is generated from the same field
+// tables the parser checks against, plus the catalog's actions and params,
+// so the two cannot drift apart.
+func JSONSchema(cat *catalog.Catalog) ([]byte, error) {
+	f := newFormat()
+	step := objectSchema(f.step)
+	props := step["properties"].(map[string]any)
+	names := cat.Names()
+	props["action"] = map[string]any{"type": "string", "enum": names, "description": fieldDoc(f.step, "action")}
+	var conds []any
+	for _, a := range cat.Actions() {
+		with := map[string]any{"type": "object", "description": a.Description}
+		wp := map[string]any{}
+		var req []string
+		for _, p := range a.Params {
+			wp[p.Name] = paramSchema(p)
+			if p.Required {
+				req = append(req, p.Name)
+			}
+		}
+		with["properties"] = wp
+		if !a.AnyParams {
+			with["additionalProperties"] = false
+		}
+		then := map[string]any{"properties": map[string]any{"with": with}}
+		if len(req) > 0 {
+			with["required"] = req
+			then["required"] = []string{"with"}
+		}
+		conds = append(conds, map[string]any{
+			"if":   map[string]any{"properties": map[string]any{"action": map[string]any{"const": a.Name}}, "required": []string{"action"}},
+			"then": then,
+		})
+	}
+	step["allOf"] = conds
+	root := objectSchema(f.playbook)
+	root["$schema"] = "http://json-schema.org/draft-07/schema#"
+	root["$id"] = "https://riposte.dev/schemas/playbook-v1.json"
+	root["title"] = "Riposte playbook (riposte/v1)"
+	root["properties"].(map[string]any)["steps"] = map[string]any{
+		"type": "array", "minItems": 1, "items": step, "description": fieldDoc(f.playbook, "steps"),
+	}
+	return json.MarshalIndent(root, "", "  ")
+}
+
+func fieldDoc(o *object, name string) string {
+	f, _ := o.field(name)
+	return f.doc
+}
+
+const durationPattern = `^([0-9]+d|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+
+func objectSchema(o *object) map[string]any {
+	props := map[string]any{}
+	var req []string
+	for _, f := range o.fields {
+		props[f.name] = fieldSchema(f)
+		if f.required {
+			req = append(req, f.name)
+		}
+	}
+	s := map[string]any{"type": "object", "description": o.doc, "properties": props, "additionalProperties": false}
+	if len(req) > 0 {
+		s["required"] = req
+	}
+	return s
+}
+
+func fieldSchema(f field) map[string]any {
+	var s map[string]any
+	switch f.kind {
+	case kString:
+		s = map[string]any{"type": "string"}
+		if len(f.enum) > 0 {
+			s["enum"] = f.enum
+		}
+		if f.pattern != "" {
+			s["pattern"] = f.pattern
+		}
+	case kInt:
+		s = map[string]any{"type": "integer"}
+		if f.min > 0 {
+			s["minimum"] = f.min
+		}
+	case kNumber:
+		s = map[string]any{"type": "number"}
+	case kDuration:
+		s = map[string]any{"type": "string", "pattern": durationPattern}
+	case kExprBool:
+		s = map[string]any{"type": []string{"string", "boolean"}}
+	case kExprMap:
+		s = map[string]any{"type": "object", "propertyNames": map[string]any{"pattern": identPattern},
+			"additionalProperties": map[string]any{"type": []string{"string", "number", "boolean"}}}
+	case kStringList:
+		s = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+	case kAnyMap:
+		s = map[string]any{"type": "object"}
+	case kForEach:
+		s = map[string]any{"type": []string{"string", "array"}}
+	case kObject:
+		s = objectSchema(f.obj)
+	case kApproval:
+		s = map[string]any{"oneOf": []any{map[string]any{"const": "auto"}, objectSchema(f.obj)}}
+	default:
+		s = map[string]any{}
+	}
+	s["description"] = f.doc
+	return s
+}
+
+// paramSchema accepts a literal of the param's type, or a ${{ }} template.
+func paramSchema(p catalog.Param) map[string]any {
+	tmpl := map[string]any{"type": "string", "pattern": `\$\{\{`}
+	var lit map[string]any
+	switch p.Type {
+	case catalog.TypeString:
+		lit = map[string]any{"type": "string"}
+		if len(p.Enum) > 0 {
+			lit["enum"] = p.Enum
+		}
+	case catalog.TypeInt:
+		lit = map[string]any{"type": "integer"}
+	case catalog.TypeNumber:
+		lit = map[string]any{"type": "number"}
+	case catalog.TypeBool:
+		lit = map[string]any{"type": "boolean"}
+	case catalog.TypeList:
+		lit = map[string]any{"type": "array"}
+	case catalog.TypeObject:
+		lit = map[string]any{"type": "object"}
+	default:
+		return map[string]any{"description": p.Description}
+	}
+	if p.Type == catalog.TypeString && len(p.Enum) == 0 {
+		lit["description"] = p.Description
+		return lit
+	}
+	return map[string]any{"anyOf": []any{lit, tmpl}, "description": p.Description}
+}

@@ -1,0 +1,94 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const sample = `
+protected:
+  hosts: ["*.prod.example.com", "dc-*"]
+  users: ["ceo@example.com"]
+  cidrs: ["10.10.0.0/16"]
+  tags: ["crown-jewel"]
+confidence_floor: 80
+budgets:
+  - {action: crowdstrike.contain_host, max: 5, per: 1h}
+  - {action: "*", max: 50, per: 1d}
+`
+
+func TestEvaluate(t *testing.T) {
+	p, err := Parse("policy.yaml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	det := map[string]any{"confidence_score": 92}
+	for _, tc := range []struct {
+		name     string
+		req      Request
+		safe     bool
+		decision string
+		rule     string
+	}{
+		{"protected host gates even when auto", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "web.PROD.example.com"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
+		{"protected host gated when already gated too", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "dc-01"}, Detection: det}, false, Gate, "protected_asset"},
+		{"protected user", Request{Action: "okta.suspend_user", Params: map[string]any{"user": "CEO@example.com"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
+		{"protected cidr", Request{Action: "panos.block_ip", Params: map[string]any{"ip": "10.10.3.4"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
+		{"protected tag on device", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 99, "device": map[string]any{"groups": []any{map[string]any{"name": "Crown-Jewel"}}}}, Auto: true}, false, Gate, "protected_asset"},
+		{"safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: det, Auto: true}, true, Gate, "safe_mode"},
+		{"below confidence floor", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 79}, Auto: true}, false, Gate, "confidence_floor"},
+		{"no confidence", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{}, Auto: true}, false, Gate, "confidence_floor"},
+		{"allowed with budget", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: det, Auto: true}, false, Allow, ""},
+		{"human-gated steps skip floor and safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 10}}, true, Allow, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Evaluate(tc.req, tc.safe)
+			if d.Decision != tc.decision || d.Rule != tc.rule {
+				t.Errorf("got %+v, want %s/%s", d, tc.decision, tc.rule)
+			}
+			if d.Decision != Allow && d.Why == "" {
+				t.Error("a guardrail decision must say why")
+			}
+		})
+	}
+	d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "x"}, Detection: det, Auto: true}, false)
+	if d.Budget == nil || d.Budget.Max != 5 || d.Budget.Per != time.Hour {
+		t.Errorf("specific budget = %+v", d.Budget)
+	}
+	d = p.Evaluate(Request{Action: "okta.suspend_user", Params: map[string]any{"user": "x"}, Detection: det, Auto: true}, false)
+	if d.Budget == nil || d.Budget.Action != "*" {
+		t.Errorf("wildcard budget = %+v", d.Budget)
+	}
+}
+
+func TestRefuse(t *testing.T) {
+	p, err := Parse("p.yaml", []byte("protected: {hosts: [db-*], action: refuse}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := p.Evaluate(Request{Params: map[string]any{"hostname": "db-prod-02"}}, false)
+	if d.Decision != Refuse || !strings.Contains(d.Why, "db-prod-02") {
+		t.Errorf("got %+v", d)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"protected: {action: block}\n", `protected.action must be gate or refuse, got "block"`},
+		{"protected: {cidrs: [10.0.0.0/33]}\n", `protected.cidrs[0]: "10.0.0.0/33" is not a CIDR`},
+		{"confidence_floor: 101\n", "confidence_floor must be between 0 and 100, got 101"},
+		{"budgets: [{action: x, max: 0, per: 1h}]\n", "budgets[0].max must be at least 1, got 0"},
+		{"budgets: [{max: 1, per: soon}]\n", `budgets[0].action is required`},
+		{"budgets: [{action: x, max: 1, per: soon}]\n", `budgets[0].per: invalid duration "soon"`},
+		{"safe_mod: true\n", "field safe_mod not found"},
+	} {
+		_, err := Parse("policy.yaml", []byte(tc.src))
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "policy.yaml") {
+			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		}
+	}
+	if p, err := Parse("empty", nil); err != nil || p == nil {
+		t.Errorf("empty policy: %v", err)
+	}
+}

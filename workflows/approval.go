@@ -1,0 +1,462 @@
+package workflows
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Gate defaults when neither the step nor the site says otherwise.
+const (
+	DefaultGateTimeout = 30 * time.Minute
+	gateActivityTime   = time.Minute
+)
+
+// gateState is a live gate: its record plus what the workflow needs to run it.
+type gateState struct {
+	Gate
+	quorum    int
+	reason    string
+	onTimeout string
+	escalate  *playbook.Escalation
+	request   GateRequest
+}
+
+// needsGate decides whether a step waits for a human, and why.
+func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, error) {
+	a := cs.Step.Approval
+	contain := cs.Action != nil && cs.Action.Risk == catalog.RiskContain
+	switch {
+	case a != nil && a.Auto:
+		return false, "approval: auto", nil
+	case a != nil && cs.ApprovalIf != nil:
+		ok, err := cs.ApprovalIf.EvalBool(env) //workflowcheck:ignore expressions are pure
+		if err != nil {
+			return false, "", fmt.Errorf("approval.if: %w", err)
+		}
+		if ok {
+			return true, "approval.if: " + cs.ApprovalIf.Source, nil
+		}
+		return false, "approval.if is false: " + cs.ApprovalIf.Source, nil
+	case a != nil:
+		return true, "the step has an approval block", nil
+	case contain:
+		return true, fmt.Sprintf("%s is a contain action", cs.Action.Name), nil
+	}
+	return false, "", nil
+}
+
+// registerApprovalHandlers installs the decide Update (with its validator),
+// the decide signal (for decisions while no worker is up) and the gates query.
+func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
+		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
+			return r.applyDecision(ctx, d)
+		},
+		workflow.UpdateHandlerOptions{Validator: func(d Decision) error { return r.validateDecision(d) }},
+	); err != nil {
+		return err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryGates, func() ([]Gate, error) { return r.gateList(), nil }); err != nil {
+		return err
+	}
+	ch := workflow.GetSignalChannel(ctx, SignalDecide)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var d Decision
+			ch.Receive(ctx, &d)
+			// A signal skips the Update validator, so the same rules run
+			// here; a refused signal is logged and changes nothing.
+			if err := r.validateDecision(d); err != nil {
+				workflow.GetLogger(ctx).Warn("decision signal refused", "gate", d.GateID, "user", d.User, "error", err)
+				continue
+			}
+			if d.Via == "" {
+				d.Via = ViaSignal
+			}
+			_, _ = r.applyDecision(ctx, d)
+		}
+	})
+	return nil
+}
+
+func (r *run) gateList() []Gate {
+	out := make([]Gate, 0, len(r.gateOrder))
+	for _, id := range r.gateOrder {
+		out = append(out, r.gates[id].Gate)
+	}
+	return out
+}
+
+// validateDecision refuses a vote before anything is recorded. It must not
+// change state.
+func (r *run) validateDecision(d Decision) error {
+	g, ok := r.gates[d.GateID]
+	if !ok {
+		var open []string
+		for _, id := range r.gateOrder {
+			if r.gates[id].State == GatePending {
+				open = append(open, id)
+			}
+		}
+		if len(open) == 0 {
+			return fmt.Errorf("this run has no gate %q and none is open", d.GateID)
+		}
+		return fmt.Errorf("this run has no gate %q; open gates: %s", d.GateID, strings.Join(open, ", "))
+	}
+	user := strings.TrimSpace(d.User)
+	switch {
+	case user == "":
+		return fmt.Errorf("a decision needs the deciding user")
+	case g.State != GatePending:
+		by := ""
+		if g.Decision != nil && g.Decision.User != "" {
+			by = " by " + g.Decision.User
+		}
+		return fmt.Errorf("the gate on step %s is closed (%s%s)", g.StepID, g.State, by)
+	case d.MessageTS != "" && g.MessageTS != "" && d.MessageTS != g.MessageTS:
+		return fmt.Errorf("this request message is out of date (the gate was escalated); use the latest message")
+	case g.Requester != "" && strings.EqualFold(user, g.Requester):
+		return fmt.Errorf("%s requested this action and cannot approve it; another approver must decide", user)
+	case len(g.Approvers) > 0 && !containsFold(g.Approvers, user):
+		return fmt.Errorf("%s is not an approver for step %s", user, g.StepID)
+	}
+	for _, v := range g.Votes {
+		if strings.EqualFold(v.User, user) {
+			return fmt.Errorf("%s has already voted on step %s", user, g.StepID)
+		}
+	}
+	reason := strings.TrimSpace(d.Reason)
+	if reason == "" && (g.reason == playbook.ReasonRequired || (g.reason == playbook.ReasonOnDeny && !d.Approve)) {
+		return fmt.Errorf("a reason is required to %s step %s", verb(d.Approve), g.StepID)
+	}
+	return nil
+}
+
+func verb(approve bool) string {
+	if approve {
+		return "approve"
+	}
+	return "deny"
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// applyDecision records a validated vote and closes the gate when it is
+// decided: any deny closes it, quorum distinct approvals open it.
+func (r *run) applyDecision(ctx workflow.Context, d Decision) (DecisionResult, error) {
+	g := r.gates[d.GateID]
+	if g == nil || g.State != GatePending {
+		return DecisionResult{}, fmt.Errorf("gate %q is not open", d.GateID)
+	}
+	d.User = strings.TrimSpace(d.User)
+	d.Reason = strings.TrimSpace(d.Reason)
+	d.At = workflow.Now(ctx)
+	if d.Via == "" {
+		d.Via = ViaAPI
+	}
+	g.Votes = append(g.Votes, d)
+	approvals := 0
+	for _, v := range g.Votes {
+		if v.Approve {
+			approvals++
+		}
+	}
+	if !d.Approve {
+		r.closeGate(ctx, g, GateDenied, &d)
+	} else if approvals >= g.quorum {
+		r.closeGate(ctx, g, GateApproved, &d)
+	}
+	return DecisionResult{State: g.State, Approvals: approvals, Quorum: g.quorum}, nil
+}
+
+func (r *run) closeGate(ctx workflow.Context, g *gateState, state string, d *Decision) {
+	now := workflow.Now(ctx)
+	g.State = state
+	g.Decision = d
+	g.ClosedAt = &now
+	r.upsertApprovalState(ctx)
+}
+
+// approvalState summarises the run's gates for the ApprovalState attribute.
+func (r *run) approvalState() string {
+	state := ""
+	rank := map[string]int{GateApproved: 1, GateTimedOut: 2, GateDenied: 3, GateEscalated: 4, GatePending: 5}
+	for _, id := range r.gateOrder {
+		g := r.gates[id]
+		s := g.State
+		if s == GatePending && g.Escalated {
+			s = GateEscalated
+		}
+		if rank[s] > rank[state] {
+			state = s
+		}
+	}
+	return state
+}
+
+func (r *run) upsertApprovalState(ctx workflow.Context) {
+	state := r.approvalState()
+	if state == "" {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SAApprovalState.ValueSet(state)); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update ApprovalState", "error", err)
+	}
+	status := RunRunning
+	if state == GatePending || state == GateEscalated {
+		status = RunWaiting
+	}
+	r.setRunStatus(ctx, status)
+}
+
+// gate runs a step's approval gate and returns whether the step may run.
+// On a refusal it returns the step status (denied or timed_out) and why.
+func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string) (bool, string, string) {
+	now := workflow.Now(ctx)
+	a := cs.Step.Approval
+	if a == nil {
+		a = &playbook.Approval{}
+	}
+	users := a.Approvers.Users
+	groups := a.Approvers.Groups
+	if len(users) == 0 && len(groups) == 0 {
+		users, groups = r.input.Approval.Users, r.input.Approval.Groups
+	}
+	timeout := a.Timeout.D()
+	if timeout <= 0 {
+		timeout = r.input.Approval.Timeout.D()
+	}
+	if timeout <= 0 {
+		timeout = DefaultGateTimeout
+	}
+	quorum := max(a.Quorum, 1)
+	channel := a.Channel
+	if channel == "" {
+		channel = r.input.Approval.Channel
+	}
+	g := &gateState{
+		Gate: Gate{
+			ID: cs.ID, StepID: cs.ID, State: GatePending, Why: why,
+			Groups: groups, Quorum: quorum, Requester: r.input.Requester,
+			OpenedAt: now, ExpiresAt: now.Add(timeout), Params: params, Action: cs.Step.Action,
+		},
+		quorum:    quorum,
+		reason:    a.Reason,
+		onTimeout: a.OnTimeout,
+		escalate:  a.EscalateTo,
+	}
+	if g.onTimeout == "" {
+		g.onTimeout = playbook.OnTimeoutDeny
+	}
+	r.gates[g.ID] = g
+	r.gateOrder = append(r.gateOrder, g.ID)
+	r.results[i].Gate = &g.Gate
+
+	if r.input.Simulated() {
+		d := &Decision{GateID: g.ID, Approve: true, User: "riposte", Reason: "simulated approval (dry run / shadow)", Via: ViaDryRun, At: now}
+		g.Votes = append(g.Votes, *d)
+		g.Approvers = users
+		r.closeGate(ctx, g, GateApproved, d)
+		return true, "", ""
+	}
+
+	g.request = r.gateRequest(cs, g, params, users, groups, channel, false)
+	r.setStatus(ctx, i, playbook.StatusWaiting)
+	r.openGate(ctx, g, users)
+	r.upsertApprovalState(ctx)
+
+	for g.State == GatePending {
+		seen := len(g.Votes)
+		remaining := g.ExpiresAt.Sub(workflow.Now(ctx))
+		decided, err := workflow.AwaitWithTimeout(ctx, remaining, func() bool {
+			return g.State != GatePending || len(g.Votes) != seen
+		})
+		if err != nil { // cancelled: the run is aborting
+			r.closeGate(ctx, g, GateDenied, &Decision{GateID: g.ID, Via: ViaPolicy, Reason: "run aborted", At: workflow.Now(ctx)})
+			break
+		}
+		if decided {
+			r.updateGateMessage(ctx, g)
+			continue
+		}
+		r.onGateTimeout(ctx, cs, g, params)
+	}
+	r.updateGateMessage(ctx, g)
+	r.results[i].Gate = &g.Gate
+	switch g.State {
+	case GateApproved:
+		return true, "", ""
+	case GateTimedOut:
+		return false, playbook.StatusTimedOut, fmt.Sprintf("approval timed out after %s", timeout)
+	default:
+		who := ""
+		if g.Decision != nil {
+			who = fmt.Sprintf(" by %s", g.Decision.User)
+			if g.Decision.Reason != "" {
+				who += ": " + g.Decision.Reason
+			}
+		}
+		return false, playbook.StatusDenied, "approval denied" + who
+	}
+}
+
+// onGateTimeout applies on_timeout: deny, approve, or escalate once.
+func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any) {
+	now := workflow.Now(ctx)
+	d := &Decision{GateID: g.ID, Via: ViaTimeout, User: "riposte", At: now}
+	switch {
+	case g.onTimeout == playbook.OnTimeoutApprove:
+		d.Approve, d.Reason = true, "approved on timeout (on_timeout: approve)"
+		r.closeGate(ctx, g, GateApproved, d)
+	case g.onTimeout == playbook.OnTimeoutEscalate && !g.Escalated && g.escalate != nil:
+		// Close the first message, then ask the next approvers.
+		prev := g.Gate
+		prev.State = GateEscalated
+		r.updateGateMessageAs(ctx, g, prev)
+		g.Escalated = true
+		timeout := g.escalate.Timeout.D()
+		if timeout <= 0 {
+			timeout = DefaultGateTimeout
+		}
+		g.ExpiresAt = now.Add(timeout)
+		g.Groups = g.escalate.Groups
+		g.request = r.gateRequest(cs, g, params, g.escalate.Users, g.escalate.Groups, g.request.Channel, true)
+		r.openGate(ctx, g, g.escalate.Users)
+		r.upsertApprovalState(ctx)
+	default:
+		d.Reason = "no decision before the gate timed out"
+		r.closeGate(ctx, g, GateTimedOut, d)
+	}
+}
+
+func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]any, users, groups []string, channel string, escalation bool) GateRequest {
+	risk := ""
+	if cs.Action != nil {
+		risk = string(cs.Action.Risk)
+	}
+	return GateRequest{
+		WorkflowID: r.info.WorkflowExecution.ID, RunID: r.info.WorkflowExecution.RunID, GateID: g.ID,
+		Playbook: r.pb.Playbook.Name, Version: r.pb.Playbook.Version,
+		StepID: cs.ID, StepName: cs.Title(), Action: cs.Step.Action, Risk: risk, Params: params,
+		Users: users, Groups: groups, Quorum: g.quorum, Reason: g.reason, Channel: channel,
+		ExpiresAt: g.ExpiresAt, Escalation: escalation, Why: g.Why,
+		Detection: summarize(r.detect), RunURL: r.input.RunURL,
+	}
+}
+
+// openGate posts the request (Slack, when configured) and records the
+// resolved approvers. If posting fails the gate stays open for API and CLI
+// decisions, and the failure is logged.
+func (r *run) openGate(ctx workflow.Context, g *gateState, users []string) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: gateActivityTime,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second},
+		Summary:             "approval request: " + g.StepID,
+	})
+	var opened GateOpened
+	if err := workflow.ExecuteActivity(actx, ActivityOpenGate, g.request).Get(ctx, &opened); err != nil {
+		workflow.GetLogger(ctx).Error("posting approval request failed; decide through the API or CLI", "step", g.StepID, "error", err)
+		opened = GateOpened{Approvers: sortedUnique(users)}
+	}
+	g.Approvers = opened.Approvers
+	if len(g.Approvers) == 0 && len(g.Groups) == 0 {
+		g.Approvers = sortedUnique(users)
+	}
+	g.Channel, g.MessageTS = opened.Channel, opened.MessageTS
+}
+
+func (r *run) updateGateMessage(ctx workflow.Context, g *gateState) {
+	r.updateGateMessageAs(ctx, g, g.Gate)
+}
+
+// updateGateMessageAs refreshes the request message (best effort).
+func (r *run) updateGateMessageAs(ctx workflow.Context, g *gateState, state Gate) {
+	if g.MessageTS == "" {
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: gateActivityTime,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second},
+		Summary:             "approval update: " + g.StepID,
+	})
+	upd := GateUpdate{Request: g.request, Channel: g.Channel, MessageTS: g.MessageTS, Gate: state}
+	if err := workflow.ExecuteActivity(actx, ActivityUpdateGate, upd).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("updating approval message failed", "step", g.StepID, "error", err)
+	}
+}
+
+func sortedUnique(in []string) []string {
+	seen := map[string]bool{}
+	out := []string{}
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// summarize extracts what an approver sees of the detection.
+func summarize(det map[string]any) DetectionSummary {
+	str := func(path ...string) string {
+		var cur any = det
+		for _, p := range path {
+			m, ok := cur.(map[string]any)
+			if !ok {
+				return ""
+			}
+			cur = m[p]
+		}
+		s, _ := cur.(string)
+		return s
+	}
+	num := func(k string) (int, bool) {
+		switch v := det[k].(type) {
+		case int:
+			return v, true
+		case int64:
+			return int(v), true
+		case float64:
+			return int(v), true
+		}
+		return 0, false
+	}
+	s := DetectionSummary{
+		ID:       str("finding_info", "uid"),
+		Title:    str("finding_info", "title"),
+		Detector: str("metadata", "product", "name"),
+		Severity: str("severity"),
+		Host:     firstNonEmpty(str("device", "hostname"), str("device", "name")),
+		User:     firstNonEmpty(str("actor", "user", "email_addr"), str("actor", "user", "name")),
+		IP:       firstNonEmpty(str("src_endpoint", "ip"), str("dst_endpoint", "ip"), str("device", "ip")),
+	}
+	if v := str("metadata", "product", "version"); v != "" && s.Detector != "" {
+		s.Detector += "/" + v
+	}
+	s.SeverityID, _ = num("severity_id")
+	if c, ok := num("confidence_score"); ok {
+		s.Confidence = &c
+	}
+	for _, id := range conditions.AttackIDs(det) {
+		s.AttackIDs = append(s.AttackIDs, id.(string))
+	}
+	return s
+}

@@ -1,0 +1,134 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Time-boxed containment: a contain step with contain_for is released by its
+// undo action when a durable timer fires, unless someone extends it.
+const (
+	// UpdateExtend extends a step's containment. Input ExtendRequest.
+	UpdateExtend = "extend"
+	// RunHolding is the run status while containments wait for release.
+	RunHolding = "holding"
+)
+
+// ExtendRequest extends the containment of one step.
+type ExtendRequest struct {
+	Step string            `json:"step"`
+	By   playbook.Duration `json:"by"`
+	User string            `json:"user"`
+}
+
+// Hold is a time-boxed containment and its release.
+type Hold struct {
+	Step       string     `json:"step"`
+	Undo       string     `json:"undo"`
+	Until      time.Time  `json:"until"`
+	Extensions []string   `json:"extensions,omitempty"`
+	ReleasedAt *time.Time `json:"released_at,omitempty"`
+	Error      string     `json:"error,omitempty"`
+	params     []map[string]any
+}
+
+// addHold records a succeeded contain step with contain_for.
+func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[string]any) {
+	if cs.ContainFor <= 0 || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || cs.Action.Undo == "" {
+		return
+	}
+	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: workflow.Now(ctx).Add(cs.ContainFor.D()), params: params})
+}
+
+func (r *run) registerHoldHandlers(ctx workflow.Context) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend,
+		func(ctx workflow.Context, req ExtendRequest) (Hold, error) {
+			h := r.hold(req.Step)
+			h.Until = h.Until.Add(req.By.D())
+			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s at %s", req.By, req.User, workflow.Now(ctx).UTC().Format(time.RFC3339)))
+			return *h, nil
+		},
+		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {
+			h := r.hold(req.Step)
+			switch {
+			case h == nil:
+				return fmt.Errorf("step %s holds no time-boxed containment (contain_for) in this run", req.Step)
+			case h.ReleasedAt != nil:
+				return fmt.Errorf("the containment of step %s was already released", req.Step)
+			case req.By <= 0:
+				return fmt.Errorf("extension must be a positive duration")
+			case req.User == "":
+				return fmt.Errorf("an extension needs the user who asks for it")
+			}
+			return nil
+		}})
+}
+
+func (r *run) hold(step string) *Hold {
+	for _, h := range r.holds {
+		if h.Step == step {
+			return h
+		}
+	}
+	return nil
+}
+
+// releaseHolds waits for every hold's timer (extensions move it) and runs
+// the undo action with the step's params.
+func (r *run) releaseHolds(ctx workflow.Context) {
+	if len(r.holds) == 0 {
+		return
+	}
+	r.setRunStatus(ctx, RunHolding)
+	for {
+		var next *Hold
+		for _, h := range r.holds {
+			if h.ReleasedAt == nil && (next == nil || h.Until.Before(next.Until)) {
+				next = h
+			}
+		}
+		if next == nil {
+			return
+		}
+		until := next.Until
+		wait := until.Sub(workflow.Now(ctx))
+		if wait > 0 {
+			// Wake early when an extension moves this hold's deadline.
+			_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !next.Until.Equal(until) })
+			if !next.Until.Equal(until) || workflow.Now(ctx).Before(next.Until) {
+				continue
+			}
+		}
+		r.release(ctx, next)
+	}
+}
+
+func (r *run) release(ctx workflow.Context, h *Hold) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 2 * time.Minute,
+		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 10, InitialInterval: 5 * time.Second, MaximumInterval: 5 * time.Minute},
+		Summary:             "release " + h.Step + " (contain_for elapsed)",
+	})
+	var errs []string
+	for n, p := range h.params {
+		call := catalog.Call{
+			Action: h.Undo, Params: p, WorkflowID: r.info.WorkflowExecution.ID, RunID: r.info.WorkflowExecution.RunID,
+			StepID: h.Step + ".release", Index: n, IdempotencyKey: fmt.Sprintf("%s/%s/release/%d", r.info.WorkflowExecution.ID, h.Step, n),
+			DryRun: r.input.Simulated(),
+		}
+		if err := workflow.ExecuteActivity(actx, h.Undo, call).Get(ctx, nil); err != nil {
+			errs = append(errs, errorMessage(err))
+		}
+	}
+	now := workflow.Now(ctx)
+	h.ReleasedAt = &now
+	if len(errs) > 0 {
+		h.Error = fmt.Sprint(errs)
+	}
+}
