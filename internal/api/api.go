@@ -65,6 +65,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/runs/{id}", s.auth(http.HandlerFunc(s.getRun)))
 	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(http.HandlerFunc(s.decide)))
 	mux.Handle("GET /v1/approvals", s.auth(http.HandlerFunc(s.listApprovals)))
+	mux.Handle("POST /v1/runs/{id}/rollback", s.auth(http.HandlerFunc(s.rollback)))
+	mux.Handle("POST /v1/runs/{id}/extend", s.auth(http.HandlerFunc(s.extend)))
+	mux.Handle("GET /v1/policy", s.auth(http.HandlerFunc(s.policyState)))
+	mux.Handle("POST /v1/policy/safe-mode", s.auth(http.HandlerFunc(s.safeMode)))
 	for p, h := range s.Extra {
 		mux.Handle(p, s.auth(h))
 	}

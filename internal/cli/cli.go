@@ -50,6 +50,9 @@ func commands() []command {
 		approvalsCommand(),
 		decideCommand("approve"),
 		decideCommand("deny"),
+		rollbackCommand(),
+		extendCommand(),
+		policyCommand(),
 		versionCommand(),
 	}
 }
@@ -158,4 +161,13 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
-	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -34,6 +33,7 @@ type devOptions struct {
 	HTTP         string
 	MaxBody      int64
 	LogLevel     string
+	Runtime      runtimeFlags
 }
 
 func devCommand() command {
@@ -48,6 +48,7 @@ func devCommand() command {
 			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			o.Runtime.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -123,7 +124,18 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	d.closers = append(d.closers, c.Close)
 
-	w := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: tc.TaskQueue, Env: activities.NewEnv(logger)})
+	env := activities.NewEnv(logger)
+	conns, ok, err := loadConnections(o.Runtime.Config, logger)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		env.Connections = conns
+	}
+	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger)
+	if err != nil {
+		return nil, err
+	}
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}

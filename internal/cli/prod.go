@@ -25,6 +25,7 @@ type workerOptions struct {
 	RegisterSA     bool
 	LogLevel       string
 	MaxConcurrency int
+	Runtime        runtimeFlags
 }
 
 func workerCommand() command {
@@ -35,6 +36,7 @@ func workerCommand() command {
 			o.Temporal.RegisterFlags(fs)
 			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			o.Runtime.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -58,7 +60,16 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, o.RegisterSA); err != nil {
 		return err
 	}
-	w := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: o.Temporal.TaskQueue, Env: activities.NewEnv(logger)})
+	env := activities.NewEnv(logger)
+	conns, _, err := loadConnections(o.Runtime.Config, logger)
+	if err != nil {
+		return err
+	}
+	env.Connections = conns
+	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger)
+	if err != nil {
+		return err
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -20,22 +21,36 @@ import (
 type WorkerOptions struct {
 	TaskQueue string
 	Env       *activities.Env
+	// Guardrails checks contain steps against the site policy; nil means
+	// no policy file (the live safe-mode switch and budgets still apply).
+	Guardrails *activities.Guardrails
+	// Slack posts approval requests; nil = decisions through API/CLI only.
+	Slack *slackapp.Poster
 	// Worker tunes pollers and concurrency; zero values are SDK defaults.
 	Worker worker.Options
 }
 
 // NewWorker returns a worker (not yet started) that runs playbooks.
-func NewWorker(c client.Client, opts WorkerOptions) worker.Worker {
+func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	if opts.TaskQueue == "" {
 		opts.TaskQueue = workflows.DefaultTaskQueue
 	}
 	if opts.Env == nil {
 		opts.Env = activities.NewEnv(nil)
 	}
+	if opts.Guardrails == nil {
+		g, err := activities.NewGuardrails(c, opts.TaskQueue, "", opts.Env.Logger)
+		if err != nil {
+			return nil, err
+		}
+		opts.Guardrails = g
+	}
 	w := worker.New(c, opts.TaskQueue, opts.Worker)
 	workflows.Register(w, workflows.NewInterpreter(activities.Catalog()))
 	activities.Register(w, opts.Env)
-	return w
+	activities.RegisterApproval(w, opts.Slack)
+	activities.RegisterGuardrails(w, opts.Guardrails)
+	return w, nil
 }
 
 // CheckSearchAttributes verifies Riposte's custom search attributes exist

@@ -1,0 +1,179 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// decodeBody reads a small JSON body strictly into v.
+func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		Problem(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("body must be %s: %v", shape, err))
+		return false
+	}
+	return true
+}
+
+// RollbackRequest is the body of POST /v1/runs/{id}/rollback.
+type RollbackRequest struct {
+	User string `json:"user"`
+}
+
+// RollbackResponse says which rollback workflow runs and what it undoes.
+type RollbackResponse struct {
+	WorkflowID string               `json:"workflow_id"`
+	RunID      string               `json:"run_id"`
+	URL        string               `json:"url,omitempty"`
+	Existing   bool                 `json:"existing"`
+	Undo       []workflows.UndoCall `json:"undo"`
+}
+
+func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
+	var req RollbackRequest
+	if !decodeBody(w, r, &req, `{"user": "..."}`) {
+		return
+	}
+	if strings.TrimSpace(req.User) == "" {
+		Problem(w, http.StatusBadRequest, "Malformed request", "user is required")
+		return
+	}
+	id := r.PathValue("id")
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	d, err := s.Run(ctx, id, "")
+	if errors.Is(err, errNotFound) {
+		Problem(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", id))
+		return
+	}
+	if err != nil {
+		Problem(w, http.StatusBadGateway, "Cannot read run", err.Error())
+		return
+	}
+	undo := workflows.UndoCalls(d.Steps, activities.Catalog())
+	if len(undo) == 0 {
+		Problem(w, http.StatusConflict, "Nothing to roll back", "the run has no succeeded contain step")
+		return
+	}
+	rid := "rollback:" + id
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                                       rid,
+		TaskQueue:                                s.Dispatcher.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		StaticSummary:                            fmt.Sprintf("Rollback of %s requested by %s", id, req.User),
+	}, workflows.RollbackWorkflow, workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo})
+	resp := RollbackResponse{WorkflowID: rid, Undo: undo}
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &already):
+		resp.RunID, resp.Existing = already.RunId, true
+	case err != nil:
+		Problem(w, http.StatusBadGateway, "Cannot start rollback", err.Error())
+		return
+	default:
+		resp.RunID = run.GetRunID()
+	}
+	resp.URL = dispatch.RunURL(s.UIURL, s.Namespace, rid, resp.RunID)
+	s.Logger.Info("audit: rollback", "workflow_id", id, "user", req.User, "undo", len(undo), "existing", resp.Existing)
+	status := http.StatusAccepted
+	if resp.Existing {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, resp)
+}
+
+// ExtendRequest is the body of POST /v1/runs/{id}/extend.
+type ExtendRequest struct {
+	Step string `json:"step"`
+	By   string `json:"by"`
+	User string `json:"user"`
+}
+
+func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
+	var req ExtendRequest
+	if !decodeBody(w, r, &req, `{"step", "by": "4h", "user"}`) {
+		return
+	}
+	by, err := playbook.ParseDuration(req.By)
+	if err != nil || req.Step == "" || req.User == "" {
+		Problem(w, http.StatusBadRequest, "Malformed request", "step, by (a duration like 4h) and user are required")
+		return
+	}
+	id := r.PathValue("id")
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: workflows.UpdateExtend, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{workflows.ExtendRequest{Step: req.Step, By: by, User: req.User}},
+	})
+	var hold workflows.Hold
+	if err == nil {
+		err = h.Get(ctx, &hold)
+	}
+	s.Logger.Info("audit: extend containment", "workflow_id", id, "step", req.Step, "by", req.By, "user", req.User, "result", errString(err))
+	var nf *serviceerror.NotFound
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		writeJSON(w, http.StatusOK, hold)
+	case errors.As(err, &nf):
+		Problem(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no running run with workflow id %q", id))
+	case errors.As(err, &ae):
+		Problem(w, http.StatusConflict, "Extension refused", ae.Message())
+	default:
+		Problem(w, http.StatusBadGateway, "Cannot extend", err.Error())
+	}
+}
+
+// SafeModeRequest is the body of POST /v1/policy/safe-mode.
+type SafeModeRequest struct {
+	Enabled bool   `json:"enabled"`
+	User    string `json:"user"`
+}
+
+func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
+	var req SafeModeRequest
+	if !decodeBody(w, r, &req, `{"enabled": true|false, "user"}`) {
+		return
+	}
+	if req.User == "" {
+		Problem(w, http.StatusBadRequest, "Malformed request", "user is required")
+		return
+	}
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	st, err := activities.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, req.Enabled, req.User)
+	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
+	if err != nil {
+		Problem(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	st, err := activities.GuardStatus(ctx, s.Temporal)
+	if err != nil {
+		Problem(w, http.StatusBadGateway, "Cannot read guardrail state", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}

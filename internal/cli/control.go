@@ -1,0 +1,149 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net/url"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+const rollbackUsage = `Usage: riposte rollback RUN --as USER
+
+Undoes a run's containment: the undo action of every succeeded contain step,
+newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.`
+
+func rollbackCommand() command {
+	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var f apiFlags
+			fs := newFlagSet("rollback", rollbackUsage, s)
+			f.register(fs)
+			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who asks for the rollback (env RIPOSTE_USER)")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if len(pos) != 1 || *as == "" {
+				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN --as USER")
+				return 2
+			}
+			body, _ := json.Marshal(api.RollbackRequest{User: *as})
+			var resp api.RollbackResponse
+			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/rollback", body, "application/json", &resp, nil); err != nil {
+				return fail(s, err)
+			}
+			state := "started"
+			if resp.Existing {
+				state = "already started"
+			}
+			fmt.Fprintf(s.Out, "rollback %s: %s\n", resp.WorkflowID, state)
+			for _, u := range resp.Undo {
+				fmt.Fprintf(s.Out, "  %s: %s (undoes %s) %s\n", u.Step, u.Undo, u.Action, summarize(u.Params, 120))
+			}
+			if resp.URL != "" {
+				fmt.Fprintf(s.Out, "  %s\n", resp.URL)
+			}
+			return 0
+		}}
+}
+
+const extendUsage = `Usage: riposte extend RUN STEP DURATION --as USER
+
+Extends a time-boxed containment (a step with contain_for) by DURATION
+(e.g. 4h) before its undo releases it.`
+
+func extendCommand() command {
+	return command{name: "extend", summary: "Extend a time-boxed containment", usage: extendUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var f apiFlags
+			fs := newFlagSet("extend", extendUsage, s)
+			f.register(fs)
+			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who extends (env RIPOSTE_USER)")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if len(pos) != 3 || *as == "" {
+				fmt.Fprintln(s.Err, "riposte extend: usage: riposte extend RUN STEP DURATION --as USER")
+				return 2
+			}
+			body, _ := json.Marshal(api.ExtendRequest{Step: pos[1], By: pos[2], User: *as})
+			var hold workflows.Hold
+			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/extend", body, "application/json", &hold, nil); err != nil {
+				return fail(s, err)
+			}
+			fmt.Fprintf(s.Out, "%s: containment now released at %s\n", hold.Step, hold.Until.Local().Format("2006-01-02 15:04:05 MST"))
+			return 0
+		}}
+}
+
+const policyUsage = `Usage:
+  riposte policy status
+  riposte policy safe-mode on|off --as USER
+
+Safe mode turns every contain step into a human gate, for every run and
+worker, until switched off (policy.yaml's safe_mode: true does the same).`
+
+func policyCommand() command {
+	return command{name: "policy", summary: "Show guardrail state; switch safe mode", usage: policyUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			if len(args) == 0 {
+				fmt.Fprintln(s.Err, policyUsage)
+				return 2
+			}
+			var f apiFlags
+			fs := newFlagSet("policy", policyUsage, s)
+			f.register(fs)
+			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who switches (env RIPOSTE_USER)")
+			pos, err := parseFlags(fs, args[1:])
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			var st workflows.GuardState
+			switch {
+			case args[0] == "status" && len(pos) == 0:
+				if err := f.client().do(ctx, "GET", "/v1/policy", nil, "", &st, nil); err != nil {
+					return fail(s, err)
+				}
+			case args[0] == "safe-mode" && len(pos) == 1 && (pos[0] == "on" || pos[0] == "off"):
+				if *as == "" {
+					fmt.Fprintln(s.Err, "riposte policy safe-mode: --as USER is required")
+					return 2
+				}
+				body, _ := json.Marshal(api.SafeModeRequest{Enabled: pos[0] == "on", User: *as})
+				if err := f.client().do(ctx, "POST", "/v1/policy/safe-mode", body, "application/json", &st, nil); err != nil {
+					return fail(s, err)
+				}
+			default:
+				fmt.Fprintln(s.Err, policyUsage)
+				return 2
+			}
+			mode := "off"
+			if st.SafeMode {
+				mode = "on"
+			}
+			fmt.Fprintf(s.Out, "safe mode: %s", mode)
+			if st.SafeModeBy != "" && st.SafeModeAt != nil {
+				fmt.Fprintf(s.Out, " (set by %s at %s)", st.SafeModeBy, st.SafeModeAt.Local().Format("2006-01-02 15:04:05"))
+			}
+			fmt.Fprintln(s.Out)
+			for _, name := range sortedKeys(st.Budgets) {
+				fmt.Fprintf(s.Out, "budget %s: %d used in the current window\n", name, len(st.Budgets[name]))
+			}
+			return 0
+		}}
+}

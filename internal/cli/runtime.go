@@ -1,0 +1,94 @@
+package cli
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+)
+
+// runtimeFlags are the worker-side files: vendor connections and policy.
+type runtimeFlags struct {
+	Config string
+	Policy string
+}
+
+func (f *runtimeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
+	fs.StringVar(&f.Policy, "policy", envOr("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
+}
+
+// exists reports whether a file exists; other stat errors are returned.
+func exists(path string) (bool, error) {
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
+
+// loadConnections reads riposte.yaml when present. ok is false when there
+// is no file (riposte dev then starts the lab).
+func loadConnections(path string, logger *slog.Logger) (map[string]activities.Connection, bool, error) {
+	ok, err := exists(path)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	conns, diags, err := config.LoadConnections(path)
+	for _, d := range diags.Warnings() {
+		logger.Warn("connection config", "warning", d.String())
+	}
+	if err != nil {
+		return nil, false, &exitError{code: 1, err: fmt.Errorf("connection config is invalid; not starting:\n%w", err)}
+	}
+	return conns, true, nil
+}
+
+// newWorker builds the worker with its guardrails and Slack poster.
+func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtimeFlags, logger *slog.Logger) (*engineWorker, error) {
+	policyPath := ""
+	if ok, err := exists(rf.Policy); err != nil {
+		return nil, err
+	} else if ok {
+		policyPath = rf.Policy
+	}
+	g, err := activities.NewGuardrails(c, taskQueue, policyPath, logger)
+	if err != nil {
+		return nil, &exitError{code: 1, err: fmt.Errorf("policy is invalid; not starting: %w", err)}
+	}
+	scfg := slackapp.ConfigFromEnv()
+	var poster *slackapp.Poster
+	if scfg.Enabled() {
+		if err := scfg.Validate(); err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("Slack configuration: %w", err)}
+		}
+		poster, err = slackapp.NewPoster(scfg, slackapp.PosterOptions{Logger: logger})
+		if err != nil {
+			return nil, err
+		}
+		env.Slack = poster
+	}
+	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster})
+	if err != nil {
+		return nil, err
+	}
+	return &engineWorker{Worker: w, Policy: policyPath}, nil
+}
+
+// engineWorker is a built worker and the policy file it enforces.
+type engineWorker struct {
+	worker.Worker
+	Policy string
+}
