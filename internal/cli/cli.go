@@ -40,6 +40,7 @@ func (e *exitError) Error() string { return e.err.Error() }
 func commands() []command {
 	return []command{
 		validateCommand(),
+		testCommand(),
 		actionsCommand(),
 		schemaCommand(),
 		devCommand(),

@@ -1,0 +1,89 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+var record = flag.Bool("record", false, "record run histories into workflows/testdata/histories for the replay guard")
+
+// TestRecordHistories runs playbooks on the embedded server and saves their
+// histories; workflows' replay test replays them so an interpreter change
+// that would break runs in flight fails the build. Run it with -record
+// after an intended change to the interpreter's command sequence.
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	out := "../../workflows/testdata/histories"
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, body, approveStep string }{
+		{"e2e-contain", detectionJSON("rec-1", 5, ""), ""},
+		{"e2e-gated", detectionJSON("rec-2", 5, `,"unmapped":{"gate":true}`), "approve"},
+	} {
+		code, r := h.submit(tc.body)
+		if code != 202 {
+			t.Fatalf("%s: submit %d", tc.name, code)
+		}
+		for _, m := range r.Detections[0].Matched {
+			if m.Playbook != tc.name {
+				continue
+			}
+			if tc.approveStep != "" && m.Playbook == "e2e-gated" {
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.token, `{"step":"approve","decision":"approve","user":"URECORDER","reason":"recording"}`)
+					if code == 200 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("approve: %d %s", code, b)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+			h.waitRun(m.WorkflowID, time.Minute)
+			hist := fetchHistory(t, c, m.WorkflowID, m.RunID)
+			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(out, m.Playbook+".json"), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func fetchHistory(t *testing.T, c client.Client, wid, rid string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), wid, rid, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}

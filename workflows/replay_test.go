@@ -1,0 +1,57 @@
+package workflows_test
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// histories are recorded runs of real playbooks on the embedded server
+// (go test ./internal/cli -run TestRecordHistories -record).
+func histories(t *testing.T) []string {
+	files, err := filepath.Glob("testdata/histories/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no recorded histories under testdata/histories: %v", err)
+	}
+	return files
+}
+
+// TestReplayRecordedHistories is the replay guard: a change to the
+// interpreter that would break runs in flight fails here.
+func TestReplayRecordedHistories(t *testing.T) {
+	for _, f := range histories(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			r := worker.NewWorkflowReplayer()
+			workflows.Register(r, workflows.NewInterpreter(activities.Catalog()))
+			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+				t.Fatalf("replaying %s: %v", f, err)
+			}
+		})
+	}
+}
+
+// TestReplayCatchesChangedInterpreter proves the guard works: an
+// interpreter whose command sequence differs (here it starts with a timer)
+// must fail to replay every recorded history.
+func TestReplayCatchesChangedInterpreter(t *testing.T) {
+	in := workflows.NewInterpreter(activities.Catalog())
+	changed := func(ctx workflow.Context, input workflows.Input) (*workflows.Result, error) {
+		_ = workflow.Sleep(ctx, time.Second)
+		return in.Run(ctx, input)
+	}
+	for _, f := range histories(t) {
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.PlaybookWorkflow})
+		err := r.ReplayWorkflowHistoryFromJSONFile(nil, f)
+		if err == nil || !(strings.Contains(err.Error(), "TMPRL1100") || strings.Contains(strings.ToLower(err.Error()), "nondetermin")) {
+			t.Errorf("%s: changed interpreter replayed without a nondeterminism error: %v", f, err)
+		}
+	}
+}
