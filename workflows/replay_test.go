@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -28,7 +29,7 @@ func histories(t *testing.T) []string {
 func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range histories(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
+			r := replayer(t)
 			workflows.Register(r, workflows.NewInterpreter(activities.Catalog()))
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
@@ -47,11 +48,26 @@ func TestReplayCatchesChangedInterpreter(t *testing.T) {
 		return in.Run(ctx, input)
 	}
 	for _, f := range histories(t) {
-		r := worker.NewWorkflowReplayer()
+		r := replayer(t)
 		r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.PlaybookWorkflow})
 		err := r.ReplayWorkflowHistoryFromJSONFile(nil, f)
 		if err == nil || !(strings.Contains(err.Error(), "TMPRL1100") || strings.Contains(strings.ToLower(err.Error()), "nondetermin")) {
 			t.Errorf("%s: changed interpreter replayed without a nondeterminism error: %v", f, err)
 		}
 	}
+}
+
+// replayer decrypts the recorded payloads with the public test key.
+func replayer(t *testing.T) *worker.WorkflowReplayer {
+	t.Helper()
+	k, err := codec.LoadKeyring("testdata/histories/codec-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := codec.NewDataConverter(k)
+	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }

@@ -114,6 +114,11 @@ type apiOptions struct {
 	Client    client.Client
 	Playbooks []string
 	Logger    *slog.Logger
+	// Listener, when set, is already bound to Addr (riposte dev binds
+	// first so the UI can be pointed at the API's codec endpoint).
+	Listener net.Listener
+	// Public routes that authenticate on their own (Slack, codec).
+	Public map[string]http.Handler
 }
 
 // runningAPI is a started HTTP API.
@@ -151,10 +156,15 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		Logger:     o.Logger,
 		Reload:     src.load,
 		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace},
+		Public:     o.Public,
 	}
-	ln, err := net.Listen("tcp", o.Addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for the HTTP API on %s: %w", o.Addr, err)
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", o.Addr)
+		if err != nil {
+			return nil, fmt.Errorf("listening for the HTTP API on %s: %w", o.Addr, err)
+		}
 	}
 	hs := &http.Server{
 		Handler:           srv.Handler(),

@@ -2,16 +2,21 @@ package cli
 
 import (
 	"context"
+
 	"errors"
 	"flag"
 	"fmt"
+	"go.temporal.io/sdk/client"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/workflows"
@@ -64,6 +69,7 @@ func devCommand() command {
 
 // devSystem is a running riposte dev: server, worker and API.
 type devSystem struct {
+	Keys    *codec.Keyring
 	Server  *devserver.Server
 	API     *runningAPI
 	Token   string
@@ -104,11 +110,25 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 			d.Close()
 		}
 	}()
+	// Payloads are encrypted by default; the dev key lives in the data dir.
+	keys, err := devKeyring(o.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	d.Keys = keys
+	// Bind the API first: the UI must know the codec endpoint's URL.
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listening for the HTTP API on %s: %w", addr, err)
+	}
+	d.closers = append(d.closers, func() { _ = ln.Close() })
+	apiURL := "http://" + ln.Addr().String()
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir:          o.DataDir,
 		FrontendPort:     o.TemporalPort,
 		UIPort:           o.UIPort,
 		SearchAttributes: workflows.SearchAttributeTypes(),
+		UICodecEndpoint:  apiURL + "/codec",
 		Logger:           logger,
 	})
 	if err != nil {
@@ -118,7 +138,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	d.closers = append(d.closers, func() { _ = srv.Stop() })
 
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
-	c, err := tc.Dial(ctx, logger, nil)
+	c, err := tc.Dial(ctx, logger, func(co *client.Options) { codec.ConfigureClientOptions(co, keys) })
 	if err != nil {
 		return nil, err
 	}
@@ -141,9 +161,15 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	d.closers = append(d.closers, w.Stop)
 
+	public := map[string]http.Handler{
+		"/codec/": codec.Handler(keys, codec.HandlerOptions{
+			Prefix: "/codec", AllowedOrigins: codec.LoopbackOrigins(srv.UIURL()),
+			Authorize: codec.DevAuthorizer(token, codec.LoopbackOrigins(srv.UIURL())...),
+		}),
+	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
-		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger,
+		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public,
 	})
 	if err != nil {
 		return nil, err
@@ -188,6 +214,21 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 		}
 	}
 	return nil
+}
+
+// devKeyring returns the payload encryption keys: from
+// RIPOSTE_CODEC_KEY_FILE / RIPOSTE_CODEC_KEYS when set, else the dev key in
+// the data dir (created on first start).
+func devKeyring(dataDir string) (*codec.Keyring, error) {
+	k, err := codec.KeyringFromEnv()
+	if err == nil {
+		return k, nil
+	}
+	if !errors.Is(err, codec.ErrNoKeyring) {
+		return nil, err
+	}
+	k, _, err = codec.EnsureDevKeyring(dataDir)
+	return k, err
 }
 
 // loadPlaybooks validates the playbooks under paths.

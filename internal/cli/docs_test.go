@@ -22,7 +22,7 @@ func TestGeneratedDocsUpToDate(t *testing.T) {
 		t.Fatal(err)
 	}
 	for path, want := range map[string][]byte{
-		"../../docs/actions.md":            md.Bytes(),
+		"../../docs/actions.md":           md.Bytes(),
 		"../../docs/playbook.schema.json": append(schema, '\n'),
 	} {
 		if *update {

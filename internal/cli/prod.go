@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
 )
@@ -26,6 +28,7 @@ type workerOptions struct {
 	LogLevel       string
 	MaxConcurrency int
 	Runtime        runtimeFlags
+	Encryption     encryptionFlags
 }
 
 func workerCommand() command {
@@ -37,6 +40,7 @@ func workerCommand() command {
 			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			o.Runtime.register(fs)
+			o.Encryption.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -52,7 +56,11 @@ func workerCommand() command {
 
 func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	logger := newLogger(s, o.LogLevel)
-	c, err := o.Temporal.Dial(ctx, logger, nil)
+	withCodec, _, err := o.Encryption.clientOptions()
+	if err != nil {
+		return err
+	}
+	c, err := o.Temporal.Dial(ctx, logger, withCodec)
 	if err != nil {
 		return err
 	}
@@ -88,13 +96,15 @@ external Temporal cluster. The API token comes from RIPOSTE_API_TOKEN (or
 
 // serveOptions are riposte serve's flags.
 type serveOptions struct {
-	Temporal  config.Temporal
-	Playbooks string
-	HTTP      string
-	MaxBody   int64
-	TokenFile string
-	UIURL     string
-	LogLevel  string
+	Temporal   config.Temporal
+	Playbooks  string
+	HTTP       string
+	MaxBody    int64
+	TokenFile  string
+	UIURL      string
+	LogLevel   string
+	CORS       string
+	Encryption encryptionFlags
 }
 
 func serveCommand() command {
@@ -109,6 +119,8 @@ func serveCommand() command {
 			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
 			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
+			o.Encryption.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -132,7 +144,11 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	c, err := o.Temporal.Dial(ctx, logger, nil)
+	withCodec, keys, err := o.Encryption.clientOptions()
+	if err != nil {
+		return err
+	}
+	c, err := o.Temporal.Dial(ctx, logger, withCodec)
 	if err != nil {
 		return err
 	}
@@ -140,9 +156,16 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, false); err != nil {
 		return err
 	}
+	public := map[string]http.Handler{}
+	if keys != nil {
+		// The UI's codec calls carry the API token (Authorization: Bearer).
+		public["/codec/"] = codec.Handler(keys, codec.HandlerOptions{
+			Prefix: "/codec", AllowedOrigins: splitList(o.CORS), Authorize: codec.BearerToken(token),
+		})
+	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
-		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger,
+		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public,
 	})
 	if err != nil {
 		return err

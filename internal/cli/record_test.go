@@ -25,7 +25,16 @@ func TestRecordHistories(t *testing.T) {
 	if !*record {
 		t.Skip("only with -record")
 	}
-	h := startDevForTest(t, t.TempDir())
+	dir := t.TempDir()
+	// A fixed, public test key, so the replay test can decrypt the histories.
+	keys, err := os.ReadFile("../../workflows/testdata/histories/codec-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "codec-keys.json"), keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startDevForTest(t, dir)
 	defer h.sys.Close()
 	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/slackapp"
@@ -91,4 +92,29 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 type engineWorker struct {
 	worker.Worker
 	Policy string
+}
+
+// encryptionFlags choose the payload encryption keys of worker and serve.
+type encryptionFlags struct {
+	Disabled bool
+}
+
+func (f *encryptionFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&f.Disabled, "no-encryption", envOr("RIPOSTE_NO_ENCRYPTION", "") == "true",
+		"store payloads in clear text in Temporal (env RIPOSTE_NO_ENCRYPTION=true); by default RIPOSTE_CODEC_KEY_FILE or RIPOSTE_CODEC_KEYS is required")
+}
+
+// clientOptions returns the client option hook that installs the codec.
+func (f *encryptionFlags) clientOptions() (func(*client.Options), *codec.Keyring, error) {
+	if f.Disabled {
+		return nil, nil, nil
+	}
+	k, err := codec.KeyringFromEnv()
+	if errors.Is(err, codec.ErrNoKeyring) {
+		return nil, nil, &exitError{code: 2, err: fmt.Errorf("payload encryption is on by default: set %s (a key file) or %s, or pass --no-encryption", codec.EnvKeyFile, codec.EnvKeys)}
+	}
+	if err != nil {
+		return nil, nil, &exitError{code: 2, err: err}
+	}
+	return func(o *client.Options) { codec.ConfigureClientOptions(o, k) }, k, nil
 }
