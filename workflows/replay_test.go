@@ -60,7 +60,7 @@ func TestReplayCatchesChangedInterpreter(t *testing.T) {
 // replayer decrypts the recorded payloads with the public test key.
 func replayer(t *testing.T) worker.WorkflowReplayer {
 	t.Helper()
-	k, err := codec.LoadKeyring("testdata/histories/codec-keys.json")
+	k, err := codec.LoadKeyring("testdata/replay-key/codec-keys.json")
 	if err != nil {
 		t.Fatal(err)
 	}

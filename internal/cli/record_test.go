@@ -27,7 +27,7 @@ func TestRecordHistories(t *testing.T) {
 	}
 	dir := t.TempDir()
 	// A fixed, public test key, so the replay test can decrypt the histories.
-	keys, err := os.ReadFile("../../workflows/testdata/histories/codec-keys.json")
+	keys, err := os.ReadFile("../../workflows/testdata/replay-key/codec-keys.json")
 	if err != nil {
 		t.Fatal(err)
 	}
