@@ -35,6 +35,17 @@ type Env struct {
 	Logger *slog.Logger
 	// Connections holds the configured vendor connections by name.
 	Connections map[string]Connection
+	// Slack posts slack.* actions; nil when Slack is not configured.
+	Slack *SlackPoster
+	// CallTimeout bounds each vendor HTTP request, on top of the activity's
+	// own deadline (default 30s).
+	CallTimeout time.Duration
+	// MaxRetryDelay caps the wait a vendor's rate-limit headers may ask
+	// for before Temporal retries (default 5m).
+	MaxRetryDelay time.Duration
+
+	// tokens caches OAuth2 bearer tokens per connection, in process only.
+	tokens *tokenCache
 }
 
 // Connection is a configured vendor endpoint. Secret values are read from
@@ -46,10 +57,15 @@ type Connection struct {
 	Secrets map[string]SecretRef
 }
 
-// SecretRef points at a secret without holding it.
+// SecretRef points at a secret without holding it: an env var name or a
+// file path, resolved by the handler at call time (see Resolve).
 type SecretRef struct {
 	Env  string
 	File string
+	// Lab holds a literal value. It exists ONLY for the fake vendor lab
+	// (internal/lab), whose credentials are public test constants; the
+	// config loader never produces it.
+	Lab string
 }
 
 // NewEnv returns an Env with sane defaults.
@@ -58,9 +74,12 @@ func NewEnv(logger *slog.Logger) *Env {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	return &Env{
-		HTTP:        &http.Client{Timeout: 30 * time.Second},
-		Logger:      logger,
-		Connections: map[string]Connection{},
+		HTTP:          &http.Client{Timeout: 30 * time.Second},
+		Logger:        logger,
+		Connections:   map[string]Connection{},
+		CallTimeout:   defaultCallTimeout,
+		MaxRetryDelay: defaultMaxRetryDelay,
+		tokens:        newTokenCache(),
 	}
 }
 
@@ -68,6 +87,8 @@ func NewEnv(logger *slog.Logger) *Env {
 func Definitions() []Definition {
 	var defs []Definition
 	defs = append(defs, coreDefinitions()...)
+	defs = append(defs, slackDefinitions()...)
+	defs = append(defs, connectorDefinitions()...)
 	return defs
 }
 

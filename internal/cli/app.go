@@ -23,6 +23,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -119,14 +120,17 @@ type apiOptions struct {
 	Listener net.Listener
 	// Public routes that authenticate on their own (Slack, codec).
 	Public map[string]http.Handler
+	// Extra routes behind the API token.
+	Extra map[string]http.Handler
 }
 
 // runningAPI is a started HTTP API.
 type runningAPI struct {
-	URL    string
-	server *http.Server
-	source *playbookSource
-	done   chan error
+	URL     string
+	server  *http.Server
+	source  *playbookSource
+	done    chan error
+	closers []func()
 }
 
 // startAPI loads the playbooks (refusing to start on any problem), then
@@ -157,6 +161,40 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		Reload:     src.load,
 		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace},
 		Public:     o.Public,
+		Extra:      o.Extra,
+	}
+	// Slack interactions: signed HTTP requests and/or Socket Mode.
+	scfg := slackapp.ConfigFromEnv()
+	var closers []func()
+	if scfg.Enabled() {
+		if err := scfg.Validate(); err != nil {
+			return nil, &exitError{code: 2, err: fmt.Errorf("Slack configuration: %w", err)}
+		}
+		poster, err := slackapp.NewPoster(scfg, slackapp.PosterOptions{Logger: o.Logger})
+		if err != nil {
+			return nil, err
+		}
+		popts := slackapp.ProcessorOptions{Decider: srv.Approvals, Poster: poster, Logger: o.Logger}
+		if scfg.SigningSecret != "" {
+			h, err := slackapp.NewHandler(slackapp.HandlerOptions{ProcessorOptions: popts, SigningSecret: scfg.SigningSecret})
+			if err != nil {
+				return nil, err
+			}
+			if srv.Public == nil {
+				srv.Public = map[string]http.Handler{}
+			}
+			srv.Public["POST /slack/interactions"] = h
+			closers = append(closers, h.Close)
+		}
+		if scfg.SocketMode() {
+			go func() {
+				if err := slackapp.RunSocketMode(ctx, scfg, poster, srv.Approvals, o.Logger); err != nil {
+					o.Logger.Error("Slack Socket Mode stopped", "error", err)
+				}
+			}()
+		}
+	} else if err := scfg.Validate(); scfg.AppToken != "" || scfg.SigningSecret != "" {
+		return nil, &exitError{code: 2, err: fmt.Errorf("Slack configuration: SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not (%v)", err)}
 	}
 	ln := o.Listener
 	if ln == nil {
@@ -174,7 +212,7 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	r := &runningAPI{URL: "http://" + ln.Addr().String(), server: hs, source: src, done: make(chan error, 1)}
+	r := &runningAPI{URL: "http://" + ln.Addr().String(), server: hs, source: src, done: make(chan error, 1), closers: closers}
 	go func() {
 		err := hs.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {
@@ -191,6 +229,9 @@ func (r *runningAPI) stop() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	_ = r.server.Shutdown(ctx)
+	for _, c := range r.closers {
+		c()
+	}
 }
 
 func loadSet(paths []string) (*playbook.Set, int, playbook.Diagnostics) {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
+	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -70,6 +72,7 @@ func devCommand() command {
 // devSystem is a running riposte dev: server, worker and API.
 type devSystem struct {
 	Keys    *codec.Keyring
+	Lab     *lab.Lab
 	Server  *devserver.Server
 	API     *runningAPI
 	Token   string
@@ -151,6 +154,16 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	if ok {
 		env.Connections = conns
+	} else {
+		// No riposte.yaml: fake vendors on loopback speak the same API
+		// subset, so playbooks run end to end without any vendor account.
+		l, err := lab.Start(lab.Options{Logger: logger})
+		if err != nil {
+			return nil, fmt.Errorf("starting the vendor lab: %w", err)
+		}
+		d.Lab = l
+		d.closers = append(d.closers, func() { _ = l.Close() })
+		env.Connections = l.Connections()
 	}
 	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger)
 	if err != nil {
@@ -161,15 +174,28 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	d.closers = append(d.closers, w.Stop)
 
+	extra := map[string]http.Handler{}
+	labPublic := map[string]http.Handler{}
+	if d.Lab != nil {
+		// The lab holds fake vendor state only; its page needs no token.
+		labPublic["GET /lab"] = d.Lab.Handler()
+		extra["GET /v1/lab"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(d.Lab.State())
+		})
+	}
 	public := map[string]http.Handler{
 		"/codec/": codec.Handler(keys, codec.HandlerOptions{
 			Prefix: "/codec", AllowedOrigins: codec.LoopbackOrigins(srv.UIURL()),
 			Authorize: codec.DevAuthorizer(token, codec.LoopbackOrigins(srv.UIURL())...),
 		}),
 	}
+	for k, v := range labPublic {
+		public[k] = v
+	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
-		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public,
+		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra,
 	})
 	if err != nil {
 		return nil, err
@@ -201,6 +227,9 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 			note = " (new)"
 		}
 		fmt.Fprintf(s.Out, "  API token:     %s%s, stored in %s\n", token, note, filepath.Join(absData, config.TokenFile))
+	}
+	if d.Lab != nil {
+		fmt.Fprintf(s.Out, "  Vendor lab:    %s/lab (no riposte.yaml: connectors talk to local fakes)\n", a.URL)
 	}
 	fmt.Fprintf(s.Out, "  Data dir:      %s\n", absData)
 	fmt.Fprintf(s.Out, "Send a detection: riposte submit --api %s examples/credential-dumping.json\n", a.URL)

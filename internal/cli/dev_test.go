@@ -270,3 +270,7 @@ func TestDevEncryptsHistory(t *testing.T) {
 		t.Error("the database files hold no trace of the run; the scan proves nothing")
 	}
 }
+
+type workflowsDetail = api.RunDetail
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

@@ -10,8 +10,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -133,7 +135,10 @@ func options(s Scope, wantBool bool) []expr.Option {
 	opts := []expr.Option{
 		expr.Env(compileEnv(s)),
 		expr.MaxNodes(MaxNodes),
-		expr.Timezone("UTC"),
+		// date() defaults to UTC. Not expr.Timezone("UTC"): its location
+		// constant is left untyped when date() is a method's receiver, so
+		// date("2024-01-01").Year() fails at run time (expr v1.17.8).
+		expr.Patch(utcDates{}),
 		// Wall clock and random map order must never reach workflow code.
 		expr.DisableBuiltin("now"),
 		expr.DisableBuiltin("keys"),
@@ -145,6 +150,26 @@ func options(s Scope, wantBool bool) []expr.Option {
 		opts = append(opts, expr.AsBool())
 	}
 	return opts
+}
+
+// utcDates passes time.UTC as the location of every date() call.
+type utcDates struct{}
+
+func (utcDates) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BuiltinNode)
+	if !ok || b.Name != "date" {
+		return
+	}
+	if len(b.Arguments) > 0 {
+		if c, ok := b.Arguments[0].(*ast.ConstantNode); ok {
+			if _, ok := c.Value.(*time.Location); ok {
+				return // already patched
+			}
+		}
+	}
+	loc := &ast.ConstantNode{Value: time.UTC}
+	loc.SetType(reflect.TypeOf(time.UTC))
+	ast.Patch(node, &ast.BuiltinNode{Name: "date", Arguments: append([]ast.Node{loc}, b.Arguments...)})
 }
 
 // Compile compiles one expression for the scope. wantBool requires a bool

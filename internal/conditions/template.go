@@ -208,15 +208,17 @@ func compileValue(v any, sc Scope, path string, errs *[]PathError) *Value {
 		return out
 	case map[string]any:
 		out := &Value{obj: make(map[string]*Value, len(x))}
-		for k, e := range x {
+		for k := range x {
+			out.keys = append(out.keys, k)
+		}
+		sort.Strings(out.keys) // also keeps the order of errors stable
+		for _, k := range out.keys {
 			p := k
 			if path != "" {
 				p = path + "." + k
 			}
-			out.obj[k] = compileValue(e, sc, p, errs)
-			out.keys = append(out.keys, k)
+			out.obj[k] = compileValue(x[k], sc, p, errs)
 		}
-		sort.Strings(out.keys)
 		return out
 	default:
 		return &Value{lit: x}

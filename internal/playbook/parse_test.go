@@ -1,4 +1,4 @@
-package playbook
+package playbook_test
 
 import (
 	"encoding/json"
@@ -9,15 +9,16 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
-func mustParse(t *testing.T, file string) (*Playbook, []byte) {
+func mustParse(t *testing.T, file string) (*playbook.Playbook, []byte) {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pb, diags := Parse(file, src)
+	pb, diags := playbook.Parse(file, src)
 	if diags != nil {
 		t.Fatalf("Parse: %v", diags)
 	}
@@ -25,33 +26,33 @@ func mustParse(t *testing.T, file string) (*Playbook, []byte) {
 }
 
 // fullPlaybook is testdata/valid/full.yaml as a struct.
-func fullPlaybook() *Playbook {
-	return &Playbook{
+func fullPlaybook() *playbook.Playbook {
+	return &playbook.Playbook{
 		APIVersion:  "riposte/v1",
 		Name:        "contain-compromised-host",
 		Version:     3,
 		Description: "Isolate a workstation that dumped credentials, after a human says yes.",
 		Owner:       "secops",
-		Mode:        ModeShadow,
-		Trigger:     Trigger{When: "detection.severity_id >= 4 && detection.confidence_score >= 80"},
-		Vars: []Var{
+		Mode:        playbook.ModeShadow,
+		Trigger:     playbook.Trigger{When: "detection.severity_id >= 4 && detection.confidence_score >= 80"},
+		Vars: []playbook.Var{
 			{Name: "host", Expr: "detection.device.hostname"},
 			{Name: "ip", Expr: "detection.device.ip"},
 			{Name: "is_prod", Expr: `glob("*.prod.example.com", vars.host)`},
 			{Name: "techniques", Expr: "attack_ids(detection)"},
 		},
-		Steps: []Step{
+		Steps: []playbook.Step{
 			{
 				ID:      "enrich",
 				Name:    "Look up the host's IP",
 				Action:  "intel.lookup_ip",
 				With:    map[string]any{"ip": "${{ vars.ip }}"},
-				Timeout: Duration(30 * time.Second),
-				Retry: &Retry{
+				Timeout: playbook.Duration(30 * time.Second),
+				Retry: &playbook.Retry{
 					MaxAttempts:     5,
-					InitialInterval: Duration(2 * time.Second),
+					InitialInterval: playbook.Duration(2 * time.Second),
 					Backoff:         1.5,
-					MaxInterval:     Duration(time.Minute),
+					MaxInterval:     playbook.Duration(time.Minute),
 				},
 			},
 			{
@@ -62,7 +63,7 @@ func fullPlaybook() *Playbook {
 					"message": "Containing ${{ vars.host }} (${{ vars.ip }}): ${{ detection.finding_info.title }}",
 					"level":   "warn",
 				},
-				OnFailure: OnFailureContinue,
+				OnFailure: playbook.OnFailureContinue,
 			},
 			{
 				ID:     "contain",
@@ -77,16 +78,16 @@ func fullPlaybook() *Playbook {
 					"ports":    []any{22, 443},
 					"labels":   map[string]any{"source": "riposte", "playbook": "${{ playbook.name }}"},
 				},
-				Timeout:    Duration(2 * time.Minute),
-				ContainFor: Duration(4 * time.Hour),
-				Approval: &Approval{
+				Timeout:    playbook.Duration(2 * time.Minute),
+				ContainFor: playbook.Duration(4 * time.Hour),
+				Approval: &playbook.Approval{
 					If:         "vars.is_prod",
-					Approvers:  Approvers{Users: []string{"U012AB3CD", "U045EF6GH"}, Groups: []string{"S0SECOPS"}},
+					Approvers:  playbook.Approvers{Users: []string{"U012AB3CD", "U045EF6GH"}, Groups: []string{"S0SECOPS"}},
 					Quorum:     2,
-					Timeout:    Duration(30 * time.Minute),
-					OnTimeout:  OnTimeoutEscalate,
-					EscalateTo: &Escalation{Users: []string{"U0MANAGER"}, Timeout: Duration(time.Hour)},
-					Reason:     ReasonRequired,
+					Timeout:    playbook.Duration(30 * time.Minute),
+					OnTimeout:  playbook.OnTimeoutEscalate,
+					EscalateTo: &playbook.Escalation{Users: []string{"U0MANAGER"}, Timeout: playbook.Duration(time.Hour)},
+					Reason:     playbook.ReasonRequired,
 					Channel:    "C0INCIDENTS",
 				},
 			},
@@ -100,8 +101,8 @@ func fullPlaybook() *Playbook {
 					"hostname": "${{ item.hostname }}",
 					"note":     "host ${{ index }} of the sweep",
 				},
-				Approval:   &Approval{Auto: true},
-				ContainFor: Duration(48 * time.Hour),
+				Approval:   &playbook.Approval{Auto: true},
+				ContainFor: playbook.Duration(48 * time.Hour),
 			},
 			{
 				ID:      "close",
@@ -114,7 +115,7 @@ func fullPlaybook() *Playbook {
 				},
 			},
 		},
-		Outputs: []Output{
+		Outputs: []playbook.Output{
 			{Name: "contained", Expr: `steps.contain.status == "succeeded"`},
 			{Name: "host", Expr: "vars.host"},
 			{Name: "techniques", Expr: "vars.techniques"},
@@ -123,32 +124,43 @@ func fullPlaybook() *Playbook {
 	}
 }
 
-// exported returns the playbook without its unexported parse state.
-func exported(pb *Playbook) Playbook {
-	c := *pb
-	c.pos, c.src = nil, nil
-	return c
+// exported lists the playbook's exported fields; the parse state (positions
+// and source) is not part of the comparison.
+func exported(pb *playbook.Playbook) []any {
+	return []any{pb.APIVersion, pb.Name, pb.Version, pb.Description, pb.Owner, pb.Mode, pb.Trigger, pb.Vars, pb.Steps, pb.Outputs, pb.File}
+}
+
+func TestExportedCoversPlaybook(t *testing.T) {
+	n := 0
+	for f := range reflect.TypeFor[playbook.Playbook]().Fields() {
+		if f.IsExported() {
+			n++
+		}
+	}
+	if n != len(exported(&playbook.Playbook{})) {
+		t.Errorf("Playbook has %d exported fields; update exported()", n)
+	}
 }
 
 func TestParseFull(t *testing.T) {
 	got, _ := mustParse(t, "testdata/valid/full.yaml")
 	want := fullPlaybook()
 	if !reflect.DeepEqual(exported(got), exported(want)) {
-		// Compare field by field for a readable failure.
+		// Compare piece by piece for a readable failure.
 		g, w := exported(got), exported(want)
-		gs, ws := g.Steps, w.Steps
-		g.Steps, w.Steps = nil, nil
-		if !reflect.DeepEqual(g, w) {
-			t.Errorf("playbook:\n got %#v\nwant %#v", g, w)
+		for i := range g {
+			if i != 8 && !reflect.DeepEqual(g[i], w[i]) {
+				t.Errorf("field %d:\n got %#v\nwant %#v", i, g[i], w[i])
+			}
 		}
-		if len(gs) != len(ws) {
-			t.Fatalf("%d steps, want %d", len(gs), len(ws))
+		if len(got.Steps) != len(want.Steps) {
+			t.Fatalf("%d steps, want %d", len(got.Steps), len(want.Steps))
 		}
-		for i := range gs {
-			if !reflect.DeepEqual(gs[i], ws[i]) {
-				t.Errorf("steps[%d]:\n got %#v\nwant %#v", i, gs[i], ws[i])
-				if gs[i].Approval != nil && ws[i].Approval != nil {
-					t.Logf("approval:\n got %#v\nwant %#v", *gs[i].Approval, *ws[i].Approval)
+		for i := range got.Steps {
+			if gs, ws := got.Steps[i], want.Steps[i]; !reflect.DeepEqual(gs, ws) {
+				t.Errorf("steps[%d]:\n got %#v\nwant %#v", i, gs, ws)
+				if gs.Approval != nil && ws.Approval != nil {
+					t.Logf("approval:\n got %#v\nwant %#v", *gs.Approval, *ws.Approval)
 				}
 			}
 		}
@@ -164,16 +176,85 @@ func TestParseFull(t *testing.T) {
 	}
 }
 
+// TestParseReference parses the example of the format reference in
+// README.md (a copy is in testdata/valid/reference.yaml).
+func TestParseReference(t *testing.T) {
+	got, src := mustParse(t, "testdata/valid/reference.yaml")
+	want := &playbook.Playbook{
+		APIVersion:  "riposte/v1",
+		Name:        "contain-credential-theft",
+		Version:     3,
+		Description: "Isolate the host when an AI detector reports credential dumping.",
+		Owner:       "soc-team",
+		Mode:        playbook.ModeLive,
+		Trigger:     playbook.Trigger{When: "detection.severity_id >= 4 && (detection.confidence_score ?? 0) >= 80"},
+		Vars:        []playbook.Var{{Name: "host", Expr: "detection.device.hostname"}},
+		Steps: []playbook.Step{
+			{
+				ID:     "lookup",
+				Name:   "Look up the host",
+				Action: "core.noop",
+				With:   map[string]any{"hostname": "${{ vars.host }}"},
+			},
+			{
+				ID:          "isolate",
+				Action:      "core.noop",
+				Needs:       []string{"lookup"},
+				If:          `steps.lookup.output.hostname != ""`,
+				ForEach:     "${{ [vars.host] }}",
+				Concurrency: 4,
+				Timeout:     playbook.Duration(2 * time.Minute),
+				Retry: &playbook.Retry{
+					MaxAttempts:     3,
+					InitialInterval: playbook.Duration(time.Second),
+					Backoff:         2,
+					MaxInterval:     playbook.Duration(30 * time.Second),
+				},
+				OnFailure: playbook.OnFailureContinue,
+				Approval: &playbook.Approval{
+					Approvers: playbook.Approvers{Users: []string{"U012AB3CD"}, Groups: []string{"S0614TZR7"}},
+					Quorum:    1,
+					Timeout:   playbook.Duration(30 * time.Minute),
+					OnTimeout: playbook.OnTimeoutDeny,
+				},
+			},
+		},
+		Outputs: []playbook.Output{{Name: "isolated", Expr: `steps.isolate.status == "succeeded"`}},
+		File:    "testdata/valid/reference.yaml",
+	}
+	if !reflect.DeepEqual(exported(got), exported(want)) {
+		t.Errorf("got:\n%#v\nwant:\n%#v", exported(got), exported(want))
+	}
+	if _, diags := playbook.Compile(got, activities.Catalog(), playbook.Digest(src)); diags != nil {
+		t.Errorf("the reference example does not compile:\n%v", diags)
+	}
+
+	// The copy must stay the README's example.
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Skip("no README.md")
+	}
+	_, after, _ := strings.Cut(string(readme), "## Playbook format")
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	block, _, ok2 := strings.Cut(block, "```")
+	if !ok || !ok2 {
+		t.Skip("README.md has no example playbook")
+	}
+	if block != string(src) {
+		t.Errorf("README.md's example changed; copy it to testdata/valid/reference.yaml and update this test")
+	}
+}
+
 func TestCompileFull(t *testing.T) {
 	pb, src := mustParse(t, "testdata/valid/full.yaml")
-	c, diags := Compile(pb, testCatalog(t), Digest(src))
+	c, diags := playbook.Compile(pb, testCatalog(t), playbook.Digest(src))
 	if diags != nil {
 		t.Fatal(diags)
 	}
 	checkCompiledFull(t, c)
 }
 
-func checkCompiledFull(t *testing.T, c *Compiled) {
+func checkCompiledFull(t *testing.T, c *playbook.Compiled) {
 	t.Helper()
 	if c.When == nil || len(c.Vars) != 4 || len(c.Outputs) != 3 || len(c.Steps) != 5 {
 		t.Fatalf("compiled: when %v, %d vars, %d outputs, %d steps", c.When, len(c.Vars), len(c.Outputs), len(c.Steps))
@@ -221,23 +302,23 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Playbook
+	var back playbook.Playbook
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatalf("Unmarshal: %v\n%s", err, b)
 	}
 	// JSON numbers decode as float64; everything else must be identical.
-	want := exported(fullPlaybook())
+	want := fullPlaybook()
 	want.Steps[2].With["priority"] = float64(2)
 	want.Steps[2].With["ports"] = []any{float64(22), float64(443)}
-	if !reflect.DeepEqual(exported(&back), want) {
-		t.Errorf("round trip changed the playbook:\n got %#v\nwant %#v", exported(&back), want)
+	if !reflect.DeepEqual(exported(&back), exported(want)) {
+		t.Errorf("round trip changed the playbook:\n got %#v\nwant %#v", exported(&back), exported(want))
 	}
-	c, diags := Compile(&back, testCatalog(t), Digest(src))
+	c, diags := playbook.Compile(&back, testCatalog(t), playbook.Digest(src))
 	if diags != nil {
 		t.Fatalf("the round-tripped playbook does not compile:\n%v", diags)
 	}
 	checkCompiledFull(t, c)
-	if c.Digest != Digest(src) {
+	if c.Digest != playbook.Digest(src) {
 		t.Errorf("digest = %s", c.Digest)
 	}
 
@@ -247,7 +328,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 	// A JSON integer param that is not whole is still refused.
 	back.Steps[2].With["priority"] = 2.5
-	if _, diags := Compile(&back, testCatalog(t), ""); len(diags) != 1 || !strings.Contains(diags[0].Message, "must be an integer, got a number") {
+	if _, diags := playbook.Compile(&back, testCatalog(t), ""); len(diags) != 1 || !strings.Contains(diags[0].Message, "must be an integer, got a number") {
 		t.Errorf("priority 2.5: %v", diags)
 	}
 }
@@ -261,11 +342,11 @@ func TestJSONRoundTripShipped(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var back Playbook
+		var back playbook.Playbook
 		if err := json.Unmarshal(b, &back); err != nil {
 			t.Fatal(err)
 		}
-		if _, diags := Compile(&back, activities.Catalog(), ""); diags != nil {
+		if _, diags := playbook.Compile(&back, activities.Catalog(), ""); diags != nil {
 			t.Errorf("%s: %v", file, diags)
 		}
 	}
@@ -304,7 +385,7 @@ func TestDuration(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			d, err := ParseDuration(tt.in)
+			d, err := playbook.ParseDuration(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("ParseDuration(%q) = %v, %v; want error %q", tt.in, d, err, tt.wantErr)
@@ -322,43 +403,43 @@ func TestDuration(t *testing.T) {
 				t.Errorf("String() = %q, want %q", d.String(), str)
 			}
 			// What String prints must parse back to the same duration.
-			if back, err := ParseDuration(d.String()); err != nil || back != d {
+			if back, err := playbook.ParseDuration(d.String()); err != nil || back != d {
 				t.Errorf("ParseDuration(String()) = %v, %v", back, err)
 			}
 			b, err := json.Marshal(d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var j Duration
+			var j playbook.Duration
 			if err := json.Unmarshal(b, &j); err != nil || j != d {
 				t.Errorf("JSON %s -> %v, %v", b, j, err)
 			}
 		})
 	}
-	if s := Duration(0).String(); s != "0s" {
+	if s := playbook.Duration(0).String(); s != "0s" {
 		t.Errorf("Duration(0) = %q", s)
 	}
-	if s := Duration(-time.Second).String(); s != "-1s" {
+	if s := playbook.Duration(-time.Second).String(); s != "-1s" {
 		t.Errorf("Duration(-1s) = %q", s)
 	}
 }
 
 func TestDurationJSON(t *testing.T) {
-	for in, want := range map[string]Duration{
-		`"5m"`:        Duration(5 * time.Minute),
-		`"2d"`:        Duration(48 * time.Hour),
-		`"1m30s"`:     Duration(90 * time.Second),
-		`"4h0m0s"`:    Duration(4 * time.Hour),
+	for in, want := range map[string]playbook.Duration{
+		`"5m"`:        playbook.Duration(5 * time.Minute),
+		`"2d"`:        playbook.Duration(48 * time.Hour),
+		`"1m30s"`:     playbook.Duration(90 * time.Second),
+		`"4h0m0s"`:    playbook.Duration(4 * time.Hour),
 		`"0s"`:        0, // what MarshalJSON writes for zero
-		`60000000000`: Duration(time.Minute),
+		`60000000000`: playbook.Duration(time.Minute),
 	} {
-		var d Duration
+		var d playbook.Duration
 		if err := json.Unmarshal([]byte(in), &d); err != nil || d != want {
 			t.Errorf("Unmarshal(%s) = %v, %v; want %v", in, d, err, want)
 		}
 	}
 	for _, in := range []string{`"5 minutes"`, `"-5m"`, `"30"`, `true`, `{"m": 5}`, `"1d12h"`} {
-		var d Duration
+		var d playbook.Duration
 		if err := json.Unmarshal([]byte(in), &d); err == nil {
 			t.Errorf("Unmarshal(%s) = %v, want an error", in, d)
 		}

@@ -1,4 +1,6 @@
-package playbook
+// These tests are in package playbook_test because they use the shipped
+// catalog: activities imports workflows, which imports playbook.
+package playbook_test
 
 import (
 	"flag"
@@ -12,6 +14,7 @@ import (
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -69,7 +72,7 @@ func TestInvalidGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			file := filepath.ToSlash(file)
-			c, diags := LoadBytes(file, src, cat)
+			c, diags := playbook.LoadBytes(file, src, cat)
 			if c != nil || len(diags) == 0 {
 				t.Fatalf("playbook is valid; every file in testdata/invalid must fail")
 			}
@@ -95,7 +98,7 @@ func TestInvalidGolden(t *testing.T) {
 
 // checkDiagPositions checks properties every diagnostic list must have: the
 // right file, positions inside the source, sorted order and no repeats.
-func checkDiagPositions(t *testing.T, file string, src []byte, diags Diagnostics) {
+func checkDiagPositions(t *testing.T, file string, src []byte, diags playbook.Diagnostics) {
 	t.Helper()
 	lines := strings.Split(string(src), "\n")
 	for i, d := range diags {
@@ -129,18 +132,18 @@ func checkDiagPositions(t *testing.T, file string, src []byte, diags Diagnostics
 // TestLoadDir loads the valid playbooks: the *.test.yaml file beside them
 // is skipped (it is not a playbook and would not parse as one).
 func TestLoadDir(t *testing.T) {
-	set, n, diags := Load([]string{"testdata/valid"}, testCatalog(t))
+	set, n, diags := playbook.Load([]string{"testdata/valid"}, testCatalog(t))
 	if diags != nil {
 		t.Fatalf("unexpected diagnostics:\n%v", diags)
 	}
-	if n != 3 {
-		t.Errorf("Load read %d files, want 3 (the .test.yaml file is skipped)", n)
+	if n != 4 {
+		t.Errorf("Load read %d files, want 4 (the .test.yaml file is skipped)", n)
 	}
 	var names []string
 	for _, c := range set.Playbooks {
 		names = append(names, c.Playbook.Name)
 	}
-	if got, want := strings.Join(names, ","), "anchors,contain-compromised-host,minimal"; got != want {
+	if got, want := strings.Join(names, ","), "anchors,contain-compromised-host,contain-credential-theft,minimal"; got != want {
 		t.Errorf("playbooks = %s, want %s (sorted by name)", got, want)
 	}
 	c, ok := set.Get("minimal")
@@ -154,21 +157,21 @@ func TestLoadDir(t *testing.T) {
 		t.Error("Get(nope) found a playbook")
 	}
 
-	files, err := Files([]string{"testdata/valid", "testdata/valid/minimal.test.yaml"})
+	files, err := playbook.Files([]string{"testdata/valid", "testdata/valid/minimal.test.yaml"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A file named explicitly is kept whatever its name.
-	if len(files) != 4 || files[2] != "testdata/valid/minimal.test.yaml" {
+	if len(files) != 5 || files[2] != "testdata/valid/minimal.test.yaml" {
 		t.Errorf("Files = %v", files)
 	}
-	if _, err := Files([]string{"testdata/no-such-dir"}); err == nil {
+	if _, err := playbook.Files([]string{"testdata/no-such-dir"}); err == nil {
 		t.Error("Files of a missing path: no error")
 	}
 }
 
 func TestLoadDuplicateNames(t *testing.T) {
-	set, n, diags := Load([]string{"testdata/load/dup"}, testCatalog(t))
+	set, n, diags := playbook.Load([]string{"testdata/load/dup"}, testCatalog(t))
 	if set != nil {
 		t.Fatal("Load returned a set despite a duplicate name")
 	}
@@ -199,7 +202,7 @@ func TestLoadReportsAllFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	write(".git/x.yaml", "junk")
-	_, n, diags := Load([]string{dir}, testCatalog(t))
+	_, n, diags := playbook.Load([]string{dir}, testCatalog(t))
 	if n != 3 {
 		t.Errorf("read %d files, want 3", n)
 	}
@@ -225,10 +228,10 @@ func TestLoadReportsAllFiles(t *testing.T) {
 
 func TestLoadFile(t *testing.T) {
 	cat := testCatalog(t)
-	if _, diags := LoadFile("testdata/valid/full.yaml", cat); diags != nil {
+	if _, diags := playbook.LoadFile("testdata/valid/full.yaml", cat); diags != nil {
 		t.Fatal(diags)
 	}
-	_, diags := LoadFile("testdata/missing.yaml", cat)
+	_, diags := playbook.LoadFile("testdata/missing.yaml", cat)
 	if len(diags) != 1 || !strings.Contains(diags[0].Message, "cannot read file") || diags[0].Line != 1 {
 		t.Errorf("diagnostics = %v", diags)
 	}
@@ -239,7 +242,7 @@ func TestIsPlaybookFile(t *testing.T) {
 		"a.yaml": true, "dir/a.yml": true, "a.test.yaml": false, "a.test.yml": false,
 		".a.yaml": false, "a.json": false, "a.yaml.bak": false,
 	} {
-		if got := IsPlaybookFile(path); got != want {
+		if got := playbook.IsPlaybookFile(path); got != want {
 			t.Errorf("IsPlaybookFile(%q) = %v", path, got)
 		}
 	}
@@ -300,7 +303,7 @@ func TestExprErrorPositions(t *testing.T) {
 			if strings.Contains(tt.step, "\r\n") {
 				src = strings.ReplaceAll(head, "\n", "\r\n") + tt.step
 			}
-			_, diags := LoadBytes("p.yaml", []byte(src), testCatalog(t))
+			_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
 			if len(diags) != 1 {
 				t.Fatalf("want one diagnostic, got:\n%v", diags)
 			}
@@ -318,7 +321,7 @@ func stepDoc(steps string) string {
 	return "apiVersion: riposte/v1\nname: p\nversion: 1\ntrigger:\n  when: true\nsteps:\n" + steps
 }
 
-func messages(diags Diagnostics) []string {
+func messages(diags playbook.Diagnostics) []string {
 	var out []string
 	for _, d := range diags {
 		out = append(out, d.Message)
@@ -363,7 +366,7 @@ func TestParamTypes(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.with, func(t *testing.T) {
 			src := stepDoc("  - id: a\n    action: edr.contain_host\n    approval: auto\n    with: " + tt.with + "\n")
-			_, diags := LoadBytes("p.yaml", []byte(src), cat)
+			_, diags := playbook.LoadBytes("p.yaml", []byte(src), cat)
 			if got := strings.Join(messages(diags), "\n"); got != tt.want {
 				t.Errorf("got  %q\nwant %q", got, tt.want)
 			}
@@ -371,13 +374,13 @@ func TestParamTypes(t *testing.T) {
 	}
 	// An action without params.
 	src := stepDoc("  - id: a\n    action: edr.status\n    with: {x: 1}\n")
-	_, diags := LoadBytes("p.yaml", []byte(src), cat)
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), cat)
 	if got := strings.Join(messages(diags), "\n"); got != `steps[0].with: unknown param "x" for action edr.status (edr.status takes no params)` {
 		t.Errorf("edr.status: %q", got)
 	}
 	// core.noop accepts any params.
 	src = stepDoc("  - id: a\n    action: core.noop\n    with: {x: 1, y: [a], z: {b: c}}\n")
-	if _, diags := LoadBytes("p.yaml", []byte(src), cat); diags != nil {
+	if _, diags := playbook.LoadBytes("p.yaml", []byte(src), cat); diags != nil {
 		t.Errorf("core.noop: %v", diags)
 	}
 }
@@ -393,7 +396,7 @@ func TestCycles(t *testing.T) {
   - {id: f, action: core.noop, needs: [e]}
   - {id: g, action: core.noop, needs: [g, a]}
 `)
-	_, diags := LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
 	want := []string{
 		"needs form a cycle: a -> c -> b -> a",
 		"needs form a cycle: e -> f -> e",
@@ -413,7 +416,7 @@ func TestAliasBomb(t *testing.T) {
 	}
 	src := stepDoc("  - id: a\n    action: core.noop\n    with:\n" + b.String())
 	start := time.Now()
-	_, diags := LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("took %v", time.Since(start))
 	}
@@ -423,20 +426,20 @@ func TestAliasBomb(t *testing.T) {
 }
 
 func TestLimits(t *testing.T) {
-	big := make([]byte, MaxFileBytes+1)
-	_, diags := Parse("big.yaml", big)
-	if len(diags) != 1 || diags[0].Message != fmt.Sprintf("file is %d bytes; the limit is %d", MaxFileBytes+1, MaxFileBytes) {
+	big := make([]byte, playbook.MaxFileBytes+1)
+	_, diags := playbook.Parse("big.yaml", big)
+	if len(diags) != 1 || diags[0].Message != fmt.Sprintf("file is %d bytes; the limit is %d", playbook.MaxFileBytes+1, playbook.MaxFileBytes) {
 		t.Errorf("big file: %v", diags)
 	}
 	long := stepDoc("  - id: a\n    action: core.noop\n    if: detection.a == \"" + strings.Repeat("x", 5000) + "\"\n")
-	_, diags = LoadBytes("p.yaml", []byte(long), testCatalog(t))
+	_, diags = playbook.LoadBytes("p.yaml", []byte(long), testCatalog(t))
 	if len(diags) != 1 || !strings.Contains(diags[0].Message, "the limit is 4096") {
 		t.Errorf("long expression: %v", diags)
 	}
 }
 
 func TestDiagnostics(t *testing.T) {
-	ds := Diagnostics{
+	ds := playbook.Diagnostics{
 		{File: "b.yaml", Line: 1, Col: 1, Message: "b"},
 		{File: "a.yaml", Line: 3, Col: 1, Message: "x"},
 		{File: "a.yaml", Line: 2, Col: 9, Message: "y"},
@@ -449,25 +452,10 @@ func TestDiagnostics(t *testing.T) {
 	if got != want {
 		t.Errorf("Sort:\n%s\nwant:\n%s", got, want)
 	}
-	if Diagnostics(nil).Err() != nil {
+	if playbook.Diagnostics(nil).Err() != nil {
 		t.Error("Err() of no diagnostics is not nil")
 	}
-	if err := (Diagnostics{{File: "b.yaml", Line: 1, Col: 1, Message: "b"}}).Err(); err == nil || err.Error() != "b.yaml:1:1: b" {
+	if err := (playbook.Diagnostics{{File: "b.yaml", Line: 1, Col: 1, Message: "b"}}).Err(); err == nil || err.Error() != "b.yaml:1:1: b" {
 		t.Errorf("Err() = %v", err)
-	}
-}
-
-func TestDidYouMean(t *testing.T) {
-	for _, tt := range []struct{ got, want string }{
-		{"neds", ` (did you mean "needs"?)`},
-		{"acton", ` (did you mean "action"?)`},
-		{"ID", ` (did you mean "id"?)`},
-		{"timeuot", ` (did you mean "timeout"?)`},
-		{"colour", ""},
-		{"approvers", ""},
-	} {
-		if got := didYouMean(tt.got, newFormat().step.names()); got != tt.want {
-			t.Errorf("didYouMean(%q) = %q, want %q", tt.got, got, tt.want)
-		}
 	}
 }

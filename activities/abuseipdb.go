@@ -1,0 +1,127 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// AbuseIPDB API v2: abuse reports for an IP. Without Accept:
+// application/json AbuseIPDB answers errors as HTML, so it is always sent.
+
+func abuseipdbDefinitions() []Definition {
+	return []Definition{{
+		Action: catalog.Action{
+			Name: "abuseipdb.check_ip", Vendor: "abuseipdb", Risk: catalog.RiskRead,
+			Description: "Checks an IP address on AbuseIPDB: abuse confidence score (0-100) and report count.",
+			Params: []catalog.Param{
+				{Name: "ip", Type: catalog.TypeString, Required: true, Description: "IPv4 or IPv6 address."},
+				{Name: "max_age_days", Type: catalog.TypeInt, Description: "Only count reports of the last N days, 1-365 (default 90)."},
+				connectionParam("abuseipdb"),
+			},
+			Outputs: []catalog.Field{
+				{Name: "ip", Type: catalog.TypeString, Description: "The address."},
+				{Name: "abuse_confidence_score", Type: catalog.TypeInt, Description: "0 (clean) to 100 (certainly abusive)."},
+				{Name: "total_reports", Type: catalog.TypeInt, Description: "Reports in the period."},
+				{Name: "country_code", Type: catalog.TypeString, Description: "ISO country code, if known."},
+				{Name: "is_whitelisted", Type: catalog.TypeBool, Description: "Whether AbuseIPDB whitelists the address."},
+				{Name: "is_public", Type: catalog.TypeBool, Description: "Whether the address is public."},
+				{Name: "isp", Type: catalog.TypeString, Description: "ISP, if known."},
+				{Name: "usage_type", Type: catalog.TypeString, Description: "Usage type, if known."},
+				{Name: "last_reported_at", Type: catalog.TypeString, Description: "Time of the latest report, or empty."},
+				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+			},
+		},
+		Run: vendorRun("abuseipdb", "AbuseIPDB", false, abuseipdbCheck),
+	}}
+}
+
+func abuseipdbCheck(ctx context.Context, c *conn) (map[string]any, error) {
+	s, err := requireString(c.call, "ip")
+	if err != nil {
+		return nil, err
+	}
+	addr, err := netip.ParseAddr(s)
+	if err != nil {
+		return nil, invalidParam("abuseipdb.check_ip: %q is not an IP address", s)
+	}
+	ip := addr.String()
+	days, err := optInt(c.call, "max_age_days", 90)
+	if err != nil {
+		return nil, err
+	}
+	if days < 1 || days > 365 {
+		return nil, invalidParam("abuseipdb.check_ip: max_age_days must be 1-365, got %d", days)
+	}
+	wrap := func(err error) error { return fmt.Errorf("checking %s on AbuseIPDB: %w", ip, err) }
+	key, err := c.secret("api_key")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	c.auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Key", key)
+		return nil
+	}
+	resp, err := c.do(ctx, request{
+		method: http.MethodGet, path: "/api/v2/check",
+		query:  url.Values{"ipAddress": {ip}, "maxAgeInDays": {strconv.Itoa(days)}},
+		header: http.Header{"Accept": {"application/json"}},
+	})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if !resp.ok() {
+		var e struct {
+			Errors []struct {
+				Detail string `json:"detail"`
+			} `json:"errors"`
+		}
+		_ = json.Unmarshal(resp.body, &e)
+		var msgs []string
+		for _, d := range e.Errors {
+			msgs = append(msgs, d.Detail)
+		}
+		return nil, wrap(c.statusError(resp, strings.Join(msgs, "; "), ""))
+	}
+	var r struct {
+		Data struct {
+			IPAddress     string  `json:"ipAddress"`
+			IsPublic      bool    `json:"isPublic"`
+			IsWhitelisted *bool   `json:"isWhitelisted"`
+			Score         int     `json:"abuseConfidenceScore"`
+			CountryCode   *string `json:"countryCode"`
+			UsageType     *string `json:"usageType"`
+			ISP           *string `json:"isp"`
+			TotalReports  int     `json:"totalReports"`
+			LastReported  *string `json:"lastReportedAt"`
+		} `json:"data"`
+	}
+	if err := c.decodeJSON(resp, &r); err != nil {
+		return nil, wrap(err)
+	}
+	d := r.Data
+	str := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return map[string]any{
+		"ip":                     ip,
+		"abuse_confidence_score": d.Score,
+		"total_reports":          d.TotalReports,
+		"country_code":           str(d.CountryCode),
+		"is_whitelisted":         d.IsWhitelisted != nil && *d.IsWhitelisted,
+		"is_public":              d.IsPublic,
+		"isp":                    str(d.ISP),
+		"usage_type":             str(d.UsageType),
+		"last_reported_at":       str(d.LastReported),
+	}, nil
+}

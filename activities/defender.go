@@ -1,0 +1,230 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// Microsoft Defender for Endpoint: isolate / release a machine found by
+// its DNS name. Auth is an Entra client-credentials token for the Defender
+// API scope.
+
+func defenderDefinitions() []Definition {
+	params := []catalog.Param{
+		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified."},
+		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing.", Enum: []string{"Full", "Selective"}},
+		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step)."},
+		connectionParam("defender"),
+	}
+	outputs := []catalog.Field{
+		{Name: "machine_id", Type: catalog.TypeString, Description: "Defender machine id."},
+		{Name: "hostname", Type: catalog.TypeString, Description: "computerDnsName of the machine."},
+		{Name: "action_id", Type: catalog.TypeString, Description: "Id of the machine action created (empty when already)."},
+		{Name: "status", Type: catalog.TypeString, Description: "Status of the machine action: Pending, InProgress, Succeeded…"},
+		{Name: "already", Type: catalog.TypeBool, Description: "True when the machine was already (being) isolated/released, so nothing new was sent."},
+		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+	}
+	return []Definition{
+		{
+			Action: catalog.Action{
+				Name: "defender.isolate_machine", Vendor: "defender", Risk: catalog.RiskContain, Undo: "defender.unisolate_machine",
+				Description: "Isolates a machine from the network with Microsoft Defender for Endpoint. A machine already isolated, or with an isolation in progress, is left as is.",
+				Params:      params, Outputs: outputs,
+			},
+			Run: vendorRun("defender", "Defender for Endpoint", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+				return defenderAct(ctx, c, true)
+			}),
+		},
+		{
+			Action: catalog.Action{
+				Name: "defender.unisolate_machine", Vendor: "defender", Risk: catalog.RiskContain, Undo: "defender.isolate_machine",
+				Description: "Releases a machine from Microsoft Defender for Endpoint isolation. A machine that is not isolated is left as is.",
+				Params:      params, Outputs: outputs,
+			},
+			Run: vendorRun("defender", "Defender for Endpoint", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+				return defenderAct(ctx, c, false)
+			}),
+		},
+	}
+}
+
+type defMachine struct {
+	ID              string `json:"id"`
+	ComputerDNSName string `json:"computerDnsName"`
+	LastSeen        string `json:"lastSeen"`
+}
+
+type defAction struct {
+	ID       string `json:"id"`
+	Type     string `json:"type"`
+	Status   string `json:"status"`
+	Created  string `json:"creationDateTimeUtc"`
+	MachineI string `json:"machineId"`
+}
+
+func defenderAct(ctx context.Context, c *conn, isolate bool) (map[string]any, error) {
+	host, err := requireHostname(c.call)
+	if err != nil {
+		return nil, err
+	}
+	isoType, err := optString(c.call, "isolation_type", "Full")
+	if err != nil {
+		return nil, err
+	}
+	if isoType != "Full" && isoType != "Selective" {
+		return nil, invalidParam("%s: isolation_type must be Full or Selective, got %q", c.call.Action, isoType)
+	}
+	verb, kind := "isolating", "Isolate"
+	if !isolate {
+		verb, kind = "releasing", "Unisolate"
+	}
+	comment, err := optString(c.call, "comment", fmt.Sprintf("Riposte: %s by workflow %s step %s", strings.ToLower(kind), c.call.WorkflowID, c.call.StepID))
+	if err != nil {
+		return nil, err
+	}
+	wrap := func(err error) error { return fmt.Errorf("%s machine %s: %w", verb, host, err) }
+	if err := c.useEntraApp(); err != nil {
+		return nil, wrap(err)
+	}
+	m, err := defenderFind(ctx, c, host)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	out := map[string]any{"machine_id": m.ID, "hostname": m.ComputerDNSName, "action_id": "", "status": "", "already": false}
+
+	// Check the current state first. Defender sometimes accepts a duplicate
+	// isolation and leaves it pending, to complete after a later release.
+	last, err := defenderLastIsolation(ctx, c, m.ID)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	// With no isolation history at all the release is still sent: the
+	// machine may have been isolated before the history's retention.
+	if last != nil && ((isolate && last.Type == "Isolate") || (!isolate && last.Type == "Unisolate")) {
+		out["already"] = true
+		out["action_id"], out["status"] = last.ID, last.Status
+		c.logAction("machine already in wanted state; nothing sent", "hostname", host, "machine_id", m.ID)
+		return out, nil
+	}
+
+	body := map[string]any{"Comment": comment}
+	path := "/api/machines/" + url.PathEscape(m.ID) + "/unisolate"
+	if isolate {
+		body["IsolationType"] = isoType
+		path = "/api/machines/" + url.PathEscape(m.ID) + "/isolate"
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: path, json: body})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if !resp.ok() {
+		code, msg := msError(resp.body)
+		if resp.status == http.StatusBadRequest && (code == "ActiveRequestAlreadyExists" || strings.Contains(strings.ToLower(msg), "already in progress")) {
+			out["already"] = true
+			c.logAction("action already in progress; treated as done", "hostname", host, "machine_id", m.ID)
+			return out, nil
+		}
+		return nil, wrap(c.statusError(resp, msg, "machine "+host+" ("+m.ID+") not found"))
+	}
+	var a defAction
+	if err := c.decodeJSON(resp, &a); err != nil {
+		return nil, wrap(err)
+	}
+	out["action_id"], out["status"] = a.ID, a.Status
+	c.logAction("sent machine action", "hostname", host, "machine_id", m.ID, "type", kind, "action_id", a.ID)
+	return out, nil
+}
+
+// defenderFind looks a machine up by DNS name: exact first, then a short
+// name against fully qualified names.
+func defenderFind(ctx context.Context, c *conn, host string) (defMachine, error) {
+	filters := []string{fmt.Sprintf("computerDnsName eq '%s'", strings.ToLower(host))}
+	if !strings.Contains(host, ".") {
+		filters = append(filters, fmt.Sprintf("startswith(computerDnsName,'%s.')", strings.ToLower(host)))
+	}
+	for _, f := range filters {
+		resp, err := c.do(ctx, request{method: http.MethodGet, path: "/api/machines", query: url.Values{"$filter": {f}}})
+		if err != nil {
+			return defMachine{}, err
+		}
+		if !resp.ok() {
+			_, msg := msError(resp.body)
+			return defMachine{}, c.statusError(resp, msg, "host "+host+" not found")
+		}
+		var list struct {
+			Value []defMachine `json:"value"`
+		}
+		if err := c.decodeJSON(resp, &list); err != nil {
+			return defMachine{}, err
+		}
+		var best *defMachine
+		for i := range list.Value {
+			m := &list.Value[i]
+			name := strings.ToLower(m.ComputerDNSName)
+			if name != strings.ToLower(host) && !strings.HasPrefix(name, strings.ToLower(host)+".") {
+				continue
+			}
+			if best == nil || m.LastSeen > best.LastSeen {
+				best = m
+			}
+		}
+		if best != nil {
+			return *best, nil
+		}
+	}
+	return defMachine{}, newFailure(kindNotFound, fmt.Sprintf("host %s not found in %s", host, c.where()))
+}
+
+// defenderLastIsolation returns the latest Isolate/Unisolate action of the
+// machine that did not fail, if any.
+func defenderLastIsolation(ctx context.Context, c *conn, machineID string) (*defAction, error) {
+	resp, err := c.do(ctx, request{
+		method: http.MethodGet, path: "/api/machineactions",
+		query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.ok() {
+		_, msg := msError(resp.body)
+		return nil, c.statusError(resp, msg, "")
+	}
+	var list struct {
+		Value []defAction `json:"value"`
+	}
+	if err := c.decodeJSON(resp, &list); err != nil {
+		return nil, err
+	}
+	var acts []defAction
+	for _, a := range list.Value {
+		if a.Type != "Isolate" && a.Type != "Unisolate" {
+			continue
+		}
+		switch a.Status {
+		case "Failed", "Cancelled", "TimeOut":
+			continue
+		}
+		acts = append(acts, a)
+	}
+	if len(acts) == 0 {
+		return nil, nil
+	}
+	sort.SliceStable(acts, func(i, j int) bool { return parseMSTime(acts[i].Created).Before(parseMSTime(acts[j].Created)) })
+	last := acts[len(acts)-1]
+	return &last, nil
+}
+
+func parseMSTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}

@@ -1,0 +1,229 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// http.request: anything without a dedicated connector, but only to a
+// named connection of type http. Its base URL is fixed by config; a step
+// supplies a relative path that cannot climb out of it.
+
+const maxHTTPBodyOutput = 64 << 10
+
+func httpDefinitions() []Definition {
+	return []Definition{{
+		Action: catalog.Action{
+			Name: "http.request", Vendor: "http", Risk: catalog.RiskContain, Undo: "core.noop",
+			Description: "Sends an HTTP request to a configured http connection (base URL and credentials come from riposte.yaml; the path is relative and cannot leave the base URL). Treated as contain: it may change anything, and it has no undo. The Idempotency-Key header carries the step's idempotency key.",
+			Params: []catalog.Param{
+				{Name: "connection", Type: catalog.TypeString, Required: true, Description: "Name of a connection of type http in riposte.yaml."},
+				{Name: "method", Type: catalog.TypeString, Description: "HTTP method (default GET).", Enum: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}},
+				{Name: "path", Type: catalog.TypeString, Required: true, Description: "Path below the connection's base URL, e.g. /api/v1/blocklist. No scheme, host, '..', query or fragment."},
+				{Name: "query", Type: catalog.TypeObject, Description: "Query parameters (values: strings, numbers, bools or lists of them)."},
+				{Name: "headers", Type: catalog.TypeObject, Description: "Extra request headers. Host, Content-Length and the connection's auth header cannot be set."},
+				{Name: "body", Type: catalog.TypeAny, Description: "Request body: a string is sent as is (text/plain unless headers set Content-Type), anything else as JSON."},
+			},
+			Outputs: []catalog.Field{
+				{Name: "status", Type: catalog.TypeInt, Description: "HTTP status code (2xx; other statuses fail the step)."},
+				{Name: "headers", Type: catalog.TypeObject, Description: "Response headers (first value of each)."},
+				{Name: "body", Type: catalog.TypeString, Description: "Response body as text, at most 64 KiB."},
+				{Name: "truncated", Type: catalog.TypeBool, Description: "Whether body was cut at 64 KiB."},
+				{Name: "json", Type: catalog.TypeAny, Description: "Response body parsed as JSON, when it is JSON."},
+				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+			},
+		},
+		Run: vendorRun("http", "HTTP", true, httpRequest),
+	}}
+}
+
+// forbiddenHeaders cannot be set by a step.
+var forbiddenHeaders = map[string]bool{
+	"Host": true, "Content-Length": true, "Transfer-Encoding": true, "Connection": true,
+	"Upgrade": true, "Te": true, "Trailer": true, "Proxy-Authorization": true, "Cookie": true,
+}
+
+func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
+	method, err := optString(c.call, "method", "GET")
+	if err != nil {
+		return nil, err
+	}
+	method = strings.ToUpper(method)
+	switch method {
+	case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD":
+	default:
+		return nil, invalidParam("http.request: method %q is not one of GET, POST, PUT, PATCH, DELETE, HEAD", method)
+	}
+	rawPath, err := requireString(c.call, "path")
+	if err != nil {
+		return nil, err
+	}
+	path, err := safeRelativePath(rawPath)
+	if err != nil {
+		return nil, err
+	}
+	wrap := func(err error) error { return fmt.Errorf("%s %s: %w", method, path, err) }
+
+	authHeader := textproto.CanonicalMIMEHeaderKey(c.option("auth_header"))
+	var token string
+	if ref, ok := c.cfg.Secrets["token"]; ok && !ref.IsZero() {
+		if token, err = c.secret("token"); err != nil {
+			return nil, wrap(err)
+		}
+		scheme := c.option("auth_scheme")
+		value := token
+		if scheme != "" && !strings.EqualFold(scheme, "none") {
+			value = scheme + " " + token
+		}
+		c.auth = func(_ context.Context, r *http.Request) error {
+			r.Header.Set(authHeader, value)
+			return nil
+		}
+	}
+
+	q := url.Values{}
+	query, err := optObject(c.call, "query")
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range query {
+		switch x := v.(type) {
+		case []any:
+			for _, e := range x {
+				q.Add(k, scalarString(e))
+			}
+		default:
+			q.Set(k, scalarString(x))
+		}
+	}
+	hdr := http.Header{}
+	headers, err := optObject(c.call, "headers")
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range headers {
+		ck := textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
+		if forbiddenHeaders[ck] || (ck == authHeader && token != "") || !validHeaderName(ck) {
+			return nil, invalidParam("http.request: header %q cannot be set by a step", k)
+		}
+		s := scalarString(v)
+		if strings.ContainsAny(s, "\r\n") {
+			return nil, invalidParam("http.request: header %q has a line break", k)
+		}
+		hdr.Set(ck, s)
+	}
+	req := request{method: method, path: path, query: q, header: hdr}
+	if body, ok := param(c.call, "body"); ok && method != "GET" && method != "HEAD" {
+		if s, isStr := body.(string); isStr {
+			ct := hdr.Get("Content-Type")
+			if ct == "" {
+				ct = "text/plain; charset=utf-8"
+			}
+			req.raw, req.rawType = []byte(s), ct
+		} else {
+			req.json = body
+		}
+	}
+	resp, err := c.do(ctx, req)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if !resp.ok() {
+		return nil, wrap(c.statusError(resp, "", ""))
+	}
+	out := map[string]any{"status": resp.status, "truncated": false}
+	h := map[string]any{}
+	keys := make([]string, 0, len(resp.header))
+	for k := range resp.header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if k == "Set-Cookie" {
+			continue
+		}
+		h[k] = resp.header.Get(k)
+	}
+	out["headers"] = h
+	body := resp.body
+	if len(body) > maxHTTPBodyOutput {
+		body, out["truncated"] = body[:maxHTTPBodyOutput], true
+	}
+	out["body"] = strings.ToValidUTF8(string(body), "\uFFFD")
+	if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); (mt == "application/json" || strings.HasSuffix(mt, "+json")) && out["truncated"] == false {
+		var v any
+		if json.Unmarshal(resp.body, &v) == nil {
+			out["json"] = v
+		}
+	}
+	c.logAction("sent http request", "method", method, "path", path, "status", resp.status)
+	return out, nil
+}
+
+// safeRelativePath accepts a path below the base URL only: no scheme or
+// host, no dot segments (encoded or not), no query or fragment.
+func safeRelativePath(p string) (string, error) {
+	bad := func(why string) error {
+		return invalidParam("http.request: path %q %s; give a path relative to the connection's base_url", p, why)
+	}
+	switch {
+	case strings.Contains(p, "://") || strings.HasPrefix(p, "//") || strings.HasPrefix(strings.ToLower(p), "http:") || strings.HasPrefix(strings.ToLower(p), "https:"):
+		return "", bad("is an absolute URL")
+	case strings.ContainsAny(p, "?#"):
+		return "", bad("has a query or fragment (use the query param)")
+	case strings.ContainsAny(p, "\\ \t\r\n") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+		return "", bad("has a backslash, space or control character")
+	}
+	dec, err := url.PathUnescape(p)
+	if err != nil {
+		return "", bad("is not a valid escaped path")
+	}
+	lower := strings.ToLower(dec)
+	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(dec, "\\") {
+		return "", bad("is escaped twice")
+	}
+	for _, seg := range strings.Split(dec, "/") {
+		if seg == "." || seg == ".." {
+			return "", bad("has a . or .. segment")
+		}
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return p, nil
+}
+
+func validHeaderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return ""
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprintf("%d", int64(x))
+		}
+	}
+	return fmt.Sprint(v)
+}

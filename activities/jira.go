@@ -1,0 +1,364 @@
+package activities
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// Jira Cloud REST API v3: create an issue, add a comment. Text goes in as
+// Atlassian Document Format built from plain text only, so nothing in a
+// detection can become markup. Both calls are idempotent through a marker
+// derived from the step's idempotency key: a label on issues, an entity
+// property on comments, searched before creating.
+
+func jiraDefinitions() []Definition {
+	return []Definition{
+		{
+			Action: catalog.Action{
+				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify,
+				Description: "Creates a Jira issue. The description is plain text (wrapped in ADF paragraphs, never parsed as markup). A retry of the same step returns the issue it already created (found by its riposte-<hash> label).",
+				Params: []catalog.Param{
+					{Name: "project", Type: catalog.TypeString, Description: "Project key; default: the connection's project."},
+					{Name: "summary", Type: catalog.TypeString, Required: true, Description: "Issue summary (one line, at most 255 characters)."},
+					{Name: "description", Type: catalog.TypeString, Description: "Plain-text description; blank lines separate paragraphs."},
+					{Name: "issue_type", Type: catalog.TypeString, Description: "Issue type name (default Task)."},
+					{Name: "labels", Type: catalog.TypeList, Description: "Labels (spaces become dashes)."},
+					connectionParam("jira"),
+				},
+				Outputs: []catalog.Field{
+					{Name: "id", Type: catalog.TypeString, Description: "Issue id."},
+					{Name: "key", Type: catalog.TypeString, Description: "Issue key, e.g. SEC-42."},
+					{Name: "self", Type: catalog.TypeString, Description: "REST URL of the issue."},
+					{Name: "url", Type: catalog.TypeString, Description: "Browser URL of the issue."},
+					{Name: "label", Type: catalog.TypeString, Description: "The riposte-<hash> label that makes the call idempotent."},
+					{Name: "already", Type: catalog.TypeBool, Description: "True when this step had already created the issue."},
+					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+				},
+			},
+			Run: vendorRun("jira", "Jira", false, jiraCreateIssue),
+		},
+		{
+			Action: catalog.Action{
+				Name: "jira.add_comment", Vendor: "jira", Risk: catalog.RiskNotify,
+				Description: "Adds a plain-text comment to a Jira issue. A retry of the same step does not add it twice.",
+				Params: []catalog.Param{
+					{Name: "issue", Type: catalog.TypeString, Required: true, Description: "Issue key (SEC-42) or id."},
+					{Name: "body", Type: catalog.TypeString, Required: true, Description: "Plain-text comment; blank lines separate paragraphs."},
+					connectionParam("jira"),
+				},
+				Outputs: []catalog.Field{
+					{Name: "id", Type: catalog.TypeString, Description: "Comment id."},
+					{Name: "issue", Type: catalog.TypeString, Description: "The issue."},
+					{Name: "self", Type: catalog.TypeString, Description: "REST URL of the comment."},
+					{Name: "already", Type: catalog.TypeBool, Description: "True when this step had already added the comment."},
+					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+				},
+			},
+			Run: vendorRun("jira", "Jira", false, jiraAddComment),
+		},
+	}
+}
+
+const jiraCommentProperty = "riposte"
+
+func jiraError(body []byte) string {
+	var e struct {
+		Messages []string          `json:"errorMessages"`
+		Errors   map[string]string `json:"errors"`
+	}
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	msgs := append([]string(nil), e.Messages...)
+	keys := make([]string, 0, len(e.Errors))
+	for k := range e.Errors {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		msgs = append(msgs, k+": "+e.Errors[k])
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func jiraAuth(c *conn) error {
+	email, err := c.requireOption("email")
+	if err != nil {
+		return err
+	}
+	token, err := c.secret("api_token")
+	if err != nil {
+		return err
+	}
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
+	c.secrets = append(c.secrets, basic[len("Basic "):])
+	c.auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", basic)
+		return nil
+	}
+	return nil
+}
+
+var adfParagraphRe = regexp.MustCompile(`\n[ \t]*\n`)
+
+// adfDoc wraps plain text in an ADF document: paragraphs split on blank
+// lines, lines joined by hard breaks, text nodes without marks.
+func adfDoc(text string) map[string]any {
+	text = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
+			return r
+		}
+		return -1
+	}, strings.ReplaceAll(text, "\r\n", "\n"))
+	var paras []any
+	for _, block := range adfParagraphRe.Split(text, -1) {
+		var content []any
+		for _, line := range strings.Split(block, "\n") {
+			if strings.TrimSpace(line) == "" {
+				continue
+			}
+			if len(content) > 0 {
+				content = append(content, map[string]any{"type": "hardBreak"})
+			}
+			content = append(content, map[string]any{"type": "text", "text": line})
+		}
+		if len(content) > 0 {
+			paras = append(paras, map[string]any{"type": "paragraph", "content": content})
+		}
+	}
+	if len(paras) == 0 {
+		paras = []any{map[string]any{"type": "paragraph", "content": []any{}}}
+	}
+	return map[string]any{"type": "doc", "version": 1, "content": paras}
+}
+
+var jiraProjectRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,49}$`)
+
+func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
+	project, err := optString(c.call, "project", c.option("project"))
+	if err != nil {
+		return nil, err
+	}
+	if project == "" {
+		return nil, invalidParam("jira.create_issue needs a project: set the project param or the project of connection %q", c.name)
+	}
+	if !jiraProjectRe.MatchString(project) {
+		return nil, invalidParam("jira.create_issue: %q is not a project key", project)
+	}
+	summary, err := requireString(c.call, "summary")
+	if err != nil {
+		return nil, err
+	}
+	summary = strings.Join(strings.Fields(summary), " ")
+	if r := []rune(summary); len(r) > 255 {
+		summary = string(r[:254]) + "…"
+	}
+	description, err := optString(c.call, "description", "")
+	if err != nil {
+		return nil, err
+	}
+	issueType, err := optString(c.call, "issue_type", "Task")
+	if err != nil {
+		return nil, err
+	}
+	labels, err := optStringList(c.call, "labels")
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range labels {
+		labels[i] = strings.Join(strings.Fields(l), "-")
+	}
+	wrap := func(err error) error { return fmt.Errorf("creating Jira issue in %s: %w", project, err) }
+	if err := jiraAuth(c); err != nil {
+		return nil, wrap(err)
+	}
+	out := map[string]any{"already": false, "label": ""}
+	marker := ""
+	if key := idemKey(c.call); key != "" {
+		marker = "riposte-" + shortHash(key, 12)
+		out["label"] = marker
+		labels = append(labels, marker)
+		// Search first: a retry returns the issue the first attempt made.
+		// (/rest/api/3/search was removed from Jira Cloud; search/jql is
+		// its replacement.)
+		resp, err := c.do(ctx, request{method: http.MethodGet, path: "/rest/api/3/search/jql", query: url.Values{
+			"jql": {fmt.Sprintf("labels = %q ORDER BY created ASC", marker)}, "fields": {"summary"}, "maxResults": {"1"},
+		}})
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if !resp.ok() {
+			return nil, wrap(c.statusError(resp, jiraError(resp.body), ""))
+		}
+		var found struct {
+			Issues []struct {
+				ID   string `json:"id"`
+				Key  string `json:"key"`
+				Self string `json:"self"`
+			} `json:"issues"`
+		}
+		if err := c.decodeJSON(resp, &found); err != nil {
+			return nil, wrap(err)
+		}
+		if len(found.Issues) > 0 {
+			is := found.Issues[0]
+			out["id"], out["key"], out["self"], out["url"], out["already"] = is.ID, is.Key, is.Self, c.baseURL()+"/browse/"+is.Key, true
+			c.logAction("issue already created by this step", "key", is.Key)
+			return out, nil
+		}
+	}
+	fields := map[string]any{
+		"project":   map[string]any{"key": project},
+		"summary":   summary,
+		"issuetype": map[string]any{"name": issueType},
+	}
+	if strings.TrimSpace(description) != "" {
+		fields["description"] = adfDoc(description)
+	}
+	if len(labels) > 0 {
+		fields["labels"] = labels
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/issue", json: map[string]any{"fields": fields}})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if !resp.ok() {
+		return nil, wrap(c.statusError(resp, jiraError(resp.body), "project "+project+" not found"))
+	}
+	var created struct {
+		ID   string `json:"id"`
+		Key  string `json:"key"`
+		Self string `json:"self"`
+	}
+	if err := c.decodeJSON(resp, &created); err != nil {
+		return nil, wrap(err)
+	}
+	out["id"], out["key"], out["self"], out["url"] = created.ID, created.Key, created.Self, c.baseURL()+"/browse/"+created.Key
+	c.logAction("created issue", "key", created.Key)
+	return out, nil
+}
+
+var jiraIssueRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*-[0-9]+|[0-9]+)$`)
+
+func jiraAddComment(ctx context.Context, c *conn) (map[string]any, error) {
+	issue, err := requireString(c.call, "issue")
+	if err != nil {
+		return nil, err
+	}
+	if !jiraIssueRe.MatchString(issue) {
+		return nil, invalidParam("jira.add_comment: %q is not an issue key or id", issue)
+	}
+	body, err := requireString(c.call, "body")
+	if err != nil {
+		return nil, err
+	}
+	wrap := func(err error) error { return fmt.Errorf("commenting on Jira issue %s: %w", issue, err) }
+	if err := jiraAuth(c); err != nil {
+		return nil, wrap(err)
+	}
+	notFound := "issue " + issue + " not found"
+	out := map[string]any{"issue": issue, "already": false}
+	marker := ""
+	if key := idemKey(c.call); key != "" {
+		marker = shortHash(key, 16)
+		id, self, err := jiraFindComment(ctx, c, issue, marker)
+		if err != nil {
+			return nil, wrap(err)
+		}
+		if id != "" {
+			out["id"], out["self"], out["already"] = id, self, true
+			c.logAction("comment already added by this step", "issue", issue, "comment_id", id)
+			return out, nil
+		}
+	}
+	payload := map[string]any{"body": adfDoc(body)}
+	if marker != "" {
+		payload["properties"] = []any{map[string]any{"key": jiraCommentProperty, "value": map[string]any{"idempotency_key": marker}}}
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment", json: payload})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	if !resp.ok() {
+		return nil, wrap(c.statusError(resp, jiraError(resp.body), notFound))
+	}
+	var created struct {
+		ID   string `json:"id"`
+		Self string `json:"self"`
+	}
+	if err := c.decodeJSON(resp, &created); err != nil {
+		return nil, wrap(err)
+	}
+	out["id"], out["self"] = created.ID, created.Self
+	c.logAction("added comment", "issue", issue, "comment_id", created.ID)
+	return out, nil
+}
+
+// jiraFindComment looks among the issue's latest comments for one carrying
+// this step's marker property.
+func jiraFindComment(ctx context.Context, c *conn, issue, marker string) (id, self string, err error) {
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment",
+		query: url.Values{"orderBy": {"-created"}, "maxResults": {"100"}}})
+	if err != nil {
+		return "", "", err
+	}
+	if !resp.ok() {
+		return "", "", c.statusError(resp, jiraError(resp.body), "issue "+issue+" not found")
+	}
+	var page struct {
+		Comments []struct {
+			ID string `json:"id"`
+		} `json:"comments"`
+	}
+	if err := c.decodeJSON(resp, &page); err != nil {
+		return "", "", err
+	}
+	if len(page.Comments) == 0 {
+		return "", "", nil
+	}
+	ids := make([]int64, 0, len(page.Comments))
+	for _, cm := range page.Comments {
+		if n, err := strconv.ParseInt(cm.ID, 10, 64); err == nil {
+			ids = append(ids, n)
+		}
+	}
+	resp, err = c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/comment/list", query: url.Values{"expand": {"properties"}}, json: map[string]any{"ids": ids}})
+	if err != nil {
+		return "", "", err
+	}
+	if !resp.ok() {
+		return "", "", c.statusError(resp, jiraError(resp.body), "")
+	}
+	var list struct {
+		Values []struct {
+			ID         string `json:"id"`
+			Self       string `json:"self"`
+			Properties []struct {
+				Key   string         `json:"key"`
+				Value map[string]any `json:"value"`
+			} `json:"properties"`
+		} `json:"values"`
+	}
+	if err := c.decodeJSON(resp, &list); err != nil {
+		return "", "", err
+	}
+	for _, v := range list.Values {
+		for _, p := range v.Properties {
+			if p.Key == jiraCommentProperty && p.Value["idempotency_key"] == marker {
+				return v.ID, v.Self, nil
+			}
+		}
+	}
+	return "", "", nil
+}

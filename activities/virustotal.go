@@ -1,0 +1,134 @@
+package activities
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// VirusTotal API v3 reports for a file hash, an IP and a domain. A 404
+// NotFoundError is an answer ("VirusTotal has never seen it"), not a
+// failure.
+
+func virustotalDefinitions() []Definition {
+	outputs := []catalog.Field{
+		{Name: "found", Type: catalog.TypeBool, Description: "Whether VirusTotal knows the object; when false the counts are 0."},
+		{Name: "malicious", Type: catalog.TypeInt, Description: "Engines that flag it malicious."},
+		{Name: "suspicious", Type: catalog.TypeInt, Description: "Engines that flag it suspicious."},
+		{Name: "harmless", Type: catalog.TypeInt, Description: "Engines that call it harmless."},
+		{Name: "undetected", Type: catalog.TypeInt, Description: "Engines with no detection."},
+		{Name: "reputation", Type: catalog.TypeInt, Description: "Community reputation score (negative is bad)."},
+		{Name: "link", Type: catalog.TypeString, Description: "VirusTotal page of the object."},
+		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+	}
+	connP := connectionParam("virustotal")
+	return []Definition{
+		{
+			Action: catalog.Action{
+				Name: "virustotal.file_report", Vendor: "virustotal", Risk: catalog.RiskRead,
+				Description: "Looks up a file hash (MD5, SHA-1 or SHA-256) on VirusTotal: detection counts and reputation.",
+				Params:      []catalog.Param{{Name: "hash", Type: catalog.TypeString, Required: true, Description: "MD5, SHA-1 or SHA-256 of the file."}, connP},
+				Outputs:     outputs,
+			},
+			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+				h, err := requireString(c.call, "hash")
+				if err != nil {
+					return nil, err
+				}
+				h = strings.ToLower(h)
+				if _, err := hex.DecodeString(h); err != nil || (len(h) != 32 && len(h) != 40 && len(h) != 64) {
+					return nil, invalidParam("virustotal.file_report: %q is not an MD5, SHA-1 or SHA-256 hex digest", h)
+				}
+				return vtReport(ctx, c, "files", h, "file")
+			}),
+		},
+		{
+			Action: catalog.Action{
+				Name: "virustotal.ip_report", Vendor: "virustotal", Risk: catalog.RiskRead,
+				Description: "Looks up an IP address on VirusTotal: detection counts and reputation.",
+				Params:      []catalog.Param{{Name: "ip", Type: catalog.TypeString, Required: true, Description: "IPv4 or IPv6 address."}, connP},
+				Outputs:     outputs,
+			},
+			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+				s, err := requireString(c.call, "ip")
+				if err != nil {
+					return nil, err
+				}
+				ip, err := netip.ParseAddr(s)
+				if err != nil {
+					return nil, invalidParam("virustotal.ip_report: %q is not an IP address", s)
+				}
+				return vtReport(ctx, c, "ip_addresses", ip.String(), "ip-address")
+			}),
+		},
+		{
+			Action: catalog.Action{
+				Name: "virustotal.domain_report", Vendor: "virustotal", Risk: catalog.RiskRead,
+				Description: "Looks up a domain on VirusTotal: detection counts and reputation.",
+				Params:      []catalog.Param{{Name: "domain", Type: catalog.TypeString, Required: true, Description: "Domain name, e.g. example.com."}, connP},
+				Outputs:     outputs,
+			},
+			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+				d, err := requireString(c.call, "domain")
+				if err != nil {
+					return nil, err
+				}
+				d = strings.TrimSuffix(strings.ToLower(d), ".")
+				if !validHostname(d) || !strings.Contains(d, ".") {
+					return nil, invalidParam("virustotal.domain_report: %q is not a domain name", d)
+				}
+				return vtReport(ctx, c, "domains", d, "domain")
+			}),
+		},
+	}
+}
+
+func vtReport(ctx context.Context, c *conn, collection, id, gui string) (map[string]any, error) {
+	wrap := func(err error) error { return fmt.Errorf("looking up %s on VirusTotal: %w", id, err) }
+	key, err := c.secret("api_key")
+	if err != nil {
+		return nil, wrap(err)
+	}
+	c.auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("x-apikey", key)
+		return nil
+	}
+	out := map[string]any{"found": false, "malicious": 0, "suspicious": 0, "harmless": 0, "undetected": 0, "reputation": 0,
+		"link": "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)}
+	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v3/" + collection + "/" + url.PathEscape(id)})
+	if err != nil {
+		return nil, wrap(err)
+	}
+	code, msg := msError(resp.body) // VT errors share the {"error":{"code","message"}} shape
+	if resp.status == http.StatusNotFound && (code == "NotFoundError" || code == "") {
+		return out, nil
+	}
+	if !resp.ok() {
+		if code == "QuotaExceededError" && resp.status != http.StatusTooManyRequests {
+			resp.status = http.StatusTooManyRequests
+		}
+		return nil, wrap(c.statusError(resp, msg, ""))
+	}
+	var r struct {
+		Data struct {
+			Attributes struct {
+				Stats      map[string]int `json:"last_analysis_stats"`
+				Reputation int            `json:"reputation"`
+			} `json:"attributes"`
+		} `json:"data"`
+	}
+	if err := c.decodeJSON(resp, &r); err != nil {
+		return nil, wrap(err)
+	}
+	st := r.Data.Attributes.Stats
+	out["found"] = true
+	out["malicious"], out["suspicious"], out["harmless"], out["undetected"] = st["malicious"], st["suspicious"], st["harmless"], st["undetected"]
+	out["reputation"] = r.Data.Attributes.Reputation
+	return out, nil
+}

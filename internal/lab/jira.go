@@ -1,0 +1,357 @@
+package lab
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Jira Cloud fake (REST API v3): create issue (description must be ADF),
+// search by JQL label (/rest/api/3/search/jql; the removed
+// /rest/api/3/search answers 410 like Jira Cloud), comments with entity
+// properties. Errors: {"errorMessages":[…],"errors":{field:msg}}.
+
+type jiraState struct {
+	nextID   int
+	nextKey  map[string]int
+	nextCID  int
+	issues   []*jiraIssue
+	projects map[string]bool
+	types    map[string]bool
+}
+
+type jiraIssue struct {
+	id, key, project, issueType, summary string
+	description                          any
+	labels                               []string
+	comments                             []*jiraComment
+	created                              time.Time
+}
+
+type jiraComment struct {
+	id      string
+	body    any
+	props   map[string]any
+	created time.Time
+}
+
+func newJiraState() *jiraState {
+	return &jiraState{nextID: 10000, nextKey: map[string]int{}, nextCID: 20000,
+		projects: map[string]bool{"SEC": true, "OPS": true},
+		types:    map[string]bool{"Task": true, "Bug": true, "Incident": true, "Story": true}}
+}
+
+func jiraError(w http.ResponseWriter, status int, messages []string, fields map[string]string) {
+	if messages == nil {
+		messages = []string{}
+	}
+	if fields == nil {
+		fields = map[string]string{}
+	}
+	writeJSON(w, status, map[string]any{"errorMessages": messages, "errors": fields})
+}
+
+func jiraFault(w http.ResponseWriter, f *Fault) {
+	switch f.Status {
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", seconds(f.RetryAfter))
+		w.Header().Set("X-RateLimit-Reset", time.Now().Add(f.RetryAfter).UTC().Format(time.RFC3339))
+		jiraError(w, f.Status, []string{"Rate limit exceeded."}, nil)
+	case http.StatusUnauthorized:
+		jiraError(w, f.Status, []string{"Client must be authenticated to access this resource."}, nil)
+	default:
+		jiraError(w, f.Status, []string{http.StatusText(f.Status)}, nil)
+	}
+}
+
+// validADF checks the shape Jira requires of an ADF document.
+func validADF(v any) bool {
+	m, ok := v.(map[string]any)
+	if !ok || m["type"] != "doc" {
+		return false
+	}
+	if ver, ok := m["version"].(json.Number); !ok || ver.String() != "1" {
+		return false
+	}
+	_, ok = m["content"].([]any)
+	return ok && validADFNodes(m["content"])
+}
+
+func validADFNodes(v any) bool {
+	nodes, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, n := range nodes {
+		m, ok := n.(map[string]any)
+		if !ok {
+			return false
+		}
+		t, _ := m["type"].(string)
+		switch t {
+		case "text":
+			if s, _ := m["text"].(string); s == "" {
+				return false // Jira rejects empty text nodes
+			}
+		case "paragraph", "hardBreak", "heading", "bulletList", "orderedList", "listItem", "codeBlock", "blockquote", "rule":
+			if c, ok := m["content"]; ok && !validADFNodes(c) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// adfText flattens ADF to plain text for the lab's state and UI.
+func adfText(v any) string {
+	var b strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			switch x["type"] {
+			case "text":
+				s, _ := x["text"].(string)
+				b.WriteString(s)
+			case "hardBreak":
+				b.WriteString("\n")
+			}
+			walk(x["content"])
+			if x["type"] == "paragraph" {
+				b.WriteString("\n\n")
+			}
+		case []any:
+			for _, e := range x {
+				walk(e)
+			}
+		}
+	}
+	walk(v)
+	return strings.TrimSpace(b.String())
+}
+
+var jqlLabelRe = regexp.MustCompile(`^(?:project\s*=\s*"?([A-Za-z0-9_]+)"?\s+AND\s+)?labels\s*=\s*"?([^"\s]+)"?(?:\s+ORDER\s+BY\s+.*)?$`)
+
+func (l *Lab) jiraRoutes(mux *http.ServeMux) {
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(jiraEmail+":"+jiraToken))
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Authorization") != want {
+				jiraError(w, http.StatusUnauthorized, []string{"Client must be authenticated to access this resource."}, nil)
+				return
+			}
+			h(w, r)
+		}
+	}
+	self := func(r *http.Request, path string) string { return "http://" + r.Host + "/jira/rest/api/3/" + path }
+	find := func(key string) *jiraIssue {
+		for _, is := range l.jira.issues {
+			if strings.EqualFold(is.key, key) || is.id == key {
+				return is
+			}
+		}
+		return nil
+	}
+	l.handle(mux, Jira, "GET /jira/rest/api/3/search", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		jiraError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
+	}))
+	l.handle(mux, Jira, "GET /jira/rest/api/3/search/jql", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		jql := strings.TrimSpace(r.URL.Query().Get("jql"))
+		m := jqlLabelRe.FindStringSubmatch(jql)
+		if m == nil {
+			jiraError(w, http.StatusBadRequest, []string{"Error in the JQL Query: the lab supports [project = X AND] labels = \"L\" [ORDER BY …]"}, nil)
+			return
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		out := []map[string]any{}
+		for _, is := range l.jira.issues {
+			if m[1] != "" && !strings.EqualFold(is.project, m[1]) {
+				continue
+			}
+			for _, lb := range is.labels {
+				if lb == m[2] {
+					out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
+						"fields": map[string]any{"summary": is.summary}})
+					break
+				}
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": true})
+	}))
+	l.handle(mux, Jira, "POST /jira/rest/api/3/issue", mutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !isJSON(r) {
+			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+			return
+		}
+		body, err := decodeBody(r)
+		if err != nil {
+			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			return
+		}
+		fields, _ := body["fields"].(map[string]any)
+		errs := map[string]string{}
+		project, _ := fields["project"].(map[string]any)
+		pkey, _ := project["key"].(string)
+		summary, _ := fields["summary"].(string)
+		itype, _ := fields["issuetype"].(map[string]any)
+		tname, _ := itype["name"].(string)
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if !l.jira.projects[strings.ToUpper(pkey)] {
+			errs["project"] = "valid project is required"
+		}
+		switch {
+		case strings.TrimSpace(summary) == "":
+			errs["summary"] = "You must specify a summary of the issue."
+		case strings.ContainsAny(summary, "\r\n"):
+			errs["summary"] = "The summary is invalid because it contains newline characters."
+		case len([]rune(summary)) > 255:
+			errs["summary"] = "Summary must be less than 255 characters."
+		}
+		if !l.jira.types[tname] {
+			errs["issuetype"] = "Specify a valid issue type"
+		}
+		if d, ok := fields["description"]; ok && d != nil && !validADF(d) {
+			errs["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+		}
+		var labels []string
+		if raw, ok := fields["labels"]; ok {
+			list, _ := raw.([]any)
+			for _, v := range list {
+				s, _ := v.(string)
+				if s == "" || strings.ContainsAny(s, " \t\n") {
+					errs["labels"] = fmt.Sprintf("The label '%s' contains spaces which is invalid.", s)
+				}
+				labels = append(labels, s)
+			}
+		}
+		if len(errs) > 0 {
+			jiraError(w, http.StatusBadRequest, nil, errs)
+			return
+		}
+		pkey = strings.ToUpper(pkey)
+		l.jira.nextID++
+		l.jira.nextKey[pkey]++
+		is := &jiraIssue{id: fmt.Sprint(l.jira.nextID), key: fmt.Sprintf("%s-%d", pkey, l.jira.nextKey[pkey]), project: pkey,
+			issueType: tname, summary: summary, description: fields["description"], labels: labels, created: time.Now().UTC()}
+		l.jira.issues = append(l.jira.issues, is)
+		l.record(r, Jira, "create_issue", is.key, true, http.StatusCreated, summary)
+		writeJSON(w, http.StatusCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)})
+	}))
+	l.handle(mux, Jira, "GET /jira/rest/api/3/issue/{key}", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		is := find(r.PathValue("key"))
+		if is == nil {
+			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
+			"fields": map[string]any{"summary": is.summary, "labels": is.labels, "description": is.description,
+				"issuetype": map[string]any{"name": is.issueType}, "project": map[string]any{"key": is.project}}})
+	}))
+	comment := func(r *http.Request, c *jiraComment, withProps bool) map[string]any {
+		m := map[string]any{"id": c.id, "self": self(r, "comment/"+c.id), "body": c.body, "created": c.created.Format(time.RFC3339)}
+		if withProps {
+			props := []map[string]any{}
+			for _, k := range sortedKeys(c.props) {
+				props = append(props, map[string]any{"key": k, "value": c.props[k]})
+			}
+			m["properties"] = props
+		}
+		return m
+	}
+	l.handle(mux, Jira, "GET /jira/rest/api/3/issue/{key}/comment", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		is := find(r.PathValue("key"))
+		if is == nil {
+			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			return
+		}
+		list := []map[string]any{}
+		for i := len(is.comments) - 1; i >= 0; i-- { // newest first (orderBy=-created)
+			list = append(list, comment(r, is.comments[i], false))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"startAt": 0, "maxResults": 100, "total": len(list), "comments": list})
+	}))
+	l.handle(mux, Jira, "POST /jira/rest/api/3/issue/{key}/comment", mutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !isJSON(r) {
+			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+			return
+		}
+		body, err := decodeBody(r)
+		if err != nil {
+			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			return
+		}
+		if !validADF(body["body"]) {
+			jiraError(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body is not valid: it must be an Atlassian Document"})
+			return
+		}
+		props := map[string]any{}
+		if raw, ok := body["properties"].([]any); ok {
+			for _, p := range raw {
+				pm, _ := p.(map[string]any)
+				k, _ := pm["key"].(string)
+				if k == "" {
+					jiraError(w, http.StatusBadRequest, nil, map[string]string{"properties": "Property key is required"})
+					return
+				}
+				props[k] = pm["value"]
+			}
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		is := find(r.PathValue("key"))
+		if is == nil {
+			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			return
+		}
+		l.jira.nextCID++
+		c := &jiraComment{id: fmt.Sprint(l.jira.nextCID), body: body["body"], props: props, created: time.Now().UTC()}
+		is.comments = append(is.comments, c)
+		l.record(r, Jira, "add_comment", is.key, true, http.StatusCreated, "")
+		writeJSON(w, http.StatusCreated, comment(r, c, false))
+	}))
+	l.handle(mux, Jira, "POST /jira/rest/api/3/comment/list", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !isJSON(r) {
+			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+			return
+		}
+		body, err := decodeBody(r)
+		if err != nil {
+			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			return
+		}
+		raw, _ := body["ids"].([]any)
+		want := map[string]bool{}
+		for _, v := range raw {
+			n, ok := v.(json.Number)
+			if !ok {
+				jiraError(w, http.StatusBadRequest, []string{"ids must be a list of numbers"}, nil)
+				return
+			}
+			want[n.String()] = true
+		}
+		withProps := strings.Contains(r.URL.Query().Get("expand"), "properties")
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		values := []map[string]any{}
+		for _, is := range l.jira.issues {
+			for _, c := range is.comments {
+				if want[c.id] {
+					values = append(values, comment(r, c, withProps))
+				}
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"values": values, "isLast": true, "startAt": 0, "maxResults": 1000, "total": len(values)})
+	}))
+}

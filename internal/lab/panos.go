@@ -1,0 +1,218 @@
+package lab
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// PAN-OS XML API fake: type=user-id register/unregister of IP tags (the
+// dynamic address group path, no commit) and the op command that lists
+// registered IPs. Like the firewall, it answers most errors with HTTP 200
+// and <response status="error">; a bad key gets 403.
+
+type registration struct {
+	tags  map[string]bool
+	since time.Time
+}
+
+func panosXML(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/xml; charset=UTF-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+func panosErr(w http.ResponseWriter, status int, msg string) {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(msg))
+	panosXML(w, status, `<response status="error"><msg><line>`+b.String()+`</line></msg></response>`)
+}
+
+func panosFault(w http.ResponseWriter, f *Fault) {
+	switch f.Status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		panosXML(w, http.StatusForbidden, `<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>`)
+	default:
+		panosErr(w, f.Status, http.StatusText(f.Status))
+	}
+}
+
+type uidEntry struct {
+	IP   string   `xml:"ip,attr"`
+	Tags []string `xml:"tag>member"`
+}
+
+type uidMessage struct {
+	XMLName xml.Name `xml:"uid-message"`
+	Version string   `xml:"version"`
+	Type    string   `xml:"type"`
+	Payload *struct {
+		Register *struct {
+			Entries []uidEntry `xml:"entry"`
+		} `xml:"register"`
+		Unregister *struct {
+			Entries []uidEntry `xml:"entry"`
+		} `xml:"unregister"`
+	} `xml:"payload"`
+}
+
+type showRegistered struct {
+	XMLName xml.Name `xml:"show"`
+	Object  *struct {
+		Registered *struct {
+			IP  string    `xml:"ip"`
+			All *struct{} `xml:"all"`
+			Tag *struct {
+				Entry struct {
+					Name string `xml:"name,attr"`
+				} `xml:"entry"`
+			} `xml:"tag"`
+		} `xml:"registered-ip"`
+	} `xml:"object"`
+}
+
+func (l *Lab) panosRoutes(mux *http.ServeMux) {
+	h := func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && !isForm(r) {
+			panosErr(w, http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded")
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			panosErr(w, http.StatusBadRequest, "invalid request")
+			return
+		}
+		key := r.Header.Get("X-PAN-KEY")
+		if key == "" {
+			key = r.Form.Get("key")
+		}
+		if key != panosKey {
+			panosXML(w, http.StatusForbidden, `<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>`)
+			return
+		}
+		cmd := r.Form.Get("cmd")
+		switch r.Form.Get("type") {
+		case "op":
+			l.panosOp(w, cmd)
+		case "user-id":
+			l.panosUserID(w, r, cmd)
+		case "":
+			panosXML(w, http.StatusBadRequest, `<response status="error" code="400"><result><msg>Missing type</msg></result></response>`)
+		default:
+			panosErr(w, http.StatusOK, "type "+r.Form.Get("type")+" is not supported by the lab (op, user-id)")
+		}
+	}
+	// Reads (type=op) and writes (type=user-id) share one endpoint.
+	classify := func(r *http.Request) routeKind {
+		if r.ParseForm() == nil && r.Form.Get("type") == "user-id" {
+			return mutateRoute
+		}
+		return readRoute
+	}
+	l.handleClassified(mux, PANOS, "POST /panos/api/", classify, panosFault, h)
+	l.handleClassified(mux, PANOS, "GET /panos/api/", classify, panosFault, h)
+}
+
+func (l *Lab) panosOp(w http.ResponseWriter, cmd string) {
+	var show showRegistered
+	if err := xml.Unmarshal([]byte(cmd), &show); err != nil || show.Object == nil || show.Object.Registered == nil {
+		panosErr(w, http.StatusOK, "Invalid syntax.")
+		return
+	}
+	q := show.Object.Registered
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var b strings.Builder
+	b.WriteString(`<response status="success"><result>`)
+	n := 0
+	for _, ip := range sortedKeys(l.panos) {
+		reg := l.panos[ip]
+		if len(reg.tags) == 0 || (q.IP != "" && q.IP != ip) || (q.Tag != nil && !reg.tags[q.Tag.Entry.Name]) {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, `<entry ip="%s" from_agent="0" persistent="1"><tag>`, ip)
+		for _, t := range sortedKeys(reg.tags) {
+			b.WriteString("<member>")
+			_ = xml.EscapeText(&b, []byte(t))
+			b.WriteString("</member>")
+		}
+		b.WriteString("</tag></entry>")
+	}
+	fmt.Fprintf(&b, "<count>%d</count></result></response>", n)
+	panosXML(w, http.StatusOK, b.String())
+}
+
+func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string) {
+	var m uidMessage
+	if err := xml.Unmarshal([]byte(cmd), &m); err != nil {
+		panosErr(w, http.StatusOK, "Failed to parse uid-message: "+err.Error())
+		return
+	}
+	if m.Type != "update" || m.Payload == nil || (m.Payload.Register == nil && m.Payload.Unregister == nil) {
+		panosErr(w, http.StatusOK, "uid-message needs <type>update</type> and a <payload> with <register> or <unregister>")
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var msgs []string // per-entry messages, PAN-OS style
+	do := func(entries []uidEntry, register bool) {
+		op := "register"
+		if !register {
+			op = "unregister"
+		}
+		for _, e := range entries {
+			addr, err := netip.ParseAddr(e.IP)
+			if err != nil || strings.Contains(e.IP, "/") {
+				msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="Failed to %s ip %s: invalid ip"/>`, xmlAttr(e.IP), op, xmlAttr(e.IP)))
+				continue
+			}
+			ip := addr.String()
+			reg := l.panos[ip]
+			if reg == nil {
+				reg = &registration{tags: map[string]bool{}}
+				l.panos[ip] = reg
+			}
+			for _, t := range e.Tags {
+				switch {
+				case register && reg.tags[t]:
+					l.record(r, PANOS, op, ip, false, http.StatusOK, "tag "+t+" already registered")
+					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="tag %s already exists, ignore"/>`, ip, xmlAttr(t)))
+				case register:
+					if len(reg.tags) == 0 {
+						reg.since = time.Now().UTC()
+					}
+					reg.tags[t] = true
+					l.record(r, PANOS, op, ip, true, http.StatusOK, "tag "+t)
+				case !reg.tags[t]:
+					l.record(r, PANOS, op, ip, false, http.StatusOK, "tag "+t+" not registered")
+					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="ip %s does not exist, ignore unreg"/>`, ip, ip))
+				default:
+					delete(reg.tags, t)
+					l.record(r, PANOS, op, ip, true, http.StatusOK, "tag "+t)
+				}
+			}
+		}
+	}
+	if m.Payload.Register != nil {
+		do(m.Payload.Register.Entries, true)
+	}
+	if m.Payload.Unregister != nil {
+		do(m.Payload.Unregister.Entries, false)
+	}
+	if len(msgs) > 0 {
+		panosXML(w, http.StatusOK, `<response status="error"><msg><line><uid-response><version>2.0</version><payload>`+
+			strings.Join(msgs, "")+`</payload></uid-response></line></msg></response>`)
+		return
+	}
+	panosXML(w, http.StatusOK, `<response status="success"><result><uid-response><version>2.0</version><payload/></uid-response></result></response>`)
+}
+
+func xmlAttr(s string) string {
+	var b bytes.Buffer
+	_ = xml.EscapeText(&b, []byte(s))
+	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+}

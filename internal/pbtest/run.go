@@ -1,0 +1,754 @@
+package pbtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+const (
+	// ViaTest is Decision.Via for votes cast by a test.
+	ViaTest = "test"
+	// defaultVoteDelay is how long after a gate opens its first vote is
+	// cast, unless the case says `after:`; later votes follow a second apart.
+	defaultVoteDelay = time.Second
+	voteInterval     = time.Second
+	// stuckTimeout bounds the wall time a run may sit with nothing to do
+	// (no timer, no activity) before it is declared stuck.
+	stuckTimeout = 10 * time.Second
+)
+
+// inProcess are the actions whose real implementation runs in tests when
+// a step is not stubbed: they are pure and never leave the process (noop
+// echoes its params, log returns its message, fail fails). Every other
+// action answers with activities.Simulate.
+var inProcess = map[string]bool{"core.noop": true, "core.log": true, "core.fail": true}
+
+// Runner runs playbook test files.
+type Runner struct {
+	// Catalog is the action catalog (nil: activities.Catalog()).
+	Catalog *catalog.Catalog
+	// Filter, when set, runs only the cases whose full name
+	// (playbook/case name) it matches.
+	Filter *regexp.Regexp
+	// Out, when set, receives go-test-like progress: failures, one line per
+	// file, and with Verbose every case and its step trace.
+	Out     io.Writer
+	Verbose bool
+
+	once     sync.Once
+	interp   *workflows.Interpreter
+	handlers map[string]activities.Handler
+	actEnv   *activities.Env
+}
+
+// Report is the outcome of a whole run of test files.
+type Report struct {
+	Files    []*FileResult
+	Duration time.Duration
+}
+
+// FileResult is the outcome of one test file.
+type FileResult struct {
+	Path string
+	// Playbook is the name of the playbook under test ("" when it could not
+	// be loaded); PlaybookFile is where it was read from.
+	Playbook     string
+	PlaybookFile string
+	// Problems are why the file's cases could not run: the test file or
+	// the playbook does not load or validate. They count as one failure.
+	Problems playbook.Diagnostics
+	Cases    []*CaseResult
+	Duration time.Duration
+}
+
+// Failed reports whether the file had problems or a failing case.
+func (f *FileResult) Failed() bool {
+	if len(f.Problems) > 0 {
+		return true
+	}
+	for _, c := range f.Cases {
+		if !c.Passed() {
+			return true
+		}
+	}
+	return false
+}
+
+// CaseResult is the outcome of one case.
+type CaseResult struct {
+	Name     string
+	Playbook string
+	// Failures are the mismatches, one readable line each; none = passed.
+	Failures []string
+	Duration time.Duration
+	// Result is the run's result (nil when the playbook did not trigger or
+	// the run did not complete).
+	Result *workflows.Result
+	// Calls are the action calls the run made, in order.
+	Calls []Call
+}
+
+// FullName is playbook/case.
+func (c *CaseResult) FullName() string { return c.Playbook + "/" + c.Name }
+
+// Passed reports whether the case met its expectations.
+func (c *CaseResult) Passed() bool { return len(c.Failures) == 0 }
+
+// Call is one action call a run made (one attempt).
+type Call struct {
+	Step string `json:"step"`
+	// Index is the for_each item, -1 for a plain step.
+	Index          int            `json:"index"`
+	Attempt        int            `json:"attempt"`
+	Action         string         `json:"action"`
+	Params         map[string]any `json:"params"`
+	IdempotencyKey string         `json:"idempotency_key"`
+	DryRun         bool           `json:"dry_run,omitempty"`
+	// Stubbed is true when a stub answered (false: in-process action or
+	// Simulate).
+	Stubbed bool           `json:"stubbed"`
+	Output  map[string]any `json:"output,omitempty"`
+	Error   string         `json:"error,omitempty"`
+}
+
+// Passed reports whether every file loaded and every case passed.
+func (r *Report) Passed() bool {
+	for _, f := range r.Files {
+		if f.Failed() {
+			return false
+		}
+	}
+	return true
+}
+
+// Counts returns the number of cases run and failed, and of files that
+// could not run (problems).
+func (r *Report) Counts() (cases, failed, broken int) {
+	for _, f := range r.Files {
+		if len(f.Problems) > 0 {
+			broken++
+		}
+		for _, c := range f.Cases {
+			cases++
+			if !c.Passed() {
+				failed++
+			}
+		}
+	}
+	return
+}
+
+func (r *Runner) init() {
+	r.once.Do(func() {
+		if r.Catalog == nil {
+			r.Catalog = activities.Catalog()
+		}
+		r.interp = workflows.NewInterpreter(r.Catalog)
+		r.handlers = map[string]activities.Handler{}
+		for _, d := range activities.Definitions() {
+			if inProcess[d.Name] {
+				r.handlers[d.Name] = d.Run
+			}
+		}
+		r.actEnv = activities.NewEnv(nil)
+	})
+}
+
+func (r *Runner) printf(format string, args ...any) {
+	if r.Out != nil {
+		fmt.Fprintf(r.Out, format, args...)
+	}
+}
+
+// Run runs the test files in order.
+func (r *Runner) Run(files []string) *Report {
+	start := time.Now()
+	rep := &Report{}
+	for _, f := range files {
+		rep.Files = append(rep.Files, r.RunFile(f))
+	}
+	rep.Duration = time.Since(start)
+	return rep
+}
+
+// RunFile loads one test file and its playbook, checks them, and runs the
+// cases the filter selects.
+func (r *Runner) RunFile(path string) *FileResult {
+	r.init()
+	start := time.Now()
+	fr := &FileResult{Path: path}
+	defer func() {
+		fr.Duration = time.Since(start)
+		r.fileLine(fr)
+	}()
+	f, diags := ReadFile(path)
+	var pbName string
+	if f != nil {
+		pbName = f.Playbook
+	}
+	pbFile, perr := resolvePlaybook(path, pbName)
+	if perr != nil {
+		line, col := 1, 1
+		if f != nil && f.playbookNode != nil {
+			line, col = f.playbookNode.Line, f.playbookNode.Column
+		}
+		diags = append(diags, playbook.Diagnostic{File: path, Line: line, Col: col, Message: perr.Error()})
+	}
+	var c *playbook.Compiled
+	var pbDiags playbook.Diagnostics
+	if pbFile != "" {
+		fr.PlaybookFile = pbFile
+		var pdiags playbook.Diagnostics
+		c, pdiags = playbook.LoadFile(pbFile, r.Catalog)
+		if len(pdiags) > 0 {
+			line, col := 1, 1
+			if f != nil && f.playbookNode != nil {
+				line, col = f.playbookNode.Line, f.playbookNode.Column
+			}
+			pbDiags = append(playbook.Diagnostics{{File: path, Line: line, Col: col,
+				Message: fmt.Sprintf("the playbook %s does not validate (%d problem%s):", pbFile, len(pdiags), plural(len(pdiags)))}}, pdiags...)
+		} else {
+			fr.Playbook = c.Playbook.Name
+			if pbName != "" && !strings.HasSuffix(pbName, ".yaml") && !strings.HasSuffix(pbName, ".yml") && c.Playbook.Name != pbName {
+				diags = append(diags, playbook.Diagnostic{File: path, Line: f.playbookNode.Line, Col: f.playbookNode.Column,
+					Message: fmt.Sprintf("playbook: %s, but %s defines playbook %s", pbName, pbFile, c.Playbook.Name)})
+			}
+		}
+	}
+	if f != nil && c != nil {
+		diags = append(diags, Check(f, c, r.Catalog)...)
+	}
+	// The test file's own problems first, in position order, then the
+	// playbook's.
+	diags = append(diags.Sort(), pbDiags...)
+	if len(diags) > 0 {
+		fr.Problems = diags
+		r.printf("--- FAIL: %s\n", path)
+		for _, d := range diags {
+			r.printf("    %s\n", d.String())
+		}
+		return fr
+	}
+	for _, tc := range f.Cases {
+		full := c.Playbook.Name + "/" + tc.Name
+		if r.Filter != nil && !r.Filter.MatchString(full) {
+			continue
+		}
+		if r.Verbose {
+			r.printf("=== RUN   %s\n", full)
+		}
+		cr := r.runCase(f, tc, c)
+		fr.Cases = append(fr.Cases, cr)
+		r.caseLines(cr)
+	}
+	return fr
+}
+
+func (r *Runner) caseLines(cr *CaseResult) {
+	if r.Verbose {
+		for _, l := range trace(cr) {
+			r.printf("    %s\n", l)
+		}
+	}
+	if cr.Passed() {
+		if r.Verbose {
+			r.printf("--- PASS: %s (%.2fs)\n", cr.FullName(), cr.Duration.Seconds())
+		}
+		return
+	}
+	r.printf("--- FAIL: %s (%.2fs)\n", cr.FullName(), cr.Duration.Seconds())
+	for _, l := range cr.Failures {
+		r.printf("    %s\n", strings.ReplaceAll(l, "\n", "\n        "))
+	}
+}
+
+func (r *Runner) fileLine(fr *FileResult) {
+	switch {
+	case fr.Failed():
+		r.printf("FAIL\t%s\t%.3fs\n", fr.Path, fr.Duration.Seconds())
+	case len(fr.Cases) == 0:
+		r.printf("ok  \t%s\t%.3fs [no cases to run]\n", fr.Path, fr.Duration.Seconds())
+	default:
+		r.printf("ok  \t%s\t%.3fs\n", fr.Path, fr.Duration.Seconds())
+	}
+}
+
+// trace is the verbose step-by-step account of a case.
+func trace(cr *CaseResult) []string {
+	res := cr.Result
+	if res == nil {
+		return nil
+	}
+	attempts := map[string]int{}
+	for _, c := range cr.Calls {
+		attempts[c.Step]++
+	}
+	var out []string
+	for _, s := range res.Steps {
+		l := fmt.Sprintf("step %s: %s", s.ID, s.Status)
+		var extra []string
+		if n := attempts[s.ID]; n > 0 {
+			extra = append(extra, fmt.Sprintf("%d call%s", n, plural(n)))
+		}
+		if s.Gate != nil {
+			g := "gate " + s.Gate.State
+			if s.Gate.Decision != nil && s.Gate.Decision.User != "" {
+				g += " by " + s.Gate.Decision.User
+			}
+			extra = append(extra, g)
+		}
+		if s.Error != "" {
+			extra = append(extra, "error: "+s.Error)
+		}
+		if s.Reason != "" {
+			extra = append(extra, "reason: "+s.Reason)
+		}
+		if len(extra) > 0 {
+			l += " (" + strings.Join(extra, "; ") + ")"
+		}
+		out = append(out, l)
+	}
+	l := "run: " + res.Status
+	if res.Error != "" {
+		l += " (" + res.Error + ")"
+	}
+	return append(out, l)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// resolvePlaybook finds the playbook a test file tests: `playbook:` as a
+// path (relative to the test file) or a name, or the sibling NAME.yaml.
+func resolvePlaybook(testPath, name string) (string, error) {
+	dir := filepath.Dir(testPath)
+	if name == "" {
+		base := filepath.Base(testPath)
+		stem := strings.TrimSuffix(strings.TrimSuffix(base, ".test.yaml"), ".test.yml")
+		for _, ext := range []string{".yaml", ".yml"} {
+			p := filepath.Join(dir, stem+ext)
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("no playbook %s.yaml beside the test file; add one or say playbook: NAME", stem)
+	}
+	if strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml") || strings.ContainsRune(name, '/') {
+		p := name
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(dir, p)
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("playbook: %s: %v", name, errors.Unwrap(err))
+		}
+		return p, nil
+	}
+	for _, ext := range []string{".yaml", ".yml"} {
+		p := filepath.Join(dir, name+ext)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("playbook: %s: %v", name, err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		if e.IsDir() || !playbook.IsPlaybookFile(p) {
+			continue
+		}
+		src, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if pb, _ := playbook.Parse(p, src); pb != nil && pb.Name == name {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("playbook: no playbook named %s in %s", name, dir)
+}
+
+// caseRun is the state of one case's run.
+type caseRun struct {
+	r   *Runner
+	f   *File
+	c   *Case
+	pb  *playbook.Compiled
+	env *testsuite.TestWorkflowEnvironment
+
+	mu        sync.Mutex
+	calls     []Call
+	opened    map[string]int // gate id -> times opened (escalation opens again)
+	openCount int
+	unplanned []string
+	problems  []string
+	votes     map[string][]*voteState
+}
+
+type voteState struct {
+	sent, done, accepted bool
+	refused              string
+}
+
+func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResult) {
+	start := time.Now()
+	cr = &CaseResult{Name: tc.Name, Playbook: c.Playbook.Name}
+	defer func() { cr.Duration = time.Since(start) }()
+
+	det := intake.Detection(tc.Detection)
+	triggered := true
+	if c.When != nil {
+		ok, err := c.When.EvalBool(map[string]any{"detection": map[string]any(det)})
+		if err != nil {
+			cr.Failures = append(cr.Failures, fmt.Sprintf("trigger.when: %v", err))
+			return cr
+		}
+		triggered = ok
+	}
+	if t := tc.Expect.Triggered; t != nil && !*t {
+		if triggered {
+			cr.Failures = append(cr.Failures, fmt.Sprintf("triggered: want false, got true (trigger.when %s is true for this detection)", c.Playbook.Trigger.When))
+		}
+		return cr
+	}
+	if !triggered {
+		cr.Failures = append(cr.Failures, fmt.Sprintf("triggered: trigger.when is false for this detection, so the playbook would not run (%s); if that is the point, say expect: {triggered: false}", c.Playbook.Trigger.When))
+		return cr
+	}
+
+	var s testsuite.WorkflowTestSuite
+	s.SetLogger(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)))
+	env := s.NewTestWorkflowEnvironment()
+	env.SetTestTimeout(stuckTimeout)
+	run := &caseRun{r: r, f: f, c: tc, pb: c, env: env, opened: map[string]int{}, votes: map[string][]*voteState{}}
+	for step, a := range tc.Approvals {
+		for range a.Votes {
+			run.votes[step] = append(run.votes[step], &voteState{})
+		}
+	}
+	workflows.Register(env, r.interp)
+	for _, a := range r.Catalog.Actions() {
+		env.RegisterActivityWithOptions(run.action(a), activity.RegisterOptions{Name: a.Name})
+	}
+	env.RegisterActivityWithOptions(run.openGate, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
+	env.RegisterActivityWithOptions(run.updateGate, activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+
+	shadow := c.Playbook.Mode == playbook.ModeShadow && !tc.DryRun
+	id := dispatch.WorkflowID(c.Playbook.Name, det)
+	switch {
+	case tc.DryRun:
+		id = "dryrun:" + id + ":test"
+	case shadow:
+		id = "shadow:" + id
+	}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id, TaskQueue: workflows.DefaultTaskQueue})
+	in := workflows.Input{
+		Playbook:  c.Playbook,
+		Digest:    c.Digest,
+		Detection: map[string]any(det),
+		DryRun:    tc.DryRun,
+		Shadow:    shadow,
+		Requester: tc.Requester,
+		Approval:  f.ApprovalDefaults,
+	}
+
+	var panicked string
+	func() {
+		defer func() {
+			if p := recover(); p != nil {
+				panicked = fmt.Sprint(p)
+			}
+		}()
+		env.ExecuteWorkflow(workflows.PlaybookWorkflow, in)
+	}()
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	cr.Calls = run.calls
+	if panicked != "" || !env.IsWorkflowCompleted() {
+		msg := "the run did not complete"
+		if strings.Contains(panicked, "test timeout") {
+			msg += fmt.Sprintf(": nothing happened for %s of wall time (no timer, no activity)", stuckTimeout)
+		} else if panicked != "" {
+			msg += ": " + firstLine(panicked)
+		}
+		cr.Failures = append(cr.Failures, run.problems...)
+		cr.Failures = append(cr.Failures, msg)
+		return cr
+	}
+	res, err := resultOf(env)
+	if err != nil {
+		cr.Failures = append(cr.Failures, run.problems...)
+		cr.Failures = append(cr.Failures, "the run ended with an error: "+err.Error())
+		return cr
+	}
+	cr.Result = res
+
+	for _, step := range run.unplanned {
+		cr.Failures = append(cr.Failures, fmt.Sprintf("gate on step %s is still waiting: add approvals.%s (approve: USERS, deny: USER, or timeout: true)", step, step))
+	}
+	cr.Failures = append(cr.Failures, run.problems...)
+	cr.Failures = append(cr.Failures, run.voteProblems(res)...)
+	if len(run.unplanned) > 0 {
+		// The gate timed out in virtual time only because nobody was
+		// scripted to answer; comparing the rest would mislead.
+		return cr
+	}
+	cr.Failures = append(cr.Failures, compare(&tc.Expect, res, run.calls)...)
+	return cr
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// resultOf returns the run's result, also for a run that failed.
+func resultOf(env *testsuite.TestWorkflowEnvironment) (*workflows.Result, error) {
+	var res workflows.Result
+	err := env.GetWorkflowError()
+	if err == nil {
+		if gerr := env.GetWorkflowResult(&res); gerr != nil {
+			return nil, gerr
+		}
+		return &res, nil
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == workflows.ErrRunFailed {
+		if derr := ae.Details(&res); derr != nil {
+			return nil, fmt.Errorf("decoding the failed run's result: %w", derr)
+		}
+		return &res, nil
+	}
+	return nil, err
+}
+
+// action is the fake activity registered under every catalog action name.
+func (cr *caseRun) action(a *catalog.Action) func(context.Context, catalog.Call) (map[string]any, error) {
+	return func(ctx context.Context, call catalog.Call) (map[string]any, error) {
+		attempt := int(activity.GetInfo(ctx).Attempt)
+		rec := Call{Step: call.StepID, Index: call.Index, Attempt: attempt, Action: call.Action,
+			Params: call.Params, IdempotencyKey: call.IdempotencyKey, DryRun: call.DryRun}
+		out, err := cr.answer(ctx, a, call, attempt, &rec)
+		rec.Output = out
+		if err != nil {
+			rec.Error = errText(err)
+		}
+		cr.mu.Lock()
+		cr.calls = append(cr.calls, rec)
+		cr.mu.Unlock()
+		return out, err
+	}
+}
+
+func (cr *caseRun) answer(ctx context.Context, a *catalog.Action, call catalog.Call, attempt int, rec *Call) (map[string]any, error) {
+	if call.DryRun && a.Risk != catalog.RiskRead {
+		// What the worker does in a dry run or shadow mode.
+		return activities.Simulate(a, call), nil
+	}
+	st := cr.c.Stubs[call.StepID]
+	if st != nil && st.Items != nil {
+		st = nil
+		if items := cr.c.Stubs[call.StepID].Items; call.Index >= 0 && call.Index < len(items) {
+			st = items[call.Index]
+		}
+	}
+	if st != nil && st.Attempts != nil {
+		st = st.Attempts[min(attempt, len(st.Attempts))-1]
+	}
+	if st != nil {
+		rec.Stubbed = true
+		if st.Error != "" {
+			if st.Retryable {
+				return nil, temporal.NewApplicationError(st.Error, "StubError")
+			}
+			return nil, temporal.NewNonRetryableApplicationError(st.Error, "StubError", nil)
+		}
+		out := make(map[string]any, len(st.Output))
+		for k, v := range st.Output {
+			out[k] = v
+		}
+		return out, nil
+	}
+	if h := cr.r.handlers[a.Name]; h != nil {
+		return h(ctx, cr.r.actEnv, call)
+	}
+	return activities.Simulate(a, call), nil
+}
+
+func errText(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Message()
+	}
+	return err.Error()
+}
+
+// openGate is the fake ActivityOpenGate: it resolves approvers from the
+// test file's groups and starts the case's scripted votes.
+func (cr *caseRun) openGate(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+	cr.mu.Lock()
+	defer cr.mu.Unlock()
+	cr.opened[req.GateID]++
+	cr.openCount++
+	set := map[string]bool{}
+	for _, u := range req.Users {
+		if u = strings.TrimSpace(u); u != "" {
+			set[u] = true
+		}
+	}
+	for _, g := range req.Groups {
+		members, ok := cr.f.Groups[g]
+		if !ok {
+			cr.problems = append(cr.problems, fmt.Sprintf("gate on step %s names user group %s, which is not in the test file's groups: (add groups: {%s: [USER, ...]})", req.StepID, g, g))
+			continue
+		}
+		for _, m := range members {
+			set[m] = true
+		}
+	}
+	approvers := make([]string, 0, len(set))
+	for u := range set {
+		approvers = append(approvers, u)
+	}
+	sort.Strings(approvers)
+	if cr.opened[req.GateID] == 1 {
+		plan := cr.c.Approvals[req.GateID]
+		switch {
+		case plan == nil:
+			cr.unplanned = append(cr.unplanned, req.StepID)
+		case !plan.Timeout && len(plan.Votes) > 0:
+			// Posted to the test environment's main loop; the timer fires
+			// once the workflow waits on the gate.
+			gate := req.GateID
+			cr.env.RegisterDelayedCallback(func() { cr.vote(gate, 0) }, plan.After)
+		}
+	}
+	return workflows.GateOpened{
+		Approvers: approvers,
+		Channel:   "CTEST",
+		MessageTS: fmt.Sprintf("1700000000.%06d", cr.openCount),
+		Posted:    true,
+	}, nil
+}
+
+// updateGate is the fake ActivityUpdateGate: there is no message to update.
+func (cr *caseRun) updateGate(context.Context, workflows.GateUpdate) error { return nil }
+
+// vote casts the gate's i-th scripted vote as a Temporal Update, then
+// schedules the next one. It runs on the test environment's main loop.
+func (cr *caseRun) vote(gate string, i int) {
+	plan := cr.c.Approvals[gate]
+	v := plan.Votes[i]
+	cr.mu.Lock()
+	st := cr.votes[gate][i]
+	st.sent = true
+	cr.mu.Unlock()
+	finish := func(accepted bool, refused string) {
+		cr.mu.Lock()
+		if st.done {
+			cr.mu.Unlock()
+			return
+		}
+		st.done, st.accepted, st.refused = true, accepted, refused
+		cr.mu.Unlock()
+		if i+1 < len(plan.Votes) {
+			cr.env.RegisterDelayedCallback(func() { cr.vote(gate, i+1) }, voteInterval)
+		}
+	}
+	d := workflows.Decision{GateID: gate, Approve: v.Approve, User: v.User, Reason: v.Reason, Via: ViaTest}
+	cr.env.UpdateWorkflow(workflows.UpdateDecide, fmt.Sprintf("pbtest-%s-%d", gate, i), &testsuite.TestUpdateCallback{
+		OnAccept: func() {},
+		OnReject: func(err error) { finish(false, errText(err)) },
+		OnComplete: func(_ any, err error) {
+			if err != nil {
+				finish(false, errText(err))
+				return
+			}
+			finish(true, "")
+		},
+	}, d)
+}
+
+// voteProblems reports scripted votes that did not go as scripted.
+func (cr *caseRun) voteProblems(res *workflows.Result) []string {
+	var out []string
+	for _, k := range cr.c.apprKeys {
+		gate := k.Value
+		plan := cr.c.Approvals[gate]
+		if cr.opened[gate] == 0 {
+			why := "the step never reached it"
+			if s, ok := res.Step(gate); ok {
+				why = "step " + gate + " " + s.Status
+				if s.Reason != "" {
+					why += ": " + s.Reason
+				} else if s.Error != "" {
+					why += ": " + s.Error
+				}
+			}
+			out = append(out, fmt.Sprintf("approvals.%s: the gate on step %s never opened (%s)", gate, gate, why))
+			continue
+		}
+		for i, v := range plan.Votes {
+			st := cr.votes[gate][i]
+			who := fmt.Sprintf("%s's %s", v.User, map[bool]string{true: "approval", false: "denial"}[v.Approve])
+			switch {
+			case !st.sent || !st.done:
+				why := "the run ended first"
+				if g := gateOf(res, gate); g != nil && g.State != workflows.GatePending {
+					why += " (the gate was already " + g.State
+					if g.Decision != nil && g.Decision.User != "" {
+						why += " by " + g.Decision.User
+					}
+					why += ")"
+				}
+				out = append(out, fmt.Sprintf("approvals.%s: %s was never cast: %s", gate, who, why))
+			case v.Refused == "" && !st.accepted:
+				out = append(out, fmt.Sprintf("approvals.%s: %s was refused: %s", gate, who, st.refused))
+			case v.Refused != "" && st.accepted:
+				out = append(out, fmt.Sprintf("approvals.%s: %s was accepted; want it refused (%q)", gate, who, v.Refused))
+			case v.Refused != "" && !strings.Contains(st.refused, v.Refused):
+				out = append(out, fmt.Sprintf("approvals.%s: %s was refused with %q; want a refusal containing %q", gate, who, st.refused, v.Refused))
+			}
+		}
+	}
+	return out
+}
+
+func gateOf(res *workflows.Result, id string) *workflows.Gate {
+	for i := range res.Gates {
+		if res.Gates[i].ID == id {
+			return &res.Gates[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,341 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// Decider records a decision on a workflow's gate (a Temporal Update in
+// production). A refusal (outsider, self-approval, duplicate vote, closed
+// gate, stale message, missing reason) is an error whose message is shown
+// to the user who clicked.
+type Decider interface {
+	Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error)
+}
+
+// DeciderFunc adapts a function to Decider.
+type DeciderFunc func(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error)
+
+// Decide calls f.
+func (f DeciderFunc) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
+	return f(ctx, workflowID, d)
+}
+
+// ErrBusy is returned by Dispatch when no worker slot freed up in time.
+var ErrBusy = errors.New("slack: too many interactions in progress")
+
+// ProcessorOptions configures a Processor.
+type ProcessorOptions struct {
+	// Decider records decisions. Required.
+	Decider Decider
+	// Poster posts refusals as ephemeral messages and opens the reason
+	// modal. Without it refusals are only logged and "with reason" buttons
+	// do nothing.
+	Poster *Poster
+	// Logger; default discards.
+	Logger *slog.Logger
+	// Now is the clock (decision times, signature windows). Default time.Now.
+	Now func() time.Time
+	// DecideTimeout bounds one interaction's work (Decide plus the Slack
+	// calls around it). Default 20s.
+	DecideTimeout time.Duration
+	// MaxConcurrent bounds the interactions handled at once. Default 32.
+	MaxConcurrent int
+}
+
+// Processor handles interaction payloads, whether they came over HTTP or
+// Socket Mode. ProcessInteraction does the work synchronously; Dispatch runs
+// it in the background, bounded, after the transport has acknowledged the
+// payload to Slack.
+type Processor struct {
+	decider Decider
+	poster  *Poster
+	logger  *slog.Logger
+	now     func() time.Time
+	timeout time.Duration
+	slots   chan struct{}
+	wg      sync.WaitGroup
+	base    context.Context
+	cancel  context.CancelFunc
+}
+
+// NewProcessor returns a Processor.
+func NewProcessor(opts ProcessorOptions) (*Processor, error) {
+	if opts.Decider == nil {
+		return nil, errors.New("slackapp: ProcessorOptions.Decider is required")
+	}
+	p := &Processor{
+		decider: opts.Decider,
+		poster:  opts.Poster,
+		logger:  opts.Logger,
+		now:     opts.Now,
+		timeout: opts.DecideTimeout,
+	}
+	if p.logger == nil {
+		p.logger = slog.New(slog.DiscardHandler)
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.timeout <= 0 {
+		p.timeout = 20 * time.Second
+	}
+	n := opts.MaxConcurrent
+	if n <= 0 {
+		n = 32
+	}
+	p.slots = make(chan struct{}, n)
+	p.base, p.cancel = context.WithCancel(context.Background())
+	return p, nil
+}
+
+// Relevant reports whether the payload is one Riposte handles: a click on
+// one of its buttons or a submission of its reason modal.
+func Relevant(payload slack.InteractionCallback) bool {
+	switch payload.Type {
+	case slack.InteractionTypeBlockActions:
+		for _, a := range payload.ActionCallback.BlockActions {
+			if a != nil && isOurAction(a.ActionID) {
+				return true
+			}
+		}
+	case slack.InteractionTypeViewSubmission:
+		return payload.View.CallbackID == ReasonModalCallbackID
+	}
+	return false
+}
+
+func isOurAction(id string) bool {
+	switch id {
+	case ActionApprove, ActionDeny, ActionApproveReason, ActionDenyReason:
+		return true
+	}
+	return false
+}
+
+// SubmissionErrors checks a reason-modal submission before it is
+// acknowledged. A non-empty result (block id → message) must be sent back
+// as the acknowledgement ({"response_action":"errors",...}) so the modal
+// stays open; nothing else is done with the submission then.
+func SubmissionErrors(payload slack.InteractionCallback) map[string]string {
+	if payload.Type != slack.InteractionTypeViewSubmission || payload.View.CallbackID != ReasonModalCallbackID {
+		return nil
+	}
+	if _, err := ParseGateRef(payload.View.PrivateMetadata); err != nil {
+		return map[string]string{ReasonBlockID: "This form is no longer valid; close it and click the button on the approval message again."}
+	}
+	if strings.TrimSpace(submittedReason(payload)) == "" {
+		return map[string]string{ReasonBlockID: "Please give a reason."}
+	}
+	return nil
+}
+
+func submittedReason(payload slack.InteractionCallback) string {
+	if payload.View.State == nil {
+		return ""
+	}
+	return payload.View.State.Values[ReasonBlockID][ReasonActionID].Value
+}
+
+// Dispatch runs ProcessInteraction in the background once a slot is free.
+// It waits for a slot until ctx is done and then returns ErrBusy. The work
+// itself is bounded by DecideTimeout, not by ctx.
+func (p *Processor) Dispatch(ctx context.Context, payload slack.InteractionCallback) error {
+	if p.base.Err() != nil {
+		return ErrBusy
+	}
+	select {
+	case p.slots <- struct{}{}: // a free slot wins over a done ctx
+	default:
+		select {
+		case p.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ErrBusy
+		case <-p.base.Done():
+			return ErrBusy
+		}
+	}
+	p.wg.Add(1)
+	go func() {
+		defer func() {
+			<-p.slots
+			p.wg.Done()
+		}()
+		defer func() {
+			if v := recover(); v != nil {
+				p.logger.Error("slack interaction panicked", "panic", v)
+			}
+		}()
+		if err := p.ProcessInteraction(p.base, payload); err != nil {
+			p.logger.Info("slack interaction not applied", "type", payload.Type, "user", payload.User.ID, "err", err)
+		}
+	}()
+	return nil
+}
+
+// Wait blocks until every dispatched interaction has finished.
+func (p *Processor) Wait() { p.wg.Wait() }
+
+// Close cancels running interactions, refuses new ones and waits.
+func (p *Processor) Close() {
+	p.cancel()
+	p.wg.Wait()
+}
+
+// ProcessInteraction handles one payload synchronously: a click on Approve
+// or Deny becomes a Decision for the Decider; a "with reason" click opens
+// the reason modal; a submission of that modal becomes a Decision with the
+// reason. When the Decider refuses, the user gets an ephemeral message
+// saying why, and the refusal is returned. Payloads that are not Riposte's
+// are ignored. On success nothing is posted: the workflow updates the
+// request message itself.
+func (p *Processor) ProcessInteraction(ctx context.Context, payload slack.InteractionCallback) error {
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
+	defer cancel()
+	switch payload.Type {
+	case slack.InteractionTypeBlockActions:
+		var errs []error
+		for _, a := range payload.ActionCallback.BlockActions {
+			if a == nil || !isOurAction(a.ActionID) {
+				continue
+			}
+			errs = append(errs, p.blockAction(ctx, payload, a))
+		}
+		return errors.Join(errs...)
+	case slack.InteractionTypeViewSubmission:
+		if payload.View.CallbackID != ReasonModalCallbackID {
+			return nil
+		}
+		return p.submission(ctx, payload)
+	}
+	return nil
+}
+
+func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCallback, a *slack.BlockAction) error {
+	user := payload.User.ID
+	channel := payload.Container.ChannelID
+	if channel == "" {
+		channel = payload.Channel.ID
+	}
+	ref, err := ParseGateRef(a.Value)
+	if err != nil {
+		p.tell(ctx, channel, user, "Riposte could not read this button. Use the latest approval message, or decide through the CLI.")
+		return fmt.Errorf("button %s: %w", a.ActionID, err)
+	}
+	ts := payload.Container.MessageTs
+	if ts == "" {
+		ts = ref.MessageTS
+	}
+	switch a.ActionID {
+	case ActionApprove, ActionDeny:
+		return p.decide(ctx, ref.WorkflowID, workflows.Decision{
+			GateID:    ref.GateID,
+			Approve:   a.ActionID == ActionApprove,
+			User:      user,
+			Via:       workflows.ViaSlack,
+			MessageTS: ts,
+			At:        p.now().UTC(),
+		}, channel)
+	case ActionApproveReason, ActionDenyReason:
+		if p.poster == nil {
+			return errors.New("reason modal: Slack is not configured (no Poster)")
+		}
+		mref := GateRef{WorkflowID: ref.WorkflowID, GateID: ref.GateID, MessageTS: ts, Channel: channel, Approve: a.ActionID == ActionApproveReason}
+		if err := p.poster.OpenReasonModal(ctx, payload.TriggerID, mref); err != nil {
+			p.tell(ctx, channel, user, "Riposte could not open the reason form: "+userMessage(err))
+			return err
+		}
+	}
+	return nil
+}
+
+func (p *Processor) submission(ctx context.Context, payload slack.InteractionCallback) error {
+	ref, err := ParseGateRef(payload.View.PrivateMetadata)
+	if err != nil {
+		return fmt.Errorf("reason modal: %w", err)
+	}
+	reason := strings.TrimSpace(submittedReason(payload))
+	if reason == "" {
+		return errors.New("reason modal: empty reason")
+	}
+	return p.decide(ctx, ref.WorkflowID, workflows.Decision{
+		GateID:    ref.GateID,
+		Approve:   ref.Approve,
+		User:      payload.User.ID,
+		Reason:    truncate(reason, MaxReason),
+		Via:       workflows.ViaSlack,
+		MessageTS: ref.MessageTS,
+		At:        p.now().UTC(),
+	}, ref.Channel)
+}
+
+func (p *Processor) decide(ctx context.Context, workflowID string, d workflows.Decision, channel string) error {
+	res, err := p.decider.Decide(ctx, workflowID, d)
+	what := "denial"
+	if d.Approve {
+		what = "approval"
+	}
+	if errors.Is(err, approvals.ErrQueued) {
+		// Not a refusal: delivered as a signal, checked when a worker runs.
+		p.tell(ctx, channel, d.User, fmt.Sprintf("No Riposte worker answered in time, so your %s was queued. "+
+			"It will be checked against the gate's rules when a worker runs; the message updates then.", what))
+		p.logger.Info("slack decision queued as a signal", "workflow_id", workflowID, "gate", d.GateID, "user", d.User)
+		return nil
+	}
+	if err != nil {
+		p.tell(ctx, channel, d.User, fmt.Sprintf("Your %s was not recorded: %s", what, userMessage(err)))
+		return err
+	}
+	p.logger.Info("slack decision recorded", "workflow_id", workflowID, "gate", d.GateID, "user", d.User,
+		"approve", d.Approve, "state", res.State, "approvals", res.Approvals, "quorum", res.Quorum)
+	return nil
+}
+
+// tell posts an ephemeral message, using a fresh short context when ctx
+// has run out (a timed-out Decide still deserves an explanation).
+func (p *Processor) tell(ctx context.Context, channel, user, text string) {
+	if p.poster == nil || channel == "" || user == "" {
+		p.logger.Info("slack refusal not shown to the user", "user", user, "text", text)
+		return
+	}
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+	}
+	if err := p.poster.Ephemeral(ctx, channel, user, text); err != nil {
+		p.logger.Warn("slack ephemeral message failed", "channel", channel, "user", user, "err", err)
+	}
+}
+
+// userMessage is the part of an error meant for a person.
+func userMessage(err error) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return "Riposte did not get an answer in time. Your decision may or may not have been recorded: check the message, or try again."
+	}
+	if errors.Is(err, context.Canceled) {
+		return "Riposte is shutting down; try again in a moment."
+	}
+	if errors.Is(err, approvals.ErrNotFound) {
+		return "this run no longer exists."
+	}
+	if errors.Is(err, approvals.ErrRefused) {
+		return strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": ")
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) && app.Message() != "" {
+		return app.Message()
+	}
+	return err.Error()
+}

@@ -1,0 +1,591 @@
+package slackapp
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// Action ids of the approval message's buttons. A click arrives as a
+// block_actions payload carrying one of them.
+const (
+	ActionApprove       = "riposte_approve"
+	ActionDeny          = "riposte_deny"
+	ActionApproveReason = "riposte_approve_reason" // opens the reason modal
+	ActionDenyReason    = "riposte_deny_reason"    // shown when a denial needs a reason
+)
+
+// The reason modal: its callback_id and the ids of its input.
+const (
+	ReasonModalCallbackID = "riposte_reason"
+	ReasonBlockID         = "riposte_reason"
+	ReasonActionID        = "riposte_reason_input"
+)
+
+// Block ids of the approval message. They are stable across updates so
+// clients and tests can find each part.
+const (
+	BlockHeader    = "riposte_header"
+	BlockAction    = "riposte_action"
+	BlockDetection = "riposte_detection"
+	BlockWhy       = "riposte_why"
+	BlockStatus    = "riposte_status"
+	BlockOutcome   = "riposte_outcome"
+	BlockReasons   = "riposte_reasons"
+	BlockLink      = "riposte_link"
+	BlockButtons   = "riposte_actions"
+)
+
+// Attachment colours.
+const (
+	ColorCritical = "#D0021B" // severity_id 5-6, and denials
+	ColorHigh     = "#F5A623" // 4
+	ColorMedium   = "#F8E71C" // 3
+	ColorLow      = "#9B9B9B" // anything else, timeouts, escalations
+	ColorApproved = "#2EB67D"
+)
+
+// Reason policies (GateRequest.Reason), as the playbook spells them.
+const (
+	reasonRequired = "required"
+	reasonOnDeny   = "on_deny"
+)
+
+// GateRef names a gate from a button value (w, g, ts) or from the reason
+// modal's private_metadata (all fields). It is JSON with short keys to stay
+// well within Slack's limits.
+type GateRef struct {
+	WorkflowID string `json:"w"`
+	GateID     string `json:"g"`
+	MessageTS  string `json:"ts,omitempty"`
+	// Modal only.
+	Channel string `json:"c,omitempty"`
+	Approve bool   `json:"a,omitempty"`
+}
+
+// Encode returns the compact JSON form.
+func (r GateRef) Encode() string {
+	b, _ := json.Marshal(r) // only strings and a bool: cannot fail
+	return string(b)
+}
+
+// ParseGateRef decodes a button value or private_metadata.
+func ParseGateRef(s string) (GateRef, error) {
+	var r GateRef
+	if len(s) > MaxPrivateMeta {
+		return r, fmt.Errorf("gate reference is %d bytes, more than %d", len(s), MaxPrivateMeta)
+	}
+	if err := json.Unmarshal([]byte(s), &r); err != nil {
+		return r, fmt.Errorf("gate reference is not valid JSON: %v", err)
+	}
+	if r.WorkflowID == "" || r.GateID == "" {
+		return r, fmt.Errorf("gate reference lacks the workflow or gate id")
+	}
+	return r, nil
+}
+
+// SeverityColor maps an OCSF severity_id to the attachment colour.
+func SeverityColor(severityID int) string {
+	switch severityID {
+	case 5, 6:
+		return ColorCritical
+	case 4:
+		return ColorHigh
+	case 3:
+		return ColorMedium
+	default:
+		return ColorLow
+	}
+}
+
+var severityNames = map[int]string{
+	0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical", 6: "Fatal", 99: "Other",
+}
+
+// RequestBlocks renders a pending approval request: what would be done (the
+// action and its params), the detection behind it, why a human must decide,
+// when the request expires, who may decide, quorum progress, a link to the
+// run, and the buttons. gate supplies the state that changes while the gate
+// is open (resolved approvers, votes, message ts, escalation); fields left
+// empty fall back to req. It returns the blocks (posted inside an attachment
+// so they carry the colour), the notification fallback text, and the colour.
+func RequestBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []slack.Block, fallbackText string, color string) {
+	escalated := req.Escalation || gate.Escalated
+	blocks = append(blocks, headerBlock(req, escalated))
+	blocks = append(blocks, actionBlock(req))
+	if b := detectionBlock(req.Detection); b != nil {
+		blocks = append(blocks, b)
+	}
+	if b := whyBlock(req, escalated); b != nil {
+		blocks = append(blocks, b)
+	}
+	blocks = append(blocks, statusBlock(req, gate))
+	if b := linkBlock(req.RunURL); b != nil {
+		blocks = append(blocks, b)
+	}
+	blocks = append(blocks, buttonsBlock(req, gate))
+
+	prefix := "Approval needed"
+	if escalated {
+		prefix = "Escalated approval needed"
+	}
+	return blocks, fallback(prefix, req), SeverityColor(req.Detection.SeverityID)
+}
+
+// DecidedBlocks renders a closed gate: the same summary without buttons, and
+// who decided, when, why and how (Slack, API, timeout policy, escalation).
+func DecidedBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []slack.Block, fallbackText string, color string) {
+	// A message escalated away keeps its original header; the outcome says
+	// where the decision went.
+	escalated := req.Escalation || (gate.Escalated && gate.State != workflows.GateEscalated)
+	blocks = append(blocks, headerBlock(req, escalated))
+	blocks = append(blocks, actionBlock(req))
+	if b := detectionBlock(req.Detection); b != nil {
+		blocks = append(blocks, b)
+	}
+	if b := whyBlock(req, escalated); b != nil {
+		blocks = append(blocks, b)
+	}
+	outcome, verb, color := outcomeBlocks(req, gate)
+	blocks = append(blocks, outcome...)
+	if b := linkBlock(req.RunURL); b != nil {
+		blocks = append(blocks, b)
+	}
+	return blocks, fallback(verb, req), color
+}
+
+func fallback(prefix string, req workflows.GateRequest) string {
+	s := fmt.Sprintf("%s: %s (playbook %s, step %s)", prefix, req.Action, req.Playbook, stepLabel(req))
+	return truncate(plain(s), MaxFallbackText)
+}
+
+func stepLabel(req workflows.GateRequest) string {
+	if req.StepName != "" && req.StepName != req.StepID {
+		return req.StepName + " [" + req.StepID + "]"
+	}
+	return req.StepID
+}
+
+func plainText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+}
+
+func mrkdwnText(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+func headerBlock(req workflows.GateRequest, escalated bool) slack.Block {
+	title := "Approval: "
+	if escalated {
+		title = "Escalated approval: "
+	}
+	title += plain(req.Playbook) + " / " + plain(stepLabel(req))
+	return slack.NewHeaderBlock(plainText(truncate(title, MaxHeaderText)), slack.HeaderBlockOptionBlockID(BlockHeader))
+}
+
+func actionBlock(req workflows.GateRequest) slack.Block {
+	text := "Proposed action: " + plain(req.Action)
+	if req.Risk != "" {
+		text += " (risk: " + plain(req.Risk) + ")"
+	}
+	if len(req.Params) == 0 {
+		text += "\nNo parameters."
+	}
+	keys := make([]string, 0, len(req.Params))
+	for k := range req.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var fields []*slack.TextBlockObject
+	for i, k := range keys {
+		if i == maxParamFields-1 && len(keys) > maxParamFields {
+			fields = append(fields, plainText(fmt.Sprintf("… and %d more parameters (see the run)", len(keys)-i)))
+			break
+		}
+		fields = append(fields, plainText(truncate(Neutralize(k)+": "+Neutralize(renderValue(req.Params[k])), MaxFieldText)))
+	}
+	return slack.NewSectionBlock(plainText(truncate(text, MaxSectionText)), fields, nil, slack.SectionBlockOptionBlockID(BlockAction))
+}
+
+// renderValue shows a param value: strings as they are, anything else as
+// compact JSON.
+func renderValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case nil:
+		return "null"
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return fmt.Sprint(v)
+	}
+	return strings.TrimSuffix(buf.String(), "\n")
+}
+
+func detectionBlock(d workflows.DetectionSummary) slack.Block {
+	var fields []*slack.TextBlockObject
+	field := func(label, value string) {
+		if value == "" {
+			return
+		}
+		fields = append(fields, plainText(label+": "+truncate(Neutralize(value), maxDetectionField)))
+	}
+	sev := d.Severity
+	if name, ok := severityNames[d.SeverityID]; ok && d.SeverityID != 0 {
+		if sev == "" {
+			sev = name
+		}
+		sev += " (" + strconv.Itoa(d.SeverityID) + ")"
+	}
+	field("Severity", sev)
+	field("Detector", d.Detector)
+	if d.Confidence != nil {
+		field("Confidence", strconv.Itoa(*d.Confidence)+"%")
+	}
+	field("ATT&CK", strings.Join(d.AttackIDs, ", "))
+	field("Host", d.Host)
+	field("User", d.User)
+	field("IP", d.IP)
+	field("Detection id", d.ID)
+
+	title := Neutralize(d.Title)
+	if title == "" && len(fields) == 0 {
+		return nil
+	}
+	if title == "" {
+		title = "(untitled)"
+	}
+	return slack.NewSectionBlock(plainText(truncate("Detection: "+title, MaxSectionText)), fields, nil, slack.SectionBlockOptionBlockID(BlockDetection))
+}
+
+func whyBlock(req workflows.GateRequest, escalated bool) slack.Block {
+	why := neutralize(req.Why, true)
+	if why == "" && !escalated {
+		return nil
+	}
+	text := ""
+	if why != "" {
+		text = "Why a human must decide: " + why
+	}
+	if escalated {
+		if text != "" {
+			text += "\n"
+		}
+		text += "Escalated: the first approvers did not decide in time."
+	}
+	return slack.NewSectionBlock(plainText(truncate(text, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockWhy))
+}
+
+// statusBlock: expiry, who may decide, quorum progress.
+func statusBlock(req workflows.GateRequest, gate workflows.Gate) slack.Block {
+	var elems []slack.MixedElement
+	expires := gate.ExpiresAt
+	if expires.IsZero() {
+		expires = req.ExpiresAt
+	}
+	if !expires.IsZero() {
+		elems = append(elems, mrkdwnText("Expires "+slackDate(expires)))
+	}
+	quorum := gate.Quorum
+	if quorum == 0 {
+		quorum = req.Quorum
+	}
+	if quorum > 1 {
+		approvers := approvedBy(gate.Votes)
+		text := fmt.Sprintf("%d of %d approvals", len(approvers), quorum)
+		elems = append(elems, plainText(text))
+		if m, rest := mentions(approvers); m != "" || rest != "" {
+			if m != "" {
+				elems = append(elems, mrkdwnText("Approved so far: "+m))
+			}
+			if rest != "" {
+				elems = append(elems, plainText("Approved so far: "+rest))
+			}
+		}
+	}
+	users := gate.Approvers
+	if len(users) == 0 {
+		users = req.Users
+	}
+	groups := gate.Groups
+	if len(groups) == 0 {
+		groups = req.Groups
+	}
+	m, rest := mentions(users)
+	if g := groupMentions(groups); g != "" {
+		if m != "" {
+			m += ", "
+		}
+		m += g
+	}
+	if m != "" {
+		elems = append(elems, mrkdwnText(truncate("Approvers: "+m, MaxContextText)))
+	}
+	if rest != "" {
+		elems = append(elems, plainText(truncate("Approvers: "+rest, MaxContextText)))
+	}
+	if m == "" && rest == "" {
+		elems = append(elems, plainText("Approvers: none resolved; decide through the API or CLI"))
+	}
+	if len(elems) > maxContextElems {
+		elems = elems[:maxContextElems]
+	}
+	return slack.NewContextBlock(BlockStatus, elems...)
+}
+
+// slackDate renders t in each reader's time zone, with a UTC fallback.
+func slackDate(t time.Time) string {
+	return fmt.Sprintf("<!date^%d^{date_short_pretty} at {time}|%s>", t.Unix(), t.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
+// approvedBy lists the distinct users who voted to approve, in vote order.
+func approvedBy(votes []workflows.Decision) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, v := range votes {
+		if v.Approve && !seen[v.User] {
+			seen[v.User] = true
+			out = append(out, v.User)
+		}
+	}
+	return out
+}
+
+// mentions writes Slack user ids as <@ID> mentions (mrkdwn) and returns any
+// other names separately, neutralised, for a plain_text object.
+func mentions(users []string) (mrkdwn, other string) {
+	var ids, rest []string
+	for _, u := range users {
+		u = strings.TrimSpace(u)
+		switch {
+		case u == "":
+		case IsUserID(u):
+			ids = append(ids, "<@"+u+">")
+		default:
+			rest = append(rest, truncate(Neutralize(u), 80))
+		}
+	}
+	return listCapped(ids), listCapped(rest)
+}
+
+func groupMentions(groups []string) string {
+	var out []string
+	for _, g := range groups {
+		if IsGroupID(g) {
+			out = append(out, "<!subteam^"+g+">")
+		}
+	}
+	return listCapped(out)
+}
+
+func listCapped(xs []string) string {
+	if len(xs) > maxListedPeople {
+		return strings.Join(xs[:maxListedPeople], ", ") + fmt.Sprintf(" and %d more", len(xs)-maxListedPeople)
+	}
+	return strings.Join(xs, ", ")
+}
+
+// linkBlock is the "View run" link. RunURL is built by Riposte from its own
+// configuration, so it may be a link; anything but http(s) is dropped.
+func linkBlock(runURL string) slack.Block {
+	u, err := url.Parse(runURL)
+	if runURL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil
+	}
+	return slack.NewContextBlock(BlockLink, mrkdwnText("<"+escapeMrkdwnURL(runURL)+"|View run in Temporal UI>"))
+}
+
+func buttonsBlock(req workflows.GateRequest, gate workflows.Gate) slack.Block {
+	ref := GateRef{WorkflowID: req.WorkflowID, GateID: req.GateID, MessageTS: gate.MessageTS}
+	if ref.GateID == "" {
+		ref.GateID = gate.ID
+	}
+	value := ref.Encode()
+	button := func(actionID, label string, style slack.Style) *slack.ButtonBlockElement {
+		b := slack.NewButtonBlockElement(actionID, value, plainText(truncate(label, MaxButtonText)))
+		if style != "" {
+			b = b.WithStyle(style)
+		}
+		return b
+	}
+	var elems []slack.BlockElement
+	switch req.Reason {
+	case reasonRequired:
+		elems = append(elems,
+			button(ActionApproveReason, "Approve with reason…", slack.StylePrimary),
+			button(ActionDenyReason, "Deny with reason…", slack.StyleDanger))
+	case reasonOnDeny:
+		elems = append(elems,
+			button(ActionApprove, "Approve", slack.StylePrimary),
+			button(ActionDenyReason, "Deny with reason…", slack.StyleDanger),
+			button(ActionApproveReason, "Approve with reason…", ""))
+	default:
+		elems = append(elems,
+			button(ActionApprove, "Approve", slack.StylePrimary),
+			button(ActionDeny, "Deny", slack.StyleDanger),
+			button(ActionApproveReason, "Approve with reason…", ""))
+	}
+	return slack.NewActionBlock(BlockButtons, elems...)
+}
+
+// outcomeBlocks renders how a gate closed and returns the fallback verb and
+// the colour.
+func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Block, string, string) {
+	d := gate.Decision
+	at := gate.ClosedAt
+	if at == nil && d != nil && !d.At.IsZero() {
+		at = &d.At
+	}
+	when := ""
+	if at != nil && !at.IsZero() {
+		when = " · " + slackDate(*at)
+	}
+	via := ""
+	if d != nil && d.Via != "" {
+		via = " via " + viaLabel(d.Via)
+	}
+
+	var verb, color string
+	var who []string
+	switch gate.State {
+	case workflows.GateApproved:
+		verb, color = "Approved", ColorApproved
+		who = approvedBy(gate.Votes)
+		if len(who) == 0 && d != nil && d.User != "" {
+			who = []string{d.User}
+		}
+	case workflows.GateDenied:
+		verb, color = "Denied", ColorCritical
+		if d != nil && d.User != "" {
+			who = []string{d.User}
+		}
+	case workflows.GateTimedOut:
+		verb, color = "Timed out", ColorLow
+	case workflows.GateEscalated:
+		verb, color = "Escalated", ColorLow
+	default:
+		verb, color = "Pending", SeverityColor(req.Detection.SeverityID)
+	}
+
+	var text string
+	var extra []string // plain_text lines
+	switch gate.State {
+	case workflows.GateApproved, workflows.GateDenied:
+		m, rest := mentions(who)
+		text = "*" + verb + "*"
+		if m != "" {
+			text += " by " + m
+		} else if rest == "" && d != nil && d.Via == workflows.ViaPolicy {
+			text += " by policy"
+		}
+		text += via + when
+		if rest != "" {
+			extra = append(extra, verb+" by: "+rest)
+		}
+	case workflows.GateTimedOut:
+		text = "*Timed out*: nobody decided before the deadline" + when
+		if d != nil {
+			if d.Approve {
+				text += "; the timeout policy *approved* the action"
+			} else {
+				text += "; the timeout policy *denied* the action"
+			}
+		}
+	case workflows.GateEscalated:
+		text = "*Escalated*: nobody decided before the deadline" + when
+		m, rest := mentions(gate.Approvers)
+		if g := groupMentions(gate.Groups); g != "" {
+			if m != "" {
+				m += ", "
+			}
+			m += g
+		}
+		if m != "" {
+			text += "; escalated to " + m
+		}
+		if rest != "" {
+			extra = append(extra, "Escalated to: "+rest)
+		}
+		text += ". Buttons on this message no longer work."
+	default:
+		text = "*Pending*"
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwnText(truncate(text, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockOutcome))}
+
+	for _, r := range reasons(gate) {
+		extra = append(extra, "Reason: "+r)
+	}
+	if len(extra) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(plainText(truncate(strings.Join(extra, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockReasons)))
+	}
+	return blocks, verb, color
+}
+
+// reasons collects the distinct reasons given on the closing decision and
+// the votes, neutralised.
+func reasons(gate workflows.Gate) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(r string) {
+		r = truncate(neutralize(r, true), MaxReason)
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for _, v := range gate.Votes {
+		add(v.Reason)
+	}
+	if gate.Decision != nil {
+		add(gate.Decision.Reason)
+	}
+	return out
+}
+
+func viaLabel(via string) string {
+	switch via {
+	case workflows.ViaSlack:
+		return "Slack"
+	case workflows.ViaAPI:
+		return "the API"
+	case workflows.ViaSignal:
+		return "a signal"
+	case workflows.ViaTimeout:
+		return "timeout"
+	case workflows.ViaPolicy:
+		return "policy"
+	case workflows.ViaDryRun:
+		return "dry run"
+	}
+	return plain(via)
+}
+
+// gateFromRequest is the Gate a freshly opened request has.
+func gateFromRequest(req workflows.GateRequest, approvers []string) workflows.Gate {
+	return workflows.Gate{
+		ID:        req.GateID,
+		StepID:    req.StepID,
+		State:     workflows.GatePending,
+		Why:       req.Why,
+		Approvers: approvers,
+		Groups:    req.Groups,
+		Quorum:    req.Quorum,
+		ExpiresAt: req.ExpiresAt,
+		Escalated: req.Escalation,
+		Channel:   req.Channel,
+		Params:    req.Params,
+		Action:    req.Action,
+	}
+}

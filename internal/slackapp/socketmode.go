@@ -1,0 +1,115 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// RunSocketMode receives interactions over Socket Mode until ctx is done:
+// it opens a connection with the app token (apps.connections.open), acks
+// every envelope as soon as it arrives, and hands Riposte's interactions to
+// a Processor built from poster and decider. It reconnects when Slack asks;
+// it returns nil when ctx is cancelled, and an error when the connection
+// cannot be (re)opened for good (for example a revoked app token).
+func RunSocketMode(ctx context.Context, cfg Config, poster *Poster, decider Decider, logger *slog.Logger) error {
+	if cfg.AppToken == "" {
+		return fmt.Errorf("slackapp: Socket Mode needs an app-level token: set %s", EnvAppToken)
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	proc, err := NewProcessor(ProcessorOptions{Decider: decider, Poster: poster, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer proc.Close()
+
+	opts := []slack.Option{
+		slack.OptionAppLevelToken(cfg.AppToken),
+		slack.OptionLog(slog.NewLogLogger(logger.Handler(), slog.LevelDebug)),
+	}
+	if u := cfg.apiURL(); u != "" {
+		opts = append(opts, slack.OptionAPIURL(u))
+	}
+	sm := socketmode.New(slack.New(cfg.BotToken, opts...),
+		socketmode.OptionLog(slog.NewLogLogger(logger.Handler(), slog.LevelDebug)))
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- sm.RunContext(runCtx) }()
+
+	for {
+		select {
+		case err := <-done:
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err == nil || errors.Is(err, context.Canceled) {
+				return nil
+			}
+			var se slack.SlackErrorResponse
+			if errors.As(err, &se) {
+				switch se.Err {
+				case "invalid_auth", "not_authed", "token_revoked", "not_allowed_token_type", "account_inactive":
+					return fmt.Errorf("slack socket mode: Slack refused the app-level token (%s): set %s to an xapp- token with the connections:write scope", se.Err, EnvAppToken)
+				}
+			}
+			return fmt.Errorf("slack socket mode: %w", err)
+		case evt := <-sm.Events:
+			handleSocketEvent(runCtx, sm, proc, logger, evt)
+		}
+	}
+}
+
+func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event) {
+	switch evt.Type {
+	case socketmode.EventTypeConnecting:
+		logger.Debug("slack socket mode connecting")
+	case socketmode.EventTypeConnected:
+		logger.Info("slack socket mode connected")
+	case socketmode.EventTypeConnectionError:
+		logger.Warn("slack socket mode connection failed; retrying", "data", fmt.Sprint(evt.Data))
+	case socketmode.EventTypeInvalidAuth:
+		logger.Error("slack socket mode: the app token was refused; check " + EnvAppToken)
+	case socketmode.EventTypeInteractive:
+		if evt.Request == nil {
+			return
+		}
+		payload, ok := evt.Data.(slack.InteractionCallback)
+		if !ok {
+			_ = sm.Ack(*evt.Request)
+			return
+		}
+		if errs := SubmissionErrors(payload); len(errs) > 0 {
+			if err := sm.Ack(*evt.Request, slack.NewErrorsViewSubmissionResponse(errs)); err != nil {
+				logger.Warn("slack socket mode ack failed", "err", err)
+			}
+			return
+		}
+		// Ack first: Slack wants it within 3 seconds, whatever Decide does.
+		if err := sm.Ack(*evt.Request); err != nil {
+			logger.Warn("slack socket mode ack failed", "err", err)
+		}
+		if !Relevant(payload) {
+			return
+		}
+		// Waiting for a slot here only slows reading further envelopes,
+		// which are acked as soon as they are read.
+		if err := proc.Dispatch(ctx, payload); err != nil {
+			logger.Warn("slack interaction dropped", "err", err, "user", payload.User.ID)
+		}
+	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand:
+		// Riposte subscribes to neither, but an unacked envelope is retried.
+		if evt.Request != nil {
+			_ = sm.Ack(*evt.Request)
+		}
+	case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
+		logger.Warn("slack socket mode error", "type", evt.Type, "data", fmt.Sprint(evt.Data))
+	}
+}

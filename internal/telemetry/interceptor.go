@@ -1,0 +1,198 @@
+package telemetry
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// Defaults of WorkerInterceptorOptions (the values in package workflows; a
+// test checks they agree).
+const (
+	DefaultPlaybookWorkflow  = "riposte.playbook"
+	DefaultPlaybookAttribute = "PlaybookName"
+)
+
+// WorkerInterceptorOptions configures NewWorkerInterceptor.
+type WorkerInterceptorOptions struct {
+	// Metrics receives the activity-side metrics (step durations,
+	// containment outcomes). Nil: no activity-side metrics; logging context
+	// is still added.
+	Metrics *Metrics
+	// Catalog tells which activities are actions and their risk. Activities
+	// it does not list (approval messages, policy checks) are not counted
+	// as steps. Nil: every activity counts as a step, none as containment.
+	Catalog *catalog.Catalog
+	// PlaybookWorkflow is the workflow type whose runs are counted in
+	// riposte_runs_finished_total (default riposte.playbook).
+	PlaybookWorkflow string
+	// PlaybookAttribute is the keyword search attribute holding the
+	// playbook name (default PlaybookName).
+	PlaybookAttribute string
+}
+
+// NewWorkerInterceptor returns the worker interceptor that records
+// Riposte's worker-side metrics and adds the step to activity loggers:
+//
+//   - every action attempt: riposte_step_duration_seconds{action,status}
+//     and, for contain-risk actions, riposte_containment_actions_total
+//     {action,outcome} (outcome "simulated" for dry runs and shadow runs);
+//   - every run of the playbook workflow that returns:
+//     riposte_runs_finished_total{playbook,status}, emitted through the
+//     replay-safe workflow metrics handler (so also needs
+//     Metrics.TemporalHandler on the client);
+//   - activity.GetLogger(ctx) gains step (and index inside for_each), next
+//     to the SDK's WorkflowID, RunID and ActivityType; the context passed to
+//     the activity carries workflow_id, run_id, step and action for loggers
+//     built by NewLogger (logger.InfoContext(ctx, ...)).
+//
+// Set it in worker.Options.Interceptors.
+func NewWorkerInterceptor(opts WorkerInterceptorOptions) interceptor.WorkerInterceptor {
+	if opts.PlaybookWorkflow == "" {
+		opts.PlaybookWorkflow = DefaultPlaybookWorkflow
+	}
+	if opts.PlaybookAttribute == "" {
+		opts.PlaybookAttribute = DefaultPlaybookAttribute
+	}
+	return &workerInterceptor{opts: opts, playbookKey: temporal.NewSearchAttributeKeyKeyword(opts.PlaybookAttribute)}
+}
+
+type workerInterceptor struct {
+	interceptor.WorkerInterceptorBase
+	opts        WorkerInterceptorOptions
+	playbookKey temporal.SearchAttributeKeyKeyword
+}
+
+func (w *workerInterceptor) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	return &activityInbound{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}, w: w}
+}
+
+func (w *workerInterceptor) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &workflowInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, w: w}
+}
+
+type activityInbound struct {
+	interceptor.ActivityInboundInterceptorBase
+	w *workerInterceptor
+}
+
+func (a *activityInbound) Init(outbound interceptor.ActivityOutboundInterceptor) error {
+	return a.Next.Init(&activityOutbound{ActivityOutboundInterceptorBase: interceptor.ActivityOutboundInterceptorBase{Next: outbound}})
+}
+
+func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	info := activity.GetInfo(ctx)
+	name := info.ActivityType.Name
+	f := ActivityFields{
+		WorkflowID: info.WorkflowExecution.ID,
+		RunID:      info.WorkflowExecution.RunID,
+		Action:     name,
+		Attempt:    int(info.Attempt),
+		Index:      -1,
+	}
+	call := callArg(in.Args)
+	if call != nil {
+		f.Step, f.Index = call.StepID, call.Index
+	}
+	ctx = ContextWithActivity(ctx, f)
+
+	var action *catalog.Action
+	isStep := true
+	if cat := a.w.opts.Catalog; cat != nil {
+		action, isStep = cat.Lookup(name)
+	}
+	if !isStep || info.IsLocalActivity || a.w.opts.Metrics == nil {
+		return a.Next.ExecuteActivity(ctx, in)
+	}
+	start := time.Now()
+	res, err := a.Next.ExecuteActivity(ctx, in)
+	status := attemptStatus(ctx, err)
+	m := a.w.opts.Metrics
+	m.StepFinished(name, status, time.Since(start))
+	if action != nil && action.Risk == catalog.RiskContain {
+		outcome := status
+		if err == nil && call != nil && call.DryRun {
+			outcome = OutcomeSimulated
+		}
+		m.ContainmentAction(name, outcome)
+	}
+	return res, err
+}
+
+// callArg finds the action call among an activity's arguments.
+func callArg(args []any) *catalog.Call {
+	if len(args) == 0 {
+		return nil
+	}
+	switch c := args[0].(type) {
+	case catalog.Call:
+		return &c
+	case *catalog.Call:
+		return c
+	}
+	return nil
+}
+
+// attemptStatus classifies an attempt's outcome.
+func attemptStatus(ctx context.Context, err error) string {
+	switch {
+	case err == nil:
+		return StatusSucceeded
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return StatusTimedOut
+	case temporal.IsCanceledError(err) || errors.Is(err, context.Canceled):
+		return StatusCanceled
+	default:
+		return StatusFailed
+	}
+}
+
+type activityOutbound struct {
+	interceptor.ActivityOutboundInterceptorBase
+}
+
+// GetLogger adds the step (and for_each index) to the SDK's activity logger.
+func (a *activityOutbound) GetLogger(ctx context.Context) log.Logger {
+	l := a.Next.GetLogger(ctx)
+	f, ok := ActivityFromContext(ctx)
+	if !ok || f.Step == "" {
+		return l
+	}
+	if f.Index >= 0 {
+		return log.With(l, "step", f.Step, "index", f.Index)
+	}
+	return log.With(l, "step", f.Step)
+}
+
+type workflowInbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+	w *workerInterceptor
+}
+
+// ExecuteWorkflow counts the playbook run's end through the replay-safe
+// metrics handler.
+func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	res, err := wi.Next.ExecuteWorkflow(ctx, in)
+	if workflow.GetInfo(ctx).WorkflowType.Name != wi.w.opts.PlaybookWorkflow {
+		return res, err
+	}
+	status := StatusSucceeded
+	if err != nil {
+		status = StatusFailed
+		var canceled *temporal.CanceledError
+		if errors.As(err, &canceled) {
+			status = StatusCanceled
+		}
+	}
+	pb, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(wi.w.playbookKey)
+	RecordRunFinished(ctx, pb, status)
+	return res, err
+}
