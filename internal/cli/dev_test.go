@@ -34,16 +34,15 @@ type devHarness struct {
 	token   string
 }
 
-func startDevForTest(t *testing.T, dir string) *devHarness {
+func startDevForTest(t *testing.T, dir string, opts ...func(*devOptions)) *devHarness {
 	t.Helper()
 	t.Setenv("RIPOSTE_API_TOKEN", "")
 	pbDir, _ := filepath.Abs("testdata/playbooks")
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	sys, err := startDev(context.Background(), devOptions{
-		DataDir: dir, Playbooks: pbDir, TemporalPort: 0, UIPort: 0, HTTP: "0", MaxBody: 4096, LogLevel: "warn",
-	}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	_ = ctx
+	o := devOptions{DataDir: dir, Playbooks: pbDir, TemporalPort: 0, UIPort: 0, HTTP: "0", MaxBody: 4096, LogLevel: "warn"}
+	for _, f := range opts {
+		f(&o)
+	}
+	sys, err := startDev(context.Background(), o, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatalf("startDev: %v", err)
 	}
