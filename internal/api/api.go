@@ -44,6 +44,8 @@ type Server struct {
 	// Public routes skip the API token (they authenticate on their own,
 	// like Slack's signed requests).
 	Public map[string]http.Handler
+	// RateLimit bounds requests per token; zero disables it.
+	RateLimit RateLimit
 }
 
 // Handler returns the API's HTTP handler.
@@ -78,7 +80,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
-	return s.recoverer(mux)
+	return s.audited(s.recoverer(s.rateLimited(mux)))
 }
 
 // recoverer turns a panic into a 500 problem: no stack trace reaches a client.

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -122,6 +123,8 @@ type apiOptions struct {
 	Public map[string]http.Handler
 	// Extra routes behind the API token.
 	Extra map[string]http.Handler
+	// RateLimit bounds requests per token.
+	RateLimit api.RateLimit
 }
 
 // runningAPI is a started HTTP API.
@@ -162,6 +165,7 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace},
 		Public:     o.Public,
 		Extra:      o.Extra,
+		RateLimit:  o.RateLimit,
 	}
 	// Slack interactions: signed HTTP requests and/or Socket Mode.
 	scfg := slackapp.ConfigFromEnv()
@@ -265,4 +269,19 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// rateFlags are the API's per-token rate limit flags.
+type rateFlags struct {
+	PerSecond float64
+	Burst     int
+}
+
+func (f *rateFlags) register(fs *flag.FlagSet) {
+	fs.Float64Var(&f.PerSecond, "rate-limit", 100, "API requests per second per token (0 = no limit)")
+	fs.IntVar(&f.Burst, "rate-burst", 200, "API request burst per token")
+}
+
+func (f rateFlags) limit() api.RateLimit {
+	return api.RateLimit{PerSecond: f.PerSecond, Burst: f.Burst}
 }

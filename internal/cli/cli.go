@@ -54,6 +54,7 @@ func commands() []command {
 		rollbackCommand(),
 		extendCommand(),
 		policyCommand(),
+		benchCommand(),
 		versionCommand(),
 	}
 }

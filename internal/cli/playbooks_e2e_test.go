@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -9,7 +11,12 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/proxy"
+	"go.temporal.io/sdk/client"
+
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -119,6 +126,8 @@ func TestShippedPlaybooksAgainstLab(t *testing.T) {
 		t.Errorf("pages = %d, want 2 (credential theft, ransomware)", len(st.Pages))
 	}
 
+	checkNoSecretsInHistories(t, h, []string{cred, ransom, acct, c2, low})
+
 	// Extend the C2 block, then roll back the credential-theft containment.
 	if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(c2)+"/extend", h.token, `{"step":"block","by":"4h","user":"USOC"}`); code != 200 || !strings.Contains(string(b), "4h") {
 		t.Errorf("extend: %d %s", code, b)
@@ -157,5 +166,55 @@ func TestContainForReleasesOnEmbeddedServer(t *testing.T) {
 	d := h.waitRun(wid, time.Minute)
 	if d.Status != workflows.RunSucceeded || len(h.sys.Lab.State().BlockedIPs) != 0 {
 		t.Errorf("after contain_for: %s, blocked %+v", d.Status, h.sys.Lab.State().BlockedIPs)
+	}
+}
+
+// checkNoSecretsInHistories decrypts every payload of the runs' histories
+// and fails if any vendor credential of the lab appears in them.
+func checkNoSecretsInHistories(t *testing.T, h *devHarness, workflowIDs []string) {
+	t.Helper()
+	var secrets []string
+	for _, c := range h.sys.Lab.Connections() {
+		for _, ref := range c.Secrets {
+			if ref.Lab != "" {
+				secrets = append(secrets, ref.Lab)
+			}
+		}
+	}
+	if len(secrets) == 0 {
+		t.Fatal("the lab has no secrets to look for")
+	}
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cdc := codec.NewCodec(h.sys.Keys)
+	payloads := 0
+	for _, wid := range workflowIDs {
+		hist := fetchHistory(t, c, wid, "")
+		err := proxy.VisitPayloads(context.Background(), hist, proxy.VisitPayloadsOptions{
+			Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+				dec, err := cdc.Decode(ps)
+				if err != nil {
+					return nil, err
+				}
+				for _, p := range dec {
+					payloads++
+					for _, s := range secrets {
+						if bytes.Contains(p.GetData(), []byte(s)) {
+							t.Errorf("run %s: a vendor secret appears in its history", wid)
+						}
+					}
+				}
+				return ps, nil
+			},
+		})
+		if err != nil {
+			t.Fatalf("visiting %s: %v", wid, err)
+		}
+	}
+	if payloads == 0 {
+		t.Error("no payloads decoded; the scan proves nothing")
 	}
 }

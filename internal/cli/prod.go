@@ -105,6 +105,7 @@ type serveOptions struct {
 	LogLevel   string
 	CORS       string
 	Encryption encryptionFlags
+	Rate       rateFlags
 }
 
 func serveCommand() command {
@@ -121,6 +122,7 @@ func serveCommand() command {
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
 			o.Encryption.register(fs)
+			o.Rate.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -165,7 +167,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
-		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public,
+		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(),
 	})
 	if err != nil {
 		return err
