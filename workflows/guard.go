@@ -101,7 +101,8 @@ func Guard(ctx workflow.Context, state GuardState) error {
 	// Drop expired reservations older than a day before carrying state on.
 	now := workflow.Now(ctx)
 	names := make([]string, 0, len(state.Budgets))
-	for name := range state.Budgets { //workflowcheck:ignore keys are sorted before use
+	//workflowcheck:ignore keys are sorted before use
+	for name := range state.Budgets {
 		names = append(names, name)
 	}
 	sort.Strings(names)

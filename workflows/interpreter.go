@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -164,9 +163,9 @@ func (r *run) setRunStatus(ctx workflow.Context, status string) {
 // details is the Markdown shown as "current details" in the Temporal UI.
 func (r *run) details(status string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status)
+	b.WriteString(fmt.Sprintf("**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status))
 	for i, s := range r.pb.Steps {
-		fmt.Fprintf(&b, "- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i])
+		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i]))
 	}
 	return b.String()
 }
@@ -594,14 +593,4 @@ func errorMessage(err error) string {
 		return ae.Message()
 	}
 	return err.Error()
-}
-
-// sortedKeys returns a map's keys in order, for deterministic iteration.
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m { //workflowcheck:ignore keys are sorted before use
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
