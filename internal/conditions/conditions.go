@@ -13,6 +13,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr"
@@ -175,6 +177,40 @@ func (utcDates) Visit(node *ast.Node) {
 // Compile compiles one expression for the scope. wantBool requires a bool
 // result (a statically non-bool expression is a compile error).
 func Compile(src string, s Scope, wantBool bool) (*Program, error) {
+	key := cacheKey{src: src, scope: s, wantBool: wantBool}
+	if p, ok := programs.Load(key); ok {
+		return p.(*Program), nil
+	}
+	p, err := compile(src, s, wantBool)
+	if err != nil {
+		return nil, err
+	}
+	// Compiled programs are immutable and safe to share: playbooks repeat
+	// the same expressions, and workers recompile the playbook of every run.
+	if programCount.Add(1) > maxCachedPrograms {
+		programs.Clear()
+		programCount.Store(1)
+	}
+	programs.Store(key, p)
+	return p, nil
+}
+
+type cacheKey struct {
+	src      string
+	scope    Scope
+	wantBool bool
+}
+
+// maxCachedPrograms bounds the cache; past it the cache starts over.
+const maxCachedPrograms = 20000
+
+// The program cache is process-wide on purpose: a pure memo of Compile.
+var (
+	programs     sync.Map
+	programCount atomic.Int64
+)
+
+func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &Error{Line: 1, Column: 1, Msg: "expression is empty"}
 	}
