@@ -149,6 +149,15 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		if st.Reason != "" {
 			fmt.Fprintf(w, "      reason: %s\n", st.Reason)
 		}
+		if g := st.Guardrail; g != nil {
+			fmt.Fprintf(w, "      guardrail: %s (%s): %s\n", g.Decision, g.Rule, g.Why)
+		}
+		if g := st.Gate; g != nil {
+			fmt.Fprintf(w, "      gate: %s (%d/%d approvals; %s)\n", g.State, approvalsOf(*g), g.Quorum, g.Why)
+			for _, v := range g.Votes {
+				fmt.Fprintf(w, "        %s by %s via %s at %s %s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), v.Reason)
+			}
+		}
 		if st.Error != "" {
 			fmt.Fprintf(w, "      error:  %s\n", st.Error)
 		}
@@ -221,4 +230,11 @@ func writeJSONTo(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+func verbOf(approve bool) string {
+	if approve {
+		return "approved"
+	}
+	return "denied"
 }
