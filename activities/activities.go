@@ -125,6 +125,9 @@ func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, e
 func Simulate(a *catalog.Action, call Call) map[string]any {
 	out := map[string]any{"simulated": true}
 	for _, f := range a.Outputs {
+		if f.Name == "*" {
+			continue // wildcard: the params are echoed below
+		}
 		switch f.Type {
 		case catalog.TypeBool:
 			out[f.Name] = true

@@ -28,6 +28,12 @@ type gateState struct {
 	onTimeout string
 	escalate  *playbook.Escalation
 	request   GateRequest
+	// open is true when nobody was named as approver (neither the step nor
+	// the site): then anyone but the requester may decide. When approvers
+	// were named but none could be resolved, nobody may: fail closed.
+	open bool
+	// round is the current round's timeout (first round or escalation).
+	round time.Duration
 }
 
 // needsGate decides whether a step waits for a human, and why.
@@ -126,6 +132,8 @@ func (r *run) validateDecision(d Decision) error {
 		return fmt.Errorf("this request message is out of date (the gate was escalated); use the latest message")
 	case g.Requester != "" && strings.EqualFold(user, g.Requester):
 		return fmt.Errorf("%s requested this action and cannot approve it; another approver must decide", user)
+	case len(g.Approvers) == 0 && !g.open:
+		return fmt.Errorf("no approver could be resolved for step %s (the named groups have no members, or Slack is unavailable); the gate will follow on_timeout", g.StepID)
 	case len(g.Approvers) > 0 && !containsFold(g.Approvers, user):
 		return fmt.Errorf("%s is not an approver for step %s", user, g.StepID)
 	}
@@ -260,6 +268,8 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		reason:    a.Reason,
 		onTimeout: a.OnTimeout,
 		escalate:  a.EscalateTo,
+		open:      len(users) == 0 && len(groups) == 0,
+		round:     timeout,
 	}
 	if g.onTimeout == "" {
 		g.onTimeout = playbook.OnTimeoutDeny
@@ -303,7 +313,7 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	case GateApproved:
 		return true, "", ""
 	case GateTimedOut:
-		return false, playbook.StatusTimedOut, fmt.Sprintf("approval timed out after %s", timeout)
+		return false, playbook.StatusTimedOut, fmt.Sprintf("approval timed out after %s", playbook.Duration(g.round))
 	default:
 		who := ""
 		if g.Decision != nil {
@@ -335,7 +345,11 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 			timeout = DefaultGateTimeout
 		}
 		g.ExpiresAt = now.Add(timeout)
+		g.round = timeout
 		g.Groups = g.escalate.Groups
+		// The escalation's approvers replace the first round's; nobody
+		// named means nobody may decide (fail closed).
+		g.open = false
 		g.request = r.gateRequest(cs, g, params, g.escalate.Users, g.escalate.Groups, g.request.Channel, true)
 		r.openGate(ctx, g, g.escalate.Users)
 		r.upsertApprovalState(ctx)

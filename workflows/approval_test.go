@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -276,5 +277,36 @@ func TestDryRunGrantsApprovals(t *testing.T) {
 	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
 	if len(f.opened) != 0 || res.Gates[0].Decision.Via != workflows.ViaDryRun {
 		t.Errorf("dry run posted a request or did not simulate: %+v", res.Gates)
+	}
+}
+
+// TestGateFailsClosedWithoutResolvedApprovers: a gate that names groups
+// nobody could resolve (Slack down) accepts no vote and follows on_timeout.
+func TestGateFailsClosedWithoutResolvedApprovers(t *testing.T) {
+	h := newHarness(t)
+	h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) { return call.Params, nil })
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+		return workflows.GateOpened{}, temporal.NewNonRetryableApplicationError("Slack unavailable", "SlackDown", nil)
+	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, u workflows.GateUpdate) error { return nil },
+		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	var outsider string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UMALLORY"}, &outsider)
+	c := compileYAML(t, `apiVersion: riposte/v1
+name: groups-only
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: core.noop
+    approval: {approvers: {groups: [S0SOC]}, timeout: 10m}
+`)
+	res, _ := h.run(c, det)
+	if !strings.Contains(outsider, "no approver could be resolved") {
+		t.Errorf("vote on an unresolved gate: %q", outsider)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+	if r := stepOf(res, "isolate").Reason; r != "approval timed out after 10m" {
+		t.Errorf("reason = %q", r)
 	}
 }

@@ -91,7 +91,7 @@ func Decode(path string, src []byte) (*File, playbook.Diagnostics) {
 		return nil, d.diags
 	}
 	f := &File{Path: path}
-	d.file1(doc.Content[0], f)
+	d.topLevel(doc.Content[0], f)
 	return f, d.diags.Sort()
 }
 
@@ -350,7 +350,7 @@ func (d *decoder) mapping(n *yaml.Node, path string) (map[string]any, bool) {
 	return m, ok
 }
 
-func (d *decoder) file1(n *yaml.Node, f *File) {
+func (d *decoder) topLevel(n *yaml.Node, f *File) {
 	fs, ok := d.fields(n, "test file", "playbook", "groups", "approval_defaults", "cases")
 	if !ok {
 		return
@@ -360,7 +360,6 @@ func (d *decoder) file1(n *yaml.Node, f *File) {
 		f.playbookNode = p
 	}
 	if g := fs["groups"]; g != nil {
-		f.groupsNode = g
 		f.Groups = map[string][]string{}
 		ps, _ := d.pairs(g, "groups")
 		for _, p := range ps {
@@ -439,7 +438,6 @@ func (d *decoder) testCase(n *yaml.Node, i int) *Case {
 	}
 	if v := fs["dry_run"]; v != nil {
 		c.DryRun, _ = d.boolean(v, path+".dry_run")
-		c.dryRunNode = v
 	}
 	if v := fs["stubs"]; v != nil {
 		ps, _ := d.pairs(v, path+".stubs")
@@ -774,7 +772,6 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 	if !ok {
 		return
 	}
-	e.node = resolve(n)
 	if len(fs) == 0 {
 		d.errorf(n, "%s: expect nothing? say at least one of status, steps, ran, outputs or triggered", path)
 	}
@@ -794,7 +791,6 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		e.Error, _ = d.str(v, path+".error")
 	}
 	if v := fs["steps"]; v != nil {
-		e.stepsNode = v
 		ps, _ := d.pairs(v, path+".steps")
 		for _, p := range ps {
 			sp := path + ".steps." + p.key.Value

@@ -24,7 +24,6 @@ type File struct {
 	Cases            []*Case
 
 	playbookNode *yaml.Node
-	groupsNode   *yaml.Node
 }
 
 // Case is one scenario: a detection, the world's answers (stubs and
@@ -45,10 +44,9 @@ type Case struct {
 	Approvals map[string]*Approval
 	Expect    Expect
 
-	node       *yaml.Node
-	stubKeys   []*yaml.Node // in file order
-	apprKeys   []*yaml.Node
-	dryRunNode *yaml.Node
+	node     *yaml.Node
+	stubKeys []*yaml.Node // in file order
+	apprKeys []*yaml.Node
 }
 
 // Stub is a stubbed action result. Exactly one of Output, Error, Attempts
@@ -112,10 +110,8 @@ type Expect struct {
 	// Outputs are subset matches of the run's outputs, in file order.
 	Outputs []NamedValue
 
-	node      *yaml.Node
-	ranNodes  []*yaml.Node
-	outNodes  []*yaml.Node
-	stepsNode *yaml.Node
+	ranNodes []*yaml.Node
+	outNodes []*yaml.Node
 }
 
 // NamedValue is one expected output.
