@@ -46,6 +46,35 @@ func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[str
 	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: workflow.Now(ctx).Add(cs.ContainFor.D()), params: params})
 }
 
+// undoneBy releases holds that a later step of the same run has already
+// undone (same undo action, same target), so the timer does not undo a
+// second time what a person may have redone since.
+func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[string]any) {
+	for _, h := range r.holds {
+		if h.ReleasedAt != nil || h.Undo != cs.Step.Action {
+			continue
+		}
+		for _, p := range h.params {
+			if sameTarget(p, params) {
+				now := workflow.Now(ctx)
+				h.ReleasedAt = &now
+				h.Extensions = append(h.Extensions, "released early by step "+cs.ID)
+				break
+			}
+		}
+	}
+}
+
+// sameTarget compares two calls' params, ignoring free-text fields.
+func sameTarget(a, b map[string]any) bool {
+	for _, k := range []string{"hostname", "user", "ip", "connection", "tag"} {
+		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend,
 		func(ctx workflow.Context, req ExtendRequest) (Hold, error) {

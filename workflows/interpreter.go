@@ -381,6 +381,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	r.setStatus(ctx, i, playbook.StatusRunning)
 	out, status, errMsg := r.call(ctx, cs, params, -1)
 	if status == playbook.StatusSucceeded {
+		r.undoneBy(ctx, cs, params)
 		r.addHold(ctx, cs, []map[string]any{params})
 	}
 	r.finish(ctx, i, status, out, errMsg, "")

@@ -19,12 +19,14 @@ import (
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -174,6 +176,10 @@ func (r *Runner) init() {
 			}
 		}
 		r.actEnv = activities.NewEnv(nil)
+		// The SDK otherwise hashes the whole executable (hundreds of MB)
+		// inside the first workflow task that schedules an activity, which
+		// trips the 1s deadlock detector on a busy machine (TMPRL1101).
+		worker.SetBinaryChecksum("riposte-test")
 	})
 }
 
@@ -460,6 +466,10 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 	}
 	env.RegisterActivityWithOptions(run.openGate, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
 	env.RegisterActivityWithOptions(run.updateGate, activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	// The site guardrails as a worker with no policy file has them: allow.
+	env.RegisterActivityWithOptions(func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
+		return (&policy.Policy{}).Evaluate(req.Request, false), nil
+	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 
 	shadow := c.Playbook.Mode == playbook.ModeShadow && !tc.DryRun
 	id := dispatch.WorkflowID(c.Playbook.Name, det)
