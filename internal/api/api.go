@@ -137,7 +137,7 @@ type DetectionsResponse struct {
 
 func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > s.MaxBody {
-		intake.WriteProblem(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1,
+		intake.WriteProblem(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1,
 			Msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, s.MaxBody)}))
 		return
 	}
@@ -187,10 +187,10 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Msg: "reading body: " + err.Error()}
+		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "reading body: " + err.Error()}
 	}
 	if int64(len(body)) > limit {
-		return nil, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
+		return nil, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
 	}
 	dryRun := r.URL.Query().Get("dry_run") == "true"
 	trimmed := bytes.TrimSpace(body)
