@@ -12,6 +12,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // Gate defaults when neither the step nor the site says otherwise.
@@ -198,6 +199,10 @@ func (r *run) closeGate(ctx workflow.Context, g *gateState, state string, d *Dec
 	g.State = state
 	g.Decision = d
 	g.ClosedAt = &now
+	if d == nil || d.Via != ViaDryRun {
+		// Replay-safe (workflow metrics handler); simulated gates wait 0s.
+		telemetry.RecordApprovalDecision(ctx, state, now.Sub(g.OpenedAt))
+	}
 	r.upsertApprovalState(ctx)
 }
 

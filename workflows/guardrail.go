@@ -9,6 +9,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // PolicyCheck is the input of ActivityPolicyCheck.
@@ -39,7 +40,9 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	}
 	var d policy.Decision
 	if err := workflow.ExecuteLocalActivity(lctx, ActivityPolicyCheck, req).Get(ctx, &d); err != nil {
-		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + errorMessage(err) + "); a human must approve"}
+		d = policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + errorMessage(err) + "); a human must approve"}
 	}
+	// Replay-safe: the workflow metrics handler is silent during replay.
+	telemetry.RecordGuardrailDecision(ctx, d.Rule, d.Decision)
 	return d
 }

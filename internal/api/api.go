@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // DefaultMaxBody is the default limit of a detection request body.
@@ -46,6 +48,9 @@ type Server struct {
 	Public map[string]http.Handler
 	// RateLimit bounds requests per token; zero disables it.
 	RateLimit RateLimit
+	// Metrics counts detections received, deduplicated and rejected; nil
+	// counts nothing.
+	Metrics *telemetry.Metrics
 }
 
 // Handler returns the API's HTTP handler.
@@ -106,6 +111,9 @@ func (s *Server) auth(h http.Handler) http.Handler {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		gotSum := sha256.Sum256([]byte(strings.TrimSpace(got)))
 		if !ok || s.Token == "" || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+			if r.Pattern == "POST /v1/detections" {
+				s.Metrics.DetectionRejected(telemetry.ReasonUnauthorized)
+			}
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
 			Problem(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong API token (Authorization: Bearer <token>)")
 			return
@@ -137,24 +145,29 @@ type DetectionsResponse struct {
 
 func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > s.MaxBody {
+		s.Metrics.DetectionRejected(telemetry.ReasonTooLarge)
 		intake.WriteProblem(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1,
 			Msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, s.MaxBody)}))
 		return
 	}
 	body, dryRun, err := envelope(r, s.MaxBody)
 	if err != nil {
+		s.Metrics.DetectionRejected(rejectReason(err))
 		intake.WriteProblem(w, intake.DecodeProblem(err))
 		return
 	}
 	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
 	if err != nil {
+		s.Metrics.DetectionRejected(rejectReason(err))
 		intake.WriteProblem(w, intake.DecodeProblem(err))
 		return
 	}
 	if errs := s.Validator.Validate(dets); len(errs) > 0 {
+		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 		intake.WriteProblem(w, intake.ValidationProblem(errs))
 		return
 	}
+	s.Metrics.DetectionReceived(len(dets))
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
 	for i, d := range dets {
 		out, err := s.Dispatcher.Dispatch(r.Context(), i, d, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})
@@ -173,6 +186,9 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 				resp.Started++
 			}
 		}
+		if out.Deduplicated {
+			s.Metrics.DetectionDeduplicated()
+		}
 		resp.Detections = append(resp.Detections, out)
 	}
 	status := http.StatusOK
@@ -182,8 +198,18 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, status, resp)
 }
 
+// rejectReason is the metrics label of a body that could not be decoded.
+func rejectReason(err error) string {
+	if errors.Is(err, intake.ErrTooLarge) {
+		return telemetry.ReasonTooLarge
+	}
+	return telemetry.ReasonMalformed
+}
+
 // envelope reads the body and recognises the optional wrapper
 // {"dry_run": true, "detections": [...]}; ?dry_run=true works for any body.
+// A wrapper with unknown keys or a non-bool dry_run is refused rather than
+// silently run live.
 func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
@@ -192,22 +218,46 @@ func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
 	if int64(len(body)) > limit {
 		return nil, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
 	}
-	dryRun := r.URL.Query().Get("dry_run") == "true"
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) > 0 && trimmed[0] == '{' && bytes.Contains(trimmed, []byte(`"detections"`)) {
-		var env struct {
-			DryRun     *bool           `json:"dry_run"`
-			Detections json.RawMessage `json:"detections"`
-			ClassUID   any             `json:"class_uid"`
+	dryRun := false
+	if q := r.URL.Query().Get("dry_run"); q != "" {
+		v, err := strconv.ParseBool(q)
+		if err != nil {
+			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: fmt.Sprintf("query parameter dry_run must be true or false, got %q", q)}
 		}
-		if json.Unmarshal(trimmed, &env) == nil && env.Detections != nil && env.ClassUID == nil {
-			if env.DryRun != nil && *env.DryRun {
-				dryRun = true
-			}
-			return env.Detections, dryRun, nil
+		dryRun = v
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return body, dryRun, nil
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(trimmed, &keys) != nil {
+		return body, dryRun, nil
+	}
+	if _, ok := keys["detections"]; !ok {
+		return body, dryRun, nil
+	}
+	if _, ok := keys["class_uid"]; ok {
+		return body, dryRun, nil // a detection that happens to have a "detections" field
+	}
+	for k := range keys {
+		if k != "detections" && k != "dry_run" {
+			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1,
+				Msg: fmt.Sprintf("unknown key %q in the request wrapper; it takes only \"dry_run\" and \"detections\"", k)}
 		}
 	}
-	return body, dryRun, nil
+	if raw, ok := keys["dry_run"]; ok {
+		var v bool
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "dry_run in the request wrapper must be true or false"}
+		}
+		dryRun = dryRun || v
+	}
+	d := bytes.TrimSpace(keys["detections"])
+	if len(d) == 0 || d[0] != '[' {
+		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "detections in the request wrapper must be an array of detections"}
+	}
+	return d, dryRun, nil
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

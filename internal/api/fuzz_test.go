@@ -177,13 +177,14 @@ func FuzzDetectionsHandler(f *testing.F) {
 			if errs := v.Validate([]intake.Detection{s.Input.Detection}); len(errs) > 0 {
 				t.Fatalf("started a run for a detection the validator rejects: %v", errs)
 			}
-			if dryRun == "true" && !s.Input.DryRun {
+			queryDry, _ := strconv.ParseBool(dryRun)
+			if queryDry && !s.Input.DryRun {
 				t.Fatalf("?dry_run=true, yet a live run started: %s", s.Options.ID)
 			}
 			if s.Input.DryRun != strings.HasPrefix(s.Options.ID, "dryrun:") {
 				t.Fatalf("dry run %v with workflow id %q", s.Input.DryRun, s.Options.ID)
 			}
-			if s.Input.DryRun && dryRun != "true" {
+			if s.Input.DryRun && !queryDry {
 				var env struct {
 					DryRun bool `json:"dry_run"`
 				}

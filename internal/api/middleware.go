@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -18,6 +19,9 @@ type RateLimit struct {
 	PerSecond float64
 	Burst     int
 }
+
+// maxBuckets bounds the limiter's memory.
+const maxBuckets = 10000
 
 type bucket struct {
 	tokens float64
@@ -51,6 +55,10 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 		l.sweep = now
 	}
 	b, ok := l.buckets[key]
+	if !ok && len(l.buckets) >= maxBuckets {
+		// Bounded memory: start over rather than grow without limit.
+		l.buckets = map[string]*bucket{}
+	}
 	if !ok {
 		b = &bucket{tokens: float64(l.cfg.Burst), last: now}
 		l.buckets[key] = b
@@ -63,6 +71,20 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	}
 	wait := time.Duration((1 - b.tokens) / l.cfg.PerSecond * float64(time.Second))
 	return false, wait
+}
+
+// limitKey is the rate-limit key: the token only once it is the right one
+// (random tokens would otherwise each get a fresh bucket), else the address.
+func (s *Server) limitKey(r *http.Request) string {
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if ok && s.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.Token)) == 1 {
+		return clientKey(r)
+	}
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i > 0 {
+		host = host[:i]
+	}
+	return "addr:" + host
 }
 
 // clientKey identifies the caller for rate limiting and audit: a short hash
@@ -93,7 +115,7 @@ func (s *Server) rateLimited(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		ok, wait := l.allow(clientKey(r))
+		ok, wait := l.allow(s.limitKey(r))
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))

@@ -68,7 +68,11 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	var ae *temporal.ApplicationError
 	switch {
 	case errors.As(err, &nf):
-		return res, fmt.Errorf("%w: %s", ErrNotFound, workflowID)
+		// "Not found" also means the run has ended: say which.
+		if _, derr := s.Client.DescribeWorkflowExecution(ctx, workflowID, ""); derr == nil {
+			return res, fmt.Errorf("%w: the run %s has ended; its gates are closed", ErrRefused, workflowID)
+		}
+		return res, fmt.Errorf("%w: no run with workflow id %q", ErrNotFound, workflowID)
 	case errors.As(err, &ae):
 		return res, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
 	case uctx.Err() != nil && ctx.Err() == nil:

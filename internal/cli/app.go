@@ -25,21 +25,23 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
 // newLogger returns the process logger: text for terminals, JSON when
 // RIPOSTE_LOG_FORMAT=json (production).
 func newLogger(s Streams, level string) *slog.Logger {
-	var lv slog.Level
-	if err := lv.UnmarshalText([]byte(level)); err != nil {
-		lv = slog.LevelInfo
+	format := envOr("RIPOSTE_LOG_FORMAT", "text")
+	l, err := telemetry.NewLogger(s.Err, format, level)
+	if err != nil {
+		// A bad level or format must not stop the process; say so once.
+		if l, err = telemetry.NewLogger(s.Err, format, "info"); err != nil {
+			l, _ = telemetry.NewLogger(s.Err, "text", "info")
+		}
+		l.Warn("ignoring log settings", "level", level, "format", format)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
-	if envOr("RIPOSTE_LOG_FORMAT", "text") == "json" {
-		return slog.New(slog.NewJSONHandler(s.Err, opts))
-	}
-	return slog.New(slog.NewTextHandler(s.Err, opts))
+	return l
 }
 
 // httpAddr turns "8080", ":8080" or "host:port" into a listen address;
@@ -125,6 +127,8 @@ type apiOptions struct {
 	Extra map[string]http.Handler
 	// RateLimit bounds requests per token.
 	RateLimit api.RateLimit
+	// Metrics receives the API's metrics (nil = none).
+	Metrics *telemetry.Metrics
 }
 
 // runningAPI is a started HTTP API.
@@ -147,12 +151,13 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
 	}
-	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL, Approval: defaults}
+	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL, Approval: defaults, Metrics: o.Metrics}
 	src := &playbookSource{paths: o.Playbooks, disp: disp, logger: o.Logger}
 	if err := src.load(); err != nil {
 		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
 	}
 	srv := &api.Server{
+		Metrics:    o.Metrics,
 		Dispatcher: disp,
 		Temporal:   o.Client,
 		Validator:  validator,
@@ -209,7 +214,7 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		}
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           telemetry.HTTPMiddleware(o.Metrics, srv.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,

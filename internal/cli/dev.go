@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -42,6 +43,7 @@ type devOptions struct {
 	LogLevel     string
 	Runtime      runtimeFlags
 	Rate         rateFlags
+	Observe      observeFlags
 }
 
 func devCommand() command {
@@ -57,6 +59,7 @@ func devCommand() command {
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			o.Runtime.register(fs)
+			o.Observe.register(fs)
 			o.Rate.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
@@ -142,12 +145,18 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	d.Server = srv
 	d.closers = append(d.closers, func() { _ = srv.Stop() })
 
+	obs, err := startObservability(ctx, "riposte-dev", o.Observe, logger)
+	if err != nil {
+		return nil, err
+	}
+	d.closers = append(d.closers, obs.Close)
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
-	c, err := tc.Dial(ctx, logger, func(co *client.Options) { codec.ConfigureClientOptions(co, keys) })
+	c, err := tc.Dial(ctx, logger, obs.clientOptions(func(co *client.Options) { codec.ConfigureClientOptions(co, keys) }))
 	if err != nil {
 		return nil, err
 	}
 	d.closers = append(d.closers, c.Close)
+	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, srv.Namespace(), telemetry.PendingApprovalsQuery), 0)
 
 	env := activities.NewEnv(logger)
 	conns, ok, err := loadConnections(o.Runtime.Config, logger)
@@ -167,7 +176,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		d.closers = append(d.closers, func() { _ = l.Close() })
 		env.Connections = l.Connections()
 	}
-	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger)
+	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger, obs.Metrics)
 	if err != nil {
 		return nil, err
 	}
@@ -195,9 +204,11 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	for k, v := range labPublic {
 		public[k] = v
 	}
+	public["GET /metrics"] = obs.Metrics.Handler()
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
 		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra, RateLimit: o.Rate.limit(),
+		Metrics: obs.Metrics,
 	})
 	if err != nil {
 		return nil, err

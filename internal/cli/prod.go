@@ -13,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 const workerUsage = `Usage: riposte worker [flags]
@@ -29,6 +30,7 @@ type workerOptions struct {
 	MaxConcurrency int
 	Runtime        runtimeFlags
 	Encryption     encryptionFlags
+	Observe        observeFlags
 }
 
 func workerCommand() command {
@@ -41,6 +43,7 @@ func workerCommand() command {
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			o.Runtime.register(fs)
 			o.Encryption.register(fs)
+			o.Observe.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -60,7 +63,12 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Temporal.Dial(ctx, logger, withCodec)
+	obs, err := startObservability(ctx, "riposte-worker", o.Observe, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	c, err := o.Temporal.Dial(ctx, logger, obs.clientOptions(withCodec))
 	if err != nil {
 		return err
 	}
@@ -74,7 +82,7 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return err
 	}
 	env.Connections = conns
-	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger)
+	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger, obs.Metrics)
 	if err != nil {
 		return err
 	}
@@ -106,6 +114,7 @@ type serveOptions struct {
 	CORS       string
 	Encryption encryptionFlags
 	Rate       rateFlags
+	Observe    observeFlags
 }
 
 func serveCommand() command {
@@ -123,6 +132,7 @@ func serveCommand() command {
 			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
 			o.Encryption.register(fs)
 			o.Rate.register(fs)
+			o.Observe.register(fs)
 			if _, err := parseFlags(fs, args); err != nil {
 				if errors.Is(err, flag.ErrHelp) {
 					return 0
@@ -150,7 +160,12 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err != nil {
 		return err
 	}
-	c, err := o.Temporal.Dial(ctx, logger, withCodec)
+	obs, err := startObservability(ctx, "riposte-serve", o.Observe, logger)
+	if err != nil {
+		return err
+	}
+	defer obs.Close()
+	c, err := o.Temporal.Dial(ctx, logger, obs.clientOptions(withCodec))
 	if err != nil {
 		return err
 	}
@@ -158,7 +173,9 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, false); err != nil {
 		return err
 	}
-	public := map[string]http.Handler{}
+	// Runs waiting for a decision, asked of Temporal's visibility on scrape.
+	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, o.Temporal.Namespace, telemetry.PendingApprovalsQuery), 0)
+	public := map[string]http.Handler{"GET /metrics": obs.Metrics.Handler()}
 	if keys != nil {
 		// The UI's codec calls carry the API token (Authorization: Bearer).
 		public["/codec/"] = codec.Handler(keys, codec.HandlerOptions{
@@ -168,6 +185,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
 		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(),
+		Metrics: obs.Metrics,
 	})
 	if err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -15,6 +16,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // runtimeFlags are the worker-side files: vendor connections and policy.
@@ -57,8 +59,10 @@ func loadConnections(path string, logger *slog.Logger) (map[string]activities.Co
 	return conns, true, nil
 }
 
-// newWorker builds the worker with its guardrails and Slack poster.
-func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtimeFlags, logger *slog.Logger) (*engineWorker, error) {
+// newWorker builds the worker with its guardrails, Slack poster and the
+// telemetry interceptor (step metrics and step-aware activity logs; m may
+// be nil).
+func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtimeFlags, logger *slog.Logger, m *telemetry.Metrics) (*engineWorker, error) {
 	policyPath := ""
 	if ok, err := exists(rf.Policy); err != nil {
 		return nil, err
@@ -81,7 +85,10 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 		}
 		env.Slack = poster
 	}
-	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster})
+	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster,
+		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{
+			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog()}),
+		}}})
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -37,7 +38,9 @@ type Dispatcher struct {
 	UIURL string
 	// Approval holds the site's approval defaults passed to every run.
 	Approval workflows.ApprovalDefaults
-	set      atomic.Pointer[playbook.Set]
+	// Metrics counts the runs started (nil = none).
+	Metrics *telemetry.Metrics
+	set     atomic.Pointer[playbook.Set]
 }
 
 // Options for one dispatch.
@@ -177,6 +180,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		return m, fmt.Errorf("starting playbook %s for detection %q: %w", pb.Name, det.UID(), err)
 	default:
 		m.RunID = run.GetRunID()
+		d.Metrics.RunStarted(pb.Name, mode)
 	}
 	m.URL = RunURL(d.UIURL, d.Namespace, m.WorkflowID, m.RunID)
 	return m, nil

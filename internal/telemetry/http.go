@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -99,6 +100,9 @@ type MetricsServer struct {
 	URL  string
 	srv  *http.Server
 	done chan error
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // ServeMetrics listens on addr (host:port; ":9090" for every interface) and
@@ -130,13 +134,16 @@ func ServeMetrics(addr string, m *Metrics) (*MetricsServer, error) {
 }
 
 // Close stops the server, waiting up to 5 seconds for scrapes in flight.
+// Calling it again returns the first result.
 func (s *MetricsServer) Close() error {
 	if s == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err := s.srv.Shutdown(ctx)
-	<-s.done
-	return err
+	s.closeOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		s.closeErr = s.srv.Shutdown(ctx)
+		<-s.done
+	})
+	return s.closeErr
 }
