@@ -115,6 +115,10 @@ func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, e
 		if call.DryRun && d.Risk != catalog.RiskRead {
 			return Simulate(&d.Action, call), nil
 		}
+		// Heartbeat while the handler runs, so Temporal notices a dead
+		// worker within the step's heartbeat timeout.
+		stop := heartbeat(ctx)
+		defer stop()
 		// Handlers return errors with their own context; the step id and
 		// action are already on the activity, so nothing is added here.
 		return d.Run(ctx, env, call)
@@ -152,4 +156,27 @@ func Simulate(a *catalog.Action, call Call) map[string]any {
 // NonRetryable marks an error that retrying cannot fix (bad input, 4xx).
 func NonRetryable(errType, format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}
+
+// heartbeat records a heartbeat every few seconds until stopped.
+func heartbeat(ctx context.Context) func() {
+	if !activity.IsActivity(ctx) {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(5 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { close(done) }
 }

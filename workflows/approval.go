@@ -35,6 +35,9 @@ type gateState struct {
 	open bool
 	// round is the current round's timeout (first round or escalation).
 	round time.Duration
+	// opening is true while the request is being posted and approvers
+	// resolved: no vote is accepted until the approver set is known.
+	opening bool
 }
 
 // needsGate decides whether a step waits for a human, and why.
@@ -123,6 +126,8 @@ func (r *run) validateDecision(d Decision) error {
 	switch {
 	case user == "":
 		return fmt.Errorf("a decision needs the deciding user")
+	case g.opening:
+		return fmt.Errorf("the gate on step %s is still being opened; try again in a moment", g.StepID)
 	case g.State != GatePending:
 		by := ""
 		if g.Decision != nil && g.Decision.User != "" {
@@ -383,6 +388,8 @@ func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]an
 // resolved approvers. If posting fails the gate stays open for API and CLI
 // decisions, and the failure is logged.
 func (r *run) openGate(ctx workflow.Context, g *gateState, users []string) {
+	g.opening = true
+	defer func() { g.opening = false }()
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: gateActivityTime,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second},

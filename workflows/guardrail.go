@@ -27,9 +27,12 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 		return policy.Decision{Decision: policy.Allow}
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
-		Summary:             "guardrails: " + cs.ID,
+		// Without ScheduleToClose the SDK caps all attempts at StartToClose,
+		// so a slow first attempt would never be retried.
+		ScheduleToCloseTimeout: 3 * time.Minute,
+		StartToCloseTimeout:    30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
+		Summary:                "guardrails: " + cs.ID,
 	})
 	req := PolicyCheck{
 		Request: policy.Request{

@@ -24,6 +24,8 @@ const (
 	DefaultBackoff        = 2.0
 	DefaultMaxInterval    = time.Minute
 	DefaultConcurrency    = 4
+	// ActionHeartbeatTimeout detects an action whose worker died.
+	ActionHeartbeatTimeout = 20 * time.Second
 )
 
 // Interpreter runs playbooks. Register its Run method as PlaybookWorkflow.
@@ -550,8 +552,11 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
-		RetryPolicy:         rp,
-		Summary:             summary,
+		// Actions heartbeat (activities.wrap), so an attempt on a worker
+		// that died is retried within HeartbeatTimeout, not after timeout.
+		HeartbeatTimeout: min(timeout, ActionHeartbeatTimeout),
+		RetryPolicy:      rp,
+		Summary:          summary,
 	})
 	key := r.info.WorkflowExecution.ID + "/" + cs.ID
 	if index >= 0 {
