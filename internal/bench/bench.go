@@ -1,0 +1,362 @@
+// Package bench is `riposte bench`: it starts what `riposte dev` starts
+// (embedded Temporal on a durable SQLite file, the worker, the vendor lab,
+// the HTTP API) in this process and measures, in one run:
+//
+//   - throughput and latency of a reference playbook (enrich, condition,
+//     contain with approval: auto, ticket, notify) driven through the real
+//     intake, POST /v1/detections, at a fixed concurrency;
+//   - the same load on a hand-written Go workflow calling the same
+//     activities (the baseline), started through an equivalent HTTP
+//     handler, and the Riposte/baseline ratios;
+//   - detection → first containment latency at half the maximum
+//     throughput (an open-loop, rate-limited phase);
+//   - K runs parked at an approval gate: memory while they wait, and the
+//     time to approve them all through POST /v1/runs/{id}/approvals;
+//   - micro benchmarks: conditions, templates, playbook validation,
+//     detection validation.
+//
+// The result is a markdown table with the machine, every figure and the
+// targets. The package's test runs the smoke mode.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riposte-dev/riposte/internal/api"
+)
+
+// Options configures Run. Zero values take the defaults (see Defaults).
+type Options struct {
+	// Warmup precedes every load phase's measurement window.
+	Warmup time.Duration
+	// Duration is the measurement window of each maximum-throughput phase.
+	Duration time.Duration
+	// HalfDuration is the window of the half-throughput phase(s).
+	HalfDuration time.Duration
+	// Concurrency is the number of detections kept in flight.
+	Concurrency int
+	// Parked is K, the number of runs parked at an approval gate.
+	Parked int
+	// ParkedConcurrency bounds the requests in flight while parking and
+	// approving.
+	ParkedConcurrency int
+	// ParkBudget and ApproveBudget bound the time spent parking runs and
+	// approving them (0 = none): a machine too slow to do K in time stops
+	// early and the report extrapolates from the measured rates.
+	// CompleteBudget bounds the wait for the approved runs to complete.
+	ParkBudget, ApproveBudget, CompleteBudget time.Duration
+	// NoApprove leaves the parked runs waiting (memory experiments).
+	NoApprove bool
+	// MicroTime is each micro benchmark's benchtime; Playbooks the number
+	// of playbooks of the "validate N playbooks" benchmark.
+	MicroTime time.Duration
+	Playbooks int
+	// Phases to run: micro, baseline, riposte, half, baseline-half, parked.
+	Phases []string
+	// DataDir holds the SQLite file; "" = a temporary directory, removed
+	// afterwards unless Keep.
+	DataDir string
+	Keep    bool
+	// Worker and DynamicConfig tune the worker and the server (for tuning
+	// experiments; the defaults are riposte dev's).
+	Worker        worker.Options
+	DynamicConfig map[string]any
+	// RateLimit is the API's per-token rate limit (riposte dev: 100/s,
+	// burst 200); zero = none, the default here, so that the engine is
+	// measured rather than the limit.
+	RateLimit api.RateLimit
+	// NoGRPCCompression turns off the SDK client's default gzip
+	// compression of requests to the (loopback) server.
+	NoGRPCCompression bool
+	// StickyCache sets the SDK's sticky workflow cache size when > 0.
+	StickyCache int
+	// CPUProfile and MemProfile are pprof output files ("" = none). The
+	// heap profile is taken while the parked runs wait (or at the end).
+	CPUProfile string
+	MemProfile string
+	Smoke      bool
+	// Logger gets progress; nil = discard.
+	Logger *slog.Logger
+	// Command is the command line shown in the report.
+	Command string
+}
+
+// AllPhases are the phases of a default run, in order.
+var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half", "parked"}
+
+// Defaults returns the options of a default (or smoke) run. The default
+// run takes about 8 to 9 minutes on a 2-core machine.
+func Defaults(smoke bool) Options {
+	if smoke {
+		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4,
+			Parked: 50, ParkedConcurrency: 8, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true}
+	}
+	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 30 * time.Second, Concurrency: 16,
+		Parked: 10000, ParkedConcurrency: 32, ParkBudget: 210 * time.Second, ApproveBudget: 120 * time.Second, CompleteBudget: 30 * time.Second,
+		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases}
+}
+
+func (o *Options) applyDefaults() {
+	d := Defaults(o.Smoke)
+	if o.Warmup <= 0 {
+		o.Warmup = d.Warmup
+	}
+	if o.Duration <= 0 {
+		o.Duration = d.Duration
+	}
+	if o.HalfDuration <= 0 {
+		o.HalfDuration = d.HalfDuration
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = d.Concurrency
+	}
+	if o.Parked <= 0 {
+		o.Parked = d.Parked
+	}
+	if o.ParkedConcurrency <= 0 {
+		o.ParkedConcurrency = d.ParkedConcurrency
+	}
+	if o.ParkBudget < 0 {
+		o.ParkBudget = 0
+	} else if o.ParkBudget == 0 {
+		o.ParkBudget = d.ParkBudget
+	}
+	if o.ApproveBudget < 0 {
+		o.ApproveBudget = 0
+	} else if o.ApproveBudget == 0 {
+		o.ApproveBudget = d.ApproveBudget
+	}
+	if o.CompleteBudget < 0 {
+		o.CompleteBudget = 0
+	} else if o.CompleteBudget == 0 {
+		o.CompleteBudget = d.CompleteBudget
+	}
+	if o.MicroTime <= 0 {
+		o.MicroTime = d.MicroTime
+	}
+	if o.Playbooks <= 0 {
+		o.Playbooks = d.Playbooks
+	}
+	if len(o.Phases) == 0 {
+		o.Phases = d.Phases
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+func (o *Options) has(phase string) bool {
+	for _, p := range o.Phases {
+		if p == phase {
+			return true
+		}
+	}
+	return false
+}
+
+// Report is everything one run measured.
+type Report struct {
+	Options      Options
+	Started      time.Time
+	Elapsed      time.Duration
+	Machine      machine
+	LoadStart    string
+	LoadEnd      string
+	StartupTime  time.Duration
+	DataDir      string
+	Micro        []microResult
+	Baseline     *phaseResult
+	Riposte      *phaseResult
+	Half         *phaseResult
+	BaselineHalf *phaseResult
+	Parked       *parkedResult
+	CPU          map[string]cpuUse
+	// Throttled counts 429 answers of the API's rate limit (retried).
+	Throttled int64
+}
+
+// Run runs the benchmark and returns its report.
+func Run(ctx context.Context, o Options) (rep *Report, err error) {
+	o.applyDefaults()
+	logger := o.Logger
+	logf := func(format string, args ...any) { logger.Info(fmt.Sprintf(format, args...)) }
+	rep = &Report{Options: o, Started: time.Now(), Machine: readMachine(), LoadStart: loadAverage(), CPU: map[string]cpuUse{}}
+	defer func() {
+		rep.Elapsed = time.Since(rep.Started)
+		rep.LoadEnd = loadAverage()
+	}()
+	for _, p := range o.Phases {
+		known := false
+		for _, a := range AllPhases {
+			known = known || a == p
+		}
+		if !known {
+			return nil, fmt.Errorf("unknown phase %q (phases: %s)", p, strings.Join(AllPhases, ", "))
+		}
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	heapTaken := false
+	heapProfile := func() {
+		if o.MemProfile == "" || heapTaken {
+			return
+		}
+		heapTaken = true
+		f, err := os.Create(o.MemProfile)
+		if err != nil {
+			logger.Error("heap profile", "error", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			logger.Error("heap profile", "error", err)
+		}
+	}
+	defer heapProfile()
+
+	// Micro benchmarks first, on a quiet process.
+	if o.has("micro") {
+		logf("micro benchmarks (%s each)", o.MicroTime)
+		m := markCPU()
+		rep.Micro = runMicros(o.MicroTime, o.Playbooks, logf)
+		rep.CPU["micro"] = since(m)
+	}
+	if !o.has("baseline") && !o.has("riposte") && !o.has("half") && !o.has("baseline-half") && !o.has("parked") {
+		return rep, nil
+	}
+
+	dir := o.DataDir
+	if dir == "" {
+		dir, err = os.MkdirTemp("", "riposte-bench-")
+		if err != nil {
+			return nil, err
+		}
+		if !o.Keep {
+			defer os.RemoveAll(dir)
+		}
+	}
+	rep.DataDir = dir
+	if o.StickyCache > 0 {
+		worker.SetStickyWorkflowCacheSize(o.StickyCache)
+	}
+	logf("starting embedded Temporal (SQLite in %s), worker, lab and API", dir)
+	t0 := time.Now()
+	sys, err := startSystem(ctx, dir, o, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer sys.Close()
+	rep.StartupTime = time.Since(t0)
+	l := newLoader(sys)
+
+	phase := func(name string, f func()) {
+		if ctx.Err() != nil {
+			return
+		}
+		m := markCPU()
+		f()
+		rep.CPU[name] = since(m)
+	}
+	ref := riposteTarget(referenceProduct)
+	if o.has("baseline") {
+		phase("baseline", func() {
+			logf("baseline: closed loop, %d in flight, %s warm-up + %s", o.Concurrency, o.Warmup, o.Duration)
+			r := l.runClosedLoop(ctx, baselineTarget(), "max", o.Concurrency, o.Warmup, o.Duration)
+			rep.Baseline = &r
+			logf("baseline: %.1f runs/s, p99 done %s", r.Throughput, r.Done.P99)
+		})
+	}
+	if o.has("riposte") {
+		phase("riposte", func() {
+			logf("riposte: closed loop, %d in flight, %s warm-up + %s", o.Concurrency, o.Warmup, o.Duration)
+			r := l.runClosedLoop(ctx, ref, "max", o.Concurrency, o.Warmup, o.Duration)
+			rep.Riposte = &r
+			logf("riposte: %.1f runs/s, p99 done %s", r.Throughput, r.Done.P99)
+		})
+	}
+	rate := 0.0
+	if rep.Riposte != nil {
+		rate = rep.Riposte.Throughput / 2
+	}
+	if rate <= 0 {
+		rate = 2
+	}
+	if o.has("half") {
+		phase("half", func() {
+			logf("riposte at half throughput: open loop, %.1f detections/s, %s warm-up + %s", rate, o.Warmup/2, o.HalfDuration)
+			r := l.runOpenLoop(ctx, ref, "half", rate, o.Warmup/2, o.HalfDuration)
+			rep.Half = &r
+			logf("riposte half: p99 contain %s, p99 done %s", r.Contain.P99, r.Done.P99)
+		})
+	}
+	if o.has("baseline-half") {
+		phase("baseline-half", func() {
+			logf("baseline at the same rate: open loop, %.1f detections/s, %s warm-up + %s", rate, o.Warmup/2, o.HalfDuration)
+			r := l.runOpenLoop(ctx, baselineTarget(), "half", rate, o.Warmup/2, o.HalfDuration)
+			rep.BaselineHalf = &r
+			logf("baseline half: p99 contain %s, p99 done %s", r.Contain.P99, r.Done.P99)
+		})
+	}
+	if o.has("parked") {
+		phase("parked", func() {
+			logf("parked: %d runs waiting at an approval gate (%d requests in flight)", o.Parked, o.ParkedConcurrency)
+			r := l.runParked(ctx, o, logf, heapProfile)
+			rep.Parked = &r
+		})
+	}
+	rep.Throttled = l.throttled.Load()
+	if err := ctx.Err(); err != nil {
+		return rep, err
+	}
+	return rep, nil
+}
+
+// Main runs `riposte bench` with command-line args and returns the exit
+// code. It is shared by `riposte bench` and cmd/riposte-bench.
+func Main(ctx context.Context, prog string, args []string, stdout, stderr io.Writer) int {
+	o, out, err := parseFlags(prog, args, stderr)
+	if err != nil {
+		if errors.Is(err, errHelp) {
+			return 0
+		}
+		return 2
+	}
+	o.Logger = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel()}))
+	rep, err := Run(ctx, o.Options)
+	if rep == nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+	md := rep.Markdown()
+	fmt.Fprint(stdout, md)
+	if out != "" {
+		if werr := os.WriteFile(out, []byte(md), 0o644); werr != nil {
+			fmt.Fprintf(stderr, "%s: writing %s: %v\n", prog, out, werr)
+			return 1
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", prog, err)
+		return 1
+	}
+	return 0
+}

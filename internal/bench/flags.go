@@ -1,0 +1,133 @@
+package bench
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Usage is the help text of `riposte bench`.
+const Usage = `Usage: riposte bench [flags]
+
+Starts what riposte dev starts (embedded Temporal on a durable SQLite file
+in a temporary data dir, the worker, the vendor lab, the HTTP API) in this
+process and measures: reference-playbook throughput and latency through
+POST /v1/detections; the same load on a hand-written Go workflow (the
+baseline) and the ratios; detection -> first containment latency at half
+the maximum throughput; memory with K runs parked at an approval gate and
+the time to approve them all through the API; micro benchmarks. Prints a
+markdown table (and writes it to --out). The default run takes about 9
+minutes; --smoke takes seconds (CI).`
+
+var errHelp = errors.New("help")
+
+// cliOptions are the flags: Options plus output and logging.
+type cliOptions struct {
+	Options
+	level string
+}
+
+func (c *cliOptions) logLevel() slog.Level {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(c.level)); err != nil {
+		return slog.LevelInfo
+	}
+	return lv
+}
+
+func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, string, error) {
+	var c cliOptions
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "%s\n\nFlags:\n", Usage)
+		fs.PrintDefaults()
+	}
+	d := Defaults(false)
+	var out, phases string
+	var dc multiFlag
+	fs.BoolVar(&c.Smoke, "smoke", false, "tiny durations and K=50: checks that everything works, in seconds (CI); explicit flags still apply")
+	fs.DurationVar(&c.Warmup, "warmup", 0, fmt.Sprintf("warm-up before each load phase's window (default %s)", d.Warmup))
+	fs.DurationVar(&c.Duration, "duration", 0, fmt.Sprintf("measurement window of each maximum-throughput phase (default %s)", d.Duration))
+	fs.DurationVar(&c.HalfDuration, "half-duration", 0, fmt.Sprintf("measurement window of the half-throughput phases (default %s)", d.HalfDuration))
+	fs.IntVar(&c.Concurrency, "concurrency", 0, fmt.Sprintf("detections in flight in the maximum-throughput phases (default %d)", d.Concurrency))
+	fs.IntVar(&c.Parked, "parked", 0, fmt.Sprintf("K: runs parked at an approval gate at once (default %d)", d.Parked))
+	fs.IntVar(&c.ParkedConcurrency, "parked-concurrency", 0, fmt.Sprintf("requests in flight while parking and approving (default %d)", d.ParkedConcurrency))
+	fs.DurationVar(&c.ParkBudget, "parked-budget", 0, fmt.Sprintf("stop posting parked detections after this long; the report extrapolates to K (default %s; -1s = none)", d.ParkBudget))
+	fs.DurationVar(&c.ApproveBudget, "approve-budget", 0, fmt.Sprintf("stop posting approvals after this long; the report extrapolates to K (default %s; -1s = none)", d.ApproveBudget))
+	fs.DurationVar(&c.CompleteBudget, "complete-budget", 0, fmt.Sprintf("wait at most this long for the approved runs to complete (default %s; -1s = 10m)", d.CompleteBudget))
+	fs.BoolVar(&c.NoApprove, "no-approve", false, "leave the parked runs waiting (memory experiments)")
+	fs.DurationVar(&c.MicroTime, "benchtime", 0, fmt.Sprintf("time of each micro benchmark (default %s)", d.MicroTime))
+	fs.IntVar(&c.Playbooks, "playbooks", 0, fmt.Sprintf("playbooks in the 'validate N playbooks' micro benchmark (default %d)", d.Playbooks))
+	fs.StringVar(&phases, "phases", strings.Join(AllPhases, ","), "phases to run, comma-separated")
+	fs.StringVar(&out, "out", "", "also write the markdown report to this file")
+	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.StringVar(&c.MemProfile, "memprofile", "", "write a heap profile (taken while the parked runs wait) to this file")
+	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the SQLite file (default: a temporary directory, removed afterwards)")
+	fs.BoolVar(&c.Keep, "keep", false, "keep the temporary data dir")
+	fs.StringVar(&c.level, "log-level", "info", "progress log level on stderr: debug, info, warn or error")
+	// Tuning experiments: worker options and server dynamic config.
+	fs.IntVar(&c.Worker.MaxConcurrentWorkflowTaskPollers, "wft-pollers", 0, "worker: workflow task pollers (0 = SDK default)")
+	fs.IntVar(&c.Worker.MaxConcurrentActivityTaskPollers, "activity-pollers", 0, "worker: activity task pollers (0 = SDK default)")
+	fs.IntVar(&c.Worker.MaxConcurrentWorkflowTaskExecutionSize, "max-wft", 0, "worker: concurrent workflow tasks (0 = SDK default)")
+	fs.IntVar(&c.Worker.MaxConcurrentActivityExecutionSize, "max-activities", 0, "worker: concurrent activities (0 = SDK default)")
+	fs.IntVar(&c.StickyCache, "sticky-cache", 0, "worker: sticky workflow cache size (0 = SDK default, 10000)")
+	fs.Float64Var(&c.RateLimit.PerSecond, "rate-limit", 0, "API requests per second per token, as riposte dev's --rate-limit (default 0 = no limit; riposte dev defaults to 100)")
+	fs.IntVar(&c.RateLimit.Burst, "rate-burst", 200, "API request burst per token, with --rate-limit")
+	fs.BoolVar(&c.NoGRPCCompression, "no-grpc-compression", false, "client: no gzip on gRPC requests to the loopback server (riposte dev compresses, the SDK default)")
+	fs.Var(&dc, "dc", "server dynamic config override key=value (repeatable; ints, floats, bools, durations as strings)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return c, "", errHelp
+		}
+		return c, "", err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "%s: unexpected arguments %q\n", prog, fs.Args())
+		return c, "", errors.New("arguments")
+	}
+	for _, p := range strings.Split(phases, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.Phases = append(c.Phases, p)
+		}
+	}
+	if len(dc) > 0 {
+		c.DynamicConfig = map[string]any{}
+		for _, kv := range dc {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok {
+				fmt.Fprintf(stderr, "%s: --dc %q: want key=value\n", prog, kv)
+				return c, "", errors.New("dc")
+			}
+			c.DynamicConfig[k] = parseValue(v)
+		}
+	}
+	c.Command = "riposte bench " + strings.Join(args, " ")
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		fmt.Fprintf(stderr, "%s: note: /proc is not available; RSS will read 0\n", prog)
+	}
+	return c, out, nil
+}
+
+func parseValue(v string) any {
+	if n, err := strconv.Atoi(v); err == nil {
+		return n
+	}
+	if f, err := strconv.ParseFloat(v, 64); err == nil {
+		return f
+	}
+	if b, err := strconv.ParseBool(v); err == nil {
+		return b
+	}
+	return v
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
