@@ -126,8 +126,6 @@ func (r *run) validateDecision(d Decision) error {
 	switch {
 	case user == "":
 		return fmt.Errorf("a decision needs the deciding user")
-	case g.opening:
-		return fmt.Errorf("the gate on step %s is still being opened; try again in a moment", g.StepID)
 	case g.State != GatePending:
 		by := ""
 		if g.Decision != nil && g.Decision.User != "" {
@@ -138,6 +136,9 @@ func (r *run) validateDecision(d Decision) error {
 		return fmt.Errorf("this request message is out of date (the gate was escalated); use the latest message")
 	case g.Requester != "" && strings.EqualFold(user, g.Requester):
 		return fmt.Errorf("%s requested this action and cannot approve it; another approver must decide", user)
+	case g.opening && len(g.Groups) > 0 && !containsFold(g.Approvers, user):
+		// Group members are known only once the request is posted.
+		return fmt.Errorf("the gate on step %s is still being opened; try again in a moment", g.StepID)
 	case len(g.Approvers) == 0 && !g.open:
 		return fmt.Errorf("no approver could be resolved for step %s (the named groups have no members, or Slack is unavailable); the gate will follow on_timeout", g.StepID)
 	case len(g.Approvers) > 0 && !containsFold(g.Approvers, user):
@@ -388,7 +389,9 @@ func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]an
 // resolved approvers. If posting fails the gate stays open for API and CLI
 // decisions, and the failure is logged.
 func (r *run) openGate(ctx workflow.Context, g *gateState, users []string) {
+	// Until the groups are resolved, only the listed users may decide.
 	g.opening = true
+	g.Approvers = sortedUnique(users)
 	defer func() { g.opening = false }()
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: gateActivityTime,
