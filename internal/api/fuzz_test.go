@@ -85,6 +85,8 @@ func FuzzDetectionsHandler(f *testing.F) {
 	} {
 		f.Add([]byte(s), "", uint8(0), uint8(0))
 	}
+	f.Add([]byte(d), "maybe", uint8(0), uint8(0))
+	f.Add([]byte(d), "\"-m\xc7", uint8(0), uint8(fuzzChunked))
 	f.Add([]byte(d), "", uint8(0), uint8(fuzzNoToken))
 	f.Add([]byte(d), "true", uint8(1), uint8(fuzzBadToken|fuzzChunked))
 	f.Add([]byte(d+"\n"+det("fz-4", 6, "")), "", uint8(2), uint8(0))
@@ -201,9 +203,22 @@ func FuzzDetectionsHandler(f *testing.F) {
 			}
 		}
 
+		// A dry_run query that is not a boolean is refused whatever the
+		// body says (413 still wins for an oversized body).
+		_, queryErr := strconv.ParseBool(dryRun)
+		badQuery := dryRun != "" && queryErr != nil
+		if badQuery && !wantAuthFail {
+			if got.code != http.StatusBadRequest && got.code != http.StatusRequestEntityTooLarge {
+				t.Fatalf("?dry_run=%q, yet status %d: %s", dryRun, got.code, got.body)
+			}
+			if got.code == http.StatusBadRequest && !strings.Contains(got.body, "dry_run") {
+				t.Fatalf("?dry_run=%q refused without naming the parameter: %s", dryRun, got.body)
+			}
+		}
+
 		// A body that is not an envelope is judged by the decoder and the
 		// validator alone: when they refuse it, the handler must too.
-		if !bytes.Contains(body, []byte(`"detections"`)) && !wantAuthFail {
+		if !bytes.Contains(body, []byte(`"detections"`)) && !wantAuthFail && !badQuery {
 			dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: fuzzMaxBody})
 			rejected := err != nil || len(v.Validate(dets)) > 0
 			if rejected && (got.code < 400 || len(starts) > 0) {
