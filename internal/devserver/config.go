@@ -3,6 +3,7 @@ package devserver
 import (
 	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -29,9 +30,12 @@ const (
 func DevDynamicConfig() map[string]any {
 	return map[string]any{
 		// Read search attributes from the database on every use instead of a
-		// cache refreshed every minute: attributes registered at startup (or
-		// later through the operator API) are usable at once. Adding search
-		// attributes is rare, so the extra reads are cheap.
+		// cache refreshed every minute, so that attributes registered at
+		// startup are usable at once. It costs a database read on every
+		// start, upsert and visibility write (a fifth of the server's
+		// throughput on SQLite), so Start turns it off again once every
+		// service's cache must have seen the registered attributes (see
+		// searchAttributeSettle), unless Options.DynamicConfig sets it.
 		dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key().String(): true,
 		// Same for Nexus endpoints.
 		dynamicconfig.ForceNexusEndpointRefreshOnRead.Key().String(): true,
@@ -52,7 +56,7 @@ func DevDynamicConfig() map[string]any {
 
 // serverOptions assembles the temporal.ServerOption list for one node running
 // all services in process.
-func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr, httpAddr string, logger *serverLogger) []temporal.ServerOption {
+func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr, httpAddr string, logger *serverLogger, dcClient *dynamicconfig.MemoryClient) []temporal.ServerOption {
 	conf := &config.Config{}
 
 	// Static membership: each service has exactly one host, this process. No
@@ -100,9 +104,8 @@ func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr
 
 	dc := DevDynamicConfig()
 	maps.Copy(dc, opts.DynamicConfig)
-	dcClient := make(dynamicconfig.StaticClient, len(dc))
-	for k, v := range dc {
-		dcClient[dynamicconfig.MakeKey(k)] = v
+	for _, k := range slices.Sorted(maps.Keys(dc)) {
+		dcClient.OverrideValue(dynamicconfig.MakeKey(k), dc[k])
 	}
 
 	return []temporal.ServerOption{

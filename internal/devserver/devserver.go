@@ -22,6 +22,7 @@ import (
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/temporal"
 )
 
@@ -77,9 +78,28 @@ type Server struct {
 	unlock     func() error   // releases the data dir lock; nil if none
 	quietOnEnd bool
 
+	// dc is the server's dynamic config; settled is closed once the
+	// search attribute cache refresh is back to normal (see Settled).
+	dc          *dynamicconfig.MemoryClient
+	settled     chan struct{}
+	settleTimer *time.Timer
+
 	stopOnce sync.Once
 	stopErr  error
 }
+
+// searchAttributeSettle is how long after registering search attributes
+// Start keeps the servers' search attribute caches refreshing on every read:
+// each service's cache expires a minute after its last refresh (the server's
+// fixed interval), so after this long no cache can predate the registration.
+const searchAttributeSettle = 61 * time.Second
+
+// Settled is closed once every service's search attribute cache is known to
+// hold the attributes Start registered and the per-read refresh is off: at
+// once when they were registered by an earlier start, about a minute after
+// Start returns on a fresh data directory. Runs work before that; they only
+// cost more (benchmarks wait for it).
+func (s *Server) Settled() <-chan struct{} { return s.settled }
 
 // FrontendAddress is the host:port of the frontend gRPC API, e.g.
 // "127.0.0.1:7233", suitable for client.Options.HostPort.
@@ -179,7 +199,9 @@ func start(ctx context.Context, opts Options) (_ *Server, retErr error) {
 
 	// Temporal services.
 	srvLogger := newServerLogger(logger, serverLevel)
-	srv, err := startTemporal(serverOptions(opts, ports, sqlCfg, s.frontendAddr, s.httpAddr, srvLogger), srvLogger)
+	s.dc = dynamicconfig.NewMemoryClient()
+	s.settled = make(chan struct{})
+	srv, err := startTemporal(serverOptions(opts, ports, sqlCfg, s.frontendAddr, s.httpAddr, srvLogger, s.dc), srvLogger)
 	if err != nil {
 		return nil, explainStartError(err, ports)
 	}
@@ -197,13 +219,15 @@ func start(ctx context.Context, opts Options) (_ *Server, retErr error) {
 	if err := ensureNamespace(readyCtx, c, opts.Namespace, opts.Retention); err != nil {
 		return nil, fmt.Errorf("namespace %q: %w", opts.Namespace, err)
 	}
-	if err := ensureSearchAttributes(readyCtx, c, opts.Namespace, opts.SearchAttributes); err != nil {
+	added, err := ensureSearchAttributes(readyCtx, c, opts.Namespace, opts.SearchAttributes)
+	if err != nil {
 		return nil, fmt.Errorf("search attributes: %w", err)
 	}
 	if err := waitNamespaceUsable(readyCtx, c, opts.Namespace); err != nil {
 		return nil, fmt.Errorf("namespace %q: %w", opts.Namespace, err)
 	}
 
+	s.settle(opts, added)
 	if s.ui != nil {
 		s.ui.serve()
 	}
@@ -212,11 +236,34 @@ func start(ctx context.Context, opts Options) (_ *Server, retErr error) {
 	return s, nil
 }
 
+// settle turns the per-read search attribute refresh off: now when no
+// attribute was added, searchAttributeSettle later when some were, never
+// when the caller's dynamic config decides.
+func (s *Server) settle(opts Options, added bool) {
+	key := dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key()
+	if _, set := opts.DynamicConfig[key.String()]; set {
+		close(s.settled)
+		return
+	}
+	done := func() {
+		s.dc.OverrideValue(key, false)
+		close(s.settled)
+	}
+	if !added {
+		done()
+		return
+	}
+	s.settleTimer = time.AfterFunc(searchAttributeSettle, done)
+}
+
 // Stop shuts down the UI and all Temporal services. It is safe to call more
 // than once (later calls return the first call's result) and on a partially
 // started server.
 func (s *Server) Stop() error {
 	s.stopOnce.Do(func() {
+		if s.settleTimer != nil {
+			s.settleTimer.Stop()
+		}
 		var errs []error
 		if s.ui != nil {
 			if err := s.ui.close(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"go.temporal.io/server/common/dynamicconfig"
 	"io"
 	"log/slog"
 	"net"
@@ -413,7 +414,7 @@ func TestStartTemporalTurnsFatalIntoError(t *testing.T) {
 
 	logger := newServerLogger(slog.New(slog.DiscardHandler), slog.LevelError)
 	frontend := net.JoinHostPort(opts.IP, strconv.Itoa(ports.frontend))
-	srv, err := startTemporal(serverOptions(opts, ports, sqliteConfig(""), frontend, "", logger), logger)
+	srv, err := startTemporal(serverOptions(opts, ports, sqliteConfig(""), frontend, "", logger, dynamicconfig.NewMemoryClient()), logger)
 	if err == nil {
 		_ = srv.Stop()
 		t.Fatal("server started with its history port taken")
@@ -423,4 +424,51 @@ func TestStartTemporalTurnsFatalIntoError(t *testing.T) {
 		t.Errorf("error does not explain the busy port %d: %v", ports.history, err)
 	}
 	t.Logf("error: %v", err)
+}
+
+// TestSettle checks when the per-read search attribute refresh goes off.
+func TestSettle(t *testing.T) {
+	key := dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key()
+	value := func(s *Server) any {
+		vs := s.dc.GetValue(key)
+		if len(vs) == 0 {
+			return nil
+		}
+		return vs[0].Value
+	}
+	closed := func(s *Server) bool {
+		select {
+		case <-s.Settled():
+			return true
+		default:
+			return false
+		}
+	}
+	newServer := func() *Server {
+		s := &Server{dc: dynamicconfig.NewMemoryClient(), settled: make(chan struct{})}
+		s.dc.OverrideValue(key, true)
+		return s
+	}
+
+	// Attributes registered by an earlier start: every cache loads them.
+	s := newServer()
+	s.settle(Options{}, false)
+	if !closed(s) || value(s) != false {
+		t.Errorf("nothing added: settled %v, refresh %v; want settled, false", closed(s), value(s))
+	}
+
+	// Just registered: the refresh stays on until caches have expired.
+	s = newServer()
+	s.settle(Options{}, true)
+	if closed(s) || value(s) != true || s.settleTimer == nil {
+		t.Errorf("just added: settled %v, refresh %v, timer %v; want waiting", closed(s), value(s), s.settleTimer != nil)
+	}
+	s.settleTimer.Stop()
+
+	// The caller's dynamic config wins.
+	s = newServer()
+	s.settle(Options{DynamicConfig: map[string]any{key.String(): true}}, false)
+	if !closed(s) || value(s) != true {
+		t.Errorf("caller's setting: settled %v, refresh %v; want settled, true", closed(s), value(s))
+	}
 }

@@ -80,9 +80,9 @@ func ensureNamespace(ctx context.Context, c client.Client, name string, retentio
 // ensureSearchAttributes registers the custom search attributes that are not
 // registered yet, refuses type conflicts with existing ones, and waits until
 // all of them are listed.
-func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enums.IndexedValueType) error {
+func ensureSearchAttributes(ctx context.Context, c client.Client, namespace string, want map[string]enums.IndexedValueType) (added bool, err error) {
 	if len(want) == 0 {
-		return nil
+		return false, nil
 	}
 	ops := c.OperatorService()
 	list := func() (*operatorservice.ListSearchAttributesResponse, error) {
@@ -96,20 +96,20 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 
 	existing, err := list()
 	if err != nil {
-		return fmt.Errorf("listing: %w", err)
+		return false, fmt.Errorf("listing: %w", err)
 	}
 	missing := map[string]enums.IndexedValueType{}
 	for _, name := range slices.Sorted(maps.Keys(want)) {
 		typ := want[name]
 		if sys, ok := existing.GetSystemAttributes()[name]; ok {
-			return fmt.Errorf("%q is a system search attribute (type %v)", name, sys)
+			return false, fmt.Errorf("%q is a system search attribute (type %v)", name, sys)
 		}
 		have, ok := existing.GetCustomAttributes()[name]
 		switch {
 		case !ok:
 			missing[name] = typ
 		case have != typ:
-			return fmt.Errorf("%q is already registered with type %v, not %v", name, have, typ)
+			return false, fmt.Errorf("%q is already registered with type %v, not %v", name, have, typ)
 		}
 	}
 	if len(missing) > 0 {
@@ -121,12 +121,12 @@ func ensureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("adding %v: %w", slices.Sorted(maps.Keys(missing)), err)
+			return false, fmt.Errorf("adding %v: %w", slices.Sorted(maps.Keys(missing)), err)
 		}
 	}
 
 	// Wait until every attribute is listed with the right type.
-	return retry(ctx, func() error {
+	return len(missing) > 0, retry(ctx, func() error {
 		resp, err := list()
 		if err != nil {
 			return err
