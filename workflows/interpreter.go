@@ -115,7 +115,11 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err := r.registerHoldHandlers(ctx); err != nil {
 		return nil, err
 	}
-	r.setRunStatus(ctx, RunRunning)
+	if input.StatusAtStart {
+		workflow.SetCurrentDetails(ctx, r.details(RunRunning))
+	} else {
+		r.setRunStatus(ctx, RunRunning)
+	}
 
 	res := &Result{
 		Playbook:  input.Playbook.Name,

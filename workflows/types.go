@@ -50,6 +50,12 @@ type Input struct {
 	Requester string `json:"requester,omitempty"`
 	// Approval holds the site defaults for gates that do not say otherwise.
 	Approval ApprovalDefaults `json:"approval,omitempty"`
+	// StatusAtStart says the starter set the RunStatus search attribute to
+	// "running" in the start request, so the run does not upsert it again
+	// (each upsert is one more visibility write). Runs started without it,
+	// including every run recorded before it existed, upsert as before,
+	// which keeps their histories replayable.
+	StatusAtStart bool `json:"status_at_start,omitempty"`
 }
 
 // ApprovalDefaults are the site's defaults for approval gates.

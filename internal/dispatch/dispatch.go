@@ -158,6 +158,8 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		RunURL:    RunURL(d.UIURL, d.Namespace, id, ""),
 		Requester: opts.Requester,
 		Approval:  d.Approval,
+		// The start request below sets RunStatus=running.
+		StatusAtStart: true,
 	}
 	sopts := client.StartWorkflowOptions{
 		ID:                                       id,
@@ -168,6 +170,10 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		TypedSearchAttributes:                    sa,
 		StaticSummary:                            summary(pb, det, mode),
 		StaticDetails:                            details(pb, det),
+		// With a worker on this client (riposte dev), the first workflow
+		// task comes back in the start response: no matching round trip.
+		// Without one the SDK starts the run the usual way.
+		EnableEagerStart: true,
 	}
 	m := Match{Playbook: pb.Name, Version: pb.Version, Mode: mode, WorkflowID: id}
 	run, err := d.Client.ExecuteWorkflow(ctx, sopts, workflows.PlaybookWorkflow, input)
