@@ -151,7 +151,12 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	d.closers = append(d.closers, obs.Close)
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
-	c, err := tc.Dial(ctx, logger, obs.clientOptions(func(co *client.Options) { codec.ConfigureClientOptions(co, keys) }))
+	c, err := tc.Dial(ctx, logger, obs.clientOptions(func(co *client.Options) {
+		codec.ConfigureClientOptions(co, keys)
+		// The server is in this process, over loopback: gzip (the SDK's
+		// default) would only burn CPU.
+		co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
+	}))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -23,11 +24,24 @@ import (
 type runtimeFlags struct {
 	Config string
 	Policy string
+	// StickyCache is the process's sticky workflow cache size.
+	StickyCache int
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
 	fs.StringVar(&f.Policy, "policy", envOr("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
+	fs.IntVar(&f.StickyCache, "sticky-cache", envInt("RIPOSTE_STICKY_CACHE", engine.DefaultStickyCacheSize),
+		"runs kept in worker memory between workflow tasks; others are replayed from history when they wake (env RIPOSTE_STICKY_CACHE)")
+}
+
+// envInt reads an integer environment variable; unset or not a number
+// gives def (the flag's own parsing reports bad values given as flags).
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 // exists reports whether a file exists; other stat errors are returned.
@@ -84,6 +98,10 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 			return nil, err
 		}
 		env.Slack = poster
+	}
+	if rf.StickyCache > 0 {
+		// Process-wide; takes effect when the first worker starts.
+		worker.SetStickyWorkflowCacheSize(rf.StickyCache)
 	}
 	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster,
 		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{

@@ -17,6 +17,13 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
+// DefaultStickyCacheSize is how many runs a worker process keeps in memory
+// between their workflow tasks (the SDK's default is 10,000). Active runs
+// fit easily; runs parked at a gate for hours beyond it are evicted and
+// replayed from their (short) history when a decision arrives, which keeps
+// memory flat with thousands of parked approvals.
+const DefaultStickyCacheSize = 2000
+
 // WorkerOptions configures NewWorker.
 type WorkerOptions struct {
 	TaskQueue string
