@@ -182,6 +182,7 @@ func (h *baselineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			TypedSearchAttributes:                    sa,
 			StaticSummary:                            fmt.Sprintf("%s v1: %s", baselineName, d.Title()),
 			StaticDetails:                            fmt.Sprintf("Detection %s from %s, severity %s.", d.UID(), d.DetectorModel(), d.Severity()),
+			EnableEagerStart:                         true,
 		}
 		m := baselineMatch{WorkflowID: id}
 		run, err := h.client.ExecuteWorkflow(r.Context(), opts, BaselineWorkflow, BaselineInput{Detection: map[string]any(d)})

@@ -33,6 +33,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/engine"
 )
 
 // Options configures Run. Zero values take the defaults (see Defaults).
@@ -75,9 +76,9 @@ type Options struct {
 	// burst 200); zero = none, the default here, so that the engine is
 	// measured rather than the limit.
 	RateLimit api.RateLimit
-	// NoGRPCCompression turns off the SDK client's default gzip
-	// compression of requests to the (loopback) server.
-	NoGRPCCompression bool
+	// GRPCCompression turns the SDK client's default gzip back on (riposte
+	// dev turns it off for its loopback connection).
+	GRPCCompression bool
 	// StickyCache sets the SDK's sticky workflow cache size when > 0.
 	StickyCache int
 	// CPUProfile and MemProfile are pprof output files ("" = none). The
@@ -166,13 +167,16 @@ func (o *Options) has(phase string) bool {
 
 // Report is everything one run measured.
 type Report struct {
-	Options      Options
-	Started      time.Time
-	Elapsed      time.Duration
-	Machine      machine
-	LoadStart    string
-	LoadEnd      string
-	StartupTime  time.Duration
+	Options     Options
+	Started     time.Time
+	Elapsed     time.Duration
+	Machine     machine
+	LoadStart   string
+	LoadEnd     string
+	StartupTime time.Duration
+	// SettleWait is how long the load phases waited for the server's
+	// search attribute caches (devserver.Server.Settled).
+	SettleWait   time.Duration
 	DataDir      string
 	Micro        []microResult
 	Baseline     *phaseResult
@@ -255,9 +259,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 	}
 	rep.DataDir = dir
-	if o.StickyCache > 0 {
-		worker.SetStickyWorkflowCacheSize(o.StickyCache)
+	sticky := o.StickyCache
+	if sticky <= 0 {
+		sticky = engine.DefaultStickyCacheSize
 	}
+	worker.SetStickyWorkflowCacheSize(sticky)
 	logf("starting embedded Temporal (SQLite in %s), worker, lab and API", dir)
 	t0 := time.Now()
 	sys, err := startSystem(ctx, dir, o, logger)
@@ -266,6 +272,24 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	}
 	defer sys.Close()
 	rep.StartupTime = time.Since(t0)
+	// A fresh data dir has just registered the search attributes, and the
+	// server reads them from the database on every use for a minute: that
+	// is riposte dev's first minute, not its steady state. Smoke runs do
+	// not wait.
+	if !o.Smoke {
+		select {
+		case <-sys.server.Settled():
+		default:
+			logf("waiting for the server's search attribute caches to settle (first minute of a fresh data dir)")
+			t1 := time.Now()
+			select {
+			case <-sys.server.Settled():
+			case <-ctx.Done():
+				return rep, ctx.Err()
+			}
+			rep.SettleWait = time.Since(t1)
+		}
+	}
 	l := newLoader(sys)
 
 	phase := func(name string, f func()) {

@@ -9,6 +9,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/riposte-dev/riposte/internal/engine"
 )
 
 // Usage is the help text of `riposte bench`.
@@ -76,10 +78,10 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.IntVar(&c.Worker.MaxConcurrentActivityTaskPollers, "activity-pollers", 0, "worker: activity task pollers (0 = SDK default)")
 	fs.IntVar(&c.Worker.MaxConcurrentWorkflowTaskExecutionSize, "max-wft", 0, "worker: concurrent workflow tasks (0 = SDK default)")
 	fs.IntVar(&c.Worker.MaxConcurrentActivityExecutionSize, "max-activities", 0, "worker: concurrent activities (0 = SDK default)")
-	fs.IntVar(&c.StickyCache, "sticky-cache", 0, "worker: sticky workflow cache size (0 = SDK default, 10000)")
+	fs.IntVar(&c.StickyCache, "sticky-cache", 0, fmt.Sprintf("worker: sticky workflow cache size (0 = riposte dev's default, %d)", engine.DefaultStickyCacheSize))
 	fs.Float64Var(&c.RateLimit.PerSecond, "rate-limit", 0, "API requests per second per token, as riposte dev's --rate-limit (default 0 = no limit; riposte dev defaults to 100)")
 	fs.IntVar(&c.RateLimit.Burst, "rate-burst", 200, "API request burst per token, with --rate-limit")
-	fs.BoolVar(&c.NoGRPCCompression, "no-grpc-compression", false, "client: no gzip on gRPC requests to the loopback server (riposte dev compresses, the SDK default)")
+	fs.BoolVar(&c.GRPCCompression, "grpc-compression", false, "client: gzip gRPC requests to the loopback server (the SDK's default; riposte dev turns it off)")
 	fs.Var(&dc, "dc", "server dynamic config override key=value (repeatable; ints, floats, bools, durations as strings)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

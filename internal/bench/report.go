@@ -45,14 +45,17 @@ func (r *Report) Markdown() string {
 	if r.DataDir != "" {
 		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection) in a temp data dir; payloads encrypted (AES-256-GCM), as `riposte dev` |\n")
 		fmt.Fprintf(&b, "| start-up | embedded Temporal + worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
+		if r.SettleWait > 0 {
+			fmt.Fprintf(&b, "| settle | then %s waiting for the search attribute caches (a fresh data dir's first minute: the server reads search attributes from SQLite on every use until every cache has loaded the registered ones) |\n", r.SettleWait.Round(time.Second))
+		}
 		rl := "none (riposte dev's default is 100 requests/s per token, burst 200: see BENCHMARKS.md)"
 		if o.RateLimit.PerSecond > 0 {
 			rl = fmt.Sprintf("%.0f requests/s per token, burst %d; %d answers were 429 and retried", o.RateLimit.PerSecond, o.RateLimit.Burst, r.Throttled)
 		}
 		fmt.Fprintf(&b, "| API rate limit | %s |\n", rl)
 		var tuning []string
-		if o.NoGRPCCompression {
-			tuning = append(tuning, "no gRPC compression")
+		if o.GRPCCompression {
+			tuning = append(tuning, "gzip on the loopback gRPC connection")
 		}
 		if w := o.Worker; w.MaxConcurrentWorkflowTaskPollers+w.MaxConcurrentActivityTaskPollers+w.MaxConcurrentWorkflowTaskExecutionSize+w.MaxConcurrentActivityExecutionSize > 0 {
 			tuning = append(tuning, fmt.Sprintf("worker pollers wft %d / activity %d, max wft %d / activities %d (0 = SDK default)",

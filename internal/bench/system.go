@@ -176,7 +176,7 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
 	c, err := tc.Dial(ctx, logger, func(co *client.Options) {
 		codec.ConfigureClientOptions(co, keys)
-		if o.NoGRPCCompression {
+		if !o.GRPCCompression {
 			co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 		}
 	})
