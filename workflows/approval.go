@@ -234,12 +234,19 @@ func (r *run) upsertApprovalState(ctx workflow.Context) {
 	if state == "" {
 		return
 	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SAApprovalState.ValueSet(state)); err != nil {
-		workflow.GetLogger(ctx).Warn("cannot update ApprovalState", "error", err)
-	}
 	status := RunRunning
 	if state == GatePending || state == GateEscalated {
 		status = RunWaiting
+	}
+	if r.input.Rev >= RevLean {
+		workflow.SetCurrentDetails(ctx, r.details(status))
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SAApprovalState.ValueSet(state), SARunStatus.ValueSet(status)); err != nil {
+			workflow.GetLogger(ctx).Warn("cannot update ApprovalState and RunStatus", "error", err)
+		}
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SAApprovalState.ValueSet(state)); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update ApprovalState", "error", err)
 	}
 	r.setRunStatus(ctx, status)
 }

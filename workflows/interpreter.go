@@ -115,7 +115,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err := r.registerHoldHandlers(ctx); err != nil {
 		return nil, err
 	}
-	if input.StatusAtStart {
+	if input.Rev >= RevLean {
 		workflow.SetCurrentDetails(ctx, r.details(RunRunning))
 	} else {
 		r.setRunStatus(ctx, RunRunning)

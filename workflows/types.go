@@ -50,13 +50,25 @@ type Input struct {
 	Requester string `json:"requester,omitempty"`
 	// Approval holds the site defaults for gates that do not say otherwise.
 	Approval ApprovalDefaults `json:"approval,omitempty"`
-	// StatusAtStart says the starter set the RunStatus search attribute to
-	// "running" in the start request, so the run does not upsert it again
-	// (each upsert is one more visibility write). Runs started without it,
-	// including every run recorded before it existed, upsert as before,
-	// which keeps their histories replayable.
-	StatusAtStart bool `json:"status_at_start,omitempty"`
+	// Rev is the revision of the run's command sequence the starter asks
+	// for (see CurrentRev). Runs started without it, including every run
+	// recorded before it existed, keep revision 0, which keeps their
+	// histories replayable.
+	Rev int `json:"rev,omitempty"`
 }
+
+// Command sequence revisions. Each search attribute upsert costs the server
+// one visibility write, so later revisions upsert less.
+const (
+	// RevOriginal upserts RunStatus=running at start, and ApprovalState and
+	// RunStatus in two upserts when a gate opens or closes.
+	RevOriginal = 0
+	// RevLean relies on the starter having set RunStatus=running in the
+	// start request, and upserts ApprovalState and RunStatus together.
+	RevLean = 1
+	// CurrentRev is what starters ask for.
+	CurrentRev = RevLean
+)
 
 // ApprovalDefaults are the site's defaults for approval gates.
 type ApprovalDefaults struct {

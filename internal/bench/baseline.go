@@ -56,12 +56,8 @@ func Baseline(ctx workflow.Context, in BaselineInput) (BaselineResult, error) {
 			},
 			Summary: step,
 		})
-		c := catalog.Call{
-			Action: action, Params: params, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-			StepID: step, Index: -1, IdempotencyKey: info.WorkflowExecution.ID + "/" + step,
-		}
 		var out map[string]any
-		if err := workflow.ExecuteActivity(actx, action, c).Get(ctx, &out); err != nil {
+		if err := workflow.ExecuteActivity(actx, action, baselineCall(info, step, action, params)).Get(ctx, &out); err != nil {
 			return nil, fmt.Errorf("step %s: %w", step, err)
 		}
 		res.Outputs[step] = out
@@ -98,6 +94,14 @@ func Baseline(ctx workflow.Context, in BaselineInput) (BaselineResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// baselineCall is the action call the interpreter would make for a step.
+func baselineCall(info *workflow.Info, step, action string, params map[string]any) catalog.Call {
+	return catalog.Call{
+		Action: action, Params: params, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
+		StepID: step, Index: -1, IdempotencyKey: info.WorkflowExecution.ID + "/" + step,
+	}
 }
 
 func str(m map[string]any, path ...string) string {

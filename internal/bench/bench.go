@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,11 +47,17 @@ type Options struct {
 	HalfDuration time.Duration
 	// Concurrency is the number of detections kept in flight.
 	Concurrency int
+	// Rounds is how many rounds the maximum-throughput phases of baseline
+	// and Riposte alternate in (see maxPhases).
+	Rounds int
 	// Parked is K, the number of runs parked at an approval gate.
 	Parked int
 	// ParkedConcurrency bounds the requests in flight while parking and
 	// approving.
 	ParkedConcurrency int
+	// BaselineParked is the number of hand-written runs parked and approved
+	// with plain client Updates: the floor the decisions are compared with.
+	BaselineParked int
 	// ParkBudget and ApproveBudget bound the time spent parking runs and
 	// approving them (0 = none): a machine too slow to do K in time stops
 	// early and the report extrapolates from the measured rates.
@@ -93,17 +100,17 @@ type Options struct {
 }
 
 // AllPhases are the phases of a default run, in order.
-var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half", "parked"}
+var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half", "parked", "baseline-parked"}
 
 // Defaults returns the options of a default (or smoke) run. The default
 // run takes about 8 to 9 minutes on a 2-core machine.
 func Defaults(smoke bool) Options {
 	if smoke {
-		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4,
-			Parked: 50, ParkedConcurrency: 8, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true}
+		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4, Rounds: 1,
+			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true}
 	}
-	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 30 * time.Second, Concurrency: 16,
-		Parked: 10000, ParkedConcurrency: 32, ParkBudget: 210 * time.Second, ApproveBudget: 120 * time.Second, CompleteBudget: 30 * time.Second,
+	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 20 * time.Second, Concurrency: 16, Rounds: 3,
+		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 180 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
 		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases}
 }
 
@@ -121,11 +128,17 @@ func (o *Options) applyDefaults() {
 	if o.Concurrency <= 0 {
 		o.Concurrency = d.Concurrency
 	}
+	if o.Rounds <= 0 {
+		o.Rounds = d.Rounds
+	}
 	if o.Parked <= 0 {
 		o.Parked = d.Parked
 	}
 	if o.ParkedConcurrency <= 0 {
 		o.ParkedConcurrency = d.ParkedConcurrency
+	}
+	if o.BaselineParked <= 0 {
+		o.BaselineParked = d.BaselineParked
 	}
 	if o.ParkBudget < 0 {
 		o.ParkBudget = 0
@@ -184,7 +197,9 @@ type Report struct {
 	Half         *phaseResult
 	BaselineHalf *phaseResult
 	Parked       *parkedResult
-	CPU          map[string]cpuUse
+	// BaselineParked is the hand-written floor of the parked decisions.
+	BaselineParked *baselineParkedResult
+	CPU            map[string]cpuUse
 	// Throttled counts 429 answers of the API's rate limit (retried).
 	Throttled int64
 }
@@ -244,7 +259,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		rep.Micro = runMicros(o.MicroTime, o.Playbooks, logf)
 		rep.CPU["micro"] = since(m)
 	}
-	if !o.has("baseline") && !o.has("riposte") && !o.has("half") && !o.has("baseline-half") && !o.has("parked") {
+	if !o.has("baseline") && !o.has("riposte") && !o.has("half") && !o.has("baseline-half") && !o.has("parked") && !o.has("baseline-parked") {
 		return rep, nil
 	}
 
@@ -301,22 +316,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		rep.CPU[name] = since(m)
 	}
 	ref := riposteTarget(referenceProduct)
-	if o.has("baseline") {
-		phase("baseline", func() {
-			logf("baseline: closed loop, %d in flight, %s warm-up + %s", o.Concurrency, o.Warmup, o.Duration)
-			r := l.runClosedLoop(ctx, baselineTarget(), "max", o.Concurrency, o.Warmup, o.Duration)
-			rep.Baseline = &r
-			logf("baseline: %.1f runs/s, p99 done %s", r.Throughput, r.Done.P99)
-		})
-	}
-	if o.has("riposte") {
-		phase("riposte", func() {
-			logf("riposte: closed loop, %d in flight, %s warm-up + %s", o.Concurrency, o.Warmup, o.Duration)
-			r := l.runClosedLoop(ctx, ref, "max", o.Concurrency, o.Warmup, o.Duration)
-			rep.Riposte = &r
-			logf("riposte: %.1f runs/s, p99 done %s", r.Throughput, r.Done.P99)
-		})
-	}
+	l.maxPhases(ctx, o, rep, ref, logf)
 	rate := 0.0
 	if rep.Riposte != nil {
 		rate = rep.Riposte.Throughput / 2
@@ -347,11 +347,70 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			rep.Parked = &r
 		})
 	}
+	if o.has("baseline-parked") {
+		phase("baseline-parked", func() {
+			r := l.runBaselineParked(ctx, o.BaselineParked, o.ParkedConcurrency, logf)
+			rep.BaselineParked = &r
+		})
+	}
 	rep.Throttled = l.throttled.Load()
 	if err := ctx.Err(); err != nil {
 		return rep, err
 	}
 	return rep, nil
+}
+
+// maxPhases runs the maximum-throughput phases. Baseline and Riposte
+// alternate in o.Rounds rounds (B R, R B, B R, ...) of Duration/Rounds
+// each and their rounds are pooled: the database and the heap grow during
+// the run, so whichever went first in one long window would be favoured.
+func (l *loader) maxPhases(ctx context.Context, o Options, rep *Report, ref target, logf func(string, ...any)) {
+	type leg struct {
+		key  string
+		t    target
+		out  **phaseResult
+		segs []segment
+		cpu  cpuUse
+	}
+	var legs []*leg
+	if o.has("baseline") {
+		legs = append(legs, &leg{key: "baseline", t: baselineTarget(), out: &rep.Baseline})
+	}
+	if o.has("riposte") {
+		legs = append(legs, &leg{key: "riposte", t: ref, out: &rep.Riposte})
+	}
+	if len(legs) == 0 {
+		return
+	}
+	rounds := max(o.Rounds, 1)
+	per := o.Duration / time.Duration(rounds)
+	for round := range rounds {
+		order := slices.Clone(legs)
+		if round%2 == 1 {
+			slices.Reverse(order)
+		}
+		warm := o.Warmup
+		if round > 0 {
+			// The system is warm; only the pipeline needs refilling.
+			warm = min(o.Warmup, 2*time.Second)
+		}
+		for _, lg := range order {
+			if ctx.Err() != nil {
+				return
+			}
+			logf("%s: round %d of %d, closed loop, %d in flight, %s warm-up + %s", lg.key, round+1, rounds, o.Concurrency, warm, per)
+			m := markCPU()
+			lg.segs = append(lg.segs, l.closedLoop(ctx, lg.t, "max", o.Concurrency, warm, per))
+			lg.cpu = lg.cpu.add(since(m))
+		}
+	}
+	for _, lg := range legs {
+		r := summarize(lg.segs...)
+		r.Name, r.Target, r.Concurrency = "max", lg.t.name, o.Concurrency
+		*lg.out = &r
+		rep.CPU[lg.key] = lg.cpu
+		logf("%s: %.1f runs/s, p99 done %s", lg.key, r.Throughput, r.Done.P99)
+	}
 }
 
 // Main runs `riposte bench` with command-line args and returns the exit

@@ -61,3 +61,13 @@ func since(m cpuMark) cpuUse {
 	}
 	return u
 }
+
+// add pools two stretches of CPU use (e.g. the rounds of one phase).
+func (u cpuUse) add(v cpuUse) cpuUse {
+	out := cpuUse{Wall: u.Wall + v.Wall, Proc: u.Proc + v.Proc}
+	if out.Wall > 0 {
+		out.Cores = out.Proc.Seconds() / out.Wall.Seconds()
+		out.MachineBusy = (u.MachineBusy*u.Wall.Seconds() + v.MachineBusy*v.Wall.Seconds()) / out.Wall.Seconds()
+	}
+	return out
+}

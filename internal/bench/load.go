@@ -181,11 +181,17 @@ type phaseResult struct {
 	Done        percentiles
 }
 
-// runClosedLoop keeps `conc` detections in flight: each virtual user posts
+// segment is one stretch of load: its samples and its measurement window.
+type segment struct {
+	samples  []sample
+	from, to time.Time
+}
+
+// closedLoop keeps `conc` detections in flight: each virtual user posts
 // one, waits for its run to complete, and posts the next. Only runs started
 // after the warm-up count; throughput counts completions inside the
 // measurement window.
-func (l *loader) runClosedLoop(ctx context.Context, t target, phase string, conc int, warmup, window time.Duration) phaseResult {
+func (l *loader) closedLoop(ctx context.Context, t target, phase string, conc int, warmup, window time.Duration) segment {
 	start := time.Now()
 	from, to := start.Add(warmup), start.Add(warmup+window)
 	var mu sync.Mutex
@@ -207,9 +213,7 @@ func (l *loader) runClosedLoop(ctx context.Context, t target, phase string, conc
 		}()
 	}
 	wg.Wait()
-	r := summarize(samples, from, to)
-	r.Name, r.Target, r.Concurrency = phase, t.name, conc
-	return r
+	return segment{samples: samples, from: from, to: to}
 }
 
 // runOpenLoop offers detections at a fixed rate, whatever the system's
@@ -239,7 +243,7 @@ func (l *loader) runOpenLoop(ctx context.Context, t target, phase string, rate f
 		}()
 	}
 	wg.Wait()
-	r := summarize(samples, from, to)
+	r := summarize(segment{samples: samples, from: from, to: to})
 	r.Name, r.Target, r.Rate = phase, t.name, rate
 	return r
 }
@@ -269,11 +273,25 @@ func (l *loader) one(ctx context.Context, t target, phase string) sample {
 	return s
 }
 
-func summarize(samples []sample, from, to time.Time) phaseResult {
+// summarize pools segments: counts and latencies over every segment's
+// window, throughput over their summed length.
+func summarize(segs ...segment) phaseResult {
 	var r phaseResult
-	r.Window = to.Sub(from)
 	var intake, contain, done []time.Duration
-	for _, s := range samples {
+	for _, seg := range segs {
+		r.Window += seg.to.Sub(seg.from)
+		summarizeInto(&r, seg, &intake, &contain, &done)
+	}
+	if r.Window > 0 {
+		r.Throughput = float64(r.Completed) / r.Window.Seconds()
+	}
+	r.Intake, r.Contain, r.Done = pct(intake), pct(contain), pct(done)
+	return r
+}
+
+func summarizeInto(r *phaseResult, seg segment, intake, contain, done *[]time.Duration) {
+	from, to := seg.from, seg.to
+	for _, s := range seg.samples {
 		if s.submitErr != nil {
 			r.Errors++
 			if r.FirstError == "" {
@@ -299,17 +317,12 @@ func summarize(samples []sample, from, to time.Time) phaseResult {
 		if s.failed {
 			r.Failed++
 		}
-		intake = append(intake, s.intake)
+		*intake = append(*intake, s.intake)
 		if s.contain > 0 {
-			contain = append(contain, s.contain)
+			*contain = append(*contain, s.contain)
 		}
-		done = append(done, s.done)
+		*done = append(*done, s.done)
 	}
-	if r.Window > 0 {
-		r.Throughput = float64(r.Completed) / r.Window.Seconds()
-	}
-	r.Intake, r.Contain, r.Done = pct(intake), pct(contain), pct(done)
-	return r
 }
 
 // percentiles of a latency distribution.

@@ -133,7 +133,7 @@ func (w *workflowProbe) ExecuteWorkflow(ctx workflow.Context, in *interceptor.Ex
 	out, err := w.Next.ExecuteWorkflow(ctx, in)
 	info := workflow.GetInfo(ctx)
 	switch info.WorkflowType.Name {
-	case workflows.PlaybookWorkflow, BaselineWorkflow:
+	case workflows.PlaybookWorkflow, BaselineWorkflow, BaselineParkedWorkflow:
 		if !workflow.IsReplaying(ctx) {
 			w.p.runDone(info.WorkflowExecution.ID, time.Now(), err != nil) //workflowcheck:ignore measurement only, not workflow state
 		}

@@ -43,7 +43,7 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "| Go | %s %s/%s, kernel %s |\n", m.GoVersion, m.OS, m.Arch, m.Kernel)
 	fmt.Fprintf(&b, "| load average (1 5 15 min) | start %s, end %s |\n", r.LoadStart, r.LoadEnd)
 	if r.DataDir != "" {
-		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection) in a temp data dir; payloads encrypted (AES-256-GCM), as `riposte dev` |\n")
+		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads encrypted (AES-256-GCM), as `riposte dev` |\n")
 		fmt.Fprintf(&b, "| start-up | embedded Temporal + worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 		if r.SettleWait > 0 {
 			fmt.Fprintf(&b, "| settle | then %s waiting for the search attribute caches (a fresh data dir's first minute: the server reads search attributes from SQLite on every use until every cache has loaded the registered ones) |\n", r.SettleWait.Round(time.Second))
@@ -146,6 +146,13 @@ func (r *Report) Markdown() string {
 			row(name, secs(all), "≤ 60 s", all.Seconds()/targetApproveAll.Seconds(), all > 0 && all <= targetApproveAll)
 		}
 	}
+	if bp := r.BaselineParked; bp != nil && bp.Approved > 0 {
+		per := bp.cpuPerDecision()
+		info(fmt.Sprintf("hand-written floor: %d parked baseline runs approved with client Updates (%d in flight)", bp.K, o.ParkedConcurrency),
+			fmt.Sprintf("%.1f/s, %.1f CPU-ms per decision: all %d would take %s (at least %s on %d cores)", bp.rate(), per, o.Parked,
+				secs(time.Duration(float64(o.Parked)/bp.rate()*float64(time.Second))),
+				secs(time.Duration(per*float64(o.Parked)/float64(max(r.Machine.Cores, 1))*float64(time.Millisecond))), r.Machine.Cores))
+	}
 	for _, mr := range r.Micro {
 		switch {
 		case mr.Name == "condition_eval":
@@ -172,7 +179,7 @@ func (r *Report) Markdown() string {
 	}
 	if any {
 		b.WriteString("### Load phases\n\n")
-		fmt.Fprintf(&b, "Reference playbook: `enrich` (virustotal.ip_report) → condition (`if: steps.enrich.output.malicious > 0`) → `contain` (crowdstrike.contain_host, `approval: auto`) → `ticket` (jira.create_issue) → `notify` (pagerduty.trigger), against the lab's fake vendors; one new finding uid per detection. Latencies start when the client sends the detection. Warm-up %s before each window.\n\n", o.Warmup)
+		fmt.Fprintf(&b, "Reference playbook: `enrich` (virustotal.ip_report) → condition (`if: steps.enrich.output.malicious > 0`) → `contain` (crowdstrike.contain_host, `approval: auto`) → `ticket` (jira.create_issue) → `notify` (pagerduty.trigger), against the lab's fake vendors; one new finding uid per detection. Latencies start when the client sends the detection. Warm-up %s before each window. %s\n\n", o.Warmup, roundsNote(o))
 		b.WriteString("| phase | load | window | runs started | runs/s completed | failed | errors | intake p50 / p99 | → containment p50 / p95 / p99 | → completed p50 / p95 / p99 | process CPU | machine busy |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for i, p := range phases {
@@ -236,6 +243,18 @@ func (r *Report) Markdown() string {
 		}
 		if p.FirstError != "" {
 			fmt.Fprintf(&b, "| errors | %d, first: `%s` |\n", p.Errors, oneLine(p.FirstError))
+		}
+		b.WriteString("\n")
+	}
+
+	if bp := r.BaselineParked; bp != nil {
+		b.WriteString("### Parked approvals, hand-written floor\n\n")
+		b.WriteString("A Go workflow that waits for an Update carrying the decision, then runs the same containment activity: no policy check, no approval message, no search attributes, no audit trail. Started and approved straight through the client (no HTTP API).\n\n| | |\n|---|---|\n")
+		fmt.Fprintf(&b, "| decisions | %d of %d in %s, %.1f/s, p99 per decision %s |\n", bp.Approved, bp.K, secs(bp.ApproveTime), bp.rate(), ms(bp.P99))
+		fmt.Fprintf(&b, "| CPU from the first decision until the runs completed | %.2f cores of this process, machine %.0f%% busy; %.1f CPU-ms per decision |\n", bp.CPU.Cores, bp.CPU.MachineBusy*100, bp.cpuPerDecision())
+		fmt.Fprintf(&b, "| runs completed | %d of %d |\n", bp.Completed, bp.K)
+		if bp.FirstError != "" {
+			fmt.Fprintf(&b, "| errors | %d, first: `%s` |\n", bp.Errors, oneLine(bp.FirstError))
 		}
 		b.WriteString("\n")
 	}
@@ -309,4 +328,12 @@ func oneLine(s string) string {
 		s = s[:300] + "…"
 	}
 	return s
+}
+
+func roundsNote(o Options) string {
+	if o.Rounds <= 1 || !o.has("baseline") || !o.has("riposte") {
+		return ""
+	}
+	return fmt.Sprintf("The maximum-throughput phases of baseline and Riposte alternate in %d rounds of %s (B R, R B, ...; warm-up 2s after the first), pooled, "+
+		"so that neither gains from going first while the database grows.", o.Rounds, (o.Duration / time.Duration(o.Rounds)).Round(time.Second))
 }

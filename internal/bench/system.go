@@ -205,6 +205,7 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 		return nil, err
 	}
 	w.RegisterWorkflowWithOptions(Baseline, workflow.RegisterOptions{Name: BaselineWorkflow})
+	w.RegisterWorkflowWithOptions(BaselineParked, workflow.RegisterOptions{Name: BaselineParkedWorkflow})
 	if err := w.Start(); err != nil {
 		return nil, fmt.Errorf("starting worker: %w", err)
 	}

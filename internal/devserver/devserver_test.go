@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -471,4 +472,64 @@ func TestSettle(t *testing.T) {
 	if !closed(s) || value(s) != true {
 		t.Errorf("caller's setting: settled %v, refresh %v; want settled, true", closed(s), value(s))
 	}
+}
+
+// TestLeanVisibility checks the unused visibility indexes are dropped from
+// a new database and from one made before (every start), and that the
+// ones list queries need stay.
+func TestLeanVisibility(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "temporal.db")
+	cfg := sqliteConfig(path)
+	ctx := context.Background()
+	if err := ensureSchema(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	dsn, err := sqliteDSN(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open(sqliteDriverName, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	indexes := func() map[string]bool {
+		rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'executions_visibility'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]bool{}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			out[n] = true
+		}
+		return out
+	}
+	check := func(when string) {
+		got := indexes()
+		for _, name := range unusedVisibilityIndexes {
+			if got[name] {
+				t.Errorf("%s: index %s is still there", when, name)
+			}
+		}
+		for _, name := range []string{"default_idx", "by_workflow_type", "by_status", "by_workflow_id", "by_keyword_01", "by_keyword_10", "by_int_01", "by_temporal_namespace_division"} {
+			if !got[name] {
+				t.Errorf("%s: index %s was dropped", when, name)
+			}
+		}
+	}
+	check("new database")
+
+	// A database from before: the index is back until the next start.
+	if _, err := db.Exec(`CREATE INDEX by_bool_01 ON executions_visibility (namespace_id, Bool01)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureSchema(ctx, cfg); err != nil {
+		t.Fatal(err)
+	}
+	check("existing database")
 }

@@ -111,7 +111,7 @@ func ensureSchema(ctx context.Context, cfg *config.SQL) error {
 	}
 	switch n {
 	case 2:
-		return nil // already set up
+		return leanVisibility(ctx, db) // already set up
 	case 1:
 		return fmt.Errorf("%s holds a partial Temporal schema; remove the file to start over", cfg.DatabaseName)
 	}
@@ -126,6 +126,40 @@ func ensureSchema(ctx context.Context, cfg *config.SQL) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("committing schema in %s: %w", cfg.DatabaseName, err)
+	}
+	return leanVisibility(ctx, db)
+}
+
+// unusedVisibilityIndexes are indexes of Temporal's SQLite visibility table
+// that nothing in a Riposte dev server filters on: history and duration
+// figures, parent and root links, batch, schedule, pause and worker
+// deployment attributes, and the pre-allocated Bool, Datetime and Double
+// columns (Riposte's own attributes are Keyword and Int). The table has 58
+// indexes and every visibility write (a run's start, each search attribute
+// upsert, its close) rewrites the row and so every index, which made these
+// writes the largest single cost of a run. Queries on these columns still
+// work, by scanning.
+var unusedVisibilityIndexes = []string{
+	"by_history_length", "by_history_size_bytes", "by_execution_duration", "by_state_transition_count",
+	"by_parent_workflow_id", "by_parent_run_id", "by_root_workflow_id", "by_root_run_id",
+	"by_batcher_user", "by_temporal_scheduled_start_time", "by_temporal_scheduled_by_id", "by_temporal_schedule_paused",
+	"by_temporal_pause_info", "by_temporal_worker_deployment_version", "by_temporal_workflow_versioning_behavior",
+	"by_temporal_worker_deployment",
+	"by_bool_01", "by_bool_02", "by_bool_03", "by_datetime_01", "by_datetime_02", "by_datetime_03",
+	"by_double_01", "by_double_02", "by_double_03",
+	"by_temporal_bool_01", "by_temporal_bool_02", "by_temporal_datetime_01", "by_temporal_datetime_02",
+	"by_temporal_double_01", "by_temporal_double_02", "by_temporal_int_01", "by_temporal_int_02",
+	"by_temporal_keyword_01", "by_temporal_keyword_02", "by_temporal_keyword_03", "by_temporal_keyword_04",
+	"by_temporal_low_cardinality_keyword_01",
+}
+
+// leanVisibility drops unusedVisibilityIndexes (idempotent: data dirs made
+// before this existed get it on their next start).
+func leanVisibility(ctx context.Context, db *sql.DB) error {
+	for _, name := range unusedVisibilityIndexes {
+		if _, err := db.ExecContext(ctx, "DROP INDEX IF EXISTS "+name); err != nil {
+			return fmt.Errorf("dropping unused visibility index %s: %w", name, err)
+		}
 	}
 	return nil
 }

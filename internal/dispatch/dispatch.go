@@ -159,7 +159,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		Requester: opts.Requester,
 		Approval:  d.Approval,
 		// The start request below sets RunStatus=running.
-		StatusAtStart: true,
+		Rev: workflows.CurrentRev,
 	}
 	sopts := client.StartWorkflowOptions{
 		ID:                                       id,

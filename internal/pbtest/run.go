@@ -488,6 +488,7 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 		Shadow:    shadow,
 		Requester: tc.Requester,
 		Approval:  f.ApprovalDefaults,
+		Rev:       workflows.CurrentRev, // as the dispatcher starts runs
 	}
 
 	var panicked string
