@@ -91,8 +91,11 @@ type Options struct {
 	// CPUProfile and MemProfile are pprof output files ("" = none). The
 	// heap profile is taken while the parked runs wait (or at the end).
 	CPUProfile string
-	MemProfile string
-	Smoke      bool
+	// ApproveCPUProfile, when set, profiles only the approval stretch of
+	// the parked phase (not with CPUProfile: one profile at a time).
+	ApproveCPUProfile string
+	MemProfile        string
+	Smoke             bool
 	// Logger gets progress; nil = discard.
 	Logger *slog.Logger
 	// Command is the command line shown in the report.
@@ -110,7 +113,7 @@ func Defaults(smoke bool) Options {
 			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true}
 	}
 	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 20 * time.Second, Concurrency: 16, Rounds: 3,
-		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 180 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
+		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 150 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
 		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases}
 }
 
@@ -328,6 +331,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		phase("half", func() {
 			logf("riposte at half throughput: open loop, %.1f detections/s, %s warm-up + %s", rate, o.Warmup/2, o.HalfDuration)
 			r := l.runOpenLoop(ctx, ref, "half", rate, o.Warmup/2, o.HalfDuration)
+			waitIdle(ctx, 15*time.Second)
 			rep.Half = &r
 			logf("riposte half: p99 contain %s, p99 done %s", r.Contain.P99, r.Done.P99)
 		})
@@ -336,6 +340,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		phase("baseline-half", func() {
 			logf("baseline at the same rate: open loop, %.1f detections/s, %s warm-up + %s", rate, o.Warmup/2, o.HalfDuration)
 			r := l.runOpenLoop(ctx, baselineTarget(), "half", rate, o.Warmup/2, o.HalfDuration)
+			waitIdle(ctx, 15*time.Second)
 			rep.BaselineHalf = &r
 			logf("baseline half: p99 contain %s, p99 done %s", r.Contain.P99, r.Done.P99)
 		})
@@ -401,6 +406,9 @@ func (l *loader) maxPhases(ctx context.Context, o Options, rep *Report, ref targ
 			logf("%s: round %d of %d, closed loop, %d in flight, %s warm-up + %s", lg.key, round+1, rounds, o.Concurrency, warm, per)
 			m := markCPU()
 			lg.segs = append(lg.segs, l.closedLoop(ctx, lg.t, "max", o.Concurrency, warm, per))
+			// The server's deferred work (visibility writes) belongs to
+			// this segment, not to the next one.
+			waitIdle(ctx, 15*time.Second)
 			lg.cpu = lg.cpu.add(since(m))
 		}
 	}

@@ -71,6 +71,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.StringVar(&phases, "phases", strings.Join(AllPhases, ","), "phases to run, comma-separated")
 	fs.StringVar(&out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	fs.StringVar(&c.ApproveCPUProfile, "approve-cpuprofile", "", "write a CPU profile of the parked phase's approvals only to this file (not with --cpuprofile)")
 	fs.StringVar(&c.MemProfile, "memprofile", "", "write a heap profile (taken while the parked runs wait) to this file")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the SQLite file (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the temporary data dir")

@@ -179,7 +179,7 @@ func (r *Report) Markdown() string {
 	}
 	if any {
 		b.WriteString("### Load phases\n\n")
-		fmt.Fprintf(&b, "Reference playbook: `enrich` (virustotal.ip_report) → condition (`if: steps.enrich.output.malicious > 0`) → `contain` (crowdstrike.contain_host, `approval: auto`) → `ticket` (jira.create_issue) → `notify` (pagerduty.trigger), against the lab's fake vendors; one new finding uid per detection. Latencies start when the client sends the detection. Warm-up %s before each window. %s\n\n", o.Warmup, roundsNote(o))
+		fmt.Fprintf(&b, "Reference playbook: `enrich` (virustotal.ip_report) → condition (`if: steps.enrich.output.malicious > 0`) → `contain` (crowdstrike.contain_host, `approval: auto`) → `ticket` (jira.create_issue) → `notify` (pagerduty.trigger), against the lab's fake vendors; one new finding uid per detection. Latencies start when the client sends the detection. Warm-up %s before each window; after each phase (and round) the bench waits until the server is idle, and that catch-up (deferred visibility writes) counts in the phase's CPU. %s\n\n", o.Warmup, roundsNote(o))
 		b.WriteString("| phase | load | window | runs started | runs/s completed | failed | errors | intake p50 / p99 | → containment p50 / p95 / p99 | → completed p50 / p95 / p99 | process CPU | machine busy |\n")
 		b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 		for i, p := range phases {
@@ -211,11 +211,11 @@ func (r *Report) Markdown() string {
 	if p := r.Parked; p != nil {
 		b.WriteString("### Parked approvals\n\n")
 		b.WriteString("| | |\n|---|---|\n")
-		fmt.Fprintf(&b, "| runs parked at a gate | %d of %d in %s, %.1f/s (%d requests in flight, at most %d runs not yet parked)%s |\n",
-			p.Parked, p.K, secs(p.ParkTime), p.parkRate(), p.Concurrency, parkBacklog, budgetNote(p.Parked < p.K, p.ParkBudget))
+		fmt.Fprintf(&b, "| runs parked at a gate | %d of %d in %s, %.1f/s (%d requests in flight, at most %d runs not yet parked)%s; then %s until the server had caught up (deferred visibility writes) |\n",
+			p.Parked, p.K, secs(p.ParkTime), p.parkRate(), p.Concurrency, parkBacklog, budgetNote(p.Parked < p.K, p.ParkBudget), secs(p.DrainTime))
 		if p.Parked > 0 {
 			perPark := p.ParkCPU.Proc.Seconds() * 1000 / float64(p.Parked)
-			fmt.Fprintf(&b, "| CPU while parking | %.2f cores of this process, machine %.0f%% busy; %.1f CPU-ms per parked run, so %d runs need %.0f CPU-s: at least %.0f s on %d cores |\n",
+			fmt.Fprintf(&b, "| CPU while parking and catching up | %.2f cores of this process, machine %.0f%% busy; %.1f CPU-ms per parked run, so %d runs need %.0f CPU-s: at least %.0f s on %d cores |\n",
 				p.ParkCPU.Cores, p.ParkCPU.MachineBusy*100, perPark, p.K, perPark*float64(p.K)/1000, perPark*float64(p.K)/1000/float64(r.Machine.Cores), r.Machine.Cores)
 		}
 		fmt.Fprintf(&b, "| before parking (after GC) | RSS %s, Go heap in use %s, goroutine stacks %s, goroutines %d |\n",
