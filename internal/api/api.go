@@ -83,9 +83,34 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(p, h)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		// The catch-all route hides ServeMux's own 405: ask the mux which
+		// other methods the path has.
+		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
+			w.Header().Set("Allow", strings.Join(allowed, ", "))
+			Problem(w, http.StatusMethodNotAllowed, "Method not allowed",
+				fmt.Sprintf("%s %s: this path takes %s", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+			return
+		}
 		Problem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return s.audited(s.recoverer(s.rateLimited(mux)))
+}
+
+// allowedMethods lists the methods other than r's that mux routes r's path
+// to a real handler (not the catch-all "/").
+func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
+	var out []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		if m == r.Method || (m == http.MethodGet && r.Method == http.MethodHead) {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // recoverer turns a panic into a 500 problem: no stack trace reaches a client.

@@ -697,15 +697,32 @@ func TestAPIPanicBecomes500(t *testing.T) {
 
 func TestAPIRoutingProblems(t *testing.T) {
 	h := newTestServer(t, &fakeStarter{}).Handler()
-	for _, tc := range []struct{ method, path, detail string }{
-		{"GET", "/v1/nope", "no route for GET /v1/nope"},
-		{"GET", "/v1/detections", "no route for GET /v1/detections"},
-		{"PUT", "/v1/detections", "no route for PUT /v1/detections"},
-		{"GET", "/", "no route for GET /"},
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		detail       string
+		allow        string
+	}{
+		{"GET", "/v1/nope", 404, "no route for GET /v1/nope", ""},
+		{"GET", "/", 404, "no route for GET /", ""},
+		{"DELETE", "/v1/runs/x/y", 404, "no route for DELETE /v1/runs/x/y", ""},
+		{"GET", "/v1/detections", 405, "GET /v1/detections: this path takes POST", "POST"},
+		{"PUT", "/v1/detections", 405, "PUT /v1/detections: this path takes POST", "POST"},
+		{"POST", "/v1/runs", 405, "POST /v1/runs: this path takes GET", "GET"},
+		{"DELETE", "/v1/runs/abc", 405, "DELETE /v1/runs/abc: this path takes GET", "GET"},
+		{"GET", "/v1/runs/abc/approvals", 405, "GET /v1/runs/abc/approvals: this path takes POST", "POST"},
 	} {
 		r := httptest.NewRequest(tc.method, tc.path, nil)
 		r.Header.Set("Authorization", "Bearer "+testToken)
-		checkProblem(t, serve(h, r), intake.Problem{Title: "Not found", Status: 404, Detail: tc.detail})
+		got := serve(h, r)
+		title := "Not found"
+		if tc.status == 405 {
+			title = "Method not allowed"
+		}
+		checkProblem(t, got, intake.Problem{Title: title, Status: tc.status, Detail: tc.detail})
+		if a := got.header.Get("Allow"); a != tc.allow {
+			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, a, tc.allow)
+		}
 	}
 }
 
