@@ -42,23 +42,12 @@ type BaselineResult struct {
 // options (Riposte's step defaults), and the same condition on the
 // enrichment. It is what a team would write without Riposte.
 func Baseline(ctx workflow.Context, in BaselineInput) (BaselineResult, error) {
-	info := workflow.GetInfo(ctx)
 	det := in.Detection
 	res := BaselineResult{Outputs: map[string]any{}}
 	call := func(step, action string, params map[string]any) (map[string]any, error) {
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: workflows.DefaultStepTimeout,
-			RetryPolicy: &temporal.RetryPolicy{
-				InitialInterval:    workflows.DefaultInitialBackoff,
-				BackoffCoefficient: workflows.DefaultBackoff,
-				MaximumInterval:    workflows.DefaultMaxInterval,
-				MaximumAttempts:    workflows.DefaultMaxAttempts,
-			},
-			Summary: step,
-		})
-		var out map[string]any
-		if err := workflow.ExecuteActivity(actx, action, baselineCall(info, step, action, params)).Get(ctx, &out); err != nil {
-			return nil, fmt.Errorf("step %s: %w", step, err)
+		out, err := baselineStep(ctx, step, action, params)
+		if err != nil {
+			return nil, err
 		}
 		res.Outputs[step] = out
 		return out, nil
@@ -94,6 +83,26 @@ func Baseline(ctx workflow.Context, in BaselineInput) (BaselineResult, error) {
 		return res, err
 	}
 	return res, nil
+}
+
+// baselineStep runs one action as the interpreter runs a step: the same
+// activity options (Riposte's step defaults) and the same call.
+func baselineStep(ctx workflow.Context, step, action string, params map[string]any) (map[string]any, error) {
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: workflows.DefaultStepTimeout,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    workflows.DefaultInitialBackoff,
+			BackoffCoefficient: workflows.DefaultBackoff,
+			MaximumInterval:    workflows.DefaultMaxInterval,
+			MaximumAttempts:    workflows.DefaultMaxAttempts,
+		},
+		Summary: step,
+	})
+	var out map[string]any
+	if err := workflow.ExecuteActivity(actx, action, baselineCall(workflow.GetInfo(ctx), step, action, params)).Get(ctx, &out); err != nil {
+		return nil, fmt.Errorf("step %s: %w", step, err)
+	}
+	return out, nil
 }
 
 // baselineCall is the action call the interpreter would make for a step.

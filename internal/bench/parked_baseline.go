@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/workflows"
@@ -48,22 +47,9 @@ func BaselineParked(ctx workflow.Context, in BaselineInput) (BaselineResult, err
 	if !decision.Approve {
 		return res, nil
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: workflows.DefaultStepTimeout,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval:    workflows.DefaultInitialBackoff,
-			BackoffCoefficient: workflows.DefaultBackoff,
-			MaximumInterval:    workflows.DefaultMaxInterval,
-			MaximumAttempts:    workflows.DefaultMaxAttempts,
-		},
-		Summary: "contain",
-	})
-	info := workflow.GetInfo(ctx)
-	var out map[string]any
-	err := workflow.ExecuteActivity(actx, ContainAction, baselineCall(info, "contain", ContainAction,
-		map[string]any{"hostname": str(in.Detection, "device", "hostname")})).Get(ctx, &out)
+	out, err := baselineStep(ctx, "contain", ContainAction, map[string]any{"hostname": str(in.Detection, "device", "hostname")})
 	if err != nil {
-		return res, fmt.Errorf("step contain: %w", err)
+		return res, err
 	}
 	res.Contained, res.Outputs["contain"] = true, out
 	return res, nil
