@@ -67,6 +67,9 @@ func devCommand() command {
 				}
 				return 2
 			}
+			if err := o.Runtime.check(); err != nil {
+				return fail(s, &exitError{code: 2, err: err})
+			}
 			if err := runDev(ctx, o, s); err != nil {
 				return fail(s, err)
 			}

@@ -50,6 +50,9 @@ func workerCommand() command {
 				}
 				return 2
 			}
+			if err := o.Runtime.check(); err != nil {
+				return fail(s, &exitError{code: 2, err: err})
+			}
 			if err := runWorker(ctx, o, s); err != nil {
 				return fail(s, err)
 			}

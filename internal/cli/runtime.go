@@ -26,22 +26,42 @@ type runtimeFlags struct {
 	Policy string
 	// StickyCache is the process's sticky workflow cache size.
 	StickyCache int
+	// envErr is a bad value in an environment variable behind a flag.
+	envErr error
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
 	fs.StringVar(&f.Policy, "policy", envOr("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
-	fs.IntVar(&f.StickyCache, "sticky-cache", envInt("RIPOSTE_STICKY_CACHE", engine.DefaultStickyCacheSize),
-		"runs kept in worker memory between workflow tasks; others are replayed from history when they wake (env RIPOSTE_STICKY_CACHE)")
+	def, err := envInt("RIPOSTE_STICKY_CACHE", engine.DefaultStickyCacheSize)
+	f.envErr = err
+	fs.IntVar(&f.StickyCache, "sticky-cache", def,
+		"runs kept in worker memory between workflow tasks (at least 1); others are replayed from history when they wake (env RIPOSTE_STICKY_CACHE)")
 }
 
-// envInt reads an integer environment variable; unset or not a number
-// gives def (the flag's own parsing reports bad values given as flags).
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
+// check reports bad values, from flags or the environment.
+func (f *runtimeFlags) check() error {
+	if f.envErr != nil {
+		return f.envErr
 	}
-	return def
+	if f.StickyCache < 1 {
+		return fmt.Errorf("--sticky-cache %d: must be at least 1", f.StickyCache)
+	}
+	return nil
+}
+
+// envInt reads an integer environment variable; unset gives def, a value
+// that is not a whole number an error naming the variable.
+func envInt(name string, def int) (int, error) {
+	s, ok := os.LookupEnv(name)
+	if !ok || s == "" {
+		return def, nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return def, fmt.Errorf("%s=%q: must be a whole number", name, s)
+	}
+	return v, nil
 }
 
 // exists reports whether a file exists; other stat errors are returned.
@@ -99,10 +119,11 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 		}
 		env.Slack = poster
 	}
-	if rf.StickyCache > 0 {
-		// Process-wide; takes effect when the first worker starts.
-		worker.SetStickyWorkflowCacheSize(rf.StickyCache)
+	if err := rf.check(); err != nil {
+		return nil, &exitError{code: 2, err: err}
 	}
+	// Process-wide; takes effect when the first worker starts.
+	worker.SetStickyWorkflowCacheSize(rf.StickyCache)
 	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster,
 		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog()}),
