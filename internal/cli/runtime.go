@@ -119,11 +119,13 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 		}
 		env.Slack = poster
 	}
-	if err := rf.check(); err != nil {
-		return nil, &exitError{code: 2, err: err}
+	// Process-wide; takes effect when the first worker starts. The flags
+	// were checked by the command; a zero value means the default.
+	sticky := rf.StickyCache
+	if sticky <= 0 {
+		sticky = engine.DefaultStickyCacheSize
 	}
-	// Process-wide; takes effect when the first worker starts.
-	worker.SetStickyWorkflowCacheSize(rf.StickyCache)
+	worker.SetStickyWorkflowCacheSize(sticky)
 	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster,
 		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog()}),
