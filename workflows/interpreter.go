@@ -68,6 +68,9 @@ type run struct {
 	detect   map[string]any
 	aborted  bool
 	abortErr string
+	// withdrawn is set when the detection was withdrawn during the run
+	// (outcome withdrawn).
+	withdrawn bool
 	// gates by id (the step id), and their order of opening.
 	gates     map[string]*gateState
 	gateOrder []string

@@ -16,6 +16,15 @@ var (
 	SARunStatus         = temporal.NewSearchAttributeKeyKeyword("RunStatus")
 	SAApprovalState     = temporal.NewSearchAttributeKeyKeyword("ApprovalState")
 	SARunMode           = temporal.NewSearchAttributeKeyKeyword("RunMode")
+	// SAOutcome is what a finished run achieved (see Outcomes).
+	SAOutcome = temporal.NewSearchAttributeKeyKeyword("Outcome")
+	// SAHoldUntil is the earliest release time of the run's active
+	// time-boxed containments (contain_for); unset when none is active.
+	SAHoldUntil = temporal.NewSearchAttributeKeyTime("HoldUntil")
+	// SARolledBackBy and SARolledBackAt mark a run whose containment was
+	// rolled back (riposte rollback): who asked, and when.
+	SARolledBackBy = temporal.NewSearchAttributeKeyKeyword("RolledBackBy")
+	SARolledBackAt = temporal.NewSearchAttributeKeyTime("RolledBackAt")
 )
 
 // SearchAttributeTypes lists the custom search attributes to register.
@@ -29,5 +38,9 @@ func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
 		"RunStatus":         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"ApprovalState":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"RunMode":           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"Outcome":           enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"HoldUntil":         enumspb.INDEXED_VALUE_TYPE_DATETIME,
+		"RolledBackBy":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"RolledBackAt":      enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
 }

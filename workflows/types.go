@@ -114,18 +114,23 @@ type ItemResult struct {
 // Result is what a run returns (and, for a failed run, the details of its
 // RunFailed error).
 type Result struct {
-	Playbook  string         `json:"playbook"`
-	Version   int            `json:"version"`
-	Digest    string         `json:"digest"`
-	Status    string         `json:"status"`
-	Error     string         `json:"error,omitempty"`
-	Steps     []StepResult   `json:"steps"`
-	Outputs   map[string]any `json:"outputs,omitempty"`
-	Gates     []Gate         `json:"gates,omitempty"`
-	Holds     []Hold         `json:"holds,omitempty"`
-	Simulated bool           `json:"simulated,omitempty"`
-	StartedAt time.Time      `json:"started_at"`
-	EndedAt   time.Time      `json:"ended_at"`
+	Playbook string `json:"playbook"`
+	Version  int    `json:"version"`
+	Digest   string `json:"digest"`
+	Status   string `json:"status"`
+	// Outcome is what the run achieved (see Outcomes); OutcomeDetail says
+	// why a containment did not happen ("isolate denied by U1"). Runs
+	// recorded before outcomes existed have neither.
+	Outcome       string         `json:"outcome,omitempty"`
+	OutcomeDetail string         `json:"outcome_detail,omitempty"`
+	Error         string         `json:"error,omitempty"`
+	Steps         []StepResult   `json:"steps"`
+	Outputs       map[string]any `json:"outputs,omitempty"`
+	Gates         []Gate         `json:"gates,omitempty"`
+	Holds         []Hold         `json:"holds,omitempty"`
+	Simulated     bool           `json:"simulated,omitempty"`
+	StartedAt     time.Time      `json:"started_at"`
+	EndedAt       time.Time      `json:"ended_at"`
 }
 
 // Step returns the result of the step with the id.

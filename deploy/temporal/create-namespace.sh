@@ -23,6 +23,10 @@ DetectorModel=Keyword
 RunStatus=Keyword
 ApprovalState=Keyword
 RunMode=Keyword
+Outcome=Keyword
+HoldUntil=Datetime
+RolledBackBy=Keyword
+RolledBackAt=Datetime
 '
 
 host=${TEMPORAL_ADDRESS%:*}

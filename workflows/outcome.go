@@ -1,0 +1,141 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Outcomes say what a finished run achieved, as opposed to its status
+// (whether the workflow itself completed). A denied or timed-out approval is
+// a human decision: the run completes, with outcome not_contained or
+// partially_contained. They are the values of the Outcome search attribute
+// and of Result.Outcome; every component uses these names (this is the one
+// place they are defined).
+const (
+	// OutcomeContained: every containment the run attempted succeeded.
+	OutcomeContained = "contained"
+	// OutcomePartiallyContained: some containments succeeded, others were
+	// denied, timed out, refused by policy or failed (on_failure: continue).
+	OutcomePartiallyContained = "partially_contained"
+	// OutcomeNotContained: the run attempted containment and none happened
+	// (denied, timed out, refused, failed). OutcomeDetail says why, e.g.
+	// "denied by U0SOCLEAD1".
+	OutcomeNotContained = "not_contained"
+	// OutcomeNoContainment: the run attempted no containment (a triage or
+	// notify-only playbook, or every contain step's `if:` was false).
+	OutcomeNoContainment = "no_containment"
+	// OutcomeWithdrawn: the detection was withdrawn (retracted by its
+	// source) before the response finished.
+	OutcomeWithdrawn = "withdrawn"
+	// OutcomeFailed: a step failed with on_failure: abort; the workflow
+	// failed.
+	OutcomeFailed = "failed"
+)
+
+// Outcomes lists every outcome, for validation and documentation.
+func Outcomes() []string {
+	return []string{OutcomeContained, OutcomePartiallyContained, OutcomeNotContained, OutcomeNoContainment, OutcomeWithdrawn, OutcomeFailed}
+}
+
+// ValidOutcome reports whether s is one of Outcomes.
+func ValidOutcome(s string) bool {
+	for _, o := range Outcomes() {
+		if s == o {
+			return true
+		}
+	}
+	return false
+}
+
+// outcomeStep is what an outcome needs to know of one step.
+type outcomeStep struct {
+	id      string
+	contain bool
+	status  string
+	reason  string
+	gate    *Gate
+}
+
+// computeOutcome derives the run's outcome from its contain steps. aborted
+// and withdrawn take precedence. detail explains not_contained and
+// partially_contained (who denied, what timed out).
+func computeOutcome(steps []outcomeStep, aborted, withdrawn bool) (outcome, detail string) {
+	switch {
+	case withdrawn:
+		return OutcomeWithdrawn, ""
+	case aborted:
+		return OutcomeFailed, ""
+	}
+	succeeded := 0
+	var missed []string
+	for _, s := range steps {
+		if !s.contain {
+			continue
+		}
+		switch s.status {
+		case playbook.StatusSucceeded:
+			succeeded++
+		case playbook.StatusDenied, playbook.StatusTimedOut, playbook.StatusFailed:
+			missed = append(missed, s.id+" "+whyMissed(s))
+		}
+	}
+	switch {
+	case succeeded == 0 && len(missed) == 0:
+		return OutcomeNoContainment, ""
+	case len(missed) == 0:
+		return OutcomeContained, ""
+	case succeeded == 0:
+		return OutcomeNotContained, strings.Join(missed, "; ")
+	default:
+		return OutcomePartiallyContained, strings.Join(missed, "; ")
+	}
+}
+
+// whyMissed says why a contain step did not contain: "denied by U1",
+// "approval timed out", "refused by policy (...)", "failed: ...".
+func whyMissed(s outcomeStep) string {
+	if g := s.gate; g != nil {
+		switch g.State {
+		case GateDenied:
+			if g.Decision != nil && g.Decision.User != "" {
+				return "denied by " + g.Decision.User
+			}
+			return "denied"
+		case GateTimedOut:
+			return "approval timed out"
+		}
+	}
+	if s.status == playbook.StatusDenied && s.reason != "" {
+		return s.reason
+	}
+	if s.status == playbook.StatusTimedOut {
+		return "timed out"
+	}
+	return s.status
+}
+
+// outcome computes the run's outcome from its current state.
+func (r *run) outcome() (string, string) {
+	steps := make([]outcomeStep, len(r.pb.Steps))
+	for i, cs := range r.pb.Steps {
+		steps[i] = outcomeStep{
+			id:      cs.ID,
+			contain: cs.Action != nil && cs.Action.Risk == catalog.RiskContain,
+			status:  r.status[i],
+			reason:  r.results[i].Reason,
+			gate:    r.results[i].Gate,
+		}
+	}
+	return computeOutcome(steps, r.aborted, r.withdrawn)
+}
+
+// OutcomeText is the outcome as one line: "not_contained: isolate denied by U1".
+func OutcomeText(outcome, detail string) string {
+	if detail == "" {
+		return outcome
+	}
+	return fmt.Sprintf("%s: %s", outcome, detail)
+}
