@@ -5,82 +5,46 @@ package activities
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
-// Call is the input of every action activity (see catalog.Call).
-type Call = catalog.Call
+// The types every handler shares live in internal/connector; these
+// aliases keep the activities.X names the rest of Riposte uses.
+type (
+	// Call is the input of every action activity (see catalog.Call).
+	Call = connector.Call
+	// Handler implements one action.
+	Handler = connector.Handler
+	// Definition is one catalog entry with its implementation.
+	Definition = connector.Definition
+	// Env is what handlers share: configuration, HTTP client, logger.
+	Env = connector.Env
+	// Connection is a configured vendor endpoint.
+	Connection = connector.Connection
+	// SecretRef points at a secret without holding it.
+	SecretRef = connector.SecretRef
+	// ConnectionType describes what a connection of one type needs.
+	ConnectionType = connector.ConnectionType
+	// ConnectionField is one key of a connection.
+	ConnectionField = connector.ConnectionField
+)
 
-// Handler implements one action.
-type Handler func(ctx context.Context, env *Env, call Call) (map[string]any, error)
-
-// Definition is one catalog entry with its implementation.
-type Definition struct {
-	catalog.Action
-	Run Handler
-}
-
-// Env is what handlers share: configuration, HTTP client, logger.
-type Env struct {
-	HTTP   *http.Client
-	Logger *slog.Logger
-	// Connections holds the configured vendor connections by name.
-	Connections map[string]Connection
-	// Slack posts slack.* actions; nil when Slack is not configured.
-	Slack *SlackPoster
-	// CallTimeout bounds each vendor HTTP request, on top of the activity's
-	// own deadline (default 30s).
-	CallTimeout time.Duration
-	// MaxRetryDelay caps the wait a vendor's rate-limit headers may ask
-	// for before Temporal retries (default 5m).
-	MaxRetryDelay time.Duration
-
-	// tokens caches OAuth2 bearer tokens per connection, in process only.
-	tokens *tokenCache
-}
-
-// Connection is a configured vendor endpoint. Secret values are read from
-// env vars or files only when a handler needs them.
-type Connection struct {
-	Type    string
-	BaseURL string
-	Options map[string]string
-	Secrets map[string]SecretRef
-}
-
-// SecretRef points at a secret without holding it: an env var name or a
-// file path, resolved by the handler at call time (see Resolve).
-type SecretRef struct {
-	Env  string
-	File string
-	// Lab holds a literal value. It exists ONLY for the fake vendor lab
-	// (internal/lab), whose credentials are public test constants; the
-	// config loader never produces it.
-	Lab string
-}
+// ErrSecretUnavailable is wrapped by SecretRef.Resolve's errors.
+var ErrSecretUnavailable = connector.ErrSecretUnavailable
 
 // NewEnv returns an Env with sane defaults.
-func NewEnv(logger *slog.Logger) *Env {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	return &Env{
-		HTTP:          &http.Client{Timeout: 30 * time.Second},
-		Logger:        logger,
-		Connections:   map[string]Connection{},
-		CallTimeout:   defaultCallTimeout,
-		MaxRetryDelay: defaultMaxRetryDelay,
-		tokens:        newTokenCache(),
-	}
+func NewEnv(logger *slog.Logger) *Env { return connector.NewEnv(logger) }
+
+// NonRetryable marks an error that retrying cannot fix (bad input, 4xx).
+func NonRetryable(errType, format string, args ...any) error {
+	return connector.NonRetryable(errType, format, args...)
 }
 
 // Definitions is the one explicit list of actions Riposte ships.
@@ -151,11 +115,6 @@ func Simulate(a *catalog.Action, call Call) map[string]any {
 		}
 	}
 	return out
-}
-
-// NonRetryable marks an error that retrying cannot fix (bad input, 4xx).
-func NonRetryable(errType, format string, args ...any) error {
-	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
 }
 
 // heartbeat records a heartbeat every few seconds until stopped.

@@ -1,4 +1,4 @@
-package activities
+package okta
 
 import (
 	"context"
@@ -9,16 +9,30 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // Okta: suspend / unsuspend a user and clear its sessions. Auth is
 // `Authorization: SSWS <token>`. Suspend works only from ACTIVE; the
 // current status is read first so a repeat sends nothing.
 
-func oktaDefinitions() []Definition {
+// Type is the okta connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "okta", Description: "Okta management API (base_url is the org, e.g. https://example.okta.com).",
+	Fields: []connector.ConnectionField{
+		{Name: "api_token", Secret: true, Required: true, Description: "Okta API token (SSWS).", Example: "{env: OKTA_API_TOKEN}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "user", Type: catalog.TypeString, Required: true, Description: "Okta user id, login (jdoe@example.com) or unambiguous login short name."},
-		connectionParam("okta"),
+		connector.ConnectionParam("okta"),
 	}
 	outputs := []catalog.Field{
 		{Name: "user_id", Type: catalog.TypeString, Description: "Okta user id."},
@@ -27,14 +41,14 @@ func oktaDefinitions() []Definition {
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the user was already in the wanted state, so nothing was sent."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	return []Definition{
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "okta.suspend_user", Vendor: "okta", Risk: catalog.RiskContain, Undo: "okta.unsuspend_user",
 				Description: "Suspends an ACTIVE Okta user: no sign-in until unsuspended. An already suspended user is left as is; other statuses fail. Does not end existing sessions (see okta.clear_user_sessions).",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("okta", "Okta", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "Okta", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return oktaLifecycle(ctx, c, true)
 			}),
 		},
@@ -44,7 +58,7 @@ func oktaDefinitions() []Definition {
 				Description: "Returns a SUSPENDED Okta user to ACTIVE. A user in any other status is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("okta", "Okta", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "Okta", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return oktaLifecycle(ctx, c, false)
 			}),
 		},
@@ -59,7 +73,7 @@ func oktaDefinitions() []Definition {
 					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 				},
 			},
-			Run: vendorRun("okta", "Okta", false, oktaClearSessions),
+			Run: connector.Run(Type, "Okta", false, oktaClearSessions),
 		},
 	}
 }
@@ -90,38 +104,38 @@ func oktaError(body []byte) string {
 	return msg
 }
 
-func oktaSetup(c *conn) (string, error) {
-	user, err := requireString(c.call, "user")
+func oktaSetup(c *connector.Conn) (string, error) {
+	user, err := connector.RequireString(c.Call, "user")
 	if err != nil {
 		return "", err
 	}
-	token, err := c.secret("api_token")
+	token, err := c.Secret("api_token")
 	if err != nil {
 		return user, err
 	}
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "SSWS "+token)
 		return nil
 	}
 	return user, nil
 }
 
-func oktaGetUser(ctx context.Context, c *conn, user string) (oktaUser, error) {
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v1/users/" + url.PathEscape(user)})
+func oktaGetUser(ctx context.Context, c *connector.Conn, user string) (oktaUser, error) {
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/v1/users/" + url.PathEscape(user)})
 	if err != nil {
 		return oktaUser{}, err
 	}
-	if !resp.ok() {
-		return oktaUser{}, c.statusError(resp, oktaError(resp.body), "user "+user+" not found")
+	if !resp.OK() {
+		return oktaUser{}, c.StatusError(resp, oktaError(resp.Body), "user "+user+" not found")
 	}
 	var u oktaUser
-	if err := c.decodeJSON(resp, &u); err != nil {
+	if err := c.DecodeJSON(resp, &u); err != nil {
 		return oktaUser{}, err
 	}
 	return u, nil
 }
 
-func oktaLifecycle(ctx context.Context, c *conn, suspend bool) (map[string]any, error) {
+func oktaLifecycle(ctx context.Context, c *connector.Conn, suspend bool) (map[string]any, error) {
 	verb, op, from, to := "suspending", "suspend", "ACTIVE", "SUSPENDED"
 	if !suspend {
 		verb, op, from, to = "unsuspending", "unsuspend", "SUSPENDED", "ACTIVE"
@@ -142,36 +156,36 @@ func oktaLifecycle(ctx context.Context, c *conn, suspend bool) (map[string]any, 
 	switch {
 	case u.Status == to:
 		out["already"] = true
-		c.logAction("user already in wanted state; nothing sent", "user", user, "status", u.Status)
+		c.LogAction("user already in wanted state; nothing sent", "user", user, "status", u.Status)
 		return out, nil
 	case u.Status != from && !suspend:
 		// Unsuspending only undoes a suspension; any other status is not ours.
 		out["already"] = true
-		c.logAction("user is not suspended; nothing sent", "user", user, "status", u.Status)
+		c.LogAction("user is not suspended; nothing sent", "user", user, "status", u.Status)
 		return out, nil
 	case u.Status != from:
-		return nil, wrap(newFailure(kindRejected, fmt.Sprintf("user is %s in %s; Okta suspends only ACTIVE users (okta.clear_user_sessions still works)", u.Status, c.where())))
+		return nil, wrap(connector.NewFailure(connector.KindRejected, fmt.Sprintf("user is %s in %s; Okta suspends only ACTIVE users (okta.clear_user_sessions still works)", u.Status, c.Where())))
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/api/v1/users/" + url.PathEscape(u.ID) + "/lifecycle/" + op})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/v1/users/" + url.PathEscape(u.ID) + "/lifecycle/" + op})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		if resp.status == http.StatusBadRequest {
+	if !resp.OK() {
+		if resp.Status == http.StatusBadRequest {
 			// Lost a race with another change? Read the status again.
 			if again, gerr := oktaGetUser(ctx, c, u.ID); gerr == nil && again.Status == to {
 				out["status"], out["already"] = to, true
 				return out, nil
 			}
 		}
-		return nil, wrap(c.statusError(resp, oktaError(resp.body), "user "+user+" not found"))
+		return nil, wrap(c.StatusError(resp, oktaError(resp.Body), "user "+user+" not found"))
 	}
 	out["status"] = to
-	c.logAction("changed user status", "user", user, "lifecycle", op)
+	c.LogAction("changed user status", "user", user, "lifecycle", op)
 	return out, nil
 }
 
-func oktaClearSessions(ctx context.Context, c *conn) (map[string]any, error) {
+func oktaClearSessions(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 	user, err := oktaSetup(c)
 	if err != nil {
 		if user == "" {
@@ -186,16 +200,16 @@ func oktaClearSessions(ctx context.Context, c *conn) (map[string]any, error) {
 	}
 	// Okta exposes no "sessions cleared at" to check first; a repeat of
 	// this call finds no session left and changes nothing.
-	resp, err := c.do(ctx, request{
-		method: http.MethodDelete, path: "/api/v1/users/" + url.PathEscape(u.ID) + "/sessions",
-		query: url.Values{"oauthTokens": {"true"}},
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodDelete, Path: "/api/v1/users/" + url.PathEscape(u.ID) + "/sessions",
+		Query: url.Values{"oauthTokens": {"true"}},
 	})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, oktaError(resp.body), "user "+user+" not found"))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, oktaError(resp.Body), "user "+user+" not found"))
 	}
-	c.logAction("cleared user sessions", "user", user)
+	c.LogAction("cleared user sessions", "user", user)
 	return map[string]any{"user_id": u.ID, "login": strings.TrimSpace(u.Profile.Login)}, nil
 }

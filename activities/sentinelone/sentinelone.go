@@ -1,4 +1,4 @@
-package activities
+package sentinelone
 
 import (
 	"context"
@@ -9,16 +9,30 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // SentinelOne: disconnect an agent from the network, found by computer
 // name. Auth is `Authorization: ApiToken <token>`. An action answers 200
 // with data.affected; 0 affected agents is a failure inside a 200.
 
-func sentineloneDefinitions() []Definition {
+// Type is the sentinelone connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "sentinelone", Description: "SentinelOne management console API v2.1 (base_url is the console, e.g. https://usea1.sentinelone.net).",
+	Fields: []connector.ConnectionField{
+		{Name: "api_token", Secret: true, Required: true, Description: "API token of a service user.", Example: "{env: S1_API_TOKEN}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Computer name of the agent (exact match)."},
-		connectionParam("sentinelone"),
+		connector.ConnectionParam("sentinelone"),
 	}
 	outputs := []catalog.Field{
 		{Name: "agent_id", Type: catalog.TypeString, Description: "SentinelOne agent id acted on."},
@@ -28,14 +42,14 @@ func sentineloneDefinitions() []Definition {
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the agent was already in the wanted state, so nothing was sent."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	return []Definition{
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "sentinelone.disconnect_agent", Vendor: "sentinelone", Risk: catalog.RiskContain, Undo: "sentinelone.reconnect_agent",
 				Description: "Disconnects a SentinelOne agent's host from the network (it keeps talking to the management console). An agent already disconnected is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("sentinelone", "SentinelOne", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "SentinelOne", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return s1Act(ctx, c, "disconnect")
 			}),
 		},
@@ -45,7 +59,7 @@ func sentineloneDefinitions() []Definition {
 				Description: "Reconnects a SentinelOne agent's host to the network. An agent already connected is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("sentinelone", "SentinelOne", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "SentinelOne", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return s1Act(ctx, c, "connect")
 			}),
 		},
@@ -79,8 +93,8 @@ func s1Error(body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
-func s1Act(ctx context.Context, c *conn, action string) (map[string]any, error) {
-	host, err := requireHostname(c.call)
+func s1Act(ctx context.Context, c *connector.Conn, action string) (map[string]any, error) {
+	host, err := connector.RequireHostname(c.Call)
 	if err != nil {
 		return nil, err
 	}
@@ -89,25 +103,25 @@ func s1Act(ctx context.Context, c *conn, action string) (map[string]any, error) 
 		verb = "reconnecting"
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s agent %s: %w", verb, host, err) }
-	token, err := c.secret("api_token")
+	token, err := c.Secret("api_token")
 	if err != nil {
 		return nil, wrap(err)
 	}
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", "ApiToken "+token)
 		return nil
 	}
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/web/api/v2.1/agents", query: url.Values{"computerName": {host}}})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/web/api/v2.1/agents", Query: url.Values{"computerName": {host}}})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, s1Error(resp.body), "host "+host+" not found"))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, s1Error(resp.Body), "host "+host+" not found"))
 	}
 	var list struct {
 		Data []s1Agent `json:"data"`
 	}
-	if err := c.decodeJSON(resp, &list); err != nil {
+	if err := c.DecodeJSON(resp, &list); err != nil {
 		return nil, wrap(err)
 	}
 	var agent *s1Agent
@@ -118,40 +132,40 @@ func s1Act(ctx context.Context, c *conn, action string) (map[string]any, error) 
 		}
 	}
 	if agent == nil {
-		return nil, wrap(newFailure(kindNotFound, fmt.Sprintf("host %s not found in %s", host, c.where())))
+		return nil, wrap(connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where())))
 	}
 	out := map[string]any{"agent_id": agent.ID, "hostname": agent.ComputerName, "network_status": agent.NetworkStatus, "affected": 0, "already": false}
 	done := map[string][]string{"disconnect": {"disconnected", "disconnecting"}, "connect": {"connected", "connecting"}}[action]
 	for _, s := range done {
 		if agent.NetworkStatus == s {
 			out["already"] = true
-			c.logAction("agent already in wanted state; nothing sent", "hostname", host, "agent_id", agent.ID)
+			c.LogAction("agent already in wanted state; nothing sent", "hostname", host, "agent_id", agent.ID)
 			return out, nil
 		}
 	}
 	// Always filter by ids: an empty filter would act on every agent.
-	resp, err = c.do(ctx, request{
-		method: http.MethodPost, path: "/web/api/v2.1/agents/actions/" + action,
-		json: map[string]any{"filter": map[string]any{"ids": []string{agent.ID}}},
+	resp, err = c.Do(ctx, connector.Request{
+		Method: http.MethodPost, Path: "/web/api/v2.1/agents/actions/" + action,
+		JSON: map[string]any{"filter": map[string]any{"ids": []string{agent.ID}}},
 	})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, s1Error(resp.body), "agent "+agent.ID+" not found"))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, s1Error(resp.Body), "agent "+agent.ID+" not found"))
 	}
 	var res struct {
 		Data struct {
 			Affected *int `json:"affected"`
 		} `json:"data"`
 	}
-	if err := c.decodeJSON(resp, &res); err != nil {
+	if err := c.DecodeJSON(resp, &res); err != nil {
 		return nil, wrap(err)
 	}
 	if res.Data.Affected == nil || *res.Data.Affected == 0 {
-		return nil, wrap(newFailure(kindVendorError, fmt.Sprintf("%s answered 200 but affected 0 agents (agent %s): it may have been removed, or is outside the API token's scope", c.where(), agent.ID)))
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered 200 but affected 0 agents (agent %s): it may have been removed, or is outside the API token's scope", c.Where(), agent.ID)))
 	}
 	out["affected"] = *res.Data.Affected
-	c.logAction("sent agent action", "hostname", host, "agent_id", agent.ID, "action", action)
+	c.LogAction("sent agent action", "hostname", host, "agent_id", agent.ID, "action", action)
 	return out, nil
 }

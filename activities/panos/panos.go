@@ -1,4 +1,4 @@
-package activities
+package panos
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // PAN-OS: block an IP by registering it with a tag through the User-ID
@@ -18,11 +19,26 @@ import (
 // picks it up without a commit. The XML API reports most errors as HTTP
 // 200 with <response status="error">, so every answer is parsed.
 
-func panosDefinitions() []Definition {
+// Type is the panos connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "panos", Description: "Palo Alto Networks PAN-OS XML API (firewall or Panorama management address).",
+	Fields: []connector.ConnectionField{
+		{Name: "api_key", Secret: true, Required: true, Description: "XML API key (type=keygen).", Example: "{file: /run/secrets/panos_api_key}"},
+		{Name: "tag", Default: "riposte-blocked", Description: "Tag registered on blocked IPs; a dynamic address group matching it must be used in a deny rule."},
+		{Name: "vsys", Default: "vsys1", Description: "Virtual system the User-ID registrations go to."},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "ip", Type: catalog.TypeString, Required: true, Description: "One IPv4 or IPv6 address. CIDR ranges are refused: User-ID registers single addresses."},
 		{Name: "tag", Type: catalog.TypeString, Description: "Tag to register the IP with; default: the connection's tag (riposte-blocked)."},
-		connectionParam("panos"),
+		connector.ConnectionParam("panos"),
 	}
 	outputs := []catalog.Field{
 		{Name: "ip", Type: catalog.TypeString, Description: "The address."},
@@ -30,14 +46,14 @@ func panosDefinitions() []Definition {
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the IP already had (or already lacked) the tag, so nothing was sent."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	return []Definition{
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "panos.block_ip", Vendor: "panos", Risk: catalog.RiskContain, Undo: "panos.unblock_ip",
 				Description: "Blocks an IP on a Palo Alto Networks firewall by tagging it into a dynamic address group (User-ID register; no commit). The group must be used in a deny rule.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("panos", "PAN-OS", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "PAN-OS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return panosTag(ctx, c, true)
 			}),
 		},
@@ -47,7 +63,7 @@ func panosDefinitions() []Definition {
 				Description: "Removes the block tag from an IP on a Palo Alto Networks firewall (User-ID unregister).",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("panos", "PAN-OS", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "PAN-OS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return panosTag(ctx, c, false)
 			}),
 		},
@@ -94,56 +110,56 @@ func (r *panosResponse) messages() string {
 	return strings.Join(msgs, "; ")
 }
 
-func parsePanos(c *conn, resp *response) (*panosResponse, error) {
+func parsePanos(c *connector.Conn, resp *connector.Response) (*panosResponse, error) {
 	var pr panosResponse
-	if err := xml.Unmarshal(resp.body, &pr); err != nil {
-		if !resp.ok() {
-			return nil, c.statusError(resp, "", "")
+	if err := xml.Unmarshal(resp.Body, &pr); err != nil {
+		if !resp.OK() {
+			return nil, c.StatusError(resp, "", "")
 		}
-		return nil, newFailure(kindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.where(), resp.status, snippet(resp.body)))
+		return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), resp.Status, connector.Snippet(resp.Body)))
 	}
-	if !resp.ok() {
-		return nil, c.statusError(resp, pr.messages(), "")
+	if !resp.OK() {
+		return nil, c.StatusError(resp, pr.messages(), "")
 	}
 	return &pr, nil
 }
 
-func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) {
-	raw, err := requireString(c.call, "ip")
+func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]any, error) {
+	raw, err := connector.RequireString(c.Call, "ip")
 	if err != nil {
 		return nil, err
 	}
 	if strings.Contains(raw, "/") {
-		return nil, invalidParam("%s takes a single IP address, not a CIDR range (%s): PAN-OS User-ID registers single addresses; block ranges with an address object instead", c.call.Action, raw)
+		return nil, connector.InvalidParam("%s takes a single IP address, not a CIDR range (%s): PAN-OS User-ID registers single addresses; block ranges with an address object instead", c.Call.Action, raw)
 	}
 	addr, err := netip.ParseAddr(raw)
 	if err != nil {
-		return nil, invalidParam("%s: %q is not an IP address", c.call.Action, raw)
+		return nil, connector.InvalidParam("%s: %q is not an IP address", c.Call.Action, raw)
 	}
 	ip := addr.String()
-	tag, err := optString(c.call, "tag", c.option("tag"))
+	tag, err := connector.OptString(c.Call, "tag", c.Option("tag"))
 	if err != nil {
 		return nil, err
 	}
 	if tag == "" || len(tag) > 127 {
-		return nil, invalidParam("%s: tag must be 1 to 127 characters", c.call.Action)
+		return nil, connector.InvalidParam("%s: tag must be 1 to 127 characters", c.Call.Action)
 	}
 	verb := "blocking"
 	if !block {
 		verb = "unblocking"
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s ip %s: %w", verb, ip, err) }
-	key, err := c.secret("api_key")
+	key, err := c.Secret("api_key")
 	if err != nil {
 		return nil, wrap(err)
 	}
 	// The key goes in a header, never the URL, so it cannot leak through
 	// an error message or a proxy log.
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("X-PAN-KEY", key)
 		return nil
 	}
-	vsys := c.option("vsys")
+	vsys := c.Option("vsys")
 	out := map[string]any{"ip": ip, "tag": tag, "already": false}
 
 	// Current state first: is the IP registered with the tag?
@@ -151,7 +167,7 @@ func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) 
 	show.WriteString("<show><object><registered-ip><ip>")
 	_ = xml.EscapeText(&show, []byte(ip))
 	show.WriteString("</ip></registered-ip></object></show>")
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/api/", form: url.Values{"type": {"op"}, "cmd": {show.String()}, "vsys": {vsys}}})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: url.Values{"type": {"op"}, "cmd": {show.String()}, "vsys": {vsys}}})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -160,7 +176,7 @@ func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) 
 		return nil, wrap(err)
 	}
 	if pr.Status != "success" {
-		return nil, wrap(newFailure(kindVendorError, fmt.Sprintf("%s refused the registered-ip query: %s", c.where(), pr.messages())))
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused the registered-ip Query: %s", c.Where(), pr.messages())))
 	}
 	tagged := false
 	for _, e := range pr.Result.Entries {
@@ -175,7 +191,7 @@ func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) 
 	}
 	if tagged == block {
 		out["already"] = true
-		c.logAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag)
+		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag)
 		return out, nil
 	}
 
@@ -183,7 +199,7 @@ func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) 
 	if err != nil {
 		return nil, wrap(err)
 	}
-	resp, err = c.do(ctx, request{method: http.MethodPost, path: "/api/", form: url.Values{"type": {"user-id"}, "cmd": {msg}, "vsys": {vsys}}})
+	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: url.Values{"type": {"user-id"}, "cmd": {msg}, "vsys": {vsys}}})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -201,9 +217,9 @@ func panosTag(ctx context.Context, c *conn, block bool) (map[string]any, error) 
 		if m == "" {
 			m = "status=" + pr.Status
 		}
-		return nil, wrap(newFailure(kindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.where(), resp.status, m)))
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m)))
 	}
-	c.logAction("changed ip registration", "ip", ip, "tag", tag, "block", block)
+	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block)
 	return out, nil
 }
 

@@ -1,4 +1,4 @@
-package activities
+package crowdstrike
 
 import (
 	"context"
@@ -8,16 +8,31 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // CrowdStrike Falcon: network containment of a host, found by hostname.
 // Auth is OAuth2 client credentials (POST /oauth2/token answers 201); the
 // bearer is cached until it expires and refreshed once on a 401.
 
-func crowdstrikeDefinitions() []Definition {
+// Type is the crowdstrike connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "crowdstrike", Description: "CrowdStrike Falcon API (OAuth2 client credentials). base_url is per cloud: https://api.crowdstrike.com, https://api.us-2.crowdstrike.com, https://api.eu-1.crowdstrike.com, https://api.laggar.gcw.crowdstrike.com.",
+	Fields: []connector.ConnectionField{
+		{Name: "client_id", Required: true, Description: "API client id (scope Hosts: read + write).", Example: "${CS_CLIENT_ID}"},
+		{Name: "client_secret", Secret: true, Required: true, Description: "API client secret.", Example: "{env: CS_CLIENT_SECRET}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Host name as Falcon reports it (exact match)."},
-		connectionParam("crowdstrike"),
+		connector.ConnectionParam("crowdstrike"),
 	}
 	outputs := []catalog.Field{
 		{Name: "device_id", Type: catalog.TypeString, Description: "Falcon device id (AID) acted on."},
@@ -27,14 +42,14 @@ func crowdstrikeDefinitions() []Definition {
 		{Name: "matches", Type: catalog.TypeInt, Description: "Devices with this host name; the most recently seen one is acted on."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	return []Definition{
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "crowdstrike.contain_host", Vendor: "crowdstrike", Risk: catalog.RiskContain, Undo: "crowdstrike.lift_containment",
 				Description: "Network-contains a host with CrowdStrike Falcon: it keeps talking to the Falcon cloud only. A host already contained or pending containment is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("crowdstrike", "CrowdStrike", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "CrowdStrike", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return csContain(ctx, c, "contain")
 			}),
 		},
@@ -44,7 +59,7 @@ func crowdstrikeDefinitions() []Definition {
 				Description: "Lifts CrowdStrike Falcon network containment from a host. A host that is not contained is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("crowdstrike", "CrowdStrike", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "CrowdStrike", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return csContain(ctx, c, "lift_containment")
 			}),
 		},
@@ -75,21 +90,21 @@ func (e csEnvelope) message() string {
 	return strings.Join(msgs, "; ")
 }
 
-func csAuth(c *conn) error {
-	id, err := c.requireOption("client_id")
+func csAuth(c *connector.Conn) error {
+	id, err := c.RequireOption("client_id")
 	if err != nil {
 		return err
 	}
-	secret, err := c.secret("client_secret")
+	secret, err := c.Secret("client_secret")
 	if err != nil {
 		return err
 	}
-	c.useClientCredentials(c.endpoint("/oauth2/token", nil), url.Values{"client_id": {id}, "client_secret": {secret}})
+	c.UseClientCredentials(c.Endpoint("/oauth2/token", nil), url.Values{"client_id": {id}, "client_secret": {secret}})
 	return nil
 }
 
-func csContain(ctx context.Context, c *conn, action string) (map[string]any, error) {
-	host, err := requireHostname(c.call)
+func csContain(ctx context.Context, c *connector.Conn, action string) (map[string]any, error) {
+	host, err := connector.RequireHostname(c.Call)
 	if err != nil {
 		return nil, err
 	}
@@ -115,32 +130,32 @@ func csContain(ctx context.Context, c *conn, action string) (map[string]any, err
 	for _, s := range done {
 		if dev.Status == s {
 			out["already"] = true
-			c.logAction("host already in wanted state; nothing sent", "hostname", host, "device_id", dev.DeviceID, "status", dev.Status)
+			c.LogAction("host already in wanted state; nothing sent", "hostname", host, "device_id", dev.DeviceID, "status", dev.Status)
 			return out, nil
 		}
 	}
-	resp, err := c.do(ctx, request{
-		method: http.MethodPost, path: "/devices/entities/devices-actions/v2",
-		query: url.Values{"action_name": {action}},
-		json:  map[string]any{"ids": []string{dev.DeviceID}},
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodPost, Path: "/devices/entities/devices-actions/v2",
+		Query: url.Values{"action_name": {action}},
+		JSON:  map[string]any{"ids": []string{dev.DeviceID}},
 	})
 	if err != nil {
 		return nil, wrap(err)
 	}
 	var env csEnvelope
-	_ = c.decodeJSON(resp, &env)
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
+	_ = c.DecodeJSON(resp, &env)
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
 	}
 	if len(env.Errors) > 0 && !csHasResource(env, dev.DeviceID) {
-		return nil, wrap(newFailure(kindVendorError, fmt.Sprintf("%s reported: %s", c.where(), env.message())))
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s reported: %s", c.Where(), env.message())))
 	}
 	if action == "contain" {
 		out["status"] = "containment_pending"
 	} else {
 		out["status"] = "lift_containment_pending"
 	}
-	c.logAction("sent containment action", "hostname", host, "device_id", dev.DeviceID, "action_name", action)
+	c.LogAction("sent containment action", "hostname", host, "device_id", dev.DeviceID, "action_name", action)
 	return out, nil
 }
 
@@ -154,10 +169,10 @@ func csHasResource(env csEnvelope, id string) bool {
 }
 
 // csFindHost resolves a host name to the most recently seen device.
-func csFindHost(ctx context.Context, c *conn, host string) (csDevice, int, error) {
-	resp, err := c.do(ctx, request{
-		method: http.MethodGet, path: "/devices/queries/devices/v1",
-		query: url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}},
+func csFindHost(ctx context.Context, c *connector.Conn, host string) (csDevice, int, error) {
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodGet, Path: "/devices/queries/devices/v1",
+		Query: url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}},
 	})
 	if err != nil {
 		return csDevice{}, 0, err
@@ -166,21 +181,21 @@ func csFindHost(ctx context.Context, c *conn, host string) (csDevice, int, error
 		csEnvelope
 		Resources []string `json:"resources"`
 	}
-	if !resp.ok() {
-		_ = c.decodeJSON(resp, &q)
-		return csDevice{}, 0, c.statusError(resp, q.message(), "host "+host+" not found")
+	if !resp.OK() {
+		_ = c.DecodeJSON(resp, &q)
+		return csDevice{}, 0, c.StatusError(resp, q.message(), "host "+host+" not found")
 	}
-	if err := c.decodeJSON(resp, &q); err != nil {
+	if err := c.DecodeJSON(resp, &q); err != nil {
 		return csDevice{}, 0, err
 	}
 	if len(q.Resources) == 0 {
-		return csDevice{}, 0, newFailure(kindNotFound, fmt.Sprintf("host %s not found in %s", host, c.where()))
+		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 	}
 	ids := q.Resources
 	if len(ids) > 100 {
 		ids = ids[:100]
 	}
-	resp, err = c.do(ctx, request{method: http.MethodGet, path: "/devices/entities/devices/v2", query: url.Values{"ids": ids}})
+	resp, err = c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/devices/entities/devices/v2", Query: url.Values{"ids": ids}})
 	if err != nil {
 		return csDevice{}, 0, err
 	}
@@ -188,11 +203,11 @@ func csFindHost(ctx context.Context, c *conn, host string) (csDevice, int, error
 		csEnvelope
 		Resources []csDevice `json:"resources"`
 	}
-	if !resp.ok() {
-		_ = c.decodeJSON(resp, &d)
-		return csDevice{}, 0, c.statusError(resp, d.message(), "host "+host+" not found")
+	if !resp.OK() {
+		_ = c.DecodeJSON(resp, &d)
+		return csDevice{}, 0, c.StatusError(resp, d.message(), "host "+host+" not found")
 	}
-	if err := c.decodeJSON(resp, &d); err != nil {
+	if err := c.DecodeJSON(resp, &d); err != nil {
 		return csDevice{}, 0, err
 	}
 	var best *csDevice
@@ -208,7 +223,7 @@ func csFindHost(ctx context.Context, c *conn, host string) (csDevice, int, error
 		}
 	}
 	if best == nil {
-		return csDevice{}, 0, newFailure(kindNotFound, fmt.Sprintf("host %s not found in %s", host, c.where()))
+		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 	}
 	return *best, n, nil
 }

@@ -1,8 +1,9 @@
-package activities
-
-// Shared plumbing of the vendor connectors: one HTTP path with timeouts,
-// auth, idempotency headers, rate-limit handling and error classification,
-// so each vendor file holds only what is specific to its API.
+// Package connector is the shared plumbing of the vendor connectors
+// (activities/<vendor>/): connection types and secrets, one HTTP path with
+// timeouts, auth, idempotency headers, rate-limit handling, error
+// classification and redaction, OAuth2 client credentials and call
+// params, so each vendor folder holds only what is specific to its API.
+package connector
 
 import (
 	"bytes"
@@ -91,50 +92,50 @@ func (e *Env) httpClient() *http.Client {
 
 // Failure kinds, used as the Temporal ApplicationError type.
 const (
-	kindRateLimited   = "RateLimited"       // retryable, with NextRetryDelay
-	kindUnavailable   = "VendorUnavailable" // 5xx, 408: retryable
-	kindNetwork       = "NetworkError"      // transport error, timeout: retryable
-	kindAuth          = "AuthFailed"        // 401/403
-	kindNotFound      = "NotFound"          // host/user/issue does not exist
-	kindRejected      = "VendorRejected"    // other 4xx
-	kindVendorError   = "VendorError"       // failure reported inside a 2xx
-	kindInvalidParams = "InvalidParams"
-	kindNoConnection  = "NoConnection"
-	kindSecret        = "SecretUnavailable"
+	KindRateLimited   = "RateLimited"       // retryable, with NextRetryDelay
+	KindUnavailable   = "VendorUnavailable" // 5xx, 408: retryable
+	KindNetwork       = "NetworkError"      // transport error, timeout: retryable
+	KindAuth          = "AuthFailed"        // 401/403
+	KindNotFound      = "NotFound"          // host/user/issue does not exist
+	KindRejected      = "VendorRejected"    // other 4xx
+	KindVendorError   = "VendorError"       // Failure reported inside a 2xx
+	KindInvalidParams = "InvalidParams"
+	KindNoConnection  = "NoConnection"
+	KindSecret        = "SecretUnavailable"
 )
 
-// failure is a classified connector error. Handlers wrap it with context
+// Failure is a classified connector error. Handlers wrap it with context
 // (fmt.Errorf("isolating host %s: %w", ...)); toActivityError turns the
 // whole chain into one Temporal ApplicationError at the boundary, because
 // Temporal only honours an ApplicationError that is returned unwrapped.
-type failure struct {
+type Failure struct {
 	kind      string
 	msg       string
 	retryable bool
 	delay     time.Duration
 }
 
-func (f *failure) Error() string { return f.msg }
+func (f *Failure) Error() string { return f.msg }
 
-func newFailure(kind, msg string) *failure {
-	return &failure{kind: kind, msg: msg, retryable: kind == kindRateLimited || kind == kindUnavailable || kind == kindNetwork}
+func NewFailure(kind, msg string) *Failure {
+	return &Failure{kind: kind, msg: msg, retryable: kind == KindRateLimited || kind == KindUnavailable || kind == KindNetwork}
 }
 
-func invalidParam(format string, args ...any) error {
-	return newFailure(kindInvalidParams, fmt.Sprintf(format, args...))
+func InvalidParam(format string, args ...any) error {
+	return NewFailure(KindInvalidParams, fmt.Sprintf(format, args...))
 }
 
 // toActivityError converts a handler error into what Temporal should see,
 // with any resolved secret value scrubbed from the message.
-func toActivityError(err error, secrets []string) error {
+func ToActivityError(err error, secrets []string) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	msg := redact(err.Error(), secrets)
-	var f *failure
+	msg := Redact(err.Error(), secrets)
+	var f *Failure
 	if errors.As(err, &f) {
 		if !f.retryable {
 			return temporal.NewNonRetryableApplicationError(msg, f.kind, nil)
@@ -149,13 +150,13 @@ func toActivityError(err error, secrets []string) error {
 		return temporal.NewApplicationErrorWithOptions(msg, ae.Type(), temporal.ApplicationErrorOptions{NextRetryDelay: ae.NextRetryDelay()})
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
-		return temporal.NewApplicationError(msg, kindNetwork)
+		return temporal.NewApplicationError(msg, KindNetwork)
 	}
 	return temporal.NewApplicationError(msg, "ConnectorError")
 }
 
 // redact replaces every resolved secret value in s.
-func redact(s string, secrets []string) string {
+func Redact(s string, secrets []string) string {
 	for _, v := range secrets {
 		if len(v) >= 4 {
 			s = strings.ReplaceAll(s, v, "[REDACTED]")
@@ -164,18 +165,18 @@ func redact(s string, secrets []string) string {
 	return s
 }
 
-func redactValue(v any, secrets []string) any {
+func RedactValue(v any, secrets []string) any {
 	switch x := v.(type) {
 	case string:
-		return redact(x, secrets)
+		return Redact(x, secrets)
 	case map[string]any:
 		for k, e := range x {
-			x[k] = redactValue(e, secrets)
+			x[k] = RedactValue(e, secrets)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = redactValue(e, secrets)
+			x[i] = RedactValue(e, secrets)
 		}
 		return x
 	}
@@ -186,93 +187,95 @@ func redactValue(v any, secrets []string) any {
 
 // conn is a connection opened for one call: config, resolved secrets (kept
 // only to scrub them from errors and outputs) and the vendor's auth.
-type conn struct {
-	env   *Env
-	name  string
-	cfg   Connection
-	typ   ConnectionType
-	call  Call
-	label string
+type Conn struct {
+	Env   *Env
+	Name  string
+	Cfg   Connection
+	Type  ConnectionType
+	Call  Call
+	Label string
 
 	secrets []string
-	auth    func(ctx context.Context, r *http.Request) error
-	reauth  func() // drops a cached token; the request is retried once
+	// Auth adds the vendor's credentials to a request.
+	Auth func(ctx context.Context, r *http.Request) error
+	// Reauth drops a cached token; the request is retried once.
+	Reauth func()
 }
 
 // connector is a vendor handler with its connection opened.
-type connector func(ctx context.Context, c *conn) (map[string]any, error)
+type VendorFunc func(ctx context.Context, c *Conn) (map[string]any, error)
 
-// vendorRun adapts a connector to a Handler: it picks the connection,
-// converts errors for Temporal and scrubs secrets from the result.
-func vendorRun(typ, label string, connRequired bool, fn connector) Handler {
+// Run adapts a VendorFunc to a Handler: it picks a connection of type t,
+// converts errors for Temporal and scrubs secrets from the result. label
+// names the vendor in messages ("CrowdStrike").
+func Run(t ConnectionType, label string, connRequired bool, fn VendorFunc) Handler {
 	return func(ctx context.Context, env *Env, call Call) (map[string]any, error) {
-		name, cfg, err := pickConnection(env, call, typ, connRequired)
+		name, cfg, err := pickConnection(env, call, t.Name, connRequired)
 		if err != nil {
-			return nil, toActivityError(fmt.Errorf("%s: %w", call.Action, err), nil)
+			return nil, ToActivityError(fmt.Errorf("%s: %w", call.Action, err), nil)
 		}
-		t, _ := LookupConnectionType(typ)
-		c := &conn{env: env, name: name, cfg: cfg, typ: t, call: call, label: label}
+		c := &Conn{Env: env, Name: name, Cfg: cfg, Type: t, Call: call, Label: label}
 		out, err := fn(ctx, c)
 		if err != nil {
-			return nil, toActivityError(err, c.secrets)
+			return nil, ToActivityError(err, c.secrets)
 		}
 		if out == nil {
 			out = map[string]any{}
 		}
 		out["connection"] = name
-		return redactValue(out, c.secrets).(map[string]any), nil
+		return RedactValue(out, c.secrets).(map[string]any), nil
 	}
 }
 
 // where names the connection in messages: `CrowdStrike (connection "cs")`.
-func (c *conn) where() string { return fmt.Sprintf("%s (connection %q)", c.label, c.name) }
+func (c *Conn) Where() string { return fmt.Sprintf("%s (connection %q)", c.Label, c.Name) }
 
 // secret resolves a secret field of the connection now.
-func (c *conn) secret(field string) (string, error) {
-	ref, ok := c.cfg.Secrets[field]
+func (c *Conn) Secret(field string) (string, error) {
+	ref, ok := c.Cfg.Secrets[field]
 	if !ok || ref.IsZero() {
-		return "", newFailure(kindSecret, fmt.Sprintf("connection %q has no %s; set it in riposte.yaml as {env: NAME} or {file: PATH}", c.name, field))
+		return "", NewFailure(KindSecret, fmt.Sprintf("connection %q has no %s; set it in riposte.yaml as {env: NAME} or {file: PATH}", c.Name, field))
 	}
 	v, err := ref.Resolve()
 	if err != nil {
-		return "", newFailure(kindSecret, fmt.Sprintf("connection %q: %s (%s): %v", c.name, field, ref, err))
+		return "", NewFailure(KindSecret, fmt.Sprintf("connection %q: %s (%s): %v", c.Name, field, ref, err))
 	}
 	c.secrets = append(c.secrets, v)
 	return v, nil
 }
 
 // option returns a non-secret field, or its default.
-func (c *conn) option(field string) string {
-	if v := strings.TrimSpace(c.cfg.Options[field]); v != "" {
+func (c *Conn) Option(field string) string {
+	if v := strings.TrimSpace(c.Cfg.Options[field]); v != "" {
 		return v
 	}
-	if f, ok := c.typ.Field(field); ok {
+	if f, ok := c.Type.Field(field); ok {
 		return f.Default
 	}
 	return ""
 }
 
 // requireOption returns a non-secret field that must be set.
-func (c *conn) requireOption(field string) (string, error) {
-	v := c.option(field)
+func (c *Conn) RequireOption(field string) (string, error) {
+	v := c.Option(field)
 	if v == "" {
-		return "", newFailure(kindNoConnection, fmt.Sprintf("connection %q has no %s", c.name, field))
+		return "", NewFailure(KindNoConnection, fmt.Sprintf("connection %q has no %s", c.Name, field))
 	}
 	return v, nil
 }
 
-func (c *conn) baseURL() string {
-	b := strings.TrimSpace(c.cfg.BaseURL)
+func (c *Conn) BaseURL() string {
+	b := strings.TrimSpace(c.Cfg.BaseURL)
 	if b == "" {
-		b = c.typ.DefaultBaseURL
+		b = c.Type.DefaultBaseURL
 	}
 	return strings.TrimRight(b, "/")
 }
 
 // endpoint joins the base URL (which may carry a path prefix) and an API
 // path, plus a query.
-func (c *conn) endpoint(path string, q url.Values) string {
-	u := c.baseURL() + path
+func (c *Conn) Endpoint(path string, q url.Values) string {
+	u := c.BaseURL() + path
 	if len(q) > 0 {
 		u += "?" + q.Encode()
 	}
@@ -280,61 +283,61 @@ func (c *conn) endpoint(path string, q url.Values) string {
 }
 
 // request is one HTTP call to a vendor.
-type request struct {
-	method  string
-	path    string // below the base URL
-	url     string // absolute; overrides path (token endpoints)
-	query   url.Values
-	header  http.Header
-	json    any        // JSON body
-	form    url.Values // form body
-	raw     []byte     // raw body, sent as rawType
-	rawType string
-	noAuth  bool
+type Request struct {
+	Method  string
+	Path    string // below the base URL
+	URL     string // absolute; overrides path (token endpoints)
+	Query   url.Values
+	Header  http.Header
+	JSON    any        // JSON body
+	Form    url.Values // form body
+	Raw     []byte     // raw body, sent as RawType
+	RawType string
+	NoAuth  bool
 }
 
-type response struct {
-	status int
-	header http.Header
-	body   []byte
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
 }
 
-func (r *response) ok() bool { return r.status >= 200 && r.status < 300 }
+func (r *Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
 // do sends the request. It returns an error only when no HTTP response came
 // back (retryable) or the activity was cancelled; callers classify statuses.
 // A 401 on an authenticated request drops the cached token and retries once.
-func (c *conn) do(ctx context.Context, r request) (*response, error) {
+func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 	var body []byte
 	contentType := ""
 	switch {
-	case r.json != nil:
-		b, err := json.Marshal(r.json)
+	case r.JSON != nil:
+		b, err := json.Marshal(r.JSON)
 		if err != nil {
 			return nil, fmt.Errorf("encoding request: %w", err)
 		}
 		body, contentType = b, "application/json"
-	case r.form != nil:
-		body, contentType = []byte(r.form.Encode()), "application/x-www-form-urlencoded"
-	case r.raw != nil:
-		body, contentType = r.raw, r.rawType
+	case r.Form != nil:
+		body, contentType = []byte(r.Form.Encode()), "application/x-www-form-urlencoded"
+	case r.Raw != nil:
+		body, contentType = r.Raw, r.RawType
 	}
-	target := r.url
+	target := r.URL
 	if target == "" {
-		target = c.endpoint(r.path, r.query)
+		target = c.Endpoint(r.Path, r.Query)
 	}
-	client := c.env.httpClient()
+	client := c.Env.httpClient()
 	for attempt := 0; ; attempt++ {
-		rctx, cancel := context.WithTimeout(ctx, c.env.callTimeout())
-		req, err := http.NewRequestWithContext(rctx, r.method, target, bytes.NewReader(body))
+		rctx, cancel := context.WithTimeout(ctx, c.Env.callTimeout())
+		req, err := http.NewRequestWithContext(rctx, r.Method, target, bytes.NewReader(body))
 		if err != nil {
 			cancel()
-			return nil, newFailure(kindInvalidParams, fmt.Sprintf("building request for %s: %v", c.where(), sanitizeURLError(err)))
+			return nil, NewFailure(KindInvalidParams, fmt.Sprintf("building request for %s: %v", c.Where(), sanitizeURLError(err)))
 		}
 		if body == nil {
 			req.Body = http.NoBody
 		}
-		for k, vs := range r.header {
+		for k, vs := range r.Header {
 			for _, v := range vs {
 				req.Header.Add(k, v)
 			}
@@ -346,14 +349,14 @@ func (c *conn) do(ctx context.Context, r request) (*response, error) {
 			req.Header.Set("Accept", "application/json")
 		}
 		req.Header.Set("User-Agent", userAgent)
-		if key := idemKey(c.call); key != "" && !r.noAuth {
+		if key := IdemKey(c.Call); key != "" && !r.NoAuth {
 			// Vendors that honour either header dedupe on it; the others
 			// ignore it, and it still ties their logs to the step.
 			req.Header.Set("X-Request-Id", key)
 			req.Header.Set("Idempotency-Key", key)
 		}
-		if !r.noAuth && c.auth != nil {
-			if err := c.auth(rctx, req); err != nil {
+		if !r.NoAuth && c.Auth != nil {
+			if err := c.Auth(rctx, req); err != nil {
 				cancel()
 				return nil, err
 			}
@@ -365,9 +368,9 @@ func (c *conn) do(ctx context.Context, r request) (*response, error) {
 				return nil, ctx.Err()
 			}
 			if errors.Is(rctx.Err(), context.DeadlineExceeded) {
-				return nil, newFailure(kindNetwork, fmt.Sprintf("%s did not answer %s %s within %s", c.where(), r.method, stripQuery(target), c.env.callTimeout()))
+				return nil, NewFailure(KindNetwork, fmt.Sprintf("%s did not answer %s %s within %s", c.Where(), r.Method, stripQuery(target), c.Env.callTimeout()))
 			}
-			return nil, newFailure(kindNetwork, fmt.Sprintf("calling %s: %v", c.where(), sanitizeURLError(err)))
+			return nil, NewFailure(KindNetwork, fmt.Sprintf("calling %s: %v", c.Where(), sanitizeURLError(err)))
 		}
 		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 		resp.Body.Close()
@@ -376,13 +379,13 @@ func (c *conn) do(ctx context.Context, r request) (*response, error) {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
-			return nil, newFailure(kindNetwork, fmt.Sprintf("reading the answer of %s: %v", c.where(), sanitizeURLError(err)))
+			return nil, NewFailure(KindNetwork, fmt.Sprintf("reading the answer of %s: %v", c.Where(), sanitizeURLError(err)))
 		}
-		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && !r.noAuth && c.reauth != nil {
-			c.reauth()
+		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && !r.NoAuth && c.Reauth != nil {
+			c.Reauth()
 			continue
 		}
-		return &response{status: resp.StatusCode, header: resp.Header, body: b}, nil
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
 	}
 }
 
@@ -406,43 +409,43 @@ func stripQuery(u string) string {
 // statusError classifies a non-2xx answer. vendorMsg is the vendor's own
 // error text (parsed by the caller); notFound, if set, replaces the 404
 // message ("host fin-ws-042 not found").
-func (c *conn) statusError(r *response, vendorMsg, notFound string) error {
+func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 	if vendorMsg == "" {
-		vendorMsg = snippet(r.body)
+		vendorMsg = Snippet(r.Body)
 	}
-	detail := fmt.Sprintf("HTTP %d", r.status)
+	detail := fmt.Sprintf("HTTP %d", r.Status)
 	if vendorMsg != "" {
 		detail += ": " + vendorMsg
 	}
 	switch {
-	case r.status == http.StatusTooManyRequests:
-		d := retryDelay(r.header, time.Now(), c.env.maxRetryDelay())
-		f := newFailure(kindRateLimited, fmt.Sprintf("rate limited by %s (%s); retrying in %s", c.where(), detail, d))
+	case r.Status == http.StatusTooManyRequests:
+		d := RetryDelay(r.Header, time.Now(), c.Env.maxRetryDelay())
+		f := NewFailure(KindRateLimited, fmt.Sprintf("rate limited by %s (%s); retrying in %s", c.Where(), detail, d))
 		f.delay = d
 		return f
-	case r.status == http.StatusUnauthorized:
-		return newFailure(kindAuth, fmt.Sprintf("%s refused the credentials (%s); check the credentials of connection %q", c.label, detail, c.name))
-	case r.status == http.StatusForbidden:
-		return newFailure(kindAuth, fmt.Sprintf("%s denied the request (%s); check the credentials of connection %q and the API permissions they grant", c.label, detail, c.name))
-	case r.status == http.StatusNotFound:
+	case r.Status == http.StatusUnauthorized:
+		return NewFailure(KindAuth, fmt.Sprintf("%s refused the credentials (%s); check the credentials of connection %q", c.Label, detail, c.Name))
+	case r.Status == http.StatusForbidden:
+		return NewFailure(KindAuth, fmt.Sprintf("%s denied the request (%s); check the credentials of connection %q and the API permissions they grant", c.Label, detail, c.Name))
+	case r.Status == http.StatusNotFound:
 		if notFound != "" {
-			return newFailure(kindNotFound, fmt.Sprintf("%s in %s", notFound, c.where()))
+			return NewFailure(KindNotFound, fmt.Sprintf("%s in %s", notFound, c.Where()))
 		}
-		return newFailure(kindNotFound, fmt.Sprintf("%s: not found (%s)", c.where(), detail))
-	case r.status == http.StatusRequestTimeout || r.status >= 500:
-		f := newFailure(kindUnavailable, fmt.Sprintf("%s is unavailable (%s)", c.where(), detail))
-		if d, ok := headerDelay(r.header, time.Now()); ok {
-			f.delay = clampDelay(d, c.env.maxRetryDelay())
+		return NewFailure(KindNotFound, fmt.Sprintf("%s: not found (%s)", c.Where(), detail))
+	case r.Status == http.StatusRequestTimeout || r.Status >= 500:
+		f := NewFailure(KindUnavailable, fmt.Sprintf("%s is unavailable (%s)", c.Where(), detail))
+		if d, ok := HeaderDelay(r.Header, time.Now()); ok {
+			f.delay = clampDelay(d, c.Env.maxRetryDelay())
 		}
 		return f
-	case r.status >= 400:
-		return newFailure(kindRejected, fmt.Sprintf("%s rejected the request (%s)", c.where(), detail))
+	case r.Status >= 400:
+		return NewFailure(KindRejected, fmt.Sprintf("%s rejected the request (%s)", c.Where(), detail))
 	}
-	return newFailure(kindVendorError, fmt.Sprintf("%s answered with unexpected %s", c.where(), detail))
+	return NewFailure(KindVendorError, fmt.Sprintf("%s answered with unexpected %s", c.Where(), detail))
 }
 
 // snippet is a short single-line excerpt of a body for error messages.
-func snippet(b []byte) string {
+func Snippet(b []byte) string {
 	s := strings.TrimSpace(string(b))
 	if s == "" {
 		return ""
@@ -465,8 +468,8 @@ func snippet(b []byte) string {
 
 // retryDelay reads how long a rate-limited caller should wait from the
 // headers vendors use, falling back to a default, capped at max.
-func retryDelay(h http.Header, now time.Time, max time.Duration) time.Duration {
-	d, ok := headerDelay(h, now)
+func RetryDelay(h http.Header, now time.Time, max time.Duration) time.Duration {
+	d, ok := HeaderDelay(h, now)
 	if !ok {
 		d = defaultRateLimitDelay
 	}
@@ -486,7 +489,7 @@ func clampDelay(d, max time.Duration) time.Duration {
 // headerDelay understands Retry-After (seconds or HTTP date),
 // X-RateLimit-RetryAfter (CrowdStrike, epoch seconds), X-Rate-Limit-Reset
 // (Okta, epoch seconds) and X-RateLimit-Reset (epoch seconds or a time).
-func headerDelay(h http.Header, now time.Time) (time.Duration, bool) {
+func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 	for _, name := range []string{"Retry-After", "X-RateLimit-RetryAfter", "X-Rate-Limit-Reset", "X-RateLimit-Reset"} {
 		v := strings.TrimSpace(h.Get(name))
 		if v == "" {
@@ -550,13 +553,13 @@ func (t *tokenCache) drop(key string) {
 // useClientCredentials makes c authenticate with a bearer token from an
 // OAuth2 client-credentials grant at tokenURL, cached until it expires and
 // dropped on a 401 so the next try fetches a fresh one.
-func (c *conn) useClientCredentials(tokenURL string, form url.Values) {
+func (c *Conn) UseClientCredentials(tokenURL string, form url.Values) {
 	form.Set("grant_type", "client_credentials")
 	sum := sha256.Sum256([]byte(form.Encode()))
-	key := c.name + "\x00" + tokenURL + "\x00" + hex.EncodeToString(sum[:])
-	cache := c.env.tokenCache()
-	c.reauth = func() { cache.drop(key) }
-	c.auth = func(ctx context.Context, req *http.Request) error {
+	key := c.Name + "\x00" + tokenURL + "\x00" + hex.EncodeToString(sum[:])
+	cache := c.Env.tokenCache()
+	c.Reauth = func() { cache.drop(key) }
+	c.Auth = func(ctx context.Context, req *http.Request) error {
 		tok, ok := cache.get(key)
 		if !ok {
 			var ttl time.Duration
@@ -572,8 +575,8 @@ func (c *conn) useClientCredentials(tokenURL string, form url.Values) {
 	}
 }
 
-func (c *conn) fetchToken(ctx context.Context, tokenURL string, form url.Values) (string, time.Duration, error) {
-	resp, err := c.do(ctx, request{method: http.MethodPost, url: tokenURL, form: form, noAuth: true})
+func (c *Conn) fetchToken(ctx context.Context, tokenURL string, form url.Values) (string, time.Duration, error) {
+	resp, err := c.Do(ctx, Request{Method: http.MethodPost, URL: tokenURL, Form: form, NoAuth: true})
 	if err != nil {
 		return "", 0, fmt.Errorf("getting an access token: %w", err)
 	}
@@ -587,8 +590,8 @@ func (c *conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 			Message string `json:"message"`
 		} `json:"errors"`
 	}
-	_ = json.Unmarshal(resp.body, &tr)
-	if !resp.ok() {
+	_ = json.Unmarshal(resp.Body, &tr)
+	if !resp.OK() {
 		msg := tr.Description
 		if msg == "" {
 			msg = tr.Error
@@ -596,16 +599,16 @@ func (c *conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 		if msg == "" && len(tr.Errors) > 0 {
 			msg = tr.Errors[0].Message
 		}
-		if resp.status == http.StatusBadRequest || resp.status == http.StatusUnauthorized || resp.status == http.StatusForbidden {
+		if resp.Status == http.StatusBadRequest || resp.Status == http.StatusUnauthorized || resp.Status == http.StatusForbidden {
 			if msg == "" {
-				msg = snippet(resp.body)
+				msg = Snippet(resp.Body)
 			}
-			return "", 0, newFailure(kindAuth, fmt.Sprintf("%s refused the client credentials (HTTP %d: %s); check the credentials of connection %q", c.label, resp.status, msg, c.name))
+			return "", 0, NewFailure(KindAuth, fmt.Sprintf("%s refused the client credentials (HTTP %d: %s); check the credentials of connection %q", c.Label, resp.Status, msg, c.Name))
 		}
-		return "", 0, fmt.Errorf("getting an access token: %w", c.statusError(resp, msg, ""))
+		return "", 0, fmt.Errorf("getting an access token: %w", c.StatusError(resp, msg, ""))
 	}
 	if tr.AccessToken == "" {
-		return "", 0, newFailure(kindVendorError, fmt.Sprintf("%s returned no access_token", c.where()))
+		return "", 0, NewFailure(KindVendorError, fmt.Sprintf("%s returned no access_token", c.Where()))
 	}
 	ttl := 30 * time.Minute
 	if s := strings.Trim(string(tr.ExpiresIn), `"`); s != "" {
@@ -618,7 +621,7 @@ func (c *conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 
 // --- call params ---
 
-func param(call Call, name string) (any, bool) {
+func Param(call Call, name string) (any, bool) {
 	v, ok := call.Params[name]
 	if !ok || v == nil {
 		return nil, false
@@ -629,27 +632,27 @@ func param(call Call, name string) (any, bool) {
 	return v, true
 }
 
-func requireString(call Call, name string) (string, error) {
-	v, ok := param(call, name)
+func RequireString(call Call, name string) (string, error) {
+	v, ok := Param(call, name)
 	if !ok {
-		return "", invalidParam("%s needs the %s param", call.Action, name)
+		return "", InvalidParam("%s needs the %s param", call.Action, name)
 	}
 	s, isStr := v.(string)
 	if !isStr {
-		return "", invalidParam("%s: %s must be a string, got %T", call.Action, name, v)
+		return "", InvalidParam("%s: %s must be a string, got %T", call.Action, name, v)
 	}
 	return strings.TrimSpace(s), nil
 }
 
-func optString(call Call, name, def string) (string, error) {
-	if _, ok := param(call, name); !ok {
+func OptString(call Call, name, def string) (string, error) {
+	if _, ok := Param(call, name); !ok {
 		return def, nil
 	}
-	return requireString(call, name)
+	return RequireString(call, name)
 }
 
-func optInt(call Call, name string, def int) (int, error) {
-	v, ok := param(call, name)
+func OptInt(call Call, name string, def int) (int, error) {
+	v, ok := Param(call, name)
 	if !ok {
 		return def, nil
 	}
@@ -660,27 +663,27 @@ func optInt(call Call, name string, def int) (int, error) {
 		return int(n), nil
 	case float64:
 		if n != float64(int(n)) {
-			return 0, invalidParam("%s: %s must be a whole number, got %v", call.Action, name, n)
+			return 0, InvalidParam("%s: %s must be a whole number, got %v", call.Action, name, n)
 		}
 		return int(n), nil
 	case json.Number:
 		i, err := n.Int64()
 		if err != nil {
-			return 0, invalidParam("%s: %s must be a whole number, got %s", call.Action, name, n)
+			return 0, InvalidParam("%s: %s must be a whole number, got %s", call.Action, name, n)
 		}
 		return int(i), nil
 	case string:
 		i, err := strconv.Atoi(strings.TrimSpace(n))
 		if err != nil {
-			return 0, invalidParam("%s: %s must be a whole number, got %q", call.Action, name, n)
+			return 0, InvalidParam("%s: %s must be a whole number, got %q", call.Action, name, n)
 		}
 		return i, nil
 	}
-	return 0, invalidParam("%s: %s must be a whole number, got %T", call.Action, name, v)
+	return 0, InvalidParam("%s: %s must be a whole number, got %T", call.Action, name, v)
 }
 
-func optStringList(call Call, name string) ([]string, error) {
-	v, ok := param(call, name)
+func OptStringList(call Call, name string) ([]string, error) {
+	v, ok := Param(call, name)
 	if !ok {
 		return nil, nil
 	}
@@ -692,7 +695,7 @@ func optStringList(call Call, name string) ([]string, error) {
 		for _, e := range l {
 			s, isStr := e.(string)
 			if !isStr {
-				return nil, invalidParam("%s: %s must be a list of strings, found %T", call.Action, name, e)
+				return nil, InvalidParam("%s: %s must be a list of strings, found %T", call.Action, name, e)
 			}
 			out = append(out, s)
 		}
@@ -700,24 +703,24 @@ func optStringList(call Call, name string) ([]string, error) {
 	case string:
 		return []string{l}, nil
 	}
-	return nil, invalidParam("%s: %s must be a list of strings, got %T", call.Action, name, v)
+	return nil, InvalidParam("%s: %s must be a list of strings, got %T", call.Action, name, v)
 }
 
-func optObject(call Call, name string) (map[string]any, error) {
-	v, ok := param(call, name)
+func OptObject(call Call, name string) (map[string]any, error) {
+	v, ok := Param(call, name)
 	if !ok {
 		return nil, nil
 	}
 	m, isMap := v.(map[string]any)
 	if !isMap {
-		return nil, invalidParam("%s: %s must be an object, got %T", call.Action, name, v)
+		return nil, InvalidParam("%s: %s must be an object, got %T", call.Action, name, v)
 	}
 	return m, nil
 }
 
 // validHostname accepts the names EDRs report: letters, digits, dot, dash
 // and underscore. It also keeps quotes out of FQL/OData filters.
-func validHostname(s string) bool {
+func ValidHostname(s string) bool {
 	if s == "" || len(s) > 253 || s[0] == '-' || s[0] == '.' {
 		return false
 	}
@@ -731,13 +734,13 @@ func validHostname(s string) bool {
 	return true
 }
 
-func requireHostname(call Call) (string, error) {
-	h, err := requireString(call, "hostname")
+func RequireHostname(call Call) (string, error) {
+	h, err := RequireString(call, "hostname")
 	if err != nil {
 		return "", err
 	}
-	if !validHostname(h) {
-		return "", invalidParam("%s: hostname %q is not a valid host name (letters, digits, dots, dashes, underscores)", call.Action, h)
+	if !ValidHostname(h) {
+		return "", InvalidParam("%s: hostname %q is not a valid host name (letters, digits, dots, dashes, underscores)", call.Action, h)
 	}
 	return h, nil
 }
@@ -745,7 +748,7 @@ func requireHostname(call Call) (string, error) {
 // --- idempotency ---
 
 // idemKey is the call's idempotency key, or one derived from its identity.
-func idemKey(call Call) string {
+func IdemKey(call Call) string {
 	if call.IdempotencyKey != "" {
 		return call.IdempotencyKey
 	}
@@ -756,7 +759,7 @@ func idemKey(call Call) string {
 }
 
 // shortHash is the first n hex digits of sha256(s).
-func shortHash(s string, n int) string {
+func ShortHash(s string, n int) string {
 	sum := sha256.Sum256([]byte(s))
 	h := hex.EncodeToString(sum[:])
 	if n > len(h) {
@@ -767,7 +770,7 @@ func shortHash(s string, n int) string {
 
 // scheduledTime is when the workflow first scheduled this activity (the
 // same for every retry), if ctx is an activity context.
-func scheduledTime(ctx context.Context) (time.Time, bool) {
+func ScheduledTime(ctx context.Context) (time.Time, bool) {
 	if !activity.IsActivity(ctx) {
 		return time.Time{}, false
 	}
@@ -776,15 +779,20 @@ func scheduledTime(ctx context.Context) (time.Time, bool) {
 }
 
 // decodeJSON parses a vendor answer, classifying garbage as a vendor error.
-func (c *conn) decodeJSON(r *response, v any) error {
-	if err := json.Unmarshal(r.body, v); err != nil {
-		return newFailure(kindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.where(), r.status, snippet(r.body)))
+func (c *Conn) DecodeJSON(r *Response, v any) error {
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		return NewFailure(KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), r.Status, Snippet(r.Body)))
 	}
 	return nil
 }
 
 // logAction records a state change (or the decision to skip one).
-func (c *conn) logAction(msg string, attrs ...any) {
-	attrs = append([]any{"action", c.call.Action, "connection", c.name, "step", c.call.StepID, "workflow_id", c.call.WorkflowID}, attrs...)
-	c.env.logger().Info(msg, attrs...)
+func (c *Conn) LogAction(msg string, attrs ...any) {
+	attrs = append([]any{"action", c.Call.Action, "connection", c.Name, "step", c.Call.StepID, "workflow_id", c.Call.WorkflowID}, attrs...)
+	c.Env.logger().Info(msg, attrs...)
 }
+
+// AddSecret registers a derived credential (a Basic auth value, a signed
+// token) so it is scrubbed from errors and outputs like the secrets
+// resolved with Secret.
+func (c *Conn) AddSecret(v string) { c.secrets = append(c.secrets, v) }

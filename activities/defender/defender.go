@@ -1,4 +1,4 @@
-package activities
+package defender
 
 import (
 	"context"
@@ -10,18 +10,28 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // Microsoft Defender for Endpoint: isolate / release a machine found by
 // its DNS name. Auth is an Entra client-credentials token for the Defender
 // API scope.
 
-func defenderDefinitions() []Definition {
+// Type is the defender connection type: what a connection needs in riposte.yaml.
+var Type = connector.EntraAppType("defender", "Microsoft Defender for Endpoint API (Entra app with Machine.Isolate and Machine.Read.All).",
+	"https://api.securitycenter.microsoft.com", "https://api.securitycenter.microsoft.com/.default")
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified."},
 		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing.", Enum: []string{"Full", "Selective"}},
 		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step)."},
-		connectionParam("defender"),
+		connector.ConnectionParam("defender"),
 	}
 	outputs := []catalog.Field{
 		{Name: "machine_id", Type: catalog.TypeString, Description: "Defender machine id."},
@@ -31,14 +41,14 @@ func defenderDefinitions() []Definition {
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the machine was already (being) isolated/released, so nothing new was sent."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	return []Definition{
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "defender.isolate_machine", Vendor: "defender", Risk: catalog.RiskContain, Undo: "defender.unisolate_machine",
 				Description: "Isolates a machine from the network with Microsoft Defender for Endpoint. A machine already isolated, or with an isolation in progress, is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("defender", "Defender for Endpoint", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "Defender for Endpoint", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return defenderAct(ctx, c, true)
 			}),
 		},
@@ -48,7 +58,7 @@ func defenderDefinitions() []Definition {
 				Description: "Releases a machine from Microsoft Defender for Endpoint isolation. A machine that is not isolated is left as is.",
 				Params:      params, Outputs: outputs,
 			},
-			Run: vendorRun("defender", "Defender for Endpoint", false, func(ctx context.Context, c *conn) (map[string]any, error) {
+			Run: connector.Run(Type, "Defender for Endpoint", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return defenderAct(ctx, c, false)
 			}),
 		},
@@ -69,28 +79,28 @@ type defAction struct {
 	MachineI string `json:"machineId"`
 }
 
-func defenderAct(ctx context.Context, c *conn, isolate bool) (map[string]any, error) {
-	host, err := requireHostname(c.call)
+func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[string]any, error) {
+	host, err := connector.RequireHostname(c.Call)
 	if err != nil {
 		return nil, err
 	}
-	isoType, err := optString(c.call, "isolation_type", "Full")
+	isoType, err := connector.OptString(c.Call, "isolation_type", "Full")
 	if err != nil {
 		return nil, err
 	}
 	if isoType != "Full" && isoType != "Selective" {
-		return nil, invalidParam("%s: isolation_type must be Full or Selective, got %q", c.call.Action, isoType)
+		return nil, connector.InvalidParam("%s: isolation_type must be Full or Selective, got %q", c.Call.Action, isoType)
 	}
 	verb, kind := "isolating", "Isolate"
 	if !isolate {
 		verb, kind = "releasing", "Unisolate"
 	}
-	comment, err := optString(c.call, "comment", fmt.Sprintf("Riposte: %s by workflow %s step %s", strings.ToLower(kind), c.call.WorkflowID, c.call.StepID))
+	comment, err := connector.OptString(c.Call, "comment", fmt.Sprintf("Riposte: %s by workflow %s step %s", strings.ToLower(kind), c.Call.WorkflowID, c.Call.StepID))
 	if err != nil {
 		return nil, err
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s machine %s: %w", verb, host, err) }
-	if err := c.useEntraApp(); err != nil {
+	if err := c.UseEntraApp(); err != nil {
 		return nil, wrap(err)
 	}
 	m, err := defenderFind(ctx, c, host)
@@ -110,7 +120,7 @@ func defenderAct(ctx context.Context, c *conn, isolate bool) (map[string]any, er
 	if last != nil && ((isolate && last.Type == "Isolate") || (!isolate && last.Type == "Unisolate")) {
 		out["already"] = true
 		out["action_id"], out["status"] = last.ID, last.Status
-		c.logAction("machine already in wanted state; nothing sent", "hostname", host, "machine_id", m.ID)
+		c.LogAction("machine already in wanted state; nothing sent", "hostname", host, "machine_id", m.ID)
 		return out, nil
 	}
 
@@ -120,48 +130,48 @@ func defenderAct(ctx context.Context, c *conn, isolate bool) (map[string]any, er
 		body["IsolationType"] = isoType
 		path = "/api/machines/" + url.PathEscape(m.ID) + "/isolate"
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: path, json: body})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: path, JSON: body})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		code, msg := msError(resp.body)
-		if resp.status == http.StatusBadRequest && (code == "ActiveRequestAlreadyExists" || strings.Contains(strings.ToLower(msg), "already in progress")) {
+	if !resp.OK() {
+		code, msg := connector.MSError(resp.Body)
+		if resp.Status == http.StatusBadRequest && (code == "ActiveRequestAlreadyExists" || strings.Contains(strings.ToLower(msg), "already in progress")) {
 			out["already"] = true
-			c.logAction("action already in progress; treated as done", "hostname", host, "machine_id", m.ID)
+			c.LogAction("action already in progress; treated as done", "hostname", host, "machine_id", m.ID)
 			return out, nil
 		}
-		return nil, wrap(c.statusError(resp, msg, "machine "+host+" ("+m.ID+") not found"))
+		return nil, wrap(c.StatusError(resp, msg, "machine "+host+" ("+m.ID+") not found"))
 	}
 	var a defAction
-	if err := c.decodeJSON(resp, &a); err != nil {
+	if err := c.DecodeJSON(resp, &a); err != nil {
 		return nil, wrap(err)
 	}
 	out["action_id"], out["status"] = a.ID, a.Status
-	c.logAction("sent machine action", "hostname", host, "machine_id", m.ID, "type", kind, "action_id", a.ID)
+	c.LogAction("sent machine action", "hostname", host, "machine_id", m.ID, "type", kind, "action_id", a.ID)
 	return out, nil
 }
 
 // defenderFind looks a machine up by DNS name: exact first, then a short
 // name against fully qualified names.
-func defenderFind(ctx context.Context, c *conn, host string) (defMachine, error) {
+func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachine, error) {
 	filters := []string{fmt.Sprintf("computerDnsName eq '%s'", strings.ToLower(host))}
 	if !strings.Contains(host, ".") {
 		filters = append(filters, fmt.Sprintf("startswith(computerDnsName,'%s.')", strings.ToLower(host)))
 	}
 	for _, f := range filters {
-		resp, err := c.do(ctx, request{method: http.MethodGet, path: "/api/machines", query: url.Values{"$filter": {f}}})
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/machines", Query: url.Values{"$filter": {f}}})
 		if err != nil {
 			return defMachine{}, err
 		}
-		if !resp.ok() {
-			_, msg := msError(resp.body)
-			return defMachine{}, c.statusError(resp, msg, "host "+host+" not found")
+		if !resp.OK() {
+			_, msg := connector.MSError(resp.Body)
+			return defMachine{}, c.StatusError(resp, msg, "host "+host+" not found")
 		}
 		var list struct {
 			Value []defMachine `json:"value"`
 		}
-		if err := c.decodeJSON(resp, &list); err != nil {
+		if err := c.DecodeJSON(resp, &list); err != nil {
 			return defMachine{}, err
 		}
 		var best *defMachine
@@ -179,27 +189,27 @@ func defenderFind(ctx context.Context, c *conn, host string) (defMachine, error)
 			return *best, nil
 		}
 	}
-	return defMachine{}, newFailure(kindNotFound, fmt.Sprintf("host %s not found in %s", host, c.where()))
+	return defMachine{}, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 }
 
 // defenderLastIsolation returns the latest Isolate/Unisolate action of the
 // machine that did not fail, if any.
-func defenderLastIsolation(ctx context.Context, c *conn, machineID string) (*defAction, error) {
-	resp, err := c.do(ctx, request{
-		method: http.MethodGet, path: "/api/machineactions",
-		query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
+func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodGet, Path: "/api/machineactions",
+		Query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
 	})
 	if err != nil {
 		return nil, err
 	}
-	if !resp.ok() {
-		_, msg := msError(resp.body)
-		return nil, c.statusError(resp, msg, "")
+	if !resp.OK() {
+		_, msg := connector.MSError(resp.Body)
+		return nil, c.StatusError(resp, msg, "")
 	}
 	var list struct {
 		Value []defAction `json:"value"`
 	}
-	if err := c.decodeJSON(resp, &list); err != nil {
+	if err := c.DecodeJSON(resp, &list); err != nil {
 		return nil, err
 	}
 	var acts []defAction

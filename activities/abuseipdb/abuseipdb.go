@@ -1,4 +1,4 @@
-package activities
+package abuseipdb
 
 import (
 	"context"
@@ -11,20 +11,34 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // AbuseIPDB API v2: abuse reports for an IP. Without Accept:
 // application/json AbuseIPDB answers errors as HTML, so it is always sent.
 
-func abuseipdbDefinitions() []Definition {
-	return []Definition{{
+// Type is the abuseipdb connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "abuseipdb", Description: "AbuseIPDB API v2.", DefaultBaseURL: "https://api.abuseipdb.com",
+	Fields: []connector.ConnectionField{
+		{Name: "api_key", Secret: true, Required: true, Description: "AbuseIPDB API key.", Example: "{env: ABUSEIPDB_API_KEY}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
+	return []connector.Definition{{
 		Action: catalog.Action{
 			Name: "abuseipdb.check_ip", Vendor: "abuseipdb", Risk: catalog.RiskRead,
 			Description: "Checks an IP address on AbuseIPDB: abuse confidence score (0-100) and report count.",
 			Params: []catalog.Param{
 				{Name: "ip", Type: catalog.TypeString, Required: true, Description: "IPv4 or IPv6 address."},
 				{Name: "max_age_days", Type: catalog.TypeInt, Description: "Only count reports of the last N days, 1-365 (default 90)."},
-				connectionParam("abuseipdb"),
+				connector.ConnectionParam("abuseipdb"),
 			},
 			Outputs: []catalog.Field{
 				{Name: "ip", Type: catalog.TypeString, Description: "The address."},
@@ -39,56 +53,56 @@ func abuseipdbDefinitions() []Definition {
 				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 			},
 		},
-		Run: vendorRun("abuseipdb", "AbuseIPDB", false, abuseipdbCheck),
+		Run: connector.Run(Type, "AbuseIPDB", false, abuseipdbCheck),
 	}}
 }
 
-func abuseipdbCheck(ctx context.Context, c *conn) (map[string]any, error) {
-	s, err := requireString(c.call, "ip")
+func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	s, err := connector.RequireString(c.Call, "ip")
 	if err != nil {
 		return nil, err
 	}
 	addr, err := netip.ParseAddr(s)
 	if err != nil {
-		return nil, invalidParam("abuseipdb.check_ip: %q is not an IP address", s)
+		return nil, connector.InvalidParam("abuseipdb.check_ip: %q is not an IP address", s)
 	}
 	ip := addr.String()
-	days, err := optInt(c.call, "max_age_days", 90)
+	days, err := connector.OptInt(c.Call, "max_age_days", 90)
 	if err != nil {
 		return nil, err
 	}
 	if days < 1 || days > 365 {
-		return nil, invalidParam("abuseipdb.check_ip: max_age_days must be 1-365, got %d", days)
+		return nil, connector.InvalidParam("abuseipdb.check_ip: max_age_days must be 1-365, got %d", days)
 	}
 	wrap := func(err error) error { return fmt.Errorf("checking %s on AbuseIPDB: %w", ip, err) }
-	key, err := c.secret("api_key")
+	key, err := c.Secret("api_key")
 	if err != nil {
 		return nil, wrap(err)
 	}
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Key", key)
 		return nil
 	}
-	resp, err := c.do(ctx, request{
-		method: http.MethodGet, path: "/api/v2/check",
-		query:  url.Values{"ipAddress": {ip}, "maxAgeInDays": {strconv.Itoa(days)}},
-		header: http.Header{"Accept": {"application/json"}},
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodGet, Path: "/api/v2/check",
+		Query:  url.Values{"ipAddress": {ip}, "maxAgeInDays": {strconv.Itoa(days)}},
+		Header: http.Header{"Accept": {"application/json"}},
 	})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
+	if !resp.OK() {
 		var e struct {
 			Errors []struct {
 				Detail string `json:"detail"`
 			} `json:"errors"`
 		}
-		_ = json.Unmarshal(resp.body, &e)
+		_ = json.Unmarshal(resp.Body, &e)
 		var msgs []string
 		for _, d := range e.Errors {
 			msgs = append(msgs, d.Detail)
 		}
-		return nil, wrap(c.statusError(resp, strings.Join(msgs, "; "), ""))
+		return nil, wrap(c.StatusError(resp, strings.Join(msgs, "; "), ""))
 	}
 	var r struct {
 		Data struct {
@@ -103,7 +117,7 @@ func abuseipdbCheck(ctx context.Context, c *conn) (map[string]any, error) {
 			LastReported  *string `json:"lastReportedAt"`
 		} `json:"data"`
 	}
-	if err := c.decodeJSON(resp, &r); err != nil {
+	if err := c.DecodeJSON(resp, &r); err != nil {
 		return nil, wrap(err)
 	}
 	d := r.Data

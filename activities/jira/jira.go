@@ -1,4 +1,4 @@
-package activities
+package jira
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"unicode"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // Jira Cloud REST API v3: create an issue, add a comment. Text goes in as
@@ -22,8 +23,23 @@ import (
 // derived from the step's idempotency key: a label on issues, an entity
 // property on comments, searched before creating.
 
-func jiraDefinitions() []Definition {
-	return []Definition{
+// Type is the jira connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "jira", Description: "Jira Cloud REST API v3 (base_url is the site, e.g. https://example.atlassian.net).",
+	Fields: []connector.ConnectionField{
+		{Name: "email", Required: true, Description: "Atlassian account email the API token belongs to.", Example: "soc@example.com"},
+		{Name: "api_token", Secret: true, Required: true, Description: "Atlassian API token.", Example: "{file: /run/secrets/jira_token}"},
+		{Name: "project", Description: "Default project key for jira.create_issue.", Example: "SEC"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify,
@@ -34,7 +50,7 @@ func jiraDefinitions() []Definition {
 					{Name: "description", Type: catalog.TypeString, Description: "Plain-text description; blank lines separate paragraphs."},
 					{Name: "issue_type", Type: catalog.TypeString, Description: "Issue type name (default Task)."},
 					{Name: "labels", Type: catalog.TypeList, Description: "Labels (spaces become dashes)."},
-					connectionParam("jira"),
+					connector.ConnectionParam("jira"),
 				},
 				Outputs: []catalog.Field{
 					{Name: "id", Type: catalog.TypeString, Description: "Issue id."},
@@ -46,7 +62,7 @@ func jiraDefinitions() []Definition {
 					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 				},
 			},
-			Run: vendorRun("jira", "Jira", false, jiraCreateIssue),
+			Run: connector.Run(Type, "Jira", false, jiraCreateIssue),
 		},
 		{
 			Action: catalog.Action{
@@ -55,7 +71,7 @@ func jiraDefinitions() []Definition {
 				Params: []catalog.Param{
 					{Name: "issue", Type: catalog.TypeString, Required: true, Description: "Issue key (SEC-42) or id."},
 					{Name: "body", Type: catalog.TypeString, Required: true, Description: "Plain-text comment; blank lines separate paragraphs."},
-					connectionParam("jira"),
+					connector.ConnectionParam("jira"),
 				},
 				Outputs: []catalog.Field{
 					{Name: "id", Type: catalog.TypeString, Description: "Comment id."},
@@ -65,7 +81,7 @@ func jiraDefinitions() []Definition {
 					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 				},
 			},
-			Run: vendorRun("jira", "Jira", false, jiraAddComment),
+			Run: connector.Run(Type, "Jira", false, jiraAddComment),
 		},
 	}
 }
@@ -92,18 +108,18 @@ func jiraError(body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
-func jiraAuth(c *conn) error {
-	email, err := c.requireOption("email")
+func jiraAuth(c *connector.Conn) error {
+	email, err := c.RequireOption("email")
 	if err != nil {
 		return err
 	}
-	token, err := c.secret("api_token")
+	token, err := c.Secret("api_token")
 	if err != nil {
 		return err
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
-	c.secrets = append(c.secrets, basic[len("Basic "):])
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.AddSecret(basic[len("Basic "):])
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("Authorization", basic)
 		return nil
 	}
@@ -145,18 +161,18 @@ func adfDoc(text string) map[string]any {
 
 var jiraProjectRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,49}$`)
 
-func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
-	project, err := optString(c.call, "project", c.option("project"))
+func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	project, err := connector.OptString(c.Call, "project", c.Option("project"))
 	if err != nil {
 		return nil, err
 	}
 	if project == "" {
-		return nil, invalidParam("jira.create_issue needs a project: set the project param or the project of connection %q", c.name)
+		return nil, connector.InvalidParam("jira.create_issue needs a project: set the project param or the project of connection %q", c.Name)
 	}
 	if !jiraProjectRe.MatchString(project) {
-		return nil, invalidParam("jira.create_issue: %q is not a project key", project)
+		return nil, connector.InvalidParam("jira.create_issue: %q is not a project key", project)
 	}
-	summary, err := requireString(c.call, "summary")
+	summary, err := connector.RequireString(c.Call, "summary")
 	if err != nil {
 		return nil, err
 	}
@@ -164,15 +180,15 @@ func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
 	if r := []rune(summary); len(r) > 255 {
 		summary = string(r[:254]) + "…"
 	}
-	description, err := optString(c.call, "description", "")
+	description, err := connector.OptString(c.Call, "description", "")
 	if err != nil {
 		return nil, err
 	}
-	issueType, err := optString(c.call, "issue_type", "Task")
+	issueType, err := connector.OptString(c.Call, "issue_type", "Task")
 	if err != nil {
 		return nil, err
 	}
-	labels, err := optStringList(c.call, "labels")
+	labels, err := connector.OptStringList(c.Call, "labels")
 	if err != nil {
 		return nil, err
 	}
@@ -185,21 +201,21 @@ func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
 	}
 	out := map[string]any{"already": false, "label": ""}
 	marker := ""
-	if key := idemKey(c.call); key != "" {
-		marker = "riposte-" + shortHash(key, 12)
+	if key := connector.IdemKey(c.Call); key != "" {
+		marker = "riposte-" + connector.ShortHash(key, 12)
 		out["label"] = marker
 		labels = append(labels, marker)
 		// Search first: a retry returns the issue the first attempt made.
 		// (/rest/api/3/search was removed from Jira Cloud; search/jql is
 		// its replacement.)
-		resp, err := c.do(ctx, request{method: http.MethodGet, path: "/rest/api/3/search/jql", query: url.Values{
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/rest/api/3/search/jql", Query: url.Values{
 			"jql": {fmt.Sprintf("labels = %q ORDER BY created ASC", marker)}, "fields": {"summary"}, "maxResults": {"1"},
 		}})
 		if err != nil {
 			return nil, wrap(err)
 		}
-		if !resp.ok() {
-			return nil, wrap(c.statusError(resp, jiraError(resp.body), ""))
+		if !resp.OK() {
+			return nil, wrap(c.StatusError(resp, jiraError(resp.Body), ""))
 		}
 		var found struct {
 			Issues []struct {
@@ -208,13 +224,13 @@ func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
 				Self string `json:"self"`
 			} `json:"issues"`
 		}
-		if err := c.decodeJSON(resp, &found); err != nil {
+		if err := c.DecodeJSON(resp, &found); err != nil {
 			return nil, wrap(err)
 		}
 		if len(found.Issues) > 0 {
 			is := found.Issues[0]
-			out["id"], out["key"], out["self"], out["url"], out["already"] = is.ID, is.Key, is.Self, c.baseURL()+"/browse/"+is.Key, true
-			c.logAction("issue already created by this step", "key", is.Key)
+			out["id"], out["key"], out["self"], out["url"], out["already"] = is.ID, is.Key, is.Self, c.BaseURL()+"/browse/"+is.Key, true
+			c.LogAction("issue already created by this step", "key", is.Key)
 			return out, nil
 		}
 	}
@@ -229,37 +245,37 @@ func jiraCreateIssue(ctx context.Context, c *conn) (map[string]any, error) {
 	if len(labels) > 0 {
 		fields["labels"] = labels
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/issue", json: map[string]any{"fields": fields}})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/rest/api/3/issue", JSON: map[string]any{"fields": fields}})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, jiraError(resp.body), "project "+project+" not found"))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, jiraError(resp.Body), "project "+project+" not found"))
 	}
 	var created struct {
 		ID   string `json:"id"`
 		Key  string `json:"key"`
 		Self string `json:"self"`
 	}
-	if err := c.decodeJSON(resp, &created); err != nil {
+	if err := c.DecodeJSON(resp, &created); err != nil {
 		return nil, wrap(err)
 	}
-	out["id"], out["key"], out["self"], out["url"] = created.ID, created.Key, created.Self, c.baseURL()+"/browse/"+created.Key
-	c.logAction("created issue", "key", created.Key)
+	out["id"], out["key"], out["self"], out["url"] = created.ID, created.Key, created.Self, c.BaseURL()+"/browse/"+created.Key
+	c.LogAction("created issue", "key", created.Key)
 	return out, nil
 }
 
 var jiraIssueRe = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_]*-[0-9]+|[0-9]+)$`)
 
-func jiraAddComment(ctx context.Context, c *conn) (map[string]any, error) {
-	issue, err := requireString(c.call, "issue")
+func jiraAddComment(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	issue, err := connector.RequireString(c.Call, "issue")
 	if err != nil {
 		return nil, err
 	}
 	if !jiraIssueRe.MatchString(issue) {
-		return nil, invalidParam("jira.add_comment: %q is not an issue key or id", issue)
+		return nil, connector.InvalidParam("jira.add_comment: %q is not an issue key or id", issue)
 	}
-	body, err := requireString(c.call, "body")
+	body, err := connector.RequireString(c.Call, "body")
 	if err != nil {
 		return nil, err
 	}
@@ -270,15 +286,15 @@ func jiraAddComment(ctx context.Context, c *conn) (map[string]any, error) {
 	notFound := "issue " + issue + " not found"
 	out := map[string]any{"issue": issue, "already": false}
 	marker := ""
-	if key := idemKey(c.call); key != "" {
-		marker = shortHash(key, 16)
+	if key := connector.IdemKey(c.Call); key != "" {
+		marker = connector.ShortHash(key, 16)
 		id, self, err := jiraFindComment(ctx, c, issue, marker)
 		if err != nil {
 			return nil, wrap(err)
 		}
 		if id != "" {
 			out["id"], out["self"], out["already"] = id, self, true
-			c.logAction("comment already added by this step", "issue", issue, "comment_id", id)
+			c.LogAction("comment already added by this step", "issue", issue, "comment_id", id)
 			return out, nil
 		}
 	}
@@ -286,42 +302,42 @@ func jiraAddComment(ctx context.Context, c *conn) (map[string]any, error) {
 	if marker != "" {
 		payload["properties"] = []any{map[string]any{"key": jiraCommentProperty, "value": map[string]any{"idempotency_key": marker}}}
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment", json: payload})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment", JSON: payload})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, jiraError(resp.body), notFound))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, jiraError(resp.Body), notFound))
 	}
 	var created struct {
 		ID   string `json:"id"`
 		Self string `json:"self"`
 	}
-	if err := c.decodeJSON(resp, &created); err != nil {
+	if err := c.DecodeJSON(resp, &created); err != nil {
 		return nil, wrap(err)
 	}
 	out["id"], out["self"] = created.ID, created.Self
-	c.logAction("added comment", "issue", issue, "comment_id", created.ID)
+	c.LogAction("added comment", "issue", issue, "comment_id", created.ID)
 	return out, nil
 }
 
 // jiraFindComment looks among the issue's latest comments for one carrying
 // this step's marker property.
-func jiraFindComment(ctx context.Context, c *conn, issue, marker string) (id, self string, err error) {
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment",
-		query: url.Values{"orderBy": {"-created"}, "maxResults": {"100"}}})
+func jiraFindComment(ctx context.Context, c *connector.Conn, issue, marker string) (id, self string, err error) {
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/rest/api/3/issue/" + url.PathEscape(issue) + "/comment",
+		Query: url.Values{"orderBy": {"-created"}, "maxResults": {"100"}}})
 	if err != nil {
 		return "", "", err
 	}
-	if !resp.ok() {
-		return "", "", c.statusError(resp, jiraError(resp.body), "issue "+issue+" not found")
+	if !resp.OK() {
+		return "", "", c.StatusError(resp, jiraError(resp.Body), "issue "+issue+" not found")
 	}
 	var page struct {
 		Comments []struct {
 			ID string `json:"id"`
 		} `json:"comments"`
 	}
-	if err := c.decodeJSON(resp, &page); err != nil {
+	if err := c.DecodeJSON(resp, &page); err != nil {
 		return "", "", err
 	}
 	if len(page.Comments) == 0 {
@@ -333,12 +349,12 @@ func jiraFindComment(ctx context.Context, c *conn, issue, marker string) (id, se
 			ids = append(ids, n)
 		}
 	}
-	resp, err = c.do(ctx, request{method: http.MethodPost, path: "/rest/api/3/comment/list", query: url.Values{"expand": {"properties"}}, json: map[string]any{"ids": ids}})
+	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/rest/api/3/comment/list", Query: url.Values{"expand": {"properties"}}, JSON: map[string]any{"ids": ids}})
 	if err != nil {
 		return "", "", err
 	}
-	if !resp.ok() {
-		return "", "", c.statusError(resp, jiraError(resp.body), "")
+	if !resp.OK() {
+		return "", "", c.StatusError(resp, jiraError(resp.Body), "")
 	}
 	var list struct {
 		Values []struct {
@@ -350,7 +366,7 @@ func jiraFindComment(ctx context.Context, c *conn, issue, marker string) (id, se
 			} `json:"properties"`
 		} `json:"values"`
 	}
-	if err := c.decodeJSON(resp, &list); err != nil {
+	if err := c.DecodeJSON(resp, &list); err != nil {
 		return "", "", err
 	}
 	for _, v := range list.Values {

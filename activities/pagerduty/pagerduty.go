@@ -1,4 +1,4 @@
-package activities
+package pagerduty
 
 import (
 	"context"
@@ -8,14 +8,28 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // PagerDuty Events API v2: trigger an alert. The routing key travels in
 // the body. The dedup_key defaults to a hash of the step's idempotency key,
 // so a retried step adds to the same alert instead of opening another.
 
-func pagerdutyDefinitions() []Definition {
-	return []Definition{{
+// Type is the pagerduty connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "pagerduty", Description: "PagerDuty Events API v2.", DefaultBaseURL: "https://events.pagerduty.com",
+	Fields: []connector.ConnectionField{
+		{Name: "routing_key", Secret: true, Required: true, Description: "Integration (routing) key of an Events API v2 integration.", Example: "{env: PD_ROUTING_KEY}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
+	return []connector.Definition{{
 		Action: catalog.Action{
 			Name: "pagerduty.trigger", Vendor: "pagerduty", Risk: catalog.RiskNotify,
 			Description: "Triggers a PagerDuty alert through Events API v2. Retries of the same step reuse its dedup_key, so they never open a second incident.",
@@ -25,7 +39,7 @@ func pagerdutyDefinitions() []Definition {
 				{Name: "severity", Type: catalog.TypeString, Description: "critical, error (default), warning or info.", Enum: []string{"critical", "error", "warning", "info"}},
 				{Name: "dedup_key", Type: catalog.TypeString, Description: "Deduplication key; default: derived from the step's idempotency key."},
 				{Name: "details", Type: catalog.TypeObject, Description: "Free-form custom details shown on the alert."},
-				connectionParam("pagerduty"),
+				connector.ConnectionParam("pagerduty"),
 			},
 			Outputs: []catalog.Field{
 				{Name: "dedup_key", Type: catalog.TypeString, Description: "Deduplication key of the alert."},
@@ -34,49 +48,49 @@ func pagerdutyDefinitions() []Definition {
 				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 			},
 		},
-		Run: vendorRun("pagerduty", "PagerDuty", false, pagerdutyTrigger),
+		Run: connector.Run(Type, "PagerDuty", false, pagerdutyTrigger),
 	}}
 }
 
-func pagerdutyTrigger(ctx context.Context, c *conn) (map[string]any, error) {
-	summary, err := requireString(c.call, "summary")
+func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	summary, err := connector.RequireString(c.Call, "summary")
 	if err != nil {
 		return nil, err
 	}
 	if r := []rune(summary); len(r) > 1024 {
 		summary = string(r[:1023]) + "…"
 	}
-	source, err := optString(c.call, "source", "riposte")
+	source, err := connector.OptString(c.Call, "source", "riposte")
 	if err != nil {
 		return nil, err
 	}
-	severity, err := optString(c.call, "severity", "error")
+	severity, err := connector.OptString(c.Call, "severity", "error")
 	if err != nil {
 		return nil, err
 	}
 	switch severity {
 	case "critical", "error", "warning", "info":
 	default:
-		return nil, invalidParam("pagerduty.trigger: severity %q is not one of critical, error, warning, info", severity)
+		return nil, connector.InvalidParam("pagerduty.trigger: severity %q is not one of critical, error, warning, info", severity)
 	}
-	dedup, err := optString(c.call, "dedup_key", "")
+	dedup, err := connector.OptString(c.Call, "dedup_key", "")
 	if err != nil {
 		return nil, err
 	}
 	if dedup == "" {
-		if key := idemKey(c.call); key != "" {
-			dedup = "riposte-" + shortHash(key, 32)
+		if key := connector.IdemKey(c.Call); key != "" {
+			dedup = "riposte-" + connector.ShortHash(key, 32)
 		}
 	}
 	if len(dedup) > 255 {
-		return nil, invalidParam("pagerduty.trigger: dedup_key is longer than 255 characters")
+		return nil, connector.InvalidParam("pagerduty.trigger: dedup_key is longer than 255 characters")
 	}
-	details, err := optObject(c.call, "details")
+	details, err := connector.OptObject(c.Call, "details")
 	if err != nil {
 		return nil, err
 	}
 	wrap := func(err error) error { return fmt.Errorf("triggering PagerDuty alert: %w", err) }
-	key, err := c.secret("routing_key")
+	key, err := c.Secret("routing_key")
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -88,7 +102,7 @@ func pagerdutyTrigger(ctx context.Context, c *conn) (map[string]any, error) {
 	if dedup != "" {
 		event["dedup_key"] = dedup
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: "/v2/enqueue", json: event})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/v2/enqueue", JSON: event})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -98,17 +112,17 @@ func pagerdutyTrigger(ctx context.Context, c *conn) (map[string]any, error) {
 		DedupKey string   `json:"dedup_key"`
 		Errors   []string `json:"errors"`
 	}
-	_ = json.Unmarshal(resp.body, &res)
-	if !resp.ok() {
+	_ = json.Unmarshal(resp.Body, &res)
+	if !resp.OK() {
 		msg := strings.TrimSpace(res.Message + " " + strings.Join(res.Errors, "; "))
-		if resp.status == http.StatusBadRequest && strings.Contains(strings.ToLower(msg), "routing") {
-			return nil, wrap(newFailure(kindAuth, fmt.Sprintf("PagerDuty refused the routing key (HTTP 400: %s); check the credentials of connection %q", msg, c.name)))
+		if resp.Status == http.StatusBadRequest && strings.Contains(strings.ToLower(msg), "routing") {
+			return nil, wrap(connector.NewFailure(connector.KindAuth, fmt.Sprintf("PagerDuty refused the routing key (HTTP 400: %s); check the credentials of connection %q", msg, c.Name)))
 		}
-		return nil, wrap(c.statusError(resp, msg, ""))
+		return nil, wrap(c.StatusError(resp, msg, ""))
 	}
 	if res.DedupKey == "" {
 		res.DedupKey = dedup
 	}
-	c.logAction("triggered alert", "dedup_key", res.DedupKey)
+	c.LogAction("triggered alert", "dedup_key", res.DedupKey)
 	return map[string]any{"dedup_key": res.DedupKey, "status": res.Status, "message": res.Message}, nil
 }

@@ -1,4 +1,4 @@
-package activities
+package virustotal
 
 import (
 	"context"
@@ -10,13 +10,27 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // VirusTotal API v3 reports for a file hash, an IP and a domain. A 404
 // NotFoundError is an answer ("VirusTotal has never seen it"), not a
 // failure.
 
-func virustotalDefinitions() []Definition {
+// Type is the virustotal connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "virustotal", Description: "VirusTotal API v3.", DefaultBaseURL: "https://www.virustotal.com",
+	Fields: []connector.ConnectionField{
+		{Name: "api_key", Secret: true, Required: true, Description: "VirusTotal API key.", Example: "{env: VT_API_KEY}"},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
 	outputs := []catalog.Field{
 		{Name: "found", Type: catalog.TypeBool, Description: "Whether VirusTotal knows the object; when false the counts are 0."},
 		{Name: "malicious", Type: catalog.TypeInt, Description: "Engines that flag it malicious."},
@@ -27,8 +41,8 @@ func virustotalDefinitions() []Definition {
 		{Name: "link", Type: catalog.TypeString, Description: "VirusTotal page of the object."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 	}
-	connP := connectionParam("virustotal")
-	return []Definition{
+	connP := connector.ConnectionParam("virustotal")
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name: "virustotal.file_report", Vendor: "virustotal", Risk: catalog.RiskRead,
@@ -36,14 +50,14 @@ func virustotalDefinitions() []Definition {
 				Params:      []catalog.Param{{Name: "hash", Type: catalog.TypeString, Required: true, Description: "MD5, SHA-1 or SHA-256 of the file."}, connP},
 				Outputs:     outputs,
 			},
-			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
-				h, err := requireString(c.call, "hash")
+			Run: connector.Run(Type, "VirusTotal", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+				h, err := connector.RequireString(c.Call, "hash")
 				if err != nil {
 					return nil, err
 				}
 				h = strings.ToLower(h)
 				if _, err := hex.DecodeString(h); err != nil || (len(h) != 32 && len(h) != 40 && len(h) != 64) {
-					return nil, invalidParam("virustotal.file_report: %q is not an MD5, SHA-1 or SHA-256 hex digest", h)
+					return nil, connector.InvalidParam("virustotal.file_report: %q is not an MD5, SHA-1 or SHA-256 hex digest", h)
 				}
 				return vtReport(ctx, c, "files", h, "file")
 			}),
@@ -55,14 +69,14 @@ func virustotalDefinitions() []Definition {
 				Params:      []catalog.Param{{Name: "ip", Type: catalog.TypeString, Required: true, Description: "IPv4 or IPv6 address."}, connP},
 				Outputs:     outputs,
 			},
-			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
-				s, err := requireString(c.call, "ip")
+			Run: connector.Run(Type, "VirusTotal", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+				s, err := connector.RequireString(c.Call, "ip")
 				if err != nil {
 					return nil, err
 				}
 				ip, err := netip.ParseAddr(s)
 				if err != nil {
-					return nil, invalidParam("virustotal.ip_report: %q is not an IP address", s)
+					return nil, connector.InvalidParam("virustotal.ip_report: %q is not an IP address", s)
 				}
 				return vtReport(ctx, c, "ip_addresses", ip.String(), "ip-address")
 			}),
@@ -74,14 +88,14 @@ func virustotalDefinitions() []Definition {
 				Params:      []catalog.Param{{Name: "domain", Type: catalog.TypeString, Required: true, Description: "Domain name, e.g. example.com."}, connP},
 				Outputs:     outputs,
 			},
-			Run: vendorRun("virustotal", "VirusTotal", false, func(ctx context.Context, c *conn) (map[string]any, error) {
-				d, err := requireString(c.call, "domain")
+			Run: connector.Run(Type, "VirusTotal", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+				d, err := connector.RequireString(c.Call, "domain")
 				if err != nil {
 					return nil, err
 				}
 				d = strings.TrimSuffix(strings.ToLower(d), ".")
-				if !validHostname(d) || !strings.Contains(d, ".") {
-					return nil, invalidParam("virustotal.domain_report: %q is not a domain name", d)
+				if !connector.ValidHostname(d) || !strings.Contains(d, ".") {
+					return nil, connector.InvalidParam("virustotal.domain_report: %q is not a domain name", d)
 				}
 				return vtReport(ctx, c, "domains", d, "domain")
 			}),
@@ -89,31 +103,31 @@ func virustotalDefinitions() []Definition {
 	}
 }
 
-func vtReport(ctx context.Context, c *conn, collection, id, gui string) (map[string]any, error) {
+func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string) (map[string]any, error) {
 	wrap := func(err error) error { return fmt.Errorf("looking up %s on VirusTotal: %w", id, err) }
-	key, err := c.secret("api_key")
+	key, err := c.Secret("api_key")
 	if err != nil {
 		return nil, wrap(err)
 	}
-	c.auth = func(_ context.Context, r *http.Request) error {
+	c.Auth = func(_ context.Context, r *http.Request) error {
 		r.Header.Set("x-apikey", key)
 		return nil
 	}
 	out := map[string]any{"found": false, "malicious": 0, "suspicious": 0, "harmless": 0, "undetected": 0, "reputation": 0,
 		"link": "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)}
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: "/api/v3/" + collection + "/" + url.PathEscape(id)})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/v3/" + collection + "/" + url.PathEscape(id)})
 	if err != nil {
 		return nil, wrap(err)
 	}
-	code, msg := msError(resp.body) // VT errors share the {"error":{"code","message"}} shape
-	if resp.status == http.StatusNotFound && (code == "NotFoundError" || code == "") {
+	code, msg := connector.MSError(resp.Body) // VT errors share the {"error":{"code","message"}} shape
+	if resp.Status == http.StatusNotFound && (code == "NotFoundError" || code == "") {
 		return out, nil
 	}
-	if !resp.ok() {
-		if code == "QuotaExceededError" && resp.status != http.StatusTooManyRequests {
-			resp.status = http.StatusTooManyRequests
+	if !resp.OK() {
+		if code == "QuotaExceededError" && resp.Status != http.StatusTooManyRequests {
+			resp.Status = http.StatusTooManyRequests
 		}
-		return nil, wrap(c.statusError(resp, msg, ""))
+		return nil, wrap(c.StatusError(resp, msg, ""))
 	}
 	var r struct {
 		Data struct {
@@ -123,7 +137,7 @@ func vtReport(ctx context.Context, c *conn, collection, id, gui string) (map[str
 			} `json:"attributes"`
 		} `json:"data"`
 	}
-	if err := c.decodeJSON(resp, &r); err != nil {
+	if err := c.DecodeJSON(resp, &r); err != nil {
 		return nil, wrap(err)
 	}
 	st := r.Data.Attributes.Stats

@@ -1,4 +1,4 @@
-package activities
+package httpreq
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
 // http.request: anything without a dedicated connector, but only to a
@@ -20,8 +21,23 @@ import (
 
 const maxHTTPBodyOutput = 64 << 10
 
-func httpDefinitions() []Definition {
-	return []Definition{{
+// Type is the http connection type: what a connection needs in riposte.yaml.
+var Type = connector.ConnectionType{
+	Name: "http", Description: "Any HTTP API, for http.request. Requests may only go below base_url.",
+	Fields: []connector.ConnectionField{
+		{Name: "token", Secret: true, Description: "Credential sent in auth_header (optional).", Example: "{env: TICKETS_TOKEN}"},
+		{Name: "auth_header", Default: "Authorization", Description: "Header that carries the token."},
+		{Name: "auth_scheme", Default: "Bearer", Description: "Prefix of the token in auth_header; \"none\" sends the bare token."},
+	},
+}
+
+// Connector is this vendor's line in the registry (activities/connections.go).
+func Connector() connector.Vendor {
+	return connector.Vendor{Type: Type, Definitions: Definitions}
+}
+
+func Definitions() []connector.Definition {
+	return []connector.Definition{{
 		Action: catalog.Action{
 			Name: "http.request", Vendor: "http", Risk: catalog.RiskContain, Undo: "core.noop",
 			Description: "Sends an HTTP request to a configured http connection (base URL and credentials come from riposte.yaml; the path is relative and cannot leave the base URL). Treated as contain: it may change anything, and it has no undo. The Idempotency-Key header carries the step's idempotency key.",
@@ -42,7 +58,7 @@ func httpDefinitions() []Definition {
 				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
 			},
 		},
-		Run: vendorRun("http", "HTTP", true, httpRequest),
+		Run: connector.Run(Type, "HTTP", true, httpRequest),
 	}}
 }
 
@@ -52,8 +68,8 @@ var forbiddenHeaders = map[string]bool{
 	"Upgrade": true, "Te": true, "Trailer": true, "Proxy-Authorization": true, "Cookie": true,
 }
 
-func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
-	method, err := optString(c.call, "method", "GET")
+func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	method, err := connector.OptString(c.Call, "method", "GET")
 	if err != nil {
 		return nil, err
 	}
@@ -61,9 +77,9 @@ func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
 	switch method {
 	case "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD":
 	default:
-		return nil, invalidParam("http.request: method %q is not one of GET, POST, PUT, PATCH, DELETE, HEAD", method)
+		return nil, connector.InvalidParam("http.request: method %q is not one of GET, POST, PUT, PATCH, DELETE, HEAD", method)
 	}
-	rawPath, err := requireString(c.call, "path")
+	rawPath, err := connector.RequireString(c.Call, "path")
 	if err != nil {
 		return nil, err
 	}
@@ -73,25 +89,25 @@ func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s %s: %w", method, path, err) }
 
-	authHeader := textproto.CanonicalMIMEHeaderKey(c.option("auth_header"))
+	authHeader := textproto.CanonicalMIMEHeaderKey(c.Option("auth_header"))
 	var token string
-	if ref, ok := c.cfg.Secrets["token"]; ok && !ref.IsZero() {
-		if token, err = c.secret("token"); err != nil {
+	if ref, ok := c.Cfg.Secrets["token"]; ok && !ref.IsZero() {
+		if token, err = c.Secret("token"); err != nil {
 			return nil, wrap(err)
 		}
-		scheme := c.option("auth_scheme")
+		scheme := c.Option("auth_scheme")
 		value := token
 		if scheme != "" && !strings.EqualFold(scheme, "none") {
 			value = scheme + " " + token
 		}
-		c.auth = func(_ context.Context, r *http.Request) error {
+		c.Auth = func(_ context.Context, r *http.Request) error {
 			r.Header.Set(authHeader, value)
 			return nil
 		}
 	}
 
 	q := url.Values{}
-	query, err := optObject(c.call, "query")
+	query, err := connector.OptObject(c.Call, "query")
 	if err != nil {
 		return nil, err
 	}
@@ -106,44 +122,44 @@ func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
 		}
 	}
 	hdr := http.Header{}
-	headers, err := optObject(c.call, "headers")
+	headers, err := connector.OptObject(c.Call, "headers")
 	if err != nil {
 		return nil, err
 	}
 	for k, v := range headers {
 		ck := textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
 		if forbiddenHeaders[ck] || (ck == authHeader && token != "") || !validHeaderName(ck) {
-			return nil, invalidParam("http.request: header %q cannot be set by a step", k)
+			return nil, connector.InvalidParam("http.request: header %q cannot be set by a step", k)
 		}
 		s := scalarString(v)
 		if strings.ContainsAny(s, "\r\n") {
-			return nil, invalidParam("http.request: header %q has a line break", k)
+			return nil, connector.InvalidParam("http.request: header %q has a line break", k)
 		}
 		hdr.Set(ck, s)
 	}
-	req := request{method: method, path: path, query: q, header: hdr}
-	if body, ok := param(c.call, "body"); ok && method != "GET" && method != "HEAD" {
+	req := connector.Request{Method: method, Path: path, Query: q, Header: hdr}
+	if body, ok := connector.Param(c.Call, "body"); ok && method != "GET" && method != "HEAD" {
 		if s, isStr := body.(string); isStr {
 			ct := hdr.Get("Content-Type")
 			if ct == "" {
 				ct = "text/plain; charset=utf-8"
 			}
-			req.raw, req.rawType = []byte(s), ct
+			req.Raw, req.RawType = []byte(s), ct
 		} else {
-			req.json = body
+			req.JSON = body
 		}
 	}
-	resp, err := c.do(ctx, req)
+	resp, err := c.Do(ctx, req)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if !resp.ok() {
-		return nil, wrap(c.statusError(resp, "", ""))
+	if !resp.OK() {
+		return nil, wrap(c.StatusError(resp, "", ""))
 	}
-	out := map[string]any{"status": resp.status, "truncated": false}
+	out := map[string]any{"status": resp.Status, "truncated": false}
 	h := map[string]any{}
-	keys := make([]string, 0, len(resp.header))
-	for k := range resp.header {
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
@@ -151,21 +167,21 @@ func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
 		if k == "Set-Cookie" {
 			continue
 		}
-		h[k] = resp.header.Get(k)
+		h[k] = resp.Header.Get(k)
 	}
 	out["headers"] = h
-	body := resp.body
+	body := resp.Body
 	if len(body) > maxHTTPBodyOutput {
 		body, out["truncated"] = body[:maxHTTPBodyOutput], true
 	}
 	out["body"] = strings.ToValidUTF8(string(body), "\uFFFD")
-	if mt, _, _ := mime.ParseMediaType(resp.header.Get("Content-Type")); (mt == "application/json" || strings.HasSuffix(mt, "+json")) && out["truncated"] == false {
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); (mt == "application/json" || strings.HasSuffix(mt, "+json")) && out["truncated"] == false {
 		var v any
-		if json.Unmarshal(resp.body, &v) == nil {
+		if json.Unmarshal(resp.Body, &v) == nil {
 			out["json"] = v
 		}
 	}
-	c.logAction("sent http request", "method", method, "path", path, "status", resp.status)
+	c.LogAction("sent http request", "method", method, "path", path, "status", resp.Status)
 	return out, nil
 }
 
@@ -173,7 +189,7 @@ func httpRequest(ctx context.Context, c *conn) (map[string]any, error) {
 // host, no dot segments (encoded or not), no query or fragment.
 func safeRelativePath(p string) (string, error) {
 	bad := func(why string) error {
-		return invalidParam("http.request: path %q %s; give a path relative to the connection's base_url", p, why)
+		return connector.InvalidParam("http.request: path %q %s; give a path relative to the connection's base_url", p, why)
 	}
 	switch {
 	case strings.Contains(p, "://") || strings.HasPrefix(p, "//") || strings.HasPrefix(strings.ToLower(p), "http:") || strings.HasPrefix(strings.ToLower(p), "https:"):

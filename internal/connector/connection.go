@@ -1,0 +1,195 @@
+package connector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// ConnectionType describes what a connection of one type needs in
+// riposte.yaml. The config loader validates against it; handlers read
+// defaults from it.
+type ConnectionType struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// DefaultBaseURL is used when base_url is omitted; "" = base_url required.
+	DefaultBaseURL string            `json:"default_base_url,omitempty"`
+	Fields         []ConnectionField `json:"fields"`
+}
+
+// ConnectionField is one key of a connection besides type and base_url.
+type ConnectionField struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Secret fields must be secret references ({env: NAME} or {file: PATH});
+	// the others are plain strings where ${VAR} is interpolated.
+	Secret   bool `json:"secret,omitempty"`
+	Required bool `json:"required,omitempty"`
+	// RequiredUnless makes a required field optional when the named field
+	// is set (defender/entra: tenant_id unless token_url).
+	RequiredUnless string `json:"required_unless,omitempty"`
+	URL            bool   `json:"url,omitempty"`
+	Default        string `json:"default,omitempty"`
+	Example        string `json:"example,omitempty"`
+}
+
+// Field returns the named field of the type.
+func (t ConnectionType) Field(name string) (ConnectionField, bool) {
+	for _, f := range t.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return ConnectionField{}, false
+}
+
+// --- secrets ---
+
+// IsZero reports whether the reference points nowhere.
+func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" && r.Lab == "" }
+
+// String describes the reference, never the value.
+func (r SecretRef) String() string {
+	switch {
+	case r.Env != "":
+		return "env:" + r.Env
+	case r.File != "":
+		return "file:" + r.File
+	case r.Lab != "":
+		return "lab:(literal)"
+	}
+	return "(none)"
+}
+
+// GoString keeps %#v from printing a lab literal.
+func (r SecretRef) GoString() string { return "connector.SecretRef(" + r.String() + ")" }
+
+// LogValue keeps slog from printing a lab literal.
+func (r SecretRef) LogValue() slog.Value { return slog.StringValue(r.String()) }
+
+// MarshalJSON writes the reference only; a lab literal is hidden.
+func (r SecretRef) MarshalJSON() ([]byte, error) {
+	m := map[string]string{}
+	switch {
+	case r.Env != "":
+		m["env"] = r.Env
+	case r.File != "":
+		m["file"] = r.File
+	case r.Lab != "":
+		m["lab"] = "(hidden)"
+	}
+	return json.Marshal(m)
+}
+
+// ErrSecretUnavailable is wrapped by Resolve's errors.
+var ErrSecretUnavailable = errors.New("secret unavailable")
+
+// Resolve reads the secret value now. Errors name the reference, never a
+// value.
+func (r SecretRef) Resolve() (string, error) {
+	switch {
+	case r.Env != "":
+		v, ok := os.LookupEnv(r.Env)
+		if !ok {
+			return "", fmt.Errorf("%w: env var %s is not set", ErrSecretUnavailable, r.Env)
+		}
+		if strings.TrimSpace(v) == "" {
+			return "", fmt.Errorf("%w: env var %s is empty", ErrSecretUnavailable, r.Env)
+		}
+		return strings.TrimSpace(v), nil
+	case r.File != "":
+		b, err := os.ReadFile(r.File)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return "", fmt.Errorf("%w: file %s does not exist", ErrSecretUnavailable, r.File)
+			}
+			return "", fmt.Errorf("%w: reading file %s: %v", ErrSecretUnavailable, r.File, errors.Unwrap(err))
+		}
+		v := strings.TrimSpace(string(b))
+		if v == "" {
+			return "", fmt.Errorf("%w: file %s is empty", ErrSecretUnavailable, r.File)
+		}
+		return v, nil
+	case r.Lab != "":
+		return r.Lab, nil
+	}
+	return "", fmt.Errorf("%w: no env var or file given", ErrSecretUnavailable)
+}
+
+// --- picking a connection for a call ---
+
+// connectionParam is the optional param every connector takes.
+func ConnectionParam(typ string) catalog.Param {
+	return catalog.Param{
+		Name: "connection", Type: catalog.TypeString,
+		Description: fmt.Sprintf("Name of the %s connection in riposte.yaml; default: the connection named %q, else the only %s connection.", typ, typ, typ),
+	}
+}
+
+// pickConnection finds the connection a call should use: the `connection`
+// param, else the connection named like the type, else the only one of
+// that type. Every failure is non-retryable: config does not fix itself.
+func pickConnection(env *Env, call Call, typ string, required bool) (string, Connection, error) {
+	conns := env.Connections
+	if v, ok := call.Params["connection"]; ok && v != nil && fmt.Sprint(v) != "" {
+		name, ok := v.(string)
+		if !ok {
+			return "", Connection{}, InvalidParam("connection must be a string, got %T", v)
+		}
+		c, ok := conns[name]
+		if !ok {
+			return "", Connection{}, NewFailure(KindNoConnection, fmt.Sprintf("connection %q is not configured%s", name, listConns(conns, typ)))
+		}
+		if c.Type != typ {
+			return "", Connection{}, NewFailure(KindNoConnection, fmt.Sprintf("connection %q has type %s; %s needs a %s connection", name, c.Type, call.Action, typ))
+		}
+		return name, c, nil
+	}
+	if required {
+		return "", Connection{}, InvalidParam("%s needs the connection param: the name of a %s connection in riposte.yaml%s", call.Action, typ, listConns(conns, typ))
+	}
+	if c, ok := conns[typ]; ok && c.Type == typ {
+		return typ, c, nil
+	}
+	var names []string
+	for n, c := range conns {
+		if c.Type == typ {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	switch len(names) {
+	case 0:
+		return "", Connection{}, NewFailure(KindNoConnection, fmt.Sprintf("no %s connection is configured; add one under connections: in riposte.yaml (type: %s)", typ, typ))
+	case 1:
+		return names[0], conns[names[0]], nil
+	}
+	return "", Connection{}, NewFailure(KindNoConnection, fmt.Sprintf("%d %s connections are configured (%s) and none is named %q; set the step's connection param", len(names), typ, strings.Join(names, ", "), typ))
+}
+
+func listConns(conns map[string]Connection, typ string) string {
+	var names []string
+	for n, c := range conns {
+		if c.Type == typ {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return fmt.Sprintf(" (no %s connection is configured)", typ)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf(" (%s connections: %s)", typ, strings.Join(names, ", "))
+}
+
+// Vendor is one vendor connector: its connection type and its actions.
+// activities/connections.go lists one per vendor folder.
+type Vendor struct {
+	Type        ConnectionType
+	Definitions func() []Definition
+}

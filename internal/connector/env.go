@@ -1,0 +1,90 @@
+package connector
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"context"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+)
+
+// SlackPoster is the Slack client of the slack.* actions and the approval
+// activities (Env.Slack). nil means Slack is not configured.
+type SlackPoster = slackapp.Poster
+
+// Call is the input of every action activity (see catalog.Call).
+type Call = catalog.Call
+
+// Handler implements one action.
+type Handler func(ctx context.Context, env *Env, call Call) (map[string]any, error)
+
+// Definition is one catalog entry with its implementation.
+type Definition struct {
+	catalog.Action
+	Run Handler
+}
+
+// Env is what handlers share: configuration, HTTP client, logger.
+type Env struct {
+	HTTP   *http.Client
+	Logger *slog.Logger
+	// Connections holds the configured vendor connections by name.
+	Connections map[string]Connection
+	// Slack posts slack.* actions; nil when Slack is not configured.
+	Slack *SlackPoster
+	// CallTimeout bounds each vendor HTTP request, on top of the activity's
+	// own deadline (default 30s).
+	CallTimeout time.Duration
+	// MaxRetryDelay caps the wait a vendor's rate-limit headers may ask
+	// for before Temporal retries (default 5m).
+	MaxRetryDelay time.Duration
+
+	// tokens caches OAuth2 bearer tokens per connection, in process only.
+	tokens *tokenCache
+}
+
+// Connection is a configured vendor endpoint. Secret values are read from
+// env vars or files only when a handler needs them.
+type Connection struct {
+	Type    string
+	BaseURL string
+	Options map[string]string
+	Secrets map[string]SecretRef
+}
+
+// SecretRef points at a secret without holding it: an env var name or a
+// file path, resolved by the handler at call time (see Resolve).
+type SecretRef struct {
+	Env  string
+	File string
+	// Lab holds a literal value. It exists ONLY for the fake vendor lab
+	// (internal/lab), whose credentials are public test constants; the
+	// config loader never produces it.
+	Lab string
+}
+
+// NewEnv returns an Env with sane defaults.
+func NewEnv(logger *slog.Logger) *Env {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Env{
+		HTTP:          &http.Client{Timeout: 30 * time.Second},
+		Logger:        logger,
+		Connections:   map[string]Connection{},
+		CallTimeout:   defaultCallTimeout,
+		MaxRetryDelay: defaultMaxRetryDelay,
+		tokens:        newTokenCache(),
+	}
+}
+
+// NonRetryable marks an error that retrying cannot fix (bad input, 4xx).
+func NonRetryable(errType, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}
