@@ -11,6 +11,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -30,6 +31,9 @@ type Guardrails struct {
 	// SafeModeTTL is how long the live safe-mode switch is cached.
 	SafeModeTTL time.Duration
 
+	// Budgets batches reservations to the budget guards.
+	Budgets *Budgets
+
 	mu       sync.Mutex
 	pol      *policy.Policy
 	modTime  time.Time
@@ -42,7 +46,8 @@ func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger)
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Guardrails{Client: c, TaskQueue: taskQueue, PolicyPath: path, Logger: logger, SafeModeTTL: 2 * time.Second, pol: &policy.Policy{}}
+	g := &Guardrails{Client: c, TaskQueue: taskQueue, PolicyPath: path, Logger: logger, SafeModeTTL: 2 * time.Second, pol: &policy.Policy{},
+		Budgets: NewBudgets(c, taskQueue)}
 	if path != "" {
 		p, err := policy.Load(path, false)
 		if err != nil {
@@ -56,9 +61,10 @@ func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger)
 	return g, nil
 }
 
-// RegisterGuardrails registers the policy check activity.
+// RegisterGuardrails registers the policy check and budget release activities.
 func RegisterGuardrails(w worker.ActivityRegistry, g *Guardrails) {
 	w.RegisterActivityWithOptions(g.Check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+	w.RegisterActivityWithOptions(g.Release, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
 }
 
 // current returns the policy, reloading the file when it changed. A file
@@ -109,7 +115,7 @@ func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (poli
 		return d, nil
 	}
 	b := d.Budget
-	res, err := Reserve(ctx, g.Client, g.TaskQueue, workflows.ReserveRequest{Budget: b.Action, Key: req.WorkflowID + "/" + req.StepID, Max: b.Max, Per: b.Per})
+	res, err := g.Budgets.Reserve(ctx, workflows.ReserveRequest{Budget: b.Action, Key: workflows.BudgetKey(req.WorkflowID, req.StepID), Max: b.Max, Per: b.Per})
 	if err != nil {
 		return policy.Decision{}, fmt.Errorf("reserving budget %s: %w", b.Action, err)
 	}
@@ -122,6 +128,16 @@ func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (poli
 	return d, nil
 }
 
+// Release gives back the budget slot of a contain step whose action failed
+// or was never sent.
+func (g *Guardrails) Release(ctx context.Context, r workflows.ReleaseRequest) (bool, error) {
+	ok, err := g.Budgets.Release(ctx, r)
+	if err != nil {
+		return false, fmt.Errorf("releasing budget %s: %w", r.Budget, err)
+	}
+	return ok, nil
+}
+
 func guardStart(taskQueue string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       workflows.GuardWorkflowID,
@@ -131,7 +147,10 @@ func guardStart(taskQueue string) client.StartWorkflowOptions {
 	}
 }
 
-// Reserve asks the guard workflow (starting it if needed) for a budget slot.
+// Reserve asks the single pre-sharding guard workflow for a budget slot.
+//
+// Deprecated: kept for tools written against it; workers reserve through
+// the sharded budget guards (Budgets).
 func Reserve(ctx context.Context, c client.Client, taskQueue string, r workflows.ReserveRequest) (workflows.ReserveResult, error) {
 	var out workflows.ReserveResult
 	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
@@ -163,9 +182,42 @@ func SetSafeMode(ctx context.Context, c client.Client, taskQueue string, enabled
 	return out, err
 }
 
-// GuardStatus reads the guard's state; a guard that was never started is
-// the zero state.
+// GuardStatus reads the guardrail state: the live safe-mode switch and, per
+// budget, the reservations that count (from each budget guard; budgets no
+// sharded guard holds yet show what the previous single guard held).
 func GuardStatus(ctx context.Context, c client.Client) (workflows.GuardState, error) {
+	st, err := legacyGuardState(ctx, c)
+	if err != nil {
+		return st, err
+	}
+	it, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.BudgetGuardWorkflow)})
+	if err != nil {
+		return st, fmt.Errorf("listing budget guards: %w", err)
+	}
+	for _, e := range it.Executions {
+		v, err := c.QueryWorkflow(ctx, e.Execution.WorkflowId, "", workflows.QueryBudget)
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			return st, fmt.Errorf("reading budget guard %s: %w", e.Execution.WorkflowId, err)
+		}
+		var bs workflows.BudgetGuardState
+		if err := v.Get(&bs); err != nil {
+			return st, err
+		}
+		if st.Budgets == nil {
+			st.Budgets = map[string][]workflows.Reservation{}
+		}
+		st.Budgets[bs.Budget] = bs.Reservations
+	}
+	return st, nil
+}
+
+// legacyGuardState reads the riposte-guard workflow; a guard that was never
+// started is the zero state.
+func legacyGuardState(ctx context.Context, c client.Client) (workflows.GuardState, error) {
 	var st workflows.GuardState
 	v, err := c.QueryWorkflow(ctx, workflows.GuardWorkflowID, "", workflows.QueryGuard)
 	if err != nil {

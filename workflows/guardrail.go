@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -11,6 +12,13 @@ import (
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
+
+// ActivityBudgetRelease gives back the budget slot of a contain step whose
+// action failed or was not sent. Input ReleaseRequest, output bool.
+const ActivityBudgetRelease = "riposte.policy.release"
+
+// BudgetKey names the budget slot of one contain step.
+func BudgetKey(workflowID, stepID string) string { return workflowID + "/" + stepID }
 
 // PolicyCheck is the input of ActivityPolicyCheck.
 type PolicyCheck struct {
@@ -49,3 +57,46 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	telemetry.RecordGuardrailDecision(ctx, d.Rule, d.Decision)
 	return d
 }
+
+// releaseBudget gives back the budget slot the guardrail reserved for step
+// i when its action did not happen: it failed (the vendor or our side
+// refused it, e.g. no connection configured) without any item succeeding.
+// A timeout or a cancellation keeps the slot: the action may have reached
+// the vendor. Best effort: a slot that cannot be released stays counted
+// (the safe direction) and the step says so.
+func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, status string, items []ItemResult) {
+	g := r.results[i].Guardrail
+	if g == nil || g.Decision != policy.Allow || g.Rule != "budget" || g.Budget == nil || r.input.Simulated() {
+		return
+	}
+	if status != playbook.StatusFailed || strings.HasPrefix(r.results[i].Error, "cancelled: ") {
+		return
+	}
+	for _, it := range items {
+		if it.Status != playbook.StatusFailed || strings.HasPrefix(it.Error, "cancelled: ") {
+			return
+		}
+	}
+	if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		ScheduleToCloseTimeout: 3 * time.Minute,
+		StartToCloseTimeout:    30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
+		Summary:                "guardrails: release budget of " + cs.ID,
+	})
+	req := ReleaseRequest{Budget: g.Budget.Action, Key: BudgetKey(r.info.WorkflowExecution.ID, cs.ID), Why: "the action failed"}
+	var ok bool
+	d := *g
+	if err := workflow.ExecuteLocalActivity(lctx, ActivityBudgetRelease, req).Get(ctx, &ok); err != nil {
+		d.Why += "; the slot could not be released (" + errorMessage(err) + ") and still counts"
+	} else {
+		d.Released = ok
+		d.Why += "; the action failed, so its slot was released"
+	}
+	r.results[i].Guardrail = &d
+}
+
+// changeBudgetRelease gates the release of budget slots of failed steps.
+const changeBudgetRelease = "guard-budget-release"

@@ -394,6 +394,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		r.addHold(ctx, cs, []map[string]any{params})
 	}
 	r.finish(ctx, i, status, out, errMsg, "")
+	r.releaseBudget(ctx, i, cs, status, nil)
 }
 
 // maybeGate runs the step's approval gate when one applies. A for_each step
@@ -519,6 +520,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		r.addHold(ctx, cs, held)
 	}
 	r.finish(ctx, i, status, outputs, strings.Join(errs, "; "), "")
+	r.releaseBudget(ctx, i, cs, status, results)
 }
 
 // call runs the step's action as an activity and classifies the outcome.

@@ -9,5 +9,6 @@ import (
 func Register(w worker.WorkflowRegistry, in *Interpreter) {
 	w.RegisterWorkflowWithOptions(in.Run, workflow.RegisterOptions{Name: PlaybookWorkflow})
 	w.RegisterWorkflowWithOptions(Guard, workflow.RegisterOptions{Name: GuardWorkflow})
+	w.RegisterWorkflowWithOptions(BudgetGuard, workflow.RegisterOptions{Name: BudgetGuardWorkflow})
 	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
 }

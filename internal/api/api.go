@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -51,6 +52,9 @@ type Server struct {
 	// Metrics counts detections received, deduplicated and rejected; nil
 	// counts nothing.
 	Metrics *telemetry.Metrics
+	// IntakeConcurrency bounds how many detections of one request are
+	// started at once; 0 = DefaultIntakeConcurrency.
+	IntakeConcurrency int
 }
 
 // Handler returns the API's HTTP handler.
@@ -194,16 +198,21 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	}
 	s.Metrics.DetectionReceived(len(dets))
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
-	for i, d := range dets {
-		out, err := s.Dispatcher.Dispatch(r.Context(), i, d, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})
-		if err != nil {
-			// Runs already started stay started; a client resending the
-			// whole body is safe because starts are deduplicated.
-			s.Logger.Error("dispatching detection", "index", i, "error", err)
-			intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
-				Detail: fmt.Sprintf("detection %d could not be dispatched (%v); %d detection(s) before it were dispatched; resending the request is safe", i, err, i)})
-			return
+	outs, errs := s.dispatchAll(r.Context(), dets, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})
+	if failed := failedIndexes(errs); len(failed) > 0 {
+		// Runs already started stay started; a client resending the
+		// whole body is safe because starts are deduplicated.
+		first := failed[0]
+		s.Logger.Error("dispatching detections", "failed", len(failed), "first_index", first, "error", errs[first])
+		what := fmt.Sprintf("detection %d could not be dispatched (%v)", first, errs[first])
+		if len(failed) > 1 {
+			what = fmt.Sprintf("%d detections could not be dispatched (indexes %s; first: %v)", len(failed), joinInts(failed, 20), errs[first])
 		}
+		intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
+			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(dets)-len(failed))})
+		return
+	}
+	for _, out := range outs {
 		for _, m := range out.Matched {
 			if m.Deduplicated {
 				resp.Deduplicated++
@@ -221,6 +230,76 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusAccepted
 	}
 	writeJSON(w, status, resp)
+}
+
+// DefaultIntakeConcurrency bounds how many detections of one request are
+// started at once.
+const DefaultIntakeConcurrency = 32
+
+// dispatchAll starts one request's detections concurrently (at most
+// IntakeConcurrency at a time); outcomes and errors are in request order.
+func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, opts dispatch.Options) ([]dispatch.Outcome, []error) {
+	outs := make([]dispatch.Outcome, len(dets))
+	errs := make([]error, len(dets))
+	n := s.IntakeConcurrency
+	if n <= 0 {
+		n = DefaultIntakeConcurrency
+	}
+	if len(dets) == 1 || n == 1 {
+		for i, d := range dets {
+			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, d, opts)
+		}
+		return outs, errs
+	}
+	sem := make(chan struct{}, n)
+	var wg sync.WaitGroup
+	var panicked any
+	var pmu sync.Mutex
+	for i, d := range dets {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			// A panic must reach the recoverer on the request goroutine.
+			defer func() {
+				if p := recover(); p != nil {
+					pmu.Lock()
+					panicked = p
+					pmu.Unlock()
+				}
+			}()
+			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, d, opts)
+		}()
+	}
+	wg.Wait()
+	if panicked != nil {
+		panic(panicked)
+	}
+	return outs, errs
+}
+
+func failedIndexes(errs []error) []int {
+	var out []int
+	for i, err := range errs {
+		if err != nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// joinInts lists up to limit numbers.
+func joinInts(v []int, limit int) string {
+	parts := make([]string, 0, min(len(v), limit)+1)
+	for i, n := range v {
+		if i == limit {
+			parts = append(parts, "…")
+			break
+		}
+		parts = append(parts, strconv.Itoa(n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // rejectReason is the metrics label of a body that could not be decoded.

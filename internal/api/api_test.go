@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -46,6 +47,12 @@ type fakeStarter struct {
 	failAt int
 	// panicMsg, when set, makes every call panic with it.
 	panicMsg string
+	// failUID makes the starts of the detection with this uid fail.
+	failUID string
+	// delay, when set, is how long a start takes (outside the lock);
+	// inFlight and maxInFlight count concurrent starts.
+	delay                 func(id string) time.Duration
+	inFlight, maxInFlight int
 }
 
 var _ dispatch.Starter = (*fakeStarter)(nil)
@@ -59,6 +66,18 @@ func (r fakeRun) GetID() string    { return r.id }
 func (r fakeRun) GetRunID() string { return r.runID }
 
 func (f *fakeStarter) ExecuteWorkflow(ctx context.Context, o client.StartWorkflowOptions, wf any, args ...any) (client.WorkflowRun, error) {
+	if f.delay != nil {
+		f.mu.Lock()
+		f.inFlight++
+		f.maxInFlight = max(f.maxInFlight, f.inFlight)
+		f.mu.Unlock()
+		time.Sleep(f.delay(o.ID))
+		defer func() {
+			f.mu.Lock()
+			f.inFlight--
+			f.mu.Unlock()
+		}()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.panicMsg != "" {
@@ -66,6 +85,9 @@ func (f *fakeStarter) ExecuteWorkflow(ctx context.Context, o client.StartWorkflo
 	}
 	f.calls++
 	if f.failAt > 0 && f.calls >= f.failAt {
+		return nil, serviceerror.NewUnavailable("fake temporal is down")
+	}
+	if f.failUID != "" && strings.Contains(o.ID, f.failUID) {
 		return nil, serviceerror.NewUnavailable("fake temporal is down")
 	}
 	if f.existing == nil {
@@ -595,23 +617,59 @@ func TestAPIRequesterIsPassedToTheRun(t *testing.T) {
 }
 
 func TestAPITemporalUnavailable(t *testing.T) {
-	st := &fakeStarter{failAt: 2}
+	st := &fakeStarter{failUID: "u-2"}
 	h := newTestServer(t, st).Handler()
 	body := det("u-1", 5, "") + "\n" + det("u-2", 5, "") + "\n" + det("u-3", 5, "")
 	got := serve(h, post("/v1/detections", "Bearer "+testToken, body))
 	checkProblem(t, got, intake.Problem{Title: "Temporal unavailable", Status: 503,
-		Detail: `detection 1 could not be dispatched (starting playbook high for detection "u-2": fake temporal is down); 1 detection(s) before it were dispatched; resending the request is safe`})
-	if s := st.Starts(); len(s) != 1 || s[0].Input.Detection["finding_info"].(map[string]any)["uid"] != "u-1" {
+		Detail: `detection 1 could not be dispatched (starting playbook high for detection "u-2": fake temporal is down); 2 other detection(s) were dispatched; resending the request is safe`})
+	if s := st.Starts(); len(s) != 2 {
 		t.Errorf("starts = %+v", s)
 	}
-	// Temporal is back: resending starts the rest and deduplicates the first.
+	// Temporal is back: resending starts the rest and deduplicates the others.
 	st.mu.Lock()
-	st.failAt = 0
+	st.failUID = ""
 	st.mu.Unlock()
 	got = serve(h, post("/v1/detections", "Bearer "+testToken, body))
 	r := decodeResponse(t, got)
-	if got.code != 202 || r.Started != 2 || r.Deduplicated != 1 {
+	if got.code != 202 || r.Started != 1 || r.Deduplicated != 2 {
 		t.Errorf("resend: %d %s", got.code, got.body)
+	}
+	// Several failures are listed.
+	st2 := &fakeStarter{failAt: 1}
+	got = serve(newTestServer(t, st2).Handler(), post("/v1/detections", "Bearer "+testToken, body))
+	checkProblem(t, got, intake.Problem{Title: "Temporal unavailable", Status: 503,
+		Detail: `3 detections could not be dispatched (indexes 0, 1, 2; first: starting playbook high for detection "u-1": fake temporal is down); 0 other detection(s) were dispatched; resending the request is safe`})
+}
+
+// One request's detections start concurrently (bounded) and are answered in
+// the order received, even when later ones start first.
+func TestAPIConcurrentIntakeKeepsOrder(t *testing.T) {
+	const n = 40
+	st := &fakeStarter{delay: func(id string) time.Duration {
+		var i int
+		_, _ = fmt.Sscanf(id[strings.LastIndex(id, "c-")+2:], "%d", &i)
+		return time.Duration(n-i) * time.Millisecond
+	}}
+	srv := newTestServer(t, st)
+	srv.IntakeConcurrency = 8
+	srv.MaxBody = 1 << 20
+	var body strings.Builder
+	for i := range n {
+		body.WriteString(det(fmt.Sprintf("c-%d", i), 5, "") + "\n")
+	}
+	got := serve(srv.Handler(), post("/v1/detections", "Bearer "+testToken, body.String()))
+	r := decodeResponse(t, got)
+	if got.code != 202 || r.Started != n || len(r.Detections) != n {
+		t.Fatalf("%d %s", got.code, got.body)
+	}
+	for i, d := range r.Detections {
+		if d.Index != i || d.DetectionID != fmt.Sprintf("c-%d", i) {
+			t.Errorf("answer %d is detection %d %q", i, d.Index, d.DetectionID)
+		}
+	}
+	if st.maxInFlight < 2 || st.maxInFlight > 8 {
+		t.Errorf("%d starts at once, want 2..8", st.maxInFlight)
 	}
 }
 

@@ -51,6 +51,10 @@ func DevDynamicConfig() map[string]any {
 		// explicitly because playbooks rely on it).
 		dynamicconfig.FrontendEnableUpdateWorkflowExecution.Key().String():              true,
 		dynamicconfig.FrontendEnableUpdateWorkflowExecutionAsyncAccepted.Key().String(): true,
+		// Budget guards take one batched Update per worker process at a
+		// time; the default of 10 in flight per workflow would cap a
+		// deployment at 10 worker processes (deploy/temporal/dynamicconfig.yaml).
+		dynamicconfig.WorkflowExecutionMaxInFlightUpdates.Key().String(): 100,
 	}
 }
 

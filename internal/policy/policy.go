@@ -159,6 +159,9 @@ type Decision struct {
 	Why      string `json:"why,omitempty"`
 	// Budget is the budget to reserve when the step runs automatically.
 	Budget *Budget `json:"budget,omitempty"`
+	// Released is true once the reserved slot was given back because the
+	// action failed or was not sent.
+	Released bool `json:"released,omitempty"`
 }
 
 // Evaluate applies the static rules (everything but budget counting) to a
