@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connector"
@@ -111,25 +113,9 @@ func s1Act(ctx context.Context, c *connector.Conn, action string) (map[string]an
 		r.Header.Set("Authorization", "ApiToken "+token)
 		return nil
 	}
-	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/web/api/v2.1/agents", Query: url.Values{"computerName": {host}}})
+	agent, err := s1FindAgent(ctx, c, host)
 	if err != nil {
 		return nil, wrap(err)
-	}
-	if !resp.OK() {
-		return nil, wrap(c.StatusError(resp, s1Error(resp.Body), "host "+host+" not found"))
-	}
-	var list struct {
-		Data []s1Agent `json:"data"`
-	}
-	if err := c.DecodeJSON(resp, &list); err != nil {
-		return nil, wrap(err)
-	}
-	var agent *s1Agent
-	for i := range list.Data {
-		a := &list.Data[i]
-		if strings.EqualFold(a.ComputerName, host) && (agent == nil || a.LastActiveDate > agent.LastActiveDate) {
-			agent = a
-		}
 	}
 	if agent == nil {
 		return nil, wrap(connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where())))
@@ -144,7 +130,7 @@ func s1Act(ctx context.Context, c *connector.Conn, action string) (map[string]an
 		}
 	}
 	// Always filter by ids: an empty filter would act on every agent.
-	resp, err = c.Do(ctx, connector.Request{
+	resp, err := c.Do(ctx, connector.Request{
 		Method: http.MethodPost, Path: "/web/api/v2.1/agents/actions/" + action,
 		JSON: map[string]any{"filter": map[string]any{"ids": []string{agent.ID}}},
 	})
@@ -168,4 +154,66 @@ func s1Act(ctx context.Context, c *connector.Conn, action string) (map[string]an
 	out["affected"] = *res.Data.Affected
 	c.LogAction("sent agent action", "hostname", host, "agent_id", agent.ID, "action", action)
 	return out, nil
+}
+
+// s1PageSize is the limit asked per page. The API's default is 10 and its
+// maximum 1000 (v2.1 "Get Agents"); without a limit, an 11th agent record of
+// the same name (VDI clones, reimaged hosts) is never seen.
+const s1PageSize = 200
+
+// s1MaxPages bounds the walk through pagination.nextCursor.
+const s1MaxPages = 50
+
+// s1FindAgent reads every agent record named host, following
+// pagination.nextCursor, and returns the one active most recently: the
+// others are stale records of the same computer name.
+func s1FindAgent(ctx context.Context, c *connector.Conn, host string) (*s1Agent, error) {
+	var agent *s1Agent
+	cursor := ""
+	for page := 0; ; page++ {
+		if page == s1MaxPages {
+			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s lists more than %d agents named %s; refusing to guess which is live", c.Where(), s1MaxPages*s1PageSize, host))
+		}
+		q := url.Values{"computerName": {host}, "limit": {strconv.Itoa(s1PageSize)}}
+		if cursor != "" {
+			q.Set("cursor", cursor)
+		}
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/web/api/v2.1/agents", Query: q})
+		if err != nil {
+			return nil, err
+		}
+		if !resp.OK() {
+			return nil, c.StatusError(resp, s1Error(resp.Body), "host "+host+" not found")
+		}
+		var list struct {
+			Data       []s1Agent `json:"data"`
+			Pagination struct {
+				NextCursor *string `json:"nextCursor"`
+			} `json:"pagination"`
+		}
+		if err := c.DecodeJSON(resp, &list); err != nil {
+			return nil, err
+		}
+		for i := range list.Data {
+			a := list.Data[i]
+			if strings.EqualFold(a.ComputerName, host) && (agent == nil || s1Newer(a.LastActiveDate, agent.LastActiveDate)) {
+				agent = &a
+			}
+		}
+		if list.Pagination.NextCursor == nil || *list.Pagination.NextCursor == "" || *list.Pagination.NextCursor == cursor {
+			return agent, nil
+		}
+		cursor = *list.Pagination.NextCursor
+	}
+}
+
+// s1Newer compares two lastActiveDate values as times (RFC 3339, with or
+// without fractional seconds), falling back to text order.
+func s1Newer(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	if errA == nil && errB == nil {
+		return ta.After(tb)
+	}
+	return a > b
 }

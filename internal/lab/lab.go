@@ -102,6 +102,7 @@ type Lab struct {
 	tokens   map[string]issuedToken
 
 	hosts   []*host
+	s1Stale []*s1Stale
 	users   []*user
 	panos   map[string]*registration // ip -> tags
 	jira    *jiraState
