@@ -120,8 +120,16 @@ func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string
 		return nil, wrap(err)
 	}
 	code, msg := connector.MSError(resp.Body) // VT errors share the {"error":{"code","message"}} shape
-	if resp.Status == http.StatusNotFound && (code == "NotFoundError" || code == "") {
-		return out, nil
+	if resp.Status == http.StatusNotFound {
+		// Only VirusTotal's own NotFoundError means "unknown to VT" (API v3
+		// reference, "Errors"). A 404 without it comes from something else
+		// (a wrong base_url, a proxy) and must not read as a clean verdict.
+		if code == "NotFoundError" {
+			return out, nil
+		}
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+			"%s answered HTTP 404 without VirusTotal's NotFoundError body (%s); check base_url and any proxy: this is not a verdict",
+			c.Where(), connector.Snippet(resp.Body))))
 	}
 	if !resp.OK() {
 		if code == "QuotaExceededError" && resp.Status != http.StatusTooManyRequests {
