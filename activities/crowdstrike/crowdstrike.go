@@ -2,6 +2,7 @@ package crowdstrike
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -17,10 +18,12 @@ import (
 
 // Type is the crowdstrike connection type: what a connection needs in riposte.yaml.
 var Type = connector.ConnectionType{
-	Name: "crowdstrike", Description: "CrowdStrike Falcon API (OAuth2 client credentials). base_url is per cloud: https://api.crowdstrike.com, https://api.us-2.crowdstrike.com, https://api.eu-1.crowdstrike.com, https://api.laggar.gcw.crowdstrike.com.",
+	Name: "crowdstrike", Description: "CrowdStrike Falcon API (OAuth2 client credentials). base_url is per cloud: https://api.crowdstrike.com (us-1, the default), https://api.us-2.crowdstrike.com, https://api.eu-1.crowdstrike.com, https://api.laggar.gcw.crowdstrike.com (us-gov-1). On an official URL the client's cloud is discovered from the token answer's X-CS-Region header and used instead.",
+	DefaultBaseURL: "https://api.crowdstrike.com",
 	Fields: []connector.ConnectionField{
 		{Name: "client_id", Required: true, Description: "API client id (scope Hosts: read + write).", Example: "${CS_CLIENT_ID}"},
 		{Name: "client_secret", Secret: true, Required: true, Description: "API client secret.", Example: "{env: CS_CLIENT_SECRET}"},
+		{Name: "cloud", Description: "Cloud a custom base_url (a proxy) leads to: us-1, us-2, eu-1, us-gov-1, us-gov-2. Lets a wrong cloud be named instead of reported as refused credentials. Not needed with an official base_url.", Example: "us-2"},
 	},
 }
 
@@ -90,7 +93,38 @@ func (e csEnvelope) message() string {
 	return strings.Join(msgs, "; ")
 }
 
-func csAuth(c *connector.Conn) error {
+// csCloudURLs are the official API base URLs per cloud (Falcon API docs,
+// "Cloud environments"; gofalcon falcon/cloud.go uses the same hosts).
+var csCloudURLs = map[string]string{
+	"us-1":     "https://api.crowdstrike.com",
+	"us-2":     "https://api.us-2.crowdstrike.com",
+	"eu-1":     "https://api.eu-1.crowdstrike.com",
+	"us-gov-1": "https://api.laggar.gcw.crowdstrike.com",
+	"us-gov-2": "https://api.us-gov-2.crowdstrike.mil",
+}
+
+// csCloudOf names the cloud of an official base URL, or "".
+func csCloudOf(base string) string {
+	for cloud, u := range csCloudURLs {
+		if strings.EqualFold(strings.TrimRight(base, "/"), u) {
+			return cloud
+		}
+	}
+	return ""
+}
+
+// errCSMoved asks csAuth to authenticate again on another cloud.
+type errCSMoved struct{ cloud, url string }
+
+func (e *errCSMoved) Error() string { return "CrowdStrike API client belongs to cloud " + e.cloud }
+
+// csAuth sets up the client-credentials grant and fetches the token now,
+// following the client's cloud: the token answer's X-CS-Region names it.
+// On an official base URL of another cloud the connection moves there (as
+// gofalcon's and falconpy's autodiscovery do); on a custom base URL whose
+// cloud option differs, the call fails naming the right cloud instead of
+// reporting refused credentials later.
+func csAuth(ctx context.Context, c *connector.Conn) error {
 	id, err := c.RequireOption("client_id")
 	if err != nil {
 		return err
@@ -99,8 +133,43 @@ func csAuth(c *connector.Conn) error {
 	if err != nil {
 		return err
 	}
-	c.UseClientCredentials(c.Endpoint("/oauth2/token", nil), url.Values{"client_id": {id}, "client_secret": {secret}})
-	return nil
+	// The cloud an official base URL was moved to is remembered per
+	// connection and client, so later calls go there directly.
+	key := "crowdstrike-cloud\x00" + c.Name + "\x00" + id
+	if u, ok := c.Env.Recall(key); ok {
+		c.Cfg.BaseURL = u
+	}
+	for moves := 0; ; moves++ {
+		base := c.BaseURL()
+		cloud := csCloudOf(base)
+		declared := strings.ToLower(c.Option("cloud"))
+		c.UseClientCredentials(c.Endpoint("/oauth2/token", nil), url.Values{"client_id": {id}, "client_secret": {secret}})
+		c.TokenHook = func(h http.Header) error {
+			region := strings.ToLower(strings.TrimSpace(h.Get("X-Cs-Region")))
+			if region == "" {
+				return nil
+			}
+			switch {
+			case cloud != "" && region != cloud:
+				if u, ok := csCloudURLs[region]; ok && moves == 0 {
+					return &errCSMoved{cloud: region, url: u}
+				}
+				return connector.NewFailure(connector.KindAuth, fmt.Sprintf("%s: API client %s belongs to cloud %s (X-CS-Region) but base_url %s is cloud %s; set base_url to the %s API", c.Where(), id, region, base, cloud, region))
+			case cloud == "" && declared != "" && region != declared:
+				return connector.NewFailure(connector.KindAuth, fmt.Sprintf("%s: API client %s belongs to cloud %s (X-CS-Region) but base_url %s is declared as cloud %s; point base_url at the %s API (%s) and set cloud: %s", c.Where(), id, region, base, declared, region, csCloudURLs[region], region))
+			}
+			return nil
+		}
+		err := c.Authenticate(ctx)
+		var moved *errCSMoved
+		if errors.As(err, &moved) {
+			c.LogAction("CrowdStrike API client belongs to another cloud; moving", "from", base, "to", moved.url, "cloud", moved.cloud)
+			c.Env.Remember(key, moved.url)
+			c.Cfg.BaseURL = moved.url
+			continue
+		}
+		return err
+	}
 }
 
 func csContain(ctx context.Context, c *connector.Conn, action string) (map[string]any, error) {
@@ -113,7 +182,7 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 		verb = "lifting containment of"
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s host %s: %w", verb, host, err) }
-	if err := csAuth(c); err != nil {
+	if err := csAuth(ctx, c); err != nil {
 		return nil, wrap(err)
 	}
 	dev, matches, err := csFindHost(ctx, c, host)

@@ -47,6 +47,8 @@ type Env struct {
 
 	// tokens caches OAuth2 bearer tokens per connection, in process only.
 	tokens *tokenCache
+	// memo: see Recall and Remember.
+	memo *memo
 }
 
 // Connection is a configured vendor endpoint. Secret values are read from

@@ -200,6 +200,23 @@ type Conn struct {
 	Auth func(ctx context.Context, r *http.Request) error
 	// Reauth drops a cached token; the request is retried once.
 	Reauth func()
+	// TokenHook, when set, sees the headers of each OAuth2 token answer
+	// (CrowdStrike's X-CS-Region); an error it returns fails the token
+	// fetch and the token is not cached.
+	TokenHook func(h http.Header) error
+}
+
+// Authenticate obtains the connection's credentials now (an OAuth2 token,
+// from the cache or the vendor) instead of on the first request.
+func (c *Conn) Authenticate(ctx context.Context) error {
+	if c.Auth == nil {
+		return nil
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.BaseURL(), nil)
+	if err != nil {
+		return NewFailure(KindInvalidParams, fmt.Sprintf("base_url of connection %q: %v", c.Name, err))
+	}
+	return c.Auth(ctx, req)
 }
 
 // connector is a vendor handler with its connection opened.
@@ -607,6 +624,11 @@ func (c *Conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 		}
 		return "", 0, fmt.Errorf("getting an access token: %w", c.StatusError(resp, msg, ""))
 	}
+	if c.TokenHook != nil {
+		if err := c.TokenHook(resp.Header); err != nil {
+			return "", 0, err
+		}
+	}
 	if tr.AccessToken == "" {
 		return "", 0, NewFailure(KindVendorError, fmt.Sprintf("%s returned no access_token", c.Where()))
 	}
@@ -796,3 +818,38 @@ func (c *Conn) LogAction(msg string, attrs ...any) {
 // token) so it is scrubbed from errors and outputs like the secrets
 // resolved with Secret.
 func (c *Conn) AddSecret(v string) { c.secrets = append(c.secrets, v) }
+
+// memo holds small facts learned from vendors (a discovered cloud),
+// per Env, in process only.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+var memoInit sync.Mutex
+
+func (e *Env) memoMap() *memo {
+	memoInit.Lock()
+	defer memoInit.Unlock()
+	if e.memo == nil {
+		e.memo = &memo{m: map[string]string{}}
+	}
+	return e.memo
+}
+
+// Recall returns a fact remembered with Remember.
+func (e *Env) Recall(key string) (string, bool) {
+	m := e.memoMap()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[key]
+	return v, ok
+}
+
+// Remember keeps a fact learned from a vendor for later calls.
+func (e *Env) Remember(key, value string) {
+	m := e.memoMap()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[key] = value
+}

@@ -5,11 +5,36 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/riposte-dev/riposte/activities"
 )
 
 // CrowdStrike Falcon fake: OAuth2 token (201), host query by FQL hostname,
 // device details, containment actions (202). Errors come in errors[]; 429
 // carries X-RateLimit-RetryAfter (epoch seconds).
+//
+// Clouds: the fake serves us-1 under /crowdstrike and us-2, eu-1 under
+// /crowdstrike-us-2, /crowdstrike-eu-1. Every token answer carries the
+// client's home cloud in X-CS-Region (the header gofalcon's and falconpy's
+// region autodiscovery read, declared on POST /oauth2/token 201 in the
+// Falcon swagger); a token used on another cloud's API gets 401 "access
+// denied, invalid bearer token", as a wrong cloud does.
+
+// csClouds lists the clouds the lab serves, with their path prefixes.
+var csClouds = map[string]string{"us-1": "/crowdstrike", "us-2": "/crowdstrike-us-2", "eu-1": "/crowdstrike-eu-1"}
+
+// csClientClouds is the home cloud of each lab API client.
+var csClientClouds = map[string]struct{ secret, cloud string }{
+	csClientID:    {csClientSecret, "us-1"},
+	csUS2ClientID: {csUS2ClientSecret, "us-2"},
+}
+
+func csAudience(cloud string) string {
+	if cloud == "us-1" {
+		return CrowdStrike
+	}
+	return CrowdStrike + "-" + cloud
+}
 
 func csErrors(w http.ResponseWriter, status int, msgs ...string) {
 	var errs []map[string]any
@@ -40,16 +65,22 @@ func csFault(w http.ResponseWriter, f *Fault) {
 var fqlHostnameRe = regexp.MustCompile(`^hostname:\s*'([^']*)'$`)
 
 func (l *Lab) crowdstrikeRoutes(mux *http.ServeMux) {
+	for cloud, prefix := range csClouds {
+		l.crowdstrikeCloudRoutes(mux, cloud, prefix)
+	}
+}
+
+func (l *Lab) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string) {
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
-			if !l.bearer(r, CrowdStrike) {
+			if !l.bearer(r, csAudience(cloud)) {
 				csErrors(w, http.StatusUnauthorized, "access denied, invalid bearer token")
 				return
 			}
 			h(w, r)
 		}
 	}
-	l.handle(mux, CrowdStrike, "POST /crowdstrike/oauth2/token", tokenRoute, csFault, func(w http.ResponseWriter, r *http.Request) {
+	l.handle(mux, CrowdStrike, "POST "+prefix+"/oauth2/token", tokenRoute, csFault, func(w http.ResponseWriter, r *http.Request) {
 		if !isForm(r) {
 			csErrors(w, http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded")
 			return
@@ -63,13 +94,15 @@ func (l *Lab) crowdstrikeRoutes(mux *http.ServeMux) {
 			csErrors(w, http.StatusBadRequest, "client_id and client_secret are required")
 			return
 		}
-		if id != csClientID || secret != csClientSecret {
+		client, ok := csClientClouds[id]
+		if !ok || secret != client.secret {
 			csErrors(w, http.StatusForbidden, "access denied, authorization failed")
 			return
 		}
-		writeJSON(w, http.StatusCreated, map[string]any{"access_token": l.issueToken(CrowdStrike, 30*time.Minute), "token_type": "bearer", "expires_in": 1799})
+		w.Header().Set("X-Cs-Region", client.cloud)
+		writeJSON(w, http.StatusCreated, map[string]any{"access_token": l.issueToken(csAudience(client.cloud), 30*time.Minute), "token_type": "bearer", "expires_in": 1799})
 	})
-	l.handle(mux, CrowdStrike, "GET /crowdstrike/devices/queries/devices/v1", readRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	l.handle(mux, CrowdStrike, "GET "+prefix+"/devices/queries/devices/v1", readRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		filter := r.URL.Query().Get("filter")
 		ids := []string{}
 		l.mu.Lock()
@@ -90,7 +123,7 @@ func (l *Lab) crowdstrikeRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"meta": csMeta(), "resources": ids, "errors": []any{}})
 	}))
-	l.handle(mux, CrowdStrike, "GET /crowdstrike/devices/entities/devices/v2", readRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	l.handle(mux, CrowdStrike, "GET "+prefix+"/devices/entities/devices/v2", readRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		ids := r.URL.Query()["ids"]
 		if len(ids) == 0 {
 			csErrors(w, http.StatusBadRequest, "ids is required")
@@ -113,7 +146,7 @@ func (l *Lab) crowdstrikeRoutes(mux *http.ServeMux) {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"meta": csMeta(), "resources": res, "errors": []any{}})
 	}))
-	l.handle(mux, CrowdStrike, "POST /crowdstrike/devices/entities/devices-actions/v2", mutateRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	l.handle(mux, CrowdStrike, "POST "+prefix+"/devices/entities/devices-actions/v2", mutateRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		action := r.URL.Query().Get("action_name")
 		switch action {
 		case "contain", "lift_containment":
@@ -175,3 +208,18 @@ func (l *Lab) crowdstrikeRoutes(mux *http.ServeMux) {
 		writeJSON(w, status, map[string]any{"meta": csMeta(), "resources": res, "errors": errs})
 	}))
 }
+
+// CrowdStrikeClient returns a crowdstrike connection for the lab API client
+// whose home is homeCloud (us-1 or us-2), pointed at baseURL (the lab's
+// CrowdStrikeURL(cloud) or an official API URL a test routes to the lab).
+func (l *Lab) CrowdStrikeClient(homeCloud, baseURL string) activities.Connection {
+	id, secret := csClientID, csClientSecret
+	if homeCloud == "us-2" {
+		id, secret = csUS2ClientID, csUS2ClientSecret
+	}
+	return activities.Connection{Type: "crowdstrike", BaseURL: baseURL, Options: map[string]string{"client_id": id},
+		Secrets: map[string]activities.SecretRef{"client_secret": {Lab: secret}}}
+}
+
+// CrowdStrikeURL is the lab's base URL of a CrowdStrike cloud.
+func (l *Lab) CrowdStrikeURL(cloud string) string { return l.url + csClouds[cloud] }

@@ -63,20 +63,23 @@ const EchoConnection = "lab-echo"
 const (
 	csClientID     = "lab-cs-client"
 	csClientSecret = "lab-cs-secret"
-	msTenant       = "lab-tenant"
-	defClientID    = "lab-defender-app"
-	defSecret      = "lab-defender-secret"
-	graphClientID  = "lab-graph-app"
-	graphSecret    = "lab-graph-secret"
-	s1Token        = "lab-s1-token"
-	oktaToken      = "lab-okta-token"
-	panosKey       = "lab-panos-key"
-	echoToken      = "lab-http-token"
-	jiraEmail      = "soc@example.com"
-	jiraToken      = "lab-jira-token"
-	pdRoutingKey   = "labroutingkey0000000000000000000" // 32 characters, like the real ones
-	vtKey          = "lab-vt-key"
-	abuseKey       = "lab-abuseipdb-key"
+	// CSUS2ClientID is a lab API client whose home is the us-2 cloud.
+	csUS2ClientID     = "lab-cs-us2-client"
+	csUS2ClientSecret = "lab-cs-us2-secret"
+	msTenant          = "lab-tenant"
+	defClientID       = "lab-defender-app"
+	defSecret         = "lab-defender-secret"
+	graphClientID     = "lab-graph-app"
+	graphSecret       = "lab-graph-secret"
+	s1Token           = "lab-s1-token"
+	oktaToken         = "lab-okta-token"
+	panosKey          = "lab-panos-key"
+	echoToken         = "lab-http-token"
+	jiraEmail         = "soc@example.com"
+	jiraToken         = "lab-jira-token"
+	pdRoutingKey      = "labroutingkey0000000000000000000" // 32 characters, like the real ones
+	vtKey             = "lab-vt-key"
+	abuseKey          = "lab-abuseipdb-key"
 )
 
 // Options configures Start.
