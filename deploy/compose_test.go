@@ -5,7 +5,6 @@
 package deploy
 
 import (
-	"bufio"
 	"bytes"
 	"os"
 	"os/exec"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"testing"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/server/common/dynamicconfig"
 	"gopkg.in/yaml.v3"
 
@@ -144,77 +142,29 @@ func TestTemporalImagesFollowGoMod(t *testing.T) {
 	}
 }
 
-// cliType is the temporal CLI's name of a search attribute type.
-func cliType(t enumspb.IndexedValueType) string {
-	return map[enumspb.IndexedValueType]string{
-		enumspb.INDEXED_VALUE_TYPE_KEYWORD:      "Keyword",
-		enumspb.INDEXED_VALUE_TYPE_INT:          "Int",
-		enumspb.INDEXED_VALUE_TYPE_TEXT:         "Text",
-		enumspb.INDEXED_VALUE_TYPE_DOUBLE:       "Double",
-		enumspb.INDEXED_VALUE_TYPE_BOOL:         "Bool",
-		enumspb.INDEXED_VALUE_TYPE_DATETIME:     "Datetime",
-		enumspb.INDEXED_VALUE_TYPE_KEYWORD_LIST: "KeywordList",
-	}[t]
-}
-
-// scriptSearchAttributes parses the SEARCH_ATTRIBUTES='...' block of the
-// namespace script.
-func scriptSearchAttributes(t *testing.T, script []byte) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	in := false
-	sc := bufio.NewScanner(bytes.NewReader(script))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case !in && strings.HasPrefix(line, "SEARCH_ATTRIBUTES='"):
-			in = true
-			line = strings.TrimPrefix(line, "SEARCH_ATTRIBUTES='")
-		case in && strings.HasPrefix(line, "'"):
-			return out
-		}
-		if !in || line == "" {
-			continue
-		}
-		name, typ, ok := strings.Cut(line, "=")
-		if !ok {
-			t.Errorf("search attribute line %q is not NAME=TYPE", line)
-			continue
-		}
-		if _, dup := out[name]; dup {
-			t.Errorf("search attribute %s listed twice", name)
-		}
-		out[name] = typ
+// TestNamespaceSetup: the namespace and search attributes are prepared by
+// `riposte setup` (which owns the attribute list: the worker's own, see
+// internal/engine.Setup and test/cluster, which runs the script on a real
+// cluster): the compose job runs it on the Riposte image with the
+// namespace the riposte services use and 7 days of retention;
+// create-namespace.sh runs it too and lists no attribute of its own.
+func TestNamespaceSetup(t *testing.T) {
+	script := string(readFile(t, "deploy/temporal/create-namespace.sh"))
+	if !strings.Contains(script, `"$RIPOSTE" setup`) {
+		t.Error("create-namespace.sh does not run riposte setup")
 	}
-	t.Fatal("no closed SEARCH_ATTRIBUTES='...' block in the namespace script")
-	return nil
-}
-
-func TestNamespaceScriptRegistersRiposteSearchAttributes(t *testing.T) {
-	got := scriptSearchAttributes(t, readFile(t, "deploy/temporal/create-namespace.sh"))
-	want := map[string]string{}
-	for name, typ := range workflows.SearchAttributeTypes() {
-		want[name] = cliType(typ)
-	}
-	for name, typ := range want {
-		if got[name] != typ {
-			t.Errorf("search attribute %s: script registers %q, workflows.SearchAttributeTypes() wants %s", name, got[name], typ)
+	for name := range workflows.SearchAttributeTypes() {
+		if strings.Contains(script, name) {
+			t.Errorf("create-namespace.sh names search attribute %s: the list belongs to riposte setup", name)
 		}
 	}
-	for name := range got {
-		if _, ok := want[name]; !ok {
-			t.Errorf("script registers %s, which workflows.SearchAttributeTypes() does not list", name)
-		}
-	}
-	// The compose file runs that script with the namespace the riposte
-	// services use, and 7 days of retention by default.
 	c := loadCompose(t)
 	job, ok := c.Services["temporal-create-namespace"]
 	if !ok {
 		t.Fatal("no temporal-create-namespace service")
 	}
-	if !strings.Contains(strings.Join(job.Command, " "), "create-namespace.sh") {
-		t.Errorf("temporal-create-namespace runs %v", job.Command)
+	if strings.Join(job.Command, " ") != "setup" || job.Image != c.Services["riposte-worker"].Image {
+		t.Errorf("temporal-create-namespace runs %s %v, want riposte setup on the worker's image", job.Image, job.Command)
 	}
 	if ns, ws := interpolate(job.Environment["TEMPORAL_NAMESPACE"]), interpolate(c.Services["riposte-worker"].Environment["TEMPORAL_NAMESPACE"]); ns == "" || ns != ws {
 		t.Errorf("namespace job creates %q, workers use %q", ns, ws)

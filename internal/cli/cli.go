@@ -46,6 +46,8 @@ func commands() []command {
 		devCommand(),
 		workerCommand(),
 		serveCommand(),
+		setupCommand(),
+		doctorCommand(),
 		submitCommand(),
 		runsCommand(),
 		approvalsCommand(),

@@ -1,0 +1,267 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/engine"
+)
+
+const doctorUsage = `Usage: riposte doctor [flags]
+
+Checks a deployment with the same settings (flags and env) as riposte
+worker and serve, and prints one line per check:
+
+  temporal      the frontend answers, with the TLS / API key given
+  namespace     the namespace exists (and its retention)
+  attributes    Riposte's search attributes are registered with their types
+  codec         the payload key file (or RIPOSTE_CODEC_KEYS) is readable
+  slack         SLACK_BOT_TOKEN is valid (auth.test), when set
+  connections   riposte.yaml parses, every secret resolves, every vendor
+                base URL answers over HTTP
+  clock         this host's clock against the Date header of Slack and the
+                vendors (skew above --max-skew fails: tokens and signed
+                Slack requests are time-bound)
+
+Exits 0 when every check passes or is skipped, 1 otherwise. Read-only: it
+creates nothing.`
+
+type doctorOptions struct {
+	Temporal   config.Temporal
+	Runtime    runtimeFlags
+	Encryption encryptionFlags
+	MaxSkew    time.Duration
+	Timeout    time.Duration
+}
+
+func doctorCommand() command {
+	return command{name: "doctor", summary: "Check a deployment: Temporal, namespace, keys, Slack, vendors, clock", usage: doctorUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var o doctorOptions
+			fs := newFlagSet("doctor", doctorUsage, s)
+			o.Temporal.RegisterFlags(fs)
+			o.Runtime.register(fs)
+			o.Encryption.register(fs)
+			fs.DurationVar(&o.MaxSkew, "max-skew", 30*time.Second, "largest clock difference accepted")
+			fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of each check")
+			if _, err := parseFlags(fs, args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if failed := runDoctor(ctx, o, s); failed > 0 {
+				fmt.Fprintf(s.Out, "\n%d check(s) failed\n", failed)
+				return 1
+			}
+			fmt.Fprintln(s.Out, "\nall checks passed")
+			return 0
+		}}
+}
+
+// doctorReport prints check lines and counts failures.
+type doctorReport struct {
+	out    io.Writer
+	failed int
+}
+
+func (r *doctorReport) ok(name, format string, args ...any) {
+	fmt.Fprintf(r.out, "ok    %-12s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (r *doctorReport) fail(name, format string, args ...any) {
+	r.failed++
+	fmt.Fprintf(r.out, "FAIL  %-12s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+func (r *doctorReport) skip(name, format string, args ...any) {
+	fmt.Fprintf(r.out, "skip  %-12s %s\n", name, fmt.Sprintf(format, args...))
+}
+
+// skew compares the local clock with an HTTP Date header.
+func (r *doctorReport) skew(o doctorOptions, where string, h http.Header, sent, got time.Time) {
+	d := h.Get("Date")
+	if d == "" {
+		return
+	}
+	remote, err := http.ParseTime(d)
+	if err != nil {
+		return
+	}
+	// The Date header has 1s resolution and was set between sent and got.
+	local := sent.Add(got.Sub(sent) / 2)
+	diff := local.Sub(remote)
+	if diff < 0 {
+		diff = -diff
+	}
+	if diff > o.MaxSkew+time.Second {
+		r.fail("clock", "%s's clock differs from this host's by %s (max %s): fix NTP", where, diff.Round(time.Second), o.MaxSkew)
+		return
+	}
+	r.ok("clock", "within %s of %s", (diff + time.Second).Round(time.Second), where)
+}
+
+func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
+	r := &doctorReport{out: s.Out}
+	logger := slog.New(slog.DiscardHandler)
+	check := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, o.Timeout) }
+
+	// Temporal, namespace, search attributes.
+	if err := o.Temporal.Validate(); err != nil {
+		r.fail("temporal", "%v", err)
+	} else {
+		how := "plain gRPC"
+		switch {
+		case o.Temporal.APIKey != "":
+			how = "TLS + API key"
+		case o.Temporal.TLSCert != "":
+			how = "mTLS"
+		case o.Temporal.TLS || o.Temporal.TLSCA != "":
+			how = "TLS"
+		}
+		cctx, cancel := check()
+		c, err := o.Temporal.Dial(cctx, logger, nil)
+		cancel()
+		if err != nil {
+			r.fail("temporal", "%s (%s): %v", o.Temporal.Address, how, err)
+		} else {
+			defer c.Close()
+			cctx, cancel := check()
+			info, err := c.WorkflowService().GetSystemInfo(cctx, &workflowservice.GetSystemInfoRequest{})
+			cancel()
+			if err != nil {
+				r.fail("temporal", "%s (%s): %v", o.Temporal.Address, how, err)
+			} else {
+				r.ok("temporal", "%s (%s), server %s", o.Temporal.Address, how, info.GetServerVersion())
+			}
+			cctx, cancel = check()
+			desc, err := c.WorkflowService().DescribeNamespace(cctx, &workflowservice.DescribeNamespaceRequest{Namespace: o.Temporal.Namespace})
+			cancel()
+			if err != nil {
+				r.fail("namespace", "%s: %v (create it: riposte setup)", o.Temporal.Namespace, err)
+			} else {
+				r.ok("namespace", "%s (%s, retention %s)", o.Temporal.Namespace, strings.ToLower(strings.TrimPrefix(desc.GetNamespaceInfo().GetState().String(), "NAMESPACE_STATE_")),
+					desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration())
+				cctx, cancel = check()
+				err = engine.CheckSearchAttributes(cctx, c, o.Temporal.Namespace, false)
+				cancel()
+				if err != nil {
+					r.fail("attributes", "%v", err)
+				} else {
+					r.ok("attributes", "all registered with Riposte's types")
+				}
+			}
+		}
+	}
+
+	// Payload key.
+	if o.Encryption.Disabled {
+		r.skip("codec", "--no-encryption: payloads are stored in clear text")
+	} else if k, err := codec.KeyringFromEnv(); err != nil {
+		r.fail("codec", "%v", err)
+	} else {
+		where := "$" + codec.EnvKeys
+		if f := os.Getenv(codec.EnvKeyFile); f != "" {
+			where = f
+		}
+		r.ok("codec", "%s readable, active key %q, %d key(s) for decoding", where, k.ActiveKeyID(), len(k.KeyIDs()))
+	}
+
+	// Slack.
+	if tok := os.Getenv("SLACK_BOT_TOKEN"); tok == "" {
+		r.skip("slack", "SLACK_BOT_TOKEN not set: no Slack approvals")
+	} else {
+		api := strings.TrimRight(envOr("SLACK_API_URL", "https://slack.com/api/"), "/")
+		cctx, cancel := check()
+		req, _ := http.NewRequestWithContext(cctx, http.MethodPost, api+"/auth.test", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		sent := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		got := time.Now()
+		if err != nil {
+			r.fail("slack", "auth.test: %v", err)
+		} else {
+			var body struct {
+				OK     bool   `json:"ok"`
+				Error  string `json:"error"`
+				Team   string `json:"team"`
+				TeamID string `json:"team_id"`
+				User   string `json:"user"`
+				BotID  string `json:"bot_id"`
+			}
+			err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
+			resp.Body.Close()
+			switch {
+			case err != nil:
+				r.fail("slack", "auth.test: HTTP %d, unreadable answer: %v", resp.StatusCode, err)
+			case !body.OK:
+				r.fail("slack", "auth.test: %s (check SLACK_BOT_TOKEN)", body.Error)
+			default:
+				r.ok("slack", "bot %s in team %s (%s)", body.User, body.Team, body.TeamID)
+			}
+			r.skew(o, "Slack", resp.Header, sent, got)
+		}
+		cancel()
+	}
+
+	// Vendor connections.
+	conns, found, err := loadConnections(o.Runtime.Config, logger)
+	switch {
+	case err != nil:
+		r.fail("connections", "%s: %v", o.Runtime.Config, err)
+	case !found:
+		r.skip("connections", "%s not found: no vendor connections", o.Runtime.Config)
+	default:
+		names := make([]string, 0, len(conns))
+		for n := range conns {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			c := conns[n]
+			var bad []string
+			for field, ref := range c.Secrets {
+				if _, err := ref.Resolve(); err != nil {
+					bad = append(bad, fmt.Sprintf("%s: %v", field, err))
+				}
+			}
+			if len(bad) > 0 {
+				sort.Strings(bad)
+				r.fail("connections", "%s (%s): %s", n, c.Type, strings.Join(bad, "; "))
+				continue
+			}
+			if c.BaseURL == "" {
+				r.ok("connections", "%s (%s): secrets readable", n, c.Type)
+				continue
+			}
+			cctx, cancel := check()
+			req, _ := http.NewRequestWithContext(cctx, http.MethodHead, c.BaseURL, nil)
+			sent := time.Now()
+			resp, err := http.DefaultClient.Do(req)
+			got := time.Now()
+			cancel()
+			if err != nil {
+				r.fail("connections", "%s (%s): %s unreachable: %v", n, c.Type, c.BaseURL, err)
+				continue
+			}
+			resp.Body.Close()
+			r.ok("connections", "%s (%s): secrets readable, %s answers (HTTP %d)", n, c.Type, c.BaseURL, resp.StatusCode)
+			r.skew(o, n, resp.Header, sent, got)
+		}
+	}
+	return r.failed
+}
