@@ -69,12 +69,16 @@ func TestDefenderAlreadyInProgressIsSuccess(t *testing.T) {
 			fmt.Fprint(w, `{"access_token":"at","expires_in":3600}`)
 		case r.URL.Path == "/api/machines":
 			fmt.Fprint(w, `{"value":[{"id":"m1","computerDnsName":"h1.corp"}]}`)
-		case r.URL.Path == "/api/machineactions":
+		case r.URL.Path == "/api/machineactions" && posts == 0:
 			fmt.Fprint(w, `{"value":[]}`)
+		case r.URL.Path == "/api/machineactions":
+			// The isolation already in progress (a concurrent or earlier
+			// request, not yet listed when the state was checked).
+			fmt.Fprint(w, `{"value":[{"id":"a1","type":"Isolate","status":"InProgress","machineId":"m1","creationDateTimeUtc":"2026-01-01T00:00:00Z"}]}`)
 		default:
 			posts++
 			w.WriteHeader(http.StatusBadRequest)
-			fmt.Fprint(w, `{"error":{"code":"ActiveRequestAlreadyExists","message":"Action is already in progress"}}`)
+			fmt.Fprint(w, `{"error":{"code":"BadRequest","message":"Action is already in progress"}}`)
 		}
 	})
 	env.Connections["defender"] = activities.Connection{Type: "defender", BaseURL: url,

@@ -137,9 +137,26 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 	if !resp.OK() {
 		code, msg := connector.MSError(resp.Body)
 		if resp.Status == http.StatusBadRequest && (code == "ActiveRequestAlreadyExists" || strings.Contains(strings.ToLower(msg), "already in progress")) {
-			out["already"] = true
-			c.LogAction("action already in progress; treated as done", "hostname", host, "machine_id", m.ID)
-			return out, nil
+			// Only an action of the same kind in progress means done; an
+			// opposite one (an Unisolate pending while isolating) means the
+			// machine is about to end up the other way.
+			pending, err := defenderPendingIsolation(ctx, c, m.ID)
+			if err != nil {
+				return nil, wrap(err)
+			}
+			if pending != nil && pending.Type == kind {
+				out["already"] = true
+				out["action_id"], out["status"] = pending.ID, pending.Status
+				c.LogAction("same action already in progress; treated as done", "hostname", host, "machine_id", m.ID, "action_id", pending.ID)
+				return out, nil
+			}
+			other := "another action"
+			if pending != nil {
+				other = fmt.Sprintf("a %s action (%s, %s)", pending.Type, pending.ID, pending.Status)
+			}
+			f := connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s refused the %s: %s is in progress on the machine; retrying once it completes", c.Where(), kind, other))
+			f.Delay = defenderPendingRetry
+			return nil, wrap(f)
 		}
 		return nil, wrap(c.StatusError(resp, msg, "machine "+host+" ("+m.ID+") not found"))
 	}
@@ -163,6 +180,11 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/machines", Query: url.Values{"$filter": {f}}})
 		if err != nil {
 			return defMachine{}, err
+		}
+		if resp.Status == http.StatusNotFound {
+			// "If there are no recent machines, you see 404 Not Found"
+			// (List machines API): no match for this filter, try the next.
+			continue
 		}
 		if !resp.OK() {
 			_, msg := connector.MSError(resp.Body)
@@ -237,4 +259,45 @@ func parseMSTime(s string) time.Time {
 		return time.Time{}
 	}
 	return t
+}
+
+// defenderPendingRetry is how long to wait before retrying an isolation
+// refused because another one is in progress: devices pick actions up
+// within minutes.
+const defenderPendingRetry = 30 * time.Second
+
+// defenderPendingIsolation returns the machine's Isolate or Unisolate
+// action still Pending or InProgress, if any (MachineAction status enum:
+// Pending, InProgress, Succeeded, Failed, TimeOut, Cancelled).
+func defenderPendingIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
+	resp, err := c.Do(ctx, connector.Request{
+		Method: http.MethodGet, Path: "/api/machineactions",
+		Query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
+	})
+	if err != nil {
+		return nil, err
+	}
+	if resp.Status == http.StatusNotFound {
+		return nil, nil
+	}
+	if !resp.OK() {
+		_, msg := connector.MSError(resp.Body)
+		return nil, c.StatusError(resp, msg, "")
+	}
+	var list struct {
+		Value []defAction `json:"value"`
+	}
+	if err := c.DecodeJSON(resp, &list); err != nil {
+		return nil, err
+	}
+	var latest *defAction
+	for i := range list.Value {
+		a := &list.Value[i]
+		if (a.Type == "Isolate" || a.Type == "Unisolate") && (a.Status == "Pending" || a.Status == "InProgress") {
+			if latest == nil || parseMSTime(a.Created).After(parseMSTime(latest.Created)) {
+				latest = a
+			}
+		}
+	}
+	return latest, nil
 }

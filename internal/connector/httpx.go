@@ -112,7 +112,7 @@ type Failure struct {
 	kind      string
 	msg       string
 	retryable bool
-	delay     time.Duration
+	Delay     time.Duration // NextRetryDelay for a retryable failure (0: Temporal's policy)
 }
 
 func (f *Failure) Error() string { return f.msg }
@@ -140,7 +140,7 @@ func ToActivityError(err error, secrets []string) error {
 		if !f.retryable {
 			return temporal.NewNonRetryableApplicationError(msg, f.kind, nil)
 		}
-		return temporal.NewApplicationErrorWithOptions(msg, f.kind, temporal.ApplicationErrorOptions{NextRetryDelay: f.delay})
+		return temporal.NewApplicationErrorWithOptions(msg, f.kind, temporal.ApplicationErrorOptions{NextRetryDelay: f.Delay})
 	}
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
@@ -438,7 +438,7 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 	case r.Status == http.StatusTooManyRequests:
 		d := RetryDelay(r.Header, time.Now(), c.Env.maxRetryDelay())
 		f := NewFailure(KindRateLimited, fmt.Sprintf("rate limited by %s (%s); retrying in %s", c.Where(), detail, d))
-		f.delay = d
+		f.Delay = d
 		return f
 	case r.Status == http.StatusUnauthorized:
 		return NewFailure(KindAuth, fmt.Sprintf("%s refused the credentials (%s); check the credentials of connection %q", c.Label, detail, c.Name))
@@ -452,7 +452,7 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 	case r.Status == http.StatusRequestTimeout || r.Status >= 500:
 		f := NewFailure(KindUnavailable, fmt.Sprintf("%s is unavailable (%s)", c.Where(), detail))
 		if d, ok := HeaderDelay(r.Header, time.Now()); ok {
-			f.delay = clampDelay(d, c.Env.maxRetryDelay())
+			f.Delay = clampDelay(d, c.Env.maxRetryDelay())
 		}
 		return f
 	case r.Status >= 400:

@@ -52,7 +52,7 @@ func TestHeaderDelay(t *testing.T) {
 
 func TestToActivityErrorKeepsKindThroughWrapping(t *testing.T) {
 	f := NewFailure(KindRateLimited, "rate limited")
-	f.delay = 12 * time.Second
+	f.Delay = 12 * time.Second
 	err := ToActivityError(fmt.Errorf("isolating host x: %w", f), nil)
 	var ae *temporal.ApplicationError
 	if !errors.As(err, &ae) || ae.NonRetryable() || ae.Type() != KindRateLimited || ae.NextRetryDelay() != 12*time.Second {

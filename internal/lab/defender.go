@@ -12,6 +12,17 @@ import (
 // Defender for Endpoint fake: machines by computerDnsName, machine
 // actions, isolate/unisolate (201 MachineAction). A repeated isolation
 // while one is in force answers 400 "Action is already in progress".
+//
+// Sources: learn.microsoft.com/defender-endpoint/api: "List machines API"
+// (a query with no recent machine answers 404 Not Found; computerDnsName
+// holds the lower-case FQDN and eq compares it exactly), "Isolate machine
+// API" / "Release device from isolation API" (201 MachineAction, status
+// Pending until the device picks the action up), "Common Microsoft
+// Defender for Endpoint API errors" (codes BadRequest, InvalidRequestBody,
+// NotFound, ResourceNotFound, TooManyRequests; the message is free text).
+// While an isolation action is Pending or InProgress, another isolation
+// action on the machine answers 400 BadRequest "Action is already in
+// progress" (SetPending makes actions stay Pending that long).
 
 // msScopes maps the scopes the lab accepts to token audiences.
 var msScopes = map[string]string{
@@ -96,6 +107,29 @@ type defAction struct {
 	DNSName   string    `json:"computerDnsName"`
 	Created   time.Time `json:"creationDateTimeUtc"`
 	Updated   time.Time `json:"lastUpdateDateTimeUtc"`
+
+	doneAt time.Time // when a Pending action succeeds
+}
+
+// settleDefender completes the machine's pending actions whose time has
+// come. Callers hold l.mu.
+func (l *Lab) settleDefender(h *host) {
+	now := time.Now().UTC()
+	for _, a := range h.defActions {
+		if a.Status == "Pending" && !now.Before(a.doneAt) {
+			a.Status, a.Updated = "Succeeded", now
+		}
+	}
+}
+
+// defPending returns the machine's isolation action still pending, if any.
+func (h *host) defPending() *defAction {
+	for _, a := range h.defActions {
+		if (a.Type == "Isolate" || a.Type == "Unisolate") && (a.Status == "Pending" || a.Status == "InProgress") {
+			return a
+		}
+	}
+	return nil
 }
 
 var (
@@ -130,10 +164,10 @@ func (l *Lab) defenderRoutes(mux *http.ServeMux) {
 			match = func(*host) bool { return true }
 		case odataEqRe.MatchString(filter):
 			v := odataEqRe.FindStringSubmatch(filter)[1]
-			match = func(h *host) bool { return strings.EqualFold(h.fqdn, v) }
+			match = func(h *host) bool { return strings.ToLower(h.fqdn) == v }
 		case odataStartsRe.MatchString(filter):
 			v := odataStartsRe.FindStringSubmatch(filter)[1]
-			match = func(h *host) bool { return strings.HasPrefix(strings.ToLower(h.fqdn), strings.ToLower(v)) }
+			match = func(h *host) bool { return strings.HasPrefix(strings.ToLower(h.fqdn), v) }
 		default:
 			msError(w, http.StatusBadRequest, "InvalidRequest", "Invalid filter clause (the lab supports computerDnsName eq '…' and startswith(computerDnsName,'…'))")
 			return
@@ -142,6 +176,11 @@ func (l *Lab) defenderRoutes(mux *http.ServeMux) {
 			if match(h) {
 				out = append(out, machine(h))
 			}
+		}
+		if len(out) == 0 {
+			// "If there are no recent machines, you see 404 Not Found."
+			msError(w, http.StatusNotFound, "NotFound", "No machines found")
+			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#Machines", "value": out})
 	}))
@@ -156,6 +195,7 @@ func (l *Lab) defenderRoutes(mux *http.ServeMux) {
 		defer l.mu.Unlock()
 		out := []*defAction{}
 		for _, h := range l.hosts {
+			l.settleDefender(h)
 			for _, a := range h.defActions {
 				if m == nil || (a.MachineID == m[1] && (m[2] == "" || a.Type == m[2])) {
 					out = append(out, a)
@@ -210,10 +250,11 @@ func (l *Lab) defenderRoutes(mux *http.ServeMux) {
 				msError(w, http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("Machine %s was not found", r.PathValue("id")))
 				return
 			}
+			l.settleDefender(h)
 			isolated := h.defIsolated()
-			if kind == "Isolate" && isolated {
-				l.record(r, Defender, "isolate", h.name, false, http.StatusBadRequest, "already in progress")
-				msError(w, http.StatusBadRequest, "ActiveRequestAlreadyExists", "Action is already in progress")
+			if (kind == "Isolate" && isolated) || h.defPending() != nil {
+				l.record(r, Defender, strings.ToLower(kind), h.name, false, http.StatusBadRequest, "already in progress")
+				msError(w, http.StatusBadRequest, "BadRequest", "Action is already in progress")
 				return
 			}
 			now := time.Now().UTC()
@@ -226,8 +267,9 @@ func (l *Lab) defenderRoutes(mux *http.ServeMux) {
 			}
 			l.record(r, Defender, strings.ToLower(kind), h.name, changed, http.StatusCreated, "")
 			resp := *a
-			// The device picks the action up at once in the lab.
-			a.Status, a.Updated = "Succeeded", now.Add(time.Second)
+			// The device picks the action up after the lab's pending time.
+			a.doneAt = now.Add(l.pending)
+			l.settleDefender(h)
 			writeJSON(w, http.StatusCreated, resp)
 		})
 	}

@@ -106,6 +106,8 @@ type Lab struct {
 
 	hosts   []*host
 	s1Stale []*s1Stale
+	// pending is how long containment actions stay pending (SetPending).
+	pending time.Duration
 	users   []*user
 	panos   map[string]*registration // ip -> tags
 	jira    *jiraState
@@ -161,6 +163,15 @@ func (l *Lab) InjectFault(vendor string, f Fault) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.faults[vendor] = append(l.faults[vendor], &f)
+}
+
+// SetPending makes containment actions take d to complete, as on real
+// devices: Defender machine actions stay Pending (and another isolation
+// action answers 400 "already in progress") until then. Default 0.
+func (l *Lab) SetPending(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.pending = d
 }
 
 // ClearFaults drops every pending fault.
