@@ -375,22 +375,6 @@ func TestEntraRevokeSessions(t *testing.T) {
 	}
 }
 
-func TestPANOSRefusesCIDR(t *testing.T) {
-	h := newHarness(t)
-	_, err := h.run("panos.block_ip", map[string]any{"ip": "203.0.113.0/24"}, "k")
-	wantNonRetryable(t, err, "InvalidParams", "not a CIDR range")
-	_, err = h.run("panos.block_ip", map[string]any{"ip": "not-an-ip"}, "k")
-	wantNonRetryable(t, err, "InvalidParams", "not an IP address")
-	out := h.mustRun("panos.block_ip", map[string]any{"ip": "198.51.100.23", "tag": "quarantine"}, "k")
-	if out["tag"] != "quarantine" {
-		t.Errorf("output = %v", out)
-	}
-	st := h.lab.State()
-	if len(st.BlockedIPs) != 1 || st.BlockedIPs[0].Tags[0] != "quarantine" {
-		t.Errorf("blocked = %+v", st.BlockedIPs)
-	}
-}
-
 func TestHTTPRequest(t *testing.T) {
 	h := newHarness(t)
 	out := h.mustRun("http.request", map[string]any{

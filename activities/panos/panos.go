@@ -26,6 +26,7 @@ var Type = connector.ConnectionType{
 		{Name: "api_key", Secret: true, Required: true, Description: "XML API key (type=keygen).", Example: "{file: /run/secrets/panos_api_key}"},
 		{Name: "tag", Default: "riposte-blocked", Description: "Tag registered on blocked IPs; a dynamic address group matching it must be used in a deny rule."},
 		{Name: "vsys", Default: "vsys1", Description: "Virtual system the User-ID registrations go to."},
+		{Name: "target", Description: "With a Panorama base_url: serial number(s) of the managed firewall(s) to register on, comma-separated (the XML API's target parameter). Required for Panorama: registrations on Panorama itself reach no firewall.", Example: "007951000123456,007951000654321"},
 	},
 }
 
@@ -36,12 +37,13 @@ func Connector() connector.Vendor {
 
 func Definitions() []connector.Definition {
 	params := []catalog.Param{
-		{Name: "ip", Type: catalog.TypeString, Required: true, Description: "One IPv4 or IPv6 address. CIDR ranges are refused: User-ID registers single addresses."},
-		{Name: "tag", Type: catalog.TypeString, Description: "Tag to register the IP with; default: the connection's tag (riposte-blocked)."},
+		{Name: "ip", Type: catalog.TypeString, Required: true, Description: "An IPv4 or IPv6 address, a network (203.0.113.0/24) or a range (203.0.113.10-203.0.113.20); networks and ranges need PAN-OS 10.0 or later."},
+		{Name: "tag", Type: catalog.TypeString, Description: "Tag to register the IP with; default: the connection's tag (riposte-blocked). Up to 127 letters, digits, spaces, '-', '_' or '.'; not and, or, not."},
 		connector.ConnectionParam("panos"),
 	}
 	outputs := []catalog.Field{
-		{Name: "ip", Type: catalog.TypeString, Description: "The address."},
+		{Name: "ip", Type: catalog.TypeString, Description: "The address, network or range, normalized."},
+		{Name: "targets", Type: catalog.TypeList, Description: "Serial numbers of the firewalls acted on through Panorama (empty for a firewall connection)."},
 		{Name: "tag", Type: catalog.TypeString, Description: "The tag."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the IP already had (or already lacked) the tag, so nothing was sent."},
 		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
@@ -80,6 +82,9 @@ type panosResponse struct {
 			IP   string   `xml:"ip,attr"`
 			Tags []string `xml:"tag>member"`
 		} `xml:"entry"`
+		System struct {
+			Model string `xml:"model"`
+		} `xml:"system"`
 	} `xml:"result"`
 	Inner []byte `xml:",innerxml"`
 }
@@ -129,20 +134,16 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	if err != nil {
 		return nil, err
 	}
-	if strings.Contains(raw, "/") {
-		return nil, connector.InvalidParam("%s takes a single IP address, not a CIDR range (%s): PAN-OS User-ID registers single addresses; block ranges with an address object instead", c.Call.Action, raw)
-	}
-	addr, err := netip.ParseAddr(raw)
+	ip, err := registeredIP(raw)
 	if err != nil {
-		return nil, connector.InvalidParam("%s: %q is not an IP address", c.Call.Action, raw)
+		return nil, connector.InvalidParam("%s: %v", c.Call.Action, err)
 	}
-	ip := addr.String()
 	tag, err := connector.OptString(c.Call, "tag", c.Option("tag"))
 	if err != nil {
 		return nil, err
 	}
-	if tag == "" || len(tag) > 127 {
-		return nil, connector.InvalidParam("%s: tag must be 1 to 127 characters", c.Call.Action)
+	if err := validTag(tag); err != nil {
+		return nil, connector.InvalidParam("%s: %v", c.Call.Action, err)
 	}
 	verb := "blocking"
 	if !block {
@@ -159,24 +160,93 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		r.Header.Set("X-PAN-KEY", key)
 		return nil
 	}
-	vsys := c.Option("vsys")
-	out := map[string]any{"ip": ip, "tag": tag, "already": false}
+	var targets []string
+	for _, t := range strings.Split(c.Option("target"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			targets = append(targets, t)
+		}
+	}
+	out := map[string]any{"ip": ip, "tag": tag, "already": true, "targets": targets}
+	if len(targets) == 0 {
+		if err := panosRefusePanorama(ctx, c); err != nil {
+			return nil, wrap(err)
+		}
+		targets = []string{""}
+	}
+	for _, target := range targets {
+		already, err := panosTagOn(ctx, c, target, ip, tag, block)
+		if err != nil {
+			if target != "" {
+				err = fmt.Errorf("on firewall %s: %w", target, err)
+			}
+			return nil, wrap(err)
+		}
+		if !already {
+			out["already"] = false
+		}
+	}
+	return out, nil
+}
 
+// panosForm is the form of one XML API call, redirected to a managed
+// firewall when target is set.
+func panosForm(c *connector.Conn, target string, kv ...string) url.Values {
+	f := url.Values{"vsys": {c.Option("vsys")}}
+	for i := 0; i+1 < len(kv); i += 2 {
+		f.Set(kv[i], kv[i+1])
+	}
+	if target != "" {
+		f.Set("target", target)
+	}
+	return f
+}
+
+// panosRefusePanorama fails when the connection leads to a Panorama and
+// no target is set: User-ID registrations sent to Panorama without
+// target=<serial> stay in Panorama's own table and no firewall enforces
+// them. The answer is remembered per connection.
+func panosRefusePanorama(ctx context.Context, c *connector.Conn) error {
+	key := "panos-model\x00" + c.Name + "\x00" + c.BaseURL()
+	model, ok := c.Env.Recall(key)
+	if !ok {
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, "", "type", "op", "cmd", "<show><system><info></info></system></show>")})
+		if err != nil {
+			return err
+		}
+		pr, err := parsePanos(c, resp)
+		if err != nil {
+			return err
+		}
+		if pr.Status != "success" {
+			return connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused show system info: %s", c.Where(), pr.messages()))
+		}
+		model = pr.Result.System.Model
+		c.Env.Remember(key, model)
+	}
+	if strings.EqualFold(model, "Panorama") || strings.HasPrefix(strings.ToUpper(model), "M-") {
+		return connector.NewFailure(connector.KindNoConnection, fmt.Sprintf("connection %q leads to a Panorama (model %s): User-ID registrations there reach no firewall; set target: to the serial number(s) of the managed firewall(s)", c.Name, model))
+	}
+	return nil
+}
+
+// panosTagOn registers (or unregisters) the tag on one device; already
+// reports that nothing needed to change.
+func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag string, block bool) (already bool, err error) {
 	// Current state first: is the IP registered with the tag?
 	var show bytes.Buffer
 	show.WriteString("<show><object><registered-ip><ip>")
 	_ = xml.EscapeText(&show, []byte(ip))
 	show.WriteString("</ip></registered-ip></object></show>")
-	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: url.Values{"type": {"op"}, "cmd": {show.String()}, "vsys": {vsys}}})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "op", "cmd", show.String())})
 	if err != nil {
-		return nil, wrap(err)
+		return false, err
 	}
 	pr, err := parsePanos(c, resp)
 	if err != nil {
-		return nil, wrap(err)
+		return false, err
 	}
 	if pr.Status != "success" {
-		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused the registered-ip Query: %s", c.Where(), pr.messages())))
+		return false, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused the registered-ip Query: %s", c.Where(), pr.messages()))
 	}
 	tagged := false
 	for _, e := range pr.Result.Entries {
@@ -190,37 +260,91 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		}
 	}
 	if tagged == block {
-		out["already"] = true
-		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag)
-		return out, nil
+		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag, "target", target)
+		return true, nil
 	}
-
 	msg, err := uidMessage(block, ip, tag)
 	if err != nil {
-		return nil, wrap(err)
+		return false, err
 	}
-	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: url.Values{"type": {"user-id"}, "cmd": {msg}, "vsys": {vsys}}})
+	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "user-id", "cmd", msg)})
 	if err != nil {
-		return nil, wrap(err)
+		return false, err
 	}
 	pr, err = parsePanos(c, resp)
 	if err != nil {
-		return nil, wrap(err)
+		return false, err
 	}
 	if pr.Status != "success" {
 		m := pr.messages()
 		// The firewall's own "nothing to do" answers, in an error envelope.
 		if strings.Contains(m, "already exists, ignore") || strings.Contains(m, "does not exist, ignore unreg") {
-			out["already"] = true
-			return out, nil
+			return true, nil
 		}
 		if m == "" {
 			m = "status=" + pr.Status
 		}
-		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m)))
+		return false, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m))
 	}
-	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block)
-	return out, nil
+	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
+	return false, nil
+}
+
+// registeredIP normalizes what User-ID can register: one address, a
+// network in canonical form, or an ascending range of one family
+// ("registered-ip: Tag to IP (host, network, range)", PAN-OS 10.0+).
+func registeredIP(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil && a.Zone() == "" {
+		return a.Unmap().String(), nil
+	}
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return "", fmt.Errorf("%q is not an IP address, network or range", s)
+		}
+		if p.Masked() != p {
+			return "", fmt.Errorf("network %s has host bits set; did you mean %s?", s, p.Masked())
+		}
+		return p.String(), nil
+	}
+	if lo, hi, ok := strings.Cut(s, "-"); ok {
+		a, err1 := netip.ParseAddr(strings.TrimSpace(lo))
+		b, err2 := netip.ParseAddr(strings.TrimSpace(hi))
+		if err1 != nil || err2 != nil || a.Zone() != "" || b.Zone() != "" {
+			return "", fmt.Errorf("%q is not an IP address, network or range", s)
+		}
+		if a.Is4() != b.Is4() || b.Less(a) {
+			return "", fmt.Errorf("range %s must go up within one address family", s)
+		}
+		return a.String() + "-" + b.String(), nil
+	}
+	return "", fmt.Errorf("%q is not an IP address, network or range", s)
+}
+
+// validTag applies PAN-OS object-name rules to a tag: 1-127 characters,
+// letters, digits, spaces, hyphens, underscores and periods ("Use only
+// letters, numbers, spaces, hyphens, periods, and underscores"), no
+// leading or trailing space, and not one of the words dynamic address
+// group filters use as operators (and, or, not), which would turn the
+// group's match criteria into another expression.
+func validTag(tag string) error {
+	if tag == "" || len(tag) > 127 {
+		return fmt.Errorf("tag must be 1 to 127 characters")
+	}
+	if strings.TrimSpace(tag) != tag {
+		return fmt.Errorf("tag %q starts or ends with a space", tag)
+	}
+	for _, r := range tag {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == ' ' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("tag %q has %q: PAN-OS names take letters, digits, spaces, '-', '_' and '.'", tag, r)
+		}
+	}
+	switch strings.ToLower(tag) {
+	case "and", "or", "not":
+		return fmt.Errorf("tag %q is a dynamic address group filter operator", tag)
+	}
+	return nil
 }
 
 // uidMessage builds the User-ID register/unregister document.

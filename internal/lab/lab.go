@@ -110,9 +110,13 @@ type Lab struct {
 	pending time.Duration
 	users   []*user
 	panos   map[string]*registration // ip -> tags
-	jira    *jiraState
-	pd      map[string]*Page
-	pdOrder []string
+	// panoramaOwn is Panorama's own User-ID table; panoramaFW the
+	// managed firewalls' tables by serial.
+	panoramaOwn map[string]*registration
+	panoramaFW  map[string]map[string]*registration
+	jira        *jiraState
+	pd          map[string]*Page
+	pdOrder     []string
 }
 
 // Call is one state-changing request that reached a fake.

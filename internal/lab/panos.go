@@ -14,6 +14,16 @@ import (
 // dynamic address group path, no commit) and the op command that lists
 // registered IPs. Like the firewall, it answers most errors with HTTP 200
 // and <response status="error">; a bad key gets 403.
+//
+// /panos is a firewall (model PA-440). /panorama is a Panorama managing
+// two firewalls (PanoramaSerials): a request with target=<serial> is
+// proxied to that firewall's own table; without target, User-ID updates
+// land in Panorama's own table, which enforces nothing (pan.xapi docs:
+// "target: serial number of managed firewall to redirect the API request
+// to"). Registered-ip entries accept a single address, a network
+// (10.1.1.0/24) or a range (10.1.1.1-10.1.1.9), as PAN-OS 10.0 and later
+// do (pan-python's User-ID API notes: "registered-ip: Tag to IP (host,
+// network, range)").
 
 type registration struct {
 	tags  map[string]bool
@@ -94,11 +104,17 @@ func (l *Lab) panosRoutes(mux *http.ServeMux) {
 			return
 		}
 		cmd := r.Form.Get("cmd")
+		l.mu.Lock()
+		table, model, ok := l.panosTable(w, r)
+		l.mu.Unlock()
+		if !ok {
+			return
+		}
 		switch r.Form.Get("type") {
 		case "op":
-			l.panosOp(w, cmd)
+			l.panosOp(w, cmd, table, model)
 		case "user-id":
-			l.panosUserID(w, r, cmd)
+			l.panosUserID(w, r, cmd, table)
 		case "":
 			panosXML(w, http.StatusBadRequest, `<response status="error" code="400"><result><msg>Missing type</msg></result></response>`)
 		default:
@@ -114,9 +130,86 @@ func (l *Lab) panosRoutes(mux *http.ServeMux) {
 	}
 	l.handleClassified(mux, PANOS, "POST /panos/api/", classify, panosFault, h)
 	l.handleClassified(mux, PANOS, "GET /panos/api/", classify, panosFault, h)
+	l.handleClassified(mux, PANOS, "POST /panorama/api/", classify, panosFault, h)
+	l.handleClassified(mux, PANOS, "GET /panorama/api/", classify, panosFault, h)
 }
 
-func (l *Lab) panosOp(w http.ResponseWriter, cmd string) {
+// PanoramaSerials are the serial numbers of the firewalls the lab's
+// Panorama manages.
+var PanoramaSerials = []string{"007951000123456", "007951000654321"}
+
+// panosTable picks the registration table a request acts on, and the
+// device's model; ok is false (with an answer written) for an unknown
+// target.
+func (l *Lab) panosTable(w http.ResponseWriter, r *http.Request) (table map[string]*registration, model string, ok bool) {
+	target := r.Form.Get("target")
+	if !strings.HasPrefix(r.URL.Path, "/panorama/") {
+		if target != "" {
+			panosErr(w, http.StatusOK, "target is only valid on Panorama")
+			return nil, "", false
+		}
+		return l.panos, "PA-440", true
+	}
+	if target == "" {
+		return l.panoramaOwn, "Panorama", true
+	}
+	for _, s := range PanoramaSerials {
+		if s == target {
+			if l.panoramaFW[s] == nil {
+				l.panoramaFW[s] = map[string]*registration{}
+			}
+			return l.panoramaFW[s], "PA-3220", true
+		}
+	}
+	panosErr(w, http.StatusOK, "Device "+target+" is not connected or is not managed by this Panorama")
+	return nil, "", false
+}
+
+// PanoramaRegistered lists the tags registered for ip on one managed
+// firewall (serial), or in Panorama's own table (serial "").
+func (l *Lab) PanoramaRegistered(serial, ip string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t := l.panoramaOwn
+	if serial != "" {
+		t = l.panoramaFW[serial]
+	}
+	if reg := t[ip]; reg != nil {
+		return sortedKeys(reg.tags)
+	}
+	return nil
+}
+
+// PanoramaURL is the base URL of the lab's Panorama.
+func (l *Lab) PanoramaURL() string { return l.url + "/panorama" }
+
+// validRegisteredIP accepts what PAN-OS 10+ registers: an address, a
+// network in canonical form, or an ascending range of one family.
+func validRegisteredIP(s string) (string, bool) {
+	if a, err := netip.ParseAddr(s); err == nil && !strings.Contains(s, "%") {
+		return a.String(), true
+	}
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.Masked() != p {
+			return "", false
+		}
+		return p.String(), true
+	}
+	if lo, hi, found := strings.Cut(s, "-"); found {
+		a, err1 := netip.ParseAddr(lo)
+		b, err2 := netip.ParseAddr(hi)
+		if err1 == nil && err2 == nil && a.Is4() == b.Is4() && !b.Less(a) {
+			return a.String() + "-" + b.String(), true
+		}
+	}
+	return "", false
+}
+
+func (l *Lab) panosOp(w http.ResponseWriter, cmd string, table map[string]*registration, model string) {
+	if strings.ReplaceAll(cmd, " ", "") == "<show><system><info></info></system></show>" || strings.ReplaceAll(cmd, " ", "") == "<show><system><info/></system></show>" {
+		panosXML(w, http.StatusOK, `<response status="success"><result><system><hostname>lab-`+strings.ToLower(model)+`</hostname><model>`+model+`</model><sw-version>11.1.2</sw-version></system></result></response>`)
+		return
+	}
 	var show showRegistered
 	if err := xml.Unmarshal([]byte(cmd), &show); err != nil || show.Object == nil || show.Object.Registered == nil {
 		panosErr(w, http.StatusOK, "Invalid syntax.")
@@ -128,8 +221,8 @@ func (l *Lab) panosOp(w http.ResponseWriter, cmd string) {
 	var b strings.Builder
 	b.WriteString(`<response status="success"><result>`)
 	n := 0
-	for _, ip := range sortedKeys(l.panos) {
-		reg := l.panos[ip]
+	for _, ip := range sortedKeys(table) {
+		reg := table[ip]
 		if len(reg.tags) == 0 || (q.IP != "" && q.IP != ip) || (q.Tag != nil && !reg.tags[q.Tag.Entry.Name]) {
 			continue
 		}
@@ -146,7 +239,7 @@ func (l *Lab) panosOp(w http.ResponseWriter, cmd string) {
 	panosXML(w, http.StatusOK, b.String())
 }
 
-func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string) {
+func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, table map[string]*registration) {
 	var m uidMessage
 	if err := xml.Unmarshal([]byte(cmd), &m); err != nil {
 		panosErr(w, http.StatusOK, "Failed to parse uid-message: "+err.Error())
@@ -165,16 +258,15 @@ func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string) {
 			op = "unregister"
 		}
 		for _, e := range entries {
-			addr, err := netip.ParseAddr(e.IP)
-			if err != nil || strings.Contains(e.IP, "/") {
+			ip, valid := validRegisteredIP(e.IP)
+			if !valid {
 				msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="Failed to %s ip %s: invalid ip"/>`, xmlAttr(e.IP), op, xmlAttr(e.IP)))
 				continue
 			}
-			ip := addr.String()
-			reg := l.panos[ip]
+			reg := table[ip]
 			if reg == nil {
 				reg = &registration{tags: map[string]bool{}}
-				l.panos[ip] = reg
+				table[ip] = reg
 			}
 			for _, t := range e.Tags {
 				switch {

@@ -98,6 +98,8 @@ func (l *Lab) seed() {
 		})
 	}
 	l.panos = map[string]*registration{}
+	l.panoramaOwn = map[string]*registration{}
+	l.panoramaFW = map[string]map[string]*registration{}
 	l.jira = newJiraState()
 	l.pd = map[string]*Page{}
 }
