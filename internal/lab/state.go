@@ -104,6 +104,31 @@ func (l *Lab) seed() {
 	l.pd = map[string]*Page{}
 }
 
+// AddHosts adds hosts every EDR fake knows (Windows, corp.example.com), for
+// bursts of detections on distinct hosts; names already known are skipped.
+func (l *Lab) AddHosts(names ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	known := make(map[string]bool, len(l.hosts))
+	for _, h := range l.hosts {
+		known[strings.ToLower(h.name)] = true
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	for _, name := range names {
+		if known[strings.ToLower(name)] {
+			continue
+		}
+		known[strings.ToLower(name)] = true
+		i := len(l.hosts)
+		l.hosts = append(l.hosts, &host{
+			name: name, os: "Windows", fqdn: name + ".corp.example.com", lastSeen: now.Add(-time.Minute),
+			csID: stableID("cs:"+name, 32), csStatus: "normal",
+			defID: stableID("def:"+name, 40),
+			s1ID:  fmt.Sprint(1700000000000000000 + int64(i)*7919), s1Network: "connected",
+		})
+	}
+}
+
 func guid(seed string) string {
 	h := stableID(seed, 32)
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
