@@ -22,7 +22,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/lab"
@@ -512,4 +517,48 @@ func Verify(res *Result, budget int, calls []lab.Call) []string {
 		add("the lab contained %d burst hosts, runs report %d", total, res.Contained)
 	}
 	return probs
+}
+
+// Check is the burst test body, shared by the embedded-server and cluster
+// tests: it posts the burst, waits for every run, and reports every
+// problem Verify finds on t. calls returns the lab's recorded calls.
+func Check(t testing.TB, target Target, o Options, budget int, calls func() []lab.Call) *Result {
+	t.Helper()
+	if o.Logf == nil {
+		o.Logf = t.Logf
+	}
+	res, err := Burst(context.Background(), target, o)
+	if err != nil {
+		t.Fatalf("burst: %v", err)
+	}
+	t.Log(res.String())
+	for _, p := range Verify(res, budget, calls()) {
+		t.Error(p)
+	}
+	return res
+}
+
+// GuardUpdaters lists the client identities whose Updates a budget's guard
+// accepted, over all its runs (continue-as-new included): which workers
+// reserved.
+func GuardUpdaters(ctx context.Context, c client.Client, budget string) (map[string]int, error) {
+	id := workflows.BudgetGuardID(budget)
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", id)})
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]int{}
+	for _, e := range resp.Executions {
+		it := c.GetWorkflowHistory(ctx, id, e.Execution.RunId, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				return nil, err
+			}
+			if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
+				out[a.GetAcceptedRequest().GetMeta().GetIdentity()]++
+			}
+		}
+	}
+	return out, nil
 }

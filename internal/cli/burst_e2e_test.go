@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -52,20 +50,6 @@ func burstDev(t *testing.T, budget int) (*devHarness, burst.Target) {
 	return h, burst.Target{API: h.baseURL, Token: h.token}
 }
 
-// runBurst is the burst test body: post, wait, verify on the lab.
-func runBurst(t *testing.T, target burst.Target, budget int, calls func() []lab.Call) *burst.Result {
-	t.Helper()
-	res, err := burst.Burst(context.Background(), target, burst.Options{N: burstSize, Prefix: "burst", Logf: t.Logf})
-	if err != nil {
-		t.Fatalf("burst: %v", err)
-	}
-	t.Log(res.String())
-	for _, p := range burst.Verify(res, budget, calls()) {
-		t.Error(p)
-	}
-	return res
-}
-
 // A large budget: no run falls back to a human gate because the guard could
 // not keep up, and every host is contained exactly once.
 func TestBurstLargeBudget(t *testing.T) {
@@ -73,7 +57,7 @@ func TestBurstLargeBudget(t *testing.T) {
 		t.Skip("starts the embedded Temporal server")
 	}
 	h, target := burstDev(t, 100000)
-	runBurst(t, target, 100000, func() []lab.Call { return h.sys.Lab.CallsFor(lab.CrowdStrike, "contain", "") })
+	burst.Check(t, target, burst.Options{N: burstSize, Prefix: "burst"}, 100000, func() []lab.Call { return h.sys.Lab.CallsFor(lab.CrowdStrike, "contain", "") })
 }
 
 // Budget 100: exactly 100 automatic containments, the rest gated with
@@ -85,7 +69,7 @@ func TestBurstBudget100(t *testing.T) {
 		t.Skip("starts the embedded Temporal server")
 	}
 	h, target := burstDev(t, 100)
-	runBurst(t, target, 100, func() []lab.Call { return h.sys.Lab.CallsFor(lab.CrowdStrike, "contain", "") })
+	burst.Check(t, target, burst.Options{N: burstSize, Prefix: "burst"}, 100, func() []lab.Call { return h.sys.Lab.CallsFor(lab.CrowdStrike, "contain", "") })
 
 	t.Run("two workers, 500 concurrent reservations, max 100", func(t *testing.T) {
 		policyFile := filepath.Join(t.TempDir(), "policy.yaml")
@@ -94,14 +78,7 @@ func TestBurstBudget100(t *testing.T) {
 		}
 		var guards []*activities.Guardrails
 		for i := range 2 {
-			co := client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: h.sys.Server.Namespace(), Logger: nopSDKLogger{},
-				Identity: fmt.Sprintf("guard-worker-%d", i+1)}
-			codec.ConfigureClientOptions(&co, h.sys.Keys)
-			c, err := client.Dial(co)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
+			c := dialDev(t, h, fmt.Sprintf("guard-worker-%d", i+1))
 			g, err := activities.NewGuardrails(c, workflows.DefaultTaskQueue, policyFile, nil)
 			if err != nil {
 				t.Fatal(err)
@@ -140,40 +117,61 @@ func TestBurstBudget100(t *testing.T) {
 		if granted != 100 || refused != 400 {
 			t.Errorf("%d granted, %d gated for budget; want exactly 100 and 400", granted, refused)
 		}
-		ids := guardUpdaters(t, h, workflows.BudgetGuardID("sentinelone.disconnect_agent"))
+		ids, err := burst.GuardUpdaters(context.Background(), guards[0].Client, "sentinelone.disconnect_agent")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ids["guard-worker-1"] == 0 || ids["guard-worker-2"] == 0 {
 			t.Errorf("the budget guard got Updates from %v; want both workers", ids)
 		}
 		t.Logf("%d reservations in %d batched Updates: %v", n, ids["guard-worker-1"]+ids["guard-worker-2"], ids)
 	})
-}
 
-// guardUpdaters lists the client identities whose Updates a budget guard
-// accepted, over all its runs (continue-as-new included).
-func guardUpdaters(t *testing.T, h *devHarness, id string) map[string]int {
-	t.Helper()
-	ctx := context.Background()
-	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: h.sys.Server.Namespace(), Logger: nopSDKLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: fmt.Sprintf("WorkflowId = '%s'", id)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, e := range resp.Executions {
-		it := c.GetWorkflowHistory(ctx, id, e.Execution.RunId, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		for it.HasNext() {
-			ev, err := it.Next()
+	// Upgrading from the single riposte-guard workflow: the reservations it
+	// holds still count in the budget guard that takes over.
+	t.Run("upgrade keeps the single guard's reservations", func(t *testing.T) {
+		ctx := context.Background()
+		c := dialDev(t, h, "upgrade-test")
+		for i := range 2 {
+			r, err := activities.Reserve(ctx, c, workflows.DefaultTaskQueue, workflows.ReserveRequest{
+				Budget: "okta.suspend_user", Key: fmt.Sprintf("old-run-%d/suspend", i), Max: 3, Per: time.Hour})
+			if err != nil || !r.Granted {
+				t.Fatalf("legacy reserve: %+v %v", r, err)
+			}
+		}
+		policyFile := filepath.Join(t.TempDir(), "policy.yaml")
+		if err := os.WriteFile(policyFile, []byte("budgets:\n  - {action: okta.suspend_user, max: 3, per: 1h}\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		g, err := activities.NewGuardrails(c, workflows.DefaultTaskQueue, policyFile, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rules []string
+		for i := range 3 {
+			d, err := g.Check(ctx, workflows.PolicyCheck{Request: policy.Request{WorkflowID: fmt.Sprintf("new-run-%d", i), StepID: "suspend",
+				Action: "okta.suspend_user", Detection: map[string]any{"confidence_score": 90}, Auto: true}})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes(); a != nil {
-				out[a.GetAcceptedRequest().GetMeta().GetIdentity()]++
-			}
+			rules = append(rules, d.Decision+"/"+d.Rule)
 		}
+		if fmt.Sprint(rules) != "[allow/budget gate/budget gate/budget]" {
+			t.Errorf("after the upgrade: %v; want one slot left of 3", rules)
+		}
+	})
+}
+
+// dialDev is another client of the dev server (as another process would
+// have), with the dev payload keys.
+func dialDev(t *testing.T, h *devHarness, identity string) client.Client {
+	t.Helper()
+	co := client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: h.sys.Server.Namespace(), Logger: nopSDKLogger{}, Identity: identity}
+	codec.ConfigureClientOptions(&co, h.sys.Keys)
+	c, err := client.Dial(co)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	t.Cleanup(c.Close)
+	return c
 }
