@@ -81,7 +81,8 @@ func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, e
 		}
 		// Heartbeat while the handler runs, so Temporal notices a dead
 		// worker within the step's heartbeat timeout.
-		stop := heartbeat(ctx)
+		ctx, progress := connector.WithProgress(ctx)
+		stop := heartbeat(ctx, progress)
 		defer stop()
 		// Handlers return errors with their own context; the step id and
 		// action are already on the activity, so nothing is added here.
@@ -117,8 +118,9 @@ func Simulate(a *catalog.Action, call Call) map[string]any {
 	return out
 }
 
-// heartbeat records a heartbeat every few seconds until stopped.
-func heartbeat(ctx context.Context) func() {
+// heartbeat records a heartbeat every few seconds until stopped, with the
+// progress details the handler saved, if any.
+func heartbeat(ctx context.Context, progress *connector.Progress) func() {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
@@ -133,7 +135,13 @@ func heartbeat(ctx context.Context) func() {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx)
+				// Re-send what the handler saved (connector.SaveProgress):
+				// a heartbeat without details would drop it.
+				if d, ok := progress.Details(); ok {
+					activity.RecordHeartbeat(ctx, d)
+				} else {
+					activity.RecordHeartbeat(ctx)
+				}
 			}
 		}
 	}()

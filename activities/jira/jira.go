@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -205,30 +206,11 @@ func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, er
 		marker = "riposte-" + connector.ShortHash(key, 12)
 		out["label"] = marker
 		labels = append(labels, marker)
-		// Search first: a retry returns the issue the first attempt made.
-		// (/rest/api/3/search was removed from Jira Cloud; search/jql is
-		// its replacement.)
-		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/rest/api/3/search/jql", Query: url.Values{
-			"jql": {fmt.Sprintf("labels = %q ORDER BY created ASC", marker)}, "fields": {"summary"}, "maxResults": {"1"},
-		}})
+		is, err := jiraFindCreated(ctx, c, project, marker)
 		if err != nil {
 			return nil, wrap(err)
 		}
-		if !resp.OK() {
-			return nil, wrap(c.StatusError(resp, jiraError(resp.Body), ""))
-		}
-		var found struct {
-			Issues []struct {
-				ID   string `json:"id"`
-				Key  string `json:"key"`
-				Self string `json:"self"`
-			} `json:"issues"`
-		}
-		if err := c.DecodeJSON(resp, &found); err != nil {
-			return nil, wrap(err)
-		}
-		if len(found.Issues) > 0 {
-			is := found.Issues[0]
+		if is != nil {
 			out["id"], out["key"], out["self"], out["url"], out["already"] = is.ID, is.Key, is.Self, c.BaseURL()+"/browse/"+is.Key, true
 			c.LogAction("issue already created by this step", "key", is.Key)
 			return out, nil
@@ -377,4 +359,144 @@ func jiraFindComment(ctx context.Context, c *connector.Conn, issue, marker strin
 		}
 	}
 	return "", "", nil
+}
+
+// Idempotent creation under eventual consistency.
+//
+// Every issue this step creates carries the label riposte-<hash of the
+// step's idempotency key>. Search (/rest/api/3/search/jql) has no
+// read-after-write consistency (Atlassian, "Search After Write with Search
+// And Reconcile": stale for seconds to minutes), so an empty search after
+// a lost 201 proves nothing. Reads by key are consistent, and keys of a
+// project are handed out in increasing order, so:
+//
+//  1. Before creating, the step records a watermark: the highest key
+//     number search shows for the project (a stale index only lowers it),
+//     in the activity's heartbeat details, which the next attempt reads.
+//  2. Before creating (on every attempt: a reset workflow runs the step
+//     again with the same key), it reads every key above the watermark with POST /rest/api/3/issue/bulkfetch (100 keys a
+//     call, consistent) until a page holds no issue, and takes the one
+//     carrying its label.
+//
+// Without a recorded watermark (the first attempt died before its first
+// heartbeat), the watermark is read again: a lower one only makes the scan
+// longer. Limit: a gap of 100 or more deleted issues right above the
+// watermark ends the scan early.
+
+// jiraWatermark is the progress a create attempt saves before POSTing.
+type jiraWatermark struct {
+	Project   string `json:"project"`
+	Watermark int    `json:"watermark"`
+}
+
+type jiraIssueRef struct {
+	ID   string `json:"id"`
+	Key  string `json:"key"`
+	Self string `json:"self"`
+}
+
+// jiraScanPages bounds the consistent scan (100 keys a page).
+const jiraScanPages = 50
+
+// jiraFindCreated returns the issue an earlier attempt of this step created,
+// or nil when none did; before returning nil on a first attempt it saves
+// the watermark.
+func jiraFindCreated(ctx context.Context, c *connector.Conn, project, marker string) (*jiraIssueRef, error) {
+	// The label search is cheap and usually enough once the index caught up.
+	var found struct {
+		Issues []jiraIssueRef `json:"issues"`
+	}
+	if err := jiraSearch(ctx, c, fmt.Sprintf("labels = %q ORDER BY created ASC", marker), 1, &found); err != nil {
+		return nil, err
+	}
+	if len(found.Issues) > 0 {
+		return &found.Issues[0], nil
+	}
+	var saved jiraWatermark
+	haveSaved := connector.LoadProgress(ctx, &saved) && strings.EqualFold(saved.Project, project)
+	wm := saved.Watermark
+	if !haveSaved {
+		var err error
+		if wm, err = jiraHighestKey(ctx, c, project); err != nil {
+			return nil, err
+		}
+	}
+	// Scanned on first attempts too: a reset workflow runs the step again
+	// with the same idempotency key.
+	is, err := jiraScanAbove(ctx, c, project, wm, marker)
+	if err != nil || is != nil {
+		return is, err
+	}
+	connector.SaveProgress(ctx, jiraWatermark{Project: project, Watermark: wm})
+	return nil, nil
+}
+
+func jiraSearch(ctx context.Context, c *connector.Conn, jql string, max int, v any) error {
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/rest/api/3/search/jql", Query: url.Values{
+		"jql": {jql}, "fields": {"summary"}, "maxResults": {strconv.Itoa(max)},
+	}})
+	if err != nil {
+		return err
+	}
+	if !resp.OK() {
+		return c.StatusError(resp, jiraError(resp.Body), "")
+	}
+	return c.DecodeJSON(resp, v)
+}
+
+// jiraHighestKey is the highest key number search shows for the project
+// (0 when it shows none).
+func jiraHighestKey(ctx context.Context, c *connector.Conn, project string) (int, error) {
+	var res struct {
+		Issues []jiraIssueRef `json:"issues"`
+	}
+	if err := jiraSearch(ctx, c, fmt.Sprintf("project = %q ORDER BY key DESC", project), 1, &res); err != nil {
+		return 0, err
+	}
+	if len(res.Issues) == 0 {
+		return 0, nil
+	}
+	_, num, _ := strings.Cut(res.Issues[0].Key, "-")
+	n, _ := strconv.Atoi(num)
+	return n, nil
+}
+
+// jiraScanAbove reads the project's issues with keys above watermark,
+// 100 at a time, until a page holds none, looking for the marker label.
+func jiraScanAbove(ctx context.Context, c *connector.Conn, project string, watermark int, marker string) (*jiraIssueRef, error) {
+	for page := 0; page < jiraScanPages; page++ {
+		keys := make([]string, 100)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("%s-%d", strings.ToUpper(project), watermark+page*100+i+1)
+		}
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/rest/api/3/issue/bulkfetch",
+			JSON: map[string]any{"issueIdsOrKeys": keys, "fields": []string{"labels"}}})
+		if err != nil {
+			return nil, err
+		}
+		if !resp.OK() {
+			return nil, c.StatusError(resp, jiraError(resp.Body), "")
+		}
+		var res struct {
+			Issues []struct {
+				jiraIssueRef
+				Fields struct {
+					Labels []string `json:"labels"`
+				} `json:"fields"`
+			} `json:"issues"`
+		}
+		if err := c.DecodeJSON(resp, &res); err != nil {
+			return nil, err
+		}
+		if len(res.Issues) == 0 {
+			return nil, nil
+		}
+		for _, is := range res.Issues {
+			if slices.Contains(is.Fields.Labels, marker) {
+				ref := is.jiraIssueRef
+				return &ref, nil
+			}
+		}
+	}
+	return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s: more than %d issues above %s-%d; cannot yet confirm whether this step already created its issue", c.Where(), jiraScanPages*100, project, watermark))
 }

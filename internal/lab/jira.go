@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,8 +17,18 @@ import (
 // search by JQL label (/rest/api/3/search/jql; the removed
 // /rest/api/3/search answers 410 like Jira Cloud), comments with entity
 // properties. Errors: {"errorMessages":[…],"errors":{field:msg}}.
+//
+// Search is eventually consistent, as Atlassian documents for
+// /rest/api/3/search/jql ("Search After Write with Search And Reconcile":
+// no read-after-write consistency, stale for seconds to minutes): an issue
+// shows in search results only IndexLag after it was created
+// (SetJiraIndexLag; default 2s), unless its id is listed in the POST
+// form's reconcileIssues (up to 50). Reads by key or id (GET issue, POST
+// /rest/api/3/issue/bulkfetch, up to 100 keys, unknown ones left out) are
+// strongly consistent.
 
 type jiraState struct {
+	indexLag time.Duration
 	nextID   int
 	nextKey  map[string]int
 	nextCID  int
@@ -40,7 +53,7 @@ type jiraComment struct {
 }
 
 func newJiraState() *jiraState {
-	return &jiraState{nextID: 10000, nextKey: map[string]int{}, nextCID: 20000,
+	return &jiraState{indexLag: 2 * time.Second, nextID: 10000, nextKey: map[string]int{}, nextCID: 20000,
 		projects: map[string]bool{"SEC": true, "OPS": true},
 		types:    map[string]bool{"Task": true, "Bug": true, "Incident": true, "Story": true}}
 }
@@ -136,7 +149,25 @@ func adfText(v any) string {
 	return strings.TrimSpace(b.String())
 }
 
-var jqlLabelRe = regexp.MustCompile(`^(?:project\s*=\s*"?([A-Za-z0-9_]+)"?\s+AND\s+)?labels\s*=\s*"?([^"\s]+)"?(?:\s+ORDER\s+BY\s+.*)?$`)
+var (
+	jqlLabelRe   = regexp.MustCompile(`^(?:project\s*=\s*"?([A-Za-z0-9_]+)"?\s+AND\s+)?labels\s*=\s*"?([^"\s]+)"?(?:\s+ORDER\s+BY\s+.*)?$`)
+	jqlProjectRe = regexp.MustCompile(`^project\s*=\s*"?([A-Za-z0-9_]+)"?(?:\s+ORDER\s+BY\s+(?:key|created)\s+DESC)?$`)
+)
+
+// SetJiraIndexLag sets how long a new issue stays out of search results.
+func (l *Lab) SetJiraIndexLag(d time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.jira.indexLag = d
+}
+
+// jiraKeyNum is the number of an issue key (SEC-12 -> 12).
+func jiraKeyNum(key string) int {
+	_, n, _ := strings.Cut(key, "-")
+	var v int
+	fmt.Sscan(n, &v)
+	return v
+}
 
 func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(jiraEmail+":"+jiraToken))
@@ -161,29 +192,97 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 	l.handle(mux, Jira, "GET /jira/rest/api/3/search", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		jiraError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 	}))
+	search := func(w http.ResponseWriter, r *http.Request, jql string, reconcile map[string]bool, maxResults int) {
+		jql = strings.TrimSpace(jql)
+		label, project := "", ""
+		byKey := false
+		if m := jqlLabelRe.FindStringSubmatch(jql); m != nil {
+			project, label = m[1], m[2]
+		} else if m := jqlProjectRe.FindStringSubmatch(jql); m != nil {
+			project, byKey = m[1], true
+		} else {
+			jiraError(w, http.StatusBadRequest, []string{"Error in the JQL Query: the lab supports [project = X AND] labels = \"L\" [ORDER BY …] and project = X [ORDER BY key DESC]"}, nil)
+			return
+		}
+		if maxResults <= 0 || maxResults > 5000 {
+			maxResults = 50 // the documented default page size
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		now := time.Now()
+		var hits []*jiraIssue
+		for _, is := range l.jira.issues {
+			if now.Sub(is.created) < l.jira.indexLag && !reconcile[is.id] {
+				continue // not indexed yet
+			}
+			if project != "" && !strings.EqualFold(is.project, project) {
+				continue
+			}
+			if label != "" && !slices.Contains(is.labels, label) {
+				continue
+			}
+			hits = append(hits, is)
+		}
+		if byKey {
+			sort.Slice(hits, func(i, j int) bool { return jiraKeyNum(hits[i].key) > jiraKeyNum(hits[j].key) })
+		}
+		out := []map[string]any{}
+		for _, is := range hits {
+			if len(out) == maxResults {
+				break
+			}
+			out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
+				"fields": map[string]any{"summary": is.summary, "labels": is.labels}})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": len(hits) <= maxResults})
+	}
 	l.handle(mux, Jira, "GET /jira/rest/api/3/search/jql", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		jql := strings.TrimSpace(r.URL.Query().Get("jql"))
-		m := jqlLabelRe.FindStringSubmatch(jql)
-		if m == nil {
-			jiraError(w, http.StatusBadRequest, []string{"Error in the JQL Query: the lab supports [project = X AND] labels = \"L\" [ORDER BY …]"}, nil)
+		n, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
+		search(w, r, r.URL.Query().Get("jql"), nil, n)
+	}))
+	l.handle(mux, Jira, "POST /jira/rest/api/3/search/jql", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			JQL             string            `json:"jql"`
+			MaxResults      int               `json:"maxResults"`
+			ReconcileIssues []json.RawMessage `json:"reconcileIssues"`
+		}
+		if !isJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
+			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			return
+		}
+		if len(body.ReconcileIssues) > 50 {
+			jiraError(w, http.StatusBadRequest, []string{"reconcileIssues: at most 50 issue ids"}, nil)
+			return
+		}
+		rec := map[string]bool{}
+		for _, id := range body.ReconcileIssues {
+			rec[strings.Trim(string(id), `"`)] = true
+		}
+		search(w, r, body.JQL, rec, body.MaxResults)
+	}))
+	l.handle(mux, Jira, "POST /jira/rest/api/3/issue/bulkfetch", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Keys   []string `json:"issueIdsOrKeys"`
+			Fields []string `json:"fields"`
+		}
+		if !isJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
+			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			return
+		}
+		if len(body.Keys) == 0 || len(body.Keys) > 100 {
+			jiraError(w, http.StatusBadRequest, []string{"issueIdsOrKeys: between 1 and 100 issue ids or keys"}, nil)
 			return
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		out := []map[string]any{}
-		for _, is := range l.jira.issues {
-			if m[1] != "" && !strings.EqualFold(is.project, m[1]) {
-				continue
-			}
-			for _, lb := range is.labels {
-				if lb == m[2] {
-					out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
-						"fields": map[string]any{"summary": is.summary}})
-					break
-				}
+		for _, k := range body.Keys {
+			if is := find(k); is != nil {
+				out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
+					"fields": map[string]any{"summary": is.summary, "labels": is.labels, "created": is.created.Format("2006-01-02T15:04:05.000-0700")}})
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": true})
+		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": []any{}})
 	}))
 	l.handle(mux, Jira, "POST /jira/rest/api/3/issue", mutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		if !isJSON(r) {
