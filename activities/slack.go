@@ -3,12 +3,11 @@ package activities
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/activities/slack"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -17,61 +16,8 @@ import (
 // activities (Env.Slack). nil means Slack is not configured.
 type SlackPoster = slackapp.Poster
 
-// slackDefinitions are the Slack actions.
-//
-// slack.post_message posts its text as plain text: playbooks often put
-// detection data in it, which is untrusted, so &, < and > are escaped (no
-// <!channel>, <@U…> mention or <url|label> link can be smuggled in), mrkdwn
-// formatting is off, @names are not linked (link_names false) and links
-// are not unfurled. Bare URLs stay visible as text.
-func slackDefinitions() []Definition {
-	return []Definition{{
-		Action: catalog.Action{
-			Name:   "slack.post_message",
-			Vendor: "slack",
-			Description: "Posts a plain-text message to a Slack channel. The text is escaped, so nothing in it can " +
-				"mention people or hide links; mrkdwn formatting is off. Needs SLACK_BOT_TOKEN and the bot in the channel " +
-				"(or the chat:write.public scope).",
-			Risk: catalog.RiskNotify,
-			Params: []catalog.Param{
-				{Name: "channel", Type: catalog.TypeString, Required: true, Description: "Channel ID (C…) or name to post to."},
-				{Name: "text", Type: catalog.TypeString, Required: true, Description: "Message text, shown as plain text (up to 40,000 characters)."},
-			},
-			Outputs: []catalog.Field{
-				{Name: "channel", Type: catalog.TypeString, Description: "ID of the channel the message was posted to."},
-				{Name: "ts", Type: catalog.TypeString, Description: "Timestamp (ID) of the posted message."},
-			},
-		},
-		Run: slackPostMessage,
-	}}
-}
-
-// maxSlackText is chat.postMessage's text limit; longer text is truncated
-// by Slack, so it is refused here with a clear message instead.
-const maxSlackText = 40000
-
-func slackPostMessage(ctx context.Context, env *Env, call Call) (map[string]any, error) {
-	if env == nil || env.Slack == nil {
-		return nil, NonRetryable("SlackNotConfigured", "Slack is not configured: set SLACK_BOT_TOKEN")
-	}
-	channel, _ := call.Params["channel"].(string)
-	channel = strings.TrimSpace(channel)
-	if channel == "" {
-		return nil, NonRetryable("BadParams", "slack.post_message: channel must be a non-empty string")
-	}
-	text, ok := call.Params["text"].(string)
-	if !ok || strings.TrimSpace(text) == "" {
-		return nil, NonRetryable("BadParams", "slack.post_message: text must be a non-empty string")
-	}
-	if n := len([]rune(text)); n > maxSlackText {
-		return nil, NonRetryable("BadParams", "slack.post_message: text is %d characters, more than Slack's %d", n, maxSlackText)
-	}
-	ch, ts, err := env.Slack.PostText(ctx, channel, text)
-	if err != nil {
-		return nil, err
-	}
-	return map[string]any{"channel": ch, "ts": ts}, nil
-}
+// slackDefinitions are the Slack actions (activities/slack).
+func slackDefinitions() []Definition { return slack.Definitions() }
 
 // RegisterApproval registers the two internal approval activities,
 // workflows.ActivityOpenGate and workflows.ActivityUpdateGate (they are not

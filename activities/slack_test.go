@@ -58,7 +58,7 @@ func TestSlackPostMessageCatalog(t *testing.T) {
 			t.Errorf("param %s = %+v", name, p)
 		}
 	}
-	if len(a.Outputs) != 2 || a.Outputs[0].Name != "channel" || a.Outputs[1].Name != "ts" {
+	if len(a.Outputs) != 3 || a.Outputs[0].Name != "channel" || a.Outputs[1].Name != "ts" || a.Outputs[2].Name != "already" {
 		t.Errorf("outputs %+v", a.Outputs)
 	}
 }

@@ -57,3 +57,12 @@ func LoadProgress(ctx context.Context, v any) bool {
 	}
 	return activity.GetHeartbeatDetails(ctx, v) == nil
 }
+
+// Attempt is the activity attempt number (1 for the first), or 0 outside
+// an activity.
+func Attempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 0
+	}
+	return activity.GetInfo(ctx).Attempt
+}

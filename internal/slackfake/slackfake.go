@@ -81,6 +81,8 @@ type Server struct {
 	limits     map[string]*rateLimit
 	failures   map[string][]string
 	messages   map[string]bool // channel + "/" + ts
+	history    []posted        // chat.postMessage messages, in order
+	lose       map[string]int  // method -> answers to lose (LoseNext)
 	seq        int64
 	tickets    map[string]bool
 	conns      []*wsConn
@@ -114,6 +116,7 @@ func New() *Server {
 		limits:       map[string]*rateLimit{},
 		failures:     map[string][]string{},
 		messages:     map[string]bool{},
+		lose:         map[string]int{},
 		tickets:      map[string]bool{},
 		botToken:     BotToken,
 		appToken:     AppToken,
@@ -269,7 +272,16 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	}
 	s.calls = append(s.calls, call)
 	s.notify()
+	lost := s.lose[method] > 0 && a["ok"] == true
+	if lost {
+		s.lose[method]--
+	}
 	s.mu.Unlock()
+	if lost {
+		// Done, but the answer never arrives whole: a gateway error.
+		http.Error(w, "upstream request timeout", http.StatusGatewayTimeout)
+		return
+	}
 
 	if retryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
@@ -335,7 +347,36 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		}
 		ts := s.nextTS()
 		s.messages[ch+"/"+ts] = true
+		msg := s.messageJSON(params, raw, ts)
+		if md := jsonField(params, raw, "metadata"); md != nil {
+			msg["metadata"] = md
+		}
+		s.history = append(s.history, posted{channel: ch, ts: ts, msg: msg})
 		return ok(answer{"channel": ch, "ts": ts, "message": s.messageJSON(params, raw, ts)})
+	case "conversations.history":
+		// Channel IDs only, newest first, metadata only with
+		// include_all_metadata (api.slack.com/methods/conversations.history).
+		ch := params["channel"]
+		if code := s.checkChannel(ch); code != "" || !isChannelID(ch) {
+			return fail("channel_not_found")
+		}
+		limit, _ := strconv.Atoi(params["limit"])
+		if limit <= 0 || limit > 999 {
+			limit = 100
+		}
+		msgs := []map[string]any{}
+		for i := len(s.history) - 1; i >= 0 && len(msgs) < limit; i-- {
+			h := s.history[i]
+			if h.channel != ch || (params["oldest"] != "" && h.ts < params["oldest"]) {
+				continue
+			}
+			m := s.messageJSON(map[string]string{"text": h.msg["text"].(string)}, nil, h.ts)
+			if params["include_all_metadata"] == "1" && h.msg["metadata"] != nil {
+				m["metadata"] = h.msg["metadata"]
+			}
+			msgs = append(msgs, m)
+		}
+		return ok(answer{"messages": msgs, "has_more": false})
 	case "chat.update":
 		ch, ts := params["channel"], params["ts"]
 		if code := s.checkChannel(ch); code != "" {
@@ -685,4 +726,44 @@ func (s *Server) WaitAck(ctx context.Context, envelopeID string) (Ack, error) {
 		return Ack{}, fmt.Errorf("no ack for envelope %s: %w", envelopeID, err)
 	}
 	return found, nil
+}
+
+// posted is a message chat.postMessage stored, with its metadata.
+type posted struct {
+	channel, ts string
+	msg         map[string]any
+}
+
+// LoseNext makes the next `times` successful calls of method happen but
+// answer HTTP 504, as when a gateway times out after Slack acted.
+func (s *Server) LoseNext(method string, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose[method] += times
+}
+
+// Posted counts the messages chat.postMessage stored in a channel.
+func (s *Server) Posted(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.history {
+		if h.channel == channel {
+			n++
+		}
+	}
+	return n
+}
+
+// isChannelID reports whether ch looks like a conversation ID (C…, G…, D…).
+func isChannelID(ch string) bool {
+	if len(ch) < 9 || !strings.ContainsRune("CGD", rune(ch[0])) {
+		return false
+	}
+	for _, r := range ch {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,105 @@
+// Package slack holds the slack.* actions. Slack approvals (gates) are in
+// internal/slackapp; the client both use is connector.Env.Slack.
+package slack
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+)
+
+// Definitions are the Slack actions.
+//
+// slack.post_message posts its text as plain text: playbooks often put
+// detection data in it, which is untrusted, so &, < and > are escaped (no
+// <!channel>, <@U…> mention or <url|label> link can be smuggled in), mrkdwn
+// formatting is off, @names are not linked (link_names false) and links
+// are not unfurled. Bare URLs stay visible as text.
+func Definitions() []connector.Definition {
+	return []connector.Definition{{
+		Action: catalog.Action{
+			Name:   "slack.post_message",
+			Vendor: "slack",
+			Description: "Posts a plain-text message to a Slack channel. The text is escaped, so nothing in it can " +
+				"mention people or hide links; mrkdwn formatting is off. Needs SLACK_BOT_TOKEN and the bot in the channel " +
+				"(or the chat:write.public scope).",
+			Risk: catalog.RiskNotify,
+			Params: []catalog.Param{
+				{Name: "channel", Type: catalog.TypeString, Required: true, Description: "Channel ID (C…) or name to post to."},
+				{Name: "text", Type: catalog.TypeString, Required: true, Description: "Message text, shown as plain text (up to 40,000 characters)."},
+			},
+			Outputs: []catalog.Field{
+				{Name: "channel", Type: catalog.TypeString, Description: "ID of the channel the message was posted to."},
+				{Name: "ts", Type: catalog.TypeString, Description: "Timestamp (ID) of the posted message."},
+				{Name: "already", Type: catalog.TypeBool, Description: "True when an earlier attempt of this step had posted the message (found by its metadata), so nothing was posted again."},
+			},
+		},
+		Run: slackPostMessage,
+	}}
+}
+
+// maxSlackText is chat.postMessage's text limit; longer text is truncated
+// by Slack, so it is refused here with a clear message instead.
+const maxSlackText = 40000
+
+func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Call) (map[string]any, error) {
+	if env == nil || env.Slack == nil {
+		return nil, connector.NonRetryable("SlackNotConfigured", "Slack is not configured: set SLACK_BOT_TOKEN")
+	}
+	channel, _ := call.Params["channel"].(string)
+	channel = strings.TrimSpace(channel)
+	if channel == "" {
+		return nil, connector.NonRetryable("BadParams", "slack.post_message: channel must be a non-empty string")
+	}
+	text, ok := call.Params["text"].(string)
+	if !ok || strings.TrimSpace(text) == "" {
+		return nil, connector.NonRetryable("BadParams", "slack.post_message: text must be a non-empty string")
+	}
+	if n := len([]rune(text)); n > maxSlackText {
+		return nil, connector.NonRetryable("BadParams", "slack.post_message: text is %d characters, more than Slack's %d", n, maxSlackText)
+	}
+	key := connector.IdemKey(call)
+	if key == "" {
+		ch, ts, err := env.Slack.PostText(ctx, channel, text)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"channel": ch, "ts": ts, "already": false}, nil
+	}
+	// Post once: a retry after an uncertain failure first looks for the
+	// message an earlier attempt may have posted.
+	var prev postProgress
+	if connector.LoadProgress(ctx, &prev) || connector.Attempt(ctx) > 1 {
+		if slackapp.IsChannelID(channel) {
+			// The latest 200 messages: a retry comes seconds or minutes
+			// after the lost answer.
+			ts, found, err := env.Slack.FindPosted(ctx, channel, key, time.Time{})
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				return map[string]any{"channel": channel, "ts": ts, "already": true}, nil
+			}
+		}
+	}
+	connector.SaveProgress(ctx, postProgress{Posting: true})
+	ch, ts, err := env.Slack.PostTextOnce(ctx, channel, text, key)
+	if err != nil {
+		if slackapp.Uncertain(err) && !slackapp.IsChannelID(channel) {
+			// Without a channel ID the history cannot be read, so a retry
+			// could post twice.
+			return nil, connector.NonRetryable("SlackUncertain", "slack.post_message: Slack did not confirm the post to %q (%v); it may have been posted, so it is not retried. Give the channel as an ID (C…) so a retry can check first", channel, err)
+		}
+		return nil, err
+	}
+	return map[string]any{"channel": ch, "ts": ts, "already": false}, nil
+}
+
+// postProgress is saved in the heartbeat details before posting.
+type postProgress struct {
+	Posting bool `json:"posting"`
+}

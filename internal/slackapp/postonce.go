@@ -1,0 +1,98 @@
+package slackapp
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Posting once. A chat.postMessage whose answer is lost (timeout, 5xx
+// from a gateway) may or may not have posted. Each message Riposte posts
+// for a step carries the step's idempotency key in message metadata
+// (event_type riposte_step), and a retry first reads the channel's recent
+// history (conversations.history with include_all_metadata) for it.
+
+// StepEventType is the metadata event_type of messages posted for a step.
+const StepEventType = "riposte_step"
+
+// PostTextOnce posts text like PostText, tagged with key in the message's
+// metadata so FindPosted can find it.
+func (p *Poster) PostTextOnce(ctx context.Context, channel, text, key string) (string, string, error) {
+	ch, ts, err := p.api.PostMessageContext(ctx, channel,
+		slack.MsgOptionText(text, true),
+		slack.MsgOptionDisableMarkdown(),
+		slack.MsgOptionParse(false),
+		slack.MsgOptionLinkNames(false),
+		slack.MsgOptionDisableLinkUnfurl(),
+		slack.MsgOptionDisableMediaUnfurl(),
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: StepEventType, EventPayload: map[string]any{"idempotency_key": key}}),
+	)
+	if err != nil {
+		return "", "", classify("chat.postMessage", channel, err)
+	}
+	return ch, ts, nil
+}
+
+// FindPosted looks through the channel's messages since `since` (the
+// latest 200 at most) for one this bot posted with key in its metadata.
+// channelID must be an ID: conversations.history does not take names.
+// Needs the channels:history (groups:history for private channels) scope.
+func (p *Poster) FindPosted(ctx context.Context, channelID, key string, since time.Time) (string, bool, error) {
+	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 200, IncludeAllMetadata: true}
+	if !since.IsZero() {
+		params.Oldest = strconv.FormatInt(since.Unix(), 10) + ".000000"
+	}
+	res, err := p.api.GetConversationHistoryContext(ctx, params)
+	if err != nil {
+		return "", false, classify("conversations.history", channelID, err)
+	}
+	for _, m := range res.Messages {
+		if m.Metadata.EventType != StepEventType {
+			continue
+		}
+		if k, _ := m.Metadata.EventPayload["idempotency_key"].(string); k == key {
+			return m.Timestamp, true, nil
+		}
+	}
+	return "", false, nil
+}
+
+// IsChannelID reports whether channel is a conversation ID (C…, G…, D…)
+// rather than a name.
+func IsChannelID(channel string) bool {
+	if len(channel) < 9 {
+		return false
+	}
+	switch channel[0] {
+	case 'C', 'G', 'D':
+	default:
+		return false
+	}
+	for _, r := range channel {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// Uncertain reports whether err leaves it unknown whether Slack acted: a
+// timeout or an error answer from something between us and Slack, as
+// opposed to Slack's own refusal or rate limit.
+func Uncertain(err error) bool {
+	return err != nil && (errType(err) == ErrTypeUnavailable || isDeadline(err))
+}
+
+func errType(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		return ae.Type()
+	}
+	return ""
+}
+
+func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
