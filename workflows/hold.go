@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -43,7 +44,64 @@ func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[str
 	if cs.ContainFor <= 0 || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || cs.Action.Undo == "" {
 		return
 	}
-	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: workflow.Now(ctx).Add(cs.ContainFor.D()), params: params})
+	until := workflow.Now(ctx).Add(cs.ContainFor.D())
+	if r.outcomes && r.input.Simulated() {
+		// Nothing was contained: a dry run releases (simulated) at once
+		// instead of sitting "holding" for contain_for.
+		until = workflow.Now(ctx)
+	}
+	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: until, params: params})
+}
+
+// QueryHolds returns the run's time-boxed containments ([]Hold) with their
+// release times.
+const QueryHolds = "holds"
+
+func (r *run) holdList() []Hold {
+	out := make([]Hold, 0, len(r.holds))
+	for _, h := range r.holds {
+		out = append(out, *h)
+	}
+	return out
+}
+
+// holdDetails adds the holds and their release times to the details.
+func (r *run) holdDetails(b *strings.Builder) {
+	if len(r.holds) == 0 {
+		return
+	}
+	b.WriteString("\nTime-boxed containment:\n")
+	for _, h := range r.holds {
+		switch {
+		case h.ReleasedAt != nil && h.Error != "":
+			fmt.Fprintf(b, "- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), h.Error)
+		case h.ReleasedAt != nil:
+			fmt.Fprintf(b, "- `%s` released at %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339))
+		default:
+			fmt.Fprintf(b, "- `%s` releases at **%s** (%s), unless extended\n", h.Step, h.Until.UTC().Format(time.RFC3339), h.Undo)
+		}
+	}
+}
+
+// upsertHoldUntil sets HoldUntil to the earliest pending release.
+func (r *run) upsertHoldUntil(ctx workflow.Context) {
+	var next time.Time
+	for _, h := range r.holds {
+		if h.ReleasedAt == nil && (next.IsZero() || h.Until.Before(next)) {
+			next = h.Until
+		}
+	}
+	if next.Equal(r.holdUntil) {
+		return
+	}
+	upd := SAHoldUntil.ValueSet(next)
+	if next.IsZero() {
+		upd = SAHoldUntil.ValueUnset()
+	}
+	r.holdUntil = next
+	if err := workflow.UpsertTypedSearchAttributes(ctx, upd); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update HoldUntil", "error", err)
+	}
 }
 
 // undoneBy releases holds that a later step of the same run has already
@@ -81,6 +139,9 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			h := r.hold(req.Step)
 			h.Until = h.Until.Add(req.By.D())
 			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s at %s", req.By, req.User, workflow.Now(ctx).UTC().Format(time.RFC3339)))
+			if r.outcomes {
+				workflow.SetCurrentDetails(ctx, r.details(RunHolding))
+			}
 			return *h, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {
@@ -114,7 +175,21 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 	if len(r.holds) == 0 {
 		return
 	}
-	r.setRunStatus(ctx, RunHolding)
+	if r.outcomes {
+		// Holds that are already due (dry runs) release without the run
+		// ever showing "holding".
+		due := true
+		for _, h := range r.holds {
+			if h.ReleasedAt == nil && h.Until.After(workflow.Now(ctx)) {
+				due = false
+			}
+		}
+		if !due {
+			r.setRunStatusHolding(ctx)
+		}
+	} else {
+		r.setRunStatus(ctx, RunHolding)
+	}
 	for {
 		var next *Hold
 		for _, h := range r.holds {
@@ -128,8 +203,14 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 		until := next.Until
 		wait := until.Sub(workflow.Now(ctx))
 		if wait > 0 {
+			if r.outcomes {
+				r.upsertHoldUntil(ctx)
+			}
 			// Wake early when an extension moves this hold's deadline.
-			_, _ = workflow.AwaitWithTimeout(ctx, wait, func() bool { return !next.Until.Equal(until) })
+			_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout:      wait,
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
+			}, func() bool { return !next.Until.Equal(until) })
 			if !next.Until.Equal(until) || workflow.Now(ctx).Before(next.Until) {
 				continue
 			}
@@ -159,5 +240,28 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 	h.ReleasedAt = &now
 	if len(errs) > 0 {
 		h.Error = fmt.Sprint(errs)
+	}
+	if r.outcomes {
+		workflow.SetCurrentDetails(ctx, r.details(RunHolding))
+	}
+}
+
+// setRunStatusHolding records RunStatus=holding with the first HoldUntil
+// in one upsert.
+func (r *run) setRunStatusHolding(ctx workflow.Context) {
+	var next time.Time
+	for _, h := range r.holds {
+		if h.ReleasedAt == nil && (next.IsZero() || h.Until.Before(next)) {
+			next = h.Until
+		}
+	}
+	workflow.SetCurrentDetails(ctx, r.details(RunHolding))
+	attrs := []temporal.SearchAttributeUpdate{SARunStatus.ValueSet(RunHolding)}
+	if !next.IsZero() && next.After(workflow.Now(ctx)) {
+		attrs = append(attrs, SAHoldUntil.ValueSet(next))
+		r.holdUntil = next
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", err)
 	}
 }

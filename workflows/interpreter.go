@@ -71,6 +71,15 @@ type run struct {
 	// withdrawn is set when the detection was withdrawn during the run
 	// (outcome withdrawn).
 	withdrawn bool
+	// outcomes is true for runs started with ChangeOutcomes: a denied or
+	// timed-out gate no longer aborts, always: steps run, the run records
+	// an Outcome, dry-run holds release at once. Older histories replay
+	// without it.
+	outcomes bool
+	// outcome and outcomeDetail are set when the run ends.
+	outcome, outcomeDetail string
+	// holdUntil is the HoldUntil search attribute as last upserted.
+	holdUntil time.Time
 	// gates by id (the step id), and their order of opening.
 	gates     map[string]*gateState
 	gateOrder []string
@@ -88,14 +97,18 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s does not compile: %v", input.Playbook.Name, err), "BadInput", nil)
 	}
+	// The first command of a new run: its marker tells replays which
+	// behaviour the run was started with.
+	outcomes := workflow.GetVersion(ctx, ChangeOutcomes, workflow.DefaultVersion, 1) >= 1
 	info := workflow.GetInfo(ctx)
 	r := &run{
-		in:     in,
-		input:  &input,
-		pb:     pb,
-		info:   info,
-		detect: input.Detection,
-		gates:  map[string]*gateState{},
+		outcomes: outcomes,
+		in:       in,
+		input:    &input,
+		pb:       pb,
+		info:     info,
+		detect:   input.Detection,
+		gates:    map[string]*gateState{},
 	}
 	if r.detect == nil {
 		r.detect = map[string]any{}
@@ -113,6 +126,9 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		return nil, err
 	}
 	if err := r.registerApprovalHandlers(ctx); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryHolds, func() ([]Hold, error) { return r.holdList(), nil }); err != nil {
 		return nil, err
 	}
 	if err := r.registerHoldHandlers(ctx); err != nil {
@@ -149,16 +165,60 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	res.Outputs = r.outputs()
 	res.EndedAt = workflow.Now(ctx)
+	if r.outcomes {
+		r.outcome, r.outcomeDetail = r.computeOutcome()
+		res.Outcome, res.OutcomeDetail = r.outcome, r.outcomeDetail
+	}
 	if r.aborted {
 		res.Status = RunFailed
 		res.Error = r.abortErr
-		r.setRunStatus(ctx, RunFailed)
+		r.endRun(ctx, RunFailed)
 		return nil, temporal.NewNonRetryableApplicationError("run failed: "+r.abortErr, ErrRunFailed, nil, res)
 	}
 	res.Status = RunSucceeded
-	r.setRunStatus(ctx, RunSucceeded)
+	r.endRun(ctx, RunSucceeded)
 	return res, nil
 }
+
+// endRun records the final RunStatus and, for runs with outcomes, the
+// Outcome (and clears HoldUntil) in the same upsert.
+func (r *run) endRun(ctx workflow.Context, status string) {
+	if !r.outcomes {
+		r.setRunStatus(ctx, status)
+		return
+	}
+	workflow.SetCurrentDetails(ctx, r.details(status))
+	attrs := []temporal.SearchAttributeUpdate{SARunStatus.ValueSet(status), SAOutcome.ValueSet(r.outcome)}
+	if !r.holdUntil.IsZero() {
+		attrs = append(attrs, SAHoldUntil.ValueUnset())
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update RunStatus and Outcome", "error", err)
+	}
+}
+
+// stepAborts reports whether step i ending in its current status aborts
+// the run (unless on_failure: continue). With outcomes, only a real
+// failure does: a denied, refused or timed-out approval is a decision.
+func (r *run) stepAborts(i int) bool {
+	st := r.status[i]
+	if !r.outcomes {
+		return st == playbook.StatusFailed || st == playbook.StatusTimedOut || st == playbook.StatusDenied
+	}
+	switch st {
+	case playbook.StatusFailed:
+		return true
+	case playbook.StatusTimedOut:
+		// A step times out either at its gate (a decision) or in its
+		// action (a failure).
+		g := r.results[i].Gate
+		return g == nil || g.State != GateTimedOut
+	}
+	return false
+}
+
+// always reports whether the step runs whatever happened upstream.
+func (r *run) always(s *playbook.CStep) bool { return r.outcomes && s.Step.Always }
 
 func (r *run) setRunStatus(ctx workflow.Context, status string) {
 	workflow.SetCurrentDetails(ctx, r.details(status))
@@ -173,8 +233,14 @@ func (r *run) setRunStatus(ctx workflow.Context, status string) {
 func (r *run) details(status string) string {
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status))
+	if r.outcome != "" {
+		b.WriteString(fmt.Sprintf("Outcome: **%s**\n\n", OutcomeText(r.outcome, r.outcomeDetail)))
+	}
 	for i, s := range r.pb.Steps {
 		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i]))
+	}
+	if r.outcomes {
+		r.holdDetails(&b)
 	}
 	return b.String()
 }
@@ -263,7 +329,7 @@ func (r *run) schedule(ctx workflow.Context) {
 			if started[i] {
 				continue
 			}
-			if r.aborted {
+			if r.aborted && !r.always(s) {
 				started[i] = true
 				r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run aborted: "+r.abortErr)
 				continue
@@ -285,13 +351,18 @@ func (r *run) schedule(ctx workflow.Context) {
 			started[i] = true
 			// A step after one that did not succeed runs only when its own
 			// `if` says so.
-			if blocked != "" && s.If == nil {
+			if blocked != "" && s.If == nil && !r.always(s) {
 				r.finish(ctx, i, playbook.StatusSkipped, nil, "", blocked)
 				continue
 			}
 			running++
 			i := i
-			workflow.Go(stepCtx, func(gctx workflow.Context) {
+			// An always: step is not cancelled when the run aborts.
+			sctx := stepCtx
+			if r.always(s) {
+				sctx = ctx
+			}
+			workflow.Go(sctx, func(gctx workflow.Context) {
 				r.runStep(gctx, i)
 				done.Send(gctx, i)
 			})
@@ -315,8 +386,11 @@ func (r *run) schedule(ctx workflow.Context) {
 		running--
 		s := steps[i]
 		st := r.status[i]
-		if (st == playbook.StatusFailed || st == playbook.StatusTimedOut || st == playbook.StatusDenied) &&
-			s.OnFailure != playbook.OnFailureContinue && !r.aborted {
+		if r.always(s) && r.aborted {
+			// An always: step that ends after the abort does not abort again.
+			continue
+		}
+		if r.stepAborts(i) && s.OnFailure != playbook.OnFailureContinue && !r.aborted {
 			r.aborted = true
 			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, firstNonEmpty(r.results[i].Error, r.results[i].Reason))
 			cancel()

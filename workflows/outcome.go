@@ -117,8 +117,13 @@ func whyMissed(s outcomeStep) string {
 	return s.status
 }
 
-// outcome computes the run's outcome from its current state.
-func (r *run) outcome() (string, string) {
+// ChangeOutcomes is the workflow.GetVersion change id of outcomes: runs
+// started with it continue after a denied or timed-out gate, run always:
+// steps, record an Outcome and HoldUntil, and release dry-run holds at once.
+const ChangeOutcomes = "analyst-outcomes"
+
+// computeOutcome computes the run's outcome from its current state.
+func (r *run) computeOutcome() (string, string) {
 	steps := make([]outcomeStep, len(r.pb.Steps))
 	for i, cs := range r.pb.Steps {
 		steps[i] = outcomeStep{

@@ -18,6 +18,12 @@ func compare(e *Expect, res *workflows.Result, calls []Call) []string {
 	if e.Status != "" && e.Status != res.Status {
 		add("status: want %q, got %q%s", e.Status, res.Status, context1("error", res.Error))
 	}
+	if e.Outcome != "" && e.Outcome != res.Outcome {
+		add("outcome: want %q, got %q", e.Outcome, workflows.OutcomeText(res.Outcome, res.OutcomeDetail))
+	}
+	if e.OutcomeDetail != "" && !strings.Contains(res.OutcomeDetail, e.OutcomeDetail) {
+		add("outcome_detail: want it to contain %q, got %q", e.OutcomeDetail, res.OutcomeDetail)
+	}
 	if e.Error != "" && !strings.Contains(res.Error, e.Error) {
 		add("error: want it to contain %q, got %q", e.Error, res.Error)
 	}

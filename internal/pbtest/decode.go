@@ -18,6 +18,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // MaxFileBytes bounds a test file.
@@ -768,7 +769,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 }
 
 func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
-	fs, ok := d.fields(n, path, "triggered", "status", "error", "steps", "ran", "outputs")
+	fs, ok := d.fields(n, path, "triggered", "status", "outcome", "outcome_detail", "error", "steps", "ran", "outputs")
 	if !ok {
 		return
 	}
@@ -789,6 +790,12 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 	}
 	if v := fs["error"]; v != nil {
 		e.Error, _ = d.str(v, path+".error")
+	}
+	if v := fs["outcome"]; v != nil {
+		e.Outcome, _ = d.enum(v, path+".outcome", workflows.Outcomes())
+	}
+	if v := fs["outcome_detail"]; v != nil {
+		e.OutcomeDetail, _ = d.str(v, path+".outcome_detail")
 	}
 	if v := fs["steps"]; v != nil {
 		ps, _ := d.pairs(v, path+".steps")

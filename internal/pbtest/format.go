@@ -102,6 +102,10 @@ type Expect struct {
 	Status string
 	// Error is a substring of the run's error.
 	Error string
+	// Outcome is the run's outcome (workflows.Outcomes); OutcomeDetail a
+	// substring of its detail ("isolate denied by U0SOCLEAD1").
+	Outcome       string
+	OutcomeDetail string
 	// Steps are step expectations, in file order.
 	Steps []*StepExpect
 	// Ran, when HasRan, lists exactly the steps whose action was called.

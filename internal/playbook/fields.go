@@ -19,6 +19,7 @@ const (
 	kObject          // nested object (obj set)
 	kStepList        // list of steps
 	kApproval        // "auto" or an approval object
+	kBool            // true or false
 )
 
 type field struct {
@@ -108,6 +109,7 @@ func newFormat() *format {
 		{name: "timeout", kind: kDuration, doc: "Limit for each attempt (default 5m)."},
 		{name: "retry", kind: kObject, obj: f.retry, doc: "Retry policy."},
 		{name: "on_failure", kind: kString, enum: []string{OnFailureAbort, OnFailureContinue}, doc: "abort (default) ends the run; continue carries on."},
+		{name: "always", kind: kBool, doc: "Run whatever happened upstream (denied, failed, skipped steps, an aborted run), once its needs have finished; its `if` still decides. For tickets, pages, notifications."},
 		{name: "approval", kind: kApproval, obj: f.approval, doc: "Human gate, or `auto`."},
 		{name: "contain_for", kind: kDuration, doc: "Release the containment with its undo action after this long, unless extended."},
 	}}

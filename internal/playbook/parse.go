@@ -206,6 +206,10 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
 			want = "an integer"
 		}
+	case kBool:
+		if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+			want = "true or false"
+		}
 	case kNumber:
 		if v.Kind != yaml.ScalarNode || (v.Tag != "!!int" && v.Tag != "!!float") {
 			want = "a number"
@@ -347,6 +351,7 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 	st.Action = str(fs["action"])
 	st.If = exprString(fs["if"])
 	st.OnFailure = str(fs["on_failure"])
+	st.Always = boolean(fs["always"])
 	st.Concurrency = integer(fs["concurrency"])
 	st.Timeout = duration(fs["timeout"])
 	st.ContainFor = duration(fs["contain_for"])
@@ -487,6 +492,14 @@ func integer(n *yaml.Node) int {
 	}
 	v, _ := strconv.Atoi(n.Value)
 	return v
+}
+
+func boolean(n *yaml.Node) bool {
+	if n == nil || n.Tag != "!!bool" {
+		return false
+	}
+	b, _ := strconv.ParseBool(n.Value)
+	return b
 }
 
 func duration(n *yaml.Node) Duration {

@@ -93,6 +93,8 @@ func fieldSchema(f field) map[string]any {
 		}
 	case kNumber:
 		s = map[string]any{"type": "number"}
+	case kBool:
+		s = map[string]any{"type": "boolean"}
 	case kDuration:
 		s = map[string]any{"type": "string", "pattern": durationPattern}
 	case kExprBool:

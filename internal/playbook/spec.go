@@ -89,8 +89,10 @@ type Step struct {
 	Timeout     Duration       `json:"timeout,omitempty"`
 	Retry       *Retry         `json:"retry,omitempty"`
 	OnFailure   string         `json:"on_failure,omitempty"`
-	Approval    *Approval      `json:"approval,omitempty"`
-	ContainFor  Duration       `json:"contain_for,omitempty"`
+	// Always runs the step whatever happened upstream (see fields.go).
+	Always     bool      `json:"always,omitempty"`
+	Approval   *Approval `json:"approval,omitempty"`
+	ContainFor Duration  `json:"contain_for,omitempty"`
 }
 
 // Title is the step's display name: its name, or its id.

@@ -459,3 +459,17 @@ func TestDiagnostics(t *testing.T) {
 		t.Errorf("Err() = %v", err)
 	}
 }
+
+func TestAlwaysField(t *testing.T) {
+	src := func(v string) string {
+		return "apiVersion: riposte/v1\nname: a\nversion: 1\ntrigger: {when: \"true\"}\nsteps:\n  - id: ticket\n    action: core.noop\n    always: " + v + "\n"
+	}
+	pb, diags := playbook.Parse("a.yaml", []byte(src("true")))
+	if len(diags) > 0 || !pb.Steps[0].Always {
+		t.Fatalf("always: true: %v %+v", diags, pb)
+	}
+	_, diags = playbook.Parse("a.yaml", []byte(src(`"yes"`)))
+	if len(diags) != 1 || !strings.Contains(diags.Error(), "a.yaml:8:13") || !strings.Contains(diags.Error(), "steps[0].always must be true or false") {
+		t.Errorf("always: \"yes\": %v", diags)
+	}
+}

@@ -1,0 +1,216 @@
+package workflows_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// outcomePlaybook: a gated isolation, a check that needs it, and a ticket
+// and page that must happen whatever the isolation's fate (always: true).
+// %s is the isolation's approval block.
+const outcomePlaybook = `apiVersion: riposte/v1
+name: outcome
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "${{ detection.device.hostname }}"}
+    %s
+  - id: check
+    action: core.noop
+    needs: [isolate]
+  - id: ticket
+    action: jira.create_issue
+    needs: [check]
+    always: true
+    with:
+      summary: "isolation ${{ steps.isolate.status }}"
+  - id: page
+    action: pagerduty.trigger
+    needs: [ticket]
+    always: true
+    if: steps.isolate.status != "succeeded"
+    with: {summary: "not isolated"}
+`
+
+const gateBlock = `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: deny}`
+
+// outcomeHarness registers fakes for the playbook's actions; fail makes the
+// isolation fail (non-retryable) instead of succeeding.
+func outcomeHarness(t *testing.T, fail bool) (*harness, *[]string) {
+	h := newHarness(t)
+	var ran []string
+	rec := func(name string, err error) func(context.Context, catalog.Call) (map[string]any, error) {
+		return func(_ context.Context, call catalog.Call) (map[string]any, error) {
+			ran = append(ran, name)
+			if err != nil {
+				return nil, err
+			}
+			return call.Params, nil
+		}
+	}
+	var isoErr error
+	if fail {
+		isoErr = temporal.NewNonRetryableApplicationError("device not found", "NotFound", nil)
+	}
+	h.action("defender.isolate_machine", rec("isolate", isoErr))
+	h.action("core.noop", rec("check", nil))
+	h.action("jira.create_issue", rec("ticket", nil))
+	h.action("pagerduty.trigger", rec("page", nil))
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+	f := &gateFake{}
+	f.register(h.env)
+	return h, &ran
+}
+
+func TestDenyIsADecision(t *testing.T) {
+	h, ran := outcomeHarness(t, false)
+	var deny string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "UBOB", Reason: "prod DB"}, &deny)
+	res, err := h.run(compileYAML(t, fmt.Sprintf(outcomePlaybook, gateBlock)), det)
+	if err != nil || deny != "" {
+		t.Fatalf("run err = %v, deny = %q: a denial must not fail the run", err, deny)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "denied", "check": "skipped", "ticket": "succeeded", "page": "succeeded"})
+	if got := strings.Join(*ran, ","); got != "ticket,page" {
+		t.Errorf("actions run = %s, want ticket,page", got)
+	}
+	if p, _ := stepOf(res, "ticket").Params.(map[string]any); p["summary"] != "isolation denied" {
+		t.Errorf("ticket params = %v", stepOf(res, "ticket").Params)
+	}
+	if res.Status != workflows.RunSucceeded || res.Outcome != workflows.OutcomeNotContained || res.OutcomeDetail != "isolate denied by UBOB" {
+		t.Errorf("result = %s / %s / %q", res.Status, res.Outcome, res.OutcomeDetail)
+	}
+}
+
+func TestApprovalTimeoutIsADecision(t *testing.T) {
+	h, ran := outcomeHarness(t, false)
+	res, err := h.run(compileYAML(t, fmt.Sprintf(outcomePlaybook, gateBlock)), det)
+	if err != nil {
+		t.Fatalf("a timed-out approval failed the run: %v", err)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out", "check": "skipped", "ticket": "succeeded", "page": "succeeded"})
+	if res.Outcome != workflows.OutcomeNotContained || res.OutcomeDetail != "isolate approval timed out" || len(*ran) != 2 {
+		t.Errorf("outcome = %s %q, ran %v", res.Outcome, res.OutcomeDetail, *ran)
+	}
+}
+
+func TestApprovedIsContained(t *testing.T) {
+	h, ran := outcomeHarness(t, false)
+	var ok string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}, &ok)
+	res, err := h.run(compileYAML(t, fmt.Sprintf(outcomePlaybook, gateBlock)), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// page's own if is false: always does not override a step's if.
+	wantStatuses(t, res, map[string]string{"isolate": "succeeded", "check": "succeeded", "ticket": "succeeded", "page": "skipped"})
+	if res.Outcome != workflows.OutcomeContained || res.OutcomeDetail != "" || strings.Join(*ran, ",") != "isolate,check,ticket" {
+		t.Errorf("outcome = %s %q, ran %v", res.Outcome, res.OutcomeDetail, *ran)
+	}
+}
+
+func TestAbortFailsButAlwaysStepsRun(t *testing.T) {
+	h, ran := outcomeHarness(t, true)
+	res, err := h.run(compileYAML(t, fmt.Sprintf(outcomePlaybook, "approval: auto")), det)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRunFailed {
+		t.Fatalf("run err = %v, want a RunFailed error", err)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "failed", "check": "skipped", "ticket": "succeeded", "page": "succeeded"})
+	if res.Status != workflows.RunFailed || res.Outcome != workflows.OutcomeFailed || strings.Join(*ran, ",") != "isolate,ticket,page" {
+		t.Errorf("result = %s / %s, ran %v", res.Status, res.Outcome, *ran)
+	}
+}
+
+func TestWithoutAlwaysDenialSkipsDependents(t *testing.T) {
+	h, ran := outcomeHarness(t, false)
+	var deny string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "UBOB"}, &deny)
+	src := strings.ReplaceAll(fmt.Sprintf(outcomePlaybook, gateBlock), "    always: true\n", "")
+	res, err := h.run(compileYAML(t, src), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// page has its own if:, which decides (as before always: existed).
+	wantStatuses(t, res, map[string]string{"isolate": "denied", "check": "skipped", "ticket": "skipped", "page": "succeeded"})
+	if strings.Join(*ran, ",") != "page" || res.Outcome != workflows.OutcomeNotContained {
+		t.Errorf("ran %v, outcome %s", *ran, res.Outcome)
+	}
+}
+
+const holdPlaybook = `apiVersion: riposte/v1
+name: hold
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "${{ detection.device.hostname }}"}
+    approval: auto
+    contain_for: 4h
+`
+
+func TestHoldReleaseTimeVisibleAndDryRunReleasesAtOnce(t *testing.T) {
+	for _, dry := range []bool{false, true} {
+		t.Run(fmt.Sprintf("dry_run=%v", dry), func(t *testing.T) {
+			h, _ := outcomeHarness(t, false)
+			var released []string
+			h.action("defender.unisolate_machine", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+				released = append(released, fmt.Sprint(call.Params["hostname"]))
+				return map[string]any{}, nil
+			})
+			var live []workflows.Hold
+			var holdUntil time.Time
+			start := h.env.Now()
+			h.env.RegisterDelayedCallback(func() {
+				v, err := h.env.QueryWorkflow(workflows.QueryHolds)
+				if err != nil {
+					t.Errorf("holds query: %v", err)
+					return
+				}
+				_ = v.Get(&live)
+			}, time.Hour)
+			h.env.SetOnTimerScheduledListener(func(timerID string, d time.Duration) {
+				holdUntil = h.env.Now().Add(d)
+			})
+			c := compileYAML(t, holdPlaybook)
+			h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, DryRun: dry})
+			res, err := resultOf(h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || len(released) != 1 {
+				t.Fatalf("holds = %+v, released %v", res.Holds, released)
+			}
+			took := res.Holds[0].ReleasedAt.Sub(start)
+			if dry {
+				if took > time.Minute || !holdUntil.IsZero() {
+					t.Errorf("dry run released after %s (timer until %s), want at once", took, holdUntil)
+				}
+				return
+			}
+			if took < 4*time.Hour || took > 4*time.Hour+time.Minute {
+				t.Errorf("released after %s, want 4h", took)
+			}
+			if len(live) != 1 || live[0].ReleasedAt != nil || !live[0].Until.Equal(res.Holds[0].Until) || live[0].Until.Sub(start) < 4*time.Hour {
+				t.Errorf("holds query during the hold = %+v (start %s)", live, start)
+			}
+		})
+	}
+}
+
