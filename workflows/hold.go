@@ -53,6 +53,55 @@ func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[str
 	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: until, params: params})
 }
 
+// SignalRolledBack tells a run that a rollback workflow undid its
+// containment (input RolledBack): the run records who and when, and its
+// pending holds are not released a second time.
+const SignalRolledBack = "rolled_back"
+
+// RolledBack is the input of SignalRolledBack.
+type RolledBack struct {
+	By         string    `json:"by"`
+	At         time.Time `json:"at"`
+	RollbackID string    `json:"rollback_id"`
+}
+
+// listenRolledBack handles SignalRolledBack (runs with outcomes only).
+func (r *run) listenRolledBack(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, SignalRolledBack)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var rb RolledBack
+			ch.Receive(ctx, &rb)
+			if rb.By == "" || r.rolledBack != nil {
+				continue
+			}
+			now := workflow.Now(ctx)
+			rb.At = now
+			r.rolledBack = &rb
+			for _, h := range r.holds {
+				if h.ReleasedAt == nil {
+					h.ReleasedAt = &now
+					h.Extensions = append(h.Extensions, "released by rollback "+rb.RollbackID+" ("+rb.By+")")
+				}
+			}
+			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+			if err := workflow.UpsertTypedSearchAttributes(ctx, SARolledBackBy.ValueSet(rb.By), SARolledBackAt.ValueSet(now)); err != nil {
+				workflow.GetLogger(ctx).Warn("cannot record the rollback", "error", err)
+			}
+		}
+	})
+}
+
+// currentStatus is the run's status for the details while it runs.
+func (r *run) currentStatus() string {
+	for _, h := range r.holds {
+		if h.ReleasedAt == nil {
+			return RunHolding
+		}
+	}
+	return RunRunning
+}
+
 // QueryHolds returns the run's time-boxed containments ([]Hold) with their
 // release times.
 const QueryHolds = "holds"
@@ -210,8 +259,8 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 			_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 				Timeout:      wait,
 				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
-			}, func() bool { return !next.Until.Equal(until) })
-			if !next.Until.Equal(until) || workflow.Now(ctx).Before(next.Until) {
+			}, func() bool { return !next.Until.Equal(until) || next.ReleasedAt != nil })
+			if !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
 				continue
 			}
 		}

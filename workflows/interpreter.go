@@ -80,6 +80,9 @@ type run struct {
 	outcome, outcomeDetail string
 	// holdUntil is the HoldUntil search attribute as last upserted.
 	holdUntil time.Time
+	// rolledBack is set when a rollback workflow undid this run's
+	// containment (SignalRolledBack).
+	rolledBack *RolledBack
 	// gates by id (the step id), and their order of opening.
 	gates     map[string]*gateState
 	gateOrder []string
@@ -134,6 +137,9 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err := r.registerHoldHandlers(ctx); err != nil {
 		return nil, err
 	}
+	if r.outcomes {
+		r.listenRolledBack(ctx)
+	}
 	if input.Rev >= RevLean {
 		workflow.SetCurrentDetails(ctx, r.details(RunRunning))
 	} else {
@@ -165,6 +171,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	res.Outputs = r.outputs()
 	res.EndedAt = workflow.Now(ctx)
+	res.RolledBack = r.rolledBack
 	if r.outcomes {
 		r.outcome, r.outcomeDetail = r.computeOutcome()
 		res.Outcome, res.OutcomeDetail = r.outcome, r.outcomeDetail
@@ -235,6 +242,9 @@ func (r *run) details(status string) string {
 	b.WriteString(fmt.Sprintf("**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status))
 	if r.outcome != "" {
 		b.WriteString(fmt.Sprintf("Outcome: **%s**\n\n", OutcomeText(r.outcome, r.outcomeDetail)))
+	}
+	if rb := r.rolledBack; rb != nil {
+		b.WriteString(fmt.Sprintf("Rolled back by %s at %s (%s)\n\n", rb.By, rb.At.UTC().Format(time.RFC3339), rb.RollbackID))
 	}
 	for i, s := range r.pb.Steps {
 		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i]))

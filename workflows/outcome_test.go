@@ -214,3 +214,33 @@ func TestHoldReleaseTimeVisibleAndDryRunReleasesAtOnce(t *testing.T) {
 	}
 }
 
+func TestRolledBackSignalEndsHoldWithoutSecondUndo(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	undos := 0
+	h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+		undos++
+		return map[string]any{}, nil
+	})
+	start := h.env.Now()
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRolledBack, workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x"})
+	}, time.Hour)
+	c := compileYAML(t, holdPlaybook)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	res, err := resultOf(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if undos != 0 {
+		t.Errorf("the hold was undone %d times after the rollback", undos)
+	}
+	if res.RolledBack == nil || res.RolledBack.By != "UALICE" || res.RolledBack.At.Sub(start) < time.Hour || res.RolledBack.At.Sub(start) > 2*time.Hour {
+		t.Errorf("rolled_back = %+v", res.RolledBack)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || !strings.Contains(strings.Join(res.Holds[0].Extensions, ";"), "rollback:x") {
+		t.Errorf("holds = %+v", res.Holds)
+	}
+	if res.EndedAt.Sub(start) > 2*time.Hour {
+		t.Errorf("run kept holding until %s", res.EndedAt.Sub(start))
+	}
+}

@@ -14,6 +14,10 @@ import (
 // succeeded contain step, in reverse order of completion.
 const RollbackWorkflow = "riposte.rollback"
 
+// ErrRollbackFailed is the error type of a rollback with failed undos; its
+// details hold the []UndoResult.
+const ErrRollbackFailed = "RollbackFailed"
+
 // RollbackInput lists what to undo, newest first. The client builds it from
 // the run's result and the catalog.
 type RollbackInput struct {
@@ -62,7 +66,7 @@ func Rollback(ctx workflow.Context, in RollbackInput) ([]UndoResult, error) {
 		out = append(out, res)
 	}
 	if failed > 0 {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d of %d undo actions failed", failed, len(out)), "RollbackFailed", nil, out)
+		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("%d of %d undo actions failed", failed, len(out)), ErrRollbackFailed, nil, out)
 	}
 	return out, nil
 }

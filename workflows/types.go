@@ -128,9 +128,12 @@ type Result struct {
 	Outputs       map[string]any `json:"outputs,omitempty"`
 	Gates         []Gate         `json:"gates,omitempty"`
 	Holds         []Hold         `json:"holds,omitempty"`
-	Simulated     bool           `json:"simulated,omitempty"`
-	StartedAt     time.Time      `json:"started_at"`
-	EndedAt       time.Time      `json:"ended_at"`
+	// RolledBack is set when a rollback undid the run's containment while
+	// it was still running (holding).
+	RolledBack *RolledBack `json:"rolled_back,omitempty"`
+	Simulated  bool        `json:"simulated,omitempty"`
+	StartedAt  time.Time   `json:"started_at"`
+	EndedAt    time.Time   `json:"ended_at"`
 }
 
 // Step returns the result of the step with the id.

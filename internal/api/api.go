@@ -76,6 +76,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/runs/{id}", s.auth(http.HandlerFunc(s.getRun)))
 	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(http.HandlerFunc(s.decide)))
 	mux.Handle("GET /v1/approvals", s.auth(http.HandlerFunc(s.listApprovals)))
+	mux.Handle("GET /v1/holds", s.auth(http.HandlerFunc(s.listHolds)))
 	mux.Handle("POST /v1/runs/{id}/rollback", s.auth(http.HandlerFunc(s.rollback)))
 	mux.Handle("POST /v1/runs/{id}/extend", s.auth(http.HandlerFunc(s.extend)))
 	mux.Handle("GET /v1/policy", s.auth(http.HandlerFunc(s.policyState)))

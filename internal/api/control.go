@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -77,6 +78,10 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("Rollback of %s requested by %s", id, req.User),
+		Memo:                                     map[string]any{MemoRequestedBy: req.User, "rollback_of": id},
+		// Search attributes are not encrypted: the API reads who asked
+		// from them (RolledBackBy/At on a rollback run: who and when).
+		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
 	}, workflows.RollbackWorkflow, workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo})
 	resp := RollbackResponse{WorkflowID: rid, Undo: undo}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
@@ -88,6 +93,14 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		resp.RunID = run.GetRunID()
+		// A run still holding containment records the rollback and stops
+		// its release timers; a run that has ended cannot change (its
+		// detail reads the rollback run instead).
+		if d.ClosedAt == nil {
+			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, workflows.RolledBack{By: req.User, RollbackID: rid}); err != nil {
+				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
+			}
+		}
 	}
 	resp.URL = dispatch.RunURL(s.UIURL, s.Namespace, rid, resp.RunID)
 	s.Logger.Info("audit: rollback", "workflow_id", id, "user", req.User, "undo", len(undo), "existing", resp.Existing)
@@ -110,9 +123,19 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, `{"step", "by": "4h", "user"}`) {
 		return
 	}
+	var missing []string
+	for _, f := range [][2]string{{"step", req.Step}, {"by", req.By}, {"user", req.User}} {
+		if strings.TrimSpace(f[1]) == "" {
+			missing = append(missing, f[0])
+		}
+	}
+	if len(missing) > 0 {
+		Problem(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\", \"user\": \"U123\"}")
+		return
+	}
 	by, err := playbook.ParseDuration(req.By)
-	if err != nil || req.Step == "" || req.User == "" {
-		Problem(w, http.StatusBadRequest, "Malformed request", "step, by (a duration like 4h) and user are required")
+	if err != nil || by <= 0 {
+		Problem(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("by: %q is not a positive duration; use e.g. 30m, 4h or 2d", req.By))
 		return
 	}
 	id := r.PathValue("id")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -36,7 +38,26 @@ type RunSummary struct {
 	StartedAt     time.Time  `json:"started_at"`
 	ClosedAt      *time.Time `json:"closed_at,omitempty"`
 	URL           string     `json:"url,omitempty"`
+	// Kind is "playbook" for a playbook run, "rollback" for a rollback run
+	// (RollbackOf names the run it undoes).
+	Kind       string `json:"kind"`
+	RollbackOf string `json:"rollback_of,omitempty"`
+	// RequestedBy is who asked for a rollback run.
+	RequestedBy string `json:"requested_by,omitempty"`
+	// Outcome is what a finished run achieved (workflows.Outcomes).
+	Outcome string `json:"outcome,omitempty"`
+	// HoldUntil is the next release of a time-boxed containment.
+	HoldUntil *time.Time `json:"hold_until,omitempty"`
+	// RolledBackBy/At mark a run whose containment was rolled back.
+	RolledBackBy string     `json:"rolled_back_by,omitempty"`
+	RolledBackAt *time.Time `json:"rolled_back_at,omitempty"`
 }
+
+// Run kinds (RunSummary.Kind, GET /v1/runs?kind=).
+const (
+	KindPlaybook = "playbook"
+	KindRollback = "rollback"
+)
 
 // RunDetail is GET /v1/runs/{id}.
 type RunDetail struct {
@@ -44,21 +65,80 @@ type RunDetail struct {
 	Steps   []workflows.StepResult `json:"steps"`
 	Outputs map[string]any         `json:"outputs,omitempty"`
 	Error   string                 `json:"error,omitempty"`
+	// OutcomeDetail says why containment did not happen.
+	OutcomeDetail string `json:"outcome_detail,omitempty"`
+	// Holds are the run's time-boxed containments with their release
+	// times (until), live or final.
+	Holds []workflows.Hold `json:"holds,omitempty"`
+	// RollbackRun is the workflow id of the rollback of this run.
+	RollbackRun string `json:"rollback_run,omitempty"`
+	// Undo is what a rollback run undid (kind rollback).
+	Undo []workflows.UndoResult `json:"undo,omitempty"`
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "") + "'" }
 
 // RunQuery builds the visibility query for run filters.
 func RunQuery(playbook, status, mode string) string {
-	q := []string{"WorkflowType = " + quote(workflows.PlaybookWorkflow)}
-	if playbook != "" {
-		q = append(q, "PlaybookName = "+quote(playbook))
+	return RunFilter{Playbook: playbook, Status: status, Mode: mode}.Query()
+}
+
+// RunFilter selects runs for GET /v1/runs.
+type RunFilter struct {
+	Playbook, Status, Mode, Outcome string
+	// Kind is "" or "all" (playbook and rollback runs), "playbook" or
+	// "rollback".
+	Kind string
+}
+
+// RunStatuses are the values GET /v1/runs?status= accepts.
+var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows.RunHolding, workflows.RunSucceeded, workflows.RunFailed}
+
+// RunKinds are the values GET /v1/runs?kind= accepts.
+var RunKinds = []string{KindPlaybook, KindRollback, "all"}
+
+// Validate refuses unknown statuses, outcomes and kinds (a typo would
+// silently list nothing).
+func (f RunFilter) Validate() error {
+	if f.Status != "" && !slices.Contains(RunStatuses, f.Status) {
+		return fmt.Errorf("status %q is not one of %s", f.Status, strings.Join(RunStatuses, ", "))
 	}
-	if status != "" {
-		q = append(q, "RunStatus = "+quote(status))
+	if f.Outcome != "" && !workflows.ValidOutcome(f.Outcome) {
+		return fmt.Errorf("outcome %q is not one of %s", f.Outcome, strings.Join(workflows.Outcomes(), ", "))
 	}
-	if mode != "" {
-		q = append(q, "RunMode = "+quote(mode))
+	if f.Kind != "" && !slices.Contains(RunKinds, f.Kind) {
+		return fmt.Errorf("kind %q is not one of %s", f.Kind, strings.Join(RunKinds, ", "))
+	}
+	return nil
+}
+
+// Query is the visibility query. Rollback runs have no playbook, status,
+// mode or outcome attributes: those filters select playbook runs only.
+func (f RunFilter) Query() string {
+	var q []string
+	kind := f.Kind
+	if kind == "" && (f.Playbook != "" || f.Status != "" || f.Mode != "" || f.Outcome != "") {
+		kind = KindPlaybook
+	}
+	switch kind {
+	case KindRollback:
+		q = append(q, "WorkflowType = "+quote(workflows.RollbackWorkflow))
+	case KindPlaybook:
+		q = append(q, "WorkflowType = "+quote(workflows.PlaybookWorkflow))
+	default:
+		q = append(q, "WorkflowType IN ("+quote(workflows.PlaybookWorkflow)+", "+quote(workflows.RollbackWorkflow)+")")
+	}
+	if f.Playbook != "" {
+		q = append(q, "PlaybookName = "+quote(f.Playbook))
+	}
+	if f.Status != "" {
+		q = append(q, "RunStatus = "+quote(f.Status))
+	}
+	if f.Mode != "" {
+		q = append(q, "RunMode = "+quote(f.Mode))
+	}
+	if f.Outcome != "" {
+		q = append(q, "Outcome = "+quote(f.Outcome))
 	}
 	return strings.Join(q, " AND ")
 }
@@ -80,10 +160,15 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		}
 		limit = n
 	}
+	f := RunFilter{Playbook: q.Get("playbook"), Status: q.Get("status"), Mode: mode, Outcome: q.Get("outcome"), Kind: q.Get("kind")}
+	if err := f.Validate(); err != nil {
+		Problem(w, http.StatusBadRequest, "Bad filter", err.Error())
+		return
+	}
 	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.Namespace,
 		PageSize:  int32(limit),
-		Query:     RunQuery(q.Get("playbook"), q.Get("status"), mode),
+		Query:     f.Query(),
 	})
 	if err != nil {
 		Problem(w, http.StatusBadGateway, "Cannot list runs", err.Error())
@@ -93,6 +178,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	for _, e := range resp.GetExecutions() {
 		out = append(out, s.summary(e))
 	}
+	markRolledBack(out)
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
@@ -117,7 +203,32 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 		}
 		return v
 	}
-	sum.Playbook = str("PlaybookName")
+	sum.Kind = KindPlaybook
+	if e.GetType().GetName() == workflows.RollbackWorkflow {
+		sum.Kind = KindRollback
+		sum.RollbackOf = strings.TrimPrefix(sum.WorkflowID, "rollback:")
+		sum.Playbook = "rollback"
+		sum.Mode = ""
+	}
+	tm := func(k string) *time.Time {
+		var v time.Time
+		if p, ok := fields[k]; ok && dc.FromPayload(p, &v) == nil && !v.IsZero() {
+			return &v
+		}
+		return nil
+	}
+	sum.Outcome = str("Outcome")
+	sum.HoldUntil = tm("HoldUntil")
+	sum.RolledBackBy = str("RolledBackBy")
+	sum.RolledBackAt = tm("RolledBackAt")
+	if sum.Kind == KindRollback {
+		// A rollback run's RolledBackBy is who asked for it (its memo is
+		// encrypted by the codec); it is not itself rolled back.
+		sum.RequestedBy, sum.RolledBackBy, sum.RolledBackAt = sum.RolledBackBy, "", nil
+	}
+	if pb := str("PlaybookName"); pb != "" {
+		sum.Playbook = pb
+	}
 	sum.DetectionID = str("DetectionID")
 	sum.Severity = str("DetectionSeverity")
 	sum.DetectorModel = str("DetectorModel")
@@ -138,6 +249,9 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 			sum.Status = sum.Temporal
 		}
 	}
+	if sum.Status == "" && e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		sum.Status = workflows.RunRunning
+	}
 	sum.URL = dispatch.RunURL(s.UIURL, s.Namespace, sum.WorkflowID, sum.RunID)
 	return sum
 }
@@ -156,6 +270,11 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	d := &RunDetail{RunSummary: s.summary(desc.GetWorkflowExecutionInfo())}
 	runID = d.RunID
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	if d.Kind == KindRollback {
+		s.rollbackDetail(ctx, d, closed)
+		return d, nil
+	}
+	s.rolledBackBy(ctx, d)
 	if closed {
 		var res workflows.Result
 		err := s.Temporal.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
@@ -168,9 +287,16 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 			d.Error = err.Error()
 		}
 		if res.Steps != nil {
-			d.Steps, d.Outputs = res.Steps, res.Outputs
+			d.Steps, d.Outputs, d.Holds = res.Steps, res.Outputs, res.Holds
 			if res.Error != "" {
 				d.Error = res.Error
+			}
+			if res.Outcome != "" {
+				d.Outcome, d.OutcomeDetail = res.Outcome, res.OutcomeDetail
+			}
+			if rb := res.RolledBack; rb != nil && d.RolledBackBy == "" {
+				at := rb.At
+				d.RolledBackBy, d.RolledBackAt, d.RollbackRun = rb.By, &at, rb.RollbackID
 			}
 			return d, nil
 		}
@@ -183,7 +309,78 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		return d, nil
 	}
 	_ = v.Get(&d.Steps)
+	// Runs started before holds could be queried have no such query.
+	if hv, err := s.Temporal.QueryWorkflow(ctx, workflowID, runID, workflows.QueryHolds); err == nil {
+		_ = hv.Get(&d.Holds)
+	}
 	return d, nil
+}
+
+// markRolledBack marks the runs of a list whose rollback run is in the same
+// list, for runs that had ended before their rollback (their own search
+// attributes cannot change any more).
+func markRolledBack(runs []RunSummary) {
+	rollbacks := map[string]RunSummary{}
+	for _, r := range runs {
+		if r.Kind == KindRollback {
+			rollbacks[r.RollbackOf] = r
+		}
+	}
+	for i := range runs {
+		r := &runs[i]
+		if rb, ok := rollbacks[r.WorkflowID]; ok && r.Kind == KindPlaybook && r.RolledBackBy == "" {
+			at := rb.StartedAt
+			r.RolledBackBy, r.RolledBackAt = rb.RequestedBy, &at
+		}
+	}
+}
+
+// rolledBackBy fills the rollback marks of a run from its rollback
+// workflow (rollback:<id>) when the run itself could not record them (it
+// had ended before the rollback; a closed run's attributes are final).
+func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
+	rid := "rollback:" + d.WorkflowID
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, rid, "")
+	if err != nil {
+		return
+	}
+	d.RollbackRun = rid
+	if d.RolledBackBy != "" {
+		return
+	}
+	rb := s.summary(desc.GetWorkflowExecutionInfo())
+	at := rb.StartedAt
+	d.RolledBackBy, d.RolledBackAt = rb.RequestedBy, &at
+}
+
+// MemoRequestedBy is the memo field of a rollback run naming who asked.
+const MemoRequestedBy = "requested_by"
+
+// rollbackDetail reads a rollback run: its undo calls as steps.
+func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) {
+	d.Steps = []workflows.StepResult{}
+	if !closed {
+		return
+	}
+	var res []workflows.UndoResult
+	err := s.Temporal.GetWorkflow(ctx, d.WorkflowID, d.RunID).Get(ctx, &res)
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Type() == workflows.ErrRollbackFailed && ae.HasDetails():
+		_ = ae.Details(&res)
+		d.Error = ae.Message()
+	default:
+		d.Error = err.Error()
+	}
+	d.Undo = res
+	for _, u := range res {
+		id := u.Step + ".rollback"
+		if u.Index >= 0 {
+			id = fmt.Sprintf("%s.rollback[%d]", u.Step, u.Index)
+		}
+		d.Steps = append(d.Steps, workflows.StepResult{ID: id, Name: "undo " + u.Step + " (" + u.Action + ")", Action: u.Undo, Status: u.Status, Params: u.Params, Error: u.Error})
+	}
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
@@ -199,4 +396,52 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// ActiveHold is one time-boxed containment waiting for release, in
+// GET /v1/holds.
+type ActiveHold struct {
+	workflows.Hold
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Playbook   string `json:"playbook"`
+	URL        string `json:"url,omitempty"`
+}
+
+// listHolds lists the active holds of every holding run, soonest release
+// first.
+func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := timeoutCtx(r)
+	defer cancel()
+	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: s.Namespace,
+		PageSize:  1000,
+		Query:     RunFilter{Status: workflows.RunHolding}.Query() + " AND ExecutionStatus = 'Running'",
+	})
+	if err != nil {
+		Problem(w, http.StatusBadGateway, "Cannot list holds", err.Error())
+		return
+	}
+	out := []ActiveHold{}
+	for _, e := range resp.GetExecutions() {
+		sum := s.summary(e)
+		v, err := s.Temporal.QueryWorkflow(ctx, sum.WorkflowID, sum.RunID, workflows.QueryHolds)
+		if err != nil {
+			// A run started before holds could be queried: its release
+			// time is in its search attribute only.
+			if sum.HoldUntil != nil {
+				out = append(out, ActiveHold{Hold: workflows.Hold{Until: *sum.HoldUntil}, WorkflowID: sum.WorkflowID, RunID: sum.RunID, Playbook: sum.Playbook, URL: sum.URL})
+			}
+			continue
+		}
+		var holds []workflows.Hold
+		_ = v.Get(&holds)
+		for _, h := range holds {
+			if h.ReleasedAt == nil {
+				out = append(out, ActiveHold{Hold: h, WorkflowID: sum.WorkflowID, RunID: sum.RunID, Playbook: sum.Playbook, URL: sum.URL})
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Until.Before(out[j].Until) })
+	writeJSON(w, http.StatusOK, map[string]any{"holds": out})
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -52,8 +53,7 @@ func approvalsCommand() command {
 				g := a.Gate
 				approvers := "anyone"
 				if len(g.Approvers) > 0 {
-					b, _ := json.Marshal(g.Approvers)
-					approvers = string(b)
+					approvers = strings.Join(g.Approvers, ", ")
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, approvalsOf(g), g.Quorum,
 					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)

@@ -55,6 +55,8 @@ func commands() []command {
 		decideCommand("deny"),
 		rollbackCommand(),
 		extendCommand(),
+		holdsCommand(),
+		uiLinksCommand(),
 		policyCommand(),
 		benchCommand(),
 		versionCommand(),

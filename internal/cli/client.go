@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 type apiClient struct {
 	base  string
 	token string
-	http  *http.Client
+	// tokenFrom says where the token came from, for the hint on a 401.
+	tokenFrom string
+	http      *http.Client
 }
 
 // apiFlags are the flags every API client command shares.
@@ -35,11 +39,29 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *apiFlags) client() *apiClient {
-	return &apiClient{
+	c := &apiClient{
 		base:  strings.TrimRight(f.API, "/"),
 		token: config.ReadToken(f.Token, f.DataDir),
 		http:  &http.Client{Timeout: 60 * time.Second},
 	}
+	switch {
+	case f.Token != "":
+		c.tokenFrom = "--token"
+	case strings.TrimSpace(os.Getenv(config.TokenEnv)) != "":
+		c.tokenFrom = config.TokenEnv
+	case c.token != "":
+		c.tokenFrom = filepath.Join(f.DataDir, config.TokenFile)
+	default:
+		c.tokenFrom = "none: no --token, no " + config.TokenEnv + ", no " + filepath.Join(f.DataDir, config.TokenFile)
+	}
+	return c
+}
+
+// authHint says what to do after a 401: where the token came from and the
+// three ways to give one.
+func (c *apiClient) authHint() string {
+	return fmt.Sprintf("the API at %s refused the token (token used: %s). Pass --token TOKEN, set %s, or run from the directory that holds %s (riposte dev writes it there; --data-dir DIR points elsewhere)",
+		c.base, c.tokenFrom, config.TokenEnv, filepath.Join(".riposte", config.TokenFile))
 }
 
 // problemError is an API error response.
@@ -47,6 +69,8 @@ type problemError struct {
 	Status int
 	Title  string
 	Detail string
+	// Hint says what to do next (not part of the problem JSON).
+	Hint   string `json:"-"`
 	Errors []struct {
 		Index   int    `json:"index"`
 		Path    string `json:"path"`
@@ -66,6 +90,9 @@ func (p *problemError) Error() string {
 			path = "(detection)"
 		}
 		fmt.Fprintf(&b, "\n  detection %d: %s: %s", e.Index, path, e.Message)
+	}
+	if p.Hint != "" {
+		fmt.Fprintf(&b, "\n  %s", p.Hint)
 	}
 	return b.String()
 }
@@ -89,7 +116,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("calling the Riposte API at %s: %w (is riposte dev running?)", c.base, err)
+		return fmt.Errorf("calling the Riposte API at %s: %w (is it running? start it with riposte dev, or point --api / RIPOSTE_API_URL at your server)", c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
@@ -104,6 +131,12 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 		if json.Unmarshal(data, p) != nil || p.Title == "" {
 			p.Title = http.StatusText(resp.StatusCode)
 			p.Detail = strings.TrimSpace(string(data))
+		}
+		switch {
+		case resp.StatusCode == http.StatusUnauthorized:
+			p.Hint = c.authHint()
+		case resp.StatusCode == http.StatusNotFound && strings.HasPrefix(path, "/v1/runs/"):
+			p.Hint = "check the workflow id: `riposte runs list` shows recent runs (a rollback run's id is rollback:<run>)"
 		}
 		return p
 	}

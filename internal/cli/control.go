@@ -9,6 +9,7 @@ import (
 	"net/url"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -74,8 +75,16 @@ func extendCommand() command {
 				}
 				return 2
 			}
-			if len(pos) != 3 || *as == "" {
-				fmt.Fprintln(s.Err, "riposte extend: usage: riposte extend RUN STEP DURATION --as USER")
+			if len(pos) != 3 {
+				fmt.Fprintf(s.Err, "riposte extend: got %d argument(s), want RUN STEP DURATION; usage: riposte extend RUN STEP DURATION --as USER (riposte holds lists what can be extended)\n", len(pos))
+				return 2
+			}
+			if by, err := playbook.ParseDuration(pos[2]); err != nil || by <= 0 {
+				fmt.Fprintf(s.Err, "riposte extend: %q is not a positive duration; use e.g. 30m, 4h or 2d\n", pos[2])
+				return 2
+			}
+			if *as == "" {
+				fmt.Fprintln(s.Err, "riposte extend: say who extends the containment with --as USER (or set RIPOSTE_USER)")
 				return 2
 			}
 			body, _ := json.Marshal(api.ExtendRequest{Step: pos[1], By: pos[2], User: *as})

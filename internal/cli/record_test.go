@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"flag"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,7 +16,10 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 )
 
-var record = flag.Bool("record", false, "record run histories into workflows/testdata/histories for the replay guard")
+var (
+	record       = flag.Bool("record", false, "record run histories into workflows/testdata/histories for the replay guard")
+	recordPrefix = flag.String("record-prefix", "", "prefix of the recorded files' names, so new recordings keep the old ones (e.g. outcomes-)")
+)
 
 // TestRecordHistories runs playbooks on the embedded server and saves their
 // histories; workflows' replay test replays them so an interpreter change
@@ -45,9 +49,13 @@ func TestRecordHistories(t *testing.T) {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct{ name, body, approveStep string }{
-		{"e2e-contain", detectionJSON("rec-1", 5, ""), ""},
-		{"e2e-gated", detectionJSON("rec-2", 5, `,"unmapped":{"gate":true}`), "approve"},
+	for _, tc := range []struct{ name, body, approveStep, file, decision, rollback string }{
+		{"e2e-contain", detectionJSON("rec-1", 5, ""), "", "", "", ""},
+		{"e2e-gated", detectionJSON("rec-2", 5, `,"unmapped":{"gate":true}`), "approve", "", "approve", ""},
+		// A denied gate, then always: steps (ChangeOutcomes).
+		{"e2e-deny", detectionJSON("rec-3", 5, `,"dst_endpoint":{"ip":"203.0.113.93"},"unmapped":{"deny_case":true}`), "block", "e2e-deny", "deny", ""},
+		// A hold ended by a rollback (HoldUntil, SignalRolledBack).
+		{"e2e-hold", detectionJSON("rec-4", 5, `,"dst_endpoint":{"ip":"203.0.113.94"},"unmapped":{"hold_case":true}`), "", "e2e-hold-rollback", "", "URECORDER"},
 	} {
 		code, r := h.submit(tc.body)
 		if code != 202 {
@@ -57,10 +65,11 @@ func TestRecordHistories(t *testing.T) {
 			if m.Playbook != tc.name {
 				continue
 			}
-			if tc.approveStep != "" && m.Playbook == "e2e-gated" {
+			if tc.approveStep != "" {
 				deadline := time.Now().Add(30 * time.Second)
 				for {
-					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.token, `{"step":"approve","decision":"approve","user":"URECORDER","reason":"recording"}`)
+					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.token,
+						fmt.Sprintf(`{"step":%q,"decision":%q,"user":"URECORDER","reason":"recording"}`, tc.approveStep, tc.decision))
 					if code == 200 {
 						break
 					}
@@ -70,13 +79,24 @@ func TestRecordHistories(t *testing.T) {
 					time.Sleep(200 * time.Millisecond)
 				}
 			}
+			if tc.rollback != "" {
+				h.waitStep(m.WorkflowID, "block", "succeeded")
+				time.Sleep(time.Second) // let the run start holding
+				if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.token, fmt.Sprintf(`{"user":%q}`, tc.rollback)); code != 202 {
+					t.Fatalf("rollback: %d %s", code, b)
+				}
+			}
 			h.waitRun(m.WorkflowID, time.Minute)
 			hist := fetchHistory(t, c, m.WorkflowID, m.RunID)
 			b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(filepath.Join(out, m.Playbook+".json"), b, 0o644); err != nil {
+			name := tc.file
+			if name == "" {
+				name = m.Playbook
+			}
+			if err := os.WriteFile(filepath.Join(out, *recordPrefix+name+".json"), b, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -17,13 +17,20 @@ import (
 )
 
 const runsUsage = `Usage:
-  riposte runs list [--playbook P] [--status S] [--shadow] [--limit N]
+  riposte runs list [--playbook P] [--status S] [--outcome O] [--kind K] [--shadow] [--limit N]
   riposte runs show ID
   riposte runs follow ID
 
-list shows recent runs; show prints every step (status, times, output
-summary, error); follow prints step progress live until the run ends and
-exits 0 when it succeeded, 1 otherwise.`
+list shows recent runs, playbook runs and rollback runs (--kind playbook or
+rollback for one kind), with their outcome, the release time of a holding
+run and whether it was rolled back; show prints every step (status, times,
+output summary, error), the outcome, holds with their release times and the
+rollback; follow prints step progress live until the run ends and exits 0
+when it completed (whatever its outcome), 1 when it failed.
+
+Statuses: running, waiting_approval, holding, succeeded, failed.
+Outcomes: contained, partially_contained, not_contained, no_containment,
+withdrawn, failed.`
 
 func runsCommand() command {
 	return command{name: "runs", summary: "List, show and follow runs", usage: runsUsage,
@@ -38,7 +45,9 @@ func runsCommand() command {
 			f.register(fs)
 			jsonOut := fs.Bool("json", false, "print JSON")
 			playbookName := fs.String("playbook", "", "only runs of this playbook")
-			status := fs.String("status", "", "only runs with this status (running, waiting_approval, succeeded, failed)")
+			status := fs.String("status", "", "only runs with this status ("+strings.Join(api.RunStatuses, ", ")+")")
+			outcome := fs.String("outcome", "", "only runs with this outcome ("+strings.Join(workflows.Outcomes(), ", ")+")")
+			kind := fs.String("kind", "", "playbook, rollback or all (default: all)")
 			shadow := fs.Bool("shadow", false, "only shadow-mode runs")
 			limit := fs.Int("limit", 50, "most runs to list")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
@@ -52,7 +61,18 @@ func runsCommand() command {
 			c := f.client()
 			switch sub {
 			case "list":
+				filter := api.RunFilter{Playbook: *playbookName, Status: *status, Outcome: *outcome, Kind: *kind}
+				if err := filter.Validate(); err != nil {
+					fmt.Fprintf(s.Err, "riposte runs list: %v\n", err)
+					return 2
+				}
 				q := url.Values{}
+				if *outcome != "" {
+					q.Set("outcome", *outcome)
+				}
+				if *kind != "" {
+					q.Set("kind", *kind)
+				}
 				if *playbookName != "" {
 					q.Set("playbook", *playbookName)
 				}
@@ -114,12 +134,38 @@ func printRuns(w io.Writer, runs []api.RunSummary) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "STARTED\tPLAYBOOK\tSTATUS\tAPPROVAL\tMODE\tDETECTION\tWORKFLOW ID")
+	fmt.Fprintln(tw, "STARTED\tPLAYBOOK\tSTATUS\tOUTCOME\tAPPROVAL\tMODE\tDETECTION\tWORKFLOW ID\tNOTE")
 	for _, r := range runs {
-		fmt.Fprintf(tw, "%s\t%s v%d\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05"), r.Playbook, r.Version,
-			r.Status, dash(r.ApprovalState), r.Mode, r.DetectionID, r.WorkflowID)
+		pb := fmt.Sprintf("%s v%d", r.Playbook, r.Version)
+		if r.Kind == api.KindRollback {
+			pb = "(rollback)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05"), pb,
+			r.Status, dash(r.Outcome), dash(r.ApprovalState), dash(r.Mode), dash(r.DetectionID), r.WorkflowID, runNote(r))
 	}
 	_ = tw.Flush()
+}
+
+// runNote is the list's last column: rollback, hold release, rollback of.
+func runNote(r api.RunSummary) string {
+	var notes []string
+	if r.Kind == api.KindRollback {
+		notes = append(notes, "rollback of "+r.RollbackOf)
+		if r.RequestedBy != "" {
+			notes[0] += " by " + r.RequestedBy
+		}
+	}
+	if r.HoldUntil != nil && r.ClosedAt == nil {
+		notes = append(notes, "releases at "+r.HoldUntil.Local().Format("2006-01-02 15:04:05"))
+	}
+	if r.RolledBackBy != "" {
+		n := "rolled back by " + r.RolledBackBy
+		if r.RolledBackAt != nil {
+			n += " at " + r.RolledBackAt.Local().Format("2006-01-02 15:04:05")
+		}
+		notes = append(notes, n)
+	}
+	return strings.Join(notes, "; ")
 }
 
 func dash(s string) string {
@@ -131,9 +177,26 @@ func dash(s string) string {
 
 func printRun(w io.Writer, d *api.RunDetail) {
 	fmt.Fprintf(w, "Run %s (%s)\n", d.WorkflowID, d.RunID)
-	fmt.Fprintf(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
-	fmt.Fprintf(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
+	if d.Kind == api.KindRollback {
+		fmt.Fprintf(w, "  rollback of: %s (requested by %s)\n", d.RollbackOf, dash(d.RequestedBy))
+	} else {
+		fmt.Fprintf(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
+		fmt.Fprintf(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
+	}
 	fmt.Fprintf(w, "  status:    %s\n", d.Status)
+	if d.Outcome != "" {
+		fmt.Fprintf(w, "  outcome:   %s\n", workflows.OutcomeText(d.Outcome, d.OutcomeDetail))
+	}
+	if d.RolledBackBy != "" || d.RollbackRun != "" {
+		at := ""
+		if d.RolledBackAt != nil {
+			at = " at " + d.RolledBackAt.Local().Format("2006-01-02 15:04:05")
+		}
+		fmt.Fprintf(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
+	}
+	for _, h := range d.Holds {
+		fmt.Fprintf(w, "  hold:      %s\n", holdLine(h))
+	}
 	if d.ApprovalState != "" {
 		fmt.Fprintf(w, "  approval:  %s\n", d.ApprovalState)
 	}
@@ -168,6 +231,18 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	if len(d.Outputs) > 0 {
 		fmt.Fprintf(w, "  outputs: %s\n", summarize(d.Outputs, 400))
 	}
+}
+
+// holdLine describes one time-boxed containment and its release.
+func holdLine(h workflows.Hold) string {
+	switch {
+	case h.ReleasedAt != nil && h.Error != "":
+		return fmt.Sprintf("%s: release (%s) failed at %s: %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"), h.Error)
+	case h.ReleasedAt != nil:
+		return fmt.Sprintf("%s: released (%s) at %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"))
+	}
+	return fmt.Sprintf("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h --as USER", h.Step, h.Undo,
+		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
 }
 
 func duration(st workflows.StepResult) string {
@@ -212,7 +287,11 @@ func followRun(ctx context.Context, c *apiClient, id string, interval time.Durat
 			}
 		}
 		if d.ClosedAt != nil {
-			fmt.Fprintf(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), d.Status)
+			end := d.Status
+			if d.Outcome != "" {
+				end += " (" + workflows.OutcomeText(d.Outcome, d.OutcomeDetail) + ")"
+			}
+			fmt.Fprintf(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
 			if d.Status == workflows.RunSucceeded {
 				return 0
 			}

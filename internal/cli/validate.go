@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -58,7 +59,10 @@ func validateCommand() command {
 				_ = enc.Encode(out)
 			} else {
 				for _, d := range diags {
-					fmt.Fprintln(s.Out, d.String())
+					// One diagnostic per line, whatever its message holds,
+					// so the summary never lands on the last one's line.
+					msg := strings.TrimRight(d.String(), " \t\r\n")
+					fmt.Fprint(s.Out, strings.ReplaceAll(msg, "\n", "\n  ")+"\n")
 				}
 				if len(diags) == 0 {
 					fmt.Fprintf(s.Out, "ok: %d playbook%s valid (%d file%s)\n", len(set.Playbooks), plural(len(set.Playbooks)), files, plural(files))

@@ -97,6 +97,22 @@ var errIOEOF = errors.New("EOF")
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// yamlParserErrors are the messages of yaml.v3's parser (parserc.go), whose
+// line numbers it reports 0-based; its scanner's are 1-based already.
+var yamlParserErrors = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
 func (p *parser) yamlError(err error) {
 	msg := err.Error()
 	var te *yaml.TypeError
@@ -105,6 +121,11 @@ func (p *parser) yamlError(err error) {
 	}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		if yamlParserErrors[m[2]] {
+			// yaml.v3 reports parser errors (not scanner errors) at the
+			// 0-based line of the construct that is broken.
+			line++
+		}
 		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: 1, Message: "YAML syntax: " + m[2]})
 		return
 	}

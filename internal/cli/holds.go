@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+const holdsUsage = `Usage: riposte holds [--json]
+
+Lists the active time-boxed containments (steps with contain_for) of every
+holding run, soonest release first: the run, the step, the undo action that
+will release it and when. Extend one with riposte extend RUN STEP 4h --as USER;
+end one now with riposte rollback RUN --as USER.`
+
+func holdsCommand() command {
+	return command{name: "holds", summary: "List active time-boxed containments and their release times", usage: holdsUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			var f apiFlags
+			fs := newFlagSet("holds", holdsUsage, s)
+			f.register(fs)
+			jsonOut := fs.Bool("json", false, "print JSON")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if len(pos) != 0 {
+				fmt.Fprintf(s.Err, "riposte holds: takes no arguments (got %q); see riposte runs show RUN for one run's holds\n", pos)
+				return 2
+			}
+			var resp struct {
+				Holds []api.ActiveHold `json:"holds"`
+			}
+			if err := f.client().do(ctx, "GET", "/v1/holds", nil, "", &resp, nil); err != nil {
+				return fail(s, err)
+			}
+			if *jsonOut {
+				writeJSONTo(s.Out, resp)
+				return 0
+			}
+			printHolds(s.Out, resp.Holds, time.Now())
+			return 0
+		}}
+}
+
+func printHolds(w io.Writer, holds []api.ActiveHold, now time.Time) {
+	if len(holds) == 0 {
+		fmt.Fprintln(w, "no active holds")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RELEASES AT\tIN\tRUN\tPLAYBOOK\tSTEP\tUNDO\tEXTENSIONS")
+	for _, h := range holds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Until.Sub(now).Round(time.Second),
+			h.WorkflowID, h.Playbook, dash(h.Step), dash(h.Undo), len(h.Extensions))
+	}
+	_ = tw.Flush()
+}
+
+const uiLinksUsage = `Usage: riposte ui-links [--ui URL] [--namespace NS] [--playbooks DIR]
+
+Prints Temporal Web UI links to saved searches over Riposte's search
+attributes: runs waiting for approval, holding runs, runs failed today,
+runs not contained, rolled-back runs, rollback runs, and one per playbook.
+Bookmark them, or paste the query into the UI's search box.`
+
+// uiLink is one saved search.
+type uiLink struct {
+	Name, Query string
+}
+
+// uiLinks builds the saved searches; today is midnight UTC of the day.
+func uiLinks(today time.Time, playbooks []string) []uiLink {
+	links := []uiLink{
+		{"waiting for approval", "RunStatus = 'waiting_approval' AND ExecutionStatus = 'Running'"},
+		{"holding (time-boxed containment)", "RunStatus = 'holding' AND ExecutionStatus = 'Running'"},
+		{"failed today", "RunStatus = 'failed' AND StartTime >= '" + today.UTC().Format(time.RFC3339) + "'"},
+		{"not contained", "Outcome IN ('not_contained', 'partially_contained')"},
+		{"rolled back", "RolledBackBy IS NOT NULL"},
+		{"rollback runs", "WorkflowType = 'riposte.rollback'"},
+	}
+	for _, p := range playbooks {
+		links = append(links, uiLink{"playbook " + p, "PlaybookName = '" + strings.ReplaceAll(p, "'", "") + "'"})
+	}
+	return links
+}
+
+// uiListURL is the UI's workflow list filtered by a query.
+func uiListURL(ui, namespace, query string) string {
+	return strings.TrimRight(ui, "/") + "/namespaces/" + url.PathEscape(namespace) + "/workflows?query=" + url.QueryEscape(query)
+}
+
+func uiLinksCommand() command {
+	return command{name: "ui-links", summary: "Print Temporal UI links to saved run searches", usage: uiLinksUsage,
+		run: func(ctx context.Context, args []string, s Streams) int {
+			fs := newFlagSet("ui-links", uiLinksUsage, s)
+			ui := fs.String("ui", envOr("RIPOSTE_UI_URL", "http://127.0.0.1:8233"), "Temporal Web UI base URL (env RIPOSTE_UI_URL)")
+			ns := fs.String("namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+			dir := fs.String("playbooks", "playbooks", "playbooks directory, for one link per playbook")
+			pos, err := parseFlags(fs, args)
+			if err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					return 0
+				}
+				return 2
+			}
+			if len(pos) != 0 {
+				fmt.Fprintf(s.Err, "riposte ui-links: takes no arguments (got %q); use --ui, --namespace, --playbooks\n", pos)
+				return 2
+			}
+			if u, err := url.Parse(*ui); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				fmt.Fprintf(s.Err, "riposte ui-links: --ui %q is not an http(s) URL; use e.g. http://127.0.0.1:8233\n", *ui)
+				return 2
+			}
+			var names []string
+			set, _, diags := playbook.Load([]string{*dir}, activities.Catalog())
+			if set != nil {
+				for _, c := range set.Playbooks {
+					names = append(names, c.Playbook.Name)
+				}
+			}
+			if len(diags) > 0 && len(names) == 0 {
+				fmt.Fprintf(s.Err, "riposte ui-links: no per-playbook links: cannot load playbooks from %s (pass --playbooks DIR)\n", *dir)
+			}
+			now := time.Now().UTC()
+			today := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+			for _, l := range uiLinks(today, names) {
+				fmt.Fprintf(s.Out, "%s\n  query: %s\n  %s\n", l.Name, l.Query, uiListURL(*ui, *ns, l.Query))
+			}
+			return 0
+		}}
+}
