@@ -215,7 +215,7 @@ func (r *run) closeGate(ctx workflow.Context, g *gateState, state string, d *Dec
 // approvalState summarises the run's gates for the ApprovalState attribute.
 func (r *run) approvalState() string {
 	state := ""
-	rank := map[string]int{GateApproved: 1, GateTimedOut: 2, GateDenied: 3, GateEscalated: 4, GatePending: 5}
+	rank := map[string]int{GateApproved: 1, GateWithdrawn: 2, GateTimedOut: 2, GateDenied: 3, GateEscalated: 4, GatePending: 5}
 	for _, id := range r.gateOrder {
 		g := r.gates[id]
 		s := g.State
@@ -332,6 +332,8 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		return true, "", ""
 	case GateTimedOut:
 		return false, playbook.StatusTimedOut, fmt.Sprintf("approval timed out after %s", playbook.Duration(g.round))
+	case GateWithdrawn:
+		return false, playbook.StatusSkipped, "gate withdrawn: " + g.Decision.Reason
 	default:
 		who := ""
 		if g.Decision != nil {

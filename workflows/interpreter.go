@@ -12,6 +12,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
 )
@@ -66,11 +67,15 @@ type run struct {
 	status   []string     // by step index
 	vars     map[string]any
 	detect   map[string]any
+	finding  map[string]any
 	aborted  bool
 	abortErr string
 	// withdrawn is set when the detection was withdrawn during the run
-	// (outcome withdrawn).
-	withdrawn bool
+	// (outcome withdrawn); withdrawal and changes hold the finding's later
+	// records (lifecycle.go).
+	withdrawn  bool
+	withdrawal *Withdrawal
+	changes    []FindingChange
 	// outcomes is true for runs started with ChangeOutcomes: a denied or
 	// timed-out gate no longer aborts, always: steps run, the run records
 	// an Outcome, dry-run holds release at once. Older histories replay
@@ -116,6 +121,10 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if r.detect == nil {
 		r.detect = map[string]any{}
 	}
+	r.finding = input.Finding
+	if r.finding == nil {
+		r.finding = finding.Build(r.detect, finding.DefaultConfig()) //workflowcheck:ignore pure: sorted keys, no clock
+	}
 	started := workflow.Now(ctx)
 	r.results = make([]StepResult, len(pb.Steps))
 	r.status = make([]string, len(pb.Steps))
@@ -139,6 +148,9 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	if r.outcomes {
 		r.listenRolledBack(ctx)
+	}
+	if err := r.registerLifecycle(ctx); err != nil {
+		return nil, err
 	}
 	if input.Rev >= RevLean {
 		workflow.SetCurrentDetails(ctx, r.details(RunRunning))
@@ -170,6 +182,10 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		res.Holds = append(res.Holds, *h)
 	}
 	res.Outputs = r.outputs()
+	res.Withdrawn = r.withdrawal
+	if len(r.changes) > 0 {
+		res.Finding, res.FindingChanges = r.finding, r.changes
+	}
 	res.EndedAt = workflow.Now(ctx)
 	res.RolledBack = r.rolledBack
 	if r.outcomes {
@@ -276,6 +292,7 @@ func (r *run) env() *conditions.Env {
 	}
 	return &conditions.Env{
 		Detection: r.detect,
+		Finding:   r.finding,
 		Vars:      r.vars,
 		Steps:     steps,
 		Playbook:  map[string]any{"name": r.pb.Playbook.Name, "version": r.pb.Playbook.Version, "digest": r.input.Digest},
@@ -445,6 +462,10 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	cs := r.pb.Steps[i]
 	now := workflow.Now(ctx)
 	r.results[i].StartedAt = &now
+	if why := r.withdrawnSkip(cs); why != "" {
+		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
+		return
+	}
 	env := r.env()
 	if cs.If != nil {
 		ok, err := cs.If.EvalBool(env.Map()) //workflowcheck:ignore expressions are pure
@@ -469,6 +490,10 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	r.results[i].Params = params
 	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env.Map()); !ok {
 		r.finish(ctx, i, status, nil, "", reason)
+		return
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
 		return
 	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
@@ -552,6 +577,10 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	r.results[i].Params = all
 	if ok, status, reason := r.maybeGate(ctx, i, cs, all, env.Map()); !ok {
 		r.finish(ctx, i, status, nil, "", reason)
+		return
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
 		return
 	}
 	r.setStatus(ctx, i, playbook.StatusRunning)

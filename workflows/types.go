@@ -37,6 +37,10 @@ type Input struct {
 	Playbook  *playbook.Playbook `json:"playbook"`
 	Digest    string             `json:"digest"`
 	Detection map[string]any     `json:"detection"`
+	// Finding is the normalized view of the detection, computed at intake
+	// (internal/finding). Runs started before it existed get it computed
+	// from Detection with the default settings.
+	Finding map[string]any `json:"finding,omitempty"`
 	// DryRun simulates notify and contain actions and grants approvals.
 	DryRun bool `json:"dry_run,omitempty"`
 	// Shadow marks a run of a playbook in shadow mode (simulated like DryRun).
@@ -132,8 +136,14 @@ type Result struct {
 	// it was still running (holding).
 	RolledBack *RolledBack `json:"rolled_back,omitempty"`
 	Simulated  bool        `json:"simulated,omitempty"`
-	StartedAt  time.Time   `json:"started_at"`
-	EndedAt    time.Time   `json:"ended_at"`
+	// Withdrawn is set when the detector withdrew the finding during the run.
+	Withdrawn *Withdrawal `json:"withdrawn,omitempty"`
+	// Finding is the run's final view when later records changed it, and
+	// FindingChanges the updates applied.
+	Finding        map[string]any  `json:"finding,omitempty"`
+	FindingChanges []FindingChange `json:"finding_changes,omitempty"`
+	StartedAt      time.Time       `json:"started_at"`
+	EndedAt        time.Time       `json:"ended_at"`
 }
 
 // Step returns the result of the step with the id.

@@ -192,6 +192,12 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		intake.WriteProblem(w, intake.DecodeProblem(err))
 		return
 	}
+	formats, prob := convertDetections(r, dets)
+	if prob != nil {
+		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
+		intake.WriteProblem(w, *prob)
+		return
+	}
 	if errs := s.Validator.Validate(dets); len(errs) > 0 {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 		intake.WriteProblem(w, intake.ValidationProblem(errs))
@@ -213,7 +219,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(dets)-len(failed))})
 		return
 	}
-	for _, out := range outs {
+	for i, out := range outs {
 		for _, m := range out.Matched {
 			if m.Deduplicated {
 				resp.Deduplicated++
@@ -223,6 +229,9 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		}
 		if out.Deduplicated {
 			s.Metrics.DetectionDeduplicated()
+		}
+		if formats[i] != "" {
+			out.Warnings = append([]intake.FieldError{conversionWarning(i, formats[i])}, out.Warnings...)
 		}
 		resp.Detections = append(resp.Detections, out)
 	}

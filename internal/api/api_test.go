@@ -399,7 +399,7 @@ func TestAPIProblemShapes(t *testing.T) {
 			intake.FieldError{Index: 0, Path: "class_uid", Message: "line 1, column 19 (byte offset 18): duplicate key: each key may appear only once in an object"})},
 		{"missing fields", `{"class_uid":1001,"severity_id":7,"confidence_score":150,"time":1,"finding_info":{},"metadata":{"product":{"name":"x"}}}`, invalid(
 			"4 validation error(s) in 1 detection(s)",
-			intake.FieldError{Index: 0, Path: "class_uid", Message: "must be 2004, got 1001"},
+			intake.FieldError{Index: 0, Path: "class_uid", Message: "must be 2004 (Detection Finding) or 2001 (Security Finding, mapped), got 1001"},
 			intake.FieldError{Index: 0, Path: "confidence_score", Message: "must be an integer between 0 and 100, got 150"},
 			intake.FieldError{Index: 0, Path: "finding_info.uid", Message: "is required"},
 			intake.FieldError{Index: 0, Path: "severity_id", Message: "must be one of 0, 1, 2, 3, 4, 5, 6, 99, got 7"})},
@@ -408,7 +408,7 @@ func TestAPIProblemShapes(t *testing.T) {
 			intake.FieldError{Index: 1, Path: "finding_info", Message: "is required"},
 			intake.FieldError{Index: 1, Path: "metadata", Message: "is required"},
 			intake.FieldError{Index: 1, Path: "severity_id", Message: "is required"},
-			intake.FieldError{Index: 1, Path: "time", Message: "is required"})},
+			intake.FieldError{Index: 1, Path: "time", Message: "is required (epoch milliseconds, or time_dt as an RFC 3339 date-time)"})},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &fakeStarter{}

@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -129,6 +130,9 @@ type apiOptions struct {
 	RateLimit api.RateLimit
 	// Metrics receives the API's metrics (nil = none).
 	Metrics *telemetry.Metrics
+	// Config is riposte.yaml, for its detections: section ("" or a missing
+	// file = the default finding view settings).
+	Config string
 }
 
 // runningAPI is a started HTTP API.
@@ -152,6 +156,17 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		return nil, &exitError{code: 2, err: err}
 	}
 	disp := &dispatch.Dispatcher{Client: o.Client, TaskQueue: o.TaskQueue, Namespace: o.Namespace, UIURL: o.UIURL, Approval: defaults, Metrics: o.Metrics}
+	if o.Config != "" {
+		if ok, err := exists(o.Config); err != nil {
+			return nil, err
+		} else if ok {
+			fc, _, err := config.LoadDetections(o.Config)
+			if err != nil {
+				return nil, &exitError{code: 1, err: fmt.Errorf("detection settings are invalid; not starting:\n%w", err)}
+			}
+			disp.Finding = fc
+		}
+	}
 	src := &playbookSource{paths: o.Playbooks, disp: disp, logger: o.Logger}
 	if err := src.load(); err != nil {
 		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}

@@ -216,7 +216,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
 		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra, RateLimit: o.Rate.limit(),
-		Metrics: obs.Metrics,
+		Metrics: obs.Metrics, Config: o.Runtime.Config,
 	})
 	if err != nil {
 		return nil, err

@@ -22,6 +22,8 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/types"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // Limits that keep hostile or accidental input bounded.
@@ -36,7 +38,7 @@ type Scope int
 
 // Scopes, from narrowest to widest.
 const (
-	// ScopeTrigger: `trigger.when` sees only the detection.
+	// ScopeTrigger: `trigger.when` sees only the detection and its view.
 	ScopeTrigger Scope = iota
 	// ScopeVars: `vars` see the detection, earlier vars, playbook and run.
 	ScopeVars
@@ -50,13 +52,13 @@ const (
 func (s Scope) Names() []string {
 	switch s {
 	case ScopeTrigger:
-		return []string{"detection"}
+		return []string{"detection", "finding"}
 	case ScopeVars:
-		return []string{"detection", "vars", "playbook", "run"}
+		return []string{"detection", "finding", "vars", "playbook", "run"}
 	case ScopeStep:
-		return []string{"detection", "vars", "playbook", "run", "steps", "item", "index"}
+		return []string{"detection", "finding", "vars", "playbook", "run", "steps", "item", "index"}
 	default:
-		return []string{"detection", "vars", "playbook", "run", "steps"}
+		return []string{"detection", "finding", "vars", "playbook", "run", "steps"}
 	}
 }
 
@@ -84,12 +86,14 @@ type Program struct {
 // Env is the data an expression runs against.
 type Env struct {
 	Detection map[string]any
-	Vars      map[string]any
-	Steps     map[string]any // id -> {"status","output","error"}
-	Playbook  map[string]any // name, version
-	Run       map[string]any // id, workflow_id
-	Item      any
-	Index     int
+	// Finding is the normalized view of the detection (internal/finding).
+	Finding  map[string]any
+	Vars     map[string]any
+	Steps    map[string]any // id -> {"status","output","error"}
+	Playbook map[string]any // name, version
+	Run      map[string]any // id, workflow_id
+	Item     any
+	Index    int
 	// HasItem is true inside for_each iterations.
 	HasItem bool
 }
@@ -98,6 +102,7 @@ type Env struct {
 func (e *Env) Map() map[string]any {
 	m := map[string]any{
 		"detection": orEmpty(e.Detection),
+		"finding":   orEmpty(e.Finding),
 		"vars":      orEmpty(e.Vars),
 		"steps":     orEmpty(e.Steps),
 		"playbook":  orEmpty(e.Playbook),
@@ -252,7 +257,7 @@ func friendly(msg string, s Scope) string {
 		switch name {
 		case "now":
 			return "now() is not available: expressions must give the same result when a run is replayed (use detection.time)"
-		case "detection", "vars", "playbook", "run", "steps", "item", "index":
+		case "detection", "finding", "vars", "playbook", "run", "steps", "item", "index":
 			return fmt.Sprintf("%s is not available here (this expression may use: %s)", name, strings.Join(s.Names(), ", "))
 		}
 	}
@@ -415,10 +420,29 @@ func helpers() []expr.Option {
 		expr.Function("attack_ids", func(args ...any) (any, error) {
 			return AttackIDs(args[0]), nil
 		}, new(func(any) []any)),
+		primary("primary_host", "hosts"),
+		primary("primary_user", "users"),
+		primary("primary_ip", "ips.all"),
+		primary("primary_internal_ip", "ips.internal"),
+		primary("primary_external_ip", "ips.external"),
+		primary("primary_hash", "hashes"),
+		primary("primary_cloud_resource", "cloud_resources"),
 	}
 }
 
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+
+// primary declares NAME(finding): the first value of one entity list of the
+// finding view, or "" when the list is empty.
+func primary(name, kind string) expr.Option {
+	return expr.Function(name, func(args ...any) (any, error) {
+		m, ok := args[0].(map[string]any)
+		if !ok {
+			return "", nil
+		}
+		return finding.Primary(m, kind), nil
+	}, new(func(any) string))
+}
 
 func sortedKeys(m map[string]any) []any {
 	ks := make([]string, 0, len(m))

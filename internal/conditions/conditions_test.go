@@ -237,17 +237,17 @@ func TestCompileErrors(t *testing.T) {
 			Error{1, 18, "now() is not available: expressions must give the same result when a run is replayed (use detection.time)"}},
 		{"toPairs is disabled", `toPairs(detection)`, ScopeStep, false, Error{1, 1, "unknown name toPairs"}},
 		{"steps in trigger", `steps.a.status == "succeeded"`, ScopeTrigger, true,
-			Error{1, 1, "steps is not available here (this expression may use: detection)"}},
+			Error{1, 1, "steps is not available here (this expression may use: detection, finding)"}},
 		{"vars in trigger", `vars.x`, ScopeTrigger, true,
-			Error{1, 1, "vars is not available here (this expression may use: detection)"}},
+			Error{1, 1, "vars is not available here (this expression may use: detection, finding)"}},
 		{"steps in vars", `steps.a.output`, ScopeVars, false,
-			Error{1, 1, "steps is not available here (this expression may use: detection, vars, playbook, run)"}},
+			Error{1, 1, "steps is not available here (this expression may use: detection, finding, vars, playbook, run)"}},
 		{"item in vars", `item.hostname`, ScopeVars, false,
-			Error{1, 1, "item is not available here (this expression may use: detection, vars, playbook, run)"}},
+			Error{1, 1, "item is not available here (this expression may use: detection, finding, vars, playbook, run)"}},
 		{"index in outputs", `index + 1`, ScopeOutputs, false,
-			Error{1, 1, "index is not available here (this expression may use: detection, vars, playbook, run, steps)"}},
+			Error{1, 1, "index is not available here (this expression may use: detection, finding, vars, playbook, run, steps)"}},
 		{"item in trigger", `detection.x == item`, ScopeTrigger, true,
-			Error{1, 16, "item is not available here (this expression may use: detection)"}},
+			Error{1, 16, "item is not available here (this expression may use: detection, finding)"}},
 		{"unknown name", `detecton.severity_id > 3`, ScopeTrigger, true, Error{1, 1, "unknown name detecton"}},
 		{"unknown function", `lower2(detection.x)`, ScopeTrigger, false, Error{1, 1, "unknown name lower2"}},
 		{"1 + 2 is not bool", `1 + 2`, ScopeStep, true, Error{1, 1, "must be a bool expression, but it is int"}},
@@ -320,10 +320,10 @@ func TestCompileOK(t *testing.T) {
 
 func TestScopeNames(t *testing.T) {
 	for sc, want := range map[Scope]string{
-		ScopeTrigger: "detection",
-		ScopeVars:    "detection,vars,playbook,run",
-		ScopeStep:    "detection,vars,playbook,run,steps,item,index",
-		ScopeOutputs: "detection,vars,playbook,run,steps",
+		ScopeTrigger: "detection,finding",
+		ScopeVars:    "detection,finding,vars,playbook,run",
+		ScopeStep:    "detection,finding,vars,playbook,run,steps,item,index",
+		ScopeOutputs: "detection,finding,vars,playbook,run,steps",
 	} {
 		if got := strings.Join(sc.Names(), ","); got != want {
 			t.Errorf("Scope(%d).Names() = %s, want %s", sc, got, want)

@@ -193,7 +193,7 @@ func kindName(n *yaml.Node) string {
 	return "something else"
 }
 
-var topLevelKeys = []string{"connections"}
+var topLevelKeys = []string{"connections", "detections"}
 
 func (p *connParser) parse(src []byte) {
 	if len(src) > MaxConfigBytes {
@@ -237,6 +237,8 @@ func (p *connParser) parse(src []byte) {
 		switch k.Value {
 		case "connections":
 			p.connections(v)
+		case "detections":
+			// Read by ParseDetections (the finding view's settings).
 		default:
 			// Other sections belong to other parts of Riposte; a typo of
 			// ours is worth a warning, not a refusal to start.

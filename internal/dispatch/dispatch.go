@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/telemetry"
@@ -40,6 +41,9 @@ type Dispatcher struct {
 	Approval workflows.ApprovalDefaults
 	// Metrics counts the runs started (nil = none).
 	Metrics *telemetry.Metrics
+	// Finding configures the normalized view (riposte.yaml detections:);
+	// the zero value means finding.DefaultConfig.
+	Finding finding.Config
 	set     atomic.Pointer[playbook.Set]
 }
 
@@ -68,6 +72,19 @@ type Outcome struct {
 	DetectionID  string  `json:"detection_id"`
 	Matched      []Match `json:"matched"`
 	Deduplicated bool    `json:"deduplicated"`
+	// Confidence is the view's confidence: 0-100, or null when unknown.
+	Confidence any `json:"confidence"`
+	// Entities counts what the view found, per kind (hosts, users, ips…).
+	Entities map[string]int `json:"entities"`
+	// State is the finding's lifecycle state (active, withdrawn,
+	// compliance_pass) and Reason why nothing started, when nothing did.
+	State  string `json:"state"`
+	Reason string `json:"reason,omitempty"`
+	// Signalled lists the runs of this finding that were sent the record
+	// (an update or a withdrawal).
+	Signalled []string `json:"signalled,omitempty"`
+	// Warnings say what the intake read differently from the letter of OCSF.
+	Warnings []intake.FieldError `json:"warnings,omitempty"`
 	// Errors lists trigger evaluation problems (the playbook did not match).
 	Errors []string `json:"errors,omitempty"`
 }
@@ -94,12 +111,34 @@ const (
 // An error means Temporal could not be reached; per-playbook trigger errors
 // are reported in the outcome.
 func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection, opts Options) (Outcome, error) {
-	out := Outcome{Index: idx, DetectionID: det.UID(), Matched: []Match{}}
+	view := finding.Build(det, d.Finding)
+	state, _ := view["state"].(string)
+	out := Outcome{Index: idx, DetectionID: det.UID(), Matched: []Match{}, Confidence: view["confidence"],
+		Entities: finding.Counts(view), State: state, Warnings: intake.Warnings(idx, det)}
 	set := d.set.Load()
 	if set == nil {
 		return out, nil
 	}
-	env := map[string]any{"detection": map[string]any(det)}
+	switch state {
+	case finding.StateCompliancePass:
+		out.Reason, _ = view["state_reason"].(string)
+		out.Reason = "nothing started: " + out.Reason
+		return out, nil
+	case finding.StateWithdrawn:
+		// A withdrawal starts nothing; runs already started for this finding
+		// are told (see Signal).
+		r, _ := view["state_reason"].(string)
+		out.Reason = "finding withdrawn (" + r + "): nothing started"
+		if !opts.DryRun {
+			sig, err := d.signal(ctx, set, det, view)
+			if err != nil {
+				return out, err
+			}
+			out.Signalled = sig
+		}
+		return out, nil
+	}
+	env := map[string]any{"detection": map[string]any(det), "finding": view}
 	for _, c := range set.Playbooks {
 		ok, err := c.When.EvalBool(env)
 		if err != nil {
@@ -109,9 +148,18 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if !ok {
 			continue
 		}
-		m, err := d.start(ctx, c, det, opts)
+		m, err := d.start(ctx, c, det, view, opts)
 		if err != nil {
 			return out, err
+		}
+		if m.Deduplicated && m.Mode == ModeLive {
+			// A later record of a running finding: the run decides whether
+			// it raises severity or confidence (see workflows.SignalFinding).
+			if ok, err := d.signalOne(ctx, m.WorkflowID, det, view); err != nil {
+				return out, err
+			} else if ok {
+				out.Signalled = append(out.Signalled, m.WorkflowID)
+			}
 		}
 		out.Matched = append(out.Matched, m)
 	}
@@ -124,7 +172,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 	return out, nil
 }
 
-func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, opts Options) (Match, error) {
+func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options) (Match, error) {
 	pb := c.Playbook
 	mode := ModeLive
 	if opts.DryRun {
@@ -152,6 +200,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		Playbook:  pb,
 		Digest:    c.Digest,
 		Detection: map[string]any(det),
+		Finding:   view,
 		DryRun:    mode == ModeDryRun,
 		Shadow:    mode == ModeShadow,
 		UIURL:     d.UIURL,
@@ -190,6 +239,48 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 	}
 	m.URL = RunURL(d.UIURL, d.Namespace, m.WorkflowID, m.RunID)
 	return m, nil
+}
+
+// Signaller is the optional part of the client that delivers a later
+// record of a finding to its running runs.
+type Signaller interface {
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// signal sends a withdrawal to the live run of every playbook for the
+// finding (the workflow id is derived, so no lookup is needed; playbooks
+// without a run are skipped).
+func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any) ([]string, error) {
+	var out []string
+	for _, c := range set.Playbooks {
+		id := WorkflowID(c.Playbook.Name, det)
+		ok, err := d.signalOne(ctx, id, det, view)
+		if err != nil {
+			return out, err
+		}
+		if ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// signalOne delivers the record to one run; false when it has no running run.
+func (d *Dispatcher) signalOne(ctx context.Context, workflowID string, det intake.Detection, view map[string]any) (bool, error) {
+	s, ok := d.Client.(Signaller)
+	if !ok {
+		return false, nil
+	}
+	err := s.SignalWorkflow(ctx, workflowID, "", workflows.SignalFinding, workflows.FindingUpdate{Detection: map[string]any(det), Finding: view})
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &nf):
+		return false, nil // no run, or it already ended
+	default:
+		return false, fmt.Errorf("delivering finding %q to %s: %w", det.UID(), workflowID, err)
+	}
 }
 
 // RunURL links to a run in the Temporal UI.

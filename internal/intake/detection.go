@@ -44,10 +44,17 @@ var severityNames = map[int]string{
 	99: "Other",
 }
 
-// UID returns finding_info.uid, or "" when it is missing or not a string.
+// UID returns finding_info.uid (for an OCSF 1.0 Security Finding,
+// finding.uid), or "" when it is missing or not a string.
 func (d Detection) UID() string {
-	s, _ := d.str("finding_info", "uid")
-	return s
+	if s, ok := d.str("finding_info", "uid"); ok {
+		return s
+	}
+	if d.IsSecurityFinding() {
+		s, _ := d.str("finding", "uid")
+		return s
+	}
+	return ""
 }
 
 // Product returns metadata.product.name, falling back to
@@ -121,6 +128,9 @@ func joinVersion(name, version string) string {
 // The text is untrusted (often AI-written): display it, never interpret it.
 func (d Detection) Title() string {
 	if s := d.text("finding_info", "title"); s != "" {
+		return truncate(s, MaxAttrLen)
+	}
+	if s := d.text("finding", "title"); s != "" && d.IsSecurityFinding() {
 		return truncate(s, MaxAttrLen)
 	}
 	return truncate(d.text("message"), MaxAttrLen)

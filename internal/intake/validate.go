@@ -115,16 +115,29 @@ func (v *Validator) Validate(dets []Detection) []FieldError {
 
 func (v *Validator) validateOne(idx int, d Detection) []FieldError {
 	inst := map[string]any(d) // the library only recognises the unnamed map type
+	securityFinding := d.IsSecurityFinding()
+	if securityFinding {
+		inst = mapSecurityFinding(inst)
+	}
+	out := checkTime(idx, d)
 	err := v.schema.Validate(inst)
 	if err == nil {
-		return nil
+		return out
 	}
 	var ve *jsonschema.ValidationError
 	if !errors.As(err, &ve) {
-		return []FieldError{{Index: idx, Message: "could not be validated: " + err.Error()}}
+		return append(out, FieldError{Index: idx, Message: "could not be validated: " + err.Error()})
 	}
-	var out []FieldError
+	n := len(out)
 	v.collect(idx, inst, ve, &out)
+	for i := n; i < len(out); i++ {
+		if securityFinding && (out[i].Path == "finding_info" || strings.HasPrefix(out[i].Path, "finding_info.")) {
+			out[i].Path = "finding" + strings.TrimPrefix(out[i].Path, "finding_info")
+		}
+		if out[i].Path == "class_uid" {
+			out[i].Message = strings.Replace(out[i].Message, "must be 2004", "must be 2004 (Detection Finding) or 2001 (Security Finding, mapped)", 1)
+		}
+	}
 	slices.SortFunc(out, func(a, b FieldError) int {
 		if c := strings.Compare(a.Path, b.Path); c != 0 {
 			return c

@@ -106,7 +106,7 @@ func TestValidate(t *testing.T) {
 		{"missing severity_id", func(d Detection) { delete(d, "severity_id") },
 			[]FieldError{{Path: "severity_id", Message: "is required"}}},
 		{"missing time", func(d Detection) { delete(d, "time") },
-			[]FieldError{{Path: "time", Message: "is required"}}},
+			[]FieldError{{Path: "time", Message: "is required (epoch milliseconds, or time_dt as an RFC 3339 date-time)"}}},
 		{"missing metadata", func(d Detection) { delete(d, "metadata") },
 			[]FieldError{{Path: "metadata", Message: "is required"}}},
 		{"missing metadata.product", func(d Detection) { delete(obj(d, "metadata"), "product") },
@@ -118,13 +118,13 @@ func TestValidate(t *testing.T) {
 			{Path: "finding_info", Message: "is required"},
 			{Path: "metadata", Message: "is required"},
 			{Path: "severity_id", Message: "is required"},
-			{Path: "time", Message: "is required"},
+			{Path: "time", Message: "is required (epoch milliseconds, or time_dt as an RFC 3339 date-time)"},
 		}},
 
 		{"class_uid 1001", func(d Detection) { d["class_uid"] = 1001 },
-			[]FieldError{{Path: "class_uid", Message: "must be 2004, got 1001"}}},
+			[]FieldError{{Path: "class_uid", Message: "must be 2004 (Detection Finding) or 2001 (Security Finding, mapped), got 1001"}}},
 		{"class_uid as string", func(d Detection) { d["class_uid"] = "2004" },
-			[]FieldError{{Path: "class_uid", Message: `must be 2004, got "2004"`}}},
+			[]FieldError{{Path: "class_uid", Message: `must be 2004 (Detection Finding) or 2001 (Security Finding, mapped), got "2004"`}}},
 		{"confidence 150", func(d Detection) { d["confidence_score"] = 150 },
 			[]FieldError{{Path: "confidence_score", Message: "must be an integer between 0 and 100, got 150"}}},
 		{"confidence -1", func(d Detection) { d["confidence_score"] = -1 },
@@ -169,7 +169,7 @@ func TestValidate(t *testing.T) {
 			delete(obj(d, "finding_info"), "uid")
 			obj(d, "metadata", "product")["name"] = 1
 		}, []FieldError{
-			{Path: "class_uid", Message: "must be 2004, got 1001"},
+			{Path: "class_uid", Message: "must be 2004 (Detection Finding) or 2001 (Security Finding, mapped), got 1001"},
 			{Path: "confidence_score", Message: "must be an integer between 0 and 100, got 150"},
 			{Path: "finding_info.uid", Message: "is required"},
 			{Path: "metadata.product.name", Message: "must be a string, got 1"},

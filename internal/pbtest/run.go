@@ -24,6 +24,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
@@ -430,9 +431,10 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 	defer func() { cr.Duration = time.Since(start) }()
 
 	det := intake.Detection(tc.Detection)
+	view := finding.Build(det, finding.DefaultConfig())
 	triggered := true
 	if c.When != nil {
-		ok, err := c.When.EvalBool(map[string]any{"detection": map[string]any(det)})
+		ok, err := c.When.EvalBool(map[string]any{"detection": map[string]any(det), "finding": view})
 		if err != nil {
 			cr.Failures = append(cr.Failures, fmt.Sprintf("trigger.when: %v", err))
 			return cr
@@ -484,6 +486,7 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 		Playbook:  c.Playbook,
 		Digest:    c.Digest,
 		Detection: map[string]any(det),
+		Finding:   view,
 		DryRun:    tc.DryRun,
 		Shadow:    shadow,
 		Requester: tc.Requester,

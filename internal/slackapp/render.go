@@ -475,6 +475,8 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		verb, color = "Timed out", ColorLow
 	case workflows.GateEscalated:
 		verb, color = "Escalated", ColorLow
+	case workflows.GateWithdrawn:
+		verb, color = "Withdrawn", ColorLow
 	default:
 		verb, color = "Pending", SeverityColor(req.Detection.SeverityID)
 	}
@@ -519,6 +521,8 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 			extra = append(extra, "Escalated to: "+rest)
 		}
 		text += ". Buttons on this message no longer work."
+	case workflows.GateWithdrawn:
+		text = "*Withdrawn*: the detector closed this finding" + when + "; nothing will be contained. Buttons on this message no longer work."
 	default:
 		text = "*Pending*"
 	}

@@ -1,0 +1,49 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
+)
+
+// convertDetections applies ?format= (crowdstrike, graph, elastic,
+// suricata, ocsf) or, without it, auto-detection of unmistakable vendor
+// records, in place. It returns the format applied to each detection ("" =
+// OCSF as sent), or the problem to answer.
+func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *intake.Problem) {
+	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
+	if !convert.Valid(format) {
+		p := intake.Problem{Type: intake.ProblemTypeInvalid, Title: "Unknown detection format", Status: http.StatusBadRequest,
+			Detail: fmt.Sprintf("query parameter format must be one of ocsf, %s; got %q", strings.Join(convert.Formats(), ", "), format)}
+		return nil, &p
+	}
+	applied := make([]string, len(dets))
+	var errs []intake.FieldError
+	for i, d := range dets {
+		out, f, err := convert.One(i, map[string]any(d), format)
+		if err != nil {
+			var ce *convert.Error
+			if errors.As(err, &ce) {
+				errs = append(errs, intake.FieldError{Index: i, Path: ce.Path, Message: ce.Message + " (as " + f + ")"})
+			} else {
+				errs = append(errs, intake.FieldError{Index: i, Message: err.Error()})
+			}
+			continue
+		}
+		dets[i], applied[i] = intake.Detection(out), f
+	}
+	if len(errs) > 0 {
+		p := intake.ValidationProblem(errs)
+		return nil, &p
+	}
+	return applied, nil
+}
+
+// conversionWarning says, in the answer, that a detection was converted.
+func conversionWarning(idx int, format string) intake.FieldError {
+	return intake.FieldError{Index: idx, Path: "", Message: "converted from a " + format + " alert to OCSF Detection Finding 2004; the original is in raw_data"}
+}

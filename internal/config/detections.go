@@ -1,0 +1,99 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/riposte-dev/riposte/internal/finding"
+)
+
+// LoadDetections reads the `detections:` section of a riposte.yaml: the
+// settings of the normalized finding view. A missing section gives
+// [finding.DefaultConfig].
+//
+//	detections:
+//	  confidence_ids: {1: 25, 2: 50, 3: 85}   # OCSF confidence_id -> 0-100
+//	  internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7]
+func LoadDetections(path string) (finding.Config, Diagnostics, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return finding.DefaultConfig(), nil, fmt.Errorf("reading detection settings: %w", err)
+	}
+	cfg, diags := ParseDetections(path, src)
+	return cfg, diags, diags.Err()
+}
+
+// ParseDetections checks the `detections:` section of riposte.yaml source.
+func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
+	cfg := finding.DefaultConfig()
+	p := &connParser{file: file}
+	var doc yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(src)).Decode(&doc); err != nil || len(doc.Content) == 0 {
+		return cfg, nil // syntax errors are reported by ParseConnections
+	}
+	root := deref(doc.Content[0])
+	if root.Kind != yaml.MappingNode {
+		return cfg, nil
+	}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "detections" {
+			continue
+		}
+		n := deref(root.Content[i+1])
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			break
+		}
+		if n.Kind != yaml.MappingNode {
+			p.errorf(n, "detections must be a mapping (confidence_ids, internal_networks), got %s", kindName(n))
+			break
+		}
+		for j := 0; j+1 < len(n.Content); j += 2 {
+			k, v := n.Content[j], deref(n.Content[j+1])
+			switch k.Value {
+			case "confidence_ids":
+				if v.Kind != yaml.MappingNode {
+					p.errorf(v, "detections.confidence_ids must map OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other) to 0-100, got %s", kindName(v))
+					continue
+				}
+				m := map[int]int{}
+				for x := 0; x+1 < len(v.Content); x += 2 {
+					id, err1 := strconv.Atoi(v.Content[x].Value)
+					c, err2 := strconv.Atoi(v.Content[x+1].Value)
+					switch {
+					case err1 != nil || id < 0:
+						p.errorf(v.Content[x], "detections.confidence_ids: key %q is not an OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other)", v.Content[x].Value)
+					case err2 != nil || c < 0 || c > 100:
+						p.errorf(v.Content[x+1], "detections.confidence_ids.%d: must be an integer between 0 and 100, got %q", id, v.Content[x+1].Value)
+					default:
+						m[id] = c
+					}
+				}
+				cfg.ConfidenceIDs = m
+			case "internal_networks":
+				if v.Kind != yaml.SequenceNode {
+					p.errorf(v, "detections.internal_networks must be a list of CIDRs, got %s", kindName(v))
+					continue
+				}
+				var nets []netip.Prefix
+				for x, e := range v.Content {
+					pfx, err := netip.ParsePrefix(e.Value)
+					if err != nil {
+						p.errorf(e, "detections.internal_networks[%d]: %q is not a CIDR (like 10.0.0.0/8)", x, e.Value)
+						continue
+					}
+					nets = append(nets, pfx.Masked())
+				}
+				cfg.InternalNetworks = nets
+			default:
+				p.warnf(k, "unknown key detections.%s%s", k.Value, didYouMean(k.Value, []string{"confidence_ids", "internal_networks"}))
+			}
+		}
+	}
+	sortDiags(p.diags)
+	return cfg, p.diags
+}

@@ -1,0 +1,95 @@
+package intake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/finding"
+)
+
+// OCSF classes the intake accepts.
+const (
+	ClassDetectionFinding = 2004
+	// ClassSecurityFinding is OCSF 1.0's Security Finding (deprecated in
+	// 1.1, still emitted by Security Lake v1, Falco and QRadar mappings):
+	// `finding` instead of `finding_info`, state_id instead of status_id.
+	ClassSecurityFinding = 2001
+)
+
+// IsSecurityFinding reports whether the detection is an OCSF 2001 record.
+func (d Detection) IsSecurityFinding() bool {
+	n, ok := d.integer("class_uid")
+	return ok && n == ClassSecurityFinding
+}
+
+// mapSecurityFinding returns the 2004-shaped copy of a 2001 record that the
+// schema checks: class_uid 2004 and finding_info taken from `finding`. The
+// detection itself is never modified.
+func mapSecurityFinding(m map[string]any) map[string]any {
+	c := make(map[string]any, len(m)+1)
+	for k, v := range m {
+		c[k] = v
+	}
+	c["class_uid"] = ClassDetectionFinding
+	if _, ok := c["finding_info"]; !ok {
+		if f, ok := m["finding"]; ok {
+			c["finding_info"] = f
+		}
+	}
+	return c
+}
+
+// checkTime requires `time` (any magnitude, see finding.TimeMS) or a
+// parseable `time_dt`.
+func checkTime(idx int, d Detection) []FieldError {
+	if _, ok := d["time"]; ok {
+		return nil // the schema checks its type
+	}
+	raw, ok := d["time_dt"]
+	if !ok {
+		return []FieldError{{Index: idx, Path: "time", Message: "is required (epoch milliseconds, or time_dt as an RFC 3339 date-time)"}}
+	}
+	s, _ := raw.(string)
+	if _, ok := finding.ParseTimeDT(s); !ok {
+		return []FieldError{{Index: idx, Path: "time_dt", Message: "must be an RFC 3339 date-time like 2024-08-13T15:58:20Z, got " + describeValue(raw)}}
+	}
+	return nil
+}
+
+// Warnings lists what the intake read differently from the letter of OCSF
+// 1.x for a valid detection: a 2001 record mapped, a time in seconds or
+// microseconds, an OCSF version outside 1.0-1.8. They are returned in the
+// answer; nothing is refused for them.
+func Warnings(idx int, d Detection) []FieldError {
+	var out []FieldError
+	if d.IsSecurityFinding() {
+		out = append(out, FieldError{Index: idx, Path: "class_uid", Message: "OCSF 1.0 Security Finding: finding, state and confidence mapped from Security Finding 2001 to the Detection Finding (2004) view"})
+	}
+	if t, ok := d.lookup("time"); ok {
+		if n, isNum := t.(int); isNum {
+			switch ms, _ := finding.TimeMS(n); {
+			case ms == int64(n)*1000:
+				out = append(out, FieldError{Index: idx, Path: "time", Message: fmt.Sprintf("%d read as epoch seconds (OCSF wants milliseconds)", n)})
+			case int64(n) != ms:
+				out = append(out, FieldError{Index: idx, Path: "time", Message: fmt.Sprintf("%d read as epoch microseconds (OCSF wants milliseconds)", n)})
+			}
+		}
+	} else {
+		out = append(out, FieldError{Index: idx, Path: "time", Message: "absent; time_dt used"})
+	}
+	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
+		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", truncate(v, maxEcho))})
+	}
+	return out
+}
+
+// knownOCSFVersion accepts 1.0.0-rc.2 through 1.8.x.
+func knownOCSFVersion(v string) bool {
+	parts := strings.SplitN(strings.SplitN(v, "-", 2)[0], ".", 3)
+	if len(parts) < 2 || parts[0] != "1" {
+		return false
+	}
+	minor, err := strconv.Atoi(parts[1])
+	return err == nil && minor >= 0 && minor <= 8
+}

@@ -1,0 +1,160 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// Finding lifecycle: a later record of the same finding (same producer and
+// uid) is delivered to the finding's running runs as SignalFinding.
+//
+//   - An update that raises severity or confidence replaces the run's
+//     `finding` view (and `detection`) for every expression evaluated from
+//     then on; QueryFinding and the result show it.
+//   - A withdrawal (finding.state "withdrawn": Close, Resolved, Suppressed,
+//     false positive) closes every gate still waiting as "withdrawn" (the
+//     Slack message is updated), starts no further contain step, and lists
+//     the contain steps that already ran in Result.Withdrawn.Review: they
+//     stay in place, for a human to review (or roll back).
+//
+// Runs recorded before this existed never received the signal; the change is
+// gated by workflow.GetVersion(ChangeFindingLifecycle) when the first record
+// arrives, so their histories replay unchanged.
+const (
+	// SignalFinding delivers a FindingUpdate to a running run.
+	SignalFinding = "finding"
+	// QueryFinding returns the run's current finding view.
+	QueryFinding = "finding"
+	// GateWithdrawn is the state of a gate closed because the finding was
+	// withdrawn by its detector.
+	GateWithdrawn = "withdrawn"
+	// ViaWithdrawal marks a gate closed by a withdrawal.
+	ViaWithdrawal = "withdrawal"
+	// ChangeFindingLifecycle is this feature's workflow.GetVersion change id.
+	ChangeFindingLifecycle = "detect-finding-lifecycle"
+)
+
+// FindingUpdate is a later record of a run's finding.
+type FindingUpdate struct {
+	Detection map[string]any `json:"detection"`
+	Finding   map[string]any `json:"finding"`
+}
+
+// Withdrawal records that the finding was withdrawn during the run.
+type Withdrawal struct {
+	At     time.Time `json:"at"`
+	Reason string    `json:"reason"`
+	// Review lists the contain steps that had already run: left in place,
+	// flagged for a human to review.
+	Review []string `json:"review,omitempty"`
+	// Gates lists the gates closed as withdrawn.
+	Gates []string `json:"gates,omitempty"`
+}
+
+// FindingChange is one update applied to the run's view.
+type FindingChange struct {
+	At         time.Time `json:"at"`
+	Severity   string    `json:"severity"`
+	Confidence any       `json:"confidence"`
+	State      string    `json:"state"`
+}
+
+var severityRank = map[string]int{"Unknown": 0, "Other": 0, "Informational": 1, "Low": 2, "Medium": 3, "High": 4, "Critical": 5, "Fatal": 6}
+
+func (r *run) registerLifecycle(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryFinding, func() (map[string]any, error) {
+		return r.finding, nil
+	}); err != nil {
+		return err
+	}
+	ch := workflow.GetSignalChannel(ctx, SignalFinding)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var u FindingUpdate
+			if !ch.Receive(ctx, &u) {
+				return
+			}
+			if workflow.GetVersion(ctx, ChangeFindingLifecycle, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+				continue
+			}
+			r.applyFindingUpdate(ctx, u)
+		}
+	})
+	return nil
+}
+
+func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
+	if u.Finding == nil || r.withdrawal != nil {
+		return
+	}
+	now := workflow.Now(ctx)
+	state, _ := u.Finding["state"].(string)
+	if state == "withdrawn" {
+		reason, _ := u.Finding["state_reason"].(string)
+		w := &Withdrawal{At: now, Reason: reason}
+		r.withdrawal, r.withdrawn = w, true
+		r.finding = u.Finding
+		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+		for i, cs := range r.pb.Steps {
+			if r.status[i] == playbook.StatusSucceeded && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
+				w.Review = append(w.Review, cs.ID)
+			}
+		}
+		for _, id := range r.gateOrder {
+			g := r.gates[id]
+			if g.State == GatePending {
+				w.Gates = append(w.Gates, id)
+				r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: id, User: "riposte", Via: ViaWithdrawal, Reason: "finding withdrawn: " + reason, At: now})
+			}
+		}
+		return
+	}
+	if !raises(r.finding, u.Finding) {
+		return
+	}
+	r.finding = u.Finding
+	if u.Detection != nil {
+		r.detect = u.Detection
+	}
+	r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+}
+
+// raises reports whether next has a higher severity or confidence than cur.
+func raises(cur, next map[string]any) bool {
+	if severityRank[str(next["severity"])] > severityRank[str(cur["severity"])] {
+		return true
+	}
+	nc, ok1 := toFloat(next["confidence"])
+	cc, ok2 := toFloat(cur["confidence"])
+	return ok1 && (!ok2 || nc > cc)
+}
+
+// withdrawnSkip says why a step must not start once the finding is
+// withdrawn: contain steps only; reading and notifying still run.
+func (r *run) withdrawnSkip(cs *playbook.CStep) string {
+	if r.withdrawal == nil || cs.Action == nil || cs.Action.Risk != catalog.RiskContain {
+		return ""
+	}
+	return "finding withdrawn (" + r.withdrawal.Reason + "): no further containment"
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func toFloat(v any) (float64, bool) {
+	switch n := v.(type) {
+	case float64:
+		return n, true
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	}
+	return 0, false
+}
