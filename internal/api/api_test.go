@@ -450,7 +450,10 @@ func TestAPIStartedAndDeduplicated(t *testing.T) {
 	wid := "high:" + intake.Detection{"finding_info": map[string]any{"uid": "cred-1"}, "metadata": map[string]any{"product": map[string]any{"name": "Sentinel-LLM Triage"}}}.Key()
 	want := DetectionsResponse{Started: 1, Detections: []dispatch.Outcome{{Index: 0, DetectionID: "cred-1", Matched: []dispatch.Match{{
 		Playbook: "high", Version: 3, Mode: "live", WorkflowID: wid, RunID: "run-1",
-		URL: dispatch.RunURL("http://ui.test", "default", wid, "run-1")}}}}}
+		URL: dispatch.RunURL("http://ui.test", "default", wid, "run-1")}},
+		// What the finding view found (a detector engineer's first question).
+		Confidence: float64(90), State: "active",
+		Entities:   map[string]int{"cloud_resources": 0, "domains": 0, "hashes": 0, "hosts": 1, "ips": 0, "urls": 0, "users": 0}}}}
 	if gb, wb := mustJSON(t, r), mustJSON(t, want); gb != wb {
 		t.Errorf("response\n got %s\nwant %s", gb, wb)
 	}

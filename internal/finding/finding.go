@@ -117,6 +117,7 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	v["confidence"] = confidence(det, cfg)
 	v["time"] = timeMS(det)
 	v["severity"] = severity(det)
+	v["severity_id"] = intOr(det["severity_id"], 0)
 	v["status"] = caption(det, statusNames, "status_id", "state_id", "status", "state")
 	v["activity"] = caption(det, activityNames, "activity_id", "", "activity_name", "")
 	v["attack"] = attackIDs(det, fi)
@@ -491,6 +492,10 @@ func (b *builder) resources(v any, p string) {
 		}
 		src := fmt.Sprintf("%s[%d]", p, i)
 		if uid := str(rm, "uid"); uid != "" {
+			if _, err := netip.ParseAddr(uid); err == nil { // a resource named by its address is an IP
+				b.addIP(uid, src+".uid")
+				continue
+			}
 			b.add("cloud_resources", uid, src+".uid", map[string]any{"type": str(rm, "type"), "name": str(rm, "name"), "region": str(rm, "region")})
 		}
 		if h := str(rm, "hostname"); h != "" {

@@ -1,0 +1,198 @@
+package finding
+
+import (
+	"encoding/json"
+	"net/netip"
+	"reflect"
+	"testing"
+)
+
+func TestConfidence(t *testing.T) {
+	custom := DefaultConfig()
+	custom.ConfidenceIDs = map[int]int{1: 10, 2: 40, 3: 95, 99: 50}
+	tests := []struct {
+		name string
+		det  map[string]any
+		cfg  Config
+		want any
+	}{
+		{"score wins", map[string]any{"confidence_score": 92, "confidence_id": 1}, DefaultConfig(), 92},
+		{"score as float from JSON", map[string]any{"confidence_score": 92.0}, DefaultConfig(), 92},
+		{"zero score is zero, not unknown", map[string]any{"confidence_score": 0}, DefaultConfig(), 0},
+		{"OCSF 1.0 integer confidence", map[string]any{"confidence": 100}, DefaultConfig(), 100},
+		{"id Low", map[string]any{"confidence_id": 1}, DefaultConfig(), 25},
+		{"id Medium", map[string]any{"confidence_id": 2, "confidence": "Medium"}, DefaultConfig(), 50},
+		{"id High", map[string]any{"confidence_id": 3}, DefaultConfig(), 85},
+		{"id Other is unknown", map[string]any{"confidence_id": 99}, DefaultConfig(), nil},
+		{"id Unknown is unknown", map[string]any{"confidence_id": 0}, DefaultConfig(), nil},
+		{"label alone", map[string]any{"confidence": "high"}, DefaultConfig(), 85},
+		{"nothing is unknown, never 0", map[string]any{}, DefaultConfig(), nil},
+		{"out-of-range score ignored", map[string]any{"confidence_score": 150}, DefaultConfig(), nil},
+		{"configured mapping", map[string]any{"confidence_id": 3}, custom, 95},
+		{"configured Other", map[string]any{"confidence_id": 99}, custom, 50},
+	}
+	for _, tt := range tests {
+		if got := Build(tt.det, tt.cfg)["confidence"]; got != tt.want {
+			t.Errorf("%s: confidence %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestTime(t *testing.T) {
+	tests := []struct {
+		det  map[string]any
+		want any
+	}{
+		{map[string]any{"time": 1723564700}, int64(1723564700000)},         // seconds (Okta, Prowler)
+		{map[string]any{"time": 1695135922487}, int64(1695135922487)},      // milliseconds
+		{map[string]any{"time": 1722327712967320.0}, int64(1722327712967)}, // microseconds
+		{map[string]any{"time_dt": "2024-08-13T15:58:20.000Z"}, int64(1723564700000)},
+		{map[string]any{"time_dt": "2023-09-19T11:05:22.487-04:00"}, int64(1695135922487)},
+		{map[string]any{"time_dt": "2024-12-30T15:00:00.000000"}, int64(1735570800000)}, // no zone: UTC
+		{map[string]any{"time_dt": "yesterday"}, nil},
+		{map[string]any{}, nil},
+	}
+	for _, tt := range tests {
+		if got := Build(tt.det, DefaultConfig())["time"]; got != tt.want {
+			t.Errorf("%v: time %v (%T), want %v", tt.det, got, got, tt.want)
+		}
+	}
+}
+
+func TestEntitiesOrderSourcesAndDedup(t *testing.T) {
+	det := map[string]any{
+		"device":       map[string]any{"hostname": "fin-ws-042", "ip": "10.20.9.7"},
+		"actor":        map[string]any{"user": map[string]any{"name": "j.moreau", "email_addr": "j.moreau@corp.example.com"}},
+		"dst_endpoint": map[string]any{"ip": "203.0.113.77"},
+		"observables": []any{
+			map[string]any{"type_id": 1, "value": "FIN-WS-042"}, // duplicate, other case
+			map[string]any{"type_id": 2, "value": "198.51.100.9"},
+			map[string]any{"type_id": 8, "value": "ABCDEF"},
+			map[string]any{"type": "URL String", "value": "https://evil.example/x"},
+			map[string]any{"type_id": 5, "value": "boss@corp.example.com"},
+		},
+		"resources": []any{map[string]any{"uid": "arn:aws:iam::111122223333:role/admin", "type": "AwsIamRole"}},
+		"evidences": []any{map[string]any{
+			"process":      map[string]any{"file": map[string]any{"hashes": []any{map[string]any{"algorithm": "SHA-256", "value": "abcdef"}}}},
+			"url":          map[string]any{"hostname": "evil.example"},
+			"src_endpoint": map[string]any{"ip": "fd00::1"},
+		}},
+		"finding_info": map[string]any{"related_events": []any{map[string]any{"device": map[string]any{"hostname": "dc-01"}}}},
+		"unmapped":     map[string]any{"z": map[string]any{"client_ip": "192.0.2.1"}, "a": map[string]any{"hostname": "web-03"}},
+	}
+	v := Build(det, DefaultConfig())
+	check := func(kind string, want ...string) {
+		t.Helper()
+		var got []string
+		var l []any
+		if kind == "ips" {
+			l = v["ips"].(map[string]any)["all"].([]any)
+		} else {
+			l = v[kind].([]any)
+		}
+		for _, e := range l {
+			m := e.(map[string]any)
+			got = append(got, m["value"].(string)+"@"+m["source"].(string))
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s:\n got %q\nwant %q", kind, got, want)
+		}
+	}
+	check("hosts", "fin-ws-042@device.hostname", "dc-01@finding_info.related_events[0].device.hostname", "web-03@unmapped.a.hostname")
+	check("users", "j.moreau@corp.example.com@actor.user.email_addr", "boss@corp.example.com@observables[4]")
+	check("ips", "10.20.9.7@device.ip", "203.0.113.77@dst_endpoint.ip", "198.51.100.9@observables[1]", "fd00::1@evidences[0].src_endpoint.ip", "192.0.2.1@unmapped.z.client_ip")
+	check("hashes", "abcdef@observables[2]")
+	check("urls", "https://evil.example/x@observables[3]")
+	check("domains", "evil.example@evidences[0].url.hostname")
+	check("cloud_resources", "arn:aws:iam::111122223333:role/admin@resources[0].uid")
+	ips := v["ips"].(map[string]any)
+	if n, e := len(ips["internal"].([]any)), len(ips["external"].([]any)); n != 2 || e != 3 {
+		t.Errorf("internal %d external %d, want 2 (10.20.9.7, fd00::1) and 3", n, e)
+	}
+	if p := Primary(v, "ips.external"); p != "203.0.113.77" {
+		t.Errorf("primary external ip %q", p)
+	}
+	if c := Counts(v); c["hosts"] != 3 || c["ips"] != 5 || c["users"] != 2 {
+		t.Errorf("counts %v", c)
+	}
+
+	// The site's networks decide internal/external.
+	cfg := DefaultConfig()
+	cfg.InternalNetworks = []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24")}
+	ips = Build(det, cfg)["ips"].(map[string]any)
+	if in := ips["internal"].([]any); len(in) != 1 || in[0].(map[string]any)["value"] != "203.0.113.77" {
+		t.Errorf("with 203.0.113.0/24 internal: %v", in)
+	}
+}
+
+func TestState(t *testing.T) {
+	tests := []struct {
+		det  map[string]any
+		want string
+	}{
+		{map[string]any{"status_id": 1}, StateActive},
+		{map[string]any{"status_id": 4, "status": "Resolved"}, StateWithdrawn},
+		{map[string]any{"status_id": 3}, StateWithdrawn},
+		{map[string]any{"state_id": 4}, StateWithdrawn}, // 2001
+		{map[string]any{"activity_id": 3}, StateWithdrawn},
+		{map[string]any{"activity_id": 2, "severity_id": 5}, StateActive}, // an update stays active
+		{map[string]any{"finding_info": map[string]any{"verdict": "False Positive"}}, StateWithdrawn},
+		{map[string]any{"status_code": "PASS"}, StateCompliancePass},
+		{map[string]any{"status_code": "MANUAL"}, StateCompliancePass},
+		{map[string]any{"status_code": "FAIL"}, StateActive},
+	}
+	for _, tt := range tests {
+		if got := Build(tt.det, DefaultConfig())["state"]; got != tt.want {
+			t.Errorf("%v: state %v, want %v", tt.det, got, tt.want)
+		}
+	}
+}
+
+// The view reaches workflow code: the same input always gives the same
+// view, and it survives the JSON round trip into a workflow.
+func TestDeterministic(t *testing.T) {
+	det := map[string]any{
+		"unmapped":    map[string]any{"b": map[string]any{"ip": "10.0.0.2"}, "a": map[string]any{"ip": "10.0.0.1"}, "c": []any{"x", map[string]any{"hostname": "h"}}},
+		"observables": []any{map[string]any{"type_id": 2, "value": "10.0.0.3"}},
+	}
+	first, _ := json.Marshal(Build(det, DefaultConfig()))
+	for i := 0; i < 50; i++ {
+		again, _ := json.Marshal(Build(det, DefaultConfig()))
+		if string(again) != string(first) {
+			t.Fatalf("run %d differs:\n%s\n%s", i, again, first)
+		}
+	}
+	var round map[string]any
+	if err := json.Unmarshal(first, &round); err != nil {
+		t.Fatal(err)
+	}
+	if Primary(round, "ips") != "10.0.0.3" {
+		t.Errorf("after a JSON round trip: %v", round["ips"])
+	}
+}
+
+func FuzzBuild(f *testing.F) {
+	f.Add(`{"observables":[{"type_id":2,"value":"10.0.0.1"}],"time":1723564700}`)
+	f.Add(`{"unmapped":{"a":{"b":{"c":{"hostname":"x"}}}},"confidence_id":3}`)
+	f.Add(`{"evidences":[{"process":{"file":{"hashes":[{"value":"aa"}]}}}],"time_dt":"2024-01-01T00:00:00Z"}`)
+	f.Fuzz(func(t *testing.T, src string) {
+		var det map[string]any
+		if json.Unmarshal([]byte(src), &det) != nil {
+			return
+		}
+		v := Build(det, DefaultConfig())
+		b1, err := json.Marshal(v)
+		if err != nil {
+			t.Fatalf("view does not marshal: %v", err)
+		}
+		b2, _ := json.Marshal(Build(det, DefaultConfig()))
+		if string(b1) != string(b2) {
+			t.Fatal("not deterministic")
+		}
+		for _, k := range EntityKinds {
+			if Counts(v)[k] > MaxEntities {
+				t.Fatalf("%s over the bound", k)
+			}
+		}
+	})
+}

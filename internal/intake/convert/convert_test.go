@@ -1,0 +1,150 @@
+package convert
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+// The vendor samples are the real ones of the intake corpus
+// (internal/intake/testdata/real/README.md cites each source).
+var samples = map[string]string{
+	"crowdstrike-alert-epp.json":  FormatCrowdStrike,
+	"crowdstrike-alert-idp.json":  FormatCrowdStrike,
+	"graph-alert-v2.json":         FormatGraph,
+	"elastic-security-alert.json": FormatElastic,
+	"suricata-eve-alert.json":     FormatSuricata,
+}
+
+func readSample(t *testing.T, name string) map[string]any {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("..", "testdata", "real", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(src, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestGolden converts each vendor sample, with its format named and
+// auto-detected, and compares the OCSF finding with a golden file.
+func TestGolden(t *testing.T) {
+	for name, format := range samples {
+		m := readSample(t, name)
+		if got := Detect(m); got != format {
+			t.Errorf("%s: detected as %q, want %q", name, got, format)
+		}
+		named, f, err := One(0, readSample(t, name), format)
+		if err != nil || f != format {
+			t.Fatalf("%s: %v (%q)", name, err, f)
+		}
+		auto, _, err := One(0, readSample(t, name), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, _ := json.Marshal(auto)
+		n, _ := json.Marshal(named)
+		if !bytes.Equal(a, n) {
+			t.Errorf("%s: auto-detected conversion differs from the named one", name)
+		}
+		// The original is kept verbatim.
+		var raw map[string]any
+		if err := json.Unmarshal([]byte(named["raw_data"].(string)), &raw); err != nil {
+			t.Errorf("%s: raw_data: %v", name, err)
+		}
+		orig, _ := json.Marshal(m)
+		back, _ := json.Marshal(raw)
+		if !bytes.Equal(orig, back) {
+			t.Errorf("%s: raw_data is not the original", name)
+		}
+		delete(named, "raw_data")
+		got, _ := json.MarshalIndent(named, "", "  ")
+		golden := filepath.Join("testdata", strings.TrimSuffix(name, ".json")+".ocsf.golden.json")
+		if *update {
+			if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (go test -update writes it)", err)
+		}
+		if !bytes.Equal(append(got, '\n'), want) {
+			t.Errorf("%s: differs from %s (go test -update rewrites it):\n%s", name, golden, got)
+		}
+	}
+}
+
+func TestDetectIsConservative(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		m    map[string]any
+	}{
+		{"OCSF with a vendor-looking field", map[string]any{"class_uid": 2004, "event_type": "alert", "alert": map[string]any{"signature_id": 1}, "src_ip": "10.0.0.1"}},
+		{"EVE flow record", map[string]any{"event_type": "flow", "src_ip": "10.0.0.1"}},
+		{"EVE alert without addresses", map[string]any{"event_type": "alert", "alert": map[string]any{"signature_id": 1}}},
+		{"composite_id alone", map[string]any{"composite_id": "x"}},
+		{"Graph legacy alert (v1)", map[string]any{"@odata.type": "#microsoft.graph.alert", "id": "x"}},
+		{"Kibana rule without an alert", map[string]any{"kibana.alert.rule.name": "x"}},
+		{"empty", map[string]any{}},
+	} {
+		if got := Detect(tt.m); got != "" {
+			t.Errorf("%s: detected as %q, want none (OCSF validation then names what is missing)", tt.name, got)
+		}
+	}
+}
+
+func TestBadVendorRecords(t *testing.T) {
+	for _, tt := range []struct {
+		format string
+		m      map[string]any
+		path   string
+	}{
+		{FormatSuricata, map[string]any{"event_type": "flow"}, "event_type"},
+		{FormatSuricata, map[string]any{"event_type": "alert", "alert": map[string]any{"signature_id": 1}, "timestamp": "yesterday"}, "timestamp"},
+		{FormatSuricata, map[string]any{"event_type": "alert", "alert": map[string]any{}, "timestamp": "2017-04-07T22:24:37.251547+0100"}, "alert.signature_id"},
+		{FormatGraph, map[string]any{"title": "x"}, "id"},
+		{FormatGraph, map[string]any{"id": "x", "createdDateTime": "soon"}, "createdDateTime"},
+		{FormatCrowdStrike, map[string]any{"name": "x"}, "composite_id"},
+		{FormatElastic, map[string]any{"@timestamp": "2024-06-09T13:56:03.205Z"}, "kibana.alert.uuid"},
+		{"splunk", map[string]any{}, ""},
+	} {
+		_, _, err := One(3, tt.m, tt.format)
+		ce, ok := err.(*Error)
+		if !ok || ce.Path != tt.path || ce.Index != 3 {
+			t.Errorf("%s %v: error %v, want one at %q of detection 3", tt.format, tt.m, err, tt.path)
+		}
+	}
+}
+
+func FuzzConvert(f *testing.F) {
+	for name := range samples {
+		src, _ := os.ReadFile(filepath.Join("..", "testdata", "real", name))
+		f.Add(string(src), "")
+	}
+	f.Add(`{"event_type":"alert","alert":{"signature_id":1,"severity":9},"src_ip":"x","timestamp":"2017-04-07T22:24:37+0100"}`, "suricata")
+	f.Add(`{"kibana":{"alert":{"uuid":"u","rule":{"name":"r"}}},"@timestamp":"2024-01-01T00:00:00Z","host":{"ip":"::1"}}`, "elastic")
+	f.Fuzz(func(t *testing.T, src, format string) {
+		var m map[string]any
+		if json.Unmarshal([]byte(src), &m) != nil || m == nil {
+			return
+		}
+		out, _, err := One(0, m, format)
+		if err != nil {
+			return
+		}
+		if _, err := json.Marshal(out); err != nil {
+			t.Fatalf("converted finding does not marshal: %v", err)
+		}
+	})
+}

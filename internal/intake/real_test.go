@@ -1,0 +1,204 @@
+package intake_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"testing"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// realRecord is one record of the real corpus after conversion and
+// validation, with its view and the shipped playbooks whose trigger holds.
+type realRecord struct {
+	Name    string // file#index
+	Format  string // vendor format applied ("" = OCSF)
+	Errors  []intake.FieldError
+	View    map[string]any
+	Matched []string
+}
+
+// loadReal reads every file of testdata/real (an object or an array of
+// objects), converts vendor records, validates and routes them through the
+// shipped playbooks.
+func loadReal(t *testing.T) []realRecord {
+	t.Helper()
+	set, _, diags := playbook.Load([]string{filepath.Join("..", "..", "playbooks")}, activities.Catalog())
+	if len(diags) > 0 {
+		t.Fatalf("shipped playbooks: %v", diags)
+	}
+	v, err := intake.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("testdata", "real", "*.json"))
+	if len(files) == 0 {
+		t.Fatal("no corpus in testdata/real")
+	}
+	var out []realRecord
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 4 << 20})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for i, d := range dets {
+			rec := realRecord{Name: filepath.Base(f) + "#" + itoa(i)}
+			m, format, err := convert.One(i, map[string]any(d), "")
+			if err != nil {
+				t.Fatalf("%s: convert: %v", rec.Name, err)
+			}
+			rec.Format = format
+			det := intake.Detection(m)
+			if errs := v.Validate([]intake.Detection{det}); len(errs) > 0 {
+				rec.Errors = errs
+				out = append(out, rec)
+				continue
+			}
+			rec.View = finding.Build(det, finding.DefaultConfig())
+			env := map[string]any{"detection": map[string]any(det), "finding": rec.View}
+			if st, _ := rec.View["state"].(string); st == finding.StateActive {
+				for _, c := range set.Playbooks {
+					ok, err := c.When.EvalBool(env)
+					if err != nil {
+						t.Errorf("%s: playbook %s: %v", rec.Name, c.Playbook.Name, err)
+					}
+					if ok {
+						rec.Matched = append(rec.Matched, c.Playbook.Name)
+					}
+				}
+			}
+			sort.Strings(rec.Matched)
+			out = append(out, rec)
+		}
+	}
+	return out
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func values(view map[string]any, kind string) []string {
+	var l []any
+	if kind == "ips" {
+		l, _ = view["ips"].(map[string]any)["all"].([]any)
+	} else {
+		l, _ = view[kind].([]any)
+	}
+	out := []string{}
+	for _, e := range l {
+		out = append(out, e.(map[string]any)["value"].(string))
+	}
+	return out
+}
+
+// TestRealCorpus routes every real finding of testdata/real (README.md
+// there cites each source) and checks what the view found and which shipped
+// playbooks start. nil confidence means unknown; "ERR path" a 400 naming it.
+func TestRealCorpus(t *testing.T) {
+	type want struct {
+		format  string
+		conf    any // nil = unknown
+		state   string
+		hosts   []string
+		users   []string
+		ips     []string
+		matched []string
+		err     string // path of the validation error, for refused records
+	}
+	none := []string{}
+	wants := map[string]want{
+		// Vendor formats, converted.
+		"crowdstrike-alert-epp.json#0": {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
+		"crowdstrike-alert-idp.json#0": {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
+		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"triage-low-confidence"}},
+		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
+		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
+		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler).
+		"guardduty-cloudtrail-disabled.ocsf.json#0": {conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
+		"okta-threat-detected.ocsf.json#0":          {conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.0.0.1"}, matched: []string{"triage-low-confidence"}},
+		"prowler-acm-pass.ocsf.json#0":              {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#0":          {conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"prowler-aws-examples.ocsf.json#1":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#2":          {conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"prowler-aws-examples.ocsf.json#3":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#4":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		// OCSF 1.0 Security Findings (2001), mapped.
+		"falco-kernel-module-2001.ocsf.json#0":  {conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"securityhub-ec2-19-2001.ocsf.json#0":   {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#0": {conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#1": {conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#2": {conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#3": {conf: 100, state: "active", hosts: []string{"x-eu.58dac16e7b2c86c19cfe48914a6e8fcdac9ae06fe5cf53369beaa45b.com"}, users: none, ips: []string{"38.7.186.198"}, matched: none},
+		// QRadar's 2001 mapping has no severity_id: refused, naming the field.
+		"qradar-offense-2001.ocsf.json#0": {err: "severity_id"},
+	}
+	got := loadReal(t)
+	if len(got) != len(wants) {
+		t.Errorf("corpus has %d records, the table %d", len(got), len(wants))
+	}
+	for _, r := range got {
+		w, ok := wants[r.Name]
+		if !ok {
+			t.Errorf("%s: not in the table", r.Name)
+			continue
+		}
+		if w.err != "" {
+			if len(r.Errors) != 1 || r.Errors[0].Path != w.err {
+				t.Errorf("%s: errors %v, want one at %s", r.Name, r.Errors, w.err)
+			}
+			continue
+		}
+		if r.Errors != nil {
+			t.Errorf("%s: refused: %v", r.Name, r.Errors)
+			continue
+		}
+		if r.Format != w.format {
+			t.Errorf("%s: format %q, want %q", r.Name, r.Format, w.format)
+		}
+		if c := r.View["confidence"]; c != w.conf {
+			t.Errorf("%s: confidence %v, want %v", r.Name, c, w.conf)
+		}
+		if s := r.View["state"]; s != w.state {
+			t.Errorf("%s: state %v, want %v", r.Name, s, w.state)
+		}
+		for kind, want := range map[string][]string{"hosts": w.hosts, "users": w.users, "ips": w.ips} {
+			if g := values(r.View, kind); !slices.Equal(g, want) {
+				t.Errorf("%s: %s %q, want %q", r.Name, kind, g, want)
+			}
+		}
+		if m := orNone(r.Matched); !slices.Equal(m, w.matched) {
+			t.Errorf("%s: matched %q, want %q", r.Name, m, w.matched)
+		}
+		if tm, ok := r.View["time"].(int64); !ok || tm < 1_400_000_000_000 || tm > 1_900_000_000_000 {
+			t.Errorf("%s: time %v is not epoch ms of the 2010s/2020s", r.Name, r.View["time"])
+		}
+	}
+	producers := map[string]bool{}
+	for _, r := range got {
+		if r.View != nil {
+			p := r.View["producer"].(map[string]any)
+			producers[p["vendor"].(string)] = true
+		}
+	}
+	if len(producers) < 6 {
+		t.Errorf("producers %v: the corpus needs at least 6", producers)
+	}
+}
+
+func orNone(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
