@@ -453,7 +453,7 @@ func TestAPIStartedAndDeduplicated(t *testing.T) {
 		URL: dispatch.RunURL("http://ui.test", "default", wid, "run-1")}},
 		// What the finding view found (a detector engineer's first question).
 		Confidence: float64(90), State: "active",
-		Entities:   map[string]int{"cloud_resources": 0, "domains": 0, "hashes": 0, "hosts": 1, "ips": 0, "urls": 0, "users": 0}}}}
+		Entities: map[string]int{"cloud_resources": 0, "domains": 0, "hashes": 0, "hosts": 1, "ips": 0, "urls": 0, "users": 0}}}}
 	if gb, wb := mustJSON(t, r), mustJSON(t, want); gb != wb {
 		t.Errorf("response\n got %s\nwant %s", gb, wb)
 	}

@@ -119,8 +119,8 @@ func TestRealCorpus(t *testing.T) {
 	none := []string{}
 	wants := map[string]want{
 		// Vendor formats, converted.
-		"crowdstrike-alert-epp.json#0": {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
-		"crowdstrike-alert-idp.json#0": {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
+		"crowdstrike-alert-epp.json#0":  {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
+		"crowdstrike-alert-idp.json#0":  {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
 		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"triage-low-confidence"}},
 		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
 		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
@@ -134,8 +134,8 @@ func TestRealCorpus(t *testing.T) {
 		"prowler-aws-examples.ocsf.json#3":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		"prowler-aws-examples.ocsf.json#4":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		// OCSF 1.0 Security Findings (2001), mapped.
-		"falco-kernel-module-2001.ocsf.json#0":  {conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"securityhub-ec2-19-2001.ocsf.json#0":   {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"falco-kernel-module-2001.ocsf.json#0":   {conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"securityhub-ec2-19-2001.ocsf.json#0":    {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#0": {conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#1": {conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#2": {conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},
