@@ -27,7 +27,7 @@ import (
 const (
 	// SignalFinding delivers a FindingUpdate to a running run.
 	SignalFinding = "finding"
-	// QueryFinding returns the run's current finding view.
+	// QueryFinding returns the run's current finding view (LiveFinding).
 	QueryFinding = "finding"
 	// GateWithdrawn is the state of a gate closed because the finding was
 	// withdrawn by its detector.
@@ -55,6 +55,13 @@ type Withdrawal struct {
 	Gates []string `json:"gates,omitempty"`
 }
 
+// LiveFinding is what QueryFinding returns.
+type LiveFinding struct {
+	Finding   map[string]any  `json:"finding"`
+	Changes   []FindingChange `json:"changes,omitempty"`
+	Withdrawn *Withdrawal     `json:"withdrawn,omitempty"`
+}
+
 // FindingChange is one update applied to the run's view.
 type FindingChange struct {
 	At         time.Time `json:"at"`
@@ -66,8 +73,8 @@ type FindingChange struct {
 var severityRank = map[string]int{"Unknown": 0, "Other": 0, "Informational": 1, "Low": 2, "Medium": 3, "High": 4, "Critical": 5, "Fatal": 6}
 
 func (r *run) registerLifecycle(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryFinding, func() (map[string]any, error) {
-		return r.finding, nil
+	if err := workflow.SetQueryHandler(ctx, QueryFinding, func() (LiveFinding, error) {
+		return LiveFinding{Finding: r.finding, Changes: r.changes, Withdrawn: r.withdrawal}, nil
 	}); err != nil {
 		return err
 	}

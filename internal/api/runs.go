@@ -74,6 +74,12 @@ type RunDetail struct {
 	RollbackRun string `json:"rollback_run,omitempty"`
 	// Undo is what a rollback run undid (kind rollback).
 	Undo []workflows.UndoResult `json:"undo,omitempty"`
+	// Finding is the run's current finding view (updated by later records
+	// of the finding), FindingChanges the updates applied, Withdrawn set
+	// when the detector withdrew the finding.
+	Finding        map[string]any            `json:"finding,omitempty"`
+	FindingChanges []workflows.FindingChange `json:"finding_changes,omitempty"`
+	Withdrawn      *workflows.Withdrawal     `json:"withdrawn,omitempty"`
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "") + "'" }
@@ -288,6 +294,7 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		}
 		if res.Steps != nil {
 			d.Steps, d.Outputs, d.Holds = res.Steps, res.Outputs, res.Holds
+			d.Finding, d.FindingChanges, d.Withdrawn = res.Finding, res.FindingChanges, res.Withdrawn
 			if res.Error != "" {
 				d.Error = res.Error
 			}
@@ -312,6 +319,13 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	// Runs started before holds could be queried have no such query.
 	if hv, err := s.Temporal.QueryWorkflow(ctx, workflowID, runID, workflows.QueryHolds); err == nil {
 		_ = hv.Get(&d.Holds)
+	}
+	// Runs started before the finding lifecycle have no such query.
+	if fv, err := s.Temporal.QueryWorkflow(ctx, workflowID, runID, workflows.QueryFinding); err == nil {
+		var lf workflows.LiveFinding
+		if fv.Get(&lf) == nil {
+			d.Finding, d.FindingChanges, d.Withdrawn = lf.Finding, lf.Changes, lf.Withdrawn
+		}
 	}
 	return d, nil
 }

@@ -206,6 +206,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	if d.Error != "" {
 		fmt.Fprintf(w, "  error:     %s\n", d.Error)
 	}
+	printFinding(w, d)
 	fmt.Fprintln(w, "  steps:")
 	for _, st := range d.Steps {
 		fmt.Fprintf(w, "    %-18s %-16s %-10s %s\n", st.ID, st.Status, duration(st), st.Action)
@@ -243,6 +244,22 @@ func holdLine(h workflows.Hold) string {
 	}
 	return fmt.Sprintf("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h --as USER", h.Step, h.Undo,
 		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
+}
+
+// printFinding shows the run's finding view when later records changed it
+// (an update raising severity or confidence, a withdrawal).
+func printFinding(w io.Writer, d *api.RunDetail) {
+	for _, c := range d.FindingChanges {
+		conf := "unknown"
+		if c.Confidence != nil {
+			conf = fmt.Sprint(c.Confidence)
+		}
+		fmt.Fprintf(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", c.At.Local().Format("15:04:05"), c.Severity, conf, c.State)
+	}
+	if wd := d.Withdrawn; wd != nil {
+		fmt.Fprintf(w, "  withdrawn: %s at %s; gates closed: %s; containment left in place, to review: %s\n",
+			wd.Reason, wd.At.Local().Format("15:04:05"), dash(strings.Join(wd.Gates, ", ")), dash(strings.Join(wd.Review, ", ")))
+	}
 }
 
 func duration(st workflows.StepResult) string {
