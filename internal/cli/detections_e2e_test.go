@@ -1,0 +1,299 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// TestRealCorpusOnEmbeddedServer posts every real finding of
+// internal/intake/testdata/real (OCSF 1.0-1.4, 2001, the four vendor
+// formats, auto-detected) to riposte dev with the shipped playbooks, and
+// checks the routing and that containment ran against the lab on the
+// entity the finding names.
+func TestRealCorpusOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir(), func(o *devOptions) {
+		o.Playbooks, _ = filepath.Abs("../../playbooks")
+		o.MaxBody = 1 << 20
+	})
+	defer h.sys.Close()
+	lab := h.sys.Lab
+	// The site's directory knows the account the CrowdStrike identity alert names.
+	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
+
+	files, _ := filepath.Glob("../intake/testdata/real/*.json")
+	if len(files) < 13 {
+		t.Fatalf("corpus: %d files", len(files))
+	}
+	runs := map[string][]string{} // file -> workflow ids
+	routed := map[string][]string{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := h.do("POST", "/v1/detections", h.token, string(b))
+		if name == "qradar-offense-2001.ocsf.json" {
+			if code != 400 || !strings.Contains(string(body), `"path":"severity_id"`) {
+				t.Errorf("%s: %d %s, want 400 naming severity_id", name, code, body)
+			}
+			continue
+		}
+		if code != 200 && code != 202 {
+			t.Fatalf("%s: %d %s", name, code, body)
+		}
+		var r api.DetectionsResponse
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.Detections {
+			if d.Entities == nil || d.State == "" {
+				t.Errorf("%s#%d: the answer lacks entities/state: %+v", name, d.Index, d)
+			}
+			if len(d.Matched) == 0 && d.State != "active" && d.Reason == "" {
+				t.Errorf("%s#%d: nothing started and no reason given", name, d.Index)
+			}
+			for _, m := range d.Matched {
+				routed[name] = append(routed[name], m.Playbook)
+				runs[name] = append(runs[name], m.WorkflowID)
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"crowdstrike-alert-idp.json":              {"compromised-account"},
+		"crowdstrike-alert-epp.json":              {"triage-low-confidence"},
+		"guardduty-cloudtrail-disabled.ocsf.json": {"cloud-identity", "triage-low-confidence"},
+		"graph-alert-v2.json":                     {"triage-low-confidence"},
+		"elastic-security-alert.json":             {"triage-low-confidence"},
+		"suricata-eve-alert.json":                 {"triage-low-confidence"},
+		"okta-threat-detected.ocsf.json":          {"triage-low-confidence"},
+		"falco-kernel-module-2001.ocsf.json":      {"triage-low-confidence"},
+		"prowler-acm-pass.ocsf.json":              nil,
+		"securityhub-ec2-19-2001.ocsf.json":       nil,
+	} {
+		got := slices.Clone(routed[name])
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s routed to %v, want %v", name, got, want)
+		}
+	}
+
+	// The identity alert: one approver, then Okta suspends the user the
+	// alert names (from actor.user.email_addr, i.e. source_account_upn).
+	acct := runs["crowdstrike-alert-idp.json"][0]
+	h.approve(acct, "suspend", "U0IAMLEAD1")
+	d := h.waitStep(acct, "ticket", "succeeded")
+	for _, st := range d.Steps {
+		if st.ID == "suspend" {
+			if p, _ := st.Params.(map[string]any); p["user"] != "admin.abcdef@example.com" || st.Status != "succeeded" {
+				t.Errorf("suspend: %s %v", st.Status, st.Params)
+			}
+		}
+	}
+	st := lab.State()
+	if len(st.SuspendedUsers) != 1 || st.SuspendedUsers[0].User != "admin.abcdef@example.com" {
+		t.Errorf("suspended users = %+v", st.SuspendedUsers)
+	}
+	if len(st.ContainedHosts) != 0 || len(st.BlockedIPs) != 0 {
+		t.Errorf("nothing else may be contained: hosts %+v, IPs %+v", st.ContainedHosts, st.BlockedIPs)
+	}
+
+	// GuardDuty: the access key's containment waits for a human and names
+	// the key; the AWS connector is pending, so it is done by hand.
+	var cloud string
+	for _, id := range runs["guardduty-cloudtrail-disabled.ocsf.json"] {
+		if strings.HasPrefix(id, "cloud-identity:") {
+			cloud = id
+		}
+	}
+	h.approve(cloud, "contain_credentials", "U0IAMLEAD1")
+	d = h.waitStep(cloud, "ticket", "succeeded")
+	for _, s := range d.Steps {
+		if s.ID == "contain_credentials" {
+			if p, _ := s.Params.(map[string]any); !strings.Contains(p["message"].(string), "ASIATMJPC7EXAMPLE") || !strings.Contains(p["message"].(string), "AWS connector pending") {
+				t.Errorf("contain_credentials params: %v", s.Params)
+			}
+		}
+	}
+
+	// Confidence unknown is said as such in the triage tickets, never "0%".
+	for _, id := range runs["elastic-security-alert.json"] {
+		h.waitRun(id, time.Minute)
+	}
+	found := false
+	for _, tk := range lab.State().Tickets {
+		if strings.Contains(tk.Summary, "(0% confident)") {
+			t.Errorf("ticket says 0%%: %q", tk.Summary)
+		}
+		if strings.HasPrefix(tk.Summary, "Triage (confidence unknown): Malicious Behavior Prevention Alert: Empire Stager Execution") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no 'confidence unknown' triage ticket for the Elastic alert: %+v", lab.State().Tickets)
+	}
+}
+
+// TestWithdrawalOnEmbeddedServer: a run waits at a gate; the detector then
+// closes the finding (status Resolved). The gate ends "withdrawn", the
+// Slack message is updated, nothing after the gate runs, and the run says
+// why.
+func TestWithdrawalOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	wid, _ := gatedRun(t, h, fake, "withdraw-1")
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	// The same finding, closed by its detector.
+	code, r := h.submit(detectionJSON("withdraw-1", 5, `,"unmapped":{"gate":true},"status_id":4,"status":"Resolved","activity_id":3`))
+	if code != 200 {
+		t.Fatalf("withdrawal: %d %+v", code, r)
+	}
+	out := r.Detections[0]
+	if out.State != "withdrawn" || len(out.Matched) != 0 || !slices.Contains(out.Signalled, wid) || !strings.Contains(out.Reason, "withdrawn") {
+		t.Fatalf("withdrawal answer: %+v", out)
+	}
+	d := h.waitRun(wid, time.Minute)
+	if d.Status != workflows.RunSucceeded {
+		t.Errorf("run: %+v", d)
+	}
+	for _, s := range d.Steps {
+		switch s.ID {
+		case "approve":
+			if s.Status != "skipped" || s.Gate == nil || s.Gate.State != workflows.GateWithdrawn || !strings.Contains(s.Reason, "withdrawn") {
+				t.Errorf("gate step: %s %q %+v", s.Status, s.Reason, s.Gate)
+			}
+		case "fanout":
+			if s.Status != "skipped" {
+				t.Errorf("fanout ran after the withdrawal: %s", s.Status)
+			}
+		}
+	}
+	if d.Withdrawn == nil || !slices.Contains(d.Withdrawn.Gates, "approve") || !strings.Contains(d.Withdrawn.Reason, "status_id is 4") {
+		t.Errorf("withdrawn: %+v", d.Withdrawn)
+	}
+	// The approval request in Slack now says so.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	upd, err := fake.WaitCalls(ctx, "chat.update", 1)
+	if err != nil {
+		t.Fatalf("the Slack message was not updated: %v", err)
+	}
+	last, _ := json.Marshal(upd[len(upd)-1].Blocks)
+	if !strings.Contains(string(last), "Withdrawn") {
+		t.Errorf("updated message: %s", last)
+	}
+	// A later vote is refused: the gate is closed.
+	if code, b := h.do("POST", "/v1/runs/"+wid+"/approvals", h.token, `{"step":"approve","decision":"approve","user":"URECORDER"}`); code == 200 {
+		t.Errorf("vote after withdrawal accepted: %d %s", code, b)
+	}
+}
+
+// TestFindingUpdateOnEmbeddedServer: a later record of a running finding
+// with a higher severity and confidence updates the run's view, visible in
+// the run's detail; a lower one changes nothing.
+func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	wid, _ := gatedRun(t, h, fake, "update-1")
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	lower := strings.Replace(detectionJSON("update-1", 2, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":40`, 1)
+	if code, r := h.submit(lower); code != 200 || !slices.Contains(r.Detections[0].Signalled, wid) {
+		t.Fatalf("lower update: %d %+v", code, r)
+	}
+	higher := strings.Replace(detectionJSON("update-1", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, r := h.submit(higher); code != 200 || !r.Detections[0].Matched[0].Deduplicated {
+		t.Fatalf("higher update: %d %+v", code, r)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, b := h.do("GET", "/v1/runs/"+wid, h.token, "")
+		var d api.RunDetail
+		if code == 200 && json.Unmarshal(b, &d) == nil && len(d.FindingChanges) > 0 {
+			if len(d.FindingChanges) != 1 || d.FindingChanges[0].Severity != "Fatal" || d.Finding["confidence"] != float64(99) {
+				t.Errorf("changes %+v, finding confidence %v", d.FindingChanges, d.Finding["confidence"])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run's view was never updated: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	h.approve(wid, "approve", "URECORDER")
+	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {
+		t.Errorf("run after the update: %+v", d)
+	}
+}
+
+// TestRecordWithdrawalHistory records (with -record) the history of a gated
+// run withdrawn by its detector, for the replay guard
+// (workflows/testdata/histories/detect-withdrawn-e2e-gated.json): the
+// finding lifecycle's GetVersion marker and the withdrawn gate.
+func TestRecordWithdrawalHistory(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	dir := t.TempDir()
+	keys, err := os.ReadFile("../../workflows/testdata/replay-key/codec-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "codec-keys.json"), keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startDevForTest(t, dir)
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code, r := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	m := r.Detections[0].Matched[0]
+	for _, mm := range r.Detections[0].Matched {
+		if mm.Playbook == "e2e-gated" {
+			m = mm
+		}
+	}
+	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
+	higher := strings.Replace(detectionJSON("rec-w", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, _ := h.submit(higher); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	if code, _ := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true},"status_id":4`)); code != 200 {
+		t.Fatalf("withdrawal: %d", code)
+	}
+	h.waitRun(m.WorkflowID, time.Minute)
+	hist := fetchHistory(t, c, m.WorkflowID, m.RunID)
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("../../workflows/testdata/histories/detect-withdrawn-e2e-gated.json", b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
