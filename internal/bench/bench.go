@@ -12,6 +12,9 @@
 //     throughput (an open-loop, rate-limited phase);
 //   - K runs parked at an approval gate: memory while they wait, and the
 //     time to approve them all through POST /v1/runs/{id}/approvals;
+//   - a burst: N detections posted at once, the time until every run is
+//     contained or gated and the share gated by reason, with a budget
+//     larger than the burst and with a fifth of it;
 //   - micro benchmarks: conditions, templates, playbook validation,
 //     detection validation.
 //
@@ -65,11 +68,16 @@ type Options struct {
 	ParkBudget, ApproveBudget, CompleteBudget time.Duration
 	// NoApprove leaves the parked runs waiting (memory experiments).
 	NoApprove bool
+	// Burst is N, the detections of the burst phase posted at once (at
+	// most 1000); BurstPosters requests of BurstPerRequest detections are
+	// kept in flight.
+	Burst, BurstPosters, BurstPerRequest int
 	// MicroTime is each micro benchmark's benchtime; Playbooks the number
 	// of playbooks of the "validate N playbooks" benchmark.
 	MicroTime time.Duration
 	Playbooks int
-	// Phases to run: micro, baseline, riposte, half, baseline-half, parked.
+	// Phases to run: micro, baseline, riposte, half, baseline-half, parked,
+	// baseline-parked, burst.
 	Phases []string
 	// DataDir holds the SQLite file; "" = a temporary directory, removed
 	// afterwards unless Keep.
@@ -103,18 +111,19 @@ type Options struct {
 }
 
 // AllPhases are the phases of a default run, in order.
-var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half", "parked", "baseline-parked"}
+var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half", "parked", "baseline-parked", "burst"}
 
 // Defaults returns the options of a default (or smoke) run. The default
 // run takes about 8 to 9 minutes on a 2-core machine.
 func Defaults(smoke bool) Options {
 	if smoke {
 		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4, Rounds: 1,
-			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true}
+			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true,
+			Burst: 50, BurstPosters: 8, BurstPerRequest: 5}
 	}
 	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 20 * time.Second, Concurrency: 16, Rounds: 3,
 		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 150 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
-		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases}
+		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases, Burst: 500, BurstPosters: 16, BurstPerRequest: 5}
 }
 
 func (o *Options) applyDefaults() {
@@ -136,6 +145,15 @@ func (o *Options) applyDefaults() {
 	}
 	if o.Parked <= 0 {
 		o.Parked = d.Parked
+	}
+	if o.Burst <= 0 {
+		o.Burst = d.Burst
+	}
+	if o.BurstPosters <= 0 {
+		o.BurstPosters = d.BurstPosters
+	}
+	if o.BurstPerRequest <= 0 {
+		o.BurstPerRequest = d.BurstPerRequest
 	}
 	if o.ParkedConcurrency <= 0 {
 		o.ParkedConcurrency = d.ParkedConcurrency
@@ -202,7 +220,9 @@ type Report struct {
 	Parked       *parkedResult
 	// BaselineParked is the hand-written floor of the parked decisions.
 	BaselineParked *baselineParkedResult
-	CPU            map[string]cpuUse
+	// Bursts are the burst phase's bursts (large budget, limited budget).
+	Bursts []burstResult
+	CPU    map[string]cpuUse
 	// Throttled counts 429 answers of the API's rate limit (retried).
 	Throttled int64
 }
@@ -225,6 +245,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		if !known {
 			return nil, fmt.Errorf("unknown phase %q (phases: %s)", p, strings.Join(AllPhases, ", "))
 		}
+	}
+	if o.has("burst") && o.Burst > 1000 {
+		return nil, fmt.Errorf("--burst must be at most 1000 (runs are watched through one page of GET /v1/runs), got %d", o.Burst)
 	}
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile)
@@ -262,7 +285,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		rep.Micro = runMicros(o.MicroTime, o.Playbooks, logf)
 		rep.CPU["micro"] = since(m)
 	}
-	if !o.has("baseline") && !o.has("riposte") && !o.has("half") && !o.has("baseline-half") && !o.has("parked") && !o.has("baseline-parked") {
+	if !o.has("baseline") && !o.has("riposte") && !o.has("half") && !o.has("baseline-half") && !o.has("parked") && !o.has("baseline-parked") && !o.has("burst") {
 		return rep, nil
 	}
 
@@ -356,6 +379,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		phase("baseline-parked", func() {
 			r := l.runBaselineParked(ctx, o.BaselineParked, o.ParkedConcurrency, logf)
 			rep.BaselineParked = &r
+		})
+	}
+	if o.has("burst") {
+		phase("burst", func() {
+			rep.Bursts = l.runBursts(ctx, o, logf)
 		})
 	}
 	rep.Throttled = l.throttled.Load()

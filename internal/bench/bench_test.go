@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/burst"
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
@@ -42,7 +43,7 @@ func TestSmoke(t *testing.T) {
 		"Riposte throughput", "baseline throughput", "throughput Riposte/baseline",
 		"p99 detection → run completed, Riposte/baseline", "p99 detection → first containment started",
 		"RSS with 50 runs parked", "approving all 50", "condition evaluation", "validating 1,000 playbooks",
-		"### Load phases", "### Parked approvals", "### Micro benchmarks",
+		"### Load phases", "### Parked approvals", "### Micro benchmarks", "### Burst",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
@@ -86,6 +87,19 @@ func TestSmoke(t *testing.T) {
 	if !regexp.MustCompile(`approved runs completed \| 50 of 50,`).MatchString(md) {
 		t.Error("not every approved run completed")
 	}
+	// The bursts: with a large budget every run contained; with a budget
+	// of 10 (a fifth), exactly 10, the rest gated for budget; never
+	// guardrails_unavailable.
+	for _, want := range []string{
+		`| 1000000 (large) | 50 | [^|]* | [^|]* | [^|]* | 50 (100%) | 0 (0%) | 0 (0%) | 0 (0%) | 0 (0%) |`,
+		`| 10 (limited) | 50 | [^|]* | [^|]* | [^|]* | 10 (20%) | 40 (80%) | 0 (0%) | 0 (0%) | 0 (0%) |`,
+	} {
+		re := regexp.MustCompile(regexp.QuoteMeta(want))
+		re = regexp.MustCompile(strings.ReplaceAll(re.String(), regexp.QuoteMeta("[^|]*"), "[^|]*"))
+		if !re.MatchString(md) {
+			t.Errorf("no burst row like %s", want)
+		}
+	}
 }
 
 // The micro benchmarks, for `go test -bench . ./internal/bench`.
@@ -103,7 +117,7 @@ func BenchmarkPlaybooks1000(b *testing.B)     { benchPlaybooks(1000)(b) }
 func TestMicroInputsValid(t *testing.T) {
 	validateAll(t, activities.Catalog(), [][]byte{microPlaybook(1), microPlaybook(7)})
 	microDetection(t)
-	for _, src := range []string{referenceYAML, parkedYAML} {
+	for _, src := range []string{referenceYAML, parkedYAML, burst.Playbook} {
 		if _, diags := playbook.LoadBytes("bench.yaml", []byte(src), activities.Catalog()); diags != nil {
 			t.Fatal(diags)
 		}

@@ -22,7 +22,9 @@ process and measures: reference-playbook throughput and latency through
 POST /v1/detections; the same load on a hand-written Go workflow (the
 baseline) and the ratios; detection -> first containment latency at half
 the maximum throughput; memory with K runs parked at an approval gate and
-the time to approve them all through the API; micro benchmarks. Prints a
+the time to approve them all through the API; a burst of N detections at
+once (time until every run is contained or gated, share gated by reason,
+with a large and with a limited budget); micro benchmarks. Prints a
 markdown table (and writes it to --out). The default run takes about 9
 minutes; --smoke takes seconds (CI).`
 
@@ -66,6 +68,9 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.DurationVar(&c.ApproveBudget, "approve-budget", 0, fmt.Sprintf("stop posting approvals after this long; the report extrapolates to K (default %s; -1s = none)", d.ApproveBudget))
 	fs.DurationVar(&c.CompleteBudget, "complete-budget", 0, fmt.Sprintf("wait at most this long for the approved runs to complete (default %s; -1s = 10m)", d.CompleteBudget))
 	fs.BoolVar(&c.NoApprove, "no-approve", false, "leave the parked runs waiting (memory experiments)")
+	fs.IntVar(&c.Burst, "burst", 0, fmt.Sprintf("N: detections of the burst phase posted at once, 1 to 1000 (default %d)", d.Burst))
+	fs.IntVar(&c.BurstPosters, "burst-posters", 0, fmt.Sprintf("requests in flight while posting the burst (default %d)", d.BurstPosters))
+	fs.IntVar(&c.BurstPerRequest, "burst-per-request", 0, fmt.Sprintf("detections per request of the burst (default %d)", d.BurstPerRequest))
 	fs.DurationVar(&c.MicroTime, "benchtime", 0, fmt.Sprintf("time of each micro benchmark (default %s)", d.MicroTime))
 	fs.IntVar(&c.Playbooks, "playbooks", 0, fmt.Sprintf("playbooks in the 'validate N playbooks' micro benchmark (default %d)", d.Playbooks))
 	fs.StringVar(&phases, "phases", strings.Join(AllPhases, ","), "phases to run, comma-separated")

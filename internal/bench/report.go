@@ -208,6 +208,8 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n")
 	}
 
+	burstMarkdown(&b, r.Bursts, o)
+
 	if p := r.Parked; p != nil {
 		b.WriteString("### Parked approvals\n\n")
 		b.WriteString("| | |\n|---|---|\n")

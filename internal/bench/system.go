@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/burst"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
@@ -145,7 +146,7 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	if err := os.MkdirAll(pbDir, 0o700); err != nil {
 		return nil, err
 	}
-	for name, src := range map[string]string{"reference.yaml": referenceYAML, "parked.yaml": parkedYAML} {
+	for name, src := range map[string]string{"reference.yaml": referenceYAML, "parked.yaml": parkedYAML, "burst.yaml": burst.Playbook} {
 		if err := os.WriteFile(filepath.Join(pbDir, name), []byte(src), 0o600); err != nil {
 			return nil, err
 		}
@@ -194,7 +195,11 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	s.closers = append(s.closers, func() { _ = l.Close() })
 	env := activities.NewEnv(logger)
 	env.Connections = l.Connections()
-	g, err := activities.NewGuardrails(c, tc.TaskQueue, "", logger)
+	// No rules until the burst phase writes its budgets.
+	if err := writePolicy(dir, ""); err != nil {
+		return nil, err
+	}
+	g, err := activities.NewGuardrails(c, tc.TaskQueue, policyPath(dir), logger)
 	if err != nil {
 		return nil, err
 	}
