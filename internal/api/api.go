@@ -203,6 +203,10 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		intake.WriteProblem(w, intake.ValidationProblem(errs))
 		return
 	}
+	if explain(r) {
+		s.explainDetections(w, dets, formats)
+		return
+	}
 	s.Metrics.DetectionReceived(len(dets))
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
 	outs, errs := s.dispatchAll(r.Context(), dets, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})

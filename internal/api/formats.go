@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
 )
@@ -46,4 +47,25 @@ func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *int
 // conversionWarning says, in the answer, that a detection was converted.
 func conversionWarning(idx int, format string) intake.FieldError {
 	return intake.FieldError{Index: idx, Path: "", Message: "converted from a " + format + " alert to OCSF Detection Finding 2004; the original is in raw_data"}
+}
+
+// ExplainResponse is the body of POST /v1/detections?explain=true.
+type ExplainResponse struct {
+	Detections []dispatch.Explanation `json:"detections"`
+}
+
+func explain(r *http.Request) bool { return r.URL.Query().Get("explain") == "true" }
+
+// explainDetections answers what each playbook's trigger made of each
+// detection, starting nothing.
+func (s *Server) explainDetections(w http.ResponseWriter, dets []intake.Detection, formats []string) {
+	resp := ExplainResponse{Detections: make([]dispatch.Explanation, 0, len(dets))}
+	for i, d := range dets {
+		e := s.Dispatcher.Explain(i, d)
+		if formats[i] != "" {
+			e.Warnings = append([]intake.FieldError{conversionWarning(i, formats[i])}, e.Warnings...)
+		}
+		resp.Detections = append(resp.Detections, e)
+	}
+	writeJSON(w, http.StatusOK, resp)
 }

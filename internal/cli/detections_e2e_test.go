@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -34,6 +35,39 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	lab := h.sys.Lab
 	// The site's directory knows the account the CrowdStrike identity alert names.
 	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
+
+	// riposte submit --explain starts nothing and says why each playbook
+	// did or did not match; --format names a vendor format.
+	cli := func(args ...string) (int, string) {
+		var out, errb bytes.Buffer
+		code := Main(context.Background(), append([]string{"submit", "--api", h.baseURL, "--token", h.token}, args...),
+			Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+		return code, out.String() + errb.String()
+	}
+	code, out := cli("--explain", "../intake/testdata/real/crowdstrike-alert-idp.json")
+	for _, want := range []string{
+		"confidence 80; 2 hosts, 1 users, 1 ips",
+		"user            admin.abcdef@example.com  from actor.user.email_addr",
+		"ip              81.2.69.144 (external)  from src_endpoint.ip",
+		"note: converted from a crowdstrike alert",
+		"time 2024-08-19T18:44:01.1Z",
+		"compromised-account matches: all 5 conditions hold",
+		"triage-low-confidence does not match: `finding.confidence == nil || finding.confidence < 60` is false (none of its 2 alternatives holds)",
+		"contain-credential-theft does not match: `any(finding.attack, hasPrefix(#, \"T1003\"))` is false",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("submit --explain: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	if code, out := cli("--explain", "--format", "graph", "../intake/testdata/real/suricata-eve-alert.json"); code == 0 || !strings.Contains(out, "id: is required for a Graph security alert") {
+		t.Errorf("a Suricata record as --format graph: exit %d\n%s", code, out)
+	}
+	if code, out := cli("--format", "splunk", "x.json"); code != 2 || !strings.Contains(out, "use one of ocsf, crowdstrike, elastic, graph, suricata") {
+		t.Errorf("--format splunk: exit %d\n%s", code, out)
+	}
+	if len(lab.State().Tickets) != 0 {
+		t.Fatalf("--explain started runs")
+	}
 
 	files, _ := filepath.Glob("../intake/testdata/real/*.json")
 	if len(files) < 13 {

@@ -6,22 +6,34 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
 )
 
-const submitUsage = `Usage: riposte submit [--api URL] [--token T] [--dry-run] FILE...
+const submitUsage = `Usage: riposte submit [--api URL] [--token T] [--dry-run] [--format F] [--explain] FILE...
 
 Posts detections (a JSON object, a JSON array or NDJSON per file; - reads
 stdin) to the Riposte API and prints the runs started or deduplicated, with
-links to the Temporal UI.`
+links to the Temporal UI, and what the finding view found.
+
+--format crowdstrike|graph|elastic|suricata|ocsf names the input format
+(default: OCSF, or a vendor format the intake recognises unmistakably).
+--explain starts nothing: it prints the finding view and, for each
+playbook, whether trigger.when held and which part of it decided.`
 
 // submitOptions are riposte submit's flags.
 type submitOptions struct {
 	apiFlags
-	DryRun bool
-	JSON   bool
+	DryRun  bool
+	JSON    bool
+	Format  string
+	Explain bool
 }
 
 func submitCommand() command {
@@ -32,6 +44,8 @@ func submitCommand() command {
 			o.register(fs)
 			fs.BoolVar(&o.DryRun, "dry-run", false, "simulate notify and contain actions and grant approvals")
 			fs.BoolVar(&o.JSON, "json", false, "print the API response as JSON")
+			fs.StringVar(&o.Format, "format", "", "input format: ocsf, crowdstrike, graph, elastic, suricata (default: OCSF or detected)")
+			fs.BoolVar(&o.Explain, "explain", false, "start nothing; print the finding view and why each playbook did or did not match")
 			files, err := parseFlags(fs, args)
 			if err != nil {
 				if errors.Is(err, flag.ErrHelp) {
@@ -43,6 +57,10 @@ func submitCommand() command {
 				fmt.Fprintln(s.Err, "riposte submit: name at least one detection file (or - for stdin)")
 				return 2
 			}
+			if !convert.Valid(strings.ToLower(o.Format)) {
+				fmt.Fprintf(s.Err, "riposte submit: --format %q: use one of ocsf, %s\n", o.Format, strings.Join(convert.Formats(), ", "))
+				return 2
+			}
 			if err := runSubmit(ctx, o, files, s); err != nil {
 				return fail(s, err)
 			}
@@ -52,9 +70,19 @@ func submitCommand() command {
 
 func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) error {
 	c := o.client()
-	path := "/v1/detections"
+	q := url.Values{}
 	if o.DryRun {
-		path += "?dry_run=true"
+		q.Set("dry_run", "true")
+	}
+	if o.Format != "" {
+		q.Set("format", strings.ToLower(o.Format))
+	}
+	if o.Explain {
+		q.Set("explain", "true")
+	}
+	path := "/v1/detections"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	failed := 0
 	for _, f := range files {
@@ -68,6 +96,20 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		if err != nil {
 			return fmt.Errorf("reading %s: %w", f, err)
 		}
+		if o.Explain {
+			var ex api.ExplainResponse
+			if err := c.do(ctx, "POST", path, body, "application/json", &ex, nil); err != nil {
+				fmt.Fprintf(s.Err, "%s: %v\n", f, err)
+				failed++
+				continue
+			}
+			if o.JSON {
+				writeJSONTo(s.Out, ex)
+			} else {
+				printExplanations(s.Out, f, ex)
+			}
+			continue
+		}
 		var resp api.DetectionsResponse
 		if err := c.do(ctx, "POST", path, body, "application/json", &resp, nil); err != nil {
 			fmt.Fprintf(s.Err, "%s: %v\n", f, err)
@@ -80,8 +122,19 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		}
 		for _, d := range resp.Detections {
 			fmt.Fprintf(s.Out, "%s: detection %s\n", f, d.DetectionID)
+			fmt.Fprintf(s.Out, "  finding: %s\n", viewLine(d.Confidence, d.Entities))
+			for _, w := range d.Warnings {
+				fmt.Fprintf(s.Out, "  note: %s\n", strings.TrimPrefix(w.Path+": "+w.Message, ": "))
+			}
 			if len(d.Matched) == 0 {
-				fmt.Fprintln(s.Out, "  no playbook matched")
+				if d.Reason != "" {
+					fmt.Fprintf(s.Out, "  no playbook started: %s\n", d.Reason)
+				} else {
+					fmt.Fprintln(s.Out, "  no playbook matched (riposte submit --explain says why)")
+				}
+			}
+			for _, id := range d.Signalled {
+				fmt.Fprintf(s.Out, "  delivered to the running run %s\n", id)
 			}
 			for _, m := range d.Matched {
 				state := "started"
@@ -106,4 +159,66 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d file(s) were rejected", failed, len(files))}
 	}
 	return nil
+}
+
+// viewLine summarises what the finding view found.
+func viewLine(conf any, entities map[string]int) string {
+	c := "confidence unknown"
+	if conf != nil {
+		c = fmt.Sprintf("confidence %v", conf)
+	}
+	var parts []string
+	for _, k := range finding.EntityKinds {
+		if n := entities[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, strings.ReplaceAll(k, "_", " ")))
+		}
+	}
+	if len(parts) == 0 {
+		parts = []string{"no entities"}
+	}
+	return c + "; " + strings.Join(parts, ", ")
+}
+
+var singular = map[string]string{"hosts": "host", "users": "user", "ips": "ip", "hashes": "hash", "domains": "domain", "urls": "url", "cloud_resources": "cloud resource"}
+
+// printExplanations prints riposte submit --explain.
+func printExplanations(w io.Writer, file string, ex api.ExplainResponse) {
+	for _, d := range ex.Detections {
+		v := d.Finding
+		fmt.Fprintf(w, "%s: detection %s\n", file, d.DetectionID)
+		fmt.Fprintf(w, "  finding: %s\n", viewLine(v["confidence"], finding.Counts(v)))
+		tm := "unknown"
+		if f, ok := v["time"].(float64); ok {
+			tm = time.UnixMilli(int64(f)).UTC().Format(time.RFC3339Nano)
+		}
+		fmt.Fprintf(w, "    severity %v, status %v, activity %v, state %v, time %s\n", v["severity"], v["status"], v["activity"], v["state"], tm)
+		for _, k := range finding.EntityKinds {
+			list, _ := v[k].([]any)
+			if k == "ips" {
+				ips, _ := v["ips"].(map[string]any)
+				list, _ = ips["all"].([]any)
+			}
+			for _, e := range list {
+				m, _ := e.(map[string]any)
+				extra := ""
+				if in, ok := m["internal"].(bool); ok {
+					extra = map[bool]string{true: " (internal)", false: " (external)"}[in]
+				}
+				fmt.Fprintf(w, "    %-15s %v%s  from %v\n", singular[k], m["value"], extra, m["source"])
+			}
+		}
+		for _, n := range d.Warnings {
+			fmt.Fprintf(w, "  note: %s\n", strings.TrimPrefix(n.Path+": "+n.Message, ": "))
+		}
+		for _, p := range d.Playbooks {
+			verdict := "does not match"
+			if p.Held {
+				verdict = "matches"
+			}
+			fmt.Fprintf(w, "  %s %s: %s\n", p.Playbook, verdict, p.Decided)
+			if p.Error != "" {
+				fmt.Fprintf(w, "    error: %s\n", p.Error)
+			}
+		}
+	}
 }

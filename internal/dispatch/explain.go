@@ -1,0 +1,194 @@
+package dispatch
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
+)
+
+// Explanation says, for one detection, what the finding view holds and,
+// for each playbook, whether its trigger held and which part decided. It
+// starts nothing (riposte submit --explain, POST /v1/detections?explain=true).
+type Explanation struct {
+	Index       int                   `json:"index"`
+	DetectionID string                `json:"detection_id"`
+	Finding     map[string]any        `json:"finding"`
+	Warnings    []intake.FieldError   `json:"warnings,omitempty"`
+	Playbooks   []PlaybookExplanation `json:"playbooks"`
+}
+
+// PlaybookExplanation is one playbook's trigger on the detection.
+type PlaybookExplanation struct {
+	Playbook string `json:"playbook"`
+	When     string `json:"when"`
+	Held     bool   `json:"held"`
+	// Decided names the sub-expression that decided: for a false chain of
+	// &&, the first false part; for a true chain of ||, the first true one.
+	Decided string `json:"decided"`
+	Error   string `json:"error,omitempty"`
+}
+
+// Explain evaluates every playbook's trigger on the detection.
+func (d *Dispatcher) Explain(idx int, det intake.Detection) Explanation {
+	view := finding.Build(det, d.Finding)
+	out := Explanation{Index: idx, DetectionID: det.UID(), Finding: view, Warnings: intake.Warnings(idx, det), Playbooks: []PlaybookExplanation{}}
+	set := d.set.Load()
+	if set == nil {
+		return out
+	}
+	env := map[string]any{"detection": map[string]any(det), "finding": view}
+	state, _ := view["state"].(string)
+	for _, c := range set.Playbooks {
+		pe := PlaybookExplanation{Playbook: c.Playbook.Name, When: c.Playbook.Trigger.When}
+		switch {
+		case state != finding.StateActive:
+			r, _ := view["state_reason"].(string)
+			pe.Decided = fmt.Sprintf("finding.state is %q (%s): no playbook starts", state, r)
+		case c.When == nil:
+			pe.Held, pe.Decided = true, "the playbook has no trigger.when"
+		default:
+			held, why, err := explainExpr(strings.TrimSpace(c.Playbook.Trigger.When), env)
+			pe.Held, pe.Decided = held, why
+			if err != nil {
+				pe.Error = err.Error()
+			}
+		}
+		out.Playbooks = append(out.Playbooks, pe)
+	}
+	return out
+}
+
+// explainExpr evaluates src and names the part that decided. It splits at
+// the top level on || (then &&), outside brackets and string literals, and
+// descends into the deciding part.
+func explainExpr(src string, env map[string]any) (bool, string, error) {
+	src = stripParens(src)
+	if parts := splitTop(src, "||", "or"); len(parts) > 1 {
+		for _, p := range parts {
+			held, why, err := explainExpr(p, env)
+			if err != nil {
+				return false, why, err
+			}
+			if held {
+				return true, why, nil
+			}
+		}
+		return false, fmt.Sprintf("`%s` is false (none of its %d alternatives holds)", src, len(parts)), nil
+	}
+	if parts := splitTop(src, "&&", "and"); len(parts) > 1 {
+		for _, p := range parts {
+			held, why, err := explainExpr(p, env)
+			if err != nil || !held {
+				return false, why, err
+			}
+		}
+		return true, fmt.Sprintf("all %d conditions hold", len(parts)), nil
+	}
+	prog, err := conditions.Compile(src, conditions.ScopeTrigger, false)
+	if err != nil {
+		return false, "`" + src + "` does not compile", err
+	}
+	v, err := prog.Eval(env)
+	if err != nil {
+		return false, "`" + src + "` fails", err
+	}
+	held, _ := v.(bool)
+	return held, fmt.Sprintf("`%s` is %v", src, held), nil
+}
+
+// stripParens removes parentheses that enclose the whole expression.
+func stripParens(s string) string {
+	for {
+		s = strings.TrimSpace(s)
+		if len(s) < 2 || s[0] != '(' || s[len(s)-1] != ')' {
+			return s
+		}
+		if close := matching(s, 0); close != len(s)-1 {
+			return s
+		}
+		s = s[1 : len(s)-1]
+	}
+}
+
+// matching returns the index of the bracket closing the one at open.
+func matching(s string, open int) int {
+	depth := 0
+	var quote byte
+	for i := open; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '(' || c == '[' || c == '{':
+			depth++
+		case c == ')' || c == ']' || c == '}':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+// splitTop splits s on op (or the keyword word) at bracket depth 0,
+// outside string literals.
+func splitTop(s, op, word string) []string {
+	var parts []string
+	depth, start := 0, 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+			continue
+		case c == '(' || c == '[' || c == '{':
+			depth++
+			continue
+		case c == ')' || c == ']' || c == '}':
+			depth--
+			continue
+		}
+		if depth != 0 {
+			continue
+		}
+		if strings.HasPrefix(s[i:], op) {
+			parts = append(parts, strings.TrimSpace(s[start:i]))
+			i += len(op) - 1
+			start = i + 1
+			continue
+		}
+		if strings.HasPrefix(s[i:], word) && boundary(s, i-1) && boundary(s, i+len(word)) {
+			parts = append(parts, strings.TrimSpace(s[start:i]))
+			i += len(word) - 1
+			start = i + 1
+		}
+	}
+	parts = append(parts, strings.TrimSpace(s[start:]))
+	return parts
+}
+
+func boundary(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return true
+	}
+	c := s[i]
+	return !(c == '_' || c == '.' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9')
+}
