@@ -312,7 +312,11 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	for g.State == GatePending {
 		seen := len(g.Votes)
 		remaining := g.ExpiresAt.Sub(workflow.Now(ctx))
-		decided, err := workflow.AwaitWithTimeout(ctx, remaining, func() bool {
+		// The timer's summary is what the Temporal UI shows for it.
+		decided, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+			Timeout:      remaining,
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("approval for %s: times out in %s (then %s)", g.StepID, remaining.Round(time.Second), g.onTimeout)},
+		}, func() bool {
 			return g.State != GatePending || len(g.Votes) != seen
 		})
 		if err != nil { // cancelled: the run is aborting

@@ -70,6 +70,11 @@ type run struct {
 	finding  map[string]any
 	aborted  bool
 	abortErr string
+	// abortSummary says why the run failed without quoting detection or
+	// vendor text: it is the failure message shown in clear in the history
+	// and the Temporal UI (abortErr, with the reason, is in the encrypted
+	// details).
+	abortSummary string
 	// withdrawn is set when the detection was withdrawn during the run
 	// (outcome withdrawn); withdrawal and changes hold the finding's later
 	// records (lifecycle.go).
@@ -168,6 +173,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 
 	if err := r.evalVars(); err != nil {
 		r.aborted, r.abortErr = true, err.Error()
+		r.abortSummary = "evaluating vars failed"
 		for i := range r.results {
 			r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run failed before this step: "+err.Error())
 		}
@@ -196,7 +202,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		res.Status = RunFailed
 		res.Error = r.abortErr
 		r.endRun(ctx, RunFailed)
-		return nil, temporal.NewNonRetryableApplicationError("run failed: "+r.abortErr, ErrRunFailed, nil, res)
+		return nil, temporal.NewNonRetryableApplicationError("run failed: "+r.abortSummary, ErrRunFailed, nil, res)
 	}
 	res.Status = RunSucceeded
 	r.endRun(ctx, RunSucceeded)
@@ -420,6 +426,7 @@ func (r *run) schedule(ctx workflow.Context) {
 		if r.stepAborts(i) && s.OnFailure != playbook.OnFailureContinue && !r.aborted {
 			r.aborted = true
 			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, firstNonEmpty(r.results[i].Error, r.results[i].Reason))
+			r.abortSummary = fmt.Sprintf("step %s %s (%s); the reason is in the run's result", s.ID, st, s.Step.Action)
 			cancel()
 		}
 	}

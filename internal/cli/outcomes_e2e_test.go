@@ -1,14 +1,20 @@
 package cli
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	failurepb "go.temporal.io/api/failure/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/codec"
@@ -69,12 +75,18 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if !ticket || !page {
 			t.Errorf("ticket %v, page %v in the lab: %+v %+v", ticket, page, lab.Tickets, lab.Pages)
 		}
+		// The approval timer is labelled for the UI's timeline.
+		if s := timerSummaries(t, h, wid); len(s) != 1 || !strings.HasPrefix(s[0], "approval for block: times out in ") || !strings.HasSuffix(s[0], "(then deny)") {
+			t.Errorf("timer summaries = %q", s)
+		}
 		// The Outcome search attribute is set and filterable.
 		runs := h.listRuns(t, "outcome=not_contained")
 		if len(runs) != 1 || runs[0].WorkflowID != wid || runs[0].Outcome != workflows.OutcomeNotContained {
 			t.Errorf("runs with outcome not_contained = %+v", runs)
 		}
 	})
+
+	t.Run("failure through the codec", func(t *testing.T) { failureThroughCodec(t, h) })
 
 	t.Run("hold and rollback", func(t *testing.T) {
 		code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"hold-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.92"},"unmapped":{"hold_case":true}}`)
@@ -130,6 +142,11 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if !strings.Contains(text, "releases at **"+d.Holds[0].Until.UTC().Format(time.RFC3339)+"**") {
 			t.Errorf("current details lack the release time:\n%s", text)
 		}
+		// The hold's timer is labelled for the UI's timeline.
+		summaries := timerSummaries(t, h, wid)
+		if len(summaries) != 1 || summaries[0] != "contain_for: release block at "+d.Holds[0].Until.UTC().Format(time.RFC3339)+" (panos.unblock_ip)" {
+			t.Errorf("timer summaries = %q", summaries)
+		}
 
 		code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.token, `{"user":"UROLLER"}`)
 		if code != 202 {
@@ -159,6 +176,103 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// failureThroughCodec: a failed run's history shows a readable failure
+// message that quotes no detection data, and the codec endpoint the UI uses
+// decodes the encrypted reason.
+func failureThroughCodec(t *testing.T, h *devHarness) {
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"fail-1"},"metadata":{"product":{"name":"x"}},"device":{"hostname":"secret-host-77"},"unmapped":{"fail_case":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-fail")
+	d := h.waitRun(wid, time.Minute)
+	if d.Status != workflows.RunFailed || d.Outcome != workflows.OutcomeFailed || !strings.Contains(d.Error, "refused by the vendor") {
+		t.Errorf("run = %s / %s / %q", d.Status, d.Outcome, d.Error)
+	}
+	if len(d.Steps) != 2 || d.Steps[1].Status != "succeeded" {
+		t.Errorf("always: step after the abort = %+v", d.Steps)
+	}
+	// The raw history, as the UI gets it from the server.
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	hist := fetchHistory(t, c, wid, "")
+	var runFailure, actFailure *failurepb.Failure
+	for _, e := range hist.GetEvents() {
+		if a := e.GetWorkflowExecutionFailedEventAttributes(); a != nil {
+			runFailure = a.GetFailure()
+		}
+		if a := e.GetActivityTaskFailedEventAttributes(); a != nil {
+			actFailure = a.GetFailure()
+		}
+	}
+	if runFailure == nil || actFailure == nil {
+		t.Fatalf("no failure events in the history")
+	}
+	if got := runFailure.GetMessage(); got != "run failed: step boom failed (core.fail); the reason is in the run's result" {
+		t.Errorf("run failure message in the history = %q", got)
+	}
+	if got := actFailure.GetMessage(); got != "CoreFail (message encrypted: the codec endpoint decodes it)" {
+		t.Errorf("activity failure message in the history = %q", got)
+	}
+	raw, _ := protojson.Marshal(hist)
+	if strings.Contains(string(raw), "secret-host-77") {
+		t.Error("the detection's hostname is in the history in clear")
+	}
+	// What the UI does: POST the encrypted attributes and details to the
+	// codec endpoint.
+	decode := func(p *commonpb.Payload) string {
+		body, _ := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{p}})
+		req, _ := http.NewRequest("POST", h.baseURL+"/codec/decode", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+h.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		var out commonpb.Payloads
+		if resp.StatusCode != 200 || protojson.Unmarshal(b, &out) != nil || len(out.GetPayloads()) != 1 {
+			t.Fatalf("codec decode: %d %s", resp.StatusCode, b)
+		}
+		return string(out.GetPayloads()[0].GetData())
+	}
+	if got := decode(actFailure.GetEncodedAttributes()); !strings.Contains(got, "lookup of secret-host-77 refused by the vendor") {
+		t.Errorf("decoded activity failure = %s", got)
+	}
+	details := runFailure.GetApplicationFailureInfo().GetDetails().GetPayloads()
+	if len(details) != 1 {
+		t.Fatalf("run failure details = %v", details)
+	}
+	if got := decode(details[0]); !strings.Contains(got, "step boom failed: lookup of secret-host-77 refused by the vendor") || !strings.Contains(got, `"outcome":"failed"`) {
+		t.Errorf("decoded run failure details = %.300s", got)
+	}
+}
+
+// timerSummaries decrypts the summaries of a run's timers.
+func timerSummaries(t *testing.T, h *devHarness, wid string) []string {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out []string
+	for _, e := range fetchHistory(t, c, wid, "").GetEvents() {
+		if e.GetTimerStartedEventAttributes() != nil {
+			var s string
+			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(e.GetUserMetadata().GetSummary(), &s); err != nil {
+				t.Errorf("timer summary: %v", err)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (h *devHarness) runDetail(t *testing.T, wid string) api.RunDetail {

@@ -139,11 +139,14 @@ func NewDataConverter(k *Keyring) converter.DataConverter {
 // data. With this converter the history shows only "Encoded failure"; the SDK
 // (and the Web UI through the codec server) restores the real message. Use
 // the same dc as the client's DataConverter.
+//
+// The visible message is not a bare "Encoded failure": errors of
+// SafeMessageTypes keep their (non-secret) message, others show their type.
 func NewFailureConverter(dc converter.DataConverter) converter.FailureConverter {
-	return temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
+	return summaryFailureConverter{temporal.NewDefaultFailureConverter(temporal.DefaultFailureConverterOptions{
 		DataConverter:          dc,
 		EncodeCommonAttributes: true,
-	})
+	})}
 }
 
 // ConfigureClientOptions makes a Temporal client (and the workers built from

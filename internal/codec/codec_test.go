@@ -436,8 +436,17 @@ func TestFailureConverterEncryptsMessages(t *testing.T) {
 	if bytes.Contains(stored, []byte("evil-c2")) || bytes.Contains(stored, []byte("det-42")) {
 		t.Fatal("failure stored with plaintext detection text")
 	}
-	if f.GetMessage() != "Encoded failure" {
+	if f.GetMessage() != "LookupError (message encrypted: the codec endpoint decodes it)" {
 		t.Errorf("visible message = %q", f.GetMessage())
+	}
+	// A run's failure shows its (non-secret) summary; its stack stays
+	// encrypted and the message round-trips.
+	rf := fc.ErrorToFailure(temporal.NewNonRetryableApplicationError("run failed: step isolate failed (defender.isolate_machine)", "RunFailed", nil, "detail evil-c2.example.net"))
+	if rf.GetMessage() != "run failed: step isolate failed (defender.isolate_machine)" || rf.GetStackTrace() != "" || rf.GetEncodedAttributes() == nil {
+		t.Errorf("run failure = %q, stack %q", rf.GetMessage(), rf.GetStackTrace())
+	}
+	if back := fc.FailureToError(rf); !strings.Contains(back.Error(), "step isolate failed") {
+		t.Errorf("restored run failure %q", back)
 	}
 	if enc := f.GetEncodedAttributes(); string(enc.GetMetadata()["encoding"]) != EncodingEncrypted {
 		t.Errorf("encoded attributes not encrypted: %v", enc.GetMetadata())
