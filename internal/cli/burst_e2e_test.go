@@ -70,6 +70,19 @@ func TestBurstBudget100(t *testing.T) {
 	}
 	h, target := burstDev(t, 100)
 	burst.Check(t, target, burst.Options{N: burstSize, Prefix: "burst"}, 100, func() []lab.Call { return h.sys.Lab.CallsFor(lab.CrowdStrike, "contain", "") })
+	// GET /v1/policy (riposte policy status) reads the budget's guard.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var st workflows.GuardState
+		code, b := h.do("GET", "/v1/policy", h.token, "")
+		if code == 200 && jsonUnmarshal(b, &st) == nil && len(st.Budgets["crowdstrike.contain_host"]) == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET /v1/policy: %d %.300s; want 100 reservations of crowdstrike.contain_host", code, b)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 
 	t.Run("two workers, 500 concurrent reservations, max 100", func(t *testing.T) {
 		policyFile := filepath.Join(t.TempDir(), "policy.yaml")
