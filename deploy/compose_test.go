@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 
 	"go.temporal.io/server/common/dynamicconfig"
@@ -480,6 +481,21 @@ func TestInitSecrets(t *testing.T) {
 	fi, _ := os.Stat(dir)
 	if fi.Mode().Perm() != 0o700 {
 		t.Errorf("secrets dir mode %v", fi.Mode().Perm())
+	}
+	// The secret-file convention: Riposte's files 0400, owned by the
+	// container user (when the script can chown, i.e. as root); the
+	// PostgreSQL password, read by two other images, 0444.
+	for name, mode := range map[string]os.FileMode{"api-token": 0o400, "codec-keys.json": 0o400, "postgres-password": 0o444} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != mode {
+			t.Errorf("%s: mode %04o, want %04o", name, fi.Mode().Perm(), mode)
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && mode == 0o400 && st.Uid != 65532 {
+			t.Errorf("%s: owned by uid %d, want 65532 (the container user)", name, st.Uid)
+		}
 	}
 	if out := run(); !strings.Contains(out, "kept") || strings.Contains(out, "created") {
 		t.Errorf("second run rewrote secrets:\n%s", out)

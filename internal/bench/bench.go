@@ -104,6 +104,13 @@ type Options struct {
 	ApproveCPUProfile string
 	MemProfile        string
 	Smoke             bool
+	// Temporal, when set, is the frontend (host:port) of an external
+	// Temporal cluster (e.g. on PostgreSQL) used instead of the embedded
+	// server, in Namespace, which riposte setup must have prepared. The
+	// worker, the lab and the API still run in this process, on a task
+	// queue of their own.
+	Temporal  string
+	Namespace string
 	// Logger gets progress; nil = discard.
 	Logger *slog.Logger
 	// Command is the command line shown in the report.
@@ -305,7 +312,11 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		sticky = engine.DefaultStickyCacheSize
 	}
 	worker.SetStickyWorkflowCacheSize(sticky)
-	logf("starting embedded Temporal (SQLite in %s), worker, lab and API", dir)
+	if o.Temporal != "" {
+		logf("using the Temporal cluster at %s (namespace %s); starting the worker, lab and API", o.Temporal, o.Namespace)
+	} else {
+		logf("starting embedded Temporal (SQLite in %s), worker, lab and API", dir)
+	}
 	t0 := time.Now()
 	sys, err := startSystem(ctx, dir, o, logger)
 	if err != nil {
@@ -317,7 +328,7 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 	// server reads them from the database on every use for a minute: that
 	// is riposte dev's first minute, not its steady state. Smoke runs do
 	// not wait.
-	if !o.Smoke {
+	if !o.Smoke && sys.server != nil {
 		select {
 		case <-sys.server.Settled():
 		default:

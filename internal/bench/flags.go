@@ -90,6 +90,8 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.Float64Var(&c.RateLimit.PerSecond, "rate-limit", 0, "API requests per second per token, as riposte dev's --rate-limit (default 0 = no limit; riposte dev defaults to 100)")
 	fs.IntVar(&c.RateLimit.Burst, "rate-burst", 200, "API request burst per token, with --rate-limit")
 	fs.BoolVar(&c.GRPCCompression, "grpc-compression", false, "client: gzip gRPC requests to the loopback server (the SDK's default; riposte dev turns it off)")
+	fs.StringVar(&c.Temporal, "temporal", "", "frontend host:port of an external Temporal cluster to measure instead of the embedded server (e.g. on PostgreSQL); its namespace must be prepared by riposte setup")
+	fs.StringVar(&c.Namespace, "namespace", "riposte", "namespace on the --temporal cluster (use one for benchmarks: the bench starts its own guard)")
 	fs.Var(&dc, "dc", "server dynamic config override key=value (repeatable; ints, floats, bools, durations as strings)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -116,6 +118,10 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 			}
 			c.DynamicConfig[k] = parseValue(v)
 		}
+	}
+	if c.Temporal != "" && len(c.DynamicConfig) > 0 {
+		fmt.Fprintf(stderr, "%s: --dc applies to the embedded server only; set dynamic config on the --temporal cluster itself\n", prog)
+		return c, "", errors.New("dc")
 	}
 	c.Command = "riposte bench " + strings.Join(args, " ")
 	if _, err := os.Stat("/proc/self/status"); err != nil {

@@ -42,7 +42,10 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "| memory | %.1f GiB |\n", float64(m.MemTotal)/(1<<30))
 	fmt.Fprintf(&b, "| Go | %s %s/%s, kernel %s |\n", m.GoVersion, m.OS, m.Arch, m.Kernel)
 	fmt.Fprintf(&b, "| load average (1 5 15 min) | start %s, end %s |\n", r.LoadStart, r.LoadEnd)
-	if r.DataDir != "" {
+	if r.Options.Temporal != "" {
+		fmt.Fprintf(&b, "| storage | external Temporal cluster at %s, namespace %s (its own persistence, e.g. PostgreSQL); worker, lab and API in this process; payloads encrypted (AES-256-GCM) |\n", r.Options.Temporal, r.Options.Namespace)
+		fmt.Fprintf(&b, "| start-up | worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
+	} else if r.DataDir != "" {
 		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads encrypted (AES-256-GCM), as `riposte dev` |\n")
 		fmt.Fprintf(&b, "| start-up | embedded Temporal + worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 		if r.SettleWait > 0 {

@@ -160,21 +160,27 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DataDir:          dataDir,
-		UIPort:           -1,
-		HTTPPort:         -1,
-		SearchAttributes: workflows.SearchAttributeTypes(),
-		Logger:           logger,
-		DynamicConfig:    o.DynamicConfig,
-	})
-	if err != nil {
-		return nil, err
+	var tc config.Temporal
+	if o.Temporal != "" {
+		// An external cluster: a task queue of this run's own, so that no
+		// other worker takes its tasks.
+		tc = config.Temporal{Address: o.Temporal, Namespace: o.Namespace, TaskQueue: fmt.Sprintf("riposte-bench-%d", time.Now().UnixNano())}
+	} else {
+		srv, err := devserver.Start(ctx, devserver.Options{
+			DataDir:          dataDir,
+			UIPort:           -1,
+			HTTPPort:         -1,
+			SearchAttributes: workflows.SearchAttributeTypes(),
+			Logger:           logger,
+			DynamicConfig:    o.DynamicConfig,
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.server = srv
+		s.closers = append(s.closers, func() { _ = srv.Stop() })
+		tc = config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
 	}
-	s.server = srv
-	s.closers = append(s.closers, func() { _ = srv.Stop() })
-
-	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
 	c, err := tc.Dial(ctx, logger, func(co *client.Options) {
 		codec.ConfigureClientOptions(co, keys)
 		if !o.GRPCCompression {
@@ -186,6 +192,11 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	}
 	s.client = c
 	s.closers = append(s.closers, c.Close)
+	if s.server == nil {
+		if err := engine.CheckSearchAttributes(ctx, c, tc.Namespace, false); err != nil {
+			return nil, fmt.Errorf("%w (prepare it: riposte setup --temporal-address %s --namespace %s)", err, tc.Address, tc.Namespace)
+		}
+	}
 
 	l, err := lab.Start(lab.Options{Logger: logger})
 	if err != nil {
@@ -221,7 +232,7 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	if err != nil {
 		return nil, err
 	}
-	disp := &dispatch.Dispatcher{Client: c, TaskQueue: tc.TaskQueue, Namespace: srv.Namespace()}
+	disp := &dispatch.Dispatcher{Client: c, TaskQueue: tc.TaskQueue, Namespace: tc.Namespace}
 	disp.SetPlaybooks(set)
 	a := &api.Server{
 		Dispatcher: disp,
@@ -229,12 +240,12 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 		Validator:  validator,
 		Token:      s.token,
 		MaxBody:    api.DefaultMaxBody,
-		Namespace:  srv.Namespace(),
+		Namespace:  tc.Namespace,
 		// The audit record of every call is formatted, as in riposte dev,
 		// but not printed.
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimit: o.RateLimit,
-		Approvals: &approvals.Service{Client: c, Namespace: srv.Namespace()},
+		Approvals: &approvals.Service{Client: c, Namespace: tc.Namespace},
 		// Behind the same token check as POST /v1/detections.
 		Extra: map[string]http.Handler{
 			"POST " + baselinePath: &baselineHandler{client: c, taskQueue: tc.TaskQueue, validator: validator, maxBody: api.DefaultMaxBody},

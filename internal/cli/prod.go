@@ -93,6 +93,7 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return fmt.Errorf("starting worker: %w", err)
 	}
 	defer w.Stop()
+	obs.Server.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
 	logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
 	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
 	<-ctx.Done()

@@ -574,7 +574,8 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		p.errorf(refNode, "connection %s: %s: file %s is empty", conn, key, path)
 		return activities.SecretRef{}, false
 	case fi.Mode().Perm()&0o077 != 0:
-		p.warnf(refNode, "connection %s: %s: file %s is readable by group or others (mode %04o); chmod 600 it", conn, key, path, fi.Mode().Perm())
+		// The one secret-file convention (deploy/README.md, init-secrets.sh).
+		p.warnf(refNode, "connection %s: %s: file %s is readable by group or others (mode %04o): make it mode 0400 and owned by the user Riposte runs as (uid 65532 in the container image), e.g. chown 65532:65532 %s && chmod 0400 %s; see deploy/README.md, Secret files", conn, key, path, fi.Mode().Perm(), path, path)
 	}
 	return ref, true
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel"
@@ -103,10 +104,19 @@ type MetricsServer struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	ready     atomic.Bool
+}
+
+// SetReady sets what GET /readyz answers: 200 when ready, else 503.
+func (s *MetricsServer) SetReady(ready bool) {
+	if s != nil {
+		s.ready.Store(ready)
+	}
 }
 
 // ServeMetrics listens on addr (host:port; ":9090" for every interface) and
-// serves m.Handler() at /metrics and a liveness answer at /healthz.
+// serves m.Handler() at /metrics, a liveness answer at /healthz and a
+// readiness answer at /readyz (see SetReady).
 func ServeMetrics(addr string, m *Metrics) (*MetricsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -118,11 +128,19 @@ func ServeMetrics(addr string, m *Metrics) (*MetricsServer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}` + "\n"))
 	})
-	s := &MetricsServer{
-		URL:  "http://" + ln.Addr().String(),
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second},
-		done: make(chan error, 1),
-	}
+	s := &MetricsServer{URL: "http://" + ln.Addr().String(), done: make(chan error, 1)}
+	// Readiness: 503 until the process says it does its work (a worker:
+	// connected to Temporal and polling), for Kubernetes readiness probes.
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if !s.ready.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
+	})
+	s.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		err := s.srv.Serve(ln)
 		if errors.Is(err, http.ErrServerClosed) {

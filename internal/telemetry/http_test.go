@@ -70,6 +70,22 @@ func TestServeMetrics(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("healthz %d", resp.StatusCode)
 	}
+	// Not ready until the process says so (a worker: polling).
+	ready := func() int {
+		resp, err := http.Get(s.URL + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if c := ready(); c != 503 {
+		t.Errorf("readyz before SetReady: %d, want 503", c)
+	}
+	s.SetReady(true)
+	if c := ready(); c != 200 {
+		t.Errorf("readyz after SetReady: %d, want 200", c)
+	}
 	if err := s.Close(); err != nil {
 		t.Error(err)
 	}
