@@ -91,7 +91,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.IntVar(&c.RateLimit.Burst, "rate-burst", 200, "API request burst per token, with --rate-limit")
 	fs.BoolVar(&c.GRPCCompression, "grpc-compression", false, "client: gzip gRPC requests to the loopback server (the SDK's default; riposte dev turns it off)")
 	fs.StringVar(&c.Temporal, "temporal", "", "frontend host:port of an external Temporal cluster to measure instead of the embedded server (e.g. on PostgreSQL); its namespace must be prepared by riposte setup")
-	fs.StringVar(&c.Namespace, "namespace", "riposte", "namespace on the --temporal cluster (use one for benchmarks: the bench starts its own guard)")
+	fs.StringVar(&c.Namespace, "namespace", "riposte-bench", "namespace on the --temporal cluster, for the benchmark alone: its worker polls the default task queue there (riposte setup --namespace NS prepares it)")
 	fs.Var(&dc, "dc", "server dynamic config override key=value (repeatable; ints, floats, bools, durations as strings)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

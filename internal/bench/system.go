@@ -162,9 +162,9 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	}
 	var tc config.Temporal
 	if o.Temporal != "" {
-		// An external cluster: a task queue of this run's own, so that no
-		// other worker takes its tasks.
-		tc = config.Temporal{Address: o.Temporal, Namespace: o.Namespace, TaskQueue: fmt.Sprintf("riposte-bench-%d", time.Now().UnixNano())}
+		// An external cluster: the namespace must be the benchmark's own
+		// (no other worker polls its task queue).
+		tc = config.Temporal{Address: o.Temporal, Namespace: o.Namespace, TaskQueue: workflows.DefaultTaskQueue}
 	} else {
 		srv, err := devserver.Start(ctx, devserver.Options{
 			DataDir:          dataDir,
