@@ -244,3 +244,29 @@ func TestRolledBackSignalEndsHoldWithoutSecondUndo(t *testing.T) {
 		t.Errorf("run kept holding until %s", res.EndedAt.Sub(start))
 	}
 }
+
+func TestPlaybookRunsUnderItsOwnWorkflowType(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	c := compileYAML(t, fmt.Sprintf(outcomePlaybook, "approval: auto"))
+	if got := workflows.PlaybookWorkflowType(c.Playbook.Name); got != "outcome" || !workflows.IsPlaybookWorkflowType(got) {
+		t.Fatalf("workflow type %q", got)
+	}
+	for _, internal := range []string{workflows.RollbackWorkflow, workflows.GuardWorkflow, "riposte.bench.baseline", ""} {
+		if workflows.IsPlaybookWorkflowType(internal) {
+			t.Errorf("%q counted as a playbook run", internal)
+		}
+	}
+	h.env.ExecuteWorkflow("outcome", workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	res, err := resultOf(h)
+	if err != nil || res.Playbook != "outcome" || res.Outcome != workflows.OutcomeContained {
+		t.Fatalf("run under type outcome: %v %+v", err, res)
+	}
+
+	// A type that does not name the input's playbook is refused.
+	h2, _ := outcomeHarness(t, false)
+	h2.env.ExecuteWorkflow("other-playbook", workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	var ae *temporal.ApplicationError
+	if err := h2.env.GetWorkflowError(); !errors.As(err, &ae) || ae.Type() != "BadInput" || !strings.Contains(ae.Message(), `input names playbook "outcome"`) {
+		t.Errorf("mismatched type: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -50,6 +51,13 @@ func TestReplayCatchesChangedInterpreter(t *testing.T) {
 	for _, f := range histories(t) {
 		r := replayer(t)
 		r.RegisterWorkflowWithOptions(changed, workflow.RegisterOptions{Name: workflows.PlaybookWorkflow})
+		r.RegisterDynamicWorkflow(func(ctx workflow.Context, args converter.EncodedValues) (*workflows.Result, error) {
+			var input workflows.Input
+			if err := args.Get(&input); err != nil {
+				return nil, err
+			}
+			return changed(ctx, input)
+		}, workflow.DynamicRegisterOptions{})
 		err := r.ReplayWorkflowHistoryFromJSONFile(nil, f)
 		if err == nil || !(strings.Contains(err.Error(), "TMPRL1100") || strings.Contains(strings.ToLower(err.Error()), "nondetermin")) {
 			t.Errorf("%s: changed interpreter replayed without a nondeterminism error: %v", f, err)

@@ -4,6 +4,7 @@
 package workflows
 
 import (
+	"strings"
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -12,8 +13,13 @@ import (
 
 // Names shared with workers, clients and the Temporal UI.
 const (
-	// PlaybookWorkflow is the workflow type of the playbook interpreter.
+	// PlaybookWorkflow is the workflow type of the playbook interpreter for
+	// runs started before each playbook ran under its own type (see
+	// PlaybookWorkflowType); workers keep it registered for them.
 	PlaybookWorkflow = "riposte.playbook"
+	// PlaybookRunsQuery selects every playbook run, whatever its workflow
+	// type: they all carry PlaybookName from their start.
+	PlaybookRunsQuery = "PlaybookName IS NOT NULL"
 	// DefaultTaskQueue is where Riposte workers poll.
 	DefaultTaskQueue = "riposte"
 	// QuerySteps returns the live step states ([]StepResult).
@@ -31,12 +37,25 @@ const (
 	RunFailed    = "failed"
 )
 
+// PlaybookWorkflowType is the workflow type a playbook's runs start under:
+// the playbook's name, so the Temporal UI's list reads like a case list.
+// Workers run every such type with one dynamic workflow (RunDynamic).
+func PlaybookWorkflowType(playbook string) string { return playbook }
+
+// IsPlaybookWorkflowType reports whether a workflow type is a playbook run:
+// riposte.playbook, or a playbook name (names have no dots; every other
+// Riposte workflow type is "riposte.<something>").
+func IsPlaybookWorkflowType(name string) bool {
+	return name == PlaybookWorkflow || (name != "" && !strings.Contains(name, "."))
+}
+
 // Input starts one run. The playbook is parsed before the run starts: the
 // workflow never reads files, so editing a playbook affects new runs only.
 type Input struct {
+	// Detection comes first, so the UI's input view opens with it.
+	Detection map[string]any     `json:"detection"`
 	Playbook  *playbook.Playbook `json:"playbook"`
 	Digest    string             `json:"digest"`
-	Detection map[string]any     `json:"detection"`
 	// Finding is the normalized view of the detection, computed at intake
 	// (internal/finding). Runs started before it existed get it computed
 	// from Detection with the default settings.

@@ -173,7 +173,7 @@ func FuzzDetectionsHandler(f *testing.F) {
 		// Whatever started is a detection the validator accepts, in the
 		// mode asked for, with the requester.
 		for _, s := range starts {
-			if s.Workflow != workflows.PlaybookWorkflow {
+			if s.Input.Playbook == nil || s.Workflow != workflows.PlaybookWorkflowType(s.Input.Playbook.Name) {
 				t.Fatalf("started workflow %v", s.Workflow)
 			}
 			if errs := v.Validate([]intake.Detection{s.Input.Detection}); len(errs) > 0 {

@@ -130,9 +130,9 @@ func (f RunFilter) Query() string {
 	case KindRollback:
 		q = append(q, "WorkflowType = "+quote(workflows.RollbackWorkflow))
 	case KindPlaybook:
-		q = append(q, "WorkflowType = "+quote(workflows.PlaybookWorkflow))
+		q = append(q, workflows.PlaybookRunsQuery)
 	default:
-		q = append(q, "WorkflowType IN ("+quote(workflows.PlaybookWorkflow)+", "+quote(workflows.RollbackWorkflow)+")")
+		q = append(q, "("+workflows.PlaybookRunsQuery+" OR WorkflowType = "+quote(workflows.RollbackWorkflow)+")")
 	}
 	if f.Playbook != "" {
 		q = append(q, "PlaybookName = "+quote(f.Playbook))

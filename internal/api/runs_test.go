@@ -20,12 +20,12 @@ func TestRunFilterQuery(t *testing.T) {
 		f    RunFilter
 		want string
 	}{
-		{RunFilter{}, "WorkflowType IN ('riposte.playbook', 'riposte.rollback')"},
-		{RunFilter{Kind: "all"}, "WorkflowType IN ('riposte.playbook', 'riposte.rollback')"},
+		{RunFilter{}, "(PlaybookName IS NOT NULL OR WorkflowType = 'riposte.rollback')"},
+		{RunFilter{Kind: "all"}, "(PlaybookName IS NOT NULL OR WorkflowType = 'riposte.rollback')"},
 		{RunFilter{Kind: KindRollback}, "WorkflowType = 'riposte.rollback'"},
-		{RunFilter{Status: "holding"}, "WorkflowType = 'riposte.playbook' AND RunStatus = 'holding'"},
+		{RunFilter{Status: "holding"}, "PlaybookName IS NOT NULL AND RunStatus = 'holding'"},
 		{RunFilter{Playbook: "p", Outcome: "not_contained", Mode: "shadow"},
-			"WorkflowType = 'riposte.playbook' AND PlaybookName = 'p' AND RunMode = 'shadow' AND Outcome = 'not_contained'"},
+			"PlaybookName IS NOT NULL AND PlaybookName = 'p' AND RunMode = 'shadow' AND Outcome = 'not_contained'"},
 	} {
 		if err := tc.f.Validate(); err != nil {
 			t.Errorf("%+v: %v", tc.f, err)

@@ -101,7 +101,7 @@ func (s *Service) ListOpen(ctx context.Context, limit int) ([]OpenGate, error) {
 	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.Namespace,
 		PageSize:  int32(limit),
-		Query:     "WorkflowType = '" + workflows.PlaybookWorkflow + "' AND ExecutionStatus = 'Running' AND ApprovalState IN ('pending', 'escalated')",
+		Query:     workflows.PlaybookRunsQuery + " AND ExecutionStatus = 'Running' AND ApprovalState IN ('pending', 'escalated')",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("listing runs waiting for approval: %w", err)

@@ -132,8 +132,8 @@ type workflowProbe struct {
 func (w *workflowProbe) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	out, err := w.Next.ExecuteWorkflow(ctx, in)
 	info := workflow.GetInfo(ctx)
-	switch info.WorkflowType.Name {
-	case workflows.PlaybookWorkflow, BaselineWorkflow, BaselineParkedWorkflow:
+	switch name := info.WorkflowType.Name; {
+	case workflows.IsPlaybookWorkflowType(name), name == BaselineWorkflow, name == BaselineParkedWorkflow:
 		if !workflow.IsReplaying(ctx) {
 			w.p.runDone(info.WorkflowExecution.ID, time.Now(), err != nil) //workflowcheck:ignore measurement only, not workflow state
 		}

@@ -75,6 +75,10 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if !ticket || !page {
 			t.Errorf("ticket %v, page %v in the lab: %+v %+v", ticket, page, lab.Tickets, lab.Pages)
 		}
+		// The run is listed in the UI under its playbook's name.
+		if typ := workflowType(t, h, wid); typ != "e2e-deny" {
+			t.Errorf("workflow type %q, want the playbook's name", typ)
+		}
 		// The approval timer is labelled for the UI's timeline.
 		if s := timerSummaries(t, h, wid); len(s) != 1 || !strings.HasPrefix(s[0], "approval for block: times out in ") || !strings.HasSuffix(s[0], "(then deny)") {
 			t.Errorf("timer summaries = %q", s)
@@ -252,6 +256,21 @@ func failureThroughCodec(t *testing.T, h *devHarness) {
 	if got := decode(details[0]); !strings.Contains(got, "step boom failed: lookup of secret-host-77 refused by the vendor") || !strings.Contains(got, `"outcome":"failed"`) {
 		t.Errorf("decoded run failure details = %.300s", got)
 	}
+}
+
+// workflowType is the run's workflow type as the server has it.
+func workflowType(t *testing.T, h *devHarness, wid string) string {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	d, err := c.DescribeWorkflowExecution(t.Context(), wid, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d.GetWorkflowExecutionInfo().GetType().GetName()
 }
 
 // timerSummaries decrypts the summaries of a run's timers.

@@ -225,7 +225,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		EnableEagerStart: true,
 	}
 	m := Match{Playbook: pb.Name, Version: pb.Version, Mode: mode, WorkflowID: id}
-	run, err := d.Client.ExecuteWorkflow(ctx, sopts, workflows.PlaybookWorkflow, input)
+	run, err := d.Client.ExecuteWorkflow(ctx, sopts, workflows.PlaybookWorkflowType(pb.Name), input)
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):

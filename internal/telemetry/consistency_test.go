@@ -20,7 +20,7 @@ func TestNamesAgreeWithWorkflows(t *testing.T) {
 	}
 	q := telemetry.PendingApprovalsQuery
 	for _, want := range []string{
-		"WorkflowType = " + strconv.Quote(workflows.PlaybookWorkflow),
+		workflows.PlaybookRunsQuery,
 		workflows.SARunStatus.GetName() + " = " + strconv.Quote(workflows.RunWaiting),
 	} {
 		if !strings.Contains(q, want) {

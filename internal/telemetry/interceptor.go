@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -181,7 +182,7 @@ type workflowInbound struct {
 // metrics handler.
 func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	res, err := wi.Next.ExecuteWorkflow(ctx, in)
-	if workflow.GetInfo(ctx).WorkflowType.Name != wi.w.opts.PlaybookWorkflow {
+	if name := workflow.GetInfo(ctx).WorkflowType.Name; name != wi.w.opts.PlaybookWorkflow && !isPlaybookName(name) {
 		return res, err
 	}
 	status := StatusSucceeded
@@ -196,3 +197,9 @@ func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor
 	RecordRunFinished(ctx, pb, status)
 	return res, err
 }
+
+// isPlaybookName reports whether a workflow type is a playbook's own name
+// (playbooks run under their name; names have no dots, every other Riposte
+// workflow type is "riposte.<something>"). Same rule as
+// workflows.IsPlaybookWorkflowType, which telemetry cannot import.
+func isPlaybookName(name string) bool { return name != "" && !strings.Contains(name, ".") }

@@ -14,7 +14,7 @@ import (
 // human decision: the interpreter sets RunStatus to waiting_approval while
 // a gate is pending or escalated (package workflows; a test checks they
 // agree).
-const PendingApprovalsQuery = `WorkflowType = "riposte.playbook" AND ExecutionStatus = "Running" AND RunStatus = "waiting_approval"`
+const PendingApprovalsQuery = `PlaybookName IS NOT NULL AND ExecutionStatus = "Running" AND RunStatus = "waiting_approval"`
 
 // CountFunc counts something on demand (see WatchApprovalsPending).
 type CountFunc func(ctx context.Context) (int64, error)
