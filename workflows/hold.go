@@ -123,11 +123,11 @@ func (r *run) holdDetails(b *strings.Builder) {
 	for _, h := range r.holds {
 		switch {
 		case h.ReleasedAt != nil && h.Error != "":
-			fmt.Fprintf(b, "- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), h.Error)
+			b.WriteString(fmt.Sprintf("- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), h.Error))
 		case h.ReleasedAt != nil:
-			fmt.Fprintf(b, "- `%s` released at %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339))
+			b.WriteString(fmt.Sprintf("- `%s` released at %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339)))
 		default:
-			fmt.Fprintf(b, "- `%s` releases at **%s** (%s), unless extended\n", h.Step, h.Until.UTC().Format(time.RFC3339), h.Undo)
+			b.WriteString(fmt.Sprintf("- `%s` releases at **%s** (%s), unless extended\n", h.Step, h.Until.UTC().Format(time.RFC3339), h.Undo))
 		}
 	}
 }
