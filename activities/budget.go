@@ -29,6 +29,10 @@ const budgetCallTimeout = 30 * time.Second
 type Budgets struct {
 	Client    client.Client
 	TaskQueue string
+	// IDSuffix is appended to the guards' workflow ids, for a benchmark or
+	// test sharing a namespace with others; it also turns off the seeding
+	// from the single pre-sharding guard.
+	IDSuffix string
 
 	mu     sync.Mutex
 	shards map[string]*budgetShard
@@ -203,7 +207,7 @@ func (b *Budgets) call(ctx context.Context, budget string, req workflows.BudgetB
 
 func (b *Budgets) update(ctx context.Context, budget string, req workflows.BudgetBatch, seed workflows.BudgetGuardState) (workflows.BudgetBatchResult, error) {
 	var out workflows.BudgetBatchResult
-	id := workflows.BudgetGuardID(budget)
+	id := b.guardID(budget)
 	op := b.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       id,
 		TaskQueue:                b.TaskQueue,
@@ -222,6 +226,8 @@ func (b *Budgets) update(ctx context.Context, budget string, req workflows.Budge
 	return out, err
 }
 
+func (b *Budgets) guardID(budget string) string { return workflows.BudgetGuardID(budget) + b.IDSuffix }
+
 // seed is the start input of a guard that may not exist yet: the
 // reservations the single pre-sharding guard holds for the budget, so an
 // upgrade does not reset budgets. Once a guard answered, it exists.
@@ -230,10 +236,10 @@ func (b *Budgets) seed(ctx context.Context, budget string) (workflows.BudgetGuar
 	b.mu.Lock()
 	known := b.seeded[budget]
 	b.mu.Unlock()
-	if known || b.legacy == nil {
+	if known || b.legacy == nil || b.IDSuffix != "" {
 		return st, nil
 	}
-	if _, err := b.Client.DescribeWorkflowExecution(ctx, workflows.BudgetGuardID(budget), ""); err == nil {
+	if _, err := b.Client.DescribeWorkflowExecution(ctx, b.guardID(budget), ""); err == nil {
 		return st, nil
 	} else if !isNotFound(err) {
 		return st, fmt.Errorf("looking up the budget guard of %s: %w", budget, err)

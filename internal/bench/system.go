@@ -214,6 +214,11 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	if o.Temporal != "" {
+		// Budget guards of this run's own, on its task queue: a shared
+		// namespace may hold the guards (and budgets) of earlier runs.
+		g.Budgets.IDSuffix = "-" + tc.TaskQueue
+	}
 	wo := o.Worker
 	wo.Interceptors = append([]interceptor.WorkerInterceptor{s.probe}, wo.Interceptors...)
 	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: tc.TaskQueue, Env: env, Guardrails: g, Worker: wo})
