@@ -40,7 +40,7 @@ func Definitions() []connector.Definition {
 	return []connector.Definition{{
 		Action: catalog.Action{
 			Name: "http.request", Vendor: "http", Risk: catalog.RiskContain, Undo: "core.noop",
-			Description: "Sends an HTTP request to a configured http connection (base URL and credentials come from riposte.yaml; the path is relative and cannot leave the base URL). Treated as contain: it may change anything, and it has no undo. The Idempotency-Key header carries the step's idempotency key.",
+			Description: "Sends an HTTP request to a configured http connection (base URL and credentials come from riposte.yaml; the path is relative and cannot leave the base URL). Treated as contain: it may change anything, and it has no undo. The Idempotency-Key header carries the step's idempotency key. POST and PATCH are not retried after a failure that may have reached the API unless the step sets retry or idempotency_key.",
 			Params: []catalog.Param{
 				{Name: "connection", Type: catalog.TypeString, Required: true, Description: "Name of a connection of type http in riposte.yaml."},
 				{Name: "method", Type: catalog.TypeString, Description: "HTTP method (default GET).", Enum: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}},
@@ -48,6 +48,8 @@ func Definitions() []connector.Definition {
 				{Name: "query", Type: catalog.TypeObject, Description: "Query parameters (values: strings, numbers, bools or lists of them)."},
 				{Name: "headers", Type: catalog.TypeObject, Description: "Extra request headers. Host, Content-Length and the connection's auth header cannot be set."},
 				{Name: "body", Type: catalog.TypeAny, Description: "Request body: a string is sent as is (text/plain unless headers set Content-Type), anything else as JSON."},
+				{Name: "idempotency_key", Type: catalog.TypeString, Description: "Name of a header that carries the step's idempotency key (same on every retry), for APIs that dedupe on their own header, e.g. X-Idempotency-Key. Setting it lets a POST or PATCH be retried. Idempotency-Key and X-Request-Id always carry it."},
+				{Name: "retry", Type: catalog.TypeBool, Description: "Whether a failure that may have reached the API (timeout, 5xx) is retried. Default: yes for GET, HEAD, PUT, DELETE and with idempotency_key; no for POST and PATCH, which could act twice. 429 is always retried."},
 			},
 			Outputs: []catalog.Field{
 				{Name: "status", Type: catalog.TypeInt, Description: "HTTP status code (2xx; other statuses fail the step)."},
@@ -137,6 +139,28 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		}
 		hdr.Set(ck, s)
 	}
+	if name, ok := connector.Param(c.Call, "idempotency_key"); ok {
+		hn, isStr := name.(string)
+		ck := textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(hn))
+		if !isStr || !validHeaderName(ck) || forbiddenHeaders[ck] || ck == authHeader {
+			return nil, connector.InvalidParam("http.request: idempotency_key must be a header name such as X-Idempotency-Key, got %v", name)
+		}
+		key := connector.IdemKey(c.Call)
+		if key == "" {
+			return nil, connector.InvalidParam("http.request: idempotency_key is set but the call has no idempotency key")
+		}
+		hdr.Set(ck, key)
+	}
+	retry, err := retryAllowed(c, method)
+	if err != nil {
+		return nil, err
+	}
+	noRetry := func(err error) error {
+		if retry {
+			return err
+		}
+		return connector.NoRetry(err, "HTTPUncertain", fmt.Sprintf("the %s may have reached the API, so it is not retried (set retry: true, or idempotency_key if the API dedupes)", method))
+	}
 	req := connector.Request{Method: method, Path: path, Query: q, Header: hdr}
 	if body, ok := connector.Param(c.Call, "body"); ok && method != "GET" && method != "HEAD" {
 		if s, isStr := body.(string); isStr {
@@ -151,10 +175,10 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 	}
 	resp, err := c.Do(ctx, req)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, wrap(noRetry(err))
 	}
 	if !resp.OK() {
-		return nil, wrap(c.StatusError(resp, "", ""))
+		return nil, wrap(noRetry(c.StatusError(resp, "", "")))
 	}
 	out := map[string]any{"status": resp.Status, "truncated": false}
 	h := map[string]any{}
@@ -242,4 +266,25 @@ func scalarString(v any) string {
 		}
 	}
 	return fmt.Sprint(v)
+}
+
+// retryAllowed decides whether uncertain failures of this call may be
+// retried: the retry param, else idempotent methods (RFC 9110 9.2.2) and
+// calls that carry an idempotency_key header.
+func retryAllowed(c *connector.Conn, method string) (bool, error) {
+	if v, ok := connector.Param(c.Call, "retry"); ok {
+		b, isBool := v.(bool)
+		if !isBool {
+			return false, connector.InvalidParam("http.request: retry must be true or false, got %v", v)
+		}
+		return b, nil
+	}
+	if _, ok := connector.Param(c.Call, "idempotency_key"); ok {
+		return true, nil
+	}
+	switch method {
+	case "GET", "HEAD", "PUT", "DELETE":
+		return true, nil
+	}
+	return false, nil
 }

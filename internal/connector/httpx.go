@@ -853,3 +853,31 @@ func (e *Env) Remember(key, value string) {
 	defer m.mu.Unlock()
 	m.m[key] = value
 }
+
+// Kind is the failure's kind (the Temporal error type it becomes).
+func (f *Failure) Kind() string { return f.kind }
+
+// Retryable reports whether Temporal may retry the failure.
+func (f *Failure) Retryable() bool { return f.retryable }
+
+// NoRetry turns a retryable failure that may have left the vendor changed
+// (a transport error or timeout after sending, a 5xx, 408) into a
+// non-retryable one of type errType, its message followed by why. Rate
+// limits (429: not processed) and other errors pass through.
+func NoRetry(err error, errType, why string) error {
+	var f *Failure
+	if !errors.As(err, &f) || !f.retryable || f.kind == KindRateLimited {
+		return err
+	}
+	return &noRetry{err: err, kind: errType, why: why}
+}
+
+type noRetry struct {
+	err       error
+	kind, why string
+}
+
+func (n *noRetry) Error() string { return n.err.Error() + "; " + n.why }
+
+// Unwrap exposes a Failure of its own kind, non-retryable.
+func (n *noRetry) Unwrap() error { return &Failure{kind: n.kind, msg: n.Error()} }
