@@ -349,7 +349,7 @@ func (p *connParser) connection(name string, key, n *yaml.Node) (activities.Conn
 			c.Options[k] = s
 		}
 	}
-	if _, ok := fields["base_url"]; !ok && typ.DefaultBaseURL == "" {
+	if _, ok := fields["base_url"]; !ok && typ.DefaultBaseURL == "" && !typ.BaseURLOptional {
 		p.errorf(key, "connection %s (type %s) needs base_url", name, typ.Name)
 		valid = false
 	}

@@ -1,0 +1,130 @@
+package aws_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/connectortest"
+	"github.com/riposte-dev/riposte/internal/lab"
+)
+
+// Every action against the lab's IAM/EC2 fake, through the real SDK
+// (SigV4-signed query requests), with its undo.
+func TestAccessKeyDisableAndEnable(t *testing.T) {
+	h := connectortest.New(t)
+	p := map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}
+	out := h.MustRun("aws.disable_access_key", p, "k1")
+	if out["status"] != "Inactive" || out["already"] != false || h.Lab.AWSKeyStatus(lab.AWSUserKey) != "Inactive" {
+		t.Fatalf("disable: %v, lab %s", out, h.Lab.AWSKeyStatus(lab.AWSUserKey))
+	}
+	if out := h.MustRun("aws.disable_access_key", p, "k1"); out["already"] != true {
+		t.Errorf("repeat: %v", out)
+	}
+	h.MustRun("aws.enable_access_key", p, "k2")
+	if got := h.Lab.AWSKeyStatus(lab.AWSUserKey); got != "Active" {
+		t.Errorf("after undo: %s", got)
+	}
+	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": "AKIANOSUCHKEY0000000", "user_name": lab.AWSUser}, "k3")
+	if ae := connectortest.AppError(t, err); ae.Type() != "NotFound" {
+		t.Errorf("unknown key: %v", err)
+	}
+}
+
+func TestRevokeRoleSessions(t *testing.T) {
+	h := connectortest.New(t)
+	out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k1")
+	doc := h.Lab.AWSRolePolicies(lab.AWSRole)["RiposteRevokeOlderSessions"]
+	if !strings.Contains(doc, `"aws:TokenIssueTime":"`+out["revoked_before"].(string)+`"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
+		t.Fatalf("policy = %s (output %v)", doc, out)
+	}
+	if out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k1"); out["already"] != true {
+		t.Errorf("repeat: %v", out)
+	}
+	h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k2")
+	if pol := h.Lab.AWSRolePolicies(lab.AWSRole); len(pol) != 0 {
+		t.Errorf("after undo: %v", pol)
+	}
+	if out := h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k2"); out["already"] != true {
+		t.Errorf("undo repeat: %v", out)
+	}
+}
+
+func TestIsolateAndRestoreInstance(t *testing.T) {
+	h := connectortest.New(t)
+	before := h.Lab.AWSInstanceGroups(lab.AWSInstance)
+	out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
+	for eni, gs := range h.Lab.AWSInstanceGroups(lab.AWSInstance) {
+		if len(gs) != 1 || gs[0] != lab.AWSQuarantineGroup {
+			t.Errorf("%s: %v after isolation", eni, gs)
+		}
+	}
+	prev, _ := out["previous_security_groups"].(map[string]any)
+	if len(prev) != 2 {
+		t.Errorf("output = %v", out)
+	}
+	// A retry keeps the original record, not the quarantine group.
+	if out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1"); out["already"] != true {
+		t.Errorf("repeat: %v", out)
+	}
+	h.MustRun("aws.restore_instance", map[string]any{"instance_id": lab.AWSInstance}, "k2")
+	after := h.Lab.AWSInstanceGroups(lab.AWSInstance)
+	for eni, gs := range before {
+		if strings.Join(after[eni], ",") != strings.Join(gs, ",") {
+			t.Errorf("%s: %v after undo, want %v", eni, after[eni], gs)
+		}
+	}
+	_, err := h.Run("aws.isolate_instance", map[string]any{"instance_id": "i-0000000000000dead"}, "k3")
+	if ae := connectortest.AppError(t, err); ae.Type() != "NotFound" {
+		t.Errorf("unknown instance: %v", err)
+	}
+	_, err = h.Run("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance, "quarantine_security_group": "sg-0000000000000dead"}, "k4")
+	if ae := connectortest.AppError(t, err); ae.NonRetryable() == false {
+		t.Errorf("unknown group: %v", err)
+	}
+}
+
+func TestSnapshotOncePerStep(t *testing.T) {
+	h := connectortest.New(t)
+	out := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
+	ids, _ := out["snapshot_ids"].([]any)
+	if len(ids) != 2 || out["already"] != false {
+		t.Fatalf("output = %v", out)
+	}
+	again := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
+	if again["already"] != true || h.Lab.AWSSnapshots(lab.AWSInstance) != 2 {
+		t.Errorf("repeat: %v, snapshots %d", again, h.Lab.AWSSnapshots(lab.AWSInstance))
+	}
+}
+
+// The connection's role is assumed through STS; calls are signed with
+// the temporary credentials (the fake checks the session token).
+func TestAssumedRole(t *testing.T) {
+	h := connectortest.New(t)
+	c := h.Env.Connections["aws"]
+	c.Options["role_arn"] = "arn:aws:iam::" + lab.AWSAccount + ":role/riposte-responder"
+	h.Env.Connections["aws"] = c
+	h.MustRun("aws.disable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k1")
+	c.Options["role_arn"] = "arn:aws:iam::" + lab.AWSAccount + ":role/not-a-role"
+	_, err := h.Run("aws.enable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k2")
+	if err == nil {
+		t.Fatal("an unknown role was assumed")
+	}
+}
+
+// A wrong secret fails the SigV4 check: AuthFailed, not retried, and the
+// secret stays out of the message.
+func TestBadSignatureIsAuthFailure(t *testing.T) {
+	h := connectortest.New(t)
+	c := h.Env.Connections["aws"]
+	c.Secrets = map[string]activities.SecretRef{"secret_access_key": {Lab: "not-the-lab-secret"}}
+	h.Env.Connections["aws"] = c
+	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k1")
+	ae := connectortest.AppError(t, err)
+	if ae.Type() != "AuthFailed" || !ae.NonRetryable() || strings.Contains(err.Error(), "not-the-lab-secret") {
+		t.Errorf("err = %v", err)
+	}
+	if got := h.Lab.AWSKeyStatus(lab.AWSUserKey); got != "Active" {
+		t.Errorf("key %s", got)
+	}
+}
