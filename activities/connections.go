@@ -1,7 +1,11 @@
 package activities
 
 import (
+	"context"
+	"sort"
+
 	"github.com/riposte-dev/riposte/activities/abuseipdb"
+	"github.com/riposte-dev/riposte/activities/aws"
 	"github.com/riposte-dev/riposte/activities/crowdstrike"
 	"github.com/riposte-dev/riposte/activities/defender"
 	"github.com/riposte-dev/riposte/activities/entra"
@@ -30,6 +34,7 @@ func vendors() []connector.Vendor {
 		pagerduty.Connector(),
 		virustotal.Connector(),
 		abuseipdb.Connector(),
+		aws.Connector(),
 	}
 }
 
@@ -59,4 +64,31 @@ func LookupConnectionType(name string) (ConnectionType, bool) {
 		}
 	}
 	return ConnectionType{}, false
+}
+
+// CheckConnections runs `riposte connections check`: a harmless read with
+// every configured connection, in name order.
+func CheckConnections(ctx context.Context, env *Env) []connector.CheckResult {
+	names := make([]string, 0, len(env.Connections))
+	for n := range env.Connections {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	var out []connector.CheckResult
+	for _, n := range names {
+		cfg := env.Connections[n]
+		var vendor *connector.Vendor
+		for _, v := range vendors() {
+			if v.Type.Name == cfg.Type {
+				vendor = &v
+				break
+			}
+		}
+		if vendor == nil {
+			out = append(out, connector.CheckResult{Name: n, Type: cfg.Type, Status: "failed", Detail: "unknown connection type " + cfg.Type})
+			continue
+		}
+		out = append(out, connector.CheckConnection(ctx, env, n, cfg, *vendor))
+	}
+	return out
 }

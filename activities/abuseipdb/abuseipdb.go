@@ -27,7 +27,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "an AbuseIPDB API v2 key"}
 }
 
 func Definitions() []connector.Definition {
@@ -138,4 +139,13 @@ func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, err
 		"usage_type":             str(d.UsageType),
 		"last_reported_at":       str(d.LastReported),
 	}, nil
+}
+
+// check looks up one address (one request of the daily quota).
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	c.Call.Params = map[string]any{"ip": "127.0.0.1"}
+	if _, err := abuseipdbCheck(ctx, c); err != nil {
+		return nil, err
+	}
+	return map[string]any{"detail": "API key ok (one check spent)"}, nil
 }

@@ -29,7 +29,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "API client scopes Hosts: read and Hosts: write"}
 }
 
 func Definitions() []connector.Definition {
@@ -295,4 +296,21 @@ func csFindHost(ctx context.Context, c *connector.Conn, host string) (csDevice, 
 		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 	}
 	return *best, n, nil
+}
+
+// check fetches a token (discovering the cloud) and lists one host id.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	if err := csAuth(ctx, c); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/devices/queries/devices/v1", Query: url.Values{"limit": {"1"}}})
+	if err != nil {
+		return nil, err
+	}
+	var env csEnvelope
+	_ = c.DecodeJSON(resp, &env)
+	if !resp.OK() {
+		return nil, c.StatusError(resp, env.message(), "")
+	}
+	return map[string]any{"detail": "token and Hosts: read ok (" + c.BaseURL() + ")"}, nil
 }

@@ -23,7 +23,8 @@ var Type = connector.EntraAppType("defender", "Microsoft Defender for Endpoint A
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "application permissions Machine.Read.All and Machine.Isolate (WindowsDefenderATP API)"}
 }
 
 func Definitions() []connector.Definition {
@@ -300,4 +301,20 @@ func defenderPendingIsolation(ctx context.Context, c *connector.Conn, machineID 
 		}
 	}
 	return latest, nil
+}
+
+// check fetches a token and lists one machine (404: none yet, still ok).
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	if err := c.UseEntraApp(); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/machines", Query: url.Values{"$top": {"1"}}})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() && resp.Status != http.StatusNotFound {
+		_, msg := connector.MSError(resp.Body)
+		return nil, c.StatusError(resp, msg, "")
+	}
+	return map[string]any{"detail": "token and Machine.Read.All ok (Machine.Isolate is only checked by isolating)"}, nil
 }

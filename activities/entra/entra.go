@@ -22,7 +22,8 @@ var Type = connector.EntraAppType("entra", "Microsoft Graph for Entra ID users (
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "application permissions User.ReadWrite.All and User.RevokeSessions.All (Microsoft Graph)"}
 }
 
 func Definitions() []connector.Definition {
@@ -188,4 +189,20 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 	}
 	c.LogAction("revoked sign-in sessions", "user", user)
 	return out, nil
+}
+
+// check fetches a token and reads one user.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	if err := c.UseEntraApp(); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/v1.0/users", Query: url.Values{"$top": {"1"}, "$select": {"id"}}})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() {
+		_, msg := connector.MSError(resp.Body)
+		return nil, c.StatusError(resp, msg, "")
+	}
+	return map[string]any{"detail": "token and User.Read.All ok (User.ReadWrite.All and User.RevokeSessions.All are only checked by acting)"}, nil
 }

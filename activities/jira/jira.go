@@ -36,7 +36,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "Browse projects and Create issues / Add comments in the project"}
 }
 
 func Definitions() []connector.Definition {
@@ -499,4 +500,29 @@ func jiraScanAbove(ctx context.Context, c *connector.Conn, project string, water
 		}
 	}
 	return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s: more than %d issues above %s-%d; cannot yet confirm whether this step already created its issue", c.Where(), jiraScanPages*100, project, watermark))
+}
+
+// check reads the API token's account and the default project.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	if err := jiraAuth(c); err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/rest/api/3/myself"})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() {
+		return nil, c.StatusError(resp, jiraError(resp.Body), "")
+	}
+	detail := "API token ok"
+	if p := c.Option("project"); p != "" {
+		var res struct {
+			Issues []jiraIssueRef `json:"issues"`
+		}
+		if err := jiraSearch(ctx, c, fmt.Sprintf("project = %q ORDER BY key DESC", p), 1, &res); err != nil {
+			return nil, fmt.Errorf("project %s: %w", p, err)
+		}
+		detail += "; project " + p + " searchable"
+	}
+	return map[string]any{"detail": detail}, nil
 }

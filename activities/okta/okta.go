@@ -26,7 +26,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "an API token of an admin with the Help Desk Administrator role (or a custom role allowing user lifecycle and sessions)"}
 }
 
 func Definitions() []connector.Definition {
@@ -212,4 +213,26 @@ func oktaClearSessions(ctx context.Context, c *connector.Conn) (map[string]any, 
 	}
 	c.LogAction("cleared user sessions", "user", user)
 	return map[string]any{"user_id": u.ID, "login": strings.TrimSpace(u.Profile.Login)}, nil
+}
+
+// check reads the API token's own user.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	token, err := c.Secret("api_token")
+	if err != nil {
+		return nil, err
+	}
+	c.Auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "SSWS "+token)
+		return nil
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/v1/users/me"})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() {
+		return nil, c.StatusError(resp, oktaError(resp.Body), "")
+	}
+	var u oktaUser
+	_ = c.DecodeJSON(resp, &u)
+	return map[string]any{"detail": "API token ok (token of " + u.Profile.Login + ")"}, nil
 }

@@ -32,7 +32,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "an admin role with XML API: Operational Requests and User-ID Agent"}
 }
 
 func Definitions() []connector.Definition {
@@ -378,4 +379,23 @@ func uidMessage(register bool, ip, tag string) (string, error) {
 		return "", fmt.Errorf("encoding uid-message: %w", err)
 	}
 	return string(b), nil
+}
+
+// check runs show system info, and refuses a Panorama without target.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	key, err := c.Secret("api_key")
+	if err != nil {
+		return nil, err
+	}
+	c.Auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("X-PAN-KEY", key)
+		return nil
+	}
+	if c.Option("target") == "" {
+		if err := panosRefusePanorama(ctx, c); err != nil {
+			return nil, err
+		}
+	}
+	model, _ := c.Env.Recall("panos-model\x00" + c.Name + "\x00" + c.BaseURL())
+	return map[string]any{"detail": "API key ok; device model " + model}, nil
 }

@@ -28,7 +28,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "a service user with Endpoints: view and Disconnect From Network / Reconnect To Network"}
 }
 
 func Definitions() []connector.Definition {
@@ -216,4 +217,24 @@ func s1Newer(a, b string) bool {
 		return ta.After(tb)
 	}
 	return a > b
+}
+
+// check lists one agent.
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	token, err := c.Secret("api_token")
+	if err != nil {
+		return nil, err
+	}
+	c.Auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set("Authorization", "ApiToken "+token)
+		return nil
+	}
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/web/api/v2.1/agents", Query: url.Values{"limit": {"1"}}})
+	if err != nil {
+		return nil, err
+	}
+	if !resp.OK() {
+		return nil, c.StatusError(resp, s1Error(resp.Body), "")
+	}
+	return map[string]any{"detail": "API token ok; agents readable"}, nil
 }

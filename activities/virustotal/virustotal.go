@@ -27,7 +27,8 @@ var Type = connector.ConnectionType{
 
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+		Needs: "a VirusTotal API key (public keys: 4 lookups/min, 500/day)"}
 }
 
 func Definitions() []connector.Definition {
@@ -153,4 +154,12 @@ func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string
 	out["malicious"], out["suspicious"], out["harmless"], out["undetected"] = st["malicious"], st["suspicious"], st["harmless"], st["undetected"]
 	out["reputation"] = r.Data.Attributes.Reputation
 	return out, nil
+}
+
+// check looks up one address (one request of the API key's quota).
+func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	if _, err := vtReport(ctx, c, "ip_addresses", "8.8.8.8", "ip-address"); err != nil {
+		return nil, err
+	}
+	return map[string]any{"detail": "API key ok (one lookup spent)"}, nil
 }

@@ -42,6 +42,7 @@ func commands() []command {
 		validateCommand(),
 		testCommand(),
 		actionsCommand(),
+		connectionsCommand(),
 		schemaCommand(),
 		devCommand(),
 		workerCommand(),

@@ -1,6 +1,7 @@
 package connector
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,8 +20,10 @@ type ConnectionType struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	// DefaultBaseURL is used when base_url is omitted; "" = base_url required.
-	DefaultBaseURL string            `json:"default_base_url,omitempty"`
-	Fields         []ConnectionField `json:"fields"`
+	DefaultBaseURL string `json:"default_base_url,omitempty"`
+	// BaseURLOptional: the type needs no base_url (an SDK picks endpoints).
+	BaseURLOptional bool              `json:"base_url_optional,omitempty"`
+	Fields          []ConnectionField `json:"fields"`
 }
 
 // ConnectionField is one key of a connection besides type and base_url.
@@ -192,4 +195,49 @@ func listConns(conns map[string]Connection, typ string) string {
 type Vendor struct {
 	Type        ConnectionType
 	Definitions func() []Definition
+	// Check makes a harmless read with a connection (token fetch plus one
+	// lookup) for riposte connections check; nil when the vendor has none.
+	Check VendorFunc
+	// Needs names the permissions or scopes the actions need, shown when
+	// a check is refused.
+	Needs string
+}
+
+// CheckResult is what a connection check found.
+type CheckResult struct {
+	Name   string `json:"name"`
+	Type   string `json:"type"`
+	Status string `json:"status"` // ok, failed, skipped
+	Detail string `json:"detail"`
+	// Kind is the failure kind (AuthFailed, NotFound, NetworkError, …).
+	Kind  string `json:"kind,omitempty"`
+	Needs string `json:"needs,omitempty"`
+}
+
+// CheckConnection runs the vendor's check against one configured
+// connection, with the same error handling and redaction as actions.
+func CheckConnection(ctx context.Context, env *Env, name string, cfg Connection, v Vendor) CheckResult {
+	res := CheckResult{Name: name, Type: cfg.Type}
+	if v.Check == nil {
+		res.Status, res.Detail = "skipped", "no harmless read call exists for this vendor; checked when an action runs"
+		return res
+	}
+	c := &Conn{Env: env, Name: name, Cfg: cfg, Type: v.Type, Call: Call{Action: "connections.check", Params: map[string]any{}}, Label: v.Type.Name}
+	out, err := v.Check(ctx, c)
+	if err != nil {
+		res.Status, res.Detail = "failed", Redact(err.Error(), c.secrets)
+		var f *Failure
+		if errors.As(err, &f) {
+			res.Kind = f.kind
+		}
+		if res.Kind == KindAuth {
+			res.Needs = v.Needs
+		}
+		return res
+	}
+	res.Status = "ok"
+	if d, ok := out["detail"].(string); ok {
+		res.Detail = Redact(d, c.secrets)
+	}
+	return res
 }

@@ -27,6 +27,9 @@ import (
 	"go.temporal.io/sdk/temporal"
 )
 
+// DefaultCallTimeout bounds one vendor request unless Env.CallTimeout is set.
+const DefaultCallTimeout = defaultCallTimeout
+
 const (
 	defaultCallTimeout    = 30 * time.Second
 	defaultMaxRetryDelay  = 5 * time.Minute

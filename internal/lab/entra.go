@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +38,19 @@ func (l *Lab) graphRoutes(mux *http.ServeMux) {
 		msError(w, http.StatusNotFound, "Request_ResourceNotFound",
 			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
 	}
+	l.handle(mux, Entra, "GET /graph/v1.0/users", readRoute, msFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		top := len(l.users)
+		if n, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && n >= 1 && n < top {
+			top = n
+		}
+		vals := []map[string]any{}
+		for _, u := range l.users[:top] {
+			vals = append(vals, map[string]any{"id": u.entraID, "userPrincipalName": u.login})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": vals})
+	}))
 	l.handle(mux, Entra, "GET /graph/v1.0/users/{id}", readRoute, msFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		defer l.mu.Unlock()

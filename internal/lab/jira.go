@@ -189,6 +189,9 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		}
 		return nil
 	}
+	l.handle(mux, Jira, "GET /jira/rest/api/3/myself", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": jiraEmail, "displayName": "SOC automation", "active": true})
+	}))
 	l.handle(mux, Jira, "GET /jira/rest/api/3/search", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		jiraError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 	}))

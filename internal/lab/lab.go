@@ -48,11 +48,12 @@ const (
 	VirusTotal  = "virustotal"
 	AbuseIPDB   = "abuseipdb"
 	HTTPEcho    = "http"
+	AWS         = "aws"
 )
 
 // Vendors lists every fake.
 func Vendors() []string {
-	return []string{CrowdStrike, Defender, Login, SentinelOne, Okta, Entra, PANOS, Jira, PagerDuty, VirusTotal, AbuseIPDB, HTTPEcho}
+	return []string{CrowdStrike, Defender, Login, SentinelOne, Okta, Entra, PANOS, Jira, PagerDuty, VirusTotal, AbuseIPDB, HTTPEcho, AWS}
 }
 
 // EchoConnection is the name of the lab's http connection (http.request
@@ -115,6 +116,7 @@ type Lab struct {
 	panoramaOwn map[string]*registration
 	panoramaFW  map[string]map[string]*registration
 	jira        *jiraState
+	aws         *awsState
 	pd          map[string]*Page
 	pdOrder     []string
 }
@@ -286,6 +288,11 @@ func (l *Lab) Connections() map[string]activities.Connection {
 			Secrets: map[string]activities.SecretRef{"api_key": lit(vtKey)}},
 		"abuseipdb": {Type: "abuseipdb", BaseURL: l.url + "/abuseipdb",
 			Secrets: map[string]activities.SecretRef{"api_key": lit(abuseKey)}},
+		"aws": {Type: "aws",
+			Options: map[string]string{"region": "us-east-1", "access_key_id": AWSAccessKeyID,
+				"iam_endpoint": l.url + "/aws/iam/", "ec2_endpoint": l.url + "/aws/ec2/", "sts_endpoint": l.url + "/aws/sts/",
+				"quarantine_security_group": AWSQuarantineGroup},
+			Secrets: map[string]activities.SecretRef{"secret_access_key": lit(awsSecretKey)}},
 	}
 }
 
@@ -435,6 +442,7 @@ func (l *Lab) routes(mux *http.ServeMux) {
 	l.virustotalRoutes(mux)
 	l.abuseipdbRoutes(mux)
 	l.echoRoutes(mux)
+	l.awsRoutes(mux)
 }
 
 // --- tokens ---

@@ -93,7 +93,13 @@ func TestConnectionsMatchConnectionTypes(t *testing.T) {
 			t.Errorf("%s: unknown type %s", name, c.Type)
 			continue
 		}
-		if !strings.HasPrefix(c.BaseURL, l.URL()+"/") {
+		if typ.BaseURLOptional {
+			for _, f := range typ.Fields {
+				if f.URL && c.Options[f.Name] != "" && !strings.HasPrefix(c.Options[f.Name], l.URL()+"/") {
+					t.Errorf("%s: %s %s is not the lab", name, f.Name, c.Options[f.Name])
+				}
+			}
+		} else if !strings.HasPrefix(c.BaseURL, l.URL()+"/") {
 			t.Errorf("%s: base URL %s is not the lab", name, c.BaseURL)
 		}
 		for _, f := range typ.Fields {

@@ -67,6 +67,15 @@ func (l *Lab) oktaRoutes(mux *http.ServeMux) {
 	notFound := func(w http.ResponseWriter, id string) {
 		oktaError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+id+" (User)")
 	}
+	// The API token's own user (GET /api/v1/users/me).
+	l.handle(mux, Okta, "GET /okta/api/v1/users/me", readRoute, oktaFault, func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "SSWS "+oktaToken {
+			oktaError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": "00ulabriposte000001", "status": "ACTIVE",
+			"profile": map[string]any{"login": "riposte-svc@example.com", "email": "riposte-svc@example.com"}})
+	})
 	l.handle(mux, Okta, "GET /okta/api/v1/users/{id}", readRoute, oktaFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		l.mu.Lock()
 		defer l.mu.Unlock()

@@ -101,6 +101,7 @@ func (l *Lab) seed() {
 	l.panoramaOwn = map[string]*registration{}
 	l.panoramaFW = map[string]map[string]*registration{}
 	l.jira = newJiraState()
+	l.aws = newAWSState()
 	l.pd = map[string]*Page{}
 }
 
