@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
@@ -73,5 +74,20 @@ func TestWrongCloudBehindProxyIsNamed(t *testing.T) {
 	}
 	if got := containStatus(h, "fin-ws-042"); got != "normal" {
 		t.Errorf("host status = %s", got)
+	}
+}
+
+// Containment takes a while on the sensor: the host reports
+// containment_pending, and a retry of the step sends nothing more.
+func TestContainmentPendingIsNotSentTwice(t *testing.T) {
+	h := connectortest.New(t)
+	h.Lab.SetPending(time.Hour)
+	h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "eng-lt-117"}, "k1")
+	out := h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "eng-lt-117"}, "k1")
+	if out["already"] != true || out["status"] != "containment_pending" {
+		t.Errorf("retry output = %v", out)
+	}
+	if n := len(h.Lab.CallsFor(lab.CrowdStrike, "contain", "eng-lt-117")); n != 1 {
+		t.Errorf("contain actions sent = %d, want 1", n)
 	}
 }

@@ -135,7 +135,7 @@ func (l *Lab) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string) {
 		for _, id := range ids {
 			for _, h := range l.hosts {
 				if h.csID == id {
-					res = append(res, map[string]any{"device_id": h.csID, "hostname": h.name, "status": h.csStatus,
+					res = append(res, map[string]any{"device_id": h.csID, "hostname": h.name, "status": l.csReported(h),
 						"platform_name": h.os, "last_seen": h.lastSeen.Format(time.RFC3339)})
 				}
 			}
@@ -223,3 +223,17 @@ func (l *Lab) CrowdStrikeClient(homeCloud, baseURL string) activities.Connection
 
 // CrowdStrikeURL is the lab's base URL of a CrowdStrike cloud.
 func (l *Lab) CrowdStrikeURL(cloud string) string { return l.url + csClouds[cloud] }
+
+// csReported is the device status the API reports: the sensor takes a
+// while to apply an action, so for SetPending's duration after one the
+// status is containment_pending or lift_containment_pending (the values
+// of the Falcon device "status" field). Callers hold l.mu.
+func (l *Lab) csReported(h *host) string {
+	if l.pending > 0 && !h.csSince.IsZero() && time.Since(h.csSince) < l.pending {
+		if h.csStatus == "contained" {
+			return "containment_pending"
+		}
+		return "lift_containment_pending"
+	}
+	return h.csStatus
+}
