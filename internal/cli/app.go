@@ -133,6 +133,9 @@ type apiOptions struct {
 	// Config is riposte.yaml, for its detections: section ("" or a missing
 	// file = the default finding view settings).
 	Config string
+	// Slack, when set, replaces the SLACK_* environment (riposte dev's
+	// Slack fake).
+	Slack *slackapp.Config
 }
 
 // runningAPI is a started HTTP API.
@@ -189,6 +192,9 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 	}
 	// Slack interactions: signed HTTP requests and/or Socket Mode.
 	scfg := slackapp.ConfigFromEnv()
+	if o.Slack != nil {
+		scfg = *o.Slack
+	}
 	var closers []func()
 	if scfg.Enabled() {
 		if err := scfg.Validate(); err != nil {

@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -44,6 +45,9 @@ type devOptions struct {
 	Runtime      runtimeFlags
 	Rate         rateFlags
 	Observe      observeFlags
+	// SlackFake runs the Slack fake (and its page /lab/slack) when no
+	// SLACK_BOT_TOKEN is set.
+	SlackFake bool
 }
 
 func devCommand() command {
@@ -58,6 +62,7 @@ func devCommand() command {
 			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			fs.BoolVar(&o.SlackFake, "slack-fake", true, "without SLACK_BOT_TOKEN, run a Slack fake: approval messages and clicks on /lab/slack")
 			o.Runtime.register(fs)
 			o.Observe.register(fs)
 			o.Rate.register(fs)
@@ -79,13 +84,15 @@ func devCommand() command {
 
 // devSystem is a running riposte dev: server, worker and API.
 type devSystem struct {
-	Keys    *codec.Keyring
-	Lab     *lab.Lab
-	Server  *devserver.Server
-	API     *runningAPI
-	Token   string
-	created bool
-	closers []func()
+	Keys   *codec.Keyring
+	Lab    *lab.Lab
+	Server *devserver.Server
+	API    *runningAPI
+	Token  string
+	// SlackFake is true when approvals go to the Slack fake (/lab/slack).
+	SlackFake bool
+	created   bool
+	closers   []func()
 }
 
 // Close stops everything in reverse start order.
@@ -184,6 +191,16 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		d.closers = append(d.closers, func() { _ = l.Close() })
 		env.Connections = l.Connections()
 	}
+	var slackLab http.Handler
+	if o.SlackFake && strings.TrimSpace(os.Getenv(slackapp.EnvBotToken)) == "" {
+		scfg, h, stop, err := startSlackFake(apiURL, srv.UIURL())
+		if err != nil {
+			return nil, err
+		}
+		d.closers = append(d.closers, stop)
+		o.Runtime.Slack, slackLab = scfg, h
+		d.SlackFake = true
+	}
 	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger, obs.Metrics)
 	if err != nil {
 		return nil, err
@@ -213,10 +230,14 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		public[k] = v
 	}
 	public["GET /metrics"] = obs.Metrics.Handler()
+	if slackLab != nil {
+		public["GET /lab/slack"] = slackLab
+		public["POST /lab/slack/click"] = slackLab
+	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
 		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra, RateLimit: o.Rate.limit(),
-		Metrics: obs.Metrics, Config: o.Runtime.Config,
+		Metrics: obs.Metrics, Config: o.Runtime.Config, Slack: o.Runtime.Slack,
 	})
 	if err != nil {
 		return nil, err
@@ -251,6 +272,9 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 	}
 	if d.Lab != nil {
 		fmt.Fprintf(s.Out, "  Vendor lab:    %s/lab (no riposte.yaml: connectors talk to local fakes)\n", a.URL)
+	}
+	if d.SlackFake {
+		fmt.Fprintf(s.Out, "  Slack (fake):  %s/lab/slack (no SLACK_BOT_TOKEN: approve and deny there, as any lab user)\n", a.URL)
 	}
 	fmt.Fprintf(s.Out, "  Data dir:      %s\n", absData)
 	fmt.Fprintf(s.Out, "Send a detection: riposte submit --api %s examples/credential-dumping.json\n", a.URL)

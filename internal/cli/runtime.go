@@ -28,6 +28,9 @@ type runtimeFlags struct {
 	StickyCache int
 	// envErr is a bad value in an environment variable behind a flag.
 	envErr error
+	// Slack, when set, replaces the SLACK_* environment (riposte dev's
+	// Slack fake).
+	Slack *slackapp.Config
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
@@ -108,6 +111,9 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 		return nil, &exitError{code: 1, err: fmt.Errorf("policy is invalid; not starting: %w", err)}
 	}
 	scfg := slackapp.ConfigFromEnv()
+	if rf.Slack != nil {
+		scfg = *rf.Slack
+	}
 	var poster *slackapp.Poster
 	if scfg.Enabled() {
 		if err := scfg.Validate(); err != nil {
