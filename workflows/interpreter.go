@@ -78,9 +78,10 @@ type run struct {
 	// withdrawn is set when the detection was withdrawn during the run
 	// (outcome withdrawn); withdrawal and changes hold the finding's later
 	// records (lifecycle.go).
-	withdrawn  bool
-	withdrawal *Withdrawal
-	changes    []FindingChange
+	withdrawn     bool
+	withdrawal    *Withdrawal
+	changes       []FindingChange
+	lifecycleBusy int
 	// outcomes is true for runs started with ChangeOutcomes: a denied or
 	// timed-out gate no longer aborts, always: steps run, the run records
 	// an Outcome, dry-run holds release at once. Older histories replay
@@ -182,6 +183,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 
 	r.releaseHolds(ctx)
+	r.awaitLifecycle(ctx)
 	res.Steps = r.snapshot()
 	res.Gates = r.gateList()
 	for _, h := range r.holds {

@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -53,6 +55,9 @@ type Withdrawal struct {
 	Review []string `json:"review,omitempty"`
 	// Gates lists the gates closed as withdrawn.
 	Gates []string `json:"gates,omitempty"`
+	// RolledBack lists the undo calls run because the playbook says
+	// on_withdraw: rollback (then Review is empty).
+	RolledBack []UndoResult `json:"rolled_back,omitempty"`
 }
 
 // LiveFinding is what QueryFinding returns.
@@ -118,6 +123,12 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 				r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: id, User: "riposte", Via: ViaWithdrawal, Reason: "finding withdrawn: " + reason, At: now})
 			}
 		}
+		if r.pb.Playbook.OnWithdraw == playbook.OnWithdrawRollback && len(w.Review) > 0 {
+			// The run waits for this before it ends (awaitLifecycle).
+			r.lifecycleBusy++
+			r.rollbackOnWithdraw(ctx, w)
+			r.lifecycleBusy--
+		}
 		return
 	}
 	if !raises(r.finding, u.Finding) {
@@ -128,6 +139,55 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 		r.detect = u.Detection
 	}
 	r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+}
+
+// awaitLifecycle lets a rollback started by a withdrawal finish before the
+// run ends. It records nothing when none is running (old histories).
+func (r *run) awaitLifecycle(ctx workflow.Context) {
+	if r.lifecycleBusy > 0 {
+		_ = workflow.Await(ctx, func() bool { return r.lifecycleBusy == 0 })
+	}
+}
+
+// rollbackOnWithdraw undoes the run's applied containment, newest first,
+// like riposte rollback, and releases the holds it covered.
+func (r *run) rollbackOnWithdraw(ctx workflow.Context, w *Withdrawal) {
+	calls := UndoCalls(r.snapshot(), r.in.Catalog)
+	for _, u := range calls {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 2 * time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: 2 * time.Second},
+			Summary:             fmt.Sprintf("undo %s (%s): finding withdrawn", u.Step, u.Undo),
+		})
+		call := catalog.Call{
+			Action: u.Undo, Params: u.Params, WorkflowID: r.info.WorkflowExecution.ID, RunID: r.info.WorkflowExecution.RunID,
+			StepID: u.Step + ".withdrawn", Index: u.Index, DryRun: r.input.Simulated(),
+			IdempotencyKey: fmt.Sprintf("withdrawn:%s/%s/%d", r.info.WorkflowExecution.ID, u.Step, u.Index),
+		}
+		res := UndoResult{UndoCall: u, Status: "succeeded"}
+		if err := workflow.ExecuteActivity(actx, u.Undo, call).Get(ctx, nil); err != nil {
+			res.Status, res.Error = "failed", errorMessage(err)
+		}
+		w.RolledBack = append(w.RolledBack, res)
+	}
+	now := workflow.Now(ctx)
+	var review []string
+	for _, id := range w.Review {
+		ok := true
+		for _, res := range w.RolledBack {
+			if res.Step == id && res.Status != "succeeded" {
+				ok = false
+			}
+		}
+		if !ok {
+			review = append(review, id)
+			continue
+		}
+		if h := r.hold(id); h != nil && h.ReleasedAt == nil {
+			h.ReleasedAt = &now
+		}
+	}
+	w.Review = review
 }
 
 // raises reports whether next has a higher severity or confidence than cur.

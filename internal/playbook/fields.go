@@ -120,6 +120,7 @@ func newFormat() *format {
 		{name: "description", kind: kString, doc: "What the playbook is for."},
 		{name: "owner", kind: kString, doc: "Team that owns it."},
 		{name: "mode", kind: kString, enum: []string{ModeLive, ModeShadow}, doc: "live (default) or shadow: run on live detections but simulate every action."},
+		{name: "on_withdraw", kind: kString, enum: []string{OnWithdrawReview, OnWithdrawRollback}, doc: "When the detector withdraws the finding during the run (closed, resolved, suppressed, false positive): review (default) leaves containment already applied in place, flagged for review; rollback undoes it. Either way waiting gates close as withdrawn and no further contain step starts."},
 		{name: "trigger", kind: kObject, required: true, obj: f.trigger, doc: "Which detections start it."},
 		{name: "vars", kind: kExprMap, doc: "Ordered name: expr, evaluated once at start; later vars may use earlier ones."},
 		{name: "steps", kind: kStepList, required: true, obj: f.step, doc: "The steps (a DAG through needs)."},

@@ -299,6 +299,7 @@ func (p *parser) playbook(n *yaml.Node, pb *Playbook) {
 	pb.Description = str(fs["description"])
 	pb.Owner = str(fs["owner"])
 	pb.Mode = str(fs["mode"])
+	pb.OnWithdraw = str(fs["on_withdraw"])
 	if t := fs["trigger"]; t != nil && t.Kind == yaml.MappingNode {
 		tf := p.fields(t, p.f.trigger, "trigger")
 		pb.Trigger.When = exprString(tf["when"])

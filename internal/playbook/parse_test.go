@@ -127,7 +127,7 @@ func fullPlaybook() *playbook.Playbook {
 // exported lists the playbook's exported fields; the parse state (positions
 // and source) is not part of the comparison.
 func exported(pb *playbook.Playbook) []any {
-	return []any{pb.APIVersion, pb.Name, pb.Version, pb.Description, pb.Owner, pb.Mode, pb.Trigger, pb.Vars, pb.Steps, pb.Outputs, pb.File}
+	return []any{pb.APIVersion, pb.Name, pb.Version, pb.Description, pb.Owner, pb.Mode, pb.Trigger, pb.Vars, pb.Steps, pb.Outputs, pb.File, pb.OnWithdraw}
 }
 
 func TestExportedCoversPlaybook(t *testing.T) {

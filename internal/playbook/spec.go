@@ -29,8 +29,10 @@ const (
 
 // Failure policies.
 const (
-	OnFailureAbort    = "abort"
-	OnFailureContinue = "continue"
+	OnWithdrawReview   = "review"
+	OnWithdrawRollback = "rollback"
+	OnFailureAbort     = "abort"
+	OnFailureContinue  = "continue"
 )
 
 // Playbook modes.
@@ -42,16 +44,19 @@ const (
 // Playbook is a parsed riposte/v1 playbook. It is plain data so it can travel
 // as workflow input; expressions stay as source and are compiled by Compile.
 type Playbook struct {
-	APIVersion  string   `json:"apiVersion"`
-	Name        string   `json:"name"`
-	Version     int      `json:"version"`
-	Description string   `json:"description,omitempty"`
-	Owner       string   `json:"owner,omitempty"`
-	Mode        string   `json:"mode,omitempty"`
-	Trigger     Trigger  `json:"trigger"`
-	Vars        []Var    `json:"vars,omitempty"`
-	Steps       []Step   `json:"steps"`
-	Outputs     []Output `json:"outputs,omitempty"`
+	APIVersion  string `json:"apiVersion"`
+	Name        string `json:"name"`
+	Version     int    `json:"version"`
+	Description string `json:"description,omitempty"`
+	Owner       string `json:"owner,omitempty"`
+	Mode        string `json:"mode,omitempty"`
+	// OnWithdraw is review (default) or rollback: what happens to applied
+	// containment when the detector withdraws the finding.
+	OnWithdraw string   `json:"on_withdraw,omitempty"`
+	Trigger    Trigger  `json:"trigger"`
+	Vars       []Var    `json:"vars,omitempty"`
+	Steps      []Step   `json:"steps"`
+	Outputs    []Output `json:"outputs,omitempty"`
 
 	// File is where the playbook was read from (for messages only).
 	File string `json:"file,omitempty"`

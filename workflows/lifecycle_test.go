@@ -1,0 +1,176 @@
+package workflows_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// lifecyclePlaybook: a contain step runs at once (approval: auto), a
+// second one waits for a human, a notify step follows.
+const lifecyclePlaybook = `apiVersion: riposte/v1
+name: lifecycle
+version: 1
+%s
+trigger:
+  when: "true"
+steps:
+  - id: suspend
+    action: okta.suspend_user
+    with: {user: "${{ primary_user(finding) }}"}
+    approval: auto
+  - id: isolate
+    action: crowdstrike.contain_host
+    needs: [suspend]
+    with: {hostname: "${{ primary_host(finding) }}"}
+    approval:
+      approvers: {users: [U1]}
+      timeout: 1h
+  - id: ticket
+    action: jira.create_issue
+    needs: [isolate]
+    if: "true"
+    with: {summary: "done"}
+`
+
+type calls struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (c *calls) add(s string) { c.mu.Lock(); c.list = append(c.list, s); c.mu.Unlock() }
+
+// allowPolicy registers a guardrail that allows every step.
+func allowPolicy(h *harness) {
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+}
+
+func lifecycleRun(t *testing.T, onWithdraw string, update workflows.FindingUpdate) (*workflows.Result, *calls, *gateFake) {
+	t.Helper()
+	h := newHarness(t)
+	seen := &calls{}
+	for _, name := range []string{"okta.suspend_user", "okta.unsuspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
+		name := name
+		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) {
+			seen.add(name)
+			return map[string]any{"already": false}, nil
+		})
+	}
+	f := &gateFake{}
+	f.register(h.env)
+	allowPolicy(h)
+	src := lifecyclePlaybook
+	if onWithdraw != "" {
+		src = replaceOnce(src, "%s", "on_withdraw: "+onWithdraw)
+	} else {
+		src = replaceOnce(src, "%s", "")
+	}
+	c := compileYAML(t, src)
+	det := map[string]any{"actor": map[string]any{"user": map[string]any{"email_addr": "j.doe@example.com"}}, "device": map[string]any{"hostname": "fin-ws-042"}}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, update)
+	}, 10*time.Minute)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	if !h.env.IsWorkflowCompleted() {
+		t.Fatal("workflow did not complete")
+	}
+	res, err := resultOf(h)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	return res, seen, f
+}
+
+func replaceOnce(s, old, new string) string {
+	for i := 0; i+len(old) <= len(s); i++ {
+		if s[i:i+len(old)] == old {
+			return s[:i] + new + s[i+len(old):]
+		}
+	}
+	return s
+}
+
+var withdrawal = workflows.FindingUpdate{Finding: map[string]any{"state": "withdrawn", "state_reason": "status_id is 4 (Resolved)", "severity": "High"}}
+
+func TestWithdrawalClosesGateAndFlagsContainment(t *testing.T) {
+	res, seen, f := lifecycleRun(t, "", withdrawal)
+	st := statuses(res)
+	if st["suspend"] != "succeeded" || st["isolate"] != "skipped" || st["ticket"] != "succeeded" {
+		t.Errorf("statuses %v", st)
+	}
+	isolate := stepOf(res, "isolate")
+	if isolate.Gate == nil || isolate.Gate.State != workflows.GateWithdrawn {
+		t.Errorf("gate %+v", isolate.Gate)
+	}
+	for _, c := range seen.list {
+		if c == "crowdstrike.contain_host" || c == "okta.unsuspend_user" {
+			t.Errorf("%s called after the withdrawal (review mode)", c)
+		}
+	}
+	w := res.Withdrawn
+	if w == nil || len(w.Review) != 1 || w.Review[0] != "suspend" || len(w.Gates) != 1 || w.Gates[0] != "isolate" || len(w.RolledBack) != 0 {
+		t.Errorf("withdrawn %+v", w)
+	}
+	if res.Outcome != workflows.OutcomeWithdrawn {
+		t.Errorf("outcome %q", res.Outcome)
+	}
+	// The approval message was updated to say withdrawn.
+	last := f.updates[len(f.updates)-1]
+	if last.Gate.State != workflows.GateWithdrawn {
+		t.Errorf("last message update: %+v", last.Gate)
+	}
+}
+
+func TestWithdrawalWithRollback(t *testing.T) {
+	res, seen, _ := lifecycleRun(t, "rollback", withdrawal)
+	undone := false
+	for _, c := range seen.list {
+		if c == "okta.unsuspend_user" {
+			undone = true
+		}
+	}
+	w := res.Withdrawn
+	if !undone || w == nil || len(w.Review) != 0 || len(w.RolledBack) != 1 || w.RolledBack[0].Step != "suspend" || w.RolledBack[0].Status != "succeeded" {
+		t.Errorf("calls %v, withdrawn %+v", seen.list, w)
+	}
+}
+
+func TestUpdateRaisesTheView(t *testing.T) {
+	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0}}
+	h := newHarness(t)
+	for _, name := range []string{"okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
+		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	}
+	f := &gateFake{}
+	f.register(h.env)
+	allowPolicy(h)
+	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+	det := map[string]any{"severity_id": 3, "confidence_score": 50, "device": map[string]any{"hostname": "h"}}
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, up) }, 5*time.Minute)
+	// A lower record after it changes nothing.
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "confidence": 10.0}})
+	}, 6*time.Minute)
+	var d string
+	h.vote(20*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U1"}, &d)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	res, err := resultOf(h)
+	if err != nil || d != "" {
+		t.Fatalf("run: %v %s", err, d)
+	}
+	if len(res.FindingChanges) != 1 || res.FindingChanges[0].Severity != "Critical" || res.Finding["confidence"] != 95.0 {
+		t.Errorf("changes %+v finding %v", res.FindingChanges, res.Finding)
+	}
+	if res.Withdrawn != nil {
+		t.Errorf("withdrawn %+v", res.Withdrawn)
+	}
+}
