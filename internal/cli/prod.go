@@ -119,6 +119,8 @@ type serveOptions struct {
 	Encryption encryptionFlags
 	Rate       rateFlags
 	Observe    observeFlags
+	// Config is riposte.yaml, read for its detections: section.
+	Config string
 }
 
 func serveCommand() command {
@@ -129,6 +131,7 @@ func serveCommand() command {
 			o.Temporal.RegisterFlags(fs)
 			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
 			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "0.0.0.0:8080"), "HTTP API address: port or host:port")
+			fs.StringVar(&o.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "riposte.yaml, for its detections: section (optional; env RIPOSTE_CONFIG)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
 			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
@@ -188,7 +191,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
-		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(),
+		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(), Config: o.Config,
 		Metrics: obs.Metrics,
 	})
 	if err != nil {

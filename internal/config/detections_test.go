@@ -1,0 +1,61 @@
+package config
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+)
+
+func TestParseDetections(t *testing.T) {
+	src := `connections: {}
+detections:
+  confidence_ids: {1: 20, 2: 55, 3: 90, 99: 50}
+  internal_networks: [10.0.0.0/8, 100.64.0.0/10, "fd00::/8"]
+`
+	cfg, diags := ParseDetections("riposte.yaml", []byte(src))
+	if len(diags) != 0 {
+		t.Fatalf("diags: %v", diags)
+	}
+	if cfg.ConfidenceIDs[3] != 90 || cfg.ConfidenceIDs[99] != 50 || len(cfg.ConfidenceIDs) != 4 {
+		t.Errorf("confidence ids %v", cfg.ConfidenceIDs)
+	}
+	if len(cfg.InternalNetworks) != 3 || cfg.InternalNetworks[1] != netip.MustParsePrefix("100.64.0.0/10") {
+		t.Errorf("networks %v", cfg.InternalNetworks)
+	}
+	// Without the section: the defaults (Low 25, Medium 50, High 85; RFC 1918 + ULA).
+	cfg, _ = ParseDetections("riposte.yaml", []byte("connections: {}\n"))
+	if cfg.ConfidenceIDs[1] != 25 || cfg.ConfidenceIDs[2] != 50 || cfg.ConfidenceIDs[3] != 85 || len(cfg.InternalNetworks) != 4 {
+		t.Errorf("defaults %+v", cfg)
+	}
+	// The connections parser knows the section (no unknown-key warning).
+	if _, d := ParseConnections("riposte.yaml", []byte(src), ConnectionsOptions{}); len(d) != 0 {
+		t.Errorf("connections parser: %v", d)
+	}
+}
+
+func TestParseDetectionsErrors(t *testing.T) {
+	src := `detections:
+  confidence_ids: {1: 200, high: 80}
+  internal_networks: [10.0.0.0/33]
+  internal_network: []
+`
+	_, diags := ParseDetections("riposte.yaml", []byte(src))
+	var lines []string
+	for _, d := range diags {
+		lines = append(lines, d.String())
+	}
+	got := strings.Join(lines, "\n")
+	for _, want := range []string{
+		"riposte.yaml:2:23: detections.confidence_ids.1: must be an integer between 0 and 100",
+		`riposte.yaml:2:28: detections.confidence_ids: key "high" is not an OCSF confidence_id`,
+		`riposte.yaml:3:23: detections.internal_networks[0]: "10.0.0.0/33" is not a CIDR`,
+		`riposte.yaml:4:3: unknown key detections.internal_network (did you mean "internal_networks"?)`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in\n%s", want, got)
+		}
+	}
+	if diags.Err() == nil {
+		t.Error("errors not reported as errors")
+	}
+}
