@@ -49,7 +49,7 @@ func TestParseDetectionsErrors(t *testing.T) {
 		"riposte.yaml:2:23: detections.confidence_ids.1: must be an integer between 0 and 100",
 		`riposte.yaml:2:28: detections.confidence_ids: key "high" is not an OCSF confidence_id`,
 		`riposte.yaml:3:23: detections.internal_networks[0]: "10.0.0.0/33" is not a CIDR`,
-		`riposte.yaml:4:3: unknown key detections.internal_network (did you mean "internal_networks"?)`,
+		`riposte.yaml:4:3: warning: unknown key detections.internal_network (did you mean "internal_networks"?)`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
