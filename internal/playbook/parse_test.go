@@ -187,6 +187,7 @@ func TestParseReference(t *testing.T) {
 		Description: "Isolate the host when an AI detector reports credential dumping.",
 		Owner:       "soc-team",
 		Mode:        playbook.ModeLive,
+		OnWithdraw:  playbook.OnWithdrawReview,
 		Trigger:     playbook.Trigger{When: "detection.severity_id >= 4 && (detection.confidence_score ?? 0) >= 80"},
 		Vars:        []playbook.Var{{Name: "host", Expr: "detection.device.hostname"}},
 		Steps: []playbook.Step{
