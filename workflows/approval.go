@@ -394,7 +394,7 @@ func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]an
 		StepID: cs.ID, StepName: cs.Title(), Action: cs.Step.Action, Risk: risk, Params: params,
 		Users: users, Groups: groups, Quorum: g.quorum, Reason: g.reason, Channel: channel,
 		ExpiresAt: g.ExpiresAt, Escalation: escalation, Why: g.Why,
-		Detection: summarize(r.detect), RunURL: r.input.RunURL,
+		Detection: summarizeFinding(summarize(r.detect), r.finding), RunURL: r.input.RunURL,
 	}
 }
 

@@ -225,3 +225,48 @@ func toFloat(v any) (float64, bool) {
 	}
 	return 0, false
 }
+
+// summarizeFinding fills what the raw fields lack from the finding view:
+// hosts, users and IPs found in observables, evidences or unmapped, and a
+// confidence read from confidence_id. Unknown confidence stays nil (the
+// message then says "unknown", never 0%).
+func summarizeFinding(s DetectionSummary, view map[string]any) DetectionSummary {
+	if view == nil {
+		return s
+	}
+	first := func(kind string) string {
+		l, _ := view[kind].([]any)
+		if kind == "ips" {
+			ips, _ := view["ips"].(map[string]any)
+			l, _ = ips["all"].([]any)
+		}
+		if len(l) == 0 {
+			return ""
+		}
+		m, _ := l[0].(map[string]any)
+		v, _ := m["value"].(string)
+		return v
+	}
+	if s.Host == "" {
+		s.Host = first("hosts")
+	}
+	if s.User == "" {
+		s.User = first("users")
+	}
+	if s.IP == "" {
+		s.IP = first("ips")
+	}
+	if s.Title == "" {
+		s.Title = str(view["title"])
+	}
+	if s.ID == "" {
+		s.ID = str(view["uid"])
+	}
+	if s.Confidence == nil {
+		if c, ok := toFloat(view["confidence"]); ok {
+			n := int(c)
+			s.Confidence = &n
+		}
+	}
+	return s
+}

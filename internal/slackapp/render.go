@@ -253,6 +253,8 @@ func detectionBlock(d workflows.DetectionSummary) slack.Block {
 	field("Detector", d.Detector)
 	if d.Confidence != nil {
 		field("Confidence", strconv.Itoa(*d.Confidence)+"%")
+	} else {
+		field("Confidence", "unknown")
 	}
 	field("ATT&CK", strings.Join(d.AttackIDs, ", "))
 	field("Host", d.Host)

@@ -498,3 +498,20 @@ func TestLinkBlock(t *testing.T) {
 		t.Errorf("link not escaped: %s", js)
 	}
 }
+
+// A detection without confidence says "unknown", never 0%.
+func TestRenderUnknownConfidence(t *testing.T) {
+	req := testRequest()
+	req.Detection.Confidence = nil
+	blocks, _, _ := RequestBlocks(req, workflows.Gate{State: workflows.GatePending})
+	b, _ := json.Marshal(blocks)
+	if !strings.Contains(string(b), "unknown") || strings.Contains(string(b), "0%") {
+		t.Errorf("confidence not shown as unknown: %s", b)
+	}
+	// A withdrawn gate says so.
+	closed, _, _ := DecidedBlocks(testRequest(), workflows.Gate{State: workflows.GateWithdrawn})
+	b, _ = json.Marshal(closed)
+	if !strings.Contains(string(b), "Withdrawn") || !strings.Contains(string(b), "nothing will be contained") {
+		t.Errorf("withdrawn outcome: %s", b)
+	}
+}
