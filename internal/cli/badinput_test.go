@@ -263,7 +263,7 @@ func badInputCases() []badInput {
 
 		// riposte.yaml, checked with CS_CLIENT_ID and CS_CLIENT_SECRET set.
 		conn("unknown-type", edit(baseConnections, "type: crowdstrike", "type: crowdstrik")),
-		conn("missing-base-url", edit(baseConnections, "    base_url: https://api.us-2.crowdstrike.com\n", "")),
+		conn("missing-base-url", "connections:\n  sentinelone:\n    type: sentinelone\n    api_token: {env: CS_CLIENT_SECRET}\n"),
 		conn("unset-env-var", edit(baseConnections, "${CS_CLIENT_ID}", "${CS_CLIENT_ID_UNSET}")),
 		conn("secret-written-inline", edit(baseConnections, "{env: CS_CLIENT_SECRET}", "hunter2")),
 		conn("connections-not-a-mapping", "connections:\n  - crowdstrike\n"),
