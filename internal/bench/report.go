@@ -156,6 +156,14 @@ func (r *Report) Markdown() string {
 				secs(time.Duration(float64(o.Parked)/bp.rate()*float64(time.Second))),
 				secs(time.Duration(per*float64(o.Parked)/float64(max(r.Machine.Cores, 1))*float64(time.Millisecond))), r.Machine.Cores))
 	}
+	for _, br := range r.Bursts {
+		if br.Res == nil || br.Err != "" {
+			continue
+		}
+		res := br.Res
+		info(fmt.Sprintf("burst of %d detections at once, budget %d/h (%s): every run contained or gated", res.N, br.Budget, br.Name),
+			fmt.Sprintf("%s; %d contained, %d gated for budget, %d for guardrails_unavailable", secs(res.AllDecided), res.Contained, res.Gated["budget"], res.Gated["guardrails_unavailable"]))
+	}
 	for _, mr := range r.Micro {
 		switch {
 		case mr.Name == "condition_eval":
