@@ -35,6 +35,8 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	lab := h.sys.Lab
 	// The site's directory knows the account the CrowdStrike identity alert names.
 	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
+	// ... and the AWS account the role the GuardDuty finding names.
+	lab.AddAWSRole("Admin")
 
 	// riposte submit --explain starts nothing and says why each playbook
 	// did or did not match; --format names a vendor format.
@@ -147,22 +149,25 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		t.Errorf("nothing else may be contained: hosts %+v, IPs %+v", st.ContainedHosts, st.BlockedIPs)
 	}
 
-	// GuardDuty: the access key's containment waits for a human and names
-	// the key; the AWS connector is pending, so it is done by hand.
+	// GuardDuty: the assumed role's temporary key disabled CloudTrail; after
+	// one approval the role's active sessions are revoked on the AWS fake.
 	var cloud string
 	for _, id := range runs["guardduty-cloudtrail-disabled.ocsf.json"] {
 		if strings.HasPrefix(id, "cloud-identity:") {
 			cloud = id
 		}
 	}
-	h.approve(cloud, "contain_credentials", "U0IAMLEAD1")
+	h.approve(cloud, "revoke_sessions", "U0IAMLEAD1")
 	d = h.waitStep(cloud, "ticket", "succeeded")
 	for _, s := range d.Steps {
-		if s.ID == "contain_credentials" {
-			if p, _ := s.Params.(map[string]any); !strings.Contains(p["message"].(string), "ASIATMJPC7EXAMPLE") || !strings.Contains(p["message"].(string), "AWS connector pending") {
-				t.Errorf("contain_credentials params: %v", s.Params)
+		if s.ID == "revoke_sessions" {
+			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["role_name"] != "Admin" {
+				t.Errorf("revoke_sessions: %s %v (%s)", s.Status, s.Params, s.Error)
 			}
 		}
+	}
+	if pol := lab.AWSRolePolicies("Admin"); len(pol) != 1 {
+		t.Errorf("role Admin policies = %v, want the session revocation", pol)
 	}
 
 	// Confidence unknown is said as such in the triage tickets, never "0%".

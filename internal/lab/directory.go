@@ -22,3 +22,13 @@ func (l *Lab) AddUser(login, first, last string) {
 		revokedAt: map[string]time.Time{},
 	})
 }
+
+// AddAWSRole adds an IAM role to the AWS fake, as a real account holds the
+// roles its GuardDuty findings name. Adding a role that exists is a no-op.
+func (l *Lab) AddAWSRole(name string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if _, ok := l.aws.roles[name]; !ok {
+		l.aws.roles[name] = map[string]string{}
+	}
+}
