@@ -95,3 +95,56 @@ func TestSlackLabApproves(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// TestSlackLabResolvesGroups: approver groups resolve against the Slack
+// fake's user groups in riposte dev; a member approves from the lab page.
+func TestSlackLabResolvesGroups(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APPROVAL_CHANNEL"} {
+		t.Setenv(k, "")
+	}
+	h := startDevForTest(t, t.TempDir(), func(o *devOptions) { o.SlackFake = true })
+	defer h.sys.Close()
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"group-1"},"metadata":{"product":{"name":"x"}},"unmapped":{"group_case":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-group")
+	var approvers string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		d := h.waitStep(wid, "note", "waiting_approval")
+		if g := d.Steps[0].Gate; g != nil {
+			approvers = strings.Join(g.Approvers, ",")
+		}
+		if approvers == "U0ONCALL001,U0ONCALL002" || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if approvers != "U0ONCALL001,U0ONCALL002" {
+		t.Fatalf("approvers of the group gate = %q, want the fake group's members", approvers)
+	}
+	var m []string
+	deadline = time.Now().Add(30 * time.Second)
+	for m == nil {
+		_, b := h.do("GET", "/lab/slack", "", "")
+		m = labApproveForm.FindStringSubmatch(string(b))
+		if m == nil && time.Now().After(deadline) {
+			t.Fatalf("no Approve button:\n%s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	form := url.Values{"user": {"U0ONCALL002"}, "channel": {m[1]}, "ts": {m[2]}, "action_id": {"riposte_approve"}, "value": {html.UnescapeString(m[3])}}
+	resp, err := http.PostForm(h.baseURL+"/lab/slack/click", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	d := h.waitStep(wid, "note", "succeeded")
+	if g := d.Steps[0].Gate; g == nil || g.Decision == nil || g.Decision.User != "U0ONCALL002" {
+		t.Errorf("gate = %+v", d.Steps[0].Gate)
+	}
+}
