@@ -167,13 +167,14 @@ func Reserve(ctx context.Context, c client.Client, taskQueue string, r workflows
 }
 
 // SetSafeMode flips the live safe-mode switch.
-func SetSafeMode(ctx context.Context, c client.Client, taskQueue string, enabled bool, by string) (workflows.GuardState, error) {
+// The request must carry the seal of the server that authenticated By.
+func SetSafeMode(ctx context.Context, c client.Client, taskQueue string, req workflows.SafeModeRequest) (workflows.GuardState, error) {
 	var out workflows.GuardState
 	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
 	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: workflows.UpdateSafeMode,
-			Args: []any{workflows.SafeModeRequest{Enabled: enabled, By: by}}, WaitForStage: client.WorkflowUpdateStageCompleted},
+			Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	if err != nil {
 		return out, fmt.Errorf("setting safe mode: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
@@ -71,7 +72,14 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
 			return r.applyDecision(ctx, d)
 		},
-		workflow.UpdateHandlerOptions{Validator: func(d Decision) error { return r.validateDecision(d) }},
+		// Validators do not run on replay, so the seal check needs no
+		// version gate here.
+		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
+			if err := r.checkSeal(d); err != nil {
+				return err
+			}
+			return r.validateDecision(d)
+		}},
 	); err != nil {
 		return err
 	}
@@ -85,7 +93,16 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			ch.Receive(ctx, &d)
 			// A signal skips the Update validator, so the same rules run
 			// here; a refused signal is logged and changes nothing.
-			if err := r.validateDecision(d); err != nil {
+			// Runs recorded before decisions were signed replay without
+			// the seal check (their signals carry none).
+			var err error
+			if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
+				err = r.checkSeal(d)
+			}
+			if err == nil {
+				err = r.validateDecision(d)
+			}
+			if err != nil {
 				workflow.GetLogger(ctx).Warn("decision signal refused", "gate", d.GateID, "user", d.User, "error", err)
 				continue
 			}
@@ -134,7 +151,7 @@ func (r *run) validateDecision(d Decision) error {
 		return fmt.Errorf("the gate on step %s is closed (%s%s)", g.StepID, g.State, by)
 	case d.MessageTS != "" && g.MessageTS != "" && d.MessageTS != g.MessageTS:
 		return fmt.Errorf("this request message is out of date (the gate was escalated); use the latest message")
-	case g.Requester != "" && strings.EqualFold(user, g.Requester):
+	case g.Requester != "" && identity.Equal(user, g.Requester):
 		return fmt.Errorf("%s requested this action and cannot approve it; another approver must decide", user)
 	case g.opening && len(g.Groups) > 0 && !containsFold(g.Approvers, user):
 		// Group members are known only once the request is posted.
@@ -145,7 +162,7 @@ func (r *run) validateDecision(d Decision) error {
 		return fmt.Errorf("%s is not an approver for step %s", user, g.StepID)
 	}
 	for _, v := range g.Votes {
-		if strings.EqualFold(v.User, user) {
+		if identity.Equal(v.User, user) {
 			return fmt.Errorf("%s has already voted on step %s", user, g.StepID)
 		}
 	}
@@ -163,13 +180,25 @@ func verb(approve bool) string {
 	return "deny"
 }
 
+// containsFold compares identities the one way Riposte compares them
+// everywhere (NFKC, case folding, invisible characters removed).
 func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if strings.EqualFold(x, s) {
-			return true
-		}
+	return identity.Contains(list, s)
+}
+
+// checkSeal refuses a decision Riposte did not sign where it authenticated
+// the deciding person: one sent to Temporal directly (tctl, the frontend's
+// HTTP API, a gRPC client) or altered on the way. Deterministic.
+func (r *run) checkSeal(d Decision) error {
+	if err := r.in.Keys.Verify(DecisionClaim(r.info.WorkflowExecution.ID, d), d.Seal); err != nil {
+		return err
 	}
-	return false
+	switch d.Via {
+	case "", ViaTimeout, ViaPolicy, ViaDryRun, ViaSignal:
+		// Channels only the workflow itself uses.
+		return fmt.Errorf("a decision must arrive through Slack or the API, not %q", d.Via)
+	}
+	return nil
 }
 
 // applyDecision records a validated vote and closes the gate when it is

@@ -73,6 +73,9 @@ func newGateHarness(t *testing.T, quorum int, onTimeout, extra string) (*harness
 // vote sends a decision as an Update at the given delay and records the
 // outcome: "" when accepted, else the rejection.
 func (h *harness) vote(after time.Duration, d workflows.Decision, out *string) {
+	if d.Seal == nil && d.Via != "unsigned" {
+		d = h.seal(d)
+	}
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(workflows.UpdateDecide, fmt.Sprintf("u-%s-%d", d.User, after), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
@@ -228,15 +231,15 @@ func TestGateSignalFallback(t *testing.T) {
 	h, _ := newGateHarness(t, 1, "deny", "")
 	h.env.RegisterDelayedCallback(func() {
 		// Refused by the same rules: an outsider's signal changes nothing.
-		h.env.SignalWorkflow(workflows.SignalDecide, workflows.Decision{GateID: "isolate", Approve: true, User: "UMALLORY"})
+		h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UMALLORY"}))
 	}, time.Minute)
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalDecide, workflows.Decision{GateID: "isolate", Approve: true, User: "UCAROL", Reason: "ok"})
+		h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UCAROL", Reason: "ok"}))
 	}, 2*time.Minute)
 	res := runGate(t, h, 1, "deny", "", "")
 	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
 	g := res.Gates[0]
-	if len(g.Votes) != 1 || g.Decision.User != "UCAROL" || g.Decision.Via != workflows.ViaSignal {
+	if len(g.Votes) != 1 || g.Decision.User != "UCAROL" || g.Decision.Via != workflows.ViaAPI {
 		t.Errorf("gate = %+v", g)
 	}
 }

@@ -1,6 +1,10 @@
 package workflows
 
-import "time"
+import (
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/signing"
+)
 
 // Approval names shared by the workflow, the API, the Slack app and the CLI.
 const (
@@ -53,6 +57,10 @@ type Decision struct {
 	// on an outdated message, e.g. before escalation, is refused).
 	MessageTS string    `json:"message_ts,omitempty"`
 	At        time.Time `json:"at"`
+	// Seal is the signature Riposte put on the decision where it
+	// authenticated the person (API token, Slack); decisions without a
+	// valid one are refused (see internal/signing).
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
 
 // DecisionResult is what the Update returns.

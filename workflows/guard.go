@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/signing"
 )
 
 // The guard is one long-lived workflow per namespace that holds the state
@@ -55,10 +57,14 @@ type ReserveResult struct {
 type SafeModeRequest struct {
 	Enabled bool   `json:"enabled"`
 	By      string `json:"by"`
+	// Via and Seal: set by the signer (see Decision.Seal).
+	Via  string        `json:"via,omitempty"`
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
 
-// Guard runs the guard workflow.
-func Guard(ctx workflow.Context, state GuardState) error {
+// Guard runs the guard workflow. A safe-mode switch needs a seal made with
+// one of keys (nil refuses every switch).
+func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 	if state.Budgets == nil {
 		state.Budgets = map[string][]Reservation{}
 	}
@@ -86,11 +92,14 @@ func Guard(ctx workflow.Context, state GuardState) error {
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateSafeMode, func(ctx workflow.Context, r SafeModeRequest) (GuardState, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSafeMode, func(ctx workflow.Context, r SafeModeRequest) (GuardState, error) {
 		now := workflow.Now(ctx)
 		state.SafeMode, state.SafeModeBy, state.SafeModeAt = r.Enabled, r.By, &now
 		return state, nil
-	}); err != nil {
+	}, workflow.UpdateHandlerOptions{Validator: func(r SafeModeRequest) error {
+		// Not run on replay: old histories need no version gate.
+		return keys.Verify(SafeModeClaim(r), r.Seal)
+	}}); err != nil {
 		return err
 	}
 	_ = workflow.Await(ctx, func() bool {

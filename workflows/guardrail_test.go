@@ -134,10 +134,10 @@ func TestContainForReleasesAndExtends(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() {
 		h.env.UpdateWorkflow(workflows.UpdateExtend, "x1", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { extendErr = err.Error() }, OnComplete: func(any, error) {},
-		}, workflows.ExtendRequest{Step: "isolate", By: 2 * 60 * 60 * 1e9, User: "USOC"})
+		}, h.sealExtend(workflows.ExtendRequest{Step: "isolate", By: 2 * 60 * 60 * 1e9, User: "USOC"}))
 		h.env.UpdateWorkflow(workflows.UpdateExtend, "x2", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { badErr = err.Error() }, OnComplete: func(any, error) {},
-		}, workflows.ExtendRequest{Step: "nope", By: 1e9, User: "USOC"})
+		}, h.sealExtend(workflows.ExtendRequest{Step: "nope", By: 1e9, User: "USOC"}))
 	}, time.Hour)
 	start := h.env.Now()
 	res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    contain_for: 4h", 1)), det)
@@ -174,11 +174,19 @@ func TestRollbackUndoesNewestFirst(t *testing.T) {
 	if len(undo) != 2 || undo[0].Step != "suspend" || undo[1].Undo != "crowdstrike.lift_containment" {
 		t.Fatalf("undo = %+v", undo)
 	}
-	h.env.ExecuteWorkflow(workflows.RollbackWorkflow, workflows.RollbackInput{WorkflowID: "w1", Undo: undo})
+	in := workflows.RollbackInput{WorkflowID: "w1", Undo: undo, Requester: "USOC", Via: workflows.ViaAPI}
+	in.Seal = h.keys.Sign(workflows.RollbackClaim(in), time.Unix(1700000000, 0))
+	h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
 	if len(v.calls) != 2 || v.calls[0].Action != "okta.unsuspend_user" || v.calls[1].Params["hostname"] != "h1" || !strings.HasPrefix(v.calls[0].IdempotencyKey, "rollback:w1/") {
 		t.Errorf("calls = %+v", v.calls)
 	}
+}
+
+func (h *harness) sealExtend(req workflows.ExtendRequest) workflows.ExtendRequest {
+	req.Via = workflows.ViaAPI
+	req.Seal = h.keys.Sign(workflows.ExtendClaim(testWorkflowID, req), time.Unix(1700000000, 0))
+	return req
 }

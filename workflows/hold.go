@@ -10,6 +10,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 )
 
 // Time-boxed containment: a contain step with contain_for is released by its
@@ -26,6 +27,9 @@ type ExtendRequest struct {
 	Step string            `json:"step"`
 	By   playbook.Duration `json:"by"`
 	User string            `json:"user"`
+	// Via and Seal: set by the signer (see Decision.Seal).
+	Via  string        `json:"via,omitempty"`
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
 
 // Hold is a time-boxed containment and its release.
@@ -194,6 +198,9 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			return *h, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {
+			if err := r.in.Keys.Verify(ExtendClaim(r.info.WorkflowExecution.ID, req), req.Seal); err != nil {
+				return err
+			}
 			h := r.hold(req.Step)
 			switch {
 			case h == nil:

@@ -15,6 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/signing"
 )
 
 // Defaults for steps that do not say otherwise.
@@ -32,6 +33,9 @@ const (
 // Interpreter runs playbooks. Register its Run method as PlaybookWorkflow.
 type Interpreter struct {
 	Catalog *catalog.Catalog
+	// Keys verify the seals of human decisions (see internal/signing);
+	// nil refuses every decision, extension, safe-mode switch and rollback.
+	Keys *signing.Keys
 	// compiled caches compiled playbooks by digest: compiling is
 	// deterministic, so every replay gets the same programs.
 	compiled sync.Map

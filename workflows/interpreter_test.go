@@ -17,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -30,15 +31,40 @@ func compileYAML(t *testing.T, src string) *playbook.Compiled {
 }
 
 type harness struct {
-	t   *testing.T
-	env *testsuite.TestWorkflowEnvironment
+	t    *testing.T
+	env  *testsuite.TestWorkflowEnvironment
+	keys *signing.Keys
+}
+
+// testWorkflowID is the test environment's default workflow id: decisions
+// are sealed for it.
+const testWorkflowID = "default-test-workflow-id"
+
+// testKeys are the decision keys of the test worker.
+func testKeys(t *testing.T) *signing.Keys {
+	k, err := signing.NewKeys("t1", map[string][]byte{"t1": []byte("test decision key, 32 bytes long")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func newHarness(t *testing.T) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
-	workflows.Register(env, workflows.NewInterpreter(activities.Catalog()))
-	return &harness{t: t, env: env}
+	in := workflows.NewInterpreter(activities.Catalog())
+	in.Keys = testKeys(t)
+	workflows.Register(env, in)
+	return &harness{t: t, env: env, keys: in.Keys}
+}
+
+// seal signs a decision as the API would (Via api unless set).
+func (h *harness) seal(d workflows.Decision) workflows.Decision {
+	if d.Via == "" {
+		d.Via = workflows.ViaAPI
+	}
+	d.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, d), time.Unix(1700000000, 0))
+	return d
 }
 
 // action registers fn as the named action.

@@ -33,7 +33,11 @@ func Register(w worker.WorkflowRegistry, in *Interpreter) {
 	w.RegisterWorkflowWithOptions(in.Run, workflow.RegisterOptions{Name: PlaybookWorkflow})
 	// Every other type is a playbook run under its playbook's name.
 	w.RegisterDynamicWorkflow(in.RunDynamic, workflow.DynamicRegisterOptions{})
-	w.RegisterWorkflowWithOptions(Guard, workflow.RegisterOptions{Name: GuardWorkflow})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, state GuardState) error {
+		return Guard(ctx, state, in.Keys)
+	}, workflow.RegisterOptions{Name: GuardWorkflow})
 	w.RegisterWorkflowWithOptions(BudgetGuard, workflow.RegisterOptions{Name: BudgetGuardWorkflow})
-	w.RegisterWorkflowWithOptions(Rollback, workflow.RegisterOptions{Name: RollbackWorkflow})
+	w.RegisterWorkflowWithOptions(func(ctx workflow.Context, in2 RollbackInput) ([]UndoResult, error) {
+		return Rollback(ctx, in2, in.Keys)
+	}, workflow.RegisterOptions{Name: RollbackWorkflow})
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/signing"
 )
 
 // RollbackWorkflow undoes a run's containment: the undo action of every
@@ -25,6 +26,9 @@ type RollbackInput struct {
 	RunID      string     `json:"run_id"`
 	Requester  string     `json:"requester"`
 	Undo       []UndoCall `json:"undo"`
+	// Via and Seal: set by the signer (see Decision.Seal).
+	Via  string        `json:"via,omitempty"`
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
 
 // UndoCall is one undo to run.
@@ -45,7 +49,15 @@ type UndoResult struct {
 
 // Rollback runs the undo calls one by one; a failed undo does not stop the
 // others, and the workflow fails at the end if any failed.
-func Rollback(ctx workflow.Context, in RollbackInput) ([]UndoResult, error) {
+func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]UndoResult, error) {
+	// A rollback started straight through Temporal (no seal) is refused
+	// before anything is undone; histories from before seals replay as
+	// they ran.
+	if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
+		if err := keys.Verify(RollbackClaim(in), in.Seal); err != nil {
+			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)
+		}
+	}
 	var out []UndoResult
 	failed := 0
 	for _, u := range in.Undo {

@@ -21,8 +21,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
@@ -35,11 +38,23 @@ type Server struct {
 	Temporal   client.Client
 	Validator  *intake.Validator
 	Approvals  *approvals.Service
-	Token      string
-	MaxBody    int64
-	Namespace  string
-	UIURL      string
-	Logger     *slog.Logger
+	// Token is the shared (dev) API token; it acts as DevUser. Personal
+	// tokens live in Tokens.
+	Token string
+	// DevUser is the identity the shared token decides as (RIPOSTE_USER);
+	// empty means the shared token cannot decide anything.
+	DevUser string
+	// Tokens holds the personal tokens (nil: none).
+	Tokens *auth.Store
+	// OIDC verifies IdP bearer tokens (nil: not configured).
+	OIDC auth.Verifier
+	// Keys seal the decisions this server authenticates (see
+	// internal/signing); without them the workflow refuses every decision.
+	Keys      *signing.Keys
+	MaxBody   int64
+	Namespace string
+	UIURL     string
+	Logger    *slog.Logger
 	// Reload re-reads the playbooks; nil disables POST /v1/playbooks/reload.
 	Reload func() error
 	// Extra routes added by other parts (Slack, lab, metrics), by pattern.
@@ -69,20 +84,20 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("POST /v1/detections", s.auth(http.HandlerFunc(s.detections)))
-	mux.Handle("POST /v1/playbooks/reload", s.auth(http.HandlerFunc(s.reload)))
-	mux.Handle("GET /v1/playbooks", s.auth(http.HandlerFunc(s.playbooks)))
-	mux.Handle("GET /v1/runs", s.auth(http.HandlerFunc(s.listRuns)))
-	mux.Handle("GET /v1/runs/{id}", s.auth(http.HandlerFunc(s.getRun)))
-	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(http.HandlerFunc(s.decide)))
-	mux.Handle("GET /v1/approvals", s.auth(http.HandlerFunc(s.listApprovals)))
-	mux.Handle("GET /v1/holds", s.auth(http.HandlerFunc(s.listHolds)))
-	mux.Handle("POST /v1/runs/{id}/rollback", s.auth(http.HandlerFunc(s.rollback)))
-	mux.Handle("POST /v1/runs/{id}/extend", s.auth(http.HandlerFunc(s.extend)))
-	mux.Handle("GET /v1/policy", s.auth(http.HandlerFunc(s.policyState)))
-	mux.Handle("POST /v1/policy/safe-mode", s.auth(http.HandlerFunc(s.safeMode)))
+	mux.Handle("POST /v1/detections", s.auth(auth.ScopeIntake, http.HandlerFunc(s.detections)))
+	mux.Handle("POST /v1/playbooks/reload", s.auth(auth.ScopeAdmin, http.HandlerFunc(s.reload)))
+	mux.Handle("GET /v1/playbooks", s.auth(auth.ScopeRead, http.HandlerFunc(s.playbooks)))
+	mux.Handle("GET /v1/runs", s.auth(auth.ScopeRead, http.HandlerFunc(s.listRuns)))
+	mux.Handle("GET /v1/runs/{id}", s.auth(auth.ScopeRead, http.HandlerFunc(s.getRun)))
+	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(auth.ScopeApprove, http.HandlerFunc(s.decide)))
+	mux.Handle("GET /v1/approvals", s.auth(auth.ScopeRead, http.HandlerFunc(s.listApprovals)))
+	mux.Handle("GET /v1/holds", s.auth(auth.ScopeRead, http.HandlerFunc(s.listHolds)))
+	mux.Handle("POST /v1/runs/{id}/rollback", s.auth(auth.ScopeOperate, http.HandlerFunc(s.rollback)))
+	mux.Handle("POST /v1/runs/{id}/extend", s.auth(auth.ScopeOperate, http.HandlerFunc(s.extend)))
+	mux.Handle("GET /v1/policy", s.auth(auth.ScopeRead, http.HandlerFunc(s.policyState)))
+	mux.Handle("POST /v1/policy/safe-mode", s.auth(auth.ScopeOperate, http.HandlerFunc(s.safeMode)))
 	for p, h := range s.Extra {
-		mux.Handle(p, s.auth(h))
+		mux.Handle(p, s.auth(auth.ScopeRead, h))
 	}
 	for p, h := range s.Public {
 		mux.Handle(p, h)
@@ -134,22 +149,102 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 	})
 }
 
-// auth checks the bearer token in constant time.
-func (s *Server) auth(h http.Handler) http.Handler {
-	want := sha256.Sum256([]byte(s.Token))
+// errNoToken and errBadToken are the two plain 401s.
+var (
+	errNoToken  = errors.New("missing or wrong API token (Authorization: Bearer <token>)")
+	errBadToken = errors.New("missing or wrong API token (Authorization: Bearer <token>)")
+)
+
+// Authenticate returns the caller of r: the shared (dev) token, compared in
+// constant time, a personal token from the store, or an OIDC bearer token.
+func (s *Server) Authenticate(r *http.Request) (*auth.Principal, error) {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	got = strings.TrimSpace(got)
+	if !ok || got == "" {
+		return nil, errNoToken
+	}
+	if s.Token != "" {
+		want := sha256.Sum256([]byte(s.Token))
+		gotSum := sha256.Sum256([]byte(got))
+		if subtle.ConstantTimeCompare(gotSum[:], want[:]) == 1 {
+			return &auth.Principal{Identity: s.DevUser, Scopes: []string{auth.ScopeAdmin}, Kind: auth.KindDev, TokenID: "dev"}, nil
+		}
+	}
+	p, known, err := s.Tokens.Lookup(got)
+	if err != nil {
+		if !errors.Is(err, auth.ErrRevoked) {
+			s.Logger.Error("token store unreadable; refusing personal tokens", "error", err)
+		}
+		return nil, err
+	}
+	if known {
+		return p, nil
+	}
+	if s.OIDC != nil && strings.Count(got, ".") == 2 {
+		p, err := s.OIDC.Verify(r.Context(), got)
+		if err != nil {
+			return nil, fmt.Errorf("OIDC token refused: %w", err)
+		}
+		return p, nil
+	}
+	return nil, errBadToken
+}
+
+// auth authenticates the caller and checks it holds scope; the principal
+// travels in the request context and into the audit record.
+func (s *Server) auth(scope string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		gotSum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-		if !ok || s.Token == "" || subtle.ConstantTimeCompare(gotSum[:], want[:]) != 1 {
+		p, err := s.Authenticate(r)
+		if err != nil {
 			if r.Pattern == "POST /v1/detections" {
 				s.Metrics.DetectionRejected(telemetry.ReasonUnauthorized)
 			}
+			noteAudit(r, "", "unauthenticated: "+err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
-			Problem(w, http.StatusUnauthorized, "Unauthorized", "missing or wrong API token (Authorization: Bearer <token>)")
+			Problem(w, http.StatusUnauthorized, "Unauthorized", err.Error())
 			return
 		}
-		h.ServeHTTP(w, r)
+		noteAudit(r, p.String(), "")
+		if !p.Has(scope) {
+			noteAudit(r, p.String(), "missing scope "+scope)
+			Problem(w, http.StatusForbidden, "Forbidden",
+				fmt.Sprintf("token %s (%s) has scopes [%s]; %s %s needs the %q scope", p.TokenID, p.Identity, strings.Join(p.Scopes, ","), r.Method, r.URL.Path, scope))
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(auth.WithPrincipal(r.Context(), p)))
 	})
+}
+
+// actor returns the identity a human decision is recorded under: the
+// authenticated principal's. A body user, when given, must be the same
+// person (compared normalized); otherwise the request is refused with 403.
+func (s *Server) actor(w http.ResponseWriter, r *http.Request, bodyUser string) (string, bool) {
+	p := auth.FromContext(r.Context())
+	if p == nil {
+		Problem(w, http.StatusUnauthorized, "Unauthorized", "no authenticated caller")
+		return "", false
+	}
+	if strings.TrimSpace(p.Identity) == "" {
+		noteAudit(r, p.String(), "refused: token bound to no identity")
+		Problem(w, http.StatusForbidden, "Token bound to no person",
+			"the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)")
+		return "", false
+	}
+	if strings.TrimSpace(bodyUser) != "" && !identity.Equal(bodyUser, p.Identity) {
+		noteAudit(r, p.String(), "refused: body user "+strconv.Quote(clipID(bodyUser))+" is not the caller")
+		Problem(w, http.StatusForbidden, "User does not match the token",
+			fmt.Sprintf("user %q is not the authenticated identity %q of token %s; decisions are recorded under the token's identity (omit user, or use that person's own token)", clipID(bodyUser), p.Identity, p.TokenID))
+		return "", false
+	}
+	return p.Identity, true
+}
+
+// clipID shortens a caller-supplied id for messages and logs.
+func clipID(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
 }
 
 // Problem writes an application/problem+json response.
@@ -207,9 +302,13 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		s.explainDetections(w, dets, formats)
 		return
 	}
+	requester, ok := s.requester(w, r)
+	if !ok {
+		return
+	}
 	s.Metrics.DetectionReceived(len(dets))
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
-	outs, errs := s.dispatchAll(r.Context(), dets, dispatch.Options{DryRun: dryRun, Requester: strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))})
+	outs, errs := s.dispatchAll(r.Context(), dets, dispatch.Options{DryRun: dryRun, Requester: requester})
 	if failed := failedIndexes(errs); len(failed) > 0 {
 		// Runs already started stay started; a client resending the
 		// whole body is safe because starts are deduplicated.
@@ -419,3 +518,37 @@ func timeoutCtx(r *http.Request) (context.Context, context.CancelFunc) {
 }
 
 var errNotFound = errors.New("not found")
+
+// DevSubmitter is the submitter recorded for detections posted with the
+// shared (dev) token: not a person, so the person the dev token is bound to
+// may still approve them (one person trying Riposte out), while every
+// personal intake token records its own identity.
+const DevSubmitter = "riposte-dev-token"
+
+// requester is the submitter of a detection for four-eyes: the intake
+// token's identity, or X-Riposte-Requester when the token may vouch for it.
+func (s *Server) requester(w http.ResponseWriter, r *http.Request) (string, bool) {
+	p := auth.FromContext(r.Context())
+	who := ""
+	if p != nil {
+		who = p.Identity
+		if p.Kind == auth.KindDev {
+			who = DevSubmitter
+		}
+	}
+	h := strings.TrimSpace(r.Header.Get("X-Riposte-Requester"))
+	if h == "" {
+		return who, true
+	}
+	if !p.Has(auth.ScopeVouch) {
+		noteAudit(r, p.String(), "refused: X-Riposte-Requester without vouch scope")
+		Problem(w, http.StatusForbidden, "Cannot vouch for a requester",
+			fmt.Sprintf("X-Riposte-Requester names who submitted, but token %s may not vouch for others (it needs the %q scope); the submitter is the token's identity %q: drop the header", p.TokenID, auth.ScopeVouch, p.Identity))
+		return "", false
+	}
+	if len(h) > 256 || identity.Normalize(h) == "" {
+		Problem(w, http.StatusBadRequest, "Bad X-Riposte-Requester", "X-Riposte-Requester must be a Slack user id of at most 256 bytes")
+		return "", false
+	}
+	return h, true
+}

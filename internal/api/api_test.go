@@ -457,7 +457,7 @@ func TestAPIStartedAndDeduplicated(t *testing.T) {
 	if gb, wb := mustJSON(t, r), mustJSON(t, want); gb != wb {
 		t.Errorf("response\n got %s\nwant %s", gb, wb)
 	}
-	if s := st.Starts(); len(s) != 1 || s[0].Workflow != workflows.PlaybookWorkflowType(s[0].Input.Playbook.Name) || s[0].Workflow != "high" || s[0].Options.ID != wid || s[0].Input.DryRun || s[0].Input.Requester != "" {
+	if s := st.Starts(); len(s) != 1 || s[0].Workflow != workflows.PlaybookWorkflowType(s[0].Input.Playbook.Name) || s[0].Workflow != "high" || s[0].Options.ID != wid || s[0].Input.DryRun || s[0].Input.Requester != DevSubmitter {
 		t.Errorf("starts = %+v", s)
 	}
 
@@ -600,7 +600,7 @@ func TestAPIDryRun(t *testing.T) {
 
 func TestAPIRequesterIsPassedToTheRun(t *testing.T) {
 	for _, tc := range []struct{ header, want string }{
-		{"", ""},
+		{"", DevSubmitter},
 		{"alice@example.com", "alice@example.com"},
 		{"  U012AB3CD \t", "U012AB3CD"},
 	} {
@@ -803,16 +803,18 @@ func TestAPIMalformedControlBodies(t *testing.T) {
 		name, path, body string
 		want             intake.Problem
 	}{
-		{"rollback without user", "/v1/runs/x/rollback", `{}`, intake.Problem{Title: "Malformed request", Status: 400, Detail: "user is required"}},
+		{"rollback with the unbound shared token", "/v1/runs/x/rollback", `{}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
 		{"rollback unknown field", "/v1/runs/x/rollback", `{"usr":"a"}`, intake.Problem{Title: "Malformed request", Status: 400,
 			Detail: `body must be {"user": "..."}: json: unknown field "usr"`}},
 		{"extend bad duration", "/v1/runs/x/extend", `{"step":"s","by":"forever","user":"u"}`, intake.Problem{Title: "Malformed request", Status: 400,
 			Detail: `by: "forever" is not a positive duration; use e.g. 30m, 4h or 2d`}},
 		{"extend all given, bad duration", "/v1/runs/x/extend", `{"step":"block","by":"4x","user":"U1"}`, intake.Problem{Title: "Malformed request", Status: 400,
 			Detail: `by: "4x" is not a positive duration; use e.g. 30m, 4h or 2d`}},
-		{"extend without user", "/v1/runs/x/extend", `{"step":"block","by":"4h"}`, intake.Problem{Title: "Malformed request", Status: 400,
-			Detail: `user required: the body is {"step": "block", "by": "4h", "user": "U123"}`}},
-		{"safe mode without user", "/v1/policy/safe-mode", `{"enabled":true}`, intake.Problem{Title: "Malformed request", Status: 400, Detail: "user is required"}},
+		{"extend with the unbound shared token", "/v1/runs/x/extend", `{"step":"block","by":"4h"}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
+		{"safe mode with the unbound shared token", "/v1/policy/safe-mode", `{"enabled":true}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
 		{"approvals unavailable", "/v1/runs/x/approvals", `{}`, intake.Problem{Title: "Approvals unavailable", Status: 501, Detail: "this server has no approval service"}},
 		{"reload unavailable", "/v1/playbooks/reload", ``, intake.Problem{Title: "Reload unavailable", Status: 501, Detail: "this server does not load playbooks"}},
 	} {

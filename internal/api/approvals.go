@@ -3,11 +3,13 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -17,8 +19,9 @@ type DecisionRequest struct {
 	Step string `json:"step"`
 	// Decision is "approve" or "deny".
 	Decision string `json:"decision"`
-	// User is the deciding person (the API token holder vouches for it).
-	User   string `json:"user"`
+	// User, when given, must be the authenticated identity (403 else):
+	// the decision is recorded under the token's identity.
+	User   string `json:"user,omitempty"`
 	Reason string `json:"reason,omitempty"`
 }
 
@@ -38,9 +41,6 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if strings.TrimSpace(req.Step) == "" {
 		missing = append(missing, "step")
 	}
-	if strings.TrimSpace(req.User) == "" {
-		missing = append(missing, "user")
-	}
 	if req.Decision != "approve" && req.Decision != "deny" {
 		missing = append(missing, `decision (must be "approve" or "deny")`)
 	}
@@ -48,11 +48,21 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusBadRequest, "Malformed decision", "missing or invalid: "+strings.Join(missing, ", "))
 		return
 	}
+	user, ok := s.actor(w, r, req.User)
+	if !ok {
+		return
+	}
 	id := r.PathValue("id")
-	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: req.User, Reason: req.Reason, Via: workflows.ViaAPI}
+	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: user, Reason: req.Reason, Via: workflows.ViaAPI}
 	res, err := s.Approvals.Decide(r.Context(), id, d)
-	s.Logger.Info("audit: approval decision", "workflow_id", id, "step", req.Step, "decision", req.Decision, "user", req.User,
-		"via", "api", "result", errString(err), "remote", r.RemoteAddr)
+	s.Logger.Info("audit: approval decision", "workflow_id", id, "step", req.Step, "decision", req.Decision, "user", user,
+		"principal", auth.FromContext(r.Context()).String(), "via", "api", "result", errString(err), "remote", r.RemoteAddr)
+	if err != nil && !errors.Is(err, approvals.ErrQueued) {
+		noteAudit(r, "", "decision refused: "+err.Error())
+	}
+	if p := auth.FromContext(r.Context()); errors.Is(err, approvals.ErrRefused) && p.Kind == auth.KindDev && strings.Contains(err.Error(), "is not an approver") {
+		err = fmt.Errorf("%w (the shared dev token acts as %s; gates naming other approvers need their own tokens: riposte tokens create --user U… --scope approve, or bind the dev token to an approver with RIPOSTE_USER)", err, p.Identity)
+	}
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, res)

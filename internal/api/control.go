@@ -33,7 +33,8 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) boo
 
 // RollbackRequest is the body of POST /v1/runs/{id}/rollback.
 type RollbackRequest struct {
-	User string `json:"user"`
+	// User, when given, must be the authenticated identity.
+	User string `json:"user,omitempty"`
 }
 
 // RollbackResponse says which rollback workflow runs and what it undoes.
@@ -50,10 +51,11 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, `{"user": "..."}`) {
 		return
 	}
-	if strings.TrimSpace(req.User) == "" {
-		Problem(w, http.StatusBadRequest, "Malformed request", "user is required")
+	user, ok := s.actor(w, r, req.User)
+	if !ok {
 		return
 	}
+	req.User = user
 	id := r.PathValue("id")
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
@@ -72,6 +74,8 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rid := "rollback:" + id
+	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI}
+	rin.Seal = s.Keys.Sign(workflows.RollbackClaim(rin), time.Now())
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       rid,
 		TaskQueue:                                s.Dispatcher.TaskQueue,
@@ -82,7 +86,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		// Search attributes are not encrypted: the API reads who asked
 		// from them (RolledBackBy/At on a rollback run: who and when).
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
-	}, workflows.RollbackWorkflow, workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo})
+	}, workflows.RollbackWorkflow, rin)
 	resp := RollbackResponse{WorkflowID: rid, Undo: undo}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
@@ -115,7 +119,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 type ExtendRequest struct {
 	Step string `json:"step"`
 	By   string `json:"by"`
-	User string `json:"user"`
+	User string `json:"user,omitempty"`
 }
 
 func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
@@ -124,13 +128,14 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var missing []string
-	for _, f := range [][2]string{{"step", req.Step}, {"by", req.By}, {"user", req.User}} {
+	// user is optional: the decision is the token's identity's.
+	for _, f := range [][2]string{{"step", req.Step}, {"by", req.By}} {
 		if strings.TrimSpace(f[1]) == "" {
 			missing = append(missing, f[0])
 		}
 	}
 	if len(missing) > 0 {
-		Problem(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\", \"user\": \"U123\"}")
+		Problem(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\"}")
 		return
 	}
 	by, err := playbook.ParseDuration(req.By)
@@ -138,12 +143,19 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 		Problem(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("by: %q is not a positive duration; use e.g. 30m, 4h or 2d", req.By))
 		return
 	}
+	user, ok := s.actor(w, r, req.User)
+	if !ok {
+		return
+	}
+	req.User = user
 	id := r.PathValue("id")
+	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI}
+	ereq.Seal = s.Keys.Sign(workflows.ExtendClaim(id, ereq), time.Now())
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateExtend, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{workflows.ExtendRequest{Step: req.Step, By: by, User: req.User}},
+		Args: []any{ereq},
 	})
 	var hold workflows.Hold
 	if err == nil {
@@ -167,7 +179,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 // SafeModeRequest is the body of POST /v1/policy/safe-mode.
 type SafeModeRequest struct {
 	Enabled bool   `json:"enabled"`
-	User    string `json:"user"`
+	User    string `json:"user,omitempty"`
 }
 
 func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
@@ -175,13 +187,16 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 	if !decodeBody(w, r, &req, `{"enabled": true|false, "user"}`) {
 		return
 	}
-	if req.User == "" {
-		Problem(w, http.StatusBadRequest, "Malformed request", "user is required")
+	user, ok := s.actor(w, r, req.User)
+	if !ok {
 		return
 	}
+	req.User = user
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	st, err := activities.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, req.Enabled, req.User)
+	sreq := workflows.SafeModeRequest{Enabled: req.Enabled, By: user, Via: workflows.ViaAPI}
+	sreq.Seal = s.Keys.Sign(workflows.SafeModeClaim(sreq), time.Now())
+	st, err := activities.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
 	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
 	if err != nil {
 		Problem(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())

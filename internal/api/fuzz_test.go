@@ -194,7 +194,7 @@ func FuzzDetectionsHandler(f *testing.F) {
 					t.Fatalf("a dry run started, but neither the query nor the body asked for one")
 				}
 			}
-			wantReq := ""
+			wantReq := DevSubmitter
 			if mode&fuzzRequester != 0 {
 				wantReq = "fuzz-requester"
 			}

@@ -1,8 +1,8 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"fmt"
 	"math"
@@ -73,18 +73,36 @@ func (l *limiter) allow(key string) (bool, time.Duration) {
 	return false, wait
 }
 
-// limitKey is the rate-limit key: the token only once it is the right one
-// (random tokens would otherwise each get a fresh bucket), else the address.
-func (s *Server) limitKey(r *http.Request) string {
-	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok && s.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.Token)) == 1 {
-		return clientKey(r)
-	}
+// Rate-limit classes: each has its own buckets, so a flood of requests with
+// wrong tokens from one address cannot starve Slack clicks, the UI's codec
+// calls or callers with valid tokens.
+const (
+	classUnauthenticated = "unauthenticated"
+	classToken           = "token"
+	classSlack           = "slack"
+	classCodec           = "codec"
+)
+
+// limitKey is the rate-limit class and key: a verified token's id (random
+// tokens would otherwise each get a fresh bucket); Slack's and the codec's
+// routes by address in their own classes; anything else by address.
+func (s *Server) limitKey(r *http.Request) (string, string) {
 	host := r.RemoteAddr
 	if i := strings.LastIndexByte(host, ':'); i > 0 {
 		host = host[:i]
 	}
-	return "addr:" + host
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/slack/"):
+		return classSlack, "addr:" + host
+	case strings.HasPrefix(r.URL.Path, "/codec/"):
+		return classCodec, "addr:" + host
+	}
+	if r.Header.Get("Authorization") != "" {
+		if p, err := s.Authenticate(r); err == nil {
+			return classToken, p.Kind + ":" + p.TokenID + ":" + clientKey(r)
+		}
+	}
+	return classUnauthenticated, "addr:" + host
 }
 
 // clientKey identifies the caller for rate limiting and audit: a short hash
@@ -109,13 +127,17 @@ func (s *Server) rateLimited(h http.Handler) http.Handler {
 	if burst < 1 {
 		burst = int(math.Max(1, s.RateLimit.PerSecond))
 	}
-	l := newLimiter(RateLimit{PerSecond: s.RateLimit.PerSecond, Burst: burst})
+	limiters := map[string]*limiter{}
+	for _, c := range []string{classUnauthenticated, classToken, classSlack, classCodec} {
+		limiters[c] = newLimiter(RateLimit{PerSecond: s.RateLimit.PerSecond, Burst: burst})
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/healthz" || r.URL.Path == "/metrics" {
 			h.ServeHTTP(w, r)
 			return
 		}
-		ok, wait := l.allow(s.limitKey(r))
+		class, key := s.limitKey(r)
+		ok, wait := limiters[class].allow(key)
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
@@ -125,6 +147,33 @@ func (s *Server) rateLimited(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// auditInfo is filled by the handlers for the audit record: who the caller
+// authenticated as and why a request was refused.
+type auditInfo struct {
+	mu      sync.Mutex
+	who     string
+	refusal string
+}
+
+type auditKey struct{}
+
+// noteAudit records the caller and, when refusal is set, why the request
+// was refused, for the request's audit record.
+func noteAudit(r *http.Request, who, refusal string) {
+	a, _ := r.Context().Value(auditKey{}).(*auditInfo)
+	if a == nil {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if who != "" {
+		a.who = who
+	}
+	if refusal != "" {
+		a.refusal = refusal
+	}
 }
 
 // statusWriter remembers the status code for the audit log.
@@ -157,15 +206,30 @@ func (s *Server) audited(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
+		ai := &auditInfo{}
+		inner := r.WithContext(context.WithValue(r.Context(), auditKey{}, ai))
+		h.ServeHTTP(sw, inner)
+		// Middleware outside (metrics, traces) reads the matched route.
+		r.Pattern = inner.Pattern
 		if r.URL.Path == "/healthz" {
 			return
 		}
 		if sw.status == 0 {
 			sw.status = http.StatusOK
 		}
-		s.Logger.Info("audit: api call",
-			"method", r.Method, "path", r.URL.Path, "status", sw.status, "client", clientKey(r),
-			"remote", r.RemoteAddr, "duration_ms", time.Since(start).Milliseconds(), "bytes_in", r.ContentLength, "bytes_out", sw.bytes)
+		ai.mu.Lock()
+		who, refusal := ai.who, ai.refusal
+		ai.mu.Unlock()
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "client", clientKey(r), "principal", who,
+			"remote", r.RemoteAddr, "duration_ms", time.Since(start).Milliseconds(), "bytes_in", r.ContentLength, "bytes_out", sw.bytes}
+		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden || refusal != "" {
+			// Every refusal is audited with its reason, at warning level.
+			if refusal == "" {
+				refusal = http.StatusText(sw.status)
+			}
+			s.Logger.Warn("audit: api call refused", append(attrs, "refusal", refusal)...)
+			return
+		}
+		s.Logger.Info("audit: api call", attrs...)
 	})
 }

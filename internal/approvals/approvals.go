@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -36,6 +37,9 @@ type Service struct {
 	// UpdateTimeout bounds the wait for a worker to accept the Update before
 	// falling back to a signal (default 10s).
 	UpdateTimeout time.Duration
+	// Keys seal each decision (the caller authenticated d.User and set
+	// d.Via); the workflow refuses decisions without a valid seal.
+	Keys *signing.Keys
 }
 
 // Decide delivers one decision to a run. It returns the gate's state after
@@ -46,6 +50,10 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	if strings.TrimSpace(d.User) == "" {
 		return res, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
 	}
+	if s.Keys == nil {
+		return res, fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
+	}
+	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
 	timeout := s.UpdateTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second

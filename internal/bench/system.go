@@ -30,6 +30,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -221,7 +222,8 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 	}
 	wo := o.Worker
 	wo.Interceptors = append([]interceptor.WorkerInterceptor{s.probe}, wo.Interceptors...)
-	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: tc.TaskQueue, Env: env, Guardrails: g, Worker: wo})
+	dkeys := signing.FromCodec(keys)
+	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: tc.TaskQueue, Env: env, Guardrails: g, Worker: wo, Keys: dkeys})
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +252,10 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 		// but not printed.
 		Logger:    slog.New(slog.NewTextHandler(io.Discard, nil)),
 		RateLimit: o.RateLimit,
-		Approvals: &approvals.Service{Client: c, Namespace: tc.Namespace},
+		Approvals: &approvals.Service{Client: c, Namespace: tc.Namespace, Keys: dkeys},
+		Keys:      dkeys,
+		// The bench's token decides as its playbooks' approver.
+		DevUser: "bench-approver",
 		// Behind the same token check as POST /v1/detections.
 		Extra: map[string]http.Handler{
 			"POST " + baselinePath: &baselineHandler{client: c, taskQueue: tc.TaskQueue, validator: validator, maxBody: api.DefaultMaxBody},

@@ -21,10 +21,12 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
@@ -136,6 +138,11 @@ type apiOptions struct {
 	// Slack, when set, replaces the SLACK_* environment (riposte dev's
 	// Slack fake).
 	Slack *slackapp.Config
+	// Keys seal decisions; Tokens are the personal tokens; DevUser is the
+	// identity the shared token decides as.
+	Keys    *signing.Keys
+	Tokens  *auth.Store
+	DevUser string
 }
 
 // runningAPI is a started HTTP API.
@@ -180,12 +187,15 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		Temporal:   o.Client,
 		Validator:  validator,
 		Token:      o.Token,
+		DevUser:    o.DevUser,
+		Tokens:     o.Tokens,
+		Keys:       o.Keys,
 		MaxBody:    o.MaxBody,
 		Namespace:  o.Namespace,
 		UIURL:      o.UIURL,
 		Logger:     o.Logger,
 		Reload:     src.load,
-		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace},
+		Approvals:  &approvals.Service{Client: o.Client, Namespace: o.Namespace, Keys: o.Keys},
 		Public:     o.Public,
 		Extra:      o.Extra,
 		RateLimit:  o.RateLimit,
@@ -204,7 +214,8 @@ func startAPI(ctx context.Context, o apiOptions) (*runningAPI, error) {
 		if err != nil {
 			return nil, err
 		}
-		popts := slackapp.ProcessorOptions{Decider: srv.Approvals, Poster: poster, Logger: o.Logger}
+		popts := slackapp.ProcessorOptions{Decider: srv.Approvals, Poster: poster, Logger: o.Logger,
+			TeamID: scfg.TeamID, AppID: scfg.AppID, EnterpriseID: scfg.EnterpriseID}
 		if scfg.SigningSecret != "" {
 			h, err := slackapp.NewHandler(slackapp.HandlerOptions{ProcessorOptions: popts, SigningSecret: scfg.SigningSecret})
 			if err != nil {

@@ -332,6 +332,8 @@ func TestBadInputCatalogue(t *testing.T) {
 	t.Cleanup(fake.Close)
 	fake.SetChannels("CSECOPS")
 	t.Setenv("SLACK_BOT_TOKEN", slackfake.BotToken)
+	t.Setenv("SLACK_TEAM_ID", slackfake.TeamID)
+	t.Setenv("SLACK_APP_ID", slackfake.AppID)
 	t.Setenv("SLACK_API_URL", fake.URL())
 	t.Setenv("SLACK_SIGNING_SECRET", badInputSlackSecret)
 	t.Setenv("SLACK_APP_TOKEN", "")
@@ -387,7 +389,7 @@ func TestBadInputCatalogue(t *testing.T) {
 	}
 
 	// Phase 3: a real approver denies; the run ends; late requests refuse.
-	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.token,
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.tokenFor("URECORDER"),
 		`{"step": "approve", "decision": "deny", "user": "URECORDER", "reason": "not this host"}`)
 	if code != http.StatusOK {
 		t.Fatalf("deny: %d %s", code, b)
@@ -537,7 +539,14 @@ func (r *badInputRunner) send(t *testing.T, c badInput) (int, http.Header, []byt
 	switch c.auth {
 	case "":
 		if c.category != catSlack {
-			req.Header.Set("Authorization", "Bearer "+r.h.token)
+			tok := r.h.token
+			// A decision is taken with the deciding person's own token
+			// (the shared token decides as nobody).
+			var body struct{ User string }
+			if c.method == "POST" && json.Unmarshal([]byte(c.input), &body) == nil && body.User != "" {
+				tok = r.h.tokenFor(body.User)
+			}
+			req.Header.Set("Authorization", "Bearer "+tok)
 		}
 	case "none":
 	default:

@@ -79,6 +79,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/workflows"
@@ -166,7 +167,7 @@ func chaosKillDev(t *testing.T, bin string, seed uint64, kills int) {
 		t.Fatalf("riposte dev did not come up: %v\n%s", err, dev.tail(40))
 	}
 	cancel()
-	runChaos(t, chaosRun{rng: rng, kills: kills, victim: dev, ready: ready, client: cl, lab: fx.lab, ipOctet: 64, uidPrefix: "dev",
+	runChaos(t, chaosRun{rng: rng, kills: kills, victim: dev, ready: ready, client: cl, lab: fx.lab, ipOctet: 64, uidPrefix: "dev", personal: fx.personal,
 		temporal: fmt.Sprintf("127.0.0.1:%d", temporalPort)})
 }
 
@@ -208,7 +209,7 @@ func chaosKillWorker(t *testing.T, bin string, seed uint64, kills int) {
 	if err := ready(ctx); err != nil {
 		t.Fatalf("riposte worker did not come up: %v\n%s", err, worker.tail(40))
 	}
-	runChaos(t, chaosRun{rng: rng, kills: kills, victim: worker, ready: ready, client: cl, lab: fx.lab, ipOctet: 65, uidPrefix: "wrk", temporal: srv.FrontendAddress(),
+	runChaos(t, chaosRun{rng: rng, kills: kills, victim: worker, ready: ready, client: cl, lab: fx.lab, ipOctet: 65, uidPrefix: "wrk", personal: fx.personal, temporal: srv.FrontendAddress(),
 		check: func() {
 			if serve.exited() {
 				t.Errorf("riposte serve exited during the chaos; it was never killed\n%s", serve.tail(40))
@@ -225,6 +226,9 @@ type chaosFixture struct {
 	policy    string
 	token     string
 	secrets   []string // NAME=value of the lab credentials
+	// tokensFile holds personal tokens, personal maps user -> token.
+	tokensFile string
+	personal   map[string]string
 }
 
 // newChaosFixture starts the vendor lab in this process and writes a
@@ -275,6 +279,18 @@ func newChaosFixture(t *testing.T, dir string) *chaosFixture {
 	tok := make([]byte, 24)
 	_, _ = rand.Read(tok)
 	fx.token = "chaos-" + base64.RawURLEncoding.EncodeToString(tok)
+	// Votes are cast with each person's own token (the shared token
+	// decides as nobody).
+	fx.tokensFile = filepath.Join(dir, "tokens.json")
+	fx.personal = map[string]string{}
+	store := auth.NewStore(fx.tokensFile)
+	for _, u := range []string{chaosApprover, chaosNonApprover} {
+		pt, _, err := store.Create(u, []string{auth.ScopeApprove, auth.ScopeRead}, "chaos", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		fx.personal[u] = pt
+	}
 	return fx
 }
 
@@ -290,7 +306,7 @@ func (fx *chaosFixture) env(extra []string) []string {
 		}
 		out = append(out, kv)
 	}
-	out = append(out, "RIPOSTE_API_TOKEN="+fx.token, "RIPOSTE_LOG_FORMAT=text")
+	out = append(out, "RIPOSTE_API_TOKEN="+fx.token, "RIPOSTE_LOG_FORMAT=text", "RIPOSTE_TOKENS_FILE="+fx.tokensFile)
 	out = append(out, fx.secrets...)
 	return append(out, extra...)
 }
@@ -438,11 +454,16 @@ type chaosClient struct {
 
 // do sends one request; err is a transport error (the server is down).
 func (c *chaosClient) do(ctx context.Context, method, path, body string) (int, []byte, error) {
+	return c.doAs(ctx, method, path, body, c.token)
+}
+
+// doAs is do with another token (a person's own, for votes).
+func (c *chaosClient) doAs(ctx context.Context, method, path, body, token string) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+token)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -486,10 +507,11 @@ type chaosRun struct {
 	ready     func(context.Context) error
 	client    *chaosClient
 	lab       *lab.Lab
-	ipOctet   int    // second octet of the detections' IPs (100.N.x.y)
-	uidPrefix string // detection uid prefix
-	check     func() // extra liveness check after each kill
-	temporal  string // Temporal frontend host:port, for diagnostics
+	ipOctet   int               // second octet of the detections' IPs (100.N.x.y)
+	uidPrefix string            // detection uid prefix
+	check     func()            // extra liveness check after each kill
+	temporal  string            // Temporal frontend host:port, for diagnostics
+	personal  map[string]string // user -> personal token, for votes
 }
 
 // chaosDet is one detection of the load and what became of it.
@@ -734,7 +756,7 @@ func (s *chaosState) vote(ctx context.Context, d *chaosDet, user string) (int, s
 	rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	body := fmt.Sprintf(`{"step":"block","decision":"approve","user":%q,"reason":"chaos"}`, user)
-	code, b, err := s.cfg.client.do(rctx, "POST", "/v1/runs/"+url.PathEscape(d.wid)+"/approvals", body)
+	code, b, err := s.cfg.client.doAs(rctx, "POST", "/v1/runs/"+url.PathEscape(d.wid)+"/approvals", body, s.cfg.personal[user])
 	return code, string(b), err
 }
 

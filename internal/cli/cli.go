@@ -59,6 +59,7 @@ func commands() []command {
 		holdsCommand(),
 		uiLinksCommand(),
 		policyCommand(),
+		tokensCommand(),
 		benchCommand(),
 		versionCommand(),
 	}
@@ -66,6 +67,7 @@ func commands() []command {
 
 // Main runs the CLI and returns the process exit code.
 func Main(ctx context.Context, args []string, s Streams) int {
+	s = escapeStreams(s)
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			for _, c := range commands() {

@@ -32,7 +32,7 @@ func rollbackCommand() command {
 				}
 				return 2
 			}
-			if len(pos) != 1 || *as == "" {
+			if len(pos) != 1 {
 				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN --as USER")
 				return 2
 			}
@@ -83,10 +83,6 @@ func extendCommand() command {
 				fmt.Fprintf(s.Err, "riposte extend: %q is not a positive duration; use e.g. 30m, 4h or 2d\n", pos[2])
 				return 2
 			}
-			if *as == "" {
-				fmt.Fprintln(s.Err, "riposte extend: say who extends the containment with --as USER (or set RIPOSTE_USER)")
-				return 2
-			}
 			body, _ := json.Marshal(api.ExtendRequest{Step: pos[1], By: pos[2], User: *as})
 			var hold workflows.Hold
 			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/extend", body, "application/json", &hold, nil); err != nil {
@@ -129,10 +125,6 @@ func policyCommand() command {
 					return fail(s, err)
 				}
 			case args[0] == "safe-mode" && len(pos) == 1 && (pos[0] == "on" || pos[0] == "off"):
-				if *as == "" {
-					fmt.Fprintln(s.Err, "riposte policy safe-mode: --as USER is required")
-					return 2
-				}
 				body, _ := json.Marshal(api.SafeModeRequest{Enabled: pos[0] == "on", User: *as})
 				if err := f.client().do(ctx, "POST", "/v1/policy/safe-mode", body, "application/json", &st, nil); err != nil {
 					return fail(s, err)

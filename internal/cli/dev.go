@@ -17,6 +17,7 @@ import (
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
@@ -39,12 +40,16 @@ type devOptions struct {
 	Playbooks    string
 	TemporalPort int
 	UIPort       int
-	HTTP         string
-	MaxBody      int64
-	LogLevel     string
-	Runtime      runtimeFlags
-	Rate         rateFlags
-	Observe      observeFlags
+	// TemporalHTTPPort is the Temporal frontend's HTTP API: -1 (default)
+	// off, 0 a free port. Off because any local process could otherwise
+	// drive workflows over it with a CSRF-style request.
+	TemporalHTTPPort int
+	HTTP             string
+	MaxBody          int64
+	LogLevel         string
+	Runtime          runtimeFlags
+	Rate             rateFlags
+	Observe          observeFlags
 	// SlackFake runs the Slack fake (and its page /lab/slack) when no
 	// SLACK_BOT_TOKEN is set.
 	SlackFake bool
@@ -59,6 +64,7 @@ func devCommand() command {
 			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
 			fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal gRPC port (0 = pick a free one)")
 			fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port (0 = pick a free one)")
+			fs.IntVar(&o.TemporalHTTPPort, "temporal-http-port", -1, "Temporal frontend HTTP API port on 127.0.0.1 (-1 = off, the default; 0 = pick a free one)")
 			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
@@ -144,6 +150,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir:          o.DataDir,
 		FrontendPort:     o.TemporalPort,
+		HTTPPort:         o.TemporalHTTPPort,
 		UIPort:           o.UIPort,
 		SearchAttributes: workflows.SearchAttributeTypes(),
 		UICodecEndpoint:  apiURL + "/codec",
@@ -191,6 +198,10 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		d.closers = append(d.closers, func() { _ = l.Close() })
 		env.Connections = l.Connections()
 	}
+	dkeys, err := decisionKeys(keys)
+	if err != nil {
+		return nil, err
+	}
 	var slackLab http.Handler
 	if o.SlackFake && strings.TrimSpace(os.Getenv(slackapp.EnvBotToken)) == "" {
 		scfg, h, stop, err := startSlackFake(apiURL, srv.UIURL())
@@ -201,7 +212,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		o.Runtime.Slack, slackLab = scfg, h
 		d.SlackFake = true
 	}
-	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger, obs.Metrics)
+	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger, obs.Metrics, dkeys)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +248,9 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
 		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra, RateLimit: o.Rate.limit(),
-		Metrics: obs.Metrics, Config: o.Runtime.Config, Slack: o.Runtime.Slack,
+		Metrics: obs.Metrics, Config: o.Runtime.Config, Slack: o.Runtime.Slack, Keys: dkeys,
+		Tokens:  auth.NewStore(envOr("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
+		DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
 	})
 	if err != nil {
 		return nil, err

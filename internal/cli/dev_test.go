@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -32,13 +33,35 @@ type devHarness struct {
 	sys     *devSystem
 	baseURL string
 	token   string
+	// personal tokens by user (tokenFor)
+	personal map[string]string
+}
+
+// tokenFor returns a personal token (read, approve, operate) bound to user,
+// created in the dev data dir's token file: decisions are recorded under
+// the token's identity, so each person votes with their own.
+func (h *devHarness) tokenFor(user string) string {
+	h.t.Helper()
+	if tok, ok := h.personal[user]; ok {
+		return tok
+	}
+	tok, _, err := auth.NewStore(filepath.Join(h.dir, auth.TokensFile)).Create(user,
+		[]string{auth.ScopeApprove, auth.ScopeOperate, auth.ScopeRead}, "test", time.Now())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if h.personal == nil {
+		h.personal = map[string]string{}
+	}
+	h.personal[user] = tok
+	return tok
 }
 
 func startDevForTest(t *testing.T, dir string, opts ...func(*devOptions)) *devHarness {
 	t.Helper()
 	t.Setenv("RIPOSTE_API_TOKEN", "")
 	pbDir, _ := filepath.Abs("testdata/playbooks")
-	o := devOptions{DataDir: dir, Playbooks: pbDir, TemporalPort: 0, UIPort: 0, HTTP: "0", MaxBody: 4096, LogLevel: "warn"}
+	o := devOptions{DataDir: dir, Playbooks: pbDir, TemporalPort: 0, TemporalHTTPPort: -1, UIPort: 0, HTTP: "0", MaxBody: 4096, LogLevel: "warn"}
 	for _, f := range opts {
 		f(&o)
 	}

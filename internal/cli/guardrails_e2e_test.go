@@ -107,7 +107,7 @@ budgets:
 	}
 
 	// Safe mode: every contain step needs a human, even within budget.
-	if code, b := h.do("POST", "/v1/policy/safe-mode", h.token, `{"enabled":true,"user":"USOC"}`); code != 200 {
+	if code, b := h.do("POST", "/v1/policy/safe-mode", h.tokenFor("USOC"), `{"enabled":true,"user":"USOC"}`); code != 200 {
 		t.Fatalf("safe mode: %d %s", code, b)
 	}
 	time.Sleep(2500 * time.Millisecond) // the workers' cached switch expires

@@ -23,7 +23,7 @@ import (
 func (h *devHarness) approve(wid, step, user string) {
 	h.t.Helper()
 	h.waitStep(wid, step, "waiting_approval")
-	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.token,
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor(user),
 		fmt.Sprintf(`{"step":%q,"decision":"approve","user":%q,"reason":"e2e"}`, step, user))
 	if code != 200 {
 		h.t.Fatalf("approve %s/%s as %s: %d %s", wid, step, user, code, b)
@@ -129,10 +129,10 @@ func TestShippedPlaybooksAgainstLab(t *testing.T) {
 	checkNoSecretsInHistories(t, h, []string{cred, ransom, acct, c2, low})
 
 	// Extend the C2 block, then roll back the credential-theft containment.
-	if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(c2)+"/extend", h.token, `{"step":"block","by":"4h","user":"USOC"}`); code != 200 || !strings.Contains(string(b), "4h") {
+	if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(c2)+"/extend", h.tokenFor("USOC"), `{"step":"block","by":"4h","user":"USOC"}`); code != 200 || !strings.Contains(string(b), "4h") {
 		t.Errorf("extend: %d %s", code, b)
 	}
-	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(cred)+"/rollback", h.token, `{"user":"USOC"}`)
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(cred)+"/rollback", h.tokenFor("USOC"), `{"user":"USOC"}`)
 	if code != 202 {
 		t.Fatalf("rollback: %d %s", code, b)
 	}

@@ -6,10 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
@@ -62,7 +64,11 @@ func workerCommand() command {
 
 func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	logger := newLogger(s, o.LogLevel)
-	withCodec, _, err := o.Encryption.clientOptions()
+	withCodec, ckeys, err := o.Encryption.clientOptions()
+	if err != nil {
+		return err
+	}
+	dkeys, err := decisionKeys(ckeys)
 	if err != nil {
 		return err
 	}
@@ -85,7 +91,7 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return err
 	}
 	env.Connections = conns
-	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger, obs.Metrics)
+	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger, obs.Metrics, dkeys)
 	if err != nil {
 		return err
 	}
@@ -113,6 +119,7 @@ type serveOptions struct {
 	HTTP       string
 	MaxBody    int64
 	TokenFile  string
+	TokensFile string
 	UIURL      string
 	LogLevel   string
 	CORS       string
@@ -134,6 +141,7 @@ func serveCommand() command {
 			fs.StringVar(&o.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "riposte.yaml, for its detections: section (optional; env RIPOSTE_CONFIG)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
+			fs.StringVar(&o.TokensFile, "tokens-file", envOr("RIPOSTE_TOKENS_FILE", ""), "personal API tokens file (riposte tokens create --tokens-file …; env RIPOSTE_TOKENS_FILE)")
 			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
@@ -160,12 +168,23 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		return &exitError{code: 2, err: err}
 	}
 	token, err := config.ServeToken(o.TokenFile)
-	if err != nil {
-		return &exitError{code: 2, err: err}
+	if err != nil && o.TokensFile == "" {
+		return &exitError{code: 2, err: fmt.Errorf("%w, or --tokens-file (personal tokens)", err)}
 	}
 	withCodec, keys, err := o.Encryption.clientOptions()
 	if err != nil {
 		return err
+	}
+	dkeys, err := decisionKeys(keys)
+	if err != nil {
+		return err
+	}
+	var store *auth.Store
+	if o.TokensFile != "" {
+		store = auth.NewStore(o.TokensFile)
+		if _, err := store.List(); err != nil {
+			return &exitError{code: 2, err: err}
+		}
 	}
 	obs, err := startObservability(ctx, "riposte-serve", o.Observe, logger)
 	if err != nil {
@@ -186,13 +205,13 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if keys != nil {
 		// The UI's codec calls carry the API token (Authorization: Bearer).
 		public["/codec/"] = codec.Handler(keys, codec.HandlerOptions{
-			Prefix: "/codec", AllowedOrigins: splitList(o.CORS), Authorize: codec.BearerToken(token),
+			Prefix: "/codec", AllowedOrigins: splitList(o.CORS), Authorize: readAuthorizer(token, store),
 		})
 	}
 	a, err := startAPI(ctx, apiOptions{
 		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
 		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(), Config: o.Config,
-		Metrics: obs.Metrics,
+		Metrics: obs.Metrics, Keys: dkeys, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
 	})
 	if err != nil {
 		return err
@@ -205,4 +224,21 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		return err
 	}
 	return nil
+}
+
+// readAuthorizer accepts codec calls carrying the shared token or a personal
+// token with the read scope.
+func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
+	shared := codec.BearerToken(token)
+	return func(r *http.Request) bool {
+		if token != "" && shared(r) {
+			return true
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			return false
+		}
+		p, known, err := store.Lookup(strings.TrimSpace(tok))
+		return err == nil && known && p.Has(auth.ScopeRead)
+	}
 }

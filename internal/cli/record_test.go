@@ -68,7 +68,7 @@ func TestRecordHistories(t *testing.T) {
 			if tc.approveStep != "" {
 				deadline := time.Now().Add(30 * time.Second)
 				for {
-					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.token,
+					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.tokenFor("URECORDER"),
 						fmt.Sprintf(`{"step":%q,"decision":%q,"user":"URECORDER","reason":"recording"}`, tc.approveStep, tc.decision))
 					if code == 200 {
 						break
@@ -82,7 +82,7 @@ func TestRecordHistories(t *testing.T) {
 			if tc.rollback != "" {
 				h.waitStep(m.WorkflowID, "block", "succeeded")
 				time.Sleep(time.Second) // let the run start holding
-				if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.token, fmt.Sprintf(`{"user":%q}`, tc.rollback)); code != 202 {
+				if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.tokenFor(tc.rollback), fmt.Sprintf(`{"user":%q}`, tc.rollback)); code != 202 {
 					t.Fatalf("rollback: %d %s", code, b)
 				}
 			}

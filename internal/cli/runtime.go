@@ -16,6 +16,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
@@ -99,7 +100,7 @@ func loadConnections(path string, logger *slog.Logger) (map[string]activities.Co
 // newWorker builds the worker with its guardrails, Slack poster and the
 // telemetry interceptor (step metrics and step-aware activity logs; m may
 // be nil).
-func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtimeFlags, logger *slog.Logger, m *telemetry.Metrics) (*engineWorker, error) {
+func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtimeFlags, logger *slog.Logger, m *telemetry.Metrics, keys *signing.Keys) (*engineWorker, error) {
 	policyPath := ""
 	if ok, err := exists(rf.Policy); err != nil {
 		return nil, err
@@ -132,7 +133,7 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 		sticky = engine.DefaultStickyCacheSize
 	}
 	worker.SetStickyWorkflowCacheSize(sticky)
-	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster,
+	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster, Keys: keys,
 		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog()}),
 		}}})
@@ -171,4 +172,22 @@ func (f *encryptionFlags) clientOptions() (func(*client.Options), *codec.Keyring
 		return nil, nil, &exitError{code: 2, err: err}
 	}
 	return func(o *client.Options) { codec.ConfigureClientOptions(o, k) }, k, nil
+}
+
+// decisionKeys returns the keys that seal and verify human decisions:
+// RIPOSTE_DECISION_KEY_FILE / RIPOSTE_DECISION_KEYS when set, else derived
+// from the payload encryption keys. Without either, serve and worker refuse
+// to start: a worker without them would accept no decision at all.
+func decisionKeys(codecKeys *codec.Keyring) (*signing.Keys, error) {
+	k, ok, err := signing.FromEnv()
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if ok {
+		return k, nil
+	}
+	if codecKeys == nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("decisions are signed: with --no-encryption set %s (a key file in the codec key format) on every serve and worker process", signing.EnvKeyFile)}
+	}
+	return signing.FromCodec(codecKeys), nil
 }

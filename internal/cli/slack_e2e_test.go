@@ -23,6 +23,8 @@ func slackDev(t *testing.T, socket bool) (*devHarness, *slackfake.Server) {
 	t.Cleanup(fake.Close)
 	fake.SetChannels("CSECOPS")
 	t.Setenv("SLACK_BOT_TOKEN", slackfake.BotToken)
+	t.Setenv("SLACK_TEAM_ID", slackfake.TeamID)
+	t.Setenv("SLACK_APP_ID", slackfake.AppID)
 	t.Setenv("SLACK_API_URL", fake.URL())
 	t.Setenv("RIPOSTE_APPROVAL_CHANNEL", "CSECOPS")
 	if socket {

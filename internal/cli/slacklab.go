@@ -42,6 +42,9 @@ func startSlackFake(apiURL, uiURL string) (*slackapp.Config, http.Handler, func(
 		SigningSecret:   hex.EncodeToString(secret),
 		ApprovalChannel: labSlackChannel,
 		PublicUIURL:     uiURL,
+		// The fake's clicks come from its own workspace and app.
+		TeamID: slackfake.TeamID,
+		AppID:  slackfake.AppID,
 	}
 	h := slacklab.Handler(slacklab.Options{
 		Fake: fake, InteractionsURL: apiURL + slackfake.InteractionsPath, SigningSecret: cfg.SigningSecret, Users: labSlackUsers,

@@ -36,6 +36,23 @@ var (
 // for concurrent use.
 type Codec struct {
 	keys *Keyring
+	// strict refuses payloads that are not encrypted (see NewStrictCodec).
+	strict bool
+}
+
+// ErrUnencrypted is wrapped by a strict Codec's Decode errors for a payload
+// that is not encrypted: where encryption is on, such a payload did not come
+// from a Riposte process (tctl, the frontend's HTTP API, a gRPC client) and
+// is refused. The SDK drops a signal it cannot decode and rejects such an
+// Update.
+var ErrUnencrypted = errors.New("unencrypted payload refused")
+
+// NewStrictCodec is NewCodec for workers and API processes: Decode refuses
+// payloads that are not encrypted. The UI's codec endpoint stays lenient.
+func NewStrictCodec(k *Keyring) *Codec {
+	c := NewCodec(k)
+	c.strict = true
+	return c
 }
 
 var _ converter.PayloadCodec = (*Codec)(nil)
@@ -83,7 +100,14 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
 	out := make([]*commonpb.Payload, len(payloads))
 	for i, p := range payloads {
-		if p == nil || !isEncrypted(p) {
+		if p == nil {
+			continue
+		}
+		if !isEncrypted(p) {
+			if c.strict {
+				return nil, fmt.Errorf("codec: decoding payload %d (encoding %q): %w: encryption is on, so every payload must come from a Riposte process holding the codec key",
+					i, clip(string(p.GetMetadata()[converter.MetadataEncoding])), ErrUnencrypted)
+			}
 			out[i] = p
 			continue
 		}
@@ -159,7 +183,18 @@ func ConfigureClientOptions(opts *client.Options, k *Keyring) {
 	if parent == nil {
 		parent = converter.GetDefaultDataConverter()
 	}
-	dc := converter.NewCodecDataConverter(parent, NewCodec(k))
+	if prev, ok := parent.(strictDC); ok {
+		// Configured before: replace our layer rather than stack a second
+		// one (the inner strict layer would refuse the outer's output).
+		parent = prev.parent
+	}
+	dc := strictDC{DataConverter: converter.NewCodecDataConverter(parent, NewStrictCodec(k)), parent: parent}
 	opts.DataConverter = dc
 	opts.FailureConverter = NewFailureConverter(dc)
+}
+
+// strictDC marks a data converter configured by ConfigureClientOptions.
+type strictDC struct {
+	converter.DataConverter
+	parent converter.DataConverter
 }

@@ -593,3 +593,28 @@ func TestZeroKeyringEncodeFails(t *testing.T) {
 		t.Fatalf("error = %v", err)
 	}
 }
+
+// Issue 12: where encryption is on, the worker's codec refuses a payload
+// that is not encrypted (a signal sent through the frontend's HTTP API or
+// tctl without the key); the UI's lenient codec still passes it through.
+func TestStrictCodecRefusesPlainPayloads(t *testing.T) {
+	k := testKeyring(t, "k1")
+	plain := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")},
+		Data: []byte(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`)}
+	if _, err := NewStrictCodec(k).Decode([]*commonpb.Payload{plain}); !errors.Is(err, ErrUnencrypted) {
+		t.Fatalf("strict codec: want ErrUnencrypted, got %v", err)
+	}
+	var opts client.Options
+	ConfigureClientOptions(&opts, k)
+	var d map[string]any
+	if err := opts.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
+		t.Fatalf("client data converter accepted a plain payload: %v %v", d, err)
+	}
+	if out, err := NewCodec(k).Decode([]*commonpb.Payload{plain}); err != nil || out[0] != plain {
+		t.Fatalf("lenient codec: %v %v", out, err)
+	}
+	enc, _ := NewCodec(k).Encode([]*commonpb.Payload{plain})
+	if out, err := NewStrictCodec(k).Decode(enc); err != nil || string(out[0].Data) != string(plain.Data) {
+		t.Fatalf("strict codec on an encrypted payload: %v", err)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -499,4 +501,27 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		_ = d.Close()
 	}
+}
+
+// DeriveKeys derives one secondary key per key of the ring: HMAC-SHA256 of
+// the key under label. The ids and the active id stay the same, so a key
+// rotation rotates the derived keys too while old ones stay usable. Other
+// subsystems (decision signing) get keys nobody can compute without the
+// codec keys, and nothing derived can decrypt payloads.
+func (k *Keyring) DeriveKeys(label string) (active string, keys map[string][]byte) {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	keys = make(map[string][]byte, len(k.keys))
+	for id, kk := range k.keys {
+		m := hmac.New(sha256.New, kk.raw)
+		m.Write([]byte(label))
+		keys[id] = m.Sum(nil)
+	}
+	return k.active, keys
+}
+
+// ParseKeyring parses a key file's JSON held in memory; source names it in
+// errors.
+func ParseKeyring(data []byte, source string) (*Keyring, error) {
+	return parseKeyFile(data, source, "")
 }

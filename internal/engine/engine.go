@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -35,6 +36,9 @@ type WorkerOptions struct {
 	Slack *slackapp.Poster
 	// Worker tunes pollers and concurrency; zero values are SDK defaults.
 	Worker worker.Options
+	// Keys verify the seals of human decisions (required): only processes
+	// holding them can make a decision the workflow accepts.
+	Keys *signing.Keys
 }
 
 // NewWorker returns a worker (not yet started) that runs playbooks.
@@ -52,8 +56,13 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 		}
 		opts.Guardrails = g
 	}
+	if opts.Keys == nil {
+		return nil, fmt.Errorf("engine: no decision signing key: set %s, or keep payload encryption on (the key is derived from the codec keys)", signing.EnvKeyFile)
+	}
 	w := worker.New(c, opts.TaskQueue, opts.Worker)
-	workflows.Register(w, workflows.NewInterpreter(activities.Catalog()))
+	in := workflows.NewInterpreter(activities.Catalog())
+	in.Keys = opts.Keys
+	workflows.Register(w, in)
 	activities.Register(w, opts.Env)
 	activities.RegisterApproval(w, opts.Slack)
 	activities.RegisterGuardrails(w, opts.Guardrails)

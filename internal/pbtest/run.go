@@ -2,6 +2,7 @@ package pbtest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -170,6 +172,11 @@ func (r *Runner) init() {
 			r.Catalog = activities.Catalog()
 		}
 		r.interp = workflows.NewInterpreter(r.Catalog)
+		// Scripted votes are sealed like the API seals them, with a key
+		// that lives only in this process.
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		r.interp.Keys, _ = signing.NewKeys("pbtest", map[string][]byte{"pbtest": raw})
 		r.handlers = map[string]activities.Handler{}
 		for _, d := range activities.Definitions() {
 			if inProcess[d.Name] {
@@ -410,6 +417,8 @@ type caseRun struct {
 	c   *Case
 	pb  *playbook.Compiled
 	env *testsuite.TestWorkflowEnvironment
+	// id is the run's workflow id (votes are sealed for it).
+	id string
 
 	mu        sync.Mutex
 	calls     []Call
@@ -482,6 +491,7 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 		id = "shadow:" + id
 	}
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id, TaskQueue: workflows.DefaultTaskQueue})
+	run.id = id
 	in := workflows.Input{
 		Playbook:  c.Playbook,
 		Digest:    c.Digest,
@@ -700,6 +710,7 @@ func (cr *caseRun) vote(gate string, i int) {
 		}
 	}
 	d := workflows.Decision{GateID: gate, Approve: v.Approve, User: v.User, Reason: v.Reason, Via: ViaTest}
+	d.Seal = cr.r.interp.Keys.Sign(workflows.DecisionClaim(cr.id, d), cr.env.Now())
 	cr.env.UpdateWorkflow(workflows.UpdateDecide, fmt.Sprintf("pbtest-%s-%d", gate, i), &testsuite.TestUpdateCallback{
 		OnAccept: func() {},
 		OnReject: func(err error) { finish(false, errText(err)) },

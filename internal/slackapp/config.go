@@ -28,6 +28,11 @@ const (
 	EnvAPIURL          = "SLACK_API_URL"
 	EnvApprovalChannel = "RIPOSTE_APPROVAL_CHANNEL"
 	EnvPublicUIURL     = "RIPOSTE_PUBLIC_UI_URL"
+	// EnvTeamID, EnvAppID and EnvEnterpriseID name the only workspace, app
+	// and (Enterprise Grid) organisation whose clicks count.
+	EnvTeamID       = "SLACK_TEAM_ID"
+	EnvAppID        = "SLACK_APP_ID"
+	EnvEnterpriseID = "SLACK_ENTERPRISE_ID"
 )
 
 // Config is the Slack app's configuration. The zero value means Slack is not
@@ -49,6 +54,12 @@ type Config struct {
 	// PublicUIURL is the Temporal UI base URL users can reach, for the
 	// "View run" link.
 	PublicUIURL string
+	// TeamID (T…) and AppID (A…) are required: an interaction from another
+	// workspace or app is refused. EnterpriseID (E…), when set, must match
+	// too.
+	TeamID       string
+	AppID        string
+	EnterpriseID string
 }
 
 // ConfigFromEnv reads the configuration from the environment. It does not
@@ -62,6 +73,9 @@ func ConfigFromEnv() Config {
 		APIURL:          get(EnvAPIURL),
 		ApprovalChannel: get(EnvApprovalChannel),
 		PublicUIURL:     get(EnvPublicUIURL),
+		TeamID:          get(EnvTeamID),
+		AppID:           get(EnvAppID),
+		EnterpriseID:    get(EnvEnterpriseID),
 	}
 }
 
@@ -96,6 +110,10 @@ func (c Config) Validate() error {
 	if c.AppToken == "" && c.SigningSecret == "" {
 		add("neither %s (Socket Mode) nor %s (HTTP interactivity at /slack/interactions) is set: button clicks could never reach Riposte; set one of them",
 			EnvAppToken, EnvSigningSecret)
+	}
+	if c.TeamID == "" || c.AppID == "" {
+		add("%s and %s must be set (Basic Information → App ID; the workspace id T… from auth.test or the workspace URL): clicks from any other workspace or app are refused, so Riposte must know which are yours",
+			EnvTeamID, EnvAppID)
 	}
 	if c.ApprovalChannel == "" {
 		add("%s is not set: name the channel approval requests are posted to (a channel ID like C0123456789, or a name), and invite the bot there",

@@ -12,9 +12,12 @@ func TestConfigFromEnv(t *testing.T) {
 	t.Setenv(EnvAPIURL, "http://127.0.0.1:1234/api/")
 	t.Setenv(EnvApprovalChannel, "C0RIPOSTE1")
 	t.Setenv(EnvPublicUIURL, "https://temporal.example")
+	t.Setenv(EnvTeamID, "T1")
+	t.Setenv(EnvAppID, "A1")
+	t.Setenv(EnvEnterpriseID, "")
 	got := ConfigFromEnv()
 	want := Config{BotToken: "xoxb-1", AppToken: "xapp-1", SigningSecret: "secret", APIURL: "http://127.0.0.1:1234/api/",
-		ApprovalChannel: "C0RIPOSTE1", PublicUIURL: "https://temporal.example"}
+		ApprovalChannel: "C0RIPOSTE1", PublicUIURL: "https://temporal.example", TeamID: "T1", AppID: "A1"}
 	if got != want {
 		t.Errorf("ConfigFromEnv = %+v, want %+v", got, want)
 	}
@@ -27,7 +30,7 @@ func TestConfigFromEnv(t *testing.T) {
 }
 
 func TestConfigValidate(t *testing.T) {
-	ok := Config{BotToken: "xoxb-123-abc", SigningSecret: "s", ApprovalChannel: "C1"}
+	ok := Config{BotToken: "xoxb-123-abc", SigningSecret: "s", ApprovalChannel: "C1", TeamID: "T1", AppID: "A1"}
 	tests := []struct {
 		name string
 		mod  func(*Config)

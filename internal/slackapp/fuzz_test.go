@@ -38,7 +38,7 @@ func FuzzInteraction(f *testing.F) {
 		return workflows.DecisionResult{}, nil
 	})
 	opts := HandlerOptions{
-		ProcessorOptions: ProcessorOptions{Decider: dec, Now: func() time.Time { return testNow }, DecideTimeout: time.Second},
+		ProcessorOptions: ProcessorOptions{TeamID: slackfake.TeamID, AppID: slackfake.AppID, Decider: dec, Now: func() time.Time { return testNow }, DecideTimeout: time.Second},
 		SigningSecret:    testSecret,
 		MaxBody:          16 << 10,
 	}
@@ -63,7 +63,7 @@ func FuzzInteraction(f *testing.F) {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, r)
 		switch w.Code {
-		case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusConflict,
+		case http.StatusOK, http.StatusBadRequest, http.StatusUnauthorized, http.StatusConflict, http.StatusForbidden,
 			http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable:
 		default:
 			t.Fatalf("unexpected status %d: %s", w.Code, w.Body)

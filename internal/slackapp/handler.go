@@ -44,6 +44,7 @@ const (
 	ProblemTypeMalformed    = "https://riposte.dev/problems/slack-malformed-interaction"
 	ProblemTypeTooLarge     = "https://riposte.dev/problems/slack-body-too-large"
 	ProblemTypeBusy         = "https://riposte.dev/problems/slack-busy"
+	ProblemTypeForeign      = "https://riposte.dev/problems/slack-foreign-origin"
 )
 
 // HandlerOptions configures the HTTP interactivity handler.
@@ -137,7 +138,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
 	}
-	if !h.replay.add(r.Header.Get(HeaderSignature), ts.Add(SignatureWindow), now) {
+	// Keyed on the decoded MAC: the same signature spelt in upper-case hex
+	// is the same request.
+	mac, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(HeaderSignature), "v0="))
+	if !h.replay.add(string(mac), ts.Add(SignatureWindow), now) {
 		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeReplay, Title: "Replayed Slack request",
 			Status: http.StatusConflict, Detail: "this signed request was already received"})
 		return
@@ -146,6 +150,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeMalformed, Title: "Malformed Slack interaction",
 			Status: http.StatusBadRequest, Detail: err.Error()})
+		return
+	}
+	if err := h.proc.CheckOrigin(payload); err != nil {
+		h.proc.logger.Warn("audit: slack interaction refused", "user", payload.User.ID, "team", payload.Team.ID,
+			"app", payload.APIAppID, "enterprise", payload.Enterprise.ID, "refusal", err.Error())
+		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeForeign, Title: "Interaction from another workspace or app",
+			Status: http.StatusForbidden, Detail: err.Error()})
 		return
 	}
 	if errs := SubmissionErrors(payload); len(errs) > 0 {

@@ -98,7 +98,7 @@ func newTestEnv(t *testing.T) *testEnv {
 	}
 	dec := newRecDecider()
 	h, err := NewHandler(HandlerOptions{
-		ProcessorOptions: ProcessorOptions{Decider: dec, Poster: poster, Now: func() time.Time { return testNow }, DecideTimeout: 5 * time.Second},
+		ProcessorOptions: ProcessorOptions{TeamID: slackfake.TeamID, AppID: slackfake.AppID, Decider: dec, Poster: poster, Now: func() time.Time { return testNow }, DecideTimeout: 5 * time.Second},
 		SigningSecret:    testSecret,
 		MaxBody:          64 << 10,
 	})
@@ -444,7 +444,7 @@ func TestBusy(t *testing.T) {
 	dec := newRecDecider()
 	dec.release = make(chan struct{})
 	h, err := NewHandler(HandlerOptions{
-		ProcessorOptions: ProcessorOptions{Decider: dec, Now: func() time.Time { return testNow }, MaxConcurrent: 1},
+		ProcessorOptions: ProcessorOptions{TeamID: slackfake.TeamID, AppID: slackfake.AppID, Decider: dec, Now: func() time.Time { return testNow }, MaxConcurrent: 1},
 		SigningSecret:    testSecret,
 		QueueWait:        50 * time.Millisecond,
 	})

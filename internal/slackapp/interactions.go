@@ -37,6 +37,11 @@ var ErrBusy = errors.New("slack: too many interactions in progress")
 
 // ProcessorOptions configures a Processor.
 type ProcessorOptions struct {
+	// TeamID, AppID and EnterpriseID: interactions from any other
+	// workspace, app or organisation are refused (see CheckOrigin).
+	TeamID       string
+	AppID        string
+	EnterpriseID string
 	// Decider records decisions. Required.
 	Decider Decider
 	// Poster posts refusals as ephemeral messages and opens the reason
@@ -59,6 +64,7 @@ type ProcessorOptions struct {
 // it in the background, bounded, after the transport has acknowledged the
 // payload to Slack.
 type Processor struct {
+	origin  ProcessorOptions
 	decider Decider
 	poster  *Poster
 	logger  *slog.Logger
@@ -76,6 +82,7 @@ func NewProcessor(opts ProcessorOptions) (*Processor, error) {
 		return nil, errors.New("slackapp: ProcessorOptions.Decider is required")
 	}
 	p := &Processor{
+		origin:  ProcessorOptions{TeamID: opts.TeamID, AppID: opts.AppID, EnterpriseID: opts.EnterpriseID},
 		decider: opts.Decider,
 		poster:  opts.Poster,
 		logger:  opts.Logger,
@@ -201,6 +208,11 @@ func (p *Processor) Close() {
 // are ignored. On success nothing is posted: the workflow updates the
 // request message itself.
 func (p *Processor) ProcessInteraction(ctx context.Context, payload slack.InteractionCallback) error {
+	if err := p.CheckOrigin(payload); err != nil {
+		p.logger.Warn("audit: slack interaction refused", "user", payload.User.ID, "team", payload.Team.ID,
+			"app", payload.APIAppID, "enterprise", payload.Enterprise.ID, "refusal", err.Error())
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	switch payload.Type {
@@ -338,4 +350,35 @@ func userMessage(err error) string {
 		return app.Message()
 	}
 	return err.Error()
+}
+
+// ErrForeignOrigin wraps interactions from another workspace, app or
+// Enterprise Grid organisation.
+var ErrForeignOrigin = errors.New("slack: interaction from another workspace or app")
+
+// CheckOrigin refuses an interaction unless its team.id and api_app_id are
+// the configured ones (and enterprise.id, when one is configured). A
+// processor configured with neither team nor app refuses everything: a
+// signing secret alone does not say which workspace a click came from.
+func (p *Processor) CheckOrigin(payload slack.InteractionCallback) error {
+	o := p.origin
+	team := payload.Team.ID
+	switch {
+	case o.TeamID == "" || o.AppID == "":
+		return fmt.Errorf("%w: %s and %s are not configured", ErrForeignOrigin, EnvTeamID, EnvAppID)
+	case team != o.TeamID:
+		return fmt.Errorf("%w: team.id %q is not %s", ErrForeignOrigin, clipID(team), o.TeamID)
+	case payload.APIAppID != o.AppID:
+		return fmt.Errorf("%w: api_app_id %q is not %s", ErrForeignOrigin, clipID(payload.APIAppID), o.AppID)
+	case o.EnterpriseID != "" && payload.Enterprise.ID != o.EnterpriseID:
+		return fmt.Errorf("%w: enterprise.id %q is not %s", ErrForeignOrigin, clipID(payload.Enterprise.ID), o.EnterpriseID)
+	}
+	return nil
+}
+
+func clipID(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

@@ -23,7 +23,8 @@ func RunSocketMode(ctx context.Context, cfg Config, poster *Poster, decider Deci
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	proc, err := NewProcessor(ProcessorOptions{Decider: decider, Poster: poster, Logger: logger})
+	proc, err := NewProcessor(ProcessorOptions{Decider: decider, Poster: poster, Logger: logger,
+		TeamID: cfg.TeamID, AppID: cfg.AppID, EnterpriseID: cfg.EnterpriseID})
 	if err != nil {
 		return err
 	}

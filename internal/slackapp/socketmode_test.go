@@ -13,7 +13,7 @@ import (
 func TestSocketMode(t *testing.T) {
 	fake := slackfake.New()
 	defer fake.Close()
-	cfg := Config{BotToken: slackfake.BotToken, AppToken: slackfake.AppToken, APIURL: fake.URL(), ApprovalChannel: "C0RIPOSTE1"}
+	cfg := Config{TeamID: slackfake.TeamID, AppID: slackfake.AppID, BotToken: slackfake.BotToken, AppToken: slackfake.AppToken, APIURL: fake.URL(), ApprovalChannel: "C0RIPOSTE1"}
 	poster, err := NewPoster(cfg, PosterOptions{})
 	if err != nil {
 		t.Fatal(err)

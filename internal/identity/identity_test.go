@@ -1,0 +1,46 @@
+package identity
+
+import "testing"
+
+func TestNormalizeEqual(t *testing.T) {
+	cases := []struct {
+		a, b string
+		eq   bool
+	}{
+		{"U0ATTACKER", "U0ATTACKER", true},
+		{"U0ATTACKER", "U0ATTACKER\u200b", true},       // zero-width space (issue 12, attack 3)
+		{"U0ATTACKER", "\ufeffU0ATT\u200dACKER", true}, // BOM, zero-width joiner
+		{"U0ATTACKER", "u0attacker", true},             // case
+		{"U0ATTACKER", "Ｕ０ＡＴＴＡＣＫＥＲ", true},             // full-width (NFKC)
+		{"U0ATTACKER", " U0ATTACKER\t\n", true},        // whitespace
+		{"U0ATTACKER", "U0\u00a0ATTACKER", true},       // no-break space
+		{"U0ATTACKER", "U0ATTACKE\u0301R", true},       // combining mark
+		{"U0ATTACKER", "U0ATTACKER\u2060", true},       // word joiner
+		{"U0ATTACKER", "U0ATTACKER\u202e", true},       // bidi override
+		{"straße", "STRASSE", true},                    // full case folding
+		{"U0ATTACKER", "U0ATTACKER2", false},
+		{"U0ATTACKER", "U0ATTACKEЯ", false},
+		{"", "", false},
+		{"\u200b", "", false},
+	}
+	for _, c := range cases {
+		if got := Equal(c.a, c.b); got != c.eq {
+			t.Errorf("Equal(%q, %q) = %v, want %v (normalized %q, %q)", c.a, c.b, got, c.eq, Normalize(c.a), Normalize(c.b))
+		}
+	}
+	if !Contains([]string{"UX", "U0INFRA001"}, "u0infra001\u200b") || Contains([]string{"UX"}, "\u200b") {
+		t.Fatal("Contains does not normalize")
+	}
+}
+
+func FuzzNormalize(f *testing.F) {
+	for _, s := range []string{"U0ATTACKER\u200b", "Ｕ０", "straße", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := Normalize(s)
+		if Normalize(n) != n {
+			t.Fatalf("Normalize is not idempotent on %q: %q then %q", s, n, Normalize(n))
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package workflows_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// Decisions that did not come through Riposte (no seal, a seal made with
+// another key, a sealed decision altered on the way, an internal channel)
+// are refused by the Update validator and ignored on the signal path; the
+// gate stays pending and times out.
+func TestUnsealedDecisionsRefused(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	other, _ := signing.NewKeys("t1", map[string][]byte{"t1": []byte("an attacker's guess at the key!!")})
+	forgedKey := workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Via: workflows.ViaSlack}
+	forgedKey.Seal = other.Sign(workflows.DecisionClaim(testWorkflowID, forgedKey), time.Unix(1700000000, 0))
+	altered := h.seal(workflows.Decision{GateID: "isolate", Approve: false, User: "UBOB"})
+	altered.Approve = true
+	internal := workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Via: workflows.ViaTimeout}
+	internal.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, internal), time.Unix(1700000000, 0))
+	var unsigned, wrongKey, changed, channel string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Via: "unsigned"}, &unsigned)
+	h.vote(2*time.Minute, forgedKey, &wrongKey)
+	h.vote(3*time.Minute, altered, &changed)
+	h.vote(4*time.Minute, internal, &channel)
+	// The frontend HTTP API / tctl path: a raw signal claiming Slack.
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalDecide, workflows.Decision{GateID: "isolate", Approve: true, User: "U0INFRA001", Via: workflows.ViaSlack})
+		h.env.SignalWorkflow(workflows.SignalDecide, forgedKey)
+	}, 5*time.Minute)
+	res := runGate(t, h, 1, "deny", "", "")
+	for name, got := range map[string]string{"unsigned": unsigned, "wrong key": wrongKey, "altered": changed} {
+		if !strings.Contains(got, "decision") || !(strings.Contains(got, "unsigned") || strings.Contains(got, "forged")) {
+			t.Errorf("%s update: want refusal, got %q", name, got)
+		}
+	}
+	if !strings.Contains(channel, "must arrive through Slack or the API") {
+		t.Errorf("internal channel: %q", channel)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+	if g := res.Gates[0]; len(g.Votes) != 0 {
+		t.Errorf("votes recorded: %+v", g.Votes)
+	}
+}
+
+// Four-eyes compares normalized identities: the requester cannot approve
+// as "U0ATTACKER" + zero-width space, full-width or lower case.
+func TestSelfApprovalLookalikes(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	var zw, fw, lc string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE\u200b"}, &zw)
+	h.vote(2*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "ＵＡＬＩＣＥ"}, &fw)
+	h.vote(3*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "ualice"}, &lc)
+	res := runGate(t, h, 1, "deny", "", "UALICE")
+	for _, got := range []string{zw, fw, lc} {
+		if !strings.Contains(got, "requested this action and cannot approve it") {
+			t.Errorf("look-alike self-approval: %q", got)
+		}
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+}
+
+func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
+	t.Run("extend", func(t *testing.T) {
+		h, _, _ := policyHarness(t, func(workflows.PolicyCheck) policy.Decision { return policy.Decision{Decision: policy.Allow} })
+		var errs []string
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(workflows.UpdateExtend, "x1", &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { errs = append(errs, err.Error()) }, OnComplete: func(any, error) {},
+			}, workflows.ExtendRequest{Step: "isolate", By: 1e9, User: "USOC", Via: workflows.ViaAPI})
+		}, time.Minute)
+		res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    contain_for: 4h", 1)), det)
+		if err != nil || len(res.Holds) != 1 || len(res.Holds[0].Extensions) != 0 {
+			t.Fatalf("run: %v, holds %+v", err, res.Holds)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], "unsigned decision") {
+			t.Errorf("unsigned extend: %v", errs)
+		}
+	})
+	t.Run("rollback", func(t *testing.T) {
+		h := newHarness(t)
+		v := &vendorFake{}
+		v.register(h.env, "crowdstrike.lift_containment")
+		h.env.ExecuteWorkflow(workflows.RollbackWorkflow, workflows.RollbackInput{WorkflowID: "w1", Requester: "U0ATTACKER", Via: workflows.ViaAPI,
+			Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}})
+		err := h.env.GetWorkflowError()
+		if err == nil || !strings.Contains(err.Error(), "rollback refused: unsigned decision") || len(v.calls) != 0 {
+			t.Errorf("unsigned rollback: err %v, %d undo calls", err, len(v.calls))
+		}
+	})
+}
