@@ -240,7 +240,7 @@ func TestWithdrawalOnEmbeddedServer(t *testing.T) {
 		t.Errorf("updated message: %s", last)
 	}
 	// A later vote is refused: the gate is closed.
-	if code, b := h.do("POST", "/v1/runs/"+wid+"/approvals", h.token, `{"step":"approve","decision":"approve","user":"URECORDER"}`); code == 200 {
+	if code, b := h.do("POST", "/v1/runs/"+wid+"/approvals", h.tokenFor("URECORDER"), `{"step":"approve","decision":"approve","user":"URECORDER"}`); code == 200 {
 		t.Errorf("vote after withdrawal accepted: %d %s", code, b)
 	}
 }

@@ -41,7 +41,7 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		h.waitStep(wid, "block", "waiting_approval")
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.token, `{"step":"block","decision":"deny","user":"URECORDER","reason":"shared CDN address"}`)
+			code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor("URECORDER"), `{"step":"block","decision":"deny","user":"URECORDER","reason":"shared CDN address"}`)
 			if code == 200 {
 				break
 			}
@@ -152,7 +152,7 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 			t.Errorf("timer summaries = %q", summaries)
 		}
 
-		code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.token, `{"user":"UROLLER"}`)
+		code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("UROLLER"), `{"user":"UROLLER"}`)
 		if code != 202 {
 			t.Fatalf("rollback: %d %s", code, b)
 		}
