@@ -245,6 +245,7 @@ func TestCluster(t *testing.T) {
 	slackEnv := []string{
 		"SLACK_BOT_TOKEN=" + slackfake.BotToken, "SLACK_API_URL=" + slack.URL(),
 		"SLACK_SIGNING_SECRET=" + slackSecret, "RIPOSTE_APPROVAL_CHANNEL=" + slackChan,
+		"SLACK_TEAM_ID=" + slackfake.TeamID, "SLACK_APP_ID=" + slackfake.AppID,
 	}
 	pbs := filepath.Join(cluster.RepoRoot(), "playbooks") + "," + mustAbs(t, "testdata/playbooks")
 	c := cluster.Start(t, cluster.Options{

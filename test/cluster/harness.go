@@ -53,6 +53,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"gopkg.in/yaml.v3"
 
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/lab"
 )
@@ -873,6 +874,8 @@ type Cluster struct {
 
 	keysFile string
 	logf     func(string, ...any)
+	tokMu    sync.Mutex
+	personal map[string]string
 }
 
 // Start brings the whole topology up (see the package documentation) and
@@ -1108,7 +1111,30 @@ func (c *Cluster) Env() []string {
 		"RIPOSTE_POLICY="+filepath.Join(c.Dir, "etc", "riposte", "config", "policy.yaml"),
 		"RIPOSTE_API_URL="+c.APIURL,
 		"RIPOSTE_API_TOKEN="+c.Token,
+		// Personal tokens (decisions are taken with the decider's own).
+		"RIPOSTE_TOKENS_FILE="+filepath.Join(c.Dir, "tokens.json"),
 	)
+}
+
+// TokenFor returns a personal token (read, approve, operate) bound to user,
+// created in the cluster's token file on first use.
+func (c *Cluster) TokenFor(t testing.TB, user string) string {
+	t.Helper()
+	c.tokMu.Lock()
+	defer c.tokMu.Unlock()
+	if tok, ok := c.personal[user]; ok {
+		return tok
+	}
+	tok, _, err := auth.NewStore(filepath.Join(c.Dir, "tokens.json")).Create(user,
+		[]string{auth.ScopeApprove, auth.ScopeOperate, auth.ScopeRead}, "cluster test", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.personal == nil {
+		c.personal = map[string]string{}
+	}
+	c.personal[user] = tok
+	return tok
 }
 
 // Client dials the cluster's namespace with the payload codec.
@@ -1164,7 +1190,12 @@ func (c *Cluster) API(t testing.TB, method, path string, body any) (int, []byte)
 	if err != nil {
 		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.Token)
+	tok := c.Token
+	if m, ok := body.(map[string]string); ok && m["user"] != "" && method == http.MethodPost {
+		// A decision is the deciding person's: use their own token.
+		tok = c.TokenFor(t, m["user"])
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
 	if r != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
