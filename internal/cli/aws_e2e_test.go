@@ -50,7 +50,7 @@ func TestAWSActionsWithUndoOnEmbeddedServer(t *testing.T) {
 		t.Errorf("snapshots = %d, want 2", n)
 	}
 
-	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.token, `{"user":"USOC"}`)
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{"user":"USOC"}`)
 	if code != 202 {
 		t.Fatalf("rollback: %d %s", code, b)
 	}
