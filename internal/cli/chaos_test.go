@@ -244,7 +244,10 @@ func newChaosFixture(t *testing.T, dir string) *chaosFixture {
 	fx.playbooks, _ = filepath.Abs("testdata/chaos")
 	conns := map[string]map[string]any{}
 	for name, c := range l.Connections() {
-		m := map[string]any{"type": c.Type, "base_url": c.BaseURL}
+		m := map[string]any{"type": c.Type}
+		if c.BaseURL != "" { // aws takes endpoints, not a base_url
+			m["base_url"] = c.BaseURL
+		}
 		for k, v := range c.Options {
 			m[k] = v
 		}
