@@ -562,10 +562,15 @@ func StartPostgres(t testing.TB, dir string) *Postgres {
 		t.Fatal(err)
 	}
 	if cred != nil {
-		// The directories above pg.Dir must let the user through.
-		for d := dir; ; d = filepath.Dir(d) {
+		// The directories above pg.Dir must let the user through: open the
+		// cluster's own directory, and refuse (rather than change) a parent
+		// that is closed, e.g. a TMPDIR under /root.
+		if err := os.Chmod(dir, 0o711); err != nil {
+			t.Fatal(err)
+		}
+		for d := filepath.Dir(dir); ; d = filepath.Dir(d) {
 			if fi, err := os.Stat(d); err == nil && fi.Mode().Perm()&0o001 == 0 {
-				_ = os.Chmod(d, fi.Mode().Perm()|0o711)
+				t.Fatalf("PostgreSQL runs as uid %d and cannot reach %s: %s is mode %04o; set TMPDIR to a directory others can traverse (e.g. /tmp)", cred.Uid, pg.Dir, d, fi.Mode().Perm())
 			}
 			if d == filepath.Dir(d) {
 				break
