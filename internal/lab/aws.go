@@ -273,7 +273,7 @@ func (l *Lab) awsRoutes(mux *http.ServeMux) {
 			}
 			return readRoute
 		}
-		l.handleClassified(mux, AWS, "POST /aws/"+svc+"/{$}", classify, awsFault(svc), func(w http.ResponseWriter, r *http.Request) {
+		handler := func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			form, err := url.ParseQuery(string(body))
 			if err != nil || !isForm(r) {
@@ -293,7 +293,10 @@ func (l *Lab) awsRoutes(mux *http.ServeMux) {
 			case "sts":
 				l.awsSTS(w, r, action, form)
 			}
-		})
+		}
+		// With or without the trailing slash: riposte.yaml URLs lose it.
+		l.handleClassified(mux, AWS, "POST /aws/"+svc+"/{$}", classify, awsFault(svc), handler)
+		l.handleClassified(mux, AWS, "POST /aws/"+svc, classify, awsFault(svc), handler)
 	}
 }
 

@@ -290,7 +290,7 @@ func (l *Lab) Connections() map[string]activities.Connection {
 			Secrets: map[string]activities.SecretRef{"api_key": lit(abuseKey)}},
 		"aws": {Type: "aws",
 			Options: map[string]string{"region": "us-east-1", "access_key_id": AWSAccessKeyID,
-				"iam_endpoint": l.url + "/aws/iam/", "ec2_endpoint": l.url + "/aws/ec2/", "sts_endpoint": l.url + "/aws/sts/",
+				"iam_endpoint": l.url + "/aws/iam", "ec2_endpoint": l.url + "/aws/ec2", "sts_endpoint": l.url + "/aws/sts",
 				"quarantine_security_group": AWSQuarantineGroup},
 			Secrets: map[string]activities.SecretRef{"secret_access_key": lit(awsSecretKey)}},
 	}
