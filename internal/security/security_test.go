@@ -1,0 +1,275 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/cli"
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// syncBuffer collects the system's logs (the audit records).
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	t    *testing.T
+	dev  *cli.TestDev
+	logs *syncBuffer
+	toks map[string]string
+	wid  string
+}
+
+func (e *env) do(method, path, token, ctype, body string) (int, string) {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.dev.APIURL()+path, strings.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// gate returns the gate's state and votes.
+func (e *env) gate() workflows.Gate {
+	e.t.Helper()
+	code, b := e.do("GET", "/v1/runs/"+url.PathEscape(e.wid), e.toks["reader"], "", "")
+	if code != 200 {
+		e.t.Fatalf("reading the run: %d %s", code, b)
+	}
+	var d api.RunDetail
+	if err := json.Unmarshal([]byte(b), &d); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range d.Steps {
+		if s.Gate != nil {
+			return *s.Gate
+		}
+	}
+	return workflows.Gate{}
+}
+
+// unchanged checks nothing moved: the gate pending with no vote, the lab
+// host never contained.
+func (e *env) unchanged(attack string) {
+	e.t.Helper()
+	time.Sleep(300 * time.Millisecond) // let a queued signal reach the worker
+	if g := e.gate(); g.State != workflows.GatePending || len(g.Votes) != 0 {
+		e.t.Fatalf("%s: gate changed: state %s, votes %+v", attack, g.State, g.Votes)
+	}
+	if n := len(e.dev.Lab().CallsFor("crowdstrike", "", "")); n != 0 {
+		e.t.Fatalf("%s: the lab saw %d CrowdStrike calls: %+v", attack, n, e.dev.Lab().Calls())
+	}
+}
+
+func TestAttacksAreRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts riposte dev (embedded Temporal)")
+	}
+	t.Setenv("RIPOSTE_API_TOKEN", "")
+	t.Setenv("RIPOSTE_USER", "")
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", codec.EnvKeyFile, codec.EnvKeys, signing.EnvKeyFile, signing.EnvKeys, "RIPOSTE_TOKENS_FILE"} {
+		t.Setenv(k, "")
+	}
+	dir := t.TempDir()
+	logs := &syncBuffer{}
+	pb, _ := filepath.Abs("testdata")
+	dev, err := cli.StartTestDev(context.Background(), dir, pb, slog.New(slog.NewTextHandler(logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	e := &env{t: t, dev: dev, logs: logs, toks: map[string]string{}}
+	store := auth.NewStore(filepath.Join(dir, auth.TokensFile))
+	for name, spec := range map[string]struct{ user, scopes string }{
+		"attacker": {"U0ATTACKER", "intake,approve,read"}, "lead": {"U0SOCLEAD1", "approve,read"},
+		"reader": {"U0READER", "read"}, "intake": {"U0DETECTOR", "intake"}, "revoked": {"U0INFRA001", "approve"},
+	} {
+		scopes, _ := auth.ParseScopes(spec.scopes)
+		tok, rec, err := store.Create(spec.user, scopes, name, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.toks[name] = tok
+		if name == "revoked" {
+			if _, err := store.Revoke(rec.ID, time.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+
+	// The attacker submits a detection (its intake token: it is the
+	// submitter) that gates isolating a host on two approvers, quorum 2.
+	det := `{"class_uid":2004,"time":1763458937000,"severity_id":5,"confidence_score":95,"finding_info":{"uid":"sec-1","title":"x"},` +
+		`"metadata":{"product":{"name":"Sentinel-LLM Triage"}},"device":{"hostname":"fin-ws-042"},"unmapped":{"sec":true}}`
+	code, b := e.do("POST", "/v1/detections", e.toks["attacker"], "application/json", det)
+	if code != 202 {
+		t.Fatalf("submit: %d %s", code, b)
+	}
+	var resp api.DetectionsResponse
+	_ = json.Unmarshal([]byte(b), &resp)
+	e.wid = resp.Detections[0].Matched[0].WorkflowID
+	deadline := time.Now().Add(time.Minute)
+	for e.gate().State != workflows.GatePending {
+		if time.Now().After(deadline) {
+			t.Fatalf("gate never opened")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
+	approvals := "/v1/runs/" + url.PathEscape(e.wid) + "/approvals"
+	vote := func(user string) string {
+		return fmt.Sprintf(`{"step":"isolate","decision":"approve","user":%q}`, user)
+	}
+	apiAttacks := []struct {
+		name, token, path, ctype, body string
+		status                         int
+	}{
+		// Attack 1: one token, typed users.
+		{"dev token typing an approver", e.dev.Token(), approvals, "application/json", vote("U0SOCLEAD1"), 403},
+		{"dev token typing the second approver", e.dev.Token(), approvals, "application/json", vote("U0INFRA001"), 403},
+		{"another person's user with a valid token", e.toks["lead"], approvals, "application/json", vote("U0INFRA001"), 403},
+		{"dev token rolling back as anyone", e.dev.Token(), "/v1/runs/" + url.PathEscape(e.wid) + "/rollback", "application/json", `{"user":"U0SOCLEAD1"}`, 403},
+		{"dev token switching safe mode off", e.dev.Token(), "/v1/policy/safe-mode", "application/json", `{"enabled":false,"user":"U0SOCLEAD1"}`, 403},
+		// Attack 3: self-approval with a look-alike id.
+		{"self-approval with a zero-width space", e.toks["attacker"], approvals, "application/json", vote("U0ATTACKER\u200b"), 409},
+		{"self-approval", e.toks["attacker"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 409},
+		// Done means: scopes, revocation.
+		{"token without approve scope", e.toks["reader"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403},
+		{"intake token approving", e.toks["intake"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403},
+		{"revoked token", e.toks["revoked"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 401},
+		// CSRF-style text/plain posts with no token (a browser can send them).
+		{"CSRF text/plain approval", "", approvals, "text/plain", vote("U0SOCLEAD1"), 401},
+		{"CSRF text/plain detection", "", "/v1/detections", "text/plain", det, 401},
+		{"CSRF text/plain safe mode", "", "/v1/policy/safe-mode", "text/plain", `{"enabled":false,"user":"U0SOCLEAD1"}`, 401},
+	}
+	for _, a := range apiAttacks {
+		code, b := e.do("POST", a.path, a.token, a.ctype, a.body)
+		if code != a.status || !strings.Contains(b, `"status"`) {
+			t.Errorf("%s: %d %s, want %d problem+json", a.name, code, b, a.status)
+		}
+		e.unchanged(a.name)
+	}
+	if n := strings.Count(logs.String(), "audit: api call refused"); n < len(apiAttacks) {
+		t.Errorf("%d API refusals audited, want %d", n, len(apiAttacks))
+	}
+
+	// Attack 2 and "straight through the Temporal client": a process that
+	// can reach the frontend (even with the codec key) cannot decide.
+	c, err := client.Dial(client.Options{HostPort: dev.FrontendAddress(), Namespace: dev.Namespace(), Logger: nil})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	slackVote := workflows.Decision{GateID: "isolate", Approve: true, User: "U0INFRA001", Via: workflows.ViaSlack}
+	// Unencrypted signal claiming Slack (the frontend HTTP API attack).
+	if err := c.SignalWorkflow(ctx, e.wid, "", workflows.SignalDecide, slackVote); err != nil {
+		t.Fatal(err)
+	}
+	e.unchanged("unencrypted decide signal")
+	var opts client.Options
+	codec.ConfigureClientOptions(&opts, dev.Keys())
+	opts.HostPort, opts.Namespace = dev.FrontendAddress(), dev.Namespace()
+	cc, err := client.Dial(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cc.Close()
+	// Encrypted but unsigned, then with a forged seal (a guessed key).
+	forged := slackVote
+	guess, _ := signing.NewKeys("dev", map[string][]byte{"dev": []byte("the attacker's guess, 32 bytes!!")})
+	forged.Seal = guess.Sign(workflows.DecisionClaim(e.wid, forged), time.Now())
+	for name, d := range map[string]workflows.Decision{"unsigned": slackVote, "forged HMAC": forged} {
+		if err := cc.SignalWorkflow(ctx, e.wid, "", workflows.SignalDecide, d); err != nil {
+			t.Fatal(err)
+		}
+		e.unchanged(name + " decide signal")
+		h, err := cc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: e.wid, UpdateName: workflows.UpdateDecide,
+			Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
+		if err == nil {
+			err = h.Get(ctx, nil)
+		}
+		if err == nil || !(strings.Contains(err.Error(), "unsigned decision") || strings.Contains(err.Error(), "forged decision")) {
+			t.Errorf("%s decide Update: %v", name, err)
+		}
+		e.unchanged(name + " decide Update")
+	}
+	if !strings.Contains(logs.String(), "decision signal refused") {
+		t.Errorf("the refused signals are not logged by the worker")
+	}
+
+	// CSRF-style text/plain posts to every other listening port of riposte
+	// dev: the UI's codec endpoint, the lab, the Web UI.
+	for _, target := range []string{dev.APIURL() + "/codec/encode", dev.UIURL() + "/api/v1/namespaces/default/workflows/" + url.PathEscape(e.wid) + "/signal/decide"} {
+		req, _ := http.NewRequest("POST", target, strings.NewReader(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`))
+		req.Header.Set("Content-Type", "text/plain")
+		req.Header.Set("Origin", "http://evil.example")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode < 400 {
+				t.Errorf("CSRF text/plain POST %s: %d", target, resp.StatusCode)
+			}
+		}
+		e.unchanged("CSRF " + target)
+	}
+
+	// The legitimate path still works: both approvers with their own
+	// tokens open the gate and the lab contains the host once.
+	infra, _, _ := store.Create("U0INFRA001", []string{auth.ScopeApprove}, "infra", time.Now())
+	for _, tok := range []string{e.toks["lead"], infra} {
+		if code, b := e.do("POST", approvals, tok, "application/json", `{"step":"isolate","decision":"approve","reason":"confirmed"}`); code != 200 {
+			t.Fatalf("legitimate vote: %d %s", code, b)
+		}
+	}
+	deadline = time.Now().Add(time.Minute)
+	for len(dev.Lab().CallsFor("crowdstrike", "", "fin-ws-042")) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the approved isolation never reached the lab")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if g := e.gate(); g.State != workflows.GateApproved || len(g.Votes) != 2 || g.Votes[0].User != "U0SOCLEAD1" || g.Votes[1].Via != workflows.ViaAPI {
+		t.Errorf("gate after the two approvals: %+v", g)
+	}
+}
