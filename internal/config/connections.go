@@ -30,6 +30,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // MaxConfigBytes bounds riposte.yaml.
@@ -105,7 +106,7 @@ type ConnectionsOptions struct {
 // when the file cannot be read or has errors (then it is the Diagnostics
 // of error severity, one per line); warnings come back in diags either way.
 func LoadConnections(path string) (map[string]activities.Connection, Diagnostics, error) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading connections: %w", err)
 	}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
-	"os"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // LoadDetections reads the `detections:` section of a riposte.yaml: the
@@ -20,7 +20,7 @@ import (
 //	  confidence_ids: {1: 25, 2: 50, 3: 85}   # OCSF confidence_id -> 0-100
 //	  internal_networks: [10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, fc00::/7]
 func LoadDetections(path string) (finding.Config, Diagnostics, error) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
 		return finding.DefaultConfig(), nil, fmt.Errorf("reading detection settings: %w", err)
 	}

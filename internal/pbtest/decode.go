@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -55,7 +55,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 // ReadFile reads and decodes a test file. Problems are positioned
 // diagnostics; the file is nil only when nothing could be read.
 func ReadFile(path string) (*File, playbook.Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
 		return nil, playbook.Diagnostics{{File: path, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)}}
 	}
@@ -486,7 +486,7 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(d.dir, p)
 		}
-		src, err := os.ReadFile(p)
+		src, err := safefile.ReadFile(p, safefile.MaxSize)
 		if err != nil {
 			d.errorf(n, "%s: cannot read %s: %v", path+".detection", file, errors.Unwrap(err))
 			return nil, file

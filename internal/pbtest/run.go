@@ -29,6 +29,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -399,7 +400,7 @@ func resolvePlaybook(testPath, name string) (string, error) {
 		if e.IsDir() || !playbook.IsPlaybookFile(p) {
 			continue
 		}
-		src, err := os.ReadFile(p)
+		src, err := safefile.ReadFile(p, safefile.MaxSize)
 		if err != nil {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // Set is a validated collection of playbooks, as loaded from files.
@@ -82,7 +83,7 @@ func Files(paths []string) ([]string, error) {
 
 // LoadFile parses and compiles one playbook file.
 func LoadFile(path string, cat *catalog.Catalog) (*Compiled, Diagnostics) {
-	src, err := os.ReadFile(path)
+	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
 		return nil, Diagnostics{{File: path, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)}}
 	}
@@ -115,7 +116,7 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 	var all Diagnostics
 	firstFile := map[string]string{}
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		src, err := safefile.ReadFile(f, safefile.MaxSize)
 		if err != nil {
 			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)})
 			continue
