@@ -1030,7 +1030,9 @@ func Start(t testing.TB, o Options) *Cluster {
 			t.Fatal(err)
 		}
 	}
-	senvList := rewrite(senv, o.ServeEnv)
+	// Personal tokens (TokenFor) live in the cluster's tokens file; serve
+	// reads it for decisions taken with a person's own token.
+	senvList := rewrite(senv, append([]string{"RIPOSTE_TOKENS_FILE=" + filepath.Join(dir, "tokens.json")}, o.ServeEnv...))
 	for _, kv := range senvList {
 		if v, ok := strings.CutPrefix(kv, "RIPOSTE_HTTP="); ok {
 			c.APIURL = "http://" + v
