@@ -25,26 +25,26 @@ func checkOne(t *testing.T, env *activities.Env, name string) connector.CheckRes
 // need, and never prints the secret.
 func TestConnectionsCheckReportsRefusals(t *testing.T) {
 	h := newHarness(t)
-	all := activities.CheckConnections(context.Background(), h.env)
+	all := activities.CheckConnections(context.Background(), h.Env)
 	for _, r := range all {
 		if r.Status == "failed" {
 			t.Errorf("lab connection %s failed its check: %s", r.Name, r.Detail)
 		}
 	}
-	h.setSecret("crowdstrike", "client_secret", "wrong-secret-value")
-	r := checkOne(t, h.env, "crowdstrike")
+	h.SetSecret("crowdstrike", "client_secret", "wrong-secret-value")
+	r := checkOne(t, h.Env, "crowdstrike")
 	if r.Status != "failed" || r.Kind != "AuthFailed" || !strings.Contains(r.Needs, "Hosts") || strings.Contains(r.Detail, "wrong-secret-value") {
 		t.Errorf("bad secret: %+v", r)
 	}
-	c := h.env.Connections["panos"]
-	c.BaseURL = h.lab.PanoramaURL()
-	h.env.Connections["panos"] = c
-	if r := checkOne(t, h.env, "panos"); r.Status != "failed" || !strings.Contains(r.Detail, "target") {
+	c := h.Env.Connections["panos"]
+	c.BaseURL = h.Lab.PanoramaURL()
+	h.Env.Connections["panos"] = c
+	if r := checkOne(t, h.Env, "panos"); r.Status != "failed" || !strings.Contains(r.Detail, "target") {
 		t.Errorf("panorama without target: %+v", r)
 	}
 	c.Options = map[string]string{"target": lab.PanoramaSerials[0]}
-	h.env.Connections["panos"] = c
-	if r := checkOne(t, h.env, "panos"); r.Status != "ok" {
+	h.Env.Connections["panos"] = c
+	if r := checkOne(t, h.Env, "panos"); r.Status != "ok" {
 		t.Errorf("panorama with target: %+v", r)
 	}
 }

@@ -1,8 +1,6 @@
 package activities_test
 
 import (
-	"errors"
-	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -12,98 +10,18 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
 )
 
 // harness runs actions through the real Register path against a fresh lab.
-type harness struct {
-	t       *testing.T
-	lab     *lab.Lab
-	env     *activities.Env
-	act     *testsuite.TestActivityEnvironment
-	secrets []string
-}
+type harness = connectortest.Harness
 
-func newHarness(t *testing.T) *harness {
-	t.Helper()
-	l, err := lab.Start(lab.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	env := activities.NewEnv(nil)
-	env.Connections = l.Connections()
-	var suite testsuite.WorkflowTestSuite
-	act := suite.NewTestActivityEnvironment()
-	activities.Register(act, env)
-	h := &harness{t: t, lab: l, env: env, act: act}
-	for _, c := range l.Connections() {
-		for _, ref := range c.Secrets {
-			h.secrets = append(h.secrets, ref.Lab)
-		}
-	}
-	return h
-}
-
-func (h *harness) call(action string, params map[string]any, key string) activities.Call {
-	return activities.Call{Action: action, Params: params, WorkflowID: "wf-test", RunID: "run-1", StepID: "step", IdempotencyKey: key}
-}
-
-func (h *harness) run(action string, params map[string]any, key string) (map[string]any, error) {
-	h.t.Helper()
-	v, err := h.act.ExecuteActivity(action, h.call(action, params, key))
-	if err != nil {
-		h.checkNoSecret(err.Error())
-		return nil, err
-	}
-	var out map[string]any
-	if err := v.Get(&out); err != nil {
-		h.t.Fatal(err)
-	}
-	return out, nil
-}
-
-func (h *harness) mustRun(action string, params map[string]any, key string) map[string]any {
-	h.t.Helper()
-	out, err := h.run(action, params, key)
-	if err != nil {
-		h.t.Fatalf("%s: %v", action, err)
-	}
-	for k, v := range out {
-		if s, ok := v.(string); ok {
-			h.checkNoSecret(k + "=" + s)
-		}
-	}
-	return out
-}
-
-func (h *harness) checkNoSecret(s string) {
-	h.t.Helper()
-	for _, sec := range h.secrets {
-		if sec != "" && strings.Contains(s, sec) {
-			h.t.Errorf("a secret value leaked into %q", s)
-		}
-	}
-}
-
-// setSecret replaces one secret of a connection.
-func (h *harness) setSecret(conn, field, value string) {
-	c := h.env.Connections[conn]
-	c.Secrets = maps.Clone(c.Secrets)
-	c.Secrets[field] = activities.SecretRef{Lab: value}
-	h.env.Connections[conn] = c
-}
+func newHarness(t *testing.T) *harness { return connectortest.New(t) }
 
 func appError(t *testing.T, err error) *temporal.ApplicationError {
 	t.Helper()
-	if err == nil {
-		t.Fatal("expected an error, got success")
-	}
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) {
-		t.Fatalf("error is not an ApplicationError: %T %v", err, err)
-	}
-	return ae
+	return connectortest.AppError(t, err)
 }
 
 func wantNonRetryable(t *testing.T, err error, typ string, contains ...string) {
@@ -182,75 +100,75 @@ func TestContainConnectors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Run("contain, repeat, undo, repeat", func(t *testing.T) {
 				h := newHarness(t)
-				out := h.mustRun(tc.action, tc.params, "idem-1")
+				out := h.MustRun(tc.action, tc.params, "idem-1")
 				if out["already"] != false || out["connection"] != tc.conn {
 					t.Errorf("first call output = %v", out)
 				}
-				if n := h.lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
+				if n := h.Lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
 					t.Fatalf("state changes after first call = %d, want 1", n)
 				}
-				calls := h.lab.CallsFor(tc.vendor, tc.op, tc.target)
+				calls := h.Lab.CallsFor(tc.vendor, tc.op, tc.target)
 				if calls[0].IdempotencyKey != "idem-1" {
 					t.Errorf("vendor saw idempotency key %q, want idem-1", calls[0].IdempotencyKey)
 				}
 				// A replay/retry of the same step: state checked first,
 				// nothing sent.
-				out = h.mustRun(tc.action, tc.params, "idem-1")
+				out = h.MustRun(tc.action, tc.params, "idem-1")
 				if out["already"] != true {
 					t.Errorf("repeat output = %v, want already=true", out)
 				}
-				if n := len(h.lab.CallsFor(tc.vendor, tc.op, tc.target)); n != 1 {
+				if n := len(h.Lab.CallsFor(tc.vendor, tc.op, tc.target)); n != 1 {
 					t.Errorf("the repeat reached the vendor: %d %s calls", n, tc.op)
 				}
-				out = h.mustRun(tc.undo, tc.params, "idem-2")
+				out = h.MustRun(tc.undo, tc.params, "idem-2")
 				if out["already"] != false {
 					t.Errorf("undo output = %v", out)
 				}
-				if n := h.lab.Changes(tc.vendor, tc.undoOp, tc.target); n != 1 {
+				if n := h.Lab.Changes(tc.vendor, tc.undoOp, tc.target); n != 1 {
 					t.Fatalf("undo state changes = %d, want 1", n)
 				}
-				out = h.mustRun(tc.undo, tc.params, "idem-2")
+				out = h.MustRun(tc.undo, tc.params, "idem-2")
 				if out["already"] != true {
 					t.Errorf("undo repeat output = %v, want already=true", out)
 				}
-				if n := len(h.lab.CallsFor(tc.vendor, tc.undoOp, tc.target)); n != 1 {
+				if n := len(h.Lab.CallsFor(tc.vendor, tc.undoOp, tc.target)); n != 1 {
 					t.Errorf("the undo repeat reached the vendor: %d calls", n)
 				}
 			})
 			t.Run("auth failure", func(t *testing.T) {
 				h := newHarness(t)
-				h.setSecret(tc.conn, tc.secret, "wrong-secret-value")
-				_, err := h.run(tc.action, tc.params, "k")
+				h.SetSecret(tc.conn, tc.secret, "wrong-secret-value")
+				_, err := h.Run(tc.action, tc.params, "k")
 				wantNonRetryable(t, err, "AuthFailed", `check the credentials of connection "`+tc.conn+`"`)
 				if strings.Contains(err.Error(), "wrong-secret-value") {
 					t.Errorf("secret in error: %v", err)
 				}
-				if n := len(h.lab.CallsFor(tc.vendor, tc.op, "")); n != 0 {
+				if n := len(h.Lab.CallsFor(tc.vendor, tc.op, "")); n != 0 {
 					t.Errorf("%d state-changing calls despite bad credentials", n)
 				}
 			})
 			if tc.missing != nil {
 				t.Run("unknown target", func(t *testing.T) {
 					h := newHarness(t)
-					_, err := h.run(tc.action, tc.missing, "k")
+					_, err := h.Run(tc.action, tc.missing, "k")
 					wantNonRetryable(t, err, "NotFound", "not found", `connection "`+tc.conn+`"`)
 				})
 			}
 			t.Run("rate limited", func(t *testing.T) {
 				h := newHarness(t)
-				h.lab.InjectFault(tc.vendor, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
-				_, err := h.run(tc.action, tc.params, "k")
+				h.Lab.InjectFault(tc.vendor, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
+				_, err := h.Run(tc.action, tc.params, "k")
 				wantRetryable(t, err, "RateLimited", tc.minDelay, tc.maxD)
 				// The fault is spent: the retry works.
-				h.mustRun(tc.action, tc.params, "k")
-				if n := h.lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
+				h.MustRun(tc.action, tc.params, "k")
+				if n := h.Lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
 					t.Errorf("changes = %d, want 1", n)
 				}
 			})
 			t.Run("server error", func(t *testing.T) {
 				h := newHarness(t)
-				h.lab.InjectFault(tc.vendor, lab.Fault{Status: 503, RetryAfter: 7 * time.Second})
-				_, err := h.run(tc.action, tc.params, "k")
+				h.Lab.InjectFault(tc.vendor, lab.Fault{Status: 503, RetryAfter: 7 * time.Second})
+				_, err := h.Run(tc.action, tc.params, "k")
 				ae := appError(t, err)
 				if ae.NonRetryable() || ae.Type() != "VendorUnavailable" {
 					t.Errorf("5xx: %v (type %s, non-retryable %v)", err, ae.Type(), ae.NonRetryable())
@@ -258,15 +176,15 @@ func TestContainConnectors(t *testing.T) {
 			})
 			t.Run("lost response, Temporal retries", func(t *testing.T) {
 				h := newHarness(t)
-				h.lab.InjectFault(tc.vendor, lab.Fault{Status: 502, Lost: true})
+				h.Lab.InjectFault(tc.vendor, lab.Fault{Status: 502, Lost: true})
 				out := runWithRetries(t, h, tc.action, tc.params)
 				if out["already"] != true {
 					t.Errorf("retry output = %v, want already=true", out)
 				}
-				if n := h.lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
+				if n := h.Lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
 					t.Errorf("state changes = %d, want exactly 1", n)
 				}
-				if n := len(h.lab.CallsFor(tc.vendor, tc.op, tc.target)); n != 1 {
+				if n := len(h.Lab.CallsFor(tc.vendor, tc.op, tc.target)); n != 1 {
 					t.Errorf("containment reached the vendor %d times for one step", n)
 				}
 			})
@@ -280,7 +198,7 @@ func runWithRetries(t *testing.T, h *harness, action string, params map[string]a
 	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
-	activities.Register(env, h.env)
+	activities.Register(env, h.Env)
 	wf := func(ctx workflow.Context, call activities.Call) (map[string]any, error) {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 30 * time.Second,
@@ -291,7 +209,7 @@ func runWithRetries(t *testing.T, h *harness, action string, params map[string]a
 		return out, err
 	}
 	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "run-action"})
-	env.ExecuteWorkflow("run-action", h.call(action, params, "wf-test/step/0"))
+	env.ExecuteWorkflow("run-action", h.Call(action, params, "wf-test/step/0"))
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -309,48 +227,48 @@ func TestCrowdStrikeTokenCache(t *testing.T) {
 	h := newHarness(t)
 	tokenCalls := func() int {
 		n := 0
-		for _, r := range h.lab.Requests(lab.CrowdStrike) {
+		for _, r := range h.Lab.Requests(lab.CrowdStrike) {
 			if strings.HasSuffix(r.Path, "/oauth2/token") {
 				n++
 			}
 		}
 		return n
 	}
-	h.mustRun("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "a")
-	h.mustRun("crowdstrike.contain_host", map[string]any{"hostname": "web-prod-01"}, "b")
+	h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "a")
+	h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "web-prod-01"}, "b")
 	if n := tokenCalls(); n != 1 {
 		t.Fatalf("token requests = %d, want 1 (cached)", n)
 	}
 	// Expired token: one 401, one refresh, success.
-	h.lab.ExpireTokens()
-	h.mustRun("crowdstrike.contain_host", map[string]any{"hostname": "db-prod-02"}, "c")
+	h.Lab.ExpireTokens()
+	h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "db-prod-02"}, "c")
 	if n := tokenCalls(); n != 2 {
 		t.Fatalf("token requests = %d, want 2 after expiry", n)
 	}
 	// A 401 once is retried with a fresh token; twice is an auth failure.
-	h.lab.InjectFault(lab.CrowdStrike, lab.Fault{Status: 401, Times: 1})
-	h.mustRun("crowdstrike.lift_containment", map[string]any{"hostname": "db-prod-02"}, "d")
-	h.lab.InjectFault(lab.CrowdStrike, lab.Fault{Status: 401, Times: 2})
-	_, err := h.run("crowdstrike.lift_containment", map[string]any{"hostname": "fin-ws-042"}, "e")
+	h.Lab.InjectFault(lab.CrowdStrike, lab.Fault{Status: 401, Times: 1})
+	h.MustRun("crowdstrike.lift_containment", map[string]any{"hostname": "db-prod-02"}, "d")
+	h.Lab.InjectFault(lab.CrowdStrike, lab.Fault{Status: 401, Times: 2})
+	_, err := h.Run("crowdstrike.lift_containment", map[string]any{"hostname": "fin-ws-042"}, "e")
 	wantNonRetryable(t, err, "AuthFailed", `connection "crowdstrike"`)
 }
 
 func TestOktaSessionsAndStates(t *testing.T) {
 	h := newHarness(t)
 	p := map[string]any{"user": "j.moreau"} // login short name, as in examples/credential-dumping.json
-	out := h.mustRun("okta.clear_user_sessions", p, "s1")
+	out := h.MustRun("okta.clear_user_sessions", p, "s1")
 	if out["login"] != "j.moreau@corp.example.com" {
 		t.Errorf("output = %v", out)
 	}
-	h.mustRun("okta.clear_user_sessions", p, "s1")
-	if n := h.lab.Changes(lab.Okta, "clear_sessions", "j.moreau@corp.example.com"); n != 1 {
+	h.MustRun("okta.clear_user_sessions", p, "s1")
+	if n := h.Lab.Changes(lab.Okta, "clear_sessions", "j.moreau@corp.example.com"); n != 1 {
 		t.Errorf("session clears that changed state = %d, want 1", n)
 	}
-	_, err := h.run("okta.suspend_user", map[string]any{"user": "contractor@example.com"}, "s2")
+	_, err := h.Run("okta.suspend_user", map[string]any{"user": "contractor@example.com"}, "s2")
 	wantNonRetryable(t, err, "VendorRejected", "STAGED", "suspends only ACTIVE")
 	// Unsuspending a user that is not suspended changes nothing.
-	out = h.mustRun("okta.unsuspend_user", map[string]any{"user": "ceo@example.com"}, "s3")
-	if out["already"] != true || len(h.lab.CallsFor(lab.Okta, "unsuspend", "")) != 0 {
+	out = h.MustRun("okta.unsuspend_user", map[string]any{"user": "ceo@example.com"}, "s3")
+	if out["already"] != true || len(h.Lab.CallsFor(lab.Okta, "unsuspend", "")) != 0 {
 		t.Errorf("unsuspend of an active user: %v", out)
 	}
 }
@@ -358,26 +276,26 @@ func TestOktaSessionsAndStates(t *testing.T) {
 func TestEntraRevokeSessions(t *testing.T) {
 	h := newHarness(t)
 	p := map[string]any{"user": "jdoe@example.com"}
-	h.mustRun("entra.revoke_sessions", p, "r1")
-	if n := h.lab.Changes(lab.Entra, "revoke_sessions", "jdoe@example.com"); n != 1 {
+	h.MustRun("entra.revoke_sessions", p, "r1")
+	if n := h.Lab.Changes(lab.Entra, "revoke_sessions", "jdoe@example.com"); n != 1 {
 		t.Fatalf("changes = %d", n)
 	}
 	// Retried after a lost answer: signInSessionsValidFromDateTime is later
 	// than the step's scheduling, so nothing is sent again.
 	h2 := newHarness(t)
-	h2.lab.InjectFault(lab.Entra, lab.Fault{Status: 502, Lost: true})
+	h2.Lab.InjectFault(lab.Entra, lab.Fault{Status: 502, Lost: true})
 	out := runWithRetries(t, h2, "entra.revoke_sessions", p)
 	if out["already"] != true {
 		t.Errorf("output = %v", out)
 	}
-	if n := len(h2.lab.CallsFor(lab.Entra, "revoke_sessions", "")); n != 1 {
+	if n := len(h2.Lab.CallsFor(lab.Entra, "revoke_sessions", "")); n != 1 {
 		t.Errorf("revocations sent = %d, want 1", n)
 	}
 }
 
 func TestHTTPRequest(t *testing.T) {
 	h := newHarness(t)
-	out := h.mustRun("http.request", map[string]any{
+	out := h.MustRun("http.request", map[string]any{
 		"connection": lab.EchoConnection, "method": "POST", "path": "/api/block",
 		"query": map[string]any{"reason": "c2", "n": 2}, "headers": map[string]any{"X-Case": "42"},
 		"body": map[string]any{"ip": "203.0.113.77"},
@@ -396,35 +314,35 @@ func TestHTTPRequest(t *testing.T) {
 	if q := echo["query"].(map[string]any); q["n"].([]any)[0] != "2" {
 		t.Errorf("query = %v", q)
 	}
-	if h.lab.Changes(lab.HTTPEcho, "POST", "/api/block") != 1 {
+	if h.Lab.Changes(lab.HTTPEcho, "POST", "/api/block") != 1 {
 		t.Error("POST not recorded")
 	}
 
 	for _, bad := range []string{"https://evil.example.com/x", "//evil.example.com/x", "../admin", "/a/../../b", "/%2e%2e/b", "/a%252e%252e/b", "/x?y=1", "/x#f", `\evil`} {
-		_, err := h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": bad}, "k")
+		_, err := h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": bad}, "k")
 		wantNonRetryable(t, err, "InvalidParams", "relative to the connection's base_url")
 	}
-	_, err := h.run("http.request", map[string]any{"path": "/x"}, "k")
+	_, err := h.Run("http.request", map[string]any{"path": "/x"}, "k")
 	wantNonRetryable(t, err, "InvalidParams", "needs the connection param")
-	_, err = h.run("http.request", map[string]any{"connection": "jira", "path": "/x"}, "k")
+	_, err = h.Run("http.request", map[string]any{"connection": "jira", "path": "/x"}, "k")
 	wantNonRetryable(t, err, "NoConnection", "has type jira")
-	_, err = h.run("http.request", map[string]any{"connection": "nope", "path": "/x"}, "k")
+	_, err = h.Run("http.request", map[string]any{"connection": "nope", "path": "/x"}, "k")
 	wantNonRetryable(t, err, "NoConnection", `connection "nope" is not configured`)
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x", "headers": map[string]any{"Authorization": "x"}}, "k")
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x", "headers": map[string]any{"Authorization": "x"}}, "k")
 	wantNonRetryable(t, err, "InvalidParams", "cannot be set")
 
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/status/404"}, "k")
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/status/404"}, "k")
 	wantNonRetryable(t, err, "NotFound", `connection "lab-echo"`)
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/status/422"}, "k")
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/status/422"}, "k")
 	wantNonRetryable(t, err, "VendorRejected", "HTTP 422")
-	h.lab.InjectFault(lab.HTTPEcho, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
+	h.Lab.InjectFault(lab.HTTPEcho, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
 	wantRetryable(t, err, "RateLimited", 20*time.Second, 20*time.Second)
-	h.lab.InjectFault(lab.HTTPEcho, lab.Fault{Status: 500})
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
+	h.Lab.InjectFault(lab.HTTPEcho, lab.Fault{Status: 500})
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
 	wantRetryable(t, err, "VendorUnavailable", 0, 0)
-	h.setSecret(lab.EchoConnection, "token", "nope-token")
-	_, err = h.run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
+	h.SetSecret(lab.EchoConnection, "token", "nope-token")
+	_, err = h.Run("http.request", map[string]any{"connection": lab.EchoConnection, "path": "/x"}, "k")
 	wantNonRetryable(t, err, "AuthFailed", `check the credentials of connection "lab-echo"`)
 }
 
@@ -435,18 +353,18 @@ func TestJira(t *testing.T) {
 		"description": "LSASS read by rundll32.\n\n<script>alert(1)</script> *not bold* {code}",
 		"labels":      []any{"riposte", "credential access"},
 	}
-	out := h.mustRun("jira.create_issue", p, "jira-1")
+	out := h.MustRun("jira.create_issue", p, "jira-1")
 	if out["key"] != "SEC-1" || out["already"] != false || !strings.HasSuffix(out["url"].(string), "/browse/SEC-1") {
 		t.Fatalf("output = %v", out)
 	}
-	out = h.mustRun("jira.create_issue", p, "jira-1")
+	out = h.MustRun("jira.create_issue", p, "jira-1")
 	if out["key"] != "SEC-1" || out["already"] != true {
 		t.Fatalf("repeat output = %v", out)
 	}
-	if n := h.lab.Changes(lab.Jira, "create_issue", ""); n != 1 {
+	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 1 {
 		t.Fatalf("issues created = %d, want 1", n)
 	}
-	st := h.lab.State()
+	st := h.Lab.State()
 	tk := st.Tickets[0]
 	if tk.Summary != "Credential dumping on fin-ws-042 second line" || !strings.Contains(tk.Description, "<script>alert(1)</script> *not bold*") {
 		t.Errorf("ticket = %+v", tk)
@@ -456,33 +374,33 @@ func TestJira(t *testing.T) {
 	}
 
 	c := map[string]any{"issue": "SEC-1", "body": "Host isolated.\nBy Riposte."}
-	out = h.mustRun("jira.add_comment", c, "cm-1")
+	out = h.MustRun("jira.add_comment", c, "cm-1")
 	if out["already"] != false || out["id"] == "" {
 		t.Fatalf("comment output = %v", out)
 	}
-	out = h.mustRun("jira.add_comment", c, "cm-1")
+	out = h.MustRun("jira.add_comment", c, "cm-1")
 	if out["already"] != true {
 		t.Fatalf("comment repeat output = %v", out)
 	}
-	h.mustRun("jira.add_comment", c, "cm-2") // another step: a second comment
-	if n := h.lab.Changes(lab.Jira, "add_comment", "SEC-1"); n != 2 {
+	h.MustRun("jira.add_comment", c, "cm-2") // another step: a second comment
+	if n := h.Lab.Changes(lab.Jira, "add_comment", "SEC-1"); n != 2 {
 		t.Errorf("comments = %d, want 2", n)
 	}
 
-	_, err := h.run("jira.add_comment", map[string]any{"issue": "SEC-999", "body": "x"}, "k")
+	_, err := h.Run("jira.add_comment", map[string]any{"issue": "SEC-999", "body": "x"}, "k")
 	wantNonRetryable(t, err, "NotFound", "issue SEC-999 not found")
-	_, err = h.run("jira.create_issue", map[string]any{"summary": "x", "project": "NOPE"}, "k2")
+	_, err = h.Run("jira.create_issue", map[string]any{"summary": "x", "project": "NOPE"}, "k2")
 	wantNonRetryable(t, err, "VendorRejected", "valid project is required")
-	_, err = h.run("jira.create_issue", map[string]any{"summary": "x", "issue_type": "Epicc"}, "k3")
+	_, err = h.Run("jira.create_issue", map[string]any{"summary": "x", "issue_type": "Epicc"}, "k3")
 	wantNonRetryable(t, err, "VendorRejected", "issuetype")
-	h.lab.InjectFault(lab.Jira, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
-	_, err = h.run("jira.create_issue", map[string]any{"summary": "x"}, "k4")
+	h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
+	_, err = h.Run("jira.create_issue", map[string]any{"summary": "x"}, "k4")
 	wantRetryable(t, err, "RateLimited", 20*time.Second, 20*time.Second)
-	h.lab.InjectFault(lab.Jira, lab.Fault{Status: 500})
-	_, err = h.run("jira.create_issue", map[string]any{"summary": "x"}, "k4")
+	h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 500})
+	_, err = h.Run("jira.create_issue", map[string]any{"summary": "x"}, "k4")
 	wantRetryable(t, err, "VendorUnavailable", 0, 0)
-	h.setSecret("jira", "api_token", "bad-jira-token")
-	_, err = h.run("jira.create_issue", map[string]any{"summary": "x"}, "k5")
+	h.SetSecret("jira", "api_token", "bad-jira-token")
+	_, err = h.Run("jira.create_issue", map[string]any{"summary": "x"}, "k5")
 	wantNonRetryable(t, err, "AuthFailed", `check the credentials of connection "jira"`)
 }
 
@@ -497,12 +415,12 @@ func containsLabel(labels []string, l string) bool {
 
 func TestJiraLostResponse(t *testing.T) {
 	h := newHarness(t)
-	h.lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
+	h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
 	out := runWithRetries(t, h, "jira.create_issue", map[string]any{"summary": "lost answer"})
 	if out["already"] != true || out["key"] != "SEC-1" {
 		t.Errorf("output = %v", out)
 	}
-	if n := h.lab.Changes(lab.Jira, "create_issue", ""); n != 1 {
+	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 1 {
 		t.Errorf("issues created = %d, want 1", n)
 	}
 }
@@ -510,114 +428,114 @@ func TestJiraLostResponse(t *testing.T) {
 func TestPagerDuty(t *testing.T) {
 	h := newHarness(t)
 	p := map[string]any{"summary": "Host fin-ws-042 contained", "source": "fin-ws-042", "severity": "critical", "details": map[string]any{"run": "x"}}
-	out := h.mustRun("pagerduty.trigger", p, "pd-1")
+	out := h.MustRun("pagerduty.trigger", p, "pd-1")
 	key := out["dedup_key"].(string)
 	if !strings.HasPrefix(key, "riposte-") || out["status"] != "success" {
 		t.Fatalf("output = %v", out)
 	}
-	out = h.mustRun("pagerduty.trigger", p, "pd-1")
+	out = h.MustRun("pagerduty.trigger", p, "pd-1")
 	if out["dedup_key"] != key {
 		t.Errorf("repeat used dedup key %v, want %s", out["dedup_key"], key)
 	}
-	if n := h.lab.Changes(lab.PagerDuty, "trigger", ""); n != 1 {
+	if n := h.Lab.Changes(lab.PagerDuty, "trigger", ""); n != 1 {
 		t.Errorf("alerts opened = %d, want 1", n)
 	}
-	if st := h.lab.State(); len(st.Pages) != 1 || st.Pages[0].Events != 2 {
+	if st := h.Lab.State(); len(st.Pages) != 1 || st.Pages[0].Events != 2 {
 		t.Errorf("pages = %+v", st.Pages)
 	}
-	_, err := h.run("pagerduty.trigger", map[string]any{"summary": "x", "severity": "sev1"}, "k")
+	_, err := h.Run("pagerduty.trigger", map[string]any{"summary": "x", "severity": "sev1"}, "k")
 	wantNonRetryable(t, err, "InvalidParams", "severity")
-	h.lab.InjectFault(lab.PagerDuty, lab.Fault{Status: 429})
-	_, err = h.run("pagerduty.trigger", p, "k")
+	h.Lab.InjectFault(lab.PagerDuty, lab.Fault{Status: 429})
+	_, err = h.Run("pagerduty.trigger", p, "k")
 	wantRetryable(t, err, "RateLimited", 30*time.Second, 30*time.Second)
-	h.lab.InjectFault(lab.PagerDuty, lab.Fault{Status: 502})
-	_, err = h.run("pagerduty.trigger", p, "k")
+	h.Lab.InjectFault(lab.PagerDuty, lab.Fault{Status: 502})
+	_, err = h.Run("pagerduty.trigger", p, "k")
 	wantRetryable(t, err, "VendorUnavailable", 0, 0)
-	h.setSecret("pagerduty", "routing_key", "bad0routing0key0000000000000000x")
-	_, err = h.run("pagerduty.trigger", p, "k")
+	h.SetSecret("pagerduty", "routing_key", "bad0routing0key0000000000000000x")
+	_, err = h.Run("pagerduty.trigger", p, "k")
 	wantNonRetryable(t, err, "AuthFailed", `connection "pagerduty"`)
 }
 
 func TestVirusTotal(t *testing.T) {
 	h := newHarness(t)
-	out := h.mustRun("virustotal.file_report", map[string]any{"hash": lab.KnownBad.FileSHA256}, "")
+	out := h.MustRun("virustotal.file_report", map[string]any{"hash": lab.KnownBad.FileSHA256}, "")
 	if out["found"] != true || out["malicious"] != float64(62) {
 		t.Errorf("file = %v", out)
 	}
-	out = h.mustRun("virustotal.ip_report", map[string]any{"ip": lab.KnownBad.IP}, "")
+	out = h.MustRun("virustotal.ip_report", map[string]any{"ip": lab.KnownBad.IP}, "")
 	if out["malicious"] != float64(11) || out["reputation"] != float64(-35) {
 		t.Errorf("ip = %v", out)
 	}
-	out = h.mustRun("virustotal.domain_report", map[string]any{"domain": lab.KnownBad.PhishDomain}, "")
+	out = h.MustRun("virustotal.domain_report", map[string]any{"domain": lab.KnownBad.PhishDomain}, "")
 	if out["malicious"] != float64(14) {
 		t.Errorf("domain = %v", out)
 	}
-	out = h.mustRun("virustotal.domain_report", map[string]any{"domain": "never-seen.example.org"}, "")
+	out = h.MustRun("virustotal.domain_report", map[string]any{"domain": "never-seen.example.org"}, "")
 	if out["found"] != false || out["malicious"] != float64(0) {
 		t.Errorf("unknown domain = %v", out)
 	}
-	_, err := h.run("virustotal.file_report", map[string]any{"hash": "xyz"}, "")
+	_, err := h.Run("virustotal.file_report", map[string]any{"hash": "xyz"}, "")
 	wantNonRetryable(t, err, "InvalidParams", "not an MD5")
-	h.lab.InjectFault(lab.VirusTotal, lab.Fault{Status: 429})
-	_, err = h.run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
+	h.Lab.InjectFault(lab.VirusTotal, lab.Fault{Status: 429})
+	_, err = h.Run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
 	wantRetryable(t, err, "RateLimited", 30*time.Second, 30*time.Second)
-	h.lab.InjectFault(lab.VirusTotal, lab.Fault{Status: 503})
-	_, err = h.run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
+	h.Lab.InjectFault(lab.VirusTotal, lab.Fault{Status: 503})
+	_, err = h.Run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
 	wantRetryable(t, err, "VendorUnavailable", 0, 0)
-	h.setSecret("virustotal", "api_key", "bad-vt-key")
-	_, err = h.run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
+	h.SetSecret("virustotal", "api_key", "bad-vt-key")
+	_, err = h.Run("virustotal.ip_report", map[string]any{"ip": "8.8.8.8"}, "")
 	wantNonRetryable(t, err, "AuthFailed", `check the credentials of connection "virustotal"`)
 }
 
 func TestAbuseIPDB(t *testing.T) {
 	h := newHarness(t)
-	out := h.mustRun("abuseipdb.check_ip", map[string]any{"ip": lab.KnownBad.IP}, "")
+	out := h.MustRun("abuseipdb.check_ip", map[string]any{"ip": lab.KnownBad.IP}, "")
 	if out["abuse_confidence_score"] != float64(100) || out["country_code"] != "NL" || out["total_reports"] != float64(57) {
 		t.Errorf("bad ip = %v", out)
 	}
-	out = h.mustRun("abuseipdb.check_ip", map[string]any{"ip": "8.8.8.8", "max_age_days": 30}, "")
+	out = h.MustRun("abuseipdb.check_ip", map[string]any{"ip": "8.8.8.8", "max_age_days": 30}, "")
 	if out["is_whitelisted"] != true || out["abuse_confidence_score"] != float64(0) {
 		t.Errorf("8.8.8.8 = %v", out)
 	}
-	_, err := h.run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4", "max_age_days": 400}, "")
+	_, err := h.Run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4", "max_age_days": 400}, "")
 	wantNonRetryable(t, err, "InvalidParams", "1-365")
-	h.lab.InjectFault(lab.AbuseIPDB, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
-	_, err = h.run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
+	h.Lab.InjectFault(lab.AbuseIPDB, lab.Fault{Status: 429, RetryAfter: 20 * time.Second})
+	_, err = h.Run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
 	wantRetryable(t, err, "RateLimited", 20*time.Second, 20*time.Second)
-	h.lab.InjectFault(lab.AbuseIPDB, lab.Fault{Status: 500})
-	_, err = h.run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
+	h.Lab.InjectFault(lab.AbuseIPDB, lab.Fault{Status: 500})
+	_, err = h.Run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
 	wantRetryable(t, err, "VendorUnavailable", 0, 0)
-	h.setSecret("abuseipdb", "api_key", "bad-abuse-key")
-	_, err = h.run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
+	h.SetSecret("abuseipdb", "api_key", "bad-abuse-key")
+	_, err = h.Run("abuseipdb.check_ip", map[string]any{"ip": "1.2.3.4"}, "")
 	wantNonRetryable(t, err, "AuthFailed", "Authentication failed", `connection "abuseipdb"`)
 }
 
 func TestConnectionSelection(t *testing.T) {
 	h := newHarness(t)
 	// Named like the vendor: default. Renamed: the only one of its type.
-	cs := h.env.Connections["crowdstrike"]
-	delete(h.env.Connections, "crowdstrike")
-	h.env.Connections["cs-prod"] = cs
-	out := h.mustRun("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "a")
+	cs := h.Env.Connections["crowdstrike"]
+	delete(h.Env.Connections, "crowdstrike")
+	h.Env.Connections["cs-prod"] = cs
+	out := h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "a")
 	if out["connection"] != "cs-prod" {
 		t.Errorf("connection = %v", out["connection"])
 	}
 	// Two of a type and none named like it: ambiguous.
-	h.env.Connections["cs-lab"] = cs
-	_, err := h.run("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "b")
+	h.Env.Connections["cs-lab"] = cs
+	_, err := h.Run("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "b")
 	wantNonRetryable(t, err, "NoConnection", "cs-lab, cs-prod", "set the step's connection param")
-	out = h.mustRun("crowdstrike.lift_containment", map[string]any{"hostname": "fin-ws-042", "connection": "cs-lab"}, "c")
+	out = h.MustRun("crowdstrike.lift_containment", map[string]any{"hostname": "fin-ws-042", "connection": "cs-lab"}, "c")
 	if out["connection"] != "cs-lab" {
 		t.Errorf("connection = %v", out["connection"])
 	}
 	// None configured.
-	h.env.Connections = map[string]activities.Connection{}
-	_, err = h.run("okta.suspend_user", map[string]any{"user": "jdoe@example.com"}, "d")
+	h.Env.Connections = map[string]activities.Connection{}
+	_, err = h.Run("okta.suspend_user", map[string]any{"user": "jdoe@example.com"}, "d")
 	wantNonRetryable(t, err, "NoConnection", "no okta connection is configured")
 	// An unset secret env var.
-	h.env.Connections["okta"] = activities.Connection{Type: "okta", BaseURL: h.lab.URL() + "/okta",
+	h.Env.Connections["okta"] = activities.Connection{Type: "okta", BaseURL: h.Lab.URL() + "/okta",
 		Secrets: map[string]activities.SecretRef{"api_token": {Env: "RIPOSTE_TEST_SURELY_UNSET"}}}
-	_, err = h.run("okta.suspend_user", map[string]any{"user": "jdoe@example.com"}, "e")
+	_, err = h.Run("okta.suspend_user", map[string]any{"user": "jdoe@example.com"}, "e")
 	wantNonRetryable(t, err, "SecretUnavailable", "env var RIPOSTE_TEST_SURELY_UNSET is not set", `connection "okta"`)
 }
 
@@ -627,10 +545,10 @@ func TestDryRunSendsNothing(t *testing.T) {
 		if d.Vendor == "core" || d.Risk == "read" {
 			continue
 		}
-		call := h.call(d.Name, map[string]any{"hostname": "fin-ws-042", "user": "jdoe@example.com", "ip": "203.0.113.77",
+		call := h.Call(d.Name, map[string]any{"hostname": "fin-ws-042", "user": "jdoe@example.com", "ip": "203.0.113.77",
 			"connection": map[string]string{"http": lab.EchoConnection}[d.Vendor], "path": "/x", "summary": "s", "issue": "SEC-1", "body": "b"}, "dry")
 		call.DryRun = true
-		v, err := h.act.ExecuteActivity(d.Name, call)
+		v, err := h.Execute(d.Name, call)
 		if err != nil {
 			t.Fatalf("%s dry run: %v", d.Name, err)
 		}
@@ -640,7 +558,7 @@ func TestDryRunSendsNothing(t *testing.T) {
 			t.Errorf("%s dry run output = %v", d.Name, out)
 		}
 	}
-	if n := len(h.lab.Requests("")); n != 0 {
+	if n := len(h.Lab.Requests("")); n != 0 {
 		t.Errorf("dry runs sent %d requests", n)
 	}
 }

@@ -6,10 +6,12 @@ package connectortest
 
 import (
 	"errors"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
@@ -138,4 +140,17 @@ func AppError(t *testing.T, err error) *temporal.ApplicationError {
 		t.Fatalf("error is not an ApplicationError: %T %v", err, err)
 	}
 	return ae
+}
+
+// SetSecret replaces one secret of a connection.
+func (h *Harness) SetSecret(conn, field, value string) {
+	c := h.Env.Connections[conn]
+	c.Secrets = maps.Clone(c.Secrets)
+	c.Secrets[field] = activities.SecretRef{Lab: value}
+	h.Env.Connections[conn] = c
+}
+
+// Execute runs one attempt of an activity with a call built by the test.
+func (h *Harness) Execute(name string, call activities.Call) (converter.EncodedValue, error) {
+	return h.act.ExecuteActivity(name, call)
 }
