@@ -220,7 +220,7 @@ func (s *Server) audited(h http.Handler) http.Handler {
 		ai.mu.Lock()
 		who, refusal := ai.who, ai.refusal
 		ai.mu.Unlock()
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "client", clientKey(r), "principal", who,
+		attrs := []any{"method", r.Method, "path", auditPath(r.URL.Path), "status", sw.status, "client", clientKey(r), "principal", who,
 			"remote", r.RemoteAddr, "duration_ms", time.Since(start).Milliseconds(), "bytes_in", r.ContentLength, "bytes_out", sw.bytes}
 		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden || refusal != "" {
 			// Every refusal is audited with its reason, at warning level.
@@ -232,4 +232,18 @@ func (s *Server) audited(h http.Handler) http.Handler {
 		}
 		s.Logger.Info("audit: api call", attrs...)
 	})
+}
+
+// auditPath is the path as logged: the dev UI's codec endpoint carries a
+// session secret as its second segment (/codec/{secret}/decode), which
+// must not reach the logs.
+func auditPath(p string) string {
+	rest, ok := strings.CutPrefix(p, "/codec/")
+	if !ok {
+		return p
+	}
+	if _, op, found := strings.Cut(rest, "/"); found {
+		return "/codec/…/" + op
+	}
+	return p
 }

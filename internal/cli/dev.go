@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 
 	"errors"
@@ -97,6 +99,11 @@ type devSystem struct {
 	Token  string
 	// SlackFake is true when approvals go to the Slack fake (/lab/slack).
 	SlackFake bool
+	// MetricsURL is the metrics listener's base URL ("" without
+	// --metrics-addr).
+	MetricsURL string
+	// codecSession is the secret in the UI's codec endpoint.
+	codecSession string
 	created   bool
 	closers   []func()
 }
@@ -111,9 +118,14 @@ func (d *devSystem) Close() {
 
 // startDev starts the embedded server, the worker and the API.
 func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSystem, err error) {
-	addr, err := httpAddr(o.HTTP)
+	addr, err := devLoopbackAddr("--http", o.HTTP)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
+	}
+	if o.Observe.MetricsAddr != "" {
+		if o.Observe.MetricsAddr, err = devLoopbackAddr("--metrics-addr", o.Observe.MetricsAddr); err != nil {
+			return nil, &exitError{code: 2, err: err}
+		}
 	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir: %w", err)
@@ -147,13 +159,21 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	}
 	d.closers = append(d.closers, func() { _ = ln.Close() })
 	apiURL := "http://" + ln.Addr().String()
+	// The UI's codec calls authenticate with a secret drawn at each start
+	// and carried in the codec endpoint's path: the UI cannot send headers
+	// to an http:// codec, and an Origin header proves nothing.
+	session, err := newCodecSession()
+	if err != nil {
+		return nil, err
+	}
+	d.codecSession = session
 	srv, err := devserver.Start(ctx, devserver.Options{
 		DataDir:          o.DataDir,
 		FrontendPort:     o.TemporalPort,
 		HTTPPort:         o.TemporalHTTPPort,
 		UIPort:           o.UIPort,
 		SearchAttributes: workflows.SearchAttributeTypes(),
-		UICodecEndpoint:  apiURL + "/codec",
+		UICodecEndpoint:  apiURL + "/codec/" + session,
 		Logger:           logger,
 	})
 	if err != nil {
@@ -167,6 +187,9 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		return nil, err
 	}
 	d.closers = append(d.closers, obs.Close)
+	if obs.Server != nil {
+		d.MetricsURL = obs.Server.URL
+	}
 	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
 	c, err := tc.Dial(ctx, logger, obs.clientOptions(func(co *client.Options) {
 		codec.ConfigureClientOptions(co, keys)
@@ -232,10 +255,10 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		})
 	}
 	public := map[string]http.Handler{
-		"/codec/": codec.Handler(keys, codec.HandlerOptions{
+		"/codec/": codec.LoopbackHostOnly(codec.Handler(keys, codec.HandlerOptions{
 			Prefix: "/codec", AllowedOrigins: codec.LoopbackOrigins(srv.UIURL()),
-			Authorize: codec.DevAuthorizer(token, codec.LoopbackOrigins(srv.UIURL())...),
-		}),
+			Authorize: codec.DevAuthorizer(token, session),
+		})),
 	}
 	for k, v := range labPublic {
 		public[k] = v
@@ -301,6 +324,33 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 		}
 	}
 	return nil
+}
+
+// devLoopbackAddr is httpAddr for riposte dev, which listens on loopback
+// only (its Temporal frontend and UI have no authentication): a bare port or
+// ":port" binds 127.0.0.1, an explicit host must be a loopback address.
+func devLoopbackAddr(flagName, v string) (string, error) {
+	if p, ok := strings.CutPrefix(v, ":"); ok {
+		v = p
+	}
+	addr, err := httpAddr(v)
+	if err != nil {
+		return "", fmt.Errorf("%s %q is not host:port or a port", flagName, v)
+	}
+	host, _, _ := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return "", fmt.Errorf("%s %s: riposte dev listens on loopback only (its Temporal frontend and Web UI have no login); give a port or 127.0.0.1:PORT, or run riposte serve and riposte worker for a shared deployment", flagName, v)
+	}
+	return addr, nil
+}
+
+// newCodecSession draws the per-start secret of the UI's codec endpoint.
+func newCodecSession() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("codec session secret: %w", err)
+	}
+	return "s-" + hex.EncodeToString(b), nil
 }
 
 // devKeyring returns the payload encryption keys: from

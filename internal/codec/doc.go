@@ -117,16 +117,18 @@
 // UI never sends a token to an http:// codec endpoint — so requiring a token
 // would leave the dev UI unable to decode anything. [DevAuthorizer] therefore
 // accepts either (a) a correct "Authorization: Bearer <API token>" (CLI,
-// scripts), or (b) when no Authorization header is presented, a request that
-// comes from a loopback address and carries an Origin header equal to one of
-// the embedded UI's origins. A wrong token is always rejected, never
-// downgraded to the origin rule. Trade-off: browsers set Origin themselves,
-// so no other web page (including DNS-rebinding pages, whose origin is their
-// own host name) can pass (b); but a local, non-browser process can forge
-// Origin. That is accepted because in dev the same local process can already
-// read everything through the unauthenticated Temporal frontend and Web UI
-// on loopback; encryption in dev protects the SQLite file (copies, backups,
-// files attached to bug reports), not a running dev server against local
-// users. Do not use DevAuthorizer on a listener reachable from other hosts,
-// and do not use it in production.
+// scripts), or (b) when no Authorization header is presented, a request from
+// a loopback address whose path carries the per-start session secret:
+// riposte dev draws 32 random bytes at each start and gives the UI the codec
+// endpoint {api}/codec/{secret}, so the UI calls {api}/codec/{secret}/decode.
+// A wrong token is always rejected, never downgraded to the secret rule. An
+// Origin header is not evidence of anything (any local process can send
+// one), so it only decides CORS answers. Trade-off: the secret reaches the
+// browser through the UI's own /api/v1/settings, so a local process that can
+// reach the UI port can read it, as it can read histories through the
+// unauthenticated dev frontend; no web page can (the dev UI and codec answer
+// only Host headers naming a loopback address, which stops DNS rebinding),
+// and the secret changes at every start.
+// Do not use DevAuthorizer on a listener reachable from other hosts, and do
+// not use it in production.
 package codec

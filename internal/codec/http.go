@@ -224,23 +224,38 @@ func BearerToken(token string) func(*http.Request) bool {
 //   - a request with an Authorization header is accepted only if it is
 //     "Bearer <token>" (token "" accepts none);
 //   - a request without one is accepted only if it comes from a loopback
-//     address and its Origin header is one of uiOrigins.
+//     address and its path carries the per-start session secret as the
+//     segment before the operation ({prefix}/{session}/decode): the UI is
+//     configured with that endpoint, so the secret is never a header a local
+//     process could forge without knowing it. An empty session accepts none.
 //
 // See the package documentation for why; never use it in production or on a
 // listener reachable from other hosts.
-func DevAuthorizer(token string, uiOrigins ...string) func(*http.Request) bool {
+func DevAuthorizer(token, session string) func(*http.Request) bool {
 	byToken := BearerToken(token)
-	allowed := make(map[string]bool, len(uiOrigins))
-	for _, o := range uiOrigins {
-		allowed[normalizeOrigin(o)] = true
-	}
+	want := sha256.Sum256([]byte(session))
 	return func(r *http.Request) bool {
 		if r.Header.Get("Authorization") != "" {
 			return byToken(r)
 		}
-		origin := r.Header.Get("Origin")
-		return origin != "" && allowed[normalizeOrigin(origin)] && isLoopback(r.RemoteAddr)
+		if session == "" || !isLoopback(r.RemoteAddr) {
+			return false
+		}
+		got := sha256.Sum256([]byte(SessionSegment(r.URL.Path)))
+		return subtle.ConstantTimeCompare(got[:], want[:]) == 1
 	}
+}
+
+// SessionSegment returns the path segment before the last one
+// ("/codec/S/decode" gives "S"), or "" when there is none.
+func SessionSegment(p string) string {
+	p = strings.TrimRight(p, "/")
+	i := strings.LastIndexByte(p, '/')
+	if i <= 0 {
+		return ""
+	}
+	p = p[:i]
+	return p[strings.LastIndexByte(p, '/')+1:]
 }
 
 // LoopbackOrigins returns the origins under which a browser may show a UI
@@ -268,6 +283,30 @@ func LoopbackOrigins(uiURL string) []string {
 		}
 	}
 	return out
+}
+
+// LoopbackHostOnly wraps h so it answers 421 to requests whose Host header
+// is not "localhost" or a loopback IP (with any port): a DNS-rebinding page
+// reaches a loopback listener under its own host name.
+func LoopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !LoopbackHost(r.Host) {
+			writeError(w, http.StatusMisdirectedRequest, "this dev listener answers only on a loopback address (Host 127.0.0.1, [::1] or localhost)")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// LoopbackHost reports whether a Host header names localhost or a loopback
+// IP.
+func LoopbackHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
+	return host == "localhost" || isLoopbackIP(host)
 }
 
 func bearer(r *http.Request) (string, bool) {

@@ -19,6 +19,9 @@ import (
 const (
 	uiOrigin  = "http://127.0.0.1:8233"
 	testToken = "rpt_test-token"
+	// testSession is the per-start secret riposte dev puts in the UI's
+	// codec endpoint.
+	testSession = "s3cr3t-session-0123456789abcdef"
 )
 
 func testServer(t *testing.T, k *Keyring, opts HandlerOptions) *httptest.Server {
@@ -32,7 +35,7 @@ func defaultOpts() HandlerOptions {
 	return HandlerOptions{
 		Prefix:         "/codec",
 		AllowedOrigins: []string{uiOrigin, "http://localhost:8233"},
-		Authorize:      DevAuthorizer(testToken, uiOrigin, "http://localhost:8233"),
+		Authorize:      DevAuthorizer(testToken, testSession),
 	}
 }
 
@@ -67,7 +70,8 @@ func do(t *testing.T, srv *httptest.Server, r req) (*http.Response, []byte) {
 }
 
 // uiHeaders are the headers the Web UI sends (Content-Type, X-Namespace) plus
-// its Origin, which the browser adds.
+// its Origin, which the browser adds; the UI authenticates by the session
+// secret in the endpoint path (uiPath), not by any header.
 func uiHeaders() map[string]string {
 	return map[string]string{"Content-Type": "application/json", "X-Namespace": "default", "Origin": uiOrigin}
 }
@@ -83,7 +87,7 @@ func TestHandlerRoundTripUIShape(t *testing.T) {
 		`{"metadata":{"encoding":"` + base64.StdEncoding.EncodeToString([]byte("binary/null")) + `"}}` +
 		`]}`
 
-	for _, path := range []string{"/codec/encode?preserveStorageRefs=true", "/codec/default/encode"} {
+	for _, path := range []string{"/codec/" + testSession + "/encode?preserveStorageRefs=true", "/codec/" + testSession + "/encode"} {
 		t.Run(path, func(t *testing.T) {
 			resp, body := do(t, srv, req{path: path, header: uiHeaders(), body: strings.NewReader(encodeBody)})
 			if resp.StatusCode != http.StatusOK {
@@ -202,7 +206,7 @@ func TestHandlerCORS(t *testing.T) {
 		{"preflight same host other port", req{method: "OPTIONS", path: "/codec/decode", header: preflight("http://127.0.0.1:9999")}, 403, ""},
 		{"preflight without origin", req{method: "OPTIONS", path: "/codec/decode"}, 204, ""},
 		{"POST from foreign origin with valid token", req{path: "/codec/encode", header: map[string]string{"Origin": "https://evil.example", "Authorization": "Bearer " + testToken, "Content-Type": "application/json"}, body: strings.NewReader(`{"payloads":[]}`)}, 200, ""},
-		{"POST from allowed origin", req{path: "/codec/encode", header: uiHeaders(), body: strings.NewReader(`{"payloads":[]}`)}, 200, uiOrigin},
+		{"POST from allowed origin", req{path: "/codec/" + testSession + "/encode", header: uiHeaders(), body: strings.NewReader(`{"payloads":[]}`)}, 200, uiOrigin},
 		{"401 from allowed origin keeps CORS headers", req{path: "/codec/encode", header: map[string]string{"Origin": uiOrigin, "Authorization": "Bearer wrong", "Content-Type": "application/json"}}, 401, uiOrigin},
 	}
 	for _, tt := range tests {
@@ -337,31 +341,36 @@ func TestHandlerCustomLimitAndRootPrefix(t *testing.T) {
 }
 
 func TestAuthorizers(t *testing.T) {
-	dev := DevAuthorizer(testToken, LoopbackOrigins("http://127.0.0.1:8233")...)
+	dev := DevAuthorizer(testToken, testSession)
 	bt := BearerToken(testToken)
 	empty := BearerToken("")
+	sess := "/codec/" + testSession + "/decode"
 	tests := []struct {
 		name             string
 		remote           string
+		path             string
 		headers          map[string]string
 		wantDev, wantTok bool
 	}{
-		{"UI origin from loopback, no token", "127.0.0.1:50000", map[string]string{"Origin": uiOrigin}, true, false},
-		{"localhost UI origin from ::1", "[::1]:50000", map[string]string{"Origin": "http://localhost:8233"}, true, false},
-		{"UI origin, case differs", "127.0.0.1:50000", map[string]string{"Origin": "HTTP://LOCALHOST:8233"}, true, false},
-		{"UI origin from another host", "192.0.2.7:50000", map[string]string{"Origin": uiOrigin}, false, false},
-		{"foreign origin from loopback", "127.0.0.1:50000", map[string]string{"Origin": "http://evil.example:8233"}, false, false},
-		{"other port on loopback", "127.0.0.1:50000", map[string]string{"Origin": "http://127.0.0.1:8080"}, false, false},
-		{"no origin, no token", "127.0.0.1:50000", nil, false, false},
-		{"good token from anywhere", "192.0.2.7:50000", map[string]string{"Authorization": "Bearer " + testToken}, true, true},
-		{"good token, lowercase scheme", "192.0.2.7:50000", map[string]string{"Authorization": "bearer " + testToken}, true, true},
-		{"wrong token with UI origin", "127.0.0.1:50000", map[string]string{"Authorization": "Bearer x", "Origin": uiOrigin}, false, false},
-		{"basic auth with UI origin", "127.0.0.1:50000", map[string]string{"Authorization": "Basic dXNlcjpwYXNz", "Origin": uiOrigin}, false, false},
-		{"token prefix only", "127.0.0.1:50000", map[string]string{"Authorization": "Bearer " + testToken[:5]}, false, false},
+		{"session path from loopback", "127.0.0.1:50000", sess, map[string]string{"Origin": uiOrigin}, true, false},
+		{"session path from ::1, no origin", "[::1]:50000", sess, nil, true, false},
+		{"session path from another host", "192.0.2.7:50000", sess, map[string]string{"Origin": uiOrigin}, false, false},
+		// The attack of issue 12: a local process forging the UI's Origin.
+		{"forged UI origin, no session", "127.0.0.1:50000", "/codec/decode", map[string]string{"Origin": uiOrigin}, false, false},
+		{"forged UI origin, namespace segment", "127.0.0.1:50000", "/codec/default/decode", map[string]string{"Origin": uiOrigin}, false, false},
+		{"session prefix only", "127.0.0.1:50000", "/codec/" + testSession[:8] + "/decode", nil, false, false},
+		{"session with suffix", "127.0.0.1:50000", "/codec/" + testSession + "x/decode", nil, false, false},
+		{"session case changed", "127.0.0.1:50000", "/codec/" + strings.ToUpper(testSession) + "/decode", nil, false, false},
+		{"no origin, no token", "127.0.0.1:50000", "/codec/decode", nil, false, false},
+		{"good token from anywhere", "192.0.2.7:50000", "/codec/decode", map[string]string{"Authorization": "Bearer " + testToken}, true, true},
+		{"good token, lowercase scheme", "192.0.2.7:50000", "/codec/decode", map[string]string{"Authorization": "bearer " + testToken}, true, true},
+		{"wrong token on the session path", "127.0.0.1:50000", sess, map[string]string{"Authorization": "Bearer x", "Origin": uiOrigin}, false, false},
+		{"basic auth on the session path", "127.0.0.1:50000", sess, map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}, false, false},
+		{"token prefix only", "127.0.0.1:50000", "/codec/decode", map[string]string{"Authorization": "Bearer " + testToken[:5]}, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := httptest.NewRequest("POST", "/codec/decode", nil)
+			r := httptest.NewRequest("POST", tt.path, nil)
 			r.RemoteAddr = tt.remote
 			for k, v := range tt.headers {
 				r.Header.Set(k, v)
@@ -377,10 +386,29 @@ func TestAuthorizers(t *testing.T) {
 			}
 		})
 	}
+	if DevAuthorizer("", "")(httptest.NewRequest("POST", "/codec//decode", nil)) {
+		t.Error(`DevAuthorizer("", "") accepted an empty session segment`)
+	}
 	r := httptest.NewRequest("POST", "/", nil)
 	r.Header.Set("Authorization", "Bearer ")
 	if BearerToken("")(r) {
 		t.Error(`BearerToken("") accepted an empty bearer token`)
+	}
+}
+
+func TestLoopbackHostOnly(t *testing.T) {
+	h := LoopbackHostOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }))
+	for host, want := range map[string]int{
+		"127.0.0.1:8080": 204, "localhost:8233": 204, "[::1]:8080": 204, "LOCALHOST.": 204, "127.0.0.2": 204,
+		"evil.example:8080": 421, "rebind.127.0.0.1.nip.io:8080": 421, "192.0.2.7:8080": 421, "": 421,
+	} {
+		r := httptest.NewRequest("POST", "/codec/x/decode", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %q: %d, want %d", host, w.Code, want)
+		}
 	}
 }
 

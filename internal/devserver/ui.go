@@ -13,6 +13,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/temporalio/ui-server/v2/server/api"
 	"github.com/temporalio/ui-server/v2/server/auth"
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
@@ -96,6 +97,12 @@ func newUIServer(c uiConfig, logger *slog.Logger) (_ *uiServer, retErr error) {
 	handler, err := s.buildHandler(cfg)
 	if err != nil {
 		return nil, err
+	}
+	if ip := net.ParseIP(c.ip); ip != nil && ip.IsLoopback() {
+		// On loopback the UI answers only loopback Host names: a
+		// DNS-rebinding page would otherwise read /api/v1/settings (the
+		// codec endpoint with its session secret) as same-origin.
+		handler = codec.LoopbackHostOnly(handler)
 	}
 	s.srv = &http.Server{
 		Handler:           handler,
