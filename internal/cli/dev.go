@@ -104,8 +104,8 @@ type devSystem struct {
 	MetricsURL string
 	// codecSession is the secret in the UI's codec endpoint.
 	codecSession string
-	created   bool
-	closers   []func()
+	created      bool
+	closers      []func()
 }
 
 // Close stops everything in reverse start order.
