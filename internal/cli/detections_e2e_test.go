@@ -14,15 +14,23 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
 // TestRealCorpusOnEmbeddedServer posts every real finding of
-// internal/intake/testdata/real (OCSF 1.0-1.4, 2001, the four vendor
+// internal/intake/testdata/real (OCSF 1.0-1.6, 2001, the four vendor
 // formats, auto-detected) to riposte dev with the shipped playbooks, and
 // checks the routing and that containment ran against the lab on the
-// entity the finding names.
+// entity the finding names: Okta suspends the user of the CrowdStrike
+// identity alert, AWS revokes the GuardDuty role's sessions, and the host of
+// the Elastic Defend alert is network-contained after one approval. Every
+// contain step that ran acted on an entity of its run's finding view.
 func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
@@ -37,6 +45,8 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
 	// ... and the AWS account the role the GuardDuty finding names.
 	lab.AddAWSRole("Admin")
+	// ... and the Linux host the Elastic Defend alert was raised on.
+	lab.AddHosts("siem-linux-release-sec-bis")
 
 	// riposte submit --explain starts nothing and says why each playbook
 	// did or did not match; --format names a vendor format.
@@ -115,11 +125,14 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"crowdstrike-alert-epp.json":              {"triage-low-confidence"},
 		"guardduty-cloudtrail-disabled.ocsf.json": {"cloud-identity", "triage-low-confidence"},
 		"graph-alert-v2.json":                     {"triage-low-confidence"},
-		"elastic-security-alert.json":             {"triage-low-confidence"},
+		"elastic-security-alert.json":             {"endpoint-threat", "triage-low-confidence"},
 		"suricata-eve-alert.json":                 {"triage-low-confidence"},
 		"okta-threat-detected.ocsf.json":          {"triage-low-confidence"},
 		"falco-kernel-module-2001.ocsf.json":      {"triage-low-confidence"},
 		"prowler-acm-pass.ocsf.json":              nil,
+		// OCSF 1.5 (Suppressed: withdrawn, starts nothing) and 1.6.
+		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
+		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
 		"securityhub-ec2-19-2001.ocsf.json":       nil,
 	} {
 		got := slices.Clone(routed[name])
@@ -168,6 +181,44 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	}
 	if pol := lab.AWSRolePolicies("Admin"); len(pol) != 1 {
 		t.Errorf("role Admin policies = %v, want the session revocation", pol)
+	}
+
+	// The Elastic Defend alert (Empire stager, High, confidence unknown):
+	// the host it names is contained on the EDR after one approval, never
+	// before it.
+	var endpoint string
+	for _, id := range runs["elastic-security-alert.json"] {
+		if strings.HasPrefix(id, "endpoint-threat:") {
+			endpoint = id
+		}
+	}
+	h.waitStep(endpoint, "isolate", "waiting_approval")
+	if n := len(lab.State().ContainedHosts); n != 0 {
+		t.Fatalf("a host was contained before the approval: %+v", lab.State().ContainedHosts)
+	}
+	h.approve(endpoint, "isolate", "U0SOCLEAD1")
+	d = h.waitStep(endpoint, "page", "succeeded")
+	for _, s := range d.Steps {
+		if s.ID == "isolate" {
+			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["hostname"] != "siem-linux-release-sec-bis" {
+				t.Errorf("isolate: %s %v (%s)", s.Status, s.Params, s.Error)
+			}
+		}
+	}
+	st = lab.State()
+	if len(st.ContainedHosts) != 1 || st.ContainedHosts[0].Hostname != "siem-linux-release-sec-bis" || st.ContainedHosts[0].Vendor != "crowdstrike" {
+		t.Errorf("contained hosts = %+v, want siem-linux-release-sec-bis on CrowdStrike", st.ContainedHosts)
+	}
+	if calls := lab.CallsFor("crowdstrike", "contain", "siem-linux-release-sec-bis"); len(calls) != 1 {
+		t.Errorf("CrowdStrike contain calls for the host: %+v", calls)
+	}
+
+	// Every contain step that ran, in every run of the corpus, acted on an
+	// entity its finding names (host, user, IP or cloud principal).
+	for name, ids := range runs {
+		for _, id := range ids {
+			checkContainTargets(t, h, name, id)
+		}
 	}
 
 	// Confidence unknown is said as such in the triage tickets, never "0%".
@@ -335,4 +386,77 @@ func TestRecordWithdrawalHistory(t *testing.T) {
 	if err := os.WriteFile("../../workflows/testdata/histories/detect-withdrawn-e2e-gated.json", b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// checkContainTargets fails when a contain step of run id (started by a
+// record of corpus file name) succeeded on a host, user or IP that the
+// finding view of the file's records does not list.
+func checkContainTargets(t *testing.T, h *devHarness, name, id string) {
+	t.Helper()
+	code, b := h.do("GET", "/v1/runs/"+id, h.token, "")
+	var d api.RunDetail
+	if code != 200 || json.Unmarshal(b, &d) != nil {
+		t.Errorf("%s: run %s: %d %s", name, id, code, b)
+		return
+	}
+	known := corpusEntities(t, name)
+	for _, s := range d.Steps {
+		if s.Status != "succeeded" || !isContain(s.Action) {
+			continue
+		}
+		p, _ := s.Params.(map[string]any)
+		for _, k := range []string{"hostname", "user", "ip"} {
+			if v, _ := p[k].(string); v != "" && !known[strings.ToLower(v)] {
+				t.Errorf("%s: %s step %s (%s) acted on %s %q, which its finding does not name (%v)", name, id, s.ID, s.Action, k, v, known)
+			}
+		}
+	}
+}
+
+// corpusEntities lists the hosts, users (value, email, name), IPs and cloud
+// resources the finding view of the corpus file's records names.
+func corpusEntities(t *testing.T, name string) map[string]bool {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("../intake/testdata/real", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	add := func(l any) {
+		items, _ := l.([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			for _, k := range []string{"value", "email", "name"} {
+				if v, _ := m[k].(string); v != "" {
+					known[strings.ToLower(v)] = true
+				}
+			}
+		}
+	}
+	for i, det := range dets {
+		m, _, err := convert.One(i, map[string]any(det), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := finding.Build(intake.Detection(m), finding.DefaultConfig())
+		add(v["hosts"])
+		add(v["users"])
+		add(v["cloud_resources"])
+		if ips, ok := v["ips"].(map[string]any); ok {
+			add(ips["all"])
+		}
+	}
+	return known
+}
+
+// isContain reports whether the action changes the environment.
+func isContain(action string) bool {
+	if a, ok := activities.Catalog().Lookup(action); ok {
+		return a.Risk == catalog.RiskContain
+	}
+	return false
 }

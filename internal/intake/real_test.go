@@ -21,6 +21,7 @@ import (
 type realRecord struct {
 	Name    string // file#index
 	Format  string // vendor format applied ("" = OCSF)
+	Version string // metadata.version as the producer wrote it
 	Errors  []intake.FieldError
 	View    map[string]any
 	Matched []string
@@ -60,6 +61,9 @@ func loadReal(t *testing.T) []realRecord {
 				t.Fatalf("%s: convert: %v", rec.Name, err)
 			}
 			rec.Format = format
+			if md, ok := m["metadata"].(map[string]any); ok && format == "" {
+				rec.Version, _ = md["version"].(string)
+			}
 			det := intake.Detection(m)
 			if errs := v.Validate([]intake.Detection{det}); len(errs) > 0 {
 				rec.Errors = errs
@@ -108,7 +112,8 @@ func values(view map[string]any, kind string) []string {
 func TestRealCorpus(t *testing.T) {
 	type want struct {
 		format  string
-		conf    any // nil = unknown
+		version string // metadata.version of an OCSF record
+		conf    any    // nil = unknown
 		state   string
 		hosts   []string
 		users   []string
@@ -121,25 +126,28 @@ func TestRealCorpus(t *testing.T) {
 		// Vendor formats, converted.
 		"crowdstrike-alert-epp.json#0":  {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
 		"crowdstrike-alert-idp.json#0":  {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
-		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"triage-low-confidence"}},
+		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"endpoint-threat", "triage-low-confidence"}},
 		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
 		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
-		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler).
-		"guardduty-cloudtrail-disabled.ocsf.json#0": {conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
-		"okta-threat-detected.ocsf.json#0":          {conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.0.0.1"}, matched: []string{"triage-low-confidence"}},
-		"prowler-acm-pass.ocsf.json#0":              {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
-		"prowler-aws-examples.ocsf.json#0":          {conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"prowler-aws-examples.ocsf.json#1":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
-		"prowler-aws-examples.ocsf.json#2":          {conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"prowler-aws-examples.ocsf.json#3":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
-		"prowler-aws-examples.ocsf.json#4":          {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler),
+		// 1.5 and 1.6 (GuardDuty through AWS Security Hub v2).
+		"guardduty-cloudtrail-disabled.ocsf.json#0":       {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
+		"guardduty-cloudtrail-suppressed-1.5.ocsf.json#0": {version: "1.5.0", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
+		"guardduty-runtime-newbinary-1.6.ocsf.json#0":     {version: "1.6.0", conf: nil, state: "active", hosts: none, users: []string{"0", "root"}, ips: none, matched: []string{"triage-low-confidence"}},
+		"okta-threat-detected.ocsf.json#0":                {version: "1.3.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.0.0.1"}, matched: []string{"triage-low-confidence"}},
+		"prowler-acm-pass.ocsf.json#0":                    {version: "1.3.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#0":                {version: "1.4.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"prowler-aws-examples.ocsf.json#1":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#2":                {version: "1.4.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"prowler-aws-examples.ocsf.json#3":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"prowler-aws-examples.ocsf.json#4":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		// OCSF 1.0 Security Findings (2001), mapped.
-		"falco-kernel-module-2001.ocsf.json#0":   {conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"securityhub-ec2-19-2001.ocsf.json#0":    {conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#0": {conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#1": {conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#2": {conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#3": {conf: 100, state: "active", hosts: []string{"x-eu.58dac16e7b2c86c19cfe48914a6e8fcdac9ae06fe5cf53369beaa45b.com"}, users: none, ips: []string{"38.7.186.198"}, matched: none},
+		"falco-kernel-module-2001.ocsf.json#0":   {version: "0.1.0", conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#0": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#1": {version: "1.0.0", conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#2": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#3": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"x-eu.58dac16e7b2c86c19cfe48914a6e8fcdac9ae06fe5cf53369beaa45b.com"}, users: none, ips: []string{"38.7.186.198"}, matched: none},
 		// QRadar's 2001 mapping has no severity_id: refused, naming the field.
 		"qradar-offense-2001.ocsf.json#0": {err: "severity_id"},
 	}
@@ -166,6 +174,9 @@ func TestRealCorpus(t *testing.T) {
 		if r.Format != w.format {
 			t.Errorf("%s: format %q, want %q", r.Name, r.Format, w.format)
 		}
+		if r.Version != w.version {
+			t.Errorf("%s: metadata.version %q, want %q", r.Name, r.Version, w.version)
+		}
 		if c := r.View["confidence"]; c != w.conf {
 			t.Errorf("%s: confidence %v, want %v", r.Name, c, w.conf)
 		}
@@ -189,6 +200,17 @@ func TestRealCorpus(t *testing.T) {
 		if r.View != nil {
 			p := r.View["producer"].(map[string]any)
 			producers[p["vendor"].(string)] = true
+		}
+	}
+	versions := map[string]bool{}
+	for _, r := range got {
+		if r.Version != "" {
+			versions[r.Version] = true
+		}
+	}
+	for _, v := range []string{"1.0.0-rc.2", "1.0.0", "1.1.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0"} {
+		if !versions[v] {
+			t.Errorf("no real OCSF %s record in the corpus (versions: %v)", v, versions)
 		}
 	}
 	if len(producers) < 6 {

@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/workflows"
@@ -500,7 +501,15 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 			d.errorf(n, "%s: %s: %v", path+".detection", file, err)
 			return nil, file
 		}
-		det = dets[0]
+		// A vendor alert (CrowdStrike, Graph, Elastic, Suricata) is
+		// converted as the intake does when no format is given, so a
+		// case can name a producer's own sample.
+		m, _, err := convert.One(0, map[string]any(dets[0]), "")
+		if err != nil {
+			d.errorf(n, "%s: %s: %v", path+".detection", file, err)
+			return nil, file
+		}
+		det = m
 	case n.Kind == yaml.MappingNode:
 		m, ok := d.mapping(n, path+".detection")
 		if !ok {

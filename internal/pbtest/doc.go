@@ -58,7 +58,10 @@
 // detection (required): a file, relative to the test file, holding a JSON
 // object, a JSON array (its first element is used) or NDJSON (its first
 // line); or an inline mapping. It is decoded like the HTTP API decodes
-// detections (integral numbers are integers).
+// detections (integral numbers are integers); a vendor alert in a file
+// (CrowdStrike, Microsoft Graph, Elastic Security, Suricata EVE) is
+// converted to OCSF as the API does when no format is given, so a case can
+// use a producer's own sample.
 //
 // patch: deep-merged onto the detection: mappings merge key by key, a null
 // deletes the key, anything else replaces. The result must meet the
