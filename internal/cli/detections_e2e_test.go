@@ -133,7 +133,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		// OCSF 1.5 (Suppressed: withdrawn, starts nothing) and 1.6.
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
 		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
-		"securityhub-ec2-19-2001.ocsf.json":       nil,
+		"securityhub-ec2-19-2001.ocsf.json":             nil,
 	} {
 		got := slices.Clone(routed[name])
 		slices.Sort(got)
