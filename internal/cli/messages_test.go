@@ -173,7 +173,8 @@ func TestValidateEndsEveryDiagnosticWithANewline(t *testing.T) {
 	}
 	var both bytes.Buffer
 	code := Main(context.Background(), []string{"validate", dir}, Streams{In: strings.NewReader(""), Out: &both, Err: &both})
-	want := filepath.Join(dir, "bad.yaml") + ":8:1: YAML syntax: did not find expected ',' or ']'\n1 problem in 1 of 1 file\n"
+	want := filepath.Join(dir, "bad.yaml") + ":8:1: YAML syntax: did not find expected ',' or ']'\n" +
+		"   |     with: {a: [1, 2}\n   | ^\n1 problem in 1 of 1 file\n"
 	if code != 1 || both.String() != want {
 		t.Errorf("exit %d, output\n%q\nwant\n%q", code, both.String(), want)
 	}

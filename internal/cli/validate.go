@@ -16,7 +16,8 @@ const validateUsage = `Usage: riposte validate [--format text|json] [PATH...]
 
 Validates playbooks (files, or directories walked for *.yaml / *.yml; test
 files NAME.test.yaml are skipped). Every problem of every file is reported at
-once as file:line:col: message. Exit 0 when all are valid, 1 otherwise.
+once as file:line:col: message, followed by the source line with a caret
+under the position. Exit 0 when all are valid, 1 otherwise.
 PATH defaults to ./playbooks.`
 
 func validateCommand() command {
@@ -59,9 +60,13 @@ func validateCommand() command {
 				_ = enc.Encode(out)
 			} else {
 				for _, d := range diags {
-					// One diagnostic per line, whatever its message holds,
-					// so the summary never lands on the last one's line.
+					// One diagnostic per line (file:line:col: message), whatever
+					// its message holds, so the summary never lands on the last
+					// one's line; the caret snippet follows, indented.
 					msg := strings.TrimRight(d.String(), " \t\r\n")
+					if d.Snippet != "" {
+						msg += "\n" + d.Snippet
+					}
 					fmt.Fprint(s.Out, strings.ReplaceAll(msg, "\n", "\n  ")+"\n")
 				}
 				if len(diags) == 0 {

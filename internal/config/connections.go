@@ -14,7 +14,6 @@ package config
 // var is set or the file exists. Handlers resolve them at call time.
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -23,78 +22,33 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // MaxConfigBytes bounds riposte.yaml.
 const MaxConfigBytes = 1 << 20
 
 // Severity tells an error (Riposte refuses to start) from a warning.
-type Severity string
+type Severity = yamlx.Severity
 
 // Severities.
 const (
-	SeverityError   Severity = "error"
-	SeverityWarning Severity = "warning"
+	SeverityError   = yamlx.SeverityError
+	SeverityWarning = yamlx.SeverityWarning
 )
 
-// Diagnostic is one problem found in riposte.yaml, with its position.
-type Diagnostic struct {
-	File     string   `json:"file"`
-	Line     int      `json:"line"`
-	Col      int      `json:"col"`
-	Severity Severity `json:"severity"`
-	Message  string   `json:"message"`
-}
-
-func (d Diagnostic) String() string {
-	if d.Severity == SeverityWarning {
-		return fmt.Sprintf("%s:%d:%d: warning: %s", d.File, d.Line, d.Col, d.Message)
-	}
-	return fmt.Sprintf("%s:%d:%d: %s", d.File, d.Line, d.Col, d.Message)
-}
+// Diagnostic is one problem found in riposte.yaml, with its position (the
+// one diagnostic type of every YAML decoder, see internal/yamlx).
+type Diagnostic = yamlx.Diagnostic
 
 // Diagnostics is a list of problems; as an error it prints one per line.
-type Diagnostics []Diagnostic
-
-func (ds Diagnostics) Error() string {
-	lines := make([]string, len(ds))
-	for i, d := range ds {
-		lines[i] = d.String()
-	}
-	return strings.Join(lines, "\n")
-}
-
-// Errors returns the diagnostics of error severity.
-func (ds Diagnostics) Errors() Diagnostics { return ds.only(SeverityError) }
-
-// Warnings returns the diagnostics of warning severity.
-func (ds Diagnostics) Warnings() Diagnostics { return ds.only(SeverityWarning) }
-
-func (ds Diagnostics) only(s Severity) Diagnostics {
-	var out Diagnostics
-	for _, d := range ds {
-		if d.Severity == s {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
-// Err returns the errors (not the warnings) as an error, or nil.
-func (ds Diagnostics) Err() error {
-	if errs := ds.Errors(); len(errs) > 0 {
-		return errs
-	}
-	return nil
-}
+type Diagnostics = yamlx.Diagnostics
 
 // ConnectionsOptions lets tests replace the environment and file system.
 type ConnectionsOptions struct {
@@ -127,99 +81,37 @@ func ParseConnections(file string, src []byte, opts ConnectionsOptions) (map[str
 	if opts.Stat == nil {
 		opts.Stat = os.Stat
 	}
-	p := &connParser{file: file, opts: opts, conns: map[string]activities.Connection{}}
+	p := &connParser{Reporter: &yamlx.Reporter{File: file, Src: src}, file: file, opts: opts, conns: map[string]activities.Connection{}}
 	p.parse(src)
-	sortDiags(p.diags)
-	return p.conns, p.diags
+	return p.conns, p.Diags.Sort()
 }
 
 type connParser struct {
+	*yamlx.Reporter
 	file  string
 	opts  ConnectionsOptions
-	diags Diagnostics
 	conns map[string]activities.Connection
 }
 
-func (p *connParser) add(sev Severity, n *yaml.Node, format string, args ...any) {
-	line, col := 1, 1
-	if n != nil && n.Line > 0 {
-		line, col = n.Line, n.Column
-	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: col, Severity: sev, Message: fmt.Sprintf(format, args...)})
-}
+func (p *connParser) errorf(n *yaml.Node, format string, args ...any) { p.Errorf(n, format, args...) }
 
-func (p *connParser) errorf(n *yaml.Node, format string, args ...any) {
-	p.add(SeverityError, n, format, args...)
-}
+func (p *connParser) warnf(n *yaml.Node, format string, args ...any) { p.Warnf(n, format, args...) }
 
-func (p *connParser) warnf(n *yaml.Node, format string, args ...any) {
-	p.add(SeverityWarning, n, format, args...)
-}
+func deref(n *yaml.Node) *yaml.Node { return yamlx.Resolve(n) }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+func kindName(n *yaml.Node) string { return yamlx.KindName(n) }
 
-func (p *connParser) yamlError(err error) {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msg = strings.Join(te.Errors, "; ")
-	}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: 1, Severity: SeverityError, Message: "YAML syntax: " + m[2]})
-		return
-	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Line: 1, Col: 1, Severity: SeverityError, Message: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
-}
-
-func deref(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "empty"
-		}
-		return "a scalar"
-	}
-	return "something else"
-}
+func didYouMean(got string, candidates []string) string { return yamlx.DidYouMean(got, candidates) }
 
 var topLevelKeys = []string{"connections", "detections"}
 
 func (p *connParser) parse(src []byte) {
-	if len(src) > MaxConfigBytes {
-		p.errorf(nil, "file is %d bytes; the limit is %d", len(src), MaxConfigBytes)
-		return
+	root, ok := yamlx.Decode(p.Reporter, src, yamlx.Options{MaxBytes: MaxConfigBytes,
+		SecondDocument: "riposte.yaml holds one YAML document; found a second"})
+	if !ok || root == nil {
+		return // an empty file configures nothing
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if err.Error() == "EOF" {
-			return // an empty file configures nothing
-		}
-		p.yamlError(err)
-		return
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.errorf(&extra, "riposte.yaml holds one YAML document; found a second")
-	} else if err.Error() != "EOF" {
-		p.yamlError(err)
-	}
-	if len(doc.Content) == 0 {
-		return
-	}
-	root := deref(doc.Content[0])
+	root = deref(root)
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return
 	}
@@ -579,54 +471,4 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		p.warnf(refNode, "connection %s: %s: file %s is readable by group or others (mode %04o): make it mode 0400 and owned by the user Riposte runs as (uid 65532 in the container image), e.g. chown 65532:65532 %s && chmod 0400 %s; see deploy/README.md, Secret files", conn, key, path, fi.Mode().Perm(), path, path)
 	}
 	return ref, true
-}
-
-func sortDiags(ds Diagnostics) {
-	sort.SliceStable(ds, func(i, j int) bool {
-		a, b := ds[i], ds[j]
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Col < b.Col
-	})
-}
-
-// didYouMean suggests the closest candidate, if one is close enough.
-func didYouMean(got string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		d := levenshtein(strings.ToLower(got), strings.ToLower(c))
-		if d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := max(2, len(got)/3)
-	if best == "" || bestD > limit || best == got {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 256 || len(rb) > 256 {
-		return 1 << 20
-	}
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

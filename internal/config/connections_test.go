@@ -187,7 +187,7 @@ func TestConnectionsEdgeCases(t *testing.T) {
 		{"empty", "", ""},
 		{"null", "~\n", ""},
 		{"no connections", "connections:\n", ""},
-		{"scalar root", "hello\n", "f.yaml:1:1: riposte.yaml must be a mapping with a connections: key, got a scalar"},
+		{"scalar root", "hello\n", "f.yaml:1:1: riposte.yaml must be a mapping with a connections: key, got a string"},
 		{"syntax", "connections:\n  a: [\n", "f.yaml:2:1: YAML syntax: did not find expected node content"},
 		{"two docs", "connections: {}\n---\nx: 1\n", "f.yaml:2:1: riposte.yaml holds one YAML document; found a second"},
 		{"list", "connections: [a]\n", "f.yaml:1:14: connections must be a mapping of connection names to settings, got a list"},

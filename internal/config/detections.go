@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // LoadDetections reads the `detections:` section of a riposte.yaml: the
@@ -31,12 +31,13 @@ func LoadDetections(path string) (finding.Config, Diagnostics, error) {
 // ParseDetections checks the `detections:` section of riposte.yaml source.
 func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 	cfg := finding.DefaultConfig()
-	p := &connParser{file: file}
-	var doc yaml.Node
-	if err := yaml.NewDecoder(bytes.NewReader(src)).Decode(&doc); err != nil || len(doc.Content) == 0 {
-		return cfg, nil // syntax errors are reported by ParseConnections
+	p := &connParser{Reporter: &yamlx.Reporter{File: file, Src: src}, file: file}
+	var quiet yamlx.Reporter // syntax and budget errors are reported by ParseConnections
+	root, ok := yamlx.Decode(&quiet, src, yamlx.Options{MaxBytes: MaxConfigBytes})
+	if !ok || root == nil {
+		return cfg, nil
 	}
-	root := deref(doc.Content[0])
+	root = deref(root)
 	if root.Kind != yaml.MappingNode {
 		return cfg, nil
 	}
@@ -94,6 +95,5 @@ func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 			}
 		}
 	}
-	sortDiags(p.diags)
-	return cfg, p.diags
+	return cfg, p.Diags.Sort()
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -17,7 +18,7 @@ import (
 // that can have a gate, expected outputs the playbook declares. Every
 // problem is a positioned diagnostic.
 func Check(f *File, c *playbook.Compiled, cat *catalog.Catalog) playbook.Diagnostics {
-	d := &decoder{file: f.Path}
+	d := &decoder{r: &yamlx.Reporter{File: f.Path, Src: f.src}}
 	ids := make([]string, len(c.Steps))
 	for i, s := range c.Steps {
 		ids[i] = s.ID
@@ -28,7 +29,7 @@ func Check(f *File, c *playbook.Compiled, cat *catalog.Catalog) playbook.Diagnos
 		step := func(k *yaml.Node, what string) *playbook.CStep {
 			s, ok := c.Step(k.Value)
 			if !ok {
-				d.errorf(k, "%s.%s: playbook %s has no step %q%s", path, what, c.Playbook.Name, k.Value, didYouMean(k.Value, ids))
+				d.errorf(k, "%s.%s: playbook %s has no step %q%s", path, what, c.Playbook.Name, k.Value, yamlx.DidYouMean(k.Value, ids))
 				return nil
 			}
 			return s
@@ -93,8 +94,8 @@ func Check(f *File, c *playbook.Compiled, cat *catalog.Catalog) playbook.Diagnos
 			outs[i] = o.Name
 		}
 		for i, o := range e.Outputs {
-			if !contains(outs, o.Name) {
-				hint := didYouMean(o.Name, outs)
+			if !yamlx.Contains(outs, o.Name) {
+				hint := yamlx.DidYouMean(o.Name, outs)
 				if len(outs) == 0 {
 					hint = " (it declares no outputs)"
 				}
@@ -102,7 +103,7 @@ func Check(f *File, c *playbook.Compiled, cat *catalog.Catalog) playbook.Diagnos
 			}
 		}
 	}
-	return d.diags.Sort()
+	return d.r.Diags.Sort()
 }
 
 // canGate says whether a step may wait for a person, and if not, why.
@@ -170,13 +171,13 @@ func (d *decoder) checkOutput(st *Stub, a *catalog.Action, path string) {
 	}
 	var bad []string
 	for k := range st.Output {
-		if !contains(names, k) {
+		if !yamlx.Contains(names, k) {
 			bad = append(bad, k)
 		}
 	}
 	sort.Strings(bad)
 	for _, k := range bad {
-		hint := didYouMean(k, names)
+		hint := yamlx.DidYouMean(k, names)
 		if hint == "" {
 			if len(names) == 0 {
 				hint = " (it has no outputs)"
@@ -189,7 +190,7 @@ func (d *decoder) checkOutput(st *Stub, a *catalog.Action, path string) {
 }
 
 func outputKeyNode(n *yaml.Node, key string) *yaml.Node {
-	n = resolve(n)
+	n = yamlx.Resolve(n)
 	if n != nil && n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if n.Content[i].Value == key {

@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
-	"math"
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -19,6 +16,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake/convert"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -40,17 +38,12 @@ var (
 // decoder reads a test file strictly: every unknown key, wrong type or
 // missing field is a positioned diagnostic.
 type decoder struct {
-	file  string
-	dir   string
-	diags playbook.Diagnostics
+	r   *yamlx.Reporter
+	dir string
 }
 
 func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
-	line, col := 1, 1
-	if n != nil {
-		line, col = n.Line, n.Column
-	}
-	d.diags = append(d.diags, playbook.Diagnostic{File: d.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+	d.r.Errorf(n, format, args...)
 }
 
 // ReadFile reads and decodes a test file. Problems are positioned
@@ -58,7 +51,7 @@ func (d *decoder) errorf(n *yaml.Node, format string, args ...any) {
 func ReadFile(path string) (*File, playbook.Diagnostics) {
 	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
-		return nil, playbook.Diagnostics{{File: path, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)}}
+		return nil, playbook.Diagnostics{{File: path, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)}}
 	}
 	return Decode(path, src)
 }
@@ -67,319 +60,49 @@ func ReadFile(path string) (*File, playbook.Diagnostics) {
 // to the directory of path. It checks everything that does not need the
 // playbook; Check does the rest.
 func Decode(path string, src []byte) (*File, playbook.Diagnostics) {
-	d := &decoder{file: path, dir: filepath.Dir(path)}
-	if len(src) > MaxFileBytes {
-		d.errorf(nil, "file is %d bytes; the limit is %d", len(src), MaxFileBytes)
-		return nil, d.diags
+	d := &decoder{r: &yamlx.Reporter{File: path, Src: src}, dir: filepath.Dir(path)}
+	root, ok := yamlx.Decode(d.r, src, yamlx.Options{MaxBytes: MaxFileBytes,
+		SecondDocument: "a test file holds one YAML document; found a second"})
+	if !ok {
+		return nil, d.r.Diags
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.errorf(nil, "file is empty; expected a playbook test (cases: [...])")
-		} else {
-			d.yamlError(err)
-		}
-		return nil, d.diags
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.errorf(&extra, "a test file holds one YAML document; found a second")
-	} else if !errors.Is(err, io.EOF) {
-		d.yamlError(err)
-	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		d.errorf(nil, "file is empty; expected a playbook test (cases: [...])")
-		return nil, d.diags
+		return nil, d.r.Diags
 	}
-	f := &File{Path: path}
-	d.topLevel(doc.Content[0], f)
-	return f, d.diags.Sort()
-}
-
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (d *decoder) yamlError(err error) {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		d.diags = append(d.diags, playbook.Diagnostic{File: d.file, Line: line, Col: 1, Message: "YAML syntax: " + m[2]})
-		return
-	}
-	d.diags = append(d.diags, playbook.Diagnostic{File: d.file, Line: 1, Col: 1, Message: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
-}
-
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!int":
-			return "an integer"
-		case "!!float":
-			return "a number"
-		case "!!bool":
-			return "a bool"
-		}
-		return "a string"
-	}
-	return "an alias"
-}
-
-// pair is one key: value of a mapping.
-type pair struct {
-	key, val *yaml.Node
-}
-
-// pairs returns a mapping's entries in order, refusing non-string and
-// duplicate keys. ok is false when n is not a mapping.
-func (d *decoder) pairs(n *yaml.Node, path string) ([]pair, bool) {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		d.errorf(n, "%s must be a mapping, got %s", path, kindName(n))
-		return nil, false
-	}
-	var out []pair
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode || k.Tag == "!!null" {
-			d.errorf(k, "%s: keys must be strings", path)
-			continue
-		}
-		if seen[k.Value] {
-			d.errorf(k, "%s: duplicate key %q", path, k.Value)
-			continue
-		}
-		seen[k.Value] = true
-		out = append(out, pair{k, v})
-	}
-	return out, true
-}
-
-// fields reads a mapping whose keys must be among allowed.
-func (d *decoder) fields(n *yaml.Node, path string, allowed ...string) (map[string]*yaml.Node, bool) {
-	ps, ok := d.pairs(n, path)
-	if !ok {
-		return nil, false
-	}
-	out := map[string]*yaml.Node{}
-	for _, p := range ps {
-		if !contains(allowed, p.key.Value) {
-			d.errorf(p.key, "%s: unknown key %q%s", path, p.key.Value, didYouMean(p.key.Value, allowed))
-			continue
-		}
-		out[p.key.Value] = p.val
-	}
-	return out, true
-}
-
-func (d *decoder) require(n *yaml.Node, fs map[string]*yaml.Node, path, key string) bool {
-	if _, ok := fs[key]; !ok {
-		d.errorf(n, "%s: missing required key %q", path, key)
-		return false
-	}
-	return true
-}
-
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-// str reads a non-empty string scalar.
-func (d *decoder) str(n *yaml.Node, path string) (string, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag == "!!null" {
-		d.errorf(n, "%s must be a string, got %s", path, kindName(n))
-		return "", false
-	}
-	if strings.TrimSpace(n.Value) == "" {
-		d.errorf(n, "%s must not be empty", path)
-		return "", false
-	}
-	return n.Value, true
-}
-
-func (d *decoder) boolean(n *yaml.Node, path string) (bool, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!bool" {
-		d.errorf(n, "%s must be true or false, got %s", path, kindName(n))
-		return false, false
-	}
-	var b bool
-	if err := n.Decode(&b); err != nil {
-		d.errorf(n, "%s: %v", path, err)
-		return false, false
-	}
-	return b, true
-}
-
-func (d *decoder) integer(n *yaml.Node, path string, min int) (int, bool) {
-	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
-		d.errorf(n, "%s must be an integer, got %s", path, kindName(n))
-		return 0, false
-	}
-	v, err := strconv.Atoi(n.Value)
-	if err != nil || v < min {
-		d.errorf(n, "%s must be an integer of at least %d, got %s", path, min, n.Value)
-		return 0, false
-	}
-	return v, true
-}
-
-func (d *decoder) enum(n *yaml.Node, path string, values []string) (string, bool) {
-	s, ok := d.str(n, path)
-	if !ok {
-		return "", false
-	}
-	if !contains(values, s) {
-		d.errorf(n, "%s: %q is not one of %s%s", path, s, strings.Join(values, ", "), didYouMean(s, values))
-		return "", false
-	}
-	return s, true
-}
-
-// strings reads a string or a list of strings.
-func (d *decoder) strings(n *yaml.Node, path string) ([]string, bool) {
-	if n.Kind == yaml.ScalarNode {
-		s, ok := d.str(n, path)
-		return []string{s}, ok
-	}
-	list, ok := d.stringList(n, path)
-	return list, ok
-}
-
-func (d *decoder) stringList(n *yaml.Node, path string) ([]string, bool) {
-	if n.Kind != yaml.SequenceNode {
-		d.errorf(n, "%s must be a list of strings, got %s", path, kindName(n))
-		return nil, false
-	}
-	out := []string{}
-	ok := true
-	for i, e := range n.Content {
-		s, good := d.str(resolve(e), fmt.Sprintf("%s[%d]", path, i))
-		if good {
-			out = append(out, s)
-		}
-		ok = ok && good
-	}
-	return out, ok
-}
-
-// value converts a YAML node to plain data: map[string]any, []any, string,
-// bool, nil, int (integral numbers) and float64, the types detections and
-// run results hold.
-func (d *decoder) value(n *yaml.Node, path string) (any, bool) {
-	n = resolve(n)
-	switch n.Kind {
-	case yaml.MappingNode:
-		ps, ok := d.pairs(n, path)
-		m := make(map[string]any, len(ps))
-		for _, p := range ps {
-			v, good := d.value(p.val, join(path, p.key.Value))
-			ok = ok && good
-			m[p.key.Value] = v
-		}
-		return m, ok
-	case yaml.SequenceNode:
-		l := make([]any, len(n.Content))
-		ok := true
-		for i, e := range n.Content {
-			v, good := d.value(e, fmt.Sprintf("%s[%d]", path, i))
-			ok = ok && good
-			l[i] = v
-		}
-		return l, ok
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return nil, true
-		case "!!bool":
-			var b bool
-			if err := n.Decode(&b); err != nil {
-				d.errorf(n, "%s: %v", path, err)
-				return nil, false
-			}
-			return b, true
-		case "!!int":
-			var i int64
-			if err := n.Decode(&i); err == nil && i >= -(1<<53) && i <= 1<<53 {
-				return int(i), true
-			}
-			f, err := strconv.ParseFloat(n.Value, 64)
-			if err != nil {
-				d.errorf(n, "%s: number %s is out of range", path, n.Value)
-				return nil, false
-			}
-			return f, true
-		case "!!float":
-			var f float64
-			if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-				d.errorf(n, "%s: %s is not a finite number", path, n.Value)
-				return nil, false
-			}
-			if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
-				return int(f), true
-			}
-			return f, true
-		}
-		return n.Value, true
-	}
-	d.errorf(n, "%s: unsupported YAML value", path)
-	return nil, false
-}
-
-func (d *decoder) mapping(n *yaml.Node, path string) (map[string]any, bool) {
-	if resolve(n).Kind != yaml.MappingNode {
-		d.errorf(n, "%s must be a mapping, got %s", path, kindName(resolve(n)))
-		return nil, false
-	}
-	v, ok := d.value(n, path)
-	m, _ := v.(map[string]any)
-	return m, ok
+	f := &File{Path: path, src: src}
+	d.topLevel(root, f)
+	return f, d.r.Diags.Sort()
 }
 
 func (d *decoder) topLevel(n *yaml.Node, f *File) {
-	fs, ok := d.fields(n, "test file", "playbook", "groups", "approval_defaults", "cases")
+	fs, ok := d.r.Fields(n, "test file", "playbook", "groups", "approval_defaults", "cases")
 	if !ok {
 		return
 	}
 	if p := fs["playbook"]; p != nil {
-		f.Playbook, _ = d.str(p, "playbook")
+		f.Playbook, _ = d.r.String(p, "playbook")
 		f.playbookNode = p
 	}
 	if g := fs["groups"]; g != nil {
 		f.Groups = map[string][]string{}
-		ps, _ := d.pairs(g, "groups")
+		ps, _ := d.r.Mapping(g, "groups")
 		for _, p := range ps {
-			members, _ := d.strings(p.val, "groups."+p.key.Value)
-			f.Groups[p.key.Value] = members
+			members, _ := d.r.Strings(p.Value, "groups."+p.Key.Value)
+			f.Groups[p.Key.Value] = members
 		}
 	}
 	if a := fs["approval_defaults"]; a != nil {
-		af, ok := d.fields(a, "approval_defaults", "users", "groups", "timeout", "channel")
+		af, ok := d.r.Fields(a, "approval_defaults", "users", "groups", "timeout", "channel")
 		if ok {
 			if v := af["users"]; v != nil {
-				f.ApprovalDefaults.Users, _ = d.stringList(v, "approval_defaults.users")
+				f.ApprovalDefaults.Users, _ = d.r.StringList(v, "approval_defaults.users")
 			}
 			if v := af["groups"]; v != nil {
-				f.ApprovalDefaults.Groups, _ = d.stringList(v, "approval_defaults.groups")
+				f.ApprovalDefaults.Groups, _ = d.r.StringList(v, "approval_defaults.groups")
 			}
 			if v := af["timeout"]; v != nil {
-				if s, ok := d.str(v, "approval_defaults.timeout"); ok {
+				if s, ok := d.r.String(v, "approval_defaults.timeout"); ok {
 					dur, err := playbook.ParseDuration(s)
 					if err != nil {
 						d.errorf(v, "approval_defaults.timeout: %v", err)
@@ -388,16 +111,16 @@ func (d *decoder) topLevel(n *yaml.Node, f *File) {
 				}
 			}
 			if v := af["channel"]; v != nil {
-				f.ApprovalDefaults.Channel, _ = d.str(v, "approval_defaults.channel")
+				f.ApprovalDefaults.Channel, _ = d.r.String(v, "approval_defaults.channel")
 			}
 		}
 	}
-	if !d.require(n, fs, "test file", "cases") {
+	if !d.r.Require(n, fs, "test file", "cases") {
 		return
 	}
 	cs := fs["cases"]
 	if cs.Kind != yaml.SequenceNode {
-		d.errorf(cs, "cases must be a list, got %s", kindName(cs))
+		d.errorf(cs, "cases must be a list, got %s", yamlx.KindName(cs))
 		return
 	}
 	if len(cs.Content) == 0 {
@@ -405,7 +128,7 @@ func (d *decoder) topLevel(n *yaml.Node, f *File) {
 	}
 	names := map[string]int{}
 	for i, cn := range cs.Content {
-		c := d.testCase(resolve(cn), i)
+		c := d.testCase(yamlx.Resolve(cn), i)
 		if c == nil {
 			continue
 		}
@@ -424,46 +147,46 @@ var caseKeys = []string{"name", "detection", "patch", "requester", "dry_run", "s
 
 func (d *decoder) testCase(n *yaml.Node, i int) *Case {
 	path := fmt.Sprintf("cases[%d]", i)
-	fs, ok := d.fields(n, path, caseKeys...)
+	fs, ok := d.r.Fields(n, path, caseKeys...)
 	if !ok {
 		return nil
 	}
 	c := &Case{Index: i, node: n, Stubs: map[string]*Stub{}, Approvals: map[string]*Approval{}}
-	if d.require(n, fs, path, "name") {
-		c.Name, _ = d.str(fs["name"], path+".name")
+	if d.r.Require(n, fs, path, "name") {
+		c.Name, _ = d.r.String(fs["name"], path+".name")
 	}
-	if d.require(n, fs, path, "detection") {
+	if d.r.Require(n, fs, path, "detection") {
 		c.Detection, c.DetectionFile = d.detection(fs["detection"], fs["patch"], path)
 	}
 	if v := fs["requester"]; v != nil {
-		c.Requester, _ = d.str(v, path+".requester")
+		c.Requester, _ = d.r.String(v, path+".requester")
 	}
 	if v := fs["dry_run"]; v != nil {
-		c.DryRun, _ = d.boolean(v, path+".dry_run")
+		c.DryRun, _ = d.r.Bool(v, path+".dry_run")
 	}
 	if v := fs["stubs"]; v != nil {
-		ps, _ := d.pairs(v, path+".stubs")
+		ps, _ := d.r.Mapping(v, path+".stubs")
 		for _, p := range ps {
-			sp := path + ".stubs." + p.key.Value
-			d.stepID(p.key, sp)
-			if s := d.stub(p.val, sp, true, true); s != nil {
-				c.Stubs[p.key.Value] = s
-				c.stubKeys = append(c.stubKeys, p.key)
+			sp := path + ".stubs." + p.Key.Value
+			d.stepID(p.Key, sp)
+			if s := d.stub(p.Value, sp, true, true); s != nil {
+				c.Stubs[p.Key.Value] = s
+				c.stubKeys = append(c.stubKeys, p.Key)
 			}
 		}
 	}
 	if v := fs["approvals"]; v != nil {
-		ps, _ := d.pairs(v, path+".approvals")
+		ps, _ := d.r.Mapping(v, path+".approvals")
 		for _, p := range ps {
-			ap := path + ".approvals." + p.key.Value
-			d.stepID(p.key, ap)
-			if a := d.approval(p.val, ap); a != nil {
-				c.Approvals[p.key.Value] = a
-				c.apprKeys = append(c.apprKeys, p.key)
+			ap := path + ".approvals." + p.Key.Value
+			d.stepID(p.Key, ap)
+			if a := d.approval(p.Value, ap); a != nil {
+				c.Approvals[p.Key.Value] = a
+				c.apprKeys = append(c.apprKeys, p.Key)
 			}
 		}
 	}
-	if d.require(n, fs, path, "expect") {
+	if d.r.Require(n, fs, path, "expect") {
 		d.expect(fs["expect"], path+".expect", &c.Expect)
 	}
 	return c
@@ -511,18 +234,18 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 		}
 		det = m
 	case n.Kind == yaml.MappingNode:
-		m, ok := d.mapping(n, path+".detection")
+		m, ok := d.r.PlainMapping(n, path+".detection")
 		if !ok {
 			return nil, ""
 		}
 		det = m
 	default:
-		d.errorf(n, "%s.detection must be a file name or a mapping, got %s", path, kindName(n))
+		d.errorf(n, "%s.detection must be a file name or a mapping, got %s", path, yamlx.KindName(n))
 		return nil, ""
 	}
 	where := n
 	if patch != nil {
-		pm, ok := d.mapping(patch, path+".patch")
+		pm, ok := d.r.PlainMapping(patch, path+".patch")
 		if !ok {
 			return nil, file
 		}
@@ -593,23 +316,23 @@ func (d *decoder) stub(n *yaml.Node, path string, allowItems, allowAttempts bool
 	if allowItems {
 		allowed = append(allowed, "items")
 	}
-	ps, ok := d.pairs(n, path)
+	ps, ok := d.r.Mapping(n, path)
 	if !ok {
 		return nil
 	}
 	fs := map[string]*yaml.Node{}
 	for _, p := range ps {
-		if !contains(allowed, p.key.Value) {
-			hint := didYouMean(p.key.Value, allowed)
-			if contains(stubKeys, p.key.Value) {
-				hint = fmt.Sprintf(" (%s is not allowed here: items may hold attempts, not the other way round)", p.key.Value)
+		if !yamlx.Contains(allowed, p.Key.Value) {
+			hint := yamlx.DidYouMean(p.Key.Value, allowed)
+			if yamlx.Contains(stubKeys, p.Key.Value) {
+				hint = fmt.Sprintf(" (%s is not allowed here: items may hold attempts, not the other way round)", p.Key.Value)
 			}
-			d.errorf(p.key, "%s: unknown key %q%s", path, p.key.Value, hint)
+			d.errorf(p.Key, "%s: unknown key %q%s", path, p.Key.Value, hint)
 			continue
 		}
-		fs[p.key.Value] = p.val
+		fs[p.Key.Value] = p.Value
 	}
-	s := &Stub{node: resolve(n)}
+	s := &Stub{node: yamlx.Resolve(n)}
 	var kinds []string
 	for _, k := range []string{"output", "error", "attempts", "items"} {
 		if fs[k] != nil {
@@ -628,32 +351,32 @@ func (d *decoder) stub(n *yaml.Node, path string, allowItems, allowAttempts bool
 		if fs["error"] == nil {
 			d.errorf(v, "%s.retryable applies to an error stub only", path)
 		}
-		s.Retryable, _ = d.boolean(v, path+".retryable")
+		s.Retryable, _ = d.r.Bool(v, path+".retryable")
 	}
 	switch kinds[0] {
 	case "output":
 		s.hasOutput = true
 		s.outputNode = fs["output"]
-		if resolve(fs["output"]).Kind == yaml.ScalarNode && resolve(fs["output"]).Tag == "!!null" {
+		if yamlx.Resolve(fs["output"]).Kind == yaml.ScalarNode && yamlx.Resolve(fs["output"]).Tag == "!!null" {
 			s.Output = map[string]any{}
 			break
 		}
-		m, ok := d.mapping(fs["output"], path+".output")
+		m, ok := d.r.PlainMapping(fs["output"], path+".output")
 		if !ok {
 			return nil
 		}
 		s.Output = m
 	case "error":
-		msg, ok := d.str(fs["error"], path+".error")
+		msg, ok := d.r.String(fs["error"], path+".error")
 		if !ok {
 			return nil
 		}
 		s.Error = msg
 	case "attempts":
 		s.attNode = fs["attempts"]
-		list := resolve(fs["attempts"])
+		list := yamlx.Resolve(fs["attempts"])
 		if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-			d.errorf(list, "%s.attempts must be a non-empty list of stubs, got %s", path, kindName(list))
+			d.errorf(list, "%s.attempts must be a non-empty list of stubs, got %s", path, yamlx.KindName(list))
 			return nil
 		}
 		for i, e := range list.Content {
@@ -665,9 +388,9 @@ func (d *decoder) stub(n *yaml.Node, path string, allowItems, allowAttempts bool
 		}
 	case "items":
 		s.itemsNode = fs["items"]
-		list := resolve(fs["items"])
+		list := yamlx.Resolve(fs["items"])
 		if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-			d.errorf(list, "%s.items must be a non-empty list of stubs, got %s", path, kindName(list))
+			d.errorf(list, "%s.items must be a non-empty list of stubs, got %s", path, yamlx.KindName(list))
 			return nil
 		}
 		for i, e := range list.Content {
@@ -684,13 +407,13 @@ func (d *decoder) stub(n *yaml.Node, path string, allowItems, allowAttempts bool
 var approvalKeys = []string{"approve", "deny", "reason", "votes", "after", "timeout"}
 
 func (d *decoder) approval(n *yaml.Node, path string) *Approval {
-	fs, ok := d.fields(n, path, approvalKeys...)
+	fs, ok := d.r.Fields(n, path, approvalKeys...)
 	if !ok {
 		return nil
 	}
-	a := &Approval{node: resolve(n), After: defaultVoteDelay}
+	a := &Approval{node: yamlx.Resolve(n), After: defaultVoteDelay}
 	if v := fs["timeout"]; v != nil {
-		a.Timeout, _ = d.boolean(v, path+".timeout")
+		a.Timeout, _ = d.r.Bool(v, path+".timeout")
 		if !a.Timeout {
 			d.errorf(v, "%s.timeout: false is the default; leave it out", path)
 			return nil
@@ -704,7 +427,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 		return a
 	}
 	if v := fs["after"]; v != nil {
-		if s, ok := d.str(v, path+".after"); ok {
+		if s, ok := d.r.String(v, path+".after"); ok {
 			dur, err := playbook.ParseDuration(s)
 			if err != nil {
 				d.errorf(v, "%s.after: %v", path, err)
@@ -714,7 +437,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 	}
 	reason := ""
 	if v := fs["reason"]; v != nil {
-		reason, _ = d.str(v, path+".reason")
+		reason, _ = d.r.String(v, path+".reason")
 	}
 	if v := fs["votes"]; v != nil {
 		for _, k := range []string{"approve", "deny", "reason"} {
@@ -723,14 +446,14 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 				return nil
 			}
 		}
-		list := resolve(v)
+		list := yamlx.Resolve(v)
 		if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-			d.errorf(list, "%s.votes must be a non-empty list, got %s", path, kindName(list))
+			d.errorf(list, "%s.votes must be a non-empty list, got %s", path, yamlx.KindName(list))
 			return nil
 		}
 		for i, e := range list.Content {
 			vp := fmt.Sprintf("%s.votes[%d]", path, i)
-			vf, ok := d.fields(e, vp, "approve", "deny", "reason", "refused")
+			vf, ok := d.r.Fields(e, vp, "approve", "deny", "reason", "refused")
 			if !ok {
 				continue
 			}
@@ -741,31 +464,31 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 				continue
 			case vf["approve"] != nil:
 				vote.Approve = true
-				vote.User, _ = d.str(vf["approve"], vp+".approve")
+				vote.User, _ = d.r.String(vf["approve"], vp+".approve")
 			case vf["deny"] != nil:
-				vote.User, _ = d.str(vf["deny"], vp+".deny")
+				vote.User, _ = d.r.String(vf["deny"], vp+".deny")
 			default:
 				d.errorf(e, "%s: a vote needs approve: USER or deny: USER", vp)
 				continue
 			}
 			if r := vf["reason"]; r != nil {
-				vote.Reason, _ = d.str(r, vp+".reason")
+				vote.Reason, _ = d.r.String(r, vp+".reason")
 			}
 			if r := vf["refused"]; r != nil {
-				vote.Refused, _ = d.str(r, vp+".refused")
+				vote.Refused, _ = d.r.String(r, vp+".refused")
 			}
 			a.Votes = append(a.Votes, vote)
 		}
 		return a
 	}
 	if v := fs["approve"]; v != nil {
-		users, _ := d.strings(v, path+".approve")
+		users, _ := d.r.Strings(v, path+".approve")
 		for _, u := range users {
 			a.Votes = append(a.Votes, Vote{User: u, Approve: true, Reason: reason})
 		}
 	}
 	if v := fs["deny"]; v != nil {
-		users, _ := d.strings(v, path+".deny")
+		users, _ := d.r.Strings(v, path+".deny")
 		for _, u := range users {
 			a.Votes = append(a.Votes, Vote{User: u, Reason: reason})
 		}
@@ -778,7 +501,7 @@ func (d *decoder) approval(n *yaml.Node, path string) *Approval {
 }
 
 func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
-	fs, ok := d.fields(n, path, "triggered", "status", "outcome", "outcome_detail", "error", "steps", "ran", "outputs")
+	fs, ok := d.r.Fields(n, path, "triggered", "status", "outcome", "outcome_detail", "error", "steps", "ran", "outputs")
 	if !ok {
 		return
 	}
@@ -786,7 +509,7 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		d.errorf(n, "%s: expect nothing? say at least one of status, steps, ran, outputs or triggered", path)
 	}
 	if v := fs["triggered"]; v != nil {
-		b, ok := d.boolean(v, path+".triggered")
+		b, ok := d.r.Bool(v, path+".triggered")
 		if ok {
 			e.Triggered = &b
 		}
@@ -795,25 +518,25 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		}
 	}
 	if v := fs["status"]; v != nil {
-		e.Status, _ = d.enum(v, path+".status", runStatuses)
+		e.Status, _ = d.r.Enum(v, path+".status", runStatuses)
 	}
 	if v := fs["error"]; v != nil {
-		e.Error, _ = d.str(v, path+".error")
+		e.Error, _ = d.r.String(v, path+".error")
 	}
 	if v := fs["outcome"]; v != nil {
-		e.Outcome, _ = d.enum(v, path+".outcome", workflows.Outcomes())
+		e.Outcome, _ = d.r.Enum(v, path+".outcome", workflows.Outcomes())
 	}
 	if v := fs["outcome_detail"]; v != nil {
-		e.OutcomeDetail, _ = d.str(v, path+".outcome_detail")
+		e.OutcomeDetail, _ = d.r.String(v, path+".outcome_detail")
 	}
 	if v := fs["steps"]; v != nil {
-		ps, _ := d.pairs(v, path+".steps")
+		ps, _ := d.r.Mapping(v, path+".steps")
 		for _, p := range ps {
-			sp := path + ".steps." + p.key.Value
-			d.stepID(p.key, sp)
-			if se := d.stepExpect(p.val, sp); se != nil {
-				se.ID = p.key.Value
-				se.node = p.key
+			sp := path + ".steps." + p.Key.Value
+			d.stepID(p.Key, sp)
+			if se := d.stepExpect(p.Value, sp); se != nil {
+				se.ID = p.Key.Value
+				se.node = p.Key
 				e.Steps = append(e.Steps, se)
 			}
 		}
@@ -821,12 +544,12 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 	if v := fs["ran"]; v != nil {
 		e.HasRan = true
 		if v.Kind != yaml.SequenceNode {
-			d.errorf(v, "%s.ran must be a list of step ids, got %s", path, kindName(v))
+			d.errorf(v, "%s.ran must be a list of step ids, got %s", path, yamlx.KindName(v))
 		} else {
 			seen := map[string]bool{}
 			for i, s := range v.Content {
-				s = resolve(s)
-				id, ok := d.str(s, fmt.Sprintf("%s.ran[%d]", path, i))
+				s = yamlx.Resolve(s)
+				id, ok := d.r.String(s, fmt.Sprintf("%s.ran[%d]", path, i))
 				if !ok {
 					continue
 				}
@@ -841,12 +564,12 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		}
 	}
 	if v := fs["outputs"]; v != nil {
-		ps, _ := d.pairs(v, path+".outputs")
+		ps, _ := d.r.Mapping(v, path+".outputs")
 		for _, p := range ps {
-			val, ok := d.value(p.val, path+".outputs."+p.key.Value)
+			val, ok := d.r.Value(p.Value, path+".outputs."+p.Key.Value)
 			if ok {
-				e.Outputs = append(e.Outputs, NamedValue{Name: p.key.Value, Value: val})
-				e.outNodes = append(e.outNodes, p.key)
+				e.Outputs = append(e.Outputs, NamedValue{Name: p.Key.Value, Value: val})
+				e.outNodes = append(e.outNodes, p.Key)
 			}
 		}
 	}
@@ -855,15 +578,15 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 var stepExpectKeys = []string{"status", "reason", "error", "params", "output", "attempts", "gate", "items"}
 
 func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
-	n = resolve(n)
+	n = yamlx.Resolve(n)
 	if n.Kind == yaml.ScalarNode {
-		st, ok := d.enum(n, path, stepStatuses)
+		st, ok := d.r.Enum(n, path, stepStatuses)
 		if !ok {
 			return nil
 		}
 		return &StepExpect{Status: st}
 	}
-	fs, ok := d.fields(n, path, stepExpectKeys...)
+	fs, ok := d.r.Fields(n, path, stepExpectKeys...)
 	if !ok {
 		return nil
 	}
@@ -873,22 +596,22 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 	}
 	se := &StepExpect{}
 	if v := fs["status"]; v != nil {
-		se.Status, _ = d.enum(v, path+".status", stepStatuses)
+		se.Status, _ = d.r.Enum(v, path+".status", stepStatuses)
 	}
 	if v := fs["reason"]; v != nil {
-		se.Reason, _ = d.str(v, path+".reason")
+		se.Reason, _ = d.r.String(v, path+".reason")
 	}
 	if v := fs["error"]; v != nil {
-		se.Error, _ = d.str(v, path+".error")
+		se.Error, _ = d.r.String(v, path+".error")
 	}
 	if v := fs["params"]; v != nil {
-		se.Params, se.HasParams = d.value(v, path+".params")
+		se.Params, se.HasParams = d.r.Value(v, path+".params")
 	}
 	if v := fs["output"]; v != nil {
-		se.Output, se.HasOutput = d.value(v, path+".output")
+		se.Output, se.HasOutput = d.r.Value(v, path+".output")
 	}
 	if v := fs["attempts"]; v != nil {
-		if a, ok := d.integer(v, path+".attempts", 0); ok {
+		if a, ok := d.r.Int(v, path+".attempts", 0); ok {
 			se.Attempts = &a
 		}
 	}
@@ -900,35 +623,35 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 		se.HasItems = true
 		se.itemNode = v
 		if v.Kind != yaml.SequenceNode {
-			d.errorf(v, "%s.items must be a list, got %s", path, kindName(v))
+			d.errorf(v, "%s.items must be a list, got %s", path, yamlx.KindName(v))
 		} else {
 			for i, e := range v.Content {
 				ip := fmt.Sprintf("%s.items[%d]", path, i)
-				e = resolve(e)
+				e = yamlx.Resolve(e)
 				it := &ItemExpect{}
 				if e.Kind == yaml.ScalarNode {
-					it.Status, _ = d.enum(e, ip, stepStatuses)
+					it.Status, _ = d.r.Enum(e, ip, stepStatuses)
 					se.Items = append(se.Items, it)
 					continue
 				}
-				ifs, ok := d.fields(e, ip, "status", "error", "params", "output", "attempts")
+				ifs, ok := d.r.Fields(e, ip, "status", "error", "params", "output", "attempts")
 				if !ok {
 					continue
 				}
 				if x := ifs["status"]; x != nil {
-					it.Status, _ = d.enum(x, ip+".status", []string{playbook.StatusSucceeded, playbook.StatusFailed, playbook.StatusTimedOut})
+					it.Status, _ = d.r.Enum(x, ip+".status", []string{playbook.StatusSucceeded, playbook.StatusFailed, playbook.StatusTimedOut})
 				}
 				if x := ifs["error"]; x != nil {
-					it.Error, _ = d.str(x, ip+".error")
+					it.Error, _ = d.r.String(x, ip+".error")
 				}
 				if x := ifs["params"]; x != nil {
-					it.Params, it.HasParams = d.value(x, ip+".params")
+					it.Params, it.HasParams = d.r.Value(x, ip+".params")
 				}
 				if x := ifs["output"]; x != nil {
-					it.Output, it.HasOutput = d.value(x, ip+".output")
+					it.Output, it.HasOutput = d.r.Value(x, ip+".output")
 				}
 				if x := ifs["attempts"]; x != nil {
-					if a, ok := d.integer(x, ip+".attempts", 0); ok {
+					if a, ok := d.r.Int(x, ip+".attempts", 0); ok {
 						it.Attempts = &a
 					}
 				}
@@ -940,33 +663,33 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 }
 
 func (d *decoder) gateExpect(n *yaml.Node, path string) *GateExpect {
-	n = resolve(n)
+	n = yamlx.Resolve(n)
 	if n.Kind == yaml.ScalarNode && n.Value == "none" {
 		return &GateExpect{None: true}
 	}
 	if n.Kind == yaml.ScalarNode {
-		st, ok := d.enum(n, path, append([]string{"none"}, gateStates...))
+		st, ok := d.r.Enum(n, path, append([]string{"none"}, gateStates...))
 		if !ok {
 			return nil
 		}
 		return &GateExpect{State: st}
 	}
-	fs, ok := d.fields(n, path, "state", "approvers", "by", "escalated")
+	fs, ok := d.r.Fields(n, path, "state", "approvers", "by", "escalated")
 	if !ok {
 		return nil
 	}
 	g := &GateExpect{}
 	if v := fs["state"]; v != nil {
-		g.State, _ = d.enum(v, path+".state", gateStates)
+		g.State, _ = d.r.Enum(v, path+".state", gateStates)
 	}
 	if v := fs["approvers"]; v != nil {
-		g.Approvers, _ = d.stringList(v, path+".approvers")
+		g.Approvers, _ = d.r.StringList(v, path+".approvers")
 	}
 	if v := fs["by"]; v != nil {
-		g.By, _ = d.str(v, path+".by")
+		g.By, _ = d.r.String(v, path+".by")
 	}
 	if v := fs["escalated"]; v != nil {
-		if b, ok := d.boolean(v, path+".escalated"); ok {
+		if b, ok := d.r.Bool(v, path+".escalated"); ok {
 			g.Escalated = &b
 		}
 	}
@@ -974,48 +697,4 @@ func (d *decoder) gateExpect(n *yaml.Node, path string) *GateExpect {
 		d.errorf(n, "%s: expect nothing? say state, approvers, by or escalated (or gate: none)", path)
 	}
 	return g
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// didYouMean suggests the closest candidate, if one is close enough.
-func didYouMean(got string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(got), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	if best == "" || bestD > max(2, len(got)/3) {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

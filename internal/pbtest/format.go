@@ -23,6 +23,8 @@ type File struct {
 	ApprovalDefaults workflows.ApprovalDefaults
 	Cases            []*Case
 
+	src []byte // the source, for caret snippets of Check's diagnostics
+
 	playbookNode *yaml.Node
 }
 

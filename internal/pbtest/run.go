@@ -31,6 +31,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -230,7 +231,7 @@ func (r *Runner) RunFile(path string) *FileResult {
 		if f != nil && f.playbookNode != nil {
 			line, col = f.playbookNode.Line, f.playbookNode.Column
 		}
-		diags = append(diags, playbook.Diagnostic{File: path, Line: line, Col: col, Message: perr.Error()})
+		diags = append(diags, playbook.Diagnostic{File: path, Line: line, Col: col, Severity: yamlx.SeverityError, Message: perr.Error()})
 	}
 	var c *playbook.Compiled
 	var pbDiags playbook.Diagnostics
@@ -243,12 +244,12 @@ func (r *Runner) RunFile(path string) *FileResult {
 			if f != nil && f.playbookNode != nil {
 				line, col = f.playbookNode.Line, f.playbookNode.Column
 			}
-			pbDiags = append(playbook.Diagnostics{{File: path, Line: line, Col: col,
+			pbDiags = append(playbook.Diagnostics{{File: path, Line: line, Col: col, Severity: yamlx.SeverityError,
 				Message: fmt.Sprintf("the playbook %s does not validate (%d problem%s):", pbFile, len(pdiags), plural(len(pdiags)))}}, pdiags...)
 		} else {
 			fr.Playbook = c.Playbook.Name
 			if pbName != "" && !strings.HasSuffix(pbName, ".yaml") && !strings.HasSuffix(pbName, ".yml") && c.Playbook.Name != pbName {
-				diags = append(diags, playbook.Diagnostic{File: path, Line: f.playbookNode.Line, Col: f.playbookNode.Column,
+				diags = append(diags, playbook.Diagnostic{File: path, Line: f.playbookNode.Line, Col: f.playbookNode.Column, Severity: yamlx.SeverityError,
 					Message: fmt.Sprintf("playbook: %s, but %s defines playbook %s", pbName, pbFile, c.Playbook.Name)})
 			}
 		}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // Compiled is a validated playbook with every expression compiled once.
@@ -86,7 +87,7 @@ func (v *validator) at(path string) (int, int) {
 
 func (v *validator) errorf(path, format string, args ...any) {
 	line, col := v.at(path)
-	v.diags = append(v.diags, Diagnostic{File: v.pb.File, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+	v.add(line, col, fmt.Sprintf(format, args...))
 }
 
 // exprErr places an expression error at its position inside the YAML value.
@@ -102,7 +103,13 @@ func (v *validator) exprErr(path string, err error) {
 			line, col = l, c
 		}
 	}
-	v.diags = append(v.diags, Diagnostic{File: v.pb.File, Line: line, Col: col, Message: fmt.Sprintf("%s: %s", path, ce.Msg)})
+	v.add(line, col, fmt.Sprintf("%s: %s", path, ce.Msg))
+}
+
+func (v *validator) add(line, col int, msg string) {
+	r := yamlx.Reporter{File: v.pb.File, Src: v.pb.src}
+	r.At(yamlx.SeverityError, line, col, msg)
+	v.diags = append(v.diags, r.Diags...)
 }
 
 func (v *validator) compile(path, src string, sc conditions.Scope, wantBool bool) *conditions.Program {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // Set is a validated collection of playbooks, as loaded from files.
@@ -85,7 +86,7 @@ func Files(paths []string) ([]string, error) {
 func LoadFile(path string, cat *catalog.Catalog) (*Compiled, Diagnostics) {
 	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
-		return nil, Diagnostics{{File: path, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)}}
+		return nil, Diagnostics{{File: path, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)}}
 	}
 	return LoadBytes(path, src, cat)
 }
@@ -110,7 +111,7 @@ func LoadBytes(name string, src []byte, cat *catalog.Catalog) (*Compiled, Diagno
 func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 	files, err := Files(paths)
 	if err != nil {
-		return nil, 0, Diagnostics{{File: strings.Join(paths, ","), Line: 1, Col: 1, Message: err.Error()}}
+		return nil, 0, Diagnostics{{File: strings.Join(paths, ","), Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: err.Error()}}
 	}
 	set := &Set{byName: map[string]*Compiled{}}
 	var all Diagnostics
@@ -118,7 +119,7 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 	for _, f := range files {
 		src, err := safefile.ReadFile(f, safefile.MaxSize)
 		if err != nil {
-			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Message: fmt.Sprintf("cannot read file: %v", err)})
+			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)})
 			continue
 		}
 		pb, diags := Parse(f, src)
@@ -130,7 +131,9 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 					if p, ok := pb.pos["name"]; ok {
 						line, col = p.Line, p.Col
 					}
-					diags = append(diags, Diagnostic{File: f, Line: line, Col: col, Message: fmt.Sprintf("duplicate playbook name %q (also in %s)", pb.Name, other)})
+					r := yamlx.Reporter{File: f, Src: src}
+					r.At(yamlx.SeverityError, line, col, fmt.Sprintf("duplicate playbook name %q (also in %s)", pb.Name, other))
+					diags = append(diags, r.Diags...)
 				} else {
 					firstFile[pb.Name] = f
 				}

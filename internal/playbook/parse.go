@@ -1,16 +1,16 @@
 package playbook
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // MaxFileBytes bounds a playbook file, so a hostile file cannot exhaust memory.
@@ -27,25 +27,13 @@ type pos struct {
 type positions map[string]pos
 
 type parser struct {
-	file  string
-	f     *format
-	diags Diagnostics
-	pos   positions
-	// values counts the nodes value has converted, so that aliases cannot
-	// blow a small file up into an exponentially large one.
-	values int
+	r   *yamlx.Reporter
+	f   *format
+	pos positions
 }
 
-// maxValueNodes bounds the nodes of all `with` and `for_each` values of a
-// file, after expanding aliases.
-const maxValueNodes = 100_000
-
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
-	line, col := 1, 1
-	if n != nil {
-		line, col = n.Line, n.Column
-	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: col, Message: fmt.Sprintf(format, args...)})
+	p.r.Errorf(n, format, args...)
 }
 
 func (p *parser) mark(path string, n *yaml.Node) {
@@ -61,106 +49,28 @@ func Digest(src []byte) string {
 // Parse reads one playbook from YAML source. It reports every structural
 // problem it finds (syntax, unknown keys, missing fields, wrong types); the
 // semantic checks are Validate's. file names the source in diagnostics.
+// The size and alias-expansion budgets are yamlx's.
 func Parse(file string, src []byte) (*Playbook, Diagnostics) {
-	p := &parser{file: file, f: newFormat(), pos: positions{}}
-	if len(src) > MaxFileBytes {
-		p.errorf(nil, "file is %d bytes; the limit is %d", len(src), MaxFileBytes)
-		return nil, p.diags
+	p := &parser{r: &yamlx.Reporter{File: file, Src: src}, f: newFormat(), pos: positions{}}
+	root, ok := yamlx.Decode(p.r, src, yamlx.Options{MaxBytes: MaxFileBytes,
+		SecondDocument: "a file holds one playbook; found a second YAML document"})
+	if !ok {
+		return nil, p.r.Diags
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, errIOEOF) || err.Error() == "EOF" {
-			p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
-			return nil, p.diags
-		}
-		p.yamlError(err)
-		return nil, p.diags
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		p.errorf(&extra, "a file holds one playbook; found a second YAML document")
-	} else if err.Error() != "EOF" {
-		p.yamlError(err)
-	}
-	if len(doc.Content) == 0 {
+	if root == nil {
 		p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
-		return nil, p.diags
+		return nil, p.r.Diags
 	}
 	pb := &Playbook{File: file, src: src}
-	p.playbook(doc.Content[0], pb)
+	p.playbook(root, pb)
 	pb.pos = p.pos
-	return pb, p.diags
+	return pb, p.r.Diags
 }
 
-var errIOEOF = errors.New("EOF")
+// resolve follows aliases so anchors work.
+func resolve(n *yaml.Node) *yaml.Node { return yamlx.Resolve(n) }
 
-var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// yamlParserErrors are the messages of yaml.v3's parser (parserc.go), whose
-// line numbers it reports 0-based; its scanner's are 1-based already.
-var yamlParserErrors = map[string]bool{
-	"did not find expected <stream-start>":   true,
-	"did not find expected <document start>": true,
-	"found undefined tag handle":             true,
-	"did not find expected node content":     true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected key":              true,
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"found duplicate %YAML directive":        true,
-	"found incompatible YAML document":       true,
-	"found duplicate %TAG directive":         true,
-}
-
-func (p *parser) yamlError(err error) {
-	msg := err.Error()
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		msg = strings.Join(te.Errors, "; ")
-	}
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		if yamlParserErrors[m[2]] {
-			// yaml.v3 reports parser errors (not scanner errors) at the
-			// 0-based line of the construct that is broken.
-			line++
-		}
-		p.diags = append(p.diags, Diagnostic{File: p.file, Line: line, Col: 1, Message: "YAML syntax: " + m[2]})
-		return
-	}
-	p.diags = append(p.diags, Diagnostic{File: p.file, Line: 1, Col: 1, Message: "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")})
-}
-
-// resolve follows aliases so anchors work, but refuses deep alias chains.
-func resolve(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < 16; i++ {
-		n = n.Alias
-	}
-	return n
-}
-
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.Tag {
-		case "!!null":
-			return "null"
-		case "!!int":
-			return "an integer"
-		case "!!float":
-			return "a number"
-		case "!!bool":
-			return "a bool"
-		}
-		return "a string"
-	}
-	return "an alias"
-}
+func kindName(n *yaml.Node) string { return yamlx.KindName(n) }
 
 // fields checks a mapping against obj and returns its values by key.
 func (p *parser) fields(n *yaml.Node, obj *object, path string) map[string]*yaml.Node {
@@ -204,12 +114,7 @@ func label(path, name string) string {
 	return path
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
+func join(path, key string) string { return yamlx.Join(path, key) }
 
 // checkKind reports a value of the wrong YAML kind for its field, and
 // checks enums, patterns and minimums of scalars.
@@ -279,14 +184,7 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
+func contains(list []string, s string) bool { return yamlx.Contains(list, s) }
 
 func (p *parser) playbook(n *yaml.Node, pb *Playbook) {
 	fs := p.fields(n, p.f.playbook, "")
@@ -466,12 +364,6 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 // recording the position of every nested value.
 func (p *parser) value(n *yaml.Node, path string) any {
 	n = resolve(n)
-	if p.values++; p.values > maxValueNodes {
-		if p.values == maxValueNodes+1 {
-			p.errorf(n, "%s: values hold more than %d nodes (after expanding aliases)", path, maxValueNodes)
-		}
-		return nil
-	}
 	p.mark(path, n)
 	switch n.Kind {
 	case yaml.MappingNode:

@@ -15,6 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -420,7 +421,7 @@ func TestAliasBomb(t *testing.T) {
 	if time.Since(start) > 10*time.Second {
 		t.Errorf("took %v", time.Since(start))
 	}
-	if len(diags) != 1 || !strings.Contains(diags[0].Message, "values hold more than 100000 nodes (after expanding aliases)") {
+	if len(diags) != 1 || !strings.Contains(diags[0].Message, "aliases expand the document to more than 100000 values") {
 		t.Errorf("diagnostics: %v", diags)
 	}
 }
@@ -471,5 +472,15 @@ func TestAlwaysField(t *testing.T) {
 	_, diags = playbook.Parse("a.yaml", []byte(src(`"yes"`)))
 	if len(diags) != 1 || !strings.Contains(diags.Error(), "a.yaml:8:13") || !strings.Contains(diags.Error(), "steps[0].always must be true or false") {
 		t.Errorf("always: \"yes\": %v", diags)
+	}
+}
+
+// TestBillionLaughs: the classic alias bomb in a step's with is refused with
+// a positioned error before anything expands it.
+func TestBillionLaughs(t *testing.T) {
+	src := stepDoc("  - id: a\n    action: core.noop\n    with:\n" + yamlx.BillionLaughs("x", 6))
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	if len(diags) != 1 || !strings.Contains(diags[0].Message, "aliases expand the document to more than 100000 values") || diags[0].Line < 10 {
+		t.Errorf("diagnostics: %v", diags)
 	}
 }

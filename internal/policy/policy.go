@@ -5,11 +5,10 @@
 package policy
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/netip"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,8 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // Decisions a guardrail check can return.
@@ -59,11 +60,14 @@ type Budget struct {
 	PerRaw string        `yaml:"per" json:"-"`
 }
 
+// MaxFileBytes bounds policy.yaml.
+const MaxFileBytes = 1 << 20
+
 // Load reads and validates a policy file. A missing file is an empty policy
 // when optional is true.
 func Load(path string, optional bool) (*Policy, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) && optional {
+	b, err := safefile.ReadFile(path, MaxFileBytes)
+	if errors.Is(err, fs.ErrNotExist) && optional {
 		return &Policy{}, nil
 	}
 	if err != nil {
@@ -72,53 +76,152 @@ func Load(path string, optional bool) (*Policy, error) {
 	return Parse(path, b)
 }
 
-// Parse validates policy YAML and reports every problem with its position.
+var topLevelKeys = []string{"protected", "confidence_floor", "budgets", "safe_mode", "approvers"}
+
+// Parse validates policy YAML and reports every problem with its position:
+// the error is a yamlx.Diagnostics, one file:line:col: message per line.
+// The size and alias-expansion budgets are yamlx's.
 func Parse(name string, src []byte) (*Policy, error) {
+	r := &yamlx.Reporter{File: name, Src: src}
 	var p Policy
-	if len(bytes.TrimSpace(src)) == 0 {
-		return &p, nil
+	root, ok := yamlx.Decode(r, src, yamlx.Options{MaxBytes: MaxFileBytes,
+		SecondDocument: "policy.yaml holds one YAML document; found a second"})
+	if ok && root != nil && !yamlx.IsNull(root) {
+		fields, _ := r.Fields(root, "policy", topLevelKeys...)
+		if n := present(fields["protected"]); n != nil {
+			p.Protected = protected(r, n)
+		}
+		if n := present(fields["confidence_floor"]); n != nil {
+			if v, ok := integer(r, n, "confidence_floor"); ok {
+				p.ConfidenceFloor = v
+				if v < 0 || v > 100 {
+					r.Errorf(n, "confidence_floor must be between 0 and 100, got %d", v)
+				}
+			}
+		}
+		if n := present(fields["budgets"]); n != nil {
+			p.Budgets = budgets(r, n)
+		}
+		if n := present(fields["safe_mode"]); n != nil {
+			p.SafeMode, _ = r.Bool(n, "safe_mode")
+		}
+		if n := present(fields["approvers"]); n != nil {
+			p.Approvers, _ = r.StringList(n, "approvers")
+		}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
-	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return nil, fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	if err := r.Diags.Sort().Err(); err != nil {
+		return nil, err
 	}
-	var probs []string
-	add := func(format string, args ...any) { probs = append(probs, fmt.Sprintf(format, args...)) }
-	switch p.Protected.Action {
-	case "", Gate, Refuse:
-	default:
-		add("protected.action must be gate or refuse, got %q", p.Protected.Action)
+	return &p, nil
+}
+
+// present is n unless it is absent or null (`key:` means the default).
+func present(n *yaml.Node) *yaml.Node {
+	if n == nil || yamlx.IsNull(n) {
+		return nil
 	}
-	for i, c := range p.Protected.CIDRs {
-		pfx, err := netip.ParsePrefix(strings.TrimSpace(c))
-		if err != nil {
-			add("protected.cidrs[%d]: %q is not a CIDR", i, c)
+	return n
+}
+
+func integer(r *yamlx.Reporter, n *yaml.Node, path string) (int, bool) {
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" {
+		r.Errorf(n, "%s must be an integer, got %s", path, yamlx.KindName(n))
+		return 0, false
+	}
+	v, err := strconv.ParseInt(n.Value, 0, 32)
+	if err != nil {
+		r.Errorf(n, "%s: %s is out of range", path, n.Value)
+		return 0, false
+	}
+	return int(v), true
+}
+
+func protected(r *yamlx.Reporter, n *yaml.Node) Protected {
+	var pr Protected
+	fields, ok := r.Fields(n, "protected", "hosts", "users", "cidrs", "tags", "action")
+	if !ok {
+		return pr
+	}
+	list := func(key string) []string {
+		if v := present(fields[key]); v != nil {
+			l, _ := r.StringList(v, "protected."+key)
+			return l
+		}
+		return nil
+	}
+	pr.Hosts, pr.Users, pr.Tags = list("hosts"), list("users"), list("tags")
+	if v := present(fields["action"]); v != nil {
+		pr.Action = v.Value
+		if v.Kind != yaml.ScalarNode || (v.Value != Gate && v.Value != Refuse) {
+			what := fmt.Sprintf("%q", v.Value)
+			if v.Kind != yaml.ScalarNode {
+				what = yamlx.KindName(v)
+			}
+			r.Errorf(v, "protected.action must be gate or refuse, got %s%s", what, yamlx.DidYouMean(v.Value, []string{Gate, Refuse}))
+		}
+	}
+	if v := present(fields["cidrs"]); v != nil && v.Kind == yaml.SequenceNode {
+		for i, e := range v.Content {
+			e = yamlx.Resolve(e)
+			if !yamlx.IsString(e) {
+				r.Errorf(e, "protected.cidrs[%d] must be a string, got %s", i, yamlx.KindName(e))
+				continue
+			}
+			pr.CIDRs = append(pr.CIDRs, e.Value)
+			pfx, err := netip.ParsePrefix(strings.TrimSpace(e.Value))
+			if err != nil {
+				r.Errorf(e, "protected.cidrs[%d]: %q is not a CIDR", i, e.Value)
+				continue
+			}
+			pr.prefixes = append(pr.prefixes, pfx.Masked())
+		}
+	} else if v != nil {
+		r.Errorf(v, "protected.cidrs must be a list of strings, got %s", yamlx.KindName(v))
+	}
+	return pr
+}
+
+func budgets(r *yamlx.Reporter, n *yaml.Node) []Budget {
+	if n.Kind != yaml.SequenceNode {
+		r.Errorf(n, "budgets must be a list of {action, max, per}, got %s", yamlx.KindName(n))
+		return nil
+	}
+	var out []Budget
+	for i, e := range n.Content {
+		path := fmt.Sprintf("budgets[%d]", i)
+		fields, ok := r.Fields(e, path, "action", "max", "per")
+		if !ok {
 			continue
 		}
-		p.Protected.prefixes = append(p.Protected.prefixes, pfx.Masked())
-	}
-	if p.ConfidenceFloor < 0 || p.ConfidenceFloor > 100 {
-		add("confidence_floor must be between 0 and 100, got %d", p.ConfidenceFloor)
-	}
-	for i := range p.Budgets {
-		b := &p.Budgets[i]
-		if b.Action == "" {
-			add("budgets[%d].action is required (a catalog action or \"*\")", i)
+		e = yamlx.Resolve(e)
+		var b Budget
+		if v := present(fields["action"]); v == nil {
+			r.Errorf(e, "%s.action is required (a catalog action or \"*\")", path)
+		} else {
+			b.Action, _ = r.String(v, path+".action")
 		}
-		if b.Max < 1 {
-			add("budgets[%d].max must be at least 1, got %d", i, b.Max)
+		if v := present(fields["max"]); v == nil {
+			r.Errorf(e, "%s.max must be at least 1, got 0", path)
+		} else if m, ok := integer(r, v, path+".max"); ok {
+			b.Max = m
+			if m < 1 {
+				r.Errorf(v, "%s.max must be at least 1, got %d", path, m)
+			}
+		}
+		where := present(fields["per"])
+		if where != nil {
+			b.PerRaw = where.Value
+		} else {
+			where = e
 		}
 		d, err := parseWindow(b.PerRaw)
 		if err != nil {
-			add("budgets[%d].per: %v", i, err)
+			r.Errorf(where, "%s.per: %v", path, err)
 		}
 		b.Per = d
+		out = append(out, b)
 	}
-	if len(probs) > 0 {
-		return nil, fmt.Errorf("%s: %s", name, strings.Join(probs, "; "))
-	}
-	return &p, nil
+	return out
 }
 
 func parseWindow(s string) (time.Duration, error) {

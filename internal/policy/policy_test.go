@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 const sample = `
@@ -73,22 +75,45 @@ func TestRefuse(t *testing.T) {
 	}
 }
 
+// TestParseErrors: every problem of policy.yaml is reported at once, each
+// at its file:line:col.
 func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ src, want string }{
-		{"protected: {action: block}\n", `protected.action must be gate or refuse, got "block"`},
-		{"protected: {cidrs: [10.0.0.0/33]}\n", `protected.cidrs[0]: "10.0.0.0/33" is not a CIDR`},
-		{"confidence_floor: 101\n", "confidence_floor must be between 0 and 100, got 101"},
-		{"budgets: [{action: x, max: 0, per: 1h}]\n", "budgets[0].max must be at least 1, got 0"},
-		{"budgets: [{max: 1, per: soon}]\n", `budgets[0].action is required`},
-		{"budgets: [{action: x, max: 1, per: soon}]\n", `budgets[0].per: invalid duration "soon"`},
-		{"safe_mod: true\n", "field safe_mod not found"},
+		{"protected: {action: block}\n", `policy.yaml:1:21: protected.action must be gate or refuse, got "block"`},
+		{"protected: {cidrs: [10.0.0.0/33]}\n", `policy.yaml:1:21: protected.cidrs[0]: "10.0.0.0/33" is not a CIDR`},
+		{"confidence_floor: 101\n", "policy.yaml:1:19: confidence_floor must be between 0 and 100, got 101"},
+		{"confidence_floor: high\n", "policy.yaml:1:19: confidence_floor must be an integer, got a string"},
+		{"budgets: [{action: x, max: 0, per: 1h}]\n", "policy.yaml:1:28: budgets[0].max must be at least 1, got 0"},
+		{"budgets: [{max: 1, per: soon}]\n", `policy.yaml:1:11: budgets[0].action is required (a catalog action or "*")`},
+		{"budgets: [{action: x, max: 1, per: soon}]\n", `policy.yaml:1:36: budgets[0].per: invalid duration "soon" (e.g. 30m, 1h, 1d)`},
+		{"budgets:\n  - action: x\n    max: 1\n", "policy.yaml:2:5: budgets[0].per: is required (e.g. 1h)"},
+		{"safe_mod: true\n", `policy.yaml:1:1: policy: unknown key "safe_mod" (did you mean "safe_mode"?)`},
+		{"safe_mode: yes please\n", "policy.yaml:1:12: safe_mode must be true or false, got a string"},
+		{"protected:\n  hosts: [dc-*]\n  hosts: [db-*]\n", `policy.yaml:3:3: protected: duplicate key "hosts" (first on line 2)`},
+		{"- a\n", "policy.yaml:1:1: policy must be a mapping, got a list"},
+		{"protected: {hosts: [a}\n", "policy.yaml:1:1: YAML syntax: did not find expected ',' or ']'"},
+		{"safe_mode: true\n---\nb: 2\n", "policy.yaml:2:1: policy.yaml holds one YAML document; found a second"},
+		// All problems at once, in source order.
+		{"confidence_floor: 101\nbudgets: [{action: x, max: 0, per: 1h}]\n",
+			"policy.yaml:1:19: confidence_floor must be between 0 and 100, got 101\npolicy.yaml:2:28: budgets[0].max must be at least 1, got 0"},
 	} {
 		_, err := Parse("policy.yaml", []byte(tc.src))
-		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "policy.yaml") {
-			t.Errorf("%q: got %v, want %q", tc.src, err, tc.want)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: got\n%v\nwant\n%s", tc.src, err, tc.want)
 		}
 	}
-	if p, err := Parse("empty", nil); err != nil || p == nil {
-		t.Errorf("empty policy: %v", err)
+	for _, src := range []string{"", "\n# only a comment\n", "~\n", "protected:\nbudgets:\n"} {
+		if p, err := Parse("empty", []byte(src)); err != nil || p == nil {
+			t.Errorf("empty policy %q: %v", src, err)
+		}
+	}
+}
+
+// TestBillionLaughs: nested aliases are refused with a positioned error
+// before anything expands them.
+func TestBillionLaughs(t *testing.T) {
+	_, err := Parse("policy.yaml", []byte(yamlx.BillionLaughs("approvers", 0)))
+	if err == nil || !strings.Contains(err.Error(), "aliases expand the document to more than") || !strings.HasPrefix(err.Error(), "policy.yaml:") {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -1,0 +1,223 @@
+package yamlx
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Budgets every decoder gets unless it asks for others.
+const (
+	// DefaultMaxBytes bounds a YAML file.
+	DefaultMaxBytes = 1 << 20
+	// DefaultMaxNodes bounds the nodes of a document once its aliases are
+	// expanded: a few hundred bytes of nested anchors ("billion laughs")
+	// would otherwise expand to billions of values in whatever walks them.
+	DefaultMaxNodes = 100_000
+)
+
+// Options tune Decode.
+type Options struct {
+	MaxBytes int // 0: DefaultMaxBytes
+	MaxNodes int // 0: DefaultMaxNodes
+	// SecondDocument is the message for a second YAML document in the file
+	// (default "the file holds one YAML document; found a second").
+	SecondDocument string
+}
+
+// Reporter collects the diagnostics of one file. Src, when set, gives every
+// diagnostic its caret snippet.
+type Reporter struct {
+	File  string
+	Src   []byte
+	Diags Diagnostics
+}
+
+// At records a diagnostic at line:col.
+func (r *Reporter) At(sev Severity, line, col int, msg string) {
+	if line < 1 {
+		line, col = 1, 1
+	}
+	if col < 1 {
+		col = 1
+	}
+	if sev == "" {
+		sev = SeverityError
+	}
+	if r.Src != nil {
+		// yaml.v3 places an implicit null at the end of the file on the
+		// "line" after it; keep positions inside the source.
+		if last := bytes.Count(bytes.TrimSuffix(r.Src, []byte("\n")), []byte("\n")) + 1; line > last {
+			line, col = last, 1
+		}
+	}
+	r.Diags = append(r.Diags, Diagnostic{File: r.File, Line: line, Col: col, Severity: sev, Message: msg, Snippet: Snippet(r.Src, line, col)})
+}
+
+// Errorf records an error at n (the top of the file when n is nil or has
+// no position).
+func (r *Reporter) Errorf(n *yaml.Node, format string, args ...any) {
+	line, col := Pos(n)
+	r.At(SeverityError, line, col, fmt.Sprintf(format, args...))
+}
+
+// Warnf records a warning at n.
+func (r *Reporter) Warnf(n *yaml.Node, format string, args ...any) {
+	line, col := Pos(n)
+	r.At(SeverityWarning, line, col, fmt.Sprintf(format, args...))
+}
+
+// Pos is n's line and column, or 1:1 when n has none.
+func Pos(n *yaml.Node) (int, int) {
+	if n == nil || n.Line < 1 {
+		return 1, 1
+	}
+	return n.Line, n.Column
+}
+
+// Decode reads the one YAML document of src within the budgets of opts.
+// root is nil when the file holds no document (empty, or only comments);
+// ok is false when the file cannot be used (too large, a syntax error, an
+// alias expansion over budget). Every problem goes to r.
+func Decode(r *Reporter, src []byte, opts Options) (root *yaml.Node, ok bool) {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxNodes <= 0 {
+		opts.MaxNodes = DefaultMaxNodes
+	}
+	if opts.SecondDocument == "" {
+		opts.SecondDocument = "the file holds one YAML document; found a second"
+	}
+	if r.Src == nil {
+		r.Src = src
+	}
+	if len(src) > opts.MaxBytes {
+		r.Errorf(nil, "file is %d bytes; the limit is %d", len(src), opts.MaxBytes)
+		return nil, false
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, true
+		}
+		r.syntax(err)
+		return nil, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		r.Errorf(&extra, "%s", opts.SecondDocument)
+	} else if !errors.Is(err, io.EOF) {
+		r.syntax(err)
+	}
+	if len(doc.Content) == 0 {
+		return nil, true
+	}
+	root = doc.Content[0]
+	if n, at := Expanded(root, opts.MaxNodes); n > opts.MaxNodes {
+		r.Errorf(at, "aliases expand the document to more than %d values (the limit); refusing it (a \"billion laughs\" file?)", opts.MaxNodes)
+		return nil, false
+	}
+	return root, true
+}
+
+var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// parserErrors are the messages of yaml.v3's parser (parserc.go), whose
+// line numbers it reports 0-based; its scanner's are 1-based already.
+var parserErrors = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// syntax records a yaml.v3 error as "YAML syntax: ..." at its line.
+func (r *Reporter) syntax(err error) {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		msg = strings.Join(te.Errors, "; ")
+	}
+	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		if parserErrors[m[2]] {
+			line++
+		}
+		r.At(SeverityError, line, 1, "YAML syntax: "+m[2])
+		return
+	}
+	r.At(SeverityError, 1, 1, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
+}
+
+// Expanded counts the nodes of n with every alias expanded, stopping once
+// the count passes limit. When it does, at is the alias (or, without
+// aliases, the node) where the expansion is largest, for the diagnostic.
+// It runs in time linear in the parsed nodes whatever the aliases expand to.
+func Expanded(n *yaml.Node, limit int) (count int, at *yaml.Node) {
+	sizes := map[*yaml.Node]int{}
+	var size func(n *yaml.Node, depth int) int
+	size = func(n *yaml.Node, depth int) int {
+		if n == nil {
+			return 0
+		}
+		if s, ok := sizes[n]; ok {
+			return s
+		}
+		s := 1
+		if depth > 10_000 { // yaml.v3 nests at most 10,000 deep; an alias loop would not end
+			s = limit + 1
+		} else if n.Kind == AliasNode {
+			s = size(n.Alias, depth+1)
+		} else {
+			for _, c := range n.Content {
+				s += size(c, depth+1)
+				if s > limit {
+					s = limit + 1
+					break
+				}
+			}
+		}
+		sizes[n] = s
+		return s
+	}
+	count = size(n, 0)
+	if count <= limit {
+		return count, nil
+	}
+	// Walk down the largest branch to the first alias on it.
+	at = n
+	for i := 0; i < 10_000 && at.Kind != AliasNode && len(at.Content) > 0; i++ {
+		next := at.Content[0]
+		for _, c := range at.Content {
+			if sizes[c] > sizes[next] {
+				next = c
+			}
+		}
+		at = next
+	}
+	return count, at
+}
+
+// Node kinds, re-exported so that callers of the helpers need not import
+// yaml.v3 for the common checks.
+const (
+	MappingNode  = yaml.MappingNode
+	SequenceNode = yaml.SequenceNode
+	ScalarNode   = yaml.ScalarNode
+	AliasNode    = yaml.AliasNode
+)

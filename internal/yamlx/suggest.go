@@ -1,0 +1,55 @@
+package yamlx
+
+import (
+	"fmt"
+	"strings"
+)
+
+// maxSuggestRunes bounds the words DidYouMean compares: the distance is
+// quadratic, and nobody mistypes a key of 256 characters.
+const maxSuggestRunes = 256
+
+// DidYouMean returns ` (did you mean "x"?)` for the candidate closest to
+// got (case-insensitively), or "" when none is close enough or got is
+// already one of them.
+func DidYouMean(got string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if c == got {
+			return ""
+		}
+		if d := Levenshtein(strings.ToLower(got), strings.ToLower(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD > max(2, len([]rune(got))/3) {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+// Levenshtein is the edit distance between a and b in runes. Words longer
+// than maxSuggestRunes are "far" from everything.
+func Levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	if len(ra) > maxSuggestRunes || len(rb) > maxSuggestRunes {
+		return 1 << 20
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,92 @@
+package yamlx
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Value converts a YAML node to plain data: map[string]any, []any, string,
+// bool, nil, int (integral numbers) and float64 — the types detections and
+// JSON results hold. Non-string and duplicate keys, and numbers that are
+// not finite, are reported.
+func (r *Reporter) Value(n *yaml.Node, path string) (any, bool) {
+	n = Resolve(n)
+	if n == nil {
+		r.Errorf(n, "%s: unsupported YAML value", path)
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		es, ok := r.Mapping(n, path)
+		m := make(map[string]any, len(es))
+		for _, e := range es {
+			v, good := r.Value(e.Value, Join(path, e.Key.Value))
+			ok = ok && good
+			m[e.Key.Value] = v
+		}
+		return m, ok
+	case yaml.SequenceNode:
+		l := make([]any, len(n.Content))
+		ok := true
+		for i, e := range n.Content {
+			v, good := r.Value(e, fmt.Sprintf("%s[%d]", path, i))
+			ok = ok && good
+			l[i] = v
+		}
+		return l, ok
+	case yaml.ScalarNode:
+		return r.scalar(n, path)
+	}
+	r.Errorf(n, "%s: unsupported YAML value", path)
+	return nil, false
+}
+
+func (r *Reporter) scalar(n *yaml.Node, path string) (any, bool) {
+	switch n.Tag {
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err != nil {
+			r.Errorf(n, "%s: %v", path, err)
+			return nil, false
+		}
+		return b, true
+	case "!!int":
+		var i int64
+		if err := n.Decode(&i); err == nil && i >= -(1<<53) && i <= 1<<53 {
+			return int(i), true
+		}
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			r.Errorf(n, "%s: number %s is out of range", path, n.Value)
+			return nil, false
+		}
+		return f, true
+	case "!!float":
+		var f float64
+		if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
+			r.Errorf(n, "%s: %s is not a finite number", path, n.Value)
+			return nil, false
+		}
+		if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
+			return int(f), true
+		}
+		return f, true
+	}
+	return n.Value, true
+}
+
+// PlainMapping reads a mapping as plain data (see Value).
+func (r *Reporter) PlainMapping(n *yaml.Node, path string) (map[string]any, bool) {
+	if rn := Resolve(n); rn == nil || rn.Kind != yaml.MappingNode {
+		r.Errorf(rn, "%s must be a mapping, got %s", path, KindName(rn))
+		return nil, false
+	}
+	v, ok := r.Value(n, path)
+	m, _ := v.(map[string]any)
+	return m, ok
+}
