@@ -82,7 +82,7 @@ func TestSnippet(t *testing.T) {
 	}{
 		{2, 10, " | version: one\n | .........^"},
 		{1, 1, " | a: 1\n | ^"},
-		{3, 2, " |  b: x\n | .^"}, // a tab shows as one space
+		{3, 2, " |  b: x\n | .^"},                    // a tab shows as one space
 		{2, 13, " | version: one\n | ............^"}, // just past the end
 		{2, 14, ""},
 		{9, 1, ""},
