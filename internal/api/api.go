@@ -306,9 +306,30 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	s.Metrics.DetectionReceived(len(dets))
+	// Over-long ids refuse their own detection only (400 per item); the
+	// rest of the request is dispatched.
+	refused := map[int][]intake.FieldError{}
+	var idErrs []intake.FieldError
+	keep := make([]int, 0, len(dets))
+	for i, d := range dets {
+		if fe := intake.IDErrors(i, d); fe != nil {
+			refused[i] = fe
+			idErrs = append(idErrs, fe...)
+			continue
+		}
+		keep = append(keep, i)
+	}
+	if len(keep) == 0 {
+		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
+		intake.WriteProblem(w, intake.ValidationProblem(idErrs))
+		return
+	}
+	s.Metrics.DetectionReceived(len(keep))
+	for range refused {
+		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
+	}
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
-	outs, errs := s.dispatchAll(r.Context(), dets, dispatch.Options{DryRun: dryRun, Requester: requester})
+	outs, errs := s.dispatchAll(r.Context(), dets, keep, dispatch.Options{DryRun: dryRun, Requester: requester})
 	if failed := failedIndexes(errs); len(failed) > 0 {
 		// Runs already started stay started; a client resending the
 		// whole body is safe because starts are deduplicated.
@@ -319,10 +340,15 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 			what = fmt.Sprintf("%d detections could not be dispatched (indexes %s; first: %v)", len(failed), joinInts(failed, 20), errs[first])
 		}
 		intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
-			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(dets)-len(failed))})
+			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(keep)-len(failed))})
 		return
 	}
 	for i, out := range outs {
+		if fe, ok := refused[i]; ok {
+			resp.Detections = append(resp.Detections, dispatch.Outcome{Index: i, DetectionID: clipID(dets[i].UID()), Matched: []dispatch.Match{},
+				State: "refused", Status: http.StatusBadRequest, Problems: fe, Reason: "refused (400): " + fe[0].Path + " " + fe[0].Message})
+			continue
+		}
 		for _, m := range out.Matched {
 			if m.Deduplicated {
 				resp.Deduplicated++
@@ -349,18 +375,19 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 // started at once.
 const DefaultIntakeConcurrency = 32
 
-// dispatchAll starts one request's detections concurrently (at most
-// IntakeConcurrency at a time); outcomes and errors are in request order.
-func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, opts dispatch.Options) ([]dispatch.Outcome, []error) {
+// dispatchAll starts the detections dets[i] for i in idx concurrently (at
+// most IntakeConcurrency at a time); outcomes and errors are indexed like
+// dets (detections not in idx keep zero values).
+func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx []int, opts dispatch.Options) ([]dispatch.Outcome, []error) {
 	outs := make([]dispatch.Outcome, len(dets))
 	errs := make([]error, len(dets))
 	n := s.IntakeConcurrency
 	if n <= 0 {
 		n = DefaultIntakeConcurrency
 	}
-	if len(dets) == 1 || n == 1 {
-		for i, d := range dets {
-			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, d, opts)
+	if len(idx) == 1 || n == 1 {
+		for _, i := range idx {
+			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, dets[i], opts)
 		}
 		return outs, errs
 	}
@@ -368,7 +395,8 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, opts 
 	var wg sync.WaitGroup
 	var panicked any
 	var pmu sync.Mutex
-	for i, d := range dets {
+	for _, i := range idx {
+		d := dets[i]
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {

@@ -87,6 +87,10 @@ type Outcome struct {
 	Warnings []intake.FieldError `json:"warnings,omitempty"`
 	// Errors lists trigger evaluation problems (the playbook did not match).
 	Errors []string `json:"errors,omitempty"`
+	// Status is 400 when this detection alone was refused (Problems name
+	// the fields) while the rest of its request was processed.
+	Status   int                 `json:"status,omitempty"`
+	Problems []intake.FieldError `json:"problems,omitempty"`
 }
 
 // SetPlaybooks swaps in a new playbook set; runs in flight keep theirs.
