@@ -1231,15 +1231,6 @@ func (c *Cluster) Logs(lines int) string {
 	return b.String()
 }
 
-// skippedLabConnections are lab connections the cluster's riposte.yaml
-// leaves out, with why. aws: configured through riposte.yaml with a file
-// secret, its check fails against the lab ("rejected GetCallerIdentity:
-// UnknownError") while the same connection given in process passes
-// (riposte connections check --lab); no shipped example needs it.
-var skippedLabConnections = map[string]string{
-	"aws": "its riposte.yaml form fails the lab's GetCallerIdentity (a connector issue, not the cluster's)",
-}
-
 // labConnections writes riposte.yaml connections pointing at the lab, each
 // secret a {file: …} reference to a file under secrets (returned, to be
 // written 0400).
@@ -1249,10 +1240,6 @@ func labConnections(t testing.TB, l *lab.Lab, secrets string) ([]byte, map[strin
 	files := map[string]string{}
 	safe := regexp.MustCompile(`[^A-Za-z0-9]+`)
 	for name, conn := range l.Connections() {
-		if why, skip := skippedLabConnections[name]; skip {
-			t.Logf("lab connection %s left out of riposte.yaml: %s", name, why)
-			continue
-		}
 		m := map[string]any{"type": conn.Type}
 		if conn.BaseURL != "" { // AWS takes per-service endpoints instead
 			m["base_url"] = conn.BaseURL
