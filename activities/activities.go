@@ -1,6 +1,8 @@
-// Package activities holds Riposte's side effects: one file per integration,
-// each contributing catalog entries and their implementations. Catalog()
-// is the one explicit list of actions; Register puts them on a worker.
+// Package activities registers Riposte's side effects. Each integration is
+// a folder of its own: activities/core (built-in actions), activities/slack
+// (slack.* actions and the approval gate activities) and one folder per
+// vendor connector, listed in vendors() (connections.go). Catalog() is the
+// one explicit list of actions; Register puts them on a worker.
 package activities
 
 import (
@@ -11,8 +13,11 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/riposte-dev/riposte/activities/core"
+	"github.com/riposte-dev/riposte/activities/slack"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 )
 
 // The types every handler shares live in internal/connector; these
@@ -50,8 +55,8 @@ func NonRetryable(errType, format string, args ...any) error {
 // Definitions is the one explicit list of actions Riposte ships.
 func Definitions() []Definition {
 	var defs []Definition
-	defs = append(defs, coreDefinitions()...)
-	defs = append(defs, slackDefinitions()...)
+	defs = append(defs, core.Definitions()...)
+	defs = append(defs, slack.Definitions()...)
 	defs = append(defs, connectorDefinitions()...)
 	return defs
 }
@@ -89,6 +94,14 @@ func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, e
 		return d.Run(ctx, env, call)
 	}
 }
+
+// SlackPoster is the Slack client of the slack.* actions and the approval
+// activities (Env.Slack). nil means Slack is not configured.
+type SlackPoster = slackapp.Poster
+
+// RegisterApproval registers the approval gate activities
+// (activities/slack).
+func RegisterApproval(w worker.ActivityRegistry, p *slackapp.Poster) { slack.RegisterApproval(w, p) }
 
 // Simulate synthesises an action's output from its catalog entry.
 func Simulate(a *catalog.Action, call Call) map[string]any {

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"github.com/riposte-dev/riposte/activities/panos"
 	"strings"
 	"testing"
 
@@ -37,12 +38,12 @@ func TestConnectionsCheckReportsRefusals(t *testing.T) {
 		t.Errorf("bad secret: %+v", r)
 	}
 	c := h.Env.Connections["panos"]
-	c.BaseURL = h.Lab.PanoramaURL()
+	c.BaseURL = lab.Fake[*panos.Fake](h.Lab).PanoramaURL()
 	h.Env.Connections["panos"] = c
 	if r := checkOne(t, h.Env, "panos"); r.Status != "failed" || !strings.Contains(r.Detail, "target") {
 		t.Errorf("panorama without target: %+v", r)
 	}
-	c.Options = map[string]string{"target": lab.PanoramaSerials[0]}
+	c.Options = map[string]string{"target": panos.PanoramaSerials[0]}
 	h.Env.Connections["panos"] = c
 	if r := checkOne(t, h.Env, "panos"); r.Status != "ok" {
 		t.Errorf("panorama with target: %+v", r)

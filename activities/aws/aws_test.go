@@ -1,6 +1,7 @@
 package aws_test
 
 import (
+	"github.com/riposte-dev/riposte/activities/aws"
 	"strings"
 	"testing"
 
@@ -13,19 +14,19 @@ import (
 // (SigV4-signed query requests), with its undo.
 func TestAccessKeyDisableAndEnable(t *testing.T) {
 	h := connectortest.New(t)
-	p := map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}
+	p := map[string]any{"access_key_id": aws.LabUserKey, "user_name": aws.LabUser}
 	out := h.MustRun("aws.disable_access_key", p, "k1")
-	if out["status"] != "Inactive" || out["already"] != false || h.Lab.AWSKeyStatus(lab.AWSUserKey) != "Inactive" {
-		t.Fatalf("disable: %v, lab %s", out, h.Lab.AWSKeyStatus(lab.AWSUserKey))
+	if out["status"] != "Inactive" || out["already"] != false || lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey) != "Inactive" {
+		t.Fatalf("disable: %v, lab %s", out, lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey))
 	}
 	if out := h.MustRun("aws.disable_access_key", p, "k1"); out["already"] != true {
 		t.Errorf("repeat: %v", out)
 	}
 	h.MustRun("aws.enable_access_key", p, "k2")
-	if got := h.Lab.AWSKeyStatus(lab.AWSUserKey); got != "Active" {
+	if got := lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey); got != "Active" {
 		t.Errorf("after undo: %s", got)
 	}
-	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": "AKIANOSUCHKEY0000000", "user_name": lab.AWSUser}, "k3")
+	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": "AKIANOSUCHKEY0000000", "user_name": aws.LabUser}, "k3")
 	if ae := connectortest.AppError(t, err); ae.Type() != "NotFound" {
 		t.Errorf("unknown key: %v", err)
 	}
@@ -33,29 +34,29 @@ func TestAccessKeyDisableAndEnable(t *testing.T) {
 
 func TestRevokeRoleSessions(t *testing.T) {
 	h := connectortest.New(t)
-	out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k1")
-	doc := h.Lab.AWSRolePolicies(lab.AWSRole)["RiposteRevokeOlderSessions"]
+	out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": aws.LabRole}, "k1")
+	doc := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole)["RiposteRevokeOlderSessions"]
 	if !strings.Contains(doc, `"aws:TokenIssueTime":"`+out["revoked_before"].(string)+`"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
 		t.Fatalf("policy = %s (output %v)", doc, out)
 	}
-	if out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k1"); out["already"] != true {
+	if out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": aws.LabRole}, "k1"); out["already"] != true {
 		t.Errorf("repeat: %v", out)
 	}
-	h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k2")
-	if pol := h.Lab.AWSRolePolicies(lab.AWSRole); len(pol) != 0 {
+	h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": aws.LabRole}, "k2")
+	if pol := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole); len(pol) != 0 {
 		t.Errorf("after undo: %v", pol)
 	}
-	if out := h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": lab.AWSRole}, "k2"); out["already"] != true {
+	if out := h.MustRun("aws.restore_role_sessions", map[string]any{"role_name": aws.LabRole}, "k2"); out["already"] != true {
 		t.Errorf("undo repeat: %v", out)
 	}
 }
 
 func TestIsolateAndRestoreInstance(t *testing.T) {
 	h := connectortest.New(t)
-	before := h.Lab.AWSInstanceGroups(lab.AWSInstance)
-	out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
-	for eni, gs := range h.Lab.AWSInstanceGroups(lab.AWSInstance) {
-		if len(gs) != 1 || gs[0] != lab.AWSQuarantineGroup {
+	before := lab.Fake[*aws.Fake](h.Lab).InstanceGroups(aws.LabInstance)
+	out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": aws.LabInstance}, "k1")
+	for eni, gs := range lab.Fake[*aws.Fake](h.Lab).InstanceGroups(aws.LabInstance) {
+		if len(gs) != 1 || gs[0] != aws.LabQuarantineGroup {
 			t.Errorf("%s: %v after isolation", eni, gs)
 		}
 	}
@@ -64,11 +65,11 @@ func TestIsolateAndRestoreInstance(t *testing.T) {
 		t.Errorf("output = %v", out)
 	}
 	// A retry keeps the original record, not the quarantine group.
-	if out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1"); out["already"] != true {
+	if out := h.MustRun("aws.isolate_instance", map[string]any{"instance_id": aws.LabInstance}, "k1"); out["already"] != true {
 		t.Errorf("repeat: %v", out)
 	}
-	h.MustRun("aws.restore_instance", map[string]any{"instance_id": lab.AWSInstance}, "k2")
-	after := h.Lab.AWSInstanceGroups(lab.AWSInstance)
+	h.MustRun("aws.restore_instance", map[string]any{"instance_id": aws.LabInstance}, "k2")
+	after := lab.Fake[*aws.Fake](h.Lab).InstanceGroups(aws.LabInstance)
 	for eni, gs := range before {
 		if strings.Join(after[eni], ",") != strings.Join(gs, ",") {
 			t.Errorf("%s: %v after undo, want %v", eni, after[eni], gs)
@@ -78,7 +79,7 @@ func TestIsolateAndRestoreInstance(t *testing.T) {
 	if ae := connectortest.AppError(t, err); ae.Type() != "NotFound" {
 		t.Errorf("unknown instance: %v", err)
 	}
-	_, err = h.Run("aws.isolate_instance", map[string]any{"instance_id": lab.AWSInstance, "quarantine_security_group": "sg-0000000000000dead"}, "k4")
+	_, err = h.Run("aws.isolate_instance", map[string]any{"instance_id": aws.LabInstance, "quarantine_security_group": "sg-0000000000000dead"}, "k4")
 	if ae := connectortest.AppError(t, err); ae.NonRetryable() == false {
 		t.Errorf("unknown group: %v", err)
 	}
@@ -86,14 +87,14 @@ func TestIsolateAndRestoreInstance(t *testing.T) {
 
 func TestSnapshotOncePerStep(t *testing.T) {
 	h := connectortest.New(t)
-	out := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
+	out := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": aws.LabInstance}, "k1")
 	ids, _ := out["snapshot_ids"].([]any)
 	if len(ids) != 2 || out["already"] != false {
 		t.Fatalf("output = %v", out)
 	}
-	again := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": lab.AWSInstance}, "k1")
-	if again["already"] != true || h.Lab.AWSSnapshots(lab.AWSInstance) != 2 {
-		t.Errorf("repeat: %v, snapshots %d", again, h.Lab.AWSSnapshots(lab.AWSInstance))
+	again := h.MustRun("aws.snapshot_instance", map[string]any{"instance_id": aws.LabInstance}, "k1")
+	if again["already"] != true || lab.Fake[*aws.Fake](h.Lab).Snapshots(aws.LabInstance) != 2 {
+		t.Errorf("repeat: %v, snapshots %d", again, lab.Fake[*aws.Fake](h.Lab).Snapshots(aws.LabInstance))
 	}
 }
 
@@ -102,11 +103,11 @@ func TestSnapshotOncePerStep(t *testing.T) {
 func TestAssumedRole(t *testing.T) {
 	h := connectortest.New(t)
 	c := h.Env.Connections["aws"]
-	c.Options["role_arn"] = "arn:aws:iam::" + lab.AWSAccount + ":role/riposte-responder"
+	c.Options["role_arn"] = "arn:aws:iam::" + aws.LabAccount + ":role/riposte-responder"
 	h.Env.Connections["aws"] = c
-	h.MustRun("aws.disable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k1")
-	c.Options["role_arn"] = "arn:aws:iam::" + lab.AWSAccount + ":role/not-a-role"
-	_, err := h.Run("aws.enable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k2")
+	h.MustRun("aws.disable_access_key", map[string]any{"access_key_id": aws.LabUserKey, "user_name": aws.LabUser}, "k1")
+	c.Options["role_arn"] = "arn:aws:iam::" + aws.LabAccount + ":role/not-a-role"
+	_, err := h.Run("aws.enable_access_key", map[string]any{"access_key_id": aws.LabUserKey, "user_name": aws.LabUser}, "k2")
 	if err == nil {
 		t.Fatal("an unknown role was assumed")
 	}
@@ -119,12 +120,12 @@ func TestBadSignatureIsAuthFailure(t *testing.T) {
 	c := h.Env.Connections["aws"]
 	c.Secrets = map[string]activities.SecretRef{"secret_access_key": {Lab: "not-the-lab-secret"}}
 	h.Env.Connections["aws"] = c
-	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": lab.AWSUserKey, "user_name": lab.AWSUser}, "k1")
+	_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": aws.LabUserKey, "user_name": aws.LabUser}, "k1")
 	ae := connectortest.AppError(t, err)
 	if ae.Type() != "AuthFailed" || !ae.NonRetryable() || strings.Contains(err.Error(), "not-the-lab-secret") {
 		t.Errorf("err = %v", err)
 	}
-	if got := h.Lab.AWSKeyStatus(lab.AWSUserKey); got != "Active" {
+	if got := lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey); got != "Active" {
 		t.Errorf("key %s", got)
 	}
 }

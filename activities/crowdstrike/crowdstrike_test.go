@@ -1,6 +1,7 @@
 package crowdstrike_test
 
 import (
+	"github.com/riposte-dev/riposte/activities/crowdstrike"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,7 +21,7 @@ type officialToLab struct {
 
 func (o officialToLab) RoundTrip(r *http.Request) (*http.Response, error) {
 	if cloud, ok := o.hosts[r.URL.Host]; ok {
-		u, _ := url.Parse(o.lab.CrowdStrikeURL(cloud))
+		u, _ := url.Parse(lab.Fake[*crowdstrike.Fake](o.lab).CloudURL(cloud))
 		r = r.Clone(r.Context())
 		r.URL.Scheme, r.URL.Host, r.URL.Path = u.Scheme, u.Host, u.Path+r.URL.Path
 		r.Host = u.Host
@@ -45,7 +46,7 @@ func TestRegionDiscoveryMovesToTheClientsCloud(t *testing.T) {
 	h := connectortest.New(t)
 	h.Env.HTTP = &http.Client{Transport: officialToLab{lab: h.Lab, hosts: map[string]string{
 		"api.crowdstrike.com": "us-1", "api.us-2.crowdstrike.com": "us-2", "api.eu-1.crowdstrike.com": "eu-1"}}}
-	h.Env.Connections["crowdstrike"] = h.Lab.CrowdStrikeClient("us-2", "https://api.crowdstrike.com")
+	h.Env.Connections["crowdstrike"] = lab.Fake[*crowdstrike.Fake](h.Lab).Client("us-2", "https://api.crowdstrike.com")
 	out := h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "k1")
 	if out["status"] != "containment_pending" {
 		t.Errorf("output = %v", out)
@@ -64,7 +65,7 @@ func TestRegionDiscoveryMovesToTheClientsCloud(t *testing.T) {
 // error names the cloud to use instead of blaming the credentials.
 func TestWrongCloudBehindProxyIsNamed(t *testing.T) {
 	h := connectortest.New(t)
-	c := h.Lab.CrowdStrikeClient("us-2", h.Lab.CrowdStrikeURL("us-1"))
+	c := lab.Fake[*crowdstrike.Fake](h.Lab).Client("us-2", lab.Fake[*crowdstrike.Fake](h.Lab).CloudURL("us-1"))
 	c.Options["cloud"] = "us-1"
 	h.Env.Connections["crowdstrike"] = c
 	_, err := h.Run("crowdstrike.contain_host", map[string]any{"hostname": "fin-ws-042"}, "k1")

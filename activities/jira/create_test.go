@@ -1,6 +1,7 @@
 package jira_test
 
 import (
+	"github.com/riposte-dev/riposte/activities/jira"
 	"testing"
 	"time"
 
@@ -13,7 +14,7 @@ import (
 // find the issue anyway and not open a second one.
 func TestLostAnswerUnderStaleSearchCreatesOnce(t *testing.T) {
 	h := connectortest.New(t)
-	h.Lab.SetJiraIndexLag(time.Hour)
+	lab.Fake[*jira.Fake](h.Lab).SetIndexLag(time.Hour)
 	h.MustRun("jira.create_issue", map[string]any{"summary": "an older issue"}, "other-step")
 	h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
 	out, err := h.RunWithRetries("jira.create_issue", map[string]any{"summary": "lost answer"}, 4)
@@ -31,7 +32,7 @@ func TestLostAnswerUnderStaleSearchCreatesOnce(t *testing.T) {
 // The same step run again (a reset workflow) while search is stale.
 func TestRepeatUnderStaleSearchCreatesOnce(t *testing.T) {
 	h := connectortest.New(t)
-	h.Lab.SetJiraIndexLag(time.Hour)
+	lab.Fake[*jira.Fake](h.Lab).SetIndexLag(time.Hour)
 	first := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
 	again := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
 	if again["already"] != true || again["key"] != first["key"] {

@@ -1,6 +1,7 @@
 package panos_test
 
 import (
+	"github.com/riposte-dev/riposte/activities/panos"
 	"strings"
 	"testing"
 
@@ -22,13 +23,13 @@ func labConn(h *connectortest.Harness, baseURL, target string) {
 // Panorama's own table and no firewall enforces them: refused.
 func TestPanoramaWithoutTargetIsRefused(t *testing.T) {
 	h := connectortest.New(t)
-	labConn(h, h.Lab.PanoramaURL(), "")
+	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), "")
 	_, err := h.Run("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "k")
 	ae := connectortest.AppError(t, err)
 	if !ae.NonRetryable() || ae.Type() != "NoConnection" || !strings.Contains(err.Error(), "target") {
 		t.Errorf("err = %v", err)
 	}
-	if tags := h.Lab.PanoramaRegistered("", "203.0.113.77"); len(tags) != 0 {
+	if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered("", "203.0.113.77"); len(tags) != 0 {
 		t.Errorf("registered on Panorama itself: %v", tags)
 	}
 }
@@ -37,25 +38,25 @@ func TestPanoramaWithoutTargetIsRefused(t *testing.T) {
 // removes it from each.
 func TestPanoramaTargetsEveryFirewall(t *testing.T) {
 	h := connectortest.New(t)
-	labConn(h, h.Lab.PanoramaURL(), strings.Join(lab.PanoramaSerials, ", "))
+	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), strings.Join(panos.PanoramaSerials, ", "))
 	out := h.MustRun("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "k1")
 	if out["already"] != false {
 		t.Errorf("output = %v", out)
 	}
-	for _, s := range lab.PanoramaSerials {
-		if tags := h.Lab.PanoramaRegistered(s, "203.0.113.77"); len(tags) != 1 || tags[0] != "riposte-blocked" {
+	for _, s := range panos.PanoramaSerials {
+		if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered(s, "203.0.113.77"); len(tags) != 1 || tags[0] != "riposte-blocked" {
 			t.Errorf("firewall %s: tags %v", s, tags)
 		}
 	}
-	if tags := h.Lab.PanoramaRegistered("", "203.0.113.77"); len(tags) != 0 {
+	if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered("", "203.0.113.77"); len(tags) != 0 {
 		t.Errorf("registered on Panorama itself: %v", tags)
 	}
 	if out := h.MustRun("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "k1"); out["already"] != true {
 		t.Errorf("repeat: %v", out)
 	}
 	h.MustRun("panos.unblock_ip", map[string]any{"ip": "203.0.113.77"}, "k2")
-	for _, s := range lab.PanoramaSerials {
-		if tags := h.Lab.PanoramaRegistered(s, "203.0.113.77"); len(tags) != 0 {
+	for _, s := range panos.PanoramaSerials {
+		if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered(s, "203.0.113.77"); len(tags) != 0 {
 			t.Errorf("after undo, firewall %s: tags %v", s, tags)
 		}
 	}

@@ -1,6 +1,7 @@
 package sentinelone_test
 
 import (
+	"github.com/riposte-dev/riposte/activities/sentinelone"
 	"testing"
 
 	"github.com/riposte-dev/riposte/internal/connectortest"
@@ -21,12 +22,12 @@ func s1Status(h *connectortest.Harness, host string) string {
 // stale record, gets affected 1 and leaves the host online.
 func TestDisconnectFindsLiveAgentBeyondFirstPage(t *testing.T) {
 	h := connectortest.New(t)
-	h.Lab.AddStaleS1Agents("web-prod-01", 12)
+	lab.Fake[*sentinelone.Fake](h.Lab).AddStaleAgents("web-prod-01", 12)
 	out := h.MustRun("sentinelone.disconnect_agent", map[string]any{"hostname": "web-prod-01"}, "k1")
 	if got := s1Status(h, "web-prod-01"); got != "disconnected" {
 		t.Fatalf("live agent is %q after disconnect (output %v); a stale record was acted on", got, out)
 	}
-	if n := h.Lab.S1StaleActions(); n != 0 {
+	if n := lab.Fake[*sentinelone.Fake](h.Lab).StaleActions(); n != 0 {
 		t.Errorf("%d actions went to stale agent records", n)
 	}
 	h.MustRun("sentinelone.reconnect_agent", map[string]any{"hostname": "web-prod-01"}, "k2")
@@ -39,7 +40,7 @@ func TestDisconnectFindsLiveAgentBeyondFirstPage(t *testing.T) {
 // follows pagination.nextCursor to the end.
 func TestLookupFollowsNextCursor(t *testing.T) {
 	h := connectortest.New(t)
-	h.Lab.AddStaleS1Agents("db-prod-02", 450)
+	lab.Fake[*sentinelone.Fake](h.Lab).AddStaleAgents("db-prod-02", 450)
 	h.MustRun("sentinelone.disconnect_agent", map[string]any{"hostname": "db-prod-02"}, "k1")
 	if got := s1Status(h, "db-prod-02"); got != "disconnected" {
 		t.Fatalf("live agent is %q after disconnect", got)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/riposte-dev/riposte/activities/aws"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -24,10 +25,10 @@ func TestAWSActionsWithUndoOnEmbeddedServer(t *testing.T) {
 	})
 	defer h.sys.Close()
 	l := h.sys.Lab
-	before := l.AWSInstanceGroups(lab.AWSInstance)
+	before := lab.Fake[*aws.Fake](l).InstanceGroups(aws.LabInstance)
 
 	code, r := h.submit(fmt.Sprintf(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"aws-1"},"metadata":{"product":{"name":"GuardDuty"}},`+
-		`"unmapped":{"aws_e2e":true,"instance_id":%q,"access_key_id":%q,"user_name":%q,"role_name":%q}}`, lab.AWSInstance, lab.AWSUserKey, lab.AWSUser, lab.AWSRole))
+		`"unmapped":{"aws_e2e":true,"instance_id":%q,"access_key_id":%q,"user_name":%q,"role_name":%q}}`, aws.LabInstance, aws.LabUserKey, aws.LabUser, aws.LabRole))
 	if code != 202 {
 		t.Fatalf("submit: %d", code)
 	}
@@ -35,18 +36,18 @@ func TestAWSActionsWithUndoOnEmbeddedServer(t *testing.T) {
 	if d := h.waitRun(wid, 2*time.Minute); d.Status != workflows.RunSucceeded {
 		t.Fatalf("run: %+v", d)
 	}
-	for eni, gs := range l.AWSInstanceGroups(lab.AWSInstance) {
-		if len(gs) != 1 || gs[0] != lab.AWSQuarantineGroup {
+	for eni, gs := range lab.Fake[*aws.Fake](l).InstanceGroups(aws.LabInstance) {
+		if len(gs) != 1 || gs[0] != aws.LabQuarantineGroup {
 			t.Errorf("%s not isolated: %v", eni, gs)
 		}
 	}
-	if l.AWSKeyStatus(lab.AWSUserKey) != "Inactive" {
-		t.Errorf("key %s", l.AWSKeyStatus(lab.AWSUserKey))
+	if lab.Fake[*aws.Fake](l).KeyStatus(aws.LabUserKey) != "Inactive" {
+		t.Errorf("key %s", lab.Fake[*aws.Fake](l).KeyStatus(aws.LabUserKey))
 	}
-	if _, ok := l.AWSRolePolicies(lab.AWSRole)["RiposteRevokeOlderSessions"]; !ok {
-		t.Errorf("role policies %v", l.AWSRolePolicies(lab.AWSRole))
+	if _, ok := lab.Fake[*aws.Fake](l).RolePolicies(aws.LabRole)["RiposteRevokeOlderSessions"]; !ok {
+		t.Errorf("role policies %v", lab.Fake[*aws.Fake](l).RolePolicies(aws.LabRole))
 	}
-	if n := l.AWSSnapshots(lab.AWSInstance); n != 2 {
+	if n := lab.Fake[*aws.Fake](l).Snapshots(aws.LabInstance); n != 2 {
 		t.Errorf("snapshots = %d, want 2", n)
 	}
 
@@ -57,19 +58,19 @@ func TestAWSActionsWithUndoOnEmbeddedServer(t *testing.T) {
 	if rb := h.waitRun("rollback:"+wid, 2*time.Minute); rb.Temporal != "completed" {
 		t.Fatalf("rollback run: %+v", rb)
 	}
-	after := l.AWSInstanceGroups(lab.AWSInstance)
+	after := lab.Fake[*aws.Fake](l).InstanceGroups(aws.LabInstance)
 	for eni, gs := range before {
 		if strings.Join(after[eni], ",") != strings.Join(gs, ",") {
 			t.Errorf("%s after rollback: %v, want %v", eni, after[eni], gs)
 		}
 	}
-	if l.AWSKeyStatus(lab.AWSUserKey) != "Active" {
-		t.Errorf("key after rollback: %s", l.AWSKeyStatus(lab.AWSUserKey))
+	if lab.Fake[*aws.Fake](l).KeyStatus(aws.LabUserKey) != "Active" {
+		t.Errorf("key after rollback: %s", lab.Fake[*aws.Fake](l).KeyStatus(aws.LabUserKey))
 	}
-	if pol := l.AWSRolePolicies(lab.AWSRole); len(pol) != 0 {
+	if pol := lab.Fake[*aws.Fake](l).RolePolicies(aws.LabRole); len(pol) != 0 {
 		t.Errorf("role policies after rollback: %v", pol)
 	}
-	if n := l.AWSSnapshots(lab.AWSInstance); n != 2 {
+	if n := lab.Fake[*aws.Fake](l).Snapshots(aws.LabInstance); n != 2 {
 		t.Errorf("snapshots after rollback = %d (evidence is kept)", n)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/riposte-dev/riposte/activities/aws"
+	labpkg "github.com/riposte-dev/riposte/internal/lab"
 	"os"
 	"path/filepath"
 	"slices"
@@ -44,7 +46,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	// The site's directory knows the account the CrowdStrike identity alert names.
 	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
 	// ... and the AWS account the role the GuardDuty finding names.
-	lab.AddAWSRole("Admin")
+	labpkg.Fake[*aws.Fake](lab).AddRole("Admin")
 	// ... and the Linux host the Elastic Defend alert was raised on.
 	lab.AddHosts("siem-linux-release-sec-bis")
 
@@ -179,7 +181,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 			}
 		}
 	}
-	if pol := lab.AWSRolePolicies("Admin"); len(pol) != 1 {
+	if pol := labpkg.Fake[*aws.Fake](lab).RolePolicies("Admin"); len(pol) != 1 {
 		t.Errorf("role Admin policies = %v, want the session revocation", pol)
 	}
 

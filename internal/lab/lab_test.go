@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/labkit"
 )
 
 func startLab(t *testing.T) *Lab {
@@ -24,7 +25,31 @@ func startLab(t *testing.T) *Lab {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
+	credsOnce.Do(func() { readCreds(l) })
 	return l
+}
+
+// The lab credentials, read from the fakes' connections: each fake owns
+// its own (activities/<vendor>/fake.go).
+var (
+	credsOnce                                          sync.Once
+	csClientID, csClientSecret, defClientID, defSecret string
+	graphClientID, graphSecret, jiraEmail, jiraToken   string
+	oktaToken, s1Token, panosKey, pdRoutingKey, vtKey  string
+	abuseKey, echoToken                                string
+	msTenant                                           = labkit.MSTenant
+)
+
+func readCreds(l *Lab) {
+	c := l.Connections()
+	sec := func(conn, key string) string { return c[conn].Secrets[key].Lab }
+	csClientID, csClientSecret = c[CrowdStrike].Options["client_id"], sec(CrowdStrike, "client_secret")
+	defClientID, defSecret = c[Defender].Options["client_id"], sec(Defender, "client_secret")
+	graphClientID, graphSecret = c[Entra].Options["client_id"], sec(Entra, "client_secret")
+	jiraEmail, jiraToken = c[Jira].Options["email"], sec(Jira, "api_token")
+	oktaToken, s1Token, panosKey = sec(Okta, "api_token"), sec(SentinelOne, "api_token"), sec(PANOS, "api_key")
+	pdRoutingKey, vtKey, abuseKey = sec(PagerDuty, "routing_key"), sec(VirusTotal, "api_key"), sec(AbuseIPDB, "api_key")
+	echoToken = sec(EchoConnection, "token")
 }
 
 type resp struct {
@@ -122,8 +147,9 @@ func TestRequestShapes(t *testing.T) {
 	l := startLab(t)
 	cs, def, graph := token(t, l, CrowdStrike), token(t, l, Defender), token(t, l, Entra)
 	u := l.URL()
-	aid := l.hosts[0].csID
-	mid := l.hosts[0].defID
+	// The fakes' ids of the first seeded host (fin-ws-042).
+	aid := labkit.StableID("cs:fin-ws-042", 32)
+	mid := labkit.StableID("def:fin-ws-042", 40)
 	jiraAuth := "Basic " + base64.StdEncoding.EncodeToString([]byte(jiraEmail+":"+jiraToken))
 	for _, tt := range []struct {
 		name, method, url string
@@ -284,7 +310,7 @@ func TestConcurrentUse(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			user := seedUsers[i%6].login
+			user := l.Users[i%6].Login
 			for j := 0; j < 10; j++ {
 				send(t, "POST", l.URL()+"/okta/api/v1/users/"+user+"/lifecycle/suspend", okta, "")
 				send(t, "POST", l.URL()+"/okta/api/v1/users/"+user+"/lifecycle/unsuspend", okta, "")

@@ -1,6 +1,7 @@
 package lab
 
 import (
+	"github.com/riposte-dev/riposte/internal/labkit"
 	"html/template"
 	"net/http"
 	"strings"
@@ -21,14 +22,14 @@ func (l *Lab) Handler() http.Handler {
 		}
 		st := l.State()
 		if r.URL.Query().Get("format") == "json" || strings.Contains(r.Header.Get("Accept"), "application/json") {
-			writeJSON(w, http.StatusOK, st)
+			labkit.WriteJSON(w, http.StatusOK, st)
 			return
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		if err := labPage.Execute(w, st); err != nil {
-			l.logger.Error("rendering lab page", "err", err)
+			l.Logger.Error("rendering lab page", "err", err)
 		}
 	})
 }

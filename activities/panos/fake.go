@@ -1,9 +1,11 @@
-package lab
+package panos
 
 import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -42,7 +44,7 @@ func panosErr(w http.ResponseWriter, status int, msg string) {
 	panosXML(w, status, `<response status="error"><msg><line>`+b.String()+`</line></msg></response>`)
 }
 
-func panosFault(w http.ResponseWriter, f *Fault) {
+func panosFault(w http.ResponseWriter, f *labkit.Fault) {
 	switch f.Status {
 	case http.StatusUnauthorized, http.StatusForbidden:
 		panosXML(w, http.StatusForbidden, `<response status = 'error' code = '403'><result><msg>Invalid Credential</msg></result></response>`)
@@ -51,21 +53,21 @@ func panosFault(w http.ResponseWriter, f *Fault) {
 	}
 }
 
-type uidEntry struct {
+type fakeUIDEntry struct {
 	IP   string   `xml:"ip,attr"`
 	Tags []string `xml:"tag>member"`
 }
 
-type uidMessage struct {
+type fakeUIDMessage struct {
 	XMLName xml.Name `xml:"uid-message"`
 	Version string   `xml:"version"`
 	Type    string   `xml:"type"`
 	Payload *struct {
 		Register *struct {
-			Entries []uidEntry `xml:"entry"`
+			Entries []fakeUIDEntry `xml:"entry"`
 		} `xml:"register"`
 		Unregister *struct {
-			Entries []uidEntry `xml:"entry"`
+			Entries []fakeUIDEntry `xml:"entry"`
 		} `xml:"unregister"`
 	} `xml:"payload"`
 }
@@ -85,9 +87,10 @@ type showRegistered struct {
 	} `xml:"object"`
 }
 
-func (l *Lab) panosRoutes(mux *http.ServeMux) {
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
 	h := func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && !isForm(r) {
+		if r.Method == http.MethodPost && !labkit.IsForm(r) {
 			panosErr(w, http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded")
 			return
 		}
@@ -104,17 +107,17 @@ func (l *Lab) panosRoutes(mux *http.ServeMux) {
 			return
 		}
 		cmd := r.Form.Get("cmd")
-		l.mu.Lock()
-		table, model, ok := l.panosTable(w, r)
-		l.mu.Unlock()
+		fk.Mu.Lock()
+		table, model, ok := fk.panosTable(w, r)
+		fk.Mu.Unlock()
 		if !ok {
 			return
 		}
 		switch r.Form.Get("type") {
 		case "op":
-			l.panosOp(w, cmd, table, model)
+			fk.panosOp(w, cmd, table, model)
 		case "user-id":
-			l.panosUserID(w, r, cmd, table)
+			fk.panosUserID(w, r, cmd, table)
 		case "":
 			panosXML(w, http.StatusBadRequest, `<response status="error" code="400"><result><msg>Missing type</msg></result></response>`)
 		default:
@@ -122,16 +125,16 @@ func (l *Lab) panosRoutes(mux *http.ServeMux) {
 		}
 	}
 	// Reads (type=op) and writes (type=user-id) share one endpoint.
-	classify := func(r *http.Request) routeKind {
+	classify := func(r *http.Request) labkit.RouteKind {
 		if r.ParseForm() == nil && r.Form.Get("type") == "user-id" {
-			return mutateRoute
+			return labkit.MutateRoute
 		}
-		return readRoute
+		return labkit.ReadRoute
 	}
-	l.handleClassified(mux, PANOS, "POST /panos/api/", classify, panosFault, h)
-	l.handleClassified(mux, PANOS, "GET /panos/api/", classify, panosFault, h)
-	l.handleClassified(mux, PANOS, "POST /panorama/api/", classify, panosFault, h)
-	l.handleClassified(mux, PANOS, "GET /panorama/api/", classify, panosFault, h)
+	fk.HandleClassified(mux, vendorName, "POST /panos/api/", classify, panosFault, h)
+	fk.HandleClassified(mux, vendorName, "GET /panos/api/", classify, panosFault, h)
+	fk.HandleClassified(mux, vendorName, "POST /panorama/api/", classify, panosFault, h)
+	fk.HandleClassified(mux, vendorName, "GET /panorama/api/", classify, panosFault, h)
 }
 
 // PanoramaSerials are the serial numbers of the firewalls the lab's
@@ -141,24 +144,24 @@ var PanoramaSerials = []string{"007951000123456", "007951000654321"}
 // panosTable picks the registration table a request acts on, and the
 // device's model; ok is false (with an answer written) for an unknown
 // target.
-func (l *Lab) panosTable(w http.ResponseWriter, r *http.Request) (table map[string]*registration, model string, ok bool) {
+func (fk *Fake) panosTable(w http.ResponseWriter, r *http.Request) (table map[string]*registration, model string, ok bool) {
 	target := r.Form.Get("target")
 	if !strings.HasPrefix(r.URL.Path, "/panorama/") {
 		if target != "" {
 			panosErr(w, http.StatusOK, "target is only valid on Panorama")
 			return nil, "", false
 		}
-		return l.panos, "PA-440", true
+		return fk.firewall, "PA-440", true
 	}
 	if target == "" {
-		return l.panoramaOwn, "Panorama", true
+		return fk.panoramaOwn, "Panorama", true
 	}
 	for _, s := range PanoramaSerials {
 		if s == target {
-			if l.panoramaFW[s] == nil {
-				l.panoramaFW[s] = map[string]*registration{}
+			if fk.panoramaFW[s] == nil {
+				fk.panoramaFW[s] = map[string]*registration{}
 			}
-			return l.panoramaFW[s], "PA-3220", true
+			return fk.panoramaFW[s], "PA-3220", true
 		}
 	}
 	panosErr(w, http.StatusOK, "Device "+target+" is not connected or is not managed by this Panorama")
@@ -167,21 +170,21 @@ func (l *Lab) panosTable(w http.ResponseWriter, r *http.Request) (table map[stri
 
 // PanoramaRegistered lists the tags registered for ip on one managed
 // firewall (serial), or in Panorama's own table (serial "").
-func (l *Lab) PanoramaRegistered(serial, ip string) []string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t := l.panoramaOwn
+func (fk *Fake) PanoramaRegistered(serial, ip string) []string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	t := fk.panoramaOwn
 	if serial != "" {
-		t = l.panoramaFW[serial]
+		t = fk.panoramaFW[serial]
 	}
 	if reg := t[ip]; reg != nil {
-		return sortedKeys(reg.tags)
+		return labkit.SortedKeys(reg.tags)
 	}
 	return nil
 }
 
 // PanoramaURL is the base URL of the lab's Panorama.
-func (l *Lab) PanoramaURL() string { return l.url + "/panorama" }
+func (fk *Fake) PanoramaURL() string { return fk.URL + "/panorama" }
 
 // validRegisteredIP accepts what PAN-OS 10+ registers: an address, a
 // network in canonical form, or an ascending range of one family.
@@ -205,7 +208,7 @@ func validRegisteredIP(s string) (string, bool) {
 	return "", false
 }
 
-func (l *Lab) panosOp(w http.ResponseWriter, cmd string, table map[string]*registration, model string) {
+func (fk *Fake) panosOp(w http.ResponseWriter, cmd string, table map[string]*registration, model string) {
 	if strings.ReplaceAll(cmd, " ", "") == "<show><system><info></info></system></show>" || strings.ReplaceAll(cmd, " ", "") == "<show><system><info/></system></show>" {
 		panosXML(w, http.StatusOK, `<response status="success"><result><system><hostname>lab-`+strings.ToLower(model)+`</hostname><model>`+model+`</model><sw-version>11.1.2</sw-version></system></result></response>`)
 		return
@@ -216,19 +219,19 @@ func (l *Lab) panosOp(w http.ResponseWriter, cmd string, table map[string]*regis
 		return
 	}
 	q := show.Object.Registered
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	var b strings.Builder
 	b.WriteString(`<response status="success"><result>`)
 	n := 0
-	for _, ip := range sortedKeys(table) {
+	for _, ip := range labkit.SortedKeys(table) {
 		reg := table[ip]
 		if len(reg.tags) == 0 || (q.IP != "" && q.IP != ip) || (q.Tag != nil && !reg.tags[q.Tag.Entry.Name]) {
 			continue
 		}
 		n++
 		fmt.Fprintf(&b, `<entry ip="%s" from_agent="0" persistent="1"><tag>`, ip)
-		for _, t := range sortedKeys(reg.tags) {
+		for _, t := range labkit.SortedKeys(reg.tags) {
 			b.WriteString("<member>")
 			_ = xml.EscapeText(&b, []byte(t))
 			b.WriteString("</member>")
@@ -239,8 +242,8 @@ func (l *Lab) panosOp(w http.ResponseWriter, cmd string, table map[string]*regis
 	panosXML(w, http.StatusOK, b.String())
 }
 
-func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, table map[string]*registration) {
-	var m uidMessage
+func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, table map[string]*registration) {
+	var m fakeUIDMessage
 	if err := xml.Unmarshal([]byte(cmd), &m); err != nil {
 		panosErr(w, http.StatusOK, "Failed to parse uid-message: "+err.Error())
 		return
@@ -249,10 +252,10 @@ func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, ta
 		panosErr(w, http.StatusOK, "uid-message needs <type>update</type> and a <payload> with <register> or <unregister>")
 		return
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	var msgs []string // per-entry messages, PAN-OS style
-	do := func(entries []uidEntry, register bool) {
+	do := func(entries []fakeUIDEntry, register bool) {
 		op := "register"
 		if !register {
 			op = "unregister"
@@ -271,20 +274,20 @@ func (l *Lab) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, ta
 			for _, t := range e.Tags {
 				switch {
 				case register && reg.tags[t]:
-					l.record(r, PANOS, op, ip, false, http.StatusOK, "tag "+t+" already registered")
+					fk.Record(r, vendorName, op, ip, false, http.StatusOK, "tag "+t+" already registered")
 					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="tag %s already exists, ignore"/>`, ip, xmlAttr(t)))
 				case register:
 					if len(reg.tags) == 0 {
 						reg.since = time.Now().UTC()
 					}
 					reg.tags[t] = true
-					l.record(r, PANOS, op, ip, true, http.StatusOK, "tag "+t)
+					fk.Record(r, vendorName, op, ip, true, http.StatusOK, "tag "+t)
 				case !reg.tags[t]:
-					l.record(r, PANOS, op, ip, false, http.StatusOK, "tag "+t+" not registered")
+					fk.Record(r, vendorName, op, ip, false, http.StatusOK, "tag "+t+" not registered")
 					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="ip %s does not exist, ignore unreg"/>`, ip, ip))
 				default:
 					delete(reg.tags, t)
-					l.record(r, PANOS, op, ip, true, http.StatusOK, "tag "+t)
+					fk.Record(r, vendorName, op, ip, true, http.StatusOK, "tag "+t)
 				}
 			}
 		}
@@ -307,4 +310,51 @@ func xmlAttr(s string) string {
 	var b bytes.Buffer
 	_ = xml.EscapeText(&b, []byte(s))
 	return strings.ReplaceAll(b.String(), `"`, "&#34;")
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "panos"
+
+// Lab credentials. They are public test constants, not secrets.
+const panosKey = "lab-panos-key"
+
+// Fake is the lab's PAN-OS fake: a firewall under /panos and a Panorama
+// under /panorama (see the top of this file).
+type Fake struct {
+	*labkit.Kit
+	firewall map[string]*registration // ip -> tags
+	// panoramaOwn is Panorama's own User-ID table; panoramaFW the
+	// managed firewalls' tables by serial.
+	panoramaOwn map[string]*registration
+	panoramaFW  map[string]map[string]*registration
+}
+
+// NewFake returns the fake, serving on the lab of k.
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Kit: k, firewall: map[string]*registration{}, panoramaOwn: map[string]*registration{},
+		panoramaFW: map[string]map[string]*registration{}}
+}
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName, BaseURL: fk.URL + "/panos",
+			Options: map[string]string{"tag": "riposte-blocked"},
+			Secrets: map[string]connector.SecretRef{"api_key": labkit.Lit(panosKey)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: the firewall's tagged IPs.
+func (fk *Fake) Snapshot(st *labkit.State) {
+	for _, ip := range labkit.SortedKeys(fk.firewall) {
+		reg := fk.firewall[ip]
+		if len(reg.tags) == 0 {
+			continue
+		}
+		st.BlockedIPs = append(st.BlockedIPs, labkit.BlockedIP{IP: ip, Tags: labkit.SortedKeys(reg.tags), Since: reg.since})
+	}
 }

@@ -1,7 +1,9 @@
-package lab
+package abuseipdb
 
 import (
 	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
 	"html"
 	"net/http"
 	"net/netip"
@@ -20,9 +22,9 @@ type abuseReport struct {
 }
 
 var abuseReports = map[string]abuseReport{
-	KnownBad.IP:     {100, 57, "NL", "Bulletproof Hosting BV", "Data Center/Web Hosting/Transit", false},
-	"198.51.100.23": {85, 12, "RU", "Example Transit", "Data Center/Web Hosting/Transit", false},
-	"8.8.8.8":       {0, 0, "US", "Google LLC", "Content Delivery Network", true},
+	labkit.KnownBad.IP: {100, 57, "NL", "Bulletproof Hosting BV", "Data Center/Web Hosting/Transit", false},
+	"198.51.100.23":    {85, 12, "RU", "Example Transit", "Data Center/Web Hosting/Transit", false},
+	"8.8.8.8":          {0, 0, "US", "Google LLC", "Content Delivery Network", true},
 }
 
 func abuseError(w http.ResponseWriter, r *http.Request, status int, detail, param string) {
@@ -36,20 +38,21 @@ func abuseError(w http.ResponseWriter, r *http.Request, status int, detail, para
 	if param != "" {
 		e["source"] = map[string]any{"parameter": param}
 	}
-	writeJSON(w, status, map[string]any{"errors": []any{e}})
+	labkit.WriteJSON(w, status, map[string]any{"errors": []any{e}})
 }
 
-func (l *Lab) abuseipdbRoutes(mux *http.ServeMux) {
-	fault := func(w http.ResponseWriter, f *Fault) {
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
+	fault := func(w http.ResponseWriter, f *labkit.Fault) {
 		if f.Status == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", seconds(f.RetryAfter))
+			w.Header().Set("Retry-After", labkit.Seconds(f.RetryAfter))
 			w.Header().Set("X-RateLimit-Limit", "1000")
 			w.Header().Set("X-RateLimit-Remaining", "0")
-			w.Header().Set("X-RateLimit-Reset", epoch(f.RetryAfter))
+			w.Header().Set("X-RateLimit-Reset", labkit.Epoch(f.RetryAfter))
 		}
-		writeJSON(w, f.Status, map[string]any{"errors": []any{map[string]any{"detail": fmt.Sprintf("Injected fault: HTTP %d.", f.Status), "status": f.Status}}})
+		labkit.WriteJSON(w, f.Status, map[string]any{"errors": []any{map[string]any{"detail": fmt.Sprintf("Injected fault: HTTP %d.", f.Status), "status": f.Status}}})
 	}
-	l.handle(mux, AbuseIPDB, "GET /abuseipdb/api/v2/check", readRoute, fault, func(w http.ResponseWriter, r *http.Request) {
+	fk.Handle(mux, vendorName, "GET /abuseipdb/api/v2/check", labkit.ReadRoute, fault, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Key") != abuseKey {
 			abuseError(w, r, http.StatusUnauthorized, "Authentication failed. Your API key is either missing, incorrect, or revoked. Note: The APIv2 key differs from the APIv1 key.", "")
 			return
@@ -78,6 +81,40 @@ func (l *Lab) abuseipdbRoutes(mux *http.ServeMux) {
 				data["lastReportedAt"] = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second).Format("2006-01-02T15:04:05+00:00")
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"data": data})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"data": data})
 	})
 }
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "abuseipdb"
+
+// Lab credentials. They are public test constants, not secrets.
+const (
+	abuseKey = "lab-abuseipdb-key"
+)
+
+// Fake is the lab's AbuseIPDB fake (see the comment at the top of this file).
+type Fake struct {
+	*labkit.Kit
+}
+
+// NewFake returns the fake, serving on the lab of k.
+func NewFake(k *labkit.Kit) *Fake {
+	fk := &Fake{Kit: k}
+	return fk
+}
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName, BaseURL: fk.URL + "/abuseipdb",
+			Secrets: map[string]connector.SecretRef{"api_key": labkit.Lit(abuseKey)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: the fake holds nothing State shows.
+func (fk *Fake) Snapshot(*labkit.State) {}

@@ -1,4 +1,4 @@
-package activities
+package slack
 
 import (
 	"context"
@@ -7,17 +7,9 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/worker"
 
-	"github.com/riposte-dev/riposte/activities/slack"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
-
-// SlackPoster is the Slack client of the slack.* actions and the approval
-// activities (Env.Slack). nil means Slack is not configured.
-type SlackPoster = slackapp.Poster
-
-// slackDefinitions are the Slack actions (activities/slack).
-func slackDefinitions() []Definition { return slack.Definitions() }
 
 // RegisterApproval registers the two internal approval activities,
 // workflows.ActivityOpenGate and workflows.ActivityUpdateGate (they are not

@@ -1,9 +1,11 @@
-package lab
+package jira
 
 import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
 	"regexp"
 	"slices"
@@ -58,26 +60,26 @@ func newJiraState() *jiraState {
 		types:    map[string]bool{"Task": true, "Bug": true, "Incident": true, "Story": true}}
 }
 
-func jiraError(w http.ResponseWriter, status int, messages []string, fields map[string]string) {
+func fakeError(w http.ResponseWriter, status int, messages []string, fields map[string]string) {
 	if messages == nil {
 		messages = []string{}
 	}
 	if fields == nil {
 		fields = map[string]string{}
 	}
-	writeJSON(w, status, map[string]any{"errorMessages": messages, "errors": fields})
+	labkit.WriteJSON(w, status, map[string]any{"errorMessages": messages, "errors": fields})
 }
 
-func jiraFault(w http.ResponseWriter, f *Fault) {
+func jiraFault(w http.ResponseWriter, f *labkit.Fault) {
 	switch f.Status {
 	case http.StatusTooManyRequests:
-		w.Header().Set("Retry-After", seconds(f.RetryAfter))
+		w.Header().Set("Retry-After", labkit.Seconds(f.RetryAfter))
 		w.Header().Set("X-RateLimit-Reset", time.Now().Add(f.RetryAfter).UTC().Format(time.RFC3339))
-		jiraError(w, f.Status, []string{"Rate limit exceeded."}, nil)
+		fakeError(w, f.Status, []string{"Rate limit exceeded."}, nil)
 	case http.StatusUnauthorized:
-		jiraError(w, f.Status, []string{"Client must be authenticated to access this resource."}, nil)
+		fakeError(w, f.Status, []string{"Client must be authenticated to access this resource."}, nil)
 	default:
-		jiraError(w, f.Status, []string{http.StatusText(f.Status)}, nil)
+		fakeError(w, f.Status, []string{http.StatusText(f.Status)}, nil)
 	}
 }
 
@@ -108,7 +110,7 @@ func validADFNodes(v any) bool {
 		switch t {
 		case "text":
 			if s, _ := m["text"].(string); s == "" {
-				return false // Jira rejects empty text nodes
+				return false // vendorName rejects empty text nodes
 			}
 		case "paragraph", "hardBreak", "heading", "bulletList", "orderedList", "listItem", "codeBlock", "blockquote", "rule":
 			if c, ok := m["content"]; ok && !validADFNodes(c) {
@@ -154,11 +156,11 @@ var (
 	jqlProjectRe = regexp.MustCompile(`^project\s*=\s*"?([A-Za-z0-9_]+)"?(?:\s+ORDER\s+BY\s+(?:key|created)\s+DESC)?$`)
 )
 
-// SetJiraIndexLag sets how long a new issue stays out of search results.
-func (l *Lab) SetJiraIndexLag(d time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.jira.indexLag = d
+// SetIndexLag sets how long a new issue stays out of search results.
+func (fk *Fake) SetIndexLag(d time.Duration) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	fk.indexLag = d
 }
 
 // jiraKeyNum is the number of an issue key (SEC-12 -> 12).
@@ -169,12 +171,13 @@ func jiraKeyNum(key string) int {
 	return v
 }
 
-func (l *Lab) jiraRoutes(mux *http.ServeMux) {
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(jiraEmail+":"+jiraToken))
 	auth := func(h http.HandlerFunc) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			if r.Header.Get("Authorization") != want {
-				jiraError(w, http.StatusUnauthorized, []string{"Client must be authenticated to access this resource."}, nil)
+				fakeError(w, http.StatusUnauthorized, []string{"Client must be authenticated to access this resource."}, nil)
 				return
 			}
 			h(w, r)
@@ -182,18 +185,18 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 	}
 	self := func(r *http.Request, path string) string { return "http://" + r.Host + "/jira/rest/api/3/" + path }
 	find := func(key string) *jiraIssue {
-		for _, is := range l.jira.issues {
+		for _, is := range fk.issues {
 			if strings.EqualFold(is.key, key) || is.id == key {
 				return is
 			}
 		}
 		return nil
 	}
-	l.handle(mux, Jira, "GET /jira/rest/api/3/myself", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": jiraEmail, "displayName": "SOC automation", "active": true})
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/myself", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": jiraEmail, "displayName": "SOC automation", "active": true})
 	}))
-	l.handle(mux, Jira, "GET /jira/rest/api/3/search", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		jiraError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/search", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fakeError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 	}))
 	search := func(w http.ResponseWriter, r *http.Request, jql string, reconcile map[string]bool, maxResults int) {
 		jql = strings.TrimSpace(jql)
@@ -204,18 +207,18 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		} else if m := jqlProjectRe.FindStringSubmatch(jql); m != nil {
 			project, byKey = m[1], true
 		} else {
-			jiraError(w, http.StatusBadRequest, []string{"Error in the JQL Query: the lab supports [project = X AND] labels = \"L\" [ORDER BY …] and project = X [ORDER BY key DESC]"}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"Error in the JQL Query: the lab supports [project = X AND] labels = \"L\" [ORDER BY …] and project = X [ORDER BY key DESC]"}, nil)
 			return
 		}
 		if maxResults <= 0 || maxResults > 5000 {
 			maxResults = 50 // the documented default page size
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		now := time.Now()
 		var hits []*jiraIssue
-		for _, is := range l.jira.issues {
-			if now.Sub(is.created) < l.jira.indexLag && !reconcile[is.id] {
+		for _, is := range fk.issues {
+			if now.Sub(is.created) < fk.indexLag && !reconcile[is.id] {
 				continue // not indexed yet
 			}
 			if project != "" && !strings.EqualFold(is.project, project) {
@@ -237,24 +240,24 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 			out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
 				"fields": map[string]any{"summary": is.summary, "labels": is.labels}})
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": len(hits) <= maxResults})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": len(hits) <= maxResults})
 	}
-	l.handle(mux, Jira, "GET /jira/rest/api/3/search/jql", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/search/jql", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
 		search(w, r, r.URL.Query().Get("jql"), nil, n)
 	}))
-	l.handle(mux, Jira, "POST /jira/rest/api/3/search/jql", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/search/jql", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			JQL             string            `json:"jql"`
 			MaxResults      int               `json:"maxResults"`
 			ReconcileIssues []json.RawMessage `json:"reconcileIssues"`
 		}
-		if !isJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
-			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		if !labkit.IsJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
+			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
 		if len(body.ReconcileIssues) > 50 {
-			jiraError(w, http.StatusBadRequest, []string{"reconcileIssues: at most 50 issue ids"}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"reconcileIssues: at most 50 issue ids"}, nil)
 			return
 		}
 		rec := map[string]bool{}
@@ -263,21 +266,21 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		}
 		search(w, r, body.JQL, rec, body.MaxResults)
 	}))
-	l.handle(mux, Jira, "POST /jira/rest/api/3/issue/bulkfetch", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue/bulkfetch", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Keys   []string `json:"issueIdsOrKeys"`
 			Fields []string `json:"fields"`
 		}
-		if !isJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
-			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		if !labkit.IsJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
+			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
 		if len(body.Keys) == 0 || len(body.Keys) > 100 {
-			jiraError(w, http.StatusBadRequest, []string{"issueIdsOrKeys: between 1 and 100 issue ids or keys"}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"issueIdsOrKeys: between 1 and 100 issue ids or keys"}, nil)
 			return
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		out := []map[string]any{}
 		for _, k := range body.Keys {
 			if is := find(k); is != nil {
@@ -285,16 +288,16 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 					"fields": map[string]any{"summary": is.summary, "labels": is.labels, "created": is.created.Format("2006-01-02T15:04:05.000-0700")}})
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": []any{}})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": []any{}})
 	}))
-	l.handle(mux, Jira, "POST /jira/rest/api/3/issue", mutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !isJSON(r) {
-			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue", labkit.MutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !labkit.IsJSON(r) {
+			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
 			return
 		}
-		body, err := decodeBody(r)
+		body, err := labkit.DecodeBody(r)
 		if err != nil {
-			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
 		fields, _ := body["fields"].(map[string]any)
@@ -304,9 +307,9 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		summary, _ := fields["summary"].(string)
 		itype, _ := fields["issuetype"].(map[string]any)
 		tname, _ := itype["name"].(string)
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if !l.jira.projects[strings.ToUpper(pkey)] {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		if !fk.projects[strings.ToUpper(pkey)] {
 			errs["project"] = "valid project is required"
 		}
 		switch {
@@ -317,7 +320,7 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		case len([]rune(summary)) > 255:
 			errs["summary"] = "Summary must be less than 255 characters."
 		}
-		if !l.jira.types[tname] {
+		if !fk.types[tname] {
 			errs["issuetype"] = "Specify a valid issue type"
 		}
 		if d, ok := fields["description"]; ok && d != nil && !validADF(d) {
@@ -335,27 +338,27 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 			}
 		}
 		if len(errs) > 0 {
-			jiraError(w, http.StatusBadRequest, nil, errs)
+			fakeError(w, http.StatusBadRequest, nil, errs)
 			return
 		}
 		pkey = strings.ToUpper(pkey)
-		l.jira.nextID++
-		l.jira.nextKey[pkey]++
-		is := &jiraIssue{id: fmt.Sprint(l.jira.nextID), key: fmt.Sprintf("%s-%d", pkey, l.jira.nextKey[pkey]), project: pkey,
+		fk.nextID++
+		fk.nextKey[pkey]++
+		is := &jiraIssue{id: fmt.Sprint(fk.nextID), key: fmt.Sprintf("%s-%d", pkey, fk.nextKey[pkey]), project: pkey,
 			issueType: tname, summary: summary, description: fields["description"], labels: labels, created: time.Now().UTC()}
-		l.jira.issues = append(l.jira.issues, is)
-		l.record(r, Jira, "create_issue", is.key, true, http.StatusCreated, summary)
-		writeJSON(w, http.StatusCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)})
+		fk.issues = append(fk.issues, is)
+		fk.Record(r, vendorName, "create_issue", is.key, true, http.StatusCreated, summary)
+		labkit.WriteJSON(w, http.StatusCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)})
 	}))
-	l.handle(mux, Jira, "GET /jira/rest/api/3/issue/{key}", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		is := find(r.PathValue("key"))
 		if is == nil {
-			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
 			"fields": map[string]any{"summary": is.summary, "labels": is.labels, "description": is.description,
 				"issuetype": map[string]any{"name": is.issueType}, "project": map[string]any{"key": is.project}}})
 	}))
@@ -363,39 +366,39 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		m := map[string]any{"id": c.id, "self": self(r, "comment/"+c.id), "body": c.body, "created": c.created.Format(time.RFC3339)}
 		if withProps {
 			props := []map[string]any{}
-			for _, k := range sortedKeys(c.props) {
+			for _, k := range labkit.SortedKeys(c.props) {
 				props = append(props, map[string]any{"key": k, "value": c.props[k]})
 			}
 			m["properties"] = props
 		}
 		return m
 	}
-	l.handle(mux, Jira, "GET /jira/rest/api/3/issue/{key}/comment", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		l.mu.Lock()
-		defer l.mu.Unlock()
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}/comment", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		is := find(r.PathValue("key"))
 		if is == nil {
-			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
 			return
 		}
 		list := []map[string]any{}
 		for i := len(is.comments) - 1; i >= 0; i-- { // newest first (orderBy=-created)
 			list = append(list, comment(r, is.comments[i], false))
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"startAt": 0, "maxResults": 100, "total": len(list), "comments": list})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"startAt": 0, "maxResults": 100, "total": len(list), "comments": list})
 	}))
-	l.handle(mux, Jira, "POST /jira/rest/api/3/issue/{key}/comment", mutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !isJSON(r) {
-			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue/{key}/comment", labkit.MutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !labkit.IsJSON(r) {
+			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
 			return
 		}
-		body, err := decodeBody(r)
+		body, err := labkit.DecodeBody(r)
 		if err != nil {
-			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
 		if !validADF(body["body"]) {
-			jiraError(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body is not valid: it must be an Atlassian Document"})
+			fakeError(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body is not valid: it must be an Atlassian Document"})
 			return
 		}
 		props := map[string]any{}
@@ -404,33 +407,33 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 				pm, _ := p.(map[string]any)
 				k, _ := pm["key"].(string)
 				if k == "" {
-					jiraError(w, http.StatusBadRequest, nil, map[string]string{"properties": "Property key is required"})
+					fakeError(w, http.StatusBadRequest, nil, map[string]string{"properties": "Property key is required"})
 					return
 				}
 				props[k] = pm["value"]
 			}
 		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		is := find(r.PathValue("key"))
 		if is == nil {
-			jiraError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
 			return
 		}
-		l.jira.nextCID++
-		c := &jiraComment{id: fmt.Sprint(l.jira.nextCID), body: body["body"], props: props, created: time.Now().UTC()}
+		fk.nextCID++
+		c := &jiraComment{id: fmt.Sprint(fk.nextCID), body: body["body"], props: props, created: time.Now().UTC()}
 		is.comments = append(is.comments, c)
-		l.record(r, Jira, "add_comment", is.key, true, http.StatusCreated, "")
-		writeJSON(w, http.StatusCreated, comment(r, c, false))
+		fk.Record(r, vendorName, "add_comment", is.key, true, http.StatusCreated, "")
+		labkit.WriteJSON(w, http.StatusCreated, comment(r, c, false))
 	}))
-	l.handle(mux, Jira, "POST /jira/rest/api/3/comment/list", readRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !isJSON(r) {
-			jiraError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/comment/list", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !labkit.IsJSON(r) {
+			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
 			return
 		}
-		body, err := decodeBody(r)
+		body, err := labkit.DecodeBody(r)
 		if err != nil {
-			jiraError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
 			return
 		}
 		raw, _ := body["ids"].([]any)
@@ -438,22 +441,65 @@ func (l *Lab) jiraRoutes(mux *http.ServeMux) {
 		for _, v := range raw {
 			n, ok := v.(json.Number)
 			if !ok {
-				jiraError(w, http.StatusBadRequest, []string{"ids must be a list of numbers"}, nil)
+				fakeError(w, http.StatusBadRequest, []string{"ids must be a list of numbers"}, nil)
 				return
 			}
 			want[n.String()] = true
 		}
 		withProps := strings.Contains(r.URL.Query().Get("expand"), "properties")
-		l.mu.Lock()
-		defer l.mu.Unlock()
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
 		values := []map[string]any{}
-		for _, is := range l.jira.issues {
+		for _, is := range fk.issues {
 			for _, c := range is.comments {
 				if want[c.id] {
 					values = append(values, comment(r, c, withProps))
 				}
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"values": values, "isLast": true, "startAt": 0, "maxResults": 1000, "total": len(values)})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"values": values, "isLast": true, "startAt": 0, "maxResults": 1000, "total": len(values)})
 	}))
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "jira"
+
+// Lab credentials. They are public test constants, not secrets.
+const (
+	jiraEmail = "soc@example.com"
+	jiraToken = "lab-jira-token"
+)
+
+// Fake is the lab's Jira Cloud fake (see the top of this file).
+type Fake struct {
+	*labkit.Kit
+	*jiraState
+}
+
+// NewFake returns the fake, serving on the lab of k.
+func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, jiraState: newJiraState()} }
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName, BaseURL: fk.URL + "/jira",
+			Options: map[string]string{"email": jiraEmail, "project": "SEC"},
+			Secrets: map[string]connector.SecretRef{"api_token": labkit.Lit(jiraToken)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: the issues with their comments.
+func (fk *Fake) Snapshot(st *labkit.State) {
+	for _, is := range fk.issues {
+		t := labkit.Ticket{ID: is.id, Key: is.key, Project: is.project, Type: is.issueType, Summary: is.summary,
+			Description: adfText(is.description), Labels: append([]string{}, is.labels...), Comments: []labkit.Comment{}, Created: is.created}
+		for _, c := range is.comments {
+			t.Comments = append(t.Comments, labkit.Comment{ID: c.id, Body: adfText(c.body), Properties: c.props, Created: c.created})
+		}
+		st.Tickets = append(st.Tickets, t)
+	}
 }

@@ -1,4 +1,6 @@
-package activities
+// Package core holds the built-in actions that need no vendor: core.noop,
+// core.log, core.sleep and core.fail.
+package core
 
 import (
 	"context"
@@ -9,11 +11,12 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 )
 
-// coreDefinitions are the built-in actions that need no vendor.
-func coreDefinitions() []Definition {
-	return []Definition{
+// Definitions are the built-in actions that need no vendor.
+func Definitions() []connector.Definition {
+	return []connector.Definition{
 		{
 			Action: catalog.Action{
 				Name:        "core.noop",
@@ -24,7 +27,7 @@ func coreDefinitions() []Definition {
 				Params:      []catalog.Param{},
 				Outputs:     []catalog.Field{{Name: "*", Type: catalog.TypeAny, Description: "Every param, as given."}},
 			},
-			Run: func(_ context.Context, _ *Env, call Call) (map[string]any, error) {
+			Run: func(_ context.Context, _ *connector.Env, call connector.Call) (map[string]any, error) {
 				out := make(map[string]any, len(call.Params))
 				for k, v := range call.Params {
 					out[k] = v
@@ -44,7 +47,7 @@ func coreDefinitions() []Definition {
 				},
 				Outputs: []catalog.Field{{Name: "message", Type: catalog.TypeString, Description: "The message logged."}},
 			},
-			Run: func(ctx context.Context, env *Env, call Call) (map[string]any, error) {
+			Run: func(ctx context.Context, env *connector.Env, call connector.Call) (map[string]any, error) {
 				msg := fmt.Sprint(call.Params["message"])
 				logger := activity.GetLogger(ctx)
 				switch call.Params["level"] {
@@ -71,7 +74,7 @@ func coreDefinitions() []Definition {
 				},
 				Outputs: []catalog.Field{{Name: "slept", Type: catalog.TypeString, Description: "The duration waited."}},
 			},
-			Run: func(ctx context.Context, _ *Env, call Call) (map[string]any, error) {
+			Run: func(ctx context.Context, _ *connector.Env, call connector.Call) (map[string]any, error) {
 				d, err := time.ParseDuration(fmt.Sprint(call.Params["duration"]))
 				if err != nil || d < 0 || d > time.Hour {
 					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("core.sleep: duration %v must be between 0 and 1h (e.g. 5s)", call.Params["duration"]), "BadParams", nil)
@@ -98,7 +101,7 @@ func coreDefinitions() []Definition {
 				},
 				Outputs: []catalog.Field{},
 			},
-			Run: func(_ context.Context, _ *Env, call Call) (map[string]any, error) {
+			Run: func(_ context.Context, _ *connector.Env, call connector.Call) (map[string]any, error) {
 				msg := fmt.Sprint(call.Params["message"])
 				if r, _ := call.Params["retryable"].(bool); r {
 					return nil, temporal.NewApplicationError(msg, "CoreFail")

@@ -1,4 +1,4 @@
-package lab
+package aws
 
 import (
 	"bytes"
@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
 	"io"
 	"net/http"
 	"net/url"
@@ -34,18 +36,18 @@ import (
 
 // Lab AWS credentials: public test constants.
 const (
-	AWSAccessKeyID = "AKIALABRIPOSTE000001"
+	LabAccessKeyID = "AKIALABRIPOSTE000001"
 	awsSecretKey   = "lab-aws-secret-access-key"
-	AWSAccount     = "111122223333"
-	// AWSQuarantineGroup is the lab's quarantine security group.
-	AWSQuarantineGroup = "sg-0badc0ffee0000001"
-	// AWSInstance is the lab's EC2 instance (two network interfaces).
-	AWSInstance = "i-0abc12345def67890"
-	// AWSUser and AWSUserKey are an IAM user and its active access key.
-	AWSUser    = "ci-deployer"
-	AWSUserKey = "AKIAEXAMPLECIDEPLOY1"
-	// AWSRole is an IAM role whose sessions can be revoked.
-	AWSRole = "app-server-role"
+	LabAccount     = "111122223333"
+	// LabQuarantineGroup is the lab's quarantine security group.
+	LabQuarantineGroup = "sg-0badc0ffee0000001"
+	// LabInstance is the lab's EC2 instance (two network interfaces).
+	LabInstance = "i-0abc12345def67890"
+	// LabUser and LabUserKey are an IAM user and its active access key.
+	LabUser    = "ci-deployer"
+	LabUserKey = "AKIAEXAMPLECIDEPLOY1"
+	// LabRole is an IAM role whose sessions can be revoked.
+	LabRole = "app-server-role"
 )
 
 type awsState struct {
@@ -88,24 +90,24 @@ type awsSession struct {
 
 func newAWSState() *awsState {
 	return &awsState{
-		keys:  map[string]*awsKey{AWSUserKey: {user: AWSUser, id: AWSUserKey, status: "Active", created: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}},
-		roles: map[string]map[string]string{AWSRole: {}, "riposte-responder": {}},
-		instances: map[string]*awsInstance{AWSInstance: {id: AWSInstance,
+		keys:  map[string]*awsKey{LabUserKey: {user: LabUser, id: LabUserKey, status: "Active", created: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}},
+		roles: map[string]map[string]string{LabRole: {}, "riposte-responder": {}},
+		instances: map[string]*awsInstance{LabInstance: {id: LabInstance,
 			enis:    []*awsENI{{id: "eni-0aaa11112222333a", groups: []string{"sg-0eb00000000000001", "sg-05550000000000001"}}, {id: "eni-0bbb11112222333b", groups: []string{"sg-0db00000000000001"}}},
 			volumes: []string{"vol-0root0000000001", "vol-0data0000000001"},
 			tags:    map[string]string{"Name": "web-prod-01"}}},
-		groups:   map[string]string{"sg-0eb00000000000001": "web", "sg-05550000000000001": "ssh", "sg-0db00000000000001": "db", AWSQuarantineGroup: "quarantine"},
+		groups:   map[string]string{"sg-0eb00000000000001": "web", "sg-05550000000000001": "ssh", "sg-0db00000000000001": "db", LabQuarantineGroup: "quarantine"},
 		sessions: map[string]awsSession{},
 	}
 }
 
-// AWSInstanceGroups returns the security groups of each network interface
+// InstanceGroups returns the security groups of each network interface
 // of an instance, by interface id.
-func (l *Lab) AWSInstanceGroups(id string) map[string][]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (fk *Fake) InstanceGroups(id string) map[string][]string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	out := map[string][]string{}
-	if in := l.aws.instances[id]; in != nil {
+	if in := fk.instances[id]; in != nil {
 		for _, e := range in.enis {
 			out[e.id] = append([]string(nil), e.groups...)
 		}
@@ -113,33 +115,33 @@ func (l *Lab) AWSInstanceGroups(id string) map[string][]string {
 	return out
 }
 
-// AWSKeyStatus is an access key's status (Active, Inactive) or "".
-func (l *Lab) AWSKeyStatus(id string) string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if k := l.aws.keys[id]; k != nil {
+// KeyStatus is an access key's status (Active, Inactive) or "".
+func (fk *Fake) KeyStatus(id string) string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	if k := fk.keys[id]; k != nil {
 		return k.status
 	}
 	return ""
 }
 
-// AWSRolePolicies returns a role's inline policies (name -> document).
-func (l *Lab) AWSRolePolicies(role string) map[string]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// RolePolicies returns a role's inline policies (name -> document).
+func (fk *Fake) RolePolicies(role string) map[string]string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	out := map[string]string{}
-	for k, v := range l.aws.roles[role] {
+	for k, v := range fk.roles[role] {
 		out[k] = v
 	}
 	return out
 }
 
-// AWSSnapshots counts the snapshots taken of an instance's volumes.
-func (l *Lab) AWSSnapshots(instance string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// Snapshots counts the snapshots taken of an instance's volumes.
+func (fk *Fake) Snapshots(instance string) int {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	n := 0
-	for _, s := range l.aws.snapshots {
+	for _, s := range fk.snapshots {
 		if s.instance == instance {
 			n++
 		}
@@ -147,7 +149,7 @@ func (l *Lab) AWSSnapshots(instance string) int {
 	return n
 }
 
-func awsReqID() string { return guid(fmt.Sprint(time.Now().UnixNano())) }
+func awsReqID() string { return labkit.GUID(fmt.Sprint(time.Now().UnixNano())) }
 
 func awsXML(w http.ResponseWriter, status int, body string) {
 	w.Header().Set("Content-Type", "text/xml")
@@ -172,8 +174,8 @@ func ec2Error(w http.ResponseWriter, status int, code, msg string) {
 	awsXML(w, status, fmt.Sprintf(`<Response><Errors><Error><Code>%s</Code><Message>%s</Message></Error></Errors><RequestID>%s</RequestID></Response>`, code, esc(msg), awsReqID()))
 }
 
-func awsFault(service string) faultWriter {
-	return func(w http.ResponseWriter, f *Fault) {
+func awsFault(service string) labkit.FaultWriter {
+	return func(w http.ResponseWriter, f *labkit.Fault) {
 		code, msg := "InternalFailure", "We encountered an internal error. Please try again."
 		switch f.Status {
 		case http.StatusTooManyRequests, http.StatusBadRequest:
@@ -198,7 +200,7 @@ func awsFault(service string) faultWriter {
 // awsVerify checks the request's SigV4 signature by signing a copy with
 // the same credentials, time and signed headers; it returns the access key
 // id, or writes the AWS error and returns "".
-func (l *Lab) awsVerify(w http.ResponseWriter, r *http.Request, body []byte, service string) string {
+func (fk *Fake) awsVerify(w http.ResponseWriter, r *http.Request, body []byte, service string) string {
 	fail := func(code, msg string) string {
 		if service == "ec2" {
 			ec2Error(w, http.StatusUnauthorized, code, msg)
@@ -223,14 +225,14 @@ func (l *Lab) awsVerify(w http.ResponseWriter, r *http.Request, body []byte, ser
 	}
 	akid, region := scope[0], scope[2]
 	creds := aws.Credentials{AccessKeyID: akid}
-	l.mu.Lock()
-	switch sess, isSess := l.aws.sessions[akid]; {
-	case akid == AWSAccessKeyID:
+	fk.Mu.Lock()
+	switch sess, isSess := fk.sessions[akid]; {
+	case akid == LabAccessKeyID:
 		creds.SecretAccessKey = awsSecretKey
 	case isSess && time.Now().Before(sess.expires):
 		creds.SecretAccessKey, creds.SessionToken = sess.secret, sess.token
 	}
-	l.mu.Unlock()
+	fk.Mu.Unlock()
 	if creds.SecretAccessKey == "" {
 		return fail("InvalidClientTokenId", "The security token included in the request is invalid.")
 	}
@@ -260,43 +262,44 @@ func (l *Lab) awsVerify(w http.ResponseWriter, r *http.Request, body []byte, ser
 	return akid
 }
 
-func (l *Lab) awsRoutes(mux *http.ServeMux) {
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
 	for _, svc := range []string{"iam", "ec2", "sts"} {
 		svc := svc
-		classify := func(r *http.Request) routeKind {
+		classify := func(r *http.Request) labkit.RouteKind {
 			// Read the body without consuming it: the signature covers
 			// its exact bytes.
 			b, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(b))
 			if f, err := url.ParseQuery(string(b)); err == nil && awsMutating[f.Get("Action")] {
-				return mutateRoute
+				return labkit.MutateRoute
 			}
-			return readRoute
+			return labkit.ReadRoute
 		}
 		handler := func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
 			form, err := url.ParseQuery(string(body))
-			if err != nil || !isForm(r) {
+			if err != nil || !labkit.IsForm(r) {
 				awsQueryError(w, http.StatusBadRequest, "Sender", "MalformedQueryString", "the body must be application/x-www-form-urlencoded")
 				return
 			}
-			akid := l.awsVerify(w, r, body, svc)
+			akid := fk.awsVerify(w, r, body, svc)
 			if akid == "" {
 				return
 			}
 			action := form.Get("Action")
 			switch svc {
 			case "iam":
-				l.awsIAM(w, r, action, form)
+				fk.awsIAM(w, r, action, form)
 			case "ec2":
-				l.awsEC2(w, r, action, form)
+				fk.awsEC2(w, r, action, form)
 			case "sts":
-				l.awsSTS(w, r, action, form)
+				fk.awsSTS(w, r, action, form)
 			}
 		}
 		// With or without the trailing slash: riposte.yaml URLs lose it.
-		l.handleClassified(mux, AWS, "POST /aws/"+svc+"/{$}", classify, awsFault(svc), handler)
-		l.handleClassified(mux, AWS, "POST /aws/"+svc, classify, awsFault(svc), handler)
+		fk.HandleClassified(mux, vendorName, "POST /aws/"+svc+"/{$}", classify, awsFault(svc), handler)
+		fk.HandleClassified(mux, vendorName, "POST /aws/"+svc, classify, awsFault(svc), handler)
 	}
 }
 
@@ -313,28 +316,28 @@ func iamOK(w http.ResponseWriter, action, result string) {
 	awsXML(w, http.StatusOK, fmt.Sprintf(`<%sResponse %s>%s<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, action, iamNS, res, awsReqID(), action))
 }
 
-func (l *Lab) awsIAM(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	noSuch := func(what string) { awsQueryError(w, http.StatusNotFound, "Sender", "NoSuchEntity", what) }
 	switch action {
 	case "ListAccessKeys":
 		user := f.Get("UserName")
 		var b strings.Builder
-		for _, id := range sortedKeys(l.aws.keys) {
-			k := l.aws.keys[id]
+		for _, id := range labkit.SortedKeys(fk.keys) {
+			k := fk.keys[id]
 			if user != "" && k.user != user {
 				continue
 			}
 			fmt.Fprintf(&b, "<member><UserName>%s</UserName><AccessKeyId>%s</AccessKeyId><Status>%s</Status><CreateDate>%s</CreateDate></member>", k.user, k.id, k.status, k.created.Format(time.RFC3339))
 		}
-		if user != "" && user != AWSUser {
+		if user != "" && user != LabUser {
 			noSuch("The user with name " + user + " cannot be found.")
 			return
 		}
 		iamOK(w, action, "<AccessKeyMetadata>"+b.String()+"</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
 	case "UpdateAccessKey":
-		k := l.aws.keys[f.Get("AccessKeyId")]
+		k := fk.keys[f.Get("AccessKeyId")]
 		if k == nil || (f.Get("UserName") != "" && f.Get("UserName") != k.user) {
 			noSuch("The Access Key with id " + f.Get("AccessKeyId") + " cannot be found.")
 			return
@@ -350,10 +353,10 @@ func (l *Lab) awsIAM(w http.ResponseWriter, r *http.Request, action string, f ur
 		if st == "Active" {
 			op = "enable_access_key"
 		}
-		l.record(r, AWS, op, k.id, changed, http.StatusOK, "user "+k.user)
+		fk.Record(r, vendorName, op, k.id, changed, http.StatusOK, "user "+k.user)
 		iamOK(w, action, "")
 	case "GetRolePolicy":
-		pol, ok := l.aws.roles[f.Get("RoleName")]
+		pol, ok := fk.roles[f.Get("RoleName")]
 		if !ok {
 			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
@@ -366,7 +369,7 @@ func (l *Lab) awsIAM(w http.ResponseWriter, r *http.Request, action string, f ur
 		// IAM returns the document URL-encoded (RFC 3986).
 		iamOK(w, action, fmt.Sprintf("<RoleName>%s</RoleName><PolicyName>%s</PolicyName><PolicyDocument>%s</PolicyDocument>", esc(f.Get("RoleName")), esc(f.Get("PolicyName")), esc(url.QueryEscape(doc))))
 	case "PutRolePolicy":
-		pol, ok := l.aws.roles[f.Get("RoleName")]
+		pol, ok := fk.roles[f.Get("RoleName")]
 		if !ok {
 			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
@@ -378,10 +381,10 @@ func (l *Lab) awsIAM(w http.ResponseWriter, r *http.Request, action string, f ur
 		}
 		changed := pol[f.Get("PolicyName")] != doc
 		pol[f.Get("PolicyName")] = doc
-		l.record(r, AWS, "put_role_policy", f.Get("RoleName"), changed, http.StatusOK, f.Get("PolicyName"))
+		fk.Record(r, vendorName, "put_role_policy", f.Get("RoleName"), changed, http.StatusOK, f.Get("PolicyName"))
 		iamOK(w, action, "")
 	case "DeleteRolePolicy":
-		pol, ok := l.aws.roles[f.Get("RoleName")]
+		pol, ok := fk.roles[f.Get("RoleName")]
 		if !ok {
 			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
@@ -391,25 +394,25 @@ func (l *Lab) awsIAM(w http.ResponseWriter, r *http.Request, action string, f ur
 			return
 		}
 		delete(pol, f.Get("PolicyName"))
-		l.record(r, AWS, "delete_role_policy", f.Get("RoleName"), true, http.StatusOK, f.Get("PolicyName"))
+		fk.Record(r, vendorName, "delete_role_policy", f.Get("RoleName"), true, http.StatusOK, f.Get("PolicyName"))
 		iamOK(w, action, "")
 	case "GetUser":
-		iamOK(w, action, fmt.Sprintf("<User><UserName>riposte</UserName><UserId>AIDALAB</UserId><Arn>arn:aws:iam::%s:user/riposte</Arn><Path>/</Path><CreateDate>2025-01-01T00:00:00Z</CreateDate></User>", AWSAccount))
+		iamOK(w, action, fmt.Sprintf("<User><UserName>riposte</UserName><UserId>AIDALAB</UserId><Arn>arn:aws:iam::%s:user/riposte</Arn><Path>/</Path><CreateDate>2025-01-01T00:00:00Z</CreateDate></User>", LabAccount))
 	default:
 		awsQueryError(w, http.StatusBadRequest, "Sender", "InvalidAction", "The action "+action+" is not valid for this web service (lab subset).")
 	}
 }
 
-func (l *Lab) awsSTS(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
+func (fk *Fake) awsSTS(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
 	switch action {
 	case "GetCallerIdentity":
-		awsXML(w, http.StatusOK, fmt.Sprintf(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/riposte</Arn><UserId>AIDALAB</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, AWSAccount, AWSAccount, awsReqID()))
+		awsXML(w, http.StatusOK, fmt.Sprintf(`<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult><Arn>arn:aws:iam::%s:user/riposte</Arn><UserId>AIDALAB</UserId><Account>%s</Account></GetCallerIdentityResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></GetCallerIdentityResponse>`, LabAccount, LabAccount, awsReqID()))
 	case "AssumeRole":
 		arn := f.Get("RoleArn")
-		role, ok := strings.CutPrefix(arn, "arn:aws:iam::"+AWSAccount+":role/")
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if _, known := l.aws.roles[role]; !ok || !known {
+		role, ok := strings.CutPrefix(arn, "arn:aws:iam::"+LabAccount+":role/")
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		if _, known := fk.roles[role]; !ok || !known {
 			awsQueryError(w, http.StatusForbidden, "Sender", "AccessDenied", "User is not authorized to perform: sts:AssumeRole on resource: "+arn)
 			return
 		}
@@ -417,12 +420,12 @@ func (l *Lab) awsSTS(w http.ResponseWriter, r *http.Request, action string, f ur
 			awsQueryError(w, http.StatusBadRequest, "Sender", "ValidationError", "RoleSessionName is required")
 			return
 		}
-		l.aws.seq++
-		akid := fmt.Sprintf("ASIALAB%013d", l.aws.seq)
-		sess := awsSession{secret: stableID("sts-secret"+akid, 40), token: "lab-session-" + stableID("sts-token"+akid, 32), role: role, expires: time.Now().Add(time.Hour)}
-		l.aws.sessions[akid] = sess
+		fk.seq++
+		akid := fmt.Sprintf("ASIALAB%013d", fk.seq)
+		sess := awsSession{secret: labkit.StableID("sts-secret"+akid, 40), token: "lab-session-" + labkit.StableID("sts-token"+akid, 32), role: role, expires: time.Now().Add(time.Hour)}
+		fk.sessions[akid] = sess
 		awsXML(w, http.StatusOK, fmt.Sprintf(`<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult><Credentials><AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey><SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials><AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/%s/%s</Arn><AssumedRoleId>AROALAB:%s</AssumedRoleId></AssumedRoleUser></AssumeRoleResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></AssumeRoleResponse>`,
-			akid, sess.secret, sess.token, sess.expires.UTC().Format(time.RFC3339), AWSAccount, role, esc(f.Get("RoleSessionName")), esc(f.Get("RoleSessionName")), awsReqID()))
+			akid, sess.secret, sess.token, sess.expires.UTC().Format(time.RFC3339), LabAccount, role, esc(f.Get("RoleSessionName")), esc(f.Get("RoleSessionName")), awsReqID()))
 	default:
 		awsQueryError(w, http.StatusBadRequest, "Sender", "InvalidAction", "The action "+action+" is not valid for this web service (lab subset).")
 	}
@@ -442,16 +445,16 @@ func indexed(f url.Values, prefix string) []string {
 	}
 }
 
-func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+func (fk *Fake) awsEC2(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
 	ok := func(inner string) {
 		awsXML(w, http.StatusOK, fmt.Sprintf(`<%sResponse %s><requestId>%s</requestId>%s</%sResponse>`, action, ec2NS, awsReqID(), inner, action))
 	}
 	tagSet := func(tags map[string]string) string {
 		var b strings.Builder
 		b.WriteString("<tagSet>")
-		for _, k := range sortedKeys(tags) {
+		for _, k := range labkit.SortedKeys(tags) {
 			fmt.Fprintf(&b, "<item><key>%s</key><value>%s</value></item>", esc(k), esc(tags[k]))
 		}
 		b.WriteString("</tagSet>")
@@ -467,16 +470,16 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 		ids := indexed(f, "InstanceId")
 		var b strings.Builder
 		for _, id := range ids {
-			in := l.aws.instances[id]
+			in := fk.instances[id]
 			if in == nil {
 				ec2Error(w, http.StatusBadRequest, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", id))
 				return
 			}
-			fmt.Fprintf(&b, "<item><reservationId>r-0lab%s</reservationId><ownerId>%s</ownerId><instancesSet><item><instanceId>%s</instanceId><instanceState><code>16</code><name>running</name></instanceState><networkInterfaceSet>", stableID(id, 8), AWSAccount, id)
+			fmt.Fprintf(&b, "<item><reservationId>r-0lab%s</reservationId><ownerId>%s</ownerId><instancesSet><item><instanceId>%s</instanceId><instanceState><code>16</code><name>running</name></instanceState><networkInterfaceSet>", labkit.StableID(id, 8), LabAccount, id)
 			for _, e := range in.enis {
 				fmt.Fprintf(&b, "<item><networkInterfaceId>%s</networkInterfaceId><groupSet>", e.id)
 				for _, g := range e.groups {
-					fmt.Fprintf(&b, "<item><groupId>%s</groupId><groupName>%s</groupName></item>", g, l.aws.groups[g])
+					fmt.Fprintf(&b, "<item><groupId>%s</groupId><groupName>%s</groupName></item>", g, fk.groups[g])
 				}
 				b.WriteString("</groupSet></item>")
 			}
@@ -489,7 +492,7 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 		ok("<reservationSet>" + b.String() + "</reservationSet>")
 	case "ModifyNetworkInterfaceAttribute":
 		var eni *awsENI
-		for _, in := range l.aws.instances {
+		for _, in := range fk.instances {
 			for _, e := range in.enis {
 				if e.id == f.Get("NetworkInterfaceId") {
 					eni = e
@@ -506,18 +509,18 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 			return
 		}
 		for _, g := range groups {
-			if _, known := l.aws.groups[g]; !known {
+			if _, known := fk.groups[g]; !known {
 				ec2Error(w, http.StatusBadRequest, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", g))
 				return
 			}
 		}
 		changed := strings.Join(eni.groups, ",") != strings.Join(groups, ",")
 		eni.groups = groups
-		l.record(r, AWS, "set_security_groups", eni.id, changed, http.StatusOK, strings.Join(groups, ","))
+		fk.Record(r, vendorName, "set_security_groups", eni.id, changed, http.StatusOK, strings.Join(groups, ","))
 		ok("<return>true</return>")
 	case "CreateTags", "DeleteTags":
 		for _, id := range indexed(f, "ResourceId") {
-			in := l.aws.instances[id]
+			in := fk.instances[id]
 			if in == nil {
 				ec2Error(w, http.StatusBadRequest, "InvalidID", fmt.Sprintf("The ID '%s' is not valid", id))
 				return
@@ -536,7 +539,7 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 		}
 		ok("<return>true</return>")
 	case "CreateSnapshots":
-		in := l.aws.instances[f.Get("InstanceSpecification.InstanceId")]
+		in := fk.instances[f.Get("InstanceSpecification.InstanceId")]
 		if in == nil {
 			ec2Error(w, http.StatusBadRequest, "InvalidInstanceID.NotFound", fmt.Sprintf("The instance ID '%s' does not exist", f.Get("InstanceSpecification.InstanceId")))
 			return
@@ -551,11 +554,11 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 		}
 		var b strings.Builder
 		for _, v := range in.volumes {
-			l.aws.seq++
-			s := &awsSnapshot{id: fmt.Sprintf("snap-0lab%012d", l.aws.seq), volume: v, instance: in.id, description: f.Get("Description"), tags: tags, started: time.Now().UTC()}
-			l.aws.snapshots = append(l.aws.snapshots, s)
+			fk.seq++
+			s := &awsSnapshot{id: fmt.Sprintf("snap-0lab%012d", fk.seq), volume: v, instance: in.id, description: f.Get("Description"), tags: tags, started: time.Now().UTC()}
+			fk.snapshots = append(fk.snapshots, s)
 			fmt.Fprintf(&b, "<item><snapshotId>%s</snapshotId><volumeId>%s</volumeId><state>pending</state><startTime>%s</startTime><description>%s</description>%s</item>", s.id, v, s.started.Format(time.RFC3339), esc(s.description), tagSet(tags))
-			l.record(r, AWS, "snapshot", in.id, true, http.StatusOK, s.id+" of "+v)
+			fk.Record(r, vendorName, "snapshot", in.id, true, http.StatusOK, s.id+" of "+v)
 		}
 		ok("<snapshotSet>" + b.String() + "</snapshotSet>")
 	case "DescribeSnapshots":
@@ -568,7 +571,7 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 			want[n[0]] = f.Get(fmt.Sprintf("Filter.%d.Value.1", i))
 		}
 		var b strings.Builder
-		snaps := append([]*awsSnapshot(nil), l.aws.snapshots...)
+		snaps := append([]*awsSnapshot(nil), fk.snapshots...)
 		sort.Slice(snaps, func(i, j int) bool { return snaps[i].id < snaps[j].id })
 		for _, s := range snaps {
 			match := true
@@ -589,15 +592,57 @@ func (l *Lab) awsEC2(w http.ResponseWriter, r *http.Request, action string, f ur
 		var b strings.Builder
 		ids := indexed(f, "GroupId")
 		for _, g := range ids {
-			name, known := l.aws.groups[g]
+			name, known := fk.groups[g]
 			if !known {
 				ec2Error(w, http.StatusBadRequest, "InvalidGroup.NotFound", fmt.Sprintf("The security group '%s' does not exist", g))
 				return
 			}
-			fmt.Fprintf(&b, "<item><groupId>%s</groupId><groupName>%s</groupName><ownerId>%s</ownerId></item>", g, name, AWSAccount)
+			fmt.Fprintf(&b, "<item><groupId>%s</groupId><groupName>%s</groupName><ownerId>%s</ownerId></item>", g, name, LabAccount)
 		}
 		ok("<securityGroupInfo>" + b.String() + "</securityGroupInfo>")
 	default:
 		ec2Error(w, http.StatusBadRequest, "InvalidAction", "The action "+action+" is not valid for this web service (lab subset).")
+	}
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "aws"
+
+// Fake is the lab's AWS fake (see the top of this file).
+type Fake struct {
+	*labkit.Kit
+	*awsState
+}
+
+// NewFake returns the fake, serving on the lab of k.
+func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, awsState: newAWSState()} }
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// Connections implements labkit.Fake. AWS takes per-service endpoints
+// instead of a base URL.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName,
+			Options: map[string]string{"region": "us-east-1", "access_key_id": LabAccessKeyID,
+				"iam_endpoint": fk.URL + "/aws/iam", "ec2_endpoint": fk.URL + "/aws/ec2", "sts_endpoint": fk.URL + "/aws/sts",
+				"quarantine_security_group": LabQuarantineGroup},
+			Secrets: map[string]connector.SecretRef{"secret_access_key": labkit.Lit(awsSecretKey)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: the lab page shows AWS through the
+// recorded calls only.
+func (fk *Fake) Snapshot(*labkit.State) {}
+
+// AddRole adds an IAM role, as a real account holds the roles its
+// GuardDuty findings name. Adding a role that exists is a no-op.
+func (fk *Fake) AddRole(name string) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	if _, ok := fk.roles[name]; !ok {
+		fk.roles[name] = map[string]string{}
 	}
 }

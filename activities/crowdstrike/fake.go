@@ -1,0 +1,307 @@
+package crowdstrike
+
+import (
+	"github.com/riposte-dev/riposte/internal/labkit"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/connector"
+)
+
+// CrowdStrike Falcon fake: OAuth2 token (201), host query by FQL hostname,
+// device details, containment actions (202). Errors come in errors[]; 429
+// carries X-RateLimit-RetryAfter (epoch seconds).
+//
+// Clouds: the fake serves us-1 under /crowdstrike and us-2, eu-1 under
+// /crowdstrike-us-2, /crowdstrike-eu-1. Every token answer carries the
+// client's home cloud in X-CS-Region (the header gofalcon's and falconpy's
+// region autodiscovery read, declared on POST /oauth2/token 201 in the
+// Falcon swagger); a token used on another cloud's API gets 401 "access
+// denied, invalid bearer token", as a wrong cloud does.
+
+// csClouds lists the clouds the lab serves, with their path prefixes.
+var csClouds = map[string]string{"us-1": "/crowdstrike", "us-2": "/crowdstrike-us-2", "eu-1": "/crowdstrike-eu-1"}
+
+// csClientClouds is the home cloud of each lab API client.
+var csClientClouds = map[string]struct{ secret, cloud string }{
+	csClientID:    {csClientSecret, "us-1"},
+	csUS2ClientID: {csUS2ClientSecret, "us-2"},
+}
+
+func csAudience(cloud string) string {
+	if cloud == "us-1" {
+		return vendorName
+	}
+	return vendorName + "-" + cloud
+}
+
+func csErrors(w http.ResponseWriter, status int, msgs ...string) {
+	var errs []map[string]any
+	for _, m := range msgs {
+		errs = append(errs, map[string]any{"code": status, "message": m})
+	}
+	labkit.WriteJSON(w, status, map[string]any{"meta": csMeta(), "resources": []any{}, "errors": errs})
+}
+
+func csMeta() map[string]any {
+	return map[string]any{"query_time": 0.001, "powered_by": "lab", "trace_id": labkit.StableID(time.Now().String(), 32)}
+}
+
+func csFault(w http.ResponseWriter, f *labkit.Fault) {
+	switch {
+	case f.Status == http.StatusTooManyRequests:
+		w.Header().Set("X-RateLimit-Limit", "6000")
+		w.Header().Set("X-RateLimit-Remaining", "0")
+		w.Header().Set("X-RateLimit-RetryAfter", labkit.Epoch(f.RetryAfter))
+		csErrors(w, f.Status, "API rate limit exceeded.")
+	case f.Status == http.StatusUnauthorized:
+		csErrors(w, f.Status, "access denied, invalid bearer token")
+	default:
+		csErrors(w, f.Status, http.StatusText(f.Status))
+	}
+}
+
+var fqlHostnameRe = regexp.MustCompile(`^hostname:\s*'([^']*)'$`)
+
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
+	for cloud, prefix := range csClouds {
+		fk.crowdstrikeCloudRoutes(mux, cloud, prefix)
+	}
+}
+
+func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string) {
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !fk.Bearer(r, csAudience(cloud)) {
+				csErrors(w, http.StatusUnauthorized, "access denied, invalid bearer token")
+				return
+			}
+			h(w, r)
+		}
+	}
+	fk.Handle(mux, vendorName, "POST "+prefix+"/oauth2/token", labkit.TokenRoute, csFault, func(w http.ResponseWriter, r *http.Request) {
+		if !labkit.IsForm(r) {
+			csErrors(w, http.StatusBadRequest, "Content-Type must be application/x-www-form-urlencoded")
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			csErrors(w, http.StatusBadRequest, "invalid form body")
+			return
+		}
+		id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+		if id == "" || secret == "" {
+			csErrors(w, http.StatusBadRequest, "client_id and client_secret are required")
+			return
+		}
+		client, ok := csClientClouds[id]
+		if !ok || secret != client.secret {
+			csErrors(w, http.StatusForbidden, "access denied, authorization failed")
+			return
+		}
+		w.Header().Set("X-Cs-Region", client.cloud)
+		labkit.WriteJSON(w, http.StatusCreated, map[string]any{"access_token": fk.IssueToken(csAudience(client.cloud), 30*time.Minute), "token_type": "bearer", "expires_in": 1799})
+	})
+	fk.Handle(mux, vendorName, "GET "+prefix+"/devices/queries/devices/v1", labkit.ReadRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		filter := r.URL.Query().Get("filter")
+		ids := []string{}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		if filter != "" {
+			m := fqlHostnameRe.FindStringSubmatch(strings.TrimSpace(filter))
+			if m == nil {
+				csErrors(w, http.StatusBadRequest, "Invalid filter: the lab supports hostname:'NAME'")
+				return
+			}
+			if h := fk.HostByName(m[1]); h != nil {
+				ids = append(ids, fk.host(h).id)
+			}
+		} else {
+			for _, h := range fk.hosts() {
+				ids = append(ids, h.id)
+			}
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"meta": csMeta(), "resources": ids, "errors": []any{}})
+	}))
+	fk.Handle(mux, vendorName, "GET "+prefix+"/devices/entities/devices/v2", labkit.ReadRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		ids := r.URL.Query()["ids"]
+		if len(ids) == 0 {
+			csErrors(w, http.StatusBadRequest, "ids is required")
+			return
+		}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		var res []map[string]any
+		for _, id := range ids {
+			for _, h := range fk.hosts() {
+				if h.id == id {
+					res = append(res, map[string]any{"device_id": h.id, "hostname": h.Name, "status": fk.csReported(h),
+						"platform_name": h.OS, "last_seen": h.LastSeen.Format(time.RFC3339)})
+				}
+			}
+		}
+		if len(res) == 0 {
+			csErrors(w, http.StatusNotFound, "Devices not found")
+			return
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"meta": csMeta(), "resources": res, "errors": []any{}})
+	}))
+	fk.Handle(mux, vendorName, "POST "+prefix+"/devices/entities/devices-actions/v2", labkit.MutateRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		action := r.URL.Query().Get("action_name")
+		switch action {
+		case "contain", "lift_containment":
+		case "":
+			csErrors(w, http.StatusBadRequest, "action_name is required")
+			return
+		default:
+			csErrors(w, http.StatusBadRequest, "action_name "+action+" is not supported by the lab (contain, lift_containment)")
+			return
+		}
+		if !labkit.IsJSON(r) {
+			csErrors(w, http.StatusBadRequest, "Content-Type must be application/json")
+			return
+		}
+		body, err := labkit.DecodeBody(r)
+		if err != nil {
+			csErrors(w, http.StatusBadRequest, "invalid JSON body")
+			return
+		}
+		raw, _ := body["ids"].([]any)
+		if len(raw) == 0 {
+			csErrors(w, http.StatusBadRequest, "ids is required: {\"ids\": [\"<device id>\"]}")
+			return
+		}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		var res []map[string]any
+		var errs []map[string]any
+		for _, v := range raw {
+			id, _ := v.(string)
+			var h *csHost
+			for _, x := range fk.hosts() {
+				if x.id == id {
+					h = x
+				}
+			}
+			if h == nil {
+				errs = append(errs, map[string]any{"code": 404, "message": "Device not found", "id": id})
+				continue
+			}
+			want := "contained"
+			if action == "lift_containment" {
+				want = "normal"
+			}
+			changed := h.status != want
+			if changed {
+				h.status, h.since = want, time.Now().UTC()
+			}
+			fk.Record(r, vendorName, action, h.Name, changed, http.StatusAccepted, "")
+			res = append(res, map[string]any{"id": h.id, "path": ""})
+		}
+		status := http.StatusAccepted
+		if len(res) == 0 {
+			status = http.StatusNotFound
+		}
+		if errs == nil {
+			errs = []map[string]any{}
+		}
+		labkit.WriteJSON(w, status, map[string]any{"meta": csMeta(), "resources": res, "errors": errs})
+	}))
+}
+
+// Client returns a crowdstrike connection for the lab API client
+// whose home is homeCloud (us-1 or us-2), pointed at baseURL (the lab's
+// CloudURL(cloud) or an official API URL a test routes to the lab).
+func (fk *Fake) Client(homeCloud, baseURL string) connector.Connection {
+	id, secret := csClientID, csClientSecret
+	if homeCloud == "us-2" {
+		id, secret = csUS2ClientID, csUS2ClientSecret
+	}
+	return connector.Connection{Type: "crowdstrike", BaseURL: baseURL, Options: map[string]string{"client_id": id},
+		Secrets: map[string]connector.SecretRef{"client_secret": {Lab: secret}}}
+}
+
+// CloudURL is the lab's base URL of a CrowdStrike cloud.
+func (fk *Fake) CloudURL(cloud string) string { return fk.URL + csClouds[cloud] }
+
+// csReported is the device status the API reports: the sensor takes a
+// while to apply an action, so for SetPending's duration after one the
+// status is containment_pending or lift_containment_pending (the values
+// of the Falcon device "status" field). Callers hold fk.Mu.
+func (fk *Fake) csReported(h *csHost) string {
+	if fk.Pending > 0 && !h.since.IsZero() && time.Since(h.since) < fk.Pending {
+		if h.status == "contained" {
+			return "containment_pending"
+		}
+		return "lift_containment_pending"
+	}
+	return h.status
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "crowdstrike"
+
+// Lab credentials. They are public test constants, not secrets.
+const (
+	csClientID     = "lab-cs-client"
+	csClientSecret = "lab-cs-secret"
+	// csUS2ClientID is a lab API client whose home is the us-2 cloud.
+	csUS2ClientID     = "lab-cs-us2-client"
+	csUS2ClientSecret = "lab-cs-us2-secret"
+)
+
+// csHost is a host as the Falcon cloud knows it.
+type csHost struct {
+	*labkit.Host
+	id, status string // status: normal, contained
+	since      time.Time
+}
+
+// Fake is the lab's CrowdStrike Falcon fake (see the top of this file).
+type Fake struct {
+	*labkit.Kit
+	state map[*labkit.Host]*csHost
+}
+
+// NewFake returns the fake, serving on the lab of k.
+func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, state: map[*labkit.Host]*csHost{}} }
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// host is the Falcon state of an inventory host. Callers hold Mu.
+func (fk *Fake) host(h *labkit.Host) *csHost {
+	st, ok := fk.state[h]
+	if !ok {
+		st = &csHost{Host: h, id: labkit.StableID("cs:"+h.Name, 32), status: "normal"}
+		fk.state[h] = st
+	}
+	return st
+}
+
+// hosts lists every inventory host's Falcon state. Callers hold Mu.
+func (fk *Fake) hosts() []*csHost {
+	out := make([]*csHost, len(fk.Kit.Hosts))
+	for i, h := range fk.Kit.Hosts {
+		out[i] = fk.host(h)
+	}
+	return out
+}
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{vendorName: fk.Client("us-1", fk.CloudURL("us-1"))}
+}
+
+// Snapshot implements labkit.Fake: contained hosts.
+func (fk *Fake) Snapshot(st *labkit.State) {
+	for _, h := range fk.hosts() {
+		st.Hosts[h.Index].CrowdStrike = h.status
+		if h.status == "contained" {
+			st.ContainedHosts = append(st.ContainedHosts, labkit.ContainedHost{Vendor: vendorName, Hostname: h.Name, ID: h.id, Since: h.since})
+		}
+	}
+}

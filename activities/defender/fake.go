@@ -1,0 +1,291 @@
+package defender
+
+import (
+	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Defender for Endpoint fake (tokens come from the lab's Microsoft
+// identity platform, labkit.MicrosoftLoginRoutes): machines by computerDnsName, machine
+// actions, isolate/unisolate (201 MachineAction). A repeated isolation
+// while one is in force answers 400 "Action is already in progress".
+//
+// Sources: learn.microsoft.com/defender-endpoint/api: "List machines API"
+// (a query with no recent machine answers 404 Not Found; computerDnsName
+// holds the lower-case FQDN and eq compares it exactly), "Isolate machine
+// API" / "Release device from isolation API" (201 MachineAction, status
+// Pending until the device picks the action up), "Common Microsoft
+// Defender for Endpoint API errors" (codes BadRequest, InvalidRequestBody,
+// NotFound, ResourceNotFound, TooManyRequests; the message is free text).
+// While an isolation action is Pending or InProgress, another isolation
+// action on the machine answers 400 BadRequest "Action is already in
+// progress" (SetPending makes actions stay Pending that long).
+
+type fakeAction struct {
+	ID        string    `json:"id"`
+	Type      string    `json:"type"`
+	Scope     string    `json:"scope,omitempty"`
+	Requestor string    `json:"requestor"`
+	Comment   string    `json:"requestorComment"`
+	Status    string    `json:"status"`
+	MachineID string    `json:"machineId"`
+	DNSName   string    `json:"computerDnsName"`
+	Created   time.Time `json:"creationDateTimeUtc"`
+	Updated   time.Time `json:"lastUpdateDateTimeUtc"`
+
+	doneAt time.Time // when a Pending action succeeds
+}
+
+// settleDefender completes the machine's pending actions whose time has
+// come. Callers hold fk.Mu.
+func (fk *Fake) settleDefender(h *defHost) {
+	now := time.Now().UTC()
+	for _, a := range h.actions {
+		if a.Status == "Pending" && !now.Before(a.doneAt) {
+			a.Status, a.Updated = "Succeeded", now
+		}
+	}
+}
+
+// defPending returns the machine's isolation action still pending, if any.
+func (h *defHost) defPending() *fakeAction {
+	for _, a := range h.actions {
+		if (a.Type == "Isolate" || a.Type == "Unisolate") && (a.Status == "Pending" || a.Status == "InProgress") {
+			return a
+		}
+	}
+	return nil
+}
+
+var (
+	odataEqRe         = regexp.MustCompile(`^computerDnsName eq '([^']*)'$`)
+	odataStartsRe     = regexp.MustCompile(`^startswith\(computerDnsName,\s*'([^']*)'\)$`)
+	odataMachineIDRe  = regexp.MustCompile(`^machineId eq '([^']*)'(?: and type eq '([A-Za-z]+)')?$`)
+	defenderKnownKeys = map[string]bool{"Comment": true, "IsolationType": true}
+)
+
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !fk.Bearer(r, vendorName) {
+				labkit.MSError(w, http.StatusUnauthorized, "Unauthorized", "Authorization has been denied for this request.")
+				return
+			}
+			h(w, r)
+		}
+	}
+	machine := func(h *defHost) map[string]any {
+		return map[string]any{"id": h.id, "computerDnsName": h.FQDN, "osPlatform": h.OS, "healthStatus": "Active",
+			"onboardingStatus": "Onboarded", "lastSeen": h.LastSeen.Format(time.RFC3339), "riskScore": "Medium"}
+	}
+	fk.Handle(mux, vendorName, "GET /defender/api/machines", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		filter := strings.TrimSpace(r.URL.Query().Get("$filter"))
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		out := []map[string]any{}
+		var match func(*defHost) bool
+		switch {
+		case filter == "":
+			match = func(*defHost) bool { return true }
+		case odataEqRe.MatchString(filter):
+			v := odataEqRe.FindStringSubmatch(filter)[1]
+			match = func(h *defHost) bool { return strings.ToLower(h.FQDN) == v }
+		case odataStartsRe.MatchString(filter):
+			v := odataStartsRe.FindStringSubmatch(filter)[1]
+			match = func(h *defHost) bool { return strings.HasPrefix(strings.ToLower(h.FQDN), v) }
+		default:
+			labkit.MSError(w, http.StatusBadRequest, "InvalidRequest", "Invalid filter clause (the lab supports computerDnsName eq '…' and startswith(computerDnsName,'…'))")
+			return
+		}
+		for _, h := range fk.hosts() {
+			if match(h) {
+				out = append(out, machine(h))
+			}
+		}
+		if len(out) == 0 {
+			// "If there are no recent machines, you see 404 Not Found."
+			labkit.MSError(w, http.StatusNotFound, "NotFound", "No machines found")
+			return
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#Machines", "value": out})
+	}))
+	fk.Handle(mux, vendorName, "GET /defender/api/machineactions", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		filter := strings.TrimSpace(r.URL.Query().Get("$filter"))
+		m := odataMachineIDRe.FindStringSubmatch(filter)
+		if filter != "" && m == nil {
+			labkit.MSError(w, http.StatusBadRequest, "InvalidRequest", "Invalid filter clause (the lab supports machineId eq '…' [and type eq '…'])")
+			return
+		}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		out := []*fakeAction{}
+		for _, h := range fk.hosts() {
+			fk.settleDefender(h)
+			for _, a := range h.actions {
+				if m == nil || (a.MachineID == m[1] && (m[2] == "" || a.Type == m[2])) {
+					out = append(out, a)
+				}
+			}
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#MachineActions", "value": out})
+	}))
+	act := func(kind string) http.HandlerFunc {
+		return auth(func(w http.ResponseWriter, r *http.Request) {
+			if !labkit.IsJSON(r) {
+				labkit.MSError(w, http.StatusUnsupportedMediaType, "UnsupportedMediaType", "Content-Type must be application/json")
+				return
+			}
+			body, err := labkit.DecodeBody(r)
+			if err != nil {
+				labkit.MSError(w, http.StatusBadRequest, "InvalidRequestBody", "Request body is not valid JSON")
+				return
+			}
+			for k := range body {
+				if !defenderKnownKeys[k] {
+					labkit.MSError(w, http.StatusBadRequest, "InvalidRequestBody", fmt.Sprintf("Unknown property '%s' (body keys are case-sensitive: Comment, IsolationType)", k))
+					return
+				}
+			}
+			comment, _ := body["Comment"].(string)
+			if strings.TrimSpace(comment) == "" {
+				labkit.MSError(w, http.StatusBadRequest, "InvalidRequestBody", "Comment is required")
+				return
+			}
+			scope := ""
+			if kind == "Isolate" {
+				scope = "Full"
+				if v, ok := body["IsolationType"]; ok {
+					s, _ := v.(string)
+					if s != "Full" && s != "Selective" {
+						labkit.MSError(w, http.StatusBadRequest, "InvalidRequestBody", fmt.Sprintf("IsolationType must be Full or Selective, got %v", v))
+						return
+					}
+					scope = s
+				}
+			}
+			fk.Mu.Lock()
+			defer fk.Mu.Unlock()
+			var h *defHost
+			for _, x := range fk.hosts() {
+				if x.id == r.PathValue("id") {
+					h = x
+				}
+			}
+			if h == nil {
+				labkit.MSError(w, http.StatusNotFound, "ResourceNotFound", fmt.Sprintf("Machine %s was not found", r.PathValue("id")))
+				return
+			}
+			fk.settleDefender(h)
+			isolated := h.defIsolated()
+			if (kind == "Isolate" && isolated) || h.defPending() != nil {
+				fk.Record(r, vendorName, strings.ToLower(kind), h.Name, false, http.StatusBadRequest, "already in progress")
+				labkit.MSError(w, http.StatusBadRequest, "BadRequest", "Action is already in progress")
+				return
+			}
+			now := time.Now().UTC()
+			a := &fakeAction{ID: labkit.GUID(fmt.Sprint(now.UnixNano(), h.id, kind)), Type: kind, Scope: scope, Requestor: "lab-app",
+				Comment: comment, Status: "Pending", MachineID: h.id, DNSName: h.FQDN, Created: now, Updated: now}
+			h.actions = append(h.actions, a)
+			changed := isolated != (kind == "Isolate")
+			if changed {
+				h.since = now
+			}
+			fk.Record(r, vendorName, strings.ToLower(kind), h.Name, changed, http.StatusCreated, "")
+			resp := *a
+			// The device picks the action up after the lab's pending time.
+			a.doneAt = now.Add(fk.Pending)
+			fk.settleDefender(h)
+			labkit.WriteJSON(w, http.StatusCreated, resp)
+		})
+	}
+	fk.Handle(mux, vendorName, "POST /defender/api/machines/{id}/isolate", labkit.MutateRoute, labkit.MSFault, act("Isolate"))
+	fk.Handle(mux, vendorName, "POST /defender/api/machines/{id}/unisolate", labkit.MutateRoute, labkit.MSFault, act("Unisolate"))
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "defender"
+
+// Lab credentials. They are public test constants, not secrets.
+const (
+	defClientID = "lab-defender-app"
+	defSecret   = "lab-defender-secret"
+)
+
+// defHost is a machine as Defender for Endpoint knows it.
+type defHost struct {
+	*labkit.Host
+	id      string
+	actions []*fakeAction
+	since   time.Time
+}
+
+// defIsolated reports whether the latest isolation action is an Isolate.
+func (h *defHost) defIsolated() bool {
+	for i := len(h.actions) - 1; i >= 0; i-- {
+		switch h.actions[i].Type {
+		case "Isolate":
+			return true
+		case "Unisolate":
+			return false
+		}
+	}
+	return false
+}
+
+// Fake is the lab's Defender for Endpoint fake (see the top of this file).
+type Fake struct {
+	*labkit.Kit
+	state map[*labkit.Host]*defHost
+}
+
+// NewFake returns the fake, serving on the lab of k. Its app signs in at
+// the lab's Microsoft token endpoint with either documented scope.
+func NewFake(k *labkit.Kit) *Fake {
+	k.RegisterMicrosoftApp(defClientID, defSecret)
+	k.RegisterMicrosoftScope("https://api.securitycenter.microsoft.com/.default", vendorName)
+	k.RegisterMicrosoftScope("https://api.security.microsoft.com/.default", vendorName)
+	return &Fake{Kit: k, state: map[*labkit.Host]*defHost{}}
+}
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// hosts lists every inventory host's Defender state. Callers hold Mu.
+func (fk *Fake) hosts() []*defHost {
+	out := make([]*defHost, len(fk.Kit.Hosts))
+	for i, h := range fk.Kit.Hosts {
+		st, ok := fk.state[h]
+		if !ok {
+			st = &defHost{Host: h, id: labkit.StableID("def:"+h.Name, 40)}
+			fk.state[h] = st
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName, BaseURL: fk.URL + "/defender",
+			Options: map[string]string{"tenant_id": labkit.MSTenant, "client_id": defClientID, "token_url": fk.MicrosoftTokenURL()},
+			Secrets: map[string]connector.SecretRef{"client_secret": labkit.Lit(defSecret)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: isolated machines.
+func (fk *Fake) Snapshot(st *labkit.State) {
+	for _, h := range fk.hosts() {
+		if h.defIsolated() {
+			st.Hosts[h.Index].Defender = "isolated"
+			st.ContainedHosts = append(st.ContainedHosts, labkit.ContainedHost{Vendor: vendorName, Hostname: h.FQDN, ID: h.id, Since: h.since})
+		}
+	}
+}

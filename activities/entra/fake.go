@@ -1,0 +1,206 @@
+package entra
+
+import (
+	"fmt"
+	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/labkit"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Microsoft Graph fake (Entra ID users): get a user by id or UPN, PATCH
+// accountEnabled (204), revokeSignInSessions (200 {"value":true}), which
+// stamps signInSessionsValidFromDateTime. Tokens must carry the Graph
+// audience (scope https://graph.microsoft.com/.default).
+
+var graphPatchable = map[string]bool{"accountEnabled": true, "displayName": true, "jobTitle": true}
+
+func (fk *Fake) graphUser(key string) *graphUserState {
+	for _, u := range fk.users() {
+		if u.id == key || strings.EqualFold(u.Login, key) {
+			return u
+		}
+	}
+	return nil
+}
+
+// Routes implements labkit.Fake.
+func (fk *Fake) Routes(mux *http.ServeMux) {
+	auth := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			if !fk.Bearer(r, vendorName) {
+				labkit.MSError(w, http.StatusUnauthorized, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+				return
+			}
+			h(w, r)
+		}
+	}
+	notFound := func(w http.ResponseWriter, id string) {
+		labkit.MSError(w, http.StatusNotFound, "Request_ResourceNotFound",
+			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+	}
+	fk.Handle(mux, vendorName, "GET /graph/v1.0/users", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		top := len(fk.users())
+		if n, err := strconv.Atoi(r.URL.Query().Get("$top")); err == nil && n >= 1 && n < top {
+			top = n
+		}
+		vals := []map[string]any{}
+		for _, u := range fk.users()[:top] {
+			vals = append(vals, map[string]any{"id": u.id, "userPrincipalName": u.Login})
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": vals})
+	}))
+	fk.Handle(mux, vendorName, "GET /graph/v1.0/users/{id}", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		u := fk.graphUser(r.PathValue("id"))
+		if u == nil {
+			notFound(w, r.PathValue("id"))
+			return
+		}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{
+			"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
+			"id":             u.id, "userPrincipalName": u.Login, "displayName": u.First + " " + u.Last,
+			"accountEnabled":                  u.enabled,
+			"signInSessionsValidFromDateTime": u.valid.Format(time.RFC3339),
+		})
+	}))
+	fk.Handle(mux, vendorName, "PATCH /graph/v1.0/users/{id}", labkit.MutateRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		if !labkit.IsJSON(r) {
+			labkit.MSError(w, http.StatusUnsupportedMediaType, "Request_BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
+			return
+		}
+		body, err := labkit.DecodeBody(r)
+		if err != nil {
+			labkit.MSError(w, http.StatusBadRequest, "BadRequest", "Unable to read JSON request payload.")
+			return
+		}
+		for k := range body {
+			if !graphPatchable[k] {
+				labkit.MSError(w, http.StatusBadRequest, "Request_BadRequest", fmt.Sprintf("Property '%s' does not exist on type 'microsoft.graph.user' (or is not writable in the lab).", k))
+				return
+			}
+		}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		u := fk.graphUser(r.PathValue("id"))
+		if u == nil {
+			notFound(w, r.PathValue("id"))
+			return
+		}
+		if v, ok := body["accountEnabled"]; ok {
+			b, isBool := v.(bool)
+			if !isBool {
+				labkit.MSError(w, http.StatusBadRequest, "Request_BadRequest", "Invalid value specified for property 'accountEnabled' of resource 'User'.")
+				return
+			}
+			op := "disable"
+			if b {
+				op = "enable"
+			}
+			changed := u.enabled != b
+			if changed {
+				u.enabled, u.since = b, time.Now().UTC()
+			}
+			fk.Record(r, vendorName, op, u.Login, changed, http.StatusNoContent, "")
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	fk.Handle(mux, vendorName, "POST /graph/v1.0/users/{id}/revokeSignInSessions", labkit.MutateRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		u := fk.graphUser(r.PathValue("id"))
+		if u == nil {
+			notFound(w, r.PathValue("id"))
+			return
+		}
+		changed := u.sessions > 0
+		now := time.Now().UTC()
+		u.sessions, u.valid = 0, now
+		if changed {
+			u.revokedAt = now
+		}
+		fk.Record(r, vendorName, "revoke_sessions", u.Login, changed, http.StatusOK, "")
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})
+	}))
+}
+
+// vendorName is the fake's name: the connection type, the key of its
+// faults, calls and requests.
+const vendorName = "entra"
+
+// Lab credentials. They are public test constants, not secrets.
+const (
+	graphClientID = "lab-graph-app"
+	graphSecret   = "lab-graph-secret"
+)
+
+// graphUserState is a user as Microsoft Graph knows it.
+type graphUserState struct {
+	*labkit.User
+	id        string
+	enabled   bool
+	since     time.Time // accountEnabled last changed
+	valid     time.Time // signInSessionsValidFromDateTime
+	sessions  int
+	revokedAt time.Time
+}
+
+// Fake is the lab's Microsoft Graph (Entra ID) fake (see the top of this
+// file).
+type Fake struct {
+	*labkit.Kit
+	state map[*labkit.User]*graphUserState
+}
+
+// NewFake returns the fake, serving on the lab of k. Its app signs in at
+// the lab's Microsoft token endpoint with the Graph scope.
+func NewFake(k *labkit.Kit) *Fake {
+	k.RegisterMicrosoftApp(graphClientID, graphSecret)
+	k.RegisterMicrosoftScope("https://graph.microsoft.com/.default", vendorName)
+	return &Fake{Kit: k, state: map[*labkit.User]*graphUserState{}}
+}
+
+// Name implements labkit.Fake.
+func (fk *Fake) Name() string { return vendorName }
+
+// users lists every directory user's Graph state. Callers hold Mu.
+func (fk *Fake) users() []*graphUserState {
+	out := make([]*graphUserState, len(fk.Kit.Users))
+	for i, u := range fk.Kit.Users {
+		st, ok := fk.state[u]
+		if !ok {
+			st = &graphUserState{User: u, id: labkit.GUID("entra:" + u.Login), enabled: u.Status != "DEPROVISIONED",
+				valid: time.Now().UTC().Truncate(time.Second).Add(-72 * time.Hour), sessions: 2}
+			fk.state[u] = st
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// Connections implements labkit.Fake.
+func (fk *Fake) Connections() map[string]connector.Connection {
+	return map[string]connector.Connection{
+		vendorName: {Type: vendorName, BaseURL: fk.URL + "/graph",
+			Options: map[string]string{"tenant_id": labkit.MSTenant, "client_id": graphClientID, "token_url": fk.MicrosoftTokenURL()},
+			Secrets: map[string]connector.SecretRef{"client_secret": labkit.Lit(graphSecret)}},
+	}
+}
+
+// Snapshot implements labkit.Fake: disabled users, revoked sessions.
+func (fk *Fake) Snapshot(st *labkit.State) {
+	for _, u := range fk.users() {
+		st.Users[u.Index].EntraEnabled = u.enabled
+		if !u.enabled {
+			st.DisabledUsers = append(st.DisabledUsers, labkit.UserState{Vendor: vendorName, User: u.Login, ID: u.id, Since: u.since})
+		}
+		if !u.revokedAt.IsZero() {
+			st.RevokedSessions = append(st.RevokedSessions, labkit.UserState{Vendor: vendorName, User: u.Login, ID: u.id, Since: u.revokedAt})
+		}
+	}
+}
