@@ -274,6 +274,7 @@ func (r *run) details(status string) string {
 	if rb := r.rolledBack; rb != nil {
 		b.WriteString(fmt.Sprintf("Rolled back by %s at %s (%s)\n\n", rb.By, rb.At.UTC().Format(time.RFC3339), rb.RollbackID))
 	}
+	r.findingDetails(&b)
 	for i, s := range r.pb.Steps {
 		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i]))
 	}

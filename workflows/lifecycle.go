@@ -2,7 +2,9 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
@@ -123,11 +125,14 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 				r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: id, User: "riposte", Via: ViaWithdrawal, Reason: "finding withdrawn: " + reason, At: now})
 			}
 		}
+		// The UI's current details say so at once (no command: replay-safe).
+		workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 		if r.pb.Playbook.OnWithdraw == playbook.OnWithdrawRollback && len(w.Review) > 0 {
 			// The run waits for this before it ends (awaitLifecycle).
 			r.lifecycleBusy++
 			r.rollbackOnWithdraw(ctx, w)
 			r.lifecycleBusy--
+			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 		}
 		return
 	}
@@ -139,6 +144,82 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 		r.detect = u.Detection
 	}
 	r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+}
+
+// findingDetails writes the run's current finding view for the Temporal
+// UI's current details: severity, confidence, state, the first entities,
+// and the detector's updates or withdrawal. Every value from the detection
+// is shown as inline code (mdCode), never as markup.
+func (r *run) findingDetails(b *strings.Builder) {
+	f := r.finding
+	if f == nil {
+		return
+	}
+	conf := "unknown"
+	if c, ok := toFloat(f["confidence"]); ok {
+		conf = fmt.Sprintf("%g%%", c)
+	}
+	b.WriteString(fmt.Sprintf("Finding: severity %s, confidence %s, state %s\n", mdCode(str(f["severity"])), conf, mdCode(str(f["state"]))))
+	ips, _ := f["ips"].(map[string]any)
+	for _, e := range []struct {
+		label string
+		list  any
+	}{{"hosts", f["hosts"]}, {"users", f["users"]}, {"IPs", ips["all"]}} {
+		if line := entityLine(e.list); line != "" {
+			b.WriteString(fmt.Sprintf("- %s: %s\n", e.label, line))
+		}
+	}
+	if n := len(r.changes); n > 0 && r.withdrawal == nil {
+		last := r.changes[n-1]
+		lc := "unknown"
+		if c, ok := toFloat(last.Confidence); ok {
+			lc = fmt.Sprintf("%g%%", c)
+		}
+		b.WriteString(fmt.Sprintf("- updated by the detector %d time(s), last at %s: severity %s, confidence %s\n", n, last.At.UTC().Format(time.RFC3339), mdCode(last.Severity), lc))
+	}
+	if w := r.withdrawal; w != nil {
+		b.WriteString(fmt.Sprintf("- **withdrawn** by the detector at %s: %s\n", w.At.UTC().Format(time.RFC3339), mdCode(w.Reason)))
+	}
+	b.WriteString("\n")
+}
+
+// entityLine lists up to three entity values of a view list, and how many
+// more there are.
+func entityLine(list any) string {
+	l, _ := list.([]any)
+	var parts []string
+	for i, e := range l {
+		if i == 3 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(l)-3))
+			break
+		}
+		m, _ := e.(map[string]any)
+		parts = append(parts, mdCode(str(m["value"])))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// mdCode renders detection text as a Markdown code span: backticks and
+// control characters dropped, at most 64 runes. The UI shows it verbatim.
+func mdCode(s string) string {
+	var b strings.Builder
+	n := 0
+	for _, c := range s {
+		if c == '`' || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+			continue
+		}
+		if n == 64 {
+			b.WriteString("…")
+			break
+		}
+		b.WriteRune(c)
+		n++
+	}
+	if b.Len() == 0 {
+		return "–"
+	}
+	return "`" + b.String() + "`"
 }
 
 // awaitLifecycle lets a rollback started by a withdrawal finish before the

@@ -2,10 +2,12 @@ package workflows_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -145,7 +147,9 @@ func TestWithdrawalWithRollback(t *testing.T) {
 }
 
 func TestUpdateRaisesTheView(t *testing.T) {
-	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0}}
+	hosts := []any{map[string]any{"value": "h**x**[y](http://z)`", "source": "device.hostname"}}
+	view := map[string]any{"state": "active", "severity": "Medium", "confidence": 50.0, "hosts": hosts}
+	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0, "hosts": hosts}}
 	h := newHarness(t)
 	for _, name := range []string{"okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
 		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
@@ -160,12 +164,37 @@ func TestUpdateRaisesTheView(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() {
 		h.env.SignalWorkflow(workflows.SignalFinding, workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "confidence": 10.0}})
 	}, 6*time.Minute)
+	// The Temporal UI's current details show the updated view while the
+	// gate waits (an attacker-chosen host name only as inline code).
+	var details string
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+		if err != nil {
+			t.Errorf("metadata query: %v", err)
+			return
+		}
+		var md sdkpb.WorkflowMetadata
+		if err := v.Get(&md); err != nil {
+			t.Errorf("metadata: %v", err)
+		}
+		details = md.GetCurrentDetails()
+	}, 7*time.Minute)
 	var d string
 	h.vote(20*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U1"}, &d)
-	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view})
 	res, err := resultOf(h)
 	if err != nil || d != "" {
 		t.Fatalf("run: %v %s", err, d)
+	}
+	for _, want := range []string{
+		"Finding: severity `Critical`, confidence 95%, state `active`",
+		"- hosts: `h**x**[y](http://z)`",
+		"- updated by the detector 1 time(s), last at ",
+		"Z: severity `Critical`, confidence 95%\n",
+	} {
+		if !strings.Contains(details, want) {
+			t.Errorf("current details lack %q:\n%s", want, details)
+		}
 	}
 	if len(res.FindingChanges) != 1 || res.FindingChanges[0].Severity != "Critical" || res.Finding["confidence"] != 95.0 {
 		t.Errorf("changes %+v finding %v", res.FindingChanges, res.Finding)

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
@@ -331,6 +333,30 @@ func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
 			t.Fatalf("the run's view was never updated: %s", b)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	// riposte runs show prints the updated view and the update.
+	code, out, stderr := runCLI(t, "runs", "show", wid, "--api", h.baseURL, "--token", h.token)
+	for _, want := range []string{"finding:   severity Fatal, confidence 99, state active", "finding:   updated at ", ": severity Fatal, confidence 99, active"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("runs show: exit %d, lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
+	// The Temporal UI's current details of the waiting run show it too.
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default", DataConverter: codec.NewDataConverter(h.sys.Keys)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.QueryWorkflow(t.Context(), wid, "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md sdkpb.WorkflowMetadata
+	if err := v.Get(&md); err != nil {
+		t.Fatal(err)
+	}
+	if text := md.GetCurrentDetails(); !strings.Contains(text, "Finding: severity `Fatal`, confidence 99%") || !strings.Contains(text, "- updated by the detector 1 time(s), last at ") {
+		t.Errorf("current details lack the update:\n%s", text)
 	}
 	h.approve(wid, "approve", "URECORDER")
 	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {

@@ -246,9 +246,33 @@ func holdLine(h workflows.Hold) string {
 		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
 }
 
-// printFinding shows the run's finding view when later records changed it
-// (an update raising severity or confidence, a withdrawal).
+// printFinding shows the run's current finding view (as later records of
+// the finding left it) and the updates and withdrawal that changed it.
 func printFinding(w io.Writer, d *api.RunDetail) {
+	if f := d.Finding; f != nil {
+		conf := "unknown"
+		if c, ok := f["confidence"].(float64); ok {
+			conf = fmt.Sprintf("%g", c)
+		}
+		line := fmt.Sprintf("severity %v, confidence %s, state %v", f["severity"], conf, f["state"])
+		ips, _ := f["ips"].(map[string]any)
+		for _, e := range []struct {
+			label string
+			list  any
+		}{{"hosts", f["hosts"]}, {"users", f["users"]}, {"ips", ips["all"]}} {
+			l, _ := e.list.([]any)
+			var vals []string
+			for _, it := range l {
+				if m, ok := it.(map[string]any); ok {
+					vals = append(vals, fmt.Sprint(m["value"]))
+				}
+			}
+			if len(vals) > 0 {
+				line += "; " + e.label + " " + strings.Join(vals, ", ")
+			}
+		}
+		fmt.Fprintf(w, "  finding:   %s\n", line)
+	}
 	for _, c := range d.FindingChanges {
 		conf := "unknown"
 		if c.Confidence != nil {
