@@ -19,7 +19,7 @@ const (
 	// UpdateExtend extends a step's containment. Input ExtendRequest.
 	UpdateExtend = "extend"
 	// RunHolding is the run status while containments wait for release.
-	RunHolding = "holding"
+	RunHolding = playbook.StatusHolding
 )
 
 // ExtendRequest extends the containment of one step.

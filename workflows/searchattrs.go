@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"strconv"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
@@ -43,4 +45,11 @@ func SearchAttributeTypes() map[string]enumspb.IndexedValueType {
 		"RolledBackBy":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 		"RolledBackAt":      enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	}
+}
+
+// PendingApprovalsQuery is the visibility query for runs waiting for a
+// human decision: the interpreter sets RunStatus to waiting_approval while
+// a gate is pending or escalated (riposte_approvals_pending counts them).
+func PendingApprovalsQuery() string {
+	return PlaybookRunsQuery + ` AND ExecutionStatus = "Running" AND ` + SARunStatus.GetName() + " = " + strconv.Quote(RunWaiting)
 }

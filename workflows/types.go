@@ -31,10 +31,10 @@ const (
 
 // Run outcomes, as recorded in RunStatus and Result.Status.
 const (
-	RunRunning   = "running"
-	RunWaiting   = "waiting_approval"
-	RunSucceeded = "succeeded"
-	RunFailed    = "failed"
+	RunRunning   = playbook.StatusRunning
+	RunWaiting   = playbook.StatusWaiting
+	RunSucceeded = playbook.StatusSucceeded
+	RunFailed    = playbook.StatusFailed
 )
 
 // PlaybookWorkflowType is the workflow type a playbook's runs start under:

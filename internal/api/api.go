@@ -25,6 +25,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
@@ -533,7 +534,7 @@ func (s *Server) playbooks(w http.ResponseWriter, r *http.Request) {
 		for _, c := range set.Playbooks {
 			mode := c.Playbook.Mode
 			if mode == "" {
-				mode = "live"
+				mode = playbook.ModeLive
 			}
 			out = append(out, PlaybookInfo{Name: c.Playbook.Name, Version: c.Playbook.Version, Mode: mode, File: c.Playbook.File, Digest: c.Digest, Steps: len(c.Steps)})
 		}

@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -155,7 +156,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	mode := q.Get("mode")
 	if q.Get("shadow") == "true" {
-		mode = dispatch.ModeShadow
+		mode = playbook.ModeShadow
 	}
 	limit := 50
 	if l := q.Get("limit"); l != "" {
@@ -194,7 +195,7 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 		RunID:      e.GetExecution().GetRunId(),
 		Temporal:   strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
 		StartedAt:  e.GetStartTime().AsTime(),
-		Mode:       dispatch.ModeLive,
+		Mode:       playbook.ModeLive,
 	}
 	if ct := e.GetCloseTime(); ct != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		t := ct.AsTime()

@@ -31,6 +31,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -260,9 +261,9 @@ func Burst(ctx context.Context, t Target, o Options) (*Result, error) {
 	}
 	for _, r := range res.Runs {
 		switch r.Status {
-		case "succeeded":
+		case playbook.StatusSucceeded:
 			res.Contained++
-		case "waiting_approval":
+		case playbook.StatusWaiting:
 			res.Gated[r.Rule]++
 		default:
 			res.Other[r.Status]++
@@ -503,9 +504,9 @@ func Verify(res *Result, budget int, calls []lab.Call) []string {
 		n := contains[strings.ToLower(r.Host)]
 		total += n
 		switch {
-		case r.Status == "succeeded" && n != 1:
+		case r.Status == playbook.StatusSucceeded && n != 1:
 			add("host %s (run %s) contained %d times on the lab, want exactly once", r.Host, r.WorkflowID, n)
-		case r.Status != "succeeded" && n != 0:
+		case r.Status != playbook.StatusSucceeded && n != 0:
 			add("host %s (run %s, step %s) contained %d times on the lab, want none", r.Host, r.WorkflowID, r.Status, n)
 		}
 		if len(probs) > 20 {

@@ -9,13 +9,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"go.temporal.io/sdk/client"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
@@ -201,7 +202,7 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 		return nil, err
 	}
 	d.closers = append(d.closers, c.Close)
-	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, srv.Namespace(), telemetry.PendingApprovalsQuery), 0)
+	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, srv.Namespace(), workflows.PendingApprovalsQuery()), 0)
 
 	env := activities.NewEnv(logger)
 	conns, ok, err := loadConnections(o.Runtime.Config, logger)

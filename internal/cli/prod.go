@@ -16,6 +16,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/telemetry"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 const workerUsage = `Usage: riposte worker [flags]
@@ -200,7 +201,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		return err
 	}
 	// Runs waiting for a decision, asked of Temporal's visibility on scrape.
-	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, o.Temporal.Namespace, telemetry.PendingApprovalsQuery), 0)
+	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, o.Temporal.Namespace, workflows.PendingApprovalsQuery()), 0)
 	public := map[string]http.Handler{"GET /metrics": obs.Metrics.Handler()}
 	if keys != nil {
 		// The UI's codec calls carry the API token (Authorization: Bearer).

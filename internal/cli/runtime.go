@@ -19,6 +19,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/telemetry"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // runtimeFlags are the worker-side files: vendor connections and policy.
@@ -135,7 +136,8 @@ func newWorker(c client.Client, taskQueue string, env *activities.Env, rf runtim
 	worker.SetStickyWorkflowCacheSize(sticky)
 	w, err := engine.NewWorker(c, engine.WorkerOptions{TaskQueue: taskQueue, Env: env, Guardrails: g, Slack: poster, Keys: keys,
 		Worker: worker.Options{Interceptors: []interceptor.WorkerInterceptor{
-			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog()}),
+			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: m, Catalog: activities.Catalog(),
+				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName()}),
 		}}})
 	if err != nil {
 		return nil, err

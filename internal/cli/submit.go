@@ -14,6 +14,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
+	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
 const submitUsage = `Usage: riposte submit [--api URL] [--token T] [--dry-run] [--format F] [--explain] FILE...
@@ -142,7 +143,7 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 					state = "already running or done (deduplicated)"
 				}
 				mode := ""
-				if m.Mode != "live" {
+				if m.Mode != playbook.ModeLive {
 					mode = " [" + m.Mode + "]"
 				}
 				fmt.Fprintf(s.Out, "  %s v%d%s: %s\n    workflow %s\n", m.Playbook, m.Version, mode, state, m.WorkflowID)

@@ -104,13 +104,6 @@ func WorkflowID(pb string, det intake.Detection) string {
 	return pb + ":" + det.Key()
 }
 
-// Mode names, also the RunMode search attribute values.
-const (
-	ModeLive   = "live"
-	ModeShadow = "shadow"
-	ModeDryRun = "dry_run"
-)
-
 // Dispatch evaluates every playbook's trigger and starts the matching runs.
 // An error means Temporal could not be reached; per-playbook trigger errors
 // are reported in the outcome.
@@ -156,7 +149,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if err != nil {
 			return out, err
 		}
-		if m.Deduplicated && m.Mode == ModeLive {
+		if m.Deduplicated && m.Mode == playbook.ModeLive {
 			// A later record of a running finding: the run decides whether
 			// it raises severity or confidence (see workflows.SignalFinding).
 			if ok, err := d.signalOne(ctx, m.WorkflowID, det, view); err != nil {
@@ -178,17 +171,17 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 
 func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options) (Match, error) {
 	pb := c.Playbook
-	mode := ModeLive
+	mode := playbook.ModeLive
 	if opts.DryRun {
-		mode = ModeDryRun
+		mode = playbook.ModeDryRun
 	} else if pb.Mode == playbook.ModeShadow {
-		mode = ModeShadow
+		mode = playbook.ModeShadow
 	}
 	id := WorkflowID(pb.Name, det)
-	if mode == ModeDryRun {
+	if mode == playbook.ModeDryRun {
 		// Dry runs may be repeated; each gets its own id.
 		id = "dryrun:" + id + ":" + time.Now().UTC().Format("20060102T150405.000000000")
-	} else if mode == ModeShadow {
+	} else if mode == playbook.ModeShadow {
 		id = "shadow:" + id
 	}
 	sa := temporal.NewSearchAttributes(
@@ -205,8 +198,8 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		Digest:    c.Digest,
 		Detection: map[string]any(det),
 		Finding:   view,
-		DryRun:    mode == ModeDryRun,
-		Shadow:    mode == ModeShadow,
+		DryRun:    mode == playbook.ModeDryRun,
+		Shadow:    mode == playbook.ModeShadow,
 		UIURL:     d.UIURL,
 		RunURL:    RunURL(d.UIURL, d.Namespace, id, ""),
 		Requester: opts.Requester,
@@ -322,7 +315,7 @@ func plain(s string, limit int) string {
 
 func summary(pb *playbook.Playbook, det intake.Detection, mode string) string {
 	s := fmt.Sprintf("%s v%d: %s", pb.Name, pb.Version, plain(det.Title(), 160))
-	if mode != ModeLive {
+	if mode != playbook.ModeLive {
 		s = "[" + mode + "] " + s
 	}
 	return s

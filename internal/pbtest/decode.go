@@ -26,8 +26,8 @@ const MaxFileBytes = 1 << 20
 // Step and run statuses a test may expect.
 var (
 	stepStatuses = []string{playbook.StatusSucceeded, playbook.StatusFailed, playbook.StatusSkipped, playbook.StatusDenied, playbook.StatusTimedOut}
-	runStatuses  = []string{"succeeded", "failed"}
-	gateStates   = []string{"approved", "denied", "timed_out"}
+	runStatuses  = []string{workflows.RunSucceeded, workflows.RunFailed}
+	gateStates   = []string{workflows.GateApproved, workflows.GateDenied, workflows.GateTimedOut}
 )
 
 var (

@@ -16,6 +16,8 @@ import (
 const APIVersion = "riposte/v1"
 
 // Step statuses, as seen in expressions (`steps.x.status`) and results.
+// They are the one definition of statuses: a run's status (workflows.Run*)
+// and the status label of metrics (internal/telemetry) use these.
 const (
 	StatusPending   = "pending"
 	StatusWaiting   = "waiting_approval"
@@ -25,6 +27,12 @@ const (
 	StatusSkipped   = "skipped"
 	StatusDenied    = "denied"
 	StatusTimedOut  = "timed_out"
+	// StatusCanceled is an action attempt or a run that was canceled
+	// (metrics; a step of a canceled run keeps its last status).
+	StatusCanceled = "canceled"
+	// StatusHolding is a run whose containments wait for their release
+	// (contain_for).
+	StatusHolding = "holding"
 )
 
 // Failure policies.
@@ -35,10 +43,13 @@ const (
 	OnFailureContinue  = "continue"
 )
 
-// Playbook modes.
+// Modes. A playbook declares live (the default) or shadow; a run is live,
+// shadow, or dry_run when the submitter asked for one. They are also the
+// values of the RunMode search attribute.
 const (
 	ModeLive   = "live"
 	ModeShadow = "shadow"
+	ModeDryRun = "dry_run"
 )
 
 // Playbook is a parsed riposte/v1 playbook. It is plain data so it can travel

@@ -3,7 +3,6 @@ package telemetry
 import (
 	"context"
 	"errors"
-	"strings"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -13,13 +12,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
-)
-
-// Defaults of WorkerInterceptorOptions (the values in package workflows; a
-// test checks they agree).
-const (
-	DefaultPlaybookWorkflow  = "riposte.playbook"
-	DefaultPlaybookAttribute = "PlaybookName"
+	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
 // WorkerInterceptorOptions configures NewWorkerInterceptor.
@@ -32,11 +25,13 @@ type WorkerInterceptorOptions struct {
 	// it does not list (approval messages, policy checks) are not counted
 	// as steps. Nil: every activity counts as a step, none as containment.
 	Catalog *catalog.Catalog
-	// PlaybookWorkflow is the workflow type whose runs are counted in
-	// riposte_runs_finished_total (default riposte.playbook).
-	PlaybookWorkflow string
+	// IsPlaybookRun tells the workflow types whose runs are counted in
+	// riposte_runs_finished_total (workflows.IsPlaybookWorkflowType: the
+	// names live there, and workflow code imports telemetry, not the other
+	// way round). Nil: no run is counted.
+	IsPlaybookRun func(workflowType string) bool
 	// PlaybookAttribute is the keyword search attribute holding the
-	// playbook name (default PlaybookName).
+	// playbook name (workflows.SAPlaybookName).
 	PlaybookAttribute string
 }
 
@@ -57,11 +52,8 @@ type WorkerInterceptorOptions struct {
 //
 // Set it in worker.Options.Interceptors.
 func NewWorkerInterceptor(opts WorkerInterceptorOptions) interceptor.WorkerInterceptor {
-	if opts.PlaybookWorkflow == "" {
-		opts.PlaybookWorkflow = DefaultPlaybookWorkflow
-	}
-	if opts.PlaybookAttribute == "" {
-		opts.PlaybookAttribute = DefaultPlaybookAttribute
+	if opts.IsPlaybookRun == nil {
+		opts.IsPlaybookRun = func(string) bool { return false }
 	}
 	return &workerInterceptor{opts: opts, playbookKey: temporal.NewSearchAttributeKeyKeyword(opts.PlaybookAttribute)}
 }
@@ -146,13 +138,13 @@ func callArg(args []any) *catalog.Call {
 func attemptStatus(ctx context.Context, err error) string {
 	switch {
 	case err == nil:
-		return StatusSucceeded
+		return playbook.StatusSucceeded
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return StatusTimedOut
+		return playbook.StatusTimedOut
 	case temporal.IsCanceledError(err) || errors.Is(err, context.Canceled):
-		return StatusCanceled
+		return playbook.StatusCanceled
 	default:
-		return StatusFailed
+		return playbook.StatusFailed
 	}
 }
 
@@ -182,24 +174,18 @@ type workflowInbound struct {
 // metrics handler.
 func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	res, err := wi.Next.ExecuteWorkflow(ctx, in)
-	if name := workflow.GetInfo(ctx).WorkflowType.Name; name != wi.w.opts.PlaybookWorkflow && !isPlaybookName(name) {
+	if name := workflow.GetInfo(ctx).WorkflowType.Name; !wi.w.opts.IsPlaybookRun(name) {
 		return res, err
 	}
-	status := StatusSucceeded
+	status := playbook.StatusSucceeded
 	if err != nil {
-		status = StatusFailed
+		status = playbook.StatusFailed
 		var canceled *temporal.CanceledError
 		if errors.As(err, &canceled) {
-			status = StatusCanceled
+			status = playbook.StatusCanceled
 		}
 	}
 	pb, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(wi.w.playbookKey)
 	RecordRunFinished(ctx, pb, status)
 	return res, err
 }
-
-// isPlaybookName reports whether a workflow type is a playbook's own name
-// (playbooks run under their name; names have no dots, every other Riposte
-// workflow type is "riposte.<something>"). Same rule as
-// workflows.IsPlaybookWorkflowType, which telemetry cannot import.
-func isPlaybookName(name string) bool { return name != "" && !strings.Contains(name, ".") }

@@ -82,17 +82,18 @@ func runTestPlaybook(t *testing.T, m *Metrics, logs *bytes.Buffer, s *seen, fail
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{
-		NewWorkerInterceptor(WorkerInterceptorOptions{Metrics: m, Catalog: testCatalog}),
+		NewWorkerInterceptor(WorkerInterceptorOptions{Metrics: m, Catalog: testCatalog,
+			IsPlaybookRun: func(n string) bool { return n == testPlaybookWorkflow }, PlaybookAttribute: testPlaybookAttribute}),
 	}})
-	env.RegisterWorkflowWithOptions(testPlaybook, workflow.RegisterOptions{Name: DefaultPlaybookWorkflow})
+	env.RegisterWorkflowWithOptions(testPlaybook, workflow.RegisterOptions{Name: testPlaybookWorkflow})
 	env.RegisterActivityWithOptions(testActivity(s), activity.RegisterOptions{Name: "test.lookup"})
 	env.RegisterActivityWithOptions(testActivity(s), activity.RegisterOptions{Name: "test.isolate"})
 	env.RegisterActivityWithOptions(func(ctx context.Context) error { return nil }, activity.RegisterOptions{Name: "riposte.approval.open"})
 	if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
-		temporal.NewSearchAttributeKeyKeyword(DefaultPlaybookAttribute).ValueSet("contain-test"))); err != nil {
+		temporal.NewSearchAttributeKeyKeyword(testPlaybookAttribute).ValueSet("contain-test"))); err != nil {
 		t.Fatal(err)
 	}
-	env.ExecuteWorkflow(DefaultPlaybookWorkflow, fail)
+	env.ExecuteWorkflow(testPlaybookWorkflow, fail)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
@@ -184,3 +185,9 @@ func TestWorkerInterceptorWithoutMetrics(t *testing.T) {
 		t.Errorf("fields = %+v", s.fields)
 	}
 }
+
+// The names package workflows gives the interceptor (see cli/runtime.go).
+const (
+	testPlaybookWorkflow  = "riposte.playbook"
+	testPlaybookAttribute = "PlaybookName"
+)

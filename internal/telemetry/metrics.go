@@ -37,12 +37,8 @@ const (
 	reasonOther        = "other"
 )
 
-// Step and action outcomes.
+// Action outcomes (statuses are playbook.Status*).
 const (
-	StatusSucceeded = "succeeded"
-	StatusFailed    = "failed"
-	StatusCanceled  = "canceled"
-	StatusTimedOut  = "timed_out"
 	// OutcomeSimulated is a contain action that ran in a dry run or shadow
 	// run: nothing was changed.
 	OutcomeSimulated = "simulated"

@@ -12,6 +12,8 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+
+	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
 // scrape fetches h like Prometheus does and parses the text format.
@@ -154,15 +156,15 @@ func TestMetricsMethodsScrape(t *testing.T) {
 	m.RunStarted("contain-credential-theft", "live")
 	m.RunStarted("contain-credential-theft", "live")
 	m.RunStarted("contain-credential-theft", "dry_run")
-	m.RunFinished("contain-credential-theft", StatusSucceeded)
-	m.RunFinished("triage", StatusFailed)
-	m.StepFinished("core.noop", StatusSucceeded, 20*time.Millisecond)
-	m.StepFinished("core.noop", StatusSucceeded, 2*time.Second)
-	m.StepFinished("crowdstrike.contain_host", StatusFailed, 300*time.Millisecond)
+	m.RunFinished("contain-credential-theft", playbook.StatusSucceeded)
+	m.RunFinished("triage", playbook.StatusFailed)
+	m.StepFinished("core.noop", playbook.StatusSucceeded, 20*time.Millisecond)
+	m.StepFinished("core.noop", playbook.StatusSucceeded, 2*time.Second)
+	m.StepFinished("crowdstrike.contain_host", playbook.StatusFailed, 300*time.Millisecond)
 	m.SetApprovalsPending(4)
 	m.ApprovalDecided("approved", 90*time.Second)
 	m.ApprovalDecided("timed_out", 30*time.Minute)
-	m.ContainmentAction("crowdstrike.contain_host", StatusSucceeded)
+	m.ContainmentAction("crowdstrike.contain_host", playbook.StatusSucceeded)
 	m.ContainmentAction("crowdstrike.contain_host", OutcomeSimulated)
 	m.GuardrailDecision("", "allow")
 	m.GuardrailDecision("protected_asset", "gate")

@@ -10,12 +10,6 @@ import (
 	"go.temporal.io/sdk/client"
 )
 
-// PendingApprovalsQuery is the visibility query for runs waiting for a
-// human decision: the interpreter sets RunStatus to waiting_approval while
-// a gate is pending or escalated (package workflows; a test checks they
-// agree).
-const PendingApprovalsQuery = `PlaybookName IS NOT NULL AND ExecutionStatus = "Running" AND RunStatus = "waiting_approval"`
-
 // CountFunc counts something on demand (see WatchApprovalsPending).
 type CountFunc func(ctx context.Context) (int64, error)
 
@@ -36,7 +30,7 @@ func CountWorkflows(c client.Client, namespace, query string) CountFunc {
 // count fails the last value stays. The value is namespace-wide: when
 // several serve processes report it, aggregate with max, not sum. Call it in
 // one kind of process (riposte serve), typically with
-// CountWorkflows(c, namespace, PendingApprovalsQuery).
+// CountWorkflows(c, namespace, workflows.PendingApprovalsQuery()).
 func (m *Metrics) WatchApprovalsPending(count CountFunc, ttl time.Duration) {
 	if m == nil {
 		return
