@@ -225,7 +225,7 @@ func CheckConnection(ctx context.Context, env *Env, name string, cfg Connection,
 	c := &Conn{Env: env, Name: name, Cfg: cfg, Type: v.Type, Call: Call{Action: "connections.check", Params: map[string]any{}}, Label: v.Type.Name}
 	out, err := v.Check(ctx, c)
 	if err != nil {
-		res.Status, res.Detail = "failed", Redact(err.Error(), c.secrets)
+		res.Status, res.Detail = "failed", Redact(err.Error(), c.knownSecrets())
 		var f *Failure
 		if errors.As(err, &f) {
 			res.Kind = f.kind
@@ -237,7 +237,7 @@ func CheckConnection(ctx context.Context, env *Env, name string, cfg Connection,
 	}
 	res.Status = "ok"
 	if d, ok := out["detail"].(string); ok {
-		res.Detail = Redact(d, c.secrets)
+		res.Detail = Redact(d, c.knownSecrets())
 	}
 	return res
 }

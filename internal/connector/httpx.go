@@ -158,20 +158,30 @@ func ToActivityError(err error, secrets []string) error {
 	return temporal.NewApplicationError(msg, "ConnectorError")
 }
 
-// redact replaces every resolved secret value in s.
+// Redact replaces every known secret value (resolved secrets, fetched
+// OAuth tokens) in s, then every credential-shaped value (RedactShapes):
+// it is for messages that may quote a vendor's answer.
 func Redact(s string, secrets []string) string {
+	return RedactShapes(redactKnown(s, secrets))
+}
+
+// redactKnown replaces the known secret values only.
+func redactKnown(s string, secrets []string) string {
 	for _, v := range secrets {
 		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, "[REDACTED]")
+			s = strings.ReplaceAll(s, v, redacted)
 		}
 	}
 	return s
 }
 
+// RedactValue scrubs the known secret values from an action's output. It
+// does not apply RedactShapes: outputs hold ids and digests that may look
+// like keys.
 func RedactValue(v any, secrets []string) any {
 	switch x := v.(type) {
 	case string:
-		return Redact(x, secrets)
+		return redactKnown(x, secrets)
 	case map[string]any:
 		for k, e := range x {
 			x[k] = RedactValue(e, secrets)
@@ -198,6 +208,7 @@ type Conn struct {
 	Call  Call
 	Label string
 
+	smu     sync.Mutex
 	secrets []string
 	// Auth adds the vendor's credentials to a request.
 	Auth func(ctx context.Context, r *http.Request) error
@@ -237,13 +248,13 @@ func Run(t ConnectionType, label string, connRequired bool, fn VendorFunc) Handl
 		c := &Conn{Env: env, Name: name, Cfg: cfg, Type: t, Call: call, Label: label}
 		out, err := fn(ctx, c)
 		if err != nil {
-			return nil, ToActivityError(err, c.secrets)
+			return nil, ToActivityError(err, c.knownSecrets())
 		}
 		if out == nil {
 			out = map[string]any{}
 		}
 		out["connection"] = name
-		return RedactValue(out, c.secrets).(map[string]any), nil
+		return RedactValue(out, c.knownSecrets()).(map[string]any), nil
 	}
 }
 
@@ -260,7 +271,7 @@ func (c *Conn) Secret(field string) (string, error) {
 	if err != nil {
 		return "", NewFailure(KindSecret, fmt.Sprintf("connection %q: %s (%s): %v", c.Name, field, ref, err))
 	}
-	c.secrets = append(c.secrets, v)
+	c.AddSecret(v)
 	return v, nil
 }
 
@@ -430,9 +441,12 @@ func stripQuery(u string) string {
 // error text (parsed by the caller); notFound, if set, replaces the 404
 // message ("host fin-ws-042 not found").
 func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
+	known := c.knownSecrets()
 	if vendorMsg == "" {
-		vendorMsg = Snippet(r.Body)
+		// Known values first: clipping could cut one in half.
+		vendorMsg = Snippet([]byte(redactKnown(string(r.Body), known)))
 	}
+	vendorMsg = Redact(vendorMsg, known)
 	detail := fmt.Sprintf("HTTP %d", r.Status)
 	if vendorMsg != "" {
 		detail += ": " + vendorMsg
@@ -464,9 +478,11 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 	return NewFailure(KindVendorError, fmt.Sprintf("%s answered with unexpected %s", c.Where(), detail))
 }
 
-// snippet is a short single-line excerpt of a body for error messages.
+// Snippet is a short single-line excerpt of a body for error messages,
+// with credential-shaped values redacted (before clipping, so a clipped
+// secret cannot escape its pattern).
 func Snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
+	s := RedactShapes(strings.TrimSpace(string(b)))
 	if s == "" {
 		return ""
 	}
@@ -590,6 +606,9 @@ func (c *Conn) UseClientCredentials(tokenURL string, form url.Values) {
 			}
 			cache.put(key, tok, ttl)
 		}
+		// A token is a secret the moment we hold it: a vendor echoing it
+		// in an error body must not put it in history or logs.
+		c.AddSecret(tok)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		return nil
 	}
@@ -635,6 +654,7 @@ func (c *Conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 	if tr.AccessToken == "" {
 		return "", 0, NewFailure(KindVendorError, fmt.Sprintf("%s returned no access_token", c.Where()))
 	}
+	c.AddSecret(tr.AccessToken)
 	ttl := 30 * time.Minute
 	if s := strings.Trim(string(tr.ExpiresIn), `"`); s != "" {
 		if n, err := strconv.Atoi(s); err == nil && n > 0 {
@@ -820,7 +840,23 @@ func (c *Conn) LogAction(msg string, attrs ...any) {
 // AddSecret registers a derived credential (a Basic auth value, a signed
 // token) so it is scrubbed from errors and outputs like the secrets
 // resolved with Secret.
-func (c *Conn) AddSecret(v string) { c.secrets = append(c.secrets, v) }
+func (c *Conn) AddSecret(v string) {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	for _, s := range c.secrets {
+		if s == v {
+			return
+		}
+	}
+	c.secrets = append(c.secrets, v)
+}
+
+// knownSecrets is a snapshot of the values to scrub.
+func (c *Conn) knownSecrets() []string {
+	c.smu.Lock()
+	defer c.smu.Unlock()
+	return append([]string(nil), c.secrets...)
+}
 
 // memo holds small facts learned from vendors (a discovered cloud),
 // per Env, in process only.

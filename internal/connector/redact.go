@@ -1,0 +1,99 @@
+package connector
+
+import (
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// Vendors echo credentials in their error bodies (an OAuth token in an
+// "invalid_token" answer, the Authorization header in a debug dump, an AWS
+// secret in a signature error), and those bodies become activity errors:
+// Temporal history, worker logs, the API. RedactShapes removes values that
+// look like credentials even when Riposte never knew them; Redact also
+// removes the exact values it did know (resolved secrets, fetched tokens).
+
+// secretKeyValue: "access_token":"…", access_token=…, 'client_secret': '…',
+// SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes).
+var secretKeyValue = regexp.MustCompile(`(?i)((?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws)("?'?\s*[:=]\s*"?'?)([^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+
+// bearerShape: the value of an Authorization header in free text.
+var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
+
+// jwtShape: header.payload[.signature] of a JWS/JWT (base64url JSON).
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?`)
+
+// awsSecretShape: a 40-character AWS secret access key candidate; checked
+// further by looksLikeAWSSecret (hex digests are not secrets).
+var awsSecretShape = regexp.MustCompile(`[A-Za-z0-9/+]{40}`)
+
+const redacted = "[REDACTED]"
+
+// RedactShapes replaces credential-shaped values in s (see above).
+func RedactShapes(s string) string {
+	if s == "" {
+		return s
+	}
+	s = jwtShape.ReplaceAllString(s, redacted)
+	s = secretKeyValue.ReplaceAllStringFunc(s, func(m string) string {
+		sub := secretKeyValue.FindStringSubmatch(m)
+		if strings.HasPrefix(sub[3], "[REDACTED") {
+			return m
+		}
+		return sub[1] + sub[2] + redacted
+	})
+	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
+		sub := bearerShape.FindStringSubmatch(m)
+		if !hasDigitOrSymbol(sub[2]) {
+			// "token expired", "Bearer realm": words, not credentials.
+			return m
+		}
+		return sub[1] + " " + redacted
+	})
+	return replaceAWSSecrets(s)
+}
+
+func replaceAWSSecrets(s string) string {
+	locs := awsSecretShape.FindAllStringIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, l := range locs {
+		// Exactly 40 characters: not part of a longer token.
+		if (l[0] > 0 && isKeyChar(s[l[0]-1])) || (l[1] < len(s) && isKeyChar(s[l[1]])) || !looksLikeAWSSecret(s[l[0]:l[1]]) {
+			continue
+		}
+		b.WriteString(s[last:l[0]])
+		b.WriteString(redacted)
+		last = l[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+func isKeyChar(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '+'
+}
+
+// looksLikeAWSSecret: mixed case and digits, as AWS secret keys are; a hex
+// digest (one case) or a word run is not.
+func looksLikeAWSSecret(v string) bool {
+	var up, low, dig bool
+	for _, r := range v {
+		switch {
+		case unicode.IsUpper(r):
+			up = true
+		case unicode.IsLower(r):
+			low = true
+		case unicode.IsDigit(r):
+			dig = true
+		}
+	}
+	return up && low && dig
+}
+
+func hasDigitOrSymbol(v string) bool {
+	return strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) })
+}

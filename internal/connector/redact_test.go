@@ -1,0 +1,165 @@
+package connector
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+)
+
+// awsDocsSecret is the example secret access key of the AWS documentation
+// ("Managing access keys for IAM users", wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY).
+const awsDocsSecret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+
+// jwtSample is the example token of RFC 7519 section 3.1.
+const jwtSample = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+
+func TestRedactShapes(t *testing.T) {
+	for _, tt := range []struct{ in, gone, keep string }{
+		{`{"error":"invalid_token","access_token":"2YotnFZFEjr1zCsicMWpAA"}`, "2YotnFZFEjr1zCsicMWpAA", `"access_token":"[REDACTED]"`},
+		{`access_token=2YotnFZFEjr1zCsicMWpAA&token_type=example`, "2YotnFZFEjr1zCsicMWpAA", "token_type=example"},
+		{`{"refresh_token": "tGzv3JOkF0XG5Qx2TlKWIA"}`, "tGzv3JOkF0XG5Qx2TlKWIA", `"refresh_token": "[REDACTED]"`},
+		{`request had Authorization: Bearer mF_9.B5f-4.1JqM and failed`, "mF_9.B5f-4.1JqM", "and failed"},
+		{`header was "Bearer mF_9.B5f-4.1JqM"`, "mF_9.B5f-4.1JqM", "Bearer [REDACTED]"},
+		{`Authorization: Basic dXNlcjpwYXNzd29yZA==`, "dXNlcjpwYXNzd29yZA", "Authorization: [REDACTED]"},
+		{`invalid signature for ` + jwtSample, "dBjftJeZ4CVP", "invalid signature for [REDACTED]"},
+		{`The request signature we calculated does not match (secret ` + awsDocsSecret + `)`, awsDocsSecret, "does not match"},
+		{`{"SecretAccessKey":"` + awsDocsSecret + `","AccessKeyId":"AKIAIOSFODNN7EXAMPLE"}`, awsDocsSecret, "AKIAIOSFODNN7EXAMPLE"},
+		{`{"client_secret":"Qp8~abc.DEF_ghi-123"}`, "Qp8~abc.DEF_ghi-123", `"client_secret":"[REDACTED]"`},
+		{`Okta: SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOPQRSTUVWXYZ`, "00QCjAl4MlV", "SSWS [REDACTED]"},
+		// Not secrets: kept.
+		{`host fin-ws-042 not found`, "", "host fin-ws-042 not found"},
+		{`token expired; Bearer realm="api"`, "", `token expired; Bearer realm="api"`},
+		{`sha1 da39a3ee5e6b4b0d3255bfef95601890afd80709 blocked`, "", "da39a3ee5e6b4b0d3255bfef95601890afd80709"},
+		{`device 4e6b4b0d3255bfef95601890afd80709 is offline`, "", "4e6b4b0d3255bfef95601890afd80709"},
+		{`AccessDenied: user/alice is not authorized`, "", "user/alice is not authorized"},
+	} {
+		got := RedactShapes(tt.in)
+		if tt.gone != "" && strings.Contains(got, tt.gone) {
+			t.Errorf("RedactShapes(%q) = %q: still holds %q", tt.in, got, tt.gone)
+		}
+		if !strings.Contains(got, tt.keep) {
+			t.Errorf("RedactShapes(%q) = %q: lost %q", tt.in, got, tt.keep)
+		}
+	}
+}
+
+// A vendor echoing the OAuth access token Riposte just fetched (and other
+// credentials) in a 4xx body: the activity error and the logs never hold
+// them — on the call that fetched the token and on a later call that took
+// it from the cache.
+func TestFetchedTokenAndSecretShapesNeverLeave(t *testing.T) {
+	var issued atomic.Int32
+	tokenOf := func(n int32) string { return fmt.Sprintf("vt%dQx7OpaqueVendorToken", n) }
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) {
+		if r.ParseForm() != nil || r.PostForm.Get("client_secret") != "s3cret-client-value" {
+			http.Error(w, `{"error":"invalid_client"}`, 401)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": tokenOf(issued.Add(1)), "token_type": "Bearer", "expires_in": 3599})
+	})
+	mux.HandleFunc("GET /api/devices", func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		// The shape of an OAuth error answer (RFC 6750 §3) with a
+		// debugging vendor's echo of what it received.
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"error":             "invalid_request",
+			"error_description": "token " + tok + " is not valid for tenant contoso",
+			"debug": map[string]any{
+				"authorization": "Bearer " + tok, "id_token": jwtSample,
+				"aws": map[string]any{"SecretAccessKey": awsDocsSecret}, "note": "sig " + awsDocsSecret,
+			},
+		})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	t.Setenv("RIPOSTE_TEST_CLIENT_SECRET", "s3cret-client-value")
+
+	var logs bytes.Buffer
+	slogger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	env := NewEnv(slogger)
+	env.Connections = map[string]Connection{"fake": {Type: "fakevendor", BaseURL: srv.URL,
+		Secrets: map[string]SecretRef{"client_secret": {Env: "RIPOSTE_TEST_CLIENT_SECRET"}}}}
+	typ := ConnectionType{Name: "fakevendor", Fields: []ConnectionField{{Name: "client_secret", Secret: true, Required: true}}}
+	h := Run(typ, "FakeVendor", true, func(ctx context.Context, c *Conn) (map[string]any, error) {
+		sec, err := c.Secret("client_secret")
+		if err != nil {
+			return nil, err
+		}
+		c.UseClientCredentials(c.BaseURL()+"/oauth2/token", url.Values{"client_id": {"riposte"}, "client_secret": {sec}})
+		resp, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/api/devices"})
+		if err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("listing devices: %w", c.StatusError(resp, "", ""))
+	})
+
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slogger))
+	act := suite.NewTestActivityEnvironment()
+	act.RegisterActivityWithOptions(func(ctx context.Context) (map[string]any, error) {
+		out, err := h(ctx, env, Call{Action: "fake.list", Params: map[string]any{"connection": "fake"}, WorkflowID: "wf", StepID: "s"})
+		if err != nil {
+			activity.GetLogger(ctx).Error("activity failed", "error", err)
+		}
+		return out, err
+	}, activity.RegisterOptions{Name: "fake.list"})
+
+	for attempt := range 2 { // fetches the token, then takes it from the cache
+		_, err := act.ExecuteActivity("fake.list")
+		if err == nil {
+			t.Fatal("the vendor's 400 did not fail the activity")
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "HTTP 400") || !strings.Contains(msg, "[REDACTED]") || !strings.Contains(msg, "is not valid for tenant contoso") {
+			t.Errorf("attempt %d: error lost its meaning: %s", attempt, msg)
+		}
+		for _, secret := range []string{tokenOf(1), "s3cret-client-value", awsDocsSecret, "dBjftJeZ4CVP", "eyJ0eXAi"} {
+			if strings.Contains(msg, secret) {
+				t.Errorf("attempt %d: the activity error holds %q: %s", attempt, secret, msg)
+			}
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("attempt %d: the logs hold %q", attempt, secret)
+			}
+		}
+	}
+	if issued.Load() != 1 {
+		t.Errorf("%d tokens fetched, want 1 (the second call uses the cache)", issued.Load())
+	}
+	if !strings.Contains(logs.String(), "activity failed") {
+		t.Errorf("the failure was not logged: %s", logs.String())
+	}
+}
+
+// RedactShapes never panics, is idempotent and never lets an
+// access_token value through, whatever a vendor sends.
+func FuzzRedactShapes(f *testing.F) {
+	f.Add(`{"access_token":"2YotnFZFEjr1zCsicMWpAA"}`)
+	f.Add("Bearer " + jwtSample)
+	f.Add("secret " + awsDocsSecret)
+	f.Fuzz(func(t *testing.T, s string) {
+		once := RedactShapes(s)
+		if twice := RedactShapes(once); twice != once {
+			t.Errorf("not idempotent: %q -> %q -> %q", s, once, twice)
+		}
+		tok := "Zq9TokenValue7788"
+		if got := RedactShapes(s + `,"access_token":"` + tok + `"`); strings.Contains(got, tok) {
+			t.Errorf("access_token kept in %q", got)
+		}
+	})
+}
