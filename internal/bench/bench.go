@@ -37,7 +37,6 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/internal/api"
-	"github.com/riposte-dev/riposte/internal/engine"
 )
 
 // Options configures Run. Zero values take the defaults (see Defaults).
@@ -307,11 +306,6 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		}
 	}
 	rep.DataDir = dir
-	sticky := o.StickyCache
-	if sticky <= 0 {
-		sticky = engine.DefaultStickyCacheSize
-	}
-	worker.SetStickyWorkflowCacheSize(sticky)
 	if o.Temporal != "" {
 		logf("using the Temporal cluster at %s (namespace %s); starting the worker, lab and API", o.Temporal, o.Namespace)
 	} else {

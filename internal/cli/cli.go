@@ -11,6 +11,8 @@ import (
 	"os"
 	"sort"
 	"strings"
+
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 // Streams are the command's standard streams.
@@ -153,6 +155,10 @@ func newFlagSet(c string, usage string, s Streams) *flag.FlagSet {
 
 // fail prints an error and returns the exit code it carries (1 by default).
 func fail(s Streams, err error) int {
+	var se *system.Error
+	if errors.As(err, &se) {
+		err = &exitError{code: se.Code, err: se.Err}
+	}
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil && ee.err.Error() != "" {

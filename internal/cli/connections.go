@@ -13,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const connectionsUsage = `Usage: riposte connections check [--config riposte.yaml] [--lab] [--format text|json] [--timeout 30s]
@@ -60,7 +61,7 @@ func connectionsCommand() command {
 				defer l.Close()
 				env.Connections = l.Connections()
 			} else {
-				conns, ok, err := loadConnections(*cfg, logger)
+				conns, ok, err := system.LoadConnections(*cfg, logger)
 				if err != nil {
 					fmt.Fprintf(s.Err, "riposte connections: %v\n", err)
 					return 1

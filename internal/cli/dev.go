@@ -2,32 +2,20 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
-
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"go.temporal.io/sdk/client"
-
-	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
-	"github.com/riposte-dev/riposte/internal/devserver"
-	"github.com/riposte-dev/riposte/internal/lab"
-	"github.com/riposte-dev/riposte/internal/slackapp"
-	"github.com/riposte-dev/riposte/internal/telemetry"
-	"github.com/riposte-dev/riposte/workflows"
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const devUsage = `Usage: riposte dev [flags]
@@ -93,32 +81,16 @@ func devCommand() command {
 
 // devSystem is a running riposte dev: server, worker and API.
 type devSystem struct {
-	Keys   *codec.Keyring
-	Lab    *lab.Lab
-	Server *devserver.Server
-	API    *runningAPI
-	Token  string
-	// SlackFake is true when approvals go to the Slack fake (/lab/slack).
-	SlackFake bool
+	*system.System
+	Token string
 	// MetricsURL is the metrics listener's base URL ("" without
 	// --metrics-addr).
 	MetricsURL string
-	// codecSession is the secret in the UI's codec endpoint.
-	codecSession string
-	created      bool
-	closers      []func()
-}
-
-// Close stops everything in reverse start order.
-func (d *devSystem) Close() {
-	for i := len(d.closers) - 1; i >= 0; i-- {
-		d.closers[i]()
-	}
-	d.closers = nil
+	created    bool
 }
 
 // startDev starts the embedded server, the worker and the API.
-func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSystem, err error) {
+func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devSystem, error) {
 	addr, err := devLoopbackAddr("--http", o.HTTP)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
@@ -135,152 +107,46 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (_ *devSys
 	if err != nil {
 		return nil, err
 	}
-	paths := strings.Split(o.Playbooks, ",")
-	// Validate before starting anything heavy: a bad playbook must not cost
-	// a server start to find out.
-	if _, err := loadPlaybooks(paths); err != nil {
-		return nil, &exitError{code: 1, err: fmt.Errorf("playbooks are invalid; not starting:\n%w", err)}
-	}
-	d := &devSystem{Token: token, created: created}
-	defer func() {
-		if err != nil {
-			d.Close()
-		}
-	}()
 	// Payloads are encrypted by default; the dev key lives in the data dir.
 	keys, err := devKeyring(o.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	d.Keys = keys
-	// Bind the API first: the UI must know the codec endpoint's URL.
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("listening for the HTTP API on %s: %w", addr, err)
-	}
-	d.closers = append(d.closers, func() { _ = ln.Close() })
-	apiURL := "http://" + ln.Addr().String()
-	// The UI's codec calls authenticate with a secret drawn at each start
-	// and carried in the codec endpoint's path: the UI cannot send headers
-	// to an http:// codec, and an Origin header proves nothing.
-	session, err := newCodecSession()
+	dkeys, err := decisionKeys()
 	if err != nil {
 		return nil, err
 	}
-	d.codecSession = session
-	srv, err := devserver.Start(ctx, devserver.Options{
-		DataDir:          o.DataDir,
-		FrontendPort:     o.TemporalPort,
-		HTTPPort:         o.TemporalHTTPPort,
-		UIPort:           o.UIPort,
-		SearchAttributes: workflows.SearchAttributeTypes(),
-		UICodecEndpoint:  apiURL + "/codec/" + session,
-		Logger:           logger,
-	})
-	if err != nil {
-		return nil, err
+	slack := system.SlackFromEnv
+	if o.SlackFake {
+		slack = system.SlackFakeWithoutToken
 	}
-	d.Server = srv
-	d.closers = append(d.closers, func() { _ = srv.Stop() })
-
-	obs, err := startObservability(ctx, "riposte-dev", o.Observe, logger)
-	if err != nil {
-		return nil, err
-	}
-	d.closers = append(d.closers, obs.Close)
-	if obs.Server != nil {
-		d.MetricsURL = obs.Server.URL
-	}
-	tc := config.Temporal{Address: srv.FrontendAddress(), Namespace: srv.Namespace(), TaskQueue: workflows.DefaultTaskQueue}
-	c, err := tc.Dial(ctx, logger, obs.clientOptions(func(co *client.Options) {
-		codec.ConfigureClientOptions(co, keys)
+	sys, err := system.Start(ctx, system.Options{
+		Logger: logger,
+		Embedded: &system.EmbeddedOptions{DataDir: o.DataDir, FrontendPort: o.TemporalPort,
+			HTTPPort: o.TemporalHTTPPort, UIPort: o.UIPort},
+		Keys: keys, DecisionKeys: dkeys,
 		// The server is in this process, over loopback: gzip (the SDK's
 		// default) would only burn CPU.
-		co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
-	}))
-	if err != nil {
-		return nil, err
-	}
-	d.closers = append(d.closers, c.Close)
-	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, srv.Namespace(), workflows.PendingApprovalsQuery()), 0)
-
-	env := activities.NewEnv(logger)
-	conns, ok, err := loadConnections(o.Runtime.Config, logger)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		env.Connections = conns
-	} else {
+		NoGRPCCompression: true,
+		Telemetry:         o.Observe.options("riposte-dev"),
+		Slack:             slack,
 		// No riposte.yaml: fake vendors on loopback speak the same API
 		// subset, so playbooks run end to end without any vendor account.
-		l, err := lab.Start(lab.Options{Logger: logger})
-		if err != nil {
-			return nil, fmt.Errorf("starting the vendor lab: %w", err)
-		}
-		d.Lab = l
-		d.closers = append(d.closers, func() { _ = l.Close() })
-		env.Connections = l.Connections()
-	}
-	dkeys, err := decisionKeys(keys)
-	if err != nil {
-		return nil, err
-	}
-	var slackLab http.Handler
-	if o.SlackFake && strings.TrimSpace(os.Getenv(slackapp.EnvBotToken)) == "" {
-		scfg, h, stop, err := startSlackFake(apiURL, srv.UIURL())
-		if err != nil {
-			return nil, err
-		}
-		d.closers = append(d.closers, stop)
-		o.Runtime.Slack, slackLab = scfg, h
-		d.SlackFake = true
-	}
-	w, err := newWorker(c, tc.TaskQueue, env, o.Runtime, logger, obs.Metrics, dkeys)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.Start(); err != nil {
-		return nil, fmt.Errorf("starting worker: %w", err)
-	}
-	d.closers = append(d.closers, w.Stop)
-
-	extra := map[string]http.Handler{}
-	labPublic := map[string]http.Handler{}
-	if d.Lab != nil {
-		// The lab holds fake vendor state only; its page needs no token.
-		labPublic["GET /lab"] = d.Lab.Handler()
-		extra["GET /v1/lab"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			_ = json.NewEncoder(w).Encode(d.Lab.State())
-		})
-	}
-	public := map[string]http.Handler{
-		"/codec/": codec.LoopbackHostOnly(codec.Handler(keys, codec.HandlerOptions{
-			Prefix: "/codec", AllowedOrigins: codec.LoopbackOrigins(srv.UIURL()),
-			Authorize: codec.DevAuthorizer(token, session),
-		})),
-	}
-	for k, v := range labPublic {
-		public[k] = v
-	}
-	public["GET /metrics"] = obs.Metrics.Handler()
-	if slackLab != nil {
-		public["GET /lab/slack"] = slackLab
-		public["POST /lab/slack/click"] = slackLab
-	}
-	a, err := startAPI(ctx, apiOptions{
-		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: srv.Namespace(), TaskQueue: tc.TaskQueue,
-		UIURL: srv.UIURL(), Client: c, Playbooks: paths, Logger: logger, Listener: ln, Public: public, Extra: extra, RateLimit: o.Rate.limit(),
-		Metrics: obs.Metrics, Config: o.Runtime.Config, Slack: o.Runtime.Slack, Keys: dkeys,
-		Tokens:  auth.NewStore(envOr("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
-		DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+		Worker: o.Runtime.worker(system.LabWithoutConfig),
+		API: &system.APIOptions{
+			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: strings.Split(o.Playbooks, ","),
+			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
+			Tokens:  auth.NewStore(envOr("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
+			DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+		},
 	})
 	if err != nil {
 		return nil, err
 	}
-	d.API = a
-	d.closers = append(d.closers, a.stop)
+	d := &devSystem{System: sys, Token: token, created: created}
+	if sys.MetricsServer != nil {
+		d.MetricsURL = sys.MetricsServer.URL
+	}
 	return d, nil
 }
 
@@ -319,7 +185,7 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 	select {
 	case <-ctx.Done():
 		fmt.Fprintln(s.Out, "Shutting down…")
-	case err := <-a.done:
+	case err := <-d.Done():
 		if err != nil {
 			return fmt.Errorf("HTTP API stopped: %w", err)
 		}
@@ -327,14 +193,15 @@ func runDev(ctx context.Context, o devOptions, s Streams) error {
 	return nil
 }
 
-// devLoopbackAddr is httpAddr for riposte dev, which listens on loopback
-// only (its Temporal frontend and UI have no authentication): a bare port or
-// ":port" binds 127.0.0.1, an explicit host must be a loopback address.
+// devLoopbackAddr is system.ListenAddr for riposte dev, which listens on
+// loopback only (its Temporal frontend and UI have no authentication): a
+// bare port or ":port" binds 127.0.0.1, an explicit host must be a loopback
+// address.
 func devLoopbackAddr(flagName, v string) (string, error) {
 	if p, ok := strings.CutPrefix(v, ":"); ok {
 		v = p
 	}
-	addr, err := httpAddr(v)
+	addr, err := system.ListenAddr(flagName, v)
 	if err != nil {
 		return "", fmt.Errorf("%s %q is not host:port or a port", flagName, v)
 	}
@@ -343,15 +210,6 @@ func devLoopbackAddr(flagName, v string) (string, error) {
 		return "", fmt.Errorf("%s %s: riposte dev listens on loopback only (its Temporal frontend and Web UI have no login); give a port or 127.0.0.1:PORT, or run riposte serve and riposte worker for a shared deployment", flagName, v)
 	}
 	return addr, nil
-}
-
-// newCodecSession draws the per-start secret of the UI's codec endpoint.
-func newCodecSession() (string, error) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("codec session secret: %w", err)
-	}
-	return "s-" + hex.EncodeToString(b), nil
 }
 
 // devKeyring returns the payload encryption keys: from
@@ -367,13 +225,4 @@ func devKeyring(dataDir string) (*codec.Keyring, error) {
 	}
 	k, _, err = codec.EnsureDevKeyring(dataDir)
 	return k, err
-}
-
-// loadPlaybooks validates the playbooks under paths.
-func loadPlaybooks(paths []string) (int, error) {
-	set, _, diags := loadSet(paths)
-	if len(diags) > 0 {
-		return 0, diags
-	}
-	return len(set.Playbooks), nil
 }

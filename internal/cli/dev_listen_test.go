@@ -177,8 +177,8 @@ func TestDevCodecSessionSecret(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := h.baseURL + "/codec/" + h.sys.codecSession
-	if settings.Codec.Endpoint != want || len(h.sys.codecSession) < 40 {
+	want := h.baseURL + "/codec/" + h.sys.CodecSession
+	if settings.Codec.Endpoint != want || len(h.sys.CodecSession) < 40 {
 		t.Fatalf("UI codec endpoint = %q, want %q", settings.Codec.Endpoint, want)
 	}
 
@@ -227,11 +227,11 @@ func TestDevCodecSessionSecret(t *testing.T) {
 		}
 	}
 	// A new start, a new secret (the data dir and the keys stay).
-	s1 := h.sys.codecSession
+	s1 := h.sys.CodecSession
 	h.sys.Close()
 	h2 := startDevForTest(t, h.dir)
 	defer h2.sys.Close()
-	if h2.sys.codecSession == s1 || h2.sys.codecSession == "" {
+	if h2.sys.CodecSession == s1 || h2.sys.CodecSession == "" {
 		t.Errorf("the codec session secret did not change across starts")
 	}
 	if got := post(h2.baseURL+"/codec/"+s1+"/decode", "", ""); got != 401 {

@@ -20,6 +20,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const doctorUsage = `Usage: riposte doctor [flags]
@@ -221,7 +222,7 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	}
 
 	// Vendor connections.
-	conns, found, err := loadConnections(o.Runtime.Config, logger)
+	conns, found, err := system.LoadConnections(o.Runtime.Config, logger)
 	switch {
 	case err != nil:
 		r.fail("connections", "%s: %v", o.Runtime.Config, err)

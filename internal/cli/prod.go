@@ -5,18 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 
-	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
-	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
-	"github.com/riposte-dev/riposte/internal/engine"
-	"github.com/riposte-dev/riposte/internal/telemetry"
-	"github.com/riposte-dev/riposte/workflows"
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const workerUsage = `Usage: riposte worker [flags]
@@ -65,42 +60,25 @@ func workerCommand() command {
 
 func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	logger := newLogger(s, o.LogLevel)
-	withCodec, ckeys, err := o.Encryption.clientOptions()
+	keys, err := o.Encryption.keys()
 	if err != nil {
 		return err
 	}
-	dkeys, err := decisionKeys(ckeys)
+	dkeys, err := decisionKeys()
 	if err != nil {
 		return err
 	}
-	obs, err := startObservability(ctx, "riposte-worker", o.Observe, logger)
+	sys, err := system.Start(ctx, system.Options{
+		Logger: logger, Temporal: o.Temporal, RegisterSearchAttributes: o.RegisterSA,
+		Keys: keys, DecisionKeys: dkeys,
+		Telemetry: o.Observe.options("riposte-worker"),
+		Worker:    o.Runtime.worker(system.LabNever),
+	})
 	if err != nil {
 		return err
 	}
-	defer obs.Close()
-	c, err := o.Temporal.Dial(ctx, logger, obs.clientOptions(withCodec))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, o.RegisterSA); err != nil {
-		return err
-	}
-	env := activities.NewEnv(logger)
-	conns, _, err := loadConnections(o.Runtime.Config, logger)
-	if err != nil {
-		return err
-	}
-	env.Connections = conns
-	w, err := newWorker(c, o.Temporal.TaskQueue, env, o.Runtime, logger, obs.Metrics, dkeys)
-	if err != nil {
-		return err
-	}
-	if err := w.Start(); err != nil {
-		return fmt.Errorf("starting worker: %w", err)
-	}
-	defer w.Stop()
-	obs.Server.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
+	defer sys.Close()
+	sys.MetricsServer.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
 	logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
 	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
 	<-ctx.Done()
@@ -164,19 +142,18 @@ func serveCommand() command {
 
 func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	logger := newLogger(s, o.LogLevel)
-	addr, err := httpAddr(o.HTTP)
-	if err != nil {
+	if _, err := system.ListenAddr("--http", o.HTTP); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	token, err := config.ServeToken(o.TokenFile)
 	if err != nil && o.TokensFile == "" {
 		return &exitError{code: 2, err: fmt.Errorf("%w, or --tokens-file (personal tokens)", err)}
 	}
-	withCodec, keys, err := o.Encryption.clientOptions()
+	keys, err := o.Encryption.keys()
 	if err != nil {
 		return err
 	}
-	dkeys, err := decisionKeys(keys)
+	dkeys, err := decisionKeys()
 	if err != nil {
 		return err
 	}
@@ -187,59 +164,24 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 			return &exitError{code: 2, err: err}
 		}
 	}
-	obs, err := startObservability(ctx, "riposte-serve", o.Observe, logger)
-	if err != nil {
-		return err
-	}
-	defer obs.Close()
-	c, err := o.Temporal.Dial(ctx, logger, obs.clientOptions(withCodec))
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	if err := engine.CheckSearchAttributes(ctx, c, o.Temporal.Namespace, false); err != nil {
-		return err
-	}
-	// Runs waiting for a decision, asked of Temporal's visibility on scrape.
-	obs.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(c, o.Temporal.Namespace, workflows.PendingApprovalsQuery()), 0)
-	public := map[string]http.Handler{"GET /metrics": obs.Metrics.Handler()}
-	if keys != nil {
-		// The UI's codec calls carry the API token (Authorization: Bearer).
-		public["/codec/"] = codec.Handler(keys, codec.HandlerOptions{
-			Prefix: "/codec", AllowedOrigins: splitList(o.CORS), Authorize: readAuthorizer(token, store),
-		})
-	}
-	a, err := startAPI(ctx, apiOptions{
-		Addr: addr, Token: token, MaxBody: o.MaxBody, Namespace: o.Temporal.Namespace, TaskQueue: o.Temporal.TaskQueue,
-		UIURL: o.UIURL, Client: c, Playbooks: strings.Split(o.Playbooks, ","), Logger: logger, Public: public, RateLimit: o.Rate.limit(), Config: o.Config,
-		Metrics: obs.Metrics, Keys: dkeys, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+	sys, err := system.Start(ctx, system.Options{
+		Logger: logger, Temporal: o.Temporal, Keys: keys, DecisionKeys: dkeys,
+		Telemetry: o.Observe.options("riposte-serve"),
+		API: &system.APIOptions{
+			Addr: o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+			MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
+			RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
+		},
 	})
 	if err != nil {
 		return err
 	}
-	defer a.stop()
-	fmt.Fprintf(s.Out, "Riposte API listening on %s (Temporal %s, namespace %s)\n", a.URL, o.Temporal.Address, o.Temporal.Namespace)
+	defer sys.Close()
+	fmt.Fprintf(s.Out, "Riposte API listening on %s (Temporal %s, namespace %s)\n", sys.API.URL, o.Temporal.Address, o.Temporal.Namespace)
 	select {
 	case <-ctx.Done():
-	case err := <-a.done:
+	case err := <-sys.Done():
 		return err
 	}
 	return nil
-}
-
-// readAuthorizer accepts codec calls carrying the shared token or a personal
-// token with the read scope.
-func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
-	shared := codec.BearerToken(token)
-	return func(r *http.Request) bool {
-		if token != "" && shared(r) {
-			return true
-		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
-			return false
-		}
-		p, known, err := store.Lookup(strings.TrimSpace(tok))
-		return err == nil && known && p.Has(auth.ScopeRead)
-	}
 }

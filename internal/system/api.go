@@ -1,0 +1,332 @@
+package system
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/telemetry"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// APIOptions configure the HTTP API.
+type APIOptions struct {
+	// Addr is a port (bound on loopback) or host:port; "0" picks a free
+	// port.
+	Addr string
+	// Token is the shared API token ("" = personal tokens only); Tokens
+	// the personal tokens; DevUser the identity the shared token decides
+	// as.
+	Token   string
+	Tokens  *auth.Store
+	DevUser string
+	MaxBody int64
+	// UIURL is the public Temporal UI for run links (the embedded
+	// server's UI when empty).
+	UIURL string
+	// Playbooks are the playbook files and directories; any invalid one
+	// refuses start. SIGHUP and POST /v1/playbooks/reload reload them.
+	Playbooks []string
+	// Config is riposte.yaml, for its detections: section ("" or a missing
+	// file = the default finding view settings).
+	Config    string
+	RateLimit api.RateLimit
+	// Codec serves /codec for the Temporal UI (needs Options.Keys). With
+	// an embedded server the UI's loopback origins may call it with the
+	// API token; else CodecOrigins may, with a token of the read scope.
+	Codec        bool
+	CodecOrigins []string
+	// Extra adds routes behind the API token, built once the client runs.
+	Extra func(*System) map[string]http.Handler
+	// AuditLogger receives the API's audit records (nil = Logger).
+	AuditLogger *slog.Logger
+}
+
+// API is a started HTTP API.
+type API struct {
+	URL     string
+	server  *http.Server
+	source  *playbookSource
+	done    chan error
+	closers []func()
+}
+
+// apiBuild is what prepareAPI checked before anything started.
+type apiBuild struct {
+	o        APIOptions
+	ln       net.Listener
+	url      string
+	set      *playbook.Set
+	files    int
+	defaults workflows.ApprovalDefaults
+	finding  finding.Config
+	codec    bool
+}
+
+func (b *apiBuild) closeListener() {
+	if b.ln != nil {
+		_ = b.ln.Close()
+	}
+}
+
+// prepareAPI validates the API's settings and files and binds its address
+// (first, so that the embedded UI knows the codec endpoint's URL).
+func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
+	addr, err := ListenAddr("--http", o.Addr)
+	if err != nil {
+		return nil, &Error{Code: 2, Err: err}
+	}
+	b := &apiBuild{o: o, codec: o.Codec}
+	var diags playbook.Diagnostics
+	if b.set, b.files, diags = playbook.Load(o.Playbooks, activities.Catalog()); len(diags) > 0 {
+		return nil, &Error{Code: 1, Err: fmt.Errorf("playbooks are invalid; not starting:\n%w", diags)}
+	}
+	if b.defaults, err = approvalDefaults(); err != nil {
+		return nil, &Error{Code: 2, Err: err}
+	}
+	if ok, err := exists(o.Config); err != nil {
+		return nil, err
+	} else if ok {
+		if b.finding, _, err = config.LoadDetections(o.Config); err != nil {
+			return nil, &Error{Code: 1, Err: fmt.Errorf("detection settings are invalid; not starting:\n%w", err)}
+		}
+	}
+	if b.ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("listening for the HTTP API on %s: %w", addr, err)
+	}
+	b.url = "http://" + b.ln.Addr().String()
+	return b, nil
+}
+
+// startAPI serves the HTTP API on the bound listener.
+func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
+	ao := b.o
+	uiURL := ao.UIURL
+	if uiURL == "" && s.Server != nil {
+		uiURL = s.Server.UIURL()
+	}
+	validator, err := intake.NewValidator()
+	if err != nil {
+		return err
+	}
+	disp := &dispatch.Dispatcher{Client: s.Client, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
+		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
+	src := &playbookSource{paths: ao.Playbooks, disp: disp, logger: s.logger}
+	src.apply(b.set, b.files)
+	audit := ao.AuditLogger
+	if audit == nil {
+		audit = s.logger
+	}
+	srv := &api.Server{
+		Metrics:    s.Metrics,
+		Dispatcher: disp,
+		Temporal:   s.Client,
+		Validator:  validator,
+		Token:      ao.Token,
+		DevUser:    ao.DevUser,
+		Tokens:     ao.Tokens,
+		Keys:       s.DecisionKeys,
+		MaxBody:    ao.MaxBody,
+		Namespace:  s.Temporal.Namespace,
+		UIURL:      uiURL,
+		Logger:     audit,
+		Reload:     src.load,
+		Approvals:  &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys},
+		Public:     map[string]http.Handler{},
+		Extra:      map[string]http.Handler{},
+		RateLimit:  ao.RateLimit,
+	}
+	if s.Metrics != nil {
+		// Runs waiting for a decision, asked of Temporal's visibility on
+		// scrape.
+		s.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(s.Client, s.Temporal.Namespace, workflows.PendingApprovalsQuery()), 0)
+		srv.Public["GET /metrics"] = s.Metrics.Handler()
+	}
+	if b.codec && s.Keys != nil {
+		if s.Server != nil {
+			// The embedded UI's calls carry the per-start session secret
+			// in their path; only loopback Host headers (DNS rebinding).
+			srv.Public["/codec/"] = codec.LoopbackHostOnly(codec.Handler(s.Keys, codec.HandlerOptions{
+				Prefix: "/codec", AllowedOrigins: codec.LoopbackOrigins(s.Server.UIURL()),
+				Authorize: codec.DevAuthorizer(ao.Token, s.CodecSession),
+			}))
+		} else {
+			// The UI's codec calls carry the API token (Authorization: Bearer).
+			srv.Public["/codec/"] = codec.Handler(s.Keys, codec.HandlerOptions{
+				Prefix: "/codec", AllowedOrigins: ao.CodecOrigins, Authorize: readAuthorizer(ao.Token, ao.Tokens),
+			})
+		}
+	}
+	if l := s.Lab; l != nil {
+		// The lab holds fake vendor state only; its page needs no token.
+		srv.Public["GET /lab"] = l.Handler()
+		srv.Extra["GET /v1/lab"] = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(l.State())
+		})
+	}
+	if ao.Extra != nil {
+		mount(srv.Extra, ao.Extra(s))
+	}
+	closers, err := s.mountSlack(ctx, srv)
+	if err != nil {
+		return err
+	}
+	var h http.Handler = srv.Handler()
+	if o.Telemetry != nil {
+		h = telemetry.HTTPMiddleware(s.Metrics, h)
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	a := &API{URL: b.url, server: hs, source: src, done: make(chan error, 1), closers: closers}
+	ln := b.ln
+	b.ln = nil // owned by the server from here on
+	go func() {
+		err := hs.Serve(ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		a.done <- err
+	}()
+	src.watchHUP(ctx)
+	s.API = a
+	s.closers = append(s.closers, a.stop)
+	return nil
+}
+
+// stop shuts the API down gracefully.
+func (a *API) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = a.server.Shutdown(ctx)
+	for _, c := range a.closers {
+		c()
+	}
+}
+
+// readAuthorizer accepts codec calls carrying the shared token or a personal
+// token with the read scope.
+func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
+	shared := codec.BearerToken(token)
+	return func(r *http.Request) bool {
+		if token != "" && shared(r) {
+			return true
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || store == nil {
+			return false
+		}
+		p, known, err := store.Lookup(strings.TrimSpace(tok))
+		return err == nil && known && p.Has(auth.ScopeRead)
+	}
+}
+
+// playbookSource loads playbooks and reloads them on demand.
+type playbookSource struct {
+	paths  []string
+	disp   *dispatch.Dispatcher
+	logger *slog.Logger
+	mu     sync.Mutex
+}
+
+// load validates every playbook; on any problem the current set stays.
+func (p *playbookSource) load() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set, files, diags := playbook.Load(p.paths, activities.Catalog())
+	if len(diags) > 0 {
+		return diags
+	}
+	p.applyLocked(set, files)
+	return nil
+}
+
+func (p *playbookSource) apply(set *playbook.Set, files int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.applyLocked(set, files)
+}
+
+func (p *playbookSource) applyLocked(set *playbook.Set, files int) {
+	p.disp.SetPlaybooks(set)
+	names := make([]string, 0, len(set.Playbooks))
+	for _, c := range set.Playbooks {
+		names = append(names, fmt.Sprintf("%s@v%d", c.Playbook.Name, c.Playbook.Version))
+	}
+	p.logger.Info("playbooks loaded", "count", len(set.Playbooks), "files", files, "playbooks", strings.Join(names, ","))
+}
+
+// watchHUP reloads playbooks on SIGHUP until ctx ends.
+func (p *playbookSource) watchHUP(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+				if err := p.load(); err != nil {
+					p.logger.Error("reload refused: playbooks invalid; keeping the previous set", "diagnostics", err.Error())
+				}
+			}
+		}
+	}()
+}
+
+// approvalDefaults reads the site's approval defaults from the environment:
+// RIPOSTE_APPROVERS and RIPOSTE_APPROVER_GROUPS (comma-separated Slack ids),
+// RIPOSTE_APPROVAL_TIMEOUT (e.g. 30m) and RIPOSTE_APPROVAL_CHANNEL.
+func approvalDefaults() (workflows.ApprovalDefaults, error) {
+	d := workflows.ApprovalDefaults{
+		Users:   SplitList(os.Getenv("RIPOSTE_APPROVERS")),
+		Groups:  SplitList(os.Getenv("RIPOSTE_APPROVER_GROUPS")),
+		Channel: strings.TrimSpace(os.Getenv("RIPOSTE_APPROVAL_CHANNEL")),
+	}
+	if t := strings.TrimSpace(os.Getenv("RIPOSTE_APPROVAL_TIMEOUT")); t != "" {
+		v, err := playbook.ParseDuration(t)
+		if err != nil {
+			return d, fmt.Errorf("RIPOSTE_APPROVAL_TIMEOUT: %w", err)
+		}
+		d.Timeout = v
+	}
+	return d, nil
+}
+
+// SplitList splits a comma-separated list, dropping blanks.
+func SplitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

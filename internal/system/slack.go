@@ -1,0 +1,118 @@
+package system
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/slackfake"
+	"github.com/riposte-dev/riposte/internal/slacklab"
+)
+
+// Slack fake workspace of riposte dev: the approval channel, a user group
+// the shipped playbooks name, and the users the lab page offers.
+const labSlackChannel = "C0RIPOSTE01"
+
+var (
+	labSlackGroups = map[string][]string{
+		"S0SOCONCALL": {"U0ONCALL001", "U0ONCALL002"},
+	}
+	labSlackUsers = []string{"U0SOCLEAD1", "U0SOCLEAD2", "U0INFRA001", "U0CISO0001", "URECORDER", "UOTHER"}
+)
+
+// resolveSlack chooses the Slack configuration of worker and API: the
+// SLACK_* environment, the Slack fake, or none.
+func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL string) error {
+	switch mode {
+	case SlackOff:
+		return nil
+	case SlackFakeWithoutToken:
+		if strings.TrimSpace(os.Getenv(slackapp.EnvBotToken)) == "" {
+			if apiURL == "" {
+				return errors.New("the Slack fake needs the HTTP API: its clicks are posted to /slack/interactions")
+			}
+			return s.startSlackFake(apiURL, uiURL)
+		}
+	}
+	s.slack = slackapp.ConfigFromEnv()
+	if s.slack.Enabled() {
+		if err := s.slack.Validate(); err != nil {
+			return &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
+		}
+	}
+	return nil
+}
+
+// startSlackFake starts the Slack fake with a fresh signing secret; its
+// page /lab/slack sends signed clicks to apiURL's /slack/interactions.
+func (s *System) startSlackFake(apiURL, uiURL string) error {
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return fmt.Errorf("slack fake signing secret: %w", err)
+	}
+	fake := slackfake.New()
+	s.closers = append(s.closers, fake.Close)
+	for id, members := range labSlackGroups {
+		fake.SetGroup(id, members...)
+	}
+	s.slack = slackapp.Config{
+		BotToken:        slackfake.BotToken,
+		APIURL:          fake.URL(),
+		SigningSecret:   hex.EncodeToString(secret),
+		ApprovalChannel: labSlackChannel,
+		PublicUIURL:     uiURL,
+		// The fake's clicks come from its own workspace and app.
+		TeamID: slackfake.TeamID,
+		AppID:  slackfake.AppID,
+	}
+	s.SlackFake = true
+	s.slackLab = slacklab.Handler(slacklab.Options{
+		Fake: fake, InteractionsURL: apiURL + slackfake.InteractionsPath, SigningSecret: s.slack.SigningSecret, Users: labSlackUsers,
+	})
+	return nil
+}
+
+// mountSlack adds Slack's interactions to the API: signed HTTP requests
+// and/or Socket Mode, and the fake's page.
+func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), error) {
+	scfg := s.slack
+	if s.slackLab != nil {
+		srv.Public["GET /lab/slack"] = s.slackLab
+		srv.Public["POST /lab/slack/click"] = s.slackLab
+	}
+	if !scfg.Enabled() {
+		if env := slackapp.ConfigFromEnv(); env.AppToken != "" || env.SigningSecret != "" {
+			return nil, &Error{Code: 2, Err: fmt.Errorf("Slack configuration: SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not (%v)", env.Validate())}
+		}
+		return nil, nil
+	}
+	poster, err := slackapp.NewPoster(scfg, slackapp.PosterOptions{Logger: s.logger})
+	if err != nil {
+		return nil, err
+	}
+	popts := slackapp.ProcessorOptions{Decider: srv.Approvals, Poster: poster, Logger: s.logger,
+		TeamID: scfg.TeamID, AppID: scfg.AppID, EnterpriseID: scfg.EnterpriseID}
+	var closers []func()
+	if scfg.SigningSecret != "" {
+		h, err := slackapp.NewHandler(slackapp.HandlerOptions{ProcessorOptions: popts, SigningSecret: scfg.SigningSecret})
+		if err != nil {
+			return nil, err
+		}
+		srv.Public["POST /slack/interactions"] = h
+		closers = append(closers, h.Close)
+	}
+	if scfg.SocketMode() {
+		go func() {
+			if err := slackapp.RunSocketMode(ctx, scfg, poster, srv.Approvals, s.logger); err != nil {
+				s.logger.Error("Slack Socket Mode stopped", "error", err)
+			}
+		}()
+	}
+	return closers, nil
+}

@@ -1,0 +1,153 @@
+package system
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/telemetry"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// WorkerOptions configure the worker: where its actions go and what
+// guards them.
+type WorkerOptions struct {
+	// Connections is riposte.yaml (vendor connections); a missing file
+	// means none, or the vendor lab under LabWithoutConfig.
+	Connections string
+	Lab         LabMode
+	// Policy is policy.yaml (site guardrails); a missing file means none.
+	Policy string
+	// StickyCache is the process's sticky workflow cache size (0 = the
+	// default).
+	StickyCache int
+	// BudgetIDSuffix keeps this system's budget guards apart from others'
+	// in a shared namespace.
+	BudgetIDSuffix string
+	// Worker tunes the SDK worker; its interceptors run before telemetry's.
+	Worker worker.Options
+	// Register adds workflows or activities of the caller's (bench).
+	Register func(worker.Worker)
+}
+
+// LabMode says when the vendor lab (fake vendors on loopback) serves the
+// actions.
+type LabMode int
+
+const (
+	// LabNever: actions go to the configured connections only.
+	LabNever LabMode = iota
+	// LabWithoutConfig: the lab when there is no riposte.yaml (dev).
+	LabWithoutConfig
+	// LabAlways: the lab whatever riposte.yaml says (bench).
+	LabAlways
+)
+
+// startWorker builds and starts the worker.
+func (s *System) startWorker(o WorkerOptions, obs *observability) error {
+	env := activities.NewEnv(s.logger)
+	useLab := o.Lab == LabAlways
+	if !useLab {
+		conns, ok, err := LoadConnections(o.Connections, s.logger)
+		if err != nil {
+			return err
+		}
+		env.Connections = conns
+		useLab = !ok && o.Lab == LabWithoutConfig
+	}
+	if useLab {
+		l, err := lab.Start(lab.Options{Logger: s.logger})
+		if err != nil {
+			return fmt.Errorf("starting the vendor lab: %w", err)
+		}
+		s.Lab = l
+		s.closers = append(s.closers, func() { _ = l.Close() })
+		env.Connections = l.Connections()
+	}
+	policy := ""
+	if ok, err := exists(o.Policy); err != nil {
+		return err
+	} else if ok {
+		policy = o.Policy
+	}
+	g, err := activities.NewGuardrails(s.Client, s.Temporal.TaskQueue, policy, s.logger)
+	if err != nil {
+		return &Error{Code: 1, Err: fmt.Errorf("policy is invalid; not starting: %w", err)}
+	}
+	g.Budgets.IDSuffix = o.BudgetIDSuffix
+	var poster *slackapp.Poster
+	if s.slack.Enabled() {
+		if poster, err = slackapp.NewPoster(s.slack, slackapp.PosterOptions{Logger: s.logger}); err != nil {
+			return err
+		}
+		env.Slack = poster
+	}
+	// Process-wide; takes effect when the first worker starts.
+	sticky := o.StickyCache
+	if sticky <= 0 {
+		sticky = engine.DefaultStickyCacheSize
+	}
+	worker.SetStickyWorkflowCacheSize(sticky)
+	wo := o.Worker
+	if obs != nil {
+		// Step metrics and step-aware activity logs.
+		wo.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), wo.Interceptors...),
+			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: obs.Metrics, Catalog: activities.Catalog(),
+				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName()}))
+	}
+	w, err := engine.NewWorker(s.Client, engine.WorkerOptions{TaskQueue: s.Temporal.TaskQueue, Env: env, Guardrails: g, Slack: poster, Keys: s.DecisionKeys, Worker: wo})
+	if err != nil {
+		return err
+	}
+	if o.Register != nil {
+		o.Register(w)
+	}
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("starting worker: %w", err)
+	}
+	s.Worker, s.Policy = w, policy
+	s.closers = append(s.closers, w.Stop)
+	return nil
+}
+
+// LoadConnections reads riposte.yaml when present. ok is false when there
+// is no file.
+func LoadConnections(path string, logger *slog.Logger) (map[string]activities.Connection, bool, error) {
+	ok, err := exists(path)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	conns, diags, err := config.LoadConnections(path)
+	for _, d := range diags.Warnings() {
+		logger.Warn("connection config", "warning", d.String())
+	}
+	if err != nil {
+		return nil, false, &Error{Code: 1, Err: fmt.Errorf("connection config is invalid; not starting:\n%w", err)}
+	}
+	return conns, true, nil
+}
+
+// exists reports whether a file exists; other stat errors are returned.
+// An empty path exists nowhere.
+func exists(path string) (bool, error) {
+	if path == "" {
+		return false, nil
+	}
+	_, err := os.Stat(path)
+	if err == nil {
+		return true, nil
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return false, err
+}
