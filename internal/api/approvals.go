@@ -61,7 +61,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		noteAudit(r, "", "decision refused: "+err.Error())
 	}
 	if p := auth.FromContext(r.Context()); errors.Is(err, approvals.ErrRefused) && p.Kind == auth.KindDev && strings.Contains(err.Error(), "is not an approver") {
-		err = fmt.Errorf("%w (the shared dev token acts as %s; gates naming other approvers need their own tokens: riposte tokens create --user U… --scope approve, or bind the dev token to an approver with RIPOSTE_USER)", err, p.Identity)
+		err = fmt.Errorf("%w: the shared dev token is bound to %s (RIPOSTE_USER), and this gate names other approvers. "+
+			"To decide as one of them, either restart riposte dev with the dev token bound to that approver "+
+			"(RIPOSTE_USER=<their Slack user id> riposte dev; riposte approvals lists each gate's approvers), "+
+			"or give them a personal token (riposte tokens create --user <their Slack user id> --scope approve) and decide with it",
+			err, p.Identity)
 	}
 	switch {
 	case err == nil:
