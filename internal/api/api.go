@@ -26,6 +26,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
@@ -108,11 +109,11 @@ func (s *Server) Handler() http.Handler {
 		// other methods the path has.
 		if allowed := allowedMethods(mux, r); len(allowed) > 0 {
 			w.Header().Set("Allow", strings.Join(allowed, ", "))
-			Problem(w, http.StatusMethodNotAllowed, "Method not allowed",
+			problem.Respond(w, http.StatusMethodNotAllowed, "Method not allowed",
 				fmt.Sprintf("%s %s: this path takes %s", r.Method, r.URL.Path, strings.Join(allowed, ", ")))
 			return
 		}
-		Problem(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
+		problem.Respond(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return s.audited(s.recoverer(s.rateLimited(mux)))
 }
@@ -143,7 +144,7 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 					panic(v)
 				}
 				s.Logger.Error("panic in API handler", "path", r.URL.Path, "panic", fmt.Sprint(v))
-				Problem(w, http.StatusInternalServerError, "Internal error", "the server could not handle the request")
+				problem.Respond(w, http.StatusInternalServerError, "Internal error", "the server could not handle the request")
 			}
 		}()
 		h.ServeHTTP(w, r)
@@ -202,13 +203,13 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 			}
 			noteAudit(r, "", "unauthenticated: "+err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
-			Problem(w, http.StatusUnauthorized, "Unauthorized", err.Error())
+			problem.Respond(w, http.StatusUnauthorized, "Unauthorized", err.Error())
 			return
 		}
 		noteAudit(r, p.String(), "")
 		if !p.Has(scope) {
 			noteAudit(r, p.String(), "missing scope "+scope)
-			Problem(w, http.StatusForbidden, "Forbidden",
+			problem.Respond(w, http.StatusForbidden, "Forbidden",
 				fmt.Sprintf("token %s (%s) has scopes [%s]; %s %s needs the %q scope", p.TokenID, p.Identity, strings.Join(p.Scopes, ","), r.Method, r.URL.Path, scope))
 			return
 		}
@@ -222,18 +223,18 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 func (s *Server) actor(w http.ResponseWriter, r *http.Request, bodyUser string) (string, bool) {
 	p := auth.FromContext(r.Context())
 	if p == nil {
-		Problem(w, http.StatusUnauthorized, "Unauthorized", "no authenticated caller")
+		problem.Respond(w, http.StatusUnauthorized, "Unauthorized", "no authenticated caller")
 		return "", false
 	}
 	if strings.TrimSpace(p.Identity) == "" {
 		noteAudit(r, p.String(), "refused: token bound to no identity")
-		Problem(w, http.StatusForbidden, "Token bound to no person",
+		problem.Respond(w, http.StatusForbidden, "Token bound to no person",
 			"the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)")
 		return "", false
 	}
 	if strings.TrimSpace(bodyUser) != "" && !identity.Equal(bodyUser, p.Identity) {
 		noteAudit(r, p.String(), "refused: body user "+strconv.Quote(clipID(bodyUser))+" is not the caller")
-		Problem(w, http.StatusForbidden, "User does not match the token",
+		problem.Respond(w, http.StatusForbidden, "User does not match the token",
 			fmt.Sprintf("user %q is not the authenticated identity %q of token %s; decisions are recorded under the token's identity (omit user, or use that person's own token)", clipID(bodyUser), p.Identity, p.TokenID))
 		return "", false
 	}
@@ -246,11 +247,6 @@ func clipID(s string) string {
 		return s[:64] + "…"
 	}
 	return s
-}
-
-// Problem writes an application/problem+json response.
-func Problem(w http.ResponseWriter, status int, title, detail string) {
-	intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: title, Status: status, Detail: detail})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -272,31 +268,31 @@ type DetectionsResponse struct {
 func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength > s.MaxBody {
 		s.Metrics.DetectionRejected(telemetry.ReasonTooLarge)
-		intake.WriteProblem(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1,
+		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1,
 			Msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, s.MaxBody)}))
 		return
 	}
 	body, dryRun, err := envelope(r, s.MaxBody)
 	if err != nil {
 		s.Metrics.DetectionRejected(rejectReason(err))
-		intake.WriteProblem(w, intake.DecodeProblem(err))
+		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
 	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
 	if err != nil {
 		s.Metrics.DetectionRejected(rejectReason(err))
-		intake.WriteProblem(w, intake.DecodeProblem(err))
+		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
 	formats, prob := convertDetections(r, dets)
 	if prob != nil {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
-		intake.WriteProblem(w, *prob)
+		problem.Write(w, *prob)
 		return
 	}
 	if errs := s.Validator.Validate(dets); len(errs) > 0 {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
-		intake.WriteProblem(w, intake.ValidationProblem(errs))
+		problem.Write(w, intake.ValidationProblem(errs))
 		return
 	}
 	if explain(r) {
@@ -322,7 +318,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	}
 	if len(keep) == 0 {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
-		intake.WriteProblem(w, intake.ValidationProblem(idErrs))
+		problem.Write(w, intake.ValidationProblem(idErrs))
 		return
 	}
 	s.Metrics.DetectionReceived(len(keep))
@@ -340,7 +336,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		if len(failed) > 1 {
 			what = fmt.Sprintf("%d detections could not be dispatched (indexes %s; first: %v)", len(failed), joinInts(failed, 20), errs[first])
 		}
-		intake.WriteProblem(w, intake.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
+		problem.Write(w, problem.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
 			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(keep)-len(failed))})
 		return
 	}
@@ -508,11 +504,11 @@ func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 	if s.Reload == nil {
-		Problem(w, http.StatusNotImplemented, "Reload unavailable", "this server does not load playbooks")
+		problem.Respond(w, http.StatusNotImplemented, "Reload unavailable", "this server does not load playbooks")
 		return
 	}
 	if err := s.Reload(); err != nil {
-		Problem(w, http.StatusUnprocessableEntity, "Playbooks invalid; kept the previous set", err.Error())
+		problem.Respond(w, http.StatusUnprocessableEntity, "Playbooks invalid; kept the previous set", err.Error())
 		return
 	}
 	s.playbooks(w, r)
@@ -571,12 +567,12 @@ func (s *Server) requester(w http.ResponseWriter, r *http.Request) (string, bool
 	}
 	if !p.Has(auth.ScopeVouch) {
 		noteAudit(r, p.String(), "refused: X-Riposte-Requester without vouch scope")
-		Problem(w, http.StatusForbidden, "Cannot vouch for a requester",
+		problem.Respond(w, http.StatusForbidden, "Cannot vouch for a requester",
 			fmt.Sprintf("X-Riposte-Requester names who submitted, but token %s may not vouch for others (it needs the %q scope); the submitter is the token's identity %q: drop the header", p.TokenID, auth.ScopeVouch, p.Identity))
 		return "", false
 	}
 	if len(h) > 256 || identity.Normalize(h) == "" {
-		Problem(w, http.StatusBadRequest, "Bad X-Riposte-Requester", "X-Riposte-Requester must be a Slack user id of at most 256 bytes")
+		problem.Respond(w, http.StatusBadRequest, "Bad X-Riposte-Requester", "X-Riposte-Requester must be a Slack user id of at most 256 bytes")
 		return "", false
 	}
 	return h, true

@@ -22,6 +22,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -211,7 +212,7 @@ func post(path, auth, body string) *http.Request {
 }
 
 // problemJSON is the exact body WriteProblem writes for p.
-func problemJSON(t testing.TB, p intake.Problem) string {
+func problemJSON(t testing.TB, p problem.Problem) string {
 	t.Helper()
 	if p.Type == "" {
 		p.Type = "about:blank"
@@ -224,20 +225,20 @@ func problemJSON(t testing.TB, p intake.Problem) string {
 }
 
 // checkProblem checks a response is exactly the problem document p.
-func checkProblem(t *testing.T, got response, p intake.Problem) {
+func checkProblem(t *testing.T, got response, p problem.Problem) {
 	t.Helper()
 	if got.code != p.Status {
 		t.Errorf("status %d, want %d (body %s)", got.code, p.Status, got.body)
 	}
-	if ct := got.header.Get("Content-Type"); ct != intake.ProblemContentType {
-		t.Errorf("Content-Type %q, want %q", ct, intake.ProblemContentType)
+	if ct := got.header.Get("Content-Type"); ct != problem.ContentType {
+		t.Errorf("Content-Type %q, want %q", ct, problem.ContentType)
 	}
 	if want := problemJSON(t, p); got.body != want {
 		t.Errorf("body\n got: %s\nwant: %s", got.body, want)
 	}
 }
 
-var unauthorized = intake.Problem{Title: "Unauthorized", Status: 401, Detail: "missing or wrong API token (Authorization: Bearer <token>)"}
+var unauthorized = problem.Problem{Title: "Unauthorized", Status: 401, Detail: "missing or wrong API token (Authorization: Bearer <token>)"}
 
 func TestAPIAuth(t *testing.T) {
 	st := &fakeStarter{}
@@ -326,14 +327,14 @@ func TestAPIBodyLimit(t *testing.T) {
 		if r.ContentLength != int64(len(big)) {
 			t.Fatalf("ContentLength %d", r.ContentLength)
 		}
-		checkProblem(t, serve(h, r), intake.Problem{Type: intake.ProblemTypeTooLarge, Title: "Detection request too large", Status: 413,
+		checkProblem(t, serve(h, r), problem.Problem{Type: intake.ProblemTypeTooLarge, Title: "Detection request too large", Status: 413,
 			Detail: fmt.Sprintf("body is %d bytes; the limit is 4096", len(big))})
 	})
 	t.Run("streamed body over the limit", func(t *testing.T) {
 		r := post("/v1/detections", "Bearer "+testToken, "")
 		r.Body = io.NopCloser(io.MultiReader(strings.NewReader(big[:100]), strings.NewReader(big[100:])))
 		r.ContentLength = -1
-		checkProblem(t, serve(h, r), intake.Problem{Type: intake.ProblemTypeTooLarge, Title: "Detection request too large", Status: 413,
+		checkProblem(t, serve(h, r), problem.Problem{Type: intake.ProblemTypeTooLarge, Title: "Detection request too large", Status: 413,
 			Detail: "body is over the limit of 4096 bytes"})
 	})
 	t.Run("streamed body through a real server", func(t *testing.T) {
@@ -374,15 +375,15 @@ func TestAPIBodyLimit(t *testing.T) {
 }
 
 func TestAPIProblemShapes(t *testing.T) {
-	malformed := func(detail string, errs ...intake.FieldError) intake.Problem {
-		return intake.Problem{Type: intake.ProblemTypeMalformed, Title: "Malformed detection request", Status: 400, Detail: detail, Errors: errs}
+	malformed := func(detail string, errs ...intake.FieldError) problem.Problem {
+		return problem.Problem{Type: intake.ProblemTypeMalformed, Title: "Malformed detection request", Status: 400, Detail: detail, Errors: errs}
 	}
-	invalid := func(detail string, errs ...intake.FieldError) intake.Problem {
-		return intake.Problem{Type: intake.ProblemTypeInvalid, Title: "Detection failed validation", Status: 400, Detail: detail, Errors: errs}
+	invalid := func(detail string, errs ...intake.FieldError) problem.Problem {
+		return problem.Problem{Type: intake.ProblemTypeInvalid, Title: "Detection failed validation", Status: 400, Detail: detail, Errors: errs}
 	}
 	for _, tc := range []struct {
 		name, body string
-		want       intake.Problem
+		want       problem.Problem
 	}{
 		{"empty", "", malformed("the request body is empty or only whitespace")},
 		{"whitespace", " \r\n\t", malformed("the request body is empty or only whitespace")},
@@ -624,7 +625,7 @@ func TestAPITemporalUnavailable(t *testing.T) {
 	h := newTestServer(t, st).Handler()
 	body := det("u-1", 5, "") + "\n" + det("u-2", 5, "") + "\n" + det("u-3", 5, "")
 	got := serve(h, post("/v1/detections", "Bearer "+testToken, body))
-	checkProblem(t, got, intake.Problem{Title: "Temporal unavailable", Status: 503,
+	checkProblem(t, got, problem.Problem{Title: "Temporal unavailable", Status: 503,
 		Detail: `detection 1 could not be dispatched (starting playbook high for detection "u-2": fake temporal is down); 2 other detection(s) were dispatched; resending the request is safe`})
 	if s := st.Starts(); len(s) != 2 {
 		t.Errorf("starts = %+v", s)
@@ -641,7 +642,7 @@ func TestAPITemporalUnavailable(t *testing.T) {
 	// Several failures are listed.
 	st2 := &fakeStarter{failAt: 1}
 	got = serve(newTestServer(t, st2).Handler(), post("/v1/detections", "Bearer "+testToken, body))
-	checkProblem(t, got, intake.Problem{Title: "Temporal unavailable", Status: 503,
+	checkProblem(t, got, problem.Problem{Title: "Temporal unavailable", Status: 503,
 		Detail: `3 detections could not be dispatched (indexes 0, 1, 2; first: starting playbook high for detection "u-1": fake temporal is down); 0 other detection(s) were dispatched; resending the request is safe`})
 }
 
@@ -695,7 +696,7 @@ func (l *logBuffer) String() string {
 }
 
 func TestAPIPanicBecomes500(t *testing.T) {
-	internal := intake.Problem{Title: "Internal error", Status: 500, Detail: "the server could not handle the request"}
+	internal := problem.Problem{Title: "Internal error", Status: 500, Detail: "the server could not handle the request"}
 	secret := "secret-detail-in-panic-7731"
 	for _, tc := range []struct {
 		name string
@@ -780,7 +781,7 @@ func TestAPIRoutingProblems(t *testing.T) {
 		if tc.status == 405 {
 			title = "Method not allowed"
 		}
-		checkProblem(t, got, intake.Problem{Title: title, Status: tc.status, Detail: tc.detail})
+		checkProblem(t, got, problem.Problem{Title: title, Status: tc.status, Detail: tc.detail})
 		if a := got.header.Get("Allow"); a != tc.allow {
 			t.Errorf("%s %s: Allow %q, want %q", tc.method, tc.path, a, tc.allow)
 		}
@@ -792,7 +793,7 @@ func TestAPIRunsLimit(t *testing.T) {
 	for _, l := range []string{"0", "-1", "1001", "ten", "1.5", "99999999999999999999"} {
 		r := httptest.NewRequest("GET", "/v1/runs?limit="+l, nil)
 		r.Header.Set("Authorization", "Bearer "+testToken)
-		checkProblem(t, serve(h, r), intake.Problem{Title: "Bad limit", Status: 400, Detail: "limit must be an integer from 1 to 1000"})
+		checkProblem(t, serve(h, r), problem.Problem{Title: "Bad limit", Status: 400, Detail: "limit must be an integer from 1 to 1000"})
 	}
 }
 
@@ -801,22 +802,22 @@ func TestAPIMalformedControlBodies(t *testing.T) {
 	h := srv.Handler()
 	for _, tc := range []struct {
 		name, path, body string
-		want             intake.Problem
+		want             problem.Problem
 	}{
-		{"rollback with the unbound shared token", "/v1/runs/x/rollback", `{}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+		{"rollback with the unbound shared token", "/v1/runs/x/rollback", `{}`, problem.Problem{Title: "Token bound to no person", Status: 403,
 			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
-		{"rollback unknown field", "/v1/runs/x/rollback", `{"usr":"a"}`, intake.Problem{Title: "Malformed request", Status: 400,
+		{"rollback unknown field", "/v1/runs/x/rollback", `{"usr":"a"}`, problem.Problem{Title: "Malformed request", Status: 400,
 			Detail: `body must be {"user": "..."}: json: unknown field "usr"`}},
-		{"extend bad duration", "/v1/runs/x/extend", `{"step":"s","by":"forever","user":"u"}`, intake.Problem{Title: "Malformed request", Status: 400,
+		{"extend bad duration", "/v1/runs/x/extend", `{"step":"s","by":"forever","user":"u"}`, problem.Problem{Title: "Malformed request", Status: 400,
 			Detail: `by: "forever" is not a positive duration; use e.g. 30m, 4h or 2d`}},
-		{"extend all given, bad duration", "/v1/runs/x/extend", `{"step":"block","by":"4x","user":"U1"}`, intake.Problem{Title: "Malformed request", Status: 400,
+		{"extend all given, bad duration", "/v1/runs/x/extend", `{"step":"block","by":"4x","user":"U1"}`, problem.Problem{Title: "Malformed request", Status: 400,
 			Detail: `by: "4x" is not a positive duration; use e.g. 30m, 4h or 2d`}},
-		{"extend with the unbound shared token", "/v1/runs/x/extend", `{"step":"block","by":"4h"}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+		{"extend with the unbound shared token", "/v1/runs/x/extend", `{"step":"block","by":"4h"}`, problem.Problem{Title: "Token bound to no person", Status: 403,
 			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
-		{"safe mode with the unbound shared token", "/v1/policy/safe-mode", `{"enabled":true}`, intake.Problem{Title: "Token bound to no person", Status: 403,
+		{"safe mode with the unbound shared token", "/v1/policy/safe-mode", `{"enabled":true}`, problem.Problem{Title: "Token bound to no person", Status: 403,
 			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
-		{"approvals unavailable", "/v1/runs/x/approvals", `{}`, intake.Problem{Title: "Approvals unavailable", Status: 501, Detail: "this server has no approval service"}},
-		{"reload unavailable", "/v1/playbooks/reload", ``, intake.Problem{Title: "Reload unavailable", Status: 501, Detail: "this server does not load playbooks"}},
+		{"approvals unavailable", "/v1/runs/x/approvals", `{}`, problem.Problem{Title: "Approvals unavailable", Status: 501, Detail: "this server has no approval service"}},
+		{"reload unavailable", "/v1/playbooks/reload", ``, problem.Problem{Title: "Reload unavailable", Status: 501, Detail: "this server does not load playbooks"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			checkProblem(t, serve(h, post(tc.path, "Bearer "+testToken, tc.body)), tc.want)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -27,14 +28,14 @@ type DecisionRequest struct {
 
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	if s.Approvals == nil {
-		Problem(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
+		problem.Respond(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
 		return
 	}
 	var req DecisionRequest
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		Problem(w, http.StatusBadRequest, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
+		problem.Respond(w, http.StatusBadRequest, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
 		return
 	}
 	var missing []string
@@ -45,7 +46,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		missing = append(missing, `decision (must be "approve" or "deny")`)
 	}
 	if len(missing) > 0 {
-		Problem(w, http.StatusBadRequest, "Malformed decision", "missing or invalid: "+strings.Join(missing, ", "))
+		problem.Respond(w, http.StatusBadRequest, "Malformed decision", "missing or invalid: "+strings.Join(missing, ", "))
 		return
 	}
 	user, ok := s.actor(w, r, req.User)
@@ -73,11 +74,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, approvals.ErrQueued):
 		writeJSON(w, http.StatusAccepted, map[string]any{"queued": true, "detail": "no worker answered; the decision was queued and will be checked when a worker runs"})
 	case errors.Is(err, approvals.ErrNotFound):
-		Problem(w, http.StatusNotFound, "Run not found", err.Error())
+		problem.Respond(w, http.StatusNotFound, "Run not found", err.Error())
 	case errors.Is(err, approvals.ErrRefused):
-		Problem(w, http.StatusConflict, "Decision refused", strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": "))
+		problem.Respond(w, http.StatusConflict, "Decision refused", strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": "))
 	default:
-		Problem(w, http.StatusBadGateway, "Cannot deliver decision", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot deliver decision", err.Error())
 	}
 }
 
@@ -90,14 +91,14 @@ func errString(err error) string {
 
 func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 	if s.Approvals == nil {
-		Problem(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
+		problem.Respond(w, http.StatusNotImplemented, "Approvals unavailable", "this server has no approval service")
 		return
 	}
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
 	gates, err := s.Approvals.ListOpen(ctx, 200)
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot list approvals", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot list approvals", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"approvals": gates})

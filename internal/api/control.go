@@ -17,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -25,7 +26,7 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) boo
 	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		Problem(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("body must be %s: %v", shape, err))
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("body must be %s: %v", shape, err))
 		return false
 	}
 	return true
@@ -61,16 +62,16 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	d, err := s.Run(ctx, id, "")
 	if errors.Is(err, errNotFound) {
-		Problem(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", id))
+		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", id))
 		return
 	}
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot read run", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot read run", err.Error())
 		return
 	}
 	undo := workflows.UndoCalls(d.Steps, activities.Catalog())
 	if len(undo) == 0 {
-		Problem(w, http.StatusConflict, "Nothing to roll back", "the run has no succeeded contain step")
+		problem.Respond(w, http.StatusConflict, "Nothing to roll back", "the run has no succeeded contain step")
 		return
 	}
 	rid := "rollback:" + id
@@ -93,7 +94,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &already):
 		resp.RunID, resp.Existing = already.RunId, true
 	case err != nil:
-		Problem(w, http.StatusBadGateway, "Cannot start rollback", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot start rollback", err.Error())
 		return
 	default:
 		resp.RunID = run.GetRunID()
@@ -135,12 +136,12 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if len(missing) > 0 {
-		Problem(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\"}")
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\"}")
 		return
 	}
 	by, err := playbook.ParseDuration(req.By)
 	if err != nil || by <= 0 {
-		Problem(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("by: %q is not a positive duration; use e.g. 30m, 4h or 2d", req.By))
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("by: %q is not a positive duration; use e.g. 30m, 4h or 2d", req.By))
 		return
 	}
 	user, ok := s.actor(w, r, req.User)
@@ -168,11 +169,11 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		writeJSON(w, http.StatusOK, hold)
 	case errors.As(err, &nf):
-		Problem(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no running run with workflow id %q", id))
+		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no running run with workflow id %q", id))
 	case errors.As(err, &ae):
-		Problem(w, http.StatusConflict, "Extension refused", ae.Message())
+		problem.Respond(w, http.StatusConflict, "Extension refused", ae.Message())
 	default:
-		Problem(w, http.StatusBadGateway, "Cannot extend", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot extend", err.Error())
 	}
 }
 
@@ -199,7 +200,7 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 	st, err := activities.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
 	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -210,7 +211,7 @@ func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	st, err := activities.GuardStatus(ctx, s.Temporal)
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot read guardrail state", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot read guardrail state", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, st)

@@ -9,16 +9,17 @@ import (
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
+	"github.com/riposte-dev/riposte/internal/problem"
 )
 
 // convertDetections applies ?format= (crowdstrike, graph, elastic,
 // suricata, ocsf) or, without it, auto-detection of unmistakable vendor
 // records, in place. It returns the format applied to each detection ("" =
 // OCSF as sent), or the problem to answer.
-func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *intake.Problem) {
+func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *problem.Problem) {
 	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
 	if !convert.Valid(format) {
-		p := intake.Problem{Type: intake.ProblemTypeInvalid, Title: "Unknown detection format", Status: http.StatusBadRequest,
+		p := problem.Problem{Type: intake.ProblemTypeInvalid, Title: "Unknown detection format", Status: http.StatusBadRequest,
 			Detail: fmt.Sprintf("query parameter format must be one of ocsf, %s; got %q", strings.Join(convert.Formats(), ", "), format)}
 		return nil, &p
 	}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -288,10 +289,10 @@ func checkProblemPosition(t *testing.T, got response, body []byte) {
 // checkFuzzProblem checks an error answer is a well-formed problem document.
 func checkFuzzProblem(t *testing.T, got response) {
 	t.Helper()
-	if ct := got.header.Get("Content-Type"); ct != intake.ProblemContentType {
+	if ct := got.header.Get("Content-Type"); ct != problem.ContentType {
 		t.Fatalf("status %d with Content-Type %q", got.code, ct)
 	}
-	var p intake.Problem
+	var p problem.Problem
 	dec := json.NewDecoder(strings.NewReader(got.body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {

@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -69,7 +70,7 @@ func TestAPIOverlongUIDRefusesOnlyItsDetection(t *testing.T) {
 	if got.code != http.StatusBadRequest {
 		t.Fatalf("only over-long ids: %d, want 400: %.300s", got.code, got.body)
 	}
-	var p intake.Problem
+	var p problem.Problem
 	if err := json.Unmarshal([]byte(got.body), &p); err != nil {
 		t.Fatal(err)
 	}

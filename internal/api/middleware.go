@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/problem"
 )
 
 // RateLimit bounds requests per token (or per client address for requests
@@ -141,7 +143,7 @@ func (s *Server) rateLimited(h http.Handler) http.Handler {
 		if !ok {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			Problem(w, http.StatusTooManyRequests, "Too many requests",
+			problem.Respond(w, http.StatusTooManyRequests, "Too many requests",
 				fmt.Sprintf("rate limit of %.0f requests/s (burst %d) exceeded; retry after %ds", s.RateLimit.PerSecond, burst, max(secs, 1)))
 			return
 		}

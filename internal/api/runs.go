@@ -20,6 +20,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -162,14 +163,14 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
-			Problem(w, http.StatusBadRequest, "Bad limit", "limit must be an integer from 1 to 1000")
+			problem.Respond(w, http.StatusBadRequest, "Bad limit", "limit must be an integer from 1 to 1000")
 			return
 		}
 		limit = n
 	}
 	f := RunFilter{Playbook: q.Get("playbook"), Status: q.Get("status"), Mode: mode, Outcome: q.Get("outcome"), Kind: q.Get("kind")}
 	if err := f.Validate(); err != nil {
-		Problem(w, http.StatusBadRequest, "Bad filter", err.Error())
+		problem.Respond(w, http.StatusBadRequest, "Bad filter", err.Error())
 		return
 	}
 	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
@@ -178,7 +179,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		Query:     f.Query(),
 	})
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot list runs", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot list runs", err.Error())
 		return
 	}
 	out := []RunSummary{}
@@ -403,11 +404,11 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	d, err := s.Run(ctx, r.PathValue("id"), r.URL.Query().Get("run_id"))
 	if errors.Is(err, errNotFound) {
-		Problem(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", r.PathValue("id")))
+		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", r.PathValue("id")))
 		return
 	}
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot read run", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot read run", err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
@@ -434,7 +435,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 		Query:     RunFilter{Status: workflows.RunHolding}.Query() + " AND ExecutionStatus = 'Running'",
 	})
 	if err != nil {
-		Problem(w, http.StatusBadGateway, "Cannot list holds", err.Error())
+		problem.Respond(w, http.StatusBadGateway, "Cannot list holds", err.Error())
 		return
 	}
 	out := []ActiveHold{}

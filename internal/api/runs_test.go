@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -45,7 +45,7 @@ func TestAPIRunsRefusesUnknownFilters(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/v1/runs?"+q, nil)
 		r.Header.Set("Authorization", "Bearer "+testToken)
-		checkProblem(t, serve(h, r), intake.Problem{Title: "Bad filter", Status: 400, Detail: detail})
+		checkProblem(t, serve(h, r), problem.Problem{Title: "Bad filter", Status: 400, Detail: detail})
 	}
 }
 

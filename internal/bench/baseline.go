@@ -17,6 +17,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -167,11 +168,11 @@ func (h *baselineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: h.maxBody})
 	if err != nil {
-		intake.WriteProblem(w, intake.DecodeProblem(err))
+		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
 	if errs := h.validator.Validate(dets); len(errs) > 0 {
-		intake.WriteProblem(w, intake.ValidationProblem(errs))
+		problem.Write(w, intake.ValidationProblem(errs))
 		return
 	}
 	out := make([]baselineMatch, 0, len(dets))

@@ -45,8 +45,8 @@
 //
 // # Errors over HTTP
 //
-// [Problem] is an RFC 9457 problem details document; [WriteProblem] writes
-// it as application/problem+json. [DecodeProblem] and [ValidationProblem]
-// build the Problem for a [Decode] error (413 for [ErrTooLarge], 400
-// otherwise) and for validation errors (400).
+// [DecodeProblem] and [ValidationProblem] build the RFC 9457 problem
+// (internal/problem, which writes it as application/problem+json) for a
+// [Decode] error (413 for [ErrTooLarge], 400 otherwise) and for validation
+// errors (400).
 package intake

@@ -1,7 +1,6 @@
 package intake
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -9,55 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/riposte-dev/riposte/internal/problem"
 )
-
-func TestWriteProblem(t *testing.T) {
-	rec := httptest.NewRecorder()
-	WriteProblem(rec, Problem{
-		Type:   ProblemTypeInvalid,
-		Title:  "Detection failed validation",
-		Status: http.StatusBadRequest,
-		Detail: "1 validation error(s) in 1 detection(s)",
-		Errors: []FieldError{{Index: 2, Path: "severity_id", Message: "is required"}},
-	})
-	if rec.Code != http.StatusBadRequest {
-		t.Errorf("status = %d", rec.Code)
-	}
-	if ct := rec.Header().Get("Content-Type"); ct != "application/problem+json" {
-		t.Errorf("Content-Type = %q", ct)
-	}
-	if rec.Header().Get("X-Content-Type-Options") != "nosniff" {
-		t.Error("missing X-Content-Type-Options: nosniff")
-	}
-	var got map[string]any
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]any{
-		"type":   ProblemTypeInvalid,
-		"title":  "Detection failed validation",
-		"status": 400.0,
-		"detail": "1 validation error(s) in 1 detection(s)",
-		"errors": []any{map[string]any{"index": 2.0, "path": "severity_id", "message": "is required"}},
-	}
-	if string(mustJSON(t, got)) != string(mustJSON(t, want)) {
-		t.Errorf("body = %s", rec.Body)
-	}
-}
-
-func TestWriteProblemDefaults(t *testing.T) {
-	rec := httptest.NewRecorder()
-	WriteProblem(rec, Problem{Status: http.StatusBadRequest})
-	want := `{"type":"about:blank","title":"Bad Request","status":400}` + "\n"
-	if rec.Body.String() != want {
-		t.Errorf("body = %s, want %s", rec.Body, want)
-	}
-	rec = httptest.NewRecorder()
-	WriteProblem(rec, Problem{})
-	if rec.Code != http.StatusInternalServerError || !strings.Contains(rec.Body.String(), `"status":500`) {
-		t.Errorf("zero Problem: %d %s", rec.Code, rec.Body)
-	}
-}
 
 func TestDecodeProblem(t *testing.T) {
 	tests := []struct {
@@ -124,6 +77,6 @@ func TestValidationProblemGolden(t *testing.T) {
 		t.Errorf("problem = %d %s", p.Status, p.Type)
 	}
 	rec := httptest.NewRecorder()
-	WriteProblem(rec, p)
+	problem.Write(rec, p)
 	golden(t, filepath.Join("testdata", "invalid-batch.problem.json"), rec.Body.Bytes())
 }

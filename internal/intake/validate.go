@@ -13,6 +13,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
+
+	"github.com/riposte-dev/riposte/internal/problem"
 )
 
 // schemaJSON is the detection contract, see detection.schema.json.
@@ -27,27 +29,12 @@ const schemaURL = "https://riposte.dev/schemas/intake/detection.schema.json"
 // that [Validator] enforces, for example to publish it to detector authors.
 func SchemaJSON() []byte { return bytes.Clone(schemaJSON) }
 
-// FieldError is one validation failure.
-type FieldError struct {
-	// Index is the 0-based position of the detection in the request.
-	Index int `json:"index"`
-	// Path locates the field inside that detection: dotted object keys
-	// and [n] array indices, e.g. "finding_info.uid" or
-	// "attacks[0].technique.uid"; "" is the detection itself. See the
-	// package documentation for the quoting of unusual keys.
-	Path string `json:"path"`
-	// Message says what is wrong, e.g. "is required" or
-	// "must be an integer between 0 and 100, got 150".
-	Message string `json:"message"`
-}
-
-// String renders the error as "detection 2: severity_id: is required".
-func (e FieldError) String() string {
-	if e.Path == "" {
-		return fmt.Sprintf("detection %d: %s", e.Index, e.Message)
-	}
-	return fmt.Sprintf("detection %d: %s: %s", e.Index, e.Path, e.Message)
-}
+// FieldError is one validation failure: Index is the detection's position
+// in the request, Path the field inside it (dotted object keys and [n]
+// array indices, e.g. "finding_info.uid" or "attacks[0].technique.uid"; ""
+// is the detection itself; see the package documentation for the quoting
+// of unusual keys), Message what is wrong ("is required").
+type FieldError = problem.FieldError
 
 // Validator checks detections against the embedded schema. Build it once
 // with [NewValidator]; it is safe for concurrent use.

@@ -19,7 +19,7 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/problem"
 )
 
 // Request signing, as Slack documents it.
@@ -117,24 +117,24 @@ func (h *Handler) Close() { h.proc.Close() }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
-		intake.WriteProblem(w, intake.Problem{Status: http.StatusMethodNotAllowed, Detail: "Slack interactions are POSTed"})
+		problem.Write(w, problem.Problem{Status: http.StatusMethodNotAllowed, Detail: "Slack interactions are POSTed"})
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.maxBody))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			intake.WriteProblem(w, intake.Problem{Type: ProblemTypeTooLarge, Title: "Interaction body too large",
+			problem.Write(w, problem.Problem{Type: ProblemTypeTooLarge, Title: "Interaction body too large",
 				Status: http.StatusRequestEntityTooLarge, Detail: fmt.Sprintf("the body exceeds %d bytes", h.maxBody)})
 			return
 		}
-		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeMalformed, Title: "Unreadable interaction body", Status: http.StatusBadRequest})
+		problem.Write(w, problem.Problem{Type: ProblemTypeMalformed, Title: "Unreadable interaction body", Status: http.StatusBadRequest})
 		return
 	}
 	now := h.proc.now()
 	ts, err := VerifySignature(h.secret, r.Header, body, now)
 	if err != nil {
-		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeUnauthorized, Title: "Invalid Slack request signature",
+		problem.Write(w, problem.Problem{Type: ProblemTypeUnauthorized, Title: "Invalid Slack request signature",
 			Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
 	}
@@ -142,20 +142,20 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// is the same request.
 	mac, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(HeaderSignature), "v0="))
 	if !h.replay.add(string(mac), ts.Add(SignatureWindow), now) {
-		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeReplay, Title: "Replayed Slack request",
+		problem.Write(w, problem.Problem{Type: ProblemTypeReplay, Title: "Replayed Slack request",
 			Status: http.StatusConflict, Detail: "this signed request was already received"})
 		return
 	}
 	payload, err := ParseInteraction(r.Header.Get("Content-Type"), body)
 	if err != nil {
-		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeMalformed, Title: "Malformed Slack interaction",
+		problem.Write(w, problem.Problem{Type: ProblemTypeMalformed, Title: "Malformed Slack interaction",
 			Status: http.StatusBadRequest, Detail: err.Error()})
 		return
 	}
 	if err := h.proc.CheckOrigin(payload); err != nil {
 		h.proc.logger.Warn("audit: slack interaction refused", "user", payload.User.ID, "team", payload.Team.ID,
 			"app", payload.APIAppID, "enterprise", payload.Enterprise.ID, "refusal", err.Error())
-		intake.WriteProblem(w, intake.Problem{Type: ProblemTypeForeign, Title: "Interaction from another workspace or app",
+		problem.Write(w, problem.Problem{Type: ProblemTypeForeign, Title: "Interaction from another workspace or app",
 			Status: http.StatusForbidden, Detail: err.Error()})
 		return
 	}
@@ -169,7 +169,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		cancel()
 		if err != nil {
 			w.Header().Set("Retry-After", "1")
-			intake.WriteProblem(w, intake.Problem{Type: ProblemTypeBusy, Title: "Riposte is busy",
+			problem.Write(w, problem.Problem{Type: ProblemTypeBusy, Title: "Riposte is busy",
 				Status: http.StatusServiceUnavailable, Detail: "too many Slack interactions in progress; click again"})
 			return
 		}
