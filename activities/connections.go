@@ -19,9 +19,11 @@ import (
 	"github.com/riposte-dev/riposte/internal/connector"
 )
 
-// vendors is the registry of vendor connectors: one line per folder
-// activities/<vendor>/ (see docs/adding-a-connector.md).
-func vendors() []connector.Vendor {
+// Vendors is the registry of vendor connectors: one line per folder
+// activities/<vendor>/ (see docs/adding-a-connector.md). The lab's fakes
+// (internal/lab) and docs/actions.md list the same vendors, in this order
+// (a test checks).
+func Vendors() []connector.Vendor {
 	return []connector.Vendor{
 		crowdstrike.Connector(),
 		defender.Connector(),
@@ -41,7 +43,7 @@ func vendors() []connector.Vendor {
 // connectorDefinitions lists the actions of every vendor connector.
 func connectorDefinitions() []Definition {
 	var defs []Definition
-	for _, v := range vendors() {
+	for _, v := range Vendors() {
 		defs = append(defs, v.Definitions()...)
 	}
 	return defs
@@ -50,7 +52,7 @@ func connectorDefinitions() []Definition {
 // ConnectionTypes lists every connection type the connectors understand.
 func ConnectionTypes() []ConnectionType {
 	var types []ConnectionType
-	for _, v := range vendors() {
+	for _, v := range Vendors() {
 		types = append(types, v.Type)
 	}
 	return types
@@ -78,7 +80,7 @@ func CheckConnections(ctx context.Context, env *Env) []connector.CheckResult {
 	for _, n := range names {
 		cfg := env.Connections[n]
 		var vendor *connector.Vendor
-		for _, v := range vendors() {
+		for _, v := range Vendors() {
 			if v.Type.Name == cfg.Type {
 				vendor = &v
 				break

@@ -2,6 +2,7 @@ package abuseipdb
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,9 +26,15 @@ var Type = connector.ConnectionType{
 	},
 }
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "an AbuseIPDB API v2 key"}
 }
 

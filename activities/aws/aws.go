@@ -6,6 +6,7 @@ package aws
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,9 +53,15 @@ var Type = connector.ConnectionType{
 	},
 }
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "iam:ListAccessKeys, iam:UpdateAccessKey, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy, ec2:DescribeInstances, ec2:CreateTags, ec2:DeleteTags, ec2:ModifyNetworkInterfaceAttribute, ec2:CreateSnapshots, ec2:DescribeSnapshots (and sts:AssumeRole on role_arn)"}
 }
 

@@ -2,6 +2,7 @@ package defender
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -21,9 +22,15 @@ import (
 var Type = connector.EntraAppType("defender", "Microsoft Defender for Endpoint API (Entra app with Machine.Isolate and Machine.Read.All).",
 	"https://api.securitycenter.microsoft.com", "https://api.securitycenter.microsoft.com/.default")
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "application permissions Machine.Read.All and Machine.Isolate (WindowsDefenderATP API)"}
 }
 

@@ -2,6 +2,7 @@ package entra
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,9 +21,15 @@ import (
 var Type = connector.EntraAppType("entra", "Microsoft Graph for Entra ID users (app with User.ReadWrite.All, User.RevokeSessions.All).",
 	"https://graph.microsoft.com", "https://graph.microsoft.com/.default")
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "application permissions User.ReadWrite.All and User.RevokeSessions.All (Microsoft Graph)"}
 }
 

@@ -2,6 +2,7 @@ package httpreq
 
 import (
 	"context"
+	_ "embed"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -31,9 +32,15 @@ var Type = connector.ConnectionType{
 	},
 }
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions}
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions}
 }
 
 func Definitions() []connector.Definition {

@@ -2,6 +2,7 @@ package jira
 
 import (
 	"context"
+	_ "embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -34,9 +35,15 @@ var Type = connector.ConnectionType{
 	},
 }
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "Browse projects and Create issues / Add comments in the project"}
 }
 

@@ -3,6 +3,7 @@ package panos
 import (
 	"bytes"
 	"context"
+	_ "embed"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -30,9 +31,15 @@ var Type = connector.ConnectionType{
 	},
 }
 
+// docs is the connector's docs fragment (docs/actions.md is generated
+// from it).
+//
+//go:embed README.md
+var docs string
+
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
-	return connector.Vendor{Type: Type, Definitions: Definitions, Check: check,
+	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
 		Needs: "an admin role with XML API: Operational Requests and User-ID Agent"}
 }
 

@@ -16,7 +16,7 @@ var update = flag.Bool("update", false, "rewrite generated docs")
 // docs/playbook.schema.json drift from the catalog and the format.
 func TestGeneratedDocsUpToDate(t *testing.T) {
 	var md bytes.Buffer
-	WriteCatalogMarkdown(&md, activities.Catalog())
+	WriteCatalogMarkdown(&md, activities.Catalog(), activities.Vendors())
 	schema, err := playbook.JSONSchema(activities.Catalog())
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +33,7 @@ func TestGeneratedDocsUpToDate(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s is out of date: run go test ./internal/cli -run TestGeneratedDocsUpToDate -update", path)
+			t.Errorf("%s is out of date (the catalog, a connector's activities/<vendor>/README.md or the format changed): run `%s` (or go test ./internal/cli -run TestGeneratedDocsUpToDate -update)", path, RegenerateDocs)
 		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 
@@ -199,8 +201,13 @@ type Vendor struct {
 	// lookup) for riposte connections check; nil when the vendor has none.
 	Check VendorFunc
 	// Needs names the permissions or scopes the actions need, shown when
-	// a check is refused.
+	// a check is refused and in docs/actions.md.
 	Needs string
+	// Docs is the vendor's docs fragment, activities/<vendor>/README.md
+	// (embedded): a "# Title" line, then what the connector does and the
+	// vendor documentation it follows. docs/actions.md is generated from
+	// it and the catalog.
+	Docs string
 }
 
 // CheckResult is what a connection check found.
@@ -240,4 +247,13 @@ func CheckConnection(ctx context.Context, env *Env, name string, cfg Connection,
 		res.Detail = Redact(d, c.knownSecrets())
 	}
 	return res
+}
+
+// Folder is the vendor's folder below the module root (e.g.
+// activities/httpreq), read from the package of its Definitions func.
+func (v Vendor) Folder() string {
+	name := runtime.FuncForPC(reflect.ValueOf(v.Definitions).Pointer()).Name()
+	pkg := name[:strings.LastIndex(name, ".")]
+	const module = "github.com/riposte-dev/riposte/"
+	return strings.TrimPrefix(pkg, module)
 }

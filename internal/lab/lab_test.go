@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -330,4 +333,44 @@ func TestConcurrentUse(t *testing.T) {
 	if len(l.Requests(Okta)) != 8*10*3 {
 		t.Errorf("requests = %d", len(l.Requests(Okta)))
 	}
+}
+
+// Adding a vendor is one folder plus one line: the registry
+// (activities.Vendors), the lab (fakes) and the docs (docs/actions.md,
+// generated from each folder's README.md) list the same vendors in the
+// same order, and each folder holds its fake and its docs fragment.
+func TestRegistryLabAndDocsListTheSameVendors(t *testing.T) {
+	l := startLab(t)
+	var registry, folders []string
+	for _, v := range activities.Vendors() {
+		registry = append(registry, v.Type.Name)
+		folders = append(folders, v.Folder())
+		for _, f := range []string{"fake.go", "README.md"} {
+			if _, err := os.Stat(filepath.Join("../..", v.Folder(), f)); err != nil {
+				t.Errorf("%s: %s/%s: %v", v.Type.Name, v.Folder(), f, err)
+			}
+		}
+		if !strings.HasPrefix(v.Docs, "# ") {
+			t.Errorf("%s: docs fragment %s/README.md must start with a # title line", v.Type.Name, v.Folder())
+		}
+	}
+	if got := l.Vendors(); !slices.Equal(got, registry) {
+		t.Errorf("lab fakes %v, registry %v: add the vendor's NewFake line to fakes() in internal/lab/lab.go", got, registry)
+	}
+	md, err := os.ReadFile("../../docs/actions.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, connectors, ok := strings.Cut(string(md), "\n# Connectors\n")
+	connectors, _, _ = strings.Cut(connectors, "\n# Actions\n")
+	var documented []string
+	for _, line := range strings.Split(connectors, "\n") {
+		if _, typ, ok := strings.Cut(line, "Connection `type: "); ok {
+			documented = append(documented, typ[:strings.Index(typ, "`")])
+		}
+	}
+	if !ok || !slices.Equal(documented, registry) {
+		t.Errorf("docs/actions.md documents connectors %v, registry %v: regenerate it", documented, registry)
+	}
+	t.Logf("vendor folders: %v", folders)
 }
