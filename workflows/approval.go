@@ -226,7 +226,11 @@ func (r *run) applyDecision(ctx workflow.Context, d Decision) (DecisionResult, e
 	} else if approvals >= g.quorum {
 		r.closeGate(ctx, g, GateApproved, &d)
 	}
-	return DecisionResult{State: g.State, Approvals: approvals, Quorum: g.quorum}, nil
+	res := DecisionResult{State: g.State, Approvals: approvals, Quorum: g.quorum}
+	if d.Via != ViaDryRun {
+		note(ctx, decisionSummary(d, res))
+	}
+	return res, nil
 }
 
 func (r *run) closeGate(ctx workflow.Context, g *gateState, state string, d *Decision) {

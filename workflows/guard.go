@@ -95,6 +95,11 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSafeMode, func(ctx workflow.Context, r SafeModeRequest) (GuardState, error) {
 		now := workflow.Now(ctx)
 		state.SafeMode, state.SafeModeBy, state.SafeModeAt = r.Enabled, r.By, &now
+		mode := "off"
+		if r.Enabled {
+			mode = "on"
+		}
+		note(ctx, "safe mode "+mode+" by "+who(r.By))
 		return state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r SafeModeRequest) error {
 		// Not run on replay: old histories need no version gate.

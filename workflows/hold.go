@@ -89,6 +89,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 				}
 			}
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+			note(ctx, fmt.Sprintf("rolled back by %s at %s (%s)", who(rb.By), now.UTC().Format(time.RFC3339), rb.RollbackID))
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SARolledBackBy.ValueSet(rb.By), SARolledBackAt.ValueSet(now)); err != nil {
 				workflow.GetLogger(ctx).Warn("cannot record the rollback", "error", err)
 			}
@@ -195,6 +196,7 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			if r.outcomes {
 				workflow.SetCurrentDetails(ctx, r.details(RunHolding))
 			}
+			note(ctx, fmt.Sprintf("extend %s by %s by %s: releases at %s", h.Step, req.By, who(req.User), h.Until.UTC().Format(time.RFC3339)))
 			return *h, nil
 		},
 		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {

@@ -95,15 +95,20 @@ func (r *run) registerLifecycle(ctx workflow.Context) error {
 			if workflow.GetVersion(ctx, ChangeFindingLifecycle, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 				continue
 			}
-			r.applyFindingUpdate(ctx, u)
+			note(ctx, r.applyFindingUpdate(ctx, u))
 		}
 	})
 	return nil
 }
 
-func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
-	if u.Finding == nil || r.withdrawal != nil {
-		return
+// applyFindingUpdate applies a later record of the run's finding and
+// returns the summary of what it did, for the history.
+func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
+	if u.Finding == nil {
+		return "finding record without a view: ignored"
+	}
+	if r.withdrawal != nil {
+		return "finding record after the withdrawal: ignored"
 	}
 	now := workflow.Now(ctx)
 	state, _ := u.Finding["state"].(string)
@@ -134,10 +139,11 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 			r.lifecycleBusy--
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 		}
-		return
+		return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
+			plain(reason), len(w.Gates), len(w.Review), len(w.RolledBack))
 	}
 	if !raises(r.finding, u.Finding) {
-		return
+		return fmt.Sprintf("finding update from the detector (severity %s, confidence %s): not higher, view unchanged", severityName(u.Finding), confText(u.Finding["confidence"]))
 	}
 	r.finding = u.Finding
 	if u.Detection != nil {
@@ -145,6 +151,24 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) {
 	}
 	r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+	return fmt.Sprintf("finding update from the detector: severity %s, confidence %s; the run's view is raised", severityName(u.Finding), confText(u.Finding["confidence"]))
+}
+
+// severityName is the view's severity when it is one of OCSF's names.
+func severityName(f map[string]any) string {
+	s := str(f["severity"])
+	if _, ok := severityRank[s]; !ok {
+		return "unknown"
+	}
+	return s
+}
+
+// confText renders a view confidence: a number or "unknown".
+func confText(v any) string {
+	if c, ok := toFloat(v); ok {
+		return fmt.Sprintf("%g", c)
+	}
+	return "unknown"
 }
 
 // findingDetails writes the run's current finding view for the Temporal
