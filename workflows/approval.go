@@ -462,15 +462,21 @@ func (r *run) updateGateMessage(ctx workflow.Context, g *gateState) {
 
 // updateGateMessageAs refreshes the request message (best effort).
 func (r *run) updateGateMessageAs(ctx workflow.Context, g *gateState, state Gate) {
+	r.updateGateMessageRun(ctx, g, state, nil, "approval update: "+g.StepID)
+}
+
+// updateGateMessageRun refreshes the request message with the run's state
+// after the gate closed (nil while it is open).
+func (r *run) updateGateMessageRun(ctx workflow.Context, g *gateState, state Gate, run *GateRunState, summary string) {
 	if g.MessageTS == "" {
 		return
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: gateActivityTime,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: time.Second},
-		Summary:             "approval update: " + g.StepID,
+		Summary:             summary,
 	})
-	upd := GateUpdate{Request: g.request, Channel: g.Channel, MessageTS: g.MessageTS, Gate: state}
+	upd := GateUpdate{Request: g.request, Channel: g.Channel, MessageTS: g.MessageTS, Gate: state, Run: run}
 	if err := workflow.ExecuteActivity(actx, ActivityUpdateGate, upd).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("updating approval message failed", "step", g.StepID, "error", err)
 	}

@@ -127,6 +127,28 @@ type GateUpdate struct {
 	Channel   string      `json:"channel"`
 	MessageTS string      `json:"message_ts"`
 	Gate      Gate        `json:"gate"`
+	// Run is what became of the run after the gate closed: the hold of
+	// the gate's step while it is active, the outcome once the run ends.
+	// Absent on updates while the gate is open, and from runs recorded
+	// before it existed.
+	Run *GateRunState `json:"run,omitempty"`
+}
+
+// GateRunState is the run's state as a closed gate's message shows it.
+type GateRunState struct {
+	// Status is RunHolding while a hold is active, RunSucceeded or
+	// RunFailed once the run ended.
+	Status string `json:"status"`
+	// Outcome and OutcomeText (OutcomeText(outcome, detail)) once ended.
+	Outcome     string `json:"outcome,omitempty"`
+	OutcomeText string `json:"outcome_text,omitempty"`
+	// EndedAt is when the run ended.
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+	// Hold is the time-boxed containment of the gate's step, if any: its
+	// release time, extensions and, once released, when.
+	Hold *Hold `json:"hold,omitempty"`
+	// RunID is the workflow id (for `riposte extend RUN STEP 4h`).
+	RunID string `json:"run_id,omitempty"`
 }
 
 // Gate is one approval gate's record, kept in the run's result.

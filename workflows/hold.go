@@ -244,6 +244,12 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 		}
 		if !due {
 			r.setRunStatusHolding(ctx)
+			// The approval messages of the held steps show the release time.
+			for _, h := range r.holds {
+				if h.ReleasedAt == nil {
+					r.refreshGateMessages(ctx, RunHolding, h.Step)
+				}
+			}
 		}
 	} else {
 		r.setRunStatus(ctx, RunHolding)
@@ -269,6 +275,10 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 				Timeout:      wait,
 				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
 			}, func() bool { return !next.Until.Equal(until) || next.ReleasedAt != nil })
+			if !next.Until.Equal(until) && next.ReleasedAt == nil && r.outcomes {
+				// Extended: the approval message shows the new release time.
+				r.refreshGateMessages(ctx, RunHolding, next.Step)
+			}
 			if !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
 				continue
 			}

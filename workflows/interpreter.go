@@ -230,6 +230,8 @@ func (r *run) endRun(ctx workflow.Context, status string) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		workflow.GetLogger(ctx).Warn("cannot update RunStatus and Outcome", "error", err)
 	}
+	// The approval messages say how the run ended.
+	r.refreshGateMessages(ctx, status, "")
 }
 
 // stepAborts reports whether step i ending in its current status aborts

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"go.temporal.io/sdk/workflow"
 )
@@ -80,4 +81,64 @@ func decisionSummary(d Decision, res DecisionResult) string {
 		verb = "approve"
 	}
 	return fmt.Sprintf("decision on %s by %s via %s: %s (%d/%d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
+}
+
+// The approval message in Slack follows its run after the gate closed: it
+// shows the release time of the step's contain_for hold while the hold is
+// active (and after each extension), and the run's outcome when the run
+// ends. Runs recorded before this never updated their messages then; the
+// change is gated by workflow.GetVersion(ChangeGateRunState).
+const ChangeGateRunState = "slack-gate-run-state"
+
+// closedGatesWithMessage lists the closed gates whose request was posted,
+// in gate order; only those of step when step is not "".
+func (r *run) closedGatesWithMessage(step string) []*gateState {
+	var out []*gateState
+	for _, id := range r.gateOrder {
+		g := r.gates[id]
+		if g.MessageTS == "" || g.State == GatePending || (step != "" && g.StepID != step) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// refreshGateMessages rewrites the posted messages of the closed gates (of
+// step, or all when step is "") with the run's state: status, outcome once
+// ended, and the step's hold.
+func (r *run) refreshGateMessages(ctx workflow.Context, status, step string) {
+	if !r.outcomes {
+		return
+	}
+	gates := r.closedGatesWithMessage(step)
+	if len(gates) == 0 {
+		return
+	}
+	if workflow.GetVersion(ctx, ChangeGateRunState, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	for _, g := range gates {
+		st := &GateRunState{Status: status, RunID: r.info.WorkflowExecution.ID}
+		if h := r.hold(g.StepID); h != nil {
+			c := *h
+			c.params = nil
+			st.Hold = &c
+		}
+		summary := "approval message: " + g.StepID + " "
+		switch status {
+		case RunSucceeded, RunFailed:
+			now := workflow.Now(ctx)
+			st.EndedAt = &now
+			st.Outcome, st.OutcomeText = r.outcome, OutcomeText(r.outcome, r.outcomeDetail)
+			summary += "shows the run's outcome (" + r.outcome + ")"
+		default:
+			if st.Hold != nil {
+				summary += "shows the hold's release at " + st.Hold.Until.UTC().Format(time.RFC3339)
+			} else {
+				summary += "shows the run " + status
+			}
+		}
+		r.updateGateMessageRun(ctx, g, g.Gate, st, summary)
+	}
 }

@@ -194,7 +194,7 @@ func (p *Poster) UpdateGate(ctx context.Context, upd workflows.GateUpdate) error
 	if gate.State == "" || gate.State == workflows.GatePending {
 		blocks, fallbackText, cl = RequestBlocks(upd.Request, gate)
 	} else {
-		blocks, fallbackText, cl = DecidedBlocks(upd.Request, gate)
+		blocks, fallbackText, cl = DecidedRunBlocks(upd.Request, gate, upd.Run)
 	}
 	_, _, _, err := p.api.UpdateMessageContext(ctx, channel, ts, messageOptions(blocks, fallbackText, cl, false)...)
 	if err != nil {

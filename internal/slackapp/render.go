@@ -42,6 +42,7 @@ const (
 	BlockOutcome   = "riposte_outcome"
 	BlockReasons   = "riposte_reasons"
 	BlockLink      = "riposte_link"
+	BlockRun       = "riposte_run"
 	BlockButtons   = "riposte_actions"
 )
 
@@ -144,6 +145,13 @@ func RequestBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []sla
 // DecidedBlocks renders a closed gate: the same summary without buttons, and
 // who decided, when, why and how (Slack, API, timeout policy, escalation).
 func DecidedBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []slack.Block, fallbackText string, color string) {
+	return DecidedRunBlocks(req, gate, nil)
+}
+
+// DecidedRunBlocks is DecidedBlocks followed by what became of the run
+// after the gate closed (run may be nil): the release time of the step's
+// contain_for hold while it is active, and the run's outcome once it ended.
+func DecidedRunBlocks(req workflows.GateRequest, gate workflows.Gate, run *workflows.GateRunState) (blocks []slack.Block, fallbackText string, color string) {
 	// A message escalated away keeps its original header; the outcome says
 	// where the decision went.
 	escalated := req.Escalation || (gate.Escalated && gate.State != workflows.GateEscalated)
@@ -157,10 +165,57 @@ func DecidedBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []sla
 	}
 	outcome, verb, color := outcomeBlocks(req, gate)
 	blocks = append(blocks, outcome...)
+	if b := runStateBlock(req, run); b != nil {
+		blocks = append(blocks, b)
+	}
 	if b := linkBlock(req.RunURL); b != nil {
 		blocks = append(blocks, b)
 	}
 	return blocks, fallback(verb, req), color
+}
+
+// runStateBlock says what became of the run after the gate closed: the
+// hold of the gate's step (release time, extensions, released) and the
+// run's outcome once it ended. Outcome text names users (denied by U…);
+// it is neutralised like every other text.
+func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack.Block {
+	if run == nil {
+		return nil
+	}
+	var lines []string
+	if h := run.Hold; h != nil {
+		switch {
+		case h.ReleasedAt != nil && h.Error != "":
+			lines = append(lines, fmt.Sprintf("*Time-boxed*: releasing `%s` (%s) failed %s: %s", plain(h.Step), plain(h.Undo), slackDate(*h.ReleasedAt), safeText(h.Error, 300)))
+		case h.ReleasedAt != nil:
+			lines = append(lines, fmt.Sprintf("*Time-boxed*: `%s` released (%s) %s", plain(h.Step), plain(h.Undo), slackDate(*h.ReleasedAt)))
+		default:
+			line := fmt.Sprintf("*Holding*: `%s` is released (%s) %s, unless extended", plain(h.Step), plain(h.Undo), slackDate(h.Until))
+			if n := len(h.Extensions); n > 0 {
+				line += fmt.Sprintf(" (extended %d time(s))", n)
+			}
+			if run.RunID != "" {
+				line += fmt.Sprintf(" · extend: `riposte extend %s %s 4h`", plain(run.RunID), plain(h.Step))
+			}
+			lines = append(lines, line)
+		}
+	}
+	switch run.Status {
+	case workflows.RunSucceeded, workflows.RunFailed:
+		text := run.OutcomeText
+		if text == "" {
+			text = run.Status
+		}
+		line := "*Run ended*: " + safeText(text, 300)
+		if run.EndedAt != nil {
+			line += " · " + slackDate(*run.EndedAt)
+		}
+		lines = append(lines, line)
+	}
+	if len(lines) == 0 {
+		return nil
+	}
+	return slack.NewSectionBlock(mrkdwnText(truncate(strings.Join(lines, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockRun))
 }
 
 func fallback(prefix string, req workflows.GateRequest) string {

@@ -118,12 +118,36 @@ func TestRenderGolden(t *testing.T) {
 	approve := func(user, reason string, at time.Time) workflows.Decision {
 		return workflows.Decision{GateID: "isolate", Approve: true, User: user, Reason: reason, Via: workflows.ViaSlack, At: at}
 	}
+	approved := func(r *workflows.GateRequest, g *workflows.Gate) {
+		d := approve("U0G9QF9C6", "", testClosed)
+		g.State, g.Votes, g.Decision, g.ClosedAt = workflows.GateApproved, []workflows.Decision{d}, &d, &testClosed
+	}
+	holdUntil := testClosed.Add(24 * time.Hour)
+	released := holdUntil.Add(4 * time.Hour)
+	ended := released.Add(time.Second)
 	tests := []struct {
 		name string
 		mod  func(*workflows.GateRequest, *workflows.Gate)
-		// decided renders DecidedBlocks, else RequestBlocks.
+		// decided renders DecidedRunBlocks (with run), else RequestBlocks.
 		decided bool
+		run     *workflows.GateRunState
 	}{
+		// After the gate closed: a contain_for hold active, then extended
+		// and released, and the run's outcome.
+		{name: "decided-holding", decided: true, mod: approved, run: &workflows.GateRunState{
+			Status: workflows.RunHolding, RunID: "det-7f3a9c-ransomware-response",
+			Hold: &workflows.Hold{Step: "isolate", Undo: "crowdstrike.lift_containment", Until: holdUntil},
+		}},
+		{name: "decided-run-ended", decided: true, mod: approved, run: &workflows.GateRunState{
+			Status: workflows.RunSucceeded, Outcome: "contained", OutcomeText: "contained", EndedAt: &ended, RunID: "det-7f3a9c-ransomware-response",
+			Hold: &workflows.Hold{Step: "isolate", Undo: "crowdstrike.lift_containment", Until: released, Extensions: []string{"4h by U0G9QF9C6 at …"}, ReleasedAt: &released},
+		}},
+		{name: "decided-denied-run-ended", decided: true, mod: func(r *workflows.GateRequest, g *workflows.Gate) {
+			d := workflows.Decision{GateID: "isolate", User: "U0G9QF9C6", Via: workflows.ViaSlack, At: testClosed}
+			g.State, g.Votes, g.Decision, g.ClosedAt = workflows.GateDenied, []workflows.Decision{d}, &d, &testClosed
+		}, run: &workflows.GateRunState{
+			Status: workflows.RunSucceeded, Outcome: "not_contained", OutcomeText: "not_contained: isolate denied by U0G9QF9C6 <!channel>", EndedAt: &testClosed,
+		}},
 		{name: "request", mod: func(*workflows.GateRequest, *workflows.Gate) {}},
 		{name: "request-quorum", mod: func(r *workflows.GateRequest, g *workflows.Gate) {
 			r.Quorum, g.Quorum = 2, 2
@@ -161,7 +185,7 @@ func TestRenderGolden(t *testing.T) {
 			tt.mod(&req, &gate)
 			var r rendered
 			if tt.decided {
-				r = render(DecidedBlocks(req, gate))
+				r = render(DecidedRunBlocks(req, gate, tt.run))
 			} else {
 				r = render(RequestBlocks(req, gate))
 			}
