@@ -22,7 +22,8 @@ import (
 )
 
 // AWS fake: the IAM, EC2 and STS subset the aws connector uses, in the
-// query protocols the SDK for Go v2 sends (POST form Action=…&Version=…;
+// query protocols the SDK for Go v2 sends (none of the three uses awsJson:
+// a request with X-Amz-Target is refused; Version must be the service's) (POST form Action=…&Version=…;
 // IAM and STS answer <XResponse><XResult>…, EC2 answers ec2query XML with
 // <item> lists and lower-camel names; errors are <ErrorResponse><Error>
 // for IAM/STS and <Response><Errors><Error> for EC2, with the codes of the
@@ -278,6 +279,13 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		handler := func(w http.ResponseWriter, r *http.Request) {
 			body, _ := io.ReadAll(r.Body)
+			if target := r.Header.Get("X-Amz-Target"); target != "" {
+				// The awsJson protocols name the operation in X-Amz-Target;
+				// IAM, STS and EC2 speak the query protocols only (README).
+				awsQueryError(w, http.StatusBadRequest, "Sender", "InvalidAction",
+					"X-Amz-Target "+target+": "+svc+" speaks the AWS query protocol (Action=…&Version=… form bodies), not awsJson")
+				return
+			}
 			form, err := url.ParseQuery(string(body))
 			if err != nil || !labkit.IsForm(r) {
 				awsQueryError(w, http.StatusBadRequest, "Sender", "MalformedQueryString", "the body must be application/x-www-form-urlencoded")
@@ -288,6 +296,21 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				return
 			}
 			action := form.Get("Action")
+			badRequest := func(code, msg string) {
+				if svc == "ec2" {
+					ec2Error(w, http.StatusBadRequest, code, msg)
+					return
+				}
+				awsQueryError(w, http.StatusBadRequest, "Sender", code, msg)
+			}
+			switch v := form.Get("Version"); {
+			case v == "":
+				badRequest("MissingParameter", "The request must contain the parameter Version")
+				return
+			case v != awsVersions[svc]:
+				badRequest("NoSuchVersion", fmt.Sprintf("The requested version (%s) of service %s does not exist", v, svc))
+				return
+			}
 			switch svc {
 			case "iam":
 				fk.awsIAM(w, r, action, form)
@@ -302,6 +325,10 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		fk.HandleClassified(mux, vendorName, "POST /aws/"+svc, classify, awsFault(svc), handler)
 	}
 }
+
+// awsVersions are the API versions of the query protocols (IAM and STS
+// awsQuery, EC2 ec2Query), as the SDK's serializers send them.
+var awsVersions = map[string]string{"iam": "2010-05-08", "sts": "2011-06-15", "ec2": "2016-11-15"}
 
 var awsMutating = map[string]bool{"UpdateAccessKey": true, "PutRolePolicy": true, "DeleteRolePolicy": true,
 	"ModifyNetworkInterfaceAttribute": true, "CreateTags": true, "DeleteTags": true, "CreateSnapshots": true}

@@ -1,6 +1,7 @@
 package defender
 
 import (
+	"embed"
 	"fmt"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/labkit"
@@ -25,6 +26,27 @@ import (
 // While an isolation action is Pending or InProgress, another isolation
 // action on the machine answers 400 BadRequest "Action is already in
 // progress" (SetPending makes actions stay Pending that long).
+
+// The documented shapes the fake answers in (testdata/README.md).
+var (
+	//go:embed testdata/machines.json testdata/machineaction.json
+	samples       embed.FS
+	sampleMachine = labkit.Sample(samples, "testdata/machines.json")["value"].([]any)[0].(map[string]any)
+	sampleAction  = labkit.Sample(samples, "testdata/machineaction.json")
+)
+
+// doc is the action as the API answers it: the documented MachineAction.
+func (a *fakeAction) doc() map[string]any {
+	var scope any
+	if a.Scope != "" {
+		scope = a.Scope
+	}
+	m := labkit.Overlay(sampleAction, map[string]any{"id": a.ID, "type": a.Type, "scope": scope, "requestor": a.Requestor,
+		"requestorComment": a.Comment, "status": a.Status, "machineId": a.MachineID, "computerDnsName": a.DNSName,
+		"creationDateTimeUtc": a.Created.Format(time.RFC3339Nano), "lastUpdateDateTimeUtc": a.Updated.Format(time.RFC3339Nano)})
+	delete(m, "@odata.context") // an entity inside a collection carries none
+	return m
+}
 
 type fakeAction struct {
 	ID        string    `json:"id"`
@@ -81,8 +103,9 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 	}
 	machine := func(h *defHost) map[string]any {
-		return map[string]any{"id": h.id, "computerDnsName": h.FQDN, "osPlatform": h.OS, "healthStatus": "Active",
-			"onboardingStatus": "Onboarded", "lastSeen": h.LastSeen.Format(time.RFC3339), "riskScore": "Medium"}
+		return labkit.Overlay(sampleMachine, map[string]any{"id": h.id, "computerDnsName": h.FQDN, "osPlatform": h.OS,
+			"firstSeen": h.LastSeen.Add(-90 * 24 * time.Hour).Format(time.RFC3339), "lastSeen": h.LastSeen.Format(time.RFC3339),
+			"riskScore": "Medium", "machineTags": []any{}})
 	}
 	fk.Handle(mux, vendorName, "GET /defender/api/machines", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		filter := strings.TrimSpace(r.URL.Query().Get("$filter"))
@@ -124,12 +147,12 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
-		out := []*fakeAction{}
+		out := []map[string]any{}
 		for _, h := range fk.hosts() {
 			fk.settleDefender(h)
 			for _, a := range h.actions {
 				if m == nil || (a.MachineID == m[1] && (m[2] == "" || a.Type == m[2])) {
-					out = append(out, a)
+					out = append(out, a.doc())
 				}
 			}
 		}
@@ -197,7 +220,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				h.since = now
 			}
 			fk.Record(r, vendorName, strings.ToLower(kind), h.Name, changed, http.StatusCreated, "")
-			resp := *a
+			resp := a.doc()
+			resp["@odata.context"] = sampleAction["@odata.context"]
 			// The device picks the action up after the lab's pending time.
 			a.doneAt = now.Add(fk.Pending)
 			fk.settleDefender(h)
