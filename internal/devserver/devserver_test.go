@@ -14,9 +14,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -532,4 +534,82 @@ func TestLeanVisibility(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("existing database")
+}
+
+// captured records the messages of the log records it handles (concurrent
+// use; never t.Log, see testLogger).
+type captured struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (c *captured) Enabled(context.Context, slog.Level) bool { return true }
+func (c *captured) Handle(_ context.Context, r slog.Record) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.msgs = append(c.msgs, r.Level.String()+" "+r.Message)
+	return nil
+}
+func (c *captured) WithAttrs([]slog.Attr) slog.Handler { return c }
+func (c *captured) WithGroup(string) slog.Handler      { return c }
+
+func (c *captured) count(substr string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, m := range c.msgs {
+		if strings.Contains(m, substr) {
+			n++
+		}
+	}
+	return n
+}
+
+// TestUIHistoryLogsNoPageSizeWarning: the Web UI asks for 1000 history
+// events a page; through the embedded UI the frontend is asked for its
+// maximum (256) and logs no "GetHistory page size is larger than
+// threshold" WARN. The same request straight to the frontend does log it,
+// so the capture would see one.
+func TestUIHistoryLogsNoPageSizeWarning(t *testing.T) {
+	t.Parallel()
+	logs := &captured{}
+	s := startServer(t, Options{DataDir: t.TempDir(), SearchAttributes: testSearchAttributes(), Logger: slog.New(logs)})
+	c := dial(t, s)
+	startWorker(t, c, "devserver-history", map[string]any{"UpsertPlaybook": upsertPlaybookWorkflow})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "history-1", TaskQueue: "devserver-history", WorkflowExecutionTimeout: time.Minute},
+		"UpsertPlaybook", "phishing-triage", int64(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Get(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	const warn = "GetHistory page size is larger than threshold"
+	httpClient := &http.Client{Timeout: 10 * time.Second}
+	for _, path := range []string{"history", "history-reverse"} {
+		resp, err := httpClient.Get(s.UIURL() + "/api/v1/namespaces/" + DefaultNamespace + "/workflows/history-1/" + path + "?maximumPageSize=1000")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "WORKFLOW_EXECUTION_COMPLETED") && !strings.Contains(string(body), "workflowExecutionCompletedEventAttributes") {
+			t.Fatalf("GET UI %s: %d %.300s", path, resp.StatusCode, body)
+		}
+	}
+	if n := logs.count(warn); n != 0 {
+		t.Errorf("opening a run's history in the UI logged %d %q warnings", n, warn)
+	}
+	// Control: asked directly with the UI's page size, the frontend warns.
+	_, err = c.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+		Namespace: DefaultNamespace, Execution: &commonpb.WorkflowExecution{WorkflowId: "history-1"}, MaximumPageSize: 1000,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := logs.count(warn); n != 1 {
+		t.Errorf("a direct request with page size 1000 logged %d %q warnings, want 1 (the capture must see it)", n, warn)
+	}
 }

@@ -24,7 +24,10 @@ import (
 	"github.com/temporalio/ui-server/v2/server/rpc"
 	"github.com/temporalio/ui-server/v2/ui"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/server/common/primitives"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 type uiConfig struct {
@@ -89,7 +92,7 @@ func newUIServer(c uiConfig, logger *slog.Logger) (_ *uiServer, retErr error) {
 	}()
 
 	// grpc.Dial does not connect yet: the frontend need not be up.
-	s.conn, err = rpc.Dial(cfg.TemporalGRPCAddress, nil)
+	s.conn, err = dialFrontend(cfg.TemporalGRPCAddress)
 	if err != nil {
 		return nil, fmt.Errorf("web UI: connecting to frontend: %w", err)
 	}
@@ -212,4 +215,42 @@ func (s *uiServer) close() error {
 	}
 	s.cfgProvider.Close()
 	return errors.Join(errs...)
+}
+
+// dialFrontend connects the UI's API proxy to the frontend like ui-server's
+// rpc.Dial (v2.55.0: plain gRPC, round robin, 10s maximum reconnect
+// backoff, 64 MiB messages), plus clampHistoryPageSize.
+func dialFrontend(addr string) (*grpc.ClientConn, error) {
+	cp := grpc.ConnectParams{Backoff: backoff.DefaultConfig, MinConnectTimeout: 20 * time.Second}
+	cp.Backoff.MaxDelay = rpc.MaxBackoffDelay
+	return grpc.NewClient("passthrough:///"+addr,
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(clampHistoryPageSize),
+		grpc.WithDefaultServiceConfig(rpc.DefaultServiceConfig),
+		grpc.WithDisableServiceConfig(),
+		grpc.WithConnectParams(cp),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(64<<20)),
+	)
+}
+
+// clampHistoryPageSize lowers the page size of the UI's history requests
+// to the most the frontend serves (primitives.GetHistoryMaxPageSize, 256
+// events). The Web UI asks for 1000 events a page; the frontend cuts the
+// page to 256 anyway, but first logs "GetHistory page size is larger than
+// threshold" at WARN for every such request, so opening any run in the UI
+// logged a warning. The pages the UI gets are the same either way (it
+// follows next_page_token). The limit is a constant in the server, not a
+// dynamic config setting, which is why the request is changed here.
+func clampHistoryPageSize(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	switch r := req.(type) {
+	case *workflowservice.GetWorkflowExecutionHistoryRequest:
+		if r.GetMaximumPageSize() > primitives.GetHistoryMaxPageSize {
+			r.MaximumPageSize = primitives.GetHistoryMaxPageSize
+		}
+	case *workflowservice.GetWorkflowExecutionHistoryReverseRequest:
+		if r.GetMaximumPageSize() > primitives.GetHistoryMaxPageSize {
+			r.MaximumPageSize = primitives.GetHistoryMaxPageSize
+		}
+	}
+	return invoker(ctx, method, req, reply, cc, opts...)
 }
