@@ -1,10 +1,12 @@
 package abuseipdb
 
 import (
+	"embed"
 	"fmt"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/labkit"
 	"html"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -14,6 +16,13 @@ import (
 
 // AbuseIPDB API v2 fake: GET /api/v2/check. Like AbuseIPDB, errors come
 // back as HTML unless the request says Accept: application/json.
+
+// sampleCheck is the documented check answer's data (testdata/README.md).
+var (
+	//go:embed testdata/check-verbose.json
+	samples     embed.FS
+	sampleCheck = labkit.Sample(samples, "testdata/check-verbose.json")["data"].(map[string]any)
+)
 
 type abuseReport struct {
 	score, reports    int
@@ -71,16 +80,27 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		ip := addr.String()
 		rep, known := abuseReports[ip]
-		data := map[string]any{"ipAddress": ip, "isPublic": !(addr.IsPrivate() || addr.IsLoopback()), "ipVersion": map[bool]int{true: 4, false: 6}[addr.Is4()],
+		doc := sampleCheck
+		if _, verbose := q["verbose"]; !verbose {
+			// countryName and reports come only with verbose (docs).
+			doc = maps.Clone(doc)
+			delete(doc, "countryName")
+			delete(doc, "reports")
+		}
+		fields := map[string]any{"ipAddress": ip, "isPublic": !(addr.IsPrivate() || addr.IsLoopback()), "ipVersion": map[bool]int{true: 4, false: 6}[addr.Is4()],
 			"isWhitelisted": nil, "abuseConfidenceScore": 0, "countryCode": nil, "usageType": nil, "isp": nil, "domain": nil,
-			"hostnames": []string{}, "totalReports": 0, "numDistinctUsers": 0, "lastReportedAt": nil}
+			"hostnames": []string{}, "isTor": false, "totalReports": 0, "numDistinctUsers": 0, "lastReportedAt": nil}
+		if _, ok := doc["reports"]; ok {
+			fields["countryName"], fields["reports"] = nil, []any{}
+		}
 		if known {
-			data["isWhitelisted"], data["abuseConfidenceScore"], data["countryCode"] = rep.whitelisted, rep.score, rep.country
-			data["usageType"], data["isp"], data["totalReports"], data["numDistinctUsers"] = rep.use, rep.isp, rep.reports, rep.reports/2
+			fields["isWhitelisted"], fields["abuseConfidenceScore"], fields["countryCode"] = rep.whitelisted, rep.score, rep.country
+			fields["usageType"], fields["isp"], fields["totalReports"], fields["numDistinctUsers"] = rep.use, rep.isp, rep.reports, rep.reports/2
 			if rep.reports > 0 {
-				data["lastReportedAt"] = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second).Format("2006-01-02T15:04:05+00:00")
+				fields["lastReportedAt"] = time.Now().UTC().Add(-3 * time.Hour).Truncate(time.Second).Format("2006-01-02T15:04:05+00:00")
 			}
 		}
+		data := labkit.Overlay(doc, fields)
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"data": data})
 	})
 }
