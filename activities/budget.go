@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -63,7 +64,7 @@ type budgetOp struct {
 func NewBudgets(c client.Client, taskQueue string) *Budgets {
 	b := &Budgets{Client: c, TaskQueue: taskQueue, shards: map[string]*budgetShard{}, seeded: map[string]bool{}}
 	b.legacy = func(ctx context.Context, budget string) ([]workflows.Reservation, error) {
-		st, err := legacyGuardState(ctx, c)
+		st, err := guardrails.LegacyState(ctx, c)
 		if err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 )
 
@@ -92,7 +93,7 @@ func UndoCalls(steps []StepResult, cat *catalog.Catalog) []UndoCall {
 	var calls []done
 	for _, st := range steps {
 		a, ok := cat.Lookup(st.Action)
-		if !ok || a.Risk != catalog.RiskContain || a.Undo == "" || st.Status != "succeeded" || st.EndedAt == nil {
+		if !ok || a.Risk != catalog.RiskContain || a.Undo == "" || st.Status != playbook.StatusSucceeded || st.EndedAt == nil {
 			continue
 		}
 		if len(st.Items) > 0 {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/intake"
@@ -37,9 +38,12 @@ const DefaultMaxBody = 1 << 20
 // Server holds the API's dependencies.
 type Server struct {
 	Dispatcher *dispatch.Dispatcher
-	Temporal   client.Client
-	Validator  *intake.Validator
-	Approvals  *approvals.Service
+	// Catalog is the action catalog (activities.Catalog()): rollback reads
+	// each contain action's undo from it.
+	Catalog   *catalog.Catalog
+	Temporal  client.Client
+	Validator *intake.Validator
+	Approvals *approvals.Service
 	// Token is the shared (dev) API token; it acts as DevUser. Personal
 	// tokens live in Tokens.
 	Token string

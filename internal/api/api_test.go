@@ -180,7 +180,7 @@ func newTestServer(t testing.TB, st *fakeStarter) *Server {
 	}
 	d := &dispatch.Dispatcher{Client: st, TaskQueue: "riposte", Namespace: "default", UIURL: "http://ui.test"}
 	d.SetPlaybooks(set)
-	return &Server{Dispatcher: d, Validator: v, Token: testToken, MaxBody: 4096, Namespace: "default", UIURL: "http://ui.test"}
+	return &Server{Dispatcher: d, Catalog: activities.Catalog(), Validator: v, Token: testToken, MaxBody: 4096, Namespace: "default", UIURL: "http://ui.test"}
 }
 
 // det is a valid detection; extra is appended inside the object.

@@ -14,8 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
@@ -69,7 +69,11 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusBadGateway, "Cannot read run", err.Error())
 		return
 	}
-	undo := workflows.UndoCalls(d.Steps, activities.Catalog())
+	if s.Catalog == nil {
+		problem.Respond(w, http.StatusInternalServerError, "Rollback unavailable", "the server has no action catalog")
+		return
+	}
+	undo := workflows.UndoCalls(d.Steps, s.Catalog)
 	if len(undo) == 0 {
 		problem.Respond(w, http.StatusConflict, "Nothing to roll back", "the run has no succeeded contain step")
 		return
@@ -197,7 +201,7 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	sreq := workflows.SafeModeRequest{Enabled: req.Enabled, By: user, Via: workflows.ViaAPI}
 	sreq.Seal = s.Keys.Sign(workflows.SafeModeClaim(sreq), time.Now())
-	st, err := activities.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
+	st, err := guardrails.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
 	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
 	if err != nil {
 		problem.Respond(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())
@@ -209,7 +213,7 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	st, err := activities.GuardStatus(ctx, s.Temporal)
+	st, err := guardrails.Status(ctx, s.Temporal)
 	if err != nil {
 		problem.Respond(w, http.StatusBadGateway, "Cannot read guardrail state", err.Error())
 		return

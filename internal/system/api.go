@@ -140,6 +140,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	srv := &api.Server{
 		Metrics:    s.Metrics,
 		Dispatcher: disp,
+		Catalog:    activities.Catalog(),
 		Temporal:   s.Client,
 		Validator:  validator,
 		Token:      ao.Token,

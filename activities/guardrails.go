@@ -9,13 +9,12 @@ import (
 	"sync"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -98,7 +97,7 @@ func (g *Guardrails) safeMode(ctx context.Context) bool {
 		return s
 	}
 	g.mu.Unlock()
-	st, err := GuardStatus(ctx, g.Client)
+	st, err := guardrails.Status(ctx, g.Client)
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err == nil {
@@ -136,99 +135,6 @@ func (g *Guardrails) Release(ctx context.Context, r workflows.ReleaseRequest) (b
 		return false, fmt.Errorf("releasing budget %s: %w", r.Budget, err)
 	}
 	return ok, nil
-}
-
-func guardStart(taskQueue string) client.StartWorkflowOptions {
-	return client.StartWorkflowOptions{
-		ID:                       workflows.GuardWorkflowID,
-		TaskQueue:                taskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		StaticSummary:            "Riposte guardrails: safe mode and containment budgets",
-	}
-}
-
-// Reserve asks the single pre-sharding guard workflow for a budget slot.
-//
-// Deprecated: kept for tools written against it; workers reserve through
-// the sharded budget guards (Budgets).
-func Reserve(ctx context.Context, c client.Client, taskQueue string, r workflows.ReserveRequest) (workflows.ReserveResult, error) {
-	var out workflows.ReserveResult
-	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
-	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: workflows.UpdateReserve,
-			Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	if err != nil {
-		return out, err
-	}
-	err = h.Get(ctx, &out)
-	return out, err
-}
-
-// SetSafeMode flips the live safe-mode switch.
-// The request must carry the seal of the server that authenticated By.
-func SetSafeMode(ctx context.Context, c client.Client, taskQueue string, req workflows.SafeModeRequest) (workflows.GuardState, error) {
-	var out workflows.GuardState
-	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
-	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: workflows.UpdateSafeMode,
-			Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	if err != nil {
-		return out, fmt.Errorf("setting safe mode: %w", err)
-	}
-	err = h.Get(ctx, &out)
-	return out, err
-}
-
-// GuardStatus reads the guardrail state: the live safe-mode switch and, per
-// budget, the reservations that count (from each budget guard; budgets no
-// sharded guard holds yet show what the previous single guard held).
-func GuardStatus(ctx context.Context, c client.Client) (workflows.GuardState, error) {
-	st, err := legacyGuardState(ctx, c)
-	if err != nil {
-		return st, err
-	}
-	it, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.BudgetGuardWorkflow)})
-	if err != nil {
-		return st, fmt.Errorf("listing budget guards: %w", err)
-	}
-	for _, e := range it.Executions {
-		v, err := c.QueryWorkflow(ctx, e.Execution.WorkflowId, "", workflows.QueryBudget)
-		if err != nil {
-			if isNotFound(err) {
-				continue
-			}
-			return st, fmt.Errorf("reading budget guard %s: %w", e.Execution.WorkflowId, err)
-		}
-		var bs workflows.BudgetGuardState
-		if err := v.Get(&bs); err != nil {
-			return st, err
-		}
-		if st.Budgets == nil {
-			st.Budgets = map[string][]workflows.Reservation{}
-		}
-		st.Budgets[bs.Budget] = bs.Reservations
-	}
-	return st, nil
-}
-
-// legacyGuardState reads the riposte-guard workflow; a guard that was never
-// started is the zero state.
-func legacyGuardState(ctx context.Context, c client.Client) (workflows.GuardState, error) {
-	var st workflows.GuardState
-	v, err := c.QueryWorkflow(ctx, workflows.GuardWorkflowID, "", workflows.QueryGuard)
-	if err != nil {
-		if isNotFound(err) {
-			return st, nil
-		}
-		return st, err
-	}
-	err = v.Get(&st)
-	return st, err
 }
 
 func isNotFound(err error) bool {
