@@ -75,6 +75,10 @@ type Options struct {
 	// of playbooks of the "validate N playbooks" benchmark.
 	MicroTime time.Duration
 	Playbooks int
+	// HistorySample is how many completed runs of each side of the
+	// maximum-throughput phases have their histories read (events and
+	// bytes per run); 0 takes the default, negative reads none.
+	HistorySample int
 	// Phases to run: micro, baseline, riposte, half, baseline-half, parked,
 	// baseline-parked, burst.
 	Phases []string
@@ -93,6 +97,10 @@ type Options struct {
 	// GRPCCompression turns the SDK client's default gzip back on (riposte
 	// dev turns it off for its loopback connection).
 	GRPCCompression bool
+	// InlinePlaybooks starts runs with the playbook in their input, as
+	// releases before playbooks were passed by reference (to measure the
+	// lever).
+	InlinePlaybooks bool
 	// StickyCache sets the SDK's sticky workflow cache size when > 0.
 	StickyCache int
 	// CPUProfile and MemProfile are pprof output files ("" = none). The
@@ -124,12 +132,12 @@ var AllPhases = []string{"micro", "baseline", "riposte", "half", "baseline-half"
 func Defaults(smoke bool) Options {
 	if smoke {
 		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4, Rounds: 1,
-			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true,
+			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true, HistorySample: 3,
 			Burst: 50, BurstPosters: 8, BurstPerRequest: 5}
 	}
 	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 20 * time.Second, Concurrency: 16, Rounds: 3,
 		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 150 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
-		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases, Burst: 500, BurstPosters: 16, BurstPerRequest: 5}
+		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases, Burst: 500, HistorySample: 20, BurstPosters: 16, BurstPerRequest: 5}
 }
 
 func (o *Options) applyDefaults() {
@@ -182,6 +190,9 @@ func (o *Options) applyDefaults() {
 	} else if o.CompleteBudget == 0 {
 		o.CompleteBudget = d.CompleteBudget
 	}
+	if o.HistorySample == 0 {
+		o.HistorySample = d.HistorySample
+	}
 	if o.MicroTime <= 0 {
 		o.MicroTime = d.MicroTime
 	}
@@ -229,6 +240,9 @@ type Report struct {
 	// Bursts are the burst phase's bursts (large budget, limited budget).
 	Bursts []burstResult
 	CPU    map[string]cpuUse
+	// History is what the server stored per run, for each side of the
+	// maximum-throughput phases (baseline first).
+	History []historyStats
 	// Throttled counts 429 answers of the API's rate limit (retried).
 	Throttled int64
 }
@@ -451,6 +465,15 @@ func (l *loader) maxPhases(ctx context.Context, o Options, rep *Report, ref targ
 		*lg.out = &r
 		rep.CPU[lg.key] = lg.cpu
 		logf("%s: %.1f runs/s, p99 done %s", lg.key, r.Throughput, r.Done.P99)
+	}
+	// Histories are read after every round, so reading them costs no phase.
+	for _, lg := range legs {
+		if o.HistorySample < 0 || ctx.Err() != nil {
+			break
+		}
+		h := sampleHistories(ctx, l.sys.client, lg.key, completedIDs(lg.segs...), o.HistorySample)
+		rep.History = append(rep.History, h)
+		logf("%s: %.1f history events and %.0f bytes per run (%d runs read)", lg.key, h.Events, h.Bytes, h.Runs)
 	}
 }
 

@@ -44,6 +44,7 @@ func TestSmoke(t *testing.T) {
 		"p99 detection → run completed, Riposte/baseline", "p99 detection → first containment started",
 		"RSS with 50 runs parked", "approving all 50", "condition evaluation", "validating 1,000 playbooks",
 		"### Load phases", "### Parked approvals", "### Micro benchmarks", "### Burst",
+		"history events per run, Riposte/baseline", "history bytes per run, Riposte/baseline", "### Server work per run",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)
@@ -72,6 +73,17 @@ func TestSmoke(t *testing.T) {
 	for _, r := range rows {
 		if n, _ := strconv.Atoi(r[3]); n == 0 {
 			t.Errorf("%s (%s): no runs started in the window", r[1], r[2])
+		}
+	}
+	// Histories were read for both sides: 3 runs each, with events and bytes.
+	histRow := regexp.MustCompile(`(?m)^\| (riposte|baseline) \| 3 \| ([0-9.]+) \| ([0-9]+) \| ([0-9]+) \| .*WorkflowExecutionStarted 1`)
+	if got := histRow.FindAllStringSubmatch(md, -1); len(got) != 2 {
+		t.Errorf("want a history row for baseline and riposte with 3 runs read, got %q", got)
+	} else {
+		for _, g := range got {
+			if ev, _ := strconv.ParseFloat(g[2], 64); ev < 5 {
+				t.Errorf("%s: %s events per run", g[1], g[2])
+			}
 		}
 	}
 	if !regexp.MustCompile(`runs parked at a gate \| 50 of 50 in`).MatchString(md) {

@@ -152,6 +152,7 @@ func (l *loader) submit(ctx context.Context, t target, phase string) (string, ti
 
 // sample is one measured run.
 type sample struct {
+	id        string // the run's workflow id
 	sent      time.Time
 	intake    time.Duration // POST answered
 	contain   time.Duration // sent -> first containment activity started (0 = none)
@@ -254,7 +255,7 @@ const runTimeout = 3 * time.Minute
 // one submits a detection and waits for its run.
 func (l *loader) one(ctx context.Context, t target, phase string) sample {
 	id, sent, intake, err := l.submit(ctx, t, phase)
-	s := sample{sent: sent, intake: intake, submitErr: err}
+	s := sample{id: id, sent: sent, intake: intake, submitErr: err}
 	if err != nil {
 		return s
 	}
@@ -271,6 +272,25 @@ func (l *loader) one(ctx context.Context, t target, phase string) sample {
 	}
 	s.done, s.doneAt, s.failed = rt.doneAt.Sub(sent), rt.doneAt, rt.failed
 	return s
+}
+
+// completedIDs lists the workflow ids of the runs that completed without
+// failing, in completion order.
+func completedIDs(segs ...segment) []string {
+	var all []sample
+	for _, seg := range segs {
+		for _, s := range seg.samples {
+			if s.submitErr == nil && !s.timedOut && !s.failed && s.id != "" {
+				all = append(all, s)
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].doneAt.Before(all[j].doneAt) })
+	ids := make([]string, len(all))
+	for i, s := range all {
+		ids[i] = s.id
+	}
+	return ids
 }
 
 // summarize pools segments: counts and latencies over every segment's

@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// Targets (on a 2-core machine).
+// Targets (issue #18, on a 2-core machine).
 const (
-	targetThroughputRatio = 0.9  // Riposte/baseline throughput ≥
+	targetThroughputRatio = 2.0  // Riposte/baseline throughput ≥
 	targetP99Ratio        = 1.2  // Riposte/baseline p99 latency ≤
 	targetThroughput      = 40.0 // runs/s ≥
-	targetContainP99      = 500 * time.Millisecond
-	targetParkedRSS       = 1 << 30
+	targetHistoryRatio    = 0.5  // Riposte/baseline history events and bytes per run ≤
+	targetContainP99      = 150 * time.Millisecond
+	targetParkedRSS       = 512 << 20
 	targetApproveAll      = 60 * time.Second
 	targetCondition       = time.Microsecond
 	targetPlaybooks1000   = time.Second
@@ -63,6 +64,9 @@ func (r *Report) Markdown() string {
 		if w := o.Worker; w.MaxConcurrentWorkflowTaskPollers+w.MaxConcurrentActivityTaskPollers+w.MaxConcurrentWorkflowTaskExecutionSize+w.MaxConcurrentActivityExecutionSize > 0 {
 			tuning = append(tuning, fmt.Sprintf("worker pollers wft %d / activity %d, max wft %d / activities %d (0 = SDK default)",
 				w.MaxConcurrentWorkflowTaskPollers, w.MaxConcurrentActivityTaskPollers, w.MaxConcurrentWorkflowTaskExecutionSize, w.MaxConcurrentActivityExecutionSize))
+		}
+		if o.InlinePlaybooks {
+			tuning = append(tuning, "playbooks inline in the run input (--inline-playbooks)")
 		}
 		if o.StickyCache > 0 {
 			tuning = append(tuning, fmt.Sprintf("sticky cache %d", o.StickyCache))
@@ -123,6 +127,14 @@ func (r *Report) Markdown() string {
 			fmt.Sprintf("%.2f (%s / %s)", x, ms(r.Riposte.Done.P99), ms(r.Baseline.Done.P99)),
 			fmt.Sprintf("≤ %.2f", targetP99Ratio), x/targetP99Ratio, x <= targetP99Ratio)
 	}
+	if rh, bh, ok := r.historyPair(); ok {
+		x := rh.Events / bh.Events
+		row("history events per run, Riposte/baseline", fmt.Sprintf("%.2f (%.1f / %.1f)", x, rh.Events, bh.Events),
+			fmt.Sprintf("≤ %.2f", targetHistoryRatio), x/targetHistoryRatio, x <= targetHistoryRatio)
+		x = rh.Bytes / bh.Bytes
+		row("history bytes per run, Riposte/baseline", fmt.Sprintf("%.2f (%.0f / %.0f B)", x, rh.Bytes, bh.Bytes),
+			fmt.Sprintf("≤ %.2f", targetHistoryRatio), x/targetHistoryRatio, x <= targetHistoryRatio)
+	}
 	if r.Half != nil && r.BaselineHalf != nil && r.BaselineHalf.Done.P99 > 0 {
 		x := float64(r.Half.Done.P99) / float64(r.BaselineHalf.Done.P99)
 		info(fmt.Sprintf("p99 detection → run completed, Riposte/baseline (same rate, %.1f/s)", r.Half.Rate),
@@ -139,7 +151,7 @@ func (r *Report) Markdown() string {
 			rss = p.rssAtK()
 			name = fmt.Sprintf("RSS with %d runs parked at a gate (after GC; extrapolated from %d parked in the budget)", p.K, p.Parked)
 		}
-		row(name, mib(rss), "≤ 1 GiB", float64(rss)/targetParkedRSS, p.Parked > 0 && rss <= targetParkedRSS)
+		row(name, mib(rss), "≤ "+mib(targetParkedRSS), float64(rss)/targetParkedRSS, p.Parked > 0 && rss <= targetParkedRSS)
 		if !o.NoApprove {
 			all := p.approveAllTime()
 			name := fmt.Sprintf("approving all %d through the API (%d in flight)", p.K, p.Concurrency)
@@ -219,6 +231,20 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n")
 	}
 
+	if len(r.History) > 0 {
+		b.WriteString("### Server work per run\n\n")
+		b.WriteString("Histories of completed runs of the maximum-throughput phases, read back through the client: events and bytes (protobuf, payloads encrypted) per run. They do not depend on the machine's load.\n\n")
+		b.WriteString("| side | runs read | events per run | bytes per run | of which start input | events by type (per run) |\n|---|---|---|---|---|---|\n")
+		for _, h := range r.History {
+			if h.Err != "" {
+				fmt.Fprintf(&b, "| %s | %d | | | | error: `%s` |\n", h.Target, h.Runs, oneLine(h.Err))
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.1f | %.0f | %.0f | %s |\n", h.Target, h.Runs, h.Events, h.Bytes, h.InputBytes, h.typesLine())
+		}
+		b.WriteString("\n")
+	}
+
 	burstMarkdown(&b, r.Bursts, o)
 
 	if p := r.Parked; p != nil {
@@ -282,6 +308,24 @@ func (r *Report) Markdown() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// historyPair returns the Riposte and baseline history figures when both
+// were read.
+func (r *Report) historyPair() (rh, bh historyStats, ok bool) {
+	var haveR, haveB bool
+	for _, h := range r.History {
+		if h.Err != "" || h.Runs == 0 {
+			continue
+		}
+		switch h.Target {
+		case "riposte":
+			rh, haveR = h, true
+		case "baseline":
+			bh, haveB = h, true
+		}
+	}
+	return rh, bh, haveR && haveB && bh.Events > 0 && bh.Bytes > 0
 }
 
 // nsString formats a time per op; scale converts it to "per 1,000".

@@ -1,0 +1,97 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/proto"
+)
+
+// historyStats is what the server stores for a sample of completed runs:
+// events and bytes per run are deterministic for a given workflow shape
+// (they do not depend on the machine's load), so they compare designs
+// exactly where throughput on a shared machine cannot.
+type historyStats struct {
+	Target string
+	// Runs is how many histories were read.
+	Runs int
+	// Events and Bytes per run: history events, and their protobuf
+	// encoding as the server stores and sends them (payloads encrypted).
+	Events, Bytes float64
+	// InputBytes is the start event's input per run (the playbook, when it
+	// travels inline, is most of it).
+	InputBytes float64
+	// ByType is events per run by event type.
+	ByType map[string]float64
+	Err    string
+}
+
+// historySampler reads run histories through the client.
+type historySampler interface {
+	GetWorkflowHistory(ctx context.Context, workflowID string, runID string, isLongPoll bool, filterType enumspb.HistoryEventFilterType) client.HistoryEventIterator
+}
+
+// sampleHistories reads the histories of up to n of the workflow ids (the
+// first n: the ids are in completion order, so the sample is spread over
+// the phase) and averages them.
+func sampleHistories(ctx context.Context, c historySampler, target string, ids []string, n int) historyStats {
+	st := historyStats{Target: target, ByType: map[string]float64{}}
+	if n <= 0 || len(ids) == 0 {
+		return st
+	}
+	step := max(len(ids)/n, 1)
+	var events, bytes, input int
+	for i := 0; i < len(ids) && st.Runs < n; i += step {
+		it := c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				st.Err = fmt.Sprintf("reading the history of %s: %v", ids[i], err)
+				return st
+			}
+			events++
+			bytes += proto.Size(ev)
+			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+				input += proto.Size(a.GetInput())
+			}
+			st.ByType[strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")]++
+		}
+		st.Runs++
+	}
+	if st.Runs == 0 {
+		return st
+	}
+	r := float64(st.Runs)
+	st.Events, st.Bytes, st.InputBytes = float64(events)/r, float64(bytes)/r, float64(input)/r
+	for k := range st.ByType {
+		st.ByType[k] /= r
+	}
+	return st
+}
+
+// typesLine lists events per run by type, most frequent first.
+func (h historyStats) typesLine() string {
+	type kv struct {
+		k string
+		v float64
+	}
+	var all []kv
+	for k, v := range h.ByType {
+		all = append(all, kv{k, v})
+	}
+	sort.Slice(all, func(i, j int) bool {
+		if all[i].v != all[j].v {
+			return all[i].v > all[j].v
+		}
+		return all[i].k < all[j].k
+	})
+	parts := make([]string, len(all))
+	for i, e := range all {
+		parts[i] = fmt.Sprintf("%s %.4g", e.k, e.v)
+	}
+	return strings.Join(parts, ", ")
+}
