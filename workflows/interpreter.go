@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -13,6 +12,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/conditions"
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/signing"
@@ -36,29 +36,83 @@ type Interpreter struct {
 	// Keys verify the seals of human decisions (see internal/signing);
 	// nil refuses every decision, extension, safe-mode switch and rollback.
 	Keys *signing.Keys
-	// compiled caches compiled playbooks by digest: compiling is
-	// deterministic, so every replay gets the same programs.
-	compiled sync.Map
+	// Store finds the playbook versions runs refer to (Input.PlaybookRef);
+	// nil fails every run started by reference.
+	Store PlaybookStore
+	// compiled caches the playbooks of inline runs (started before runs
+	// referred to their playbook), bounded: compiling is deterministic, so
+	// a run evicted and compiled again gets the same programs.
+	compiled *pbstore.Cache[*playbook.Compiled]
 }
+
+// PlaybookStore finds a playbook version by digest (*pbstore.Store). It
+// must return the same playbook for a digest every time: runs replay
+// their playbook from it.
+type PlaybookStore interface {
+	Get(name string, version int, digest string) (*playbook.Compiled, error)
+}
+
+// ErrPlaybookUnavailable is the error type of a run whose playbook version
+// the worker cannot find.
+const ErrPlaybookUnavailable = "PlaybookUnavailable"
 
 // NewInterpreter returns an interpreter for the catalog.
 func NewInterpreter(cat *catalog.Catalog) *Interpreter {
-	return &Interpreter{Catalog: cat}
+	return &Interpreter{Catalog: cat, compiled: pbstore.NewCache[*playbook.Compiled](pbstore.DefaultCacheSize)}
 }
 
-// compile returns the compiled playbook for the input, from cache when the
-// same digest was seen before.
+// compile returns the compiled playbook of an inline input, from cache
+// when the same digest was seen before.
 func (in *Interpreter) compile(input *Input) (*playbook.Compiled, error) {
+	if in.compiled == nil {
+		in.compiled = pbstore.NewCache[*playbook.Compiled](pbstore.DefaultCacheSize)
+	}
 	key := input.Digest + "/" + input.Playbook.Name
-	if c, ok := in.compiled.Load(key); ok {
-		return c.(*playbook.Compiled), nil
+	if c, ok := in.compiled.Get(key); ok {
+		return c, nil
 	}
 	c, diags := playbook.Compile(input.Playbook, in.Catalog, input.Digest)
 	if len(diags) > 0 {
 		return nil, diags
 	}
-	in.compiled.Store(key, c)
+	in.compiled.Add(key, c)
 	return c, nil
+}
+
+// load returns the run's compiled playbook: from the store for a run by
+// reference, compiled from the input for an inline one. A playbook that
+// cannot be found or compiled is a non-retryable error when the run
+// starts; while replaying a run that already found it, the workflow task
+// fails instead (and is retried), so the run waits for a worker that has
+// the version rather than ending differently from its history.
+func (in *Interpreter) load(ctx workflow.Context, input *Input) (*playbook.Compiled, error) {
+	switch {
+	case input.PlaybookRef != nil:
+		ref := input.PlaybookRef
+		var c *playbook.Compiled
+		err := errors.New("this worker has no playbook store")
+		if in.Store != nil {
+			c, err = in.Store.Get(ref.Name, ref.Version, ref.Digest) //workflowcheck:ignore content-addressed: a digest always yields the same playbook
+		}
+		if err == nil {
+			return c, nil
+		}
+		msg := fmt.Sprintf("playbook %s version %d (digest %s) is not available to this worker: %v. "+
+			"Put that version back where the workers load playbooks from (their playbooks directory, RIPOSTE_PLAYBOOKS, "+
+			"or the shared playbook store, RIPOSTE_PLAYBOOK_STORE, as %s.yaml), then submit the detection again",
+			ref.Name, ref.Version, ref.Digest, err, ref.Digest)
+		if workflow.IsReplaying(ctx) {
+			panic(msg)
+		}
+		return nil, temporal.NewNonRetryableApplicationError(msg, ErrPlaybookUnavailable, nil)
+	case input.Playbook != nil:
+		c, err := in.compile(input) //workflowcheck:ignore compiling is pure and cached by digest
+		if err != nil {
+			return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s does not compile: %v", input.Playbook.Name, err), "BadInput", nil)
+		}
+		return c, nil
+	}
+	return nil, temporal.NewNonRetryableApplicationError("input has no playbook", "BadInput", nil)
 }
 
 // run is the state of one execution.
@@ -108,12 +162,15 @@ type run struct {
 // non-retryable RunFailed error (details: the Result) when a step fails
 // with on_failure: abort.
 func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
-	if input.Playbook == nil {
-		return nil, temporal.NewNonRetryableApplicationError("input has no playbook", "BadInput", nil)
-	}
-	pb, err := in.compile(&input) //workflowcheck:ignore compiling is pure and cached by digest
+	pb, err := in.load(ctx, &input)
 	if err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("playbook %s does not compile: %v", input.Playbook.Name, err), "BadInput", nil)
+		if input.Rev >= RevLean {
+			// The start request said running; the run ends here.
+			if uerr := workflow.UpsertTypedSearchAttributes(ctx, SARunStatus.ValueSet(RunFailed)); uerr != nil {
+				workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", uerr)
+			}
+		}
+		return nil, err
 	}
 	// The first command of a new run: its marker tells replays which
 	// behaviour the run was started with.
@@ -169,9 +226,9 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 
 	res := &Result{
-		Playbook:  input.Playbook.Name,
-		Version:   input.Playbook.Version,
-		Digest:    input.Digest,
+		Playbook:  pb.Playbook.Name,
+		Version:   pb.Playbook.Version,
+		Digest:    pb.Digest,
 		Simulated: input.Simulated(),
 		StartedAt: started,
 	}
@@ -310,7 +367,7 @@ func (r *run) env() *conditions.Env {
 		Finding:   r.finding,
 		Vars:      r.vars,
 		Steps:     steps,
-		Playbook:  map[string]any{"name": r.pb.Playbook.Name, "version": r.pb.Playbook.Version, "digest": r.input.Digest},
+		Playbook:  map[string]any{"name": r.pb.Playbook.Name, "version": r.pb.Playbook.Version, "digest": r.pb.Digest},
 		Run:       map[string]any{"id": r.info.WorkflowExecution.ID, "run_id": r.info.WorkflowExecution.RunID, "dry_run": r.input.Simulated()},
 	}
 }

@@ -49,11 +49,16 @@ func testKeys(t *testing.T) *signing.Keys {
 	return k
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessStore(t, nil) }
+
+// newHarnessStore is newHarness with a playbook store for runs started by
+// reference.
+func newHarnessStore(t *testing.T, store workflows.PlaybookStore) *harness {
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
 	in := workflows.NewInterpreter(activities.Catalog())
 	in.Keys = testKeys(t)
+	in.Store = store
 	workflows.Register(env, in)
 	return &harness{t: t, env: env, keys: in.Keys}
 }

@@ -18,10 +18,7 @@ func (in *Interpreter) RunDynamic(ctx workflow.Context, args converter.EncodedVa
 	if err := args.Get(&input); err != nil {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("workflow type %s: input is not a playbook run's: %v", name, err), "BadInput", nil)
 	}
-	got := ""
-	if input.Playbook != nil {
-		got = input.Playbook.Name
-	}
+	got := input.PlaybookName()
 	if got != name || !IsPlaybookWorkflowType(name) {
 		return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("workflow type %s is not a playbook run of this worker (input names playbook %q)", name, got), "BadInput", nil)
 	}

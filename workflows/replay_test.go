@@ -1,17 +1,21 @@
 package workflows_test
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -31,7 +35,9 @@ func TestReplayRecordedHistories(t *testing.T) {
 	for _, f := range histories(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r := replayer(t)
-			workflows.Register(r, workflows.NewInterpreter(activities.Catalog()))
+			in := workflows.NewInterpreter(activities.Catalog())
+			in.Store = recordedStore(t)
+			workflows.Register(r, in)
 			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
 			}
@@ -44,6 +50,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 // must fail to replay every recorded history.
 func TestReplayCatchesChangedInterpreter(t *testing.T) {
 	in := workflows.NewInterpreter(activities.Catalog())
+	in.Store = recordedStore(t)
 	changed := func(ctx workflow.Context, input workflows.Input) (*workflows.Result, error) {
 		_ = workflow.Sleep(ctx, time.Second)
 		return in.Run(ctx, input)
@@ -65,6 +72,17 @@ func TestReplayCatchesChangedInterpreter(t *testing.T) {
 	}
 }
 
+// recordedStore holds the playbook versions the recorded runs started by
+// reference used (copied from riposte dev's store when they were recorded).
+func recordedStore(t *testing.T) *pbstore.Store {
+	t.Helper()
+	s, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: "testdata/playbook-store"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // replayer decrypts the recorded payloads with the public test key.
 func replayer(t *testing.T) worker.WorkflowReplayer {
 	t.Helper()
@@ -78,4 +96,43 @@ func replayer(t *testing.T) worker.WorkflowReplayer {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// TestReplayGuardHoldsBothShapes: the recorded histories include runs that
+// carry their playbook inline (started before runs referred to it) and
+// runs that carry a reference, so both keep replaying.
+func TestReplayGuardHoldsBothShapes(t *testing.T) {
+	k, err := codec.LoadKeyring("testdata/replay-key/codec-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dc := codec.NewDataConverter(k)
+	var inline, byRef int
+	for _, f := range histories(t) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		attrs := h.GetEvents()[0].GetWorkflowExecutionStartedEventAttributes()
+		if attrs == nil || !workflows.IsPlaybookWorkflowType(attrs.GetWorkflowType().GetName()) {
+			continue
+		}
+		var in workflows.Input
+		if err := dc.FromPayload(attrs.GetInput().GetPayloads()[0], &in); err != nil {
+			t.Fatalf("%s: decoding the input: %v", f, err)
+		}
+		switch {
+		case in.PlaybookRef != nil && in.Playbook == nil:
+			byRef++
+		case in.Playbook != nil:
+			inline++
+		}
+	}
+	if inline == 0 || byRef == 0 {
+		t.Errorf("recorded histories: %d with the playbook inline, %d by reference; the guard needs both", inline, byRef)
+	}
 }

@@ -49,13 +49,21 @@ func IsPlaybookWorkflowType(name string) bool {
 	return name == PlaybookWorkflow || (name != "" && !strings.Contains(name, "."))
 }
 
-// Input starts one run. The playbook is parsed before the run starts: the
-// workflow never reads files, so editing a playbook affects new runs only.
+// Input starts one run. Runs started now carry a reference to their
+// playbook (PlaybookRef: name, version, digest), and the worker loads that
+// exact version from its playbook store (internal/pbstore), so editing a
+// playbook affects new runs only and histories stay small. Runs started
+// before carry the parsed playbook itself (Playbook, Digest) and still
+// replay and finish from it.
 type Input struct {
 	// Detection comes first, so the UI's input view opens with it.
-	Detection map[string]any     `json:"detection"`
-	Playbook  *playbook.Playbook `json:"playbook"`
-	Digest    string             `json:"digest"`
+	Detection map[string]any `json:"detection"`
+	// PlaybookRef names the exact playbook version the run executes.
+	PlaybookRef *PlaybookRef `json:"playbook_ref,omitempty"`
+	// Playbook and Digest are the inline form of runs started before
+	// playbooks were passed by reference.
+	Playbook *playbook.Playbook `json:"playbook,omitempty"`
+	Digest   string             `json:"digest,omitempty"`
 	// Finding is the normalized view of the detection, computed at intake
 	// (internal/finding). Runs started before it existed get it computed
 	// from Detection with the default settings.
@@ -78,6 +86,25 @@ type Input struct {
 	// recorded before it existed, keep revision 0, which keeps their
 	// histories replayable.
 	Rev int `json:"rev,omitempty"`
+}
+
+// PlaybookRef is a playbook version: its name, version and digest (the
+// sha256 of its source).
+type PlaybookRef struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	Digest  string `json:"digest"`
+}
+
+// PlaybookName is the name of the run's playbook, inline or by reference.
+func (in *Input) PlaybookName() string {
+	switch {
+	case in.PlaybookRef != nil:
+		return in.PlaybookRef.Name
+	case in.Playbook != nil:
+		return in.Playbook.Name
+	}
+	return ""
 }
 
 // Command sequence revisions. Each search attribute upsert costs the server

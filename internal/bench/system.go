@@ -152,6 +152,9 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 		Keys:              keys,
 		NoGRPCCompression: !o.GRPCCompression,
 		Slack:             rsystem.SlackOff,
+		// As riposte dev: every playbook version kept by digest in the
+		// data dir, runs refer to theirs (unless --inline-playbooks).
+		PlaybookStore: filepath.Join(dataDir, "playbook-store"),
 		Worker: &rsystem.WorkerOptions{
 			Lab: rsystem.LabAlways, Policy: policyPath(dir), StickyCache: o.StickyCache,
 			Worker: o.Worker,
@@ -166,7 +169,8 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 			// dev, but not printed.
 			AuditLogger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			// The bench's token decides as its playbooks' approver.
-			DevUser: approver,
+			DevUser:       approver,
+			PlaybookInput: playbookInput(o.InlinePlaybooks),
 			// Behind the same token check as POST /v1/detections.
 			Extra: func(sys *rsystem.System) map[string]http.Handler {
 				return map[string]http.Handler{
@@ -220,4 +224,12 @@ func (t teeHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (t teeHandler) WithGroup(name string) slog.Handler {
 	return teeHandler{t.all.WithGroup(name), t.errors.WithGroup(name), t.quiet}
+}
+
+// playbookInput is how the bench's runs carry their playbook.
+func playbookInput(inline bool) string {
+	if inline {
+		return "inline"
+	}
+	return "reference"
 }

@@ -120,6 +120,11 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devSyste
 	if o.SlackFake {
 		slack = system.SlackFakeWithoutToken
 	}
+	wo := o.Runtime.worker(system.LabWithoutConfig)
+	pbStore := o.Runtime.PlaybookStore
+	if pbStore == "" {
+		pbStore = filepath.Join(o.DataDir, "playbook-store")
+	}
 	sys, err := system.Start(ctx, system.Options{
 		Logger: logger,
 		Embedded: &system.EmbeddedOptions{DataDir: o.DataDir, FrontendPort: o.TemporalPort,
@@ -132,7 +137,10 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devSyste
 		Slack:             slack,
 		// No riposte.yaml: fake vendors on loopback speak the same API
 		// subset, so playbooks run end to end without any vendor account.
-		Worker: o.Runtime.worker(system.LabWithoutConfig),
+		Worker: wo,
+		// Every playbook version loaded is kept by digest in the data
+		// dir, so runs find theirs after a restart with edited files.
+		PlaybookStore: pbStore,
 		API: &system.APIOptions{
 			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: strings.Split(o.Playbooks, ","),
 			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,

@@ -26,9 +26,12 @@ type workerOptions struct {
 	RegisterSA     bool
 	LogLevel       string
 	MaxConcurrency int
-	Runtime        runtimeFlags
-	Encryption     encryptionFlags
-	Observe        observeFlags
+	// Playbooks are the ones serve loads: runs refer to their playbook
+	// version and the worker loads it from here (or the playbook store).
+	Playbooks  string
+	Runtime    runtimeFlags
+	Encryption encryptionFlags
+	Observe    observeFlags
 }
 
 func workerCommand() command {
@@ -37,6 +40,7 @@ func workerCommand() command {
 			var o workerOptions
 			fs := newFlagSet("worker", workerUsage, s)
 			o.Temporal.RegisterFlags(fs)
+			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
 			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			o.Runtime.register(fs)
@@ -68,11 +72,14 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	if err != nil {
 		return err
 	}
+	wo := o.Runtime.worker(system.LabNever)
+	wo.Playbooks = system.SplitList(o.Playbooks)
 	sys, err := system.Start(ctx, system.Options{
 		Logger: logger, Temporal: o.Temporal, RegisterSearchAttributes: o.RegisterSA,
 		Keys: keys, DecisionKeys: dkeys,
-		Telemetry: o.Observe.options("riposte-worker"),
-		Worker:    o.Runtime.worker(system.LabNever),
+		Telemetry:     o.Observe.options("riposte-worker"),
+		PlaybookStore: o.Runtime.PlaybookStore,
+		Worker:        wo,
 	})
 	if err != nil {
 		return err
@@ -107,6 +114,10 @@ type serveOptions struct {
 	Observe    observeFlags
 	// Config is riposte.yaml, read for its detections: section.
 	Config string
+	// PlaybookStore keeps every version serve loads, by digest (shared
+	// with the workers); PlaybookInput is auto, reference or inline.
+	PlaybookStore string
+	PlaybookInput string
 }
 
 func serveCommand() command {
@@ -124,6 +135,8 @@ func serveCommand() command {
 			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
 			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
+			fs.StringVar(&o.PlaybookStore, "playbook-store", envOr("RIPOSTE_PLAYBOOK_STORE", ""), "directory keeping every playbook version loaded, by digest, shared with the workers (env RIPOSTE_PLAYBOOK_STORE)")
+			fs.StringVar(&o.PlaybookInput, "playbook-input", envOr("RIPOSTE_PLAYBOOK_INPUT", "auto"), "how runs carry their playbook: reference (name, version, digest; the workers load that version), inline (the whole playbook, as releases before), or auto: by reference once every worker polling the task queue can load playbooks by reference (env RIPOSTE_PLAYBOOK_INPUT)")
 			o.Encryption.register(fs)
 			o.Rate.register(fs)
 			o.Observe.register(fs)
@@ -166,9 +179,11 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	}
 	sys, err := system.Start(ctx, system.Options{
 		Logger: logger, Temporal: o.Temporal, Keys: keys, DecisionKeys: dkeys,
-		Telemetry: o.Observe.options("riposte-serve"),
+		Telemetry:     o.Observe.options("riposte-serve"),
+		PlaybookStore: o.PlaybookStore,
 		API: &system.APIOptions{
-			Addr: o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+			PlaybookInput: o.PlaybookInput,
+			Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
 			MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
 			RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
 		},

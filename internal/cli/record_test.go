@@ -101,6 +101,25 @@ func TestRecordHistories(t *testing.T) {
 			}
 		}
 	}
+	// Runs refer to their playbook by digest: the replay test loads the
+	// versions these runs used from a copy of the store.
+	store := "../../workflows/testdata/playbook-store"
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("the dev playbook store is empty")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(store, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func fetchHistory(t *testing.T, c client.Client, wid, rid string) *historypb.History {

@@ -19,6 +19,9 @@ type runtimeFlags struct {
 	Policy string
 	// StickyCache is the process's sticky workflow cache size.
 	StickyCache int
+	// PlaybookStore keeps every playbook version by digest, shared by
+	// serve and workers (riposte dev: in its data dir).
+	PlaybookStore string
 	// envErr is a bad value in an environment variable behind a flag.
 	envErr error
 }
@@ -26,6 +29,8 @@ type runtimeFlags struct {
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
 	fs.StringVar(&f.Policy, "policy", envOr("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
+	fs.StringVar(&f.PlaybookStore, "playbook-store", envOr("RIPOSTE_PLAYBOOK_STORE", ""),
+		"directory keeping every playbook version by digest, shared by serve and workers, so runs find the version they started with (env RIPOSTE_PLAYBOOK_STORE; riposte dev: <data-dir>/playbook-store)")
 	def, err := envInt("RIPOSTE_STICKY_CACHE", engine.DefaultStickyCacheSize)
 	f.envErr = err
 	fs.IntVar(&f.StickyCache, "sticky-cache", def,

@@ -44,7 +44,13 @@ type Dispatcher struct {
 	// Finding configures the normalized view (riposte.yaml detections:);
 	// the zero value means finding.DefaultConfig.
 	Finding finding.Config
-	set     atomic.Pointer[playbook.Set]
+	// ByReference says whether runs may carry a reference to their
+	// playbook (name, version, digest) instead of the playbook: only when
+	// every worker of the task queue loads playbooks from a store (see
+	// internal/pbstore and WorkersByReference). nil = never: the playbook
+	// travels inline, which every worker release understands.
+	ByReference func(ctx context.Context) bool
+	set         atomic.Pointer[playbook.Set]
 }
 
 // Options for one dispatch.
@@ -194,8 +200,6 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		workflows.SARunMode.ValueSet(mode),
 	)
 	input := workflows.Input{
-		Playbook:  pb,
-		Digest:    c.Digest,
 		Detection: map[string]any(det),
 		Finding:   view,
 		DryRun:    mode == playbook.ModeDryRun,
@@ -206,6 +210,11 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		Approval:  d.Approval,
 		// The start request below sets RunStatus=running.
 		Rev: workflows.CurrentRev,
+	}
+	if d.ByReference != nil && d.ByReference(ctx) {
+		input.PlaybookRef = &workflows.PlaybookRef{Name: pb.Name, Version: pb.Version, Digest: c.Digest}
+	} else {
+		input.Playbook, input.Digest = pb, c.Digest
 	}
 	sopts := client.StartWorkflowOptions{
 		ID:                                       id,

@@ -5,14 +5,21 @@ package engine
 import (
 	"context"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
@@ -39,7 +46,17 @@ type WorkerOptions struct {
 	// Keys verify the seals of human decisions (required): only processes
 	// holding them can make a decision the workflow accepts.
 	Keys *signing.Keys
+	// Playbooks is the store runs started by reference load their playbook
+	// from. With one, the worker says so in its identity (see
+	// ByReferenceMarker), and starters may pass playbooks by reference.
+	Playbooks *pbstore.Store
 }
+
+// ByReferenceMarker ends the identity of workers that load playbooks by
+// reference from a store: starters pass playbooks by reference only when
+// every worker polling the task queue carries it, so that a worker of an
+// older release never receives a run it cannot read (rolling upgrades).
+const ByReferenceMarker = "riposte:playbook-ref/1"
 
 // NewWorker returns a worker (not yet started) that runs playbooks.
 func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
@@ -59,9 +76,20 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	if opts.Keys == nil {
 		return nil, fmt.Errorf("engine: no decision signing key: set %s, or keep payload encryption on (the key is derived from the codec keys)", signing.EnvKeyFile)
 	}
-	w := worker.New(c, opts.TaskQueue, opts.Worker)
+	wo := opts.Worker
+	if opts.Playbooks != nil {
+		if wo.Identity == "" {
+			host, _ := os.Hostname()
+			wo.Identity = fmt.Sprintf("%d@%s@%s", os.Getpid(), host, opts.TaskQueue)
+		}
+		wo.Identity += " " + ByReferenceMarker
+	}
+	w := worker.New(c, opts.TaskQueue, wo)
 	in := workflows.NewInterpreter(activities.Catalog())
 	in.Keys = opts.Keys
+	if opts.Playbooks != nil {
+		in.Store = opts.Playbooks
+	}
 	workflows.Register(w, in)
 	activities.Register(w, opts.Env)
 	activities.RegisterApproval(w, opts.Slack)
@@ -109,4 +137,61 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 		return fmt.Errorf("registering search attributes %s: %w", strings.Join(names, ", "), err)
 	}
 	return nil
+}
+
+// TaskQueueDescriber is the part of the client WorkersByReference needs.
+type TaskQueueDescriber interface {
+	DescribeTaskQueue(ctx context.Context, taskqueue string, taskqueueType enumspb.TaskQueueType) (*workflowservice.DescribeTaskQueueResponse, error)
+}
+
+// WorkersByReference answers, for a starter in another process than the
+// workers (riposte serve), whether runs may pass their playbook by
+// reference: yes when every worker polling the task queue's workflow tasks
+// carries ByReferenceMarker. The answer is kept for a while (the server
+// lists the pollers seen in the last minutes, so a worker of an older
+// release keeps runs inline until it has been gone for that long).
+type WorkersByReference struct {
+	Client    TaskQueueDescriber
+	TaskQueue string
+	// TTL is how long an answer is kept (0 = 30 s).
+	TTL time.Duration
+	mu  sync.Mutex
+	at  time.Time
+	yes bool
+}
+
+// ByReference is the answer (see dispatch.Dispatcher.ByReference). When
+// the server cannot be asked, the playbook travels inline.
+func (w *WorkersByReference) ByReference(ctx context.Context) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	ttl := w.TTL
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	if !w.at.IsZero() && time.Since(w.at) < ttl {
+		return w.yes
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return false // not cached: ask again next time
+	}
+	w.at, w.yes = time.Now(), PollersByReference(resp.GetPollers())
+	return w.yes
+}
+
+// PollersByReference reports whether there is at least one poller and
+// every one carries ByReferenceMarker.
+func PollersByReference(pollers []*taskqueuepb.PollerInfo) bool {
+	if len(pollers) == 0 {
+		return false
+	}
+	for _, p := range pollers {
+		if !strings.HasSuffix(p.GetIdentity(), " "+ByReferenceMarker) {
+			return false
+		}
+	}
+	return true
 }

@@ -17,11 +17,15 @@ import (
 type Compiled struct {
 	Playbook *Playbook
 	Digest   string
-	When     *conditions.Program
-	Vars     []Named
-	Outputs  []Named
-	Steps    []*CStep // in declaration order
-	byID     map[string]*CStep
+	// Source is the YAML the playbook was loaded from (Digest is its
+	// sha256), kept so the playbook store can persist it by digest; nil
+	// for playbooks compiled from a parsed value.
+	Source  []byte
+	When    *conditions.Program
+	Vars    []Named
+	Outputs []Named
+	Steps   []*CStep // in declaration order
+	byID    map[string]*CStep
 }
 
 // Named is a compiled var or output.

@@ -102,6 +102,7 @@ func LoadBytes(name string, src []byte, cat *catalog.Catalog) (*Compiled, Diagno
 	if len(diags) > 0 {
 		return nil, diags.Sort()
 	}
+	c.Source = src
 	return c, nil
 }
 
@@ -141,6 +142,7 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 			c, cdiags := Compile(pb, cat, Digest(src))
 			diags = append(diags, cdiags...)
 			if len(diags) == 0 {
+				c.Source = src
 				set.byName[pb.Name] = c
 				set.Playbooks = append(set.Playbooks, c)
 			}

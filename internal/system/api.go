@@ -22,8 +22,10 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
@@ -60,7 +62,16 @@ type APIOptions struct {
 	Extra func(*System) map[string]http.Handler
 	// AuditLogger receives the API's audit records (nil = Logger).
 	AuditLogger *slog.Logger
+	// PlaybookInput is how runs carry their playbook: "reference" (name,
+	// version, digest; the worker loads that version from its store),
+	// "inline" (the whole playbook, as releases before), or "auto"/"":
+	// by reference when the worker is in this process, else when every
+	// worker polling the task queue can load playbooks by reference.
+	PlaybookInput string
 }
+
+// PlaybookInputModes are the values of APIOptions.PlaybookInput.
+var PlaybookInputModes = []string{"auto", "reference", "inline"}
 
 // API is a started HTTP API.
 type API struct {
@@ -97,6 +108,11 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 		return nil, &Error{Code: 2, Err: err}
 	}
 	b := &apiBuild{o: o, codec: o.Codec}
+	switch o.PlaybookInput {
+	case "", "auto", "reference", "inline":
+	default:
+		return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-input %q: want %s", o.PlaybookInput, strings.Join(PlaybookInputModes, ", "))}
+	}
 	var diags playbook.Diagnostics
 	if b.set, b.files, diags = playbook.Load(o.Playbooks, activities.Catalog()); len(diags) > 0 {
 		return nil, &Error{Code: 1, Err: fmt.Errorf("playbooks are invalid; not starting:\n%w", diags)}
@@ -131,7 +147,19 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	}
 	disp := &dispatch.Dispatcher{Client: s.Client, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
 		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
-	src := &playbookSource{paths: ao.Playbooks, disp: disp, logger: s.logger}
+	switch ao.PlaybookInput {
+	case "reference":
+		disp.ByReference = func(context.Context) bool { return true }
+	case "inline":
+	default:
+		if s.Worker != nil {
+			// The worker in this process shares the store.
+			disp.ByReference = func(context.Context) bool { return true }
+		} else {
+			disp.ByReference = (&engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}).ByReference
+		}
+	}
+	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger}
 	src.apply(b.set, b.files)
 	audit := ao.AuditLogger
 	if audit == nil {
@@ -250,7 +278,10 @@ func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
 
 // playbookSource loads playbooks and reloads them on demand.
 type playbookSource struct {
-	paths  []string
+	paths []string
+	// store keeps every version loaded, by digest, before any run can
+	// refer to it (nil = none).
+	store  *pbstore.Store
 	disp   *dispatch.Dispatcher
 	logger *slog.Logger
 	mu     sync.Mutex
@@ -263,6 +294,11 @@ func (p *playbookSource) load() error {
 	set, files, diags := playbook.Load(p.paths, activities.Catalog())
 	if len(diags) > 0 {
 		return diags
+	}
+	if p.store != nil {
+		if err := p.store.AddSet(set); err != nil {
+			return err
+		}
 	}
 	p.applyLocked(set, files)
 	return nil

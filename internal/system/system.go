@@ -21,11 +21,13 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/telemetry"
@@ -54,9 +56,14 @@ type Options struct {
 	// optional listener; nil = none (riposte bench measures without it).
 	Telemetry *TelemetryOptions
 	// Slack chooses where approval requests go.
-	Slack  SlackMode
-	Worker *WorkerOptions
-	API    *APIOptions
+	Slack SlackMode
+	// PlaybookStore is the directory keeping every playbook version by
+	// digest (internal/pbstore), shared by the API (which adds what it
+	// loads) and the workers (which load the version a run refers to);
+	// "" keeps them in memory only. riposte dev: <data-dir>/playbook-store.
+	PlaybookStore string
+	Worker        *WorkerOptions
+	API           *APIOptions
 }
 
 // EmbeddedOptions configure the in-process Temporal server.
@@ -122,6 +129,9 @@ type System struct {
 	Policy string
 	// API is the started HTTP API.
 	API *API
+	// Playbooks keeps every playbook version the API loaded or the worker
+	// found, by digest (nil without API and worker).
+	Playbooks *pbstore.Store
 	// CodecSession is the secret in the embedded UI's codec endpoint.
 	CodecSession string
 	// SlackFake is true when approvals go to the Slack fake (/lab/slack).
@@ -198,8 +208,28 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err := s.resolveSlack(o.Slack, apiURL, uiURL); err != nil {
 		return nil, err
 	}
+	if o.Worker != nil || api != nil {
+		var paths []string
+		if o.Worker != nil {
+			paths = o.Worker.Playbooks
+		}
+		pbs, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: o.PlaybookStore, Paths: paths})
+		if err != nil && pbs == nil {
+			return nil, err
+		}
+		if err != nil {
+			// serve refuses invalid playbooks, so no run refers to them.
+			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
+		}
+		if api != nil {
+			if err := pbs.AddSet(api.set); err != nil {
+				return nil, err
+			}
+		}
+		s.Playbooks = pbs
+	}
 	if o.Worker != nil {
-		if err := s.startWorker(*o.Worker, obs); err != nil {
+		if err := s.startWorker(*o.Worker, obs, api != nil); err != nil {
 			return nil, err
 		}
 	}

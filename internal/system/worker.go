@@ -37,6 +37,10 @@ type WorkerOptions struct {
 	Worker worker.Options
 	// Register adds workflows or activities of the caller's (bench).
 	Register func(worker.Worker)
+	// Playbooks are playbook files and directories (the ones serve loads)
+	// added to the playbook store, so that runs referring to their
+	// playbook version find it; missing paths are skipped.
+	Playbooks []string
 }
 
 // LabMode says when the vendor lab (fake vendors on loopback) serves the
@@ -53,7 +57,18 @@ const (
 )
 
 // startWorker builds and starts the worker.
-func (s *System) startWorker(o WorkerOptions, obs *observability) error {
+// withAPI says the API runs in this process and adds every playbook it
+// loads to the same store.
+func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) error {
+	var paths []string
+	for _, p := range o.Playbooks {
+		if ok, err := exists(p); err != nil {
+			return err
+		} else if ok {
+			paths = append(paths, p)
+		}
+	}
+	o.Playbooks = paths
 	env := activities.NewEnv(s.logger)
 	useLab := o.Lab == LabAlways
 	if !useLab {
@@ -104,7 +119,14 @@ func (s *System) startWorker(o WorkerOptions, obs *observability) error {
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: obs.Metrics, Catalog: activities.Catalog(),
 				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName()}))
 	}
-	w, err := engine.NewWorker(s.Client, engine.WorkerOptions{TaskQueue: s.Temporal.TaskQueue, Env: env, Guardrails: g, Slack: poster, Keys: s.DecisionKeys, Worker: wo})
+	eo := engine.WorkerOptions{TaskQueue: s.Temporal.TaskQueue, Env: env, Guardrails: g, Slack: poster, Keys: s.DecisionKeys, Worker: wo}
+	if s.Playbooks != nil && (withAPI || len(o.Playbooks) > 0 || s.Playbooks.Dir() != "") {
+		// The worker can load playbooks by reference (and says so).
+		eo.Playbooks = s.Playbooks
+	} else {
+		s.logger.Warn("no playbooks directory and no playbook store (RIPOSTE_PLAYBOOKS, RIPOSTE_PLAYBOOK_STORE): runs must carry their playbook inline")
+	}
+	w, err := engine.NewWorker(s.Client, eo)
 	if err != nil {
 		return err
 	}

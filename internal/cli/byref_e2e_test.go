@@ -1,0 +1,128 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// TestPlaybookByReferenceOnEmbeddedServer: a run's input carries the
+// detection first and a reference to its playbook version, not the
+// playbook; a run parked at a gate when riposte dev restarts with an edited
+// playbook finishes on the version it started with (found in the data
+// dir's store); a run whose version no worker has fails at once, saying
+// which version and what to do.
+func TestPlaybookByReferenceOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	dir, pbDir := t.TempDir(), t.TempDir()
+	v1, err := os.ReadFile("testdata/playbooks/gated.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pbFile := filepath.Join(pbDir, "gated.yaml")
+	if err := os.WriteFile(pbFile, v1, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withPlaybooks := func(o *devOptions) { o.Playbooks = pbDir }
+	h := startDevForTest(t, dir, withPlaybooks)
+	code, r := h.submit(detectionJSON("byref-1", 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-gated")
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	c := dialDev(t, h, "byref-test")
+	in := startInput(t, c, h, wid)
+	if in.Playbook != nil || in.PlaybookRef == nil {
+		t.Fatalf("input carries playbook %v, ref %+v; want a reference only", in.Playbook != nil, in.PlaybookRef)
+	}
+	if want := (workflows.PlaybookRef{Name: "e2e-gated", Version: 1, Digest: playbook.Digest(v1)}); *in.PlaybookRef != want {
+		t.Errorf("reference %+v, want %+v", *in.PlaybookRef, want)
+	}
+	h.sys.Close()
+	// The SDK's run cache is process-wide: empty it, so the restarted
+	// worker replays the run and loads its playbook from the store.
+	worker.PurgeStickyWorkflowCache()
+
+	// Version 2 replaces the file; the parked run keeps version 1.
+	v2 := strings.Replace(strings.Replace(string(v1), "version: 1", "version: 2", 1), "approved for", "v2 approved for", 1)
+	if err := os.WriteFile(pbFile, []byte(v2), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h2 := startDevForTest(t, dir, withPlaybooks)
+	defer h2.sys.Close()
+	h2.approve(wid, "approve", "URECORDER")
+	d := h2.waitRun(wid, 90*time.Second)
+	if d.Status != workflows.RunSucceeded {
+		t.Fatalf("after restart and approval: %+v", d)
+	}
+	c2 := dialDev(t, h2, "byref-test")
+	var res workflows.Result
+	if err := c2.GetWorkflow(context.Background(), wid, "").Get(context.Background(), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Version != 1 || res.Digest != playbook.Digest(v1) {
+		t.Errorf("the run finished on v%d %s, want v1 %s", res.Version, res.Digest, playbook.Digest(v1))
+	}
+	if s, _ := res.Step("approve"); s == nil || strings.Contains(s.Output.(map[string]any)["message"].(string), "v2") {
+		t.Errorf("the approve step ran version 2's params: %+v", s)
+	}
+
+	// A version no worker has.
+	missing := strings.Repeat("0", 64)
+	run, err := c2.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "byref-missing", TaskQueue: workflows.DefaultTaskQueue},
+		"e2e-gated", workflows.Input{Detection: map[string]any{"class_uid": 2004}, PlaybookRef: &workflows.PlaybookRef{Name: "e2e-gated", Version: 7, Digest: missing}, Rev: workflows.CurrentRev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = run.Get(ctx, nil)
+	if err == nil {
+		t.Fatal("a run of a missing version succeeded")
+	}
+	for _, want := range []string{"playbook e2e-gated version 7 (digest " + missing + ") is not available to this worker", "playbook version not in the store", "submit the detection again"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q: %v", want, err)
+		}
+	}
+}
+
+// startInput decodes a run's input from its first history event, and checks
+// that its JSON opens with the detection.
+func startInput(t *testing.T, c client.Client, h *devHarness, wid string) workflows.Input {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), wid, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	ev, err := it.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
+	dec, err := codec.NewCodec(h.sys.Keys).Decode([]*commonpb.Payload{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if raw := string(dec[0].GetData()); !strings.HasPrefix(raw, `{"detection":`) {
+		t.Errorf("input does not open with the detection: %.80s", raw)
+	}
+	var in workflows.Input
+	if err := codec.NewDataConverter(h.sys.Keys).FromPayload(p, &in); err != nil {
+		t.Fatal(err)
+	}
+	return in
+}

@@ -1,0 +1,72 @@
+package dispatch
+
+import (
+	"context"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+type captureStarter struct{ inputs []workflows.Input }
+
+type startedRun struct{ client.WorkflowRun }
+
+func (startedRun) GetRunID() string { return "r1" }
+
+func (c *captureStarter) ExecuteWorkflow(_ context.Context, _ client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	c.inputs = append(c.inputs, args[0].(workflows.Input))
+	return startedRun{}, nil
+}
+
+// Runs carry a reference to their playbook version when the workers can
+// load it (ByReference), and the playbook itself otherwise.
+func TestDispatchByReference(t *testing.T) {
+	src := []byte(`apiVersion: riposte/v1
+name: ref-test
+version: 4
+trigger:
+  when: detection.severity_id >= 4
+steps:
+  - id: a
+    action: core.noop
+`)
+	c, diags := playbook.LoadBytes("ref-test.yaml", src, activities.Catalog())
+	if diags != nil {
+		t.Fatal(diags)
+	}
+	det := intake.Detection{"class_uid": 2004, "severity_id": 5, "finding_info": map[string]any{"uid": "u1"}}
+	for _, tc := range []struct {
+		name  string
+		byRef func(context.Context) bool
+		ref   bool
+	}{
+		{"no answer: inline", nil, false},
+		{"workers say no: inline", func(context.Context) bool { return false }, false},
+		{"workers say yes: reference", func(context.Context) bool { return true }, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &captureStarter{}
+			d := &Dispatcher{Client: st, TaskQueue: "q", ByReference: tc.byRef}
+			d.SetPlaybooks(playbook.NewSet(c))
+			if _, err := d.Dispatch(context.Background(), 0, det, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.inputs) != 1 {
+				t.Fatalf("%d runs started", len(st.inputs))
+			}
+			in := st.inputs[0]
+			if tc.ref {
+				if in.Playbook != nil || in.Digest != "" || in.PlaybookRef == nil || *in.PlaybookRef != (workflows.PlaybookRef{Name: "ref-test", Version: 4, Digest: playbook.Digest(src)}) {
+					t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
+				}
+			} else if in.PlaybookRef != nil || in.Playbook == nil || in.Digest != playbook.Digest(src) {
+				t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
+			}
+		})
+	}
+}
