@@ -153,7 +153,8 @@ type TaskQueueDescriber interface {
 type WorkersByReference struct {
 	Client    TaskQueueDescriber
 	TaskQueue string
-	// TTL is how long an answer is kept (0 = 30 s).
+	// TTL is how long an answer is kept (0 = 2 s: a worker of an older
+	// release that starts polling is noticed within it).
 	TTL time.Duration
 	mu  sync.Mutex
 	at  time.Time
@@ -167,7 +168,7 @@ func (w *WorkersByReference) ByReference(ctx context.Context) bool {
 	defer w.mu.Unlock()
 	ttl := w.TTL
 	if ttl <= 0 {
-		ttl = 30 * time.Second
+		ttl = 2 * time.Second
 	}
 	if !w.at.IsZero() && time.Since(w.at) < ttl {
 		return w.yes

@@ -730,6 +730,10 @@ func testUpgrade(t *testing.T, c *cluster.Cluster) {
 	}
 	t.Cleanup(func() { prev.Stop(10 * time.Second) })
 	c.WaitWorker(t, prev, 0)
+	// serve passes playbooks by reference only while every worker polling
+	// can load them (engine.WorkersByReference, re-checked every 2 s): give
+	// it the time to see the previous release's worker.
+	time.Sleep(3 * time.Second)
 	dets, ips := batch("upgrade", "gated", "0s", 7, 5)
 	cdets, cips := batch("upgrade-auto", "contain", "3s", 8, 5)
 	runs := submitBatch(t, c, "cluster-gated", dets)
