@@ -1,0 +1,475 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/activities/aws"
+	"github.com/riposte-dev/riposte/internal/cli"
+	labpkg "github.com/riposte-dev/riposte/internal/lab"
+
+	sdkpb "go.temporal.io/api/sdk/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/intake/convert"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// TestRealCorpusOnEmbeddedServer posts every real finding of
+// internal/intake/testdata/real (OCSF 1.0-1.6, 2001, the four vendor
+// formats, auto-detected) to riposte dev with the shipped playbooks, and
+// checks the routing and that containment ran against the lab on the
+// entity the finding names: Okta suspends the user of the CrowdStrike
+// identity alert, AWS revokes the GuardDuty role's sessions, and the host of
+// the Elastic Defend alert is network-contained after one approval. Every
+// contain step that ran acted on an entity of its run's finding view.
+func TestRealCorpusOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) {
+		o.Playbooks, _ = filepath.Abs("../../playbooks")
+		o.MaxBody = 1 << 20
+	})
+	defer h.sys.Close()
+	lab := h.sys.Lab
+	// The site's directory knows the account the CrowdStrike identity alert names.
+	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
+	// ... and the AWS account the role the GuardDuty finding names.
+	labpkg.Fake[*aws.Fake](lab).AddRole("Admin")
+	// ... and the Linux host the Elastic Defend alert was raised on.
+	lab.AddHosts("siem-linux-release-sec-bis")
+
+	// riposte submit --explain starts nothing and says why each playbook
+	// did or did not match; --format names a vendor format.
+	submit := func(args ...string) (int, string) {
+		code, out, errs := runCLI(t, append([]string{"submit", "--api", h.baseURL, "--token", h.token}, args...)...)
+		return code, out + errs
+	}
+	code, out := submit("--explain", "../../internal/intake/testdata/real/crowdstrike-alert-idp.json")
+	for _, want := range []string{
+		"confidence 80; 2 hosts, 1 users, 1 ips",
+		"user            admin.abcdef@example.com  from actor.user.email_addr",
+		"ip              81.2.69.144 (external)  from src_endpoint.ip",
+		"note: converted from a crowdstrike alert",
+		"time 2024-08-19T18:44:01.1Z",
+		"compromised-account matches: all 5 conditions hold",
+		"triage-low-confidence does not match: `finding.confidence == nil || finding.confidence < 60` is false (none of its 2 alternatives holds)",
+		"contain-credential-theft does not match: `any(finding.attack, hasPrefix(#, \"T1003\"))` is false",
+	} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("submit --explain: exit %d, output lacks %q:\n%s", code, want, out)
+		}
+	}
+	if code, out := submit("--explain", "--format", "graph", "../../internal/intake/testdata/real/suricata-eve-alert.json"); code == 0 || !strings.Contains(out, "id: is required for a Graph security alert") {
+		t.Errorf("a Suricata record as --format graph: exit %d\n%s", code, out)
+	}
+	if code, out := submit("--format", "splunk", "x.json"); code != 2 || !strings.Contains(out, "use one of ocsf, crowdstrike, elastic, graph, suricata") {
+		t.Errorf("--format splunk: exit %d\n%s", code, out)
+	}
+	if len(lab.State().Tickets) != 0 {
+		t.Fatalf("--explain started runs")
+	}
+
+	files, _ := filepath.Glob("../../internal/intake/testdata/real/*.json")
+	if len(files) < 13 {
+		t.Fatalf("corpus: %d files", len(files))
+	}
+	runs := map[string][]string{} // file -> workflow ids
+	routed := map[string][]string{}
+	for _, f := range files {
+		name := filepath.Base(f)
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := h.do("POST", "/v1/detections", h.token, string(b))
+		if name == "qradar-offense-2001.ocsf.json" {
+			if code != 400 || !strings.Contains(string(body), `"path":"severity_id"`) {
+				t.Errorf("%s: %d %s, want 400 naming severity_id", name, code, body)
+			}
+			continue
+		}
+		if code != 200 && code != 202 {
+			t.Fatalf("%s: %d %s", name, code, body)
+		}
+		var r api.DetectionsResponse
+		if err := json.Unmarshal(body, &r); err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range r.Detections {
+			if d.Entities == nil || d.State == "" {
+				t.Errorf("%s#%d: the answer lacks entities/state: %+v", name, d.Index, d)
+			}
+			if len(d.Matched) == 0 && d.State != "active" && d.Reason == "" {
+				t.Errorf("%s#%d: nothing started and no reason given", name, d.Index)
+			}
+			for _, m := range d.Matched {
+				routed[name] = append(routed[name], m.Playbook)
+				runs[name] = append(runs[name], m.WorkflowID)
+			}
+		}
+	}
+	for name, want := range map[string][]string{
+		"crowdstrike-alert-idp.json":              {"compromised-account"},
+		"crowdstrike-alert-epp.json":              {"triage-low-confidence"},
+		"guardduty-cloudtrail-disabled.ocsf.json": {"cloud-identity", "triage-low-confidence"},
+		"graph-alert-v2.json":                     {"triage-low-confidence"},
+		"elastic-security-alert.json":             {"endpoint-threat", "triage-low-confidence"},
+		"suricata-eve-alert.json":                 {"triage-low-confidence"},
+		"okta-threat-detected.ocsf.json":          {"triage-low-confidence"},
+		"falco-kernel-module-2001.ocsf.json":      {"triage-low-confidence"},
+		"prowler-acm-pass.ocsf.json":              nil,
+		// OCSF 1.5 (Suppressed: withdrawn, starts nothing) and 1.6.
+		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
+		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
+		"securityhub-ec2-19-2001.ocsf.json":             nil,
+	} {
+		got := slices.Clone(routed[name])
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s routed to %v, want %v", name, got, want)
+		}
+	}
+
+	// The identity alert: one approver, then Okta suspends the user the
+	// alert names (from actor.user.email_addr, i.e. source_account_upn).
+	acct := runs["crowdstrike-alert-idp.json"][0]
+	h.approve(acct, "suspend", "U0IAMLEAD1")
+	d := h.waitStep(acct, "ticket", "succeeded")
+	for _, st := range d.Steps {
+		if st.ID == "suspend" {
+			if p, _ := st.Params.(map[string]any); p["user"] != "admin.abcdef@example.com" || st.Status != "succeeded" {
+				t.Errorf("suspend: %s %v", st.Status, st.Params)
+			}
+		}
+	}
+	st := lab.State()
+	if len(st.SuspendedUsers) != 1 || st.SuspendedUsers[0].User != "admin.abcdef@example.com" {
+		t.Errorf("suspended users = %+v", st.SuspendedUsers)
+	}
+	if len(st.ContainedHosts) != 0 || len(st.BlockedIPs) != 0 {
+		t.Errorf("nothing else may be contained: hosts %+v, IPs %+v", st.ContainedHosts, st.BlockedIPs)
+	}
+
+	// GuardDuty: the assumed role's temporary key disabled CloudTrail; after
+	// one approval the role's active sessions are revoked on the AWS fake.
+	var cloud string
+	for _, id := range runs["guardduty-cloudtrail-disabled.ocsf.json"] {
+		if strings.HasPrefix(id, "cloud-identity:") {
+			cloud = id
+		}
+	}
+	h.approve(cloud, "revoke_sessions", "U0IAMLEAD1")
+	d = h.waitStep(cloud, "ticket", "succeeded")
+	for _, s := range d.Steps {
+		if s.ID == "revoke_sessions" {
+			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["role_name"] != "Admin" {
+				t.Errorf("revoke_sessions: %s %v (%s)", s.Status, s.Params, s.Error)
+			}
+		}
+	}
+	if pol := labpkg.Fake[*aws.Fake](lab).RolePolicies("Admin"); len(pol) != 1 {
+		t.Errorf("role Admin policies = %v, want the session revocation", pol)
+	}
+
+	// The Elastic Defend alert (Empire stager, High, confidence unknown):
+	// the host it names is contained on the EDR after one approval, never
+	// before it.
+	var endpoint string
+	for _, id := range runs["elastic-security-alert.json"] {
+		if strings.HasPrefix(id, "endpoint-threat:") {
+			endpoint = id
+		}
+	}
+	h.waitStep(endpoint, "isolate", "waiting_approval")
+	if n := len(lab.State().ContainedHosts); n != 0 {
+		t.Fatalf("a host was contained before the approval: %+v", lab.State().ContainedHosts)
+	}
+	h.approve(endpoint, "isolate", "U0SOCLEAD1")
+	d = h.waitStep(endpoint, "page", "succeeded")
+	for _, s := range d.Steps {
+		if s.ID == "isolate" {
+			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["hostname"] != "siem-linux-release-sec-bis" {
+				t.Errorf("isolate: %s %v (%s)", s.Status, s.Params, s.Error)
+			}
+		}
+	}
+	st = lab.State()
+	if len(st.ContainedHosts) != 1 || st.ContainedHosts[0].Hostname != "siem-linux-release-sec-bis" || st.ContainedHosts[0].Vendor != "crowdstrike" {
+		t.Errorf("contained hosts = %+v, want siem-linux-release-sec-bis on CrowdStrike", st.ContainedHosts)
+	}
+	if calls := lab.CallsFor("crowdstrike", "contain", "siem-linux-release-sec-bis"); len(calls) != 1 {
+		t.Errorf("CrowdStrike contain calls for the host: %+v", calls)
+	}
+
+	// Every contain step that ran, in every run of the corpus, acted on an
+	// entity its finding names (host, user, IP or cloud principal).
+	for name, ids := range runs {
+		for _, id := range ids {
+			checkContainTargets(t, h, name, id)
+		}
+	}
+
+	// Confidence unknown is said as such in the triage tickets, never "0%".
+	for _, id := range runs["elastic-security-alert.json"] {
+		h.waitRun(id, time.Minute)
+	}
+	found := false
+	for _, tk := range lab.State().Tickets {
+		if strings.Contains(tk.Summary, "(0% confident)") {
+			t.Errorf("ticket says 0%%: %q", tk.Summary)
+		}
+		if strings.HasPrefix(tk.Summary, "Triage (confidence unknown): Malicious Behavior Prevention Alert: Empire Stager Execution") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no 'confidence unknown' triage ticket for the Elastic alert: %+v", lab.State().Tickets)
+	}
+}
+
+// TestWithdrawalOnEmbeddedServer: a run waits at a gate; the detector then
+// closes the finding (status Resolved). The gate ends "withdrawn", the
+// Slack message is updated, nothing after the gate runs, and the run says
+// why.
+func TestWithdrawalOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	wid, _ := gatedRun(t, h, fake, "withdraw-1")
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	// The same finding, closed by its detector.
+	code, r := h.submit(detectionJSON("withdraw-1", 5, `,"unmapped":{"gate":true},"status_id":4,"status":"Resolved","activity_id":3`))
+	if code != 200 {
+		t.Fatalf("withdrawal: %d %+v", code, r)
+	}
+	out := r.Detections[0]
+	if out.State != "withdrawn" || len(out.Matched) != 0 || !slices.Contains(out.Signalled, wid) || !strings.Contains(out.Reason, "withdrawn") {
+		t.Fatalf("withdrawal answer: %+v", out)
+	}
+	d := h.waitRun(wid, time.Minute)
+	if d.Status != workflows.RunSucceeded {
+		t.Errorf("run: %+v", d)
+	}
+	for _, s := range d.Steps {
+		switch s.ID {
+		case "approve":
+			if s.Status != "skipped" || s.Gate == nil || s.Gate.State != workflows.GateWithdrawn || !strings.Contains(s.Reason, "withdrawn") {
+				t.Errorf("gate step: %s %q %+v", s.Status, s.Reason, s.Gate)
+			}
+		case "fanout":
+			if s.Status != "skipped" {
+				t.Errorf("fanout ran after the withdrawal: %s", s.Status)
+			}
+		}
+	}
+	if d.Withdrawn == nil || !slices.Contains(d.Withdrawn.Gates, "approve") || !strings.Contains(d.Withdrawn.Reason, "status_id is 4") {
+		t.Errorf("withdrawn: %+v", d.Withdrawn)
+	}
+	// The approval request in Slack now says so.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	upd, err := fake.WaitCalls(ctx, "chat.update", 1)
+	if err != nil {
+		t.Fatalf("the Slack message was not updated: %v", err)
+	}
+	last, _ := json.Marshal(upd[len(upd)-1].Blocks)
+	if !strings.Contains(string(last), "Withdrawn") {
+		t.Errorf("updated message: %s", last)
+	}
+	// A later vote is refused: the gate is closed.
+	if code, b := h.do("POST", "/v1/runs/"+wid+"/approvals", h.tokenFor("URECORDER"), `{"step":"approve","decision":"approve","user":"URECORDER"}`); code == 200 {
+		t.Errorf("vote after withdrawal accepted: %d %s", code, b)
+	}
+}
+
+// TestFindingUpdateOnEmbeddedServer: a later record of a running finding
+// with a higher severity and confidence updates the run's view, visible in
+// the run's detail; a lower one changes nothing.
+func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	wid, _ := gatedRun(t, h, fake, "update-1")
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	lower := strings.Replace(detectionJSON("update-1", 2, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":40`, 1)
+	if code, r := h.submit(lower); code != 200 || !slices.Contains(r.Detections[0].Signalled, wid) {
+		t.Fatalf("lower update: %d %+v", code, r)
+	}
+	higher := strings.Replace(detectionJSON("update-1", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, r := h.submit(higher); code != 200 || !r.Detections[0].Matched[0].Deduplicated {
+		t.Fatalf("higher update: %d %+v", code, r)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		code, b := h.do("GET", "/v1/runs/"+wid, h.token, "")
+		var d api.RunDetail
+		if code == 200 && json.Unmarshal(b, &d) == nil && len(d.FindingChanges) > 0 {
+			if len(d.FindingChanges) != 1 || d.FindingChanges[0].Severity != "Fatal" || d.Finding["confidence"] != float64(99) {
+				t.Errorf("changes %+v, finding confidence %v", d.FindingChanges, d.Finding["confidence"])
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run's view was never updated: %s", b)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// riposte runs show prints the updated view and the update.
+	code, out, stderr := runCLI(t, "runs", "show", wid, "--api", h.baseURL, "--token", h.token)
+	for _, want := range []string{"finding:   severity Fatal, confidence 99, state active", "finding:   updated at ", ": severity Fatal, confidence 99, active"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("runs show: exit %d, lacks %q:\n%s%s", code, want, out, stderr)
+		}
+	}
+	// The Temporal UI's current details of the waiting run show it too.
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default", DataConverter: codec.NewDataConverter(h.sys.Keys)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	v, err := c.QueryWorkflow(t.Context(), wid, "", "__temporal_workflow_metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var md sdkpb.WorkflowMetadata
+	if err := v.Get(&md); err != nil {
+		t.Fatal(err)
+	}
+	if text := md.GetCurrentDetails(); !strings.Contains(text, "Finding: severity `Fatal`, confidence 99%") || !strings.Contains(text, "- updated by the detector 1 time(s), last at ") {
+		t.Errorf("current details lack the update:\n%s", text)
+	}
+	h.approve(wid, "approve", "URECORDER")
+	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {
+		t.Errorf("run after the update: %+v", d)
+	}
+}
+
+// TestRecordWithdrawalHistory records (with -record) the history of a gated
+// run withdrawn by its detector, for the replay guard
+// (workflows/testdata/histories/detect-withdrawn-e2e-gated.json): the
+// finding lifecycle's GetVersion marker and the withdrawn gate.
+func TestRecordWithdrawalHistory(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	dir := recordingDir(t)
+	h := startDevForTest(t, dir)
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code, r := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	m := r.Detections[0].Matched[0]
+	for _, mm := range r.Detections[0].Matched {
+		if mm.Playbook == "e2e-gated" {
+			m = mm
+		}
+	}
+	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
+	higher := strings.Replace(detectionJSON("rec-w", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, _ := h.submit(higher); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	if code, _ := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true},"status_id":4`)); code != 200 {
+		t.Fatalf("withdrawal: %d", code)
+	}
+	h.waitRun(m.WorkflowID, time.Minute)
+	saveHistory(t, c, m.WorkflowID, m.RunID, "detect-withdrawn-e2e-gated")
+}
+
+// checkContainTargets fails when a contain step of run id (started by a
+// record of corpus file name) succeeded on a host, user or IP that the
+// finding view of the file's records does not list.
+func checkContainTargets(t *testing.T, h *devHarness, name, id string) {
+	t.Helper()
+	code, b := h.do("GET", "/v1/runs/"+id, h.token, "")
+	var d api.RunDetail
+	if code != 200 || json.Unmarshal(b, &d) != nil {
+		t.Errorf("%s: run %s: %d %s", name, id, code, b)
+		return
+	}
+	known := corpusEntities(t, name)
+	for _, s := range d.Steps {
+		if s.Status != "succeeded" || !isContain(s.Action) {
+			continue
+		}
+		p, _ := s.Params.(map[string]any)
+		for _, k := range []string{"hostname", "user", "ip"} {
+			if v, _ := p[k].(string); v != "" && !known[strings.ToLower(v)] {
+				t.Errorf("%s: %s step %s (%s) acted on %s %q, which its finding does not name (%v)", name, id, s.ID, s.Action, k, v, known)
+			}
+		}
+	}
+}
+
+// corpusEntities lists the hosts, users (value, email, name), IPs and cloud
+// resources the finding view of the corpus file's records names.
+func corpusEntities(t *testing.T, name string) map[string]bool {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join("../../internal/intake/testdata/real", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 4 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{}
+	add := func(l any) {
+		items, _ := l.([]any)
+		for _, it := range items {
+			m, _ := it.(map[string]any)
+			for _, k := range []string{"value", "email", "name"} {
+				if v, _ := m[k].(string); v != "" {
+					known[strings.ToLower(v)] = true
+				}
+			}
+		}
+	}
+	for i, det := range dets {
+		m, _, err := convert.One(i, map[string]any(det), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := finding.Build(intake.Detection(m), finding.DefaultConfig())
+		add(v["hosts"])
+		add(v["users"])
+		add(v["cloud_resources"])
+		if ips, ok := v["ips"].(map[string]any); ok {
+			add(ips["all"])
+		}
+	}
+	return known
+}
+
+// isContain reports whether the action changes the environment.
+func isContain(action string) bool {
+	if a, ok := activities.Catalog().Lookup(action); ok {
+		return a.Risk == catalog.RiskContain
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package e2e
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
+)
+
+var (
+	record       = flag.Bool("record", false, "record run histories into workflows/testdata/histories for the replay guard")
+	recordPrefix = flag.String("record-prefix", "", "prefix of the recorded files' names, so new recordings keep the old ones (e.g. outcomes-)")
+)
+
+// TestRecordHistories runs playbooks on the embedded server and saves their
+// histories; workflows' replay test replays them so an interpreter change
+// that would break runs in flight fails the build. Run it with -record
+// after an intended change to the interpreter's command sequence.
+func TestRecordHistories(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	dir := recordingDir(t)
+	h := startDevForTest(t, dir)
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for _, tc := range []struct{ name, body, approveStep, file, decision, rollback string }{
+		{"e2e-contain", detectionJSON("rec-1", 5, ""), "", "", "", ""},
+		{"e2e-gated", detectionJSON("rec-2", 5, `,"unmapped":{"gate":true}`), "approve", "", "approve", ""},
+		// A denied gate, then always: steps (ChangeOutcomes).
+		{"e2e-deny", detectionJSON("rec-3", 5, `,"dst_endpoint":{"ip":"203.0.113.93"},"unmapped":{"deny_case":true}`), "block", "e2e-deny", "deny", ""},
+		// A hold ended by a rollback (HoldUntil, SignalRolledBack).
+		{"e2e-hold", detectionJSON("rec-4", 5, `,"dst_endpoint":{"ip":"203.0.113.94"},"unmapped":{"hold_case":true}`), "", "e2e-hold-rollback", "", "URECORDER"},
+	} {
+		code, r := h.submit(tc.body)
+		if code != 202 {
+			t.Fatalf("%s: submit %d", tc.name, code)
+		}
+		for _, m := range r.Detections[0].Matched {
+			if m.Playbook != tc.name {
+				continue
+			}
+			if tc.approveStep != "" {
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/approvals", h.tokenFor("URECORDER"),
+						fmt.Sprintf(`{"step":%q,"decision":%q,"user":"URECORDER","reason":"recording"}`, tc.approveStep, tc.decision))
+					if code == 200 {
+						break
+					}
+					if time.Now().After(deadline) {
+						t.Fatalf("approve: %d %s", code, b)
+					}
+					time.Sleep(200 * time.Millisecond)
+				}
+			}
+			if tc.rollback != "" {
+				h.waitStep(m.WorkflowID, "block", "succeeded")
+				time.Sleep(time.Second) // let the run start holding
+				if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.tokenFor(tc.rollback), fmt.Sprintf(`{"user":%q}`, tc.rollback)); code != 202 {
+					t.Fatalf("rollback: %d %s", code, b)
+				}
+			}
+			h.waitRun(m.WorkflowID, time.Minute)
+			name := tc.file
+			if name == "" {
+				name = m.Playbook
+			}
+			saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+name)
+		}
+	}
+}
+
+func fetchHistory(t *testing.T, c client.Client, wid, rid string) *historypb.History {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), wid, rid, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.Events = append(h.Events, e)
+	}
+	return h
+}
+
+// historiesDir holds the replay guard's recorded histories.
+const historiesDir = "../../workflows/testdata/histories"
+
+// recordingDir returns a dev data dir holding the replay guard's fixed,
+// public codec key, so the replay test can decrypt what is recorded.
+func recordingDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	keys, err := os.ReadFile("../../workflows/testdata/replay-key/codec-keys.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "codec-keys.json"), keys, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// saveHistory writes a run's history to historiesDir/name.json and
+// returns it.
+func saveHistory(t *testing.T, c client.Client, wid, rid, name string) []byte {
+	t.Helper()
+	b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(fetchHistory(t, c, wid, rid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(historiesDir, name+".json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
