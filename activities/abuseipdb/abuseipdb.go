@@ -58,7 +58,7 @@ func Definitions() []connector.Definition {
 				{Name: "isp", Type: catalog.TypeString, Description: "ISP, if known."},
 				{Name: "usage_type", Type: catalog.TypeString, Description: "Usage type, if known."},
 				{Name: "last_reported_at", Type: catalog.TypeString, Description: "Time of the latest report, or empty."},
-				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+				connector.ConnectionOutput(),
 			},
 		},
 		Run: connector.Run(Type, "AbuseIPDB", false, abuseipdbCheck),

@@ -89,7 +89,7 @@ func Definitions() []connector.Definition {
 		{Name: "user_name", Type: catalog.TypeString, Description: "Its user."},
 		{Name: "status", Type: catalog.TypeString, Description: "Status after the call: Active or Inactive."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the key already had that status, so nothing was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
 	roleParams := []catalog.Param{{Name: "role_name", Type: catalog.TypeString, Required: true, Description: "IAM role whose sessions to revoke."}, conn}
 	roleOutputs := []catalog.Field{
@@ -97,7 +97,7 @@ func Definitions() []connector.Definition {
 		{Name: "policy_name", Type: catalog.TypeString, Description: "Inline policy name (" + RevokePolicyName + ")."},
 		{Name: "revoked_before", Type: catalog.TypeString, Description: "Sessions issued before this time (RFC 3339) are denied."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when nothing needed to change."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
 	instParams := []catalog.Param{
 		{Name: "instance_id", Type: catalog.TypeString, Required: true, Description: "EC2 instance id (i-…)."},
@@ -110,7 +110,7 @@ func Definitions() []connector.Definition {
 		{Name: "previous_security_groups", Type: catalog.TypeObject, Description: "Security groups before isolation, by network interface (also kept in the instance tag " + TagPreviousGroups + ")."},
 		{Name: "security_groups", Type: catalog.TypeObject, Description: "Security groups after the call, by network interface."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the instance was already in the wanted state."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
 	return []connector.Definition{
 		{
@@ -165,7 +165,7 @@ func Definitions() []connector.Definition {
 					{Name: "instance_id", Type: catalog.TypeString, Description: "The instance."},
 					{Name: "snapshot_ids", Type: catalog.TypeList, Description: "Snapshots, one per volume."},
 					{Name: "already", Type: catalog.TypeBool, Description: "True when this step had already taken them."},
-					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+					connector.ConnectionOutput(),
 				}},
 			Run: connector.Run(Type, "AWS", false, snapshotInstance),
 		},

@@ -638,15 +638,14 @@ const vendorName = "aws"
 
 // Fake is the lab's AWS fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	*awsState
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, awsState: newAWSState()} }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Base: labkit.NewBase(k, vendorName), awsState: newAWSState()}
+}
 
 // Connections implements labkit.Fake. AWS takes per-service endpoints
 // instead of a base URL.
@@ -659,10 +658,6 @@ func (fk *Fake) Connections() map[string]connector.Connection {
 			Secrets: map[string]connector.SecretRef{"secret_access_key": labkit.Lit(awsSecretKey)}},
 	}
 }
-
-// Snapshot implements labkit.Fake: the lab page shows AWS through the
-// recorded calls only.
-func (fk *Fake) Snapshot(*labkit.State) {}
 
 // AddRole adds an IAM role, as a real account holds the roles its
 // GuardDuty findings name. Adding a role that exists is a no-op.

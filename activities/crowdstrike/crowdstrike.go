@@ -51,30 +51,18 @@ func Definitions() []connector.Definition {
 		{Name: "status", Type: catalog.TypeString, Description: "Containment status after the call: containment_pending, contained, lift_containment_pending or normal."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the host was already in the wanted state, so nothing was sent."},
 		{Name: "matches", Type: catalog.TypeInt, Description: "Devices with this host name; the most recently seen one is acted on."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "crowdstrike.contain_host", Vendor: "crowdstrike", Risk: catalog.RiskContain, Undo: "crowdstrike.lift_containment",
-				Description: "Network-contains a host with CrowdStrike Falcon: it keeps talking to the Falcon cloud only. A host already contained or pending containment is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "CrowdStrike", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	return connector.Undoable{Type: Type, Label: "CrowdStrike", Params: params, Outputs: outputs,
+		Do: connector.Half{Name: "crowdstrike.contain_host", Description: "Network-contains a host with CrowdStrike Falcon: it keeps talking to the Falcon cloud only. A host already contained or pending containment is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return csContain(ctx, c, "contain")
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "crowdstrike.lift_containment", Vendor: "crowdstrike", Risk: catalog.RiskContain, Undo: "crowdstrike.contain_host",
-				Description: "Lifts CrowdStrike Falcon network containment from a host. A host that is not contained is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "CrowdStrike", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+			}},
+		Undo: connector.Half{Name: "crowdstrike.lift_containment", Description: "Lifts CrowdStrike Falcon network containment from a host. A host that is not contained is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return csContain(ctx, c, "lift_containment")
-			}),
-		},
-	}
+			}},
+	}.Definitions()
 }
 
 type csDevice struct {

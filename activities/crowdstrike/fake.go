@@ -262,33 +262,25 @@ type csHost struct {
 
 // Fake is the lab's CrowdStrike Falcon fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	state map[*labkit.Host]*csHost
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, state: map[*labkit.Host]*csHost{}} }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
-
-// host is the Falcon state of an inventory host. Callers hold Mu.
-func (fk *Fake) host(h *labkit.Host) *csHost {
-	st, ok := fk.state[h]
-	if !ok {
-		st = &csHost{Host: h, id: labkit.StableID("cs:"+h.Name, 32), status: "normal"}
-		fk.state[h] = st
-	}
-	return st
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.Host]*csHost{}}
 }
 
 // hosts lists every inventory host's Falcon state. Callers hold Mu.
-func (fk *Fake) hosts() []*csHost {
-	out := make([]*csHost, len(fk.Kit.Hosts))
-	for i, h := range fk.Kit.Hosts {
-		out[i] = fk.host(h)
-	}
-	return out
+func (fk *Fake) hosts() []*csHost { return labkit.States(fk.Kit.Hosts, fk.state, newCSHost) }
+
+// host is the Falcon state of an inventory host. Callers hold Mu.
+func (fk *Fake) host(h *labkit.Host) *csHost {
+	return labkit.States([]*labkit.Host{h}, fk.state, newCSHost)[0]
+}
+
+func newCSHost(h *labkit.Host) *csHost {
+	return &csHost{Host: h, id: labkit.StableID("cs:"+h.Name, 32), status: "normal"}
 }
 
 // Connections implements labkit.Fake.

@@ -47,30 +47,16 @@ func Definitions() []connector.Definition {
 		{Name: "action_id", Type: catalog.TypeString, Description: "Id of the machine action created (empty when already)."},
 		{Name: "status", Type: catalog.TypeString, Description: "Status of the machine action: Pending, InProgress, Succeeded…"},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the machine was already (being) isolated/released, so nothing new was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "defender.isolate_machine", Vendor: "defender", Risk: catalog.RiskContain, Undo: "defender.unisolate_machine",
-				Description: "Isolates a machine from the network with Microsoft Defender for Endpoint. A machine already isolated, or with an isolation in progress, is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "Defender for Endpoint", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-				return defenderAct(ctx, c, true)
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "defender.unisolate_machine", Vendor: "defender", Risk: catalog.RiskContain, Undo: "defender.isolate_machine",
-				Description: "Releases a machine from Microsoft Defender for Endpoint isolation. A machine that is not isolated is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "Defender for Endpoint", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	return connector.Undoable{Type: Type, Label: "Defender for Endpoint", Params: params, Outputs: outputs,
+		Do: connector.Half{Name: "defender.isolate_machine", Description: "Isolates a machine from the network with Microsoft Defender for Endpoint. A machine already isolated, or with an isolation in progress, is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) { return defenderAct(ctx, c, true) }},
+		Undo: connector.Half{Name: "defender.unisolate_machine", Description: "Releases a machine from Microsoft Defender for Endpoint isolation. A machine that is not isolated is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return defenderAct(ctx, c, false)
-			}),
-		},
-	}
+			}},
+	}.Definitions()
 }
 
 type defMachine struct {

@@ -265,7 +265,7 @@ func (h *defHost) defIsolated() bool {
 
 // Fake is the lab's Defender for Endpoint fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	state map[*labkit.Host]*defHost
 }
 
@@ -275,24 +275,14 @@ func NewFake(k *labkit.Kit) *Fake {
 	k.RegisterMicrosoftApp(defClientID, defSecret)
 	k.RegisterMicrosoftScope("https://api.securitycenter.microsoft.com/.default", vendorName)
 	k.RegisterMicrosoftScope("https://api.security.microsoft.com/.default", vendorName)
-	return &Fake{Kit: k, state: map[*labkit.Host]*defHost{}}
+	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.Host]*defHost{}}
 }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
 
 // hosts lists every inventory host's Defender state. Callers hold Mu.
 func (fk *Fake) hosts() []*defHost {
-	out := make([]*defHost, len(fk.Kit.Hosts))
-	for i, h := range fk.Kit.Hosts {
-		st, ok := fk.state[h]
-		if !ok {
-			st = &defHost{Host: h, id: labkit.StableID("def:"+h.Name, 40)}
-			fk.state[h] = st
-		}
-		out[i] = st
-	}
-	return out
+	return labkit.States(fk.Kit.Hosts, fk.state, func(h *labkit.Host) *defHost {
+		return &defHost{Host: h, id: labkit.StableID("def:"+h.Name, 40)}
+	})
 }
 
 // Connections implements labkit.Fake.

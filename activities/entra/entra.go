@@ -43,30 +43,19 @@ func Definitions() []connector.Definition {
 		{Name: "user_principal_name", Type: catalog.TypeString, Description: "User principal name."},
 		{Name: "account_enabled", Type: catalog.TypeBool, Description: "Whether the account is enabled after the call."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the account was already in the wanted state, so nothing was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "entra.disable_user", Vendor: "entra", Risk: catalog.RiskContain, Undo: "entra.enable_user",
-				Description: "Disables an Entra ID user account (accountEnabled=false): no new sign-ins. Existing sessions live until they expire; pair with entra.revoke_sessions.",
-				Params:      userParams, Outputs: userOutputs,
-			},
-			Run: connector.Run(Type, "Entra ID", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	return append(connector.Undoable{Type: Type, Label: "Entra ID", Params: userParams, Outputs: userOutputs,
+		Do: connector.Half{Name: "entra.disable_user", Description: "Disables an Entra ID user account (accountEnabled=false): no new sign-ins. Existing sessions live until they expire; pair with entra.revoke_sessions.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return entraSetEnabled(ctx, c, false)
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "entra.enable_user", Vendor: "entra", Risk: catalog.RiskContain, Undo: "entra.disable_user",
-				Description: "Enables an Entra ID user account (accountEnabled=true). An enabled account is left as is.",
-				Params:      userParams, Outputs: userOutputs,
-			},
-			Run: connector.Run(Type, "Entra ID", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+			}},
+		Undo: connector.Half{Name: "entra.enable_user", Description: "Enables an Entra ID user account (accountEnabled=true). An enabled account is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return entraSetEnabled(ctx, c, true)
-			}),
-		},
-		{
+			}},
+	}.Definitions(),
+		connector.Definition{
 			Action: catalog.Action{
 				Name: "entra.revoke_sessions", Vendor: "entra", Risk: catalog.RiskContain, Undo: "core.noop",
 				Description: "Revokes every refresh token and session cookie of an Entra ID user (revokeSignInSessions), forcing a new sign-in. Revoked sessions cannot be restored, so the undo is core.noop.",
@@ -75,12 +64,12 @@ func Definitions() []connector.Definition {
 					{Name: "user_id", Type: catalog.TypeString, Description: "Object id of the user."},
 					{Name: "user_principal_name", Type: catalog.TypeString, Description: "User principal name."},
 					{Name: "already", Type: catalog.TypeBool, Description: "True when sessions were already revoked since this step was scheduled (a retry), so nothing was sent."},
-					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+					connector.ConnectionOutput(),
 				},
 			},
 			Run: connector.Run(Type, "Entra ID", false, entraRevoke),
 		},
-	}
+	)
 }
 
 type graphUser struct {

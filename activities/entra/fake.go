@@ -153,7 +153,7 @@ type graphUserState struct {
 // Fake is the lab's Microsoft Graph (Entra ID) fake (see the top of this
 // file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	state map[*labkit.User]*graphUserState
 }
 
@@ -162,25 +162,15 @@ type Fake struct {
 func NewFake(k *labkit.Kit) *Fake {
 	k.RegisterMicrosoftApp(graphClientID, graphSecret)
 	k.RegisterMicrosoftScope("https://graph.microsoft.com/.default", vendorName)
-	return &Fake{Kit: k, state: map[*labkit.User]*graphUserState{}}
+	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.User]*graphUserState{}}
 }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
 
 // users lists every directory user's Graph state. Callers hold Mu.
 func (fk *Fake) users() []*graphUserState {
-	out := make([]*graphUserState, len(fk.Kit.Users))
-	for i, u := range fk.Kit.Users {
-		st, ok := fk.state[u]
-		if !ok {
-			st = &graphUserState{User: u, id: labkit.GUID("entra:" + u.Login), enabled: u.Status != "DEPROVISIONED",
-				valid: time.Now().UTC().Truncate(time.Second).Add(-72 * time.Hour), sessions: 2}
-			fk.state[u] = st
-		}
-		out[i] = st
-	}
-	return out
+	return labkit.States(fk.Kit.Users, fk.state, func(u *labkit.User) *graphUserState {
+		return &graphUserState{User: u, id: labkit.GUID("entra:" + u.Login), enabled: u.Status != "DEPROVISIONED",
+			valid: time.Now().UTC().Truncate(time.Second).Add(-72 * time.Hour), sessions: 2}
+	})
 }
 
 // Connections implements labkit.Fake.

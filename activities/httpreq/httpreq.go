@@ -64,7 +64,7 @@ func Definitions() []connector.Definition {
 				{Name: "body", Type: catalog.TypeString, Description: "Response body as text, at most 64 KiB."},
 				{Name: "truncated", Type: catalog.TypeBool, Description: "Whether body was cut at 64 KiB."},
 				{Name: "json", Type: catalog.TypeAny, Description: "Response body parsed as JSON, when it is JSON."},
-				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+				connector.ConnectionOutput(),
 			},
 		},
 		Run: connector.Run(Type, "HTTP", true, httpRequest),

@@ -473,15 +473,14 @@ const (
 
 // Fake is the lab's Jira Cloud fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	*jiraState
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, jiraState: newJiraState()} }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Base: labkit.NewBase(k, vendorName), jiraState: newJiraState()}
+}
 
 // Connections implements labkit.Fake.
 func (fk *Fake) Connections() map[string]connector.Connection {

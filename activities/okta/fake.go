@@ -162,28 +162,20 @@ type oktaUserState struct {
 
 // Fake is the lab's Okta fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	state map[*labkit.User]*oktaUserState
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, state: map[*labkit.User]*oktaUserState{}} }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.User]*oktaUserState{}}
+}
 
 // users lists every directory user's Okta state. Callers hold Mu.
 func (fk *Fake) users() []*oktaUserState {
-	out := make([]*oktaUserState, len(fk.Kit.Users))
-	for i, u := range fk.Kit.Users {
-		st, ok := fk.state[u]
-		if !ok {
-			st = &oktaUserState{User: u, id: "00u" + labkit.StableID("okta:"+u.Login, 17), status: u.Status, sessions: 2}
-			fk.state[u] = st
-		}
-		out[i] = st
-	}
-	return out
+	return labkit.States(fk.Kit.Users, fk.state, func(u *labkit.User) *oktaUserState {
+		return &oktaUserState{User: u, id: "00u" + labkit.StableID("okta:"+u.Login, 17), status: u.Status, sessions: 2}
+	})
 }
 
 // Connections implements labkit.Fake.

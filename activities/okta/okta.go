@@ -47,30 +47,19 @@ func Definitions() []connector.Definition {
 		{Name: "login", Type: catalog.TypeString, Description: "Login of the user."},
 		{Name: "status", Type: catalog.TypeString, Description: "User status after the call (ACTIVE, SUSPENDED, …)."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the user was already in the wanted state, so nothing was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "okta.suspend_user", Vendor: "okta", Risk: catalog.RiskContain, Undo: "okta.unsuspend_user",
-				Description: "Suspends an ACTIVE Okta user: no sign-in until unsuspended. An already suspended user is left as is; other statuses fail. Does not end existing sessions (see okta.clear_user_sessions).",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "Okta", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	return append(connector.Undoable{Type: Type, Label: "Okta", Params: params, Outputs: outputs,
+		Do: connector.Half{Name: "okta.suspend_user", Description: "Suspends an ACTIVE Okta user: no sign-in until unsuspended. An already suspended user is left as is; other statuses fail. Does not end existing sessions (see okta.clear_user_sessions).",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return oktaLifecycle(ctx, c, true)
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "okta.unsuspend_user", Vendor: "okta", Risk: catalog.RiskContain, Undo: "okta.suspend_user",
-				Description: "Returns a SUSPENDED Okta user to ACTIVE. A user in any other status is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "Okta", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+			}},
+		Undo: connector.Half{Name: "okta.unsuspend_user", Description: "Returns a SUSPENDED Okta user to ACTIVE. A user in any other status is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return oktaLifecycle(ctx, c, false)
-			}),
-		},
-		{
+			}},
+	}.Definitions(),
+		connector.Definition{
 			Action: catalog.Action{
 				Name: "okta.clear_user_sessions", Vendor: "okta", Risk: catalog.RiskContain, Undo: "core.noop",
 				Description: "Ends every Okta session of a user and revokes the OAuth tokens Okta issued to them. Cleared sessions cannot be restored, so the undo is core.noop; the user simply signs in again.",
@@ -78,12 +67,12 @@ func Definitions() []connector.Definition {
 				Outputs: []catalog.Field{
 					{Name: "user_id", Type: catalog.TypeString, Description: "Okta user id."},
 					{Name: "login", Type: catalog.TypeString, Description: "Login of the user."},
-					{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+					connector.ConnectionOutput(),
 				},
 			},
 			Run: connector.Run(Type, "Okta", false, oktaClearSessions),
 		},
-	}
+	)
 }
 
 type oktaUser struct {

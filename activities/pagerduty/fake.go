@@ -120,20 +120,17 @@ const (
 
 // Fake is the lab's PagerDuty Events API v2 fake (see the comment at the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	pd      map[string]*labkit.Page
 	pdOrder []string
 }
 
 // NewFake returns the fake, serving on the lab of k.
 func NewFake(k *labkit.Kit) *Fake {
-	fk := &Fake{Kit: k}
+	fk := &Fake{Base: labkit.NewBase(k, vendorName)}
 	fk.pd = map[string]*labkit.Page{}
 	return fk
 }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
 
 // Connections implements labkit.Fake.
 func (fk *Fake) Connections() map[string]connector.Connection {

@@ -52,7 +52,7 @@ func Definitions() []connector.Definition {
 				{Name: "dedup_key", Type: catalog.TypeString, Description: "Deduplication key of the alert."},
 				{Name: "status", Type: catalog.TypeString, Description: "PagerDuty status (success)."},
 				{Name: "message", Type: catalog.TypeString, Description: "PagerDuty message (Event processed)."},
-				{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+				connector.ConnectionOutput(),
 			},
 		},
 		Run: connector.Run(Type, "PagerDuty", false, pagerdutyTrigger),

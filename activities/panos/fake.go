@@ -322,7 +322,7 @@ const panosKey = "lab-panos-key"
 // Fake is the lab's PAN-OS fake: a firewall under /panos and a Panorama
 // under /panorama (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	firewall map[string]*registration // ip -> tags
 	// panoramaOwn is Panorama's own User-ID table; panoramaFW the
 	// managed firewalls' tables by serial.
@@ -332,12 +332,9 @@ type Fake struct {
 
 // NewFake returns the fake, serving on the lab of k.
 func NewFake(k *labkit.Kit) *Fake {
-	return &Fake{Kit: k, firewall: map[string]*registration{}, panoramaOwn: map[string]*registration{},
+	return &Fake{Base: labkit.NewBase(k, vendorName), firewall: map[string]*registration{}, panoramaOwn: map[string]*registration{},
 		panoramaFW: map[string]map[string]*registration{}}
 }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
 
 // Connections implements labkit.Fake.
 func (fk *Fake) Connections() map[string]connector.Connection {

@@ -54,30 +54,14 @@ func Definitions() []connector.Definition {
 		{Name: "targets", Type: catalog.TypeList, Description: "Serial numbers of the firewalls acted on through Panorama (empty for a firewall connection)."},
 		{Name: "tag", Type: catalog.TypeString, Description: "The tag."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the IP already had (or already lacked) the tag, so nothing was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "panos.block_ip", Vendor: "panos", Risk: catalog.RiskContain, Undo: "panos.unblock_ip",
-				Description: "Blocks an IP on a Palo Alto Networks firewall by tagging it into a dynamic address group (User-ID register; no commit). The group must be used in a deny rule.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "PAN-OS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-				return panosTag(ctx, c, true)
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "panos.unblock_ip", Vendor: "panos", Risk: catalog.RiskContain, Undo: "panos.block_ip",
-				Description: "Removes the block tag from an IP on a Palo Alto Networks firewall (User-ID unregister).",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "PAN-OS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-				return panosTag(ctx, c, false)
-			}),
-		},
-	}
+	return connector.Undoable{Type: Type, Label: "PAN-OS", Params: params, Outputs: outputs,
+		Do: connector.Half{Name: "panos.block_ip", Description: "Blocks an IP on a Palo Alto Networks firewall by tagging it into a dynamic address group (User-ID register; no commit). The group must be used in a deny rule.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) { return panosTag(ctx, c, true) }},
+		Undo: connector.Half{Name: "panos.unblock_ip", Description: "Removes the block tag from an IP on a Palo Alto Networks firewall (User-ID unregister).",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) { return panosTag(ctx, c, false) }},
+	}.Definitions()
 }
 
 // panosResponse is the envelope of every XML API answer.

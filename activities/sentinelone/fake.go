@@ -200,29 +200,21 @@ type s1Host struct {
 
 // Fake is the lab's SentinelOne fake (see the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 	state map[*labkit.Host]*s1Host
 	stale []*s1Stale
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake { return &Fake{Kit: k, state: map[*labkit.Host]*s1Host{}} }
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
+func NewFake(k *labkit.Kit) *Fake {
+	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.Host]*s1Host{}}
+}
 
 // hosts lists every inventory host's agent. Callers hold Mu.
 func (fk *Fake) hosts() []*s1Host {
-	out := make([]*s1Host, len(fk.Kit.Hosts))
-	for i, h := range fk.Kit.Hosts {
-		st, ok := fk.state[h]
-		if !ok {
-			st = &s1Host{Host: h, id: fmt.Sprint(1700000000000000000 + int64(h.Index)*7919), network: "connected"}
-			fk.state[h] = st
-		}
-		out[i] = st
-	}
-	return out
+	return labkit.States(fk.Kit.Hosts, fk.state, func(h *labkit.Host) *s1Host {
+		return &s1Host{Host: h, id: fmt.Sprint(1700000000000000000 + int64(h.Index)*7919), network: "connected"}
+	})
 }
 
 // Connections implements labkit.Fake.

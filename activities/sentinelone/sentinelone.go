@@ -50,30 +50,16 @@ func Definitions() []connector.Definition {
 		{Name: "network_status", Type: catalog.TypeString, Description: "Network status before the call: connected, connecting, disconnected, disconnecting."},
 		{Name: "affected", Type: catalog.TypeInt, Description: "Agents the action applied to (0 when already)."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the agent was already in the wanted state, so nothing was sent."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
-	return []connector.Definition{
-		{
-			Action: catalog.Action{
-				Name: "sentinelone.disconnect_agent", Vendor: "sentinelone", Risk: catalog.RiskContain, Undo: "sentinelone.reconnect_agent",
-				Description: "Disconnects a SentinelOne agent's host from the network (it keeps talking to the management console). An agent already disconnected is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "SentinelOne", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
+	return connector.Undoable{Type: Type, Label: "SentinelOne", Params: params, Outputs: outputs,
+		Do: connector.Half{Name: "sentinelone.disconnect_agent", Description: "Disconnects a SentinelOne agent's host from the network (it keeps talking to the management console). An agent already disconnected is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return s1Act(ctx, c, "disconnect")
-			}),
-		},
-		{
-			Action: catalog.Action{
-				Name: "sentinelone.reconnect_agent", Vendor: "sentinelone", Risk: catalog.RiskContain, Undo: "sentinelone.disconnect_agent",
-				Description: "Reconnects a SentinelOne agent's host to the network. An agent already connected is left as is.",
-				Params:      params, Outputs: outputs,
-			},
-			Run: connector.Run(Type, "SentinelOne", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-				return s1Act(ctx, c, "connect")
-			}),
-		},
-	}
+			}},
+		Undo: connector.Half{Name: "sentinelone.reconnect_agent", Description: "Reconnects a SentinelOne agent's host to the network. An agent already connected is left as is.",
+			Run: func(ctx context.Context, c *connector.Conn) (map[string]any, error) { return s1Act(ctx, c, "connect") }},
+	}.Definitions()
 }
 
 type s1Agent struct {

@@ -107,17 +107,11 @@ const (
 
 // Fake is the lab's VirusTotal fake (see the comment at the top of this file).
 type Fake struct {
-	*labkit.Kit
+	labkit.Base
 }
 
 // NewFake returns the fake, serving on the lab of k.
-func NewFake(k *labkit.Kit) *Fake {
-	fk := &Fake{Kit: k}
-	return fk
-}
-
-// Name implements labkit.Fake.
-func (fk *Fake) Name() string { return vendorName }
+func NewFake(k *labkit.Kit) *Fake { return &Fake{Base: labkit.NewBase(k, vendorName)} }
 
 // Connections implements labkit.Fake.
 func (fk *Fake) Connections() map[string]connector.Connection {
@@ -126,6 +120,3 @@ func (fk *Fake) Connections() map[string]connector.Connection {
 			Secrets: map[string]connector.SecretRef{"api_key": labkit.Lit(vtKey)}},
 	}
 }
-
-// Snapshot implements labkit.Fake: the fake holds nothing State shows.
-func (fk *Fake) Snapshot(*labkit.State) {}

@@ -47,7 +47,7 @@ func Definitions() []connector.Definition {
 		{Name: "undetected", Type: catalog.TypeInt, Description: "Engines with no detection."},
 		{Name: "reputation", Type: catalog.TypeInt, Description: "Community reputation score (negative is bad)."},
 		{Name: "link", Type: catalog.TypeString, Description: "VirusTotal page of the object."},
-		{Name: "connection", Type: catalog.TypeString, Description: "Connection used."},
+		connector.ConnectionOutput(),
 	}
 	connP := connector.ConnectionParam("virustotal")
 	return []connector.Definition{

@@ -257,3 +257,40 @@ func (v Vendor) Folder() string {
 	const module = "github.com/riposte-dev/riposte/"
 	return strings.TrimPrefix(pkg, module)
 }
+
+// Undoable declares a contain action and its undo that take the same
+// params, give the same outputs and run one handler in opposite
+// directions (contain/lift, suspend/unsuspend, block/unblock): each names
+// the other as its undo.
+type Undoable struct {
+	Type    ConnectionType
+	Label   string // vendor name in messages
+	Params  []catalog.Param
+	Outputs []catalog.Field
+	Do      Half
+	Undo    Half
+}
+
+// Half is one direction of an Undoable.
+type Half struct {
+	Name, Description string
+	Run               func(context.Context, *Conn) (map[string]any, error)
+}
+
+// Definitions returns the two catalog entries with their handlers.
+func (u Undoable) Definitions() []Definition {
+	def := func(h, other Half) Definition {
+		return Definition{
+			Action: catalog.Action{Name: h.Name, Vendor: u.Type.Name, Risk: catalog.RiskContain, Undo: other.Name,
+				Description: h.Description, Params: u.Params, Outputs: u.Outputs},
+			Run: Run(u.Type, u.Label, false, h.Run),
+		}
+	}
+	return []Definition{def(u.Do, u.Undo), def(u.Undo, u.Do)}
+}
+
+// ConnectionOutput is the output every connector action has: the name of
+// the connection it used.
+func ConnectionOutput() catalog.Field {
+	return catalog.Field{Name: "connection", Type: catalog.TypeString, Description: "Connection used."}
+}

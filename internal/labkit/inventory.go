@@ -104,3 +104,20 @@ func (k *Kit) HostByName(name string) *Host {
 	}
 	return nil
 }
+
+// States returns a fake's own state of each inventory item (a host, a
+// user), made by mk the first time the fake sees the item: fakes keep
+// their state beside the shared inventory, and items added later
+// (AddHosts, AddUser) get theirs on first use. Callers hold Mu.
+func States[I comparable, V any](items []I, own map[I]*V, mk func(I) *V) []*V {
+	out := make([]*V, len(items))
+	for i, it := range items {
+		st, ok := own[it]
+		if !ok {
+			st = mk(it)
+			own[it] = st
+		}
+		out[i] = st
+	}
+	return out
+}

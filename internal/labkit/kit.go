@@ -407,3 +407,20 @@ func SortedKeys[M ~map[string]V, V any](m M) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// Base is what every fake embeds: the lab's kit and the fake's vendor
+// name. Its Snapshot adds nothing; fakes whose state the lab page shows
+// define their own.
+type Base struct {
+	*Kit
+	name string
+}
+
+// NewBase returns the base of the fake named name (its connection type).
+func NewBase(k *Kit, name string) Base { return Base{Kit: k, name: name} }
+
+// Name implements Fake.
+func (b Base) Name() string { return b.name }
+
+// Snapshot implements Fake: nothing to show.
+func (b Base) Snapshot(*State) {}
