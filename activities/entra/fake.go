@@ -1,6 +1,7 @@
 package entra
 
 import (
+	"embed"
 	"fmt"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/labkit"
@@ -14,6 +15,14 @@ import (
 // accountEnabled (204), revokeSignInSessions (200 {"value":true}), which
 // stamps signInSessionsValidFromDateTime. Tokens must carry the Graph
 // audience (scope https://graph.microsoft.com/.default).
+
+// sampleRevoke is the documented revokeSignInSessions answer
+// (testdata/README.md).
+var (
+	//go:embed testdata/revokesigninsessions.json
+	samples      embed.FS
+	sampleRevoke = labkit.Sample(samples, "testdata/revokesigninsessions.json")
+)
 
 var graphPatchable = map[string]bool{"accountEnabled": true, "displayName": true, "jobTitle": true}
 
@@ -125,7 +134,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			u.revokedAt = now
 		}
 		fk.Record(r, vendorName, "revoke_sessions", u.Login, changed, http.StatusOK, "")
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#Edm.Boolean", "value": true})
+		labkit.WriteJSON(w, http.StatusOK, sampleRevoke)
 	}))
 }
 
