@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"embed"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -28,6 +29,14 @@ import (
 // form's reconcileIssues (up to 50). Reads by key or id (GET issue, POST
 // /rest/api/3/issue/bulkfetch, up to 100 keys, unknown ones left out) are
 // strongly consistent.
+
+// sampleCreated is the documented 201 answer of issue creation
+// (testdata/README.md).
+var (
+	//go:embed testdata/create-issue-201.json
+	samples       embed.FS
+	sampleCreated = labkit.Sample(samples, "testdata/create-issue-201.json")
+)
 
 type jiraState struct {
 	indexLag time.Duration
@@ -348,7 +357,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			issueType: tname, summary: summary, description: fields["description"], labels: labels, created: time.Now().UTC()}
 		fk.issues = append(fk.issues, is)
 		fk.Record(r, vendorName, "create_issue", is.key, true, http.StatusCreated, summary)
-		labkit.WriteJSON(w, http.StatusCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)})
+		labkit.WriteJSON(w, http.StatusCreated, labkit.Overlay(sampleCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)}))
 	}))
 	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		fk.Mu.Lock()
