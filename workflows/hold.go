@@ -67,6 +67,9 @@ type RolledBack struct {
 	By         string    `json:"by"`
 	At         time.Time `json:"at"`
 	RollbackID string    `json:"rollback_id"`
+	// Via and Seal: set by the signer (see RolledBackClaim).
+	Via  string        `json:"via,omitempty"`
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
 
 // listenRolledBack handles SignalRolledBack (runs with outcomes only).
@@ -78,6 +81,12 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			ch.Receive(ctx, &rb)
 			if rb.By == "" || r.rolledBack != nil {
 				continue
+			}
+			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
+				if err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal); err != nil {
+					workflow.GetLogger(ctx).Warn("rolled_back signal refused", "error", err.Error(), "by", rb.By)
+					continue
+				}
 			}
 			now := workflow.Now(ctx)
 			rb.At = now

@@ -11,6 +11,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 )
 
 // Finding lifecycle: a later record of the same finding (same producer and
@@ -46,7 +47,17 @@ const (
 type FindingUpdate struct {
 	Detection map[string]any `json:"detection"`
 	Finding   map[string]any `json:"finding"`
+	// By is who submitted the record (the intake token's identity), Via
+	// the channel ("intake") and Seal the signature the intake put on it
+	// (see FindingClaim): a withdrawal closes gates and may roll back, so
+	// only Riposte's intake may send one.
+	By   string        `json:"by,omitempty"`
+	Via  string        `json:"via,omitempty"`
+	Seal *signing.Seal `json:"seal,omitempty"`
 }
+
+// ViaIntake is the channel of finding records delivered by the intake.
+const ViaIntake = "intake"
 
 // Withdrawal records that the finding was withdrawn during the run.
 type Withdrawal struct {
@@ -94,6 +105,12 @@ func (r *run) registerLifecycle(ctx workflow.Context) error {
 			}
 			if workflow.GetVersion(ctx, ChangeFindingLifecycle, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 				continue
+			}
+			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
+				if err := r.in.Keys.Verify(FindingClaim(r.info.WorkflowExecution.ID, u), u.Seal); err != nil {
+					workflow.GetLogger(ctx).Warn("finding signal refused", "error", err.Error(), "by", u.By, "via", u.Via)
+					continue
+				}
 			}
 			note(ctx, r.applyFindingUpdate(ctx, u))
 		}

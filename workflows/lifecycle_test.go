@@ -79,7 +79,7 @@ func lifecycleRun(t *testing.T, onWithdraw string, update workflows.FindingUpdat
 	c := compileYAML(t, src)
 	det := map[string]any{"actor": map[string]any{"user": map[string]any{"email_addr": "j.doe@example.com"}}, "device": map[string]any{"hostname": "fin-ws-042"}}
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalFinding, update)
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(update))
 	}, 10*time.Minute)
 	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
 	if !h.env.IsWorkflowCompleted() {
@@ -159,10 +159,10 @@ func TestUpdateRaisesTheView(t *testing.T) {
 	allowPolicy(h)
 	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
 	det := map[string]any{"severity_id": 3, "confidence_score": 50, "device": map[string]any{"hostname": "h"}}
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, up) }, 5*time.Minute)
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
 	// A lower record after it changes nothing.
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalFinding, workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "confidence": 10.0}})
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "confidence": 10.0}}))
 	}, 6*time.Minute)
 	// The Temporal UI's current details show the updated view while the
 	// gate waits (an attacker-chosen host name only as inline code).

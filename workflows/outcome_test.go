@@ -223,7 +223,7 @@ func TestRolledBackSignalEndsHoldWithoutSecondUndo(t *testing.T) {
 	})
 	start := h.env.Now()
 	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalRolledBack, workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x"})
+		h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x"}))
 	}, time.Hour)
 	c := compileYAML(t, holdPlaybook)
 	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/pbstore"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -37,8 +39,11 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r := replayer(t)
 			in := workflows.NewInterpreter(activities.Catalog())
 			in.Store = recordedStore(t)
+			// The decision key the recordings were sealed with: derived
+			// from the public test codec key, as riposte dev does.
+			in.Keys = signing.FromCodec(replayKeys(t))
 			workflows.Register(r, in)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			if err := replay(t, r, f); err != nil {
 				t.Fatalf("replaying %s: %v", f, err)
 			}
 		})
@@ -83,14 +88,46 @@ func recordedStore(t *testing.T) *pbstore.Store {
 	return s
 }
 
-// replayer decrypts the recorded payloads with the public test key.
-func replayer(t *testing.T) worker.WorkflowReplayer {
+// replay replays the history in file f under the workflow id it was
+// recorded with (testdata/history-ids.json; seals cover the id), or the
+// replayer's default id for recordings from before seals.
+func replay(t *testing.T, r worker.WorkflowReplayer, f string) error {
+	t.Helper()
+	ids := map[string]string{}
+	if b, err := os.ReadFile("testdata/history-ids.json"); err == nil {
+		if err := json.Unmarshal(b, &ids); err != nil {
+			t.Fatalf("testdata/history-ids.json: %v", err)
+		}
+	}
+	id, ok := ids[filepath.Base(f)]
+	if !ok {
+		return r.ReplayWorkflowHistoryFromJSONFile(nil, f)
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}})
+}
+
+// replayKeys is the public test key the recordings were encrypted with.
+func replayKeys(t *testing.T) *codec.Keyring {
 	t.Helper()
 	k, err := codec.LoadKeyring("testdata/replay-key/codec-keys.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc := codec.NewDataConverter(k)
+	return k
+}
+
+// replayer decrypts the recorded payloads with the public test key.
+func replayer(t *testing.T) worker.WorkflowReplayer {
+	t.Helper()
+	dc := codec.NewDataConverter(replayKeys(t))
 	r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc, FailureConverter: codec.NewFailureConverter(dc)})
 	if err != nil {
 		t.Fatal(err)
@@ -134,5 +171,26 @@ func TestReplayGuardHoldsBothShapes(t *testing.T) {
 	}
 	if inline == 0 || byRef == 0 {
 		t.Errorf("recorded histories: %d with the playbook inline, %d by reference; the guard needs both", inline, byRef)
+	}
+}
+
+// The signed recordings exercise the seal checks on replay: with another
+// decision key the recorded vote, withdrawal and rollback mark are refused
+// and the replay diverges, so a change that stops verifying (or verifies
+// differently) cannot pass unnoticed.
+func TestReplaySignedHistoriesVerifySeals(t *testing.T) {
+	other, err := signing.NewKeys("dev", map[string][]byte{"dev": []byte("not the key the runs were sealed")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"testdata/histories/signed-e2e-gated-signal.json", "testdata/histories/signed-e2e-gated-withdrawn.json", "testdata/histories/signed-e2e-hold-rollback.json"} {
+		r := replayer(t)
+		in := workflows.NewInterpreter(activities.Catalog())
+		in.Store = recordedStore(t)
+		in.Keys = other
+		workflows.Register(r, in)
+		if err := replay(t, r, f); err == nil {
+			t.Errorf("%s replayed with another decision key: its seal was not checked", f)
+		}
 	}
 }

@@ -1,7 +1,11 @@
 package workflows
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"strconv"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/signing"
 )
@@ -9,6 +13,57 @@ import (
 // ChangeSignedDecisions gates the seal check on the decide signal, so runs
 // recorded before decisions were signed still replay.
 const ChangeSignedDecisions = "sec-signed-decisions"
+
+// ChangeSignedLifecycle gates the seal check on the rolled_back and finding
+// signals, so runs recorded before they were signed still replay.
+const ChangeSignedLifecycle = "sec-signed-lifecycle"
+
+// RolledBackClaim is what the seal of a rolled_back mark on run workflowID
+// covers: who rolled it back and the rollback run.
+func RolledBackClaim(workflowID string, rb RolledBack) signing.Claim {
+	return signing.Claim{Kind: signing.KindRolledBack, Run: workflowID, Gate: rb.RollbackID, Decision: "rolled_back",
+		Identity: rb.By, Channel: rb.Via}
+}
+
+// FindingClaim is what the seal of a finding record sent to run workflowID
+// covers: the submitter, the channel and a digest of the record (detection
+// and view) as the workflow decodes it.
+func FindingClaim(workflowID string, u FindingUpdate) signing.Claim {
+	return signing.Claim{Kind: signing.KindFinding, Run: workflowID, Decision: FindingDigest(u), Identity: u.By, Channel: u.Via}
+}
+
+// FindingDigest is SHA-256 over the JSON of the record's detection and
+// view. encoding/json sorts map keys, so it is deterministic; a signer
+// computes it over the record after a JSON round trip (SealFinding), which
+// is what the workflow receives.
+func FindingDigest(u FindingUpdate) string {
+	rec := struct {
+		Detection map[string]any `json:"detection"`
+		Finding   map[string]any `json:"finding"`
+	}{u.Detection, u.Finding}
+	b, err := json.Marshal(rec) //workflowcheck:ignore pure: encoding/json sorts map keys
+	if err != nil {
+		return "unencodable: " + err.Error()
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// SealFinding signs u (By and Via set) for run workflowID at time at, as
+// the workflow will verify it: over the record as it decodes from JSON
+// (numbers become float64). Signers only; never called by workflow code.
+func SealFinding(keys *signing.Keys, workflowID string, u FindingUpdate, at time.Time) (FindingUpdate, error) {
+	b, err := json.Marshal(u)
+	if err != nil {
+		return u, err
+	}
+	var rt FindingUpdate
+	if err := json.Unmarshal(b, &rt); err != nil {
+		return u, err
+	}
+	u.Seal = keys.Sign(FindingClaim(workflowID, rt), at)
+	return u, nil
+}
 
 // DecisionClaim is what the seal of a vote on run workflowID covers. The
 // signer (API, Slack app) and the workflow build it the same way.

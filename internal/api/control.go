@@ -106,7 +106,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		// its release timers; a run that has ended cannot change (its
 		// detail reads the rollback run instead).
 		if d.ClosedAt == nil {
-			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, workflows.RolledBack{By: req.User, RollbackID: rid}); err != nil {
+			mark := workflows.RolledBack{By: req.User, RollbackID: rid, Via: workflows.ViaAPI}
+			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
+			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
 				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
 			}
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -32,7 +33,10 @@ type Starter interface {
 
 // Dispatcher starts runs for detections.
 type Dispatcher struct {
-	Client    Starter
+	Client Starter
+	// Keys seal the finding records delivered to running runs (updates,
+	// withdrawals); nil sends them unsealed (runs refuse them).
+	Keys      *signing.Keys
 	TaskQueue string
 	Namespace string
 	// UIURL is the Temporal UI base URL used in run links ("" = no links).
@@ -133,7 +137,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		r, _ := view["state_reason"].(string)
 		out.Reason = "finding withdrawn (" + r + "): nothing started"
 		if !opts.DryRun {
-			sig, err := d.signal(ctx, set, det, view)
+			sig, err := d.signal(ctx, set, det, view, opts.Requester)
 			if err != nil {
 				return out, err
 			}
@@ -158,7 +162,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if m.Deduplicated && m.Mode == playbook.ModeLive {
 			// A later record of a running finding: the run decides whether
 			// it raises severity or confidence (see workflows.SignalFinding).
-			if ok, err := d.signalOne(ctx, m.WorkflowID, det, view); err != nil {
+			if ok, err := d.signalOne(ctx, m.WorkflowID, det, view, opts.Requester); err != nil {
 				return out, err
 			} else if ok {
 				out.Signalled = append(out.Signalled, m.WorkflowID)
@@ -256,11 +260,11 @@ type Signaller interface {
 // signal sends a withdrawal to the live run of every playbook for the
 // finding (the workflow id is derived, so no lookup is needed; playbooks
 // without a run are skipped).
-func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any) ([]string, error) {
+func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any, by string) ([]string, error) {
 	var out []string
 	for _, c := range set.Playbooks {
 		id := WorkflowID(c.Playbook.Name, det)
-		ok, err := d.signalOne(ctx, id, det, view)
+		ok, err := d.signalOne(ctx, id, det, view, by)
 		if err != nil {
 			return out, err
 		}
@@ -272,12 +276,21 @@ func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.D
 }
 
 // signalOne delivers the record to one run; false when it has no running run.
-func (d *Dispatcher) signalOne(ctx context.Context, workflowID string, det intake.Detection, view map[string]any) (bool, error) {
+// The record is sealed (see workflows.FindingClaim): the run refuses
+// records that did not come through the intake.
+func (d *Dispatcher) signalOne(ctx context.Context, workflowID string, det intake.Detection, view map[string]any, by string) (bool, error) {
 	s, ok := d.Client.(Signaller)
 	if !ok {
 		return false, nil
 	}
-	err := s.SignalWorkflow(ctx, workflowID, "", workflows.SignalFinding, workflows.FindingUpdate{Detection: map[string]any(det), Finding: view})
+	u := workflows.FindingUpdate{Detection: map[string]any(det), Finding: view, By: by, Via: workflows.ViaIntake}
+	if d.Keys != nil {
+		var err error
+		if u, err = workflows.SealFinding(d.Keys, workflowID, u, time.Now()); err != nil {
+			return false, fmt.Errorf("sealing finding %q for %s: %w", det.UID(), workflowID, err)
+		}
+	}
+	err := s.SignalWorkflow(ctx, workflowID, "", workflows.SignalFinding, u)
 	var nf *serviceerror.NotFound
 	switch {
 	case err == nil:

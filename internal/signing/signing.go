@@ -29,6 +29,12 @@ const (
 	KindExtend   = "extend"
 	KindSafeMode = "safe_mode"
 	KindRollback = "rollback"
+	// KindRolledBack marks a run rolled back (the API tells the run after
+	// starting the rollback).
+	KindRolledBack = "rolled_back"
+	// KindFinding is a later record of a run's finding (an update or a
+	// withdrawal) delivered by the intake.
+	KindFinding = "finding"
 )
 
 // Environment variables naming a dedicated decision key (same JSON format

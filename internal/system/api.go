@@ -145,7 +145,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	if err != nil {
 		return err
 	}
-	disp := &dispatch.Dispatcher{Client: s.Client, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
+	disp := &dispatch.Dispatcher{Client: s.Client, Keys: s.DecisionKeys, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
 		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
 	switch ao.PlaybookInput {
 	case "reference":
