@@ -22,7 +22,7 @@ import (
 )
 
 // histories are recorded runs of real playbooks on the embedded server
-// (go test ./internal/cli -run TestRecordHistories -record).
+// (go test ./test/e2e -run TestRecordHistories -record).
 func histories(t *testing.T) []string {
 	files, err := filepath.Glob("testdata/histories/*.json")
 	if err != nil || len(files) == 0 {

@@ -25,8 +25,8 @@ Temporal server (SQLite under --data-dir) with its Web UI, the Riposte worker,
 and the HTTP API. Playbooks are validated at start (any problem refuses to
 start); SIGHUP or POST /v1/playbooks/reload reloads them. Ctrl-C stops.`
 
-// devOptions are riposte dev's flags.
-type devOptions struct {
+// DevOptions are riposte dev's flags.
+type DevOptions struct {
 	DataDir      string
 	Playbooks    string
 	TemporalPort int
@@ -49,7 +49,7 @@ type devOptions struct {
 func devCommand() command {
 	return command{name: "dev", summary: "Run everything locally: embedded Temporal + UI, worker, API", usage: devUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			var o devOptions
+			var o DevOptions
 			fs := newFlagSet("dev", devUsage, s)
 			fs.StringVar(&o.DataDir, "data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "directory for the SQLite database, API token and keys")
 			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
@@ -79,8 +79,8 @@ func devCommand() command {
 		}}
 }
 
-// devSystem is a running riposte dev: server, worker and API.
-type devSystem struct {
+// DevSystem is a running riposte dev: server, worker and API.
+type DevSystem struct {
 	*system.System
 	Token string
 	// MetricsURL is the metrics listener's base URL ("" without
@@ -90,7 +90,7 @@ type devSystem struct {
 }
 
 // startDev starts the embedded server, the worker and the API.
-func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devSystem, error) {
+func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSystem, error) {
 	addr, err := devLoopbackAddr("--http", o.HTTP)
 	if err != nil {
 		return nil, &exitError{code: 2, err: err}
@@ -151,16 +151,16 @@ func startDev(ctx context.Context, o devOptions, logger *slog.Logger) (*devSyste
 	if err != nil {
 		return nil, err
 	}
-	d := &devSystem{System: sys, Token: token, created: created}
+	d := &DevSystem{System: sys, Token: token, created: created}
 	if sys.MetricsServer != nil {
 		d.MetricsURL = sys.MetricsServer.URL
 	}
 	return d, nil
 }
 
-func runDev(ctx context.Context, o devOptions, s Streams) error {
+func runDev(ctx context.Context, o DevOptions, s Streams) error {
 	logger := newLogger(s, o.LogLevel)
-	d, err := startDev(ctx, o, logger)
+	d, err := StartDev(ctx, o, logger)
 	if err != nil {
 		return err
 	}

@@ -12,15 +12,15 @@ import (
 // suite in internal/security): the same startDev as the command, with the
 // command's defaults for everything the tests do not choose (free ports,
 // the Temporal frontend's HTTP API off, everything on loopback).
-type TestDev struct{ d *devSystem }
+type TestDev struct{ d *DevSystem }
 
 // StartTestDev starts riposte dev on free ports with dataDir and playbooks.
 func StartTestDev(ctx context.Context, dataDir, playbooks string, logger *slog.Logger) (*TestDev, error) {
-	o := devOptions{DataDir: dataDir, Playbooks: playbooks, TemporalPort: 0, TemporalHTTPPort: -1, UIPort: 0, HTTP: "0", MaxBody: 1 << 20, LogLevel: "info"}
+	o := DevOptions{DataDir: dataDir, Playbooks: playbooks, TemporalPort: 0, TemporalHTTPPort: -1, UIPort: 0, HTTP: "0", MaxBody: 1 << 20, LogLevel: "info"}
 	o.Runtime.Config = dataDir + "/no-riposte.yaml" // no file: the vendor lab
 	o.Runtime.Policy = dataDir + "/no-policy.yaml"
 	o.Runtime.StickyCache = 100
-	d, err := startDev(ctx, o, logger)
+	d, err := StartDev(ctx, o, logger)
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // TestClusterBurst is the burst test of the embedded server
-// (internal/cli/burst_e2e_test.go, same body: burst.Check) on the
+// (test/e2e/burst_e2e_test.go, same body: burst.Check) on the
 // production topology: PostgreSQL, the Temporal server, riposte serve and
 // two riposte worker processes. 500 detections with a large budget (every
 // host contained exactly once, none gated for guardrails_unavailable), then

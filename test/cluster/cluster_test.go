@@ -33,12 +33,13 @@ import (
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/slackfake"
 	"github.com/riposte-dev/riposte/test/cluster"
+	"github.com/riposte-dev/riposte/test/harness"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	cluster.RemoveBinaries()
+	harness.RemoveBinaries()
 	os.Exit(code)
 }
 
@@ -247,7 +248,7 @@ func TestCluster(t *testing.T) {
 		"SLACK_SIGNING_SECRET=" + slackSecret, "RIPOSTE_APPROVAL_CHANNEL=" + slackChan,
 		"SLACK_TEAM_ID=" + slackfake.TeamID, "SLACK_APP_ID=" + slackfake.AppID,
 	}
-	pbs := filepath.Join(cluster.RepoRoot(), "playbooks") + "," + mustAbs(t, "testdata/playbooks")
+	pbs := filepath.Join(harness.RepoRoot(), "playbooks") + "," + mustAbs(t, "testdata/playbooks")
 	c := cluster.Start(t, cluster.Options{
 		Playbooks: pbs,
 		Policy:    testPolicy,
@@ -328,7 +329,7 @@ func testBench(t *testing.T, c *cluster.Cluster) {
 
 // playbookChannels are the Slack channels the shipped playbooks name.
 func playbookChannels(t *testing.T) []string {
-	files, _ := filepath.Glob(filepath.Join(cluster.RepoRoot(), "playbooks", "*.yaml"))
+	files, _ := filepath.Glob(filepath.Join(harness.RepoRoot(), "playbooks", "*.yaml"))
 	re := regexp.MustCompile(`(?m)^\s*channel:\s*"?([A-Z0-9]+)"?\s*$`)
 	var out []string
 	for _, f := range files {
@@ -355,8 +356,8 @@ func mustAbs(t *testing.T, p string) string {
 // serve; runs that park at a gate are approved through the API by the
 // first listed approver; every run succeeds.
 func testExamples(t *testing.T, c *cluster.Cluster) {
-	files, _ := filepath.Glob(filepath.Join(cluster.RepoRoot(), "examples", "*.json"))
-	nd, _ := filepath.Glob(filepath.Join(cluster.RepoRoot(), "examples", "*.ndjson"))
+	files, _ := filepath.Glob(filepath.Join(harness.RepoRoot(), "examples", "*.json"))
+	nd, _ := filepath.Glob(filepath.Join(harness.RepoRoot(), "examples", "*.ndjson"))
 	files = append(files, nd...)
 	if len(files) == 0 {
 		t.Fatal("no examples")
@@ -418,7 +419,7 @@ func testExamples(t *testing.T, c *cluster.Cluster) {
 	}
 	if len(approved) > 0 {
 		// Approved runs close, or hold their containment (hold_for).
-		cluster.WaitFor(t, 2*time.Minute, "the approved example runs to go on", func() bool {
+		harness.WaitFor(t, 2*time.Minute, "the approved example runs to go on", func() bool {
 			for _, wid := range approved {
 				r, ok := getRun(t, c, wid)
 				if !ok || pendingGate(r) != "" || (r.ClosedAt == nil && r.Status != workflows.RunHolding) {
@@ -530,7 +531,7 @@ func testKillWorker(t *testing.T, c *cluster.Cluster) {
 	start := time.Now()
 	runs := submitBatch(t, c, "cluster-contain", dets)
 	// Kill once some blocks went out, while most runs are mid-flight.
-	cluster.WaitFor(t, time.Minute, "the first blocks", func() bool { return countBlocks(c.Lab, ips) >= n/10 })
+	harness.WaitFor(t, time.Minute, "the first blocks", func() bool { return countBlocks(c.Lab, ips) >= n/10 })
 	blocksAtKill := countBlocks(c.Lab, ips)
 	c.Workers[0].Kill()
 	time.Sleep(2 * time.Second)
@@ -663,7 +664,7 @@ var (
 // else HEAD~1, from a git worktree.
 func previousRiposte(t *testing.T) (string, string) {
 	t.Helper()
-	root := cluster.RepoRoot()
+	root := harness.RepoRoot()
 	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
 		t.Skip("not a git checkout: no previous release to build")
 	}
@@ -724,7 +725,7 @@ func testUpgrade(t *testing.T, c *cluster.Cluster) {
 	for _, w := range c.Workers {
 		w.Stop(30 * time.Second)
 	}
-	prev := &cluster.Process{Name: "worker-previous", Path: old, Args: []string{"worker"}, Dir: c.Dir, Env: c.Workers[0].Env}
+	prev := &harness.Process{Name: "worker-previous", Path: old, Args: []string{"worker"}, Dir: c.Dir, Env: c.Workers[0].Env}
 	if err := prev.Start(); err != nil {
 		t.Fatal(err)
 	}

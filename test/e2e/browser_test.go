@@ -171,5 +171,55 @@ func TestBrowserSlackLabAndTemporalUI(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText(t, ctx, 90*time.Second, "Workflow Type\ne2e-deny", "\"detection\": {\n    \"class_uid\": 2004", "\"outcome\": \"contained\"")
+	// The decoded detection shows the finding's own fields, and the event
+	// history reads like a case: the steps' activity summaries, the
+	// approval timer's and the decision's summaries (decoded through the
+	// codec endpoint like the input).
+	// Summaries are rendered as Markdown inside one iframe each.
+	// (The UI's Markdown typesets 1/1 and apostrophes, so prefixes.)
+	summaries := waitSummaries(t, ctx, 90*time.Second,
+		"block", "ticket", // the steps' activities
+		"approval request: block",
+		"approval for block: times out in 10m0s (then deny)",
+		"decision on block by URECORDER via slack: approve (1",
+		"approval update: block",
+		"approval message: block shows the run",
+	)
+	text := waitText(t, ctx, 30*time.Second, "\"title\": \"Beaconing to 203.0.113.96\"")
+	t.Logf("run page:\n%.1000s\nsummaries: %q", text, summaries)
 	screenshot(t, ctx, dir, "temporal-ui-run.png")
+}
+
+// waitSummaries polls the summaries the Temporal UI shows for the history's
+// events (each rendered in its own iframe) until every want is a prefix of
+// one of them, and returns them.
+func waitSummaries(t *testing.T, ctx context.Context, limit time.Duration, want ...string) []string {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll('iframe[title="Summary"]')].map(f => { try { return f.contentDocument ? f.contentDocument.body.innerText.trim() : "(no access: " + (f.getAttribute("srcdoc") || "").slice(0, 200) + ")" } catch (e) { return "(error " + e + ")" } })`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		missing := ""
+		for _, w := range want {
+			found := false
+			for _, g := range got {
+				if strings.HasPrefix(g, w) {
+					found = true
+				}
+			}
+			if !found {
+				missing = w
+				break
+			}
+		}
+		if missing == "" {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run page never showed the summary %q; it shows %q", missing, got)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
 }

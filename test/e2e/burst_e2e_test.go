@@ -15,6 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/burst"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/test/harness"
@@ -148,7 +149,7 @@ func TestBurstBudget100(t *testing.T) {
 		ctx := context.Background()
 		c := dialDev(t, h, "upgrade-test")
 		for i := range 2 {
-			r, err := activities.Reserve(ctx, c, workflows.DefaultTaskQueue, workflows.ReserveRequest{
+			r, err := guardrails.Reserve(ctx, c, workflows.DefaultTaskQueue, workflows.ReserveRequest{
 				Budget: "okta.suspend_user", Key: fmt.Sprintf("old-run-%d/suspend", i), Max: 3, Per: time.Hour})
 			if err != nil || !r.Granted {
 				t.Fatalf("legacy reserve: %+v %v", r, err)

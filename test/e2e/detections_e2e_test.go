@@ -361,6 +361,48 @@ func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
 	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {
 		t.Errorf("run after the update: %+v", d)
 	}
+
+	// The history reads like a case in the UI's timeline: every activity
+	// and timer has a summary, and each Update and signal that changed the
+	// run is followed by a marker saying what it did.
+	var notes []string
+	updates := 0
+	for _, e := range fetchHistory(t, c, wid, "").GetEvents() {
+		var summary string
+		if p := e.GetUserMetadata().GetSummary(); p != nil {
+			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(p, &summary); err != nil {
+				t.Errorf("event %d: summary: %v", e.GetEventId(), err)
+			}
+		}
+		switch {
+		case e.GetActivityTaskScheduledEventAttributes() != nil, e.GetTimerStartedEventAttributes() != nil:
+			if summary == "" || summary == "AwaitWithTimeout" || summary == "Sleep" {
+				t.Errorf("event %d (%s) has no meaningful summary: %q", e.GetEventId(), e.GetEventType(), summary)
+			}
+		case e.GetWorkflowExecutionUpdateAcceptedEventAttributes() != nil:
+			updates++
+		case e.GetMarkerRecordedEventAttributes() != nil && summary != "":
+			notes = append(notes, summary)
+		}
+	}
+	for _, want := range []string{
+		"finding update from the detector (severity Low, confidence 40): not higher, view unchanged",
+		"finding update from the detector: severity Fatal, confidence 99; the run's view is raised",
+		"decision on approve by URECORDER via api: approve (1/1 approvals, gate approved)",
+	} {
+		if !slices.Contains(notes, want) {
+			t.Errorf("history summaries %q lack %q", notes, want)
+		}
+	}
+	decisions := 0
+	for _, n := range notes {
+		if strings.HasPrefix(n, "decision on ") {
+			decisions++
+		}
+	}
+	if updates == 0 || decisions != updates {
+		t.Errorf("%d decide Updates, %d decision summaries: %q", updates, decisions, notes)
+	}
 }
 
 // TestRecordWithdrawalHistory records (with -record) the history of a gated
@@ -472,4 +514,41 @@ func isContain(action string) bool {
 		return a.Risk == catalog.RiskContain
 	}
 	return false
+}
+
+// TestRecordSummariesHistory records (with -record) a gated run that got a
+// finding update (signal) and a decision (Update) after the history
+// summaries existed, for the replay guard
+// (workflows/testdata/histories/summaries-e2e-gated.json): the
+// ui-history-summaries GetVersion marker and its summary markers.
+func TestRecordSummariesHistory(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	dir := recordingDir(t)
+	h := startDevForTest(t, dir)
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code, r := h.submit(detectionJSON("rec-s", 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	m := r.Detections[0].Matched[0]
+	for _, mm := range r.Detections[0].Matched {
+		if mm.Playbook == "e2e-gated" {
+			m = mm
+		}
+	}
+	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
+	higher := strings.Replace(detectionJSON("rec-s", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, _ := h.submit(higher); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	h.approve(m.WorkflowID, "approve", "URECORDER")
+	h.waitRun(m.WorkflowID, time.Minute)
+	saveHistory(t, c, m.WorkflowID, m.RunID, "summaries-e2e-gated")
 }

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,6 +17,10 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 var (
@@ -82,6 +89,26 @@ func TestRecordHistories(t *testing.T) {
 			saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+name)
 		}
 	}
+	// Runs refer to their playbook by digest: the replay test loads the
+	// versions these runs used from a copy of the store.
+	store := "../../workflows/testdata/playbook-store"
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("the dev playbook store is empty")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(store, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recordSigned(t, h)
 }
 
 func fetchHistory(t *testing.T, c client.Client, wid, rid string) *historypb.History {
@@ -127,5 +154,91 @@ func saveHistory(t *testing.T, c client.Client, wid, rid, name string) []byte {
 	if err := os.WriteFile(filepath.Join(historiesDir, name+".json"), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	recordID(t, name+".json", wid)
 	return b
+}
+
+// historyIDs maps a recorded history's file to its workflow id: seals
+// cover the workflow id, so the replay test replays under the original id.
+const historyIDs = "../../workflows/testdata/history-ids.json"
+
+func recordID(t *testing.T, file, wid string) {
+	t.Helper()
+	ids := map[string]string{}
+	if b, err := os.ReadFile(historyIDs); err == nil {
+		if err := json.Unmarshal(b, &ids); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids[file] = wid
+	b, err := json.MarshalIndent(ids, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(historyIDs, append(b, '\n'), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// recordSigned records runs whose human decisions arrive as sealed signals
+// (the markers sec-signed-decisions and sec-signed-lifecycle in history):
+// a vote sent as a decide signal sealed with the decision key, as the
+// Slack app's queued path does, and a withdrawal by the intake.
+func recordSigned(t *testing.T, h *devHarness) {
+	var opts client.Options
+	codec.ConfigureClientOptions(&opts, h.sys.Keys)
+	opts.HostPort, opts.Namespace = h.sys.Server.FrontendAddress(), "default"
+	c, err := client.Dial(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	dc := codec.NewDataConverter(h.sys.Keys)
+	save := func(name string, m dispatch.Match) {
+		h.waitRun(m.WorkflowID, time.Minute)
+		// The version markers' change ids are payloads (encrypted).
+		var changes []string
+		for _, e := range fetchHistory(t, c, m.WorkflowID, m.RunID).Events {
+			if a := e.GetMarkerRecordedEventAttributes(); a != nil && a.GetDetails()["change-id"] != nil {
+				var id string
+				if err := dc.FromPayloads(a.GetDetails()["change-id"], &id); err == nil {
+					changes = append(changes, id)
+				}
+			}
+		}
+		if !slices.ContainsFunc(changes, func(s string) bool { return strings.HasPrefix(s, "sec-signed-") }) {
+			t.Fatalf("%s: no signed-decision marker in the history (markers %v)", name, changes)
+		}
+		saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+name)
+	}
+	gated := func(uid, extra string) dispatch.Match {
+		code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`+extra))
+		if code != 202 {
+			t.Fatalf("%s: submit %d", uid, code)
+		}
+		for _, m := range r.Detections[0].Matched {
+			if m.Playbook == "e2e-gated" {
+				h.waitStep(m.WorkflowID, "approve", "waiting_approval")
+				return m
+			}
+		}
+		t.Fatalf("%s: e2e-gated did not match", uid)
+		return dispatch.Match{}
+	}
+
+	m := gated("rec-signal", "")
+	d := workflows.Decision{GateID: "approve", Approve: true, User: "URECORDER", Via: workflows.ViaSlack, Reason: "recording"}
+	d.Seal = h.sys.DecisionKeys.Sign(workflows.DecisionClaim(m.WorkflowID, d), time.Now())
+	if err := c.SignalWorkflow(context.Background(), m.WorkflowID, "", workflows.SignalDecide, d); err != nil {
+		t.Fatal(err)
+	}
+	save("e2e-gated-signal", m)
+
+	m = gated("rec-withdraw", "")
+	// The same finding, closed by its producer (activity_id 3): a sealed
+	// withdrawal through the intake.
+	if code, _ := h.submit(detectionJSON("rec-withdraw", 5, `,"unmapped":{"gate":true},"activity_id":3`)); code >= 300 {
+		t.Fatalf("withdrawal: %d", code)
+	}
+	save("e2e-gated-withdrawn", m)
 }

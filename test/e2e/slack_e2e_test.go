@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -197,5 +198,64 @@ func TestSlackApprovalOverSocketMode(t *testing.T) {
 	d := h.waitRun(wid, time.Minute)
 	if d.Status != workflows.RunSucceeded {
 		t.Fatalf("run after socket-mode approval: %+v", d)
+	}
+}
+
+// TestSlackMessageFollowsTheRun: after the gate of a contain_for step is
+// approved, the approval message in Slack shows when the hold is released,
+// and, when the run ends, that it was released and the run's outcome.
+func TestSlackMessageFollowsTheRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"gh-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.93"},"unmapped":{"gated_hold":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-gated-hold")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := fake.WaitCalls(ctx, "chat.postMessage", 1); err != nil {
+		t.Fatalf("no approval request posted: %v", err)
+	}
+	h.approve(wid, "block", "URECORDER")
+	d := h.waitRun(wid, time.Minute)
+	if d.Outcome != "contained" || len(d.Holds) != 1 || d.Holds[0].ReleasedAt == nil {
+		t.Fatalf("run: outcome %q holds %+v", d.Outcome, d.Holds)
+	}
+	runText := func(c slackfake.Call) string {
+		for _, b := range c.Blocks {
+			if b["block_id"] == "riposte_run" {
+				txt, _ := b["text"].(map[string]any)
+				s, _ := txt["text"].(string)
+				return s
+			}
+		}
+		return ""
+	}
+	var holding, ended string
+	deadline := time.Now().Add(30 * time.Second)
+	for ended == "" && time.Now().Before(deadline) {
+		for _, c := range fake.Calls() {
+			if c.Method != "chat.update" {
+				continue
+			}
+			switch s := runText(c); {
+			case strings.HasPrefix(s, "*Holding*"):
+				holding = s
+			case strings.Contains(s, "*Run ended*"):
+				ended = s
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	until := d.Holds[0].Until
+	if want := fmt.Sprintf("*Holding*: `block` is released (panos.unblock_ip) <!date^%d^", until.Unix()); !strings.HasPrefix(holding, want) ||
+		!strings.Contains(holding, "`riposte extend "+wid+" block 4h`") {
+		t.Errorf("holding message: %q, want it to start with %q", holding, want)
+	}
+	if !strings.Contains(ended, "*Time-boxed*: `block` released (panos.unblock_ip)") || !strings.Contains(ended, "*Run ended*: contained") {
+		t.Errorf("final message: %q", ended)
 	}
 }

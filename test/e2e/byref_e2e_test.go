@@ -1,4 +1,4 @@
-package cli
+package e2e
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
@@ -37,7 +38,7 @@ func TestPlaybookByReferenceOnEmbeddedServer(t *testing.T) {
 	if err := os.WriteFile(pbFile, v1, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	withPlaybooks := func(o *devOptions) { o.Playbooks = pbDir }
+	withPlaybooks := func(o *cli.DevOptions) { o.Playbooks = pbDir }
 	h := startDevForTest(t, dir, withPlaybooks)
 	code, r := h.submit(detectionJSON("byref-1", 5, `,"unmapped":{"gate":true}`))
 	if code != 202 {
