@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/slackfake"
 	"github.com/riposte-dev/riposte/workflows"
@@ -105,10 +106,10 @@ func TestSlackPostMessageErrors(t *testing.T) {
 		contains  string
 	}{
 		{name: "not configured", params: map[string]any{"channel": "C1", "text": "x"}, errType: "SlackNotConfigured", contains: "Slack is not configured: set SLACK_BOT_TOKEN"},
-		{name: "empty text", withSlack: true, params: map[string]any{"channel": "C1", "text": " "}, errType: "BadParams", contains: "text"},
-		{name: "text not a string", withSlack: true, params: map[string]any{"channel": "C1", "text": 42}, errType: "BadParams", contains: "text"},
-		{name: "no channel", withSlack: true, params: map[string]any{"text": "x"}, errType: "BadParams", contains: "channel"},
-		{name: "text too long", withSlack: true, params: map[string]any{"channel": "C1", "text": strings.Repeat("x", 40001)}, errType: "BadParams", contains: "40000"},
+		{name: "empty text", withSlack: true, params: map[string]any{"channel": "C1", "text": " "}, errType: connector.KindInvalidParams, contains: "text"},
+		{name: "text not a string", withSlack: true, params: map[string]any{"channel": "C1", "text": 42}, errType: connector.KindInvalidParams, contains: "text"},
+		{name: "no channel", withSlack: true, params: map[string]any{"text": "x"}, errType: connector.KindInvalidParams, contains: "channel"},
+		{name: "text too long", withSlack: true, params: map[string]any{"channel": "C1", "text": strings.Repeat("x", 40001)}, errType: connector.KindInvalidParams, contains: "40000"},
 		{name: "unknown channel", withSlack: true, setup: func(f *slackfake.Server) { f.SetChannels("C0OTHER") },
 			params: map[string]any{"channel": "C1", "text": "x"}, errType: slackapp.ErrTypeChannelNotFound, contains: "C1"},
 		{name: "rate limited", withSlack: true, setup: func(f *slackfake.Server) { f.RateLimit("chat.postMessage", 3*time.Second, 1) },

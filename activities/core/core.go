@@ -77,7 +77,7 @@ func Definitions() []connector.Definition {
 			Run: func(ctx context.Context, _ *connector.Env, call connector.Call) (map[string]any, error) {
 				d, err := time.ParseDuration(fmt.Sprint(call.Params["duration"]))
 				if err != nil || d < 0 || d > time.Hour {
-					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("core.sleep: duration %v must be between 0 and 1h (e.g. 5s)", call.Params["duration"]), "BadParams", nil)
+					return nil, temporal.NewNonRetryableApplicationError(fmt.Sprintf("core.sleep: duration %v must be between 0 and 1h (e.g. 5s)", call.Params["duration"]), connector.KindInvalidParams, nil)
 				}
 				t := time.NewTimer(d)
 				defer t.Stop()

@@ -177,13 +177,13 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 	if action == "lift_containment" {
 		verb = "lifting containment of"
 	}
-	wrap := func(err error) error { return fmt.Errorf("%s host %s: %w", verb, host, err) }
+	inContext := func(err error) error { return fmt.Errorf("%s host %s: %w", verb, host, err) }
 	if err := csAuth(ctx, c); err != nil {
-		return nil, wrap(err)
+		return nil, inContext(err)
 	}
 	dev, matches, err := csFindHost(ctx, c, host)
 	if err != nil {
-		return nil, wrap(err)
+		return nil, inContext(err)
 	}
 	out := map[string]any{"device_id": dev.DeviceID, "hostname": dev.Hostname, "status": dev.Status, "matches": matches, "already": false}
 	// Check the current state first: a retried or replayed step must not
@@ -205,15 +205,15 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 		JSON:  map[string]any{"ids": []string{dev.DeviceID}},
 	})
 	if err != nil {
-		return nil, wrap(err)
+		return nil, inContext(err)
 	}
 	var env csEnvelope
 	_ = c.DecodeJSON(resp, &env)
 	if !resp.OK() {
-		return nil, wrap(c.StatusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
+		return nil, inContext(c.StatusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
 	}
 	if len(env.Errors) > 0 && !csHasResource(env, dev.DeviceID) {
-		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s reported: %s", c.Where(), env.message())))
+		return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s reported: %s", c.Where(), env.message())))
 	}
 	if action == "contain" {
 		out["status"] = "containment_pending"

@@ -53,14 +53,14 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 	channel, _ := call.Params["channel"].(string)
 	channel = strings.TrimSpace(channel)
 	if channel == "" {
-		return nil, connector.NonRetryable("BadParams", "slack.post_message: channel must be a non-empty string")
+		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: channel must be a non-empty string")
 	}
 	text, ok := call.Params["text"].(string)
 	if !ok || strings.TrimSpace(text) == "" {
-		return nil, connector.NonRetryable("BadParams", "slack.post_message: text must be a non-empty string")
+		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: text must be a non-empty string")
 	}
 	if n := len([]rune(text)); n > maxSlackText {
-		return nil, connector.NonRetryable("BadParams", "slack.post_message: text is %d characters, more than Slack's %d", n, maxSlackText)
+		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: text is %d characters, more than Slack's %d", n, maxSlackText)
 	}
 	key := connector.IdemKey(call)
 	if key == "" {

@@ -1,6 +1,7 @@
 // Package config holds Riposte's configuration: how to reach Temporal, the
-// API token, and (later) vendor connections. Flags default to env vars so
-// the same binary works from a shell, a container or CI.
+// API token, vendor connections (connections.go) and the detection settings
+// (detections.go). Flags default to env vars so the same binary works from a
+// shell, a container or CI.
 package config
 
 import (
