@@ -121,8 +121,7 @@ type run struct {
 	input    *Input
 	pb       *playbook.Compiled
 	info     *workflow.Info
-	results  []StepResult // by step index
-	status   []string     // by step index
+	results  []StepResult // by step index; Status is the step's live status
 	vars     map[string]any
 	detect   map[string]any
 	finding  map[string]any
@@ -194,9 +193,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	started := workflow.Now(ctx)
 	r.results = make([]StepResult, len(pb.Steps))
-	r.status = make([]string, len(pb.Steps))
 	for i, s := range pb.Steps {
-		r.status[i] = playbook.StatusPending
 		r.results[i] = StepResult{ID: s.ID, Name: s.Name, Action: s.Step.Action, Status: playbook.StatusPending}
 	}
 	if err := workflow.SetQueryHandler(ctx, QuerySteps, func() ([]StepResult, error) {
@@ -237,7 +234,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		r.aborted, r.abortErr = true, err.Error()
 		r.abortSummary = "evaluating vars failed"
 		for i := range r.results {
-			r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run failed before this step: "+err.Error())
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run failed before this step: " + err.Error()})
 		}
 	} else {
 		r.schedule(ctx)
@@ -295,7 +292,7 @@ func (r *run) endRun(ctx workflow.Context, status string) {
 // the run (unless on_failure: continue). With outcomes, only a real
 // failure does: a denied, refused or timed-out approval is a decision.
 func (r *run) stepAborts(i int) bool {
-	st := r.status[i]
+	st := r.results[i].Status
 	if !r.outcomes {
 		return st == playbook.StatusFailed || st == playbook.StatusTimedOut || st == playbook.StatusDenied
 	}
@@ -335,7 +332,7 @@ func (r *run) details(status string) string {
 	}
 	r.findingDetails(&b)
 	for i, s := range r.pb.Steps {
-		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.status[i]))
+		b.WriteString(fmt.Sprintf("- `%s` %s: %s\n", s.ID, s.Step.Action, r.results[i].Status))
 	}
 	if r.outcomes {
 		r.holdDetails(&b)
@@ -360,7 +357,7 @@ func (r *run) env() *conditions.Env {
 		if s.Error != "" {
 			errv = s.Error
 		}
-		steps[s.ID] = map[string]any{"status": r.status[i], "output": s.Output, "error": errv}
+		steps[s.ID] = map[string]any{"status": r.results[i].Status, "output": s.Output, "error": errv}
 	}
 	return &conditions.Env{
 		Detection: r.detect,
@@ -430,12 +427,12 @@ func (r *run) schedule(ctx workflow.Context) {
 			}
 			if r.aborted && !r.always(s) {
 				started[i] = true
-				r.finish(ctx, i, playbook.StatusSkipped, nil, "", "run aborted: "+r.abortErr)
+				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run aborted: " + r.abortErr})
 				continue
 			}
 			ready, blocked := true, ""
 			for _, n := range s.Needs {
-				st := r.status[idx[n]]
+				st := r.results[idx[n]].Status
 				if !terminal(st) {
 					ready = false
 					break
@@ -451,7 +448,7 @@ func (r *run) schedule(ctx workflow.Context) {
 			// A step after one that did not succeed runs only when its own
 			// `if` says so.
 			if blocked != "" && s.If == nil && !r.always(s) {
-				r.finish(ctx, i, playbook.StatusSkipped, nil, "", blocked)
+				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: blocked})
 				continue
 			}
 			running++
@@ -484,7 +481,7 @@ func (r *run) schedule(ctx workflow.Context) {
 		done.Receive(ctx, &i)
 		running--
 		s := steps[i]
-		st := r.status[i]
+		st := r.results[i].Status
 		if r.always(s) && r.aborted {
 			// An always: step that ends after the abort does not abort again.
 			continue
@@ -507,24 +504,32 @@ func firstNonEmpty(s ...string) string {
 	return ""
 }
 
+// stepEnd is how a step ended: its final status, its output, what went
+// wrong (Error, for failures) and why it was decided so (Reason: skipped,
+// denied, timed out).
+type stepEnd struct {
+	Status string
+	Output any
+	Error  string
+	Reason string
+}
+
 // finish records a step's final state.
-func (r *run) finish(ctx workflow.Context, i int, status string, output any, errMsg, reason string) {
+func (r *run) finish(ctx workflow.Context, i int, end stepEnd) {
 	now := workflow.Now(ctx)
 	res := &r.results[i]
-	res.Status = status
-	res.Output = output
-	res.Error = errMsg
-	res.Reason = reason
+	res.Status = end.Status
+	res.Output = end.Output
+	res.Error = end.Error
+	res.Reason = end.Reason
 	if res.StartedAt == nil {
 		res.StartedAt = &now
 	}
 	res.EndedAt = &now
-	r.status[i] = status
 	workflow.SetCurrentDetails(ctx, r.details(RunRunning))
 }
 
 func (r *run) setStatus(ctx workflow.Context, i int, status string) {
-	r.status[i] = status
 	r.results[i].Status = status
 	workflow.SetCurrentDetails(ctx, r.details(RunRunning))
 }
@@ -536,18 +541,18 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	now := workflow.Now(ctx)
 	r.results[i].StartedAt = &now
 	if why := r.withdrawnSkip(cs); why != "" {
-		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		return
 	}
 	env := r.env()
 	if cs.If != nil {
 		ok, err := cs.If.EvalBool(env.Map()) //workflowcheck:ignore expressions are pure
 		if err != nil {
-			r.finish(ctx, i, playbook.StatusFailed, nil, "if: "+err.Error(), "")
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: "if: " + err.Error()})
 			return
 		}
 		if !ok {
-			r.finish(ctx, i, playbook.StatusSkipped, nil, "", "if: "+cs.If.Source+" is false")
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "if: " + cs.If.Source + " is false"})
 			return
 		}
 	}
@@ -557,16 +562,16 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	params, err := renderParams(cs, env.Map())
 	if err != nil {
-		r.finish(ctx, i, playbook.StatusFailed, nil, err.Error(), "")
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: err.Error()})
 		return
 	}
 	r.results[i].Params = params
 	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env.Map()); !ok {
-		r.finish(ctx, i, status, nil, "", reason)
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
 		return
 	}
 	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
-		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		return
 	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
@@ -575,7 +580,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		r.undoneBy(ctx, cs, params)
 		r.addHold(ctx, cs, []map[string]any{params})
 	}
-	r.finish(ctx, i, status, out, errMsg, "")
+	r.finish(ctx, i, stepEnd{Status: status, Output: out, Error: errMsg})
 	r.releaseBudget(ctx, i, cs, status, nil)
 }
 
@@ -623,16 +628,16 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	cs := r.pb.Steps[i]
 	raw, err := cs.ForEach.Render(env.Map()) //workflowcheck:ignore expressions are pure
 	if err != nil {
-		r.finish(ctx, i, playbook.StatusFailed, nil, "for_each: "+err.Error(), "")
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: "for_each: " + err.Error()})
 		return
 	}
 	items, ok := raw.([]any)
 	if !ok && raw != nil {
-		r.finish(ctx, i, playbook.StatusFailed, nil, fmt.Sprintf("for_each: expected a list, got %T", raw), "")
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: fmt.Sprintf("for_each: expected a list, got %T", raw)})
 		return
 	}
 	if len(items) == 0 {
-		r.finish(ctx, i, playbook.StatusSkipped, []any{}, "", "for_each: the list is empty")
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Output: []any{}, Reason: "for_each: the list is empty"})
 		return
 	}
 	// Render every item's params first so one gate can show them all.
@@ -642,18 +647,18 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		ienv.Item, ienv.Index, ienv.HasItem = item, n, true
 		p, err := renderParams(cs, ienv.Map())
 		if err != nil {
-			r.finish(ctx, i, playbook.StatusFailed, nil, fmt.Sprintf("item %d: %v", n, err), "")
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: fmt.Sprintf("item %d: %v", n, err)})
 			return
 		}
 		all[n] = p
 	}
 	r.results[i].Params = all
 	if ok, status, reason := r.maybeGate(ctx, i, cs, all, env.Map()); !ok {
-		r.finish(ctx, i, status, nil, "", reason)
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
 		return
 	}
 	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
-		r.finish(ctx, i, playbook.StatusSkipped, nil, "", why)
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		return
 	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
@@ -705,7 +710,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	if len(held) > 0 {
 		r.addHold(ctx, cs, held)
 	}
-	r.finish(ctx, i, status, outputs, strings.Join(errs, "; "), "")
+	r.finish(ctx, i, stepEnd{Status: status, Output: outputs, Error: strings.Join(errs, "; ")})
 	r.releaseBudget(ctx, i, cs, status, results)
 }
 

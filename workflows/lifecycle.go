@@ -136,7 +136,7 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		r.finding = u.Finding
 		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
 		for i, cs := range r.pb.Steps {
-			if r.status[i] == playbook.StatusSucceeded && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
+			if r.results[i].Status == playbook.StatusSucceeded && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
 				w.Review = append(w.Review, cs.ID)
 			}
 		}

@@ -129,7 +129,7 @@ func (r *run) computeOutcome() (string, string) {
 		steps[i] = outcomeStep{
 			id:      cs.ID,
 			contain: cs.Action != nil && cs.Action.Risk == catalog.RiskContain,
-			status:  r.status[i],
+			status:  r.results[i].Status,
 			reason:  r.results[i].Reason,
 			gate:    r.results[i].Gate,
 		}
