@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"strings"
@@ -27,11 +25,8 @@ func actionsCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("actions", actionsUsage, s)
 			format := fs.String("format", "text", "output format: text, json or md")
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			cat := activities.Catalog()
 			switch *format {

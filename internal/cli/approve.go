@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 	"strings"
@@ -27,11 +25,8 @@ func approvalsCommand() command {
 			fs := newFlagSet("approvals", approvalsUsage, s)
 			f.register(fs)
 			jsonOut := fs.Bool("json", false, "print JSON")
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			var resp struct {
 				Approvals []approvals.OpenGate `json:"approvals"`
@@ -92,12 +87,9 @@ func decideCommand(name string) command {
 			f.register(fs)
 			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who decides (Slack user id or name; env RIPOSTE_USER)")
 			reason := fs.String("reason", "", "why")
-			pos, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(pos) != 2 {
 				fmt.Fprintf(s.Err, "riposte %s: name the run and the step: riposte %s RUN STEP --as USER\n", name, name)

@@ -142,6 +142,19 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// parseArgs parses a command's flags (see parseFlags); when it fails, code
+// is the exit code: 0 for -h, 2 for a bad flag (the flag set printed why).
+func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, 0, false
+	}
+	if err != nil {
+		return nil, 2, false
+	}
+	return pos, 0, true
+}
+
 // newFlagSet returns a flag set whose usage prints to the error stream.
 func newFlagSet(c string, usage string, s Streams) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)

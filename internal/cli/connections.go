@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"text/tabwriter"
@@ -34,12 +32,9 @@ func connectionsCommand() command {
 			useLab := fs.Bool("lab", false, "check the vendor lab's connections")
 			format := fs.String("format", "text", "output format: text or json")
 			timeout := fs.Duration("timeout", 30*time.Second, "time limit of each check")
-			rest, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			rest, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(rest) != 1 || rest[0] != "check" {
 				fmt.Fprintf(s.Err, "riposte connections: the only subcommand is check (riposte connections check)\n%s\n", connectionsUsage)

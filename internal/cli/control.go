@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"net/url"
 
@@ -25,12 +23,9 @@ func rollbackCommand() command {
 			fs := newFlagSet("rollback", rollbackUsage, s)
 			f.register(fs)
 			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who asks for the rollback (env RIPOSTE_USER)")
-			pos, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(pos) != 1 {
 				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN --as USER")
@@ -68,12 +63,9 @@ func extendCommand() command {
 			fs := newFlagSet("extend", extendUsage, s)
 			f.register(fs)
 			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who extends (env RIPOSTE_USER)")
-			pos, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(pos) != 3 {
 				fmt.Fprintf(s.Err, "riposte extend: got %d argument(s), want RUN STEP DURATION; usage: riposte extend RUN STEP DURATION --as USER (riposte holds lists what can be extended)\n", len(pos))
@@ -111,12 +103,9 @@ func policyCommand() command {
 			fs := newFlagSet("policy", policyUsage, s)
 			f.register(fs)
 			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who switches (env RIPOSTE_USER)")
-			pos, err := parseFlags(fs, args[1:])
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args[1:])
+			if !ok {
+				return code
 			}
 			var st workflows.GuardState
 			switch {

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -63,11 +62,8 @@ func devCommand() command {
 			o.Runtime.register(fs)
 			o.Observe.register(fs)
 			o.Rate.register(fs)
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			if err := o.Runtime.check(); err != nil {
 				return fail(s, &exitError{code: 2, err: err})

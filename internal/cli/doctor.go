@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -61,11 +59,8 @@ func doctorCommand() command {
 			o.Encryption.register(fs)
 			fs.DurationVar(&o.MaxSkew, "max-skew", 30*time.Second, "largest clock difference accepted")
 			fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of each check")
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			if failed := runDoctor(ctx, o, s); failed > 0 {
 				fmt.Fprintf(s.Out, "\n%d check(s) failed\n", failed)

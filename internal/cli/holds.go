@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -30,12 +28,9 @@ func holdsCommand() command {
 			fs := newFlagSet("holds", holdsUsage, s)
 			f.register(fs)
 			jsonOut := fs.Bool("json", false, "print JSON")
-			pos, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(pos) != 0 {
 				fmt.Fprintf(s.Err, "riposte holds: takes no arguments (got %q); see riposte runs show RUN for one run's holds\n", pos)
@@ -110,12 +105,9 @@ func uiLinksCommand() command {
 			ui := fs.String("ui", envOr("RIPOSTE_UI_URL", "http://127.0.0.1:8233"), "Temporal Web UI base URL (env RIPOSTE_UI_URL)")
 			ns := fs.String("namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 			dir := fs.String("playbooks", "playbooks", "playbooks directory, for one link per playbook")
-			pos, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(pos) != 0 {
 				fmt.Fprintf(s.Err, "riposte ui-links: takes no arguments (got %q); use --ui, --namespace, --playbooks\n", pos)

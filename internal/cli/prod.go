@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -20,18 +19,45 @@ Runs the Riposte worker (playbook interpreter and actions) against an
 external Temporal cluster: self-hosted (docker-compose.yml) or Temporal Cloud
 (mTLS or API key). Scale by running more workers on the same task queue.`
 
-// workerOptions are riposte worker's flags.
-type workerOptions struct {
-	Temporal       config.Temporal
-	RegisterSA     bool
-	LogLevel       string
-	MaxConcurrency int
-	// Playbooks are the ones serve loads: runs refer to their playbook
-	// version and the worker loads it from here (or the playbook store).
-	Playbooks  string
-	Runtime    runtimeFlags
+// clusterFlags are what worker and serve share: the Temporal cluster, the
+// log level, payload encryption and observability.
+type clusterFlags struct {
+	Temporal   config.Temporal
+	LogLevel   string
 	Encryption encryptionFlags
 	Observe    observeFlags
+}
+
+func (f *clusterFlags) register(fs *flag.FlagSet) {
+	f.Temporal.RegisterFlags(fs)
+	fs.StringVar(&f.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	f.Encryption.register(fs)
+	f.Observe.register(fs)
+}
+
+// options returns the system options these flags choose for the process
+// named service (logger, keys, telemetry).
+func (f *clusterFlags) options(service string, s Streams) (system.Options, error) {
+	keys, err := f.Encryption.keys()
+	if err != nil {
+		return system.Options{}, err
+	}
+	dkeys, err := decisionKeys()
+	if err != nil {
+		return system.Options{}, err
+	}
+	return system.Options{Logger: newLogger(s, f.LogLevel), Temporal: f.Temporal, Keys: keys, DecisionKeys: dkeys,
+		Telemetry: f.Observe.options(service)}, nil
+}
+
+// workerOptions are riposte worker's flags.
+type workerOptions struct {
+	clusterFlags
+	RegisterSA bool
+	// Playbooks are the ones serve loads: runs refer to their playbook
+	// version and the worker loads it from here (or the playbook store).
+	Playbooks string
+	Runtime   runtimeFlags
 }
 
 func workerCommand() command {
@@ -39,18 +65,12 @@ func workerCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			var o workerOptions
 			fs := newFlagSet("worker", workerUsage, s)
-			o.Temporal.RegisterFlags(fs)
+			o.clusterFlags.register(fs)
 			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
 			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
-			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			o.Runtime.register(fs)
-			o.Encryption.register(fs)
-			o.Observe.register(fs)
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			if err := o.Runtime.check(); err != nil {
 				return fail(s, &exitError{code: 2, err: err})
@@ -63,30 +83,21 @@ func workerCommand() command {
 }
 
 func runWorker(ctx context.Context, o workerOptions, s Streams) error {
-	logger := newLogger(s, o.LogLevel)
-	keys, err := o.Encryption.keys()
+	so, err := o.options("riposte-worker", s)
 	if err != nil {
 		return err
 	}
-	dkeys, err := decisionKeys()
-	if err != nil {
-		return err
-	}
-	wo := o.Runtime.worker(system.LabNever)
-	wo.Playbooks = system.SplitList(o.Playbooks)
-	sys, err := system.Start(ctx, system.Options{
-		Logger: logger, Temporal: o.Temporal, RegisterSearchAttributes: o.RegisterSA,
-		Keys: keys, DecisionKeys: dkeys,
-		Telemetry:     o.Observe.options("riposte-worker"),
-		PlaybookStore: o.Runtime.PlaybookStore,
-		Worker:        wo,
-	})
+	so.RegisterSearchAttributes = o.RegisterSA
+	so.PlaybookStore = o.Runtime.PlaybookStore
+	so.Worker = o.Runtime.worker(system.LabNever)
+	so.Worker.Playbooks = system.SplitList(o.Playbooks)
+	sys, err := system.Start(ctx, so)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
 	sys.MetricsServer.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
-	logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
+	so.Logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
 	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
 	<-ctx.Done()
 	return nil
@@ -100,18 +111,15 @@ external Temporal cluster. The API token comes from RIPOSTE_API_TOKEN (or
 
 // serveOptions are riposte serve's flags.
 type serveOptions struct {
-	Temporal   config.Temporal
+	clusterFlags
 	Playbooks  string
 	HTTP       string
 	MaxBody    int64
 	TokenFile  string
 	TokensFile string
 	UIURL      string
-	LogLevel   string
 	CORS       string
-	Encryption encryptionFlags
 	Rate       rateFlags
-	Observe    observeFlags
 	// Config is riposte.yaml, read for its detections: section.
 	Config string
 	// PlaybookStore keeps every version serve loads, by digest (shared
@@ -125,7 +133,7 @@ func serveCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			var o serveOptions
 			fs := newFlagSet("serve", serveUsage, s)
-			o.Temporal.RegisterFlags(fs)
+			o.clusterFlags.register(fs)
 			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
 			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "0.0.0.0:8080"), "HTTP API address: port or host:port")
 			fs.StringVar(&o.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "riposte.yaml, for its detections: section (optional; env RIPOSTE_CONFIG)")
@@ -133,18 +141,12 @@ func serveCommand() command {
 			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
 			fs.StringVar(&o.TokensFile, "tokens-file", envOr("RIPOSTE_TOKENS_FILE", ""), "personal API tokens file (riposte tokens create --tokens-file …; env RIPOSTE_TOKENS_FILE)")
 			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
-			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
 			fs.StringVar(&o.PlaybookStore, "playbook-store", envOr("RIPOSTE_PLAYBOOK_STORE", ""), "directory keeping every playbook version loaded, by digest, shared with the workers (env RIPOSTE_PLAYBOOK_STORE)")
 			fs.StringVar(&o.PlaybookInput, "playbook-input", envOr("RIPOSTE_PLAYBOOK_INPUT", "auto"), "how runs carry their playbook: reference (name, version, digest; the workers load that version), inline (the whole playbook, as releases before), or auto: by reference once every worker polling the task queue can load playbooks by reference (env RIPOSTE_PLAYBOOK_INPUT)")
-			o.Encryption.register(fs)
 			o.Rate.register(fs)
-			o.Observe.register(fs)
-			if _, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if _, code, ok := parseArgs(fs, args); !ok {
+				return code
 			}
 			if err := runServe(ctx, o, s); err != nil {
 				return fail(s, err)
@@ -154,7 +156,6 @@ func serveCommand() command {
 }
 
 func runServe(ctx context.Context, o serveOptions, s Streams) error {
-	logger := newLogger(s, o.LogLevel)
 	if _, err := system.ListenAddr("--http", o.HTTP); err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -162,11 +163,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err != nil && o.TokensFile == "" {
 		return &exitError{code: 2, err: fmt.Errorf("%w, or --tokens-file (personal tokens)", err)}
 	}
-	keys, err := o.Encryption.keys()
-	if err != nil {
-		return err
-	}
-	dkeys, err := decisionKeys()
+	so, err := o.options("riposte-serve", s)
 	if err != nil {
 		return err
 	}
@@ -177,17 +174,14 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 			return &exitError{code: 2, err: err}
 		}
 	}
-	sys, err := system.Start(ctx, system.Options{
-		Logger: logger, Temporal: o.Temporal, Keys: keys, DecisionKeys: dkeys,
-		Telemetry:     o.Observe.options("riposte-serve"),
-		PlaybookStore: o.PlaybookStore,
-		API: &system.APIOptions{
-			PlaybookInput: o.PlaybookInput,
-			Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
-			MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
-			RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
-		},
-	})
+	so.PlaybookStore = o.PlaybookStore
+	so.API = &system.APIOptions{
+		PlaybookInput: o.PlaybookInput,
+		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
+		RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
+	}
+	sys, err := system.Start(ctx, so)
 	if err != nil {
 		return err
 	}

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -51,12 +49,9 @@ func runsCommand() command {
 			shadow := fs.Bool("shadow", false, "only shadow-mode runs")
 			limit := fs.Int("limit", 50, "most runs to list")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
-			pos, err := parseFlags(fs, rest)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, rest)
+			if !ok {
+				return code
 			}
 			c := f.client()
 			switch sub {

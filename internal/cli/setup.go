@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -49,11 +48,8 @@ func setupCommand() command {
 			})
 			fs.DurationVar(&o.Wait, "wait", 2*time.Minute, "how long to wait for the frontend and for the namespace to become visible")
 			fs.DurationVar(&o.Settle, "settle", 15*time.Second, "after adding search attributes, wait this long for every Temporal host's cache (0: no wait)")
-			if pos, err := parseFlags(fs, args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			if pos, code, ok := parseArgs(fs, args); !ok {
+				return code
 			} else if len(pos) > 0 {
 				return fail(s, &exitError{code: 2, err: fmt.Errorf("setup takes no arguments (got %q)", strings.Join(pos, " "))})
 			}

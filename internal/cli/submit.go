@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -47,12 +45,9 @@ func submitCommand() command {
 			fs.BoolVar(&o.JSON, "json", false, "print the API response as JSON")
 			fs.StringVar(&o.Format, "format", "", "input format: ocsf, crowdstrike, graph, elastic, suricata (default: OCSF or detected)")
 			fs.BoolVar(&o.Explain, "explain", false, "start nothing; print the finding view and why each playbook did or did not match")
-			files, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			files, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if len(files) == 0 {
 				fmt.Fprintln(s.Err, "riposte submit: name at least one detection file (or - for stdin)")

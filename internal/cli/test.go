@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -33,12 +31,9 @@ func testCommand() command {
 			junit := fs.String("junit", "", "also write a JUnit XML report to `FILE` (for CI)")
 			run := fs.String("run", "", "run only the cases whose playbook/case name matches `REGEXP`")
 			verbose := fs.Bool("v", false, "verbose: print every case and its steps, not only failures")
-			paths, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			paths, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			r := &pbtest.Runner{Catalog: activities.Catalog(), Out: s.Out, Verbose: *verbose}
 			if *run != "" {

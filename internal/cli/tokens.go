@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -43,12 +41,9 @@ func tokensCommand() command {
 				return 2
 			}
 			sub := args[0]
-			pos, err := parseFlags(fs, args[1:])
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			pos, code, ok := parseArgs(fs, args[1:])
+			if !ok {
+				return code
 			}
 			path := *file
 			if path == "" {

@@ -3,8 +3,6 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"strings"
 
@@ -25,12 +23,9 @@ func validateCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("validate", validateUsage, s)
 			format := fs.String("format", "text", "output format: text or json")
-			paths, err := parseFlags(fs, args)
-			if err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					return 0
-				}
-				return 2
+			paths, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
 			}
 			if *format != "text" && *format != "json" {
 				fmt.Fprintf(s.Err, "riposte validate: --format must be text or json, got %q\n", *format)
