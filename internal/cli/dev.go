@@ -121,6 +121,10 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 	if pbStore == "" {
 		pbStore = filepath.Join(o.DataDir, "playbook-store")
 	}
+	oidcV, err := oidcFromEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
 	sys, err := system.Start(ctx, system.Options{
 		Logger: logger,
 		Embedded: &system.EmbeddedOptions{DataDir: o.DataDir, FrontendPort: o.TemporalPort,
@@ -142,6 +146,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
 			Tokens:  auth.NewStore(envOr("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
 			DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+			OIDC:    oidcV,
 		},
 	})
 	if err != nil {

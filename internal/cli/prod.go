@@ -174,10 +174,14 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 			return &exitError{code: 2, err: err}
 		}
 	}
+	oidcV, err := oidcFromEnv(ctx)
+	if err != nil {
+		return err
+	}
 	so.PlaybookStore = o.PlaybookStore
 	so.API = &system.APIOptions{
 		PlaybookInput: o.PlaybookInput,
-		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")), OIDC: oidcV,
 		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
 		RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
 	}

@@ -1,12 +1,14 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"strconv"
 
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/signing"
@@ -105,4 +107,19 @@ func decisionKeys() (*signing.Keys, error) {
 		return nil, nil
 	}
 	return k, nil
+}
+
+// oidcFromEnv builds the OIDC bearer-token verifier from RIPOSTE_OIDC_*;
+// nil when RIPOSTE_OIDC_ISSUER is unset. A partial or broken configuration
+// refuses to start (exit 2) rather than silently running without it.
+func oidcFromEnv(ctx context.Context) (auth.Verifier, error) {
+	o, ok := auth.OIDCOptionsFromEnv()
+	if !ok {
+		return nil, nil
+	}
+	v, err := auth.NewOIDCVerifier(ctx, o)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	return v, nil
 }

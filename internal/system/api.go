@@ -42,6 +42,8 @@ type APIOptions struct {
 	Token   string
 	Tokens  *auth.Store
 	DevUser string
+	// OIDC verifies IdP bearer tokens (nil: off; see auth.OIDCVerifier).
+	OIDC    auth.Verifier
 	MaxBody int64
 	// UIURL is the public Temporal UI for run links (the embedded
 	// server's UI when empty).
@@ -174,6 +176,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		Token:      ao.Token,
 		DevUser:    ao.DevUser,
 		Tokens:     ao.Tokens,
+		OIDC:       ao.OIDC,
 		Keys:       s.DecisionKeys,
 		MaxBody:    ao.MaxBody,
 		Namespace:  s.Temporal.Namespace,

@@ -1,0 +1,218 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+
+	"github.com/riposte-dev/riposte/internal/identity"
+	"github.com/riposte-dev/riposte/internal/safefile"
+)
+
+// Environment variables of optional OIDC bearer tokens (riposte serve and
+// riposte dev). Without RIPOSTE_OIDC_ISSUER, OIDC is off.
+const (
+	EnvOIDCIssuer   = "RIPOSTE_OIDC_ISSUER"
+	EnvOIDCAudience = "RIPOSTE_OIDC_AUDIENCE"
+	EnvOIDCJWKSURL  = "RIPOSTE_OIDC_JWKS_URL"
+	EnvOIDCMapping  = "RIPOSTE_OIDC_MAPPING_FILE"
+	EnvOIDCAlgs     = "RIPOSTE_OIDC_ALGS"
+)
+
+// OIDCOptions configure OIDCVerifier.
+type OIDCOptions struct {
+	// Issuer must equal the tokens' iss.
+	Issuer string
+	// Audience must be among the tokens' aud (the client id Riposte's
+	// API is registered under at the IdP).
+	Audience string
+	// JWKSURL is where the IdP's signing keys are; "" discovers it from
+	// {Issuer}/.well-known/openid-configuration at start.
+	JWKSURL string
+	// MappingFile maps subjects (sub) or verified emails to Slack users
+	// and scopes (see OIDCMapping).
+	MappingFile string
+	// Algs are the accepted signature algorithms; default RS256, ES256
+	// ("none" and HMAC algorithms are never accepted).
+	Algs []string
+	// HTTPClient fetches the JWKS (and discovery); nil = a 10 s client.
+	HTTPClient *http.Client
+}
+
+// OIDCOptionsFromEnv reads the RIPOSTE_OIDC_* variables; ok is false when
+// OIDC is not configured.
+func OIDCOptionsFromEnv() (OIDCOptions, bool) {
+	o := OIDCOptions{
+		Issuer:      strings.TrimSpace(os.Getenv(EnvOIDCIssuer)),
+		Audience:    strings.TrimSpace(os.Getenv(EnvOIDCAudience)),
+		JWKSURL:     strings.TrimSpace(os.Getenv(EnvOIDCJWKSURL)),
+		MappingFile: strings.TrimSpace(os.Getenv(EnvOIDCMapping)),
+	}
+	for _, a := range strings.Split(os.Getenv(EnvOIDCAlgs), ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			o.Algs = append(o.Algs, a)
+		}
+	}
+	return o, o.Issuer != ""
+}
+
+// OIDCMapping is the mapping file: which IdP subjects act as which Slack
+// user, with which scopes. A subject is matched by sub first; by email only
+// when the token says email_verified is true.
+//
+//	{"users": [
+//	  {"sub": "00u1ab2cd3", "slack": "U0SOCLEAD1", "scopes": ["read", "approve"]},
+//	  {"email": "ops@example.com", "slack": "U0INFRA001", "scopes": ["read", "operate"]}
+//	]}
+type OIDCMapping struct {
+	Users []OIDCUser `json:"users"`
+}
+
+// OIDCUser is one mapping entry.
+type OIDCUser struct {
+	Sub    string   `json:"sub,omitempty"`
+	Email  string   `json:"email,omitempty"`
+	Slack  string   `json:"slack"`
+	Scopes []string `json:"scopes"`
+}
+
+// OIDCVerifier verifies IdP-issued JWTs (signature against the issuer's
+// JWKS, iss, aud, exp/nbf, algorithm) and maps them to a Principal.
+type OIDCVerifier struct {
+	verifier *oidc.IDTokenVerifier
+	bySub    map[string]OIDCUser
+	byEmail  map[string]OIDCUser
+}
+
+// NewOIDCVerifier checks the options, loads the mapping and prepares the
+// JWKS (fetched on first use and again when a token names an unknown key).
+func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) {
+	var missing []string
+	if o.Issuer == "" {
+		missing = append(missing, EnvOIDCIssuer)
+	}
+	if o.Audience == "" {
+		missing = append(missing, EnvOIDCAudience)
+	}
+	if o.MappingFile == "" {
+		missing = append(missing, EnvOIDCMapping)
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("OIDC: %s must be set (issuer, audience and mapping file go together)", strings.Join(missing, ", "))
+	}
+	algs := o.Algs
+	if len(algs) == 0 {
+		algs = []string{oidc.RS256, oidc.ES256}
+	}
+	for _, a := range algs {
+		switch a {
+		case oidc.RS256, oidc.RS384, oidc.RS512, oidc.ES256, oidc.ES384, oidc.ES512, oidc.PS256, oidc.PS384, oidc.PS512, oidc.EdDSA:
+		default:
+			return nil, fmt.Errorf("OIDC: algorithm %q is not accepted (asymmetric signatures only: RS256, ES256, PS256, EdDSA…)", a)
+		}
+	}
+	m, err := loadOIDCMapping(o.MappingFile)
+	if err != nil {
+		return nil, err
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	kctx := oidc.ClientContext(context.WithoutCancel(ctx), hc)
+	jwks := o.JWKSURL
+	if jwks == "" {
+		p, err := oidc.NewProvider(kctx, o.Issuer)
+		if err != nil {
+			return nil, fmt.Errorf("OIDC: discovering %s: %w (or set %s)", o.Issuer, err, EnvOIDCJWKSURL)
+		}
+		var meta struct {
+			JWKSURI string `json:"jwks_uri"`
+		}
+		if err := p.Claims(&meta); err != nil || meta.JWKSURI == "" {
+			return nil, fmt.Errorf("OIDC: %s publishes no jwks_uri; set %s", o.Issuer, EnvOIDCJWKSURL)
+		}
+		jwks = meta.JWKSURI
+	}
+	v := oidc.NewVerifier(o.Issuer, oidc.NewRemoteKeySet(kctx, jwks), &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
+	out := &OIDCVerifier{verifier: v, bySub: map[string]OIDCUser{}, byEmail: map[string]OIDCUser{}}
+	for _, u := range m.Users {
+		if u.Sub != "" {
+			out.bySub[u.Sub] = u
+		}
+		if u.Email != "" {
+			out.byEmail[strings.ToLower(u.Email)] = u
+		}
+	}
+	return out, nil
+}
+
+func loadOIDCMapping(path string) (OIDCMapping, error) {
+	var m OIDCMapping
+	b, err := safefile.ReadFile(path, MaxFileSize)
+	if err != nil {
+		return m, fmt.Errorf("OIDC mapping file: %w", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return m, fmt.Errorf("OIDC mapping file %s: %w", path, err)
+	}
+	for i, u := range m.Users {
+		where := fmt.Sprintf("OIDC mapping file %s: users[%d]", path, i)
+		if u.Sub == "" && u.Email == "" {
+			return m, fmt.Errorf("%s: needs sub or email", where)
+		}
+		if identity.Normalize(u.Slack) == "" {
+			return m, fmt.Errorf("%s.slack: the Slack user id is required", where)
+		}
+		scopes, err := ParseScopes(strings.Join(u.Scopes, ","))
+		if err != nil {
+			return m, fmt.Errorf("%s.scopes: %w", where, err)
+		}
+		m.Users[i].Scopes = scopes
+	}
+	return m, nil
+}
+
+// Verify authenticates a bearer JWT and returns the mapped principal.
+func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
+	// The key set fetches with its own client context (NewRemoteKeySet).
+	tok, err := v.verifier.Verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	var c struct {
+		Email         string `json:"email"`
+		EmailVerified *bool  `json:"email_verified"`
+	}
+	if err := tok.Claims(&c); err != nil {
+		return nil, fmt.Errorf("reading claims: %w", err)
+	}
+	u, ok := v.bySub[tok.Subject]
+	if !ok && c.Email != "" {
+		if c.EmailVerified == nil || !*c.EmailVerified {
+			return nil, fmt.Errorf("subject %q is not in the mapping file, and its email is not verified (email_verified)", clipSub(tok.Subject))
+		}
+		u, ok = v.byEmail[strings.ToLower(c.Email)]
+	}
+	if !ok {
+		return nil, fmt.Errorf("subject %q (email %q) is not in the OIDC mapping file", clipSub(tok.Subject), clipSub(c.Email))
+	}
+	return &Principal{Identity: u.Slack, Scopes: u.Scopes, Kind: KindOIDC, TokenID: "oidc:" + clipSub(tok.Subject)}, nil
+}
+
+func clipSub(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+var _ Verifier = (*OIDCVerifier)(nil)

@@ -1,0 +1,223 @@
+package auth
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+)
+
+// idp is a test identity provider: it serves its JWKS (one RSA and one EC
+// key) from httptest, and signs tokens.
+type idp struct {
+	srv    *httptest.Server
+	rsaKey *rsa.PrivateKey
+	ecKey  *ecdsa.PrivateKey
+}
+
+func newIDP(t *testing.T) *idp {
+	t.Helper()
+	rk, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ek, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &idp{rsaKey: rk, ecKey: ek}
+	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
+		{Key: &rk.PublicKey, KeyID: "rsa-1", Algorithm: "RS256", Use: "sig"},
+		{Key: &ek.PublicKey, KeyID: "ec-1", Algorithm: "ES256", Use: "sig"},
+	}}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/keys"})
+		case "/keys":
+			_ = json.NewEncoder(w).Encode(jwks)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
+}
+
+// sign makes a JWS over claims with key (kid) and alg.
+func sign(t *testing.T, key any, kid string, alg jose.SignatureAlgorithm, claims map[string]any) string {
+	t.Helper()
+	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(claims)
+	obj, err := s.Sign(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := obj.CompactSerialize()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func b64(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func TestOIDCVerifier(t *testing.T) {
+	p := newIDP(t)
+	dir := t.TempDir()
+	mapping := filepath.Join(dir, "oidc-users.json")
+	if err := os.WriteFile(mapping, []byte(`{"users":[
+  {"sub":"00u1alice","slack":"U0SOCLEAD1","scopes":["read","approve"]},
+  {"email":"Ops@Example.com","slack":"U0INFRA001","scopes":["operate"]}
+]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Discovery from the issuer (no JWKS URL given), as with a real IdP.
+	v, err := NewOIDCVerifier(context.Background(), OIDCOptions{Issuer: p.srv.URL, Audience: "riposte-api", MappingFile: mapping, HTTPClient: p.srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	claims := func(extra map[string]any) map[string]any {
+		c := map[string]any{"iss": p.srv.URL, "aud": "riposte-api", "sub": "00u1alice", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}
+		for k, x := range extra {
+			if x == nil {
+				delete(c, k)
+			} else {
+				c[k] = x
+			}
+		}
+		return c
+	}
+	other, _ := rsa.GenerateKey(rand.Reader, 2048)
+
+	// Accepted: mapped subject (RS256) and verified mapped email (ES256).
+	pr, err := v.Verify(context.Background(), sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(nil)))
+	if err != nil {
+		t.Fatalf("valid token refused: %v", err)
+	}
+	if pr.Identity != "U0SOCLEAD1" || pr.Kind != KindOIDC || !pr.Has(ScopeApprove) || pr.Has(ScopeOperate) || pr.TokenID != "oidc:00u1alice" {
+		t.Errorf("principal = %+v", pr)
+	}
+	pr, err = v.Verify(context.Background(), sign(t, p.ecKey, "ec-1", jose.ES256, claims(map[string]any{"sub": "00u9ops", "email": "ops@example.com", "email_verified": true, "aud": []string{"other", "riposte-api"}})))
+	if err != nil || pr.Identity != "U0INFRA001" || !pr.Has(ScopeOperate) || pr.Has(ScopeApprove) {
+		t.Fatalf("verified email: %+v, %v", pr, err)
+	}
+
+	noneTok := b64(map[string]any{"alg": "none", "typ": "JWT", "kid": "rsa-1"}) + "." + b64(claims(nil)) + "."
+	// HS256 keyed with the RSA public key (algorithm confusion).
+	pubDER := p.rsaKey.PublicKey.N.Bytes()
+	hsTok := sign(t, pubDER, "rsa-1", jose.HS256, claims(nil))
+	for _, tt := range []struct{ name, tok, want string }{
+		{"wrong issuer", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"iss": "https://evil.example"})), "different provider"},
+		{"wrong audience", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"aud": "someone-else"})), "audience"},
+		{"expired", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"exp": now.Add(-time.Minute).Unix()})), "expired"},
+		{"unknown kid", sign(t, other, "rsa-2", jose.RS256, claims(nil)), "signature"},
+		{"known kid, other key", sign(t, other, "rsa-1", jose.RS256, claims(nil)), "signature"},
+		{"alg none", noneTok, ""},
+		{"HS256 with the public key", hsTok, ""},
+		{"unmapped subject", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory"})), "not in the OIDC mapping file"},
+		{"unverified email", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": false})), "not verified"},
+		{"email without email_verified", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com"})), "not verified"},
+		{"tampered payload", func() string {
+			parts := strings.Split(sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory"})), ".")
+			return parts[0] + "." + b64(claims(nil)) + "." + parts[2]
+		}(), "signature"},
+	} {
+		pr, err := v.Verify(context.Background(), tt.tok)
+		if err == nil {
+			t.Errorf("%s: accepted as %+v", tt.name, pr)
+			continue
+		}
+		if tt.want != "" && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %q does not mention %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestOIDCOptionsAndMappingErrors(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	write := func(s string) string {
+		n++
+		p := filepath.Join(dir, fmt.Sprintf("m%d.json", n))
+		if err := os.WriteFile(p, []byte(s), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	base := OIDCOptions{Issuer: "https://idp.example", Audience: "riposte", JWKSURL: "https://idp.example/keys"}
+	for _, tt := range []struct {
+		name string
+		o    OIDCOptions
+		want string
+	}{
+		{"no audience", OIDCOptions{Issuer: "https://idp.example", MappingFile: write(`{"users":[]}`)}, EnvOIDCAudience},
+		{"no mapping", OIDCOptions{Issuer: "https://idp.example", Audience: "a"}, EnvOIDCMapping},
+		{"symmetric alg", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[]}`)
+			o.Algs = []string{"HS256"}
+			return o
+		}(), `"HS256" is not accepted`},
+		{"none alg", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[]}`)
+			o.Algs = []string{"none"}
+			return o
+		}(), `"none" is not accepted`},
+		{"entry without sub or email", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[{"slack":"U1","scopes":["read"]}]}`)
+			return o
+		}(), "users[0]: needs sub or email"},
+		{"entry without slack", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[{"sub":"x","scopes":["read"]}]}`)
+			return o
+		}(), "users[0].slack"},
+		{"unknown scope", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[{"sub":"x","slack":"U1","scopes":["root"]}]}`)
+			return o
+		}(), `users[0].scopes: unknown scope "root"`},
+		{"unknown field", func() OIDCOptions {
+			o := base
+			o.MappingFile = write(`{"users":[{"sub":"x","slack":"U1","scopes":["read"],"admin":true}]}`)
+			return o
+		}(), "unknown field"},
+	} {
+		if _, err := NewOIDCVerifier(context.Background(), tt.o); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	t.Setenv(EnvOIDCIssuer, "")
+	if _, ok := OIDCOptionsFromEnv(); ok {
+		t.Error("OIDC on without an issuer")
+	}
+	t.Setenv(EnvOIDCIssuer, "https://idp.example")
+	t.Setenv(EnvOIDCAudience, "riposte")
+	t.Setenv(EnvOIDCAlgs, "RS256, ES256")
+	if o, ok := OIDCOptionsFromEnv(); !ok || o.Audience != "riposte" || len(o.Algs) != 2 {
+		t.Errorf("from env: %+v %v", o, ok)
+	}
+}
