@@ -144,6 +144,9 @@ type run struct {
 	// an Outcome, dry-run holds release at once. Older histories replay
 	// without it.
 	outcomes bool
+	// local is true for runs started with ModelLocalSteps: steps that
+	// LocalStep allows run as local activities.
+	local bool
 	// outcome and outcomeDetail are set when the run ends.
 	outcome, outcomeDetail string
 	// holdUntil is the HoldUntil search attribute as last upserted.
@@ -173,10 +176,18 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	// The first command of a new run: its marker tells replays which
 	// behaviour the run was started with.
-	outcomes := workflow.GetVersion(ctx, ChangeOutcomes, workflow.DefaultVersion, 1) >= 1
+	// The same marker records the execution model: version 2 runs short
+	// steps as local activities (LocalStep). Runs recorded at version 1
+	// replay with regular activities; no extra marker per run.
+	var model workflow.Version = ModelLocalSteps
+	if input.Rev < RevByReference || input.PlaybookRef == nil {
+		model = workflow.GetVersion(ctx, ChangeOutcomes, workflow.DefaultVersion, ModelLocalSteps)
+	}
+	outcomes := model >= 1
 	info := workflow.GetInfo(ctx)
 	r := &run{
 		outcomes: outcomes,
+		local:    model >= ModelLocalSteps,
 		in:       in,
 		input:    &input,
 		pb:       pb,
@@ -750,6 +761,10 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 	if index >= 0 {
 		summary = fmt.Sprintf("%s [%d]", summary, index)
 	}
+	local := r.local && LocalStep(cs)
+	if local && cs.Timeout.D() <= 0 {
+		timeout = LocalStepTimeout
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		// Actions heartbeat (activities.wrap), so an attempt on a worker
@@ -758,6 +773,16 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 		RetryPolicy:      rp,
 		Summary:          summary,
 	})
+	if local {
+		// The summary names the step on the marker in the UI.
+		actx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: timeout,
+			// Without it the SDK caps all attempts at StartToClose.
+			ScheduleToCloseTimeout: time.Duration(rp.MaximumAttempts) * (timeout + rp.MaximumInterval),
+			RetryPolicy:            rp,
+			Summary:                summary,
+		})
+	}
 	key := r.info.WorkflowExecution.ID + "/" + cs.ID
 	if index >= 0 {
 		key = fmt.Sprintf("%s/%d", key, index)
@@ -773,7 +798,13 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 		DryRun:         r.input.Simulated(),
 	}
 	var out map[string]any
-	err := workflow.ExecuteActivity(actx, cs.Step.Action, call).Get(ctx, &out)
+	var fut workflow.Future
+	if local {
+		fut = workflow.ExecuteLocalActivity(actx, cs.Step.Action, call)
+	} else {
+		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
+	}
+	err := fut.Get(ctx, &out)
 	if err == nil {
 		if out == nil {
 			out = map[string]any{}
@@ -796,7 +827,54 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 func errorMessage(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
+		var lf LocalFailure
+		if ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
+			return lf.Message
+		}
 		return ae.Message()
 	}
 	return err.Error()
+}
+
+// LocalFailure carries the message of a local step's failure in the
+// error's details, which are encrypted like every payload: the SDK writes
+// a local activity's failure message into its marker without the codec's
+// failure encoding, so the message itself must say nothing secret (see
+// engine's local failure interceptor).
+type LocalFailure struct {
+	Message string `json:"message"`
+}
+
+// Execution models, recorded by the ChangeOutcomes version marker.
+const (
+	// ModelLocalSteps runs short steps as local activities (LocalStep).
+	ModelLocalSteps = 2
+	// LocalStepTimeout is a local step's time per attempt when the step
+	// sets none (a regular activity's default is DefaultStepTimeout).
+	LocalStepTimeout = time.Minute
+	// LocalStepMaxTimeout is the longest timeout a step may set and still
+	// run as a local activity.
+	LocalStepMaxTimeout = time.Minute
+)
+
+// LocalStep decides whether a step runs as a local activity, inside the
+// workflow task that reaches it (no activity task round trip through the
+// server; one marker event instead of three), or as a regular activity.
+// A local activity runs in the worker that runs the workflow task: if that
+// worker dies, the workflow task is retried elsewhere and the call runs
+// again, its attempts are not listed as pending activities, and it cannot
+// heartbeat. So regular activities keep:
+//   - contain steps (risk contain): changes to the environment, exactly
+//     once under worker loss, with their heartbeat timeout;
+//   - actions that keep progress between attempts in heartbeat details
+//     (catalog Action.Progress: jira.create_issue, slack.post_message);
+//   - long steps: a timeout over LocalStepMaxTimeout.
+//
+// Everything else — read and notify actions and core.* — runs local.
+func LocalStep(cs *playbook.CStep) bool {
+	a := cs.Action
+	if a == nil || a.Risk == catalog.RiskContain || a.Progress {
+		return false
+	}
+	return cs.Timeout.D() <= LocalStepMaxTimeout
 }

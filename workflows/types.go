@@ -116,7 +116,15 @@ const (
 	// RevLean relies on the starter having set RunStatus=running in the
 	// start request, and upserts ApprovalState and RunStatus together.
 	RevLean = 1
-	// CurrentRev is what starters ask for.
+	// RevByReference, for runs that carry a reference to their playbook
+	// (only workers of this release or later receive those), is the
+	// current execution model without a version marker: outcomes and
+	// local steps (ModelLocalSteps) are implied, so the run records no
+	// marker and no TemporalChangeVersion upsert (a visibility write) that
+	// GetVersion would add. Inline runs keep asking GetVersion.
+	RevByReference = 2
+	// CurrentRev is what starters ask for with the playbook inline; runs
+	// by reference ask for RevByReference.
 	CurrentRev = RevLean
 )
 

@@ -51,7 +51,7 @@ func Definitions() []connector.Definition {
 	return []connector.Definition{
 		{
 			Action: catalog.Action{
-				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify,
+				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify, Progress: true,
 				Description: "Creates a Jira issue. The description is plain text (wrapped in ADF paragraphs, never parsed as markup). A retry of the same step returns the issue it already created (found by its riposte-<hash> label).",
 				Params: []catalog.Param{
 					{Name: "project", Type: catalog.TypeString, Description: "Project key; default: the connection's project."},

@@ -27,7 +27,8 @@ func Definitions() []connector.Definition {
 			Description: "Posts a plain-text message to a Slack channel. The text is escaped, so nothing in it can " +
 				"mention people or hide links; mrkdwn formatting is off. Needs SLACK_BOT_TOKEN and the bot in the channel " +
 				"(or the chat:write.public scope).",
-			Risk: catalog.RiskNotify,
+			Risk:     catalog.RiskNotify,
+			Progress: true,
 			Params: []catalog.Param{
 				{Name: "channel", Type: catalog.TypeString, Required: true, Description: "Channel ID (C…) or name to post to."},
 				{Name: "text", Type: catalog.TypeString, Required: true, Description: "Message text, shown as plain text (up to 40,000 characters)."},

@@ -62,6 +62,11 @@ type Action struct {
 	Vendor string `json:"vendor,omitempty"`
 	// AnyParams accepts params not listed in Params (core.noop).
 	AnyParams bool `json:"any_params,omitempty"`
+	// Progress marks an action that keeps progress between attempts in
+	// its heartbeat details (connector.SaveProgress), to find what an
+	// earlier attempt did: it always runs as a regular activity, whose
+	// heartbeat details survive a retry (see workflows.LocalStep).
+	Progress bool `json:"progress,omitempty"`
 }
 
 // Param returns the named param, if the action has it.

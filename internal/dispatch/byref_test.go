@@ -61,9 +61,14 @@ steps:
 			}
 			in := st.inputs[0]
 			if tc.ref {
+				if in.Rev != workflows.RevByReference {
+					t.Errorf("rev %d, want %d", in.Rev, workflows.RevByReference)
+				}
 				if in.Playbook != nil || in.Digest != "" || in.PlaybookRef == nil || *in.PlaybookRef != (workflows.PlaybookRef{Name: "ref-test", Version: 4, Digest: playbook.Digest(src)}) {
 					t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
 				}
+			} else if in.Rev != workflows.CurrentRev {
+				t.Errorf("rev %d, want %d", in.Rev, workflows.CurrentRev)
 			} else if in.PlaybookRef != nil || in.Playbook == nil || in.Digest != playbook.Digest(src) {
 				t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
 			}

@@ -217,6 +217,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 	}
 	if d.ByReference != nil && d.ByReference(ctx) {
 		input.PlaybookRef = &workflows.PlaybookRef{Name: pb.Name, Version: pb.Version, Digest: c.Digest}
+		input.Rev = workflows.RevByReference
 	} else {
 		input.Playbook, input.Digest = pb, c.Digest
 	}

@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -15,7 +16,10 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -84,6 +88,8 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 		}
 		wo.Identity += " " + ByReferenceMarker
 	}
+	// First, so every other interceptor sees the sealed error too.
+	wo.Interceptors = append([]interceptor.WorkerInterceptor{&localFailures{}}, wo.Interceptors...)
 	w := worker.New(c, opts.TaskQueue, wo)
 	in := workflows.NewInterpreter(activities.Catalog())
 	in.Keys = opts.Keys
@@ -195,4 +201,47 @@ func PollersByReference(pollers []*taskqueuepb.PollerInfo) bool {
 		}
 	}
 	return true
+}
+
+// localFailures keeps vendor and detection text out of local activity
+// markers: the SDK records a local activity's failure message in clear
+// (the codec's failure encoding does not reach it), so an action's error
+// becomes one whose message is its type only, with the message in the
+// (encrypted) details as workflows.LocalFailure.
+type localFailures struct {
+	interceptor.WorkerInterceptorBase
+}
+
+func (*localFailures) InterceptActivity(ctx context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
+	return &localFailuresInbound{ActivityInboundInterceptorBase: interceptor.ActivityInboundInterceptorBase{Next: next}}
+}
+
+type localFailuresInbound struct {
+	interceptor.ActivityInboundInterceptorBase
+}
+
+func (l *localFailuresInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
+	res, err := l.Next.ExecuteActivity(ctx, in)
+	if err == nil || !activity.GetInfo(ctx).IsLocalActivity {
+		return res, err
+	}
+	return res, SealLocalFailure(err)
+}
+
+// SealLocalFailure turns a local activity's error into one whose message
+// names only its type (and whether it is retried), the message going to
+// the details.
+func SealLocalFailure(err error) error {
+	typ, nonRetryable, msg := "ActionError", false, err.Error()
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		if ae.Type() != "" {
+			typ = ae.Type()
+		}
+		nonRetryable, msg = ae.NonRetryable(), ae.Message()
+	}
+	return temporal.NewApplicationErrorWithOptions(typ+" (message encrypted: the codec endpoint decodes it)", typ, temporal.ApplicationErrorOptions{
+		NonRetryable: nonRetryable,
+		Details:      []any{workflows.LocalFailure{Message: msg}},
+	})
 }

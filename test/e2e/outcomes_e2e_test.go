@@ -206,12 +206,18 @@ func failureThroughCodec(t *testing.T, h *devHarness) {
 	defer c.Close()
 	hist := fetchHistory(t, c, wid, "")
 	var runFailure, actFailure *failurepb.Failure
+	localStep := false
 	for _, e := range hist.GetEvents() {
 		if a := e.GetWorkflowExecutionFailedEventAttributes(); a != nil {
 			runFailure = a.GetFailure()
 		}
 		if a := e.GetActivityTaskFailedEventAttributes(); a != nil {
 			actFailure = a.GetFailure()
+		}
+		// core.* steps run as local activities: their failure is on the
+		// step's marker (see workflows.LocalStep).
+		if a := e.GetMarkerRecordedEventAttributes(); a != nil && a.GetFailure() != nil {
+			actFailure, localStep = a.GetFailure(), true
 		}
 	}
 	if runFailure == nil || actFailure == nil {
@@ -246,7 +252,13 @@ func failureThroughCodec(t *testing.T, h *devHarness) {
 		}
 		return string(out.GetPayloads()[0].GetData())
 	}
-	if got := decode(actFailure.GetEncodedAttributes()); !strings.Contains(got, "lookup of secret-host-77 refused by the vendor") {
+	got := decode(actFailure.GetEncodedAttributes())
+	if d := actFailure.GetApplicationFailureInfo().GetDetails().GetPayloads(); localStep && len(d) == 1 {
+		// A local step's reason is in its failure's (encrypted) details
+		// (engine.SealLocalFailure).
+		got = decode(d[0])
+	}
+	if !strings.Contains(got, "lookup of secret-host-77 refused by the vendor") {
 		t.Errorf("decoded activity failure = %s", got)
 	}
 	details := runFailure.GetApplicationFailureInfo().GetDetails().GetPayloads()

@@ -1,0 +1,93 @@
+package workflows_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// The rule of the execution model: contain steps, actions that keep
+// progress in heartbeat details and long steps are regular activities;
+// short read, notify and core steps are local.
+func TestLocalStepRule(t *testing.T) {
+	c := compileYAML(t, `apiVersion: riposte/v1
+name: rule
+version: 1
+trigger:
+  when: "true"
+steps:
+  - id: read
+    action: virustotal.ip_report
+    with: {ip: 203.0.113.1}
+  - id: core
+    action: core.noop
+  - id: page
+    action: pagerduty.trigger
+    with: {summary: s, source: h, severity: critical}
+  - id: contain
+    action: crowdstrike.contain_host
+    with: {hostname: h}
+    approval: auto
+  - id: ticket
+    action: jira.create_issue
+    with: {summary: s}
+  - id: slack
+    action: slack.post_message
+    with: {channel: C1, text: t}
+  - id: long_read
+    action: virustotal.ip_report
+    with: {ip: 203.0.113.1}
+    timeout: 5m
+  - id: short_read
+    action: virustotal.ip_report
+    with: {ip: 203.0.113.1}
+    timeout: 30s
+`)
+	want := map[string]bool{"read": true, "core": true, "page": true, "contain": false, "ticket": false, "slack": false, "long_read": false, "short_read": true}
+	for _, s := range c.Steps {
+		if got := workflows.LocalStep(s); got != want[s.ID] {
+			t.Errorf("step %s (%s): local %v, want %v", s.ID, s.Step.Action, got, want[s.ID])
+		}
+	}
+}
+
+// Recorded runs of the current model: short steps are local activity
+// markers, each with the step's summary (the UI's label), containment is
+// still an activity task.
+func TestLocalStepsInRecordedHistory(t *testing.T) {
+	files, _ := filepath.Glob("testdata/histories/local-*.json")
+	if len(files) == 0 {
+		t.Fatal("no recorded histories of the local-step model (go test ./internal/cli -run TestRecordHistories -record -record-prefix local-)")
+	}
+	var markers, activities int
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := client.HistoryFromJSON(strings.NewReader(string(b)), client.HistoryJSONOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.GetEvents() {
+			if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+				markers++
+				if ev.GetUserMetadata().GetSummary() == nil {
+					t.Errorf("%s: local activity marker %d has no summary", filepath.Base(f), ev.GetEventId())
+				}
+			}
+			if ev.GetActivityTaskScheduledEventAttributes() != nil {
+				activities++
+			}
+		}
+	}
+	if markers == 0 {
+		t.Error("no local activity in the recorded runs")
+	}
+	t.Logf("%d local activity markers, %d activity tasks", markers, activities)
+}
