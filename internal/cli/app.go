@@ -4,9 +4,7 @@ import (
 	"flag"
 	"log/slog"
 
-	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
-	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
@@ -23,10 +21,6 @@ func newLogger(s Streams, level string) *slog.Logger {
 		l.Warn("ignoring log settings", "level", level, "format", format)
 	}
 	return l
-}
-
-func loadSet(paths []string) (*playbook.Set, int, playbook.Diagnostics) {
-	return playbook.Load(paths, activities.Catalog())
 }
 
 // rateFlags are the API's per-token rate limit flags.

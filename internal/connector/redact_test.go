@@ -65,7 +65,7 @@ func TestFetchedTokenAndSecretShapesNeverLeave(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /oauth2/token", func(w http.ResponseWriter, r *http.Request) {
 		if r.ParseForm() != nil || r.PostForm.Get("client_secret") != "s3cret-client-value" {
-			http.Error(w, `{"error":"invalid_client"}`, 401)
+			http.Error(w, `{"error":"invalid_client"}`, http.StatusUnauthorized)
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")

@@ -308,7 +308,9 @@ cases:
     expect: {status: failed}
 `)
 	out.Reset()
-	rep = r.Run([]string{filepath.Join(dir, "bad.test.yaml")})
+	if rep = r.Run([]string{filepath.Join(dir, "bad.test.yaml")}); rep.Passed() {
+		t.Error("a test file with stubs that cannot apply passed")
+	}
 	got := strings.ReplaceAll(out.String(), dir+string(filepath.Separator), "")
 	for _, want := range []string{
 		"bad.test.yaml:6:13: cases[0].stubs.isolate: in a dry run, edr.isolate (risk contain) is simulated by the worker; this stub would never be used",

@@ -43,6 +43,7 @@ func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL string) error {
 	s.slack = slackapp.ConfigFromEnv()
 	if s.slack.Enabled() {
 		if err := s.slack.Validate(); err != nil {
+			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
 			return &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
 		}
 	}
@@ -88,6 +89,7 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 	}
 	if !scfg.Enabled() {
 		if env := slackapp.ConfigFromEnv(); env.AppToken != "" || env.SigningSecret != "" {
+			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
 			return nil, &Error{Code: 2, Err: fmt.Errorf("Slack configuration: SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not (%v)", env.Validate())}
 		}
 		return nil, nil
