@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -223,4 +224,40 @@ func orNone(s []string) []string {
 		return []string{}
 	}
 	return s
+}
+
+// TestQRadarOnlyLacksSeverityID: OCSF 1.0 requires severity_id in every
+// event (base event), and IBM QRadar's published 2001 mapping omits it; the
+// record is refused naming exactly that field (400 at the API), and the
+// same record with severity_id is accepted as a mapped Security Finding.
+func TestQRadarOnlyLacksSeverityID(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "qradar-offense-2001.ocsf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := intake.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := v.Validate(dets)
+	if len(errs) != 1 || errs[0].Path != "severity_id" || errs[0].Message != "is required" {
+		t.Fatalf("errors %v, want only severity_id: is required", errs)
+	}
+	dets[0]["severity_id"] = 3
+	if errs := v.Validate(dets); errs != nil {
+		t.Fatalf("with severity_id: %v", errs)
+	}
+	warned := false
+	for _, w := range intake.Warnings(0, dets[0]) {
+		if w.Path == "class_uid" && strings.Contains(w.Message, "mapped from Security Finding 2001") {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no class_uid warning for the mapped 2001 record: %v", intake.Warnings(0, dets[0]))
+	}
 }
