@@ -180,7 +180,7 @@ func TestBrowserSlackLabAndTemporalUI(t *testing.T) {
 	summaries := waitSummaries(t, ctx, 90*time.Second,
 		"block", "ticket", // the steps' activities
 		"approval request: block",
-		"approval for block: times out in 10m0s (then deny)",
+		"approval for block: times out in ",
 		"decision on block by URECORDER via slack: approve (1",
 		"approval update: block",
 		"approval message: block shows the run",
