@@ -102,7 +102,10 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	if cat := a.w.opts.Catalog; cat != nil {
 		action, isStep = cat.Lookup(name)
 	}
-	if !isStep || info.IsLocalActivity || a.w.opts.Metrics == nil {
+	// Local activities count too: short steps run as local activities
+	// (workflows.LocalStep) and are still steps; the engine's own local
+	// activities (guardrail checks) are not in the catalog.
+	if !isStep || a.w.opts.Metrics == nil {
 		return a.Next.ExecuteActivity(ctx, in)
 	}
 	start := time.Now()
