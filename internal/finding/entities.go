@@ -1,0 +1,379 @@
+package finding
+
+import (
+	"fmt"
+	"net/netip"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// builder accumulates deduplicated entity lists.
+type builder struct {
+	cfg   Config
+	seen  map[string]map[string]bool
+	lists map[string][]any
+}
+
+func (b *builder) add(kind, value, source string, extra map[string]any) {
+	value = strings.TrimSpace(value)
+	if value == "" || len(value) > 2048 {
+		return
+	}
+	key := value
+	switch kind {
+	case "hosts", "users", "domains":
+		key = strings.ToLower(value)
+	}
+	if b.seen[kind] == nil {
+		b.seen[kind] = map[string]bool{}
+	}
+	if b.seen[kind][key] || len(b.lists[kind]) >= MaxEntities {
+		return
+	}
+	b.seen[kind][key] = true
+	e := map[string]any{"value": value, "source": source}
+	for k, x := range extra {
+		e[k] = x
+	}
+	b.lists[kind] = append(b.lists[kind], e)
+}
+
+func (b *builder) addIP(s, source string) {
+	addr, err := netip.ParseAddr(strings.TrimSpace(s))
+	if err != nil {
+		return
+	}
+	addr = addr.Unmap()
+	internal := false
+	for _, p := range b.cfg.InternalNetworks {
+		if p.Contains(addr) {
+			internal = true
+			break
+		}
+	}
+	b.add("ips", addr.String(), source, map[string]any{"internal": internal})
+}
+
+func (b *builder) addHost(s, source string) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		b.addIP(s, source)
+		return
+	}
+	b.add("hosts", s, source, nil)
+}
+
+func (b *builder) addURL(s, source string) {
+	s = strings.TrimSpace(s)
+	u, err := url.Parse(s)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		return
+	}
+	b.add("urls", s, source, nil)
+}
+
+func (b *builder) addEmail(s, source string) {
+	if strings.Count(s, "@") == 1 && !strings.ContainsAny(s, " \t/") {
+		b.add("users", s, source, map[string]any{"email": s})
+	}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// event reads the entity-bearing objects an OCSF event (or evidence, or
+// related event) carries directly.
+func (b *builder) event(m map[string]any, p string) {
+	if m == nil {
+		return
+	}
+	b.device(obj(m["device"]), join(p, "device"))
+	if a := obj(m["actor"]); a != nil {
+		b.user(obj(a["user"]), join(p, "actor.user"))
+		b.process(obj(a["process"]), join(p, "actor.process"))
+		if s := obj(a["session"]); s != nil {
+			b.user(obj(s["user"]), join(p, "actor.session.user"))
+		}
+	}
+	b.user(obj(m["user"]), join(p, "user"))
+	b.process(obj(m["process"]), join(p, "process"))
+	for _, k := range []string{"src_endpoint", "dst_endpoint"} {
+		b.endpoint(obj(m[k]), join(p, k))
+	}
+	b.file(obj(m["file"]), join(p, "file"))
+	if u := obj(m["url"]); u != nil {
+		b.urlObj(u, join(p, "url"))
+	}
+	if q := obj(m["query"]); q != nil {
+		if h := str(q, "hostname"); h != "" {
+			b.add("domains", h, join(p, "query.hostname"), nil)
+		}
+	}
+	if e := obj(m["email"]); e != nil {
+		for _, k := range []string{"from", "to"} {
+			if s := str(e, k); s != "" {
+				b.addEmail(s, join(p, "email."+k))
+			}
+			for i, x := range list(e[k]) {
+				if s, ok := x.(string); ok {
+					b.addEmail(s, fmt.Sprintf("%s[%d]", join(p, "email."+k), i))
+				}
+			}
+		}
+	}
+}
+
+func (b *builder) device(d map[string]any, p string) {
+	if d == nil {
+		return
+	}
+	switch {
+	case str(d, "hostname") != "":
+		b.addHost(str(d, "hostname"), p+".hostname")
+	case str(d, "name") != "":
+		b.addHost(str(d, "name"), p+".name")
+	}
+	if ip := str(d, "ip"); ip != "" {
+		b.addIP(ip, p+".ip")
+	}
+	if dom := str(d, "domain"); dom != "" && strings.Contains(dom, ".") {
+		b.add("domains", dom, p+".domain", nil)
+	}
+}
+
+func (b *builder) endpoint(e map[string]any, p string) {
+	if e == nil {
+		return
+	}
+	if h := str(e, "hostname"); h != "" {
+		b.addHost(h, p+".hostname")
+	} else if n := str(e, "name"); n != "" && !strings.Contains(n, " ") {
+		b.addHost(n, p+".name")
+	}
+	if ip := str(e, "ip"); ip != "" {
+		b.addIP(ip, p+".ip")
+	}
+	if d := str(e, "domain"); d != "" && strings.Contains(d, ".") {
+		b.add("domains", d, p+".domain", nil)
+	}
+}
+
+func (b *builder) user(u map[string]any, p string) {
+	if u == nil {
+		return
+	}
+	email, name, uid := str(u, "email_addr"), str(u, "name"), str(u, "uid")
+	extra := map[string]any{}
+	var value, src string
+	switch {
+	case email != "":
+		value, src = email, p+".email_addr"
+	case name != "":
+		value, src = name, p+".name"
+	case uid != "":
+		value, src = uid, p+".uid"
+	default:
+		return
+	}
+	if email != "" {
+		extra["email"] = email
+	}
+	if name != "" {
+		extra["name"] = name
+	}
+	if uid != "" {
+		extra["uid"] = uid
+	}
+	b.add("users", value, src, extra)
+}
+
+func (b *builder) process(pr map[string]any, p string) {
+	if pr == nil {
+		return
+	}
+	b.user(obj(pr["user"]), p+".user")
+	b.file(obj(pr["file"]), p+".file")
+	if pp := obj(pr["parent_process"]); pp != nil {
+		b.file(obj(pp["file"]), p+".parent_process.file")
+	}
+}
+
+func (b *builder) file(f map[string]any, p string) {
+	if f == nil {
+		return
+	}
+	for i, h := range list(f["hashes"]) {
+		hm := obj(h)
+		if v := str(hm, "value"); v != "" {
+			b.add("hashes", strings.ToLower(v), fmt.Sprintf("%s.hashes[%d]", p, i), map[string]any{"algorithm": str(hm, "algorithm")})
+		}
+	}
+}
+
+func (b *builder) urlObj(u map[string]any, p string) {
+	if s := str(u, "url_string"); s != "" {
+		b.addURL(s, p+".url_string")
+	}
+	if h := str(u, "hostname"); h != "" {
+		b.add("domains", h, p+".hostname", nil)
+	}
+}
+
+// observable type_ids (OCSF observable.type_id).
+const (
+	obsHostname = 1
+	obsIP       = 2
+	obsUserName = 4
+	obsEmail    = 5
+	obsURL      = 6
+	obsHash     = 8
+	obsResource = 10
+	obsUser     = 21
+	obsURLObj   = 23
+)
+
+var observableTypeNames = map[string]int{
+	"hostname": obsHostname, "ip address": obsIP, "user name": obsUserName, "email address": obsEmail,
+	"url string": obsURL, "hash": obsHash, "resource uid": obsResource, "user": obsUser,
+}
+
+func (b *builder) observables(v any, p string) {
+	for i, o := range list(v) {
+		om := obj(o)
+		val := str(om, "value")
+		if val == "" {
+			continue
+		}
+		src := fmt.Sprintf("%s[%d]", p, i)
+		t := intOr(om["type_id"], 0)
+		if t == 0 || t == 99 {
+			if id, ok := observableTypeNames[strings.ToLower(str(om, "type"))]; ok {
+				t = id
+			} else if n := strings.ToLower(str(om, "name")); n == "hostname" || strings.HasSuffix(n, ".hostname") {
+				t = obsHostname
+			}
+		}
+		switch t {
+		case obsHostname:
+			b.addHost(val, src)
+		case obsIP:
+			b.addIP(val, src)
+		case obsUserName, obsUser:
+			if strings.Contains(val, "@") {
+				b.addEmail(val, src)
+			} else {
+				b.add("users", val, src, map[string]any{"name": val})
+			}
+		case obsEmail:
+			b.addEmail(val, src)
+		case obsURL, obsURLObj:
+			b.addURL(val, src)
+		case obsHash:
+			b.add("hashes", strings.ToLower(val), src, map[string]any{"algorithm": ""})
+		case obsResource:
+			b.add("cloud_resources", val, src, map[string]any{"type": "", "name": "", "region": ""})
+		}
+	}
+}
+
+func (b *builder) resources(v any, p string) {
+	for i, r := range list(v) {
+		rm := obj(r)
+		if rm == nil {
+			continue
+		}
+		src := fmt.Sprintf("%s[%d]", p, i)
+		if uid := str(rm, "uid"); uid != "" {
+			if _, err := netip.ParseAddr(uid); err == nil { // a resource named by its address is an IP
+				b.addIP(uid, src+".uid")
+				continue
+			}
+			b.add("cloud_resources", uid, src+".uid", map[string]any{"type": str(rm, "type"), "name": str(rm, "name"), "region": str(rm, "region")})
+		}
+		if h := str(rm, "hostname"); h != "" {
+			b.addHost(h, src+".hostname")
+		}
+		if ip := str(rm, "ip"); ip != "" {
+			b.addIP(ip, src+".ip")
+		}
+	}
+}
+
+// unmapped walks free-form producer fields, sorted by key, and takes the
+// values of keys that name an entity.
+func (b *builder) unmapped(m map[string]any, p string, depth int) {
+	if depth > maxDepth {
+		return
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		kp := pathKey(p, k)
+		switch x := m[k].(type) {
+		case map[string]any:
+			b.unmapped(x, kp, depth+1)
+		case []any:
+			for i, e := range x {
+				ip := fmt.Sprintf("%s[%d]", kp, i)
+				switch ev := e.(type) {
+				case map[string]any:
+					b.unmapped(ev, ip, depth+1)
+				case string:
+					b.unmappedValue(k, ev, ip)
+				}
+			}
+		case string:
+			b.unmappedValue(k, x, kp)
+		}
+	}
+}
+
+func (b *builder) unmappedValue(key, s, p string) {
+	k := strings.ToLower(key)
+	if i := strings.LastIndexAny(k, "./:"); i >= 0 {
+		k = k[i+1:]
+	}
+	switch {
+	case k == "hostname" || k == "host_name" || k == "host" || strings.HasSuffix(k, "_hostname") || strings.HasSuffix(k, "hostname"):
+		b.addHost(s, p)
+	case k == "ip" || k == "ipaddress" || k == "ip_address" || strings.HasSuffix(k, "_ip") || strings.HasSuffix(k, "ipaddress") || strings.HasSuffix(k, "ipv4") || strings.HasSuffix(k, "ipv6"):
+		b.addIP(s, p)
+	case k == "email" || k == "email_addr" || strings.HasSuffix(k, "email") || k == "upn" || strings.HasSuffix(k, "_upn") || k == "userprincipalname":
+		b.addEmail(s, p)
+	case k == "sha256" || k == "sha1" || k == "md5":
+		b.add("hashes", strings.ToLower(s), p, map[string]any{"algorithm": strings.ToUpper(k)})
+	case k == "url" || strings.HasSuffix(k, "_url"):
+		b.addURL(s, p)
+	case k == "domain" || k == "domain_name":
+		if strings.Contains(s, ".") && !strings.ContainsAny(s, " /") {
+			b.add("domains", s, p, nil)
+		}
+	}
+}
+
+// pathKey writes a key into a source path the way intake error paths do.
+func pathKey(prefix, k string) string {
+	plain := k != ""
+	for _, r := range k {
+		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return prefix + "." + k
+	}
+	return prefix + "[" + strconv.Quote(k) + "]"
+}

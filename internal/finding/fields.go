@@ -1,0 +1,266 @@
+package finding
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// confidence: confidence_score; else an OCSF 1.0 integer `confidence`;
+// else confidence_id (or the `confidence` label) mapped; else nil.
+func confidence(det map[string]any, cfg Config) any {
+	if n, ok := num(det["confidence_score"]); ok && n >= 0 && n <= 100 {
+		return int(math.Round(n))
+	}
+	if n, ok := num(det["confidence"]); ok && n >= 0 && n <= 100 {
+		return int(math.Round(n))
+	}
+	id, ok := num(det["confidence_id"])
+	if !ok {
+		if l, isStr := det["confidence"].(string); isStr {
+			if lid, known := confidenceLabels[strings.ToLower(strings.TrimSpace(l))]; known {
+				id, ok = float64(lid), true
+			}
+		}
+	}
+	if ok {
+		if c, mapped := cfg.ConfidenceIDs[int(id)]; mapped {
+			return c
+		}
+	}
+	return nil
+}
+
+// TimeMS reads an OCSF time: epoch seconds, milliseconds or microseconds
+// (told apart by magnitude), or an RFC 3339 string. ok is false when v is
+// neither.
+func TimeMS(v any) (int64, bool) {
+	if n, ok := num(v); ok {
+		a := math.Abs(n)
+		switch {
+		case a < 1e11: // seconds until the year 5138
+			return int64(n * 1000), true
+		case a < 1e14: // milliseconds
+			return int64(n), true
+		case a < 1e17: // microseconds
+			return int64(n / 1000), true
+		default: // nanoseconds
+			return int64(n / 1e6), true
+		}
+	}
+	if s, ok := v.(string); ok {
+		return ParseTimeDT(s)
+	}
+	return 0, false
+}
+
+// ParseTimeDT parses an OCSF datetime: RFC 3339, or without a zone (UTC,
+// as Prowler writes it).
+func ParseTimeDT(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999Z07:00", "2006-01-02 15:04:05.999999999"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), true
+		}
+	}
+	return 0, false
+}
+
+func timeMS(det map[string]any) any {
+	if ms, ok := TimeMS(det["time"]); ok {
+		return ms
+	}
+	if s, ok := det["time_dt"].(string); ok {
+		if ms, ok := ParseTimeDT(s); ok {
+			return ms
+		}
+	}
+	return nil
+}
+
+func severity(det map[string]any) string {
+	if id, ok := num(det["severity_id"]); ok {
+		if n, known := severityNames[int(id)]; known && int(id) != 99 {
+			return n
+		}
+	}
+	if s := str(det, "severity"); s != "" {
+		return strings.TrimSpace(s)
+	}
+	return "Unknown"
+}
+
+func caption(det map[string]any, names map[int]string, idKey, altIDKey, nameKey, altNameKey string) string {
+	for _, k := range []string{idKey, altIDKey} {
+		if k == "" {
+			continue
+		}
+		if id, ok := num(det[k]); ok {
+			if n, known := names[int(id)]; known && int(id) != 99 && int(id) != 0 {
+				return n
+			}
+		}
+	}
+	for _, k := range []string{nameKey, altNameKey} {
+		if k != "" && str(det, k) != "" {
+			return strings.TrimSpace(str(det, k))
+		}
+	}
+	return "Unknown"
+}
+
+// lifecycle says whether the record withdraws the finding or is a
+// compliance result that needs no response.
+func lifecycle(det map[string]any) (string, string) {
+	code := strings.ToUpper(str(det, "status_code"))
+	if code == "PASS" || code == "MANUAL" {
+		return StateCompliancePass, "status_code is " + code + " (a compliance result, not a threat)"
+	}
+	if c := obj(det["compliance"]); c != nil {
+		if s := strings.ToUpper(str(c, "status")); s == "PASS" || s == "PASSED" {
+			return StateCompliancePass, "compliance.status is " + str(c, "status") + " (a compliance result, not a threat)"
+		}
+	}
+	for _, k := range []string{"status_id", "state_id"} {
+		if id, ok := num(det[k]); ok && (id == 3 || id == 4) {
+			return StateWithdrawn, fmt.Sprintf("%s is %d (%s)", k, int(id), statusNames[int(id)])
+		}
+	}
+	if id, ok := num(det["activity_id"]); ok && id == 3 {
+		return StateWithdrawn, "activity_id is 3 (Close)"
+	}
+	for _, k := range []string{"status", "state"} {
+		switch strings.ToLower(str(det, k)) {
+		case "resolved", "suppressed", "closed", "false positive", "false_positive", "falsepositive", "benign":
+			return StateWithdrawn, k + " is " + str(det, k)
+		}
+	}
+	if fi := findingInfo(det); fi != nil {
+		if v, ok := fi["verdict"].(string); ok && isFalsePositive(v) {
+			return StateWithdrawn, "finding_info.verdict is " + v
+		}
+	}
+	if v, ok := det["verdict"].(string); ok && isFalsePositive(v) {
+		return StateWithdrawn, "verdict is " + v
+	}
+	if id, ok := num(det["verdict_id"]); ok && id == 2 { // OCSF 1.1+: 2 False Positive
+		return StateWithdrawn, "verdict_id is 2 (False Positive)"
+	}
+	return StateActive, ""
+}
+
+func isFalsePositive(s string) bool {
+	switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", " ")) {
+	case "false positive", "falsepositive", "benign":
+		return true
+	}
+	return false
+}
+
+func attackIDs(det, fi map[string]any) []any {
+	seen := map[string]bool{}
+	var ids []string
+	collect := func(v any) {
+		for _, a := range list(v) {
+			am := obj(a)
+			for _, k := range []string{"technique", "sub_technique"} {
+				if uid := str(obj(am[k]), "uid"); uid != "" && !seen[uid] {
+					seen[uid] = true
+					ids = append(ids, uid)
+				}
+			}
+		}
+	}
+	collect(det["attacks"])
+	collect(fi["attacks"])
+	sort.Strings(ids)
+	out := make([]any, len(ids))
+	for i, s := range ids {
+		out[i] = s
+	}
+	return out
+}
+
+func producer(det map[string]any) map[string]any {
+	p := obj(obj(det["metadata"])["product"])
+	return map[string]any{"name": str(p, "name"), "vendor": str(p, "vendor_name"), "version": str(p, "version")}
+}
+
+// model names the detector's analytic or model when the finding says.
+func model(fi map[string]any) any {
+	a := obj(fi["analytic"])
+	name := str(a, "name")
+	if name == "" {
+		return nil
+	}
+	if v := str(a, "version"); v != "" {
+		return name + "/" + v
+	}
+	return name
+}
+
+// findingInfo is finding_info, or the OCSF 1.0 Security Finding's `finding`.
+func findingInfo(det map[string]any) map[string]any {
+	if fi := obj(det["finding_info"]); fi != nil {
+		return fi
+	}
+	if fi := obj(det["finding"]); fi != nil {
+		return fi
+	}
+	return map[string]any{}
+}
+
+func obj(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	return m
+}
+
+func list(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
+func str(m map[string]any, k string) string {
+	s, _ := m[k].(string)
+	return strings.TrimSpace(s)
+}
+
+func firstText(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+func num(v any) (float64, bool) {
+	switch n := v.(type) {
+	case int:
+		return float64(n), true
+	case int64:
+		return float64(n), true
+	case float64:
+		return n, !math.IsNaN(n) && !math.IsInf(n, 0)
+	case interface{ Float64() (float64, error) }: // json.Number
+		f, err := n.Float64()
+		return f, err == nil
+	}
+	return 0, false
+}
+
+func intOr(v any, def int) int {
+	if n, ok := num(v); ok && n == math.Trunc(n) {
+		return int(n)
+	}
+	return def
+}
+
+func orEmpty(l []any) []any {
+	if l == nil {
+		return []any{}
+	}
+	return l
+}
