@@ -1,0 +1,306 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/policy"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+)
+
+// runStep evaluates the step's condition, renders its params and calls its
+// action (once, or once per for_each item).
+func (r *run) runStep(ctx workflow.Context, i int) {
+	cs := r.pb.Steps[i]
+	now := workflow.Now(ctx)
+	r.results[i].StartedAt = &now
+	if why := r.withdrawnSkip(cs); why != "" {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		return
+	}
+	env := r.env()
+	if cs.If != nil {
+		ok, err := cs.If.EvalBool(env.Map()) //workflowcheck:ignore expressions are pure
+		if err != nil {
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: "if: " + err.Error()})
+			return
+		}
+		if !ok {
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "if: " + cs.If.Source + " is false"})
+			return
+		}
+	}
+	if cs.ForEach != nil {
+		r.runForEach(ctx, i, env)
+		return
+	}
+	params, err := renderParams(cs, env.Map())
+	if err != nil {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: err.Error()})
+		return
+	}
+	r.results[i].Params = params
+	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env.Map()); !ok {
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+		return
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		return
+	}
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	out, status, errMsg := r.call(ctx, cs, params, -1)
+	if status == playbook.StatusSucceeded {
+		r.undoneBy(ctx, cs, params)
+		r.addHold(ctx, cs, []map[string]any{params})
+	}
+	r.finish(ctx, i, stepEnd{Status: status, Output: out, Error: errMsg})
+	r.releaseBudget(ctx, i, cs, status, nil)
+}
+
+// maybeGate runs the step's approval gate when one applies. A for_each step
+// has one gate for all its items, shown with every item's params.
+func (r *run) maybeGate(ctx workflow.Context, i int, cs *playbook.CStep, params any, env map[string]any) (bool, string, string) {
+	need, why, err := r.needsGate(cs, env)
+	if err != nil {
+		return false, playbook.StatusFailed, err.Error()
+	}
+	p, _ := params.(map[string]any)
+	if p == nil {
+		p = map[string]any{"items": params}
+	}
+	// Site guardrails apply whatever the playbook says.
+	d := r.guardrail(ctx, cs, p, !need)
+	if d.Decision != policy.Allow || d.Rule != "" {
+		r.results[i].Guardrail = &d
+	}
+	switch d.Decision {
+	case policy.Refuse:
+		return false, playbook.StatusDenied, "refused by policy (" + d.Rule + "): " + d.Why
+	case policy.Gate:
+		need, why = true, "policy "+d.Rule+": "+d.Why
+	}
+	if !need {
+		return true, "", ""
+	}
+	return r.gate(ctx, i, cs, p, why)
+}
+
+func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error) {
+	v, err := cs.With.Render(env) //workflowcheck:ignore expressions are pure
+	if err != nil {
+		return nil, fmt.Errorf("rendering with: %w", err)
+	}
+	m, _ := v.(map[string]any)
+	if m == nil {
+		m = map[string]any{}
+	}
+	return m, nil
+}
+
+func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
+	cs := r.pb.Steps[i]
+	raw, err := cs.ForEach.Render(env.Map()) //workflowcheck:ignore expressions are pure
+	if err != nil {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: "for_each: " + err.Error()})
+		return
+	}
+	items, ok := raw.([]any)
+	if !ok && raw != nil {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: fmt.Sprintf("for_each: expected a list, got %T", raw)})
+		return
+	}
+	if len(items) == 0 {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Output: []any{}, Reason: "for_each: the list is empty"})
+		return
+	}
+	// Render every item's params first so one gate can show them all.
+	all := make([]any, len(items))
+	for n, item := range items {
+		ienv := *env
+		ienv.Item, ienv.Index, ienv.HasItem = item, n, true
+		p, err := renderParams(cs, ienv.Map())
+		if err != nil {
+			r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: fmt.Sprintf("item %d: %v", n, err)})
+			return
+		}
+		all[n] = p
+	}
+	r.results[i].Params = all
+	if ok, status, reason := r.maybeGate(ctx, i, cs, all, env.Map()); !ok {
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+		return
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		return
+	}
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	conc := cs.Concurrency
+	if conc <= 0 {
+		conc = DefaultConcurrency
+	}
+	results := make([]ItemResult, len(items))
+	sem := workflow.NewBufferedChannel(ctx, conc)
+	wg := workflow.NewWaitGroup(ctx)
+	for n, item := range items {
+		sem.Send(ctx, true)
+		wg.Add(1)
+		n, item := n, item
+		workflow.Go(ctx, func(gctx workflow.Context) {
+			defer wg.Done()
+			defer sem.Receive(gctx, nil)
+			res := ItemResult{Index: n, Item: item}
+			params := all[n].(map[string]any)
+			res.Params = params
+			out, status, errMsg := r.call(gctx, cs, params, n)
+			res.Output, res.Status, res.Error = out, status, errMsg
+			results[n] = res
+		})
+	}
+	wg.Wait(ctx)
+	outputs := make([]any, len(results))
+	params := make([]any, len(results))
+	status := playbook.StatusSucceeded
+	var errs []string
+	for n, res := range results {
+		outputs[n] = res.Output
+		params[n] = res.Params
+		if res.Status != playbook.StatusSucceeded {
+			if status == playbook.StatusSucceeded {
+				status = res.Status
+			}
+			errs = append(errs, fmt.Sprintf("item %d: %s", n, res.Error))
+		}
+	}
+	r.results[i].Items = results
+	r.results[i].Params = params
+	var held []map[string]any
+	for _, res := range results {
+		if res.Status == playbook.StatusSucceeded {
+			held = append(held, res.Params.(map[string]any))
+		}
+	}
+	if len(held) > 0 {
+		r.addHold(ctx, cs, held)
+	}
+	r.finish(ctx, i, stepEnd{Status: status, Output: outputs, Error: strings.Join(errs, "; ")})
+	r.releaseBudget(ctx, i, cs, status, results)
+}
+
+// call runs the step's action as an activity and classifies the outcome.
+func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]any, index int) (map[string]any, string, string) {
+	timeout := cs.Timeout.D()
+	if timeout <= 0 {
+		timeout = DefaultStepTimeout
+	}
+	rp := &temporal.RetryPolicy{
+		InitialInterval:    DefaultInitialBackoff,
+		BackoffCoefficient: DefaultBackoff,
+		MaximumInterval:    DefaultMaxInterval,
+		MaximumAttempts:    DefaultMaxAttempts,
+	}
+	if rt := cs.Retry; rt != nil {
+		if rt.MaxAttempts > 0 {
+			rp.MaximumAttempts = int32(rt.MaxAttempts)
+		}
+		if rt.InitialInterval > 0 {
+			rp.InitialInterval = rt.InitialInterval.D()
+		}
+		if rt.Backoff >= 1 {
+			rp.BackoffCoefficient = rt.Backoff
+		}
+		if rt.MaxInterval > 0 {
+			rp.MaximumInterval = rt.MaxInterval.D()
+		}
+	}
+	if rp.MaximumInterval < rp.InitialInterval {
+		rp.MaximumInterval = rp.InitialInterval
+	}
+	summary := cs.ID
+	if cs.Name != "" {
+		summary = cs.ID + ": " + cs.Name
+	}
+	if index >= 0 {
+		summary = fmt.Sprintf("%s [%d]", summary, index)
+	}
+	local := r.local && LocalStep(cs)
+	if local && cs.Timeout.D() <= 0 {
+		timeout = LocalStepTimeout
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		// Actions heartbeat (activities.wrap), so an attempt on a worker
+		// that died is retried within HeartbeatTimeout, not after timeout.
+		HeartbeatTimeout: min(timeout, ActionHeartbeatTimeout),
+		RetryPolicy:      rp,
+		Summary:          summary,
+	})
+	if local {
+		// The summary names the step on the marker in the UI.
+		actx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: timeout,
+			// Without it the SDK caps all attempts at StartToClose.
+			ScheduleToCloseTimeout: time.Duration(rp.MaximumAttempts) * (timeout + rp.MaximumInterval),
+			RetryPolicy:            rp,
+			Summary:                summary,
+		})
+	}
+	key := r.info.WorkflowExecution.ID + "/" + cs.ID
+	if index >= 0 {
+		key = fmt.Sprintf("%s/%d", key, index)
+	}
+	call := catalog.Call{
+		Action:         cs.Step.Action,
+		Params:         params,
+		WorkflowID:     r.info.WorkflowExecution.ID,
+		RunID:          r.info.WorkflowExecution.RunID,
+		StepID:         cs.ID,
+		Index:          index,
+		IdempotencyKey: key,
+		DryRun:         r.input.Simulated(),
+	}
+	var out map[string]any
+	var fut workflow.Future
+	if local {
+		fut = workflow.ExecuteLocalActivity(actx, cs.Step.Action, call)
+	} else {
+		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
+	}
+	err := fut.Get(ctx, &out)
+	if err == nil {
+		if out == nil {
+			out = map[string]any{}
+		}
+		return out, playbook.StatusSucceeded, ""
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		return nil, playbook.StatusTimedOut, fmt.Sprintf("timed out after %s per attempt (%d attempts)", timeout, rp.MaximumAttempts)
+	}
+	var ce *temporal.CanceledError
+	if errors.As(err, &ce) {
+		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr
+	}
+	return nil, playbook.StatusFailed, errorMessage(err)
+}
+
+// errorMessage extracts the innermost application message from an activity
+// error, without Temporal's wrapping.
+func errorMessage(err error) string {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		var lf LocalFailure
+		if ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
+			return lf.Message
+		}
+		return ae.Message()
+	}
+	return err.Error()
+}
