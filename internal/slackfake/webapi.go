@@ -1,0 +1,353 @@
+package slackfake
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ---- Web API ----
+
+type answer map[string]any
+
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	params, raw, err := decodeParams(r)
+	call := Call{Method: method, Params: params, At: time.Now()}
+	if err == nil {
+		call.Blocks, call.Attachments, call.View = decodeRich(params, raw)
+	}
+
+	// The call is recorded before the answer is written, so a client that
+	// got its answer always finds its call recorded.
+	s.mu.Lock()
+	status, retryAfter, a := s.answer(r, method, params, raw, call.View, err)
+	if a["ok"] == false {
+		call.Error, _ = a["error"].(string)
+	}
+	s.calls = append(s.calls, call)
+	s.notify()
+	lost := s.lose[method] > 0 && a["ok"] == true
+	if lost {
+		s.lose[method]--
+	}
+	s.mu.Unlock()
+	if lost {
+		// Done, but the answer never arrives whole: a gateway error.
+		http.Error(w, "upstream request timeout", http.StatusGatewayTimeout)
+		return
+	}
+
+	if retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	writeAnswer(w, status, a)
+}
+
+// answer computes the reply to one call; s.mu must be held.
+func (s *Server) answer(r *http.Request, method string, params map[string]string, raw map[string]json.RawMessage, view map[string]any, decodeErr error) (status, retryAfter int, a answer) {
+	if rl := s.limits[method]; rl != nil && rl.times > 0 {
+		rl.times--
+		secs := int((rl.retryAfter + time.Second - 1) / time.Second)
+		if secs < 1 {
+			secs = 1
+		}
+		return http.StatusTooManyRequests, secs, answer{"ok": false, "error": "ratelimited"}
+	}
+	fail := func(code string) (int, int, answer) {
+		return http.StatusOK, 0, answer{"ok": false, "error": code}
+	}
+	ok := func(a answer) (int, int, answer) {
+		a["ok"] = true
+		return http.StatusOK, 0, a
+	}
+	if decodeErr != nil {
+		return fail("invalid_form_data")
+	}
+	token := bearer(r)
+	if token == "" {
+		token = params["token"]
+	}
+	switch {
+	case token == "":
+		return fail("not_authed")
+	case method == "apps.connections.open":
+		if token == s.botToken {
+			return fail("not_allowed_token_type")
+		}
+		if token != s.appToken {
+			return fail("invalid_auth")
+		}
+	case token == s.appToken:
+		return fail("not_allowed_token_type")
+	case token != s.botToken:
+		return fail("invalid_auth")
+	}
+	if q := s.failures[method]; len(q) > 0 {
+		s.failures[method] = q[1:]
+		return fail(q[0])
+	}
+
+	switch method {
+	case "auth.test":
+		return ok(answer{"url": "https://fake.slack.invalid/", "team": "Fake", "user": "riposte",
+			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID, "is_enterprise_install": false})
+	case "chat.postMessage":
+		ch := params["channel"]
+		if code := s.checkChannel(ch); code != "" {
+			return fail(code)
+		}
+		if params["text"] == "" && params["blocks"] == "" && params["attachments"] == "" {
+			return fail("no_text")
+		}
+		ts := s.nextTS()
+		s.messages[ch+"/"+ts] = true
+		msg := s.messageJSON(params, raw, ts)
+		if md := jsonField(params, raw, "metadata"); md != nil {
+			msg["metadata"] = md
+		}
+		s.history = append(s.history, posted{channel: ch, ts: ts, msg: msg})
+		return ok(answer{"channel": ch, "ts": ts, "message": s.messageJSON(params, raw, ts)})
+	case "conversations.history":
+		// Channel IDs only, newest first, metadata only with
+		// include_all_metadata (api.slack.com/methods/conversations.history).
+		ch := params["channel"]
+		if code := s.checkChannel(ch); code != "" || !isChannelID(ch) {
+			return fail("channel_not_found")
+		}
+		limit, _ := strconv.Atoi(params["limit"])
+		if limit <= 0 || limit > 999 {
+			limit = 100
+		}
+		msgs := []map[string]any{}
+		for i := len(s.history) - 1; i >= 0 && len(msgs) < limit; i-- {
+			h := s.history[i]
+			if h.channel != ch || (params["oldest"] != "" && h.ts < params["oldest"]) {
+				continue
+			}
+			m := s.messageJSON(map[string]string{"text": h.msg["text"].(string)}, nil, h.ts)
+			if params["include_all_metadata"] == "1" && h.msg["metadata"] != nil {
+				m["metadata"] = h.msg["metadata"]
+			}
+			msgs = append(msgs, m)
+		}
+		return ok(answer{"messages": msgs, "has_more": false})
+	case "chat.update":
+		ch, ts := params["channel"], params["ts"]
+		if code := s.checkChannel(ch); code != "" {
+			return fail(code)
+		}
+		if !s.messages[ch+"/"+ts] {
+			return fail("message_not_found")
+		}
+		return ok(answer{"channel": ch, "ts": ts, "text": params["text"], "message": s.messageJSON(params, raw, ts)})
+	case "chat.postEphemeral":
+		if code := s.checkChannel(params["channel"]); code != "" {
+			return fail(code)
+		}
+		if params["user"] == "" {
+			return fail("user_not_in_channel")
+		}
+		return ok(answer{"message_ts": s.nextTS()})
+	case "usergroups.users.list":
+		members, found := s.groups[params["usergroup"]]
+		if !found {
+			return fail("no_such_subteam")
+		}
+		if members == nil {
+			members = []string{}
+		}
+		return ok(answer{"users": members})
+	case "views.open":
+		if params["trigger_id"] == "" || view == nil {
+			return fail("invalid_arguments")
+		}
+		out := map[string]any{}
+		for k, v := range view {
+			out[k] = v
+		}
+		s.seq++
+		out["id"] = fmt.Sprintf("V%010d", s.seq%10_000_000_000)
+		out["team_id"] = TeamID
+		out["app_id"] = AppID
+		out["bot_id"] = BotID
+		out["state"] = map[string]any{"values": map[string]any{}}
+		out["hash"] = fmt.Sprintf("%d.fakehash", s.seq)
+		return ok(answer{"view": out})
+	case "apps.connections.open":
+		s.seq++
+		ticket := fmt.Sprintf("fake-ticket-%d", s.seq)
+		s.tickets[ticket] = true
+		u := "ws" + strings.TrimPrefix(s.srv.URL, "http") + "/link/?ticket=" + url.QueryEscape(ticket) + "&app_id=" + AppID
+		return ok(answer{"url": u})
+	}
+	return fail("unknown_method")
+}
+
+func (s *Server) checkChannel(ch string) string {
+	if ch == "" {
+		return "channel_not_found"
+	}
+	if s.channels != nil && !s.channels[ch] {
+		return "channel_not_found"
+	}
+	return ""
+}
+
+// nextTS returns a fresh message timestamp; s.mu must be held.
+func (s *Server) nextTS() string {
+	s.seq++
+	return fmt.Sprintf("%d.%06d", s.seq/1_000_000, s.seq%1_000_000)
+}
+
+func (s *Server) messageJSON(params map[string]string, raw map[string]json.RawMessage, ts string) map[string]any {
+	m := map[string]any{"type": "message", "subtype": "bot_message", "text": params["text"], "ts": ts,
+		"bot_id": BotID, "user": BotUserID, "team": TeamID}
+	if v := jsonField(params, raw, "blocks"); v != nil {
+		m["blocks"] = v
+	}
+	if v := jsonField(params, raw, "attachments"); v != nil {
+		m["attachments"] = v
+	}
+	return m
+}
+
+func jsonField(params map[string]string, raw map[string]json.RawMessage, name string) any {
+	var data []byte
+	if r, ok := raw[name]; ok {
+		data = r
+	} else if p := params[name]; p != "" {
+		data = []byte(p)
+	}
+	if data == nil {
+		return nil
+	}
+	var v any
+	if json.Unmarshal(data, &v) != nil {
+		return nil
+	}
+	return v
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return strings.TrimSpace(tok)
+	}
+	return ""
+}
+
+// decodeParams reads a form- or JSON-encoded request (query parameters
+// count too, as with GET).
+func decodeParams(r *http.Request) (map[string]string, map[string]json.RawMessage, error) {
+	params := map[string]string{}
+	for k, v := range r.URL.Query() {
+		params[k] = v[0]
+	}
+	ct := r.Header.Get("Content-Type")
+	if strings.HasPrefix(ct, "application/json") {
+		var raw map[string]json.RawMessage
+		dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 4<<20))
+		if err := dec.Decode(&raw); err != nil {
+			if r.ContentLength == 0 {
+				return params, nil, nil // apps.connections.open sends no body
+			}
+			return params, nil, err
+		}
+		for k, v := range raw {
+			var str string
+			if json.Unmarshal(v, &str) == nil {
+				params[k] = str
+			} else {
+				params[k] = string(v)
+			}
+		}
+		return params, raw, nil
+	}
+	r.Body = http.MaxBytesReader(nil, r.Body, 4<<20)
+	if err := r.ParseForm(); err != nil {
+		return params, nil, err
+	}
+	for k, v := range r.PostForm {
+		params[k] = v[0]
+	}
+	return params, nil, nil
+}
+
+func decodeRich(params map[string]string, raw map[string]json.RawMessage) (blocks, attachments []map[string]any, view map[string]any) {
+	if v, ok := jsonField(params, raw, "blocks").([]any); ok {
+		blocks = append(blocks, asMaps(v)...)
+	}
+	if v, ok := jsonField(params, raw, "attachments").([]any); ok {
+		attachments = asMaps(v)
+		for _, a := range attachments {
+			if bs, ok := a["blocks"].([]any); ok {
+				blocks = append(blocks, asMaps(bs)...)
+			}
+		}
+	}
+	if v, ok := jsonField(params, raw, "view").(map[string]any); ok {
+		view = v
+	}
+	return blocks, attachments, view
+}
+
+func asMaps(xs []any) []map[string]any {
+	var out []map[string]any
+	for _, x := range xs {
+		if m, ok := x.(map[string]any); ok {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func writeAnswer(w http.ResponseWriter, status int, a answer) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(a)
+}
+
+// posted is a message chat.postMessage stored, with its metadata.
+type posted struct {
+	channel, ts string
+	msg         map[string]any
+}
+
+// LoseNext makes the next `times` successful calls of method happen but
+// answer HTTP 504, as when a gateway times out after Slack acted.
+func (s *Server) LoseNext(method string, times int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lose[method] += times
+}
+
+// Posted counts the messages chat.postMessage stored in a channel.
+func (s *Server) Posted(channel string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, h := range s.history {
+		if h.channel == channel {
+			n++
+		}
+	}
+	return n
+}
+
+// isChannelID reports whether ch looks like a conversation ID (C…, G…, D…).
+func isChannelID(ch string) bool {
+	if len(ch) < 9 || !strings.ContainsRune("CGD", rune(ch[0])) {
+		return false
+	}
+	for _, r := range ch {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
