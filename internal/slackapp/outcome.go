@@ -1,0 +1,144 @@
+package slackapp
+
+import (
+	"strings"
+
+	"github.com/riposte-dev/riposte/workflows"
+	"github.com/slack-go/slack"
+)
+
+// outcomeBlocks renders how a gate closed and returns the fallback verb and
+// the colour.
+func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Block, string, string) {
+	d := gate.Decision
+	at := gate.ClosedAt
+	if at == nil && d != nil && !d.At.IsZero() {
+		at = &d.At
+	}
+	when := ""
+	if at != nil && !at.IsZero() {
+		when = " · " + slackDate(*at)
+	}
+	via := ""
+	if d != nil && d.Via != "" {
+		via = " via " + viaLabel(d.Via)
+	}
+
+	var verb, color string
+	var who []string
+	switch gate.State {
+	case workflows.GateApproved:
+		verb, color = "Approved", ColorApproved
+		who = approvedBy(gate.Votes)
+		if len(who) == 0 && d != nil && d.User != "" {
+			who = []string{d.User}
+		}
+	case workflows.GateDenied:
+		verb, color = "Denied", ColorCritical
+		if d != nil && d.User != "" {
+			who = []string{d.User}
+		}
+	case workflows.GateTimedOut:
+		verb, color = "Timed out", ColorLow
+	case workflows.GateEscalated:
+		verb, color = "Escalated", ColorLow
+	case workflows.GateWithdrawn:
+		verb, color = "Withdrawn", ColorLow
+	default:
+		verb, color = "Pending", SeverityColor(req.Detection.SeverityID)
+	}
+
+	var text string
+	var extra []string // plain_text lines
+	switch gate.State {
+	case workflows.GateApproved, workflows.GateDenied:
+		m, rest := mentions(who)
+		text = "*" + verb + "*"
+		if m != "" {
+			text += " by " + m
+		} else if rest == "" && d != nil && d.Via == workflows.ViaPolicy {
+			text += " by policy"
+		}
+		text += via + when
+		if rest != "" {
+			extra = append(extra, verb+" by: "+rest)
+		}
+	case workflows.GateTimedOut:
+		text = "*Timed out*: nobody decided before the deadline" + when
+		if d != nil {
+			if d.Approve {
+				text += "; the timeout policy *approved* the action"
+			} else {
+				text += "; the timeout policy *denied* the action"
+			}
+		}
+	case workflows.GateEscalated:
+		text = "*Escalated*: nobody decided before the deadline" + when
+		m, rest := mentions(gate.Approvers)
+		if g := groupMentions(gate.Groups); g != "" {
+			if m != "" {
+				m += ", "
+			}
+			m += g
+		}
+		if m != "" {
+			text += "; escalated to " + m
+		}
+		if rest != "" {
+			extra = append(extra, "Escalated to: "+rest)
+		}
+		text += ". Buttons on this message no longer work."
+	case workflows.GateWithdrawn:
+		text = "*Withdrawn*: the detector closed this finding" + when + "; nothing will be contained. Buttons on this message no longer work."
+	default:
+		text = "*Pending*"
+	}
+	blocks := []slack.Block{slack.NewSectionBlock(mrkdwnText(truncate(text, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockOutcome))}
+
+	for _, r := range reasons(gate) {
+		extra = append(extra, "Reason: "+r)
+	}
+	if len(extra) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(plainText(truncate(strings.Join(extra, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockReasons)))
+	}
+	return blocks, verb, color
+}
+
+// reasons collects the distinct reasons given on the closing decision and
+// the votes, neutralised.
+func reasons(gate workflows.Gate) []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(r string) {
+		r = truncate(neutralize(r, true), MaxReason)
+		if r != "" && !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	for _, v := range gate.Votes {
+		add(v.Reason)
+	}
+	if gate.Decision != nil {
+		add(gate.Decision.Reason)
+	}
+	return out
+}
+
+func viaLabel(via string) string {
+	switch via {
+	case workflows.ViaSlack:
+		return "Slack"
+	case workflows.ViaAPI:
+		return "the API"
+	case workflows.ViaSignal:
+		return "a signal"
+	case workflows.ViaTimeout:
+		return "timeout"
+	case workflows.ViaPolicy:
+		return "policy"
+	case workflows.ViaDryRun:
+		return "dry run"
+	}
+	return plain(via)
+}
