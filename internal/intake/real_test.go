@@ -131,7 +131,7 @@ func TestRealCorpus(t *testing.T) {
 		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
 		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
 		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler),
-		// 1.5 and 1.6 (GuardDuty through AWS Security Hub v2).
+		// 1.5 and 1.6 (GuardDuty through AWS Security Hub v2), 1.8 (below).
 		"guardduty-cloudtrail-disabled.ocsf.json#0":       {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json#0": {version: "1.5.0", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
 		"guardduty-runtime-newbinary-1.6.ocsf.json#0":     {version: "1.6.0", conf: nil, state: "active", hosts: none, users: []string{"0", "root"}, ips: none, matched: []string{"triage-low-confidence"}},
@@ -142,6 +142,16 @@ func TestRealCorpus(t *testing.T) {
 		"prowler-aws-examples.ocsf.json#2":                {version: "1.4.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"prowler-aws-examples.ocsf.json#3":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		"prowler-aws-examples.ocsf.json#4":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		// OCSF 1.8 (cloud-ai-security-skills: its GuardDuty ingester and its
+		// Okta MFA-fatigue detector, outputs recorded by the tool). The
+		// GuardDuty records name the access key only as a GuardDuty
+		// "AccessKey" resource (no principal, no caller IP outside the
+		// text), so cloud-identity's trigger does not hold: triage.
+		"cloudaisec-guardduty-1.8.ocsf.json#0":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-guardduty-1.8.ocsf.json#1":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-guardduty-1.8.ocsf.json#2":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-guardduty-1.8.ocsf.json#3":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json#0": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: []string{"00u-fatigue-target", "alice@example.com"}, ips: []string{"198.51.100.25"}, matched: []string{"triage-low-confidence"}},
 		// OCSF 1.0 Security Findings (2001), mapped.
 		"falco-kernel-module-2001.ocsf.json#0":   {version: "0.1.0", conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
@@ -209,7 +219,7 @@ func TestRealCorpus(t *testing.T) {
 			versions[r.Version] = true
 		}
 	}
-	for _, v := range []string{"1.0.0-rc.2", "1.0.0", "1.1.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0"} {
+	for _, v := range []string{"1.0.0-rc.2", "1.0.0", "1.1.0", "1.3.0", "1.4.0", "1.5.0", "1.6.0", "1.8.0"} {
 		if !versions[v] {
 			t.Errorf("no real OCSF %s record in the corpus (versions: %v)", v, versions)
 		}

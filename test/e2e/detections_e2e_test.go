@@ -29,7 +29,7 @@ import (
 )
 
 // TestRealCorpusOnEmbeddedServer posts every real finding of
-// internal/intake/testdata/real (OCSF 1.0-1.6, 2001, the four vendor
+// internal/intake/testdata/real (OCSF 1.0-1.6 and 1.8, 2001, the four vendor
 // formats, auto-detected) to riposte dev with the shipped playbooks, and
 // checks the routing and that containment ran against the lab on the
 // entity the finding names: Okta suspends the user of the CrowdStrike
@@ -137,6 +137,9 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
 		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
 		"securityhub-ec2-19-2001.ocsf.json":             nil,
+		// OCSF 1.8 (NDJSON bodies): four GuardDuty findings, one Okta detection.
+		"cloudaisec-guardduty-1.8.ocsf.json":        {"triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
+		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json": {"triage-low-confidence"},
 	} {
 		got := slices.Clone(routed[name])
 		slices.Sort(got)
