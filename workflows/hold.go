@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 )
@@ -137,7 +138,7 @@ func (r *run) holdDetails(b *strings.Builder) {
 	for _, h := range r.holds {
 		switch {
 		case h.ReleasedAt != nil && h.Error != "":
-			b.WriteString(fmt.Sprintf("- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), h.Error))
+			b.WriteString(fmt.Sprintf("- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), mdtext.Text(h.Error, 300)))
 		case h.ReleasedAt != nil:
 			b.WriteString(fmt.Sprintf("- `%s` released at %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339)))
 		default:

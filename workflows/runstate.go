@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"go.temporal.io/sdk/workflow"
 )
@@ -23,11 +24,15 @@ func (r *run) setRunStatus(ctx workflow.Context, status string) {
 func (r *run) details(status string) string {
 	var b strings.Builder
 	b.WriteString(fmt.Sprintf("**%s** v%d — %s\n\n", r.pb.Playbook.Name, r.pb.Playbook.Version, status))
+	// The current details are Markdown in the Temporal UI: text that can
+	// quote outside data (an outcome's reason, an error, ids derived from
+	// the detection's uid) goes through mdtext.Text. They are answered by a
+	// query, not recorded in the history, so this does not affect replay.
 	if r.outcome != "" {
-		b.WriteString(fmt.Sprintf("Outcome: **%s**\n\n", OutcomeText(r.outcome, r.outcomeDetail)))
+		b.WriteString(fmt.Sprintf("Outcome: **%s**\n\n", mdtext.Text(OutcomeText(r.outcome, r.outcomeDetail), 300)))
 	}
 	if rb := r.rolledBack; rb != nil {
-		b.WriteString(fmt.Sprintf("Rolled back by %s at %s (%s)\n\n", rb.By, rb.At.UTC().Format(time.RFC3339), rb.RollbackID))
+		b.WriteString(fmt.Sprintf("Rolled back by %s at %s (%s)\n\n", mdtext.Text(rb.By, 100), rb.At.UTC().Format(time.RFC3339), mdtext.Text(rb.RollbackID, 300)))
 	}
 	r.findingDetails(&b)
 	for i, s := range r.pb.Steps {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/guardrails"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
@@ -86,8 +87,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		TaskQueue:                                s.Dispatcher.TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		StaticSummary:                            fmt.Sprintf("Rollback of %s requested by %s", id, req.User),
-		Memo:                                     map[string]any{MemoRequestedBy: req.User, "rollback_of": id},
+		// Markdown in the Temporal UI; the id holds the detection's uid.
+		StaticSummary: fmt.Sprintf("Rollback of %s requested by %s", mdtext.Text(id, 300), mdtext.Text(req.User, 100)),
+		Memo:          map[string]any{MemoRequestedBy: req.User, "rollback_of": id},
 		// Search attributes are not encrypted: the API reads who asked
 		// from them (RolledBackBy/At on a rollback run: who and when).
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),

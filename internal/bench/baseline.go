@@ -17,6 +17,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -194,8 +195,8 @@ func (h *baselineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 			WorkflowExecutionErrorWhenAlreadyStarted: true,
 			TypedSearchAttributes:                    sa,
-			StaticSummary:                            fmt.Sprintf("%s v1: %s", baselineName, d.Title()),
-			StaticDetails:                            fmt.Sprintf("Detection %s from %s, severity %s.", d.UID(), d.DetectorModel(), d.Severity()),
+			StaticSummary:                            fmt.Sprintf("%s v1: %s", baselineName, mdtext.Text(d.Title(), 160)),
+			StaticDetails:                            fmt.Sprintf("Detection %s from %s, severity %s.", mdtext.Text(d.UID(), 200), mdtext.Text(d.DetectorModel(), 200), mdtext.Text(d.Severity(), 40)),
 			EnableEagerStart:                         true,
 		}
 		m := baselineMatch{WorkflowID: id}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
@@ -315,41 +316,26 @@ func RunURL(ui, namespace, workflowID, runID string) string {
 	return u + "/history"
 }
 
-// plain strips markup from untrusted (often AI-written) text before it is
-// shown in the Temporal UI, which renders summaries as Markdown.
-func plain(s string, limit int) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch {
-		case r == '\n' || r == '\r' || r == '\t':
-			b.WriteRune(' ')
-		case r < 0x20:
-		case strings.ContainsRune("*_`[]()<>#!|~\\", r):
-			b.WriteRune(' ')
-		default:
-			b.WriteRune(r)
-		}
-		if b.Len() >= limit {
-			break
-		}
-	}
-	return strings.Join(strings.Fields(b.String()), " ")
-}
+// The Temporal UI renders a run's summary and details as Markdown; the
+// detection's text in them (often AI-written) is untrusted and goes through
+// mdtext.Text, which makes it show literally.
 
+// summary is the run's static summary: playbook, version and the title.
 func summary(pb *playbook.Playbook, det intake.Detection, mode string) string {
-	s := fmt.Sprintf("%s v%d: %s", pb.Name, pb.Version, plain(det.Title(), 160))
+	s := fmt.Sprintf("%s v%d: %s", mdtext.Text(pb.Name, 100), pb.Version, mdtext.Text(det.Title(), 160))
 	if mode != playbook.ModeLive {
 		s = "[" + mode + "] " + s
 	}
 	return s
 }
 
+// details is the run's static details: the detection and the playbook.
 func details(pb *playbook.Playbook, det intake.Detection) string {
 	conf := "n/a"
 	if c, ok := det.Confidence(); ok {
 		conf = fmt.Sprintf("%d", c)
 	}
 	return fmt.Sprintf("Detection %s from %s, severity %s, confidence %s.\n\nPlaybook %s v%d (owner %s).",
-		plain(det.UID(), 200), plain(det.DetectorModel(), 200), plain(det.Severity(), 40), conf,
-		pb.Name, pb.Version, plain(pb.Owner, 100))
+		mdtext.Text(det.UID(), 200), mdtext.Text(det.DetectorModel(), 200), mdtext.Text(det.Severity(), 40), conf,
+		mdtext.Text(pb.Name, 100), pb.Version, mdtext.Text(pb.Owner, 100))
 }

@@ -97,8 +97,11 @@ func DecidedRunBlocks(req workflows.GateRequest, gate workflows.Gate, run *workf
 
 // runStateBlock says what became of the run after the gate closed: the
 // hold of the gate's step (release time, extensions, released) and the
-// run's outcome once it ended. Outcome text names users (denied by U…);
-// it is neutralised like every other text.
+// run's outcome once it ended. The section is mrkdwn (for Riposte's own
+// bold labels and dates); every text that can quote outside data (the run
+// id holds the detection's uid, a release error may echo a vendor's body,
+// the outcome names users and reasons) is a code span, where Slack applies
+// no formatting, after neutralising.
 func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack.Block {
 	if run == nil {
 		return nil
@@ -107,27 +110,33 @@ func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack
 	if h := run.Hold; h != nil {
 		switch {
 		case h.ReleasedAt != nil && h.Error != "":
-			lines = append(lines, fmt.Sprintf("*Time-boxed*: releasing `%s` (%s) failed %s: %s", plain(h.Step), plain(h.Undo), slackDate(*h.ReleasedAt), safeText(h.Error, 300)))
+			lines = append(lines, fmt.Sprintf("*Time-boxed*: releasing %s (%s) failed %s: %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt), codeSpan(safeText(h.Error, 300))))
 		case h.ReleasedAt != nil:
-			lines = append(lines, fmt.Sprintf("*Time-boxed*: `%s` released (%s) %s", plain(h.Step), plain(h.Undo), slackDate(*h.ReleasedAt)))
+			lines = append(lines, fmt.Sprintf("*Time-boxed*: %s released (%s) %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt)))
 		default:
-			line := fmt.Sprintf("*Holding*: `%s` is released (%s) %s, unless extended", plain(h.Step), plain(h.Undo), slackDate(h.Until))
+			line := fmt.Sprintf("*Holding*: %s is released (%s) %s, unless extended", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
 			if n := len(h.Extensions); n > 0 {
 				line += fmt.Sprintf(" (extended %d time(s))", n)
 			}
 			if run.RunID != "" {
-				line += fmt.Sprintf(" · extend: `riposte extend %s %s 4h`", plain(run.RunID), plain(h.Step))
+				line += " · extend: " + codeSpan(plain("riposte extend "+run.RunID+" "+h.Step+" 4h"))
 			}
 			lines = append(lines, line)
 		}
 	}
 	switch run.Status {
 	case workflows.RunSucceeded, workflows.RunFailed:
-		text := run.OutcomeText
-		if text == "" {
-			text = run.Status
+		// The outcome is Riposte's word; its detail (who denied, a policy's
+		// reason) is outside text.
+		line := "*Run ended*: " + plain(run.Status)
+		if run.Outcome != "" {
+			line = "*Run ended*: " + plain(run.Outcome)
+			if detail, ok := strings.CutPrefix(run.OutcomeText, run.Outcome+": "); ok {
+				line += ": " + codeSpan(safeText(detail, 300))
+			}
+		} else if run.OutcomeText != "" {
+			line += ": " + codeSpan(safeText(run.OutcomeText, 300))
 		}
-		line := "*Run ended*: " + safeText(text, 300)
 		if run.EndedAt != nil {
 			line += " · " + slackDate(*run.EndedAt)
 		}

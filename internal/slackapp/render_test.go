@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -537,5 +538,51 @@ func TestRenderUnknownConfidence(t *testing.T) {
 	b, _ = json.Marshal(closed)
 	if !strings.Contains(string(b), "Withdrawn") || !strings.Contains(string(b), "nothing will be contained") {
 		t.Errorf("withdrawn outcome: %s", b)
+	}
+}
+
+// The run-state section is mrkdwn: outside text in it (a release error
+// echoing a vendor body, the outcome's detail, the run id holding the
+// detection's uid) must sit inside code spans, where Slack formats
+// nothing, and must not be able to close them.
+func TestRunStateOutsideTextOnlyInCode(t *testing.T) {
+	req := testRequest()
+	hostile := injection + " `*escaped*` _it_ ~strike~"
+	released := testClosed.Add(time.Hour)
+	gate := testGate(req)
+	d := workflows.Decision{GateID: "isolate", Approve: false, User: "U024BE7LH", Via: workflows.ViaSlack, At: testClosed}
+	gate.State, gate.Decision, gate.ClosedAt = workflows.GateDenied, &d, &testClosed
+	runs := map[string]*workflows.GateRunState{
+		"holding": {Status: workflows.RunHolding, RunID: "ransomware-response:" + hostile,
+			Hold: &workflows.Hold{Step: "isolate", Undo: "crowdstrike.lift_containment", Until: released}},
+		"release failed": {Status: workflows.RunHolding, RunID: "r1",
+			Hold: &workflows.Hold{Step: "isolate", Undo: "crowdstrike.lift_containment", Until: released, ReleasedAt: &released, Error: hostile}},
+		"ended": {Status: workflows.RunSucceeded, Outcome: workflows.OutcomeNotContained, EndedAt: &released,
+			OutcomeText: workflows.OutcomeText(workflows.OutcomeNotContained, "block refused by policy (r1): "+hostile)},
+	}
+	code := regexp.MustCompile("`[^`]*`")
+	for name, run := range runs {
+		t.Run(name, func(t *testing.T) {
+			blocks, _, _ := DecidedRunBlocks(req, gate, run)
+			found := false
+			for _, o := range textObjects(t, blocks) {
+				text := o["text"].(string)
+				if o["type"] != "mrkdwn" || text == "<"+req.RunURL+"|View run in Temporal UI>" {
+					continue
+				}
+				if strings.Contains(text, "ignore previous instructions") {
+					found = true
+				}
+				outside := code.ReplaceAllString(text, "")
+				for _, bad := range []string{"ignore previous", "*bold*", "*escaped*", "_it_", "~strike~", "evil", "<!channel", "<http"} {
+					if strings.Contains(outside, bad) {
+						t.Errorf("%q outside a code span in mrkdwn %q", bad, text)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("the outside text is not shown at all")
+			}
+		})
 	}
 }

@@ -172,6 +172,19 @@ func utf16Len(s string) int {
 // safeText is untrusted text, neutralised and capped.
 func safeText(s string, max int) string { return truncate(Neutralize(s), max) }
 
+// codeSpan shows already neutralised text (safeText, or plain for ids
+// and commands that must stay exact) as inline code in a mrkdwn object,
+// where Slack formats nothing: *bold*, _italic_, ~strike~ in it stay
+// literal. Backticks become a look-alike (U+02CB) so the text cannot close
+// the span.
+func codeSpan(s string) string {
+	s = strings.ReplaceAll(s, "`", "\u02CB")
+	if strings.TrimSpace(s) == "" {
+		return "–"
+	}
+	return "`" + s + "`"
+}
+
 // slackIDPattern matches user ids (U/W...) that may be written as <@ID>.
 var (
 	userIDPattern  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
