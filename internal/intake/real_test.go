@@ -144,12 +144,12 @@ func TestRealCorpus(t *testing.T) {
 		"prowler-aws-examples.ocsf.json#4":                {version: "1.4.0", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
 		// OCSF 1.8 (cloud-ai-security-skills: its GuardDuty ingester and its
 		// Okta MFA-fatigue detector, outputs recorded by the tool). The
-		// GuardDuty records name the access key only as a GuardDuty
-		// "AccessKey" resource (no principal, no caller IP outside the
-		// text), so cloud-identity's trigger does not hold: triage.
-		"cloudaisec-guardduty-1.8.ocsf.json#0":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		// credential findings (#0 exfiltrated role session, #2 CloudTrail
+		// stopped) name the key as a GuardDuty "AccessKey" resource:
+		// cloud-identity; the crypto-mining instance and the S3 access: triage.
+		"cloudaisec-guardduty-1.8.ocsf.json#0":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"cloud-identity", "triage-low-confidence"}},
 		"cloudaisec-guardduty-1.8.ocsf.json#1":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"cloudaisec-guardduty-1.8.ocsf.json#2":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-guardduty-1.8.ocsf.json#2":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"cloud-identity", "triage-low-confidence"}},
 		"cloudaisec-guardduty-1.8.ocsf.json#3":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json#0": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: []string{"00u-fatigue-target", "alice@example.com"}, ips: []string{"198.51.100.25"}, matched: []string{"triage-low-confidence"}},
 		// OCSF 1.0 Security Findings (2001), mapped.

@@ -137,8 +137,9 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
 		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
 		"securityhub-ec2-19-2001.ocsf.json":             nil,
-		// OCSF 1.8 (NDJSON bodies): four GuardDuty findings, one Okta detection.
-		"cloudaisec-guardduty-1.8.ocsf.json":        {"triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
+		// OCSF 1.8 (NDJSON bodies): four GuardDuty findings (the two credential
+		// findings name a GuardDuty AccessKey resource), one Okta detection.
+		"cloudaisec-guardduty-1.8.ocsf.json":        {"cloud-identity", "cloud-identity", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
 		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json": {"triage-low-confidence"},
 	} {
 		got := slices.Clone(routed[name])
