@@ -4,10 +4,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -18,59 +16,23 @@ import (
 // skipped); a test file is taken as is; a playbook file NAME.yaml stands
 // for its sibling NAME.test.yaml, which must exist.
 func FindFiles(paths []string) ([]string, error) {
-	var out []string
-	seen := map[string]bool{}
-	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
-			out = append(out, p)
-		}
-	}
-	for _, p := range paths {
-		info, err := os.Stat(p)
-		if err != nil {
-			return nil, err
-		}
-		if !info.IsDir() {
-			switch {
-			case playbook.IsTestFile(p):
-				add(p)
-			case playbook.IsPlaybookFile(p):
-				stem := strings.TrimSuffix(p, filepath.Ext(p))
-				found := false
-				for _, ext := range []string{".test.yaml", ".test.yml"} {
-					if _, err := os.Stat(stem + ext); err == nil {
-						add(stem + ext)
-						found = true
-						break
-					}
+	isTest := func(p string) bool { return playbook.IsTestFile(p) && !strings.HasPrefix(filepath.Base(p), ".") }
+	return playbook.WalkFiles(paths, isTest, func(p string) ([]string, error) {
+		switch {
+		case playbook.IsTestFile(p):
+			return []string{p}, nil
+		case playbook.IsPlaybookFile(p):
+			stem := strings.TrimSuffix(p, filepath.Ext(p))
+			for _, ext := range []string{".test.yaml", ".test.yml"} {
+				if _, err := os.Stat(stem + ext); err == nil {
+					return []string{stem + ext}, nil
 				}
-				if !found {
-					return nil, fmt.Errorf("%s has no tests: no %s.test.yaml beside it", p, filepath.Base(stem))
-				}
-			default:
-				return nil, fmt.Errorf("%s is not a test file (NAME.test.yaml) or a playbook", p)
 			}
-			continue
+			return nil, fmt.Errorf("%s has no tests: no %s.test.yaml beside it", p, filepath.Base(stem))
+		default:
+			return nil, fmt.Errorf("%s is not a test file (NAME.test.yaml) or a playbook", p)
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && playbook.IsTestFile(path) && !strings.HasPrefix(d.Name(), ".") {
-				add(path)
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	sort.Strings(out)
-	return out, nil
+	})
 }
 
 // WriteSummary writes the final go-test-like verdict: PASS or FAIL, then

@@ -45,6 +45,19 @@ func IsTestFile(path string) bool {
 // sorted playbook files they hold. Files named explicitly are kept whatever
 // their name.
 func Files(paths []string) ([]string, error) {
+	out, err := WalkFiles(paths, IsPlaybookFile, func(p string) ([]string, error) { return []string{p}, nil })
+	if err != nil {
+		return nil, fmt.Errorf("reading playbooks: %w", err)
+	}
+	return out, nil
+}
+
+// WalkFiles expands paths into the sorted, deduplicated files they stand
+// for: a file named explicitly gives what named returns for it (which may
+// refuse it); a directory is walked recursively, hidden directories
+// skipped, for the files match accepts. The playbook and the playbook test
+// commands both expand their arguments this way.
+func WalkFiles(paths []string, match func(path string) bool, named func(path string) ([]string, error)) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(p string) {
@@ -56,10 +69,16 @@ func Files(paths []string) ([]string, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("reading playbooks: %w", err)
+			return nil, err
 		}
 		if !info.IsDir() {
-			add(p)
+			files, err := named(p)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range files {
+				add(f)
+			}
 			continue
 		}
 		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
@@ -69,13 +88,13 @@ func Files(paths []string) ([]string, error) {
 			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
-			if !d.IsDir() && IsPlaybookFile(path) {
+			if !d.IsDir() && match(path) {
 				add(path)
 			}
 			return nil
 		})
 		if err != nil {
-			return nil, fmt.Errorf("reading playbooks in %s: %w", p, err)
+			return nil, fmt.Errorf("walking %s: %w", p, err)
 		}
 	}
 	sort.Strings(out)
