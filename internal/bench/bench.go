@@ -142,68 +142,47 @@ func Defaults(smoke bool) Options {
 
 func (o *Options) applyDefaults() {
 	d := Defaults(o.Smoke)
-	if o.Warmup <= 0 {
-		o.Warmup = d.Warmup
-	}
-	if o.Duration <= 0 {
-		o.Duration = d.Duration
-	}
-	if o.HalfDuration <= 0 {
-		o.HalfDuration = d.HalfDuration
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = d.Concurrency
-	}
-	if o.Rounds <= 0 {
-		o.Rounds = d.Rounds
-	}
-	if o.Parked <= 0 {
-		o.Parked = d.Parked
-	}
-	if o.Burst <= 0 {
-		o.Burst = d.Burst
-	}
-	if o.BurstPosters <= 0 {
-		o.BurstPosters = d.BurstPosters
-	}
-	if o.BurstPerRequest <= 0 {
-		o.BurstPerRequest = d.BurstPerRequest
-	}
-	if o.ParkedConcurrency <= 0 {
-		o.ParkedConcurrency = d.ParkedConcurrency
-	}
-	if o.BaselineParked <= 0 {
-		o.BaselineParked = d.BaselineParked
-	}
-	if o.ParkBudget < 0 {
-		o.ParkBudget = 0
-	} else if o.ParkBudget == 0 {
-		o.ParkBudget = d.ParkBudget
-	}
-	if o.ApproveBudget < 0 {
-		o.ApproveBudget = 0
-	} else if o.ApproveBudget == 0 {
-		o.ApproveBudget = d.ApproveBudget
-	}
-	if o.CompleteBudget < 0 {
-		o.CompleteBudget = 0
-	} else if o.CompleteBudget == 0 {
-		o.CompleteBudget = d.CompleteBudget
-	}
-	if o.HistorySample == 0 {
+	orDefault(&o.Warmup, d.Warmup)
+	orDefault(&o.Duration, d.Duration)
+	orDefault(&o.HalfDuration, d.HalfDuration)
+	orDefault(&o.Concurrency, d.Concurrency)
+	orDefault(&o.Rounds, d.Rounds)
+	orDefault(&o.Parked, d.Parked)
+	orDefault(&o.Burst, d.Burst)
+	orDefault(&o.BurstPosters, d.BurstPosters)
+	orDefault(&o.BurstPerRequest, d.BurstPerRequest)
+	orDefault(&o.ParkedConcurrency, d.ParkedConcurrency)
+	orDefault(&o.BaselineParked, d.BaselineParked)
+	budgetOr(&o.ParkBudget, d.ParkBudget)
+	budgetOr(&o.ApproveBudget, d.ApproveBudget)
+	budgetOr(&o.CompleteBudget, d.CompleteBudget)
+	if o.HistorySample == 0 { // negative: read no histories
 		o.HistorySample = d.HistorySample
 	}
-	if o.MicroTime <= 0 {
-		o.MicroTime = d.MicroTime
-	}
-	if o.Playbooks <= 0 {
-		o.Playbooks = d.Playbooks
-	}
+	orDefault(&o.MicroTime, d.MicroTime)
+	orDefault(&o.Playbooks, d.Playbooks)
 	if len(o.Phases) == 0 {
 		o.Phases = d.Phases
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// orDefault sets an option left at zero (or negative) to its default.
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// budgetOr sets a budget left at zero to its default; a negative budget
+// means none (0).
+func budgetOr(v *time.Duration, def time.Duration) {
+	if *v < 0 {
+		*v = 0
+	} else if *v == 0 {
+		*v = def
 	}
 }
 
