@@ -278,60 +278,72 @@ func (f timerFunc) Record(d time.Duration) { f(d) }
 
 // Counter implements client.MetricsHandler.
 func (h *sdkHandler) Counter(name string) client.MetricsCounter {
-	if v, ok := h.cache.Load("c" + name); ok {
-		return v.(client.MetricsCounter)
-	}
-	var c client.MetricsCounter = nopInstrument{}
-	if om, ok := h.m.owned[name]; ok {
-		if om.counter != nil {
-			labels := h.pick(om.labels)
-			c = counterFunc(func(n int64) { om.counter(labels, float64(n)) })
+	return cached(h, "c"+name, func() client.MetricsCounter {
+		if rec := h.recorder(kindCounter, name); rec != nil {
+			return counterFunc(func(n int64) { rec(float64(n)) })
 		}
-	} else if s := h.series(kindCounter, name); s != nil {
-		c = counterFunc(func(n int64) {
-			if n > 0 {
-				s.add(float64(n))
-			}
-		})
-	}
-	v, _ := h.cache.LoadOrStore("c"+name, c)
-	return v.(client.MetricsCounter)
+		return nopInstrument{}
+	})
 }
 
 // Gauge implements client.MetricsHandler.
 func (h *sdkHandler) Gauge(name string) client.MetricsGauge {
-	if v, ok := h.cache.Load("g" + name); ok {
-		return v.(client.MetricsGauge)
-	}
-	var g client.MetricsGauge = nopInstrument{}
-	if om, ok := h.m.owned[name]; ok {
-		if om.gauge != nil {
-			labels := h.pick(om.labels)
-			g = gaugeFunc(func(v float64) { om.gauge(labels, v) })
+	return cached(h, "g"+name, func() client.MetricsGauge {
+		if rec := h.recorder(kindGauge, name); rec != nil {
+			return gaugeFunc(rec)
 		}
-	} else if s := h.series(kindGauge, name); s != nil {
-		g = gaugeFunc(s.set)
-	}
-	v, _ := h.cache.LoadOrStore("g"+name, g)
-	return v.(client.MetricsGauge)
+		return nopInstrument{}
+	})
 }
 
 // Timer implements client.MetricsHandler: a histogram in seconds.
 func (h *sdkHandler) Timer(name string) client.MetricsTimer {
-	if v, ok := h.cache.Load("t" + name); ok {
-		return v.(client.MetricsTimer)
-	}
-	var t client.MetricsTimer = nopInstrument{}
-	if om, ok := h.m.owned[name]; ok {
-		if om.observe != nil {
-			labels := h.pick(om.labels)
-			t = timerFunc(func(d time.Duration) { om.observe(labels, d.Seconds()) })
+	return cached(h, "t"+name, func() client.MetricsTimer {
+		if rec := h.recorder(kindHistogram, name); rec != nil {
+			return timerFunc(func(d time.Duration) { rec(d.Seconds()) })
 		}
-	} else if s := h.series(kindHistogram, name); s != nil {
-		t = timerFunc(func(d time.Duration) { s.observe(d.Seconds()) })
+		return nopInstrument{}
+	})
+}
+
+// cached returns the handler's instrument under key, built once.
+func cached[T any](h *sdkHandler, key string, build func() T) T {
+	if v, ok := h.cache.Load(key); ok {
+		return v.(T)
 	}
-	v, _ := h.cache.LoadOrStore("t"+name, t)
-	return v.(client.MetricsTimer)
+	v, _ := h.cache.LoadOrStore(key, build())
+	return v.(T)
+}
+
+// recorder returns where a value of the SDK metric name goes: into the
+// metric Riposte owns under that name (labelled from the tags), or into
+// the series mirroring the SDK's own metric; nil when nowhere (an owned
+// metric without this kind, or a family the collector refuses).
+func (h *sdkHandler) recorder(kind sdkKind, name string) func(float64) {
+	if om, ok := h.m.owned[name]; ok {
+		rec := map[sdkKind]func([]string, float64){kindCounter: om.counter, kindGauge: om.gauge, kindHistogram: om.observe}[kind]
+		if rec == nil {
+			return nil
+		}
+		labels := h.pick(om.labels)
+		return func(v float64) { rec(labels, v) }
+	}
+	s := h.series(kind, name)
+	if s == nil {
+		return nil
+	}
+	switch kind {
+	case kindCounter:
+		return func(n float64) {
+			if n > 0 {
+				s.add(n)
+			}
+		}
+	case kindGauge:
+		return s.set
+	default:
+		return s.observe
+	}
 }
 
 // sanitizeName makes a metric name valid in the classic Prometheus format:
