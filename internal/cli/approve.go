@@ -82,10 +82,7 @@ func decideCommand(name string) command {
 	}
 	return command{name: name, summary: summary, usage: decideUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			var f apiFlags
-			fs := newFlagSet(name, decideUsage, s)
-			f.register(fs)
-			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who decides (Slack user id or name; env RIPOSTE_USER)")
+			fs, f, as := asUserFlags(name, decideUsage, s, "who decides (Slack user id or name; env RIPOSTE_USER)")
 			reason := fs.String("reason", "", "why")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {

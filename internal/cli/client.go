@@ -38,6 +38,15 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.DataDir, "data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
 }
 
+// asUserFlags starts the flags of a command that acts through the API as
+// someone: the API flags, and --as (default: env RIPOSTE_USER) with its help.
+func asUserFlags(name, usage string, s Streams, asHelp string) (*flag.FlagSet, *apiFlags, *string) {
+	f := &apiFlags{}
+	fs := newFlagSet(name, usage, s)
+	f.register(fs)
+	return fs, f, fs.String("as", envOr("RIPOSTE_USER", ""), asHelp)
+}
+
 func (f *apiFlags) client() *apiClient {
 	c := &apiClient{
 		base:  strings.TrimRight(f.API, "/"),

@@ -19,10 +19,7 @@ newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.`
 func rollbackCommand() command {
 	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			var f apiFlags
-			fs := newFlagSet("rollback", rollbackUsage, s)
-			f.register(fs)
-			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who asks for the rollback (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("rollback", rollbackUsage, s, "who asks for the rollback (env RIPOSTE_USER)")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -59,10 +56,7 @@ Extends a time-boxed containment (a step with contain_for) by DURATION
 func extendCommand() command {
 	return command{name: "extend", summary: "Extend a time-boxed containment", usage: extendUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			var f apiFlags
-			fs := newFlagSet("extend", extendUsage, s)
-			f.register(fs)
-			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who extends (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("extend", extendUsage, s, "who extends (env RIPOSTE_USER)")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -99,10 +93,7 @@ func policyCommand() command {
 				fmt.Fprintln(s.Err, policyUsage)
 				return 2
 			}
-			var f apiFlags
-			fs := newFlagSet("policy", policyUsage, s)
-			f.register(fs)
-			as := fs.String("as", envOr("RIPOSTE_USER", ""), "who switches (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("policy", policyUsage, s, "who switches (env RIPOSTE_USER)")
 			pos, code, ok := parseArgs(fs, args[1:])
 			if !ok {
 				return code
