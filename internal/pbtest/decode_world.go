@@ -83,34 +83,36 @@ func (d *decoder) stub(n *yaml.Node, path string, allowItems, allowAttempts bool
 		s.Error = msg
 	case "attempts":
 		s.attNode = fs["attempts"]
-		list := yamlx.Resolve(fs["attempts"])
-		if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-			d.errorf(list, "%s.attempts must be a non-empty list of stubs, got %s", path, yamlx.KindName(list))
+		if s.Attempts = d.stubList(fs["attempts"], path+".attempts", false); s.Attempts == nil {
 			return nil
-		}
-		for i, e := range list.Content {
-			a := d.stub(e, fmt.Sprintf("%s.attempts[%d]", path, i), false, false)
-			if a == nil {
-				return nil
-			}
-			s.Attempts = append(s.Attempts, a)
 		}
 	case "items":
 		s.itemsNode = fs["items"]
-		list := yamlx.Resolve(fs["items"])
-		if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
-			d.errorf(list, "%s.items must be a non-empty list of stubs, got %s", path, yamlx.KindName(list))
+		if s.Items = d.stubList(fs["items"], path+".items", true); s.Items == nil {
 			return nil
-		}
-		for i, e := range list.Content {
-			it := d.stub(e, fmt.Sprintf("%s.items[%d]", path, i), false, true)
-			if it == nil {
-				return nil
-			}
-			s.Items = append(s.Items, it)
 		}
 	}
 	return s
+}
+
+// stubList decodes a stub's attempts or items: a non-empty list of stubs.
+// An item may have attempts of its own; an attempt nests nothing. nil
+// after an error.
+func (d *decoder) stubList(n *yaml.Node, path string, items bool) []*Stub {
+	list := yamlx.Resolve(n)
+	if list.Kind != yaml.SequenceNode || len(list.Content) == 0 {
+		d.errorf(list, "%s must be a non-empty list of stubs, got %s", path, yamlx.KindName(list))
+		return nil
+	}
+	var out []*Stub
+	for i, e := range list.Content {
+		st := d.stub(e, fmt.Sprintf("%s[%d]", path, i), false, items)
+		if st == nil {
+			return nil
+		}
+		out = append(out, st)
+	}
+	return out
 }
 
 var approvalKeys = []string{"approve", "deny", "reason", "votes", "after", "timeout"}
