@@ -46,15 +46,9 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		return
 	}
 	r.results[i].Params = params
-	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env.Map()); !ok {
-		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+	if !r.gateThenRun(ctx, i, cs, params, env.Map()) {
 		return
 	}
-	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
-		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
-		return
-	}
-	r.setStatus(ctx, i, playbook.StatusRunning)
 	out, status, errMsg := r.call(ctx, cs, params, -1)
 	if status == playbook.StatusSucceeded {
 		r.undoneBy(ctx, cs, params)
@@ -62,6 +56,22 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	r.finish(ctx, i, stepEnd{Status: status, Output: out, Error: errMsg})
 	r.releaseBudget(ctx, i, cs, status, nil)
+}
+
+// gateThenRun opens the step's approval gate when one applies and, when
+// the step may go on (approved, and not withdrawn while the gate waited),
+// marks it running. false: the step has finished.
+func (r *run) gateThenRun(ctx workflow.Context, i int, cs *playbook.CStep, params any, env map[string]any) bool {
+	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env); !ok {
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+		return false
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		return false
+	}
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	return true
 }
 
 // maybeGate runs the step's approval gate when one applies. A for_each step
@@ -133,15 +143,9 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		all[n] = p
 	}
 	r.results[i].Params = all
-	if ok, status, reason := r.maybeGate(ctx, i, cs, all, env.Map()); !ok {
-		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+	if !r.gateThenRun(ctx, i, cs, all, env.Map()) {
 		return
 	}
-	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
-		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
-		return
-	}
-	r.setStatus(ctx, i, playbook.StatusRunning)
 	conc := cs.Concurrency
 	if conc <= 0 {
 		conc = DefaultConcurrency
