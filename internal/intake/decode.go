@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
+	"maps"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -298,34 +301,30 @@ func (p *parser) scanObject(idx, start int) (end, members int, err error) {
 func convertNumbers(v any) (members int, ok bool) {
 	switch x := v.(type) {
 	case map[string]any:
-		members = len(x)
-		for k, e := range x {
-			if n, isNum := e.(json.Number); isNum {
-				if x[k], ok = numberValue(n); !ok {
-					return 0, false
-				}
-				continue
-			}
-			c, ok := convertNumbers(e)
-			if !ok {
-				return 0, false
-			}
-			members += c
-		}
+		return convertAll(len(x), maps.All(x), func(k string, n any) { x[k] = n })
 	case []any:
-		for i, e := range x {
-			if n, isNum := e.(json.Number); isNum {
-				if x[i], ok = numberValue(n); !ok {
-					return 0, false
-				}
-				continue
-			}
-			c, ok := convertNumbers(e)
+		return convertAll(0, slices.All(x), func(i int, n any) { x[i] = n })
+	}
+	return 0, true
+}
+
+// convertAll converts the members or elements of one object or array:
+// set replaces a number, a container is converted in place.
+func convertAll[K any](members int, all iter.Seq2[K, any], set func(K, any)) (int, bool) {
+	for k, e := range all {
+		if n, isNum := e.(json.Number); isNum {
+			v, ok := numberValue(n)
 			if !ok {
 				return 0, false
 			}
-			members += c
+			set(k, v)
+			continue
 		}
+		c, ok := convertNumbers(e)
+		if !ok {
+			return 0, false
+		}
+		members += c
 	}
 	return members, true
 }
