@@ -1,12 +1,12 @@
 package connector
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
-
-	"context"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -89,4 +89,39 @@ func NewEnv(logger *slog.Logger) *Env {
 // NonRetryable marks an error that retrying cannot fix (bad input, 4xx).
 func NonRetryable(errType, format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), errType, nil)
+}
+
+// memo holds small facts learned from vendors (a discovered cloud),
+// per Env, in process only.
+type memo struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+var memoInit sync.Mutex
+
+func (e *Env) memoMap() *memo {
+	memoInit.Lock()
+	defer memoInit.Unlock()
+	if e.memo == nil {
+		e.memo = &memo{m: map[string]string{}}
+	}
+	return e.memo
+}
+
+// Recall returns a fact remembered with Remember.
+func (e *Env) Recall(key string) (string, bool) {
+	m := e.memoMap()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.m[key]
+	return v, ok
+}
+
+// Remember keeps a fact learned from a vendor for later calls.
+func (e *Env) Remember(key, value string) {
+	m := e.memoMap()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.m[key] = value
 }

@@ -97,3 +97,41 @@ func looksLikeAWSSecret(v string) bool {
 func hasDigitOrSymbol(v string) bool {
 	return strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsLetter(r) })
 }
+
+// Redact replaces every known secret value (resolved secrets, fetched
+// OAuth tokens) in s, then every credential-shaped value (RedactShapes):
+// it is for messages that may quote a vendor's answer.
+func Redact(s string, secrets []string) string {
+	return RedactShapes(redactKnown(s, secrets))
+}
+
+// redactKnown replaces the known secret values only.
+func redactKnown(s string, secrets []string) string {
+	for _, v := range secrets {
+		if len(v) >= 4 {
+			s = strings.ReplaceAll(s, v, redacted)
+		}
+	}
+	return s
+}
+
+// RedactValue scrubs the known secret values from an action's output. It
+// does not apply RedactShapes: outputs hold ids and digests that may look
+// like keys.
+func RedactValue(v any, secrets []string) any {
+	switch x := v.(type) {
+	case string:
+		return redactKnown(x, secrets)
+	case map[string]any:
+		for k, e := range x {
+			x[k] = RedactValue(e, secrets)
+		}
+		return x
+	case []any:
+		for i, e := range x {
+			x[i] = RedactValue(e, secrets)
+		}
+		return x
+	}
+	return v
+}
