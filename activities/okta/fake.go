@@ -1,6 +1,9 @@
 package okta
 
 import (
+	"embed"
+	"encoding/json"
+
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
@@ -11,6 +14,41 @@ import (
 // Okta fake: users by id, login or login short name; lifecycle
 // suspend/unsuspend with Okta's state rules (suspend only from ACTIVE, else
 // 400 E0000001); DELETE sessions (204). 429 carries X-Rate-Limit-Reset.
+//
+// Sources (testdata/README.md): Okta's Users API reference
+// (okta/okta-developer-docs, docs/reference/api/users): "Get User with
+// Login" answers the User object of testdata/user-get.json, an unknown id
+// 404 E0000007 as in testdata/error-404-e0000007.json; "Suspend User" and
+// "Unsuspend User" answer 200 with an empty object, 400 E0000001 from any
+// other status; "Clear User Sessions" answers 204 No Content. The error
+// catalogue (data/error-codes.json, same repository) gives each code's
+// status and summary ("Api validation failed: {0}", "Invalid token
+// provided", "API call exceeded rate limit due to too many requests.").
+
+// sampleUser is Okta's documented User object; the fake answers with it,
+// the lab's values set on its keys (labkit.Overlay).
+var (
+	//go:embed testdata/user-get.json
+	samples    embed.FS
+	sampleUser = labkit.Sample(samples, "testdata/user-get.json")
+)
+
+// userDoc is the user as GET /api/v1/users/{id} answers it.
+func (fk *Fake) userDoc(u *oktaUserState) map[string]any {
+	created := "2013-06-24T16:39:18.000Z"
+	changed := nullTime(u.changedAt)
+	if changed == nil {
+		changed = created
+	}
+	// The documented _links, pointing at this user on the lab.
+	b, _ := json.Marshal(sampleUser["_links"])
+	links := strings.ReplaceAll(strings.ReplaceAll(string(b), "https://${yourOktaDomain}", fk.URL+"/okta"), "00ub0oNGTSWTBKOLGLNR", u.id)
+	var l map[string]any
+	_ = json.Unmarshal([]byte(links), &l)
+	return labkit.Overlay(sampleUser, map[string]any{"id": u.id, "status": u.status, "statusChanged": changed,
+		"lastLogin": nil, "_links": l,
+		"profile": map[string]any{"login": u.Login, "email": u.Login, "firstName": u.First, "lastName": u.Last, "mobilePhone": nil}})
+}
 
 func fakeError(w http.ResponseWriter, status int, code, summary string, causes ...string) {
 	var cs []map[string]any
@@ -76,8 +114,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			fakeError(w, http.StatusUnauthorized, "E0000011", "Invalid token provided")
 			return
 		}
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"id": "00ulabriposte000001", "status": "ACTIVE",
-			"profile": map[string]any{"login": "riposte-svc@example.com", "email": "riposte-svc@example.com"}})
+		labkit.WriteJSON(w, http.StatusOK, fk.userDoc(&oktaUserState{User: &labkit.User{Login: "riposte-svc@example.com",
+			First: "Riposte", Last: "Service"}, id: "00ulabriposte000001", status: "ACTIVE"}))
 	})
 	fk.Handle(mux, vendorName, "GET /okta/api/v1/users/{id}", labkit.ReadRoute, oktaFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		fk.Mu.Lock()
@@ -87,9 +125,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			notFound(w, r.PathValue("id"))
 			return
 		}
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"id": u.id, "status": u.status,
-			"statusChanged": nullTime(u.changedAt),
-			"profile":       map[string]any{"login": u.Login, "email": u.Login, "firstName": u.First, "lastName": u.Last}})
+		labkit.WriteJSON(w, http.StatusOK, fk.userDoc(u))
 	}))
 	lifecycle := func(op, from, to, cause string) http.HandlerFunc {
 		return auth(func(w http.ResponseWriter, r *http.Request) {
@@ -102,12 +138,14 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			}
 			if u.status != from {
 				fk.Record(r, vendorName, op, u.Login, false, http.StatusBadRequest, "status "+u.status)
-				fakeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: "+op, cause)
+				// "Api validation failed: {0}" (error-codes.json), {0}
+				// naming the operation (operationId suspendUser).
+				fakeError(w, http.StatusBadRequest, "E0000001", "Api validation failed: "+op+"User", cause)
 				return
 			}
 			u.status, u.changedAt = to, time.Now().UTC()
 			fk.Record(r, vendorName, op, u.Login, true, http.StatusOK, "")
-			labkit.WriteJSON(w, http.StatusOK, map[string]any{})
+			labkit.WriteJSON(w, http.StatusOK, map[string]any{}) // "Returns an empty object"
 		})
 	}
 	fk.Handle(mux, vendorName, "POST /okta/api/v1/users/{id}/lifecycle/suspend", labkit.MutateRoute, oktaFault,

@@ -57,3 +57,59 @@ func deepCopy(v any) any {
 		return v
 	}
 }
+
+// ShapeDiff lists where a fake's JSON answer departs from the vendor's
+// documented sample: a key the sample does not have, or a value of another
+// JSON type (object, array, string, number, bool; null matches anything,
+// as the docs show null for fields that may hold a value). Objects are
+// compared key by key, arrays by their first elements. Both sides are
+// decoded JSON (encoding/json, with or without UseNumber).
+func ShapeDiff(got, doc any) []string {
+	var out []string
+	shapeDiff("$", got, doc, &out)
+	return out
+}
+
+func shapeDiff(path string, got, doc any, out *[]string) {
+	if got == nil || doc == nil {
+		return
+	}
+	if jsonKind(got) != jsonKind(doc) {
+		*out = append(*out, fmt.Sprintf("%s: %s in the answer, %s in the vendor's sample", path, jsonKind(got), jsonKind(doc)))
+		return
+	}
+	switch g := got.(type) {
+	case map[string]any:
+		d := doc.(map[string]any)
+		for _, k := range SortedKeys(g) {
+			dv, ok := d[k]
+			if !ok {
+				*out = append(*out, fmt.Sprintf("%s.%s: not in the vendor's sample", path, k))
+				continue
+			}
+			shapeDiff(path+"."+k, g[k], dv, out)
+		}
+	case []any:
+		d := doc.([]any)
+		if len(g) > 0 && len(d) > 0 {
+			shapeDiff(path+"[0]", g[0], d[0], out)
+		}
+	}
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any:
+		return "array"
+	case string:
+		return "string"
+	case bool:
+		return "bool"
+	case float64, json.Number:
+		return "number"
+	default:
+		return fmt.Sprintf("%T", v)
+	}
+}
