@@ -11,6 +11,17 @@ import (
 // VirusTotal API v3 fake: canned reports for a few known-bad and known-good
 // files, IPs and domains; anything else is 404 NotFoundError, as on
 // VirusTotal for objects it has never seen.
+//
+// Sources (testdata/README.md): docs.virustotal.com/reference/errors (every
+// error is {"error":{"code","message"}}; 404 NotFoundError for an unknown
+// object, 401 AuthenticationRequiredError / WrongCredentialsError, 429
+// QuotaExceededError, 503 TransientError); the object pages ("IP
+// addresses", "Domains", "Files": data.id, data.type, data.links.self,
+// data.attributes; last_analysis_stats of IPs and domains counts harmless,
+// malicious, suspicious, timeout and undetected, a file's adds
+// confirmed-timeout, failure and type-unsupported); a domain report as the
+// API answers it in testdata/domain-report.json. TestDocumentedSamples
+// checks the fake's answers against those samples.
 
 type vtStats struct{ malicious, suspicious, harmless, undetected, reputation int }
 
@@ -73,11 +84,16 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				vtError(w, http.StatusNotFound, "NotFoundError", kind+` "`+id+`" not found`)
 				return
 			}
-			labkit.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"id": id, "type": kind, "attributes": map[string]any{
-				"reputation": st.reputation,
-				"last_analysis_stats": map[string]any{"malicious": st.malicious, "suspicious": st.suspicious, "harmless": st.harmless,
-					"undetected": st.undetected, "timeout": 0, "confirmed-timeout": 0, "failure": 0, "type-unsupported": 0},
-			}}})
+			stats := map[string]any{"malicious": st.malicious, "suspicious": st.suspicious, "harmless": st.harmless,
+				"undetected": st.undetected, "timeout": 0}
+			if kind == "file" {
+				// Only file analyses count these ("Files" object page).
+				stats["confirmed-timeout"], stats["failure"], stats["type-unsupported"] = 0, 0, 0
+			}
+			labkit.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"id": id, "type": kind,
+				"links":      map[string]any{"self": fk.URL + "/virustotal" + strings.TrimPrefix(r.URL.Path, "/virustotal")},
+				"attributes": map[string]any{"reputation": st.reputation, "last_analysis_stats": stats},
+			}})
 		}
 	}
 	fk.Handle(mux, vendorName, "GET /virustotal/api/v3/files/{id}", labkit.ReadRoute, vtFault, serve("file", vtFiles, func(s string) (string, bool) {
