@@ -8,14 +8,30 @@ import (
 	"time"
 )
 
-// confidence: confidence_score; else an OCSF 1.0 integer `confidence`;
-// else confidence_id (or the `confidence` label) mapped; else nil.
-func confidence(det map[string]any, cfg Config) any {
-	if n, ok := num(det["confidence_score"]); ok && n >= 0 && n <= 100 {
-		return int(math.Round(n))
+// Confidence reads the confidence (0-100) of a view, as computed by
+// [Build] or after its JSON round trip; ok is false when it is unknown.
+func Confidence(view map[string]any) (int, bool) { return score(view["confidence"]) }
+
+// score reads a 0-100 confidence as intake validates confidence_score: an
+// integer in range. A value intake refuses (150, 91.5) is no confidence:
+// neither truncated (91) nor rounded (92).
+func score(v any) (int, bool) {
+	n, ok := num(v)
+	if !ok || n != math.Trunc(n) || n < 0 || n > 100 {
+		return 0, false
 	}
-	if n, ok := num(det["confidence"]); ok && n >= 0 && n <= 100 {
-		return int(math.Round(n))
+	return int(n), true
+}
+
+// confidence: confidence_score; else an OCSF 1.0 integer `confidence`;
+// else confidence_id (or the `confidence` label) mapped; else nil. A score
+// that is not an integer in 0-100 is skipped (see [score]).
+func confidence(det map[string]any, cfg Config) any {
+	if n, ok := score(det["confidence_score"]); ok {
+		return n
+	}
+	if n, ok := score(det["confidence"]); ok {
+		return n
 	}
 	id, ok := num(det["confidence_id"])
 	if !ok {

@@ -28,12 +28,40 @@ func TestConfidence(t *testing.T) {
 		{"label alone", map[string]any{"confidence": "high"}, DefaultConfig(), 85},
 		{"nothing is unknown, never 0", map[string]any{}, DefaultConfig(), nil},
 		{"out-of-range score ignored", map[string]any{"confidence_score": 150}, DefaultConfig(), nil},
+		{"fractional score ignored, not truncated to 91", map[string]any{"confidence_score": 91.5}, DefaultConfig(), nil},
+		{"fractional score ignored, not rounded to 92", map[string]any{"confidence_score": 91.5, "confidence_id": 3}, DefaultConfig(), 85},
+		{"fractional OCSF 1.0 confidence ignored", map[string]any{"confidence": 91.5}, DefaultConfig(), nil},
+		{"fractional score from UseNumber ignored", map[string]any{"confidence_score": json.Number("91.5")}, DefaultConfig(), nil},
+		{"integral score from UseNumber", map[string]any{"confidence_score": json.Number("91")}, DefaultConfig(), 91},
 		{"configured mapping", map[string]any{"confidence_id": 3}, custom, 95},
 		{"configured Other", map[string]any{"confidence_id": 99}, custom, 50},
 	}
 	for _, tt := range tests {
 		if got := Build(tt.det, tt.cfg)["confidence"]; got != tt.want {
 			t.Errorf("%s: confidence %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}
+
+// TestConfidenceOfView: Confidence reads a view's confidence as Build
+// wrote it or after the JSON round trip the view makes into workflow code.
+func TestConfidenceOfView(t *testing.T) {
+	tests := []struct {
+		name   string
+		view   map[string]any
+		want   int
+		wantOK bool
+	}{
+		{"as built", Build(map[string]any{"confidence_score": 91}, DefaultConfig()), 91, true},
+		{"after JSON", map[string]any{"confidence": 91.0}, 91, true},
+		{"zero", map[string]any{"confidence": 0.0}, 0, true},
+		{"unknown", Build(map[string]any{}, DefaultConfig()), 0, false},
+		{"fractional is no confidence", map[string]any{"confidence": 91.5}, 0, false},
+		{"nil view", nil, 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := Confidence(tt.view); got != tt.want || ok != tt.wantOK {
+			t.Errorf("%s: Confidence = %d, %v; want %d, %v", tt.name, got, ok, tt.want, tt.wantOK)
 		}
 	}
 }
