@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
-	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/telemetry"
@@ -536,7 +536,7 @@ func summarize(det map[string]any) DetectionSummary {
 	if c, ok := num("confidence_score"); ok {
 		s.Confidence = &c
 	}
-	for _, id := range conditions.AttackIDs(det) {
+	for _, id := range finding.AttackIDs(det) {
 		s.AttackIDs = append(s.AttackIDs, id.(string))
 	}
 	return s

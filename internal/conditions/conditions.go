@@ -418,7 +418,8 @@ func helpers() []expr.Option {
 			return out, nil
 		}, new(func(map[string]any) []any)),
 		expr.Function("attack_ids", func(args ...any) (any, error) {
-			return AttackIDs(args[0]), nil
+			m, _ := args[0].(map[string]any)
+			return finding.AttackIDs(m), nil
 		}, new(func(any) []any)),
 		primary("primary_host", "hosts"),
 		primary("primary_user", "users"),
@@ -453,38 +454,6 @@ func sortedKeys(m map[string]any) []any {
 	out := make([]any, len(ks))
 	for i, k := range ks {
 		out[i] = k
-	}
-	return out
-}
-
-// AttackIDs collects the MITRE ATT&CK technique ids of an OCSF detection
-// (`attacks[].technique.uid` and `sub_technique.uid`, also under
-// finding_info), sorted and unique.
-func AttackIDs(det any) []any {
-	m, _ := det.(map[string]any)
-	seen := map[string]bool{}
-	var ids []string
-	collect := func(v any) {
-		list, _ := v.([]any)
-		for _, a := range list {
-			am, _ := a.(map[string]any)
-			for _, k := range []string{"technique", "sub_technique"} {
-				t, _ := am[k].(map[string]any)
-				if uid, ok := t["uid"].(string); ok && uid != "" && !seen[uid] {
-					seen[uid] = true
-					ids = append(ids, uid)
-				}
-			}
-		}
-	}
-	collect(m["attacks"])
-	if fi, ok := m["finding_info"].(map[string]any); ok {
-		collect(fi["attacks"])
-	}
-	sort.Strings(ids)
-	out := make([]any, len(ids))
-	for i, s := range ids {
-		out[i] = s
 	}
 	return out
 }

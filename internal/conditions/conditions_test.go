@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // detection is a realistic OCSF detection finding, as decoded from JSON.
@@ -189,6 +191,34 @@ func TestHelpers(t *testing.T) {
 				t.Errorf("got %#v, want %#v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestAttackIDsIsTheViews: attack_ids(detection) is finding.attack (one
+// reader of OCSF attacks, internal/finding), also for an OCSF 1.0 Security
+// Finding and for padded uids.
+func TestAttackIDsIsTheViews(t *testing.T) {
+	sf := map[string]any{
+		"class_uid": float64(2001),
+		"finding":   map[string]any{"uid": "f-1", "attacks": []any{map[string]any{"technique": map[string]any{"uid": " T1110 "}}}},
+		"attacks":   []any{map[string]any{"technique": map[string]any{"uid": "T1078"}, "sub_technique": map[string]any{"uid": "  "}}},
+	}
+	p, err := Compile(`attack_ids(detection)`, ScopeStep, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, det := range map[string]map[string]any{"detection finding": detection(), "OCSF 1.0 security finding": sf} {
+		view := finding.Build(det, finding.DefaultConfig())
+		got, err := p.Eval((&Env{Detection: det, Finding: view}).Map())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, view["attack"]) {
+			t.Errorf("%s: attack_ids(detection) = %v, finding.attack = %v", name, got, view["attack"])
+		}
+	}
+	if got, _ := p.Eval((&Env{Detection: sf}).Map()); !reflect.DeepEqual(got, []any{"T1078", "T1110"}) {
+		t.Errorf("OCSF 1.0 security finding: attack_ids(detection) = %v, want [T1078 T1110]", got)
 	}
 }
 

@@ -175,6 +175,11 @@ func isFalsePositive(s string) bool {
 	return false
 }
 
+// AttackIDs returns the MITRE ATT&CK technique and sub-technique ids of a
+// detection (attacks[], also under finding_info), sorted and unique: the
+// view's "attack".
+func AttackIDs(det map[string]any) []any { return attackIDs(det, findingInfo(det)) }
+
 func attackIDs(det, fi map[string]any) []any {
 	seen := map[string]bool{}
 	var ids []string
