@@ -45,7 +45,7 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	req := PolicyCheck{
 		Request: policy.Request{
 			WorkflowID: r.info.WorkflowExecution.ID, StepID: cs.ID, Action: cs.Step.Action,
-			Params: params, Detection: r.detect, Auto: auto,
+			Params: params, Detection: r.detect, Finding: r.finding, Auto: auto,
 		},
 		Simulated: r.input.Shadow,
 	}

@@ -12,6 +12,28 @@ import (
 // [Build] or after its JSON round trip; ok is false when it is unknown.
 func Confidence(view map[string]any) (int, bool) { return score(view["confidence"]) }
 
+// AssetTags returns a detection's asset tags: device.labels and the names
+// of device.groups[].
+func AssetTags(det map[string]any) []string {
+	dev := obj(det["device"])
+	var out []string
+	labels := list(dev["labels"])
+	if l, ok := dev["labels"].(string); ok {
+		labels = []any{l}
+	}
+	for _, l := range labels {
+		if s, ok := l.(string); ok && strings.TrimSpace(s) != "" {
+			out = append(out, strings.TrimSpace(s))
+		}
+	}
+	for _, g := range list(dev["groups"]) {
+		if n := str(obj(g), "name"); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 // score reads a 0-100 confidence as intake validates confidence_score: an
 // integer in range. A value intake refuses (150, 91.5) is no confidence:
 // neither truncated (91) nor rounded (92).

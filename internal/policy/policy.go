@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/internal/conditions"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
@@ -250,6 +251,10 @@ type Request struct {
 	Action     string         `json:"action"`
 	Params     map[string]any `json:"params"`
 	Detection  map[string]any `json:"detection"`
+	// Finding is the run's current view of the detection (internal/finding,
+	// the one reader of its OCSF fields, raised by later records): the
+	// confidence floor reads its confidence.
+	Finding map[string]any `json:"finding,omitempty"`
 	// Auto is true when nothing else gates the step: the playbook would run
 	// it without a human.
 	Auto bool `json:"auto"`
@@ -283,7 +288,7 @@ func (p *Policy) Evaluate(r Request, safeMode bool) Decision {
 		return Decision{Decision: Gate, Rule: "safe_mode", Why: "safe mode is on: every contain step needs a human"}
 	}
 	if p.ConfidenceFloor > 0 {
-		c, ok := confidence(r.Detection)
+		c, ok := confidence(r)
 		if !ok || c < p.ConfidenceFloor {
 			got := "none"
 			if ok {
@@ -314,16 +319,16 @@ func (p *Policy) budgetFor(action string) *Budget {
 	return nil
 }
 
-func confidence(det map[string]any) (int, bool) {
-	switch v := det["confidence_score"].(type) {
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	case float64:
-		return int(v), true
+// confidence is the detection's confidence as playbooks see it
+// (finding.confidence): from the view sent with the request, else the view
+// of the detection with the default settings (callers that send only the
+// detection).
+func confidence(r Request) (int, bool) {
+	view := r.Finding
+	if view == nil {
+		view = finding.Build(r.Detection, finding.DefaultConfig())
 	}
-	return 0, false
+	return finding.Confidence(view)
 }
 
 // protectedTarget checks the step's params (and the detection's asset tags)
@@ -368,7 +373,7 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 			}
 		}
 	}
-	for _, tag := range assetTags(r.Detection) {
+	for _, tag := range finding.AssetTags(r.Detection) {
 		for _, t := range pr.Tags {
 			if strings.EqualFold(t, tag) {
 				return true, fmt.Sprintf("the detection's asset is tagged %q, which is protected", tag)
@@ -390,21 +395,4 @@ func stringsIn(v any) []string {
 		return out
 	}
 	return nil
-}
-
-// assetTags reads OCSF device.labels and device.groups[].name.
-func assetTags(det map[string]any) []string {
-	dev, _ := det["device"].(map[string]any)
-	var out []string
-	out = append(out, stringsIn(dev["labels"])...)
-	if groups, ok := dev["groups"].([]any); ok {
-		for _, g := range groups {
-			if gm, ok := g.(map[string]any); ok {
-				if n, ok := gm["name"].(string); ok {
-					out = append(out, n)
-				}
-			}
-		}
-	}
-	return out
 }

@@ -38,6 +38,7 @@ func TestEvaluate(t *testing.T) {
 		{"protected user", Request{Action: "okta.suspend_user", Params: map[string]any{"user": "CEO@example.com"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
 		{"protected cidr", Request{Action: "panos.block_ip", Params: map[string]any{"ip": "10.10.3.4"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
 		{"protected tag on device", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 99, "device": map[string]any{"groups": []any{map[string]any{"name": "Crown-Jewel"}}}}, Auto: true}, false, Gate, "protected_asset"},
+		{"protected tag in device labels", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 99, "device": map[string]any{"labels": []any{"finance", " crown-jewel "}}}, Auto: true}, false, Gate, "protected_asset"},
 		{"safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: det, Auto: true}, true, Gate, "safe_mode"},
 		{"below confidence floor", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 79}, Auto: true}, false, Gate, "confidence_floor"},
 		{"no confidence", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{}, Auto: true}, false, Gate, "confidence_floor"},
@@ -61,6 +62,43 @@ func TestEvaluate(t *testing.T) {
 	d = p.Evaluate(Request{Action: "okta.suspend_user", Params: map[string]any{"user": "x"}, Detection: det, Auto: true}, false)
 	if d.Budget == nil || d.Budget.Action != "*" {
 		t.Errorf("wildcard budget = %+v", d.Budget)
+	}
+}
+
+// TestConfidenceFloorReadsTheView: the floor reads finding.confidence, the
+// value playbooks see (internal/finding): the view sent with the request
+// when there is one (after its JSON round trip through the workflow), else
+// the view of the detection. A score intake refuses (91.5) is no
+// confidence, never a truncated 91.
+func TestConfidenceFloorReadsTheView(t *testing.T) {
+	p, err := Parse("policy.yaml", []byte("confidence_floor: 91\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		detection map[string]any
+		view      map[string]any
+		decision  string
+		why       string
+	}{
+		{"integer score at the floor", map[string]any{"confidence_score": 91}, nil, Allow, ""},
+		{"score as float from JSON", map[string]any{"confidence_score": 91.0}, nil, Allow, ""},
+		{"fractional score is no confidence", map[string]any{"confidence_score": 91.5}, nil, Gate, "confidence none "},
+		{"fractional score, confidence_id mapped", map[string]any{"confidence_score": 91.5, "confidence_id": 3}, nil, Gate, "confidence 85 "},
+		{"OCSF 1.0 integer confidence", map[string]any{"confidence": 95}, nil, Allow, ""},
+		{"below the floor", map[string]any{"confidence_score": 90}, nil, Gate, "confidence 90 "},
+		{"the view wins (raised by a later record)", map[string]any{"confidence_score": 60}, map[string]any{"confidence": 95.0}, Allow, ""},
+		{"the view wins (lowered)", map[string]any{"confidence_score": 99}, map[string]any{"confidence": 50.0}, Gate, "confidence 50 "},
+		{"unknown in the view", map[string]any{"confidence_score": 99}, map[string]any{"confidence": nil}, Gate, "confidence none "},
+		{"fractional in the view", nil, map[string]any{"confidence": 91.5}, Gate, "confidence none "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, Detection: tc.detection, Finding: tc.view, Auto: true}, false)
+			if d.Decision != tc.decision || !strings.Contains(d.Why, tc.why) {
+				t.Errorf("got %+v, want %s with %q", d, tc.decision, tc.why)
+			}
+		})
 	}
 }
 
