@@ -83,13 +83,8 @@ func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, err
 		return nil, connector.InvalidParam("abuseipdb.check_ip: max_age_days must be 1-365, got %d", days)
 	}
 	wrap := func(err error) error { return fmt.Errorf("checking %s on AbuseIPDB: %w", ip, err) }
-	key, err := c.Secret("api_key")
-	if err != nil {
+	if err := c.UseSecretHeader("api_key", "Key", ""); err != nil {
 		return nil, wrap(err)
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Key", key)
-		return nil
 	}
 	resp, err := c.Do(ctx, connector.Request{
 		Method: http.MethodGet, Path: "/api/v2/check",

@@ -109,10 +109,7 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		if scheme != "" && !strings.EqualFold(scheme, "none") {
 			value = scheme + " " + token
 		}
-		c.Auth = func(_ context.Context, r *http.Request) error {
-			r.Header.Set(authHeader, value)
-			return nil
-		}
+		c.UseHeader(authHeader, value)
 	}
 
 	q := url.Values{}

@@ -128,10 +128,7 @@ func jiraAuth(c *connector.Conn) error {
 	}
 	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token))
 	c.AddSecret(basic[len("Basic "):])
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", basic)
-		return nil
-	}
+	c.UseHeader("Authorization", basic)
 	return nil
 }
 

@@ -106,15 +106,7 @@ func oktaSetup(c *connector.Conn) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	token, err := c.Secret("api_token")
-	if err != nil {
-		return user, err
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", "SSWS "+token)
-		return nil
-	}
-	return user, nil
+	return user, c.UseSecretHeader("api_token", "Authorization", "SSWS ")
 }
 
 func oktaGetUser(ctx context.Context, c *connector.Conn, user string) (oktaUser, error) {
@@ -213,13 +205,8 @@ func oktaClearSessions(ctx context.Context, c *connector.Conn) (map[string]any, 
 
 // check reads the API token's own user.
 func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-	token, err := c.Secret("api_token")
-	if err != nil {
+	if err := c.UseSecretHeader("api_token", "Authorization", "SSWS "); err != nil {
 		return nil, err
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", "SSWS "+token)
-		return nil
 	}
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/v1/users/me"})
 	if err != nil {

@@ -142,15 +142,10 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		verb = "unblocking"
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s ip %s: %w", verb, ip, err) }
-	key, err := c.Secret("api_key")
-	if err != nil {
-		return nil, wrap(err)
-	}
 	// The key goes in a header, never the URL, so it cannot leak through
 	// an error message or a proxy log.
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("X-PAN-KEY", key)
-		return nil
+	if err := c.UseSecretHeader("api_key", "X-PAN-KEY", ""); err != nil {
+		return nil, wrap(err)
 	}
 	var targets []string
 	for _, t := range strings.Split(c.Option("target"), ",") {
@@ -374,13 +369,8 @@ func uidMessage(register bool, ip, tag string) (string, error) {
 
 // check runs show system info, and refuses a Panorama without target.
 func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-	key, err := c.Secret("api_key")
-	if err != nil {
+	if err := c.UseSecretHeader("api_key", "X-PAN-KEY", ""); err != nil {
 		return nil, err
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("X-PAN-KEY", key)
-		return nil
 	}
 	if c.Option("target") == "" {
 		if err := panosRefusePanorama(ctx, c); err != nil {

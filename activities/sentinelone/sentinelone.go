@@ -99,13 +99,8 @@ func s1Act(ctx context.Context, c *connector.Conn, action string) (map[string]an
 		verb = "reconnecting"
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s agent %s: %w", verb, host, err) }
-	token, err := c.Secret("api_token")
-	if err != nil {
+	if err := c.UseSecretHeader("api_token", "Authorization", "ApiToken "); err != nil {
 		return nil, wrap(err)
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", "ApiToken "+token)
-		return nil
 	}
 	agent, err := s1FindAgent(ctx, c, host)
 	if err != nil {
@@ -214,13 +209,8 @@ func s1Newer(a, b string) bool {
 
 // check lists one agent.
 func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-	token, err := c.Secret("api_token")
-	if err != nil {
+	if err := c.UseSecretHeader("api_token", "Authorization", "ApiToken "); err != nil {
 		return nil, err
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("Authorization", "ApiToken "+token)
-		return nil
 	}
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/web/api/v2.1/agents", Query: url.Values{"limit": {"1"}}})
 	if err != nil {

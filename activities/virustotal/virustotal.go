@@ -113,13 +113,8 @@ func Definitions() []connector.Definition {
 
 func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string) (map[string]any, error) {
 	wrap := func(err error) error { return fmt.Errorf("looking up %s on VirusTotal: %w", id, err) }
-	key, err := c.Secret("api_key")
-	if err != nil {
+	if err := c.UseSecretHeader("api_key", "x-apikey", ""); err != nil {
 		return nil, wrap(err)
-	}
-	c.Auth = func(_ context.Context, r *http.Request) error {
-		r.Header.Set("x-apikey", key)
-		return nil
 	}
 	out := map[string]any{"found": false, "malicious": 0, "suspicious": 0, "harmless": 0, "undetected": 0, "reputation": 0,
 		"link": "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)}

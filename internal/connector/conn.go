@@ -88,6 +88,27 @@ func (c *Conn) Secret(field string) (string, error) {
 	return v, nil
 }
 
+// UseHeader makes c authenticate by setting header to value on every
+// request (an API key, "SSWS <token>", a Basic value). value must already be
+// known as a secret (Secret, AddSecret) so it is scrubbed from errors.
+func (c *Conn) UseHeader(header, value string) {
+	c.Auth = func(_ context.Context, r *http.Request) error {
+		r.Header.Set(header, value)
+		return nil
+	}
+}
+
+// UseSecretHeader resolves the secret field and makes c send it in header
+// after prefix ("ApiToken ", "SSWS ", or "" for the bare value).
+func (c *Conn) UseSecretHeader(field, header, prefix string) error {
+	v, err := c.Secret(field)
+	if err != nil {
+		return err
+	}
+	c.UseHeader(header, prefix+v)
+	return nil
+}
+
 // option returns a non-secret field, or its default.
 func (c *Conn) Option(field string) string {
 	if v := strings.TrimSpace(c.Cfg.Options[field]); v != "" {
