@@ -2,6 +2,7 @@ package panos
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/xml"
 	"fmt"
 	"github.com/riposte-dev/riposte/internal/connector"
@@ -26,6 +27,22 @@ import (
 // (10.1.1.0/24) or a range (10.1.1.1-10.1.1.9), as PAN-OS 10.0 and later
 // do (pan-python's User-ID API notes: "registered-ip: Tag to IP (host,
 // network, range)").
+//
+// Answers are in the documented shapes (testdata/README.md): show system
+// info is PAN-OS's documented answer with the lab's host name and model;
+// show registered-ip lists entries as documented (ip, from_agent,
+// persistent, tag/member, count); a register or unregister answers
+// <uid-response><version>2.0</version><payload><register/></payload>, the
+// documented success; errors are <response status="error"> with
+// <msg><line> (as in pango's error tests). A register of a tag already
+// there, or an unregister of one that is not, answers the firewall's
+// per-entry messages where pan-python reads them
+// (msg/line/uid-response/payload/<register|unregister>/entry).
+
+// systemInfo is PAN-OS's documented show system info answer.
+//
+//go:embed testdata/show-system-info.xml
+var systemInfo string
 
 type registration struct {
 	tags  map[string]bool
@@ -210,7 +227,10 @@ func validRegisteredIP(s string) (string, bool) {
 
 func (fk *Fake) panosOp(w http.ResponseWriter, cmd string, table map[string]*registration, model string) {
 	if strings.ReplaceAll(cmd, " ", "") == "<show><system><info></info></system></show>" || strings.ReplaceAll(cmd, " ", "") == "<show><system><info/></system></show>" {
-		panosXML(w, http.StatusOK, `<response status="success"><result><system><hostname>lab-`+strings.ToLower(model)+`</hostname><model>`+model+`</model><sw-version>11.1.2</sw-version></system></result></response>`)
+		host := "lab-" + strings.ToLower(model)
+		panosXML(w, http.StatusOK, strings.NewReplacer("<hostname>PA-3050-A</hostname>", "<hostname>"+host+"</hostname>",
+			"<devicename>PA-3050-A</devicename>", "<devicename>"+host+"</devicename>",
+			"<model>PA-3050</model>", "<model>"+model+"</model>").Replace(systemInfo))
 		return
 	}
 	var show showRegistered
@@ -254,7 +274,7 @@ func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, 
 	}
 	fk.Mu.Lock()
 	defer fk.Mu.Unlock()
-	var msgs []string // per-entry messages, PAN-OS style
+	msgs := map[string][]string{} // per-entry messages by operation, PAN-OS style
 	do := func(entries []fakeUIDEntry, register bool) {
 		op := "register"
 		if !register {
@@ -263,7 +283,7 @@ func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, 
 		for _, e := range entries {
 			ip, valid := validRegisteredIP(e.IP)
 			if !valid {
-				msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="Failed to %s ip %s: invalid ip"/>`, xmlAttr(e.IP), op, xmlAttr(e.IP)))
+				msgs[op] = append(msgs[op], fmt.Sprintf(`<entry ip="%s" message="Failed to %s ip %s: invalid ip"/>`, xmlAttr(e.IP), op, xmlAttr(e.IP)))
 				continue
 			}
 			reg := table[ip]
@@ -275,7 +295,7 @@ func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, 
 				switch {
 				case register && reg.tags[t]:
 					fk.Record(r, vendorName, op, ip, false, http.StatusOK, "tag "+t+" already registered")
-					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="tag %s already exists, ignore"/>`, ip, xmlAttr(t)))
+					msgs[op] = append(msgs[op], fmt.Sprintf(`<entry ip="%s" message="tag %s already exists, ignore"/>`, ip, xmlAttr(t)))
 				case register:
 					if len(reg.tags) == 0 {
 						reg.since = time.Now().UTC()
@@ -284,7 +304,7 @@ func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, 
 					fk.Record(r, vendorName, op, ip, true, http.StatusOK, "tag "+t)
 				case !reg.tags[t]:
 					fk.Record(r, vendorName, op, ip, false, http.StatusOK, "tag "+t+" not registered")
-					msgs = append(msgs, fmt.Sprintf(`<entry ip="%s" message="ip %s does not exist, ignore unreg"/>`, ip, ip))
+					msgs[op] = append(msgs[op], fmt.Sprintf(`<entry ip="%s" message="ip %s does not exist, ignore unreg"/>`, ip, ip))
 				default:
 					delete(reg.tags, t)
 					fk.Record(r, vendorName, op, ip, true, http.StatusOK, "tag "+t)
@@ -298,12 +318,22 @@ func (fk *Fake) panosUserID(w http.ResponseWriter, r *http.Request, cmd string, 
 	if m.Payload.Unregister != nil {
 		do(m.Payload.Unregister.Entries, false)
 	}
+	// The payload names the operations sent, as documented:
+	// <payload><register></register></payload>.
+	var payload strings.Builder
+	for _, op := range []string{"register", "unregister"} {
+		if (op == "register" && m.Payload.Register == nil) || (op == "unregister" && m.Payload.Unregister == nil) {
+			continue
+		}
+		payload.WriteString("<" + op + ">" + strings.Join(msgs[op], "") + "</" + op + ">")
+	}
 	if len(msgs) > 0 {
 		panosXML(w, http.StatusOK, `<response status="error"><msg><line><uid-response><version>2.0</version><payload>`+
-			strings.Join(msgs, "")+`</payload></uid-response></line></msg></response>`)
+			payload.String()+`</payload></uid-response></line></msg></response>`)
 		return
 	}
-	panosXML(w, http.StatusOK, `<response status="success"><result><uid-response><version>2.0</version><payload/></uid-response></result></response>`)
+	panosXML(w, http.StatusOK, `<response status="success"><result><uid-response><version>2.0</version><payload>`+
+		payload.String()+`</payload></uid-response></result></response>`)
 }
 
 func xmlAttr(s string) string {
