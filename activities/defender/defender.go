@@ -181,8 +181,7 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 			continue
 		}
 		if !resp.OK() {
-			_, msg := connector.MSError(resp.Body)
-			return defMachine{}, c.StatusError(resp, msg, "host "+host+" not found")
+			return defMachine{}, c.MSStatusError(resp, "host "+host+" not found")
 		}
 		var list struct {
 			Value []defMachine `json:"value"`
@@ -219,8 +218,7 @@ func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID str
 		return nil, err
 	}
 	if !resp.OK() {
-		_, msg := connector.MSError(resp.Body)
-		return nil, c.StatusError(resp, msg, "")
+		return nil, c.MSStatusError(resp, "")
 	}
 	var list struct {
 		Value []defAction `json:"value"`
@@ -275,8 +273,7 @@ func defenderPendingIsolation(ctx context.Context, c *connector.Conn, machineID 
 		return nil, nil
 	}
 	if !resp.OK() {
-		_, msg := connector.MSError(resp.Body)
-		return nil, c.StatusError(resp, msg, "")
+		return nil, c.MSStatusError(resp, "")
 	}
 	var list struct {
 		Value []defAction `json:"value"`
@@ -306,8 +303,7 @@ func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 		return nil, err
 	}
 	if !resp.OK() && resp.Status != http.StatusNotFound {
-		_, msg := connector.MSError(resp.Body)
-		return nil, c.StatusError(resp, msg, "")
+		return nil, c.MSStatusError(resp, "")
 	}
 	return map[string]any{"detail": "token and Machine.Read.All ok (Machine.Isolate is only checked by isolating)"}, nil
 }

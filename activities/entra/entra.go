@@ -88,8 +88,7 @@ func graphGetUser(ctx context.Context, c *connector.Conn, user string) (graphUse
 		return graphUser{}, err
 	}
 	if !resp.OK() {
-		_, msg := connector.MSError(resp.Body)
-		return graphUser{}, c.StatusError(resp, msg, "user "+user+" not found")
+		return graphUser{}, c.MSStatusError(resp, "user "+user+" not found")
 	}
 	var u graphUser
 	if err := c.DecodeJSON(resp, &u); err != nil {
@@ -137,8 +136,7 @@ func entraSetEnabled(ctx context.Context, c *connector.Conn, enabled bool) (map[
 		return nil, wrap(err)
 	}
 	if !resp.OK() {
-		_, msg := connector.MSError(resp.Body)
-		return nil, wrap(c.StatusError(resp, msg, "user "+user+" not found"))
+		return nil, wrap(c.MSStatusError(resp, "user "+user+" not found"))
 	}
 	c.LogAction("set accountEnabled", "user", user, "enabled", enabled)
 	return out, nil
@@ -174,8 +172,7 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		return nil, wrap(err)
 	}
 	if !resp.OK() { // docs say 204, Graph answers 200 {"value":true}: any 2xx
-		_, msg := connector.MSError(resp.Body)
-		return nil, wrap(c.StatusError(resp, msg, "user "+user+" not found"))
+		return nil, wrap(c.MSStatusError(resp, "user "+user+" not found"))
 	}
 	var v struct {
 		Value *bool `json:"value"`
@@ -197,8 +194,7 @@ func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 		return nil, err
 	}
 	if !resp.OK() {
-		_, msg := connector.MSError(resp.Body)
-		return nil, c.StatusError(resp, msg, "")
+		return nil, c.MSStatusError(resp, "")
 	}
 	return map[string]any{"detail": "token and User.Read.All ok (User.ReadWrite.All and User.RevokeSessions.All are only checked by acting)"}, nil
 }

@@ -64,3 +64,10 @@ func MSError(body []byte) (code, msg string) {
 	}
 	return e.Error.Code, e.Error.Code + e.Error.Message
 }
+
+// MSStatusError is StatusError with the message of a Graph or Defender
+// error body (MSError); notFound as in StatusError.
+func (c *Conn) MSStatusError(r *Response, notFound string) error {
+	_, msg := MSError(r.Body)
+	return c.StatusError(r, msg, notFound)
+}
