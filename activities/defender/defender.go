@@ -207,15 +207,19 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 	return defMachine{}, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 }
 
-// defenderLastIsolation returns the latest Isolate/Unisolate action of the
-// machine that did not fail, if any.
-func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
+// defenderMachineActions lists the machine's actions (GET
+// /api/machineactions filtered by machineId). With noneOn404 a 404 is an
+// empty list; otherwise it fails like any other error answer.
+func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
 	resp, err := c.Do(ctx, connector.Request{
 		Method: http.MethodGet, Path: "/api/machineactions",
 		Query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
 	})
 	if err != nil {
 		return nil, err
+	}
+	if noneOn404 && resp.Status == http.StatusNotFound {
+		return nil, nil
 	}
 	if !resp.OK() {
 		return nil, c.MSStatusError(resp, "")
@@ -226,8 +230,18 @@ func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID str
 	if err := c.DecodeJSON(resp, &list); err != nil {
 		return nil, err
 	}
+	return list.Value, nil
+}
+
+// defenderLastIsolation returns the latest Isolate/Unisolate action of the
+// machine that did not fail, if any.
+func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
+	all, err := defenderMachineActions(ctx, c, machineID, false)
+	if err != nil {
+		return nil, err
+	}
 	var acts []defAction
-	for _, a := range list.Value {
+	for _, a := range all {
 		if a.Type != "Isolate" && a.Type != "Unisolate" {
 			continue
 		}
@@ -262,28 +276,13 @@ const defenderPendingRetry = 30 * time.Second
 // action still Pending or InProgress, if any (MachineAction status enum:
 // Pending, InProgress, Succeeded, Failed, TimeOut, Cancelled).
 func defenderPendingIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
-	resp, err := c.Do(ctx, connector.Request{
-		Method: http.MethodGet, Path: "/api/machineactions",
-		Query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
-	})
+	list, err := defenderMachineActions(ctx, c, machineID, true)
 	if err != nil {
 		return nil, err
 	}
-	if resp.Status == http.StatusNotFound {
-		return nil, nil
-	}
-	if !resp.OK() {
-		return nil, c.MSStatusError(resp, "")
-	}
-	var list struct {
-		Value []defAction `json:"value"`
-	}
-	if err := c.DecodeJSON(resp, &list); err != nil {
-		return nil, err
-	}
 	var latest *defAction
-	for i := range list.Value {
-		a := &list.Value[i]
+	for i := range list {
+		a := &list[i]
 		if (a.Type == "Isolate" || a.Type == "Unisolate") && (a.Status == "Pending" || a.Status == "InProgress") {
 			if latest == nil || parseMSTime(a.Created).After(parseMSTime(latest.Created)) {
 				latest = a
