@@ -337,7 +337,7 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		return true, "", ""
 	}
 
-	g.request = r.gateRequest(cs, g, params, users, groups, channel, false)
+	g.request = r.gateRequest(ctx, cs, g, params, users, groups, channel, false)
 	r.setStatus(ctx, i, playbook.StatusWaiting)
 	r.openGate(ctx, g, users)
 	r.upsertApprovalState(ctx)
@@ -407,7 +407,7 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 		// The escalation's approvers replace the first round's; nobody
 		// named means nobody may decide (fail closed).
 		g.open = false
-		g.request = r.gateRequest(cs, g, params, g.escalate.Users, g.escalate.Groups, g.request.Channel, true)
+		g.request = r.gateRequest(ctx, cs, g, params, g.escalate.Users, g.escalate.Groups, g.request.Channel, true)
 		r.openGate(ctx, g, g.escalate.Users)
 		r.upsertApprovalState(ctx)
 	default:
@@ -416,7 +416,7 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 	}
 }
 
-func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]any, users, groups []string, channel string, escalation bool) GateRequest {
+func (r *run) gateRequest(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any, users, groups []string, channel string, escalation bool) GateRequest {
 	risk := ""
 	if cs.Action != nil {
 		risk = string(cs.Action.Risk)
@@ -427,7 +427,7 @@ func (r *run) gateRequest(cs *playbook.CStep, g *gateState, params map[string]an
 		StepID: cs.ID, StepName: cs.Title(), Action: cs.Step.Action, Risk: risk, Params: params,
 		Users: users, Groups: groups, Quorum: g.quorum, Reason: g.reason, Channel: channel,
 		ExpiresAt: g.ExpiresAt, Escalation: escalation, Why: g.Why,
-		Detection: summarizeFinding(summarize(r.detect), r.finding), RunURL: r.input.RunURL,
+		Detection: r.detectionSummary(ctx), RunURL: r.input.RunURL,
 	}
 }
 
@@ -495,49 +495,50 @@ func sortedUnique(in []string) []string {
 	return out
 }
 
-// summarize extracts what an approver sees of the detection.
-func summarize(det map[string]any) DetectionSummary {
-	str := func(path ...string) string {
-		var cur any = det
-		for _, p := range path {
-			m, ok := cur.(map[string]any)
-			if !ok {
-				return ""
-			}
-			cur = m[p]
-		}
-		s, _ := cur.(string)
-		return s
+// ChangeSummaryFromView is the workflow.GetVersion change id of reading an
+// approval request's detection summary from the run's finding view: runs
+// whose gates opened before keep legacySummary.
+const ChangeSummaryFromView = "approval-summary-from-view"
+
+// detectionSummary is what an approver sees of the detection when a gate
+// opens (or escalates): the run's current finding view.
+func (r *run) detectionSummary(ctx workflow.Context) DetectionSummary {
+	if workflow.GetVersion(ctx, ChangeSummaryFromView, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return legacySummary(r.detect, r.finding)
 	}
-	num := func(k string) (int, bool) {
-		switch v := det[k].(type) {
-		case int:
-			return v, true
-		case int64:
-			return int(v), true
-		case float64:
-			return int(v), true
-		}
-		return 0, false
-	}
+	return summarize(r.finding)
+}
+
+// summarize extracts what an approver sees of the detection from its
+// normalized view (internal/finding), the one reader of OCSF fields. The
+// IP shown is the source's, else the destination's, else the first found.
+// Unknown confidence stays nil (the message then says "unknown", never 0%).
+func summarize(view map[string]any) DetectionSummary {
+	producer, _ := view["producer"].(map[string]any)
 	s := DetectionSummary{
-		ID:       str("finding_info", "uid"),
-		Title:    str("finding_info", "title"),
-		Detector: str("metadata", "product", "name"),
-		Severity: str("severity"),
-		Host:     firstNonEmpty(str("device", "hostname"), str("device", "name")),
-		User:     firstNonEmpty(str("actor", "user", "email_addr"), str("actor", "user", "name")),
-		IP:       firstNonEmpty(str("src_endpoint", "ip"), str("dst_endpoint", "ip"), str("device", "ip")),
+		ID:       str(view["uid"]),
+		Title:    str(view["title"]),
+		Detector: str(producer["name"]),
+		Severity: str(view["severity"]),
+		Host:     finding.Primary(view, "hosts"),
+		User:     finding.Primary(view, "users"),
+		IP: firstNonEmpty(finding.PrimaryFrom(view, "ips", "src_endpoint.ip"),
+			finding.PrimaryFrom(view, "ips", "dst_endpoint.ip"), finding.Primary(view, "ips")),
 	}
-	if v := str("metadata", "product", "version"); v != "" && s.Detector != "" {
+	if v := str(producer["version"]); v != "" && s.Detector != "" {
 		s.Detector += "/" + v
 	}
-	s.SeverityID, _ = num("severity_id")
-	if c, ok := num("confidence_score"); ok {
+	if id, ok := toFloat(view["severity_id"]); ok {
+		s.SeverityID = int(id)
+	}
+	if c, ok := finding.Confidence(view); ok {
 		s.Confidence = &c
 	}
-	for _, id := range finding.AttackIDs(det) {
-		s.AttackIDs = append(s.AttackIDs, id.(string))
+	attack, _ := view["attack"].([]any)
+	for _, id := range attack {
+		if id, ok := id.(string); ok {
+			s.AttackIDs = append(s.AttackIDs, id)
+		}
 	}
 	return s
 }

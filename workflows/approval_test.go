@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
@@ -312,5 +313,50 @@ steps:
 	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
 	if r := stepOf(res, "isolate").Reason; r != "approval timed out after 10m" {
 		t.Errorf("reason = %q", r)
+	}
+}
+
+// TestGateSummaryVersion: a gate's detection summary is read from the run's
+// finding view, so a confidence_score of 91.5 (which intake refuses) is no
+// confidence and confidence_id decides (High: 85), and the severity is the
+// view's. A run whose gates opened before ChangeSummaryFromView keeps the
+// summary of the raw detection (91, no severity) on every message rewrite.
+func TestGateSummaryVersion(t *testing.T) {
+	d := map[string]any{
+		"class_uid": 2004, "severity_id": 4, "confidence_score": 91.5, "confidence_id": 3,
+		"finding_info": map[string]any{"uid": "f-2", "title": "Credential dumping"},
+		"device":       map[string]any{"hostname": "fin-ws-042"},
+		"metadata":     map[string]any{"product": map[string]any{"name": "detector"}},
+	}
+	for _, tc := range []struct {
+		name       string
+		legacy     bool
+		confidence int
+		severity   string
+	}{
+		{"from the view", false, 85, "High"},
+		{"before the change", true, 91, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, f := newGateHarness(t, 1, "deny", "")
+			if tc.legacy {
+				h.env.OnGetVersion(workflows.ChangeSummaryFromView, workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			var vote string
+			h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}, &vote)
+			c := compileYAML(t, fmt.Sprintf(gatePlaybook, 1, "deny", ""))
+			h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d})
+			if !h.env.IsWorkflowCompleted() || vote != "" {
+				t.Fatalf("completed %v, vote %q", h.env.IsWorkflowCompleted(), vote)
+			}
+			if len(f.opened) != 1 || len(f.updates) == 0 {
+				t.Fatalf("opened %d, updates %d", len(f.opened), len(f.updates))
+			}
+			for _, s := range []workflows.DetectionSummary{f.opened[0].Detection, f.updates[len(f.updates)-1].Request.Detection} {
+				if s.Confidence == nil || *s.Confidence != tc.confidence || s.Severity != tc.severity || s.Host != "fin-ws-042" {
+					t.Errorf("summary %+v, want confidence %d, severity %q", s, tc.confidence, tc.severity)
+				}
+			}
+		})
 	}
 }

@@ -183,7 +183,12 @@ func Counts(view map[string]any) map[string]int {
 
 // Primary returns the first value of an entity list ("hosts", "users",
 // "ips", "ips.internal", "ips.external", …), or "".
-func Primary(view map[string]any, kind string) string {
+func Primary(view map[string]any, kind string) string { return PrimaryFrom(view, kind, "") }
+
+// PrimaryFrom returns the first value of an entity list that was read from
+// source (the detection's path, e.g. "src_endpoint.ip"), or "". An empty
+// source matches any.
+func PrimaryFrom(view map[string]any, kind, source string) string {
 	var l []any
 	switch kind {
 	case "ips", "ips.all", "ips.internal", "ips.external":
@@ -196,9 +201,11 @@ func Primary(view map[string]any, kind string) string {
 	default:
 		l = list(view[kind])
 	}
-	if len(l) == 0 {
-		return ""
+	for _, e := range l {
+		if m := obj(e); source == "" || m["source"] == source {
+			s, _ := m["value"].(string)
+			return s
+		}
 	}
-	s, _ := obj(l[0])["value"].(string)
-	return s
+	return ""
 }

@@ -140,6 +140,17 @@ func TestEntitiesOrderSourcesAndDedup(t *testing.T) {
 	if p := Primary(v, "ips.external"); p != "203.0.113.77" {
 		t.Errorf("primary external ip %q", p)
 	}
+	for _, tc := range []struct{ kind, source, want string }{
+		{"ips", "dst_endpoint.ip", "203.0.113.77"},
+		{"ips.internal", "evidences[0].src_endpoint.ip", "fd00::1"},
+		{"ips", "src_endpoint.ip", ""},
+		{"hosts", "", "fin-ws-042"},
+		{"users", "observables[4]", "boss@corp.example.com"},
+	} {
+		if p := PrimaryFrom(v, tc.kind, tc.source); p != tc.want {
+			t.Errorf("PrimaryFrom(%s, %s) = %q, want %q", tc.kind, tc.source, p, tc.want)
+		}
+	}
 	if c := Counts(v); c["hosts"] != 3 || c["ips"] != 5 || c["users"] != 2 {
 		t.Errorf("counts %v", c)
 	}
