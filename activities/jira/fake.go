@@ -79,6 +79,21 @@ func fakeError(w http.ResponseWriter, status int, messages []string, fields map[
 	labkit.WriteJSON(w, status, map[string]any{"errorMessages": messages, "errors": fields})
 }
 
+// jsonBody reads a JSON object body, or answers Jira's 415 (not JSON) or
+// 400 (unreadable) and returns false.
+func jsonBody(w http.ResponseWriter, r *http.Request) (map[string]any, bool) {
+	if !labkit.IsJSON(r) {
+		fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
+		return nil, false
+	}
+	body, err := labkit.DecodeBody(r)
+	if err != nil {
+		fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		return nil, false
+	}
+	return body, true
+}
+
 func jiraFault(w http.ResponseWriter, f *labkit.Fault) {
 	switch f.Status {
 	case http.StatusTooManyRequests:
@@ -300,13 +315,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": []any{}})
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue", labkit.MutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !labkit.IsJSON(r) {
-			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
-			return
-		}
-		body, err := labkit.DecodeBody(r)
-		if err != nil {
-			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		body, ok := jsonBody(w, r)
+		if !ok {
 			return
 		}
 		fields, _ := body["fields"].(map[string]any)
@@ -397,13 +407,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"startAt": 0, "maxResults": 100, "total": len(list), "comments": list})
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue/{key}/comment", labkit.MutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !labkit.IsJSON(r) {
-			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
-			return
-		}
-		body, err := labkit.DecodeBody(r)
-		if err != nil {
-			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		body, ok := jsonBody(w, r)
+		if !ok {
 			return
 		}
 		if !validADF(body["body"]) {
@@ -436,13 +441,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		labkit.WriteJSON(w, http.StatusCreated, comment(r, c, false))
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/comment/list", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		if !labkit.IsJSON(r) {
-			fakeError(w, http.StatusUnsupportedMediaType, []string{"Unsupported Media Type: send application/json"}, nil)
-			return
-		}
-		body, err := labkit.DecodeBody(r)
-		if err != nil {
-			fakeError(w, http.StatusBadRequest, []string{"Unexpected character in the request body."}, nil)
+		body, ok := jsonBody(w, r)
+		if !ok {
 			return
 		}
 		raw, _ := body["ids"].([]any)
