@@ -73,12 +73,17 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			return r.applyDecision(ctx, d)
 		},
 		// Validators do not run on replay, so the seal check needs no
-		// version gate here.
+		// version gate here, and the refusal's audit record is written
+		// once (a rejected Update leaves no history).
 		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
-			if err := r.checkSeal(d); err != nil {
-				return err
+			err := r.checkSeal(d)
+			if err == nil {
+				err = r.validateDecision(d)
 			}
-			return r.validateDecision(d)
+			if err != nil {
+				workflow.GetLogger(ctx).Warn("audit: decision update refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
+			}
+			return err
 		}},
 	); err != nil {
 		return err
@@ -103,7 +108,7 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				err = r.validateDecision(d)
 			}
 			if err != nil {
-				workflow.GetLogger(ctx).Warn("decision signal refused", "gate", d.GateID, "user", d.User, "error", err)
+				workflow.GetLogger(ctx).Warn("audit: decision signal refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
 				continue
 			}
 			if d.Via == "" {

@@ -102,8 +102,13 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 		note(ctx, "safe mode "+mode+" by "+who(r.By))
 		return state, nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r SafeModeRequest) error {
-		// Not run on replay: old histories need no version gate.
-		return keys.Verify(SafeModeClaim(r), r.Seal)
+		// Not run on replay: old histories need no version gate, and a
+		// refusal is audited once.
+		err := keys.Verify(SafeModeClaim(r), r.Seal)
+		if err != nil {
+			workflow.GetLogger(ctx).Warn("audit: safe mode update refused", "enabled", r.Enabled, "by", r.By, "refusal", err.Error())
+		}
+		return err
 	}}); err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			}
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
 				if err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal); err != nil {
-					workflow.GetLogger(ctx).Warn("rolled_back signal refused", "error", err.Error(), "by", rb.By)
+					workflow.GetLogger(ctx).Warn("audit: rolled_back signal refused", "by", rb.By, "via", rb.Via, "refusal", err.Error())
 					continue
 				}
 			}
@@ -209,23 +209,33 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			note(ctx, fmt.Sprintf("extend %s by %s by %s: releases at %s", h.Step, req.By, who(req.User), h.Until.UTC().Format(time.RFC3339)))
 			return *h, nil
 		},
+		// Validators do not run on replay: a refusal is audited once.
 		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {
-			if err := r.in.Keys.Verify(ExtendClaim(r.info.WorkflowExecution.ID, req), req.Seal); err != nil {
-				return err
+			err := r.validateExtend(req)
+			if err != nil {
+				workflow.GetLogger(ctx).Warn("audit: extend update refused", "step", req.Step, "user", req.User, "refusal", err.Error())
 			}
-			h := r.hold(req.Step)
-			switch {
-			case h == nil:
-				return fmt.Errorf("step %s holds no time-boxed containment (contain_for) in this run", req.Step)
-			case h.ReleasedAt != nil:
-				return fmt.Errorf("the containment of step %s was already released", req.Step)
-			case req.By <= 0:
-				return fmt.Errorf("extension must be a positive duration")
-			case req.User == "":
-				return fmt.Errorf("an extension needs the user who asks for it")
-			}
-			return nil
+			return err
 		}})
+}
+
+// validateExtend refuses an extension before anything changes.
+func (r *run) validateExtend(req ExtendRequest) error {
+	if err := r.in.Keys.Verify(ExtendClaim(r.info.WorkflowExecution.ID, req), req.Seal); err != nil {
+		return err
+	}
+	h := r.hold(req.Step)
+	switch {
+	case h == nil:
+		return fmt.Errorf("step %s holds no time-boxed containment (contain_for) in this run", req.Step)
+	case h.ReleasedAt != nil:
+		return fmt.Errorf("the containment of step %s was already released", req.Step)
+	case req.By <= 0:
+		return fmt.Errorf("extension must be a positive duration")
+	case req.User == "":
+		return fmt.Errorf("an extension needs the user who asks for it")
+	}
+	return nil
 }
 
 func (r *run) hold(step string) *Hold {

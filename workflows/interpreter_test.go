@@ -1,16 +1,20 @@
 package workflows_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -34,6 +38,48 @@ type harness struct {
 	t    *testing.T
 	env  *testsuite.TestWorkflowEnvironment
 	keys *signing.Keys
+	logs *logBuffer
+}
+
+// logBuffer holds the workflow's log (its audit records).
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// audits returns the log's records with message msg.
+func (l *logBuffer) audits(msg string) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []string
+	for _, line := range strings.Split(l.b.String(), "\n") {
+		if strings.Contains(line, "msg=\""+msg+"\"") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+// audited checks the log holds exactly one record msg per want, in order,
+// each at warning level and naming its want.
+func (h *harness) audited(msg string, wants ...string) {
+	h.t.Helper()
+	recs := h.logs.audits(msg)
+	if len(recs) != len(wants) {
+		h.t.Errorf("%d %q records, want %d: %q", len(recs), msg, len(wants), recs)
+		return
+	}
+	for i, w := range wants {
+		if !strings.Contains(recs[i], "level=WARN") || !strings.Contains(recs[i], w) {
+			h.t.Errorf("%q record %d %q: want a warning naming %q", msg, i, recs[i], w)
+		}
+	}
 }
 
 // testWorkflowID is the test environment's default workflow id: decisions
@@ -55,12 +101,14 @@ func newHarness(t *testing.T) *harness { return newHarnessStore(t, nil) }
 // reference.
 func newHarnessStore(t *testing.T, store workflows.PlaybookStore) *harness {
 	var s testsuite.WorkflowTestSuite
+	logs := &logBuffer{}
+	s.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(logs, nil))))
 	env := s.NewTestWorkflowEnvironment()
 	in := workflows.NewInterpreter(activities.Catalog())
 	in.Keys = testKeys(t)
 	in.Store = store
 	workflows.Register(env, in)
-	return &harness{t: t, env: env, keys: in.Keys}
+	return &harness{t: t, env: env, keys: in.Keys, logs: logs}
 }
 
 // seal signs a decision as the API would (Via api unless set).

@@ -108,7 +108,7 @@ func (r *run) registerLifecycle(ctx workflow.Context) error {
 			}
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
 				if err := r.in.Keys.Verify(FindingClaim(r.info.WorkflowExecution.ID, u), u.Seal); err != nil {
-					workflow.GetLogger(ctx).Warn("finding signal refused", "error", err.Error(), "by", u.By, "via", u.Via)
+					workflow.GetLogger(ctx).Warn("audit: finding signal refused", "by", u.By, "via", u.Via, "refusal", err.Error())
 					continue
 				}
 			}

@@ -56,6 +56,8 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 	// they ran.
 	if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
 		if err := keys.Verify(RollbackClaim(in), in.Seal); err != nil {
+			// The logger is replay-aware: audited once.
+			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "requester", in.Requester, "via", in.Via, "refusal", err.Error())
 			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)
 		}
 	}

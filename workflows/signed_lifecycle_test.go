@@ -112,6 +112,8 @@ func TestForgedWithdrawalIsRefused(t *testing.T) {
 			if len(res.Gates) != 1 || res.Gates[0].State != workflows.GateTimedOut {
 				t.Errorf("gates = %+v, want isolate timed out (the forged withdrawal did not close it)", res.Gates)
 			}
+			want := map[string]string{"unsigned": "unsigned decision", "forged": "forged decision"}[name]
+			h.audited("audit: finding signal refused", want)
 		})
 	}
 }
@@ -137,4 +139,5 @@ func TestForgedRolledBackIsRefused(t *testing.T) {
 	if res.RolledBack != nil || undos != 1 {
 		t.Errorf("forged rolled_back acted: rolled_back %+v, undos %d (want the timer's one)", res.RolledBack, undos)
 	}
+	h.audited("audit: rolled_back signal refused", "unsigned decision")
 }

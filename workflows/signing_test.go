@@ -1,6 +1,7 @@
 package workflows_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,9 @@ func TestUnsealedDecisionsRefused(t *testing.T) {
 	if g := res.Gates[0]; len(g.Votes) != 0 {
 		t.Errorf("votes recorded: %+v", g.Votes)
 	}
+	// Each refusal is audited once, with its reason.
+	h.audited("audit: decision update refused", "unsigned decision", "forged decision", "forged decision", "must arrive through Slack or the API")
+	h.audited("audit: decision signal refused", "unsigned decision", "forged decision")
 }
 
 // Four-eyes compares normalized identities: the requester cannot approve
@@ -65,6 +69,8 @@ func TestSelfApprovalLookalikes(t *testing.T) {
 		}
 	}
 	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+	cannot := "requested this action and cannot approve it"
+	h.audited("audit: decision update refused", cannot, cannot, cannot)
 }
 
 func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
@@ -83,6 +89,7 @@ func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
 		if len(errs) != 1 || !strings.Contains(errs[0], "unsigned decision") {
 			t.Errorf("unsigned extend: %v", errs)
 		}
+		h.audited("audit: extend update refused", "unsigned decision")
 	})
 	t.Run("rollback", func(t *testing.T) {
 		h := newHarness(t)
@@ -94,5 +101,42 @@ func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "rollback refused: unsigned decision") || len(v.calls) != 0 {
 			t.Errorf("unsigned rollback: err %v, %d undo calls", err, len(v.calls))
 		}
+		h.audited("audit: rollback workflow refused", "unsigned decision")
 	})
+}
+
+// A safe-mode switch sent straight through Temporal (no seal, or sealed
+// with a guessed key) is refused by the guard's validator and audited.
+func TestUnsealedSafeModeRefused(t *testing.T) {
+	h := newHarness(t)
+	guess, _ := signing.NewKeys("t1", map[string][]byte{"t1": []byte("an attacker's guess at the key!!")})
+	forged := workflows.SafeModeRequest{Enabled: false, By: "U0ATTACKER", Via: workflows.ViaAPI}
+	forged.Seal = guess.Sign(workflows.SafeModeClaim(forged), time.Unix(1700000000, 0))
+	var errs []string
+	for i, req := range []workflows.SafeModeRequest{{Enabled: false, By: "U0ATTACKER", Via: workflows.ViaAPI}, forged} {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.UpdateWorkflow(workflows.UpdateSafeMode, fmt.Sprint("s", i), &testsuite.TestUpdateCallback{
+				OnAccept: func() {}, OnReject: func(err error) { errs = append(errs, err.Error()) }, OnComplete: func(any, error) {},
+			}, req)
+		}, time.Duration(i+1)*time.Minute)
+	}
+	var state workflows.GuardState
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryGuard)
+		if err != nil {
+			t.Errorf("query: %v", err)
+			return
+		}
+		if err := v.Get(&state); err != nil {
+			t.Error(err)
+		}
+	}, 3*time.Minute)
+	h.env.ExecuteWorkflow(workflows.GuardWorkflow, workflows.GuardState{SafeMode: true})
+	if len(errs) != 2 || !strings.Contains(errs[0], "unsigned decision") || !strings.Contains(errs[1], "forged decision") {
+		t.Errorf("safe-mode updates: %v", errs)
+	}
+	if !state.SafeMode || state.SafeModeBy != "" {
+		t.Errorf("guard state changed: %+v", state)
+	}
+	h.audited("audit: safe mode update refused", "unsigned decision", "forged decision")
 }

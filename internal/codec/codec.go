@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -8,7 +9,9 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -38,6 +41,21 @@ type Codec struct {
 	keys *Keyring
 	// strict refuses payloads that are not encrypted (see NewStrictCodec).
 	strict bool
+	// audit, when set, receives one record per refused payload; replaying
+	// (set inside a workflow) silences it while history is replayed, so a
+	// refused signal kept in history is audited once.
+	audit     log.Logger
+	replaying func() bool
+}
+
+// auditRefusal writes the audit record of a refused payload: what was
+// refused and why, never the payload itself.
+func (c *Codec) auditRefusal(i int, encoding string) {
+	if c.audit == nil || (c.replaying != nil && c.replaying()) {
+		return
+	}
+	c.audit.Warn("audit: unencrypted payload refused", "payload", i, "encoding", clip(encoding),
+		"refusal", "encryption is on and the payload is not encrypted: it did not come from a Riposte process holding the codec key")
 }
 
 // ErrUnencrypted is wrapped by a strict Codec's Decode errors for a payload
@@ -105,6 +123,7 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		}
 		if !isEncrypted(p) {
 			if c.strict {
+				c.auditRefusal(i, string(p.GetMetadata()[converter.MetadataEncoding]))
 				return nil, fmt.Errorf("codec: decoding payload %d (encoding %q): %w: encryption is on, so every payload must come from a Riposte process holding the codec key",
 					i, clip(string(p.GetMetadata()[converter.MetadataEncoding])), ErrUnencrypted)
 			}
@@ -175,9 +194,14 @@ func NewFailureConverter(dc converter.DataConverter) converter.FailureConverter 
 
 // ConfigureClientOptions makes a Temporal client (and the workers built from
 // it) encrypt payloads and failures with k. It wraps opts.DataConverter with
-// a Codec over k (the default data converter when nil) and sets
+// a strict Codec over k (the default data converter when nil) and sets
 // opts.FailureConverter to NewFailureConverter of the result, replacing any
 // failure converter already set.
+//
+// When opts.Logger is set (set it first), every payload the strict codec
+// refuses writes one audit record to it, "audit: unencrypted payload
+// refused" at warning level (inside a workflow: not again while its
+// history is replayed).
 func ConfigureClientOptions(opts *client.Options, k *Keyring) {
 	parent := opts.DataConverter
 	if parent == nil {
@@ -188,7 +212,9 @@ func ConfigureClientOptions(opts *client.Options, k *Keyring) {
 		// one (the inner strict layer would refuse the outer's output).
 		parent = prev.parent
 	}
-	dc := strictDC{DataConverter: converter.NewCodecDataConverter(parent, NewStrictCodec(k)), parent: parent}
+	c := NewStrictCodec(k)
+	c.audit = opts.Logger
+	dc := newStrictDC(parent, c)
 	opts.DataConverter = dc
 	opts.FailureConverter = NewFailureConverter(dc)
 }
@@ -197,4 +223,25 @@ func ConfigureClientOptions(opts *client.Options, k *Keyring) {
 type strictDC struct {
 	converter.DataConverter
 	parent converter.DataConverter
+	codec  *Codec
 }
+
+func newStrictDC(parent converter.DataConverter, c *Codec) strictDC {
+	return strictDC{DataConverter: converter.NewCodecDataConverter(parent, c), parent: parent, codec: c}
+}
+
+var _ workflow.ContextAware = strictDC{}
+
+// WithWorkflowContext is the converter a workflow decodes its signals and
+// arguments with: its refusals are not audited again on replay.
+func (d strictDC) WithWorkflowContext(ctx workflow.Context) converter.DataConverter {
+	if d.codec.audit == nil {
+		return d
+	}
+	c := *d.codec
+	c.replaying = func() bool { return workflow.IsReplaying(ctx) }
+	return newStrictDC(d.parent, &c)
+}
+
+// WithContext returns d: outside a workflow nothing is replayed.
+func (d strictDC) WithContext(context.Context) converter.DataConverter { return d }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"log/slog"
 	"reflect"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/proto"
 )
@@ -616,5 +618,51 @@ func TestStrictCodecRefusesPlainPayloads(t *testing.T) {
 	enc, _ := NewCodec(k).Encode([]*commonpb.Payload{plain})
 	if out, err := NewStrictCodec(k).Decode(enc); err != nil || string(out[0].Data) != string(plain.Data) {
 		t.Fatalf("strict codec on an encrypted payload: %v", err)
+	}
+}
+
+// Issue 12: each payload the strict codec refuses is audited once, with
+// what was refused and why but not the payload; not while a workflow
+// replays; and not at all without a logger.
+func TestStrictCodecAuditsRefusals(t *testing.T) {
+	k := testKeyring(t, "k1")
+	plain := &commonpb.Payload{Metadata: map[string][]byte{"encoding": []byte("json/plain")},
+		Data: []byte(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`)}
+	var buf bytes.Buffer
+	opts := client.Options{Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(&buf, nil)))}
+	ConfigureClientOptions(&opts, k)
+	var d map[string]any
+	if err := opts.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
+		t.Fatalf("want ErrUnencrypted, got %v", err)
+	}
+	out := buf.String()
+	if n := strings.Count(out, `msg="audit: unencrypted payload refused"`); n != 1 {
+		t.Fatalf("%d audit records, want 1:\n%s", n, out)
+	}
+	if !strings.Contains(out, "encoding=json/plain") || !strings.Contains(out, "level=WARN") || strings.Contains(out, "U0INFRA001") {
+		t.Errorf("audit record does not name the encoding at warning level, or quotes the payload:\n%s", out)
+	}
+	// An encrypted payload is not a refusal.
+	enc, _ := opts.DataConverter.ToPayload("x")
+	var s string
+	if err := opts.DataConverter.FromPayload(enc, &s); err != nil || strings.Count(buf.String(), "audit:") != 1 {
+		t.Errorf("encrypted payload: %v, audit log:\n%s", err, buf.String())
+	}
+	// Replaying a workflow's history: the refusal was audited when it
+	// first arrived.
+	dc := opts.DataConverter.(strictDC)
+	c := *dc.codec
+	c.replaying = func() bool { return true }
+	if err := newStrictDC(dc.parent, &c).FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
+		t.Fatalf("replaying: want ErrUnencrypted, got %v", err)
+	}
+	if n := strings.Count(buf.String(), "audit:"); n != 1 {
+		t.Errorf("refusal audited again on replay: %d records", n)
+	}
+	// No logger: refused, nothing written anywhere.
+	var quiet client.Options
+	ConfigureClientOptions(&quiet, k)
+	if err := quiet.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
+		t.Fatalf("no logger: want ErrUnencrypted, got %v", err)
 	}
 }

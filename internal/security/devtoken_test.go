@@ -61,17 +61,20 @@ func TestDevTokenBinding(t *testing.T) {
 	}
 	approvals := "/v1/runs/" + url.PathEscape(e.wid) + "/approvals"
 	const approve = `{"step":"isolate","decision":"approve","reason":"trying it out"}`
+	m := e.mark()
 	code, b = e.do("POST", approvals, e.dev.Token(), "application/json", approve)
 	if code != 403 || !strings.Contains(b, "RIPOSTE_USER=") {
 		t.Errorf("unbound dev token: %d %s, want 403 naming RIPOSTE_USER", code, b)
 	}
 	e.unchanged("unbound dev token")
+	e.audited("unbound dev token", m, "audit: api call refused", e.dev.Token(), "refused: token bound to no identity", "status=403")
 	e.dev.Close()
 
 	// Bound to a person the gate does not name: 409, and the detail says
 	// exactly how to bind it.
 	e = start("U0SOLODEV1")
 	e.wid = resp.Detections[0].Matched[0].WorkflowID
+	m = e.mark()
 	code, b = e.do("POST", approvals, e.dev.Token(), "application/json", approve)
 	var p struct {
 		Status int    `json:"status"`
@@ -87,9 +90,8 @@ func TestDevTokenBinding(t *testing.T) {
 		}
 	}
 	e.unchanged("dev token bound to a non-approver")
-	if !strings.Contains(e.logs.String(), "audit: api call refused") {
-		t.Errorf("the refusal was not audited")
-	}
+	e.audited("dev token bound to a non-approver", m, "audit: api call refused", e.dev.Token(), "decision refused: U0SOLODEV1 is not an approver", "status=409")
+	e.audited("dev token bound to a non-approver (worker)", m, "audit: decision update refused", "", "U0SOLODEV1 is not an approver", "user=U0SOLODEV1")
 	e.dev.Close()
 
 	// Bound to an approver: the vote counts, under that identity, via the API.
@@ -104,9 +106,12 @@ func TestDevTokenBinding(t *testing.T) {
 		t.Errorf("gate after the bound dev token's vote (quorum 2): %+v", g)
 	}
 	// One person is one vote: the same bound token cannot vote twice.
+	m = e.mark()
 	if code, b := e.do("POST", approvals, e.dev.Token(), "application/json", approve); code == 200 {
 		if g := e.gate(); len(g.Votes) != 1 {
 			t.Errorf("second vote of the same person counted: %s %+v", b, g.Votes)
 		}
+	} else {
+		e.audited("second vote of the same person", m, "audit: api call refused", e.dev.Token(), "U0SOCLEAD1 has already voted")
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -101,6 +102,47 @@ func (e *env) unchanged(attack string) {
 	}
 }
 
+// mark is where the log stands before an attack: its audit record is
+// looked for after it.
+func (e *env) mark() int { return len(e.logs.String()) }
+
+// audited checks the attack's refusal is audited: exactly one record msg
+// written since mark, at warning level, naming every want (what was
+// refused and why) and not quoting secret. Records from the worker are
+// written when it processes the signal or Update, so it waits for them.
+func (e *env) audited(attack string, mark int, msg, secret string, wants ...string) {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var recs []string
+		for _, line := range strings.Split(e.logs.String()[mark:], "\n") {
+			if strings.Contains(line, `msg="`+msg+`"`) {
+				recs = append(recs, line)
+			}
+		}
+		if len(recs) > 0 || time.Now().After(deadline) {
+			if len(recs) != 1 {
+				e.t.Errorf("%s: %d %q audit records, want 1: %q", attack, len(recs), msg, recs)
+				return
+			}
+			rec := recs[0]
+			if !strings.Contains(rec, "level=WARN") {
+				e.t.Errorf("%s: audit record not at warning level: %s", attack, rec)
+			}
+			for _, w := range wants {
+				if !strings.Contains(rec, w) {
+					e.t.Errorf("%s: audit record does not say %q: %s", attack, w, rec)
+				}
+			}
+			if secret != "" && strings.Contains(rec, secret) {
+				e.t.Errorf("%s: audit record quotes a secret: %s", attack, rec)
+			}
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func TestAttacksAreRefused(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts riposte dev (embedded Temporal)")
@@ -160,37 +202,52 @@ func TestAttacksAreRefused(t *testing.T) {
 	vote := func(user string) string {
 		return fmt.Sprintf(`{"step":"isolate","decision":"approve","user":%q}`, user)
 	}
+	id := url.PathEscape(e.wid)
+	const (
+		noIdentity   = "refused: token bound to no identity"
+		notCaller    = `is not the caller`
+		noAuth       = "unauthenticated: missing or wrong API token"
+		selfApproval = "U0ATTACKER requested this action and cannot approve it"
+	)
 	apiAttacks := []struct {
 		name, token, path, ctype, body string
 		status                         int
+		// refusal: what the API's audit record says; worker: what the
+		// workflow's audit record of the refused Update says (when the
+		// API passed the decision on and the workflow refused it).
+		refusal, worker string
 	}{
 		// Attack 1: one token, typed users.
-		{"dev token typing an approver", e.dev.Token(), approvals, "application/json", vote("U0SOCLEAD1"), 403},
-		{"dev token typing the second approver", e.dev.Token(), approvals, "application/json", vote("U0INFRA001"), 403},
-		{"another person's user with a valid token", e.toks["lead"], approvals, "application/json", vote("U0INFRA001"), 403},
-		{"dev token rolling back as anyone", e.dev.Token(), "/v1/runs/" + url.PathEscape(e.wid) + "/rollback", "application/json", `{"user":"U0SOCLEAD1"}`, 403},
-		{"dev token switching safe mode off", e.dev.Token(), "/v1/policy/safe-mode", "application/json", `{"enabled":false,"user":"U0SOCLEAD1"}`, 403},
+		{"dev token typing an approver", e.dev.Token(), approvals, "application/json", vote("U0SOCLEAD1"), 403, noIdentity, ""},
+		{"dev token typing the second approver", e.dev.Token(), approvals, "application/json", vote("U0INFRA001"), 403, noIdentity, ""},
+		{"another person's user with a valid token", e.toks["lead"], approvals, "application/json", vote("U0INFRA001"), 403, `body user \"U0INFRA001\" ` + notCaller, ""},
+		{"dev token rolling back as anyone", e.dev.Token(), "/v1/runs/" + id + "/rollback", "application/json", `{"user":"U0SOCLEAD1"}`, 403, noIdentity, ""},
+		{"dev token switching safe mode off", e.dev.Token(), "/v1/policy/safe-mode", "application/json", `{"enabled":false,"user":"U0SOCLEAD1"}`, 403, noIdentity, ""},
+		{"dev token extending a hold as anyone", e.dev.Token(), "/v1/runs/" + id + "/extend", "application/json", `{"step":"isolate","by":"4h","user":"U0SOCLEAD1"}`, 403, noIdentity, ""},
+		{"approver token extending a hold", e.toks["lead"], "/v1/runs/" + id + "/extend", "application/json", `{"step":"isolate","by":"4h","user":"U0INFRA001"}`, 403, "missing scope operate", ""},
 		// Attack 3: self-approval with a look-alike id.
-		{"self-approval with a zero-width space", e.toks["attacker"], approvals, "application/json", vote("U0ATTACKER\u200b"), 409},
-		{"self-approval", e.toks["attacker"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 409},
+		{"self-approval with a zero-width space", e.toks["attacker"], approvals, "application/json", vote("U0ATTACKER\u200b"), 409, "decision refused: " + selfApproval, selfApproval},
+		{"self-approval", e.toks["attacker"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 409, "decision refused: " + selfApproval, selfApproval},
 		// Done means: scopes, revocation.
-		{"token without approve scope", e.toks["reader"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403},
-		{"intake token approving", e.toks["intake"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403},
-		{"revoked token", e.toks["revoked"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 401},
+		{"token without approve scope", e.toks["reader"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403, "missing scope approve", ""},
+		{"intake token approving", e.toks["intake"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 403, "missing scope approve", ""},
+		{"revoked token", e.toks["revoked"], approvals, "application/json", `{"step":"isolate","decision":"approve"}`, 401, "unauthenticated: token revoked", ""},
 		// CSRF-style text/plain posts with no token (a browser can send them).
-		{"CSRF text/plain approval", "", approvals, "text/plain", vote("U0SOCLEAD1"), 401},
-		{"CSRF text/plain detection", "", "/v1/detections", "text/plain", det, 401},
-		{"CSRF text/plain safe mode", "", "/v1/policy/safe-mode", "text/plain", `{"enabled":false,"user":"U0SOCLEAD1"}`, 401},
+		{"CSRF text/plain approval", "", approvals, "text/plain", vote("U0SOCLEAD1"), 401, noAuth, ""},
+		{"CSRF text/plain detection", "", "/v1/detections", "text/plain", det, 401, noAuth, ""},
+		{"CSRF text/plain safe mode", "", "/v1/policy/safe-mode", "text/plain", `{"enabled":false,"user":"U0SOCLEAD1"}`, 401, noAuth, ""},
 	}
 	for _, a := range apiAttacks {
+		m := e.mark()
 		code, b := e.do("POST", a.path, a.token, a.ctype, a.body)
 		if code != a.status || !strings.Contains(b, `"status"`) {
 			t.Errorf("%s: %d %s, want %d problem+json", a.name, code, b, a.status)
 		}
 		e.unchanged(a.name)
-	}
-	if n := strings.Count(logs.String(), "audit: api call refused"); n < len(apiAttacks) {
-		t.Errorf("%d API refusals audited, want %d", n, len(apiAttacks))
+		e.audited(a.name, m, "audit: api call refused", a.token, a.refusal, fmt.Sprintf("status=%d", a.status), "path="+strings.Split(a.path, "?")[0])
+		if a.worker != "" {
+			e.audited(a.name+" (worker)", m, "audit: decision update refused", a.token, a.worker)
+		}
 	}
 
 	// Attack 2 and "straight through the Temporal client": a process that
@@ -203,11 +260,14 @@ func TestAttacksAreRefused(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	slackVote := workflows.Decision{GateID: "isolate", Approve: true, User: "U0INFRA001", Via: workflows.ViaSlack}
-	// Unencrypted signal claiming Slack (the frontend HTTP API attack).
+	// Unencrypted signal claiming Slack (the frontend HTTP API attack): the
+	// worker's codec refuses the payload.
+	m := e.mark()
 	if err := c.SignalWorkflow(ctx, e.wid, "", workflows.SignalDecide, slackVote); err != nil {
 		t.Fatal(err)
 	}
 	e.unchanged("unencrypted decide signal")
+	e.audited("unencrypted decide signal", m, "audit: unencrypted payload refused", "", "encoding=json/plain", "not encrypted")
 	var opts client.Options
 	codec.ConfigureClientOptions(&opts, dev.Keys())
 	opts.HostPort, opts.Namespace = dev.FrontendAddress(), dev.Namespace()
@@ -220,38 +280,74 @@ func TestAttacksAreRefused(t *testing.T) {
 	forged := slackVote
 	guess, _ := signing.NewKeys("dev", map[string][]byte{"dev": []byte("the attacker's guess, 32 bytes!!")})
 	forged.Seal = guess.Sign(workflows.DecisionClaim(e.wid, forged), time.Now())
-	for name, d := range map[string]workflows.Decision{"unsigned": slackVote, "forged HMAC": forged} {
+	for _, tc := range []struct {
+		name, refusal string
+		d             workflows.Decision
+	}{{"unsigned", "unsigned decision", slackVote}, {"forged HMAC", "forged decision", forged}} {
+		name, d := tc.name, tc.d
+		m := e.mark()
 		if err := cc.SignalWorkflow(ctx, e.wid, "", workflows.SignalDecide, d); err != nil {
 			t.Fatal(err)
 		}
 		e.unchanged(name + " decide signal")
+		e.audited(name+" decide signal", m, "audit: decision signal refused", "", tc.refusal, "user=U0INFRA001", "via=slack")
+		m = e.mark()
 		h, err := cc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: e.wid, UpdateName: workflows.UpdateDecide,
 			Args: []any{d}, WaitForStage: client.WorkflowUpdateStageCompleted})
 		if err == nil {
 			err = h.Get(ctx, nil)
 		}
-		if err == nil || !(strings.Contains(err.Error(), "unsigned decision") || strings.Contains(err.Error(), "forged decision")) {
+		if err == nil || !strings.Contains(err.Error(), tc.refusal) {
 			t.Errorf("%s decide Update: %v", name, err)
 		}
 		e.unchanged(name + " decide Update")
+		e.audited(name+" decide Update", m, "audit: decision update refused", "", tc.refusal, "user=U0INFRA001", "via=slack")
 	}
-	if !strings.Contains(logs.String(), "decision signal refused") {
-		t.Errorf("the refused signals are not logged by the worker")
+	// The other ways to move a run from outside: an unsigned extension
+	// (Update) and an unsigned withdrawal of the finding (signal), which
+	// would close the gate.
+	m = e.mark()
+	hx, err := cc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{WorkflowID: e.wid, UpdateName: workflows.UpdateExtend,
+		Args: []any{workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(4 * time.Hour), User: "U0SOCLEAD1", Via: workflows.ViaAPI}}, WaitForStage: client.WorkflowUpdateStageCompleted})
+	if err == nil {
+		err = hx.Get(ctx, nil)
 	}
+	if err == nil || !strings.Contains(err.Error(), "unsigned decision") {
+		t.Errorf("unsigned extend Update: %v", err)
+	}
+	e.unchanged("unsigned extend Update")
+	e.audited("unsigned extend Update", m, "audit: extend update refused", "", "unsigned decision", "user=U0SOCLEAD1")
+	m = e.mark()
+	withdraw := workflows.FindingUpdate{Finding: map[string]any{"state": "withdrawn", "state_reason": "attacker"}, By: "U0DETECTOR", Via: workflows.ViaIntake}
+	if err := cc.SignalWorkflow(ctx, e.wid, "", workflows.SignalFinding, withdraw); err != nil {
+		t.Fatal(err)
+	}
+	e.unchanged("unsigned finding withdrawal signal")
+	e.audited("unsigned finding withdrawal signal", m, "audit: finding signal refused", "", "unsigned decision", "by=U0DETECTOR")
 
 	// CSRF-style text/plain posts to every other listening port of riposte
-	// dev: the UI's codec endpoint, the lab, the Web UI.
-	for _, target := range []string{dev.APIURL() + "/codec/encode", dev.UIURL() + "/api/v1/namespaces/default/workflows/" + url.PathEscape(e.wid) + "/signal/decide"} {
-		req, _ := http.NewRequest("POST", target, strings.NewReader(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`))
+	// dev: the UI's codec endpoint on the API port (audited there), the
+	// Web UI (the embedded Temporal UI server refuses it itself; its
+	// refusals are not Riposte's to audit). The frontend's HTTP API is off
+	// here; a signal sent through it is the unencrypted signal above.
+	for _, target := range []struct{ url, audit string }{
+		{dev.APIURL() + "/codec/encode", "path=/codec/encode"},
+		{dev.UIURL() + "/api/v1/namespaces/default/workflows/" + url.PathEscape(e.wid) + "/signal/decide", ""},
+	} {
+		m := e.mark()
+		req, _ := http.NewRequest("POST", target.url, strings.NewReader(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`))
 		req.Header.Set("Content-Type", "text/plain")
 		req.Header.Set("Origin", "http://evil.example")
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode < 400 {
-				t.Errorf("CSRF text/plain POST %s: %d", target, resp.StatusCode)
+				t.Errorf("CSRF text/plain POST %s: %d", target.url, resp.StatusCode)
 			}
 		}
-		e.unchanged("CSRF " + target)
+		e.unchanged("CSRF " + target.url)
+		if target.audit != "" {
+			e.audited("CSRF "+target.url, m, "audit: api call refused", "", target.audit, "status=401")
+		}
 	}
 
 	// The legitimate path still works: both approvers with their own

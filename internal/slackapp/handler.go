@@ -134,6 +134,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := h.proc.now()
 	ts, err := VerifySignature(h.secret, r.Header, body, now)
 	if err != nil {
+		// Audited: a forged or stale click is an attack on the gate.
+		h.proc.logger.Warn("audit: slack interaction refused", "remote", r.RemoteAddr, "refusal", "signature: "+err.Error())
 		problem.Write(w, problem.Problem{Type: ProblemTypeUnauthorized, Title: "Invalid Slack request signature",
 			Status: http.StatusUnauthorized, Detail: err.Error()})
 		return
@@ -142,6 +144,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// is the same request.
 	mac, _ := hex.DecodeString(strings.TrimPrefix(r.Header.Get(HeaderSignature), "v0="))
 	if !h.replay.add(string(mac), ts.Add(SignatureWindow), now) {
+		h.proc.logger.Warn("audit: slack interaction refused", "remote", r.RemoteAddr, "refusal", "replayed signed request")
 		problem.Write(w, problem.Problem{Type: ProblemTypeReplay, Title: "Replayed Slack request",
 			Status: http.StatusConflict, Detail: "this signed request was already received"})
 		return
