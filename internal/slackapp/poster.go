@@ -227,14 +227,20 @@ func messageOptions(blocks []slack.Block, fallbackText, color string, post bool)
 // and unfurling are off. URLs in the text remain visible (Slack may still
 // make them clickable). It returns the channel id and the message ts.
 func (p *Poster) PostText(ctx context.Context, channel, text string) (string, string, error) {
-	ch, ts, err := p.api.PostMessageContext(ctx, channel,
+	return p.postText(ctx, channel, text)
+}
+
+// postText posts text as PostText says, with more options (metadata).
+func (p *Poster) postText(ctx context.Context, channel, text string, more ...slack.MsgOption) (string, string, error) {
+	opts := append([]slack.MsgOption{
 		slack.MsgOptionText(text, true),
 		slack.MsgOptionDisableMarkdown(),
 		slack.MsgOptionParse(false),
 		slack.MsgOptionLinkNames(false),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
-	)
+	}, more...)
+	ch, ts, err := p.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", "", classify("chat.postMessage", channel, err)
 	}

@@ -294,22 +294,35 @@ func TestUpdateGate(t *testing.T) {
 	}
 }
 
+// TestPostTextEscapes: PostText and PostTextOnce post plain text the same
+// way; PostTextOnce adds its key in the metadata.
 func TestPostTextEscapes(t *testing.T) {
-	p, fake := newTestPoster(t, nil)
-	ch, ts, err := p.PostText(context.Background(), "C0RIPOSTE1", "Host <!channel> isolated & <http://evil.example|click> *now*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ch != "C0RIPOSTE1" || ts == "" {
-		t.Errorf("PostText = %s %s", ch, ts)
-	}
-	m := fake.Messages()[0].Params
-	if want := "Host &lt;!channel&gt; isolated &amp; &lt;http://evil.example|click&gt; *now*"; m["text"] != want {
-		t.Errorf("text = %q, want %q", m["text"], want)
-	}
-	for k, want := range map[string]string{"mrkdwn": "false", "parse": "none", "link_names": "false", "unfurl_links": "false", "unfurl_media": "false"} {
-		if m[k] != want {
-			t.Errorf("%s = %q, want %q", k, m[k], want)
+	for _, once := range []bool{false, true} {
+		p, fake := newTestPoster(t, nil)
+		post := p.PostText
+		if once {
+			post = func(ctx context.Context, channel, text string) (string, string, error) {
+				return p.PostTextOnce(ctx, channel, text, "run-1/notify")
+			}
+		}
+		ch, ts, err := post(context.Background(), "C0RIPOSTE1", "Host <!channel> isolated & <http://evil.example|click> *now*")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ch != "C0RIPOSTE1" || ts == "" {
+			t.Errorf("once %v: PostText = %s %s", once, ch, ts)
+		}
+		m := fake.Messages()[0].Params
+		if want := "Host &lt;!channel&gt; isolated &amp; &lt;http://evil.example|click&gt; *now*"; m["text"] != want {
+			t.Errorf("once %v: text = %q, want %q", once, m["text"], want)
+		}
+		for k, want := range map[string]string{"mrkdwn": "false", "parse": "none", "link_names": "false", "unfurl_links": "false", "unfurl_media": "false"} {
+			if m[k] != want {
+				t.Errorf("once %v: %s = %q, want %q", once, k, m[k], want)
+			}
+		}
+		if got := strings.Contains(m["metadata"], `"idempotency_key":"run-1/notify"`); got != once {
+			t.Errorf("once %v: metadata = %q", once, m["metadata"])
 		}
 	}
 }

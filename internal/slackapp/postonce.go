@@ -22,19 +22,8 @@ const StepEventType = "riposte_step"
 // PostTextOnce posts text like PostText, tagged with key in the message's
 // metadata so FindPosted can find it.
 func (p *Poster) PostTextOnce(ctx context.Context, channel, text, key string) (string, string, error) {
-	ch, ts, err := p.api.PostMessageContext(ctx, channel,
-		slack.MsgOptionText(text, true),
-		slack.MsgOptionDisableMarkdown(),
-		slack.MsgOptionParse(false),
-		slack.MsgOptionLinkNames(false),
-		slack.MsgOptionDisableLinkUnfurl(),
-		slack.MsgOptionDisableMediaUnfurl(),
-		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: StepEventType, EventPayload: map[string]any{"idempotency_key": key}}),
-	)
-	if err != nil {
-		return "", "", classify("chat.postMessage", channel, err)
-	}
-	return ch, ts, nil
+	return p.postText(ctx, channel, text,
+		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: StepEventType, EventPayload: map[string]any{"idempotency_key": key}}))
 }
 
 // FindPosted looks through the channel's messages since `since` (the
