@@ -42,14 +42,7 @@ var severityNames = map[int]string{
 // so they carry the colour), the notification fallback text, and the colour.
 func RequestBlocks(req workflows.GateRequest, gate workflows.Gate) (blocks []slack.Block, fallbackText string, color string) {
 	escalated := req.Escalation || gate.Escalated
-	blocks = append(blocks, headerBlock(req, escalated))
-	blocks = append(blocks, actionBlock(req))
-	if b := detectionBlock(req.Detection); b != nil {
-		blocks = append(blocks, b)
-	}
-	if b := whyBlock(req, escalated); b != nil {
-		blocks = append(blocks, b)
-	}
+	blocks = summaryBlocks(req, escalated)
 	blocks = append(blocks, statusBlock(req, gate))
 	if b := linkBlock(req.RunURL); b != nil {
 		blocks = append(blocks, b)
@@ -76,14 +69,7 @@ func DecidedRunBlocks(req workflows.GateRequest, gate workflows.Gate, run *workf
 	// A message escalated away keeps its original header; the outcome says
 	// where the decision went.
 	escalated := req.Escalation || (gate.Escalated && gate.State != workflows.GateEscalated)
-	blocks = append(blocks, headerBlock(req, escalated))
-	blocks = append(blocks, actionBlock(req))
-	if b := detectionBlock(req.Detection); b != nil {
-		blocks = append(blocks, b)
-	}
-	if b := whyBlock(req, escalated); b != nil {
-		blocks = append(blocks, b)
-	}
+	blocks = summaryBlocks(req, escalated)
 	outcome, verb, color := outcomeBlocks(req, gate)
 	blocks = append(blocks, outcome...)
 	if b := runStateBlock(req, run); b != nil {
@@ -93,6 +79,19 @@ func DecidedRunBlocks(req workflows.GateRequest, gate workflows.Gate, run *workf
 		blocks = append(blocks, b)
 	}
 	return blocks, fallback(verb, req), color
+}
+
+// summaryBlocks are what an open and a closed gate's message both start
+// with: header, proposed action, detection summary, why a human is asked.
+func summaryBlocks(req workflows.GateRequest, escalated bool) []slack.Block {
+	blocks := []slack.Block{headerBlock(req, escalated), actionBlock(req)}
+	if b := detectionBlock(req.Detection); b != nil {
+		blocks = append(blocks, b)
+	}
+	if b := whyBlock(req, escalated); b != nil {
+		blocks = append(blocks, b)
+	}
+	return blocks
 }
 
 // runStateBlock says what became of the run after the gate closed: the
