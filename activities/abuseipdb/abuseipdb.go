@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -66,13 +65,9 @@ func Definitions() []connector.Definition {
 }
 
 func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-	s, err := connector.RequireString(c.Call, "ip")
+	addr, err := connector.RequireIP(c.Call, "ip")
 	if err != nil {
 		return nil, err
-	}
-	addr, err := netip.ParseAddr(s)
-	if err != nil {
-		return nil, connector.InvalidParam("abuseipdb.check_ip: %q is not an IP address", s)
 	}
 	ip := addr.String()
 	days, err := connector.OptInt(c.Call, "max_age_days", 90)

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 
@@ -78,13 +77,9 @@ func Definitions() []connector.Definition {
 				Outputs:     outputs,
 			},
 			Run: connector.Run(Type, "VirusTotal", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-				s, err := connector.RequireString(c.Call, "ip")
+				ip, err := connector.RequireIP(c.Call, "ip")
 				if err != nil {
 					return nil, err
-				}
-				ip, err := netip.ParseAddr(s)
-				if err != nil {
-					return nil, connector.InvalidParam("virustotal.ip_report: %q is not an IP address", s)
 				}
 				return vtReport(ctx, c, "ip_addresses", ip.String(), "ip-address")
 			}),

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -110,6 +111,19 @@ func OptObject(call Call, name string) (map[string]any, error) {
 		return nil, InvalidParam("%s: %s must be an object, got %T", call.Action, name, v)
 	}
 	return m, nil
+}
+
+// RequireIP returns the named param parsed as an IPv4 or IPv6 address.
+func RequireIP(call Call, name string) (netip.Addr, error) {
+	s, err := RequireString(call, name)
+	if err != nil {
+		return netip.Addr{}, err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Addr{}, InvalidParam("%s: %q is not an IP address", call.Action, s)
+	}
+	return a, nil
 }
 
 // validHostname accepts the names EDRs report: letters, digits, dot, dash

@@ -1,0 +1,27 @@
+package connector
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestRequireIP(t *testing.T) {
+	call := Call{Action: "vendor.check_ip", Params: map[string]any{"v4": " 203.0.113.9 ", "v6": "2001:DB8::1", "bad": "203.0.113", "num": 7}}
+	for name, want := range map[string]string{"v4": "203.0.113.9", "v6": "2001:db8::1"} {
+		a, err := RequireIP(call, name)
+		if err != nil || a.String() != want {
+			t.Errorf("RequireIP(%s) = %v, %v; want %s", name, a, err, want)
+		}
+	}
+	for name, msg := range map[string]string{
+		"bad":     `vendor.check_ip: "203.0.113" is not an IP address`,
+		"num":     "vendor.check_ip: num must be a string, got int",
+		"missing": "vendor.check_ip needs the missing param",
+	} {
+		_, err := RequireIP(call, name)
+		var f *Failure
+		if !errors.As(err, &f) || f.Kind() != KindInvalidParams || err.Error() != msg {
+			t.Errorf("RequireIP(%s) error = %v; want InvalidParams %q", name, err, msg)
+		}
+	}
+}
