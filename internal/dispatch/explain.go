@@ -113,29 +113,47 @@ func stripParens(s string) string {
 	}
 }
 
+// lexer reads an expression byte by byte, tracking string literals (with
+// backslash escapes) and bracket depth.
+type lexer struct {
+	quote byte
+	depth int
+}
+
+// read reads the byte at i and returns the index of the next one (an
+// escape inside a literal reads two) and whether s[i] is code at bracket
+// depth 0: outside literals, and not a quote or a bracket.
+func (l *lexer) read(s string, i int) (int, bool) {
+	c := s[i]
+	switch {
+	case l.quote != 0:
+		if c == '\\' {
+			return i + 2, false
+		}
+		if c == l.quote {
+			l.quote = 0
+		}
+	case c == '"' || c == '\'' || c == '`':
+		l.quote = c
+	case c == '(' || c == '[' || c == '{':
+		l.depth++
+	case c == ')' || c == ']' || c == '}':
+		l.depth--
+	default:
+		return i + 1, l.depth == 0
+	}
+	return i + 1, false
+}
+
 // matching returns the index of the bracket closing the one at open.
 func matching(s string, open int) int {
-	depth := 0
-	var quote byte
-	for i := open; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-		case c == '(' || c == '[' || c == '{':
-			depth++
-		case c == ')' || c == ']' || c == '}':
-			depth--
-			if depth == 0 {
-				return i
-			}
+	var l lexer
+	for i := open; i < len(s); {
+		next, _ := l.read(s, i)
+		if l.quote == 0 && l.depth == 0 && strings.IndexByte(")]}", s[i]) >= 0 {
+			return i
 		}
+		i = next
 	}
 	return -1
 }
@@ -144,42 +162,21 @@ func matching(s string, open int) int {
 // outside string literals.
 func splitTop(s, op, word string) []string {
 	var parts []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
+	var l lexer
+	start := 0
+	for i := 0; i < len(s); {
+		next, top := l.read(s, i)
 		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-			continue
-		case c == '"' || c == '\'' || c == '`':
-			quote = c
-			continue
-		case c == '(' || c == '[' || c == '{':
-			depth++
-			continue
-		case c == ')' || c == ']' || c == '}':
-			depth--
+		case top && strings.HasPrefix(s[i:], op):
+			next = i + len(op)
+		case top && strings.HasPrefix(s[i:], word) && boundary(s, i-1) && boundary(s, i+len(word)):
+			next = i + len(word)
+		default:
+			i = next
 			continue
 		}
-		if depth != 0 {
-			continue
-		}
-		if strings.HasPrefix(s[i:], op) {
-			parts = append(parts, strings.TrimSpace(s[start:i]))
-			i += len(op) - 1
-			start = i + 1
-			continue
-		}
-		if strings.HasPrefix(s[i:], word) && boundary(s, i-1) && boundary(s, i+len(word)) {
-			parts = append(parts, strings.TrimSpace(s[start:i]))
-			i += len(word) - 1
-			start = i + 1
-		}
+		parts = append(parts, strings.TrimSpace(s[start:i]))
+		i, start = next, next
 	}
 	parts = append(parts, strings.TrimSpace(s[start:]))
 	return parts
