@@ -290,7 +290,7 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	s, ok := m.Property.(*ast.StringNode)
 	if !ok {
 		if v.err == nil {
-			line, col := runePosition(v.src, m.Location().From)
+			line, col := position(v.src, byteOffset(v.src, m.Location().From))
 			v.err = &Error{Line: line, Column: col, Msg: fmt.Sprintf("%s must be indexed by a literal name (%s.<name>)", id.Value, id.Value)}
 		}
 		return
@@ -305,25 +305,6 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	} else {
 		v.vars = append(v.vars, s.Value)
 	}
-}
-
-// runePosition returns the 1-based line and column of rune offset off in s
-// (expr's node locations count runes from the start of the source).
-func runePosition(s string, off int) (int, int) {
-	line, col, n := 1, 1, 0
-	for _, r := range s {
-		if n == off {
-			break
-		}
-		n++
-		if r == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // Eval runs the program.

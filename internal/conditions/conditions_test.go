@@ -291,6 +291,8 @@ func TestCompileErrors(t *testing.T) {
 			Error{1, 6, "steps must be indexed by a literal name (steps.<name>)"}},
 		{"non-literal steps index on line 2", "true &&\n  steps[detection.step].status == \"ok\"", ScopeStep, true,
 			Error{2, 8, "steps must be indexed by a literal name (steps.<name>)"}},
+		{"non-literal steps index after unicode", `"é" == "é" && steps[detection.step].status == "ok"`, ScopeStep, true,
+			Error{1, 20, "steps must be indexed by a literal name (steps.<name>)"}},
 		{"non-literal vars index", `vars[vars.name]`, ScopeStep, false,
 			Error{1, 5, "vars must be indexed by a literal name (vars.<name>)"}},
 		{"empty", "", ScopeStep, false, Error{1, 1, "expression is empty"}},
