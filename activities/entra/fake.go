@@ -50,6 +50,20 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		labkit.MSError(w, http.StatusNotFound, "Request_ResourceNotFound",
 			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
 	}
+	// with runs h on the user of the path's {id}, holding Mu; an unknown
+	// user is answered 404.
+	with := func(h func(w http.ResponseWriter, r *http.Request, u *graphUserState)) http.HandlerFunc {
+		return auth(func(w http.ResponseWriter, r *http.Request) {
+			fk.Mu.Lock()
+			defer fk.Mu.Unlock()
+			u := fk.graphUser(r.PathValue("id"))
+			if u == nil {
+				notFound(w, r.PathValue("id"))
+				return
+			}
+			h(w, r, u)
+		})
+	}
 	fk.Handle(mux, vendorName, "GET /graph/v1.0/users", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
@@ -63,14 +77,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": vals})
 	}))
-	fk.Handle(mux, vendorName, "GET /graph/v1.0/users/{id}", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		u := fk.graphUser(r.PathValue("id"))
-		if u == nil {
-			notFound(w, r.PathValue("id"))
-			return
-		}
+	fk.Handle(mux, vendorName, "GET /graph/v1.0/users/{id}", labkit.ReadRoute, labkit.MSFault, with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{
 			"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
 			"id":             u.id, "userPrincipalName": u.Login, "displayName": u.First + " " + u.Last,
@@ -119,14 +126,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	fk.Handle(mux, vendorName, "POST /graph/v1.0/users/{id}/revokeSignInSessions", labkit.MutateRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		u := fk.graphUser(r.PathValue("id"))
-		if u == nil {
-			notFound(w, r.PathValue("id"))
-			return
-		}
+	fk.Handle(mux, vendorName, "POST /graph/v1.0/users/{id}/revokeSignInSessions", labkit.MutateRoute, labkit.MSFault, with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
 		changed := u.sessions > 0
 		now := time.Now().UTC()
 		u.sessions, u.valid = 0, now

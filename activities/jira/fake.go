@@ -216,6 +216,20 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		return nil
 	}
+	// with runs h on the issue of the path's {key}, holding Mu; an unknown
+	// issue is answered 404.
+	with := func(h func(w http.ResponseWriter, r *http.Request, is *jiraIssue)) http.HandlerFunc {
+		return auth(func(w http.ResponseWriter, r *http.Request) {
+			fk.Mu.Lock()
+			defer fk.Mu.Unlock()
+			is := find(r.PathValue("key"))
+			if is == nil {
+				fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+				return
+			}
+			h(w, r, is)
+		})
+	}
 	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/myself", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"accountId": "5b10ac8d82e05b22cc7d4ef5", "emailAddress": jiraEmail, "displayName": "SOC automation", "active": true})
 	}))
@@ -369,14 +383,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		fk.Record(r, vendorName, "create_issue", is.key, true, http.StatusCreated, summary)
 		labkit.WriteJSON(w, http.StatusCreated, labkit.Overlay(sampleCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)}))
 	}))
-	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		is := find(r.PathValue("key"))
-		if is == nil {
-			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
-			return
-		}
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}", labkit.ReadRoute, jiraFault, with(func(w http.ResponseWriter, r *http.Request, is *jiraIssue) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
 			"fields": map[string]any{"summary": is.summary, "labels": is.labels, "description": is.description,
 				"issuetype": map[string]any{"name": is.issueType}, "project": map[string]any{"key": is.project}}})
@@ -392,14 +399,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		return m
 	}
-	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}/comment", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		is := find(r.PathValue("key"))
-		if is == nil {
-			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
-			return
-		}
+	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/issue/{key}/comment", labkit.ReadRoute, jiraFault, with(func(w http.ResponseWriter, r *http.Request, is *jiraIssue) {
 		list := []map[string]any{}
 		for i := len(is.comments) - 1; i >= 0; i-- { // newest first (orderBy=-created)
 			list = append(list, comment(r, is.comments[i], false))

@@ -108,6 +108,20 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 	notFound := func(w http.ResponseWriter, id string) {
 		fakeError(w, http.StatusNotFound, "E0000007", "Not found: Resource not found: "+id+" (User)")
 	}
+	// with runs h on the user of the path's {id}, holding Mu; an unknown
+	// user is answered 404.
+	with := func(h func(w http.ResponseWriter, r *http.Request, u *oktaUserState)) http.HandlerFunc {
+		return auth(func(w http.ResponseWriter, r *http.Request) {
+			fk.Mu.Lock()
+			defer fk.Mu.Unlock()
+			u := fk.oktaUser(r.PathValue("id"))
+			if u == nil {
+				notFound(w, r.PathValue("id"))
+				return
+			}
+			h(w, r, u)
+		})
+	}
 	// The API token's own user (GET /api/v1/users/me).
 	fk.Handle(mux, vendorName, "GET /okta/api/v1/users/me", labkit.ReadRoute, oktaFault, func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("Authorization") != "SSWS "+oktaToken {
@@ -117,25 +131,11 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		labkit.WriteJSON(w, http.StatusOK, fk.userDoc(&oktaUserState{User: &labkit.User{Login: "riposte-svc@example.com",
 			First: "Riposte", Last: "Service"}, id: "00ulabriposte000001", status: "ACTIVE"}))
 	})
-	fk.Handle(mux, vendorName, "GET /okta/api/v1/users/{id}", labkit.ReadRoute, oktaFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		u := fk.oktaUser(r.PathValue("id"))
-		if u == nil {
-			notFound(w, r.PathValue("id"))
-			return
-		}
+	fk.Handle(mux, vendorName, "GET /okta/api/v1/users/{id}", labkit.ReadRoute, oktaFault, with(func(w http.ResponseWriter, r *http.Request, u *oktaUserState) {
 		labkit.WriteJSON(w, http.StatusOK, fk.userDoc(u))
 	}))
 	lifecycle := func(op, from, to, cause string) http.HandlerFunc {
-		return auth(func(w http.ResponseWriter, r *http.Request) {
-			fk.Mu.Lock()
-			defer fk.Mu.Unlock()
-			u := fk.oktaUser(r.PathValue("id"))
-			if u == nil {
-				notFound(w, r.PathValue("id"))
-				return
-			}
+		return with(func(w http.ResponseWriter, r *http.Request, u *oktaUserState) {
 			if u.status != from {
 				fk.Record(r, vendorName, op, u.Login, false, http.StatusBadRequest, "status "+u.status)
 				// "Api validation failed: {0}" (error-codes.json), {0}
@@ -152,14 +152,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		lifecycle("suspend", "ACTIVE", "SUSPENDED", "Cannot suspend a user that is not active"))
 	fk.Handle(mux, vendorName, "POST /okta/api/v1/users/{id}/lifecycle/unsuspend", labkit.MutateRoute, oktaFault,
 		lifecycle("unsuspend", "SUSPENDED", "ACTIVE", "Cannot unsuspend a user that is not suspended"))
-	fk.Handle(mux, vendorName, "DELETE /okta/api/v1/users/{id}/sessions", labkit.MutateRoute, oktaFault, auth(func(w http.ResponseWriter, r *http.Request) {
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
-		u := fk.oktaUser(r.PathValue("id"))
-		if u == nil {
-			notFound(w, r.PathValue("id"))
-			return
-		}
+	fk.Handle(mux, vendorName, "DELETE /okta/api/v1/users/{id}/sessions", labkit.MutateRoute, oktaFault, with(func(w http.ResponseWriter, r *http.Request, u *oktaUserState) {
 		changed := u.sessions > 0
 		note := ""
 		if r.URL.Query().Get("oauthTokens") != "true" {
