@@ -22,6 +22,19 @@ type instanceView struct {
 	volumes []string
 }
 
+// openInstance opens the connection's clients and reads the instance.
+func openInstance(ctx context.Context, c *connector.Conn, id string) (*clients, *instanceView, error) {
+	cl, err := newClients(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	v, err := describeInstance(ctx, c, cl, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cl, v, nil
+}
+
 func describeInstance(ctx context.Context, c *connector.Conn, cl *clients, id string) (*instanceView, error) {
 	res, err := cl.ec2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
@@ -120,11 +133,7 @@ func isolateInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 		return nil, connector.InvalidParam("aws.isolate_instance: %q is not a security group id (sg-…)", quarantine)
 	}
 	wrap := func(err error) error { return fmt.Errorf("isolating instance %s: %w", id, err) }
-	cl, err := newClients(ctx, c)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	v, err := describeInstance(ctx, c, cl, id)
+	cl, v, err := openInstance(ctx, c, id)
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -168,11 +177,7 @@ func restoreInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 		return nil, err
 	}
 	wrap := func(err error) error { return fmt.Errorf("restoring instance %s: %w", id, err) }
-	cl, err := newClients(ctx, c)
-	if err != nil {
-		return nil, wrap(err)
-	}
-	v, err := describeInstance(ctx, c, cl, id)
+	cl, v, err := openInstance(ctx, c, id)
 	if err != nil {
 		return nil, wrap(err)
 	}
