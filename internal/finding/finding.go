@@ -89,7 +89,15 @@ const MaxEntities = 64
 // maxDepth bounds the walk into unmapped.
 const maxDepth = 8
 
+// severityNames are the OCSF severity_id captions.
 var severityNames = map[int]string{0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical", 6: "Fatal", 99: "Other"}
+
+// SeverityCaption returns the OCSF caption of a severity_id (0 Unknown,
+// 1 Informational … 6 Fatal, 99 Other); ok is false outside the enum.
+func SeverityCaption(id int) (caption string, ok bool) {
+	caption, ok = severityNames[id]
+	return caption, ok
+}
 
 // statusNames are the OCSF finding status_id captions (2004; 2001 state_id
 // uses the same first four).

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // Detection is one decoded OCSF Detection Finding. Keys are OCSF attribute
@@ -31,18 +33,6 @@ const MaxKeyLen = 120
 // UnknownProduct is what [Detection.Product] and [Detection.DetectorModel]
 // return when the detection does not name its producer.
 const UnknownProduct = "unknown"
-
-// severityNames are the OCSF severity_id captions.
-var severityNames = map[int]string{
-	0:  "Unknown",
-	1:  "Informational",
-	2:  "Low",
-	3:  "Medium",
-	4:  "High",
-	5:  "Critical",
-	6:  "Fatal",
-	99: "Other",
-}
 
 // UID returns finding_info.uid (for an OCSF 1.0 Security Finding,
 // finding.uid), or "" when it is missing or not a string.
@@ -90,10 +80,11 @@ func (d Detection) Severity() string {
 	if s := d.text("severity"); s != "" {
 		return truncate(s, MaxAttrLen)
 	}
-	if name, ok := severityNames[d.SeverityID()]; ok {
+	if name, ok := finding.SeverityCaption(d.SeverityID()); ok {
 		return name
 	}
-	return severityNames[0]
+	name, _ := finding.SeverityCaption(0)
+	return name
 }
 
 // DetectorModel names the detector (for AI detectors: the model) that

@@ -12,6 +12,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -27,10 +28,6 @@ func SeverityColor(severityID int) string {
 	default:
 		return ColorLow
 	}
-}
-
-var severityNames = map[int]string{
-	0: "Unknown", 1: "Informational", 2: "Low", 3: "Medium", 4: "High", 5: "Critical", 6: "Fatal", 99: "Other",
 }
 
 // RequestBlocks renders a pending approval request: what would be done (the
@@ -227,7 +224,7 @@ func detectionBlock(d workflows.DetectionSummary) slack.Block {
 		fields = append(fields, plainText(label+": "+truncate(Neutralize(value), maxDetectionField)))
 	}
 	sev := d.Severity
-	if name, ok := severityNames[d.SeverityID]; ok && d.SeverityID != 0 {
+	if name, ok := finding.SeverityCaption(d.SeverityID); ok && d.SeverityID != 0 {
 		if sev == "" {
 			sev = name
 		}
