@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,8 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/slackfake"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -324,6 +327,69 @@ func TestAttacksAreRefused(t *testing.T) {
 	}
 	e.unchanged("unsigned finding withdrawal signal")
 	e.audited("unsigned finding withdrawal signal", m, "audit: finding signal refused", "", "unsigned decision", "by=U0DETECTOR")
+
+	// Attack 4: Slack clicks that are not our Slack app's. The Slack fake
+	// of riposte dev plays Slack: a click it signs is what Slack would
+	// send; U0INFRA001 is one of the gate's approvers.
+	secret := dev.SlackSigningSecret()
+	if secret == "" {
+		t.Fatal("riposte dev runs no Slack fake")
+	}
+	slackPost := func(body []byte, ts time.Time, sig string) (int, string) {
+		req, _ := http.NewRequest("POST", dev.APIURL()+slackfake.InteractionsPath, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set(slackapp.HeaderTimestamp, strconv.FormatInt(ts.Unix(), 10))
+		req.Header.Set(slackapp.HeaderSignature, sig)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("Slack click: %v", err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	click := func(user string, mut func(map[string]any)) []byte {
+		p := slackfake.BlockActionPayload(user, e.wid, "isolate", slackapp.ActionApprove, "C0RIPOSTE01", "")
+		if mut != nil {
+			mut(p)
+		}
+		return slackfake.InteractionBody(p)
+	}
+	for _, a := range []struct {
+		name, key string
+		body      []byte
+		status    int
+		refusal   string
+	}{
+		{"Slack click signed with a guessed secret", "the attacker's guess at the secret", click("U0INFRA001", nil), 401, "signature: signature mismatch"},
+		{"Slack click from another workspace", secret, click("U0INFRA001", func(p map[string]any) { p["team"] = map[string]any{"id": "T0EVIL0001", "domain": "evil"} }), 403, `team.id \"T0EVIL0001\"`},
+		{"Slack click from another app", secret, click("U0INFRA001", func(p map[string]any) { p["api_app_id"] = "A0EVIL0001" }), 403, `api_app_id \"A0EVIL0001\"`},
+	} {
+		m := e.mark()
+		now := time.Now()
+		if code, b := slackPost(a.body, now, slackfake.Sign(a.key, now, a.body)); code != a.status {
+			t.Errorf("%s: %d %s, want %d", a.name, code, b, a.status)
+		}
+		e.unchanged(a.name)
+		e.audited(a.name, m, "audit: slack interaction refused", secret, a.refusal)
+	}
+	// A replayed Slack request, its hex signature upper-cased: the first
+	// (a click by someone the gate does not name) reaches the workflow and
+	// is refused there; the copy is refused as a replay before that.
+	body, now := click("UOTHER", nil), time.Now()
+	sig := slackfake.Sign(secret, now, body)
+	m = e.mark()
+	if code, b := slackPost(body, now, sig); code != 200 {
+		t.Errorf("Slack click by a non-approver: %d %s, want 200 (acknowledged)", code, b)
+	}
+	e.unchanged("Slack click by a non-approver")
+	e.audited("Slack click by a non-approver", m, "audit: decision update refused", secret, "UOTHER is not an approver", "via=slack")
+	m = e.mark()
+	if code, b := slackPost(body, now, "v0="+strings.ToUpper(strings.TrimPrefix(sig, "v0="))); code != 409 {
+		t.Errorf("replayed Slack request (upper-case hex): %d %s, want 409", code, b)
+	}
+	e.unchanged("replayed Slack request")
+	e.audited("replayed Slack request", m, "audit: slack interaction refused", secret, "replayed signed request")
 
 	// CSRF-style text/plain posts to every other listening port of riposte
 	// dev: the UI's codec endpoint on the API port (audited there), the

@@ -79,6 +79,16 @@ func (s *System) startSlackFake(apiURL, uiURL string) error {
 	return nil
 }
 
+// SlackFakeSigningSecret is the Slack fake's signing secret (drawn at each
+// start), for riposte dev's tests to sign clicks with; empty when approvals
+// go to a real Slack app or nowhere.
+func (s *System) SlackFakeSigningSecret() string {
+	if !s.SlackFake {
+		return ""
+	}
+	return s.slack.SigningSecret
+}
+
 // mountSlack adds Slack's interactions to the API: signed HTTP requests
 // and/or Socket Mode, and the fake's page.
 func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), error) {
