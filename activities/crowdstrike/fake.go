@@ -4,15 +4,20 @@ import (
 	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/connector"
 )
 
-// CrowdStrike Falcon fake: OAuth2 token (201), host query by FQL hostname,
-// device details, containment actions (202). Errors come in errors[]; 429
-// carries X-RateLimit-RetryAfter (epoch seconds).
+// CrowdStrike Falcon fake: OAuth2 token (201), host query by FQL hostname
+// (limit/offset, meta.pagination), device details, containment actions
+// (202). Errors come in errors[] next to meta (no resources); 429 carries
+// X-RateLimit-RetryAfter (epoch seconds). The token, query, device and
+// error answers have the keys and types of recorded API answers
+// (testdata/README.md: third-party recordings, not CrowdStrike's docs); the
+// containment action's answer has no recorded sample.
 //
 // Clouds: the fake serves us-1 under /crowdstrike and us-2, eu-1 under
 // /crowdstrike-us-2, /crowdstrike-eu-1. Every token answer carries the
@@ -42,7 +47,9 @@ func csErrors(w http.ResponseWriter, status int, msgs ...string) {
 	for _, m := range msgs {
 		errs = append(errs, map[string]any{"code": status, "message": m})
 	}
-	labkit.WriteJSON(w, status, map[string]any{"meta": csMeta(), "resources": []any{}, "errors": errs})
+	// Recorded Falcon error answers carry meta and errors only, no
+	// resources (testdata/oauth2-token-403.json, error-403-gateway.json).
+	labkit.WriteJSON(w, status, map[string]any{"meta": csMeta(), "errors": errs})
 }
 
 func csMeta() map[string]any {
@@ -106,6 +113,23 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 	})
 	fk.Handle(mux, vendorName, "GET "+prefix+"/devices/queries/devices/v1", labkit.ReadRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		filter := r.URL.Query().Get("filter")
+		limit, offset := 100, 0
+		if v := r.URL.Query().Get("limit"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 5000 {
+				csErrors(w, http.StatusBadRequest, "limit must be between 1 and 5000")
+				return
+			}
+			limit = n
+		}
+		if v := r.URL.Query().Get("offset"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				csErrors(w, http.StatusBadRequest, "offset must be a non-negative integer")
+				return
+			}
+			offset = n
+		}
 		ids := []string{}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
@@ -123,7 +147,13 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 				ids = append(ids, h.id)
 			}
 		}
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"meta": csMeta(), "resources": ids, "errors": []any{}})
+		// One page of ids, with meta.pagination as in the recorded answer
+		// (testdata/devices-query.json).
+		total := len(ids)
+		ids = ids[min(offset, total):min(offset+limit, total)]
+		meta := csMeta()
+		meta["pagination"] = map[string]any{"offset": offset, "limit": limit, "total": total}
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"meta": meta, "resources": ids, "errors": []any{}})
 	}))
 	fk.Handle(mux, vendorName, "GET "+prefix+"/devices/entities/devices/v2", labkit.ReadRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		ids := r.URL.Query()["ids"]
