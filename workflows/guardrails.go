@@ -27,6 +27,19 @@ type PolicyCheck struct {
 	Simulated bool `json:"simulated,omitempty"`
 }
 
+// guardrailsCtx runs the guardrail local activities (check, release): a
+// few attempts within about 3 minutes, summary shown in the Temporal UI.
+func guardrailsCtx(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		// Without ScheduleToClose the SDK caps all attempts at StartToClose,
+		// so a slow first attempt would never be retried.
+		ScheduleToCloseTimeout: 3 * time.Minute,
+		StartToCloseTimeout:    30 * time.Second,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
+		Summary:                summary,
+	})
+}
+
 // guardrail asks the site policy about a contain step. auto says whether
 // the playbook would run it without a human. Any failure to ask fails safe:
 // a human gate.
@@ -34,14 +47,7 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	if cs.Action == nil || cs.Action.Risk != catalog.RiskContain || r.input.DryRun {
 		return policy.Decision{Decision: policy.Allow}
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		// Without ScheduleToClose the SDK caps all attempts at StartToClose,
-		// so a slow first attempt would never be retried.
-		ScheduleToCloseTimeout: 3 * time.Minute,
-		StartToCloseTimeout:    30 * time.Second,
-		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
-		Summary:                "guardrails: " + cs.ID,
-	})
+	lctx := guardrailsCtx(ctx, "guardrails: "+cs.ID)
 	req := PolicyCheck{
 		Request: policy.Request{
 			WorkflowID: r.info.WorkflowExecution.ID, StepID: cs.ID, Action: cs.Step.Action,
@@ -80,12 +86,7 @@ func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, sta
 	if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
 	}
-	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		ScheduleToCloseTimeout: 3 * time.Minute,
-		StartToCloseTimeout:    30 * time.Second,
-		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 3, InitialInterval: 500 * time.Millisecond},
-		Summary:                "guardrails: release budget of " + cs.ID,
-	})
+	lctx := guardrailsCtx(ctx, "guardrails: release budget of "+cs.ID)
 	req := ReleaseRequest{Budget: g.Budget.Action, Key: BudgetKey(r.info.WorkflowExecution.ID, cs.ID), Why: "the action failed"}
 	var ok bool
 	d := *g
