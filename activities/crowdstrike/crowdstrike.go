@@ -233,52 +233,47 @@ func csHasResource(env csEnvelope, id string) bool {
 	return false
 }
 
+// csGet sends a GET and returns the answer's resources; an error answer
+// fails with the envelope's messages, notFound saying what a 404 means.
+func csGet[T any](ctx context.Context, c *connector.Conn, path string, q url.Values, notFound string) ([]T, error) {
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: path, Query: q})
+	if err != nil {
+		return nil, err
+	}
+	var body struct {
+		csEnvelope
+		Resources []T `json:"resources"`
+	}
+	if !resp.OK() {
+		_ = c.DecodeJSON(resp, &body)
+		return nil, c.StatusError(resp, body.message(), notFound)
+	}
+	if err := c.DecodeJSON(resp, &body); err != nil {
+		return nil, err
+	}
+	return body.Resources, nil
+}
+
 // csFindHost resolves a host name to the most recently seen device.
 func csFindHost(ctx context.Context, c *connector.Conn, host string) (csDevice, int, error) {
-	resp, err := c.Do(ctx, connector.Request{
-		Method: http.MethodGet, Path: "/devices/queries/devices/v1",
-		Query: url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}},
-	})
+	ids, err := csGet[string](ctx, c, "/devices/queries/devices/v1", url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}}, "host "+host+" not found")
 	if err != nil {
 		return csDevice{}, 0, err
 	}
-	var q struct {
-		csEnvelope
-		Resources []string `json:"resources"`
-	}
-	if !resp.OK() {
-		_ = c.DecodeJSON(resp, &q)
-		return csDevice{}, 0, c.StatusError(resp, q.message(), "host "+host+" not found")
-	}
-	if err := c.DecodeJSON(resp, &q); err != nil {
-		return csDevice{}, 0, err
-	}
-	if len(q.Resources) == 0 {
+	if len(ids) == 0 {
 		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 	}
-	ids := q.Resources
 	if len(ids) > 100 {
 		ids = ids[:100]
 	}
-	resp, err = c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/devices/entities/devices/v2", Query: url.Values{"ids": ids}})
+	devices, err := csGet[csDevice](ctx, c, "/devices/entities/devices/v2", url.Values{"ids": ids}, "host "+host+" not found")
 	if err != nil {
-		return csDevice{}, 0, err
-	}
-	var d struct {
-		csEnvelope
-		Resources []csDevice `json:"resources"`
-	}
-	if !resp.OK() {
-		_ = c.DecodeJSON(resp, &d)
-		return csDevice{}, 0, c.StatusError(resp, d.message(), "host "+host+" not found")
-	}
-	if err := c.DecodeJSON(resp, &d); err != nil {
 		return csDevice{}, 0, err
 	}
 	var best *csDevice
 	n := 0
-	for i := range d.Resources {
-		dev := &d.Resources[i]
+	for i := range devices {
+		dev := &devices[i]
 		if !strings.EqualFold(dev.Hostname, host) {
 			continue
 		}
