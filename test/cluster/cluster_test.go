@@ -38,6 +38,17 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if !testing.Short() {
+		// The binaries are built before m.Run, outside the test timeout
+		// (go test's default 10m): a cold Temporal server build alone takes
+		// minutes on 2 cores, and the tests' own time is what -timeout
+		// should measure.
+		if err := prebuild(); err != nil {
+			fmt.Fprintln(os.Stderr, "cluster tests:", err)
+			os.Exit(1)
+		}
+	}
 	code := m.Run()
 	harness.RemoveBinaries()
 	os.Exit(code)
@@ -659,14 +670,41 @@ var (
 	previousErr  error
 )
 
-// previousRiposte builds the riposte binary of the previous release:
-// RIPOSTE_UPGRADE_FROM (a git ref), else the newest v* tag before HEAD,
-// else HEAD~1, from a git worktree.
+// prebuild builds the Temporal server and schema tool, this riposte and
+// the previous release's riposte.
+func prebuild() error {
+	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, f+"\n", a...) }
+	if _, err := cluster.BuildTemporal(logf); err != nil {
+		return err
+	}
+	if _, err := harness.RiposteBinary(); err != nil {
+		return err
+	}
+	buildPrevious()
+	return nil
+}
+
+// previousRiposte returns the riposte binary of the previous release and
+// its ref (see buildPrevious).
 func previousRiposte(t *testing.T) (string, string) {
 	t.Helper()
+	if _, err := os.Stat(filepath.Join(harness.RepoRoot(), ".git")); err != nil {
+		t.Skip("not a git checkout: no previous release to build")
+	}
+	buildPrevious()
+	if previousErr != nil {
+		t.Fatal(previousErr)
+	}
+	return previousBin, previousRef
+}
+
+// buildPrevious builds (once) the riposte binary of the previous release:
+// RIPOSTE_UPGRADE_FROM (a git ref), else the newest v* tag before HEAD,
+// else HEAD~1, from a git worktree. Outside a git checkout it does nothing.
+func buildPrevious() {
 	root := harness.RepoRoot()
 	if _, err := os.Stat(filepath.Join(root, ".git")); err != nil {
-		t.Skip("not a git checkout: no previous release to build")
+		return
 	}
 	previousOnce.Do(func() {
 		git := func(args ...string) (string, error) {
@@ -709,10 +747,6 @@ func previousRiposte(t *testing.T) (string, string) {
 			previousErr = fmt.Errorf("building %s: %v\n%s", ref, err, out)
 		}
 	})
-	if previousErr != nil {
-		t.Fatal(previousErr)
-	}
-	return previousBin, previousRef
 }
 
 // testUpgrade: runs started by the previous release's workers (parked at
