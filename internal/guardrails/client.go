@@ -29,17 +29,24 @@ func guardStart(taskQueue string) client.StartWorkflowOptions {
 	}
 }
 
+// updateGuard sends the Update name (with arg) to the riposte-guard
+// workflow, starting it when it is not running, and returns once the
+// Update completed (its result is read from the handle).
+func updateGuard(ctx context.Context, c client.Client, taskQueue, name string, arg any) (client.WorkflowUpdateHandle, error) {
+	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
+	return c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: name,
+			Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+}
+
 // Reserve asks the single pre-sharding guard workflow for a budget slot.
 // Workers reserve through the sharded budget guards (activities.Budgets);
 // this is for tools and tests written against the single guard.
 func Reserve(ctx context.Context, c client.Client, taskQueue string, r workflows.ReserveRequest) (workflows.ReserveResult, error) {
 	var out workflows.ReserveResult
-	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
-	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: workflows.UpdateReserve,
-			Args: []any{r}, WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
+	h, err := updateGuard(ctx, c, taskQueue, workflows.UpdateReserve, r)
 	if err != nil {
 		return out, err
 	}
@@ -51,12 +58,7 @@ func Reserve(ctx context.Context, c client.Client, taskQueue string, r workflows
 // The request must carry the seal of the server that authenticated By.
 func SetSafeMode(ctx context.Context, c client.Client, taskQueue string, req workflows.SafeModeRequest) (workflows.GuardState, error) {
 	var out workflows.GuardState
-	op := c.NewWithStartWorkflowOperation(guardStart(taskQueue), workflows.GuardWorkflow, workflows.GuardState{})
-	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{WorkflowID: workflows.GuardWorkflowID, UpdateName: workflows.UpdateSafeMode,
-			Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
+	h, err := updateGuard(ctx, c, taskQueue, workflows.UpdateSafeMode, req)
 	if err != nil {
 		return out, fmt.Errorf("setting safe mode: %w", err)
 	}
