@@ -22,6 +22,10 @@ import (
 // agents (VDI clones, reimaged hosts keep their old agent records until
 // decommissioned): AddStaleAgents adds such records, listed before the
 // live agent, so a lookup that reads only page 1 acts on a stale one.
+//
+// Agent records and error bodies have the keys and types of answers
+// recorded from real consoles by third parties (testdata/README.md); the
+// list envelope and the action answer have no recorded sample.
 
 // s1Stale is an agent record left behind by a reimage or a VDI clone: the
 // console still lists it and accepts actions on it (affected 1), but no
@@ -64,6 +68,9 @@ func s1Fault(w http.ResponseWriter, f *labkit.Fault) {
 		s1Errors(w, f.Status, 4290010, "Too Many Requests", "Rate limit exceeded")
 	case f.Status == http.StatusUnauthorized:
 		s1Errors(w, f.Status, 4010010, "Authentication Failed", "")
+	case f.Status == http.StatusInternalServerError:
+		// As recorded from a console (testdata/error-500.json).
+		s1Errors(w, f.Status, 5000010, "Internal server error", "Server could not process the request.")
 	default:
 		s1Errors(w, f.Status, 5000010, "Server Error", http.StatusText(f.Status))
 	}
