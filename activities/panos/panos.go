@@ -113,7 +113,7 @@ func parsePanos(c *connector.Conn, resp *connector.Response) (*panosResponse, er
 		if !resp.OK() {
 			return nil, c.StatusError(resp, "", "")
 		}
-		return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), resp.Status, connector.Snippet(resp.Body)))
+		return nil, c.Unreadable(resp)
 	}
 	if !resp.OK() {
 		return nil, c.StatusError(resp, pr.messages(), "")

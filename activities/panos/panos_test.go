@@ -1,9 +1,13 @@
 package panos_test
 
 import (
-	"github.com/riposte-dev/riposte/activities/panos"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/riposte-dev/riposte/activities/panos"
 
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
@@ -103,5 +107,20 @@ func TestTagRules(t *testing.T) {
 	}
 	if _, err := h.Run("panos.block_ip", map[string]any{"ip": "not-an-ip"}, "k"); err == nil {
 		t.Error("not-an-ip accepted")
+	}
+}
+
+// An answer that is not XML is a vendor error quoting it, not a success.
+func TestUnreadableAnswer(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "not xml at all")
+	}))
+	defer srv.Close()
+	h := connectortest.New(t)
+	labConn(h, srv.URL, "")
+	_, err := h.Run("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "k")
+	ae := connectortest.AppError(t, err)
+	if !ae.NonRetryable() || ae.Type() != "VendorError" || !strings.Contains(err.Error(), "returned an unreadable answer (HTTP 200: not xml at all)") {
+		t.Errorf("err = %v", err)
 	}
 }

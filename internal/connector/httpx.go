@@ -314,7 +314,13 @@ func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 // decodeJSON parses a vendor answer, classifying garbage as a vendor error.
 func (c *Conn) DecodeJSON(r *Response, v any) error {
 	if err := json.Unmarshal(r.Body, v); err != nil {
-		return NewFailure(KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), r.Status, Snippet(r.Body)))
+		return c.Unreadable(r)
 	}
 	return nil
+}
+
+// Unreadable is the vendor error of an answer that does not parse (JSON,
+// XML), quoting a redacted snippet of it.
+func (c *Conn) Unreadable(r *Response) error {
+	return NewFailure(KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), r.Status, Snippet(r.Body)))
 }
