@@ -46,22 +46,24 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			h(w, r)
 		}
 	}
-	notFound := func(w http.ResponseWriter, id string) {
-		labkit.MSError(w, http.StatusNotFound, "Request_ResourceNotFound",
-			fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", id))
+	// user finds the user of the path's {id}, or answers Graph's 404 and
+	// returns nil. Callers hold Mu.
+	user := func(w http.ResponseWriter, r *http.Request) *graphUserState {
+		u := fk.graphUser(r.PathValue("id"))
+		if u == nil {
+			labkit.MSError(w, http.StatusNotFound, "Request_ResourceNotFound",
+				fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+		}
+		return u
 	}
-	// with runs h on the user of the path's {id}, holding Mu; an unknown
-	// user is answered 404.
+	// with runs h on the user of the path's {id}, holding Mu.
 	with := func(h func(w http.ResponseWriter, r *http.Request, u *graphUserState)) http.HandlerFunc {
 		return auth(func(w http.ResponseWriter, r *http.Request) {
 			fk.Mu.Lock()
 			defer fk.Mu.Unlock()
-			u := fk.graphUser(r.PathValue("id"))
-			if u == nil {
-				notFound(w, r.PathValue("id"))
-				return
+			if u := user(w, r); u != nil {
+				h(w, r, u)
 			}
-			h(w, r, u)
 		})
 	}
 	fk.Handle(mux, vendorName, "GET /graph/v1.0/users", labkit.ReadRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
@@ -103,9 +105,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
-		u := fk.graphUser(r.PathValue("id"))
+		u := user(w, r)
 		if u == nil {
-			notFound(w, r.PathValue("id"))
 			return
 		}
 		if v, ok := body["accountEnabled"]; ok {

@@ -216,18 +216,23 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		return nil
 	}
-	// with runs h on the issue of the path's {key}, holding Mu; an unknown
-	// issue is answered 404.
+	// issue finds the issue of the path's {key}, or answers Jira's 404 and
+	// returns nil. Callers hold Mu.
+	issue := func(w http.ResponseWriter, r *http.Request) *jiraIssue {
+		is := find(r.PathValue("key"))
+		if is == nil {
+			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
+		}
+		return is
+	}
+	// with runs h on the issue of the path's {key}, holding Mu.
 	with := func(h func(w http.ResponseWriter, r *http.Request, is *jiraIssue)) http.HandlerFunc {
 		return auth(func(w http.ResponseWriter, r *http.Request) {
 			fk.Mu.Lock()
 			defer fk.Mu.Unlock()
-			is := find(r.PathValue("key"))
-			if is == nil {
-				fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
-				return
+			if is := issue(w, r); is != nil {
+				h(w, r, is)
 			}
-			h(w, r, is)
 		})
 	}
 	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/myself", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
@@ -429,9 +434,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
-		is := find(r.PathValue("key"))
+		is := issue(w, r)
 		if is == nil {
-			fakeError(w, http.StatusNotFound, []string{"Issue does not exist or you do not have permission to see it."}, nil)
 			return
 		}
 		fk.nextCID++
