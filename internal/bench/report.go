@@ -2,7 +2,8 @@ package bench
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,7 +72,7 @@ func (r *Report) Markdown() string {
 		if o.StickyCache > 0 {
 			tuning = append(tuning, fmt.Sprintf("sticky cache %d", o.StickyCache))
 		}
-		for _, k := range sortedKeys(o.DynamicConfig) {
+		for _, k := range slices.Sorted(maps.Keys(o.DynamicConfig)) {
 			tuning = append(tuning, fmt.Sprintf("%s=%v", k, o.DynamicConfig[k]))
 		}
 		if len(tuning) == 0 {
@@ -355,15 +356,6 @@ func budgetNote(cut bool, budget time.Duration) string {
 		return ""
 	}
 	return fmt.Sprintf("; stopped by the %s budget", budget)
-}
-
-func sortedKeys(m map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 func ms(d time.Duration) string {

@@ -16,9 +16,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -169,27 +170,18 @@ func (r *Result) GatedTotal() int {
 // String is a one-line summary.
 func (r *Result) String() string {
 	var parts []string
-	for _, k := range sortedKeys(r.Gated) {
+	for _, k := range slices.Sorted(maps.Keys(r.Gated)) {
 		name := k
 		if name == "" {
 			name = "playbook"
 		}
 		parts = append(parts, fmt.Sprintf("%s %d", name, r.Gated[k]))
 	}
-	for _, k := range sortedKeys(r.Other) {
+	for _, k := range slices.Sorted(maps.Keys(r.Other)) {
 		parts = append(parts, fmt.Sprintf("%s %d", k, r.Other[k]))
 	}
 	return fmt.Sprintf("%d detections posted in %s, all decided in %s: %d contained, gated: [%s]",
 		r.N, r.Posted.Round(time.Millisecond), r.AllDecided.Round(time.Millisecond), r.Contained, strings.Join(parts, ", "))
-}
-
-func sortedKeys(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Burst posts o.N detections and waits until every run is contained or

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -122,7 +124,7 @@ func policyCommand() command {
 				fmt.Fprintf(s.Out, " (set by %s at %s)", st.SafeModeBy, st.SafeModeAt.Local().Format("2006-01-02 15:04:05"))
 			}
 			fmt.Fprintln(s.Out)
-			for _, name := range sortedKeys(st.Budgets) {
+			for _, name := range slices.Sorted(maps.Keys(st.Budgets)) {
 				fmt.Fprintf(s.Out, "budget %s: %d used in the current window\n", name, len(st.Budgets[name]))
 			}
 			return 0

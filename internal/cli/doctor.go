@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -268,7 +270,7 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 		}
 		cancel()
 		// The vendors' clocks, from their Date headers.
-		for _, n := range sortedKeys(usable) {
+		for _, n := range slices.Sorted(maps.Keys(usable)) {
 			c := usable[n]
 			if c.BaseURL == "" {
 				continue

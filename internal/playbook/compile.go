@@ -3,7 +3,9 @@ package playbook
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -222,7 +224,7 @@ func (v *validator) graph(ids map[string]int) map[string]map[string]bool {
 		for j, n := range st.Needs {
 			path := fmt.Sprintf("steps[%d].needs[%d]", i, j)
 			if _, ok := ids[n]; !ok {
-				v.errorf(path, "steps[%d].needs: unknown step %q%s", i, n, didYouMean(n, keys(ids)))
+				v.errorf(path, "steps[%d].needs: unknown step %q%s", i, n, didYouMean(n, slices.Sorted(maps.Keys(ids))))
 			} else if n == st.ID {
 				v.errorf(path, "step %q needs itself", st.ID)
 			}
@@ -301,21 +303,12 @@ func (v *validator) graph(ids map[string]int) map[string]map[string]bool {
 	return up
 }
 
-func keys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
 // checkRefs verifies every steps.<id> an expression reads is upstream (nil
 // upstream means any step may be read, as in outputs), and vars exist.
 func (v *validator) checkRefs(path string, prog *conditions.Program, upstream map[string]bool, ids map[string]int, vars []Var, self string) {
 	for _, r := range prog.StepRefs {
 		if _, ok := ids[r]; !ok {
-			v.errorf(path, "%s: unknown step %q%s", path, r, didYouMean(r, keys(ids)))
+			v.errorf(path, "%s: unknown step %q%s", path, r, didYouMean(r, slices.Sorted(maps.Keys(ids))))
 			continue
 		}
 		if upstream == nil {
@@ -441,7 +434,7 @@ func joinPath(base, rel string) string {
 // params, and the types of literal values.
 func (v *validator) params(cs *CStep, path string) {
 	a := cs.Action
-	for _, k := range keys(cs.Step.With) {
+	for _, k := range slices.Sorted(maps.Keys(cs.Step.With)) {
 		if _, ok := a.Param(k); !ok && !a.AnyParams {
 			hint := didYouMean(k, a.ParamNames())
 			if hint == "" && len(a.Params) > 0 {
