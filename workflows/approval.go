@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -527,7 +528,7 @@ func summarize(view map[string]any) DetectionSummary {
 		Severity: str(view["severity"]),
 		Host:     finding.Primary(view, "hosts"),
 		User:     finding.Primary(view, "users"),
-		IP: firstNonEmpty(finding.PrimaryFrom(view, "ips", "src_endpoint.ip"),
+		IP: cmp.Or(finding.PrimaryFrom(view, "ips", "src_endpoint.ip"),
 			finding.PrimaryFrom(view, "ips", "dst_endpoint.ip"), finding.Primary(view, "ips")),
 	}
 	if v := str(producer["version"]); v != "" && s.Detector != "" {

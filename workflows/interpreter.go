@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"time"
@@ -400,20 +401,11 @@ func (r *run) schedule(ctx workflow.Context) {
 		}
 		if r.stepAborts(i) && s.OnFailure != playbook.OnFailureContinue && !r.aborted {
 			r.aborted = true
-			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, firstNonEmpty(r.results[i].Error, r.results[i].Reason))
+			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, cmp.Or(r.results[i].Error, r.results[i].Reason))
 			r.abortSummary = fmt.Sprintf("step %s %s (%s); the reason is in the run's result", s.ID, st, s.Step.Action)
 			cancel()
 		}
 	}
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, x := range s {
-		if x != "" {
-			return x
-		}
-	}
-	return ""
 }
 
 // stepEnd is how a step ended: its final status, its output, what went

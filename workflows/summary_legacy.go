@@ -1,6 +1,9 @@
 package workflows
 
-import "github.com/riposte-dev/riposte/internal/finding"
+import (
+	"cmp"
+	"github.com/riposte-dev/riposte/internal/finding"
+)
 
 // The approval request's detection summary as runs whose gates opened
 // before ChangeSummaryFromView compute it, kept unchanged so that the
@@ -43,9 +46,9 @@ func legacyRaw(det map[string]any) DetectionSummary {
 		Title:    str("finding_info", "title"),
 		Detector: str("metadata", "product", "name"),
 		Severity: str("severity"),
-		Host:     firstNonEmpty(str("device", "hostname"), str("device", "name")),
-		User:     firstNonEmpty(str("actor", "user", "email_addr"), str("actor", "user", "name")),
-		IP:       firstNonEmpty(str("src_endpoint", "ip"), str("dst_endpoint", "ip"), str("device", "ip")),
+		Host:     cmp.Or(str("device", "hostname"), str("device", "name")),
+		User:     cmp.Or(str("actor", "user", "email_addr"), str("actor", "user", "name")),
+		IP:       cmp.Or(str("src_endpoint", "ip"), str("dst_endpoint", "ip"), str("device", "ip")),
 	}
 	if v := str("metadata", "product", "version"); v != "" && s.Detector != "" {
 		s.Detector += "/" + v

@@ -270,15 +270,6 @@ func str(m map[string]any, k string) string {
 	return strings.TrimSpace(s)
 }
 
-func firstText(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 func num(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int:

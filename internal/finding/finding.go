@@ -32,6 +32,7 @@
 package finding
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -124,7 +125,7 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	v["status"] = caption(det, statusNames, "status_id", "state_id", "status", "state")
 	v["activity"] = caption(det, activityNames, "activity_id", "", "activity_name", "")
 	v["attack"] = attackIDs(det, fi)
-	v["title"] = firstText(str(fi, "title"), str(det, "message"))
+	v["title"] = cmp.Or(str(fi, "title"), str(det, "message"))
 	v["uid"] = str(fi, "uid")
 	v["producer"] = producer(det)
 	v["model"] = model(fi)

@@ -169,15 +169,6 @@ func getn(m map[string]any, path string) (float64, bool) {
 	return 0, false
 }
 
-func first(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
-}
-
 // millis parses the date-times vendors write (RFC 3339, with or without a
 // colon in the zone offset, or without a zone: UTC).
 func millis(s string) (int64, bool) {

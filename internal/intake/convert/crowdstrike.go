@@ -1,6 +1,9 @@
 package convert
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // CrowdStrike converts a CrowdStrike Falcon alert (Alerts API v2,
 // GET /alerts/entities/alerts/v2 — the same record the Falcon event stream
@@ -29,11 +32,11 @@ import "strings"
 //	                                   → evidences[0].process {file, cmd_line, pid}
 //	parent_details                     → evidences[0].process.parent_process
 func CrowdStrike(m map[string]any) (map[string]any, *Error) {
-	uid := first(gets(m, "composite_id"), gets(m, "id"))
+	uid := cmp.Or(gets(m, "composite_id"), gets(m, "id"))
 	if uid == "" {
 		return nil, &Error{Path: "composite_id", Message: "is required for a CrowdStrike alert (or id)"}
 	}
-	ts := first(gets(m, "timestamp"), gets(m, "created_timestamp"), gets(m, "context_timestamp"))
+	ts := cmp.Or(gets(m, "timestamp"), gets(m, "created_timestamp"), gets(m, "context_timestamp"))
 	ms, ok := millis(ts)
 	if !ok {
 		return nil, &Error{Path: "timestamp", Message: "must be an RFC 3339 date-time, got " + quote(ts)}
@@ -42,7 +45,7 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 	if p := gets(m, "product"); p != "" {
 		product = "Falcon " + strings.ToUpper(p)
 	}
-	out := base(uid, first(gets(m, "display_name"), gets(m, "name"), gets(m, "description")), product, "CrowdStrike", "", csSeverity(m), ms)
+	out := base(uid, cmp.Or(gets(m, "display_name"), gets(m, "name"), gets(m, "description")), product, "CrowdStrike", "", csSeverity(m), ms)
 	fi := out["finding_info"].(map[string]any)
 	put(fi, "desc", gets(m, "description"))
 	put(fi, "src_url", gets(m, "falcon_host_link"))
@@ -84,9 +87,9 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 		put(out, "device", dev)
 	}
 	user := map[string]any{}
-	put(user, "name", first(gets(m, "user_name"), gets(m, "source_account_name")))
-	put(user, "uid", first(gets(m, "user_id"), gets(m, "source_account_object_sid")))
-	put(user, "domain", first(gets(m, "logon_domain"), gets(m, "source_account_domain")))
+	put(user, "name", cmp.Or(gets(m, "user_name"), gets(m, "source_account_name")))
+	put(user, "uid", cmp.Or(gets(m, "user_id"), gets(m, "source_account_object_sid")))
+	put(user, "domain", cmp.Or(gets(m, "logon_domain"), gets(m, "source_account_domain")))
 	if upn := gets(m, "source_account_upn"); strings.Contains(upn, "@") {
 		user["email_addr"] = upn
 	}
@@ -95,7 +98,7 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 	}
 	src := map[string]any{}
 	put(src, "hostname", gets(m, "source_endpoint_host_name"))
-	put(src, "ip", first(gets(m, "source_endpoint_ip_address"), gets(m, "source_endpoint_address_ip4")))
+	put(src, "ip", cmp.Or(gets(m, "source_endpoint_ip_address"), gets(m, "source_endpoint_address_ip4")))
 	put(out, "src_endpoint", src)
 	dst := map[string]any{}
 	put(dst, "hostname", gets(m, "target_endpoint_host_name"))

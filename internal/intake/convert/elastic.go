@@ -1,6 +1,7 @@
 package convert
 
 import (
+	"cmp"
 	"net/netip"
 	"strings"
 )
@@ -36,19 +37,19 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	if uid == "" {
 		return nil, &Error{Path: "kibana.alert.uuid", Message: "is required for an Elastic Security alert"}
 	}
-	ts := first(gets(m, "@timestamp"), gets(m, "kibana.alert.original_time"))
+	ts := cmp.Or(gets(m, "@timestamp"), gets(m, "kibana.alert.original_time"))
 	ms, ok := millis(ts)
 	if !ok {
 		return nil, &Error{Path: "@timestamp", Message: "must be an RFC 3339 date-time, got " + quote(ts)}
 	}
 	sev := map[string]int{"low": 2, "medium": 3, "high": 4, "critical": 5}[strings.ToLower(gets(m, "kibana.alert.severity"))]
-	out := base(uid, first(gets(m, "kibana.alert.rule.name"), gets(m, "message")), "Elastic Security", "Elastic", gets(m, "kibana.version"), sev, ms)
+	out := base(uid, cmp.Or(gets(m, "kibana.alert.rule.name"), gets(m, "message")), "Elastic Security", "Elastic", gets(m, "kibana.version"), sev, ms)
 	fi := out["finding_info"].(map[string]any)
 	put(fi, "desc", gets(m, "kibana.alert.reason"))
 	put(fi, "src_url", gets(m, "kibana.alert.url"))
 	analytic := map[string]any{"type": "Rule", "type_id": 1}
 	put(analytic, "name", gets(m, "kibana.alert.rule.name"))
-	put(analytic, "uid", first(gets(m, "kibana.alert.rule.rule_id"), gets(m, "kibana.alert.rule.uuid")))
+	put(analytic, "uid", cmp.Or(gets(m, "kibana.alert.rule.rule_id"), gets(m, "kibana.alert.rule.uuid")))
 	fi["analytic"] = analytic
 	var ids []string
 	for _, t := range asList(get(m, "threat")) {
@@ -71,7 +72,7 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	}
 
 	dev := map[string]any{}
-	put(dev, "hostname", first(gets(m, "host.hostname"), gets(m, "host.name")))
+	put(dev, "hostname", cmp.Or(gets(m, "host.hostname"), gets(m, "host.name")))
 	put(dev, "uid", gets(m, "host.id"))
 	put(dev, "ip", routable(get(m, "host.ip")))
 	if os := gets(m, "host.os.name"); os != "" {

@@ -1,6 +1,9 @@
 package convert
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // Graph converts a Microsoft Graph security alert (v2: GET
 // /security/alerts_v2/{id}, the Defender XDR alert) to OCSF 2004.
@@ -33,7 +36,7 @@ func Graph(m map[string]any) (map[string]any, *Error) {
 	if uid == "" {
 		return nil, &Error{Path: "id", Message: "is required for a Graph security alert"}
 	}
-	ts := first(gets(m, "createdDateTime"), gets(m, "firstActivityDateTime"))
+	ts := cmp.Or(gets(m, "createdDateTime"), gets(m, "firstActivityDateTime"))
 	ms, ok := millis(ts)
 	if !ok {
 		return nil, &Error{Path: "createdDateTime", Message: "must be an RFC 3339 date-time, got " + quote(ts)}
@@ -129,7 +132,7 @@ func graphEvidence(e map[string]any) map[string]any {
 func graphUser(a map[string]any) map[string]any {
 	u := map[string]any{}
 	put(u, "name", gets(a, "accountName"))
-	put(u, "uid", first(gets(a, "userSid"), gets(a, "azureAdUserId")))
+	put(u, "uid", cmp.Or(gets(a, "userSid"), gets(a, "azureAdUserId")))
 	put(u, "domain", gets(a, "domainName"))
 	if upn := gets(a, "userPrincipalName"); strings.Contains(upn, "@") {
 		u["email_addr"] = upn

@@ -1,6 +1,9 @@
 package convert
 
-import "strings"
+import (
+	"cmp"
+	"strings"
+)
 
 // Suricata converts a Suricata EVE JSON record of event_type "alert"
 // (eve.json; docs: Suricata user guide, "Eve JSON Format") to OCSF 2004.
@@ -38,18 +41,18 @@ func Suricata(m map[string]any) (map[string]any, *Error) {
 	if sid == "" {
 		return nil, &Error{Path: "alert.signature_id", Message: "is required for a Suricata EVE alert"}
 	}
-	tx := first(gets(m, "tx_id"), gets(m, "pcap_cnt"), ts)
-	uid := "suricata:" + first(gets(m, "flow_id"), ts) + ":" + sid + ":" + tx
+	tx := cmp.Or(gets(m, "tx_id"), gets(m, "pcap_cnt"), ts)
+	uid := "suricata:" + cmp.Or(gets(m, "flow_id"), ts) + ":" + sid + ":" + tx
 	sev := 0
 	if n, ok := getn(a, "severity"); ok {
 		sev = map[int]int{1: 4, 2: 3, 3: 2, 4: 1}[int(n)]
 	}
-	out := base(uid, first(gets(a, "signature"), "Suricata alert "+sid), "Suricata", "OISF", "", sev, ms)
+	out := base(uid, cmp.Or(gets(a, "signature"), "Suricata alert "+sid), "Suricata", "OISF", "", sev, ms)
 	fi := out["finding_info"].(map[string]any)
 	if c := gets(a, "category"); c != "" {
 		fi["types"] = []any{c}
 	}
-	analytic := map[string]any{"type": "Rule", "type_id": 1, "uid": first(gets(a, "gid"), "1") + ":" + sid}
+	analytic := map[string]any{"type": "Rule", "type_id": 1, "uid": cmp.Or(gets(a, "gid"), "1") + ":" + sid}
 	put(analytic, "name", gets(a, "signature"))
 	put(analytic, "version", gets(a, "rev"))
 	fi["analytic"] = analytic
@@ -80,7 +83,7 @@ func Suricata(m map[string]any) (map[string]any, *Error) {
 			out["evidences"] = []any{map[string]any{"url": u}}
 		}
 	}
-	if s := first(gets(m, "host"), gets(m, "in_iface")); s != "" {
+	if s := cmp.Or(gets(m, "host"), gets(m, "in_iface")); s != "" {
 		out["metadata"].(map[string]any)["product"].(map[string]any)["feature"] = map[string]any{"name": s}
 	}
 	return out, nil
