@@ -24,6 +24,15 @@ func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f 
 	fk.Mu.Lock()
 	defer fk.Mu.Unlock()
 	noSuch := func(what string) { awsQueryError(w, http.StatusNotFound, "Sender", "NoSuchEntity", what) }
+	// role is the inline policies of the form's RoleName; false after
+	// answering NoSuchEntity.
+	role := func() (map[string]string, bool) {
+		pol, ok := fk.roles[f.Get("RoleName")]
+		if !ok {
+			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
+		}
+		return pol, ok
+	}
 	switch action {
 	case "ListAccessKeys":
 		user := f.Get("UserName")
@@ -60,9 +69,8 @@ func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f 
 		fk.Record(r, vendorName, op, k.id, changed, http.StatusOK, "user "+k.user)
 		iamOK(w, action, "")
 	case "GetRolePolicy":
-		pol, ok := fk.roles[f.Get("RoleName")]
+		pol, ok := role()
 		if !ok {
-			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
 		}
 		doc, ok := pol[f.Get("PolicyName")]
@@ -73,9 +81,8 @@ func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f 
 		// IAM returns the document URL-encoded (RFC 3986).
 		iamOK(w, action, fmt.Sprintf("<RoleName>%s</RoleName><PolicyName>%s</PolicyName><PolicyDocument>%s</PolicyDocument>", esc(f.Get("RoleName")), esc(f.Get("PolicyName")), esc(url.QueryEscape(doc))))
 	case "PutRolePolicy":
-		pol, ok := fk.roles[f.Get("RoleName")]
+		pol, ok := role()
 		if !ok {
-			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
 		}
 		doc := f.Get("PolicyDocument")
@@ -88,9 +95,8 @@ func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f 
 		fk.Record(r, vendorName, "put_role_policy", f.Get("RoleName"), changed, http.StatusOK, f.Get("PolicyName"))
 		iamOK(w, action, "")
 	case "DeleteRolePolicy":
-		pol, ok := fk.roles[f.Get("RoleName")]
+		pol, ok := role()
 		if !ok {
-			noSuch("The role with name " + f.Get("RoleName") + " cannot be found.")
 			return
 		}
 		if _, ok := pol[f.Get("PolicyName")]; !ok {
