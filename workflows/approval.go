@@ -534,7 +534,7 @@ func summarize(view map[string]any) DetectionSummary {
 	if v := str(producer["version"]); v != "" && s.Detector != "" {
 		s.Detector += "/" + v
 	}
-	if id, ok := toFloat(view["severity_id"]); ok {
+	if id, ok := finding.Number(view["severity_id"]); ok {
 		s.SeverityID = int(id)
 	}
 	if c, ok := finding.Confidence(view); ok {

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 )
@@ -182,7 +183,7 @@ func severityName(f map[string]any) string {
 
 // confText renders a view confidence: a number or "unknown".
 func confText(v any) string {
-	if c, ok := toFloat(v); ok {
+	if c, ok := finding.Number(v); ok {
 		return fmt.Sprintf("%g", c)
 	}
 	return "unknown"
@@ -198,7 +199,7 @@ func (r *run) findingDetails(b *strings.Builder) {
 		return
 	}
 	conf := "unknown"
-	if c, ok := toFloat(f["confidence"]); ok {
+	if c, ok := finding.Number(f["confidence"]); ok {
 		conf = fmt.Sprintf("%g%%", c)
 	}
 	b.WriteString(fmt.Sprintf("Finding: severity %s, confidence %s, state %s\n", mdCode(str(f["severity"])), conf, mdCode(str(f["state"]))))
@@ -214,7 +215,7 @@ func (r *run) findingDetails(b *strings.Builder) {
 	if n := len(r.changes); n > 0 && r.withdrawal == nil {
 		last := r.changes[n-1]
 		lc := "unknown"
-		if c, ok := toFloat(last.Confidence); ok {
+		if c, ok := finding.Number(last.Confidence); ok {
 			lc = fmt.Sprintf("%g%%", c)
 		}
 		b.WriteString(fmt.Sprintf("- updated by the detector %d time(s), last at %s: severity %s, confidence %s\n", n, last.At.UTC().Format(time.RFC3339), mdCode(last.Severity), lc))
@@ -317,8 +318,8 @@ func raises(cur, next map[string]any) bool {
 	if severityRank[str(next["severity"])] > severityRank[str(cur["severity"])] {
 		return true
 	}
-	nc, ok1 := toFloat(next["confidence"])
-	cc, ok2 := toFloat(cur["confidence"])
+	nc, ok1 := finding.Number(next["confidence"])
+	cc, ok2 := finding.Number(cur["confidence"])
 	return ok1 && (!ok2 || nc > cc)
 }
 
@@ -334,16 +335,4 @@ func (r *run) withdrawnSkip(cs *playbook.CStep) string {
 func str(v any) string {
 	s, _ := v.(string)
 	return s
-}
-
-func toFloat(v any) (float64, bool) {
-	switch n := v.(type) {
-	case float64:
-		return n, true
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	}
-	return 0, false
 }

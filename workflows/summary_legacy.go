@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"cmp"
+
 	"github.com/riposte-dev/riposte/internal/finding"
 )
 
@@ -96,7 +97,7 @@ func legacyFill(s DetectionSummary, view map[string]any) DetectionSummary {
 		s.ID = str(view["uid"])
 	}
 	if s.Confidence == nil {
-		if c, ok := toFloat(view["confidence"]); ok {
+		if c, ok := finding.Number(view["confidence"]); ok {
 			n := int(c)
 			s.Confidence = &n
 		}

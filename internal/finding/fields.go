@@ -38,7 +38,7 @@ func AssetTags(det map[string]any) []string {
 // integer in range. A value intake refuses (150, 91.5) is no confidence:
 // neither truncated (91) nor rounded (92).
 func score(v any) (int, bool) {
-	n, ok := num(v)
+	n, ok := Number(v)
 	if !ok || n != math.Trunc(n) || n < 0 || n > 100 {
 		return 0, false
 	}
@@ -55,7 +55,7 @@ func confidence(det map[string]any, cfg Config) any {
 	if n, ok := score(det["confidence"]); ok {
 		return n
 	}
-	id, ok := num(det["confidence_id"])
+	id, ok := Number(det["confidence_id"])
 	if !ok {
 		if l, isStr := det["confidence"].(string); isStr {
 			if lid, known := confidenceLabels[strings.ToLower(strings.TrimSpace(l))]; known {
@@ -75,7 +75,7 @@ func confidence(det map[string]any, cfg Config) any {
 // (told apart by magnitude), or an RFC 3339 string. ok is false when v is
 // neither.
 func TimeMS(v any) (int64, bool) {
-	if n, ok := num(v); ok {
+	if n, ok := Number(v); ok {
 		a := math.Abs(n)
 		switch {
 		case a < 1e11: // seconds until the year 5138
@@ -119,7 +119,7 @@ func timeMS(det map[string]any) any {
 }
 
 func severity(det map[string]any) string {
-	if id, ok := num(det["severity_id"]); ok {
+	if id, ok := Number(det["severity_id"]); ok {
 		if n, known := severityNames[int(id)]; known && int(id) != 99 {
 			return n
 		}
@@ -135,7 +135,7 @@ func caption(det map[string]any, names map[int]string, idKey, altIDKey, nameKey,
 		if k == "" {
 			continue
 		}
-		if id, ok := num(det[k]); ok {
+		if id, ok := Number(det[k]); ok {
 			if n, known := names[int(id)]; known && int(id) != 99 && int(id) != 0 {
 				return n
 			}
@@ -162,11 +162,11 @@ func lifecycle(det map[string]any) (string, string) {
 		}
 	}
 	for _, k := range []string{"status_id", "state_id"} {
-		if id, ok := num(det[k]); ok && (id == 3 || id == 4) {
+		if id, ok := Number(det[k]); ok && (id == 3 || id == 4) {
 			return StateWithdrawn, fmt.Sprintf("%s is %d (%s)", k, int(id), statusNames[int(id)])
 		}
 	}
-	if id, ok := num(det["activity_id"]); ok && id == 3 {
+	if id, ok := Number(det["activity_id"]); ok && id == 3 {
 		return StateWithdrawn, "activity_id is 3 (Close)"
 	}
 	for _, k := range []string{"status", "state"} {
@@ -183,7 +183,7 @@ func lifecycle(det map[string]any) (string, string) {
 	if v, ok := det["verdict"].(string); ok && isFalsePositive(v) {
 		return StateWithdrawn, "verdict is " + v
 	}
-	if id, ok := num(det["verdict_id"]); ok && id == 2 { // OCSF 1.1+: 2 False Positive
+	if id, ok := Number(det["verdict_id"]); ok && id == 2 { // OCSF 1.1+: 2 False Positive
 		return StateWithdrawn, "verdict_id is 2 (False Positive)"
 	}
 	return StateActive, ""
@@ -270,7 +270,9 @@ func str(m map[string]any, k string) string {
 	return strings.TrimSpace(s)
 }
 
-func num(v any) (float64, bool) {
+// Number reads a JSON number as decoders leave it (int, int64, float64,
+// json.Number); ok is false for anything else, NaN and infinities.
+func Number(v any) (float64, bool) {
 	switch n := v.(type) {
 	case int:
 		return float64(n), true
@@ -286,7 +288,7 @@ func num(v any) (float64, bool) {
 }
 
 func intOr(v any, def int) int {
-	if n, ok := num(v); ok && n == math.Trunc(n) {
+	if n, ok := Number(v); ok && n == math.Trunc(n) {
 		return int(n)
 	}
 	return def

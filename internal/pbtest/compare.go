@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -252,29 +253,14 @@ func match(path string, want, got any) []string {
 		}
 		return out
 	}
-	if wf, ok := number(want); ok {
-		if gf, ok := number(got); ok && (wf == gf || math.Abs(wf-gf) <= 1e-9*math.Max(math.Abs(wf), math.Abs(gf))) {
+	if wf, ok := finding.Number(want); ok {
+		if gf, ok := finding.Number(got); ok && (wf == gf || math.Abs(wf-gf) <= 1e-9*math.Max(math.Abs(wf), math.Abs(gf))) {
 			return nil
 		}
 	} else if want == got {
 		return nil
 	}
 	return []string{fmt.Sprintf("%s: want %s, got %s", path, show(want), show(got))}
-}
-
-func number(v any) (float64, bool) {
-	switch n := v.(type) {
-	case int:
-		return float64(n), true
-	case int64:
-		return float64(n), true
-	case float64:
-		return n, true
-	case json.Number:
-		f, err := n.Float64()
-		return f, err == nil
-	}
-	return 0, false
 }
 
 // show renders a value as compact JSON, cut to a readable length.

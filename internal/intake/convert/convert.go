@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // Formats accepted by POST /v1/detections?format= and riposte submit --format.
@@ -157,17 +159,7 @@ func gets(m map[string]any, path string) string {
 	return ""
 }
 
-func getn(m map[string]any, path string) (float64, bool) {
-	switch v := get(m, path).(type) {
-	case float64:
-		return v, true
-	case int:
-		return float64(v), true
-	case int64:
-		return float64(v), true
-	}
-	return 0, false
-}
+func getn(m map[string]any, path string) (float64, bool) { return finding.Number(get(m, path)) }
 
 // millis parses the date-times vendors write (RFC 3339, with or without a
 // colon in the zone offset, or without a zone: UTC).
