@@ -182,6 +182,12 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if s.Temporal.TaskQueue == "" {
 		s.Temporal.TaskQueue = workflows.DefaultTaskQueue
 	}
+	if o.Worker != nil {
+		// The sticky cache is process-wide and sized when the first SDK
+		// worker starts: the embedded server's own workers (scheduler,
+		// batcher) start before ours, so size it before the server.
+		setStickyCache(o.Worker.StickyCache)
+	}
 	if o.Embedded != nil {
 		if err := s.startEmbedded(ctx, *o.Embedded, api); err != nil {
 			return nil, err

@@ -106,12 +106,7 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 		}
 		env.Slack = poster
 	}
-	// Process-wide; takes effect when the first worker starts.
-	sticky := o.StickyCache
-	if sticky <= 0 {
-		sticky = engine.DefaultStickyCacheSize
-	}
-	worker.SetStickyWorkflowCacheSize(sticky)
+	setStickyCache(o.StickyCache)
 	wo := o.Worker
 	if obs != nil {
 		// Step metrics and step-aware activity logs.
@@ -172,4 +167,14 @@ func exists(path string) (bool, error) {
 		return false, nil
 	}
 	return false, err
+}
+
+// setStickyCache sizes the process's sticky workflow cache (0: the
+// default). The SDK reads it once, when the first worker of the process
+// starts; later calls change nothing.
+func setStickyCache(size int) {
+	if size <= 0 {
+		size = engine.DefaultStickyCacheSize
+	}
+	worker.SetStickyWorkflowCacheSize(size)
 }
