@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -246,8 +248,8 @@ func holdLine(h workflows.Hold) string {
 func printFinding(w io.Writer, d *api.RunDetail) {
 	if f := d.Finding; f != nil {
 		conf := "unknown"
-		if c, ok := f["confidence"].(float64); ok {
-			conf = fmt.Sprintf("%g", c)
+		if c, ok := finding.Confidence(f); ok {
+			conf = strconv.Itoa(c)
 		}
 		line := fmt.Sprintf("severity %v, confidence %s, state %v", f["severity"], conf, f["state"])
 		ips, _ := f["ips"].(map[string]any)

@@ -230,7 +230,7 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes:                    sa,
 		StaticSummary:                            summary(pb, det, mode),
-		StaticDetails:                            details(pb, det),
+		StaticDetails:                            details(pb, det, view),
 		// With a worker on this client (riposte dev), the first workflow
 		// task comes back in the start response: no matching round trip.
 		// Without one the SDK starts the run the usual way.
@@ -329,10 +329,11 @@ func summary(pb *playbook.Playbook, det intake.Detection, mode string) string {
 	return s
 }
 
-// details is the run's static details: the detection and the playbook.
-func details(pb *playbook.Playbook, det intake.Detection) string {
-	conf := "n/a"
-	if c, ok := det.Confidence(); ok {
+// details is the run's static details: the detection (its confidence as
+// the finding view reads it) and the playbook.
+func details(pb *playbook.Playbook, det intake.Detection, view map[string]any) string {
+	conf := "unknown"
+	if c, ok := finding.Confidence(view); ok {
 		conf = fmt.Sprintf("%d", c)
 	}
 	return fmt.Sprintf("Detection %s from %s, severity %s, confidence %s.\n\nPlaybook %s v%d (owner %s).",

@@ -10,6 +10,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
@@ -50,7 +51,7 @@ func TestSummaryAndDetailsRenderDetectionTextLiterally(t *testing.T) {
 		for name, md := range map[string]string{
 			"summary":         summary(pb, det, playbook.ModeLive),
 			"dry-run summary": summary(pb, det, playbook.ModeDryRun),
-			"details":         details(pb, det),
+			"details":         details(pb, det, finding.Build(det, finding.DefaultConfig())),
 		} {
 			out := render(md)
 			for _, m := range tag.FindAllStringSubmatch(out, -1) {
@@ -61,6 +62,26 @@ func TestSummaryAndDetailsRenderDetectionTextLiterally(t *testing.T) {
 			if !strings.Contains(html.UnescapeString(out), literal) {
 				t.Errorf("%s of title %q does not show it literally:\n%s", name, h, out)
 			}
+		}
+	}
+}
+
+// TestDetailsConfidenceIsTheViews: the static details show the confidence
+// playbooks, guardrails and approvers see (finding.confidence): a mapped
+// confidence_id counts, a score intake refuses (91.5) does not.
+func TestDetailsConfidenceIsTheViews(t *testing.T) {
+	pb := &playbook.Playbook{Name: "p", Version: 1}
+	for _, tc := range []struct {
+		det  intake.Detection
+		want string
+	}{
+		{intake.Detection{"confidence_score": 92}, "confidence 92."},
+		{intake.Detection{"confidence_id": 3}, "confidence 85."},
+		{intake.Detection{"confidence_score": 91.5}, "confidence unknown."},
+		{intake.Detection{}, "confidence unknown."},
+	} {
+		if got := details(pb, tc.det, finding.Build(tc.det, finding.DefaultConfig())); !strings.Contains(got, tc.want) {
+			t.Errorf("%v: details %q, want %q", tc.det, got, tc.want)
 		}
 	}
 }
