@@ -121,11 +121,7 @@ func (e *errCSMoved) Error() string { return "CrowdStrike API client belongs to 
 // cloud option differs, the call fails naming the right cloud instead of
 // reporting refused credentials later.
 func csAuth(ctx context.Context, c *connector.Conn) error {
-	id, err := c.RequireOption("client_id")
-	if err != nil {
-		return err
-	}
-	secret, err := c.Secret("client_secret")
+	id, secret, err := c.ClientCredentials()
 	if err != nil {
 		return err
 	}

@@ -35,11 +35,7 @@ func (c *Conn) UseEntraApp() error {
 		}
 		tokenURL = "https://login.microsoftonline.com/" + url.PathEscape(tenant) + "/oauth2/v2.0/token"
 	}
-	id, err := c.RequireOption("client_id")
-	if err != nil {
-		return err
-	}
-	secret, err := c.Secret("client_secret")
+	id, secret, err := c.ClientCredentials()
 	if err != nil {
 		return err
 	}

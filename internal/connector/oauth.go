@@ -61,6 +61,19 @@ func (e *Env) tokenCache() *tokenCache {
 	return e.tokens
 }
 
+// ClientCredentials reads the client_id option and resolves the
+// client_secret of a connection that uses an OAuth2 client-credentials
+// grant (Entra apps, CrowdStrike API clients).
+func (c *Conn) ClientCredentials() (id, secret string, err error) {
+	if id, err = c.RequireOption("client_id"); err != nil {
+		return "", "", err
+	}
+	if secret, err = c.Secret("client_secret"); err != nil {
+		return "", "", err
+	}
+	return id, secret, nil
+}
+
 // useClientCredentials makes c authenticate with a bearer token from an
 // OAuth2 client-credentials grant at tokenURL, cached until it expires and
 // dropped on a 401 so the next try fetches a fresh one.
