@@ -214,24 +214,21 @@ func (s *Store) Get(name string, version int, digest string) (*playbook.Compiled
 // source returns the source with the digest: from memory, else from the
 // directory (verified against the digest).
 func (s *Store) source(digest string) ([]byte, error) {
-	s.mu.Lock()
-	src, ok := s.src[digest]
-	s.mu.Unlock()
-	if ok {
-		return src, nil
+	lookup := func() ([]byte, bool) {
+		s.mu.Lock()
+		src, ok := s.src[digest]
+		s.mu.Unlock()
+		if ok {
+			return src, true
+		}
+		return s.fromDir(digest)
 	}
-	if src, ok := s.fromDir(digest); ok {
+	if src, ok := lookup(); ok {
 		return src, nil
 	}
 	// A version loaded elsewhere after this process started.
 	s.rescan()
-	s.mu.Lock()
-	src, ok = s.src[digest]
-	s.mu.Unlock()
-	if ok {
-		return src, nil
-	}
-	if src, ok := s.fromDir(digest); ok {
+	if src, ok := lookup(); ok {
 		return src, nil
 	}
 	if s.dir == "" && len(s.paths) == 0 {
