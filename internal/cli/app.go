@@ -5,13 +5,14 @@ import (
 	"log/slog"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // newLogger returns the process logger: text for terminals, JSON when
 // RIPOSTE_LOG_FORMAT=json (production).
 func newLogger(s Streams, level string) *slog.Logger {
-	format := envOr("RIPOSTE_LOG_FORMAT", "text")
+	format := config.Env("RIPOSTE_LOG_FORMAT", "text")
 	l, err := telemetry.NewLogger(s.Err, format, level)
 	if err != nil {
 		// A bad level or format must not stop the process; say so once.

@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
@@ -181,12 +180,4 @@ func fail(s Streams, err error) int {
 	}
 	fmt.Fprintf(s.Err, "riposte: %v\n", err)
 	return 1
-}
-
-// envOr returns the env var's value, or def when unset.
-func envOr(name, def string) string {
-	if v, ok := os.LookupEnv(name); ok && v != "" {
-		return v
-	}
-	return def
 }

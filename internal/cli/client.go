@@ -33,9 +33,9 @@ type apiFlags struct {
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.API, "api", envOr("RIPOSTE_API_URL", "http://127.0.0.1:8080"), "Riposte API URL (env RIPOSTE_API_URL)")
+	fs.StringVar(&f.API, "api", config.Env("RIPOSTE_API_URL", "http://127.0.0.1:8080"), "Riposte API URL (env RIPOSTE_API_URL)")
 	fs.StringVar(&f.Token, "token", "", "API token (default: env RIPOSTE_API_TOKEN, then the dev token in --data-dir)")
-	fs.StringVar(&f.DataDir, "data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
+	fs.StringVar(&f.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
 }
 
 // asUserFlags starts the flags of a command that acts through the API as
@@ -44,7 +44,7 @@ func asUserFlags(name, usage string, s Streams, asHelp string) (*flag.FlagSet, *
 	f := &apiFlags{}
 	fs := newFlagSet(name, usage, s)
 	f.register(fs)
-	return fs, f, fs.String("as", envOr("RIPOSTE_USER", ""), asHelp)
+	return fs, f, fs.String("as", config.Env("RIPOSTE_USER", ""), asHelp)
 }
 
 func (f *apiFlags) client() *apiClient {

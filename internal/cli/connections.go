@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/internal/system"
@@ -28,7 +29,7 @@ func connectionsCommand() command {
 	return command{name: "connections", summary: "Check vendor connections with a harmless read", usage: connectionsUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("connections", connectionsUsage, s)
-			cfg := fs.String("config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG)")
+			cfg := fs.String("config", config.Env("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG)")
 			useLab := fs.Bool("lab", false, "check the vendor lab's connections")
 			format := fs.String("format", "text", "output format: text or json")
 			timeout := fs.Duration("timeout", 30*time.Second, "time limit of each check")

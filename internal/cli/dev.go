@@ -50,14 +50,14 @@ func devCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			var o DevOptions
 			fs := newFlagSet("dev", devUsage, s)
-			fs.StringVar(&o.DataDir, "data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "directory for the SQLite database, API token and keys")
-			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
+			fs.StringVar(&o.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "directory for the SQLite database, API token and keys")
+			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
 			fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal gRPC port (0 = pick a free one)")
 			fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port (0 = pick a free one)")
 			fs.IntVar(&o.TemporalHTTPPort, "temporal-http-port", -1, "Temporal frontend HTTP API port on 127.0.0.1 (-1 = off, the default; 0 = pick a free one)")
-			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
+			fs.StringVar(&o.HTTP, "http", config.Env("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
-			fs.StringVar(&o.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+			fs.StringVar(&o.LogLevel, "log-level", config.Env("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.BoolVar(&o.SlackFake, "slack-fake", true, "without SLACK_BOT_TOKEN, run a Slack fake: approval messages and clicks on /lab/slack")
 			o.Runtime.register(fs)
 			o.Observe.register(fs)
@@ -144,7 +144,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		API: &system.APIOptions{
 			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: strings.Split(o.Playbooks, ","),
 			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
-			Tokens:  auth.NewStore(envOr("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
+			Tokens:  auth.NewStore(config.Env("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
 			DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
 			OIDC:    oidcV,
 		},

@@ -185,7 +185,7 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	if tok := os.Getenv("SLACK_BOT_TOKEN"); tok == "" {
 		r.skip("slack", "SLACK_BOT_TOKEN not set: no Slack approvals")
 	} else {
-		api := strings.TrimRight(envOr("SLACK_API_URL", "https://slack.com/api/"), "/")
+		api := strings.TrimRight(config.Env("SLACK_API_URL", "https://slack.com/api/"), "/")
 		cctx, cancel := check()
 		req, _ := http.NewRequestWithContext(cctx, http.MethodPost, api+"/auth.test", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)

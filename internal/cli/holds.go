@@ -11,6 +11,7 @@ import (
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
@@ -102,8 +103,8 @@ func uiLinksCommand() command {
 	return command{name: "ui-links", summary: "Print Temporal UI links to saved run searches", usage: uiLinksUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("ui-links", uiLinksUsage, s)
-			ui := fs.String("ui", envOr("RIPOSTE_UI_URL", "http://127.0.0.1:8233"), "Temporal Web UI base URL (env RIPOSTE_UI_URL)")
-			ns := fs.String("namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+			ui := fs.String("ui", config.Env("RIPOSTE_UI_URL", "http://127.0.0.1:8233"), "Temporal Web UI base URL (env RIPOSTE_UI_URL)")
+			ns := fs.String("namespace", config.Env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 			dir := fs.String("playbooks", "playbooks", "playbooks directory, for one link per playbook")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {

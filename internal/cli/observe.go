@@ -3,6 +3,7 @@ package cli
 import (
 	"flag"
 
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/system"
 )
 
@@ -13,7 +14,7 @@ type observeFlags struct {
 }
 
 func (f *observeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.MetricsAddr, "metrics-addr", envOr("RIPOSTE_METRICS_ADDR", ""),
+	fs.StringVar(&f.MetricsAddr, "metrics-addr", config.Env("RIPOSTE_METRICS_ADDR", ""),
 		"serve Prometheus metrics at http://ADDR/metrics: port or host:port, e.g. :9090 (env RIPOSTE_METRICS_ADDR); empty = no metrics listener")
 }
 

@@ -30,7 +30,7 @@ type clusterFlags struct {
 
 func (f *clusterFlags) register(fs *flag.FlagSet) {
 	f.Temporal.RegisterFlags(fs)
-	fs.StringVar(&f.LogLevel, "log-level", envOr("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
+	fs.StringVar(&f.LogLevel, "log-level", config.Env("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 	f.Encryption.register(fs)
 	f.Observe.register(fs)
 }
@@ -66,8 +66,8 @@ func workerCommand() command {
 			var o workerOptions
 			fs := newFlagSet("worker", workerUsage, s)
 			o.clusterFlags.register(fs)
-			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
-			fs.BoolVar(&o.RegisterSA, "register-search-attributes", envOr("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
+			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
+			fs.BoolVar(&o.RegisterSA, "register-search-attributes", config.Env("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
 			o.Runtime.register(fs)
 			if _, code, ok := parseArgs(fs, args); !ok {
 				return code
@@ -134,16 +134,16 @@ func serveCommand() command {
 			var o serveOptions
 			fs := newFlagSet("serve", serveUsage, s)
 			o.clusterFlags.register(fs)
-			fs.StringVar(&o.Playbooks, "playbooks", envOr("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
-			fs.StringVar(&o.HTTP, "http", envOr("RIPOSTE_HTTP", "0.0.0.0:8080"), "HTTP API address: port or host:port")
-			fs.StringVar(&o.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "riposte.yaml, for its detections: section (optional; env RIPOSTE_CONFIG)")
+			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
+			fs.StringVar(&o.HTTP, "http", config.Env("RIPOSTE_HTTP", "0.0.0.0:8080"), "HTTP API address: port or host:port")
+			fs.StringVar(&o.Config, "config", config.Env("RIPOSTE_CONFIG", "riposte.yaml"), "riposte.yaml, for its detections: section (optional; env RIPOSTE_CONFIG)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
-			fs.StringVar(&o.TokenFile, "token-file", envOr("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
-			fs.StringVar(&o.TokensFile, "tokens-file", envOr("RIPOSTE_TOKENS_FILE", ""), "personal API tokens file (riposte tokens create --tokens-file …; env RIPOSTE_TOKENS_FILE)")
-			fs.StringVar(&o.UIURL, "ui-url", envOr("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
-			fs.StringVar(&o.CORS, "codec-cors-origins", envOr("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
-			fs.StringVar(&o.PlaybookStore, "playbook-store", envOr("RIPOSTE_PLAYBOOK_STORE", ""), "directory keeping every playbook version loaded, by digest, shared with the workers (env RIPOSTE_PLAYBOOK_STORE)")
-			fs.StringVar(&o.PlaybookInput, "playbook-input", envOr("RIPOSTE_PLAYBOOK_INPUT", "auto"), "how runs carry their playbook: reference (name, version, digest; the workers load that version), inline (the whole playbook, as releases before), or auto: by reference once every worker polling the task queue can load playbooks by reference (env RIPOSTE_PLAYBOOK_INPUT)")
+			fs.StringVar(&o.TokenFile, "token-file", config.Env("RIPOSTE_API_TOKEN_FILE", ""), "file holding the API token (else RIPOSTE_API_TOKEN)")
+			fs.StringVar(&o.TokensFile, "tokens-file", config.Env("RIPOSTE_TOKENS_FILE", ""), "personal API tokens file (riposte tokens create --tokens-file …; env RIPOSTE_TOKENS_FILE)")
+			fs.StringVar(&o.UIURL, "ui-url", config.Env("RIPOSTE_PUBLIC_UI_URL", ""), "public Temporal UI base URL for run links (env RIPOSTE_PUBLIC_UI_URL)")
+			fs.StringVar(&o.CORS, "codec-cors-origins", config.Env("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
+			fs.StringVar(&o.PlaybookStore, "playbook-store", config.Env("RIPOSTE_PLAYBOOK_STORE", ""), "directory keeping every playbook version loaded, by digest, shared with the workers (env RIPOSTE_PLAYBOOK_STORE)")
+			fs.StringVar(&o.PlaybookInput, "playbook-input", config.Env("RIPOSTE_PLAYBOOK_INPUT", "auto"), "how runs carry their playbook: reference (name, version, digest; the workers load that version), inline (the whole playbook, as releases before), or auto: by reference once every worker polling the task queue can load playbooks by reference (env RIPOSTE_PLAYBOOK_INPUT)")
 			o.Rate.register(fs)
 			if _, code, ok := parseArgs(fs, args); !ok {
 				return code

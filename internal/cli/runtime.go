@@ -10,6 +10,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/system"
@@ -29,9 +30,9 @@ type runtimeFlags struct {
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&f.Config, "config", envOr("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
-	fs.StringVar(&f.Policy, "policy", envOr("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
-	fs.StringVar(&f.PlaybookStore, "playbook-store", envOr("RIPOSTE_PLAYBOOK_STORE", ""),
+	fs.StringVar(&f.Config, "config", config.Env("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
+	fs.StringVar(&f.Policy, "policy", config.Env("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
+	fs.StringVar(&f.PlaybookStore, "playbook-store", config.Env("RIPOSTE_PLAYBOOK_STORE", ""),
 		"directory keeping every playbook version by digest, shared by serve and workers, so runs find the version they started with (env RIPOSTE_PLAYBOOK_STORE; riposte dev: <data-dir>/playbook-store)")
 	def, err := envInt("RIPOSTE_STICKY_CACHE", engine.DefaultStickyCacheSize)
 	f.envErr = err
@@ -75,7 +76,7 @@ type encryptionFlags struct {
 }
 
 func (f *encryptionFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.Disabled, "no-encryption", envOr("RIPOSTE_NO_ENCRYPTION", "") == "true",
+	fs.BoolVar(&f.Disabled, "no-encryption", config.Env("RIPOSTE_NO_ENCRYPTION", "") == "true",
 		"store payloads in clear text in Temporal (env RIPOSTE_NO_ENCRYPTION=true); by default RIPOSTE_CODEC_KEY_FILE or RIPOSTE_CODEC_KEYS is required")
 }
 

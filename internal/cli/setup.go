@@ -41,7 +41,7 @@ func setupCommand() command {
 			var o setupOptions
 			fs := newFlagSet("setup", setupUsage, s)
 			o.Temporal.RegisterFlags(fs)
-			retention := envOr("NAMESPACE_RETENTION", envOr("RIPOSTE_RETENTION", "168h"))
+			retention := config.Env("NAMESPACE_RETENTION", config.Env("RIPOSTE_RETENTION", "168h"))
 			fs.Func("retention", "how long Temporal keeps closed runs (Go duration, at least 24h; env NAMESPACE_RETENTION or RIPOSTE_RETENTION; default 168h)", func(v string) error {
 				retention = v
 				return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/config"
 )
 
 const tokensUsage = `Usage: riposte tokens create --user U… --scope SCOPES [--note TEXT]
@@ -30,8 +31,8 @@ func tokensCommand() command {
 	return command{name: "tokens", summary: "Create, list and revoke personal API tokens", usage: tokensUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("tokens", tokensUsage, s)
-			dataDir := fs.String("data-dir", envOr("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir (its tokens.json)")
-			file := fs.String("tokens-file", envOr("RIPOSTE_TOKENS_FILE", ""), "token file (default <data-dir>/tokens.json; env RIPOSTE_TOKENS_FILE)")
+			dataDir := fs.String("data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir (its tokens.json)")
+			file := fs.String("tokens-file", config.Env("RIPOSTE_TOKENS_FILE", ""), "token file (default <data-dir>/tokens.json; env RIPOSTE_TOKENS_FILE)")
 			user := fs.String("user", "", "create: the Slack user id the token acts as")
 			scope := fs.String("scope", "", "create: comma-separated scopes ("+strings.Join(auth.AllScopes, ", ")+")")
 			note := fs.String("note", "", "create: what the token is for")

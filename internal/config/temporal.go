@@ -33,18 +33,20 @@ type Temporal struct {
 
 // RegisterFlags adds the connection flags, defaulting to env vars.
 func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
-	fs.StringVar(&t.Address, "temporal-address", env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	fs.StringVar(&t.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
-	fs.StringVar(&t.TaskQueue, "task-queue", env("RIPOSTE_TASK_QUEUE", "riposte"), "task queue of the Riposte workers (env RIPOSTE_TASK_QUEUE)")
-	fs.StringVar(&t.TLSCert, "tls-cert", env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
-	fs.StringVar(&t.TLSKey, "tls-key", env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
-	fs.StringVar(&t.TLSCA, "tls-ca", env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
-	fs.StringVar(&t.TLSServerName, "tls-server-name", env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
-	fs.BoolVar(&t.TLS, "tls", env("TEMPORAL_TLS", "") == "true", "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
-	fs.StringVar(&t.APIKey, "api-key", env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	fs.StringVar(&t.Address, "temporal-address", Env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&t.Namespace, "namespace", Env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&t.TaskQueue, "task-queue", Env("RIPOSTE_TASK_QUEUE", "riposte"), "task queue of the Riposte workers (env RIPOSTE_TASK_QUEUE)")
+	fs.StringVar(&t.TLSCert, "tls-cert", Env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&t.TLSKey, "tls-key", Env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&t.TLSCA, "tls-ca", Env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
+	fs.StringVar(&t.TLSServerName, "tls-server-name", Env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+	fs.BoolVar(&t.TLS, "tls", Env("TEMPORAL_TLS", "") == "true", "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
+	fs.StringVar(&t.APIKey, "api-key", Env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
 }
 
-func env(name, def string) string {
+// Env returns the environment variable name, or def when it is unset or
+// empty.
+func Env(name, def string) string {
 	if v := os.Getenv(name); v != "" {
 		return v
 	}
