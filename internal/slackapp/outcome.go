@@ -74,13 +74,7 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		}
 	case workflows.GateEscalated:
 		text = "*Escalated*: nobody decided before the deadline" + when
-		m, rest := mentions(gate.Approvers)
-		if g := groupMentions(gate.Groups); g != "" {
-			if m != "" {
-				m += ", "
-			}
-			m += g
-		}
+		m, rest := approverMentions(gate.Approvers, gate.Groups)
 		if m != "" {
 			text += "; escalated to " + m
 		}

@@ -306,13 +306,7 @@ func statusBlock(req workflows.GateRequest, gate workflows.Gate) slack.Block {
 	if len(groups) == 0 {
 		groups = req.Groups
 	}
-	m, rest := mentions(users)
-	if g := groupMentions(groups); g != "" {
-		if m != "" {
-			m += ", "
-		}
-		m += g
-	}
+	m, rest := approverMentions(users, groups)
 	if m != "" {
 		elems = append(elems, mrkdwnText(truncate("Approvers: "+m, MaxContextText)))
 	}
@@ -361,6 +355,19 @@ func mentions(users []string) (mrkdwn, other string) {
 		}
 	}
 	return listCapped(ids), listCapped(rest)
+}
+
+// approverMentions writes who may decide: user mentions, then user group
+// mentions (mrkdwn), and any other names separately (see mentions).
+func approverMentions(users, groups []string) (mrkdwn, other string) {
+	mrkdwn, other = mentions(users)
+	if g := groupMentions(groups); g != "" {
+		if mrkdwn != "" {
+			mrkdwn += ", "
+		}
+		mrkdwn += g
+	}
+	return mrkdwn, other
 }
 
 func groupMentions(groups []string) string {
