@@ -29,7 +29,7 @@ import (
 )
 
 // TestRealCorpusOnEmbeddedServer posts every real finding of
-// internal/intake/testdata/real (OCSF 1.0-1.6 and 1.8, 2001, the four vendor
+// internal/intake/testdata/real (OCSF 1.0-1.1 and 1.3-1.8, 2001, the four vendor
 // formats, auto-detected) to riposte dev with the shipped playbooks, and
 // checks the routing and that containment ran against the lab on the
 // entity the finding names: Okta suspends the user of the CrowdStrike
@@ -141,6 +141,11 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		// findings name a GuardDuty AccessKey resource), one Okta detection.
 		"cloudaisec-guardduty-1.8.ocsf.json":        {"cloud-identity", "cloud-identity", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
 		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json": {"triage-low-confidence"},
+		// OCSF 1.7 (Tenzir library mappings, transcribed from Tenzir's
+		// notation): Okta, Check Point, Windows Defender (no hash: triage).
+		"tenzir-okta-threat-detected-1.7.ocsf.json": {"triage-low-confidence"},
+		"tenzir-checkpoint-spoofing-1.7.ocsf.json":  {"triage-low-confidence"},
+		"tenzir-defender-1116-1.7.ocsf.json":        {"triage-low-confidence"},
 	} {
 		got := slices.Clone(routed[name])
 		slices.Sort(got)
