@@ -2,9 +2,10 @@ package finding
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -314,12 +315,7 @@ func (b *builder) unmapped(m map[string]any, p string, depth int) {
 	if depth > maxDepth {
 		return
 	}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := pathKey(p, k)
 		switch x := m[k].(type) {
 		case map[string]any:

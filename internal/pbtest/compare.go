@@ -3,7 +3,9 @@ package pbtest
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
@@ -224,13 +226,8 @@ func match(path string, want, got any) []string {
 		if !ok {
 			return []string{fmt.Sprintf("%s: want a mapping, got %s", path, show(got))}
 		}
-		keys := make([]string, 0, len(w))
-		for k := range w {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		var out []string
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(w)) {
 			gv, ok := g[k]
 			if !ok {
 				out = append(out, fmt.Sprintf("%s.%s: want %s, got nothing", path, k, show(w[k])))

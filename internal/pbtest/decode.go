@@ -4,9 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
@@ -279,12 +280,7 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 // merge deep-merges patch into dst: mappings merge key by key, a null
 // deletes the key, anything else replaces.
 func merge(dst, patch map[string]any) {
-	keys := make([]string, 0, len(patch))
-	for k := range patch {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(patch)) {
 		pv := patch[k]
 		if pv == nil {
 			delete(dst, k)

@@ -8,8 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -335,12 +336,7 @@ func confidence(r Request) (int, bool) {
 // against the protected lists.
 func (p *Policy) protectedTarget(r Request) (bool, string) {
 	pr := &p.Protected
-	keys := make([]string, 0, len(r.Params))
-	for k := range r.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
 		for _, s := range stringsIn(r.Params[k]) {
 			lk := strings.ToLower(k)
 			if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {

@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -181,11 +182,7 @@ func actionBlock(req workflows.GateRequest) slack.Block {
 	if len(req.Params) == 0 {
 		text += "\nNo parameters."
 	}
-	keys := make([]string, 0, len(req.Params))
-	for k := range req.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(req.Params))
 	var fields []*slack.TextBlockObject
 	for i, k := range keys {
 		if i == maxParamFields-1 && len(keys) > maxParamFields {

@@ -1,7 +1,9 @@
 package telemetry
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -212,13 +214,8 @@ func (h *sdkHandler) labels() (map[string]string, string) {
 		for k, v := range h.tags {
 			h.prom[sanitizeLabel(k)] = strings.ToValidUTF8(v, "\uFFFD")
 		}
-		keys := make([]string, 0, len(h.prom))
-		for k := range h.prom {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
 		var b strings.Builder
-		for _, k := range keys {
+		for _, k := range slices.Sorted(maps.Keys(h.prom)) {
 			b.WriteString(k)
 			b.WriteByte(0xfe)
 			b.WriteString(h.prom[k])
