@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -184,7 +185,7 @@ func (k *Keyring) ActiveKeyID() string {
 func (k *Keyring) KeyIDs() []string {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return sortedIDs(k.keys)
+	return slices.Sorted(maps.Keys(k.keys))
 }
 
 // Path is the key file backing the keyring, or "" if it has none.
@@ -319,7 +320,7 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 		return nil, bad("\"keys\" is missing or empty")
 	}
 	raw := make(map[string][]byte, len(f.Keys))
-	for _, id := range sortedIDs(f.Keys) {
+	for _, id := range slices.Sorted(maps.Keys(f.Keys)) {
 		if err := validateKeyID(id); err != nil {
 			return nil, bad("%v", err)
 		}
@@ -333,10 +334,10 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 		raw[id] = b
 	}
 	if f.Active == "" {
-		return nil, bad("\"active\" is missing; set it to the id of the key to encrypt with (one of %s)", strings.Join(sortedIDs(raw), ", "))
+		return nil, bad("\"active\" is missing; set it to the id of the key to encrypt with (one of %s)", strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	if _, ok := raw[f.Active]; !ok {
-		return nil, bad("active key %q is not in \"keys\" (have %s)", f.Active, strings.Join(sortedIDs(raw), ", "))
+		return nil, bad("active key %q is not in \"keys\" (have %s)", f.Active, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	k, err := newKeyring(source, f.Active, raw)
 	if err != nil {
@@ -355,7 +356,7 @@ func newKeyring(source, active string, raw map[string][]byte) (*Keyring, error) 
 		return nil, bad("no keys")
 	}
 	if _, ok := raw[active]; !ok {
-		return nil, bad("active key %q is not among the keys (have %s)", active, strings.Join(sortedIDs(raw), ", "))
+		return nil, bad("active key %q is not among the keys (have %s)", active, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	keys := make(map[string]key, len(raw))
 	for id, b := range raw {
@@ -416,15 +417,6 @@ func newKeyID(prefix string) (string, error) {
 		return "", fmt.Errorf("codec: generating key id: %w", err)
 	}
 	return prefix + "-" + time.Now().UTC().Format("20060102") + "-" + hex.EncodeToString(b[:]), nil
-}
-
-func sortedIDs[V any](m map[string]V) []string {
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	return ids
 }
 
 // writeFileAtomic writes data to path with mode 0600 through a temporary
