@@ -54,19 +54,7 @@ func compare(e *Expect, res *workflows.Result, calls []Call) []string {
 		if se.Reason != "" && !strings.Contains(s.Reason, se.Reason) {
 			add("%sreason: want it to contain %q, got %q", p, se.Reason, s.Reason)
 		}
-		if se.Error != "" && !strings.Contains(s.Error, se.Error) {
-			add("%serror: want it to contain %q, got %q", p, se.Error, s.Error)
-		}
-		if se.HasParams {
-			for _, m := range match("params", se.Params, s.Params) {
-				add("%s%s", p, m)
-			}
-		}
-		if se.HasOutput {
-			for _, m := range match("output", se.Output, s.Output) {
-				add("%s%s", p, m)
-			}
-		}
+		out = append(out, se.CallExpect.compare(p, s.Error, s.Params, s.Output)...)
 		if se.Attempts != nil && *se.Attempts != attempts[se.ID] {
 			add("%sattempts: want %d, got %d", p, *se.Attempts, attempts[se.ID])
 		}
@@ -88,19 +76,7 @@ func compare(e *Expect, res *workflows.Result, calls []Call) []string {
 				if ie.Status != "" && ie.Status != it.Status {
 					add("%sstatus: want %q, got %q%s", ip, ie.Status, it.Status, context1("error", it.Error))
 				}
-				if ie.Error != "" && !strings.Contains(it.Error, ie.Error) {
-					add("%serror: want it to contain %q, got %q", ip, ie.Error, it.Error)
-				}
-				if ie.HasParams {
-					for _, m := range match("params", ie.Params, it.Params) {
-						add("%s%s", ip, m)
-					}
-				}
-				if ie.HasOutput {
-					for _, m := range match("output", ie.Output, it.Output) {
-						add("%s%s", ip, m)
-					}
-				}
+				out = append(out, ie.CallExpect.compare(ip, it.Error, it.Params, it.Output)...)
 				if ie.Attempts != nil && *ie.Attempts != itemAttempts[se.ID][i] {
 					add("%sattempts: want %d, got %d", ip, *ie.Attempts, itemAttempts[se.ID][i])
 				}
@@ -145,6 +121,25 @@ func compare(e *Expect, res *workflows.Result, calls []Call) []string {
 			continue
 		}
 		out = append(out, match("outputs."+o.Name, o.Value, got)...)
+	}
+	return out
+}
+
+// compare checks a step's or an item's call (p prefixes each line).
+func (e CallExpect) compare(p, gotErr string, gotParams, gotOutput any) []string {
+	var out []string
+	if e.Error != "" && !strings.Contains(gotErr, e.Error) {
+		out = append(out, fmt.Sprintf("%serror: want it to contain %q, got %q", p, e.Error, gotErr))
+	}
+	if e.HasParams {
+		for _, m := range match("params", e.Params, gotParams) {
+			out = append(out, p+m)
+		}
+	}
+	if e.HasOutput {
+		for _, m := range match("output", e.Output, gotOutput) {
+			out = append(out, p+m)
+		}
 	}
 	return out
 }

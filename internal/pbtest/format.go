@@ -130,13 +130,10 @@ type NamedValue struct {
 type StepExpect struct {
 	ID     string
 	Status string
-	// Reason and Error are substrings of the step's reason (why it was
-	// skipped, denied or timed out) and error.
+	// Reason is a substring of the step's reason (why it was skipped,
+	// denied or timed out).
 	Reason string
-	Error  string
-	// Params and Output are subset matches (see the package docs).
-	Params, Output       any
-	HasParams, HasOutput bool
+	CallExpect
 	// Attempts, when set, is the number of times the action was called
 	// (all items of a for_each step together).
 	Attempts *int
@@ -162,9 +159,16 @@ type GateExpect struct {
 
 // ItemExpect is what one for_each iteration must look like.
 type ItemExpect struct {
-	Status               string
+	Status string
+	CallExpect
+	Attempts *int
+}
+
+// CallExpect is what a step and a for_each item both expect of their
+// action call: Error is a substring of the error; Params and Output are
+// subset matches (see the package docs).
+type CallExpect struct {
 	Error                string
 	Params, Output       any
 	HasParams, HasOutput bool
-	Attempts             *int
 }
