@@ -168,8 +168,8 @@ func (p *parser) parseArray(pos int) ([]Detection, error) {
 		return nil, p.errorf(ErrMalformed, -1, pos, "", "unexpected end of input: the array is not closed")
 	}
 	if p.body[pos] == ']' {
-		if rest := p.skipSpace(pos + 1); rest != len(p.body) {
-			return nil, p.errorf(ErrMalformed, -1, rest, "", "expected nothing after the end of the array, found %s", describeByte(p.body[rest]))
+		if err := p.arrayEnd(pos); err != nil {
+			return nil, err
 		}
 		return nil, noLocation(ErrEmpty, "the request body is an empty array")
 	}
@@ -193,14 +193,23 @@ func (p *parser) parseArray(pos int) ([]Detection, error) {
 				return nil, p.errorf(ErrMalformed, idx+1, pos, "", "unexpected ']' after ',' (trailing comma)")
 			}
 		case ']':
-			if rest := p.skipSpace(pos + 1); rest != len(p.body) {
-				return nil, p.errorf(ErrMalformed, -1, rest, "", "expected nothing after the end of the array, found %s", describeByte(p.body[rest]))
+			if err := p.arrayEnd(pos); err != nil {
+				return nil, err
 			}
 			return p.dets, nil
 		default:
 			return nil, p.errorf(ErrMalformed, idx, pos, "", "expected ',' or ']' after the detection, found %s", describeByte(p.body[pos]))
 		}
 	}
+}
+
+// arrayEnd refuses anything but whitespace after the array's closing ']'
+// at pos.
+func (p *parser) arrayEnd(pos int) error {
+	if rest := p.skipSpace(pos + 1); rest != len(p.body) {
+		return p.errorf(ErrMalformed, -1, rest, "", "expected nothing after the end of the array, found %s", describeByte(p.body[rest]))
+	}
+	return nil
 }
 
 // parseLines reads one object, or NDJSON: objects separated by line breaks
