@@ -92,12 +92,7 @@ func (p *Poster) Config() Config { return p.cfg }
 // ResolveApprovers returns users ∪ the members of groups (Slack user-group
 // ids), sorted and without duplicates, using usergroups.users.list.
 func (p *Poster) ResolveApprovers(ctx context.Context, users, groups []string) ([]string, error) {
-	set := map[string]bool{}
-	for _, u := range users {
-		if u = strings.TrimSpace(u); u != "" {
-			set[u] = true
-		}
-	}
+	all := append([]string(nil), users...)
 	for _, g := range groups {
 		g = strings.TrimSpace(g)
 		if g == "" {
@@ -110,11 +105,9 @@ func (p *Poster) ResolveApprovers(ctx context.Context, users, groups []string) (
 		if len(members) == 0 {
 			p.logger.Warn("slack user group has no members", "group", g)
 		}
-		for _, m := range members {
-			set[m] = true
-		}
+		all = append(all, members...)
 	}
-	return sortedKeys(set), nil
+	return SortedUnique(all), nil
 }
 
 // SortedUnique returns the non-empty strings of xs, sorted, without
