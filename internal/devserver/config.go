@@ -43,8 +43,12 @@ func DevDynamicConfig() map[string]any {
 		// the official dev server does (keeping the default ratio).
 		dynamicconfig.FrontendPersistenceMaxQPS.Key().String(): 10000,
 		dynamicconfig.HistoryPersistenceMaxQPS.Key().String():  45000,
-		// Host-level mutable state cache, as in the official dev server.
-		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 8096,
+		// Host-level mutable state cache. The official dev server keeps
+		// 8096; Riposte's worker keeps 2,000 runs in its sticky cache, and
+		// a run parked at a gate for hours need not stay in either: its
+		// decision reloads it from SQLite (riposte bench, 4,000 parked:
+		// 752 -> 652 MiB RSS, decisions not slower).
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 2048,
 		// The UI and tests list workflows a lot.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
 		// Workflow Update (already on by default in this server version; set
