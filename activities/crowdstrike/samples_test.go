@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,9 +20,9 @@ import (
 // answers as they are. The recordings are third-party (JupiterOne's and
 // Cortex XSOAR's test data), not CrowdStrike's: testdata/README.md.
 func TestRecordedSamples(t *testing.T) {
-	token, tokenDenied := readSample(t, "oauth2-token.json"), readSample(t, "oauth2-token-403.json")
-	query, entities := readSample(t, "devices-query.json"), readSample(t, "devices-entities-v2.json")
-	gatewayDenied := readSample(t, "error-403-gateway.json")
+	token, tokenDenied := connectortest.Sample(t, "oauth2-token.json"), connectortest.Sample(t, "oauth2-token-403.json")
+	query, entities := connectortest.Sample(t, "devices-query.json"), connectortest.Sample(t, "devices-entities-v2.json")
+	gatewayDenied := connectortest.Sample(t, "error-403-gateway.json")
 
 	// The fake answers in the recorded shapes.
 	h := connectortest.New(t)
@@ -49,12 +48,12 @@ func TestRecordedSamples(t *testing.T) {
 		return req
 	}
 	status, got := do(tokenReq(conn.Secrets["client_secret"].Lab))
-	if d := labkit.ShapeDiff(got, doc(t, token)); status != http.StatusCreated || len(d) > 0 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, token)); status != http.StatusCreated || len(d) > 0 {
 		t.Errorf("token: %d, departs from the recorded answer: %v", status, d)
 	}
 	bearer, _ := got.(map[string]any)["access_token"].(string)
 	status, got = do(tokenReq("wrong"))
-	if d := labkit.ShapeDiff(got, doc(t, tokenDenied)); status != http.StatusForbidden || len(d) > 0 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, tokenDenied)); status != http.StatusForbidden || len(d) > 0 {
 		t.Errorf("refused token: %d %v, departs from the recorded answer: %v", status, got, d)
 	}
 	get := func(path string, q url.Values, auth string) (int, any) {
@@ -68,15 +67,15 @@ func TestRecordedSamples(t *testing.T) {
 	page, _ := got.(map[string]any)
 	meta, _ := page["meta"].(map[string]any)
 	ids, _ := page["resources"].([]any)
-	if d := labkit.ShapeDiff(got, doc(t, query)); status != http.StatusOK || len(d) > 0 || meta["pagination"] == nil || len(ids) != 1 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, query)); status != http.StatusOK || len(d) > 0 || meta["pagination"] == nil || len(ids) != 1 {
 		t.Fatalf("device query: %d %v, departs from the recorded answer: %v", status, got, d)
 	}
 	status, got = get("/devices/entities/devices/v2", url.Values{"ids": {ids[0].(string)}}, bearer)
-	if d := labkit.ShapeDiff(got, doc(t, entities)); status != http.StatusOK || len(d) > 0 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, entities)); status != http.StatusOK || len(d) > 0 {
 		t.Errorf("device details: %d, departs from the recorded answer: %v", status, d)
 	}
 	status, got = get("/devices/entities/devices/v2", url.Values{"ids": {ids[0].(string)}}, "")
-	if d := labkit.ShapeDiff(got, doc(t, gatewayDenied)); status != http.StatusUnauthorized || len(d) > 0 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, gatewayDenied)); status != http.StatusUnauthorized || len(d) > 0 {
 		t.Errorf("no bearer: %d %v, departs from the recorded gateway error: %v", status, got, d)
 	}
 
@@ -145,22 +144,4 @@ func TestRecordedSamples(t *testing.T) {
 	if want := []string{`contain {"ids":["identifier_number"]}`}; fmt.Sprint(actions) != fmt.Sprint(want) {
 		t.Errorf("actions sent = %q, want %q", actions, want)
 	}
-}
-
-func doc(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -17,7 +16,7 @@ import (
 // The fake against Okta's documented answers, and the connector on those
 // answers as they are (testdata/README.md).
 func TestDocumentedSamples(t *testing.T) {
-	user, notFound := readSample(t, "user-get.json"), readSample(t, "error-404-e0000007.json")
+	user, notFound := connectortest.Sample(t, "user-get.json"), connectortest.Sample(t, "error-404-e0000007.json")
 	var docUser, docNotFound any
 	_ = json.Unmarshal(user, &docUser)
 	_ = json.Unmarshal(notFound, &docNotFound)
@@ -96,13 +95,4 @@ func TestDocumentedSamples(t *testing.T) {
 	if _, err := h.Run("okta.suspend_user", map[string]any{"user": "missing@example.com"}, "k2"); err == nil {
 		t.Error("an unknown user did not fail the step")
 	}
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,9 +19,9 @@ import (
 // The fake against PAN-OS's documented answers, and the connector on those
 // answers as they are (testdata/README.md).
 func TestDocumentedSamples(t *testing.T) {
-	systemInfo, registered := readSample(t, "show-system-info.xml"), readSample(t, "show-registered-ip.xml")
-	regOK, unregOK := readSample(t, "uid-register-success.xml"), readSample(t, "uid-unregister-success.xml")
-	noNode, badParam := readSample(t, "error-no-such-node.xml"), readSample(t, "error-400-msg.xml")
+	systemInfo, registered := connectortest.Sample(t, "show-system-info.xml"), connectortest.Sample(t, "show-registered-ip.xml")
+	regOK, unregOK := connectortest.Sample(t, "uid-register-success.xml"), connectortest.Sample(t, "uid-unregister-success.xml")
+	noNode, badParam := connectortest.Sample(t, "error-no-such-node.xml"), connectortest.Sample(t, "error-400-msg.xml")
 
 	// The fake answers in the documented shapes.
 	h := connectortest.New(t)
@@ -197,13 +196,4 @@ func xmlPaths(t *testing.T, b []byte) pathSet {
 		}
 	}
 	return ps
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

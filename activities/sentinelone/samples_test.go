@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -21,7 +20,7 @@ import (
 // third-party (Cortex XSOAR's test data, a Rapid7 plugin's test log), not
 // SentinelOne's: testdata/README.md.
 func TestRecordedSamples(t *testing.T) {
-	agents, serverError := readSample(t, "agents-data.json"), readSample(t, "error-500.json")
+	agents, serverError := connectortest.Sample(t, "agents-data.json"), connectortest.Sample(t, "error-500.json")
 
 	// The fake answers in the recorded shapes.
 	h := connectortest.New(t)
@@ -45,17 +44,17 @@ func TestRecordedSamples(t *testing.T) {
 	token := conn.Secrets["api_token"].Lab
 	status, got := get("/web/api/v2.1/agents?computerName=fin-ws-042", token)
 	data, _ := got["data"].([]any)
-	if d := labkit.ShapeDiff(got["data"], doc(t, agents)); status != http.StatusOK || len(d) > 0 || len(data) != 1 {
+	if d := labkit.ShapeDiff(got["data"], connectortest.JSON(t, agents)); status != http.StatusOK || len(d) > 0 || len(data) != 1 {
 		t.Errorf("agents: %d %v, records depart from the recorded agent: %v", status, got, d)
 	}
 	status, got = get("/web/api/v2.1/agents?computerName=fin-ws-042", "wrong")
-	if d := labkit.ShapeDiff(got, doc(t, serverError)); status != http.StatusUnauthorized || len(d) > 0 {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, serverError)); status != http.StatusUnauthorized || len(d) > 0 {
 		t.Errorf("bad token: %d %v, departs from the recorded error: %v", status, got, d)
 	}
 	h.Lab.Kit.InjectFault("sentinelone", labkit.Fault{Status: http.StatusInternalServerError})
 	status, got = get("/web/api/v2.1/agents?computerName=fin-ws-042", token)
-	if d := labkit.ShapeDiff(got, doc(t, serverError)); status != http.StatusInternalServerError || len(d) > 0 ||
-		fmt.Sprint(got) != fmt.Sprint(doc(t, serverError)) {
+	if d := labkit.ShapeDiff(got, connectortest.JSON(t, serverError)); status != http.StatusInternalServerError || len(d) > 0 ||
+		fmt.Sprint(got) != fmt.Sprint(connectortest.JSON(t, serverError)) {
 		t.Errorf("server error: %d %v, want the recorded body %s (%v)", status, got, serverError, d)
 	}
 
@@ -106,22 +105,4 @@ func TestRecordedSamples(t *testing.T) {
 	if want := []string{`/web/api/v2.1/agents/actions/disconnect {"filter":{"ids":["657613730168123595"]}}`}; fmt.Sprint(actions) != fmt.Sprint(want) {
 		t.Errorf("actions sent = %q, want %q", actions, want)
 	}
-}
-
-func doc(t *testing.T, b []byte) any {
-	t.Helper()
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

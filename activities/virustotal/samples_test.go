@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -16,7 +15,7 @@ import (
 // The fake against VirusTotal's documented answers, and the connector on
 // those answers as they are (testdata/README.md).
 func TestDocumentedSamples(t *testing.T) {
-	report, notFound := readSample(t, "domain-report.json"), readSample(t, "error-notfound.json")
+	report, notFound := connectortest.Sample(t, "domain-report.json"), connectortest.Sample(t, "error-notfound.json")
 	h := connectortest.New(t)
 	conn := h.Lab.Connections()["virustotal"]
 	get := func(path string) (int, map[string]any) {
@@ -71,13 +70,4 @@ func TestDocumentedSamples(t *testing.T) {
 	if fmt.Sprintf("%v %v", out["found"], out["malicious"]) != "false 0" {
 		t.Errorf("documented NotFoundError read as %v", out)
 	}
-}
-
-func readSample(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile("testdata/" + name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
