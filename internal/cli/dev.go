@@ -85,7 +85,7 @@ type DevSystem struct {
 	created    bool
 }
 
-// startDev starts the embedded server, the worker and the API.
+// StartDev starts the embedded server, the worker and the API.
 func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSystem, error) {
 	addr, err := devLoopbackAddr("--http", o.HTTP)
 	if err != nil {
