@@ -341,3 +341,37 @@ func TestFieldErrorString(t *testing.T) {
 		t.Errorf("String = %q", got)
 	}
 }
+
+// TestEveryOCSFVersion: a Detection Finding that says it is OCSF 1.0-rc.2
+// to 1.8 (the corpus has real records of each but 1.2, of which no
+// published record was found) is valid and read without a version
+// warning; a version outside 1.x is valid but warned about.
+func TestEveryOCSFVersion(t *testing.T) {
+	v := newTestValidator(t)
+	for _, c := range []struct {
+		version string
+		warned  bool
+	}{
+		{"1.0.0-rc.2", false}, {"1.0.0", false}, {"1.1.0", false}, {"1.2.0", false}, {"1.3.0", false},
+		{"1.4.0", false}, {"1.5.0", false}, {"1.6.0", false}, {"1.7.0", false}, {"1.8.0", false},
+		{"1.9.0", true}, {"2.0.0", true}, {"0.9", true}, {"one", true},
+	} {
+		d := decodeOne(t, validDetection)
+		md, _ := d["metadata"].(map[string]any)
+		if md == nil {
+			md = map[string]any{}
+			d["metadata"] = md
+		}
+		md["version"] = c.version
+		if errs := v.Validate([]Detection{d}); errs != nil {
+			t.Errorf("%s: %v", c.version, errs)
+		}
+		warned := false
+		for _, w := range Warnings(0, d) {
+			warned = warned || w.Path == "metadata.version"
+		}
+		if warned != c.warned {
+			t.Errorf("%s: version warning %v, want %v", c.version, warned, c.warned)
+		}
+	}
+}
