@@ -7,10 +7,13 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities/core"
@@ -91,8 +94,27 @@ func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, e
 		defer stop()
 		// Handlers return errors with their own context; the step id and
 		// action are already on the activity, so nothing is added here.
-		return d.Run(ctx, env, call)
+		out, err := d.Run(ctx, env, call)
+		return out, attemptTimedOut(ctx, err)
 	}
+}
+
+// attemptTimedOut reports a handler's failure that came from the attempt's
+// deadline as the timeout it is. A handler that honours its context
+// returns at the deadline, and the SDK then takes that failure for the
+// attempt's result (a local activity's timer and the handler's return
+// race), so the step would read "failed" instead of "timed_out". A
+// non-retryable failure stays as it is: the handler decided a retry is
+// unsafe (a contain call that may have reached the vendor).
+func attemptTimedOut(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.NonRetryable() {
+		return err
+	}
+	return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, err)
 }
 
 // SlackPoster is the Slack client of the slack.* actions and the approval

@@ -412,8 +412,12 @@ func TestFailureAbortAndContinue(t *testing.T) {
 
 func TestTimeout(t *testing.T) {
 	h := newHarness(t)
+	// Slow to stop, so the SDK's timer ends the attempt. A handler that
+	// returns ctx.Err() at once races that timer; activities' wrapper
+	// reports its failure as a timeout too (activities.TestAttemptTimedOut).
 	h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) {
 		<-ctx.Done()
+		time.Sleep(time.Second)
 		return nil, ctx.Err()
 	})
 	c := compileYAML(t, `apiVersion: riposte/v1
