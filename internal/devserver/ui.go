@@ -130,6 +130,7 @@ func (s *uiServer) buildHandler(cfg *uiconfig.Config) (http.Handler, error) {
 	e.HidePort = true
 	e.Logger.SetOutput(io.Discard)
 
+	e.Use(auditRefusals(s.logger))
 	e.Use(middleware.Recover())
 	e.Use(middleware.Gzip())
 	e.Use(cors.CORSMiddleware(cors.CORSConfig{
@@ -253,4 +254,32 @@ func clampHistoryPageSize(ctx context.Context, method string, req, reply any, cc
 		}
 	}
 	return invoker(ctx, method, req, reply, cc, opts...)
+}
+
+// auditRefusals writes an audit record for every state-changing request
+// the UI server refuses (its CSRF and CORS checks answer 400, 401 or 403):
+// a cross-site POST at the UI is an attack on the gates like one at the
+// API. Reads are not audited.
+func auditRefusals(logger *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			err := next(c)
+			r := c.Request()
+			switch r.Method {
+			case http.MethodGet, http.MethodHead, http.MethodOptions:
+				return err
+			}
+			status := c.Response().Status
+			refusal := http.StatusText(status)
+			var he *echo.HTTPError
+			if errors.As(err, &he) {
+				status, refusal = he.Code, fmt.Sprint(he.Message)
+			}
+			if status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden {
+				logger.Warn("audit: web UI request refused", "remote", r.RemoteAddr, "method", r.Method,
+					"path", r.URL.Path, "status", status, "refusal", refusal)
+			}
+			return err
+		}
+	}
 }

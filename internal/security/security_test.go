@@ -392,13 +392,14 @@ func TestAttacksAreRefused(t *testing.T) {
 	e.audited("replayed Slack request", m, "audit: slack interaction refused", secret, "replayed signed request")
 
 	// CSRF-style text/plain posts to every other listening port of riposte
-	// dev: the UI's codec endpoint on the API port (audited there), the
-	// Web UI (the embedded Temporal UI server refuses it itself; its
-	// refusals are not Riposte's to audit). The frontend's HTTP API is off
-	// here; a signal sent through it is the unencrypted signal above.
-	for _, target := range []struct{ url, audit string }{
-		{dev.APIURL() + "/codec/encode", "path=/codec/encode"},
-		{dev.UIURL() + "/api/v1/namespaces/default/workflows/" + url.PathEscape(e.wid) + "/signal/decide", ""},
+	// dev: the UI's codec endpoint on the API port, the Web UI (its CSRF
+	// check refuses it; riposte audits the refusal). The frontend's HTTP
+	// API is off here; a signal sent through it is the unencrypted signal
+	// above.
+	uiPath := "/api/v1/namespaces/default/workflows/" + url.PathEscape(e.wid) + "/signal/decide"
+	for _, target := range []struct{ url, msg, audit, status string }{
+		{dev.APIURL() + "/codec/encode", "audit: api call refused", "path=/codec/encode", "status=401"},
+		{dev.UIURL() + uiPath, "audit: web UI request refused", "method=POST", "status=40"},
 	} {
 		m := e.mark()
 		req, _ := http.NewRequest("POST", target.url, strings.NewReader(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`))
@@ -411,9 +412,7 @@ func TestAttacksAreRefused(t *testing.T) {
 			}
 		}
 		e.unchanged("CSRF " + target.url)
-		if target.audit != "" {
-			e.audited("CSRF "+target.url, m, "audit: api call refused", "", target.audit, "status=401")
-		}
+		e.audited("CSRF "+target.url, m, target.msg, "", target.audit, target.status)
 	}
 
 	// The legitimate path still works: both approvers with their own
