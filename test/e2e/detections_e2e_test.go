@@ -422,29 +422,7 @@ func TestRecordWithdrawalHistory(t *testing.T) {
 	if !*record {
 		t.Skip("only with -record")
 	}
-	dir := recordingDir(t)
-	h := startDevForTest(t, dir)
-	defer h.sys.Close()
-	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	code, r := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true}`))
-	if code != 202 {
-		t.Fatalf("submit: %d", code)
-	}
-	m := r.Detections[0].Matched[0]
-	for _, mm := range r.Detections[0].Matched {
-		if mm.Playbook == "e2e-gated" {
-			m = mm
-		}
-	}
-	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
-	higher := strings.Replace(detectionJSON("rec-w", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
-	if code, _ := h.submit(higher); code != 200 {
-		t.Fatalf("update: %d", code)
-	}
+	h, c, m := recordGatedUpdated(t, "rec-w")
 	if code, _ := h.submit(detectionJSON("rec-w", 5, `,"unmapped":{"gate":true},"status_id":4`)); code != 200 {
 		t.Fatalf("withdrawal: %d", code)
 	}
@@ -534,29 +512,7 @@ func TestRecordSummariesHistory(t *testing.T) {
 	if !*record {
 		t.Skip("only with -record")
 	}
-	dir := recordingDir(t)
-	h := startDevForTest(t, dir)
-	defer h.sys.Close()
-	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	code, r := h.submit(detectionJSON("rec-s", 5, `,"unmapped":{"gate":true}`))
-	if code != 202 {
-		t.Fatalf("submit: %d", code)
-	}
-	m := r.Detections[0].Matched[0]
-	for _, mm := range r.Detections[0].Matched {
-		if mm.Playbook == "e2e-gated" {
-			m = mm
-		}
-	}
-	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
-	higher := strings.Replace(detectionJSON("rec-s", 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
-	if code, _ := h.submit(higher); code != 200 {
-		t.Fatalf("update: %d", code)
-	}
+	h, c, m := recordGatedUpdated(t, "rec-s")
 	h.approve(m.WorkflowID, "approve", "URECORDER")
 	h.waitRun(m.WorkflowID, time.Minute)
 	saveHistory(t, c, m.WorkflowID, m.RunID, "summaries-e2e-gated")

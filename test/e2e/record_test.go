@@ -242,3 +242,33 @@ func recordSigned(t *testing.T, h *devHarness) {
 	}
 	save("e2e-gated-withdrawn", m)
 }
+
+// recordGatedUpdated starts riposte dev for a recording, submits a gated
+// detection uid, waits at its approve gate and delivers a finding update
+// (higher severity and confidence); the recording tests go on from there.
+func recordGatedUpdated(t *testing.T, uid string) (*devHarness, client.Client, dispatch.Match) {
+	t.Helper()
+	h := startDevForTest(t, recordingDir(t))
+	t.Cleanup(h.sys.Close)
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	m := r.Detections[0].Matched[0]
+	for _, mm := range r.Detections[0].Matched {
+		if mm.Playbook == "e2e-gated" {
+			m = mm
+		}
+	}
+	h.waitStep(m.WorkflowID, "approve", "waiting_approval")
+	higher := strings.Replace(detectionJSON(uid, 6, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":99`, 1)
+	if code, _ := h.submit(higher); code != 200 {
+		t.Fatalf("update: %d", code)
+	}
+	return h, c, m
+}
