@@ -16,7 +16,7 @@ func TestStickyCacheFlag(t *testing.T) {
 		want      int
 		err       string
 	}{
-		{name: "default", want: 2000},
+		{name: "default", want: 1000},
 		{name: "env", env: "500", want: 500},
 		{name: "flag beats env", env: "500", args: []string{"--sticky-cache", "300"}, want: 300},
 		{name: "env not a number", env: "lots", err: `RIPOSTE_STICKY_CACHE="lots": must be a whole number`},
