@@ -110,6 +110,7 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			}
 			if err != nil {
 				workflow.GetLogger(ctx).Warn("audit: decision signal refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
+				r.keepRefusal(ctx, d, err)
 				continue
 			}
 			if d.Via == "" {
@@ -119,6 +120,20 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		}
 	})
 	return nil
+}
+
+// keepRefusal records a refused signalled vote on its gate (state only, no
+// command: old histories replay unchanged). A vote for no gate of this run
+// is in the audit log only.
+func (r *run) keepRefusal(ctx workflow.Context, d Decision, err error) {
+	g := r.gates[d.GateID]
+	if g == nil {
+		return
+	}
+	g.Refused = append(g.Refused, RefusedDecision{User: d.User, Approve: d.Approve, Via: d.Via, Refusal: err.Error(), At: workflow.Now(ctx)})
+	if n := len(g.Refused); n > MaxRefused {
+		g.Refused = append([]RefusedDecision(nil), g.Refused[n-MaxRefused:]...)
+	}
 }
 
 func (r *run) gateList() []Gate {

@@ -243,6 +243,32 @@ func TestGateSignalFallback(t *testing.T) {
 	if len(g.Votes) != 1 || g.Decision.User != "UCAROL" || g.Decision.Via != workflows.ViaAPI {
 		t.Errorf("gate = %+v", g)
 	}
+	// The refused signal is kept on the gate: its sender got no answer.
+	if len(g.Refused) != 1 || g.Refused[0].User != "UMALLORY" || !g.Refused[0].Approve ||
+		!strings.Contains(g.Refused[0].Refusal, "UMALLORY is not an approver") || g.Refused[0].At.IsZero() {
+		t.Errorf("refused = %+v", g.Refused)
+	}
+}
+
+// TestGateRefusedBounded: a flood of refused signals keeps only the newest
+// MaxRefused on the gate, so bad votes cannot grow a run's state.
+func TestGateRefusedBounded(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	n := workflows.MaxRefused + 5
+	h.env.RegisterDelayedCallback(func() {
+		for i := range n {
+			h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: fmt.Sprintf("UOUT%02d", i)}))
+		}
+	}, time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: false, User: "UCAROL", Reason: "no"}))
+	}, 2*time.Minute)
+	res := runGate(t, h, 1, "deny", "", "")
+	g := res.Gates[0]
+	if g.State != workflows.GateDenied || len(g.Refused) != workflows.MaxRefused ||
+		g.Refused[0].User != "UOUT05" || g.Refused[len(g.Refused)-1].User != fmt.Sprintf("UOUT%02d", n-1) {
+		t.Errorf("gate %s, %d refused: first %+v", g.State, len(g.Refused), g.Refused[0])
+	}
 }
 
 func TestGateQueryAndApprovalIf(t *testing.T) {

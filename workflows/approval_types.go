@@ -172,6 +172,24 @@ type Gate struct {
 	MessageTS string     `json:"message_ts,omitempty"`
 	Params    any        `json:"params,omitempty"`
 	Action    string     `json:"action"`
+	// Refused lists the latest decisions the gate's rules refused after
+	// they arrived as signals (asynchronous decisions, or while no worker
+	// was up): their senders got no answer, so the run keeps why. At most
+	// MaxRefused, newest last; an Update's refusal is its answer instead.
+	Refused []RefusedDecision `json:"refused,omitempty"`
+}
+
+// MaxRefused bounds Gate.Refused, so that a flood of bad votes cannot grow
+// a run's state.
+const MaxRefused = 20
+
+// RefusedDecision is a signalled vote the gate's rules refused.
+type RefusedDecision struct {
+	User    string    `json:"user"`
+	Approve bool      `json:"approve"`
+	Via     string    `json:"via"`
+	Refusal string    `json:"refusal"`
+	At      time.Time `json:"at"`
 }
 
 // ActivityPolicyCheck checks a contain step against the site's guardrails.

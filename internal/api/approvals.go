@@ -55,9 +55,20 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: user, Reason: req.Reason, Via: workflows.ViaAPI}
-	res, err := s.Approvals.Decide(r.Context(), id, d)
+	async := prefersAsync(r)
+	var res workflows.DecisionResult
+	var err error
+	if async {
+		err = s.Approvals.Send(r.Context(), id, d)
+	} else {
+		res, err = s.Approvals.Decide(r.Context(), id, d)
+	}
+	result := errString(err)
+	if async && err == nil {
+		result = "sent (respond-async): the run checks it"
+	}
 	s.Logger.Info("audit: approval decision", "workflow_id", id, "step", req.Step, "decision", req.Decision, "user", user,
-		"principal", auth.FromContext(r.Context()).String(), "via", "api", "result", errString(err), "remote", r.RemoteAddr)
+		"principal", auth.FromContext(r.Context()).String(), "via", "api", "result", result, "remote", r.RemoteAddr)
 	if err != nil && !errors.Is(err, approvals.ErrQueued) {
 		noteAudit(r, "", "decision refused: "+err.Error())
 	}
@@ -69,6 +80,11 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 			err, p.Identity)
 	}
 	switch {
+	case err == nil && async:
+		w.Header().Set("Preference-Applied", "respond-async")
+		w.Header().Set("Location", "/v1/runs/"+id)
+		writeJSON(w, http.StatusAccepted, map[string]any{"queued": true, "async": true, "workflow_id": id, "step": req.Step,
+			"detail": "the decision is recorded on the run, which checks it against the gate's rules; GET /v1/runs/" + id + " shows the gate's state, and under refused why a vote was refused"})
 	case err == nil:
 		writeJSON(w, http.StatusOK, res)
 	case errors.Is(err, approvals.ErrQueued):
@@ -80,6 +96,21 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	default:
 		problem.Respond(w, http.StatusBadGateway, "Cannot deliver decision", err.Error())
 	}
+}
+
+// prefersAsync reports whether the caller asked not to wait for the run
+// (RFC 7240 "Prefer: respond-async"): the decision is then sent as a
+// signal and answered 202 once recorded, instead of 200 once the gate's
+// rules have accepted it.
+func prefersAsync(r *http.Request) bool {
+	for _, v := range r.Header.Values("Prefer") {
+		for _, p := range strings.Split(v, ",") {
+			if tok, _, _ := strings.Cut(strings.TrimSpace(p), ";"); strings.EqualFold(strings.TrimSpace(tok), "respond-async") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func errString(err error) string {

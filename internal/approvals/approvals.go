@@ -1,6 +1,7 @@
 // Package approvals delivers decisions on approval gates to runs (a Temporal
-// Update, whose validator refuses bad votes before anything is recorded, or
-// a signal while no worker is up) and lists the gates waiting for people.
+// Update, whose validator refuses bad votes before anything is recorded; or
+// a signal, while no worker is up or when the caller asked not to wait) and
+// lists the gates waiting for people.
 package approvals
 
 import (
@@ -76,17 +77,13 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	var ae *temporal.ApplicationError
 	switch {
 	case errors.As(err, &nf):
-		// "Not found" also means the run has ended: say which.
-		if _, derr := s.Client.DescribeWorkflowExecution(ctx, workflowID, ""); derr == nil {
-			return res, fmt.Errorf("%w: the run %s has ended; its gates are closed", ErrRefused, workflowID)
-		}
-		return res, fmt.Errorf("%w: no run with workflow id %q", ErrNotFound, workflowID)
+		return res, s.notRunning(ctx, workflowID)
 	case errors.As(err, &ae):
 		return res, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
 	case uctx.Err() != nil && ctx.Err() == nil:
 		// No worker took the Update in time: keep the decision as a signal.
-		if serr := s.Client.SignalWorkflow(ctx, workflowID, "", workflows.SignalDecide, d); serr != nil {
-			return res, fmt.Errorf("delivering decision to %s: %w", workflowID, serr)
+		if serr := s.signal(ctx, workflowID, d); serr != nil {
+			return res, serr
 		}
 		return res, ErrQueued
 	}
@@ -95,6 +92,46 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 		return res, fmt.Errorf("%w: %s", ErrRefused, fpe.Message)
 	}
 	return res, fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+// Send delivers one decision without waiting for the run: sealed, as a
+// signal, recorded in the run's history when Send returns. The gate's rules
+// check it when the run reads it, exactly as they check an Update; a vote
+// they refuse changes nothing and is kept on the gate (Gate.Refused) and in
+// the worker's audit log. It costs the server one history write instead of
+// a workflow task round trip, which is what makes bulk decisions fast.
+func (s *Service) Send(ctx context.Context, workflowID string, d workflows.Decision) error {
+	if strings.TrimSpace(d.User) == "" {
+		return fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
+	}
+	if s.Keys == nil {
+		return fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
+	}
+	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
+	return s.signal(ctx, workflowID, d)
+}
+
+// signal sends a sealed decision, saying whether the run is unknown or has
+// ended when the server does not find it running.
+func (s *Service) signal(ctx context.Context, workflowID string, d workflows.Decision) error {
+	err := s.Client.SignalWorkflow(ctx, workflowID, "", workflows.SignalDecide, d)
+	var nf *serviceerror.NotFound
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &nf):
+		return s.notRunning(ctx, workflowID)
+	}
+	return fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+// notRunning tells an ended run from an unknown one: the server answers
+// "not found" for both.
+func (s *Service) notRunning(ctx context.Context, workflowID string) error {
+	if _, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, ""); err == nil {
+		return fmt.Errorf("%w: the run %s has ended; its gates are closed", ErrRefused, workflowID)
+	}
+	return fmt.Errorf("%w: no run with workflow id %q", ErrNotFound, workflowID)
 }
 
 // OpenGate is a gate waiting for a decision, with its run.

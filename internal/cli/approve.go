@@ -69,11 +69,15 @@ func approvalsOf(g workflows.Gate) int {
 }
 
 const decideUsage = `Usage:
-  riposte approve RUN STEP --as USER [--reason R]
-  riposte deny RUN STEP --as USER [--reason R]
+  riposte approve RUN STEP --as USER [--reason R] [--no-wait]
+  riposte deny RUN STEP --as USER [--reason R] [--no-wait]
 
 Decides an approval gate through the API, with the same checks as a Slack
-click: USER must be an approver, may not be the requester, votes once.`
+click: USER must be an approver, may not be the requester, votes once.
+--no-wait records the decision on the run and returns without waiting for
+the run to check it (Prefer: respond-async; fast for many decisions); a
+vote the gate refuses is then listed under the gate's "refused" in
+riposte runs show RUN.`
 
 func decideCommand(name string) command {
 	summary := "Approve a gated step"
@@ -84,6 +88,7 @@ func decideCommand(name string) command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs, f, as := asUserFlags(name, decideUsage, s, "who decides (Slack user id or name; env RIPOSTE_USER)")
 			reason := fs.String("reason", "", "why")
+			noWait := fs.Bool("no-wait", false, "record the decision and return; the run checks it later (refusals: riposte runs show RUN)")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -101,8 +106,16 @@ func decideCommand(name string) command {
 			body, _ := json.Marshal(api.DecisionRequest{Step: pos[1], Decision: decision, User: *as, Reason: *reason})
 			var res workflows.DecisionResult
 			var status int
-			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/approvals", body, "application/json", &res, &status); err != nil {
+			c := f.client()
+			if *noWait {
+				c.prefer = "respond-async"
+			}
+			if err := c.do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/approvals", body, "application/json", &res, &status); err != nil {
 				return fail(s, err)
+			}
+			if status == 202 && *noWait {
+				fmt.Fprintf(s.Out, "%s on %s: sent; the run checks it against the gate's rules (riposte runs show %s)\n", decision, pos[1], pos[0])
+				return 0
 			}
 			if status == 202 {
 				fmt.Fprintln(s.Out, "decision queued: no worker is running; it will be checked when one starts")

@@ -23,6 +23,8 @@ type apiClient struct {
 	// tokenFrom says where the token came from, for the hint on a 401.
 	tokenFrom string
 	http      *http.Client
+	// prefer, when set, is sent as the Prefer header (RFC 7240).
+	prefer string
 }
 
 // apiFlags are the flags every API client command shares.
@@ -122,6 +124,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.prefer != "" {
+		req.Header.Set("Prefer", c.prefer)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -218,6 +218,13 @@ func printRun(w io.Writer, d *api.RunDetail) {
 			for _, v := range g.Votes {
 				fmt.Fprintf(w, "        %s by %s via %s at %s %s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), v.Reason)
 			}
+			for _, v := range g.Refused {
+				vote := "deny"
+				if v.Approve {
+					vote = "approve"
+				}
+				fmt.Fprintf(w, "        refused: %s by %s via %s at %s: %s\n", vote, v.User, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
+			}
 		}
 		if st.Error != "" {
 			fmt.Fprintf(w, "      error:  %s\n", st.Error)

@@ -253,6 +253,44 @@ func TestAttacksAreRefused(t *testing.T) {
 		}
 	}
 
+	// The same votes asking not to wait (Prefer: respond-async: a signal,
+	// answered 202 once recorded). The API still checks who is calling;
+	// the run checks the gate's rules, refuses, audits and keeps why.
+	for _, a := range []struct {
+		name, token, body string
+		status            int
+		refusal, worker   string
+	}{
+		{"async: dev token typing an approver", e.dev.Token(), vote("U0SOCLEAD1"), 403, noIdentity, ""},
+		{"async: another person's user", e.toks["lead"], vote("U0INFRA001"), 403, `body user \"U0INFRA001\" ` + notCaller, ""},
+		{"async: self-approval with a zero-width space", e.toks["attacker"], vote("U0ATTACKER\u200b"), 202, "", selfApproval},
+		{"async: revoked token", e.toks["revoked"], `{"step":"isolate","decision":"approve"}`, 401, "unauthenticated: token revoked", ""},
+	} {
+		m := e.mark()
+		req, _ := http.NewRequest("POST", e.dev.APIURL()+approvals, strings.NewReader(a.body))
+		req.Header.Set("Authorization", "Bearer "+a.token)
+		req.Header.Set("Prefer", "respond-async")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rb, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != a.status {
+			t.Errorf("%s: %d %s, want %d", a.name, resp.StatusCode, rb, a.status)
+		}
+		e.unchanged(a.name)
+		if a.refusal != "" {
+			e.audited(a.name, m, "audit: api call refused", a.token, a.refusal, fmt.Sprintf("status=%d", a.status))
+		}
+		if a.worker != "" {
+			e.audited(a.name+" (worker)", m, "audit: decision signal refused", a.token, a.worker)
+			if g := e.gate(); len(g.Refused) == 0 || !strings.Contains(g.Refused[len(g.Refused)-1].Refusal, a.worker) {
+				t.Errorf("%s: refusal not kept on the gate: %+v", a.name, g.Refused)
+			}
+		}
+	}
+
 	// Attack 2 and "straight through the Temporal client": a process that
 	// can reach the frontend (even with the codec key) cannot decide.
 	c, err := client.Dial(client.Options{HostPort: dev.FrontendAddress(), Namespace: dev.Namespace(), Logger: nil})
