@@ -23,6 +23,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -67,6 +68,11 @@ type Options struct {
 	ParkBudget, ApproveBudget, CompleteBudget time.Duration
 	// NoApprove leaves the parked runs waiting (memory experiments).
 	NoApprove bool
+	// Decide is how the parked runs are approved through the API:
+	// DecideAsync (default; "Prefer: respond-async", a signal per decision)
+	// or DecideUpdate (an Update per decision, answered once the run's
+	// validator accepted it).
+	Decide string
 	// Burst is N, the detections of the burst phase posted at once (at
 	// most 1000); BurstPosters requests of BurstPerRequest detections are
 	// kept in flight.
@@ -133,15 +139,22 @@ func Defaults(smoke bool) Options {
 	if smoke {
 		return Options{Warmup: time.Second, Duration: 2 * time.Second, HalfDuration: 2 * time.Second, Concurrency: 4, Rounds: 1,
 			Parked: 50, ParkedConcurrency: 8, BaselineParked: 20, MicroTime: 20 * time.Millisecond, Playbooks: 20, Phases: AllPhases, Smoke: true, HistorySample: 3,
-			Burst: 50, BurstPosters: 8, BurstPerRequest: 5}
+			Burst: 50, BurstPosters: 8, BurstPerRequest: 5, Decide: DecideAsync}
 	}
 	return Options{Warmup: 5 * time.Second, Duration: 30 * time.Second, HalfDuration: 20 * time.Second, Concurrency: 16, Rounds: 3,
-		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 150 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 30 * time.Second,
+		Parked: 10000, ParkedConcurrency: 32, BaselineParked: 1000, ParkBudget: 150 * time.Second, ApproveBudget: 60 * time.Second, CompleteBudget: 5 * time.Minute, Decide: DecideAsync,
 		MicroTime: time.Second, Playbooks: 1000, Phases: AllPhases, Burst: 500, HistorySample: 20, BurstPosters: 16, BurstPerRequest: 5}
 }
 
+// How the parked phase decides (Options.Decide).
+const (
+	DecideAsync  = "async"
+	DecideUpdate = "update"
+)
+
 func (o *Options) applyDefaults() {
 	d := Defaults(o.Smoke)
+	o.Decide = cmp.Or(o.Decide, d.Decide)
 	orDefault(&o.Warmup, d.Warmup)
 	orDefault(&o.Duration, d.Duration)
 	orDefault(&o.HalfDuration, d.HalfDuration)
@@ -273,6 +286,16 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 		defer f.Close()
 		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
 			logger.Error("heap profile", "error", err)
+		}
+		// Goroutines next to it, as text: who holds the stacks.
+		g, err := os.Create(o.MemProfile + ".goroutines.txt")
+		if err != nil {
+			logger.Error("goroutine profile", "error", err)
+			return
+		}
+		defer g.Close()
+		if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
+			logger.Error("goroutine profile", "error", err)
 		}
 	}
 	defer heapProfile()

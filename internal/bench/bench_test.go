@@ -89,10 +89,12 @@ func TestSmoke(t *testing.T) {
 	if !regexp.MustCompile(`runs parked at a gate \| 50 of 50 in`).MatchString(md) {
 		t.Error("not every run parked")
 	}
-	if m := regexp.MustCompile(`\| approving \| (\d+) answered 200 \(gate closed\) and (\d+) answered 202`).FindStringSubmatch(md); m == nil {
+	// Smoke decides with Prefer: respond-async (the default): every
+	// decision recorded (202), and the runs then complete (below).
+	if m := regexp.MustCompile(`\| approving \(Prefer: respond-async, a signal each\) \| (\d+) answered 202 \(recorded on the run, which checks it\), (\d+) 200`).FindStringSubmatch(md); m == nil {
 		t.Error("no approval figures")
 	} else if a, _ := strconv.Atoi(m[1]); a == 0 {
-		t.Error("no approval answered 200")
+		t.Error("no approval answered 202")
 	} else if q, _ := strconv.Atoi(m[2]); a+q != 50 {
 		t.Errorf("%d + %d approvals answered, want 50", a, q)
 	}

@@ -68,6 +68,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.DurationVar(&c.ApproveBudget, "approve-budget", 0, fmt.Sprintf("stop posting approvals after this long; the report extrapolates to K (default %s; -1s = none)", d.ApproveBudget))
 	fs.DurationVar(&c.CompleteBudget, "complete-budget", 0, fmt.Sprintf("wait at most this long for the approved runs to complete (default %s; -1s = 10m)", d.CompleteBudget))
 	fs.BoolVar(&c.NoApprove, "no-approve", false, "leave the parked runs waiting (memory experiments)")
+	fs.StringVar(&c.Decide, "decide", "", fmt.Sprintf("how the parked runs are approved through the API: %s (Prefer: respond-async, a signal each) or %s (an Update each, answered once the run accepted it) (default %s)", DecideAsync, DecideUpdate, d.Decide))
 	fs.IntVar(&c.Burst, "burst", 0, fmt.Sprintf("N: detections of the burst phase posted at once, 1 to 1000 (default %d)", d.Burst))
 	fs.IntVar(&c.BurstPosters, "burst-posters", 0, fmt.Sprintf("requests in flight while posting the burst (default %d)", d.BurstPosters))
 	fs.IntVar(&c.BurstPerRequest, "burst-per-request", 0, fmt.Sprintf("detections per request of the burst (default %d)", d.BurstPerRequest))
@@ -78,7 +79,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.StringVar(&out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	fs.StringVar(&c.ApproveCPUProfile, "approve-cpuprofile", "", "write a CPU profile of the parked phase's approvals only to this file (not with --cpuprofile)")
-	fs.StringVar(&c.MemProfile, "memprofile", "", "write a heap profile (taken while the parked runs wait) to this file")
+	fs.StringVar(&c.MemProfile, "memprofile", "", "write a heap profile (taken while the parked runs wait) to this file, and the goroutines then to FILE.goroutines.txt")
 	fs.StringVar(&c.DataDir, "data-dir", "", "directory for the SQLite file (default: a temporary directory, removed afterwards)")
 	fs.BoolVar(&c.Keep, "keep", false, "keep the temporary data dir")
 	fs.StringVar(&c.level, "log-level", "info", "progress log level on stderr: debug, info, warn or error")
@@ -120,6 +121,10 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 			}
 			c.DynamicConfig[k] = parseValue(v)
 		}
+	}
+	if c.Decide != "" && c.Decide != DecideAsync && c.Decide != DecideUpdate {
+		fmt.Fprintf(stderr, "%s: --decide %q: want %s or %s\n", prog, c.Decide, DecideAsync, DecideUpdate)
+		return c, "", errors.New("decide")
 	}
 	if c.Temporal != "" && len(c.DynamicConfig) > 0 {
 		fmt.Fprintf(stderr, "%s: --dc applies to the embedded server only; set dynamic config on the --temporal cluster itself\n", prog)

@@ -97,8 +97,13 @@ func newLoader(sys *system) *loader {
 // post sends one request and returns the status and body. A 429 (the
 // API's rate limit) is retried after the time it asks for.
 func (l *loader) post(ctx context.Context, path string, body []byte) (int, []byte, error) {
+	return l.postPrefer(ctx, path, body, "")
+}
+
+// postPrefer is post with a Prefer header ("" = none).
+func (l *loader) postPrefer(ctx context.Context, path string, body []byte, prefer string) (int, []byte, error) {
 	for {
-		code, b, retry, err := l.post1(ctx, path, body)
+		code, b, retry, err := l.post1(ctx, path, body, prefer)
 		if err != nil || code != http.StatusTooManyRequests {
 			return code, b, err
 		}
@@ -111,13 +116,16 @@ func (l *loader) post(ctx context.Context, path string, body []byte) (int, []byt
 	}
 }
 
-func (l *loader) post1(ctx context.Context, path string, body []byte) (int, []byte, time.Duration, error) {
+func (l *loader) post1(ctx context.Context, path string, body []byte, prefer string) (int, []byte, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.sys.url+path, bytes.NewReader(body))
 	if err != nil {
 		return 0, nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+l.sys.token)
 	req.Header.Set("Content-Type", "application/json")
+	if prefer != "" {
+		req.Header.Set("Prefer", prefer)
+	}
 	resp, err := l.client.Do(req)
 	if err != nil {
 		return 0, nil, 0, err

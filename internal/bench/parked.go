@@ -63,15 +63,19 @@ func readMemory() memory {
 
 // parkedResult is the parked-approvals phase's measurements.
 type parkedResult struct {
-	K            int
-	Parked       int           // runs that reached their gate
-	ParkTime     time.Duration // first detection posted until every posted run waits at its gate
-	ParkCPU      cpuUse
-	MemBefore    memory // before the phase (after a GC)
-	Mem          memory // while the runs wait (after a GC)
-	MemNoGC      memory // while they wait, before the forced GC
-	Approved     int    // decisions answered 200 (the gate closed)
-	Queued       int    // decisions answered 202 (no worker took the Update within 10 s; sent as a signal)
+	K         int
+	Parked    int           // runs that reached their gate
+	ParkTime  time.Duration // first detection posted until every posted run waits at its gate
+	ParkCPU   cpuUse
+	MemBefore memory // before the phase (after a GC)
+	Mem       memory // while the runs wait (after a GC)
+	MemNoGC   memory // while they wait, before the forced GC
+	Approved  int    // decisions answered 200 (the gate closed)
+	Queued    int    // decisions answered 202 (no worker took the Update within 10 s; sent as a signal)
+	Sent      int    // decisions answered 202 to Prefer: respond-async (recorded; the run checks them)
+	Decide    string // DecideAsync or DecideUpdate
+	// DecideCPU is the CPU while the decisions were being answered only.
+	DecideCPU    cpuUse
 	ApproveTime  time.Duration
 	ApproveCPU   cpuUse
 	ApproveP99   time.Duration // per-decision answer time
@@ -93,11 +97,23 @@ func (r *parkedResult) parkRate() float64 {
 	return float64(r.Parked) / r.ParkTime.Seconds()
 }
 
+// decided is the decisions the API took: answered 200, or 202 (queued
+// after no worker answered, or sent with Prefer: respond-async).
+func (r *parkedResult) decided() int { return r.Approved + r.Queued + r.Sent }
+
+// how says how the decisions went through the API, for the report.
+func (r *parkedResult) how() string {
+	if r.Decide == DecideAsync {
+		return "Prefer: respond-async, a signal each"
+	}
+	return "an Update each"
+}
+
 func (r *parkedResult) approveRate() float64 {
 	if r.ApproveTime <= 0 {
 		return 0
 	}
-	return float64(r.Approved+r.Queued) / r.ApproveTime.Seconds()
+	return float64(r.decided()) / r.ApproveTime.Seconds()
 }
 
 // rssAtK extrapolates RSS linearly to K parked runs when fewer parked.
@@ -112,7 +128,7 @@ func (r *parkedResult) rssAtK() uint64 {
 // approveAllTime is the time to approve all K, extrapolated from the
 // measured rate when the budget stopped the phase first.
 func (r *parkedResult) approveAllTime() time.Duration {
-	if r.Approved+r.Queued >= r.K {
+	if r.decided() >= r.K {
 		return r.ApproveTime
 	}
 	if rate := r.approveRate(); rate > 0 {
@@ -147,7 +163,7 @@ const parkBacklog = 200
 // in time; the report then extrapolates from the measured rates.
 func (l *loader) runParked(ctx context.Context, o Options, logf func(string, ...any), heapProfile func()) parkedResult {
 	k, conc := o.Parked, o.ParkedConcurrency
-	r := parkedResult{K: k, Concurrency: conc, ParkBudget: o.ParkBudget, ApproveBudget: o.ApproveBudget}
+	r := parkedResult{K: k, Concurrency: conc, ParkBudget: o.ParkBudget, ApproveBudget: o.ApproveBudget, Decide: o.Decide}
 	gc()
 	r.MemBefore = readMemory()
 	t := riposteTarget(parkedProduct)
@@ -231,7 +247,11 @@ func (l *loader) runParked(ctx context.Context, o Options, logf func(string, ...
 
 	// Approve every run through the API.
 	body := []byte(`{"step":"contain","decision":"approve","user":"` + approver + `"}`)
-	var approved, queued atomic.Int64
+	var approved, queued, sent atomic.Int64
+	prefer := ""
+	if o.Decide == DecideAsync {
+		prefer = "respond-async"
+	}
 	var lat []time.Duration
 	if o.ApproveCPUProfile != "" && o.CPUProfile == "" {
 		if f, err := os.Create(o.ApproveCPUProfile); err != nil {
@@ -252,11 +272,13 @@ func (l *loader) runParked(ctx context.Context, o Options, logf func(string, ...
 			defer wg.Done()
 			for i := range work {
 				t0 := time.Now()
-				code, b, err := l.post(ctx, "/v1/runs/"+url.PathEscape(ids[i])+"/approvals", body)
+				code, b, err := l.postPrefer(ctx, "/v1/runs/"+url.PathEscape(ids[i])+"/approvals", body, prefer)
 				d := time.Since(t0)
 				switch {
 				case err != nil:
 					fail(err)
+				case code == 202 && prefer != "":
+					sent.Add(1)
 				case code == 202:
 					queued.Add(1)
 				case code != 200:
@@ -280,10 +302,11 @@ func (l *loader) runParked(ctx context.Context, o Options, logf func(string, ...
 	close(work)
 	wg.Wait()
 	r.ApproveTime = time.Since(start)
-	r.Approved, r.Queued = int(approved.Load()), int(queued.Load())
+	r.DecideCPU = since(cpu)
+	r.Approved, r.Queued, r.Sent = int(approved.Load()), int(queued.Load()), int(sent.Load())
 	r.ApproveP99 = pct(lat).P99
-	logf("parked: %d decisions answered in %s; waiting for the runs to complete", r.Approved+r.Queued, r.ApproveTime.Round(time.Millisecond))
-	want := done0 + int64(r.Approved+r.Queued)
+	logf("parked: %d decisions answered in %s; waiting for the runs to complete", r.decided(), r.ApproveTime.Round(time.Millisecond))
+	want := done0 + int64(r.decided())
 	wait := o.CompleteBudget
 	if wait <= 0 {
 		wait = 10 * time.Minute

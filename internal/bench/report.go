@@ -155,9 +155,9 @@ func (r *Report) Markdown() string {
 		row(name, mib(rss), "≤ "+mib(targetParkedRSS), float64(rss)/targetParkedRSS, p.Parked > 0 && rss <= targetParkedRSS)
 		if !o.NoApprove {
 			all := p.approveAllTime()
-			name := fmt.Sprintf("approving all %d through the API (%d in flight)", p.K, p.Concurrency)
-			if p.Approved+p.Queued < p.K {
-				name = fmt.Sprintf("approving all %d through the API (%d in flight; extrapolated from %d decisions at %.1f/s)", p.K, p.Concurrency, p.Approved+p.Queued, p.approveRate())
+			name := fmt.Sprintf("approving all %d through the API (%s; %d in flight)", p.K, p.how(), p.Concurrency)
+			if p.decided() < p.K {
+				name = fmt.Sprintf("approving all %d through the API (%s; %d in flight; extrapolated from %d decisions at %.1f/s)", p.K, p.how(), p.Concurrency, p.decided(), p.approveRate())
 			}
 			row(name, secs(all), "≤ 60 s", all.Seconds()/targetApproveAll.Seconds(), all > 0 && all <= targetApproveAll)
 		}
@@ -271,9 +271,18 @@ func (r *Report) Markdown() string {
 				per(p.Mem.StackInuse, p.MemBefore.StackInuse), float64(p.Mem.Goroutines-p.MemBefore.Goroutines)/float64(p.Parked))
 		}
 		if !o.NoApprove {
-			n := p.Approved + p.Queued
-			fmt.Fprintf(&b, "| approving | %d answered 200 (gate closed) and %d answered 202 (queued as a signal after 10 s) in %s, %.1f/s, p99 per decision %s%s |\n",
-				p.Approved, p.Queued, secs(p.ApproveTime), p.approveRate(), ms(p.ApproveP99), budgetNote(n < p.Parked, p.ApproveBudget))
+			n := p.decided()
+			if p.Decide == DecideAsync {
+				fmt.Fprintf(&b, "| approving (%s) | %d answered 202 (recorded on the run, which checks it), %d 200, in %s, %.1f/s, p99 per decision %s%s |\n",
+					p.how(), p.Sent, p.Approved, secs(p.ApproveTime), p.approveRate(), ms(p.ApproveP99), budgetNote(n < p.Parked, p.ApproveBudget))
+			} else {
+				fmt.Fprintf(&b, "| approving (%s) | %d answered 200 (gate closed) and %d answered 202 (queued as a signal after 10 s) in %s, %.1f/s, p99 per decision %s%s |\n",
+					p.how(), p.Approved, p.Queued, secs(p.ApproveTime), p.approveRate(), ms(p.ApproveP99), budgetNote(n < p.Parked, p.ApproveBudget))
+			}
+			if n > 0 {
+				fmt.Fprintf(&b, "| CPU while the decisions were answered | %.2f cores of this process, machine %.0f%% busy; %.1f CPU-ms per decision (the runs already moving on included) |\n",
+					p.DecideCPU.Cores, p.DecideCPU.MachineBusy*100, p.DecideCPU.Proc.Seconds()*1000/float64(n))
+			}
 			if n > 0 {
 				per := p.ApproveCPU.Proc.Seconds() * 1000 / float64(n)
 				fmt.Fprintf(&b, "| CPU from the first decision until the runs completed | %.2f cores of this process, machine %.0f%% busy; %.1f CPU-ms per decision (the runs' remaining steps included), so %d decisions need %.0f CPU-s: at least %.0f s on %d cores |\n",
