@@ -1,9 +1,14 @@
 package jira_test
 
 import (
-	"github.com/riposte-dev/riposte/activities/jira"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/riposte-dev/riposte/activities/jira"
 
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
@@ -44,5 +49,78 @@ func TestRepeatUnderStaleSearchCreatesOnce(t *testing.T) {
 	}
 	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
 		t.Errorf("issues created = %d, want 2", n)
+	}
+}
+
+// The fake finds an issue by its key in any case and by its numeric id,
+// as Jira's GET /rest/api/3/issue/{issueIdOrKey} does, and answers Jira's
+// 404 for any other.
+func TestFakeFindsIssueByKeyOrID(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*jira.Fake](h.Lab)
+	for range 3 {
+		h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-"+time.Now().Format("150405.000000000"))
+	}
+	base := fk.Connections()["jira"].BaseURL + "/rest/api/3/issue/"
+	for _, tc := range []struct {
+		ref  string
+		code int
+		key  string
+	}{
+		{"SEC-2", 200, "SEC-2"}, {"sec-3", 200, "SEC-3"}, {"10001", 200, "SEC-1"}, {"SEC-9", 404, ""}, {"99999", 404, ""},
+	} {
+		req, _ := http.NewRequest("GET", base+tc.ref, nil)
+		req.SetBasicAuth("soc@example.com", "lab-jira-token") // the lab's public test credentials
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Key string }
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || body.Key != tc.key {
+			t.Errorf("GET issue/%s: %d %q, want %d %q", tc.ref, resp.StatusCode, body.Key, tc.code, tc.key)
+		}
+	}
+}
+
+// Search by project answers newest key first, a page at a time, and says
+// whether the page is the last (isLast), as Jira's search/jql does.
+func TestFakeSearchByProjectNewestFirst(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*jira.Fake](h.Lab)
+	fk.SetIndexLag(0)
+	for i := range 3 {
+		h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-"+string(rune('a'+i)))
+	}
+	base := fk.Connections()["jira"].BaseURL + "/rest/api/3/search/jql?jql=" + url.QueryEscape(`project = "SEC" ORDER BY key DESC`)
+	for _, tc := range []struct {
+		max    string
+		keys   []string
+		isLast bool
+	}{
+		{"2", []string{"SEC-3", "SEC-2"}, false},
+		{"3", []string{"SEC-3", "SEC-2", "SEC-1"}, true},
+		{"50", []string{"SEC-3", "SEC-2", "SEC-1"}, true},
+	} {
+		req, _ := http.NewRequest("GET", base+"&maxResults="+tc.max, nil)
+		req.SetBasicAuth("soc@example.com", "lab-jira-token")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Issues []struct{ Key string }
+			IsLast bool
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		var keys []string
+		for _, is := range body.Issues {
+			keys = append(keys, is.Key)
+		}
+		if !slices.Equal(keys, tc.keys) || body.IsLast != tc.isLast {
+			t.Errorf("maxResults %s: %v isLast %v, want %v %v", tc.max, keys, body.IsLast, tc.keys, tc.isLast)
+		}
 	}
 }

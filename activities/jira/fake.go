@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +43,13 @@ type jiraState struct {
 	nextKey  map[string]int
 	nextCID  int
 	issues   []*jiraIssue
+	// byKey (upper-cased key) and byID find an issue without a scan: the
+	// bench creates thousands, and its CPU per run should not grow with them.
+	byKey, byID map[string]*jiraIssue
+	// byLabel lists the issues with a label, oldest first (labels do not
+	// change after creation here): the connector searches by label before
+	// each create.
+	byLabel  map[string][]*jiraIssue
 	projects map[string]bool
 	types    map[string]bool
 }
@@ -65,6 +71,7 @@ type jiraComment struct {
 
 func newJiraState() *jiraState {
 	return &jiraState{indexLag: 2 * time.Second, nextID: 10000, nextKey: map[string]int{}, nextCID: 20000,
+		byKey: map[string]*jiraIssue{}, byID: map[string]*jiraIssue{}, byLabel: map[string][]*jiraIssue{},
 		projects: map[string]bool{"SEC": true, "OPS": true},
 		types:    map[string]bool{"Task": true, "Bug": true, "Incident": true, "Story": true}}
 }
@@ -187,14 +194,6 @@ func (fk *Fake) SetIndexLag(d time.Duration) {
 	fk.indexLag = d
 }
 
-// jiraKeyNum is the number of an issue key (SEC-12 -> 12).
-func jiraKeyNum(key string) int {
-	_, n, _ := strings.Cut(key, "-")
-	var v int
-	fmt.Sscan(n, &v)
-	return v
-}
-
 // Routes implements labkit.Fake.
 func (fk *Fake) Routes(mux *http.ServeMux) {
 	want := "Basic " + base64.StdEncoding.EncodeToString([]byte(jiraEmail+":"+jiraToken))
@@ -208,13 +207,12 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 	}
 	self := func(r *http.Request, path string) string { return "http://" + r.Host + "/jira/rest/api/3/" + path }
+	// find takes the key in any case, as Jira does, or the numeric id.
 	find := func(key string) *jiraIssue {
-		for _, is := range fk.issues {
-			if strings.EqualFold(is.key, key) || is.id == key {
-				return is
-			}
+		if is := fk.byKey[strings.ToUpper(key)]; is != nil {
+			return is
 		}
-		return nil
+		return fk.byID[key]
 	}
 	// issue finds the issue of the path's {key}, or answers Jira's 404 and
 	// returns nil. Callers hold Mu.
@@ -260,7 +258,22 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		defer fk.Mu.Unlock()
 		now := time.Now()
 		var hits []*jiraIssue
-		for _, is := range fk.issues {
+		scan := slices.Values(fk.issues)
+		switch {
+		case label != "":
+			scan = slices.Values(fk.byLabel[label])
+		case byKey:
+			// Keys of a project grow with creation: newest first is
+			// ORDER BY key DESC, and the scan stops after one page.
+			scan = func(yield func(*jiraIssue) bool) {
+				for _, is := range slices.Backward(fk.issues) {
+					if !yield(is) {
+						return
+					}
+				}
+			}
+		}
+		for is := range scan {
 			if now.Sub(is.created) < fk.indexLag && !reconcile[is.id] {
 				continue // not indexed yet
 			}
@@ -271,9 +284,9 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				continue
 			}
 			hits = append(hits, is)
-		}
-		if byKey {
-			sort.Slice(hits, func(i, j int) bool { return jiraKeyNum(hits[i].key) > jiraKeyNum(hits[j].key) })
+			if len(hits) > maxResults {
+				break // enough to fill the page and know it is not the last
+			}
 		}
 		out := []map[string]any{}
 		for _, is := range hits {
@@ -385,6 +398,10 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		is := &jiraIssue{id: fmt.Sprint(fk.nextID), key: fmt.Sprintf("%s-%d", pkey, fk.nextKey[pkey]), project: pkey,
 			issueType: tname, summary: summary, description: fields["description"], labels: labels, created: time.Now().UTC()}
 		fk.issues = append(fk.issues, is)
+		fk.byKey[is.key], fk.byID[is.id] = is, is
+		for _, l := range slices.Compact(slices.Sorted(slices.Values(labels))) {
+			fk.byLabel[l] = append(fk.byLabel[l], is)
+		}
 		fk.Record(r, vendorName, "create_issue", is.key, true, http.StatusCreated, summary)
 		labkit.WriteJSON(w, http.StatusCreated, labkit.Overlay(sampleCreated, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id)}))
 	}))
