@@ -48,13 +48,10 @@ type Service struct {
 // rules refuse it, or ErrQueued when it was sent as a signal instead.
 func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
 	var res workflows.DecisionResult
-	if strings.TrimSpace(d.User) == "" {
-		return res, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
+	d, err := s.seal(workflowID, d)
+	if err != nil {
+		return res, err
 	}
-	if s.Keys == nil {
-		return res, fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
-	}
-	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
 	timeout := s.UpdateTimeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
@@ -101,14 +98,23 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 // the worker's audit log. It costs the server one history write instead of
 // a workflow task round trip, which is what makes bulk decisions fast.
 func (s *Service) Send(ctx context.Context, workflowID string, d workflows.Decision) error {
+	d, err := s.seal(workflowID, d)
+	if err != nil {
+		return err
+	}
+	return s.signal(ctx, workflowID, d)
+}
+
+// seal signs a decision for its run; the caller authenticated d.User.
+func (s *Service) seal(workflowID string, d workflows.Decision) (workflows.Decision, error) {
 	if strings.TrimSpace(d.User) == "" {
-		return fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
+		return d, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
 	}
 	if s.Keys == nil {
-		return fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
+		return d, fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
 	}
 	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
-	return s.signal(ctx, workflowID, d)
+	return d, nil
 }
 
 // signal sends a sealed decision, saying whether the run is unknown or has

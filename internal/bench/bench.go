@@ -278,25 +278,9 @@ func Run(ctx context.Context, o Options) (rep *Report, err error) {
 			return
 		}
 		heapTaken = true
-		f, err := os.Create(o.MemProfile)
-		if err != nil {
-			logger.Error("heap profile", "error", err)
-			return
-		}
-		defer f.Close()
-		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-			logger.Error("heap profile", "error", err)
-		}
+		writeProfile(logger, "heap", o.MemProfile, 0)
 		// Goroutines next to it, as text: who holds the stacks.
-		g, err := os.Create(o.MemProfile + ".goroutines.txt")
-		if err != nil {
-			logger.Error("goroutine profile", "error", err)
-			return
-		}
-		defer g.Close()
-		if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
-			logger.Error("goroutine profile", "error", err)
-		}
+		writeProfile(logger, "goroutine", o.MemProfile+".goroutines.txt", 1)
 	}
 	defer heapProfile()
 
@@ -508,4 +492,19 @@ func Main(ctx context.Context, prog string, args []string, stdout, stderr io.Wri
 		return 1
 	}
 	return 0
+}
+
+// writeProfile writes the named runtime profile to path (debug as in
+// pprof.Profile.WriteTo); a failure is logged, the bench goes on.
+func writeProfile(logger *slog.Logger, name, path string, debug int) {
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.Lookup(name).WriteTo(f, debug)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		logger.Error(name+" profile", "error", err)
+	}
 }
