@@ -102,15 +102,17 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			// Runs recorded before decisions were signed replay without
 			// the seal check (their signals carry none).
 			var err error
+			sealed := false
 			if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
 				err = r.checkSeal(d)
+				sealed = err == nil
 			}
 			if err == nil {
 				err = r.validateDecision(d)
 			}
 			if err != nil {
 				workflow.GetLogger(ctx).Warn("audit: decision signal refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
-				r.keepRefusal(ctx, d, err)
+				r.keepRefusal(ctx, d, err, sealed)
 				continue
 			}
 			if d.Via == "" {
@@ -124,13 +126,14 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 
 // keepRefusal records a refused signalled vote on its gate (state only, no
 // command: old histories replay unchanged). A vote for no gate of this run
-// is in the audit log only.
-func (r *run) keepRefusal(ctx workflow.Context, d Decision, err error) {
+// is in the audit log only. sealed says the seal checked out, so User is
+// the identity Riposte authenticated, not just a name in the signal.
+func (r *run) keepRefusal(ctx workflow.Context, d Decision, err error, sealed bool) {
 	g := r.gates[d.GateID]
 	if g == nil {
 		return
 	}
-	g.Refused = append(g.Refused, RefusedDecision{User: d.User, Approve: d.Approve, Via: d.Via, Refusal: err.Error(), At: workflow.Now(ctx)})
+	g.Refused = append(g.Refused, RefusedDecision{User: d.User, Verified: sealed, Approve: d.Approve, Via: d.Via, Refusal: err.Error(), At: workflow.Now(ctx)})
 	if n := len(g.Refused); n > MaxRefused {
 		g.Refused = append([]RefusedDecision(nil), g.Refused[n-MaxRefused:]...)
 	}

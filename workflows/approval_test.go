@@ -244,7 +244,7 @@ func TestGateSignalFallback(t *testing.T) {
 		t.Errorf("gate = %+v", g)
 	}
 	// The refused signal is kept on the gate: its sender got no answer.
-	if len(g.Refused) != 1 || g.Refused[0].User != "UMALLORY" || !g.Refused[0].Approve ||
+	if len(g.Refused) != 1 || g.Refused[0].User != "UMALLORY" || !g.Refused[0].Verified || !g.Refused[0].Approve ||
 		!strings.Contains(g.Refused[0].Refusal, "UMALLORY is not an approver") || g.Refused[0].At.IsZero() {
 		t.Errorf("refused = %+v", g.Refused)
 	}

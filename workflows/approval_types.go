@@ -185,11 +185,14 @@ const MaxRefused = 20
 
 // RefusedDecision is a signalled vote the gate's rules refused.
 type RefusedDecision struct {
-	User    string    `json:"user"`
-	Approve bool      `json:"approve"`
-	Via     string    `json:"via"`
-	Refusal string    `json:"refusal"`
-	At      time.Time `json:"at"`
+	User string `json:"user"`
+	// Verified: the decision's seal checked out, so User is the identity
+	// Riposte authenticated; otherwise User is only what the signal said.
+	Verified bool      `json:"verified"`
+	Approve  bool      `json:"approve"`
+	Via      string    `json:"via"`
+	Refusal  string    `json:"refusal"`
+	At       time.Time `json:"at"`
 }
 
 // ActivityPolicyCheck checks a contain step against the site's guardrails.

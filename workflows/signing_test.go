@@ -49,6 +49,12 @@ func TestUnsealedDecisionsRefused(t *testing.T) {
 	if g := res.Gates[0]; len(g.Votes) != 0 {
 		t.Errorf("votes recorded: %+v", g.Votes)
 	}
+	// The two refused signals are kept on the gate, their users marked as
+	// not verified: a raw signal's user is only a name it carries.
+	if r := res.Gates[0].Refused; len(r) != 2 || r[0].User != "U0INFRA001" || r[0].Verified || r[1].Verified ||
+		!strings.Contains(r[0].Refusal, "unsigned decision") || !strings.Contains(r[1].Refusal, "forged decision") {
+		t.Errorf("refused: %+v", r)
+	}
 	// Each refusal is audited once, with its reason.
 	h.audited("audit: decision update refused", "unsigned decision", "forged decision", "forged decision", "must arrive through Slack or the API")
 	h.audited("audit: decision signal refused", "unsigned decision", "forged decision")

@@ -223,7 +223,11 @@ func printRun(w io.Writer, d *api.RunDetail) {
 				if v.Approve {
 					vote = "approve"
 				}
-				fmt.Fprintf(w, "        refused: %s by %s via %s at %s: %s\n", vote, v.User, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
+				who := v.User
+				if !v.Verified {
+					who += " (identity not verified)"
+				}
+				fmt.Fprintf(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
 			}
 		}
 		if st.Error != "" {

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // TestPrintFindingConfidence: riposte runs show prints the view's
@@ -24,6 +26,27 @@ func TestPrintFindingConfidence(t *testing.T) {
 		printFinding(&b, &api.RunDetail{Finding: map[string]any{"severity": "High", "confidence": tc.conf, "state": "active"}})
 		if !strings.Contains(b.String(), tc.want) {
 			t.Errorf("confidence %v: %q, want %q", tc.conf, b.String(), tc.want)
+		}
+	}
+}
+
+// TestPrintRefusedVotes: runs show lists the votes a gate refused, and says
+// when the name on one was not an identity Riposte authenticated.
+func TestPrintRefusedVotes(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	d := &api.RunDetail{Steps: []workflows.StepResult{{ID: "isolate", Status: "waiting_approval", Gate: &workflows.Gate{
+		State: workflows.GatePending, Quorum: 1, Refused: []workflows.RefusedDecision{
+			{User: "UMALLORY", Verified: true, Approve: true, Via: workflows.ViaAPI, Refusal: "UMALLORY is not an approver for step isolate", At: at},
+			{User: "U0SOCLEAD1", Approve: false, Via: workflows.ViaSlack, Refusal: "unsigned decision", At: at},
+		}}}}}
+	var b bytes.Buffer
+	printRun(&b, d)
+	for _, want := range []string{
+		"refused: approve by UMALLORY via api at " + at.Local().Format("15:04:05") + ": UMALLORY is not an approver for step isolate",
+		"refused: deny by U0SOCLEAD1 (identity not verified) via slack at",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
 	}
 }

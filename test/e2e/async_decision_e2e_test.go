@@ -54,7 +54,7 @@ func TestAsyncDecisionOnEmbeddedServer(t *testing.T) {
 	if gate.State != workflows.GatePending || len(gate.Votes) != 0 {
 		t.Fatalf("a refused async vote changed the gate: %+v", gate)
 	}
-	if r := gate.Refused[0]; r.User != "UMALLORY" || !r.Approve || r.Via != workflows.ViaAPI || !strings.Contains(r.Refusal, "is not an approver") || r.At.IsZero() {
+	if r := gate.Refused[0]; r.User != "UMALLORY" || !r.Verified || !r.Approve || r.Via != workflows.ViaAPI || !strings.Contains(r.Refusal, "is not an approver") || r.At.IsZero() {
 		t.Errorf("refusal kept on the gate: %+v", r)
 	}
 
