@@ -28,23 +28,29 @@ const (
 	LocalStepMaxTimeout = time.Minute
 )
 
-// LocalStep decides whether a step runs as a local activity, inside the
-// workflow task that reaches it (no activity task round trip through the
-// server; one marker event instead of three), or as a regular activity.
-// A local activity runs in the worker that runs the workflow task: if that
-// worker dies, the workflow task is retried elsewhere and the call runs
-// again, its attempts are not listed as pending activities, and it cannot
-// heartbeat. So regular activities keep:
+// LocalStep decides whether a step of a run at revision rev (Input.Rev)
+// runs as a local activity, inside the workflow task that reaches it (no
+// activity task round trip through the server; one marker event instead of
+// three), or as a regular activity. A local activity runs in the worker
+// that runs the workflow task: if that worker dies, the workflow task is
+// retried elsewhere and the call runs again, its attempts are not listed
+// as pending activities, and it cannot heartbeat. So regular activities
+// keep:
 //   - contain steps (risk contain): changes to the environment, exactly
 //     once under worker loss, with their heartbeat timeout;
-//   - actions that keep progress between attempts in heartbeat details
-//     (catalog Action.Progress: jira.create_issue, slack.post_message);
+//   - actions that need progress kept between attempts in heartbeat
+//     details (catalog Action.Progress: slack.post_message), and, in runs
+//     before RevLocalRecoverable, also those whose progress is optional
+//     (Action.ProgressOptional: jira.create_issue);
 //   - long steps: a timeout over LocalStepMaxTimeout.
 //
 // Everything else — read and notify actions and core.* — runs local.
-func LocalStep(cs *playbook.CStep) bool {
+func LocalStep(cs *playbook.CStep, rev int) bool {
 	a := cs.Action
-	if a == nil || a.Risk == catalog.RiskContain || a.Progress {
+	if a == nil || a.Risk == catalog.RiskContain {
+		return false
+	}
+	if a.Progress && (!a.ProgressOptional || rev < RevLocalRecoverable) {
 		return false
 	}
 	return cs.Timeout.D() <= LocalStepMaxTimeout

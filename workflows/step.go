@@ -234,7 +234,7 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 	if index >= 0 {
 		summary = fmt.Sprintf("%s [%d]", summary, index)
 	}
-	local := r.local && LocalStep(cs)
+	local := r.local && LocalStep(cs, r.input.Rev)
 	if local && cs.Timeout.D() <= 0 {
 		timeout = LocalStepTimeout
 	}

@@ -123,8 +123,17 @@ const (
 	// marker and no TemporalChangeVersion upsert (a visibility write) that
 	// GetVersion would add. Inline runs keep asking GetVersion.
 	RevByReference = 2
+	// RevLocalRecoverable, also by reference, runs as local activities the
+	// actions whose heartbeat progress only shortens a retry
+	// (catalog Action.ProgressOptional: jira.create_issue), so a run of the
+	// reference playbook keeps one regular activity, the containment, and
+	// two workflow tasks instead of three. Starters ask for it only when
+	// every worker of the task queue announces it (engine.RevMarker).
+	RevLocalRecoverable = 3
+	// LatestRev is the newest revision this release runs.
+	LatestRev = RevLocalRecoverable
 	// CurrentRev is what starters ask for with the playbook inline; runs
-	// by reference ask for RevByReference.
+	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean
 )
 

@@ -34,6 +34,28 @@ func TestLostAnswerUnderStaleSearchCreatesOnce(t *testing.T) {
 	}
 }
 
+// The same lost answer when the step runs as a local activity (runs from
+// workflows.RevLocalRecoverable): no heartbeat details carry the watermark
+// to the retry, which reads it again and still finds the issue.
+func TestLostAnswerAsLocalActivityCreatesOnce(t *testing.T) {
+	for _, lag := range []time.Duration{time.Hour, 0} {
+		h := connectortest.New(t)
+		lab.Fake[*jira.Fake](h.Lab).SetIndexLag(lag)
+		h.MustRun("jira.create_issue", map[string]any{"summary": "an older issue"}, "other-step")
+		h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
+		out, err := h.RunLocalWithRetries("jira.create_issue", map[string]any{"summary": "lost answer"}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out["already"] != true || out["key"] != "SEC-2" {
+			t.Errorf("index lag %s: output = %v", lag, out)
+		}
+		if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
+			t.Errorf("index lag %s: issues created = %d, want 2 (one per step)", lag, n)
+		}
+	}
+}
+
 // The same step run again (a reset workflow) while search is stale.
 func TestRepeatUnderStaleSearchCreatesOnce(t *testing.T) {
 	h := connectortest.New(t)

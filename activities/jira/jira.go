@@ -51,7 +51,7 @@ func Definitions() []connector.Definition {
 	return []connector.Definition{
 		{
 			Action: catalog.Action{
-				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify, Progress: true,
+				Name: "jira.create_issue", Vendor: "jira", Risk: catalog.RiskNotify, Progress: true, ProgressOptional: true,
 				Description: "Creates a Jira issue. The description is plain text (wrapped in ADF paragraphs, never parsed as markup). A retry of the same step returns the issue it already created (found by its riposte-<hash> label).",
 				Params: []catalog.Param{
 					{Name: "project", Type: catalog.TypeString, Description: "Project key; default: the connection's project."},
@@ -384,8 +384,9 @@ func jiraFindComment(ctx context.Context, c *connector.Conn, issue, marker strin
 //     carrying its label.
 //
 // Without a recorded watermark (the first attempt died before its first
-// heartbeat), the watermark is read again: a lower one only makes the scan
-// longer. Limit: a gap of 100 or more deleted issues right above the
+// heartbeat, or the step runs as a local activity, which cannot
+// heartbeat), the watermark is read again, before the label search: a
+// lower one only makes the scan longer. Limit: a gap of 100 or more deleted issues right above the
 // watermark ends the scan early.
 
 // jiraWatermark is the progress a create attempt saves before POSTing.
@@ -407,6 +408,22 @@ const jiraScanPages = 50
 // or nil when none did; before returning nil on a first attempt it saves
 // the watermark.
 func jiraFindCreated(ctx context.Context, c *connector.Conn, project, marker string) (*jiraIssueRef, error) {
+	var saved jiraWatermark
+	haveSaved := connector.LoadProgress(ctx, &saved) && strings.EqualFold(saved.Project, project)
+	wm := saved.Watermark
+	if !haveSaved {
+		// Read before the label search, not after: an index that shows an
+		// issue an earlier attempt created shows it to the later label
+		// search too, and one that does not yet keeps the watermark below
+		// it, so the scan reaches it. (Read after, the issue could get
+		// indexed in between: missed by the search, below the watermark.)
+		// A local activity (workflows.RevLocalRecoverable) never has saved
+		// progress and relies on this.
+		var err error
+		if wm, err = jiraHighestKey(ctx, c, project); err != nil {
+			return nil, err
+		}
+	}
 	// The label search is cheap and usually enough once the index caught up.
 	var found struct {
 		Issues []jiraIssueRef `json:"issues"`
@@ -416,15 +433,6 @@ func jiraFindCreated(ctx context.Context, c *connector.Conn, project, marker str
 	}
 	if len(found.Issues) > 0 {
 		return &found.Issues[0], nil
-	}
-	var saved jiraWatermark
-	haveSaved := connector.LoadProgress(ctx, &saved) && strings.EqualFold(saved.Project, project)
-	wm := saved.Watermark
-	if !haveSaved {
-		var err error
-		if wm, err = jiraHighestKey(ctx, c, project); err != nil {
-			return nil, err
-		}
 	}
 	// Scanned on first attempts too: a reset workflow runs the step again
 	// with the same idempotency key.

@@ -25,9 +25,10 @@ type historyStats struct {
 	// InputBytes is the start event's input per run (the playbook, when it
 	// travels inline, is most of it).
 	InputBytes float64
-	// ByType is events per run by event type.
-	ByType map[string]float64
-	Err    string
+	// ByType is events per run by event type; BytesByType their bytes per
+	// run.
+	ByType, BytesByType map[string]float64
+	Err                 string
 }
 
 // historySampler reads run histories through the client.
@@ -39,7 +40,7 @@ type historySampler interface {
 // first n: the ids are in completion order, so the sample is spread over
 // the phase) and averages them.
 func sampleHistories(ctx context.Context, c historySampler, target string, ids []string, n int) historyStats {
-	st := historyStats{Target: target, ByType: map[string]float64{}}
+	st := historyStats{Target: target, ByType: map[string]float64{}, BytesByType: map[string]float64{}}
 	if n <= 0 || len(ids) == 0 {
 		return st
 	}
@@ -54,11 +55,14 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 				return st
 			}
 			events++
-			bytes += proto.Size(ev)
+			size := proto.Size(ev)
+			bytes += size
 			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 				input += proto.Size(a.GetInput())
 			}
-			st.ByType[strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")]++
+			typ := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+			st.ByType[typ]++
+			st.BytesByType[typ] += float64(size)
 		}
 		st.Runs++
 	}
@@ -69,6 +73,7 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 	st.Events, st.Bytes, st.InputBytes = float64(events)/r, float64(bytes)/r, float64(input)/r
 	for k := range st.ByType {
 		st.ByType[k] /= r
+		st.BytesByType[k] /= r
 	}
 	return st
 }
@@ -92,6 +97,9 @@ func (h historyStats) typesLine() string {
 	parts := make([]string, len(all))
 	for i, e := range all {
 		parts[i] = fmt.Sprintf("%s %.4g", e.k, e.v)
+		if b, ok := h.BytesByType[e.k]; ok {
+			parts[i] += fmt.Sprintf(" (%.0f B)", b)
+		}
 	}
 	return strings.Join(parts, ", ")
 }

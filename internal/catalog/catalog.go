@@ -64,9 +64,15 @@ type Action struct {
 	AnyParams bool `json:"any_params,omitempty"`
 	// Progress marks an action that keeps progress between attempts in
 	// its heartbeat details (connector.SaveProgress), to find what an
-	// earlier attempt did: it always runs as a regular activity, whose
-	// heartbeat details survive a retry (see workflows.LocalStep).
+	// earlier attempt did: it runs as a regular activity, whose heartbeat
+	// details survive a retry, unless ProgressOptional (see
+	// workflows.LocalStep).
 	Progress bool `json:"progress,omitempty"`
+	// ProgressOptional marks a Progress action whose saved progress only
+	// shortens a retry: without it (a local activity cannot heartbeat) an
+	// attempt still finds what an earlier one did, so runs from
+	// workflows.RevLocalRecoverable on run it as a local activity.
+	ProgressOptional bool `json:"progress_optional,omitempty"`
 }
 
 // Param returns the named param, if the action has it.

@@ -89,19 +89,40 @@ func (h *Harness) MustRun(action string, params map[string]any, key string) map[
 
 // RunWithRetries runs an action in a workflow with up to attempts tries
 // one second apart (on the test suite's clock), the way a playbook step
-// runs it.
+// runs it as a regular activity: heartbeat details carry over between
+// attempts.
 func (h *Harness) RunWithRetries(action string, params map[string]any, attempts int32) (map[string]any, error) {
+	h.T.Helper()
+	return h.runWithRetries(action, params, attempts, false)
+}
+
+// RunLocalWithRetries is RunWithRetries as a local activity, the way runs
+// from workflows.RevLocalRecoverable run short steps: no heartbeat details
+// reach the next attempt.
+func (h *Harness) RunLocalWithRetries(action string, params map[string]any, attempts int32) (map[string]any, error) {
+	h.T.Helper()
+	return h.runWithRetries(action, params, attempts, true)
+}
+
+func (h *Harness) runWithRetries(action string, params map[string]any, attempts int32, local bool) (map[string]any, error) {
 	h.T.Helper()
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	activities.Register(env, h.Env)
+	rp := &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 1, MaximumAttempts: attempts}
 	wf := func(ctx workflow.Context, call activities.Call) (map[string]any, error) {
-		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-			StartToCloseTimeout: 30 * time.Second,
-			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 1, MaximumAttempts: attempts},
-		})
+		var fut workflow.Future
+		if local {
+			ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+				StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: time.Duration(attempts) * 31 * time.Second, RetryPolicy: rp,
+			})
+			fut = workflow.ExecuteLocalActivity(ctx, call.Action, call)
+		} else {
+			ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: rp})
+			fut = workflow.ExecuteActivity(ctx, call.Action, call)
+		}
 		var out map[string]any
-		err := workflow.ExecuteActivity(ctx, call.Action, call).Get(ctx, &out)
+		err := fut.Get(ctx, &out)
 		return out, err
 	}
 	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "run-action"})

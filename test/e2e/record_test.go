@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/workflows"
@@ -271,4 +272,42 @@ func recordGatedUpdated(t *testing.T, uid string) (*devHarness, client.Client, d
 		t.Fatalf("update: %d", code)
 	}
 	return h, c, m
+}
+
+// TestRecordTicketHistory records a run with a containment and a ticket
+// (the chaos test's chaos-contain playbook: core.sleep, panos.block_ip,
+// core.sleep, jira.create_issue) under -record-prefix, so the replay guard
+// holds the ticket as a regular activity (runs before
+// workflows.RevLocalRecoverable) and as a local one (from it on).
+func TestRecordTicketHistory(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	dir := recordingDir(t)
+	h := startDevForTest(t, dir, func(o *cli.DevOptions) { o.Playbooks, _ = filepath.Abs("testdata/chaos") })
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	code, r := h.submit(detectionJSON("rec-ticket", 5, `,"dst_endpoint":{"ip":"203.0.113.95"},"unmapped":{"chaos":"contain","pause":"10ms"}`))
+	if code != 202 || len(r.Detections[0].Matched) != 1 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	m := r.Detections[0].Matched[0]
+	if d := h.waitRun(m.WorkflowID, time.Minute); d.Status != "succeeded" {
+		t.Fatalf("run %s: %s", m.WorkflowID, d.Status)
+	}
+	saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+"chaos-ticket")
+	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join("../../workflows/testdata/playbook-store", filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
