@@ -96,3 +96,33 @@ func TestLocalStepsInRecordedHistory(t *testing.T) {
 	}
 	t.Logf("%d local activity markers, %d activity tasks", markers, activities)
 }
+
+// The same chaos-contain run recorded before and from RevLocalRecoverable:
+// the Jira ticket is an activity task in the first, a local activity
+// marker in the second; the containment stays an activity task in both.
+func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
+	count := func(file string) (markers int, acts []string) {
+		b, err := os.ReadFile(filepath.Join("testdata/histories", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := client.HistoryFromJSON(strings.NewReader(string(b)), client.HistoryJSONOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range h.GetEvents() {
+			if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+				markers++
+			}
+			if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+				acts = append(acts, a.GetActivityType().GetName())
+			}
+		}
+		return markers, acts
+	}
+	m2, a2 := count("rev2-chaos-ticket.json")
+	m3, a3 := count("rev3-chaos-ticket.json")
+	if strings.Join(a2, ",") != "panos.block_ip,jira.create_issue" || strings.Join(a3, ",") != "panos.block_ip" || m3 != m2+1 {
+		t.Errorf("rev 2: %d markers, activities %v; rev 3: %d markers, activities %v", m2, a2, m3, a3)
+	}
+}

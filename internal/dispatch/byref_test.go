@@ -24,7 +24,8 @@ func (c *captureStarter) ExecuteWorkflow(_ context.Context, _ client.StartWorkfl
 }
 
 // Runs carry a reference to their playbook version when the workers can
-// load it (ByReference), and the playbook itself otherwise.
+// load it (Rev), at the revision they all run, and the playbook itself
+// otherwise.
 func TestDispatchByReference(t *testing.T) {
 	src := []byte(`apiVersion: riposte/v1
 name: ref-test
@@ -41,17 +42,19 @@ steps:
 	}
 	det := intake.Detection{"class_uid": 2004, "severity_id": 5, "finding_info": map[string]any{"uid": "u1"}}
 	for _, tc := range []struct {
-		name  string
-		byRef func(context.Context) bool
-		ref   bool
+		name    string
+		rev     func(context.Context) int
+		wantRev int
 	}{
-		{"no answer: inline", nil, false},
-		{"workers say no: inline", func(context.Context) bool { return false }, false},
-		{"workers say yes: reference", func(context.Context) bool { return true }, true},
+		{"no answer: inline", nil, workflows.CurrentRev},
+		{"workers say no: inline", func(context.Context) int { return 0 }, workflows.CurrentRev},
+		{"workers of the release before: reference, its revision", func(context.Context) int { return workflows.RevByReference }, workflows.RevByReference},
+		{"workers of this release: reference, the latest revision", func(context.Context) int { return workflows.LatestRev }, workflows.LatestRev},
+		{"a newer revision than this release's: this release's", func(context.Context) int { return workflows.LatestRev + 3 }, workflows.LatestRev},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := &captureStarter{}
-			d := &Dispatcher{Client: st, TaskQueue: "q", ByReference: tc.byRef}
+			d := &Dispatcher{Client: st, TaskQueue: "q", Rev: tc.rev}
 			d.SetPlaybooks(playbook.NewSet(c))
 			if _, err := d.Dispatch(context.Background(), 0, det, Options{}); err != nil {
 				t.Fatal(err)
@@ -60,15 +63,13 @@ steps:
 				t.Fatalf("%d runs started", len(st.inputs))
 			}
 			in := st.inputs[0]
-			if tc.ref {
-				if in.Rev != workflows.RevByReference {
-					t.Errorf("rev %d, want %d", in.Rev, workflows.RevByReference)
-				}
+			if in.Rev != tc.wantRev {
+				t.Errorf("rev %d, want %d", in.Rev, tc.wantRev)
+			}
+			if tc.wantRev >= workflows.RevByReference {
 				if in.Playbook != nil || in.Digest != "" || in.PlaybookRef == nil || *in.PlaybookRef != (workflows.PlaybookRef{Name: "ref-test", Version: 4, Digest: playbook.Digest(src)}) {
 					t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
 				}
-			} else if in.Rev != workflows.CurrentRev {
-				t.Errorf("rev %d, want %d", in.Rev, workflows.CurrentRev)
 			} else if in.PlaybookRef != nil || in.Playbook == nil || in.Digest != playbook.Digest(src) {
 				t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
 			}

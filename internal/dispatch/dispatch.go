@@ -49,13 +49,15 @@ type Dispatcher struct {
 	// Finding configures the normalized view (riposte.yaml detections:);
 	// the zero value means finding.DefaultConfig.
 	Finding finding.Config
-	// ByReference says whether runs may carry a reference to their
-	// playbook (name, version, digest) instead of the playbook: only when
-	// every worker of the task queue loads playbooks from a store (see
-	// internal/pbstore and WorkersByReference). nil = never: the playbook
-	// travels inline, which every worker release understands.
-	ByReference func(ctx context.Context) bool
-	set         atomic.Pointer[playbook.Set]
+	// Rev is the command-sequence revision (workflows.Input.Rev) every
+	// worker of the task queue runs (engine.WorkersByReference.Rev).
+	// workflows.RevByReference or later: runs carry a reference to their
+	// playbook (name, version, digest) instead of the playbook, since
+	// every worker loads playbooks from a store (internal/pbstore), and ask
+	// for that revision. nil or less: the playbook travels inline at
+	// workflows.CurrentRev, which every worker release understands.
+	Rev func(ctx context.Context) int
+	set atomic.Pointer[playbook.Set]
 }
 
 // Options for one dispatch.
@@ -216,9 +218,9 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		// The start request below sets RunStatus=running.
 		Rev: workflows.CurrentRev,
 	}
-	if d.ByReference != nil && d.ByReference(ctx) {
+	if rev := d.rev(ctx); rev >= workflows.RevByReference {
 		input.PlaybookRef = &workflows.PlaybookRef{Name: pb.Name, Version: pb.Version, Digest: c.Digest}
-		input.Rev = workflows.RevByReference
+		input.Rev = rev
 	} else {
 		input.Playbook, input.Digest = pb, c.Digest
 	}
@@ -339,4 +341,12 @@ func details(pb *playbook.Playbook, det intake.Detection, view map[string]any) s
 	return fmt.Sprintf("Detection %s from %s, severity %s, confidence %s.\n\nPlaybook %s v%d (owner %s).",
 		mdtext.Text(det.UID(), 200), mdtext.Text(det.DetectorModel(), 200), mdtext.Text(det.Severity(), 40), conf,
 		mdtext.Text(pb.Name, 100), pb.Version, mdtext.Text(pb.Owner, 100))
+}
+
+// rev is the revision runs ask for (see Rev), at most this release's.
+func (d *Dispatcher) rev(ctx context.Context) int {
+	if d.Rev == nil {
+		return 0
+	}
+	return min(d.Rev(ctx), workflows.LatestRev)
 }

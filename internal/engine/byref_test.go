@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -10,6 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 type fakeQueue struct {
@@ -35,27 +37,37 @@ func (f *fakeQueue) DescribeTaskQueue(_ context.Context, tq string, typ enumspb.
 
 // Playbooks go by reference only when every worker polling says it loads
 // them from a store: a worker of an older release (or none at all) keeps
-// them inline, and so does a server that cannot be asked.
+// them inline, and so does a server that cannot be asked. The revision is
+// the lowest any worker announces: one that loads by reference but names
+// no revision runs RevByReference.
 func TestWorkersByReference(t *testing.T) {
-	ref := "12@host@riposte " + engine.ByReferenceMarker
+	rev2 := "12@host@riposte " + engine.ByReferenceMarker
+	latest := fmt.Sprintf("14@host@riposte %s%d %s", engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	future := fmt.Sprintf("15@host@riposte %s%d %s", engine.RevMarker, workflows.LatestRev+5, engine.ByReferenceMarker)
 	for _, tc := range []struct {
 		name    string
 		pollers []string
 		err     error
-		want    bool
+		want    int
 	}{
-		{"all new", []string{ref, ref}, nil, true},
-		{"one older worker", []string{ref, "13@host@riposte"}, nil, false},
-		{"no worker", nil, nil, false},
-		{"server unreachable", nil, errors.New("unavailable"), false},
+		{"all of this release", []string{latest, latest}, nil, workflows.LatestRev},
+		{"a newer release: no more than this one's", []string{future, latest}, nil, workflows.LatestRev},
+		{"one worker of the release before", []string{latest, rev2}, nil, workflows.RevByReference},
+		{"all of the release before", []string{rev2, rev2}, nil, workflows.RevByReference},
+		{"one older worker", []string{latest, "13@host@riposte"}, nil, 0},
+		{"a marker not at the end", []string{latest, engine.ByReferenceMarker + " 13@host"}, nil, 0},
+		{"no worker", nil, nil, 0},
+		{"server unreachable", nil, errors.New("unavailable"), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeQueue{pollers: tc.pollers, err: tc.err}
 			w := &engine.WorkersByReference{Client: f, TaskQueue: "riposte"}
-			if got := w.ByReference(context.Background()); got != tc.want {
-				t.Errorf("ByReference = %v, want %v", got, tc.want)
+			if got := w.Rev(context.Background()); got != tc.want {
+				t.Errorf("Rev = %d, want %d", got, tc.want)
 			}
-			w.ByReference(context.Background())
+			if got := w.ByReference(context.Background()); got != (tc.want >= workflows.RevByReference) {
+				t.Errorf("ByReference = %v with rev %d", got, tc.want)
+			}
 			want := 1
 			if tc.err != nil {
 				want = 2 // failures are not cached

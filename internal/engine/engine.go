@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -64,6 +65,13 @@ type WorkerOptions struct {
 // older release never receives a run it cannot read (rolling upgrades).
 const ByReferenceMarker = "riposte:playbook-ref/1"
 
+// RevMarker, followed by a number, is the newest command-sequence revision
+// (workflows.Input.Rev) a worker runs; it comes right before
+// ByReferenceMarker in the identity, so starters of the release before it
+// still see that marker at the end. Workers that load playbooks by
+// reference but carry no RevMarker run up to workflows.RevByReference.
+const RevMarker = "riposte:rev/"
+
 // NewWorker returns a worker (not yet started) that runs playbooks.
 func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	if opts.TaskQueue == "" {
@@ -88,7 +96,7 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 			host, _ := os.Hostname()
 			wo.Identity = fmt.Sprintf("%d@%s@%s", os.Getpid(), host, opts.TaskQueue)
 		}
-		wo.Identity += " " + ByReferenceMarker
+		wo.Identity += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
 	// First, so every other interceptor sees the sealed error too.
 	wo.Interceptors = append([]interceptor.WorkerInterceptor{&localFailures{}}, wo.Interceptors...)
@@ -154,10 +162,12 @@ type TaskQueueDescriber interface {
 
 // WorkersByReference answers, for a starter in another process than the
 // workers (riposte serve), whether runs may pass their playbook by
-// reference: yes when every worker polling the task queue's workflow tasks
-// carries ByReferenceMarker. The answer is kept for a while (the server
-// lists the pollers seen in the last minutes, so a worker of an older
-// release keeps runs inline until it has been gone for that long).
+// reference, and at which revision: by reference when every worker
+// polling the task queue's workflow tasks carries ByReferenceMarker, at
+// the lowest revision any of them announces (RevMarker). The answer is
+// kept for a while (the server lists the pollers seen in the last minutes,
+// so a worker of an older release keeps runs inline, or at its revision,
+// until it has been gone for that long).
 type WorkersByReference struct {
 	Client    TaskQueueDescriber
 	TaskQueue string
@@ -166,12 +176,19 @@ type WorkersByReference struct {
 	TTL time.Duration
 	mu  sync.Mutex
 	at  time.Time
-	yes bool
+	rev int
 }
 
-// ByReference is the answer (see dispatch.Dispatcher.ByReference). When
-// the server cannot be asked, the playbook travels inline.
+// ByReference reports whether runs may pass their playbook by reference.
 func (w *WorkersByReference) ByReference(ctx context.Context) bool {
+	return w.Rev(ctx) >= workflows.RevByReference
+}
+
+// Rev is the revision every worker runs (see dispatch.Dispatcher.Rev):
+// workflows.RevByReference or later when all load playbooks by reference,
+// 0 otherwise, and when the server cannot be asked (the playbook then
+// travels inline).
+func (w *WorkersByReference) Rev(ctx context.Context) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ttl := w.TTL
@@ -179,30 +196,44 @@ func (w *WorkersByReference) ByReference(ctx context.Context) bool {
 		ttl = 2 * time.Second
 	}
 	if !w.at.IsZero() && time.Since(w.at) < ttl {
-		return w.yes
+		return w.rev
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
-		return false // not cached: ask again next time
+		return 0 // not cached: ask again next time
 	}
-	w.at, w.yes = time.Now(), PollersByReference(resp.GetPollers())
-	return w.yes
+	w.at, w.rev = time.Now(), PollersRev(resp.GetPollers())
+	return w.rev
 }
 
-// PollersByReference reports whether there is at least one poller and
-// every one carries ByReferenceMarker.
-func PollersByReference(pollers []*taskqueuepb.PollerInfo) bool {
+// PollersRev is the lowest revision the pollers announce: 0 when there is
+// none or one does not carry ByReferenceMarker, workflows.RevByReference
+// for one that carries no RevMarker, and never more than this release's
+// workflows.LatestRev.
+func PollersRev(pollers []*taskqueuepb.PollerInfo) int {
 	if len(pollers) == 0 {
-		return false
+		return 0
 	}
+	rev := workflows.LatestRev
 	for _, p := range pollers {
-		if !strings.HasSuffix(p.GetIdentity(), " "+ByReferenceMarker) {
-			return false
+		id := p.GetIdentity()
+		if !strings.HasSuffix(id, " "+ByReferenceMarker) {
+			return 0
 		}
+		r := workflows.RevByReference
+		fields := strings.Fields(id)
+		if len(fields) >= 2 {
+			if n, ok := strings.CutPrefix(fields[len(fields)-2], RevMarker); ok {
+				if v, err := strconv.Atoi(n); err == nil && v > r {
+					r = v
+				}
+			}
+		}
+		rev = min(rev, r)
 	}
-	return true
+	return rev
 }
 
 // localFailures keeps vendor and detection text out of local activity

@@ -149,17 +149,19 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	}
 	disp := &dispatch.Dispatcher{Client: s.Client, Keys: s.DecisionKeys, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
 		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
-	switch ao.PlaybookInput {
-	case "reference":
-		disp.ByReference = func(context.Context) bool { return true }
-	case "inline":
+	switch {
+	case ao.PlaybookInput == "inline":
+	case s.Worker != nil:
+		// The worker in this process shares the store and is this release.
+		disp.Rev = func(context.Context) int { return workflows.LatestRev }
+	case ao.PlaybookInput == "reference":
+		// By reference whatever the workers say; at the revision they all
+		// run, which is at least RevByReference for any worker that loads
+		// playbooks by reference.
+		w := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
+		disp.Rev = func(ctx context.Context) int { return max(w.Rev(ctx), workflows.RevByReference) }
 	default:
-		if s.Worker != nil {
-			// The worker in this process shares the store.
-			disp.ByReference = func(context.Context) bool { return true }
-		} else {
-			disp.ByReference = (&engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}).ByReference
-		}
+		disp.Rev = (&engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}).Rev
 	}
 	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger}
 	src.apply(b.set, b.files)
