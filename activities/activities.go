@@ -156,7 +156,8 @@ func Simulate(a *catalog.Action, call Call) map[string]any {
 // heartbeat records a heartbeat every few seconds until stopped, with the
 // progress details the handler saved, if any.
 func heartbeat(ctx context.Context, progress *connector.Progress) func() {
-	if !activity.IsActivity(ctx) {
+	// A local activity cannot heartbeat (the SDK drops it): no goroutine.
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
 		return func() {}
 	}
 	done := make(chan struct{})
