@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -31,6 +32,8 @@ worker and serve, and prints one line per check:
   temporal      the frontend answers, with the TLS / API key given
   namespace     the namespace exists (and its retention)
   attributes    Riposte's search attributes are registered with their types
+  workers       how many workers poll the task queue, and the revision runs
+                will be started at (skipped when none polls yet)
   codec         the payload key file (or RIPOSTE_CODEC_KEYS) is readable
   slack         SLACK_BOT_TOKEN is valid (auth.test), when set
   connections   riposte.yaml parses, every secret resolves, and each
@@ -163,6 +166,17 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 					r.fail("attributes", "%v", err)
 				} else {
 					r.ok("attributes", "all registered with Riposte's types")
+				}
+				cctx, cancel = check()
+				tq, err := c.DescribeTaskQueue(cctx, o.Temporal.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+				cancel()
+				switch line, ok := engine.WorkersLine(o.Temporal.TaskQueue, tq.GetPollers()); {
+				case err != nil:
+					r.fail("workers", "describing task queue %q: %v", o.Temporal.TaskQueue, err)
+				case !ok:
+					r.skip("workers", "%s", line)
+				default:
+					r.ok("workers", "%s", line)
 				}
 			}
 		}

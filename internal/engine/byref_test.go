@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -76,5 +77,31 @@ func TestWorkersByReference(t *testing.T) {
 				t.Errorf("%d DescribeTaskQueue calls for two answers, want %d", f.calls, want)
 			}
 		})
+	}
+}
+
+// riposte doctor's workers line: none, older, mixed and all of this
+// release.
+func TestWorkersLine(t *testing.T) {
+	latest := fmt.Sprintf("14@host@riposte %s%d %s", engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	rev2 := "12@host@riposte " + engine.ByReferenceMarker
+	for _, tc := range []struct {
+		pollers []string
+		ok      bool
+		want    string
+	}{
+		{nil, false, `none has polled task queue "riposte"`},
+		{[]string{latest, "13@host@riposte"}, true, "2 polling \"riposte\", at least one of a release that cannot load playbooks by reference: runs carry their playbook inline"},
+		{[]string{latest, rev2}, true, fmt.Sprintf("at revision %d until every worker runs %d", workflows.RevByReference, workflows.LatestRev)},
+		{[]string{latest, latest}, true, fmt.Sprintf("2 polling \"riposte\", all of this release: runs go by reference at revision %d", workflows.LatestRev)},
+	} {
+		var ps []*taskqueuepb.PollerInfo
+		for _, id := range tc.pollers {
+			ps = append(ps, &taskqueuepb.PollerInfo{Identity: id})
+		}
+		line, ok := engine.WorkersLine("riposte", ps)
+		if ok != tc.ok || !strings.Contains(line, tc.want) {
+			t.Errorf("%v: %q (ok %v), want %q (ok %v)", tc.pollers, line, ok, tc.want, tc.ok)
+		}
 	}
 }

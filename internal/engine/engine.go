@@ -208,6 +208,23 @@ func (w *WorkersByReference) Rev(ctx context.Context) int {
 	return w.rev
 }
 
+// WorkersLine says, for riposte doctor, how many workers poll the task
+// queue and how runs will be started for them (PollersRev); ok is false
+// when none polls.
+func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line string, ok bool) {
+	n := len(pollers)
+	switch rev := PollersRev(pollers); {
+	case n == 0:
+		return fmt.Sprintf("none has polled task queue %q in the last minutes: runs wait until a riposte worker starts", taskQueue), false
+	case rev == 0:
+		return fmt.Sprintf("%d polling %q, at least one of a release that cannot load playbooks by reference: runs carry their playbook inline", n, taskQueue), true
+	case rev < workflows.LatestRev:
+		return fmt.Sprintf("%d polling %q, at least one of an earlier release: runs go by reference at revision %d until every worker runs %d", n, taskQueue, rev, workflows.LatestRev), true
+	default:
+		return fmt.Sprintf("%d polling %q, all of this release: runs go by reference at revision %d", n, taskQueue, rev), true
+	}
+}
+
 // PollersRev is the lowest revision the pollers announce: 0 when there is
 // none or one does not carry ByReferenceMarker, workflows.RevByReference
 // for one that carries no RevMarker, and never more than this release's

@@ -647,7 +647,7 @@ func testDoctor(t *testing.T, c *cluster.Cluster, slackEnv []string) {
 		t.Fatalf("doctor: %v\n%s", err, out)
 	}
 	for _, want := range []string{"ok    temporal", "server 1.", "ok    namespace    riposte (registered, retention 168h0m0s)",
-		"ok    attributes", "ok    codec", "ok    slack", "ok    connections  panos", "ok    clock", "all checks passed"} {
+		"ok    attributes", "ok    workers", fmt.Sprintf("polling \"riposte\", all of this release: runs go by reference at revision %d", workflows.LatestRev), "ok    codec", "ok    slack", "ok    connections  panos", "ok    clock", "all checks passed"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("doctor output lacks %q:\n%s", want, out)
 		}
