@@ -1,11 +1,13 @@
 package workflows_test
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/workflows"
@@ -67,19 +69,11 @@ steps:
 func TestLocalStepsInRecordedHistory(t *testing.T) {
 	files, _ := filepath.Glob("testdata/histories/local-*.json")
 	if len(files) == 0 {
-		t.Fatal("no recorded histories of the local-step model (go test ./internal/cli -run TestRecordHistories -record -record-prefix local-)")
+		t.Fatal("no recorded histories of the local-step model (go test ./test/e2e -run TestRecordHistories -record -record-prefix local-)")
 	}
 	var markers, activities int
 	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := client.HistoryFromJSON(strings.NewReader(string(b)), client.HistoryJSONOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range h.GetEvents() {
+		for _, ev := range recordedEvents(t, f) {
 			if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
 				markers++
 				if ev.GetUserMetadata().GetSummary() == nil {
@@ -102,15 +96,7 @@ func TestLocalStepsInRecordedHistory(t *testing.T) {
 // marker in the second; the containment stays an activity task in both.
 func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	count := func(file string) (markers int, acts []string) {
-		b, err := os.ReadFile(filepath.Join("testdata/histories", file))
-		if err != nil {
-			t.Fatal(err)
-		}
-		h, err := client.HistoryFromJSON(strings.NewReader(string(b)), client.HistoryJSONOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range h.GetEvents() {
+		for _, ev := range recordedEvents(t, filepath.Join("testdata/histories", file)) {
 			if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
 				markers++
 			}
@@ -125,4 +111,18 @@ func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	if strings.Join(a2, ",") != "panos.block_ip,jira.create_issue" || strings.Join(a3, ",") != "panos.block_ip" || m3 != m2+1 {
 		t.Errorf("rev 2: %d markers, activities %v; rev 3: %d markers, activities %v", m2, a2, m3, a3)
 	}
+}
+
+// recordedEvents reads the events of a recorded history.
+func recordedEvents(t *testing.T, path string) []*historypb.HistoryEvent {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.GetEvents()
 }

@@ -14,45 +14,42 @@ import (
 	"github.com/riposte-dev/riposte/internal/lab"
 )
 
-// The 201 of the first attempt is lost, and search does not show the new
+// The 201 of the first attempt is lost, and search may not show the new
 // issue yet (Jira Cloud's search is eventually consistent). The retry must
-// find the issue anyway and not open a second one.
-func TestLostAnswerUnderStaleSearchCreatesOnce(t *testing.T) {
-	h := connectortest.New(t)
-	lab.Fake[*jira.Fake](h.Lab).SetIndexLag(time.Hour)
-	h.MustRun("jira.create_issue", map[string]any{"summary": "an older issue"}, "other-step")
-	h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
-	out, err := h.RunWithRetries("jira.create_issue", map[string]any{"summary": "lost answer"}, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out["already"] != true || out["key"] != "SEC-2" {
-		t.Errorf("output = %v", out)
-	}
-	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
-		t.Errorf("issues created = %d, want 2 (one per step)", n)
-	}
-}
-
-// The same lost answer when the step runs as a local activity (runs from
-// workflows.RevLocalRecoverable): no heartbeat details carry the watermark
-// to the retry, which reads it again and still finds the issue.
-func TestLostAnswerAsLocalActivityCreatesOnce(t *testing.T) {
-	for _, lag := range []time.Duration{time.Hour, 0} {
-		h := connectortest.New(t)
-		lab.Fake[*jira.Fake](h.Lab).SetIndexLag(lag)
-		h.MustRun("jira.create_issue", map[string]any{"summary": "an older issue"}, "other-step")
-		h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
-		out, err := h.RunLocalWithRetries("jira.create_issue", map[string]any{"summary": "lost answer"}, 4)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if out["already"] != true || out["key"] != "SEC-2" {
-			t.Errorf("index lag %s: output = %v", lag, out)
-		}
-		if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
-			t.Errorf("index lag %s: issues created = %d, want 2 (one per step)", lag, n)
-		}
+// find the issue anyway and not open a second one: as a regular activity
+// with the watermark saved in heartbeat details, and as a local activity
+// (runs from workflows.RevLocalRecoverable), whose retry reads the
+// watermark again.
+func TestLostAnswerCreatesOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		local bool
+		lag   time.Duration
+	}{
+		{"regular activity, stale search", false, time.Hour},
+		{"local activity, stale search", true, time.Hour},
+		{"local activity, search up to date", true, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := connectortest.New(t)
+			lab.Fake[*jira.Fake](h.Lab).SetIndexLag(tc.lag)
+			h.MustRun("jira.create_issue", map[string]any{"summary": "an older issue"}, "other-step")
+			h.Lab.InjectFault(lab.Jira, lab.Fault{Status: 502, Lost: true})
+			run := h.RunWithRetries
+			if tc.local {
+				run = h.RunLocalWithRetries
+			}
+			out, err := run("jira.create_issue", map[string]any{"summary": "lost answer"}, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out["already"] != true || out["key"] != "SEC-2" {
+				t.Errorf("output = %v", out)
+			}
+			if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
+				t.Errorf("issues created = %d, want 2 (one per step)", n)
+			}
+		})
 	}
 }
 
