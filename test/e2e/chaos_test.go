@@ -181,7 +181,10 @@ func chaosKillWorker(t *testing.T, bin string, seed uint64, kills int) {
 	serve := newChaosProc(t, "riposte-serve", bin, work, fx.env(common),
 		"serve", "--playbooks", fx.playbooks, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--log-level", "warn")
 	worker := newChaosProc(t, "riposte-worker", bin, work, fx.env(common),
-		"worker", "--config", fx.config, "--policy", fx.policy, "--log-level", "warn")
+		// With the playbooks, as docker-compose mounts them: the worker
+		// loads runs by reference and announces revision 3, so serve
+		// starts runs whose ticket is a local step, killed mid-call here.
+		"worker", "--config", fx.config, "--policy", fx.policy, "--playbooks", fx.playbooks, "--log-level", "warn")
 	cl := &chaosClient{base: fmt.Sprintf("http://127.0.0.1:%d", httpPort), token: fx.token, hc: &http.Client{Timeout: 30 * time.Second}}
 
 	serve.start()
@@ -668,6 +671,8 @@ var (
 	chaosNotOpenRe  = regexp.MustCompile(`has no gate|none is open|still being opened`)
 	chaosSettledRe  = regexp.MustCompile(`already voted|is closed`)
 	chaosNotVoterRe = regexp.MustCompile(`is not an approver`)
+	// A vote on a run that ended: 409 (the run exists, its gates closed).
+	chaosEndedRe = regexp.MustCompile(`has ended`)
 )
 
 func (s *chaosState) vote(ctx context.Context, d *chaosDet, user string) (int, string, error) {
@@ -689,9 +694,10 @@ func (s *chaosState) runClosed(ctx context.Context, d *chaosDet) bool {
 	return err == nil && code == http.StatusOK && json.Unmarshal(b, &rd) == nil && rd.ClosedAt != nil
 }
 
-// finished stops voting on a run that ended.
-func (s *chaosState) finished(d *chaosDet) {
-	s.count("approve: 404 on a finished run", 1)
+// finished stops voting on a run that ended (answer says how the API
+// told).
+func (s *chaosState) finished(d *chaosDet, answer string) {
+	s.count("approve: "+answer+" on a finished run", 1)
 	s.mu.Lock()
 	d.closed, d.inFlight = true, false
 	s.mu.Unlock()
@@ -728,7 +734,12 @@ func (s *chaosState) approveOnce(ctx context.Context, d *chaosDet) {
 		case code == http.StatusConflict && chaosSettledRe.MatchString(b):
 			s.count("intruder: gate already closed", 1)
 		case code == http.StatusNotFound && s.runClosed(ctx, d):
-			s.finished(d)
+			s.finished(d, "404")
+			return
+		case code == http.StatusConflict && chaosEndedRe.MatchString(b) && s.runClosed(ctx, d):
+			// The approver's earlier vote, queued (202), was taken and
+			// the run finished; the checks at the end tell.
+			s.finished(d, "409 ended")
 			return
 		case code >= 500 || code == http.StatusNotFound:
 			s.sample(fmt.Sprintf("approve: HTTP %d", code), b)
@@ -764,7 +775,11 @@ func (s *chaosState) approveOnce(ctx context.Context, d *chaosDet) {
 	case code == http.StatusConflict && chaosNotOpenRe.MatchString(b):
 		retry("approve: gate not open yet")
 	case code == http.StatusNotFound && s.runClosed(ctx, d):
-		s.finished(d)
+		s.finished(d, "404")
+	case code == http.StatusConflict && chaosEndedRe.MatchString(b) && s.runClosed(ctx, d):
+		// A vote queued (202) earlier was taken and the run finished;
+		// the checks at the end tell whether it counted.
+		s.finished(d, "409 ended")
 	case code >= 500 || code == http.StatusNotFound:
 		s.sample(fmt.Sprintf("approve: HTTP %d", code), b)
 		retry(fmt.Sprintf("approve: HTTP %d", code))
@@ -914,6 +929,34 @@ func runChaos(t *testing.T, cfg chaosRun) {
 	}
 }
 
+// chaosTicketActivities counts the runs among wids whose history
+// schedules jira.create_issue as an activity task. Activity types are not
+// payloads: no codec key is needed.
+func chaosTicketActivities(addr string, wids []string) (int, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	n := 0
+	for _, wid := range wids {
+		it := c.GetWorkflowHistory(ctx, wid, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			if err != nil {
+				return n, fmt.Errorf("%s: %w", wid, err)
+			}
+			if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == "jira.create_issue" {
+				n++
+				break
+			}
+		}
+	}
+	return n, nil
+}
+
 // chaosGuardDiag describes the guard workflow (budgets, safe mode) straight
 // from Temporal: its history and any stuck workflow task. No payload is
 // decoded, so no codec key is needed.
@@ -1054,6 +1097,7 @@ func (s *chaosState) verify(ctx context.Context, dets []*chaosDet, lists map[str
 	already := map[string]int{}
 	var spanDur, runDur []time.Duration
 	var slow []string
+	var ticketWIDs []string
 	for _, l := range lists {
 		for _, r := range l {
 			if r.ClosedAt != nil {
@@ -1082,6 +1126,7 @@ func (s *chaosState) verify(ctx context.Context, dets []*chaosDet, lists map[str
 			s.errorf("run detail", "run %s: cannot read: %s", d.wid, lastErr)
 			continue
 		}
+		ticketWIDs = append(ticketWIDs, d.wid)
 		want := []string{"triage", "block", "settle", "ticket"}
 		if d.gated {
 			want = []string{"triage", "block", "ticket"}
@@ -1137,6 +1182,17 @@ func (s *chaosState) verify(ctx context.Context, dets []*chaosDet, lists map[str
 			// above tells whether the vote counted.
 			s.count("approve: never confirmed (queued, then the run finished)", 1)
 		}
+	}
+
+	// Every ticket ran as a local step (revision 3, announced by the
+	// worker): no run scheduled jira.create_issue as an activity task, so
+	// the kills above landed on local tickets and each still opened one.
+	if n, err := chaosTicketActivities(s.cfg.temporal, ticketWIDs); err != nil {
+		t.Errorf("reading run histories: %v", err)
+	} else if n > 0 {
+		s.errorf("execution model", "%d of %d runs ran jira.create_issue as an activity task, want a local step (revision %d)", n, len(ticketWIDs), workflows.LatestRev)
+	} else {
+		s.count("tickets as local steps (runs)", len(ticketWIDs))
 	}
 
 	// The vendors: each IP blocked exactly once, each step's idempotency
