@@ -113,8 +113,8 @@ func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	}
 }
 
-// recordedEvents reads the events of a recorded history.
-func recordedEvents(t *testing.T, path string) []*historypb.HistoryEvent {
+// recordedHistory reads a recorded history.
+func recordedHistory(t *testing.T, path string) *historypb.History {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -124,5 +124,11 @@ func recordedEvents(t *testing.T, path string) []*historypb.HistoryEvent {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return h.GetEvents()
+	return h
+}
+
+// recordedEvents reads the events of a recorded history.
+func recordedEvents(t *testing.T, path string) []*historypb.HistoryEvent {
+	t.Helper()
+	return recordedHistory(t, path).GetEvents()
 }

@@ -103,15 +103,7 @@ func replay(t *testing.T, r worker.WorkflowReplayer, f string) error {
 	if !ok {
 		return r.ReplayWorkflowHistoryFromJSONFile(nil, f)
 	}
-	b, err := os.ReadFile(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := client.HistoryFromJSON(bytes.NewReader(b), client.HistoryJSONOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}})
+	return r.ReplayWorkflowHistoryWithOptions(nil, recordedHistory(t, f), worker.ReplayWorkflowHistoryOptions{OriginalExecution: workflow.Execution{ID: id}})
 }
 
 // replayKeys is the public test key the recordings were encrypted with.
