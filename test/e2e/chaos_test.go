@@ -75,6 +75,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/devserver"
+	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/test/harness"
 	"github.com/riposte-dev/riposte/workflows"
@@ -199,6 +200,13 @@ func chaosKillWorker(t *testing.T, bin string, seed uint64, kills int) {
 	if err := ready(ctx); err != nil {
 		t.Fatalf("riposte worker did not come up: %v\n%s", err, worker.tail(40))
 	}
+	// serve starts runs inline until the server lists the worker among the
+	// task queue's pollers (the worker may log before its first poll
+	// arrives), and keeps that answer 2 s: wait for both, so every run of
+	// the load goes by reference at the latest revision. A killed worker
+	// stays listed for minutes, so the answer holds through the kills.
+	waitWorkersAt(ctx, t, srv.FrontendAddress(), workflows.LatestRev)
+	time.Sleep(2500 * time.Millisecond)
 	runChaos(t, chaosRun{rng: rng, kills: kills, victim: worker, ready: ready, client: cl, lab: fx.lab, ipOctet: 65, uidPrefix: "wrk", personal: fx.personal, temporal: srv.FrontendAddress(),
 		check: func() {
 			if serve.exited() {
@@ -926,6 +934,28 @@ func runChaos(t *testing.T, cfg chaosRun) {
 	if t.Failed() {
 		t.Logf("%s", cfg.victim.tail(80))
 		t.Logf("chaos %s: guard workflow: %s", cfg.victim.name, chaosGuardDiag(cfg.temporal))
+	}
+}
+
+// waitWorkersAt waits until every worker the server lists on the riposte
+// task queue announces revision rev.
+func waitWorkersAt(ctx context.Context, t *testing.T, addr string, rev int) {
+	t.Helper()
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for {
+		w := &engine.WorkersByReference{Client: c, TaskQueue: workflows.DefaultTaskQueue}
+		if w.Rev(ctx) >= rev {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the server never listed a worker at revision %d on %s", rev, workflows.DefaultTaskQueue)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
 
