@@ -179,11 +179,6 @@ type WorkersByReference struct {
 	rev int
 }
 
-// ByReference reports whether runs may pass their playbook by reference.
-func (w *WorkersByReference) ByReference(ctx context.Context) bool {
-	return w.Rev(ctx) >= workflows.RevByReference
-}
-
 // Rev is the revision every worker runs (see dispatch.Dispatcher.Rev):
 // workflows.RevByReference or later when all load playbooks by reference,
 // 0 otherwise, and when the server cannot be asked (the playbook then
