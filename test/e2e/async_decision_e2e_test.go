@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -12,33 +11,13 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-// doPrefer is do with a Prefer header, returning the response headers too.
-func (h *devHarness) doPrefer(method, path, token, body, prefer string) (int, http.Header, []byte) {
-	h.t.Helper()
-	req, _ := http.NewRequest(method, h.baseURL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Prefer", prefer)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, b
-}
-
 // TestAsyncDecisionOnEmbeddedServer: "Prefer: respond-async" sends a
 // decision as a signal and answers 202 once it is recorded; the run checks
 // it with the gate's rules all the same. A vote they refuse leaves the gate
 // pending and is kept on the gate with why; an approver's vote opens it;
 // unknown and ended runs are refused at once, as without the header.
 func TestAsyncDecisionOnEmbeddedServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server")
-	}
-	h, fake := slackDev(t, false)
-	wid, _ := gatedRun(t, h, fake, "async-1")
-	h.waitStep(wid, "approve", "waiting_approval")
+	h, _, wid := waitingAtGate(t, "async-1")
 	path := "/v1/runs/" + url.PathEscape(wid) + "/approvals"
 
 	// Someone who is not an approver: accepted for delivery, refused by the run.

@@ -256,12 +256,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 // Slack message is updated, nothing after the gate runs, and the run says
 // why.
 func TestWithdrawalOnEmbeddedServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server")
-	}
-	h, fake := slackDev(t, false)
-	wid, _ := gatedRun(t, h, fake, "withdraw-1")
-	h.waitStep(wid, "approve", "waiting_approval")
+	h, fake, wid := waitingAtGate(t, "withdraw-1")
 
 	// The same finding, closed by its detector.
 	code, r := h.submit(detectionJSON("withdraw-1", 5, `,"unmapped":{"gate":true},"status_id":4,"status":"Resolved","activity_id":3`))
@@ -312,12 +307,7 @@ func TestWithdrawalOnEmbeddedServer(t *testing.T) {
 // with a higher severity and confidence updates the run's view, visible in
 // the run's detail; a lower one changes nothing.
 func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server")
-	}
-	h, fake := slackDev(t, false)
-	wid, _ := gatedRun(t, h, fake, "update-1")
-	h.waitStep(wid, "approve", "waiting_approval")
+	h, _, wid := waitingAtGate(t, "update-1")
 
 	lower := strings.Replace(detectionJSON("update-1", 2, `,"unmapped":{"gate":true},"activity_id":2`), `"confidence_score":90`, `"confidence_score":40`, 1)
 	if code, r := h.submit(lower); code != 200 || !slices.Contains(r.Detections[0].Signalled, wid) {

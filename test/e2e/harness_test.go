@@ -75,9 +75,20 @@ func startDevForTest(t *testing.T, dir string, opts ...func(*cli.DevOptions)) *d
 
 func (h *devHarness) do(method, path, token, body string) (int, []byte) {
 	h.t.Helper()
+	code, _, b := h.doPrefer(method, path, token, body, "")
+	return code, b
+}
+
+// doPrefer is do with a Prefer header (none when empty), returning the
+// response headers too.
+func (h *devHarness) doPrefer(method, path, token, body, prefer string) (int, http.Header, []byte) {
+	h.t.Helper()
 	req, _ := http.NewRequest(method, h.baseURL+path, strings.NewReader(body))
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if prefer != "" {
+		req.Header.Set("Prefer", prefer)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -85,7 +96,7 @@ func (h *devHarness) do(method, path, token, body string) (int, []byte) {
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return resp.StatusCode, resp.Header, b
 }
 
 func (h *devHarness) submit(body string) (int, api.DetectionsResponse) {

@@ -57,6 +57,19 @@ func (h *devHarness) postSigned(t *testing.T, req *http.Request) (int, string) {
 	return resp.StatusCode, b.String()
 }
 
+// waitingAtGate starts riposte dev with the Slack fake and a gated run of
+// detection uid, and waits until its approve gate is open.
+func waitingAtGate(t *testing.T, uid string) (*devHarness, *slackfake.Server, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	wid, _ := gatedRun(t, h, fake, uid)
+	h.waitStep(wid, "approve", "waiting_approval")
+	return h, fake, wid
+}
+
 func gatedRun(t *testing.T, h *devHarness, fake *slackfake.Server, uid string) (string, slackfake.Call) {
 	t.Helper()
 	code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`))
