@@ -74,29 +74,39 @@ func Catalog() *catalog.Catalog {
 	return catalog.MustNew(actions...)
 }
 
-// Register registers every action as an activity named after it.
-func Register(w worker.ActivityRegistry, env *Env) {
+// Register registers every action as an activity named after it, on a
+// worker without the site guardrails: a call that asks them
+// (Call.Guardrail) is gated, never run unchecked. Workers use
+// RegisterWithGuardrails.
+func Register(w worker.ActivityRegistry, env *Env) { RegisterWithGuardrails(w, env, nil) }
+
+// RegisterWithGuardrails registers every action as an activity named after
+// it; g answers the guardrail check of calls that carry one.
+func RegisterWithGuardrails(w worker.ActivityRegistry, env *Env, g *Guardrails) {
 	for _, d := range Definitions() {
-		w.RegisterActivityWithOptions(wrap(d, env), activity.RegisterOptions{Name: d.Name})
+		w.RegisterActivityWithOptions(wrap(d, env, g), activity.RegisterOptions{Name: d.Name})
 	}
 }
 
-// wrap adds what every action shares: dry-run simulation.
-func wrap(d Definition, env *Env) func(context.Context, Call) (map[string]any, error) {
-	return func(ctx context.Context, call Call) (map[string]any, error) {
-		if call.DryRun && d.Risk != catalog.RiskRead {
-			return Simulate(&d.Action, call), nil
-		}
-		// Heartbeat while the handler runs, so Temporal notices a dead
-		// worker within the step's heartbeat timeout.
-		ctx, progress := connector.WithProgress(ctx)
-		stop := heartbeat(ctx, progress)
-		defer stop()
-		// Handlers return errors with their own context; the step id and
-		// action are already on the activity, so nothing is added here.
-		out, err := d.Run(ctx, env, call)
-		return out, attemptTimedOut(ctx, err)
+// wrap adds what every action shares: the guardrail check of calls that
+// ask for it, dry-run simulation and heartbeats.
+func wrap(d Definition, env *Env, g *Guardrails) ActionFunc {
+	return CheckedAction(g.check(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
+}
+
+func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any, error) {
+	if call.DryRun && d.Risk != catalog.RiskRead {
+		return Simulate(&d.Action, call), nil
 	}
+	// Heartbeat while the handler runs, so Temporal notices a dead
+	// worker within the step's heartbeat timeout.
+	ctx, progress := connector.WithProgress(ctx)
+	stop := heartbeat(ctx, progress)
+	defer stop()
+	// Handlers return errors with their own context; the step id and
+	// action are already on the activity, so nothing is added here.
+	out, err := d.Run(ctx, env, call)
+	return out, attemptTimedOut(ctx, err)
 }
 
 // attemptTimedOut reports a handler's failure that came from the attempt's

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"sync"
 	"time"
@@ -12,8 +13,10 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -140,4 +143,97 @@ func (g *Guardrails) Release(ctx context.Context, r workflows.ReleaseRequest) (b
 func isNotFound(err error) bool {
 	var nf *serviceerror.NotFound
 	return errors.As(err, &nf)
+}
+
+// Attempts of the check inside a call before it gives up and gates: as
+// the separate check's local activity retried (3 within a few seconds).
+var guardCheckBackoff = []time.Duration{0, 500 * time.Millisecond, time.Second}
+
+// CheckFunc answers a guardrail check (Guardrails.Check).
+type CheckFunc func(context.Context, workflows.PolicyCheck) (policy.Decision, error)
+
+// ActionFunc is an action activity.
+type ActionFunc func(context.Context, Call) (map[string]any, error)
+
+// CheckedAction wraps an action so that a contain call asking the
+// guardrails (Call.Guardrail, from workflows.RevGuardInCall on) acts only
+// when check allows it. The decision goes back in the output under
+// catalog.GuardrailKey; a gated or refused call returns only that and does
+// not act. A check that keeps failing, or a nil check (a worker without
+// guardrails), gates: the safe direction, as the separate check's failure
+// did. Each attempt of the activity checks again: a budget slot is keyed
+// by run and step, so a retry gets back the slot its earlier attempt
+// reserved. Calls without Guardrail go straight to act.
+func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
+	return func(ctx context.Context, call Call) (map[string]any, error) {
+		if call.Guardrail == nil {
+			return act(ctx, call)
+		}
+		d := checkInCall(ctx, check, call)
+		if d.Decision != policy.Allow {
+			return map[string]any{catalog.GuardrailKey: d}, nil
+		}
+		inner := call
+		inner.Guardrail = nil
+		out, err := act(ctx, inner)
+		if err != nil {
+			return nil, withDecision(err, d)
+		}
+		res := make(map[string]any, len(out)+1)
+		maps.Copy(res, out)
+		res[catalog.GuardrailKey] = d
+		return res, nil
+	}
+}
+
+func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decision {
+	if check == nil {
+		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "this worker has no guardrails to check the step against; a human must approve"}
+	}
+	var err error
+	for _, wait := range guardCheckBackoff {
+		if wait > 0 {
+			select {
+			case <-ctx.Done():
+				return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + ctx.Err().Error() + "); a human must approve"}
+			case <-time.After(wait):
+			}
+		}
+		var d policy.Decision
+		if d, err = check(ctx, workflows.PolicyCheck{Request: *call.Guardrail, Simulated: call.DryRun}); err == nil {
+			return d
+		}
+	}
+	return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + err.Error() + "); a human must approve"}
+}
+
+// withDecision adds the decision an allowed call ran under to its failure.
+// An application error keeps its message, type, retry and delay; the
+// message moves to the details as for local steps. A timeout or a
+// cancellation stays as it is: the run then records no decision on the
+// step, and a timed-out call keeps its budget slot anyway.
+func withDecision(err error, d policy.Decision) error {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.HasDetails() {
+		var te *temporal.TimeoutError
+		var ce *temporal.CanceledError
+		if errors.As(err, &te) || errors.As(err, &ce) || ae != nil {
+			return err
+		}
+		ae = temporal.NewApplicationError(err.Error(), "ActionError").(*temporal.ApplicationError)
+	}
+	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), temporal.ApplicationErrorOptions{
+		NonRetryable:   ae.NonRetryable(),
+		NextRetryDelay: ae.NextRetryDelay(),
+		Category:       ae.Category(),
+		Details:        []any{workflows.LocalFailure{Message: ae.Message()}, workflows.GuardDetail{Decision: d}},
+	})
+}
+
+// check is g.Check, nil for a worker without guardrails.
+func (g *Guardrails) check() CheckFunc {
+	if g == nil {
+		return nil
+	}
+	return g.Check
 }

@@ -27,6 +27,14 @@ type PolicyCheck struct {
 	Simulated bool `json:"simulated,omitempty"`
 }
 
+// GuardDetail is the second detail of the failure of a contain call that
+// asked the guardrails itself (catalog.Call.Guardrail) and was allowed,
+// then failed: the decision it ran under, which the run records on the
+// step and reads to give back a budget slot. The first is a LocalFailure.
+type GuardDetail struct {
+	Decision policy.Decision `json:"decision"`
+}
+
 // guardrailsCtx runs the guardrail local activities (check, release): a
 // few attempts within about 3 minutes, summary shown in the Temporal UI.
 func guardrailsCtx(ctx workflow.Context, summary string) workflow.Context {

@@ -2,6 +2,8 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/testsuite"
 
+	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -26,21 +29,38 @@ steps:
     %s
 `
 
-// vendorFake counts contain and undo calls.
+// vendorFake counts contain and undo calls. Its actions answer a
+// guardrail check inside the call (RevGuardInCall) with check, as a
+// worker's do (activities.CheckedAction).
 type vendorFake struct {
 	mu    sync.Mutex
 	calls []catalog.Call
+	check activities.CheckFunc
+	// checks counts the separate checks (the local activity), inCall the
+	// checks inside contain calls.
+	checks, inCall int
 }
 
 func (v *vendorFake) register(env *testsuite.TestWorkflowEnvironment, names ...string) {
 	for _, n := range names {
-		env.RegisterActivityWithOptions(func(_ context.Context, c catalog.Call) (map[string]any, error) {
+		env.RegisterActivityWithOptions(activities.CheckedAction(v.checkInCall, func(_ context.Context, c catalog.Call) (map[string]any, error) {
 			v.mu.Lock()
 			defer v.mu.Unlock()
 			v.calls = append(v.calls, c)
 			return map[string]any{"device_id": "aid-1"}, nil
-		}, activity.RegisterOptions{Name: n})
+		}), activity.RegisterOptions{Name: n})
 	}
+}
+
+func (v *vendorFake) checkInCall(ctx context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
+	v.mu.Lock()
+	v.inCall++
+	check := v.check
+	v.mu.Unlock()
+	if check == nil {
+		return policy.Decision{}, errors.New("no guardrails in this test")
+	}
+	return check(ctx, req)
 }
 
 func (v *vendorFake) count(action string) int {
@@ -57,11 +77,14 @@ func (v *vendorFake) count(action string) int {
 
 func policyHarness(t *testing.T, decide func(workflows.PolicyCheck) policy.Decision) (*harness, *vendorFake, *gateFake) {
 	h := newHarness(t)
-	v := &vendorFake{}
+	v := &vendorFake{check: func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) { return decide(req), nil }}
 	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
 	f := &gateFake{}
 	f.register(h.env)
 	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
+		v.mu.Lock()
+		v.checks++
+		v.mu.Unlock()
 		return decide(req), nil
 	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 	return h, v, f
@@ -81,51 +104,159 @@ func TestContainNeedsApprovalByDefault(t *testing.T) {
 	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
 }
 
+// forRevs runs a test of an auto contain step at the inline revision
+// (the guardrails checked in a local activity before the call) and at the
+// latest (checked inside the call, RevGuardInCall): the outcome must be
+// the same.
+func forRevs(t *testing.T, fn func(t *testing.T, rev int)) {
+	for _, rev := range []int{workflows.CurrentRev, workflows.LatestRev} {
+		t.Run(fmt.Sprintf("rev %d", rev), func(t *testing.T) { fn(t, rev) })
+	}
+}
+
+// checkedWhere says where the guardrails were asked: once, by the
+// separate check before RevGuardInCall, inside each contain call from it
+// on.
+func checkedWhere(t *testing.T, v *vendorFake, rev int) {
+	t.Helper()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if rev >= workflows.RevGuardInCall {
+		if v.checks != 0 || v.inCall == 0 {
+			t.Errorf("revision %d: %d separate checks, %d inside calls; want none separate", rev, v.checks, v.inCall)
+		}
+	} else if v.checks != 1 || v.inCall != 0 {
+		t.Errorf("revision %d: %d separate checks, %d inside calls; want one separate", rev, v.checks, v.inCall)
+	}
+}
+
 func TestGuardrailForcesGateOverAuto(t *testing.T) {
-	var seen workflows.PolicyCheck
-	h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
-		seen = req
-		return policy.Decision{Decision: policy.Gate, Rule: "protected_asset", Why: "host fin-ws-042 matches protected pattern"}
-	})
-	var deny string
-	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "USOC", Reason: "protected"}, &deny)
-	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
-	if !seen.Auto || seen.Params["hostname"] != "fin-ws-042" {
-		t.Errorf("policy request = %+v", seen)
-	}
-	if len(f.opened) != 1 || !strings.HasPrefix(f.opened[0].Why, "policy protected_asset:") {
-		t.Errorf("gate = %+v", f.opened)
-	}
-	wantStatuses(t, res, map[string]string{"isolate": "denied"})
-	st := stepOf(res, "isolate")
-	if st.Guardrail == nil || st.Guardrail.Rule != "protected_asset" || v.count("crowdstrike.contain_host") != 0 {
-		t.Errorf("guardrail not recorded or action ran: %+v, %d calls", st.Guardrail, v.count("crowdstrike.contain_host"))
+	for _, approve := range []bool{false, true} {
+		t.Run(map[bool]string{false: "denied", true: "approved"}[approve], func(t *testing.T) {
+			forRevs(t, func(t *testing.T, rev int) {
+				var mu sync.Mutex
+				var seen []workflows.PolicyCheck
+				h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
+					mu.Lock()
+					defer mu.Unlock()
+					seen = append(seen, req)
+					return policy.Decision{Decision: policy.Gate, Rule: "protected_asset", Why: "host fin-ws-042 matches protected pattern"}
+				})
+				h.rev = rev
+				var vote string
+				h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: approve, User: "USOC", Reason: "protected"}, &vote)
+				res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
+				if len(seen) != 1 || !seen[0].Auto || seen[0].Params["hostname"] != "fin-ws-042" {
+					t.Errorf("policy requests = %+v", seen)
+				}
+				checkedWhere(t, v, rev)
+				if len(f.opened) != 1 || !strings.HasPrefix(f.opened[0].Why, "policy protected_asset:") {
+					t.Errorf("gate = %+v", f.opened)
+				}
+				st := stepOf(res, "isolate")
+				if st.Guardrail == nil || st.Guardrail.Rule != "protected_asset" {
+					t.Errorf("guardrail not recorded: %+v", st.Guardrail)
+				}
+				if !approve {
+					wantStatuses(t, res, map[string]string{"isolate": "denied"})
+					if n := v.count("crowdstrike.contain_host"); n != 0 {
+						t.Errorf("the action ran %d times though the gate was denied", n)
+					}
+					return
+				}
+				wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
+				if n := v.count("crowdstrike.contain_host"); n != 1 {
+					t.Errorf("approved: %d calls, output %v", n, st.Output)
+				}
+				if _, ok := st.Output.(map[string]any)[catalog.GuardrailKey]; ok || st.Output.(map[string]any)["device_id"] != "aid-1" {
+					t.Errorf("output %v, want the action's alone", st.Output)
+				}
+			})
+		})
 	}
 }
 
 func TestGuardrailRefuse(t *testing.T) {
-	h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {
-		return policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "db host"}
+	forRevs(t, func(t *testing.T, rev int) {
+		h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {
+			return policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "db host"}
+		})
+		h.rev = rev
+		res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
+		wantStatuses(t, res, map[string]string{"isolate": "denied"})
+		checkedWhere(t, v, rev)
+		if len(f.opened) != 0 || v.count("crowdstrike.contain_host") != 0 || !strings.Contains(stepOf(res, "isolate").Reason, "refused by policy") {
+			t.Errorf("refusal did not hold: %+v", stepOf(res, "isolate"))
+		}
 	})
-	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
-	wantStatuses(t, res, map[string]string{"isolate": "denied"})
-	if len(f.opened) != 0 || v.count("crowdstrike.contain_host") != 0 || !strings.Contains(stepOf(res, "isolate").Reason, "refused by policy") {
-		t.Errorf("refusal did not hold: %+v", stepOf(res, "isolate"))
-	}
 }
 
 func TestAutoContainRunsWhenPolicyAllows(t *testing.T) {
-	h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {
-		return policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget crowdstrike.contain_host: 1 of 5 per 1h0m0s used"}
+	forRevs(t, func(t *testing.T, rev int) {
+		var mu sync.Mutex
+		var seen []workflows.PolicyCheck
+		h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
+			mu.Lock()
+			defer mu.Unlock()
+			seen = append(seen, req)
+			return policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget crowdstrike.contain_host: 1 of 5 per 1h0m0s used"}
+		})
+		h.rev = rev
+		res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
+		checkedWhere(t, v, rev)
+		st := stepOf(res, "isolate")
+		if len(f.opened) != 0 || v.count("crowdstrike.contain_host") != 1 || st.Guardrail == nil || st.Guardrail.Rule != "budget" {
+			t.Errorf("auto containment: gates %d, calls %d, guardrail %+v", len(f.opened), v.count("crowdstrike.contain_host"), st.Guardrail)
+		}
+		if o, _ := st.Output.(map[string]any); len(o) != 1 || o["device_id"] != "aid-1" {
+			t.Errorf("output %v, want the action's alone", st.Output)
+		}
+		// The rules read the same facts either way: the whole finding
+		// before, its confidence and tags inside the call.
+		if len(seen) != 1 {
+			t.Fatalf("%d checks", len(seen))
+		}
+		if rev >= workflows.RevGuardInCall {
+			if f := seen[0].Facts; f == nil || seen[0].Detection != nil || seen[0].Finding != nil {
+				t.Errorf("check inside the call carries %+v", seen[0].Request)
+			}
+		} else if seen[0].Facts != nil || seen[0].Detection == nil {
+			t.Errorf("separate check carries %+v", seen[0].Request)
+		}
 	})
-	res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
-	if len(f.opened) != 0 || v.count("crowdstrike.contain_host") != 1 || stepOf(res, "isolate").Guardrail.Rule != "budget" {
-		t.Errorf("auto containment: gates %d, calls %d", len(f.opened), v.count("crowdstrike.contain_host"))
-	}
+}
+
+// A check inside the call that keeps failing gates the step, as a
+// separate check that fails does.
+func TestGuardrailUnavailableGates(t *testing.T) {
+	forRevs(t, func(t *testing.T, rev int) {
+		h := newHarness(t)
+		h.rev = rev
+		v := &vendorFake{check: func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			return policy.Decision{}, errors.New("guard unreachable")
+		}}
+		v.register(h.env, "crowdstrike.contain_host")
+		f := &gateFake{}
+		f.register(h.env)
+		h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			return policy.Decision{}, errors.New("guard unreachable")
+		}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+		var vote string
+		h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "USOC"}, &vote)
+		res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
+		st := stepOf(res, "isolate")
+		if len(f.opened) != 1 || st.Guardrail == nil || st.Guardrail.Rule != "guardrails_unavailable" || !strings.Contains(st.Guardrail.Why, "guard unreachable") {
+			t.Errorf("gates %+v, guardrail %+v", f.opened, st.Guardrail)
+		}
+		wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
+		if n := v.count("crowdstrike.contain_host"); n != 1 {
+			t.Errorf("%d contain calls after approval, want 1", n)
+		}
+	})
 }
 
 func TestContainForReleasesAndExtends(t *testing.T) {

@@ -39,6 +39,8 @@ type harness struct {
 	env  *testsuite.TestWorkflowEnvironment
 	keys *signing.Keys
 	logs *logBuffer
+	// rev is the revision run asks for (Input.Rev).
+	rev int
 }
 
 // logBuffer holds the workflow's log (its audit records).
@@ -128,7 +130,7 @@ func (h *harness) action(name string, fn func(context.Context, catalog.Call) (ma
 // run executes the playbook and returns the result (also for failed runs).
 func (h *harness) run(c *playbook.Compiled, det map[string]any) (*workflows.Result, error) {
 	h.t.Helper()
-	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det})
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Rev: h.rev})
 	if !h.env.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/conditions"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 )
@@ -46,10 +48,19 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		return
 	}
 	r.results[i].Params = params
-	if !r.gateThenRun(ctx, i, cs, params, env.Map()) {
-		return
+	var out map[string]any
+	var status, errMsg string
+	if r.checkInCall(cs, env.Map()) {
+		var ok bool
+		if out, status, errMsg, ok = r.callChecked(ctx, i, cs, params); !ok {
+			return
+		}
+	} else {
+		if !r.gateThenRun(ctx, i, cs, params, env.Map()) {
+			return
+		}
+		out, status, errMsg = r.call(ctx, cs, params, -1)
 	}
-	out, status, errMsg := r.call(ctx, cs, params, -1)
 	if status == playbook.StatusSucceeded {
 		r.undoneBy(ctx, cs, params)
 		r.addHold(ctx, cs, []map[string]any{params})
@@ -200,6 +211,15 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 
 // call runs the step's action as an activity and classifies the outcome.
 func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]any, index int) (map[string]any, string, string) {
+	out, status, errMsg, _ := r.callWith(ctx, cs, params, index, nil)
+	return out, status, errMsg
+}
+
+// callWith is call; with guard, the activity asks the guardrails first and
+// the decision it returns comes back too (nil when the call ended without
+// one: a timeout, a cancellation). A decision other than allow means the
+// call did not act, and out, status and errMsg are empty.
+func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[string]any, index int, guard *policy.Request) (map[string]any, string, string, *policy.Decision) {
 	timeout := cs.Timeout.D()
 	if timeout <= 0 {
 		timeout = DefaultStepTimeout
@@ -269,6 +289,7 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 		Index:          index,
 		IdempotencyKey: key,
 		DryRun:         r.input.Simulated(),
+		Guardrail:      guard,
 	}
 	var out map[string]any
 	var fut workflow.Future
@@ -278,21 +299,109 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
 	}
 	err := fut.Get(ctx, &out)
+	var d *policy.Decision
+	if guard != nil {
+		d = takeDecision(out, err)
+		delete(out, catalog.GuardrailKey)
+		if err == nil && d != nil && d.Decision != policy.Allow {
+			return nil, "", "", d
+		}
+	}
 	if err == nil {
 		if out == nil {
 			out = map[string]any{}
 		}
-		return out, playbook.StatusSucceeded, ""
+		return out, playbook.StatusSucceeded, "", d
 	}
 	var te *temporal.TimeoutError
 	if errors.As(err, &te) {
-		return nil, playbook.StatusTimedOut, fmt.Sprintf("timed out after %s per attempt (%d attempts)", timeout, rp.MaximumAttempts)
+		return nil, playbook.StatusTimedOut, fmt.Sprintf("timed out after %s per attempt (%d attempts)", timeout, rp.MaximumAttempts), d
 	}
 	var ce *temporal.CanceledError
 	if errors.As(err, &ce) {
-		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr
+		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr, d
 	}
-	return nil, playbook.StatusFailed, errorMessage(err)
+	return nil, playbook.StatusFailed, errorMessage(err), d
+}
+
+// takeDecision reads the guardrails' decision from a checked call's output
+// or, when it failed after they allowed it, from its failure's details.
+func takeDecision(out map[string]any, err error) *policy.Decision {
+	if err != nil {
+		var ae *temporal.ApplicationError
+		var lf LocalFailure
+		var gd GuardDetail
+		if errors.As(err, &ae) && ae.HasDetails() && ae.Details(&lf, &gd) == nil && gd.Decision.Decision != "" {
+			return &gd.Decision
+		}
+		return nil
+	}
+	raw, ok := out[catalog.GuardrailKey]
+	if !ok {
+		return nil
+	}
+	b, err := json.Marshal(raw)
+	var d policy.Decision
+	if err != nil || json.Unmarshal(b, &d) != nil || d.Decision == "" {
+		return nil
+	}
+	return &d
+}
+
+// checkInCall says whether a contain step's guardrail check goes inside its
+// own activity (RevGuardInCall): a single call as a regular activity, in a
+// real run (a dry run checks nothing), that the playbook runs without a
+// human. A step the playbook gates keeps the check before its gate, so a
+// refusal never asks anyone.
+func (r *run) checkInCall(cs *playbook.CStep, env map[string]any) bool {
+	if r.input.Rev < RevGuardInCall || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || r.input.DryRun {
+		return false
+	}
+	if r.local && LocalStep(cs, r.input.Rev) {
+		return false
+	}
+	need, _, err := r.needsGate(cs, env)
+	return err == nil && !need
+}
+
+// callChecked runs a step that checkInCall chose: the call asks the
+// guardrails and acts when they allow it. When they gate it, the step's
+// gate opens as it would have after a separate check, and the approved
+// call runs unchecked; when they refuse it, the step is denied. ok false:
+// the step has finished.
+func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any) (out map[string]any, status, errMsg string, ok bool) {
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	req := &policy.Request{
+		WorkflowID: r.info.WorkflowExecution.ID, StepID: cs.ID, Action: cs.Step.Action,
+		Params: params, Auto: true, Facts: policy.NewFacts(r.detect, r.finding),
+	}
+	out, status, errMsg, d := r.callWith(ctx, cs, params, -1, req)
+	if d == nil {
+		return out, status, errMsg, true
+	}
+	// Replay-safe: the workflow metrics handler is silent during replay.
+	telemetry.RecordGuardrailDecision(ctx, d.Rule, d.Decision)
+	if d.Decision != policy.Allow || d.Rule != "" {
+		r.results[i].Guardrail = d
+	}
+	switch d.Decision {
+	case policy.Allow:
+		return out, status, errMsg, true
+	case policy.Refuse:
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusDenied, Reason: "refused by policy (" + d.Rule + "): " + d.Why})
+		return nil, "", "", false
+	}
+	if ok, status, reason := r.gate(ctx, i, cs, params, "policy "+d.Rule+": "+d.Why); !ok {
+		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+		return nil, "", "", false
+	}
+	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		return nil, "", "", false
+	}
+	r.setStatus(ctx, i, playbook.StatusRunning)
+	out, status, errMsg = r.call(ctx, cs, params, -1)
+	return out, status, errMsg, true
 }
 
 // errorMessage extracts the innermost application message from an activity

@@ -130,8 +130,15 @@ const (
 	// two workflow tasks instead of three. Starters ask for it only when
 	// every worker of the task queue announces it (engine.RevMarker).
 	RevLocalRecoverable = 3
+	// RevGuardInCall, also by reference, checks a contain step that the
+	// playbook runs without a human against the site guardrails inside the
+	// step's own activity (catalog.Call.Guardrail) instead of in a local
+	// activity before it: one marker fewer per run. A call the guardrails
+	// gate or refuse returns their decision without acting; the gate then
+	// opens as before and the approved call runs unchecked.
+	RevGuardInCall = 4
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevLocalRecoverable
+	LatestRev = RevGuardInCall
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/riposte-dev/riposte/internal/policy"
 )
 
 // Risk is an action's risk class. It decides whether a step needs a human.
@@ -195,4 +197,15 @@ type Call struct {
 	// DryRun simulates notify and contain actions: no request leaves the
 	// process and the output is synthesised from the catalog.
 	DryRun bool `json:"dry_run,omitempty"`
+	// Guardrail, when set, asks the site guardrails about this contain
+	// call inside its own activity, before it acts (runs from
+	// workflows.RevGuardInCall on): the activity acts only when they allow
+	// it, and returns their decision under GuardrailKey in its output (or
+	// in its failure's details) instead of a separate check in the history.
+	Guardrail *policy.Request `json:"guardrail,omitempty"`
 }
+
+// GuardrailKey is the output key under which a call made with Guardrail
+// returns the guardrails' decision. The run takes it out of the step's
+// output. A call they gate or refuse returns only this key and did not act.
+const GuardrailKey = "riposte_guardrail"

@@ -107,7 +107,7 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 		in.Store = opts.Playbooks
 	}
 	workflows.Register(w, in)
-	activities.Register(w, opts.Env)
+	activities.RegisterWithGuardrails(w, opts.Env, opts.Guardrails)
 	activities.RegisterApproval(w, opts.Slack)
 	activities.RegisterGuardrails(w, opts.Guardrails)
 	return w, nil

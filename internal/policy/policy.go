@@ -259,6 +259,28 @@ type Request struct {
 	// Auto is true when nothing else gates the step: the playbook would run
 	// it without a human.
 	Auto bool `json:"auto"`
+	// Facts, when set, is what the rules read of the detection, taken by
+	// the run before the call (see NewFacts): a check made inside the
+	// step's own activity carries these few values instead of the whole
+	// detection and finding in the activity's recorded input.
+	Facts *Facts `json:"facts,omitempty"`
+}
+
+// Facts are the detection's values the rules read: the finding's
+// confidence (nil when unknown) and the asset's tags.
+type Facts struct {
+	Confidence *int     `json:"confidence,omitempty"`
+	AssetTags  []string `json:"asset_tags,omitempty"`
+}
+
+// NewFacts takes the facts the rules read from a detection and its
+// finding (the view internal/finding builds).
+func NewFacts(detection, view map[string]any) *Facts {
+	f := &Facts{AssetTags: finding.AssetTags(detection)}
+	if c, ok := finding.Confidence(view); ok {
+		f.Confidence = &c
+	}
+	return f
 }
 
 // Decision is a guardrail's verdict on a step, recorded on it.
@@ -325,6 +347,12 @@ func (p *Policy) budgetFor(action string) *Budget {
 // of the detection with the default settings (callers that send only the
 // detection).
 func confidence(r Request) (int, bool) {
+	if r.Facts != nil {
+		if r.Facts.Confidence == nil {
+			return 0, false
+		}
+		return *r.Facts.Confidence, true
+	}
 	view := r.Finding
 	if view == nil {
 		view = finding.Build(r.Detection, finding.DefaultConfig())
@@ -369,7 +397,11 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 			}
 		}
 	}
-	for _, tag := range finding.AssetTags(r.Detection) {
+	tags := finding.AssetTags(r.Detection)
+	if r.Facts != nil {
+		tags = r.Facts.AssetTags
+	}
+	for _, tag := range tags {
 		for _, t := range pr.Tags {
 			if strings.EqualFold(t, tag) {
 				return true, fmt.Sprintf("the detection's asset is tagged %q, which is protected", tag)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
@@ -153,5 +154,47 @@ func TestBillionLaughs(t *testing.T) {
 	_, err := Parse("policy.yaml", []byte(yamlx.BillionLaughs("approvers", 0)))
 	if err == nil || !strings.Contains(err.Error(), "aliases expand the document to more than") || !strings.HasPrefix(err.Error(), "policy.yaml:") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestFactsDecideAsTheDetection: a check that carries only the facts
+// (NewFacts: the finding's confidence, the asset's tags) decides as one
+// that carries the whole detection and finding, for every rule that reads
+// them.
+func TestFactsDecideAsTheDetection(t *testing.T) {
+	p, err := Parse("policy.yaml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		detection map[string]any
+		view      map[string]any
+		want      string
+	}{
+		{"confident", map[string]any{"confidence_score": 92}, nil, ""},
+		{"below the floor", map[string]any{"confidence_score": 79}, nil, "confidence_floor"},
+		{"no confidence", map[string]any{}, nil, "confidence_floor"},
+		{"fractional score", map[string]any{"confidence_score": 91.5}, nil, "confidence_floor"},
+		{"the view raised it", map[string]any{"confidence_score": 60}, map[string]any{"confidence": 95.0}, ""},
+		{"unknown in the view", map[string]any{"confidence_score": 99}, map[string]any{"confidence": nil}, "confidence_floor"},
+		{"protected group", map[string]any{"confidence_score": 99, "device": map[string]any{"groups": []any{map[string]any{"name": "Crown-Jewel"}}}}, nil, "protected_asset"},
+		{"protected label", map[string]any{"confidence_score": 99, "device": map[string]any{"labels": " crown-jewel "}}, nil, "protected_asset"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			full := Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, Detection: tc.detection, Finding: tc.view, Auto: true}
+			view := tc.view
+			if view == nil {
+				view = finding.Build(tc.detection, finding.DefaultConfig())
+			}
+			facts := Request{Action: full.Action, Params: full.Params, Auto: true, Facts: NewFacts(tc.detection, view)}
+			want, got := p.Evaluate(full, false), p.Evaluate(facts, false)
+			if want.Rule != tc.want {
+				t.Fatalf("with the detection: %+v, want rule %q", want, tc.want)
+			}
+			if got.Decision != want.Decision || got.Rule != want.Rule || got.Why != want.Why {
+				t.Errorf("with the facts %+v: %+v, with the detection: %+v", facts.Facts, got, want)
+			}
+		})
 	}
 }

@@ -1,0 +1,112 @@
+package activities_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// A contain call that asks the guardrails (RevGuardInCall) acts only when
+// they allow it, and always says what they decided: in its output, or in
+// its failure's details with the failure otherwise unchanged.
+func TestCheckedAction(t *testing.T) {
+	budget := policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget x: 1 of 5 per 1h0m0s used", Budget: &policy.Budget{Action: "x", Max: 5, Per: time.Hour}}
+	rateLimited := temporal.NewApplicationErrorWithOptions("429 from the vendor", "RateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: 7 * time.Second})
+	for _, tc := range []struct {
+		name     string
+		check    activities.CheckFunc
+		actErr   error
+		acted    bool
+		decision string
+		rule     string
+		errType  string
+	}{
+		{"allowed", decide(policy.Decision{Decision: policy.Allow}), nil, true, policy.Allow, "", ""},
+		{"allowed within budget", decide(budget), nil, true, policy.Allow, "budget", ""},
+		{"gated", decide(policy.Decision{Decision: policy.Gate, Rule: "safe_mode", Why: "safe mode is on"}), nil, false, policy.Gate, "safe_mode", ""},
+		{"refused", decide(policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "db host"}), nil, false, policy.Refuse, "protected_asset", ""},
+		{"check keeps failing", func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			return policy.Decision{}, errors.New("guard unreachable")
+		}, nil, false, policy.Gate, "guardrails_unavailable", ""},
+		{"no guardrails on this worker", nil, nil, false, policy.Gate, "guardrails_unavailable", ""},
+		{"allowed, then the vendor failed", decide(budget), rateLimited, true, policy.Allow, "budget", "RateLimited"},
+		{"allowed, then a plain error", decide(budget), errors.New("connection reset"), true, policy.Allow, "budget", "ActionError"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			acted := false
+			act := activities.CheckedAction(tc.check, func(_ context.Context, c catalog.Call) (map[string]any, error) {
+				acted = true
+				if c.Guardrail != nil {
+					t.Error("the action saw the guardrail request")
+				}
+				if tc.actErr != nil {
+					return nil, tc.actErr
+				}
+				return map[string]any{"device_id": "aid-1"}, nil
+			})
+			call := catalog.Call{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, WorkflowID: "w", StepID: "isolate",
+				Guardrail: &policy.Request{WorkflowID: "w", StepID: "isolate", Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, Auto: true}}
+			out, err := act(context.Background(), call)
+			if acted != tc.acted {
+				t.Fatalf("acted %v, want %v", acted, tc.acted)
+			}
+			var d policy.Decision
+			if tc.errType != "" {
+				var ae *temporal.ApplicationError
+				if !errors.As(err, &ae) || ae.Type() != tc.errType {
+					t.Fatalf("error %v, want type %s", err, tc.errType)
+				}
+				var lf workflows.LocalFailure
+				var gd workflows.GuardDetail
+				if derr := ae.Details(&lf, &gd); derr != nil {
+					t.Fatal(derr)
+				}
+				d = gd.Decision
+				if lf.Message == "" || !strings.Contains(tc.actErr.Error(), lf.Message) {
+					t.Errorf("message %q, from %v", lf.Message, tc.actErr)
+				}
+				var want *temporal.ApplicationError
+				if errors.As(tc.actErr, &want) && (ae.NextRetryDelay() != want.NextRetryDelay() || ae.NonRetryable() != want.NonRetryable()) {
+					t.Errorf("retry changed: delay %s nonretryable %v, want %s %v", ae.NextRetryDelay(), ae.NonRetryable(), want.NextRetryDelay(), want.NonRetryable())
+				}
+			} else {
+				if err != nil {
+					t.Fatal(err)
+				}
+				var ok bool
+				if d, ok = out[catalog.GuardrailKey].(policy.Decision); !ok {
+					t.Fatalf("output %v has no decision", out)
+				}
+				if tc.acted != (out["device_id"] == "aid-1") || (!tc.acted && len(out) != 1) {
+					t.Errorf("output %v", out)
+				}
+			}
+			if d.Decision != tc.decision || d.Rule != tc.rule || (d.Decision != policy.Allow && d.Why == "") {
+				t.Errorf("decision %+v, want %s/%s with a reason", d, tc.decision, tc.rule)
+			}
+		})
+	}
+	// Without a guardrail request the call acts unchecked (runs before
+	// RevGuardInCall, calls after an approval).
+	called := false
+	out, err := activities.CheckedAction(nil, func(context.Context, catalog.Call) (map[string]any, error) {
+		called = true
+		return map[string]any{}, nil
+	})(context.Background(), catalog.Call{Action: "crowdstrike.contain_host"})
+	if err != nil || !called || len(out) != 0 {
+		t.Errorf("unchecked call: %v %v %v", called, out, err)
+	}
+}
+
+func decide(d policy.Decision) activities.CheckFunc {
+	return func(context.Context, workflows.PolicyCheck) (policy.Decision, error) { return d, nil }
+}
