@@ -94,6 +94,7 @@ func TestLocalStepsInRecordedHistory(t *testing.T) {
 // The same chaos-contain run recorded before and from RevLocalRecoverable:
 // the Jira ticket is an activity task in the first, a local activity
 // marker in the second; the containment stays an activity task in both.
+// From RevGuardInCall the guardrail check's marker is gone too.
 func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	count := func(file string) (markers int, acts []string) {
 		for _, ev := range recordedEvents(t, filepath.Join("testdata/histories", file)) {
@@ -110,6 +111,12 @@ func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	m3, a3 := count("rev3-chaos-ticket.json")
 	if strings.Join(a2, ",") != "panos.block_ip,jira.create_issue" || strings.Join(a3, ",") != "panos.block_ip" || m3 != m2+1 {
 		t.Errorf("rev 2: %d markers, activities %v; rev 3: %d markers, activities %v", m2, a2, m3, a3)
+	}
+	// Revision 4 checks the guardrails inside the containment's activity:
+	// the same activities, one marker fewer.
+	m4, a4 := count("rev4-chaos-ticket.json")
+	if strings.Join(a4, ",") != "panos.block_ip" || m4 != m3-1 {
+		t.Errorf("rev 3: %d markers, activities %v; rev 4: %d markers, activities %v", m3, a3, m4, a4)
 	}
 }
 
