@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -190,6 +191,14 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 	if check == nil {
 		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "this worker has no guardrails to check the step against; a human must approve"}
 	}
+	// What the call already says is not sent twice (see catalog.Call).
+	req := *call.Guardrail
+	req.WorkflowID = cmp.Or(req.WorkflowID, call.WorkflowID)
+	req.StepID = cmp.Or(req.StepID, call.StepID)
+	req.Action = cmp.Or(req.Action, call.Action)
+	if req.Params == nil {
+		req.Params = call.Params
+	}
 	var err error
 	for _, wait := range guardCheckBackoff {
 		if wait > 0 {
@@ -200,7 +209,7 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 			}
 		}
 		var d policy.Decision
-		if d, err = check(ctx, workflows.PolicyCheck{Request: *call.Guardrail, Simulated: call.DryRun}); err == nil {
+		if d, err = check(ctx, workflows.PolicyCheck{Request: req, Simulated: call.DryRun}); err == nil {
 			return d
 		}
 	}

@@ -371,10 +371,8 @@ func (r *run) checkInCall(cs *playbook.CStep, env map[string]any) bool {
 // the step has finished.
 func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any) (out map[string]any, status, errMsg string, ok bool) {
 	r.setStatus(ctx, i, playbook.StatusRunning)
-	req := &policy.Request{
-		WorkflowID: r.info.WorkflowExecution.ID, StepID: cs.ID, Action: cs.Step.Action,
-		Params: params, Auto: true, Facts: policy.NewFacts(r.detect, r.finding),
-	}
+	// The call carries the workflow id, step, action and params already.
+	req := &policy.Request{Auto: true, Facts: policy.NewFacts(r.detect, r.finding)}
 	out, status, errMsg, d := r.callWith(ctx, cs, params, -1, req)
 	if d == nil {
 		return out, status, errMsg, true

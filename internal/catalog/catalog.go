@@ -202,6 +202,8 @@ type Call struct {
 	// workflows.RevGuardInCall on): the activity acts only when they allow
 	// it, and returns their decision under GuardrailKey in its output (or
 	// in its failure's details) instead of a separate check in the history.
+	// Its workflow id, step id, action and params, when empty, are the
+	// call's own: the run does not send them twice.
 	Guardrail *policy.Request `json:"guardrail,omitempty"`
 }
 

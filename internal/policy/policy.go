@@ -247,11 +247,11 @@ func parseWindow(s string) (time.Duration, error) {
 
 // Request describes a contain step about to run.
 type Request struct {
-	WorkflowID string         `json:"workflow_id"`
-	StepID     string         `json:"step_id"`
-	Action     string         `json:"action"`
-	Params     map[string]any `json:"params"`
-	Detection  map[string]any `json:"detection"`
+	WorkflowID string         `json:"workflow_id,omitempty"`
+	StepID     string         `json:"step_id,omitempty"`
+	Action     string         `json:"action,omitempty"`
+	Params     map[string]any `json:"params,omitempty"`
+	Detection  map[string]any `json:"detection,omitempty"`
 	// Finding is the run's current view of the detection (internal/finding,
 	// the one reader of its OCSF fields, raised by later records): the
 	// confidence floor reads its confidence.
