@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -146,9 +147,13 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
-// Attempts of the check inside a call before it gives up and gates: as
-// the separate check's local activity retried (3 within a few seconds).
-var guardCheckBackoff = []time.Duration{0, 500 * time.Millisecond, time.Second}
+// Attempts of the check inside a call before it gives up and gates, and
+// the time each may take: as the separate check's local activity (3
+// attempts of up to 30 s each).
+var (
+	guardCheckBackoff = []time.Duration{0, 500 * time.Millisecond, time.Second}
+	guardCheckTimeout = 30 * time.Second
+)
 
 // CheckFunc answers a guardrail check (Guardrails.Check).
 type CheckFunc func(context.Context, workflows.PolicyCheck) (policy.Decision, error)
@@ -170,7 +175,17 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 		if call.Guardrail == nil {
 			return act(ctx, call)
 		}
+		// Heartbeat while a busy budget guard answers: the step's heartbeat
+		// timeout (20 s) is shorter than the check may take. Not when an
+		// earlier attempt left progress: a heartbeat without it would
+		// drop it (actions that keep progress are not contain actions).
+		stop := func() {}
+		if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+			_, progress := connector.WithProgress(ctx)
+			stop = heartbeat(ctx, progress)
+		}
 		d := checkInCall(ctx, check, call)
+		stop()
 		if d.Decision != policy.Allow {
 			return map[string]any{catalog.GuardrailKey: d}, nil
 		}
@@ -208,10 +223,13 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 			case <-time.After(wait):
 			}
 		}
-		var d policy.Decision
-		if d, err = check(ctx, workflows.PolicyCheck{Request: req, Simulated: call.DryRun}); err == nil {
+		actx, cancel := context.WithTimeout(ctx, guardCheckTimeout)
+		d, cerr := check(actx, workflows.PolicyCheck{Request: req, Simulated: call.DryRun})
+		cancel()
+		if cerr == nil {
 			return d
 		}
+		err = cerr
 	}
 	return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + err.Error() + "); a human must approve"}
 }
