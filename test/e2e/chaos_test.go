@@ -183,8 +183,9 @@ func chaosKillWorker(t *testing.T, bin string, seed uint64, kills int) {
 		"serve", "--playbooks", fx.playbooks, "--http", fmt.Sprintf("127.0.0.1:%d", httpPort), "--log-level", "warn")
 	worker := newChaosProc(t, "riposte-worker", bin, work, fx.env(common),
 		// With the playbooks, as docker-compose mounts them: the worker
-		// loads runs by reference and announces revision 3, so serve
-		// starts runs whose ticket is a local step, killed mid-call here.
+		// loads runs by reference and announces the latest revision, so serve
+		// starts runs whose ticket is a local step and whose containment
+		// checks the guardrails inside its activity, killed mid-call here.
 		"worker", "--config", fx.config, "--policy", fx.policy, "--playbooks", fx.playbooks, "--log-level", "warn")
 	cl := &chaosClient{base: fmt.Sprintf("http://127.0.0.1:%d", httpPort), token: fx.token, hc: &http.Client{Timeout: 30 * time.Second}}
 
