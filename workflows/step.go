@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -301,7 +300,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	err := fut.Get(ctx, &out)
 	var d *policy.Decision
 	if guard != nil {
-		d = takeDecision(out, err)
+		d = takeDecision(ctx, fut, err)
 		delete(out, catalog.GuardrailKey)
 		if err == nil && d != nil && d.Decision != policy.Allow {
 			return nil, "", "", d
@@ -325,8 +324,9 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 }
 
 // takeDecision reads the guardrails' decision from a checked call's output
-// or, when it failed after they allowed it, from its failure's details.
-func takeDecision(out map[string]any, err error) *policy.Decision {
+// (decoded again, as a struct, by the data converter) or, when it failed
+// after they allowed it, from its failure's details.
+func takeDecision(ctx workflow.Context, fut workflow.Future, err error) *policy.Decision {
 	if err != nil {
 		var ae *temporal.ApplicationError
 		var lf LocalFailure
@@ -336,16 +336,16 @@ func takeDecision(out map[string]any, err error) *policy.Decision {
 		}
 		return nil
 	}
-	raw, ok := out[catalog.GuardrailKey]
-	if !ok {
+	var res checkedOutput
+	if fut.Get(ctx, &res) != nil || res.Guardrail == nil || res.Guardrail.Decision == "" {
 		return nil
 	}
-	b, err := json.Marshal(raw)
-	var d policy.Decision
-	if err != nil || json.Unmarshal(b, &d) != nil || d.Decision == "" {
-		return nil
-	}
-	return &d
+	return res.Guardrail
+}
+
+// checkedOutput is the decision in a checked call's output.
+type checkedOutput struct {
+	Guardrail *policy.Decision `json:"riposte_guardrail"`
 }
 
 // checkInCall says whether a contain step's guardrail check goes inside its
