@@ -95,10 +95,28 @@ func TestCheckedAction(t *testing.T) {
 			}
 		})
 	}
+	// A guard that hangs: the check gives up a second before the step's
+	// own deadline and gates, so the gate still opens.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	out, err := activities.CheckedAction(func(ctx context.Context, _ workflows.PolicyCheck) (policy.Decision, error) {
+		<-ctx.Done()
+		return policy.Decision{}, ctx.Err()
+	}, func(context.Context, catalog.Call) (map[string]any, error) {
+		t.Error("acted without a decision")
+		return nil, nil
+	})(ctx, catalog.Call{Action: "crowdstrike.contain_host", Guardrail: &policy.Request{Auto: true}})
+	if d, ok := out[catalog.GuardrailKey].(policy.Decision); err != nil || !ok || d.Decision != policy.Gate || d.Rule != "guardrails_unavailable" {
+		t.Errorf("hanging guard: %v %v", out, err)
+	}
+	if ctx.Err() != nil {
+		t.Errorf("answered after the step's deadline (%s): the attempt would have timed out", time.Since(start))
+	}
 	// Without a guardrail request the call acts unchecked (runs before
 	// RevGuardInCall, calls after an approval).
 	called := false
-	out, err := activities.CheckedAction(nil, func(context.Context, catalog.Call) (map[string]any, error) {
+	out, err = activities.CheckedAction(nil, func(context.Context, catalog.Call) (map[string]any, error) {
 		called = true
 		return map[string]any{}, nil
 	})(context.Background(), catalog.Call{Action: "crowdstrike.contain_host"})

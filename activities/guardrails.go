@@ -153,6 +153,8 @@ func isNotFound(err error) bool {
 var (
 	guardCheckBackoff = []time.Duration{0, 500 * time.Millisecond, time.Second}
 	guardCheckTimeout = 30 * time.Second
+	// guardCheckReserve is kept of the attempt's time to return the gate.
+	guardCheckReserve = time.Second
 )
 
 // CheckFunc answers a guardrail check (Guardrails.Check).
@@ -214,16 +216,29 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 	if req.Params == nil {
 		req.Params = call.Params
 	}
-	var err error
+	unavailable := func(why string) policy.Decision {
+		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + why + "); a human must approve"}
+	}
+	// The answer must reach the server within the attempt's own time, or
+	// the attempt times out and the gate never opens: keep a second.
+	deadline, hasDeadline := ctx.Deadline()
+	err := errors.New("no attempt fitted in the step's timeout")
 	for _, wait := range guardCheckBackoff {
 		if wait > 0 {
 			select {
 			case <-ctx.Done():
-				return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + ctx.Err().Error() + "); a human must approve"}
+				return unavailable(ctx.Err().Error())
 			case <-time.After(wait):
 			}
 		}
-		actx, cancel := context.WithTimeout(ctx, guardCheckTimeout)
+		budget := guardCheckTimeout
+		if hasDeadline {
+			budget = min(budget, time.Until(deadline)-guardCheckReserve)
+		}
+		if budget <= 0 {
+			break
+		}
+		actx, cancel := context.WithTimeout(ctx, budget)
 		d, cerr := check(actx, workflows.PolicyCheck{Request: req, Simulated: call.DryRun})
 		cancel()
 		if cerr == nil {
@@ -231,7 +246,7 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 		}
 		err = cerr
 	}
-	return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + err.Error() + "); a human must approve"}
+	return unavailable(err.Error())
 }
 
 // withDecision adds the decision an allowed call ran under to its failure.
