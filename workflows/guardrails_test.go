@@ -36,6 +36,8 @@ type vendorFake struct {
 	mu    sync.Mutex
 	calls []catalog.Call
 	check activities.CheckFunc
+	// requests are the guardrail requests policyHarness's decide saw.
+	requests []workflows.PolicyCheck
 	// checks counts the separate checks (the local activity), inCall the
 	// checks inside contain calls.
 	checks, inCall int
@@ -77,7 +79,14 @@ func (v *vendorFake) count(action string) int {
 
 func policyHarness(t *testing.T, decide func(workflows.PolicyCheck) policy.Decision) (*harness, *vendorFake, *gateFake) {
 	h := newHarness(t)
-	v := &vendorFake{check: func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) { return decide(req), nil }}
+	v := &vendorFake{}
+	record := func(req workflows.PolicyCheck) policy.Decision {
+		v.mu.Lock()
+		v.requests = append(v.requests, req)
+		v.mu.Unlock()
+		return decide(req)
+	}
+	v.check = func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) { return record(req), nil }
 	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
 	f := &gateFake{}
 	f.register(h.env)
@@ -85,7 +94,7 @@ func policyHarness(t *testing.T, decide func(workflows.PolicyCheck) policy.Decis
 		v.mu.Lock()
 		v.checks++
 		v.mu.Unlock()
-		return decide(req), nil
+		return record(req), nil
 	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 	return h, v, f
 }
@@ -134,19 +143,14 @@ func TestGuardrailForcesGateOverAuto(t *testing.T) {
 	for _, approve := range []bool{false, true} {
 		t.Run(map[bool]string{false: "denied", true: "approved"}[approve], func(t *testing.T) {
 			forRevs(t, func(t *testing.T, rev int) {
-				var mu sync.Mutex
-				var seen []workflows.PolicyCheck
-				h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
-					mu.Lock()
-					defer mu.Unlock()
-					seen = append(seen, req)
+				h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {
 					return policy.Decision{Decision: policy.Gate, Rule: "protected_asset", Why: "host fin-ws-042 matches protected pattern"}
 				})
 				h.rev = rev
 				var vote string
 				h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: approve, User: "USOC", Reason: "protected"}, &vote)
 				res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
-				if len(seen) != 1 || !seen[0].Auto || seen[0].Params["hostname"] != "fin-ws-042" {
+				if seen := v.requests; len(seen) != 1 || !seen[0].Auto || seen[0].Params["hostname"] != "fin-ws-042" {
 					t.Errorf("policy requests = %+v", seen)
 				}
 				checkedWhere(t, v, rev)
@@ -193,12 +197,7 @@ func TestGuardrailRefuse(t *testing.T) {
 
 func TestAutoContainRunsWhenPolicyAllows(t *testing.T) {
 	forRevs(t, func(t *testing.T, rev int) {
-		var mu sync.Mutex
-		var seen []workflows.PolicyCheck
-		h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
-			mu.Lock()
-			defer mu.Unlock()
-			seen = append(seen, req)
+		h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {
 			return policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget crowdstrike.contain_host: 1 of 5 per 1h0m0s used"}
 		})
 		h.rev = rev
@@ -217,6 +216,7 @@ func TestAutoContainRunsWhenPolicyAllows(t *testing.T) {
 		}
 		// The rules read the same facts either way: the whole finding
 		// before, its confidence and tags inside the call.
+		seen := v.requests
 		if len(seen) != 1 {
 			t.Fatalf("%d checks", len(seen))
 		}

@@ -72,10 +72,7 @@ func TestEvaluate(t *testing.T) {
 // the view of the detection. A score intake refuses (91.5) is no
 // confidence, never a truncated 91.
 func TestConfidenceFloorReadsTheView(t *testing.T) {
-	p, err := Parse("policy.yaml", []byte("confidence_floor: 91\n"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, "confidence_floor: 91\n")
 	for _, tc := range []struct {
 		name      string
 		detection map[string]any
@@ -162,10 +159,7 @@ func TestBillionLaughs(t *testing.T) {
 // that carries the whole detection and finding, for every rule that reads
 // them.
 func TestFactsDecideAsTheDetection(t *testing.T) {
-	p, err := Parse("policy.yaml", []byte(sample))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := mustParse(t, sample)
 	for _, tc := range []struct {
 		name      string
 		detection map[string]any
@@ -197,4 +191,13 @@ func TestFactsDecideAsTheDetection(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustParse(t *testing.T, src string) *Policy {
+	t.Helper()
+	p, err := Parse("policy.yaml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
