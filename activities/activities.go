@@ -81,10 +81,28 @@ func Catalog() *catalog.Catalog {
 func Register(w worker.ActivityRegistry, env *Env) { RegisterWithGuardrails(w, env, nil) }
 
 // RegisterWithGuardrails registers every action as an activity named after
-// it; g answers the guardrail check of calls that carry one.
+// it; g answers the guardrail check of calls that carry one. Contain
+// actions are registered a second time under catalog.CheckedActivity, the
+// type of the calls that ask the guardrails themselves, which refuses a
+// call that does not.
 func RegisterWithGuardrails(w worker.ActivityRegistry, env *Env, g *Guardrails) {
 	for _, d := range Definitions() {
-		w.RegisterActivityWithOptions(wrap(d, env, g), activity.RegisterOptions{Name: d.Name})
+		fn := wrap(d, env, g)
+		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: d.Name})
+		if d.Risk == catalog.RiskContain {
+			w.RegisterActivityWithOptions(RequireGuardrail(fn), activity.RegisterOptions{Name: catalog.CheckedActivity(d.Name)})
+		}
+	}
+}
+
+// RequireGuardrail refuses, without retry, a call that does not ask the
+// guardrails: the activity type of checked calls never acts unchecked.
+func RequireGuardrail(fn ActionFunc) ActionFunc {
+	return func(ctx context.Context, call Call) (map[string]any, error) {
+		if call.Guardrail == nil {
+			return nil, temporal.NewNonRetryableApplicationError("a "+catalog.CheckedSuffix+" call must ask the guardrails (no guardrail request in the call)", "GuardrailMissing", nil)
+		}
+		return fn(ctx, call)
 	}
 }
 

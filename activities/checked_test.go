@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -127,4 +128,50 @@ func TestCheckedAction(t *testing.T) {
 
 func decide(d policy.Decision) activities.CheckFunc {
 	return func(context.Context, workflows.PolicyCheck) (policy.Decision, error) { return d, nil }
+}
+
+// names records the activity types a worker registers.
+type names map[string]activities.ActionFunc
+
+func (n names) RegisterActivity(any) { panic("registered without a name") }
+func (n names) RegisterActivityWithOptions(a any, o activity.RegisterOptions) {
+	n[o.Name] = a.(activities.ActionFunc)
+}
+func (n names) RegisterDynamicActivity(any, activity.DynamicRegisterOptions) {}
+
+// Every contain action has a second activity type for its checked calls
+// (RevCheckedActivity), which older workers do not register; no other
+// action has one, and that type refuses a call that did not ask the
+// guardrails, so it never acts unchecked.
+func TestCheckedActivityTypes(t *testing.T) {
+	reg := names{}
+	activities.RegisterWithGuardrails(reg, activities.NewEnv(nil), nil)
+	contain := 0
+	for _, a := range activities.Catalog().Actions() {
+		fn, ok := reg[catalog.CheckedActivity(a.Name)]
+		if ok != (a.Risk == catalog.RiskContain) {
+			t.Errorf("%s (risk %s): checked type registered = %v", a.Name, a.Risk, ok)
+		}
+		if catalog.ActionOfActivity(catalog.CheckedActivity(a.Name)) != a.Name {
+			t.Errorf("%s: the action of its checked type is %s", a.Name, catalog.ActionOfActivity(catalog.CheckedActivity(a.Name)))
+		}
+		if !ok {
+			continue
+		}
+		contain++
+		_, err := fn(context.Background(), catalog.Call{Action: a.Name, Params: map[string]any{}})
+		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) || ae.Type() != "GuardrailMissing" || !ae.NonRetryable() {
+			t.Errorf("%s: an unchecked call to its checked type answered %v", a.Name, err)
+		}
+	}
+	if contain == 0 {
+		t.Fatal("no contain action")
+	}
+	// A worker of this release checks such a call (here without
+	// guardrails: it gates).
+	out, err := reg[catalog.CheckedActivity("crowdstrike.contain_host")](context.Background(), catalog.Call{Action: "crowdstrike.contain_host", Guardrail: &policy.Request{Auto: true}})
+	if d, ok := out[catalog.GuardrailKey].(policy.Decision); err != nil || !ok || d.Decision != policy.Gate {
+		t.Errorf("checked call: %v %v", out, err)
+	}
 }

@@ -41,22 +41,27 @@ type vendorFake struct {
 	// checks counts the separate checks (the local activity), inCall the
 	// checks inside contain calls.
 	checks, inCall int
+	// checkedTypes are the activity types of the calls that checked.
+	checkedTypes []string
 }
 
 func (v *vendorFake) register(env *testsuite.TestWorkflowEnvironment, names ...string) {
 	for _, n := range names {
-		env.RegisterActivityWithOptions(activities.CheckedAction(v.checkInCall, func(_ context.Context, c catalog.Call) (map[string]any, error) {
+		fn := activities.CheckedAction(v.checkInCall, func(_ context.Context, c catalog.Call) (map[string]any, error) {
 			v.mu.Lock()
 			defer v.mu.Unlock()
 			v.calls = append(v.calls, c)
 			return map[string]any{"device_id": "aid-1"}, nil
-		}), activity.RegisterOptions{Name: n})
+		})
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: n})
+		env.RegisterActivityWithOptions(activities.RequireGuardrail(fn), activity.RegisterOptions{Name: catalog.CheckedActivity(n)})
 	}
 }
 
 func (v *vendorFake) checkInCall(ctx context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
 	v.mu.Lock()
 	v.inCall++
+	v.checkedTypes = append(v.checkedTypes, activity.GetInfo(ctx).ActivityType.Name)
 	check := v.check
 	v.mu.Unlock()
 	if check == nil {
@@ -118,7 +123,7 @@ func TestContainNeedsApprovalByDefault(t *testing.T) {
 // latest (checked inside the call, RevGuardInCall): the outcome must be
 // the same.
 func forRevs(t *testing.T, fn func(t *testing.T, rev int)) {
-	for _, rev := range []int{workflows.CurrentRev, workflows.LatestRev} {
+	for _, rev := range []int{workflows.CurrentRev, workflows.RevGuardInCall, workflows.LatestRev} {
 		t.Run(fmt.Sprintf("rev %d", rev), func(t *testing.T) { fn(t, rev) })
 	}
 }
@@ -136,6 +141,12 @@ func checkedWhere(t *testing.T, v *vendorFake, rev int) {
 		}
 	} else if v.checks != 1 || v.inCall != 0 {
 		t.Errorf("revision %d: %d separate checks, %d inside calls; want one separate", rev, v.checks, v.inCall)
+	}
+	// From RevCheckedActivity the checked call has its own activity type.
+	for _, typ := range v.checkedTypes {
+		if checked := strings.HasSuffix(typ, catalog.CheckedSuffix); checked != (rev >= workflows.RevCheckedActivity) {
+			t.Errorf("revision %d: a checked call ran as %s", rev, typ)
+		}
 	}
 }
 

@@ -122,9 +122,12 @@ func (h *harness) seal(d workflows.Decision) workflows.Decision {
 	return d
 }
 
-// action registers fn as the named action.
+// action registers fn as the named action, and as its checked calls'
+// activity type (catalog.CheckedActivity), as workers do for contain
+// actions.
 func (h *harness) action(name string, fn func(context.Context, catalog.Call) (map[string]any, error)) {
 	h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	h.env.RegisterActivityWithOptions(activities.RequireGuardrail(fn), activity.RegisterOptions{Name: catalog.CheckedActivity(name)})
 }
 
 // run executes the playbook and returns the result (also for failed runs).

@@ -292,9 +292,12 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	}
 	var out map[string]any
 	var fut workflow.Future
-	if local {
+	switch {
+	case local:
 		fut = workflow.ExecuteLocalActivity(actx, cs.Step.Action, call)
-	} else {
+	case guard != nil && r.input.Rev >= RevCheckedActivity:
+		fut = workflow.ExecuteActivity(actx, catalog.CheckedActivity(cs.Step.Action), call)
+	default:
 		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
 	}
 	err := fut.Get(ctx, &out)

@@ -137,8 +137,15 @@ const (
 	// gate or refuse returns their decision without acting; the gate then
 	// opens as before and the approved call runs unchecked.
 	RevGuardInCall = 4
+	// RevCheckedActivity schedules those calls under their own activity
+	// type (catalog.CheckedActivity: crowdstrike.contain_host+guardrails),
+	// which workers before it do not register: a worker of an older
+	// release that polls the task queue (a rollback while such runs are
+	// in flight) fails the task instead of acting without the check, as
+	// it would on a revision 4 call.
+	RevCheckedActivity = 5
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevGuardInCall
+	LatestRev = RevCheckedActivity
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean

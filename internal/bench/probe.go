@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -110,7 +111,7 @@ type activityProbe struct {
 
 func (a *activityProbe) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	info := activity.GetInfo(ctx)
-	switch info.ActivityType.Name {
+	switch catalog.ActionOfActivity(info.ActivityType.Name) {
 	case ContainAction:
 		a.p.containStarted(info.WorkflowExecution.ID, time.Now())
 	case workflows.ActivityOpenGate:

@@ -207,6 +207,22 @@ type Call struct {
 	Guardrail *policy.Request `json:"guardrail,omitempty"`
 }
 
+// CheckedSuffix ends the activity type of a contain call that asks the
+// guardrails itself (from workflows.RevCheckedActivity on): a worker of a
+// release before it does not register that type, so it fails such a task
+// instead of acting without the check (a rollback while such runs are in
+// flight). The Temporal UI shows e.g. crowdstrike.contain_host+guardrails.
+const CheckedSuffix = "+guardrails"
+
+// CheckedActivity is the activity type of action's checked calls.
+func CheckedActivity(action string) string { return action + CheckedSuffix }
+
+// ActionOfActivity is the action an activity type runs: its name, without
+// CheckedSuffix.
+func ActionOfActivity(activityType string) string {
+	return strings.TrimSuffix(activityType, CheckedSuffix)
+}
+
 // GuardrailKey is the output key under which a call made with Guardrail
 // returns the guardrails' decision. The run takes it out of the step's
 // output. A call they gate or refuse returns only this key and did not act.

@@ -83,7 +83,7 @@ func (a *activityInbound) Init(outbound interceptor.ActivityOutboundInterceptor)
 
 func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
 	info := activity.GetInfo(ctx)
-	name := info.ActivityType.Name
+	name := catalog.ActionOfActivity(info.ActivityType.Name)
 	f := ActivityFields{
 		WorkflowID: info.WorkflowExecution.ID,
 		RunID:      info.WorkflowExecution.RunID,

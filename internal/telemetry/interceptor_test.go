@@ -58,8 +58,8 @@ func testPlaybook(ctx workflow.Context, fail bool) error {
 	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	info := workflow.GetInfo(ctx)
-	call := func(action, step string, index int, dryRun bool, params map[string]any) error {
-		return workflow.ExecuteActivity(ctx, action, catalog.Call{Action: action, Params: params,
+	call := func(activityType, step string, index int, dryRun bool, params map[string]any) error {
+		return workflow.ExecuteActivity(ctx, activityType, catalog.Call{Action: catalog.ActionOfActivity(activityType), Params: params,
 			WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, StepID: step, Index: index, DryRun: dryRun}).Get(ctx, nil)
 	}
 	if err := call("test.lookup", "lookup", -1, false, nil); err != nil {
@@ -72,7 +72,9 @@ func testPlaybook(ctx workflow.Context, fail bool) error {
 	if err := call("test.isolate", "isolate", 0, true, nil); err != nil {
 		return err
 	}
-	return call("test.isolate", "isolate", 1, false, map[string]any{"fail": fail})
+	// As a call that checks the guardrails itself (its own activity type):
+	// counted under its action.
+	return call(catalog.CheckedActivity("test.isolate"), "isolate", 1, false, map[string]any{"fail": fail})
 }
 
 func runTestPlaybook(t *testing.T, m *Metrics, logs *bytes.Buffer, s *seen, fail bool) error {
@@ -88,6 +90,7 @@ func runTestPlaybook(t *testing.T, m *Metrics, logs *bytes.Buffer, s *seen, fail
 	env.RegisterWorkflowWithOptions(testPlaybook, workflow.RegisterOptions{Name: testPlaybookWorkflow})
 	env.RegisterActivityWithOptions(testActivity(s), activity.RegisterOptions{Name: "test.lookup"})
 	env.RegisterActivityWithOptions(testActivity(s), activity.RegisterOptions{Name: "test.isolate"})
+	env.RegisterActivityWithOptions(testActivity(s), activity.RegisterOptions{Name: catalog.CheckedActivity("test.isolate")})
 	env.RegisterActivityWithOptions(func(ctx context.Context) error { return nil }, activity.RegisterOptions{Name: "riposte.approval.open"})
 	if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
 		temporal.NewSearchAttributeKeyKeyword(testPlaybookAttribute).ValueSet("contain-test"))); err != nil {
