@@ -94,7 +94,8 @@ func TestLocalStepsInRecordedHistory(t *testing.T) {
 // The same chaos-contain run recorded before and from RevLocalRecoverable:
 // the Jira ticket is an activity task in the first, a local activity
 // marker in the second; the containment stays an activity task in both.
-// From RevGuardInCall the guardrail check's marker is gone too.
+// From RevGuardInCall the guardrail check's marker is gone too, and from
+// RevCheckedActivity the containment runs as its checked activity type.
 func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	count := func(file string) (markers int, acts []string) {
 		for _, ev := range recordedEvents(t, filepath.Join("testdata/histories", file)) {
@@ -117,6 +118,11 @@ func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	m4, a4 := count("rev4-chaos-ticket.json")
 	if strings.Join(a4, ",") != "panos.block_ip" || m4 != m3-1 {
 		t.Errorf("rev 3: %d markers, activities %v; rev 4: %d markers, activities %v", m3, a3, m4, a4)
+	}
+	// Revision 5 schedules that checked call under its own activity type.
+	m5, a5 := count("rev5-chaos-ticket.json")
+	if strings.Join(a5, ",") != "panos.block_ip+guardrails" || m5 != m4 {
+		t.Errorf("rev 4: %d markers, activities %v; rev 5: %d markers, activities %v", m4, a4, m5, a5)
 	}
 }
 
