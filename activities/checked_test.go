@@ -35,9 +35,11 @@ func TestCheckedAction(t *testing.T) {
 		{"allowed within budget", decide(budget), nil, true, policy.Allow, "budget", ""},
 		{"gated", decide(policy.Decision{Decision: policy.Gate, Rule: "safe_mode", Why: "safe mode is on"}), nil, false, policy.Gate, "safe_mode", ""},
 		{"refused", decide(policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "db host"}), nil, false, policy.Refuse, "protected_asset", ""},
+		// The attempt fails, retryably and without acting; the run gates
+		// once the step's attempts run out (workflows' tests).
 		{"check keeps failing", func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
 			return policy.Decision{}, errors.New("guard unreachable")
-		}, nil, false, policy.Gate, "guardrails_unavailable", ""},
+		}, nil, false, "", "", workflows.ErrGuardrailsUnavailable},
 		{"no guardrails on this worker", nil, nil, false, policy.Gate, "guardrails_unavailable", ""},
 		{"allowed, then the vendor failed", decide(budget), rateLimited, true, policy.Allow, "budget", "RateLimited"},
 		{"allowed, then a plain error", decide(budget), errors.New("connection reset"), true, policy.Allow, "budget", "ActionError"},
@@ -61,6 +63,13 @@ func TestCheckedAction(t *testing.T) {
 				t.Fatalf("acted %v, want %v", acted, tc.acted)
 			}
 			var d policy.Decision
+			if tc.errType == workflows.ErrGuardrailsUnavailable {
+				var ae *temporal.ApplicationError
+				if !errors.As(err, &ae) || ae.Type() != tc.errType || ae.NonRetryable() || !strings.Contains(ae.Message(), "guard unreachable") || out != nil {
+					t.Errorf("got %v, %v; want a retryable %s naming the cause", out, err, tc.errType)
+				}
+				return
+			}
 			if tc.errType != "" {
 				var ae *temporal.ApplicationError
 				if !errors.As(err, &ae) || ae.Type() != tc.errType {
@@ -97,7 +106,8 @@ func TestCheckedAction(t *testing.T) {
 		})
 	}
 	// A guard that hangs: the check gives up a second before the step's
-	// own deadline and gates, so the gate still opens.
+	// own deadline, so the attempt fails as unavailable (and is retried)
+	// instead of timing out.
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -108,7 +118,8 @@ func TestCheckedAction(t *testing.T) {
 		t.Error("acted without a decision")
 		return nil, nil
 	})(ctx, catalog.Call{Action: "crowdstrike.contain_host", Guardrail: &policy.Request{Auto: true}})
-	if d, ok := out[catalog.GuardrailKey].(policy.Decision); err != nil || !ok || d.Decision != policy.Gate || d.Rule != "guardrails_unavailable" {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || out != nil {
 		t.Errorf("hanging guard: %v %v", out, err)
 	}
 	if ctx.Err() != nil {

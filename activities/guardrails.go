@@ -167,11 +167,15 @@ type ActionFunc func(context.Context, Call) (map[string]any, error)
 // guardrails (Call.Guardrail, from workflows.RevGuardInCall on) acts only
 // when check allows it. The decision goes back in the output under
 // catalog.GuardrailKey; a gated or refused call returns only that and does
-// not act. A check that keeps failing, or a nil check (a worker without
-// guardrails), gates: the safe direction, as the separate check's failure
-// did. Each attempt of the activity checks again: a budget slot is keyed
-// by run and step, so a retry gets back the slot its earlier attempt
-// reserved. Calls without Guardrail go straight to act.
+// not act. An attempt whose check keeps failing (a budget guard that does
+// not answer, e.g. while its worker restarts) fails, without acting, with
+// the retryable workflows.ErrGuardrailsUnavailable: the step's retry
+// policy tries again, and when its attempts run out the run opens a human
+// gate (the safe direction, as the separate check's failure did). A nil
+// check (a worker without guardrails) gates at once. Each attempt checks
+// again: a budget slot is keyed by run and step, so a retry gets back the
+// slot its earlier attempt reserved. Calls without Guardrail go straight
+// to act.
 func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 	return func(ctx context.Context, call Call) (map[string]any, error) {
 		if call.Guardrail == nil {
@@ -186,8 +190,11 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 			_, progress := connector.WithProgress(ctx)
 			stop = heartbeat(ctx, progress)
 		}
-		d := checkInCall(ctx, check, call)
+		d, err := checkInCall(ctx, check, call)
 		stop()
+		if err != nil {
+			return nil, err
+		}
 		if d.Decision != policy.Allow {
 			return map[string]any{catalog.GuardrailKey: d}, nil
 		}
@@ -204,9 +211,9 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 	}
 }
 
-func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decision {
+func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decision, error) {
 	if check == nil {
-		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "this worker has no guardrails to check the step against; a human must approve"}
+		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "this worker has no guardrails to check the step against; a human must approve"}, nil
 	}
 	// What the call already says is not sent twice (see catalog.Call).
 	req := *call.Guardrail
@@ -216,18 +223,15 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 	if req.Params == nil {
 		req.Params = call.Params
 	}
-	unavailable := func(why string) policy.Decision {
-		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + why + "); a human must approve"}
-	}
-	// The answer must reach the server within the attempt's own time, or
-	// the attempt times out and the gate never opens: keep a second.
+	// The failure must reach the server within the attempt's own time, or
+	// the attempt times out instead: keep a second.
 	deadline, hasDeadline := ctx.Deadline()
-	err := errors.New("no attempt fitted in the step's timeout")
+	err := errors.New("no check fitted in the step's timeout")
 	for _, wait := range guardCheckBackoff {
 		if wait > 0 {
 			select {
 			case <-ctx.Done():
-				return unavailable(ctx.Err().Error())
+				return policy.Decision{}, guardrailsUnavailable(ctx.Err())
 			case <-time.After(wait):
 			}
 		}
@@ -242,11 +246,18 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) policy.Decisio
 		d, cerr := check(actx, workflows.PolicyCheck{Request: req, Simulated: call.DryRun})
 		cancel()
 		if cerr == nil {
-			return d
+			return d, nil
 		}
 		err = cerr
 	}
-	return unavailable(err.Error())
+	return policy.Decision{}, guardrailsUnavailable(err)
+}
+
+// guardrailsUnavailable is the retryable failure of an attempt that could
+// not get the guardrails' answer; the run gates the step once the step's
+// attempts run out.
+func guardrailsUnavailable(err error) error {
+	return temporal.NewApplicationError("the guardrail check failed ("+err.Error()+")", workflows.ErrGuardrailsUnavailable)
 }
 
 // withDecision adds the decision an allowed call ran under to its failure.

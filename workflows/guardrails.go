@@ -27,6 +27,12 @@ type PolicyCheck struct {
 	Simulated bool `json:"simulated,omitempty"`
 }
 
+// ErrGuardrailsUnavailable is the type of the retryable failure of a
+// checked call's attempt that could not get the guardrails' answer. When
+// the step's attempts run out on it, the run opens a human gate (rule
+// guardrails_unavailable), as when the separate check fails.
+const ErrGuardrailsUnavailable = "GuardrailsUnavailable"
+
 // GuardDetail is the second detail of the failure of a contain call that
 // asked the guardrails itself (catalog.Call.Guardrail) and was allowed,
 // then failed: the decision it ran under, which the run records on the

@@ -241,8 +241,8 @@ func TestAutoContainRunsWhenPolicyAllows(t *testing.T) {
 	})
 }
 
-// A check inside the call that keeps failing gates the step, as a
-// separate check that fails does.
+// A check inside the call that keeps failing gates the step once the
+// step's attempts run out, as a separate check that fails does.
 func TestGuardrailUnavailableGates(t *testing.T) {
 	forRevs(t, func(t *testing.T, rev int) {
 		h := newHarness(t)
@@ -258,10 +258,15 @@ func TestGuardrailUnavailableGates(t *testing.T) {
 		}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 		var vote string
 		h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "USOC"}, &vote)
-		res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto", 1)), det)
+		res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    retry: {max_attempts: 2, initial_interval: 100ms}", 1)), det)
 		st := stepOf(res, "isolate")
 		if len(f.opened) != 1 || st.Guardrail == nil || st.Guardrail.Rule != "guardrails_unavailable" || !strings.Contains(st.Guardrail.Why, "guard unreachable") {
 			t.Errorf("gates %+v, guardrail %+v", f.opened, st.Guardrail)
+		}
+		// Inside the call: each of the step's 2 attempts tried 3 times,
+		// then the gate.
+		if rev >= workflows.RevGuardInCall && v.inCall != 6 {
+			t.Errorf("%d checks inside calls, want 6 (2 attempts of 3)", v.inCall)
 		}
 		wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
 		if n := v.count("crowdstrike.contain_host"); n != 1 {

@@ -305,7 +305,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	if guard != nil {
 		d = takeDecision(ctx, fut, err)
 		delete(out, catalog.GuardrailKey)
-		if err == nil && d != nil && d.Decision != policy.Allow {
+		if d != nil && d.Decision != policy.Allow {
 			return nil, "", "", d
 		}
 	}
@@ -332,9 +332,16 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 func takeDecision(ctx workflow.Context, fut workflow.Future, err error) *policy.Decision {
 	if err != nil {
 		var ae *temporal.ApplicationError
+		if !errors.As(err, &ae) {
+			return nil
+		}
+		if ae.Type() == ErrGuardrailsUnavailable {
+			// The last attempt could not ask them and did not act.
+			return &policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: ae.Message() + "; a human must approve"}
+		}
 		var lf LocalFailure
 		var gd GuardDetail
-		if errors.As(err, &ae) && ae.HasDetails() && ae.Details(&lf, &gd) == nil && gd.Decision.Decision != "" {
+		if ae.HasDetails() && ae.Details(&lf, &gd) == nil && gd.Decision.Decision != "" {
 			return &gd.Decision
 		}
 		return nil
