@@ -147,13 +147,13 @@ func isNotFound(err error) bool {
 	return errors.As(err, &nf)
 }
 
-// Attempts of the check inside a call before it gives up and gates, and
-// the time each may take: as the separate check's local activity (3
-// attempts of up to 30 s each).
+// Tries of the check inside one attempt of a call before the attempt fails
+// as unavailable, and the time each may take: as the separate check's
+// local activity (3 attempts of up to 30 s each).
 var (
 	guardCheckBackoff = []time.Duration{0, 500 * time.Millisecond, time.Second}
 	guardCheckTimeout = 30 * time.Second
-	// guardCheckReserve is kept of the attempt's time to return the gate.
+	// guardCheckReserve is kept of the attempt's time to report the failure.
 	guardCheckReserve = time.Second
 )
 

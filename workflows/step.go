@@ -217,7 +217,7 @@ func (r *run) call(ctx workflow.Context, cs *playbook.CStep, params map[string]a
 // callWith is call; with guard, the activity asks the guardrails first and
 // the decision it returns comes back too (nil when the call ended without
 // one: a timeout, a cancellation). A decision other than allow means the
-// call did not act, and out, status and errMsg are empty.
+// call's last attempt did not act, and out, status and errMsg are empty.
 func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[string]any, index int, guard *policy.Request) (map[string]any, string, string, *policy.Decision) {
 	timeout := cs.Timeout.D()
 	if timeout <= 0 {
