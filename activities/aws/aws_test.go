@@ -1,11 +1,12 @@
 package aws_test
 
 import (
-	"github.com/riposte-dev/riposte/activities/aws"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/activities/aws"
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
 )
@@ -34,6 +35,12 @@ func TestAccessKeyDisableAndEnable(t *testing.T) {
 
 func TestRevokeRoleSessions(t *testing.T) {
 	h := connectortest.New(t)
+	// The cut-off is the attempt's scheduled time to the second, and the
+	// test environment schedules each run at the wall clock: start both
+	// runs of the same step at the start of a second, so the repeat has
+	// the same cut-off, as a retry of one step does (it failed in CI when
+	// the two runs straddled a second).
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	out := h.MustRun("aws.revoke_role_sessions", map[string]any{"role_name": aws.LabRole}, "k1")
 	doc := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole)["RiposteRevokeOlderSessions"]
 	if !strings.Contains(doc, `"aws:TokenIssueTime":"`+out["revoked_before"].(string)+`"`) || !strings.Contains(doc, `"Effect":"Deny"`) {
