@@ -213,7 +213,7 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 
 func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decision, error) {
 	if check == nil {
-		return policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "this worker has no guardrails to check the step against; a human must approve"}, nil
+		return policy.Unavailable("this worker has no guardrails to check the step against"), nil
 	}
 	// What the call already says is not sent twice (see catalog.Call).
 	req := *call.Guardrail
@@ -254,10 +254,10 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decisi
 }
 
 // guardrailsUnavailable is the retryable failure of an attempt that could
-// not get the guardrails' answer; the run gates the step once the step's
-// attempts run out.
+// not get the guardrails' answer: its message is the cause; the run gates
+// the step with policy.Unavailable of it once the step's attempts run out.
 func guardrailsUnavailable(err error) error {
-	return temporal.NewApplicationError("the guardrail check failed ("+err.Error()+")", workflows.ErrGuardrailsUnavailable)
+	return temporal.NewApplicationError(err.Error(), workflows.ErrGuardrailsUnavailable)
 }
 
 // withDecision adds the decision an allowed call ran under to its failure.

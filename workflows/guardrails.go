@@ -71,7 +71,7 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	}
 	var d policy.Decision
 	if err := workflow.ExecuteLocalActivity(lctx, ActivityPolicyCheck, req).Get(ctx, &d); err != nil {
-		d = policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: "the guardrail check failed (" + errorMessage(err) + "); a human must approve"}
+		d = policy.Unavailable(errorMessage(err))
 	}
 	// Replay-safe: the workflow metrics handler is silent during replay.
 	telemetry.RecordGuardrailDecision(ctx, d.Rule, d.Decision)

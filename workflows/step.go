@@ -337,7 +337,8 @@ func takeDecision(ctx workflow.Context, fut workflow.Future, err error) *policy.
 		}
 		if ae.Type() == ErrGuardrailsUnavailable {
 			// The last attempt could not ask them and did not act.
-			return &policy.Decision{Decision: policy.Gate, Rule: "guardrails_unavailable", Why: ae.Message() + "; a human must approve"}
+			d := policy.Unavailable(ae.Message())
+			return &d
 		}
 		var lf LocalFailure
 		var gd GuardDetail

@@ -295,6 +295,15 @@ type Decision struct {
 	Released bool `json:"released,omitempty"`
 }
 
+// RuleUnavailable is the rule of the gate that stands in for a guardrail
+// check that could not be made: the guardrails fail closed.
+const RuleUnavailable = "guardrails_unavailable"
+
+// Unavailable is the decision when the check could not be made, for why.
+func Unavailable(why string) Decision {
+	return Decision{Decision: Gate, Rule: RuleUnavailable, Why: "the guardrail check failed (" + why + "); a human must approve"}
+}
+
 // Evaluate applies the static rules (everything but budget counting) to a
 // contain step. safeMode is the live switch (or'ed with the file's).
 func (p *Policy) Evaluate(r Request, safeMode bool) Decision {
