@@ -266,21 +266,22 @@ func guardrailsUnavailable(err error) error {
 // cancellation stays as it is: the run then records no decision on the
 // step, and a timed-out call keeps its budget slot anyway.
 func withDecision(err error, d policy.Decision) error {
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.HasDetails() {
-		var te *temporal.TimeoutError
-		var ce *temporal.CanceledError
-		if errors.As(err, &te) || errors.As(err, &ce) || ae != nil {
-			return err
-		}
-		ae = temporal.NewApplicationError(err.Error(), "ActionError").(*temporal.ApplicationError)
+	var te *temporal.TimeoutError
+	var ce *temporal.CanceledError
+	if errors.As(err, &te) || errors.As(err, &ce) {
+		return err
 	}
-	return temporal.NewApplicationErrorWithOptions(ae.Message(), ae.Type(), temporal.ApplicationErrorOptions{
-		NonRetryable:   ae.NonRetryable(),
-		NextRetryDelay: ae.NextRetryDelay(),
-		Category:       ae.Category(),
-		Details:        []any{workflows.LocalFailure{Message: ae.Message()}, workflows.GuardDetail{Decision: d}},
-	})
+	typ, msg, opts := "ActionError", err.Error(), temporal.ApplicationErrorOptions{}
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) {
+		if ae.HasDetails() {
+			return err // its details are its own; no decision recorded
+		}
+		typ, msg = ae.Type(), ae.Message()
+		opts = temporal.ApplicationErrorOptions{NonRetryable: ae.NonRetryable(), NextRetryDelay: ae.NextRetryDelay(), Category: ae.Category()}
+	}
+	opts.Details = []any{workflows.LocalFailure{Message: msg}, workflows.GuardDetail{Decision: d}}
+	return temporal.NewApplicationErrorWithOptions(msg, typ, opts)
 }
 
 // check is g.Check, nil for a worker without guardrails.

@@ -406,9 +406,11 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 			}
 		}
 	}
-	tags := finding.AssetTags(r.Detection)
+	var tags []string
 	if r.Facts != nil {
 		tags = r.Facts.AssetTags
+	} else {
+		tags = finding.AssetTags(r.Detection)
 	}
 	for _, tag := range tags {
 		for _, t := range pr.Tags {
