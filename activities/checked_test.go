@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -185,4 +187,92 @@ func TestCheckedActivityTypes(t *testing.T) {
 	if d, ok := out[catalog.GuardrailKey].(policy.Decision); err != nil || !ok || d.Decision != policy.Gate {
 		t.Errorf("checked call: %v %v", out, err)
 	}
+}
+
+// The guardrails decide a call once: an allowed attempt records the
+// decision (synchronously) before it acts, and a later attempt that finds
+// it acts under it without asking again; when the record cannot be made,
+// the attempt does not act.
+func TestCheckedActionDecidesOnce(t *testing.T) {
+	budget := policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget: 1 of 5 used", Budget: &policy.Budget{Action: "*", Max: 5, Per: time.Hour}}
+	call := catalog.Call{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, WorkflowID: "w", StepID: "isolate",
+		Guardrail: &policy.Request{Auto: true}}
+	run := func(t *testing.T, fn activities.ActionFunc, details any) (map[string]any, error) {
+		t.Helper()
+		var s testsuite.WorkflowTestSuite
+		env := s.NewTestActivityEnvironment()
+		if details != nil {
+			env.SetHeartbeatDetails(details)
+		}
+		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: catalog.CheckedActivity(call.Action)})
+		v, err := env.ExecuteActivity(catalog.CheckedActivity(call.Action), call)
+		if err != nil {
+			return nil, err
+		}
+		var out map[string]any
+		return out, v.Get(&out)
+	}
+
+	t.Run("first attempt records before acting", func(t *testing.T) {
+		var order []string
+		fn := activities.CheckedActionKeeping(decide(budget), func(_ context.Context, _ []byte, details any) error {
+			order = append(order, "keep")
+			return nil
+		}, func(context.Context, catalog.Call) (map[string]any, error) {
+			order = append(order, "act")
+			return map[string]any{"device_id": "aid-1"}, nil
+		})
+		out, err := run(t, fn, nil)
+		if err != nil || out["device_id"] != "aid-1" || strings.Join(order, ",") != "keep,act" {
+			t.Errorf("out %v, err %v, order %v; want the decision kept, then the action", out, err, order)
+		}
+	})
+	t.Run("no record, no action", func(t *testing.T) {
+		acted := false
+		fn := activities.CheckedActionKeeping(decide(budget), func(context.Context, []byte, any) error {
+			return errors.New("frontend unavailable")
+		}, func(context.Context, catalog.Call) (map[string]any, error) {
+			acted = true
+			return nil, nil
+		})
+		_, err := run(t, fn, nil)
+		var ae *temporal.ApplicationError
+		if acted || !errors.As(err, &ae) || ae.NonRetryable() || !strings.Contains(err.Error(), "frontend unavailable") {
+			t.Errorf("acted %v, err %v; want a retryable failure without acting", acted, err)
+		}
+	})
+	t.Run("a later attempt acts under the earlier decision", func(t *testing.T) {
+		acted := false
+		fn := activities.CheckedActionKeeping(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			t.Error("asked the guardrails again")
+			return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode"}, nil
+		}, func(context.Context, []byte, any) error {
+			t.Error("recorded again")
+			return nil
+		}, func(context.Context, catalog.Call) (map[string]any, error) {
+			acted = true
+			return map[string]any{"device_id": "aid-1", "already": true}, nil
+		})
+		out, err := run(t, fn, map[string]any{"riposte_guardrail_allowed": budget})
+		if err != nil || !acted {
+			t.Fatalf("acted %v, err %v", acted, err)
+		}
+		d, _ := json.Marshal(out[catalog.GuardrailKey])
+		if !strings.Contains(string(d), `"rule":"budget"`) {
+			t.Errorf("decision %s, want the earlier attempt's", d)
+		}
+	})
+	t.Run("other details are not a decision", func(t *testing.T) {
+		checked := false
+		fn := activities.CheckedActionKeeping(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			checked = true
+			return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "on"}, nil
+		}, nil, func(context.Context, catalog.Call) (map[string]any, error) {
+			t.Error("acted although refused")
+			return nil, nil
+		})
+		if _, err := run(t, fn, map[string]any{"project": "SEC", "watermark": 12}); err != nil || !checked {
+			t.Errorf("checked %v, err %v", checked, err)
+		}
+	})
 }

@@ -172,31 +172,49 @@ type ActionFunc func(context.Context, Call) (map[string]any, error)
 // the retryable workflows.ErrGuardrailsUnavailable: the step's retry
 // policy tries again, and when its attempts run out the run opens a human
 // gate (the safe direction, as the separate check's failure did). A nil
-// check (a worker without guardrails) gates at once. Each attempt checks
-// again: a budget slot is keyed by run and step, so a retry gets back the
-// slot its earlier attempt reserved. Calls without Guardrail go straight
-// to act.
+// check (a worker without guardrails) gates at once. Calls without
+// Guardrail go straight to act.
+//
+// The guardrails decide a call once, as the separate check did: an
+// allowed attempt records the decision in its heartbeat details before it
+// acts (keepAllowed), and a later attempt that finds it acts under it
+// without asking again. An allowed attempt may have acted before its
+// answer was lost; a new answer (safe mode switched on, a policy edit, a
+// budget window that ended) must not turn a containment that happened into
+// a denied step, and the budget slot it reserved is still the one given
+// back if the call fails without acting.
 func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
+	return checkedAction(check, nil, act)
+}
+
+// checkedAction is CheckedAction recording the allowed decision with keep
+// (nil: the SDK's own heartbeat, which it holds back while a throttle
+// interval runs).
+func checkedAction(check CheckFunc, keep KeepFunc, act ActionFunc) ActionFunc {
 	return func(ctx context.Context, call Call) (map[string]any, error) {
 		if call.Guardrail == nil {
 			return act(ctx, call)
 		}
-		// Heartbeat while a busy budget guard answers: the step's heartbeat
-		// timeout (20 s) is shorter than the check may take. Not when an
-		// earlier attempt left progress: a heartbeat without it would
-		// drop it (actions that keep progress are not contain actions).
-		stop := func() {}
-		if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-			_, progress := connector.WithProgress(ctx)
-			stop = heartbeat(ctx, progress)
-		}
-		d, err := checkInCall(ctx, check, call)
-		stop()
-		if err != nil {
-			return nil, err
-		}
-		if d.Decision != policy.Allow {
-			return map[string]any{catalog.GuardrailKey: d}, nil
+		ctx, progress := connector.WithProgress(ctx)
+		d, allowed := allowedBefore(ctx, progress)
+		if !allowed {
+			// Heartbeat while a busy budget guard answers: the step's
+			// heartbeat timeout (20 s) is shorter than the check may take.
+			// The heartbeats re-send what an earlier attempt left.
+			stop := heartbeat(ctx, progress)
+			var err error
+			d, err = checkInCall(ctx, check, call)
+			stop()
+			if err != nil {
+				return nil, err
+			}
+			if d.Decision != policy.Allow {
+				return map[string]any{catalog.GuardrailKey: d}, nil
+			}
+			if err := keepAllowed(ctx, keep, progress, d); err != nil {
+				// Not acting is the safe direction; the step retries.
+				return nil, fmt.Errorf("recording the guardrails' decision before acting: %w", err)
+			}
 		}
 		inner := call
 		inner.Guardrail = nil
@@ -208,6 +226,68 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 		maps.Copy(res, out)
 		res[catalog.GuardrailKey] = d
 		return res, nil
+	}
+}
+
+// allowedRecord is what a checked call's attempt keeps in its heartbeat
+// details once the guardrails allowed it.
+type allowedRecord struct {
+	Allowed *policy.Decision `json:"riposte_guardrail_allowed"`
+}
+
+// allowedBefore returns the decision an earlier attempt of this call was
+// allowed under, if one was. Other details an earlier attempt left are
+// kept in progress, so heartbeats do not drop them.
+func allowedBefore(ctx context.Context, progress *connector.Progress) (policy.Decision, bool) {
+	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
+		return policy.Decision{}, false
+	}
+	var rec allowedRecord
+	if activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Allowed != nil && rec.Allowed.Decision == policy.Allow {
+		progress.Set(rec)
+		return *rec.Allowed, true
+	}
+	var prior any
+	if activity.GetHeartbeatDetails(ctx, &prior) == nil {
+		progress.Set(prior)
+	}
+	return policy.Decision{}, false
+}
+
+// keepAllowed records the allowed decision in the attempt's heartbeat
+// details before the call acts, and waits until the server has it: a
+// worker lost right after acting leaves it for the next attempt. The
+// wrapper's periodic heartbeats re-send it.
+func keepAllowed(ctx context.Context, keep KeepFunc, progress *connector.Progress, d policy.Decision) error {
+	rec := allowedRecord{Allowed: &d}
+	progress.Set(rec)
+	if !activity.IsActivity(ctx) {
+		return nil
+	}
+	info := activity.GetInfo(ctx)
+	if info.IsLocalActivity {
+		return nil // checked calls are regular activities; a local one cannot heartbeat
+	}
+	if keep != nil {
+		return keep(ctx, info.TaskToken, rec)
+	}
+	// The SDK sends the first heartbeat of an attempt at once (the SDK's
+	// test environment records every one at once).
+	activity.RecordHeartbeat(ctx, rec)
+	return nil
+}
+
+// KeepFunc records an activity attempt's heartbeat details and returns once
+// the server has them (client.Client.RecordActivityHeartbeat).
+type KeepFunc func(ctx context.Context, taskToken []byte, details any) error
+
+// keep is the worker's synchronous heartbeat, nil without guardrails.
+func (g *Guardrails) keep() KeepFunc {
+	if g == nil || g.Client == nil {
+		return nil
+	}
+	return func(ctx context.Context, taskToken []byte, details any) error {
+		return g.Client.RecordActivityHeartbeat(ctx, taskToken, details)
 	}
 }
 

@@ -21,10 +21,23 @@ type Progress struct {
 	set     bool
 }
 
-// WithProgress attaches a Progress to an activity attempt's context.
+// WithProgress attaches a Progress to an activity attempt's context, or
+// returns the one already attached (a wrapper that saved details before the
+// handler ran, e.g. a checked call's allowed decision, keeps them in the
+// heartbeats the handler's wrapper sends).
 func WithProgress(ctx context.Context) (context.Context, *Progress) {
+	if p, ok := ctx.Value(progressKey{}).(*Progress); ok {
+		return ctx, p
+	}
 	p := &Progress{}
 	return context.WithValue(ctx, progressKey{}, p), p
+}
+
+// Set keeps v as the details the next heartbeats send, without sending one.
+func (p *Progress) Set(v any) {
+	p.mu.Lock()
+	p.details, p.set = v, true
+	p.mu.Unlock()
 }
 
 // Details returns what SaveProgress stored, if anything.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/cli"
+	"github.com/riposte-dev/riposte/internal/lab"
 )
 
 // waitStep polls a run until the step reaches a status in want.
@@ -124,4 +125,48 @@ budgets:
 
 func jsonHas(b []byte, s string) bool {
 	return strings.Contains(string(b), s) || strings.Contains(string(b), strings.ReplaceAll(s, " ", ""))
+}
+
+// The guardrails decide a contain step once, on the real server as in the
+// workflows' tests: the EDR isolates the host but its answer is lost (the
+// lab applies the call and answers 429 asking for a retry in 6 s), safe
+// mode is switched on meanwhile, and the retry acts under the first
+// attempt's decision (kept in the attempt's heartbeat details) instead of
+// gating a step whose host is already contained.
+func TestGuardrailsDecideOnceOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	h.sys.Lab.InjectFault(lab.CrowdStrike, lab.Fault{Status: 429, Lost: true, RetryAfter: 6 * time.Second})
+	_, r := h.submit(budgetDetection("once-lost", "fin-ws-042", 95))
+	wid := r.Detections[0].Matched[0].WorkflowID
+	deadline := time.Now().Add(30 * time.Second)
+	for len(h.sys.Lab.State().ContainedHosts) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the first attempt never reached the EDR")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if code, b := h.do("POST", "/v1/policy/safe-mode", h.tokenFor("USOC"), `{"enabled":true,"user":"USOC"}`); code != 200 {
+		t.Fatalf("safe mode: %d %s", code, b)
+	}
+	d := h.waitStep(wid, "contain", "succeeded", "waiting_approval", "denied", "failed")
+	st := d.Steps[0]
+	if st.Status != "succeeded" {
+		t.Errorf("step %s (%s%s), guardrail %+v; want succeeded on a retry", st.Status, st.Error, st.Reason, st.Guardrail)
+	}
+	if out, _ := st.Output.(map[string]any); out["already"] != true {
+		t.Errorf("output %v, want the retry to find the host contained", st.Output)
+	}
+	if st.StartedAt == nil || st.EndedAt == nil || st.EndedAt.Sub(*st.StartedAt) < 5*time.Second {
+		t.Errorf("step ran %v to %v: not after the retry the EDR asked for", st.StartedAt, st.EndedAt)
+	}
+	// A new detection after the switch is gated: safe mode itself works.
+	_, r = h.submit(budgetDetection("once-after", "hr-ws-007", 95))
+	d = h.waitStep(r.Detections[0].Matched[0].WorkflowID, "contain", "succeeded", "waiting_approval")
+	if g := d.Steps[0].Guardrail; d.Steps[0].Status != "waiting_approval" || g == nil || g.Rule != "safe_mode" {
+		t.Errorf("after the switch: %s %+v", d.Steps[0].Status, g)
+	}
 }
