@@ -292,10 +292,11 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	}
 	var out map[string]any
 	var fut workflow.Future
+	checkedType := !local && guard != nil && r.input.Rev >= RevCheckedActivity
 	switch {
 	case local:
 		fut = workflow.ExecuteLocalActivity(actx, cs.Step.Action, call)
-	case guard != nil && r.input.Rev >= RevCheckedActivity:
+	case checkedType:
 		fut = workflow.ExecuteActivity(actx, catalog.CheckedActivity(cs.Step.Action), call)
 	default:
 		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
@@ -303,7 +304,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	err := fut.Get(ctx, &out)
 	var d *policy.Decision
 	if guard != nil {
-		d = takeDecision(ctx, fut, err)
+		d = takeDecision(ctx, fut, err, checkedType)
 		delete(out, catalog.GuardrailKey)
 		if d != nil && d.Decision != policy.Allow {
 			return nil, "", "", d
@@ -328,24 +329,33 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 
 // takeDecision reads the guardrails' decision from a checked call's output
 // (decoded again, as a struct, by the data converter) or, when it failed
-// after they allowed it, from its failure's details.
-func takeDecision(ctx workflow.Context, fut workflow.Future, err error) *policy.Decision {
+// after they allowed it, from its failure's details. checkedType: the call
+// ran under its own activity type (RevCheckedActivity).
+func takeDecision(ctx workflow.Context, fut workflow.Future, err error, checkedType bool) *policy.Decision {
 	if err != nil {
-		var ae *temporal.ApplicationError
-		if !errors.As(err, &ae) {
-			return nil
+		d := failedDecision(err)
+		var te *temporal.TimeoutError
+		var ce *temporal.CanceledError
+		switch {
+		case errors.As(err, &te) || errors.As(err, &ce):
+			// The server puts the previous attempt's failure under the
+			// last one's timeout: what it says is not this attempt's
+			// decision (a gate for a guard that did not answer then would
+			// hide that this attempt acted and timed out).
+			if d != nil && workflow.GetVersion(ctx, changeCheckedCallOutcome, workflow.DefaultVersion, 1) >= 1 {
+				return nil
+			}
+		case d == nil && checkedType && notRegistered(err):
+			// Only workers that cannot check it ran the checked call (a
+			// rollback with such runs in flight): a human decides, as
+			// when the guardrails cannot be asked, and the approved call
+			// runs unchecked under the action's own type.
+			if workflow.GetVersion(ctx, changeCheckedCallOutcome, workflow.DefaultVersion, 1) >= 1 {
+				u := policy.Unavailable("no worker that checks the guardrails took the call (" + errorMessage(err) + ")")
+				return &u
+			}
 		}
-		if ae.Type() == ErrGuardrailsUnavailable {
-			// The last attempt could not ask them and did not act.
-			d := policy.Unavailable(ae.Message())
-			return &d
-		}
-		var lf LocalFailure
-		var gd GuardDetail
-		if ae.HasDetails() && ae.Details(&lf, &gd) == nil && gd.Decision.Decision != "" {
-			return &gd.Decision
-		}
-		return nil
+		return d
 	}
 	var res checkedOutput
 	if fut.Get(ctx, &res) != nil || res.Guardrail == nil || res.Guardrail.Decision == "" {
@@ -353,6 +363,40 @@ func takeDecision(ctx workflow.Context, fut workflow.Future, err error) *policy.
 	}
 	return res.Guardrail
 }
+
+// failedDecision is the decision a failed checked call carries: none, the
+// fail-closed one of an attempt that could not ask the guardrails, or the
+// one it ran under.
+func failedDecision(err error) *policy.Decision {
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) {
+		return nil
+	}
+	if ae.Type() == ErrGuardrailsUnavailable {
+		// The last attempt could not ask them and did not act.
+		d := policy.Unavailable(ae.Message())
+		return &d
+	}
+	var lf LocalFailure
+	var gd GuardDetail
+	if ae.HasDetails() && ae.Details(&lf, &gd) == nil && gd.Decision.Decision != "" {
+		return &gd.Decision
+	}
+	return nil
+}
+
+// notRegistered says a call failed because the workers that took it do
+// not register its activity type (the SDK's ActivityNotRegisteredError).
+func notRegistered(err error) bool {
+	var ae *temporal.ApplicationError
+	return errors.As(err, &ae) && ae.Type() == "ActivityNotRegisteredError"
+}
+
+// changeCheckedCallOutcome gates how a checked call's final failure is
+// read: a timeout or cancellation carries no decision, and a call no
+// worker could check opens the human gate (before: the previous attempt's
+// decision, and a failed step).
+const changeCheckedCallOutcome = "checked-call-outcome"
 
 // checkedOutput is the decision in a checked call's output.
 type checkedOutput struct {
@@ -384,6 +428,13 @@ func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, param
 	r.setStatus(ctx, i, playbook.StatusRunning)
 	// The call carries the workflow id, step, action and params already.
 	req := &policy.Request{Auto: true, Facts: policy.NewFacts(r.detect, r.finding)}
+	if r.input.Rev < RevCheckedActivity {
+		// Workers of the first revision-4 builds (5a34288 to da123b7)
+		// announce revision 4 too and ask with the request as it is: a
+		// request without the params would miss a protected host and
+		// the step's budget. (Activity input is not replayed.)
+		req.WorkflowID, req.StepID, req.Action, req.Params = r.info.WorkflowExecution.ID, cs.ID, cs.Step.Action, params
+	}
 	out, status, errMsg, d := r.callWith(ctx, cs, params, -1, req)
 	if d == nil {
 		return out, status, errMsg, true
