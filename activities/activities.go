@@ -109,7 +109,7 @@ func RequireGuardrail(fn ActionFunc) ActionFunc {
 // wrap adds what every action shares: the guardrail check of calls that
 // ask for it, dry-run simulation and heartbeats.
 func wrap(d Definition, env *Env, g *Guardrails) ActionFunc {
-	return checkedAction(g.check(), g.keep(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
+	return CheckedAction(g.check(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
 }
 
 func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
@@ -189,90 +190,59 @@ func TestCheckedActivityTypes(t *testing.T) {
 	}
 }
 
-// The guardrails decide a call once: an allowed attempt records the
-// decision (synchronously) before it acts, and a later attempt that finds
-// it acts under it without asking again; when the record cannot be made,
-// the attempt does not act.
-func TestCheckedActionDecidesOnce(t *testing.T) {
+// The guardrails decide a call once: an attempt that fails says how it
+// ended in its heartbeat details, for the next attempt (workflows' tests
+// run the retries); one that succeeds sends no heartbeat.
+func TestCheckedActionLeavesItsDecision(t *testing.T) {
 	budget := policy.Decision{Decision: policy.Allow, Rule: "budget", Why: "budget: 1 of 5 used", Budget: &policy.Budget{Action: "*", Max: 5, Per: time.Hour}}
 	call := catalog.Call{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, WorkflowID: "w", StepID: "isolate",
 		Guardrail: &policy.Request{Auto: true}}
-	run := func(t *testing.T, fn activities.ActionFunc, details any) (map[string]any, error) {
-		t.Helper()
-		var s testsuite.WorkflowTestSuite
-		env := s.NewTestActivityEnvironment()
-		if details != nil {
-			env.SetHeartbeatDetails(details)
-		}
-		env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: catalog.CheckedActivity(call.Action)})
-		v, err := env.ExecuteActivity(catalog.CheckedActivity(call.Action), call)
-		if err != nil {
-			return nil, err
-		}
-		var out map[string]any
-		return out, v.Get(&out)
+	for _, tc := range []struct {
+		name  string
+		check activities.CheckFunc
+		act   error
+		want  []string // in the one heartbeat's details; nil: no heartbeat
+	}{
+		{"succeeded", decide(budget), nil, nil},
+		{"failed after acting", decide(budget), errors.New("502 after the host was isolated"), []string{`"riposte_guardrail_attempt":1`, `"riposte_guardrail_allowed":{`, `"decision":"allow"`, `"rule":"budget"`}},
+		{"no answer", func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+			return policy.Decision{}, errors.New("guard unreachable")
+		}, nil, []string{`"riposte_guardrail_attempt":1`, `"riposte_guardrail_unanswered":true`}},
+		{"refused", decide(policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "on"}), nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s testsuite.WorkflowTestSuite
+			env := s.NewTestActivityEnvironment()
+			var beats []string
+			env.SetOnActivityHeartbeatListener(func(_ *activity.Info, details converter.EncodedValues) {
+				var v any
+				if details.HasValues() && details.Get(&v) == nil {
+					b, _ := json.Marshal(v)
+					beats = append(beats, string(b))
+				}
+			})
+			fn := activities.CheckedAction(tc.check, func(context.Context, catalog.Call) (map[string]any, error) {
+				if tc.act != nil {
+					return nil, tc.act
+				}
+				return map[string]any{"device_id": "aid-1"}, nil
+			})
+			env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: catalog.CheckedActivity(call.Action)})
+			_, _ = env.ExecuteActivity(catalog.CheckedActivity(call.Action), call)
+			if tc.want == nil {
+				if len(beats) != 0 {
+					t.Errorf("heartbeats %v, want none", beats)
+				}
+				return
+			}
+			if len(beats) != 1 {
+				t.Fatalf("heartbeats %v, want one", beats)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(beats[0], w) {
+					t.Errorf("heartbeat %s, want %s in it", beats[0], w)
+				}
+			}
+		})
 	}
-
-	t.Run("first attempt records before acting", func(t *testing.T) {
-		var order []string
-		fn := activities.CheckedActionKeeping(decide(budget), func(_ context.Context, _ []byte, details any) error {
-			order = append(order, "keep")
-			return nil
-		}, func(context.Context, catalog.Call) (map[string]any, error) {
-			order = append(order, "act")
-			return map[string]any{"device_id": "aid-1"}, nil
-		})
-		out, err := run(t, fn, nil)
-		if err != nil || out["device_id"] != "aid-1" || strings.Join(order, ",") != "keep,act" {
-			t.Errorf("out %v, err %v, order %v; want the decision kept, then the action", out, err, order)
-		}
-	})
-	t.Run("no record, no action", func(t *testing.T) {
-		acted := false
-		fn := activities.CheckedActionKeeping(decide(budget), func(context.Context, []byte, any) error {
-			return errors.New("frontend unavailable")
-		}, func(context.Context, catalog.Call) (map[string]any, error) {
-			acted = true
-			return nil, nil
-		})
-		_, err := run(t, fn, nil)
-		var ae *temporal.ApplicationError
-		if acted || !errors.As(err, &ae) || ae.NonRetryable() || !strings.Contains(err.Error(), "frontend unavailable") {
-			t.Errorf("acted %v, err %v; want a retryable failure without acting", acted, err)
-		}
-	})
-	t.Run("a later attempt acts under the earlier decision", func(t *testing.T) {
-		acted := false
-		fn := activities.CheckedActionKeeping(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-			t.Error("asked the guardrails again")
-			return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode"}, nil
-		}, func(context.Context, []byte, any) error {
-			t.Error("recorded again")
-			return nil
-		}, func(context.Context, catalog.Call) (map[string]any, error) {
-			acted = true
-			return map[string]any{"device_id": "aid-1", "already": true}, nil
-		})
-		out, err := run(t, fn, map[string]any{"riposte_guardrail_allowed": budget})
-		if err != nil || !acted {
-			t.Fatalf("acted %v, err %v", acted, err)
-		}
-		d, _ := json.Marshal(out[catalog.GuardrailKey])
-		if !strings.Contains(string(d), `"rule":"budget"`) {
-			t.Errorf("decision %s, want the earlier attempt's", d)
-		}
-	})
-	t.Run("other details are not a decision", func(t *testing.T) {
-		checked := false
-		fn := activities.CheckedActionKeeping(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-			checked = true
-			return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "on"}, nil
-		}, nil, func(context.Context, catalog.Call) (map[string]any, error) {
-			t.Error("acted although refused")
-			return nil, nil
-		})
-		if _, err := run(t, fn, map[string]any{"project": "SEC", "watermark": 12}); err != nil || !checked {
-			t.Errorf("checked %v, err %v", checked, err)
-		}
-	})
 }

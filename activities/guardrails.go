@@ -175,29 +175,28 @@ type ActionFunc func(context.Context, Call) (map[string]any, error)
 // check (a worker without guardrails) gates at once. Calls without
 // Guardrail go straight to act.
 //
-// The guardrails decide a call once, as the separate check did: an
-// allowed attempt records the decision in its heartbeat details before it
-// acts (keepAllowed), and a later attempt that finds it acts under it
-// without asking again. An allowed attempt may have acted before its
-// answer was lost; a new answer (safe mode switched on, a policy edit, a
-// budget window that ended) must not turn a containment that happened into
-// a denied step, and the budget slot it reserved is still the one given
-// back if the call fails without acting.
+// The guardrails decide a call once, as the separate check did. An
+// allowed attempt may have acted before it failed (its answer lost); a new
+// answer (safe mode switched on, a policy edit, a budget window that
+// ended) must not turn a containment that happened into a denied step. So
+// an attempt that ends in a failure says in its heartbeat details how it
+// ended (attemptRecord): allowed, and the next attempt acts under the same
+// decision (and budget slot) without asking again; or not answered, and it
+// did not act. An attempt that ended without a word (its worker lost, its
+// time up) may have acted: the next one asks again, and a gate or refusal
+// then goes to a human, saying so. A call that succeeds records nothing:
+// no heartbeat in the common path.
 func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
-	return checkedAction(check, nil, act)
-}
-
-// checkedAction is CheckedAction recording the allowed decision with keep
-// (nil: the SDK's own heartbeat, which it holds back while a throttle
-// interval runs).
-func checkedAction(check CheckFunc, keep KeepFunc, act ActionFunc) ActionFunc {
 	return func(ctx context.Context, call Call) (map[string]any, error) {
 		if call.Guardrail == nil {
 			return act(ctx, call)
 		}
 		ctx, progress := connector.WithProgress(ctx)
-		d, allowed := allowedBefore(ctx, progress)
-		if !allowed {
+		prev := earlierAttempt(ctx, progress)
+		d := policy.Decision{}
+		if prev.Allowed != nil {
+			d = *prev.Allowed
+		} else {
 			// Heartbeat while a busy budget guard answers: the step's
 			// heartbeat timeout (20 s) is shorter than the check may take.
 			// The heartbeats re-send what an earlier attempt left.
@@ -206,20 +205,24 @@ func checkedAction(check CheckFunc, keep KeepFunc, act ActionFunc) ActionFunc {
 			d, err = checkInCall(ctx, check, call)
 			stop()
 			if err != nil {
+				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true})
 				return nil, err
+			}
+			if prev.Silent && d.Decision != policy.Allow {
+				d = mayHaveActed(d)
 			}
 			if d.Decision != policy.Allow {
 				return map[string]any{catalog.GuardrailKey: d}, nil
 			}
-			if err := keepAllowed(ctx, keep, progress, d); err != nil {
-				// Not acting is the safe direction; the step retries.
-				return nil, fmt.Errorf("recording the guardrails' decision before acting: %w", err)
-			}
 		}
+		// A long call's periodic heartbeats carry the decision too.
+		rec := attemptRecord{Attempt: attemptOf(ctx), Allowed: &d}
+		progress.Set(rec)
 		inner := call
 		inner.Guardrail = nil
 		out, err := act(ctx, inner)
 		if err != nil {
+			recordAttempt(ctx, rec)
 			return nil, withDecision(err, d)
 		}
 		res := make(map[string]any, len(out)+1)
@@ -229,66 +232,76 @@ func checkedAction(check CheckFunc, keep KeepFunc, act ActionFunc) ActionFunc {
 	}
 }
 
-// allowedRecord is what a checked call's attempt keeps in its heartbeat
-// details once the guardrails allowed it.
-type allowedRecord struct {
-	Allowed *policy.Decision `json:"riposte_guardrail_allowed"`
+// attemptRecord is how an attempt of a checked call ended, in its
+// heartbeat details, for the next attempt.
+type attemptRecord struct {
+	Attempt int32 `json:"riposte_guardrail_attempt"`
+	// Allowed is the decision the attempt acted under.
+	Allowed *policy.Decision `json:"riposte_guardrail_allowed,omitempty"`
+	// Unanswered: the guardrails did not answer; it did not act.
+	Unanswered bool `json:"riposte_guardrail_unanswered,omitempty"`
 }
 
-// allowedBefore returns the decision an earlier attempt of this call was
-// allowed under, if one was. Other details an earlier attempt left are
-// kept in progress, so heartbeats do not drop them.
-func allowedBefore(ctx context.Context, progress *connector.Progress) (policy.Decision, bool) {
-	if !activity.IsActivity(ctx) || !activity.HasHeartbeatDetails(ctx) {
-		return policy.Decision{}, false
+// earlier is what an attempt knows of the ones before it.
+type earlier struct {
+	// Allowed is the decision an earlier attempt acted under.
+	Allowed *policy.Decision
+	// Silent: the previous attempt ended without saying how (worker lost,
+	// time up) and may have acted.
+	Silent bool
+}
+
+// earlierAttempt reads what the earlier attempts of this call left. Other
+// details are kept in progress, so heartbeats do not drop them.
+func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
+	n := attemptOf(ctx)
+	if n <= 1 {
+		return earlier{}
 	}
-	var rec allowedRecord
-	if activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Allowed != nil && rec.Allowed.Decision == policy.Allow {
+	var rec attemptRecord
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Attempt > 0 {
 		progress.Set(rec)
-		return *rec.Allowed, true
+		switch {
+		case rec.Allowed != nil && rec.Allowed.Decision == policy.Allow:
+			// Whatever the attempts since did, they acted under it too.
+			return earlier{Allowed: rec.Allowed}
+		case rec.Unanswered && rec.Attempt == n-1:
+			return earlier{}
+		}
+		return earlier{Silent: true}
 	}
 	var prior any
-	if activity.GetHeartbeatDetails(ctx, &prior) == nil {
+	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &prior) == nil {
 		progress.Set(prior)
 	}
-	return policy.Decision{}, false
+	return earlier{Silent: true}
 }
 
-// keepAllowed records the allowed decision in the attempt's heartbeat
-// details before the call acts, and waits until the server has it: a
-// worker lost right after acting leaves it for the next attempt. The
-// wrapper's periodic heartbeats re-send it.
-func keepAllowed(ctx context.Context, keep KeepFunc, progress *connector.Progress, d policy.Decision) error {
-	rec := allowedRecord{Allowed: &d}
-	progress.Set(rec)
+// mayHaveActed turns a gate or refusal that follows a silent attempt into
+// a gate that says why: that attempt may have contained already, which
+// only a human can weigh against the rule.
+func mayHaveActed(d policy.Decision) policy.Decision {
+	d.Why = "the previous attempt of this call ended without an answer and may have acted; the guardrails now say: " + d.Why
+	d.Decision = policy.Gate
+	return d
+}
+
+// attemptOf is the activity attempt, 0 outside an activity.
+func attemptOf(ctx context.Context) int32 {
 	if !activity.IsActivity(ctx) {
-		return nil
+		return 0
 	}
-	info := activity.GetInfo(ctx)
-	if info.IsLocalActivity {
-		return nil // checked calls are regular activities; a local one cannot heartbeat
-	}
-	if keep != nil {
-		return keep(ctx, info.TaskToken, rec)
-	}
-	// The SDK sends the first heartbeat of an attempt at once (the SDK's
-	// test environment records every one at once).
-	activity.RecordHeartbeat(ctx, rec)
-	return nil
+	return activity.GetInfo(ctx).Attempt
 }
 
-// KeepFunc records an activity attempt's heartbeat details and returns once
-// the server has them (client.Client.RecordActivityHeartbeat).
-type KeepFunc func(ctx context.Context, taskToken []byte, details any) error
-
-// keep is the worker's synchronous heartbeat, nil without guardrails.
-func (g *Guardrails) keep() KeepFunc {
-	if g == nil || g.Client == nil {
-		return nil
+// recordAttempt leaves rec for the next attempt. Only on the way out of a
+// failed attempt: the SDK sends it at once, or with the buffered
+// heartbeat it flushes before reporting the failure.
+func recordAttempt(ctx context.Context, rec attemptRecord) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
+		return
 	}
-	return func(ctx context.Context, taskToken []byte, details any) error {
-		return g.Client.RecordActivityHeartbeat(ctx, taskToken, details)
-	}
+	activity.RecordHeartbeat(ctx, rec)
 }
 
 func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decision, error) {

@@ -192,3 +192,73 @@ func TestCheckedCallWithoutCheckingWorkerGates(t *testing.T) {
 		t.Errorf("calls %+v, want one unchecked call after the approval", calls)
 	}
 }
+
+// After an attempt that ended without saying how (its worker lost: here a
+// panic), the next one asks the guardrails again, since that attempt may
+// or may not have been allowed; a refusal then goes to a human, saying
+// the earlier attempt may have acted, instead of denying a step whose host
+// may be contained. After an attempt the guardrails did not answer (it did
+// not act), a refusal is a refusal.
+func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
+	refuse := policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "the host is protected now"}
+	for _, tc := range []struct {
+		name       string
+		first      func() (policy.Decision, error) // the first attempt's check
+		firstActs  bool                            // and then the first attempt panics
+		wantStatus string
+		wantRule   string
+		wantWhy    string
+	}{
+		{"silent", func() (policy.Decision, error) { return policy.Decision{Decision: policy.Allow}, nil }, true,
+			playbook.StatusTimedOut, "protected_asset", "may have acted"},
+		{"unanswered", func() (policy.Decision, error) { return policy.Decision{}, errors.New("guard unreachable") }, false,
+			playbook.StatusDenied, "protected_asset", "the host is protected now"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forRevs(t, func(t *testing.T, rev int) {
+				if rev < workflows.RevGuardInCall {
+					return // one separate check before all attempts
+				}
+				h := newHarness(t)
+				h.rev = rev
+				var mu sync.Mutex
+				checks, acted := 0, 0
+				check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					checks++
+					if checks <= 3 && !tc.firstActs || checks == 1 {
+						return tc.first()
+					}
+					return refuse, nil
+				}
+				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(context.Context, catalog.Call) (map[string]any, error) {
+					mu.Lock()
+					acted++
+					mu.Unlock()
+					panic("worker lost mid-call")
+				}))
+				h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return nil, nil })
+				f := &gateFake{}
+				f.register(h.env)
+				pb := strings.Replace(containPlaybook, "%s", "approval: auto\n    retry: {max_attempts: 2, initial_interval: 100ms}", 1)
+				res, _ := h.run(compileYAML(t, pb), det)
+				if res == nil {
+					t.Fatal("no result")
+				}
+				st := stepOf(res, "isolate")
+				gates := 0
+				if tc.wantStatus == playbook.StatusTimedOut {
+					gates = 1 // nobody decides: the gate times out
+				}
+				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != tc.wantRule || !strings.Contains(st.Guardrail.Why, tc.wantWhy) {
+					t.Errorf("step %s (%s), %d gates, guardrail %+v; want %s, %d gates, by %s saying %q", st.Status, st.Reason, len(f.opened), st.Guardrail, tc.wantStatus, gates, tc.wantRule, tc.wantWhy)
+				}
+				if tc.firstActs != (acted > 0) {
+					t.Errorf("%d vendor calls", acted)
+				}
+			})
+		})
+	}
+}
