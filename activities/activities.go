@@ -188,8 +188,9 @@ func heartbeat(ctx context.Context, progress *connector.Progress) func() {
 	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
 		return func() {}
 	}
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		t := time.NewTicker(5 * time.Second)
 		defer t.Stop()
 		for {
@@ -209,5 +210,11 @@ func heartbeat(ctx context.Context, progress *connector.Progress) func() {
 			}
 		}
 	}()
-	return func() { close(done) }
+	// Stopping waits for a heartbeat in flight: one sent after the
+	// caller's own last heartbeat (a checked call's attemptRecord) would
+	// replace it.
+	return func() {
+		close(done)
+		<-exited
+	}
 }

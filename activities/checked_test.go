@@ -246,3 +246,32 @@ func TestCheckedActionLeavesItsDecision(t *testing.T) {
 		})
 	}
 }
+
+// `temporal activity reset` / `unpause --reset-attempts` set the attempt
+// back to 1 and keep the heartbeat details (unless --reset-heartbeats).
+// An earlier attempt acted under an allow; the new attempt 1 must not
+// ask again and take a refusal.
+func TestCheckedActionAfterActivityReset(t *testing.T) {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestActivityEnvironment()
+	env.SetHeartbeatDetails(map[string]any{
+		"riposte_guardrail_attempt": 3,
+		"riposte_guardrail_allowed": policy.Decision{Decision: policy.Allow, Rule: "budget"},
+	})
+	acted := false
+	fn := activities.CheckedAction(decide(policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "on"}),
+		func(context.Context, catalog.Call) (map[string]any, error) {
+			acted = true
+			return map[string]any{}, nil
+		})
+	env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: "x+guardrails"})
+	v, err := env.ExecuteActivity("x+guardrails", catalog.Call{Action: "x", Guardrail: &policy.Request{Auto: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	_ = v.Get(&out)
+	if d, _ := out[catalog.GuardrailKey].(map[string]any); !acted || d["decision"] != policy.Allow || d["rule"] != "budget" {
+		t.Errorf("acted %v, decision %v: an earlier attempt's allow must hold after a reset", acted, d)
+	}
+}

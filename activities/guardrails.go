@@ -205,7 +205,10 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 			d, err = checkInCall(ctx, check, call)
 			stop()
 			if err != nil {
-				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true})
+				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true, MayHaveActed: prev.Silent})
+				if prev.Silent {
+					err = guardrailsUnavailable(fmt.Errorf("an earlier attempt of this call ended without an answer and may have acted; %w", err))
+				}
 				return nil, err
 			}
 			if prev.Silent && d.Decision != policy.Allow {
@@ -240,6 +243,8 @@ type attemptRecord struct {
 	Allowed *policy.Decision `json:"riposte_guardrail_allowed,omitempty"`
 	// Unanswered: the guardrails did not answer; it did not act.
 	Unanswered bool `json:"riposte_guardrail_unanswered,omitempty"`
+	// MayHaveActed: an attempt before this unanswered one was silent.
+	MayHaveActed bool `json:"riposte_guardrail_may_have_acted,omitempty"`
 }
 
 // earlier is what an attempt knows of the ones before it.
@@ -255,8 +260,11 @@ type earlier struct {
 // details are kept in progress, so heartbeats do not drop them.
 func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
 	n := attemptOf(ctx)
-	if n <= 1 {
-		return earlier{}
+	if n <= 0 || !activity.HasHeartbeatDetails(ctx) {
+		// No details: a first attempt, or one after a reset that cleared them.
+		if n <= 1 {
+			return earlier{}
+		}
 	}
 	var rec attemptRecord
 	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Attempt > 0 {
@@ -266,7 +274,7 @@ func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
 			// Whatever the attempts since did, they acted under it too.
 			return earlier{Allowed: rec.Allowed}
 		case rec.Unanswered && rec.Attempt == n-1:
-			return earlier{}
+			return earlier{Silent: rec.MayHaveActed}
 		}
 		return earlier{Silent: true}
 	}

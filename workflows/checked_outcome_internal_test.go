@@ -51,7 +51,7 @@ func TestCheckedCallOutcome(t *testing.T) {
 		{"failed after allowed", activityFailure(app("RateLimited", LocalFailure{Message: "429"}, allowed)), true, "allow/budget", "allow/budget"},
 		{"plain failure", activityFailure(app("NoConnection")), true, "", ""},
 		{"timed out after an attempt without answer", activityFailure(timeout(app(ErrGuardrailsUnavailable))), true, "", "gate/guardrails_unavailable"},
-		{"timed out after a failed allowed attempt", activityFailure(timeout(app("RateLimited", LocalFailure{Message: "429"}, allowed))), true, "", "allow/budget"},
+		{"timed out after a failed allowed attempt", activityFailure(timeout(app("RateLimited", LocalFailure{Message: "429"}, allowed))), true, "allow/budget", "allow/budget"},
 		{"timed out", activityFailure(timeout(nil)), true, "", ""},
 		{"no worker registers the checked type", activityFailure(app("ActivityNotRegisteredError")), true, "gate/guardrails_unavailable", ""},
 		{"no worker registers an unchecked type", activityFailure(app("ActivityNotRegisteredError")), false, "", ""},

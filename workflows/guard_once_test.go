@@ -262,3 +262,48 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 		})
 	}
 }
+
+// Attempt 1 is allowed and acts, then its worker is lost (silent). Attempt
+// 2's check gets no answer (records Unanswered). Attempt 3 is refused: the
+// host may be contained by attempt 1, so this must go to a human saying so,
+// not read "denied".
+func TestGuardrailsSilentThenUnansweredThenRefused(t *testing.T) {
+	h := newHarness(t)
+	h.rev = workflows.RevCheckedActivity
+	var mu sync.Mutex
+	checks, acted := 0, 0
+	check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		checks++
+		switch {
+		case checks == 1:
+			return policy.Decision{Decision: policy.Allow}, nil
+		case checks <= 4: // attempt 2: all three tries fail
+			return policy.Decision{}, errors.New("budget guard not answering")
+		}
+		return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "safe mode is on now"}, nil
+	}
+	h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+	h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(context.Context, catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		acted++
+		mu.Unlock()
+		panic("worker lost mid-call, after the vendor isolated the host")
+	}))
+	h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return nil, nil })
+	f := &gateFake{}
+	f.register(h.env)
+	pb := strings.Replace(containPlaybook, "%s", "approval: auto\n    retry: {max_attempts: 3, initial_interval: 100ms}", 1)
+	res, _ := h.run(compileYAML(t, pb), det)
+	if res == nil {
+		t.Fatal("no result")
+	}
+	st := stepOf(res, "isolate")
+	if acted != 1 {
+		t.Fatalf("acted %d", acted)
+	}
+	if st.Status == playbook.StatusDenied || len(f.opened) == 0 || st.Guardrail == nil || !strings.Contains(st.Guardrail.Why, "may have acted") {
+		t.Errorf("step %s (%s), %d gates, guardrail %+v: a host attempt 1 may have contained must go to a human, saying so", st.Status, st.Reason, len(f.opened), st.Guardrail)
+	}
+}

@@ -339,10 +339,11 @@ func takeDecision(ctx workflow.Context, fut workflow.Future, err error, checkedT
 		switch {
 		case errors.As(err, &te) || errors.As(err, &ce):
 			// The server puts the previous attempt's failure under the
-			// last one's timeout: what it says is not this attempt's
-			// decision (a gate for a guard that did not answer then would
-			// hide that this attempt acted and timed out).
-			if d != nil && workflow.GetVersion(ctx, changeCheckedCallOutcome, workflow.DefaultVersion, 1) >= 1 {
+			// last one's timeout: a gate for a guard that did not answer
+			// then is not this attempt's decision, and would hide that it
+			// acted and timed out. (An allow there is the one the last
+			// attempt acted under too: calls are decided once.)
+			if d != nil && d.Decision != policy.Allow && workflow.GetVersion(ctx, changeCheckedCallOutcome, workflow.DefaultVersion, 1) >= 1 {
 				return nil
 			}
 		case d == nil && checkedType && notRegistered(err):
@@ -351,7 +352,9 @@ func takeDecision(ctx workflow.Context, fut workflow.Future, err error, checkedT
 			// when the guardrails cannot be asked, and the approved call
 			// runs unchecked under the action's own type.
 			if workflow.GetVersion(ctx, changeCheckedCallOutcome, workflow.DefaultVersion, 1) >= 1 {
-				u := policy.Unavailable("no worker that checks the guardrails took the call (" + errorMessage(err) + ")")
+				// The workflow sees only the last attempt: an earlier one
+				// may have run on a worker that checks, and acted.
+				u := policy.Unavailable("the last attempts reached only workers that cannot check the guardrails (" + errorMessage(err) + "); an earlier attempt may have acted")
 				return &u
 			}
 		}
@@ -393,9 +396,9 @@ func notRegistered(err error) bool {
 }
 
 // changeCheckedCallOutcome gates how a checked call's final failure is
-// read: a timeout or cancellation carries no decision, and a call no
-// worker could check opens the human gate (before: the previous attempt's
-// decision, and a failed step).
+// read: a timeout or cancellation carries no gate or refusal of an earlier
+// attempt, and a call no worker could check opens the human gate (before:
+// the previous attempt's decision, and a failed step).
 const changeCheckedCallOutcome = "checked-call-outcome"
 
 // checkedOutput is the decision in a checked call's output.
