@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -197,22 +198,25 @@ func TestCheckedCallWithoutCheckingWorkerGates(t *testing.T) {
 // panic), the next one asks the guardrails again, since that attempt may
 // or may not have been allowed; a refusal then goes to a human, saying
 // the earlier attempt may have acted, instead of denying a step whose host
-// may be contained. After an attempt the guardrails did not answer (it did
+// may be contained — also when an attempt the guardrails did not answer
+// came in between. After an attempt the guardrails did not answer (it did
 // not act), a refusal is a refusal.
 func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
-	refuse := policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "the host is protected now"}
+	allow := answer{d: policy.Decision{Decision: policy.Allow}}
+	none := answer{err: errors.New("budget guard not answering")}
+	refuse := answer{d: policy.Decision{Decision: policy.Refuse, Rule: "protected_asset", Why: "the host is protected now"}}
 	for _, tc := range []struct {
-		name       string
-		first      func() (policy.Decision, error) // the first attempt's check
-		firstActs  bool                            // and then the first attempt panics
+		name string
+		// checks are the guardrails' answers in order (3 tries per
+		// unanswered attempt); an allowed attempt panics after acting.
+		checks     []answer
+		attempts   int
 		wantStatus string
-		wantRule   string
 		wantWhy    string
 	}{
-		{"silent", func() (policy.Decision, error) { return policy.Decision{Decision: policy.Allow}, nil }, true,
-			playbook.StatusTimedOut, "protected_asset", "may have acted"},
-		{"unanswered", func() (policy.Decision, error) { return policy.Decision{}, errors.New("guard unreachable") }, false,
-			playbook.StatusDenied, "protected_asset", "the host is protected now"},
+		{"silent", []answer{allow, refuse}, 2, playbook.StatusTimedOut, "may have acted"},
+		{"unanswered", []answer{none, none, none, refuse}, 2, playbook.StatusDenied, "the host is protected now"},
+		{"silent, then unanswered", []answer{allow, none, none, none, refuse}, 3, playbook.StatusTimedOut, "may have acted"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forRevs(t, func(t *testing.T, rev int) {
@@ -226,23 +230,21 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 				check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
 					mu.Lock()
 					defer mu.Unlock()
+					a := tc.checks[min(checks, len(tc.checks)-1)]
 					checks++
-					if checks <= 3 && !tc.firstActs || checks == 1 {
-						return tc.first()
-					}
-					return refuse, nil
+					return a.d, a.err
 				}
 				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(context.Context, catalog.Call) (map[string]any, error) {
 					mu.Lock()
 					acted++
 					mu.Unlock()
-					panic("worker lost mid-call")
+					panic("worker lost mid-call, after the vendor isolated the host")
 				}))
 				h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return nil, nil })
 				f := &gateFake{}
 				f.register(h.env)
-				pb := strings.Replace(containPlaybook, "%s", "approval: auto\n    retry: {max_attempts: 2, initial_interval: 100ms}", 1)
+				pb := strings.Replace(containPlaybook, "%s", fmt.Sprintf("approval: auto\n    retry: {max_attempts: %d, initial_interval: 100ms}", tc.attempts), 1)
 				res, _ := h.run(compileYAML(t, pb), det)
 				if res == nil {
 					t.Fatal("no result")
@@ -252,10 +254,10 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 				if tc.wantStatus == playbook.StatusTimedOut {
 					gates = 1 // nobody decides: the gate times out
 				}
-				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != tc.wantRule || !strings.Contains(st.Guardrail.Why, tc.wantWhy) {
-					t.Errorf("step %s (%s), %d gates, guardrail %+v; want %s, %d gates, by %s saying %q", st.Status, st.Reason, len(f.opened), st.Guardrail, tc.wantStatus, gates, tc.wantRule, tc.wantWhy)
+				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != "protected_asset" || !strings.Contains(st.Guardrail.Why, tc.wantWhy) {
+					t.Errorf("step %s (%s), %d gates, guardrail %+v; want %s, %d gates, saying %q", st.Status, st.Reason, len(f.opened), st.Guardrail, tc.wantStatus, gates, tc.wantWhy)
 				}
-				if tc.firstActs != (acted > 0) {
+				if wantActed := tc.checks[0] == allow; wantActed != (acted == 1) || acted > 1 {
 					t.Errorf("%d vendor calls", acted)
 				}
 			})
@@ -263,47 +265,8 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 	}
 }
 
-// Attempt 1 is allowed and acts, then its worker is lost (silent). Attempt
-// 2's check gets no answer (records Unanswered). Attempt 3 is refused: the
-// host may be contained by attempt 1, so this must go to a human saying so,
-// not read "denied".
-func TestGuardrailsSilentThenUnansweredThenRefused(t *testing.T) {
-	h := newHarness(t)
-	h.rev = workflows.RevCheckedActivity
-	var mu sync.Mutex
-	checks, acted := 0, 0
-	check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		checks++
-		switch {
-		case checks == 1:
-			return policy.Decision{Decision: policy.Allow}, nil
-		case checks <= 4: // attempt 2: all three tries fail
-			return policy.Decision{}, errors.New("budget guard not answering")
-		}
-		return policy.Decision{Decision: policy.Refuse, Rule: "safe_mode", Why: "safe mode is on now"}, nil
-	}
-	h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-	h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(context.Context, catalog.Call) (map[string]any, error) {
-		mu.Lock()
-		acted++
-		mu.Unlock()
-		panic("worker lost mid-call, after the vendor isolated the host")
-	}))
-	h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return nil, nil })
-	f := &gateFake{}
-	f.register(h.env)
-	pb := strings.Replace(containPlaybook, "%s", "approval: auto\n    retry: {max_attempts: 3, initial_interval: 100ms}", 1)
-	res, _ := h.run(compileYAML(t, pb), det)
-	if res == nil {
-		t.Fatal("no result")
-	}
-	st := stepOf(res, "isolate")
-	if acted != 1 {
-		t.Fatalf("acted %d", acted)
-	}
-	if st.Status == playbook.StatusDenied || len(f.opened) == 0 || st.Guardrail == nil || !strings.Contains(st.Guardrail.Why, "may have acted") {
-		t.Errorf("step %s (%s), %d gates, guardrail %+v: a host attempt 1 may have contained must go to a human, saying so", st.Status, st.Reason, len(f.opened), st.Guardrail)
-	}
+// answer is one answer of the guardrails.
+type answer struct {
+	d   policy.Decision
+	err error
 }
