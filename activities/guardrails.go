@@ -206,8 +206,9 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 			stop()
 			if err != nil {
 				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true, MayHaveActed: prev.Silent})
-				if prev.Silent {
-					err = guardrailsUnavailable(fmt.Errorf("an earlier attempt of this call ended without an answer and may have acted; %w", err))
+				var ae *temporal.ApplicationError
+				if prev.Silent && errors.As(err, &ae) {
+					err = guardrailsUnavailable(errors.New("an earlier attempt of this call ended without an answer and may have acted; " + ae.Message()))
 				}
 				return nil, err
 			}

@@ -217,6 +217,7 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 		{"silent", []answer{allow, refuse}, 2, playbook.StatusTimedOut, "may have acted"},
 		{"unanswered", []answer{none, none, none, refuse}, 2, playbook.StatusDenied, "the host is protected now"},
 		{"silent, then unanswered", []answer{allow, none, none, none, refuse}, 3, playbook.StatusTimedOut, "may have acted"},
+		{"silent, then unanswered to the end", []answer{allow, none}, 2, playbook.StatusTimedOut, "may have acted; budget guard not answering"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			forRevs(t, func(t *testing.T, rev int) {
@@ -254,7 +255,11 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 				if tc.wantStatus == playbook.StatusTimedOut {
 					gates = 1 // nobody decides: the gate times out
 				}
-				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != "protected_asset" || !strings.Contains(st.Guardrail.Why, tc.wantWhy) {
+				rule := "protected_asset"
+				if tc.checks[len(tc.checks)-1] == none {
+					rule = policy.RuleUnavailable
+				}
+				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != rule || !strings.Contains(st.Guardrail.Why, tc.wantWhy) || strings.Contains(st.Guardrail.Why, "(type:") {
 					t.Errorf("step %s (%s), %d gates, guardrail %+v; want %s, %d gates, saying %q", st.Status, st.Reason, len(f.opened), st.Guardrail, tc.wantStatus, gates, tc.wantWhy)
 				}
 				if wantActed := tc.checks[0] == allow; wantActed != (acted == 1) || acted > 1 {
