@@ -208,7 +208,7 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true, MayHaveActed: prev.Silent})
 				var ae *temporal.ApplicationError
 				if prev.Silent && errors.As(err, &ae) {
-					err = guardrailsUnavailable(errors.New("an earlier attempt of this call ended without an answer and may have acted; " + ae.Message()))
+					err = guardrailsUnavailable(errors.New(silentBefore + "; " + ae.Message()))
 				}
 				return nil, err
 			}
@@ -261,14 +261,13 @@ type earlier struct {
 // details are kept in progress, so heartbeats do not drop them.
 func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
 	n := attemptOf(ctx)
-	if n <= 0 || !activity.HasHeartbeatDetails(ctx) {
-		// No details: a first attempt, or one after a reset that cleared them.
-		if n <= 1 {
-			return earlier{}
-		}
+	if n == 0 || !activity.HasHeartbeatDetails(ctx) {
+		// A first attempt (also after a reset that cleared the details),
+		// or one after an attempt that left nothing.
+		return earlier{Silent: n > 1}
 	}
 	var rec attemptRecord
-	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Attempt > 0 {
+	if activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Attempt > 0 {
 		progress.Set(rec)
 		switch {
 		case rec.Allowed != nil && rec.Allowed.Decision == policy.Allow:
@@ -280,17 +279,21 @@ func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
 		return earlier{Silent: true}
 	}
 	var prior any
-	if activity.HasHeartbeatDetails(ctx) && activity.GetHeartbeatDetails(ctx, &prior) == nil {
+	if activity.GetHeartbeatDetails(ctx, &prior) == nil {
 		progress.Set(prior)
 	}
 	return earlier{Silent: true}
 }
 
+// silentBefore says why a retry after a silent attempt does not simply
+// take the guardrails' new answer.
+const silentBefore = "the previous attempt of this call ended without an answer and may have acted"
+
 // mayHaveActed turns a gate or refusal that follows a silent attempt into
 // a gate that says why: that attempt may have contained already, which
 // only a human can weigh against the rule.
 func mayHaveActed(d policy.Decision) policy.Decision {
-	d.Why = "the previous attempt of this call ended without an answer and may have acted; the guardrails now say: " + d.Why
+	d.Why = silentBefore + "; the guardrails now say: " + d.Why
 	d.Decision = policy.Gate
 	return d
 }

@@ -41,16 +41,9 @@ func TestGuardrailsDecideOnce(t *testing.T) {
 				h := newHarness(t)
 				h.rev = rev
 				var mu sync.Mutex
-				checks, acted := 0, 0
-				check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-					mu.Lock()
-					defer mu.Unlock()
-					checks++
-					if checks == 1 {
-						return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: &policy.Budget{Action: "*", Max: 5, Per: time.Hour}, Why: "budget: 1 of 5 used"}, nil
-					}
-					return later.d, later.err
-				}
+				acted := 0
+				g := &guardAnswers{list: []answer{{d: policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: &policy.Budget{Action: "*", Max: 5, Per: time.Hour}, Why: "budget: 1 of 5 used"}}, {later.d, later.err}}}
+				check := g.check
 				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 				h.env.RegisterActivityWithOptions(func(context.Context, workflows.ReleaseRequest) (bool, error) { return true, nil },
 					activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
@@ -70,8 +63,8 @@ func TestGuardrailsDecideOnce(t *testing.T) {
 					t.Fatal("no result")
 				}
 				st := stepOf(res, "isolate")
-				if st.Status != playbook.StatusSucceeded || acted != 2 || checks != 1 {
-					t.Errorf("step %s (%s) after %d vendor calls and %d checks; want succeeded after 2 calls and 1 check", st.Status, st.Reason, acted, checks)
+				if st.Status != playbook.StatusSucceeded || acted != 2 || g.count() != 1 {
+					t.Errorf("step %s (%s) after %d vendor calls and %d checks; want succeeded after 2 calls and 1 check", st.Status, st.Reason, acted, g.count())
 				}
 				if g := st.Guardrail; g == nil || g.Rule != "budget" || g.Released {
 					t.Errorf("guardrail on the step %+v, want the first attempt's budget decision, not released", g)
@@ -90,16 +83,10 @@ func TestBudgetReleasedAfterLaterAttemptsFail(t *testing.T) {
 		h := newHarness(t)
 		h.rev = rev
 		var mu sync.Mutex
-		checks := 0
-		check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-			mu.Lock()
-			defer mu.Unlock()
-			checks++
-			if checks == 1 {
-				return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: &policy.Budget{Action: "crowdstrike.contain_host", Max: 5, Per: time.Hour}}, nil
-			}
-			return policy.Decision{}, errors.New("budget guard not answering")
-		}
+		check := (&guardAnswers{list: []answer{
+			{d: policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: &policy.Budget{Action: "crowdstrike.contain_host", Max: 5, Per: time.Hour}}},
+			{err: errors.New("budget guard not answering")},
+		}}).check
 		h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 		var releases []workflows.ReleaseRequest
 		h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
@@ -227,14 +214,8 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 				h := newHarness(t)
 				h.rev = rev
 				var mu sync.Mutex
-				checks, acted := 0, 0
-				check := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-					mu.Lock()
-					defer mu.Unlock()
-					a := tc.checks[min(checks, len(tc.checks)-1)]
-					checks++
-					return a.d, a.err
-				}
+				acted := 0
+				check := (&guardAnswers{list: tc.checks}).check
 				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(context.Context, catalog.Call) (map[string]any, error) {
 					mu.Lock()
@@ -274,4 +255,26 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 type answer struct {
 	d   policy.Decision
 	err error
+}
+
+// guardAnswers answers the guardrail checks in order, repeating the last,
+// and counts them.
+type guardAnswers struct {
+	mu   sync.Mutex
+	list []answer
+	n    int
+}
+
+func (g *guardAnswers) check(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	a := g.list[min(g.n, len(g.list)-1)]
+	g.n++
+	return a.d, a.err
+}
+
+func (g *guardAnswers) count() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.n
 }
