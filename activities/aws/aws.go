@@ -50,7 +50,7 @@ var docs string
 // Connector is this vendor's line in the registry (activities/connections.go).
 func Connector() connector.Vendor {
 	return connector.Vendor{Docs: docs, Type: Type, Definitions: Definitions, Check: check,
-		Needs: "iam:ListAccessKeys, iam:UpdateAccessKey, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy, ec2:DescribeInstances, ec2:CreateTags, ec2:DeleteTags, ec2:ModifyNetworkInterfaceAttribute, ec2:CreateSnapshots, ec2:DescribeSnapshots (and sts:AssumeRole on role_arn)"}
+		Needs: "iam:GetAccessKeyLastUsed, iam:ListAccessKeys, iam:UpdateAccessKey, iam:GetRolePolicy, iam:PutRolePolicy, iam:DeleteRolePolicy, ec2:DescribeInstances, ec2:CreateTags, ec2:DeleteTags, ec2:ModifyNetworkInterfaceAttribute, ec2:CreateSnapshots, ec2:DescribeSnapshots (and sts:AssumeRole on role_arn)"}
 }
 
 // Tags Riposte writes on instances and snapshots.
@@ -103,7 +103,7 @@ func Definitions() []connector.Definition {
 	return []connector.Definition{
 		{
 			Action: catalog.Action{Name: "aws.disable_access_key", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.enable_access_key",
-				Description: "Deactivates an IAM access key (UpdateAccessKey Status=Inactive): requests signed with it fail. Needs iam:ListAccessKeys and iam:UpdateAccessKey.",
+				Description: "Deactivates an IAM access key (UpdateAccessKey Status=Inactive): requests signed with it fail. Needs iam:ListAccessKeys and iam:UpdateAccessKey, and iam:GetAccessKeyLastUsed when user_name is not given.",
 				Params:      keyParams, Outputs: keyOutputs},
 			Run: connector.Run(Type, "AWS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return setKeyStatus(ctx, c, "Inactive")
@@ -111,7 +111,7 @@ func Definitions() []connector.Definition {
 		},
 		{
 			Action: catalog.Action{Name: "aws.enable_access_key", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.disable_access_key",
-				Description: "Reactivates an IAM access key (UpdateAccessKey Status=Active). Needs iam:ListAccessKeys and iam:UpdateAccessKey.",
+				Description: "Reactivates an IAM access key (UpdateAccessKey Status=Active). Needs iam:ListAccessKeys and iam:UpdateAccessKey, and iam:GetAccessKeyLastUsed when user_name is not given.",
 				Params:      keyParams, Outputs: keyOutputs},
 			Run: connector.Run(Type, "AWS", false, func(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 				return setKeyStatus(ctx, c, "Active")

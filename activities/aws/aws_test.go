@@ -33,6 +33,35 @@ func TestAccessKeyDisableAndEnable(t *testing.T) {
 	}
 }
 
+// A GuardDuty AccessKey finding names the key only. IAM's ListAccessKeys
+// without UserName lists the caller's own keys and refuses temporary
+// credentials, so the connector asks GetAccessKeyLastUsed for the owner
+// first: with the lab's user key and with an assumed role.
+func TestAccessKeyWithoutUserName(t *testing.T) {
+	for _, role := range []string{"", "arn:aws:iam::" + aws.LabAccount + ":role/riposte-responder"} {
+		t.Run("role="+role, func(t *testing.T) {
+			h := connectortest.New(t)
+			if role != "" {
+				h.Env.Connections["aws"].Options["role_arn"] = role
+			}
+			out := h.MustRun("aws.disable_access_key", map[string]any{"access_key_id": aws.LabUserKey}, "k1")
+			if out["user_name"] != aws.LabUser || out["already"] != false || lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey) != "Inactive" {
+				t.Fatalf("disable: %v, lab %s", out, lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey))
+			}
+			h.MustRun("aws.enable_access_key", map[string]any{"access_key_id": aws.LabUserKey, "user_name": ""}, "k2")
+			if got := lab.Fake[*aws.Fake](h.Lab).KeyStatus(aws.LabUserKey); got != "Active" {
+				t.Errorf("after undo: %s", got)
+			}
+			// A key IAM does not know: AccessDenied from GetAccessKeyLastUsed,
+			// an auth failure that names the operation; nothing changed.
+			_, err := h.Run("aws.disable_access_key", map[string]any{"access_key_id": "AKIANOSUCHKEY0000000"}, "k3")
+			if ae := connectortest.AppError(t, err); ae.Type() != "AuthFailed" || !strings.Contains(err.Error(), "GetAccessKeyLastUsed") {
+				t.Errorf("unknown key: %v", err)
+			}
+		})
+	}
+}
+
 func TestRevokeRoleSessions(t *testing.T) {
 	h := connectortest.New(t)
 	// The cut-off is the attempt's scheduled time to the second, and the

@@ -35,6 +35,8 @@ const (
 	LabUserKey = "AKIAEXAMPLECIDEPLOY1"
 	// LabRole is an IAM role whose sessions can be revoked.
 	LabRole = "app-server-role"
+	// labCaller is the IAM user of LabAccessKeyID (GetUser, GetCallerIdentity).
+	labCaller = "riposte"
 )
 
 type awsState struct {
@@ -77,7 +79,10 @@ type awsSession struct {
 
 func newAWSState() *awsState {
 	return &awsState{
-		keys:  map[string]*awsKey{LabUserKey: {user: LabUser, id: LabUserKey, status: "Active", created: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)}},
+		keys: map[string]*awsKey{
+			LabUserKey:     {user: LabUser, id: LabUserKey, status: "Active", created: time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC)},
+			LabAccessKeyID: {user: labCaller, id: LabAccessKeyID, status: "Active", created: time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)},
+		},
 		roles: map[string]map[string]string{LabRole: {}, "riposte-responder": {}},
 		instances: map[string]*awsInstance{LabInstance: {id: LabInstance,
 			enis:    []*awsENI{{id: "eni-0aaa11112222333a", groups: []string{"sg-0eb00000000000001", "sg-05550000000000001"}}, {id: "eni-0bbb11112222333b", groups: []string{"sg-0db00000000000001"}}},

@@ -20,7 +20,7 @@ func iamOK(w http.ResponseWriter, action, result string) {
 	awsXML(w, http.StatusOK, fmt.Sprintf(`<%sResponse %s>%s<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`, action, iamNS, res, awsReqID(), action))
 }
 
-func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f url.Values) {
+func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, akid, action string, f url.Values) {
 	fk.Mu.Lock()
 	defer fk.Mu.Unlock()
 	noSuch := func(what string) { awsQueryError(w, http.StatusNotFound, "Sender", "NoSuchEntity", what) }
@@ -35,20 +35,39 @@ func (fk *Fake) awsIAM(w http.ResponseWriter, r *http.Request, action string, f 
 	}
 	switch action {
 	case "ListAccessKeys":
+		// Without UserName, IAM lists the signing user's own keys, and
+		// refuses temporary credentials (API reference, ListAccessKeys).
 		user := f.Get("UserName")
+		if user == "" {
+			if _, isSess := fk.sessions[akid]; isSess {
+				awsQueryError(w, http.StatusBadRequest, "Sender", "ValidationError", "Must specify userName when calling with non-User credentials")
+				return
+			}
+			user = labCaller
+		}
 		var b strings.Builder
 		for _, id := range labkit.SortedKeys(fk.keys) {
 			k := fk.keys[id]
-			if user != "" && k.user != user {
+			if k.user != user {
 				continue
 			}
 			fmt.Fprintf(&b, "<member><UserName>%s</UserName><AccessKeyId>%s</AccessKeyId><Status>%s</Status><CreateDate>%s</CreateDate></member>", k.user, k.id, k.status, k.created.Format(time.RFC3339))
 		}
-		if user != "" && user != LabUser {
+		if user != LabUser && user != labCaller {
 			noSuch("The user with name " + user + " cannot be found.")
 			return
 		}
 		iamOK(w, action, "<AccessKeyMetadata>"+b.String()+"</AccessKeyMetadata><IsTruncated>false</IsTruncated>")
+	case "GetAccessKeyLastUsed":
+		// Any key of the account, with its owner. IAM documents no error
+		// for a key it does not know; it answers AccessDenied, as for a
+		// resource the caller may not read.
+		k := fk.keys[f.Get("AccessKeyId")]
+		if k == nil {
+			awsQueryError(w, http.StatusForbidden, "Sender", "AccessDenied", "User: arn:aws:iam::"+LabAccount+":user/"+labCaller+" is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key "+f.Get("AccessKeyId"))
+			return
+		}
+		iamOK(w, action, fmt.Sprintf("<AccessKeyLastUsed><Region>us-east-1</Region><ServiceName>s3</ServiceName><LastUsedDate>%s</LastUsedDate></AccessKeyLastUsed><UserName>%s</UserName>", k.created.Add(24*time.Hour).Format(time.RFC3339), k.user))
 	case "UpdateAccessKey":
 		k := fk.keys[f.Get("AccessKeyId")]
 		if k == nil || (f.Get("UserName") != "" && f.Get("UserName") != k.user) {

@@ -182,7 +182,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			}
 			switch svc {
 			case "iam":
-				fk.awsIAM(w, r, action, form)
+				fk.awsIAM(w, r, akid, action, form)
 			case "ec2":
 				fk.awsEC2(w, r, action, form)
 			case "sts":

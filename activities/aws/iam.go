@@ -39,11 +39,19 @@ func setKeyStatus(ctx context.Context, c *connector.Conn, status string) (map[st
 	if err != nil {
 		return nil, wrap(err)
 	}
-	in := &iam.ListAccessKeysInput{}
-	if user != "" {
-		in.UserName = awssdk.String(user)
+	if user == "" {
+		// ListAccessKeys without UserName lists the caller's own keys, and
+		// refuses temporary credentials (IAM API reference): the owner of
+		// another user's key comes from GetAccessKeyLastUsed.
+		last, err := cl.iam.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: awssdk.String(key)})
+		if err != nil {
+			return nil, wrap(classify(c, "GetAccessKeyLastUsed", err))
+		}
+		if user = awssdk.ToString(last.UserName); user == "" {
+			return nil, wrap(connector.NewFailure(connector.KindNotFound, fmt.Sprintf("access key %s has no owner in %s", key, c.Where())))
+		}
 	}
-	list, err := cl.iam.ListAccessKeys(ctx, in)
+	list, err := cl.iam.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: awssdk.String(user)})
 	if err != nil {
 		return nil, wrap(classify(c, "ListAccessKeys", err))
 	}
@@ -51,9 +59,6 @@ func setKeyStatus(ctx context.Context, c *connector.Conn, status string) (map[st
 	for _, k := range list.AccessKeyMetadata {
 		if awssdk.ToString(k.AccessKeyId) == key {
 			current = string(k.Status)
-			if user == "" {
-				user = awssdk.ToString(k.UserName)
-			}
 		}
 	}
 	if current == "" {
@@ -64,10 +69,7 @@ func setKeyStatus(ctx context.Context, c *connector.Conn, status string) (map[st
 		c.LogAction("access key already in wanted state; nothing sent", "access_key_id", key)
 		return out, nil
 	}
-	up := &iam.UpdateAccessKeyInput{AccessKeyId: awssdk.String(key), Status: iamStatus(status)}
-	if user != "" {
-		up.UserName = awssdk.String(user)
-	}
+	up := &iam.UpdateAccessKeyInput{AccessKeyId: awssdk.String(key), Status: iamStatus(status), UserName: awssdk.String(user)}
 	if _, err := cl.iam.UpdateAccessKey(ctx, up); err != nil {
 		return nil, wrap(classify(c, "UpdateAccessKey", err))
 	}
