@@ -76,15 +76,14 @@ func confidence(det map[string]any, cfg Config) any {
 // neither.
 func TimeMS(v any) (int64, bool) {
 	if n, ok := Number(v); ok {
-		a := math.Abs(n)
-		switch {
-		case a < 1e11: // seconds until the year 5138
+		switch TimeUnit(n) {
+		case "seconds":
 			return int64(n * 1000), true
-		case a < 1e14: // milliseconds
+		case "milliseconds":
 			return int64(n), true
-		case a < 1e17: // microseconds
+		case "microseconds":
 			return int64(n / 1000), true
-		default: // nanoseconds
+		default:
 			return int64(n / 1e6), true
 		}
 	}
@@ -92,6 +91,20 @@ func TimeMS(v any) (int64, bool) {
 		return ParseTimeDT(s)
 	}
 	return 0, false
+}
+
+// TimeUnit is the unit TimeMS reads an epoch number in, by its magnitude.
+func TimeUnit(n float64) string {
+	switch a := math.Abs(n); {
+	case a < 1e11: // seconds until the year 5138
+		return "seconds"
+	case a < 1e14:
+		return "milliseconds"
+	case a < 1e17:
+		return "microseconds"
+	default:
+		return "nanoseconds"
+	}
 }
 
 // ParseTimeDT parses an OCSF datetime: RFC 3339, or without a zone (UTC,
@@ -150,17 +163,11 @@ func caption(det map[string]any, names map[int]string, idKey, altIDKey, nameKey,
 }
 
 // lifecycle says whether the record withdraws the finding or is a
-// compliance result that needs no response.
+// compliance result that needs no response. A record that says the finding
+// is resolved, closed or a false positive withdraws it even when it also
+// carries a passing compliance result (Security Hub's 2001 records of a
+// fixed control carry both).
 func lifecycle(det map[string]any) (string, string) {
-	code := strings.ToUpper(str(det, "status_code"))
-	if code == "PASS" || code == "MANUAL" {
-		return StateCompliancePass, "status_code is " + code + " (a compliance result, not a threat)"
-	}
-	if c := obj(det["compliance"]); c != nil {
-		if s := strings.ToUpper(str(c, "status")); s == "PASS" || s == "PASSED" {
-			return StateCompliancePass, "compliance.status is " + str(c, "status") + " (a compliance result, not a threat)"
-		}
-	}
 	for _, k := range []string{"status_id", "state_id"} {
 		if id, ok := Number(det[k]); ok && (id == 3 || id == 4) {
 			return StateWithdrawn, fmt.Sprintf("%s is %d (%s)", k, int(id), statusNames[int(id)])
@@ -183,8 +190,19 @@ func lifecycle(det map[string]any) (string, string) {
 	if v, ok := det["verdict"].(string); ok && isFalsePositive(v) {
 		return StateWithdrawn, "verdict is " + v
 	}
-	if id, ok := Number(det["verdict_id"]); ok && id == 2 { // OCSF 1.1+: 2 False Positive
-		return StateWithdrawn, "verdict_id is 2 (False Positive)"
+	// OCSF verdict_id (1.1 to 1.7): 1 False Positive, 2 True Positive,
+	// 5 Benign.
+	if id, ok := Number(det["verdict_id"]); ok && (id == 1 || id == 5) {
+		return StateWithdrawn, fmt.Sprintf("verdict_id is %d (%s)", int(id), map[int]string{1: "False Positive", 5: "Benign"}[int(id)])
+	}
+	code := strings.ToUpper(str(det, "status_code"))
+	if code == "PASS" || code == "MANUAL" {
+		return StateCompliancePass, "status_code is " + code + " (a compliance result, not a threat)"
+	}
+	if c := obj(det["compliance"]); c != nil {
+		if s := strings.ToUpper(str(c, "status")); s == "PASS" || s == "PASSED" {
+			return StateCompliancePass, "compliance.status is " + str(c, "status") + " (a compliance result, not a threat)"
+		}
 	}
 	return StateActive, ""
 }

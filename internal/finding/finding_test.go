@@ -179,6 +179,17 @@ func TestState(t *testing.T) {
 		{map[string]any{"status_code": "PASS"}, StateCompliancePass},
 		{map[string]any{"status_code": "MANUAL"}, StateCompliancePass},
 		{map[string]any{"status_code": "FAIL"}, StateActive},
+		// OCSF verdict_id: 1 False Positive and 5 Benign withdraw; 2 True
+		// Positive is a confirmation (schema.ocsf.io/1.7.0/data_types/verdict_id).
+		{map[string]any{"verdict_id": 1}, StateWithdrawn},
+		{map[string]any{"verdict_id": 5}, StateWithdrawn},
+		{map[string]any{"verdict_id": 2}, StateActive},
+		{map[string]any{"verdict_id": 2, "verdict": "True Positive"}, StateActive},
+		{map[string]any{"verdict_id": 4}, StateActive},
+		// A resolved record of a fixed control carries both: it withdraws.
+		{map[string]any{"state_id": 4, "compliance": map[string]any{"status": "PASSED"}}, StateWithdrawn},
+		{map[string]any{"status_id": 4, "status_code": "PASS"}, StateWithdrawn},
+		{map[string]any{"state_id": 1, "compliance": map[string]any{"status": "PASSED"}}, StateCompliancePass},
 	}
 	for _, tt := range tests {
 		if got := Build(tt.det, DefaultConfig())["state"]; got != tt.want {

@@ -68,11 +68,11 @@ func Warnings(idx int, d Detection) []FieldError {
 	}
 	if t, ok := d.lookup("time"); ok {
 		if n, isNum := t.(int); isNum {
-			switch ms, _ := finding.TimeMS(n); {
-			case ms == int64(n)*1000:
-				out = append(out, FieldError{Index: idx, Path: "time", Message: fmt.Sprintf("%d read as epoch seconds (OCSF wants milliseconds)", n)})
-			case int64(n) != ms:
-				out = append(out, FieldError{Index: idx, Path: "time", Message: fmt.Sprintf("%d read as epoch microseconds (OCSF wants milliseconds)", n)})
+			switch unit := finding.TimeUnit(float64(n)); {
+			case n == 0:
+				out = append(out, FieldError{Index: idx, Path: "time", Message: "0 is the epoch itself (1970-01-01T00:00:00Z): the producer did not set the time"})
+			case unit != "milliseconds":
+				out = append(out, FieldError{Index: idx, Path: "time", Message: fmt.Sprintf("%d read as epoch %s (OCSF wants milliseconds)", n, unit)})
 			}
 		}
 	} else {

@@ -163,7 +163,7 @@ func TestRealCorpus(t *testing.T) {
 		"tenzir-defender-1116-1.7.ocsf.json#0":        {version: "1.7.0", conf: nil, state: "active", hosts: []string{"WINHOST01.corp.local"}, users: []string{"jdoe"}, ips: none, matched: []string{"triage-low-confidence"}},
 		// OCSF 1.0 Security Findings (2001), mapped.
 		"falco-kernel-module-2001.ocsf.json#0":   {version: "0.1.0", conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "compliance_pass", hosts: none, users: none, ips: none, matched: none},
+		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#0": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#1": {version: "1.0.0", conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
 		"ssc-malware-infection-2001.ocsf.json#2": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},

@@ -375,3 +375,28 @@ func TestEveryOCSFVersion(t *testing.T) {
 		}
 	}
 }
+
+// The warning names the unit the time was read in, by the same magnitudes
+// as finding.TimeMS.
+func TestTimeUnitWarnings(t *testing.T) {
+	for _, c := range []struct {
+		time int
+		want string // "" for no warning
+	}{
+		{1723564700123, ""},
+		{1723564700, "1723564700 read as epoch seconds (OCSF wants milliseconds)"},
+		{1723564700123456, "1723564700123456 read as epoch microseconds (OCSF wants milliseconds)"},
+		{1723564700123456789, "1723564700123456789 read as epoch nanoseconds (OCSF wants milliseconds)"},
+		{0, "0 is the epoch itself (1970-01-01T00:00:00Z): the producer did not set the time"},
+	} {
+		var got string
+		for _, w := range Warnings(0, Detection{"time": c.time}) {
+			if w.Path == "time" {
+				got = w.Message
+			}
+		}
+		if got != c.want {
+			t.Errorf("time %d: warning %q, want %q", c.time, got, c.want)
+		}
+	}
+}
