@@ -378,7 +378,10 @@ const DefaultIntakeConcurrency = 32
 
 // dispatchAll starts the detections dets[i] for i in idx concurrently (at
 // most IntakeConcurrency at a time); outcomes and errors are indexed like
-// dets (detections not in idx keep zero values).
+// dets (detections not in idx keep zero values). Records of one finding
+// (same key) are dispatched one after the other in the order received, so
+// a Close sent in the same batch as its Create reaches the run the Create
+// started.
 func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx []int, opts dispatch.Options) ([]dispatch.Outcome, []error) {
 	outs := make([]dispatch.Outcome, len(dets))
 	errs := make([]error, len(dets))
@@ -392,12 +395,23 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 		}
 		return outs, errs
 	}
+	var groups [][]int
+	byKey := map[string]int{}
+	for _, i := range idx {
+		k := dets[i].Key()
+		g, ok := byKey[k]
+		if !ok {
+			g = len(groups)
+			byKey[k] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
 	var panicked any
 	var pmu sync.Mutex
-	for _, i := range idx {
-		d := dets[i]
+	for _, group := range groups {
 		sem <- struct{}{}
 		wg.Add(1)
 		go func() {
@@ -411,7 +425,9 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 					pmu.Unlock()
 				}
 			}()
-			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, d, opts)
+			for _, i := range group {
+				outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, dets[i], opts)
+			}
 		}()
 	}
 	wg.Wait()

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -674,6 +675,43 @@ func TestAPIConcurrentIntakeKeepsOrder(t *testing.T) {
 	}
 	if st.maxInFlight < 2 || st.maxInFlight > 8 {
 		t.Errorf("%d starts at once, want 2..8", st.maxInFlight)
+	}
+}
+
+// signallingStarter delivers signals only to runs it started, as the
+// server does (NotFound otherwise).
+type signallingStarter struct{ *fakeStarter }
+
+func (s signallingStarter) SignalWorkflow(_ context.Context, id, _, _ string, _ any) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.existing[id]; !ok {
+		return serviceerror.NewNotFound("workflow not found")
+	}
+	return nil
+}
+
+// A forwarder's batch holds a finding's Create and, on the next line, its
+// Close: the Close reaches the run the Create started, however long the
+// start takes, while other findings still start concurrently.
+func TestAPICloseInTheBatchOfItsCreate(t *testing.T) {
+	st := &fakeStarter{delay: func(string) time.Duration { return 50 * time.Millisecond }}
+	srv := newTestServer(t, st)
+	srv.Dispatcher.Client = signallingStarter{st}
+	srv.MaxBody = 1 << 20
+	body := det("batch-1", 5, `,"activity_id":1,"status_id":1`) + "\n" + det("other-1", 5, "") + "\n" +
+		det("batch-1", 5, `,"activity_id":3,"status_id":4`) + "\n" + det("other-2", 5, "") + "\n"
+	got := serve(srv.Handler(), post("/v1/detections", "Bearer "+testToken, body))
+	r := decodeResponse(t, got)
+	if got.code != 202 || r.Started != 3 {
+		t.Fatalf("%d %s", got.code, got.body)
+	}
+	wid := r.Detections[0].Matched[0].WorkflowID
+	if c := r.Detections[2]; c.State != "withdrawn" || !slices.Contains(c.Signalled, wid) {
+		t.Errorf("the Close (index 2) did not reach the run its batch started (%s): state %q, signalled %v, reason %q", wid, c.State, c.Signalled, c.Reason)
+	}
+	if st.maxInFlight < 2 {
+		t.Errorf("%d starts at once: other findings must still start concurrently", st.maxInFlight)
 	}
 }
 
