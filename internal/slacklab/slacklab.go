@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/slackfake"
 )
 
@@ -47,7 +48,13 @@ func Handler(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /lab/slack", o.page)
 	mux.HandleFunc("POST /lab/slack/click", o.click)
-	return mux
+	// A click is signed with the Slack signing secret as any user the form
+	// names: only the page itself may send one. Cross-origin posts (a web
+	// page the developer visits) are refused by their Origin and
+	// Sec-Fetch-Site headers, and a Host other than loopback (DNS
+	// rebinding, which would make them same-origin) by LoopbackHostOnly,
+	// as the codec and the Web UI of riposte dev are.
+	return codec.LoopbackHostOnly(http.NewCrossOriginProtection().Handler(mux))
 }
 
 // users is the picker's list: Options.Users and the groups' members.
