@@ -71,6 +71,30 @@ func TestRepeatUnderStaleSearchCreatesOnce(t *testing.T) {
 	}
 }
 
+// Bulk fetch answers an issue Jira could not load this time in issueErrors
+// (unknown keys are left out): while search is stale that issue may be the
+// step's own, so the repeat fails as unavailable (retried) instead of
+// creating a second one, and finds it once it loads.
+func TestUnloadedIssueIsNotAbsent(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*jira.Fake](h.Lab)
+	fk.SetIndexLag(time.Hour)
+	h.MustRun("jira.create_issue", map[string]any{"summary": "older"}, "other-step")
+	first := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
+	fk.SetUnloadable(first["key"].(string))
+	_, err := h.Run("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
+	if ae := connectortest.AppError(t, err); ae.Type() != "VendorUnavailable" || ae.NonRetryable() {
+		t.Errorf("repeat while %s cannot be loaded: %v", first["key"], err)
+	}
+	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
+		t.Errorf("issues created = %d, want 2", n)
+	}
+	fk.SetUnloadable()
+	if again := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a"); again["already"] != true || again["key"] != first["key"] {
+		t.Errorf("first %v, again %v", first, again)
+	}
+}
+
 // The fake finds an issue by its key in any case and by its numeric id,
 // as Jira's GET /rest/api/3/issue/{issueIdOrKey} does, and answers Jira's
 // 404 for any other.

@@ -52,6 +52,9 @@ type jiraState struct {
 	byLabel  map[string][]*jiraIssue
 	projects map[string]bool
 	types    map[string]bool
+	// unloadable issues are answered in bulkfetch's issueErrors, as Jira
+	// does for one it "can't return due to a retriable error".
+	unloadable map[string]bool
 }
 
 type jiraIssue struct {
@@ -192,6 +195,17 @@ func (fk *Fake) SetIndexLag(d time.Duration) {
 	fk.Mu.Lock()
 	defer fk.Mu.Unlock()
 	fk.indexLag = d
+}
+
+// SetUnloadable makes bulkfetch answer these issue keys in issueErrors
+// instead of issues (none when called without keys).
+func (fk *Fake) SetUnloadable(keys ...string) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	fk.unloadable = map[string]bool{}
+	for _, k := range keys {
+		fk.unloadable[strings.ToUpper(k)] = true
+	}
 }
 
 // Routes implements labkit.Fake.
@@ -337,14 +351,17 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
-		out := []map[string]any{}
+		out, errs := []map[string]any{}, []map[string]any{}
 		for _, k := range body.Keys {
-			if is := find(k); is != nil {
+			switch is := find(k); {
+			case is != nil && fk.unloadable[is.key]:
+				errs = append(errs, map[string]any{"id": is.id, "message": "Issue could not be loaded. Try again later."})
+			case is != nil:
 				out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
 					"fields": map[string]any{"summary": is.summary, "labels": is.labels, "created": is.created.Format("2006-01-02T15:04:05.000-0700")}})
 			}
 		}
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": []any{}})
+		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": errs})
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue", labkit.MutateRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		body, ok := jsonBody(w, r)

@@ -497,18 +497,30 @@ func jiraScanAbove(ctx context.Context, c *connector.Conn, project string, water
 					Labels []string `json:"labels"`
 				} `json:"fields"`
 			} `json:"issues"`
+			// Issues Jira could not load this time ("a retriable error or
+			// payload constraint"); unknown keys are left out, not listed.
+			IssueErrors []struct {
+				ID      string `json:"id"`
+				Message string `json:"message"`
+			} `json:"issueErrors"`
 		}
 		if err := c.DecodeJSON(resp, &res); err != nil {
 			return nil, err
-		}
-		if len(res.Issues) == 0 {
-			return nil, nil
 		}
 		for _, is := range res.Issues {
 			if slices.Contains(is.Fields.Labels, marker) {
 				ref := is.jiraIssueRef
 				return &ref, nil
 			}
+		}
+		if len(res.IssueErrors) > 0 {
+			// One of them may be this step's issue: creating another could
+			// duplicate it.
+			e := res.IssueErrors[0]
+			return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s could not load %d issue(s) above %s-%d (first: %s: %s); cannot yet confirm whether this step already created its issue", c.Where(), len(res.IssueErrors), project, watermark, e.ID, e.Message))
+		}
+		if len(res.Issues) == 0 {
+			return nil, nil
 		}
 	}
 	return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s: more than %d issues above %s-%d; cannot yet confirm whether this step already created its issue", c.Where(), jiraScanPages*100, project, watermark))
