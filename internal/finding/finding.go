@@ -121,7 +121,7 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	v["confidence"] = confidence(det, cfg)
 	v["time"] = timeMS(det)
 	v["severity"] = severity(det)
-	v["severity_id"] = intOr(det["severity_id"], 0)
+	v["severity_id"] = severityLevel(det)
 	v["status"] = caption(det, statusNames, "status_id", "state_id", "status", "state")
 	v["activity"] = caption(det, activityNames, "activity_id", "", "activity_name", "")
 	v["attack"] = attackIDs(det, fi)
@@ -217,4 +217,16 @@ func PrimaryFrom(view map[string]any, kind, source string) string {
 		}
 	}
 	return ""
+}
+
+// severityLevel is the OCSF severity_id as a level to compare (0 Unknown …
+// 6 Fatal). 99 Other says the producer's level is not mapped (its words
+// are in severity): it is no level at all, so 0, as the run ranks it, and
+// a trigger's severity_id >= 4 does not read it as above Critical. The
+// detection keeps its own severity_id.
+func severityLevel(det map[string]any) int {
+	if id := intOr(det["severity_id"], 0); id >= 0 && id <= 6 {
+		return id
+	}
+	return 0
 }

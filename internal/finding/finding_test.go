@@ -246,3 +246,20 @@ func FuzzBuild(f *testing.F) {
 		}
 	})
 }
+
+// finding.severity_id is a level to compare: 99 Other (not mapped) is no
+// level, so it does not pass severity_id >= 4 as if above Critical.
+func TestSeverityLevel(t *testing.T) {
+	for _, c := range []struct {
+		id   any
+		want int
+	}{{5, 5}, {6, 6}, {0, 0}, {99, 0}, {nil, 0}, {7, 0}, {-1, 0}, {4.0, 4}} {
+		det := map[string]any{"severity": "Vendor level 7 of 7"}
+		if c.id != nil {
+			det["severity_id"] = c.id
+		}
+		if got := Build(det, DefaultConfig())["severity_id"]; got != c.want {
+			t.Errorf("severity_id %v: view %v, want %d", c.id, got, c.want)
+		}
+	}
+}
