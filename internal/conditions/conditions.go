@@ -403,6 +403,10 @@ func helpers() []expr.Option {
 			return finding.AttackIDs(m), nil
 		}, new(func(any) []any)),
 		primary("primary_host", "hosts"),
+		expr.Function("affected_host", func(args ...any) (any, error) {
+			m, _ := args[0].(map[string]any)
+			return finding.AffectedHost(m), nil
+		}, new(func(any) string)),
 		primary("primary_user", "users"),
 		primary("primary_ip", "ips.all"),
 		primary("primary_internal_ip", "ips.internal"),

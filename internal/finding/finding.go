@@ -230,3 +230,32 @@ func severityLevel(det map[string]any) int {
 	}
 	return 0
 }
+
+// AffectedHost returns the first host the finding is about — its device,
+// the endpoint that acted (src_endpoint), an observable — and never one it
+// names as a destination (dst_endpoint, or an unmapped key that says dst,
+// destination or target): a credential-theft alert against a domain
+// controller names the controller as its target, and containing it would
+// contain the victim, not the source. "" when there is none.
+func AffectedHost(view map[string]any) string {
+	for _, e := range list(view["hosts"]) {
+		m := obj(e)
+		if src, _ := m["source"].(string); !destinationSource(src) {
+			s, _ := m["value"].(string)
+			return s
+		}
+	}
+	return ""
+}
+
+func destinationSource(src string) bool {
+	for _, seg := range strings.Split(strings.ToLower(src), ".") {
+		if i := strings.IndexByte(seg, '['); i >= 0 {
+			seg = seg[:i]
+		}
+		if seg == "dst_endpoint" || strings.HasPrefix(seg, "dst") || strings.HasPrefix(seg, "destination") || strings.HasPrefix(seg, "target") {
+			return true
+		}
+	}
+	return false
+}

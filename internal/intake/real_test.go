@@ -3,6 +3,7 @@ package intake_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -278,5 +279,46 @@ func TestQRadarOnlyLacksSeverityID(t *testing.T) {
 	}
 	if !warned {
 		t.Errorf("no class_uid warning for the mapped 2001 record: %v", intake.Warnings(0, dets[0]))
+	}
+}
+
+// The Falcon Identity alert names its source endpoint and its target (the
+// domain controller, converted to dst_endpoint). Without the source's
+// name, the containment playbooks' host (affected_host) is none, never the
+// target: a DCSync from an unnamed machine must not contain the domain
+// controller it attacked.
+func TestAffectedHostIsNeverTheTarget(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "crowdstrike-alert-idp.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name   string
+		edit   func(map[string]any)
+		want   string
+		target string
+	}{
+		{"as sent", func(map[string]any) {}, "ABDC454.net.example.com", "GH787.net.example.com"},
+		{"source known by address only", func(raw map[string]any) { delete(raw, "source_endpoint_host_name") }, "", "GH787.net.example.com"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw := map[string]any(dets[0])
+			tc.edit(raw)
+			m, _, err := convert.One(0, raw, "crowdstrike")
+			if err != nil {
+				t.Fatal(err)
+			}
+			view := finding.Build(m, finding.DefaultConfig())
+			if got := finding.AffectedHost(view); got != tc.want {
+				t.Errorf("affected host %q, want %q (hosts %v)", got, tc.want, view["hosts"])
+			}
+			if !strings.Contains(fmt.Sprint(view["hosts"]), tc.target) {
+				t.Errorf("the target %s is no longer in finding.hosts: %v", tc.target, view["hosts"])
+			}
+		})
 	}
 }
