@@ -2,12 +2,16 @@ package api
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,5 +148,61 @@ func TestAPIRateLimitClasses(t *testing.T) {
 		if got := serve(h, r); got.code == 429 {
 			t.Errorf("%s blocked by the wrong-token flood: %d %s", name, got.code, got.body)
 		}
+	}
+}
+
+// A flood of forged OIDC bearers is limited before any is verified: each
+// refused one costs no signature check and no fetch of the provider's keys
+// (go-oidc fetches them again for a key id it does not know).
+func TestAPIRateLimitBeforeOIDCVerification(t *testing.T) {
+	var fetches atomic.Int32
+	idp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keys" {
+			fetches.Add(1)
+			_, _ = w.Write([]byte(`{"keys":[]}`))
+			return
+		}
+		http.NotFound(w, r)
+	}))
+	defer idp.Close()
+	mapping := filepath.Join(t.TempDir(), "oidc.json")
+	if err := os.WriteFile(mapping, []byte(`{"users":[{"sub":"x","slack":"U0X","scopes":["read"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewOIDCVerifier(context.Background(), auth.OIDCOptions{Issuer: idp.URL, Audience: "riposte-api",
+		JWKSURL: idp.URL + "/keys", MappingFile: mapping, HTTPClient: idp.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newTestServer(t, &fakeStarter{})
+	srv.OIDC = v
+	srv.RateLimit = RateLimit{PerSecond: 1, Burst: 1}
+	h := srv.Handler()
+	enc := func(v any) string { b, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(b) }
+	forged := enc(map[string]any{"alg": "RS256", "kid": "guess", "typ": "JWT"}) + "." +
+		enc(map[string]any{"iss": idp.URL, "aud": "riposte-api", "sub": "x", "exp": time.Now().Add(time.Hour).Unix()}) + "." +
+		base64.RawURLEncoding.EncodeToString([]byte("not a signature"))
+	limited := 0
+	for range 20 {
+		r := httptest.NewRequest("GET", "/v1/runs", nil)
+		r.Header.Set("Authorization", "Bearer "+forged)
+		got := serve(h, r)
+		switch got.code {
+		case http.StatusTooManyRequests:
+			limited++
+		case http.StatusUnauthorized:
+		default:
+			t.Fatalf("forged bearer: %d %s", got.code, got.body)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("the flood was never rate limited")
+	}
+	if n := fetches.Load(); n > int32(20-limited) {
+		t.Errorf("%d of 20 forged bearers were refused 429, yet the provider's keys were fetched %d times", limited, n)
+	}
+	// A personal token from the same address is not in the OIDC class.
+	if got := serve(h, post("/v1/detections", "Bearer "+testToken, "{}")); got.code == 429 {
+		t.Errorf("the dev token is blocked by the OIDC flood: %d", got.code)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -83,6 +84,7 @@ const (
 	classToken           = "token"
 	classSlack           = "slack"
 	classCodec           = "codec"
+	classOIDC            = "oidc"
 )
 
 // limitKey is the rate-limit class and key: a verified token's id (random
@@ -100,8 +102,16 @@ func (s *Server) limitKey(r *http.Request) (string, string) {
 		return classCodec, "addr:" + host
 	}
 	if r.Header.Get("Authorization") != "" {
-		if p, err := s.Authenticate(r); err == nil {
+		// Only the cheap checks here: an OIDC bearer is verified once, by
+		// auth, after the limiter let it through, so a flood of forged
+		// JWTs costs no signature checks or key fetches from the provider
+		// beyond the limit. Until then it is limited by address, in a class
+		// of its own.
+		switch p, err := s.authenticate(r, false); {
+		case err == nil:
 			return classToken, p.Kind + ":" + p.TokenID + ":" + clientKey(r)
+		case errors.Is(err, errOIDCNotChecked):
+			return classOIDC, "addr:" + host
 		}
 	}
 	return classUnauthenticated, "addr:" + host
@@ -130,7 +140,7 @@ func (s *Server) rateLimited(h http.Handler) http.Handler {
 		burst = int(math.Max(1, s.RateLimit.PerSecond))
 	}
 	limiters := map[string]*limiter{}
-	for _, c := range []string{classUnauthenticated, classToken, classSlack, classCodec} {
+	for _, c := range []string{classUnauthenticated, classToken, classSlack, classCodec, classOIDC} {
 		limiters[c] = newLimiter(RateLimit{PerSecond: s.RateLimit.PerSecond, Burst: burst})
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
