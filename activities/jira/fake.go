@@ -108,7 +108,7 @@ func jiraFault(w http.ResponseWriter, f *labkit.Fault) {
 	switch f.Status {
 	case http.StatusTooManyRequests:
 		w.Header().Set("Retry-After", labkit.Seconds(f.RetryAfter))
-		w.Header().Set("X-RateLimit-Reset", time.Now().Add(f.RetryAfter).UTC().Format(time.RFC3339))
+		w.Header().Set("X-RateLimit-Reset", time.Now().Add(f.RetryAfter).UTC().Format("2006-01-02T15:04Z")) // the documented form, to the minute
 		fakeError(w, f.Status, []string{"Rate limit exceeded."}, nil)
 	case http.StatusUnauthorized:
 		fakeError(w, f.Status, []string{"Client must be authenticated to access this resource."}, nil)

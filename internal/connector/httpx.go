@@ -229,7 +229,9 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 		return NewFailure(KindNotFound, fmt.Sprintf("%s: not found (%s)", c.Where(), detail))
 	case r.Status == http.StatusRequestTimeout || r.Status >= 500:
 		f := NewFailure(KindUnavailable, fmt.Sprintf("%s is unavailable (%s)", c.Where(), detail))
-		if d, ok := HeaderDelay(r.Header, time.Now()); ok {
+		// Only Retry-After: the rate-limit headers describe the quota
+		// window, and Okta sends X-Rate-Limit-Reset on every answer.
+		if d, ok := headerDelay(r.Header, time.Now(), "Retry-After"); ok {
 			f.Delay = clampDelay(d, c.Env.maxRetryDelay())
 		}
 		return f
@@ -287,7 +289,16 @@ func clampDelay(d, max time.Duration) time.Duration {
 // X-RateLimit-RetryAfter (CrowdStrike, epoch seconds), X-Rate-Limit-Reset
 // (Okta, epoch seconds) and X-RateLimit-Reset (epoch seconds or a time).
 func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
-	for _, name := range []string{"Retry-After", "X-RateLimit-RetryAfter", "X-Rate-Limit-Reset", "X-RateLimit-Reset"} {
+	return headerDelay(h, now, "Retry-After", "X-RateLimit-RetryAfter", "X-Rate-Limit-Reset", "X-RateLimit-Reset")
+}
+
+// rateLimitTimeLayouts are the timestamps rate-limit headers carry besides
+// epoch seconds: RFC 3339, and Jira's ISO 8601 to the minute
+// (yyyy-MM-ddTHH:mmZ, "Rate limiting" in its REST docs).
+var rateLimitTimeLayouts = []string{time.RFC3339, "2006-01-02T15:04Z07:00"}
+
+func headerDelay(h http.Header, now time.Time, names ...string) (time.Duration, bool) {
+	for _, name := range names {
 		v := strings.TrimSpace(h.Get(name))
 		if v == "" {
 			continue
@@ -304,8 +315,10 @@ func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 		if t, err := http.ParseTime(v); err == nil {
 			return t.Sub(now), true
 		}
-		if t, err := time.Parse(time.RFC3339, v); err == nil {
-			return t.Sub(now), true
+		for _, layout := range rateLimitTimeLayouts {
+			if t, err := time.Parse(layout, v); err == nil {
+				return t.Sub(now), true
+			}
 		}
 	}
 	return 0, false

@@ -24,7 +24,9 @@ func TestHeaderDelay(t *testing.T) {
 		{"retry-after date", "Retry-After", now.Add(42 * time.Second).Format(http.TimeFormat), 42 * time.Second, true},
 		{"crowdstrike epoch", "X-RateLimit-RetryAfter", fmt.Sprint(now.Add(9 * time.Second).Unix()), 9 * time.Second, true},
 		{"okta epoch", "X-Rate-Limit-Reset", fmt.Sprint(now.Add(61 * time.Second).Unix()), 61 * time.Second, true},
-		{"jira iso", "X-RateLimit-Reset", now.Add(5 * time.Second).Format(time.RFC3339), 5 * time.Second, true},
+		{"rfc 3339", "X-RateLimit-Reset", now.Add(5 * time.Second).Format(time.RFC3339), 5 * time.Second, true},
+		// Jira Cloud's documented form, to the minute: yyyy-MM-ddTHH:mmZ.
+		{"jira iso to the minute", "X-RateLimit-Reset", "2025-11-18T12:02Z", 2 * time.Minute, true},
 		{"garbage", "Retry-After", "soon", 0, false},
 		{"none", "X-Other", "1", 0, false},
 	} {
@@ -47,6 +49,27 @@ func TestHeaderDelay(t *testing.T) {
 	}
 	if d := RetryDelay(http.Header{}, now, 5*time.Minute); d != defaultRateLimitDelay {
 		t.Errorf("default: %s", d)
+	}
+}
+
+// A 5xx waits only for Retry-After: Okta sends X-Rate-Limit-Reset (its
+// quota window's end) on every answer, which says nothing of an outage.
+func TestUnavailableWaitsOnlyForRetryAfter(t *testing.T) {
+	c := &Conn{Env: &Env{}, Name: "okta", Label: "Okta"}
+	reset := fmt.Sprint(time.Now().Add(50 * time.Second).Unix())
+	for _, tt := range []struct {
+		name   string
+		header http.Header
+		want   time.Duration
+	}{
+		{"okta's reset on a 503", http.Header{"X-Rate-Limit-Reset": {reset}}, 0},
+		{"retry-after on a 503", http.Header{"Retry-After": {"7"}, "X-Rate-Limit-Reset": {reset}}, 7 * time.Second},
+	} {
+		err := c.StatusError(&Response{Status: http.StatusServiceUnavailable, Header: tt.header}, "", "")
+		var f *Failure
+		if !errors.As(err, &f) || f.Delay != tt.want {
+			t.Errorf("%s: %v, delay %v, want %s", tt.name, err, f, tt.want)
+		}
 	}
 }
 
