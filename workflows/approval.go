@@ -14,6 +14,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
@@ -71,6 +72,7 @@ func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, e
 func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateDecide,
 		func(ctx workflow.Context, d Decision) (DecisionResult, error) {
+			r.useSeal(d.Seal)
 			return r.applyDecision(ctx, d)
 		},
 		// Validators do not run on replay, so the seal check needs no
@@ -78,6 +80,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		// once (a rejected Update leaves no history).
 		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
 			err := r.checkSeal(d)
+			if err == nil {
+				err = r.checkSealOnce(d.Seal, workflow.Now(ctx), voteName(d))
+			}
 			if err == nil {
 				err = r.validateDecision(d)
 			}
@@ -107,6 +112,15 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				err = r.checkSeal(d)
 				sealed = err == nil
 			}
+			// A signal may wait for a worker, so its seal's age says
+			// nothing; but each sealed vote is received once, even a
+			// refused one (it stays in the history).
+			if sealed && workflow.GetVersion(ctx, ChangeSealsUsedOnce, workflow.DefaultVersion, 1) >= 1 {
+				if r.sealUsed(d.Seal) {
+					err = fmt.Errorf("%w: %s was already received; send a new one through Riposte", signing.ErrReplayed, voteName(d))
+				}
+				r.useSeal(d.Seal)
+			}
 			if err == nil {
 				err = r.validateDecision(d)
 			}
@@ -122,6 +136,11 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		}
 	})
 	return nil
+}
+
+// voteName names a vote in refusals.
+func voteName(d Decision) string {
+	return fmt.Sprintf("this vote by %s on step %s", d.User, d.GateID)
 }
 
 // keepRefusal records a refused signalled vote on its gate (state only, no

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -74,10 +75,10 @@ func newGateHarness(t *testing.T, quorum int, onTimeout, extra string) (*harness
 // vote sends a decision as an Update at the given delay and records the
 // outcome: "" when accepted, else the rejection.
 func (h *harness) vote(after time.Duration, d workflows.Decision, out *string) {
-	if d.Seal == nil && d.Via != "unsigned" {
-		d = h.seal(d)
-	}
 	h.env.RegisterDelayedCallback(func() {
+		if d.Seal == nil && d.Via != "unsigned" {
+			d = h.seal(d)
+		}
 		h.env.UpdateWorkflow(workflows.UpdateDecide, fmt.Sprintf("u-%s-%d", d.User, after), &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
 			OnReject: func(err error) { *out = err.Error() },
@@ -385,4 +386,17 @@ func TestGateSummaryVersion(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A vote's seal must be fresh when it reaches the gate as an Update.
+func TestVoteSealMustBeFresh(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	var late string
+	// Signed when the run starts, delivered after signing.MaxAge.
+	h.vote(signing.MaxAge+time.Minute, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}), &late)
+	res := runGate(t, h, 1, "deny", "", "")
+	if !strings.Contains(late, "stale signed request") {
+		t.Errorf("stale vote: %q", late)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
 }

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -29,6 +30,37 @@ type GuardState struct {
 	SafeModeBy string                   `json:"safe_mode_by,omitempty"`
 	SafeModeAt *time.Time               `json:"safe_mode_at,omitempty"`
 	Budgets    map[string][]Reservation `json:"budgets,omitempty"`
+	// UsedSeals are the seals of the safe-mode switches applied within
+	// signing.MaxAge: a switch is accepted once, so one read back from the
+	// guard's history cannot be sent again while it is still fresh (after
+	// that it is refused as stale, and forgotten). Carried across
+	// continue-as-new; the query leaves them out.
+	UsedSeals []UsedSeal `json:"used_seals,omitempty"`
+}
+
+// UsedSeal is a seal already used: its MAC (unique per request: it covers
+// the time of signing) and when it was made.
+type UsedSeal struct {
+	MAC string    `json:"mac"`
+	At  time.Time `json:"at"`
+}
+
+// freshSeals keeps the used seals that are not stale at now (a stale one
+// is refused by its age anyway).
+func freshSeals(used []UsedSeal, now time.Time) []UsedSeal {
+	var kept []UsedSeal
+	for _, u := range used {
+		if now.Sub(u.At) <= signing.MaxAge {
+			kept = append(kept, u)
+		}
+	}
+	return kept
+}
+
+// view is the state as the query and the safe-mode Update answer it.
+func (s GuardState) view() GuardState {
+	s.UsedSeals = nil
+	return s
 }
 
 // Reservation is one automatic contain action counted against a budget.
@@ -68,7 +100,7 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 	if state.Budgets == nil {
 		state.Budgets = map[string][]Reservation{}
 	}
-	if err := workflow.SetQueryHandler(ctx, QueryGuard, func() (GuardState, error) { return state, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, QueryGuard, func() (GuardState, error) { return state.view(), nil }); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateReserve, func(ctx workflow.Context, r ReserveRequest) (ReserveResult, error) {
@@ -95,16 +127,32 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSafeMode, func(ctx workflow.Context, r SafeModeRequest) (GuardState, error) {
 		now := workflow.Now(ctx)
 		state.SafeMode, state.SafeModeBy, state.SafeModeAt = r.Enabled, r.By, &now
+		// State only (no command): histories recorded before replay the same.
+		state.UsedSeals = freshSeals(state.UsedSeals, now)
+		if r.Seal != nil {
+			state.UsedSeals = append(state.UsedSeals, UsedSeal{MAC: r.Seal.MAC, At: r.Seal.At})
+		}
 		mode := "off"
 		if r.Enabled {
 			mode = "on"
 		}
 		note(ctx, "safe mode "+mode+" by "+who(r.By))
-		return state, nil
+		return state.view(), nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r SafeModeRequest) error {
 		// Not run on replay: old histories need no version gate, and a
-		// refusal is audited once.
+		// refusal is audited once. A seal is used once, while fresh.
 		err := keys.Verify(SafeModeClaim(r), r.Seal)
+		if err == nil {
+			err = signing.Fresh(r.Seal, workflow.Now(ctx))
+		}
+		if err == nil {
+			for _, u := range state.UsedSeals {
+				if u.MAC == r.Seal.MAC {
+					err = fmt.Errorf("%w: this safe-mode switch by %s was already applied; switch again through Riposte", signing.ErrReplayed, who(r.By))
+					break
+				}
+			}
+		}
 		if err != nil {
 			workflow.GetLogger(ctx).Warn("audit: safe mode update refused", "enabled", r.Enabled, "by", r.By, "refusal", err.Error())
 		}
@@ -134,5 +182,6 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 		}
 		state.Budgets[name] = kept
 	}
+	state.UsedSeals = freshSeals(state.UsedSeals, now)
 	return workflow.NewContinueAsNewError(ctx, GuardWorkflow, state)
 }

@@ -14,7 +14,9 @@ import (
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
+	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -305,6 +307,67 @@ func TestContainForReleasesAndExtends(t *testing.T) {
 	}
 }
 
+// extend sends an extension Update at the given delay; a request without
+// a seal is sealed then (as the API does just before sending it). Each
+// refusal is appended to errs.
+func (h *harness) extend(after time.Duration, id string, req *workflows.ExtendRequest, errs *[]string) {
+	h.env.RegisterDelayedCallback(func() {
+		if req.Seal == nil {
+			*req = h.sealExtend(*req)
+		}
+		h.env.UpdateWorkflow(workflows.UpdateExtend, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { *errs = append(*errs, id+": "+err.Error()) }, OnComplete: func(any, error) {},
+		}, *req)
+	}, after)
+}
+
+// An accepted extension is in the run's history, sealed. Sent again
+// unchanged it is refused (as a replay while its seal is fresh, as stale
+// after signing.MaxAge): one "extend by 1h" cannot keep a host contained
+// indefinitely in its signer's name.
+func TestExtendSealUsedOnce(t *testing.T) {
+	h, v, _ := policyHarness(t, func(workflows.PolicyCheck) policy.Decision { return policy.Decision{Decision: policy.Allow} })
+	req := &workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(time.Hour), User: "USOC"}
+	var errs []string
+	for i := range 4 {
+		h.extend(time.Hour+time.Duration(i)*time.Minute, fmt.Sprint("x", i), req, &errs)
+	}
+	h.extend(3*time.Hour, "x-later", req, &errs)
+	start := h.env.Now()
+	res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    contain_for: 4h", 1)), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Holds) != 1 || len(res.Holds[0].Extensions) != 1 {
+		t.Fatalf("holds = %+v; want the extension applied once", res.Holds)
+	}
+	if len(errs) != 4 || !strings.Contains(errs[0], "replayed signed request") || !strings.Contains(errs[2], "replayed signed request") ||
+		!strings.HasPrefix(errs[3], "x-later: ") || !strings.Contains(errs[3], "stale signed request") {
+		t.Errorf("refusals = %q", errs)
+	}
+	if got := res.Holds[0].ReleasedAt.Sub(start); got < 5*time.Hour || got > 5*time.Hour+time.Minute || v.count("crowdstrike.lift_containment") != 1 {
+		t.Errorf("released after %s (%d undo calls), want 5h (4h + 1h once)", got, v.count("crowdstrike.lift_containment"))
+	}
+	h.audited("audit: extend update refused", "replayed signed request", "replayed signed request", "replayed signed request", "stale signed request")
+}
+
+// An extension sealed longer than signing.MaxAge before it arrives is
+// refused even if it was never used.
+func TestExtendSealMustBeFresh(t *testing.T) {
+	h, _, _ := policyHarness(t, func(workflows.PolicyCheck) policy.Decision { return policy.Decision{Decision: policy.Allow} })
+	var errs []string
+	// Signed when the run starts, delivered after signing.MaxAge.
+	req := h.sealExtend(workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(time.Hour), User: "USOC"})
+	h.extend(signing.MaxAge+time.Minute, "late", &req, &errs)
+	res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    contain_for: 4h", 1)), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "stale signed request") || len(res.Holds) != 1 || len(res.Holds[0].Extensions) != 0 {
+		t.Errorf("refusals %q, holds %+v", errs, res.Holds)
+	}
+}
+
 func TestRollbackUndoesNewestFirst(t *testing.T) {
 	h := newHarness(t)
 	v := &vendorFake{}
@@ -332,8 +395,10 @@ func TestRollbackUndoesNewestFirst(t *testing.T) {
 	}
 }
 
+// sealExtend signs an extension as the API does, at the test clock's now:
+// call it when the extension is sent (seals are used fresh).
 func (h *harness) sealExtend(req workflows.ExtendRequest) workflows.ExtendRequest {
 	req.Via = workflows.ViaAPI
-	req.Seal = h.keys.Sign(workflows.ExtendClaim(testWorkflowID, req), time.Unix(1700000000, 0))
+	req.Seal = h.keys.Sign(workflows.ExtendClaim(testWorkflowID, req), h.env.Now())
 	return req
 }

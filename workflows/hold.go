@@ -201,6 +201,7 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 	return workflow.SetUpdateHandlerWithOptions(ctx, UpdateExtend,
 		func(ctx workflow.Context, req ExtendRequest) (Hold, error) {
 			h := r.hold(req.Step)
+			r.useSeal(req.Seal)
 			h.Until = h.Until.Add(req.By.D())
 			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s at %s", req.By, req.User, workflow.Now(ctx).UTC().Format(time.RFC3339)))
 			if r.outcomes {
@@ -211,7 +212,7 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 		},
 		// Validators do not run on replay: a refusal is audited once.
 		workflow.UpdateHandlerOptions{Validator: func(req ExtendRequest) error {
-			err := r.validateExtend(req)
+			err := r.validateExtend(req, workflow.Now(ctx))
 			if err != nil {
 				workflow.GetLogger(ctx).Warn("audit: extend update refused", "step", req.Step, "user", req.User, "refusal", err.Error())
 			}
@@ -219,9 +220,13 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 		}})
 }
 
-// validateExtend refuses an extension before anything changes.
-func (r *run) validateExtend(req ExtendRequest) error {
+// validateExtend refuses an extension before anything changes: one not
+// sealed by Riposte, or whose seal is stale at now or was already used.
+func (r *run) validateExtend(req ExtendRequest, now time.Time) error {
 	if err := r.in.Keys.Verify(ExtendClaim(r.info.WorkflowExecution.ID, req), req.Seal); err != nil {
+		return err
+	}
+	if err := r.checkSealOnce(req.Seal, now, fmt.Sprintf("this extension of %s by %s", req.Step, req.By)); err != nil {
 		return err
 	}
 	h := r.hold(req.Step)

@@ -156,6 +156,9 @@ type run struct {
 	gates     map[string]*gateState
 	gateOrder []string
 	holds     []*Hold
+	// usedSeals are the MACs of the sealed requests this run has already
+	// received (see useSeal).
+	usedSeals map[string]bool
 }
 
 // Run executes the playbook in input as a DAG. It returns the result, or a

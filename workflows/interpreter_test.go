@@ -113,12 +113,13 @@ func newHarnessStore(t *testing.T, store workflows.PlaybookStore) *harness {
 	return &harness{t: t, env: env, keys: in.Keys, logs: logs}
 }
 
-// seal signs a decision as the API would (Via api unless set).
+// seal signs a decision as the API would (Via api unless set), at the test
+// clock's now: call it when the decision is sent (seals are used fresh).
 func (h *harness) seal(d workflows.Decision) workflows.Decision {
 	if d.Via == "" {
 		d.Via = workflows.ViaAPI
 	}
-	d.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, d), time.Unix(1700000000, 0))
+	d.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, d), h.env.Now())
 	return d
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -17,6 +18,44 @@ const ChangeSignedDecisions = "sec-signed-decisions"
 // ChangeSignedLifecycle gates the seal check on the rolled_back and finding
 // signals, so runs recorded before they were signed still replay.
 const ChangeSignedLifecycle = "sec-signed-lifecycle"
+
+// ChangeSealsUsedOnce gates, on the decide signal, the refusal of a sealed
+// vote this run already received (the seal of every signalled vote, even a
+// refused one, stays in the history, where it can be read and sent again),
+// so runs recorded before replay unchanged. The Update validators need no
+// gate: they do not run on replay.
+const ChangeSealsUsedOnce = "sec-seals-used-once"
+
+// useSeal records that the run received the sealed request s (state only:
+// no command). Runs never continue as new and each seal needs a request
+// the API or the Slack app signed, so the set stays small.
+func (r *run) useSeal(s *signing.Seal) {
+	if s == nil || s.MAC == "" {
+		return
+	}
+	if r.usedSeals == nil {
+		r.usedSeals = map[string]bool{}
+	}
+	r.usedSeals[s.MAC] = true
+}
+
+// sealUsed says whether the run already received the sealed request s.
+func (r *run) sealUsed(s *signing.Seal) bool {
+	return s != nil && r.usedSeals[s.MAC]
+}
+
+// checkSealOnce refuses, in an Update validator, a (verified) seal that is
+// not fresh at now or that this run already received: what is refused
+// here is the replay of a request read back from the run's history.
+func (r *run) checkSealOnce(s *signing.Seal, now time.Time, what string) error {
+	if err := signing.Fresh(s, now); err != nil {
+		return err
+	}
+	if r.sealUsed(s) {
+		return fmt.Errorf("%w: %s was already received; send a new one through Riposte", signing.ErrReplayed, what)
+	}
+	return nil
+}
 
 // RolledBackClaim is what the seal of a rolled_back mark on run workflowID
 // covers: who rolled it back and the rollback run.

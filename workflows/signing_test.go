@@ -25,7 +25,7 @@ func TestUnsealedDecisionsRefused(t *testing.T) {
 	altered := h.seal(workflows.Decision{GateID: "isolate", Approve: false, User: "UBOB"})
 	altered.Approve = true
 	internal := workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Via: workflows.ViaTimeout}
-	internal.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, internal), time.Unix(1700000000, 0))
+	internal.Seal = h.keys.Sign(workflows.DecisionClaim(testWorkflowID, internal), h.env.Now())
 	var unsigned, wrongKey, changed, channel string
 	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Via: "unsigned"}, &unsigned)
 	h.vote(2*time.Minute, forgedKey, &wrongKey)
@@ -145,4 +145,113 @@ func TestUnsealedSafeModeRefused(t *testing.T) {
 		t.Errorf("guard state changed: %+v", state)
 	}
 	h.audited("audit: safe mode update refused", "unsigned decision", "forged decision")
+}
+
+// safeMode sends a safe-mode Update at the given delay. With sign, it
+// seals the request then, skew after the test clock's now (the API signs
+// just before sending, skew 0); without, it sends req as it is. Each
+// refusal is appended to errs as "id: error".
+func (h *harness) safeMode(after time.Duration, id string, req *workflows.SafeModeRequest, sign bool, skew time.Duration, errs *[]string) {
+	h.env.RegisterDelayedCallback(func() {
+		if sign {
+			req.Via = workflows.ViaAPI
+			req.Seal = h.keys.Sign(workflows.SafeModeClaim(*req), h.env.Now().Add(skew))
+		}
+		h.env.UpdateWorkflow(workflows.UpdateSafeMode, id, &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { *errs = append(*errs, id+": "+err.Error()) }, OnComplete: func(any, error) {},
+		}, *req)
+	}, after)
+}
+
+// queryGuard reads the guard's state at the given delay.
+func (h *harness) queryGuard(after time.Duration, state *workflows.GuardState) {
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow(workflows.QueryGuard)
+		if err == nil {
+			err = v.Get(state)
+		}
+		if err != nil {
+			h.t.Errorf("query: %v", err)
+		}
+	}, after)
+}
+
+// An accepted safe-mode switch is in the guard's history, sealed. Sent
+// again unchanged it is refused: as a replay while its seal is fresh, as
+// stale after signing.MaxAge. Otherwise an operator's "off" from last
+// week would switch safe mode off again after another turned it on.
+func TestSafeModeSealUsedOnce(t *testing.T) {
+	h := newHarness(t)
+	off := &workflows.SafeModeRequest{Enabled: false, By: "UOPS1"}
+	on := &workflows.SafeModeRequest{Enabled: true, By: "UOPS2"}
+	var errs []string
+	h.safeMode(time.Minute, "off", off, true, 0, &errs)
+	h.safeMode(2*time.Minute, "on", on, true, 0, &errs)
+	// The same payload, byte for byte, minutes and days later.
+	h.safeMode(3*time.Minute, "off-again", off, false, 0, &errs)
+	h.safeMode(72*time.Hour, "off-days-later", off, false, 0, &errs)
+	var state workflows.GuardState
+	h.queryGuard(73*time.Hour, &state)
+	h.env.ExecuteWorkflow(workflows.GuardWorkflow, workflows.GuardState{SafeMode: true})
+	if len(errs) != 2 || !strings.HasPrefix(errs[0], "off-again: ") || !strings.Contains(errs[0], "replayed signed request") ||
+		!strings.HasPrefix(errs[1], "off-days-later: ") || !strings.Contains(errs[1], "stale signed request") {
+		t.Errorf("refusals = %q; want the re-sent request refused as replayed, then as stale", errs)
+	}
+	if !state.SafeMode || state.SafeModeBy != "UOPS2" {
+		t.Errorf("safe mode switched by a re-sent seal: %+v", state)
+	}
+	if len(state.UsedSeals) != 0 {
+		t.Errorf("the query shows the used seals: %+v", state.UsedSeals)
+	}
+	h.audited("audit: safe mode update refused", "replayed signed request", "stale signed request")
+}
+
+// A seal made longer than signing.MaxAge before it reaches the guard is
+// refused even if it was never used, and so is one dated too far ahead.
+func TestSafeModeSealMustBeFresh(t *testing.T) {
+	h := newHarness(t)
+	var errs []string
+	h.safeMode(time.Minute, "old", &workflows.SafeModeRequest{Enabled: false, By: "UOPS1"}, true, -signing.MaxAge-time.Second, &errs)
+	h.safeMode(2*time.Minute, "ahead", &workflows.SafeModeRequest{Enabled: false, By: "UOPS1"}, true, signing.MaxAge+time.Second, &errs)
+	var state workflows.GuardState
+	h.queryGuard(4*time.Minute, &state)
+	h.env.ExecuteWorkflow(workflows.GuardWorkflow, workflows.GuardState{SafeMode: true})
+	if len(errs) != 2 || !strings.Contains(errs[0], "stale signed request") || !strings.Contains(errs[1], "stale signed request") {
+		t.Errorf("refusals = %q", errs)
+	}
+	if !state.SafeMode {
+		t.Errorf("safe mode switched off by a stale seal: %+v", state)
+	}
+}
+
+// A signalled vote stays in the run's history even when the gate refuses
+// it. Sent again unchanged it is refused as a replay: here UBOSS's
+// approval, refused in the first round (UBOSS is not an approver then),
+// must not count once the gate escalates to UBOSS. Sent as an Update
+// later, its seal is stale.
+func TestSealedVoteUsedOnce(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "escalate", "")
+	var d workflows.Decision
+	h.env.RegisterDelayedCallback(func() {
+		d = h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UBOSS"})
+		h.env.SignalWorkflow(workflows.SignalDecide, d)
+	}, 10*time.Minute)
+	// The gate escalates to UBOSS at 30m.
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalDecide, d) }, 40*time.Minute)
+	var update string
+	h.env.RegisterDelayedCallback(func() {
+		h.env.UpdateWorkflow(workflows.UpdateDecide, "again", &testsuite.TestUpdateCallback{
+			OnAccept: func() {}, OnReject: func(err error) { update = err.Error() }, OnComplete: func(any, error) {},
+		}, d)
+	}, 41*time.Minute)
+	res := runGate(t, h, 1, "escalate", "escalate_to: {users: [UBOSS], timeout: 1h}", "")
+	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+	g := res.Gates[0]
+	if len(g.Votes) != 0 || len(g.Refused) != 2 || !strings.Contains(g.Refused[0].Refusal, "UBOSS is not an approver") ||
+		!strings.Contains(g.Refused[1].Refusal, "replayed signed request") {
+		t.Errorf("gate %s, votes %+v, refused %+v", g.State, g.Votes, g.Refused)
+	}
+	if !strings.Contains(update, "stale signed request") {
+		t.Errorf("the vote re-sent as an Update: %q", update)
+	}
 }

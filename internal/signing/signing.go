@@ -56,7 +56,20 @@ var (
 	ErrUnsigned = errors.New("unsigned decision")
 	// ErrForged: the seal does not verify (wrong key, altered field).
 	ErrForged = errors.New("forged decision")
+	// ErrStale: the seal was made more than MaxAge before (or after) the
+	// time it is checked at (see Fresh).
+	ErrStale = errors.New("stale signed request")
+	// ErrReplayed: the seal was already used once (the workflow that
+	// checks it remembers the seals it accepted).
+	ErrReplayed = errors.New("replayed signed request")
 )
+
+// MaxAge is how far a seal's time may be from the workflow's clock when it
+// is used: the API and the Slack app sign a request just before sending
+// it, so an older seal is a copy (for instance read back from a history)
+// being sent again. It also tolerates that much clock skew between the
+// signer and the Temporal server.
+const MaxAge = 10 * time.Minute
 
 // Claim is what a seal covers.
 type Claim struct {
@@ -153,6 +166,25 @@ func (k *Keys) Verify(c Claim, s *Seal) error {
 	got, err := base64.RawStdEncoding.DecodeString(s.MAC)
 	if err != nil || !hmac.Equal(got, mac(key, c, s.At.UTC().Truncate(time.Microsecond))) {
 		return fmt.Errorf("%w: the signature does not match the decision", ErrForged)
+	}
+	return nil
+}
+
+// Fresh refuses a seal made more than MaxAge before or after now. It is
+// deterministic when now is (workflow code passes workflow.Now); a nil
+// seal passes (Verify refuses it).
+func Fresh(s *Seal, now time.Time) error {
+	if s == nil {
+		return nil
+	}
+	at := s.At.UTC()
+	switch age := now.Sub(at); {
+	case age > MaxAge:
+		return fmt.Errorf("%w: signed at %s, more than %s before %s; send the request again through Riposte", ErrStale,
+			at.Format(time.RFC3339), MaxAge, now.UTC().Format(time.RFC3339))
+	case age < -MaxAge:
+		return fmt.Errorf("%w: signed at %s, more than %s after %s (is the signer's clock right?)", ErrStale,
+			at.Format(time.RFC3339), MaxAge, now.UTC().Format(time.RFC3339))
 	}
 	return nil
 }

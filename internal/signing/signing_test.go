@@ -53,3 +53,24 @@ func TestSignVerify(t *testing.T) {
 		t.Errorf("unknown key id: want ErrForged, got %v", err)
 	}
 }
+
+// A seal is fresh within MaxAge of the checker's clock, either way.
+func TestFresh(t *testing.T) {
+	at := time.Date(2026, 12, 4, 1, 0, 0, 0, time.UTC)
+	s := &Seal{KeyID: "k1", At: at, MAC: "x"}
+	for _, tc := range []struct {
+		now  time.Duration
+		want error
+	}{
+		{0, nil}, {MaxAge, nil}, {-MaxAge, nil},
+		{MaxAge + time.Second, ErrStale}, {-MaxAge - time.Second, ErrStale}, {72 * time.Hour, ErrStale},
+	} {
+		err := Fresh(s, at.Add(tc.now))
+		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
+			t.Errorf("seal at %s checked %s later: %v, want %v", at, tc.now, err, tc.want)
+		}
+	}
+	if err := Fresh(nil, at); err != nil {
+		t.Errorf("nil seal: %v (Verify refuses it)", err)
+	}
+}
