@@ -84,6 +84,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				err = r.checkSealOnce(d.Seal, workflow.Now(ctx), voteName(d))
 			}
 			if err == nil {
+				err = r.checkDeadline(d, workflow.Now(ctx))
+			}
+			if err == nil {
 				err = r.validateDecision(d)
 			}
 			if err != nil {
@@ -121,6 +124,16 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				}
 				r.useSeal(d.Seal)
 			}
+			// The deadline wins over a vote read after it, even while the
+			// run was busy (updating the request message) when the timer
+			// would have fired. Runs recorded before (where such a vote
+			// counted) replay unchanged.
+			if err == nil {
+				if derr := r.checkDeadline(d, workflow.Now(ctx)); derr != nil &&
+					workflow.GetVersion(ctx, ChangeVoteDeadline, workflow.DefaultVersion, 1) >= 1 {
+					err = derr
+				}
+			}
 			if err == nil {
 				err = r.validateDecision(d)
 			}
@@ -136,6 +149,28 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		}
 	})
 	return nil
+}
+
+// ChangeVoteDeadline gates, on the decide signal, the refusal of a vote
+// read after its gate's deadline (checkDeadline); the Update validator
+// needs no gate (validators do not run on replay).
+const ChangeVoteDeadline = "gate-vote-deadline"
+
+// checkDeadline refuses a vote on an open gate whose deadline (ExpiresAt,
+// moved by an escalation) has passed at now: the gate follows on_timeout,
+// even if the run has not acted on its timer yet because it was busy (an
+// activity updating the request message after the previous vote blocks
+// the gate's loop for up to five minutes). Other gates pass.
+func (r *run) checkDeadline(d Decision, now time.Time) error {
+	g := r.gates[d.GateID]
+	if g == nil || g.State != GatePending || now.Before(g.ExpiresAt) {
+		return nil
+	}
+	then := "on_timeout: " + g.onTimeout
+	if g.Escalated {
+		then = "after its escalation"
+	}
+	return fmt.Errorf("the gate on step %s expired at %s (%s); the vote came too late", g.StepID, g.ExpiresAt.UTC().Format(time.RFC3339), then)
 }
 
 // voteName names a vote in refusals.

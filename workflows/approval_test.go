@@ -400,3 +400,51 @@ func TestVoteSealMustBeFresh(t *testing.T) {
 	}
 	wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
 }
+
+// A vote that arrives after the gate's deadline is refused, even while the
+// run is still busy updating the request message after an earlier vote
+// (no timer is armed then): the gate expires at 30m (on_timeout: deny),
+// UBOB approves at 29m30s, the message update takes 50s, and UCAROL's
+// approval at 30m10s must not open the gate.
+func TestVoteAfterDeadlineRefused(t *testing.T) {
+	slow := func(t *testing.T) *harness {
+		h, _ := newGateHarness(t, 2, "deny", "")
+		h.env.OnActivity(workflows.ActivityUpdateGate, mock.Anything, mock.Anything).After(50 * time.Second).Return(nil)
+		return h
+	}
+	check := func(t *testing.T, res *workflows.Result) {
+		t.Helper()
+		wantStatuses(t, res, map[string]string{"isolate": "timed_out"})
+		if g := res.Gates[0]; g.State != workflows.GateTimedOut || len(g.Votes) != 1 || g.Votes[0].User != "UBOB" {
+			t.Errorf("gate %s, votes %+v", g.State, g.Votes)
+		}
+	}
+	t.Run("update", func(t *testing.T) {
+		h := slow(t)
+		var first, late string
+		h.vote(29*time.Minute+30*time.Second, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}, &first)
+		h.vote(30*time.Minute+10*time.Second, workflows.Decision{GateID: "isolate", Approve: true, User: "UCAROL"}, &late)
+		res := runGate(t, h, 2, "deny", "", "UALICE")
+		if first != "" || !strings.Contains(late, "the gate on step isolate expired at ") {
+			t.Errorf("votes: first %q, late %q", first, late)
+		}
+		check(t, res)
+		h.audited("audit: decision update refused", "expired at")
+	})
+	t.Run("signal", func(t *testing.T) {
+		h := slow(t)
+		var first string
+		h.vote(29*time.Minute+30*time.Second, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}, &first)
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UCAROL"}))
+		}, 30*time.Minute+10*time.Second)
+		res := runGate(t, h, 2, "deny", "", "UALICE")
+		if first != "" {
+			t.Errorf("first vote refused: %q", first)
+		}
+		check(t, res)
+		if r := res.Gates[0].Refused; len(r) != 1 || r[0].User != "UCAROL" || !strings.Contains(r[0].Refusal, "the gate on step isolate expired at ") {
+			t.Errorf("refused: %+v", r)
+		}
+	})
+}
