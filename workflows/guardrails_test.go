@@ -368,6 +368,42 @@ func TestExtendSealMustBeFresh(t *testing.T) {
 	}
 }
 
+// An extension is refused once the hold's release has begun: here the
+// timer fires at 4h and the undo fails once (retried 5s later); an
+// extension at 4h+2s must not answer "releases at 6h" while the host is
+// un-isolated at 4h.
+func TestExtendRefusedDuringRelease(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	var mu sync.Mutex
+	undos := 0
+	h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		undos++
+		if undos == 1 {
+			return nil, errors.New("503 from the vendor")
+		}
+		return map[string]any{}, nil
+	})
+	var errs []string
+	h.extend(4*time.Hour+2*time.Second, "during", &workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(2 * time.Hour), User: "USOC"}, &errs)
+	start := h.env.Now()
+	res, err := h.run(compileYAML(t, holdPlaybook), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || undos != 2 {
+		t.Fatalf("holds %+v, %d undo attempts", res.Holds, undos)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "the containment of step isolate is being released") {
+		t.Errorf("extension during the release: %q", errs)
+	}
+	if got := res.Holds[0].ReleasedAt.Sub(start); got > 4*time.Hour+time.Minute || len(res.Holds[0].Extensions) != 0 {
+		t.Errorf("released after %s, extensions %q", got, res.Holds[0].Extensions)
+	}
+	h.audited("audit: extend update refused", "is being released")
+}
+
 func TestRollbackUndoesNewestFirst(t *testing.T) {
 	h := newHarness(t)
 	v := &vendorFake{}

@@ -42,6 +42,10 @@ type Hold struct {
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	params     []map[string]any
+	// releasing is set when the release begins, before any undo call:
+	// from then on an extension is refused (the undo may be retried for
+	// a while before ReleasedAt is set). State only, not serialised.
+	releasing bool
 }
 
 // addHold records a succeeded contain step with contain_for.
@@ -235,6 +239,8 @@ func (r *run) validateExtend(req ExtendRequest, now time.Time) error {
 		return fmt.Errorf("step %s holds no time-boxed containment (contain_for) in this run", req.Step)
 	case h.ReleasedAt != nil:
 		return fmt.Errorf("the containment of step %s was already released", req.Step)
+	case h.releasing:
+		return fmt.Errorf("the containment of step %s is being released; contain it again if it is still needed", req.Step)
 	case req.By <= 0:
 		return fmt.Errorf("extension must be a positive duration")
 	case req.User == "":
@@ -313,6 +319,9 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 }
 
 func (r *run) release(ctx workflow.Context, h *Hold) {
+	// No extension from here on: the undo calls below may take a while
+	// (retries), and the release goes ahead whatever an extension says.
+	h.releasing = true
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 2 * time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 10, InitialInterval: 5 * time.Second, MaximumInterval: 5 * time.Minute},
