@@ -27,6 +27,12 @@ type RollbackInput struct {
 	RunID      string     `json:"run_id"`
 	Requester  string     `json:"requester"`
 	Undo       []UndoCall `json:"undo"`
+	// DryRun simulates every undo call (catalog.Call.DryRun): the run
+	// rolled back was simulated (dry run, shadow), so nothing real was
+	// contained and nothing real may be lifted. The API refuses such a
+	// rollback outright; this is the workflow's own safeguard. The seal
+	// covers it (RollbackClaim).
+	DryRun bool `json:"dry_run,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -72,6 +78,7 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 		call := catalog.Call{
 			Action: u.Undo, Params: u.Params, WorkflowID: in.WorkflowID, RunID: in.RunID, StepID: u.Step + ".rollback",
 			Index: u.Index, IdempotencyKey: fmt.Sprintf("rollback:%s/%s/%d", in.WorkflowID, u.Step, u.Index),
+			DryRun: in.DryRun,
 		}
 		res := UndoResult{UndoCall: u, Status: "succeeded"}
 		if err := workflow.ExecuteActivity(actx, u.Undo, call).Get(ctx, nil); err != nil {

@@ -127,9 +127,17 @@ func SafeModeClaim(req SafeModeRequest) signing.Claim {
 		Identity: req.By, Channel: req.Via}
 }
 
-// RollbackClaim is what the seal of a rollback covers: the run undone and
-// the person asking (the undo list is rebuilt from the run by the signer).
+// RollbackClaim is what the seal of a rollback covers: the run undone, the
+// person asking and whether the undos are simulated (the undo list is
+// rebuilt from the run by the signer). A real rollback's claim is the one
+// sealed before dry_run existed ("rollback"), so those seals still verify;
+// a simulated one says "rollback dry_run", so its seal does not verify
+// with dry_run cleared.
 func RollbackClaim(in RollbackInput) signing.Claim {
-	return signing.Claim{Kind: signing.KindRollback, Run: in.WorkflowID, Gate: in.RunID, Decision: "rollback",
+	decision := "rollback"
+	if in.DryRun {
+		decision = "rollback dry_run"
+	}
+	return signing.Claim{Kind: signing.KindRollback, Run: in.WorkflowID, Gate: in.RunID, Decision: decision,
 		Identity: in.Requester, Channel: in.Via}
 }

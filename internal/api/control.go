@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/mdtext"
@@ -74,9 +75,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusInternalServerError, "Rollback unavailable", "the server has no action catalog")
 		return
 	}
-	undo := workflows.UndoCalls(d.Steps, s.Catalog)
-	if len(undo) == 0 {
-		problem.Respond(w, http.StatusConflict, "Nothing to roll back", "the run has no succeeded contain step")
+	undo, refusal := rollbackPlan(d, s.Catalog)
+	if refusal != "" {
+		problem.Respond(w, http.StatusConflict, "Nothing to roll back", refusal)
 		return
 	}
 	rid := "rollback:" + id
@@ -122,6 +123,21 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, resp)
+}
+
+// rollbackPlan lists what a rollback of run d undoes, newest first, or
+// says why there is nothing to undo (the detail of a 409). A simulated run
+// (dry run, shadow) contained nothing: undoing its steps would lift real
+// containment that some other run or person applied.
+func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, string) {
+	if d.Simulated || d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow {
+		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
+	}
+	undo := workflows.UndoCalls(d.Steps, cat)
+	if len(undo) == 0 {
+		return nil, "the run has no succeeded contain step"
+	}
+	return undo, ""
 }
 
 // ExtendRequest is the body of POST /v1/runs/{id}/extend.

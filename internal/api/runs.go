@@ -72,6 +72,9 @@ type RunDetail struct {
 	// Holds are the run's time-boxed containments with their release
 	// times (until), live or final.
 	Holds []workflows.Hold `json:"holds,omitempty"`
+	// Simulated is set for a dry run or a shadow run: its notify and
+	// contain actions were simulated, so there is nothing to roll back.
+	Simulated bool `json:"simulated,omitempty"`
 	// RollbackRun is the workflow id of the rollback of this run.
 	RollbackRun string `json:"rollback_run,omitempty"`
 	// Undo is what a rollback run undid (kind rollback).
@@ -276,6 +279,7 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		return nil, err
 	}
 	d := &RunDetail{RunSummary: s.summary(desc.GetWorkflowExecutionInfo())}
+	d.Simulated = d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow
 	runID = d.RunID
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	if d.Kind == KindRollback {
@@ -296,6 +300,7 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		}
 		if res.Steps != nil {
 			d.Steps, d.Outputs, d.Holds = res.Steps, res.Outputs, res.Holds
+			d.Simulated = d.Simulated || res.Simulated
 			d.Finding, d.FindingChanges, d.Withdrawn = res.Finding, res.FindingChanges, res.Withdrawn
 			if res.Error != "" {
 				d.Error = res.Error

@@ -1,0 +1,155 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// rollbackRun is a run whose isolation of h1 succeeded.
+func rollbackRun(mode string, simulated bool) *RunDetail {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	return &RunDetail{
+		RunSummary: RunSummary{WorkflowID: "w1", RunID: "r1", Kind: KindPlaybook, Mode: mode},
+		Simulated:  simulated,
+		Steps: []workflows.StepResult{{ID: "isolate", Action: "defender.isolate_machine", Status: playbook.StatusSucceeded,
+			Params: map[string]any{"hostname": "h1"}, EndedAt: &at}},
+	}
+}
+
+func TestRollbackPlan(t *testing.T) {
+	const simulated = "the run was simulated (dry_run/shadow); nothing was contained"
+	cases := []struct {
+		name    string
+		run     *RunDetail
+		undo    int
+		refusal string
+	}{
+		{"live run", rollbackRun(playbook.ModeLive, false), 1, ""},
+		{"dry run", rollbackRun(playbook.ModeDryRun, false), 0, simulated},
+		{"shadow run", rollbackRun(playbook.ModeShadow, false), 0, simulated},
+		{"result says simulated", rollbackRun("", true), 0, simulated},
+		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, "the run has no succeeded contain step"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			undo, refusal := rollbackPlan(tc.run, activities.Catalog())
+			if len(undo) != tc.undo || refusal != tc.refusal {
+				t.Errorf("rollbackPlan = %d undo calls %+v, refusal %q; want %d, %q", len(undo), undo, refusal, tc.undo, tc.refusal)
+			}
+		})
+	}
+}
+
+// runClient is a Temporal client that knows one ended playbook run (its
+// result and search attributes) and records rollback starts.
+type runClient struct {
+	client.Client // nil: only the methods below are used
+	t             *testing.T
+	attrs         map[string]any
+	result        workflows.Result
+	started       []client.StartWorkflowOptions
+}
+
+func (c *runClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if id != "w1" {
+		return nil, serviceerror.NewNotFound("no such run")
+	}
+	fields := map[string]*commonpb.Payload{}
+	for k, v := range c.attrs {
+		p, err := converter.GetDefaultDataConverter().ToPayload(v)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		fields[k] = p
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Execution:        &commonpb.WorkflowExecution{WorkflowId: id, RunId: "r1"},
+		Type:             &commonpb.WorkflowType{Name: "pb"},
+		Status:           enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+		StartTime:        timestamppb.New(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		CloseTime:        timestamppb.New(time.Date(2026, 1, 1, 0, 5, 0, 0, time.UTC)),
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: fields},
+	}}, nil
+}
+
+func (c *runClient) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
+	return resultRun{fakeRun: fakeRun{id: id, runID: runID}, result: c.result}
+}
+
+func (c *runClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	c.started = append(c.started, o)
+	return fakeRun{id: o.ID, runID: "rb1"}, nil
+}
+
+func (c *runClient) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
+
+// resultRun is an ended run whose Get returns its result.
+type resultRun struct {
+	fakeRun
+	result workflows.Result
+}
+
+func (r resultRun) Get(_ context.Context, v any) error {
+	b, err := json.Marshal(r.result)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// The handler answers the rollback of a simulated run with a 409 problem and
+// starts nothing; a live run's rollback starts.
+func TestRollbackOfSimulatedRunIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mode      string
+		simulated bool
+		status    int
+	}{
+		{"dry run", playbook.ModeDryRun, true, http.StatusConflict},
+		{"shadow run", playbook.ModeShadow, true, http.StatusConflict},
+		{"simulated run without RunMode", "", true, http.StatusConflict},
+		{"live run", playbook.ModeLive, false, http.StatusAccepted},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, toks, _ := identityServer(t, &fakeStarter{})
+			run := rollbackRun(tc.mode, tc.simulated)
+			attrs := map[string]any{"PlaybookName": "pb", "RunStatus": "succeeded"}
+			if tc.mode != "" {
+				attrs["RunMode"] = tc.mode
+			}
+			tc2 := &runClient{t: t, attrs: attrs,
+				result: workflows.Result{Playbook: "pb", Status: "succeeded", Steps: run.Steps, Simulated: tc.simulated}}
+			srv.Temporal = tc2
+			got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+			if tc.status == http.StatusConflict {
+				checkProblem(t, got, problem.Problem{Title: "Nothing to roll back", Status: 409,
+					Detail: "the run was simulated (dry_run/shadow); nothing was contained"})
+				if len(tc2.started) != 0 {
+					t.Errorf("rollback started: %+v", tc2.started)
+				}
+				return
+			}
+			if got.code != tc.status || len(tc2.started) != 1 {
+				t.Errorf("status %d (%s), %d starts", got.code, got.body, len(tc2.started))
+			}
+		})
+	}
+}
