@@ -136,11 +136,8 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		r.withdrawal, r.withdrawn = w, true
 		r.finding = u.Finding
 		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
-		for i, cs := range r.pb.Steps {
-			if r.results[i].Status == playbook.StatusSucceeded && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
-				w.Review = append(w.Review, cs.ID)
-			}
-		}
+		steps := r.snapshot()
+		w.Review = reviewSteps(steps, r.in.Catalog, r.undoRules(ctx, steps))
 		for _, id := range r.gateOrder {
 			g := r.gates[id]
 			if g.State == GatePending {
@@ -275,7 +272,8 @@ func (r *run) awaitLifecycle(ctx workflow.Context) {
 // rollbackOnWithdraw undoes the run's applied containment, newest first,
 // like riposte rollback, and releases the holds it covered.
 func (r *run) rollbackOnWithdraw(ctx workflow.Context, w *Withdrawal) {
-	calls := UndoCalls(r.snapshot(), r.in.Catalog)
+	steps := r.snapshot()
+	calls := undoCalls(steps, r.in.Catalog, r.undoRules(ctx, steps))
 	for _, u := range calls {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 2 * time.Minute,

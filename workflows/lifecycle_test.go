@@ -9,6 +9,7 @@ import (
 
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/policy"
@@ -202,4 +203,87 @@ func TestUpdateRaisesTheView(t *testing.T) {
 	if res.Withdrawn != nil {
 		t.Errorf("withdrawn %+v", res.Withdrawn)
 	}
+}
+
+// partialWithdrawPlaybook isolates two hosts (h2 fails, the run carries on)
+// while a second containment waits for a human; the finding is withdrawn
+// meanwhile.
+const partialWithdrawPlaybook = `apiVersion: riposte/v1
+name: partial
+version: 1
+%s
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    for_each: '${{ ["h1", "h2"] }}'
+    with: {hostname: "${{ item }}"}
+    approval: auto
+    on_failure: continue
+  - id: contain
+    action: crowdstrike.contain_host
+    with: {hostname: "h3"}
+    approval:
+      approvers: {users: [U1]}
+      timeout: 1h
+`
+
+// partialWithdrawRun runs partialWithdrawPlaybook and withdraws the finding
+// after 10 minutes; legacy runs it as a history recorded before
+// changeUndoPartialItems. It returns the result and the undo calls made.
+func partialWithdrawRun(t *testing.T, onWithdraw string, legacy bool) (*workflows.Result, []catalog.Call) {
+	t.Helper()
+	h, _ := outcomeHarness(t, false)
+	isolateFailsOn(h, "h2")
+	var mu sync.Mutex
+	var undone []catalog.Call
+	h.action("defender.unisolate_machine", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		undone = append(undone, call)
+		return map[string]any{}, nil
+	})
+	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	if legacy {
+		h.env.OnGetVersion("rollback-partial-items", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+	}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+	}, 10*time.Minute)
+	res, err := h.run(compileYAML(t, replaceOnce(partialWithdrawPlaybook, "%s", "on_withdraw: "+onWithdraw)), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Withdrawn == nil || stepOf(res, "isolate").Status != "failed" {
+		t.Fatalf("withdrawn %+v, isolate %s", res.Withdrawn, stepOf(res, "isolate").Status)
+	}
+	return res, undone
+}
+
+// h1 was isolated by a step whose other item failed: a withdrawal lists it
+// for review, or undoes it with on_withdraw: rollback.
+func TestWithdrawalCoversPartlyFailedForEach(t *testing.T) {
+	t.Run("review", func(t *testing.T) {
+		res, undone := partialWithdrawRun(t, "review", false)
+		if w := res.Withdrawn; len(w.Review) != 1 || w.Review[0] != "isolate" || len(undone) != 0 {
+			t.Errorf("review %v, undo calls %+v; want isolate for review, nothing undone", w.Review, undone)
+		}
+	})
+	t.Run("rollback", func(t *testing.T) {
+		res, undone := partialWithdrawRun(t, "rollback", false)
+		w := res.Withdrawn
+		if len(undone) != 1 || undone[0].Params["hostname"] != "h1" || undone[0].DryRun {
+			t.Errorf("undo calls %+v, want the undo of h1", undone)
+		}
+		if len(w.RolledBack) != 1 || w.RolledBack[0].Step != "isolate" || w.RolledBack[0].Status != "succeeded" || len(w.Review) != 0 {
+			t.Errorf("withdrawn %+v", *w)
+		}
+	})
+	// Histories recorded before the change replay as they ran.
+	t.Run("recorded before", func(t *testing.T) {
+		res, undone := partialWithdrawRun(t, "rollback", true)
+		if w := res.Withdrawn; len(w.Review) != 0 || len(w.RolledBack) != 0 || len(undone) != 0 {
+			t.Errorf("withdrawn %+v, undo calls %+v; want the old behaviour (nothing)", *w, undone)
+		}
+	})
 }

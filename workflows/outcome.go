@@ -18,7 +18,8 @@ const (
 	// OutcomeContained: every containment the run attempted succeeded.
 	OutcomeContained = "contained"
 	// OutcomePartiallyContained: some containments succeeded, others were
-	// denied, timed out, refused by policy or failed (on_failure: continue).
+	// denied, timed out, refused by policy or failed (on_failure: continue);
+	// a for_each contain step some of whose items failed counts as both.
 	OutcomePartiallyContained = "partially_contained"
 	// OutcomeNotContained: the run attempted containment and none happened
 	// (denied, timed out, refused, failed). OutcomeDetail says why, e.g.
@@ -57,6 +58,9 @@ type outcomeStep struct {
 	status  string
 	reason  string
 	gate    *Gate
+	// items and itemsOK: how many for_each items the step had and how
+	// many of them succeeded.
+	items, itemsOK int
 }
 
 // computeOutcome derives the run's outcome from its contain steps. aborted
@@ -73,6 +77,13 @@ func computeOutcome(steps []outcomeStep, aborted, withdrawn bool) (outcome, deta
 	var missed []string
 	for _, s := range steps {
 		if !s.contain {
+			continue
+		}
+		if s.itemsOK > 0 && s.status != playbook.StatusSucceeded {
+			// A for_each step contained some of its targets: a
+			// containment, and a miss for the others.
+			succeeded++
+			missed = append(missed, fmt.Sprintf("%s %s (%d of %d items)", s.id, whyMissed(s), s.items-s.itemsOK, s.items))
 			continue
 		}
 		switch s.status {
@@ -132,6 +143,12 @@ func (r *run) computeOutcome() (string, string) {
 			status:  r.results[i].Status,
 			reason:  r.results[i].Reason,
 			gate:    r.results[i].Gate,
+			items:   len(r.results[i].Items),
+		}
+		for _, it := range r.results[i].Items {
+			if it.Status == playbook.StatusSucceeded {
+				steps[i].itemsOK++
+			}
 		}
 	}
 	return computeOutcome(steps, r.aborted, r.withdrawn)

@@ -270,3 +270,11 @@ func TestPlaybookRunsUnderItsOwnWorkflowType(t *testing.T) {
 		t.Errorf("mismatched type: %v", err)
 	}
 }
+
+// h1 is isolated, h2 is not: the run contained part of what it attempted.
+func TestOutcomeOfPartlyFailedForEachIsPartiallyContained(t *testing.T) {
+	res := runForEachPartial(t)
+	if res.Outcome != workflows.OutcomePartiallyContained || res.OutcomeDetail != "isolate failed (1 of 2 items)" {
+		t.Errorf("outcome = %s (%s), want partially_contained (isolate failed (1 of 2 items))", res.Outcome, res.OutcomeDetail)
+	}
+}

@@ -93,28 +93,78 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 	return out, nil
 }
 
-// UndoCalls lists the undo calls for a finished run's steps, newest first.
+// UndoCalls lists the undo calls for a run's steps, newest first: the undo
+// of every contain call that succeeded (a step, or each succeeded item of a
+// for_each step, whatever the other items did).
 func UndoCalls(steps []StepResult, cat *catalog.Catalog) []UndoCall {
+	return undoCalls(steps, cat, currentUndoRules)
+}
+
+// undoRules say which containment a run counts as applied, for its
+// rollback and its withdrawal review. Each rule changes what workflow code
+// undoes, so runs take it under its own GetVersion change id (run.undoRules);
+// the zero value is how runs recorded before any rule decide.
+type undoRules struct {
+	// partialItems: the succeeded items of a for_each contain step count
+	// even when other items failed (the step's status is not succeeded).
+	partialItems bool
+}
+
+// currentUndoRules are the rules of new runs, the API and the CLI.
+var currentUndoRules = undoRules{partialItems: true}
+
+// changeUndoPartialItems is the GetVersion change id of
+// undoRules.partialItems.
+const changeUndoPartialItems = "rollback-partial-items"
+
+// containStep reports whether st ran a contain action with an undo, and
+// the undo; the step's calls then count where appliedCall says so.
+func containStep(st StepResult, cat *catalog.Catalog) (string, bool) {
+	a, ok := cat.Lookup(st.Action)
+	if !ok || a.Risk != catalog.RiskContain {
+		return "", false
+	}
+	return a.Undo, true
+}
+
+// stepApplied reports whether step st applied any containment under rules:
+// it succeeded, or (partialItems) one of its items did.
+func stepApplied(st StepResult, rules undoRules) bool {
+	if st.Status == playbook.StatusSucceeded {
+		return true
+	}
+	if !rules.partialItems {
+		return false
+	}
+	for _, it := range st.Items {
+		if it.Status == playbook.StatusSucceeded {
+			return true
+		}
+	}
+	return false
+}
+
+func undoCalls(steps []StepResult, cat *catalog.Catalog, rules undoRules) []UndoCall {
 	type done struct {
 		at   time.Time
 		call UndoCall
 	}
 	var calls []done
 	for _, st := range steps {
-		a, ok := cat.Lookup(st.Action)
-		if !ok || a.Risk != catalog.RiskContain || a.Undo == "" || st.Status != playbook.StatusSucceeded || st.EndedAt == nil {
+		undo, ok := containStep(st, cat)
+		if !ok || undo == "" || !stepApplied(st, rules) || st.EndedAt == nil {
 			continue
 		}
 		if len(st.Items) > 0 {
 			for _, it := range st.Items {
-				if p, ok := it.Params.(map[string]any); ok && it.Status == "succeeded" {
-					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: a.Undo, Index: it.Index, Params: p}})
+				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded {
+					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: it.Index, Params: p}})
 				}
 			}
 			continue
 		}
 		if p, ok := st.Params.(map[string]any); ok {
-			calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: a.Undo, Index: -1, Params: p}})
+			calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: -1, Params: p}})
 		}
 	}
 	// Newest first; stable for equal times (later steps first).
@@ -130,4 +180,68 @@ func UndoCalls(steps []StepResult, cat *catalog.Catalog) []UndoCall {
 		out[i] = c.call
 	}
 	return out
+}
+
+// reviewSteps lists, in step order, the contain steps whose containment a
+// withdrawal leaves in place for a human to review.
+func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []string {
+	var out []string
+	for _, st := range steps {
+		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) {
+			out = append(out, st.ID)
+		}
+	}
+	return out
+}
+
+// sameUndo reports whether two undo lists are the same calls in the same
+// order.
+func sameUndo(a, b []UndoCall) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Step != b[i].Step || a[i].Index != b[i].Index || a[i].Undo != b[i].Undo {
+			return false
+		}
+	}
+	return true
+}
+
+func sameIDs(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// undoRules returns the rules this run decides its withdrawal review and
+// rollback by, for its current steps. A rule that changes neither list
+// records nothing; one that does is taken when the run has its change
+// (workflow.GetVersion), so a history recorded before the rule replays as
+// it ran, and a run takes each change once, when it first matters.
+func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
+	cat := r.in.Catalog
+	var rules undoRules
+	for _, c := range []struct {
+		change string
+		take   func(*undoRules)
+	}{
+		{changeUndoPartialItems, func(u *undoRules) { u.partialItems = true }},
+	} {
+		next := rules
+		c.take(&next)
+		if sameUndo(undoCalls(steps, cat, rules), undoCalls(steps, cat, next)) && sameIDs(reviewSteps(steps, cat, rules), reviewSteps(steps, cat, next)) {
+			continue
+		}
+		if workflow.GetVersion(ctx, c.change, workflow.DefaultVersion, 1) >= 1 {
+			rules = next
+		}
+	}
+	return rules
 }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -57,5 +59,55 @@ func TestRollbackSealCoversDryRun(t *testing.T) {
 	}
 	if err := keys.Verify(workflows.RollbackClaim(sim), sim.Seal); err != nil {
 		t.Errorf("simulated rollback's own seal: %v", err)
+	}
+}
+
+// forEachPartialPlaybook isolates two hosts and carries on when one fails.
+const forEachPartialPlaybook = `apiVersion: riposte/v1
+name: many
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    for_each: '${{ ["h1", "h2"] }}'
+    with: {hostname: "${{ item }}"}
+    approval: auto
+    on_failure: continue
+`
+
+// isolateFailsOn registers a defender.isolate_machine that fails (not
+// retried) for the host bad and isolates every other one.
+func isolateFailsOn(h *harness, bad string) {
+	h.action("defender.isolate_machine", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		if call.Params["hostname"] == bad {
+			return nil, temporal.NewNonRetryableApplicationError("device not found", "NotFound", nil)
+		}
+		return map[string]any{"status": "isolated"}, nil
+	})
+}
+
+// runForEachPartial runs forEachPartialPlaybook: h1 is isolated, h2 fails.
+func runForEachPartial(t *testing.T) *workflows.Result {
+	t.Helper()
+	h, _ := outcomeHarness(t, false)
+	isolateFailsOn(h, "h2")
+	res, err := h.run(compileYAML(t, forEachPartialPlaybook), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := stepOf(res, "isolate")
+	if st.Status != "failed" || len(st.Items) != 2 || st.Items[0].Status != "succeeded" || st.Items[1].Status != "failed" {
+		t.Fatalf("isolate = %s, items %+v", st.Status, st.Items)
+	}
+	return res
+}
+
+// h1 was isolated though the step failed (h2 did): a rollback undoes h1.
+func TestRollbackUndoesSucceededItemsOfPartlyFailedForEach(t *testing.T) {
+	res := runForEachPartial(t)
+	undo := workflows.UndoCalls(res.Steps, compileCatalog())
+	if len(undo) != 1 || undo[0].Params["hostname"] != "h1" || undo[0].Index != 0 || undo[0].Undo != "defender.unisolate_machine" {
+		t.Errorf("undo calls = %+v, want the undo of h1 (isolated)", undo)
 	}
 }

@@ -34,6 +34,7 @@ func rollbackRun(mode string, simulated bool) *RunDetail {
 }
 
 func TestRollbackPlan(t *testing.T) {
+	ended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	const simulated = "the run was simulated (dry_run/shadow); nothing was contained"
 	cases := []struct {
 		name    string
@@ -45,6 +46,12 @@ func TestRollbackPlan(t *testing.T) {
 		{"dry run", rollbackRun(playbook.ModeDryRun, false), 0, simulated},
 		{"shadow run", rollbackRun(playbook.ModeShadow, false), 0, simulated},
 		{"result says simulated", rollbackRun("", true), 0, simulated},
+		{"partly failed for_each", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive},
+			Steps: []workflows.StepResult{{ID: "isolate", Action: "defender.isolate_machine", Status: playbook.StatusFailed, EndedAt: &ended,
+				Items: []workflows.ItemResult{
+					{Index: 0, Status: playbook.StatusSucceeded, Params: map[string]any{"hostname": "h1"}},
+					{Index: 1, Status: playbook.StatusFailed, Params: map[string]any{"hostname": "h2"}},
+				}}}}, 1, ""},
 		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, "the run has no succeeded contain step"},
 	}
 	for _, tc := range cases {
