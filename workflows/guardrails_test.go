@@ -416,7 +416,7 @@ func TestRollbackUndoesNewestFirst(t *testing.T) {
 		{ID: "lookup", Action: "core.noop", Status: "succeeded", EndedAt: &t1},
 		{ID: "denied", Action: "crowdstrike.contain_host", Status: "denied"},
 	}
-	undo := workflows.UndoCalls(steps, compileCatalog())
+	undo := workflows.UndoCalls(steps, nil, compileCatalog())
 	if len(undo) != 2 || undo[0].Step != "suspend" || undo[1].Undo != "crowdstrike.lift_containment" {
 		t.Fatalf("undo = %+v", undo)
 	}

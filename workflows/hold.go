@@ -184,12 +184,16 @@ func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[stri
 			if sameTarget(p, params) {
 				now := workflow.Now(ctx)
 				h.ReleasedAt = &now
-				h.Extensions = append(h.Extensions, "released early by step "+cs.ID)
+				h.Extensions = append(h.Extensions, releasedEarlyBy+cs.ID)
 				break
 			}
 		}
 	}
 }
+
+// releasedEarlyBy starts the extension note of a hold that a later step
+// undid (undoneBy): only the target that step undid was released.
+const releasedEarlyBy = "released early by step "
 
 // sameTarget compares two calls' params, ignoring free-text fields.
 func sameTarget(a, b map[string]any) bool {

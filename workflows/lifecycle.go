@@ -273,7 +273,7 @@ func (r *run) awaitLifecycle(ctx workflow.Context) {
 // like riposte rollback, and releases the holds it covered.
 func (r *run) rollbackOnWithdraw(ctx workflow.Context, w *Withdrawal) {
 	steps := r.snapshot()
-	calls := undoCalls(steps, r.in.Catalog, r.undoRules(ctx, steps))
+	calls := undoCalls(steps, r.holdList(), r.in.Catalog, r.undoRules(ctx, steps))
 	for _, u := range calls {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 2 * time.Minute,

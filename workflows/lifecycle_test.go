@@ -287,3 +287,63 @@ func TestWithdrawalCoversPartlyFailedForEach(t *testing.T) {
 		}
 	})
 }
+
+// twoHoldsPlaybook holds a host for 4h and a user for 8h.
+const twoHoldsPlaybook = `apiVersion: riposte/v1
+name: twoholds
+version: 1
+on_withdraw: rollback
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "h1"}
+    approval: auto
+    contain_for: 4h
+  - id: suspend
+    action: okta.suspend_user
+    with: {user: "j@example.com"}
+    approval: auto
+    contain_for: 8h
+`
+
+// A withdrawal after the host's hold was released (4h) undoes only what is
+// still in place (the user); histories recorded before the change replay
+// as they ran (the host undone a second time).
+func TestWithdrawalRollbackSkipsReleasedHolds(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		h, _ := outcomeHarness(t, false)
+		seen := &calls{}
+		for _, name := range []string{"okta.suspend_user", "okta.unsuspend_user", "defender.unisolate_machine"} {
+			name := name
+			h.action(name, func(context.Context, catalog.Call) (map[string]any, error) {
+				seen.add(name)
+				return map[string]any{}, nil
+			})
+		}
+		if legacy {
+			h.env.OnGetVersion("rollback-released-holds", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+		}, 5*time.Hour)
+		res, err := h.run(compileYAML(t, twoHoldsPlaybook), det)
+		if err != nil {
+			t.Fatal(err)
+		}
+		unisolate := 0
+		for _, c := range seen.list {
+			if c == "defender.unisolate_machine" {
+				unisolate++
+			}
+		}
+		want := 1
+		if legacy {
+			want = 2
+		}
+		w := res.Withdrawn
+		if unisolate != want || w == nil || len(w.RolledBack) != want {
+			t.Errorf("recorded before the change %v: host released %d times (want %d), withdrawn %+v", legacy, unisolate, want, w)
+		}
+	}
+}

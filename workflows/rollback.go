@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -95,9 +96,12 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 
 // UndoCalls lists the undo calls for a run's steps, newest first: the undo
 // of every contain call that succeeded (a step, or each succeeded item of a
-// for_each step, whatever the other items did).
-func UndoCalls(steps []StepResult, cat *catalog.Catalog) []UndoCall {
-	return undoCalls(steps, cat, currentUndoRules)
+// for_each step, whatever the other items did) and is still in place. The
+// run's holds say what is not: a hold released without error (its
+// contain_for timer, a rollback, a withdrawal) was undone already, and a
+// hold a later step released early lost the target that step undid.
+func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCall {
+	return undoCalls(steps, holds, cat, currentUndoRules)
 }
 
 // undoRules say which containment a run counts as applied, for its
@@ -108,10 +112,17 @@ type undoRules struct {
 	// partialItems: the succeeded items of a for_each contain step count
 	// even when other items failed (the step's status is not succeeded).
 	partialItems bool
+	// releasedHolds: a call whose hold was already released (undone) is
+	// not undone again.
+	releasedHolds bool
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true}
+
+// changeUndoReleasedHolds is the GetVersion change id of
+// undoRules.releasedHolds.
+const changeUndoReleasedHolds = "rollback-released-holds"
 
 // changeUndoPartialItems is the GetVersion change id of
 // undoRules.partialItems.
@@ -144,26 +155,30 @@ func stepApplied(st StepResult, rules undoRules) bool {
 	return false
 }
 
-func undoCalls(steps []StepResult, cat *catalog.Catalog, rules undoRules) []UndoCall {
+func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules undoRules) []UndoCall {
 	type done struct {
 		at   time.Time
 		call UndoCall
 	}
 	var calls []done
-	for _, st := range steps {
+	for i, st := range steps {
 		undo, ok := containStep(st, cat)
 		if !ok || undo == "" || !stepApplied(st, rules) || st.EndedAt == nil {
 			continue
 		}
+		released := func(map[string]any) bool { return false }
+		if rules.releasedHolds {
+			released = releasedBy(steps, i, undo, holds)
+		}
 		if len(st.Items) > 0 {
 			for _, it := range st.Items {
-				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded {
+				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded && !released(p) {
 					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: it.Index, Params: p}})
 				}
 			}
 			continue
 		}
-		if p, ok := st.Params.(map[string]any); ok {
+		if p, ok := st.Params.(map[string]any); ok && !released(p) {
 			calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: -1, Params: p}})
 		}
 	}
@@ -178,6 +193,60 @@ func undoCalls(steps []StepResult, cat *catalog.Catalog, rules undoRules) []Undo
 	out := make([]UndoCall, len(calls))
 	for i, c := range calls {
 		out[i] = c.call
+	}
+	return out
+}
+
+// releasedBy returns what of step steps[i]'s containment (undo action undo)
+// its hold says was released already: everything, when the hold was
+// released without error (contain_for timer, rollback, withdrawal); the
+// targets a later step undid, when a later step released it early
+// (undoneBy); nothing otherwise.
+func releasedBy(steps []StepResult, i int, undo string, holds []Hold) func(map[string]any) bool {
+	for _, h := range holds {
+		if h.Step != steps[i].ID || h.ReleasedAt == nil || h.Error != "" {
+			continue
+		}
+		for _, e := range h.Extensions {
+			if strings.HasPrefix(e, releasedEarlyBy) {
+				return func(p map[string]any) bool { return undoneLater(steps, i, undo, p) }
+			}
+		}
+		return func(map[string]any) bool { return true }
+	}
+	return func(map[string]any) bool { return false }
+}
+
+// undoneLater reports whether a step declared after steps[i], and ended no
+// earlier, ran undo successfully on the target of params (sameTarget).
+func undoneLater(steps []StepResult, i int, undo string, params map[string]any) bool {
+	for _, later := range steps[i+1:] {
+		if later.Action != undo || later.EndedAt == nil || steps[i].EndedAt == nil || later.EndedAt.Before(*steps[i].EndedAt) {
+			continue
+		}
+		for _, p := range succeededParams(later) {
+			if sameTarget(p, params) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// succeededParams lists the params of a step's succeeded calls: the step's
+// own, or those of its succeeded items.
+func succeededParams(st StepResult) []map[string]any {
+	var out []map[string]any
+	if len(st.Items) > 0 {
+		for _, it := range st.Items {
+			if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	if p, ok := st.Params.(map[string]any); ok && st.Status == playbook.StatusSucceeded {
+		out = append(out, p)
 	}
 	return out
 }
@@ -227,16 +296,18 @@ func sameIDs(a, b []string) bool {
 // it ran, and a run takes each change once, when it first matters.
 func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 	cat := r.in.Catalog
+	holds := r.holdList()
 	var rules undoRules
 	for _, c := range []struct {
 		change string
 		take   func(*undoRules)
 	}{
 		{changeUndoPartialItems, func(u *undoRules) { u.partialItems = true }},
+		{changeUndoReleasedHolds, func(u *undoRules) { u.releasedHolds = true }},
 	} {
 		next := rules
 		c.take(&next)
-		if sameUndo(undoCalls(steps, cat, rules), undoCalls(steps, cat, next)) && sameIDs(reviewSteps(steps, cat, rules), reviewSteps(steps, cat, next)) {
+		if sameUndo(undoCalls(steps, holds, cat, rules), undoCalls(steps, holds, cat, next)) && sameIDs(reviewSteps(steps, cat, rules), reviewSteps(steps, cat, next)) {
 			continue
 		}
 		if workflow.GetVersion(ctx, c.change, workflow.DefaultVersion, 1) >= 1 {

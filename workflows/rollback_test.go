@@ -106,8 +106,85 @@ func runForEachPartial(t *testing.T) *workflows.Result {
 // h1 was isolated though the step failed (h2 did): a rollback undoes h1.
 func TestRollbackUndoesSucceededItemsOfPartlyFailedForEach(t *testing.T) {
 	res := runForEachPartial(t)
-	undo := workflows.UndoCalls(res.Steps, compileCatalog())
+	undo := workflows.UndoCalls(res.Steps, res.Holds, compileCatalog())
 	if len(undo) != 1 || undo[0].Params["hostname"] != "h1" || undo[0].Index != 0 || undo[0].Undo != "defender.unisolate_machine" {
 		t.Errorf("undo calls = %+v, want the undo of h1 (isolated)", undo)
 	}
+}
+
+// A rollback does not undo again what a hold already released.
+func TestRollbackSkipsReleasedHolds(t *testing.T) {
+	t.Run("released by its timer", func(t *testing.T) {
+		res := runHold(t, nil)
+		if undo := workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()); len(undo) != 0 {
+			t.Errorf("hold released at %s, yet rollback would undo again: %+v", res.Holds[0].ReleasedAt.UTC().Format(time.RFC3339), undo)
+		}
+	})
+	t.Run("release failed", func(t *testing.T) {
+		res := runHold(t, temporal.NewNonRetryableApplicationError("503 from the vendor", "Unavailable", nil))
+		if undo := workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()); len(undo) != 1 || undo[0].Step != "isolate" {
+			t.Errorf("release failed (%q), so a rollback must undo it: %+v", res.Holds[0].Error, undo)
+		}
+	})
+	t.Run("released early by a later step", func(t *testing.T) {
+		h, _ := outcomeHarness(t, false)
+		h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+		res, err := h.run(compileYAML(t, earlyReleasePlaybook), det)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil {
+			t.Fatalf("holds %+v", res.Holds)
+		}
+		// free undid h1 and released the hold early; h2 is still isolated.
+		var h2 bool
+		for _, u := range workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()) {
+			switch {
+			case u.Step == "isolate" && u.Params["hostname"] == "h2":
+				h2 = true
+			case u.Step == "isolate":
+				t.Errorf("h1 was released by step free, yet rollback would undo it again: %+v", u)
+			}
+		}
+		if !h2 {
+			t.Error("h2 is still isolated (only h1 was released early), yet rollback would not undo it")
+		}
+	})
+}
+
+// earlyReleasePlaybook holds two hosts for 4h; a later step releases h1.
+const earlyReleasePlaybook = `apiVersion: riposte/v1
+name: early
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    for_each: '${{ ["h1", "h2"] }}'
+    with: {hostname: "${{ item }}"}
+    approval: auto
+    contain_for: 4h
+  - id: free
+    action: defender.unisolate_machine
+    needs: [isolate]
+    with: {hostname: "h1"}
+    approval: auto
+`
+
+// runHold runs holdPlaybook to its end; the release's undo fails with
+// undoErr when it is set.
+func runHold(t *testing.T, undoErr error) *workflows.Result {
+	t.Helper()
+	h, _ := outcomeHarness(t, false)
+	h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+		return map[string]any{}, undoErr
+	})
+	res, err := h.run(compileYAML(t, holdPlaybook), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || (res.Holds[0].Error != "") != (undoErr != nil) {
+		t.Fatalf("holds %+v", res.Holds)
+	}
+	return res
 }

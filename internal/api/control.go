@@ -133,11 +133,14 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	if d.Simulated || d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow {
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
-	undo := workflows.UndoCalls(d.Steps, cat)
-	if len(undo) == 0 {
-		return nil, "the run has no succeeded contain step"
+	undo := workflows.UndoCalls(d.Steps, d.Holds, cat)
+	switch {
+	case len(undo) > 0:
+		return undo, ""
+	case len(workflows.UndoCalls(d.Steps, nil, cat)) > 0:
+		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"
 	}
-	return undo, ""
+	return nil, "the run has no succeeded contain step"
 }
 
 // ExtendRequest is the body of POST /v1/runs/{id}/extend.

@@ -52,6 +52,16 @@ func TestRollbackPlan(t *testing.T) {
 					{Index: 0, Status: playbook.StatusSucceeded, Params: map[string]any{"hostname": "h1"}},
 					{Index: 1, Status: playbook.StatusFailed, Params: map[string]any{"hostname": "h2"}},
 				}}}}, 1, ""},
+		{"hold already released", func() *RunDetail {
+			d := rollbackRun(playbook.ModeLive, false)
+			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended}}
+			return d
+		}(), 0, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"},
+		{"hold release failed", func() *RunDetail {
+			d := rollbackRun(playbook.ModeLive, false)
+			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended, Error: "503"}}
+			return d
+		}(), 1, ""},
 		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, "the run has no succeeded contain step"},
 	}
 	for _, tc := range cases {
