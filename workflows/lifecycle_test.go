@@ -347,3 +347,36 @@ func TestWithdrawalRollbackSkipsReleasedHolds(t *testing.T) {
 		}
 	}
 }
+
+// A suspension the run undid itself is not left for review when the
+// finding is withdrawn; histories recorded before the change list both
+// steps, as they did.
+func TestWithdrawalReviewSkipsContainmentUndoneInRun(t *testing.T) {
+	const waiting = `  - id: isolate
+    action: crowdstrike.contain_host
+    with: {hostname: "h3"}
+    approval:
+      approvers: {users: [U1]}
+      timeout: 1h
+`
+	for _, legacy := range []bool{false, true} {
+		h := selfUndoHarness(t)
+		if legacy {
+			h.env.OnGetVersion("rollback-undone-in-run", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+		}
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+		}, 10*time.Minute)
+		res, err := h.run(compileYAML(t, strings.Replace(selfUndoPlaybook, "%s", waiting, 1)), det)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := ""
+		if legacy {
+			want = "suspend,rollback"
+		}
+		if w := res.Withdrawn; w == nil || strings.Join(w.Review, ",") != want {
+			t.Errorf("recorded before the change %v: withdrawn %+v, want review %q", legacy, w, want)
+		}
+	}
+}

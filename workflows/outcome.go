@@ -61,6 +61,11 @@ type outcomeStep struct {
 	// items and itemsOK: how many for_each items the step had and how
 	// many of them succeeded.
 	items, itemsOK int
+	// undoneBy names the later step that undid every call of this one
+	// (its undo action on the same target); undoes marks that later step.
+	// Neither counts as containment.
+	undoneBy string
+	undoes   bool
 }
 
 // computeOutcome derives the run's outcome from its contain steps. aborted
@@ -76,7 +81,11 @@ func computeOutcome(steps []outcomeStep, aborted, withdrawn bool) (outcome, deta
 	succeeded := 0
 	var missed []string
 	for _, s := range steps {
-		if !s.contain {
+		if !s.contain || s.undoes {
+			continue
+		}
+		if s.undoneBy != "" {
+			missed = append(missed, s.id+" undone by step "+s.undoneBy)
 			continue
 		}
 		if s.itemsOK > 0 && s.status != playbook.StatusSucceeded {
@@ -136,6 +145,8 @@ const ChangeOutcomes = "analyst-outcomes"
 // computeOutcome computes the run's outcome from its current state.
 func (r *run) computeOutcome() (string, string) {
 	steps := make([]outcomeStep, len(r.pb.Steps))
+	snap := r.snapshot()
+	pairs := undonePairs(snap, r.in.Catalog)
 	for i, cs := range r.pb.Steps {
 		steps[i] = outcomeStep{
 			id:      cs.ID,
@@ -148,6 +159,16 @@ func (r *run) computeOutcome() (string, string) {
 		for _, it := range r.results[i].Items {
 			if it.Status == playbook.StatusSucceeded {
 				steps[i].itemsOK++
+			}
+		}
+		if allPaired(pairs, snap, i) {
+			// Every call of the step was undone by, or undid, another
+			// step of the run: the pair contained nothing.
+			by := pairedWith(pairs, i, succeededCalls(snap[i])[0].index)
+			if by > i {
+				steps[i].undoneBy = snap[by].ID
+			} else {
+				steps[i].undoes = true
 			}
 		}
 	}

@@ -278,3 +278,59 @@ func TestOutcomeOfPartlyFailedForEachIsPartiallyContained(t *testing.T) {
 		t.Errorf("outcome = %s (%s), want partially_contained (isolate failed (1 of 2 items))", res.Outcome, res.OutcomeDetail)
 	}
 }
+
+// selfUndoPlaybook is compromised-account's shape: the suspension succeeds,
+// clearing the sessions fails, and the playbook's own rollback step
+// unsuspends the account. %s takes extra steps.
+const selfUndoPlaybook = `apiVersion: riposte/v1
+name: selfundo
+version: 1
+on_withdraw: review
+trigger: {when: "true"}
+steps:
+  - id: suspend
+    action: okta.suspend_user
+    with: {user: "j@example.com"}
+    approval: auto
+  - id: clear_sessions
+    action: okta.clear_user_sessions
+    needs: [suspend]
+    with: {user: "j@example.com"}
+    approval: auto
+    on_failure: continue
+  - id: rollback
+    action: okta.unsuspend_user
+    needs: [clear_sessions]
+    if: steps.clear_sessions.status == "failed"
+    with: {user: "j@example.com"}
+    approval: auto
+%s`
+
+// selfUndoHarness fakes the Okta actions; clearing sessions fails.
+func selfUndoHarness(t *testing.T) *harness {
+	h, _ := outcomeHarness(t, false)
+	for _, n := range []string{"okta.suspend_user", "okta.unsuspend_user"} {
+		h.action(n, func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	}
+	h.action("okta.clear_user_sessions", func(context.Context, catalog.Call) (map[string]any, error) {
+		return nil, temporal.NewNonRetryableApplicationError("403 Forbidden", "Forbidden", nil)
+	})
+	return h
+}
+
+// The run unsuspended the account itself: nothing is contained, and a
+// rollback has nothing to undo (it must not re-suspend first).
+func TestInRunUndoCancelsTheContainment(t *testing.T) {
+	h := selfUndoHarness(t)
+	res, err := h.run(compileYAML(t, fmt.Sprintf(selfUndoPlaybook, "")), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantStatuses(t, res, map[string]string{"suspend": "succeeded", "clear_sessions": "failed", "rollback": "succeeded"})
+	if res.Outcome != workflows.OutcomeNotContained || res.OutcomeDetail != "suspend undone by step rollback; clear_sessions failed" {
+		t.Errorf("outcome = %s (%q), but the run itself unsuspended the account", res.Outcome, res.OutcomeDetail)
+	}
+	if undo := workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()); len(undo) != 0 {
+		t.Errorf("rollback would call %+v, want nothing (the run undid its suspension)", undo)
+	}
+}

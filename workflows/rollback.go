@@ -115,14 +115,22 @@ type undoRules struct {
 	// releasedHolds: a call whose hold was already released (undone) is
 	// not undone again.
 	releasedHolds bool
+	// undoneInRun: a contain call that a later step of the run undid (its
+	// undo action on the same target) and that undo cancel out: neither
+	// is undone, neither is reviewed.
+	undoneInRun bool
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
 const changeUndoReleasedHolds = "rollback-released-holds"
+
+// changeUndoUndoneInRun is the GetVersion change id of
+// undoRules.undoneInRun.
+const changeUndoUndoneInRun = "rollback-undone-in-run"
 
 // changeUndoPartialItems is the GetVersion change id of
 // undoRules.partialItems.
@@ -161,6 +169,10 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 		call UndoCall
 	}
 	var calls []done
+	var pairs []undonePair
+	if rules.undoneInRun {
+		pairs = undonePairs(steps, cat)
+	}
 	for i, st := range steps {
 		undo, ok := containStep(st, cat)
 		if !ok || undo == "" || !stepApplied(st, rules) || st.EndedAt == nil {
@@ -172,13 +184,13 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 		}
 		if len(st.Items) > 0 {
 			for _, it := range st.Items {
-				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded && !released(p) {
+				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded && !released(p) && pairedWith(pairs, i, it.Index) < 0 {
 					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: it.Index, Params: p}})
 				}
 			}
 			continue
 		}
-		if p, ok := st.Params.(map[string]any); ok && !released(p) {
+		if p, ok := st.Params.(map[string]any); ok && !released(p) && pairedWith(pairs, i, -1) < 0 {
 			calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: -1, Params: p}})
 		}
 	}
@@ -254,13 +266,106 @@ func succeededParams(st StepResult) []map[string]any {
 // reviewSteps lists, in step order, the contain steps whose containment a
 // withdrawal leaves in place for a human to review.
 func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []string {
+	var pairs []undonePair
+	if rules.undoneInRun {
+		pairs = undonePairs(steps, cat)
+	}
 	var out []string
-	for _, st := range steps {
-		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) {
+	for i, st := range steps {
+		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) {
 			out = append(out, st.ID)
 		}
 	}
 	return out
+}
+
+// undonePair is a contain call (step index, item index or -1) and the
+// later call that undid it.
+type undonePair struct {
+	step, index     int
+	byStep, byIndex int
+}
+
+// succeededCall is one succeeded call of a step: its item index (-1 for a
+// step without for_each) and params.
+type succeededCall struct {
+	index  int
+	params map[string]any
+}
+
+// succeededCalls lists a step's succeeded calls.
+func succeededCalls(st StepResult) []succeededCall {
+	var out []succeededCall
+	if len(st.Items) > 0 {
+		for _, it := range st.Items {
+			if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded {
+				out = append(out, succeededCall{it.Index, p})
+			}
+		}
+		return out
+	}
+	if p, ok := st.Params.(map[string]any); ok && st.Status == playbook.StatusSucceeded {
+		out = append(out, succeededCall{-1, p})
+	}
+	return out
+}
+
+// undonePairs matches each succeeded call of a contain step with the first
+// later succeeded call of its undo action on the same target (sameTarget,
+// as undoneBy matches holds): a step declared after it that ended no
+// earlier. Each call is in at most one pair, and the calls are matched in
+// step order, so a contain, undo, contain sequence leaves the last contain.
+func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
+	var pairs []undonePair
+	for i, st := range steps {
+		undo, ok := containStep(st, cat)
+		if !ok || undo == "" || st.EndedAt == nil {
+			continue
+		}
+		for _, c := range succeededCalls(st) {
+			if pairedWith(pairs, i, c.index) >= 0 {
+				continue // it undid an earlier call
+			}
+		later:
+			for j := i + 1; j < len(steps); j++ {
+				l := steps[j]
+				if l.Action != undo || l.EndedAt == nil || l.EndedAt.Before(*st.EndedAt) {
+					continue
+				}
+				for _, lc := range succeededCalls(l) {
+					if pairedWith(pairs, j, lc.index) < 0 && sameTarget(c.params, lc.params) {
+						pairs = append(pairs, undonePair{step: i, index: c.index, byStep: j, byIndex: lc.index},
+							undonePair{step: j, index: lc.index, byStep: i, byIndex: c.index})
+						break later
+					}
+				}
+			}
+		}
+	}
+	return pairs
+}
+
+// pairedWith returns the step index of the call paired with call (step,
+// index), or -1.
+func pairedWith(pairs []undonePair, step, index int) int {
+	for _, p := range pairs {
+		if p.step == step && p.index == index {
+			return p.byStep
+		}
+	}
+	return -1
+}
+
+// allPaired reports whether every succeeded call of steps[i] is paired
+// (false for a step without any).
+func allPaired(pairs []undonePair, steps []StepResult, i int) bool {
+	calls := succeededCalls(steps[i])
+	for _, c := range calls {
+		if pairedWith(pairs, i, c.index) < 0 {
+			return false
+		}
+	}
+	return len(calls) > 0
 }
 
 // sameUndo reports whether two undo lists are the same calls in the same
@@ -304,6 +409,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 	}{
 		{changeUndoPartialItems, func(u *undoRules) { u.partialItems = true }},
 		{changeUndoReleasedHolds, func(u *undoRules) { u.releasedHolds = true }},
+		{changeUndoUndoneInRun, func(u *undoRules) { u.undoneInRun = true }},
 	} {
 		next := rules
 		c.take(&next)

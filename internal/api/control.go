@@ -140,7 +140,7 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	case len(workflows.UndoCalls(d.Steps, nil, cat)) > 0:
 		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"
 	}
-	return nil, "the run has no succeeded contain step"
+	return nil, "the run has no succeeded contain step left in place (a later step of the run may have undone it)"
 }
 
 // ExtendRequest is the body of POST /v1/runs/{id}/extend.
