@@ -252,6 +252,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		r.schedule(ctx)
 	}
 
+	r.reviewLateContainment(ctx)
 	r.releaseHolds(ctx)
 	r.awaitLifecycle(ctx)
 	res.Steps = r.snapshot()

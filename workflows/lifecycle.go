@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -269,12 +270,72 @@ func (r *run) awaitLifecycle(ctx workflow.Context) {
 	}
 }
 
+// changeLateContainment: a contain call in flight when the finding was
+// withdrawn, and applied after, is reviewed (or undone) too.
+const changeLateContainment = "withdraw-late-containment"
+
+// reviewLateContainment covers the containment applied after the
+// withdrawal by a call already in flight (a retry, a slow vendor): the
+// withdrawal's review lists it, or, with on_withdraw: rollback, it is
+// undone like the rest. It records nothing when there is none.
+func (r *run) reviewLateContainment(ctx workflow.Context) {
+	if r.withdrawal == nil {
+		return
+	}
+	if len(r.lateContainment(ctx)) == 0 || workflow.GetVersion(ctx, changeLateContainment, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	// A rollback the withdrawal started may still run: let it settle the
+	// review first, so the two never undo or list the same step.
+	_ = workflow.Await(ctx, func() bool { return r.lifecycleBusy == 0 })
+	late := r.lateContainment(ctx)
+	if len(late) == 0 {
+		return
+	}
+	w := r.withdrawal
+	w.Review = append(w.Review, late...)
+	if r.pb.Playbook.OnWithdraw == playbook.OnWithdrawRollback {
+		r.rollbackSteps(ctx, w, late)
+	}
+	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+}
+
+// lateContainment lists the contain steps applied that the withdrawal
+// neither reviewed nor undid.
+func (r *run) lateContainment(ctx workflow.Context) []string {
+	w := r.withdrawal
+	covered := map[string]bool{}
+	for _, id := range w.Review {
+		covered[id] = true
+	}
+	for _, u := range w.RolledBack {
+		covered[u.Step] = true
+	}
+	steps := r.snapshot()
+	var late []string
+	for _, id := range reviewSteps(steps, r.in.Catalog, r.undoRules(ctx, steps)) {
+		if !covered[id] {
+			late = append(late, id)
+		}
+	}
+	return late
+}
+
 // rollbackOnWithdraw undoes the run's applied containment, newest first,
 // like riposte rollback, and releases the holds it covered.
 func (r *run) rollbackOnWithdraw(ctx workflow.Context, w *Withdrawal) {
+	r.rollbackSteps(ctx, w, nil)
+}
+
+// rollbackSteps is rollbackOnWithdraw for the steps named in only (all
+// when nil).
+func (r *run) rollbackSteps(ctx workflow.Context, w *Withdrawal, only []string) {
 	steps := r.snapshot()
 	calls := undoCalls(steps, r.holdList(), r.in.Catalog, r.undoRules(ctx, steps))
 	for _, u := range calls {
+		if only != nil && !slices.Contains(only, u.Step) {
+			continue
+		}
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 			StartToCloseTimeout: 2 * time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: 2 * time.Second},

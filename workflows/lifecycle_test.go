@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -378,5 +379,71 @@ func TestWithdrawalReviewSkipsContainmentUndoneInRun(t *testing.T) {
 		if w := res.Withdrawn; w == nil || strings.Join(w.Review, ",") != want {
 			t.Errorf("recorded before the change %v: withdrawn %+v, want review %q", legacy, w, want)
 		}
+	}
+}
+
+const inflightPlaybook = `apiVersion: riposte/v1
+name: inflight
+version: 1
+on_withdraw: %s
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "${{ detection.device.hostname }}"}
+    approval: auto
+    retry: {max_attempts: 2, initial_interval: 1h}
+`
+
+// The isolation is retrying when the finding is withdrawn, then succeeds:
+// the host is isolated after the withdrawal. The withdrawal's review lists
+// it, or on_withdraw: rollback undoes it; histories recorded before the
+// change leave it unflagged, as they did.
+func TestWithdrawalCoversContainmentInFlight(t *testing.T) {
+	for _, tc := range []struct {
+		mode           string
+		legacy         bool
+		review, undone int
+	}{
+		{"review", false, 1, 0},
+		{"rollback", false, 0, 1},
+		{"rollback", true, 0, 0},
+	} {
+		t.Run(fmt.Sprintf("%s legacy=%v", tc.mode, tc.legacy), func(t *testing.T) {
+			h, _ := outcomeHarness(t, false)
+			var mu sync.Mutex
+			attempts, undone := 0, 0
+			h.action("defender.isolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				if attempts++; attempts == 1 {
+					return nil, fmt.Errorf("503 from the vendor") // retried in 1h
+				}
+				return map[string]any{"status": "isolated"}, nil
+			})
+			h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				undone++
+				return map[string]any{}, nil
+			})
+			if tc.legacy {
+				h.env.OnGetVersion("withdraw-late-containment", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			h.env.RegisterDelayedCallback(func() {
+				h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+			}, 30*time.Minute)
+			res, err := h.run(compileYAML(t, fmt.Sprintf(inflightPlaybook, tc.mode)), det)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stepOf(res, "isolate").Status != "succeeded" || attempts != 2 {
+				t.Fatalf("the call did not straddle the withdrawal: %s after %d attempts", stepOf(res, "isolate").Status, attempts)
+			}
+			w := res.Withdrawn
+			if w == nil || len(w.Review) != tc.review || len(w.RolledBack) != tc.undone || undone != tc.undone {
+				t.Errorf("withdrawn %+v, undo calls %d; want %d reviewed, %d undone", w, undone, tc.review, tc.undone)
+			}
+		})
 	}
 }
