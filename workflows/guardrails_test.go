@@ -421,7 +421,7 @@ func TestRollbackUndoesNewestFirst(t *testing.T) {
 		t.Fatalf("undo = %+v", undo)
 	}
 	in := workflows.RollbackInput{WorkflowID: "w1", Undo: undo, Requester: "USOC", Via: workflows.ViaAPI}
-	in.Seal = h.keys.Sign(workflows.RollbackClaim(in), time.Unix(1700000000, 0))
+	in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now())
 	h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)

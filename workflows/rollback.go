@@ -55,6 +55,10 @@ type UndoResult struct {
 	Error  string `json:"error,omitempty"`
 }
 
+// changeRollbackFresh: a rollback whose seal is stale at its start is
+// refused.
+const changeRollbackFresh = "sec-rollback-fresh"
+
 // Rollback runs the undo calls one by one; a failed undo does not stop the
 // others, and the workflow fails at the end if any failed.
 func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]UndoResult, error) {
@@ -64,6 +68,15 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 	if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
 		if err := keys.Verify(RollbackClaim(in), in.Seal); err != nil {
 			// The logger is replay-aware: audited once.
+			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "requester", in.Requester, "via", in.Via, "refusal", err.Error())
+			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)
+		}
+		// A sealed rollback read back from a history and started again
+		// (under another workflow id) would lift containment a person may
+		// have put back: the seal must be fresh when the rollback starts.
+		// Recorded only when it is not (histories before it replay).
+		if err := signing.Fresh(in.Seal, workflow.GetInfo(ctx).WorkflowStartTime); err != nil &&
+			workflow.GetVersion(ctx, changeRollbackFresh, workflow.DefaultVersion, 1) >= 1 {
 			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "requester", in.Requester, "via", in.Via, "refusal", err.Error())
 			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)
 		}

@@ -28,7 +28,7 @@ func TestRollbackOfSimulatedRunSimulatesItsUndos(t *testing.T) {
 		})
 		in := workflows.RollbackInput{WorkflowID: "w1", Requester: "USOC", Via: workflows.ViaAPI, DryRun: dry,
 			Undo: []workflows.UndoCall{{Step: "isolate", Action: "defender.isolate_machine", Undo: "defender.unisolate_machine", Index: -1, Params: map[string]any{"hostname": "h1"}}}}
-		in.Seal = h.keys.Sign(workflows.RollbackClaim(in), time.Unix(1700000000, 0))
+		in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now())
 		h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 		if err := h.env.GetWorkflowError(); err != nil {
 			t.Fatal(err)

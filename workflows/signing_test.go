@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/signing"
@@ -109,6 +110,34 @@ func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
 		}
 		h.audited("audit: rollback workflow refused", "unsigned decision")
 	})
+	// A sealed rollback copied from an old history and started again is
+	// refused: its seal is not fresh at the rollback's start. Histories
+	// recorded before the check ran it.
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stale rollback legacy=%v", legacy), func(t *testing.T) {
+			h := newHarness(t)
+			v := &vendorFake{}
+			v.register(h.env, "crowdstrike.lift_containment")
+			if legacy {
+				h.env.OnGetVersion("sec-rollback-fresh", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			in := workflows.RollbackInput{WorkflowID: "w1", Requester: "USOC", Via: workflows.ViaAPI,
+				Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}}
+			in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now().Add(-time.Hour))
+			h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
+			err := h.env.GetWorkflowError()
+			if legacy {
+				if err != nil || len(v.calls) != 1 {
+					t.Errorf("before the check: err %v, %d undo calls", err, len(v.calls))
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "rollback refused: stale signed request") || len(v.calls) != 0 {
+				t.Errorf("stale rollback: err %v, %d undo calls", err, len(v.calls))
+			}
+			h.audited("audit: rollback workflow refused", "stale signed request")
+		})
+	}
 }
 
 // A safe-mode switch sent straight through Temporal (no seal, or sealed
