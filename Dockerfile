@@ -23,7 +23,7 @@ ENV CGO_ENABLED=0
 RUN --mount=type=cache,target=/go/pkg/mod --mount=type=cache,target=/root/.cache/go-build \
     go build -trimpath -ldflags="-s -w" -o /out/riposte ./cmd/riposte \
  && /out/riposte validate playbooks/ \
- && mkdir -p /out/etc/riposte/config \
+ && mkdir -p /out/etc/riposte/config /out/var/lib/riposte/playbook-store \
  && cp -R playbooks /out/etc/riposte/playbooks
 
 FROM ${RUNTIME_IMAGE}
@@ -33,6 +33,9 @@ LABEL org.opencontainers.image.title="riposte" \
 COPY --from=build /out/riposte /usr/local/bin/riposte
 # Shipped playbooks as defaults; mount your own over /etc/riposte/playbooks.
 COPY --from=build /out/etc/riposte /etc/riposte
+# The playbook store's mount point (RIPOSTE_PLAYBOOK_STORE), writable by the
+# non-root user: a named volume mounted here starts with its ownership.
+COPY --from=build --chown=65532:65532 /out/var/lib/riposte /var/lib/riposte
 ENV RIPOSTE_PLAYBOOKS=/etc/riposte/playbooks \
     RIPOSTE_CONFIG=/etc/riposte/config/riposte.yaml \
     RIPOSTE_POLICY=/etc/riposte/config/policy.yaml \

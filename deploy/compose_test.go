@@ -286,9 +286,15 @@ func TestRiposteServices(t *testing.T) {
 			}
 		}
 		for target, mt := range m {
-			if !mt.ro {
+			if !mt.ro && target != s.Environment["RIPOSTE_PLAYBOOK_STORE"] {
 				t.Errorf("%s: mount %s is writable", name, target)
 			}
+		}
+		// Serve and every worker share the playbook store (a named volume),
+		// so a run parked at a gate finds its playbook version after the
+		// playbooks change and the containers restart.
+		if st, ok := m[s.Environment["RIPOSTE_PLAYBOOK_STORE"]]; !ok || st.ro || st.source != "riposte-playbook-store" {
+			t.Errorf("%s: RIPOSTE_PLAYBOOK_STORE=%q must be the riposte-playbook-store volume, mounted writable: %v", name, s.Environment["RIPOSTE_PLAYBOOK_STORE"], s.Volumes)
 		}
 		if s.Environment["RIPOSTE_CODEC_KEY_FILE"] != "/run/secrets/riposte_codec_keys" || !contains(s.Secrets, "riposte_codec_keys") {
 			t.Errorf("%s: payload key must come from the riposte_codec_keys secret", name)

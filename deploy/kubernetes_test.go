@@ -55,6 +55,8 @@ func k8sObjects(t *testing.T) map[string]any {
 				obj = &corev1.ConfigMap{}
 			case "batch/v1/Job":
 				obj = &batchv1.Job{}
+			case "v1/PersistentVolumeClaim":
+				obj = &corev1.PersistentVolumeClaim{}
 			default:
 				t.Errorf("%s doc %d: unexpected kind %s %s", filepath.Base(f), i, tm.APIVersion, tm.Kind)
 				continue
@@ -139,7 +141,7 @@ func TestKubernetesManifests(t *testing.T) {
 			mounts := map[string]bool{}
 			for _, m := range ctr.VolumeMounts {
 				mounts[m.Name] = true
-				if !m.ReadOnly && m.Name != "tmp" {
+				if !m.ReadOnly && m.Name != "tmp" && m.Name != "playbook-store" {
 					t.Errorf("%s/%s: mount %s is writable", what, ctr.Name, m.Name)
 				}
 			}
@@ -182,6 +184,34 @@ func TestKubernetesManifests(t *testing.T) {
 	}
 	if fmt.Sprint(wc.Ports) == "" || env.Data["RIPOSTE_METRICS_ADDR"] != "0.0.0.0:9090" {
 		t.Errorf("worker metrics port and RIPOSTE_METRICS_ADDR disagree")
+	}
+	// Serve and every worker share the playbook store: one ReadWriteMany
+	// claim, mounted where RIPOSTE_PLAYBOOK_STORE says.
+	pvc := get("PersistentVolumeClaim/riposte-playbook-store").(*corev1.PersistentVolumeClaim)
+	if len(pvc.Spec.AccessModes) != 1 || pvc.Spec.AccessModes[0] != corev1.ReadWriteMany {
+		t.Errorf("the playbook store claim must be ReadWriteMany (serve and every worker replica): %v", pvc.Spec.AccessModes)
+	}
+	for _, d := range []*appsv1.Deployment{worker, serve} {
+		spec := d.Spec.Template.Spec
+		claim, mount, store := "", "", ""
+		for _, v := range spec.Volumes {
+			if v.Name == "playbook-store" && v.PersistentVolumeClaim != nil {
+				claim = v.PersistentVolumeClaim.ClaimName
+			}
+		}
+		for _, m := range spec.Containers[0].VolumeMounts {
+			if m.Name == "playbook-store" && !m.ReadOnly {
+				mount = m.MountPath
+			}
+		}
+		for _, e := range spec.Containers[0].Env {
+			if e.Name == "RIPOSTE_PLAYBOOK_STORE" {
+				store = e.Value
+			}
+		}
+		if claim != pvc.Name || mount == "" || store != mount {
+			t.Errorf("Deployment/%s: playbook store claim %q mounted writable at %q, RIPOSTE_PLAYBOOK_STORE %q: want claim %s at the env's path", d.Name, claim, mount, store, pvc.Name)
+		}
 	}
 	sc := serve.Spec.Template.Spec.Containers[0]
 	if sc.Args[0] != "serve" {

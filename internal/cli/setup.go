@@ -17,7 +17,8 @@ import (
 const setupUsage = `Usage: riposte setup [flags]
 
 Prepares a Temporal namespace for Riposte, idempotently: creates it with
-its retention (or sets the retention of an existing one) and registers
+its retention (or lengthens the retention of an existing one; a shorter one
+only with an explicit --retention, since it deletes older closed runs) and registers
 Riposte's search attributes, through Temporal's API. Waits for the
 frontend to answer and for the namespace to become visible, retrying with
 a message. Run it once before the first worker, and again after upgrading
@@ -31,8 +32,11 @@ run and exits 3, then re-run it to check.`
 type setupOptions struct {
 	Temporal  config.Temporal
 	Retention time.Duration
-	Wait      time.Duration
-	Settle    time.Duration
+	// Shorten: --retention was given, so it may shorten an existing
+	// namespace's retention (see engine.SetupOptions.Shorten).
+	Shorten bool
+	Wait    time.Duration
+	Settle  time.Duration
 }
 
 func setupCommand() command {
@@ -42,8 +46,9 @@ func setupCommand() command {
 			fs := newFlagSet("setup", setupUsage, s)
 			o.Temporal.RegisterFlags(fs)
 			retention := config.Env("NAMESPACE_RETENTION", config.Env("RIPOSTE_RETENTION", "168h"))
-			fs.Func("retention", "how long Temporal keeps closed runs (Go duration, at least 24h; env NAMESPACE_RETENTION or RIPOSTE_RETENTION; default 168h)", func(v string) error {
+			fs.Func("retention", "how long Temporal keeps closed runs (Go duration, at least 24h; env NAMESPACE_RETENTION or RIPOSTE_RETENTION; default 168h); an existing namespace's longer retention is shortened only when this flag says so", func(v string) error {
 				retention = v
+				o.Shorten = true
 				return nil
 			})
 			fs.DurationVar(&o.Wait, "wait", 2*time.Minute, "how long to wait for the frontend and for the namespace to become visible")
@@ -101,7 +106,7 @@ func runSetup(ctx context.Context, o setupOptions, s Streams) error {
 	}
 	defer c.Close()
 	rep, err := engine.Setup(ctx, c.WorkflowService(), c.OperatorService(), engine.SetupOptions{
-		Namespace: o.Temporal.Namespace, Retention: o.Retention, Wait: o.Wait, Settle: o.Settle, Out: s.Out,
+		Namespace: o.Temporal.Namespace, Retention: o.Retention, Shorten: o.Shorten, Wait: o.Wait, Settle: o.Settle, Out: s.Out,
 	})
 	if len(rep.ByHand) > 0 {
 		fmt.Fprintf(s.Out, "\nThis Temporal server (Temporal Cloud?) manages this through its own tools. Run:\n")

@@ -42,6 +42,12 @@ type SearchAttributeAPI interface {
 type SetupOptions struct {
 	Namespace string
 	Retention time.Duration
+	// Shorten allows setting an existing namespace's retention below what
+	// it has: Temporal then deletes the closed runs (the audit trail) older
+	// than the new retention. Without it a shorter Retention only applies
+	// to a namespace setup creates, so re-running setup with the default
+	// never cuts a retention an operator raised.
+	Shorten bool
 	// Wait bounds the retries while the namespace is not yet visible to the
 	// frontend that answers (namespace caches refresh every few seconds).
 	Wait time.Duration
@@ -119,6 +125,11 @@ func Setup(ctx context.Context, ns NamespaceAPI, op SearchAttributeAPI, o SetupO
 		cur := desc.GetConfig().GetWorkflowExecutionRetentionTtl().AsDuration()
 		if cur == o.Retention {
 			fmt.Fprintf(out, "Namespace %s exists (retention %s)\n", o.Namespace, cur)
+			break
+		}
+		if cur > o.Retention && !o.Shorten {
+			fmt.Fprintf(out, "Namespace %s exists; it keeps its retention of %s, longer than the %s asked (pass --retention %s to shorten it: closed runs older than that are then deleted)\n",
+				o.Namespace, cur, o.Retention, o.Retention)
 			break
 		}
 		fmt.Fprintf(out, "Namespace %s exists; setting its retention from %s to %s\n", o.Namespace, cur, o.Retention)

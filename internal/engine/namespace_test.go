@@ -138,6 +138,21 @@ func TestSetupCreatesWaitsAndIsIdempotent(t *testing.T) {
 	if rep, err = Setup(context.Background(), f, f, o); err != nil || !rep.UpdatedRetention || f.retention != o.Retention {
 		t.Fatalf("retention update: %+v %v %s", rep, err, f.retention)
 	}
+	// Re-running setup with the default (a compose up, an upgrade) never
+	// cuts a longer retention: closed runs would be deleted. An explicit
+	// --retention (Shorten) does.
+	out.Reset()
+	o = setupOpts(&out)
+	if rep, err = Setup(context.Background(), f, f, o); err != nil || rep.UpdatedRetention || f.retention != 30*24*time.Hour {
+		t.Fatalf("default re-run shortened the retention: %+v %v %s", rep, err, f.retention)
+	}
+	if !strings.Contains(out.String(), "keeps its retention of 720h0m0s, longer than the 168h0m0s asked (pass --retention 168h0m0s to shorten it") {
+		t.Errorf("no word of the kept retention:\n%s", out.String())
+	}
+	o.Shorten = true
+	if rep, err = Setup(context.Background(), f, f, o); err != nil || !rep.UpdatedRetention || f.retention != 168*time.Hour {
+		t.Fatalf("explicit shortening: %+v %v %s", rep, err, f.retention)
+	}
 }
 
 func TestSetupGivesUpWithAClearMessage(t *testing.T) {
