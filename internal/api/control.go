@@ -140,7 +140,17 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	case len(workflows.UndoCalls(d.Steps, nil, cat)) > 0:
 		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"
 	}
-	return nil, "the run has no succeeded contain step left in place (a later step of the run may have undone it)"
+	for _, st := range d.Steps {
+		applied := st.Status == playbook.StatusSucceeded
+		for _, it := range st.Items {
+			applied = applied || it.Status == playbook.StatusSucceeded
+		}
+		if a, ok := cat.Lookup(st.Action); ok && a.Undo != "" && applied {
+			// UndoCalls left it out: a later step of the run undid it.
+			return nil, "the run's containment was undone by a later step of the run itself"
+		}
+	}
+	return nil, "the run has no succeeded contain step"
 }
 
 // ExtendRequest is the body of POST /v1/runs/{id}/extend.

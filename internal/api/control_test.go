@@ -35,7 +35,6 @@ func rollbackRun(mode string, simulated bool) *RunDetail {
 
 func TestRollbackPlan(t *testing.T) {
 	ended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	const nothingLeft = "the run has no succeeded contain step left in place (a later step of the run may have undone it)"
 	const simulated = "the run was simulated (dry_run/shadow); nothing was contained"
 	cases := []struct {
 		name    string
@@ -63,13 +62,13 @@ func TestRollbackPlan(t *testing.T) {
 			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended, Error: "503"}}
 			return d
 		}(), 1, ""},
-		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, nothingLeft},
+		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, "the run has no succeeded contain step"},
 		{"undone by a later step", func() *RunDetail {
 			d := rollbackRun(playbook.ModeLive, false)
 			d.Steps = append(d.Steps, workflows.StepResult{ID: "free", Action: "defender.unisolate_machine", Status: playbook.StatusSucceeded,
 				Params: map[string]any{"hostname": "h1"}, EndedAt: &ended})
 			return d
-		}(), 0, nothingLeft},
+		}(), 0, "the run's containment was undone by a later step of the run itself"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

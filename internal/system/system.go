@@ -227,6 +227,9 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 			// serve refuses invalid playbooks, so no run refers to them.
 			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
 		}
+		if o.PlaybookStore == "" && s.Server == nil {
+			logger.Warn("no playbook store (RIPOSTE_PLAYBOOK_STORE, --playbook-store): a run parked at a gate cannot finish once its playbook version has left the playbooks directory and the workers restarted; give serve and every worker one shared directory")
+		}
 		if api != nil {
 			if err := pbs.AddSet(api.set); err != nil {
 				return nil, err
