@@ -42,6 +42,10 @@ type Hold struct {
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	params     []map[string]any
+	// undone marks the targets (indexes of params) a later step of the run
+	// undid while the others stay held; the release skips them. State
+	// only, not serialised.
+	undone map[int]bool
 	// releasing is set when the release begins, before any undo call:
 	// from then on an extension is refused (the undo may be retried for
 	// a while before ReleasedAt is set). State only, not serialised.
@@ -180,15 +184,45 @@ func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		if h.ReleasedAt != nil || h.Undo != cs.Step.Action {
 			continue
 		}
-		for _, p := range h.params {
-			if sameTarget(p, params) {
-				now := workflow.Now(ctx)
-				h.ReleasedAt = &now
-				h.Extensions = append(h.Extensions, releasedEarlyBy+cs.ID)
+		for n, p := range h.params {
+			if h.undone[n] || !sameTarget(p, params) {
+				continue
+			}
+			if h.pending() > 1 && workflow.GetVersion(ctx, changeHoldTargets, workflow.DefaultVersion, 1) >= 1 {
+				// One target of a for_each hold: the others stay held
+				// until contain_for elapses (before, none was released).
+				if h.undone == nil {
+					h.undone = map[int]bool{}
+				}
+				h.undone[n] = true
+				h.Extensions = append(h.Extensions, fmt.Sprintf("%s%s (target %d; the others stay held)", targetReleasedEarlyBy, cs.ID, n))
 				break
 			}
+			now := workflow.Now(ctx)
+			h.ReleasedAt = &now
+			h.Extensions = append(h.Extensions, releasedEarlyBy+cs.ID)
+			break
 		}
 	}
+}
+
+// changeHoldTargets: a later step that undoes one target of a for_each
+// hold releases that target only.
+const changeHoldTargets = "hold-targets-released-early"
+
+// targetReleasedEarlyBy starts the note of one target of a hold a later
+// step undid while the hold's other targets stay held.
+const targetReleasedEarlyBy = "one target released early by step "
+
+// pending counts the targets of h no later step has undone.
+func (h *Hold) pending() int {
+	n := 0
+	for i := range h.params {
+		if !h.undone[i] {
+			n++
+		}
+	}
+	return n
 }
 
 // releasedEarlyBy starts the extension note of a hold that a later step
@@ -333,6 +367,9 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 	})
 	var errs []string
 	for n, p := range h.params {
+		if h.undone[n] {
+			continue
+		}
 		call := catalog.Call{
 			Action: h.Undo, Params: p, WorkflowID: r.info.WorkflowExecution.ID, RunID: r.info.WorkflowExecution.RunID,
 			StepID: h.Step + ".release", Index: n, IdempotencyKey: fmt.Sprintf("%s/%s/release/%d", r.info.WorkflowExecution.ID, h.Step, n),

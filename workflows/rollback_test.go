@@ -2,11 +2,14 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
@@ -126,30 +129,50 @@ func TestRollbackSkipsReleasedHolds(t *testing.T) {
 			t.Errorf("release failed (%q), so a rollback must undo it: %+v", res.Holds[0].Error, undo)
 		}
 	})
-	t.Run("released early by a later step", func(t *testing.T) {
-		h, _ := outcomeHarness(t, false)
-		h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
-		res, err := h.run(compileYAML(t, earlyReleasePlaybook), det)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil {
-			t.Fatalf("holds %+v", res.Holds)
-		}
-		// free undid h1 and released the hold early; h2 is still isolated.
-		var h2 bool
-		for _, u := range workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()) {
-			switch {
-			case u.Step == "isolate" && u.Params["hostname"] == "h2":
-				h2 = true
-			case u.Step == "isolate":
-				t.Errorf("h1 was released by step free, yet rollback would undo it again: %+v", u)
+	// free undoes h1 at once: h2 stays held until contain_for elapses and
+	// is then released by the timer, so a rollback has nothing left. In
+	// histories recorded before, free released the whole hold: h2 stayed
+	// isolated, and only a rollback would undo it.
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one target released early by a later step legacy=%v", legacy), func(t *testing.T) {
+			h, _ := outcomeHarness(t, false)
+			var mu sync.Mutex
+			var undone []string
+			h.action("defender.unisolate_machine", func(_ context.Context, c catalog.Call) (map[string]any, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				undone = append(undone, fmt.Sprint(c.Params["hostname"]))
+				return map[string]any{}, nil
+			})
+			if legacy {
+				h.env.OnGetVersion("hold-targets-released-early", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
-		}
-		if !h2 {
-			t.Error("h2 is still isolated (only h1 was released early), yet rollback would not undo it")
-		}
-	})
+			start := h.env.Now()
+			res, err := h.run(compileYAML(t, earlyReleasePlaybook), det)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil {
+				t.Fatalf("holds %+v", res.Holds)
+			}
+			released := res.Holds[0].ReleasedAt.Sub(start)
+			var again []string
+			for _, u := range workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()) {
+				if u.Step == "isolate" {
+					again = append(again, fmt.Sprint(u.Params["hostname"]))
+				}
+			}
+			if legacy {
+				if strings.Join(undone, ",") != "h1" || released > time.Hour || strings.Join(again, ",") != "h2" {
+					t.Errorf("before the change: undone %v, hold released after %s, rollback would undo %v; want h1, at once, h2", undone, released, again)
+				}
+				return
+			}
+			if strings.Join(undone, ",") != "h1,h2" || released < 4*time.Hour || len(again) != 0 {
+				t.Errorf("undone %v, hold released after %s (%v), rollback would undo %v; want h1 then h2 at 4h, nothing left", undone, released, res.Holds[0].Extensions, again)
+			}
+		})
+	}
 }
 
 // earlyReleasePlaybook holds two hosts for 4h; a later step releases h1.
