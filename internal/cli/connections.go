@@ -3,8 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"os"
 	"text/tabwriter"
 	"time"
 
@@ -12,7 +16,6 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/lab"
-	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const connectionsUsage = `Usage: riposte connections check [--config riposte.yaml] [--lab] [--format text|json] [--timeout 30s]
@@ -57,7 +60,7 @@ func connectionsCommand() command {
 				defer l.Close()
 				env.Connections = l.Connections()
 			} else {
-				conns, ok, err := system.LoadConnections(*cfg, logger)
+				conns, ok, err := loadConfig(*cfg, true, s.Err)
 				if err != nil {
 					fmt.Fprintf(s.Err, "riposte connections: %v\n", err)
 					return 1
@@ -97,6 +100,31 @@ func connectionsCommand() command {
 			}
 			return 0
 		}}
+}
+
+// loadConfig reads riposte.yaml for connections check and doctor, as the
+// worker does (config.LoadConnections), and prints every diagnostic to w
+// with its position and snippet: the warnings (plain-http URLs, secret
+// files readable by others, unknown keys) that the worker only logs, and
+// the errors. require makes a file without a connections: key an error.
+// found is false when there is no file.
+func loadConfig(path string, require bool, w io.Writer) (conns map[string]activities.Connection, found bool, err error) {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, err
+	}
+	conns, diags, err := config.LoadConnectionsWith(path, config.ConnectionsOptions{RequireConnections: require})
+	for _, d := range diags {
+		fmt.Fprintln(w, d.Pretty())
+	}
+	if err != nil {
+		if n := len(diags.Errors()); n > 0 {
+			return nil, true, fmt.Errorf("%s is invalid (%d error(s), above)", path, n)
+		}
+		return nil, true, err
+	}
+	return conns, true, nil
 }
 
 func count(rs []connector.CheckResult, status string) int {

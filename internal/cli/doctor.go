@@ -21,7 +21,6 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
-	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const doctorUsage = `Usage: riposte doctor [flags]
@@ -233,12 +232,15 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	}
 
 	// Vendor connections.
-	conns, found, err := system.LoadConnections(o.Runtime.Config, logger)
+	// Its diagnostics, warnings included, go to stderr with positions.
+	conns, found, err := loadConfig(o.Runtime.Config, false, s.Err)
 	switch {
 	case err != nil:
-		r.fail("connections", "%s: %v", o.Runtime.Config, err)
+		r.fail("connections", "%v", err)
 	case !found:
 		r.skip("connections", "%s not found: no vendor connections", o.Runtime.Config)
+	case len(conns) == 0:
+		r.skip("connections", "%s configures no connections", o.Runtime.Config)
 	default:
 		names := make([]string, 0, len(conns))
 		for n := range conns {

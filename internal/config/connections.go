@@ -27,6 +27,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
@@ -54,17 +55,27 @@ type Diagnostics = yamlx.Diagnostics
 type ConnectionsOptions struct {
 	LookupEnv func(string) (string, bool)       // default os.LookupEnv
 	Stat      func(string) (fs.FileInfo, error) // default os.Stat
+	// RequireConnections makes a file without a connections: key an
+	// error (riposte connections check: nothing to check is a mistake,
+	// most often a misspelt key).
+	RequireConnections bool
 }
 
 // LoadConnections reads the connections of a riposte.yaml. err is non-nil
 // when the file cannot be read or has errors (then it is the Diagnostics
 // of error severity, one per line); warnings come back in diags either way.
 func LoadConnections(path string) (map[string]activities.Connection, Diagnostics, error) {
+	return LoadConnectionsWith(path, ConnectionsOptions{})
+}
+
+// LoadConnectionsWith is LoadConnections with options (LookupEnv and Stat
+// default to the process's when nil).
+func LoadConnectionsWith(path string, opts ConnectionsOptions) (map[string]activities.Connection, Diagnostics, error) {
 	src, err := safefile.ReadFile(path, safefile.MaxSize)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading connections: %w", err)
 	}
-	conns, diags := ParseConnections(path, src, ConnectionsOptions{})
+	conns, diags := ParseConnections(path, src, opts)
 	if err := diags.Err(); err != nil {
 		return nil, diags, err
 	}
@@ -108,13 +119,17 @@ var topLevelKeys = []string{"connections", "detections"}
 func (p *connParser) parse(src []byte) {
 	root, ok := yamlx.Decode(p.Reporter, src, yamlx.Options{MaxBytes: MaxConfigBytes,
 		SecondDocument: "riposte.yaml holds one YAML document; found a second"})
-	if !ok || root == nil {
-		return // an empty file configures nothing
-	}
-	root = deref(root)
-	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
+	if !ok {
 		return
 	}
+	if root == nil || yamlx.IsNull(deref(root)) {
+		// An empty file configures nothing.
+		if p.opts.RequireConnections {
+			p.errorf(nil, "%s has no connections: key (it is empty): no connections to check", p.file)
+		}
+		return
+	}
+	root = deref(root)
 	if root.Kind != yaml.MappingNode {
 		p.errorf(root, "riposte.yaml must be a mapping with a connections: key, got %s", kindName(root))
 		return
@@ -131,11 +146,29 @@ func (p *connParser) parse(src []byte) {
 		case "connections":
 			p.connections(v)
 		case "detections":
-			// Read by ParseDetections (the finding view's settings).
+			// Read by ParseDetections (the finding view's settings);
+			// checked here too, so that every reader reports its problems.
+			cfg := finding.DefaultConfig()
+			p.detections(v, &cfg)
 		default:
 			// Other sections belong to other parts of Riposte; a typo of
 			// ours is worth a warning, not a refusal to start.
 			p.warnf(k, "unknown top-level key %q%s", k.Value, didYouMean(k.Value, topLevelKeys))
+		}
+	}
+	if _, ok := seen["connections"]; !ok && p.opts.RequireConnections {
+		// Point at the key that looks like a misspelling, if any.
+		var near *yaml.Node
+		for i := 0; i < len(root.Content); i += 2 {
+			if k := root.Content[i]; k.Value != "detections" && didYouMean(k.Value, []string{"connections"}) != "" {
+				near = k
+				break
+			}
+		}
+		if near != nil {
+			p.errorf(near, "%s has no connections: key (is %q a misspelling of connections?): no connections to check", p.file, near.Value)
+		} else {
+			p.errorf(root, "%s has no connections: key: no connections to check", p.file)
 		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,6 +30,7 @@ func LoadDetections(path string) (finding.Config, Diagnostics, error) {
 }
 
 // ParseDetections checks the `detections:` section of riposte.yaml source.
+// Syntax and budget errors of the file are ParseConnections' to report.
 func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 	cfg := finding.DefaultConfig()
 	p := &connParser{Reporter: &yamlx.Reporter{File: file, Src: src}, file: file}
@@ -42,58 +44,77 @@ func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 		return cfg, nil
 	}
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "detections" {
-			continue
-		}
-		n := deref(root.Content[i+1])
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		if root.Content[i].Value == "detections" {
+			p.detections(deref(root.Content[i+1]), &cfg)
 			break
-		}
-		if n.Kind != yaml.MappingNode {
-			p.errorf(n, "detections must be a mapping (confidence_ids, internal_networks), got %s", kindName(n))
-			break
-		}
-		for j := 0; j+1 < len(n.Content); j += 2 {
-			k, v := n.Content[j], deref(n.Content[j+1])
-			switch k.Value {
-			case "confidence_ids":
-				if v.Kind != yaml.MappingNode {
-					p.errorf(v, "detections.confidence_ids must map OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other) to 0-100, got %s", kindName(v))
-					continue
-				}
-				m := map[int]int{}
-				for x := 0; x+1 < len(v.Content); x += 2 {
-					id, err1 := strconv.Atoi(v.Content[x].Value)
-					c, err2 := strconv.Atoi(v.Content[x+1].Value)
-					switch {
-					case err1 != nil || id < 0:
-						p.errorf(v.Content[x], "detections.confidence_ids: key %q is not an OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other)", v.Content[x].Value)
-					case err2 != nil || c < 0 || c > 100:
-						p.errorf(v.Content[x+1], "detections.confidence_ids.%d: must be an integer between 0 and 100, got %q", id, v.Content[x+1].Value)
-					default:
-						m[id] = c
-					}
-				}
-				cfg.ConfidenceIDs = m
-			case "internal_networks":
-				if v.Kind != yaml.SequenceNode {
-					p.errorf(v, "detections.internal_networks must be a list of CIDRs, got %s", kindName(v))
-					continue
-				}
-				var nets []netip.Prefix
-				for x, e := range v.Content {
-					pfx, err := netip.ParsePrefix(e.Value)
-					if err != nil {
-						p.errorf(e, "detections.internal_networks[%d]: %q is not a CIDR (like 10.0.0.0/8)", x, e.Value)
-						continue
-					}
-					nets = append(nets, pfx.Masked())
-				}
-				cfg.InternalNetworks = nets
-			default:
-				p.warnf(k, "unknown key detections.%s%s", k.Value, didYouMean(k.Value, []string{"confidence_ids", "internal_networks"}))
-			}
 		}
 	}
 	return cfg, p.Diags.Sort()
+}
+
+// detectionKeys are the keys of the detections: section.
+var detectionKeys = []string{"confidence_ids", "internal_networks"}
+
+// detections checks the detections: section n into cfg. Both parsers of
+// riposte.yaml call it: ParseDetections for serve, ParseConnections so
+// that every reader of the file (worker, connections check, doctor)
+// reports the section's problems too.
+func (p *connParser) detections(n *yaml.Node, cfg *finding.Config) {
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return
+	}
+	if n.Kind != yaml.MappingNode {
+		p.errorf(n, "detections must be a mapping (confidence_ids, internal_networks), got %s", kindName(n))
+		return
+	}
+	seen := map[string]*yaml.Node{}
+	for j := 0; j+1 < len(n.Content); j += 2 {
+		k, v := n.Content[j], deref(n.Content[j+1])
+		if prev, dup := seen[k.Value]; dup {
+			p.errorf(k, "duplicate key detections.%s (first on line %d)", k.Value, prev.Line)
+			continue
+		}
+		seen[k.Value] = k
+		switch k.Value {
+		case "confidence_ids":
+			if v.Kind != yaml.MappingNode {
+				p.errorf(v, "detections.confidence_ids must map OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other) to 0-100, got %s", kindName(v))
+				continue
+			}
+			m := map[int]int{}
+			for x := 0; x+1 < len(v.Content); x += 2 {
+				id, err1 := strconv.Atoi(v.Content[x].Value)
+				c, err2 := strconv.Atoi(v.Content[x+1].Value)
+				switch {
+				case err1 != nil || id < 0:
+					p.errorf(v.Content[x], "detections.confidence_ids: key %q is not an OCSF confidence_id (1 Low, 2 Medium, 3 High, 99 Other)", v.Content[x].Value)
+				case err2 != nil || c < 0 || c > 100:
+					p.errorf(v.Content[x+1], "detections.confidence_ids.%d: must be an integer between 0 and 100, got %q", id, v.Content[x+1].Value)
+				default:
+					m[id] = c
+				}
+			}
+			cfg.ConfidenceIDs = m
+		case "internal_networks":
+			if v.Kind != yaml.SequenceNode {
+				p.errorf(v, "detections.internal_networks must be a list of CIDRs, got %s", kindName(v))
+				continue
+			}
+			var nets []netip.Prefix
+			for x, e := range v.Content {
+				pfx, err := netip.ParsePrefix(e.Value)
+				if err != nil {
+					p.errorf(e, "detections.internal_networks[%d]: %q is not a CIDR (like 10.0.0.0/8)", x, e.Value)
+					continue
+				}
+				nets = append(nets, pfx.Masked())
+			}
+			cfg.InternalNetworks = nets
+		default:
+			// An error, not a warning: a misspelt setting would silently
+			// leave the default in force (confidence_id for confidence_ids
+			// keeps the default mapping).
+			p.errorf(k, "unknown key detections.%s%s (known: %s)", k.Value, didYouMean(k.Value, detectionKeys), strings.Join(detectionKeys, ", "))
+		}
+	}
 }

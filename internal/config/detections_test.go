@@ -49,7 +49,7 @@ func TestParseDetectionsErrors(t *testing.T) {
 		"riposte.yaml:2:23: detections.confidence_ids.1: must be an integer between 0 and 100",
 		`riposte.yaml:2:28: detections.confidence_ids: key "high" is not an OCSF confidence_id`,
 		`riposte.yaml:3:23: detections.internal_networks[0]: "10.0.0.0/33" is not a CIDR`,
-		`riposte.yaml:4:3: warning: unknown key detections.internal_network (did you mean "internal_networks"?)`,
+		`riposte.yaml:4:3: unknown key detections.internal_network (did you mean "internal_networks"?)`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
@@ -57,5 +57,42 @@ func TestParseDetectionsErrors(t *testing.T) {
 	}
 	if diags.Err() == nil {
 		t.Error("errors not reported as errors")
+	}
+}
+
+// A misspelt key of detections: is an error (the default mapping would
+// silently stay), reported with its position and a suggestion by serve's
+// parser and by the parser every other reader of riposte.yaml uses.
+func TestDetectionsUnknownKeyIsAnError(t *testing.T) {
+	src := "connections: {}\ndetections:\n  confidence_id: {1: 10}\n"
+	want := `riposte.yaml:3:3: unknown key detections.confidence_id (did you mean "confidence_ids"?)`
+	_, diags := ParseDetections("riposte.yaml", []byte(src))
+	if err := diags.Err(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ParseDetections: %v, want the error %q", diags, want)
+	}
+	_, diags = ParseConnections("riposte.yaml", []byte(src), ConnectionsOptions{})
+	if err := diags.Err(); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("ParseConnections: %v, want the error %q", diags, want)
+	}
+}
+
+// RequireConnections: a file without a connections: key is an error, at
+// the misspelt key when there is one.
+func TestRequireConnections(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"conections:\n  cs: {type: crowdstrike}\n", `r.yaml:1:1: r.yaml has no connections: key (is "conections" a misspelling of connections?)`},
+		{"detections: {}\n", "r.yaml:1:1: r.yaml has no connections: key: no connections to check"},
+		{"# nothing\n", "r.yaml:1:1: r.yaml has no connections: key (it is empty)"},
+	} {
+		_, diags := ParseConnections("r.yaml", []byte(tc.src), ConnectionsOptions{RequireConnections: true})
+		if err := diags.Err(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: %v, want %q", tc.src, diags, tc.want)
+		}
+		if _, diags := ParseConnections("r.yaml", []byte(tc.src), ConnectionsOptions{}); diags.Err() != nil {
+			t.Errorf("%q without RequireConnections: %v", tc.src, diags)
+		}
+	}
+	if _, diags := ParseConnections("r.yaml", []byte("connections: {}\n"), ConnectionsOptions{RequireConnections: true}); len(diags) != 0 {
+		t.Errorf("connections: {} is a connections key: %v", diags)
 	}
 }

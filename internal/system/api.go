@@ -125,7 +125,12 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 	if ok, err := exists(o.Config); err != nil {
 		return nil, err
 	} else if ok {
-		if b.finding, _, err = config.LoadDetections(o.Config); err != nil {
+		var diags config.Diagnostics
+		b.finding, diags, err = config.LoadDetections(o.Config)
+		for _, d := range diags.Warnings() {
+			logger.Warn("detection settings", "warning", d.String())
+		}
+		if err != nil {
 			return nil, &Error{Code: 1, Err: fmt.Errorf("detection settings are invalid; not starting:\n%w", err)}
 		}
 	}

@@ -3,6 +3,7 @@ package system
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -43,6 +44,10 @@ func TestStartRefusesBeforeStarting(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("apiVersion: riposte/v1\nname: x\nsteps: 3\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typo := filepath.Join(dir, "riposte.yaml")
+	if err := os.WriteFile(typo, []byte("detections:\n  confidence_id: {1: 10}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	keys, _, err := codec.EnsureDevKeyring(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -56,6 +61,8 @@ func TestStartRefusesBeforeStarting(t *testing.T) {
 		{"bad address", Options{Keys: keys, API: &APIOptions{Addr: "nope", Playbooks: []string{dir}}}, 2, "--http"},
 		{"invalid playbook", Options{Keys: keys, API: &APIOptions{Addr: "0", Playbooks: []string{bad}}}, 1, "playbooks are invalid; not starting"},
 		{"no decision keys", Options{}, 2, "decisions are signed"},
+		{"misspelt detections key", Options{Keys: keys, API: &APIOptions{Addr: "0", Playbooks: []string{"../../playbooks"}, Config: typo}}, 1,
+			typo + `:2:3: unknown key detections.confidence_id (did you mean "confidence_ids"?)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Start(context.Background(), tc.o)
@@ -73,5 +80,31 @@ func TestSplitList(t *testing.T) {
 	}
 	if got := SplitList(""); got != nil {
 		t.Errorf("SplitList(\"\") = %q", got)
+	}
+}
+
+// The worker reads riposte.yaml through LoadConnections: the detections:
+// section is checked there too (it used to be read by serve only), and
+// warnings are logged with their position.
+func TestLoadConnectionsChecksWholeFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "riposte.yaml")
+	if err := os.WriteFile(path, []byte("connections: {}\ndetections:\n  confidence_id: {1: 10}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := LoadConnections(path, nil)
+	var se *Error
+	if !errors.As(err, &se) || se.Code != 1 || !strings.Contains(err.Error(), path+":3:3: unknown key detections.confidence_id") {
+		t.Fatalf("err = %v", err)
+	}
+	if err := os.WriteFile(path, []byte("connections: {}\nconection: {}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	if _, ok, err := LoadConnections(path, slog.New(slog.NewTextHandler(&logs, nil))); err != nil || !ok {
+		t.Fatalf("ok %v, err %v", ok, err)
+	}
+	if want := path + `:2:1: warning: unknown top-level key \"conection\"`; !strings.Contains(logs.String(), want) {
+		t.Errorf("logs lack %q:\n%s", want, logs.String())
 	}
 }

@@ -136,12 +136,16 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 	return nil
 }
 
-// LoadConnections reads riposte.yaml when present. ok is false when there
-// is no file.
+// LoadConnections reads riposte.yaml when present, and checks all of it
+// (its detections: section too); warnings go to logger with their
+// position. ok is false when there is no file.
 func LoadConnections(path string, logger *slog.Logger) (map[string]activities.Connection, bool, error) {
 	ok, err := exists(path)
 	if err != nil || !ok {
 		return nil, false, err
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
 	}
 	conns, diags, err := config.LoadConnections(path)
 	for _, d := range diags.Warnings() {
