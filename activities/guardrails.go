@@ -45,6 +45,13 @@ type Guardrails struct {
 	safeRead time.Time
 }
 
+// LoadPolicy reads and checks policy.yaml the way the worker does: its
+// budgets must name contain actions of the catalog. riposte doctor checks
+// the file with it too.
+func LoadPolicy(path string) (*policy.Policy, error) {
+	return policy.LoadWith(path, false, policy.Options{Actions: Catalog()})
+}
+
 // NewGuardrails loads the policy file once, so a broken file stops start-up.
 func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger) (*Guardrails, error) {
 	if logger == nil {
@@ -53,7 +60,7 @@ func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger)
 	g := &Guardrails{Client: c, TaskQueue: taskQueue, PolicyPath: path, Logger: logger, SafeModeTTL: 2 * time.Second, pol: &policy.Policy{},
 		Budgets: NewBudgets(c, taskQueue)}
 	if path != "" {
-		p, err := policy.Load(path, false)
+		p, err := LoadPolicy(path)
 		if err != nil {
 			return nil, err
 		}
@@ -83,7 +90,7 @@ func (g *Guardrails) current() *policy.Policy {
 	if err != nil || fi.ModTime().Equal(g.modTime) {
 		return g.pol
 	}
-	p, err := policy.Load(g.PolicyPath, false)
+	p, err := LoadPolicy(g.PolicyPath)
 	if err != nil {
 		g.Logger.Error("policy file is invalid; keeping the previous policy", "error", err)
 		g.modTime = fi.ModTime()

@@ -162,6 +162,15 @@ func (c *Catalog) Lookup(name string) (*Action, bool) {
 	return a, ok
 }
 
+var _ policy.Actions = (*Catalog)(nil)
+
+// IsContain reports whether name is in the catalog and whether it is a
+// contain action (policy.Actions: budgets count contain actions).
+func (c *Catalog) IsContain(name string) (known, contain bool) {
+	a, ok := c.byName[name]
+	return ok, ok && a.Risk == RiskContain
+}
+
 // Names lists all action names, sorted.
 func (c *Catalog) Names() []string { return append([]string(nil), c.names...) }
 

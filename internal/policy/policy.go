@@ -65,9 +65,34 @@ type Budget struct {
 // MaxFileBytes bounds policy.yaml.
 const MaxFileBytes = 1 << 20
 
-// Load reads and validates a policy file. A missing file is an empty policy
-// when optional is true.
+// Actions is the action catalog a policy's budgets are checked against:
+// *catalog.Catalog (activities.Catalog()). internal/catalog imports this
+// package, so the catalog is passed in rather than imported.
+type Actions interface {
+	// Names lists every action, sorted.
+	Names() []string
+	// IsContain reports whether name is an action of the catalog, and
+	// whether it is a contain action.
+	IsContain(name string) (known, contain bool)
+}
+
+// Options tune LoadWith and ParseWith.
+type Options struct {
+	// Actions, when set, checks each budget's action: a contain action of
+	// the catalog or "*". The worker always sets it (activities.LoadPolicy);
+	// nil checks only the file's own shape.
+	Actions Actions
+}
+
+// Load reads and validates a policy file without the catalog (see
+// LoadWith). A missing file is an empty policy when optional is true.
 func Load(path string, optional bool) (*Policy, error) {
+	return LoadWith(path, optional, Options{})
+}
+
+// LoadWith reads and validates a policy file. A missing file is an empty
+// policy when optional is true.
+func LoadWith(path string, optional bool, o Options) (*Policy, error) {
 	b, err := safefile.ReadFile(path, MaxFileBytes)
 	if errors.Is(err, fs.ErrNotExist) && optional {
 		return &Policy{}, nil
@@ -75,15 +100,21 @@ func Load(path string, optional bool) (*Policy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading policy: %w", err)
 	}
-	return Parse(path, b)
+	return ParseWith(path, b, o)
 }
 
 var topLevelKeys = []string{"protected", "confidence_floor", "budgets", "safe_mode", "approvers"}
 
-// Parse validates policy YAML and reports every problem with its position:
-// the error is a yamlx.Diagnostics, one file:line:col: message per line.
-// The size and alias-expansion budgets are yamlx's.
+// Parse is ParseWith without the catalog: budgets are not checked against
+// the actions (tools without the catalog; the worker uses ParseWith).
 func Parse(name string, src []byte) (*Policy, error) {
+	return ParseWith(name, src, Options{})
+}
+
+// ParseWith validates policy YAML and reports every problem at once with
+// its position: the error is a yamlx.Diagnostics, one file:line:col:
+// message per line. The size and alias-expansion budgets are yamlx's.
+func ParseWith(name string, src []byte, o Options) (*Policy, error) {
 	r := &yamlx.Reporter{File: name, Src: src}
 	var p Policy
 	root, ok := yamlx.Decode(r, src, yamlx.Options{MaxBytes: MaxFileBytes,
@@ -102,7 +133,7 @@ func Parse(name string, src []byte) (*Policy, error) {
 			}
 		}
 		if n := present(fields["budgets"]); n != nil {
-			p.Budgets = budgets(r, n)
+			p.Budgets = budgets(r, n, o.Actions)
 		}
 		if n := present(fields["safe_mode"]); n != nil {
 			p.SafeMode, _ = r.Bool(n, "safe_mode")
@@ -183,12 +214,13 @@ func protected(r *yamlx.Reporter, n *yaml.Node) Protected {
 	return pr
 }
 
-func budgets(r *yamlx.Reporter, n *yaml.Node) []Budget {
+func budgets(r *yamlx.Reporter, n *yaml.Node, actions Actions) []Budget {
 	if n.Kind != yaml.SequenceNode {
 		r.Errorf(n, "budgets must be a list of {action, max, per}, got %s", yamlx.KindName(n))
 		return nil
 	}
 	var out []Budget
+	first := map[string]*yaml.Node{} // the action node of each action's first budget
 	for i, e := range n.Content {
 		path := fmt.Sprintf("budgets[%d]", i)
 		fields, ok := r.Fields(e, path, "action", "max", "per")
@@ -199,8 +231,16 @@ func budgets(r *yamlx.Reporter, n *yaml.Node) []Budget {
 		var b Budget
 		if v := present(fields["action"]); v == nil {
 			r.Errorf(e, "%s.action is required (a catalog action or \"*\")", path)
-		} else {
-			b.Action, _ = r.String(v, path+".action")
+		} else if b.Action, ok = r.String(v, path+".action"); ok {
+			if prev, dup := first[b.Action]; dup {
+				// Only the first would count: the second is a mistake
+				// (a typo of another action's name, or a stale line).
+				line, col := yamlx.Pos(prev)
+				r.Errorf(v, "%s.action: a second budget for %q (the first is at %s:%d:%d); give each action one budget", path, b.Action, r.File, line, col)
+			} else {
+				first[b.Action] = v
+			}
+			checkBudgetAction(r, v, path, b.Action, actions)
 		}
 		if v := present(fields["max"]); v == nil {
 			r.Errorf(e, "%s.max must be at least 1, got 0", path)
@@ -224,6 +264,30 @@ func budgets(r *yamlx.Reporter, n *yaml.Node) []Budget {
 		out = append(out, b)
 	}
 	return out
+}
+
+// checkBudgetAction: a budget counts a contain action of the catalog, or
+// every contain action ("*"). Any other name would never match a step, so
+// a typo would leave automatic containment unlimited.
+func checkBudgetAction(r *yamlx.Reporter, v *yaml.Node, path, action string, actions Actions) {
+	if actions == nil || action == "*" {
+		return
+	}
+	known, contain := actions.IsContain(action)
+	if contain {
+		return
+	}
+	candidates := []string{"*"}
+	for _, name := range actions.Names() {
+		if _, c := actions.IsContain(name); c {
+			candidates = append(candidates, name)
+		}
+	}
+	if known {
+		r.Errorf(v, "%s.action: %s is not a contain action; a budget counts contain actions (or \"*\" for all of them)%s", path, action, yamlx.DidYouMean(action, candidates))
+		return
+	}
+	r.Errorf(v, "%s.action: unknown action %q%s; a budget names a contain action of the catalog (riposte actions) or \"*\"", path, action, yamlx.DidYouMean(action, candidates))
 }
 
 func parseWindow(s string) (time.Duration, error) {

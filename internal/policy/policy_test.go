@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +202,53 @@ func mustParse(t *testing.T, src string) *Policy {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// fakeActions is a catalog of three actions, one of them a contain action.
+type fakeActions map[string]bool
+
+func (f fakeActions) Names() []string { return slices.Sorted(maps.Keys(f)) }
+func (f fakeActions) IsContain(name string) (bool, bool) {
+	c, ok := f[name]
+	return ok, c
+}
+
+// A budget must name a contain action of the catalog (or "*"): a typo
+// would never match a step and leave automatic containment unlimited. A
+// second budget for one action is refused with both positions (only the
+// first would count). Every problem comes at once, with the others.
+func TestBudgetActionsChecked(t *testing.T) {
+	actions := fakeActions{"crowdstrike.contain_host": true, "crowdstrike.lift_containment": true, "okta.get_user": false}
+	src := `budgets:
+  - {action: crowdstrike.contain_hots, max: 5, per: 1h}
+  - {action: okta.get_user, max: 5, per: 1h}
+  - {action: crowdstrike.contain_host, max: 5, per: 1h}
+  - {action: crowdstrike.contain_host, max: 1, per: 1d}
+  - {action: "*", max: 0, per: 1h}
+`
+	_, err := ParseWith("policy.yaml", []byte(src), Options{Actions: actions})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		`policy.yaml:2:14: budgets[0].action: unknown action "crowdstrike.contain_hots" (did you mean "crowdstrike.contain_host"?); a budget names a contain action of the catalog (riposte actions) or "*"`,
+		`policy.yaml:3:14: budgets[1].action: okta.get_user is not a contain action; a budget counts contain actions (or "*" for all of them)`,
+		`policy.yaml:5:14: budgets[3].action: a second budget for "crowdstrike.contain_host" (the first is at policy.yaml:4:14); give each action one budget`,
+		`policy.yaml:6:24: budgets[4].max must be at least 1, got 0`,
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in\n%v", want, err)
+		}
+	}
+	if n := len(err.(yamlx.Diagnostics)); n != 4 {
+		t.Errorf("%d problems, want 4:\n%v", n, err)
+	}
+	// Without the catalog only the duplicate is found; with it, a file
+	// naming contain actions and "*" once each is fine.
+	if _, err := Parse("policy.yaml", []byte(src)); err == nil || !strings.Contains(err.Error(), "a second budget") {
+		t.Errorf("Parse: %v", err)
+	}
+	if _, err := ParseWith("policy.yaml", []byte(sample), Options{Actions: actions}); err != nil {
+		t.Errorf("sample: %v", err)
+	}
 }
