@@ -3,8 +3,10 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -21,6 +23,9 @@ import (
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/pbstore"
+	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/internal/system"
 )
 
 const doctorUsage = `Usage: riposte doctor [flags]
@@ -34,6 +39,13 @@ worker and serve, and prints one line per check:
   workers       how many workers poll the task queue, and the revision runs
                 will be started at (skipped when none polls yet)
   codec         the payload key file (or RIPOSTE_CODEC_KEYS) is readable
+  decisions     the decision signing key: RIPOSTE_DECISION_KEY_FILE (or
+                RIPOSTE_DECISION_KEYS) is readable, or derived from the
+                payload key; required with --no-encryption
+  policy        policy.yaml (--policy) is valid, as the worker loads it
+  sticky-cache  --sticky-cache / RIPOSTE_STICKY_CACHE is a whole number >= 1
+  pb-store      the playbook store (--playbook-store) is a directory the
+                worker can use (or create)
   slack         SLACK_BOT_TOKEN is valid (auth.test), when set
   connections   riposte.yaml parses, every secret resolves, and each
                 vendor's harmless read works (token fetch + one lookup, as
@@ -182,16 +194,63 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	}
 
 	// Payload key.
+	var keys *codec.Keyring
 	if o.Encryption.Disabled {
 		r.skip("codec", "--no-encryption: payloads are stored in clear text")
 	} else if k, err := codec.KeyringFromEnv(); err != nil {
 		r.fail("codec", "%v", err)
 	} else {
+		keys = k
 		where := "$" + codec.EnvKeys
 		if f := os.Getenv(codec.EnvKeyFile); f != "" {
 			where = f
 		}
 		r.ok("codec", "%s readable, active key %q, %d key(s) for decoding", where, k.ActiveKeyID(), len(k.KeyIDs()))
+	}
+
+	// Decision signing key, as serve and worker choose it.
+	switch dk, err := decisionKeys(); {
+	case err != nil:
+		r.fail("decisions", "%v", err)
+	case dk != nil:
+		where := "$" + signing.EnvKeys
+		if f := strings.TrimSpace(os.Getenv(signing.EnvKeyFile)); f != "" {
+			where = f
+		}
+		r.ok("decisions", "%s readable, %d key(s)", where, len(dk.KeyIDs()))
+	case !o.Encryption.Disabled && keys == nil:
+		r.skip("decisions", "derived from the payload key, which is not readable (see codec)")
+	default:
+		if _, err := system.DecisionKeys(keys, nil); err != nil {
+			r.fail("decisions", "%v", errors.Unwrap(err))
+		} else {
+			r.ok("decisions", "derived from the payload key")
+		}
+	}
+
+	// Worker settings: policy, sticky cache, playbook store.
+	if _, err := os.Stat(o.Runtime.Policy); errors.Is(err, fs.ErrNotExist) {
+		r.skip("policy", "%s not found: no site guardrails", o.Runtime.Policy)
+	} else if err != nil {
+		r.fail("policy", "%v", err)
+	} else if p, err := activities.LoadPolicy(o.Runtime.Policy); err != nil {
+		r.fail("policy", "%s is invalid:\n%v", o.Runtime.Policy, err)
+	} else {
+		r.ok("policy", "%s: %d budget(s), confidence floor %d, safe mode %v", o.Runtime.Policy, len(p.Budgets), p.ConfidenceFloor, p.SafeMode)
+	}
+	if err := o.Runtime.check(); err != nil {
+		r.fail("sticky-cache", "%v", err)
+	} else {
+		r.ok("sticky-cache", "%d runs kept in worker memory", o.Runtime.StickyCache)
+	}
+	if dir := o.Runtime.PlaybookStore; dir == "" {
+		r.skip("pb-store", "--playbook-store / RIPOSTE_PLAYBOOK_STORE not set: workers load playbooks from their playbooks directory")
+	} else if writable, err := pbstore.CheckDir(dir); err != nil {
+		r.fail("pb-store", "%v", err)
+	} else if writable {
+		r.ok("pb-store", "%s usable", dir)
+	} else {
+		r.ok("pb-store", "%s readable, not writable by this user (serve writes to it)", dir)
 	}
 
 	// Slack.

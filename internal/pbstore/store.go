@@ -67,6 +67,9 @@ type Options struct {
 // created when missing.
 func New(cat *catalog.Catalog, o Options) (*Store, error) {
 	if o.Dir != "" {
+		if _, err := CheckDir(o.Dir); err != nil {
+			return nil, err
+		}
 		if err := os.MkdirAll(o.Dir, 0o700); err != nil {
 			return nil, fmt.Errorf("playbook store: %w", err)
 		}

@@ -172,11 +172,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 		s.closers = append(s.closers, api.closeListener)
 	}
-	if s.DecisionKeys = o.DecisionKeys; s.DecisionKeys == nil {
-		if o.Keys == nil {
-			return nil, &Error{Code: 2, Err: fmt.Errorf("decisions are signed: with --no-encryption set %s (a key file in the codec key format) on every serve and worker process", signing.EnvKeyFile)}
-		}
-		s.DecisionKeys = signing.FromCodec(o.Keys)
+	if s.DecisionKeys, err = DecisionKeys(o.Keys, o.DecisionKeys); err != nil {
+		return nil, err
 	}
 	s.Temporal = o.Temporal
 	if s.Temporal.TaskQueue == "" {
@@ -248,6 +245,21 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 		}
 	}
 	return s, nil
+}
+
+// DecisionKeys returns the keys that seal and verify human decisions:
+// dkeys (RIPOSTE_DECISION_KEY_FILE / RIPOSTE_DECISION_KEYS) when set, else
+// keys derived from the payload encryption keys. Without either (nil keys:
+// --no-encryption) Riposte refuses to start (exit 2); riposte doctor
+// checks the same.
+func DecisionKeys(keys *codec.Keyring, dkeys *signing.Keys) (*signing.Keys, error) {
+	if dkeys != nil {
+		return dkeys, nil
+	}
+	if keys == nil {
+		return nil, &Error{Code: 2, Err: fmt.Errorf("decisions are signed: with --no-encryption set %s (a key file in the codec key format) on every serve and worker process", signing.EnvKeyFile)}
+	}
+	return signing.FromCodec(keys), nil
 }
 
 // startEmbedded starts the in-process Temporal server; its UI decodes
