@@ -143,6 +143,14 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// wantsHelp reports whether a command's first argument asks for its help
+// (-h, -help, --help), for commands that read a subcommand or no flags
+// before parsing any: they print their help and exit 0, as the flag
+// parser does for the others.
+func wantsHelp(args []string) bool {
+	return len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help")
+}
+
 // parseArgs parses a command's flags (see parseFlags); when it fails, code
 // is the exit code: 0 for -h, 2 for a bad flag (the flag set printed why).
 func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool) {

@@ -96,6 +96,10 @@ func policyCommand() command {
 				return 2
 			}
 			fs, f, as := asUserFlags("policy", policyUsage, s, "who switches (env RIPOSTE_USER)")
+			if wantsHelp(args) {
+				fs.Usage()
+				return 0
+			}
 			pos, code, ok := parseArgs(fs, args[1:])
 			if !ok {
 				return code

@@ -51,6 +51,10 @@ func runsCommand() command {
 			shadow := fs.Bool("shadow", false, "only shadow-mode runs")
 			limit := fs.Int("limit", 50, "most runs to list")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
+			if wantsHelp(args) {
+				fs.Usage()
+				return 0
+			}
 			pos, code, ok := parseArgs(fs, rest)
 			if !ok {
 				return code

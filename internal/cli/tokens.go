@@ -41,6 +41,10 @@ func tokensCommand() command {
 				fmt.Fprint(s.Err, tokensUsage+"\n")
 				return 2
 			}
+			if wantsHelp(args) {
+				fs.Usage()
+				return 0
+			}
 			sub := args[0]
 			pos, code, ok := parseArgs(fs, args[1:])
 			if !ok {
