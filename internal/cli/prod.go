@@ -38,6 +38,9 @@ func (f *clusterFlags) register(fs *flag.FlagSet) {
 // options returns the system options these flags choose for the process
 // named service (logger, keys, telemetry).
 func (f *clusterFlags) options(service string, s Streams) (system.Options, error) {
+	if err := f.Temporal.Validate(); err != nil {
+		return system.Options{}, &exitError{code: 2, err: err}
+	}
 	keys, err := f.Encryption.keys()
 	if err != nil {
 		return system.Options{}, err

@@ -62,7 +62,15 @@ func setupCommand() command {
 			if err != nil {
 				return fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %q: not a Go duration such as 168h", retention)})
 			}
+			if err := engine.CheckRetention(d); err != nil {
+				return fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %s: %w", retention, err)})
+			}
 			o.Retention = d
+			// Every flag is checked before connecting: a usage error must
+			// not wait for Temporal first.
+			if err := o.Temporal.Validate(); err != nil {
+				return fail(s, &exitError{code: 2, err: err})
+			}
 			if err := runSetup(ctx, o, s); err != nil {
 				return fail(s, err)
 			}

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -29,6 +31,10 @@ type Temporal struct {
 	TLSServerName string
 	TLS           bool   // TLS without a client cert (API key auth)
 	APIKey        string // Temporal Cloud API key
+
+	// envErr is a bad value of an environment variable behind a flag,
+	// reported by Validate.
+	envErr error
 }
 
 // RegisterFlags adds the connection flags, defaulting to env vars.
@@ -40,7 +46,9 @@ func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&t.TLSKey, "tls-key", Env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
 	fs.StringVar(&t.TLSCA, "tls-ca", Env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
 	fs.StringVar(&t.TLSServerName, "tls-server-name", Env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
-	fs.BoolVar(&t.TLS, "tls", Env("TEMPORAL_TLS", "") == "true", "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
+	tlsDef, err := EnvBool("TEMPORAL_TLS")
+	t.envErr = err
+	fs.BoolVar(&t.TLS, "tls", tlsDef, "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
 	fs.StringVar(&t.APIKey, "api-key", Env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
 }
 
@@ -53,9 +61,27 @@ func Env(name, def string) string {
 	return def
 }
 
+// EnvBool reads a boolean environment variable with strconv.ParseBool's
+// spellings (1, t, true, TRUE, 0, f, false, …); unset or empty is false,
+// any other value an error naming the variable.
+func EnvBool(name string) (bool, error) {
+	s := strings.TrimSpace(os.Getenv(name))
+	if s == "" {
+		return false, nil
+	}
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, fmt.Errorf("%s=%q: not a boolean (true or false, 1 or 0)", name, s)
+	}
+	return v, nil
+}
+
 // Validate reports configuration mistakes before dialing.
 func (t *Temporal) Validate() error {
 	var errs []error
+	if t.envErr != nil {
+		errs = append(errs, t.envErr)
+	}
 	if t.Address == "" {
 		errs = append(errs, errors.New("--temporal-address is empty"))
 	}

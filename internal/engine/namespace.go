@@ -97,6 +97,18 @@ func notFound(err error) bool {
 	return errors.As(err, &nf) || errors.As(err, &nf2) || status.Code(err) == codes.NotFound
 }
 
+// MinRetention is Temporal's shortest namespace retention.
+const MinRetention = 24 * time.Hour
+
+// CheckRetention refuses a retention Temporal would refuse; riposte setup
+// checks its flag with it before connecting.
+func CheckRetention(d time.Duration) error {
+	if d < MinRetention {
+		return fmt.Errorf("retention %s is below Temporal's minimum of %s", d, MinRetention)
+	}
+	return nil
+}
+
 // Setup creates the namespace with its retention (or sets the retention of
 // an existing one) and registers Riposte's search attributes on it. Every
 // step is idempotent. Where the server refuses (Temporal Cloud), Setup
@@ -107,8 +119,8 @@ func Setup(ctx context.Context, ns NamespaceAPI, op SearchAttributeAPI, o SetupO
 	if o.Namespace == "" {
 		return rep, errors.New("no namespace given")
 	}
-	if o.Retention < 24*time.Hour {
-		return rep, fmt.Errorf("retention %s is below Temporal's minimum of 24h", o.Retention)
+	if err := CheckRetention(o.Retention); err != nil {
+		return rep, err
 	}
 	if o.Poll <= 0 {
 		o.Poll = time.Second

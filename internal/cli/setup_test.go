@@ -1,0 +1,32 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// riposte setup checks its flags before waiting for Temporal: a usage
+// error exits 2 at once (nothing listens on 127.0.0.1:1; --wait would
+// make a dial attempt take minutes).
+func TestSetupValidatesFlagsFirst(t *testing.T) {
+	t.Setenv("TEMPORAL_TLS", "")
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"--retention", "1h"}, "", "--retention 1h: retention 1h0m0s is below Temporal's minimum of 24h0m0s"},
+		{[]string{"--retention", "soon"}, "", `--retention "soon": not a Go duration`},
+		{nil, "yes", `TEMPORAL_TLS="yes": not a boolean`},
+	} {
+		t.Setenv("TEMPORAL_TLS", tc.env)
+		var out, errb bytes.Buffer
+		args := append([]string{"setup", "--temporal-address", "127.0.0.1:1", "--wait", "10m"}, tc.args...)
+		code := Main(context.Background(), args, Streams{Out: &out, Err: &errb})
+		if code != 2 || !strings.Contains(errb.String(), tc.want) || strings.Contains(out.String(), "Waiting") {
+			t.Errorf("%v TEMPORAL_TLS=%q: exit %d\n%s%s", tc.args, tc.env, code, out.String(), errb.String())
+		}
+	}
+}
