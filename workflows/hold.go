@@ -103,7 +103,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			for _, h := range r.holds {
 				if h.ReleasedAt == nil {
 					h.ReleasedAt = &now
-					h.Extensions = append(h.Extensions, "released by rollback "+rb.RollbackID+" ("+rb.By+")")
+					h.Extensions = append(h.Extensions, releasedByRollback+rb.RollbackID+" ("+rb.By+")")
 				}
 			}
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
@@ -223,6 +223,30 @@ func (h *Hold) pending() int {
 		}
 	}
 	return n
+}
+
+// releasedByRollback starts the note of a hold the rolled_back mark
+// released: the API sends the mark when it starts the rollback, before any
+// undo ran.
+const releasedByRollback = "released by rollback "
+
+// HoldsForRollback is holds as a rollback plans with them: a hold released
+// only by a rollback's mark is still in place as far as a new rollback
+// knows, since the mark says the rollback started, not that its undo
+// succeeded. A retry after a failed rollback must undo it again; one after
+// a rollback that succeeded is answered with that rollback (the API starts
+// rollbacks under one workflow id per run, reusable only after a failure).
+func HoldsForRollback(holds []Hold) []Hold {
+	out := make([]Hold, len(holds))
+	for i, h := range holds {
+		out[i] = h
+		for _, e := range h.Extensions {
+			if strings.HasPrefix(e, releasedByRollback) {
+				out[i].ReleasedAt = nil
+			}
+		}
+	}
+	return out
 }
 
 // releasedEarlyBy starts the extension note of a hold that a later step

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -242,11 +243,12 @@ func releasedBy(steps []StepResult, i int, undo string, holds []Hold) func(map[s
 	return func(map[string]any) bool { return false }
 }
 
-// undoneLater reports whether a step declared after steps[i], and ended no
-// earlier, ran undo successfully on the target of params (sameTarget).
+// undoneLater reports whether another step that ended no earlier than
+// steps[i] (declared anywhere: needs may name a step declared below) ran
+// undo successfully on the target of params (sameTarget).
 func undoneLater(steps []StepResult, i int, undo string, params map[string]any) bool {
-	for _, later := range steps[i+1:] {
-		if later.Action != undo || later.EndedAt == nil || steps[i].EndedAt == nil || later.EndedAt.Before(*steps[i].EndedAt) {
+	for j, later := range steps {
+		if j == i || later.Action != undo || later.EndedAt == nil || steps[i].EndedAt == nil || later.EndedAt.Before(*steps[i].EndedAt) {
 			continue
 		}
 		for _, p := range succeededParams(later) {
@@ -325,14 +327,17 @@ func succeededCalls(st StepResult) []succeededCall {
 
 // undonePairs matches each succeeded call of a contain step with the first
 // later succeeded call of its undo action on the same target (sameTarget,
-// as undoneBy matches holds): a step declared after it that ended no
-// earlier. Each call is in at most one pair, and the calls are matched in
-// step order, so a contain, undo, contain sequence leaves the last contain.
+// as undoneBy matches holds): a step that ended no earlier, wherever it is
+// declared (needs may name a step declared below). Each call is in at most
+// one pair, and the calls are matched in the order the steps ended, so a
+// contain, undo, contain sequence leaves the last contain.
 func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
+	order := endOrder(steps)
 	var pairs []undonePair
-	for i, st := range steps {
+	for oi, i := range order {
+		st := steps[i]
 		undo, ok := containStep(st, cat)
-		if !ok || undo == "" || st.EndedAt == nil {
+		if !ok || undo == "" {
 			continue
 		}
 		for _, c := range succeededCalls(st) {
@@ -340,9 +345,9 @@ func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
 				continue // it undid an earlier call
 			}
 		later:
-			for j := i + 1; j < len(steps); j++ {
+			for _, j := range order[oi+1:] {
 				l := steps[j]
-				if l.Action != undo || l.EndedAt == nil || l.EndedAt.Before(*st.EndedAt) {
+				if l.Action != undo {
 					continue
 				}
 				for _, lc := range succeededCalls(l) {
@@ -356,6 +361,19 @@ func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
 		}
 	}
 	return pairs
+}
+
+// endOrder lists the indexes of the steps that ended, by end time, then
+// declaration.
+func endOrder(steps []StepResult) []int {
+	var out []int
+	for i, st := range steps {
+		if st.EndedAt != nil {
+			out = append(out, i)
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return steps[out[a]].EndedAt.Before(*steps[out[b]].EndedAt) })
+	return out
 }
 
 // pairedWith returns the step index of the call paired with call (step,

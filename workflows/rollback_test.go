@@ -211,3 +211,43 @@ func runHold(t *testing.T, undoErr error) *workflows.Result {
 	}
 	return res
 }
+
+// needs may name a step declared below: an undo step declared before the
+// contain step it follows still cancels it out (rollback plan, outcome),
+// as the run's own early release already did.
+const earlyReleaseDeclaredFirst = `apiVersion: riposte/v1
+name: early
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: free
+    action: defender.unisolate_machine
+    needs: [isolate]
+    with: {hostname: "h1"}
+    approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: approve}
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "h1"}
+    approval: auto
+    contain_for: 4h
+`
+
+func TestUndoStepDeclaredBeforeItsContainStep(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+		return map[string]any{}, nil
+	})
+	res, err := h.run(compileYAML(t, earlyReleaseDeclaredFirst), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || !strings.Contains(strings.Join(res.Holds[0].Extensions, ";"), "released early by step free") {
+		t.Fatalf("holds %+v", res.Holds)
+	}
+	if undo := workflows.UndoCalls(res.Steps, res.Holds, compileCatalog()); len(undo) != 0 {
+		t.Errorf("step free undid the isolation, yet a rollback would undo again: %+v", undo)
+	}
+	if res.Outcome == workflows.OutcomeContained {
+		t.Errorf("outcome %s (%s): the containment was undone by step free", res.Outcome, res.OutcomeDetail)
+	}
+}

@@ -133,7 +133,7 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	if d.Simulated || d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow {
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
-	undo := workflows.UndoCalls(d.Steps, d.Holds, cat)
+	undo := workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat)
 	switch {
 	case len(undo) > 0:
 		return undo, ""

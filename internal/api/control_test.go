@@ -57,6 +57,15 @@ func TestRollbackPlan(t *testing.T) {
 			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended}}
 			return d
 		}(), 0, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"},
+		// The rolled_back mark is sent when a rollback starts: after that
+		// rollback failed, a retry must plan the undo again (one after a
+		// rollback that succeeded is answered with that rollback).
+		{"hold released only by a rollback's mark", func() *RunDetail {
+			d := rollbackRun(playbook.ModeLive, false)
+			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended,
+				Extensions: []string{"released by rollback rollback:w1 (UALICE)"}}}
+			return d
+		}(), 1, ""},
 		{"hold release failed", func() *RunDetail {
 			d := rollbackRun(playbook.ModeLive, false)
 			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended, Error: "503"}}
