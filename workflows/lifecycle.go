@@ -355,13 +355,16 @@ func (r *run) rollbackSteps(ctx workflow.Context, w *Withdrawal, only []string) 
 	now := workflow.Now(ctx)
 	var review []string
 	for _, id := range w.Review {
-		ok := true
+		// Undone only when it had undo calls and all succeeded: a contain
+		// step without an undo action stays for a human to review.
+		ok, undone := true, false
 		for _, res := range w.RolledBack {
-			if res.Step == id && res.Status != "succeeded" {
-				ok = false
+			if res.Step == id {
+				undone = true
+				ok = ok && res.Status == "succeeded"
 			}
 		}
-		if !ok {
+		if !ok || !undone {
 			review = append(review, id)
 			continue
 		}
