@@ -124,7 +124,20 @@ func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any
 	// Handlers return errors with their own context; the step id and
 	// action are already on the activity, so nothing is added here.
 	out, err := d.Run(ctx, env, call)
+	if err == nil && d.Risk == catalog.RiskContain && preexisting(ctx, out) {
+		out[catalog.OutputPreexisting] = true
+	}
 	return out, attemptTimedOut(ctx, err)
+}
+
+// preexisting: see catalog.OutputPreexisting. Only the step's first
+// attempt, with nothing recorded by an earlier one, can know that no
+// attempt of the step made the state it found.
+func preexisting(ctx context.Context, out map[string]any) bool {
+	if already, _ := out["already"].(bool); !already || out == nil || !activity.IsActivity(ctx) {
+		return false
+	}
+	return activity.GetInfo(ctx).Attempt == 1 && !activity.HasHeartbeatDetails(ctx)
 }
 
 // attemptTimedOut reports a handler's failure that came from the attempt's

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
 )
@@ -174,12 +175,31 @@ func TestContainConnectors(t *testing.T) {
 					t.Errorf("5xx: %v (type %s, non-retryable %v)", err, ae.Type(), ae.NonRetryable())
 				}
 			})
+			// Someone else contained it before the step (an analyst, another
+			// run): the step finds it so on its first attempt and says the
+			// containment was there before it (catalog.OutputPreexisting),
+			// so the run does not lift it later.
+			t.Run("already in place before the step", func(t *testing.T) {
+				h := newHarness(t)
+				if out := h.MustRun(tc.action, tc.params, "k-other"); out[catalog.OutputPreexisting] != nil {
+					t.Errorf("first containment: %v", out)
+				}
+				out := h.MustRun(tc.action, tc.params, "k")
+				if out["already"] != true || out[catalog.OutputPreexisting] != true {
+					t.Errorf("a second step's output = %v, want already and preexisting", out)
+				}
+			})
 			t.Run("lost response, Temporal retries", func(t *testing.T) {
 				h := newHarness(t)
 				h.Lab.InjectFault(tc.vendor, lab.Fault{Status: 502, Lost: true})
 				out := runWithRetries(t, h, tc.action, tc.params)
 				if out["already"] != true {
 					t.Errorf("retry output = %v, want already=true", out)
+				}
+				// An earlier attempt of this step made it: the run holds
+				// and rolls it back like any other.
+				if out[catalog.OutputPreexisting] != nil {
+					t.Errorf("retry output = %v: the step's own first attempt contained it, not someone else", out)
 				}
 				if n := h.Lab.Changes(tc.vendor, tc.op, tc.target); n != 1 {
 					t.Errorf("state changes = %d, want exactly 1", n)

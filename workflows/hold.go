@@ -52,6 +52,17 @@ type Hold struct {
 	releasing bool
 }
 
+// changeHoldPreexisting: containment a step found already in place is
+// not held (its contain_for would release what someone else applied).
+const changeHoldPreexisting = "hold-preexisting"
+
+// heldElsewhere reports whether a succeeded call's containment was in place
+// before the step (catalog.OutputPreexisting), so the step's contain_for
+// does not hold it. It records its version marker only when it says so.
+func (r *run) heldElsewhere(ctx workflow.Context, out any) bool {
+	return preexistingOutput(out) && workflow.GetVersion(ctx, changeHoldPreexisting, workflow.DefaultVersion, 1) >= 1
+}
+
 // addHold records a succeeded contain step with contain_for.
 func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[string]any) {
 	if cs.ContainFor <= 0 || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || cs.Action.Undo == "" {

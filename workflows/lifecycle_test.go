@@ -447,3 +447,52 @@ func TestWithdrawalCoversContainmentInFlight(t *testing.T) {
 		})
 	}
 }
+
+const preexistingThenGatePlaybook = `apiVersion: riposte/v1
+name: preexisting
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "h1"}
+    approval: auto
+  - id: suspend
+    action: okta.suspend_user
+    needs: [isolate]
+    with: {user: "j@example.com"}
+    approval:
+      approvers: {users: [U1]}
+      timeout: 1h
+`
+
+// A withdrawal does not list for review a containment the run found
+// already in place (someone else applied it); histories recorded before
+// listed it.
+func TestWithdrawalReviewSkipsContainmentAlreadyInPlace(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			h, _ := outcomeHarness(t, false)
+			h.action("defender.isolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+				return map[string]any{"machine_id": "m1", "already": true, catalog.OutputPreexisting: true}, nil
+			})
+			if legacy {
+				h.env.OnGetVersion("rollback-preexisting", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			h.env.RegisterDelayedCallback(func() {
+				h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+			}, 10*time.Minute)
+			res, err := h.run(compileYAML(t, preexistingThenGatePlaybook), det)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := ""
+			if legacy {
+				want = "isolate"
+			}
+			if w := res.Withdrawn; w == nil || strings.Join(w.Review, ",") != want {
+				t.Errorf("withdrawn %+v, want review %q", w, want)
+			}
+		})
+	}
+}

@@ -133,10 +133,25 @@ type undoRules struct {
 	// undo action on the same target) and that undo cancel out: neither
 	// is undone, neither is reviewed.
 	undoneInRun bool
+	// preexisting: a contain call that found its containment already in
+	// place (catalog.OutputPreexisting) is neither undone nor reviewed:
+	// someone else applied it.
+	preexisting bool
+}
+
+// changeUndoPreexisting gates undoRules.preexisting.
+const changeUndoPreexisting = "rollback-preexisting"
+
+// preexistingOutput reports whether a call's output says its containment
+// was in place before the step (catalog.OutputPreexisting).
+func preexistingOutput(out any) bool {
+	m, _ := out.(map[string]any)
+	b, _ := m[catalog.OutputPreexisting].(bool)
+	return b
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
@@ -198,10 +213,16 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 		}
 		if len(st.Items) > 0 {
 			for _, it := range st.Items {
+				if rules.preexisting && preexistingOutput(it.Output) {
+					continue
+				}
 				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded && !released(p) && pairedWith(pairs, i, it.Index) < 0 {
 					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: it.Index, Params: p}})
 				}
 			}
+			continue
+		}
+		if rules.preexisting && preexistingOutput(st.Output) {
 			continue
 		}
 		if p, ok := st.Params.(map[string]any); ok && !released(p) && pairedWith(pairs, i, -1) < 0 {
@@ -287,11 +308,33 @@ func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []st
 	}
 	var out []string
 	for i, st := range steps {
-		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) {
+		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) && !(rules.preexisting && allPreexisting(st)) {
 			out = append(out, st.ID)
 		}
 	}
 	return out
+}
+
+// Preexisting reports whether every succeeded call of step st found its
+// containment already in place (catalog.OutputPreexisting); false for a
+// step without any.
+func Preexisting(st StepResult) bool { return allPreexisting(st) }
+
+// allPreexisting: see Preexisting.
+func allPreexisting(st StepResult) bool {
+	n := 0
+	if len(st.Items) > 0 {
+		for _, it := range st.Items {
+			if it.Status == playbook.StatusSucceeded {
+				if !preexistingOutput(it.Output) {
+					return false
+				}
+				n++
+			}
+		}
+		return n > 0
+	}
+	return st.Status == playbook.StatusSucceeded && preexistingOutput(st.Output)
 }
 
 // undonePair is a contain call (step index, item index or -1) and the
@@ -441,6 +484,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 		{changeUndoPartialItems, func(u *undoRules) { u.partialItems = true }},
 		{changeUndoReleasedHolds, func(u *undoRules) { u.releasedHolds = true }},
 		{changeUndoUndoneInRun, func(u *undoRules) { u.undoneInRun = true }},
+		{changeUndoPreexisting, func(u *undoRules) { u.preexisting = true }},
 	} {
 		next := rules
 		c.take(&next)

@@ -251,3 +251,64 @@ func TestUndoStepDeclaredBeforeItsContainStep(t *testing.T) {
 		t.Errorf("outcome %s (%s): the containment was undone by step free", res.Outcome, res.OutcomeDetail)
 	}
 }
+
+// An analyst contained the host and disabled the user before the run: the
+// run's contain steps find them so on their first attempt (the connectors
+// send nothing and say catalog.OutputPreexisting). A rollback of the run
+// lifts neither: someone else applied them.
+func TestRollbackLeavesContainmentThatWasAlreadyInPlace(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	t1 := t0.Add(time.Minute)
+	steps := []workflows.StepResult{
+		{ID: "isolate", Action: "crowdstrike.contain_host", Status: "succeeded", Params: map[string]any{"hostname": "fin-ws-042"},
+			Output: map[string]any{"device_id": "aid-1", "already": true, catalog.OutputPreexisting: true}, EndedAt: &t0},
+		{ID: "disable", Action: "entra.disable_user", Status: "succeeded", Params: map[string]any{"user": "jdoe@example.com"},
+			Output: map[string]any{"user_id": "u1", "already": true, catalog.OutputPreexisting: true}, EndedAt: &t1},
+		// Found so on a retry: the step's own first attempt applied it.
+		{ID: "block", Action: "panos.block_ip", Status: "succeeded", Params: map[string]any{"ip": "203.0.113.9"},
+			Output: map[string]any{"already": true}, EndedAt: &t1},
+	}
+	undo := workflows.UndoCalls(steps, nil, compileCatalog())
+	if len(undo) != 1 || undo[0].Step != "block" {
+		t.Fatalf("rollback would undo %+v; want only block's", undo)
+	}
+}
+
+// A contain_for step that finds its host already isolated holds nothing:
+// at 4h its release would lift what someone else applied. Histories
+// recorded before held it, and released it.
+func TestNoHoldOnContainmentAlreadyInPlace(t *testing.T) {
+	for _, legacy := range []bool{false, true} {
+		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
+			h, _ := outcomeHarness(t, false)
+			h.action("defender.isolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+				return map[string]any{"machine_id": "m1", "already": true, catalog.OutputPreexisting: true}, nil
+			})
+			var mu sync.Mutex
+			released := 0
+			h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				released++
+				return map[string]any{}, nil
+			})
+			if legacy {
+				h.env.OnGetVersion("hold-preexisting", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
+			}
+			res, err := h.run(compileYAML(t, holdPlaybook), det)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := 0
+			if legacy {
+				want = 1
+			}
+			if len(res.Holds) != want || released != want {
+				t.Errorf("holds %+v, released %d times; want %d", res.Holds, released, want)
+			}
+			if stepOf(res, "isolate").Status != "succeeded" {
+				t.Errorf("isolate %s", stepOf(res, "isolate").Status)
+			}
+		})
+	}
+}

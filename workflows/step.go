@@ -62,7 +62,9 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	if status == playbook.StatusSucceeded {
 		r.undoneBy(ctx, cs, params)
-		r.addHold(ctx, cs, []map[string]any{params})
+		if !r.heldElsewhere(ctx, out) {
+			r.addHold(ctx, cs, []map[string]any{params})
+		}
 	}
 	r.finish(ctx, i, stepEnd{Status: status, Output: out, Error: errMsg})
 	r.releaseBudget(ctx, i, cs, status, nil)
@@ -197,7 +199,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	r.results[i].Params = params
 	var held []map[string]any
 	for _, res := range results {
-		if res.Status == playbook.StatusSucceeded {
+		if res.Status == playbook.StatusSucceeded && !r.heldElsewhere(ctx, res.Output) {
 			held = append(held, res.Params.(map[string]any))
 		}
 	}

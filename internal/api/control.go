@@ -141,6 +141,11 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"
 	}
 	for _, st := range d.Steps {
+		if workflows.Preexisting(st) {
+			return nil, "the run's containment was already in place before it (someone else applied it): a rollback leaves it"
+		}
+	}
+	for _, st := range d.Steps {
 		applied := st.Status == playbook.StatusSucceeded
 		for _, it := range st.Items {
 			applied = applied || it.Status == playbook.StatusSucceeded

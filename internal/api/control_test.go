@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
@@ -71,6 +72,11 @@ func TestRollbackPlan(t *testing.T) {
 			d.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended, Error: "503"}}
 			return d
 		}(), 1, ""},
+		{"containment already in place", func() *RunDetail {
+			d := rollbackRun(playbook.ModeLive, false)
+			d.Steps[0].Output = map[string]any{"already": true, catalog.OutputPreexisting: true}
+			return d
+		}(), 0, "the run's containment was already in place before it (someone else applied it): a rollback leaves it"},
 		{"no succeeded contain step", &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", Mode: playbook.ModeLive}}, 0, "the run has no succeeded contain step"},
 		{"undone by a later step", func() *RunDetail {
 			d := rollbackRun(playbook.ModeLive, false)

@@ -236,3 +236,11 @@ func ActionOfActivity(activityType string) string {
 // returns the guardrails' decision. The run takes it out of the step's
 // output. A call they gate or refuse returns only this key and did not act.
 const GuardrailKey = "riposte_guardrail"
+
+// OutputPreexisting marks a contain call's output when the state it asks
+// for was there before the step: its connector found it so ("already") on
+// the step's first attempt, with nothing recorded by an earlier attempt,
+// so no attempt of the step made it. The run neither holds nor rolls back
+// such containment: someone else applied it (an analyst, another run),
+// and lifting it would undo their decision.
+const OutputPreexisting = "preexisting"
