@@ -26,6 +26,15 @@ import (
 // While an isolation action is Pending or InProgress, another isolation
 // action on the machine answers 400 BadRequest "Action is already in
 // progress" (SetPending makes actions stay Pending that long).
+//
+// Defender knows machines by computerDnsName, so one short name can name
+// several machines in different DNS domains, all listed by
+// `startswith(computerDnsName,'<name>.')` (List machines supports
+// startswith on computerDnsName: "OData queries with Microsoft Defender for
+// Endpoint"). Besides the shared inventory the fake holds machines only it
+// knows (AddMachine): it seeds web01.corp.example.com and
+// web01.dmz.example.com, two servers behind the short name web01, and tests
+// add stale records of a machine re-onboarded under the same name.
 
 // The documented shapes the fake answers in (testdata/README.md).
 var (
@@ -90,6 +99,30 @@ var (
 	odataMachineIDRe  = regexp.MustCompile(`^machineId eq '([^']*)'(?: and type eq '([A-Za-z]+)')?$`)
 	defenderKnownKeys = map[string]bool{"Comment": true, "IsolationType": true}
 )
+
+// defNamesakes are the machines only Defender knows, seeded in every lab:
+// two servers whose short name is web01, in two DNS domains.
+var defNamesakes = []string{"web01.corp.example.com", "web01.dmz.example.com"}
+
+// AddMachine adds a machine only Defender knows (it is not in the lab's
+// shared inventory), by computerDnsName and last seen time: a namesake of
+// another machine in another DNS domain, or a stale record left by a
+// machine re-onboarded under the same name. It returns the machine id.
+func (fk *Fake) AddMachine(fqdn string, lastSeen time.Time) string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	return fk.addMachine(fqdn, lastSeen)
+}
+
+// addMachine is AddMachine for callers that hold Mu.
+func (fk *Fake) addMachine(fqdn string, lastSeen time.Time) string {
+	short, _, _ := strings.Cut(fqdn, ".")
+	h := &labkit.Host{Name: short, OS: "Windows", FQDN: fqdn, LastSeen: lastSeen.UTC().Truncate(time.Second), Index: -1}
+	id := labkit.StableID(fmt.Sprintf("def:%s#%d", strings.ToLower(fqdn), len(fk.extra)), 40)
+	fk.extra = append(fk.extra, h)
+	fk.state[h] = &defHost{Host: h, id: id}
+	return id
+}
 
 // Routes implements labkit.Fake.
 func (fk *Fake) Routes(mux *http.ServeMux) {
@@ -207,7 +240,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			fk.settleDefender(h)
 			isolated := h.defIsolated()
 			if (kind == "Isolate" && isolated) || h.defPending() != nil {
-				fk.Record(r, vendorName, strings.ToLower(kind), h.Name, false, http.StatusBadRequest, "already in progress")
+				fk.Record(r, vendorName, strings.ToLower(kind), h.label(), false, http.StatusBadRequest, "already in progress")
 				labkit.MSError(w, http.StatusBadRequest, "BadRequest", "Action is already in progress")
 				return
 			}
@@ -219,7 +252,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			if changed {
 				h.since = now
 			}
-			fk.Record(r, vendorName, strings.ToLower(kind), h.Name, changed, http.StatusCreated, "")
+			fk.Record(r, vendorName, strings.ToLower(kind), h.label(), changed, http.StatusCreated, "")
 			resp := a.doc()
 			resp["@odata.context"] = sampleAction["@odata.context"]
 			// The device picks the action up after the lab's pending time.
@@ -250,6 +283,16 @@ type defHost struct {
 	since   time.Time
 }
 
+// label names the machine in the lab's calls: the inventory name, or the
+// computerDnsName of a machine only Defender knows (namesakes share a
+// short name).
+func (h *defHost) label() string {
+	if h.Index < 0 {
+		return h.FQDN
+	}
+	return h.Name
+}
+
 // defIsolated reports whether the latest isolation action is an Isolate.
 func (h *defHost) defIsolated() bool {
 	for i := len(h.actions) - 1; i >= 0; i-- {
@@ -267,6 +310,7 @@ func (h *defHost) defIsolated() bool {
 type Fake struct {
 	labkit.Base
 	state map[*labkit.Host]*defHost
+	extra []*labkit.Host // machines only Defender knows (AddMachine)
 }
 
 // NewFake returns the fake, serving on the lab of k. Its app signs in at
@@ -275,14 +319,24 @@ func NewFake(k *labkit.Kit) *Fake {
 	k.RegisterMicrosoftApp(defClientID, defSecret)
 	k.RegisterMicrosoftScope("https://api.securitycenter.microsoft.com/.default", vendorName)
 	k.RegisterMicrosoftScope("https://api.security.microsoft.com/.default", vendorName)
-	return &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.Host]*defHost{}}
+	fk := &Fake{Base: labkit.NewBase(k, vendorName), state: map[*labkit.Host]*defHost{}}
+	now := time.Now().UTC()
+	for i, fqdn := range defNamesakes {
+		fk.addMachine(fqdn, now.Add(-time.Duration(10+i)*time.Minute))
+	}
+	return fk
 }
 
-// hosts lists every inventory host's Defender state. Callers hold Mu.
+// hosts lists every inventory host's Defender state, then the machines
+// only Defender knows. Callers hold Mu.
 func (fk *Fake) hosts() []*defHost {
-	return labkit.States(fk.Kit.Hosts, fk.state, func(h *labkit.Host) *defHost {
+	inv := labkit.States(fk.Kit.Hosts, fk.state, func(h *labkit.Host) *defHost {
 		return &defHost{Host: h, id: labkit.StableID("def:"+h.Name, 40)}
 	})
+	for _, h := range fk.extra {
+		inv = append(inv, fk.state[h])
+	}
+	return inv
 }
 
 // Connections implements labkit.Fake.
@@ -298,7 +352,9 @@ func (fk *Fake) Connections() map[string]connector.Connection {
 func (fk *Fake) Snapshot(st *labkit.State) {
 	for _, h := range fk.hosts() {
 		if h.defIsolated() {
-			st.Hosts[h.Index].Defender = "isolated"
+			if h.Index >= 0 {
+				st.Hosts[h.Index].Defender = "isolated"
+			}
 			st.ContainedHosts = append(st.ContainedHosts, labkit.ContainedHost{Vendor: vendorName, Hostname: h.FQDN, ID: h.id, Since: h.since})
 		}
 	}
