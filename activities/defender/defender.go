@@ -36,7 +36,7 @@ func Connector() connector.Vendor {
 
 func Definitions() []connector.Definition {
 	params := []catalog.Param{
-		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified."},
+		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified. A short name matching machines in several DNS domains fails: give the FQDN."},
 		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing.", Enum: []string{"Full", "Selective"}},
 		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step)."},
 		connector.ConnectionParam("defender"),
@@ -164,7 +164,10 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 }
 
 // defenderFind looks a machine up by DNS name: exact first, then a short
-// name against fully qualified names.
+// name against fully qualified names. Records of one name (a machine
+// re-onboarded keeps its old record) resolve to the one seen last; a short
+// name matching machines of different names (web01.corp… and web01.dmz…)
+// fails: the detection does not say which machine it means.
 func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachine, error) {
 	filters := []string{fmt.Sprintf("computerDnsName eq '%s'", strings.ToLower(host))}
 	if !strings.Contains(host, ".") {
@@ -189,20 +192,34 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 		if err := c.DecodeJSON(resp, &list); err != nil {
 			return defMachine{}, err
 		}
-		var best *defMachine
+		// The latest record of each distinct (lower-case) name.
+		latest := map[string]*defMachine{}
 		for i := range list.Value {
 			m := &list.Value[i]
 			name := strings.ToLower(m.ComputerDNSName)
 			if name != strings.ToLower(host) && !strings.HasPrefix(name, strings.ToLower(host)+".") {
 				continue
 			}
-			if best == nil || m.LastSeen > best.LastSeen {
-				best = m
+			if best := latest[name]; best == nil || parseMSTime(m.LastSeen).After(parseMSTime(best.LastSeen)) {
+				latest[name] = m
 			}
 		}
-		if best != nil {
-			return *best, nil
+		switch len(latest) {
+		case 0:
+			continue
+		case 1:
+			for _, m := range latest {
+				return *m, nil
+			}
 		}
+		names := make([]string, 0, len(latest))
+		for name := range latest {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		return defMachine{}, connector.NewFailure(connector.KindInvalidParams, fmt.Sprintf(
+			"host name %s is ambiguous in %s: it matches %d machines (%s); nothing was sent, give the machine's FQDN (computerDnsName)",
+			host, c.Where(), len(names), strings.Join(names, ", ")))
 	}
 	return defMachine{}, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 }
