@@ -1,9 +1,11 @@
 package crowdstrike
 
 import (
+	"fmt"
 	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +27,19 @@ import (
 // region autodiscovery read, declared on POST /oauth2/token 201 in the
 // Falcon swagger); a token used on another cloud's API gets 401 "access
 // denied, invalid bearer token", as a wrong cloud does.
+//
+// Host query (QueryDevicesByFilter): FQL `hostname:'NAME'` returns partial
+// matches, hosts whose name starts with NAME in any case (PSFalcon wiki,
+// "Falcon Query Language": "Many filters will automatically return partial
+// matches"; only hostname:['NAME'] is exact, including case). Pages are
+// `limit` ids (default 100, 1-5000) from `offset`, with
+// meta.pagination.total counting every match; `sort` takes last_seen or
+// hostname, .asc or .desc. Unsorted, the API promises no order: the fake
+// lists the records added by AddDevice first, so a connector reading page
+// 1 only misses what comes after them. Device details
+// (GetDeviceDetailsV2) take at most 100 ids per request; more is a 400.
+// AddDevice adds device records (AIDs) beside the inventory's: stale ones
+// of a host (reimaged, VDI clones keep their old AIDs) or other hosts.
 
 // csClouds lists the clouds the lab serves, with their path prefixes.
 var csClouds = map[string]string{"us-1": "/crowdstrike", "us-2": "/crowdstrike-us-2", "eu-1": "/crowdstrike-eu-1"}
@@ -70,7 +85,38 @@ func csFault(w http.ResponseWriter, f *labkit.Fault) {
 	}
 }
 
-var fqlHostnameRe = regexp.MustCompile(`^hostname:\s*'([^']*)'$`)
+var (
+	fqlHostnameRe = regexp.MustCompile(`^hostname:\s*'([^']*)'$`)
+	fqlSortRe     = regexp.MustCompile(`^(last_seen|hostname)(?:\.|\|)(asc|desc)$`)
+)
+
+// csMaxDetailIDs is the most ids GetDeviceDetailsV2 takes in one request.
+const csMaxDetailIDs = 100
+
+// AddDevice adds a device record (AID) named hostname, last seen at
+// lastSeen, beside the inventory's: a stale record of an inventory host
+// (a reimage or a VDI clone leaves its old AID behind; actions on it
+// reach no host) or a host only Falcon knows. It returns the AID.
+func (fk *Fake) AddDevice(hostname string, lastSeen time.Time) string {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	h := &labkit.Host{Name: hostname, OS: "Windows", FQDN: hostname, LastSeen: lastSeen.UTC().Truncate(time.Second), Index: -1}
+	d := &csHost{Host: h, id: labkit.StableID(fmt.Sprintf("cs:%s#%d", hostname, len(fk.extra)), 32), status: "normal"}
+	fk.extra = append(fk.extra, d)
+	return d.id
+}
+
+// ExtraActions counts the containment actions that reached device records
+// added by AddDevice.
+func (fk *Fake) ExtraActions() int {
+	n := 0
+	for _, c := range fk.Calls() {
+		if c.Vendor == vendorName && strings.HasPrefix(c.Note, "added device") {
+			n++
+		}
+	}
+	return n
+}
 
 // Routes implements labkit.Fake.
 func (fk *Fake) Routes(mux *http.ServeMux) {
@@ -130,22 +176,47 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 			}
 			offset = n
 		}
-		ids := []string{}
-		fk.Mu.Lock()
-		defer fk.Mu.Unlock()
+		var sortBy []string
+		if v := r.URL.Query().Get("sort"); v != "" {
+			sortBy = fqlSortRe.FindStringSubmatch(v)
+			if sortBy == nil {
+				csErrors(w, http.StatusBadRequest, "Invalid sort: the lab supports last_seen or hostname, .asc or .desc")
+				return
+			}
+		}
+		prefix := ""
 		if filter != "" {
 			m := fqlHostnameRe.FindStringSubmatch(strings.TrimSpace(filter))
 			if m == nil {
 				csErrors(w, http.StatusBadRequest, "Invalid filter: the lab supports hostname:'NAME'")
 				return
 			}
-			if h := fk.HostByName(m[1]); h != nil {
-				ids = append(ids, fk.host(h).id)
+			prefix = strings.ToLower(m[1])
+		}
+		fk.Mu.Lock()
+		defer fk.Mu.Unlock()
+		var found []*csHost
+		for _, h := range append(append([]*csHost(nil), fk.extra...), fk.hosts()...) {
+			// hostname:'NAME' matches partially: every name starting so.
+			if strings.HasPrefix(strings.ToLower(h.Name), prefix) {
+				found = append(found, h)
 			}
-		} else {
-			for _, h := range fk.hosts() {
-				ids = append(ids, h.id)
-			}
+		}
+		if sortBy != nil {
+			sort.SliceStable(found, func(i, j int) bool {
+				a, b := found[i], found[j]
+				if sortBy[2] == "desc" {
+					a, b = b, a
+				}
+				if sortBy[1] == "hostname" {
+					return strings.ToLower(a.Name) < strings.ToLower(b.Name)
+				}
+				return a.LastSeen.Before(b.LastSeen)
+			})
+		}
+		ids := []string{}
+		for _, h := range found {
+			ids = append(ids, h.id)
 		}
 		// One page of ids, with meta.pagination as in the recorded answer
 		// (testdata/devices-query.json).
@@ -161,11 +232,15 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 			csErrors(w, http.StatusBadRequest, "ids is required")
 			return
 		}
+		if len(ids) > csMaxDetailIDs {
+			csErrors(w, http.StatusBadRequest, fmt.Sprintf("ids: at most %d ids per request, got %d", csMaxDetailIDs, len(ids)))
+			return
+		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
 		var res []map[string]any
 		for _, id := range ids {
-			for _, h := range fk.hosts() {
+			for _, h := range fk.all() {
 				if h.id == id {
 					res = append(res, map[string]any{"device_id": h.id, "hostname": h.Name, "status": fk.csReported(h),
 						"platform_name": h.OS, "last_seen": h.LastSeen.Format(time.RFC3339)})
@@ -210,7 +285,7 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 		for _, v := range raw {
 			id, _ := v.(string)
 			var h *csHost
-			for _, x := range fk.hosts() {
+			for _, x := range fk.all() {
 				if x.id == id {
 					h = x
 				}
@@ -227,7 +302,11 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 			if changed {
 				h.status, h.since = want, time.Now().UTC()
 			}
-			fk.Record(r, vendorName, action, h.Name, changed, http.StatusAccepted, "")
+			note := ""
+			if h.Index < 0 {
+				note = "added device " + h.id
+			}
+			fk.Record(r, vendorName, action, h.Name, changed, http.StatusAccepted, note)
 			res = append(res, map[string]any{"id": h.id, "path": ""})
 		}
 		status := http.StatusAccepted
@@ -294,6 +373,7 @@ type csHost struct {
 type Fake struct {
 	labkit.Base
 	state map[*labkit.Host]*csHost
+	extra []*csHost // device records added by AddDevice
 }
 
 // NewFake returns the fake, serving on the lab of k.
@@ -304,10 +384,9 @@ func NewFake(k *labkit.Kit) *Fake {
 // hosts lists every inventory host's Falcon state. Callers hold Mu.
 func (fk *Fake) hosts() []*csHost { return labkit.States(fk.Kit.Hosts, fk.state, newCSHost) }
 
-// host is the Falcon state of an inventory host. Callers hold Mu.
-func (fk *Fake) host(h *labkit.Host) *csHost {
-	return labkit.States([]*labkit.Host{h}, fk.state, newCSHost)[0]
-}
+// all lists the inventory hosts' Falcon state and the added device
+// records. Callers hold Mu.
+func (fk *Fake) all() []*csHost { return append(fk.hosts(), fk.extra...) }
 
 func newCSHost(h *labkit.Host) *csHost {
 	return &csHost{Host: h, id: labkit.StableID("cs:"+h.Name, 32), status: "normal"}
@@ -320,8 +399,10 @@ func (fk *Fake) Connections() map[string]connector.Connection {
 
 // Snapshot implements labkit.Fake: contained hosts.
 func (fk *Fake) Snapshot(st *labkit.State) {
-	for _, h := range fk.hosts() {
-		st.Hosts[h.Index].CrowdStrike = h.status
+	for _, h := range fk.all() {
+		if h.Index >= 0 {
+			st.Hosts[h.Index].CrowdStrike = h.status
+		}
 		if h.status == "contained" {
 			st.ContainedHosts = append(st.ContainedHosts, labkit.ContainedHost{Vendor: vendorName, Hostname: h.Name, ID: h.id, Since: h.since})
 		}
