@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connector"
@@ -42,7 +44,7 @@ func Connector() connector.Vendor {
 
 func Definitions() []connector.Definition {
 	params := []catalog.Param{
-		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Host name as Falcon reports it (exact match)."},
+		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Host name as Falcon reports it (exact match, ignoring case)."},
 		connector.ConnectionParam("crowdstrike"),
 	}
 	outputs := []catalog.Field{
@@ -232,56 +234,113 @@ func csHasResource(env csEnvelope, id string) bool {
 // csGet sends a GET and returns the answer's resources; an error answer
 // fails with the envelope's messages, notFound saying what a 404 means.
 func csGet[T any](ctx context.Context, c *connector.Conn, path string, q url.Values, notFound string) ([]T, error) {
+	res, _, err := csGetPage[T](ctx, c, path, q, notFound)
+	return res, err
+}
+
+// csGetPage is csGet for a query answer: it also returns
+// meta.pagination.total, the number of matches over every page.
+func csGetPage[T any](ctx context.Context, c *connector.Conn, path string, q url.Values, notFound string) ([]T, int, error) {
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: path, Query: q})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var body struct {
 		csEnvelope
 		Resources []T `json:"resources"`
+		Meta      struct {
+			Pagination struct {
+				Total int `json:"total"`
+			} `json:"pagination"`
+		} `json:"meta"`
 	}
 	if !resp.OK() {
 		_ = c.DecodeJSON(resp, &body)
-		return nil, c.StatusError(resp, body.message(), notFound)
+		return nil, 0, c.StatusError(resp, body.message(), notFound)
 	}
 	if err := c.DecodeJSON(resp, &body); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return body.Resources, nil
+	return body.Resources, body.Meta.Pagination.Total, nil
 }
 
-// csFindHost resolves a host name to the most recently seen device.
+// Host lookup bounds. QueryDevicesByFilter answers 100 ids by default
+// (limit 1-5000, offset, meta.pagination.total); GetDeviceDetailsV2 takes
+// at most 100 ids per request.
+const (
+	csPageSize   = 500
+	csMaxPages   = 10
+	csDetailsMax = 100
+)
+
+// csFindHost resolves a host name to the most recently seen device. FQL
+// hostname:'NAME' also matches names starting with NAME (in any case), so
+// every page of matches is read, sorted by last_seen, and only the
+// devices named exactly NAME (ignoring case) count. More matches than the
+// lookup reads fail rather than guess from part of them.
 func csFindHost(ctx context.Context, c *connector.Conn, host string) (csDevice, int, error) {
-	ids, err := csGet[string](ctx, c, "/devices/queries/devices/v1", url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}}, "host "+host+" not found")
-	if err != nil {
-		return csDevice{}, 0, err
-	}
-	if len(ids) == 0 {
-		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
-	}
-	if len(ids) > 100 {
-		ids = ids[:100]
-	}
-	devices, err := csGet[csDevice](ctx, c, "/devices/entities/devices/v2", url.Values{"ids": ids}, "host "+host+" not found")
-	if err != nil {
-		return csDevice{}, 0, err
-	}
+	notFound := "host " + host + " not found"
+	limit := csMaxPages * csPageSize
+	seen := map[string]bool{}
 	var best *csDevice
 	n := 0
-	for i := range devices {
-		dev := &devices[i]
-		if !strings.EqualFold(dev.Hostname, host) {
-			continue
+	for page, offset := 0, 0; ; page++ {
+		q := url.Values{"filter": {fmt.Sprintf("hostname:'%s'", host)}, "sort": {"last_seen.desc"},
+			"limit": {strconv.Itoa(csPageSize)}, "offset": {strconv.Itoa(offset)}}
+		ids, total, err := csGetPage[string](ctx, c, "/devices/queries/devices/v1", q, notFound)
+		if err != nil {
+			return csDevice{}, 0, err
 		}
-		n++
-		if best == nil || dev.LastSeen > best.LastSeen { // RFC 3339 UTC sorts as text
-			best = dev
+		if total > limit || (page == csMaxPages && len(ids) > 0) {
+			return csDevice{}, 0, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+				"%s lists %d devices for hostname:'%s' (that name and names starting with it), more than the %d the lookup reads; refusing to guess which one is %s: contain it from the Falcon console by its device id",
+				c.Where(), max(total, limit+1), host, limit, host))
+		}
+		var fresh []string
+		for _, id := range ids {
+			if !seen[id] { // the matches may shift between pages
+				seen[id] = true
+				fresh = append(fresh, id)
+			}
+		}
+		for len(fresh) > 0 {
+			chunk := fresh[:min(len(fresh), csDetailsMax)]
+			fresh = fresh[len(chunk):]
+			devices, err := csGet[csDevice](ctx, c, "/devices/entities/devices/v2", url.Values{"ids": chunk}, notFound)
+			if err != nil {
+				return csDevice{}, 0, err
+			}
+			for i := range devices {
+				dev := devices[i]
+				if !strings.EqualFold(dev.Hostname, host) {
+					continue
+				}
+				n++
+				if best == nil || csNewer(dev.LastSeen, best.LastSeen) {
+					best = &dev
+				}
+			}
+		}
+		offset += len(ids)
+		if len(ids) == 0 || offset >= total {
+			break
 		}
 	}
 	if best == nil {
 		return csDevice{}, 0, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 	}
 	return *best, n, nil
+}
+
+// csNewer compares two last_seen values as times (RFC 3339), falling back
+// to text order.
+func csNewer(a, b string) bool {
+	ta, errA := time.Parse(time.RFC3339Nano, a)
+	tb, errB := time.Parse(time.RFC3339Nano, b)
+	if errA == nil && errB == nil {
+		return ta.After(tb)
+	}
+	return a > b
 }
 
 // check fetches a token (discovering the cloud) and lists one host id.

@@ -1,6 +1,7 @@
 package crowdstrike_test
 
 import (
+	"fmt"
 	"github.com/riposte-dev/riposte/activities/crowdstrike"
 	"net/http"
 	"net/url"
@@ -90,5 +91,90 @@ func TestContainmentPendingIsNotSentTwice(t *testing.T) {
 	}
 	if n := len(h.Lab.CallsFor(lab.CrowdStrike, "contain", "eng-lt-117")); n != 1 {
 		t.Errorf("contain actions sent = %d, want 1", n)
+	}
+}
+
+// lookups counts the host query and device details requests, and any
+// answered with an error.
+func lookups(h *connectortest.Harness) (queries, details, failed int) {
+	for _, r := range h.Lab.Requests(lab.CrowdStrike) {
+		switch {
+		case strings.HasSuffix(r.Path, "/devices/queries/devices/v1"):
+			queries++
+		case strings.HasSuffix(r.Path, "/devices/entities/devices/v2"):
+			details++
+		default:
+			continue
+		}
+		if r.Status >= 400 {
+			failed++
+		}
+	}
+	return
+}
+
+// A host name with more device records (AIDs) than the query's default
+// page of 100: a non-persistent VDI name or a host reimaged many times.
+// Unsorted, the live AID comes after 150 stale ones; reading page 1 only
+// contains a stale record and leaves the live host talking. Its details
+// also take two requests (100 ids at most per request).
+func TestContainPicksLiveDeviceBeyondFirstPage(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*crowdstrike.Fake](h.Lab)
+	for i := 0; i < 150; i++ {
+		fk.AddDevice("web-prod-01", time.Now().Add(-time.Duration(48+i)*time.Hour))
+	}
+	out := h.MustRun("crowdstrike.contain_host", map[string]any{"hostname": "web-prod-01"}, "k1")
+	if got := containStatus(h, "web-prod-01"); got != "contained" || fk.ExtraActions() != 0 {
+		t.Fatalf("live host is %q, %d actions reached stale records (output %v)", got, fk.ExtraActions(), out)
+	}
+	if fmt.Sprint(out["matches"]) != "151" {
+		t.Errorf("matches = %v, want 151", out["matches"])
+	}
+	if q, d, failed := lookups(h); q != 1 || d != 2 || failed != 0 {
+		t.Errorf("lookup requests: %d queries, %d details, %d failed; want 1, 2 (chunks of 100), 0", q, d, failed)
+	}
+	h.MustRun("crowdstrike.lift_containment", map[string]any{"hostname": "web-prod-01"}, "k2")
+	if got := containStatus(h, "web-prod-01"); got != "normal" || fk.ExtraActions() != 0 {
+		t.Fatalf("after lift: live host is %q, %d actions reached stale records", got, fk.ExtraActions())
+	}
+}
+
+// FQL hostname:'db-prod-02' also returns partial matches (db-prod-020 …
+// db-prod-02119). With 120 of those seen more recently than db-prod-02,
+// its AID is on page 2 even sorted by last_seen: reading page 1 only
+// reports the host unknown.
+func TestContainFindsExactNameAmongPrefixMatches(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*crowdstrike.Fake](h.Lab)
+	for i := 0; i < 120; i++ {
+		fk.AddDevice(fmt.Sprintf("db-prod-02%d", i), time.Now())
+	}
+	out, err := h.Run("crowdstrike.contain_host", map[string]any{"hostname": "db-prod-02"}, "k1")
+	if err != nil {
+		t.Fatalf("contain: %v", err)
+	}
+	if got := containStatus(h, "db-prod-02"); got != "contained" || fk.ExtraActions() != 0 || fmt.Sprint(out["matches"]) != "1" {
+		t.Errorf("db-prod-02 is %q, %d actions reached other hosts, output %v", got, fk.ExtraActions(), out)
+	}
+}
+
+// More matches than the lookup reads: the step fails, without retry,
+// instead of guessing from part of the records; nothing is contained.
+func TestLookupPastTheBoundFails(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*crowdstrike.Fake](h.Lab)
+	for i := 0; i < 5001; i++ {
+		fk.AddDevice("eng-lt-117", time.Now().Add(-time.Duration(48+i)*time.Hour))
+	}
+	_, err := h.Run("crowdstrike.contain_host", map[string]any{"hostname": "eng-lt-117"}, "k1")
+	if ae := connectortest.AppError(t, err); !ae.NonRetryable() || !strings.Contains(err.Error(), "5002 devices") {
+		t.Errorf("err = %v; want a non-retryable failure naming the 5002 matches", err)
+	}
+	if got := containStatus(h, "eng-lt-117"); got != "normal" || fk.ExtraActions() != 0 {
+		t.Errorf("eng-lt-117 is %q, %d actions on added records", got, fk.ExtraActions())
+	}
+	if q, d, _ := lookups(h); q != 1 || d != 0 {
+		t.Errorf("lookup requests: %d queries, %d details; want the first query only", q, d)
 	}
 }
