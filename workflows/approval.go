@@ -473,6 +473,9 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 		// Close the first message, then ask the next approvers.
 		prev := g.Gate
 		prev.State = GateEscalated
+		// The closed message says who it was escalated to: the next
+		// approvers, not this round's (an activity input only: replay-safe).
+		prev.Approvers, prev.Groups = sortedUnique(g.escalate.Users), g.escalate.Groups
 		r.updateGateMessageAs(ctx, g, prev)
 		g.Escalated = true
 		timeout := g.escalate.Timeout.D()

@@ -221,6 +221,11 @@ func TestGateTimeouts(t *testing.T) {
 		if f.updates[0].Gate.State != workflows.GateEscalated {
 			t.Errorf("first message not marked escalated: %+v", f.updates[0].Gate)
 		}
+		// It says who it went to: the escalation's approvers, not the
+		// first round's (whose buttons no longer work).
+		if got := strings.Join(f.updates[0].Gate.Approvers, ","); got != "UBOSS" {
+			t.Errorf("the escalated message names approvers %q, want UBOSS", got)
+		}
 	})
 	t.Run("escalation times out", func(t *testing.T) {
 		h, _ := newGateHarness(t, 1, "escalate", "")
