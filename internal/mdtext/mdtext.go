@@ -5,7 +5,8 @@
 // The text must show as the characters it is, never as markup: no link,
 // image, autolink, HTML tag, entity, emphasis, heading or list. CommonMark
 // lets any ASCII punctuation be backslash-escaped and then treats it as a
-// literal character, so Text escapes every one of them; escaping also
+// literal character; the Temporal UI's renderer takes fewer escapes, so
+// Text escapes the punctuation both take (asciiPunct); escaping also
 // breaks the GFM autolink literals (www., http://, user@host) since the
 // backslash interrupts them. Line breaks would start new blocks (headings,
 // lists), so the result is always one line.
@@ -17,9 +18,14 @@ import (
 	"unicode/utf8"
 )
 
-// asciiPunct is CommonMark's "ASCII punctuation character" set: each may
-// be backslash-escaped.
-const asciiPunct = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+// asciiPunct is the punctuation both renderers that show Riposte's text
+// take backslash escapes of: the Temporal UI's (ui-server's /render route,
+// gomarkdown, which knows only these escapes and would show a backslash
+// before any other character, as in "alice\@corp") and CommonMark/GFM
+// (which takes an escape before any ASCII punctuation). It holds every
+// character that starts markup in either; the escape before ':' and '.'
+// also breaks autolinks (http://, www., user@host).
+const asciiPunct = "\\`*_{}[]()#+-.!:|&<>~^$"
 
 // Text returns s as literal Markdown text on one line: control, format
 // (bidi overrides, zero-width) and invalid characters dropped, whitespace

@@ -1,0 +1,67 @@
+package mdtext
+
+import (
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/temporalio/ui-server/v2/server/route"
+)
+
+// uiRender renders md with the Temporal UI's own renderer (ui-server's
+// /render route at the version go.mod pins: what riposte dev embeds and
+// docker-compose's temporalio/ui image runs) and returns the HTML inside
+// its <main>.
+func uiRender(t *testing.T, md string) string {
+	t.Helper()
+	e := echo.New()
+	route.SetRenderRoute(e, "/")
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/render?content="+url.QueryEscape(md), nil))
+	body := rec.Body.String()
+	i, j := strings.Index(body, "<main>"), strings.Index(body, "</main>")
+	if rec.Code != http.StatusOK || i < 0 || j < 0 {
+		t.Fatalf("/render: %d %s", rec.Code, body)
+	}
+	return body[i+len("<main>") : j]
+}
+
+var tag = regexp.MustCompile(`<[^>]*>`)
+
+// Ordinary punctuation reads as written in the Temporal UI: its renderer
+// shows a backslash before any character it takes no escape of.
+func TestTextReadsLiterallyInTheTemporalUI(t *testing.T) {
+	for _, in := range []string{
+		"Credential dump by alice@corp.example; see /tmp/x.bin, 50% sure? lsass=dumped",
+		"EDR/AI (owner soc@example.com): 3 hosts, 2 users",
+	} {
+		inner := uiRender(t, Text(in, 1000))
+		got := strings.Join(strings.Fields(html.UnescapeString(tag.ReplaceAllString(inner, ""))), " ")
+		if got != in {
+			t.Errorf("the Temporal UI shows %q as %q", in, got)
+		}
+	}
+}
+
+// No hostile title becomes markup in the Temporal UI's renderer either: one
+// paragraph of text, no link, image, emphasis, code, heading or list.
+func TestTextRendersLiterallyInTheTemporalUI(t *testing.T) {
+	for _, c := range Hostile {
+		t.Run(c.name, func(t *testing.T) {
+			inner := uiRender(t, Text(c.in, 1000))
+			for _, m := range tag.FindAllString(inner, -1) {
+				if m != "<p>" && m != "</p>" {
+					t.Fatalf("Text(%q) renders as markup in the Temporal UI: %s", c.in, inner)
+				}
+			}
+			if strings.Contains(html.UnescapeString(tag.ReplaceAllString(inner, "")), `\`) && !strings.Contains(c.in, `\`) {
+				t.Errorf("Text(%q) shows a backslash in the Temporal UI: %s", c.in, inner)
+			}
+		})
+	}
+}
