@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // Jira Cloud fake (REST API v3): create issue (description must be ADF),
@@ -385,7 +386,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			errs["summary"] = "You must specify a summary of the issue."
 		case strings.ContainsAny(summary, "\r\n"):
 			errs["summary"] = "The summary is invalid because it contains newline characters."
-		case len([]rune(summary)) > 255:
+		case len(utf16.Encode([]rune(summary))) > 255: // Java's String.length
 			errs["summary"] = "Summary must be less than 255 characters."
 		}
 		if !fk.types[tname] {

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf16"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connector"
@@ -182,10 +183,7 @@ func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	summary = strings.Join(strings.Fields(summary), " ")
-	if r := []rune(summary); len(r) > 255 {
-		summary = string(r[:254]) + "…"
-	}
+	summary = jiraSummary(summary)
 	description, err := connector.OptString(c.Call, "description", "")
 	if err != nil {
 		return nil, err
@@ -549,4 +547,33 @@ func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 		detail += "; project " + p + " searchable"
 	}
 	return map[string]any{"detail": detail}, nil
+}
+
+// jiraSummaryMax is Jira's summary limit, which it counts as Java does
+// (String.length: UTF-16 code units), so an emoji counts twice.
+const jiraSummaryMax = 255
+
+// jiraSummary makes a summary Jira takes: one line, control and format
+// characters (ESC, bidi overrides) dropped, cut to jiraSummaryMax UTF-16
+// units with "…".
+func jiraSummary(s string) string {
+	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+			return ' '
+		}
+		return r
+	}, s)), " ")
+	if len(utf16.Encode([]rune(s))) <= jiraSummaryMax {
+		return s
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n+utf16.RuneLen(r) > jiraSummaryMax-1 { // room for "…"
+			break
+		}
+		b.WriteRune(r)
+		n += utf16.RuneLen(r)
+	}
+	return b.String() + "…"
 }

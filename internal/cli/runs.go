@@ -305,15 +305,18 @@ func duration(st workflows.StepResult) string {
 	return st.EndedAt.Sub(*st.StartedAt).Round(time.Millisecond).String()
 }
 
-// summarize prints a value as one line of JSON, cut to n characters.
+// summarize prints a value as one line of JSON, cut to n characters
+// (runes: a cut inside a character would print a broken byte sequence).
 func summarize(v any, n int) string {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // <, > and & as they are, not \u003c
+	if err := enc.Encode(v); err != nil {
 		return fmt.Sprint(v)
 	}
-	s := string(b)
-	if len(s) > n {
-		s = s[:n] + "…"
+	s := strings.TrimSuffix(b.String(), "\n")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
 	}
 	return s
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/workflows"
@@ -48,5 +49,21 @@ func TestPrintRefusedVotes(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
 		}
+	}
+}
+
+// riposte runs show cuts a step's output on a character boundary: a
+// detection field in Cyrillic (2 bytes a letter) cut inside a letter
+// printed a broken byte sequence.
+func TestRunsShowCutsOutputOnACharacter(t *testing.T) {
+	d := &api.RunDetail{Steps: []workflows.StepResult{{ID: "lookup", Status: "succeeded",
+		Output: map[string]any{"user": strings.Repeat("пользователь", 20), "note": "a<b&c"}}}}
+	var b bytes.Buffer
+	printRun(&b, d)
+	if !utf8.Valid(b.Bytes()) {
+		t.Errorf("runs show writes invalid UTF-8: %q", b.String())
+	}
+	if strings.Contains(b.String(), `\u003c`) {
+		t.Errorf("runs show escapes < as \\u003c: %s", b.String())
 	}
 }
