@@ -193,6 +193,38 @@ func TestGuardrailForcesGateOverAuto(t *testing.T) {
 	}
 }
 
+// TestForEachProtectedItemGatesTheStep: an automatic for_each contain
+// step is checked once with every item's params ({"items": [...]}); the
+// real policy finds the protected host among them, so the step's one gate
+// opens and no item, protected or not, is contained without a human.
+func TestForEachProtectedItemGatesTheStep(t *testing.T) {
+	p, err := policy.Parse("policy.yaml", []byte("protected: {hosts: [\"dc-*\"]}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, v, f := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision { return p.Evaluate(req.Request, false) })
+	var vote string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "USOC", Reason: "domain controller"}, &vote)
+	res, _ := h.run(compileYAML(t, `apiVersion: riposte/v1
+name: contain-many
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate
+    action: crowdstrike.contain_host
+    for_each: ${{ ["fin-ws-042", "dc-01", "fin-ws-043"] }}
+    with: {hostname: "${{ item }}"}
+    approval: auto
+`), det)
+	if len(f.opened) != 1 || !strings.HasPrefix(f.opened[0].Why, "policy protected_asset: host dc-01 ") {
+		t.Errorf("gate = %+v", f.opened)
+	}
+	if n := v.count("crowdstrike.contain_host"); n != 0 {
+		t.Errorf("%d hosts contained though the gate was denied", n)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "denied"})
+}
+
 func TestGuardrailRefuse(t *testing.T) {
 	forRevs(t, func(t *testing.T, rev int) {
 		h, v, f := policyHarness(t, func(workflows.PolicyCheck) policy.Decision {

@@ -437,38 +437,8 @@ func confidence(r Request) (int, bool) {
 // against the protected lists.
 func (p *Policy) protectedTarget(r Request) (bool, string) {
 	pr := &p.Protected
-	for _, k := range slices.Sorted(maps.Keys(r.Params)) {
-		for _, s := range stringsIn(r.Params[k]) {
-			lk := strings.ToLower(k)
-			if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
-				for _, pat := range pr.Hosts {
-					if conditions.Glob(pat, s) {
-						return true, fmt.Sprintf("host %s matches protected pattern %q", s, pat)
-					}
-				}
-			}
-			if strings.Contains(lk, "user") || strings.Contains(lk, "login") || strings.Contains(lk, "email") {
-				for _, pat := range pr.Users {
-					if conditions.Glob(pat, s) {
-						return true, fmt.Sprintf("user %s matches protected pattern %q", s, pat)
-					}
-				}
-			}
-			if addr, err := netip.ParseAddr(s); err == nil {
-				for _, pfx := range pr.prefixes {
-					if pfx.Contains(addr.Unmap()) {
-						return true, fmt.Sprintf("IP %s is in protected network %s", s, pfx)
-					}
-				}
-			}
-			if lk == "tags" || lk == "tag" {
-				for _, t := range pr.Tags {
-					if strings.EqualFold(t, s) {
-						return true, fmt.Sprintf("asset tag %q is protected", s)
-					}
-				}
-			}
-		}
+	if hit, why := p.protectedValue("", r.Params); hit {
+		return true, why
 	}
 	var tags []string
 	if r.Facts != nil {
@@ -486,16 +456,74 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 	return false, ""
 }
 
-func stringsIn(v any) []string {
+// protectedValue walks a param value, nested maps and lists included (a
+// for_each step's params are {"items": [params of each item…]}), and
+// checks every string against the protected lists under the innermost map
+// key that holds it: {"items": [{"hostname": "dc-01"}]} is the host dc-01.
+// Map keys are visited in sorted order, so the reason given is stable.
+func (p *Policy) protectedValue(key string, v any) (bool, string) {
 	switch x := v.(type) {
 	case string:
-		return []string{strings.TrimSpace(x)}
+		return p.protectedString(key, strings.TrimSpace(x))
 	case []any:
-		var out []string
 		for _, e := range x {
-			out = append(out, stringsIn(e)...)
+			if hit, why := p.protectedValue(key, e); hit {
+				return true, why
+			}
 		}
-		return out
+	case []string:
+		for _, e := range x {
+			if hit, why := p.protectedValue(key, e); hit {
+				return true, why
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if hit, why := p.protectedValue(k, x[k]); hit {
+				return true, why
+			}
+		}
+	case []map[string]any:
+		for _, e := range x {
+			if hit, why := p.protectedValue(key, e); hit {
+				return true, why
+			}
+		}
 	}
-	return nil
+	return false, ""
+}
+
+// protectedString checks one string param value, named by key.
+func (p *Policy) protectedString(key, s string) (bool, string) {
+	pr := &p.Protected
+	lk := strings.ToLower(key)
+	if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
+		for _, pat := range pr.Hosts {
+			if conditions.Glob(pat, s) {
+				return true, fmt.Sprintf("host %s matches protected pattern %q", s, pat)
+			}
+		}
+	}
+	if strings.Contains(lk, "user") || strings.Contains(lk, "login") || strings.Contains(lk, "email") {
+		for _, pat := range pr.Users {
+			if conditions.Glob(pat, s) {
+				return true, fmt.Sprintf("user %s matches protected pattern %q", s, pat)
+			}
+		}
+	}
+	if addr, err := netip.ParseAddr(s); err == nil {
+		for _, pfx := range pr.prefixes {
+			if pfx.Contains(addr.Unmap()) {
+				return true, fmt.Sprintf("IP %s is in protected network %s", s, pfx)
+			}
+		}
+	}
+	if lk == "tags" || lk == "tag" {
+		for _, t := range pr.Tags {
+			if strings.EqualFold(t, s) {
+				return true, fmt.Sprintf("asset tag %q is protected", s)
+			}
+		}
+	}
+	return false, ""
 }

@@ -252,3 +252,50 @@ func TestBudgetActionsChecked(t *testing.T) {
 		t.Errorf("sample: %v", err)
 	}
 }
+
+// TestProtectedInNestedParams: a for_each step is checked once with
+// {"items": [params of each item…]}; every value is checked under the
+// innermost map key that holds it, however deep, so one protected item
+// gates the whole step.
+func TestProtectedInNestedParams(t *testing.T) {
+	p := mustParse(t, `protected:
+  hosts: ["dc-*"]
+  users: ["ceo@example.com"]
+  cidrs: ["10.10.0.0/16"]
+  tags: ["crown-jewel"]
+`)
+	item := func(kv ...string) map[string]any {
+		m := map[string]any{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		why    string // "" = not protected
+	}{
+		{"for_each host", map[string]any{"items": []any{item("hostname", "fin-ws-042"), item("hostname", "dc-01"), item("hostname", "fin-ws-043")}}, "host dc-01"},
+		{"for_each user", map[string]any{"items": []any{item("user", "jdoe@example.com"), item("user", "CEO@example.com")}}, "user CEO@example.com"},
+		{"for_each ip", map[string]any{"items": []any{item("ip", "203.0.113.9"), item("ip", "10.10.3.4")}}, "IP 10.10.3.4"},
+		{"for_each tags list", map[string]any{"items": []any{map[string]any{"hostname": "ws-1", "tags": []any{"finance", "Crown-Jewel"}}}}, `asset tag "Crown-Jewel"`},
+		{"map inside a param", map[string]any{"target": map[string]any{"device": map[string]any{"hostname": "dc-02"}}}, "host dc-02"},
+		{"list of lists", map[string]any{"hosts": []any{[]any{"ws-1", "dc-03"}}}, "host dc-03"},
+		{"innermost key names the value", map[string]any{"hostname": map[string]any{"comment": "dc-01"}}, ""},
+		{"no protected item", map[string]any{"items": []any{item("hostname", "fin-ws-042"), item("hostname", "fin-ws-043")}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: tc.params, Auto: true, Facts: &Facts{}}, false)
+			if tc.why == "" {
+				if d.Decision != Allow {
+					t.Errorf("got %+v, want allow", d)
+				}
+				return
+			}
+			if d.Decision != Gate || d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
+				t.Errorf("got %+v, want a protected_asset gate naming %s", d, tc.why)
+			}
+		})
+	}
+}
