@@ -511,10 +511,14 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 			}
 		}
 	}
-	if addr, err := netip.ParseAddr(s); err == nil {
+	if lo, hi, single, ok := addrSpan(s); ok {
 		for _, pfx := range pr.prefixes {
-			if pfx.Contains(addr.Unmap()) {
-				return true, fmt.Sprintf("IP %s is in protected network %s", s, pfx)
+			plo, phi := prefixSpan(pfx)
+			if lo.Compare(phi) <= 0 && plo.Compare(hi) <= 0 {
+				if single {
+					return true, fmt.Sprintf("IP %s is in protected network %s", s, pfx)
+				}
+				return true, fmt.Sprintf("IP range %s overlaps protected network %s", s, pfx)
 			}
 		}
 	}
@@ -527,3 +531,64 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 	}
 	return false, ""
 }
+
+// addrSpan reads s as the actions take an IP (panos.block_ip): an address,
+// a network (203.0.113.0/24) or a range (203.0.113.10-203.0.113.20). lo
+// and hi are its first and last address as 16-byte addresses (IPv4 as
+// IPv4-mapped IPv6, zones dropped), so that IPv4 and IPv6 compare in one
+// space: a network or range of either family that covers a protected one
+// overlaps it. single: s is one address.
+func addrSpan(s string) (lo, hi netip.Addr, single, ok bool) {
+	if a, err := netip.ParseAddr(s); err == nil {
+		a = as16(a)
+		return a, a, true, true
+	}
+	if pfx, err := netip.ParsePrefix(s); err == nil {
+		lo, hi = prefixSpan(pfx)
+		return lo, hi, false, true
+	}
+	l, h, found := strings.Cut(s, "-")
+	if !found {
+		return
+	}
+	a, err1 := netip.ParseAddr(strings.TrimSpace(l))
+	b, err2 := netip.ParseAddr(strings.TrimSpace(h))
+	if err1 != nil || err2 != nil {
+		return
+	}
+	lo, hi = as16(a), as16(b)
+	if hi.Less(lo) { // a reversed range still names these addresses
+		lo, hi = hi, lo
+	}
+	return lo, hi, false, true
+}
+
+// prefixSpan is the first and last address of pfx, as 16-byte addresses.
+func prefixSpan(pfx netip.Prefix) (lo, hi netip.Addr) {
+	bits := pfx.Bits()
+	if pfx.Addr().Is4() {
+		bits += 96
+	}
+	b := as16(pfx.Addr()).As16()
+	for i := range b {
+		switch n := bits - 8*i; {
+		case n >= 8:
+		case n <= 0:
+			b[i] = 0
+		default:
+			b[i] &= byte(0xff << (8 - n))
+		}
+	}
+	lo = netip.AddrFrom16(b)
+	for i := range b {
+		if n := bits - 8*i; n <= 0 {
+			b[i] = 0xff
+		} else if n < 8 {
+			b[i] |= byte(0xff >> n)
+		}
+	}
+	return lo, netip.AddrFrom16(b)
+}
+
+// as16 is a as a 16-byte address without zone (IPv4 as IPv4-mapped).
+func as16(a netip.Addr) netip.Addr { return netip.AddrFrom16(a.As16()) }

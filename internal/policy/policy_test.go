@@ -299,3 +299,54 @@ func TestProtectedInNestedParams(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectedNetworks: an IP param may be an address, a network or a
+// range (panos.block_ip takes all three); it is protected when any address
+// it names is in a protected network, IPv4-mapped IPv6 included.
+func TestProtectedNetworks(t *testing.T) {
+	p := mustParse(t, `protected: {cidrs: ["10.10.0.0/16", "2001:db8:1::/48", "fe80::/10"]}`+"\n")
+	for _, tc := range []struct {
+		ip, why string // why "" = not protected
+	}{
+		{"10.10.3.4", "IP 10.10.3.4 is in protected network 10.10.0.0/16"},
+		{"10.10.3.0/24", "IP range 10.10.3.0/24 overlaps protected network 10.10.0.0/16"},
+		{"10.10.3.7/24", "IP range 10.10.3.7/24 overlaps"}, // host bits set: still the /24
+		{"10.0.0.0/8", "IP range 10.0.0.0/8 overlaps protected network 10.10.0.0/16"},
+		{"0.0.0.0/0", "overlaps protected network 10.10.0.0/16"},
+		{"10.10.3.1-10.10.3.9", "IP range 10.10.3.1-10.10.3.9 overlaps"},
+		{"10.10.3.1 - 10.10.3.9", "overlaps protected network 10.10.0.0/16"},
+		{"10.10.3.9-10.10.3.1", "overlaps protected network 10.10.0.0/16"}, // reversed
+		{"10.9.255.250-10.10.0.1", "overlaps protected network 10.10.0.0/16"},
+		{"10.0.0.1-10.200.0.0", "overlaps protected network 10.10.0.0/16"},
+		{"::ffff:10.10.3.4", "is in protected network 10.10.0.0/16"},
+		{"::ffff:10.10.0.0/112", "overlaps protected network 10.10.0.0/16"},
+		{"::/0", "overlaps protected network 10.10.0.0/16"},
+		{"2001:db8::/32", "overlaps protected network 2001:db8:1::/48"},
+		{"2001:db8:1::5", "is in protected network 2001:db8:1::/48"},
+		{"2001:db8:0:ffff::-2001:db8:1::1", "overlaps protected network 2001:db8:1::/48"},
+		{"fe80::1%eth0", "is in protected network fe80::/10"},
+		{"10.11.0.0/16", ""},
+		{"10.9.0.0-10.9.255.255", ""},
+		{"10.10.255.255-10.11.0.0", "overlaps"}, // its first address is protected
+		{"10.11.0.0-10.11.0.9", ""},
+		{"203.0.113.0/24", ""},
+		{"2001:db8:2::/48", ""},
+		{"::ffff:10.11.0.0/112", ""},
+		{"fin-ws-042", ""},
+		{"10.10.3.4/33", ""},
+		{"10.10.3.4-", ""},
+	} {
+		t.Run(tc.ip, func(t *testing.T) {
+			d := p.Evaluate(Request{Action: "panos.block_ip", Params: map[string]any{"ip": tc.ip}, Auto: true, Facts: &Facts{}}, false)
+			if tc.why == "" {
+				if d.Decision != Allow {
+					t.Errorf("got %+v, want allow", d)
+				}
+				return
+			}
+			if d.Decision != Gate || d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
+				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
+			}
+		})
+	}
+}
