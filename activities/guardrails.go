@@ -100,28 +100,48 @@ func (g *Guardrails) current() *policy.Policy {
 	return p
 }
 
-// safeMode reads the live switch from the guard workflow (cached briefly).
-func (g *Guardrails) safeMode(ctx context.Context) bool {
+// safeMode reads the live switch from the riposte-guard workflow (its
+// query alone, cached for SafeModeTTL). When the guard cannot be read and
+// the cached value is older than SafeModeTTL, the switch is unknown: the
+// error makes the check fail closed (a guardrails_unavailable gate once
+// the check's retries run out), never a stale "off".
+func (g *Guardrails) safeMode(ctx context.Context) (bool, error) {
 	g.mu.Lock()
 	if time.Since(g.safeRead) < g.SafeModeTTL {
 		s := g.safe
 		g.mu.Unlock()
-		return s
+		return s, nil
 	}
 	g.mu.Unlock()
-	st, err := guardrails.Status(ctx, g.Client)
+	st, err := guardrails.LegacyState(ctx, g.Client)
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if err == nil {
-		g.safe, g.safeRead = st.SafeMode, time.Now()
+	if err != nil {
+		if time.Since(g.safeRead) < g.SafeModeTTL { // another check read it meanwhile
+			return g.safe, nil
+		}
+		return false, fmt.Errorf("reading safe mode from %s: %w", workflows.GuardWorkflowID, err)
 	}
-	return g.safe
+	g.safe, g.safeRead = st.SafeMode, time.Now()
+	return g.safe, nil
 }
 
 // Check is the policy check activity.
 func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
 	p := g.current()
-	d := p.Evaluate(req.Request, g.safeMode(ctx))
+	d := p.Evaluate(req.Request, false)
+	// The live switch matters only to a step that would run automatically
+	// (a protected target or a playbook gate goes to a human anyway); it
+	// is read only then, so a guard that cannot be read gates only those.
+	if d.Decision == policy.Allow && req.Auto && !p.SafeMode {
+		on, err := g.safeMode(ctx)
+		if err != nil {
+			return policy.Decision{}, err
+		}
+		if on {
+			d = p.Evaluate(req.Request, true)
+		}
+	}
 	if d.Decision != policy.Allow || d.Budget == nil || req.Simulated {
 		return d, nil
 	}
