@@ -499,8 +499,13 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 	lk := strings.ToLower(key)
 	if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
 		for _, pat := range pr.Hosts {
-			if conditions.Glob(pat, s) {
+			switch hostMatch(pat, s) {
+			case matchWhole:
 				return true, fmt.Sprintf("host %s matches protected pattern %q", s, pat)
+			case matchShortName:
+				return true, fmt.Sprintf("host %s matches the first DNS label of protected pattern %q (a name without a domain may resolve to a host the pattern names)", s, pat)
+			case matchFirstLabel:
+				return true, fmt.Sprintf("host %s's first DNS label matches protected pattern %q (a pattern without a domain names the host in any domain)", s, pat)
 			}
 		}
 	}
@@ -592,3 +597,42 @@ func prefixSpan(pfx netip.Prefix) (lo, hi netip.Addr) {
 
 // as16 is a as a 16-byte address without zone (IPv4 as IPv4-mapped).
 func as16(a netip.Addr) netip.Addr { return netip.AddrFrom16(a.As16()) }
+
+// How a host value matches a protected host pattern.
+const (
+	matchNone       = iota
+	matchWhole      // the pattern matches the value
+	matchShortName  // a value without a domain matches the pattern's first label
+	matchFirstLabel // a pattern without a domain matches the value's first label
+)
+
+// hostMatch matches a host param against a protected pattern (a glob,
+// case-insensitive; a trailing dot of a fully qualified name is ignored).
+// The action may resolve a name without a domain (fin-ws-042) to a host
+// in any domain (defender.isolate_machine finds fin-ws-042.corp.example.com),
+// so such a value matches a pattern whose first DNS label matches it:
+// "fin-ws-042.corp.example.com" and "*.prod.example.com" both match
+// fin-ws-042. Likewise a pattern without a domain names the host in any
+// domain: "fin-ws-042" matches fin-ws-042.corp.example.com. An IP address
+// is not a name.
+func hostMatch(pat, s string) int {
+	pat, s = strings.TrimSuffix(pat, "."), strings.TrimSuffix(s, ".")
+	if s == "" {
+		return matchNone
+	}
+	if conditions.Glob(pat, s) {
+		return matchWhole
+	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		return matchNone
+	}
+	patLabel, _, patDomain := strings.Cut(pat, ".")
+	sLabel, _, sDomain := strings.Cut(s, ".")
+	switch {
+	case !sDomain && patDomain && conditions.Glob(patLabel, s):
+		return matchShortName
+	case sDomain && !patDomain && conditions.Glob(pat, sLabel):
+		return matchFirstLabel
+	}
+	return matchNone
+}

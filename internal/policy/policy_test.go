@@ -37,16 +37,17 @@ func TestEvaluate(t *testing.T) {
 		rule     string
 	}{
 		{"protected host gates even when auto", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "web.PROD.example.com"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
+		{"short name may resolve into a protected domain", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "web"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
 		{"protected host gated when already gated too", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "dc-01"}, Detection: det}, false, Gate, "protected_asset"},
 		{"protected user", Request{Action: "okta.suspend_user", Params: map[string]any{"user": "CEO@example.com"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
 		{"protected cidr", Request{Action: "panos.block_ip", Params: map[string]any{"ip": "10.10.3.4"}, Detection: det, Auto: true}, false, Gate, "protected_asset"},
 		{"protected tag on device", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 99, "device": map[string]any{"groups": []any{map[string]any{"name": "Crown-Jewel"}}}}, Auto: true}, false, Gate, "protected_asset"},
 		{"protected tag in device labels", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 99, "device": map[string]any{"labels": []any{"finance", " crown-jewel "}}}, Auto: true}, false, Gate, "protected_asset"},
-		{"safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: det, Auto: true}, true, Gate, "safe_mode"},
-		{"below confidence floor", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 79}, Auto: true}, false, Gate, "confidence_floor"},
-		{"no confidence", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{}, Auto: true}, false, Gate, "confidence_floor"},
-		{"allowed with budget", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: det, Auto: true}, false, Allow, ""},
-		{"human-gated steps skip floor and safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042"}, Detection: map[string]any{"confidence_score": 10}}, true, Allow, ""},
+		{"safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042.corp.example.com"}, Detection: det, Auto: true}, true, Gate, "safe_mode"},
+		{"below confidence floor", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042.corp.example.com"}, Detection: map[string]any{"confidence_score": 79}, Auto: true}, false, Gate, "confidence_floor"},
+		{"no confidence", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042.corp.example.com"}, Detection: map[string]any{}, Auto: true}, false, Gate, "confidence_floor"},
+		{"allowed with budget", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042.corp.example.com"}, Detection: det, Auto: true}, false, Allow, ""},
+		{"human-gated steps skip floor and safe mode", Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "fin-ws-042.corp.example.com"}, Detection: map[string]any{"confidence_score": 10}}, true, Allow, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := p.Evaluate(tc.req, tc.safe)
@@ -58,7 +59,7 @@ func TestEvaluate(t *testing.T) {
 			}
 		})
 	}
-	d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "x"}, Detection: det, Auto: true}, false)
+	d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "x.corp.example.com"}, Detection: det, Auto: true}, false)
 	if d.Budget == nil || d.Budget.Max != 5 || d.Budget.Per != time.Hour {
 		t.Errorf("specific budget = %+v", d.Budget)
 	}
@@ -178,7 +179,7 @@ func TestFactsDecideAsTheDetection(t *testing.T) {
 		{"protected label", map[string]any{"confidence_score": 99, "device": map[string]any{"labels": " crown-jewel "}}, nil, "protected_asset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			full := Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1"}, Detection: tc.detection, Finding: tc.view, Auto: true}
+			full := Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ws-1.corp.example.com"}, Detection: tc.detection, Finding: tc.view, Auto: true}
 			view := tc.view
 			if view == nil {
 				view = finding.Build(tc.detection, finding.DefaultConfig())
@@ -345,6 +346,46 @@ func TestProtectedNetworks(t *testing.T) {
 				return
 			}
 			if d.Decision != Gate || d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
+				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
+			}
+		})
+	}
+}
+
+// TestProtectedHostShortNames: an action may resolve a host name without a
+// domain to a host in any domain (defender.isolate_machine turns
+// fin-ws-042 into fin-ws-042.corp.example.com), so a short name is
+// protected when a pattern's first DNS label matches it; and a pattern
+// without a domain names the host in any domain.
+func TestProtectedHostShortNames(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, host, why string // why "" = not protected
+	}{
+		{"fin-ws-042.corp.example.com", "fin-ws-042", "first DNS label of protected pattern"},
+		{"fin-ws-042.corp.example.com", "FIN-WS-042", "first DNS label"},
+		{"fin-ws-042.corp.example.com", "fin-ws-042.corp.example.com.", "matches protected pattern"},
+		{"*.prod.example.com", "web01", "first DNS label"},
+		{"db-*.prod.example.com", "db-7", "first DNS label"},
+		{"fin-ws-042", "fin-ws-042.corp.example.com", "first DNS label matches protected pattern"},
+		{"*-prod-*", "web-prod-1.example.com", "matches protected pattern"}, // * spans dots
+		{"dc-01", "DC-01.corp.example.com", "first DNS label matches"},
+		{"fin-ws-042.corp.example.com", "fin-ws-043", ""},
+		{"fin-ws-042.corp.example.com", "fin-ws-042.dmz.example.com", ""}, // both qualified: whole names
+		{"*.prod.example.com", "web01.corp.example.com", ""},
+		{"db-*.prod.example.com", "web01", ""},
+		{"fin-ws-042", "fin-ws-0421.corp.example.com", ""},
+		{"*.prod.example.com", "2001:db8::1", ""}, // an address is not a name
+	} {
+		t.Run(tc.pattern+" "+tc.host, func(t *testing.T) {
+			p := mustParse(t, "protected: {hosts: [\""+tc.pattern+"\"]}\n")
+			d := p.Evaluate(Request{Action: "defender.isolate_machine", Params: map[string]any{"hostname": tc.host}, Auto: true, Facts: &Facts{}}, false)
+			if tc.why == "" {
+				if d.Decision != Allow {
+					t.Errorf("got %+v, want allow", d)
+				}
+				return
+			}
+			if d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
 				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
 			}
 		})
