@@ -164,7 +164,7 @@ func unexpired(rs []Reservation, now time.Time, keep, per time.Duration) []Reser
 func budgetDetails(s BudgetGuardState) string {
 	name := s.Budget
 	if name == "*" {
-		name = "every contain action"
+		name = "every contain action without a budget of its own"
 	}
 	used := fmt.Sprintf("%d used", len(s.Reservations))
 	if s.Max > 0 {

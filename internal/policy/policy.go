@@ -54,7 +54,9 @@ type Protected struct {
 }
 
 // Budget limits automatic contain actions: at most Max per Per window
-// across all runs. Action is a catalog name or "*" for every contain action.
+// across all runs. Action is a catalog name, or "*" for every contain action
+// without a budget of its own (an action with its own budget counts against
+// that one only; "*" is not a second, site-wide cap).
 type Budget struct {
 	Action string        `yaml:"action" json:"action"`
 	Max    int           `yaml:"max" json:"max"`
@@ -230,7 +232,7 @@ func budgets(r *yamlx.Reporter, n *yaml.Node, actions Actions) []Budget {
 		e = yamlx.Resolve(e)
 		var b Budget
 		if v := present(fields["action"]); v == nil {
-			r.Errorf(e, "%s.action is required (a catalog action or \"*\")", path)
+			r.Errorf(e, "%s.action is required (a contain action of the catalog, or \"*\" for every contain action without a budget of its own)", path)
 		} else if b.Action, ok = r.String(v, path+".action"); ok {
 			if prev, dup := first[b.Action]; dup {
 				// Only the first would count: the second is a mistake
@@ -267,7 +269,7 @@ func budgets(r *yamlx.Reporter, n *yaml.Node, actions Actions) []Budget {
 }
 
 // checkBudgetAction: a budget counts a contain action of the catalog, or
-// every contain action ("*"). Any other name would never match a step, so
+// every contain action without a budget of its own ("*"). Any other name would never match a step, so
 // a typo would leave automatic containment unlimited.
 func checkBudgetAction(r *yamlx.Reporter, v *yaml.Node, path, action string, actions Actions) {
 	if actions == nil || action == "*" {
@@ -284,7 +286,7 @@ func checkBudgetAction(r *yamlx.Reporter, v *yaml.Node, path, action string, act
 		}
 	}
 	if known {
-		r.Errorf(v, "%s.action: %s is not a contain action; a budget counts contain actions (or \"*\" for all of them)%s", path, action, yamlx.DidYouMean(action, candidates))
+		r.Errorf(v, "%s.action: %s is not a contain action; a budget counts contain actions (or \"*\" for every contain action without a budget of its own)%s", path, action, yamlx.DidYouMean(action, candidates))
 		return
 	}
 	r.Errorf(v, "%s.action: unknown action %q%s; a budget names a contain action of the catalog (riposte actions) or \"*\"", path, action, yamlx.DidYouMean(action, candidates))

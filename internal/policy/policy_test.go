@@ -123,7 +123,7 @@ func TestParseErrors(t *testing.T) {
 		{"confidence_floor: 101\n", "policy.yaml:1:19: confidence_floor must be between 0 and 100, got 101"},
 		{"confidence_floor: high\n", "policy.yaml:1:19: confidence_floor must be an integer, got a string"},
 		{"budgets: [{action: x, max: 0, per: 1h}]\n", "policy.yaml:1:28: budgets[0].max must be at least 1, got 0"},
-		{"budgets: [{max: 1, per: soon}]\n", `policy.yaml:1:11: budgets[0].action is required (a catalog action or "*")`},
+		{"budgets: [{max: 1, per: soon}]\n", `policy.yaml:1:11: budgets[0].action is required (a contain action of the catalog, or "*" for every contain action without a budget of its own)`},
 		{"budgets: [{action: x, max: 1, per: soon}]\n", `policy.yaml:1:36: budgets[0].per: invalid duration "soon" (e.g. 30m, 1h, 1d)`},
 		{"budgets:\n  - action: x\n    max: 1\n", "policy.yaml:2:5: budgets[0].per: is required (e.g. 1h)"},
 		{"safe_mod: true\n", `policy.yaml:1:1: policy: unknown key "safe_mod" (did you mean "safe_mode"?)`},
@@ -233,7 +233,7 @@ func TestBudgetActionsChecked(t *testing.T) {
 	}
 	for _, want := range []string{
 		`policy.yaml:2:14: budgets[0].action: unknown action "crowdstrike.contain_hots" (did you mean "crowdstrike.contain_host"?); a budget names a contain action of the catalog (riposte actions) or "*"`,
-		`policy.yaml:3:14: budgets[1].action: okta.get_user is not a contain action; a budget counts contain actions (or "*" for all of them)`,
+		`policy.yaml:3:14: budgets[1].action: okta.get_user is not a contain action; a budget counts contain actions (or "*" for every contain action without a budget of its own)`,
 		`policy.yaml:5:14: budgets[3].action: a second budget for "crowdstrike.contain_host" (the first is at policy.yaml:4:14); give each action one budget`,
 		`policy.yaml:6:24: budgets[4].max must be at least 1, got 0`,
 	} {
