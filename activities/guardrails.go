@@ -41,6 +41,8 @@ type Guardrails struct {
 	mu       sync.Mutex
 	pol      *policy.Policy
 	modTime  time.Time
+	size     int64
+	settled  bool // the file was read after its mtime's tick had passed
 	safe     bool
 	safeRead time.Time
 }
@@ -66,7 +68,7 @@ func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger)
 		}
 		g.pol = p
 		if fi, err := os.Stat(path); err == nil {
-			g.modTime = fi.ModTime()
+			g.loaded(fi)
 		}
 	}
 	return g, nil
@@ -78,8 +80,17 @@ func RegisterGuardrails(w worker.ActivityRegistry, g *Guardrails) {
 	w.RegisterActivityWithOptions(g.Release, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
 }
 
-// current returns the policy, reloading the file when it changed. A file
-// that became invalid is logged and the last good policy kept.
+// policySettle is how long after its mtime a policy file may still be
+// written with the same mtime: the file system's timestamp granularity (a
+// coarse kernel clock tick of a few ms; 1-2 s on some file systems).
+const policySettle = 2 * time.Second
+
+// current returns the policy, reloading the file when it changed: another
+// mtime or size, or a file read within policySettle of its mtime. An
+// in-place save (truncate, then write) seen between its two writes, which
+// then share one mtime, is read again, not kept (an empty file would be no
+// guardrails at all). A file that became invalid is logged and the last
+// good policy kept.
 func (g *Guardrails) current() *policy.Policy {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -87,17 +98,26 @@ func (g *Guardrails) current() *policy.Policy {
 		return g.pol
 	}
 	fi, err := os.Stat(g.PolicyPath)
-	if err != nil || fi.ModTime().Equal(g.modTime) {
+	if err != nil || (g.settled && fi.ModTime().Equal(g.modTime) && fi.Size() == g.size) {
 		return g.pol
 	}
 	p, err := LoadPolicy(g.PolicyPath)
 	if err != nil {
-		g.Logger.Error("policy file is invalid; keeping the previous policy", "error", err)
-		g.modTime = fi.ModTime()
+		if !fi.ModTime().Equal(g.modTime) || fi.Size() != g.size {
+			g.Logger.Error("policy file is invalid; keeping the previous policy", "error", err)
+		}
+		g.loaded(fi)
 		return g.pol
 	}
-	g.pol, g.modTime = p, fi.ModTime()
+	g.pol = p
+	g.loaded(fi)
 	return p
+}
+
+// loaded notes the file a load read (stat taken before the read).
+func (g *Guardrails) loaded(fi os.FileInfo) {
+	g.modTime, g.size = fi.ModTime(), fi.Size()
+	g.settled = time.Since(fi.ModTime()) >= policySettle
 }
 
 // safeMode reads the live switch from the riposte-guard workflow (its
