@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -52,9 +53,12 @@ const gateBlock = `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeo
 func outcomeHarness(t *testing.T, fail bool) (*harness, *[]string) {
 	h := newHarness(t)
 	var ran []string
+	var mu sync.Mutex // for_each items run concurrently
 	rec := func(name string, err error) func(context.Context, catalog.Call) (map[string]any, error) {
 		return func(_ context.Context, call catalog.Call) (map[string]any, error) {
+			mu.Lock()
 			ran = append(ran, name)
+			mu.Unlock()
 			if err != nil {
 				return nil, err
 			}
