@@ -58,9 +58,11 @@ const changeHoldPreexisting = "hold-preexisting"
 
 // heldElsewhere reports whether a succeeded call's containment was in place
 // before the step (catalog.OutputPreexisting), so the step's contain_for
-// does not hold it. It records its version marker only when it says so.
-func (r *run) heldElsewhere(ctx workflow.Context, out any) bool {
-	return preexistingOutput(out) && workflow.GetVersion(ctx, changeHoldPreexisting, workflow.DefaultVersion, 1) >= 1
+// does not hold it. It records its version marker only when that changes
+// something: a step with contain_for whose call found it so (a marker is
+// an event and a search attribute upsert).
+func (r *run) heldElsewhere(ctx workflow.Context, cs *playbook.CStep, out any) bool {
+	return cs.ContainFor > 0 && preexistingOutput(out) && workflow.GetVersion(ctx, changeHoldPreexisting, workflow.DefaultVersion, 1) >= 1
 }
 
 // addHold records a succeeded contain step with contain_for.

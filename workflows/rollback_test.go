@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -310,5 +311,28 @@ func TestNoHoldOnContainmentAlreadyInPlace(t *testing.T) {
 				t.Errorf("isolate %s", stepOf(res, "isolate").Status)
 			}
 		})
+	}
+}
+
+// A contain step without contain_for that finds its host already contained
+// (a second detection of the same host: every run of the benchmark) records
+// no version marker: a marker is a history event and a search attribute
+// upsert on every such run, for nothing.
+func TestPreexistingWithoutHoldRecordsNoMarker(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("defender.isolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+		return map[string]any{"machine_id": "m1", "already": true, catalog.OutputPreexisting: true}, nil
+	})
+	asked := false
+	h.env.OnGetVersion("hold-preexisting", workflow.DefaultVersion, 1).Run(func(mock.Arguments) { asked = true }).Return(workflow.Version(1))
+	res, err := h.run(compileYAML(t, strings.Replace(holdPlaybook, "    contain_for: 4h\n", "", 1)), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stepOf(res, "isolate").Status != "succeeded" || len(res.Holds) != 0 {
+		t.Fatalf("isolate %s, holds %+v", stepOf(res, "isolate").Status, res.Holds)
+	}
+	if asked {
+		t.Error("a step without contain_for asked for the hold-preexisting version: a marker on every run that finds its host contained")
 	}
 }

@@ -62,7 +62,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	if status == playbook.StatusSucceeded {
 		r.undoneBy(ctx, cs, params)
-		if !r.heldElsewhere(ctx, out) {
+		if !r.heldElsewhere(ctx, cs, out) {
 			r.addHold(ctx, cs, []map[string]any{params})
 		}
 	}
@@ -199,7 +199,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	r.results[i].Params = params
 	var held []map[string]any
 	for _, res := range results {
-		if res.Status == playbook.StatusSucceeded && !r.heldElsewhere(ctx, res.Output) {
+		if res.Status == playbook.StatusSucceeded && !r.heldElsewhere(ctx, cs, res.Output) {
 			held = append(held, res.Params.(map[string]any))
 		}
 	}
