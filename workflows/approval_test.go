@@ -256,6 +256,26 @@ func TestGateSignalFallback(t *testing.T) {
 	}
 }
 
+// An ordinary vote by signal (Prefer: respond-async: every decision of a
+// parked run) asks for no version of the repeat and deadline checks: a
+// marker is a history event and a search attribute upsert per decision.
+func TestSignalVoteRecordsNoNewMarker(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	var asked []string
+	for _, change := range []string{workflows.ChangeSealsUsedOnce, workflows.ChangeVoteDeadline} {
+		change := change
+		h.env.OnGetVersion(change, workflow.DefaultVersion, 1).Run(func(mock.Arguments) { asked = append(asked, change) }).Return(workflow.Version(1))
+	}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UCAROL", Reason: "ok"}))
+	}, 2*time.Minute)
+	res := runGate(t, h, 1, "deny", "", "")
+	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
+	if len(asked) > 0 {
+		t.Errorf("an ordinary signal vote asked for %v", asked)
+	}
+}
+
 // TestGateRefusedBounded: a flood of refused signals keeps only the newest
 // MaxRefused on the gate, so bad votes cannot grow a run's state.
 func TestGateRefusedBounded(t *testing.T) {
