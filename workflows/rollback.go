@@ -308,7 +308,7 @@ func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []st
 	}
 	var out []string
 	for i, st := range steps {
-		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) && !(rules.preexisting && allPreexisting(st)) {
+		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) && !(rules.preexisting && Preexisting(st)) {
 			out = append(out, st.ID)
 		}
 	}
@@ -318,10 +318,7 @@ func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []st
 // Preexisting reports whether every succeeded call of step st found its
 // containment already in place (catalog.OutputPreexisting); false for a
 // step without any.
-func Preexisting(st StepResult) bool { return allPreexisting(st) }
-
-// allPreexisting: see Preexisting.
-func allPreexisting(st StepResult) bool {
+func Preexisting(st StepResult) bool {
 	n := 0
 	if len(st.Items) > 0 {
 		for _, it := range st.Items {

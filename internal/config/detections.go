@@ -63,18 +63,13 @@ func (p *connParser) detections(n *yaml.Node, cfg *finding.Config) {
 	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 		return
 	}
-	if n.Kind != yaml.MappingNode {
-		p.errorf(n, "detections must be a mapping (confidence_ids, internal_networks), got %s", kindName(n))
+	// Mapping refuses a non-mapping and duplicate keys, with positions.
+	entries, ok := p.Mapping(n, "detections")
+	if !ok {
 		return
 	}
-	seen := map[string]*yaml.Node{}
-	for j := 0; j+1 < len(n.Content); j += 2 {
-		k, v := n.Content[j], deref(n.Content[j+1])
-		if prev, dup := seen[k.Value]; dup {
-			p.errorf(k, "duplicate key detections.%s (first on line %d)", k.Value, prev.Line)
-			continue
-		}
-		seen[k.Value] = k
+	for _, e := range entries {
+		k, v := e.Key, deref(e.Value)
 		switch k.Value {
 		case "confidence_ids":
 			if v.Kind != yaml.MappingNode {

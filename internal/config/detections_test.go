@@ -38,6 +38,7 @@ func TestParseDetectionsErrors(t *testing.T) {
   confidence_ids: {1: 200, high: 80}
   internal_networks: [10.0.0.0/33]
   internal_network: []
+  internal_networks: [10.0.0.0/8]
 `
 	_, diags := ParseDetections("riposte.yaml", []byte(src))
 	var lines []string
@@ -50,6 +51,7 @@ func TestParseDetectionsErrors(t *testing.T) {
 		`riposte.yaml:2:28: detections.confidence_ids: key "high" is not an OCSF confidence_id`,
 		`riposte.yaml:3:23: detections.internal_networks[0]: "10.0.0.0/33" is not a CIDR`,
 		`riposte.yaml:4:3: unknown key detections.internal_network (did you mean "internal_networks"?)`,
+		`riposte.yaml:5:3: detections: duplicate key "internal_networks" (first on line 3)`,
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("missing %q in\n%s", want, got)
@@ -94,5 +96,12 @@ func TestRequireConnections(t *testing.T) {
 	}
 	if _, diags := ParseConnections("r.yaml", []byte("connections: {}\n"), ConnectionsOptions{RequireConnections: true}); len(diags) != 0 {
 		t.Errorf("connections: {} is a connections key: %v", diags)
+	}
+}
+
+func TestParseDetectionsNotAMapping(t *testing.T) {
+	_, diags := ParseDetections("riposte.yaml", []byte("detections: [10.0.0.0/8]\n"))
+	if got := diags.Error(); !strings.Contains(got, "riposte.yaml:1:13: detections must be a mapping, got a list") {
+		t.Errorf("diagnostics: %s", got)
 	}
 }
