@@ -93,7 +93,7 @@ func TestKubernetesManifests(t *testing.T) {
 	c := loadCompose(t)
 	for name := range c.Services["riposte-worker"].Environment {
 		switch name {
-		case "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "RIPOSTE_TASK_QUEUE", "RIPOSTE_CODEC_KEY_FILE", "RIPOSTE_CONFIG", "RIPOSTE_POLICY", "RIPOSTE_LOG_FORMAT", "RIPOSTE_METRICS_ADDR":
+		case "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "RIPOSTE_TASK_QUEUE", "RIPOSTE_CODEC_KEY_FILE", "RIPOSTE_CONFIG", "RIPOSTE_POLICY", "RIPOSTE_LOG_FORMAT", "RIPOSTE_METRICS_ADDR", "RIPOSTE_PAYLOAD_COMPRESSION":
 			if env.Data[name] == "" {
 				t.Errorf("ConfigMap riposte-env lacks %s (compose sets it)", name)
 			}

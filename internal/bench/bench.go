@@ -103,6 +103,9 @@ type Options struct {
 	// GRPCCompression turns the SDK client's default gzip back on (riposte
 	// dev turns it off for its loopback connection).
 	GRPCCompression bool
+	// NoPayloadCompression encrypts payloads without compressing them,
+	// as releases before 2026-12-05 did (to measure the lever).
+	NoPayloadCompression bool
 	// InlinePlaybooks starts runs with the playbook in their input, as
 	// releases before playbooks were passed by reference (to measure the
 	// lever).

@@ -92,6 +92,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.Float64Var(&c.RateLimit.PerSecond, "rate-limit", 0, "API requests per second per token, as riposte dev's --rate-limit (default 0 = no limit; riposte dev defaults to 100)")
 	fs.IntVar(&c.RateLimit.Burst, "rate-burst", 200, "API request burst per token, with --rate-limit")
 	fs.BoolVar(&c.InlinePlaybooks, "inline-playbooks", false, "runs carry the whole playbook in their input, as before playbooks were passed by reference (measures that lever)")
+	fs.BoolVar(&c.NoPayloadCompression, "no-payload-compression", false, "codec: encrypt payloads without compressing them first, as before 2026-12-05 (measures that lever)")
 	fs.BoolVar(&c.GRPCCompression, "grpc-compression", false, "client: gzip gRPC requests to the loopback server (the SDK's default; riposte dev turns it off)")
 	fs.StringVar(&c.Temporal, "temporal", "", "frontend host:port of an external Temporal cluster to measure instead of the embedded server (e.g. on PostgreSQL); its namespace must be prepared by riposte setup")
 	fs.StringVar(&c.Namespace, "namespace", "riposte-bench", "namespace on the --temporal cluster, for the benchmark alone: its worker polls the default task queue there (riposte setup --namespace NS prepares it)")

@@ -48,7 +48,7 @@ func (r *Report) Markdown() string {
 		fmt.Fprintf(&b, "| storage | external Temporal cluster at %s, namespace %s (its own persistence, e.g. PostgreSQL); worker, lab and API in this process; payloads encrypted (AES-256-GCM) |\n", r.Options.Temporal, r.Options.Namespace)
 		fmt.Fprintf(&b, "| start-up | worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 	} else if r.DataDir != "" {
-		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads encrypted (AES-256-GCM), as `riposte dev` |\n")
+		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads compressed (DEFLATE, where shorter) and encrypted (AES-256-GCM), as `riposte dev` |\n")
 		fmt.Fprintf(&b, "| start-up | embedded Temporal + worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 		if r.SettleWait > 0 {
 			fmt.Fprintf(&b, "| settle | then %s waiting for the search attribute caches (a fresh data dir's first minute: the server reads search attributes from SQLite on every use until every cache has loaded the registered ones) |\n", r.SettleWait.Round(time.Second))
@@ -65,6 +65,9 @@ func (r *Report) Markdown() string {
 		if w := o.Worker; w.MaxConcurrentWorkflowTaskPollers+w.MaxConcurrentActivityTaskPollers+w.MaxConcurrentWorkflowTaskExecutionSize+w.MaxConcurrentActivityExecutionSize > 0 {
 			tuning = append(tuning, fmt.Sprintf("worker pollers wft %d / activity %d, max wft %d / activities %d (0 = SDK default)",
 				w.MaxConcurrentWorkflowTaskPollers, w.MaxConcurrentActivityTaskPollers, w.MaxConcurrentWorkflowTaskExecutionSize, w.MaxConcurrentActivityExecutionSize))
+		}
+		if o.NoPayloadCompression {
+			tuning = append(tuning, "payloads encrypted without compression (--no-payload-compression)")
 		}
 		if o.InlinePlaybooks {
 			tuning = append(tuning, "playbooks inline in the run input (--inline-playbooks)")

@@ -151,7 +151,9 @@ func startSystem(ctx context.Context, dir string, o Options, progress *slog.Logg
 		Logger:            logger,
 		Keys:              keys,
 		NoGRPCCompression: !o.GRPCCompression,
-		Slack:             rsystem.SlackOff,
+		// As riposte dev: nothing older reads these payloads.
+		PayloadCompression: !o.NoPayloadCompression,
+		Slack:              rsystem.SlackOff,
 		// As riposte dev: every playbook version kept by digest in the
 		// data dir, runs refer to theirs (unless --inline-playbooks).
 		PlaybookStore: filepath.Join(dataDir, "playbook-store"),

@@ -133,8 +133,10 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		// The server is in this process, over loopback: gzip (the SDK's
 		// default) would only burn CPU.
 		NoGRPCCompression: true,
-		Telemetry:         o.Observe.options("riposte-dev"),
-		Slack:             slack,
+		// Only this process reads the dev data dir's payloads.
+		PayloadCompression: true,
+		Telemetry:          o.Observe.options("riposte-dev"),
+		Slack:              slack,
 		// No riposte.yaml: fake vendors on loopback speak the same API
 		// subset, so playbooks run end to end without any vendor account.
 		Worker: wo,

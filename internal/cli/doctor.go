@@ -17,6 +17,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -188,6 +189,9 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 					r.skip("workers", "%s", line)
 				default:
 					r.ok("workers", "%s", line)
+				}
+				if err == nil {
+					compressionCheck(r, o.Encryption, tq.GetPollers())
 				}
 			}
 		}
@@ -363,4 +367,22 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 		}
 	}
 	return r.failed
+}
+
+// compressionCheck: payload compression may be on only where every worker
+// polling reads compressed payloads (engine.CompressedMarker).
+func compressionCheck(r *doctorReport, e encryptionFlags, pollers []*taskqueuepb.PollerInfo) {
+	reads := engine.PollersReadCompressed(pollers)
+	switch {
+	case e.Disabled:
+		r.skip("compression", "--no-encryption: payloads are neither encrypted nor compressed")
+	case e.Compression && !reads && len(pollers) > 0:
+		r.fail("compression", "RIPOSTE_PAYLOAD_COMPRESSION is on but a worker polling is of a release before 2026-12-05 and cannot read compressed payloads: turn it off until every worker is upgraded")
+	case e.Compression:
+		r.ok("compression", "on: payloads compressed before they are encrypted")
+	case reads:
+		r.ok("compression", "off; every worker polling reads compressed payloads: once serve is upgraded too, RIPOSTE_PAYLOAD_COMPRESSION=true makes histories a quarter smaller")
+	default:
+		r.ok("compression", "off (RIPOSTE_PAYLOAD_COMPRESSION)")
+	}
 }

@@ -50,7 +50,7 @@ func (f *clusterFlags) options(service string, s Streams) (system.Options, error
 		return system.Options{}, err
 	}
 	return system.Options{Logger: newLogger(s, f.LogLevel), Temporal: f.Temporal, Keys: keys, DecisionKeys: dkeys,
-		Telemetry: f.Observe.options(service)}, nil
+		PayloadCompression: f.Encryption.Compression, Telemetry: f.Observe.options(service)}, nil
 }
 
 // workerOptions are riposte worker's flags.

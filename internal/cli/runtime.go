@@ -73,15 +73,26 @@ func envInt(name string, def int) (int, error) {
 // encryptionFlags choose the payload encryption keys of worker and serve.
 type encryptionFlags struct {
 	Disabled bool
+	// Compression compresses payloads before encrypting them; off until
+	// every process of a deployment reads compressed payloads.
+	Compression bool
+	envErr      error
 }
 
 func (f *encryptionFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.Disabled, "no-encryption", config.Env("RIPOSTE_NO_ENCRYPTION", "") == "true",
 		"store payloads in clear text in Temporal (env RIPOSTE_NO_ENCRYPTION=true); by default RIPOSTE_CODEC_KEY_FILE or RIPOSTE_CODEC_KEYS is required")
+	compress, err := config.EnvBool("RIPOSTE_PAYLOAD_COMPRESSION")
+	f.envErr = err
+	fs.BoolVar(&f.Compression, "payload-compression", compress,
+		"compress payloads before encrypting them: a quarter less history per run (env RIPOSTE_PAYLOAD_COMPRESSION=true); turn it on once every worker and serve runs a release of 2026-12-05 or later, since earlier ones cannot read compressed payloads (every release since reads both)")
 }
 
 // keys returns the payload encryption keys (nil with --no-encryption).
 func (f *encryptionFlags) keys() (*codec.Keyring, error) {
+	if f.envErr != nil {
+		return nil, &exitError{code: 2, err: f.envErr}
+	}
 	if f.Disabled {
 		return nil, nil
 	}

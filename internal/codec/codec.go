@@ -1,10 +1,14 @@
 package codec
 
 import (
+	"bytes"
+	"compress/flate"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/client"
@@ -46,6 +50,18 @@ type Codec struct {
 	// refused signal kept in history is audited once.
 	audit     log.Logger
 	replaying func() bool
+	// compress: Options.Compress.
+	compress bool
+}
+
+// Options are a Codec's settings beyond its keys.
+type Options struct {
+	// Compress compresses each payload (DEFLATE) before encrypting it,
+	// where that makes it shorter: JSON detections and run results halve.
+	// Releases before 2026-12-05 cannot read compressed payloads, so a
+	// deployment turns it on once every worker, API and codec endpoint
+	// runs a release that reads them. Decode reads both forms either way.
+	Compress bool
 }
 
 // auditRefusal writes the audit record of a refused payload: what was
@@ -75,12 +91,18 @@ func NewStrictCodec(k *Keyring) *Codec {
 
 var _ converter.PayloadCodec = (*Codec)(nil)
 
-// NewCodec returns a Codec encrypting with k's active key.
+// NewCodec returns a Codec encrypting with k's active key (payloads not
+// compressed: see NewCodecWith).
 func NewCodec(k *Keyring) *Codec {
+	return NewCodecWith(k, Options{})
+}
+
+// NewCodecWith returns a Codec encrypting with k's active key, with o.
+func NewCodecWith(k *Keyring, o Options) *Codec {
 	if k == nil {
 		panic("codec: NewCodec with nil Keyring")
 	}
-	return &Codec{keys: k}
+	return &Codec{keys: k, compress: o.Compress}
 }
 
 // Encode encrypts each payload with the active key. Nil payloads and payloads
@@ -100,6 +122,11 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		plain, err := proto.Marshal(p)
 		if err != nil {
 			return nil, fmt.Errorf("codec: encrypting payload %d: marshalling it: %w", i, err)
+		}
+		if c.compress {
+			if plain, err = compress(plain); err != nil {
+				return nil, fmt.Errorf("codec: encrypting payload %d: compressing it: %w", i, err)
+			}
 		}
 		out[i] = &commonpb.Payload{
 			Metadata: map[string][]byte{
@@ -143,11 +170,87 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		if err != nil {
 			return nil, fmt.Errorf("codec: decrypting payload %d with key %q: %w: authentication failed (ciphertext modified or truncated, or the key stored under this id changed)", i, id, ErrDecrypt)
 		}
+		if plain, err = decompress(plain); err != nil {
+			return nil, fmt.Errorf("codec: decrypting payload %d with key %q: %w: %v", i, id, ErrDecrypt, err)
+		}
 		orig := &commonpb.Payload{}
 		if err := proto.Unmarshal(plain, orig); err != nil {
 			return nil, fmt.Errorf("codec: decrypting payload %d with key %q: %w: decrypted data is not a payload: %v", i, id, ErrDecrypt, err)
 		}
 		out[i] = orig
+	}
+	return out, nil
+}
+
+// The sealed plaintext is either a marshalled Payload or, when that was
+// compressed, compressedPrefix followed by its raw DEFLATE stream. A
+// marshalled Payload never starts with 0x00 (field number 0 is invalid
+// protobuf), so the two cannot be confused, and the prefix is inside the
+// authenticated ciphertext.
+var compressedPrefix = []byte{0x00, 0x01}
+
+const (
+	// compressMin: smaller payloads (step ids, marker data, most outputs)
+	// seldom shrink by more than DEFLATE's own framing.
+	compressMin = 256
+	// maxDecompressed bounds what one payload may inflate to. Only holders
+	// of the key can seal a payload, so this guards against a bug, not an
+	// attacker; it is far above Temporal's 2 MiB payload limit.
+	maxDecompressed = 64 << 20
+)
+
+var (
+	flateWriters = sync.Pool{New: func() any {
+		w, _ := flate.NewWriter(nil, flate.DefaultCompression) // level is valid: never fails
+		return w
+	}}
+	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
+)
+
+// compress returns plain framed as compressed when that is shorter, plain
+// itself otherwise. JSON payloads (detections, run results) halve.
+func compress(plain []byte) ([]byte, error) {
+	if len(plain) < compressMin {
+		return plain, nil
+	}
+	var b bytes.Buffer
+	b.Grow(len(plain) / 2)
+	b.Write(compressedPrefix)
+	w := flateWriters.Get().(*flate.Writer)
+	defer flateWriters.Put(w)
+	w.Reset(&b)
+	if _, err := w.Write(plain); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	if b.Len() >= len(plain) {
+		return plain, nil
+	}
+	return b.Bytes(), nil
+}
+
+// decompress undoes compress; plaintext that is not framed as compressed
+// (every payload Riposte wrote before it compressed) is returned as it is.
+func decompress(plain []byte) ([]byte, error) {
+	if len(plain) == 0 || plain[0] != compressedPrefix[0] {
+		return plain, nil
+	}
+	if !bytes.HasPrefix(plain, compressedPrefix) {
+		return nil, fmt.Errorf("unknown plaintext framing 0x%02x (written by a newer Riposte?)", plain[:min(len(plain), 2)])
+	}
+	r := flateReaders.Get().(io.ReadCloser)
+	defer flateReaders.Put(r)
+	if err := r.(flate.Resetter).Reset(bytes.NewReader(plain[len(compressedPrefix):]), nil); err != nil {
+		return nil, err
+	}
+	out, err := io.ReadAll(io.LimitReader(r, maxDecompressed+1))
+	if err != nil {
+		return nil, fmt.Errorf("inflating it: %w", err)
+	}
+	if len(out) > maxDecompressed {
+		return nil, fmt.Errorf("it inflates to more than %d MiB", maxDecompressed>>20)
 	}
 	return out, nil
 }
@@ -202,7 +305,9 @@ func NewFailureConverter(dc converter.DataConverter) converter.FailureConverter 
 // refuses writes one audit record to it, "audit: unencrypted payload
 // refused" at warning level (inside a workflow: not again while its
 // history is replayed).
-func ConfigureClientOptions(opts *client.Options, k *Keyring) {
+//
+// o says whether payloads are compressed before they are encrypted.
+func ConfigureClientOptions(opts *client.Options, k *Keyring, o Options) {
 	parent := opts.DataConverter
 	if parent == nil {
 		parent = converter.GetDefaultDataConverter()
@@ -213,6 +318,7 @@ func ConfigureClientOptions(opts *client.Options, k *Keyring) {
 		parent = prev.parent
 	}
 	c := NewStrictCodec(k)
+	c.compress = o.Compress
 	c.audit = opts.Logger
 	dc := newStrictDC(parent, c)
 	opts.DataConverter = dc

@@ -471,7 +471,7 @@ func TestFailureConverterEncryptsMessages(t *testing.T) {
 func TestConfigureClientOptions(t *testing.T) {
 	k := testKeyring(t, "k1")
 	var opts client.Options
-	ConfigureClientOptions(&opts, k)
+	ConfigureClientOptions(&opts, k, Options{})
 	if opts.DataConverter == nil || opts.FailureConverter == nil {
 		t.Fatal("converters not set")
 	}
@@ -488,7 +488,7 @@ func TestConfigureClientOptions(t *testing.T) {
 
 	// Applied twice (e.g. by two layers of setup) it still round-trips and
 	// does not double-encrypt.
-	ConfigureClientOptions(&opts, k)
+	ConfigureClientOptions(&opts, k, Options{})
 	p2, err := opts.DataConverter.ToPayload("secret")
 	if err != nil {
 		t.Fatal(err)
@@ -559,6 +559,30 @@ func FuzzDecode(f *testing.F) {
 
 // BenchmarkEncodeDecode measures Encode+Decode of a ~4 KiB detection.
 func BenchmarkEncodeDecode(b *testing.B) {
+	p := largeDetection(b)
+	for _, o := range []Options{{Compress: true}, {}} {
+		b.Run(fmt.Sprintf("Compress=%v", o.Compress), func(b *testing.B) {
+			c := NewCodecWith(testKeyring(b, "k1"), o)
+			in := []*commonpb.Payload{p}
+			b.SetBytes(int64(len(p.Data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				enc, err := c.Encode(in)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Decode(enc); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// largeDetection is a ~4 KiB detection payload: the sample with a process's
+// file events.
+func largeDetection(t testing.TB) *commonpb.Payload {
+	t.Helper()
 	d := sampleDetection()
 	d.Process["events"] = func() []any {
 		var ev []any
@@ -569,24 +593,12 @@ func BenchmarkEncodeDecode(b *testing.B) {
 	}()
 	p, err := converter.GetDefaultDataConverter().ToPayload(d)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatal(err)
 	}
 	if n := len(p.Data); n < 3500 || n > 5000 {
-		b.Fatalf("payload is %d bytes, want ~4 KiB", n)
+		t.Fatalf("payload is %d bytes, want ~4 KiB", n)
 	}
-	c := NewCodec(testKeyring(b, "k1"))
-	in := []*commonpb.Payload{p}
-	b.SetBytes(int64(len(p.Data)))
-	b.ReportAllocs()
-	for b.Loop() {
-		enc, err := c.Encode(in)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.Decode(enc); err != nil {
-			b.Fatal(err)
-		}
-	}
+	return p
 }
 
 func TestZeroKeyringEncodeFails(t *testing.T) {
@@ -607,7 +619,7 @@ func TestStrictCodecRefusesPlainPayloads(t *testing.T) {
 		t.Fatalf("strict codec: want ErrUnencrypted, got %v", err)
 	}
 	var opts client.Options
-	ConfigureClientOptions(&opts, k)
+	ConfigureClientOptions(&opts, k, Options{})
 	var d map[string]any
 	if err := opts.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
 		t.Fatalf("client data converter accepted a plain payload: %v %v", d, err)
@@ -630,7 +642,7 @@ func TestStrictCodecAuditsRefusals(t *testing.T) {
 		Data: []byte(`{"gate_id":"isolate","approve":true,"user":"U0INFRA001","via":"slack"}`)}
 	var buf bytes.Buffer
 	opts := client.Options{Logger: log.NewStructuredLogger(slog.New(slog.NewTextHandler(&buf, nil)))}
-	ConfigureClientOptions(&opts, k)
+	ConfigureClientOptions(&opts, k, Options{})
 	var d map[string]any
 	if err := opts.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
 		t.Fatalf("want ErrUnencrypted, got %v", err)
@@ -661,7 +673,7 @@ func TestStrictCodecAuditsRefusals(t *testing.T) {
 	}
 	// No logger: refused, nothing written anywhere.
 	var quiet client.Options
-	ConfigureClientOptions(&quiet, k)
+	ConfigureClientOptions(&quiet, k, Options{})
 	if err := quiet.DataConverter.FromPayload(plain, &d); !errors.Is(err, ErrUnencrypted) {
 		t.Fatalf("no logger: want ErrUnencrypted, got %v", err)
 	}

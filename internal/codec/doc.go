@@ -13,6 +13,22 @@
 //	          encryption-key-id = <id of the key used>
 //	data:     nonce (12 random bytes) || ciphertext || GCM tag (16 bytes)
 //
+// With [Options].Compress, a marshalled payload of at least 256 bytes that
+// DEFLATE ([compress/flate]) makes shorter is sealed as the two bytes
+// 0x00 0x01 followed by the raw DEFLATE stream instead. A marshalled
+// payload never begins with 0x00 (protobuf has no field number 0), so Decode
+// tells the two apart without metadata, and the framing is authenticated
+// with the rest. Decode reads both; releases before 2026-12-05 read only
+// the uncompressed form, which is why compression is an option, on in
+// riposte dev and off in worker and serve until the deployment enables it.
+//
+// Compressing before encrypting makes a payload's size depend on how much
+// its content repeats itself. Someone who reads stored sizes and can also
+// place chosen text next to a secret in one payload may learn about that
+// secret (the CRIME attack); Riposte's payloads carry detections and step
+// results, not credentials, and whoever reads sizes in Temporal's database
+// already reads its workflow ids and search attributes in clear text.
+//
 // The additional authenticated data is the key id (its UTF-8 bytes), so
 // moving a ciphertext to another key id fails authentication. Each payload
 // gets a fresh random 96-bit nonce ([crypto/cipher.NewGCMWithRandomNonce]); a key

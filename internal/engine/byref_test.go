@@ -103,3 +103,34 @@ func TestWorkersLine(t *testing.T) {
 		}
 	}
 }
+
+// riposte doctor asks whether every worker polling reads compressed
+// payloads before a deployment turns compression on.
+func TestPollersReadCompressed(t *testing.T) {
+	now := fmt.Sprintf("14@host@riposte %s %s%d %s", engine.CompressedMarker, engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	before := fmt.Sprintf("13@host@riposte %s%d %s", engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	for _, tc := range []struct {
+		name    string
+		pollers []string
+		want    bool
+	}{
+		{"all read them", []string{now, now}, true},
+		{"one of a release before", []string{now, before}, false},
+		{"marker inside another word", []string{now, "13@host@" + engine.CompressedMarker + "x"}, false},
+		{"no worker", nil, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ps []*taskqueuepb.PollerInfo
+			for _, id := range tc.pollers {
+				ps = append(ps, &taskqueuepb.PollerInfo{Identity: id})
+			}
+			if got := engine.PollersReadCompressed(ps); got != tc.want {
+				t.Errorf("PollersReadCompressed = %v, want %v", got, tc.want)
+			}
+			// The marker does not disturb the revision earlier starters read.
+			if len(tc.pollers) > 0 && tc.want && engine.PollersRev(ps) != workflows.LatestRev {
+				t.Errorf("PollersRev = %d, want %d", engine.PollersRev(ps), workflows.LatestRev)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,6 +73,13 @@ const ByReferenceMarker = "riposte:playbook-ref/1"
 // reference but carry no RevMarker run up to workflows.RevByReference.
 const RevMarker = "riposte:rev/"
 
+// CompressedMarker in a worker's identity says that it reads payloads
+// compressed before encryption (codec.Options.Compress; releases since
+// 2026-12-05). It comes before RevMarker, so the identity still ends as
+// starters of earlier releases expect. riposte doctor checks every polling
+// worker carries it before a deployment turns compression on.
+const CompressedMarker = "riposte:codec/2"
+
 // NewWorker returns a worker (not yet started) that runs playbooks.
 func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	if opts.TaskQueue == "" {
@@ -96,7 +104,7 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 			host, _ := os.Hostname()
 			wo.Identity = fmt.Sprintf("%d@%s@%s", os.Getpid(), host, opts.TaskQueue)
 		}
-		wo.Identity += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
+		wo.Identity += fmt.Sprintf(" %s %s%d %s", CompressedMarker, RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
 	// First, so every other interceptor sees the sealed error too.
 	wo.Interceptors = append([]interceptor.WorkerInterceptor{&localFailures{}}, wo.Interceptors...)
@@ -218,6 +226,17 @@ func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line stri
 	default:
 		return fmt.Sprintf("%d polling %q, all of this release: runs go by reference at revision %d", n, taskQueue, rev), true
 	}
+}
+
+// PollersReadCompressed reports whether there are pollers and every one
+// announces CompressedMarker.
+func PollersReadCompressed(pollers []*taskqueuepb.PollerInfo) bool {
+	for _, p := range pollers {
+		if !slices.Contains(strings.Fields(p.GetIdentity()), CompressedMarker) {
+			return false
+		}
+	}
+	return len(pollers) > 0
 }
 
 // PollersRev is the lowest revision the pollers announce: 0 when there is

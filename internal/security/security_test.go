@@ -310,7 +310,7 @@ func TestAttacksAreRefused(t *testing.T) {
 	e.unchanged("unencrypted decide signal")
 	e.audited("unencrypted decide signal", m, "audit: unencrypted payload refused", "", "encoding=json/plain", "not encrypted")
 	var opts client.Options
-	codec.ConfigureClientOptions(&opts, dev.Keys())
+	codec.ConfigureClientOptions(&opts, dev.Keys(), codec.Options{})
 	opts.HostPort, opts.Namespace = dev.FrontendAddress(), dev.Namespace()
 	cc, err := client.Dial(opts)
 	if err != nil {

@@ -50,6 +50,9 @@ type Options struct {
 	// decisions; nil derives them from Keys.
 	Keys         *codec.Keyring
 	DecisionKeys *signing.Keys
+	// PayloadCompression compresses payloads before encrypting them
+	// (codec.Options.Compress).
+	PayloadCompression bool
 	// NoGRPCCompression turns the SDK's gzip off (a server over loopback).
 	NoGRPCCompression bool
 	// Telemetry, when set, sets up tracing, the metrics registry and its
@@ -117,6 +120,9 @@ type System struct {
 	Client       client.Client
 	Keys         *codec.Keyring
 	DecisionKeys *signing.Keys
+	// PayloadCompression compresses payloads before encrypting them
+	// (codec.Options.Compress).
+	PayloadCompression bool
 	// Metrics is nil without Telemetry; MetricsServer nil without its
 	// listener.
 	Metrics       *telemetry.Metrics
@@ -302,7 +308,7 @@ func (s *System) startEmbedded(ctx context.Context, e EmbeddedOptions, api *apiB
 func (s *System) dial(ctx context.Context, o Options, obs *observability) error {
 	c, err := s.Temporal.Dial(ctx, s.logger, func(co *client.Options) {
 		if o.Keys != nil {
-			codec.ConfigureClientOptions(co, o.Keys)
+			codec.ConfigureClientOptions(co, o.Keys, codec.Options{Compress: o.PayloadCompression})
 		}
 		if o.NoGRPCCompression {
 			co.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}

@@ -364,7 +364,7 @@ func (c *Cluster) Client(t testing.TB) client.Client {
 		t.Fatal(err)
 	}
 	opts := client.Options{HostPort: c.Temporal.Address, Namespace: c.Namespace, Logger: harness.QuietLogger{}}
-	codec.ConfigureClientOptions(&opts, k)
+	codec.ConfigureClientOptions(&opts, k, codec.Options{})
 	cl, err := client.Dial(opts)
 	if err != nil {
 		t.Fatal(err)

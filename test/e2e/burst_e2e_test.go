@@ -183,7 +183,7 @@ func TestBurstBudget100(t *testing.T) {
 func dialDev(t *testing.T, h *devHarness, identity string) client.Client {
 	t.Helper()
 	co := client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: h.sys.Server.Namespace(), Logger: harness.QuietLogger{}, Identity: identity}
-	codec.ConfigureClientOptions(&co, h.sys.Keys)
+	codec.ConfigureClientOptions(&co, h.sys.Keys, codec.Options{})
 	c, err := client.Dial(co)
 	if err != nil {
 		t.Fatal(err)

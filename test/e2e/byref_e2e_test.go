@@ -12,9 +12,11 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -54,6 +56,15 @@ func TestPlaybookByReferenceOnEmbeddedServer(t *testing.T) {
 	}
 	if want := (workflows.PlaybookRef{Name: "e2e-gated", Version: 1, Digest: playbook.Digest(v1)}); *in.PlaybookRef != want {
 		t.Errorf("reference %+v, want %+v", *in.PlaybookRef, want)
+	}
+	// The worker's identity says what it reads, in the order starters of
+	// earlier releases parse it.
+	tq, err := c.DescribeTaskQueue(context.Background(), h.sys.Temporal.TaskQueue, enums.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev := engine.PollersRev(tq.GetPollers()); rev != workflows.LatestRev || !engine.PollersReadCompressed(tq.GetPollers()) {
+		t.Errorf("pollers %v: revision %d (want %d), read compressed %v (want true)", tq.GetPollers(), rev, workflows.LatestRev, engine.PollersReadCompressed(tq.GetPollers()))
 	}
 	h.sys.Close()
 	// The SDK's run cache is process-wide: empty it, so the restarted
@@ -120,6 +131,12 @@ func startInput(t *testing.T, c client.Client, h *devHarness, wid string) workfl
 	}
 	if raw := string(dec[0].GetData()); !strings.HasPrefix(raw, `{"detection":`) {
 		t.Errorf("input does not open with the detection: %.80s", raw)
+	}
+	// riposte dev compresses payloads before encrypting them: the sealed
+	// input is shorter than the payload it holds (uncompressed it would be
+	// that payload plus the nonce and tag).
+	if sealed, plain := len(p.GetData()), proto.Size(dec[0]); sealed >= plain {
+		t.Errorf("sealed input is %d bytes for a %d-byte payload: not compressed", sealed, plain)
 	}
 	var in workflows.Input
 	if err := codec.NewDataConverter(h.sys.Keys).FromPayload(p, &in); err != nil {

@@ -187,7 +187,7 @@ func recordID(t *testing.T, file, wid string) {
 // Slack app's queued path does, and a withdrawal by the intake.
 func recordSigned(t *testing.T, h *devHarness) {
 	var opts client.Options
-	codec.ConfigureClientOptions(&opts, h.sys.Keys)
+	codec.ConfigureClientOptions(&opts, h.sys.Keys, codec.Options{})
 	opts.HostPort, opts.Namespace = h.sys.Server.FrontendAddress(), "default"
 	c, err := client.Dial(opts)
 	if err != nil {
