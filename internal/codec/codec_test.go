@@ -529,6 +529,15 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"a":1}`), "json/plain", "", false)
 	f.Add([]byte{0x0a, 0x05}, EncodingEncrypted, "k1", true)
 	f.Add([]byte{0x12, 0xff, 0xff, 0xff, 0xff, 0x0f}, EncodingEncrypted, "k0", true)
+	// Compressed framing: a real one, and broken ones sealed as such.
+	z, err := NewCodecWith(k, Options{Compress: true}).Encode([]*commonpb.Payload{largeDetection(f)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(z[0].Data, EncodingEncrypted, "k1", false)
+	f.Add([]byte{0x00, 0x01, 0x4a, 0x4c, 0x04, 0x04, 0x00, 0x00}, EncodingEncrypted, "k1", true)
+	f.Add([]byte{0x00, 0x01}, EncodingEncrypted, "k1", true)
+	f.Add([]byte{0x00, 0x07, 0x01}, EncodingEncrypted, "k1", true)
 
 	f.Fuzz(func(t *testing.T, data []byte, encoding, keyID string, sealRaw bool) {
 		md := map[string][]byte{"encoding": []byte(encoding)}
