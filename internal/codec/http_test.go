@@ -183,6 +183,22 @@ func TestHandlerWithSDKRemoteCodec(t *testing.T) {
 			t.Errorf("payload %d differs", i)
 		}
 	}
+	// Payloads a compressing worker wrote read in the UI too.
+	big := largeDetection(t)
+	zEnc, err := NewCodecWith(k, Options{Compress: true}).Encode([]*commonpb.Payload{big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(zEnc[0].Data) >= proto.Size(big) {
+		t.Fatalf("sealed %d bytes for a %d-byte payload: not compressed", len(zEnc[0].Data), proto.Size(big))
+	}
+	zDec, err := remote.Decode(zEnc)
+	if err != nil {
+		t.Fatalf("remote decode of a compressed payload: %v", err)
+	}
+	if !proto.Equal(zDec[0], big) {
+		t.Error("compressed payload decoded through the endpoint differs")
+	}
 }
 
 func TestHandlerCORS(t *testing.T) {
