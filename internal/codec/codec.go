@@ -200,8 +200,10 @@ const (
 )
 
 var (
+	// BestSpeed: on the reference playbook's payloads it writes 2 % more
+	// history than the default level for half the CPU (BENCHMARKS.md).
 	flateWriters = sync.Pool{New: func() any {
-		w, _ := flate.NewWriter(nil, flate.DefaultCompression) // level is valid: never fails
+		w, _ := flate.NewWriter(nil, flate.BestSpeed) // level is valid: never fails
 		return w
 	}}
 	flateReaders = sync.Pool{New: func() any { return flate.NewReader(nil) }}
