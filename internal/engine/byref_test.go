@@ -134,3 +134,26 @@ func TestPollersReadCompressed(t *testing.T) {
 		})
 	}
 }
+
+// A worker's identity: with or without a playbook store it says it reads
+// compressed payloads; with one, the revision and by-reference markers
+// end it, as starters of earlier releases parse it.
+func TestWorkerIdentity(t *testing.T) {
+	for _, byRef := range []bool{false, true} {
+		id := engine.WorkerIdentity("14@host@riposte", byRef)
+		ps := []*taskqueuepb.PollerInfo{{Identity: id}}
+		if !engine.PollersReadCompressed(ps) {
+			t.Errorf("%q: does not read compressed payloads", id)
+		}
+		want := 0
+		if byRef {
+			want = workflows.LatestRev
+			if !strings.HasSuffix(id, " "+engine.ByReferenceMarker) {
+				t.Errorf("%q does not end with %s", id, engine.ByReferenceMarker)
+			}
+		}
+		if got := engine.PollersRev(ps); got != want {
+			t.Errorf("%q: revision %d, want %d", id, got, want)
+		}
+	}
+}

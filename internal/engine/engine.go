@@ -80,6 +80,18 @@ const RevMarker = "riposte:rev/"
 // worker carries it before a deployment turns compression on.
 const CompressedMarker = "riposte:codec/2"
 
+// WorkerIdentity is base followed by the markers a worker of this release
+// announces: CompressedMarker always (every worker reads compressed
+// payloads), then, for a worker that loads playbooks by reference from a
+// store, RevMarker with workflows.LatestRev and ByReferenceMarker.
+func WorkerIdentity(base string, byReference bool) string {
+	id := base + " " + CompressedMarker
+	if byReference {
+		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
+	}
+	return id
+}
+
 // NewWorker returns a worker (not yet started) that runs playbooks.
 func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	if opts.TaskQueue == "" {
@@ -99,13 +111,11 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 		return nil, fmt.Errorf("engine: no decision signing key: set %s, or keep payload encryption on (the key is derived from the codec keys)", signing.EnvKeyFile)
 	}
 	wo := opts.Worker
-	if opts.Playbooks != nil {
-		if wo.Identity == "" {
-			host, _ := os.Hostname()
-			wo.Identity = fmt.Sprintf("%d@%s@%s", os.Getpid(), host, opts.TaskQueue)
-		}
-		wo.Identity += fmt.Sprintf(" %s %s%d %s", CompressedMarker, RevMarker, workflows.LatestRev, ByReferenceMarker)
+	if wo.Identity == "" {
+		host, _ := os.Hostname()
+		wo.Identity = fmt.Sprintf("%d@%s@%s", os.Getpid(), host, opts.TaskQueue)
 	}
+	wo.Identity = WorkerIdentity(wo.Identity, opts.Playbooks != nil)
 	// First, so every other interceptor sees the sealed error too.
 	wo.Interceptors = append([]interceptor.WorkerInterceptor{&localFailures{}}, wo.Interceptors...)
 	w := worker.New(c, opts.TaskQueue, wo)
