@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"context"
 	"encoding/base64"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -73,6 +75,7 @@ func TestDoctorCompressionCheck(t *testing.T) {
 		{"off, all read", encryptionFlags{}, []string{now}, "ok    compression  off; every worker polling reads compressed payloads"},
 		{"off, an older worker", encryptionFlags{}, []string{before}, "ok    compression  off (RIPOSTE_PAYLOAD_COMPRESSION)"},
 		{"no encryption", encryptionFlags{Disabled: true, Compression: true}, []string{before}, "skip  compression  --no-encryption"},
+		{"bad env", encryptionFlags{envErr: errors.New(`RIPOSTE_PAYLOAD_COMPRESSION="yes": not a boolean`)}, []string{now}, `FAIL  compression  RIPOSTE_PAYLOAD_COMPRESSION="yes": not a boolean`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out strings.Builder
@@ -86,5 +89,24 @@ func TestDoctorCompressionCheck(t *testing.T) {
 				t.Errorf("got %q, want %q", out.String(), tt.want)
 			}
 		})
+	}
+}
+
+// A bad RIPOSTE_PAYLOAD_COMPRESSION stops worker and serve: doctor says so
+// even when Temporal cannot be reached, and riposte dev refuses it too.
+func TestBadCompressionEnv(t *testing.T) {
+	t.Setenv("RIPOSTE_PAYLOAD_COMPRESSION", "yes")
+	t.Setenv("RIPOSTE_NO_ENCRYPTION", "true")
+	var out, errOut strings.Builder
+	code := Main(context.Background(), []string{"doctor", "--temporal-address", "127.0.0.1:1", "--timeout", "1s"},
+		Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	if code != 1 || !strings.Contains(out.String(), `FAIL  compression  RIPOSTE_PAYLOAD_COMPRESSION="yes"`) {
+		t.Errorf("doctor: exit %d, output:\n%s", code, out.String())
+	}
+	out.Reset()
+	errOut.Reset()
+	code = Main(context.Background(), []string{"dev", "--data-dir", t.TempDir()}, Streams{In: strings.NewReader(""), Out: &out, Err: &errOut})
+	if code != 2 || !strings.Contains(errOut.String(), "RIPOSTE_PAYLOAD_COMPRESSION") {
+		t.Errorf("dev: exit %d, stderr %q", code, errOut.String())
 	}
 }

@@ -43,6 +43,10 @@ type DevOptions struct {
 	// SlackFake runs the Slack fake (and its page /lab/slack) when no
 	// SLACK_BOT_TOKEN is set.
 	SlackFake bool
+	// NoPayloadCompression encrypts payloads without compressing them
+	// first (before going back to a release older than 2026-12-05 with
+	// the same data dir).
+	NoPayloadCompression bool
 }
 
 func devCommand() command {
@@ -59,12 +63,23 @@ func devCommand() command {
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
 			fs.StringVar(&o.LogLevel, "log-level", config.Env("RIPOSTE_LOG_LEVEL", "info"), "debug, info, warn or error")
 			fs.BoolVar(&o.SlackFake, "slack-fake", true, "without SLACK_BOT_TOKEN, run a Slack fake: approval messages and clicks on /lab/slack")
+			compress := true
+			if strings.TrimSpace(os.Getenv("RIPOSTE_PAYLOAD_COMPRESSION")) != "" {
+				v, err := config.EnvBool("RIPOSTE_PAYLOAD_COMPRESSION")
+				if err != nil {
+					return fail(s, &exitError{code: 2, err: err})
+				}
+				compress = v
+			}
+			var compressFlag bool
+			fs.BoolVar(&compressFlag, "payload-compression", compress, "compress payloads before encrypting them (env RIPOSTE_PAYLOAD_COMPRESSION; on by default here); turn it off, and let the runs started since finish, before opening this data dir with a release before 2026-12-05")
 			o.Runtime.register(fs)
 			o.Observe.register(fs)
 			o.Rate.register(fs)
 			if _, code, ok := parseArgs(fs, args); !ok {
 				return code
 			}
+			o.NoPayloadCompression = !compressFlag
 			if err := o.Runtime.check(); err != nil {
 				return fail(s, &exitError{code: 2, err: err})
 			}
@@ -134,7 +149,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		// default) would only burn CPU.
 		NoGRPCCompression: true,
 		// Only this process reads the dev data dir's payloads.
-		PayloadCompression: true,
+		PayloadCompression: !o.NoPayloadCompression,
 		Telemetry:          o.Observe.options("riposte-dev"),
 		Slack:              slack,
 		// No riposte.yaml: fake vendors on loopback speak the same API

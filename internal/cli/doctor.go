@@ -39,6 +39,9 @@ worker and serve, and prints one line per check:
   attributes    Riposte's search attributes are registered with their types
   workers       how many workers poll the task queue, and the revision runs
                 will be started at (skipped when none polls yet)
+  compression   RIPOSTE_PAYLOAD_COMPRESSION is valid, and on only where
+                every worker polling reads compressed payloads (fails
+                otherwise); says when it could be turned on
   codec         the payload key file (or RIPOSTE_CODEC_KEYS) is readable
   decisions     the decision signing key: RIPOSTE_DECISION_KEY_FILE (or
                 RIPOSTE_DECISION_KEYS) is readable, or derived from the
@@ -135,7 +138,8 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	logger := slog.New(slog.DiscardHandler)
 	check := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, o.Timeout) }
 
-	// Temporal, namespace, search attributes.
+	// Temporal, namespace, search attributes, workers and compression.
+	compressionDone := false
 	if err := o.Temporal.Validate(); err != nil {
 		r.fail("temporal", "%v", err)
 	} else {
@@ -192,9 +196,14 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 				}
 				if err == nil {
 					compressionCheck(r, o.Encryption, tq.GetPollers())
+					compressionDone = true
 				}
 			}
 		}
+	}
+	if !compressionDone && o.Encryption.envErr != nil {
+		// Without the workers' identities the setting is still checked.
+		compressionCheck(r, o.Encryption, nil)
 	}
 
 	// Payload key.
@@ -374,6 +383,8 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 func compressionCheck(r *doctorReport, e encryptionFlags, pollers []*taskqueuepb.PollerInfo) {
 	reads := engine.PollersReadCompressed(pollers)
 	switch {
+	case e.envErr != nil:
+		r.fail("compression", "%v: worker and serve refuse to start with it", e.envErr)
 	case e.Disabled:
 		r.skip("compression", "--no-encryption: payloads are neither encrypted nor compressed")
 	case e.Compression && !reads && len(pollers) > 0:

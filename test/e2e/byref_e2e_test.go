@@ -144,3 +144,33 @@ func startInput(t *testing.T, c client.Client, h *devHarness, wid string) workfl
 	}
 	return in
 }
+
+// riposte dev --payload-compression=false seals payloads uncompressed, as
+// releases before 2026-12-05 read them: the sealed input is the payload
+// plus the GCM nonce and tag, and the run still reads it.
+func TestDevWithoutPayloadCompression(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) { o.NoPayloadCompression = true })
+	defer h.sys.Close()
+	code, r := h.submit(detectionJSON("nocompress-1", 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-gated")
+	h.waitStep(wid, "approve", "waiting_approval")
+	c := dialDev(t, h, "nocompress-test")
+	ev, err := c.GetWorkflowHistory(context.Background(), wid, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
+	dec, err := codec.NewCodec(h.sys.Keys).Decode([]*commonpb.Payload{p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sealed, plain := len(p.GetData()), proto.Size(dec[0]); sealed != plain+28 {
+		t.Errorf("sealed input is %d bytes for a %d-byte payload: want %d (uncompressed, plus nonce and tag)", sealed, plain, plain+28)
+	}
+}
