@@ -45,10 +45,10 @@ func (r *Report) Markdown() string {
 	fmt.Fprintf(&b, "| Go | %s %s/%s, kernel %s |\n", m.GoVersion, m.OS, m.Arch, m.Kernel)
 	fmt.Fprintf(&b, "| load average (1 5 15 min) | start %s, end %s |\n", r.LoadStart, r.LoadEnd)
 	if r.Options.Temporal != "" {
-		fmt.Fprintf(&b, "| storage | external Temporal cluster at %s, namespace %s (its own persistence, e.g. PostgreSQL); worker, lab and API in this process; payloads encrypted (AES-256-GCM) |\n", r.Options.Temporal, r.Options.Namespace)
+		fmt.Fprintf(&b, "| storage | external Temporal cluster at %s, namespace %s (its own persistence, e.g. PostgreSQL); worker, lab and API in this process; payloads %s |\n", r.Options.Temporal, r.Options.Namespace, payloadsLine(o))
 		fmt.Fprintf(&b, "| start-up | worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 	} else if r.DataDir != "" {
-		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads compressed (DEFLATE, where shorter) and encrypted (AES-256-GCM), as `riposte dev` |\n")
+		fmt.Fprintf(&b, "| storage | durable SQLite file (WAL, synchronous=NORMAL, one connection; unused visibility indexes dropped) in a temp data dir; payloads %s, as `riposte dev` |\n", payloadsLine(o))
 		fmt.Fprintf(&b, "| start-up | embedded Temporal + worker + lab + API ready in %s |\n", r.StartupTime.Round(time.Millisecond))
 		if r.SettleWait > 0 {
 			fmt.Fprintf(&b, "| settle | then %s waiting for the search attribute caches (a fresh data dir's first minute: the server reads search attributes from SQLite on every use until every cache has loaded the registered ones) |\n", r.SettleWait.Round(time.Second))
@@ -397,4 +397,12 @@ func roundsNote(o Options) string {
 	}
 	return fmt.Sprintf("The maximum-throughput phases of baseline and Riposte alternate in %d rounds of %s (B R, R B, ...; warm-up 2s after the first), pooled, "+
 		"so that neither gains from going first while the database grows.", o.Rounds, (o.Duration / time.Duration(o.Rounds)).Round(time.Second))
+}
+
+// payloadsLine says how the run's payloads were stored.
+func payloadsLine(o Options) string {
+	if o.NoPayloadCompression {
+		return "encrypted (AES-256-GCM), not compressed (--no-payload-compression)"
+	}
+	return "compressed (DEFLATE, where shorter) and encrypted (AES-256-GCM)"
 }

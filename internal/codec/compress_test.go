@@ -153,3 +153,34 @@ func TestDecodeBadCompressedFraming(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkCompress measures compressing and inflating a 2 KB payload, the
+// size of the reference playbook's run input and result (BENCHMARKS.md,
+// "Payload compression").
+func BenchmarkCompress(b *testing.B) {
+	plain, err := proto.Marshal(largeDetection(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain = plain[:2048]
+	z, err := compress(plain)
+	if err != nil || !bytes.HasPrefix(z, compressedPrefix) {
+		b.Fatalf("compress: %v", err)
+	}
+	b.Run("compress", func(b *testing.B) {
+		b.SetBytes(int64(len(plain)))
+		for b.Loop() {
+			if _, err := compress(plain); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("decompress", func(b *testing.B) {
+		b.SetBytes(int64(len(plain)))
+		for b.Loop() {
+			if _, err := decompress(z); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -120,9 +120,6 @@ type System struct {
 	Client       client.Client
 	Keys         *codec.Keyring
 	DecisionKeys *signing.Keys
-	// PayloadCompression compresses payloads before encrypting them
-	// (codec.Options.Compress).
-	PayloadCompression bool
 	// Metrics is nil without Telemetry; MetricsServer nil without its
 	// listener.
 	Metrics       *telemetry.Metrics
