@@ -42,12 +42,7 @@ func TestPlaybookByReferenceOnEmbeddedServer(t *testing.T) {
 	}
 	withPlaybooks := func(o *cli.DevOptions) { o.Playbooks = pbDir }
 	h := startDevForTest(t, dir, withPlaybooks)
-	code, r := h.submit(detectionJSON("byref-1", 5, `,"unmapped":{"gate":true}`))
-	if code != 202 {
-		t.Fatalf("submit: %d %+v", code, r)
-	}
-	wid := matched(t, r, "e2e-gated")
-	h.waitStep(wid, "approve", "waiting_approval")
+	wid := parkGated(t, h, "byref-1")
 
 	c := dialDev(t, h, "byref-test")
 	in := startInput(t, c, h, wid)
@@ -119,23 +114,14 @@ func TestPlaybookByReferenceOnEmbeddedServer(t *testing.T) {
 // that its JSON opens with the detection.
 func startInput(t *testing.T, c client.Client, h *devHarness, wid string) workflows.Input {
 	t.Helper()
-	it := c.GetWorkflowHistory(context.Background(), wid, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	ev, err := it.Next()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
-	dec, err := codec.NewCodec(h.sys.Keys).Decode([]*commonpb.Payload{p})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if raw := string(dec[0].GetData()); !strings.HasPrefix(raw, `{"detection":`) {
+	p, dec := sealedInput(t, c, h, wid)
+	if raw := string(dec.GetData()); !strings.HasPrefix(raw, `{"detection":`) {
 		t.Errorf("input does not open with the detection: %.80s", raw)
 	}
 	// riposte dev compresses payloads before encrypting them: the sealed
 	// input is shorter than the payload it holds (uncompressed it would be
 	// that payload plus the nonce and tag).
-	if sealed, plain := len(p.GetData()), proto.Size(dec[0]); sealed >= plain {
+	if sealed, plain := len(p.GetData()), proto.Size(dec); sealed >= plain {
 		t.Errorf("sealed input is %d bytes for a %d-byte payload: not compressed", sealed, plain)
 	}
 	var in workflows.Input
@@ -154,23 +140,37 @@ func TestDevWithoutPayloadCompression(t *testing.T) {
 	}
 	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) { o.NoPayloadCompression = true })
 	defer h.sys.Close()
-	code, r := h.submit(detectionJSON("nocompress-1", 5, `,"unmapped":{"gate":true}`))
+	wid := parkGated(t, h, "nocompress-1")
+	p, dec := sealedInput(t, dialDev(t, h, "nocompress-test"), h, wid)
+	if sealed, plain := len(p.GetData()), proto.Size(dec); sealed != plain+28 {
+		t.Errorf("sealed input is %d bytes for a %d-byte payload: want %d (uncompressed, plus nonce and tag)", sealed, plain, plain+28)
+	}
+}
+
+// parkGated submits a detection the e2e-gated playbook takes and waits
+// until its run waits for approval; it returns the run's workflow id.
+func parkGated(t *testing.T, h *devHarness, uid string) string {
+	t.Helper()
+	code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`))
 	if code != 202 {
 		t.Fatalf("submit: %d %+v", code, r)
 	}
 	wid := matched(t, r, "e2e-gated")
 	h.waitStep(wid, "approve", "waiting_approval")
-	c := dialDev(t, h, "nocompress-test")
+	return wid
+}
+
+// sealedInput returns a run's input as stored (sealed) and decoded.
+func sealedInput(t *testing.T, c client.Client, h *devHarness, wid string) (sealed, plain *commonpb.Payload) {
+	t.Helper()
 	ev, err := c.GetWorkflowHistory(context.Background(), wid, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT).Next()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
-	dec, err := codec.NewCodec(h.sys.Keys).Decode([]*commonpb.Payload{p})
+	sealed = ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()[0]
+	dec, err := codec.NewCodec(h.sys.Keys).Decode([]*commonpb.Payload{sealed})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sealed, plain := len(p.GetData()), proto.Size(dec[0]); sealed != plain+28 {
-		t.Errorf("sealed input is %d bytes for a %d-byte payload: want %d (uncompressed, plus nonce and tag)", sealed, plain, plain+28)
-	}
+	return sealed, dec[0]
 }
