@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -61,14 +62,7 @@ func allowPolicy(h *harness) {
 func lifecycleRun(t *testing.T, onWithdraw string, update workflows.FindingUpdate) (*workflows.Result, *calls, *gateFake) {
 	t.Helper()
 	h := newHarness(t)
-	seen := &calls{}
-	for _, name := range []string{"okta.suspend_user", "okta.unsuspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
-		name := name
-		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) {
-			seen.add(name)
-			return map[string]any{"already": false}, nil
-		})
-	}
+	seen := h.record(map[string]any{"already": false}, "okta.suspend_user", "okta.unsuspend_user", "crowdstrike.contain_host", "jira.create_issue")
 	f := &gateFake{}
 	f.register(h.env)
 	allowPolicy(h)
@@ -104,6 +98,25 @@ func replaceOnce(s, old, new string) string {
 }
 
 var withdrawal = workflows.FindingUpdate{Finding: map[string]any{"state": "withdrawn", "state_reason": "status_id is 4 (Resolved)", "severity": "High"}}
+
+// withdrawAfter sends the sealed withdrawal after d of workflow time.
+func (h *harness) withdrawAfter(d time.Duration) {
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
+	}, d)
+}
+
+// record answers each named action with out and lists its calls, in order.
+func (h *harness) record(out map[string]any, names ...string) *calls {
+	seen := &calls{}
+	for _, name := range names {
+		h.action(name, func(context.Context, catalog.Call) (map[string]any, error) {
+			seen.add(name)
+			return maps.Clone(out), nil
+		})
+	}
+	return seen
+}
 
 func TestWithdrawalClosesGateAndFlagsContainment(t *testing.T) {
 	res, seen, f := lifecycleRun(t, "", withdrawal)
@@ -248,9 +261,7 @@ func partialWithdrawRun(t *testing.T, onWithdraw string, legacy bool) (*workflow
 	if legacy {
 		h.env.OnGetVersion("rollback-partial-items", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 	}
-	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
-	}, 10*time.Minute)
+	h.withdrawAfter(10 * time.Minute)
 	res, err := h.run(compileYAML(t, replaceOnce(partialWithdrawPlaybook, "%s", "on_withdraw: "+onWithdraw)), det)
 	if err != nil {
 		t.Fatal(err)
@@ -314,20 +325,11 @@ steps:
 func TestWithdrawalRollbackSkipsReleasedHolds(t *testing.T) {
 	for _, legacy := range []bool{false, true} {
 		h, _ := outcomeHarness(t, false)
-		seen := &calls{}
-		for _, name := range []string{"okta.suspend_user", "okta.unsuspend_user", "defender.unisolate_machine"} {
-			name := name
-			h.action(name, func(context.Context, catalog.Call) (map[string]any, error) {
-				seen.add(name)
-				return map[string]any{}, nil
-			})
-		}
+		seen := h.record(map[string]any{}, "okta.suspend_user", "okta.unsuspend_user", "defender.unisolate_machine")
 		if legacy {
 			h.env.OnGetVersion("rollback-released-holds", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 		}
-		h.env.RegisterDelayedCallback(func() {
-			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
-		}, 5*time.Hour)
+		h.withdrawAfter(5 * time.Hour)
 		res, err := h.run(compileYAML(t, twoHoldsPlaybook), det)
 		if err != nil {
 			t.Fatal(err)
@@ -365,9 +367,7 @@ func TestWithdrawalReviewSkipsContainmentUndoneInRun(t *testing.T) {
 		if legacy {
 			h.env.OnGetVersion("rollback-undone-in-run", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 		}
-		h.env.RegisterDelayedCallback(func() {
-			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
-		}, 10*time.Minute)
+		h.withdrawAfter(10 * time.Minute)
 		res, err := h.run(compileYAML(t, strings.Replace(selfUndoPlaybook, "%s", waiting, 1)), det)
 		if err != nil {
 			t.Fatal(err)
@@ -430,9 +430,7 @@ func TestWithdrawalCoversContainmentInFlight(t *testing.T) {
 			if tc.legacy {
 				h.env.OnGetVersion("withdraw-late-containment", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
-			h.env.RegisterDelayedCallback(func() {
-				h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
-			}, 30*time.Minute)
+			h.withdrawAfter(30 * time.Minute)
 			res, err := h.run(compileYAML(t, fmt.Sprintf(inflightPlaybook, tc.mode)), det)
 			if err != nil {
 				t.Fatal(err)
@@ -479,9 +477,7 @@ func TestWithdrawalReviewSkipsContainmentAlreadyInPlace(t *testing.T) {
 			if legacy {
 				h.env.OnGetVersion("rollback-preexisting", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 			}
-			h.env.RegisterDelayedCallback(func() {
-				h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(withdrawal))
-			}, 10*time.Minute)
+			h.withdrawAfter(10 * time.Minute)
 			res, err := h.run(compileYAML(t, preexistingThenGatePlaybook), det)
 			if err != nil {
 				t.Fatal(err)
