@@ -94,8 +94,27 @@ dynamicConfigClient:
 `
 
 // StartTemporal writes the server's config (PostgreSQL, free ports,
-// deploy/temporal/dynamicconfig.yaml) and starts it.
+// deploy/temporal/dynamicconfig.yaml) and starts it. A port taken by
+// another process between the check and the bind gets new ports and
+// another try.
 func StartTemporal(t testing.TB, dir string, b TemporalBinaries, pg *Postgres) *Temporal {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		srv := configureTemporal(t, dir, b, pg)
+		err := srv.tryStart(t)
+		if err == nil {
+			return srv
+		}
+		srv.Proc.Stop(20 * time.Second)
+		if attempt == 3 || !strings.Contains(err.Error(), "address already in use") {
+			t.Fatal(err)
+		}
+		t.Logf("attempt %d: %v; trying other ports", attempt, firstLine(err.Error()))
+	}
+}
+
+// configureTemporal writes a server config on fresh ports.
+func configureTemporal(t testing.TB, dir string, b TemporalBinaries, pg *Postgres) *Temporal {
 	t.Helper()
 	ports := map[string]int{"PG": pg.Port}
 	for _, k := range []string{"Frontend", "FrontendM", "FrontendHTTP", "Matching", "MatchingM", "History", "HistoryM", "Worker", "WorkerM", "Metrics"} {
@@ -124,18 +143,33 @@ func StartTemporal(t testing.TB, dir string, b TemporalBinaries, pg *Postgres) *
 		Args: []string{"--config-file", cfgFile, "--allow-no-auth", "start"}}
 	srv.Proc.Log = logFile(filepath.Join(dir, "temporal-server.log"))
 	t.Cleanup(func() { srv.Proc.Stop(20 * time.Second) })
-	srv.start(t)
 	return srv
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 func (s *Temporal) start(t testing.TB) {
 	t.Helper()
-	if err := s.Proc.Start(); err != nil {
+	if err := s.tryStart(t); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// tryStart starts the server and waits until its frontend answers; an
+// error when it exits first, with the end of its output.
+func (s *Temporal) tryStart(t testing.TB) error {
+	t.Helper()
+	if err := s.Proc.Start(); err != nil {
+		return err
+	}
+	var exited error
 	harness.WaitFor(t, 2*time.Minute, "the Temporal frontend to answer", func() bool {
 		if !s.Proc.Running() {
-			t.Fatalf("the Temporal server exited:\n%s", s.Proc.Tail(40))
+			exited = fmt.Errorf("the Temporal server exited:\n%s", s.Proc.Tail(40))
+			return true
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
@@ -147,6 +181,7 @@ func (s *Temporal) start(t testing.TB) {
 		_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err == nil
 	})
+	return exited
 }
 
 // Restart stops the server (SIGTERM, then SIGKILL after 20s) and starts it

@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,18 +74,33 @@ func BaseEnv(extraPath ...string) []string {
 	return env
 }
 
+// lowPorts are the ports LowPort has handed out in this process.
+var lowPorts = struct {
+	sync.Mutex
+	given map[int]bool
+}{given: map[int]bool{}}
+
 // LowPort returns a loopback port below 32768 that is free now: Temporal
 // stores membership ports in a PostgreSQL smallint, and the kernel's
 // ephemeral ports (what FreePort gets) are above it.
+//
+// A port is handed out once per process: ten picks for one server used to
+// meet now and then (the server then failed to bind its second listener).
 func LowPort(t testing.TB) int {
 	t.Helper()
+	lowPorts.Lock()
+	defer lowPorts.Unlock()
 	for i := 0; i < 1000; i++ {
 		b := make([]byte, 2)
 		_, _ = rand.Read(b)
 		port := 20000 + int(b[0])<<8%12000 + int(b[1])
+		if lowPorts.given[port] {
+			continue
+		}
 		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			ln.Close()
+			lowPorts.given[port] = true
 			return port
 		}
 	}
