@@ -86,8 +86,13 @@ func Register(w worker.ActivityRegistry, env *Env) { RegisterWithGuardrails(w, e
 // type of the calls that ask the guardrails themselves, which refuses a
 // call that does not.
 func RegisterWithGuardrails(w worker.ActivityRegistry, env *Env, g *Guardrails) {
-	for _, d := range Definitions() {
-		fn := wrap(d, env, g)
+	defs := Definitions()
+	byName := make(map[string]Definition, len(defs))
+	for _, d := range defs {
+		byName[d.Name] = d
+	}
+	for _, d := range defs {
+		fn := wrap(d, env, g, byName)
 		w.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: d.Name})
 		if d.Risk == catalog.RiskContain {
 			w.RegisterActivityWithOptions(RequireGuardrail(fn), activity.RegisterOptions{Name: catalog.CheckedActivity(d.Name)})
@@ -107,9 +112,17 @@ func RequireGuardrail(fn ActionFunc) ActionFunc {
 }
 
 // wrap adds what every action shares: the guardrail check of calls that
-// ask for it, dry-run simulation and heartbeats.
-func wrap(d Definition, env *Env, g *Guardrails) ActionFunc {
-	return CheckedAction(g.check(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
+// ask for it, dry-run simulation and heartbeats, and the next step of a
+// local call that carries one (Call.Ahead), from defs.
+func wrap(d Definition, env *Env, g *Guardrails, defs map[string]Definition) ActionFunc {
+	fn := CheckedAction(g.check(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
+	return WithAhead(fn, func(action string) (ActionFunc, bool) {
+		nd, ok := defs[action]
+		if !ok {
+			return nil, false
+		}
+		return func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, nd, env, call) }, true
+	})
 }
 
 func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any, error) {

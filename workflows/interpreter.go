@@ -156,6 +156,9 @@ type run struct {
 	gates     map[string]*gateState
 	gateOrder []string
 	holds     []*Hold
+	// ranAhead holds, by step index, the steps that their predecessor's
+	// local call ran and that succeeded (RevRunAhead).
+	ranAhead map[int]*catalog.AheadResult
 	// usedSeals are the MACs of the sealed requests this run has already
 	// received (see useSeal).
 	usedSeals map[string]bool
@@ -342,7 +345,9 @@ func (r *run) schedule(ctx workflow.Context) {
 			if started[i] {
 				continue
 			}
-			if r.aborted && !r.always(s) {
+			// A step its predecessor's call already ran is recorded as it
+			// ran, even when the run aborted meanwhile.
+			if r.aborted && !r.always(s) && r.ranAhead[i] == nil {
 				started[i] = true
 				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run aborted: " + r.abortErr})
 				continue

@@ -41,6 +41,9 @@ type harness struct {
 	logs *logBuffer
 	// rev is the revision run asks for (Input.Rev).
 	rev int
+	// actions are the registered fakes by name: a local call that runs the
+	// next step ahead (RevRunAhead) finds its action here, as workers do.
+	actions map[string]activities.ActionFunc
 }
 
 // logBuffer holds the workflow's log (its audit records).
@@ -127,7 +130,18 @@ func (h *harness) seal(d workflows.Decision) workflows.Decision {
 // activity type (catalog.CheckedActivity), as workers do for contain
 // actions.
 func (h *harness) action(name string, fn func(context.Context, catalog.Call) (map[string]any, error)) {
-	h.env.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	if h.actions == nil {
+		h.actions = map[string]activities.ActionFunc{}
+	}
+	h.actions[name] = fn
+	next := func(action string) (activities.ActionFunc, bool) {
+		f, ok := h.actions[action]
+		return f, ok
+	}
+	withAhead := activities.WithAhead(fn, next)
+	// An unnamed func type, as the mocks of OnActivity are.
+	h.env.RegisterActivityWithOptions(func(ctx context.Context, call catalog.Call) (map[string]any, error) { return withAhead(ctx, call) },
+		activity.RegisterOptions{Name: name})
 	h.env.RegisterActivityWithOptions(activities.RequireGuardrail(fn), activity.RegisterOptions{Name: catalog.CheckedActivity(name)})
 }
 

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -95,7 +97,8 @@ func TestLocalStepsInRecordedHistory(t *testing.T) {
 // the Jira ticket is an activity task in the first, a local activity
 // marker in the second; the containment stays an activity task in both.
 // From RevGuardInCall the guardrail check's marker is gone too, and from
-// RevCheckedActivity the containment runs as its checked activity type.
+// RevCheckedActivity the containment runs as its checked activity type;
+// from RevRunAhead the notification after the ticket shares its marker.
 func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	count := func(file string) (markers int, acts []string) {
 		for _, ev := range recordedEvents(t, filepath.Join("testdata/histories", file)) {
@@ -123,6 +126,27 @@ func TestTicketLocalFromRevLocalRecoverable(t *testing.T) {
 	m5, a5 := count("rev5-chaos-ticket.json")
 	if strings.Join(a5, ",") != "panos.block_ip+guardrails" || m5 != m4 {
 		t.Errorf("rev 4: %d markers, activities %v; rev 5: %d markers, activities %v", m4, a4, m5, a5)
+	}
+	// Revision 6 runs the ticket after the settle step in that step's
+	// local call (RevRunAhead): one marker fewer.
+	m6, a6 := count("s13-chaos-ticket.json")
+	if strings.Join(a6, ",") != "panos.block_ip+guardrails" || m6 != m5-1 {
+		t.Errorf("rev 5: %d markers, activities %v; rev 6: %d markers, activities %v", m5, a5, m6, a6)
+	}
+	// Its marker's summary, the UI's label, names both steps.
+	dc := codec.NewDataConverter(replayKeys(t))
+	var summaries []string
+	for _, ev := range recordedEvents(t, "testdata/histories/s13-chaos-ticket.json") {
+		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+			var s string
+			if err := dc.FromPayload(ev.GetUserMetadata().GetSummary(), &s); err != nil {
+				t.Fatal(err)
+			}
+			summaries = append(summaries, s)
+		}
+	}
+	if !slices.Contains(summaries, "settle, then ticket") {
+		t.Errorf("marker summaries %q: want one for the settle step and the ticket after it", summaries)
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 // action (once, or once per for_each item).
 func (r *run) runStep(ctx workflow.Context, i int) {
 	cs := r.pb.Steps[i]
+	if a := r.ranAhead[i]; a != nil {
+		r.finishAhead(ctx, i, a)
+		return
+	}
 	now := workflow.Now(ctx)
 	r.results[i].StartedAt = &now
 	if why := r.withdrawnSkip(cs); why != "" {
@@ -259,6 +263,17 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	if local && cs.Timeout.D() <= 0 {
 		timeout = LocalStepTimeout
 	}
+	var ahead *catalog.Ahead
+	next := -1
+	if local && index < 0 && guard == nil {
+		next = r.aheadOf(cs)
+	}
+	callTimeout := timeout
+	if next >= 0 {
+		ahead = r.ahead(cs, next)
+		summary = aheadSummary(summary, r.pb.Steps[next])
+		callTimeout += ahead.Timeout
+	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		// Actions heartbeat (activities.wrap), so an attempt on a worker
@@ -270,9 +285,9 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	if local {
 		// The summary names the step on the marker in the UI.
 		actx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: timeout,
+			StartToCloseTimeout: callTimeout,
 			// Without it the SDK caps all attempts at StartToClose.
-			ScheduleToCloseTimeout: time.Duration(rp.MaximumAttempts) * (timeout + rp.MaximumInterval),
+			ScheduleToCloseTimeout: time.Duration(rp.MaximumAttempts) * (callTimeout + rp.MaximumInterval),
 			RetryPolicy:            rp,
 			Summary:                summary,
 		})
@@ -291,6 +306,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		IdempotencyKey: key,
 		DryRun:         r.input.Simulated(),
 		Guardrail:      guard,
+		Ahead:          ahead,
 	}
 	var out map[string]any
 	var fut workflow.Future
@@ -315,6 +331,9 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	if err == nil {
 		if out == nil {
 			out = map[string]any{}
+		}
+		if next >= 0 {
+			r.takeAhead(ctx, fut, out, next)
 		}
 		return out, playbook.StatusSucceeded, "", d
 	}

@@ -144,8 +144,14 @@ const (
 	// in flight) fails the task instead of acting without the check, as
 	// it would on a revision 4 call.
 	RevCheckedActivity = 5
+	// RevRunAhead, also by reference, lets a local step's call run the
+	// step after it when that one would start right after it anyway (see
+	// aheadOf): one local activity and one marker for both, whose summary
+	// names both steps. A next step that does not succeed there is called
+	// on its own, as before.
+	RevRunAhead = 6
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevCheckedActivity
+	LatestRev = RevRunAhead
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean

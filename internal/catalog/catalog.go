@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 )
@@ -214,6 +215,42 @@ type Call struct {
 	// Its workflow id, step id, action and params, when empty, are the
 	// call's own: the run does not send them twice.
 	Guardrail *policy.Request `json:"guardrail,omitempty"`
+	// Ahead, on a local call only (never serialized: a local activity
+	// gets its arguments as they are), asks the call to run the step after
+	// it once it succeeds, in the same call (workflows.RevRunAhead).
+	Ahead *Ahead `json:"-"`
+}
+
+// Ahead is the next step a local call runs once its own action succeeded:
+// one marker in the history for both. The run decides it deterministically
+// (workflows.aheadOf); the worker's action registry runs it.
+type Ahead struct {
+	// Call is the next step's call, Params left to Render.
+	Call Call
+	// Timeout bounds the next step's action, as its own step's timeout.
+	Timeout time.Duration
+	// Render gives the next step's params from this call's output, as the
+	// run would have rendered them (output as the run decodes it: JSON
+	// numbers are float64). It reads only its own copy of the run's state.
+	Render func(prev map[string]any) (map[string]any, error)
+}
+
+// AheadKey is the output key under which a call made with Ahead returns
+// the next step's AheadResult. The run takes it out of the step's output.
+const AheadKey = "riposte_ahead"
+
+// AheadResult is how the next step of a call made with Ahead went. Only a
+// succeeded one is recorded as the step's result; after any other status
+// the run calls the step on its own, as it would have without Ahead.
+type AheadResult struct {
+	Step      string         `json:"step"`
+	Action    string         `json:"action"`
+	Status    string         `json:"status"`
+	Error     string         `json:"error,omitempty"`
+	Params    map[string]any `json:"params,omitempty"`
+	Output    map[string]any `json:"output,omitempty"`
+	StartedAt time.Time      `json:"started_at"`
+	EndedAt   time.Time      `json:"ended_at"`
 }
 
 // CheckedSuffix ends the activity type of a contain call that asks the

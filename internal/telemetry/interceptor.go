@@ -108,11 +108,16 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	if !isStep || a.w.opts.Metrics == nil {
 		return a.Next.ExecuteActivity(ctx, in)
 	}
+	m := a.w.opts.Metrics
+	// The next step a local call runs ahead (catalog.Ahead) is an attempt
+	// of its own action.
+	ctx = context.WithValue(ctx, runAheadKey{}, m)
 	start := time.Now()
 	res, err := a.Next.ExecuteActivity(ctx, in)
 	status := attemptStatus(ctx, err)
-	m := a.w.opts.Metrics
 	m.StepFinished(name, status, time.Since(start))
+	// The next step a local call ran ahead (catalog.Ahead) is an attempt
+	// of its own.
 	if action != nil && action.Risk == catalog.RiskContain {
 		outcome := status
 		if err == nil && call != nil && call.DryRun {
@@ -121,6 +126,17 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 		m.ContainmentAction(name, outcome)
 	}
 	return res, err
+}
+
+type runAheadKey struct{}
+
+// RecordStepRunAhead counts an attempt of the next step that an action's
+// local call ran ahead (catalog.Ahead), in riposte_step_duration_seconds
+// like every attempt. ctx is the call's activity context.
+func RecordStepRunAhead(ctx context.Context, action, status string, d time.Duration) {
+	if m, ok := ctx.Value(runAheadKey{}).(*Metrics); ok && m != nil {
+		m.StepFinished(action, status, d)
+	}
 }
 
 // callArg finds the action call among an activity's arguments.

@@ -194,3 +194,42 @@ const (
 	testPlaybookWorkflow  = "riposte.playbook"
 	testPlaybookAttribute = "PlaybookName"
 )
+
+// The next step a local call ran ahead (catalog.Ahead, activities.WithAhead
+// records it) is counted as an attempt of its own action, with its own
+// status.
+func TestWorkerInterceptorCountsStepRunAhead(t *testing.T) {
+	m := NewMetrics(MetricsOptions{NoRuntimeCollectors: true})
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestWorkflowEnvironment()
+	env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{
+		NewWorkerInterceptor(WorkerInterceptorOptions{Metrics: m, Catalog: testCatalog,
+			IsPlaybookRun: func(n string) bool { return n == testPlaybookWorkflow }, PlaybookAttribute: testPlaybookAttribute}),
+	}})
+	env.RegisterWorkflowWithOptions(func(ctx workflow.Context) error {
+		ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: time.Minute})
+		for _, status := range []string{"succeeded", "timed_out"} {
+			if err := workflow.ExecuteLocalActivity(ctx, "test.lookup", catalog.Call{Action: "test.lookup", StepID: status}).Get(ctx, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, workflow.RegisterOptions{Name: "ahead"})
+	env.RegisterActivityWithOptions(func(ctx context.Context, call catalog.Call) (map[string]any, error) {
+		RecordStepRunAhead(ctx, "test.isolate", call.StepID, time.Second)
+		return map[string]any{}, nil
+	}, activity.RegisterOptions{Name: "test.lookup"})
+	env.ExecuteWorkflow("ahead")
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	fams := scrape(t, m.Handler())
+	if c := histCount(fams, "riposte_step_duration_seconds", "action=test.lookup,status=succeeded"); c != 2 {
+		t.Errorf("lookup attempts = %d, want 2", c)
+	}
+	for _, status := range []string{"succeeded", "timed_out"} {
+		if c := histCount(fams, "riposte_step_duration_seconds", "action=test.isolate,status="+status); c != 1 {
+			t.Errorf("isolate %s attempts run ahead = %d, want 1", status, c)
+		}
+	}
+}

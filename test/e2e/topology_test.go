@@ -163,6 +163,25 @@ func TestProductionTopology(t *testing.T) {
 	if len(in) == 0 || string(in[0].GetMetadata()["encoding"]) != "binary/encrypted" {
 		t.Errorf("workflow input is not encrypted: %v", in)
 	}
+	// The worker process ran record ahead in lookup's local call
+	// (workflows.RevRunAhead): one marker for both steps, and record's
+	// message rendered from lookup's output.
+	markers := 0
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := ev.GetMarkerRecordedEventAttributes(); m != nil && m.GetMarkerName() == "LocalActivity" {
+			markers++
+		}
+	}
+	if markers != 1 {
+		t.Errorf("%d local activity markers, want 1 for lookup and record", markers)
+	}
+	if p, _ := run.Steps[1].Params.(map[string]any); p["message"] != "looked up fin-ws-042" {
+		t.Errorf("record's params %v", run.Steps[1].Params)
+	}
 
 	t.Run("metrics", func(t *testing.T) {
 		wf := scrapeMetrics(t, "worker", "http://"+workerMetrics+"/metrics")

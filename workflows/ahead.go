@@ -1,0 +1,137 @@
+package workflows
+
+import (
+	"maps"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// aheadOf is the step a local call of step cs runs once it succeeded
+// (RevRunAhead), or -1. It is the step the run would start right after cs
+// and run exactly so, with nothing to decide in between:
+//   - it is the only step that needs cs, and needs nothing else;
+//   - it runs local too (LocalStep), as a read or notify action, once (no
+//     for_each), with no `if`, no approval block and no `always`;
+//   - the run is real (a dry run simulates per step) and not aborted.
+//
+// Everything it reads is fixed once cs starts: its params may refer only
+// to steps it needs (the validator's rule), and those are cs and the
+// steps cs needed, all finished.
+func (r *run) aheadOf(cs *playbook.CStep) int {
+	if r.input.Rev < RevRunAhead || !r.local || r.input.Simulated() || r.aborted {
+		return -1
+	}
+	next := -1
+	for j, s := range r.pb.Steps {
+		for _, n := range s.Needs {
+			if n != cs.ID {
+				continue
+			}
+			if next >= 0 {
+				return -1 // two steps wait for cs: both start when it ends
+			}
+			next = j
+		}
+	}
+	if next < 0 {
+		return -1
+	}
+	ns := r.pb.Steps[next]
+	a := ns.Action
+	switch {
+	case len(ns.Needs) != 1, ns.If != nil, ns.ForEach != nil, ns.Step.Approval != nil, ns.Step.Always,
+		a == nil, a.Risk != catalog.RiskRead && a.Risk != catalog.RiskNotify,
+		!LocalStep(ns, r.input.Rev), r.results[next].Status != playbook.StatusPending:
+		return -1
+	}
+	return next
+}
+
+// ahead prepares the Ahead of a local call of step cs that runs step j
+// next: the next step's call, its time, and its params rendered from a
+// copy of the run's state as it will be when cs succeeded.
+func (r *run) ahead(cs *playbook.CStep, j int) *catalog.Ahead {
+	ns := r.pb.Steps[j]
+	timeout := ns.Timeout.D()
+	if timeout <= 0 {
+		timeout = LocalStepTimeout
+	}
+	env := r.env().Map()
+	steps, _ := env["steps"].(map[string]any)
+	id := cs.ID
+	return &catalog.Ahead{
+		Call: catalog.Call{
+			Action:         ns.Step.Action,
+			WorkflowID:     r.info.WorkflowExecution.ID,
+			RunID:          r.info.WorkflowExecution.RunID,
+			StepID:         ns.ID,
+			Index:          -1,
+			IdempotencyKey: r.info.WorkflowExecution.ID + "/" + ns.ID,
+		},
+		Timeout: timeout,
+		// Runs in the activity, once per attempt, on its own copies of the
+		// maps it changes (env and steps were built for it by env()).
+		Render: func(prev map[string]any) (map[string]any, error) {
+			s := maps.Clone(steps)
+			s[id] = map[string]any{"status": playbook.StatusSucceeded, "output": prev, "error": nil}
+			e := maps.Clone(env)
+			e["steps"] = s
+			return renderParams(ns, e)
+		},
+	}
+}
+
+// aheadSummary names both steps on the marker of a call that runs the next
+// one too.
+func aheadSummary(summary string, ns *playbook.CStep) string {
+	next := ns.ID
+	if ns.Name != "" {
+		next = ns.ID + ": " + ns.Name
+	}
+	return summary + ", then " + next
+}
+
+// takeAhead records the next step's result that a local call returned
+// under catalog.AheadKey, when it succeeded; the step then finishes as
+// soon as the scheduler reaches it (runStep). It removes the key from out.
+func (r *run) takeAhead(ctx workflow.Context, fut workflow.Future, out map[string]any, j int) {
+	if _, ok := out[catalog.AheadKey]; !ok {
+		return
+	}
+	delete(out, catalog.AheadKey)
+	var res struct {
+		Ahead *catalog.AheadResult `json:"riposte_ahead"`
+	}
+	if fut.Get(ctx, &res) != nil || res.Ahead == nil {
+		return
+	}
+	if a := res.Ahead; a.Status == playbook.StatusSucceeded && a.Step == r.pb.Steps[j].ID {
+		if r.ranAhead == nil {
+			r.ranAhead = map[int]*catalog.AheadResult{}
+		}
+		r.ranAhead[j] = a
+	}
+}
+
+// finishAhead records step i as its predecessor's call ran it.
+func (r *run) finishAhead(ctx workflow.Context, i int, a *catalog.AheadResult) {
+	cs := r.pb.Steps[i]
+	started, ended := a.StartedAt.In(time.UTC), a.EndedAt.In(time.UTC)
+	r.results[i].Params = a.Params
+	out := a.Output
+	if out == nil {
+		out = map[string]any{}
+	}
+	// As runStep after a call that succeeded (no-ops for the read and
+	// notify actions run ahead, kept so the two paths cannot drift).
+	r.undoneBy(ctx, cs, a.Params)
+	if !r.heldElsewhere(ctx, cs, out) {
+		r.addHold(ctx, cs, []map[string]any{a.Params})
+	}
+	r.finish(ctx, i, stepEnd{Status: playbook.StatusSucceeded, Output: out})
+	r.results[i].StartedAt, r.results[i].EndedAt = &started, &ended
+}
