@@ -52,8 +52,8 @@ func TestWithAhead(t *testing.T) {
 		{"succeeds", "page.ok", time.Minute, render, "succeeded"},
 		{"fails", "page.fail", time.Minute, render, "failed"},
 		{"times out", "page.slow", 20 * time.Millisecond, render, "timed_out"},
-		{"not registered", "page.gone", time.Minute, render, "failed"},
-		{"params do not render", "page.ok", time.Minute, func(map[string]any) (map[string]any, error) { return nil, errors.New("no such field") }, "failed"},
+		{"not registered", "page.gone", time.Minute, render, "skipped"},
+		{"params do not render", "page.ok", time.Minute, func(map[string]any) (map[string]any, error) { return nil, errors.New("no such field") }, "skipped"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute+tc.timeout)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"maps"
 	"time"
 
@@ -18,9 +19,10 @@ import (
 //     for_each), with no `if`, no approval block and no `always`;
 //   - the run is real (a dry run simulates per step) and not aborted.
 //
-// Everything it reads is fixed once cs starts: its params may refer only
-// to steps it needs (the validator's rule), and those are cs and the
-// steps cs needed, all finished.
+// Its params may refer only to its upstream steps (the validator's rule):
+// cs and the steps cs needed, all finished by then. They are rendered with
+// the run's state as cs's call started: a finding update applied during
+// the call is not in them, and takeAhead says so on the step.
 func (r *run) aheadOf(cs *playbook.CStep) int {
 	if r.input.Rev < RevRunAhead || !r.local || r.input.Simulated() || r.aborted {
 		return -1
@@ -95,10 +97,12 @@ func aheadSummary(summary string, ns *playbook.CStep) string {
 	return summary + ", then " + next
 }
 
-// takeAhead records the next step's result that a local call returned
-// under catalog.AheadKey, when it succeeded; the step then finishes as
-// soon as the scheduler reaches it (runStep). It removes the key from out.
-func (r *run) takeAhead(ctx workflow.Context, fut workflow.Future, out map[string]any, j int) {
+// takeAhead records the next step's result that step i's local call
+// returned under catalog.AheadKey, when it succeeded; the step then
+// finishes as soon as the scheduler reaches it (runStep). It removes the
+// key from out. views is how many finding updates the run had applied
+// when the call started.
+func (r *run) takeAhead(ctx workflow.Context, fut workflow.Future, out map[string]any, i, j, views int) {
 	if _, ok := out[catalog.AheadKey]; !ok {
 		return
 	}
@@ -109,12 +113,39 @@ func (r *run) takeAhead(ctx workflow.Context, fut workflow.Future, out map[strin
 	if fut.Get(ctx, &res) != nil || res.Ahead == nil {
 		return
 	}
-	if a := res.Ahead; a.Status == playbook.StatusSucceeded && a.Step == r.pb.Steps[j].ID {
-		if r.ranAhead == nil {
-			r.ranAhead = map[int]*catalog.AheadResult{}
+	a := res.Ahead
+	if !a.FirstEndedAt.IsZero() {
+		if r.ownEnd == nil {
+			r.ownEnd = map[int]*time.Time{}
 		}
-		r.ranAhead[j] = a
+		t := a.FirstEndedAt.In(time.UTC)
+		r.ownEnd[i] = &t
 	}
+	if a.Status != playbook.StatusSucceeded || a.Step != r.pb.Steps[j].ID {
+		return
+	}
+	if a.Params == nil {
+		a.Params = map[string]any{}
+	}
+	if a.Output == nil {
+		a.Output = map[string]any{}
+	}
+	if len(r.changes) != views {
+		// Rendered from the view the call started with: say so.
+		r.aheadNote(j, fmt.Sprintf("run ahead in step %s's call, with the finding as it was when that call started: the update received during the call reached the steps after it", r.pb.Steps[i].ID))
+	}
+	if r.ranAhead == nil {
+		r.ranAhead = map[int]*catalog.AheadResult{}
+	}
+	r.ranAhead[j] = a
+}
+
+// aheadNote is the reason recorded with a step run ahead.
+func (r *run) aheadNote(j int, note string) {
+	if r.aheadNotes == nil {
+		r.aheadNotes = map[int]string{}
+	}
+	r.aheadNotes[j] = note
 }
 
 // finishAhead records step i as its predecessor's call ran it.
@@ -122,16 +153,12 @@ func (r *run) finishAhead(ctx workflow.Context, i int, a *catalog.AheadResult) {
 	cs := r.pb.Steps[i]
 	started, ended := a.StartedAt.In(time.UTC), a.EndedAt.In(time.UTC)
 	r.results[i].Params = a.Params
-	out := a.Output
-	if out == nil {
-		out = map[string]any{}
-	}
 	// As runStep after a call that succeeded (no-ops for the read and
 	// notify actions run ahead, kept so the two paths cannot drift).
 	r.undoneBy(ctx, cs, a.Params)
-	if !r.heldElsewhere(ctx, cs, out) {
+	if !r.heldElsewhere(ctx, cs, a.Output) {
 		r.addHold(ctx, cs, []map[string]any{a.Params})
 	}
-	r.finish(ctx, i, stepEnd{Status: playbook.StatusSucceeded, Output: out})
+	r.finish(ctx, i, stepEnd{Status: playbook.StatusSucceeded, Output: a.Output, Reason: r.aheadNotes[i]})
 	r.results[i].StartedAt, r.results[i].EndedAt = &started, &ended
 }

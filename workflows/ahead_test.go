@@ -112,6 +112,11 @@ func TestRunAhead(t *testing.T) {
 			if n.StartedAt == nil || n.EndedAt == nil || n.StartedAt.After(*n.EndedAt) || tk.EndedAt.After(*n.EndedAt) {
 				t.Errorf("times: ticket ended %v, notify %v - %v", tk.EndedAt, n.StartedAt, n.EndedAt)
 			}
+			// Run ahead, the ticket ended when its own action did, before
+			// the notification started (not when the call returned).
+			if tc.rev >= workflows.RevRunAhead && tk.EndedAt.After(*n.StartedAt) {
+				t.Errorf("ticket ended %v, after the notification started %v", tk.EndedAt, n.StartedAt)
+			}
 		})
 	}
 }

@@ -71,6 +71,10 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		}
 	}
 	r.finish(ctx, i, stepEnd{Status: status, Output: out, Error: errMsg})
+	if t := r.ownEnd[i]; t != nil {
+		// The call ran the next step too: this step ended before it.
+		r.results[i].EndedAt = t
+	}
 	r.releaseBudget(ctx, i, cs, status, nil)
 }
 
@@ -269,6 +273,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		next = r.aheadOf(cs)
 	}
 	callTimeout := timeout
+	views := len(r.changes)
 	if next >= 0 {
 		ahead = r.ahead(cs, next)
 		summary = aheadSummary(summary, r.pb.Steps[next])
@@ -333,7 +338,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 			out = map[string]any{}
 		}
 		if next >= 0 {
-			r.takeAhead(ctx, fut, out, next)
+			r.takeAhead(ctx, fut, out, cs.Index, next, views)
 		}
 		return out, playbook.StatusSucceeded, "", d
 	}

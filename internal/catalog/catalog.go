@@ -241,7 +241,8 @@ const AheadKey = "riposte_ahead"
 
 // AheadResult is how the next step of a call made with Ahead went. Only a
 // succeeded one is recorded as the step's result; after any other status
-// the run calls the step on its own, as it would have without Ahead.
+// (failed, timed_out, canceled, or skipped: its action did not run) the
+// run calls the step on its own, as it would have without Ahead.
 type AheadResult struct {
 	Step      string         `json:"step"`
 	Action    string         `json:"action"`
@@ -251,6 +252,9 @@ type AheadResult struct {
 	Output    map[string]any `json:"output,omitempty"`
 	StartedAt time.Time      `json:"started_at"`
 	EndedAt   time.Time      `json:"ended_at"`
+	// FirstEndedAt is when the call's own action ended: the step's end, as
+	// the run records it (the call's end includes the next step's run).
+	FirstEndedAt time.Time `json:"first_ended_at"`
 }
 
 // CheckedSuffix ends the activity type of a contain call that asks the

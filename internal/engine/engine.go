@@ -306,6 +306,16 @@ func (l *localFailuresInbound) ExecuteActivity(ctx context.Context, in *intercep
 // names only its type (and whether it is retried), the message going to
 // the details.
 func SealLocalFailure(err error) error {
+	// A timeout stays a timeout (the step reads timed_out, and it is
+	// retried as one); its cause is sealed.
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
+		var cause error
+		if c := te.Unwrap(); c != nil {
+			cause = SealLocalFailure(c)
+		}
+		return temporal.NewTimeoutError(te.TimeoutType(), cause)
+	}
 	typ, nonRetryable, msg := "ActionError", false, err.Error()
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {

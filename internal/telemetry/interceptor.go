@@ -110,12 +110,17 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	}
 	m := a.w.opts.Metrics
 	// The next step a local call runs ahead (catalog.Ahead) is an attempt
-	// of its own action.
-	ctx = context.WithValue(ctx, runAheadKey{}, m)
+	// of its own action, and the call's own attempt ends before it.
+	ahead := &runAhead{m: m}
+	ctx = context.WithValue(ctx, runAheadKey{}, ahead)
 	start := time.Now()
 	res, err := a.Next.ExecuteActivity(ctx, in)
 	status := attemptStatus(ctx, err)
-	m.StepFinished(name, status, time.Since(start))
+	d := time.Since(start)
+	if ahead.ownSet {
+		d = ahead.own
+	}
+	m.StepFinished(name, status, d)
 	// The next step a local call ran ahead (catalog.Ahead) is an attempt
 	// of its own.
 	if action != nil && action.Risk == catalog.RiskContain {
@@ -130,12 +135,29 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 
 type runAheadKey struct{}
 
+// runAhead is what an action call that runs the next step ahead tells the
+// interceptor.
+type runAhead struct {
+	m      *Metrics
+	own    time.Duration
+	ownSet bool
+}
+
 // RecordStepRunAhead counts an attempt of the next step that an action's
 // local call ran ahead (catalog.Ahead), in riposte_step_duration_seconds
 // like every attempt. ctx is the call's activity context.
 func RecordStepRunAhead(ctx context.Context, action, status string, d time.Duration) {
-	if m, ok := ctx.Value(runAheadKey{}).(*Metrics); ok && m != nil {
-		m.StepFinished(action, status, d)
+	if a, ok := ctx.Value(runAheadKey{}).(*runAhead); ok {
+		a.m.StepFinished(action, status, d)
+	}
+}
+
+// RecordOwnDuration says how long the call's own action took when the
+// call runs the next step too: its attempt's duration without the next
+// step's.
+func RecordOwnDuration(ctx context.Context, d time.Duration) {
+	if a, ok := ctx.Value(runAheadKey{}).(*runAhead); ok {
+		a.own, a.ownSet = d, true
 	}
 }
 
