@@ -23,20 +23,7 @@ import (
 // its own sees the old view too, unless the call outlasts the workflow
 // task's heartbeat.)
 func TestRunAheadSaysWhenTheViewChangedDuringCall(t *testing.T) {
-	const src = `apiVersion: riposte/v1
-name: ahead-finding
-version: 1
-trigger:
-  when: "true"
-steps:
-  - id: ticket
-    action: jira.create_issue
-    with: {summary: "Host h"}
-  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: "severity ${{ finding.severity }}", source: h, severity: critical}
-`
+	src := aheadYAML("", pageStep("", `{summary: "severity ${{ finding.severity }}", source: h, severity: critical}`))
 	for _, rev := range []int{workflows.RevCheckedActivity, workflows.RevRunAhead} {
 		t.Run(fmt.Sprint("rev", rev), func(t *testing.T) {
 			h := newHarness(t)
@@ -81,22 +68,7 @@ steps:
 // ticket that runs out of it must still read "timed_out", as it does on
 // its own (rev 5).
 func TestRunAheadOwnTimeoutIsATimeout(t *testing.T) {
-	const src = `apiVersion: riposte/v1
-name: ahead-timeout
-version: 1
-trigger:
-  when: "true"
-steps:
-  - id: ticket
-    action: jira.create_issue
-    timeout: 1s
-    retry: {max_attempts: 1}
-    with: {summary: "Host h"}
-  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: "s", source: h, severity: critical}
-`
+	src := aheadYAML("    timeout: 1s\n    retry: {max_attempts: 1}\n", pageStep("", ""))
 	for _, rev := range []int{workflows.RevCheckedActivity, workflows.RevRunAhead} {
 		t.Run(fmt.Sprint("rev", rev), func(t *testing.T) {
 			h := newHarness(t)
@@ -121,25 +93,7 @@ steps:
 // notification is recorded as skipped ("run aborted"), so its action must
 // not have run.
 func TestRunAheadAbortDuringCall(t *testing.T) {
-	const src = `apiVersion: riposte/v1
-name: ahead-abort
-version: 1
-trigger:
-  when: "true"
-steps:
-  - id: ticket
-    action: jira.create_issue
-    retry: {max_attempts: 1}
-    with: {summary: "Host h"}
-  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: "s", source: h, severity: critical}
-  - id: boom
-    action: core.fail
-    retry: {max_attempts: 1}
-    with: {message: boom}
-`
+	src := aheadYAML("    retry: {max_attempts: 1}\n", pageStep("", "")+"  - id: boom\n    action: core.fail\n    retry: {max_attempts: 1}\n    with: {message: boom}\n")
 	for _, rev := range []int{workflows.RevCheckedActivity, workflows.RevRunAhead} {
 		t.Run(fmt.Sprint("rev", rev), func(t *testing.T) {
 			h := newHarness(t)
@@ -177,8 +131,7 @@ steps:
 // A next step without `with` records the params it ran with ({}), as it
 // does when it runs on its own.
 func TestRunAheadEmptyParams(t *testing.T) {
-	base := strings.SplitN(aheadPlaybook, "  - id: notify", 2)[0]
-	src := base + "  - id: notify\n    action: core.noop\n    needs: [ticket]\n"
+	src := aheadYAML("", "  - id: notify\n    action: core.noop\n    needs: [ticket]\n")
 	for _, rev := range []int{workflows.RevCheckedActivity, workflows.RevRunAhead} {
 		t.Run(fmt.Sprint("rev", rev), func(t *testing.T) {
 			res, _ := runAheadPlaybook(t, rev, src, 0)
@@ -224,8 +177,7 @@ func runAheadPlaybookWith(t *testing.T, rev int, src string, page func(context.C
 // A next step whose handler overruns its own timeout (ignores its
 // context) must not time out the ticket's call, whose action succeeded.
 func TestRunAheadOverrunDoesNotFailFirstStep(t *testing.T) {
-	src := strings.Replace(aheadPlaybook, "    with: {summary: \"Host", "    timeout: 1s\n    retry: {max_attempts: 1}\n    with: {summary: \"Host", 1)
-	src = strings.Replace(src, "    needs: [ticket]\n", "    needs: [ticket]\n    timeout: 1s\n", 1)
+	src := aheadYAML("    timeout: 1s\n    retry: {max_attempts: 1}\n", pageStep("    timeout: 1s\n", ""))
 	res, ar := runAheadPlaybookWith(t, workflows.RevRunAhead, src, func(context.Context, catalog.Call) (map[string]any, error) {
 		time.Sleep(2500 * time.Millisecond) // a blocking client without the context
 		return map[string]any{}, nil

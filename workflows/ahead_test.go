@@ -14,20 +14,24 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-const aheadPlaybook = `apiVersion: riposte/v1
-name: ahead
-version: 1
-trigger:
-  when: "true"
-steps:
-  - id: ticket
-    action: jira.create_issue
-    with: {summary: "Host ${{ detection.device.hostname }}"}
-  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: "ticket ${{ steps.ticket.output.key }} (${{ steps.ticket.output.n }})", source: h, severity: critical}
-`
+// aheadYAML is a playbook whose first step is a ticket (ticket: more of
+// its lines, such as a timeout), followed by steps.
+func aheadYAML(ticket, steps string) string {
+	return "apiVersion: riposte/v1\nname: ahead\nversion: 1\ntrigger:\n  when: \"true\"\nsteps:\n" +
+		"  - id: ticket\n    action: jira.create_issue\n" + ticket +
+		"    with: {summary: \"Host ${{ detection.device.hostname }}\"}\n" + steps
+}
+
+// pageStep is a notification after the ticket: extra adds lines, with
+// replaces its params when set.
+func pageStep(extra, with string) string {
+	if with == "" {
+		with = "{summary: s, source: h, severity: critical}"
+	}
+	return "  - id: notify\n    action: pagerduty.trigger\n    needs: [ticket]\n" + extra + "    with: " + with + "\n"
+}
+
+var aheadPlaybook = aheadYAML("", pageStep("", `{summary: "ticket ${{ steps.ticket.output.key }} (${{ steps.ticket.output.n }})", source: h, severity: critical}`))
 
 // aheadRun runs src with fakes of jira.create_issue and pagerduty.trigger
 // (failing its first failPage calls) and reports what the local
@@ -137,75 +141,24 @@ func TestRunAheadFailureRunsStepOnItsOwn(t *testing.T) {
 // Only a step that would start right after the call, and run just so,
 // runs ahead.
 func TestRunAheadOnlyWhenNothingToDecide(t *testing.T) {
-	base := strings.SplitN(aheadPlaybook, "  - id: notify", 2)[0]
 	for _, tc := range []struct {
 		name, steps string
 		ahead       bool
 	}{
-		{"next step", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: s, source: h, severity: critical}
-`, true},
+		{"next step", pageStep("", ""), true},
 		{"no next step", ``, false},
-		{"two steps need it", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    with: {summary: s, source: h, severity: critical}
-  - id: other
-    action: core.noop
-    needs: [ticket]
-`, false},
-		{"the next step needs another", `  - id: first
-    action: core.noop
-  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket, first]
-    with: {summary: s, source: h, severity: critical}
-`, false},
-		{"if", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    if: steps.ticket.output.n > 1
-    with: {summary: s, source: h, severity: critical}
-`, false},
-		{"approval", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    approval: auto
-    with: {summary: s, source: h, severity: critical}
-`, false},
-		{"for_each", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    for_each: "${{ [1, 2] }}"
-    with: {summary: s, source: h, severity: critical}
-`, false},
-		{"always", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    always: true
-    with: {summary: s, source: h, severity: critical}
-`, false},
-		{"contain", `  - id: notify
-    action: crowdstrike.contain_host
-    needs: [ticket]
-    approval: auto
-    with: {hostname: h}
-`, false},
-		{"core (a read action)", `  - id: notify
-    action: core.noop
-    needs: [ticket]
-`, true},
-		{"long", `  - id: notify
-    action: pagerduty.trigger
-    needs: [ticket]
-    timeout: 5m
-    with: {summary: s, source: h, severity: critical}
-`, false},
+		{"two steps need it", pageStep("", "") + "  - id: other\n    action: core.noop\n    needs: [ticket]\n", false},
+		{"the next step needs another", "  - id: first\n    action: core.noop\n" + strings.Replace(pageStep("", ""), "[ticket]", "[ticket, first]", 1), false},
+		{"if", pageStep("    if: steps.ticket.output.n > 1\n", ""), false},
+		{"approval", pageStep("    approval: auto\n", ""), false},
+		{"for_each", pageStep("    for_each: \"${{ [1, 2] }}\"\n", ""), false},
+		{"always", pageStep("    always: true\n", ""), false},
+		{"contain", "  - id: notify\n    action: crowdstrike.contain_host\n    needs: [ticket]\n    approval: auto\n    with: {hostname: h}\n", false},
+		{"core (a read action)", "  - id: notify\n    action: core.noop\n    needs: [ticket]\n", true},
+		{"long", pageStep("    timeout: 5m\n", ""), false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, ar := runAheadPlaybook(t, workflows.RevRunAhead, base+tc.steps, 0)
+			res, ar := runAheadPlaybook(t, workflows.RevRunAhead, aheadYAML("", tc.steps), 0)
 			if ar.aheadSent != tc.ahead {
 				t.Errorf("the ticket's call ran the next step ahead: %v, want %v", ar.aheadSent, tc.ahead)
 			}
