@@ -130,26 +130,26 @@ func (r *run) takeAhead(ctx workflow.Context, fut workflow.Future, out map[strin
 	if a.Output == nil {
 		a.Output = map[string]any{}
 	}
+	ran := &ranAhead{AheadResult: *a}
 	if len(r.changes) != views {
 		// Rendered from the view the call started with: say so.
-		r.aheadNote(j, fmt.Sprintf("run ahead in step %s's call, with the finding as it was when that call started: the update received during the call reached the steps after it", r.pb.Steps[i].ID))
+		ran.note = fmt.Sprintf("run ahead in step %s's call, with the finding as it was when that call started: the update received during the call reached the steps after it", r.pb.Steps[i].ID)
 	}
 	if r.ranAhead == nil {
-		r.ranAhead = map[int]*catalog.AheadResult{}
+		r.ranAhead = map[int]*ranAhead{}
 	}
-	r.ranAhead[j] = a
+	r.ranAhead[j] = ran
 }
 
-// aheadNote is the reason recorded with a step run ahead.
-func (r *run) aheadNote(j int, note string) {
-	if r.aheadNotes == nil {
-		r.aheadNotes = map[int]string{}
-	}
-	r.aheadNotes[j] = note
+// ranAhead is a step its predecessor's call ran, and the reason recorded
+// with it.
+type ranAhead struct {
+	catalog.AheadResult
+	note string
 }
 
 // finishAhead records step i as its predecessor's call ran it.
-func (r *run) finishAhead(ctx workflow.Context, i int, a *catalog.AheadResult) {
+func (r *run) finishAhead(ctx workflow.Context, i int, a *ranAhead) {
 	cs := r.pb.Steps[i]
 	started, ended := a.StartedAt.In(time.UTC), a.EndedAt.In(time.UTC)
 	r.results[i].Params = a.Params
@@ -159,6 +159,6 @@ func (r *run) finishAhead(ctx workflow.Context, i int, a *catalog.AheadResult) {
 	if !r.heldElsewhere(ctx, cs, a.Output) {
 		r.addHold(ctx, cs, []map[string]any{a.Params})
 	}
-	r.finish(ctx, i, stepEnd{Status: playbook.StatusSucceeded, Output: a.Output, Reason: r.aheadNotes[i]})
+	r.finish(ctx, i, stepEnd{Status: playbook.StatusSucceeded, Output: a.Output, Reason: a.note})
 	r.results[i].StartedAt, r.results[i].EndedAt = &started, &ended
 }

@@ -158,12 +158,10 @@ type run struct {
 	holds     []*Hold
 	// ranAhead holds, by step index, the steps that their predecessor's
 	// local call ran and that succeeded (RevRunAhead).
-	ranAhead map[int]*catalog.AheadResult
+	ranAhead map[int]*ranAhead
 	// ownEnd is, by step index, when a step whose call ran the next step
 	// too ended its own action.
 	ownEnd map[int]*time.Time
-	// aheadNotes are the reasons recorded with steps run ahead.
-	aheadNotes map[int]string
 	// usedSeals are the MACs of the sealed requests this run has already
 	// received (see useSeal).
 	usedSeals map[string]bool

@@ -121,8 +121,6 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 		d = ahead.own
 	}
 	m.StepFinished(name, status, d)
-	// The next step a local call ran ahead (catalog.Ahead) is an attempt
-	// of its own.
 	if action != nil && action.Risk == catalog.RiskContain {
 		outcome := status
 		if err == nil && call != nil && call.DryRun {
