@@ -51,6 +51,10 @@ func TestMain(m *testing.M) {
 	}
 	code := m.Run()
 	harness.RemoveBinaries()
+	if previousDir != "" {
+		// 230 MB a run: kept, they filled /tmp.
+		_ = os.RemoveAll(previousDir)
+	}
 	os.Exit(code)
 }
 
@@ -665,9 +669,11 @@ func testDoctor(t *testing.T, c *cluster.Cluster, slackEnv []string) {
 
 var (
 	previousOnce sync.Once
-	previousBin  string
-	previousRef  string
-	previousErr  error
+	// previousDir holds the previous release's binary; TestMain removes it.
+	previousDir string
+	previousBin string
+	previousRef string
+	previousErr error
 )
 
 // prebuild builds the Temporal server and schema tool, this riposte and
@@ -732,6 +738,7 @@ func buildPrevious() {
 			previousErr = err
 			return
 		}
+		previousDir = dir
 		wt := filepath.Join(dir, "src")
 		if out, err := git("worktree", "add", "--detach", wt, commit); err != nil {
 			previousErr = fmt.Errorf("git worktree add: %v: %s", err, out)
