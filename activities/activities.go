@@ -115,13 +115,12 @@ func RequireGuardrail(fn ActionFunc) ActionFunc {
 // ask for it, dry-run simulation and heartbeats, and the next step of a
 // local call that carries one (Call.Ahead), from defs.
 func wrap(d Definition, env *Env, g *Guardrails, defs map[string]Definition) ActionFunc {
-	fn := CheckedAction(g.check(), func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) })
-	return WithAhead(fn, func(action string) (ActionFunc, bool) {
+	run := func(d Definition) ActionFunc {
+		return func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, d, env, call) }
+	}
+	return WithAhead(CheckedAction(g.check(), run(d)), func(action string) (ActionFunc, bool) {
 		nd, ok := defs[action]
-		if !ok {
-			return nil, false
-		}
-		return func(ctx context.Context, call Call) (map[string]any, error) { return act(ctx, nd, env, call) }, true
+		return run(nd), ok
 	})
 }
 
