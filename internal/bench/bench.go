@@ -85,6 +85,11 @@ type Options struct {
 	// maximum-throughput phases have their histories read (events and
 	// bytes per run); 0 takes the default, negative reads none.
 	HistorySample int
+	// HistoryDump, when set, is a directory where the first sampled
+	// history of each side is written as the server stores it
+	// (<side>.history.json) and with every payload's stored and plaintext
+	// size (<side>.payloads.txt): where a run's bytes go.
+	HistoryDump string
 	// Phases to run: micro, baseline, riposte, half, baseline-half, parked,
 	// baseline-parked, burst.
 	Phases []string
@@ -460,7 +465,13 @@ func (l *loader) maxPhases(ctx context.Context, o Options, rep *Report, ref targ
 		if o.HistorySample < 0 || ctx.Err() != nil {
 			break
 		}
-		h := sampleHistories(ctx, l.sys.client, lg.key, completedIDs(lg.segs...), o.HistorySample)
+		ids := completedIDs(lg.segs...)
+		h := sampleHistories(ctx, l.sys.client, lg.key, ids, o.HistorySample)
+		if o.HistoryDump != "" && len(ids) > 0 {
+			if err := dumpHistory(ctx, l.sys.client, l.sys.Keys, o.HistoryDump, lg.key, ids[0]); err != nil {
+				logf("%s: dumping a history: %v", lg.key, err)
+			}
+		}
 		rep.History = append(rep.History, h)
 		logf("%s: %.1f history events and %.0f bytes per run (%d runs read)", lg.key, h.Events, h.Bytes, h.Runs)
 	}

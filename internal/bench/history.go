@@ -3,12 +3,21 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/riposte-dev/riposte/internal/codec"
 )
 
 // historyStats is what the server stores for a sample of completed runs:
@@ -102,4 +111,63 @@ func (h historyStats) typesLine() string {
 		}
 	}
 	return strings.Join(parts, ", ")
+}
+
+// dumpHistory writes one run's history to dir as the server stores it
+// (<target>.history.json) and a table of its payloads (<target>.payloads.txt):
+// per event, each payload's stored size and, decrypted with keys, its
+// plaintext size and encoding, so a change to the workflow's shape can be
+// judged payload by payload.
+func dumpHistory(ctx context.Context, c historySampler, keys *codec.Keyring, dir, target, id string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	h := &historypb.History{}
+	it := c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return fmt.Errorf("reading the history of %s: %w", id, err)
+		}
+		h.Events = append(h.Events, ev)
+	}
+	js, err := protojson.MarshalOptions{Multiline: true}.Marshal(h)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, target+".history.json"), js, 0o644); err != nil {
+		return err
+	}
+	var dec *codec.Codec
+	if keys != nil {
+		dec = codec.NewCodec(keys)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "# %s: %s, %d events, %d B\n# event type: stored B, then per payload: stored B / plaintext B encoding\n", target, id, len(h.Events), proto.Size(h))
+	for _, ev := range h.Events {
+		fmt.Fprintf(&b, "%d %s: %d B\n", ev.GetEventId(), strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_"), proto.Size(ev))
+		err := proxy.VisitPayloads(ctx, ev, proxy.VisitPayloadsOptions{
+			Visitor: func(vc *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+				for _, p := range ps {
+					line := fmt.Sprintf("    %T: %d B", vc.Parent, proto.Size(p))
+					if dec != nil {
+						if out, err := dec.Decode([]*commonpb.Payload{p}); err == nil && out[0] != nil {
+							plain := out[0]
+							data := string(plain.GetData())
+							if len(data) > 160 {
+								data = data[:160] + "…"
+							}
+							line += fmt.Sprintf(" / %d B %s %q", len(plain.GetData()), plain.GetMetadata()[converter.MetadataEncoding], data)
+						}
+					}
+					b.WriteString(line + "\n")
+				}
+				return ps, nil
+			},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return os.WriteFile(filepath.Join(dir, target+".payloads.txt"), []byte(b.String()), 0o644)
 }
