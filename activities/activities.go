@@ -156,11 +156,17 @@ func preexisting(ctx context.Context, out map[string]any) bool {
 // deadline as the timeout it is. A handler that honours its context
 // returns at the deadline, and the SDK then takes that failure for the
 // attempt's result (a local activity's timer and the handler's return
-// race), so the step would read "failed" instead of "timed_out". A
-// non-retryable failure stays as it is: the handler decided a retry is
-// unsafe (a contain call that may have reached the vendor).
+// race), so the step would read "failed" instead of "timed_out". For a
+// step run ahead ctx is the own action's, whose deadline comes before the
+// call's. A timeout stays as it is, and so does a non-retryable failure:
+// the handler decided a retry is unsafe (a contain call that may have
+// reached the vendor).
 func attemptTimedOut(ctx context.Context, err error) error {
 	if err == nil || !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return err
+	}
+	var te *temporal.TimeoutError
+	if errors.As(err, &te) {
 		return err
 	}
 	var ae *temporal.ApplicationError

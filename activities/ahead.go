@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -31,7 +29,8 @@ func WithAhead(fn ActionFunc, next func(action string) (ActionFunc, bool)) Actio
 	return func(ctx context.Context, call Call) (map[string]any, error) {
 		a := call.Ahead
 		if a == nil {
-			return fn(ctx, call)
+			out, err := fn(ctx, call)
+			return out, attemptTimedOut(ctx, err)
 		}
 		own := ctx
 		if dl, ok := ctx.Deadline(); ok {
@@ -45,7 +44,7 @@ func WithAhead(fn ActionFunc, next func(action string) (ActionFunc, bool)) Actio
 		// The own action's attempt, for riposte_step_duration_seconds.
 		telemetry.RecordOwnDuration(ctx, ended.Sub(start))
 		if err != nil {
-			return out, ownTimeout(own, err)
+			return out, attemptTimedOut(own, err)
 		}
 		if out == nil {
 			out = map[string]any{}
@@ -62,22 +61,6 @@ func WithAhead(fn ActionFunc, next func(action string) (ActionFunc, bool)) Actio
 		out[catalog.AheadKey] = res
 		return out, nil
 	}
-}
-
-// ownTimeout reports the own action's failure at its own deadline (before
-// the call's, which includes the next step's time) as the timeout it is,
-// as the SDK would have at the call's deadline. A non-retryable failure
-// stays as it is (see attemptTimedOut).
-func ownTimeout(own context.Context, err error) error {
-	var te *temporal.TimeoutError
-	if !errors.Is(own.Err(), context.DeadlineExceeded) || errors.As(err, &te) {
-		return err
-	}
-	var ae *temporal.ApplicationError
-	if errors.As(err, &ae) && ae.NonRetryable() {
-		return err
-	}
-	return temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, err)
 }
 
 // runAhead renders and runs the next step after a call whose output is

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 )
 
@@ -16,6 +17,7 @@ func TestAttemptTimedOut(t *testing.T) {
 	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
 	defer cancel()
 	live := context.Background()
+	already := temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_START_TO_CLOSE, context.DeadlineExceeded)
 	unsafe := temporal.NewNonRetryableApplicationError("may have reached the vendor", "ContainUnknown", nil)
 	for _, c := range []struct {
 		name        string
@@ -30,6 +32,7 @@ func TestAttemptTimedOut(t *testing.T) {
 		{"deadline, retryable application error", expired, temporal.NewApplicationError("timeout", "Network"), true, false},
 		{"deadline, non-retryable", expired, unsafe, false, true},
 		{"no deadline", live, errors.New("vendor said no"), false, true},
+		{"deadline, already a timeout", expired, already, true, true},
 	} {
 		got := attemptTimedOut(c.ctx, c.err)
 		var te *temporal.TimeoutError

@@ -154,8 +154,8 @@ func dumpHistory(ctx context.Context, c historySampler, keys *codec.Keyring, dir
 						if out, err := dec.Decode([]*commonpb.Payload{p}); err == nil && out[0] != nil {
 							plain := out[0]
 							data := string(plain.GetData())
-							if len(data) > 160 {
-								data = data[:160] + "…"
+							if len(data) > 4000 {
+								data = data[:4000] + "…"
 							}
 							line += fmt.Sprintf(" / %d B %s %q", len(plain.GetData()), plain.GetMetadata()[converter.MetadataEncoding], data)
 						}
