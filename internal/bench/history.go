@@ -34,6 +34,12 @@ type historyStats struct {
 	// InputBytes is the start event's input per run (the playbook, when it
 	// travels inline, is most of it).
 	InputBytes float64
+	// Payloads and PayloadBytes are the payloads per run other than
+	// search attribute values (inputs, results, summaries, marker data:
+	// each encrypted on its own) and their bytes; SearchAttrBytes the
+	// search attribute values'. The rest of Bytes is the events' own
+	// fields.
+	Payloads, PayloadBytes, SearchAttrBytes float64
 	// ByType is events per run by event type; BytesByType their bytes per
 	// run.
 	ByType, BytesByType map[string]float64
@@ -54,7 +60,7 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 		return st
 	}
 	step := max(len(ids)/n, 1)
-	var events, bytes, input int
+	var events, bytes, input, payloads, payloadBytes, saBytes int
 	for i := 0; i < len(ids) && st.Runs < n; i += step {
 		it := c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
@@ -69,6 +75,23 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 				input += proto.Size(a.GetInput())
 			}
+			err = proxy.VisitPayloads(ctx, ev, proxy.VisitPayloadsOptions{
+				Visitor: func(vc *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+					for _, p := range ps {
+						if _, sa := vc.Parent.(*commonpb.SearchAttributes); sa {
+							saBytes += proto.Size(p)
+						} else {
+							payloads++
+							payloadBytes += proto.Size(p)
+						}
+					}
+					return ps, nil
+				},
+			})
+			if err != nil {
+				st.Err = fmt.Sprintf("reading the payloads of %s: %v", ids[i], err)
+				return st
+			}
 			typ := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
 			st.ByType[typ]++
 			st.BytesByType[typ] += float64(size)
@@ -80,6 +103,7 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 	}
 	r := float64(st.Runs)
 	st.Events, st.Bytes, st.InputBytes = float64(events)/r, float64(bytes)/r, float64(input)/r
+	st.Payloads, st.PayloadBytes, st.SearchAttrBytes = float64(payloads)/r, float64(payloadBytes)/r, float64(saBytes)/r
 	for k := range st.ByType {
 		st.ByType[k] /= r
 		st.BytesByType[k] /= r

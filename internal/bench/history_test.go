@@ -11,8 +11,10 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riposte-dev/riposte/internal/codec"
 )
@@ -73,5 +75,36 @@ func TestDumpHistory(t *testing.T) {
 	}
 	if !strings.Contains(string(js), "EVENT_TYPE_WORKFLOW_EXECUTION_STARTED") || strings.Contains(string(js), "rec-1") {
 		t.Errorf("history file should hold the event as stored (encrypted):\n%s", js)
+	}
+}
+
+// TestSampleHistoriesPayloads: bytes per run split into payloads (inputs,
+// results, summaries) and search attribute values, averaged over the runs.
+func TestSampleHistoriesPayloads(t *testing.T) {
+	dc := converter.GetDefaultDataConverter()
+	input, _ := dc.ToPayload(map[string]string{"detection": "rec-1"})
+	summary, _ := dc.ToPayload("enrich")
+	status, _ := dc.ToPayload("running")
+	events := []*historypb.HistoryEvent{{
+		EventId:      1,
+		EventType:    enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		UserMetadata: &sdkpb.UserMetadata{Summary: summary},
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
+			Input:            &commonpb.Payloads{Payloads: []*commonpb.Payload{input}},
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RunStatus": status}},
+		}},
+	}, {EventId: 2, EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED}}
+	st := sampleHistories(context.Background(), fakeSampler{events}, "riposte", []string{"a", "b"}, 2)
+	if st.Err != "" || st.Runs != 2 || st.Events != 2 {
+		t.Fatalf("%+v", st)
+	}
+	if want := float64(proto.Size(input) + proto.Size(summary)); st.Payloads != 2 || st.PayloadBytes != want {
+		t.Errorf("payloads %.1f (%.0f B), want 2 (%.0f B)", st.Payloads, st.PayloadBytes, want)
+	}
+	if want := float64(proto.Size(status)); st.SearchAttrBytes != want {
+		t.Errorf("search attribute bytes %.0f, want %.0f", st.SearchAttrBytes, want)
+	}
+	if st.Bytes <= st.PayloadBytes+st.SearchAttrBytes {
+		t.Errorf("bytes %.0f should exceed payloads and search attributes (%.0f + %.0f): the events' own fields", st.Bytes, st.PayloadBytes, st.SearchAttrBytes)
 	}
 }

@@ -238,13 +238,13 @@ func (r *Report) Markdown() string {
 	if len(r.History) > 0 {
 		b.WriteString("### Server work per run\n\n")
 		b.WriteString("Histories of completed runs of the maximum-throughput phases, read back through the client: events and bytes (protobuf, payloads encrypted) per run. They do not depend on the machine's load.\n\n")
-		b.WriteString("| side | runs read | events per run | bytes per run | of which start input | events by type (per run) |\n|---|---|---|---|---|---|\n")
+		b.WriteString("| side | runs read | events per run | bytes per run | of which start input | of which payloads (count) | of which search attributes | events by type (per run) |\n|---|---|---|---|---|---|---|---|\n")
 		for _, h := range r.History {
 			if h.Err != "" {
-				fmt.Fprintf(&b, "| %s | %d | | | | error: `%s` |\n", h.Target, h.Runs, oneLine(h.Err))
+				fmt.Fprintf(&b, "| %s | %d | | | | | | error: `%s` |\n", h.Target, h.Runs, oneLine(h.Err))
 				continue
 			}
-			fmt.Fprintf(&b, "| %s | %d | %.1f | %.0f | %.0f | %s |\n", h.Target, h.Runs, h.Events, h.Bytes, h.InputBytes, h.typesLine())
+			fmt.Fprintf(&b, "| %s | %d | %.1f | %.0f | %.0f | %.0f (%.1f) | %.0f | %s |\n", h.Target, h.Runs, h.Events, h.Bytes, h.InputBytes, h.PayloadBytes, h.Payloads, h.SearchAttrBytes, h.typesLine())
 		}
 		b.WriteString("\n")
 	}
