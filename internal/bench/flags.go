@@ -75,7 +75,7 @@ func parseFlags(prog string, args []string, stderr io.Writer) (cliOptions, strin
 	fs.DurationVar(&c.MicroTime, "benchtime", 0, fmt.Sprintf("time of each micro benchmark (default %s)", d.MicroTime))
 	fs.IntVar(&c.Playbooks, "playbooks", 0, fmt.Sprintf("playbooks in the 'validate N playbooks' micro benchmark (default %d)", d.Playbooks))
 	fs.IntVar(&c.HistorySample, "history-sample", 0, fmt.Sprintf("completed runs of each side whose histories are read for events and bytes per run (default %d; -1 = none)", d.HistorySample))
-	fs.StringVar(&c.HistoryDump, "history-dump", "", "write the first sampled history of each side to this directory, as stored and with each payload's stored and plaintext size")
+	fs.StringVar(&c.HistoryDump, "history-dump", "", "write the first sampled history of each side to this directory, as stored and with each payload's stored and plaintext size (decrypted, readable by the owner only)")
 	fs.StringVar(&phases, "phases", strings.Join(AllPhases, ","), "phases to run, comma-separated")
 	fs.StringVar(&out, "out", "", "also write the markdown report to this file")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile of the whole run to this file")

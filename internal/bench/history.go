@@ -193,5 +193,6 @@ func dumpHistory(ctx context.Context, c historySampler, keys *codec.Keyring, dir
 			return err
 		}
 	}
-	return os.WriteFile(filepath.Join(dir, target+".payloads.txt"), []byte(b.String()), 0o644)
+	// Decrypted: only the owner reads it (the runs are the bench's own).
+	return os.WriteFile(filepath.Join(dir, target+".payloads.txt"), []byte(b.String()), 0o600)
 }
