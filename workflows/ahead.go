@@ -72,7 +72,7 @@ func (r *run) ahead(cs *playbook.CStep, j int) *catalog.Ahead {
 			RunID:          r.info.WorkflowExecution.RunID,
 			StepID:         ns.ID,
 			Index:          -1,
-			IdempotencyKey: r.info.WorkflowExecution.ID + "/" + ns.ID,
+			IdempotencyKey: r.stepKey(ns.ID, -1),
 		},
 		Timeout: timeout,
 		// Runs in the activity, once per attempt, on its own copies of the

@@ -297,10 +297,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 			Summary:                summary,
 		})
 	}
-	key := r.info.WorkflowExecution.ID + "/" + cs.ID
-	if index >= 0 {
-		key = fmt.Sprintf("%s/%d", key, index)
-	}
+	key := r.stepKey(cs.ID, index)
 	call := catalog.Call{
 		Action:         cs.Step.Action,
 		Params:         params,
@@ -505,4 +502,16 @@ func errorMessage(err error) string {
 		return ae.Message()
 	}
 	return err.Error()
+}
+
+// stepKey is the idempotency key of a step's call (of its index-th item
+// under for_each, index >= 0): the same whether the step is called on its
+// own or run ahead in its predecessor's call, so a vendor that saw one
+// attempt recognizes the other.
+func (r *run) stepKey(step string, index int) string {
+	key := r.info.WorkflowExecution.ID + "/" + step
+	if index >= 0 {
+		key = fmt.Sprintf("%s/%d", key, index)
+	}
+	return key
 }
