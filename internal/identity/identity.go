@@ -7,6 +7,7 @@ package identity
 import (
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -18,14 +19,26 @@ import (
 // ignorable) and whitespace character removed. It is pure and deterministic
 // (workflow code uses it).
 func Normalize(id string) string {
+	// Invalid UTF-8 first becomes U+FFFD: the norm package leaves a
+	// character after a broken byte sequence undecomposed, so its marks
+	// survived one pass and fell off in the next (found by FuzzNormalize).
+	// Ids decoded from JSON are valid UTF-8 already: this changes nothing
+	// for them, nor for the workflows that compare them.
+	s := strings.ToValidUTF8(id, string(utf8.RuneError))
 	// Decompose first so combining marks can be dropped, then compose.
-	s := norm.NFKD.String(id)
+	s = norm.NFKD.String(s)
 	s = cases.Fold().String(s)
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
 		if invisible(r) {
 			continue
+		}
+		if unicode.Is(unicode.Cherokee, r) {
+			// Unicode folds Cherokee to its capitals; x/text's Fold swaps
+			// the two cases instead, so "ꮇ" and "Ꮇ" would each fold to
+			// the other and never compare equal (found by FuzzNormalize).
+			r = unicode.ToUpper(r)
 		}
 		b.WriteRune(r)
 	}

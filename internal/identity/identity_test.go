@@ -18,6 +18,9 @@ func TestNormalizeEqual(t *testing.T) {
 		{"U0ATTACKER", "U0ATTACKER\u2060", true},       // word joiner
 		{"U0ATTACKER", "U0ATTACKER\u202e", true},       // bidi override
 		{"straße", "STRASSE", true},                    // full case folding
+		{"U0\xf0Ѐ", "U0\ufffdЕ", true},                 // a broken byte before a final letter with a mark (FuzzNormalize)
+		{"U0ꮇ", "U0Ꮇ", true},                           // Cherokee small and capital letter (FuzzNormalize)
+		{"U0ꮇ", "U0Ꮈ", false},
 		{"U0ATTACKER", "U0ATTACKER2", false},
 		{"U0ATTACKER", "U0ATTACKEЯ", false},
 		{"", "", false},
