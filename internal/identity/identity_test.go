@@ -1,6 +1,10 @@
 package identity
 
-import "testing"
+import (
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
 
 func TestNormalizeEqual(t *testing.T) {
 	cases := []struct {
@@ -46,4 +50,39 @@ func FuzzNormalize(f *testing.F) {
 			t.Fatalf("Normalize is not idempotent on %q: %q then %q", s, n, Normalize(n))
 		}
 	})
+}
+
+// TestNormalizeEveryRune checks, for every Unicode scalar value, what
+// FuzzNormalize checks at random: Normalize is idempotent, alone and next
+// to other characters. A golang.org/x/text upgrade that breaks it fails
+// here.
+func TestNormalizeEveryRune(t *testing.T) {
+	bad := 0
+	for r := rune(0); r <= utf8.MaxRune; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		for _, s := range []string{string(r), "U0" + string(r) + string(r) + "a"} {
+			if n := Normalize(s); Normalize(n) != n {
+				if bad++; bad <= 10 {
+					t.Errorf("%U: Normalize(%q) = %q, then %q", r, s, n, Normalize(n))
+				}
+			}
+		}
+	}
+}
+
+// TestNormalizeCaseless checks that every letter's capital and small form
+// name the same identity. The one exception is Unicode's own: dotless ı
+// does not fold to i (it is a different letter in Turkish).
+func TestNormalizeCaseless(t *testing.T) {
+	for r := rune(0); r <= utf8.MaxRune; r++ {
+		u, l := unicode.ToUpper(r), unicode.ToLower(r)
+		if u == l || r == 'ı' {
+			continue
+		}
+		if !Equal("U0"+string(u), "U0"+string(l)) {
+			t.Errorf("%U: %q and %q are different identities (%q, %q)", r, string(u), string(l), Normalize("U0"+string(u)), Normalize("U0"+string(l)))
+		}
+	}
 }
