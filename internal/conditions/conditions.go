@@ -16,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -445,8 +446,13 @@ func sortedKeys(m map[string]any) []any {
 
 // Glob matches s against a shell-style pattern where * matches any run of
 // characters (including dots and slashes) and ? one character; case-insensitive.
+//
+// Case-insensitive as strings.EqualFold and strings.ToLower both are: the
+// connectors find a host or user with EqualFold, so a guardrail pattern
+// must match every name they would take for it ("ſrv-01" with a long s
+// is srv-01 to EqualFold, and "\u212a" is K).
 func Glob(pattern, s string) bool {
-	p, str := []rune(strings.ToLower(pattern)), []rune(strings.ToLower(s))
+	p, str := globFold(pattern), globFold(s)
 	var pi, si, star, mark = 0, 0, -1, 0
 	for si < len(str) {
 		switch {
@@ -468,4 +474,20 @@ func Glob(pattern, s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// globFold maps each rune of s to one representative of its case: the
+// smallest rune of the simple case folding orbit of its lower case, so
+// that two runes EqualFold or ToLower takes as equal map to the same rune.
+func globFold(s string) []rune {
+	rs := []rune(s)
+	for i, r := range rs {
+		r = unicode.ToLower(r)
+		m := r
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			m = min(m, f)
+		}
+		rs[i] = m
+	}
+	return rs
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/riposte-dev/riposte/internal/finding"
 )
@@ -236,9 +238,34 @@ func TestGlob(t *testing.T) {
 		{"a*", "b", false},
 		{"*a", "aaab", false},
 		{"*ab", "aaab", true},
+		{"srv-*", "ſrv-01", true}, // long s: EqualFold takes it for s
+		{"k*", "\u212a1", true},   // Kelvin sign
+		{"\u212a*", "K1", true},
+		{"dc-*", "\u0130dc-01", false},
+		{"i*", "\u0130x", true},         // İ lowers to i
+		{"srv-*", "\u0455rv-01", false}, // Cyrillic dze is a different letter
 	} {
 		if got := Glob(tt.pattern, tt.s); got != tt.want {
 			t.Errorf("Glob(%q, %q) = %v", tt.pattern, tt.s, got)
+		}
+	}
+}
+
+// TestGlobCoversEqualFold: every name the connectors would take for a
+// pattern's literal text (strings.EqualFold) matches it, and so does its
+// lower case, for every rune.
+func TestGlobCoversEqualFold(t *testing.T) {
+	for r := rune(0); r <= unicode.MaxRune; r++ {
+		if !utf8.ValidRune(r) || r == '*' || r == '?' {
+			continue
+		}
+		for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+			if f != '*' && f != '?' && !Glob("x"+string(r)+"*", "X"+string(f)+"1") {
+				t.Errorf("%U: Glob(%q, %q) = false, but EqualFold takes them as equal", r, "x"+string(r)+"*", "X"+string(f)+"1")
+			}
+		}
+		if l := unicode.ToLower(r); !Glob(string(r), string(l)) || !Glob(string(l), string(r)) {
+			t.Errorf("%U: %q and its lower case %q do not match each other", r, string(r), string(l))
 		}
 	}
 }

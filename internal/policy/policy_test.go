@@ -369,6 +369,8 @@ func TestProtectedHostShortNames(t *testing.T) {
 		{"fin-ws-042", "fin-ws-042.corp.example.com", "first DNS label matches protected pattern"},
 		{"*-prod-*", "web-prod-1.example.com", "matches protected pattern"}, // * spans dots
 		{"dc-01", "DC-01.corp.example.com", "first DNS label matches"},
+		{"srv-*", "ſrv-01", "matches protected pattern"},              // long s: the connectors' EqualFold takes it for s
+		{"kdc-01.corp.example.com", "\u212adc-01", "first DNS label"}, // Kelvin sign for K
 		{"fin-ws-042.corp.example.com", "fin-ws-043", ""},
 		{"fin-ws-042.corp.example.com", "fin-ws-042.dmz.example.com", ""}, // both qualified: whole names
 		{"*.prod.example.com", "web01.corp.example.com", ""},
