@@ -513,8 +513,13 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 	}
 	if strings.Contains(lk, "user") || strings.Contains(lk, "login") || strings.Contains(lk, "email") {
 		for _, pat := range pr.Users {
-			if conditions.Glob(pat, s) {
+			switch userMatch(pat, s) {
+			case matchWhole:
 				return true, fmt.Sprintf("user %s matches protected pattern %q", s, pat)
+			case matchShortName:
+				return true, fmt.Sprintf("user %s matches the part before @ of protected pattern %q (a user given without a domain may resolve to that login: Okta takes a login's short name)", s, pat)
+			case matchFirstLabel:
+				return true, fmt.Sprintf("user %s's part before @ matches protected pattern %q (a pattern without a domain names the user in any domain)", s, pat)
 			}
 		}
 	}
@@ -600,7 +605,32 @@ func prefixSpan(pfx netip.Prefix) (lo, hi netip.Addr) {
 // as16 is a as a 16-byte address without zone (IPv4 as IPv4-mapped).
 func as16(a netip.Addr) netip.Addr { return netip.AddrFrom16(a.As16()) }
 
-// How a host value matches a protected host pattern.
+// userMatch matches a user param against a protected pattern as hostMatch
+// does hosts, with the part before "@" in the role of the first DNS label:
+// Okta finds a user by the short name of its login (ceo for
+// ceo@example.com), so a value without "@" matches a pattern whose part
+// before "@" matches it ("*@board.example.com" protects every user given
+// without a domain, short names and ids alike), and a pattern without "@"
+// names the user in any domain.
+func userMatch(pat, s string) int {
+	if s == "" {
+		return matchNone
+	}
+	if conditions.Glob(pat, s) {
+		return matchWhole
+	}
+	patLocal, _, patDomain := strings.Cut(pat, "@")
+	sLocal, _, sDomain := strings.Cut(s, "@")
+	switch {
+	case !sDomain && patDomain && conditions.Glob(patLocal, s):
+		return matchShortName
+	case sDomain && !patDomain && conditions.Glob(pat, sLocal):
+		return matchFirstLabel
+	}
+	return matchNone
+}
+
+// How a host or user value matches a protected pattern.
 const (
 	matchNone       = iota
 	matchWhole      // the pattern matches the value

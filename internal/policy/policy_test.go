@@ -393,3 +393,38 @@ func TestProtectedHostShortNames(t *testing.T) {
 		})
 	}
 }
+
+// TestProtectedUserShortNames: a user given the way the connectors accept
+// it without a domain (Okta: a login's short name) is the protected user.
+func TestProtectedUserShortNames(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, user, why string // why "" = not protected
+	}{
+		{"ceo@example.com", "ceo@example.com", "matches protected pattern"},
+		{"ceo@example.com", "CEO@Example.com", "matches protected pattern"},
+		{"ceo@example.com", "ceo", "part before @ of protected pattern"},
+		{"ceo@example.com", "CEO", "part before @ of protected pattern"},
+		{"*@board.example.com", "chair", "part before @"},            // short names and ids alike
+		{"*@board.example.com", "00u1abcdEFGH5678", "part before @"}, // an Okta user id
+		{"ceo", "ceo@subsidiary.example", "part before @ matches protected pattern"},
+		{"svc-*", "svc-backup@example.com", "matches protected pattern"}, // * spans the @
+		{"ceo@example.com", "ceo2", ""},
+		{"ceo@example.com", "ceo@subsidiary.example", ""}, // both with a domain: whole logins
+		{"ceo@example.com", "cfo", ""},
+		{"*@board.example.com", "chair@example.com", ""},
+	} {
+		t.Run(tc.pattern+" "+tc.user, func(t *testing.T) {
+			p := mustParse(t, "protected: {users: [\""+tc.pattern+"\"]}\n")
+			d := p.Evaluate(Request{Action: "okta.suspend_user", Params: map[string]any{"user": tc.user}, Auto: true, Facts: &Facts{}}, false)
+			if tc.why == "" {
+				if d.Decision != Allow {
+					t.Errorf("got %+v, want allow", d)
+				}
+				return
+			}
+			if d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
+				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
+			}
+		})
+	}
+}
