@@ -616,18 +616,7 @@ func userMatch(pat, s string) int {
 	if s == "" {
 		return matchNone
 	}
-	if conditions.Glob(pat, s) {
-		return matchWhole
-	}
-	patLocal, _, patDomain := strings.Cut(pat, "@")
-	sLocal, _, sDomain := strings.Cut(s, "@")
-	switch {
-	case !sDomain && patDomain && conditions.Glob(patLocal, s):
-		return matchShortName
-	case sDomain && !patDomain && conditions.Glob(pat, sLocal):
-		return matchFirstLabel
-	}
-	return matchNone
+	return nameMatch(pat, s, "@")
 }
 
 // How a host or user value matches a protected pattern.
@@ -652,18 +641,28 @@ func hostMatch(pat, s string) int {
 	if s == "" {
 		return matchNone
 	}
+	if _, err := netip.ParseAddr(s); err == nil {
+		if conditions.Glob(pat, s) {
+			return matchWhole
+		}
+		return matchNone
+	}
+	return nameMatch(pat, s, ".")
+}
+
+// nameMatch matches a name against a pattern whole, or, where one of them
+// has no qualifier (the part after sep: a domain), by its head (the part
+// before sep) against the other.
+func nameMatch(pat, s, sep string) int {
 	if conditions.Glob(pat, s) {
 		return matchWhole
 	}
-	if _, err := netip.ParseAddr(s); err == nil {
-		return matchNone
-	}
-	patLabel, _, patDomain := strings.Cut(pat, ".")
-	sLabel, _, sDomain := strings.Cut(s, ".")
+	patHead, _, patQualified := strings.Cut(pat, sep)
+	sHead, _, sQualified := strings.Cut(s, sep)
 	switch {
-	case !sDomain && patDomain && conditions.Glob(patLabel, s):
+	case !sQualified && patQualified && conditions.Glob(patHead, s):
 		return matchShortName
-	case sDomain && !patDomain && conditions.Glob(pat, sLabel):
+	case sQualified && !patQualified && conditions.Glob(pat, sHead):
 		return matchFirstLabel
 	}
 	return matchNone

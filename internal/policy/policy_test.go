@@ -380,16 +380,7 @@ func TestProtectedHostShortNames(t *testing.T) {
 	} {
 		t.Run(tc.pattern+" "+tc.host, func(t *testing.T) {
 			p := mustParse(t, "protected: {hosts: [\""+tc.pattern+"\"]}\n")
-			d := p.Evaluate(Request{Action: "defender.isolate_machine", Params: map[string]any{"hostname": tc.host}, Auto: true, Facts: &Facts{}}, false)
-			if tc.why == "" {
-				if d.Decision != Allow {
-					t.Errorf("got %+v, want allow", d)
-				}
-				return
-			}
-			if d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
-				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
-			}
+			wantProtected(t, p.Evaluate(Request{Action: "defender.isolate_machine", Params: map[string]any{"hostname": tc.host}, Auto: true, Facts: &Facts{}}, false), tc.why)
 		})
 	}
 }
@@ -415,16 +406,22 @@ func TestProtectedUserShortNames(t *testing.T) {
 	} {
 		t.Run(tc.pattern+" "+tc.user, func(t *testing.T) {
 			p := mustParse(t, "protected: {users: [\""+tc.pattern+"\"]}\n")
-			d := p.Evaluate(Request{Action: "okta.suspend_user", Params: map[string]any{"user": tc.user}, Auto: true, Facts: &Facts{}}, false)
-			if tc.why == "" {
-				if d.Decision != Allow {
-					t.Errorf("got %+v, want allow", d)
-				}
-				return
-			}
-			if d.Rule != "protected_asset" || !strings.Contains(d.Why, tc.why) {
-				t.Errorf("got %+v, want a protected_asset gate saying %q", d, tc.why)
-			}
+			wantProtected(t, p.Evaluate(Request{Action: "okta.suspend_user", Params: map[string]any{"user": tc.user}, Auto: true, Facts: &Facts{}}, false), tc.why)
 		})
+	}
+}
+
+// wantProtected checks a decision: a protected_asset gate whose reason
+// says why, or (why "") an allow.
+func wantProtected(t *testing.T, d Decision, why string) {
+	t.Helper()
+	if why == "" {
+		if d.Decision != Allow {
+			t.Errorf("got %+v, want allow", d)
+		}
+		return
+	}
+	if d.Rule != "protected_asset" || !strings.Contains(d.Why, why) {
+		t.Errorf("got %+v, want a protected_asset gate saying %q", d, why)
 	}
 }
