@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -118,13 +119,18 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if !d.HoldUntil.Equal(d.Holds[0].Until) {
 			t.Errorf("hold_until %s, hold until %s", d.HoldUntil, d.Holds[0].Until)
 		}
-		code, b := h.do("GET", "/v1/holds", h.token, "")
-		var holds struct {
-			Holds []api.ActiveHold `json:"holds"`
-		}
-		if code != 200 || json.Unmarshal(b, &holds) != nil || len(holds.Holds) != 1 || holds.Holds[0].WorkflowID != wid || !holds.Holds[0].Until.Equal(d.Holds[0].Until) {
-			t.Errorf("GET /v1/holds: %d %s", code, b)
-		}
+		// Lists read the visibility store, which the embedded server
+		// updates up to a second after the run (README).
+		h.eventually(t, func() string {
+			code, b := h.do("GET", "/v1/holds", h.token, "")
+			var holds struct {
+				Holds []api.ActiveHold `json:"holds"`
+			}
+			if code != 200 || json.Unmarshal(b, &holds) != nil || len(holds.Holds) != 1 || holds.Holds[0].WorkflowID != wid || !holds.Holds[0].Until.Equal(d.Holds[0].Until) {
+				return fmt.Sprintf("GET /v1/holds: %d %s", code, b)
+			}
+			return ""
+		})
 		if runs := h.listRuns(t, "status=holding"); len(runs) != 1 || runs[0].HoldUntil == nil {
 			t.Errorf("holding runs = %+v", runs)
 		}
@@ -152,7 +158,7 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 			t.Errorf("timer summaries = %q", summaries)
 		}
 
-		code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("UROLLER"), `{"user":"UROLLER"}`)
+		code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("UROLLER"), `{"user":"UROLLER"}`)
 		if code != 202 {
 			t.Fatalf("rollback: %d %s", code, b)
 		}
@@ -174,11 +180,14 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if len(rolled) != 1 || rolled[0].WorkflowID != "rollback:"+wid {
 			t.Errorf("kind=rollback = %+v", rolled)
 		}
-		for _, s := range h.listRuns(t, "") {
-			if s.WorkflowID == wid && s.RolledBackBy != "UROLLER" {
-				t.Errorf("list shows the original without its rollback: %+v", s)
+		h.eventually(t, func() string {
+			for _, s := range h.listRuns(t, "") {
+				if s.WorkflowID == wid && s.RolledBackBy != "UROLLER" {
+					return fmt.Sprintf("list shows the original without its rollback: %+v", s)
+				}
 			}
-		}
+			return ""
+		})
 	})
 }
 
@@ -314,6 +323,24 @@ func (h *devHarness) runDetail(t *testing.T, wid string) api.RunDetail {
 		t.Fatalf("GET run %s: %d %s", wid, code, b)
 	}
 	return d
+}
+
+// eventually retries check, which returns what is wrong or "", until it
+// passes or 10 seconds have passed; then it reports the last problem.
+func (h *devHarness) eventually(t *testing.T, check func() string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msg := check()
+		if msg == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Error(msg)
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
 
 // listRuns lists runs with the query, waiting for visibility to catch up.
