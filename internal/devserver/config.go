@@ -51,20 +51,6 @@ func DevDynamicConfig() map[string]any {
 		// parked, 2048 -> 1024 with the sticky cache 2,000 -> 1,000:
 		// 698 -> 476 MiB).
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 1024,
-		// Read the visibility task queue at most once a second, up to 1,000
-		// tasks a read (defaults: 20 reads a second, 100 tasks). A run and
-		// its search attributes reach the run lists (GET /v1/runs, saved
-		// searches, the Temporal UI's list) up to a second later, as on a
-		// cluster with Elasticsearch (refreshed every second); a run's own
-		// page and history are not delayed, and the tasks are durable in
-		// the queue meanwhile. In exchange the server skips the start
-		// record and the upserts of a run that has closed by the time it
-		// reads them (visibilityQueueTaskExecutor), so a short run writes
-		// one visibility record instead of three: about 2 CPU-ms a run on
-		// both sides of riposte bench, the throughput ratio 1.88 -> 2.01
-		// (BENCHMARKS.md, 2026-12-05).
-		dynamicconfig.VisibilityProcessorMaxPollRPS.Key().String(): 1,
-		dynamicconfig.VisibilityTaskBatchSize.Key().String():       1000,
 		// The UI and tests list workflows a lot.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
 		// Workflow Update (already on by default in this server version; set

@@ -359,8 +359,9 @@ func TestBadInputCatalogue(t *testing.T) {
 	runCases(inPhase(phaseNoRun))
 
 	// Nothing started: no run of any workflow type, no Slack message.
-	// Lists read the visibility store, which the embedded server updates
-	// up to a second after a run starts (README): give a run that a bad
+	// Lists read the visibility store, which Temporal updates after a
+	// run's history (eventually consistent; within a second on a dev
+	// server, about as much on Elasticsearch): give a run that a bad
 	// request started wrongly the time to show.
 	time.Sleep(2 * time.Second)
 	if runs := r.apiRuns(t); len(runs) != 0 {

@@ -131,8 +131,8 @@ func TestDevRestartResumesRun(t *testing.T) {
 	if d.Status != workflows.RunSucceeded {
 		t.Fatalf("after restart: %+v", d)
 	}
-	// Exactly one run for the detection (lists may lag the run by up to a
-	// second: README).
+	// Exactly one run for the detection (lists read the visibility store,
+	// which lags the run's history).
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		code, b := h2.do("GET", "/v1/runs?playbook=e2e-contain", h2.token, "")

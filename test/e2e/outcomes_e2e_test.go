@@ -119,8 +119,8 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if !d.HoldUntil.Equal(d.Holds[0].Until) {
 			t.Errorf("hold_until %s, hold until %s", d.HoldUntil, d.Holds[0].Until)
 		}
-		// Lists read the visibility store, which the embedded server
-		// updates up to a second after the run (README).
+		// Lists read the visibility store, which Temporal updates after
+		// the run's history (eventually consistent: a queue's task).
 		h.eventually(t, func() string {
 			code, b := h.do("GET", "/v1/holds", h.token, "")
 			var holds struct {
