@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,20 +134,14 @@ func TestDevRestartResumesRun(t *testing.T) {
 	}
 	// Exactly one run for the detection (lists read the visibility store,
 	// which lags the run's history).
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	h2.eventually(t, func() string {
 		code, b := h2.do("GET", "/v1/runs?playbook=e2e-contain", h2.token, "")
 		var list struct{ Runs []api.RunSummary }
-		_ = json.Unmarshal(b, &list)
-		if code == 200 && len(list.Runs) == 1 {
-			break
+		if code != 200 || json.Unmarshal(b, &list) != nil || len(list.Runs) != 1 {
+			return fmt.Sprintf("runs after restart: %d %s", code, b)
 		}
-		if code != 200 || len(list.Runs) > 1 || time.Now().After(deadline) {
-			t.Errorf("runs after restart: %d %s", code, b)
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return ""
+	})
 	// And re-sending it still deduplicates against the finished run.
 	if code, r := h2.submit(detectionJSON("restart-1", 5, `,"unmapped":{"sleep":"2s"}`)); code != 200 || r.Deduplicated != 1 {
 		t.Errorf("resubmit after restart: %d %+v", code, r)
