@@ -360,9 +360,9 @@ func TestBadInputCatalogue(t *testing.T) {
 
 	// Nothing started: no run of any workflow type, no Slack message.
 	// Lists read the visibility store, which Temporal updates after a
-	// run's history (eventually consistent; within a second on a dev
-	// server, about as much on Elasticsearch): give a run that a bad
-	// request started wrongly the time to show.
+	// run's history (eventually consistent: milliseconds on the dev
+	// server, about a second on Elasticsearch): give a run that a bad
+	// request started wrongly ample time to show.
 	time.Sleep(2 * time.Second)
 	if runs := r.apiRuns(t); len(runs) != 0 {
 		t.Fatalf("bad requests started %d run(s): %+v", len(runs), runs)

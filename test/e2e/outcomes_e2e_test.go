@@ -181,12 +181,16 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 			t.Errorf("kind=rollback = %+v", rolled)
 		}
 		h.eventually(t, func() string {
-			for _, s := range h.listRuns(t, "") {
-				if s.WorkflowID == wid && s.RolledBackBy != "UROLLER" {
-					return fmt.Sprintf("list shows the original without its rollback: %+v", s)
+			runs := h.listRuns(t, "")
+			for _, s := range runs {
+				if s.WorkflowID == wid {
+					if s.RolledBackBy != "UROLLER" {
+						return fmt.Sprintf("list shows the original without its rollback: %+v", s)
+					}
+					return ""
 				}
 			}
-			return ""
+			return fmt.Sprintf("the original %s is not in the list: %+v", wid, runs)
 		})
 	})
 }
