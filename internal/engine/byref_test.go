@@ -66,10 +66,10 @@ func TestWorkersByReference(t *testing.T) {
 			if got := w.Rev(context.Background()); got != tc.want {
 				t.Errorf("Rev = %d, want %d", got, tc.want)
 			}
-			w.Rev(context.Background()) // cached unless the server failed
+			w.Rev(context.Background()) // cached unless the server failed or no worker polls
 			want := 1
-			if tc.err != nil {
-				want = 2 // failures are not cached
+			if tc.err != nil || len(tc.pollers) == 0 {
+				want = 2 // failures and an empty task queue are not cached
 			}
 			if f.calls != want {
 				t.Errorf("%d DescribeTaskQueue calls for two answers, want %d", f.calls, want)

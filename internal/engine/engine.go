@@ -185,7 +185,9 @@ type TaskQueueDescriber interface {
 // the lowest revision any of them announces (RevMarker). The answer is
 // kept for a while (the server lists the pollers seen in the last minutes,
 // so a worker of an older release keeps runs inline, or at its revision,
-// until it has been gone for that long).
+// until it has been gone for that long); "no worker polls" is not kept, so
+// runs started before the first worker polls do not hold back the ones
+// after it.
 type WorkersByReference struct {
 	Client    TaskQueueDescriber
 	TaskQueue string
@@ -216,6 +218,11 @@ func (w *WorkersByReference) Rev(ctx context.Context) int {
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
 		return 0 // not cached: ask again next time
+	}
+	if len(resp.GetPollers()) == 0 {
+		// Not cached either: the first worker to poll (the usual order at
+		// a start, serve before its workers) is seen by the next run.
+		return 0
 	}
 	w.at, w.rev = time.Now(), PollersRev(resp.GetPollers())
 	return w.rev
