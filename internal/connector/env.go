@@ -47,6 +47,9 @@ type Env struct {
 
 	// tokens caches OAuth2 bearer tokens per connection, in process only.
 	tokens *tokenCache
+	// transport is used when HTTP has no Transport of its own (NewEnv
+	// sets it to NewTransport; nil means Go's default).
+	transport http.RoundTripper
 	// memo: see Recall and Remember.
 	memo *memo
 }
@@ -78,12 +81,32 @@ func NewEnv(logger *slog.Logger) *Env {
 	}
 	return &Env{
 		HTTP:          &http.Client{Timeout: 30 * time.Second},
+		transport:     NewTransport(),
 		Logger:        logger,
 		Connections:   map[string]Connection{},
 		CallTimeout:   defaultCallTimeout,
 		MaxRetryDelay: defaultMaxRetryDelay,
 		tokens:        newTokenCache(),
 	}
+}
+
+// IdleConnsPerHost is how many idle connections to one vendor host the
+// connectors' transport keeps (NewTransport).
+const IdleConnsPerHost = 64
+
+// NewTransport is the connectors' HTTP transport when Env.HTTP has none
+// of its own: Go's default (proxy from the environment, HTTP/2, its
+// timeouts) keeping up to IdleConnsPerHost idle connections per host
+// instead of 2. A worker calls one vendor from many activities at once;
+// with 2, every call beyond the second in flight opened a connection (for
+// HTTPS, a TLS handshake) and closed it after. (The AWS connector keeps
+// the AWS SDK's own client in that case, which pools its connections and
+// honours AWS_CA_BUNDLE.)
+func NewTransport() *http.Transport {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = IdleConnsPerHost
+	tr.MaxIdleConns = 4 * IdleConnsPerHost
+	return tr
 }
 
 // NonRetryable marks an error that retrying cannot fix (bad input, 4xx).

@@ -62,6 +62,9 @@ func (e *Env) httpClient() *http.Client {
 		base = &http.Client{Timeout: defaultCallTimeout}
 	}
 	c := *base
+	if c.Transport == nil {
+		c.Transport = e.transport
+	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
 		if len(via) >= 5 {
 			return http.ErrUseLastResponse
