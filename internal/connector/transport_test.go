@@ -67,3 +67,11 @@ func TestEnvReusesConnectionsToOneVendor(t *testing.T) {
 		t.Errorf("second wave opened %d new connections, want 0: idle ones were closed instead of kept", again)
 	}
 }
+
+// The connectors' transport still takes its proxy from the environment
+// (HTTPS_PROXY, NO_PROXY), as Go's default does.
+func TestTransportUsesEnvironmentProxy(t *testing.T) {
+	if NewTransport().Proxy == nil {
+		t.Fatal("the connectors' transport has no proxy function: HTTPS_PROXY would be ignored")
+	}
+}
