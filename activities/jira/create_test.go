@@ -2,9 +2,11 @@ package jira_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -164,6 +166,56 @@ func TestFakeSearchByProjectNewestFirst(t *testing.T) {
 		}
 		if !slices.Equal(keys, tc.keys) || body.IsLast != tc.isLast {
 			t.Errorf("maxResults %s: %v isLast %v, want %v %v", tc.max, keys, body.IsLast, tc.keys, tc.isLast)
+		}
+	}
+}
+
+// Search and bulk fetch answer the fields asked for and no others, as
+// Jira does ("use it to retrieve a subset of fields"), so a connector that
+// reads a field it did not ask for fails here as it would against Jira.
+func TestFakeAnswersRequestedFieldsOnly(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*jira.Fake](h.Lab)
+	fk.SetIndexLag(0)
+	h.MustRun("jira.create_issue", map[string]any{"summary": "x", "labels": []any{"soc"}}, "step-a")
+	base := fk.Connections()["jira"].BaseURL + "/rest/api/3/"
+	do := func(method, path, body string) []string {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.SetBasicAuth("soc@example.com", "lab-jira-token") // the lab's public test credentials
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var res struct {
+			Issues []struct {
+				Fields map[string]json.RawMessage `json:"fields"`
+			} `json:"issues"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&res); err != nil || resp.StatusCode != 200 || len(res.Issues) != 1 {
+			t.Fatalf("%s %s: %d %v %+v", method, path, resp.StatusCode, err, res)
+		}
+		return slices.Sorted(maps.Keys(res.Issues[0].Fields))
+	}
+	jql := url.QueryEscape(`project = "SEC" ORDER BY key DESC`)
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     []string
+	}{
+		{"search, fields=summary", "GET", "search/jql?fields=summary&jql=" + jql, "", []string{"summary"}},
+		{"search, two fields in one value", "GET", "search/jql?fields=summary,labels&jql=" + jql, "", []string{"labels", "summary"}},
+		{"search POST, labels", "POST", "search/jql", `{"jql":"project = SEC","fields":["labels"]}`, []string{"labels"}},
+		{"bulkfetch, labels", "POST", "issue/bulkfetch", `{"issueIdsOrKeys":["SEC-1"],"fields":["labels"]}`, []string{"labels"}},
+		{"bulkfetch, every navigable field", "POST", "issue/bulkfetch", `{"issueIdsOrKeys":["SEC-1"],"fields":["*navigable"]}`, []string{"created", "labels", "summary"}},
+		{"bulkfetch, all but one", "POST", "issue/bulkfetch", `{"issueIdsOrKeys":["SEC-1"],"fields":["*all","-created"]}`, []string{"labels", "summary"}},
+		{"bulkfetch, none asked", "POST", "issue/bulkfetch", `{"issueIdsOrKeys":["SEC-1"]}`, []string{"created", "labels", "summary"}},
+	} {
+		if got := do(tc.method, tc.path, tc.body); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: fields %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -58,6 +58,43 @@ type jiraState struct {
 	unloadable map[string]bool
 }
 
+// fields is the issue's "fields" object in a search or bulkfetch answer:
+// the requested ones only, as Jira answers ("use it to retrieve a subset
+// of fields"; "*all" and "*navigable" ask for every field, a "-name"
+// leaves one out), or def when none is requested. A connector that reads
+// a field it did not ask for finds it missing here, as against Jira.
+func (is *jiraIssue) fields(requested []string, def ...string) map[string]any {
+	all := []string{"summary", "labels", "created"}
+	want := map[string]bool{}
+	names := requested
+	if len(names) == 0 {
+		names = def
+	}
+	for _, f := range names {
+		switch f = strings.TrimSpace(f); {
+		case f == "*all" || f == "*navigable":
+			for _, a := range all {
+				want[a] = true
+			}
+		case strings.HasPrefix(f, "-"):
+			delete(want, f[1:])
+		default:
+			want[f] = true
+		}
+	}
+	out := map[string]any{}
+	if want["summary"] {
+		out["summary"] = is.summary
+	}
+	if want["labels"] {
+		out["labels"] = is.labels
+	}
+	if want["created"] {
+		out["created"] = is.created.Format("2006-01-02T15:04:05.000-0700")
+	}
+	return out
+}
+
 type jiraIssue struct {
 	id, key, project, issueType, summary string
 	description                          any
@@ -254,7 +291,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/search", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		fakeError(w, http.StatusGone, []string{"The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046"}, nil)
 	}))
-	search := func(w http.ResponseWriter, r *http.Request, jql string, reconcile map[string]bool, maxResults int) {
+	search := func(w http.ResponseWriter, r *http.Request, jql string, reconcile map[string]bool, maxResults int, fields []string) {
 		jql = strings.TrimSpace(jql)
 		label, project := "", ""
 		byKey := false
@@ -309,18 +346,23 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				break
 			}
 			out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
-				"fields": map[string]any{"summary": is.summary, "labels": is.labels}})
+				"fields": is.fields(fields, "summary", "labels")})
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": len(hits) <= maxResults})
 	}
 	fk.Handle(mux, vendorName, "GET /jira/rest/api/3/search/jql", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("maxResults"))
-		search(w, r, r.URL.Query().Get("jql"), nil, n)
+		var fields []string
+		for _, f := range r.URL.Query()["fields"] {
+			fields = append(fields, strings.Split(f, ",")...)
+		}
+		search(w, r, r.URL.Query().Get("jql"), nil, n, fields)
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/search/jql", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			JQL             string            `json:"jql"`
 			MaxResults      int               `json:"maxResults"`
+			Fields          []string          `json:"fields"`
 			ReconcileIssues []json.RawMessage `json:"reconcileIssues"`
 		}
 		if !labkit.IsJSON(r) || json.NewDecoder(r.Body).Decode(&body) != nil {
@@ -335,7 +377,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		for _, id := range body.ReconcileIssues {
 			rec[strings.Trim(string(id), `"`)] = true
 		}
-		search(w, r, body.JQL, rec, body.MaxResults)
+		search(w, r, body.JQL, rec, body.MaxResults, body.Fields)
 	}))
 	fk.Handle(mux, vendorName, "POST /jira/rest/api/3/issue/bulkfetch", labkit.ReadRoute, jiraFault, auth(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
@@ -359,7 +401,7 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				errs = append(errs, map[string]any{"id": is.id, "message": "Issue could not be loaded. Try again later."})
 			case is != nil:
 				out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
-					"fields": map[string]any{"summary": is.summary, "labels": is.labels, "created": is.created.Format("2006-01-02T15:04:05.000-0700")}})
+					"fields": is.fields(body.Fields, "summary", "labels", "created")})
 			}
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": errs})
