@@ -63,8 +63,7 @@ type jiraState struct {
 // of fields"; "*all" and "*navigable" ask for every field, a "-name"
 // leaves one out), or def when none is requested. A connector that reads
 // a field it did not ask for finds it missing here, as against Jira.
-func (is *jiraIssue) fields(requested []string, def ...string) map[string]any {
-	all := []string{"summary", "labels", "created"}
+func (is *jiraIssue) fields(requested []string, def ...string) jiraFieldsOut {
 	want := map[string]bool{}
 	names := requested
 	if len(names) == 0 {
@@ -73,26 +72,44 @@ func (is *jiraIssue) fields(requested []string, def ...string) map[string]any {
 	for _, f := range names {
 		switch f = strings.TrimSpace(f); {
 		case f == "*all" || f == "*navigable":
-			for _, a := range all {
-				want[a] = true
-			}
+			want["summary"], want["labels"], want["created"] = true, true, true
 		case strings.HasPrefix(f, "-"):
 			delete(want, f[1:])
 		default:
 			want[f] = true
 		}
 	}
-	out := map[string]any{}
+	var out jiraFieldsOut
 	if want["summary"] {
-		out["summary"] = is.summary
+		out.Summary = &is.summary
 	}
 	if want["labels"] {
-		out["labels"] = is.labels
+		out.Labels = &is.labels
+		if is.labels == nil {
+			out.Labels = &[]string{} // Jira answers [] for an issue without labels
+		}
 	}
 	if want["created"] {
-		out["created"] = is.created.Format("2006-01-02T15:04:05.000-0700")
+		c := is.created.Format("2006-01-02T15:04:05.000-0700")
+		out.Created = &c
 	}
 	return out
+}
+
+// jiraFieldsOut is the fields of an issue in an answer; a field not asked
+// for is left out (nil).
+type jiraFieldsOut struct {
+	Summary *string   `json:"summary,omitempty"`
+	Labels  *[]string `json:"labels,omitempty"`
+	Created *string   `json:"created,omitempty"`
+}
+
+// jiraIssueOut is an issue in a search or bulkfetch answer.
+type jiraIssueOut struct {
+	ID     string        `json:"id"`
+	Key    string        `json:"key"`
+	Self   string        `json:"self"`
+	Fields jiraFieldsOut `json:"fields"`
 }
 
 type jiraIssue struct {
@@ -340,13 +357,12 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				break // enough to fill the page and know it is not the last
 			}
 		}
-		out := []map[string]any{}
+		out := []jiraIssueOut{}
 		for _, is := range hits {
 			if len(out) == maxResults {
 				break
 			}
-			out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
-				"fields": is.fields(fields, "summary", "labels")})
+			out = append(out, jiraIssueOut{ID: is.id, Key: is.key, Self: self(r, "issue/"+is.id), Fields: is.fields(fields, "summary", "labels")})
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "isLast": len(hits) <= maxResults})
 	}
@@ -394,14 +410,13 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Mu.Lock()
 		defer fk.Mu.Unlock()
-		out, errs := []map[string]any{}, []map[string]any{}
+		out, errs := []jiraIssueOut{}, []map[string]any{}
 		for _, k := range body.Keys {
 			switch is := find(k); {
 			case is != nil && fk.unloadable[is.key]:
 				errs = append(errs, map[string]any{"id": is.id, "message": "Issue could not be loaded. Try again later."})
 			case is != nil:
-				out = append(out, map[string]any{"id": is.id, "key": is.key, "self": self(r, "issue/"+is.id),
-					"fields": is.fields(body.Fields, "summary", "labels", "created")})
+				out = append(out, jiraIssueOut{ID: is.id, Key: is.key, Self: self(r, "issue/"+is.id), Fields: is.fields(body.Fields, "summary", "labels", "created")})
 			}
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"issues": out, "issueErrors": errs})
