@@ -2,6 +2,7 @@ package jira_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/url"
@@ -70,6 +71,28 @@ func TestRepeatUnderStaleSearchCreatesOnce(t *testing.T) {
 	}
 	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 2 {
 		t.Errorf("issues created = %d, want 2", n)
+	}
+}
+
+// The scan reads on past a full page without the step's label: with 100
+// other issues above the watermark (search shows none), the step's own is
+// on the second page and is found there.
+func TestRepeatFindsIssueOnSecondScanPage(t *testing.T) {
+	h := connectortest.New(t)
+	lab.Fake[*jira.Fake](h.Lab).SetIndexLag(time.Hour)
+	for i := range 100 {
+		h.MustRun("jira.create_issue", map[string]any{"summary": "other"}, fmt.Sprintf("other-%d", i))
+	}
+	first := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
+	if first["key"] != "SEC-101" {
+		t.Fatalf("first %v", first)
+	}
+	again := h.MustRun("jira.create_issue", map[string]any{"summary": "x"}, "step-a")
+	if again["already"] != true || again["key"] != "SEC-101" {
+		t.Errorf("again %v, want the issue SEC-101 found on the scan's second page", again)
+	}
+	if n := h.Lab.Changes(lab.Jira, "create_issue", ""); n != 101 {
+		t.Errorf("issues created = %d, want 101", n)
 	}
 }
 

@@ -1,6 +1,7 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	_ "embed"
 	"encoding/base64"
@@ -488,22 +489,26 @@ func jiraScanAbove(ctx context.Context, c *connector.Conn, project string, water
 		if !resp.OK() {
 			return nil, c.StatusError(resp, jiraError(resp.Body), "")
 		}
-		var res struct {
-			Issues []struct {
-				jiraIssueRef
-				Fields struct {
-					Labels []string `json:"labels"`
-				} `json:"fields"`
-			} `json:"issues"`
-			// Issues Jira could not load this time ("a retriable error or
-			// payload constraint"); unknown keys are left out, not listed.
-			IssueErrors []struct {
-				ID      string `json:"id"`
-				Message string `json:"message"`
-			} `json:"issueErrors"`
-		}
-		if err := c.DecodeJSON(resp, &res); err != nil {
-			return nil, err
+		var res jiraBulkPage
+		n := 0 // issues on the page
+		if !bytes.Contains(resp.Body, []byte(strconv.Quote(marker))) {
+			// No issue of this page carries the label (a label is a JSON
+			// string of letters, digits and dashes, never escaped): count
+			// the issues and read the errors without decoding each issue,
+			// which is most of a ticket's cost when many are created.
+			var light struct {
+				Issues      []struct{}         `json:"issues"`
+				IssueErrors []jiraBulkErrorRef `json:"issueErrors"`
+			}
+			if err := c.DecodeJSON(resp, &light); err != nil {
+				return nil, err
+			}
+			n, res.IssueErrors = len(light.Issues), light.IssueErrors
+		} else {
+			if err := c.DecodeJSON(resp, &res); err != nil {
+				return nil, err
+			}
+			n = len(res.Issues)
 		}
 		for _, is := range res.Issues {
 			if slices.Contains(is.Fields.Labels, marker) {
@@ -517,11 +522,31 @@ func jiraScanAbove(ctx context.Context, c *connector.Conn, project string, water
 			e := res.IssueErrors[0]
 			return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s could not load %d issue(s) above %s-%d (first: %s: %s); cannot yet confirm whether this step already created its issue", c.Where(), len(res.IssueErrors), project, watermark, e.ID, e.Message))
 		}
-		if len(res.Issues) == 0 {
+		if n == 0 {
 			return nil, nil
 		}
 	}
 	return nil, connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s: more than %d issues above %s-%d; cannot yet confirm whether this step already created its issue", c.Where(), jiraScanPages*100, project, watermark))
+}
+
+// jiraBulkPage is the part of a bulk fetch answer the scan reads.
+type jiraBulkPage struct {
+	Issues []jiraBulkIssue `json:"issues"`
+	// Issues Jira could not load this time ("a retriable error or payload
+	// constraint"); unknown keys are left out, not listed.
+	IssueErrors []jiraBulkErrorRef `json:"issueErrors"`
+}
+
+type jiraBulkIssue struct {
+	jiraIssueRef
+	Fields struct {
+		Labels []string `json:"labels"`
+	} `json:"fields"`
+}
+
+type jiraBulkErrorRef struct {
+	ID      string `json:"id"`
+	Message string `json:"message"`
 }
 
 // check reads the API token's account and the default project.
