@@ -206,7 +206,7 @@ func chaosKillWorker(t *testing.T, bin string, seed uint64, kills int) {
 	// arrives), and keeps that answer 2 s: wait for both, so every run of
 	// the load goes by reference at the latest revision. A killed worker
 	// stays listed for minutes, so the answer holds through the kills.
-	waitWorkersAt(ctx, t, srv.FrontendAddress(), workflows.LatestRev)
+	waitWorkersAt(ctx, t, srv.FrontendAddress(), workflows.DefaultTaskQueue, workflows.LatestRev)
 	time.Sleep(2500 * time.Millisecond)
 	runChaos(t, chaosRun{rng: rng, kills: kills, victim: worker, ready: ready, client: cl, lab: fx.lab, ipOctet: 65, uidPrefix: "wrk", personal: fx.personal, temporal: srv.FrontendAddress(),
 		check: func() {
@@ -938,9 +938,10 @@ func runChaos(t *testing.T, cfg chaosRun) {
 	}
 }
 
-// waitWorkersAt waits until every worker the server lists on the riposte
-// task queue announces revision rev.
-func waitWorkersAt(ctx context.Context, t *testing.T, addr string, rev int) {
+// waitWorkersAt waits until the server lists workers polling taskQueue
+// and every one announces revision rev (what riposte serve reads to pick
+// a run's revision: engine.WorkersByReference).
+func waitWorkersAt(ctx context.Context, t *testing.T, addr, taskQueue string, rev int) {
 	t.Helper()
 	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: "default", Logger: sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))})
 	if err != nil {
@@ -948,13 +949,13 @@ func waitWorkersAt(ctx context.Context, t *testing.T, addr string, rev int) {
 	}
 	defer c.Close()
 	for {
-		w := &engine.WorkersByReference{Client: c, TaskQueue: workflows.DefaultTaskQueue}
+		w := &engine.WorkersByReference{Client: c, TaskQueue: taskQueue}
 		if w.Rev(ctx) >= rev {
 			return
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("the server never listed a worker at revision %d on %s", rev, workflows.DefaultTaskQueue)
+			t.Fatalf("the server never listed a worker at revision %d on %s", rev, taskQueue)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -26,7 +26,6 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/devserver"
-	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/test/harness"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -97,21 +96,11 @@ func TestProductionTopology(t *testing.T) {
 		worker.MustRun(t)
 		return strings.Contains(worker.Output(), "Riposte worker polling "+taskQueue)
 	})
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: harness.QuietLogger{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
 	// serve starts runs at the revision of the workers the server lists as
-	// polling (engine.WorkersByReference); on a busy machine the worker's
-	// first poll reaches the server a while after "polling" is printed, and
-	// a run started before it goes inline at revision 0, without the run
-	// ahead checked below.
-	harness.WaitFor(t, time.Minute, "the server lists the worker as polling", func() bool {
-		worker.MustRun(t)
-		resp, err := c.DescribeTaskQueue(ctx, taskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-		return err == nil && engine.PollersRev(resp.GetPollers()) == workflows.LatestRev
-	})
+	// polling; on a busy machine the worker's first poll reaches the server
+	// a while after "polling" is printed, and a run started before it goes
+	// inline at revision 0, without the run ahead checked below.
+	waitWorkersAt(ctx, t, srv.FrontendAddress(), taskQueue, workflows.LatestRev)
 	base := "http://" + apiAddr
 	harness.WaitFor(t, time.Minute, "serve answering /healthz", func() bool {
 		serve.MustRun(t)
@@ -165,6 +154,11 @@ func TestProductionTopology(t *testing.T) {
 
 	// What Temporal stores is ciphertext: serve encrypted the input with the
 	// shared key, and the worker could decrypt it (the run succeeded).
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: harness.QuietLogger{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
 	it := c.GetWorkflowHistory(ctx, m.WorkflowID, m.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	ev, err := it.Next()
 	if err != nil {
