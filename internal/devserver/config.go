@@ -64,6 +64,33 @@ func DevDynamicConfig() map[string]any {
 	}
 }
 
+// dynamicConfigValues merges DevDynamicConfig with Options.DynamicConfig,
+// the caller's values winning. Keys are compared as the server compares
+// them, without case: the server's own key names are lower case
+// ("history.hostlevelcachemaxsize") and callers write them as documented
+// ("history.hostLevelCacheMaxSize"); compared as given, both would stay in
+// the map and the one applied last would win.
+func dynamicConfigValues(opts Options) map[string]any {
+	dc := map[string]any{}
+	for k, v := range DevDynamicConfig() {
+		dc[dynamicconfig.MakeKey(k).String()] = v
+	}
+	for k, v := range opts.DynamicConfig {
+		dc[dynamicconfig.MakeKey(k).String()] = v
+	}
+	return dc
+}
+
+// callerSets reports whether Options.DynamicConfig sets key, in any case.
+func callerSets(opts Options, key dynamicconfig.Key) bool {
+	for k := range opts.DynamicConfig {
+		if dynamicconfig.MakeKey(k) == key {
+			return true
+		}
+	}
+	return false
+}
+
 // serverOptions assembles the temporal.ServerOption list for one node running
 // all services in process.
 func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr, httpAddr string, logger *serverLogger, dcClient *dynamicconfig.MemoryClient) []temporal.ServerOption {
@@ -112,8 +139,7 @@ func serverOptions(opts Options, ports portSet, sqlCfg *config.SQL, frontendAddr
 
 	hostPort := func(port int) string { return net.JoinHostPort(loopbackIP, strconv.Itoa(port)) }
 
-	dc := DevDynamicConfig()
-	maps.Copy(dc, opts.DynamicConfig)
+	dc := dynamicConfigValues(opts)
 	for _, k := range slices.Sorted(maps.Keys(dc)) {
 		dcClient.OverrideValue(dynamicconfig.MakeKey(k), dc[k])
 	}

@@ -241,7 +241,7 @@ func start(ctx context.Context, opts Options) (_ *Server, retErr error) {
 // when the caller's dynamic config decides.
 func (s *Server) settle(opts Options, added bool) {
 	key := dynamicconfig.ForceSearchAttributesCacheRefreshOnRead.Key()
-	if _, set := opts.DynamicConfig[key.String()]; set {
+	if callerSets(opts, key) {
 		close(s.settled)
 		return
 	}

@@ -468,11 +468,41 @@ func TestSettle(t *testing.T) {
 	}
 	s.settleTimer.Stop()
 
-	// The caller's dynamic config wins.
-	s = newServer()
-	s.settle(Options{DynamicConfig: map[string]any{key.String(): true}}, false)
-	if !closed(s) || value(s) != true {
-		t.Errorf("caller's setting: settled %v, refresh %v; want settled, true", closed(s), value(s))
+	// The caller's dynamic config wins, however it spells the key.
+	for _, name := range []string{key.String(), "system.forceSearchAttributesCacheRefreshOnRead"} {
+		s = newServer()
+		s.settle(Options{DynamicConfig: map[string]any{name: true}}, false)
+		if !closed(s) || value(s) != true {
+			t.Errorf("caller's setting %s: settled %v, refresh %v; want settled, true", name, closed(s), value(s))
+		}
+	}
+}
+
+// TestCallerDynamicConfigWins checks that a value of Options.DynamicConfig
+// replaces the one DevDynamicConfig sets for the same key, whether the
+// caller writes the key as Temporal documents it (mixed case) or in the
+// server's lower case, and that the others stay.
+func TestCallerDynamicConfigWins(t *testing.T) {
+	cacheKey := dynamicconfig.HistoryCacheHostLevelMaxSize.Key()
+	updateKey := dynamicconfig.WorkflowExecutionMaxInFlightUpdates.Key()
+	get := func(dc *dynamicconfig.MemoryClient, key dynamicconfig.Key) any {
+		vs := dc.GetValue(key)
+		if len(vs) != 1 {
+			t.Fatalf("%s: %d values, want 1", key, len(vs))
+		}
+		return vs[0].Value
+	}
+	for _, name := range []string{"history.hostLevelCacheMaxSize", "history.hostlevelcachemaxsize", "HISTORY.HOSTLEVELCACHEMAXSIZE"} {
+		t.Run(name, func(t *testing.T) {
+			dc := dynamicconfig.NewMemoryClient()
+			serverOptions(Options{DynamicConfig: map[string]any{name: 4096}}, portSet{}, sqliteConfig(""), "127.0.0.1:7233", "", nil, dc)
+			if got := get(dc, cacheKey); got != 4096 {
+				t.Errorf("%s = %v, want the caller's 4096 (the default is %v)", cacheKey, got, DevDynamicConfig()[cacheKey.String()])
+			}
+			if got, want := get(dc, updateKey), DevDynamicConfig()[updateKey.String()]; got != want {
+				t.Errorf("%s = %v, want the default %v", updateKey, got, want)
+			}
+		})
 	}
 }
 
