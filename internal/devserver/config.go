@@ -49,7 +49,10 @@ func DevDynamicConfig() map[string]any {
 		// decision reloads it from SQLite (riposte bench, 4,000 parked:
 		// 8096 -> 2048: 752 -> 652 MiB RSS, decisions not slower; 10,000
 		// parked, 2048 -> 1024 with the sticky cache 2,000 -> 1,000:
-		// 698 -> 476 MiB).
+		// 698 -> 476 MiB). A run takes two entries (its own and its
+		// workflow id's current-run lock), so at 70 runs/s the cache holds
+		// about 7 s of runs and closed runs' workflow task timeouts reload
+		// them from SQLite; 2,048 measured no better (BENCHMARKS.md).
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 1024,
 		// The UI and tests list workflows a lot.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
