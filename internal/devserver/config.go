@@ -78,8 +78,10 @@ func dynamicConfigValues(opts Options) map[string]any {
 	for k, v := range DevDynamicConfig() {
 		dc[dynamicconfig.MakeKey(k).String()] = v
 	}
-	for k, v := range opts.DynamicConfig {
-		dc[dynamicconfig.MakeKey(k).String()] = v
+	// Sorted, so that one key given twice in different cases resolves the
+	// same way every time.
+	for _, k := range slices.Sorted(maps.Keys(opts.DynamicConfig)) {
+		dc[dynamicconfig.MakeKey(k).String()] = opts.DynamicConfig[k]
 	}
 	return dc
 }
