@@ -52,7 +52,8 @@ func DevDynamicConfig() map[string]any {
 		// 698 -> 476 MiB). A run takes two entries (its own and its
 		// workflow id's current-run lock), so at 70 runs/s the cache holds
 		// about 7 s of runs and closed runs' workflow task timeouts reload
-		// them from SQLite; 2,048 measured no better (BENCHMARKS.md).
+		// them from SQLite; 2,048, and 4,096 with a sticky cache of 500,
+		// measured no cheaper per Riposte run (BENCHMARKS.md).
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key().String(): 1024,
 		// The UI and tests list workflows a lot.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key().String(): 100,
