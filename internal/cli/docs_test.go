@@ -25,10 +25,14 @@ func TestGeneratedDocsUpToDate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for path, want := range map[string][]byte{
-		"../../docs/actions.md":           md.Bytes(),
-		"../../docs/playbook.schema.json": append(schema, '\n'),
+	for _, doc := range []struct {
+		path, regenerate string
+		want             []byte
+	}{
+		{"../../docs/actions.md", RegenerateDocs, md.Bytes()},
+		{"../../docs/playbook.schema.json", "go run ./cmd/riposte schema > docs/playbook.schema.json", append(schema, '\n')},
 	} {
+		path, want := doc.path, doc.want
 		if *update {
 			if err := os.WriteFile(path, want, 0o644); err != nil {
 				t.Fatal(err)
@@ -37,7 +41,7 @@ func TestGeneratedDocsUpToDate(t *testing.T) {
 		}
 		got, err := os.ReadFile(path)
 		if err != nil || !bytes.Equal(got, want) {
-			t.Errorf("%s is out of date (the catalog, a connector's activities/<vendor>/README.md or the format changed): run `%s` (or go test ./internal/cli -run TestGeneratedDocsUpToDate -update)", path, RegenerateDocs)
+			t.Errorf("%s is out of date (the catalog, a connector's activities/<vendor>/README.md or the format changed): run `%s` (or go test ./internal/cli -run TestGeneratedDocsUpToDate -update)", path, doc.regenerate)
 		}
 	}
 }

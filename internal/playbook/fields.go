@@ -30,6 +30,7 @@ type field struct {
 	enum     []string
 	pattern  string
 	min      int // for ints; 0 = no minimum
+	max      int // for ints; 0 = no maximum
 	obj      *object
 }
 
@@ -62,6 +63,16 @@ const (
 	identPattern  = `^[A-Za-z_][A-Za-z0-9_]*$`
 )
 
+// Upper bounds of the integer fields: Temporal holds attempts in an int32,
+// versions travel as JSON numbers (exact to 2^53), and a quorum or a
+// parallelism beyond these is a typo, not a policy.
+const (
+	maxAttempts    = 1000
+	maxQuorum      = 100
+	maxConcurrency = 100
+	maxVersion     = 1<<53 - 1
+)
+
 // format is the whole riposte/v1 format, built once by newFormat.
 type format struct {
 	playbook, trigger, step, retry, approval, approvers, escalation *object
@@ -73,7 +84,7 @@ func newFormat() *format {
 		{name: "when", kind: kExprBool, required: true, doc: "expr over `detection`; true starts a run."},
 	}}
 	f.retry = &object{name: "retry", doc: "Retry policy for each attempt of the step's action.", fields: []field{
-		{name: "max_attempts", kind: kInt, min: 1, doc: "Attempts in all, including the first (default 3)."},
+		{name: "max_attempts", kind: kInt, min: 1, max: maxAttempts, doc: "Attempts in all, including the first (default 3, at most 1000)."},
 		{name: "initial_interval", kind: kDuration, doc: "Wait before the first retry (default 1s)."},
 		{name: "backoff", kind: kNumber, doc: "Multiplier for each further wait (default 2.0, at least 1)."},
 		{name: "max_interval", kind: kDuration, doc: "Longest wait between attempts (default 1m)."},
@@ -90,7 +101,7 @@ func newFormat() *format {
 	f.approval = &object{name: "approval", doc: "Human approval gate, or `auto` to run a contain step without one.", fields: []field{
 		{name: "if", kind: kExprBool, doc: "Gate only when this is true (e.g. production hosts)."},
 		{name: "approvers", kind: kObject, obj: f.approvers, doc: "Who may decide."},
-		{name: "quorum", kind: kInt, min: 1, doc: "Distinct approvals needed (default 1)."},
+		{name: "quorum", kind: kInt, min: 1, max: maxQuorum, doc: "Distinct approvals needed (default 1, at most 100)."},
 		{name: "timeout", kind: kDuration, doc: "How long to wait for a decision (default 30m)."},
 		{name: "on_timeout", kind: kString, enum: []string{OnTimeoutDeny, OnTimeoutApprove, OnTimeoutEscalate}, doc: "What a timeout means (default deny)."},
 		{name: "escalate_to", kind: kObject, obj: f.escalation, doc: "Next approvers for on_timeout: escalate."},
@@ -105,7 +116,7 @@ func newFormat() *format {
 		{name: "needs", kind: kStringList, doc: "Steps that must finish first."},
 		{name: "if", kind: kExprBool, doc: "Run only when true; otherwise the step is skipped."},
 		{name: "for_each", kind: kForEach, doc: "Run once per element (${{ expr }} or a list); `item` and `index` are bound."},
-		{name: "concurrency", kind: kInt, min: 1, doc: "Parallel iterations of for_each (default 4)."},
+		{name: "concurrency", kind: kInt, min: 1, max: maxConcurrency, doc: "Parallel iterations of for_each (default 4, at most 100)."},
 		{name: "timeout", kind: kDuration, doc: "Limit for each attempt (default 5m)."},
 		{name: "retry", kind: kObject, obj: f.retry, doc: "Retry policy."},
 		{name: "on_failure", kind: kString, enum: []string{OnFailureAbort, OnFailureContinue}, doc: "abort (default) ends the run; continue carries on."},
@@ -116,7 +127,7 @@ func newFormat() *format {
 	f.playbook = &object{name: "playbook", doc: "A Riposte playbook (riposte/v1).", fields: []field{
 		{name: "apiVersion", kind: kString, required: true, enum: []string{APIVersion}, doc: "Always riposte/v1."},
 		{name: "name", kind: kString, required: true, pattern: namePattern, doc: "Unique name, lowercase letters, digits and dashes."},
-		{name: "version", kind: kInt, required: true, min: 1, doc: "Integer version, recorded with every run."},
+		{name: "version", kind: kInt, required: true, min: 1, max: maxVersion, doc: "Integer version, recorded with every run."},
 		{name: "description", kind: kString, doc: "What the playbook is for."},
 		{name: "owner", kind: kString, doc: "Team that owns it."},
 		{name: "mode", kind: kString, enum: []string{ModeLive, ModeShadow}, doc: "live (default) or shadow: run on live detections but simulate every action."},

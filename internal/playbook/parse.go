@@ -172,9 +172,17 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 	if f.pattern != "" && !patterns[f.pattern].re.MatchString(v.Value) {
 		p.errorf(v, "%s: %q must be %s", path, v.Value, patterns[f.pattern].what)
 	}
-	if f.kind == kInt && f.min > 0 {
-		if n, err := strconv.Atoi(v.Value); err != nil || n < f.min {
+	if f.kind == kInt && (f.min > 0 || f.max > 0) {
+		n, err := int64Value(v)
+		switch {
+		case err != nil && f.max > 0:
+			p.errorf(v, "%s must be between %d and %d, got %s", path, f.min, f.max, v.Value)
+		case err != nil:
+			p.errorf(v, "%s must be at least %d and fit in 64 bits, got %s", path, f.min, v.Value)
+		case n < int64(f.min):
 			p.errorf(v, "%s must be at least %d, got %s", path, f.min, v.Value)
+		case f.max > 0 && n > int64(f.max):
+			p.errorf(v, "%s must be at most %d, got %s", path, f.max, v.Value)
 		}
 	}
 	if f.kind == kDuration {
@@ -404,8 +412,19 @@ func integer(n *yaml.Node) int {
 	if n == nil || n.Tag != "!!int" {
 		return 0
 	}
-	v, _ := strconv.Atoi(n.Value)
-	return v
+	v, err := int64Value(n)
+	if err != nil || v != int64(int(v)) {
+		return 0
+	}
+	return int(v)
+}
+
+// int64Value reads an !!int scalar as YAML reads it (1_000, 0x10, 0o17 and
+// 017 alike), so the bounds checked are those of the value used.
+func int64Value(n *yaml.Node) (int64, error) {
+	var v int64
+	err := n.Decode(&v)
+	return v, err
 }
 
 func boolean(n *yaml.Node) bool {

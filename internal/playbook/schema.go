@@ -91,6 +91,9 @@ func fieldSchema(f field) map[string]any {
 		if f.min > 0 {
 			s["minimum"] = f.min
 		}
+		if f.max > 0 {
+			s["maximum"] = f.max
+		}
 	case kNumber:
 		s = map[string]any{"type": "number"}
 	case kBool:
