@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/identity"
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // Scopes a token may hold.
@@ -325,7 +326,7 @@ func (s *Store) Revoke(id string, now time.Time) (Record, error) {
 	return out, err
 }
 
-// update rewrites the file atomically (temp file, fsync, rename), mode 0600.
+// update rewrites the file atomically (safefile.WriteFile), mode 0600.
 func (s *Store) update(fn func(*storeFile) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -344,27 +345,8 @@ func (s *Store) update(fn func(*storeFile) error) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".tokens-*.json")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(append(b, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
+	// Synced, directory included: a revocation survives a power loss.
+	if err := safefile.WriteFile(s.path, append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	s.byHash = nil // re-read on next lookup

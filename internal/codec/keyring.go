@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // Environment variables read by KeyringFromEnv.
@@ -419,10 +421,16 @@ func newKeyID(prefix string) (string, error) {
 	return prefix + "-" + time.Now().UTC().Format("20060102") + "-" + hex.EncodeToString(b[:]), nil
 }
 
-// writeFileAtomic writes data to path with mode 0600 through a temporary
-// file in the same directory. With exclusive, an existing path is left alone
-// and an error wrapping fs.ErrExist is returned; otherwise path is replaced.
-func writeFileAtomic(path string, data []byte, exclusive bool) (retErr error) {
+// writeFileAtomic writes data to path with mode 0600, synced. With
+// exclusive, an existing path is left alone and an error wrapping
+// fs.ErrExist is returned; otherwise path is replaced (safefile.WriteFile).
+func writeFileAtomic(path string, data []byte, exclusive bool) error {
+	if !exclusive {
+		if err := safefile.WriteFile(path, data, 0o600); err != nil {
+			return fmt.Errorf("writing key file %q: %w", path, err)
+		}
+		return nil
+	}
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
@@ -430,12 +438,8 @@ func writeFileAtomic(path string, data []byte, exclusive bool) (retErr error) {
 	}
 	tmpName := tmp.Name()
 	defer func() {
-		_ = os.Remove(tmpName) // no-op once renamed
+		_ = os.Remove(tmpName) // the link, if made, keeps the content
 	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
 	if _, err := tmp.Write(data); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("writing key file %q: %w", path, err)
@@ -447,21 +451,17 @@ func writeFileAtomic(path string, data []byte, exclusive bool) (retErr error) {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("writing key file %q: %w", path, err)
 	}
-	if exclusive {
-		err := os.Link(tmpName, path)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("key file %q: %w", path, fs.ErrExist)
-		}
-		if err != nil {
-			// No hard links on this file system: fall back to O_EXCL.
-			if err := writeExclusive(path, data); err != nil {
-				return err
-			}
-		}
-	} else if err := os.Rename(tmpName, path); err != nil {
+	err = os.Link(tmpName, path)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("key file %q: %w", path, fs.ErrExist)
+	}
+	if err != nil {
+		// No hard links on this file system: fall back to O_EXCL.
+		return writeExclusive(path, data)
+	}
+	if err := safefile.SyncDir(dir); err != nil {
 		return fmt.Errorf("writing key file %q: %w", path, err)
 	}
-	syncDir(dir)
 	return nil
 }
 
@@ -485,14 +485,6 @@ func writeExclusive(path string, data []byte) error {
 		return fmt.Errorf("writing key file %q: %w", path, werr)
 	}
 	return nil
-}
-
-// syncDir makes a rename or link durable where the platform allows it.
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // DeriveKeys derives one secondary key per key of the ring: HMAC-SHA256 of

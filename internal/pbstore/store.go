@@ -149,26 +149,14 @@ func (s *Store) Add(c *playbook.Compiled) error {
 		return nil
 	}
 	path := s.path(c.Digest)
-	if _, err := os.Stat(path); err == nil {
+	if src, err := safefile.ReadFile(path, safefile.MaxSize); err == nil && playbook.Digest(src) == c.Digest {
 		return nil
 	}
-	// Write then rename: a reader never sees half a file.
-	tmp, err := os.CreateTemp(s.dir, ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("playbook store: %w", err)
-	}
-	if _, err := tmp.Write(c.Source); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("playbook store: writing %s: %w", name(c), err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("playbook store: writing %s: %w", name(c), err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("playbook store: %w", err)
+	// Missing, or not this source (a write a crash cut short, a hand
+	// edit): replace it. WriteFile syncs before it returns, so a run
+	// started once Add returned finds its version after a power loss.
+	if err := safefile.WriteFile(path, c.Source, 0o644); err != nil {
+		return fmt.Errorf("playbook store: %s: %w", name(c), err)
 	}
 	return nil
 }

@@ -99,6 +99,46 @@ func TestStoreMissing(t *testing.T) {
 	}
 }
 
+// A file under a digest that does not hold that source (a write cut short
+// by a crash leaves it empty, or someone edited it) is rewritten when the
+// version is added again, so the store heals instead of keeping the bad
+// file forever; no temporary file is left behind.
+func TestStoreRewritesABadFile(t *testing.T) {
+	dir := t.TempDir()
+	v1 := load(t, version(1))
+	path := filepath.Join(dir, v1.Digest+".yaml")
+	for _, bad := range [][]byte{nil, version(1)[:20], version(9)} {
+		if err := os.WriteFile(path, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		s, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Add(v1); err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile(path)
+		if err != nil || string(got) != string(v1.Source) {
+			t.Fatalf("after Add over %q: %q, %v", bad, got, err)
+		}
+		restarted, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := restarted.Get("store-test", 1, v1.Digest); err != nil {
+			t.Fatalf("after Add over %q: %v", bad, err)
+		}
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("files left: %v", entries)
+	}
+}
+
 // A worker's playbooks directory is scanned at start and again when a run
 // asks for a version loaded after (serve reloaded the shared directory).
 func TestStoreScansPlaybooksOnMiss(t *testing.T) {

@@ -1,13 +1,16 @@
 // Package safefile reads configuration and playbook files defensively: the
 // size is checked before anything is read, and anything but a regular file
 // (a symlink to /dev/zero, a FIFO, a device) is refused, so a hostile
-// directory entry cannot exhaust memory or block the process.
+// directory entry cannot exhaust memory or block the process. It also
+// writes the files Riposte keeps (tokens, keys, stored playbooks) so that a
+// crash leaves either the old or the new content, never half of it.
 package safefile
 
 import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 )
 
 // MaxSize is the default limit for YAML and JSON inputs.
@@ -39,4 +42,53 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 		return nil, fmt.Errorf("%s grew past the limit of %d bytes while being read", path, limit)
 	}
 	return b, nil
+}
+
+// WriteFile replaces path with data, created with mode perm: written to a
+// temporary file in the same directory, synced, renamed over path, and the
+// directory synced, so that readers see the old or the new file and, once
+// it returns, a power loss cannot bring back the old one (a revoked token,
+// a playbook version a run was just started with).
+func WriteFile(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op once renamed
+	if err := write(tmp, data, perm); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return err
+	}
+	return SyncDir(dir)
+}
+
+// write fills a new temporary file and closes it.
+func write(f *os.File, data []byte, perm os.FileMode) error {
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Chmod(perm)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// SyncDir makes the creation, rename or removal of an entry of dir durable.
+func SyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return nil
 }

@@ -29,3 +29,54 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("/dev/zero: %v", err)
 	}
 }
+
+// WriteFile replaces the file with the mode asked for, leaves no temporary
+// file behind, and on a failed rename leaves what was there untouched.
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tokens.json")
+	for _, data := range []string{"first\n", "second, longer than the first\n", ""} {
+		if err := WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		got, err := ReadFile(path, MaxSize)
+		if err != nil || string(got) != data {
+			t.Fatalf("read back %q, %v; want %q", got, err, data)
+		}
+	}
+	st, err := os.Stat(path)
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v, %v", st.Mode(), err)
+	}
+	if err := WriteFile(filepath.Join(dir, "shared.yaml"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := os.Stat(filepath.Join(dir, "shared.yaml")); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode())
+	}
+	// A directory in the way: the rename fails and the directory stays.
+	sub := filepath.Join(dir, "sub")
+	if err := os.MkdirAll(filepath.Join(sub, "keep"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(sub, []byte("x"), 0o600); err == nil {
+		t.Fatal("replaced a non-empty directory")
+	}
+	if _, err := os.Stat(filepath.Join(sub, "keep")); err != nil {
+		t.Errorf("the directory was touched: %v", err)
+	}
+	if err := WriteFile(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Error("wrote into a missing directory")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	if want := "shared.yaml sub tokens.json"; strings.Join(names, " ") != want {
+		t.Errorf("directory holds %v, want %s", names, want)
+	}
+}
