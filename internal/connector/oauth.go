@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -143,11 +144,25 @@ func (c *Conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 		return "", 0, NewFailure(KindVendorError, fmt.Sprintf("%s returned no access_token", c.Where()))
 	}
 	c.AddSecret(tr.AccessToken)
-	ttl := 30 * time.Minute
-	if s := strings.Trim(string(tr.ExpiresIn), `"`); s != "" {
-		if n, err := strconv.Atoi(s); err == nil && n > 0 {
-			ttl = time.Duration(n) * time.Second
-		}
+	return tr.AccessToken, tokenTTL(tr.ExpiresIn), nil
+}
+
+// tokenTTL reads expires_in (seconds, a number or, from some vendors, a
+// string): 30 minutes when absent or unreadable, and at most a day, so a
+// vendor's huge value neither overflows the expiry nor keeps a token
+// cached past a credential rotation for long.
+func tokenTTL(expiresIn json.RawMessage) time.Duration {
+	const fallback, longest = 30 * time.Minute, 24 * time.Hour
+	s := strings.Trim(string(expiresIn), `"`)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-") {
+		return longest
 	}
-	return tr.AccessToken, ttl, nil
+	if err != nil || n <= 0 {
+		return fallback
+	}
+	if n > int64(longest/time.Second) {
+		return longest
+	}
+	return time.Duration(n) * time.Second
 }
