@@ -179,3 +179,57 @@ func TestValidateEndsEveryDiagnosticWithANewline(t *testing.T) {
 		t.Errorf("exit %d, output\n%q\nwant\n%q", code, both.String(), want)
 	}
 }
+
+// validate --format json gives each problem with its position and the
+// same caret snippet as the text output, and the names of valid playbooks;
+// exit 1 on a problem, 0 without, 2 for an unknown format.
+func TestValidateJSON(t *testing.T) {
+	dir := t.TempDir()
+	bad := "apiVersion: riposte/v1\nname: bad\nversion: 1\ntrigger: {when: 'true'}\nsteps:\n  - id: a\n    action: core.noop\n    timeout: 5 minutes\n"
+	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"validate", "--format", "json", dir}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	var got struct {
+		Valid       bool     `json:"valid"`
+		Files       int      `json:"files"`
+		Playbooks   []string `json:"playbooks"`
+		Diagnostics []struct {
+			File    string `json:"file"`
+			Line    int    `json:"line"`
+			Col     int    `json:"col"`
+			Message string `json:"message"`
+			Snippet string `json:"snippet"`
+		} `json:"diagnostics"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out.String())
+	}
+	if code != 1 || got.Valid || got.Files != 1 || len(got.Diagnostics) != 1 {
+		t.Fatalf("exit %d, %+v", code, got)
+	}
+	d := got.Diagnostics[0]
+	if d.File != filepath.Join(dir, "bad.yaml") || d.Line != 8 || d.Col != 14 || !strings.Contains(d.Message, `invalid duration "5 minutes"`) ||
+		d.Snippet != " |     timeout: 5 minutes\n | .............^" {
+		t.Errorf("diagnostic %+v", d)
+	}
+	var text bytes.Buffer
+	Main(context.Background(), []string{"validate", dir}, Streams{In: strings.NewReader(""), Out: &text, Err: &text})
+	if !strings.Contains(text.String(), strings.ReplaceAll(d.Snippet, "\n", "\n  ")) {
+		t.Errorf("the text output does not show the same snippet:\n%s", text.String())
+	}
+
+	good := strings.Replace(strings.Replace(bad, "5 minutes", "5m", 1), "name: bad", "name: good", 1)
+	if err := os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	code = Main(context.Background(), []string{"validate", "--format", "json", dir}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if err := json.Unmarshal(out.Bytes(), &got); err != nil || code != 0 || !got.Valid || len(got.Diagnostics) != 0 || len(got.Playbooks) != 1 || got.Playbooks[0] != "good" {
+		t.Errorf("valid set: exit %d, %v, %s", code, err, out.String())
+	}
+	if code := Main(context.Background(), []string{"validate", "--format", "yaml", dir}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb}); code != 2 {
+		t.Errorf("--format yaml: exit %d", code)
+	}
+}

@@ -196,6 +196,57 @@ func TestHelpers(t *testing.T) {
 	}
 }
 
+// TestPrimaryHelpers: each primary_*(finding) is the first value of its
+// entity list in the view, "" when the list is empty or the argument is not
+// a view; affected_host skips hosts named as a destination.
+func TestPrimaryHelpers(t *testing.T) {
+	view := map[string]any{
+		"hosts":           []any{map[string]any{"value": "fin-ws-042", "source": "device"}, map[string]any{"value": "dc-02", "source": "observables[0]"}},
+		"users":           []any{map[string]any{"value": "jdoe@example.com", "source": "actor.user"}},
+		"ips":             map[string]any{"all": []any{map[string]any{"value": "10.20.31.17"}, map[string]any{"value": "203.0.113.77"}}, "internal": []any{map[string]any{"value": "10.20.31.17"}}, "external": []any{map[string]any{"value": "203.0.113.77"}}},
+		"hashes":          []any{map[string]any{"value": "44d88612fea8a8f36de82e1278abb02f"}},
+		"cloud_resources": []any{map[string]any{"value": "arn:aws:iam::123456789012:user/ci"}},
+	}
+	empty := map[string]any{"hosts": []any{}, "ips": map[string]any{}}
+	for _, tc := range []struct {
+		src        string
+		want, none string
+	}{
+		{`primary_host(finding)`, "fin-ws-042", ""},
+		{`primary_user(finding)`, "jdoe@example.com", ""},
+		{`primary_ip(finding)`, "10.20.31.17", ""},
+		{`primary_internal_ip(finding)`, "10.20.31.17", ""},
+		{`primary_external_ip(finding)`, "203.0.113.77", ""},
+		{`primary_hash(finding)`, "44d88612fea8a8f36de82e1278abb02f", ""},
+		{`primary_cloud_resource(finding)`, "arn:aws:iam::123456789012:user/ci", ""},
+	} {
+		p, err := Compile(tc.src, ScopeStep, false)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.src, err)
+		}
+		for _, c := range []struct {
+			view map[string]any
+			want string
+		}{{view, tc.want}, {empty, tc.none}, {nil, tc.none}} {
+			got, err := p.Eval((&Env{Detection: map[string]any{}, Finding: c.view}).Map())
+			if err != nil || got != c.want {
+				t.Errorf("%s on %v = %v, %v; want %q", tc.src, c.view, got, err, c.want)
+			}
+		}
+	}
+	// affected_host skips a host named as a destination; primary_host does not.
+	dst := map[string]any{"hosts": []any{map[string]any{"value": "cdn-sync.example.net", "source": "dst_endpoint.hostname"}, map[string]any{"value": "fin-ws-042", "source": "observables[2]"}}}
+	for src, want := range map[string]string{`affected_host(finding)`: "fin-ws-042", `primary_host(finding)`: "cdn-sync.example.net"} {
+		p, err := Compile(src, ScopeStep, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := p.Eval((&Env{Detection: map[string]any{}, Finding: dst}).Map()); err != nil || got != want {
+			t.Errorf("%s = %v, %v; want %s", src, got, err, want)
+		}
+	}
+}
+
 // TestAttackIDsIsTheViews: attack_ids(detection) is finding.attack (one
 // reader of OCSF attacks, internal/finding), also for an OCSF 1.0 Security
 // Finding and for padded uids.

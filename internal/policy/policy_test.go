@@ -69,6 +69,43 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// TestProtectedParamNames: which params are checked against which list is
+// decided by the param's name, as README's guardrails section says: a name
+// holding host, machine or device against hosts; user, login or email
+// against users; tag or tags against tags; any param against the CIDRs.
+// The same value under a name of another kind is not that kind of asset.
+func TestProtectedParamNames(t *testing.T) {
+	p, err := Parse("policy.yaml", []byte(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		key, value string
+		protected  bool
+	}{
+		{"hostname", "dc-01", true},
+		{"machine_name", "dc-01", true},
+		{"device", "dc-01", true},
+		{"target_device_name", "DC-01", true},
+		{"user", "dc-01", false},
+		{"login", "ceo@example.com", true},
+		{"email", "CEO@example.com", true},
+		{"user_principal_name", "ceo@example.com", true},
+		{"hostname", "ceo@example.com", false},
+		{"tag", "crown-jewel", true},
+		{"tags", "Crown-Jewel", true},
+		{"label", "crown-jewel", false},
+		{"ip", "10.10.3.4", true},
+		{"anything", "10.10.3.4", true},
+		{"comment", "dc-01", false},
+	} {
+		d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{tc.key: tc.value}, Auto: true, Facts: &Facts{}}, false)
+		if got := d.Rule == "protected_asset"; got != tc.protected {
+			t.Errorf("%s: %q: protected = %v (%+v), want %v", tc.key, tc.value, got, d, tc.protected)
+		}
+	}
+}
+
 // TestConfidenceFloorReadsTheView: the floor reads finding.confidence, the
 // value playbooks see (internal/finding): the view sent with the request
 // when there is one (after its JSON round trip through the workflow), else

@@ -44,6 +44,8 @@ func TestConfigValidate(t *testing.T) {
 		{name: "bot token as app token", mod: func(c *Config) { c.AppToken = "xoxb-123" }, want: []string{EnvAppToken, "xapp-"}},
 		{name: "no way to receive clicks", mod: func(c *Config) { c.SigningSecret = "" }, want: []string{EnvAppToken, EnvSigningSecret}},
 		{name: "no channel", mod: func(c *Config) { c.ApprovalChannel = "" }, want: []string{EnvApprovalChannel}},
+		{name: "no workspace id", mod: func(c *Config) { c.TeamID = "" }, want: []string{EnvTeamID, EnvAppID, "refused"}},
+		{name: "no app id", mod: func(c *Config) { c.AppID = "" }, want: []string{EnvTeamID, EnvAppID}},
 		{name: "bad API URL", mod: func(c *Config) { c.APIURL = "127.0.0.1:1234" }, want: []string{EnvAPIURL}},
 		{name: "bad UI URL", mod: func(c *Config) { c.PublicUIURL = "ftp://x" }, want: []string{EnvPublicUIURL}},
 		{name: "several problems", mod: func(c *Config) { c.BotToken, c.ApprovalChannel = "bad", "" }, want: []string{EnvBotToken, EnvApprovalChannel}},
