@@ -75,6 +75,8 @@ func TestAPITokenScopesAndIdentity(t *testing.T) {
 		{"another person's extension", "POST", "/v1/runs/w1/extend", toks["approver"], `{"step":"block","by":"4h","user":"U0INFRA001"}`, 403, "is not the authenticated identity"},
 		{"another person's safe mode", "POST", "/v1/policy/safe-mode", toks["approver"], `{"enabled":false,"user":"U0INFRA001"}`, 403, "is not the authenticated identity"},
 		{"intake token vouching without scope", "POST", "/v1/detections", toks["intake"], det("v-1", 5, ""), 403, `needs the "vouch" scope`},
+		{"read token cannot post detections", "POST", "/v1/detections", toks["reader"], det("v-2", 5, ""), 403, `needs the "intake" scope`},
+		{"approve token cannot post detections", "POST", "/v1/detections", toks["approver"], det("v-3", 5, ""), 403, `needs the "intake" scope`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
