@@ -1,0 +1,61 @@
+package workflows_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+)
+
+// for_each runs at most `concurrency` items at once, 4 when the step says
+// nothing (README, "Playbook format"), and every item runs.
+func TestForEachConcurrency(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int32
+	}{
+		{"", 4},
+		{"    concurrency: 2\n", 2},
+		{"    concurrency: 1\n", 1},
+	} {
+		h := newHarness(t)
+		var inFlight, most, calls atomic.Int32
+		h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for {
+				m := most.Load()
+				if n <= m || most.CompareAndSwap(m, n) {
+					break
+				}
+			}
+			calls.Add(1)
+			// Hold the slot until as many calls as the limit run at once (or
+			// a second passed: the last, partial round), so that how many
+			// overlap does not depend on the machine's speed.
+			for deadline := time.Now().Add(time.Second); inFlight.Load() < tc.want && time.Now().Before(deadline); {
+				time.Sleep(2 * time.Millisecond)
+			}
+			time.Sleep(5 * time.Millisecond)
+			return map[string]any{}, nil
+		})
+		c := compileYAML(t, `apiVersion: riposte/v1
+name: each
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: block
+    action: core.noop
+    for_each: ${{ [1, 2, 3, 4, 5, 6, 7, 8, 9, 10] }}
+`+tc.line+`    with: {n: "${{ item }}"}
+`)
+		if _, err := h.run(c, det); err != nil {
+			t.Fatal(err)
+		}
+		if calls.Load() != 10 || most.Load() != tc.want {
+			t.Errorf("concurrency %q: %d calls, at most %d at once; want 10 and %d", tc.line, calls.Load(), most.Load(), tc.want)
+		}
+	}
+}
