@@ -11,12 +11,12 @@ import (
 )
 
 // A worker calls one vendor from many activities at once. The connectors'
-// client keeps those connections for the next calls: a second wave of 16
-// concurrent calls to the same host opens none (Go's default transport
-// keeps 2 idle per host, so it would open 14 more, each a TLS handshake
-// against a real vendor).
+// client keeps those connections for the next calls: a second wave of 64
+// concurrent calls to the same host (README's figure) opens none (Go's
+// default transport keeps 2 idle per host, so it would open 62 more, each a
+// TLS handshake against a real vendor).
 func TestEnvReusesConnectionsToOneVendor(t *testing.T) {
-	const inFlight = 16
+	const inFlight = 64
 	var opened atomic.Int64
 	release := make(chan struct{})
 	var arrived sync.WaitGroup
