@@ -2,7 +2,9 @@ package dispatch
 
 import (
 	"context"
+	"reflect"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/client"
 
@@ -74,5 +76,37 @@ steps:
 				t.Errorf("input: playbook %v digest %q ref %+v", in.Playbook != nil, in.Digest, in.PlaybookRef)
 			}
 		})
+	}
+}
+
+// The site's approval defaults (RIPOSTE_APPROVAL_TIMEOUT and the rest, read
+// by serve) travel in every run's input, where the gates read them
+// (workflows.TestGateTimeoutDefault).
+func TestDispatchCarriesApprovalDefaults(t *testing.T) {
+	c, diags := playbook.LoadBytes("gated.yaml", []byte(`apiVersion: riposte/v1
+name: gated
+version: 1
+trigger:
+  when: "true"
+steps:
+  - id: a
+    action: core.noop
+`), activities.Catalog())
+	if diags != nil {
+		t.Fatal(diags)
+	}
+	want := workflows.ApprovalDefaults{Users: []string{"UBOB"}, Groups: []string{"SSEC"}, Timeout: playbook.Duration(45 * time.Minute), Channel: "CSEC"}
+	st := &captureStarter{}
+	d := &Dispatcher{Client: st, TaskQueue: "q", Approval: want}
+	d.SetPlaybooks(playbook.NewSet(c))
+	det := intake.Detection{"class_uid": 2004, "severity_id": 5, "finding_info": map[string]any{"uid": "u1"}}
+	if _, err := d.Dispatch(context.Background(), 0, det, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.inputs) != 1 {
+		t.Fatalf("%d runs started", len(st.inputs))
+	}
+	if got := st.inputs[0].Approval; !reflect.DeepEqual(got, want) {
+		t.Errorf("input approval defaults %+v, want %+v", got, want)
 	}
 }
