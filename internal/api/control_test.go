@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -190,4 +192,124 @@ func TestRollbackOfSimulatedRunIsRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rollbackClient is runClient with Temporal's start rules for the rollback
+// workflow id: a running rollback, or a closed one the reuse policy does
+// not allow to run again, answers WorkflowExecutionAlreadyStarted (with
+// WorkflowExecutionErrorWhenAlreadyStarted; else the existing run).
+type rollbackClient struct {
+	*runClient
+	runs   []fakeRollback // of "rollback:w1", oldest first
+	marked int            // rolled_back marks signalled
+}
+
+type fakeRollback struct {
+	runID  string
+	status enumspb.WorkflowExecutionStatus
+}
+
+func (c *rollbackClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	if n := len(c.runs); n > 0 {
+		last := c.runs[n-1]
+		allowed := false
+		switch last.status {
+		case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+			enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED, enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+			allowed = o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE
+		default: // completed
+			allowed = o.WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_UNSPECIFIED ||
+				o.WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		}
+		if !allowed {
+			if !o.WorkflowExecutionErrorWhenAlreadyStarted {
+				return fakeRun{id: o.ID, runID: last.runID}, nil
+			}
+			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("workflow execution already started", "", last.runID)
+		}
+	}
+	c.started = append(c.started, o)
+	rid := fmt.Sprintf("rb-%d", len(c.runs)+1)
+	c.runs = append(c.runs, fakeRollback{runID: rid, status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING})
+	return fakeRun{id: o.ID, runID: rid}, nil
+}
+
+func (c *rollbackClient) SignalWorkflow(_ context.Context, _, _, name string, _ any) error {
+	if name == workflows.SignalRolledBack {
+		c.marked++
+	}
+	return nil
+}
+
+// A rollback asked again while one runs or after one succeeded is answered
+// 200 with that rollback (existing: true) and starts nothing; one asked
+// again after a rollback that failed starts a new rollback (202). The run's
+// hold carries the first rollback's mark (sent when it started): that mark
+// alone does not count as undone.
+func TestRollbackAskedAgain(t *testing.T) {
+	ended := time.Date(2026, 1, 1, 0, 5, 0, 0, time.UTC)
+	run := rollbackRun(playbook.ModeLive, false)
+	holds := []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", ReleasedAt: &ended,
+		Extensions: []string{"released by rollback rollback:w1 (U0SOCLEAD1)"}}}
+	type ask struct {
+		status   int
+		runID    string
+		existing bool
+	}
+	for _, tc := range []struct {
+		name string
+		// before is what happened to the first rollback before the second ask.
+		before enumspb.WorkflowExecutionStatus
+		second ask
+	}{
+		{"after a rollback that succeeded", enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, ask{http.StatusOK, "rb-1", true}},
+		{"while the rollback runs", enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, ask{http.StatusOK, "rb-1", true}},
+		{"after a rollback that failed", enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, ask{http.StatusAccepted, "rb-2", false}},
+		{"after a rollback that timed out", enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, ask{http.StatusAccepted, "rb-2", false}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, toks, _ := identityServer(t, &fakeStarter{})
+			c := &rollbackClient{runClient: &runClient{t: t, attrs: map[string]any{"PlaybookName": "pb", "RunStatus": "succeeded", "RunMode": playbook.ModeLive},
+				result: workflows.Result{Playbook: "pb", Status: "succeeded", Steps: run.Steps, Holds: holds}}}
+			srv.Temporal = c
+			h := srv.Handler()
+			askOnce := func(want ask) {
+				t.Helper()
+				got := serve(h, post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+				var resp RollbackResponse
+				if err := json.Unmarshal([]byte(got.body), &resp); err != nil {
+					t.Fatalf("status %d, body %s: %v", got.code, got.body, err)
+				}
+				if got.code != want.status || resp.WorkflowID != "rollback:w1" || resp.RunID != want.runID || resp.Existing != want.existing ||
+					len(resp.Undo) != 1 || !strings.Contains(resp.URL, want.runID) {
+					t.Errorf("status %d, body %s; want %d with run %s, existing %v, one undo call", got.code, got.body, want.status, want.runID, want.existing)
+				}
+			}
+			askOnce(ask{http.StatusAccepted, "rb-1", false})
+			if len(c.runs) != 1 {
+				t.Fatalf("the first ask started %d rollbacks, want 1", len(c.runs))
+			}
+			for _, o := range c.started {
+				if o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY || !o.WorkflowExecutionErrorWhenAlreadyStarted {
+					t.Errorf("rollback started with reuse policy %v, error when started %v", o.WorkflowIDReusePolicy, o.WorkflowExecutionErrorWhenAlreadyStarted)
+				}
+			}
+			c.runs[0].status = tc.before
+			askOnce(tc.second)
+			if want := 1 + btoi(!tc.second.existing); len(c.runs) != want {
+				t.Errorf("%d rollback runs, want %d", len(c.runs), want)
+			}
+			if c.marked != 0 {
+				t.Errorf("%d rolled_back marks sent to a run that has ended", c.marked)
+			}
+		})
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
