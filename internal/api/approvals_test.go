@@ -1,0 +1,219 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/problem"
+	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// approvalClient is a Temporal client for the approval service: the runs a
+// visibility query finds and their gates (a run missing from gates fails its
+// query, as one that just ended), and how the run answers an Update: with
+// result, refusing with refusal, or never (no worker is up: the Update
+// waits until its context ends). Signals are recorded.
+type approvalClient struct {
+	client.Client // nil: only the methods below are used
+	runs          []string
+	gates         map[string][]workflows.Gate
+	listErr       error
+	noWorker      bool
+	result        workflows.DecisionResult
+	refusal       string
+
+	mu      sync.Mutex
+	queries []string
+	updates []client.UpdateWorkflowOptions
+	signals []approvalSignal
+}
+
+type approvalSignal struct {
+	workflowID, name string
+	arg              any
+}
+
+func (c *approvalClient) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	c.mu.Lock()
+	c.queries = append(c.queries, req.GetQuery())
+	c.mu.Unlock()
+	if c.listErr != nil {
+		return nil, c.listErr
+	}
+	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	for _, id := range c.runs {
+		resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id}})
+	}
+	return resp, nil
+}
+
+func (c *approvalClient) QueryWorkflow(_ context.Context, id, runID, query string, _ ...any) (converter.EncodedValue, error) {
+	gates, ok := c.gates[id]
+	if !ok || query != workflows.QueryGates || runID != "run-"+id {
+		return nil, errors.New("query failed: workflow ended")
+	}
+	return jsonValue{gates}, nil
+}
+
+func (c *approvalClient) UpdateWorkflow(ctx context.Context, o client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	c.mu.Lock()
+	c.updates = append(c.updates, o)
+	c.mu.Unlock()
+	if c.noWorker {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
+	return decisionHandle{c: c}, nil
+}
+
+func (c *approvalClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.signals = append(c.signals, approvalSignal{id, name, arg})
+	return nil
+}
+
+type decisionHandle struct {
+	client.WorkflowUpdateHandle // nil: only Get is used
+	c                           *approvalClient
+}
+
+func (h decisionHandle) Get(_ context.Context, v any) error {
+	if h.c.refusal != "" {
+		return temporal.NewApplicationError(h.c.refusal, "")
+	}
+	*v.(*workflows.DecisionResult) = h.c.result
+	return nil
+}
+
+// approvalServer is identityServer with an approval service on c.
+func approvalServer(t *testing.T, c *approvalClient) (http.Handler, map[string]string, *signing.Keys) {
+	t.Helper()
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("api test decision key, 32 bytes!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Temporal = c
+	srv.Approvals = &approvals.Service{Client: c, Namespace: "default", Keys: keys, UpdateTimeout: 50 * time.Millisecond}
+	return srv.Handler(), toks, keys
+}
+
+// GET /v1/approvals lists the gates waiting for people: the pending gates
+// of the running runs whose approval state is pending or escalated.
+func TestAPIListApprovals(t *testing.T) {
+	opened := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	gate := func(id, state string) workflows.Gate {
+		return workflows.Gate{ID: id, StepID: id, State: state, Approvers: []string{"U0SOCLEAD1"}, Quorum: 1,
+			Action: "defender.isolate_machine", OpenedAt: opened, ExpiresAt: opened.Add(time.Hour)}
+	}
+	type listed struct{ WorkflowID, RunID, Gate string }
+	for _, tc := range []struct {
+		name   string
+		c      *approvalClient
+		status int
+		want   []listed
+	}{
+		{"pending gates of each run", &approvalClient{runs: []string{"w1", "w2", "w3"}, gates: map[string][]workflows.Gate{
+			"w1": {gate("isolate", workflows.GatePending), gate("notify", workflows.GateApproved)},
+			// w2 ended between the list and the query: skipped.
+			"w3": {gate("block", workflows.GateDenied), gate("disable", workflows.GatePending)},
+		}}, http.StatusOK, []listed{{"w1", "run-w1", "isolate"}, {"w3", "run-w3", "disable"}}},
+		{"none waiting", &approvalClient{}, http.StatusOK, []listed{}},
+		{"visibility unavailable", &approvalClient{listErr: errors.New("visibility store down")}, http.StatusBadGateway, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, toks, _ := approvalServer(t, tc.c)
+			r := httptest.NewRequest("GET", "/v1/approvals", nil)
+			r.Header.Set("Authorization", "Bearer "+toks["reader"])
+			got := serve(h, r)
+			if len(tc.c.queries) != 1 || !strings.Contains(tc.c.queries[0], "ExecutionStatus = 'Running'") ||
+				!strings.Contains(tc.c.queries[0], "ApprovalState IN ('pending', 'escalated')") {
+				t.Errorf("visibility queries %q, want one for running runs waiting for approval", tc.c.queries)
+			}
+			if tc.status != http.StatusOK {
+				checkProblem(t, got, problem.Problem{Title: "Cannot list approvals", Status: tc.status,
+					Detail: "listing runs waiting for approval: visibility store down"})
+				return
+			}
+			var body struct {
+				Approvals []approvals.OpenGate `json:"approvals"`
+			}
+			if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.code != http.StatusOK || body.Approvals == nil {
+				t.Fatalf("status %d, body %s (%v); want 200 with an approvals list", got.code, got.body, err)
+			}
+			out := []listed{}
+			for _, g := range body.Approvals {
+				out = append(out, listed{g.WorkflowID, g.RunID, g.Gate.ID})
+				if g.Gate.State != workflows.GatePending || len(g.Gate.Approvers) != 1 || g.Gate.Action == "" {
+					t.Errorf("gate %+v: want the pending gate with its approvers and action", g.Gate)
+				}
+			}
+			if mustJSON(t, out) != mustJSON(t, tc.want) {
+				t.Errorf("listed %v, want %v", out, tc.want)
+			}
+		})
+	}
+}
+
+// A decision is answered 200 with the gate's state when the run takes it,
+// 409 with the rule when the gate's rules refuse it, and 202 when no
+// worker is up: it is then sent as a sealed signal, which the run checks by
+// the same rules when a worker runs.
+func TestAPIDecisionAnswers(t *testing.T) {
+	const rule = "four-eyes: U0SOCLEAD1 submitted this run and may not approve its gates"
+	for _, tc := range []struct {
+		name    string
+		c       *approvalClient
+		status  int
+		body    string // exact JSON answer (problem documents checked whole)
+		signals int
+	}{
+		{"the run takes it", &approvalClient{result: workflows.DecisionResult{State: workflows.GateApproved, Approvals: 1, Quorum: 1}},
+			http.StatusOK, `{"state":"approved","approvals":1,"quorum":1}`, 0},
+		{"the gate's rules refuse it", &approvalClient{refusal: rule}, http.StatusConflict, "", 0},
+		{"no worker is up", &approvalClient{noWorker: true}, http.StatusAccepted,
+			`{"detail":"no worker answered; the decision was queued and will be checked when a worker runs","queued":true}`, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, toks, keys := approvalServer(t, tc.c)
+			got := serve(h, post("/v1/runs/w1/approvals", "Bearer "+toks["approver"], `{"step":"isolate","decision":"approve","reason":"confirmed"}`))
+			if tc.status == http.StatusConflict {
+				checkProblem(t, got, problem.Problem{Title: "Decision refused", Status: 409, Detail: rule})
+			} else if b := new(bytes.Buffer); got.code != tc.status || json.Compact(b, []byte(got.body)) != nil || b.String() != tc.body {
+				t.Errorf("status %d, body %s; want %d %s", got.code, got.body, tc.status, tc.body)
+			}
+			if len(tc.c.updates) != 1 || tc.c.updates[0].WorkflowID != "w1" || tc.c.updates[0].UpdateName != workflows.UpdateDecide {
+				t.Errorf("updates %+v, want one %s Update of w1", tc.c.updates, workflows.UpdateDecide)
+			}
+			if len(tc.c.signals) != tc.signals {
+				t.Fatalf("%d signals, want %d", len(tc.c.signals), tc.signals)
+			}
+			for _, s := range tc.c.signals {
+				d, ok := s.arg.(workflows.Decision)
+				if s.workflowID != "w1" || s.name != workflows.SignalDecide || !ok || d.GateID != "isolate" || !d.Approve ||
+					d.User != "U0SOCLEAD1" || d.Via != workflows.ViaAPI || keys.Verify(workflows.DecisionClaim("w1", d), d.Seal) != nil {
+					t.Errorf("signal %+v: want the sealed decision of U0SOCLEAD1 on w1", s)
+				}
+			}
+		})
+	}
+}
