@@ -46,7 +46,9 @@ type OIDCOptions struct {
 }
 
 // OIDCOptionsFromEnv reads the RIPOSTE_OIDC_* variables; ok is false when
-// OIDC is not configured.
+// none is set. Any one of them turns OIDC on, so that a configuration
+// without its issuer is refused by NewOIDCVerifier rather than silently
+// ignored.
 func OIDCOptionsFromEnv() (OIDCOptions, bool) {
 	o := OIDCOptions{
 		Issuer:      strings.TrimSpace(os.Getenv(EnvOIDCIssuer)),
@@ -59,7 +61,8 @@ func OIDCOptionsFromEnv() (OIDCOptions, bool) {
 			o.Algs = append(o.Algs, a)
 		}
 	}
-	return o, o.Issuer != ""
+	on := o.Issuer != "" || o.Audience != "" || o.JWKSURL != "" || o.MappingFile != "" || len(o.Algs) > 0
+	return o, on
 }
 
 // OIDCMapping is the mapping file: which IdP subjects act as which Slack

@@ -210,9 +210,24 @@ func TestOIDCOptionsAndMappingErrors(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tt.name, err, tt.want)
 		}
 	}
-	t.Setenv(EnvOIDCIssuer, "")
+	for _, env := range []string{EnvOIDCIssuer, EnvOIDCAudience, EnvOIDCJWKSURL, EnvOIDCMapping, EnvOIDCAlgs} {
+		t.Setenv(env, "")
+	}
 	if _, ok := OIDCOptionsFromEnv(); ok {
-		t.Error("OIDC on without an issuer")
+		t.Error("OIDC on with no RIPOSTE_OIDC_* set")
+	}
+	// Half a configuration is on, and refused for what it lacks (README:
+	// "A partial or broken configuration refuses to start").
+	for _, env := range []string{EnvOIDCAudience, EnvOIDCJWKSURL, EnvOIDCMapping, EnvOIDCAlgs} {
+		t.Setenv(env, "RS256")
+		o, ok := OIDCOptionsFromEnv()
+		if !ok {
+			t.Errorf("%s set without an issuer: OIDC off", env)
+		}
+		if _, err := NewOIDCVerifier(context.Background(), o); err == nil || !strings.Contains(err.Error(), EnvOIDCIssuer) {
+			t.Errorf("%s set without an issuer: %v", env, err)
+		}
+		t.Setenv(env, "")
 	}
 	t.Setenv(EnvOIDCIssuer, "https://idp.example")
 	t.Setenv(EnvOIDCAudience, "riposte")

@@ -122,7 +122,7 @@ func decisionKeys() (*signing.Keys, error) {
 }
 
 // oidcFromEnv builds the OIDC bearer-token verifier from RIPOSTE_OIDC_*;
-// nil when RIPOSTE_OIDC_ISSUER is unset. A partial or broken configuration
+// nil when no RIPOSTE_OIDC_* variable is set. A partial or broken configuration
 // refuses to start (exit 2) rather than silently running without it.
 func oidcFromEnv(ctx context.Context) (auth.Verifier, error) {
 	o, ok := auth.OIDCOptionsFromEnv()
