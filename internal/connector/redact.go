@@ -14,8 +14,9 @@ import (
 // removes the exact values it did know (resolved secrets, fetched tokens).
 
 // secretKeyValue: "access_token":"…", access_token=…, 'client_secret': '…',
-// SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes).
-var secretKeyValue = regexp.MustCompile(`(?i)((?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws)("?'?\s*[:=]\s*"?'?)([^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+// SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes). A
+// quoted value is taken to its closing quote.
+var secretKeyValue = regexp.MustCompile(`(?i)((?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws)("?'?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
 
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
@@ -37,10 +38,16 @@ func RedactShapes(s string) string {
 	s = jwtShape.ReplaceAllString(s, redacted)
 	s = secretKeyValue.ReplaceAllStringFunc(s, func(m string) string {
 		sub := secretKeyValue.FindStringSubmatch(m)
-		if strings.HasPrefix(sub[3], "[REDACTED") {
+		// A quoted value is replaced whole, quotes kept: a password may
+		// hold the & or ; that end an unquoted (form or header) value.
+		q := ""
+		if v := sub[3]; len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+			q = v[:1]
+		}
+		if strings.HasPrefix(strings.TrimPrefix(sub[3], q), "[REDACTED") {
 			return m
 		}
-		return sub[1] + sub[2] + redacted
+		return sub[1] + sub[2] + q + redacted + q
 	})
 	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
 		sub := bearerShape.FindStringSubmatch(m)

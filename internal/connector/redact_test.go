@@ -38,6 +38,11 @@ func TestRedactShapes(t *testing.T) {
 		{`{"SecretAccessKey":"` + awsDocsSecret + `","AccessKeyId":"AKIAIOSFODNN7EXAMPLE"}`, awsDocsSecret, "AKIAIOSFODNN7EXAMPLE"},
 		{`{"client_secret":"Qp8~abc.DEF_ghi-123"}`, "Qp8~abc.DEF_ghi-123", `"client_secret":"[REDACTED]"`},
 		{`Okta: SSWS 00QCjAl4MlV-WPXM-ABCDEFGHIJKLMNOPQRSTUVWXYZ`, "00QCjAl4MlV", "SSWS [REDACTED]"},
+		{`login failed for {"username":"svc-riposte","password":"Tr0ub4dor&3x"}`, "Tr0ub4dor", `"password":"[REDACTED]"`},
+		{`password=hunter2hunter2&user=svc`, "hunter2hunter2", "user=svc"},
+		{`{"api_key": "0123456789abcdef0123"}`, "0123456789abcdef0123", `"api_key": "[REDACTED]"`},
+		{`X-Api-Key: vt-4f2c9e1b7a`, "vt-4f2c9e1b7a", "X-Api-Key: [REDACTED]"},
+		{`apikey=ZXhhbXBsZS1rZXk`, "ZXhhbXBsZS1rZXk", "apikey=[REDACTED]"},
 		// Not secrets: kept.
 		{`host fin-ws-042 not found`, "", "host fin-ws-042 not found"},
 		{`token expired; Bearer realm="api"`, "", `token expired; Bearer realm="api"`},
