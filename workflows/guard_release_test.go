@@ -3,6 +3,8 @@ package workflows_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -129,4 +131,144 @@ func TestBudgetReleaseFailureIsRecorded(t *testing.T) {
 			t.Errorf("step %s: %q", st.Status, st.Error)
 		}
 	})
+}
+
+// cancelledContain: boom fails (on_failure: abort, the default) while
+// isolate's contain call is running, so the abort cancels isolate. With
+// for_each, every item of isolate is running when it is cancelled.
+const cancelledContain = `apiVersion: riposte/v1
+name: contain
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: boom
+    action: core.fail
+    with: {message: "vendor said no", retryable: false}
+    retry: {max_attempts: 1}
+  - id: isolate
+    action: crowdstrike.contain_host
+%s
+    approval: auto
+`
+
+// TestBudgetSlotKeptWhenActionCancelled pins the README's "a timeout or a
+// cancellation keeps it [the slot], since the action may have reached the
+// vendor": a contain call cancelled while it runs (the run aborted) fails
+// as cancelled, and its slot is not given back, on its own or under
+// for_each (every item cancelled).
+func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
+	budget := &policy.Budget{Action: "crowdstrike.contain_host", Max: 5, Per: time.Hour}
+	for _, tc := range []struct {
+		name  string
+		with  string
+		items []string // hostnames the contain call is made for
+	}{
+		{"single", `    with: {hostname: "${{ detection.device.hostname }}"}`, []string{"fin-ws-042"}},
+		{"for_each", "    for_each: '${{ [\"a\", \"b\"] }}'\n    with: {hostname: \"${{ item }}\"}", []string{"a", "b"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forRevs(t, func(t *testing.T, rev int) {
+				h := newHarness(t)
+				h.rev = rev
+				// wait bounds every wait of the fakes; only a broken
+				// abort waits that long.
+				const wait = 10 * time.Second
+				h.env.SetTestTimeout(4 * wait)
+				check := func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
+					return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: budget, Why: "budget: 1 of 5 used"}, nil
+				}
+				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+				var mu sync.Mutex
+				var releases []workflows.ReleaseRequest
+				h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
+					mu.Lock()
+					defer mu.Unlock()
+					releases = append(releases, r)
+					return true, nil
+				}, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
+
+				cancelRequested := make(chan struct{})
+				var once sync.Once
+				h.env.SetOnActivityCanceledListener(func(*activity.Info) { once.Do(func() { close(cancelRequested) }) })
+				running := map[string]chan struct{}{}
+				for _, it := range tc.items {
+					running[it] = make(chan struct{})
+				}
+				h.action("core.fail", func(context.Context, catalog.Call) (map[string]any, error) {
+					mu.Lock()
+					waits := maps.Clone(running)
+					mu.Unlock()
+					for host, ch := range waits {
+						select {
+						case <-ch:
+						case <-time.After(wait):
+							t.Errorf("the contain call for %s did not start", host)
+						}
+					}
+					return nil, temporal.NewNonRetryableApplicationError("vendor said no", "Fail", nil)
+				})
+				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(ctx context.Context, c catalog.Call) (map[string]any, error) {
+					host, _ := c.Params["hostname"].(string)
+					mu.Lock()
+					if ch, ok := running[host]; ok {
+						delete(running, host)
+						close(ch)
+					}
+					mu.Unlock()
+					select {
+					case <-cancelRequested:
+					case <-time.After(wait):
+						t.Errorf("the contain call for %s was not cancelled", host)
+						return map[string]any{"device_id": "aid-1"}, nil
+					}
+					// The next heartbeat is answered with the cancellation.
+					activity.RecordHeartbeat(ctx)
+					select {
+					case <-ctx.Done():
+						return nil, ctx.Err()
+					case <-time.After(wait):
+						t.Errorf("the contain call's context for %s was not cancelled", host)
+						return map[string]any{"device_id": "aid-1"}, nil
+					}
+				}))
+				h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return nil, nil })
+
+				res, _ := h.run(compileYAML(t, fmt.Sprintf(cancelledContain, tc.with)), det)
+				if res == nil {
+					t.Fatal("no result")
+				}
+				st := stepOf(res, "isolate")
+				if st.Status != "failed" {
+					t.Fatalf("isolate %s (%q), want failed as cancelled", st.Status, st.Error)
+				}
+				if len(st.Items) == 0 && !strings.HasPrefix(st.Error, "cancelled: step boom failed") {
+					t.Errorf("isolate's error %q, want it cancelled by boom's failure", st.Error)
+				}
+				if len(st.Items) != 0 && len(st.Items) != len(tc.items) {
+					t.Errorf("%d items, want %d", len(st.Items), len(tc.items))
+				}
+				for n, it := range st.Items {
+					if it.Status != "failed" || !strings.HasPrefix(it.Error, "cancelled: step boom failed") {
+						t.Errorf("item %d %s (%q), want failed as cancelled", n, it.Status, it.Error)
+					}
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				// Not even tried: the abort cancelled the step's context too,
+				// so a release asked for here would fail and keep the slot
+				// by accident; the step's Why would then say it could not
+				// be released.
+				if g := st.Guardrail; len(releases) != 0 || (g != nil && (g.Released || strings.Contains(g.Why, "releas"))) {
+					t.Errorf("slot released for a cancelled contain call, which may have reached the vendor: %+v, %+v", releases, g)
+				}
+				// The workflow knows the allow (and so could release) when
+				// the check was made on its own: before revision 4, and for
+				// for_each. A cancelled call that checked inside returns no
+				// decision: its slot stays counted all the same.
+				if (rev < workflows.RevGuardInCall || len(tc.items) > 1) && (st.Guardrail == nil || st.Guardrail.Rule != "budget") {
+					t.Errorf("guardrail %+v, want the budget's allow on the step", st.Guardrail)
+				}
+			})
+		})
+	}
 }
