@@ -3,9 +3,11 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 )
@@ -75,6 +77,71 @@ func TestBudgetGuardContinuesAsNew(t *testing.T) {
 	}
 	if granted != 100 {
 		t.Errorf("granted %d, want 100", granted)
+	}
+}
+
+// TestBudgetGuardDetailsAndContinueAsNewAt500 pins the README's "Each
+// guard's current count, limit and totals show as its details in the
+// Temporal UI; it continues as new every 500 Updates": after 499 Updates
+// the guard still runs and its current details (the metadata query the UI
+// reads) name the budget, the slots used of the limit per window, and the
+// totals granted, refused and released; the 500th Update makes it continue
+// as new. The literal 500 is the README's: a change of the limit must
+// change the README too.
+func TestBudgetGuardDetailsAndContinueAsNewAt500(t *testing.T) {
+	const readmeUpdates = 500
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterWorkflowWithOptions(BudgetGuard, workflow.RegisterOptions{Name: BudgetGuardWorkflow})
+	const budget = "crowdstrike.contain_host"
+	reserve := func(k string) BudgetBatch {
+		return BudgetBatch{Reserve: []ReserveRequest{{Budget: budget, Key: k, Max: 3, Per: time.Hour}}}
+	}
+	// a, b, c granted, d refused (3 of 3 used), b released: 2 of 3 used,
+	// 3 granted, 1 refused, 1 released. The other Updates are empty.
+	batches := []BudgetBatch{reserve("a"), reserve("b"), reserve("c"), reserve("d"),
+		{Release: []ReleaseRequest{{Budget: budget, Key: "b", Why: "the action failed"}}}}
+	update := func(i int) {
+		b := BudgetBatch{}
+		if i < len(batches) {
+			b = batches[i]
+		}
+		env.UpdateWorkflow(UpdateBudgetBatch, fmt.Sprint(i), &updateCB{t: t, done: func(BudgetBatchResult) {}}, b)
+	}
+	for i := range readmeUpdates - 1 {
+		env.RegisterDelayedCallback(func() { update(i) }, time.Duration(i+1)*time.Second)
+	}
+	var details string
+	running := false
+	env.RegisterDelayedCallback(func() {
+		running = !env.IsWorkflowCompleted()
+		v, err := env.QueryWorkflow("__temporal_workflow_metadata")
+		if err != nil {
+			t.Errorf("metadata query: %v", err)
+			return
+		}
+		var md sdkpb.WorkflowMetadata
+		if err := v.Get(&md); err != nil {
+			t.Errorf("metadata: %v", err)
+		}
+		details = md.GetCurrentDetails()
+		update(readmeUpdates - 1)
+	}, time.Duration(readmeUpdates+100)*time.Second)
+	env.ExecuteWorkflow(BudgetGuardWorkflow, BudgetGuardState{Budget: budget})
+	if !running {
+		t.Errorf("the guard did not run on after %d Updates", readmeUpdates-1)
+	}
+	for _, want := range []string{
+		"Budget: crowdstrike.contain_host",
+		"2 of 3 used per 1h0m0s",
+		"3 granted, 1 refused (gated), 1 released",
+	} {
+		if !strings.Contains(details, want) {
+			t.Errorf("current details %q, want %q", details, want)
+		}
+	}
+	if err := env.GetWorkflowError(); err == nil || !isContinueAsNew(err) {
+		t.Fatalf("after %d Updates: want continue-as-new, got %v", readmeUpdates, err)
 	}
 }
 
