@@ -180,3 +180,52 @@ func TestBudgetsSeedOnlyForNewGuards(t *testing.T) {
 		t.Errorf("legacy reads %d, describes %d", seeded, f.described)
 	}
 }
+
+// idFake records the workflow ids the budget guards are started and
+// updated under.
+type idFake struct {
+	*guardFake
+	started, updated []string
+}
+
+func (f *idFake) NewWithStartWorkflowOperation(o client.StartWorkflowOptions, wf any, args ...any) client.WithStartWorkflowOperation {
+	f.mu.Lock()
+	f.started = append(f.started, o.ID)
+	f.mu.Unlock()
+	return f.guardFake.NewWithStartWorkflowOperation(o, wf, args...)
+}
+
+func (f *idFake) UpdateWithStartWorkflow(ctx context.Context, o client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	f.mu.Lock()
+	f.updated = append(f.updated, o.UpdateOptions.WorkflowID)
+	f.mu.Unlock()
+	return f.guardFake.UpdateWithStartWorkflow(ctx, o)
+}
+
+// TestBudgetGuardWorkflowIDs pins the README's "Each budget rule has its
+// own guard workflow (riposte-guard-budget-<action>,
+// riposte-guard-budget-any for "*")": the ids reservations and releases
+// are sent to, as operators find the guards in the Temporal UI.
+func TestBudgetGuardWorkflowIDs(t *testing.T) {
+	for budget, want := range map[string]string{
+		"crowdstrike.contain_host": "riposte-guard-budget-crowdstrike.contain_host",
+		"okta.suspend_user":        "riposte-guard-budget-okta.suspend_user",
+		"*":                        "riposte-guard-budget-any",
+	} {
+		f := &idFake{guardFake: &guardFake{max: 5}}
+		b := NewBudgets(f, "q")
+		b.legacy = nil
+		if _, err := b.Reserve(context.Background(), workflows.ReserveRequest{Budget: budget, Key: "k", Max: 5, Per: time.Hour}); err != nil {
+			t.Fatalf("%s: reserve: %v", budget, err)
+		}
+		if _, err := b.Release(context.Background(), workflows.ReleaseRequest{Budget: budget, Key: "k"}); err != nil {
+			t.Fatalf("%s: release: %v", budget, err)
+		}
+		for _, ids := range [][]string{f.started, f.updated} {
+			if len(ids) != 2 || ids[0] != want || ids[1] != want {
+				t.Errorf("budget %q: guard ids started %q, updated %q; want %q", budget, f.started, f.updated, want)
+				break
+			}
+		}
+	}
+}
