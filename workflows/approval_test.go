@@ -277,10 +277,13 @@ func TestSignalVoteRecordsNoNewMarker(t *testing.T) {
 }
 
 // TestGateRefusedBounded: a flood of refused signals keeps only the newest
-// MaxRefused on the gate, so bad votes cannot grow a run's state.
+// MaxRefused on the gate, so bad votes cannot grow a run's state. The
+// README says "the newest 20": the literal, so that a change of the bound
+// must change the README too.
 func TestGateRefusedBounded(t *testing.T) {
+	const readmeRefused = 20
 	h, _ := newGateHarness(t, 1, "deny", "")
-	n := workflows.MaxRefused + 5
+	n := readmeRefused + 5
 	h.env.RegisterDelayedCallback(func() {
 		for i := range n {
 			h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: fmt.Sprintf("UOUT%02d", i)}))
@@ -291,9 +294,14 @@ func TestGateRefusedBounded(t *testing.T) {
 	}, 2*time.Minute)
 	res := runGate(t, h, 1, "deny", "", "")
 	g := res.Gates[0]
-	if g.State != workflows.GateDenied || len(g.Refused) != workflows.MaxRefused ||
-		g.Refused[0].User != "UOUT05" || g.Refused[len(g.Refused)-1].User != fmt.Sprintf("UOUT%02d", n-1) {
-		t.Errorf("gate %s, %d refused: first %+v", g.State, len(g.Refused), g.Refused[0])
+	if g.State != workflows.GateDenied || len(g.Refused) != readmeRefused {
+		t.Fatalf("gate %s, %d refused, want %d", g.State, len(g.Refused), readmeRefused)
+	}
+	// The newest, in order, newest last: UOUT05 to UOUT24.
+	for k, r := range g.Refused {
+		if want := fmt.Sprintf("UOUT%02d", n-readmeRefused+k); r.User != want {
+			t.Errorf("refused[%d] is %s's vote, want %s's (the newest %d, newest last)", k, r.User, want, readmeRefused)
+		}
 	}
 }
 
