@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
@@ -23,6 +25,11 @@ func TestStoreLifecycle(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	if strings.Contains(string(b), tok) || strings.Contains(string(b), strings.TrimPrefix(tok, TokenPrefix+rec.ID+"_")) {
 		t.Fatal("the token itself is stored")
+	}
+	// What is stored is the token's SHA-256 (README), nothing else of it.
+	sum := sha256.Sum256([]byte(tok))
+	if !strings.Contains(string(b), `"sha256": "`+hex.EncodeToString(sum[:])+`"`) {
+		t.Errorf("the file does not hold the token's SHA-256:\n%s", b)
 	}
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Errorf("token file mode %v", fi.Mode().Perm())

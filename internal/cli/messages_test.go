@@ -233,3 +233,15 @@ func TestValidateJSON(t *testing.T) {
 		t.Errorf("--format yaml: exit %d", code)
 	}
 }
+
+// serve refuses to start with neither the shared token nor a personal
+// tokens file (README, Production): an API nobody can call, or anybody.
+func TestServeRefusesToStartWithoutTokens(t *testing.T) {
+	t.Setenv("RIPOSTE_API_TOKEN", "")
+	t.Setenv("RIPOSTE_TOKENS_FILE", "")
+	t.Setenv("RIPOSTE_API_TOKEN_FILE", "")
+	code, _, stderr := runCLI(t, "serve", "--http", "127.0.0.1:0")
+	if code != 2 || !strings.Contains(stderr, "no API token: set RIPOSTE_API_TOKEN or --token-file, or --tokens-file") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
