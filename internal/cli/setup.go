@@ -42,40 +42,48 @@ type setupOptions struct {
 func setupCommand() command {
 	return command{name: "setup", summary: "Create the namespace and register search attributes (idempotent)", usage: setupUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			var o setupOptions
-			fs := newFlagSet("setup", setupUsage, s)
-			o.Temporal.RegisterFlags(fs)
-			retention := config.Env("NAMESPACE_RETENTION", config.Env("RIPOSTE_RETENTION", "168h"))
-			fs.Func("retention", "how long Temporal keeps closed runs (Go duration, at least 24h; env NAMESPACE_RETENTION or RIPOSTE_RETENTION; default 168h); an existing namespace's longer retention is shortened only when this flag says so", func(v string) error {
-				retention = v
-				o.Shorten = true
-				return nil
-			})
-			fs.DurationVar(&o.Wait, "wait", 2*time.Minute, "how long to wait for the frontend and for the namespace to become visible")
-			fs.DurationVar(&o.Settle, "settle", 15*time.Second, "after adding search attributes, wait this long for every Temporal host's cache (0: no wait)")
-			if pos, code, ok := parseArgs(fs, args); !ok {
+			o, code, ok := parseSetup(args, s)
+			if !ok {
 				return code
-			} else if len(pos) > 0 {
-				return fail(s, &exitError{code: 2, err: fmt.Errorf("setup takes no arguments (got %q)", strings.Join(pos, " "))})
-			}
-			d, err := time.ParseDuration(retention)
-			if err != nil {
-				return fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %q: not a Go duration such as 168h", retention)})
-			}
-			if err := engine.CheckRetention(d); err != nil {
-				return fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %s: %w", retention, err)})
-			}
-			o.Retention = d
-			// Every flag is checked before connecting: a usage error must
-			// not wait for Temporal first.
-			if err := o.Temporal.Validate(); err != nil {
-				return fail(s, &exitError{code: 2, err: err})
 			}
 			if err := runSetup(ctx, o, s); err != nil {
 				return fail(s, err)
 			}
 			return 0
 		}}
+}
+
+// parseSetup reads setup's flags and environment; ok is false (with the
+// exit code) on a usage error. Every flag is checked before connecting: a
+// usage error must not wait for Temporal first.
+func parseSetup(args []string, s Streams) (o setupOptions, code int, ok bool) {
+	fs := newFlagSet("setup", setupUsage, s)
+	o.Temporal.RegisterFlags(fs)
+	retention := config.Env("NAMESPACE_RETENTION", config.Env("RIPOSTE_RETENTION", "168h"))
+	fs.Func("retention", "how long Temporal keeps closed runs (Go duration, at least 24h; env NAMESPACE_RETENTION or RIPOSTE_RETENTION; default 168h); an existing namespace's longer retention is shortened only when this flag says so", func(v string) error {
+		retention = v
+		o.Shorten = true
+		return nil
+	})
+	fs.DurationVar(&o.Wait, "wait", 2*time.Minute, "how long to wait for the frontend and for the namespace to become visible")
+	fs.DurationVar(&o.Settle, "settle", 15*time.Second, "after adding search attributes, wait this long for every Temporal host's cache (0: no wait)")
+	if pos, code, ok := parseArgs(fs, args); !ok {
+		return o, code, false
+	} else if len(pos) > 0 {
+		return o, fail(s, &exitError{code: 2, err: fmt.Errorf("setup takes no arguments (got %q)", strings.Join(pos, " "))}), false
+	}
+	d, err := time.ParseDuration(retention)
+	if err != nil {
+		return o, fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %q: not a Go duration such as 168h", retention)}), false
+	}
+	if err := engine.CheckRetention(d); err != nil {
+		return o, fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %s: %w", retention, err)}), false
+	}
+	o.Retention = d
+	if err := o.Temporal.Validate(); err != nil {
+		return o, fail(s, &exitError{code: 2, err: err}), false
+	}
+	return o, 0, true
 }
 
 // dialWait dials Temporal, retrying until the frontend answers or wait

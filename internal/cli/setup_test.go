@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 )
 
 // riposte setup checks its flags before waiting for Temporal: a usage
@@ -27,6 +28,32 @@ func TestSetupValidatesFlagsFirst(t *testing.T) {
 		code := Main(context.Background(), args, Streams{Out: &out, Err: &errb})
 		if code != 2 || !strings.Contains(errb.String(), tc.want) || strings.Contains(out.String(), "Waiting") {
 			t.Errorf("%v TEMPORAL_TLS=%q: exit %d\n%s%s", tc.args, tc.env, code, out.String(), errb.String())
+		}
+	}
+}
+
+// Only an explicit --retention may shorten an existing namespace's
+// retention (README, Production: shortening deletes older closed runs, the
+// audit trail); the default and the environment only lengthen it.
+func TestSetupShortensOnlyWhenTold(t *testing.T) {
+	t.Setenv("TEMPORAL_TLS", "")
+	for _, tc := range []struct {
+		args    []string
+		env     string
+		want    time.Duration
+		shorten bool
+	}{
+		{nil, "", 168 * time.Hour, false},
+		{nil, "720h", 720 * time.Hour, false},
+		{[]string{"--retention", "72h"}, "", 72 * time.Hour, true},
+		{[]string{"--retention", "168h"}, "720h", 168 * time.Hour, true},
+	} {
+		t.Setenv("NAMESPACE_RETENTION", tc.env)
+		t.Setenv("RIPOSTE_RETENTION", "")
+		var errb bytes.Buffer
+		o, code, ok := parseSetup(append([]string{"--temporal-address", "127.0.0.1:1"}, tc.args...), Streams{Out: &errb, Err: &errb})
+		if !ok || o.Retention != tc.want || o.Shorten != tc.shorten {
+			t.Errorf("%v NAMESPACE_RETENTION=%q: retention %v shorten %v (exit %d %s); want %v, %v", tc.args, tc.env, o.Retention, o.Shorten, code, errb.String(), tc.want, tc.shorten)
 		}
 	}
 }
