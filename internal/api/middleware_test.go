@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/codec"
 )
 
 func TestLimiterRefills(t *testing.T) {
@@ -120,5 +122,67 @@ func TestAuditRecordsEveryCall(t *testing.T) {
 				t.Errorf("the audit record holds the body: %v", rec)
 			}
 		})
+	}
+}
+
+// README (The UI's codec calls): the codec session secret, the path
+// segment before the operation, is never logged: the audit log shows
+// /codec/…/decode.
+func TestAuditPathHidesCodecSession(t *testing.T) {
+	for in, want := range map[string]string{
+		"/codec/s-0123abcd/decode": "/codec/…/decode",
+		"/codec/s-0123abcd/encode": "/codec/…/encode",
+		"/codec/decode":            "/codec/decode", // the token route: no secret in it
+		"/codec/encode":            "/codec/encode",
+		"/v1/runs/w1":              "/v1/runs/w1",
+		"/slack/interactions":      "/slack/interactions",
+	} {
+		if got := auditPath(in); got != want {
+			t.Errorf("auditPath(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// One request of the dev UI through the API's middleware, with the codec
+// mounted as riposte dev mounts it: accepted or refused, its audit record
+// shows the path without the session secret.
+func TestAuditRecordOfCodecCallHidesSession(t *testing.T) {
+	keys, err := codec.NewKeyring("k1", map[string][]byte{"k1": bytes.Repeat([]byte{7}, 32)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := "s-" + strings.Repeat("5ec7e7", 10)
+	guess := "s-" + strings.Repeat("9e55", 10)
+	srv := newTestServer(t, &fakeStarter{})
+	var logs bytes.Buffer
+	srv.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+	srv.Public = map[string]http.Handler{"/codec/": codec.LoopbackHostOnly(codec.Handler(keys, codec.HandlerOptions{
+		Prefix: "/codec", Authorize: codec.DevAuthorizer(testToken, session)}))}
+	h := srv.Handler()
+	for _, tc := range []struct {
+		secret string
+		status int
+		msg    string
+	}{
+		{session, http.StatusOK, "audit: api call"},
+		{guess, http.StatusUnauthorized, "audit: api call refused"},
+	} {
+		logs.Reset()
+		r := httptest.NewRequest("POST", "http://127.0.0.1:8080/codec/"+tc.secret+"/decode", strings.NewReader(`{"payloads":[]}`))
+		r.RemoteAddr = "127.0.0.1:50123"
+		r.Header.Set("Content-Type", "application/json")
+		if got := serve(h, r); got.code != tc.status {
+			t.Fatalf("status %d, want %d: %s", got.code, tc.status, got.body)
+		}
+		var rec map[string]any
+		if err := json.Unmarshal(logs.Bytes(), &rec); err != nil {
+			t.Fatalf("want one JSON record: %v\n%s", err, logs.String())
+		}
+		if rec["msg"] != tc.msg || rec["path"] != "/codec/…/decode" || rec["status"] != float64(tc.status) {
+			t.Errorf("record %v; want %q with path /codec/…/decode and status %d", rec, tc.msg, tc.status)
+		}
+		if strings.Contains(logs.String(), tc.secret) {
+			t.Errorf("the log holds the session secret:\n%s", logs.String())
+		}
 	}
 }
