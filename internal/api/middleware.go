@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -247,15 +248,21 @@ func (s *Server) audited(h http.Handler) http.Handler {
 }
 
 // auditPath is the path as logged: the dev UI's codec endpoint carries a
-// session secret as its second segment (/codec/{secret}/decode), which
-// must not reach the logs.
+// session secret (/codec/{secret}/decode), which must not reach the logs.
+// Of a path under /codec/ (as the mux cleans it: an unclean one is
+// redirected there) only /codec/encode, /codec/decode and a final encode or
+// decode are kept; any other segment may be the secret.
 func auditPath(p string) string {
-	rest, ok := strings.CutPrefix(p, "/codec/")
+	rest, ok := strings.CutPrefix(path.Clean(p), "/codec/")
 	if !ok {
 		return p
 	}
-	if _, op, found := strings.Cut(rest, "/"); found {
+	if rest == "encode" || rest == "decode" {
+		return "/codec/" + rest
+	}
+	switch op := rest[strings.LastIndexByte(rest, '/')+1:]; op {
+	case "encode", "decode":
 		return "/codec/…/" + op
 	}
-	return p
+	return "/codec/…"
 }

@@ -136,10 +136,39 @@ func TestAuditPathHidesCodecSession(t *testing.T) {
 		"/codec/encode":            "/codec/encode",
 		"/v1/runs/w1":              "/v1/runs/w1",
 		"/slack/interactions":      "/slack/interactions",
+		"/codec/":                  "/codec/",
 	} {
 		if got := auditPath(in); got != want {
 			t.Errorf("auditPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+	// The secret without an operation, not right before it, or in a path
+	// the mux redirects to the codec's: hidden all the same.
+	for _, in := range []string{
+		"/codec/s-0123abcd",
+		"/codec/ns/s-0123abcd/decode",
+		"/codec//s-0123abcd/decode",
+		"//codec/s-0123abcd/decode",
+		"/v1/../codec/s-0123abcd/decode",
+	} {
+		if got := auditPath(in); strings.Contains(got, "s-0123abcd") || !strings.HasPrefix(got, "/codec/…") {
+			t.Errorf("auditPath(%q) = %q: the secret is not hidden", in, got)
+		}
+	}
+}
+
+// A panic in the codec route is logged without the session secret too.
+func TestPanicLogHidesCodecSession(t *testing.T) {
+	const session = "s-5ec7e75ec7e75ec7e75ec7e7"
+	srv := newTestServer(t, &fakeStarter{})
+	var logs logBuffer
+	srv.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	srv.Public = map[string]http.Handler{"/codec/": http.HandlerFunc(func(http.ResponseWriter, *http.Request) { panic("boom") })}
+	if got := serve(srv.Handler(), post("/codec/"+session+"/decode", "", "{}")); got.code != http.StatusInternalServerError {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	if !strings.Contains(logs.String(), "panic in API handler") || strings.Contains(logs.String(), session) {
+		t.Errorf("want the panic logged without the session secret:\n%s", logs.String())
 	}
 }
 
