@@ -147,7 +147,7 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.Logger.Error("panic in API handler", "path", auditPath(r.URL.Path), "panic", fmt.Sprint(v))
+				s.Logger.Error("panic in API handler", "path", LogPath(r.URL.Path), "panic", fmt.Sprint(v))
 				problem.Respond(w, http.StatusInternalServerError, "Internal error", "the server could not handle the request")
 			}
 		}()

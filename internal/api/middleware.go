@@ -233,7 +233,7 @@ func (s *Server) audited(h http.Handler) http.Handler {
 		ai.mu.Lock()
 		who, refusal := ai.who, ai.refusal
 		ai.mu.Unlock()
-		attrs := []any{"method", r.Method, "path", auditPath(r.URL.Path), "status", sw.status, "client", clientKey(r), "principal", who,
+		attrs := []any{"method", r.Method, "path", LogPath(r.URL.Path), "status", sw.status, "client", clientKey(r), "principal", who,
 			"remote", r.RemoteAddr, "duration_ms", time.Since(start).Milliseconds(), "bytes_in", r.ContentLength, "bytes_out", sw.bytes}
 		if sw.status == http.StatusUnauthorized || sw.status == http.StatusForbidden || refusal != "" {
 			// Every refusal is audited with its reason, at warning level.
@@ -247,12 +247,12 @@ func (s *Server) audited(h http.Handler) http.Handler {
 	})
 }
 
-// auditPath is the path as logged: the dev UI's codec endpoint carries a
+// LogPath is the path as logged (audit, panics, traces): the dev UI's codec endpoint carries a
 // session secret (/codec/{secret}/decode), which must not reach the logs.
 // Of a path under /codec/ (as the mux cleans it: an unclean one is
 // redirected there) only /codec/encode, /codec/decode and a final encode or
 // decode are kept; any other segment may be the secret.
-func auditPath(p string) string {
+func LogPath(p string) string {
 	rest, ok := strings.CutPrefix(path.Clean(p), "/codec/")
 	if !ok {
 		return p

@@ -138,8 +138,8 @@ func TestAuditPathHidesCodecSession(t *testing.T) {
 		"/slack/interactions":      "/slack/interactions",
 		"/codec/":                  "/codec/",
 	} {
-		if got := auditPath(in); got != want {
-			t.Errorf("auditPath(%q) = %q, want %q", in, got, want)
+		if got := LogPath(in); got != want {
+			t.Errorf("LogPath(%q) = %q, want %q", in, got, want)
 		}
 	}
 	// The secret without an operation, not right before it, or in a path
@@ -151,8 +151,8 @@ func TestAuditPathHidesCodecSession(t *testing.T) {
 		"//codec/s-0123abcd/decode",
 		"/v1/../codec/s-0123abcd/decode",
 	} {
-		if got := auditPath(in); strings.Contains(got, "s-0123abcd") || !strings.HasPrefix(got, "/codec/…") {
-			t.Errorf("auditPath(%q) = %q: the secret is not hidden", in, got)
+		if got := LogPath(in); strings.Contains(got, "s-0123abcd") || !strings.HasPrefix(got, "/codec/…") {
+			t.Errorf("LogPath(%q) = %q: the secret is not hidden", in, got)
 		}
 	}
 }

@@ -233,7 +233,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	}
 	var h http.Handler = srv.Handler()
 	if o.Telemetry != nil {
-		h = telemetry.HTTPMiddleware(s.Metrics, h)
+		h = telemetry.HTTPMiddleware(s.Metrics, h, api.LogPath)
 	}
 	hs := &http.Server{
 		Handler:           h,

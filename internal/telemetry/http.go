@@ -28,14 +28,20 @@ const tracerName = "github.com/riposte-dev/riposte/internal/telemetry"
 // label stays bounded whatever paths clients send. m may be nil (tracing
 // only). Wrap the outermost handler: the mux sets the pattern on the
 // request the middleware holds.
-func HTTPMiddleware(m *Metrics, next http.Handler) http.Handler {
+//
+// logPath is the span's url.path for a request path (api.LogPath hides the
+// codec session secret); nil records the path as sent.
+func HTTPMiddleware(m *Metrics, next http.Handler, logPath func(string) string) http.Handler {
 	tracer := otel.Tracer(tracerName)
+	if logPath == nil {
+		logPath = func(p string) string { return p }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := otel.GetTextMapPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := tracer.Start(ctx, "HTTP "+r.Method, trace.WithSpanKind(trace.SpanKindServer),
 			trace.WithAttributes(
 				attribute.String("http.request.method", r.Method),
-				attribute.String("url.path", r.URL.Path),
+				attribute.String("url.path", logPath(r.URL.Path)),
 			))
 		defer span.End()
 		rec := &statusRecorder{ResponseWriter: w}

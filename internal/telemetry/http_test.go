@@ -21,7 +21,7 @@ func TestHTTPMiddlewareCountsByRoute(t *testing.T) {
 		w.WriteHeader(http.StatusTeapot) // ignored by net/http and by the recorder
 	})
 	mux.HandleFunc("GET /boom", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(500) })
-	srv := httptest.NewServer(HTTPMiddleware(m, mux))
+	srv := httptest.NewServer(HTTPMiddleware(m, mux, nil))
 	defer srv.Close()
 	for _, p := range []string{"/v1/runs/a", "/v1/runs/b", "/nope/1", "/nope/2", "/boom"} {
 		resp, err := http.Get(srv.URL + p)

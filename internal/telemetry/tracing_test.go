@@ -183,7 +183,7 @@ func exercise(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	})
 	m := NewMetrics(MetricsOptions{NoRuntimeCollectors: true})
-	srv := httptest.NewServer(HTTPMiddleware(m, mux))
+	srv := httptest.NewServer(HTTPMiddleware(m, mux, nil))
 	defer srv.Close()
 	resp, err := http.Post(srv.URL+"/v1/detections", "application/json", strings.NewReader("{}"))
 	if err != nil {
@@ -287,7 +287,7 @@ func TestMiddlewareContinuesIncomingTrace(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
 	otel.SetTextMapPropagator(propagation.TraceContext{})
-	h := HTTPMiddleware(nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	h := HTTPMiddleware(nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), nil)
 	req := httptest.NewRequest("GET", "/whatever", nil)
 	req.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 	h.ServeHTTP(httptest.NewRecorder(), req)
@@ -348,4 +348,27 @@ func keys[V any](m map[string]V) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// A span's url.path is the path as logPath gives it: the codec session
+// secret in the dev UI's codec path never reaches a trace backend.
+func TestMiddlewareSpanPathThroughLogPath(t *testing.T) {
+	restoreGlobals(t)
+	rec := tracetest.NewSpanRecorder()
+	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)))
+	hide := func(p string) string { return strings.Replace(p, "s3cr3t-session", "…", 1) }
+	h := HTTPMiddleware(nil, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}), hide)
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", "/codec/s3cr3t-session/decode", nil))
+	spans := rec.Ended()
+	if len(spans) != 1 {
+		t.Fatalf("spans: %d", len(spans))
+	}
+	for _, kv := range spans[0].Attributes() {
+		if strings.Contains(kv.Value.Emit(), "s3cr3t") {
+			t.Errorf("span attribute %s = %q holds the secret", kv.Key, kv.Value.Emit())
+		}
+		if kv.Key == "url.path" && kv.Value.AsString() != "/codec/…/decode" {
+			t.Errorf("url.path = %q", kv.Value.AsString())
+		}
+	}
 }
