@@ -21,6 +21,7 @@ func TestForEachConcurrency(t *testing.T) {
 		{"    concurrency: 1\n", 1},
 	} {
 		h := newHarness(t)
+		h.env.SetTestTimeout(time.Minute)
 		var inFlight, most, calls atomic.Int32
 		h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) {
 			n := inFlight.Add(1)
@@ -32,10 +33,11 @@ func TestForEachConcurrency(t *testing.T) {
 				}
 			}
 			calls.Add(1)
-			// Hold the slot until as many calls as the limit run at once (or
-			// a second passed: the last, partial round), so that how many
-			// overlap does not depend on the machine's speed.
-			for deadline := time.Now().Add(time.Second); inFlight.Load() < tc.want && time.Now().Before(deadline); {
+			// Hold the slot until as many calls as the limit run at once, or
+			// every item has started (the last, partial round), so that how
+			// many overlap does not depend on the machine's speed; 10 s
+			// bounds it should the limit be lower than it should.
+			for deadline := time.Now().Add(10 * time.Second); inFlight.Load() < tc.want && calls.Load() < 10 && time.Now().Before(deadline); {
 				time.Sleep(2 * time.Millisecond)
 			}
 			time.Sleep(5 * time.Millisecond)
