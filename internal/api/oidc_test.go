@@ -23,6 +23,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/auth"
+	"github.com/riposte-dev/riposte/internal/auth/authtest"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
@@ -87,21 +88,8 @@ func (p *testIDP) token(t *testing.T, kid, sub string) string {
 	p.mu.Lock()
 	key := p.keys[kid]
 	p.mu.Unlock()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	now := time.Now()
-	b, _ := json.Marshal(map[string]any{"iss": p.srv.URL, "aud": "riposte-api", "sub": sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
-	obj, err := s.Sign(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return authtest.Sign(t, key, kid, jose.ES256, map[string]any{"iss": p.srv.URL, "aud": "riposte-api", "sub": sub, "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()})
 }
 
 // oidcServer is identityServer with OIDC configured as riposte serve does

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
+
+	"github.com/riposte-dev/riposte/internal/auth/authtest"
 )
 
 // idp is a test identity provider: it serves its JWKS (one RSA and one EC
@@ -60,20 +62,7 @@ func newIDP(t *testing.T) *idp {
 // sign makes a JWS over claims with key (kid) and alg.
 func sign(t *testing.T, key any, kid string, alg jose.SignatureAlgorithm, claims map[string]any) string {
 	t.Helper()
-	s, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, (&jose.SignerOptions{}).WithHeader("kid", kid).WithType("JWT"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(claims)
-	obj, err := s.Sign(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := obj.CompactSerialize()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return authtest.Sign(t, key, kid, alg, claims)
 }
 
 func b64(v any) string {
