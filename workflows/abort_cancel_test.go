@@ -79,19 +79,7 @@ func TestAbortCancelsRunningSteps(t *testing.T) {
 	// before it starts never runs (as on a server, which does not dispatch
 	// it), and the claim is about running steps.
 	running := map[string]chan struct{}{"slow": make(chan struct{}), "keep": make(chan struct{})}
-	h.action("core.fail", func(context.Context, catalog.Call) (map[string]any, error) {
-		mu.Lock()
-		waits := maps.Clone(running)
-		mu.Unlock()
-		for id, ch := range waits {
-			select {
-			case <-ch:
-			case <-time.After(wait):
-				t.Errorf("%s did not start", id)
-			}
-		}
-		return nil, temporal.NewNonRetryableApplicationError("vendor said no", "Fail", nil)
-	})
+	failOnceStarted(t, h, &mu, running, wait)
 	h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) {
 		mu.Lock()
 		ran = append(ran, call.StepID)
@@ -176,4 +164,23 @@ func TestAbortCancelsRunningSteps(t *testing.T) {
 			t.Errorf("after ran after the abort (ran %v)", ran)
 		}
 	}
+}
+
+// failOnceStarted registers core.fail as an action that fails for good once
+// every call named in running has started (closed its channel; running is
+// read under mu), or after wait: an abort is then sure to find them running.
+func failOnceStarted(t *testing.T, h *harness, mu *sync.Mutex, running map[string]chan struct{}, wait time.Duration) {
+	h.action("core.fail", func(context.Context, catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		waits := maps.Clone(running)
+		mu.Unlock()
+		for id, ch := range waits {
+			select {
+			case <-ch:
+			case <-time.After(wait):
+				t.Errorf("%s did not start", id)
+			}
+		}
+		return nil, temporal.NewNonRetryableApplicationError("vendor said no", "Fail", nil)
+	})
 }

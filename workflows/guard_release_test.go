@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"strings"
 	"sync"
 	"testing"
@@ -194,19 +193,7 @@ func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 				for _, it := range tc.items {
 					running[it] = make(chan struct{})
 				}
-				h.action("core.fail", func(context.Context, catalog.Call) (map[string]any, error) {
-					mu.Lock()
-					waits := maps.Clone(running)
-					mu.Unlock()
-					for host, ch := range waits {
-						select {
-						case <-ch:
-						case <-time.After(wait):
-							t.Errorf("the contain call for %s did not start", host)
-						}
-					}
-					return nil, temporal.NewNonRetryableApplicationError("vendor said no", "Fail", nil)
-				})
+				failOnceStarted(t, h, &mu, running, wait)
 				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(ctx context.Context, c catalog.Call) (map[string]any, error) {
 					host, _ := c.Params["hostname"].(string)
 					mu.Lock()
