@@ -96,3 +96,20 @@ func TestRunURL(t *testing.T) {
 		t.Errorf("RunURL without PublicUIURL = %s", got)
 	}
 }
+
+// The variable names are README's (section Slack), written out here so a
+// renamed constant cannot pass unnoticed.
+func TestConfigEnvNamesAreREADMEs(t *testing.T) {
+	for name, v := range map[string]string{
+		"SLACK_BOT_TOKEN": "xoxb-2", "SLACK_APP_TOKEN": "xapp-2", "SLACK_SIGNING_SECRET": "s2",
+		"RIPOSTE_APPROVAL_CHANNEL": "C2", "SLACK_TEAM_ID": "T2", "SLACK_APP_ID": "A2", "SLACK_ENTERPRISE_ID": "E2",
+		"RIPOSTE_PUBLIC_UI_URL": "https://ui.example", "SLACK_API_URL": "http://127.0.0.1:9/api/",
+	} {
+		t.Setenv(name, v)
+	}
+	want := Config{BotToken: "xoxb-2", AppToken: "xapp-2", SigningSecret: "s2", ApprovalChannel: "C2", TeamID: "T2", AppID: "A2",
+		EnterpriseID: "E2", PublicUIURL: "https://ui.example", APIURL: "http://127.0.0.1:9/api/"}
+	if got := ConfigFromEnv(); got != want {
+		t.Errorf("ConfigFromEnv = %+v, want %+v", got, want)
+	}
+}
