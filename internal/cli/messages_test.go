@@ -154,6 +154,8 @@ func TestUILinks(t *testing.T) {
 		"waiting for approval", "http://ui.example:8233/namespaces/soc/workflows?query=RunStatus+%3D+%27waiting_approval%27",
 		"holding", "failed today", "RunStatus = 'failed' AND StartTime >= '" + time.Now().UTC().Format("2006-01-02") + "T00:00:00Z'",
 		"playbook ransomware-behaviour", "PlaybookName = 'ransomware-behaviour'",
+		"not contained", "Outcome IN ('not_contained', 'partially_contained')",
+		"rolled back", "RolledBackBy IS NOT NULL", "rollback runs", "WorkflowType = 'riposte.rollback'",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
@@ -243,5 +245,21 @@ func TestServeRefusesToStartWithoutTokens(t *testing.T) {
 	code, _, stderr := runCLI(t, "serve", "--http", "127.0.0.1:0")
 	if code != 2 || !strings.Contains(stderr, "no API token: set RIPOSTE_API_TOKEN or --token-file, or --tokens-file") {
 		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// validate and test read ./playbooks when given no path (README, Commands
+// and Playbook tests): here the shipped playbooks and their tests.
+func TestValidateAndTestDefaultToPlaybooks(t *testing.T) {
+	t.Chdir("../..")
+	if code, out, stderr := runCLI(t, "validate"); code != 0 || !strings.Contains(out, "ok: ") {
+		t.Errorf("validate: exit %d\n%s%s", code, out, stderr)
+	}
+	if code, out, stderr := runCLI(t, "test"); code != 0 || !strings.Contains(out+stderr, "PASS") {
+		t.Errorf("test: exit %d\n%s%s", code, out, stderr)
+	}
+	t.Chdir(t.TempDir())
+	if code, _, stderr := runCLI(t, "test"); code == 0 || !strings.Contains(stderr, "playbooks") {
+		t.Errorf("test without ./playbooks: exit %d, %s", code, stderr)
 	}
 }
