@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
@@ -51,8 +52,21 @@ steps:
     action: virustotal.ip_report
     with: {ip: 203.0.113.1}
     timeout: 30s
+  - id: minute_read
+    action: virustotal.ip_report
+    with: {ip: 203.0.113.1}
+    timeout: 1m
+  - id: over_a_minute
+    action: virustotal.ip_report
+    with: {ip: 203.0.113.1}
+    timeout: 61s
 `)
-	want := map[string]bool{"read": true, "core": true, "page": true, "contain": false, "ticket": false, "slack": false, "long_read": false, "short_read": true}
+	// README: "with no timeout: or one ≤ 1 min", 1 min per attempt when unset.
+	want := map[string]bool{"read": true, "core": true, "page": true, "contain": false, "ticket": false, "slack": false, "long_read": false, "short_read": true,
+		"minute_read": true, "over_a_minute": false}
+	if workflows.LocalStepTimeout != time.Minute {
+		t.Errorf("a local step's default timeout is %v, README says 1 min", workflows.LocalStepTimeout)
+	}
 	for _, rev := range []int{workflows.RevByReference, workflows.RevLocalRecoverable} {
 		// From RevLocalRecoverable on, an action whose progress only
 		// shortens a retry (jira) is local; slack still needs its progress.
