@@ -66,7 +66,7 @@ func TestRunByReferenceMissingVersion(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("want an application error, got %v", err)
 			}
-			if ae.Type() != workflows.ErrPlaybookUnavailable || !ae.NonRetryable() {
+			if ae.Type() != "PlaybookUnavailable" || !ae.NonRetryable() { // README names the type
 				t.Errorf("type %q non-retryable %v, want %s non-retryable", ae.Type(), ae.NonRetryable(), workflows.ErrPlaybookUnavailable)
 			}
 			for _, want := range []string{"playbook dag version 3", "digest " + digest, tc.want, "RIPOSTE_PLAYBOOKS", "RIPOSTE_PLAYBOOK_STORE", digest + ".yaml", "submit the detection again"} {

@@ -459,7 +459,7 @@ func TestAPIStartedAndDeduplicated(t *testing.T) {
 	if gb, wb := mustJSON(t, r), mustJSON(t, want); gb != wb {
 		t.Errorf("response\n got %s\nwant %s", gb, wb)
 	}
-	if s := st.Starts(); len(s) != 1 || s[0].Workflow != workflows.PlaybookWorkflowType(s[0].Input.Playbook.Name) || s[0].Workflow != "high" || s[0].Options.ID != wid || s[0].Input.DryRun || s[0].Input.Requester != DevSubmitter {
+	if s := st.Starts(); len(s) != 1 || s[0].Workflow != workflows.PlaybookWorkflowType(s[0].Input.Playbook.Name) || s[0].Workflow != "high" || s[0].Options.ID != wid || s[0].Input.DryRun || s[0].Input.Requester != "riposte-dev-token" {
 		t.Errorf("starts = %+v", s)
 	}
 
