@@ -423,66 +423,18 @@ func newKeyID(prefix string) (string, error) {
 
 // writeFileAtomic writes data to path with mode 0600, synced. With
 // exclusive, an existing path is left alone and an error wrapping
-// fs.ErrExist is returned; otherwise path is replaced (safefile.WriteFile).
+// fs.ErrExist is returned (safefile.CreateFile); otherwise path is replaced
+// (safefile.WriteFile).
 func writeFileAtomic(path string, data []byte, exclusive bool) error {
-	if !exclusive {
-		if err := safefile.WriteFile(path, data, 0o600); err != nil {
-			return fmt.Errorf("writing key file %q: %w", path, err)
-		}
-		return nil
+	write := safefile.WriteFile
+	if exclusive {
+		write = safefile.CreateFile
 	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return fmt.Errorf("writing key file: %w", err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		_ = os.Remove(tmpName) // the link, if made, keeps the content
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
-	err = os.Link(tmpName, path)
-	if errors.Is(err, fs.ErrExist) {
-		return fmt.Errorf("key file %q: %w", path, fs.ErrExist)
-	}
-	if err != nil {
-		// No hard links on this file system: fall back to O_EXCL.
-		return writeExclusive(path, data)
-	}
-	if err := safefile.SyncDir(dir); err != nil {
-		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
-	return nil
-}
-
-func writeExclusive(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
+	if err := write(path, data, 0o600); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("key file %q: %w", path, fs.ErrExist)
 		}
 		return fmt.Errorf("writing key file %q: %w", path, err)
-	}
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr != nil {
-		_ = os.Remove(path)
-		return fmt.Errorf("writing key file %q: %w", path, werr)
 	}
 	return nil
 }

@@ -3,12 +3,15 @@
 // (a symlink to /dev/zero, a FIFO, a device) is refused, so a hostile
 // directory entry cannot exhaust memory or block the process. It also
 // writes the files Riposte keeps (tokens, keys, stored playbooks) so that a
-// crash leaves either the old or the new content, never half of it.
+// crash leaves either the old or the new content, never half of it
+// (WriteFile replaces a file, CreateFile makes one only if absent).
 package safefile
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -63,6 +66,46 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return SyncDir(dir)
+}
+
+// CreateFile writes data to path, created with mode perm, only when path
+// does not exist yet (an error wrapping fs.ErrExist otherwise, path left
+// alone); readers never see it half written, and it is synced, directory
+// included, before CreateFile returns. Two processes creating the same
+// file (two first starts sharing a data dir): one wins, the other learns.
+func CreateFile(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // the link, once made, keeps the content
+	if err := write(tmp, data, perm); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	err = os.Link(tmp.Name(), path)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	}
+	if err != nil {
+		// No hard links on this file system: fall back to O_EXCL.
+		return createExclusive(path, data, perm)
+	}
+	return SyncDir(dir)
+}
+
+// createExclusive is CreateFile written in place (O_EXCL): removed again
+// when the write fails, so no half file stays behind.
+func createExclusive(path string, data []byte, perm os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if err := write(f, data, perm); err != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return SyncDir(filepath.Dir(path))
 }
 
 // write fills a new temporary file and closes it.

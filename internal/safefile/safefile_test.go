@@ -1,6 +1,8 @@
 package safefile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,5 +80,30 @@ func TestWriteFile(t *testing.T) {
 	}
 	if want := "shared.yaml sub tokens.json"; strings.Join(names, " ") != want {
 		t.Errorf("directory holds %v, want %s", names, want)
+	}
+}
+
+// CreateFile makes a file only when none is there: a second create is
+// fs.ErrExist and leaves the first content; no temporary file stays.
+func TestCreateFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "codec-keys.json")
+	if err := CreateFile(path, []byte("first"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := CreateFile(path, []byte("second"), 0o600); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("second create: %v, want fs.ErrExist", err)
+	}
+	if b, err := ReadFile(path, MaxSize); err != nil || string(b) != "first" {
+		t.Errorf("content %q, %v", b, err)
+	}
+	if st, err := os.Stat(path); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("mode %v, %v", st.Mode(), err)
+	}
+	if err := CreateFile(filepath.Join(dir, "missing", "f"), []byte("x"), 0o600); err == nil {
+		t.Error("created in a missing directory")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %v", entries)
 	}
 }
