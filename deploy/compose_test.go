@@ -306,9 +306,19 @@ func TestRiposteServices(t *testing.T) {
 			t.Errorf("%s must wait for the namespace and search attributes", name)
 		}
 	}
-	pb, ok := mounts(serve)["/etc/riposte/playbooks"]
-	if !ok || !pb.ro || serve.Environment["RIPOSTE_PLAYBOOKS"] != "/etc/riposte/playbooks" {
-		t.Errorf("riposte-serve must mount the playbooks read-only at /etc/riposte/playbooks: %v", serve.Volumes)
+	// Workers load the same playbooks as serve: a run by reference names a
+	// version the worker must find (README, "Playbook by reference").
+	var pbSource string
+	for name, s := range map[string]service{"riposte-worker": worker, "riposte-serve": serve} {
+		pb, ok := mounts(s)["/etc/riposte/playbooks"]
+		if !ok || !pb.ro || s.Environment["RIPOSTE_PLAYBOOKS"] != "/etc/riposte/playbooks" {
+			t.Errorf("%s must mount the playbooks read-only at /etc/riposte/playbooks and name them in RIPOSTE_PLAYBOOKS: %v", name, s.Volumes)
+			continue
+		}
+		if pbSource != "" && pb.source != pbSource {
+			t.Errorf("serve and worker mount different playbooks: %q and %q", pbSource, pb.source)
+		}
+		pbSource = pb.source
 	}
 	if serve.Environment["RIPOSTE_API_TOKEN_FILE"] != "/run/secrets/riposte_api_token" || !contains(serve.Secrets, "riposte_api_token") {
 		t.Error("riposte-serve: API token must come from the riposte_api_token secret")

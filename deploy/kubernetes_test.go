@@ -209,6 +209,27 @@ func TestKubernetesManifests(t *testing.T) {
 				store = e.Value
 			}
 		}
+		// The same playbooks as serve (the riposte-playbooks ConfigMap),
+		// read-only where RIPOSTE_PLAYBOOKS says.
+		pbMap, pbMount, pbEnv := "", "", ""
+		for _, v := range spec.Volumes {
+			if v.Name == "playbooks" && v.ConfigMap != nil {
+				pbMap = v.ConfigMap.Name
+			}
+		}
+		for _, m := range spec.Containers[0].VolumeMounts {
+			if m.Name == "playbooks" && m.ReadOnly {
+				pbMount = m.MountPath
+			}
+		}
+		for _, e := range spec.Containers[0].Env {
+			if e.Name == "RIPOSTE_PLAYBOOKS" {
+				pbEnv = e.Value
+			}
+		}
+		if pbMap != "riposte-playbooks" || pbMount == "" || pbEnv != pbMount {
+			t.Errorf("Deployment/%s: playbooks ConfigMap %q mounted read-only at %q, RIPOSTE_PLAYBOOKS %q: want riposte-playbooks at the env's path", d.Name, pbMap, pbMount, pbEnv)
+		}
 		if claim != pvc.Name || mount == "" || store != mount {
 			t.Errorf("Deployment/%s: playbook store claim %q mounted writable at %q, RIPOSTE_PLAYBOOK_STORE %q: want claim %s at the env's path", d.Name, claim, mount, store, pvc.Name)
 		}
