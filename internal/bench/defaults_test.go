@@ -60,3 +60,31 @@ func TestDecideFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedDefaults: the defaults README and issue #18 name — a burst
+// of 500 (`--burst`), 10,000 parked approved within 60 s, every phase —
+// are what a bare `riposte bench` runs.
+func TestDocumentedDefaults(t *testing.T) {
+	var stderr strings.Builder
+	c, _, err := parseFlags("riposte bench", nil, &stderr)
+	if err != nil {
+		t.Fatalf("parseFlags: %v (%s)", err, stderr.String())
+	}
+	o := c.Options
+	o.applyDefaults()
+	if o.Burst != 500 || o.Parked != 10000 || o.ApproveBudget != 60*time.Second || strings.Join(o.Phases, ",") != strings.Join(AllPhases, ",") {
+		t.Errorf("bare riposte bench: burst %d, parked %d, approve budget %s, phases %v; README says 500, 10000, 60s, all", o.Burst, o.Parked, o.ApproveBudget, o.Phases)
+	}
+	if !strings.Contains(usageOf(t), "(default 500)") {
+		t.Error("--help does not say the burst's default of 500")
+	}
+}
+
+func usageOf(t *testing.T) string {
+	t.Helper()
+	var stderr strings.Builder
+	if _, _, err := parseFlags("riposte bench", []string{"--help"}, &stderr); err == nil {
+		t.Fatal("--help: no error")
+	}
+	return stderr.String()
+}
