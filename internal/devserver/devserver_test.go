@@ -492,6 +492,14 @@ func TestCallerDynamicConfigWins(t *testing.T) {
 		}
 		return vs[0].Value
 	}
+	// Without the caller's value, the server keeps the 1,024 runs README
+	// says (with the worker's sticky cache of 1,000, 10,000 parked runs
+	// stay under 512 MiB).
+	dc := dynamicconfig.NewMemoryClient()
+	serverOptions(Options{}, portSet{}, sqliteConfig(""), "127.0.0.1:7233", "", nil, dc)
+	if got := get(dc, cacheKey); got != 1024 {
+		t.Errorf("%s = %v by default, README says 1,024", cacheKey, got)
+	}
 	for _, name := range []string{"history.hostLevelCacheMaxSize", "history.hostlevelcachemaxsize", "HISTORY.HOSTLEVELCACHEMAXSIZE"} {
 		t.Run(name, func(t *testing.T) {
 			dc := dynamicconfig.NewMemoryClient()
