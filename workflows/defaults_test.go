@@ -2,11 +2,15 @@ package workflows_test
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // for_each runs at most `concurrency` items at once, 4 when the step says
@@ -58,6 +62,55 @@ steps:
 		}
 		if calls.Load() != 10 || most.Load() != tc.want {
 			t.Errorf("concurrency %q: %d calls, at most %d at once; want 10 and %d", tc.line, calls.Load(), most.Load(), tc.want)
+		}
+	}
+}
+
+// A step's time per attempt: 5 min for a regular activity (a containment)
+// and 1 min for a local step when the step says nothing, the step's own
+// `timeout:` otherwise (README, "Playbook format" and "Execution model").
+func TestStepTimeoutDefaults(t *testing.T) {
+	for _, tc := range []struct {
+		line                string
+		contain, localLimit time.Duration
+	}{
+		{"", 5 * time.Minute, time.Minute},
+		{"    timeout: 30s\n", 30 * time.Second, 30 * time.Second},
+	} {
+		h := newHarness(t)
+		h.rev = workflows.LatestRev // the guardrail check inside the containment's call
+		got := map[string]time.Duration{}
+		var mu sync.Mutex
+		record := func(name string) func(context.Context, catalog.Call) (map[string]any, error) {
+			return func(ctx context.Context, _ catalog.Call) (map[string]any, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				got[name] = activity.GetInfo(ctx).StartToCloseTimeout
+				return map[string]any{}, nil
+			}
+		}
+		h.action("core.noop", record("local"))
+		h.action("crowdstrike.contain_host", record("contain"))
+		c := compileYAML(t, `apiVersion: riposte/v1
+name: timeouts
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: note
+    action: core.noop
+`+tc.line+`  - id: isolate
+    action: crowdstrike.contain_host
+    needs: [note]
+    approval: auto
+`+tc.line+`    with: {hostname: h}
+`)
+		res, err := h.run(c, det)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatuses(t, res, map[string]string{"note": "succeeded", "isolate": "succeeded"})
+		if got["contain"] != tc.contain || got["local"] != tc.localLimit {
+			t.Errorf("timeout line %q: contain step %s, local step %s per attempt; want %s and %s", tc.line, got["contain"], got["local"], tc.contain, tc.localLimit)
 		}
 	}
 }
