@@ -197,6 +197,14 @@ type WorkersByReference struct {
 	mu  sync.Mutex
 	at  time.Time
 	rev int
+	now func() time.Time // time.Now; tests move it
+}
+
+func (w *WorkersByReference) clock() time.Time {
+	if w.now != nil {
+		return w.now()
+	}
+	return time.Now()
 }
 
 // Rev is the revision every worker runs (see dispatch.Dispatcher.Rev):
@@ -210,7 +218,7 @@ func (w *WorkersByReference) Rev(ctx context.Context) int {
 	if ttl <= 0 {
 		ttl = 2 * time.Second
 	}
-	if !w.at.IsZero() && time.Since(w.at) < ttl {
+	if !w.at.IsZero() && w.clock().Sub(w.at) < ttl {
 		return w.rev
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -224,7 +232,7 @@ func (w *WorkersByReference) Rev(ctx context.Context) int {
 		// a start, serve before its workers) is seen by the next run.
 		return 0
 	}
-	w.at, w.rev = time.Now(), PollersRev(resp.GetPollers())
+	w.at, w.rev = w.clock(), PollersRev(resp.GetPollers())
 	return w.rev
 }
 
