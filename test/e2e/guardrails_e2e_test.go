@@ -13,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // waitStep polls a run until the step reaches a status in want.
@@ -112,6 +113,7 @@ budgets:
 	if code, b := h.do("POST", "/v1/policy/safe-mode", h.tokenFor("USOC"), `{"enabled":true,"user":"USOC"}`); code != 200 {
 		t.Fatalf("safe mode: %d %s", code, b)
 	}
+	wantNote(t, h, workflows.GuardWorkflowID, `^safe mode on by USOC$`)
 	time.Sleep(2500 * time.Millisecond) // the workers' cached switch expires
 	_, r = h.submit(budgetDetection("g-safe", "hr-ws-007", 99))
 	d = h.waitStep(r.Detections[0].Matched[0].WorkflowID, "contain", "waiting_approval")

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,7 @@ func TestOutcomesOnEmbeddedServer(t *testing.T) {
 		if orig.RolledBackBy != "UROLLER" || orig.RolledBackAt == nil || orig.RollbackRun != "rollback:"+wid {
 			t.Errorf("original run = %+v", orig.RunSummary)
 		}
+		wantNote(t, h, wid, `^rolled back by UROLLER at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(.+\)$`)
 		if len(orig.Holds) != 1 || orig.Holds[0].ReleasedAt == nil || time.Since(start) > 90*time.Second {
 			t.Errorf("holds after rollback = %+v", orig.Holds)
 		}
@@ -317,6 +319,41 @@ func timerSummaries(t *testing.T, h *devHarness, wid string) []string {
 		}
 	}
 	return out
+}
+
+// markerNotes decrypts the summaries of a run's markers: what each Update
+// and signal that changed the run did, as the UI's timeline shows it.
+func markerNotes(t *testing.T, h *devHarness, wid string) []string {
+	t.Helper()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out []string
+	for _, e := range fetchHistory(t, c, wid, "").GetEvents() {
+		if p := e.GetUserMetadata().GetSummary(); e.GetMarkerRecordedEventAttributes() != nil && p != nil {
+			var s string
+			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(p, &s); err != nil {
+				t.Errorf("marker summary: %v", err)
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// wantNote checks that one of a run's marker summaries matches re
+// (README, "Temporal UI": the timeline says what each change did).
+func wantNote(t *testing.T, h *devHarness, wid, re string) {
+	t.Helper()
+	notes := markerNotes(t, h, wid)
+	for _, n := range notes {
+		if regexp.MustCompile(re).MatchString(n) {
+			return
+		}
+	}
+	t.Errorf("%s: no marker summary matches %q in %q", wid, re, notes)
 }
 
 func (h *devHarness) runDetail(t *testing.T, wid string) api.RunDetail {

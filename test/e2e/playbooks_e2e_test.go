@@ -133,6 +133,7 @@ func TestShippedPlaybooksAgainstLab(t *testing.T) {
 	if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(c2)+"/extend", h.tokenFor("USOC"), `{"step":"block","by":"4h","user":"USOC"}`); code != 200 || !strings.Contains(string(b), "4h") {
 		t.Errorf("extend: %d %s", code, b)
 	}
+	wantNote(t, h, c2, `^extend block by 4h by USOC: releases at \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`)
 	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(cred)+"/rollback", h.tokenFor("USOC"), `{"user":"USOC"}`)
 	if code != 202 {
 		t.Fatalf("rollback: %d %s", code, b)
