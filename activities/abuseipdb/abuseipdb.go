@@ -1,3 +1,6 @@
+// Package abuseipdb is the AbuseIPDB connector: abuseipdb.check_ip reads an
+// address's abuse confidence score and report count from API v2. Its
+// README cites the vendor documentation the code and the fake follow.
 package abuseipdb
 
 import (

@@ -1,3 +1,8 @@
+// Package crowdstrike is the CrowdStrike Falcon connector: network
+// containment of a host (contain_host, undone by lift_containment) through
+// the Hosts API with an OAuth2 API client, acting only on the most recently
+// seen device named exactly as asked. Its README cites the vendor
+// documentation the code and the fake (fake.go) follow.
 package crowdstrike
 
 import (

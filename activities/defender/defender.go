@@ -1,3 +1,8 @@
+// Package defender is the Microsoft Defender for Endpoint connector: machine
+// isolation (isolate_machine, undone by unisolate_machine) with an Entra
+// app's client-credentials token, on the most recently seen machine of the
+// name and never on a guess between machines of different names. Its README
+// cites the vendor documentation the code and the fake (fake.go) follow.
 package defender
 
 import (

@@ -1,3 +1,7 @@
+// Package entra is the Entra ID connector (Microsoft Graph): disable and
+// enable accounts and revoke sign-in sessions with an app's
+// client-credentials token. Its README cites the vendor documentation the
+// code and the fake (fake.go) follow.
 package entra
 
 import (

@@ -1,3 +1,7 @@
+// Package httpreq is the generic HTTP connector (http.request): one request
+// to a configured connection's base URL, never leaving it, with the step's
+// idempotency key in a header and POST/PATCH retried only when the step
+// says that is safe (RFC 9110 §9.2.2).
 package httpreq
 
 import (

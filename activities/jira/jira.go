@@ -1,3 +1,8 @@
+// Package jira is the Jira Cloud connector: create_issue and add_comment on
+// REST API v3, text sent as plain ADF paragraphs, and a retried
+// create_issue that finds its own issue instead of creating a second one
+// although Jira's search is eventually consistent. Its README cites the
+// vendor documentation the code and the fake (fake.go) follow.
 package jira
 
 import (

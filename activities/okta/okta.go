@@ -1,3 +1,7 @@
+// Package okta is the Okta connector: suspend_user (undone by
+// unsuspend_user) and clear_user_sessions with an SSWS API token, waiting
+// out 429s until X-Rate-Limit-Reset. Its README cites the vendor
+// documentation the code and the fake (fake.go) follow.
 package okta
 
 import (

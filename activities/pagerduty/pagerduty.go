@@ -1,3 +1,7 @@
+// Package pagerduty is the PagerDuty connector: trigger sends an Events API
+// v2 event whose dedup_key is derived from the run and step, so a retried
+// step adds to the same alert. Its README cites the vendor documentation
+// the code and the fake (fake.go) follow.
 package pagerduty
 
 import (

@@ -1,3 +1,8 @@
+// Package panos is the Palo Alto Networks PAN-OS connector: block_ip
+// (undone by unblock_ip) tags addresses into a dynamic address group with
+// the User-ID XML API, directly or through Panorama per firewall serial;
+// errors inside an HTTP 200 are read from the XML. Its README cites the
+// vendor documentation the code and the fake (fake.go) follow.
 package panos
 
 import (

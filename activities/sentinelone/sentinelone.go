@@ -1,3 +1,8 @@
+// Package sentinelone is the SentinelOne connector: network disconnection
+// of an agent's host (disconnect_agent, undone by reconnect_agent) with an
+// API token, acting on the most recently active agent of that name;
+// "affected: 0" inside a 200 is a failure. Its README cites the vendor
+// documentation the code and the fake (fake.go) follow.
 package sentinelone
 
 import (

@@ -1,3 +1,7 @@
+// Package virustotal is the VirusTotal connector: read-only reputation
+// lookups of files, IPs and domains on API v3, where only VirusTotal's own
+// NotFoundError means "unknown". Its README cites the vendor documentation
+// the code and the fake (fake.go) follow.
 package virustotal
 
 import (
