@@ -83,7 +83,8 @@ func decisionSummary(d Decision, res DecisionResult) string {
 	return fmt.Sprintf("decision on %s by %s via %s: %s (%d/%d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
 }
 
-// The approval message in Slack follows its run after the gate closed: it
+// ChangeGateRunState is the workflow.GetVersion change id of this: the
+// approval message in Slack follows its run after the gate closed: it
 // shows the release time of the step's contain_for hold while the hold is
 // active (and after each extension), and the run's outcome when the run
 // ends. Runs recorded before this never updated their messages then; the

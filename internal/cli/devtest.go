@@ -28,8 +28,9 @@ func StartTestDev(ctx context.Context, dataDir, playbooks string, logger *slog.L
 	return &TestDev{d: d}, nil
 }
 
-// APIURL, Token, Lab, FrontendAddress, Namespace, UIURL, Keys and
-// SlackSigningSecret (the Slack fake's) describe the running system.
+// APIURL is the HTTP API's base URL. It, Token, Lab, FrontendAddress,
+// Namespace, UIURL, Keys and SlackSigningSecret (the Slack fake's) describe
+// the running system.
 func (t *TestDev) APIURL() string             { return t.d.API.URL }
 func (t *TestDev) Token() string              { return t.d.Token }
 func (t *TestDev) Lab() *lab.Lab              { return t.d.Lab }

@@ -11,7 +11,7 @@ import (
 
 // --- one connection, for one call ---
 
-// conn is a connection opened for one call: config, resolved secrets (kept
+// Conn is a connection opened for one call: config, resolved secrets (kept
 // only to scrub them from errors and outputs) and the vendor's auth.
 type Conn struct {
 	Env   *Env
@@ -46,7 +46,7 @@ func (c *Conn) Authenticate(ctx context.Context) error {
 	return c.Auth(ctx, req)
 }
 
-// connector is a vendor handler with its connection opened.
+// VendorFunc is a vendor handler with its connection opened.
 type VendorFunc func(ctx context.Context, c *Conn) (map[string]any, error)
 
 // Run adapts a VendorFunc to a Handler: it picks a connection of type t,
@@ -71,10 +71,10 @@ func Run(t ConnectionType, label string, connRequired bool, fn VendorFunc) Handl
 	}
 }
 
-// where names the connection in messages: `CrowdStrike (connection "cs")`.
+// Where names the connection in messages: `CrowdStrike (connection "cs")`.
 func (c *Conn) Where() string { return fmt.Sprintf("%s (connection %q)", c.Label, c.Name) }
 
-// secret resolves a secret field of the connection now.
+// Secret resolves a secret field of the connection now.
 func (c *Conn) Secret(field string) (string, error) {
 	ref, ok := c.Cfg.Secrets[field]
 	if !ok || ref.IsZero() {
@@ -109,7 +109,7 @@ func (c *Conn) UseSecretHeader(field, header, prefix string) error {
 	return nil
 }
 
-// option returns a non-secret field, or its default.
+// Option returns a non-secret field, or its default.
 func (c *Conn) Option(field string) string {
 	if v := strings.TrimSpace(c.Cfg.Options[field]); v != "" {
 		return v
@@ -120,7 +120,7 @@ func (c *Conn) Option(field string) string {
 	return ""
 }
 
-// requireOption returns a non-secret field that must be set.
+// RequireOption returns a non-secret field that must be set.
 func (c *Conn) RequireOption(field string) (string, error) {
 	v := c.Option(field)
 	if v == "" {
@@ -137,7 +137,7 @@ func (c *Conn) BaseURL() string {
 	return strings.TrimRight(b, "/")
 }
 
-// endpoint joins the base URL (which may carry a path prefix) and an API
+// Endpoint joins the base URL (which may carry a path prefix) and an API
 // path, plus a query.
 func (c *Conn) Endpoint(path string, q url.Values) string {
 	u := c.BaseURL() + path
@@ -147,7 +147,7 @@ func (c *Conn) Endpoint(path string, q url.Values) string {
 	return u
 }
 
-// logAction records a state change (or the decision to skip one).
+// LogAction records a state change (or the decision to skip one).
 func (c *Conn) LogAction(msg string, attrs ...any) {
 	attrs = append([]any{"action", c.Call.Action, "connection", c.Name, "step", c.Call.StepID, "workflow_id", c.Call.WorkflowID}, attrs...)
 	c.Env.logger().Info(msg, attrs...)

@@ -129,7 +129,7 @@ func (r SecretRef) Resolve() (string, error) {
 
 // --- picking a connection for a call ---
 
-// connectionParam is the optional param every connector takes.
+// ConnectionParam is the optional param every connector takes.
 func ConnectionParam(typ string) catalog.Param {
 	return catalog.Param{
 		Name: "connection", Type: catalog.TypeString,

@@ -46,7 +46,7 @@ func InvalidParam(format string, args ...any) error {
 	return NewFailure(KindInvalidParams, fmt.Sprintf(format, args...))
 }
 
-// toActivityError converts a handler error into what Temporal should see,
+// ToActivityError converts a handler error into what Temporal should see,
 // with any resolved secret value scrubbed from the message.
 func ToActivityError(err error, secrets []string) error {
 	if err == nil {

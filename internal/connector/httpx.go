@@ -77,7 +77,7 @@ func (e *Env) httpClient() *http.Client {
 	return &c
 }
 
-// request is one HTTP call to a vendor.
+// Request is one HTTP call to a vendor.
 type Request struct {
 	Method  string
 	Path    string // below the base URL
@@ -99,7 +99,7 @@ type Response struct {
 
 func (r *Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
-// do sends the request. It returns an error only when no HTTP response came
+// Do sends the request. It returns an error only when no HTTP response came
 // back (retryable) or the activity was cancelled; callers classify statuses.
 // A 401 on an authenticated request drops the cached token and retries once.
 func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
@@ -201,7 +201,7 @@ func stripQuery(u string) string {
 	return u
 }
 
-// statusError classifies a non-2xx answer. vendorMsg is the vendor's own
+// StatusError classifies a non-2xx answer. vendorMsg is the vendor's own
 // error text (parsed by the caller); notFound, if set, replaces the 404
 // message ("host fin-ws-042 not found").
 func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
@@ -268,7 +268,7 @@ func Snippet(b []byte) string {
 
 // --- rate limits ---
 
-// retryDelay reads how long a rate-limited caller should wait from the
+// RetryDelay reads how long a rate-limited caller should wait from the
 // headers vendors use, falling back to a default, capped at max.
 func RetryDelay(h http.Header, now time.Time, max time.Duration) time.Duration {
 	d, ok := HeaderDelay(h, now)
@@ -288,7 +288,7 @@ func clampDelay(d, max time.Duration) time.Duration {
 	return d
 }
 
-// headerDelay understands Retry-After (seconds or HTTP date),
+// HeaderDelay understands Retry-After (seconds or HTTP date),
 // X-RateLimit-RetryAfter (CrowdStrike, epoch seconds), X-Rate-Limit-Reset
 // (Okta, epoch seconds) and X-RateLimit-Reset (epoch seconds or a time).
 func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
@@ -327,7 +327,7 @@ func headerDelay(h http.Header, now time.Time, names ...string) (time.Duration, 
 	return 0, false
 }
 
-// decodeJSON parses a vendor answer, classifying garbage as a vendor error.
+// DecodeJSON parses a vendor answer, classifying garbage as a vendor error.
 func (c *Conn) DecodeJSON(r *Response, v any) error {
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		return c.Unreadable(r)

@@ -75,7 +75,7 @@ func (c *Conn) ClientCredentials() (id, secret string, err error) {
 	return id, secret, nil
 }
 
-// useClientCredentials makes c authenticate with a bearer token from an
+// UseClientCredentials makes c authenticate with a bearer token from an
 // OAuth2 client-credentials grant at tokenURL, cached until it expires and
 // dropped on a 401 so the next try fetches a fresh one.
 func (c *Conn) UseClientCredentials(tokenURL string, form url.Values) {

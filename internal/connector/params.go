@@ -126,7 +126,7 @@ func RequireIP(call Call, name string) (netip.Addr, error) {
 	return a, nil
 }
 
-// validHostname accepts the names EDRs report: letters, digits, dot, dash
+// ValidHostname accepts the names EDRs report: letters, digits, dot, dash
 // and underscore. It also keeps quotes out of FQL/OData filters.
 func ValidHostname(s string) bool {
 	if s == "" || len(s) > 253 || s[0] == '-' || s[0] == '.' {
@@ -155,7 +155,7 @@ func RequireHostname(call Call) (string, error) {
 
 // --- idempotency ---
 
-// idemKey is the call's idempotency key, or one derived from its identity.
+// IdemKey is the call's idempotency key, or one derived from its identity.
 func IdemKey(call Call) string {
 	if call.IdempotencyKey != "" {
 		return call.IdempotencyKey
@@ -166,7 +166,7 @@ func IdemKey(call Call) string {
 	return ""
 }
 
-// shortHash is the first n hex digits of sha256(s).
+// ShortHash is the first n hex digits of sha256(s).
 func ShortHash(s string, n int) string {
 	sum := sha256.Sum256([]byte(s))
 	h := hex.EncodeToString(sum[:])
@@ -176,7 +176,7 @@ func ShortHash(s string, n int) string {
 	return h[:n]
 }
 
-// scheduledTime is when the workflow first scheduled this activity (the
+// ScheduledTime is when the workflow first scheduled this activity (the
 // same for every retry), if ctx is an activity context.
 func ScheduledTime(ctx context.Context) (time.Time, bool) {
 	if !activity.IsActivity(ctx) {

@@ -66,10 +66,10 @@ type WorkerOptions struct {
 // older release never receives a run it cannot read (rolling upgrades).
 const ByReferenceMarker = "riposte:playbook-ref/1"
 
-// RevMarker, followed by a number, is the newest command-sequence revision
-// (workflows.Input.Rev) a worker runs; it comes right before
-// ByReferenceMarker in the identity, so starters of the release before it
-// still see that marker at the end. Workers that load playbooks by
+// RevMarker announces, followed by a number in a worker's identity, the
+// newest command-sequence revision (workflows.Input.Rev) the worker runs;
+// it comes right before ByReferenceMarker in the identity, so starters of
+// the release before it still see that marker at the end. Workers that load playbooks by
 // reference but carry no RevMarker run up to workflows.RevByReference.
 const RevMarker = "riposte:rev/"
 

@@ -80,7 +80,8 @@ const (
 	StateCompliancePass = "compliance_pass"
 )
 
-// Entity list names, in the order the intake answer counts them.
+// EntityKinds are the entity list names, in the order the intake answer
+// counts them.
 var EntityKinds = []string{"hosts", "users", "ips", "hashes", "domains", "urls", "cloud_resources"}
 
 // MaxEntities bounds each entity list; a hostile detection cannot blow up

@@ -95,8 +95,8 @@ type (
 	Fault = labkit.Fault
 	// State is a JSON-able snapshot of what the fakes hold.
 	State = labkit.State
-	// ContainedHost, UserState, BlockedIP, Ticket, Comment, Page,
-	// HostState and UserSummary are parts of State.
+	// ContainedHost is a part of State, as are UserState, BlockedIP,
+	// Ticket, Comment, Page, HostState and UserSummary.
 	ContainedHost = labkit.ContainedHost
 	UserState     = labkit.UserState
 	BlockedIP     = labkit.BlockedIP
