@@ -1,6 +1,7 @@
-// Package bench is `riposte bench`: it starts what `riposte dev` starts
-// (embedded Temporal on a durable SQLite file, the worker, the vendor lab,
-// the HTTP API) in this process and measures, in one run:
+// Package bench is `riposte bench`, Riposte's performance measurement
+// against a hand-written Temporal workflow. It starts what `riposte dev`
+// starts (embedded Temporal on a durable SQLite file, the worker, the
+// vendor lab, the HTTP API) in this process and measures, in one run:
 //
 //   - throughput and latency of a reference playbook (enrich, condition,
 //     contain with approval: auto, ticket, notify) driven through the real
