@@ -199,6 +199,9 @@ func start(ctx context.Context, opts Options) (_ *Server, retErr error) {
 
 	// Temporal services.
 	srvLogger := newServerLogger(logger, serverLevel)
+	if opts.HTTPPort < 0 {
+		srvLogger.expected = append(srvLogger.expected, httpOffWarning)
+	}
 	s.dc = dynamicconfig.NewMemoryClient()
 	s.settled = make(chan struct{})
 	srv, err := startTemporal(serverOptions(opts, ports, sqlCfg, s.frontendAddr, s.httpAddr, srvLogger, s.dc), srvLogger)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync/atomic"
 
 	sdklog "go.temporal.io/sdk/log"
@@ -25,7 +27,17 @@ type serverLogger struct {
 	level        slog.Leveler
 	tags         []slog.Attr
 	panicOnFatal *atomic.Bool
+	// expected are the starts of messages this configuration causes on
+	// purpose, logged at debug level instead of the server's: a warning on
+	// every start about a choice the operator made teaches them to ignore
+	// warnings. Prefixes, since the server appends instructions and links
+	// that change between releases.
+	expected []string
 }
+
+// httpOffWarning starts what the frontend says on every start without its
+// HTTP API, which riposte dev turns off unless --temporal-http-port asks.
+const httpOffWarning = "HTTP API port has not been set."
 
 // fatalError is the panic value of serverLogger.Fatal during startup.
 type fatalError struct{ msg string }
@@ -68,7 +80,7 @@ func (s *serverLogger) With(tags ...tag.Tag) tlog.Logger {
 	attrs := make([]slog.Attr, 0, len(s.tags)+len(tags))
 	attrs = append(attrs, s.tags...)
 	attrs = append(attrs, tagsToAttrs(tags)...)
-	return &serverLogger{log: s.log, level: s.level, tags: attrs, panicOnFatal: s.panicOnFatal}
+	return &serverLogger{log: s.log, level: s.level, tags: attrs, panicOnFatal: s.panicOnFatal, expected: s.expected}
 }
 
 func (s *serverLogger) enabled(level slog.Level) bool {
@@ -76,6 +88,9 @@ func (s *serverLogger) enabled(level slog.Level) bool {
 }
 
 func (s *serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	if level < slog.LevelError && slices.ContainsFunc(s.expected, func(p string) bool { return strings.HasPrefix(msg, p) }) {
+		level = slog.LevelDebug
+	}
 	if !s.enabled(level) {
 		return
 	}
