@@ -69,11 +69,13 @@ func approvalsOf(g workflows.Gate) int {
 }
 
 const decideUsage = `Usage:
-  riposte approve RUN STEP --as USER [--reason R] [--no-wait]
-  riposte deny RUN STEP --as USER [--reason R] [--no-wait]
+  riposte approve RUN STEP [--as USER] [--reason R] [--no-wait]
+  riposte deny RUN STEP [--as USER] [--reason R] [--no-wait]
 
 Decides an approval gate through the API, with the same checks as a Slack
-click: USER must be an approver, may not be the requester, votes once.
+click: the token's person (riposte tokens create --user) must be an
+approver, may not be the requester, votes once; --as, when given, must be
+that person.
 --no-wait records the decision on the run and returns without waiting for
 the run to check it (Prefer: respond-async; fast for many decisions); a
 vote the gate refuses is then listed under the gate's "refused" in
@@ -86,7 +88,7 @@ func decideCommand(name string) command {
 	}
 	return command{name: name, summary: summary, usage: decideUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			fs, f, as := asUserFlags(name, decideUsage, s, "who decides (Slack user id or name; env RIPOSTE_USER)")
+			fs, f, as := asUserFlags(name, decideUsage, s, "who decides (Slack user id or name)")
 			reason := fs.String("reason", "", "why")
 			noWait := fs.Bool("no-wait", false, "record the decision and return; the run checks it later (refusals: riposte runs show RUN)")
 			pos, code, ok := parseArgs(fs, args)
@@ -94,7 +96,7 @@ func decideCommand(name string) command {
 				return code
 			}
 			if len(pos) != 2 {
-				fmt.Fprintf(s.Err, "riposte %s: name the run and the step: riposte %s RUN STEP --as USER\n", name, name)
+				fmt.Fprintf(s.Err, "riposte %s: name the run and the step: riposte %s RUN STEP [--as USER]\n", name, name)
 				return 2
 			}
 			// --as is optional: the API records the token's identity and

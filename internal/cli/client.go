@@ -42,11 +42,14 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 
 // asUserFlags starts the flags of a command that acts through the API as
 // someone: the API flags, and --as (default: env RIPOSTE_USER) with its help.
+// --as is optional: the API acts as the token's identity and refuses (403)
+// an --as that names someone else, so it only guards against using the
+// wrong token.
 func asUserFlags(name, usage string, s Streams, asHelp string) (*flag.FlagSet, *apiFlags, *string) {
 	f := &apiFlags{}
 	fs := newFlagSet(name, usage, s)
 	f.register(fs)
-	return fs, f, fs.String("as", config.Env("RIPOSTE_USER", ""), asHelp)
+	return fs, f, fs.String("as", config.Env("RIPOSTE_USER", ""), asHelp+"; optional: the API acts as the token's identity and refuses an --as that is someone else (env RIPOSTE_USER)")
 }
 
 func (f *apiFlags) client() *apiClient {

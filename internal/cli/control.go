@@ -13,7 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-const rollbackUsage = `Usage: riposte rollback RUN --as USER
+const rollbackUsage = `Usage: riposte rollback RUN [--as USER]
 
 Undoes a run's containment: the undo action of every succeeded contain step,
 newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.`
@@ -21,13 +21,13 @@ newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.`
 func rollbackCommand() command {
 	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			fs, f, as := asUserFlags("rollback", rollbackUsage, s, "who asks for the rollback (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("rollback", rollbackUsage, s, "who asks for the rollback")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
 			}
 			if len(pos) != 1 {
-				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN --as USER")
+				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN [--as USER]")
 				return 2
 			}
 			body, _ := json.Marshal(api.RollbackRequest{User: *as})
@@ -50,7 +50,7 @@ func rollbackCommand() command {
 		}}
 }
 
-const extendUsage = `Usage: riposte extend RUN STEP DURATION --as USER
+const extendUsage = `Usage: riposte extend RUN STEP DURATION [--as USER]
 
 Extends a time-boxed containment (a step with contain_for) by DURATION
 (e.g. 4h) before its undo releases it.`
@@ -58,13 +58,13 @@ Extends a time-boxed containment (a step with contain_for) by DURATION
 func extendCommand() command {
 	return command{name: "extend", summary: "Extend a time-boxed containment", usage: extendUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
-			fs, f, as := asUserFlags("extend", extendUsage, s, "who extends (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("extend", extendUsage, s, "who extends")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
 			}
 			if len(pos) != 3 {
-				fmt.Fprintf(s.Err, "riposte extend: got %d argument(s), want RUN STEP DURATION; usage: riposte extend RUN STEP DURATION --as USER (riposte holds lists what can be extended)\n", len(pos))
+				fmt.Fprintf(s.Err, "riposte extend: got %d argument(s), want RUN STEP DURATION; usage: riposte extend RUN STEP DURATION [--as USER] (riposte holds lists what can be extended)\n", len(pos))
 				return 2
 			}
 			if by, err := playbook.ParseDuration(pos[2]); err != nil || by <= 0 {
@@ -83,7 +83,7 @@ func extendCommand() command {
 
 const policyUsage = `Usage:
   riposte policy status
-  riposte policy safe-mode on|off --as USER
+  riposte policy safe-mode on|off [--as USER]
 
 Safe mode turns every contain step into a human gate, for every run and
 worker, until switched off (policy.yaml's safe_mode: true does the same).`
@@ -95,7 +95,7 @@ func policyCommand() command {
 				fmt.Fprintln(s.Err, policyUsage)
 				return 2
 			}
-			fs, f, as := asUserFlags("policy", policyUsage, s, "who switches (env RIPOSTE_USER)")
+			fs, f, as := asUserFlags("policy", policyUsage, s, "who switches")
 			if wantsHelp(args) {
 				fs.Usage()
 				return 0

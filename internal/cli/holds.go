@@ -19,8 +19,8 @@ const holdsUsage = `Usage: riposte holds [--json]
 
 Lists the active time-boxed containments (steps with contain_for) of every
 holding run, soonest release first: the run, the step, the undo action that
-will release it and when. Extend one with riposte extend RUN STEP 4h --as USER;
-end one now with riposte rollback RUN --as USER.`
+will release it and when. Extend one with riposte extend RUN STEP 4h;
+end one now with riposte rollback RUN.`
 
 func holdsCommand() command {
 	return command{name: "holds", summary: "List active time-boxed containments and their release times", usage: holdsUsage,

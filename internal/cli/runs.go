@@ -254,7 +254,7 @@ func holdLine(h workflows.Hold) string {
 	case h.ReleasedAt != nil:
 		return fmt.Sprintf("%s: released (%s) at %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"))
 	}
-	return fmt.Sprintf("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h --as USER", h.Step, h.Undo,
+	return fmt.Sprintf("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
 		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
 }
 
