@@ -220,7 +220,11 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		if g := st.Gate; g != nil {
 			fmt.Fprintf(w, "      gate: %s (%d/%d approvals; %s)\n", g.State, approvalsOf(*g), g.Quorum, g.Why)
 			for _, v := range g.Votes {
-				fmt.Fprintf(w, "        %s by %s via %s at %s %s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), v.Reason)
+				reason := ""
+				if v.Reason != "" {
+					reason = ": " + v.Reason
+				}
+				fmt.Fprintf(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), reason)
 			}
 			for _, v := range g.Refused {
 				vote := "deny"

@@ -31,12 +31,16 @@ func TestPrintFindingConfidence(t *testing.T) {
 	}
 }
 
-// TestPrintRefusedVotes: runs show lists the votes a gate refused, and says
-// when the name on one was not an identity Riposte authenticated.
+// TestPrintRefusedVotes: runs show lists a gate's votes (with the reason
+// when one was given) and the votes it refused, and says when the name on
+// one was not an identity Riposte authenticated.
 func TestPrintRefusedVotes(t *testing.T) {
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
 	d := &api.RunDetail{Steps: []workflows.StepResult{{ID: "isolate", Status: "waiting_approval", Gate: &workflows.Gate{
-		State: workflows.GatePending, Quorum: 1, Refused: []workflows.RefusedDecision{
+		State: workflows.GatePending, Quorum: 2, Votes: []workflows.Decision{
+			{User: "U0SOCLEAD2", Approve: true, Via: workflows.ViaAPI, Reason: "confirmed with the user", At: at},
+			{User: "U0SOCLEAD3", Approve: true, Via: workflows.ViaSlack, At: at},
+		}, Refused: []workflows.RefusedDecision{
 			{User: "UMALLORY", Verified: true, Approve: true, Via: workflows.ViaAPI, Refusal: "UMALLORY is not an approver for step isolate", At: at},
 			{User: "U0SOCLEAD1", Approve: false, Via: workflows.ViaSlack, Refusal: "unsigned decision", At: at},
 		}}}}}
@@ -45,6 +49,8 @@ func TestPrintRefusedVotes(t *testing.T) {
 	for _, want := range []string{
 		"refused: approve by UMALLORY via api at " + at.Local().Format("15:04:05") + ": UMALLORY is not an approver for step isolate",
 		"refused: deny by U0SOCLEAD1 (identity not verified) via slack at",
+		"approved by U0SOCLEAD2 via api at " + at.Local().Format("15:04:05") + ": confirmed with the user\n",
+		"approved by U0SOCLEAD3 via slack at " + at.Local().Format("15:04:05") + "\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
