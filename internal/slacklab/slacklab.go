@@ -1,7 +1,7 @@
 // Package slacklab is riposte dev's Slack channel page (/lab/slack): the
 // messages the Slack fake received, rendered from their Block Kit the way a
-// person sees them (header, text, fields, context, buttons), with a "click
-// as" user picker. A click is sent as Slack would send it: a block_actions
+// person sees them (header, text with Slack's mrkdwn formatting, fields,
+// context, buttons), with a "click as" user picker. A click is sent as Slack would send it: a block_actions
 // payload, signed with the signing secret, POSTed to the real
 // /slack/interactions handler, so the approval path is the production one.
 //
@@ -87,12 +87,14 @@ type (
 	messageView struct {
 		Channel, TS string
 		Updates     int
-		Blocks      []blockView
+		// Text is shown for a message without blocks (slack.post_message).
+		Text   string
+		Blocks []blockView
 	}
 	blockView struct {
 		Type    string
-		Text    string
-		Fields  []string
+		Text    template.HTML
+		Fields  []template.HTML
 		Buttons []buttonView
 	}
 	buttonView struct {
@@ -101,9 +103,20 @@ type (
 )
 
 // text reads a Block Kit text object ({"type": "mrkdwn"|"plain_text",
-// "text": ...}). Markdown is shown as typed, never rendered: message text
-// quotes detections, which may be AI-written.
-func text(v any) string {
+// "text": ...}) as Slack shows it: plain text as typed, mrkdwn with
+// Slack's formatting (mrkdwn.go), in which detection text, neutralised by
+// slackapp, stays inert as it does in Slack.
+func text(v any) template.HTML {
+	m, _ := v.(map[string]any)
+	s, _ := m["text"].(string)
+	if m["type"] == "mrkdwn" {
+		return mrkdwn(s)
+	}
+	return template.HTML(template.HTMLEscapeString(s)) //nolint:gosec // escaped
+}
+
+// label is a button's plain_text label.
+func label(v any) string {
 	m, _ := v.(map[string]any)
 	s, _ := m["text"].(string)
 	return s
@@ -127,11 +140,11 @@ func blocksView(blocks []map[string]any) []blockView {
 			if es, ok := b["elements"].([]any); ok {
 				for _, e := range es {
 					if s := text(e); s != "" {
-						parts = append(parts, s)
+						parts = append(parts, string(s))
 					}
 				}
 			}
-			bv.Text = strings.Join(parts, " · ")
+			bv.Text = template.HTML(strings.Join(parts, " · ")) //nolint:gosec // each part rendered by text
 		case "actions":
 			if es, ok := b["elements"].([]any); ok {
 				for _, e := range es {
@@ -139,7 +152,7 @@ func blocksView(blocks []map[string]any) []blockView {
 					if m["type"] != "button" {
 						continue
 					}
-					bt := buttonView{Label: text(m["text"])}
+					bt := buttonView{Label: label(m["text"])}
 					bt.ActionID, _ = m["action_id"].(string)
 					bt.Value, _ = m["value"].(string)
 					bt.Style, _ = m["style"].(string)
@@ -173,7 +186,13 @@ func (o Options) page(w http.ResponseWriter, r *http.Request) {
 	// Newest first, like scrolling up from the bottom of a channel.
 	for i := len(msgs) - 1; i >= 0; i-- {
 		m := msgs[i]
-		v.Messages = append(v.Messages, messageView{Channel: m.Channel, TS: m.TS, Updates: m.Updates, Blocks: blocksView(m.Blocks)})
+		mv := messageView{Channel: m.Channel, TS: m.TS, Updates: m.Updates, Blocks: blocksView(m.Blocks)}
+		if len(m.Blocks) == 0 {
+			// Posted with mrkdwn off and its text escaped (slackapp.PostText):
+			// Slack shows the entities decoded and nothing formatted.
+			mv.Text = entities.Replace(m.Text)
+		}
+		v.Messages = append(v.Messages, mv)
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'")
@@ -246,6 +265,9 @@ hr{border:none;border-top:1px solid #eee}
 button{border:1px solid #bbb;background:#fff;border-radius:4px;padding:6px 12px;margin-right:6px;cursor:pointer;font-weight:600}
 button.primary{background:#007a5a;color:#fff;border-color:#007a5a}
 button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
+.mention{background:#e8f5fa;color:#1264a3;border-radius:3px;padding:0 2px}
+code{background:#f4f4f4;border:1px solid #e0e0e0;border-radius:3px;padding:0 3px;font-size:90%;color:#c01343}
+a{color:#1264a3}
 .result{background:#eef6ff;border:1px solid #b6d4fe;border-radius:6px;padding:8px 12px;margin-bottom:14px}
 </style></head>
 <body>
@@ -261,6 +283,7 @@ button.danger{background:#e01e5a;color:#fff;border-color:#e01e5a}
 {{range .Messages}}{{$m := .}}
 <div class="msg" data-ts="{{.TS}}">
 <div class="meta">{{.Channel}} · ts {{.TS}}{{if .Updates}} · edited ({{.Updates}}){{end}}</div>
+{{if .Text}}<div class="section">{{.Text}}</div>{{end}}
 {{range .Blocks}}
 {{if eq .Type "header"}}<div class="header">{{.Text}}</div>
 {{else if eq .Type "section"}}{{if .Text}}<div class="section">{{.Text}}</div>{{end}}{{if .Fields}}<div class="fields">{{range .Fields}}<div class="field">{{.}}</div>{{end}}</div>{{end}}
