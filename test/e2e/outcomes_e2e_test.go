@@ -14,6 +14,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -303,27 +304,21 @@ func workflowType(t *testing.T, h *devHarness, wid string) string {
 // timerSummaries decrypts the summaries of a run's timers.
 func timerSummaries(t *testing.T, h *devHarness, wid string) []string {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	var out []string
-	for _, e := range fetchHistory(t, c, wid, "").GetEvents() {
-		if e.GetTimerStartedEventAttributes() != nil {
-			var s string
-			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(e.GetUserMetadata().GetSummary(), &s); err != nil {
-				t.Errorf("timer summary: %v", err)
-			}
-			out = append(out, s)
-		}
-	}
-	return out
+	return eventSummaries(t, h, wid, func(e *historypb.HistoryEvent) bool { return e.GetTimerStartedEventAttributes() != nil })
 }
 
 // markerNotes decrypts the summaries of a run's markers: what each Update
 // and signal that changed the run did, as the UI's timeline shows it.
 func markerNotes(t *testing.T, h *devHarness, wid string) []string {
+	t.Helper()
+	return eventSummaries(t, h, wid, func(e *historypb.HistoryEvent) bool {
+		return e.GetMarkerRecordedEventAttributes() != nil && e.GetUserMetadata().GetSummary() != nil
+	})
+}
+
+// eventSummaries decrypts the summaries of the run's events that pick
+// selects.
+func eventSummaries(t *testing.T, h *devHarness, wid string, pick func(*historypb.HistoryEvent) bool) []string {
 	t.Helper()
 	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
 	if err != nil {
@@ -332,10 +327,10 @@ func markerNotes(t *testing.T, h *devHarness, wid string) []string {
 	defer c.Close()
 	var out []string
 	for _, e := range fetchHistory(t, c, wid, "").GetEvents() {
-		if p := e.GetUserMetadata().GetSummary(); e.GetMarkerRecordedEventAttributes() != nil && p != nil {
+		if pick(e) {
 			var s string
-			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(p, &s); err != nil {
-				t.Errorf("marker summary: %v", err)
+			if err := codec.NewDataConverter(h.sys.Keys).FromPayload(e.GetUserMetadata().GetSummary(), &s); err != nil {
+				t.Errorf("event %d (%s) summary: %v", e.GetEventId(), e.GetEventType(), err)
 			}
 			out = append(out, s)
 		}
