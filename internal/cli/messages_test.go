@@ -263,3 +263,22 @@ func TestValidateAndTestDefaultToPlaybooks(t *testing.T) {
 		t.Errorf("test without ./playbooks: exit %d, %s", code, stderr)
 	}
 }
+
+// validate of a path with no playbook fails (README, Commands): an empty
+// or misspelt directory in CI must not pass as "0 playbooks valid".
+func TestValidateNothingIsAProblem(t *testing.T) {
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, "only.test.yaml"), []byte("cases: []\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{empty, filepath.Join(empty, "missing")} {
+		code, out, stderr := runCLI(t, "validate", path)
+		if code != 1 || !strings.HasPrefix(out, path+":1:1: ") || !strings.Contains(stderr, "1 problem, no playbook read") {
+			t.Errorf("validate %s: exit %d\n%s%s", path, code, out, stderr)
+		}
+	}
+	code, out, _ := runCLI(t, "validate", "--format", "json", empty)
+	if code != 1 || !strings.Contains(out, `"valid": false`) || !strings.Contains(out, "no playbooks here") {
+		t.Errorf("validate --format json of an empty dir: exit %d\n%s", code, out)
+	}
+}

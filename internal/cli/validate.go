@@ -15,7 +15,8 @@ const validateUsage = `Usage: riposte validate [--format text|json] [PATH...]
 Validates playbooks (files, or directories walked for *.yaml / *.yml; test
 files NAME.test.yaml are skipped). Every problem of every file is reported at
 once as file:line:col: message, followed by the source line with a caret
-under the position. Exit 0 when all are valid, 1 otherwise.
+under the position. Exit 0 when all are valid, 1 otherwise (also when the
+PATHs hold no playbook at all).
 PATH defaults to ./playbooks.`
 
 func validateCommand() command {
@@ -35,6 +36,14 @@ func validateCommand() command {
 				paths = []string{"playbooks"}
 			}
 			set, files, diags := playbook.Load(paths, activities.Catalog())
+			if len(diags) == 0 && (set == nil || len(set.Playbooks) == 0) {
+				// Nothing to validate is a mistake (a wrong path, a misspelt
+				// directory), not a pass: CI would go green on it.
+				for _, p := range paths {
+					diags = append(diags, playbook.Diagnostic{File: p, Line: 1, Col: 1,
+						Message: "no playbooks here (files *.yaml or *.yml; NAME.test.yaml are playbook tests, not playbooks)"})
+				}
+			}
 			if *format == "json" {
 				out := struct {
 					Valid       bool                  `json:"valid"`
@@ -71,7 +80,12 @@ func validateCommand() command {
 					for _, d := range diags {
 						bad[d.File] = true
 					}
-					fmt.Fprintf(s.Err, "%d problem%s in %d of %d file%s\n", len(diags), plural(len(diags)), len(bad), files, plural(files))
+					if files == 0 {
+						// The paths themselves are the problem (missing, empty).
+						fmt.Fprintf(s.Err, "%d problem%s, no playbook read\n", len(diags), plural(len(diags)))
+					} else {
+						fmt.Fprintf(s.Err, "%d problem%s in %d of %d file%s\n", len(diags), plural(len(diags)), len(bad), files, plural(files))
+					}
 				}
 			}
 			if len(diags) > 0 {
