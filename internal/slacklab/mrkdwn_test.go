@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/net/html"
+
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -82,4 +84,52 @@ func TestTextMessage(t *testing.T) {
 	if want := `<div class="section">Phish &lt;b&gt; *x* clicked by a&amp;b</div>`; !strings.Contains(page.String(), want) {
 		t.Errorf("text message: want %s in\n%s", want, page.String())
 	}
+}
+
+// FuzzMrkdwn: whatever the text, the rendering is well-formed markup made
+// of the few elements mrkdwn produces (no other tag, attribute, comment),
+// with links only to http and https.
+func FuzzMrkdwn(f *testing.F) {
+	for _, s := range []string{"Expires <!date^1^{time}|x> <@U1> <https://a.example|b> *c* _d_ ~e~ `f`",
+		"<javascript:x|y>", "<<@U1>>", "a&amp;b&lt;c&gt;", "`<b>`", "*`x`*", "<http://a\"onmouseover=x|y>", "<!subteam^S1|@on call>"} {
+		f.Add(s)
+	}
+	allowed := map[string]bool{"span": true, "a": true, "code": true, "b": true, "i": true, "s": true}
+	f.Fuzz(func(t *testing.T, s string) {
+		out := string(mrkdwn(s))
+		z := html.NewTokenizer(strings.NewReader(out))
+		var open []string
+		for {
+			tt := z.Next()
+			if tt == html.ErrorToken {
+				break
+			}
+			tok := z.Token()
+			switch tt {
+			case html.StartTagToken:
+				if !allowed[tok.Data] {
+					t.Fatalf("mrkdwn(%q) made a <%s>: %s", s, tok.Data, out)
+				}
+				for _, a := range tok.Attr {
+					switch {
+					case a.Key == "href" && !strings.HasPrefix(a.Val, "http://") && !strings.HasPrefix(a.Val, "https://"):
+						t.Fatalf("mrkdwn(%q) links to %q", s, a.Val)
+					case a.Key != "href" && a.Key != "class" && a.Key != "title" && a.Key != "target" && a.Key != "rel":
+						t.Fatalf("mrkdwn(%q) made an attribute %s=%q", s, a.Key, a.Val)
+					}
+				}
+				open = append(open, tok.Data)
+			case html.EndTagToken:
+				if len(open) == 0 || open[len(open)-1] != tok.Data {
+					t.Fatalf("mrkdwn(%q) closes </%s> with %v open: %s", s, tok.Data, open, out)
+				}
+				open = open[:len(open)-1]
+			case html.SelfClosingTagToken, html.CommentToken, html.DoctypeToken:
+				t.Fatalf("mrkdwn(%q) made %s: %s", s, tt, out)
+			}
+		}
+		if len(open) != 0 {
+			t.Fatalf("mrkdwn(%q) leaves %v open: %s", s, open, out)
+		}
+	})
 }
