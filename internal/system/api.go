@@ -117,6 +117,11 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 	}
 	var diags playbook.Diagnostics
 	if b.set, b.files, diags = playbook.Load(o.Playbooks, activities.Catalog()); len(diags) > 0 {
+		if b.files == 0 {
+			// Nothing was read: the path is the problem, not a playbook
+			// (riposte dev run outside the repository, a wrong mount).
+			return nil, &Error{Code: 1, Err: fmt.Errorf("cannot read the playbooks at %s (--playbooks or RIPOSTE_PLAYBOOKS names them); not starting:\n%w", strings.Join(o.Playbooks, ", "), diags)}
+		}
 		return nil, &Error{Code: 1, Err: fmt.Errorf("playbooks are invalid; not starting:\n%w", diags)}
 	}
 	if b.defaults, err = approvalDefaults(); err != nil {

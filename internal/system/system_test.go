@@ -60,6 +60,8 @@ func TestStartRefusesBeforeStarting(t *testing.T) {
 	}{
 		{"bad address", Options{Keys: keys, API: &APIOptions{Addr: "nope", Playbooks: []string{dir}}}, 2, "--http"},
 		{"invalid playbook", Options{Keys: keys, API: &APIOptions{Addr: "0", Playbooks: []string{bad}}}, 1, "playbooks are invalid; not starting"},
+		{"no playbooks at the path", Options{Keys: keys, API: &APIOptions{Addr: "0", Playbooks: []string{dir + "/missing"}}}, 1,
+			"cannot read the playbooks at " + dir + "/missing (--playbooks or RIPOSTE_PLAYBOOKS names them); not starting"},
 		{"no decision keys", Options{}, 2, "decisions are signed"},
 		{"misspelt detections key", Options{Keys: keys, API: &APIOptions{Addr: "0", Playbooks: []string{"../../playbooks"}, Config: typo}}, 1,
 			typo + `:2:3: unknown key detections.confidence_id (did you mean "confidence_ids"?)`},
