@@ -271,7 +271,7 @@ a{color:#1264a3}
 .result{background:#eef6ff;border:1px solid #b6d4fe;border-radius:6px;padding:8px 12px;margin-bottom:14px}
 </style></head>
 <body>
-<header><h1>#riposte-approvals <small>(Slack fake of riposte dev)</small></h1></header>
+<header><h1>Slack <small>(the fake workspace of riposte dev: every channel, newest message first)</small></h1></header>
 <main>
 <div class="bar"><form method="get" action="/lab/slack">
 <label>Click as <select name="as" id="as">{{range .Users}}<option value="{{.}}"{{if eq . $.As}} selected{{end}}>{{.}}</option>{{end}}</select></label>
