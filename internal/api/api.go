@@ -18,6 +18,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
@@ -159,6 +160,8 @@ func (s *Server) recoverer(h http.Handler) http.Handler {
 var (
 	errNoToken  = errors.New("missing or wrong API token (Authorization: Bearer <token>)")
 	errBadToken = errors.New("missing or wrong API token (Authorization: Bearer <token>)")
+	// errTokenStore: the token file cannot be read (a server fault: 503).
+	errTokenStore = errors.New("the server cannot read its token store; its log says why")
 	// errOIDCNotChecked: the bearer may be an OIDC token, not verified yet.
 	errOIDCNotChecked = errors.New("OIDC token not verified yet")
 )
@@ -173,9 +176,8 @@ func (s *Server) Authenticate(r *http.Request) (*auth.Principal, error) {
 // store, and against the OIDC provider when oidc is set (a signature check,
 // and a fetch of its keys for a key id it does not know).
 func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, error) {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	got = strings.TrimSpace(got)
-	if !ok || got == "" {
+	got, ok := auth.Bearer(r)
+	if !ok {
 		return nil, errNoToken
 	}
 	if s.Token != "" {
@@ -188,7 +190,10 @@ func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, erro
 	p, known, err := s.Tokens.Lookup(got)
 	if err != nil {
 		if !errors.Is(err, auth.ErrRevoked) {
+			// The caller learns only that the server cannot check tokens;
+			// the file's path and the parse error go to the log.
 			s.Logger.Error("token store unreadable; refusing personal tokens", "error", err)
+			return nil, errTokenStore
 		}
 		return nil, err
 	}
@@ -216,6 +221,11 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 		if err != nil {
 			if r.Pattern == "POST /v1/detections" {
 				s.Metrics.DetectionRejected(telemetry.ReasonUnauthorized)
+			}
+			if errors.Is(err, errTokenStore) {
+				noteAudit(r, "", "refused: "+err.Error())
+				problem.Respond(w, http.StatusServiceUnavailable, "Tokens unavailable", err.Error())
+				return
 			}
 			noteAudit(r, "", "unauthenticated: "+err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
@@ -265,6 +275,18 @@ func clipID(s string) string {
 	return s
 }
 
+// respondTemporal answers a failed Temporal call: 400 when the frontend
+// refused the request as invalid (a run id that is not a UUID, an over-long
+// workflow id: the caller's mistake), else 502 (Temporal failed us).
+func respondTemporal(w http.ResponseWriter, title string, err error) {
+	var ia *serviceerror.InvalidArgument
+	if errors.As(err, &ia) {
+		problem.Respond(w, http.StatusBadRequest, title, ia.Error())
+		return
+	}
+	problem.Respond(w, http.StatusBadGateway, title, err.Error())
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -288,13 +310,24 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 			Msg: fmt.Sprintf("body is %d bytes; the limit is %d", r.ContentLength, s.MaxBody)}))
 		return
 	}
-	body, dryRun, err := envelope(r, s.MaxBody)
+	explainOnly, err := queryFlag(r.URL.Query(), "explain")
+	if err != nil {
+		s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}))
+		return
+	}
+	full, body, base, dryRun, err := envelope(r, s.MaxBody)
 	if err != nil {
 		s.Metrics.DetectionRejected(rejectReason(err))
 		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
 	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
+	if de := (*intake.DecodeError)(nil); base > 0 && errors.As(err, &de) && de.Offset >= 0 {
+		// Located in the wrapper's detections array: say where in the body.
+		de.Offset += base
+		de.Line, de.Column = lineCol(full, de.Offset)
+	}
 	if err != nil {
 		s.Metrics.DetectionRejected(rejectReason(err))
 		problem.Write(w, intake.DecodeProblem(err))
@@ -311,7 +344,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, intake.ValidationProblem(errs))
 		return
 	}
-	if explain(r) {
+	if explainOnly {
 		s.explainDetections(w, dets, formats)
 		return
 	}
@@ -482,56 +515,118 @@ func rejectReason(err error) string {
 
 // envelope reads the body and recognises the optional wrapper
 // {"dry_run": true, "detections": [...]}; ?dry_run=true works for any body.
-// A wrapper with unknown keys or a non-bool dry_run is refused rather than
-// silently run live.
-func envelope(r *http.Request, limit int64) ([]byte, bool, error) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+// A wrapper with unknown or repeated keys or a non-bool dry_run is refused
+// rather than silently run live. It returns the whole body, the detections
+// to decode and their byte offset in it (0 without a wrapper), so decode
+// errors can be located in the body the client sent.
+func envelope(r *http.Request, limit int64) (body, dets []byte, base int64, dryRun bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
 	if err != nil {
-		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "reading body: " + err.Error()}
+		return nil, nil, 0, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "reading body: " + err.Error()}
 	}
 	if int64(len(body)) > limit {
-		return nil, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
+		return nil, nil, 0, false, &intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1, Msg: fmt.Sprintf("body is over the limit of %d bytes", limit)}
 	}
-	dryRun := false
-	if q := r.URL.Query().Get("dry_run"); q != "" {
-		v, err := strconv.ParseBool(q)
-		if err != nil {
-			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: fmt.Sprintf("query parameter dry_run must be true or false, got %q", q)}
-		}
-		dryRun = v
+	dryRun, err = queryFlag(r.URL.Query(), "dry_run")
+	if err != nil {
+		return nil, nil, 0, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return body, dryRun, nil
+		return body, body, 0, dryRun, nil
 	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(trimmed, &keys) != nil {
-		return body, dryRun, nil
+	keys, err := topLevelKeys(body)
+	if err != nil {
+		return body, body, 0, dryRun, nil // not one JSON object: the intake says what is wrong
 	}
 	if _, ok := keys["detections"]; !ok {
-		return body, dryRun, nil
+		return body, body, 0, dryRun, nil
 	}
 	if _, ok := keys["class_uid"]; ok {
-		return body, dryRun, nil // a detection that happens to have a "detections" field
+		return body, body, 0, dryRun, nil // a detection that happens to have a "detections" field
 	}
-	for k := range keys {
+	for k, v := range keys {
 		if k != "detections" && k != "dry_run" {
-			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1,
-				Msg: fmt.Sprintf("unknown key %q in the request wrapper; it takes only \"dry_run\" and \"detections\"", k)}
+			return nil, nil, 0, false, wrapperError(body, v.keyAt, fmt.Sprintf("unknown key %q in the request wrapper; it takes only \"dry_run\" and \"detections\"", k))
+		}
+		if v.repeated >= 0 {
+			return nil, nil, 0, false, wrapperError(body, v.repeated, fmt.Sprintf("key %q is repeated in the request wrapper", k))
 		}
 	}
-	if raw, ok := keys["dry_run"]; ok {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "dry_run in the request wrapper must be true or false"}
+	if v, ok := keys["dry_run"]; ok {
+		var b bool
+		if err := json.Unmarshal(body[v.at:v.end], &b); err != nil {
+			return nil, nil, 0, false, wrapperError(body, v.at, "dry_run in the request wrapper must be true or false")
 		}
-		dryRun = dryRun || v
+		dryRun = dryRun || b
 	}
-	d := bytes.TrimSpace(keys["detections"])
-	if len(d) == 0 || d[0] != '[' {
-		return nil, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "detections in the request wrapper must be an array of detections"}
+	d := keys["detections"]
+	if body[d.at] != '[' {
+		return nil, nil, 0, false, wrapperError(body, d.at, "detections in the request wrapper must be an array of detections")
 	}
-	return d, dryRun, nil
+	return body, body[d.at:d.end], d.at, dryRun, nil
+}
+
+// wrapperValue locates one key of the request wrapper in the body.
+type wrapperValue struct {
+	keyAt, at, end int64 // the key, and its value body[at:end]
+	repeated       int64 // offset of a second occurrence of the key, or -1
+}
+
+// topLevelKeys lists the keys of the JSON object body with where each key
+// and value are, noting repeated keys (json.Unmarshal into a map would keep
+// the last one silently).
+func topLevelKeys(body []byte) (map[string]*wrapperValue, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, errors.New("not an object")
+	}
+	keys := map[string]*wrapperValue{}
+	for dec.More() {
+		keyAt := dec.InputOffset()
+		t, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := t.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		end := dec.InputOffset()
+		at := end - int64(len(raw))
+		keyAt += int64(len(body[keyAt:]) - len(bytes.TrimLeft(body[keyAt:], " \t\r\n,")))
+		if v, ok := keys[k]; ok {
+			if v.repeated < 0 {
+				v.repeated = keyAt
+			}
+			continue
+		}
+		keys[k] = &wrapperValue{keyAt: keyAt, at: at, end: end, repeated: -1}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the object")
+	}
+	return keys, nil
+}
+
+// wrapperError is a decode error at byte off of the body.
+func wrapperError(body []byte, off int64, msg string) error {
+	e := &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: off, Msg: msg}
+	e.Line, e.Column = lineCol(body, off)
+	return e
+}
+
+// lineCol is the 1-based line and byte column of off in body.
+func lineCol(body []byte, off int64) (int, int) {
+	if off > int64(len(body)) {
+		off = int64(len(body))
+	}
+	before := body[:off]
+	return 1 + bytes.Count(before, []byte("\n")), int(off) - bytes.LastIndexByte(before, '\n')
 }
 
 func (s *Server) reload(w http.ResponseWriter, r *http.Request) {

@@ -1,10 +1,8 @@
 package api
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 
@@ -32,10 +30,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var req DecisionRequest
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
-		problem.Respond(w, http.StatusBadRequest, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
+	if status, err := readStrict(r, &req); err != nil {
+		title := "Malformed decision"
+		if status == http.StatusRequestEntityTooLarge {
+			title = "Request too large"
+		}
+		problem.Respond(w, status, title, "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
 		return
 	}
 	var missing []string
@@ -94,7 +94,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, approvals.ErrRefused):
 		problem.Respond(w, http.StatusConflict, "Decision refused", strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": "))
 	default:
-		problem.Respond(w, http.StatusBadGateway, "Cannot deliver decision", err.Error())
+		respondTemporal(w, "Cannot deliver decision", err)
 	}
 }
 
@@ -129,7 +129,7 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	gates, err := s.Approvals.ListOpen(ctx, 200)
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot list approvals", err.Error())
+		respondTemporal(w, "Cannot list approvals", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"approvals": gates})

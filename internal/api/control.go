@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,15 +24,46 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-// decodeBody reads a small JSON body strictly into v.
+// maxControlBody is the largest body a control or decision request takes.
+const maxControlBody = 64 << 10
+
+// decodeBody reads a small JSON body strictly into v, answering the
+// problem itself when it cannot.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
-	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		problem.Respond(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("body must be %s: %v", shape, err))
+	if status, err := readStrict(r, v); err != nil {
+		title := "Malformed request"
+		if status == http.StatusRequestEntityTooLarge {
+			title = "Request too large"
+		}
+		problem.Respond(w, status, title, fmt.Sprintf("body must be %s: %v", shape, err))
 		return false
 	}
 	return true
+}
+
+// readStrict decodes exactly one JSON object of at most maxControlBody
+// bytes into v, with no unknown fields and nothing after it; an empty body
+// is {}. On failure it returns the status to answer (400 or 413).
+func readStrict(r *http.Request, v any) (int, error) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody+1))
+	if err != nil {
+		return http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
+	}
+	if len(body) > maxControlBody {
+		return http.StatusRequestEntityTooLarge, fmt.Errorf("body is over the limit of %d bytes", maxControlBody)
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		body = []byte("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return http.StatusBadRequest, err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return http.StatusBadRequest, fmt.Errorf("data after the JSON object at byte %d", dec.InputOffset())
+	}
+	return 0, nil
 }
 
 // RollbackRequest is the body of POST /v1/runs/{id}/rollback.
@@ -68,7 +100,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot read run", err.Error())
+		respondTemporal(w, "Cannot read run", err)
 		return
 	}
 	if s.Catalog == nil {
@@ -101,7 +133,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &already):
 		resp.RunID, resp.Existing = already.RunId, true
 	case err != nil:
-		problem.Respond(w, http.StatusBadGateway, "Cannot start rollback", err.Error())
+		respondTemporal(w, "Cannot start rollback", err)
 		return
 	default:
 		resp.RunID = run.GetRunID()
@@ -215,7 +247,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &ae):
 		problem.Respond(w, http.StatusConflict, "Extension refused", ae.Message())
 	default:
-		problem.Respond(w, http.StatusBadGateway, "Cannot extend", err.Error())
+		respondTemporal(w, "Cannot extend", err)
 	}
 }
 
@@ -225,11 +257,23 @@ type SafeModeRequest struct {
 	User    string `json:"user,omitempty"`
 }
 
+// safeModeBody is SafeModeRequest as read: Enabled nil when absent.
+type safeModeBody struct {
+	Enabled *bool  `json:"enabled"`
+	User    string `json:"user,omitempty"`
+}
+
 func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
-	var req SafeModeRequest
-	if !decodeBody(w, r, &req, `{"enabled": true|false, "user"}`) {
+	// enabled is required: a body without it must not read as "off".
+	var body safeModeBody
+	if !decodeBody(w, r, &body, `{"enabled": true|false, "user"}`) {
 		return
 	}
+	if body.Enabled == nil {
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", `body must be {"enabled": true|false, "user"}: "enabled" is missing`)
+		return
+	}
+	req := SafeModeRequest{Enabled: *body.Enabled, User: body.User}
 	user, ok := s.actor(w, r, req.User)
 	if !ok {
 		return
@@ -242,7 +286,7 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 	st, err := guardrails.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
 	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot set safe mode", err.Error())
+		respondTemporal(w, "Cannot set safe mode", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
@@ -253,7 +297,7 @@ func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	st, err := guardrails.Status(ctx, s.Temporal)
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot read guardrail state", err.Error())
+		respondTemporal(w, "Cannot read guardrail state", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, st)

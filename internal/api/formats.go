@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/dispatch"
@@ -55,7 +57,28 @@ type ExplainResponse struct {
 	Detections []dispatch.Explanation `json:"detections"`
 }
 
-func explain(r *http.Request) bool { return r.URL.Query().Get("explain") == "true" }
+// queryFlag reads a boolean query parameter: absent is false, present
+// with no value (?explain) is true, otherwise strconv.ParseBool's forms
+// (true, 1, TRUE, false, 0, ...). Anything else is an error, so a
+// misspelt ?explain=yes is refused rather than taken for a live run.
+func queryFlag(q url.Values, name string) (bool, error) {
+	vs, ok := q[name]
+	if !ok {
+		return false, nil
+	}
+	v := ""
+	if len(vs) > 0 {
+		v = vs[0]
+	}
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("query parameter %s must be true or false, got %q", name, v)
+	}
+	return b, nil
+}
 
 // explainDetections answers what each playbook's trigger made of each
 // detection, starting nothing.

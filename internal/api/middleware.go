@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/problem"
 )
 
@@ -121,8 +122,8 @@ func (s *Server) limitKey(r *http.Request) (string, string) {
 // clientKey identifies the caller for rate limiting and audit: a short hash
 // of the bearer token (never the token itself), else the remote address.
 func clientKey(r *http.Request) string {
-	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && tok != "" {
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	if tok, ok := auth.Bearer(r); ok {
+		sum := sha256.Sum256([]byte(tok))
 		return "token:" + hex.EncodeToString(sum[:4])
 	}
 	host := r.RemoteAddr

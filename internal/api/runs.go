@@ -105,10 +105,14 @@ type RunFilter struct {
 // RunStatuses are the values GET /v1/runs?status= accepts.
 var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows.RunHolding, workflows.RunSucceeded, workflows.RunFailed}
 
+// RunModes are the values GET /v1/runs?mode= accepts (the RunMode search
+// attribute).
+var RunModes = []string{playbook.ModeLive, playbook.ModeShadow, playbook.ModeDryRun}
+
 // RunKinds are the values GET /v1/runs?kind= accepts.
 var RunKinds = []string{KindPlaybook, KindRollback, "all"}
 
-// Validate refuses unknown statuses, outcomes and kinds (a typo would
+// Validate refuses unknown statuses, outcomes, kinds and modes (a typo would
 // silently list nothing).
 func (f RunFilter) Validate() error {
 	if f.Status != "" && !slices.Contains(RunStatuses, f.Status) {
@@ -119,6 +123,9 @@ func (f RunFilter) Validate() error {
 	}
 	if f.Kind != "" && !slices.Contains(RunKinds, f.Kind) {
 		return fmt.Errorf("kind %q is not one of %s", f.Kind, strings.Join(RunKinds, ", "))
+	}
+	if f.Mode != "" && !slices.Contains(RunModes, f.Mode) {
+		return fmt.Errorf("mode %q is not one of %s", f.Mode, strings.Join(RunModes, ", "))
 	}
 	return nil
 }
@@ -159,7 +166,16 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	q := r.URL.Query()
 	mode := q.Get("mode")
-	if q.Get("shadow") == "true" {
+	shadow, err := queryFlag(q, "shadow")
+	if err != nil {
+		problem.Respond(w, http.StatusBadRequest, "Bad filter", err.Error())
+		return
+	}
+	if shadow {
+		if mode != "" && mode != playbook.ModeShadow {
+			problem.Respond(w, http.StatusBadRequest, "Bad filter", fmt.Sprintf("shadow=true and mode=%s contradict each other; give one", mode))
+			return
+		}
 		mode = playbook.ModeShadow
 	}
 	limit := 50
@@ -182,7 +198,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		Query:     f.Query(),
 	})
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot list runs", err.Error())
+		respondTemporal(w, "Cannot list runs", err)
 		return
 	}
 	out := []RunSummary{}
@@ -413,7 +429,7 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot read run", err.Error())
+		respondTemporal(w, "Cannot read run", err)
 		return
 	}
 	writeJSON(w, http.StatusOK, d)
@@ -440,7 +456,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 		Query:     RunFilter{Status: workflows.RunHolding}.Query() + " AND ExecutionStatus = 'Running'",
 	})
 	if err != nil {
-		problem.Respond(w, http.StatusBadGateway, "Cannot list holds", err.Error())
+		respondTemporal(w, "Cannot list holds", err)
 		return
 	}
 	out := []ActiveHold{}

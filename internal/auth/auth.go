@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -356,4 +357,16 @@ func (s *Store) update(fn func(*storeFile) error) error {
 // Verifier authenticates bearer tokens issued by someone else (OIDC).
 type Verifier interface {
 	Verify(ctx context.Context, token string) (*Principal, error)
+}
+
+// Bearer returns the token of r's "Authorization: Bearer …" header. The
+// scheme is matched case-insensitively (RFC 7235 §2.1: "bearer" and
+// "BEARER" are the same scheme).
+func Bearer(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
 }

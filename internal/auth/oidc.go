@@ -191,24 +191,44 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 	if err != nil {
 		return nil, err
 	}
+	// The email claims are read only when the subject is not mapped, so a
+	// mapped subject never fails on them; email_verified may be a JSON
+	// bool or, as some providers send it (Apple), the string "true".
 	var c struct {
-		Email         string `json:"email"`
-		EmailVerified *bool  `json:"email_verified"`
+		Email         json.RawMessage `json:"email"`
+		EmailVerified json.RawMessage `json:"email_verified"`
 	}
 	if err := tok.Claims(&c); err != nil {
 		return nil, fmt.Errorf("reading claims: %w", err)
 	}
 	u, ok := v.bySub[tok.Subject]
-	if !ok && c.Email != "" {
-		if c.EmailVerified == nil || !*c.EmailVerified {
+	var email string
+	if !ok && len(c.Email) > 0 {
+		if err := json.Unmarshal(c.Email, &email); err != nil {
+			return nil, fmt.Errorf("subject %q is not in the mapping file, and its email claim is not a string", clipSub(tok.Subject))
+		}
+	}
+	if !ok && email != "" {
+		if !claimTrue(c.EmailVerified) {
 			return nil, fmt.Errorf("subject %q is not in the mapping file, and its email is not verified (email_verified)", clipSub(tok.Subject))
 		}
-		u, ok = v.byEmail[strings.ToLower(c.Email)]
+		u, ok = v.byEmail[strings.ToLower(email)]
 	}
 	if !ok {
-		return nil, fmt.Errorf("subject %q (email %q) is not in the OIDC mapping file", clipSub(tok.Subject), clipSub(c.Email))
+		return nil, fmt.Errorf("subject %q (email %q) is not in the OIDC mapping file", clipSub(tok.Subject), clipSub(email))
 	}
 	return &Principal{Identity: u.Slack, Scopes: u.Scopes, Kind: KindOIDC, TokenID: "oidc:" + clipSub(tok.Subject)}, nil
+}
+
+// claimTrue reports whether a boolean claim is true: the JSON value true,
+// or the string "true" (any case).
+func claimTrue(raw json.RawMessage) bool {
+	var b bool
+	if json.Unmarshal(raw, &b) == nil {
+		return b
+	}
+	var s string
+	return json.Unmarshal(raw, &s) == nil && strings.EqualFold(s, "true")
 }
 
 func clipSub(s string) string {

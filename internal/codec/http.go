@@ -16,6 +16,8 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+
+	"github.com/riposte-dev/riposte/internal/auth"
 )
 
 // DefaultMaxBodyBytes is the request body limit of Handler when
@@ -209,7 +211,7 @@ func BearerToken(token string) func(*http.Request) bool {
 		if token == "" {
 			return false
 		}
-		got, ok := bearer(r)
+		got, ok := auth.Bearer(r)
 		if !ok {
 			return false
 		}
@@ -307,15 +309,6 @@ func LoopbackHost(hostport string) bool {
 	}
 	host = strings.TrimSuffix(strings.ToLower(strings.Trim(host, "[]")), ".")
 	return host == "localhost" || isLoopbackIP(host)
-}
-
-func bearer(r *http.Request) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	tok = strings.TrimSpace(tok)
-	return tok, tok != ""
 }
 
 func isLoopback(remoteAddr string) bool {

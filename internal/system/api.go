@@ -282,11 +282,11 @@ func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
 		if token != "" && shared(r) {
 			return true
 		}
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, ok := auth.Bearer(r)
 		if !ok || store == nil {
 			return false
 		}
-		p, known, err := store.Lookup(strings.TrimSpace(tok))
+		p, known, err := store.Lookup(tok)
 		return err == nil && known && p.Has(auth.ScopeRead)
 	}
 }
