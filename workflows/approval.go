@@ -367,7 +367,7 @@ func (r *run) upsertApprovalState(ctx workflow.Context) {
 
 // gate runs a step's approval gate and returns whether the step may run.
 // On a refusal it returns the step status (denied or timed_out) and why.
-func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string) (bool, string, string) {
+func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string, byPolicy bool) (bool, string, string) {
 	now := workflow.Now(ctx)
 	a := cs.Step.Approval
 	if a == nil {
@@ -404,6 +404,15 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		round:     timeout,
 	}
 	if g.onTimeout == "" {
+		g.onTimeout = playbook.OnTimeoutDeny
+	}
+	// A gate the site policy forced (protected asset, safe mode, budget,
+	// guardrails unavailable) needs a human: the playbook's on_timeout:
+	// approve would contain without one, so it is denied on timeout instead
+	// (escalation still asks the next approvers). Runs recorded before
+	// replay as they ran.
+	if byPolicy && g.onTimeout == playbook.OnTimeoutApprove && !r.input.Simulated() &&
+		workflow.GetVersion(ctx, changePolicyGateNoAutoApprove, workflow.DefaultVersion, 1) >= 1 {
 		g.onTimeout = playbook.OnTimeoutDeny
 	}
 	r.gates[g.ID] = g
@@ -463,6 +472,10 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		return false, playbook.StatusDenied, "approval denied" + who
 	}
 }
+
+// changePolicyGateNoAutoApprove: a policy-forced gate is not approved by
+// its timeout.
+const changePolicyGateNoAutoApprove = "policy-gate-no-auto-approve"
 
 // onGateTimeout applies on_timeout: deny, approve, or escalate once.
 func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any) {

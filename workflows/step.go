@@ -119,7 +119,7 @@ func (r *run) maybeGate(ctx workflow.Context, i int, cs *playbook.CStep, params 
 	if !need {
 		return true, "", ""
 	}
-	return r.gate(ctx, i, cs, p, why)
+	return r.gate(ctx, i, cs, p, why, d.Decision == policy.Gate)
 }
 
 func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error) {
@@ -477,7 +477,7 @@ func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, param
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusDenied, Reason: "refused by policy (" + d.Rule + "): " + d.Why})
 		return nil, "", "", false
 	}
-	if ok, status, reason := r.gate(ctx, i, cs, params, "policy "+d.Rule+": "+d.Why); !ok {
+	if ok, status, reason := r.gate(ctx, i, cs, params, "policy "+d.Rule+": "+d.Why, true); !ok {
 		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
 		return nil, "", "", false
 	}
