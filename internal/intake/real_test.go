@@ -131,6 +131,11 @@ func TestRealCorpus(t *testing.T) {
 		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"endpoint-threat", "triage-low-confidence"}},
 		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
 		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
+
+		// A Kibana 8.19 query rule over Windows events (EID 5136 on a domain
+		// controller): the host only, no user or address mapped.
+		"elastic-rule-alert-attack-8.19.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"DC02.badsuccessor.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
+
 		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler),
 		// 1.5 and 1.6 (GuardDuty through AWS Security Hub v2), 1.8 (below).
 		"guardduty-cloudtrail-disabled.ocsf.json#0":       {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},

@@ -129,6 +129,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"guardduty-cloudtrail-disabled.ocsf.json": {"cloud-identity", "triage-low-confidence"},
 		"graph-alert-v2.json":                     {"triage-low-confidence"},
 		"elastic-security-alert.json":             {"endpoint-threat", "triage-low-confidence"},
+		"elastic-rule-alert-attack-8.19.json":     {"triage-low-confidence"},
 		"suricata-eve-alert.json":                 {"triage-low-confidence"},
 		"okta-threat-detected.ocsf.json":          {"triage-low-confidence"},
 		"falco-kernel-module-2001.ocsf.json":      {"triage-low-confidence"},

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -15,11 +18,12 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 // The vendor samples are the real ones of the intake corpus
 // (internal/intake/testdata/real/README.md cites each source).
 var samples = map[string]string{
-	"crowdstrike-alert-epp.json":  FormatCrowdStrike,
-	"crowdstrike-alert-idp.json":  FormatCrowdStrike,
-	"graph-alert-v2.json":         FormatGraph,
-	"elastic-security-alert.json": FormatElastic,
-	"suricata-eve-alert.json":     FormatSuricata,
+	"crowdstrike-alert-epp.json":          FormatCrowdStrike,
+	"crowdstrike-alert-idp.json":          FormatCrowdStrike,
+	"graph-alert-v2.json":                 FormatGraph,
+	"elastic-security-alert.json":         FormatElastic,
+	"elastic-rule-alert-attack-8.19.json": FormatElastic,
+	"suricata-eve-alert.json":             FormatSuricata,
 }
 
 func readSample(t *testing.T, name string) map[string]any {
@@ -82,6 +86,54 @@ func TestGolden(t *testing.T) {
 		if !bytes.Equal(append(got, '\n'), want) {
 			t.Errorf("%s: differs from %s (go test -update rewrites it):\n%s", name, golden, got)
 		}
+	}
+}
+
+// A Kibana detection alert carries its rule's ATT&CK mapping in
+// kibana.alert.rule.threat (signal.rule.threat before 8.0); the top-level
+// ECS threat is there only when the source event had one (Elastic Defend's
+// alerts do, a query rule over Windows events does not). Both are read.
+func TestElasticRuleThreat(t *testing.T) {
+	threat := func(ids ...string) []any {
+		var subs []any
+		for _, id := range ids[1:] {
+			subs = append(subs, map[string]any{"id": id})
+		}
+		return []any{map[string]any{"framework": "MITRE ATT&CK", "technique": []any{map[string]any{"id": ids[0], "subtechnique": subs}}}}
+	}
+	alert := func(extra map[string]any) map[string]any {
+		m := map[string]any{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "r", "@timestamp": "2025-06-02T07:08:52.979Z"}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		name string
+		m    map[string]any
+		want []string
+	}{
+		{"real 8.19 query rule alert, rule mapping only", readSample(t, "elastic-rule-alert-attack-8.19.json"), []string{"T1098"}},
+		{"real Elastic Defend alert, top-level threat", readSample(t, "elastic-security-alert.json"), []string{"T1059", "T1059.004", "T1059.006", "T1132", "T1132.001"}},
+		{"flattened key", alert(map[string]any{"kibana.alert.rule.threat": threat("T1110", "T1110.001", "T1110.003")}), []string{"T1110", "T1110.001", "T1110.003"}},
+		{"nested objects", alert(map[string]any{"kibana": map[string]any{"alert": map[string]any{"rule": map[string]any{"threat": threat("T1110", "T1110.001")}}}}), []string{"T1110", "T1110.001"}},
+		{"7.x signal.rule.threat", map[string]any{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "r", "@timestamp": "2021-01-01T00:00:00Z", "signal": map[string]any{"rule": map[string]any{"threat": threat("T1003", "T1003.001")}}}, []string{"T1003", "T1003.001"}},
+		{"union with top-level, deduplicated", alert(map[string]any{"threat": threat("T1059", "T1059.001"), "kibana.alert.rule.threat": threat("T1059", "T1059.001", "T1059.003")}), []string{"T1059", "T1059.001", "T1059.003"}},
+		{"empty rule mapping", alert(map[string]any{"kibana.alert.rule.threat": []any{}}), nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := One(0, tt.m, FormatElastic)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, id := range finding.AttackIDs(out) {
+				got = append(got, id.(string))
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("attack %q, want %q", got, tt.want)
+			}
+		})
 	}
 }
 

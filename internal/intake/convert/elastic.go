@@ -17,7 +17,8 @@ import (
 //	kibana.alert.url                     → finding_info.src_url
 //	kibana.alert.rule.name, rule_id, kibana.alert.rule.type
 //	                                     → finding_info.analytic {name, uid, type}
-//	threat[].technique[].id, .subtechnique[].id → attacks[]
+//	threat[], kibana.alert.rule.threat[] (7.x: signal.rule.threat[])
+//	  .technique[].id, .subtechnique[].id → attacks[] (union, deduplicated)
 //	kibana.alert.severity low 2, medium 3, high 4, critical 5 → severity_id
 //	kibana.alert.workflow_status open 1, acknowledged 2, closed 4 → status_id
 //	@timestamp (else kibana.alert.original_time) → time
@@ -51,13 +52,18 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	put(analytic, "name", gets(m, "kibana.alert.rule.name"))
 	put(analytic, "uid", cmp.Or(gets(m, "kibana.alert.rule.rule_id"), gets(m, "kibana.alert.rule.uuid")))
 	fi["analytic"] = analytic
+	// The rule's ATT&CK mapping is in kibana.alert.rule.threat
+	// (signal.rule.threat before 8.0); top-level threat only when the
+	// source event had one (Elastic Defend). attacks() deduplicates.
 	var ids []string
-	for _, t := range asList(get(m, "threat")) {
-		for _, tech := range asList(get(asMap(t), "technique")) {
-			tm := asMap(tech)
-			ids = append(ids, gets(tm, "id"))
-			for _, sub := range asList(tm["subtechnique"]) {
-				ids = append(ids, gets(asMap(sub), "id"))
+	for _, path := range []string{"threat", "kibana.alert.rule.threat", "signal.rule.threat"} {
+		for _, t := range asList(get(m, path)) {
+			for _, tech := range asList(get(asMap(t), "technique")) {
+				tm := asMap(tech)
+				ids = append(ids, gets(tm, "id"))
+				for _, sub := range asList(tm["subtechnique"]) {
+					ids = append(ids, gets(asMap(sub), "id"))
+				}
 			}
 		}
 	}
