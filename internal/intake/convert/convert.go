@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,6 +161,18 @@ func gets(m map[string]any, path string) string {
 }
 
 func getn(m map[string]any, path string) (float64, bool) { return finding.Number(get(m, path)) }
+
+// getpid reads a process id as OCSF's process.pid, an Integer (int, as
+// intake.Decode gives integers). Vendors write it as text (CrowdStrike) or
+// a number; anything that is not a whole number from 0 to 2^31-1 (OCSF
+// integer_t) is left out, nil, rather than sent as text.
+func getpid(m map[string]any, path string) any {
+	n, err := strconv.ParseInt(gets(m, path), 10, 32)
+	if err != nil || n < 0 {
+		return nil
+	}
+	return int(n)
+}
 
 // millis parses the date-times vendors write (RFC 3339, with or without a
 // colon in the zone offset, or without a zone: UTC).

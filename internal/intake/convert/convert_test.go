@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/intake"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -134,6 +135,82 @@ func TestElasticRuleThreat(t *testing.T) {
 				t.Errorf("attack %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// OCSF process.pid is an Integer. The vendors write it as a string
+// (CrowdStrike local_process_id) or a number (Graph processId, Elastic
+// process.pid); the converted finding holds an int either way, decoded as
+// the API decodes a body (intake.Decode) or by encoding/json (float64).
+func TestProcessPIDIsInteger(t *testing.T) {
+	for _, tt := range []struct {
+		sample string
+		want   []int
+	}{
+		{"crowdstrike-alert-epp.json", []int{17076}},
+		{"graph-alert-v2.json", []int{4780}},
+		{"elastic-security-alert.json", []int{141206}},
+	} {
+		src, err := os.ReadFile(filepath.Join("..", "testdata", "real", tt.sample))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for how, m := range map[string]map[string]any{"intake.Decode": dets[0], "encoding/json": readSample(t, tt.sample)} {
+			out, _, err := One(0, m, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int
+			for _, ev := range asList(out["evidences"]) {
+				p, ok := asMap(asMap(ev)["process"])["pid"]
+				if !ok {
+					continue
+				}
+				n, isInt := p.(int)
+				if !isInt {
+					t.Errorf("%s (%s): process.pid %#v is a %T, want an int", tt.sample, how, p, p)
+				}
+				got = append(got, n)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("%s (%s): pids %v, want %v", tt.sample, how, got, tt.want)
+			}
+		}
+	}
+	// A pid that is not a whole number in OCSF's integer range is left out
+	// rather than sent as text.
+	for _, tt := range []struct {
+		in   any
+		want any
+	}{
+		{"17076", 17076},
+		{" 4 ", 4},
+		{float64(141206), 141206},
+		{int64(4780), 4780},
+		{"0", 0},
+		{"", nil},
+		{"n/a", nil},
+		{"0x42a4", nil},
+		{"-1", nil},
+		{1.5, nil},
+		{"2147483648", nil},
+		{true, nil},
+	} {
+		out, _, err := One(0, map[string]any{"composite_id": "c", "timestamp": "2023-11-03T18:00:22.328Z", "local_process_id": tt.in}, FormatCrowdStrike)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got any
+		for _, ev := range asList(out["evidences"]) {
+			got = asMap(asMap(ev)["process"])["pid"]
+		}
+		if got != tt.want {
+			t.Errorf("local_process_id %#v: process.pid %#v, want %#v", tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -111,7 +111,7 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 	put(file, "hashes", hashes("SHA-256", gets(m, "sha256"), "MD5", gets(m, "md5"), "SHA-1", gets(m, "sha1")))
 	put(proc, "file", file)
 	put(proc, "cmd_line", gets(m, "cmdline"))
-	put(proc, "pid", gets(m, "local_process_id"))
+	put(proc, "pid", getpid(m, "local_process_id"))
 	if p := asMap(m["parent_details"]); p != nil {
 		pf := map[string]any{}
 		put(pf, "name", gets(p, "filename"))

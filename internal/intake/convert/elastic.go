@@ -101,7 +101,7 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	}
 	ev := map[string]any{}
 	proc := map[string]any{}
-	put(proc, "pid", gets(m, "process.pid"))
+	put(proc, "pid", getpid(m, "process.pid"))
 	put(proc, "name", gets(m, "process.name"))
 	put(proc, "cmd_line", gets(m, "process.command_line"))
 	file := map[string]any{}

@@ -102,7 +102,7 @@ func graphEvidence(e map[string]any) map[string]any {
 		put(ev, "user", graphUser(asMap(e["userAccount"])))
 	case "processEvidence":
 		p := map[string]any{}
-		put(p, "pid", gets(e, "processId"))
+		put(p, "pid", getpid(e, "processId"))
 		put(p, "cmd_line", gets(e, "processCommandLine"))
 		put(p, "file", graphFile(asMap(e["imageFile"])))
 		put(p, "user", graphUser(asMap(e["userAccount"])))
