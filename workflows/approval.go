@@ -38,6 +38,9 @@ type gateState struct {
 	open bool
 	// round is the current round's timeout (first round or escalation).
 	round time.Duration
+	// countFrom is the index in Votes of the current round's first vote:
+	// an escalation counts only its own approvals against its quorum.
+	countFrom int
 	// opening is true while the request is being posted and approvers
 	// resolved: no vote is accepted until the approver set is known.
 	opening bool
@@ -297,7 +300,7 @@ func (r *run) applyDecision(ctx workflow.Context, d Decision) (DecisionResult, e
 	}
 	g.Votes = append(g.Votes, d)
 	approvals := 0
-	for _, v := range g.Votes {
+	for _, v := range g.Votes[min(g.countFrom, len(g.Votes)):] {
 		if v.Approve {
 			approvals++
 		}
@@ -477,6 +480,10 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 // its timeout.
 const changePolicyGateNoAutoApprove = "policy-gate-no-auto-approve"
 
+// changeEscalationQuorum: an escalation needs escalate_to.quorum approvals
+// of its own.
+const changeEscalationQuorum = "escalation-quorum"
+
 // onGateTimeout applies on_timeout: deny, approve, or escalate once.
 func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any) {
 	now := workflow.Now(ctx)
@@ -501,6 +508,15 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 		g.ExpiresAt = now.Add(timeout)
 		g.round = timeout
 		g.Groups = g.escalate.Groups
+		// The escalation has its own quorum (escalate_to.quorum, default
+		// 1): the first round's quorum applied to the escalation's
+		// approvers could leave a lone CISO unable to approve. Runs
+		// recorded before keep the first round's quorum on replay.
+		if workflow.GetVersion(ctx, changeEscalationQuorum, workflow.DefaultVersion, 1) >= 1 {
+			g.quorum = max(g.escalate.Quorum, 1)
+			g.Quorum = g.quorum
+			g.countFrom = len(g.Votes)
+		}
 		// The escalation's approvers replace the first round's; nobody
 		// named means nobody may decide (fail closed).
 		g.open = false

@@ -406,6 +406,9 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 		if q := a.Quorum; q > 1 && len(a.Approvers.Groups) == 0 && len(a.Approvers.Users) > 0 && q > len(a.Approvers.Users) {
 			v.errorf(ap+".quorum", "%s: quorum %d is more than the %d approvers listed", ap, q, len(a.Approvers.Users))
 		}
+		if e := a.EscalateTo; e != nil && e.Quorum > 1 && len(e.Groups) == 0 && len(e.Users) > 0 && e.Quorum > len(e.Users) {
+			v.errorf(ap+".escalate_to.quorum", "%s.escalate_to: quorum %d is more than the %d approvers listed", ap, e.Quorum, len(e.Users))
+		}
 	}
 	if st.ContainFor != 0 && cs.Action != nil && cs.Action.Risk != catalog.RiskContain {
 		v.errorf(path+".contain_for", "%s.contain_for: action %s is not a contain action (risk %s), so there is nothing to release", path, cs.Action.Name, cs.Action.Risk)

@@ -97,6 +97,7 @@ func newFormat() *format {
 		{name: "users", kind: kStringList, doc: "Slack user ids."},
 		{name: "groups", kind: kStringList, doc: "Slack user group ids."},
 		{name: "timeout", kind: kDuration, doc: "How long the escalation waits before the gate is denied."},
+		{name: "quorum", kind: kInt, min: 1, max: maxQuorum, doc: "Distinct approvals the escalation needs (default 1; the first round's votes do not count)."},
 	}}
 	f.approval = &object{name: "approval", doc: "Human approval gate, or `auto` to run a contain step without one.", fields: []field{
 		{name: "if", kind: kExprBool, doc: "Gate only when this is true (e.g. production hosts)."},

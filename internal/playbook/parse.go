@@ -345,6 +345,7 @@ func (p *parser) approval(n *yaml.Node, path string) *Approval {
 			Users:   p.stringList(ef["users"], path+".escalate_to.users"),
 			Groups:  p.stringList(ef["groups"], path+".escalate_to.groups"),
 			Timeout: duration(ef["timeout"]),
+			Quorum:  integer(ef["quorum"]),
 		}
 	}
 	return a

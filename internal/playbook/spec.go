@@ -151,6 +151,9 @@ type Escalation struct {
 	Users   []string `json:"users,omitempty"`
 	Groups  []string `json:"groups,omitempty"`
 	Timeout Duration `json:"timeout,omitempty"`
+	// Quorum is the distinct approvals the escalation needs (0 = 1); the
+	// first round's approvals do not count towards it.
+	Quorum int `json:"quorum,omitempty"`
 }
 
 // Approval timeout policies and reason policies.
