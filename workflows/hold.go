@@ -198,7 +198,7 @@ func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[stri
 			continue
 		}
 		for n, p := range h.params {
-			if h.undone[n] || !sameTarget(p, params) {
+			if h.undone[n] || !sameTargetIn(ctx, p, params) {
 				continue
 			}
 			if h.pending() > 1 && workflow.GetVersion(ctx, changeHoldTargets, workflow.DefaultVersion, 1) >= 1 {
@@ -266,14 +266,41 @@ func HoldsForRollback(holds []Hold) []Hold {
 // undid (undoneBy): only the target that step undid was released.
 const releasedEarlyBy = "released early by step "
 
-// sameTarget compares two calls' params, ignoring free-text fields.
-func sameTarget(a, b map[string]any) bool {
-	for _, k := range []string{"hostname", "user", "ip", "connection", "tag"} {
+// targetKeys are the params that name what a contain or undo action acts
+// on (free-text fields such as a comment are left out). Every required
+// param of a contain action must be one (TestTargetKeysCoverCatalog).
+var targetKeys = []string{"hostname", "user", "ip", "connection", "tag", "instance_id", "access_key_id", "role_name"}
+
+// legacyTargetKeys are the keys runs compared before the AWS actions'
+// targets counted (changeTargetKeys): two calls on different instances,
+// keys or roles compared equal.
+var legacyTargetKeys = targetKeys[:5]
+
+// changeTargetKeys: calls are the same target only when every target key
+// matches (instance_id, access_key_id and role_name too).
+const changeTargetKeys = "target-keys"
+
+// sameTargetBy compares two calls' params by keys.
+func sameTargetBy(keys []string, a, b map[string]any) bool {
+	for _, k := range keys {
 		if fmt.Sprint(a[k]) != fmt.Sprint(b[k]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameTargetIn compares as run ctx does: by every target key, or — for a
+// run recorded before changeTargetKeys where the two differ — as it ran.
+func sameTargetIn(ctx workflow.Context, a, b map[string]any) bool {
+	now, before := sameTargetBy(targetKeys, a, b), sameTargetBy(legacyTargetKeys, a, b)
+	if now == before {
+		return now
+	}
+	if workflow.GetVersion(ctx, changeTargetKeys, workflow.DefaultVersion, 1) >= 1 {
+		return now
+	}
+	return before
 }
 
 func (r *run) registerHoldHandlers(ctx workflow.Context) error {

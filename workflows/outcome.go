@@ -146,7 +146,13 @@ const ChangeOutcomes = "analyst-outcomes"
 func (r *run) computeOutcome() (string, string) {
 	steps := make([]outcomeStep, len(r.pb.Steps))
 	snap := r.snapshot()
-	pairs := undonePairs(snap, r.in.Catalog)
+	pairs := undonePairs(snap, r.in.Catalog, currentUndoRules)
+	// Which of a pair undid the other is which ended later, wherever each
+	// is declared (needs may name a step declared below).
+	ended := map[int]int{}
+	for pos, i := range endOrder(snap) {
+		ended[i] = pos
+	}
 	for i, cs := range r.pb.Steps {
 		steps[i] = outcomeStep{
 			id:      cs.ID,
@@ -165,7 +171,7 @@ func (r *run) computeOutcome() (string, string) {
 			// Every call of the step was undone by, or undid, another
 			// step of the run: the pair contained nothing.
 			by := pairedWith(pairs, i, succeededCalls(snap[i])[0].index)
-			if by > i {
+			if ended[by] > ended[i] {
 				steps[i].undoneBy = snap[by].ID
 			} else {
 				steps[i].undoes = true

@@ -137,6 +137,18 @@ type undoRules struct {
 	// place (catalog.OutputPreexisting) is neither undone nor reviewed:
 	// someone else applied it.
 	preexisting bool
+	// allTargetKeys: calls are on the same target only when all of
+	// targetKeys match (before: legacyTargetKeys, so AWS calls on
+	// different instances, keys or roles cancelled out).
+	allTargetKeys bool
+}
+
+// same reports whether two calls' params name the same target under u.
+func (u undoRules) same(a, b map[string]any) bool {
+	if u.allTargetKeys {
+		return sameTargetBy(targetKeys, a, b)
+	}
+	return sameTargetBy(legacyTargetKeys, a, b)
 }
 
 // changeUndoPreexisting gates undoRules.preexisting.
@@ -151,7 +163,7 @@ func preexistingOutput(out any) bool {
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
@@ -200,7 +212,7 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 	var calls []done
 	var pairs []undonePair
 	if rules.undoneInRun {
-		pairs = undonePairs(steps, cat)
+		pairs = undonePairs(steps, cat, rules)
 	}
 	for i, st := range steps {
 		undo, ok := containStep(st, cat)
@@ -209,7 +221,7 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 		}
 		released := func(map[string]any) bool { return false }
 		if rules.releasedHolds {
-			released = releasedBy(steps, i, undo, holds)
+			released = releasedBy(steps, i, undo, holds, rules)
 		}
 		if len(st.Items) > 0 {
 			for _, it := range st.Items {
@@ -249,14 +261,14 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 // released without error (contain_for timer, rollback, withdrawal); the
 // targets a later step undid, when a later step released it early
 // (undoneBy); nothing otherwise.
-func releasedBy(steps []StepResult, i int, undo string, holds []Hold) func(map[string]any) bool {
+func releasedBy(steps []StepResult, i int, undo string, holds []Hold, rules undoRules) func(map[string]any) bool {
 	for _, h := range holds {
 		if h.Step != steps[i].ID || h.ReleasedAt == nil || h.Error != "" {
 			continue
 		}
 		for _, e := range h.Extensions {
 			if strings.HasPrefix(e, releasedEarlyBy) {
-				return func(p map[string]any) bool { return undoneLater(steps, i, undo, p) }
+				return func(p map[string]any) bool { return undoneLater(steps, i, undo, p, rules) }
 			}
 		}
 		return func(map[string]any) bool { return true }
@@ -266,14 +278,14 @@ func releasedBy(steps []StepResult, i int, undo string, holds []Hold) func(map[s
 
 // undoneLater reports whether another step that ended no earlier than
 // steps[i] (declared anywhere: needs may name a step declared below) ran
-// undo successfully on the target of params (sameTarget).
-func undoneLater(steps []StepResult, i int, undo string, params map[string]any) bool {
+// undo successfully on the target of params (undoRules.same).
+func undoneLater(steps []StepResult, i int, undo string, params map[string]any, rules undoRules) bool {
 	for j, later := range steps {
 		if j == i || later.Action != undo || later.EndedAt == nil || steps[i].EndedAt == nil || later.EndedAt.Before(*steps[i].EndedAt) {
 			continue
 		}
 		for _, p := range succeededParams(later) {
-			if sameTarget(p, params) {
+			if rules.same(p, params) {
 				return true
 			}
 		}
@@ -304,7 +316,7 @@ func succeededParams(st StepResult) []map[string]any {
 func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []string {
 	var pairs []undonePair
 	if rules.undoneInRun {
-		pairs = undonePairs(steps, cat)
+		pairs = undonePairs(steps, cat, rules)
 	}
 	var out []string
 	for i, st := range steps {
@@ -366,12 +378,12 @@ func succeededCalls(st StepResult) []succeededCall {
 }
 
 // undonePairs matches each succeeded call of a contain step with the first
-// later succeeded call of its undo action on the same target (sameTarget,
+// later succeeded call of its undo action on the same target (undoRules.same,
 // as undoneBy matches holds): a step that ended no earlier, wherever it is
 // declared (needs may name a step declared below). Each call is in at most
 // one pair, and the calls are matched in the order the steps ended, so a
 // contain, undo, contain sequence leaves the last contain.
-func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
+func undonePairs(steps []StepResult, cat *catalog.Catalog, rules undoRules) []undonePair {
 	order := endOrder(steps)
 	var pairs []undonePair
 	for oi, i := range order {
@@ -391,7 +403,7 @@ func undonePairs(steps []StepResult, cat *catalog.Catalog) []undonePair {
 					continue
 				}
 				for _, lc := range succeededCalls(l) {
-					if pairedWith(pairs, j, lc.index) < 0 && sameTarget(c.params, lc.params) {
+					if pairedWith(pairs, j, lc.index) < 0 && rules.same(c.params, lc.params) {
 						pairs = append(pairs, undonePair{step: i, index: c.index, byStep: j, byIndex: lc.index},
 							undonePair{step: j, index: lc.index, byStep: i, byIndex: c.index})
 						break later
@@ -482,6 +494,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 		{changeUndoReleasedHolds, func(u *undoRules) { u.releasedHolds = true }},
 		{changeUndoUndoneInRun, func(u *undoRules) { u.undoneInRun = true }},
 		{changeUndoPreexisting, func(u *undoRules) { u.preexisting = true }},
+		{changeTargetKeys, func(u *undoRules) { u.allTargetKeys = true }},
 	} {
 		next := rules
 		c.take(&next)

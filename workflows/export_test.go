@@ -1,0 +1,4 @@
+package workflows
+
+// TargetKeys is targetKeys, for the external tests.
+var TargetKeys = targetKeys
