@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -83,9 +84,22 @@ type graphUser struct {
 	SessionsValidFrom string `json:"signInSessionsValidFromDateTime"`
 }
 
+// userPath is the Graph path of a user by object id or UPN. A UPN that
+// begins with "$" takes OData's key syntax, /users('$x@y.com') (a quote
+// inside doubled): Graph answers /users/$x@y.com with 400 because a leading
+// $ marks a system query option ("Get user", HTTP request:
+// microsoftgraph/microsoft-graph-docs-contrib
+// api-reference/v1.0/api/user-get.md).
+func userPath(user string) string {
+	if strings.HasPrefix(user, "$") {
+		return "/v1.0/users('" + url.PathEscape(strings.ReplaceAll(user, "'", "''")) + "')"
+	}
+	return "/v1.0/users/" + url.PathEscape(user)
+}
+
 func graphGetUser(ctx context.Context, c *connector.Conn, user string) (graphUser, error) {
 	resp, err := c.Do(ctx, connector.Request{
-		Method: http.MethodGet, Path: "/v1.0/users/" + url.PathEscape(user),
+		Method: http.MethodGet, Path: userPath(user),
 		Query: url.Values{"$select": {"id,userPrincipalName,accountEnabled,signInSessionsValidFromDateTime"}},
 	})
 	if err != nil {
@@ -135,7 +149,7 @@ func entraSetEnabled(ctx context.Context, c *connector.Conn, enabled bool) (map[
 		c.LogAction("account already in wanted state; nothing sent", "user", user)
 		return out, nil
 	}
-	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPatch, Path: "/v1.0/users/" + url.PathEscape(u.ID), JSON: map[string]any{"accountEnabled": enabled}})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPatch, Path: userPath(u.ID), JSON: map[string]any{"accountEnabled": enabled}})
 	if err != nil {
 		return nil, wrap(err)
 	}
@@ -171,7 +185,7 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 			return out, nil
 		}
 	}
-	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/v1.0/users/" + url.PathEscape(u.ID) + "/revokeSignInSessions"})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: userPath(u.ID) + "/revokeSignInSessions"})
 	if err != nil {
 		return nil, wrap(err)
 	}

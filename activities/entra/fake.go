@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Microsoft Graph fake (Entra ID users): get a user by id or UPN, PATCH
+// Microsoft Graph fake (Entra ID users): get a user by id or UPN
+// (/users/{id} or /users('{key}'), refusing /users/$… like Graph), PATCH
 // accountEnabled (204), revokeSignInSessions (200 {"value":true}), which
 // stamps signInSessionsValidFromDateTime. Tokens must carry the Graph
 // audience (scope https://graph.microsoft.com/.default).
@@ -46,13 +47,17 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			h(w, r)
 		}
 	}
-	// user finds the user of the path's {id}, or answers Graph's 404 and
-	// returns nil. Callers hold Mu.
+	// user finds the user the path names, /users/{id} or /users('{key}'),
+	// or answers Graph's 400 or 404 and returns nil. Callers hold Mu.
 	user := func(w http.ResponseWriter, r *http.Request) *graphUserState {
-		u := fk.graphUser(r.PathValue("id"))
+		key, ok := graphUserKey(w, r)
+		if !ok {
+			return nil
+		}
+		u := fk.graphUser(key)
 		if u == nil {
 			labkit.MSError(w, http.StatusNotFound, "Request_ResourceNotFound",
-				fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", r.PathValue("id")))
+				fmt.Sprintf("Resource '%s' does not exist or one of its queried reference-property objects are not present.", key))
 		}
 		return u
 	}
@@ -79,15 +84,15 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": vals})
 	}))
-	fk.Handle(mux, vendorName, "GET /graph/v1.0/users/{id}", labkit.ReadRoute, labkit.MSFault, with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
+	getUser := with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
 		labkit.WriteJSON(w, http.StatusOK, map[string]any{
 			"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users/$entity",
 			"id":             u.id, "userPrincipalName": u.Login, "displayName": u.First + " " + u.Last,
 			"accountEnabled":                  u.enabled,
 			"signInSessionsValidFromDateTime": u.valid.Format(time.RFC3339),
 		})
-	}))
-	fk.Handle(mux, vendorName, "PATCH /graph/v1.0/users/{id}", labkit.MutateRoute, labkit.MSFault, auth(func(w http.ResponseWriter, r *http.Request) {
+	})
+	patchUser := auth(func(w http.ResponseWriter, r *http.Request) {
 		if !labkit.IsJSON(r) {
 			labkit.MSError(w, http.StatusUnsupportedMediaType, "Request_BadRequest", "A supported MIME type could not be found that matches the content type of the response.")
 			return
@@ -126,8 +131,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 			fk.Record(r, vendorName, op, u.Login, changed, http.StatusNoContent, "")
 		}
 		w.WriteHeader(http.StatusNoContent)
-	}))
-	fk.Handle(mux, vendorName, "POST /graph/v1.0/users/{id}/revokeSignInSessions", labkit.MutateRoute, labkit.MSFault, with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
+	})
+	revoke := with(func(w http.ResponseWriter, r *http.Request, u *graphUserState) {
 		changed := u.sessions > 0
 		now := time.Now().UTC()
 		u.sessions, u.valid = 0, now
@@ -136,7 +141,59 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		fk.Record(r, vendorName, "revoke_sessions", u.Login, changed, http.StatusOK, "")
 		labkit.WriteJSON(w, http.StatusOK, sampleRevoke)
-	}))
+	})
+	// Each user route twice: /users/{id} and the key form /users('…')
+	// (graphUserKey), which ServeMux can only match as a whole segment.
+	for _, p := range []string{"users/{id}", "{key}"} {
+		fk.Handle(mux, vendorName, "GET /graph/v1.0/"+p, labkit.ReadRoute, labkit.MSFault, getUser)
+		fk.Handle(mux, vendorName, "PATCH /graph/v1.0/"+p, labkit.MutateRoute, labkit.MSFault, patchUser)
+		fk.Handle(mux, vendorName, "POST /graph/v1.0/"+p+"/revokeSignInSessions", labkit.MutateRoute, labkit.MSFault, revoke)
+	}
+}
+
+// graphUserKey is the user id or UPN of a request's path, as Graph reads
+// it: /users/{id}, or OData's key syntax /users('{key}') with any quote
+// inside doubled. Graph refuses /users/$x@y.com with 400, as the $ makes
+// the segment a system query option; a UPN that begins with $ must use the
+// key syntax ("Get user", HTTP request: microsoftgraph/
+// microsoft-graph-docs-contrib api-reference/v1.0/api/user-get.md). The
+// 400's message is the one reported in microsoftgraph/msgraph-sdk-dotnet
+// issue 2635. On a path Graph refuses, it answers and returns false.
+func graphUserKey(w http.ResponseWriter, r *http.Request) (string, bool) {
+	if id := r.PathValue("id"); id != "" {
+		if strings.HasPrefix(id, "$") {
+			labkit.MSError(w, http.StatusBadRequest, "BadRequest", "The request URI is not valid. Since the segment 'users' refers to a collection, "+
+				"this must be the last segment in the request URI or it must be followed by an function or action that can be bound to it "+
+				"otherwise all intermediate segments must refer to a single resource.")
+			return "", false
+		}
+		return id, true
+	}
+	seg := r.PathValue("key")
+	if lit, ok := strings.CutPrefix(seg, "users("); ok {
+		if lit, ok := strings.CutSuffix(lit, ")"); ok {
+			if key, ok := odataString(lit); ok {
+				return key, true
+			}
+			labkit.MSError(w, http.StatusBadRequest, "BadRequest", "Bad Request - Error in query syntax.")
+			return "", false
+		}
+	}
+	labkit.MSError(w, http.StatusBadRequest, "BadRequest", fmt.Sprintf("Resource not found for the segment '%s'.", seg))
+	return "", false
+}
+
+// odataString decodes an OData string literal: single quotes around, a
+// quote inside written twice.
+func odataString(lit string) (string, bool) {
+	if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
+		return "", false
+	}
+	inner := lit[1 : len(lit)-1]
+	if strings.Contains(strings.ReplaceAll(inner, "''", ""), "'") {
+		return "", false
+	}
+	return strings.ReplaceAll(inner, "''", "'"), true
 }
 
 // vendorName is the fake's name: the connection type, the key of its
