@@ -68,6 +68,17 @@ type Server struct {
 	// the app connects. Default 5s.
 	PingInterval time.Duration
 
+	// HistoryPageMax caps the messages conversations.history returns a
+	// page, and is its default limit. Default 15: Slack's "Rate limit
+	// changes for non-Marketplace apps" (changelog, 2025-05-29,
+	// api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq)
+	// reduced "the maximum and default for the limit parameter" to 15 for
+	// apps not approved for the Marketplace; the method's documentation
+	// also warns that fewer than limit may come back although there are
+	// more. 0 means Slack's usual default 100 and maximum 999. Set it
+	// before the first call.
+	HistoryPageMax int
+
 	mu         sync.Mutex
 	changed    chan struct{} // closed and replaced on every recorded event
 	calls      []Call
@@ -92,17 +103,18 @@ type Server struct {
 // New starts a fake on a loopback port. Close it when done.
 func New() *Server {
 	s := &Server{
-		PingInterval: 5 * time.Second,
-		changed:      make(chan struct{}),
-		groups:       map[string][]string{},
-		limits:       map[string]*rateLimit{},
-		failures:     map[string][]string{},
-		messages:     map[string]bool{},
-		lose:         map[string]int{},
-		tickets:      map[string]bool{},
-		botToken:     BotToken,
-		appToken:     AppToken,
-		seq:          time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Unix() * 1_000_000,
+		PingInterval:   5 * time.Second,
+		HistoryPageMax: 15,
+		changed:        make(chan struct{}),
+		groups:         map[string][]string{},
+		limits:         map[string]*rateLimit{},
+		failures:       map[string][]string{},
+		messages:       map[string]bool{},
+		lose:           map[string]int{},
+		tickets:        map[string]bool{},
+		botToken:       BotToken,
+		appToken:       AppToken,
+		seq:            time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Unix() * 1_000_000,
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/api/", s.api)

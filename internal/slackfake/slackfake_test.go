@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -240,5 +242,83 @@ func TestSignMatchesSlackExample(t *testing.T) {
 	body := []byte("token=xyzz0WbapA4vBCDEFasx0q6G&team_id=T1DC2JH3J&team_domain=testteamnow&channel_id=G8PSS9T3V&channel_name=foobar&user_id=U2CERLKJA&user_name=roadrunner&command=%2Fwebhook-collect&text=&response_url=https%3A%2F%2Fhooks.slack.com%2Fcommands%2FT1DC2JH3J%2F397700885554%2F96rGlfmibIGlgcZRskXaIFfN&trigger_id=398738663015.47445629121.803a0bc887a14d10d2c447fce8b6703c")
 	if got := Sign("8f742231b10e8888abcd99yyyzzz85a5", time.Unix(1531420618, 0), body); got != "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503" {
 		t.Errorf("Sign = %s", got)
+	}
+}
+
+// conversations.history pages like Slack's: newest first, at most
+// HistoryPageMax a page whatever the limit asked, has_more and a next_cursor
+// until the oldest message, oldest and latest exclusive unless inclusive.
+func TestHistoryPages(t *testing.T) {
+	s := New()
+	defer s.Close()
+	api := client(s, BotToken)
+	ctx := context.Background()
+	var ts []string // oldest first
+	for i := range 40 {
+		_, t1, err := api.PostMessageContext(ctx, "C0SOC00001", slack.MsgOptionText(strconv.Itoa(i), false))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, t1)
+	}
+	if _, _, err := api.PostMessageContext(ctx, "C0OTHER001", slack.MsgOptionText("elsewhere", false)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		pageMax  int
+		params   slack.GetConversationHistoryParameters
+		wantPage []int // page sizes
+		first    string
+	}{
+		{"capped at 15", 15, slack.GetConversationHistoryParameters{Limit: 200}, []int{15, 15, 10}, "39"},
+		{"default limit is the cap", 15, slack.GetConversationHistoryParameters{}, []int{15, 15, 10}, "39"},
+		{"smaller limit", 15, slack.GetConversationHistoryParameters{Limit: 7}, []int{7, 7, 7, 7, 7, 5}, "39"},
+		{"no cap", 0, slack.GetConversationHistoryParameters{Limit: 200}, []int{40}, "39"},
+		{"oldest exclusive", 15, slack.GetConversationHistoryParameters{Oldest: ts[29]}, []int{10}, "39"},
+		{"oldest inclusive", 15, slack.GetConversationHistoryParameters{Oldest: ts[29], Inclusive: true}, []int{11}, "39"},
+		{"latest", 15, slack.GetConversationHistoryParameters{Latest: ts[10]}, []int{10}, "9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.mu.Lock()
+			s.HistoryPageMax = tt.pageMax
+			s.mu.Unlock()
+			p := tt.params
+			p.ChannelID = "C0SOC00001"
+			var sizes []int
+			var texts []string
+			for {
+				res, err := api.GetConversationHistoryContext(ctx, &p)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes = append(sizes, len(res.Messages))
+				for _, m := range res.Messages {
+					texts = append(texts, m.Text)
+				}
+				if res.HasMore != (res.ResponseMetaData.NextCursor != "") {
+					t.Fatalf("has_more %v, next_cursor %q", res.HasMore, res.ResponseMetaData.NextCursor)
+				}
+				if !res.HasMore {
+					break
+				}
+				p.Cursor = res.ResponseMetaData.NextCursor
+			}
+			if fmt.Sprint(sizes) != fmt.Sprint(tt.wantPage) || texts[0] != tt.first {
+				t.Errorf("pages %v starting with %q, want %v starting with %q", sizes, texts[0], tt.wantPage, tt.first)
+			}
+			for i := 1; i < len(texts); i++ {
+				a, _ := strconv.Atoi(texts[i-1])
+				b, _ := strconv.Atoi(texts[i])
+				if b != a-1 {
+					t.Fatalf("messages out of order or repeated: %v", texts)
+				}
+			}
+		})
+	}
+	_, err := api.GetConversationHistoryContext(ctx, &slack.GetConversationHistoryParameters{ChannelID: "C0SOC00001", Cursor: "bm9wZQ=="})
+	if err == nil || err.Error() != "invalid_cursor" {
+		t.Errorf("bad cursor: %v", err)
 	}
 }

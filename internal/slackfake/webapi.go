@@ -1,6 +1,7 @@
 package slackfake
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -113,29 +114,7 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		s.history = append(s.history, posted{channel: ch, ts: ts, msg: msg})
 		return ok(answer{"channel": ch, "ts": ts, "message": s.messageJSON(params, raw, ts)})
 	case "conversations.history":
-		// Channel IDs only, newest first, metadata only with
-		// include_all_metadata (api.slack.com/methods/conversations.history).
-		ch := params["channel"]
-		if code := s.checkChannel(ch); code != "" || !isChannelID(ch) {
-			return fail("channel_not_found")
-		}
-		limit, _ := strconv.Atoi(params["limit"])
-		if limit <= 0 || limit > 999 {
-			limit = 100
-		}
-		msgs := []map[string]any{}
-		for i := len(s.history) - 1; i >= 0 && len(msgs) < limit; i-- {
-			h := s.history[i]
-			if h.channel != ch || (params["oldest"] != "" && h.ts < params["oldest"]) {
-				continue
-			}
-			m := s.messageJSON(map[string]string{"text": h.msg["text"].(string)}, nil, h.ts)
-			if params["include_all_metadata"] == "1" && h.msg["metadata"] != nil {
-				m["metadata"] = h.msg["metadata"]
-			}
-			msgs = append(msgs, m)
-		}
-		return ok(answer{"messages": msgs, "has_more": false})
+		return s.conversationsHistory(params)
 	case "chat.update":
 		ch, ts := params["channel"], params["ts"]
 		if code := s.checkChannel(ch); code != "" {
@@ -198,10 +177,115 @@ func (s *Server) checkChannel(ch string) string {
 	return ""
 }
 
-// nextTS returns a fresh message timestamp; s.mu must be held.
+// nextTS returns a fresh message timestamp; s.mu must be held. Like
+// Slack's, it is the Unix time in microseconds, unique in the workspace,
+// so oldest and latest bound history the way they do on Slack.
 func (s *Server) nextTS() string {
-	s.seq++
+	s.seq = max(s.seq+1, time.Now().UnixMicro())
 	return fmt.Sprintf("%d.%06d", s.seq/1_000_000, s.seq%1_000_000)
+}
+
+// conversationsHistory answers conversations.history the way
+// docs.slack.dev/reference/methods/conversations.history describes it:
+// channel IDs only; newest first; only messages after oldest and before
+// latest (inclusive=1 includes those timestamps); metadata only with
+// include_all_metadata; at most limit messages a page (see HistoryPageMax)
+// with has_more and response_metadata.next_cursor for the next page, which
+// cursor asks for. s.mu must be held.
+func (s *Server) conversationsHistory(params map[string]string) (int, int, answer) {
+	fail := func(code string) (int, int, answer) {
+		return http.StatusOK, 0, answer{"ok": false, "error": code}
+	}
+	ch := params["channel"]
+	if code := s.checkChannel(ch); code != "" || !isChannelID(ch) {
+		return fail("channel_not_found")
+	}
+	maxLimit, limit := 999, 100
+	if s.HistoryPageMax > 0 && s.HistoryPageMax < maxLimit {
+		maxLimit, limit = s.HistoryPageMax, min(limit, s.HistoryPageMax)
+	}
+	if params["limit"] != "" {
+		n, err := strconv.Atoi(params["limit"])
+		if err != nil || n < 0 {
+			return fail("invalid_arguments")
+		}
+		if n > 0 {
+			limit = min(n, maxLimit)
+		}
+	}
+	inclusive := params["inclusive"] == "1" || params["inclusive"] == "true"
+	bound := func(name string) (int64, bool, bool) {
+		if params[name] == "" {
+			return 0, false, true
+		}
+		t, ok := tsMicros(params[name])
+		return t, true, ok
+	}
+	oldest, hasOldest, ok := bound("oldest")
+	if !ok {
+		return fail("invalid_ts_oldest")
+	}
+	latest, hasLatest, ok := bound("latest")
+	if !ok {
+		return fail("invalid_ts_latest")
+	}
+	from, hasFrom := int64(0), false // the cursor: the newest ts of this page
+	if c := params["cursor"]; c != "" {
+		raw, err := base64.StdEncoding.DecodeString(c)
+		next, isNext := strings.CutPrefix(string(raw), "next_ts:")
+		n, perr := strconv.ParseInt(next, 10, 64)
+		if err != nil || !isNext || perr != nil {
+			return fail("invalid_cursor")
+		}
+		from, hasFrom = n, true
+	}
+	msgs := []map[string]any{}
+	nextCursor := ""
+	for i := len(s.history) - 1; i >= 0; i-- {
+		h := s.history[i]
+		t, _ := tsMicros(h.ts)
+		if h.channel != ch || hasFrom && t > from ||
+			hasLatest && (t > latest || t == latest && !inclusive) {
+			continue
+		}
+		if hasOldest && (t < oldest || t == oldest && !inclusive) {
+			break // older still: history is in posting order
+		}
+		if len(msgs) == limit {
+			nextCursor = base64.StdEncoding.EncodeToString([]byte("next_ts:" + strconv.FormatInt(t, 10)))
+			break
+		}
+		m := s.messageJSON(map[string]string{"text": h.msg["text"].(string)}, nil, h.ts)
+		if params["include_all_metadata"] == "1" && h.msg["metadata"] != nil {
+			m["metadata"] = h.msg["metadata"]
+		}
+		msgs = append(msgs, m)
+	}
+	a := answer{"ok": true, "messages": msgs, "has_more": nextCursor != ""}
+	if nextCursor != "" {
+		a["response_metadata"] = map[string]any{"next_cursor": nextCursor}
+	}
+	return http.StatusOK, 0, a
+}
+
+// tsMicros reads a message timestamp ("1767323045.000100", or whole
+// seconds) as microseconds.
+func tsMicros(ts string) (int64, bool) {
+	sec, frac, _ := strings.Cut(ts, ".")
+	if len(frac) > 6 {
+		return 0, false
+	}
+	s, err := strconv.ParseInt(sec, 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	f := int64(0)
+	if frac != "" {
+		if f, err = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64); err != nil {
+			return 0, false
+		}
+	}
+	return s*1_000_000 + f, true
 }
 
 func (s *Server) messageJSON(params map[string]string, raw map[string]json.RawMessage, ts string) map[string]any {
