@@ -74,12 +74,20 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 	// Post once: a retry after an uncertain failure first looks for the
 	// message an earlier attempt may have posted.
 	var prev postProgress
-	if connector.LoadProgress(ctx, &prev) || connector.Attempt(ctx) > 1 {
+	retrying := connector.LoadProgress(ctx, &prev) || connector.Attempt(ctx) > 1
+	if retrying {
 		if slackapp.IsChannelID(channel) {
-			// The latest 200 messages: a retry comes seconds or minutes
-			// after the lost answer.
-			ts, found, err := env.Slack.FindPosted(ctx, channel, key, time.Time{})
+			// Only the messages since the first attempt began posting (less
+			// a margin for the skew between our clock and Slack's), or the
+			// latest 200 when that is unknown.
+			var since time.Time
+			if prev.Since > 0 {
+				since = time.Unix(prev.Since, 0).Add(-postClockSkew)
+			}
+			ts, found, err := env.Slack.FindPosted(ctx, channel, key, since, &prev.Scan)
 			if err != nil {
+				// Rate limited mid-search: the retry goes on from here.
+				connector.SaveProgress(ctx, prev)
 				return nil, err
 			}
 			if found {
@@ -87,7 +95,13 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 			}
 		}
 	}
-	connector.SaveProgress(ctx, postProgress{Posting: true})
+	started := prev.Since
+	if started == 0 && !retrying {
+		started = time.Now().Unix()
+	}
+	// A new post is newer than anything a search read: the next search
+	// starts over from the newest message.
+	connector.SaveProgress(ctx, postProgress{Posting: true, Since: started})
 	ch, ts, err := env.Slack.PostTextOnce(ctx, channel, text, key)
 	if err != nil {
 		if slackapp.Uncertain(err) && !slackapp.IsChannelID(channel) {
@@ -103,4 +117,14 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 // postProgress is saved in the heartbeat details before posting.
 type postProgress struct {
 	Posting bool `json:"posting"`
+	// Since is when the first attempt began posting (Unix seconds): a
+	// retry reads the history from then on only. 0 in progress saved
+	// before it was recorded.
+	Since int64 `json:"since,omitempty"`
+	// Scan is where a history search cut short by a rate limit stopped.
+	Scan slackapp.HistoryScan `json:"scan,omitzero"`
 }
+
+// postClockSkew is how much earlier than Since a retry reads, for the
+// skew between this host's clock and Slack's message timestamps.
+const postClockSkew = time.Minute

@@ -26,27 +26,67 @@ func (p *Poster) PostTextOnce(ctx context.Context, channel, text, key string) (s
 		slack.MsgOptionMetadata(slack.SlackMetadata{EventType: StepEventType, EventPayload: map[string]any{"idempotency_key": key}}))
 }
 
-// FindPosted looks through the channel's messages since `since` (the
-// latest 200 at most) for one this bot posted with key in its metadata.
-// channelID must be an ID: conversations.history does not take names.
-// Needs the channels:history (groups:history for private channels) scope.
-func (p *Poster) FindPosted(ctx context.Context, channelID, key string, since time.Time) (string, bool, error) {
-	params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Limit: 200, IncludeAllMetadata: true}
-	if !since.IsZero() {
-		params.Oldest = strconv.FormatInt(since.Unix(), 10) + ".000000"
+// FindPosted's bounds: the latest findMaxMessages messages since `since`,
+// in at most findMaxPages pages. Slack caps a page at 15 messages for apps
+// not approved for the Marketplace, 1 request a minute ("Rate limit changes
+// for non-Marketplace apps", changelog 2025-05-29,
+// api.slack.com/changelog/2025-05-terms-rate-limit-update-and-faq), and
+// may return fewer than limit although there are more
+// (conversations.history), so the pages are counted too.
+const (
+	findMaxMessages = 200
+	findMaxPages    = 20
+)
+
+// HistoryScan is how far a FindPosted search got: the cursor of the next
+// page and what was read so far. A search cut short by a rate limit goes on
+// from there on the next attempt; starting over would, at 1 request a
+// minute, never get past the second page.
+type HistoryScan struct {
+	Cursor  string `json:"cursor,omitempty"`
+	Scanned int    `json:"scanned,omitempty"`
+	Pages   int    `json:"pages,omitempty"`
+}
+
+// FindPosted looks through the channel's messages since `since` (zero:
+// any), newest first and findMaxMessages at most, for one this bot posted
+// with key in its metadata, following conversations.history's cursor from
+// page to page. scan (may be nil) is where an earlier search stopped; it is
+// updated as pages are read, so after an error (a rate limit: retryable,
+// with Slack's delay) the caller can keep it for the retry. channelID must
+// be an ID: conversations.history does not take names. Needs the
+// channels:history (groups:history for private channels) scope.
+func (p *Poster) FindPosted(ctx context.Context, channelID, key string, since time.Time, scan *HistoryScan) (string, bool, error) {
+	if scan == nil {
+		scan = &HistoryScan{}
 	}
-	res, err := p.api.GetConversationHistoryContext(ctx, params)
-	if err != nil {
-		return "", false, classify("conversations.history", channelID, err)
-	}
-	for _, m := range res.Messages {
-		if m.Metadata.EventType != StepEventType {
-			continue
+	for scan.Scanned < findMaxMessages && scan.Pages < findMaxPages {
+		params := &slack.GetConversationHistoryParameters{ChannelID: channelID, Cursor: scan.Cursor,
+			Limit: findMaxMessages - scan.Scanned, IncludeAllMetadata: true}
+		if !since.IsZero() {
+			params.Oldest = strconv.FormatInt(since.Unix(), 10) + ".000000"
 		}
-		if k, _ := m.Metadata.EventPayload["idempotency_key"].(string); k == key {
-			return m.Timestamp, true, nil
+		res, err := p.api.GetConversationHistoryContext(ctx, params)
+		if err != nil {
+			return "", false, classify("conversations.history", channelID, err)
 		}
+		scan.Pages++
+		scan.Scanned += len(res.Messages)
+		for _, m := range res.Messages {
+			if m.Metadata.EventType != StepEventType {
+				continue
+			}
+			if k, _ := m.Metadata.EventPayload["idempotency_key"].(string); k == key {
+				return m.Timestamp, true, nil
+			}
+		}
+		if !res.HasMore || res.ResponseMetaData.NextCursor == "" {
+			return "", false, nil
+		}
+		scan.Cursor = res.ResponseMetaData.NextCursor
 	}
+	p.logger.Warn("slack: stopped looking for an earlier post of the step in the channel history; it may be posted twice",
+		"channel", channelID, "messages_read", scan.Scanned, "pages", scan.Pages)
 	return "", false, nil
 }
 
