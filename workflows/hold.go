@@ -219,6 +219,22 @@ func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	}
 }
 
+// undoesHeld reports whether a call of cs with params may undo a pending
+// hold's target (by either key set: undoneBy decides which applies).
+func (r *run) undoesHeld(cs *playbook.CStep, params map[string]any) bool {
+	for _, h := range r.holds {
+		if h.ReleasedAt != nil || h.Undo != cs.Step.Action {
+			continue
+		}
+		for n, p := range h.params {
+			if !h.undone[n] && (sameTargetBy(targetKeys, p, params) || sameTargetBy(legacyTargetKeys, p, params)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // changeHoldTargets: a later step that undoes one target of a for_each
 // hold releases that target only.
 const changeHoldTargets = "hold-targets-released-early"

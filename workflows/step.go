@@ -183,6 +183,13 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 			res := ItemResult{Index: n, Item: item}
 			params := all[n].(map[string]any)
 			res.Params = params
+			if why := r.withdrawnSkip(cs); why != "" &&
+				workflow.GetVersion(gctx, changeWithdrawItems, workflow.DefaultVersion, 1) >= 1 {
+				// Withdrawn while earlier items ran: no further containment.
+				res.Status, res.Error = playbook.StatusSkipped, why
+				results[n] = res
+				return
+			}
 			out, status, errMsg := r.call(gctx, cs, params, n)
 			res.Output, res.Status, res.Error = out, status, errMsg
 			results[n] = res
@@ -205,6 +212,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	}
 	r.results[i].Items = results
 	r.results[i].Params = params
+	r.itemsUndid(ctx, cs, results)
 	var held []map[string]any
 	for _, res := range results {
 		if res.Status == playbook.StatusSucceeded && !r.heldElsewhere(ctx, cs, res.Output) {
@@ -216,6 +224,33 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	}
 	r.finish(ctx, i, stepEnd{Status: status, Output: outputs, Error: strings.Join(errs, "; ")})
 	r.releaseBudget(ctx, i, cs, status, results)
+}
+
+// changeWithdrawItems: a withdrawal stops the for_each items that have not
+// started.
+const changeWithdrawItems = "withdraw-stops-items"
+
+// changeItemsRelease: the succeeded items of a for_each step release the
+// holds they undid, as a single step's call does (undoneBy).
+const changeItemsRelease = "items-release-holds"
+
+// itemsUndid releases the holds that the succeeded items of a for_each step
+// undid. Runs recorded before took no notice (their hold's timer undid the
+// target a second time), and replay so: the change is asked for only when
+// an item's call matches a held target.
+func (r *run) itemsUndid(ctx workflow.Context, cs *playbook.CStep, results []ItemResult) {
+	var undid []map[string]any
+	for _, res := range results {
+		if p, ok := res.Params.(map[string]any); ok && res.Status == playbook.StatusSucceeded && r.undoesHeld(cs, p) {
+			undid = append(undid, p)
+		}
+	}
+	if len(undid) == 0 || workflow.GetVersion(ctx, changeItemsRelease, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	for _, p := range undid {
+		r.undoneBy(ctx, cs, p)
+	}
 }
 
 // call runs the step's action as an activity and classifies the outcome.
