@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
@@ -82,7 +83,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil && async:
 		w.Header().Set("Preference-Applied", "respond-async")
-		w.Header().Set("Location", "/v1/runs/"+id)
+		w.Header().Set("Location", "/v1/runs/"+url.PathEscape(id))
 		writeJSON(w, http.StatusAccepted, map[string]any{"queued": true, "async": true, "workflow_id": id, "step": req.Step,
 			"detail": "the decision is recorded on the run, which checks it against the gate's rules; GET /v1/runs/" + id + " shows the gate's state, and under refused why a vote was refused"})
 	case err == nil:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -105,6 +106,10 @@ type RunFilter struct {
 // RunStatuses are the values GET /v1/runs?status= accepts.
 var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows.RunHolding, workflows.RunSucceeded, workflows.RunFailed}
 
+// playbookName is the form of a playbook's name (playbook.namePattern);
+// a filter value outside it could match nothing, or break the query.
+var playbookName = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`)
+
 // RunModes are the values GET /v1/runs?mode= accepts (the RunMode search
 // attribute).
 var RunModes = []string{playbook.ModeLive, playbook.ModeShadow, playbook.ModeDryRun}
@@ -126,6 +131,12 @@ func (f RunFilter) Validate() error {
 	}
 	if f.Mode != "" && !slices.Contains(RunModes, f.Mode) {
 		return fmt.Errorf("mode %q is not one of %s", f.Mode, strings.Join(RunModes, ", "))
+	}
+	if f.Playbook != "" && !playbookName.MatchString(f.Playbook) {
+		return fmt.Errorf("playbook %q is not a playbook name (lowercase letters, digits and dashes)", f.Playbook)
+	}
+	if f.Kind == KindRollback && (f.Playbook != "" || f.Status != "" || f.Mode != "" || f.Outcome != "") {
+		return errors.New("kind=rollback cannot be combined with playbook, status, mode, shadow or outcome: rollback runs have none of them")
 	}
 	return nil
 }

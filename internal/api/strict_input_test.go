@@ -185,6 +185,8 @@ func TestRunsShadowAndModeChecked(t *testing.T) {
 		{"shadow=true", "RunMode = 'shadow'"}, {"shadow=1", "RunMode = 'shadow'"}, {"shadow", "RunMode = 'shadow'"},
 		{"mode=dry_run", "RunMode = 'dry_run'"}, {"mode=live", "RunMode = 'live'"},
 		{"shadow=yes", ""}, {"mode=shadw", ""}, {"shadow=true&mode=live", ""},
+		{"playbook=contain-host", "PlaybookName = 'contain-host'"}, {"playbook=o'brien", ""}, {`playbook=x\`, ""},
+		{"kind=rollback&status=running", ""}, {"kind=rollback&shadow=true", ""}, {"kind=rollback", "WorkflowType = 'riposte.rollback'"},
 	} {
 		t.Run(tc.query, func(t *testing.T) {
 			c := &approvalClient{}

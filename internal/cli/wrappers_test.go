@@ -47,7 +47,7 @@ func TestClientCommandsSendTheirRequest(t *testing.T) {
 		method, path, query, body, out string
 	}{
 		{[]string{"runs", "list", "--shadow"}, "GET", "/v1/runs", "shadow=true", "", ""},
-		{[]string{"runs", "list", "--kind", "rollback", "--status", "failed"}, "GET", "/v1/runs", "kind=rollback", "", ""},
+		{[]string{"runs", "list", "--kind", "rollback"}, "GET", "/v1/runs", "kind=rollback", "", ""},
 		{[]string{"submit", "--dry-run", det}, "POST", "/v1/detections", "dry_run=true", `{"class_uid":2004}`, ""},
 		{[]string{"approvals"}, "GET", "/v1/approvals", "", "", "no gates waiting"},
 		{[]string{"rollback", "r-1", "--as", "U0SOCLEAD1"}, "POST", "/v1/runs/r-1/rollback", "", `"user":"U0SOCLEAD1"`, "rollback rollback:r-1: already started"},
