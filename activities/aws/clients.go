@@ -126,6 +126,13 @@ func classify(c *connector.Conn, op string, err error) error {
 		code == "InvalidClientTokenId" || code == "SignatureDoesNotMatch" || code == "ExpiredToken" || code == "MissingAuthenticationToken" ||
 		status == http.StatusUnauthorized || status == http.StatusForbidden:
 		return connector.NewFailure(connector.KindAuth, fmt.Sprintf("%s denied %s; check the credentials of connection %q and that they allow it", c.Where(), detail, c.Name))
+	case code == "ConcurrentModification" || code == "ConcurrentModificationException":
+		// IAM: "multiple requests to change this object were submitted
+		// simultaneously. Wait a few minutes and submit your request
+		// again" (409, IAM API reference, Common Errors).
+		f := connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s is busy changing the same object (%s)", c.Where(), detail))
+		f.Delay = 30 * time.Second
+		return f
 	case status >= 500 || code == "InternalFailure" || code == "ServiceUnavailable" || code == "InternalError":
 		return connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s is unavailable (%s)", c.Where(), detail))
 	case status >= 400 || code != "":

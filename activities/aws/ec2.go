@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -228,9 +229,7 @@ func snapshotInstance(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	if len(desc) > 255 {
-		desc = desc[:255]
-	}
+	desc = clipUTF8(desc, 255)
 	wrap := func(err error) error { return fmt.Errorf("snapshotting instance %s: %w", id, err) }
 	cl, err := newClients(ctx, c)
 	if err != nil {
@@ -281,4 +280,16 @@ func toAny(l []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// clipUTF8 cuts s to at most n bytes at a character boundary: a split UTF-8
+// sequence is not valid text for EC2.
+func clipUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

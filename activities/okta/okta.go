@@ -110,6 +110,11 @@ func oktaSetup(c *connector.Conn) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if strings.EqualFold(user, "me") {
+		// /api/v1/users/me is the API token's own user (Okta Users API):
+		// the service account, not a user from the detection.
+		return "", connector.InvalidParam("%s: user %q names the API token's own account in Okta (/api/v1/users/me); give the user's id or login", c.Call.Action, user)
+	}
 	return user, c.UseSecretHeader("api_token", "Authorization", "SSWS ")
 }
 

@@ -123,6 +123,11 @@ func RequireIP(call Call, name string) (netip.Addr, error) {
 	if err != nil {
 		return netip.Addr{}, InvalidParam("%s: %q is not an IP address", call.Action, s)
 	}
+	if a.Zone() != "" {
+		// fe80::1%eth0 names an interface of this machine, not an address
+		// a vendor can look up or block.
+		return netip.Addr{}, InvalidParam("%s: %q has an IPv6 zone (%%%s); give the address without it", call.Action, s, a.Zone())
+	}
 	return a, nil
 }
 

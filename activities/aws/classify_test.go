@@ -1,0 +1,45 @@
+package aws
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/smithy-go"
+
+	"github.com/riposte-dev/riposte/internal/connector"
+)
+
+// IAM's ConcurrentModification (409: "Wait a few minutes and submit your
+// request again", IAM API reference, Common Errors) is retried after a
+// while, not taken as a refusal.
+func TestConcurrentModificationIsRetried(t *testing.T) {
+	c := &connector.Conn{Name: "aws", Label: "AWS IAM"}
+	for _, code := range []string{"ConcurrentModification", "ConcurrentModificationException"} {
+		err := classify(c, "UpdateAccessKey", &smithy.GenericAPIError{Code: code, Message: "Cannot perform the operation on the protected role"})
+		var f *connector.Failure
+		if !errors.As(err, &f) || !f.Retryable() || f.Kind() != connector.KindUnavailable || f.Delay < 10*time.Second {
+			t.Errorf("%s: %v, want a retryable failure after a delay", code, err)
+		}
+	}
+	err := classify(c, "UpdateAccessKey", &smithy.GenericAPIError{Code: "ValidationError", Message: "bad"})
+	var f *connector.Failure
+	if !errors.As(err, &f) || f.Retryable() {
+		t.Errorf("ValidationError: %v, want a refusal", err)
+	}
+}
+
+// A description longer than EC2's 255 bytes is cut at a character
+// boundary.
+func TestClipUTF8(t *testing.T) {
+	long := strings.Repeat("é", 200) // 400 bytes
+	got := clipUTF8(long, 255)
+	if len(got) > 255 || !utf8.ValidString(got) || len(got) != 254 {
+		t.Errorf("clip = %d bytes, valid %v", len(got), utf8.ValidString(got))
+	}
+	if clipUTF8("short", 255) != "short" {
+		t.Error("a short description changed")
+	}
+}
