@@ -484,6 +484,10 @@ const changePolicyGateNoAutoApprove = "policy-gate-no-auto-approve"
 // of its own.
 const changeEscalationQuorum = "escalation-quorum"
 
+// changeEscalationSiteTimeout: an escalation without a timeout of its own
+// waits the site's default approval timeout, not 30 minutes.
+const changeEscalationSiteTimeout = "escalation-site-timeout"
+
 // onGateTimeout applies on_timeout: deny, approve, or escalate once.
 func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any) {
 	now := workflow.Now(ctx)
@@ -502,6 +506,12 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 		r.updateGateMessageAs(ctx, g, prev)
 		g.Escalated = true
 		timeout := g.escalate.Timeout.D()
+		if site := r.input.Approval.Timeout.D(); timeout <= 0 && site > 0 && site != DefaultGateTimeout &&
+			workflow.GetVersion(ctx, changeEscalationSiteTimeout, workflow.DefaultVersion, 1) >= 1 {
+			// Without its own timeout the escalation waits as long as the
+			// site's default (RIPOSTE_APPROVAL_TIMEOUT), like a first round.
+			timeout = site
+		}
 		if timeout <= 0 {
 			timeout = DefaultGateTimeout
 		}

@@ -2,9 +2,11 @@ package workflows_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -63,5 +65,22 @@ func TestEscalationQuorum(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// An escalation without a timeout of its own waits the site's default
+// (RIPOSTE_APPROVAL_TIMEOUT), as a first round does, not 30 minutes.
+func TestEscalationSiteTimeout(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "escalate", "")
+	var vote string
+	// 30m first round, then the CISO answers 2h into the escalation.
+	h.vote(2*time.Hour+30*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U0CISO0001"}, &vote)
+	c := compileYAML(t, strings.Replace(fmt.Sprintf(escalationQuorumPlaybook, ""), ", timeout: 30m}", "}", 1))
+	in := workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det}
+	in.Approval.Timeout = playbook.Duration(4 * time.Hour)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, in)
+	res, _ := resultOf(h)
+	if g := res.Gates[0]; vote != "" || g.State != workflows.GateApproved {
+		t.Errorf("vote %q, gate %s: the escalation should wait the site's 4h", vote, g.State)
 	}
 }

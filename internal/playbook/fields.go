@@ -96,7 +96,7 @@ func newFormat() *format {
 	f.escalation = &object{name: "escalate_to", doc: "Who decides once the first approvers time out (on_timeout: escalate).", fields: []field{
 		{name: "users", kind: kStringList, doc: "Slack user ids."},
 		{name: "groups", kind: kStringList, doc: "Slack user group ids."},
-		{name: "timeout", kind: kDuration, doc: "How long the escalation waits before the gate is denied."},
+		{name: "timeout", kind: kDuration, doc: "How long the escalation waits before the gate is denied (default RIPOSTE_APPROVAL_TIMEOUT, else 30m)."},
 		{name: "quorum", kind: kInt, min: 1, max: maxQuorum, doc: "Distinct approvals the escalation needs (default 1; the first round's votes do not count)."},
 	}}
 	f.approval = &object{name: "approval", doc: "Human approval gate, or `auto` to run a contain step without one.", fields: []field{
