@@ -146,9 +146,18 @@ func (g *Guardrails) safeMode(ctx context.Context) (bool, error) {
 	return g.safe, nil
 }
 
-// Check is the policy check activity.
+// Check is the policy check activity. A gate it forces names the policy's
+// approvers, when policy.yaml has them.
 func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
 	p := g.current()
+	d, err := g.decide(ctx, p, req)
+	if err == nil && d.Decision == policy.Gate && len(p.Approvers) > 0 {
+		d.Approvers = p.Approvers
+	}
+	return d, err
+}
+
+func (g *Guardrails) decide(ctx context.Context, p *policy.Policy, req workflows.PolicyCheck) (policy.Decision, error) {
 	d := p.Evaluate(req.Request, false)
 	// The live switch matters only to a step that would run automatically
 	// (a protected target or a playbook gate goes to a human anyway); it

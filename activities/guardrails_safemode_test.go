@@ -146,3 +146,20 @@ func TestSafeModeUnreadableFailsClosed(t *testing.T) {
 		}
 	})
 }
+
+// A gate the policy forces names policy.yaml's approvers; an allowed step
+// names none.
+func TestForcedGateNamesPolicyApprovers(t *testing.T) {
+	f := &safeModeGuard{on: true}
+	g := &Guardrails{Client: f, pol: &policy.Policy{Approvers: []string{"USECLEAD"}}, SafeModeTTL: time.Minute}
+	g.Budgets = NewBudgets(f, "q")
+	d, err := g.Check(context.Background(), autoContain("isolate"))
+	if err != nil || d.Decision != policy.Gate || len(d.Approvers) != 1 || d.Approvers[0] != "USECLEAD" {
+		t.Errorf("safe mode gate: %+v, %v; want it to name USECLEAD", d, err)
+	}
+	f.on = false
+	g.safeRead = time.Time{}
+	if d, err := g.Check(context.Background(), autoContain("b")); err != nil || d.Decision != policy.Allow || d.Approvers != nil {
+		t.Errorf("allowed: %+v, %v", d, err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 )
@@ -370,7 +371,10 @@ func (r *run) upsertApprovalState(ctx workflow.Context) {
 
 // gate runs a step's approval gate and returns whether the step may run.
 // On a refusal it returns the step status (denied or timed_out) and why.
-func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string, byPolicy bool) (bool, string, string) {
+// forced is the guardrail decision when the site policy forced the gate
+// (nil: the playbook asked for it).
+func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string, forced *policy.Decision) (bool, string, string) {
+	byPolicy := forced != nil
 	now := workflow.Now(ctx)
 	a := cs.Step.Approval
 	if a == nil {
@@ -380,6 +384,11 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	groups := a.Approvers.Groups
 	if len(users) == 0 && len(groups) == 0 {
 		users, groups = r.input.Approval.Users, r.input.Approval.Groups
+	}
+	if byPolicy && len(forced.Approvers) > 0 {
+		// policy.yaml's approvers decide what the policy forced, not the
+		// playbook's author. (Decisions recorded before carry none.)
+		users, groups = forced.Approvers, nil
 	}
 	timeout := a.Timeout.D()
 	if timeout <= 0 {

@@ -237,13 +237,13 @@ func TestGuardrailsAfterAnEarlierAttempt(t *testing.T) {
 					gates = 1 // nobody decides: the gate times out
 				}
 				rule := "protected_asset"
-				if tc.checks[len(tc.checks)-1] == none {
+				if tc.checks[len(tc.checks)-1].err != nil {
 					rule = policy.RuleUnavailable
 				}
 				if st.Status != tc.wantStatus || len(f.opened) != gates || st.Guardrail == nil || st.Guardrail.Rule != rule || !strings.Contains(st.Guardrail.Why, tc.wantWhy) || strings.Contains(st.Guardrail.Why, "(type:") {
 					t.Errorf("step %s (%s), %d gates, guardrail %+v; want %s, %d gates, saying %q", st.Status, st.Reason, len(f.opened), st.Guardrail, tc.wantStatus, gates, tc.wantWhy)
 				}
-				if wantActed := tc.checks[0] == allow; wantActed != (acted == 1) || acted > 1 {
+				if wantActed := tc.checks[0].err == nil && tc.checks[0].d.Decision == policy.Allow; wantActed != (acted == 1) || acted > 1 {
 					t.Errorf("%d vendor calls", acted)
 				}
 			})

@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -42,5 +43,53 @@ func TestPlaybookGateApprovedByTimeout(t *testing.T) {
 	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: approve}`, 1)), det)
 	if n := v.count("crowdstrike.contain_host"); n != 1 || res.Gates[0].State != workflows.GateApproved {
 		t.Errorf("%d calls, gate %s; want the timeout to approve", n, res.Gates[0].State)
+	}
+}
+
+// A playbook gate that its timeout approves is checked as automatic: with
+// safe mode on, or below the confidence floor, the policy forces the gate,
+// and nobody deciding denies it (the real policy, not a stand-in).
+func TestGateApprovedOnTimeoutIsCheckedAsAutomatic(t *testing.T) {
+	for name, tc := range map[string]struct {
+		policy     string
+		confidence any
+	}{
+		"safe mode":        {"safe_mode: true\n", 95},
+		"confidence floor": {"confidence_floor: 80\n", 10},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p, err := policy.Parse("policy.yaml", []byte(tc.policy))
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, v, _ := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision { return p.Evaluate(req.Request, false) })
+			d := map[string]any{}
+			for k, val := range det {
+				d[k] = val
+			}
+			d["confidence_score"] = tc.confidence
+			res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: approve}`, 1)), d)
+			if n := v.count("crowdstrike.contain_host"); n != 0 {
+				t.Errorf("nobody decided, yet the host was contained (%d calls, gate %s, guardrail %+v)", n, res.Gates[0].State, stepOf(res, "isolate").Guardrail)
+			}
+		})
+	}
+}
+
+// policy.yaml's approvers decide a gate the policy forces: the playbook's
+// own approver (its author, say) cannot release a protected host.
+func TestPolicyApproversDecideForcedGate(t *testing.T) {
+	h, v, _ := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
+		return policy.Decision{Decision: policy.Gate, Rule: "protected_asset", Why: "protected", Approvers: []string{"USECLEAD"}}
+	})
+	var bob, lead string
+	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB"}, &bob)
+	h.vote(2*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "USECLEAD"}, &lead)
+	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 30m}`, 1)), det)
+	if bob == "" || lead != "" {
+		t.Errorf("UBOB's vote: %q (want refused); USECLEAD's: %q (want accepted)", bob, lead)
+	}
+	if n := v.count("crowdstrike.contain_host"); n != 1 || res.Gates[0].State != workflows.GateApproved {
+		t.Errorf("%d calls, gate %s, approvers %v", n, res.Gates[0].State, res.Gates[0].Approvers)
 	}
 }

@@ -105,8 +105,11 @@ func (r *run) maybeGate(ctx workflow.Context, i int, cs *playbook.CStep, params 
 	if p == nil {
 		p = map[string]any{"items": params}
 	}
-	// Site guardrails apply whatever the playbook says.
-	d := r.guardrail(ctx, cs, p, !need)
+	// Site guardrails apply whatever the playbook says. A gate that its
+	// timeout approves may contain with nobody deciding, so the step is
+	// checked as automatic (safe mode, confidence floor, budgets) too.
+	auto := !need || (cs.Step.Approval != nil && cs.Step.Approval.OnTimeout == playbook.OnTimeoutApprove)
+	d := r.guardrail(ctx, cs, p, auto)
 	if d.Decision != policy.Allow || d.Rule != "" {
 		r.results[i].Guardrail = &d
 	}
@@ -119,7 +122,11 @@ func (r *run) maybeGate(ctx workflow.Context, i int, cs *playbook.CStep, params 
 	if !need {
 		return true, "", ""
 	}
-	return r.gate(ctx, i, cs, p, why, d.Decision == policy.Gate)
+	var forced *policy.Decision
+	if d.Decision == policy.Gate {
+		forced = &d
+	}
+	return r.gate(ctx, i, cs, p, why, forced)
 }
 
 func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error) {
@@ -512,7 +519,7 @@ func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, param
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusDenied, Reason: "refused by policy (" + d.Rule + "): " + d.Why})
 		return nil, "", "", false
 	}
-	if ok, status, reason := r.gate(ctx, i, cs, params, "policy "+d.Rule+": "+d.Why, true); !ok {
+	if ok, status, reason := r.gate(ctx, i, cs, params, "policy "+d.Rule+": "+d.Why, d); !ok {
 		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
 		return nil, "", "", false
 	}

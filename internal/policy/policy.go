@@ -36,7 +36,9 @@ type Policy struct {
 	ConfidenceFloor int       `yaml:"confidence_floor" json:"confidence_floor"`
 	Budgets         []Budget  `yaml:"budgets" json:"budgets"`
 	SafeMode        bool      `yaml:"safe_mode" json:"safe_mode"`
-	// Approvers for gates the policy forces (default: the site defaults).
+	// Approvers (Slack user ids) decide the gates the policy forces,
+	// instead of the step's approvers (default: the step's, else the
+	// site defaults).
 	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
 }
 
@@ -359,6 +361,9 @@ type Decision struct {
 	// Released is true once the reserved slot was given back because the
 	// action failed or was not sent.
 	Released bool `json:"released,omitempty"`
+	// Approvers, on a gate the policy forces, are the policy's approvers
+	// (policy.yaml approvers:): they decide it instead of the playbook's.
+	Approvers []string `json:"approvers,omitempty"`
 }
 
 // RuleUnavailable is the rule of the gate that stands in for a guardrail
@@ -499,7 +504,9 @@ func (p *Policy) protectedValue(key string, v any) (bool, string) {
 func (p *Policy) protectedString(key, s string) (bool, string) {
 	pr := &p.Protected
 	lk := strings.ToLower(key)
-	if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
+	// instance_id names an EC2 host; access_key_id and role_name name the
+	// IAM identity the step disables (a pattern may list the key or role).
+	if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") || strings.Contains(lk, "instance") {
 		for _, pat := range pr.Hosts {
 			switch hostMatch(pat, s) {
 			case matchWhole:
@@ -511,7 +518,8 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 			}
 		}
 	}
-	if strings.Contains(lk, "user") || strings.Contains(lk, "login") || strings.Contains(lk, "email") {
+	if strings.Contains(lk, "user") || strings.Contains(lk, "login") || strings.Contains(lk, "email") ||
+		strings.Contains(lk, "access_key") || strings.Contains(lk, "role") {
 		for _, pat := range pr.Users {
 			switch userMatch(pat, s) {
 			case matchWhole:

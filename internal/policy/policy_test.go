@@ -98,6 +98,11 @@ func TestProtectedParamNames(t *testing.T) {
 		{"ip", "10.10.3.4", true},
 		{"anything", "10.10.3.4", true},
 		{"comment", "dc-01", false},
+		// AWS: instance_id is a host; access_key_id and role_name name
+		// the IAM identity (patterns may list the key or the role).
+		{"instance_id", "dc-7", true},
+		{"access_key_id", "ceo@example.com", true},
+		{"role_name", "ceo@example.com", true},
 	} {
 		d := p.Evaluate(Request{Action: "crowdstrike.contain_host", Params: map[string]any{tc.key: tc.value}, Auto: true, Facts: &Facts{}}, false)
 		if got := d.Rule == "protected_asset"; got != tc.protected {
