@@ -168,8 +168,11 @@ func caption(det map[string]any, names map[int]string, idKey, altIDKey, nameKey,
 // carries a passing compliance result (Security Hub's 2001 records of a
 // fixed control carry both).
 func lifecycle(det map[string]any) (string, string) {
+	// 3 Suppressed, 4 Resolved; 5 Archived and 6 Deleted ("created in
+	// error", OCSF 1.1+ Detection Finding) end the finding too. OCSF 1.0's
+	// 2001 status_id is the event's status (1 Success, 2 Failure): no 3-6.
 	for _, k := range []string{"status_id", "state_id"} {
-		if id, ok := Number(det[k]); ok && (id == 3 || id == 4) {
+		if id, ok := Number(det[k]); ok && id >= 3 && id <= 6 {
 			return StateWithdrawn, fmt.Sprintf("%s is %d (%s)", k, int(id), statusNames[int(id)])
 		}
 	}
@@ -178,7 +181,7 @@ func lifecycle(det map[string]any) (string, string) {
 	}
 	for _, k := range []string{"status", "state"} {
 		switch strings.ToLower(str(det, k)) {
-		case "resolved", "suppressed", "closed", "false positive", "false_positive", "falsepositive", "benign":
+		case "resolved", "suppressed", "closed", "false positive", "false_positive", "falsepositive", "benign", "archived", "deleted":
 			return StateWithdrawn, k + " is " + str(det, k)
 		}
 	}

@@ -123,7 +123,13 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	v["time"] = timeMS(det)
 	v["severity"] = severity(det)
 	v["severity_id"] = severityLevel(det)
-	v["status"] = caption(det, statusNames, "status_id", "state_id", "status", "state")
+	if intOr(det["class_uid"], 0) == 2001 && det["state_id"] != nil {
+		// OCSF 1.0 Security Finding: the finding's status is state_id;
+		// status_id is the event's (Success, Failure).
+		v["status"] = caption(det, statusNames, "state_id", "", "state", "")
+	} else {
+		v["status"] = caption(det, statusNames, "status_id", "state_id", "status", "state")
+	}
 	v["activity"] = caption(det, activityNames, "activity_id", "", "activity_name", "")
 	v["attack"] = attackIDs(det, fi)
 	v["title"] = cmp.Or(str(fi, "title"), str(det, "message"))
