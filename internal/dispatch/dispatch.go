@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -58,6 +60,11 @@ type Dispatcher struct {
 	// workflows.CurrentRev, which every worker release understands.
 	Rev func(ctx context.Context) int
 	set atomic.Pointer[playbook.Set]
+	// names are the playbooks of every set this dispatcher had: a run of
+	// a playbook a reload removed or renamed still gets its finding's
+	// later records.
+	namesMu sync.Mutex
+	names   map[string]bool
 }
 
 // Options for one dispatch.
@@ -107,7 +114,45 @@ type Outcome struct {
 }
 
 // SetPlaybooks swaps in a new playbook set; runs in flight keep theirs.
-func (d *Dispatcher) SetPlaybooks(s *playbook.Set) { d.set.Store(s) }
+func (d *Dispatcher) SetPlaybooks(s *playbook.Set) {
+	d.namesMu.Lock()
+	if d.names == nil {
+		d.names = map[string]bool{}
+	}
+	if s != nil {
+		for _, c := range s.Playbooks {
+			d.names[c.Playbook.Name] = true
+		}
+	}
+	d.namesMu.Unlock()
+	d.set.Store(s)
+}
+
+// knownNames lists, sorted, the playbooks runs may still be running for:
+// the current set's and those of earlier sets (removed or renamed by a
+// reload since this process started).
+func (d *Dispatcher) knownNames(set *playbook.Set) []string {
+	d.namesMu.Lock()
+	out := make([]string, 0, len(d.names))
+	for n := range d.names {
+		out = append(out, n)
+	}
+	d.namesMu.Unlock()
+	for _, c := range set.Playbooks {
+		if !slices.Contains(out, c.Playbook.Name) {
+			out = append(out, c.Playbook.Name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runIDs are the workflow ids a finding's runs of playbook name have:
+// live and shadow.
+func runIDs(name string, det intake.Detection) []string {
+	id := WorkflowID(name, det)
+	return []string{id, "shadow:" + id}
+}
 
 // Playbooks returns the current set.
 func (d *Dispatcher) Playbooks() *playbook.Set { return d.set.Load() }
@@ -149,6 +194,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		return out, nil
 	}
 	env := map[string]any{"detection": map[string]any(det), "finding": view}
+	matched := map[string]bool{}
 	for _, c := range set.Playbooks {
 		ok, err := c.When.EvalBool(env)
 		if err != nil {
@@ -162,7 +208,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if err != nil {
 			return out, err
 		}
-		if m.Deduplicated && m.Mode == playbook.ModeLive {
+		matched[c.Playbook.Name] = true
+		if m.Deduplicated && m.Mode != playbook.ModeDryRun {
 			// A later record of a running finding: the run decides whether
 			// it raises severity or confidence (see workflows.SignalFinding).
 			if ok, err := d.signalOne(ctx, m.WorkflowID, det, view, opts.Requester); err != nil {
@@ -172,6 +219,26 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 			}
 		}
 		out.Matched = append(out.Matched, m)
+	}
+	if id, ok := finding.Number(det["activity_id"]); ok && id == 2 && !opts.DryRun {
+		// An Update (activity_id 2) of a running finding reaches its runs
+		// whether or not the playbook's trigger matches it again (it may
+		// omit a field the trigger reads). Only Updates: signalling every
+		// playbook for every new finding would cost a call each.
+		for _, name := range d.knownNames(set) {
+			if matched[name] {
+				continue
+			}
+			for _, id := range runIDs(name, det) {
+				ok, err := d.signalOne(ctx, id, det, view, opts.Requester)
+				if err != nil {
+					return out, err
+				}
+				if ok {
+					out.Signalled = append(out.Signalled, id)
+				}
+			}
+		}
 	}
 	out.Deduplicated = len(out.Matched) > 0
 	for _, m := range out.Matched {
@@ -261,19 +328,20 @@ type Signaller interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
-// signal sends a withdrawal to the live run of every playbook for the
-// finding (the workflow id is derived, so no lookup is needed; playbooks
-// without a run are skipped).
+// signal sends a withdrawal to the live and shadow runs of every playbook
+// (knownNames) for the finding (the workflow ids are derived, so no lookup
+// is needed; playbooks without a run are skipped).
 func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any, by string) ([]string, error) {
 	var out []string
-	for _, c := range set.Playbooks {
-		id := WorkflowID(c.Playbook.Name, det)
-		ok, err := d.signalOne(ctx, id, det, view, by)
-		if err != nil {
-			return out, err
-		}
-		if ok {
-			out = append(out, id)
+	for _, name := range d.knownNames(set) {
+		for _, id := range runIDs(name, det) {
+			ok, err := d.signalOne(ctx, id, det, view, by)
+			if err != nil {
+				return out, err
+			}
+			if ok {
+				out = append(out, id)
+			}
 		}
 	}
 	return out, nil
