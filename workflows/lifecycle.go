@@ -158,7 +158,14 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
 			plain(reason), len(w.Gates), len(w.Review), len(w.RolledBack))
 	}
-	if !raises(r.finding, u.Finding) {
+	raised := raises(r.finding, u.Finding)
+	if raised && lowersSeverity(r.finding, u.Finding) &&
+		workflow.GetVersion(ctx, changeNoLowerSeverity, workflow.DefaultVersion, 1) >= 1 {
+		// A higher confidence does not bring the severity down: the view
+		// is kept (runs recorded before took the record).
+		raised = false
+	}
+	if !raised {
 		return fmt.Sprintf("finding update from the detector (severity %s, confidence %s): not higher, view unchanged", severityName(u.Finding), confText(u.Finding["confidence"]))
 	}
 	r.finding = u.Finding
@@ -373,6 +380,15 @@ func (r *run) rollbackSteps(ctx workflow.Context, w *Withdrawal, only []string) 
 		}
 	}
 	w.Review = review
+}
+
+// changeNoLowerSeverity: a record with a higher confidence but a lower
+// severity no longer replaces the run's view.
+const changeNoLowerSeverity = "finding-no-lower-severity"
+
+// lowersSeverity reports whether next has a lower severity than cur.
+func lowersSeverity(cur, next map[string]any) bool {
+	return severityRank[str(next["severity"])] < severityRank[str(cur["severity"])]
 }
 
 // raises reports whether next has a higher severity or confidence than cur.

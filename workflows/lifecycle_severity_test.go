@@ -1,0 +1,40 @@
+package workflows_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// A later record that raises confidence a little but lowers severity from
+// Critical to Low replaces the whole view: the run now reads severity Low
+// (severity_id 2) for every expression evaluated from then on, and the
+// history says "the run's view is raised".
+func TestUpdateLoweringSeverityIsNotApplied(t *testing.T) {
+	view := map[string]any{"state": "active", "severity": "Critical", "severity_id": 5.0, "confidence": 80.0}
+	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "severity_id": 2.0, "confidence": 81.0}}
+	h := newHarness(t)
+	for _, name := range []string{"okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
+		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	}
+	f := &gateFake{}
+	f.register(h.env)
+	allowPolicy(h)
+	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+	det := map[string]any{"severity_id": 5, "confidence_score": 80, "device": map[string]any{"hostname": "h"}}
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
+	var d string
+	h.vote(20*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U1"}, &d)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view})
+	res, err := resultOf(h)
+	if err != nil || d != "" {
+		t.Fatalf("run: %v %s", err, d)
+	}
+	if res.Finding != nil && res.Finding["severity"] != "Critical" {
+		t.Errorf("an update that lowered severity Critical -> Low was applied: run's view now severity %v (severity_id %v), changes %+v",
+			res.Finding["severity"], res.Finding["severity_id"], res.FindingChanges)
+	}
+}
