@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,6 +78,78 @@ func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[str
 		until = workflow.Now(ctx)
 	}
 	r.holds = append(r.holds, &Hold{Step: cs.ID, Undo: cs.Action.Undo, Until: until, params: params})
+	r.watchHolds(ctx)
+}
+
+// changeHoldsWhileRunning: a hold falls due on time while later steps of
+// the run still run or wait (before, its timer started once every step
+// had ended, so a contain_for: 1h behind a gate waiting 6h held 6h).
+const changeHoldsWhileRunning = "holds-while-running"
+
+// watchHolds starts, with the run's first hold, the coroutine that
+// releases each hold when it falls due, while the steps still run and
+// after (releaseHolds then waits for it), and keeps HoldUntil current
+// while the steps run. One timer per release, as before.
+func (r *run) watchHolds(ctx workflow.Context) {
+	if r.watchingHolds || r.stepsDone || !r.outcomes || r.input.Simulated() ||
+		workflow.GetVersion(ctx, changeHoldsWhileRunning, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	r.watchingHolds, r.watched = true, true
+	if r.root != nil {
+		ctx = r.root // the steps' context ends with them
+	}
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { r.watchingHolds = false }()
+		for ctx.Err() == nil { // cancelled: releaseHolds notes the holds
+			next := r.nextHold()
+			if next == nil {
+				if r.stepsDone {
+					return
+				}
+				_ = workflow.Await(ctx, func() bool { return r.stepsDone || r.nextHold() != nil })
+				continue
+			}
+			until := next.Until
+			if wait := until.Sub(workflow.Now(ctx)); wait > 0 {
+				r.upsertHoldUntil(ctx)
+				// Wake early when an extension moves the deadline, a
+				// rollback releases it, or a new hold falls due first.
+				_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+					Timeout:      wait,
+					TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
+				}, func() bool {
+					return !next.Until.Equal(until) || next.ReleasedAt != nil || r.nextHold() != next
+				})
+				if !next.Until.Equal(until) && next.ReleasedAt == nil && ctx.Err() == nil {
+					// Extended: the approval message shows the new time.
+					r.refreshGateMessages(ctx, RunHolding, next.Step)
+				}
+				if ctx.Err() != nil || !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
+					continue
+				}
+			}
+			r.release(ctx, next)
+			if !r.stepsDone {
+				r.upsertHoldUntil(ctx) // the run's end clears it otherwise
+			}
+		}
+	})
+}
+
+// stepsEnded tells watchHolds the steps have ended: it returns once no
+// hold is pending.
+func (r *run) stepsEnded() { r.stepsDone = true }
+
+// nextHold is the pending hold that falls due first (nil: none).
+func (r *run) nextHold() *Hold {
+	var next *Hold
+	for _, h := range r.holds {
+		if h.ReleasedAt == nil && !h.releasing && (next == nil || h.Until.Before(next.Until)) {
+			next = h
+		}
+	}
+	return next
 }
 
 // SignalRolledBack tells a run that a rollback workflow undid its
@@ -278,6 +351,21 @@ func HoldsForRollback(holds []Hold) []Hold {
 	return out
 }
 
+// noteCancelledHolds notes the holds a cancelled run leaves in place: its
+// timers and activities cannot run (waiting on would spin), and riposte
+// rollback undoes them.
+func (r *run) noteCancelledHolds() {
+	for _, h := range r.holds {
+		if h.ReleasedAt == nil && !slices.Contains(h.Extensions, notReleasedCancelled) {
+			h.Extensions = append(h.Extensions, notReleasedCancelled)
+		}
+	}
+}
+
+// notReleasedCancelled is the note of a hold the run was cancelled before
+// releasing.
+const notReleasedCancelled = "not released: the run was cancelled; containment stays in place (riposte rollback undoes it)"
+
 // releasedEarlyBy starts the extension note of a hold that a later step
 // undid (undoneBy): only the target that step undid was released.
 const releasedEarlyBy = "released early by step "
@@ -403,6 +491,14 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 	} else {
 		r.setRunStatus(ctx, RunHolding)
 	}
+	if r.watched {
+		// watchHolds releases them (its timer already runs).
+		_ = workflow.Await(ctx, func() bool { return !r.watchingHolds })
+		if ctx.Err() != nil {
+			r.noteCancelledHolds()
+		}
+		return
+	}
 	for {
 		var next *Hold
 		for _, h := range r.holds {
@@ -411,6 +507,10 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 			}
 		}
 		if next == nil {
+			return
+		}
+		if ctx.Err() != nil {
+			r.noteCancelledHolds()
 			return
 		}
 		until := next.Until
@@ -465,7 +565,11 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 		h.Error = fmt.Sprint(errs)
 	}
 	if r.outcomes {
-		workflow.SetCurrentDetails(ctx, r.details(RunHolding))
+		status := RunHolding
+		if !r.stepsDone {
+			status = RunRunning // released by watchHolds while steps still run
+		}
+		workflow.SetCurrentDetails(ctx, r.details(status))
 	}
 }
 

@@ -149,6 +149,12 @@ type run struct {
 	outcome, outcomeDetail string
 	// holdUntil is the HoldUntil search attribute as last upserted.
 	holdUntil time.Time
+	// watchingHolds is true while watchHolds runs; watched once it has
+	// started (holds-while-running); stepsDone tells it the steps ended.
+	watchingHolds, watched, stepsDone bool
+	// root is the run's context, which schedule's step context (cancelled
+	// when the steps end or abort) derives from.
+	root workflow.Context
 	// rolledBack is set when a rollback workflow undid this run's
 	// containment (SignalRolledBack).
 	rolledBack *RolledBack
@@ -257,6 +263,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	} else {
 		r.schedule(ctx)
 	}
+	r.stepsEnded()
 
 	r.reviewLateContainment(ctx)
 	r.releaseHolds(ctx)
@@ -338,6 +345,7 @@ func (r *run) schedule(ctx workflow.Context) {
 	for i, s := range steps {
 		idx[s.ID] = i
 	}
+	r.root = ctx // watchHolds outlives the steps' context
 	stepCtx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	done := workflow.NewChannel(ctx)

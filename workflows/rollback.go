@@ -137,6 +137,10 @@ type undoRules struct {
 	// place (catalog.OutputPreexisting) is neither undone nor reviewed:
 	// someone else applied it.
 	preexisting bool
+	// releasingHolds: a hold whose release has begun (its undo calls are
+	// running) counts as released, so a withdrawal's rollback does not
+	// undo it a second time meanwhile.
+	releasingHolds bool
 	// allTargetKeys: calls are on the same target only when all of
 	// targetKeys match (before: legacyTargetKeys, so AWS calls on
 	// different instances, keys or roles cancelled out).
@@ -163,7 +167,7 @@ func preexistingOutput(out any) bool {
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true, releasingHolds: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
@@ -263,6 +267,9 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 // (undoneBy); nothing otherwise.
 func releasedBy(steps []StepResult, i int, undo string, holds []Hold, rules undoRules) func(map[string]any) bool {
 	for _, h := range holds {
+		if h.Step == steps[i].ID && h.ReleasedAt == nil && h.releasing && rules.releasingHolds {
+			return func(map[string]any) bool { return true } // its undo is running
+		}
 		if h.Step != steps[i].ID || h.ReleasedAt == nil || h.Error != "" {
 			continue
 		}
@@ -495,6 +502,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 		{changeUndoUndoneInRun, func(u *undoRules) { u.undoneInRun = true }},
 		{changeUndoPreexisting, func(u *undoRules) { u.preexisting = true }},
 		{changeTargetKeys, func(u *undoRules) { u.allTargetKeys = true }},
+		{changeHoldsWhileRunning, func(u *undoRules) { u.releasingHolds = true }},
 	} {
 		next := rules
 		c.take(&next)
