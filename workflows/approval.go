@@ -246,7 +246,9 @@ func (r *run) validateDecision(d Decision) error {
 	case len(g.Approvers) > 0 && !containsFold(g.Approvers, user):
 		return fmt.Errorf("%s is not an approver for step %s", user, g.StepID)
 	}
-	for _, v := range g.Votes {
+	// Once per round: an escalation's approver who voted in the first
+	// round votes again (countFrom is 0 for runs recorded before).
+	for _, v := range g.Votes[min(g.countFrom, len(g.Votes)):] {
 		if identity.Equal(v.User, user) {
 			return fmt.Errorf("%s has already voted on step %s", user, g.StepID)
 		}
@@ -398,6 +400,9 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		timeout = DefaultGateTimeout
 	}
 	quorum := max(a.Quorum, 1)
+	if byPolicy && len(forced.Approvers) > 0 {
+		quorum = min(quorum, len(forced.Approvers)) // the playbook's quorum counted its own approvers
+	}
 	channel := a.Channel
 	if channel == "" {
 		channel = r.input.Approval.Channel
@@ -425,6 +430,11 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	// replay as they ran.
 	if byPolicy && g.onTimeout == playbook.OnTimeoutApprove && !r.input.Simulated() &&
 		workflow.GetVersion(ctx, changePolicyGateNoAutoApprove, workflow.DefaultVersion, 1) >= 1 {
+		g.onTimeout = playbook.OnTimeoutDeny
+	}
+	if byPolicy && len(forced.Approvers) > 0 && g.onTimeout == playbook.OnTimeoutEscalate {
+		// The playbook's escalate_to would hand a protected target back
+		// to approvers the policy did not name.
 		g.onTimeout = playbook.OnTimeoutDeny
 	}
 	r.gates[g.ID] = g

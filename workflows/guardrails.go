@@ -84,34 +84,76 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 // A timeout or a cancellation keeps the slot: the action may have reached
 // the vendor. Best effort: a slot that cannot be released stays counted
 // (the safe direction) and the step says so.
-func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, status string, items []ItemResult) {
+func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, status string, items []ItemResult, atGate bool) {
 	g := r.results[i].Guardrail
 	if g == nil || g.Decision != policy.Allow || g.Rule != "budget" || g.Budget == nil || r.input.Simulated() {
 		return
 	}
-	if status != playbook.StatusFailed || strings.HasPrefix(r.results[i].Error, "cancelled: ") {
-		return
-	}
-	for _, it := range items {
-		if it.Status != playbook.StatusFailed || strings.HasPrefix(it.Error, "cancelled: ") {
+	why := "the action failed"
+	switch {
+	case failedUnsent(status, r.results[i].Error, items):
+		if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			return
 		}
-	}
-	if workflow.GetVersion(ctx, changeBudgetRelease, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	case atGate || neverSent(items):
+		// Denied, timed out or withdrawn at its gate (a gate that its
+		// timeout approves reserves a slot before it opens), or a
+		// for_each whose items failed or were skipped as withdrawn.
+		if workflow.GetVersion(ctx, changeBudgetReleaseUnsent, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+			return
+		}
+		why = "the action was never sent"
+	default:
 		return
 	}
 	lctx := guardrailsCtx(ctx, "guardrails: release budget of "+cs.ID)
-	req := ReleaseRequest{Budget: g.Budget.Action, Key: BudgetKey(r.info.WorkflowExecution.ID, cs.ID), Why: "the action failed"}
+	req := ReleaseRequest{Budget: g.Budget.Action, Key: BudgetKey(r.info.WorkflowExecution.ID, cs.ID), Why: why}
 	var ok bool
 	d := *g
 	if err := workflow.ExecuteLocalActivity(lctx, ActivityBudgetRelease, req).Get(ctx, &ok); err != nil {
 		d.Why += "; the slot could not be released (" + errorMessage(err) + ") and still counts"
 	} else {
 		d.Released = ok
-		d.Why += "; the action failed, so its slot was released"
+		d.Why += "; " + why + ", so its slot was released"
 	}
 	r.results[i].Guardrail = &d
 }
+
+// failedUnsent reports whether a step failed without acting: it failed,
+// not by a cancellation (the call may have reached the vendor), and so did
+// every item.
+func failedUnsent(status, errMsg string, items []ItemResult) bool {
+	if status != playbook.StatusFailed || strings.HasPrefix(errMsg, "cancelled: ") {
+		return false
+	}
+	for _, it := range items {
+		if it.Status != playbook.StatusFailed || strings.HasPrefix(it.Error, "cancelled: ") {
+			return false
+		}
+	}
+	return true
+}
+
+// neverSent reports whether no item of a for_each step acted: each failed
+// without acting or was skipped (withdrawn before its call). A step that
+// ended at its gate (denied, timed out, withdrawn) never sent it either
+// (atGate); a call that timed out may have.
+func neverSent(items []ItemResult) bool {
+	if len(items) == 0 {
+		return false
+	}
+	for _, it := range items {
+		failed := it.Status == playbook.StatusFailed && !strings.HasPrefix(it.Error, "cancelled: ")
+		if !failed && it.Status != playbook.StatusSkipped {
+			return false
+		}
+	}
+	return true
+}
+
+// changeBudgetReleaseUnsent gates the release of budget slots of steps
+// that never sent their action (neverSent).
+const changeBudgetReleaseUnsent = "guard-budget-release-unsent"
 
 // changeBudgetRelease gates the release of budget slots of failed steps.
 const changeBudgetRelease = "guard-budget-release"

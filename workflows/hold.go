@@ -126,6 +126,9 @@ func (r *run) watchHolds(ctx workflow.Context) {
 					r.refreshGateMessages(ctx, RunHolding, next.Step)
 				}
 				if ctx.Err() != nil || !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
+					if next.ReleasedAt != nil && !r.stepsDone && ctx.Err() == nil {
+						r.upsertHoldUntil(ctx) // released by a rollback or a later step
+					}
 					continue
 				}
 			}
@@ -267,7 +270,7 @@ func (r *run) upsertHoldUntil(ctx workflow.Context) {
 // second time what a person may have redone since.
 func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[string]any) {
 	for _, h := range r.holds {
-		if h.ReleasedAt != nil || h.Undo != cs.Step.Action {
+		if h.ReleasedAt != nil || h.releasing || h.Undo != cs.Step.Action {
 			continue
 		}
 		for n, p := range h.params {

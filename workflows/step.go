@@ -75,7 +75,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 		// The call ran the next step too: this step ended before it.
 		r.results[i].EndedAt = t
 	}
-	r.releaseBudget(ctx, i, cs, status, nil)
+	r.releaseBudget(ctx, i, cs, status, nil, false)
 }
 
 // gateThenRun opens the step's approval gate when one applies and, when
@@ -84,10 +84,12 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 func (r *run) gateThenRun(ctx workflow.Context, i int, cs *playbook.CStep, params any, env map[string]any) bool {
 	if ok, status, reason := r.maybeGate(ctx, i, cs, params, env); !ok {
 		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
+		r.releaseBudget(ctx, i, cs, status, nil, true)
 		return false
 	}
 	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+		r.releaseBudget(ctx, i, cs, playbook.StatusSkipped, nil, true)
 		return false
 	}
 	r.setStatus(ctx, i, playbook.StatusRunning)
@@ -230,7 +232,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 		r.addHold(ctx, cs, held)
 	}
 	r.finish(ctx, i, stepEnd{Status: status, Output: outputs, Error: strings.Join(errs, "; ")})
-	r.releaseBudget(ctx, i, cs, status, results)
+	r.releaseBudget(ctx, i, cs, status, results, false)
 }
 
 // changeWithdrawItems: a withdrawal stops the for_each items that have not
