@@ -51,6 +51,9 @@ func TestBudgetSlotReleasedWhenActionFails(t *testing.T) {
 		{"for_each all failed", forEachContain, func(context.Context, catalog.Call) error {
 			return temporal.NewNonRetryableApplicationError("refused", "Refused", nil)
 		}, true},
+		{"failed after acting on some targets", strings.Replace(containPlaybook, "%s", "approval: auto", 1), func(context.Context, catalog.Call) error {
+			return temporal.NewNonRetryableApplicationError("blocking ip 203.0.113.77: on firewall 000000000000: Device is not connected ("+catalog.PartiallyApplied+": done on firewall 007951000123456)", "VendorError", nil)
+		}, false},
 		{"for_each one succeeded", forEachContain, func(_ context.Context, c catalog.Call) error {
 			if c.Params["hostname"] == "a" {
 				return nil

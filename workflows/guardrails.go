@@ -123,15 +123,22 @@ func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, sta
 // not by a cancellation (the call may have reached the vendor), and so did
 // every item.
 func failedUnsent(status, errMsg string, items []ItemResult) bool {
-	if status != playbook.StatusFailed || strings.HasPrefix(errMsg, "cancelled: ") {
+	if status != playbook.StatusFailed || mayHaveActed(errMsg) {
 		return false
 	}
 	for _, it := range items {
-		if it.Status != playbook.StatusFailed || strings.HasPrefix(it.Error, "cancelled: ") {
+		if it.Status != playbook.StatusFailed || mayHaveActed(it.Error) {
 			return false
 		}
 	}
 	return true
+}
+
+// mayHaveActed reports whether a failed call's error says it may have
+// acted: it was cancelled (the call may have reached the vendor), or it
+// acted on some of its targets (catalog.PartiallyApplied).
+func mayHaveActed(errMsg string) bool {
+	return strings.HasPrefix(errMsg, "cancelled: ") || strings.Contains(errMsg, catalog.PartiallyApplied)
 }
 
 // neverSent reports whether no item of a for_each step acted: each failed
@@ -143,7 +150,7 @@ func neverSent(items []ItemResult) bool {
 		return false
 	}
 	for _, it := range items {
-		failed := it.Status == playbook.StatusFailed && !strings.HasPrefix(it.Error, "cancelled: ")
+		failed := it.Status == playbook.StatusFailed && !mayHaveActed(it.Error)
 		if !failed && it.Status != playbook.StatusSkipped {
 			return false
 		}

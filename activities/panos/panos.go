@@ -165,13 +165,22 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		}
 		targets = []string{""}
 	}
+	var done []string
 	for _, target := range targets {
 		already, err := panosTagOn(ctx, c, target, ip, tag, block)
 		if err != nil {
 			if target != "" {
 				err = fmt.Errorf("on firewall %s: %w", target, err)
 			}
+			if len(done) > 0 {
+				// Some firewalls act on it already: say so, so the step's
+				// budget slot is kept (a retry applies the rest).
+				err = fmt.Errorf("%w (%s: done on firewall %s)", err, catalog.PartiallyApplied, strings.Join(done, ", "))
+			}
 			return nil, wrap(err)
+		}
+		if target != "" {
+			done = append(done, target)
 		}
 		if !already {
 			out["already"] = false

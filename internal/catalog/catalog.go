@@ -278,6 +278,11 @@ func ActionOfActivity(activityType string) string {
 // output. A call they gate or refuse returns only this key and did not act.
 const GuardrailKey = "riposte_guardrail"
 
+// PartiallyApplied is in the error of a contain call that failed after it
+// acted on some of its targets (a firewall of several): the containment is
+// partly in place, so its budget slot is not given back.
+const PartiallyApplied = "partially applied"
+
 // OutputPreexisting marks a contain call's output when the state it asks
 // for was there before the step: its connector found it so ("already") on
 // the step's first attempt, with nothing recorded by an earlier attempt,
