@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -158,23 +159,27 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
 			plain(reason), len(w.Gates), len(w.Review), len(w.RolledBack))
 	}
-	raised := raises(r.finding, u.Finding)
-	if raised && lowersSeverity(r.finding, u.Finding) &&
-		workflow.GetVersion(ctx, changeNoLowerSeverity, workflow.DefaultVersion, 1) >= 1 {
-		// A higher confidence does not bring the severity down: the view
-		// is kept (runs recorded before took the record).
-		raised = false
-	}
-	if !raised {
+	if !raises(r.finding, u.Finding) {
 		return fmt.Sprintf("finding update from the detector (severity %s, confidence %s): not higher, view unchanged", severityName(u.Finding), confText(u.Finding["confidence"]))
 	}
-	r.finding = u.Finding
-	if u.Detection != nil {
-		r.detect = u.Detection
+	view, detect := u.Finding, u.Detection
+	if lowersSeverity(r.finding, u.Finding) &&
+		workflow.GetVersion(ctx, changeNoLowerSeverity, workflow.DefaultVersion, 1) >= 1 {
+		// A higher confidence does not bring the severity down (a lower
+		// or unknown one): the view takes the record with the run's
+		// severity, and the detection stays as it was. Runs recorded
+		// before took the record whole.
+		view = maps.Clone(u.Finding)
+		view["severity"], view["severity_id"] = r.finding["severity"], r.finding["severity_id"]
+		detect = nil
 	}
-	r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+	r.finding = view
+	if detect != nil {
+		r.detect = detect
+	}
+	r.changes = append(r.changes, FindingChange{At: now, Severity: str(view["severity"]), Confidence: view["confidence"], State: state})
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
-	return fmt.Sprintf("finding update from the detector: severity %s, confidence %s; the run's view is raised", severityName(u.Finding), confText(u.Finding["confidence"]))
+	return fmt.Sprintf("finding update from the detector: severity %s, confidence %s; the run's view is raised", severityName(view), confText(view["confidence"]))
 }
 
 // severityName is the view's severity when it is one of OCSF's names.
@@ -382,11 +387,12 @@ func (r *run) rollbackSteps(ctx workflow.Context, w *Withdrawal, only []string) 
 	w.Review = review
 }
 
-// changeNoLowerSeverity: a record with a higher confidence but a lower
-// severity no longer replaces the run's view.
+// changeNoLowerSeverity: a record with a higher confidence but a lower (or
+// unknown) severity raises the view's confidence and keeps its severity.
 const changeNoLowerSeverity = "finding-no-lower-severity"
 
-// lowersSeverity reports whether next has a lower severity than cur.
+// lowersSeverity reports whether next has a lower severity than cur; one
+// that is not an OCSF name (unknown) ranks 0.
 func lowersSeverity(cur, next map[string]any) bool {
 	return severityRank[str(next["severity"])] < severityRank[str(cur["severity"])]
 }

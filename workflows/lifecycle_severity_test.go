@@ -13,7 +13,7 @@ import (
 // Critical to Low replaces the whole view: the run now reads severity Low
 // (severity_id 2) for every expression evaluated from then on, and the
 // history says "the run's view is raised".
-func TestUpdateLoweringSeverityIsNotApplied(t *testing.T) {
+func TestUpdateKeepsSeverityRaisesConfidence(t *testing.T) {
 	view := map[string]any{"state": "active", "severity": "Critical", "severity_id": 5.0, "confidence": 80.0}
 	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "severity_id": 2.0, "confidence": 81.0}}
 	h := newHarness(t)
@@ -33,8 +33,8 @@ func TestUpdateLoweringSeverityIsNotApplied(t *testing.T) {
 	if err != nil || d != "" {
 		t.Fatalf("run: %v %s", err, d)
 	}
-	if res.Finding != nil && res.Finding["severity"] != "Critical" {
-		t.Errorf("an update that lowered severity Critical -> Low was applied: run's view now severity %v (severity_id %v), changes %+v",
+	if res.Finding == nil || res.Finding["severity"] != "Critical" || res.Finding["confidence"] != 81.0 {
+		t.Errorf("an update with confidence 81 and severity Low: view severity %v (severity_id %v), want Critical with confidence 81; changes %+v",
 			res.Finding["severity"], res.Finding["severity_id"], res.FindingChanges)
 	}
 }
