@@ -10,9 +10,9 @@ import (
 )
 
 // An escalation needing 2 approvals whose approvers include a first-round
-// approver who already approved: that first-round approval does not count
-// (countFrom), and the approver may not vote again ("has already voted"),
-// so the escalation can never reach its quorum.
+// approver who already approved: that approval does not count towards the
+// escalation (countFrom), so the approver votes again in it; otherwise
+// ("has already voted") the escalation could never reach its quorum.
 func TestEscalationApproverWhoVotedFirstVotesAgain(t *testing.T) {
 	h, _ := newGateHarness(t, 2, "escalate", "")
 	var first, bob, ciso string

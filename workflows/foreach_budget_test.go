@@ -3,7 +3,6 @@ package workflows_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,23 +17,13 @@ import (
 // The finding is withdrawn while the first item of an automatic for_each
 // contain step is being retried; that item then fails for good and the
 // others are skipped as withdrawn (withdraw-stops-items). No containment
-// was applied, yet the step's budget slot is kept: releaseBudget gives it
-// back only when every item failed, and a withdrawn item is "skipped".
+// was applied, so the step's budget slot is given back.
 func TestForEachWithdrawnItemsGiveBudgetBack(t *testing.T) {
 	budget := &policy.Budget{Action: "crowdstrike.contain_host", Max: 5, Per: time.Hour}
 	h := newHarness(t)
-	check := func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: budget, Why: "budget: 1 of 5 used"}, nil
-	}
+	check := budgetCheck(budget)
 	h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-	var mu sync.Mutex
-	var releases []workflows.ReleaseRequest
-	h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		releases = append(releases, r)
-		return true, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
+	releases := recordBudgetReleases(h)
 	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) {
 		return nil, temporal.NewApplicationError("503 from the vendor", "Unavailable")
 	})
@@ -49,7 +38,7 @@ func TestForEachWithdrawnItemsGiveBudgetBack(t *testing.T) {
 	if len(st.Items) != 2 || st.Items[0].Status != "failed" || st.Items[1].Status != "skipped" {
 		t.Fatalf("items %+v", st.Items)
 	}
-	if g := st.Guardrail; len(releases) != 1 || g == nil || !g.Released {
-		t.Errorf("no item contained anything (one failed, one withdrawn before its call): releases %+v, guardrail %+v; want the slot given back", releases, g)
+	if g := st.Guardrail; len(releases.all()) != 1 || g == nil || !g.Released {
+		t.Errorf("no item contained anything (one failed, one withdrawn before its call): releases %+v, guardrail %+v; want the slot given back", releases.all(), g)
 	}
 }

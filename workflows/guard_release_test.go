@@ -65,18 +65,9 @@ func TestBudgetSlotReleasedWhenActionFails(t *testing.T) {
 			forRevs(t, func(t *testing.T, rev int) {
 				h := newHarness(t)
 				h.rev = rev
-				check := func(_ context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
-					return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: budget, Why: "budget: 1 of 5 used"}, nil
-				}
+				check := budgetCheck(budget)
 				h.env.RegisterActivityWithOptions(check, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-				var mu sync.Mutex
-				var releases []workflows.ReleaseRequest
-				h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
-					mu.Lock()
-					defer mu.Unlock()
-					releases = append(releases, r)
-					return true, nil
-				}, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
+				releases := recordBudgetReleases(h)
 				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(ctx context.Context, c catalog.Call) (map[string]any, error) {
 					if err := tc.vendor(ctx, c); err != nil {
 						return nil, err
@@ -91,14 +82,14 @@ func TestBudgetSlotReleasedWhenActionFails(t *testing.T) {
 				g := stepOf(res, "isolate").Guardrail
 				if tc.released {
 					want := workflows.ReleaseRequest{Budget: "crowdstrike.contain_host", Key: "default-test-workflow-id/isolate", Why: "the action failed"}
-					if len(releases) != 1 || releases[0] != want {
-						t.Errorf("releases %+v, want one %+v", releases, want)
+					if len(releases.all()) != 1 || releases.all()[0] != want {
+						t.Errorf("releases %+v, want one %+v", releases.all(), want)
 					}
 					if g == nil || !g.Released || !strings.Contains(g.Why, "released") {
 						t.Errorf("guardrail on the step %+v", g)
 					}
-				} else if len(releases) != 0 || (g != nil && g.Released) {
-					t.Errorf("slot released for a step whose action may have happened: %+v, %+v", releases, g)
+				} else if len(releases.all()) != 0 || (g != nil && g.Released) {
+					t.Errorf("slot released for a step whose action may have happened: %+v, %+v", releases.all(), g)
 				}
 			})
 		})
@@ -261,4 +252,34 @@ func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 			})
 		})
 	}
+}
+
+// budgetCheck answers every guardrail check: allowed, counted against budget.
+func budgetCheck(budget *policy.Budget) func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+	return func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow, Rule: "budget", Budget: budget, Why: "budget: 1 of 5 used"}, nil
+	}
+}
+
+// budgetReleases records the budget slot releases a run asks for.
+type budgetReleases struct {
+	mu   sync.Mutex
+	list []workflows.ReleaseRequest
+}
+
+func recordBudgetReleases(h *harness) *budgetReleases {
+	b := &budgetReleases{}
+	h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.list = append(b.list, r)
+		return true, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
+	return b
+}
+
+func (b *budgetReleases) all() []workflows.ReleaseRequest {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]workflows.ReleaseRequest(nil), b.list...)
 }

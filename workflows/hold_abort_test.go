@@ -34,7 +34,8 @@ steps:
 `
 
 // A run that aborts while a later (always:) step still runs, after a
-// hold began: watchHolds runs on the aborted (cancelled) step context.
+// hold began: watchHolds runs on the run's context, not the steps' (which
+// the abort cancels), and releases the hold once, on time.
 func TestHoldReleasedAfterAbort(t *testing.T) {
 	h, _ := outcomeHarness(t, false)
 	h.env.SetTestTimeout(30 * time.Second)

@@ -9,10 +9,9 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 )
 
-// A release watchHolds began while the last step is still running is
-// cancelled when the steps end (schedule's deferred cancel of the step
-// context the watcher was started on) and recorded as failed: nothing
-// releases the host afterwards.
+// A release watchHolds began while the last step is still running goes on
+// when the steps end (the steps' context is cancelled then; the watcher's
+// is the run's), and the hold is released without error.
 func TestReleaseInFlightWhenStepsEnd(t *testing.T) {
 	h, _ := outcomeHarness(t, false)
 	h.env.SetTestTimeout(60 * time.Second)

@@ -15,9 +15,8 @@ import (
 )
 
 // A rollback marks every hold released while a later gate still waits:
-// HoldUntil keeps saying the (no longer pending) hold releases at 1h for
-// the rest of the run (6h), and `riposte runs` shows "releases at" a time
-// long past.
+// HoldUntil is cleared then (10m), not at the end of the run (6h), so
+// `riposte runs` never shows a release time that is not pending.
 func TestHoldUntilClearedByRollbackWhileRunning(t *testing.T) {
 	h, _ := outcomeHarness(t, false)
 	h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })

@@ -1,11 +1,9 @@
 package workflows_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -16,14 +14,7 @@ import (
 func TestUpdateKeepsSeverityRaisesConfidence(t *testing.T) {
 	view := map[string]any{"state": "active", "severity": "Critical", "severity_id": 5.0, "confidence": 80.0}
 	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Low", "severity_id": 2.0, "confidence": 81.0}}
-	h := newHarness(t)
-	for _, name := range []string{"okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
-		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
-	}
-	f := &gateFake{}
-	f.register(h.env)
-	allowPolicy(h)
-	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+	h, c := updateHarness(t)
 	det := map[string]any{"severity_id": 5, "confidence_score": 80, "device": map[string]any{"hostname": "h"}}
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
 	var d string

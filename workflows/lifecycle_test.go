@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -161,10 +162,9 @@ func TestWithdrawalWithRollback(t *testing.T) {
 	}
 }
 
-func TestUpdateRaisesTheView(t *testing.T) {
-	hosts := []any{map[string]any{"value": "h**x**[y](http://z)`", "source": "device.hostname"}}
-	view := map[string]any{"state": "active", "severity": "Medium", "confidence": 50.0, "hosts": hosts}
-	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0, "hosts": hosts}}
+// updateHarness runs lifecyclePlaybook with every action succeeding and
+// the policy allowing.
+func updateHarness(t *testing.T) (*harness, *playbook.Compiled) {
 	h := newHarness(t)
 	for _, name := range []string{"okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue"} {
 		h.action(name, func(_ context.Context, call catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
@@ -172,7 +172,14 @@ func TestUpdateRaisesTheView(t *testing.T) {
 	f := &gateFake{}
 	f.register(h.env)
 	allowPolicy(h)
-	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+	return h, compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+}
+
+func TestUpdateRaisesTheView(t *testing.T) {
+	hosts := []any{map[string]any{"value": "h**x**[y](http://z)`", "source": "device.hostname"}}
+	view := map[string]any{"state": "active", "severity": "Medium", "confidence": 50.0, "hosts": hosts}
+	up := workflows.FindingUpdate{Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0, "hosts": hosts}}
+	h, c := updateHarness(t)
 	det := map[string]any{"severity_id": 3, "confidence_score": 50, "device": map[string]any{"hostname": "h"}}
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
 	// A lower record after it changes nothing.

@@ -1,13 +1,9 @@
 package workflows_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -15,8 +11,8 @@ import (
 
 // policy.yaml names one approver for the gates it forces; the playbook's
 // own gate asks a quorum of 2 of its approvers. The forced gate takes the
-// policy's approvers but keeps the playbook's quorum: the lone security
-// lead can never approve it.
+// policy's approvers and a quorum of at most their number, so the lone
+// security lead approves it.
 func TestPolicyApproversQuorumAtMostTheirNumber(t *testing.T) {
 	h, v, _ := policyHarness(t, func(req workflows.PolicyCheck) policy.Decision {
 		return policy.Decision{Decision: policy.Gate, Rule: "protected_asset", Why: "protected", Approvers: []string{"USECLEAD"}}
@@ -61,14 +57,7 @@ func TestBudgetSlotGivenBackForDeniedGate(t *testing.T) {
 		}
 		return policy.Decision{Decision: policy.Allow}
 	})
-	var mu sync.Mutex
-	var releases []workflows.ReleaseRequest
-	h.env.RegisterActivityWithOptions(func(_ context.Context, r workflows.ReleaseRequest) (bool, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		releases = append(releases, r)
-		return true, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityBudgetRelease})
+	releases := recordBudgetReleases(h)
 	var deny string
 	h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "UBOB", Reason: "no"}, &deny)
 	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: approve}`, 1)), det)
@@ -76,7 +65,7 @@ func TestBudgetSlotGivenBackForDeniedGate(t *testing.T) {
 	if v.count("crowdstrike.contain_host") != 0 || st.Status != "denied" {
 		t.Fatalf("step %s", st.Status)
 	}
-	if g := st.Guardrail; len(releases) != 1 || g == nil || !g.Released {
-		t.Errorf("denied step, action never sent: releases %+v, guardrail %+v; want the reserved slot given back", releases, g)
+	if g := st.Guardrail; len(releases.all()) != 1 || g == nil || !g.Released {
+		t.Errorf("denied step, action never sent: releases %+v, guardrail %+v; want the reserved slot given back", releases.all(), g)
 	}
 }
