@@ -83,18 +83,7 @@ steps:
 // by serve) travel in every run's input, where the gates read them
 // (workflows.TestGateTimeoutDefault).
 func TestDispatchCarriesApprovalDefaults(t *testing.T) {
-	c, diags := playbook.LoadBytes("gated.yaml", []byte(`apiVersion: riposte/v1
-name: gated
-version: 1
-trigger:
-  when: "true"
-steps:
-  - id: a
-    action: core.noop
-`), activities.Catalog())
-	if diags != nil {
-		t.Fatal(diags)
-	}
+	c := lifecyclePlaybookNamed(t, "gated", "", "true")
 	want := workflows.ApprovalDefaults{Users: []string{"UBOB"}, Groups: []string{"SSEC"}, Timeout: playbook.Duration(45 * time.Minute), Channel: "CSEC"}
 	st := &captureStarter{}
 	d := &Dispatcher{Client: st, TaskQueue: "q", Approval: want}

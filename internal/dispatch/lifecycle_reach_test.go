@@ -10,6 +10,8 @@ import (
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
+// lifecyclePlaybookNamed compiles a one-step playbook: name, extra
+// top-level lines (mode: shadow) and its trigger.
 func lifecyclePlaybookNamed(t *testing.T, name, extra, when string) *playbook.Compiled {
 	t.Helper()
 	c, diags := playbook.LoadBytes(name+".yaml", []byte(`apiVersion: riposte/v1
