@@ -136,7 +136,7 @@ func TestRollbackFreshAtStartTime(t *testing.T) {
 			v.register(h.env, "crowdstrike.lift_containment")
 			in := workflows.RollbackInput{WorkflowID: "w1", Requester: "USOC", Via: workflows.ViaAPI,
 				Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}}
-			in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now().Add(-tc.age))
+			in = sealRollback(t, h, in, h.env.Now().Add(-tc.age))
 			err := rollbackAfter(t, h, in)
 			if tc.refuse {
 				if err == nil || !strings.Contains(err.Error(), "rollback refused: stale signed request") || len(v.calls) != 0 {

@@ -453,7 +453,7 @@ func TestRollbackUndoesNewestFirst(t *testing.T) {
 		t.Fatalf("undo = %+v", undo)
 	}
 	in := workflows.RollbackInput{WorkflowID: "w1", Undo: undo, Requester: "USOC", Via: workflows.ViaAPI}
-	in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now())
+	in = sealRollback(t, h, in, h.env.Now())
 	h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 	if err := h.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)

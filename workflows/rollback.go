@@ -67,7 +67,11 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 	// before anything is undone; histories from before seals replay as
 	// they ran.
 	if workflow.GetVersion(ctx, ChangeSignedDecisions, workflow.DefaultVersion, 1) >= 1 {
-		if err := keys.Verify(RollbackClaim(in), in.Seal); err != nil {
+		claim := RollbackClaim(in)
+		if workflow.GetVersion(ctx, changeRollbackUndoSealed, workflow.DefaultVersion, 1) >= 1 {
+			claim = RollbackUndoClaim(in) // the undo calls cannot be swapped
+		}
+		if err := keys.Verify(claim, in.Seal); err != nil {
 			// The logger is replay-aware: audited once.
 			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "requester", in.Requester, "via", in.Via, "refusal", err.Error())
 			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)

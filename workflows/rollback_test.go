@@ -32,7 +32,7 @@ func TestRollbackOfSimulatedRunSimulatesItsUndos(t *testing.T) {
 		})
 		in := workflows.RollbackInput{WorkflowID: "w1", Requester: "USOC", Via: workflows.ViaAPI, DryRun: dry,
 			Undo: []workflows.UndoCall{{Step: "isolate", Action: "defender.isolate_machine", Undo: "defender.unisolate_machine", Index: -1, Params: map[string]any{"hostname": "h1"}}}}
-		in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now())
+		in = sealRollback(t, h, in, h.env.Now())
 		h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 		if err := h.env.GetWorkflowError(); err != nil {
 			t.Fatal(err)
@@ -335,4 +335,14 @@ func TestPreexistingWithoutHoldRecordsNoMarker(t *testing.T) {
 	if asked {
 		t.Error("a step without contain_for asked for the hold-preexisting version: a marker on every run that finds its host contained")
 	}
+}
+
+// sealRollback seals in as the API does (SealRollback) at time at.
+func sealRollback(t *testing.T, h *harness, in workflows.RollbackInput, at time.Time) workflows.RollbackInput {
+	t.Helper()
+	in, err := workflows.SealRollback(h.keys, in, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
 }

@@ -127,12 +127,12 @@ func SafeModeClaim(req SafeModeRequest) signing.Claim {
 		Identity: req.By, Channel: req.Via}
 }
 
-// RollbackClaim is what the seal of a rollback covers: the run undone, the
-// person asking and whether the undos are simulated (the undo list is
-// rebuilt from the run by the signer). A real rollback's claim is the one
-// sealed before dry_run existed ("rollback"), so those seals still verify;
-// a simulated one says "rollback dry_run", so its seal does not verify
-// with dry_run cleared.
+// RollbackClaim is what the seal of a rollback covered before
+// changeRollbackUndoSealed: the run undone, the person asking and whether
+// the undos are simulated, but not the undo calls (RollbackUndoClaim
+// does). A real rollback's claim is the one sealed before dry_run existed
+// ("rollback"), so those seals still verify; a simulated one says
+// "rollback dry_run", so its seal does not verify with dry_run cleared.
 func RollbackClaim(in RollbackInput) signing.Claim {
 	decision := "rollback"
 	if in.DryRun {
@@ -140,4 +140,47 @@ func RollbackClaim(in RollbackInput) signing.Claim {
 	}
 	return signing.Claim{Kind: signing.KindRollback, Run: in.WorkflowID, Gate: in.RunID, Decision: decision,
 		Identity: in.Requester, Channel: in.Via}
+}
+
+// changeRollbackUndoSealed: a rollback's seal covers its undo calls
+// (RollbackUndoClaim); before, a sealed input could be started again with
+// other undo calls.
+const changeRollbackUndoSealed = "sec-rollback-undo-sealed"
+
+// RollbackUndoClaim is RollbackClaim plus a SHA-256 of the undo calls (as
+// the workflow decodes them), so none can be changed or added after the
+// signer planned them.
+func RollbackUndoClaim(in RollbackInput) signing.Claim {
+	c := RollbackClaim(in)
+	c.Reason = "undo " + UndoDigest(in.Undo)
+	return c
+}
+
+// UndoDigest is SHA-256 over the JSON of the undo calls (encoding/json
+// sorts map keys: deterministic).
+func UndoDigest(undo []UndoCall) string {
+	b, err := json.Marshal(undo) //workflowcheck:ignore pure: encoding/json sorts map keys
+	if err != nil {
+		return "unencodable: " + err.Error()
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// SealRollback signs in at time at as the workflow verifies it: over the
+// undo calls as they decode from JSON (numbers become float64). Signers
+// only; never called by workflow code.
+func SealRollback(keys *signing.Keys, in RollbackInput, at time.Time) (RollbackInput, error) {
+	b, err := json.Marshal(in.Undo)
+	if err != nil {
+		return in, err
+	}
+	var rt []UndoCall
+	if err := json.Unmarshal(b, &rt); err != nil {
+		return in, err
+	}
+	rtIn := in
+	rtIn.Undo = rt
+	in.Seal = keys.Sign(RollbackUndoClaim(rtIn), at)
+	return in, nil
 }

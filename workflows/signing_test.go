@@ -123,7 +123,7 @@ func TestUnsealedExtendAndRollbackRefused(t *testing.T) {
 			}
 			in := workflows.RollbackInput{WorkflowID: "w1", Requester: "USOC", Via: workflows.ViaAPI,
 				Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}}
-			in.Seal = h.keys.Sign(workflows.RollbackClaim(in), h.env.Now().Add(-time.Hour))
+			in = sealRollback(t, h, in, h.env.Now().Add(-time.Hour))
 			h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
 			err := h.env.GetWorkflowError()
 			if legacy {
@@ -282,5 +282,27 @@ func TestSealedVoteUsedOnce(t *testing.T) {
 	}
 	if !strings.Contains(update, "stale signed request") {
 		t.Errorf("the vote re-sent as an Update: %q", update)
+	}
+}
+
+// The rollback seal covers the undo calls the workflow runs
+// (sec-rollback-undo-sealed): a sealed input with its undo list swapped
+// after signing (read back from a history, started again under another
+// id) is refused before anything is undone.
+func TestRollbackSealCoversUndo(t *testing.T) {
+	h := newHarness(t)
+	v := &vendorFake{}
+	v.register(h.env, "crowdstrike.lift_containment", "okta.unsuspend_user")
+	in := workflows.RollbackInput{WorkflowID: "w1", RunID: "r1", Requester: "USOC", Via: workflows.ViaAPI,
+		Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}}
+	in = sealRollback(t, h, in, h.env.Now())
+	in.Undo = []workflows.UndoCall{
+		{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "attacker-host"}},
+		{Step: "suspend", Action: "okta.suspend_user", Undo: "okta.unsuspend_user", Params: map[string]any{"user": "attacker@example.com"}},
+	}
+	h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
+	err := h.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "rollback refused") || len(v.calls) != 0 {
+		t.Errorf("tampered rollback: err %v; undo calls made: %+v", err, v.calls)
 	}
 }

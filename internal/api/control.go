@@ -114,7 +114,11 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	}
 	rid := "rollback:" + id
 	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI}
-	rin.Seal = s.Keys.Sign(workflows.RollbackClaim(rin), time.Now())
+	rin, err = workflows.SealRollback(s.Keys, rin, time.Now())
+	if err != nil {
+		problem.Respond(w, http.StatusInternalServerError, "Cannot seal rollback", err.Error())
+		return
+	}
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       rid,
 		TaskQueue:                                s.Dispatcher.TaskQueue,

@@ -16,6 +16,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/riposte-dev/riposte/internal/auth"
 )
@@ -151,7 +152,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if op == "encode" {
 		out, err = h.codec.Encode(in.GetPayloads())
 	} else {
-		out, err = h.codec.Decode(in.GetPayloads())
+		out, err = h.decodeBounded(in.GetPayloads())
+	}
+	if errors.Is(err, errTooMuchDecoded) {
+		writeError(w, http.StatusRequestEntityTooLarge, err.Error())
+		return
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
@@ -322,4 +327,29 @@ func isLoopback(remoteAddr string) bool {
 func isLoopbackIP(host string) bool {
 	ip := net.ParseIP(strings.Trim(host, "[]"))
 	return ip != nil && ip.IsLoopback()
+}
+
+// errTooMuchDecoded: a decode request whose payloads inflate past
+// maxDecompressed in total.
+var errTooMuchDecoded = errors.New("codec: the payloads of this request decode to more than the limit")
+
+// decodeBounded decodes payloads one by one and stops once their decoded
+// size passes maxDecompressed in total: maxDecompressed bounds one payload,
+// and one small compressed payload repeated in a body would otherwise
+// inflate hundreds of times over the body limit.
+func (h *handler) decodeBounded(ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	out := make([]*commonpb.Payload, 0, len(ps))
+	total := 0
+	for i, p := range ps {
+		d, err := h.codec.Decode([]*commonpb.Payload{p})
+		if err != nil {
+			return nil, fmt.Errorf("payload %d of the request: %w", i, err)
+		}
+		total += proto.Size(d[0])
+		if total > maxDecompressed {
+			return nil, fmt.Errorf("%w of %d MiB; ask for fewer payloads at once", errTooMuchDecoded, maxDecompressed>>20)
+		}
+		out = append(out, d[0])
+	}
+	return out, nil
 }

@@ -163,8 +163,12 @@ func (k *Keys) Verify(c Claim, s *Seal) error {
 	if !ok {
 		return fmt.Errorf("%w: unknown signing key %q", ErrForged, clip(s.KeyID))
 	}
-	got, err := base64.RawStdEncoding.DecodeString(s.MAC)
-	if err != nil || !hmac.Equal(got, mac(key, c, s.At.UTC().Truncate(time.Microsecond))) {
+	// Strict and canonical: a MAC has exactly one accepted spelling, since
+	// the MAC string is what the "each seal once" checks remember (lenient
+	// base64 ignores \r and \n and spare trailing bits, so a replay could
+	// be re-spelled past them).
+	got, err := base64.RawStdEncoding.Strict().DecodeString(s.MAC)
+	if err != nil || base64.RawStdEncoding.EncodeToString(got) != s.MAC || !hmac.Equal(got, mac(key, c, s.At.UTC().Truncate(time.Microsecond))) {
 		return fmt.Errorf("%w: the signature does not match the decision", ErrForged)
 	}
 	return nil
