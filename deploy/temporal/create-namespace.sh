@@ -1,6 +1,7 @@
 #!/bin/sh
 # Prepares Riposte's Temporal namespace: creates it with its retention (or
-# sets the retention of an existing one) and registers Riposte's search
+# lengthens the retention of an existing one; never shortens it unless
+# --retention is passed) and registers Riposte's search
 # attributes, through `riposte setup`, which owns the attribute list (the
 # worker's own), waits for the frontend, waits until a new namespace is
 # visible before adding attributes (retrying with a message), and is
@@ -25,4 +26,7 @@ if ! command -v "$RIPOSTE" >/dev/null 2>&1; then
   echo "create-namespace.sh: no riposte binary ($RIPOSTE): put it on PATH or set RIPOSTE" >&2
   exit 1
 fi
-exec "$RIPOSTE" setup --retention "$NAMESPACE_RETENTION" "$@"
+# The retention goes by the environment, as in the compose and Kubernetes
+# jobs: a re-run never shortens a longer retention an operator set (that
+# deletes closed runs). To shorten it, pass --retention explicitly.
+exec "$RIPOSTE" setup "$@"
