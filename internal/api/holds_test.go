@@ -112,3 +112,22 @@ func TestListHoldsSoonestFirst(t *testing.T) {
 		t.Errorf("legacy run's hold = %+v", body.Holds[1])
 	}
 }
+
+// More holding runs than one listing reads: the answer says it is not all
+// (truncated, with why) instead of passing part of them off as every hold.
+func TestListHoldsSaysTruncated(t *testing.T) {
+	srv := newTestServer(t, &fakeStarter{})
+	c := mocks.NewClient(t)
+	srv.Temporal = c
+	c.On("ListWorkflow", mock.Anything, mock.Anything).Return(&workflowservice.ListWorkflowExecutionsResponse{
+		Executions:    []*workflowpb.WorkflowExecutionInfo{},
+		NextPageToken: []byte("more"),
+	}, nil).Once()
+	r := httptest.NewRequest(http.MethodGet, "/v1/holds", nil)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	got := serve(srv.Handler(), r)
+	var body HoldsResponse
+	if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.code != http.StatusOK || !body.Truncated || !strings.Contains(body.Detail, "runs are holding") {
+		t.Errorf("status %d, %+v (%v): %s", got.code, body, err, got.body)
+	}
+}

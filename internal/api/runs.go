@@ -456,6 +456,15 @@ type ActiveHold struct {
 	URL        string `json:"url,omitempty"`
 }
 
+// HoldsResponse is the body of GET /v1/holds.
+type HoldsResponse struct {
+	Holds []ActiveHold `json:"holds"`
+	// Truncated is true when more runs are holding than one listing
+	// reads (Detail says how many were read).
+	Truncated bool   `json:"truncated,omitempty"`
+	Detail    string `json:"detail,omitempty"`
+}
+
 // listHolds lists the active holds of every holding run, soonest release
 // first.
 func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
@@ -491,5 +500,12 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Until.Before(out[j].Until) })
-	writeJSON(w, http.StatusOK, map[string]any{"holds": out})
+	body := HoldsResponse{Holds: out}
+	if len(resp.GetNextPageToken()) > 0 {
+		// More holding runs than one page: say so rather than list part
+		// of them as if it were all.
+		body.Truncated = true
+		body.Detail = fmt.Sprintf("more than %d runs are holding; these are the holds of the first %d (the HoldUntil search attribute in the Temporal UI lists every one)", len(resp.GetExecutions()), len(resp.GetExecutions()))
+	}
+	writeJSON(w, http.StatusOK, body)
 }

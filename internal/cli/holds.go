@@ -37,9 +37,7 @@ func holdsCommand() command {
 				fmt.Fprintf(s.Err, "riposte holds: takes no arguments (got %q); see riposte runs show RUN for one run's holds\n", pos)
 				return 2
 			}
-			var resp struct {
-				Holds []api.ActiveHold `json:"holds"`
-			}
+			var resp api.HoldsResponse
 			if err := f.client().do(ctx, "GET", "/v1/holds", nil, "", &resp, nil); err != nil {
 				return fail(s, err)
 			}
@@ -48,6 +46,9 @@ func holdsCommand() command {
 				return 0
 			}
 			printHolds(s.Out, resp.Holds, time.Now())
+			if resp.Truncated {
+				fmt.Fprintf(s.Out, "(not all: %s)\n", resp.Detail)
+			}
 			return 0
 		}}
 }
