@@ -128,10 +128,16 @@ func (s *Server) listApprovals(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	gates, err := s.Approvals.ListOpen(ctx, 200)
+	const page = 200
+	gates, more, err := s.Approvals.ListOpenPage(ctx, page)
 	if err != nil {
 		respondTemporal(w, "Cannot list approvals", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"approvals": gates})
+	body := map[string]any{"approvals": gates}
+	if more {
+		body["truncated"] = true
+		body["detail"] = fmt.Sprintf("more than %d runs wait for approval; these are the gates of the first %d (ApprovalState in the Temporal UI lists every one)", page, page)
+	}
+	writeJSON(w, http.StatusOK, body)
 }

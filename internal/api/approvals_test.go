@@ -35,6 +35,7 @@ type approvalClient struct {
 	runs          []string
 	gates         map[string][]workflows.Gate
 	listErr       error
+	more          bool // the listing has a next page
 	noWorker      bool
 	result        workflows.DecisionResult
 	refusal       string
@@ -58,6 +59,9 @@ func (c *approvalClient) ListWorkflow(_ context.Context, req *workflowservice.Li
 		return nil, c.listErr
 	}
 	resp := &workflowservice.ListWorkflowExecutionsResponse{}
+	if c.more {
+		resp.NextPageToken = []byte("more")
+	}
 	for _, id := range c.runs {
 		resp.Executions = append(resp.Executions, &workflowpb.WorkflowExecutionInfo{
 			Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: "run-" + id}})
@@ -221,5 +225,23 @@ func TestAPIDecisionAnswers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// More runs wait for approval than one listing reads: the answer says it
+// is not all of them.
+func TestListApprovalsSaysTruncated(t *testing.T) {
+	c := &approvalClient{runs: []string{"w1"}, more: true, gates: map[string][]workflows.Gate{"w1": {{ID: "isolate", StepID: "isolate", State: workflows.GatePending}}}}
+	h, toks, _ := approvalServer(t, c)
+	r := httptest.NewRequest("GET", "/v1/approvals", nil)
+	r.Header.Set("Authorization", "Bearer "+toks["reader"])
+	got := serve(h, r)
+	var body struct {
+		Approvals []approvals.OpenGate `json:"approvals"`
+		Truncated bool                 `json:"truncated"`
+		Detail    string               `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.code != http.StatusOK || len(body.Approvals) != 1 || !body.Truncated || !strings.Contains(body.Detail, "wait for approval") {
+		t.Errorf("status %d, %+v (%v): %s", got.code, body, err, got.body)
 	}
 }

@@ -149,13 +149,20 @@ type OpenGate struct {
 
 // ListOpen returns the gates of running runs that wait for people.
 func (s *Service) ListOpen(ctx context.Context, limit int) ([]OpenGate, error) {
+	gates, _, err := s.ListOpenPage(ctx, limit)
+	return gates, err
+}
+
+// ListOpenPage is ListOpen, and whether more runs wait than limit (the
+// list is then not all of them).
+func (s *Service) ListOpenPage(ctx context.Context, limit int) ([]OpenGate, bool, error) {
 	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.Namespace,
 		PageSize:  int32(limit),
 		Query:     workflows.PlaybookRunsQuery + " AND ExecutionStatus = 'Running' AND ApprovalState IN ('pending', 'escalated')",
 	})
 	if err != nil {
-		return nil, fmt.Errorf("listing runs waiting for approval: %w", err)
+		return nil, false, fmt.Errorf("listing runs waiting for approval: %w", err)
 	}
 	out := []OpenGate{}
 	for _, e := range resp.GetExecutions() {
@@ -174,5 +181,5 @@ func (s *Service) ListOpen(ctx context.Context, limit int) ([]OpenGate, error) {
 			}
 		}
 	}
-	return out, nil
+	return out, len(resp.GetNextPageToken()) > 0, nil
 }

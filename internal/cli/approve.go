@@ -30,6 +30,8 @@ func approvalsCommand() command {
 			}
 			var resp struct {
 				Approvals []approvals.OpenGate `json:"approvals"`
+				Truncated bool                 `json:"truncated,omitempty"`
+				Detail    string               `json:"detail,omitempty"`
 			}
 			if err := f.client().do(ctx, "GET", "/v1/approvals", nil, "", &resp, nil); err != nil {
 				return fail(s, err)
@@ -54,6 +56,9 @@ func approvalsCommand() command {
 					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)
 			}
 			_ = tw.Flush()
+			if resp.Truncated {
+				fmt.Fprintf(s.Out, "(not all: %s)\n", resp.Detail)
+			}
 			return 0
 		}}
 }
