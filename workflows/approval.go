@@ -47,6 +47,10 @@ type gateState struct {
 	opening bool
 }
 
+// roundVotes are the votes of the current round (first round, or the
+// escalation); countFrom is 0 for runs recorded before escalation-quorum.
+func (g *gateState) roundVotes() []Decision { return g.Votes[min(g.countFrom, len(g.Votes)):] }
+
 // needsGate decides whether a step waits for a human, and why.
 func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, error) {
 	a := cs.Step.Approval
@@ -247,8 +251,8 @@ func (r *run) validateDecision(d Decision) error {
 		return fmt.Errorf("%s is not an approver for step %s", user, g.StepID)
 	}
 	// Once per round: an escalation's approver who voted in the first
-	// round votes again (countFrom is 0 for runs recorded before).
-	for _, v := range g.Votes[min(g.countFrom, len(g.Votes)):] {
+	// round votes again.
+	for _, v := range g.roundVotes() {
 		if identity.Equal(v.User, user) {
 			return fmt.Errorf("%s has already voted on step %s", user, g.StepID)
 		}
@@ -303,7 +307,7 @@ func (r *run) applyDecision(ctx workflow.Context, d Decision) (DecisionResult, e
 	}
 	g.Votes = append(g.Votes, d)
 	approvals := 0
-	for _, v := range g.Votes[min(g.countFrom, len(g.Votes)):] {
+	for _, v := range g.roundVotes() {
 		if v.Approve {
 			approvals++
 		}
@@ -377,6 +381,9 @@ func (r *run) upsertApprovalState(ctx workflow.Context) {
 // (nil: the playbook asked for it).
 func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[string]any, why string, forced *policy.Decision) (bool, string, string) {
 	byPolicy := forced != nil
+	// policy.yaml's approvers decide what the policy forced, not the
+	// playbook's author (decisions recorded before carry none).
+	policyApprovers := byPolicy && len(forced.Approvers) > 0
 	now := workflow.Now(ctx)
 	a := cs.Step.Approval
 	if a == nil {
@@ -387,11 +394,6 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	if len(users) == 0 && len(groups) == 0 {
 		users, groups = r.input.Approval.Users, r.input.Approval.Groups
 	}
-	if byPolicy && len(forced.Approvers) > 0 {
-		// policy.yaml's approvers decide what the policy forced, not the
-		// playbook's author. (Decisions recorded before carry none.)
-		users, groups = forced.Approvers, nil
-	}
 	timeout := a.Timeout.D()
 	if timeout <= 0 {
 		timeout = r.input.Approval.Timeout.D()
@@ -400,8 +402,10 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 		timeout = DefaultGateTimeout
 	}
 	quorum := max(a.Quorum, 1)
-	if byPolicy && len(forced.Approvers) > 0 {
-		quorum = min(quorum, len(forced.Approvers)) // the playbook's quorum counted its own approvers
+	if policyApprovers {
+		// At most their number: the playbook's quorum counted its own.
+		users, groups = forced.Approvers, nil
+		quorum = min(quorum, len(forced.Approvers))
 	}
 	channel := a.Channel
 	if channel == "" {
@@ -425,14 +429,13 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	}
 	// A gate the site policy forced (protected asset, safe mode, budget,
 	// guardrails unavailable) needs a human: the playbook's on_timeout:
-	// approve would contain without one, so it is denied on timeout instead
-	// (escalation still asks the next approvers). Runs recorded before
-	// replay as they ran.
+	// approve would contain without one, so it is denied on timeout instead.
+	// Runs recorded before replay as they ran.
 	if byPolicy && g.onTimeout == playbook.OnTimeoutApprove && !r.input.Simulated() &&
 		workflow.GetVersion(ctx, changePolicyGateNoAutoApprove, workflow.DefaultVersion, 1) >= 1 {
 		g.onTimeout = playbook.OnTimeoutDeny
 	}
-	if byPolicy && len(forced.Approvers) > 0 && g.onTimeout == playbook.OnTimeoutEscalate {
+	if policyApprovers && g.onTimeout == playbook.OnTimeoutEscalate {
 		// The playbook's escalate_to would hand a protected target back
 		// to approvers the policy did not name.
 		g.onTimeout = playbook.OnTimeoutDeny

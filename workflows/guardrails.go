@@ -123,15 +123,21 @@ func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, sta
 // not by a cancellation (the call may have reached the vendor), and so did
 // every item.
 func failedUnsent(status, errMsg string, items []ItemResult) bool {
-	if status != playbook.StatusFailed || mayHaveActed(errMsg) {
+	if !failedWithoutActing(status, errMsg) {
 		return false
 	}
 	for _, it := range items {
-		if it.Status != playbook.StatusFailed || mayHaveActed(it.Error) {
+		if !failedWithoutActing(it.Status, it.Error) {
 			return false
 		}
 	}
 	return true
+}
+
+// failedWithoutActing reports whether a call failed and its error does not
+// say it may have acted.
+func failedWithoutActing(status, errMsg string) bool {
+	return status == playbook.StatusFailed && !mayHaveActed(errMsg)
 }
 
 // mayHaveActed reports whether a failed call's error says it may have
@@ -150,8 +156,7 @@ func neverSent(items []ItemResult) bool {
 		return false
 	}
 	for _, it := range items {
-		failed := it.Status == playbook.StatusFailed && !mayHaveActed(it.Error)
-		if !failed && it.Status != playbook.StatusSkipped {
+		if !failedWithoutActing(it.Status, it.Error) && it.Status != playbook.StatusSkipped {
 			return false
 		}
 	}

@@ -86,10 +86,9 @@ func (r *run) addHold(ctx workflow.Context, cs *playbook.CStep, params []map[str
 // had ended, so a contain_for: 1h behind a gate waiting 6h held 6h).
 const changeHoldsWhileRunning = "holds-while-running"
 
-// watchHolds starts, with the run's first hold, the coroutine that
-// releases each hold when it falls due, while the steps still run and
-// after (releaseHolds then waits for it), and keeps HoldUntil current
-// while the steps run. One timer per release, as before.
+// watchHolds starts, with the run's first hold, a coroutine that releases
+// each hold when it falls due (releaseDue), while the steps still run and
+// after (releaseHolds then waits for it). One timer per release, as before.
 func (r *run) watchHolds(ctx workflow.Context) {
 	if r.watchingHolds || r.stepsDone || !r.outcomes || r.input.Simulated() ||
 		workflow.GetVersion(ctx, changeHoldsWhileRunning, workflow.DefaultVersion, 1) < 1 {
@@ -101,43 +100,57 @@ func (r *run) watchHolds(ctx workflow.Context) {
 	}
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		defer func() { r.watchingHolds = false }()
-		for ctx.Err() == nil { // cancelled: releaseHolds notes the holds
-			next := r.nextHold()
-			if next == nil {
-				if r.stepsDone {
-					return
-				}
-				_ = workflow.Await(ctx, func() bool { return r.stepsDone || r.nextHold() != nil })
+		r.releaseDue(ctx)
+	})
+}
+
+// releaseDue releases each pending hold when it falls due, until none is
+// pending once the steps have ended, or the run is cancelled. While the
+// steps run (watchHolds) it waits for new holds too and keeps HoldUntil
+// current; after them (releaseHolds, runs recorded before
+// holds-while-running) the run's end clears HoldUntil.
+func (r *run) releaseDue(ctx workflow.Context) {
+	for ctx.Err() == nil { // cancelled: releaseHolds notes the holds
+		next := r.nextHold()
+		if next == nil {
+			if r.stepsDone {
+				return
+			}
+			_ = workflow.Await(ctx, func() bool { return r.stepsDone || r.nextHold() != nil })
+			continue
+		}
+		until := next.Until
+		if wait := until.Sub(workflow.Now(ctx)); wait > 0 {
+			if r.outcomes {
+				r.upsertHoldUntil(ctx)
+			}
+			// Wake early when an extension moves the deadline, a rollback
+			// or a later step releases it, or a new hold falls due first.
+			_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
+				Timeout:      wait,
+				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
+			}, func() bool {
+				return !next.Until.Equal(until) || next.ReleasedAt != nil || r.nextHold() != next
+			})
+			if ctx.Err() != nil {
 				continue
 			}
-			until := next.Until
-			if wait := until.Sub(workflow.Now(ctx)); wait > 0 {
-				r.upsertHoldUntil(ctx)
-				// Wake early when an extension moves the deadline, a
-				// rollback releases it, or a new hold falls due first.
-				_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-					Timeout:      wait,
-					TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
-				}, func() bool {
-					return !next.Until.Equal(until) || next.ReleasedAt != nil || r.nextHold() != next
-				})
-				if !next.Until.Equal(until) && next.ReleasedAt == nil && ctx.Err() == nil {
-					// Extended: the approval message shows the new time.
-					r.refreshGateMessages(ctx, RunHolding, next.Step)
-				}
-				if ctx.Err() != nil || !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
-					if next.ReleasedAt != nil && !r.stepsDone && ctx.Err() == nil {
-						r.upsertHoldUntil(ctx) // released by a rollback or a later step
-					}
-					continue
-				}
+			if !next.Until.Equal(until) && next.ReleasedAt == nil && r.outcomes {
+				// Extended: the approval message shows the new time.
+				r.refreshGateMessages(ctx, RunHolding, next.Step)
 			}
-			r.release(ctx, next)
-			if !r.stepsDone {
-				r.upsertHoldUntil(ctx) // the run's end clears it otherwise
+			if !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
+				if next.ReleasedAt != nil && !r.stepsDone {
+					r.upsertHoldUntil(ctx) // released by a rollback or a later step
+				}
+				continue
 			}
 		}
-	})
+		r.release(ctx, next)
+		if !r.stepsDone {
+			r.upsertHoldUntil(ctx)
+		}
+	}
 }
 
 // stepsEnded tells watchHolds the steps have ended: it returns once no
@@ -299,7 +312,7 @@ func (r *run) undoneBy(ctx workflow.Context, cs *playbook.CStep, params map[stri
 // hold's target (by either key set: undoneBy decides which applies).
 func (r *run) undoesHeld(cs *playbook.CStep, params map[string]any) bool {
 	for _, h := range r.holds {
-		if h.ReleasedAt != nil || h.Undo != cs.Step.Action {
+		if h.ReleasedAt != nil || h.releasing || h.Undo != cs.Step.Action {
 			continue
 		}
 		for n, p := range h.params {
@@ -497,45 +510,11 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 	if r.watched {
 		// watchHolds releases them (its timer already runs).
 		_ = workflow.Await(ctx, func() bool { return !r.watchingHolds })
-		if ctx.Err() != nil {
-			r.noteCancelledHolds()
-		}
-		return
+	} else {
+		r.releaseDue(ctx)
 	}
-	for {
-		var next *Hold
-		for _, h := range r.holds {
-			if h.ReleasedAt == nil && (next == nil || h.Until.Before(next.Until)) {
-				next = h
-			}
-		}
-		if next == nil {
-			return
-		}
-		if ctx.Err() != nil {
-			r.noteCancelledHolds()
-			return
-		}
-		until := next.Until
-		wait := until.Sub(workflow.Now(ctx))
-		if wait > 0 {
-			if r.outcomes {
-				r.upsertHoldUntil(ctx)
-			}
-			// Wake early when an extension moves this hold's deadline.
-			_, _ = workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
-				Timeout:      wait,
-				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
-			}, func() bool { return !next.Until.Equal(until) || next.ReleasedAt != nil })
-			if !next.Until.Equal(until) && next.ReleasedAt == nil && r.outcomes {
-				// Extended: the approval message shows the new release time.
-				r.refreshGateMessages(ctx, RunHolding, next.Step)
-			}
-			if !next.Until.Equal(until) || next.ReleasedAt != nil || workflow.Now(ctx).Before(next.Until) {
-				continue
-			}
-		}
-		r.release(ctx, next)
+	if ctx.Err() != nil {
+		r.noteCancelledHolds()
 	}
 }
 

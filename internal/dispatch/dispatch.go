@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"slices"
 	"strings"
@@ -129,22 +130,12 @@ func (d *Dispatcher) SetPlaybooks(s *playbook.Set) {
 }
 
 // knownNames lists, sorted, the playbooks runs may still be running for:
-// the current set's and those of earlier sets (removed or renamed by a
-// reload since this process started).
-func (d *Dispatcher) knownNames(set *playbook.Set) []string {
+// those of every set SetPlaybooks stored (the current one, and those a
+// reload since this process started removed or renamed).
+func (d *Dispatcher) knownNames() []string {
 	d.namesMu.Lock()
-	out := make([]string, 0, len(d.names))
-	for n := range d.names {
-		out = append(out, n)
-	}
-	d.namesMu.Unlock()
-	for _, c := range set.Playbooks {
-		if !slices.Contains(out, c.Playbook.Name) {
-			out = append(out, c.Playbook.Name)
-		}
-	}
-	slices.Sort(out)
-	return out
+	defer d.namesMu.Unlock()
+	return slices.Sorted(maps.Keys(d.names))
 }
 
 // runIDs are the workflow ids a finding's runs of playbook name have:
@@ -185,7 +176,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		r, _ := view["state_reason"].(string)
 		out.Reason = "finding withdrawn (" + r + "): nothing started"
 		if !opts.DryRun {
-			sig, err := d.signal(ctx, set, det, view, opts.Requester)
+			sig, err := d.signal(ctx, det, view, opts.Requester, nil)
 			if err != nil {
 				return out, err
 			}
@@ -225,19 +216,10 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		// whether or not the playbook's trigger matches it again (it may
 		// omit a field the trigger reads). Only Updates: signalling every
 		// playbook for every new finding would cost a call each.
-		for _, name := range d.knownNames(set) {
-			if matched[name] {
-				continue
-			}
-			for _, id := range runIDs(name, det) {
-				ok, err := d.signalOne(ctx, id, det, view, opts.Requester)
-				if err != nil {
-					return out, err
-				}
-				if ok {
-					out.Signalled = append(out.Signalled, id)
-				}
-			}
+		sig, err := d.signal(ctx, det, view, opts.Requester, matched)
+		out.Signalled = append(out.Signalled, sig...)
+		if err != nil {
+			return out, err
 		}
 	}
 	out.Deduplicated = len(out.Matched) > 0
@@ -328,12 +310,15 @@ type Signaller interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
-// signal sends a withdrawal to the live and shadow runs of every playbook
-// (knownNames) for the finding (the workflow ids are derived, so no lookup
-// is needed; playbooks without a run are skipped).
-func (d *Dispatcher) signal(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any, by string) ([]string, error) {
+// signal sends the record to the live and shadow runs of every playbook
+// (knownNames) but those in skip, for the finding (the workflow ids are
+// derived, so no lookup is needed; playbooks without a run are skipped).
+func (d *Dispatcher) signal(ctx context.Context, det intake.Detection, view map[string]any, by string, skip map[string]bool) ([]string, error) {
 	var out []string
-	for _, name := range d.knownNames(set) {
+	for _, name := range d.knownNames() {
+		if skip[name] {
+			continue
+		}
 		for _, id := range runIDs(name, det) {
 			ok, err := d.signalOne(ctx, id, det, view, by)
 			if err != nil {
