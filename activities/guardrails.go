@@ -147,14 +147,20 @@ func (g *Guardrails) safeMode(ctx context.Context) (bool, error) {
 }
 
 // Check is the policy check activity. A gate it forces names the policy's
-// approvers, when policy.yaml has them.
+// approvers, when policy.yaml has them; so does the retryable failure of a
+// check that could not ask the guard (workflows.ErrGuardrailsUnavailable
+// with a workflows.UnavailableDetail), since the run gates the step on it.
 func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (policy.Decision, error) {
 	p := g.current()
 	d, err := g.decide(ctx, p, req)
-	if err == nil && d.Decision == policy.Gate && len(p.Approvers) > 0 {
+	if err != nil {
+		return policy.Decision{}, temporal.NewApplicationError(err.Error(), workflows.ErrGuardrailsUnavailable,
+			workflows.UnavailableDetail{Approvers: p.Approvers})
+	}
+	if d.Decision == policy.Gate && len(p.Approvers) > 0 {
 		d.Approvers = p.Approvers
 	}
-	return d, err
+	return d, nil
 }
 
 func (g *Guardrails) decide(ctx context.Context, p *policy.Policy, req workflows.PolicyCheck) (policy.Decision, error) {
@@ -418,6 +424,10 @@ func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decisi
 // not get the guardrails' answer: its message is the cause; the run gates
 // the step with policy.Unavailable of it once the step's attempts run out.
 func guardrailsUnavailable(err error) error {
+	var ae *temporal.ApplicationError
+	if errors.As(err, &ae) && ae.Type() == workflows.ErrGuardrailsUnavailable {
+		return ae // Check's own, with who decides the gate
+	}
 	return temporal.NewApplicationError(err.Error(), workflows.ErrGuardrailsUnavailable)
 }
 

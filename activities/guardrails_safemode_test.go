@@ -163,3 +163,36 @@ func TestForcedGateNamesPolicyApprovers(t *testing.T) {
 		t.Errorf("allowed: %+v, %v", d, err)
 	}
 }
+
+// A check that cannot read the safe-mode switch fails retryably, and its
+// failure names policy.yaml's approvers: the guardrails_unavailable gate
+// the run opens on it is forced by the policy like any other, so the
+// playbook's author does not decide it.
+func TestUnavailableCheckNamesPolicyApprovers(t *testing.T) {
+	f := &safeModeGuard{queryErr: serviceerror.NewUnavailable("connection refused")}
+	g := &Guardrails{Client: f, pol: &policy.Policy{Approvers: []string{"USECLEAD"}}, SafeModeTTL: time.Minute}
+	g.Budgets = NewBudgets(f, "q")
+	_, err := g.Check(context.Background(), autoContain("isolate"))
+	var ae *temporal.ApplicationError
+	var ud workflows.UnavailableDetail
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || ae.NonRetryable() ||
+		ae.Details(&ud) != nil || len(ud.Approvers) != 1 || ud.Approvers[0] != "USECLEAD" {
+		t.Fatalf("got %v (details %+v); want a retryable %s naming USECLEAD", err, ud, workflows.ErrGuardrailsUnavailable)
+	}
+	if !strings.Contains(ae.Message(), "reading safe mode") {
+		t.Errorf("message %q lost the cause", ae.Message())
+	}
+
+	defer func(b []time.Duration) { guardCheckBackoff = b }(guardCheckBackoff)
+	guardCheckBackoff = []time.Duration{0}
+	req := autoContain("isolate")
+	act := CheckedAction(g.Check, func(context.Context, catalog.Call) (map[string]any, error) {
+		t.Error("acted while safe mode could not be read")
+		return nil, nil
+	})
+	_, err = act(context.Background(), catalog.Call{Action: req.Action, Params: req.Params, WorkflowID: req.WorkflowID, StepID: req.StepID, Guardrail: &req.Request})
+	ud = workflows.UnavailableDetail{}
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || ae.Details(&ud) != nil || len(ud.Approvers) != 1 {
+		t.Errorf("checked call: %v (details %+v); want the check's failure with its approvers", err, ud)
+	}
+}

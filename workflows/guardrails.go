@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -32,6 +33,28 @@ type PolicyCheck struct {
 // the step's attempts run out on it, the run opens a human gate (rule
 // guardrails_unavailable), as when the separate check fails.
 const ErrGuardrailsUnavailable = "GuardrailsUnavailable"
+
+// UnavailableDetail is the detail of a GuardrailsUnavailable failure: the
+// policy file was read, only the guard (safe mode, a budget) could not be
+// asked, so the gate it forces names the policy's approvers as any other
+// forced gate does. Failures recorded without it gate as before (the
+// step's approvers).
+type UnavailableDetail struct {
+	Approvers []string `json:"approvers,omitempty"`
+}
+
+// unavailable is the fail-closed gate of a check that could not get the
+// guardrails' answer: msg says why; err's UnavailableDetail, when it has
+// one, names who decides.
+func unavailable(msg string, err error) policy.Decision {
+	d := policy.Unavailable(msg)
+	var ae *temporal.ApplicationError
+	var ud UnavailableDetail
+	if errors.As(err, &ae) && ae.Type() == ErrGuardrailsUnavailable && ae.HasDetails() && ae.Details(&ud) == nil {
+		d.Approvers = ud.Approvers
+	}
+	return d
+}
 
 // GuardDetail is the second detail of the failure of a contain call that
 // asked the guardrails itself (catalog.Call.Guardrail) and was allowed,
@@ -71,7 +94,7 @@ func (r *run) guardrail(ctx workflow.Context, cs *playbook.CStep, params map[str
 	}
 	var d policy.Decision
 	if err := workflow.ExecuteLocalActivity(lctx, ActivityPolicyCheck, req).Get(ctx, &d); err != nil {
-		d = policy.Unavailable(errorMessage(err))
+		d = unavailable(errorMessage(err), err)
 	}
 	// Replay-safe: the workflow metrics handler is silent during replay.
 	telemetry.RecordGuardrailDecision(ctx, d.Rule, d.Decision)

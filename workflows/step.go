@@ -444,7 +444,7 @@ func failedDecision(err error) *policy.Decision {
 	}
 	if ae.Type() == ErrGuardrailsUnavailable {
 		// The last attempt could not ask them and did not act.
-		d := policy.Unavailable(ae.Message())
+		d := unavailable(ae.Message(), ae)
 		return &d
 	}
 	var lf LocalFailure
@@ -540,7 +540,8 @@ func errorMessage(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
 		var lf LocalFailure
-		if ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
+		// A GuardrailsUnavailable failure's detail is an UnavailableDetail.
+		if ae.Type() != ErrGuardrailsUnavailable && ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
 			return lf.Message
 		}
 		return ae.Message()
