@@ -254,13 +254,16 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		StartedAt: started,
 	}
 
-	if err := r.evalVars(); err != nil {
+	switch err := r.evalVars(); {
+	case r.withdrawnAtStart(ctx, started):
+		// Recorded as withdrawn: no step runs.
+	case err != nil:
 		r.aborted, r.abortErr = true, err.Error()
 		r.abortSummary = "evaluating vars failed"
 		for i := range r.results {
 			r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run failed before this step: " + err.Error()})
 		}
-	} else {
+	default:
 		r.schedule(ctx)
 	}
 	r.stepsEnded()

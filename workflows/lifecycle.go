@@ -74,6 +74,26 @@ type Withdrawal struct {
 	// RolledBack lists the undo calls run because the playbook says
 	// on_withdraw: rollback (then Review is empty).
 	RolledBack []UndoResult `json:"rolled_back,omitempty"`
+	// BeforeStart: the run was started with the withdrawn record (it
+	// arrived before any record that would have started the run), so no
+	// step ran (RevWithdrawnAtStart).
+	BeforeStart bool `json:"before_start,omitempty"`
+}
+
+// withdrawnAtStart reports whether the run was started with a withdrawn
+// finding (from RevWithdrawnAtStart) and, if so, records the withdrawal
+// and skips every step.
+func (r *run) withdrawnAtStart(ctx workflow.Context, at time.Time) bool {
+	if r.input.Rev < RevWithdrawnAtStart || str(r.finding["state"]) != finding.StateWithdrawn {
+		return false
+	}
+	reason := str(r.finding["state_reason"])
+	r.withdrawal, r.withdrawn = &Withdrawal{At: at, Reason: reason, BeforeStart: true}, true
+	why := "finding withdrawn (" + reason + ") before any record of it started this run: no step runs"
+	for i := range r.results {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
+	}
+	return true
 }
 
 // LiveFinding is what QueryFinding returns.

@@ -203,7 +203,7 @@ func TestUpdateRaisesTheView(t *testing.T) {
 	}, 7*time.Minute)
 	var d string
 	h.vote(20*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U1"}, &d)
-	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view})
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view, Rev: workflows.RevWithdrawnAtStart})
 	res, err := resultOf(h)
 	if err != nil || d != "" {
 		t.Fatalf("run: %v %s", err, d)
@@ -497,5 +497,36 @@ func TestWithdrawalReviewSkipsContainmentAlreadyInPlace(t *testing.T) {
 				t.Errorf("withdrawn %+v, want review %q", w, want)
 			}
 		})
+	}
+}
+
+// A run started with a withdrawn finding (the intake records a Close that
+// arrived before any record started a run, so that the late Create starts
+// nothing) runs no step: no vendor is called, every step is skipped with
+// the reason, and the outcome is withdrawn.
+func TestRunStartedWithdrawnRunsNothing(t *testing.T) {
+	h := newHarness(t)
+	seen := h.record(map[string]any{"already": false}, "okta.suspend_user", "crowdstrike.contain_host", "jira.create_issue")
+	f := &gateFake{}
+	f.register(h.env)
+	allowPolicy(h)
+	c := compileYAML(t, replaceOnce(lifecyclePlaybook, "%s", ""))
+	det := map[string]any{"status_id": 4, "device": map[string]any{"hostname": "fin-ws-042"}}
+	view := map[string]any{"state": "withdrawn", "state_reason": "status_id is 4 (Resolved)", "severity": "High"}
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view, Rev: workflows.RevWithdrawnAtStart})
+	res, err := resultOf(h)
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if len(seen.list) != 0 || len(f.opened) != 0 {
+		t.Errorf("calls %v, gates %d: a withdrawn finding's run acted", seen.list, len(f.opened))
+	}
+	for _, s := range res.Steps {
+		if s.Status != playbook.StatusSkipped || !strings.Contains(s.Reason, "before any record of it started this run") {
+			t.Errorf("step %s: %s (%s); want skipped as withdrawn before the start", s.ID, s.Status, s.Reason)
+		}
+	}
+	if res.Outcome != workflows.OutcomeWithdrawn || res.Withdrawn == nil || !res.Withdrawn.BeforeStart || res.Withdrawn.Reason != "status_id is 4 (Resolved)" {
+		t.Errorf("outcome %s, withdrawn %+v", res.Outcome, res.Withdrawn)
 	}
 }

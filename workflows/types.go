@@ -150,8 +150,13 @@ const (
 	// names both steps. A next step that does not succeed there is called
 	// on its own, as before.
 	RevRunAhead = 6
+	// RevWithdrawnAtStart: a run started with a withdrawn finding runs no
+	// step and ends withdrawn. The intake starts such runs for a Close that
+	// arrived before any record started a run of its finding, so the late
+	// Create is deduplicated; an earlier worker would run the playbook.
+	RevWithdrawnAtStart = 7
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevRunAhead
+	LatestRev = RevWithdrawnAtStart
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean

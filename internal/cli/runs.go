@@ -296,7 +296,9 @@ func printFinding(w io.Writer, d *api.RunDetail) {
 		}
 		fmt.Fprintf(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", c.At.Local().Format("15:04:05"), c.Severity, conf, c.State)
 	}
-	if wd := d.Withdrawn; wd != nil {
+	if wd := d.Withdrawn; wd != nil && wd.BeforeStart {
+		fmt.Fprintf(w, "  withdrawn: %s at %s, before any record of the finding started this run: no step ran\n", wd.Reason, wd.At.Local().Format("15:04:05"))
+	} else if wd != nil {
 		fmt.Fprintf(w, "  withdrawn: %s at %s; gates closed: %s; containment left in place, to review: %s\n",
 			wd.Reason, wd.At.Local().Format("15:04:05"), dash(strings.Join(wd.Gates, ", ")), dash(strings.Join(wd.Review, ", ")))
 	}

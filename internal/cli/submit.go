@@ -132,6 +132,9 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 			for _, id := range d.Signalled {
 				fmt.Fprintf(s.Out, "  delivered to the running run %s\n", id)
 			}
+			for _, m := range d.Recorded {
+				fmt.Fprintf(s.Out, "  %s v%d: recorded as withdrawn (no step runs; a later record of the finding starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
+			}
 			for _, m := range d.Matched {
 				state := "started"
 				if m.Deduplicated {

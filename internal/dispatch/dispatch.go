@@ -104,6 +104,9 @@ type Outcome struct {
 	// Signalled lists the runs of this finding that were sent the record
 	// (an update or a withdrawal).
 	Signalled []string `json:"signalled,omitempty"`
+	// Recorded lists the runs a withdrawal started, with no step to run,
+	// because no run of the finding had started yet (see recordWithdrawn).
+	Recorded []Match `json:"recorded,omitempty"`
 	// Warnings say what the intake read differently from the letter of OCSF.
 	Warnings []intake.FieldError `json:"warnings,omitempty"`
 	// Errors lists trigger evaluation problems (the playbook did not match).
@@ -171,18 +174,29 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		out.Reason = "nothing started: " + out.Reason
 		return out, nil
 	case finding.StateWithdrawn:
-		// A withdrawal starts nothing; runs already started for this finding
-		// are told (see Signal).
+		// A withdrawal starts nothing to act; runs already started for
+		// this finding are told (see signal), and where none had started
+		// one is recorded as withdrawn (see recordWithdrawn).
 		r, _ := view["state_reason"].(string)
 		out.Reason = "finding withdrawn (" + r + "): nothing started"
-		if !opts.DryRun {
-			sig, err := d.signal(ctx, det, view, opts.Requester, nil)
-			if err != nil {
-				return out, err
-			}
-			out.Signalled = sig
+		if opts.DryRun {
+			return out, nil
 		}
-		return out, nil
+		sig, err := d.signal(ctx, det, view, opts.Requester, nil)
+		out.Signalled = sig
+		if err != nil {
+			return out, err
+		}
+		// Workers before RevWithdrawnAtStart would run the playbook on it.
+		if d.rev(ctx) < workflows.RevWithdrawnAtStart {
+			return out, nil
+		}
+		rec, late, err := d.recordWithdrawn(ctx, set, det, view, opts, sig)
+		out.Recorded, out.Signalled = rec, append(out.Signalled, late...)
+		if len(rec) > 0 {
+			out.Reason = "finding withdrawn (" + r + ") before any record of it started a run: recorded as withdrawn, so a later record of it starts nothing"
+		}
+		return out, err
 	}
 	env := map[string]any{"detection": map[string]any(det), "finding": view}
 	matched := map[string]bool{}
@@ -229,6 +243,49 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		}
 	}
 	return out, nil
+}
+
+// recordWithdrawn starts, for each playbook whose trigger matches the
+// withdrawn record read as active and which has no run for the finding, a
+// run with the withdrawn record: it runs no step (workflows
+// ChangeWithdrawnAtStart) and holds the run's workflow id, so a Create
+// that arrives after its Close (producers and queues do not keep order)
+// is deduplicated instead of containing for a closed finding. A record
+// sent after the namespace's retention starts a run again. A run that a
+// concurrent request started meanwhile is sent the record (signalled).
+func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any, opts Options, signalled []string) ([]Match, []string, error) {
+	active := maps.Clone(view)
+	active["state"] = finding.StateActive
+	delete(active, "state_reason")
+	env := map[string]any{"detection": map[string]any(det), "finding": active}
+	var rec []Match
+	var sig []string
+	for _, c := range set.Playbooks {
+		if ok, err := c.When.EvalBool(env); err != nil || !ok {
+			continue
+		}
+		if slices.ContainsFunc(runIDs(c.Playbook.Name, det), func(id string) bool { return slices.Contains(signalled, id) }) {
+			continue // a running run took the withdrawal
+		}
+		m, err := d.start(ctx, c, det, view, opts)
+		if err != nil {
+			return rec, sig, err
+		}
+		if !m.Deduplicated {
+			rec = append(rec, m)
+			continue
+		}
+		// A run exists: ended (nothing to tell), or started by a record
+		// of a concurrent request after the signals above.
+		ok, err := d.signalOne(ctx, m.WorkflowID, det, view, opts.Requester)
+		if err != nil {
+			return rec, sig, err
+		}
+		if ok {
+			sig = append(sig, m.WorkflowID)
+		}
+	}
+	return rec, sig, nil
 }
 
 func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options) (Match, error) {
