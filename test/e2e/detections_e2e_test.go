@@ -509,3 +509,62 @@ func TestRecordSummariesHistory(t *testing.T) {
 	h.waitRun(m.WorkflowID, time.Minute)
 	saveHistory(t, c, m.WorkflowID, m.RunID, "summaries-e2e-gated")
 }
+
+// TestCloseBeforeCreateOnEmbeddedServer: the Close of a finding arrives
+// before its Create (producers and queues do not keep order). The Close
+// records a run of the matching playbook that runs no step; the late
+// Create is deduplicated to it, so nothing acts for a closed finding.
+func TestCloseBeforeCreateOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	wid := closeFirst(t, h, "close-first-1")
+	code, r := h.submit(detectionJSON("close-first-1", 5, `,"unmapped":{"gate":true}`))
+	if code != 200 {
+		t.Fatalf("late Create: %d %+v", code, r)
+	}
+	var dedup bool
+	for _, m := range r.Detections[0].Matched {
+		if m.Playbook == "e2e-gated" {
+			dedup = m.Deduplicated && m.WorkflowID == wid
+		} else if !m.Deduplicated {
+			t.Errorf("late Create started %s: %+v", m.Playbook, m)
+		}
+	}
+	if !dedup {
+		t.Errorf("late Create: %+v; want e2e-gated deduplicated to the withdrawn run %s", r.Detections[0].Matched, wid)
+	}
+}
+
+// closeFirst submits the Close of finding uid, which no record started a
+// run of, and waits for the e2e-gated run it records: no step ran, outcome
+// withdrawn before the start. It returns the run's workflow id.
+func closeFirst(t *testing.T, h *devHarness, uid string) string {
+	t.Helper()
+	code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true},"status_id":4,"status":"Resolved","activity_id":3`))
+	if code >= 300 {
+		t.Fatalf("Close: %d %+v", code, r)
+	}
+	out := r.Detections[0]
+	var wid string
+	for _, m := range out.Recorded {
+		if m.Playbook == "e2e-gated" {
+			wid = m.WorkflowID
+		}
+	}
+	if out.State != "withdrawn" || len(out.Matched) != 0 || wid == "" || !strings.Contains(out.Reason, "before any record of it started a run") {
+		t.Fatalf("Close first: %+v; want an e2e-gated run recorded as withdrawn", out)
+	}
+	d := h.waitRun(wid, time.Minute)
+	if d.Status != workflows.RunSucceeded || d.Outcome != workflows.OutcomeWithdrawn || d.Withdrawn == nil || !d.Withdrawn.BeforeStart {
+		t.Errorf("recorded run: status %s, outcome %s, withdrawn %+v", d.Status, d.Outcome, d.Withdrawn)
+	}
+	for _, s := range d.Steps {
+		if s.Status != "skipped" {
+			t.Errorf("step %s of the withdrawn run: %s", s.ID, s.Status)
+		}
+	}
+	return wid
+}

@@ -242,6 +242,11 @@ func recordSigned(t *testing.T, h *devHarness) {
 		t.Fatalf("withdrawal: %d", code)
 	}
 	save("e2e-gated-withdrawn", m)
+
+	// A Close with no run of its finding: a run that runs no step
+	// (revision 7), no version marker.
+	wid := closeFirst(t, h, "rec-close-first")
+	saveHistory(t, c, wid, "", *recordPrefix+"e2e-withdrawn-first")
 }
 
 // recordGatedUpdated starts riposte dev for a recording, submits a gated
