@@ -35,6 +35,9 @@ func (b *builder) add(kind, value, source string, extra map[string]any) {
 	}
 	b.seen[kind][key] = true
 	e := map[string]any{"value": value, "source": source}
+	if kind == "hosts" && destinationPath(source) {
+		e["destination"] = true // see AffectedHost
+	}
 	for k, x := range extra {
 		e[k] = x
 	}

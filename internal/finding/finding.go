@@ -35,6 +35,7 @@ import (
 	"cmp"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -244,15 +245,71 @@ func severityLevel(det map[string]any) int {
 // destination or target): a credential-theft alert against a domain
 // controller names the controller as its target, and containing it would
 // contain the victim, not the source. "" when there is none.
+//
+// Build marks such a host "destination": true, reading every word of its
+// source path, also inside a flattened key (unmapped["target.hostname"],
+// unmapped["dst:host"]). The path test below is kept as it was for views
+// built before the mark existed: runs replay the view they were started
+// with, and their affected_host must not change.
 func AffectedHost(view map[string]any) string {
 	for _, e := range list(view["hosts"]) {
 		m := obj(e)
-		if src, _ := m["source"].(string); !destinationSource(src) {
+		if src, _ := m["source"].(string); m["destination"] != true && !destinationSource(src) {
 			s, _ := m["value"].(string)
 			return s
 		}
 	}
 	return ""
+}
+
+// destinationPath reports whether a source path names a destination: one
+// of its words (object keys, and the parts of a quoted flattened key split
+// at '.', ':' and '/') is dst_endpoint or starts with dst, destination or
+// target.
+func destinationPath(src string) bool {
+	for _, w := range pathWords(src) {
+		if isDestinationWord(w) {
+			return true
+		}
+	}
+	return false
+}
+
+func isDestinationWord(w string) bool {
+	w = strings.ToLower(w)
+	return strings.HasPrefix(w, "dst") || strings.HasPrefix(w, "destination") || strings.HasPrefix(w, "target")
+}
+
+// pathWords splits a source path (a.b[0]["c.d"]) into its words: a, b,
+// c, d. Array indexes are skipped.
+func pathWords(src string) []string {
+	var out []string
+	split := func(s string) {
+		out = append(out, strings.FieldsFunc(s, func(r rune) bool { return r == '.' || r == ':' || r == '/' })...)
+	}
+	for src != "" {
+		i := strings.IndexByte(src, '[')
+		if i < 0 {
+			split(src)
+			break
+		}
+		split(src[:i])
+		rest := src[i+1:]
+		if strings.HasPrefix(rest, "\"") {
+			if q, err := strconv.QuotedPrefix(rest); err == nil {
+				if k, err := strconv.Unquote(q); err == nil {
+					split(k)
+				}
+				rest = rest[len(q):]
+			}
+		}
+		j := strings.IndexByte(rest, ']')
+		if j < 0 {
+			break
+		}
+		src = rest[j+1:]
+	}
+	return out
 }
 
 func destinationSource(src string) bool {
