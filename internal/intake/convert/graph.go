@@ -21,11 +21,13 @@ import (
 //	    (Suppressed) and finding_info.verdict (the finding is withdrawn)
 //	serviceSource                   → metadata.product.name ("Microsoft Defender …")
 //	evidence[] by @odata.type       → evidences[]:
-//	    deviceEvidence  → {device: {hostname: deviceDnsName, uid: mdeDeviceId, ip: ipInterfaces[0]}}
+//	    deviceEvidence  → {device: {hostname: deviceDnsName, uid: mdeDeviceId, ip: ipInterfaces[0]}},
+//	                      or dst_endpoint when its roles say destination, attacked
+//	                      or commandAndControl (not source, attacker or compromised)
 //	    userEvidence    → {user: {name: accountName, uid: userSid, email_addr: userPrincipalName, domain}}
 //	    processEvidence → {process: {pid: processId, cmd_line, file: imageFile, user: userAccount}}
 //	    fileEvidence    → {file: {name, path, hashes}}
-//	    ipEvidence      → {src_endpoint: {ip: ipAddress}}
+//	    ipEvidence      → {src_endpoint: {ip: ipAddress}} (dst_endpoint by roles, as above)
 //	    urlEvidence     → {url: {url_string: url}}
 //	    mailboxEvidence → {user: {email_addr: primaryAddress}}
 //	    other types stay in raw_data only.
@@ -97,7 +99,11 @@ func graphEvidence(e map[string]any) map[string]any {
 		if os := gets(e, "osPlatform"); os != "" {
 			d["os"] = map[string]any{"name": os}
 		}
-		put(ev, "device", d)
+		if farEnd(e) {
+			put(ev, "dst_endpoint", d) // the target: listed, never contained as the affected host
+		} else {
+			put(ev, "device", d)
+		}
 	case "userEvidence":
 		put(ev, "user", graphUser(asMap(e["userAccount"])))
 	case "processEvidence":
@@ -114,7 +120,11 @@ func graphEvidence(e map[string]any) map[string]any {
 		put(ev, "file", graphFile(asMap(e["fileDetails"])))
 	case "ipEvidence":
 		if ip := gets(e, "ipAddress"); ip != "" {
-			ev["src_endpoint"] = map[string]any{"ip": ip}
+			side := "src_endpoint"
+			if farEnd(e) {
+				side = "dst_endpoint"
+			}
+			ev[side] = map[string]any{"ip": ip}
 		}
 	case "urlEvidence":
 		if u := gets(e, "url"); u != "" {
@@ -127,6 +137,22 @@ func graphEvidence(e map[string]any) map[string]any {
 		put(ev, "user", u)
 	}
 	return ev
+}
+
+// farEnd reports whether an evidence's roles name it the far end of the
+// alert — destination, attacked or command-and-control — and not also
+// the source, the attacker or compromised (Graph alertEvidence.roles).
+func farEnd(e map[string]any) bool {
+	far := false
+	for _, r := range strList(e["roles"]) {
+		switch r {
+		case "destination", "attacked", "commandAndControl":
+			far = true
+		case "source", "attacker", "compromised":
+			return false
+		}
+	}
+	return far
 }
 
 func graphUser(a map[string]any) map[string]any {
