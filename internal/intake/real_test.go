@@ -126,11 +126,14 @@ func TestRealCorpus(t *testing.T) {
 	none := []string{}
 	wants := map[string]want{
 		// Vendor formats, converted.
-		"crowdstrike-alert-epp.json#0":  {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
-		"crowdstrike-alert-idp.json#0":  {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
-		"elastic-security-alert.json#0": {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"endpoint-threat", "triage-low-confidence"}},
-		"graph-alert-v2.json#0":         {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
-		"suricata-eve-alert.json#0":     {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
+		"crowdstrike-alert-epp.json#0": {format: "crowdstrike", conf: 10, state: "active", hosts: []string{"ABC709-1175"}, users: []string{"mohit.jha"}, ips: []string{"81.2.69.142"}, matched: []string{"triage-low-confidence"}},
+		"crowdstrike-alert-idp.json#0": {format: "crowdstrike", conf: 80, state: "active", hosts: []string{"ABDC454.net.example.com", "GH787.net.example.com"}, users: []string{"admin.abcdef@example.com"}, ips: []string{"81.2.69.144"}, matched: []string{"compromised-account"}},
+		// The Falcon event stream's spelling of an EPP detection (Low, no
+		// confidence in the stream record).
+		"crowdstrike-stream-epp-detection-summary.json#0": {format: "crowdstrike", conf: nil, state: "active", hosts: []string{"DESKTOP1111"}, users: []string{"USER11111"}, ips: []string{"81.2.69.144"}, matched: []string{"triage-low-confidence"}},
+		"elastic-security-alert.json#0":                   {format: "elastic", conf: nil, state: "active", hosts: []string{"siem-linux-release-sec-bis"}, users: []string{"admin"}, ips: []string{"89.160.20.156"}, matched: []string{"endpoint-threat", "triage-low-confidence"}},
+		"graph-alert-v2.json#0":                           {format: "graph", conf: nil, state: "active", hosts: []string{"tempDns"}, users: []string{"SYSTEM"}, ips: []string{"1.1.1.1"}, matched: []string{"triage-low-confidence"}},
+		"suricata-eve-alert.json#0":                       {format: "suricata", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.2.14", "209.53.113.5"}, matched: []string{"triage-low-confidence"}},
 
 		// A Kibana 8.19 query rule over Windows events (EID 5136 on a domain
 		// controller): the host only, no user or address mapped.

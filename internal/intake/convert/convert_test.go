@@ -19,12 +19,13 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 // The vendor samples are the real ones of the intake corpus
 // (internal/intake/testdata/real/README.md cites each source).
 var samples = map[string]string{
-	"crowdstrike-alert-epp.json":          FormatCrowdStrike,
-	"crowdstrike-alert-idp.json":          FormatCrowdStrike,
-	"graph-alert-v2.json":                 FormatGraph,
-	"elastic-security-alert.json":         FormatElastic,
-	"elastic-rule-alert-attack-8.19.json": FormatElastic,
-	"suricata-eve-alert.json":             FormatSuricata,
+	"crowdstrike-alert-epp.json":                    FormatCrowdStrike,
+	"crowdstrike-alert-idp.json":                    FormatCrowdStrike,
+	"crowdstrike-stream-epp-detection-summary.json": FormatCrowdStrike,
+	"graph-alert-v2.json":                           FormatGraph,
+	"elastic-security-alert.json":                   FormatElastic,
+	"elastic-rule-alert-attack-8.19.json":           FormatElastic,
+	"suricata-eve-alert.json":                       FormatSuricata,
 }
 
 func readSample(t *testing.T, name string) map[string]any {
@@ -245,6 +246,8 @@ func TestBadVendorRecords(t *testing.T) {
 		{FormatGraph, map[string]any{"title": "x"}, "id"},
 		{FormatGraph, map[string]any{"id": "x", "createdDateTime": "soon"}, "createdDateTime"},
 		{FormatCrowdStrike, map[string]any{"name": "x"}, "composite_id"},
+		{FormatCrowdStrike, map[string]any{"metadata": map[string]any{"eventType": "EppDetectionSummaryEvent"}, "event": map[string]any{"Hostname": "h"}}, "event.CompositeId"},
+		{FormatCrowdStrike, map[string]any{"metadata": map[string]any{"eventType": "EppDetectionSummaryEvent"}, "event": map[string]any{"CompositeId": "c"}}, "metadata.eventCreationTime"},
 		{FormatElastic, map[string]any{"@timestamp": "2024-06-09T13:56:03.205Z"}, "kibana.alert.uuid"},
 		{"splunk", map[string]any{}, ""},
 	} {

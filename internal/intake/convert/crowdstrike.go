@@ -6,8 +6,8 @@ import (
 )
 
 // CrowdStrike converts a CrowdStrike Falcon alert (Alerts API v2,
-// GET /alerts/entities/alerts/v2 — the same record the Falcon event stream
-// and SIEM connector deliver) to OCSF 2004.
+// GET /alerts/entities/alerts/v2, and the event stream's detection
+// summaries, below) to OCSF 2004.
 //
 //	composite_id (else id)             → finding_info.uid
 //	display_name (else name)           → finding_info.title
@@ -31,7 +31,15 @@ import (
 //	filename, filepath, cmdline, sha256, md5, local_process_id
 //	                                   → evidences[0].process {file, cmd_line, pid}
 //	parent_details                     → evidences[0].process.parent_process
+//
+// A Falcon event stream record (metadata + event, CamelCase) is read as
+// the alert it describes: see falconStream.
 func CrowdStrike(m map[string]any) (map[string]any, *Error) {
+	if a, err := falconStream(m); err != nil {
+		return nil, err
+	} else if a != nil {
+		m = a
+	}
 	uid := cmp.Or(gets(m, "composite_id"), gets(m, "id"))
 	if uid == "" {
 		return nil, &Error{Path: "composite_id", Message: "is required for a CrowdStrike alert (or id)"}
@@ -159,6 +167,9 @@ func csSeverity(m map[string]any) int {
 }
 
 func isCrowdStrike(m map[string]any) bool {
+	if isFalconStream(m) {
+		return true
+	}
 	if gets(m, "composite_id") == "" || gets(m, "cid") == "" {
 		return false
 	}
