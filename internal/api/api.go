@@ -333,15 +333,10 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
-	formats, prob := convertDetections(r, dets)
+	formats, prob := convertDetections(r, dets, s.Validator)
 	if prob != nil {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 		problem.Write(w, *prob)
-		return
-	}
-	if errs := s.Validator.Validate(dets); len(errs) > 0 {
-		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
-		problem.Write(w, intake.ValidationProblem(errs))
 		return
 	}
 	if explainOnly {

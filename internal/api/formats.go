@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -16,9 +17,12 @@ import (
 
 // convertDetections applies ?format= (crowdstrike, graph, elastic,
 // suricata, ocsf) or, without it, auto-detection of unmistakable vendor
-// records, in place. It returns the format applied to each detection ("" =
-// OCSF as sent), or the problem to answer.
-func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *problem.Problem) {
+// records, in place, and validates every detection that converted. It
+// returns the format applied to each detection ("" = OCSF as sent), or the
+// problem to answer: an unknown format, or the conversion and validation
+// errors of all detections together, in index order (a record that did not
+// convert must not hide what is wrong with the others).
+func convertDetections(r *http.Request, dets []intake.Detection, v *intake.Validator) ([]string, *problem.Problem) {
 	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
 	if !convert.Valid(format) {
 		p := problem.Problem{Type: intake.ProblemTypeInvalid, Title: "Unknown detection format", Status: http.StatusBadRequest,
@@ -40,7 +44,20 @@ func convertDetections(r *http.Request, dets []intake.Detection) ([]string, *pro
 		}
 		dets[i], applied[i] = intake.Detection(out), f
 	}
+	converted := len(errs) == 0
+	for i, d := range dets {
+		if slices.ContainsFunc(errs, func(e intake.FieldError) bool { return e.Index == i }) {
+			continue
+		}
+		for _, e := range v.Validate([]intake.Detection{d}) {
+			e.Index = i
+			errs = append(errs, e)
+		}
+	}
 	if len(errs) > 0 {
+		if !converted {
+			slices.SortStableFunc(errs, func(a, b intake.FieldError) int { return a.Index - b.Index })
+		}
 		p := intake.ValidationProblem(errs)
 		return nil, &p
 	}
