@@ -227,6 +227,15 @@ func (s *Server) auth(scope string, h http.Handler) http.Handler {
 				problem.Respond(w, http.StatusServiceUnavailable, "Tokens unavailable", err.Error())
 				return
 			}
+			if errors.Is(err, auth.ErrIdPUnavailable) {
+				// The IdP is down, not the caller's token wrong: retry.
+				s.Logger.Error("OIDC signing keys unavailable; refusing OIDC tokens", "error", err)
+				noteAudit(r, "", "refused: "+err.Error())
+				w.Header().Set("Retry-After", "30")
+				problem.Respond(w, http.StatusServiceUnavailable, "Identity provider unavailable",
+					"the OIDC token could not be checked: the identity provider's signing keys (JWKS) could not be fetched; try again later")
+				return
+			}
 			noteAudit(r, "", "unauthenticated: "+err.Error())
 			w.Header().Set("WWW-Authenticate", `Bearer realm="riposte"`)
 			problem.Respond(w, http.StatusUnauthorized, "Unauthorized", err.Error())

@@ -35,6 +35,7 @@ import (
 type testIDP struct {
 	srv     *httptest.Server
 	fetches atomic.Int32
+	down    atomic.Bool // every request answers 503
 	mu      sync.Mutex
 	keys    map[string]*ecdsa.PrivateKey
 	jwks    jose.JSONWebKeySet
@@ -44,6 +45,10 @@ func newTestIDP(t *testing.T) *testIDP {
 	t.Helper()
 	p := &testIDP{keys: map[string]*ecdsa.PrivateKey{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if p.down.Load() {
+			http.Error(w, "upstream down", http.StatusServiceUnavailable)
+			return
+		}
 		switch r.URL.Path {
 		case "/.well-known/openid-configuration":
 			_ = json.NewEncoder(w).Encode(map[string]any{"issuer": p.srv.URL, "jwks_uri": p.srv.URL + "/keys"})
@@ -294,4 +299,35 @@ func TestAPIOIDCUnknownKidRefetchesOnce(t *testing.T) {
 	idp.publish(t, rotated)
 	refetch("kid the IdP published since", idp.token(t, rotated, "00u1alice"), 200, 3)
 	step("rotated kid again", idp.token(t, rotated, "00u1alice"), 200, 3)
+}
+
+// When the IdP's JWKS cannot be fetched (the IdP is down or answers 5xx),
+// Riposte cannot check any OIDC token: that is the server's problem, not
+// the caller's, so it answers 503 with Retry-After, as it does when its own
+// token store is unreadable, not a 401 that tells a valid caller their
+// credentials are wrong (clients and scripts drop or rotate credentials
+// on a 401 instead of retrying).
+func TestAPIOIDCKeysUnavailableIs503(t *testing.T) {
+	idp := newTestIDP(t)
+	h := oidcServer(t, &fakeStarter{}, idp).Handler()
+	tok := idp.token(t, "ec-1", "00u1alice")
+	idp.down.Store(true)
+	r := httptest.NewRequest("GET", "/v1/playbooks", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	got := serve(h, r)
+	if got.code != http.StatusServiceUnavailable || got.header.Get("Retry-After") == "" || !strings.Contains(got.body, "identity provider") {
+		t.Fatalf("JWKS unreachable: status %d (Retry-After %q) %s; want 503 saying the identity provider's keys could not be fetched", got.code, got.header.Get("Retry-After"), got.body)
+	}
+	// Back up: the same token passes, and an unmapped subject is still 401.
+	idp.down.Store(false)
+	r = httptest.NewRequest("GET", "/v1/playbooks", nil)
+	r.Header.Set("Authorization", "Bearer "+tok)
+	if got := serve(h, r); got.code != http.StatusOK {
+		t.Fatalf("JWKS back: status %d %s, want 200", got.code, got.body)
+	}
+	r = httptest.NewRequest("GET", "/v1/playbooks", nil)
+	r.Header.Set("Authorization", "Bearer "+idp.token(t, "ec-1", "00u9mallory"))
+	if got := serve(h, r); got.code != http.StatusUnauthorized {
+		t.Fatalf("unmapped subject: status %d %s, want 401", got.code, got.body)
+	}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -143,7 +144,8 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 		}
 		jwks = meta.JWKSURI
 	}
-	v := oidc.NewVerifier(o.Issuer, oidc.NewRemoteKeySet(kctx, jwks), &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
+	keys := &fetchAwareKeySet{remote: oidc.NewRemoteKeySet(kctx, jwks)}
+	v := oidc.NewVerifier(o.Issuer, keys, &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
 	out := &OIDCVerifier{verifier: v, bySub: map[string]OIDCUser{}, byEmail: map[string]OIDCUser{}}
 	for _, u := range m.Users {
 		if u.Sub != "" {
@@ -187,8 +189,14 @@ func loadOIDCMapping(path string) (OIDCMapping, error) {
 // Verify authenticates a bearer JWT and returns the mapped principal.
 func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, error) {
 	// The key set fetches with its own client context (NewRemoteKeySet).
-	tok, err := v.verifier.Verify(ctx, raw)
+	// go-oidc flattens the key set's error into text; the key set notes a
+	// failed fetch of the JWKS in ctx so it is told from a bad token.
+	fetch := &keyFetch{}
+	tok, err := v.verifier.Verify(context.WithValue(ctx, keyFetchKey{}, fetch), raw)
 	if err != nil {
+		if fetch.err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrIdPUnavailable, fetch.err)
+		}
 		return nil, err
 	}
 	// The email claims are read only when the subject is not mapped, so a
@@ -218,6 +226,32 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 		return nil, fmt.Errorf("subject %q (email %q) is not in the OIDC mapping file", clipSub(tok.Subject), clipSub(email))
 	}
 	return &Principal{Identity: u.Slack, Scopes: u.Scopes, Kind: KindOIDC, TokenID: "oidc:" + clipSub(tok.Subject)}, nil
+}
+
+// ErrIdPUnavailable wraps a token that could not be checked because the
+// identity provider's signing keys (JWKS) could not be fetched: the
+// server's problem, not the caller's (the API answers 503).
+var ErrIdPUnavailable = errors.New("the identity provider's signing keys could not be fetched")
+
+// fetchAwareKeySet is go-oidc's remote key set, noting in the request's
+// context (keyFetch) when verifying failed because the JWKS could not be
+// fetched, which IDTokenVerifier reports only as text.
+type fetchAwareKeySet struct{ remote *oidc.RemoteKeySet }
+
+type keyFetchKey struct{}
+
+type keyFetch struct{ err error }
+
+func (k *fetchAwareKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.remote.VerifySignature(ctx, jwt)
+	if err != nil {
+		// RemoteKeySet wraps a failed fetch as "fetching keys %w"; a
+		// signature no key matches is a plain error without that cause.
+		if f, ok := ctx.Value(keyFetchKey{}).(*keyFetch); ok && errors.Unwrap(err) != nil && strings.HasPrefix(err.Error(), "fetching keys") {
+			f.err = errors.Unwrap(err)
+		}
+	}
+	return payload, err
 }
 
 // claimTrue reports whether a boolean claim is true: the JSON value true,
