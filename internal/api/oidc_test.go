@@ -331,3 +331,65 @@ func TestAPIOIDCKeysUnavailableIs503(t *testing.T) {
 		t.Fatalf("unmapped subject: status %d %s, want 401", got.code, got.body)
 	}
 }
+
+// unpublish removes a key from the JWKS (the IdP retired or revoked it).
+func (p *testIDP) unpublish(kid string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := p.jwks.Keys[:0]
+	for _, k := range p.jwks.Keys {
+		if k.KeyID != kid {
+			keys = append(keys, k)
+		}
+	}
+	p.jwks.Keys = keys
+}
+
+// A key the IdP removed from its JWKS (rotated out, or revoked after a
+// compromise) stops being trusted once the cached JWKS is older than
+// auth.OIDCKeyCacheTTL: go-oidc alone keeps every key it ever fetched for
+// the life of the process, re-fetching only for an unknown kid, so a
+// revoked IdP key went on signing valid Riposte tokens (approvals
+// included) until a restart. While the IdP cannot be reached the keys
+// last fetched are kept (an IdP outage does not lock everyone out).
+func TestAPIOIDCRemovedKeyStopsBeingTrusted(t *testing.T) {
+	idp := newTestIDP(t)
+	mapping := filepath.Join(t.TempDir(), "oidc-users.json")
+	if err := os.WriteFile(mapping, []byte(`{"users":[{"sub":"00u1alice","slack":"U0SOCLEAD1","scopes":["read","approve"]}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	v, err := auth.NewOIDCVerifier(context.Background(), auth.OIDCOptions{Issuer: idp.srv.URL, Audience: "riposte-api",
+		JWKSURL: idp.srv.URL + "/keys", MappingFile: mapping, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, _ := identityServer(t, &fakeStarter{})
+	srv.OIDC = v
+	h := srv.Handler()
+	get := func(what, tok string, want int) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/v1/playbooks", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		if got := serve(h, r); got.code != want {
+			t.Errorf("%s: status %d (%s), want %d", what, got.code, strings.TrimSpace(got.body), want)
+		}
+	}
+	old := idp.token(t, "ec-1", "00u1alice")
+	get("token signed with the published key", old, 200)
+	// The IdP rotates: ec-2 published, ec-1 withdrawn.
+	idp.publish(t, idp.newKey(t, "ec-2"))
+	idp.unpublish("ec-1")
+	advance(auth.OIDCKeyCacheTTL + time.Second)
+	get("token signed with the withdrawn key, after the key cache's TTL", idp.token(t, "ec-1", "00u1alice"), 401)
+	get("token signed with the new key", idp.token(t, "ec-2", "00u1alice"), 200)
+	// The IdP goes down: the keys last fetched still verify.
+	idp.down.Store(true)
+	advance(auth.OIDCKeyCacheTTL + time.Second)
+	get("new key while the IdP is down", idp.token(t, "ec-2", "00u1alice"), 200)
+	// An unknown kid needs a fetch that fails: the token cannot be checked.
+	get("withdrawn key while the IdP is down", idp.token(t, "ec-1", "00u1alice"), 503)
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -44,7 +45,16 @@ type OIDCOptions struct {
 	Algs []string
 	// HTTPClient fetches the JWKS (and discovery); nil = a 10 s client.
 	HTTPClient *http.Client
+	// Now is the clock of the JWKS cache (OIDCKeyCacheTTL); nil = time.Now.
+	Now func() time.Time
 }
+
+// OIDCKeyCacheTTL is how long a fetched JWKS is trusted before it is
+// fetched again: a key the IdP has withdrawn stops verifying tokens at most
+// this long after (go-oidc alone keeps every key it fetched for the life of
+// the process). While the JWKS cannot be fetched the keys fetched last are
+// kept.
+const OIDCKeyCacheTTL = 15 * time.Minute
 
 // OIDCOptionsFromEnv reads the RIPOSTE_OIDC_* variables; ok is false when
 // none is set. Any one of them turns OIDC on, so that a configuration
@@ -144,7 +154,10 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 		}
 		jwks = meta.JWKSURI
 	}
-	keys := &fetchAwareKeySet{remote: oidc.NewRemoteKeySet(kctx, jwks)}
+	keys := &fetchAwareKeySet{ctx: kctx, url: jwks, now: o.Now}
+	if keys.now == nil {
+		keys.now = time.Now
+	}
 	v := oidc.NewVerifier(o.Issuer, keys, &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
 	out := &OIDCVerifier{verifier: v, bySub: map[string]OIDCUser{}, byEmail: map[string]OIDCUser{}}
 	for _, u := range m.Users {
@@ -233,25 +246,82 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 // server's problem, not the caller's (the API answers 503).
 var ErrIdPUnavailable = errors.New("the identity provider's signing keys could not be fetched")
 
-// fetchAwareKeySet is go-oidc's remote key set, noting in the request's
-// context (keyFetch) when verifying failed because the JWKS could not be
-// fetched, which IDTokenVerifier reports only as text.
-type fetchAwareKeySet struct{ remote *oidc.RemoteKeySet }
+// fetchAwareKeySet is go-oidc's remote key set, renewed every
+// OIDCKeyCacheTTL so that keys the IdP withdrew stop verifying, and noting
+// in the request's context (keyFetch) when verifying failed because the
+// JWKS could not be fetched, which IDTokenVerifier reports only as text.
+type fetchAwareKeySet struct {
+	ctx context.Context
+	url string
+	now func() time.Time
+
+	mu sync.Mutex
+	// cur is the key set in use since curAt; prev the last one whose JWKS
+	// was fetched, kept while cur cannot fetch (the IdP is down).
+	cur   *oidc.RemoteKeySet
+	curAt time.Time
+	curOK bool
+	prev  *oidc.RemoteKeySet
+}
 
 type keyFetchKey struct{}
 
 type keyFetch struct{ err error }
 
+// sets returns the key set to verify with, renewing it when older than
+// the TTL, and the previous one to fall back on while a fetch fails.
+func (k *fetchAwareKeySet) sets() (cur, prev *oidc.RemoteKeySet) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	now := k.now()
+	if k.cur == nil || now.Sub(k.curAt) >= OIDCKeyCacheTTL || now.Before(k.curAt) {
+		if k.cur != nil && k.curOK {
+			k.prev = k.cur
+		}
+		k.cur, k.curAt, k.curOK = oidc.NewRemoteKeySet(k.ctx, k.url), now, false
+	}
+	return k.cur, k.prev
+}
+
+// fetched records that set's JWKS was fetched (it answered other than
+// with a fetch failure).
+func (k *fetchAwareKeySet) fetched(set *oidc.RemoteKeySet) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.cur == set {
+		k.curOK = true
+		k.prev = nil
+	}
+}
+
+// fetchFailure returns the cause when err is RemoteKeySet's failure to
+// fetch the JWKS ("fetching keys %w"), else nil.
+func fetchFailure(err error) error {
+	if err == nil || !strings.HasPrefix(err.Error(), "fetching keys") {
+		return nil
+	}
+	return errors.Unwrap(err)
+}
+
 func (k *fetchAwareKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	payload, err := k.remote.VerifySignature(ctx, jwt)
-	if err != nil {
-		// RemoteKeySet wraps a failed fetch as "fetching keys %w"; a
-		// signature no key matches is a plain error without that cause.
-		if f, ok := ctx.Value(keyFetchKey{}).(*keyFetch); ok && errors.Unwrap(err) != nil && strings.HasPrefix(err.Error(), "fetching keys") {
-			f.err = errors.Unwrap(err)
+	cur, prev := k.sets()
+	payload, err := cur.VerifySignature(ctx, jwt)
+	ferr := fetchFailure(err)
+	if ferr == nil {
+		k.fetched(cur)
+		return payload, err
+	}
+	if prev != nil {
+		// The IdP cannot be reached: the keys fetched last still count.
+		payload, perr := prev.VerifySignature(ctx, jwt)
+		if fetchFailure(perr) == nil {
+			return payload, perr
 		}
 	}
-	return payload, err
+	if f, ok := ctx.Value(keyFetchKey{}).(*keyFetch); ok {
+		f.err = ferr
+	}
+	return nil, err
 }
 
 // claimTrue reports whether a boolean claim is true: the JSON value true,
