@@ -702,7 +702,7 @@ func (s *Server) requester(w http.ResponseWriter, r *http.Request) (string, bool
 			fmt.Sprintf("X-Riposte-Requester names who submitted, but token %s may not vouch for others (it needs the %q scope); the submitter is the token's identity %q: drop the header", p.TokenID, auth.ScopeVouch, p.Identity))
 		return "", false
 	}
-	if len(h) > 256 || identity.Normalize(h) == "" {
+	if len(h) > 256 || !identity.IsSlackUserID(h) {
 		problem.Respond(w, http.StatusBadRequest, "Bad X-Riposte-Requester", "X-Riposte-Requester must be a Slack user id of at most 256 bytes")
 		return "", false
 	}

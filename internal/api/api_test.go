@@ -603,7 +603,7 @@ func TestAPIDryRun(t *testing.T) {
 func TestAPIRequesterIsPassedToTheRun(t *testing.T) {
 	for _, tc := range []struct{ header, want string }{
 		{"", DevSubmitter},
-		{"alice@example.com", "alice@example.com"},
+		{"W0ENTERPRISE1", "W0ENTERPRISE1"},
 		{"  U012AB3CD \t", "U012AB3CD"},
 	} {
 		st := &fakeStarter{}

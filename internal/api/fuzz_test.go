@@ -119,7 +119,7 @@ func FuzzDetectionsHandler(f *testing.F) {
 			r.Header.Set("Authorization", "Bearer "+testToken)
 		}
 		if mode&fuzzRequester != 0 {
-			r.Header.Set("X-Riposte-Requester", "fuzz-requester")
+			r.Header.Set("X-Riposte-Requester", "U0FUZZREQ1")
 		}
 
 		begin := time.Now()
@@ -197,7 +197,7 @@ func FuzzDetectionsHandler(f *testing.F) {
 			}
 			wantReq := DevSubmitter
 			if mode&fuzzRequester != 0 {
-				wantReq = "fuzz-requester"
+				wantReq = "U0FUZZREQ1"
 			}
 			if s.Input.Requester != wantReq {
 				t.Fatalf("requester %q, want %q", s.Input.Requester, wantReq)

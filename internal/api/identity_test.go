@@ -208,3 +208,21 @@ func TestAPIRateLimitBeforeOIDCVerification(t *testing.T) {
 		t.Errorf("the dev token is blocked by the OIDC flood: %d", got.code)
 	}
 }
+
+// X-Riposte-Requester names the submitter four-eyes compares with the
+// Slack user ids of the people who decide: one that is not a Slack user id
+// (an email, a name) can never equal the clicking person's id, so that
+// person could approve what they submitted. The 400 always said "must be a
+// Slack user id"; it is now enforced.
+func TestAPIVouchedRequesterMustBeASlackUserID(t *testing.T) {
+	for _, h := range []string{"alice@example.com", "alice", "U0ANALYST1 extra", "S0SOCONCALL"} {
+		st := &fakeStarter{}
+		srv, toks, _ := identityServer(t, st)
+		r := post("/v1/detections", "Bearer "+toks["vouch"], det("sub-x", 5, ""))
+		r.Header.Set("X-Riposte-Requester", h)
+		got := serve(srv.Handler(), r)
+		if got.code != http.StatusBadRequest || !strings.Contains(got.body, "Slack user id") || len(st.Starts()) != 0 {
+			t.Errorf("X-Riposte-Requester %q: status %d (%s), %d runs; want 400 naming a Slack user id, no run", h, got.code, got.body, len(st.Starts()))
+		}
+	}
+}

@@ -273,6 +273,11 @@ func (s *Store) Create(user string, scopes []string, note string, now time.Time)
 	if len(user) > 256 {
 		return "", Record{}, errors.New("--user is longer than 256 bytes")
 	}
+	if !identity.IsSlackUserID(user) {
+		// Four-eyes compares this identity with the user id of Slack
+		// clicks: an email or a name would make the person two people.
+		return "", Record{}, fmt.Errorf("--user %q is not a Slack user id (U… or W…, as in the member's profile → Copy member ID)", user)
+	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
 		return "", Record{}, err

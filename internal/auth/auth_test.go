@@ -52,7 +52,9 @@ func TestStoreLifecycle(t *testing.T) {
 	if len(recs) != 1 || recs[0].RevokedAt == nil {
 		t.Fatalf("List: %+v", recs)
 	}
-	for _, bad := range []string{"", "U0\u200bX", "Ｕ1"} {
+	// Not Slack user ids: an email or a name never equals the id a Slack
+	// click carries, so four-eyes would see two people in one.
+	for _, bad := range []string{"", "U0\u200bX", "Ｕ1", "alice@example.com", "alice", "S0SOCONCALL", "U0 X"} {
 		if _, _, err := s.Create(bad, scopes, "", time.Now()); err == nil {
 			t.Errorf("Create(%q) accepted", bad)
 		}

@@ -190,6 +190,9 @@ func loadOIDCMapping(path string) (OIDCMapping, error) {
 		if identity.Normalize(u.Slack) == "" {
 			return m, fmt.Errorf("%s.slack: the Slack user id is required", where)
 		}
+		if !identity.IsSlackUserID(u.Slack) {
+			return m, fmt.Errorf("%s.slack: %q is not a Slack user id (U… or W…); four-eyes compares it with the user id of Slack clicks", where, clipSub(u.Slack))
+		}
 		scopes, err := ParseScopes(strings.Join(u.Scopes, ","))
 		if err != nil {
 			return m, fmt.Errorf("%s.scopes: %w", where, err)

@@ -225,3 +225,19 @@ func TestOIDCOptionsAndMappingErrors(t *testing.T) {
 		t.Errorf("from env: %+v %v", o, ok)
 	}
 }
+
+// The mapping file's slack must be a Slack user id (as a personal token's
+// --user): an email or a name never equals the id of a Slack click, so the
+// person would be two identities for four-eyes.
+func TestOIDCMappingSlackMustBeAUserID(t *testing.T) {
+	for _, bad := range []string{"alice@example.com", "alice", "S0SOCONCALL"} {
+		mapping := filepath.Join(t.TempDir(), "m.json")
+		if err := os.WriteFile(mapping, []byte(fmt.Sprintf(`{"users":[{"sub":"00u1","slack":%q,"scopes":["approve"]}]}`, bad)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadOIDCMapping(mapping)
+		if err == nil || !strings.Contains(err.Error(), "users[0].slack") {
+			t.Errorf("slack %q: %v; want refused naming users[0].slack", bad, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@
 package identity
 
 import (
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -84,4 +85,17 @@ func Contains(list []string, id string) bool {
 		}
 	}
 	return false
+}
+
+// slackUserID is the shape of a Slack user id: U (workspace) or W
+// (Enterprise Grid) followed by letters and digits.
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,40}$`)
+
+// IsSlackUserID reports whether id has the shape of a Slack user id (U… or
+// W…, letters and digits; case is not significant, as in Equal). The
+// identities Riposte binds to people (personal tokens, the OIDC mapping, a
+// vouched requester) must be: a Slack click carries the user id, and an
+// email or a name standing for the same person would never be Equal to it.
+func IsSlackUserID(id string) bool {
+	return slackUserID.MatchString(strings.ToUpper(id))
 }
