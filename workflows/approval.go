@@ -39,17 +39,10 @@ type gateState struct {
 	open bool
 	// round is the current round's timeout (first round or escalation).
 	round time.Duration
-	// countFrom is the index in Votes of the current round's first vote:
-	// an escalation counts only its own approvals against its quorum.
-	countFrom int
 	// opening is true while the request is being posted and approvers
 	// resolved: no vote is accepted until the approver set is known.
 	opening bool
 }
-
-// roundVotes are the votes of the current round (first round, or the
-// escalation); countFrom is 0 for runs recorded before escalation-quorum.
-func (g *gateState) roundVotes() []Decision { return g.Votes[min(g.countFrom, len(g.Votes)):] }
 
 // needsGate decides whether a step waits for a human, and why.
 func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, error) {
@@ -252,7 +245,7 @@ func (r *run) validateDecision(d Decision) error {
 	}
 	// Once per round: an escalation's approver who voted in the first
 	// round votes again.
-	for _, v := range g.roundVotes() {
+	for _, v := range g.RoundVotes() {
 		if identity.Equal(v.User, user) {
 			return fmt.Errorf("%s has already voted on step %s", user, g.StepID)
 		}
@@ -307,7 +300,7 @@ func (r *run) applyDecision(ctx workflow.Context, d Decision) (DecisionResult, e
 	}
 	g.Votes = append(g.Votes, d)
 	approvals := 0
-	for _, v := range g.roundVotes() {
+	for _, v := range g.RoundVotes() {
 		if v.Approve {
 			approvals++
 		}
@@ -547,7 +540,7 @@ func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateSta
 		if workflow.GetVersion(ctx, changeEscalationQuorum, workflow.DefaultVersion, 1) >= 1 {
 			g.quorum = max(g.escalate.Quorum, 1)
 			g.Quorum = g.quorum
-			g.countFrom = len(g.Votes)
+			g.RoundFrom = len(g.Votes)
 		}
 		// The escalation's approvers replace the first round's; nobody
 		// named means nobody may decide (fail closed).

@@ -162,6 +162,9 @@ type Gate struct {
 	Quorum    int        `json:"quorum"`
 	Requester string     `json:"requester,omitempty"`
 	Votes     []Decision `json:"votes,omitempty"`
+	// RoundFrom is the index in Votes of the current round's first vote:
+	// after an escalation only its own votes count (RoundVotes).
+	RoundFrom int `json:"round_from,omitempty"`
 	// Decision is the vote (or timeout) that closed the gate.
 	Decision  *Decision  `json:"decision,omitempty"`
 	OpenedAt  time.Time  `json:"opened_at"`
@@ -178,6 +181,12 @@ type Gate struct {
 	// MaxRefused, newest last; an Update's refusal is its answer instead.
 	Refused []RefusedDecision `json:"refused,omitempty"`
 }
+
+// RoundVotes are the votes of the gate's current round: the first round's,
+// or after an escalation the escalation's (the first round's stay in Votes
+// for the record, but no longer count). Gates recorded before escalation
+// quorums have RoundFrom 0: every vote.
+func (g Gate) RoundVotes() []Decision { return g.Votes[min(max(g.RoundFrom, 0), len(g.Votes)):] }
 
 // MaxRefused bounds Gate.Refused, so that a flood of bad votes cannot grow
 // a run's state.

@@ -63,9 +63,11 @@ func approvalsCommand() command {
 		}}
 }
 
+// approvalsOf counts the approvals of the gate's current round (after an
+// escalation, the first round's no longer count).
 func approvalsOf(g workflows.Gate) int {
 	n := 0
-	for _, v := range g.Votes {
+	for _, v := range g.RoundVotes() {
 		if v.Approve {
 			n++
 		}

@@ -29,7 +29,7 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 	switch gate.State {
 	case workflows.GateApproved:
 		verb, color = "Approved", ColorApproved
-		who = approvedBy(gate.Votes)
+		who = approvedBy(gate.RoundVotes())
 		if len(who) == 0 && d != nil && d.User != "" {
 			who = []string{d.User}
 		}

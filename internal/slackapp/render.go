@@ -283,7 +283,7 @@ func statusBlock(req workflows.GateRequest, gate workflows.Gate) slack.Block {
 		quorum = req.Quorum
 	}
 	if quorum > 1 {
-		approvers := approvedBy(gate.Votes)
+		approvers := approvedBy(gate.RoundVotes())
 		text := fmt.Sprintf("%d of %d approvals", len(approvers), quorum)
 		elems = append(elems, plainText(text))
 		if m, rest := mentions(approvers); m != "" || rest != "" {
