@@ -117,12 +117,13 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				sealed = err == nil
 			}
 			// A signal may wait for a worker, so its seal's age says
-			// nothing; but each sealed vote is received once, even a
-			// refused one (it stays in the history).
+			// little (but it cannot predate the run); each sealed vote is
+			// received once, even a refused one (it stays in the history).
 			// The version is asked for only for a repeat (a marker is an
 			// event and a search attribute upsert: not on every vote);
 			// remembering the seal is state only.
 			if sealed {
+				err = r.sealFromEarlierRun(ctx, d.Seal)
 				if r.sealUsed(d.Seal) && workflow.GetVersion(ctx, ChangeSealsUsedOnce, workflow.DefaultVersion, 1) >= 1 {
 					err = fmt.Errorf("%w: %s was already received; send a new one through Riposte", signing.ErrReplayed, voteName(d))
 				}

@@ -194,7 +194,11 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 				continue
 			}
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
-				if err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal); err != nil {
+				err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal)
+				if err == nil {
+					err = r.sealFromEarlierRun(ctx, rb.Seal)
+				}
+				if err != nil {
 					workflow.GetLogger(ctx).Warn("audit: rolled_back signal refused", "by", rb.By, "via", rb.Via, "refusal", err.Error())
 					continue
 				}

@@ -130,7 +130,11 @@ func (r *run) registerLifecycle(ctx workflow.Context) error {
 				continue
 			}
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
-				if err := r.in.Keys.Verify(FindingClaim(r.info.WorkflowExecution.ID, u), u.Seal); err != nil {
+				err := r.in.Keys.Verify(FindingClaim(r.info.WorkflowExecution.ID, u), u.Seal)
+				if err == nil {
+					err = r.sealFromEarlierRun(ctx, u.Seal)
+				}
+				if err != nil {
 					workflow.GetLogger(ctx).Warn("audit: finding signal refused", "by", u.By, "via", u.Via, "refusal", err.Error())
 					continue
 				}

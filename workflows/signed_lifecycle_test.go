@@ -18,7 +18,7 @@ func (h *harness) sealFinding(u workflows.FindingUpdate) workflows.FindingUpdate
 		u.By = "UDETECTOR"
 	}
 	u.Via = workflows.ViaIntake
-	out, err := workflows.SealFinding(h.keys, testWorkflowID, u, time.Unix(1700000000, 0))
+	out, err := workflows.SealFinding(h.keys, testWorkflowID, u, h.env.Now())
 	if err != nil {
 		h.t.Fatal(err)
 	}
@@ -28,7 +28,7 @@ func (h *harness) sealFinding(u workflows.FindingUpdate) workflows.FindingUpdate
 // sealRolledBack signs a rolled_back mark as the API does.
 func (h *harness) sealRolledBack(rb workflows.RolledBack) workflows.RolledBack {
 	rb.Via = workflows.ViaAPI
-	rb.Seal = h.keys.Sign(workflows.RolledBackClaim(testWorkflowID, rb), time.Unix(1700000000, 0))
+	rb.Seal = h.keys.Sign(workflows.RolledBackClaim(testWorkflowID, rb), h.env.Now())
 	return rb
 }
 

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"go.temporal.io/sdk/workflow"
+
 	"github.com/riposte-dev/riposte/internal/signing"
 )
 
@@ -25,6 +27,29 @@ const ChangeSignedLifecycle = "sec-signed-lifecycle"
 // so runs recorded before replay unchanged. The Update validators need no
 // gate: they do not run on replay.
 const ChangeSealsUsedOnce = "sec-seals-used-once"
+
+// ChangeSealAfterRunStart gates, on the signals that carry a seal (decide,
+// finding, rolled_back), the refusal of a seal made before the run
+// started: a seal names the workflow id, not the run, and the intake
+// reuses a finding's workflow id once the namespace's retention dropped
+// the earlier run, so a sealed request copied from that run's history
+// would otherwise count in the new one. Asked only when it refuses, so
+// runs recorded before replay unchanged.
+const ChangeSealAfterRunStart = "sec-seal-after-run-start"
+
+// sealFromEarlierRun refuses, on a signal, a seal made more than
+// signing.MaxAge (the clock skew tolerated) before the run started.
+func (r *run) sealFromEarlierRun(ctx workflow.Context, s *signing.Seal) error {
+	start := r.info.WorkflowStartTime
+	if s == nil || start.IsZero() || !s.At.Before(start.Add(-signing.MaxAge)) {
+		return nil
+	}
+	if workflow.GetVersion(ctx, ChangeSealAfterRunStart, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return fmt.Errorf("%w: signed at %s, before this run started at %s: a copy from an earlier run of %s; send the request again through Riposte",
+		signing.ErrStale, s.At.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339), r.info.WorkflowExecution.ID)
+}
 
 // useSeal records that the run received the sealed request s (state only:
 // no command). Runs never continue as new and each seal needs a request
