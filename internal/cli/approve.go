@@ -52,7 +52,7 @@ func approvalsCommand() command {
 				if len(g.Approvers) > 0 {
 					approvers = strings.Join(g.Approvers, ", ")
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, approvalsOf(g), g.Quorum,
+				printLine(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, approvalsOf(g), g.Quorum,
 					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)
 			}
 			_ = tw.Flush()

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -83,4 +84,58 @@ func escapeStreams(s Streams) Streams {
 		s.Err = &escapeWriter{w: s.Err}
 	}
 	return s
+}
+
+// Newlines and tabs are the two characters the escaping writer lets
+// through, since the CLI's own output is made of lines and tab-separated
+// table cells. Inside one value (a detection's uid, a host name, a
+// withdrawal's status text, a vendor's error) they would start a line or
+// a column Riposte never wrote: a forged table row, a "status: succeeded"
+// line. Listings therefore print through printLine and sprintLine, which
+// escape them in every value and leave only the format's own.
+
+// inLine escapes the line breaks and tabs of one value as \uXXXX.
+func inLine(s string) string {
+	if !strings.ContainsAny(s, "\n\t") {
+		return s
+	}
+	return strings.NewReplacer("\n", `\u000a`, "\t", `\u0009`).Replace(s)
+}
+
+// lineArgs applies inLine to each string argument and to the printed
+// form of every other value but numbers and booleans (a map or list
+// decoded from JSON, a Stringer, an error), which are passed as they are.
+func lineArgs(args []any) []any {
+	out := make([]any, len(args))
+	for i, a := range args {
+		switch v := a.(type) {
+		case nil:
+			out[i] = v
+		case string:
+			out[i] = inLine(v)
+		case fmt.Stringer:
+			out[i] = inLine(v.String())
+		case error:
+			out[i] = inLine(v.Error())
+		default:
+			switch reflect.ValueOf(v).Kind() {
+			case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+				reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+				out[i] = v
+			default:
+				out[i] = inLine(fmt.Sprint(v))
+			}
+		}
+	}
+	return out
+}
+
+// printLine is fmt.Fprintf with inLine applied to every argument.
+func printLine(w io.Writer, format string, args ...any) {
+	fmt.Fprintf(w, format, lineArgs(args)...)
+}
+
+// sprintLine is fmt.Sprintf with inLine applied to every argument.
+func sprintLine(format string, args ...any) string {
+	return fmt.Sprintf(format, lineArgs(args)...)
 }

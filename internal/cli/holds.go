@@ -61,7 +61,7 @@ func printHolds(w io.Writer, holds []api.ActiveHold, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASES AT\tIN\tRUN\tPLAYBOOK\tSTEP\tUNDO\tEXTENSIONS")
 	for _, h := range holds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Until.Sub(now).Round(time.Second),
+		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Until.Sub(now).Round(time.Second),
 			h.WorkflowID, h.Playbook, dash(h.Step), dash(h.Undo), len(h.Extensions))
 	}
 	_ = tw.Flush()

@@ -137,11 +137,11 @@ func printRuns(w io.Writer, runs []api.RunSummary) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STARTED\tPLAYBOOK\tSTATUS\tOUTCOME\tAPPROVAL\tMODE\tDETECTION\tWORKFLOW ID\tNOTE")
 	for _, r := range runs {
-		pb := fmt.Sprintf("%s v%d", r.Playbook, r.Version)
+		pb := sprintLine("%s v%d", r.Playbook, r.Version)
 		if r.Kind == api.KindRollback {
 			pb = "(rollback)"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05"), pb,
+		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05"), pb,
 			r.Status, dash(r.Outcome), dash(r.ApprovalState), dash(r.Mode), dash(r.DetectionID), r.WorkflowID, runNote(r))
 	}
 	_ = tw.Flush()
@@ -177,54 +177,54 @@ func dash(s string) string {
 }
 
 func printRun(w io.Writer, d *api.RunDetail) {
-	fmt.Fprintf(w, "Run %s (%s)\n", d.WorkflowID, d.RunID)
+	printLine(w, "Run %s (%s)\n", d.WorkflowID, d.RunID)
 	if d.Kind == api.KindRollback {
-		fmt.Fprintf(w, "  rollback of: %s (requested by %s)\n", d.RollbackOf, dash(d.RequestedBy))
+		printLine(w, "  rollback of: %s (requested by %s)\n", d.RollbackOf, dash(d.RequestedBy))
 	} else {
-		fmt.Fprintf(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
-		fmt.Fprintf(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
+		printLine(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
+		printLine(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
 	}
-	fmt.Fprintf(w, "  status:    %s\n", d.Status)
+	printLine(w, "  status:    %s\n", d.Status)
 	if d.Outcome != "" {
-		fmt.Fprintf(w, "  outcome:   %s\n", workflows.OutcomeText(d.Outcome, d.OutcomeDetail))
+		printLine(w, "  outcome:   %s\n", workflows.OutcomeText(d.Outcome, d.OutcomeDetail))
 	}
 	if d.RolledBackBy != "" || d.RollbackRun != "" {
 		at := ""
 		if d.RolledBackAt != nil {
 			at = " at " + d.RolledBackAt.Local().Format("2006-01-02 15:04:05")
 		}
-		fmt.Fprintf(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
+		printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
 	}
 	for _, h := range d.Holds {
-		fmt.Fprintf(w, "  hold:      %s\n", holdLine(h))
+		printLine(w, "  hold:      %s\n", holdLine(h))
 	}
 	if d.ApprovalState != "" {
-		fmt.Fprintf(w, "  approval:  %s\n", d.ApprovalState)
+		printLine(w, "  approval:  %s\n", d.ApprovalState)
 	}
 	if d.URL != "" {
-		fmt.Fprintf(w, "  UI:        %s\n", d.URL)
+		printLine(w, "  UI:        %s\n", d.URL)
 	}
 	if d.Error != "" {
-		fmt.Fprintf(w, "  error:     %s\n", d.Error)
+		printLine(w, "  error:     %s\n", d.Error)
 	}
 	printFinding(w, d)
 	fmt.Fprintln(w, "  steps:")
 	for _, st := range d.Steps {
-		fmt.Fprintf(w, "    %-18s %-16s %-10s %s\n", st.ID, st.Status, duration(st), st.Action)
+		printLine(w, "    %-18s %-16s %-10s %s\n", st.ID, st.Status, duration(st), st.Action)
 		if st.Reason != "" {
-			fmt.Fprintf(w, "      reason: %s\n", st.Reason)
+			printLine(w, "      reason: %s\n", st.Reason)
 		}
 		if g := st.Guardrail; g != nil {
-			fmt.Fprintf(w, "      guardrail: %s (%s): %s\n", g.Decision, g.Rule, g.Why)
+			printLine(w, "      guardrail: %s (%s): %s\n", g.Decision, g.Rule, g.Why)
 		}
 		if g := st.Gate; g != nil {
-			fmt.Fprintf(w, "      gate: %s (%d/%d approvals; %s)\n", g.State, approvalsOf(*g), g.Quorum, g.Why)
+			printLine(w, "      gate: %s (%d/%d approvals; %s)\n", g.State, approvalsOf(*g), g.Quorum, g.Why)
 			for _, v := range g.Votes {
 				reason := ""
 				if v.Reason != "" {
 					reason = ": " + v.Reason
 				}
-				fmt.Fprintf(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), reason)
+				printLine(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), reason)
 			}
 			for _, v := range g.Refused {
 				vote := "deny"
@@ -235,18 +235,18 @@ func printRun(w io.Writer, d *api.RunDetail) {
 				if !v.Verified {
 					who += " (identity not verified)"
 				}
-				fmt.Fprintf(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
+				printLine(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
 			}
 		}
 		if st.Error != "" {
-			fmt.Fprintf(w, "      error:  %s\n", st.Error)
+			printLine(w, "      error:  %s\n", st.Error)
 		}
 		if st.Output != nil {
-			fmt.Fprintf(w, "      output: %s\n", summarize(st.Output, 160))
+			printLine(w, "      output: %s\n", summarize(st.Output, 160))
 		}
 	}
 	if len(d.Outputs) > 0 {
-		fmt.Fprintf(w, "  outputs: %s\n", summarize(d.Outputs, 400))
+		printLine(w, "  outputs: %s\n", summarize(d.Outputs, 400))
 	}
 }
 
@@ -254,11 +254,11 @@ func printRun(w io.Writer, d *api.RunDetail) {
 func holdLine(h workflows.Hold) string {
 	switch {
 	case h.ReleasedAt != nil && h.Error != "":
-		return fmt.Sprintf("%s: release (%s) failed at %s: %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"), h.Error)
+		return sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"), h.Error)
 	case h.ReleasedAt != nil:
-		return fmt.Sprintf("%s: released (%s) at %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"))
+		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"))
 	}
-	return fmt.Sprintf("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
+	return sprintLine("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
 		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
 }
 
@@ -270,7 +270,7 @@ func printFinding(w io.Writer, d *api.RunDetail) {
 		if c, ok := finding.Confidence(f); ok {
 			conf = strconv.Itoa(c)
 		}
-		line := fmt.Sprintf("severity %v, confidence %s, state %v", f["severity"], conf, f["state"])
+		line := sprintLine("severity %v, confidence %s, state %v", f["severity"], conf, f["state"])
 		ips, _ := f["ips"].(map[string]any)
 		for _, e := range []struct {
 			label string
@@ -287,19 +287,19 @@ func printFinding(w io.Writer, d *api.RunDetail) {
 				line += "; " + e.label + " " + strings.Join(vals, ", ")
 			}
 		}
-		fmt.Fprintf(w, "  finding:   %s\n", line)
+		printLine(w, "  finding:   %s\n", line)
 	}
 	for _, c := range d.FindingChanges {
 		conf := "unknown"
 		if c.Confidence != nil {
 			conf = fmt.Sprint(c.Confidence)
 		}
-		fmt.Fprintf(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", c.At.Local().Format("15:04:05"), c.Severity, conf, c.State)
+		printLine(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", c.At.Local().Format("15:04:05"), c.Severity, conf, c.State)
 	}
 	if wd := d.Withdrawn; wd != nil && wd.BeforeStart {
-		fmt.Fprintf(w, "  withdrawn: %s at %s, before any record of the finding started this run: no step ran\n", wd.Reason, wd.At.Local().Format("15:04:05"))
+		printLine(w, "  withdrawn: %s at %s, before any record of the finding started this run: no step ran\n", wd.Reason, wd.At.Local().Format("15:04:05"))
 	} else if wd != nil {
-		fmt.Fprintf(w, "  withdrawn: %s at %s; gates closed: %s; containment left in place, to review: %s\n",
+		printLine(w, "  withdrawn: %s at %s; gates closed: %s; containment left in place, to review: %s\n",
 			wd.Reason, wd.At.Local().Format("15:04:05"), dash(strings.Join(wd.Gates, ", ")), dash(strings.Join(wd.Review, ", ")))
 	}
 }
@@ -339,11 +339,11 @@ func followRun(ctx context.Context, c *apiClient, id string, interval time.Durat
 		for _, st := range d.Steps {
 			if seen[st.ID] != st.Status {
 				seen[st.ID] = st.Status
-				line := fmt.Sprintf("%s  %-18s %s", time.Now().Format("15:04:05"), st.ID, st.Status)
+				line := sprintLine("%s  %-18s %s", time.Now().Format("15:04:05"), st.ID, st.Status)
 				if st.Error != "" {
-					line += "  " + st.Error
+					line += sprintLine("  %s", st.Error)
 				} else if st.Reason != "" {
-					line += "  (" + st.Reason + ")"
+					line += sprintLine("  (%s)", st.Reason)
 				}
 				fmt.Fprintln(s.Out, line)
 			}
@@ -353,7 +353,7 @@ func followRun(ctx context.Context, c *apiClient, id string, interval time.Durat
 			if d.Outcome != "" {
 				end += " (" + workflows.OutcomeText(d.Outcome, d.OutcomeDetail) + ")"
 			}
-			fmt.Fprintf(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
+			printLine(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
 			if d.Status == workflows.RunSucceeded {
 				return 0
 			}

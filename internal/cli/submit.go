@@ -117,23 +117,23 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 			continue
 		}
 		for _, d := range resp.Detections {
-			fmt.Fprintf(s.Out, "%s: detection %s\n", f, d.DetectionID)
-			fmt.Fprintf(s.Out, "  finding: %s\n", viewLine(d.Confidence, d.Entities))
+			printLine(s.Out, "%s: detection %s\n", f, d.DetectionID)
+			printLine(s.Out, "  finding: %s\n", viewLine(d.Confidence, d.Entities))
 			for _, w := range d.Warnings {
-				fmt.Fprintf(s.Out, "  note: %s\n", strings.TrimPrefix(w.Path+": "+w.Message, ": "))
+				printLine(s.Out, "  note: %s\n", strings.TrimPrefix(w.Path+": "+w.Message, ": "))
 			}
 			if len(d.Matched) == 0 {
 				if d.Reason != "" {
-					fmt.Fprintf(s.Out, "  no playbook started: %s\n", d.Reason)
+					printLine(s.Out, "  no playbook started: %s\n", d.Reason)
 				} else {
 					fmt.Fprintln(s.Out, "  no playbook matched (riposte submit --explain says why)")
 				}
 			}
 			for _, id := range d.Signalled {
-				fmt.Fprintf(s.Out, "  delivered to the running run %s\n", id)
+				printLine(s.Out, "  delivered to the running run %s\n", id)
 			}
 			for _, m := range d.Recorded {
-				fmt.Fprintf(s.Out, "  %s v%d: recorded as withdrawn (no step runs; a later record of the finding starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
+				printLine(s.Out, "  %s v%d: recorded as withdrawn (no step runs; a later record of the finding starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
 			}
 			for _, m := range d.Matched {
 				state := "started"
@@ -144,13 +144,13 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 				if m.Mode != playbook.ModeLive {
 					mode = " [" + m.Mode + "]"
 				}
-				fmt.Fprintf(s.Out, "  %s v%d%s: %s\n    workflow %s\n", m.Playbook, m.Version, mode, state, m.WorkflowID)
+				printLine(s.Out, "  %s v%d%s: %s\n    workflow %s\n", m.Playbook, m.Version, mode, state, m.WorkflowID)
 				if m.URL != "" {
-					fmt.Fprintf(s.Out, "    %s\n", m.URL)
+					printLine(s.Out, "    %s\n", m.URL)
 				}
 			}
 			for _, e := range d.Errors {
-				fmt.Fprintf(s.Out, "  warning: %s\n", e)
+				printLine(s.Out, "  warning: %s\n", e)
 			}
 		}
 	}
@@ -184,13 +184,13 @@ var singular = map[string]string{"hosts": "host", "users": "user", "ips": "ip", 
 func printExplanations(w io.Writer, file string, ex api.ExplainResponse) {
 	for _, d := range ex.Detections {
 		v := d.Finding
-		fmt.Fprintf(w, "%s: detection %s\n", file, d.DetectionID)
-		fmt.Fprintf(w, "  finding: %s\n", viewLine(v["confidence"], finding.Counts(v)))
+		printLine(w, "%s: detection %s\n", file, d.DetectionID)
+		printLine(w, "  finding: %s\n", viewLine(v["confidence"], finding.Counts(v)))
 		tm := "unknown"
 		if f, ok := v["time"].(float64); ok {
 			tm = time.UnixMilli(int64(f)).UTC().Format(time.RFC3339Nano)
 		}
-		fmt.Fprintf(w, "    severity %v, status %v, activity %v, state %v, time %s\n", v["severity"], v["status"], v["activity"], v["state"], tm)
+		printLine(w, "    severity %v, status %v, activity %v, state %v, time %s\n", v["severity"], v["status"], v["activity"], v["state"], tm)
 		for _, k := range finding.EntityKinds {
 			list, _ := v[k].([]any)
 			if k == "ips" {
@@ -203,20 +203,20 @@ func printExplanations(w io.Writer, file string, ex api.ExplainResponse) {
 				if in, ok := m["internal"].(bool); ok {
 					extra = map[bool]string{true: " (internal)", false: " (external)"}[in]
 				}
-				fmt.Fprintf(w, "    %-15s %v%s  from %v\n", singular[k], m["value"], extra, m["source"])
+				printLine(w, "    %-15s %v%s  from %v\n", singular[k], m["value"], extra, m["source"])
 			}
 		}
 		for _, n := range d.Warnings {
-			fmt.Fprintf(w, "  note: %s\n", strings.TrimPrefix(n.Path+": "+n.Message, ": "))
+			printLine(w, "  note: %s\n", strings.TrimPrefix(n.Path+": "+n.Message, ": "))
 		}
 		for _, p := range d.Playbooks {
 			verdict := "does not match"
 			if p.Held {
 				verdict = "matches"
 			}
-			fmt.Fprintf(w, "  %s %s: %s\n", p.Playbook, verdict, p.Decided)
+			printLine(w, "  %s %s: %s\n", p.Playbook, verdict, p.Decided)
 			if p.Error != "" {
-				fmt.Fprintf(w, "    error: %s\n", p.Error)
+				printLine(w, "    error: %s\n", p.Error)
 			}
 		}
 	}
