@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -24,10 +26,15 @@ func unsafeRune(r rune) bool {
 		return false
 	case r < 0x20 || r == 0x7f || (r >= 0x80 && r <= 0x9f):
 		return true
-	case r >= 0x200b && r <= 0x200f, r >= 0x202a && r <= 0x202e, r >= 0x2066 && r <= 0x2069, r == 0xfeff, r == 0x2028, r == 0x2029:
+	case r == 0x2028 || r == 0x2029:
 		return true
 	}
-	return false
+	// Every format character (Cf): bidi controls and marks (U+061C,
+	// U+200E, U+202A-U+202E, U+2066-U+2069), zero-width and invisible ones
+	// (U+200B, U+2060-U+2064, U+FEFF, the soft hyphen), interlinear
+	// annotations and the tag characters U+E0000-U+E007F, which spell
+	// ASCII a terminal does not show.
+	return unicode.Is(unicode.Cf, r)
 }
 
 // printable escapes unsafe characters of one value.
@@ -38,6 +45,11 @@ func printable(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		if unsafeRune(r) {
+			// Beyond U+FFFF as a UTF-16 surrogate pair, the JSON spelling.
+			if r1, r2 := utf16.EncodeRune(r); r1 != utf8.RuneError {
+				fmt.Fprintf(&b, "\\u%04x\\u%04x", r1, r2)
+				continue
+			}
 			fmt.Fprintf(&b, "\\u%04x", r)
 			continue
 		}
