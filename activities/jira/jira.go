@@ -142,14 +142,10 @@ func jiraAuth(c *connector.Conn) error {
 var adfParagraphRe = regexp.MustCompile(`\n[ \t]*\n`)
 
 // adfDoc wraps plain text in an ADF document: paragraphs split on blank
-// lines, lines joined by hard breaks, text nodes without marks.
+// lines, lines joined by hard breaks, text nodes without marks; control,
+// bidi and invisible characters dropped (connector.ShownText).
 func adfDoc(text string) map[string]any {
-	text = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' || !unicode.IsControl(r) {
-			return r
-		}
-		return -1
-	}, strings.ReplaceAll(text, "\r\n", "\n"))
+	text = connector.ShownText(text)
 	var paras []any
 	for _, block := range adfParagraphRe.Split(text, -1) {
 		var content []any

@@ -68,6 +68,9 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
+	// Detection text often fills it: no control, bidi or invisible
+	// characters reach the alert (connector.ShownText).
+	summary = connector.ShownText(summary)
 	if r := []rune(summary); len(r) > 1024 {
 		summary = string(r[:1023]) + "…"
 	}
@@ -75,6 +78,7 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
+	source = connector.ShownText(source)
 	severity, err := connector.OptString(c.Call, "severity", "error")
 	if err != nil {
 		return nil, err

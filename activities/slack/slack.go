@@ -18,14 +18,15 @@ import (
 // detection data in it, which is untrusted, so &, < and > are escaped (no
 // <!channel>, <@U…> mention or <url|label> link can be smuggled in), mrkdwn
 // formatting is off, @names are not linked (link_names false) and links
-// are not unfurled. Bare URLs stay visible as text.
+// are not unfurled. Control, bidi and invisible characters are dropped.
+// Bare URLs stay visible as text.
 func Definitions() []connector.Definition {
 	return []connector.Definition{{
 		Action: catalog.Action{
 			Name:   "slack.post_message",
 			Vendor: "slack",
 			Description: "Posts a plain-text message to a Slack channel. The text is escaped, so nothing in it can " +
-				"mention people or hide links; mrkdwn formatting is off. Needs SLACK_BOT_TOKEN and the bot in the channel " +
+				"mention people or hide links; mrkdwn formatting is off; control, bidi and invisible characters are dropped. Needs SLACK_BOT_TOKEN and the bot in the channel " +
 				"(or the chat:write.public scope).",
 			Risk:     catalog.RiskNotify,
 			Progress: true,
@@ -57,6 +58,9 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: channel must be a non-empty string")
 	}
 	text, ok := call.Params["text"].(string)
+	// Control, bidi and invisible characters from detection text are
+	// dropped (connector.ShownText); line breaks and tabs stay.
+	text = connector.ShownText(text)
 	if !ok || strings.TrimSpace(text) == "" {
 		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: text must be a non-empty string")
 	}
