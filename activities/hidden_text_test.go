@@ -1,6 +1,9 @@
 package activities_test
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"unicode"
@@ -74,5 +77,39 @@ func TestSlackPostMessageDropsHiddenCharacters(t *testing.T) {
 	}
 	if !strings.Contains(text, "fin-ws-042") || !strings.Contains(text, "now\nnext\tline") {
 		t.Errorf("slack.post_message lost the text: %+q", text)
+	}
+}
+
+// The comment defender.isolate_machine records on the machine action is
+// shown in the Defender portal's action center and the machine's
+// timeline; playbooks put the detection's title in it.
+func TestDefenderCommentDropsHiddenCharacters(t *testing.T) {
+	var comment string
+	env, url := vendorServer(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/token":
+			fmt.Fprint(w, `{"access_token":"t","token_type":"Bearer","expires_in":3600}`)
+		case r.URL.Path == "/api/machines":
+			fmt.Fprint(w, `{"value":[{"id":"m1","computerDnsName":"h1.corp"}]}`)
+		case r.URL.Path == "/api/machineactions":
+			fmt.Fprint(w, `{"value":[]}`)
+		case r.URL.Path == "/api/machines/m1/isolate":
+			var body map[string]any
+			_ = json.NewDecoder(r.Body).Decode(&body)
+			comment, _ = body["Comment"].(string)
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprint(w, `{"id":"a1","type":"Isolate","status":"Pending","machineId":"m1"}`)
+		default:
+			w.WriteHeader(http.StatusNotFound)
+		}
+	})
+	env.Connections["defender"] = activities.Connection{Type: "defender", BaseURL: url,
+		Options: map[string]string{"client_id": "c", "token_url": url + "/token"}, Secrets: map[string]activities.SecretRef{"client_secret": {Lab: "s3cret"}}}
+	if _, err := runHandler(t, env, "defender.isolate_machine", map[string]any{"hostname": "h1", "comment": hiddenText}); err != nil {
+		t.Fatal(err)
+	}
+	if hs := hidden(comment); len(hs) > 0 || !strings.Contains(comment, "fin-ws-042") {
+		t.Errorf("defender comment keeps %U: %+q", hs, comment)
 	}
 }

@@ -43,7 +43,7 @@ func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified. A short name matching machines in several DNS domains fails: give the FQDN."},
 		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing.", Enum: []string{"Full", "Selective"}},
-		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step)."},
+		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step); control, bidi and invisible characters are dropped."},
 		connector.ConnectionParam("defender"),
 	}
 	outputs := []catalog.Field{
@@ -94,9 +94,16 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 	if !isolate {
 		verb, kind = "releasing", "Unisolate"
 	}
-	comment, err := connector.OptString(c.Call, "comment", fmt.Sprintf("Riposte: %s by workflow %s step %s", strings.ToLower(kind), c.Call.WorkflowID, c.Call.StepID))
+	defComment := fmt.Sprintf("Riposte: %s by workflow %s step %s", strings.ToLower(kind), c.Call.WorkflowID, c.Call.StepID)
+	comment, err := connector.OptString(c.Call, "comment", defComment)
 	if err != nil {
 		return nil, err
+	}
+	// Shown in the portal's action center; playbooks quote the detection
+	// in it: no control, bidi or invisible characters (connector.ShownText),
+	// and the default when nothing else is left (Defender requires one).
+	if comment = connector.ShownText(comment); strings.TrimSpace(comment) == "" {
+		comment = defComment
 	}
 	wrap := func(err error) error { return fmt.Errorf("%s machine %s: %w", verb, host, err) }
 	if err := c.UseEntraApp(); err != nil {
