@@ -9,7 +9,9 @@
 // Text escapes the punctuation both take (asciiPunct); escaping also
 // breaks the GFM autolink literals (www., http://, user@host) since the
 // backslash interrupts them. Line breaks would start new blocks (headings,
-// lists), so the result is always one line.
+// lists), so the result is always one line. A "/" after a digit is written
+// as the character reference &#47;, since the Temporal UI's renderer makes
+// "3/4" or a date's "12/06" a fraction (<sup>, <sub>).
 package mdtext
 
 import (
@@ -38,6 +40,7 @@ func Text(s string, limit int) string {
 	var b strings.Builder
 	n := 0
 	space := false
+	prev := rune(0)
 	for _, r := range s {
 		switch {
 		case unicode.IsSpace(r) || r == '\u2028' || r == '\u2029':
@@ -55,10 +58,20 @@ func Text(s string, limit int) string {
 			n++
 		}
 		space = false
-		if strings.ContainsRune(asciiPunct, r) {
+		switch {
+		case r == '/' && prev >= '0' && prev <= '9':
+			// The Temporal UI's renderer (SmartyPants fractions) shows
+			// digits/digits as <sup>3</sup>&frasl;<sub>4</sub>; it takes
+			// no \/ escape, but the character reference is a plain "/"
+			// in both renderers.
+			b.WriteString("&#47;")
+		case strings.ContainsRune(asciiPunct, r):
 			b.WriteByte('\\')
+			b.WriteRune(r)
+		default:
+			b.WriteRune(r)
 		}
-		b.WriteRune(r)
+		prev = r
 		n++
 	}
 	return b.String()

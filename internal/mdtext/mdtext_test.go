@@ -49,6 +49,9 @@ var Hostile = []struct{ name, in, want string }{
 	{"hard break and backslash", "a  \nb\\", "a b\\"},
 	{"control and invisible", "a\x00\x1b[31mb\u202Ec\u200Bd\te", "a[31mbcd e"},
 	{"fence", "```\ncode\n```", "``` code ```"},
+	// The Temporal UI's renderer turns digits/digits into a fraction
+	// (<sup>3</sup>&frasl;<sub>4</sub>).
+	{"fraction", "3/4 hosts (2/3), 10.0.0.0/24 on 12/06", "3/4 hosts (2/3), 10.0.0.0/24 on 12/06"},
 }
 
 func TestTextRendersLiterally(t *testing.T) {
