@@ -3,6 +3,7 @@ package workflows
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -90,6 +91,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			if err == nil {
 				err = r.validateDecision(d)
 			}
+			if err == nil {
+				err = r.checkSubmitter(d)
+			}
 			if err != nil {
 				workflow.GetLogger(ctx).Warn("audit: decision update refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
 			}
@@ -141,6 +145,13 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			}
 			if err == nil {
 				err = r.validateDecision(d)
+			}
+			// Runs recorded before let such a vote count.
+			if err == nil {
+				if serr := r.checkSubmitter(d); serr != nil &&
+					workflow.GetVersion(ctx, ChangeUpdateSubmitters, workflow.DefaultVersion, 1) >= 1 {
+					err = serr
+				}
 			}
 			if err != nil {
 				workflow.GetLogger(ctx).Warn("audit: decision signal refused", "gate", d.GateID, "user", d.User, "via", d.Via, "refusal", err.Error())
@@ -263,6 +274,22 @@ func verb(approve bool) string {
 		return "approve"
 	}
 	return "deny"
+}
+
+// ChangeUpdateSubmitters gates, on the decide signal, the refusal of a vote
+// by a gate's Submitters; asked only when it refuses.
+const ChangeUpdateSubmitters = "four-eyes-update-submitters"
+
+// checkSubmitter refuses a decision by someone whose later record of the
+// finding raised the run's view before the gate opened (Gate.Submitters):
+// the record may have chosen the target, and four-eyes says its sender
+// does not decide the action, as for the requester.
+func (r *run) checkSubmitter(d Decision) error {
+	g := r.gates[d.GateID]
+	if g == nil || !containsFold(g.Submitters, strings.TrimSpace(d.User)) {
+		return nil
+	}
+	return fmt.Errorf("%s sent a record of this finding that the gate on step %s acts on, and cannot decide it; another approver must", strings.TrimSpace(d.User), g.StepID)
 }
 
 // containsFold compares identities the one way Riposte compares them
@@ -408,7 +435,7 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	g := &gateState{
 		Gate: Gate{
 			ID: cs.ID, StepID: cs.ID, State: GatePending, Why: why,
-			Groups: groups, Quorum: quorum, Requester: r.input.Requester,
+			Groups: groups, Quorum: quorum, Requester: r.input.Requester, Submitters: slices.Clone(r.submitters),
 			OpenedAt: now, ExpiresAt: now.Add(timeout), Params: params, Action: cs.Step.Action,
 		},
 		quorum:    quorum,

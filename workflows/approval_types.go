@@ -153,15 +153,19 @@ type GateRunState struct {
 
 // Gate is one approval gate's record, kept in the run's result.
 type Gate struct {
-	ID        string     `json:"id"`
-	StepID    string     `json:"step_id"`
-	State     string     `json:"state"`
-	Why       string     `json:"why"`
-	Approvers []string   `json:"approvers"`
-	Groups    []string   `json:"groups,omitempty"`
-	Quorum    int        `json:"quorum"`
-	Requester string     `json:"requester,omitempty"`
-	Votes     []Decision `json:"votes,omitempty"`
+	ID        string   `json:"id"`
+	StepID    string   `json:"step_id"`
+	State     string   `json:"state"`
+	Why       string   `json:"why"`
+	Approvers []string `json:"approvers"`
+	Groups    []string `json:"groups,omitempty"`
+	Quorum    int      `json:"quorum"`
+	Requester string   `json:"requester,omitempty"`
+	// Submitters sent later records of the finding that raised the run's
+	// view before the gate opened (the record may have chosen its target):
+	// like the requester, they may not decide it.
+	Submitters []string   `json:"submitters,omitempty"`
+	Votes      []Decision `json:"votes,omitempty"`
 	// RoundFrom is the index in Votes of the current round's first vote:
 	// after an escalation only its own votes count (RoundVotes).
 	RoundFrom int `json:"round_from,omitempty"`

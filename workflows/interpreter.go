@@ -171,6 +171,10 @@ type run struct {
 	// usedSeals are the MACs of the sealed requests this run has already
 	// received (see useSeal).
 	usedSeals map[string]bool
+	// submitters are those whose later records of the finding raised the
+	// run's view (other than the requester): they may not decide the
+	// gates opened after (Gate.Submitters).
+	submitters []string
 }
 
 // Run executes the playbook in input as a DAG. It returns the result, or a

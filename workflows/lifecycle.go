@@ -13,6 +13,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/signing"
 )
@@ -109,6 +110,8 @@ type FindingChange struct {
 	Severity   string    `json:"severity"`
 	Confidence any       `json:"confidence"`
 	State      string    `json:"state"`
+	// By is who submitted the record (the intake token's identity).
+	By string `json:"by,omitempty"`
 }
 
 var severityRank = map[string]int{"Unknown": 0, "Other": 0, "Informational": 1, "Low": 2, "Medium": 3, "High": 4, "Critical": 5, "Fatal": 6}
@@ -161,7 +164,7 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		w := &Withdrawal{At: now, Reason: reason}
 		r.withdrawal, r.withdrawn = w, true
 		r.finding = u.Finding
-		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state})
+		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state, By: u.By})
 		steps := r.snapshot()
 		w.Review = reviewSteps(steps, r.in.Catalog, r.undoRules(ctx, steps))
 		for _, id := range r.gateOrder {
@@ -201,7 +204,12 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 	if detect != nil {
 		r.detect = detect
 	}
-	r.changes = append(r.changes, FindingChange{At: now, Severity: str(view["severity"]), Confidence: view["confidence"], State: state})
+	r.changes = append(r.changes, FindingChange{At: now, Severity: str(view["severity"]), Confidence: view["confidence"], State: state, By: u.By})
+	// The record may name other targets for the gates opened from now on:
+	// its submitter may not approve them (four-eyes, as for the requester).
+	if u.By != "" && !identity.Equal(u.By, r.input.Requester) && !containsFold(r.submitters, u.By) {
+		r.submitters = append(r.submitters, u.By)
+	}
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 	return fmt.Sprintf("finding update from the detector: severity %s, confidence %s; the run's view is raised", severityName(view), confText(view["confidence"]))
 }
