@@ -43,3 +43,15 @@ func TestClipUTF8(t *testing.T) {
 		t.Error("a short description changed")
 	}
 }
+
+// The snapshots' description (shown in the console, may quote the
+// detection) keeps no bidi override, escape or line break.
+func TestSnapshotDescriptionShownText(t *testing.T) {
+	got := snapshotDescription("evidence for evil\u202Efdp.exe\x1b[2J\non\tws-1\u200b")
+	if want := "evidence for evilfdp.exe[2J on ws-1"; got != want {
+		t.Errorf("description %q, want %q", got, want)
+	}
+	if got := snapshotDescription(strings.Repeat("é", 200)); len(got) != 254 {
+		t.Errorf("long description: %d bytes, want 254", len(got))
+	}
+}

@@ -229,7 +229,7 @@ func snapshotInstance(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	desc = clipUTF8(desc, 255)
+	desc = snapshotDescription(desc)
 	wrap := func(err error) error { return fmt.Errorf("snapshotting instance %s: %w", id, err) }
 	cl, err := newClients(ctx, c)
 	if err != nil {
@@ -280,6 +280,21 @@ func toAny(l []string) []any {
 		out[i] = s
 	}
 	return out
+}
+
+// snapshotDescription is the description the snapshots get, which the
+// console and the CLI show and which playbooks may fill with detection
+// text: on one line, without control or format characters (a bidi override
+// that reverses what an analyst reads, a terminal escape), within EC2's
+// 255 bytes.
+func snapshotDescription(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\n' || r == '\t' {
+			return ' '
+		}
+		return r
+	}, connector.ShownText(s))
+	return clipUTF8(s, 255)
 }
 
 // clipUTF8 cuts s to at most n bytes at a character boundary: a split UTF-8
