@@ -9,6 +9,7 @@ package conditions
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"reflect"
 	"sort"
@@ -82,6 +83,9 @@ type Program struct {
 	VarRefs []string
 	// UsesItem is true when the expression reads `item` or `index`.
 	UsesItem bool
+	// metered: the expression loops or builds strings, which its
+	// evaluation's meter must see (budget.go).
+	metered bool
 }
 
 // Env is the data an expression runs against.
@@ -136,6 +140,7 @@ func compileEnv(s Scope) types.Map {
 			env[n] = types.TypeOf(map[string]any{})
 		}
 	}
+	env[meterName] = types.TypeOf(&meter{})
 	return env
 }
 
@@ -152,7 +157,11 @@ func options(s Scope, wantBool bool) []expr.Option {
 		expr.DisableBuiltin("keys"),
 		expr.DisableBuiltin("values"),
 		expr.DisableBuiltin("toPairs"),
+		// Loops and growing values are charged to each evaluation's meter
+		// (budget.go).
+		expr.Patch(budgetPatch{}),
 	}
+	opts = append(opts, budgetFunctions()...)
 	opts = append(opts, helpers()...)
 	if wantBool {
 		opts = append(opts, expr.AsBool())
@@ -220,6 +229,11 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &Error{Line: 1, Column: 1, Msg: "expression is empty"}
 	}
+	if strings.Contains(src, "$riposte") {
+		i := strings.Index(src, "$riposte")
+		line, col := position(src, i)
+		return nil, &Error{Line: line, Column: col, Msg: "names starting with $riposte are reserved"}
+	}
 	if len(src) > MaxExprLen {
 		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression is %d characters long; the limit is %d", len(src), MaxExprLen)}
 	}
@@ -235,7 +249,7 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	}
 	sort.Strings(v.steps)
 	sort.Strings(v.vars)
-	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item}, nil
+	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item, metered: v.metered}, nil
 }
 
 func toError(err error, s Scope) *Error {
@@ -272,10 +286,15 @@ type refVisitor struct {
 	seen        map[string]bool
 	steps, vars []string
 	item        bool
+	metered     bool
 	err         *Error
 }
 
 func (v *refVisitor) Visit(node *ast.Node) {
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == meterName {
+		v.metered = true
+		return
+	}
 	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "item" || id.Value == "index") {
 		v.item = true
 		return
@@ -308,11 +327,23 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	}
 }
 
-// Eval runs the program.
+// Eval runs the program, within MaxEvalSteps and MaxEvalBytes.
 func (p *Program) Eval(env map[string]any) (any, error) {
+	m := newMeter()
+	if p.metered {
+		e := make(map[string]any, len(env)+1)
+		maps.Copy(e, env)
+		e[meterName] = m
+		env = e
+	}
 	out, err := expr.Run(p.prog, env)
 	if err != nil {
 		return nil, fmt.Errorf("evaluating %q: %w", p.Source, err)
+	}
+	// What the expression returns is stored, rendered or sent to an
+	// activity, all of which spell it out in full.
+	if err := m.chargeValue(out); err != nil {
+		return nil, fmt.Errorf("evaluating %q: the value: %w", p.Source, err)
 	}
 	return out, nil
 }

@@ -1,0 +1,292 @@
+package conditions
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm/runtime"
+)
+
+// Budgets of one evaluation. expr's own memory budget charges ranges,
+// literals and repeat() only once they exist, and nothing charges a loop:
+// without these, `let r = 1..1000` nested four deep is 10^12 iterations
+// and `reduce(1..40, #acc + #acc, "x")` a terabyte, enough to pin a
+// workflow task (or a serve intake request) on a core for good or to kill
+// the process with every run it hosts.
+const (
+	// MaxEvalSteps bounds the predicate iterations (all, any, map, filter,
+	// reduce, sortBy, ...) and the list elements `in` scans: about a
+	// quarter of a second of work.
+	MaxEvalSteps = 1_000_000
+	// MaxEvalBytes bounds the bytes that string concatenation, repeat(),
+	// replace(), join(), toJSON(), string(), flatten() and concat() build,
+	// together with the size of the value the expression returns (as
+	// indented JSON would roughly spell it, a list held twice counted
+	// twice).
+	MaxEvalBytes = 16 << 20
+)
+
+// meterName is the env key each evaluation's meter travels under; users
+// cannot name it (see compile).
+const meterName = "$riposte_meter"
+
+// meter counts what one evaluation has left.
+type meter struct{ steps, bytes int }
+
+func newMeter() *meter { return &meter{steps: MaxEvalSteps, bytes: MaxEvalBytes} }
+
+var (
+	errSteps = fmt.Errorf("the expression is too expensive: over its budget of %d loop iterations", MaxEvalSteps)
+	errBytes = fmt.Errorf("the expression is too expensive: over its budget of %d bytes built", MaxEvalBytes)
+)
+
+func (m *meter) step(n int) error {
+	if n < 0 || n > m.steps {
+		m.steps = 0
+		return errSteps
+	}
+	m.steps -= n
+	return nil
+}
+
+func (m *meter) charge(n int) error {
+	if n < 0 || n > m.bytes {
+		m.bytes = 0
+		return errBytes
+	}
+	m.bytes -= n
+	return nil
+}
+
+// chargeValue charges the size of v as JSON (indented, as toJSON spells
+// it) would roughly take, counting a list held twice twice, and stops at
+// the first byte over the budget, so it runs in time bounded by the budget
+// whatever v shares.
+func (m *meter) chargeValue(v any) error { return m.value(reflect.ValueOf(v), 0) }
+
+func (m *meter) value(v reflect.Value, depth int) error {
+	if err := m.charge(2*depth + 2); err != nil {
+		return err
+	}
+	for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
+		if v.IsNil() {
+			return nil
+		}
+		v = v.Elem()
+	}
+	if !v.IsValid() {
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.String:
+		return m.charge(v.Len())
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if err := m.value(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			if err := m.value(it.Key(), depth+1); err != nil {
+				return err
+			}
+			if err := m.value(it.Value(), depth+1); err != nil {
+				return err
+			}
+		}
+	default:
+		return m.charge(24)
+	}
+	return nil
+}
+
+func add(args ...any) (any, error) {
+	a, aok := args[1].(string)
+	b, bok := args[2].(string)
+	if aok && bok {
+		if err := meterOf(args[0]).charge(len(a) + len(b)); err != nil {
+			return nil, err
+		}
+		return a + b, nil
+	}
+	return runtime.Add(args[1], args[2]), nil
+}
+
+func meterOf(arg any) *meter {
+	m, _ := arg.(*meter)
+	if m == nil {
+		panic("conditions: evaluation without a meter")
+	}
+	return m
+}
+
+var meterType = reflect.TypeOf(&meter{})
+
+// budgetFunctions are the functions the budget patch calls; each takes
+// the evaluation's meter first.
+func budgetFunctions() []expr.Option {
+	return []expr.Option{
+		expr.Function("__riposte_step", func(args ...any) (any, error) {
+			return true, meterOf(args[0]).step(1)
+		}, new(func(*meter) bool)),
+		// __riposte_concat is + between two strings, __riposte_add + where
+		// a side's type is only known at run time.
+		expr.Function("__riposte_concat", add, new(func(*meter, string, string) string)),
+		expr.Function("__riposte_add", add, new(func(*meter, any, any) any)),
+		expr.Function("__riposte_in", func(args ...any) (any, error) {
+			rv := reflect.ValueOf(args[2])
+			if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
+				if err := meterOf(args[0]).step(rv.Len()); err != nil {
+					return nil, err
+				}
+			}
+			return runtime.In(args[1], args[2]), nil
+		}, new(func(*meter, any, any) bool)),
+		expr.Function("__riposte_repeat", func(args ...any) (any, error) {
+			s, _ := args[1].(string)
+			n := runtime.ToInt(args[2])
+			if n < 0 {
+				return nil, fmt.Errorf("repeat: the count must not be negative, got %d", n)
+			}
+			if n > 0 && len(s) > MaxEvalBytes/n {
+				return nil, errBytes
+			}
+			if err := meterOf(args[0]).charge(len(s) * n); err != nil {
+				return nil, err
+			}
+			return strings.Repeat(s, n), nil
+		}, new(func(*meter, string, int) string)),
+		expr.Function("__riposte_replace", func(args ...any) (any, error) {
+			m := meterOf(args[0])
+			s, _ := args[1].(string)
+			old, _ := args[2].(string)
+			repl, _ := args[3].(string)
+			n := -1
+			if len(args) == 5 {
+				n = runtime.ToInt(args[4])
+			}
+			count := strings.Count(s, old)
+			if old == "" {
+				count = utf8.RuneCountInString(s) + 1
+			}
+			if n >= 0 && n < count {
+				count = n
+			}
+			if len(repl) > 0 && count > MaxEvalBytes/len(repl) {
+				return nil, errBytes
+			}
+			if err := m.charge(len(s) + count*len(repl)); err != nil {
+				return nil, err
+			}
+			return strings.Replace(s, old, repl, n), nil
+		}, new(func(*meter, string, string, string) string), new(func(*meter, string, string, string, int) string)),
+		// __riposte_size charges the size of a value a builtin is about to
+		// spell out or copy (toJSON, string, join, flatten, concat), and
+		// returns it unchanged.
+		expr.Function("__riposte_size", func(args ...any) (any, error) {
+			return args[1], meterOf(args[0]).chargeValue(args[1])
+		}, new(func(*meter, any) any)),
+	}
+}
+
+// sizedBuiltins are the builtins whose output may be far larger than the
+// memory expr charged for their input.
+var sizedBuiltins = map[string]bool{"toJSON": true, "string": true, "join": true, "flatten": true, "concat": true}
+
+// budgetPatch routes every loop and every growing operation of an
+// expression through the meter.
+type budgetPatch struct{}
+
+func meterIdent() ast.Node {
+	n := &ast.IdentifierNode{Value: meterName}
+	n.SetType(meterType)
+	return n
+}
+
+func call(name string, args ...ast.Node) *ast.CallNode {
+	return &ast.CallNode{Callee: &ast.IdentifierNode{Value: name}, Arguments: append([]ast.Node{meterIdent()}, args...)}
+}
+
+func isNumeric(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func isKind(t reflect.Type, kinds ...reflect.Kind) bool {
+	if t == nil {
+		return true // unknown
+	}
+	for _, k := range kinds {
+		if t.Kind() == k {
+			return true
+		}
+	}
+	return false
+}
+
+func (budgetPatch) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.PredicateNode:
+		if s, ok := n.Node.(*ast.SequenceNode); ok && len(s.Nodes) == 2 {
+			if c, ok := s.Nodes[0].(*ast.CallNode); ok {
+				if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == "__riposte_step" {
+					return // already patched
+				}
+			}
+		}
+		n.Node = &ast.SequenceNode{Nodes: []ast.Node{call("__riposte_step"), n.Node}}
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "+":
+			lt, rt := n.Left.Type(), n.Right.Type()
+			if isNumeric(lt) && isNumeric(rt) {
+				return
+			}
+			switch {
+			case lt != nil && rt != nil && lt.Kind() == reflect.String && rt.Kind() == reflect.String:
+				ast.Patch(node, call("__riposte_concat", n.Left, n.Right))
+			case isKind(lt, reflect.String, reflect.Interface) && isKind(rt, reflect.String, reflect.Interface):
+				ast.Patch(node, call("__riposte_add", n.Left, n.Right))
+			}
+		case "in":
+			if isKind(n.Right.Type(), reflect.Slice, reflect.Array, reflect.Interface) {
+				ast.Patch(node, call("__riposte_in", n.Left, n.Right))
+			}
+		}
+	case *ast.BuiltinNode:
+		switch {
+		case n.Name == "repeat" && len(n.Arguments) == 2:
+			ast.Patch(node, call("__riposte_repeat", n.Arguments...))
+		case n.Name == "replace" && (len(n.Arguments) == 3 || len(n.Arguments) == 4):
+			ast.Patch(node, call("__riposte_replace", n.Arguments...))
+		case sizedBuiltins[n.Name]:
+			for i, a := range n.Arguments {
+				// Scalars are their own size; wrapping them would only hide
+				// their type from the checker (join(1) must stay an error).
+				if !isKind(a.Type(), reflect.Interface, reflect.Slice, reflect.Array, reflect.Map, reflect.Pointer) {
+					continue
+				}
+				if c, ok := a.(*ast.CallNode); ok {
+					if id, ok := c.Callee.(*ast.IdentifierNode); ok && id.Value == "__riposte_size" {
+						continue
+					}
+				}
+				n.Arguments[i] = call("__riposte_size", a)
+			}
+		}
+	}
+}
