@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"maps"
 	"net/netip"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -148,15 +147,20 @@ func options(s Scope, wantBool bool) []expr.Option {
 	opts := []expr.Option{
 		expr.Env(compileEnv(s)),
 		expr.MaxNodes(MaxNodes),
-		// date() defaults to UTC. Not expr.Timezone("UTC"): its location
-		// constant is left untyped when date() is a method's receiver, so
-		// date("2024-01-01").Year() fails at run time (expr v1.17.8).
-		expr.Patch(utcDates{}),
+		// date() is helpers': it defaults to UTC and refuses the machine's
+		// zone. Not expr.Timezone("UTC"): its location constant is left
+		// untyped when date() is a method's receiver, so
+		// date("2024-01-01").Year() fails at run time (expr v1.17.8); nor
+		// a patch passing time.UTC to the builtin, after which a time's
+		// In(timezone("Asia/Tokyo")) fails at run time.
+		expr.DisableBuiltin("date"),
 		// Wall clock and random map order must never reach workflow code.
 		expr.DisableBuiltin("now"),
 		expr.DisableBuiltin("keys"),
 		expr.DisableBuiltin("values"),
 		expr.DisableBuiltin("toPairs"),
+		// timezone() is helpers' (expr's result fails in a time's In()).
+		expr.DisableBuiltin("timezone"),
 		// Loops and growing values are charged to each evaluation's meter
 		// (budget.go).
 		expr.Patch(budgetPatch{}),
@@ -169,24 +173,13 @@ func options(s Scope, wantBool bool) []expr.Option {
 	return opts
 }
 
-// utcDates passes time.UTC as the location of every date() call.
-type utcDates struct{}
-
-func (utcDates) Visit(node *ast.Node) {
-	b, ok := (*node).(*ast.BuiltinNode)
-	if !ok || b.Name != "date" {
-		return
+// zone refuses "Local", the time zone of whichever machine evaluates the
+// expression: a replay on another worker would see another.
+func zone(name string) error {
+	if strings.EqualFold(strings.TrimSpace(name), "Local") {
+		return errors.New(`the time zone "Local" is the machine's, which differs between workers; name one (e.g. "Europe/Paris") or use UTC`)
 	}
-	if len(b.Arguments) > 0 {
-		if c, ok := b.Arguments[0].(*ast.ConstantNode); ok {
-			if _, ok := c.Value.(*time.Location); ok {
-				return // already patched
-			}
-		}
-	}
-	loc := &ast.ConstantNode{Value: time.UTC}
-	loc.SetType(reflect.TypeOf(time.UTC))
-	ast.Patch(node, &ast.BuiltinNode{Name: "date", Arguments: append([]ast.Node{loc}, b.Arguments...)})
+	return nil
 }
 
 // Compile compiles one expression for the scope. wantBool requires a bool
@@ -299,6 +292,15 @@ func (v *refVisitor) Visit(node *ast.Node) {
 		v.item = true
 		return
 	}
+	if c, ok := (*node).(*ast.CallNode); ok {
+		if m, ok := c.Callee.(*ast.MemberNode); ok {
+			if p, ok := m.Property.(*ast.StringNode); ok && p.Value == "Local" && v.err == nil {
+				line, col := position(v.src, byteOffset(v.src, m.Location().From))
+				v.err = &Error{Line: line, Column: col, Msg: "Local() converts to the time zone of whichever machine evaluates the expression, which differs between workers; use UTC() or In(timezone(\"Europe/Paris\"))"}
+			}
+		}
+		return
+	}
 	m, ok := (*node).(*ast.MemberNode)
 	if !ok {
 		return
@@ -367,6 +369,17 @@ func (p *Program) EvalBool(env map[string]any) (bool, error) {
 
 func helpers() []expr.Option {
 	return []expr.Option{
+		expr.Function("timezone", func(args ...any) (any, error) {
+			name, _ := args[0].(string)
+			if err := zone(name); err != nil {
+				return nil, err
+			}
+			return time.LoadLocation(name)
+		}, new(func(string) *time.Location)),
+		expr.Function("date", date,
+			new(func(string) time.Time),
+			new(func(string, string) time.Time),
+			new(func(string, string, string) time.Time)),
 		expr.Function("cidr_contains", func(args ...any) (any, error) {
 			cidr, ok1 := args[0].(string)
 			ip, ok2 := args[1].(string)
@@ -445,6 +458,42 @@ func helpers() []expr.Option {
 		primary("primary_external_ip", "ips.external"),
 		primary("primary_hash", "hashes"),
 		primary("primary_cloud_resource", "cloud_resources"),
+	}
+}
+
+// dateLayouts are the layouts date(s) tries, expr's.
+var dateLayouts = []string{"2006-01-02", "15:04:05", "2006-01-02 15:04:05", time.RFC3339, time.RFC822, time.RFC850, time.RFC1123}
+
+// date is expr's date() in UTC unless a zone is named: date(s),
+// date(s, layout), date(s, layout, zone).
+func date(args ...any) (any, error) {
+	strs := make([]string, len(args))
+	for i, a := range args {
+		s, ok := a.(string)
+		if !ok {
+			return nil, fmt.Errorf("date: argument %d must be a string, got %T", i+1, a)
+		}
+		strs[i] = s
+	}
+	switch len(strs) {
+	case 1:
+		for _, layout := range dateLayouts {
+			if t, err := time.ParseInLocation(layout, strs[0], time.UTC); err == nil {
+				return t, nil
+			}
+		}
+		return nil, fmt.Errorf("invalid date %s", strs[0])
+	case 2:
+		return time.ParseInLocation(strs[1], strs[0], time.UTC)
+	default:
+		if err := zone(strs[2]); err != nil {
+			return nil, err
+		}
+		loc, err := time.LoadLocation(strs[2])
+		if err != nil {
+			return nil, err
+		}
+		return time.ParseInLocation(strs[1], strs[0], loc)
 	}
 }
 
