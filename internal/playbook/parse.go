@@ -369,17 +369,21 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 	return out
 }
 
-// value turns a YAML node into plain Go data (maps, lists, scalars),
-// recording the position of every nested value.
+// value turns a YAML node into plain Go data (maps, lists, scalars) by
+// yamlx's rules (yamlx.Value: string keys once each, finite numbers,
+// timestamps as written), recording the position of every nested value.
 func (p *parser) value(n *yaml.Node, path string) any {
 	n = resolve(n)
+	if n == nil {
+		return nil
+	}
 	p.mark(path, n)
 	switch n.Kind {
 	case yaml.MappingNode:
-		m := make(map[string]any, len(n.Content)/2)
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			m[k.Value] = p.value(n.Content[i+1], path+"."+k.Value)
+		es, _ := p.r.Mapping(n, path)
+		m := make(map[string]any, len(es))
+		for _, e := range es {
+			m[e.Key.Value] = p.value(e.Value, path+"."+e.Key.Value)
 		}
 		return m
 	case yaml.SequenceNode:
@@ -388,15 +392,9 @@ func (p *parser) value(n *yaml.Node, path string) any {
 			l[i] = p.value(e, fmt.Sprintf("%s[%d]", path, i))
 		}
 		return l
-	case yaml.ScalarNode:
-		var v any
-		if err := n.Decode(&v); err != nil {
-			p.errorf(n, "%s: %v", path, err)
-			return n.Value
-		}
-		return v
 	}
-	return nil
+	v, _ := p.r.Value(n, path)
+	return v
 }
 
 func str(n *yaml.Node) string {

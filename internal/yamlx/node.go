@@ -90,6 +90,12 @@ func (r *Reporter) Mapping(n *yaml.Node, what string) ([]Entry, bool) {
 			r.Errorf(e.Key, "%s: keys must be strings", what)
 			continue
 		}
+		if e.Key.Tag == "!!merge" {
+			// yaml.v3's nodes leave << to the reader; taken as a key, the
+			// merged values would land under "<<" instead.
+			r.Errorf(e.Key, "%s: merge keys (<<) are not supported; write the keys out (an alias of a whole mapping works)", what)
+			continue
+		}
 		if first, dup := seen[e.Key.Value]; dup {
 			r.Errorf(e.Key, "%s: duplicate key %q (first on line %d)", what, e.Key.Value, first.Line)
 			continue
