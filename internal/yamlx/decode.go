@@ -155,13 +155,73 @@ func (r *Reporter) syntax(err error) {
 	}
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
+		col := 1
 		if parserErrors[m[2]] {
 			line++
+			if l, c, ok := problemLine(r.Src, msg, line); ok && l != line {
+				line, col = l, c
+			}
 		}
-		r.At(SeverityError, line, 1, "YAML syntax: "+m[2])
+		r.At(SeverityError, line, col, "YAML syntax: "+m[2])
 		return
 	}
 	r.At(SeverityError, 1, 1, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
+}
+
+// problemLine finds the line a parser error is about. yaml.v3 reports a
+// parser error at the line of the construct being parsed (a step's
+// mapping, line ctx), not at the token that broke it; the first prefix of
+// the source, in whole lines, that fails with the same error ends on the
+// line of that token. The column is the line's first non-blank one (the
+// caller keeps column 1 when the line was right all along).
+func problemLine(src []byte, msg string, ctx int) (line, col int, ok bool) {
+	starts := []int{0} // byte offset of each line
+	for i, b := range src {
+		if b == '\n' && i+1 < len(src) {
+			starts = append(starts, i+1)
+		}
+	}
+	n := len(starts)
+	if ctx < 1 || ctx > n {
+		return 0, 0, false
+	}
+	prefix := func(k int) []byte { // the first k lines
+		if k >= n {
+			return src
+		}
+		return src[:starts[k]]
+	}
+	fails := func(k int) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(prefix(k)))
+		for range 2 {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err != nil {
+				return !errors.Is(err, io.EOF) && err.Error() == msg
+			}
+		}
+		return false
+	}
+	lo, hi := ctx, n // the answer is in [lo, hi]; the whole source fails
+	if !fails(hi) {
+		return 0, 0, false
+	}
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	text := string(prefix(lo)[starts[lo-1]:])
+	col = 1
+	for _, c := range text {
+		if c != ' ' && c != '\t' {
+			break
+		}
+		col++
+	}
+	return lo, col, true
 }
 
 // Expanded counts the nodes of n with every alias expanded, stopping once
