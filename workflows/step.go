@@ -143,6 +143,13 @@ func renderParams(cs *playbook.CStep, env map[string]any) (map[string]any, error
 	return m, nil
 }
 
+// MaxForEachItems bounds the items of one for_each step: each is a call
+// (an activity, or a marker) in the run's history.
+const MaxForEachItems = 1000
+
+// changeForEachLimit gates the refusal of a longer list (asked only then).
+const changeForEachLimit = "for-each-limit"
+
 func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	cs := r.pb.Steps[i]
 	raw, err := cs.ForEach.Render(env.Map()) //workflowcheck:ignore expressions are pure
@@ -157,6 +164,13 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	}
 	if len(items) == 0 {
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Output: []any{}, Reason: "for_each: the list is empty"})
+		return
+	}
+	// A list from a hostile detection could otherwise run tens of
+	// thousands of calls, past Temporal's history limits (the run would be
+	// terminated). Runs recorded before the limit replay unchanged.
+	if len(items) > MaxForEachItems && workflow.GetVersion(ctx, changeForEachLimit, workflow.DefaultVersion, 1) >= 1 {
+		r.finish(ctx, i, stepEnd{Status: playbook.StatusFailed, Error: fmt.Sprintf("for_each: %d items, more than the %d one step may run; narrow or split the list", len(items), MaxForEachItems)})
 		return
 	}
 	// Render every item's params first so one gate can show them all.
