@@ -191,6 +191,12 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if d.rev(ctx) < workflows.RevWithdrawnAtStart {
 			return out, nil
 		}
+		// A passing compliance result (Security Hub's record of a control
+		// that passes is Resolved, its first one too) closes no earlier
+		// Create: the control's later failure must start its runs.
+		if finding.PassingCompliance(det) {
+			return out, nil
+		}
 		rec, late, err := d.recordWithdrawn(ctx, set, det, view, opts, sig)
 		out.Recorded, out.Signalled = rec, append(out.Signalled, late...)
 		if len(rec) > 0 {

@@ -198,17 +198,32 @@ func lifecycle(det map[string]any) (string, string) {
 	if id, ok := Number(det["verdict_id"]); ok && (id == 1 || id == 5) {
 		return StateWithdrawn, fmt.Sprintf("verdict_id is %d (%s)", int(id), map[int]string{1: "False Positive", 5: "Benign"}[int(id)])
 	}
-	code := strings.ToUpper(str(det, "status_code"))
-	if code == "PASS" || code == "MANUAL" {
-		return StateCompliancePass, "status_code is " + code + " (a compliance result, not a threat)"
-	}
-	if c := obj(det["compliance"]); c != nil {
-		if s := strings.ToUpper(str(c, "status")); s == "PASS" || s == "PASSED" {
-			return StateCompliancePass, "compliance.status is " + str(c, "status") + " (a compliance result, not a threat)"
-		}
+	if why := compliancePass(det); why != "" {
+		return StateCompliancePass, why
 	}
 	return StateActive, ""
 }
+
+// compliancePass says why the record carries a passing compliance result
+// ("" when it does not).
+func compliancePass(det map[string]any) string {
+	code := strings.ToUpper(str(det, "status_code"))
+	if code == "PASS" || code == "MANUAL" {
+		return "status_code is " + code + " (a compliance result, not a threat)"
+	}
+	if c := obj(det["compliance"]); c != nil {
+		if s := strings.ToUpper(str(c, "status")); s == "PASS" || s == "PASSED" {
+			return "compliance.status is " + str(c, "status") + " (a compliance result, not a threat)"
+		}
+	}
+	return ""
+}
+
+// PassingCompliance reports whether the record carries a passing
+// compliance result (status_code PASS or MANUAL, compliance.status PASSED),
+// whatever its lifecycle state: Security Hub's record of a control that
+// passes is Resolved too, though no failure of it came before.
+func PassingCompliance(det map[string]any) bool { return compliancePass(det) != "" }
 
 func isFalsePositive(s string) bool {
 	switch strings.ToLower(strings.ReplaceAll(strings.TrimSpace(s), "_", " ")) {
