@@ -189,7 +189,7 @@ func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, erro
 	}
 	p, known, err := s.Tokens.Lookup(got)
 	if err != nil {
-		if !errors.Is(err, auth.ErrRevoked) {
+		if !errors.Is(err, auth.ErrRevoked) && !errors.Is(err, auth.ErrNotSlackUser) {
 			// The caller learns only that the server cannot check tokens;
 			// the file's path and the parse error go to the log.
 			s.Logger.Error("token store unreadable; refusing personal tokens", "error", err)

@@ -153,6 +153,12 @@ const TokenPrefix = "rpk_"
 // ErrRevoked is returned by Lookup for a revoked token.
 var ErrRevoked = errors.New("token revoked")
 
+// ErrNotSlackUser is returned by Lookup for a token whose record binds it
+// to something other than a Slack user id (a file written before Create
+// required one, or edited by hand): four-eyes compares the identity with
+// Slack clicks' user ids, so it would make one person two.
+var ErrNotSlackUser = errors.New("token not bound to a Slack user id")
+
 // Store is a token file. Lookups re-read the file when it changed, so a
 // revocation by `riposte tokens revoke` takes effect on the next request.
 type Store struct {
@@ -256,6 +262,9 @@ func (s *Store) Lookup(tok string) (*Principal, bool, error) {
 	}
 	if r.RevokedAt != nil {
 		return nil, true, fmt.Errorf("%w (%s, revoked %s)", ErrRevoked, r.ID, r.RevokedAt.UTC().Format(time.RFC3339))
+	}
+	if !identity.IsSlackUserID(strings.TrimSpace(r.User)) {
+		return nil, true, fmt.Errorf("%w (%s is bound to %q): revoke it and create one with --user U… (the member's Slack user id)", ErrNotSlackUser, r.ID, r.User)
 	}
 	return &Principal{Identity: r.User, Scopes: r.Scopes, Kind: KindToken, TokenID: r.ID}, true, nil
 }

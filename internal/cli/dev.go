@@ -140,6 +140,10 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 	if err != nil {
 		return nil, err
 	}
+	user, err := devUser()
+	if err != nil {
+		return nil, err
+	}
 	sys, err := system.Start(ctx, system.Options{
 		Logger: logger,
 		Embedded: &system.EmbeddedOptions{DataDir: o.DataDir, FrontendPort: o.TemporalPort,
@@ -162,7 +166,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: strings.Split(o.Playbooks, ","),
 			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
 			Tokens:  auth.NewStore(config.Env("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
-			DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")),
+			DevUser: user,
 			OIDC:    oidcV,
 		},
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"os"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/api"
@@ -181,10 +180,14 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if err != nil {
 		return err
 	}
+	user, err := devUser()
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
 	so.PlaybookStore = o.PlaybookStore
 	so.API = &system.APIOptions{
 		PlaybookInput: o.PlaybookInput,
-		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: strings.TrimSpace(os.Getenv("RIPOSTE_USER")), OIDC: oidcV,
+		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: user, OIDC: oidcV,
 		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
 		RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
 	}
