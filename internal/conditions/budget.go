@@ -66,9 +66,17 @@ func (m *meter) charge(n int) error {
 // it) would roughly take, counting a list held twice twice, and stops at
 // the first byte over the budget, so it runs in time bounded by the budget
 // whatever v shares.
-func (m *meter) chargeValue(v any) error { return m.value(reflect.ValueOf(v), 0) }
+func (m *meter) chargeValue(v any) error { return m.value(reflect.ValueOf(v), 0, 1) }
 
-func (m *meter) value(v reflect.Value, depth int) error {
+// jsonEscape is how many bytes toJSON may write for one byte of a string:
+// a control character, <, > or & becomes \u00XX.
+const jsonEscape = 6
+
+// chargeJSON charges v as toJSON may spell it: every string byte may
+// become an escape of jsonEscape bytes.
+func (m *meter) chargeJSON(v any) error { return m.value(reflect.ValueOf(v), 0, jsonEscape) }
+
+func (m *meter) value(v reflect.Value, depth, perByte int) error {
 	if err := m.charge(2*depth + 2); err != nil {
 		return err
 	}
@@ -83,20 +91,23 @@ func (m *meter) value(v reflect.Value, depth int) error {
 	}
 	switch v.Kind() {
 	case reflect.String:
-		return m.charge(v.Len())
+		if v.Len() > MaxEvalBytes/perByte {
+			return m.charge(-1)
+		}
+		return m.charge(v.Len() * perByte)
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			if err := m.value(v.Index(i), depth+1); err != nil {
+			if err := m.value(v.Index(i), depth+1, perByte); err != nil {
 				return err
 			}
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			if err := m.value(it.Key(), depth+1); err != nil {
+			if err := m.value(it.Key(), depth+1, perByte); err != nil {
 				return err
 			}
-			if err := m.value(it.Value(), depth+1); err != nil {
+			if err := m.value(it.Value(), depth+1, perByte); err != nil {
 				return err
 			}
 		}
@@ -192,6 +203,33 @@ func budgetFunctions() []expr.Option {
 		expr.Function("__riposte_size", func(args ...any) (any, error) {
 			return args[1], meterOf(args[0]).chargeValue(args[1])
 		}, new(func(*meter, any) any)),
+		// __riposte_json_size and __riposte_json_str charge what toJSON
+		// may write for its argument (escapes included), a string one
+		// keeping its type.
+		expr.Function("__riposte_json_size", func(args ...any) (any, error) {
+			return args[1], meterOf(args[0]).chargeJSON(args[1])
+		}, new(func(*meter, any) any)),
+		expr.Function("__riposte_json_str", func(args ...any) (any, error) {
+			return args[1], meterOf(args[0]).chargeJSON(args[1])
+		}, new(func(*meter, string) string)),
+		// __riposte_join_size charges the copies of join's separator
+		// (args[2]) between the elements of its list (args[1]), and
+		// returns the list.
+		expr.Function("__riposte_join_size", func(args ...any) (any, error) {
+			m := meterOf(args[0])
+			sep, _ := args[2].(string)
+			rv := reflect.ValueOf(args[1])
+			if k := rv.Kind(); (k == reflect.Slice || k == reflect.Array) && rv.Len() > 1 && len(sep) > 0 {
+				n := rv.Len() - 1
+				if n > MaxEvalBytes/len(sep) {
+					return nil, errBytes
+				}
+				if err := m.charge(n * len(sep)); err != nil {
+					return nil, err
+				}
+			}
+			return args[1], nil
+		}, new(func(*meter, any, string) any)),
 	}
 }
 
@@ -274,7 +312,23 @@ func (budgetPatch) Visit(node *ast.Node) {
 		case n.Name == "replace" && (len(n.Arguments) == 3 || len(n.Arguments) == 4):
 			ast.Patch(node, call("__riposte_replace", n.Arguments...))
 		case sizedBuiltins[n.Name]:
+			if n.Name == "join" && len(n.Arguments) == 2 && !isCall(unsized(n.Arguments[0]), "__riposte_join_size") &&
+				isKind(n.Arguments[0].Type(), reflect.Slice, reflect.Array, reflect.Interface) &&
+				isKind(n.Arguments[1].Type(), reflect.String, reflect.Interface) {
+				// The separator is copied between every two elements.
+				n.Arguments[0] = call("__riposte_join_size", n.Arguments[0], n.Arguments[1])
+			}
 			for i, a := range n.Arguments {
+				if n.Name == "toJSON" {
+					switch {
+					case isCall(a, "__riposte_json_size"), isCall(a, "__riposte_json_str"):
+					case a.Type() != nil && a.Type().Kind() == reflect.String:
+						n.Arguments[i] = call("__riposte_json_str", a)
+					case isKind(a.Type(), reflect.Interface, reflect.Slice, reflect.Array, reflect.Map, reflect.Pointer):
+						n.Arguments[i] = call("__riposte_json_size", a)
+					}
+					continue
+				}
 				// Scalars are their own size; wrapping them would only hide
 				// their type from the checker (join(1) must stay an error).
 				if !isKind(a.Type(), reflect.Interface, reflect.Slice, reflect.Array, reflect.Map, reflect.Pointer) {
@@ -289,4 +343,22 @@ func (budgetPatch) Visit(node *ast.Node) {
 			}
 		}
 	}
+}
+
+// isCall reports whether n is a call of the function name.
+func isCall(n ast.Node, name string) bool {
+	c, ok := n.(*ast.CallNode)
+	if !ok {
+		return false
+	}
+	id, ok := c.Callee.(*ast.IdentifierNode)
+	return ok && id.Value == name
+}
+
+// unsized is n without its __riposte_size wrapper.
+func unsized(n ast.Node) ast.Node {
+	if c, ok := n.(*ast.CallNode); ok && isCall(c, "__riposte_size") && len(c.Arguments) == 2 {
+		return c.Arguments[1]
+	}
+	return n
 }

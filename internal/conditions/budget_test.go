@@ -40,3 +40,41 @@ func TestEvalNestedPredicatesEnd(t *testing.T) {
 		t.Fatal("evaluation still running after 5s (10^12 predicate iterations; nothing bounds them)")
 	}
 }
+
+// What join and toJSON write is charged before it is built: the copies of
+// join's separator, and toJSON's escapes of a string (< is \u003c), so a
+// small expression cannot build hundreds of MB past the byte budget. A
+// usual call still evaluates, and join(1, ",") is still a compile error.
+func TestEvalJoinSeparatorAndJSONEscapesCharged(t *testing.T) {
+	for _, src := range []string{
+		`len(join(map(1..100, ""), repeat("x", 1000000)))`,
+		`len(toJSON(repeat("<", 6000000)))`,
+		`len(toJSON(toJSON(repeat("\\", 6000000))))`,
+	} {
+		p, err := Compile(src, ScopeVars, false)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if v, err := p.Eval((&Env{}).Map()); err == nil || !strings.Contains(err.Error(), "too expensive") {
+			t.Errorf("%s = %v, %v; want over the byte budget", src, v, err)
+		}
+	}
+	for src, want := range map[string]any{
+		`join(["a", "b"], ", ")`:             "a, b",
+		`toJSON("<b>")`:                      `"\u003cb\u003e"`,
+		`toJSON(["x"])`:                      "[\n  \"x\"\n]",
+		`join(map(1..3, string(#)), "-")`:    "1-2-3",
+		`len(join(map(1..1000, "a"), "--"))`: 1000 + 999*2,
+	} {
+		p, err := Compile(src, ScopeVars, false)
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		if v, err := p.Eval((&Env{}).Map()); err != nil || v != want {
+			t.Errorf("%s = %#v, %v; want %#v", src, v, err, want)
+		}
+	}
+	if _, err := Compile(`join(1, ",")`, ScopeVars, false); err == nil {
+		t.Error(`join(1, ",") compiles`)
+	}
+}

@@ -24,6 +24,11 @@ var allocCases = []struct{ name, src string }{
 	{"flatten", `len(flatten(reduce(1..40, [#acc, #acc], [1])))`},
 	{"join", `len(join(reduce(1..25, concat(#acc, #acc), [repeat("x", 100000)]), ""))`},
 	{"template", `${{ reduce(1..40, [#acc, #acc], 1) }} rendered`},
+	// join's separator, a string, was not charged: 99 copies of 15 MB.
+	{"join-separator", `len(join(map(1..100, ""), repeat("x", 15000000)))`},
+	// toJSON writes each < as \u003c (6 bytes) and each \ as \\: a string
+	// argument was not charged at all, and nested calls multiply it.
+	{"toJSON-escapes", `len(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(repeat("<", 2000000))))))))))`},
 }
 
 const allocChildEnv = "RIPOSTE_TEST_ALLOC_CASE"
