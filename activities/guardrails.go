@@ -154,8 +154,7 @@ func (g *Guardrails) Check(ctx context.Context, req workflows.PolicyCheck) (poli
 	p := g.current()
 	d, err := g.decide(ctx, p, req)
 	if err != nil {
-		return policy.Decision{}, temporal.NewApplicationError(err.Error(), workflows.ErrGuardrailsUnavailable,
-			workflows.UnavailableDetail{Approvers: p.Approvers})
+		return policy.Decision{}, workflows.NewUnavailable(err.Error(), p.Approvers)
 	}
 	if d.Decision == policy.Gate && len(p.Approvers) > 0 {
 		d.Approvers = p.Approvers

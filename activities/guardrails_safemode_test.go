@@ -175,8 +175,9 @@ func TestUnavailableCheckNamesPolicyApprovers(t *testing.T) {
 	_, err := g.Check(context.Background(), autoContain("isolate"))
 	var ae *temporal.ApplicationError
 	var ud workflows.UnavailableDetail
+	var lf workflows.LocalFailure
 	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || ae.NonRetryable() ||
-		ae.Details(&ud) != nil || len(ud.Approvers) != 1 || ud.Approvers[0] != "USECLEAD" {
+		ae.Details(&lf, &ud) != nil || len(ud.Approvers) != 1 || ud.Approvers[0] != "USECLEAD" {
 		t.Fatalf("got %v (details %+v); want a retryable %s naming USECLEAD", err, ud, workflows.ErrGuardrailsUnavailable)
 	}
 	if !strings.Contains(ae.Message(), "reading safe mode") {
@@ -192,7 +193,7 @@ func TestUnavailableCheckNamesPolicyApprovers(t *testing.T) {
 	})
 	_, err = act(context.Background(), catalog.Call{Action: req.Action, Params: req.Params, WorkflowID: req.WorkflowID, StepID: req.StepID, Guardrail: &req.Request})
 	ud = workflows.UnavailableDetail{}
-	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || ae.Details(&ud) != nil || len(ud.Approvers) != 1 {
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrGuardrailsUnavailable || ae.Details(&lf, &ud) != nil || len(ud.Approvers) != 1 {
 		t.Errorf("checked call: %v (details %+v); want the check's failure with its approvers", err, ud)
 	}
 }

@@ -34,7 +34,8 @@ type PolicyCheck struct {
 // guardrails_unavailable), as when the separate check fails.
 const ErrGuardrailsUnavailable = "GuardrailsUnavailable"
 
-// UnavailableDetail is the detail of a GuardrailsUnavailable failure: the
+// UnavailableDetail is the second detail of a GuardrailsUnavailable
+// failure, after a LocalFailure with its message (NewUnavailable): the
 // policy file was read, only the guard (safe mode, a budget) could not be
 // asked, so the gate it forces names the policy's approvers as any other
 // forced gate does. Failures recorded without it gate as before (the
@@ -43,14 +44,21 @@ type UnavailableDetail struct {
 	Approvers []string `json:"approvers,omitempty"`
 }
 
+// NewUnavailable is the retryable failure of a guardrail check that could
+// not get the guard's answer, naming who decides the gate it leads to.
+func NewUnavailable(msg string, approvers []string) error {
+	return temporal.NewApplicationError(msg, ErrGuardrailsUnavailable, LocalFailure{Message: msg}, UnavailableDetail{Approvers: approvers})
+}
+
 // unavailable is the fail-closed gate of a check that could not get the
 // guardrails' answer: msg says why; err's UnavailableDetail, when it has
 // one, names who decides.
 func unavailable(msg string, err error) policy.Decision {
 	d := policy.Unavailable(msg)
 	var ae *temporal.ApplicationError
+	var lf LocalFailure
 	var ud UnavailableDetail
-	if errors.As(err, &ae) && ae.Type() == ErrGuardrailsUnavailable && ae.HasDetails() && ae.Details(&ud) == nil {
+	if errors.As(err, &ae) && ae.Type() == ErrGuardrailsUnavailable && ae.HasDetails() && ae.Details(&lf, &ud) == nil {
 		d.Approvers = ud.Approvers
 	}
 	return d

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -84,8 +83,7 @@ func TestUnavailableGateTakesPolicyApprovers(t *testing.T) {
 		h := newHarness(t)
 		h.rev = rev
 		fail := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-			return policy.Decision{}, temporal.NewApplicationError("guard unreachable", workflows.ErrGuardrailsUnavailable,
-				workflows.UnavailableDetail{Approvers: []string{"USECLEAD"}})
+			return policy.Decision{}, workflows.NewUnavailable("guard unreachable", []string{"USECLEAD"})
 		}
 		v := &vendorFake{check: fail}
 		v.register(h.env, "crowdstrike.contain_host")

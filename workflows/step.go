@@ -458,7 +458,7 @@ func failedDecision(err error) *policy.Decision {
 	}
 	if ae.Type() == ErrGuardrailsUnavailable {
 		// The last attempt could not ask them and did not act.
-		d := unavailable(ae.Message(), ae)
+		d := unavailable(errorMessage(ae), ae)
 		return &d
 	}
 	var lf LocalFailure
@@ -554,8 +554,7 @@ func errorMessage(err error) string {
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
 		var lf LocalFailure
-		// A GuardrailsUnavailable failure's detail is an UnavailableDetail.
-		if ae.Type() != ErrGuardrailsUnavailable && ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
+		if ae.HasDetails() && ae.Details(&lf) == nil && lf.Message != "" {
 			return lf.Message
 		}
 		return ae.Message()

@@ -339,8 +339,29 @@ func SealLocalFailure(err error) error {
 		}
 		nonRetryable, msg = ae.NonRetryable(), ae.Message()
 	}
+	details := []any{workflows.LocalFailure{Message: msg}}
+	if ud, ok := unavailableDetail(ae); ok {
+		// Who decides the gate the run opens on it (workflows.NewUnavailable).
+		details = append(details, ud)
+	}
 	return temporal.NewApplicationErrorWithOptions(typ+" (message encrypted: the codec endpoint decodes it)", typ, temporal.ApplicationErrorOptions{
 		NonRetryable: nonRetryable,
-		Details:      []any{workflows.LocalFailure{Message: msg}},
+		Details:      details,
 	})
+}
+
+// unavailableDetail is the UnavailableDetail of a guardrail check's
+// GuardrailsUnavailable failure (workflows.NewUnavailable).
+func unavailableDetail(ae *temporal.ApplicationError) (ud workflows.UnavailableDetail, ok bool) {
+	if ae == nil || ae.Type() != workflows.ErrGuardrailsUnavailable || !ae.HasDetails() {
+		return ud, false
+	}
+	// Details not yet encoded are assigned by type: other details panic.
+	defer func() {
+		if recover() != nil {
+			ud, ok = workflows.UnavailableDetail{}, false
+		}
+	}()
+	var lf workflows.LocalFailure
+	return ud, ae.Details(&lf, &ud) == nil
 }
