@@ -253,6 +253,7 @@ func (p *connParser) connection(name string, key, n *yaml.Node) (activities.Conn
 		f, ok := typ.Field(k)
 		if !ok {
 			p.errorf(keys[k], "connection %s: unknown key %q for type %s%s", name, k, typ.Name, didYouMean(k, known))
+			p.maskLastSnippet(v)
 			valid = false
 			continue
 		}
@@ -379,25 +380,61 @@ func (p *connParser) urlValue(conn, key string, v *yaml.Node) (string, bool) {
 	u, err := url.Parse(s)
 	switch {
 	case err != nil:
-		p.errorf(v, "connection %s: %s %q is not a URL: %v", conn, key, s, errors.Unwrap(err))
-		return "", false
-	case u.Scheme != "https" && u.Scheme != "http":
-		p.errorf(v, "connection %s: %s %q must be an http(s) URL", conn, key, s)
-		return "", false
-	case u.Host == "":
-		p.errorf(v, "connection %s: %s %q has no host", conn, key, s)
+		// url's errors quote the part they refuse, which may be a
+		// secret (a password where the port goes): name the key only.
+		p.errorf(v, "connection %s: %s is not a URL (%s)", conn, key, urlErrorKind(err))
 		return "", false
 	case u.User != nil:
 		p.errorf(v, "connection %s: %s must not carry credentials; use the connection's secret fields", conn, key)
 		return "", false
+	case u.Scheme != "https" && u.Scheme != "http":
+		p.errorf(v, "connection %s: %s %q must be an http(s) URL", conn, key, shownURL(u))
+		return "", false
+	case u.Host == "":
+		p.errorf(v, "connection %s: %s %q has no host", conn, key, shownURL(u))
+		return "", false
 	case u.RawQuery != "" || u.Fragment != "":
-		p.errorf(v, "connection %s: %s %q must not have a query or fragment", conn, key, s)
+		p.errorf(v, "connection %s: %s %q must not have a query or fragment", conn, key, shownURL(u))
 		return "", false
 	}
 	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
 		p.warnf(v, "connection %s: %s uses plain http; credentials would cross the network unencrypted", conn, key)
 	}
 	return strings.TrimRight(s, "/"), true
+}
+
+// shownURL is u as a diagnostic may print it: the value may come from an
+// env var (${VAR}) and carry a secret in its userinfo, query (a webhook's
+// ?code=) or fragment, so those are replaced by "…".
+func shownURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.ForceQuery = false
+	c.RawQuery, c.Fragment, c.RawFragment = "", "", ""
+	out := c.String()
+	if u.User != nil {
+		out = strings.Replace(out, "//", "//…@", 1)
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		out += "?…"
+	}
+	if u.Fragment != "" {
+		out += "#…"
+	}
+	return out
+}
+
+// urlErrorKind is what url.Parse refused, without the refused text.
+func urlErrorKind(err error) string {
+	msg := errors.Unwrap(err)
+	if msg == nil {
+		return "unparsable"
+	}
+	s := msg.Error()
+	if i := strings.IndexAny(s, "\"\\"); i > 0 {
+		s = strings.TrimSpace(s[:i])
+	}
+	return s
 }
 
 func isLoopback(host string) bool {
@@ -426,6 +463,7 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 			hint = fmt.Sprintf("{env: %s}", v.Value[2:len(v.Value)-1])
 		}
 		p.errorf(v, "connection %s: %s is a secret: write %s, never the value itself", conn, key, hint)
+		p.maskLastSnippet(v)
 		return activities.SecretRef{}, false
 	}
 	var ref activities.SecretRef
@@ -504,4 +542,31 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		p.warnf(refNode, "connection %s: %s: file %s is readable by group or others (mode %04o): make it mode 0400 and owned by the user Riposte runs as (uid 65532 in the container image), e.g. chown 65532:65532 %s && chmod 0400 %s; see deploy/README.md, Secret files", conn, key, path, fi.Mode().Perm(), path, path)
 	}
 	return ref, true
+}
+
+// maskLastSnippet hides a value from the caret snippet of the diagnostic
+// just recorded: a secret written in the file, or the value of an unknown
+// key (a misspelt secret field: "clent_secret: …"). The line is shown up
+// to the value, which is replaced by "***"; the caret stays where it was.
+func (p *connParser) maskLastSnippet(v *yaml.Node) {
+	ds := p.Reporter.Diags
+	if len(ds) == 0 || ds[len(ds)-1].Snippet == "" || v == nil || v.Kind != yaml.ScalarNode {
+		return
+	}
+	d := &ds[len(ds)-1]
+	line, col := yamlx.Pos(v)
+	if line != d.Line {
+		return // the value is not on the line the snippet shows
+	}
+	lines := strings.SplitAfter(string(p.Reporter.Src), "\n")
+	if line > len(lines) {
+		d.Snippet = ""
+		return
+	}
+	text := []rune(strings.TrimRight(lines[line-1], "\r\n"))
+	if col-1 > len(text) {
+		d.Snippet = ""
+		return
+	}
+	d.Snippet = yamlx.Snippet([]byte(string(text[:col-1])+"***"), 1, d.Col)
 }
