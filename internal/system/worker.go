@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
@@ -42,6 +43,13 @@ type WorkerOptions struct {
 	// playbook version find it; missing paths are skipped.
 	Playbooks []string
 }
+
+// WorkerStopTimeout is how long a stopping worker (SIGTERM) lets the
+// steps in flight finish before it cancels them. Below Kubernetes'
+// terminationGracePeriodSeconds (60 in deploy/kubernetes/worker.yaml) and
+// docker-compose.yml's stop_grace_period, so the process is not killed
+// first.
+const WorkerStopTimeout = 30 * time.Second
 
 // LabMode says when the vendor lab (fake vendors on loopback) serves the
 // actions.
@@ -108,6 +116,12 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 	}
 	setStickyCache(o.StickyCache)
 	wo := o.Worker
+	if wo.WorkerStopTimeout == 0 {
+		// The SDK's default (0) cancels every activity in flight the
+		// moment the worker stops: a SIGTERM would abort vendor calls
+		// half-way instead of letting them finish.
+		wo.WorkerStopTimeout = WorkerStopTimeout
+	}
 	if obs != nil {
 		// Step metrics and step-aware activity logs.
 		wo.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), wo.Interceptors...),
