@@ -49,8 +49,18 @@ func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
 	tlsDef, err := EnvBool("TEMPORAL_TLS")
 	t.envErr = err
 	fs.BoolVar(&t.TLS, "tls", tlsDef, "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
-	fs.StringVar(&t.APIKey, "api-key", Env("TEMPORAL_API_KEY", ""), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	t.APIKey = Env("TEMPORAL_API_KEY", "")
+	fs.Var(secretFlag{&t.APIKey}, "api-key", "Temporal Cloud API `key` (env TEMPORAL_API_KEY; prefer the env var: a flag shows in the process list)")
 }
+
+// secretFlag is a string flag whose value is never printed: usage (on
+// --help and on every mistyped flag, to stderr and so to the logs) shows
+// no default, whatever the environment set it to.
+type secretFlag struct{ p *string }
+
+func (f secretFlag) String() string { return "" }
+
+func (f secretFlag) Set(v string) error { *f.p = v; return nil }
 
 // Env returns the environment variable name, or def when it is unset or
 // empty.
