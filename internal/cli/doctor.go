@@ -242,7 +242,9 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	}
 
 	// Worker settings: policy, sticky cache, playbook store.
-	if _, err := os.Stat(o.Runtime.Policy); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(o.Runtime.Policy); errors.Is(err, fs.ErrNotExist) && o.Runtime.explicit("policy", "RIPOSTE_POLICY") {
+		r.fail("policy", "%s not found: a worker given it refuses to start (it would run without site guardrails)", o.Runtime.Policy)
+	} else if errors.Is(err, fs.ErrNotExist) {
 		r.skip("policy", "%s not found: no site guardrails", o.Runtime.Policy)
 	} else if err != nil {
 		r.fail("policy", "%v", err)

@@ -77,6 +77,9 @@ func workerCommand() command {
 			if err := o.Runtime.check(); err != nil {
 				return fail(s, &exitError{code: 2, err: err})
 			}
+			if err := o.Runtime.checkFiles(); err != nil {
+				return fail(s, &exitError{code: 2, err: err})
+			}
 			if err := runWorker(ctx, o, s); err != nil {
 				return fail(s, err)
 			}

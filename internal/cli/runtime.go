@@ -27,9 +27,13 @@ type runtimeFlags struct {
 	PlaybookStore string
 	// envErr is a bad value in an environment variable behind a flag.
 	envErr error
+	// fs is the flag set registered on, to tell a --config or --policy
+	// someone gave from the implicit defaults.
+	fs *flag.FlagSet
 }
 
 func (f *runtimeFlags) register(fs *flag.FlagSet) {
+	f.fs = fs
 	fs.StringVar(&f.Config, "config", config.Env("RIPOSTE_CONFIG", "riposte.yaml"), "vendor connections file (env RIPOSTE_CONFIG); optional")
 	fs.StringVar(&f.Policy, "policy", config.Env("RIPOSTE_POLICY", "policy.yaml"), "site guardrails file (env RIPOSTE_POLICY); optional")
 	fs.StringVar(&f.PlaybookStore, "playbook-store", config.Env("RIPOSTE_PLAYBOOK_STORE", ""),
@@ -49,6 +53,35 @@ func (f *runtimeFlags) check() error {
 		return fmt.Errorf("--sticky-cache %d: must be at least 1", f.StickyCache)
 	}
 	return nil
+}
+
+// checkFiles refuses a --policy that was given (flag or RIPOSTE_POLICY)
+// but does not exist: only the implicit ./policy.yaml is optional. A named
+// policy file that is missing would otherwise run the worker without any
+// site guardrails. (riposte.yaml stays optional wherever it is named:
+// deploy/config ships without one, connections are added when needed.)
+func (f *runtimeFlags) checkFiles() error {
+	// --policy "" asks for no policy on purpose.
+	if f.Policy == "" || !f.explicit("policy", "RIPOSTE_POLICY") {
+		return nil
+	}
+	if _, err := os.Stat(f.Policy); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("--policy %s (or RIPOSTE_POLICY): no such file; not starting without site guardrails (protected assets, budgets, confidence floor). To run without a policy on purpose, give --policy \"\" or set RIPOSTE_POLICY= (empty; the container image sets it to /etc/riposte/config/policy.yaml)", f.Policy)
+	}
+	return nil
+}
+
+// explicit reports whether the flag name was given on the command line or
+// through its environment variable env.
+func (f *runtimeFlags) explicit(name, env string) bool {
+	if os.Getenv(env) != "" {
+		return true
+	}
+	set := false
+	if f.fs != nil {
+		f.fs.Visit(func(fl *flag.Flag) { set = set || fl.Name == name })
+	}
+	return set
 }
 
 // worker returns the worker options these flags choose.

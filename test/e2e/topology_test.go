@@ -88,7 +88,7 @@ func TestProductionTopology(t *testing.T) {
 	)
 	missing := filepath.Join(work, "absent")
 	worker := harness.StartProcess(t, &harness.Process{Name: "worker", Path: bin, Dir: work, Env: append(common, "RIPOSTE_METRICS_ADDR="+workerMetrics, "OTEL_SERVICE_NAME=riposte-worker"),
-		Args: []string{"worker", "--config", missing + ".yaml", "--policy", missing + "-policy.yaml"}})
+		Args: []string{"worker", "--config", missing + ".yaml", "--policy", ""}})
 	serve := harness.StartProcess(t, &harness.Process{Name: "serve", Path: bin, Dir: work, Env: append(common, "RIPOSTE_API_TOKEN="+token, "RIPOSTE_METRICS_ADDR="+serveMetrics, "OTEL_SERVICE_NAME=riposte-serve"),
 		Args: []string{"serve", "--http", apiAddr, "--playbooks", pbDir}})
 
