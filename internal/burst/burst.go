@@ -14,6 +14,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -420,8 +421,15 @@ func getRun(ctx context.Context, t Target, id string) (*api.RunDetail, error) {
 	var d api.RunDetail
 	var err error
 	for range 5 {
-		if err = getJSON(ctx, t, "/v1/runs/"+url.PathEscape(id), &d); err == nil {
+		d = api.RunDetail{}
+		err = getJSON(ctx, t, "/v1/runs/"+url.PathEscape(id), &d)
+		if err == nil && (len(d.Steps) > 0 || !strings.HasPrefix(d.Error, "step states unavailable")) {
 			return &d, nil
+		}
+		if err == nil {
+			// A running run's steps come from a query, which a busy
+			// worker may not answer in time: ask again.
+			err = errors.New(d.Error)
 		}
 		select {
 		case <-ctx.Done():
