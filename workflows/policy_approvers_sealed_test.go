@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -24,13 +25,20 @@ import (
 // (message encrypted…)". It fails at the revisions where the separate
 // check runs (before RevGuardInCall: CurrentRev, the inline playbook input
 // of serve's playbook_input: inline and of mixed-release workers).
+// Unsealed (the test environment's local activities), too.
 func TestUnavailableGateTakesPolicyApproversOnSealingWorker(t *testing.T) {
+	for _, sealed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sealed=%v", sealed), func(t *testing.T) { unavailableGateApprovers(t, sealed) })
+	}
+}
+
+func unavailableGateApprovers(t *testing.T, sealed bool) {
 	forRevs(t, func(t *testing.T, rev int) {
 		h := newHarness(t)
 		h.rev = rev
 		fail := func(ctx context.Context, _ workflows.PolicyCheck) (policy.Decision, error) {
 			err := workflows.NewUnavailable("guard unreachable", []string{"USECLEAD"})
-			if activity.GetInfo(ctx).IsLocalActivity {
+			if sealed && activity.GetInfo(ctx).IsLocalActivity {
 				// What engine's worker interceptor does to every local
 				// activity failure.
 				// Its details travel encoded in the marker, as on a worker.

@@ -1,12 +1,9 @@
 package workflows_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
-
-	"go.temporal.io/sdk/activity"
 
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
@@ -71,43 +68,4 @@ func TestBudgetSlotGivenBackForDeniedGate(t *testing.T) {
 	if g := st.Guardrail; len(releases.all()) != 1 || g == nil || !g.Released {
 		t.Errorf("denied step, action never sent: releases %+v, guardrail %+v; want the reserved slot given back", releases.all(), g)
 	}
-}
-
-// The guard could not be asked (safe mode unreadable, a budget guard
-// down): the check's failure names policy.yaml's approvers, and the
-// guardrails_unavailable gate the run opens is theirs, as any gate the
-// policy forces — the playbook's own approver cannot release the step.
-// Both where the check runs: before the call and inside it.
-func TestUnavailableGateTakesPolicyApprovers(t *testing.T) {
-	forRevs(t, func(t *testing.T, rev int) {
-		h := newHarness(t)
-		h.rev = rev
-		fail := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-			return policy.Decision{}, workflows.NewUnavailable("guard unreachable", []string{"USECLEAD"})
-		}
-		v := &vendorFake{check: fail}
-		v.register(h.env, "crowdstrike.contain_host")
-		f := &gateFake{}
-		f.register(h.env)
-		h.env.RegisterActivityWithOptions(fail, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-		var soc, lead string
-		h.vote(time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "USOC"}, &soc)
-		h.vote(2*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "USECLEAD"}, &lead)
-		res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s",
-			"approval: auto\n    retry: {max_attempts: 2, initial_interval: 100ms}", 1)), det)
-		if err != nil || res == nil {
-			t.Fatalf("run: %v", err)
-		}
-		st := stepOf(res, "isolate")
-		if st.Guardrail == nil || st.Guardrail.Rule != policy.RuleUnavailable {
-			t.Fatalf("guardrail %+v; want %s", st.Guardrail, policy.RuleUnavailable)
-		}
-		if soc == "" || lead != "" || len(res.Gates) != 1 || res.Gates[0].State != workflows.GateApproved ||
-			len(res.Gates[0].Approvers) != 1 || res.Gates[0].Approvers[0] != "USECLEAD" {
-			t.Errorf("USOC (playbook approver) vote %q, USECLEAD (policy approver) vote %q; gates %+v: want the policy's approver to decide", soc, lead, res.Gates)
-		}
-		if n := v.count("crowdstrike.contain_host"); n != 1 {
-			t.Errorf("%d contain calls after approval, want 1", n)
-		}
-	})
 }

@@ -43,38 +43,10 @@ steps:
 // UALICE approves isolating prod-db-01: the action she supplied the target
 // of, approved by herself.
 func TestUpdateSubmitterCannotApproveWhatTheirRecordTargets(t *testing.T) {
-	h := newHarness(t)
-	var mu sync.Mutex
-	var contained []any
-	h.action("jira.create_issue", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
-	h.action("crowdstrike.contain_host", func(_ context.Context, call catalog.Call) (map[string]any, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		contained = append(contained, call.Params["hostname"])
-		return map[string]any{}, nil
+	var self string
+	_, contained := submitterRun(t, func(h *harness) {
+		h.vote(15*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE"}, &self)
 	})
-	f := &gateFake{}
-	f.register(h.env)
-	allowPolicy(h)
-	c := compileYAML(t, twoGatePlaybook)
-	view := map[string]any{"state": "active", "severity": "Medium", "confidence": 50.0,
-		"hosts": []any{map[string]any{"value": "fin-ws-042", "source": "device.hostname"}}}
-	up := workflows.FindingUpdate{By: "UALICE", Finding: map[string]any{"state": "active", "severity": "Critical", "confidence": 95.0,
-		"hosts": []any{map[string]any{"value": "prod-db-01", "source": "device.hostname"}}}}
-	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
-	var triage, self string
-	h.vote(10*time.Minute, workflows.Decision{GateID: "triage", Approve: true, User: "UCAROL"}, &triage)
-	h.vote(15*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE"}, &self)
-	det := map[string]any{"severity_id": 3, "confidence_score": 50, "device": map[string]any{"hostname": "fin-ws-042"}}
-	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view, Requester: "UBOB"})
-	if _, err := resultOf(h); err != nil {
-		t.Fatalf("run: %v", err)
-	}
-	if triage != "" {
-		t.Fatalf("triage vote refused: %s", triage)
-	}
-	mu.Lock()
-	defer mu.Unlock()
 	if self == "" || len(contained) != 0 {
 		t.Errorf("UALICE, who submitted the record naming the target, approved its containment alone (vote refusal %q; hosts contained %v)", self, contained)
 	}
@@ -84,6 +56,26 @@ func TestUpdateSubmitterCannotApproveWhatTheirRecordTargets(t *testing.T) {
 // worker up) is refused too, and the gate keeps why; the change records
 // who sent the record.
 func TestUpdateSubmitterSignalledVoteRefused(t *testing.T) {
+	res, contained := submitterRun(t, func(h *harness) {
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE"}))
+		}, 15*time.Minute)
+	})
+	g := res.Gates[1]
+	if len(contained) != 0 || g.State == workflows.GateApproved || len(g.Refused) != 1 || !strings.Contains(g.Refused[0].Refusal, "cannot decide it") {
+		t.Errorf("contained %v, gate %s, refused %+v: UALICE's signalled vote on the target her record chose", contained, g.State, g.Refused)
+	}
+	if len(res.FindingChanges) != 1 || res.FindingChanges[0].By != "UALICE" || len(g.Submitters) != 1 {
+		t.Errorf("changes %+v, gate submitters %v; want the change and the gate to name UALICE", res.FindingChanges, g.Submitters)
+	}
+}
+
+// submitterRun runs twoGatePlaybook for UBOB's detection: at 5m UALICE's
+// record raises the view and names prod-db-01, at 10m UCAROL approves the
+// triage gate, then vote adds UALICE's vote on the isolate gate. It returns
+// the result and the hosts contained.
+func submitterRun(t *testing.T, vote func(h *harness)) (*workflows.Result, []any) {
+	t.Helper()
 	h := newHarness(t)
 	var mu sync.Mutex
 	var contained []any
@@ -105,22 +97,17 @@ func TestUpdateSubmitterSignalledVoteRefused(t *testing.T) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(up)) }, 5*time.Minute)
 	var triage string
 	h.vote(10*time.Minute, workflows.Decision{GateID: "triage", Approve: true, User: "UCAROL"}, &triage)
-	h.env.RegisterDelayedCallback(func() {
-		h.env.SignalWorkflow(workflows.SignalDecide, h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE"}))
-	}, 15*time.Minute)
+	vote(h)
 	det := map[string]any{"severity_id": 3, "confidence_score": 50, "device": map[string]any{"hostname": "fin-ws-042"}}
 	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Finding: view, Requester: "UBOB"})
 	res, err := resultOf(h)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
+	if triage != "" {
+		t.Fatalf("triage vote refused: %s", triage)
+	}
 	mu.Lock()
 	defer mu.Unlock()
-	g := res.Gates[1]
-	if len(contained) != 0 || g.State == workflows.GateApproved || len(g.Refused) != 1 || !strings.Contains(g.Refused[0].Refusal, "cannot decide it") {
-		t.Errorf("contained %v, gate %s, refused %+v: UALICE's signalled vote on the target her record chose", contained, g.State, g.Refused)
-	}
-	if len(res.FindingChanges) != 1 || res.FindingChanges[0].By != "UALICE" || len(g.Submitters) != 1 {
-		t.Errorf("changes %+v, gate submitters %v; want the change and the gate to name UALICE", res.FindingChanges, g.Submitters)
-	}
+	return res, contained
 }
