@@ -288,13 +288,7 @@ func toAny(l []string) []any {
 // that reverses what an analyst reads, a terminal escape), within EC2's
 // 255 bytes.
 func snapshotDescription(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r == '\n' || r == '\t' {
-			return ' '
-		}
-		return r
-	}, connector.ShownText(s))
-	return clipUTF8(s, 255)
+	return clipUTF8(connector.ShownLine(s), 255)
 }
 
 // clipUTF8 cuts s to at most n bytes at a character boundary: a split UTF-8

@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
 	"unicode/utf16"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -583,12 +582,7 @@ const jiraSummaryMax = 255
 // characters (ESC, bidi overrides) dropped, cut to jiraSummaryMax UTF-16
 // units with "…".
 func jiraSummary(s string) string {
-	s = strings.Join(strings.Fields(strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return ' '
-		}
-		return r
-	}, s)), " ")
+	s = connector.ShownLine(s)
 	if len(utf16.Encode([]rune(s))) <= jiraSummaryMax {
 		return s
 	}

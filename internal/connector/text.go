@@ -30,3 +30,7 @@ func ShownText(s string) string {
 		return r
 	}, s)
 }
+
+// ShownLine is ShownText on one line: line breaks, tabs and runs of spaces
+// become one space (a Jira summary, an EC2 description).
+func ShownLine(s string) string { return strings.Join(strings.Fields(ShownText(s)), " ") }

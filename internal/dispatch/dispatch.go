@@ -254,7 +254,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 // recordWithdrawn starts, for each playbook whose trigger matches the
 // withdrawn record read as active and which has no run for the finding, a
 // run with the withdrawn record: it runs no step (workflows
-// ChangeWithdrawnAtStart) and holds the run's workflow id, so a Create
+// RevWithdrawnAtStart) and holds the run's workflow id, so a Create
 // that arrives after its Close (producers and queues do not keep order)
 // is deduplicated instead of containing for a closed finding. A record
 // sent after the namespace's retention starts a run again. A run that a
