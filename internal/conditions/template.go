@@ -40,7 +40,7 @@ func CompileTemplate(s string, sc Scope) (*Template, error) {
 		if i > 0 {
 			t.parts = append(t.parts, part{lit: rest[:i]})
 		}
-		j := strings.Index(rest[i+3:], "}}")
+		j := placeholderEnd(rest[i+3:])
 		if j < 0 {
 			line, col := position(s, offset+i)
 			return nil, &Error{Line: line, Column: col, Msg: "unclosed ${{ (missing }})"}
@@ -69,6 +69,44 @@ func CompileTemplate(s string, sc Scope) (*Template, error) {
 		t.single = t.parts[0].prog
 	}
 	return t, nil
+}
+
+// placeholderEnd returns the byte index of the "}}" that closes a
+// placeholder whose expression starts at src[0], or -1. A "}}" inside one of
+// expr's string literals ("...", '...', `...`) or closing a map literal
+// ({"a": {"b": 1}}) belongs to the expression, not to the placeholder.
+func placeholderEnd(src string) int {
+	depth := 0
+	for i := 0; i < len(src); i++ {
+		switch c := src[i]; c {
+		case '"', '\'', '`':
+			// Skip to the literal's closing quote; a backslash escapes the
+			// next byte except in a raw (backtick) string. Past an
+			// unterminated literal the first "}}" ends the placeholder, so
+			// that the compiler names the literal.
+			j := i + 1
+			for ; j < len(src) && src[j] != c; j++ {
+				if c != '`' && src[j] == '\\' {
+					j++
+				}
+			}
+			if j >= len(src) {
+				return strings.Index(src, "}}")
+			}
+			i = j
+		case '{':
+			depth++
+		case '}':
+			if depth == 0 {
+				if i+1 < len(src) && src[i+1] == '}' {
+					return i
+				}
+				continue
+			}
+			depth--
+		}
+	}
+	return -1
 }
 
 // byteOffset converts a rune index into a byte index of s.

@@ -49,6 +49,13 @@ func TestRenderTemplate(t *testing.T) {
 		{`}} and { {`, "}} and { {"},
 		{`${{ "a" + "b" }}`, "ab"},
 		{`${{ date("2024-01-02") }}`, mustDate(t, "2024-01-02")},
+		// A }} inside a string literal or closing a map literal belongs to
+		// the expression.
+		{`${{ "}}" }}`, "}}"},
+		{`x=${{ 'a}}b' + "c\"}}" + ` + "`}}`" + ` }}!`, `x=a}}bc"}}}}!`},
+		{`${{ {"a": {"b": 1}} }}`, map[string]any{"a": map[string]any{"b": 1}}},
+		{`${{ {"a": {"b": 1}}}}`, map[string]any{"a": map[string]any{"b": 1}}},
+		{`${{ [1, 5] | filter({# > 2}) }}`, []any{5}},
 		{`d=${{ date("2024-01-02") }}`, "d=2024-01-02 00:00:00 +0000 UTC"},
 	}
 	for _, tt := range tests {
@@ -146,7 +153,8 @@ func TestTemplateErrors(t *testing.T) {
 		{"first\nsecond ${{ detection.a &&\n  detection.b >< 1 }}", Error{3, 16, `unexpected token Operator("<")`}},
 		{`x ${{ steps[detection.s].status }}`, Error{1, 12, "steps must be indexed by a literal name (steps.<name>)"}},
 		{`x ${{ now() }}`, Error{1, 7, "now() is not available: expressions must give the same result when a run is replayed (use detection.time)"}},
-		{`${{ "}}" }}`, Error{1, 6, "literal not terminated"}}, // }} inside a string literal ends the placeholder
+		{`${{ "}} }}`, Error{1, 6, "literal not terminated"}},
+		{`a ${{ {"x": {"y": 1}}`, Error{1, 3, "unclosed ${{ (missing }})"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.tmpl, func(t *testing.T) {
