@@ -139,6 +139,63 @@ func TestElasticRuleThreat(t *testing.T) {
 	}
 }
 
+// Each Elastic threat entry names its tactic: every attack built from it
+// carries that tactic, a technique under two tactics is two attacks, a
+// tactic without techniques is an attack of its own, and another
+// framework's entries are not ATT&CK.
+func TestElasticRuleThreatTactics(t *testing.T) {
+	entry := func(framework, tactic string, techs ...any) any {
+		e := map[string]any{"framework": framework, "technique": techs}
+		if tactic != "" {
+			e["tactic"] = map[string]any{"id": tactic, "name": "n" + tactic, "reference": "https://attack.mitre.org/tactics/" + tactic + "/"}
+		}
+		return e
+	}
+	tech := func(id string, subs ...string) any {
+		var sl []any
+		for _, s := range subs {
+			sl = append(sl, map[string]any{"id": s, "name": "n" + s})
+		}
+		return map[string]any{"id": id, "name": "n" + id, "subtechnique": sl}
+	}
+	m := map[string]any{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "r", "@timestamp": "2025-06-02T07:08:52.979Z",
+		"kibana.alert.rule.threat": []any{
+			entry("MITRE ATT&CK", "TA0006", tech("T1003", "T1003.001")),
+			entry("MITRE ATT&CK", "TA0004", tech("T1078")),
+			entry("MITRE ATT&CK", "TA0005", tech("T1078")),
+			entry("MITRE ATT&CK", "TA0010"),
+			entry("MITRE ATLAS", "AML.TA0000", tech("AML.T0000")),
+		}}
+	out, _, err := One(0, m, FormatElastic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range out["attacks"].([]any) {
+		am := a.(map[string]any)
+		var parts []string
+		for _, k := range []string{"technique", "sub_technique", "tactic"} {
+			if o, ok := am[k].(map[string]any); ok {
+				parts = append(parts, k+"="+o["uid"].(string)+"/"+o["name"].(string))
+			}
+		}
+		got = append(got, strings.Join(parts, " "))
+	}
+	want := []string{
+		"tactic=TA0010/nTA0010",
+		"technique=T1003/nT1003 tactic=TA0006/nTA0006",
+		"technique=T1003/nT1003 sub_technique=T1003.001/nT1003.001 tactic=TA0006/nTA0006",
+		"technique=T1078/nT1078 tactic=TA0004/nTA0004",
+		"technique=T1078/nT1078 tactic=TA0005/nTA0005",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("attacks:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if ids := finding.AttackIDs(out); len(ids) != 3 {
+		t.Errorf("attack ids %v, want T1003, T1003.001, T1078", ids)
+	}
+}
+
 // OCSF process.pid is an Integer. The vendors write it as a string
 // (CrowdStrike local_process_id) or a number (Graph processId, Elastic
 // process.pid); the converted finding holds an int either way, decoded as

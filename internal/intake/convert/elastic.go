@@ -3,6 +3,7 @@ package convert
 import (
 	"cmp"
 	"net/netip"
+	"sort"
 	"strings"
 )
 
@@ -18,7 +19,9 @@ import (
 //	kibana.alert.rule.name, rule_id, kibana.alert.rule.type
 //	                                     → finding_info.analytic {name, uid, type}
 //	threat[], kibana.alert.rule.threat[] (7.x: signal.rule.threat[])
-//	  .technique[].id, .subtechnique[].id → attacks[] (union, deduplicated)
+//	  .tactic, .technique[], .subtechnique[] {id, name}
+//	                                     → attacks[] {tactic, technique,
+//	                                       sub_technique} (union, deduplicated)
 //	kibana.alert.severity low 2, medium 3, high 4, critical 5 → severity_id
 //	kibana.alert.workflow_status open 1, acknowledged 2, closed 4 → status_id
 //	@timestamp (else kibana.alert.original_time) → time
@@ -52,22 +55,7 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	put(analytic, "name", gets(m, "kibana.alert.rule.name"))
 	put(analytic, "uid", cmp.Or(gets(m, "kibana.alert.rule.rule_id"), gets(m, "kibana.alert.rule.uuid")))
 	fi["analytic"] = analytic
-	// The rule's ATT&CK mapping is in kibana.alert.rule.threat
-	// (signal.rule.threat before 8.0); top-level threat only when the
-	// source event had one (Elastic Defend). attacks() deduplicates.
-	var ids []string
-	for _, path := range []string{"threat", "kibana.alert.rule.threat", "signal.rule.threat"} {
-		for _, t := range asList(get(m, path)) {
-			for _, tech := range asList(get(asMap(t), "technique")) {
-				tm := asMap(tech)
-				ids = append(ids, gets(tm, "id"))
-				for _, sub := range asList(tm["subtechnique"]) {
-					ids = append(ids, gets(asMap(sub), "id"))
-				}
-			}
-		}
-	}
-	put(out, "attacks", attacks(nil, ids...))
+	put(out, "attacks", elasticAttacks(m))
 	switch strings.ToLower(gets(m, "kibana.alert.workflow_status")) {
 	case "open":
 		out["status_id"], out["status"] = 1, "New"
@@ -116,6 +104,105 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 		out["evidences"] = []any{ev}
 	}
 	return out, nil
+}
+
+// elasticAttacks maps the alert's MITRE ATT&CK threat entries to OCSF
+// attacks[]: one entry per technique and per sub-technique, each with the
+// tactic its threat entry names (a technique listed under two tactics gives
+// two entries), and one tactic-only entry for a threat entry without
+// techniques. The rule's mapping is in kibana.alert.rule.threat
+// (signal.rule.threat before 8.0); top-level threat only when the source
+// event had one (Elastic Defend). Entries of another framework are skipped.
+func elasticAttacks(m map[string]any) []any {
+	type key struct{ tech, sub, tactic string }
+	seen := map[key]bool{}
+	var keys []key
+	byKey := map[key]map[string]any{}
+	add := func(k key, a map[string]any) {
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+			byKey[k] = a
+		}
+	}
+	named := func(id, name string) map[string]any {
+		o := map[string]any{"uid": id}
+		put(o, "name", name)
+		return o
+	}
+	for _, path := range []string{"threat", "kibana.alert.rule.threat", "signal.rule.threat"} {
+		for _, t := range asList(get(m, path)) {
+			tm := asMap(t)
+			if fw := gets(tm, "framework"); fw != "" && !strings.EqualFold(fw, "MITRE ATT&CK") {
+				continue
+			}
+			var tactic map[string]any
+			tacticID := strings.TrimSpace(gets(asMap(tm["tactic"]), "id"))
+			if strings.HasPrefix(tacticID, "TA") {
+				tactic = named(tacticID, gets(asMap(tm["tactic"]), "name"))
+			} else {
+				tacticID = ""
+			}
+			techs := 0
+			// addTech adds a technique or, for T1234.001, the sub-technique
+			// under its technique (named when the parent's name is known).
+			addTech := func(id, name, parentName string) {
+				if !isTechnique(id) {
+					return
+				}
+				techs++
+				tech, sub, _ := strings.Cut(id, ".")
+				a := map[string]any{}
+				if sub == "" {
+					a["technique"] = named(id, name)
+				} else {
+					a["technique"] = named(tech, parentName)
+					a["sub_technique"] = named(id, name)
+					sub = id
+				}
+				put(a, "tactic", tactic)
+				add(key{tech, sub, tacticID}, a)
+			}
+			for _, t := range asList(tm["technique"]) {
+				te := asMap(t)
+				id, name := strings.TrimSpace(gets(te, "id")), gets(te, "name")
+				addTech(id, name, "")
+				for _, s := range asList(te["subtechnique"]) {
+					sm := asMap(s)
+					sid := strings.TrimSpace(gets(sm, "id"))
+					parent := ""
+					if strings.HasPrefix(sid, id+".") {
+						parent = name
+					}
+					addTech(sid, gets(sm, "name"), parent)
+				}
+			}
+			if techs == 0 && tactic != nil {
+				add(key{"", "", tacticID}, map[string]any{"tactic": tactic})
+			}
+		}
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		a, b := keys[i], keys[j]
+		if a.tech != b.tech {
+			return a.tech < b.tech
+		}
+		if a.sub != b.sub {
+			return a.sub < b.sub
+		}
+		return a.tactic < b.tactic
+	})
+	var out []any
+	for _, k := range keys {
+		out = append(out, byKey[k])
+	}
+	return out
+}
+
+// isTechnique reports whether id looks like a MITRE ATT&CK technique or
+// sub-technique id (T1234, T1234.001).
+func isTechnique(id string) bool {
+	return len(id) >= 5 && id[0] == 'T' && id[1] >= '0' && id[1] <= '9'
 }
 
 // routable picks the first address of a host.ip list that is neither
