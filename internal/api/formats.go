@@ -66,7 +66,11 @@ func convertDetections(r *http.Request, dets []intake.Detection, v *intake.Valid
 
 // conversionWarning says, in the answer, that a detection was converted.
 func conversionWarning(idx int, format string) intake.FieldError {
-	return intake.FieldError{Index: idx, Path: "", Message: "converted from a " + format + " alert to OCSF Detection Finding 2004; the original is in raw_data"}
+	a := "a "
+	if strings.ContainsAny(format[:min(1, len(format))], "aeiou") {
+		a = "an " // an elastic alert
+	}
+	return intake.FieldError{Index: idx, Path: "", Message: "converted from " + a + format + " alert to OCSF Detection Finding 2004; the original is in raw_data"}
 }
 
 // ExplainResponse is the body of POST /v1/detections?explain=true.

@@ -20,6 +20,7 @@ func TestDetectionsAnswerCarriesWarnings(t *testing.T) {
 		file, path, want string
 	}{
 		{"crowdstrike-alert-epp.json", "", "converted from a crowdstrike alert to OCSF Detection Finding 2004"},
+		{"elastic-security-alert.json", "", "converted from an elastic alert to OCSF Detection Finding 2004"},
 		{"falco-kernel-module-2001.ocsf.json", "class_uid", "OCSF 1.0 Security Finding"},
 	} {
 		body, err := os.ReadFile("../intake/testdata/real/" + tc.file)
