@@ -57,7 +57,7 @@ func devCommand() command {
 			fs.StringVar(&o.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "directory for the SQLite database, API token and keys")
 			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "playbook directory or file (comma-separated for several)")
 			fs.IntVar(&o.TemporalPort, "temporal-port", 7233, "Temporal gRPC port (0 = pick a free one)")
-			fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port (0 = pick a free one)")
+			fs.IntVar(&o.UIPort, "ui-port", 8233, "Temporal Web UI port (0 = pick a free one, -1 = no UI)")
 			fs.IntVar(&o.TemporalHTTPPort, "temporal-http-port", -1, "Temporal frontend HTTP API port on 127.0.0.1 (-1 = off, the default; 0 = pick a free one)")
 			fs.StringVar(&o.HTTP, "http", config.Env("RIPOSTE_HTTP", "8080"), "Riposte HTTP API address: port or host:port (0 = pick a free port)")
 			fs.Int64Var(&o.MaxBody, "max-body", api.DefaultMaxBody, "largest detection request body in bytes")
@@ -191,7 +191,11 @@ func runDev(ctx context.Context, o DevOptions, s Streams) error {
 
 	absData, _ := filepath.Abs(o.DataDir)
 	fmt.Fprintf(s.Out, "Riposte dev is running.\n")
-	fmt.Fprintf(s.Out, "  Temporal UI:   %s\n", srv.UIURL())
+	ui := srv.UIURL()
+	if ui == "" {
+		ui = "off (--ui-port -1); runs are in riposte runs and the API"
+	}
+	fmt.Fprintf(s.Out, "  Temporal UI:   %s\n", ui)
 	fmt.Fprintf(s.Out, "  Riposte API:   %s\n", a.URL)
 	fmt.Fprintf(s.Out, "  Temporal gRPC: %s (namespace %s)\n", srv.FrontendAddress(), srv.Namespace())
 	if os.Getenv(config.TokenEnv) != "" {
