@@ -45,6 +45,10 @@ type gateState struct {
 	opening bool
 }
 
+// WhyApprovalIf starts a gate's Why when the step's approval.if held; the
+// playbook's condition follows (the Slack app shows it as code).
+const WhyApprovalIf = "approval.if: "
+
 // needsGate decides whether a step waits for a human, and why.
 func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, error) {
 	a := cs.Step.Approval
@@ -58,7 +62,7 @@ func (r *run) needsGate(cs *playbook.CStep, env map[string]any) (bool, string, e
 			return false, "", fmt.Errorf("approval.if: %w", err)
 		}
 		if ok {
-			return true, "approval.if: " + cs.ApprovalIf.Source, nil
+			return true, WhyApprovalIf + cs.ApprovalIf.Source, nil
 		}
 		return false, "approval.if is false: " + cs.ApprovalIf.Source, nil
 	case a != nil:

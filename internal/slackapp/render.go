@@ -251,6 +251,17 @@ func detectionBlock(d workflows.DetectionSummary) slack.Block {
 }
 
 func whyBlock(req workflows.GateRequest, escalated bool) slack.Block {
+	// The playbook's own approval.if (reviewed in git) reads as code: shown
+	// as detection text is, its dotted names came out defanged
+	// (finding[.]confidence). Any other reason may quote the detection
+	// (a guardrail names the host) and stays neutralised plain text.
+	if expr, ok := strings.CutPrefix(req.Why, workflows.WhyApprovalIf); ok && strings.TrimSpace(expr) != "" {
+		text := "Why a human must decide: the playbook's `approval.if` holds: " + codeSpan(truncate(plain(expr), MaxSectionText/2))
+		if escalated {
+			text += "\nEscalated: the first approvers did not decide in time."
+		}
+		return slack.NewSectionBlock(mrkdwnText(text), nil, nil, slack.SectionBlockOptionBlockID(BlockWhy))
+	}
 	why := neutralize(req.Why, true)
 	if why == "" && !escalated {
 		return nil

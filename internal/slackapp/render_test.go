@@ -154,6 +154,11 @@ func TestRenderGolden(t *testing.T) {
 			r.Quorum, g.Quorum = 2, 2
 			g.Votes = []workflows.Decision{approve("U024BE7LH", "", testOpened.Add(5*time.Minute))}
 		}},
+		// The playbook's approval.if reads as written, as code; it is
+		// not detection text to defang (finding[.]confidence).
+		{name: "request-approval-if", mod: func(r *workflows.GateRequest, g *workflows.Gate) {
+			r.Why = workflows.WhyApprovalIf + `vars.production || finding.confidence == nil || finding.confidence < 90 || vars.note == "*x* <!here> ` + "`" + `"`
+		}},
 		{name: "request-reason-required", mod: func(r *workflows.GateRequest, g *workflows.Gate) {
 			r.Reason = "required"
 		}},
