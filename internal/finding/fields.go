@@ -119,6 +119,24 @@ func ParseTimeDT(s string) (int64, bool) {
 	return 0, false
 }
 
+// RecordTime is when, by the record's own word, its producer last changed
+// the finding: finding_info.modified_time (or modified_time_dt; OCSF 1.0
+// finding.*), else the record's time (or time_dt), in ms since the epoch.
+// A reopened finding's record is later than the record that closed it; a
+// Create delivered after its Close is not.
+func RecordTime(det map[string]any) (int64, bool) {
+	fi := findingInfo(det)
+	for _, v := range []any{fi["modified_time"], fi["modified_time_dt"], det["time"], det["time_dt"]} {
+		if v == nil {
+			continue
+		}
+		if ms, ok := TimeMS(v); ok {
+			return ms, true
+		}
+	}
+	return 0, false
+}
+
 func timeMS(det map[string]any) any {
 	if ms, ok := TimeMS(det["time"]); ok {
 		return ms

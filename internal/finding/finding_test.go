@@ -87,6 +87,31 @@ func TestTime(t *testing.T) {
 	}
 }
 
+// RecordTime is when the producer last changed the finding: the
+// modification time when the record has one, else its time.
+func TestRecordTime(t *testing.T) {
+	tests := []struct {
+		name string
+		det  map[string]any
+		want int64
+		ok   bool
+	}{
+		{"modified_time wins", map[string]any{"time": 1763458937000, "finding_info": map[string]any{"modified_time": 1763458997000}}, 1763458997000, true},
+		{"modified_time in seconds", map[string]any{"finding_info": map[string]any{"modified_time": 1763458997}}, 1763458997000, true},
+		{"modified_time_dt", map[string]any{"time": 1, "finding_info": map[string]any{"modified_time_dt": "2025-11-18T09:43:17Z"}}, 1763458997000, true},
+		{"OCSF 1.0 finding", map[string]any{"finding": map[string]any{"modified_time": 1763458997000}}, 1763458997000, true},
+		{"unreadable modified_time: time", map[string]any{"time": 1763458937000, "finding_info": map[string]any{"modified_time": "soon"}}, 1763458937000, true},
+		{"time only", map[string]any{"time": 1763458937000}, 1763458937000, true},
+		{"time_dt only", map[string]any{"time_dt": "2025-11-18T09:42:17Z"}, 1763458937000, true},
+		{"none", map[string]any{"finding_info": map[string]any{"uid": "x"}}, 0, false},
+	}
+	for _, tt := range tests {
+		if got, ok := RecordTime(tt.det); got != tt.want || ok != tt.ok {
+			t.Errorf("%s: RecordTime = %d, %v; want %d, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
 func TestEntitiesOrderSourcesAndDedup(t *testing.T) {
 	det := map[string]any{
 		"device":       map[string]any{"hostname": "fin-ws-042", "ip": "10.20.9.7"},

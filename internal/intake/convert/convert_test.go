@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -193,6 +194,39 @@ func TestElasticRuleThreatTactics(t *testing.T) {
 	}
 	if ids := finding.AttackIDs(out); len(ids) != 3 {
 		t.Errorf("attack ids %v, want T1003, T1003.001, T1078", ids)
+	}
+}
+
+// A vendor's last-change time becomes finding_info.modified_time, which
+// tells a reopened alert from its Create delivered after the Close
+// (finding.RecordTime).
+func TestModifiedTime(t *testing.T) {
+	cs := readSample(t, "crowdstrike-alert-epp.json")
+	elastic := readSample(t, "elastic-security-alert.json")
+	reopened := maps.Clone(elastic)
+	reopened["kibana.alert.workflow_status"] = "open"
+	reopened["kibana.alert.workflow_status_updated_at"] = "2024-06-10T08:00:00.000Z"
+	reopened["kibana.alert.updated_at"] = "2024-06-10T07:00:00.000Z"
+	for _, tt := range []struct {
+		name   string
+		m      map[string]any
+		format string
+		want   any
+	}{
+		{"CrowdStrike updated_timestamp", cs, FormatCrowdStrike, int64(1699038023985)},
+		{"Elastic alert never updated", elastic, FormatElastic, nil},
+		{"Elastic alert opened again: the later of its update times", reopened, FormatElastic, int64(1718006400000)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out, _, err := One(0, tt.m, tt.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi := out["finding_info"].(map[string]any)
+			if got := fi["modified_time"]; got != tt.want {
+				t.Errorf("modified_time %v (%T), want %v", got, got, tt.want)
+			}
+		})
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 //	                                     Medium ≥50, Low ≥20, else Informational)
 //	confidence (0-100)                 → confidence_score
 //	timestamp (else created_timestamp) → time
+//	created_timestamp, updated_timestamp → finding_info.created_time, modified_time
 //	status new/reopened 1, in_progress 2, false_positive/ignored 3
 //	       (Suppressed), closed 4 (Resolved) → status_id
 //	product, source_products           → metadata.product.name "Falcon <product>"
@@ -59,6 +60,11 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 	put(fi, "src_url", gets(m, "falcon_host_link"))
 	if created, ok := millis(gets(m, "created_timestamp")); ok {
 		fi["created_time"] = created
+	}
+	// When the alert last changed (a status set, closed, reopened): what
+	// tells a reopening from the Create delivered after its Close.
+	if updated, ok := millis(gets(m, "updated_timestamp")); ok {
+		fi["modified_time"] = updated
 	}
 	analytic := map[string]any{"type": "Rule", "type_id": 1}
 	put(analytic, "name", gets(m, "name"))

@@ -16,6 +16,8 @@ import (
 //	kibana.alert.rule.name (else message)→ finding_info.title
 //	kibana.alert.reason                  → finding_info.desc
 //	kibana.alert.url                     → finding_info.src_url
+//	kibana.alert.workflow_status_updated_at, kibana.alert.updated_at (the later)
+//	                                     → finding_info.modified_time
 //	kibana.alert.rule.name, rule_id, kibana.alert.rule.type
 //	                                     → finding_info.analytic {name, uid, type}
 //	threat[], kibana.alert.rule.threat[] (7.x: signal.rule.threat[])
@@ -51,6 +53,17 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	fi := out["finding_info"].(map[string]any)
 	put(fi, "desc", gets(m, "kibana.alert.reason"))
 	put(fi, "src_url", gets(m, "kibana.alert.url"))
+	// When the alert last changed (its status set: closed, opened again):
+	// what tells a reopening from the alert delivered after its closing.
+	var mod int64
+	for _, k := range []string{"kibana.alert.workflow_status_updated_at", "kibana.alert.updated_at"} {
+		if ms, ok := millis(gets(m, k)); ok && ms > mod {
+			mod = ms
+		}
+	}
+	if mod > 0 {
+		fi["modified_time"] = mod
+	}
 	analytic := map[string]any{"type": "Rule", "type_id": 1}
 	put(analytic, "name", gets(m, "kibana.alert.rule.name"))
 	put(analytic, "uid", cmp.Or(gets(m, "kibana.alert.rule.rule_id"), gets(m, "kibana.alert.rule.uuid")))
