@@ -79,6 +79,11 @@ type Withdrawal struct {
 	// arrived before any record that would have started the run), so no
 	// step ran (RevWithdrawnAtStart).
 	BeforeStart bool `json:"before_start,omitempty"`
+	// RecordTime is the withdrawing record's finding.RecordTime (ms since
+	// the epoch; 0 when it had none or the run predates the field): an
+	// active record of the finding that is later reopens it (the intake
+	// starts a new run under the same workflow id).
+	RecordTime int64 `json:"record_time,omitempty"`
 }
 
 // withdrawnAtStart reports whether the run was started with a withdrawn
@@ -89,7 +94,8 @@ func (r *run) withdrawnAtStart(ctx workflow.Context, at time.Time) bool {
 		return false
 	}
 	reason := str(r.finding["state_reason"])
-	r.withdrawal, r.withdrawn = &Withdrawal{At: at, Reason: reason, BeforeStart: true}, true
+	rt, _ := finding.RecordTime(r.detect)
+	r.withdrawal, r.withdrawn = &Withdrawal{At: at, Reason: reason, BeforeStart: true, RecordTime: rt}, true
 	why := "finding withdrawn (" + reason + ") before any record of it started this run: no step runs"
 	for i := range r.results {
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
@@ -161,7 +167,8 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 	state, _ := u.Finding["state"].(string)
 	if state == "withdrawn" {
 		reason, _ := u.Finding["state_reason"].(string)
-		w := &Withdrawal{At: now, Reason: reason}
+		rt, _ := finding.RecordTime(u.Detection)
+		w := &Withdrawal{At: now, Reason: reason, RecordTime: rt}
 		r.withdrawal, r.withdrawn = w, true
 		r.finding = u.Finding
 		r.changes = append(r.changes, FindingChange{At: now, Severity: str(u.Finding["severity"]), Confidence: u.Finding["confidence"], State: state, By: u.By})

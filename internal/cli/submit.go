@@ -133,12 +133,15 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 				printLine(s.Out, "  delivered to the running run %s\n", id)
 			}
 			for _, m := range d.Recorded {
-				printLine(s.Out, "  %s v%d: recorded as withdrawn (no step runs; a later record of the finding starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
+				printLine(s.Out, "  %s v%d: recorded as withdrawn (no step runs; its Create arriving late starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
 			}
 			for _, m := range d.Matched {
 				state := "started"
-				if m.Deduplicated {
+				switch {
+				case m.Deduplicated:
 					state = "already running or done (deduplicated)"
+				case m.Reopened:
+					state = "started again: the finding was reopened after it was withdrawn (a new run of the same workflow id)"
 				}
 				mode := ""
 				if m.Mode != playbook.ModeLive {

@@ -85,6 +85,11 @@ type Match struct {
 	RunID        string `json:"run_id"`
 	URL          string `json:"url,omitempty"`
 	Deduplicated bool   `json:"deduplicated"`
+	// Reopened: the finding's run under this workflow id had ended
+	// withdrawn, and this record, later than the one that withdrew it,
+	// says the finding is active again: a new run started under the same
+	// workflow id (see reopen).
+	Reopened bool `json:"reopened,omitempty"`
 }
 
 // Outcome is what happened to one detection.
@@ -215,7 +220,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if !ok {
 			continue
 		}
-		m, err := d.start(ctx, c, det, view, opts)
+		m, err := d.start(ctx, c, det, view, opts, false)
 		if err != nil {
 			return out, err
 		}
@@ -227,6 +232,8 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 				return out, err
 			} else if ok {
 				out.Signalled = append(out.Signalled, m.WorkflowID)
+			} else if m, err = d.reopen(ctx, c, det, view, opts, m); err != nil {
+				return out, err
 			}
 		}
 		out.Matched = append(out.Matched, m)
@@ -273,7 +280,7 @@ func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det
 		if slices.ContainsFunc(runIDs(c.Playbook.Name, det), func(id string) bool { return slices.Contains(signalled, id) }) {
 			continue // a running run took the withdrawal
 		}
-		m, err := d.start(ctx, c, det, view, opts)
+		m, err := d.start(ctx, c, det, view, opts, false)
 		if err != nil {
 			return rec, sig, err
 		}
@@ -294,7 +301,64 @@ func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det
 	return rec, sig, nil
 }
 
-func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options) (Match, error) {
+// RunGetter is the optional part of the client that reads an ended run's
+// result, to tell whether the finding it ran for was withdrawn (reopen).
+type RunGetter interface {
+	GetWorkflow(ctx context.Context, workflowID, runID string) client.WorkflowRun
+}
+
+// reopen starts the playbook again for an active record of a finding
+// whose run (m, deduplicated, no longer running) ended because the
+// finding was withdrawn, when the record is later than the one that
+// withdrew it (finding.RecordTime against workflows.Withdrawal.RecordTime):
+// the producer reopened the finding (CrowdStrike's "reopened", an Elastic
+// alert opened again, a Security Hub control failing again). The new run
+// takes the same workflow id, so the finding's later records reach it and
+// copies of the reopening record are deduplicated to it. A Create
+// delivered after its Close is not later, and runs that ended otherwise
+// (contained, denied, failed) are never started again. m is returned
+// unchanged when nothing starts.
+func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, m Match) (Match, error) {
+	g, ok := d.Client.(RunGetter)
+	if !ok || m.RunID == "" {
+		// Without the ended run's id, Get would follow the workflow id to
+		// a newer run and wait for it to end.
+		return m, nil
+	}
+	at, ok := finding.RecordTime(det)
+	if !ok {
+		return m, nil
+	}
+	var res workflows.Result
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &res); err != nil {
+		// Failed, terminated or timed out: not a withdrawal; a result that
+		// cannot be read starts nothing either (deduplicated, as before).
+		return m, nil
+	}
+	if res.Withdrawn == nil || res.Withdrawn.RecordTime == 0 || at <= res.Withdrawn.RecordTime {
+		return m, nil
+	}
+	re, err := d.start(ctx, c, det, view, opts, true)
+	if err != nil {
+		return m, err
+	}
+	if re.Deduplicated {
+		// A copy of this record reopened it first (or the run is being
+		// withdrawn again): the record goes to that run, if it runs.
+		if _, err := d.signalOne(ctx, re.WorkflowID, det, view, opts.Requester); err != nil {
+			return re, err
+		}
+		return re, nil
+	}
+	re.Reopened = true
+	return re, nil
+}
+
+// start starts the playbook's run for the detection; reopen lets the
+// workflow id take a new run once the previous one has ended (see reopen).
+func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, reopen bool) (Match, error) {
 	pb := c.Playbook
 	mode := playbook.ModeLive
 	if opts.DryRun {
@@ -349,6 +413,9 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		// task comes back in the start response: no matching round trip.
 		// Without one the SDK starts the run the usual way.
 		EnableEagerStart: true,
+	}
+	if reopen {
+		sopts.WorkflowIDReusePolicy = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 	}
 	m := Match{Playbook: pb.Name, Version: pb.Version, Mode: mode, WorkflowID: id}
 	run, err := d.Client.ExecuteWorkflow(ctx, sopts, workflows.PlaybookWorkflowType(pb.Name), input)

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,6 +24,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/codec"
+	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
@@ -535,6 +538,95 @@ func TestCloseBeforeCreateOnEmbeddedServer(t *testing.T) {
 	}
 	if !dedup {
 		t.Errorf("late Create: %+v; want e2e-gated deduplicated to the withdrawn run %s", r.Detections[0].Matched, wid)
+	}
+}
+
+// A finding its producer reopens after withdrawing it (a record later than
+// the Close that says it is active again: CrowdStrike's "reopened", an
+// Elastic alert opened again) gets a new run under the same workflow id;
+// the Create delivered after its Close (not later) and copies of the
+// reopening record do not.
+func TestReopenedFindingOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	wid := closeFirst(t, h, "reopen-1")
+	gated := func(what string, r api.DetectionsResponse) dispatch.Match {
+		t.Helper()
+		for _, m := range r.Detections[0].Matched {
+			if m.Playbook == "e2e-gated" {
+				return m
+			}
+		}
+		t.Fatalf("%s: e2e-gated not matched: %+v", what, r.Detections[0])
+		return dispatch.Match{}
+	}
+	code, r := h.submit(detectionJSON("reopen-1", 5, `,"unmapped":{"gate":true}`))
+	if code != 200 {
+		t.Fatalf("late Create: %d %+v", code, r)
+	}
+	first := gated("late Create", r)
+	if !first.Deduplicated || first.Reopened || first.WorkflowID != wid {
+		t.Fatalf("late Create: %+v; want deduplicated to the withdrawn run %s", first, wid)
+	}
+	// The producer reopens the finding a minute after the Close.
+	reopen := strings.Replace(detectionJSON("reopen-1", 5, `,"unmapped":{"gate":true},"activity_id":2,"status_id":1,"status":"New"`),
+		`"finding_info":{`, `"finding_info":{"modified_time":1763458997000,`, 1)
+	code, r = h.submit(reopen)
+	if code != 202 {
+		t.Fatalf("reopen: %d %+v; want 202 (a run started)", code, r)
+	}
+	re := gated("reopen", r)
+	if !re.Reopened || re.Deduplicated || re.WorkflowID != wid || re.RunID == "" || re.RunID == first.RunID {
+		t.Fatalf("reopen: %+v; want a new run of %s (the withdrawn one is %s)", re, wid, first.RunID)
+	}
+	if r.Started == 0 || r.Detections[0].Deduplicated {
+		t.Errorf("reopen answer: started %d, deduplicated %v", r.Started, r.Detections[0].Deduplicated)
+	}
+	// The new run is the workflow id's run now: it waits at its gate.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		code, b := h.do("GET", "/v1/runs/"+url.PathEscape(wid), h.token, "")
+		var d api.RunDetail
+		_ = json.Unmarshal(b, &d)
+		if code == 200 && d.RunID == re.RunID && d.Status == workflows.RunWaiting {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("reopened run: %d %s", code, b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	// The same reopening record again goes to that run.
+	code, r = h.submit(reopen)
+	if again := gated("reopen again", r); code != 200 || !again.Deduplicated || again.Reopened || again.RunID != re.RunID {
+		t.Errorf("reopen again: %d %+v; want deduplicated to %s", code, again, re.RunID)
+	}
+	if !slices.Contains(r.Detections[0].Signalled, wid) {
+		t.Errorf("reopen again: signalled %v, want %s", r.Detections[0].Signalled, wid)
+	}
+	// Closed again while its gate waits (the run records the Close it was
+	// sent), then reopened again: a third run; the first reopening record,
+	// older than that Close, starts nothing.
+	at := func(body string, ms int64) string {
+		return strings.Replace(body, `"modified_time":1763458997000`, fmt.Sprintf(`"modified_time":%d`, ms), 1)
+	}
+	closeAgain := strings.Replace(at(reopen, 1763459057000), `"activity_id":2,"status_id":1,"status":"New"`, `"activity_id":3,"status_id":4,"status":"Resolved"`, 1)
+	if code, r = h.submit(closeAgain); code >= 300 || !slices.Contains(r.Detections[0].Signalled, wid) {
+		t.Fatalf("Close of the reopened finding: %d %+v", code, r)
+	}
+	if d := h.waitRun(wid, time.Minute); d.RunID != re.RunID || d.Outcome != workflows.OutcomeWithdrawn {
+		t.Fatalf("reopened run after the Close: run %s, outcome %s; want %s withdrawn", d.RunID, d.Outcome, re.RunID)
+	}
+	code, r = h.submit(reopen)
+	if stale := gated("the first reopening record after the second Close", r); code != 200 || !stale.Deduplicated || stale.Reopened {
+		t.Errorf("the first reopening record after the second Close: %d %+v; want deduplicated", code, stale)
+	}
+	code, r = h.submit(at(reopen, 1763459117000))
+	if third := gated("second reopen", r); code != 202 || !third.Reopened || third.RunID == re.RunID || third.RunID == first.RunID {
+		t.Errorf("second reopen: %d %+v; want a third run", code, third)
 	}
 }
 

@@ -1,0 +1,189 @@
+package dispatch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/internal/intake"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// historyClient keeps each workflow id's runs as the server does: a start
+// of an id whose run is running is refused, one whose run ended is refused
+// unless the reuse policy allows a duplicate; the already-started error
+// names the latest run. GetWorkflow reads a run's result by run id.
+type historyClient struct {
+	mu      sync.Mutex
+	runs    map[string][]string // workflow id → run ids, oldest first
+	running map[string]bool     // run id
+	results map[string]*workflows.Result
+	reuse   []enumspb.WorkflowIdReusePolicy
+}
+
+func (c *historyClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.runs == nil {
+		c.runs, c.running, c.results = map[string][]string{}, map[string]bool{}, map[string]*workflows.Result{}
+	}
+	c.reuse = append(c.reuse, o.WorkflowIDReusePolicy)
+	if runs := c.runs[o.ID]; len(runs) > 0 {
+		last := runs[len(runs)-1]
+		if c.running[last] || o.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+			return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", last)
+		}
+	}
+	id := fmt.Sprintf("run-%d", len(c.running)+1)
+	c.runs[o.ID] = append(c.runs[o.ID], id)
+	c.running[id] = true
+	return namedRun{id: id}, nil
+}
+
+func (c *historyClient) SignalWorkflow(_ context.Context, id, _, _ string, _ any) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if runs := c.runs[id]; len(runs) > 0 && c.running[runs[len(runs)-1]] {
+		return nil
+	}
+	return serviceerror.NewNotFound("workflow not found")
+}
+
+func (c *historyClient) GetWorkflow(_ context.Context, _, runID string) client.WorkflowRun {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return resultRun{res: c.results[runID], running: c.running[runID]}
+}
+
+// end ends the workflow id's latest run with res (nil: it failed).
+func (c *historyClient) end(id string, res *workflows.Result) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	runs := c.runs[id]
+	last := runs[len(runs)-1]
+	c.running[last], c.results[last] = false, res
+}
+
+type namedRun struct {
+	client.WorkflowRun
+	id string
+}
+
+func (r namedRun) GetRunID() string { return r.id }
+
+type resultRun struct {
+	client.WorkflowRun
+	res     *workflows.Result
+	running bool
+}
+
+func (r resultRun) Get(_ context.Context, v any) error {
+	if r.running {
+		return errors.New("test: Get on a running run would wait for it to end")
+	}
+	if r.res == nil {
+		return errors.New("workflow execution error")
+	}
+	*(v.(*workflows.Result)) = *r.res
+	return nil
+}
+
+// withTimes sets the record's time and, when mod is not 0, its
+// finding_info.modified_time.
+func withTimes(det intake.Detection, at, mod int64) intake.Detection {
+	out := intake.Detection{}
+	for k, v := range det {
+		out[k] = v
+	}
+	out["time"] = at
+	fi := map[string]any{}
+	for k, v := range det["finding_info"].(map[string]any) {
+		fi[k] = v
+	}
+	if mod != 0 {
+		fi["modified_time"] = mod
+	}
+	out["finding_info"] = fi
+	return out
+}
+
+// An active record later than the record that withdrew the finding's run
+// reopens it: a new run under the same workflow id. Nothing else does.
+func TestReopenAfterWithdrawal(t *testing.T) {
+	const closedAt = int64(1763458937000)
+	withdrawn := func(at int64) *workflows.Result {
+		return &workflows.Result{Status: workflows.RunSucceeded, Outcome: workflows.OutcomeWithdrawn, Withdrawn: &workflows.Withdrawal{Reason: "status_id is 4 (Resolved)", RecordTime: at}}
+	}
+	create, _ := closeAndCreate(t)
+	for _, tt := range []struct {
+		name   string
+		ended  *workflows.Result
+		record intake.Detection
+		reopen bool
+	}{
+		{"later modified_time", withdrawn(closedAt), withTimes(create, closedAt-60_000, closedAt+60_000), true},
+		{"later time", withdrawn(closedAt), withTimes(create, closedAt+1, 0), true},
+		{"the Create delivered after its Close", withdrawn(closedAt), withTimes(create, closedAt-60_000, 0), false},
+		{"as late as the Close", withdrawn(closedAt), withTimes(create, closedAt, 0), false},
+		{"run recorded before withdrawals kept their time", withdrawn(0), withTimes(create, closedAt+60_000, 0), false},
+		{"run ended otherwise", &workflows.Result{Status: workflows.RunSucceeded, Outcome: "contained"}, withTimes(create, closedAt+60_000, 0), false},
+		{"run failed", nil, withTimes(create, closedAt+60_000, 0), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			cl := &historyClient{}
+			d, _ := withdrawnFirstDispatcher(t, workflows.LatestRev)
+			d.Client = cl
+			out, err := d.Dispatch(ctx, 0, withTimes(create, closedAt-60_000, 0), Options{})
+			if err != nil || len(out.Matched) != 1 {
+				t.Fatalf("Create: %+v, %v", out, err)
+			}
+			wid, first := out.Matched[0].WorkflowID, out.Matched[0].RunID
+			cl.end(wid, tt.ended)
+
+			out, err = d.Dispatch(ctx, 0, tt.record, Options{})
+			if err != nil || len(out.Matched) != 1 {
+				t.Fatalf("later record: %+v, %v", out, err)
+			}
+			m := out.Matched[0]
+			if !tt.reopen {
+				if !m.Deduplicated || m.Reopened || m.RunID != first || len(cl.runs[wid]) != 1 {
+					t.Errorf("%+v (%d runs); want deduplicated to %s", m, len(cl.runs[wid]), first)
+				}
+				return
+			}
+			if m.Deduplicated || !m.Reopened || m.WorkflowID != wid || m.RunID == first || out.Deduplicated {
+				t.Fatalf("%+v; want a new run of %s", m, wid)
+			}
+			if got := cl.reuse[len(cl.reuse)-1]; got != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+				t.Errorf("reopening start's reuse policy %v", got)
+			}
+			// A copy of the reopening record: delivered to the new run.
+			out, err = d.Dispatch(ctx, 0, tt.record, Options{})
+			if err != nil || !out.Matched[0].Deduplicated || out.Matched[0].Reopened || out.Matched[0].RunID != m.RunID || len(out.Signalled) != 1 {
+				t.Errorf("copy: %+v, %v; want deduplicated to %s and signalled", out, err, m.RunID)
+			}
+		})
+	}
+}
+
+// A first start never allows a duplicate: deduplication within the
+// retention stays the rule.
+func TestFirstStartRejectsDuplicates(t *testing.T) {
+	cl := &historyClient{}
+	d, _ := withdrawnFirstDispatcher(t, workflows.LatestRev)
+	d.Client = cl
+	create, _ := closeAndCreate(t)
+	if _, err := d.Dispatch(context.Background(), 0, create, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cl.reuse) != 1 || cl.reuse[0] != enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE {
+		t.Errorf("reuse policies %v", cl.reuse)
+	}
+}
