@@ -357,9 +357,15 @@ func userMessage(err error) string {
 var ErrForeignOrigin = errors.New("slack: interaction from another workspace or app")
 
 // CheckOrigin refuses an interaction unless its team.id and api_app_id are
-// the configured ones (and enterprise.id, when one is configured). A
-// processor configured with neither team nor app refuses everything: a
-// signing secret alone does not say which workspace a click came from.
+// the configured ones (and enterprise.id, when one is configured), and the
+// person who clicked belongs to that workspace: user.team_id is the
+// configured team, or (Enterprise Grid, where Slack reports the
+// organisation's E… id there) the configured enterprise or, when none is
+// configured, the payload's own. team.id alone is not enough: in a Slack
+// Connect channel it is the workspace the app is installed in even when
+// the click comes from a member of another organisation. A processor
+// configured with neither team nor app refuses everything: a signing
+// secret alone does not say which workspace a click came from.
 func (p *Processor) CheckOrigin(payload slack.InteractionCallback) error {
 	o := p.origin
 	team := payload.Team.ID
@@ -372,8 +378,32 @@ func (p *Processor) CheckOrigin(payload slack.InteractionCallback) error {
 		return fmt.Errorf("%w: api_app_id %q is not %s", ErrForeignOrigin, clipID(payload.APIAppID), o.AppID)
 	case o.EnterpriseID != "" && payload.Enterprise.ID != o.EnterpriseID:
 		return fmt.Errorf("%w: enterprise.id %q is not %s", ErrForeignOrigin, clipID(payload.Enterprise.ID), o.EnterpriseID)
+	case !p.ownUserTeam(payload):
+		return fmt.Errorf("%w: user.team_id %q of %s is not %s (a member of another workspace or organisation, as in a Slack Connect channel)",
+			ErrForeignOrigin, clipID(payload.User.TeamID), clipID(payload.User.ID), o.TeamID)
 	}
 	return nil
+}
+
+// ownUserTeam reports whether the clicking user's user.team_id is the
+// configured workspace or its Enterprise Grid organisation.
+func (p *Processor) ownUserTeam(payload slack.InteractionCallback) bool {
+	ut := payload.User.TeamID
+	switch {
+	case ut == "":
+		return false
+	case ut == p.origin.TeamID:
+		return true
+	case p.origin.EnterpriseID != "":
+		return ut == p.origin.EnterpriseID
+	}
+	// No organisation configured: the one the payload says our workspace
+	// belongs to (team.id was checked above).
+	ent := payload.Enterprise.ID
+	if ent == "" {
+		ent = payload.Team.EnterpriseID
+	}
+	return ent != "" && ut == ent
 }
 
 func clipID(s string) string {
