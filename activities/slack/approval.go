@@ -26,7 +26,14 @@ func RegisterApproval(w worker.ActivityRegistry, p *slackapp.Poster) {
 func openGateActivity(p *slackapp.Poster) func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
 	return func(ctx context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
 		if p != nil {
-			return p.OpenGate(ctx, req)
+			// Posted once across retries: the message carries the
+			// activity's key, and a retry looks for it first.
+			info := activity.GetInfo(ctx)
+			return p.OpenGateOnce(ctx, req, slackapp.GateOnce{
+				Key:      "gate/" + req.WorkflowID + "/" + req.RunID + "/" + req.GateID + "/" + info.ActivityID,
+				Retrying: info.Attempt > 1,
+				Since:    info.ScheduledTime,
+			})
 		}
 		approvers := slackapp.SortedUnique(req.Users)
 		if len(req.Groups) > 0 {

@@ -31,6 +31,10 @@ const (
 	ErrTypeUnavailable     = "SlackUnavailable" // 5xx, Slack-side errors, network: retryable
 )
 
+// postClockSkew is how much earlier than GateOnce.Since a search reads,
+// for the skew between this host's clock and Slack's message timestamps.
+const postClockSkew = time.Minute
+
 // defaultRateLimitDelay is used when Slack says ratelimited without a
 // Retry-After header.
 const defaultRateLimitDelay = 30 * time.Second
@@ -136,6 +140,31 @@ func sortedKeys(set map[string]bool) []string {
 // it went and the resolved approvers. It is the body of the
 // workflows.ActivityOpenGate activity.
 func (p *Poster) OpenGate(ctx context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+	return p.OpenGateOnce(ctx, req, GateOnce{})
+}
+
+// GateOnce makes OpenGateOnce post a gate's request once across the
+// retries of its activity.
+type GateOnce struct {
+	// Key tags the message (metadata, as PostTextOnce does); empty: no tag
+	// and no search.
+	Key string
+	// Retrying: an earlier attempt may have posted (its answer lost, a
+	// gateway 504 or a timeout after Slack acted); look for it first.
+	Retrying bool
+	// Since: when the first attempt was scheduled (zero: the latest
+	// messages, findMaxMessages at most).
+	Since time.Time
+}
+
+// OpenGateOnce is OpenGate that, on a retry, first looks in the channel's
+// history for the request an earlier attempt posted with once.Key, and
+// answers with that message instead of posting a second one (whose buttons
+// would stay live on the first, never updated, message). The search needs
+// a channel ID and channels:history (groups:history for a private
+// channel); when it cannot be made, the request is posted as before, and a
+// rate-limited search is retried.
+func (p *Poster) OpenGateOnce(ctx context.Context, req workflows.GateRequest, once GateOnce) (workflows.GateOpened, error) {
 	approvers, err := p.ResolveApprovers(ctx, req.Users, req.Groups)
 	if err != nil {
 		return workflows.GateOpened{}, err
@@ -154,8 +183,29 @@ func (p *Poster) OpenGate(ctx context.Context, req workflows.GateRequest) (workf
 			ErrTypeNoChannel, nil)
 	}
 	req.Channel = channel
+	if once.Key != "" && once.Retrying {
+		since := once.Since
+		if !since.IsZero() {
+			since = since.Add(-postClockSkew)
+		}
+		ts, found, err := p.FindPosted(ctx, channel, once.Key, since, nil)
+		switch {
+		case err == nil && found:
+			p.logger.Info("approval request already posted by an earlier attempt", "workflow_id", req.WorkflowID, "gate", req.GateID, "ts", ts)
+			return workflows.GateOpened{Approvers: approvers, Channel: channel, MessageTS: ts, Posted: true}, nil
+		case errType(err) == ErrTypeRateLimited || isDeadline(err):
+			return workflows.GateOpened{}, err
+		case err != nil:
+			p.logger.Warn("approval request: could not check whether an earlier attempt posted it; posting (it may appear twice)",
+				"workflow_id", req.WorkflowID, "gate", req.GateID, "channel", channel, "err", err)
+		}
+	}
 	blocks, fallbackText, color := RequestBlocks(req, gateFromRequest(req, approvers))
-	ch, ts, err := p.api.PostMessageContext(ctx, channel, messageOptions(blocks, fallbackText, color, true)...)
+	opts := messageOptions(blocks, fallbackText, color, true)
+	if once.Key != "" {
+		opts = append(opts, slack.MsgOptionMetadata(slack.SlackMetadata{EventType: StepEventType, EventPayload: map[string]any{"idempotency_key": once.Key}}))
+	}
+	ch, ts, err := p.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return workflows.GateOpened{}, classify("chat.postMessage", channel, err)
 	}
