@@ -293,11 +293,21 @@ func (p *Processor) submission(ctx context.Context, payload slack.InteractionCal
 }
 
 func (p *Processor) decide(ctx context.Context, workflowID string, d workflows.Decision, channel string) error {
-	res, err := p.decider.Decide(ctx, workflowID, d)
 	what := "denial"
 	if d.Approve {
 		what = "approval"
 	}
+	// Who clicked: a guest, a bot, a deactivated or foreign account does
+	// not decide (a deny closes the gate as surely as quorum opens it).
+	if p.poster != nil {
+		if err := p.poster.CheckDecider(ctx, d.User); err != nil {
+			p.logger.Warn("audit: slack interaction refused", "user", d.User, "workflow_id", workflowID, "gate", d.GateID,
+				"approve", d.Approve, "refusal", err.Error())
+			p.tell(ctx, channel, d.User, fmt.Sprintf("Your %s was not recorded: %s", what, userMessage(err)))
+			return err
+		}
+	}
+	res, err := p.decider.Decide(ctx, workflowID, d)
 	if errors.Is(err, approvals.ErrQueued) {
 		// Not a refusal: delivered as a signal, checked when a worker runs.
 		p.tell(ctx, channel, d.User, fmt.Sprintf("No Riposte worker answered in time, so your %s was queued. "+
@@ -341,6 +351,9 @@ func userMessage(err error) string {
 	}
 	if errors.Is(err, approvals.ErrNotFound) {
 		return "this run no longer exists."
+	}
+	if errors.Is(err, ErrAccountRefused) {
+		return strings.TrimPrefix(err.Error(), ErrAccountRefused.Error()+": ")
 	}
 	if errors.Is(err, approvals.ErrRefused) {
 		return strings.TrimPrefix(err.Error(), approvals.ErrRefused.Error()+": ")

@@ -114,6 +114,45 @@ func (p *Poster) ResolveApprovers(ctx context.Context, users, groups []string) (
 	return SortedUnique(all), nil
 }
 
+// ErrAccountRefused wraps a click by an account that may not decide gates
+// in Slack (CheckDecider).
+var ErrAccountRefused = errors.New("slack: this account may not decide")
+
+// CheckDecider asks Slack who user is (users.info, scope users:read) and
+// refuses, before a click becomes a decision, an account that is
+// deactivated, a bot or app user, a guest (is_restricted: multi-channel,
+// is_ultra_restricted: single-channel) or a stranger (another
+// organisation's user seen through a shared channel; the payload's
+// user.team_id is checked by CheckOrigin). A failed lookup refuses too
+// (fail closed): the decision can be retried or made through the CLI.
+func (p *Poster) CheckDecider(ctx context.Context, user string) error {
+	u, err := p.api.GetUserInfoContext(ctx, user)
+	if err != nil {
+		var se slack.SlackErrorResponse
+		if errors.As(err, &se) && (se.Err == "user_not_found" || se.Err == "user_not_visible") {
+			return fmt.Errorf("%w: Slack does not know the account %s in this workspace", ErrAccountRefused, user)
+		}
+		return fmt.Errorf("Riposte could not check your Slack account (%s); try again in a moment, or decide through the CLI", userMessage(classify("users.info", user, err)))
+	}
+	var why string
+	switch {
+	case u.Deleted:
+		why = "is deactivated"
+	case u.IsBot || u.IsAppUser || u.IsWorkflowBot || u.IsConnectorBot || u.ID == "USLACKBOT":
+		why = "is a bot or app, not a person"
+	case u.IsUltraRestricted:
+		why = "is a single-channel guest"
+	case u.IsRestricted:
+		why = "is a guest account"
+	case u.IsStranger:
+		why = "belongs to another organisation"
+	}
+	if why != "" {
+		return fmt.Errorf("%w: the Slack account %s %s; only full members of this workspace decide approval gates in Slack", ErrAccountRefused, user, why)
+	}
+	return nil
+}
+
 // SortedUnique returns the non-empty strings of xs, sorted, without
 // duplicates.
 func SortedUnique(xs []string) []string {

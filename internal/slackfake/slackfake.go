@@ -84,6 +84,7 @@ type Server struct {
 	calls      []Call
 	channels   map[string]bool // nil: every channel exists
 	groups     map[string][]string
+	users      map[string]map[string]any // users.info answers set by SetUser
 	limits     map[string]*rateLimit
 	failures   map[string][]string
 	messages   map[string]bool // channel + "/" + ts
@@ -107,6 +108,7 @@ func New() *Server {
 		HistoryPageMax: 15,
 		changed:        make(chan struct{}),
 		groups:         map[string][]string{},
+		users:          map[string]map[string]any{},
 		limits:         map[string]*rateLimit{},
 		failures:       map[string][]string{},
 		messages:       map[string]bool{},
@@ -148,6 +150,20 @@ func (s *Server) SetChannels(ids ...string) {
 	s.channels = map[string]bool{}
 	for _, id := range ids {
 		s.channels[id] = true
+	}
+}
+
+// SetUser sets what users.info answers for user id: fields (is_restricted
+// true for a guest, deleted, is_bot, team_id…) over an active full member
+// of the fake workspace, which is also the answer for any user not set;
+// nil fields: user_not_found.
+func (s *Server) SetUser(id string, fields map[string]any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[id] = fields
+	if fields == nil {
+		s.users[id] = map[string]any{}
+		s.users[id]["_not_found"] = true
 	}
 }
 

@@ -132,6 +132,22 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 			return fail("user_not_in_channel")
 		}
 		return ok(answer{"message_ts": s.nextTS()})
+	case "users.info":
+		id := params["user"]
+		if id == "" {
+			return fail("user_not_found")
+		}
+		set := s.users[id]
+		if set["_not_found"] == true {
+			return fail("user_not_found")
+		}
+		u := map[string]any{"id": id, "team_id": TeamID, "name": strings.ToLower(id), "deleted": false,
+			"is_bot": false, "is_app_user": false, "is_restricted": false, "is_ultra_restricted": false, "is_stranger": false,
+			"profile": map[string]any{"real_name": strings.ToLower(id), "team": TeamID}}
+		for k, v := range set {
+			u[k] = v
+		}
+		return ok(answer{"user": u})
 	case "usergroups.users.list":
 		members, found := s.groups[params["usergroup"]]
 		if !found {
