@@ -222,7 +222,7 @@ func (p *Poster) OpenGateOnce(ctx context.Context, req workflows.GateRequest, on
 			ErrTypeNoChannel, nil)
 	}
 	req.Channel = channel
-	if once.Key != "" && once.Retrying {
+	if once.Key != "" && once.Retrying && IsChannelID(channel) {
 		since := once.Since
 		if !since.IsZero() {
 			since = since.Add(-postClockSkew)
