@@ -191,6 +191,18 @@ func (p *Processor) Dispatch(ctx context.Context, payload slack.InteractionCallb
 	return nil
 }
 
+// tellBusy tells the person who clicked that the click was dropped because
+// every slot was busy (Socket Mode: the click was already acknowledged).
+func (p *Processor) tellBusy(payload slack.InteractionCallback) {
+	channel := payload.Container.ChannelID
+	if channel == "" {
+		channel = payload.Channel.ID
+	}
+	ctx, cancel := context.WithTimeout(p.base, 5*time.Second)
+	defer cancel()
+	p.tell(ctx, channel, payload.User.ID, "Riposte is busy with other decisions and did not record this click; click again in a moment.")
+}
+
 // Wait blocks until every dispatched interaction has finished.
 func (p *Processor) Wait() { p.wg.Wait() }
 

@@ -93,18 +93,41 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 			}
 			return
 		}
-		// Ack first: Slack wants it within 3 seconds, whatever Decide does.
-		if err := sm.Ack(*evt.Request); err != nil {
-			logger.Warn("slack socket mode ack failed", "err", err)
-		}
+		req := *evt.Request
 		if !Relevant(payload) {
+			_ = ackOrWarn(sm, logger, req)
 			return
 		}
-		// Waiting for a slot here only slows reading further envelopes,
-		// which are acked as soon as they are read.
-		if err := proc.Dispatch(ctx, payload); err != nil {
-			logger.Warn("slack interaction dropped", "err", err, "user", payload.User.ID)
+		submission := payload.Type == slack.InteractionTypeViewSubmission
+		if !submission {
+			// A click is acked first: Slack wants it within 3 seconds,
+			// whatever Decide does.
+			_ = ackOrWarn(sm, logger, req)
 		}
+		// The wait for a free slot (at most DefaultQueueWait, as over
+		// HTTP) happens off the read loop: waiting there would leave the
+		// envelopes behind this one unread and unacked past Slack's 3
+		// seconds while every slot is busy.
+		go func() {
+			wctx, cancel := context.WithTimeout(ctx, DefaultQueueWait)
+			defer cancel()
+			err := proc.Dispatch(wctx, payload)
+			if submission {
+				if err != nil {
+					// The form stays open with its reason: nothing typed is lost.
+					_ = ackOrWarn(sm, logger, req, slack.NewErrorsViewSubmissionResponse(map[string]string{
+						ReasonBlockID: "Riposte is busy with other decisions; submit again in a moment."}))
+					logger.Warn("slack interaction refused: busy", "user", payload.User.ID)
+					return
+				}
+				_ = ackOrWarn(sm, logger, req)
+				return
+			}
+			if err != nil {
+				logger.Warn("slack interaction dropped: busy", "err", err, "user", payload.User.ID)
+				proc.tellBusy(payload)
+			}
+		}()
 	case socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand:
 		// Riposte subscribes to neither, but an unacked envelope is retried.
 		if evt.Request != nil {
@@ -113,4 +136,12 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 	case socketmode.EventTypeErrorBadMessage, socketmode.EventTypeIncomingError, socketmode.EventTypeErrorWriteFailed:
 		logger.Warn("slack socket mode error", "type", evt.Type, "data", fmt.Sprint(evt.Data))
 	}
+}
+
+func ackOrWarn(sm *socketmode.Client, logger *slog.Logger, req socketmode.Request, payload ...any) error {
+	err := sm.Ack(req, payload...)
+	if err != nil {
+		logger.Warn("slack socket mode ack failed", "err", err)
+	}
+	return err
 }
