@@ -201,8 +201,8 @@ type GateOnce struct {
 // answers with that message instead of posting a second one (whose buttons
 // would stay live on the first, never updated, message). The search needs
 // a channel ID and channels:history (groups:history for a private
-// channel); when it cannot be made, the request is posted as before, and a
-// rate-limited search is retried.
+// channel); when it cannot be made (or is rate limited), the request is
+// posted as before.
 func (p *Poster) OpenGateOnce(ctx context.Context, req workflows.GateRequest, once GateOnce) (workflows.GateOpened, error) {
 	approvers, err := p.ResolveApprovers(ctx, req.Users, req.Groups)
 	if err != nil {
@@ -232,9 +232,12 @@ func (p *Poster) OpenGateOnce(ctx context.Context, req workflows.GateRequest, on
 		case err == nil && found:
 			p.logger.Info("approval request already posted by an earlier attempt", "workflow_id", req.WorkflowID, "gate", req.GateID, "ts", ts)
 			return workflows.GateOpened{Approvers: approvers, Channel: channel, MessageTS: ts, Posted: true}, nil
-		case errType(err) == ErrTypeRateLimited || isDeadline(err):
+		case isDeadline(err) || errors.Is(err, context.Canceled):
 			return workflows.GateOpened{}, err
 		case err != nil:
+			// Rate limited too (1 history request a minute for apps
+			// outside the Marketplace): a request posted twice is better
+			// than none, which waiting for the history could come to.
 			p.logger.Warn("approval request: could not check whether an earlier attempt posted it; posting (it may appear twice)",
 				"workflow_id", req.WorkflowID, "gate", req.GateID, "channel", channel, "err", err)
 		}
