@@ -54,9 +54,13 @@ func (e *Env) logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// httpClient is Env.HTTP that refuses redirects to another origin: the
-// connectors attach credentials in custom headers, which Go would forward.
-func (e *Env) httpClient() *http.Client {
+// httpClient is Env.HTTP that follows a redirect only below within: the
+// same scheme and host, and a path at or below within's path. The
+// connectors attach credentials in headers, which Go forwards on a
+// redirect to the same host: a redirect out of a connection's base URL
+// (another API behind the same gateway origin) would carry them there.
+// A refused redirect is answered as the 3xx it is.
+func (e *Env) httpClient(within *url.URL) *http.Client {
 	base := e.HTTP
 	if base == nil {
 		base = &http.Client{Timeout: defaultCallTimeout}
@@ -66,15 +70,28 @@ func (e *Env) httpClient() *http.Client {
 		c.Transport = e.transport
 	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 {
-			return http.ErrUseLastResponse
-		}
-		if req.URL.Scheme != via[0].URL.Scheme || req.URL.Host != via[0].URL.Host {
+		if len(via) >= 5 || !below(req.URL, within) {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}
 	return &c
+}
+
+// below reports whether u is within: same scheme and host, and a path
+// equal to within's or under it, without dot segments (encoded ones
+// included: a server may decode them).
+func below(u, within *url.URL) bool {
+	if !strings.EqualFold(u.Scheme, within.Scheme) || !strings.EqualFold(u.Host, within.Host) {
+		return false
+	}
+	for _, seg := range strings.Split(u.Path, "/") {
+		if seg == "." || seg == ".." {
+			return false
+		}
+	}
+	prefix := strings.TrimRight(within.Path, "/")
+	return prefix == "" || u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/")
 }
 
 // Request is one HTTP call to a vendor.
@@ -121,7 +138,20 @@ func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 	if target == "" {
 		target = c.Endpoint(r.Path, r.Query)
 	}
-	client := c.Env.httpClient()
+	// Redirects stay below the connection's base URL; an absolute URL
+	// (a token endpoint) stays on its own origin.
+	within, err := url.Parse(target)
+	if err != nil {
+		return nil, NewFailure(KindInvalidParams, fmt.Sprintf("building request for %s: %v", c.Where(), sanitizeURLError(err)))
+	}
+	if r.URL == "" {
+		if b, err := url.Parse(c.BaseURL()); err == nil {
+			within = b
+		}
+	} else {
+		within = &url.URL{Scheme: within.Scheme, Host: within.Host}
+	}
+	client := c.Env.httpClient(within)
 	for attempt := 0; ; attempt++ {
 		rctx, cancel := context.WithTimeout(ctx, c.Env.callTimeout())
 		req, err := http.NewRequestWithContext(rctx, r.Method, target, bytes.NewReader(body))

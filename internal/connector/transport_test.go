@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -33,7 +34,7 @@ func TestEnvReusesConnectionsToOneVendor(t *testing.T) {
 	srv.Start()
 	defer srv.Close()
 
-	client := NewEnv(nil).httpClient()
+	client := NewEnv(nil).httpClient(&url.URL{})
 	wave := func() {
 		t.Helper()
 		arrived.Add(inFlight)
