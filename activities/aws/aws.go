@@ -58,6 +58,11 @@ const (
 	// TagPreviousGroups records an isolated instance's security groups per
 	// network interface ("eni-1=sg-a+sg-b;eni-2=sg-c"), for the undo.
 	TagPreviousGroups = "riposte:previous-security-groups"
+	// TagQuarantineGroup names the quarantine group of the isolation
+	// TagPreviousGroups belongs to: while no interface has it alone, that
+	// isolation was released (by hand, in the console) and the record is
+	// stale.
+	TagQuarantineGroup = "riposte:quarantine-security-group"
 	// TagStep marks snapshots with a hash of the step's idempotency key.
 	TagStep = "riposte:step"
 	// RevokePolicyName is the inline policy aws.revoke_role_sessions puts.
@@ -131,13 +136,13 @@ func Definitions() []connector.Definition {
 		},
 		{
 			Action: catalog.Action{Name: "aws.isolate_instance", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.restore_instance",
-				Description: "Isolates an EC2 instance: every network interface gets only the quarantine security group; the previous groups are recorded in the instance tag " + TagPreviousGroups + " first. Connections already tracked may persist until they close (AWS security group connection tracking). Needs ec2:DescribeInstances, ec2:CreateTags, ec2:ModifyNetworkInterfaceAttribute.",
+				Description: "Isolates an EC2 instance: every network interface gets only the quarantine security group; the previous groups are recorded in the instance tag " + TagPreviousGroups + " first (a record left by an isolation released by hand is replaced). Connections already tracked may persist until they close (AWS security group connection tracking). Needs ec2:DescribeInstances, ec2:CreateTags, ec2:ModifyNetworkInterfaceAttribute.",
 				Params:      instParams, Outputs: instOutputs},
 			Run: connector.Run(Type, "AWS", false, isolateInstance),
 		},
 		{
 			Action: catalog.Action{Name: "aws.restore_instance", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.isolate_instance",
-				Description: "Puts back the security groups recorded by aws.isolate_instance and removes the record tag. Needs ec2:DescribeInstances, ec2:ModifyNetworkInterfaceAttribute, ec2:DeleteTags.",
+				Description: "Puts back the security groups recorded by aws.isolate_instance and removes the record tags. An instance none of whose interfaces is still in quarantine (released by hand) keeps the groups it has; only the stale record is removed. Needs ec2:DescribeInstances, ec2:ModifyNetworkInterfaceAttribute, ec2:DeleteTags.",
 				Params:      instParams, Outputs: instOutputs},
 			Run: connector.Run(Type, "AWS", false, restoreInstance),
 		},

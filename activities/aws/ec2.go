@@ -143,15 +143,22 @@ func isolateInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 	}
 	isolated := func(e string) bool { return len(v.groups[e]) == 1 && v.groups[e][0] == quarantine }
 	// The record is written before any change, and never overwritten by
-	// a retry: it holds the groups from before the first attempt.
+	// a retry: it holds the groups from before the first attempt. A record
+	// whose isolation no interface is in any more (released by hand in
+	// the console, which leaves the tag) is stale: the groups now are the
+	// ones to put back.
 	prev, recorded := decodeGroups(v.tags[TagPreviousGroups])
+	if recorded && !v.quarantined(v.recordedQuarantine(quarantine)) {
+		recorded = false
+	}
 	if !recorded {
 		prev = v.groups
 		val := encodeGroups(v.enis, v.groups)
 		if len(val) > 256 {
 			return nil, wrap(connector.NewFailure(connector.KindRejected, fmt.Sprintf("instance %s has too many security groups to record in a tag (%d characters); isolate it by hand", id, len(val))))
 		}
-		if _, err := cl.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{{Key: awssdk.String(TagPreviousGroups), Value: awssdk.String(val)}}}); err != nil {
+		tags := []ec2types.Tag{{Key: awssdk.String(TagPreviousGroups), Value: awssdk.String(val)}, {Key: awssdk.String(TagQuarantineGroup), Value: awssdk.String(quarantine)}}
+		if _, err := cl.ec2.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{id}, Tags: tags}); err != nil {
 			return nil, wrap(classify(c, "CreateTags", err))
 		}
 	}
@@ -172,8 +179,29 @@ func isolateInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 	return out, nil
 }
 
+// recordedQuarantine is the quarantine group of the isolation the record
+// tags belong to; a record without one (written before the tag existed)
+// is taken for an isolation with fallback.
+func (v *instanceView) recordedQuarantine(fallback string) string {
+	if q := v.tags[TagQuarantineGroup]; groupRe.MatchString(q) {
+		return q
+	}
+	return fallback
+}
+
+// quarantined reports whether some interface has the quarantine group
+// alone: an isolation with it is (at least partly) in place.
+func (v *instanceView) quarantined(quarantine string) bool {
+	for _, e := range v.enis {
+		if len(v.groups[e]) == 1 && v.groups[e][0] == quarantine {
+			return true
+		}
+	}
+	return false
+}
+
 func restoreInstance(ctx context.Context, c *connector.Conn) (map[string]any, error) {
-	id, _, err := instanceParams(c)
+	id, quarantine, err := instanceParams(c)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +220,18 @@ func restoreInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 		out["security_groups"] = groupsOut(v.enis, v.groups)
 		return out, nil
 	}
+	recordTags := []ec2types.Tag{{Key: awssdk.String(TagPreviousGroups)}, {Key: awssdk.String(TagQuarantineGroup)}}
+	if q := v.recordedQuarantine(quarantine); q != "" && !v.quarantined(q) {
+		// Released by hand (or never isolated past the record): the
+		// groups the instance has now are someone's decision, not the
+		// quarantine; only the stale record goes.
+		if _, err := cl.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: recordTags}); err != nil {
+			return nil, wrap(classify(c, "DeleteTags", err))
+		}
+		out["security_groups"] = groupsOut(v.enis, v.groups)
+		c.LogAction("instance no longer in quarantine; security groups left as they are", "instance_id", id)
+		return out, nil
+	}
 	enis := make([]string, 0, len(prev))
 	for e := range prev {
 		enis = append(enis, e)
@@ -207,7 +247,7 @@ func restoreInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 		}
 	}
 	// The record goes last: a retry after a failure above still has it.
-	if _, err := cl.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: []ec2types.Tag{{Key: awssdk.String(TagPreviousGroups)}}}); err != nil {
+	if _, err := cl.ec2.DeleteTags(ctx, &ec2.DeleteTagsInput{Resources: []string{id}, Tags: recordTags}); err != nil {
 		return nil, wrap(classify(c, "DeleteTags", err))
 	}
 	out["security_groups"] = groupsOut(v.enis, prev)
