@@ -42,7 +42,7 @@ func Connector() connector.Vendor {
 func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "hostname", Type: catalog.TypeString, Required: true, Description: "Machine DNS name (computerDnsName), short or fully qualified. A short name matching machines in several DNS domains fails: give the FQDN."},
-		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing.", Enum: []string{"Full", "Selective"}},
+		{Name: "isolation_type", Type: catalog.TypeString, Description: "Full (default) or Selective (keeps Outlook, Teams and Skype working). Ignored when releasing. Full asked while a Selective isolation is in place or pending fails without sending anything (Defender isolates a machine once); Selective asked while Full is in place is already done.", Enum: []string{"Full", "Selective"}},
 		{Name: "comment", Type: catalog.TypeString, Description: "Comment recorded on the machine action (default names the workflow and step); control, bidi and invisible characters are dropped."},
 		connector.ConnectionParam("defender"),
 	}
@@ -73,6 +73,7 @@ type defMachine struct {
 type defAction struct {
 	ID       string `json:"id"`
 	Type     string `json:"type"`
+	Scope    string `json:"scope"` // Full or Selective, for an Isolate
 	Status   string `json:"status"`
 	Created  string `json:"creationDateTimeUtc"`
 	MachineI string `json:"machineId"`
@@ -123,6 +124,9 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 	}
 	// With no isolation history at all the release is still sent: the
 	// machine may have been isolated before the history's retention.
+	if last != nil && isolate && last.Type == "Isolate" && weakerScope(last.Scope, isoType) {
+		return nil, wrap(selectiveInPlace(c, m.ID, last))
+	}
 	if last != nil && ((isolate && last.Type == "Isolate") || (!isolate && last.Type == "Unisolate")) {
 		out["already"] = true
 		out["action_id"], out["status"] = last.ID, last.Status
@@ -150,6 +154,9 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 			if err != nil {
 				return nil, wrap(err)
 			}
+			if pending != nil && isolate && pending.Type == kind && weakerScope(pending.Scope, isoType) {
+				return nil, wrap(selectiveInPlace(c, m.ID, pending))
+			}
 			if pending != nil && pending.Type == kind {
 				out["already"] = true
 				out["action_id"], out["status"] = pending.ID, pending.Status
@@ -173,6 +180,22 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 	out["action_id"], out["status"] = a.ID, a.Status
 	c.LogAction("sent machine action", "hostname", host, "machine_id", m.ID, "type", kind, "action_id", a.ID)
 	return out, nil
+}
+
+// weakerScope reports whether an isolation of scope in place (a
+// MachineAction's scope) is weaker than the one asked: Selective lets
+// Outlook, Teams and Skype through, so it does not stand for Full.
+func weakerScope(inPlace, asked string) bool {
+	return asked == "Full" && strings.EqualFold(inPlace, "Selective")
+}
+
+// selectiveInPlace is the failure of a Full isolation asked while a
+// Selective one is in place or pending: not done, and not to be sent,
+// since Defender isolates a machine once ("already in progress").
+func selectiveInPlace(c *connector.Conn, machineID string, a *defAction) error {
+	return connector.NewFailure(connector.KindRejected, fmt.Sprintf(
+		"machine %s is under Selective isolation in %s (action %s, %s), which lets Outlook, Teams and Skype through; Full isolation was asked and Defender isolates a machine only once: nothing was sent. Release it (defender.unisolate_machine) and isolate it again, or ask for Selective",
+		machineID, c.Where(), a.ID, a.Status))
 }
 
 // defenderFind looks a machine up by DNS name: exact first, then a short
