@@ -173,6 +173,21 @@ func jiraFault(w http.ResponseWriter, f *labkit.Fault) {
 }
 
 // validADF checks the shape Jira requires of an ADF document.
+// fakeTextMax is Jira Cloud's limit on a description or a comment:
+// 32,767 characters, or 400 "The entered text is too long. It exceeds the
+// allowed limit of 32,767 characters." and nothing is created
+// (JRACLOUD-68949, JRACLOUD-59124). The lab counts the ADF document as
+// sent (its JSON, in UTF-16 units as Java counts), the stricter reading.
+const fakeTextMax = 32767
+
+// tooLong reports whether an ADF field is longer than Jira takes.
+func tooLong(v any) bool {
+	b, err := json.Marshal(v)
+	return err == nil && len(utf16.Encode([]rune(string(b)))) > fakeTextMax
+}
+
+const fakeTooLongMsg = "The entered text is too long. It exceeds the allowed limit of 32,767 characters."
+
 func validADF(v any) bool {
 	m, ok := v.(map[string]any)
 	if !ok || m["type"] != "doc" {
@@ -451,6 +466,8 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		if d, ok := fields["description"]; ok && d != nil && !validADF(d) {
 			errs["description"] = "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+		} else if ok && tooLong(d) {
+			errs["description"] = fakeTooLongMsg
 		}
 		var labels []string
 		if raw, ok := fields["labels"]; ok {
@@ -510,6 +527,10 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 		}
 		if !validADF(body["body"]) {
 			fakeError(w, http.StatusBadRequest, nil, map[string]string{"comment": "Comment body is not valid: it must be an Atlassian Document"})
+			return
+		}
+		if tooLong(body["body"]) {
+			fakeError(w, http.StatusBadRequest, nil, map[string]string{"comment": fakeTooLongMsg})
 			return
 		}
 		props := map[string]any{}

@@ -62,7 +62,7 @@ func Definitions() []connector.Definition {
 				Params: []catalog.Param{
 					{Name: "project", Type: catalog.TypeString, Description: "Project key; default: the connection's project."},
 					{Name: "summary", Type: catalog.TypeString, Required: true, Description: "Issue summary (one line, at most 255 characters)."},
-					{Name: "description", Type: catalog.TypeString, Description: "Plain-text description; blank lines separate paragraphs."},
+					{Name: "description", Type: catalog.TypeString, Description: "Plain-text description; blank lines separate paragraphs. Longer than Jira takes (32,767 characters), it is cut to fit, with a closing line saying so."},
 					{Name: "issue_type", Type: catalog.TypeString, Description: "Issue type name (default Task)."},
 					{Name: "labels", Type: catalog.TypeList, Description: "Labels (spaces become dashes)."},
 					connector.ConnectionParam("jira"),
@@ -85,7 +85,7 @@ func Definitions() []connector.Definition {
 				Description: "Adds a plain-text comment to a Jira issue. A retry of the same step does not add it twice.",
 				Params: []catalog.Param{
 					{Name: "issue", Type: catalog.TypeString, Required: true, Description: "Issue key (SEC-42) or id."},
-					{Name: "body", Type: catalog.TypeString, Required: true, Description: "Plain-text comment; blank lines separate paragraphs."},
+					{Name: "body", Type: catalog.TypeString, Required: true, Description: "Plain-text comment; blank lines separate paragraphs. Longer than Jira takes (32,767 characters), it is cut to fit, with a closing line saying so."},
 					connector.ConnectionParam("jira"),
 				},
 				Outputs: []catalog.Field{
@@ -167,6 +167,48 @@ func adfDoc(text string) map[string]any {
 	return map[string]any{"type": "doc", "version": 1, "content": paras}
 }
 
+// jiraTextMax is Jira Cloud's limit on a description or a comment: over
+// it Jira answers 400 "The entered text is too long. It exceeds the
+// allowed limit of 32,767 characters." and creates nothing (JRACLOUD-68949,
+// JRACLOUD-59124).
+const jiraTextMax = 32767
+
+// jiraFits reports whether Jira takes text as a description or comment:
+// counted as Java counts (UTF-16 units), both as plain text and as the
+// ADF document sent, whichever Jira measures.
+func jiraFits(text string) bool {
+	if len(utf16.Encode([]rune(text))) > jiraTextMax {
+		return false
+	}
+	b, err := json.Marshal(adfDoc(text))
+	return err == nil && len(utf16.Encode([]rune(string(b)))) <= jiraTextMax
+}
+
+// jiraDoc is adfDoc for a description or comment: a text longer than Jira
+// takes (detection text quoting a process list, a log) is cut to fit, with
+// a closing line saying how much was left out, instead of the issue or the
+// comment not being created at all.
+func jiraDoc(text string) map[string]any {
+	text = connector.ShownText(text)
+	if jiraFits(text) {
+		return adfDoc(text)
+	}
+	runes := []rune(text)
+	cut := func(n int) string {
+		return string(runes[:n]) + fmt.Sprintf("…\n\n[Riposte: text cut to fit Jira's limit of %d characters; %d of its %d characters left out.]", jiraTextMax, len(runes)-n, len(runes))
+	}
+	lo, hi := 0, len(runes)
+	for lo < hi { // the longest prefix that fits
+		mid := (lo + hi + 1) / 2
+		if jiraFits(cut(mid)) {
+			lo = mid
+		} else {
+			hi = mid - 1
+		}
+	}
+	return adfDoc(cut(lo))
+}
+
 var jiraProjectRe = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,49}$`)
 
 func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, error) {
@@ -226,7 +268,7 @@ func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, er
 		"issuetype": map[string]any{"name": issueType},
 	}
 	if strings.TrimSpace(description) != "" {
-		fields["description"] = adfDoc(description)
+		fields["description"] = jiraDoc(description)
 	}
 	if len(labels) > 0 {
 		fields["labels"] = labels
@@ -284,7 +326,7 @@ func jiraAddComment(ctx context.Context, c *connector.Conn) (map[string]any, err
 			return out, nil
 		}
 	}
-	payload := map[string]any{"body": adfDoc(body)}
+	payload := map[string]any{"body": jiraDoc(body)}
 	if marker != "" {
 		payload["properties"] = []any{map[string]any{"key": jiraCommentProperty, "value": map[string]any{"idempotency_key": marker}}}
 	}
