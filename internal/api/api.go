@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -358,12 +359,12 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	}
 	// Over-long ids refuse their own detection only (400 per item); the
 	// rest of the request is dispatched.
-	refused := map[int][]intake.FieldError{}
+	refused := map[int]refusal{}
 	var idErrs []intake.FieldError
 	keep := make([]int, 0, len(dets))
 	for i, d := range dets {
 		if fe := intake.IDErrors(i, d); fe != nil {
-			refused[i] = fe
+			refused[i] = refusal{status: http.StatusBadRequest, problems: fe}
 			idErrs = append(idErrs, fe...)
 			continue
 		}
@@ -380,6 +381,19 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
 	outs, errs := s.dispatchAll(r.Context(), dets, keep, dispatch.Options{DryRun: dryRun, Requester: requester})
+	// A detection Temporal refuses as invalid (its payload over the
+	// server's blob size limit, ...) is refused alone: resending it can
+	// never succeed, so it must not make the request a retryable 503.
+	var temporalErrs []intake.FieldError
+	for i, err := range errs {
+		if rf, ok := temporalRefusal(i, err); ok {
+			rf.matched = outs[i].Matched
+			refused[i], errs[i] = rf, nil
+			temporalErrs = append(temporalErrs, rf.problems...)
+			s.Logger.Warn("detection refused by Temporal", "index", i, "detection_id", clipID(dets[i].UID()), "error", err)
+			s.Metrics.DetectionRejected(rf.reason())
+		}
+	}
 	if failed := failedIndexes(errs); len(failed) > 0 {
 		// Runs already started stay started; a client resending the
 		// whole body is safe because starts are deduplicated.
@@ -389,14 +403,32 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		if len(failed) > 1 {
 			what = fmt.Sprintf("%d detections could not be dispatched (indexes %s; first: %v)", len(failed), joinInts(failed, 20), errs[first])
 		}
+		// Retry-After: Temporal unreachable or overloaded is usually a
+		// matter of seconds (a frontend restart, a rate limit).
+		w.Header().Set("Retry-After", strconv.Itoa(temporalRetryAfter))
 		problem.Write(w, problem.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
-			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(keep)-len(failed))})
+			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(keep)-len(failed)-len(temporalErrs)),
+			Errors: temporalErrs})
+		return
+	}
+	if len(temporalErrs) == len(keep) {
+		// Nothing of the request could be started: one problem naming all.
+		p := intake.ValidationProblem(append(idErrs, temporalErrs...))
+		p.Title = "Detection refused by Temporal"
+		if !slices.ContainsFunc(keep, func(i int) bool { return refused[i].status != http.StatusRequestEntityTooLarge }) {
+			p.Type, p.Status = intake.ProblemTypeTooLarge, http.StatusRequestEntityTooLarge
+		}
+		problem.Write(w, p)
 		return
 	}
 	for i, out := range outs {
-		if fe, ok := refused[i]; ok {
-			resp.Detections = append(resp.Detections, dispatch.Outcome{Index: i, DetectionID: clipID(dets[i].UID()), Matched: []dispatch.Match{},
-				State: "refused", Status: http.StatusBadRequest, Problems: fe, Reason: "refused (400): " + fe[0].Path + " " + fe[0].Message})
+		if rf, ok := refused[i]; ok {
+			if rf.matched == nil {
+				rf.matched = []dispatch.Match{}
+			}
+			resp.Detections = append(resp.Detections, dispatch.Outcome{Index: i, DetectionID: clipID(dets[i].UID()), Matched: rf.matched,
+				State: "refused", Status: rf.status, Problems: rf.problems,
+				Reason: fmt.Sprintf("refused (%d): %s", rf.status, strings.TrimPrefix(rf.problems[0].Path+" "+rf.problems[0].Message, " "))})
 			continue
 		}
 		for _, m := range out.Matched {
@@ -484,6 +516,43 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 		panic(panicked)
 	}
 	return outs, errs
+}
+
+// temporalRetryAfter is the Retry-After, in seconds, of a 503 for a
+// Temporal that could not be reached or was overloaded.
+const temporalRetryAfter = 5
+
+// refusal is a detection of the request refused alone.
+type refusal struct {
+	status   int
+	problems []intake.FieldError
+	// matched are the runs started before Temporal refused the next one.
+	matched []dispatch.Match
+}
+
+func (r refusal) reason() string {
+	if r.status == http.StatusRequestEntityTooLarge {
+		return telemetry.ReasonTooLarge
+	}
+	return telemetry.ReasonInvalid
+}
+
+// temporalRefusal is the refusal of detection idx when err is Temporal
+// refusing its start or signal as invalid (InvalidArgument: a payload over
+// the server's blob size limit, 2 MiB by default, or another value over a
+// server limit): 413 for a size, else 400. Other errors (unreachable,
+// overloaded, timed out) are not the detection's fault: false.
+func temporalRefusal(idx int, err error) (refusal, bool) {
+	var ia *serviceerror.InvalidArgument
+	if err == nil || !errors.As(err, &ia) {
+		return refusal{}, false
+	}
+	status, msg := http.StatusBadRequest, "Temporal refused it as invalid: "+err.Error()+" (this detection was refused; resending it cannot help; the others of the request were processed)"
+	if strings.Contains(strings.ToLower(ia.Error()), "size exceeds limit") {
+		status = http.StatusRequestEntityTooLarge
+		msg = "is too large for Temporal once encoded: " + err.Error() + " (the server's blob size limit, 2 MiB by default, counts the detection as encoded; this detection was refused; resending it cannot help; the others of the request were processed)"
+	}
+	return refusal{status: status, problems: []intake.FieldError{{Index: idx, Message: msg}}}, true
 }
 
 func failedIndexes(errs []error) []int {
