@@ -80,7 +80,7 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	failed := 0
+	failed, refused := 0, 0
 	for _, f := range files {
 		var body []byte
 		var err error
@@ -111,6 +111,20 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 			fmt.Fprintf(s.Err, "%s: %v\n", f, err)
 			failed++
 			continue
+		}
+		// A detection the API refused alone (its entry's status: an
+		// over-long uid, one Temporal refuses) was not taken: say so on
+		// stderr and fail, as for a file refused whole.
+		for _, d := range resp.Detections {
+			if d.Status < 400 {
+				continue
+			}
+			refused++
+			printLine(s.Err, "%s: detection %d (%s) refused (%d)", f, d.Index, d.DetectionID, d.Status)
+			for _, p := range d.Problems {
+				printLine(s.Err, "\n  %s", strings.TrimPrefix(p.Path+": "+p.Message, ": "))
+			}
+			fmt.Fprintln(s.Err)
 		}
 		if o.JSON {
 			writeJSONTo(s.Out, resp)
@@ -159,6 +173,9 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 	}
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d of %d file(s) were rejected", failed, len(files))}
+	}
+	if refused > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d detection(s) were refused (the others were processed; fix and resend them)", refused)}
 	}
 	return nil
 }
