@@ -4,6 +4,7 @@ package api
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -326,7 +327,18 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}))
 		return
 	}
+	compressed, ok := s.contentEncoding(w, r)
+	if !ok {
+		return
+	}
 	full, body, base, dryRun, err := envelope(r, s.MaxBody)
+	if de := (*intake.DecodeError)(nil); compressed && errors.As(err, &de) {
+		if errors.Is(err, intake.ErrTooLarge) {
+			de.Msg = fmt.Sprintf("the gzip body is over the limit of %d bytes once decompressed", s.MaxBody)
+		} else if de.Offset < 0 {
+			de.Msg = "Content-Encoding: gzip, but the body is not valid gzip: " + strings.TrimPrefix(de.Msg, "reading body: ")
+		}
+	}
 	if err != nil {
 		s.Metrics.DetectionRejected(rejectReason(err))
 		problem.Write(w, intake.DecodeProblem(err))
@@ -451,6 +463,42 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusAccepted
 	}
 	writeJSON(w, status, resp)
+}
+
+// contentEncoding reads the request's Content-Encoding: none or identity
+// leaves the body as it is; gzip (or x-gzip) replaces it by its
+// decompressed bytes, which the body limit then counts (compressed reports
+// this), so a small compressed body cannot inflate past it. Any other
+// coding is answered 415 naming it, with Accept-Encoding (RFC 9110
+// §15.5.16), rather than parsed as JSON.
+func (s *Server) contentEncoding(w http.ResponseWriter, r *http.Request) (compressed, ok bool) {
+	var codings []string
+	for _, v := range r.Header.Values("Content-Encoding") {
+		for c := range strings.SplitSeq(v, ",") {
+			if c = strings.ToLower(strings.TrimSpace(c)); c != "" && c != "identity" {
+				codings = append(codings, c)
+			}
+		}
+	}
+	switch {
+	case len(codings) == 0:
+		return false, true
+	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+			problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1,
+				Msg: "Content-Encoding: gzip, but the body is not valid gzip: " + err.Error()}))
+			return false, false
+		}
+		r.Body = zr
+		return true, true
+	}
+	s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+	w.Header().Set("Accept-Encoding", "gzip")
+	problem.Respond(w, http.StatusUnsupportedMediaType, "Unsupported Content-Encoding",
+		fmt.Sprintf("Content-Encoding %q: the detection intake reads a body as sent (identity) or gzip-compressed", strings.Join(codings, ", ")))
+	return false, false
 }
 
 // DefaultIntakeConcurrency bounds how many detections of one request are
