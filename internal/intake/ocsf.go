@@ -2,6 +2,8 @@ package intake
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -78,6 +80,7 @@ func Warnings(idx int, d Detection) []FieldError {
 	} else {
 		out = append(out, FieldError{Index: idx, Path: "time", Message: "absent; time_dt used"})
 	}
+	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
 		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", truncate(v, maxEcho))})
 	}
@@ -92,4 +95,49 @@ func knownOCSFVersion(v string) bool {
 	}
 	minor, err := strconv.Atoi(parts[1])
 	return err == nil && minor >= 0 && minor <= 8
+}
+
+// maxInexactWarnings bounds the inexact-integer warnings of one detection.
+const maxInexactWarnings = 5
+
+// inexactIntegers warns about each integer beyond ±2^53 in d (sorted
+// keys, depth-first): the intake keeps it exactly, and so does the run's
+// history, but a run decodes the detection's numbers as float64 (the
+// SDK's JSON payload converter), so its conditions and templates read the
+// nearest float64 — another id.
+func inexactIntegers(idx int, d Detection) []FieldError {
+	var out []FieldError
+	more := 0
+	var walk func(v any, path []pathSeg, depth int)
+	walk = func(v any, path []pathSeg, depth int) {
+		if depth > DefaultMaxDepth {
+			return
+		}
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range slices.Sorted(maps.Keys(x)) {
+				walk(x[k], append(path, pathSeg{key: k}), depth+1)
+			}
+		case []any:
+			for i, e := range x {
+				walk(e, append(path, pathSeg{index: i, isIndex: true}), depth+1)
+			}
+		case int:
+			// A time in nanoseconds is one: finding.time has it in ms.
+			if (x > maxExactInt || x < -maxExactInt) && !(len(path) == 1 && path[0].key == "time") {
+				if len(out) == maxInexactWarnings {
+					more++
+					return
+				}
+				out = append(out, FieldError{Index: idx, Path: formatSegs(slices.Clone(path)), Message: fmt.Sprintf(
+					"%d is beyond ±2^53: kept exactly here and in the run's history, but the run reads it as a float64 (JSON numbers are float64 there): its templates write %s; send such ids as strings",
+					x, strconv.FormatFloat(float64(x), 'f', -1, 64))})
+			}
+		}
+	}
+	walk(map[string]any(d), nil, 0)
+	if more > 0 {
+		out = append(out, FieldError{Index: idx, Message: fmt.Sprintf("%d more integers beyond ±2^53", more)})
+	}
+	return out
 }
