@@ -652,13 +652,23 @@ func envelope(r *http.Request, limit int64) (body, dets []byte, base int64, dryR
 	if err != nil {
 		return nil, nil, 0, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}
 	}
-	trimmed := bytes.TrimSpace(body)
+	// A leading UTF-8 byte order mark is ignored, as intake.Decode does;
+	// offsets stay those of the body as sent.
+	obj := bytes.TrimPrefix(body, []byte("\ufeff"))
+	bom := int64(len(body) - len(obj))
+	trimmed := bytes.TrimSpace(obj)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return body, body, 0, dryRun, nil
 	}
-	keys, err := topLevelKeys(body)
+	keys, err := topLevelKeys(obj)
 	if err != nil {
 		return body, body, 0, dryRun, nil // not one JSON object: the intake says what is wrong
+	}
+	for _, v := range keys {
+		v.keyAt, v.at, v.end = v.keyAt+bom, v.at+bom, v.end+bom
+		if v.repeated >= 0 {
+			v.repeated += bom
+		}
 	}
 	if _, ok := keys["detections"]; !ok {
 		return body, body, 0, dryRun, nil
