@@ -315,6 +315,8 @@ type DetectionsResponse struct {
 }
 
 func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := answerInTime(r)
+	defer cancel()
 	if r.ContentLength > s.MaxBody {
 		s.Metrics.DetectionRejected(telemetry.ReasonTooLarge)
 		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrTooLarge, Index: -1, Offset: -1,
@@ -392,7 +394,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 	}
 	resp := DetectionsResponse{Detections: make([]dispatch.Outcome, 0, len(dets))}
-	outs, errs := s.dispatchAll(r.Context(), dets, keep, dispatch.Options{DryRun: dryRun, Requester: requester})
+	outs, errs := s.dispatchAll(ctx, dets, keep, dispatch.Options{DryRun: dryRun, Requester: requester})
 	// A detection Temporal refuses as invalid (its payload over the
 	// server's blob size limit, ...) is refused alone: resending it can
 	// never succeed, so it must not make the request a retryable 503.
@@ -564,6 +566,22 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 		panic(panicked)
 	}
 	return outs, errs
+}
+
+// answerInTime bounds the dispatch of a detection request so that its
+// answer is written within the HTTP server's WriteTimeout: a Temporal
+// that does not answer (each start may wait the SDK's 10 s, and be
+// retried) must end in a 503 naming what was not dispatched, not in a
+// connection the server closes unanswered. Four fifths of the
+// WriteTimeout, counted from now (the request's headers were just read),
+// leave time to write the answer. No server or no WriteTimeout: the
+// request's own context.
+func answerInTime(r *http.Request) (context.Context, context.CancelFunc) {
+	hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if !ok || hs.WriteTimeout <= 0 {
+		return context.WithCancel(r.Context())
+	}
+	return context.WithTimeout(r.Context(), hs.WriteTimeout*4/5)
 }
 
 // temporalRetryAfter is the Retry-After, in seconds, of a 503 for a
