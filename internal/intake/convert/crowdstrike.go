@@ -25,6 +25,8 @@ import (
 //	product, source_products           → metadata.product.name "Falcon <product>"
 //	device.hostname, local_ip, device_id, machine_domain, platform_name
 //	                                   → device {hostname, ip, uid, domain, os.name}
+//	device.product_type_desc Workstation → device type_id 2 (Desktop);
+//	       Server, Domain Controller    → type_id 1 (Server)
 //	user_name / user_id, logon_domain  → actor.user {name, uid, domain}
 //	source_account_upn/_name           → actor.user (identity alerts)
 //	source_endpoint_host_name/_ip_address → src_endpoint {hostname, ip}
@@ -97,6 +99,15 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 		put(dev, "domain", gets(d, "machine_domain"))
 		if os := gets(d, "platform_name"); os != "" {
 			dev["os"] = map[string]any{"name": os}
+		}
+		// The machine's role: a server or domain controller is never
+		// taken for a workstation by a playbook that contains
+		// workstations without a human.
+		switch gets(d, "product_type_desc") {
+		case "Workstation":
+			dev["type_id"], dev["type"] = 2, "Desktop"
+		case "Server", "Domain Controller":
+			dev["type_id"], dev["type"] = 1, "Server"
 		}
 		put(out, "device", dev)
 	}
