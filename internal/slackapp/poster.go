@@ -132,7 +132,7 @@ func (p *Poster) CheckDecider(ctx context.Context, user string) error {
 		if errors.As(err, &se) && (se.Err == "user_not_found" || se.Err == "user_not_visible") {
 			return fmt.Errorf("%w: Slack does not know the account %s in this workspace", ErrAccountRefused, user)
 		}
-		return fmt.Errorf("Riposte could not check your Slack account (%s); try again in a moment, or decide through the CLI", userMessage(classify("users.info", user, err)))
+		return fmt.Errorf("could not check your Slack account (%s); try again in a moment, or decide through the CLI", userMessage(classify("users.info", user, err)))
 	}
 	var why string
 	switch {
