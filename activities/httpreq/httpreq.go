@@ -239,10 +239,8 @@ func safeRelativePath(p string) (string, error) {
 	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") || strings.Contains(dec, "\\") {
 		return "", bad("is escaped twice")
 	}
-	for _, seg := range strings.Split(dec, "/") {
-		if seg == "." || seg == ".." {
-			return "", bad("has a . or .. segment")
-		}
+	if connector.ClimbsOut(dec) {
+		return "", bad("has a . or .. segment (a path parameter after it, as in ..;, included)")
 	}
 	if !strings.HasPrefix(p, "/") {
 		p = "/" + p

@@ -79,16 +79,14 @@ func (e *Env) httpClient(within *url.URL) *http.Client {
 }
 
 // below reports whether u is within: same scheme and host, and a path
-// equal to within's or under it, without dot segments (encoded ones
-// included: a server may decode them).
+// equal to within's or under it, that cannot climb out of it on a server
+// that decodes it again (ClimbsOut).
 func below(u, within *url.URL) bool {
 	if !strings.EqualFold(u.Scheme, within.Scheme) || !strings.EqualFold(u.Host, within.Host) {
 		return false
 	}
-	for _, seg := range strings.Split(u.Path, "/") {
-		if seg == "." || seg == ".." {
-			return false
-		}
+	if ClimbsOut(u.Path) {
+		return false
 	}
 	prefix := strings.TrimRight(within.Path, "/")
 	return prefix == "" || u.Path == prefix || strings.HasPrefix(u.Path, prefix+"/")
@@ -369,4 +367,28 @@ func (c *Conn) DecodeJSON(r *Response, v any) error {
 // XML), quoting a redacted snippet of it.
 func (c *Conn) Unreadable(r *Response) error {
 	return NewFailure(KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), r.Status, Snippet(r.Body)))
+}
+
+// ClimbsOut reports whether a decoded URL path may leave the directory it
+// names on some server: a "." or ".." segment, also with a path parameter
+// (Tomcat and other servlet containers read "..;x" as ".."), a backslash
+// (a separator to IIS and others), or an escape still present after one
+// decoding of a dot, slash or backslash (a server that decodes twice).
+func ClimbsOut(decoded string) bool {
+	if strings.Contains(decoded, "\\") {
+		return true
+	}
+	lower := strings.ToLower(decoded)
+	if strings.Contains(lower, "%2e") || strings.Contains(lower, "%2f") || strings.Contains(lower, "%5c") {
+		return true
+	}
+	for _, seg := range strings.Split(decoded, "/") {
+		if i := strings.IndexByte(seg, ';'); i >= 0 {
+			seg = seg[:i]
+		}
+		if seg == "." || seg == ".." {
+			return true
+		}
+	}
+	return false
 }
