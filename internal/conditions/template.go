@@ -74,7 +74,8 @@ func CompileTemplate(s string, sc Scope) (*Template, error) {
 // placeholderEnd returns the byte index of the "}}" that closes a
 // placeholder whose expression starts at src[0], or -1. A "}}" inside one of
 // expr's string literals ("...", '...', `...`) or closing a map literal
-// ({"a": {"b": 1}}) belongs to the expression, not to the placeholder.
+// ({"a": {"b": 1}}) belongs to the expression, not to the placeholder;
+// quotes and braces in a comment (/* */, //) are neither.
 func placeholderEnd(src string) int {
 	depth := 0
 	for i := 0; i < len(src); i++ {
@@ -94,6 +95,33 @@ func placeholderEnd(src string) int {
 				return strings.Index(src, "}}")
 			}
 			i = j
+		case '/':
+			// expr's comments: a quote or brace in one ("it's", "{") is
+			// neither a literal nor a map. A "}}" in a // comment ends the
+			// placeholder (the comment ends with it); past an unterminated
+			// /* the first "}}" does, so that the compiler names it.
+			if i+1 >= len(src) {
+				continue
+			}
+			switch src[i+1] {
+			case '/':
+				for j := i + 2; j < len(src) && src[j] != '\n'; j++ {
+					if depth == 0 && strings.HasPrefix(src[j:], "}}") {
+						return j
+					}
+					i = j
+				}
+				i++
+			case '*':
+				end := strings.Index(src[i+2:], "*/")
+				if end < 0 {
+					if k := strings.Index(src[i:], "}}"); k >= 0 {
+						return i + k
+					}
+					return -1
+				}
+				i += 2 + end + 1
+			}
 		case '{':
 			depth++
 		case '}':

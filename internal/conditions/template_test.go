@@ -406,3 +406,30 @@ func BenchmarkRenderValue(b *testing.B) {
 		}
 	}
 }
+
+// expr's comments (/* */ and //) are part of an expression: a quote or a
+// brace in one ("don't", "it's", "{") is not a string literal or a map,
+// so it must not move where the placeholder ends. Before the scanner
+// looked for literals and braces, these compiled; a "}}" in a // comment
+// still ends the placeholder, as it always did.
+func TestTemplateCommentsDoNotMovePlaceholderEnd(t *testing.T) {
+	for tmpl, want := range map[string]any{
+		`${{ 40 + 2 /* it's */ }} and ${{ 1 }} it's`:      "42 and 1 it's",
+		`${{ 1 /* don't retry */ }}-${{ 2 /* won't */ }}`: "1-2",
+		`${{ 40 /* { */ + 2 }} tail`:                      "42 tail",
+		"${{ 40 + 2 // the host's name\n}} it's":          "42 it's",
+		`${{ 40 + 2 // it's }}`:                           42,
+		`${{ {"a": 1} /* } */ }}`:                         map[string]any{"a": 1},
+	} {
+		t.Run(tmpl, func(t *testing.T) {
+			tm, err := CompileTemplate(tmpl, ScopeStep)
+			if err != nil {
+				t.Fatalf("CompileTemplate: %v", err)
+			}
+			got, err := tm.Render(testEnv())
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("got %#v, %v; want %#v", got, err, want)
+			}
+		})
+	}
+}
