@@ -256,7 +256,7 @@ func whyBlock(req workflows.GateRequest, escalated bool) slack.Block {
 	// (finding[.]confidence). Any other reason may quote the detection
 	// (a guardrail names the host) and stays neutralised plain text.
 	if expr, ok := strings.CutPrefix(req.Why, workflows.WhyApprovalIf); ok && strings.TrimSpace(expr) != "" {
-		text := "Why a human must decide: the playbook's `approval.if` holds: " + codeSpan(truncate(plain(expr), MaxSectionText/2))
+		text := "Why a human must decide: the playbook's `approval.if` holds: " + mrkdwnCode(expr, MaxSectionText/2)
 		if escalated {
 			text += "\nEscalated: the first approvers did not decide in time."
 		}

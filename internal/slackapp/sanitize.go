@@ -185,6 +185,38 @@ func codeSpan(s string) string {
 	return "`" + s + "`"
 }
 
+// mrkdwnEscaper escapes what Slack's mrkdwn reads as markup (&, <, >: a
+// link, a mention, a command) with the entities Slack asks for, which it
+// shows as the characters themselves.
+var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+// mrkdwnCode is s as inline code in a mrkdwn text, as written: control
+// and invisible characters dropped, &, < and > escaped (mrkdwnEscaper:
+// shown as they are, never a link or mention; not the look-alikes plain
+// text needs), a backtick (which would end the span) replaced by ˋ, and
+// at most max UTF-16 units once escaped (cut with …).
+func mrkdwnCode(s string, max int) string {
+	s = strings.ReplaceAll(cleanChars(s, false), "`", "\u02CB")
+	if strings.TrimSpace(s) == "" {
+		return "–"
+	}
+	esc := mrkdwnEscaper.Replace(s)
+	if utf16Len(esc) > max-2 {
+		var b strings.Builder
+		n := 0
+		for _, r := range s {
+			e := mrkdwnEscaper.Replace(string(r))
+			if n+utf16Len(e) > max-3 {
+				break
+			}
+			b.WriteString(e)
+			n += utf16Len(e)
+		}
+		esc = strings.TrimRightFunc(b.String(), unicode.IsSpace) + "…"
+	}
+	return "`" + esc + "`"
+}
+
 // slackIDPattern matches user ids (U/W...) that may be written as <@ID>.
 var (
 	userIDPattern  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
