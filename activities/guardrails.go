@@ -180,7 +180,7 @@ func (g *Guardrails) decide(ctx context.Context, p *policy.Policy, req workflows
 		return d, nil
 	}
 	b := d.Budget
-	res, err := g.Budgets.Reserve(ctx, workflows.ReserveRequest{Budget: b.Action, Key: workflows.BudgetKey(req.WorkflowID, req.StepID), Max: b.Max, Per: b.Per})
+	res, err := g.Budgets.Reserve(ctx, workflows.ReserveRequest{Budget: b.Action, Key: runKey(ctx, workflows.BudgetKey(req.WorkflowID, req.StepID)), Max: b.Max, Per: b.Per})
 	if err != nil {
 		return policy.Decision{}, fmt.Errorf("reserving budget %s: %w", b.Action, err)
 	}
@@ -196,11 +196,31 @@ func (g *Guardrails) decide(ctx context.Context, p *policy.Policy, req workflows
 // Release gives back the budget slot of a contain step whose action failed
 // or was never sent.
 func (g *Guardrails) Release(ctx context.Context, r workflows.ReleaseRequest) (bool, error) {
+	r.Key = runKey(ctx, r.Key)
 	ok, err := g.Budgets.Release(ctx, r)
 	if err != nil {
 		return false, fmt.Errorf("releasing budget %s: %w", r.Budget, err)
 	}
 	return ok, nil
+}
+
+// runKey is a budget slot's key (workflows.BudgetKey: workflow id and
+// step) with the run that reserves or releases it, read from the calling
+// activity. A finding its detector reopens gets a new run under the same
+// workflow id: keyed by workflow id alone, that run was handed the first
+// run's slot back as a retried check is, so a finding closed and reopened
+// naming another host each time contained without limit on one slot (and
+// a failure of the new run released the first run's slot). Every attempt
+// and check of one run shares its run id, so a retried check still gets
+// its slot back. Outside an activity (tools) the key is unchanged.
+func runKey(ctx context.Context, key string) string {
+	if !activity.IsActivity(ctx) {
+		return key
+	}
+	if id := activity.GetInfo(ctx).WorkflowExecution.RunID; id != "" {
+		return key + "@" + id
+	}
+	return key
 }
 
 func isNotFound(err error) bool {

@@ -1280,9 +1280,12 @@ func (s *chaosState) verify(ctx context.Context, dets []*chaosDet, lists map[str
 	if err != nil || code != http.StatusOK || json.Unmarshal(b, &guard) != nil {
 		t.Errorf("GET /v1/policy: %d %v %s", code, err, b)
 	} else {
+		// A slot's key is the run's workflow id and step, then "@" and the
+		// run id (activities.runKey): one run, one slot.
 		slots := map[string]int{}
 		for _, r := range guard.Budgets["panos.block_ip"] {
-			slots[r.Key]++
+			key, _, _ := strings.Cut(r.Key, "@")
+			slots[key]++
 		}
 		for _, d := range dets {
 			if *chaosBudget && d.acked && !d.gated && slots[d.wid+"/block"] != 1 {
