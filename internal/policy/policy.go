@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 	"strconv"
@@ -294,6 +295,10 @@ func checkBudgetAction(r *yamlx.Reporter, v *yaml.Node, path, action string, act
 	r.Errorf(v, "%s.action: unknown action %q%s; a budget names a contain action of the catalog (riposte actions) or \"*\"", path, action, yamlx.DidYouMean(action, candidates))
 }
 
+// maxWindowDays is the longest budget window in days a time.Duration
+// holds (about 292 years).
+const maxWindowDays = int(math.MaxInt64 / int64(24*time.Hour))
+
 func parseWindow(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -303,6 +308,12 @@ func parseWindow(s string) (time.Duration, error) {
 		n, err := strconv.Atoi(d)
 		if err != nil || n < 1 {
 			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		// More days than a time.Duration holds would wrap, often to a
+		// negative window in which every reservation has expired: no
+		// budget at all.
+		if n > maxWindowDays {
+			return 0, fmt.Errorf("%q is too long: a window is at most %dd", s, maxWindowDays)
 		}
 		return time.Duration(n) * 24 * time.Hour, nil
 	}

@@ -467,3 +467,27 @@ func wantProtected(t *testing.T, d Decision, why string) {
 		t.Errorf("got %+v, want a protected_asset gate saying %q", d, why)
 	}
 }
+
+// A budget's window in days is a count of days: one past what a
+// time.Duration holds (about 292 years) wrapped to a negative window, in
+// which every reservation has already expired, so the budget never filled
+// and automatic containment was unlimited, with no error. "per: 999999d"
+// (meant as "ever") is refused with its position instead.
+func TestBudgetWindowTooLongIsAnError(t *testing.T) {
+	for _, per := range []string{"999999d", "106752d", "9223372036854775807d"} {
+		src := "budgets:\n  - {action: \"*\", max: 3, per: " + per + "}\n"
+		p, err := Parse("policy.yaml", []byte(src))
+		if err == nil {
+			t.Errorf("per: %s: no error; budget window %v (a window that is not positive counts nothing: unlimited containment)", per, p.Budgets[0].Per)
+			continue
+		}
+		if want := "policy.yaml:2:32: budgets[0].per: "; !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "106751d") {
+			t.Errorf("per: %s: %v; want %q naming the longest window (106751d)", per, err, want)
+		}
+	}
+	// The longest window a duration holds is still a window.
+	p, err := Parse("policy.yaml", []byte("budgets:\n  - {action: \"*\", max: 3, per: 106751d}\n"))
+	if err != nil || p.Budgets[0].Per != 106751*24*time.Hour {
+		t.Errorf("per: 106751d: %v, %v", p, err)
+	}
+}
