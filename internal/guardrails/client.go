@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -94,9 +95,25 @@ func Status(ctx context.Context, c client.Client) (workflows.GuardState, error) 
 		if st.Budgets == nil {
 			st.Budgets = map[string][]workflows.Reservation{}
 		}
-		st.Budgets[bs.Budget] = bs.Reservations
+		st.Budgets[bs.Budget] = inWindow(bs, time.Now())
 	}
 	return st, nil
+}
+
+// inWindow is the reservations of a budget guard that count at now: those
+// younger than its window. A guard drops older ones only when the next
+// reservation arrives, so its state may still hold a burst long past.
+func inWindow(bs workflows.BudgetGuardState, now time.Time) []workflows.Reservation {
+	if bs.Per <= 0 {
+		return bs.Reservations
+	}
+	var out []workflows.Reservation
+	for _, r := range bs.Reservations {
+		if now.Sub(r.At) < bs.Per {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // LegacyState reads the riposte-guard workflow (the live safe-mode switch,
