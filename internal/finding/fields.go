@@ -12,23 +12,51 @@ import (
 // [Build] or after its JSON round trip; ok is false when it is unknown.
 func Confidence(view map[string]any) (int, bool) { return score(view["confidence"]) }
 
-// AssetTags returns a detection's asset tags: device.labels and the names
-// of device.groups[].
+// AssetTags returns a detection's asset tags: device.labels, the names
+// of device.groups[], and the tags of its resources[] (a cloud finding's
+// asset): resources[].labels as given (Security Hub writes "key=value")
+// and resources[].tags, OCSF key_value_pair objects, as "name=value" (the
+// name alone when the value is empty).
 func AssetTags(det map[string]any) []string {
 	dev := obj(det["device"])
 	var out []string
-	labels := list(dev["labels"])
-	if l, ok := dev["labels"].(string); ok {
+	out = appendLabels(out, dev["labels"])
+	for _, g := range list(dev["groups"]) {
+		if n := str(obj(g), "name"); n != "" {
+			out = append(out, n)
+		}
+	}
+	for _, r := range list(det["resources"]) {
+		res := obj(r)
+		out = appendLabels(out, res["labels"])
+		for _, kv := range list(res["tags"]) {
+			m := obj(kv)
+			name := str(m, "name")
+			if name == "" {
+				name = str(m, "key") // the provider's own spelling
+			}
+			if name == "" {
+				continue
+			}
+			if v := str(m, "value"); v != "" {
+				name += "=" + v
+			}
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// appendLabels appends the non-empty strings of a labels value (a list,
+// or one string).
+func appendLabels(out []string, v any) []string {
+	labels := list(v)
+	if l, ok := v.(string); ok {
 		labels = []any{l}
 	}
 	for _, l := range labels {
 		if s, ok := l.(string); ok && strings.TrimSpace(s) != "" {
 			out = append(out, strings.TrimSpace(s))
-		}
-	}
-	for _, g := range list(dev["groups"]) {
-		if n := str(obj(g), "name"); n != "" {
-			out = append(out, n)
 		}
 	}
 	return out
