@@ -364,6 +364,26 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	return d, nil
 }
 
+// endedFindingTimeout bounds the finding query of an ended run: it needs a
+// worker to replay the run, and without one the detail is answered
+// without the view rather than not at all.
+var endedFindingTimeout = 5 * time.Second
+
+// endedFinding fills the finding view of an ended run from its finding
+// query (runs recorded before the finding lifecycle have none: no view).
+func (s *Server) endedFinding(ctx context.Context, d *RunDetail) {
+	qctx, cancel := context.WithTimeout(ctx, endedFindingTimeout)
+	defer cancel()
+	fv, err := s.Temporal.QueryWorkflow(qctx, d.WorkflowID, d.RunID, workflows.QueryFinding)
+	if err != nil {
+		return
+	}
+	var lf workflows.LiveFinding
+	if fv.Get(&lf) == nil && lf.Finding != nil {
+		d.Finding = lf.Finding
+	}
+}
+
 // markRolledBack marks the runs of a list whose rollback run is in the same
 // list, for runs that had ended before their rollback (their own search
 // attributes cannot change any more).
@@ -442,6 +462,12 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		respondTemporal(w, "Cannot read run", err)
 		return
+	}
+	if d.Kind == KindPlaybook && d.ClosedAt != nil && d.Finding == nil {
+		// An ended run's result carries its view only when a later record
+		// changed it; the view it ran with (which host, user, IP) is still
+		// answered by its finding query, from its history.
+		s.endedFinding(ctx, d)
 	}
 	writeJSON(w, http.StatusOK, d)
 }
