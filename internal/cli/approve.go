@@ -16,7 +16,8 @@ import (
 
 const approvalsUsage = `Usage: riposte approvals [--json]
 
-Lists the approval gates waiting for a decision.`
+Lists the approval gates waiting for a decision, each with what its step
+would act on (TARGET: its parameters, as the Slack request lists them).`
 
 func approvalsCommand() command {
 	return command{name: "approvals", summary: "List gates waiting for approval", usage: approvalsUsage,
@@ -45,14 +46,14 @@ func approvalsCommand() command {
 				return 0
 			}
 			tw := tabwriter.NewWriter(s.Out, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "RUN\tSTEP\tACTION\tVOTES\tAPPROVERS\tEXPIRES\tWHY")
+			fmt.Fprintln(tw, "RUN\tSTEP\tACTION\tTARGET\tVOTES\tAPPROVERS\tEXPIRES\tWHY")
 			for _, a := range resp.Approvals {
 				g := a.Gate
 				approvers := "anyone"
 				if len(g.Approvers) > 0 {
 					approvers = strings.Join(g.Approvers, ", ")
 				}
-				printLine(tw, "%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, approvalsOf(g), g.Quorum,
+				printLine(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, dash(paramsLine(g.Params, 80)), approvalsOf(g), g.Quorum,
 					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)
 			}
 			_ = tw.Flush()

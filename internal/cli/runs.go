@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -24,7 +26,7 @@ const runsUsage = `Usage:
 list shows recent runs, playbook runs and rollback runs (--kind playbook or
 rollback for one kind), with their outcome, the release time of a holding
 run and whether it was rolled back; show prints every step (status, times,
-output summary, error), the outcome, holds with their release times and the
+what it acts on, output summary, error), the outcome, holds with their release times and the
 rollback; follow prints step progress live until the run ends and exits 0
 when it completed (whatever its outcome), 1 when it failed.
 
@@ -211,6 +213,9 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	fmt.Fprintln(w, "  steps:")
 	for _, st := range d.Steps {
 		printLine(w, "    %-18s %-16s %-10s %s\n", st.ID, st.Status, duration(st), st.Action)
+		if p := paramsLine(st.Params, 160); p != "" {
+			printLine(w, "      with: %s\n", p)
+		}
 		if st.Reason != "" {
 			printLine(w, "      reason: %s\n", st.Reason)
 		}
@@ -309,6 +314,33 @@ func duration(st workflows.StepResult) string {
 		return ""
 	}
 	return st.EndedAt.Sub(*st.StartedAt).Round(time.Millisecond).String()
+}
+
+// paramsLine shows what a step acts on, its parameters as key=value
+// (sorted; strings as they are, other values as compact JSON), cut to n
+// characters: what the Slack request lists, for the CLI approver and for a
+// rollback run's undo calls.
+func paramsLine(params any, n int) string {
+	m, ok := params.(map[string]any)
+	if !ok {
+		if params == nil {
+			return ""
+		}
+		return summarize(params, n)
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		v, ok := m[k].(string)
+		if !ok {
+			v = summarize(m[k], n)
+		}
+		parts = append(parts, k+"="+v)
+	}
+	s := strings.Join(parts, ", ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
+	}
+	return s
 }
 
 // summarize prints a value as one line of JSON, cut to n characters

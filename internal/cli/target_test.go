@@ -1,0 +1,58 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// The Slack request names what a gate would act on ("hostname:
+// siem-linux-release-sec-bis"), and README says `riposte approve` decides a
+// gate with the same checks as a Slack click; but riposte approvals, the
+// CLI approver's list, named only the action (crowdstrike.contain_host),
+// and riposte runs show printed no step's parameters, so a CLI approver
+// decided without seeing which host, user or IP, and `runs show
+// rollback:RUN` did not say which host a rollback released.
+
+func TestApprovalsNameTheTarget(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"approvals":[{"workflow_id":"endpoint-threat:elastic-security.abcdef123.x","gate":{"id":"isolate","step_id":"isolate","state":"pending","quorum":1,`+
+			`"action":"crowdstrike.contain_host","params":{"hostname":"siem-linux-release-sec-bis"},"why":"the step has an approval block","expires_at":"2099-01-01T00:00:00Z"}}]}`)
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "approvals", "--api", srv.URL, "--token", "rpt_test")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "hostname=siem-linux-release-sec-bis") {
+		t.Errorf("riposte approvals does not say which host the gate would contain:\n%s", out)
+	}
+}
+
+func TestRunsShowNamesEachStepsTarget(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		d    *api.RunDetail
+		want string
+	}{
+		{"waiting gate", &api.RunDetail{Steps: []workflows.StepResult{{ID: "isolate", Action: "crowdstrike.contain_host", Status: "waiting_approval",
+			Params: map[string]any{"hostname": "siem-linux-release-sec-bis"},
+			Gate:   &workflows.Gate{State: workflows.GatePending, Quorum: 1}}}}, "hostname=siem-linux-release-sec-bis"},
+		{"rollback run", &api.RunDetail{RunSummary: api.RunSummary{Kind: api.KindRollback, RollbackOf: "r1", RequestedBy: "U0SOCLEAD1"},
+			Steps: []workflows.StepResult{{ID: "isolate.rollback", Action: "crowdstrike.lift_containment", Status: "succeeded",
+				Params: map[string]any{"hostname": "fin-ws-042"}}}}, "hostname=fin-ws-042"},
+	} {
+		var b bytes.Buffer
+		printRun(&b, tc.d)
+		if !strings.Contains(b.String(), tc.want) {
+			t.Errorf("%s: runs show does not name the step's target %q:\n%s", tc.name, tc.want, b.String())
+		}
+	}
+}
