@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/riposte-dev/riposte/workflows"
@@ -24,6 +25,16 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		via = " via " + viaLabel(d.Via)
 	}
 
+	// The approvals given before a deadline closed the gate (timed out,
+	// escalated, or approved by on_timeout: approve) without its quorum.
+	byDeadline := gate.State == workflows.GateTimedOut || gate.State == workflows.GateEscalated ||
+		(gate.State == workflows.GateApproved && d != nil && d.Via == workflows.ViaTimeout)
+	var partial []string
+	if byDeadline {
+		partial = approvedBy(gate.RoundVotes())
+	}
+	quorum := max(gate.Quorum, req.Quorum, 1)
+
 	var verb, color string
 	var who []string
 	switch gate.State {
@@ -32,6 +43,11 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		who = approvedBy(gate.RoundVotes())
 		if len(who) == 0 && d != nil && d.User != "" {
 			who = []string{d.User}
+		}
+		if byDeadline {
+			// The timeout policy approved, not the people who voted
+			// before it (their votes did not reach the quorum).
+			who = nil
 		}
 	case workflows.GateDenied:
 		verb, color = "Denied", ColorCritical
@@ -59,12 +75,16 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		} else if rest == "" && d != nil && d.Via == workflows.ViaPolicy {
 			text += " by policy"
 		}
+		if byDeadline && gate.State == workflows.GateApproved {
+			text += " by the timeout policy (on_timeout: approve)"
+			via = ""
+		}
 		text += via + when
 		if rest != "" {
 			extra = append(extra, verb+" by: "+rest)
 		}
 	case workflows.GateTimedOut:
-		text = "*Timed out*: nobody decided before the deadline" + when
+		text = "*Timed out*: " + undecided(partial, quorum, &extra) + when
 		if d != nil {
 			if d.Approve {
 				text += "; the timeout policy *approved* the action"
@@ -73,7 +93,7 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 			}
 		}
 	case workflows.GateEscalated:
-		text = "*Escalated*: nobody decided before the deadline" + when
+		text = "*Escalated*: " + undecided(partial, quorum, &extra) + when
 		m, rest := approverMentions(gate.Approvers, gate.Groups)
 		if m != "" {
 			text += "; escalated to " + m
@@ -87,6 +107,9 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 	default:
 		text = "*Pending*"
 	}
+	if byDeadline && gate.State == workflows.GateApproved && len(partial) > 0 {
+		text += "\n" + undecided(partial, quorum, &extra)
+	}
 	blocks := []slack.Block{slack.NewSectionBlock(mrkdwnText(truncate(text, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockOutcome))}
 
 	for _, r := range reasons(gate) {
@@ -96,6 +119,24 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		blocks = append(blocks, slack.NewSectionBlock(plainText(truncate(strings.Join(extra, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockReasons)))
 	}
 	return blocks, verb, color
+}
+
+// undecided says how far a gate got before its deadline: nobody decided,
+// or who approved and how many of the approvals it needed (names that
+// are not Slack ids go to extra, as plain text).
+func undecided(approvers []string, quorum int, extra *[]string) string {
+	if len(approvers) == 0 {
+		return "nobody decided before the deadline"
+	}
+	m, rest := mentions(approvers)
+	text := fmt.Sprintf("%d of %d approvals before the deadline", len(approvers), quorum)
+	if m != "" {
+		text += " (approved by " + m + ")"
+	}
+	if rest != "" {
+		*extra = append(*extra, "Approved before the deadline by: "+rest)
+	}
+	return text
 }
 
 // reasons collects the distinct reasons given on the closing decision and

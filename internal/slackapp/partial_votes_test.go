@@ -1,0 +1,71 @@
+package slackapp
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// A gate that needs two approvals closes by its deadline after one of them
+// (on_timeout deny, escalate or approve). Its Slack message then said
+// "Timed out: nobody decided before the deadline" (or "Escalated: nobody
+// decided ...") and dropped the approval that was given, since a closed
+// message keeps no "Approved so far"; with on_timeout: approve it read
+// "Approved by @U024BE7LH via timeout", naming as the approver one person
+// whose vote alone could not approve (the timeout policy did). The
+// message is the channel's record of who decided what: it must say that
+// U024BE7LH approved, 1 of the 2 needed, and never that nobody decided.
+func TestClosedByDeadlineAfterPartialVotes(t *testing.T) {
+	vote := workflows.Decision{GateID: "isolate", User: "U024BE7LH", Approve: true, Via: workflows.ViaSlack, At: testOpened.Add(5 * time.Minute)}
+	for _, tc := range []struct {
+		name    string
+		state   string
+		approve bool
+	}{
+		{"timed out (deny)", workflows.GateTimedOut, false},
+		{"escalated", workflows.GateEscalated, false},
+		{"approved by the timeout policy", workflows.GateApproved, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := testRequest()
+			req.Quorum = 2
+			g := testGate(req)
+			g.Quorum = 2
+			d := workflows.Decision{GateID: "isolate", User: "riposte", Via: workflows.ViaTimeout, Approve: tc.approve, At: testExpires}
+			g.State, g.Votes, g.ClosedAt = tc.state, []workflows.Decision{vote}, &testExpires
+			if tc.state != workflows.GateEscalated {
+				g.Decision = &d
+			} else {
+				g.Escalated = true
+			}
+			blocks, _, _ := DecidedRunBlocks(req, g, nil)
+			b, _ := json.Marshal(blocks)
+			text := string(b)
+			t.Log(outcomeText(blocks))
+			if strings.Contains(text, "nobody decided") {
+				t.Errorf("the message says nobody decided, but U024BE7LH approved (1 of 2): %s", text)
+			}
+			if tc.approve && strings.Contains(outcomeText(blocks), "*Approved* by <@U024BE7LH>") {
+				t.Errorf("the message names U024BE7LH as the approver; the timeout policy approved: %s", text)
+			}
+			if !strings.Contains(text, "1 of 2") {
+				t.Errorf("the message does not say the gate had 1 of the 2 approvals it needed: %s", text)
+			}
+		})
+	}
+}
+
+// outcomeText is the outcome section's text, for the log.
+func outcomeText(blocks []slack.Block) string {
+	for _, b := range blocks {
+		if s, ok := b.(*slack.SectionBlock); ok && s.BlockID == BlockOutcome {
+			return s.Text.Text
+		}
+	}
+	return ""
+}
