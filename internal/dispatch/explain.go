@@ -2,6 +2,7 @@ package dispatch
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/conditions"
@@ -61,6 +62,15 @@ func (d *Dispatcher) Explain(idx int, det intake.Detection) Explanation {
 	return out
 }
 
+// lineBreak is a line break of a trigger written over several lines, with
+// the indentation around it.
+var lineBreak = regexp.MustCompile(`[ \t]*\r?\n[ \t]*`)
+
+// oneLine quotes an expression on one line: each line break (and its
+// indentation) reads as one space, so the CLI, which escapes line breaks
+// in what it prints, shows the playbook's expression as written.
+func oneLine(src string) string { return lineBreak.ReplaceAllString(src, " ") }
+
 // explainExpr evaluates src and names the part that decided. It splits at
 // the top level on || (then &&), outside brackets and string literals, and
 // descends into the deciding part.
@@ -76,7 +86,7 @@ func explainExpr(src string, env map[string]any) (bool, string, error) {
 				return true, why, nil
 			}
 		}
-		return false, fmt.Sprintf("`%s` is false (none of its %d alternatives holds)", src, len(parts)), nil
+		return false, fmt.Sprintf("`%s` is false (none of its %d alternatives holds)", oneLine(src), len(parts)), nil
 	}
 	if parts := splitTop(src, "&&", "and"); len(parts) > 1 {
 		for _, p := range parts {
@@ -89,14 +99,14 @@ func explainExpr(src string, env map[string]any) (bool, string, error) {
 	}
 	prog, err := conditions.Compile(src, conditions.ScopeTrigger, false)
 	if err != nil {
-		return false, "`" + src + "` does not compile", err
+		return false, "`" + oneLine(src) + "` does not compile", err
 	}
 	v, err := prog.Eval(env)
 	if err != nil {
-		return false, "`" + src + "` fails", err
+		return false, "`" + oneLine(src) + "` fails", err
 	}
 	held, _ := v.(bool)
-	return held, fmt.Sprintf("`%s` is %v", src, held), nil
+	return held, fmt.Sprintf("`%s` is %v", oneLine(src), held), nil
 }
 
 // stripParens removes parentheses that enclose the whole expression.
