@@ -185,6 +185,9 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	} else {
 		printLine(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
 		printLine(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
+		if title, _ := d.Finding["title"].(string); strings.TrimSpace(title) != "" {
+			printLine(w, "  title:     %s\n", title)
+		}
 	}
 	printLine(w, "  status:    %s\n", d.Status)
 	if d.Outcome != "" {

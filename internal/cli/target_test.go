@@ -56,3 +56,17 @@ func TestRunsShowNamesEachStepsTarget(t *testing.T) {
 		}
 	}
 }
+
+// riposte runs show named the detection only by its uid (an opaque
+// "92012896127c4a8236ba7601b886b0:ind:2ce4…" for a CrowdStrike alert),
+// never by its title, which the Slack request and the Temporal UI lead
+// with: the title is in the run's finding view.
+func TestRunsShowNamesTheDetectionTitle(t *testing.T) {
+	d := &api.RunDetail{RunSummary: api.RunSummary{Kind: api.KindPlaybook, DetectionID: "874694c2ff8c43fdb64ef3056ddfb96d:ind:4446934rf3fdb64ec3056ddfb96e"},
+		Finding: map[string]any{"severity": "High", "state": "active", "title": "Identity verification denied"}}
+	var b bytes.Buffer
+	printRun(&b, d)
+	if !strings.Contains(b.String(), "title:     Identity verification denied\n") {
+		t.Errorf("runs show does not name the detection's title:\n%s", b.String())
+	}
+}
