@@ -207,7 +207,7 @@ func (r *run) keepRefusal(ctx workflow.Context, d Decision, err error, sealed bo
 	if g == nil {
 		return
 	}
-	g.Refused = append(g.Refused, RefusedDecision{User: d.User, Verified: sealed, Approve: d.Approve, Via: d.Via, Refusal: err.Error(), At: workflow.Now(ctx)})
+	g.Refused = append(g.Refused, RefusedDecision{User: d.User, Verified: sealed, Credential: d.Credential, Approve: d.Approve, Via: d.Via, Refusal: err.Error(), At: workflow.Now(ctx)})
 	if n := len(g.Refused); n > MaxRefused {
 		g.Refused = append([]RefusedDecision(nil), g.Refused[n-MaxRefused:]...)
 	}

@@ -61,6 +61,12 @@ type Decision struct {
 	// authenticated the person (API token, Slack); decisions without a
 	// valid one are refused (see internal/signing).
 	Seal *signing.Seal `json:"seal,omitempty"`
+	// Credential names what authenticated User, covered by the seal:
+	// "token:<id>" (a personal token), "oidc:<subject>", "dev" (riposte
+	// dev's shared token), "slack:<workspace or organisation>". Empty on
+	// decisions sealed before it existed, or while a worker of an earlier
+	// release polls (it would refuse the seal; see engine.CredentialMarker).
+	Credential string `json:"credential,omitempty"`
 }
 
 // DecisionResult is what the Update returns.
@@ -201,11 +207,13 @@ type RefusedDecision struct {
 	User string `json:"user"`
 	// Verified: the decision's seal checked out, so User is the identity
 	// Riposte authenticated; otherwise User is only what the signal said.
-	Verified bool      `json:"verified"`
-	Approve  bool      `json:"approve"`
-	Via      string    `json:"via"`
-	Refusal  string    `json:"refusal"`
-	At       time.Time `json:"at"`
+	Verified bool `json:"verified"`
+	// Credential is the decision's (see Decision.Credential).
+	Credential string    `json:"credential,omitempty"`
+	Approve    bool      `json:"approve"`
+	Via        string    `json:"via"`
+	Refusal    string    `json:"refusal"`
+	At         time.Time `json:"at"`
 }
 
 // ActivityPolicyCheck checks a contain step against the site's guardrails.

@@ -137,7 +137,7 @@ func DecisionClaim(workflowID string, d Decision) signing.Claim {
 		dec = "approve"
 	}
 	return signing.Claim{Kind: signing.KindDecide, Run: workflowID, Gate: d.GateID, Decision: dec, Identity: d.User,
-		Channel: d.Via, Reason: d.Reason, MessageTS: d.MessageTS}
+		Channel: d.Via, Reason: d.Reason, MessageTS: d.MessageTS, Credential: d.Credential}
 }
 
 // ExtendClaim is what the seal of an extension covers.

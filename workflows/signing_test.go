@@ -306,3 +306,25 @@ func TestRollbackSealCoversUndo(t *testing.T) {
 		t.Errorf("tampered rollback: err %v; undo calls made: %+v", err, v.calls)
 	}
 }
+
+// A vote's credential is covered by its seal and recorded with the vote;
+// the same vote with its credential changed on the way is refused.
+func TestVoteRecordsItsSealedCredential(t *testing.T) {
+	h, _ := newGateHarness(t, 1, "deny", "")
+	swapped := h.seal(workflows.Decision{GateID: "isolate", Approve: true, User: "U0INFRA001", Credential: "token:tok_infra"})
+	swapped.Credential = "token:tok_someone_else"
+	var changed, ok string
+	h.vote(time.Minute, swapped, &changed)
+	h.vote(2*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "UBOB", Credential: "token:tok_bob"}, &ok)
+	res := runGate(t, h, 1, "deny", "", "")
+	if !strings.Contains(changed, "forged") {
+		t.Errorf("vote with its credential changed: %q, want refused as forged", changed)
+	}
+	if ok != "" {
+		t.Fatalf("vote with its credential sealed: %q", ok)
+	}
+	wantStatuses(t, res, map[string]string{"isolate": "succeeded"})
+	if g := res.Gates[0]; len(g.Votes) != 1 || g.Votes[0].Credential != "token:tok_bob" || g.Decision == nil || g.Decision.Credential != "token:tok_bob" {
+		t.Errorf("votes %+v, decision %+v: want UBOB's with credential token:tok_bob", g.Votes, g.Decision)
+	}
+}

@@ -55,7 +55,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: user, Reason: req.Reason, Via: workflows.ViaAPI}
+	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: user, Reason: req.Reason, Via: workflows.ViaAPI,
+		Credential: auth.FromContext(r.Context()).Credential()}
 	async := prefersAsync(r)
 	var res workflows.DecisionResult
 	var err error

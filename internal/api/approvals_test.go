@@ -245,3 +245,43 @@ func TestListApprovalsSaysTruncated(t *testing.T) {
 		t.Errorf("status %d, %+v (%v): %s", got.code, body, err, got.body)
 	}
 }
+
+// A decision names the credential that authenticated its voter (the
+// personal token's id, never the token), covered by the seal, while every
+// worker verifies such seals; with a worker of an earlier release polling
+// it is left out, since that worker would refuse the seal as forged.
+func TestAPIDecisionSealsTheCredential(t *testing.T) {
+	for _, workersNew := range []bool{true, false} {
+		c := &approvalClient{}
+		srv, toks, _ := identityServer(t, &fakeStarter{})
+		keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("api test decision key, 32 bytes!")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Temporal = c
+		srv.Approvals = &approvals.Service{Client: c, Namespace: "default", Keys: keys, UpdateTimeout: time.Minute,
+			SealsCredential: func(context.Context) bool { return workersNew }}
+		req := post("/v1/runs/w1/approvals", "Bearer "+toks["approver"], `{"step":"isolate","decision":"approve"}`)
+		req.Header.Set("Prefer", "respond-async")
+		if got := serve(srv.Handler(), req); got.code != http.StatusAccepted || len(c.signals) != 1 {
+			t.Fatalf("workers new %v: %d %s (%d signals)", workersNew, got.code, got.body, len(c.signals))
+		}
+		d := c.signals[0].arg.(workflows.Decision)
+		if err := keys.Verify(workflows.DecisionClaim("w1", d), d.Seal); err != nil {
+			t.Errorf("workers new %v: seal does not verify: %v", workersNew, err)
+		}
+		switch {
+		case workersNew && (!strings.HasPrefix(d.Credential, "token:") || len(d.Credential) <= len("token:") || strings.Contains(d.Credential, toks["approver"])):
+			t.Errorf("credential %q, want token:<the token's id>", d.Credential)
+		case !workersNew && d.Credential != "":
+			t.Errorf("credential %q sealed while a worker of an earlier release polls", d.Credential)
+		}
+		if workersNew {
+			forged := d
+			forged.Credential = "token:someone-else"
+			if keys.Verify(workflows.DecisionClaim("w1", forged), forged.Seal) == nil {
+				t.Error("the seal still verifies with another credential")
+			}
+		}
+	}
+}

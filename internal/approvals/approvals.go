@@ -41,6 +41,11 @@ type Service struct {
 	// Keys seal each decision (the caller authenticated d.User and set
 	// d.Via); the workflow refuses decisions without a valid seal.
 	Keys *signing.Keys
+	// SealsCredential reports whether every worker verifies seals that
+	// cover d.Credential (engine.WorkersByReference.SealsCredential); nil
+	// or false: the credential is left out of the decision, since a
+	// worker of an earlier release would refuse its seal as forged.
+	SealsCredential func(ctx context.Context) bool
 }
 
 // Decide delivers one decision to a run. It returns the gate's state after
@@ -48,7 +53,7 @@ type Service struct {
 // rules refuse it, or ErrQueued when it was sent as a signal instead.
 func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
 	var res workflows.DecisionResult
-	d, err := s.seal(workflowID, d)
+	d, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		return res, err
 	}
@@ -98,20 +103,24 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 // the worker's audit log. It costs the server one history write instead of
 // a workflow task round trip, which is what makes bulk decisions fast.
 func (s *Service) Send(ctx context.Context, workflowID string, d workflows.Decision) error {
-	d, err := s.seal(workflowID, d)
+	d, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		return err
 	}
 	return s.signal(ctx, workflowID, d)
 }
 
-// seal signs a decision for its run; the caller authenticated d.User.
-func (s *Service) seal(workflowID string, d workflows.Decision) (workflows.Decision, error) {
+// seal signs a decision for its run; the caller authenticated d.User
+// (with d.Credential, kept only where every worker verifies it).
+func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decision) (workflows.Decision, error) {
 	if strings.TrimSpace(d.User) == "" {
 		return d, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
 	}
 	if s.Keys == nil {
 		return d, fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
+	}
+	if d.Credential != "" && (s.SealsCredential == nil || !s.SealsCredential(ctx)) {
+		d.Credential = ""
 	}
 	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
 	return d, nil

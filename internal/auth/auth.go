@@ -76,6 +76,20 @@ func (p *Principal) Has(scope string) bool {
 	return false
 }
 
+// Credential names what authenticated p, for a decision's record
+// (workflows.Decision.Credential): "token:<id>" for a personal token, the
+// OIDC subject ("oidc:<sub>"), "dev" for riposte dev's shared token; never
+// a secret.
+func (p *Principal) Credential() string {
+	switch {
+	case p == nil:
+		return ""
+	case p.Kind == KindToken:
+		return "token:" + p.TokenID
+	}
+	return p.TokenID
+}
+
 // String is the audit form: kind, token id and identity.
 func (p *Principal) String() string {
 	if p == nil {

@@ -232,7 +232,11 @@ func printRun(w io.Writer, d *api.RunDetail) {
 				if v.Reason != "" {
 					reason = ": " + v.Reason
 				}
-				printLine(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, v.Via, v.At.Local().Format("15:04:05"), reason)
+				via := v.Via
+				if v.Credential != "" {
+					via += " (" + v.Credential + ")" // what authenticated them
+				}
+				printLine(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, via, v.At.Local().Format("15:04:05"), reason)
 			}
 			for _, v := range g.Refused {
 				vote := "deny"

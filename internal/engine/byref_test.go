@@ -52,6 +52,7 @@ func TestWorkersByReference(t *testing.T) {
 		want    int
 	}{
 		{"all of this release", []string{latest, latest}, nil, workflows.LatestRev},
+		{"all of this release, with a store or without", []string{engine.WorkerIdentity("16@host@riposte", true), engine.WorkerIdentity("17@host@riposte", false)}, nil, 0},
 		{"a newer release: no more than this one's", []string{future, latest}, nil, workflows.LatestRev},
 		{"one worker of the release before", []string{latest, rev2}, nil, workflows.RevByReference},
 		{"all of the release before", []string{rev2, rev2}, nil, workflows.RevByReference},
@@ -73,6 +74,20 @@ func TestWorkersByReference(t *testing.T) {
 			}
 			if f.calls != want {
 				t.Errorf("%d DescribeTaskQueue calls for two answers, want %d", f.calls, want)
+			}
+			// The credential answer comes with the same (cached) call.
+			cred := engine.PollersSealCredential(func() []*taskqueuepb.PollerInfo {
+				var ps []*taskqueuepb.PollerInfo
+				for _, id := range tc.pollers {
+					ps = append(ps, &taskqueuepb.PollerInfo{Identity: id})
+				}
+				return ps
+			}()) && tc.err == nil
+			if got := w.SealsCredential(context.Background()); got != cred {
+				t.Errorf("SealsCredential = %v, want %v", got, cred)
+			}
+			if tc.err == nil && len(tc.pollers) > 0 && f.calls != 1 {
+				t.Errorf("SealsCredential asked the server again (%d calls)", f.calls)
 			}
 		})
 	}
@@ -135,6 +150,32 @@ func TestPollersReadCompressed(t *testing.T) {
 	}
 }
 
+// The API and the Slack app seal the decider's credential only while
+// every polling worker verifies such seals: one worker of an earlier
+// release would refuse them as forged.
+func TestPollersSealCredential(t *testing.T) {
+	now := engine.WorkerIdentity("14@host@riposte", true)
+	before := fmt.Sprintf("13@host@riposte %s %s%d %s", engine.CompressedMarker, engine.RevMarker, workflows.RevWithdrawnAtStart, engine.ByReferenceMarker)
+	for _, tc := range []struct {
+		name    string
+		pollers []string
+		want    bool
+	}{
+		{"all of this release", []string{now, engine.WorkerIdentity("15@host@riposte", false)}, true},
+		{"one of a release before", []string{now, before}, false},
+		{"marker inside another word", []string{"13@host@" + engine.CredentialMarker + "x"}, false},
+		{"no worker", nil, false},
+	} {
+		var ps []*taskqueuepb.PollerInfo
+		for _, id := range tc.pollers {
+			ps = append(ps, &taskqueuepb.PollerInfo{Identity: id})
+		}
+		if got := engine.PollersSealCredential(ps); got != tc.want {
+			t.Errorf("%s: PollersSealCredential = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // A worker's identity: with or without a playbook store it says it reads
 // compressed payloads; with one, the revision and by-reference markers
 // end it, as starters of earlier releases parse it.
@@ -144,6 +185,9 @@ func TestWorkerIdentity(t *testing.T) {
 		ps := []*taskqueuepb.PollerInfo{{Identity: id}}
 		if !engine.PollersReadCompressed(ps) {
 			t.Errorf("%q: does not read compressed payloads", id)
+		}
+		if !engine.PollersSealCredential(ps) {
+			t.Errorf("%q: does not say it verifies seals covering the credential", id)
 		}
 		want := 0
 		if byRef {

@@ -80,12 +80,21 @@ const RevMarker = "riposte:rev/"
 // worker carries it before a deployment turns compression on.
 const CompressedMarker = "riposte:codec/2"
 
+// CredentialMarker in a worker's identity says that it verifies decision
+// seals covering the credential that authenticated the decider
+// (workflows.Decision.Credential; releases since 2026-12-06). Workers of
+// earlier releases refuse such seals as forged, so the API and the Slack
+// app record the credential only while every polling worker carries it
+// (WorkersByReference.SealsCredential).
+const CredentialMarker = "riposte:seal/credential"
+
 // WorkerIdentity is base followed by the markers a worker of this release
-// announces: CompressedMarker always (every worker reads compressed
-// payloads), then, for a worker that loads playbooks by reference from a
-// store, RevMarker with workflows.LatestRev and ByReferenceMarker.
+// announces: CompressedMarker and CredentialMarker always, then, for a
+// worker that loads playbooks by reference from a store, RevMarker with
+// workflows.LatestRev and ByReferenceMarker (last, where starters of
+// earlier releases look for them).
 func WorkerIdentity(base string, byReference bool) string {
-	id := base + " " + CompressedMarker
+	id := base + " " + CompressedMarker + " " + CredentialMarker
 	if byReference {
 		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
@@ -193,11 +202,12 @@ type WorkersByReference struct {
 	TaskQueue string
 	// TTL is how long an answer is kept (0 = 2 s: a worker of an older
 	// release that starts polling is noticed within it).
-	TTL time.Duration
-	mu  sync.Mutex
-	at  time.Time
-	rev int
-	now func() time.Time // time.Now; tests move it
+	TTL  time.Duration
+	mu   sync.Mutex
+	at   time.Time
+	rev  int
+	cred bool
+	now  func() time.Time // time.Now; tests move it
 }
 
 func (w *WorkersByReference) clock() time.Time {
@@ -212,6 +222,21 @@ func (w *WorkersByReference) clock() time.Time {
 // 0 otherwise, and when the server cannot be asked (the playbook then
 // travels inline).
 func (w *WorkersByReference) Rev(ctx context.Context) int {
+	rev, _ := w.describe(ctx)
+	return rev
+}
+
+// SealsCredential reports whether every worker polling the task queue
+// verifies seals that cover the decider's credential (CredentialMarker);
+// false when none polls or the server cannot be asked. Cached with Rev.
+func (w *WorkersByReference) SealsCredential(ctx context.Context) bool {
+	_, cred := w.describe(ctx)
+	return cred
+}
+
+// describe asks the server who polls the task queue, or answers from the
+// cache; 0 and false, uncached, when it cannot be asked or none polls.
+func (w *WorkersByReference) describe(ctx context.Context) (rev int, cred bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ttl := w.TTL
@@ -219,21 +244,21 @@ func (w *WorkersByReference) Rev(ctx context.Context) int {
 		ttl = 2 * time.Second
 	}
 	if !w.at.IsZero() && w.clock().Sub(w.at) < ttl {
-		return w.rev
+		return w.rev, w.cred
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
-		return 0 // not cached: ask again next time
+		return 0, false // not cached: ask again next time
 	}
 	if len(resp.GetPollers()) == 0 {
 		// Not cached either: the first worker to poll (the usual order at
 		// a start, serve before its workers) is seen by the next run.
-		return 0
+		return 0, false
 	}
-	w.at, w.rev = w.clock(), PollersRev(resp.GetPollers())
-	return w.rev
+	w.at, w.rev, w.cred = w.clock(), PollersRev(resp.GetPollers()), PollersSealCredential(resp.GetPollers())
+	return w.rev, w.cred
 }
 
 // WorkersLine says, for riposte doctor, how many workers poll the task
@@ -258,6 +283,17 @@ func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line stri
 func PollersReadCompressed(pollers []*taskqueuepb.PollerInfo) bool {
 	for _, p := range pollers {
 		if !slices.Contains(strings.Fields(p.GetIdentity()), CompressedMarker) {
+			return false
+		}
+	}
+	return len(pollers) > 0
+}
+
+// PollersSealCredential reports whether there are pollers and every one
+// announces CredentialMarker.
+func PollersSealCredential(pollers []*taskqueuepb.PollerInfo) bool {
+	for _, p := range pollers {
+		if !slices.Contains(strings.Fields(p.GetIdentity()), CredentialMarker) {
 			return false
 		}
 	}

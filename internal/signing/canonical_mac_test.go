@@ -41,3 +41,31 @@ func TestMACEncodingIsCanonical(t *testing.T) {
 		}
 	}
 }
+
+// The credential is covered when set, and a claim without one keeps the
+// MAC it had before the field existed (this vector was computed then), so
+// workers of earlier releases verify seals that carry none.
+func TestCredentialCoveredOnlyWhenSet(t *testing.T) {
+	k, err := NewKeys("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 4, 1, 2, 3, 0, time.UTC)
+	c := Claim{Kind: KindDecide, Run: "wf-1", Gate: "isolate", Decision: "approve", Identity: "U1", Channel: "api"}
+	if got, want := k.Sign(c, at).MAC, "iGaCeOHW6xJEmD97rJty4fXAowmL2c3raXi3c/jiKzM"; got != want {
+		t.Errorf("MAC of a claim without credential %q, want %q (the MAC before Credential existed)", got, want)
+	}
+	withCred := c
+	withCred.Credential = "token:tok_1"
+	s := k.Sign(withCred, at)
+	if err := k.Verify(withCred, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"", "token:tok_2"} {
+		c2 := withCred
+		c2.Credential = other
+		if err := k.Verify(c2, s); !errors.Is(err, ErrForged) {
+			t.Errorf("seal for credential token:tok_1 verifies with %q: %v", other, err)
+		}
+	}
+}

@@ -89,6 +89,11 @@ type Claim struct {
 	// be changed on the way.
 	Reason    string
 	MessageTS string
+	// Credential names what authenticated Identity ("token:<id>",
+	// "oidc:<subject>", "slack:<workspace>"), for the audit trail. Covered
+	// only when set, so a claim without it keeps the MAC it had before
+	// the field existed (workers of earlier releases verify those).
+	Credential string
 }
 
 // Seal is the signature stored with a request.
@@ -211,7 +216,11 @@ func (k *Keys) KeyIDs() []string {
 func mac(key []byte, c Claim, at time.Time) []byte {
 	m := hmac.New(sha256.New, key)
 	var n [4]byte
-	for _, f := range []string{"riposte/v1", c.Kind, c.Run, c.Gate, c.Decision, c.Identity, c.Channel, c.Reason, c.MessageTS, at.Format(time.RFC3339Nano)} {
+	fields := []string{"riposte/v1", c.Kind, c.Run, c.Gate, c.Decision, c.Identity, c.Channel, c.Reason, c.MessageTS, at.Format(time.RFC3339Nano)}
+	if c.Credential != "" {
+		fields = append(fields, "credential", c.Credential)
+	}
+	for _, f := range fields {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))
 		m.Write(n[:])
 		m.Write([]byte(f))

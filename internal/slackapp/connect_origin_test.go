@@ -54,6 +54,11 @@ func TestEnterpriseGridUserTeamID(t *testing.T) {
 				if w.Code != http.StatusOK || !env.decider.waitCalls(1, 5*time.Second) {
 					t.Fatalf("status %d, Decide not called: %s", w.Code, w.Body)
 				}
+				// The decision names what authenticated the click: Slack's
+				// signature for the clicker's workspace or organisation.
+				if got := env.decider.Calls()[0].Decision.Credential; got != "slack:"+c.userTeam {
+					t.Errorf("decision credential %q, want slack:%s", got, c.userTeam)
+				}
 				return
 			}
 			env.handler.Processor().Wait()

@@ -286,7 +286,7 @@ func TestApproveDeny(t *testing.T) {
 			}
 			want := decideCall{WorkflowID: "det-7f3a9c-ransomware-response", Decision: workflows.Decision{
 				GateID: "isolate", Approve: tt.approve, User: "U0G9QF9C6", Via: workflows.ViaSlack,
-				MessageTS: "1767323045.000100", At: testNow.UTC(),
+				MessageTS: "1767323045.000100", At: testNow.UTC(), Credential: "slack:T0FAKE0001",
 			}}
 			if calls[0] != want {
 				t.Errorf("Decide(%+v), want %+v", calls[0], want)
@@ -404,7 +404,7 @@ func TestApproveWithReason(t *testing.T) {
 			}
 			want := decideCall{WorkflowID: "det-7f3a9c-ransomware-response", Decision: workflows.Decision{
 				GateID: "isolate", Approve: approve, User: "U0G9QF9C6", Reason: "Owner confirmed the laptop is lost.",
-				Via: workflows.ViaSlack, MessageTS: "1767323045.000100", At: testNow.UTC(),
+				Via: workflows.ViaSlack, MessageTS: "1767323045.000100", At: testNow.UTC(), Credential: "slack:T0FAKE0001",
 			}}
 			if calls[0] != want {
 				t.Errorf("Decide(%+v), want %+v", calls[0], want)

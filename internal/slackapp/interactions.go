@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -264,12 +265,13 @@ func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCa
 	switch a.ActionID {
 	case ActionApprove, ActionDeny:
 		return p.decide(ctx, ref.WorkflowID, workflows.Decision{
-			GateID:    ref.GateID,
-			Approve:   a.ActionID == ActionApprove,
-			User:      user,
-			Via:       workflows.ViaSlack,
-			MessageTS: ts,
-			At:        p.now().UTC(),
+			GateID:     ref.GateID,
+			Approve:    a.ActionID == ActionApprove,
+			User:       user,
+			Via:        workflows.ViaSlack,
+			MessageTS:  ts,
+			At:         p.now().UTC(),
+			Credential: slackCredential(payload),
 		}, channel)
 	case ActionApproveReason, ActionDenyReason:
 		if p.poster == nil {
@@ -294,13 +296,14 @@ func (p *Processor) submission(ctx context.Context, payload slack.InteractionCal
 		return errors.New("reason modal: empty reason")
 	}
 	return p.decide(ctx, ref.WorkflowID, workflows.Decision{
-		GateID:    ref.GateID,
-		Approve:   ref.Approve,
-		User:      payload.User.ID,
-		Reason:    truncate(reason, MaxReason),
-		Via:       workflows.ViaSlack,
-		MessageTS: ref.MessageTS,
-		At:        p.now().UTC(),
+		GateID:     ref.GateID,
+		Approve:    ref.Approve,
+		User:       payload.User.ID,
+		Reason:     truncate(reason, MaxReason),
+		Via:        workflows.ViaSlack,
+		MessageTS:  ref.MessageTS,
+		At:         p.now().UTC(),
+		Credential: slackCredential(payload),
 	}, ref.Channel)
 }
 
@@ -429,6 +432,13 @@ func (p *Processor) ownUserTeam(payload slack.InteractionCallback) bool {
 		ent = payload.Team.EnterpriseID
 	}
 	return ent != "" && ut == ent
+}
+
+// slackCredential is what authenticated a click, for the decision's
+// record: Slack's signature for the workspace (or Enterprise Grid
+// organisation) the clicker belongs to, which CheckOrigin accepted.
+func slackCredential(payload slack.InteractionCallback) string {
+	return "slack:" + cmp.Or(payload.User.TeamID, payload.Team.ID)
 }
 
 func clipID(s string) string {

@@ -159,6 +159,14 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	}
 	disp := &dispatch.Dispatcher{Client: s.Client, Keys: s.DecisionKeys, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
 		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
+	// Who polls the task queue: how runs carry their playbook (Rev), and
+	// whether decisions may seal the decider's credential.
+	pollers := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
+	sealsCredential := pollers.SealsCredential
+	if s.Worker != nil {
+		// The worker in this process is this release.
+		sealsCredential = func(context.Context) bool { return true }
+	}
 	switch {
 	case ao.PlaybookInput == "inline":
 	case s.Worker != nil:
@@ -168,10 +176,9 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		// By reference whatever the workers say; at the revision they all
 		// run, which is at least RevByReference for any worker that loads
 		// playbooks by reference.
-		w := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
-		disp.Rev = func(ctx context.Context) int { return max(w.Rev(ctx), workflows.RevByReference) }
+		disp.Rev = func(ctx context.Context) int { return max(pollers.Rev(ctx), workflows.RevByReference) }
 	default:
-		disp.Rev = (&engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}).Rev
+		disp.Rev = pollers.Rev
 	}
 	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger}
 	src.apply(b.set, b.files)
@@ -195,7 +202,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		UIURL:      uiURL,
 		Logger:     audit,
 		Reload:     src.load,
-		Approvals:  &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys},
+		Approvals:  &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential},
 		Public:     map[string]http.Handler{},
 		Extra:      map[string]http.Handler{},
 		RateLimit:  ao.RateLimit,

@@ -81,8 +81,24 @@ func TestShippedPlaybooksAgainstLab(t *testing.T) {
 	ransom := matched(t, submitFile(t, h, "ransomware.json"), "ransomware-behaviour")
 	h.approve(ransom, "isolate", "U0SOCLEAD1")
 	h.approve(ransom, "isolate", "U0INFRA001")
-	if d := h.waitRun(ransom, time.Minute); d.Outputs["isolated"] != true {
+	d = h.waitRun(ransom, time.Minute)
+	if d.Outputs["isolated"] != true {
 		t.Fatalf("ransomware: %+v", d)
+	}
+	// Each vote names the credential that authenticated it: the voter's
+	// personal token (its id), sealed with the vote.
+	for _, st := range d.Steps {
+		if st.ID != "isolate" {
+			continue
+		}
+		if st.Gate == nil || len(st.Gate.Votes) != 2 {
+			t.Fatalf("isolate gate: %+v", st.Gate)
+		}
+		for _, v := range st.Gate.Votes {
+			if !strings.HasPrefix(v.Credential, "token:") || strings.Contains(v.Credential, h.tokenFor(v.User)) {
+				t.Errorf("vote of %s: credential %q, want token:<its token's id>", v.User, v.Credential)
+			}
+		}
 	}
 	// Phishing: two recipients, both sessions revoked after the domain check.
 	phish := submitFile(t, h, "phishing-click.ndjson")
