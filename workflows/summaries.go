@@ -80,7 +80,8 @@ func decisionSummary(d Decision, res DecisionResult) string {
 	if d.Approve {
 		verb = "approve"
 	}
-	return fmt.Sprintf("decision on %s by %s via %s: %s (%d/%d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
+	// "1 of 2", not "1/2": the Temporal UI draws that as a fraction.
+	return fmt.Sprintf("decision on %s by %s via %s: %s (%d of %d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
 }
 
 // ChangeGateRunState is the workflow.GetVersion change id of this: the

@@ -181,7 +181,7 @@ func TestBrowserSlackLabAndTemporalUI(t *testing.T) {
 		"block", "ticket", // the steps' activities
 		"approval request: block",
 		"approval for block: times out in ",
-		"decision on block by URECORDER via slack: approve (1",
+		"decision on block by URECORDER via slack: approve (1 of 1 approvals, gate approved)",
 		"approval update: block",
 		"approval message: block shows the run",
 	)

@@ -392,7 +392,7 @@ func TestFindingUpdateOnEmbeddedServer(t *testing.T) {
 	for _, want := range []string{
 		"finding update from the detector (severity Low, confidence 40): not higher, view unchanged",
 		"finding update from the detector: severity Fatal, confidence 99; the run's view is raised",
-		"decision on approve by URECORDER via api: approve (1/1 approvals, gate approved)",
+		"decision on approve by URECORDER via api: approve (1 of 1 approvals, gate approved)",
 	} {
 		if !slices.Contains(notes, want) {
 			t.Errorf("history summaries %q lack %q", notes, want)
