@@ -120,6 +120,13 @@ func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, sta
 	if g == nil || g.Decision != policy.Allow || g.Rule != "budget" || g.Budget == nil || r.input.Simulated() {
 		return
 	}
+	// A failure that says its request may have reached the vendor keeps
+	// its slot. Asked only for such a failure: runs recorded before gave
+	// it back, and replay so.
+	if mayHaveReached(r.results[i].Error, items) &&
+		workflow.GetVersion(ctx, changeBudgetKeepUncertain, workflow.DefaultVersion, 1) >= 1 {
+		return
+	}
 	why := "the action failed"
 	switch {
 	case failedUnsent(status, r.results[i].Error, items):
@@ -193,6 +200,24 @@ func neverSent(items []ItemResult) bool {
 	}
 	return true
 }
+
+// mayHaveReached reports whether the step's error, or an item's, says its
+// request may have reached the vendor (catalog.MayHaveReached).
+func mayHaveReached(errMsg string, items []ItemResult) bool {
+	if strings.Contains(errMsg, catalog.MayHaveReached) {
+		return true
+	}
+	for _, it := range items {
+		if strings.Contains(it.Error, catalog.MayHaveReached) {
+			return true
+		}
+	}
+	return false
+}
+
+// changeBudgetKeepUncertain gates keeping the budget slot of a step whose
+// failure says its request may have reached the vendor (mayHaveReached).
+const changeBudgetKeepUncertain = "guard-budget-keep-uncertain"
 
 // changeBudgetReleaseUnsent gates the release of budget slots of steps
 // that never sent their action (neverSent).

@@ -167,7 +167,7 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		if retry {
 			return err
 		}
-		return connector.NoRetry(err, "HTTPUncertain", fmt.Sprintf("the %s may have reached the API, so it is not retried (set retry: true, or idempotency_key if the API dedupes)", method))
+		return connector.NoRetry(err, "HTTPUncertain", fmt.Sprintf("the %s %s, so it is not retried (set retry: true, or idempotency_key if the API dedupes)", method, catalog.MayHaveReached))
 	}
 	req := connector.Request{Method: method, Path: path, Query: q, Header: hdr}
 	if body, ok := connector.Param(c.Call, "body"); ok && method != "GET" && method != "HEAD" {

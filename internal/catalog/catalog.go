@@ -283,6 +283,12 @@ const GuardrailKey = "riposte_guardrail"
 // partly in place, so its budget slot is not given back.
 const PartiallyApplied = "partially applied"
 
+// MayHaveReached is in the error of a contain call that failed after its
+// request may have reached the vendor (http.request's POST answered 5xx or
+// cut off, not retried since it could act twice): the containment may be
+// in place, so its budget slot is not given back.
+const MayHaveReached = "may have reached the API"
+
 // OutputPreexisting marks a contain call's output when the state it asks
 // for was there before the step: its connector found it so ("already") on
 // the step's first attempt, with nothing recorded by an earlier attempt,
