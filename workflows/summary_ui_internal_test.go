@@ -1,34 +1,20 @@
 package workflows
 
 import (
-	"html"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-	"github.com/temporalio/ui-server/v2/server/route"
+	"github.com/riposte-dev/riposte/internal/mdtext/uirender"
 )
 
-// uiText renders md with the Temporal UI's own Markdown renderer
-// (ui-server's /render route, which draws every event summary of the
-// run's timeline) and returns the text a person reads.
+// uiText is what a person reads of md in the Temporal UI's timeline.
 func uiText(t *testing.T, md string) string {
 	t.Helper()
-	e := echo.New()
-	route.SetRenderRoute(e, "/")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/render?content="+url.QueryEscape(md), nil))
-	body := rec.Body.String()
-	i, j := strings.Index(body, "<main>"), strings.Index(body, "</main>")
-	if rec.Code != http.StatusOK || i < 0 || j < 0 {
-		t.Fatalf("/render: %d %s", rec.Code, body)
+	got, err := uirender.Text(md)
+	if err != nil {
+		t.Fatal(err)
 	}
-	inner := regexp.MustCompile(`<[^>]*>`).ReplaceAllString(body[i+len("<main>"):j], "")
-	return strings.Join(strings.Fields(html.UnescapeString(inner)), " ")
+	return got
 }
 
 // TestDecisionSummaryReadsInTheTemporalUI: the decision marker's summary is

@@ -2,36 +2,24 @@ package mdtext
 
 import (
 	"html"
-	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 
-	"github.com/labstack/echo/v4"
-	"github.com/temporalio/ui-server/v2/server/route"
+	"github.com/riposte-dev/riposte/internal/mdtext/uirender"
 )
 
-// uiRender renders md with the Temporal UI's own renderer (ui-server's
-// /render route at the version go.mod pins: what riposte dev embeds and
-// docker-compose's temporalio/ui image runs) and returns the HTML inside
-// its <main>.
+// uiRender renders md with the Temporal UI's own renderer and returns the
+// HTML inside its <main>.
 func uiRender(t *testing.T, md string) string {
 	t.Helper()
-	e := echo.New()
-	route.SetRenderRoute(e, "/")
-	rec := httptest.NewRecorder()
-	e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/render?content="+url.QueryEscape(md), nil))
-	body := rec.Body.String()
-	i, j := strings.Index(body, "<main>"), strings.Index(body, "</main>")
-	if rec.Code != http.StatusOK || i < 0 || j < 0 {
-		t.Fatalf("/render: %d %s", rec.Code, body)
+	inner, err := uirender.HTML(md)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return body[i+len("<main>") : j]
+	return inner
 }
 
-var tag = regexp.MustCompile(`<[^>]*>`)
+var tag = uirender.Tag
 
 // Ordinary punctuation reads as written in the Temporal UI: its renderer
 // shows a backslash before any character it takes no escape of.
