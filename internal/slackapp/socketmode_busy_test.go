@@ -20,13 +20,7 @@ import (
 // people's clicks and reason forms — are not even read, let alone acked,
 // in time.
 func TestSocketModeAcksWithinThreeSecondsWhenBusy(t *testing.T) {
-	fake := slackfake.New()
-	defer fake.Close()
-	cfg := Config{TeamID: slackfake.TeamID, AppID: slackfake.AppID, BotToken: slackfake.BotToken, AppToken: slackfake.AppToken, APIURL: fake.URL(), ApprovalChannel: "C0RIPOSTE1"}
-	poster, err := NewPoster(cfg, PosterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	fake, cfg, poster := socketModeApp(t)
 	dec := newRecDecider()
 	dec.release = make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())

@@ -10,14 +10,22 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-func TestSocketMode(t *testing.T) {
+// socketModeApp is a Slack fake and a Poster on it, with the Socket Mode
+// config of the fake's app.
+func socketModeApp(t *testing.T) (*slackfake.Server, Config, *Poster) {
+	t.Helper()
 	fake := slackfake.New()
-	defer fake.Close()
+	t.Cleanup(fake.Close)
 	cfg := Config{TeamID: slackfake.TeamID, AppID: slackfake.AppID, BotToken: slackfake.BotToken, AppToken: slackfake.AppToken, APIURL: fake.URL(), ApprovalChannel: "C0RIPOSTE1"}
 	poster, err := NewPoster(cfg, PosterOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return fake, cfg, poster
+}
+
+func TestSocketMode(t *testing.T) {
+	fake, cfg, poster := socketModeApp(t)
 	dec := newRecDecider()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
