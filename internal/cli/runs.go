@@ -243,11 +243,19 @@ func printRun(w io.Writer, d *api.RunDetail) {
 				if v.Approve {
 					vote = "approve"
 				}
-				who := v.User
+				who, via := v.User, v.Via
 				if !v.Verified {
 					who += " (identity not verified)"
 				}
-				printLine(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, v.Via, v.At.Local().Format("15:04:05"), v.Refusal)
+				switch {
+				case v.Credential != "" && v.Verified:
+					via += " (" + v.Credential + ")"
+				case v.Credential != "":
+					// Its seal did not check out: the credential is only
+					// what the vote said, like its user.
+					via += " (" + v.Credential + ", not verified)"
+				}
+				printLine(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, via, v.At.Local().Format("15:04:05"), v.Refusal)
 			}
 		}
 		if st.Error != "" {

@@ -73,3 +73,32 @@ func TestRunsShowCutsOutputOnACharacter(t *testing.T) {
 		t.Errorf("runs show escapes < as \\u003c: %s", b.String())
 	}
 }
+
+// TestPrintVoteCredentials: README says the credential that authenticated
+// a voter is shown by riposte runs show with each vote and each refused
+// vote. A refused vote's credential was dropped (only accepted votes
+// printed it), so an approver refused as "not an approver" could not be
+// traced to the token that cast it; one whose seal did not check out says
+// its credential is as unverified as its user.
+func TestPrintVoteCredentials(t *testing.T) {
+	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	hm := at.Local().Format("15:04:05")
+	d := &api.RunDetail{Steps: []workflows.StepResult{{ID: "isolate", Status: "waiting_approval", Gate: &workflows.Gate{
+		State: workflows.GatePending, Quorum: 2, Votes: []workflows.Decision{
+			{User: "U0SOCLEAD2", Approve: true, Via: workflows.ViaAPI, Credential: "token:t0123456789ab", At: at},
+		}, Refused: []workflows.RefusedDecision{
+			{User: "UMALLORY", Verified: true, Credential: "token:tmallory00001", Approve: true, Via: workflows.ViaAPI, Refusal: "UMALLORY is not an approver for step isolate", At: at},
+			{User: "U0SOCLEAD1", Credential: "oidc:someone", Approve: false, Via: workflows.ViaSlack, Refusal: "unsigned decision", At: at},
+		}}}}}
+	var b bytes.Buffer
+	printRun(&b, d)
+	for _, want := range []string{
+		"approved by U0SOCLEAD2 via api (token:t0123456789ab) at " + hm,
+		"refused: approve by UMALLORY via api (token:tmallory00001) at " + hm + ": UMALLORY is not an approver for step isolate",
+		"refused: deny by U0SOCLEAD1 (identity not verified) via slack (oidc:someone, not verified) at " + hm,
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
