@@ -17,7 +17,9 @@ import (
 const approvalsUsage = `Usage: riposte approvals [--json]
 
 Lists the approval gates waiting for a decision, each with what its step
-would act on (TARGET: its parameters, as the Slack request lists them).`
+would act on (TARGET: its parameters, as the Slack request lists them;
+the host, user, IP or other target first, a value holding a separator
+quoted).`
 
 func approvalsCommand() command {
 	return command{name: "approvals", summary: "List gates waiting for approval", usage: approvalsUsage,

@@ -331,10 +331,17 @@ func duration(st workflows.StepResult) string {
 	return st.EndedAt.Sub(*st.StartedAt).Round(time.Millisecond).String()
 }
 
-// paramsLine shows what a step acts on, its parameters as key=value
-// (sorted; strings as they are, other values as compact JSON), cut to n
-// characters: what the Slack request lists, for the CLI approver and for a
-// rollback run's undo calls.
+// targetParams name what a contain or undo action acts on (the run's own
+// list, workflows' targetKeys): paramsLine shows them first.
+var targetParams = []string{"hostname", "user", "ip", "connection", "tag", "instance_id", "access_key_id", "role_name"}
+
+// paramsLine shows what a step acts on, its parameters as key=value (the
+// target params first, then the others sorted; strings as they are, or
+// quoted when they hold a separator, other values as compact JSON), cut to
+// n characters: what the Slack request lists, for the CLI approver and for
+// a rollback run's undo calls. A long comment sorting before the hostname
+// no longer cuts the hostname off, and detection text in a value
+// (", hostname=decoy") cannot read as a parameter of its own.
 func paramsLine(params any, n int) string {
 	m, ok := params.(map[string]any)
 	if !ok {
@@ -343,11 +350,22 @@ func paramsLine(params any, n int) string {
 		}
 		return summarize(params, n)
 	}
+	rank := func(k string) int {
+		if i := slices.Index(targetParams, k); i >= 0 {
+			return i
+		}
+		return len(targetParams)
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })
 	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	for _, k := range keys {
 		v, ok := m[k].(string)
-		if !ok {
+		switch {
+		case !ok:
 			v = summarize(m[k], n)
+		case v == "" || v != strings.TrimSpace(v) || strings.ContainsAny(v, ",=\"'"):
+			v = strconv.Quote(v)
 		}
 		parts = append(parts, k+"="+v)
 	}

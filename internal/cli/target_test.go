@@ -70,3 +70,45 @@ func TestRunsShowNamesTheDetectionTitle(t *testing.T) {
 		t.Errorf("runs show does not name the detection's title:\n%s", b.String())
 	}
 }
+
+// TestApprovalsTargetSurvivesOtherParams: riposte approvals cut the whole
+// key=value line to 80 characters with the keys sorted, so a parameter
+// sorting before the target pushed it out of the TARGET column. The
+// shipped ransomware-behaviour isolate step's comment ("Riposte:
+// ransomware behaviour <finding uid>") with a CrowdStrike uid left no
+// hostname at all: the CLI approver saw what the comment said, not which
+// host. And a value was printed as it is, so detection text in a comment
+// (", hostname=decoy") read as a parameter of its own. The target params
+// come first, and a value that holds the separators is quoted.
+func TestApprovalsTargetSurvivesOtherParams(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		params  string
+		want    string
+		notWant string
+	}{
+		{"long comment", `{"comment":"Riposte: ransomware behaviour 874694c2ff8c43fdb64ef3056ddfb96d:ind:4446934rf3fdb64ec3056ddfb96e","hostname":"web-prod-01","isolation_type":"Full"}`,
+			"hostname=web-prod-01", ""},
+		{"comment naming another host", `{"comment":"Riposte: x, hostname=decoy-ws-01","hostname":"web-prod-01"}`,
+			`hostname=web-prod-01, comment="Riposte: x, hostname=decoy-ws-01"`, "comment=Riposte: x, hostname=decoy-ws-01"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, `{"approvals":[{"workflow_id":"ransomware-behaviour:x","gate":{"id":"isolate","step_id":"isolate","state":"pending","quorum":2,`+
+					`"action":"defender.isolate_machine","params":`+tc.params+`,"why":"production","expires_at":"2099-01-01T00:00:00Z"}}]}`)
+			}))
+			defer srv.Close()
+			code, out, errOut := runCLI(t, "approvals", "--api", srv.URL, "--token", "rpt_test")
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("TARGET does not name %q:\n%s", tc.want, out)
+			}
+			if tc.notWant != "" && strings.Contains(out, tc.notWant) {
+				t.Errorf("TARGET reads the comment's text %q as a parameter:\n%s", tc.notWant, out)
+			}
+		})
+	}
+}
