@@ -52,3 +52,42 @@ func TestProtectedTagsOfCloudResources(t *testing.T) {
 		}
 	}
 }
+
+// TestProtectedTagNameOfCloudResources: AWS tags are key/value pairs, and
+// a crown-jewel instance is tagged crown-jewel=true (or a Security Hub
+// label "crown-jewel=true"). README's own example protects
+// tags: ["crown-jewel"], which protects a device labelled crown-jewel, but
+// the resource's tag was read only as "crown-jewel=true", so that policy
+// let the instance be isolated automatically: a protected tag written as a
+// bare name now matches a resource tag or key=value label of that name,
+// whatever its value (the safe direction: a gate, never an action).
+func TestProtectedTagNameOfCloudResources(t *testing.T) {
+	load := func(name string) map[string]any {
+		t.Helper()
+		b, err := os.ReadFile("../intake/testdata/real/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var det map[string]any
+		if err := json.Unmarshal(b, &det); err != nil {
+			t.Fatal(err)
+		}
+		return det
+	}
+	for _, tc := range []struct{ file, tag string }{
+		// resources[0] tags [{name: environment, value: use1}, …]
+		{"guardduty-runtime-newbinary-1.6.ocsf.json", "environment"},
+		// resources[0] labels [billingCode=Lotus-1-2-3, needsPatching=true]
+		{"securityhub-ec2-19-2001.ocsf.json", "needsPatching"},
+	} {
+		p, err := Parse("policy.yaml", []byte("protected:\n  tags: [\""+tc.tag+"\"]\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		det := load(tc.file)
+		req := Request{Action: "aws.isolate_instance", Params: map[string]any{"instance_id": "i-0123456789abcdef0"}, Auto: true, Facts: NewFacts(det, nil)}
+		if d := p.Evaluate(req, false); d.Decision != Gate || d.Rule != "protected_asset" {
+			t.Errorf("%s, protected tag %q: %+v; want the protected_asset gate", tc.file, tc.tag, d)
+		}
+	}
+}

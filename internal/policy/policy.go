@@ -466,12 +466,27 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 	}
 	for _, tag := range tags {
 		for _, t := range pr.Tags {
-			if strings.EqualFold(t, tag) {
+			if tagMatches(t, tag) {
 				return true, fmt.Sprintf("the detection's asset is tagged %q, which is protected", tag)
 			}
 		}
 	}
 	return false, ""
+}
+
+// tagMatches reports whether the asset tag tag is the protected tag
+// protected, without regard to case. A protected tag written as a bare
+// name also matches a name=value tag of that name, whatever its value: AWS
+// tags are key/value pairs (GuardDuty's resources[].tags read as
+// "crown-jewel=true", Security Hub's labels written so), and
+// tags: ["crown-jewel"] must protect that instance as it protects a
+// device labelled crown-jewel.
+func tagMatches(protected, tag string) bool {
+	if strings.EqualFold(protected, tag) {
+		return true
+	}
+	name, _, ok := strings.Cut(tag, "=")
+	return ok && !strings.Contains(protected, "=") && strings.EqualFold(protected, strings.TrimSpace(name))
 }
 
 // protectedValue walks a param value, nested maps and lists included (a
@@ -555,7 +570,7 @@ func (p *Policy) protectedString(key, s string) (bool, string) {
 	}
 	if lk == "tags" || lk == "tag" {
 		for _, t := range pr.Tags {
-			if strings.EqualFold(t, s) {
+			if tagMatches(t, s) {
 				return true, fmt.Sprintf("asset tag %q is protected", s)
 			}
 		}
