@@ -14,18 +14,6 @@ import (
 // device.groups were read, so a tagged EC2 instance from a real GuardDuty
 // finding was isolated automatically whatever the policy's tags said.
 func TestProtectedTagsOfCloudResources(t *testing.T) {
-	load := func(name string) map[string]any {
-		t.Helper()
-		b, err := os.ReadFile("../intake/testdata/real/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var det map[string]any
-		if err := json.Unmarshal(b, &det); err != nil {
-			t.Fatal(err)
-		}
-		return det
-	}
 	for _, tc := range []struct {
 		file, tag string
 		params    map[string]any
@@ -41,7 +29,7 @@ func TestProtectedTagsOfCloudResources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		det := load(tc.file)
+		det := realSample(t, tc.file)
 		for _, req := range []Request{
 			{Action: "aws.isolate_instance", Params: tc.params, Detection: det, Auto: true},
 			{Action: "aws.isolate_instance", Params: tc.params, Auto: true, Facts: NewFacts(det, nil)},
@@ -62,18 +50,6 @@ func TestProtectedTagsOfCloudResources(t *testing.T) {
 // bare name now matches a resource tag or key=value label of that name,
 // whatever its value (the safe direction: a gate, never an action).
 func TestProtectedTagNameOfCloudResources(t *testing.T) {
-	load := func(name string) map[string]any {
-		t.Helper()
-		b, err := os.ReadFile("../intake/testdata/real/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var det map[string]any
-		if err := json.Unmarshal(b, &det); err != nil {
-			t.Fatal(err)
-		}
-		return det
-	}
 	for _, tc := range []struct{ file, tag string }{
 		// resources[0] tags [{name: environment, value: use1}, …]
 		{"guardduty-runtime-newbinary-1.6.ocsf.json", "environment"},
@@ -84,10 +60,24 @@ func TestProtectedTagNameOfCloudResources(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		det := load(tc.file)
+		det := realSample(t, tc.file)
 		req := Request{Action: "aws.isolate_instance", Params: map[string]any{"instance_id": "i-0123456789abcdef0"}, Auto: true, Facts: NewFacts(det, nil)}
 		if d := p.Evaluate(req, false); d.Decision != Gate || d.Rule != "protected_asset" {
 			t.Errorf("%s, protected tag %q: %+v; want the protected_asset gate", tc.file, tc.tag, d)
 		}
 	}
+}
+
+// realSample reads a real detection of internal/intake/testdata/real.
+func realSample(t *testing.T, name string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../intake/testdata/real/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var det map[string]any
+	if err := json.Unmarshal(b, &det); err != nil {
+		t.Fatal(err)
+	}
+	return det
 }
