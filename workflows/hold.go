@@ -400,6 +400,10 @@ var targetKeys = []string{"hostname", "user", "ip", "connection", "tag", "instan
 // keys or roles compared equal.
 var legacyTargetKeys = targetKeys[:5]
 
+// TargetKeys lists the params that name what a contain or undo action acts
+// on (a copy): what the CLI shows first of a step's params.
+func TargetKeys() []string { return slices.Clone(targetKeys) }
+
 // changeTargetKeys: calls are the same target only when every target key
 // matches (instance_id, access_key_id and role_name too).
 const changeTargetKeys = "target-keys"

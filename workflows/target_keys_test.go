@@ -22,7 +22,7 @@ func TestTargetKeysCoverCatalog(t *testing.T) {
 			continue
 		}
 		for _, p := range a.Params {
-			if p.Required && !slices.Contains(workflows.TargetKeys, p.Name) {
+			if p.Required && !slices.Contains(workflows.TargetKeys(), p.Name) {
 				t.Errorf("%s: required param %q is not a target key (workflows.targetKeys)", a.Name, p.Name)
 			}
 		}

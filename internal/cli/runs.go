@@ -331,10 +331,6 @@ func duration(st workflows.StepResult) string {
 	return st.EndedAt.Sub(*st.StartedAt).Round(time.Millisecond).String()
 }
 
-// targetParams name what a contain or undo action acts on (the run's own
-// list, workflows' targetKeys): paramsLine shows them first.
-var targetParams = []string{"hostname", "user", "ip", "connection", "tag", "instance_id", "access_key_id", "role_name"}
-
 // paramsLine shows what a step acts on, its parameters as key=value (the
 // target params first, then the others sorted; strings as they are, or
 // quoted when they hold a separator, other values as compact JSON), cut to
@@ -350,11 +346,12 @@ func paramsLine(params any, n int) string {
 		}
 		return summarize(params, n)
 	}
+	targets := workflows.TargetKeys() // what the action acts on, first
 	rank := func(k string) int {
-		if i := slices.Index(targetParams, k); i >= 0 {
+		if i := slices.Index(targets, k); i >= 0 {
 			return i
 		}
-		return len(targetParams)
+		return len(targets)
 	}
 	keys := slices.Sorted(maps.Keys(m))
 	slices.SortStableFunc(keys, func(a, b string) int { return rank(a) - rank(b) })

@@ -1,4 +1,0 @@
-package workflows
-
-// TargetKeys is targetKeys, for the external tests.
-var TargetKeys = targetKeys
