@@ -44,21 +44,16 @@ var (
 	errBytes = fmt.Errorf("the expression is too expensive: over its budget of %d bytes built", MaxEvalBytes)
 )
 
-func (m *meter) step(n int) error {
-	if n < 0 || n > m.steps {
-		m.steps = 0
-		return errSteps
-	}
-	m.steps -= n
-	return nil
-}
+func (m *meter) step(n int) error   { return take(&m.steps, n, errSteps) }
+func (m *meter) charge(n int) error { return take(&m.bytes, n, errBytes) }
 
-func (m *meter) charge(n int) error {
-	if n < 0 || n > m.bytes {
-		m.bytes = 0
-		return errBytes
+// take spends n of what is left, or empties it and returns over.
+func take(left *int, n int, over error) error {
+	if n < 0 || n > *left {
+		*left = 0
+		return over
 	}
-	m.bytes -= n
+	*left -= n
 	return nil
 }
 

@@ -16,6 +16,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	// timezone() and date(s, layout, zone) name IANA zones: a worker on a
+	// machine without a zone database (a distroless image) reads them
+	// from the binary instead of failing the run.
+	_ "time/tzdata"
 	"unicode"
 
 	"github.com/expr-lang/expr"

@@ -247,7 +247,7 @@ func attacks(tactic map[string]any, ids ...string) []any {
 	var list []string
 	for _, id := range ids {
 		id = strings.TrimSpace(id)
-		if len(id) < 5 || id[0] != 'T' || id[1] < '0' || id[1] > '9' || seen[id] {
+		if !isTechnique(id) || seen[id] {
 			continue
 		}
 		seen[id] = true

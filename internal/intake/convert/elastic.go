@@ -2,8 +2,9 @@ package convert
 
 import (
 	"cmp"
+	"maps"
 	"net/netip"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -128,13 +129,9 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 // event had one (Elastic Defend). Entries of another framework are skipped.
 func elasticAttacks(m map[string]any) []any {
 	type key struct{ tech, sub, tactic string }
-	seen := map[key]bool{}
-	var keys []key
 	byKey := map[key]map[string]any{}
 	add := func(k key, a map[string]any) {
-		if !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
+		if byKey[k] == nil {
 			byKey[k] = a
 		}
 	}
@@ -195,15 +192,8 @@ func elasticAttacks(m map[string]any) []any {
 			}
 		}
 	}
-	sort.Slice(keys, func(i, j int) bool {
-		a, b := keys[i], keys[j]
-		if a.tech != b.tech {
-			return a.tech < b.tech
-		}
-		if a.sub != b.sub {
-			return a.sub < b.sub
-		}
-		return a.tactic < b.tactic
+	keys := slices.SortedFunc(maps.Keys(byKey), func(a, b key) int {
+		return cmp.Or(strings.Compare(a.tech, b.tech), strings.Compare(a.sub, b.sub), strings.Compare(a.tactic, b.tactic))
 	})
 	var out []any
 	for _, k := range keys {
