@@ -529,4 +529,8 @@ func TestRunStartedWithdrawnRunsNothing(t *testing.T) {
 	if res.Outcome != workflows.OutcomeWithdrawn || res.Withdrawn == nil || !res.Withdrawn.BeforeStart || res.Withdrawn.Reason != "status_id is 4 (Resolved)" {
 		t.Errorf("outcome %s, withdrawn %+v", res.Outcome, res.Withdrawn)
 	}
+	// The worker's metrics count it as a withdrawal recorded, not a run.
+	if !res.RecordsWithdrawal() {
+		t.Error("RecordsWithdrawal() = false for a run started withdrawn")
+	}
 }

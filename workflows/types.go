@@ -234,6 +234,13 @@ type Result struct {
 	EndedAt        time.Time       `json:"ended_at"`
 }
 
+// RecordsWithdrawal reports whether the run was started with a withdrawn
+// finding and so ran no step (Withdrawal.BeforeStart): metrics count it
+// as a withdrawal recorded, not as a run.
+func (r *Result) RecordsWithdrawal() bool {
+	return r != nil && r.Withdrawn != nil && r.Withdrawn.BeforeStart
+}
+
 // Step returns the result of the step with the id.
 func (r *Result) Step(id string) (*StepResult, bool) {
 	for i := range r.Steps {

@@ -428,7 +428,12 @@ func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake
 		return m, fmt.Errorf("starting playbook %s for detection %q: %w", pb.Name, det.UID(), err)
 	default:
 		m.RunID = run.GetRunID()
-		d.Metrics.RunStarted(pb.Name, mode)
+		if view["state"] == finding.StateWithdrawn {
+			// It runs no step (recordWithdrawn): not a run started.
+			d.Metrics.WithdrawalRecorded(pb.Name)
+		} else {
+			d.Metrics.RunStarted(pb.Name, mode)
+		}
 	}
 	m.URL = RunURL(d.UIURL, d.Namespace, m.WorkflowID, m.RunID)
 	return m, nil

@@ -204,6 +204,11 @@ func (a *activityOutbound) GetLogger(ctx context.Context) log.Logger {
 	return log.With(l, "step", f.Step)
 }
 
+// recordsWithdrawal is the run result of a run started with a withdrawn
+// finding (workflows.Result; workflows imports telemetry, not the other
+// way round).
+type recordsWithdrawal interface{ RecordsWithdrawal() bool }
+
 type workflowInbound struct {
 	interceptor.WorkflowInboundInterceptorBase
 	w *workerInterceptor
@@ -214,6 +219,11 @@ type workflowInbound struct {
 func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
 	res, err := wi.Next.ExecuteWorkflow(ctx, in)
 	if name := workflow.GetInfo(ctx).WorkflowType.Name; !wi.w.opts.IsPlaybookRun(name) {
+		return res, err
+	}
+	if r, ok := res.(recordsWithdrawal); ok && err == nil && r.RecordsWithdrawal() {
+		// A run that only records a withdrawal ran nothing: the intake
+		// counted it as a withdrawal recorded, not as a run started.
 		return res, err
 	}
 	status := playbook.StatusSucceeded

@@ -233,3 +233,34 @@ func TestWorkerInterceptorCountsStepRunAhead(t *testing.T) {
 		}
 	}
 }
+
+type recordedResult struct{ BeforeStart bool }
+
+func (r *recordedResult) RecordsWithdrawal() bool { return r.BeforeStart }
+
+// A run started only to record a withdrawal (workflows.Result with
+// Withdrawn.BeforeStart) is not a run that finished; every other run is.
+func TestWorkerInterceptorSkipsRecordedWithdrawal(t *testing.T) {
+	m := NewMetrics(MetricsOptions{NoRuntimeCollectors: true})
+	for _, beforeStart := range []bool{true, false} {
+		var suite testsuite.WorkflowTestSuite
+		suite.SetMetricsHandler(m.TemporalHandler())
+		env := suite.NewTestWorkflowEnvironment()
+		env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{
+			NewWorkerInterceptor(WorkerInterceptorOptions{Metrics: m, Catalog: testCatalog,
+				IsPlaybookRun: func(n string) bool { return n == testPlaybookWorkflow }, PlaybookAttribute: testPlaybookAttribute}),
+		}})
+		env.RegisterWorkflowWithOptions(func(ctx workflow.Context) (*recordedResult, error) {
+			return &recordedResult{BeforeStart: beforeStart}, nil
+		}, workflow.RegisterOptions{Name: testPlaybookWorkflow})
+		if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(
+			temporal.NewSearchAttributeKeyKeyword(testPlaybookAttribute).ValueSet("contain-test"))); err != nil {
+			t.Fatal(err)
+		}
+		env.ExecuteWorkflow(testPlaybookWorkflow)
+		if err := env.GetWorkflowError(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantValue(t, scrape(t, m.Handler()), "riposte_runs_finished_total", "playbook=contain-test,status=succeeded", 1)
+}

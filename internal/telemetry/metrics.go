@@ -20,6 +20,7 @@ const (
 	MetricDetectionsRejected     = "riposte_detections_rejected_total"
 	MetricRunsStarted            = "riposte_runs_started_total"
 	MetricRunsFinished           = "riposte_runs_finished_total"
+	MetricWithdrawalsRecorded    = "riposte_withdrawals_recorded_total"
 	MetricStepDuration           = "riposte_step_duration_seconds"
 	MetricApprovalsPending       = "riposte_approvals_pending"
 	MetricApprovalDecision       = "riposte_approval_decision_seconds"
@@ -62,6 +63,7 @@ type Metrics struct {
 	detectionsRejected     *prometheus.CounterVec
 	runsStarted            *prometheus.CounterVec
 	runsFinished           *prometheus.CounterVec
+	withdrawalsRecorded    *prometheus.CounterVec
 	stepDuration           *prometheus.HistogramVec
 	pending                *pendingCollector
 	approvalDecision       *prometheus.HistogramVec
@@ -117,6 +119,10 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 		Name: MetricRunsFinished,
 		Help: "Playbook runs ended, by playbook and status (succeeded, failed, canceled).",
 	}, []string{"playbook", "status"})
+	m.withdrawalsRecorded = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricWithdrawalsRecorded,
+		Help: "Findings withdrawn before any record of them started a run, recorded by a run that runs no step (not counted as runs started or finished), by playbook.",
+	}, []string{"playbook"})
 	m.stepDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    MetricStepDuration,
 		Help:    "Duration of each action attempt, by action and status (succeeded, failed, canceled, timed_out).",
@@ -146,7 +152,7 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 	m.sdk = newSDKCollector()
 
 	m.reg.MustRegister(m.detectionsReceived, m.detectionsDeduplicated, m.detectionsRejected,
-		m.runsStarted, m.runsFinished, m.stepDuration, m.pending, m.approvalDecision,
+		m.runsStarted, m.runsFinished, m.withdrawalsRecorded, m.stepDuration, m.pending, m.approvalDecision,
 		m.containment, m.guardrail, m.apiRequests, m.sdk)
 	if !o.NoRuntimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -172,6 +178,7 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 		MetricDetectionsRejected:     {labels: []string{"reason"}, counter: counterVec(m.detectionsRejected)},
 		MetricRunsStarted:            {labels: []string{"playbook", "mode"}, counter: counterVec(m.runsStarted)},
 		MetricRunsFinished:           {labels: []string{"playbook", "status"}, counter: counterVec(m.runsFinished)},
+		MetricWithdrawalsRecorded:    {labels: []string{"playbook"}, counter: counterVec(m.withdrawalsRecorded)},
 		MetricStepDuration:           {labels: []string{"action", "status"}, observe: histVec(m.stepDuration)},
 		MetricApprovalsPending:       {gauge: func(_ []string, v float64) { m.pending.set(v) }},
 		MetricApprovalDecision:       {labels: []string{"decision"}, observe: histVec(m.approvalDecision)},
@@ -246,6 +253,16 @@ func (m *Metrics) RunStarted(playbook, mode string) {
 		return
 	}
 	m.runsStarted.WithLabelValues(playbook, mode).Inc()
+}
+
+// WithdrawalRecorded counts a finding withdrawn before any record of it
+// started a run of the playbook: the run that records the withdrawal runs
+// no step, so it is counted here and not as a run started or finished.
+func (m *Metrics) WithdrawalRecorded(playbook string) {
+	if m == nil {
+		return
+	}
+	m.withdrawalsRecorded.WithLabelValues(playbook).Inc()
 }
 
 // RunFinished counts a run that ended with status.
