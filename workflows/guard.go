@@ -26,10 +26,13 @@ const (
 
 // GuardState is the guard's state, carried across continue-as-new.
 type GuardState struct {
-	SafeMode   bool                     `json:"safe_mode"`
-	SafeModeBy string                   `json:"safe_mode_by,omitempty"`
-	SafeModeAt *time.Time               `json:"safe_mode_at,omitempty"`
-	Budgets    map[string][]Reservation `json:"budgets,omitempty"`
+	SafeMode   bool   `json:"safe_mode"`
+	SafeModeBy string `json:"safe_mode_by,omitempty"`
+	// SafeModeCredential is what authenticated SafeModeBy, when the
+	// switch's seal covered it.
+	SafeModeCredential string                   `json:"safe_mode_credential,omitempty"`
+	SafeModeAt         *time.Time               `json:"safe_mode_at,omitempty"`
+	Budgets            map[string][]Reservation `json:"budgets,omitempty"`
 	// UsedSeals are the seals of the safe-mode switches applied within
 	// signing.MaxAge: a switch is accepted once, so one read back from the
 	// guard's history cannot be sent again while it is still fresh (after
@@ -89,6 +92,9 @@ type ReserveResult struct {
 type SafeModeRequest struct {
 	Enabled bool   `json:"enabled"`
 	By      string `json:"by"`
+	// Credential: what authenticated By, covered by the seal (see
+	// ExtendRequest.Credential).
+	Credential string `json:"credential,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -126,7 +132,7 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateSafeMode, func(ctx workflow.Context, r SafeModeRequest) (GuardState, error) {
 		now := workflow.Now(ctx)
-		state.SafeMode, state.SafeModeBy, state.SafeModeAt = r.Enabled, r.By, &now
+		state.SafeMode, state.SafeModeBy, state.SafeModeAt, state.SafeModeCredential = r.Enabled, r.By, &now, r.Credential
 		// State only (no command): histories recorded before replay the same.
 		state.UsedSeals = freshSeals(state.UsedSeals, now)
 		if r.Seal != nil {

@@ -29,6 +29,10 @@ type ExtendRequest struct {
 	Step string            `json:"step"`
 	By   playbook.Duration `json:"by"`
 	User string            `json:"user"`
+	// Credential: what authenticated User, covered by the seal (see
+	// Decision.Credential); set only while every worker verifies it
+	// (engine.ControlCredentialMarker).
+	Credential string `json:"credential,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -437,7 +441,9 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			h := r.hold(req.Step)
 			r.useSeal(req.Seal)
 			h.Until = h.Until.Add(req.By.D())
-			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s at %s", req.By, req.User, workflow.Now(ctx).UTC().Format(time.RFC3339)))
+			// State only: the record names the credential when the seal
+			// covered one.
+			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s%s at %s", req.By, req.User, credentialNote(req.Credential), workflow.Now(ctx).UTC().Format(time.RFC3339)))
 			if r.outcomes {
 				workflow.SetCurrentDetails(ctx, r.details(RunHolding))
 			}
@@ -581,4 +587,13 @@ func (r *run) setRunStatusHolding(ctx workflow.Context) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", err)
 	}
+}
+
+// credentialNote is " (credential)" for a record of a request whose seal
+// covered the credential that authenticated its sender, "" otherwise.
+func credentialNote(credential string) string {
+	if credential == "" {
+		return ""
+	}
+	return " (" + credential + ")"
 }

@@ -35,6 +35,9 @@ type RollbackInput struct {
 	// rollback outright; this is the workflow's own safeguard. The seal
 	// covers it (RollbackClaim).
 	DryRun bool `json:"dry_run,omitempty"`
+	// Credential: what authenticated Requester, covered by the seal (see
+	// ExtendRequest.Credential).
+	Credential string `json:"credential,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`

@@ -143,13 +143,13 @@ func DecisionClaim(workflowID string, d Decision) signing.Claim {
 // ExtendClaim is what the seal of an extension covers.
 func ExtendClaim(workflowID string, req ExtendRequest) signing.Claim {
 	return signing.Claim{Kind: signing.KindExtend, Run: workflowID, Gate: req.Step, Decision: strconv.FormatInt(int64(req.By), 10),
-		Identity: req.User, Channel: req.Via}
+		Identity: req.User, Channel: req.Via, Credential: req.Credential}
 }
 
 // SafeModeClaim is what the seal of a safe-mode switch covers.
 func SafeModeClaim(req SafeModeRequest) signing.Claim {
 	return signing.Claim{Kind: signing.KindSafeMode, Run: GuardWorkflowID, Decision: strconv.FormatBool(req.Enabled),
-		Identity: req.By, Channel: req.Via}
+		Identity: req.By, Channel: req.Via, Credential: req.Credential}
 }
 
 // RollbackClaim is what the seal of a rollback covered before
@@ -164,7 +164,7 @@ func RollbackClaim(in RollbackInput) signing.Claim {
 		decision = "rollback dry_run"
 	}
 	return signing.Claim{Kind: signing.KindRollback, Run: in.WorkflowID, Gate: in.RunID, Decision: decision,
-		Identity: in.Requester, Channel: in.Via}
+		Identity: in.Requester, Channel: in.Via, Credential: in.Credential}
 }
 
 // changeRollbackUndoSealed: a rollback's seal covers its undo calls

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
@@ -327,4 +328,68 @@ func TestVoteRecordsItsSealedCredential(t *testing.T) {
 	if g := res.Gates[0]; len(g.Votes) != 1 || g.Votes[0].Credential != "token:tok_bob" || g.Decision == nil || g.Decision.Credential != "token:tok_bob" {
 		t.Errorf("votes %+v, decision %+v: want UBOB's with credential token:tok_bob", g.Votes, g.Decision)
 	}
+}
+
+// An extension, a safe-mode switch and a rollback cover the credential
+// that authenticated their sender with their seal: changed on the way they
+// are refused as forged; as sealed they are recorded with it.
+func TestControlRequestsRecordTheirSealedCredential(t *testing.T) {
+	t.Run("extend", func(t *testing.T) {
+		h, _, _ := policyHarness(t, func(workflows.PolicyCheck) policy.Decision { return policy.Decision{Decision: policy.Allow} })
+		var errs []string
+		h.env.RegisterDelayedCallback(func() {
+			swapped := h.sealExtend(workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(time.Hour), User: "USOC", Credential: "token:tok_soc"})
+			swapped.Credential = "token:tok_someone_else"
+			ok := h.sealExtend(workflows.ExtendRequest{Step: "isolate", By: playbook.Duration(2 * time.Hour), User: "USOC", Credential: "token:tok_soc"})
+			for i, req := range []workflows.ExtendRequest{swapped, ok} {
+				h.env.UpdateWorkflow(workflows.UpdateExtend, fmt.Sprint("x", i), &testsuite.TestUpdateCallback{
+					OnAccept: func() {}, OnReject: func(err error) { errs = append(errs, err.Error()) }, OnComplete: func(any, error) {},
+				}, req)
+			}
+		}, time.Minute)
+		res, err := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", "approval: auto\n    contain_for: 4h", 1)), det)
+		if err != nil || len(res.Holds) != 1 {
+			t.Fatalf("run: %v, holds %+v", err, res.Holds)
+		}
+		if len(errs) != 1 || !strings.Contains(errs[0], "forged") {
+			t.Errorf("refusals %q; want the extension with its credential changed refused as forged", errs)
+		}
+		if ext := res.Holds[0].Extensions; len(ext) != 1 || !strings.HasPrefix(ext[0], "2h by USOC (token:tok_soc) at ") {
+			t.Errorf("extensions %q; want the 2h one by USOC with its credential", ext)
+		}
+	})
+	t.Run("safe mode", func(t *testing.T) {
+		h := newHarness(t)
+		var errs []string
+		swapped := &workflows.SafeModeRequest{Enabled: false, By: "UOPS1", Credential: "oidc:ops1"}
+		h.env.RegisterDelayedCallback(func() {
+			swapped.Via = workflows.ViaAPI
+			swapped.Seal = h.keys.Sign(workflows.SafeModeClaim(*swapped), h.env.Now())
+			swapped.Credential = "oidc:someone-else"
+		}, 30*time.Second)
+		h.safeMode(time.Minute, "swapped", swapped, false, 0, &errs)
+		h.safeMode(2*time.Minute, "ok", &workflows.SafeModeRequest{Enabled: false, By: "UOPS1", Credential: "oidc:ops1"}, true, 0, &errs)
+		var state workflows.GuardState
+		h.queryGuard(3*time.Minute, &state)
+		h.env.ExecuteWorkflow(workflows.GuardWorkflow, workflows.GuardState{SafeMode: true})
+		if len(errs) != 1 || !strings.Contains(errs[0], "swapped: ") || !strings.Contains(errs[0], "forged") {
+			t.Errorf("refusals %q; want the switch with its credential changed refused as forged", errs)
+		}
+		if state.SafeMode || state.SafeModeBy != "UOPS1" || state.SafeModeCredential != "oidc:ops1" {
+			t.Errorf("guard state %+v; want off by UOPS1 with credential oidc:ops1", state)
+		}
+	})
+	t.Run("rollback", func(t *testing.T) {
+		h := newHarness(t)
+		v := &vendorFake{}
+		v.register(h.env, "crowdstrike.lift_containment")
+		in := workflows.RollbackInput{WorkflowID: "w1", RunID: "r1", Requester: "USOC", Via: workflows.ViaAPI, Credential: "token:tok_soc",
+			Undo: []workflows.UndoCall{{Step: "isolate", Action: "crowdstrike.contain_host", Undo: "crowdstrike.lift_containment", Params: map[string]any{"hostname": "h1"}}}}
+		in = sealRollback(t, h, in, h.env.Now())
+		in.Credential = "token:tok_someone_else"
+		h.env.ExecuteWorkflow(workflows.RollbackWorkflow, in)
+		if err := h.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "forged") || len(v.calls) != 0 {
+			t.Errorf("rollback with its credential changed: err %v, %d undo calls; want refused as forged", err, len(v.calls))
+		}
+	})
 }

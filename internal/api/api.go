@@ -59,11 +59,17 @@ type Server struct {
 	OIDC auth.Verifier
 	// Keys seal the decisions this server authenticates (see
 	// internal/signing); without them the workflow refuses every decision.
-	Keys      *signing.Keys
-	MaxBody   int64
-	Namespace string
-	UIURL     string
-	Logger    *slog.Logger
+	Keys *signing.Keys
+	// SealsControlCredential reports whether every worker verifies seals
+	// of extensions, safe-mode switches and rollbacks that cover the
+	// sender's credential (engine.WorkersByReference.SealsControlCredential);
+	// nil or false: the credential is left out of them (a worker of an
+	// earlier release would refuse the seal as forged).
+	SealsControlCredential func(ctx context.Context) bool
+	MaxBody                int64
+	Namespace              string
+	UIURL                  string
+	Logger                 *slog.Logger
 	// Reload re-reads the playbooks; nil disables POST /v1/playbooks/reload.
 	Reload func() error
 	// Extra routes added by other parts (Slack, lab, metrics), by pattern.

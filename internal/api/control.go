@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/guardrails"
@@ -113,7 +115,8 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rid := "rollback:" + id
-	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI}
+	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
+		Credential: s.controlCredential(ctx, r)}
 	rin, err = workflows.SealRollback(s.Keys, rin, time.Now())
 	if err != nil {
 		problem.Respond(w, http.StatusInternalServerError, "Cannot seal rollback", err.Error())
@@ -153,7 +156,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp.URL = dispatch.RunURL(s.UIURL, s.Namespace, rid, resp.RunID)
-	s.Logger.Info("audit: rollback", "workflow_id", id, "user", req.User, "undo", len(undo), "existing", resp.Existing)
+	s.Logger.Info("audit: rollback", "workflow_id", id, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "undo", len(undo), "existing", resp.Existing)
 	status := http.StatusAccepted
 	if resp.Existing {
 		status = http.StatusOK
@@ -228,10 +231,10 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	}
 	req.User = user
 	id := r.PathValue("id")
-	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI}
-	ereq.Seal = s.Keys.Sign(workflows.ExtendClaim(id, ereq), time.Now())
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
+	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
+	ereq.Seal = s.Keys.Sign(workflows.ExtendClaim(id, ereq), time.Now())
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: id, UpdateName: workflows.UpdateExtend, WaitForStage: client.WorkflowUpdateStageCompleted,
 		Args: []any{ereq},
@@ -240,7 +243,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		err = h.Get(ctx, &hold)
 	}
-	s.Logger.Info("audit: extend containment", "workflow_id", id, "step", req.Step, "by", req.By, "user", req.User, "result", errString(err))
+	s.Logger.Info("audit: extend containment", "workflow_id", id, "step", req.Step, "by", req.By, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "result", errString(err))
 	var nf *serviceerror.NotFound
 	var ae *temporal.ApplicationError
 	switch {
@@ -285,10 +288,10 @@ func (s *Server) safeMode(w http.ResponseWriter, r *http.Request) {
 	req.User = user
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	sreq := workflows.SafeModeRequest{Enabled: req.Enabled, By: user, Via: workflows.ViaAPI}
+	sreq := workflows.SafeModeRequest{Enabled: req.Enabled, By: user, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
 	sreq.Seal = s.Keys.Sign(workflows.SafeModeClaim(sreq), time.Now())
 	st, err := guardrails.SetSafeMode(ctx, s.Temporal, s.Dispatcher.TaskQueue, sreq)
-	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "result", errString(err))
+	s.Logger.Info("audit: safe mode", "enabled", req.Enabled, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "result", errString(err))
 	if err != nil {
 		respondTemporal(w, "Cannot set safe mode", err)
 		return
@@ -305,4 +308,14 @@ func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// controlCredential is the credential that authenticated the request's
+// sender, for an extension, safe-mode switch or rollback to record under
+// its seal; "" while a worker that would refuse such a seal polls.
+func (s *Server) controlCredential(ctx context.Context, r *http.Request) string {
+	if s.SealsControlCredential == nil || !s.SealsControlCredential(ctx) {
+		return ""
+	}
+	return auth.FromContext(r.Context()).Credential()
 }

@@ -202,6 +202,7 @@ type rollbackClient struct {
 	*runClient
 	runs   []fakeRollback // of "rollback:w1", oldest first
 	marked int            // rolled_back marks signalled
+	inputs []workflows.RollbackInput
 }
 
 type fakeRollback struct {
@@ -209,7 +210,12 @@ type fakeRollback struct {
 	status enumspb.WorkflowExecutionStatus
 }
 
-func (c *rollbackClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (c *rollbackClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	if len(args) == 1 {
+		if in, ok := args[0].(workflows.RollbackInput); ok {
+			c.inputs = append(c.inputs, in)
+		}
+	}
 	if n := len(c.runs); n > 0 {
 		last := c.runs[n-1]
 		allowed := false

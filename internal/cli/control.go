@@ -125,7 +125,11 @@ func policyCommand() command {
 			}
 			fmt.Fprintf(s.Out, "safe mode: %s", mode)
 			if st.SafeModeBy != "" && st.SafeModeAt != nil {
-				fmt.Fprintf(s.Out, " (set by %s at %s)", st.SafeModeBy, st.SafeModeAt.Local().Format("2006-01-02 15:04:05"))
+				with := ""
+				if st.SafeModeCredential != "" {
+					with = " with " + st.SafeModeCredential
+				}
+				fmt.Fprintf(s.Out, " (set by %s%s at %s)", st.SafeModeBy, with, st.SafeModeAt.Local().Format("2006-01-02 15:04:05"))
 			}
 			fmt.Fprintln(s.Out)
 			for _, name := range slices.Sorted(maps.Keys(st.Budgets)) {

@@ -201,3 +201,30 @@ func TestWorkerIdentity(t *testing.T) {
 		}
 	}
 }
+
+// Extensions, safe-mode switches and rollbacks seal the sender's
+// credential only while every polling worker verifies those seals: a
+// worker of the release that sealed only votes' credentials
+// (CredentialMarker without ControlCredentialMarker) would refuse them.
+func TestSealsControlCredential(t *testing.T) {
+	now := engine.WorkerIdentity("14@host@riposte", true)
+	votesOnly := fmt.Sprintf("13@host@riposte %s %s %s%d %s", engine.CompressedMarker, engine.CredentialMarker, engine.RevMarker, workflows.RevWithdrawnAtStart, engine.ByReferenceMarker)
+	for _, tc := range []struct {
+		name          string
+		pollers       []string
+		votes, contrl bool
+	}{
+		{"all of this release", []string{now, engine.WorkerIdentity("15@host@riposte", false)}, true, true},
+		{"one sealing only votes' credentials", []string{now, votesOnly}, true, false},
+		{"no worker", nil, false, false},
+	} {
+		f := &fakeQueue{pollers: tc.pollers}
+		w := &engine.WorkersByReference{Client: f, TaskQueue: "riposte"}
+		if got := w.SealsControlCredential(context.Background()); got != tc.contrl {
+			t.Errorf("%s: SealsControlCredential = %v, want %v", tc.name, got, tc.contrl)
+		}
+		if got := w.SealsCredential(context.Background()); got != tc.votes {
+			t.Errorf("%s: SealsCredential = %v, want %v", tc.name, got, tc.votes)
+		}
+	}
+}

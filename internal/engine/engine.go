@@ -88,13 +88,22 @@ const CompressedMarker = "riposte:codec/2"
 // (WorkersByReference.SealsCredential).
 const CredentialMarker = "riposte:seal/credential"
 
+// ControlCredentialMarker in a worker's identity says that it also
+// verifies seals covering the credential of a hold extension, a safe-mode
+// switch and a rollback (workflows.ExtendRequest.Credential and the like;
+// releases since 2026-12-06, later than CredentialMarker's first). The
+// API records those credentials only while every polling worker carries
+// it (WorkersByReference.SealsControlCredential).
+const ControlCredentialMarker = "riposte:seal/control-credential"
+
 // WorkerIdentity is base followed by the markers a worker of this release
-// announces: CompressedMarker and CredentialMarker always, then, for a
+// announces: CompressedMarker, CredentialMarker and
+// ControlCredentialMarker always, then, for a
 // worker that loads playbooks by reference from a store, RevMarker with
 // workflows.LatestRev and ByReferenceMarker (last, where starters of
 // earlier releases look for them).
 func WorkerIdentity(base string, byReference bool) string {
-	id := base + " " + CompressedMarker + " " + CredentialMarker
+	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker
 	if byReference {
 		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
@@ -205,8 +214,7 @@ type WorkersByReference struct {
 	TTL  time.Duration
 	mu   sync.Mutex
 	at   time.Time
-	rev  int
-	cred bool
+	seen pollersSeen
 	now  func() time.Time // time.Now; tests move it
 }
 
@@ -222,21 +230,27 @@ func (w *WorkersByReference) clock() time.Time {
 // 0 otherwise, and when the server cannot be asked (the playbook then
 // travels inline).
 func (w *WorkersByReference) Rev(ctx context.Context) int {
-	rev, _ := w.describe(ctx)
-	return rev
+	return w.describe(ctx).rev
 }
 
 // SealsCredential reports whether every worker polling the task queue
 // verifies seals that cover the decider's credential (CredentialMarker);
 // false when none polls or the server cannot be asked. Cached with Rev.
 func (w *WorkersByReference) SealsCredential(ctx context.Context) bool {
-	_, cred := w.describe(ctx)
-	return cred
+	return w.describe(ctx).cred
+}
+
+// SealsControlCredential reports whether every worker polling the task
+// queue verifies seals of extensions, safe-mode switches and rollbacks
+// that cover the sender's credential (ControlCredentialMarker); false
+// when none polls or the server cannot be asked. Cached with Rev.
+func (w *WorkersByReference) SealsControlCredential(ctx context.Context) bool {
+	return w.describe(ctx).ctrl
 }
 
 // describe asks the server who polls the task queue, or answers from the
 // cache; 0 and false, uncached, when it cannot be asked or none polls.
-func (w *WorkersByReference) describe(ctx context.Context) (rev int, cred bool) {
+func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ttl := w.TTL
@@ -244,21 +258,30 @@ func (w *WorkersByReference) describe(ctx context.Context) (rev int, cred bool) 
 		ttl = 2 * time.Second
 	}
 	if !w.at.IsZero() && w.clock().Sub(w.at) < ttl {
-		return w.rev, w.cred
+		return w.seen
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
-		return 0, false // not cached: ask again next time
+		return pollersSeen{} // not cached: ask again next time
 	}
 	if len(resp.GetPollers()) == 0 {
 		// Not cached either: the first worker to poll (the usual order at
 		// a start, serve before its workers) is seen by the next run.
-		return 0, false
+		return pollersSeen{}
 	}
-	w.at, w.rev, w.cred = w.clock(), PollersRev(resp.GetPollers()), PollersSealCredential(resp.GetPollers())
-	return w.rev, w.cred
+	p := resp.GetPollers()
+	w.at, w.seen = w.clock(), pollersSeen{rev: PollersRev(p), cred: PollersSealCredential(p), ctrl: PollersCarry(p, ControlCredentialMarker)}
+	return w.seen
+}
+
+// pollersSeen is what WorkersByReference learnt of the pollers: the
+// revision they all run and whether they all verify credential seals, of
+// votes (cred) and of extensions, safe-mode switches and rollbacks (ctrl).
+type pollersSeen struct {
+	rev        int
+	cred, ctrl bool
 }
 
 // WorkersLine says, for riposte doctor, how many workers poll the task
@@ -292,8 +315,14 @@ func PollersReadCompressed(pollers []*taskqueuepb.PollerInfo) bool {
 // PollersSealCredential reports whether there are pollers and every one
 // announces CredentialMarker.
 func PollersSealCredential(pollers []*taskqueuepb.PollerInfo) bool {
+	return PollersCarry(pollers, CredentialMarker)
+}
+
+// PollersCarry reports whether there are pollers and every one announces
+// marker (a whole word of its identity).
+func PollersCarry(pollers []*taskqueuepb.PollerInfo, marker string) bool {
 	for _, p := range pollers {
-		if !slices.Contains(strings.Fields(p.GetIdentity()), CredentialMarker) {
+		if !slices.Contains(strings.Fields(p.GetIdentity()), marker) {
 			return false
 		}
 	}

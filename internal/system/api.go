@@ -162,10 +162,11 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	// Who polls the task queue: how runs carry their playbook (Rev), and
 	// whether decisions may seal the decider's credential.
 	pollers := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
-	sealsCredential := pollers.SealsCredential
+	sealsCredential, sealsControl := pollers.SealsCredential, pollers.SealsControlCredential
 	if s.Worker != nil {
 		// The worker in this process is this release.
 		sealsCredential = func(context.Context) bool { return true }
+		sealsControl = sealsCredential
 	}
 	switch {
 	case ao.PlaybookInput == "inline":
@@ -187,25 +188,26 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		audit = s.logger
 	}
 	srv := &api.Server{
-		Metrics:    s.Metrics,
-		Dispatcher: disp,
-		Catalog:    activities.Catalog(),
-		Temporal:   s.Client,
-		Validator:  validator,
-		Token:      ao.Token,
-		DevUser:    ao.DevUser,
-		Tokens:     ao.Tokens,
-		OIDC:       ao.OIDC,
-		Keys:       s.DecisionKeys,
-		MaxBody:    ao.MaxBody,
-		Namespace:  s.Temporal.Namespace,
-		UIURL:      uiURL,
-		Logger:     audit,
-		Reload:     src.load,
-		Approvals:  &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential},
-		Public:     map[string]http.Handler{},
-		Extra:      map[string]http.Handler{},
-		RateLimit:  ao.RateLimit,
+		Metrics:                s.Metrics,
+		Dispatcher:             disp,
+		Catalog:                activities.Catalog(),
+		Temporal:               s.Client,
+		Validator:              validator,
+		Token:                  ao.Token,
+		DevUser:                ao.DevUser,
+		Tokens:                 ao.Tokens,
+		OIDC:                   ao.OIDC,
+		Keys:                   s.DecisionKeys,
+		SealsControlCredential: sealsControl,
+		MaxBody:                ao.MaxBody,
+		Namespace:              s.Temporal.Namespace,
+		UIURL:                  uiURL,
+		Logger:                 audit,
+		Reload:                 src.load,
+		Approvals:              &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential},
+		Public:                 map[string]http.Handler{},
+		Extra:                  map[string]http.Handler{},
+		RateLimit:              ao.RateLimit,
 	}
 	if s.Metrics != nil {
 		// Runs waiting for a decision, asked of Temporal's visibility on

@@ -120,7 +120,9 @@ budgets:
 	if g := d.Steps[0].Guardrail; g == nil || g.Rule != "safe_mode" {
 		t.Errorf("safe mode guardrail = %+v", g)
 	}
-	if code, b := h.do("GET", "/v1/policy", h.token, ""); code != 200 || !jsonHas(b, `"safe_mode": true`) {
+	// The switch records the credential that authenticated USOC (a
+	// personal token: its id), sealed with it.
+	if code, b := h.do("GET", "/v1/policy", h.token, ""); code != 200 || !jsonHas(b, `"safe_mode": true`) || !jsonHas(b, `"safe_mode_credential": "token:`) {
 		t.Errorf("policy state: %d %s", code, b)
 	}
 }
