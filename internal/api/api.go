@@ -13,7 +13,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,18 +101,21 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.Handle("POST /v1/detections", s.auth(auth.ScopeIntake, http.HandlerFunc(s.detections)))
-	mux.Handle("POST /v1/playbooks/reload", s.auth(auth.ScopeAdmin, http.HandlerFunc(s.reload)))
-	mux.Handle("GET /v1/playbooks", s.auth(auth.ScopeRead, http.HandlerFunc(s.playbooks)))
-	mux.Handle("GET /v1/runs", s.auth(auth.ScopeRead, http.HandlerFunc(s.listRuns)))
-	mux.Handle("GET /v1/runs/{id}", s.auth(auth.ScopeRead, http.HandlerFunc(s.getRun)))
-	mux.Handle("POST /v1/runs/{id}/approvals", s.auth(auth.ScopeApprove, http.HandlerFunc(s.decide)))
-	mux.Handle("GET /v1/approvals", s.auth(auth.ScopeRead, http.HandlerFunc(s.listApprovals)))
-	mux.Handle("GET /v1/holds", s.auth(auth.ScopeRead, http.HandlerFunc(s.listHolds)))
-	mux.Handle("POST /v1/runs/{id}/rollback", s.auth(auth.ScopeOperate, http.HandlerFunc(s.rollback)))
-	mux.Handle("POST /v1/runs/{id}/extend", s.auth(auth.ScopeOperate, http.HandlerFunc(s.extend)))
-	mux.Handle("GET /v1/policy", s.auth(auth.ScopeRead, http.HandlerFunc(s.policyState)))
-	mux.Handle("POST /v1/policy/safe-mode", s.auth(auth.ScopeOperate, http.HandlerFunc(s.safeMode)))
+	route := func(pattern, scope string, h http.HandlerFunc, params ...string) {
+		mux.Handle(pattern, s.auth(scope, s.strictQuery(params, h)))
+	}
+	route("POST /v1/detections", auth.ScopeIntake, s.detections, "dry_run", "explain", "format")
+	route("POST /v1/playbooks/reload", auth.ScopeAdmin, s.reload)
+	route("GET /v1/playbooks", auth.ScopeRead, s.playbooks)
+	route("GET /v1/runs", auth.ScopeRead, s.listRuns, "kind", "limit", "mode", "outcome", "playbook", "shadow", "status")
+	route("GET /v1/runs/{id}", auth.ScopeRead, s.getRun, "run_id")
+	route("POST /v1/runs/{id}/approvals", auth.ScopeApprove, s.decide)
+	route("GET /v1/approvals", auth.ScopeRead, s.listApprovals)
+	route("GET /v1/holds", auth.ScopeRead, s.listHolds)
+	route("POST /v1/runs/{id}/rollback", auth.ScopeOperate, s.rollback)
+	route("POST /v1/runs/{id}/extend", auth.ScopeOperate, s.extend)
+	route("GET /v1/policy", auth.ScopeRead, s.policyState)
+	route("POST /v1/policy/safe-mode", auth.ScopeOperate, s.safeMode)
 	for p, h := range s.Extra {
 		mux.Handle(p, s.auth(auth.ScopeRead, h))
 	}
@@ -129,6 +134,55 @@ func (s *Server) Handler() http.Handler {
 		problem.Respond(w, http.StatusNotFound, "Not found", fmt.Sprintf("no route for %s %s", r.Method, r.URL.Path))
 	})
 	return s.audited(s.recoverer(s.rateLimited(mux)))
+}
+
+// strictQuery refuses, with a 400 naming it, a query parameter the route
+// does not read (?dryrun=true, a misspelt ?dry_run, would otherwise be
+// dropped and the detection run live; ?stauts=failed would list every
+// run), one given twice (which one counts?) and a query string the parser
+// would drop pairs of (dry_run=1; or a bad %-escape). params are the
+// route's parameters; none means it takes none.
+func (s *Server) strictQuery(params []string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := checkQuery(r.Pattern, r.URL.RawQuery, params)
+		switch {
+		case err == nil:
+			h.ServeHTTP(w, r)
+		case r.Pattern == "POST /v1/detections":
+			s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+			problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}))
+		default:
+			problem.Respond(w, http.StatusBadRequest, "Bad query parameter", err.Error())
+		}
+	})
+}
+
+// checkQuery checks the raw query string of a request to route against the
+// parameters the route reads: no other, each at most once, every pair
+// parsable.
+func checkQuery(route, raw string, params []string) error {
+	if raw == "" {
+		return nil
+	}
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return fmt.Errorf("the query string cannot be parsed: %v", err)
+	}
+	keys := slices.Sorted(maps.Keys(q))
+	for _, k := range keys {
+		switch {
+		case len(params) == 0:
+			return fmt.Errorf("%s takes no query parameters; got %q", route, clipID(k))
+		case !slices.Contains(params, k):
+			return fmt.Errorf("unknown query parameter %q; %s takes %s", clipID(k), route, strings.Join(slices.Sorted(slices.Values(params)), ", "))
+		}
+	}
+	for _, k := range keys {
+		if n := len(q[k]); n > 1 {
+			return fmt.Errorf("query parameter %q is given %d times; give it once", k, n)
+		}
+	}
+	return nil
 }
 
 // allowedMethods lists the methods other than r's that mux routes r's path
