@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -57,6 +58,9 @@ func readStrict(r *http.Request, v any) (int, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		body = []byte("{}")
 	}
+	if err := repeatedKey(body); err != nil {
+		return http.StatusBadRequest, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -66,6 +70,43 @@ func readStrict(r *http.Request, v any) (int, error) {
 		return http.StatusBadRequest, fmt.Errorf("data after the JSON object at byte %d", dec.InputOffset())
 	}
 	return 0, nil
+}
+
+// repeatedKey refuses a body object naming one field twice. encoding/json
+// keeps the last of two equal keys and matches keys to fields without case
+// (Unicode simple folding: "Enabled", "ENABLED", "\u017ftep" for "step"),
+// so {"enabled": true, "enabled": false} would be read as off by Riposte
+// and as on by whoever reads the first key. Keys are compared as
+// encoding/json folds them. A body that is not one object is left to the
+// decoder to refuse.
+func repeatedKey(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]string{}
+	for dec.More() {
+		off := dec.InputOffset()
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		k, _ := t.(string)
+		folded := strings.Map(func(r rune) rune { return unicode.ToUpper(unicode.ToLower(r)) }, k)
+		if first, ok := seen[folded]; ok {
+			off += int64(len(body[off:]) - len(bytes.TrimLeft(body[off:], " \t\r\n,")))
+			if first == k {
+				return fmt.Errorf("key %q is repeated at byte %d (a field may be given once)", k, off)
+			}
+			return fmt.Errorf("key %q at byte %d is repeated as %q (keys are matched without case; a field may be given once)", first, off, k)
+		}
+		seen[folded] = k
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // RollbackRequest is the body of POST /v1/runs/{id}/rollback.
