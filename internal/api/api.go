@@ -107,7 +107,7 @@ func (s *Server) Handler() http.Handler {
 	route("POST /v1/detections", auth.ScopeIntake, s.detections, "dry_run", "explain", "format")
 	route("POST /v1/playbooks/reload", auth.ScopeAdmin, s.reload)
 	route("GET /v1/playbooks", auth.ScopeRead, s.playbooks)
-	route("GET /v1/runs", auth.ScopeRead, s.listRuns, "kind", "limit", "mode", "outcome", "playbook", "shadow", "status")
+	route("GET /v1/runs", auth.ScopeRead, s.listRuns, "cursor", "kind", "limit", "mode", "outcome", "playbook", "shadow", "status")
 	route("GET /v1/runs/{id}", auth.ScopeRead, s.getRun, "run_id")
 	route("POST /v1/runs/{id}/approvals", auth.ScopeApprove, s.decide)
 	route("GET /v1/approvals", auth.ScopeRead, s.listApprovals)

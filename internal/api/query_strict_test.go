@@ -51,7 +51,7 @@ func TestRoutesRefuseQueryParametersTheyDoNotRead(t *testing.T) {
 	for _, tc := range []struct{ method, path, want string }{
 		{"POST", "/v1/runs/w1/rollback?dry_run=true", `POST /v1/runs/{id}/rollback takes no query parameters; got \"dry_run\"`},
 		{"POST", "/v1/policy/safe-mode?enabled=false", `POST /v1/policy/safe-mode takes no query parameters; got \"enabled\"`},
-		{"GET", "/v1/runs?stauts=failed", `unknown query parameter \"stauts\"; GET /v1/runs takes kind, limit, mode, outcome, playbook, shadow, status`},
+		{"GET", "/v1/runs?stauts=failed", `unknown query parameter \"stauts\"; GET /v1/runs takes cursor, kind, limit, mode, outcome, playbook, shadow, status`},
 		{"GET", "/v1/runs?status=failed&status=running", `query parameter \"status\" is given 2 times`},
 		{"GET", "/v1/runs/w1?runid=x", `unknown query parameter \"runid\"; GET /v1/runs/{id} takes run_id`},
 	} {

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -203,10 +204,18 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusBadRequest, "Bad filter", err.Error())
 		return
 	}
+	var token []byte
+	if c := q.Get("cursor"); c != "" {
+		if token, err = base64.RawURLEncoding.DecodeString(c); err != nil || len(token) == 0 {
+			problem.Respond(w, http.StatusBadRequest, "Bad cursor", "cursor must be the next_cursor of a previous GET /v1/runs answer, as given")
+			return
+		}
+	}
 	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: s.Namespace,
-		PageSize:  int32(limit),
-		Query:     f.Query(),
+		Namespace:     s.Namespace,
+		PageSize:      int32(limit),
+		Query:         f.Query(),
+		NextPageToken: token,
 	})
 	if err != nil {
 		respondTemporal(w, "Cannot list runs", err)
@@ -217,7 +226,21 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.summary(e))
 	}
 	markRolledBack(out)
-	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
+	body := RunsResponse{Runs: out}
+	if t := resp.GetNextPageToken(); len(t) > 0 {
+		// More runs match than this page: the next page is asked for with
+		// the same filters and ?cursor=next_cursor (Temporal's page token).
+		body.NextCursor = base64.RawURLEncoding.EncodeToString(t)
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// RunsResponse is the body of GET /v1/runs.
+type RunsResponse struct {
+	Runs []RunSummary `json:"runs"`
+	// NextCursor, set while more runs match, lists the next page when
+	// given as ?cursor= with the same filters.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {

@@ -19,7 +19,7 @@ import (
 )
 
 const runsUsage = `Usage:
-  riposte runs list [--playbook P] [--status S] [--outcome O] [--kind K] [--shadow] [--limit N]
+  riposte runs list [--playbook P] [--status S] [--outcome O] [--kind K] [--shadow] [--limit N] [--cursor C]
   riposte runs show ID
   riposte runs follow ID
 
@@ -52,6 +52,7 @@ func runsCommand() command {
 			kind := fs.String("kind", "", "playbook, rollback or all (default: all)")
 			shadow := fs.Bool("shadow", false, "only shadow-mode runs")
 			limit := fs.Int("limit", 50, "most runs to list")
+			cursor := fs.String("cursor", "", "list the next page: the cursor the previous list printed")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
 			if wantsHelp(args) {
 				fs.Usage()
@@ -86,9 +87,10 @@ func runsCommand() command {
 					q.Set("shadow", "true")
 				}
 				q.Set("limit", fmt.Sprint(*limit))
-				var resp struct {
-					Runs []api.RunSummary `json:"runs"`
+				if *cursor != "" {
+					q.Set("cursor", *cursor)
 				}
+				var resp api.RunsResponse
 				if err := c.do(ctx, "GET", "/v1/runs?"+q.Encode(), nil, "", &resp, nil); err != nil {
 					return fail(s, err)
 				}
@@ -97,6 +99,9 @@ func runsCommand() command {
 					return 0
 				}
 				printRuns(s.Out, resp.Runs)
+				if resp.NextCursor != "" {
+					fmt.Fprintf(s.Out, "(more runs: the same command with --cursor %s lists the next %d)\n", resp.NextCursor, *limit)
+				}
 				return 0
 			case "show", "follow":
 				if len(pos) != 1 {
