@@ -186,7 +186,7 @@ func checkQuery(route, raw string, params []string) error {
 }
 
 // allowedMethods lists the methods other than r's that mux routes r's path
-// to a real handler (not the catch-all "/").
+// to a real handler (not the catch-all "/"), HEAD with GET.
 func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 	var out []string
 	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
@@ -197,6 +197,11 @@ func allowedMethods(mux *http.ServeMux, r *http.Request) []string {
 		probe.Method = m
 		if _, pattern := mux.Handler(probe); pattern != "" && pattern != "/" {
 			out = append(out, m)
+			if m == http.MethodGet {
+				// A GET route answers HEAD too (RFC 9110 §9.3.2): Allow
+				// lists it, as ServeMux's own 405 does.
+				out = append(out, http.MethodHead)
+			}
 		}
 	}
 	return out

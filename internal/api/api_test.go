@@ -808,8 +808,8 @@ func TestAPIRoutingProblems(t *testing.T) {
 		{"DELETE", "/v1/runs/x/y", 404, "no route for DELETE /v1/runs/x/y", ""},
 		{"GET", "/v1/detections", 405, "GET /v1/detections: this path takes POST", "POST"},
 		{"PUT", "/v1/detections", 405, "PUT /v1/detections: this path takes POST", "POST"},
-		{"POST", "/v1/runs", 405, "POST /v1/runs: this path takes GET", "GET"},
-		{"DELETE", "/v1/runs/abc", 405, "DELETE /v1/runs/abc: this path takes GET", "GET"},
+		{"POST", "/v1/runs", 405, "POST /v1/runs: this path takes GET, HEAD", "GET, HEAD"},
+		{"DELETE", "/v1/runs/abc", 405, "DELETE /v1/runs/abc: this path takes GET, HEAD", "GET, HEAD"},
 		{"GET", "/v1/runs/abc/approvals", 405, "GET /v1/runs/abc/approvals: this path takes POST", "POST"},
 	} {
 		r := httptest.NewRequest(tc.method, tc.path, nil)
