@@ -399,6 +399,12 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	full, body, base, dryRun, err := envelope(r, s.MaxBody)
+	if errors.Is(err, errBodyTimeout) {
+		// Not malformed: the body did not arrive. Resending is right.
+		s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+		respondReadTimeout(w)
+		return
+	}
 	if de := (*intake.DecodeError)(nil); compressed && errors.As(err, &de) {
 		if errors.Is(err, intake.ErrTooLarge) {
 			de.Msg = fmt.Sprintf("the gzip body is over the limit of %d bytes once decompressed", s.MaxBody)
@@ -552,6 +558,11 @@ func (s *Server) contentEncoding(w http.ResponseWriter, r *http.Request) (compre
 		return false, true
 	case len(codings) == 1 && (codings[0] == "gzip" || codings[0] == "x-gzip"):
 		zr, err := gzip.NewReader(r.Body)
+		if err != nil && readTimedOut(err) {
+			s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+			respondReadTimeout(w)
+			return false, false
+		}
 		if err != nil {
 			s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
 			problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1,
@@ -717,6 +728,9 @@ func rejectReason(err error) string {
 	return telemetry.ReasonMalformed
 }
 
+// errBodyTimeout: the body did not arrive within the server's ReadTimeout.
+var errBodyTimeout = errors.New("request body not received in time")
+
 // envelope reads the body and recognises the optional wrapper
 // {"dry_run": true, "detections": [...]}; ?dry_run=true works for any body.
 // A wrapper with unknown or repeated keys or a non-bool dry_run is refused
@@ -725,6 +739,9 @@ func rejectReason(err error) string {
 // errors can be located in the body the client sent.
 func envelope(r *http.Request, limit int64) (body, dets []byte, base int64, dryRun bool, err error) {
 	body, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil && readTimedOut(err) {
+		return nil, nil, 0, false, errBodyTimeout
+	}
 	if err != nil {
 		return nil, nil, 0, false, &intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: "reading body: " + err.Error()}
 	}

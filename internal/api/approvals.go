@@ -32,11 +32,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	var req DecisionRequest
 	if status, err := readStrict(r, &req); err != nil {
-		title := "Malformed decision"
-		if status == http.StatusRequestEntityTooLarge {
-			title = "Request too large"
-		}
-		problem.Respond(w, status, title, "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
+		respondBody(w, status, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
 		return
 	}
 	var missing []string

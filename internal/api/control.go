@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -34,14 +35,41 @@ const maxControlBody = 64 << 10
 // problem itself when it cannot.
 func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) bool {
 	if status, err := readStrict(r, v); err != nil {
-		title := "Malformed request"
-		if status == http.StatusRequestEntityTooLarge {
-			title = "Request too large"
-		}
-		problem.Respond(w, status, title, fmt.Sprintf("body must be %s: %v", shape, err))
+		respondBody(w, status, "Malformed request", fmt.Sprintf("body must be %s: %v", shape, err))
 		return false
 	}
 	return true
+}
+
+// respondBody answers a body readStrict refused with status: 413 and 408
+// have their own titles (and a 408 says to send it again), others title.
+func respondBody(w http.ResponseWriter, status int, title, detail string) {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
+		title = "Request too large"
+	case http.StatusRequestTimeout:
+		respondReadTimeout(w)
+		return
+	}
+	problem.Respond(w, status, title, detail)
+}
+
+// readTimedOut reports whether err is the server's read timeout passing
+// while the body was read: the body did not arrive, it is not malformed.
+func readTimedOut(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// respondReadTimeout answers a body that did not arrive within the
+// server's ReadTimeout: 408 (RFC 9110 §15.5.9), which clients and log
+// shippers resend, where a 400 would tell them the request is wrong and
+// have them drop it. The connection is closed, as the rest of the body may
+// still come.
+func respondReadTimeout(w http.ResponseWriter) {
+	w.Header().Set("Connection", "close")
+	problem.Respond(w, http.StatusRequestTimeout, "Request timeout",
+		"the request body did not arrive within the server's read timeout; nothing was done with it: send the request again")
 }
 
 // readStrict decodes exactly one JSON object of at most maxControlBody
@@ -50,6 +78,9 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any, shape string) boo
 func readStrict(r *http.Request, v any) (int, error) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxControlBody+1))
 	if err != nil {
+		if readTimedOut(err) {
+			return http.StatusRequestTimeout, fmt.Errorf("reading body: %w", err)
+		}
 		return http.StatusBadRequest, fmt.Errorf("reading body: %w", err)
 	}
 	if len(body) > maxControlBody {
