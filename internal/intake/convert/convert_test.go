@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -123,6 +124,21 @@ func TestElasticRuleThreat(t *testing.T) {
 		{"7.x signal.rule.threat", map[string]any{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "r", "@timestamp": "2021-01-01T00:00:00Z", "signal": map[string]any{"rule": map[string]any{"threat": threat("T1003", "T1003.001")}}}, []string{"T1003", "T1003.001"}},
 		{"union with top-level, deduplicated", alert(map[string]any{"threat": threat("T1059", "T1059.001"), "kibana.alert.rule.threat": threat("T1059", "T1059.001", "T1059.003")}), []string{"T1059", "T1059.001", "T1059.003"}},
 		{"empty rule mapping", alert(map[string]any{"kibana.alert.rule.threat": []any{}}), nil},
+		// ECS threat, an object of arrays, as Elastic's integrations write
+		// a source event's (verbatim from elastic/integrations
+		// packages/m365_defender/docs/README.md, the alert data stream's
+		// sample event); an alert copies its source event's fields.
+		{"ECS threat of a source event (m365_defender sample)", alert(map[string]any{"threat": map[string]any{
+			"tactic":    map[string]any{"name": []any{"Execution"}},
+			"technique": map[string]any{"subtechnique": map[string]any{"id": []any{"T1059.001"}}},
+		}}), []string{"T1059", "T1059.001"}},
+		{"ECS threat with ids and names", alert(map[string]any{"threat.framework": "MITRE ATT&CK",
+			"threat.tactic.id": []any{"TA0006"}, "threat.tactic.name": []any{"Credential Access"},
+			"threat.technique.id": []any{"T1003"}, "threat.technique.name": []any{"OS Credential Dumping"},
+			"threat.technique.subtechnique.id": []any{"T1003.001"}, "threat.technique.subtechnique.name": []any{"LSASS Memory"},
+		}), []string{"T1003", "T1003.001"}},
+		{"ECS threat of another framework", alert(map[string]any{"threat": map[string]any{"framework": "MITRE ATLAS",
+			"technique": map[string]any{"id": []any{"T1110"}}}}), nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out, _, err := One(0, tt.m, FormatElastic)
@@ -194,6 +210,52 @@ func TestElasticRuleThreatTactics(t *testing.T) {
 	}
 	if ids := finding.AttackIDs(out); len(ids) != 3 {
 		t.Errorf("attack ids %v, want T1003, T1003.001, T1078", ids)
+	}
+}
+
+// An ECS threat field set (arrays, the tactic-to-technique link not kept)
+// gives its techniques the tactic when there is one, and otherwise lists
+// the tactics on their own.
+func TestElasticECSThreatTactics(t *testing.T) {
+	attacks := func(threat map[string]any) []string {
+		t.Helper()
+		out, _, err := One(0, map[string]any{"kibana.alert.uuid": "u", "kibana.alert.rule.name": "r", "@timestamp": "2025-06-02T07:08:52.979Z", "threat": threat}, FormatElastic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, a := range asList(out["attacks"]) {
+			am := a.(map[string]any)
+			var parts []string
+			for _, k := range []string{"technique", "sub_technique", "tactic"} {
+				if o, ok := am[k].(map[string]any); ok {
+					parts = append(parts, fmt.Sprintf("%s=%v/%v", k, o["uid"], o["name"]))
+				}
+			}
+			got = append(got, strings.Join(parts, " "))
+		}
+		return got
+	}
+	one := attacks(map[string]any{"framework": "MITRE ATT&CK",
+		"tactic":    map[string]any{"id": []any{"TA0006"}, "name": []any{"Credential Access"}},
+		"technique": map[string]any{"id": []any{"T1003"}, "name": []any{"OS Credential Dumping"}, "subtechnique": map[string]any{"id": []any{"T1003.001"}, "name": []any{"LSASS Memory"}}}})
+	want := []string{
+		"technique=T1003/OS Credential Dumping tactic=TA0006/Credential Access",
+		"technique=T1003/OS Credential Dumping sub_technique=T1003.001/LSASS Memory tactic=TA0006/Credential Access",
+	}
+	if !slices.Equal(one, want) {
+		t.Errorf("one tactic:\n%s\nwant:\n%s", strings.Join(one, "\n"), strings.Join(want, "\n"))
+	}
+	two := attacks(map[string]any{
+		"tactic":    map[string]any{"id": []any{"TA0004", "TA0005"}, "name": []any{"Privilege Escalation", "Defense Evasion"}},
+		"technique": map[string]any{"id": "T1078"}})
+	want = []string{
+		"tactic=TA0004/Privilege Escalation",
+		"tactic=TA0005/Defense Evasion",
+		"technique=T1078/<nil>",
+	}
+	if !slices.Equal(two, want) {
+		t.Errorf("two tactics:\n%s\nwant:\n%s", strings.Join(two, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -25,6 +25,8 @@ import (
 //	  .tactic, .technique[], .subtechnique[] {id, name}
 //	                                     → attacks[] {tactic, technique,
 //	                                       sub_technique} (union, deduplicated)
+//	threat {tactic, technique{subtechnique}} {id[], name[]} (ECS, a
+//	  source event's)                    → the same (see ecsThreat)
 //	kibana.alert.severity low 2, medium 3, high 4, critical 5 → severity_id
 //	kibana.alert.workflow_status open 1, acknowledged 2, closed 4 → status_id
 //	@timestamp (else kibana.alert.original_time) → time
@@ -141,16 +143,25 @@ func elasticAttacks(m map[string]any) []any {
 		return o
 	}
 	for _, path := range []string{"threat", "kibana.alert.rule.threat", "signal.rule.threat"} {
-		for _, t := range asList(get(m, path)) {
+		entries := asList(get(m, path))
+		if path == "threat" && entries == nil {
+			entries = ecsThreat(func(field string) any { return get(m, "threat."+field) })
+		}
+		for _, t := range entries {
 			tm := asMap(t)
 			if fw := gets(tm, "framework"); fw != "" && !strings.EqualFold(fw, "MITRE ATT&CK") {
 				continue
 			}
 			var tactic map[string]any
 			tacticID := strings.TrimSpace(gets(asMap(tm["tactic"]), "id"))
-			if strings.HasPrefix(tacticID, "TA") {
-				tactic = named(tacticID, gets(asMap(tm["tactic"]), "name"))
-			} else {
+			tacticName := gets(asMap(tm["tactic"]), "name")
+			switch {
+			case strings.HasPrefix(tacticID, "TA"):
+				tactic = named(tacticID, tacticName)
+			case tacticName != "":
+				// ECS events may name a tactic without its id.
+				tactic, tacticID = map[string]any{"name": tacticName}, "name:"+tacticName
+			default:
 				tacticID = ""
 			}
 			techs := 0
@@ -200,6 +211,94 @@ func elasticAttacks(m map[string]any) []any {
 		out = append(out, byKey[k])
 	}
 	return out
+}
+
+// ecsThreat reads a source event's ECS threat field set, an object of
+// arrays (threat.tactic.id[], threat.technique.id[],
+// threat.technique.subtechnique.id[], each with its name[] at the same
+// index; Elastic's integrations write it so, e.g. for Microsoft 365
+// Defender alerts), as the entries of a rule's threat[]. Which technique
+// belongs to which tactic is not kept there: with one tactic every
+// technique is under it; with several, each tactic is an entry of its own
+// and the techniques one without a tactic.
+func ecsThreat(get func(field string) any) []any {
+	pairs := func(prefix string) []map[string]any {
+		ids, names := strOrList(get(prefix+".id")), strOrList(get(prefix+".name"))
+		var out []map[string]any
+		for i := range max(len(ids), len(names)) {
+			e := map[string]any{}
+			if i < len(ids) {
+				e["id"] = ids[i]
+			}
+			if i < len(names) {
+				e["name"] = names[i]
+			}
+			out = append(out, e)
+		}
+		return out
+	}
+	var techs []any
+	for _, t := range pairs("technique") {
+		techs = append(techs, t)
+	}
+	if subs := pairs("technique.subtechnique"); len(subs) > 0 {
+		// Each under its parent when listed, else under an unnamed one.
+		orphans := map[string]any{}
+		for _, sub := range subs {
+			id, _ := sub["id"].(string)
+			placed := false
+			for _, t := range techs {
+				tm := t.(map[string]any)
+				if pid, _ := tm["id"].(string); pid != "" && strings.HasPrefix(id, pid+".") {
+					l, _ := tm["subtechnique"].([]any)
+					tm["subtechnique"] = append(l, sub)
+					placed = true
+					break
+				}
+			}
+			if !placed {
+				l, _ := orphans["subtechnique"].([]any)
+				orphans["subtechnique"] = append(l, sub)
+			}
+		}
+		if len(orphans) > 0 {
+			techs = append(techs, orphans)
+		}
+	}
+	tactics := pairs("tactic")
+	if len(techs) == 0 && len(tactics) == 0 {
+		return nil
+	}
+	fw := get("framework")
+	entry := func(tactic map[string]any, techs []any) map[string]any {
+		e := map[string]any{"framework": fw, "technique": techs}
+		if tactic != nil {
+			e["tactic"] = tactic
+		}
+		return e
+	}
+	switch len(tactics) {
+	case 0:
+		return []any{entry(nil, techs)}
+	case 1:
+		return []any{entry(tactics[0], techs)}
+	}
+	out := []any{entry(nil, techs)}
+	for _, t := range tactics {
+		out = append(out, entry(t, nil))
+	}
+	return out
+}
+
+// strOrList is a string list field that ECS allows as one string too.
+func strOrList(v any) []string {
+	if s, ok := v.(string); ok {
+		if s = strings.TrimSpace(s); s != "" {
+			return []string{s}
+		}
+		return nil
+	}
+	return strList(v)
 }
 
 // isTechnique reports whether id looks like a MITRE ATT&CK technique or
