@@ -1,6 +1,7 @@
 package finding
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"sort"
@@ -13,7 +14,7 @@ import (
 func Confidence(view map[string]any) (int, bool) { return score(view["confidence"]) }
 
 // AssetTags returns a detection's asset tags: device.labels, the names
-// of device.groups[], and the tags of its resources[] (a cloud finding's
+// of device.groups[] (their uid when unnamed), and the tags of its resources[] (a cloud finding's
 // asset): resources[].labels as given (Security Hub writes "key=value")
 // and resources[].tags, OCSF key_value_pair objects, as "name=value" (the
 // name alone when the value is empty).
@@ -22,7 +23,9 @@ func AssetTags(det map[string]any) []string {
 	var out []string
 	out = appendLabels(out, dev["labels"])
 	for _, g := range list(dev["groups"]) {
-		if n := str(obj(g), "name"); n != "" {
+		// A group without a name (CrowdStrike's alerts give host group
+		// ids only) by its uid.
+		if n := cmp.Or(str(obj(g), "name"), str(obj(g), "uid")); n != "" {
 			out = append(out, n)
 		}
 	}

@@ -2,6 +2,7 @@ package convert
 
 import (
 	"cmp"
+	"slices"
 	"strings"
 )
 
@@ -25,6 +26,8 @@ import (
 //	product, source_products           → metadata.product.name "Falcon <product>"
 //	device.hostname, local_ip, device_id, machine_domain, platform_name
 //	                                   → device {hostname, ip, uid, domain, os.name}
+//	device.tags (FalconGroupingTags/x)  → device.labels (as written, and x)
+//	device.groups (host group ids)     → device.groups[] {uid}
 //	device.product_type_desc Workstation → device type_id 2 (Desktop);
 //	       Server, Domain Controller    → type_id 1 (Server)
 //	user_name / user_id, logon_domain  → actor.user {name, uid, domain}
@@ -108,6 +111,27 @@ func CrowdStrike(m map[string]any) (map[string]any, *Error) {
 			dev["type_id"], dev["type"] = 2, "Desktop"
 		case "Server", "Domain Controller":
 			dev["type_id"], dev["type"] = 1, "Server"
+		}
+		// The host's grouping tags and host groups, which the site's
+		// guardrails protect by tag (finding.AssetTags): a tag as Falcon
+		// writes it (FalconGroupingTags/crown-jewel) and by its name
+		// alone; a host group by its id (the alert names no group).
+		var labels []any
+		for _, t := range strList(d["tags"]) {
+			labels = append(labels, t)
+			if _, name, ok := strings.Cut(t, "/"); ok && name != "" && !slices.Contains(labels, any(name)) {
+				labels = append(labels, name)
+			}
+		}
+		if len(labels) > 0 {
+			dev["labels"] = labels
+		}
+		var groups []any
+		for _, g := range strList(d["groups"]) {
+			groups = append(groups, map[string]any{"uid": g})
+		}
+		if len(groups) > 0 {
+			dev["groups"] = groups
 		}
 		put(out, "device", dev)
 	}
