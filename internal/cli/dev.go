@@ -223,6 +223,8 @@ func runDev(ctx context.Context, o DevOptions, s Streams) error {
 		if err != nil {
 			return fmt.Errorf("HTTP API stopped: %w", err)
 		}
+	case err := <-d.WorkerDone():
+		return fmt.Errorf("the worker stopped polling: %w", err)
 	}
 	return nil
 }

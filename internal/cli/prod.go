@@ -104,7 +104,14 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	sys.MetricsServer.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
 	so.Logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
 	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
-	<-ctx.Done()
+	select {
+	case <-ctx.Done():
+	case err := <-sys.WorkerDone():
+		// Polling nothing: not ready, and exit (1) so that the
+		// orchestrator restarts the process.
+		sys.MetricsServer.SetReady(false)
+		return fmt.Errorf("the worker stopped polling %s (namespace %s on %s): %w", o.Temporal.TaskQueue, o.Temporal.Namespace, o.Temporal.Address, err)
+	}
 	return nil
 }
 

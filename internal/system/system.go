@@ -141,8 +141,10 @@ type System struct {
 	SlackFake bool
 	slack     slackapp.Config
 	slackLab  http.Handler
-	logger    *slog.Logger
-	closers   []func()
+	// workerDone receives the error that stopped the worker for good.
+	workerDone chan error
+	logger     *slog.Logger
+	closers    []func()
 }
 
 // Close stops everything in reverse start order.
@@ -356,6 +358,14 @@ func (s *System) Done() <-chan error {
 		return nil
 	}
 	return s.API.done
+}
+
+// WorkerDone receives the error with which the worker stopped polling on
+// its own, for good (the SDK's fatal errors: namespace not found, invalid
+// argument); nil channel without a worker: never. The process should then
+// exit: nothing else makes it poll again.
+func (s *System) WorkerDone() <-chan error {
+	return s.workerDone
 }
 
 // mount adds handler routes to m.

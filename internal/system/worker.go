@@ -128,6 +128,22 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: obs.Metrics, Catalog: activities.Catalog(),
 				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName()}))
 	}
+	// The SDK stops a worker for good on a poll error it does not retry
+	// (namespace not found, invalid argument) and only logs it: say so on
+	// WorkerDone, so that the process exits and is restarted rather than
+	// staying up, alive and ready, polling nothing.
+	stopped := make(chan error, 1)
+	prevFatal := wo.OnFatalError
+	wo.OnFatalError = func(err error) {
+		if prevFatal != nil {
+			prevFatal(err)
+		}
+		s.logger.Error("the worker stopped polling", "task_queue", s.Temporal.TaskQueue, "namespace", s.Temporal.Namespace, "error", err.Error())
+		select {
+		case stopped <- err:
+		default:
+		}
+	}
 	eo := engine.WorkerOptions{TaskQueue: s.Temporal.TaskQueue, Env: env, Guardrails: g, Slack: poster, Keys: s.DecisionKeys, Worker: wo}
 	if s.Playbooks != nil && (withAPI || len(o.Playbooks) > 0 || s.Playbooks.Dir() != "") {
 		// The worker can load playbooks by reference (and says so).
@@ -145,7 +161,7 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("starting worker: %w", err)
 	}
-	s.Worker, s.Policy = w, policy
+	s.Worker, s.Policy, s.workerDone = w, policy, stopped
 	s.closers = append(s.closers, w.Stop)
 	return nil
 }
