@@ -15,6 +15,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
@@ -115,7 +116,12 @@ func (t *Temporal) tlsConfig() (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("loading client certificate %s: %w", t.TLSCert, err)
 		}
-		cfg.Certificates = []tls.Certificate{cert}
+		// Read again at every handshake: client certificates are
+		// short-lived and renewed in place (cert-manager, Vault agent, a
+		// Secret volume), and a reconnect must present the renewed one,
+		// not the one of the process start, expired by then.
+		cc := &clientCert{certFile: t.TLSCert, keyFile: t.TLSKey, last: &cert}
+		cfg.GetClientCertificate = cc.get
 	}
 	if t.TLSCA != "" {
 		pem, err := os.ReadFile(t.TLSCA)
@@ -129,6 +135,27 @@ func (t *Temporal) tlsConfig() (*tls.Config, error) {
 		cfg.RootCAs = pool
 	}
 	return cfg, nil
+}
+
+// clientCert is the mTLS client pair, read from its files at every TLS
+// handshake (gRPC connections are long-lived: handshakes are rare).
+type clientCert struct {
+	certFile, keyFile string
+
+	mu   sync.Mutex
+	last *tls.Certificate
+}
+
+// get implements tls.Config.GetClientCertificate. While the files do not
+// make a pair (a renewal half-way: the certificate replaced, the key not
+// yet), the last pair read is presented.
+func (c *clientCert) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile); err == nil {
+		c.last = &cert
+	}
+	return c.last, nil
 }
 
 // ClientOptions returns SDK client options for the connection.
