@@ -95,6 +95,22 @@ func LoadKeyring(path string) (*Keyring, error) {
 	return k, nil
 }
 
+// LoadSecretKeyring is LoadKeyring for a deployment's key file (the
+// RIPOSTE_CODEC_KEY_FILE and RIPOSTE_DECISION_KEY_FILE of worker, serve
+// and doctor): a file every user of the machine may read is refused, since
+// it decrypts every history and seals human decisions (group-readable is
+// read: Kubernetes mounts Secret volumes 0440).
+func LoadSecretKeyring(path string) (*Keyring, error) {
+	if path == "" {
+		return nil, errors.New("codec: loading keyring: empty key file path")
+	}
+	data, err := safefile.ReadSecret(path, safefile.MaxSize)
+	if err != nil {
+		return nil, fmt.Errorf("codec: reading key file: %w", err)
+	}
+	return parseKeyFile(data, fmt.Sprintf("key file %q", path), path)
+}
+
 // KeyringFromEnv loads the keyring named by RIPOSTE_CODEC_KEY_FILE (a path)
 // or given inline by RIPOSTE_CODEC_KEYS (the key file's JSON). Setting both
 // is an error; setting neither returns an error wrapping ErrNoKeyring, so a
@@ -113,7 +129,7 @@ func KeyringFromEnv() (*Keyring, error) {
 	case file != "" && inline != "":
 		return nil, fmt.Errorf("codec: both %s and %s are set; set only one", EnvKeyFile, EnvKeys)
 	case file != "":
-		k, err := LoadKeyring(file)
+		k, err := LoadSecretKeyring(file)
 		if err != nil {
 			return nil, fmt.Errorf("%w (from %s)", err, EnvKeyFile)
 		}

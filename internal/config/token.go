@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // TokenEnv overrides the API token.
@@ -66,7 +68,7 @@ func ReadToken(flagValue, dataDir string) string {
 // RIPOSTE_API_TOKEN. There is no generated default outside dev mode.
 func ServeToken(file string) (string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := safefile.ReadSecret(file, 64<<10)
 		if err != nil {
 			return "", fmt.Errorf("reading API token file: %w", err)
 		}

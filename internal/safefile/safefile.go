@@ -22,6 +22,12 @@ const MaxSize = 4 << 20
 // ReadFile is os.ReadFile with a size limit and a regular-file check made
 // on the opened file (no race between the check and the read).
 func ReadFile(path string, limit int64) ([]byte, error) {
+	return read(path, limit, false)
+}
+
+// read opens path, checks the opened file (regular, within limit, and
+// with secret not readable by every user) and reads it.
+func read(path string, limit int64, secret bool) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -33,6 +39,9 @@ func ReadFile(path string, limit int64) ([]byte, error) {
 	}
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s); refusing to read it", path, st.Mode().Type())
+	}
+	if perm := st.Mode().Perm(); secret && perm&0o004 != 0 {
+		return nil, fmt.Errorf("%s holds a secret and is readable by every user of this machine (mode %04o); refusing to use it: make it mode 0400, owned by the user Riposte runs as (uid 65532 in the container image), e.g. chmod 0400 %s (deploy/README.md, Secret files)", path, perm, path)
 	}
 	if st.Size() > limit {
 		return nil, fmt.Errorf("%s is %d bytes; the limit is %d", path, st.Size(), limit)
@@ -134,4 +143,12 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("syncing directory %s: %w", dir, err)
 	}
 	return nil
+}
+
+// ReadSecret is ReadFile for a file holding a secret (a key file, a
+// token): it also refuses one that every user of the machine may read
+// (mode o+r), checked on the opened file. Group-readable files are read:
+// Kubernetes mounts Secret volumes 0440 with the pod's fsGroup.
+func ReadSecret(path string, limit int64) ([]byte, error) {
+	return read(path, limit, true)
 }

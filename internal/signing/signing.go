@@ -133,7 +133,7 @@ func FromEnv() (_ *Keys, ok bool, err error) {
 	var ring *codec.Keyring
 	switch {
 	case strings.TrimSpace(os.Getenv(EnvKeyFile)) != "":
-		ring, err = codec.LoadKeyring(strings.TrimSpace(os.Getenv(EnvKeyFile)))
+		ring, err = codec.LoadSecretKeyring(strings.TrimSpace(os.Getenv(EnvKeyFile)))
 	case strings.TrimSpace(os.Getenv(EnvKeys)) != "":
 		// Reuse the codec's parser through its environment variable
 		// contract: write nothing, parse in memory.
