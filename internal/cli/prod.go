@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
@@ -138,6 +139,9 @@ type serveOptions struct {
 	// with the workers); PlaybookInput is auto, reference or inline.
 	PlaybookStore string
 	PlaybookInput string
+	// ShutdownDelay is how long serve goes on answering after SIGTERM,
+	// /healthz saying 503, before it drains and exits.
+	ShutdownDelay time.Duration
 }
 
 func serveCommand() command {
@@ -156,10 +160,17 @@ func serveCommand() command {
 			fs.StringVar(&o.CORS, "codec-cors-origins", config.Env("RIPOSTE_CODEC_CORS_ORIGINS", ""), "Temporal UI origins allowed to call /codec (comma-separated; env RIPOSTE_CODEC_CORS_ORIGINS)")
 			fs.StringVar(&o.PlaybookStore, "playbook-store", config.Env("RIPOSTE_PLAYBOOK_STORE", ""), "directory keeping every playbook version loaded, by digest, shared with the workers (env RIPOSTE_PLAYBOOK_STORE)")
 			fs.StringVar(&o.PlaybookInput, "playbook-input", config.Env("RIPOSTE_PLAYBOOK_INPUT", "auto"), "how runs carry their playbook: reference (name, version, digest; the workers load that version), inline (the whole playbook, as releases before), or auto: by reference once every worker polling the task queue can load playbooks by reference (env RIPOSTE_PLAYBOOK_INPUT)")
+			delay := config.Env("RIPOSTE_SHUTDOWN_DELAY", "5s")
+			fs.StringVar(&delay, "shutdown-delay", delay, "after SIGTERM, how long to go on answering (GET /healthz says 503) while load balancers take this replica out of rotation, before draining the requests in flight and exiting: a Kubernetes Service routes new connections to a terminating pod for a few seconds (env RIPOSTE_SHUTDOWN_DELAY; 0s: stop at once)")
 			o.Rate.register(fs)
 			if _, code, ok := parseArgs(fs, args); !ok {
 				return code
 			}
+			d, err := time.ParseDuration(delay)
+			if err != nil || d < 0 {
+				return fail(s, &exitError{code: 2, err: fmt.Errorf("--shutdown-delay (or RIPOSTE_SHUTDOWN_DELAY) %q: want a duration such as 5s", delay)})
+			}
+			o.ShutdownDelay = d
 			if err := runServe(ctx, o, s); err != nil {
 				return fail(s, err)
 			}
@@ -206,11 +217,25 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		return err
 	}
 	defer sys.Close()
+	sys.MetricsServer.SetReady(true) // GET /readyz on the metrics port
 	fmt.Fprintf(s.Out, "Riposte API listening on %s (Temporal %s, namespace %s)\n", sys.API.URL, o.Temporal.Address, o.Temporal.Namespace)
 	select {
 	case <-ctx.Done():
 	case err := <-sys.Done():
 		return err
+	}
+	// SIGTERM: not ready any more, but go on answering what load balancers
+	// still route here until they have taken this replica out; the
+	// deferred Close then drains the requests in flight.
+	sys.API.Drain()
+	sys.MetricsServer.SetReady(false)
+	if o.ShutdownDelay > 0 {
+		so.Logger.Info("shutting down: still answering while load balancers take this replica out", "delay", o.ShutdownDelay.String())
+		select {
+		case <-time.After(o.ShutdownDelay):
+		case err := <-sys.Done():
+			return err
+		}
 	}
 	return nil
 }

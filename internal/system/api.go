@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -82,6 +83,19 @@ type API struct {
 	source  *playbookSource
 	done    chan error
 	closers []func()
+	// draining: GET /healthz answers 503 (see Drain).
+	draining atomic.Bool
+}
+
+// Drain makes GET /healthz answer 503 while every other request is still
+// served: a process told to stop says so to the load balancers that
+// health-check it, and keeps answering the connections they route to it
+// until they have taken it out of rotation (Close then drains what is in
+// flight).
+func (a *API) Drain() {
+	if a != nil {
+		a.draining.Store(true)
+	}
 }
 
 // apiBuild is what prepareAPI checked before anything started.
@@ -258,6 +272,17 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	a := &API{URL: b.url, server: hs, source: src, done: make(chan error, 1), closers: closers}
+	inner := hs.Handler
+	hs.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" && a.draining.Load() {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"status":"shutting down"}` + "\n"))
+			return
+		}
+		inner.ServeHTTP(w, r)
+	})
 	ln := b.ln
 	b.ln = nil // owned by the server from here on
 	go func() {
