@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/riposte-dev/riposte/internal/intake/convert"
@@ -37,5 +38,40 @@ func TestProtectedCrowdStrikeHostByTagAndGroup(t *testing.T) {
 	req := Request{Action: "crowdstrike.contain_host", Params: map[string]any{"hostname": "ABC709-1175"}, Auto: true, Facts: NewFacts(det, nil)}
 	if d := p.Evaluate(req, false); d.Decision != Allow {
 		t.Errorf("a tag the host does not carry: %+v; want allowed", d)
+	}
+}
+
+// A host contained by name is the detection's device when the names agree:
+// protected cidrs cover it by the device's address (the real EPP sample's
+// host ABC709-1175 at 81.2.69.142), with or without a domain; another host
+// named in the step is not judged by that address.
+func TestProtectedCIDRCoversHostContainedByName(t *testing.T) {
+	det, _, err := convert.One(0, realSample(t, "crowdstrike-alert-epp.json"), convert.FormatCrowdStrike)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Parse("policy.yaml", []byte("protected:\n  cidrs: [\"81.2.69.0/24\"]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		params map[string]any
+		want   string
+	}{
+		{map[string]any{"hostname": "ABC709-1175"}, Gate},
+		{map[string]any{"hostname": "abc709-1175.abc.local"}, Gate},
+		{map[string]any{"items": []any{map[string]any{"device_name": "other"}, map[string]any{"device_name": "ABC709-1175"}}}, Gate},
+		{map[string]any{"hostname": "other-host"}, Allow},
+		{map[string]any{"hostname": "ABC709-1175-B"}, Allow},
+	} {
+		for _, req := range []Request{
+			{Action: "crowdstrike.contain_host", Params: tc.params, Auto: true, Facts: NewFacts(det, nil)},
+			{Action: "crowdstrike.contain_host", Params: tc.params, Auto: true, Detection: det},
+		} {
+			d := p.Evaluate(req, false)
+			if d.Decision != tc.want || (tc.want == Gate && (d.Rule != "protected_asset" || !strings.Contains(d.Why, "81.2.69.142"))) {
+				t.Errorf("params %v (facts %v): %+v; want %s", tc.params, req.Facts != nil, d, tc.want)
+			}
+		}
 	}
 }

@@ -350,12 +350,18 @@ type Request struct {
 type Facts struct {
 	Confidence *int     `json:"confidence,omitempty"`
 	AssetTags  []string `json:"asset_tags,omitempty"`
+	// DeviceNames and DeviceIPs are the detection's device (hostname or
+	// name, and its address): a step that contains that host by name is
+	// checked against protected cidrs with the address.
+	DeviceNames []string `json:"device_names,omitempty"`
+	DeviceIPs   []string `json:"device_ips,omitempty"`
 }
 
 // NewFacts takes the facts the rules read from a detection and its
 // finding (the view internal/finding builds).
 func NewFacts(detection, view map[string]any) *Facts {
 	f := &Facts{AssetTags: finding.AssetTags(detection)}
+	f.DeviceNames, f.DeviceIPs = deviceOf(detection)
 	if c, ok := finding.Confidence(view); ok {
 		f.Confidence = &c
 	}
@@ -458,11 +464,26 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 	if hit, why := p.protectedValue("", r.Params); hit {
 		return true, why
 	}
-	var tags []string
+	var tags, names, ips []string
 	if r.Facts != nil {
-		tags = r.Facts.AssetTags
+		tags, names, ips = r.Facts.AssetTags, r.Facts.DeviceNames, r.Facts.DeviceIPs
 	} else {
 		tags = finding.AssetTags(r.Detection)
+		names, ips = deviceOf(r.Detection)
+	}
+	// A host contained by name has the detection's device's address when
+	// it is that device: protected cidrs cover it too.
+	if len(ips) > 0 && len(pr.prefixes) > 0 {
+		for _, h := range hostValues("", r.Params, nil) {
+			if !slices.ContainsFunc(names, func(n string) bool { return sameHost(n, h) }) {
+				continue
+			}
+			for _, ip := range ips {
+				if hit, why := p.protectedString("ip", ip); hit {
+					return true, fmt.Sprintf("host %s is the detection's device, whose %s", h, why)
+				}
+			}
+		}
 	}
 	for _, tag := range tags {
 		for _, t := range pr.Tags {
@@ -700,4 +721,60 @@ func nameMatch(pat, s, sep string) int {
 		return matchFirstLabel
 	}
 	return matchNone
+}
+
+// deviceOf is the detection's device: its hostname and name, and its
+// address.
+func deviceOf(det map[string]any) (names, ips []string) {
+	dev, _ := det["device"].(map[string]any)
+	for _, k := range []string{"hostname", "name"} {
+		if s, _ := dev[k].(string); strings.TrimSpace(s) != "" {
+			names = append(names, strings.TrimSpace(s))
+		}
+	}
+	if s, _ := dev["ip"].(string); strings.TrimSpace(s) != "" {
+		ips = append(ips, strings.TrimSpace(s))
+	}
+	return names, ips
+}
+
+// hostValues appends the strings of a param value held under a key that
+// names a host (as protectedString reads keys), however nested.
+func hostValues(key string, v any, out []string) []string {
+	switch x := v.(type) {
+	case string:
+		lk := strings.ToLower(key)
+		if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
+			out = append(out, strings.TrimSpace(x))
+		}
+	case []any:
+		for _, e := range x {
+			out = hostValues(key, e, out)
+		}
+	case []string:
+		for _, e := range x {
+			out = hostValues(key, e, out)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = hostValues(k, x[k], out)
+		}
+	case []map[string]any:
+		for _, e := range x {
+			out = hostValues(key, e, out)
+		}
+	}
+	return out
+}
+
+// sameHost reports whether two host names name the same host: equal
+// without regard to case, or one is the other's first DNS label
+// (fin-ws-042 and fin-ws-042.corp.example).
+func sameHost(a, b string) bool {
+	if strings.EqualFold(a, b) {
+		return true
+	}
+	la, _, _ := strings.Cut(a, ".")
+	lb, _, _ := strings.Cut(b, ".")
+	return (la == a || lb == b) && strings.EqualFold(la, lb)
 }
