@@ -104,7 +104,7 @@ func (s *Server) Handler() http.Handler {
 	route := func(pattern, scope string, h http.HandlerFunc, params ...string) {
 		mux.Handle(pattern, s.auth(scope, s.strictQuery(params, h)))
 	}
-	route("POST /v1/detections", auth.ScopeIntake, s.detections, "dry_run", "explain", "format")
+	route("POST /v1/detections", auth.ScopeIntake, s.detections, "dry_run", "explain", "format", "partial")
 	route("POST /v1/playbooks/reload", auth.ScopeAdmin, s.reload)
 	route("GET /v1/playbooks", auth.ScopeRead, s.playbooks)
 	route("GET /v1/runs", auth.ScopeRead, s.listRuns, "cursor", "kind", "limit", "mode", "outcome", "playbook", "shadow", "status")
@@ -428,7 +428,13 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
-	formats, prob := convertDetections(r, dets, s.Validator)
+	partial, err := queryFlag(r.URL.Query(), "partial")
+	if err != nil {
+		s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}))
+		return
+	}
+	formats, invalid, prob := convertDetections(r, dets, s.Validator, partial && !explainOnly)
 	if prob != nil {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 		problem.Write(w, *prob)
@@ -448,6 +454,12 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	var idErrs []intake.FieldError
 	keep := make([]int, 0, len(dets))
 	for i, d := range dets {
+		if fe := invalid[i]; fe != nil {
+			// ?partial=true: an invalid detection is refused alone.
+			refused[i] = refusal{status: http.StatusBadRequest, problems: fe}
+			idErrs = append(idErrs, fe...)
+			continue
+		}
 		if fe := intake.IDErrors(i, d); fe != nil {
 			refused[i] = refusal{status: http.StatusBadRequest, problems: fe}
 			idErrs = append(idErrs, fe...)

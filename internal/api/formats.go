@@ -21,13 +21,15 @@ import (
 // returns the format applied to each detection ("" = OCSF as sent), or the
 // problem to answer: an unknown format, or the conversion and validation
 // errors of all detections together, in index order (a record that did not
-// convert must not hide what is wrong with the others).
-func convertDetections(r *http.Request, dets []intake.Detection, v *intake.Validator) ([]string, *problem.Problem) {
+// convert must not hide what is wrong with the others). With partial, the
+// errors are returned instead (invalid: those of each detection refused)
+// and only an unknown format is a problem.
+func convertDetections(r *http.Request, dets []intake.Detection, v *intake.Validator, partial bool) ([]string, map[int][]intake.FieldError, *problem.Problem) {
 	format := strings.ToLower(strings.TrimSpace(r.URL.Query().Get("format")))
 	if !convert.Valid(format) {
 		p := problem.Problem{Type: intake.ProblemTypeInvalid, Title: "Unknown detection format", Status: http.StatusBadRequest,
 			Detail: fmt.Sprintf("query parameter format must be one of ocsf, %s; got %q", strings.Join(convert.Formats(), ", "), format)}
-		return nil, &p
+		return nil, nil, &p
 	}
 	applied := make([]string, len(dets))
 	var errs []intake.FieldError
@@ -58,10 +60,17 @@ func convertDetections(r *http.Request, dets []intake.Detection, v *intake.Valid
 		if !converted {
 			slices.SortStableFunc(errs, func(a, b intake.FieldError) int { return a.Index - b.Index })
 		}
+		if partial {
+			invalid := map[int][]intake.FieldError{}
+			for _, e := range errs {
+				invalid[e.Index] = append(invalid[e.Index], e)
+			}
+			return applied, invalid, nil
+		}
 		p := intake.ValidationProblem(errs)
-		return nil, &p
+		return nil, nil, &p
 	}
-	return applied, nil
+	return applied, nil, nil
 }
 
 // conversionWarning says, in the answer, that a detection was converted.

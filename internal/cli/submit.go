@@ -15,7 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
-const submitUsage = `Usage: riposte submit [--api URL] [--token T] [--dry-run] [--format F] [--explain] FILE...
+const submitUsage = `Usage: riposte submit [--api URL] [--token T] [--dry-run] [--format F] [--explain] [--partial] FILE...
 
 Posts detections (a JSON object, a JSON array or NDJSON per file; - reads
 stdin) to the Riposte API and prints the runs started or deduplicated, with
@@ -24,7 +24,10 @@ links to the Temporal UI, and what the finding view found.
 --format crowdstrike|graph|elastic|suricata|ocsf names the input format
 (default: OCSF, or a vendor format the intake recognises unmistakably).
 --explain starts nothing: it prints the finding view and, for each
-playbook, whether trigger.when held and which part of it decided.`
+playbook, whether trigger.when held and which part of it decided.
+--partial refuses an invalid detection alone (named on stderr, exit 1)
+and starts the valid ones of the file; without it one invalid detection
+refuses the whole file.`
 
 // submitOptions are riposte submit's flags.
 type submitOptions struct {
@@ -33,6 +36,7 @@ type submitOptions struct {
 	JSON    bool
 	Format  string
 	Explain bool
+	Partial bool
 }
 
 func submitCommand() command {
@@ -45,6 +49,7 @@ func submitCommand() command {
 			fs.BoolVar(&o.JSON, "json", false, "print the API response as JSON")
 			fs.StringVar(&o.Format, "format", "", "input format: ocsf, crowdstrike, graph, elastic, suricata (default: OCSF or detected)")
 			fs.BoolVar(&o.Explain, "explain", false, "start nothing; print the finding view and why each playbook did or did not match")
+			fs.BoolVar(&o.Partial, "partial", false, "refuse an invalid detection alone and start the valid ones")
 			files, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -75,6 +80,9 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 	}
 	if o.Explain {
 		q.Set("explain", "true")
+	}
+	if o.Partial {
+		q.Set("partial", "true")
 	}
 	path := "/v1/detections"
 	if len(q) > 0 {

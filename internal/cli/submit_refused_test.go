@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,5 +42,33 @@ func TestSubmitExitsNonZeroWhenADetectionIsRefused(t *testing.T) {
 		if !strings.Contains(errOut, "detection 1") || !strings.Contains(errOut, "finding_info.uid") {
 			t.Errorf("submit %v: stderr %q does not name the refused detection and its field", extra, errOut)
 		}
+	}
+}
+
+// --partial asks the API to refuse an invalid detection alone
+// (?partial=true); without it the query does not say partial.
+func TestSubmitPartialAsksForPartial(t *testing.T) {
+	var queries []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		queries = append(queries, r.URL.RawQuery)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"detections":[]}`))
+	}))
+	defer srv.Close()
+	f := filepath.Join(t.TempDir(), "alerts.ndjson")
+	if err := os.WriteFile(f, []byte("{}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, partial := range []bool{true, false} {
+		args := []string{"submit", "--api", srv.URL, "--token", "rpt_test"}
+		if partial {
+			args = append(args, "--partial")
+		}
+		if code, out, errOut := runCLI(t, append(args, f)...); code != 0 {
+			t.Fatalf("exit %d: %s %s", code, out, errOut)
+		}
+	}
+	if len(queries) != 2 || queries[0] != "partial=true" || queries[1] != "" {
+		t.Errorf("queries %q, want [partial=true, \"\"]", queries)
 	}
 }
