@@ -280,6 +280,18 @@ func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, erro
 	return nil, errBadToken
 }
 
+// Authorizer returns an Authorize func for endpoints that check their
+// caller themselves (serve's codec endpoint): the caller authenticates as on
+// every API route (the shared token, a personal token or, when configured,
+// an OIDC bearer token: the Temporal UI forwards its user's OIDC access
+// token to a codec endpoint) and must hold scope.
+func (s *Server) Authorizer(scope string) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		p, err := s.Authenticate(r)
+		return err == nil && p.Has(scope)
+	}
+}
+
 // auth authenticates the caller and checks it holds scope; the principal
 // travels in the request context and into the audit record.
 func (s *Server) auth(scope string, h http.Handler) http.Handler {

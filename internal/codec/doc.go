@@ -125,7 +125,8 @@
 //
 // Production: use [BearerToken] (for the CLI: `temporal ... --codec-endpoint
 // URL --codec-auth "Bearer <token>"`) or an Authorize func that validates the
-// UI's OIDC access token. The UI forwards the signed-in user's token
+// UI's OIDC access token (riposte serve authenticates the caller as its API
+// does: shared or personal token, or OIDC bearer, with the read scope). The UI forwards the signed-in user's token
 // (Authorization: Bearer, when the UI's codec.passAccessToken is set) only to
 // an https:// endpoint.
 //

@@ -58,7 +58,8 @@ type APIOptions struct {
 	RateLimit api.RateLimit
 	// Codec serves /codec for the Temporal UI (needs Options.Keys). With
 	// an embedded server the UI's loopback origins may call it with the
-	// API token; else CodecOrigins may, with a token of the read scope.
+	// API token; else CodecOrigins may, with any credential the API
+	// accepts (shared or personal token, OIDC bearer) of the read scope.
 	Codec        bool
 	CodecOrigins []string
 	// Extra adds routes behind the API token, built once the client runs.
@@ -238,9 +239,11 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 				Authorize: codec.DevAuthorizer(ao.Token, s.CodecSession),
 			}))
 		} else {
-			// The UI's codec calls carry the API token (Authorization: Bearer).
+			// The UI's codec calls carry its user's OIDC access token
+			// (codec.passAccessToken), the CLI's an API token: any
+			// credential the API accepts, with the read scope.
 			srv.Public["/codec/"] = codec.Handler(s.Keys, codec.HandlerOptions{
-				Prefix: "/codec", AllowedOrigins: ao.CodecOrigins, Authorize: readAuthorizer(ao.Token, ao.Tokens),
+				Prefix: "/codec", AllowedOrigins: ao.CodecOrigins, Authorize: srv.Authorizer(auth.ScopeRead),
 			})
 		}
 	}
@@ -305,23 +308,6 @@ func (a *API) stop() {
 	_ = a.server.Shutdown(ctx)
 	for _, c := range a.closers {
 		c()
-	}
-}
-
-// readAuthorizer accepts codec calls carrying the shared token or a personal
-// token with the read scope.
-func readAuthorizer(token string, store *auth.Store) func(*http.Request) bool {
-	shared := codec.BearerToken(token)
-	return func(r *http.Request) bool {
-		if token != "" && shared(r) {
-			return true
-		}
-		tok, ok := auth.Bearer(r)
-		if !ok || store == nil {
-			return false
-		}
-		p, known, err := store.Lookup(tok)
-		return err == nil && known && p.Has(auth.ScopeRead)
 	}
 }
 
