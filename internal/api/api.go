@@ -284,11 +284,22 @@ func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, erro
 // caller themselves (serve's codec endpoint): the caller authenticates as on
 // every API route (the shared token, a personal token or, when configured,
 // an OIDC bearer token: the Temporal UI forwards its user's OIDC access
-// token to a codec endpoint) and must hold scope.
+// token to a codec endpoint) and must hold scope. Like every route, the
+// audit record names the principal (who decrypted, for the codec) and why
+// a refused call was refused.
 func (s *Server) Authorizer(scope string) func(*http.Request) bool {
 	return func(r *http.Request) bool {
 		p, err := s.Authenticate(r)
-		return err == nil && p.Has(scope)
+		if err != nil {
+			noteAudit(r, "", "unauthenticated: "+err.Error())
+			return false
+		}
+		noteAudit(r, p.String(), "")
+		if !p.Has(scope) {
+			noteAudit(r, p.String(), "missing scope "+scope)
+			return false
+		}
+		return true
 	}
 }
 

@@ -146,3 +146,40 @@ func TestServeCodecAcceptsOIDCReadToken(t *testing.T) {
 		t.Errorf("POST /codec/decode with an OIDC token without read: %d %s, want 401", w.Code, w.Body)
 	}
 }
+
+// auditLine returns the audit record of the codec call in logs.
+func auditLine(logs string) string {
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, "audit: api call") && strings.Contains(l, "/codec/decode") {
+			return l
+		}
+	}
+	return ""
+}
+
+// The codec endpoint decrypts every payload: whoever calls it reads every
+// detection. README: every API call is written to the audit log with its
+// principal ("token kind, token id and identity, never the token"), so a
+// decode names the person who decrypted, and a refused one who was refused.
+func TestServeCodecAuditNamesDecrypter(t *testing.T) {
+	s, keys, logs := newCodecServe(t)
+	if w := decodeAs(t, s, keys, oidcReader); w.Code != http.StatusOK {
+		t.Fatalf("decode: %d %s", w.Code, w.Body)
+	}
+	line := auditLine(logs.String())
+	if line == "" {
+		t.Fatalf("no audit record of the decode in:\n%s", logs)
+	}
+	if !strings.Contains(line, "U0ANALYST1") || !strings.Contains(line, "oidc:analyst") {
+		t.Errorf("audit record of a decode does not name who decrypted (principal oidc:analyst, U0ANALYST1):\n%s", line)
+	}
+
+	s2, keys2, logs2 := newCodecServe(t)
+	if w := decodeAs(t, s2, keys2, oidcNoScopes); w.Code != http.StatusUnauthorized {
+		t.Fatalf("decode without read: %d %s", w.Code, w.Body)
+	}
+	line = auditLine(logs2.String())
+	if !strings.Contains(line, "U0GUEST001") || !strings.Contains(line, "missing scope read") {
+		t.Errorf("audit record of a refused decode does not name the caller and the missing scope:\n%s", line)
+	}
+}
