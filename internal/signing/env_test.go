@@ -61,3 +61,23 @@ func TestDecisionKeyFromEnv(t *testing.T) {
 		t.Errorf("missing %s: ok %v, %v", EnvKeyFile, ok, err)
 	}
 }
+
+// Setting both variables is an error, as for the codec's
+// RIPOSTE_CODEC_KEY_FILE and RIPOSTE_CODEC_KEYS: silently using one would
+// leave a process sealing with a key its peers (configured through the
+// other) do not hold, and every decision would be refused as forged.
+func TestDecisionKeyFromEnvBothSet(t *testing.T) {
+	ring := func(b byte) string {
+		return `{"active":"d1","keys":{"d1":"` + base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune('a'+b)), 32))) + `"}}`
+	}
+	file := filepath.Join(t.TempDir(), "decision-keys.json")
+	if err := os.WriteFile(file, []byte(ring(0)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(EnvKeyFile, file)
+	t.Setenv(EnvKeys, ring(1))
+	k, ok, err := FromEnv()
+	if !ok || err == nil || !strings.Contains(err.Error(), EnvKeyFile) || !strings.Contains(err.Error(), EnvKeys) {
+		t.Fatalf("both %s and %s set: keys %v, ok %v, err %v; want an error naming both", EnvKeyFile, EnvKeys, k.KeyIDs(), ok, err)
+	}
+}

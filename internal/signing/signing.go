@@ -128,10 +128,13 @@ func FromCodec(k *codec.Keyring) *Keys {
 }
 
 // FromEnv reads RIPOSTE_DECISION_KEY_FILE or RIPOSTE_DECISION_KEYS; ok is
-// false when neither is set.
+// false when neither is set. Setting both is an error (as for the codec's
+// variables): one would be ignored without a word.
 func FromEnv() (_ *Keys, ok bool, err error) {
 	var ring *codec.Keyring
 	switch {
+	case strings.TrimSpace(os.Getenv(EnvKeyFile)) != "" && strings.TrimSpace(os.Getenv(EnvKeys)) != "":
+		return nil, true, fmt.Errorf("decision signing key: both %s and %s are set; set only one", EnvKeyFile, EnvKeys)
 	case strings.TrimSpace(os.Getenv(EnvKeyFile)) != "":
 		ring, err = codec.LoadSecretKeyring(strings.TrimSpace(os.Getenv(EnvKeyFile)))
 	case strings.TrimSpace(os.Getenv(EnvKeys)) != "":
