@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/system"
 )
 
@@ -250,7 +252,10 @@ func devLoopbackAddr(flagName, v string) (string, error) {
 
 // devKeyring returns the payload encryption keys: from
 // RIPOSTE_CODEC_KEY_FILE / RIPOSTE_CODEC_KEYS when set, else the dev key in
-// the data dir (created on first start).
+// the data dir (created on first start). A data dir whose Temporal database
+// already holds histories but has no key file gets no new key: every
+// payload in it was encrypted with a key that is not there, and a fresh one
+// would leave every open run unable to decode its history.
 func devKeyring(dataDir string) (*codec.Keyring, error) {
 	k, err := codec.KeyringFromEnv()
 	if err == nil {
@@ -258,6 +263,13 @@ func devKeyring(dataDir string) (*codec.Keyring, error) {
 	}
 	if !errors.Is(err, codec.ErrNoKeyring) {
 		return nil, err
+	}
+	keyFile, db := filepath.Join(dataDir, codec.DevKeyFile), filepath.Join(dataDir, devserver.DBFile)
+	if _, err := os.Stat(keyFile); errors.Is(err, fs.ErrNotExist) {
+		if fi, err := os.Stat(db); err == nil && fi.Size() > 0 {
+			return nil, &exitError{code: 2, err: fmt.Errorf("%s holds Temporal histories but %s is missing: their payloads were encrypted with the key that file held (or with %s/%s when they were set), so a new key would leave every run unreadable; restore the key file (or set the variable as before), or remove %s to start over with an empty database",
+				db, keyFile, codec.EnvKeyFile, codec.EnvKeys, db)}
+		}
 	}
 	k, _, err = codec.EnsureDevKeyring(dataDir)
 	return k, err

@@ -79,7 +79,8 @@
 //     neither gives an error wrapping [ErrNoKeyring];
 //   - [EnsureDevKeyring]: <dataDir>/codec-keys.json, created with a random
 //     key "dev-YYYYMMDD-xxxxxxxx" (mode 0600) on first start. Losing this
-//     file makes every stored payload unreadable: back it up with the data.
+//     file makes every stored payload unreadable: back it up with the data
+//     (riposte dev refuses a data dir whose temporal.db exists without it).
 //
 // [Keyring.Rotate] adds a new random key, makes it active, keeps every old
 // key for decryption and rewrites the file atomically (it re-reads the file

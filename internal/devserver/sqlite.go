@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	// dbFileName is the SQLite file created inside Options.DataDir.
-	dbFileName = "temporal.db"
+	// DBFile is the SQLite file created inside Options.DataDir.
+	DBFile = "temporal.db"
 	// sqliteDriverName is the database/sql driver (modernc.org/sqlite) that the
 	// Temporal SQLite plugin registers and uses.
 	sqliteDriverName = "sqlite"
@@ -80,7 +80,7 @@ func prepareDataDir(dataDir string) (string, error) {
 	if err := os.MkdirAll(abs, 0o750); err != nil {
 		return "", fmt.Errorf("creating data dir: %w", err)
 	}
-	return filepath.Join(abs, dbFileName), nil
+	return filepath.Join(abs, DBFile), nil
 }
 
 // ensureSchema creates the Temporal schema (main + visibility) in the SQLite
