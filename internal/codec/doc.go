@@ -69,6 +69,11 @@
 //	  }
 //	}
 //
+// An optional "retired": {"k1": "2026-12-06T10:00:00Z"} gives old keys a
+// retirement time (RFC 3339): they still decrypt, but the decision seals
+// derived from them (internal/signing) made after that time are refused.
+// The active key cannot be retired.
+//
 // Key ids are 1–64 characters from [A-Za-z0-9._-], starting with a letter or
 // digit. A key can be made with `openssl rand -base64 32`. Unknown fields are
 // rejected so that typos do not go unnoticed. The file should be mode 0600.

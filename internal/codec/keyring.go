@@ -56,6 +56,9 @@ var (
 type keyFile struct {
 	Active string            `json:"active"`
 	Keys   map[string]string `json:"keys"`
+	// Retired gives old keys a retirement time (RFC 3339): they still
+	// decrypt, but a decision seal of theirs made after it is refused.
+	Retired map[string]string `json:"retired,omitempty"`
 }
 
 type key struct {
@@ -71,6 +74,8 @@ type Keyring struct {
 	path   string // backing file; "" when the keys came from RIPOSTE_CODEC_KEYS or NewKeyring
 	active string
 	keys   map[string]key
+	// retired: the key file's "retired" times (old keys only).
+	retired map[string]time.Time
 }
 
 // NewKeyring builds an in-memory keyring (no backing file, so Rotate fails)
@@ -233,12 +238,21 @@ func (k *Keyring) Rotate() (string, error) {
 	for id, v := range k.keys {
 		keys[id] = v
 	}
+	retired := maps.Clone(k.retired)
 	if onDisk, err := loadFile(k.path); err == nil {
 		for id, v := range onDisk.keys {
 			if have, ok := keys[id]; ok && !bytes.Equal(have.raw, v.raw) {
 				return "", fmt.Errorf("codec: rotate: key file %q holds a different key under id %q than this process; refusing to overwrite it", k.path, id)
 			}
 			keys[id] = v
+		}
+		for id, at := range onDisk.retired {
+			if _, ok := retired[id]; !ok {
+				if retired == nil {
+					retired = map[string]time.Time{}
+				}
+				retired[id] = at
+			}
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", fmt.Errorf("codec: rotate: %w", err)
@@ -268,7 +282,7 @@ func (k *Keyring) Rotate() (string, error) {
 	}
 	keys[id] = key{raw: raw, aead: aead}
 
-	next := &Keyring{path: k.path, active: id, keys: keys}
+	next := &Keyring{path: k.path, active: id, keys: keys, retired: retired}
 	data, err := next.marshal()
 	if err != nil {
 		return "", err
@@ -276,7 +290,7 @@ func (k *Keyring) Rotate() (string, error) {
 	if err := writeFileAtomic(k.path, data, false); err != nil {
 		return "", fmt.Errorf("codec: rotate: %w", err)
 	}
-	k.active, k.keys = id, keys
+	k.active, k.keys, k.retired = id, keys, retired
 	return id, nil
 }
 
@@ -300,6 +314,12 @@ func (k *Keyring) marshal() ([]byte, error) {
 	f := keyFile{Active: k.active, Keys: make(map[string]string, len(k.keys))}
 	for id, v := range k.keys {
 		f.Keys[id] = base64.StdEncoding.EncodeToString(v.raw)
+	}
+	for id, at := range k.retired {
+		if f.Retired == nil {
+			f.Retired = map[string]string{}
+		}
+		f.Retired[id] = at.UTC().Format(time.RFC3339)
 	}
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
@@ -360,6 +380,22 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 	k, err := newKeyring(source, f.Active, raw)
 	if err != nil {
 		return nil, err
+	}
+	for _, id := range slices.Sorted(maps.Keys(f.Retired)) {
+		if _, ok := raw[id]; !ok {
+			return nil, bad("retired key %q is not in \"keys\" (have %s)", id, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
+		}
+		if id == f.Active {
+			return nil, bad("the active key %q cannot be retired; make another key active first", id)
+		}
+		at, err := time.Parse(time.RFC3339, strings.TrimSpace(f.Retired[id]))
+		if err != nil {
+			return nil, bad("retired time of key %q is not RFC 3339 (e.g. 2026-12-06T10:00:00Z): %v", id, err)
+		}
+		if k.retired == nil {
+			k.retired = map[string]time.Time{}
+		}
+		k.retired[id] = at
 	}
 	k.path = path
 	return k, nil
@@ -470,6 +506,15 @@ func (k *Keyring) DeriveKeys(label string) (active string, keys map[string][]byt
 		keys[id] = m.Sum(nil)
 	}
 	return k.active, keys
+}
+
+// Retired returns the retirement time of each retired key (the key file's
+// "retired"): such a key still decrypts, but decision seals it makes after
+// that time are refused (see internal/signing).
+func (k *Keyring) Retired() map[string]time.Time {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	return maps.Clone(k.retired)
 }
 
 // ParseKeyring parses a key file's JSON held in memory; source names it in

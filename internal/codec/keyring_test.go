@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 )
@@ -350,5 +352,31 @@ func TestNewKeyringValidation(t *testing.T) {
 	raw[0] = 1
 	if _, err := NewCodec(k).Decode(enc); err != nil {
 		t.Errorf("keyring shares the caller's key slice: %v", err)
+	}
+}
+
+// Rotate keeps the key file's "retired" times (and those another process
+// wrote meanwhile), so a rotation never re-authorizes a retired key.
+func TestRotateKeepsRetired(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "keys.json")
+	k1 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{1}, KeySize))
+	k2 := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, KeySize))
+	if err := os.WriteFile(path, []byte(`{"active":"k2","keys":{"k1":"`+k1+`","k2":"`+k2+`"},"retired":{"k1":"2026-12-06T10:00:00Z"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	k, err := LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Rotate(); err != nil {
+		t.Fatal(err)
+	}
+	again, err := LoadKeyring(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, ok := again.Retired()["k1"]; !ok || !at.Equal(time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)) {
+		t.Errorf("after Rotate the file's retired is %v, want k1 at 2026-12-06T10:00:00Z", again.Retired())
 	}
 }

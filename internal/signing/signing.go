@@ -107,6 +107,8 @@ type Seal struct {
 type Keys struct {
 	active string
 	keys   map[string][]byte
+	// retired: seals of these keys made after the time are refused.
+	retired map[string]time.Time
 }
 
 // NewKeys builds a key set; active must be among keys.
@@ -124,7 +126,7 @@ func NewKeys(active string, keys map[string][]byte) (*Keys, error) {
 // FromCodec derives the decision keys from the payload encryption keys.
 func FromCodec(k *codec.Keyring) *Keys {
 	active, keys := k.DeriveKeys(label)
-	return &Keys{active: active, keys: keys}
+	return &Keys{active: active, keys: keys, retired: k.Retired()}
 }
 
 // FromEnv reads RIPOSTE_DECISION_KEY_FILE or RIPOSTE_DECISION_KEYS; ok is
@@ -170,6 +172,13 @@ func (k *Keys) Verify(c Claim, s *Seal) error {
 	key, ok := k.keys[s.KeyID]
 	if !ok {
 		return fmt.Errorf("%w: unknown signing key %q", ErrForged, clip(s.KeyID))
+	}
+	// A retired key still decrypts old payloads but authorizes nothing
+	// new. Pure: the seal's time against the key set's retirement time,
+	// so seals accepted before it verify again on replay.
+	if at, ok := k.retired[s.KeyID]; ok && s.At.After(at) {
+		return fmt.Errorf("%w: signing key %q was retired at %s; the seal is dated %s", ErrForged, clip(s.KeyID),
+			at.UTC().Format(time.RFC3339), s.At.UTC().Format(time.RFC3339))
 	}
 	// Strict and canonical: a MAC has exactly one accepted spelling, since
 	// the MAC string is what the "each seal once" checks remember (lenient
