@@ -31,7 +31,7 @@ const (
 	ParkedPlaybook    = "bench-parked"
 	referenceProduct  = "Riposte Bench"
 	parkedProduct     = "Riposte Bench Parked"
-	approver          = "bench-approver"
+	approver          = "UBENCHAPPROVER"
 	// baselinePath is the baseline's intake route on the same HTTP server.
 	baselinePath = "/v1/bench/baseline/detections"
 )
@@ -87,7 +87,7 @@ steps:
     action: crowdstrike.contain_host
     with: {hostname: "${{ detection.device.hostname }}"}
     approval:
-      approvers: {users: [bench-approver]}
+      approvers: {users: [UBENCHAPPROVER]}
       timeout: 4h
 `
 

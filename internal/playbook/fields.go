@@ -28,9 +28,9 @@ type field struct {
 	required bool
 	doc      string
 	enum     []string
-	pattern  string
-	min      int // for ints; 0 = no minimum
-	max      int // for ints; 0 = no maximum
+	pattern  string // for a kStringList, each item's (checked by the parser's list readers)
+	min      int    // for ints; 0 = no minimum
+	max      int    // for ints; 0 = no maximum
 	obj      *object
 }
 
@@ -61,6 +61,10 @@ const (
 	namePattern   = `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
 	stepIDPattern = `^[a-z][a-z0-9_]*$`
 	identPattern  = `^[A-Za-z_][A-Za-z0-9_]*$`
+	// Approvers: Slack user ids (the shape identity.IsSlackUserID
+	// checks) and user group ids; case is not significant.
+	slackUserPattern  = `^[UWuw][A-Za-z0-9]{1,40}$`
+	slackGroupPattern = `^[Ss][A-Za-z0-9]{1,40}$`
 )
 
 // Upper bounds of the integer fields: Temporal holds attempts in an int32,
@@ -90,12 +94,12 @@ func newFormat() *format {
 		{name: "max_interval", kind: kDuration, doc: "Longest wait between attempts (default 1m)."},
 	}}
 	f.approvers = &object{name: "approvers", doc: "Who may decide.", fields: []field{
-		{name: "users", kind: kStringList, doc: "Slack user ids (U…)."},
-		{name: "groups", kind: kStringList, doc: "Slack user group ids (S…), resolved when the gate opens."},
+		{name: "users", kind: kStringList, pattern: slackUserPattern, doc: "Slack user ids (U… or W…), each once."},
+		{name: "groups", kind: kStringList, pattern: slackGroupPattern, doc: "Slack user group ids (S…), resolved when the gate opens."},
 	}}
 	f.escalation = &object{name: "escalate_to", doc: "Who decides once the first approvers time out (on_timeout: escalate).", fields: []field{
-		{name: "users", kind: kStringList, doc: "Slack user ids."},
-		{name: "groups", kind: kStringList, doc: "Slack user group ids."},
+		{name: "users", kind: kStringList, pattern: slackUserPattern, doc: "Slack user ids (U… or W…), each once."},
+		{name: "groups", kind: kStringList, pattern: slackGroupPattern, doc: "Slack user group ids (S…)."},
 		{name: "timeout", kind: kDuration, doc: "How long the escalation waits before the gate is denied (default RIPOSTE_APPROVAL_TIMEOUT, else 30m)."},
 		{name: "quorum", kind: kInt, min: 1, max: maxQuorum, doc: "Distinct approvals the escalation needs (default 1; the first round's votes do not count)."},
 	}}

@@ -10,6 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
@@ -336,14 +337,14 @@ func (p *parser) approval(n *yaml.Node, path string) *Approval {
 	}
 	if ap := fs["approvers"]; ap != nil && ap.Kind == yaml.MappingNode {
 		af := p.fields(ap, p.f.approvers, path+".approvers")
-		a.Approvers.Users = p.stringList(af["users"], path+".approvers.users")
-		a.Approvers.Groups = p.stringList(af["groups"], path+".approvers.groups")
+		a.Approvers.Users = p.slackIDs(af["users"], path+".approvers.users", false)
+		a.Approvers.Groups = p.slackIDs(af["groups"], path+".approvers.groups", true)
 	}
 	if e := fs["escalate_to"]; e != nil && e.Kind == yaml.MappingNode {
 		ef := p.fields(e, p.f.escalation, path+".escalate_to")
 		a.EscalateTo = &Escalation{
-			Users:   p.stringList(ef["users"], path+".escalate_to.users"),
-			Groups:  p.stringList(ef["groups"], path+".escalate_to.groups"),
+			Users:   p.slackIDs(ef["users"], path+".escalate_to.users", false),
+			Groups:  p.slackIDs(ef["groups"], path+".escalate_to.groups", true),
 			Timeout: duration(ef["timeout"]),
 			Quorum:  integer(ef["quorum"]),
 		}
@@ -365,6 +366,46 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 		}
 		p.mark(ep, e)
 		out = append(out, e.Value)
+	}
+	return out
+}
+
+// slackGroupID is the shape of a Slack user group id: S, letters and digits.
+var slackGroupID = regexp.MustCompile(slackGroupPattern)
+
+// slackIDs reads a list of approvers: Slack user ids (U… or W…), or Slack
+// user group ids (S…) when groups is set, each listed once. A gate compares
+// its approvers with the Slack user id of whoever decides (a Slack click,
+// a token bound to a Slack user id), so an email, a name or a handle could
+// never decide it; and a person listed twice counts once, so a quorum
+// counting the list could never be met. Either way the gate would follow
+// on_timeout instead of the people the playbook names.
+func (p *parser) slackIDs(n *yaml.Node, path string, groups bool) []string {
+	out := p.stringList(n, path)
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return out
+	}
+	field := path[strings.LastIndex(path, ".")+1:] // users or groups
+	seen := map[string]int{}
+	for i, e := range n.Content {
+		e = resolve(e)
+		if e.Kind != yaml.ScalarNode || e.Tag == "!!null" {
+			continue // stringList said so
+		}
+		ep := fmt.Sprintf("%s[%d]", path, i)
+		switch {
+		case groups && !slackGroupID.MatchString(e.Value):
+			p.errorf(e, "%s: %q is not a Slack user group id (S…)", ep, e.Value)
+		case !groups && !identity.IsSlackUserID(e.Value):
+			p.errorf(e, "%s: %q is not a Slack user id (U… or W…)", ep, e.Value)
+		default:
+			id := strings.ToUpper(e.Value)
+			if j, dup := seen[id]; dup {
+				p.errorf(e, "%s: %q is already listed (%s[%d])", ep, e.Value, field, j)
+				continue
+			}
+			seen[id] = i
+		}
 	}
 	return out
 }

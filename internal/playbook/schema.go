@@ -106,7 +106,14 @@ func fieldSchema(f field) map[string]any {
 		s = map[string]any{"type": "object", "propertyNames": map[string]any{"pattern": identPattern},
 			"additionalProperties": map[string]any{"type": []string{"string", "number", "boolean"}}}
 	case kStringList:
-		s = map[string]any{"type": "array", "items": map[string]any{"type": "string"}}
+		items := map[string]any{"type": "string"}
+		if f.pattern != "" {
+			items["pattern"] = f.pattern
+		}
+		s = map[string]any{"type": "array", "items": items}
+		if f.pattern != "" {
+			s["uniqueItems"] = true
+		}
 	case kAnyMap:
 		s = map[string]any{"type": "object"}
 	case kForEach:
