@@ -246,13 +246,28 @@ func match(path string, want, got any) []string {
 		return out
 	}
 	if wf, ok := finding.Number(want); ok {
-		if gf, ok := finding.Number(got); ok && (wf == gf || math.Abs(wf-gf) <= 1e-9*math.Max(math.Abs(wf), math.Abs(gf))) {
+		if gf, ok := finding.Number(got); ok && sameNumber(wf, gf) {
 			return nil
 		}
 	} else if want == got {
 		return nil
 	}
 	return []string{fmt.Sprintf("%s: want %s, got %s", path, show(want), show(got))}
+}
+
+// sameNumber reports whether two numbers are one value: whole numbers
+// (ids, counts, epoch seconds and milliseconds) exactly; a fraction within
+// what floating point arithmetic makes of the decimal written (0.1+0.2 is
+// 0.30000000000000004), a relative 1e-12. A relative tolerance on whole
+// numbers would make 1700000000 and 1700000001 "equal".
+func sameNumber(a, b float64) bool {
+	if a == b {
+		return true
+	}
+	if a == math.Trunc(a) && b == math.Trunc(b) {
+		return false
+	}
+	return math.Abs(a-b) <= 1e-12*math.Max(math.Abs(a), math.Abs(b))
 }
 
 // show renders a value as compact JSON, cut to a readable length.

@@ -148,7 +148,9 @@
 //
 // Subset match: every key of an expected mapping must be present and
 // match (other keys are ignored); lists match item by item and must have
-// the same length; numbers compare by value (1 == 1.0); null matches null.
+// the same length; numbers compare by value (1 == 1.0; whole numbers
+// exactly, fractions within floating point error: 0.1+0.2 matches 0.3);
+// null matches null.
 // gate.state is approved, denied or timed_out; gate.by is who closed the
 // gate ("riposte" for a timeout or a dry run); gate.approvers is the
 // resolved set, in any order.
