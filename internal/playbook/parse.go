@@ -516,12 +516,32 @@ func valuePos(src []byte, p pos, line, col int) (int, int, bool) {
 	double := p.Style&yaml.DoubleQuotedStyle != 0
 	single := p.Style&yaml.SingleQuotedStyle != 0
 	block := p.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0
-	if p.Style&yaml.TaggedStyle != 0 {
-		return 0, 0, false
-	}
 	l := p.Line - 1 // 0-based source line
 	var cur []rune
 	setLine := func(i int) { l, cur = i, []rune(strings.TrimSuffix(lines[i], "\r")) }
+	// The node's position is that of its properties when it has any (an
+	// anchor &a, a tag !!str, in either order, maybe on lines of their
+	// own): the scalar itself starts after them.
+	setLine(l)
+	c := p.Col - 1
+	for c < len(cur) && (cur[c] == '&' || cur[c] == '!') {
+		for c < len(cur) && cur[c] != ' ' && cur[c] != '\t' {
+			c++
+		}
+		for {
+			for c < len(cur) && (cur[c] == ' ' || cur[c] == '\t') {
+				c++
+			}
+			if c < len(cur) && cur[c] != '#' {
+				break
+			}
+			if l+1 >= len(lines) { // only properties and comments: give up
+				return 0, 0, false
+			}
+			setLine(l + 1)
+			c = 0
+		}
+	}
 	indent := 0
 	// skipIndent moves past a line's indentation: all of it in flow scalars,
 	// the block's indentation in block scalars.
@@ -532,14 +552,13 @@ func valuePos(src []byte, p pos, line, col int) (int, int, bool) {
 		}
 		return c
 	}
-	var c int
 	if block {
-		header := []rune(strings.TrimSuffix(lines[l], "\r"))
-		for i := p.Col; i < len(header) && header[i] != ' ' && header[i] != '#'; i++ {
-			if header[i] >= '1' && header[i] <= '9' {
-				return 0, 0, false // explicit indentation indicator
-			}
-		}
+		// The header (| or >, then chomping and indentation indicators)
+		// is on line l at c. With an explicit indentation indicator the
+		// first line may start with spaces that are content; the walk
+		// below takes any indentation between the block's and the first
+		// line's, since it matches spaces the value holds and skips
+		// those it does not.
 		indent = -1
 		for i := l + 1; i < len(lines); i++ {
 			t := strings.TrimSuffix(lines[i], "\r")
@@ -554,8 +573,6 @@ func valuePos(src []byte, p pos, line, col int) (int, int, bool) {
 		setLine(l + 1)
 		c = skipIndent()
 	} else {
-		setLine(l)
-		c = p.Col - 1
 		if double || single {
 			if c >= len(cur) || (cur[c] != '"' && cur[c] != '\'') {
 				return 0, 0, false
