@@ -120,6 +120,13 @@ func (v *validator) add(line, col int, msg string) {
 
 func (v *validator) compile(path, src string, sc conditions.Scope, wantBool bool) *conditions.Program {
 	if src == "" {
+		// No if: is no condition. One written as "" is no expression:
+		// compiled to nothing, an empty trigger.when, var or output would
+		// fail every evaluation (the intake, the run) instead of here.
+		// (A field of another kind, or null, has its own diagnostic.)
+		if v.pb.pos[path].EmptyString || (v.pb.pos == nil && (strings.HasPrefix(path, "vars.") || strings.HasPrefix(path, "outputs."))) {
+			v.errorf(path, "%s: expression is empty", path)
+		}
 		return nil
 	}
 	prog, err := conditions.Compile(src, sc, wantBool)

@@ -22,6 +22,9 @@ type pos struct {
 	Line, Col int
 	Style     yaml.Style
 	Value     string // a scalar's decoded value
+	// EmptyString is a scalar written as an empty string ("", '', a
+	// block of blank lines): not null, not a mapping or a list.
+	EmptyString bool
 }
 
 // positions maps paths such as "steps[1].if" to YAML positions.
@@ -38,7 +41,8 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 }
 
 func (p *parser) mark(path string, n *yaml.Node) {
-	p.pos[path] = pos{Line: n.Line, Col: n.Column, Style: n.Style, Value: n.Value}
+	p.pos[path] = pos{Line: n.Line, Col: n.Column, Style: n.Style, Value: n.Value,
+		EmptyString: n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == ""}
 }
 
 // Digest is the sha256 of a playbook's source, recorded with every run.
