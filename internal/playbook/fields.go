@@ -90,7 +90,7 @@ func newFormat() *format {
 	f.retry = &object{name: "retry", doc: "Retry policy for each attempt of the step's action.", fields: []field{
 		{name: "max_attempts", kind: kInt, min: 1, max: maxAttempts, doc: "Attempts in all, including the first (default 3, at most 1000)."},
 		{name: "initial_interval", kind: kDuration, doc: "Wait before the first retry (default 1s)."},
-		{name: "backoff", kind: kNumber, doc: "Multiplier for each further wait (default 2.0, at least 1)."},
+		{name: "backoff", kind: kNumber, min: 1, doc: "Multiplier for each further wait (default 2.0, at least 1)."},
 		{name: "max_interval", kind: kDuration, doc: "Longest wait between attempts (default 1m)."},
 	}}
 	f.approvers = &object{name: "approvers", doc: "Who may decide.", fields: []field{

@@ -57,7 +57,16 @@ func fieldDoc(o *object, name string) string {
 	return f.doc
 }
 
-const durationPattern = `^([0-9]+d|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+// durationPattern is the written form of a duration (ParseDuration
+// refuses any other); zeroPattern, a zero one, which no field takes.
+const (
+	durationPattern = `^([0-9]+d|([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+)$`
+	zeroPattern     = `^(0+d|(0+(\.0+)?(ns|us|µs|ms|s|m|h))+)$`
+)
+
+// singleTemplatePattern is a string that is one ${{ expr }} (the compiler
+// checks that it holds no second one).
+const singleTemplatePattern = `^\$\{\{[\s\S]*\}\}$`
 
 func objectSchema(o *object) map[string]any {
 	props := map[string]any{}
@@ -79,12 +88,21 @@ func fieldSchema(f field) map[string]any {
 	var s map[string]any
 	switch f.kind {
 	case kString:
-		s = map[string]any{"type": "string"}
-		if len(f.enum) > 0 {
-			s["enum"] = f.enum
-		}
-		if f.pattern != "" {
-			s["pattern"] = f.pattern
+		switch {
+		case len(f.enum) > 0:
+			s = map[string]any{"type": "string", "enum": f.enum}
+		case f.pattern != "" && patterns[f.pattern].re.MatchString("0"):
+			// `name: 42` is the name "42", as YAML users write it.
+			s = map[string]any{"anyOf": []any{
+				map[string]any{"type": "string", "pattern": f.pattern},
+				map[string]any{"type": "integer", "minimum": 0},
+			}}
+		case f.pattern != "":
+			s = map[string]any{"type": "string", "pattern": f.pattern}
+		default:
+			// A number or a bool is taken as the text written
+			// (`description: 2024`).
+			s = map[string]any{"type": []string{"string", "number", "boolean"}}
 		}
 	case kInt:
 		s = map[string]any{"type": "integer"}
@@ -96,10 +114,13 @@ func fieldSchema(f field) map[string]any {
 		}
 	case kNumber:
 		s = map[string]any{"type": "number"}
+		if f.min > 0 {
+			s["minimum"] = f.min
+		}
 	case kBool:
 		s = map[string]any{"type": "boolean"}
 	case kDuration:
-		s = map[string]any{"type": "string", "pattern": durationPattern}
+		s = map[string]any{"type": "string", "pattern": durationPattern, "not": map[string]any{"pattern": zeroPattern}}
 	case kExprBool:
 		s = map[string]any{"type": []string{"string", "boolean"}}
 	case kExprMap:
@@ -117,7 +138,10 @@ func fieldSchema(f field) map[string]any {
 	case kAnyMap:
 		s = map[string]any{"type": "object"}
 	case kForEach:
-		s = map[string]any{"type": []string{"string", "array"}}
+		s = map[string]any{"anyOf": []any{
+			map[string]any{"type": "array"},
+			map[string]any{"type": "string", "pattern": singleTemplatePattern},
+		}}
 	case kObject:
 		s = objectSchema(f.obj)
 	case kApproval:

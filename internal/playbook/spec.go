@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -177,6 +178,8 @@ func (p *Playbook) Step(id string) (*Step, bool) {
 	return nil, false
 }
 
+var durationRe = regexp.MustCompile(durationPattern)
+
 // Duration is a time.Duration written as "30s", "2m", "4h" or "1d".
 type Duration time.Duration
 
@@ -244,6 +247,9 @@ func ParseDuration(s string) (Duration, error) {
 		if n <= 0 {
 			return 0, fmt.Errorf("duration %q must be positive", s)
 		}
+		if !durationRe.MatchString(s) { // +2d
+			return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
+		}
 		return Duration(time.Duration(n) * 24 * time.Hour), nil
 	}
 	v, err := time.ParseDuration(s)
@@ -252,6 +258,11 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	if v <= 0 {
 		return 0, fmt.Errorf("duration %q must be positive", s)
+	}
+	// Only the written forms (those of the JSON Schema): time.ParseDuration
+	// alone also takes "+5m", ".5h" and "5.m".
+	if !durationRe.MatchString(s) {
+		return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
 	}
 	return Duration(v), nil
 }
