@@ -290,16 +290,14 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 	st.ContainFor = duration(fs["contain_for"])
 	st.Needs = p.stringList(fs["needs"], path+".needs")
 	if w := fs["with"]; w != nil && w.Kind == yaml.MappingNode {
-		st.With = map[string]any{}
-		for i := 0; i+1 < len(w.Content); i += 2 {
-			k, v := w.Content[i], resolve(w.Content[i+1])
-			kp := path + ".with." + k.Value
-			if _, dup := st.With[k.Value]; dup {
-				p.errorf(k, "%s.with: duplicate key %q", path, k.Value)
-				continue
-			}
-			p.mark(kp, v)
-			st.With[k.Value] = p.value(v, kp)
+		// The rules of every mapping nested in it (yamlx.Mapping): string
+		// keys, once each, no merge key.
+		es, _ := p.r.Mapping(w, path+".with")
+		st.With = make(map[string]any, len(es))
+		for _, e := range es {
+			kp := path + ".with." + e.Key.Value
+			p.mark(kp, e.Value)
+			st.With[e.Key.Value] = p.value(e.Value, kp)
 		}
 	}
 	if fe := fs["for_each"]; fe != nil {
