@@ -511,7 +511,8 @@ func valuePos(src []byte, p pos, line, col int) (int, int, bool) {
 		}
 		target = len(value)
 	}
-	lines := strings.Split(string(src), "\n")
+	// yaml.v3 reads a byte order mark as no column.
+	lines := strings.Split(strings.TrimPrefix(string(src), "\ufeff"), "\n")
 	if p.Line < 1 || p.Line > len(lines) {
 		return 0, 0, false
 	}

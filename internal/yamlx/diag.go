@@ -119,6 +119,9 @@ func (ds Diagnostics) Sort() Diagnostics {
 	return out
 }
 
+// bom is the UTF-8 byte order mark some editors start a file with.
+const bom = "\ufeff"
+
 // maxSnippetRunes bounds the source line a snippet shows, so that a
 // diagnostic on a megabyte-long line stays readable.
 const maxSnippetRunes = 120
@@ -141,7 +144,12 @@ func Snippet(src []byte, line, col int) string {
 	if i := strings.IndexByte(string(src[start:]), '\n'); i >= 0 {
 		end = start + i
 	}
-	text := []rune(strings.TrimSuffix(string(src[start:end]), "\r"))
+	line1 := string(src[start:end])
+	if start == 0 {
+		// yaml.v3 reads a byte order mark as no column.
+		line1 = strings.TrimPrefix(line1, bom)
+	}
+	text := []rune(strings.TrimSuffix(line1, "\r"))
 	if col > len(text)+1 {
 		return ""
 	}
