@@ -51,7 +51,21 @@ func (d *Dispatcher) Explain(idx int, det intake.Detection) Explanation {
 		case c.When == nil:
 			pe.Held, pe.Decided = true, "the playbook has no trigger.when"
 		default:
-			held, why, err := explainExpr(strings.TrimSpace(c.Playbook.Trigger.When), env)
+			src := strings.TrimSpace(c.Playbook.Trigger.When)
+			held, why, err := explainExpr(src, env)
+			// The verdict is the trigger's own, as the dispatcher takes
+			// it; the parts only say why. Should they disagree, the
+			// whole decided.
+			real, rerr := c.When.EvalBool(env)
+			switch {
+			case rerr != nil:
+				held, err = false, rerr
+				if why == "" {
+					why = "`" + oneLine(src) + "` fails"
+				}
+			case err != nil || held != real:
+				held, why, err = real, fmt.Sprintf("`%s` is %v", oneLine(src), real), nil
+			}
 			pe.Held, pe.Decided = held, why
 			if err != nil {
 				pe.Error = err.Error()
@@ -76,6 +90,11 @@ func oneLine(src string) string { return lineBreak.ReplaceAllString(src, " ") }
 // descends into the deciding part.
 func explainExpr(src string, env map[string]any) (bool, string, error) {
 	src = stripParens(src)
+	if hasTopTernary(src) {
+		// cond ? a : b binds looser than || and &&: the parts of its
+		// condition do not decide.
+		return evalPart(src, env)
+	}
 	if parts := splitTop(src, "||", "or"); len(parts) > 1 {
 		for _, p := range parts {
 			held, why, err := explainExpr(p, env)
@@ -97,6 +116,11 @@ func explainExpr(src string, env map[string]any) (bool, string, error) {
 		}
 		return true, fmt.Sprintf("all %d conditions hold", len(parts)), nil
 	}
+	return evalPart(src, env)
+}
+
+// evalPart evaluates one part of a trigger as a whole.
+func evalPart(src string, env map[string]any) (bool, string, error) {
 	prog, err := conditions.Compile(src, conditions.ScopeTrigger, false)
 	if err != nil {
 		return false, "`" + oneLine(src) + "` does not compile", err
@@ -123,8 +147,26 @@ func stripParens(s string) string {
 	}
 }
 
+// hasTopTernary reports a ? of cond ? a : b at bracket depth 0 (not ??,
+// not ?.).
+func hasTopTernary(s string) bool {
+	var l lexer
+	for i := 0; i < len(s); {
+		next, top := l.read(s, i)
+		if top && s[i] == '?' {
+			if i+1 < len(s) && (s[i+1] == '?' || s[i+1] == '.') {
+				next = i + 2
+			} else {
+				return true
+			}
+		}
+		i = next
+	}
+	return false
+}
+
 // lexer reads an expression byte by byte, tracking string literals (with
-// backslash escapes) and bracket depth.
+// backslash escapes), comments and bracket depth.
 type lexer struct {
 	quote byte
 	depth int
@@ -132,7 +174,9 @@ type lexer struct {
 
 // read reads the byte at i and returns the index of the next one (an
 // escape inside a literal reads two) and whether s[i] is code at bracket
-// depth 0: outside literals, and not a quote or a bracket.
+// depth 0: outside literals and comments, and not a quote or a bracket.
+// A comment (// to the end of the line, /* to */) reads whole, as no code:
+// an "or" or a quote in one is neither an operator nor a literal.
 func (l *lexer) read(s string, i int) (int, bool) {
 	c := s[i]
 	switch {
@@ -143,6 +187,16 @@ func (l *lexer) read(s string, i int) (int, bool) {
 		if c == l.quote {
 			l.quote = 0
 		}
+	case strings.HasPrefix(s[i:], "//"):
+		if j := strings.IndexByte(s[i:], '\n'); j >= 0 {
+			return i + j, false
+		}
+		return len(s), false
+	case strings.HasPrefix(s[i:], "/*"):
+		if j := strings.Index(s[i+2:], "*/"); j >= 0 {
+			return i + 2 + j + 2, false
+		}
+		return len(s), false
 	case c == '"' || c == '\'' || c == '`':
 		l.quote = c
 	case c == '(' || c == '[' || c == '{':
