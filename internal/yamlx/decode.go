@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -156,16 +157,75 @@ func (r *Reporter) syntax(err error) {
 	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		col := 1
-		if parserErrors[m[2]] {
+		switch {
+		case parserErrors[m[2]]:
 			line++
 			if l, c, ok := problemLine(r.Src, msg, line); ok && l != line {
 				line, col = l, c
 			}
+		case strings.Contains(m[2], "tab character"):
+			// The scanner names the line of the scalar it was scanning
+			// when the tab is on a later one; the column is the tab's.
+			if l, _, ok := problemLine(r.Src, msg, line); ok {
+				line = l
+			}
+			col = tabColumn(r.Src, line)
 		}
 		r.At(SeverityError, line, col, "YAML syntax: "+m[2])
 		return
 	}
-	r.At(SeverityError, 1, 1, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
+	line, col := 1, 1
+	if m := unknownAnchorRe.FindStringSubmatch(msg); m != nil {
+		// yaml.v3 gives this one no position: find the alias.
+		line, col = aliasPos(r.Src, m[1])
+	}
+	r.At(SeverityError, line, col, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
+}
+
+var unknownAnchorRe = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
+
+// sourceLines splits src into lines without their line ends.
+func sourceLines(src []byte) []string {
+	lines := strings.Split(string(src), "\n")
+	for i, l := range lines {
+		lines[i] = strings.TrimSuffix(l, "\r")
+	}
+	return lines
+}
+
+// tabColumn is the column of the first tab on line (1 when none).
+func tabColumn(src []byte, line int) int {
+	if lines := sourceLines(src); line >= 1 && line <= len(lines) {
+		if i := strings.IndexByte(lines[line-1], '\t'); i >= 0 {
+			return utf8.RuneCountInString(lines[line-1][:i]) + 1
+		}
+	}
+	return 1
+}
+
+// aliasPos is the position of the first alias *name outside comments, or
+// 1:1 when there is none.
+func aliasPos(src []byte, name string) (int, int) {
+	for n, l := range sourceLines(src) {
+		for from := 0; ; {
+			i := strings.Index(l[from:], "*"+name)
+			if i < 0 {
+				break
+			}
+			i += from
+			end := i + 1 + len(name)
+			before := i == 0 || strings.IndexByte(" \t[{,:-?", l[i-1]) >= 0
+			after := end == len(l) || strings.IndexByte(" \t,]}", l[end]) >= 0
+			if c := strings.Index(l, " #"); (c >= 0 && c < i) || strings.HasPrefix(strings.TrimLeft(l, " \t"), "#") {
+				break // the rest of the line is a comment
+			}
+			if before && after {
+				return n + 1, utf8.RuneCountInString(l[:i]) + 1
+			}
+			from = i + 1
+		}
+	}
+	return 1, 1
 }
 
 // problemLine finds the line a parser error is about. yaml.v3 reports a
