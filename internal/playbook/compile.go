@@ -354,7 +354,7 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 		}
 	}
 
-	if st.Action != "" {
+	if strings.TrimSpace(st.Action) != "" {
 		a, ok := v.cat.Lookup(st.Action)
 		if !ok {
 			v.errorf(path+".action", "%s.action: unknown action %q%s", path, st.Action, didYouMean(st.Action, v.cat.Names()))

@@ -37,3 +37,15 @@ func TestEmptyExpressionsAreRefused(t *testing.T) {
 		}
 	}
 }
+
+// `action: ""` is no action: it validated, and the step then failed every
+// run with Temporal's "ActivityType is not set on command.".
+func TestEmptyActionIsRefused(t *testing.T) {
+	for _, action := range []string{`""`, `"  "`} {
+		src := stepDoc("  - id: a\n    action: " + action + "\n")
+		_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
+		if want := `p.yaml:8:13: steps[0].action must not be empty`; !strings.Contains(diags.Error(), want) {
+			t.Errorf("action: %s validated with %q; want %s", action, diags.Error(), want)
+		}
+	}
+}

@@ -169,6 +169,11 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 	if v.Kind != yaml.ScalarNode {
 		return
 	}
+	if f.required && f.kind == kString && len(f.enum) == 0 && f.pattern == "" && strings.TrimSpace(v.Value) == "" {
+		// Written but empty is as missing (action: "").
+		p.errorf(v, "%s must not be empty", path)
+		return
+	}
 	if len(f.enum) == 1 && v.Value != f.enum[0] {
 		p.errorf(v, "%s must be %s, got %q", path, f.enum[0], v.Value)
 	} else if len(f.enum) > 0 && !contains(f.enum, v.Value) {
