@@ -2,22 +2,28 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/pbtest"
 )
 
-const testUsage = `Usage: riposte test [--junit FILE] [--run REGEXP] [-v] [PATH...]
+const testUsage = `Usage: riposte test [--config riposte.yaml] [--junit FILE] [--run REGEXP] [-v] [PATH...]
 
 Runs playbook tests: NAME.test.yaml files beside the playbooks they test
 (format: internal/pbtest/doc.go). Each case sends a detection through the
 real playbook interpreter in Temporal's in-memory test environment, with
 virtual time (gate timeouts and retry backoffs take no wall time), scripted
 approvals, and every action stubbed or simulated: nothing leaves the
-process. The run is then compared with the case's expect block.
+process. The run is then compared with the case's expect block. The
+finding view the trigger and the run read is built with the detections:
+settings of riposte.yaml (--config; ./riposte.yaml when present), as the
+server builds it.
 
 PATH is a test file, a playbook (meaning its NAME.test.yaml), or a
 directory searched recursively for *.test.yaml; default ./playbooks.
@@ -31,11 +37,15 @@ func testCommand() command {
 			junit := fs.String("junit", "", "also write a JUnit XML report to `FILE` (for CI)")
 			run := fs.String("run", "", "run only the cases whose playbook/case name matches `REGEXP`")
 			verbose := fs.Bool("v", false, "verbose: print every case and its steps, not only failures")
+			configPath := fs.String("config", "riposte.yaml", "the site's riposte.yaml, whose `detections:` settings build the finding view as the server does (optional when the default is missing)")
 			paths, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
 			}
 			r := &pbtest.Runner{Catalog: activities.Catalog(), Out: s.Out, Verbose: *verbose}
+			if code := loadTestDetections(fs, *configPath, r, s); code != 0 {
+				return code
+			}
 			if *run != "" {
 				re, err := regexp.Compile(*run)
 				if err != nil {
@@ -81,4 +91,25 @@ func testCommand() command {
 			}
 			return 0
 		}}
+}
+
+// loadTestDetections gives r the detections: settings of the riposte.yaml
+// at path, as riposte dev and serve read them: a missing file is the
+// defaults unless --config named it; bad settings are a usage error.
+func loadTestDetections(fs *flag.FlagSet, path string, r *pbtest.Runner, s Streams) int {
+	named := false
+	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "config" })
+	if _, err := os.Stat(path); err != nil && !named && errors.Is(err, os.ErrNotExist) {
+		return 0
+	}
+	cfg, diags, err := config.LoadDetections(path)
+	for _, d := range diags.Warnings() {
+		fmt.Fprintf(s.Err, "riposte test: %s\n", d)
+	}
+	if err != nil {
+		fmt.Fprintf(s.Err, "riposte test: --config: %v\n", err)
+		return 2
+	}
+	r.Finding = &cfg
+	return 0
 }

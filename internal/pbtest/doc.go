@@ -30,7 +30,9 @@
 //   - The trigger is evaluated first, as the dispatcher does: a case whose
 //     detection does not match trigger.when fails, unless it expects
 //     triggered: false. The workflow id is derived from the detection and
-//     the playbook as the dispatcher derives it.
+//     the playbook as the dispatcher derives it. The finding view is
+//     built with the site's detections: settings (Runner.Finding; riposte
+//     test reads them from riposte.yaml), as the dispatcher builds it.
 //
 // # Format
 //

@@ -63,6 +63,10 @@ type Runner struct {
 	// file, and with Verbose every case and its step trace.
 	Out     io.Writer
 	Verbose bool
+	// Finding is the site's finding-view settings (riposte.yaml
+	// detections:), with which the dispatcher builds the view the
+	// trigger and the run read (nil: finding.DefaultConfig()).
+	Finding *finding.Config
 
 	once     sync.Once
 	interp   *workflows.Interpreter
@@ -417,7 +421,11 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 	defer func() { cr.Duration = time.Since(start) }()
 
 	det := intake.Detection(tc.Detection)
-	view := finding.Build(det, finding.DefaultConfig())
+	cfg := finding.DefaultConfig()
+	if r.Finding != nil {
+		cfg = *r.Finding
+	}
+	view := finding.Build(det, cfg)
 	triggered := true
 	if c.When != nil {
 		ok, err := c.When.EvalBool(map[string]any{"detection": map[string]any(det), "finding": view})
