@@ -87,9 +87,15 @@ func Contains(list []string, id string) bool {
 	return false
 }
 
-// slackUserID is the shape of a Slack user id: U (workspace) or W
-// (Enterprise Grid) followed by letters and digits.
-var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,40}$`)
+// SlackUserPattern and SlackGroupPattern are the shapes of a Slack user
+// id, U (workspace) or W (Enterprise Grid), and of a user group id, S,
+// followed by letters and digits; case is not significant.
+const (
+	SlackUserPattern  = `^[UWuw][A-Za-z0-9]{1,40}$`
+	SlackGroupPattern = `^[Ss][A-Za-z0-9]{1,40}$`
+)
+
+var slackUserID = regexp.MustCompile(SlackUserPattern)
 
 // IsSlackUserID reports whether id has the shape of a Slack user id (U… or
 // W…, letters and digits; case is not significant, as in Equal). The
@@ -97,5 +103,11 @@ var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]{1,40}$`)
 // vouched requester) must be: a Slack click carries the user id, and an
 // email or a name standing for the same person would never be Equal to it.
 func IsSlackUserID(id string) bool {
-	return slackUserID.MatchString(strings.ToUpper(id))
+	return slackUserID.MatchString(id)
 }
+
+var slackGroupID = regexp.MustCompile(SlackGroupPattern)
+
+// IsSlackGroupID reports whether id has the shape of a Slack user group id
+// (S…), which a gate resolves to its members when it opens.
+func IsSlackGroupID(id string) bool { return slackGroupID.MatchString(id) }

@@ -4,6 +4,8 @@ package playbook
 // the decoder checks keys, required fields and types against them, and the
 // JSON Schema for editors is generated from them (see schema.go).
 
+import "github.com/riposte-dev/riposte/internal/identity"
+
 type kind int
 
 const (
@@ -61,10 +63,9 @@ const (
 	namePattern   = `^[a-z0-9]([a-z0-9-]*[a-z0-9])?$`
 	stepIDPattern = `^[a-z][a-z0-9_]*$`
 	identPattern  = `^[A-Za-z_][A-Za-z0-9_]*$`
-	// Approvers: Slack user ids (the shape identity.IsSlackUserID
-	// checks) and user group ids; case is not significant.
-	slackUserPattern  = `^[UWuw][A-Za-z0-9]{1,40}$`
-	slackGroupPattern = `^[Ss][A-Za-z0-9]{1,40}$`
+	// Approvers: Slack user ids and user group ids (identity's shapes).
+	slackUserPattern  = identity.SlackUserPattern
+	slackGroupPattern = identity.SlackGroupPattern
 )
 
 // Upper bounds of the integer fields: Temporal holds attempts in an int32,

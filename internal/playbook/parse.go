@@ -377,9 +377,6 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 	return out
 }
 
-// slackGroupID is the shape of a Slack user group id: S, letters and digits.
-var slackGroupID = regexp.MustCompile(slackGroupPattern)
-
 // slackIDs reads a list of approvers: Slack user ids (U… or W…), or Slack
 // user group ids (S…) when groups is set, each listed once. A gate compares
 // its approvers with the Slack user id of whoever decides (a Slack click,
@@ -401,7 +398,7 @@ func (p *parser) slackIDs(n *yaml.Node, path string, groups bool) []string {
 		}
 		ep := fmt.Sprintf("%s[%d]", path, i)
 		switch {
-		case groups && !slackGroupID.MatchString(e.Value):
+		case groups && !identity.IsSlackGroupID(e.Value):
 			p.errorf(e, "%s: %q is not a Slack user group id (S…)", ep, e.Value)
 		case !groups && !identity.IsSlackUserID(e.Value):
 			p.errorf(e, "%s: %q is not a Slack user id (U… or W…)", ep, e.Value)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/conditions"
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
@@ -145,6 +146,23 @@ func ParseWith(name string, src []byte, o Options) (*Policy, error) {
 		}
 		if n := present(fields["approvers"]); n != nil {
 			p.Approvers, _ = r.StringList(n, "approvers")
+			// A forced gate compares its approvers with the Slack user id
+			// of whoever decides: an email or a name could never decide
+			// it, and a person listed twice counts once.
+			seen := map[string]bool{}
+			for i, e := range n.Content {
+				if e.Kind != yaml.ScalarNode || i >= len(p.Approvers) || e.Value != p.Approvers[i] {
+					continue // StringList said what is wrong
+				}
+				switch id := strings.ToUpper(e.Value); {
+				case !identity.IsSlackUserID(e.Value):
+					r.Errorf(e, "approvers[%d]: %q is not a Slack user id (U… or W…)", i, e.Value)
+				case seen[id]:
+					r.Errorf(e, "approvers[%d]: %q is already listed", i, e.Value)
+				default:
+					seen[id] = true
+				}
+			}
 		}
 	}
 	if err := r.Diags.Sort().Err(); err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -388,6 +389,18 @@ func approvalDefaults() (workflows.ApprovalDefaults, error) {
 			return d, fmt.Errorf("RIPOSTE_APPROVAL_TIMEOUT: %w", err)
 		}
 		d.Timeout = v
+	}
+	// Gates compare their approvers with the Slack user id of whoever
+	// decides: an email or a name here could never decide a gate.
+	for _, u := range d.Users {
+		if !identity.IsSlackUserID(u) {
+			return d, fmt.Errorf("RIPOSTE_APPROVERS: %q is not a Slack user id (U… or W…); list the approvers' Slack user ids, comma-separated", u)
+		}
+	}
+	for _, g := range d.Groups {
+		if !identity.IsSlackGroupID(g) {
+			return d, fmt.Errorf("RIPOSTE_APPROVER_GROUPS: %q is not a Slack user group id (S…); list the groups' ids, comma-separated", g)
+		}
 	}
 	return d, nil
 }

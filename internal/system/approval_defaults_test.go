@@ -42,3 +42,24 @@ func TestApprovalDefaultsTimeout(t *testing.T) {
 		})
 	}
 }
+
+// The site's default approvers decide gates by Slack id: an email or a
+// name in RIPOSTE_APPROVERS (a group handle in RIPOSTE_APPROVER_GROUPS)
+// could never decide one, so the process refuses to start naming it.
+func TestApprovalDefaultsAreSlackIDs(t *testing.T) {
+	for _, tc := range []struct{ users, groups, err string }{
+		{"U0SOCLEAD1, W0GRIDUSER", "S0SOC", ""},
+		{"alice@example.com", "", `RIPOSTE_APPROVERS: "alice@example.com" is not a Slack user id`},
+		{"", "soc-oncall", `RIPOSTE_APPROVER_GROUPS: "soc-oncall" is not a Slack user group id`},
+	} {
+		t.Setenv("RIPOSTE_APPROVERS", tc.users)
+		t.Setenv("RIPOSTE_APPROVER_GROUPS", tc.groups)
+		_, err := approvalDefaults()
+		switch {
+		case tc.err == "" && err != nil:
+			t.Errorf("%q/%q: %v", tc.users, tc.groups, err)
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("%q/%q: %v; want %s", tc.users, tc.groups, err, tc.err)
+		}
+	}
+}
