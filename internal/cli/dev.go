@@ -165,7 +165,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		// dir, so runs find theirs after a restart with edited files.
 		PlaybookStore: pbStore,
 		API: &system.APIOptions{
-			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: strings.Split(o.Playbooks, ","),
+			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: system.SplitList(o.Playbooks),
 			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
 			Tokens:  auth.NewStore(config.Env("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
 			DevUser: user,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
@@ -209,7 +208,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	so.API = &system.APIOptions{
 		PlaybookInput: o.PlaybookInput,
 		Addr:          o.HTTP, Token: token, Tokens: store, DevUser: user, OIDC: oidcV,
-		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: strings.Split(o.Playbooks, ","), Config: o.Config,
+		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: system.SplitList(o.Playbooks), Config: o.Config,
 		RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
 	}
 	sys, err := system.Start(ctx, so)
