@@ -226,6 +226,7 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 		out = append(out, s.summary(e))
 	}
 	markRolledBack(out)
+	s.rollbackMarks(ctx, out)
 	body := RunsResponse{Runs: out}
 	if t := resp.GetNextPageToken(); len(t) > 0 {
 		// More runs match than this page: the next page is asked for with
@@ -422,6 +423,56 @@ func markRolledBack(runs []RunSummary) {
 		if rb, ok := rollbacks[r.WorkflowID]; ok && r.Kind == KindPlaybook && r.RolledBackBy == "" {
 			at := rb.StartedAt
 			r.RolledBackBy, r.RolledBackAt = rb.RequestedBy, &at
+		}
+	}
+}
+
+// rollbackMarks fills the rollback marks of the listed playbook runs that
+// have none after markRolledBack: a run that had ended before it was
+// rolled back cannot record it (a closed run's attributes are final), and
+// its rollback run may be on another page (newest first: the rollback
+// usually on the page before) or not listed at all (a playbook, status,
+// mode or outcome filter lists playbook runs only). As rolledBackBy does
+// for one run, the mark is read from rollback:<id>: one visibility query
+// per 100 runs. A failure leaves the marks out and is logged.
+func (s *Server) rollbackMarks(ctx context.Context, runs []RunSummary) {
+	want := map[string][]int{}
+	var ids []string
+	for i, r := range runs {
+		if r.Kind != KindPlaybook || r.RolledBackBy != "" || r.ClosedAt == nil {
+			continue // a running run records its rollback itself
+		}
+		id := "rollback:" + r.WorkflowID
+		if _, ok := want[id]; !ok {
+			ids = append(ids, id)
+		}
+		want[id] = append(want[id], i)
+	}
+	for chunk := range slices.Chunk(ids, 100) {
+		quoted := make([]string, len(chunk))
+		for i, id := range chunk {
+			quoted[i] = quote(id)
+		}
+		resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Namespace,
+			PageSize:  int32(len(chunk)),
+			Query:     "WorkflowType = " + quote(workflows.RollbackWorkflow) + " AND WorkflowId IN (" + strings.Join(quoted, ", ") + ")",
+		})
+		if err != nil {
+			s.Logger.Warn("listing runs: cannot read the rollback runs of the listed runs; their rollback marks are left out", "error", err)
+			return
+		}
+		for _, e := range resp.GetExecutions() {
+			rb := s.summary(e)
+			for _, i := range want[rb.WorkflowID] {
+				// Newest first: the latest rollback; never one older than
+				// the run (a reopened finding's new run under the same id).
+				if runs[i].RolledBackBy != "" || rb.StartedAt.Before(runs[i].StartedAt) {
+					continue
+				}
+				at := rb.StartedAt
+				runs[i].RolledBackBy, runs[i].RolledBackAt = rb.RequestedBy, &at
+			}
 		}
 	}
 }
