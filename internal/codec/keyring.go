@@ -383,7 +383,7 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(f.Retired)) {
 		if _, ok := raw[id]; !ok {
-			return nil, bad("retired key %q is not in \"keys\" (have %s)", id, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
+			return nil, bad("retired key %q is not in \"keys\" (have %s): when a retired key is removed, remove %q from \"retired\" with it (a misspelt id would retire nothing)", id, strings.Join(slices.Sorted(maps.Keys(raw)), ", "), id)
 		}
 		if id == f.Active {
 			return nil, bad("the active key %q cannot be retired; make another key active first", id)
