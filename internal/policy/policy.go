@@ -373,6 +373,16 @@ type Facts struct {
 	// checked against protected cidrs with the address.
 	DeviceNames []string `json:"device_names,omitempty"`
 	DeviceIPs   []string `json:"device_ips,omitempty"`
+	// EvidenceDevices are the devices the detection names in its
+	// evidences[] (a Microsoft Graph alert names its machine there only),
+	// each checked as the device is.
+	EvidenceDevices []Device `json:"evidence_devices,omitempty"`
+}
+
+// Device is a device a detection names: its host names and addresses.
+type Device struct {
+	Names []string `json:"names,omitempty"`
+	IPs   []string `json:"ips,omitempty"`
 }
 
 // NewFacts takes the facts the rules read from a detection and its
@@ -380,6 +390,7 @@ type Facts struct {
 func NewFacts(detection, view map[string]any) *Facts {
 	f := &Facts{AssetTags: finding.AssetTags(detection)}
 	f.DeviceNames, f.DeviceIPs = deviceOf(detection)
+	f.EvidenceDevices = evidenceDevices(detection)
 	if c, ok := finding.Confidence(view); ok {
 		f.Confidence = &c
 	}
@@ -482,23 +493,33 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 	if hit, why := p.protectedValue("", r.Params); hit {
 		return true, why
 	}
-	var tags, names, ips []string
+	var tags []string
+	var devs []Device
 	if r.Facts != nil {
-		tags, names, ips = r.Facts.AssetTags, r.Facts.DeviceNames, r.Facts.DeviceIPs
+		tags = r.Facts.AssetTags
+		devs = append([]Device{{Names: r.Facts.DeviceNames, IPs: r.Facts.DeviceIPs}}, r.Facts.EvidenceDevices...)
 	} else {
 		tags = finding.AssetTags(r.Detection)
-		names, ips = deviceOf(r.Detection)
+		names, ips := deviceOf(r.Detection)
+		devs = append([]Device{{Names: names, IPs: ips}}, evidenceDevices(r.Detection)...)
 	}
-	// A host contained by name has the detection's device's address when
-	// it is that device: protected cidrs cover it too.
-	if len(ips) > 0 && len(pr.prefixes) > 0 {
-		for _, h := range hostValues("", r.Params, nil) {
-			if !slices.ContainsFunc(names, func(n string) bool { return sameHost(n, h) }) {
+	// A host contained by name has the address of the detection's device
+	// (or of a device its evidence names) when it is that device:
+	// protected cidrs cover it too.
+	if len(pr.prefixes) > 0 {
+		hosts := hostValues("", r.Params, nil)
+		for _, dev := range devs {
+			if len(dev.IPs) == 0 {
 				continue
 			}
-			for _, ip := range ips {
-				if hit, why := p.protectedString("ip", ip); hit {
-					return true, fmt.Sprintf("host %s is the detection's device, whose %s", h, why)
+			for _, h := range hosts {
+				if !slices.ContainsFunc(dev.Names, func(n string) bool { return sameHost(n, h) }) {
+					continue
+				}
+				for _, ip := range dev.IPs {
+					if hit, why := p.protectedString("ip", ip); hit {
+						return true, fmt.Sprintf("host %s is the detection's device, whose %s", h, why)
+					}
 				}
 			}
 		}
@@ -745,6 +766,26 @@ func nameMatch(pat, s, sep string) int {
 // address.
 func deviceOf(det map[string]any) (names, ips []string) {
 	dev, _ := det["device"].(map[string]any)
+	return deviceFacts(dev)
+}
+
+// evidenceDevices are the devices of the detection's evidences[] that
+// have a name and an address.
+func evidenceDevices(det map[string]any) []Device {
+	evs, _ := det["evidences"].([]any)
+	var out []Device
+	for _, e := range evs {
+		em, _ := e.(map[string]any)
+		dev, _ := em["device"].(map[string]any)
+		if names, ips := deviceFacts(dev); len(names) > 0 && len(ips) > 0 {
+			out = append(out, Device{Names: names, IPs: ips})
+		}
+	}
+	return out
+}
+
+// deviceFacts are a device object's hostname and name, and its address.
+func deviceFacts(dev map[string]any) (names, ips []string) {
 	for _, k := range []string{"hostname", "name"} {
 		if s, _ := dev[k].(string); strings.TrimSpace(s) != "" {
 			names = append(names, strings.TrimSpace(s))
