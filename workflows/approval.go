@@ -87,6 +87,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: func(d Decision) error {
 			err := r.checkSeal(d)
 			if err == nil {
+				err = r.in.Keys.Retired(d.Seal, workflow.Now(ctx))
+			}
+			if err == nil {
 				err = r.checkSealOnce(d.Seal, workflow.Now(ctx), voteName(d))
 			}
 			if err == nil {
@@ -132,6 +135,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			// remembering the seal is state only.
 			if sealed {
 				err = r.sealFromEarlierRun(ctx, d.Seal)
+				if err == nil {
+					err = retiredKey(ctx, r.in.Keys, d.Seal, workflow.Now(ctx))
+				}
 				if r.sealUsed(d.Seal) && workflow.GetVersion(ctx, ChangeSealsUsedOnce, workflow.DefaultVersion, 1) >= 1 {
 					err = fmt.Errorf("%w: %s was already received; send a new one through Riposte", signing.ErrReplayed, voteName(d))
 				}

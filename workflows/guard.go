@@ -149,6 +149,9 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 		// refusal is audited once. A seal is used once, while fresh.
 		err := keys.Verify(SafeModeClaim(r), r.Seal)
 		if err == nil {
+			err = keys.Retired(r.Seal, workflow.Now(ctx))
+		}
+		if err == nil {
 			err = signing.Fresh(r.Seal, workflow.Now(ctx))
 		}
 		if err == nil {

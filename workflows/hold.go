@@ -202,6 +202,9 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 				if err == nil {
 					err = r.sealFromEarlierRun(ctx, rb.Seal)
 				}
+				if err == nil {
+					err = retiredKey(ctx, r.in.Keys, rb.Seal, workflow.Now(ctx))
+				}
 				if err != nil {
 					workflow.GetLogger(ctx).Warn("audit: rolled_back signal refused", "by", rb.By, "via", rb.Via, "refusal", err.Error())
 					continue
@@ -464,6 +467,9 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 // sealed by Riposte, or whose seal is stale at now or was already used.
 func (r *run) validateExtend(req ExtendRequest, now time.Time) error {
 	if err := r.in.Keys.Verify(ExtendClaim(r.info.WorkflowExecution.ID, req), req.Seal); err != nil {
+		return err
+	}
+	if err := r.in.Keys.Retired(req.Seal, now); err != nil {
 		return err
 	}
 	if err := r.checkSealOnce(req.Seal, now, fmt.Sprintf("this extension of %s by %s", req.Step, req.By)); err != nil {

@@ -143,6 +143,9 @@ func (r *run) registerLifecycle(ctx workflow.Context) error {
 				if err == nil {
 					err = r.sealFromEarlierRun(ctx, u.Seal)
 				}
+				if err == nil {
+					err = retiredKey(ctx, r.in.Keys, u.Seal, workflow.Now(ctx))
+				}
 				if err != nil {
 					workflow.GetLogger(ctx).Warn("audit: finding signal refused", "by", u.By, "via", u.Via, "refusal", err.Error())
 					continue

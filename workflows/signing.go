@@ -51,6 +51,32 @@ func (r *run) sealFromEarlierRun(ctx workflow.Context, s *signing.Seal) error {
 		signing.ErrStale, s.At.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339), r.info.WorkflowExecution.ID)
 }
 
+// ChangeRetiredKeyReceived is the prefix of the change ids under which a
+// signal (vote, finding record, rolled_back mark) or a rollback's input
+// sealed with a key the key file retired is refused when it reaches the
+// run after the retirement, whatever date its seal bears (its holder
+// writes that). One id per request (the prefix, "/", and the first 16 hex
+// digits of the SHA-256 of the seal's MAC), asked only when it refuses: a
+// request a run took before its worker knew of the retirement replays as
+// it ran, and since the SDK keeps a replayed id's default version for the
+// rest of the execution, one id per run would then let every later request
+// with that key through.
+const ChangeRetiredKeyReceived = "sec-retired-key-received"
+
+// retiredKey refuses, on a signal received at now, a seal of a key retired
+// by then (see ChangeRetiredKeyReceived).
+func retiredKey(ctx workflow.Context, keys *signing.Keys, s *signing.Seal, now time.Time) error {
+	err := keys.Retired(s, now)
+	if err == nil {
+		return nil
+	}
+	sum := sha256.Sum256([]byte(s.MAC))
+	if workflow.GetVersion(ctx, ChangeRetiredKeyReceived+"/"+hex.EncodeToString(sum[:8]), workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	return err
+}
+
 // useSeal records that the run received the sealed request s (state only:
 // no command). Runs never continue as new and each seal needs a request
 // the API or the Slack app signed, so the set stays small.

@@ -20,8 +20,9 @@ import (
 // so a team rotating because k1 leaked kept accepting approvals forged with
 // it for as long as it had to keep k1 to read its histories. A key the key
 // file marks retired ("retired": {"k1": "<RFC 3339>"}) still decrypts, and
-// its seals made before that time still verify (replays of runs that
-// accepted them), but a seal it makes after that time is refused.
+// its seals still verify (replays of runs that accepted them), but one that
+// reaches a run after that time is refused (Retired), whatever date it
+// bears: its holder writes the date.
 func TestSealOfRetiredKeyMadeAfterRotationIsRefused(t *testing.T) {
 	k1, k2 := bytes.Repeat([]byte{1}, codec.KeySize), bytes.Repeat([]byte{2}, codec.KeySize)
 	before, err := codec.NewKeyring("k1", map[string][]byte{"k1": k1})
@@ -42,18 +43,26 @@ func TestSealOfRetiredKeyMadeAfterRotationIsRefused(t *testing.T) {
 	if err := Fresh(forged, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if err := FromCodec(after).Verify(c, forged); !errors.Is(err, ErrForged) || !strings.Contains(err.Error(), "retired") {
-		t.Errorf("a seal made after the retirement of k1 with k1: err = %v, want ErrForged saying the key is retired", err)
+	if err := FromCodec(after).Verify(c, forged); err != nil {
+		t.Fatalf("k1's seal no longer verifies: %v", err)
 	}
-	// A seal k1 made before its retirement (a decision a run accepted,
-	// replayed from its history) still verifies.
+	if err := FromCodec(after).Retired(forged, time.Now()); !errors.Is(err, ErrForged) || !strings.Contains(err.Error(), "retired") {
+		t.Errorf("a seal of k1 received after its retirement: err = %v, want ErrForged saying the key is retired", err)
+	}
+	// Dated before the retirement by whoever holds k1: judged by receipt.
+	backdated := FromCodec(before).Sign(c, retiredAt.Add(-time.Second))
+	if err := FromCodec(after).Retired(backdated, time.Now()); !errors.Is(err, ErrForged) {
+		t.Errorf("a backdated seal of k1 received after its retirement: err = %v, want ErrForged", err)
+	}
+	// A seal k1 made and received before its retirement (a decision a run
+	// accepted, replayed from its history) still passes.
 	old := FromCodec(before).Sign(c, retiredAt.Add(-time.Hour))
-	if err := FromCodec(after).Verify(c, old); err != nil {
-		t.Errorf("a seal made by k1 before its retirement: %v", err)
+	if err := FromCodec(after).Retired(old, retiredAt.Add(-time.Minute)); err != nil {
+		t.Errorf("a seal of k1 received before its retirement: %v", err)
 	}
 	// k2 signs as usual; and k1 still decrypts.
-	if err := FromCodec(after).Verify(c, FromCodec(after).Sign(c, time.Now())); err != nil {
-		t.Errorf("a seal of the active k2: %v", err)
+	if s := FromCodec(after).Sign(c, time.Now()); FromCodec(after).Verify(c, s) != nil || FromCodec(after).Retired(s, time.Now()) != nil {
+		t.Error("a seal of the active k2 is refused")
 	}
 	enc, err := codec.NewCodec(before).Encode([]*commonpb.Payload{{Data: []byte("old history")}})
 	if err != nil {

@@ -173,13 +173,6 @@ func (k *Keys) Verify(c Claim, s *Seal) error {
 	if !ok {
 		return fmt.Errorf("%w: unknown signing key %q", ErrForged, clip(s.KeyID))
 	}
-	// A retired key still decrypts old payloads but authorizes nothing
-	// new. Pure: the seal's time against the key set's retirement time,
-	// so seals accepted before it verify again on replay.
-	if at, ok := k.retired[s.KeyID]; ok && s.At.After(at) {
-		return fmt.Errorf("%w: signing key %q was retired at %s; the seal is dated %s", ErrForged, clip(s.KeyID),
-			at.UTC().Format(time.RFC3339), s.At.UTC().Format(time.RFC3339))
-	}
 	// Strict and canonical: a MAC has exactly one accepted spelling, since
 	// the MAC string is what the "each seal once" checks remember (lenient
 	// base64 ignores \r and \n and spare trailing bits, so a replay could
@@ -187,6 +180,23 @@ func (k *Keys) Verify(c Claim, s *Seal) error {
 	got, err := base64.RawStdEncoding.Strict().DecodeString(s.MAC)
 	if err != nil || base64.RawStdEncoding.EncodeToString(got) != s.MAC || !hmac.Equal(got, mac(key, c, s.At.UTC().Truncate(time.Microsecond))) {
 		return fmt.Errorf("%w: the signature does not match the decision", ErrForged)
+	}
+	return nil
+}
+
+// Retired refuses a seal of a key the key set retired at or before
+// received, the time the request reached its run (workflow code passes
+// workflow.Now, or the run's start for its input): a retired key still
+// decrypts old payloads but authorizes nothing new. Judged by receipt, not
+// by the seal's date, which whoever holds the key writes. Deterministic
+// when received is; a nil seal passes (Verify refuses it).
+func (k *Keys) Retired(s *Seal, received time.Time) error {
+	if k == nil || s == nil {
+		return nil
+	}
+	if at, ok := k.retired[s.KeyID]; ok && !received.Before(at) {
+		return fmt.Errorf("%w: signing key %q was retired at %s; this request reached the run at %s", ErrForged, clip(s.KeyID),
+			at.UTC().Format(time.RFC3339), received.UTC().Format(time.RFC3339))
 	}
 	return nil
 }
