@@ -91,7 +91,9 @@ func New(cat *catalog.Catalog, o Options) (*Store, error) {
 func (s *Store) Dir() string { return s.dir }
 
 // Scan adds every valid playbook under the store's paths. Invalid files
-// are skipped (serve refuses them, so no run refers to them) and reported.
+// are reported, and skipped unless an earlier release validated them
+// (playbook.LoadStored: runs in flight may refer to them; serve refuses
+// them, so no new run does).
 func (s *Store) Scan() error {
 	s.scanMu.Lock()
 	defer s.scanMu.Unlock()
@@ -105,6 +107,14 @@ func (s *Store) Scan() error {
 		c, diags := playbook.LoadFile(f, s.cat)
 		if diags != nil {
 			errs = append(errs, diags)
+			// A file an earlier release validated (runs in flight may
+			// refer to it) is still kept by digest for them (LoadStored);
+			// serve refuses it, so no new run starts with it.
+			if src, err := safefile.ReadFile(f, safefile.MaxSize); err == nil {
+				if old, odiags := playbook.LoadStored(f, src, s.cat); odiags == nil {
+					_ = s.Add(old)
+				}
+			}
 			continue
 		}
 		if err := s.Add(c); err != nil {
@@ -188,7 +198,9 @@ func (s *Store) Get(name string, version int, digest string) (*playbook.Compiled
 			return nil, fmt.Errorf("playbook %s v%d (digest %s): %w", name, version, digest, err)
 		}
 		var diags playbook.Diagnostics
-		c, diags = playbook.LoadBytes(name+".yaml", src, s.cat)
+		// Stored: a version an earlier release validated (and may have
+		// started runs with) is not refused by a check added since.
+		c, diags = playbook.LoadStored(name+".yaml", src, s.cat)
 		if diags != nil {
 			// The catalog of this worker lacks an action, or the parser
 			// changed: the version cannot run here.

@@ -112,7 +112,26 @@ func LoadFile(path string, cat *catalog.Catalog) (*Compiled, Diagnostics) {
 
 // LoadBytes parses and compiles playbook source.
 func LoadBytes(name string, src []byte, cat *catalog.Catalog) (*Compiled, Diagnostics) {
-	pb, diags := Parse(name, src)
+	return load(name, src, cat, false)
+}
+
+// LoadStored parses and compiles a playbook version already kept in a
+// playbook store: one that an earlier release validated and may have
+// started runs with. Refusals added since that only guard authoring
+// (approvers that are not Slack ids or are listed twice, an if written
+// empty, which those releases ran as no condition, the upper bounds of
+// max_attempts, concurrency, quorum and version, durations written as
+// time.ParseDuration reads them, +5m or .5h) are not applied, so a
+// run in flight during an upgrade replays and finishes with the version it
+// started with instead of failing its workflow task on every attempt.
+// riposte validate, serve and the worker's playbooks directory still
+// refuse such a file (LoadBytes), so no new run starts with it.
+func LoadStored(name string, src []byte, cat *catalog.Catalog) (*Compiled, Diagnostics) {
+	return load(name, src, cat, true)
+}
+
+func load(name string, src []byte, cat *catalog.Catalog, stored bool) (*Compiled, Diagnostics) {
+	pb, diags := parse(name, src, stored)
 	if pb == nil {
 		return nil, diags.Sort()
 	}

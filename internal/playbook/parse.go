@@ -34,6 +34,8 @@ type parser struct {
 	r   *yamlx.Reporter
 	f   *format
 	pos positions
+	// stored: a version already kept in a playbook store (LoadStored).
+	stored bool
 }
 
 func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
@@ -56,7 +58,11 @@ func Digest(src []byte) string {
 // semantic checks are Validate's. file names the source in diagnostics.
 // The size and alias-expansion budgets are yamlx's.
 func Parse(file string, src []byte) (*Playbook, Diagnostics) {
-	p := &parser{r: &yamlx.Reporter{File: file, Src: src}, f: newFormat(), pos: positions{}}
+	return parse(file, src, false)
+}
+
+func parse(file string, src []byte, stored bool) (*Playbook, Diagnostics) {
+	p := &parser{r: &yamlx.Reporter{File: file, Src: src}, f: newFormat(), pos: positions{}, stored: stored}
 	root, ok := yamlx.Decode(p.r, src, yamlx.Options{MaxBytes: MaxFileBytes,
 		SecondDocument: "a file holds one playbook; found a second YAML document"})
 	if !ok {
@@ -66,7 +72,7 @@ func Parse(file string, src []byte) (*Playbook, Diagnostics) {
 		p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
 		return nil, p.r.Diags
 	}
-	pb := &Playbook{File: file, src: src}
+	pb := &Playbook{File: file, src: src, stored: stored}
 	p.playbook(root, pb)
 	pb.pos = p.pos
 	return pb, p.r.Diags
@@ -191,12 +197,14 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 			p.errorf(v, "%s must be at least %d and fit in 64 bits, got %s", path, f.min, v.Value)
 		case n < int64(f.min):
 			p.errorf(v, "%s must be at least %d, got %s", path, f.min, v.Value)
-		case f.max > 0 && n > int64(f.max):
+		case f.max > 0 && n > int64(f.max) && !p.stored:
+			// A stored version keeps the value it ran with (LoadStored):
+			// releases before 2026-12-05 had no upper bounds.
 			p.errorf(v, "%s must be at most %d, got %s", path, f.max, v.Value)
 		}
 	}
 	if f.kind == kDuration {
-		if _, err := ParseDuration(v.Value); err != nil {
+		if _, err := parseDuration(v.Value, !p.stored); err != nil {
 			p.errorf(v, "%s: %v", path, err)
 		}
 	}
@@ -291,8 +299,8 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 	st.OnFailure = str(fs["on_failure"])
 	st.Always = boolean(fs["always"])
 	st.Concurrency = integer(fs["concurrency"])
-	st.Timeout = duration(fs["timeout"])
-	st.ContainFor = duration(fs["contain_for"])
+	st.Timeout = p.duration(fs["timeout"])
+	st.ContainFor = p.duration(fs["contain_for"])
 	st.Needs = p.stringList(fs["needs"], path+".needs")
 	if w := fs["with"]; w != nil && w.Kind == yaml.MappingNode {
 		// The rules of every mapping nested in it (yamlx.Mapping): string
@@ -312,8 +320,8 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 		rf := p.fields(r, p.f.retry, path+".retry")
 		st.Retry = &Retry{
 			MaxAttempts:     integer(rf["max_attempts"]),
-			InitialInterval: duration(rf["initial_interval"]),
-			MaxInterval:     duration(rf["max_interval"]),
+			InitialInterval: p.duration(rf["initial_interval"]),
+			MaxInterval:     p.duration(rf["max_interval"]),
 		}
 		if b := rf["backoff"]; b != nil {
 			st.Retry.Backoff, _ = strconv.ParseFloat(b.Value, 64)
@@ -337,7 +345,7 @@ func (p *parser) approval(n *yaml.Node, path string) *Approval {
 	a := &Approval{
 		If:        exprString(fs["if"]),
 		Quorum:    integer(fs["quorum"]),
-		Timeout:   duration(fs["timeout"]),
+		Timeout:   p.duration(fs["timeout"]),
 		OnTimeout: str(fs["on_timeout"]),
 		Reason:    str(fs["reason"]),
 		Channel:   str(fs["channel"]),
@@ -352,7 +360,7 @@ func (p *parser) approval(n *yaml.Node, path string) *Approval {
 		a.EscalateTo = &Escalation{
 			Users:   p.slackIDs(ef["users"], path+".escalate_to.users", false),
 			Groups:  p.slackIDs(ef["groups"], path+".escalate_to.groups", true),
-			Timeout: duration(ef["timeout"]),
+			Timeout: p.duration(ef["timeout"]),
 			Quorum:  integer(ef["quorum"]),
 		}
 	}
@@ -386,7 +394,9 @@ func (p *parser) stringList(n *yaml.Node, path string) []string {
 // on_timeout instead of the people the playbook names.
 func (p *parser) slackIDs(n *yaml.Node, path string, groups bool) []string {
 	out := p.stringList(n, path)
-	if n == nil || n.Kind != yaml.SequenceNode {
+	if n == nil || n.Kind != yaml.SequenceNode || p.stored {
+		// A stored version keeps the approvers it was started with
+		// (LoadStored): releases before this check accepted them.
 		return out
 	}
 	field := path[strings.LastIndex(path, ".")+1:] // users or groups
@@ -479,11 +489,11 @@ func boolean(n *yaml.Node) bool {
 	return b
 }
 
-func duration(n *yaml.Node) Duration {
+func (p *parser) duration(n *yaml.Node) Duration {
 	if n == nil {
 		return 0
 	}
-	d, _ := ParseDuration(str(n))
+	d, _ := parseDuration(str(n), !p.stored)
 	return d
 }
 

@@ -74,6 +74,9 @@ type Playbook struct {
 	File string `json:"file,omitempty"`
 	pos  positions
 	src  []byte // the YAML source, to place expression errors precisely
+	// stored is set for a version already kept in a playbook store
+	// (LoadStored): the refusals that only guard authoring are not applied.
+	stored bool
 }
 
 // Trigger decides which detections start the playbook.
@@ -234,7 +237,12 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 
 // ParseDuration reads "90s", "2m", "1h30m", "4h" or "2d". Durations must be
 // positive.
-func ParseDuration(s string) (Duration, error) {
+func ParseDuration(s string) (Duration, error) { return parseDuration(s, true) }
+
+// parseDuration is ParseDuration; written false also takes the forms
+// time.ParseDuration takes ("+5m", ".5h"), as releases before 2026-12-06
+// did: a stored version written so keeps its durations (LoadStored).
+func parseDuration(s string, written bool) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
@@ -247,7 +255,7 @@ func ParseDuration(s string) (Duration, error) {
 		if n <= 0 {
 			return 0, fmt.Errorf("duration %q must be positive", s)
 		}
-		if !durationRe.MatchString(s) { // +2d
+		if written && !durationRe.MatchString(s) { // +2d
 			return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
 		}
 		return Duration(time.Duration(n) * 24 * time.Hour), nil
@@ -261,7 +269,7 @@ func ParseDuration(s string) (Duration, error) {
 	}
 	// Only the written forms (those of the JSON Schema): time.ParseDuration
 	// alone also takes "+5m", ".5h" and "5.m".
-	if !durationRe.MatchString(s) {
+	if written && !durationRe.MatchString(s) {
 		return 0, fmt.Errorf("invalid duration %q (want e.g. 30s, 5m, 4h, 2d)", s)
 	}
 	return Duration(v), nil

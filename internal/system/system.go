@@ -226,7 +226,9 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 			return nil, err
 		}
 		if err != nil {
-			// serve refuses invalid playbooks, so no run refers to them.
+			// serve refuses invalid playbooks, so no new run refers to
+			// them (one an earlier release validated is kept for the runs
+			// in flight: pbstore.Scan).
 			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
 		}
 		if o.PlaybookStore == "" && s.Server == nil {
