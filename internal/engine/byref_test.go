@@ -96,7 +96,7 @@ func TestWorkersByReference(t *testing.T) {
 // riposte doctor's workers line: none, older, mixed and all of this
 // release.
 func TestWorkersLine(t *testing.T) {
-	latest := fmt.Sprintf("14@host@riposte %s%d %s", engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	latest := engine.WorkerIdentity("14@host@riposte", true)
 	rev2 := "12@host@riposte " + engine.ByReferenceMarker
 	for _, tc := range []struct {
 		pollers []string

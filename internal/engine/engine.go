@@ -285,17 +285,32 @@ type pollersSeen struct {
 }
 
 // WorkersLine says, for riposte doctor, how many workers poll the task
-// queue and how runs will be started for them (PollersRev); ok is false
-// when none polls.
+// queue and how runs will be started for them (PollersRev), and which
+// credential seals a worker of an earlier release holds back
+// (CredentialMarker, ControlCredentialMarker: serve records no credential
+// while one polls without them); ok is false when none polls.
 func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line string, ok bool) {
 	n := len(pollers)
+	var lacking []string
+	if !PollersCarry(pollers, CredentialMarker) {
+		lacking = append(lacking, CredentialMarker+" (votes)")
+	}
+	if !PollersCarry(pollers, ControlCredentialMarker) {
+		lacking = append(lacking, ControlCredentialMarker+" (extensions, safe-mode switches, rollbacks)")
+	}
+	seals := ""
+	if len(lacking) > 0 {
+		seals = "; at least one lacks " + strings.Join(lacking, " and ") + ": those are sealed and recorded without the credential that authenticated them until every worker announces it"
+	}
 	switch rev := PollersRev(pollers); {
 	case n == 0:
 		return fmt.Sprintf("none has polled task queue %q in the last minutes: runs wait until a riposte worker starts", taskQueue), false
 	case rev == 0:
-		return fmt.Sprintf("%d polling %q, at least one of a release that cannot load playbooks by reference: runs carry their playbook inline", n, taskQueue), true
+		return fmt.Sprintf("%d polling %q, at least one of a release that cannot load playbooks by reference: runs carry their playbook inline%s", n, taskQueue, seals), true
 	case rev < workflows.LatestRev:
-		return fmt.Sprintf("%d polling %q, at least one of an earlier release: runs go by reference at revision %d until every worker runs %d", n, taskQueue, rev, workflows.LatestRev), true
+		return fmt.Sprintf("%d polling %q, at least one of an earlier release: runs go by reference at revision %d until every worker runs %d%s", n, taskQueue, rev, workflows.LatestRev, seals), true
+	case seals != "":
+		return fmt.Sprintf("%d polling %q, at least one of an earlier release: runs go by reference at revision %d%s", n, taskQueue, rev, seals), true
 	default:
 		return fmt.Sprintf("%d polling %q, all of this release: runs go by reference at revision %d", n, taskQueue, rev), true
 	}
