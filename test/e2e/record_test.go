@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/dispatch"
@@ -75,14 +76,25 @@ func TestRecordHistories(t *testing.T) {
 					time.Sleep(200 * time.Millisecond)
 				}
 			}
+			var rb api.RollbackResponse
 			if tc.rollback != "" {
 				h.waitStep(m.WorkflowID, "block", "succeeded")
 				time.Sleep(time.Second) // let the run start holding
-				if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.tokenFor(tc.rollback), fmt.Sprintf(`{"user":%q}`, tc.rollback)); code != 202 {
+				code, b := h.do("POST", "/v1/runs/"+url.PathEscape(m.WorkflowID)+"/rollback", h.tokenFor(tc.rollback), fmt.Sprintf(`{"user":%q}`, tc.rollback))
+				if code != 202 || json.Unmarshal(b, &rb) != nil {
 					t.Fatalf("rollback: %d %s", code, b)
 				}
 			}
 			h.waitRun(m.WorkflowID, time.Minute)
+			if rb.RunID != "" {
+				// The rollback workflow verifies its input's seal (with the
+				// requester's credential) and branches on its own versions
+				// when replayed: the guard holds its history too.
+				if err := c.GetWorkflow(context.Background(), rb.WorkflowID, rb.RunID).Get(context.Background(), nil); err != nil {
+					t.Fatalf("rollback run: %v", err)
+				}
+				saveHistory(t, c, rb.WorkflowID, rb.RunID, *recordPrefix+"rollback-"+tc.name)
+			}
 			name := tc.file
 			if name == "" {
 				name = m.Playbook
