@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -84,8 +87,11 @@ type problemError struct {
 	Title  string
 	Detail string
 	// Hint says what to do next (not part of the problem JSON).
-	Hint   string `json:"-"`
-	Errors []struct {
+	Hint string `json:"-"`
+	// RetryAfter is the response's Retry-After (seconds or an HTTP date),
+	// zero when it has none.
+	RetryAfter time.Duration `json:"-"`
+	Errors     []struct {
 		Index   int    `json:"index"`
 		Path    string `json:"path"`
 		Message string `json:"message"`
@@ -144,7 +150,7 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 		*status = resp.StatusCode
 	}
 	if resp.StatusCode >= 300 {
-		p := &problemError{Status: resp.StatusCode}
+		p := &problemError{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header.Get("Retry-After"), time.Now())}
 		if json.Unmarshal(data, p) != nil || p.Title == "" {
 			p.Title = http.StatusText(resp.StatusCode)
 			p.Detail = strings.TrimSpace(string(data))
@@ -163,4 +169,37 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 		}
 	}
 	return nil
+}
+
+// retryAfter reads a Retry-After value (RFC 9110 10.2.3: delay seconds or
+// an HTTP date); zero when absent or unreadable.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(v); err == nil {
+		return time.Duration(max(n, 0)) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		return max(t.Sub(now), 0)
+	}
+	return 0
+}
+
+// transient reports whether a failed call may succeed if made again: the
+// API was rate limited (429), unavailable (502, 503, 504) or not reached
+// at all (connection refused or dropped, a timeout). wait is the answer's
+// Retry-After, zero when it gave none.
+func transient(err error) (wait time.Duration, ok bool) {
+	var p *problemError
+	if errors.As(err, &p) {
+		switch p.Status {
+		case http.StatusTooManyRequests, http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+			return p.RetryAfter, true
+		}
+		return 0, false
+	}
+	var ue *url.Error
+	return 0, errors.As(err, &ue)
 }

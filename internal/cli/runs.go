@@ -21,14 +21,16 @@ import (
 const runsUsage = `Usage:
   riposte runs list [--playbook P] [--status S] [--outcome O] [--kind K] [--shadow] [--limit N] [--cursor C]
   riposte runs show ID
-  riposte runs follow ID
+  riposte runs follow ID [--interval 500ms] [--retry-for 5m]
 
 list shows recent runs, playbook runs and rollback runs (--kind playbook or
 rollback for one kind), with their outcome, the release time of a holding
 run and whether it was rolled back; show prints every step (status, times,
 what it acts on, output summary, error), the outcome, holds with their release times and the
 rollback; follow prints step progress live until the run ends and exits 0
-when it completed (whatever its outcome), 1 when it failed.
+when it completed (whatever its outcome), 1 when it failed. A poll the API
+cannot answer for now (429, 502, 503, 504, no connection) is retried, after
+its Retry-After, for up to --retry-for; then follow exits 1 saying so.
 
 Statuses: running, waiting_approval, holding, succeeded, failed.
 Outcomes: contained, partially_contained, not_contained, no_containment,
@@ -54,6 +56,7 @@ func runsCommand() command {
 			limit := fs.Int("limit", 50, "most runs to list")
 			cursor := fs.String("cursor", "", "list the next page: the cursor the previous list printed")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
+			retryFor := fs.Duration("retry-for", 5*time.Minute, "follow: how long to keep polling an API that does not answer (429, 502, 503, 504, no connection) before giving up")
 			if wantsHelp(args) {
 				fs.Usage()
 				return 0
@@ -120,7 +123,7 @@ func runsCommand() command {
 					printRun(s.Out, d)
 					return 0
 				}
-				return followRun(ctx, c, pos[0], *interval, s)
+				return followRun(ctx, c, pos[0], *interval, *retryFor, s)
 			default:
 				fmt.Fprintf(s.Err, "riposte runs: unknown subcommand %q (list, show, follow)\n", sub)
 				return 2
@@ -394,14 +397,43 @@ func summarize(v any, n int) string {
 	return s
 }
 
-func followRun(ctx context.Context, c *apiClient, id string, interval time.Duration, s Streams) int {
+// followRun polls the run until it ends. A poll the API cannot answer for
+// now (transient) is retried, after its Retry-After or the interval, for up
+// to retryFor of continuous failure: a rate limit or a restart of the API
+// does not end follow with the exit code of a failed run.
+func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor time.Duration, s Streams) int {
 	seen := map[string]string{}
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
+	var failingSince time.Time
 	for {
 		d, err := getRun(ctx, c, id)
 		if err != nil {
-			return fail(s, err)
+			if ctx.Err() != nil {
+				return 130
+			}
+			wait, ok := transient(err)
+			if !ok {
+				return fail(s, err)
+			}
+			if failingSince.IsZero() {
+				failingSince = time.Now()
+				printLine(s.Err, "riposte: %v\n  still following %s: retrying for up to %s (--retry-for)\n", err, id, retryFor)
+			}
+			if time.Since(failingSince) >= retryFor {
+				return fail(s, fmt.Errorf("gave up following %s: the API has not answered for %s (--retry-for): %w", id, time.Since(failingSince).Round(time.Second), err))
+			}
+			wait = min(max(wait, interval), time.Until(failingSince.Add(retryFor))+interval)
+			select {
+			case <-ctx.Done():
+				return 130
+			case <-time.After(wait):
+			}
+			continue
+		}
+		if !failingSince.IsZero() {
+			printLine(s.Err, "riposte: the API answers again (after %s); following %s\n", time.Since(failingSince).Round(time.Second), id)
+			failingSince = time.Time{}
 		}
 		for _, st := range d.Steps {
 			if seen[st.ID] != st.Status {
