@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"os"
@@ -154,6 +155,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 		if json.Unmarshal(data, p) != nil || p.Title == "" {
 			p.Title = http.StatusText(resp.StatusCode)
 			p.Detail = strings.TrimSpace(string(data))
+			if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt == "text/html" || len(p.Detail) > 512 {
+				// A proxy's error page or another service: say what
+				// answered, not kilobytes of its markup.
+				p.Detail = c.notAPI(resp, data)
+			}
 		}
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized:
@@ -165,6 +171,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
+			if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" && mt != "application/problem+json" {
+				return errors.New(c.notAPI(resp, data))
+			}
 			return fmt.Errorf("decoding API response: %w", err)
 		}
 	}
@@ -202,4 +211,23 @@ func transient(err error) (wait time.Duration, ok bool) {
 	}
 	var ue *url.Error
 	return 0, errors.As(err, &ue)
+}
+
+// notAPI describes an answer that is not the Riposte API's JSON (the
+// Temporal UI, a proxy's error or login page): its type, size and start,
+// and the setting to check.
+func (c *apiClient) notAPI(resp *http.Response, data []byte) string {
+	ct := resp.Header.Get("Content-Type")
+	if ct == "" {
+		ct = "no Content-Type"
+	}
+	start := strings.TrimSpace(string(data))
+	if i := strings.IndexAny(start, "\r\n"); i >= 0 {
+		start = start[:i]
+	}
+	if r := []rune(start); len(r) > 80 {
+		start = string(r[:80]) + "…"
+	}
+	return fmt.Sprintf("the answer from %s (%s, %d bytes, starting %q) is not the Riposte API's: check that --api / RIPOSTE_API_URL is riposte dev's --http address or riposte serve's (not the Temporal UI's), and that the API behind a proxy is up",
+		resp.Request.URL.Redacted(), ct, len(data), start)
 }
