@@ -25,7 +25,11 @@ func actionsCommand() command {
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("actions", actionsUsage, s)
 			format := fs.String("format", "text", "output format: text, json or md")
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "actions", pos, "; it prints the whole catalog (--format text, json or md)"); !ok {
 				return code
 			}
 			cat := activities.Catalog()

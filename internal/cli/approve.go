@@ -28,7 +28,11 @@ func approvalsCommand() command {
 			fs := newFlagSet("approvals", approvalsUsage, s)
 			f.register(fs)
 			jsonOut := fs.Bool("json", false, "print JSON")
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "approvals", pos, "; it lists the gates of every run (riposte runs show RUN shows one run's)"); !ok {
 				return code
 			}
 			var resp struct {

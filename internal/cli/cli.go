@@ -164,6 +164,18 @@ func parseArgs(fs *flag.FlagSet, args []string) (pos []string, code int, ok bool
 	return pos, 0, true
 }
 
+// noArgs refuses the positional arguments of a command that takes none
+// (exit 2, the usage code): ignored, they let `riposte dev my-playbooks` run
+// ./playbooks and `riposte runs list failed` list every run. hint names
+// what to use instead.
+func noArgs(s Streams, name string, pos []string, hint string) (code int, ok bool) {
+	if len(pos) == 0 {
+		return 0, true
+	}
+	fmt.Fprintf(s.Err, "riposte %s: takes no arguments (got %q)%s\n", name, pos, hint)
+	return 2, false
+}
+
 // newFlagSet returns a flag set whose usage prints to the error stream.
 func newFlagSet(c string, usage string, s Streams) *flag.FlagSet {
 	fs := flag.NewFlagSet(c, flag.ContinueOnError)

@@ -78,7 +78,11 @@ func devCommand() command {
 			o.Runtime.register(fs)
 			o.Observe.register(fs)
 			o.Rate.register(fs)
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "dev", pos, "; the playbooks to load are --playbooks DIR (comma-separated for several)"); !ok {
 				return code
 			}
 			o.NoPayloadCompression = !compressFlag

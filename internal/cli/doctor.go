@@ -79,7 +79,11 @@ func doctorCommand() command {
 			o.Encryption.register(fs)
 			fs.DurationVar(&o.MaxSkew, "max-skew", 30*time.Second, "largest clock difference accepted")
 			fs.DurationVar(&o.Timeout, "timeout", 10*time.Second, "timeout of each check")
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "doctor", pos, "; it checks the deployment its flags and environment describe (riposte doctor -h)"); !ok {
 				return code
 			}
 			if failed := runDoctor(ctx, o, s); failed > 0 {

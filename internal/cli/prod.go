@@ -71,7 +71,11 @@ func workerCommand() command {
 			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
 			fs.BoolVar(&o.RegisterSA, "register-search-attributes", config.Env("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
 			o.Runtime.register(fs)
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "worker", pos, "; the playbooks to load are --playbooks DIR (comma-separated for several)"); !ok {
 				return code
 			}
 			if err := o.Runtime.check(); err != nil {
@@ -162,7 +166,11 @@ func serveCommand() command {
 			delay := config.Env("RIPOSTE_SHUTDOWN_DELAY", "5s")
 			fs.StringVar(&delay, "shutdown-delay", delay, "after SIGTERM, how long to go on answering (GET /healthz says 503) while load balancers take this replica out of rotation, before draining the requests in flight and exiting: a Kubernetes Service routes new connections to a terminating pod for a few seconds (env RIPOSTE_SHUTDOWN_DELAY; 0s: stop at once)")
 			o.Rate.register(fs)
-			if _, code, ok := parseArgs(fs, args); !ok {
+			pos, code, ok := parseArgs(fs, args)
+			if !ok {
+				return code
+			}
+			if code, ok := noArgs(s, "serve", pos, "; the playbooks to load are --playbooks DIR (comma-separated for several)"); !ok {
 				return code
 			}
 			d, err := time.ParseDuration(delay)

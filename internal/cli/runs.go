@@ -68,6 +68,13 @@ func runsCommand() command {
 			c := f.client()
 			switch sub {
 			case "list":
+				if code, ok := noArgs(s, "runs list", pos, "; filters are flags: --playbook P, --status S, --outcome O, --kind K, --shadow"); !ok {
+					return code
+				}
+				if *limit < 1 || *limit > 1000 {
+					fmt.Fprintf(s.Err, "riposte runs list: --limit %d: want 1 to 1000 (the API's page size; --cursor lists the next page)\n", *limit)
+					return 2
+				}
 				filter := api.RunFilter{Playbook: *playbookName, Status: *status, Outcome: *outcome, Kind: *kind}
 				if err := filter.Validate(); err != nil {
 					fmt.Fprintf(s.Err, "riposte runs list: %v\n", err)
