@@ -355,10 +355,22 @@ func (s *Store) Revoke(id string, now time.Time) (Record, error) {
 	return out, err
 }
 
-// update rewrites the file atomically (safefile.WriteFile), mode 0600.
+// update rewrites the file atomically (safefile.WriteFile), mode 0600,
+// holding the file's lock from the read to the write: another process
+// changing it at the same time (riposte tokens create and revoke at once)
+// waits, and its change is kept.
 func (s *Store) update(fn func(*storeFile) error) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	dir := filepath.Dir(s.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	unlock, err := lockFile(s.path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	f, _, err := s.readFile()
 	if err != nil {
 		return err
@@ -368,10 +380,6 @@ func (s *Store) update(fn func(*storeFile) error) error {
 	}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
-		return err
-	}
-	dir := filepath.Dir(s.path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
 	// Synced, directory included: a revocation survives a power loss.

@@ -25,7 +25,8 @@ detection with X-Riposte-Requester), admin (everything). The token is
 printed once; only its SHA-256 is stored, in --tokens-file (default
 <data-dir>/tokens.json, which riposte dev reads; riposte serve reads
 --tokens-file / RIPOSTE_TOKENS_FILE). Revocation takes effect on the next
-request.`
+request. Commands changing one file at once wait for each other (a lock,
+FILE.lock, beside it): each keeps its change.`
 
 func tokensCommand() command {
 	return command{name: "tokens", summary: "Create, list and revoke personal API tokens", usage: tokensUsage,
