@@ -29,6 +29,8 @@ type apiClient struct {
 	http      *http.Client
 	// prefer, when set, is sent as the Prefer header (RFC 7240).
 	prefer string
+	// baseErr, when set, says why base is not an API URL (a usage error).
+	baseErr error
 }
 
 // apiFlags are the flags every API client command shares.
@@ -61,6 +63,11 @@ func (f *apiFlags) client() *apiClient {
 		base:  strings.TrimRight(f.API, "/"),
 		token: config.ReadToken(f.Token, f.DataDir),
 		http:  &http.Client{Timeout: 60 * time.Second},
+	}
+	if u, err := url.Parse(f.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		// riposte dev's --http takes host:port; the API URL needs the
+		// scheme, or Go's URL parser and transport say it their way.
+		c.baseErr = &exitError{code: 2, err: fmt.Errorf("--api (or RIPOSTE_API_URL) %q is not an http(s) URL; use e.g. http://127.0.0.1:8080 (riposte dev's --http address) or https://riposte.example.com", f.API)}
 	}
 	switch {
 	case f.Token != "":
@@ -121,6 +128,9 @@ func (p *problemError) Error() string {
 // do sends a request and decodes a JSON answer into out. status receives
 // the HTTP status when non-nil.
 func (c *apiClient) do(ctx context.Context, method, path string, body []byte, contentType string, out any, status *int) error {
+	if c.baseErr != nil {
+		return c.baseErr
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

@@ -71,6 +71,9 @@ func submitCommand() command {
 
 func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) error {
 	c := o.client()
+	if c.baseErr != nil {
+		return c.baseErr
+	}
 	q := url.Values{}
 	if o.DryRun {
 		q.Set("dry_run", "true")
