@@ -101,7 +101,11 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 			body, err = os.ReadFile(f)
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", f, err)
+			// Reported like a file the API refused; the files after it
+			// are still sent.
+			fmt.Fprintf(s.Err, "%s: not sent: %v\n", f, err)
+			failed++
+			continue
 		}
 		if o.Explain {
 			var ex api.ExplainResponse
@@ -183,7 +187,11 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		}
 	}
 	if failed > 0 {
-		return &exitError{code: 1, err: fmt.Errorf("%d of %d file(s) were rejected", failed, len(files))}
+		others := ""
+		if failed < len(files) {
+			others = "; the others were sent"
+		}
+		return &exitError{code: 1, err: fmt.Errorf("%d of %d file(s) were not read or were rejected (each named above%s)", failed, len(files), others)}
 	}
 	if refused > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d detection(s) were refused (the others were processed; fix and resend them)", refused)}
