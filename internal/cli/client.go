@@ -38,12 +38,14 @@ type apiFlags struct {
 	API     string
 	Token   string
 	DataDir string
+	Timeout time.Duration
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.API, "api", config.Env("RIPOSTE_API_URL", "http://127.0.0.1:8080"), "Riposte API URL (env RIPOSTE_API_URL)")
 	fs.StringVar(&f.Token, "token", "", "API token (default: env RIPOSTE_API_TOKEN, then the dev token in --data-dir)")
 	fs.StringVar(&f.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
+	fs.DurationVar(&f.Timeout, "timeout", 60*time.Second, "how long to wait for the API's answer to each request")
 }
 
 // asUserFlags starts the flags of a command that acts through the API as
@@ -62,7 +64,7 @@ func (f *apiFlags) client() *apiClient {
 	c := &apiClient{
 		base:  strings.TrimRight(f.API, "/"),
 		token: config.ReadToken(f.Token, f.DataDir),
-		http:  &http.Client{Timeout: 60 * time.Second},
+		http:  &http.Client{Timeout: f.Timeout},
 	}
 	if u, err := url.Parse(f.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// riposte dev's --http takes host:port; the API URL needs the
@@ -150,6 +152,21 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		// Sent but not answered: the API may have carried it out.
+		sent := ""
+		if method != http.MethodGet {
+			sent = "it may have carried the request out (riposte runs show RUN, runs list say what it did; a detection resent is deduplicated)"
+		}
+		if ctx.Err() != nil {
+			return &exitError{code: 130, err: fmt.Errorf("interrupted before the API at %s answered %s %s%s", c.base, method, strings.SplitN(path, "?", 2)[0], prefixed("; ", sent))}
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) && ue.Timeout() {
+			if sent != "" {
+				sent = "; it may still carry the request out (riposte runs show RUN, runs list say what it did; a detection resent is deduplicated)"
+			}
+			return fmt.Errorf("the API at %s did not answer %s %s within %s (--timeout)%s: %w", c.base, method, strings.SplitN(path, "?", 2)[0], c.http.Timeout, sent, err)
+		}
 		return fmt.Errorf("calling the Riposte API at %s: %w (is it running? start it with riposte dev, or point --api / RIPOSTE_API_URL at your server)", c.base, err)
 	}
 	defer resp.Body.Close()
@@ -240,4 +257,12 @@ func (c *apiClient) notAPI(resp *http.Response, data []byte) string {
 	}
 	return fmt.Sprintf("the answer from %s (%s, %d bytes, starting %q) is not the Riposte API's: check that --api / RIPOSTE_API_URL is riposte dev's --http address or riposte serve's (not the Temporal UI's), and that the API behind a proxy is up",
 		resp.Request.URL.Redacted(), ct, len(data), start)
+}
+
+// prefixed is s with prefix p, or "" when s is empty.
+func prefixed(p, s string) string {
+	if s == "" {
+		return ""
+	}
+	return p + s
 }

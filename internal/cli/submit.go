@@ -110,6 +110,9 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		if o.Explain {
 			var ex api.ExplainResponse
 			if err := c.do(ctx, "POST", path, body, "application/json", &ex, nil); err != nil {
+				if ctx.Err() != nil {
+					return fmt.Errorf("%s: %w", f, err) // interrupted: no more files
+				}
 				fmt.Fprintf(s.Err, "%s: %v\n", f, err)
 				failed++
 				continue
@@ -123,6 +126,9 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		}
 		var resp api.DetectionsResponse
 		if err := c.do(ctx, "POST", path, body, "application/json", &resp, nil); err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("%s: %w", f, err) // interrupted: no more files
+			}
 			fmt.Fprintf(s.Err, "%s: %v\n", f, err)
 			failed++
 			continue
