@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -39,6 +40,9 @@ type apiFlags struct {
 	Token   string
 	DataDir string
 	Timeout time.Duration
+	// InsecureHTTP allows sending the token over http:// to a host that
+	// is not loopback.
+	InsecureHTTP bool
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -46,6 +50,7 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Token, "token", "", "API token (default: env RIPOSTE_API_TOKEN, then the dev token in --data-dir)")
 	fs.StringVar(&f.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
 	fs.DurationVar(&f.Timeout, "timeout", 60*time.Second, "how long to wait for the API's answer to each request")
+	fs.BoolVar(&f.InsecureHTTP, "insecure-http", false, "send the API token over plain http:// to a host that is not loopback (only where the path is protected otherwise, e.g. a service mesh's mTLS)")
 }
 
 // asUserFlags starts the flags of a command that acts through the API as
@@ -70,6 +75,19 @@ func (f *apiFlags) client() *apiClient {
 		// riposte dev's --http takes host:port; the API URL needs the
 		// scheme, or Go's URL parser and transport say it their way.
 		c.baseErr = &exitError{code: 2, err: fmt.Errorf("--api (or RIPOSTE_API_URL) %q is not an http(s) URL; use e.g. http://127.0.0.1:8080 (riposte dev's --http address) or https://riposte.example.com", f.API)}
+	} else if c.token != "" && u.Scheme == "http" && !loopbackHost(u.Hostname()) && !f.InsecureHTTP {
+		// RFC 6750 5.3: a bearer token only over TLS. Whoever reads a
+		// personal token on the wire decides gates as its person.
+		c.baseErr = &exitError{code: 2, err: fmt.Errorf("not sending the API token in clear to %s (http:// to a host that is not loopback): use https:// (TLS in front of riposte serve), or --insecure-http when the path is protected otherwise (a service mesh's mTLS)", u.Host)}
+	}
+	c.http.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Scheme == "http" && !loopbackHost(req.URL.Hostname()) && !f.InsecureHTTP && c.token != "" {
+			return fmt.Errorf("not following the redirect to %s: it would send the API token in clear (use https://, or --insecure-http)", req.URL.Redacted())
+		}
+		return nil
 	}
 	switch {
 	case f.Token != "":
@@ -265,4 +283,14 @@ func prefixed(p, s string) string {
 		return ""
 	}
 	return p + s
+}
+
+// loopbackHost reports whether host (a name or an IP, no port) is this
+// machine: localhost, 127.0.0.0/8 or ::1.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
