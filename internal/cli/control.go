@@ -129,7 +129,7 @@ func policyCommand() command {
 				if st.SafeModeCredential != "" {
 					with = " with " + st.SafeModeCredential
 				}
-				fmt.Fprintf(s.Out, " (set by %s%s at %s)", st.SafeModeBy, with, st.SafeModeAt.Local().Format("2006-01-02 15:04:05"))
+				fmt.Fprintf(s.Out, " (set by %s%s at %s)", st.SafeModeBy, with, stamp(*st.SafeModeAt))
 			}
 			fmt.Fprintln(s.Out)
 			for _, name := range slices.Sorted(maps.Keys(st.Budgets)) {

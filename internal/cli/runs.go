@@ -158,7 +158,7 @@ func printRuns(w io.Writer, runs []api.RunSummary) {
 		if r.Kind == api.KindRollback {
 			pb = "(rollback)"
 		}
-		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.StartedAt.Local().Format("2006-01-02 15:04:05"), pb,
+		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", stamp(r.StartedAt), pb,
 			r.Status, dash(r.Outcome), dash(r.ApprovalState), dash(r.Mode), dash(r.DetectionID), r.WorkflowID, runNote(r))
 	}
 	_ = tw.Flush()
@@ -174,12 +174,12 @@ func runNote(r api.RunSummary) string {
 		}
 	}
 	if r.HoldUntil != nil && r.ClosedAt == nil {
-		notes = append(notes, "releases at "+r.HoldUntil.Local().Format("2006-01-02 15:04:05"))
+		notes = append(notes, "releases at "+stamp(*r.HoldUntil))
 	}
 	if r.RolledBackBy != "" {
 		n := "rolled back by " + r.RolledBackBy
 		if r.RolledBackAt != nil {
-			n += " at " + r.RolledBackAt.Local().Format("2006-01-02 15:04:05")
+			n += " at " + stamp(*r.RolledBackAt)
 		}
 		notes = append(notes, n)
 	}
@@ -211,7 +211,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	if d.RolledBackBy != "" || d.RollbackRun != "" {
 		at := ""
 		if d.RolledBackAt != nil {
-			at = " at " + d.RolledBackAt.Local().Format("2006-01-02 15:04:05")
+			at = " at " + stamp(*d.RolledBackAt)
 		}
 		printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
 	}
@@ -251,7 +251,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 				if v.Credential != "" {
 					via += " (" + v.Credential + ")" // what authenticated them
 				}
-				printLine(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, via, v.At.Local().Format("15:04:05"), reason)
+				printLine(w, "        %s by %s via %s at %s%s\n", verbOf(v.Approve), v.User, via, stamp(v.At), reason)
 			}
 			for _, v := range g.Refused {
 				vote := "deny"
@@ -270,7 +270,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 					// what the vote said, like its user.
 					via += " (" + v.Credential + ", not verified)"
 				}
-				printLine(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, via, v.At.Local().Format("15:04:05"), v.Refusal)
+				printLine(w, "        refused: %s by %s via %s at %s: %s\n", vote, who, via, stamp(v.At), v.Refusal)
 			}
 		}
 		if st.Error != "" {
@@ -289,12 +289,12 @@ func printRun(w io.Writer, d *api.RunDetail) {
 func holdLine(h workflows.Hold) string {
 	switch {
 	case h.ReleasedAt != nil && h.Error != "":
-		return sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"), h.Error)
+		return sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, stamp(*h.ReleasedAt), h.Error)
 	case h.ReleasedAt != nil:
-		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, h.ReleasedAt.Local().Format("2006-01-02 15:04:05"))
+		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, stamp(*h.ReleasedAt))
 	}
 	return sprintLine("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
-		h.Until.Local().Format("2006-01-02 15:04:05 MST"), time.Until(h.Until).Round(time.Second), h.Step)
+		stamp(h.Until), time.Until(h.Until).Round(time.Second), h.Step)
 }
 
 // printFinding shows the run's current finding view (as later records of
@@ -329,13 +329,13 @@ func printFinding(w io.Writer, d *api.RunDetail) {
 		if c.Confidence != nil {
 			conf = fmt.Sprint(c.Confidence)
 		}
-		printLine(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", c.At.Local().Format("15:04:05"), c.Severity, conf, c.State)
+		printLine(w, "  finding:   updated at %s: severity %s, confidence %s, %s\n", stamp(c.At), c.Severity, conf, c.State)
 	}
 	if wd := d.Withdrawn; wd != nil && wd.BeforeStart {
-		printLine(w, "  withdrawn: %s at %s, before any record of the finding started this run: no step ran\n", wd.Reason, wd.At.Local().Format("15:04:05"))
+		printLine(w, "  withdrawn: %s at %s, before any record of the finding started this run: no step ran\n", wd.Reason, stamp(wd.At))
 	} else if wd != nil {
 		printLine(w, "  withdrawn: %s at %s; gates closed: %s; containment left in place, to review: %s\n",
-			wd.Reason, wd.At.Local().Format("15:04:05"), dash(strings.Join(wd.Gates, ", ")), dash(strings.Join(wd.Review, ", ")))
+			wd.Reason, stamp(wd.At), dash(strings.Join(wd.Gates, ", ")), dash(strings.Join(wd.Review, ", ")))
 	}
 }
 
@@ -484,4 +484,11 @@ func verbOf(approve bool) string {
 		return "approved"
 	}
 	return "denied"
+}
+
+// stamp is how runs show, runs list and the other listings print a time:
+// local, with its date and zone (a gate can stay open for days; the reader
+// may not be in the zone the run happened in).
+func stamp(t time.Time) string {
+	return t.Local().Format("2006-01-02 15:04:05 MST")
 }

@@ -47,10 +47,10 @@ func TestPrintRefusedVotes(t *testing.T) {
 	var b bytes.Buffer
 	printRun(&b, d)
 	for _, want := range []string{
-		"refused: approve by UMALLORY via api at " + at.Local().Format("15:04:05") + ": UMALLORY is not an approver for step isolate",
+		"refused: approve by UMALLORY via api at " + stamp(at) + ": UMALLORY is not an approver for step isolate",
 		"refused: deny by U0SOCLEAD1 (identity not verified) via slack at",
-		"approved by U0SOCLEAD2 via api at " + at.Local().Format("15:04:05") + ": confirmed with the user\n",
-		"approved by U0SOCLEAD3 via slack at " + at.Local().Format("15:04:05") + "\n",
+		"approved by U0SOCLEAD2 via api at " + stamp(at) + ": confirmed with the user\n",
+		"approved by U0SOCLEAD3 via slack at " + stamp(at) + "\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
@@ -82,7 +82,7 @@ func TestRunsShowCutsOutputOnACharacter(t *testing.T) {
 // its credential is as unverified as its user.
 func TestPrintVoteCredentials(t *testing.T) {
 	at := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
-	hm := at.Local().Format("15:04:05")
+	hm := stamp(at)
 	d := &api.RunDetail{Steps: []workflows.StepResult{{ID: "isolate", Status: "waiting_approval", Gate: &workflows.Gate{
 		State: workflows.GatePending, Quorum: 2, Votes: []workflows.Decision{
 			{User: "U0SOCLEAD2", Approve: true, Via: workflows.ViaAPI, Credential: "token:t0123456789ab", At: at},
