@@ -784,7 +784,8 @@ func evidenceDevices(det map[string]any) []Device {
 	return out
 }
 
-// deviceFacts are a device object's hostname and name, and its address.
+// deviceFacts are a device object's hostname and name, and its addresses
+// (ip and network_interfaces[].ip).
 func deviceFacts(dev map[string]any) (names, ips []string) {
 	for _, k := range []string{"hostname", "name"} {
 		if s, _ := dev[k].(string); strings.TrimSpace(s) != "" {
@@ -793,6 +794,15 @@ func deviceFacts(dev map[string]any) (names, ips []string) {
 	}
 	if s, _ := dev["ip"].(string); strings.TrimSpace(s) != "" {
 		ips = append(ips, strings.TrimSpace(s))
+	}
+	// Every address the device had (OCSF device.network_interfaces[].ip;
+	// a Graph deviceEvidence's ipInterfaces), not only the first.
+	nics, _ := dev["network_interfaces"].([]any)
+	for _, n := range nics {
+		nm, _ := n.(map[string]any)
+		if s, _ := nm["ip"].(string); strings.TrimSpace(s) != "" && !slices.Contains(ips, strings.TrimSpace(s)) {
+			ips = append(ips, strings.TrimSpace(s))
+		}
 	}
 	return names, ips
 }

@@ -21,7 +21,8 @@ import (
 //	    (Suppressed) and finding_info.verdict (the finding is withdrawn)
 //	serviceSource                   → metadata.product.name ("Microsoft Defender …")
 //	evidence[] by @odata.type       → evidences[]:
-//	    deviceEvidence  → {device: {hostname: deviceDnsName, uid: mdeDeviceId, ip: ipInterfaces[0]}},
+//	    deviceEvidence  → {device: {hostname: deviceDnsName, uid: mdeDeviceId, ip: ipInterfaces[0],
+//	                      network_interfaces: [{ip}] for each of ipInterfaces when it lists more than one}},
 //	                      or dst_endpoint when its roles say destination, attacked
 //	                      or commandAndControl (not source, attacker or compromised)
 //	    userEvidence    → {user: {name: accountName, uid: userSid, email_addr: userPrincipalName, domain}}
@@ -95,6 +96,15 @@ func graphEvidence(e map[string]any) map[string]any {
 		put(d, "uid", gets(e, "mdeDeviceId"))
 		if ips := strList(e["ipInterfaces"]); len(ips) > 0 {
 			d["ip"] = ips[0]
+			// ipInterfaces lists every address the machine had (OCSF
+			// device.network_interfaces[].ip): guardrails judge each.
+			if len(ips) > 1 {
+				nics := make([]any, 0, len(ips))
+				for _, ip := range ips {
+					nics = append(nics, map[string]any{"ip": ip})
+				}
+				d["network_interfaces"] = nics
+			}
 		}
 		if os := gets(e, "osPlatform"); os != "" {
 			d["os"] = map[string]any{"name": os}
