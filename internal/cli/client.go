@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -85,7 +87,7 @@ func (f *apiFlags) client() *apiClient {
 			return errors.New("stopped after 10 redirects")
 		}
 		if req.URL.Scheme == "http" && !loopbackHost(req.URL.Hostname()) && !f.InsecureHTTP && c.token != "" {
-			return fmt.Errorf("not following the redirect to %s: it would send the API token in clear (use https://, or --insecure-http)", req.URL.Redacted())
+			return &clearRedirectError{to: req.URL.Redacted()}
 		}
 		return nil
 	}
@@ -185,6 +187,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 			}
 			return fmt.Errorf("the API at %s did not answer %s %s within %s (--timeout)%s: %w", c.base, method, strings.SplitN(path, "?", 2)[0], c.http.Timeout, sent, err)
 		}
+		if settingsError(err) {
+			// Reached, but refused by this client: the API runs; a
+			// setting is wrong.
+			return fmt.Errorf("calling the Riposte API at %s: %w", c.base, err)
+		}
 		return fmt.Errorf("calling the Riposte API at %s: %w (is it running? start it with riposte dev, or point --api / RIPOSTE_API_URL at your server)", c.base, err)
 	}
 	defer resp.Body.Close()
@@ -254,8 +261,33 @@ func transient(err error) (wait time.Duration, ok bool) {
 		}
 		return 0, false
 	}
+	if settingsError(err) {
+		return 0, false
+	}
 	var ue *url.Error
 	return 0, errors.As(err, &ue)
+}
+
+// settingsError reports whether a failed call failed on something no
+// retry mends: the server's certificate is not trusted here (a private CA
+// not installed, another host name) or a redirect this client refuses.
+func settingsError(err error) bool {
+	var (
+		cv *tls.CertificateVerificationError
+		ua x509.UnknownAuthorityError
+		he x509.HostnameError
+		ci x509.CertificateInvalidError
+		cr *clearRedirectError
+	)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) || errors.As(err, &cr)
+}
+
+// clearRedirectError is a redirect refused because it would send the API
+// token in clear (http:// to a host that is not loopback).
+type clearRedirectError struct{ to string }
+
+func (e *clearRedirectError) Error() string {
+	return fmt.Sprintf("not following the redirect to %s: it would send the API token in clear (use https://, or --insecure-http)", e.to)
 }
 
 // notAPI describes an answer that is not the Riposte API's JSON (the
