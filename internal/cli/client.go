@@ -153,6 +153,9 @@ func (c *apiClient) do(ctx context.Context, method, path string, body []byte, co
 	if c.baseErr != nil {
 		return c.baseErr
 	}
+	if ctx.Err() != nil {
+		return &exitError{code: 130, err: fmt.Errorf("interrupted before sending %s %s: not sent", method, strings.SplitN(path, "?", 2)[0])}
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)

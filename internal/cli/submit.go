@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -92,13 +93,29 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		path += "?" + q.Encode()
 	}
 	failed, refused := 0, 0
-	for _, f := range files {
+	for i, f := range files {
+		// interrupted ends the command (exit 130) naming the file at hand
+		// and the files after it, never sent.
+		interrupted := func(err error) error {
+			msg := err.Error()
+			var ee *exitError
+			if errors.As(err, &ee) && ee.err != nil {
+				msg = ee.err.Error()
+			}
+			if rest := files[i+1:]; len(rest) > 0 {
+				msg += fmt.Sprintf("; not sent: %s", strings.Join(rest, ", "))
+			}
+			return &exitError{code: 130, err: fmt.Errorf("%s: %s", f, msg)}
+		}
 		var body []byte
 		var err error
 		if f == "-" {
-			body, err = io.ReadAll(s.In)
+			body, err = readAllContext(ctx, s.In)
 		} else {
 			body, err = os.ReadFile(f)
+		}
+		if err != nil && ctx.Err() != nil {
+			return interrupted(errors.New("interrupted while reading it: not sent"))
 		}
 		if err != nil {
 			// Reported like a file the API refused; the files after it
@@ -111,7 +128,7 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 			var ex api.ExplainResponse
 			if err := c.do(ctx, "POST", path, body, "application/json", &ex, nil); err != nil {
 				if ctx.Err() != nil {
-					return fmt.Errorf("%s: %w", f, err) // interrupted: no more files
+					return interrupted(err) // no more files
 				}
 				fmt.Fprintf(s.Err, "%s: %v\n", f, err)
 				failed++
@@ -127,7 +144,7 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		var resp api.DetectionsResponse
 		if err := c.do(ctx, "POST", path, body, "application/json", &resp, nil); err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("%s: %w", f, err) // interrupted: no more files
+				return interrupted(err) // no more files
 			}
 			fmt.Fprintf(s.Err, "%s: %v\n", f, err)
 			failed++
@@ -203,6 +220,27 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 		return &exitError{code: 1, err: fmt.Errorf("%d detection(s) were refused (the others were processed; fix and resend them)", refused)}
 	}
 	return nil
+}
+
+// readAllContext reads r to its end, or until ctx is done (Ctrl-C while
+// stdin is a terminal or a producer still writing): main catches the
+// signal into ctx, so a read that ignored it would hang until r closes.
+func readAllContext(ctx context.Context, r io.Reader) ([]byte, error) {
+	type result struct {
+		b   []byte
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		b, err := io.ReadAll(r)
+		ch <- result{b, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.b, res.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // viewLine summarises what the finding view found.
