@@ -36,6 +36,9 @@ type apiClient struct {
 	baseErr error
 }
 
+// insecureHTTPEnv is --insecure-http's environment variable.
+const insecureHTTPEnv = "RIPOSTE_INSECURE_HTTP"
+
 // apiFlags are the flags every API client command shares.
 type apiFlags struct {
 	API     string
@@ -45,6 +48,8 @@ type apiFlags struct {
 	// InsecureHTTP allows sending the token over http:// to a host that
 	// is not loopback.
 	InsecureHTTP bool
+	// envErr says why an environment variable of these flags is unusable.
+	envErr error
 }
 
 func (f *apiFlags) register(fs *flag.FlagSet) {
@@ -52,7 +57,11 @@ func (f *apiFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Token, "token", "", "API token (default: env RIPOSTE_API_TOKEN, then the dev token in --data-dir)")
 	fs.StringVar(&f.DataDir, "data-dir", config.Env("RIPOSTE_DATA_DIR", ".riposte"), "riposte dev data dir, to find its API token")
 	fs.DurationVar(&f.Timeout, "timeout", 60*time.Second, "how long to wait for the API's answer to each request")
-	fs.BoolVar(&f.InsecureHTTP, "insecure-http", false, "send the API token over plain http:// to a host that is not loopback (only where the path is protected otherwise, e.g. a service mesh's mTLS)")
+	insecure, err := config.EnvBool(insecureHTTPEnv)
+	if err != nil {
+		f.envErr = fmt.Errorf("%s=%q: want true or false (or --insecure-http)", insecureHTTPEnv, os.Getenv(insecureHTTPEnv))
+	}
+	fs.BoolVar(&f.InsecureHTTP, "insecure-http", insecure, "send the API token over plain http:// to a host that is not loopback (only where the path is protected otherwise, e.g. a service mesh's mTLS) (env "+insecureHTTPEnv+")")
 }
 
 // asUserFlags starts the flags of a command that acts through the API as
@@ -73,7 +82,9 @@ func (f *apiFlags) client() *apiClient {
 		token: config.ReadToken(f.Token, f.DataDir),
 		http:  &http.Client{Timeout: f.Timeout},
 	}
-	if u, err := url.Parse(f.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if f.envErr != nil && !f.InsecureHTTP {
+		c.baseErr = &exitError{code: 2, err: f.envErr}
+	} else if u, err := url.Parse(f.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// riposte dev's --http takes host:port; the API URL needs the
 		// scheme, or Go's URL parser and transport say it their way.
 		c.baseErr = &exitError{code: 2, err: fmt.Errorf("--api (or RIPOSTE_API_URL) %q is not an http(s) URL; use e.g. http://127.0.0.1:8080 (riposte dev's --http address) or https://riposte.example.com", f.API)}
