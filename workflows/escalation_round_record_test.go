@@ -20,12 +20,9 @@ import (
 // approvals" and "Approved so far" names the first-round approver, while
 // the gate is still pending (and then times out).
 //
-// FAILS until fixed: the gate needs to say which votes are the current
-// round's (proposed: Gate.RoundFrom, the index in Votes where the current
-// round starts, set from gateState.countFrom at the escalation; state and
-// activity input only, so no new command and no version gate), and the
-// renderers (slackapp statusBlock/outcomeBlocks, riposte approvals'
-// approvalsOf) count Votes[RoundFrom:].
+// The gate says which votes are the current round's (Gate.RoundFrom, set
+// at the escalation; state and activity input only), and the renderers
+// count Votes[RoundFrom:].
 func TestEscalatedMessageCountsOnlyItsRound(t *testing.T) {
 	h, f := newGateHarness(t, 2, "escalate", "")
 	var first, ciso string

@@ -22,23 +22,17 @@ import (
 // docs/operations.md (Codec key rotation, step 3) retires a leaked old key
 // with "retired": {"k1": "<time>"} so that "a decision sealed with it after
 // that time is refused as forged, so a leaked old key authorizes nothing".
-// But signing.Keys.Verify judges "after that time" by the seal's own At,
+// Judged by the seal's own At (as Verify once did),
 // which whoever holds k1 writes: a seal made after the retirement and
-// dated a second before it verifies. The decide signal checks no age (it
+// dated a second before it would verify. The decide signal checks no age (it
 // may wait for a worker) and refuses only a seal dated before the run
 // started, so every run open at the retirement (a gate waiting, a hold)
-// still takes approvals forged with the retired key, sent to Temporal
+// would still take approvals forged with the retired key, sent to Temporal
 // directly, for as long as it stays open.
 //
-// FAILS until fixed. Proposed fix (workflows/approval.go decide signal,
-// and likewise the finding (lifecycle.go) and rolled_back (hold.go)
-// signals and the Update validators): judge retirement against the time
-// the run received the request, workflow.Now(ctx) (recorded, so replay
-// sees the same time), not against the seal's At — e.g. a
-// signing.Keys.VerifyAt(c, s, received) refusing a retired key's seal
-// received after its retirement whatever its date — behind a
-// workflow.GetVersion("sec-retired-key-received") asked only when it
-// refuses, so recorded runs replay unchanged.
+// Retirement is judged against the time the run received the request
+// (signing.Keys.Retired with workflow.Now), not the seal's date, behind a
+// per-request change id asked only when it refuses (retiredKey).
 func TestSignalSealedWithRetiredKeyBackdatedRefused(t *testing.T) {
 	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	retiredAt := start.Add(2 * time.Minute)
@@ -96,7 +90,7 @@ func TestSignalSealedWithRetiredKeyBackdatedRefused(t *testing.T) {
 // applied, and with on_withdraw: rollback it lifts the run's containment
 // (okta.unsuspend_user).
 //
-// FAILS until fixed (same fix, workflows/lifecycle.go).
+// Refused the same way (retiredKey in the finding signal).
 func TestFindingSealedWithRetiredKeyBackdatedRefused(t *testing.T) {
 	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
 	retiredAt := start.Add(2 * time.Minute)

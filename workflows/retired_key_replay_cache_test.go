@@ -49,15 +49,11 @@ import (
 // affected (validators and the rollback's start check do not share a
 // replayed answer).
 //
-// FAILS until fixed (workflows/: not fixed here). Proposed fix: one change
-// id per request, not one per run — e.g. retiredKey asks
+// Hence one change id per request, not one per run: retiredKey asks
 // GetVersion(ChangeRetiredKeyReceived+"/"+first 16 hex of sha256(seal.MAC))
-// when it refuses — so a request taken before its worker knew of the
+// when it refuses, so a request taken before its worker knew of the
 // retirement replays with DefaultVersion for its own id only, and a later
-// request's id is not in the cache and records version 1 when received
-// live. (Any single change id asked while replaying caches
-// DefaultVersion for the whole execution, so asking it more often does
-// not help.) Needs a replay recording of a refused retired-key signal.
+// request's id is recorded at version 1 when received live.
 func TestRetiredKeyRefusedAfterWorkerReplaysEarlierRetiredKeyRequest(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an embedded Temporal server")

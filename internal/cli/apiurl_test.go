@@ -23,3 +23,24 @@ func TestAPIURLWithoutScheme(t *testing.T) {
 		}
 	}
 }
+
+// A --timeout that is not positive and a negative --retry-for are usage
+// errors naming the flag, not a request without a time limit or a follow
+// that gives up at once.
+func TestClientDurationsAreChecked(t *testing.T) {
+	for _, args := range [][]string{
+		{"runs", "list", "--api", "http://127.0.0.1:1", "--token", "t", "--timeout", "0s"},
+		{"runs", "list", "--api", "http://127.0.0.1:1", "--token", "t", "--timeout", "-5s"},
+		{"runs", "follow", "--api", "http://127.0.0.1:1", "--token", "t", "--retry-for", "-1s", "RUN"},
+		{"runs", "follow", "--api", "http://127.0.0.1:1", "--token", "t", "--interval", "0s", "RUN"},
+	} {
+		code, _, errOut := runCLI(t, args...)
+		flag := args[len(args)-2]
+		if args[1] == "follow" {
+			flag = args[len(args)-3]
+		}
+		if code != 2 || !strings.Contains(errOut, flag) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 naming %s", args, code, errOut, flag)
+		}
+	}
+}

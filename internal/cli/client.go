@@ -84,6 +84,8 @@ func (f *apiFlags) client() *apiClient {
 	}
 	if f.envErr != nil && !f.InsecureHTTP {
 		c.baseErr = &exitError{code: 2, err: f.envErr}
+	} else if f.Timeout <= 0 {
+		c.baseErr = &exitError{code: 2, err: fmt.Errorf("--timeout %s: want a positive duration such as 60s", f.Timeout)}
 	} else if u, err := url.Parse(f.API); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		// riposte dev's --http takes host:port; the API URL needs the
 		// scheme, or Go's URL parser and transport say it their way.

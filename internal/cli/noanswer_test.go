@@ -19,15 +19,7 @@ import (
 // exits 130 saying so; a timeout says the API did not answer within the
 // --timeout, and that the request may still be carried out.
 func TestRequestWithoutAnswer(t *testing.T) {
-	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-done:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(done)
+	srv := silentAPI(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(100*time.Millisecond, cancel)
@@ -54,4 +46,22 @@ func TestRequestWithoutAnswer(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "did not answer") || !strings.Contains(stderr, "100ms") || !strings.Contains(stderr, "may still") || strings.Contains(stderr, "is it running") {
 		t.Errorf("approve past --timeout: exit %d, stderr %s", code, stderr)
 	}
+}
+
+// silentAPI is an API that takes every request and never answers (until
+// the request's context ends or the test does).
+func silentAPI(t *testing.T) *httptest.Server {
+	t.Helper()
+	done := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-done:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(func() {
+		close(done)
+		srv.Close()
+	})
+	return srv
 }

@@ -130,6 +130,10 @@ func runsCommand() command {
 					printRun(s.Out, d)
 					return 0
 				}
+				if *retryFor < 0 || *interval <= 0 {
+					fmt.Fprintf(s.Err, "riposte runs follow: --interval %s, --retry-for %s: want a positive interval and a retry time of 0s or more\n", *interval, *retryFor)
+					return 2
+				}
 				return followRun(ctx, c, pos[0], *interval, *retryFor, s)
 			default:
 				fmt.Fprintf(s.Err, "riposte runs: unknown subcommand %q (list, show, follow)\n", sub)

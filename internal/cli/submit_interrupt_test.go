@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,15 +19,7 @@ import (
 // (what 2773b54 fixed for an unreadable file). The message names the file
 // in flight and the files not sent.
 func TestSubmitInterruptedNamesTheFiles(t *testing.T) {
-	done := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-done:
-		case <-r.Context().Done():
-		}
-	}))
-	defer srv.Close()
-	defer close(done)
+	srv := silentAPI(t)
 	dir := t.TempDir()
 	var files []string
 	for _, n := range []string{"a.json", "b.json", "c.json"} {
