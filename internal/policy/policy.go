@@ -368,15 +368,11 @@ type Request struct {
 type Facts struct {
 	Confidence *int     `json:"confidence,omitempty"`
 	AssetTags  []string `json:"asset_tags,omitempty"`
-	// DeviceNames and DeviceIPs are the detection's device (hostname or
-	// name, and its address): a step that contains that host by name is
-	// checked against protected cidrs with the address.
-	DeviceNames []string `json:"device_names,omitempty"`
-	DeviceIPs   []string `json:"device_ips,omitempty"`
-	// EvidenceDevices are the devices the detection names in its
-	// evidences[] (a Microsoft Graph alert names its machine there only),
-	// each checked as the device is.
-	EvidenceDevices []Device `json:"evidence_devices,omitempty"`
+	// Devices are the detection's device and the devices its evidences[]
+	// name (a Microsoft Graph alert names its machine there only), with
+	// their names and addresses: a step that contains one of them by name
+	// is checked against protected cidrs with its addresses.
+	Devices []Device `json:"devices,omitempty"`
 }
 
 // Device is a device a detection names: its host names and addresses.
@@ -389,8 +385,7 @@ type Device struct {
 // finding (the view internal/finding builds).
 func NewFacts(detection, view map[string]any) *Facts {
 	f := &Facts{AssetTags: finding.AssetTags(detection)}
-	f.DeviceNames, f.DeviceIPs = deviceOf(detection)
-	f.EvidenceDevices = evidenceDevices(detection)
+	f.Devices = devicesOf(detection)
 	if c, ok := finding.Confidence(view); ok {
 		f.Confidence = &c
 	}
@@ -496,18 +491,15 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 	var tags []string
 	var devs []Device
 	if r.Facts != nil {
-		tags = r.Facts.AssetTags
-		devs = append([]Device{{Names: r.Facts.DeviceNames, IPs: r.Facts.DeviceIPs}}, r.Facts.EvidenceDevices...)
+		tags, devs = r.Facts.AssetTags, r.Facts.Devices
 	} else {
-		tags = finding.AssetTags(r.Detection)
-		names, ips := deviceOf(r.Detection)
-		devs = append([]Device{{Names: names, IPs: ips}}, evidenceDevices(r.Detection)...)
+		tags, devs = finding.AssetTags(r.Detection), devicesOf(r.Detection)
 	}
 	// A host contained by name has the address of the detection's device
 	// (or of a device its evidence names) when it is that device:
 	// protected cidrs cover it too.
 	if len(pr.prefixes) > 0 {
-		hosts := hostValues("", r.Params, nil)
+		hosts := hostValues(r.Params)
 		for _, dev := range devs {
 			if len(dev.IPs) == 0 {
 				continue
@@ -549,41 +541,53 @@ func tagMatches(protected, tag string) bool {
 	return ok && !strings.Contains(protected, "=") && strings.EqualFold(protected, strings.TrimSpace(name))
 }
 
-// protectedValue walks a param value, nested maps and lists included (a
-// for_each step's params are {"items": [params of each item…]}), and
-// checks every string against the protected lists under the innermost map
-// key that holds it: {"items": [{"hostname": "dc-01"}]} is the host dc-01.
-// Map keys are visited in sorted order, so the reason given is stable.
+// protectedValue checks every string of a param value against the
+// protected lists, under the innermost map key that holds it (walkStrings):
+// {"items": [{"hostname": "dc-01"}]} is the host dc-01.
 func (p *Policy) protectedValue(key string, v any) (bool, string) {
+	var why string
+	hit := walkStrings(key, v, func(k, s string) bool {
+		var ok bool
+		ok, why = p.protectedString(k, strings.TrimSpace(s))
+		return ok
+	})
+	return hit, why
+}
+
+// walkStrings calls f with each string of a param value, nested maps and
+// lists included (a for_each step's params are {"items": [params of each
+// item…]}), and the innermost map key that holds it, until f returns
+// true. Map keys are visited in sorted order, so a reason given is stable.
+func walkStrings(key string, v any, f func(key, s string) bool) bool {
 	switch x := v.(type) {
 	case string:
-		return p.protectedString(key, strings.TrimSpace(x))
+		return f(key, x)
 	case []any:
 		for _, e := range x {
-			if hit, why := p.protectedValue(key, e); hit {
-				return true, why
+			if walkStrings(key, e, f) {
+				return true
 			}
 		}
 	case []string:
 		for _, e := range x {
-			if hit, why := p.protectedValue(key, e); hit {
-				return true, why
+			if f(key, e) {
+				return true
 			}
 		}
 	case map[string]any:
 		for _, k := range slices.Sorted(maps.Keys(x)) {
-			if hit, why := p.protectedValue(k, x[k]); hit {
-				return true, why
+			if walkStrings(k, x[k], f) {
+				return true
 			}
 		}
 	case []map[string]any:
 		for _, e := range x {
-			if hit, why := p.protectedValue(key, e); hit {
-				return true, why
+			if walkStrings(key, e, f) {
+				return true
 			}
 		}
 	}
-	return false, ""
+	return false
 }
 
 // protectedString checks one string param value, named by key.
@@ -762,21 +766,18 @@ func nameMatch(pat, s, sep string) int {
 	return matchNone
 }
 
-// deviceOf is the detection's device: its hostname and name, and its
-// address.
-func deviceOf(det map[string]any) (names, ips []string) {
-	dev, _ := det["device"].(map[string]any)
-	return deviceFacts(dev)
-}
-
-// evidenceDevices are the devices of the detection's evidences[] that
-// have a name and an address.
-func evidenceDevices(det map[string]any) []Device {
+// devicesOf are the detection's device and the devices of its
+// evidences[], those with a name and an address.
+func devicesOf(det map[string]any) []Device {
+	objs := []any{det["device"]}
 	evs, _ := det["evidences"].([]any)
-	var out []Device
 	for _, e := range evs {
 		em, _ := e.(map[string]any)
-		dev, _ := em["device"].(map[string]any)
+		objs = append(objs, em["device"])
+	}
+	var out []Device
+	for _, o := range objs {
+		dev, _ := o.(map[string]any)
 		if names, ips := deviceFacts(dev); len(names) > 0 && len(ips) > 0 {
 			out = append(out, Device{Names: names, IPs: ips})
 		}
@@ -807,32 +808,16 @@ func deviceFacts(dev map[string]any) (names, ips []string) {
 	return names, ips
 }
 
-// hostValues appends the strings of a param value held under a key that
+// hostValues are the strings of a param value held under a key that
 // names a host (as protectedString reads keys), however nested.
-func hostValues(key string, v any, out []string) []string {
-	switch x := v.(type) {
-	case string:
-		lk := strings.ToLower(key)
-		if strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
-			out = append(out, strings.TrimSpace(x))
+func hostValues(v any) []string {
+	var out []string
+	walkStrings("", v, func(k, s string) bool {
+		if lk := strings.ToLower(k); strings.Contains(lk, "host") || strings.Contains(lk, "machine") || strings.Contains(lk, "device") {
+			out = append(out, strings.TrimSpace(s))
 		}
-	case []any:
-		for _, e := range x {
-			out = hostValues(key, e, out)
-		}
-	case []string:
-		for _, e := range x {
-			out = hostValues(key, e, out)
-		}
-	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			out = hostValues(k, x[k], out)
-		}
-	case []map[string]any:
-		for _, e := range x {
-			out = hostValues(key, e, out)
-		}
-	}
+		return false
+	})
 	return out
 }
 
