@@ -76,6 +76,12 @@ func Main(ctx context.Context, args []string, s Streams) int {
 					return 0
 				}
 			}
+			names := make([]string, 0)
+			for _, c := range commands() {
+				names = append(names, c.name)
+			}
+			fmt.Fprintf(s.Err, "riposte help: unknown command %q%s\nRun 'riposte help' for the list.\n", args[1], suggest(args[1], names))
+			return 2
 		}
 		usage(s.Out)
 		if len(args) == 0 {

@@ -24,3 +24,17 @@ func TestEveryCommandHelp(t *testing.T) {
 		}
 	}
 }
+
+// 'riposte help <unknown>' is a usage error, as 'riposte <unknown>' is: a
+// script asking for help on a misspelt command must not read success.
+func TestHelpUnknownCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"help", "submti"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != 2 || !strings.Contains(errb.String(), `unknown command "submti"`) {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+	code = Main(context.Background(), []string{"help", "sub"}, Streams{In: strings.NewReader(""), Out: &out, Err: &errb})
+	if code != 2 || !strings.Contains(errb.String(), `did you mean "submit"?`) {
+		t.Errorf("exit %d, stderr %q", code, errb.String())
+	}
+}

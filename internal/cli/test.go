@@ -89,6 +89,15 @@ func testCommand() command {
 			if !rep.Passed() {
 				return 1
 			}
+			// Nothing run is not a pass: a CI gate pointed at the wrong
+			// directory, or a misspelt --run, would otherwise stay green.
+			if len(files) == 0 {
+				return 1
+			}
+			if cases, _, _ := rep.Counts(); *run != "" && cases == 0 {
+				fmt.Fprintf(s.Err, "riposte test: --run %q matches no test case\n", *run)
+				return 1
+			}
 			return 0
 		}}
 }

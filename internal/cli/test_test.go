@@ -39,6 +39,8 @@ func TestTestCommandExitCodes(t *testing.T) {
 			[]string{"bad.yaml:9:13: steps[0].action: unknown action \"core.nope\"", "1 could not run"}, ""},
 		{"a malformed test file", []string{pbtestdata + "malformed.test.yaml"}, 1,
 			[]string{"malformed.test.yaml:8:5: cases[0]: unknown key \"expext\" (did you mean \"expect\"?)"}, ""},
+		{"no test files", []string{t.TempDir()}, 1, nil, "no test files (*.test.yaml)"},
+		{"--run matching no case", []string{"--run", "nothing matches", pbtestdata + "contain.test.yaml"}, 1, []string{"[no cases to run]"}, `--run "nothing matches" matches no test case`},
 		{"bad flag", []string{"--nope"}, 2, nil, "flag provided but not defined"},
 		{"bad regexp", []string{"--run", "(", pbtestdata}, 2, nil, "--run: error parsing regexp"},
 		{"missing path", []string{pbtestdata + "nope"}, 2, nil, "no such file or directory"},
