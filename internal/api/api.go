@@ -424,7 +424,7 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 	full, body, base, dryRun, err := envelope(r, s.MaxBody)
 	if errors.Is(err, errBodyTimeout) {
 		// Not malformed: the body did not arrive. Resending is right.
-		s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
+		s.Metrics.DetectionRejected(telemetry.ReasonTimeout)
 		respondReadTimeout(w)
 		return
 	}

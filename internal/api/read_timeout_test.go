@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // A body that does not arrive within the server's ReadTimeout (serve's is
@@ -38,6 +39,7 @@ func TestBodyNotReceivedInTimeIs408(t *testing.T) {
 			st := &fakeStarter{}
 			srv := newTestServer(t, st)
 			srv.Approvals = &approvals.Service{} // the body is refused before any call
+			srv.Metrics = telemetry.NewMetrics(telemetry.MetricsOptions{NoRuntimeCollectors: true})
 			ts := httptest.NewUnstartedServer(srv.Handler())
 			ts.Config.ReadTimeout = 300 * time.Millisecond
 			ts.Start()
@@ -66,6 +68,25 @@ func TestBodyNotReceivedInTimeIs408(t *testing.T) {
 			if n := len(st.Starts()); n != 0 {
 				t.Errorf("%d run(s) started", n)
 			}
+			// Counted as a timeout, not as malformed detections: an alert
+			// on malformed input must not page for a slow link.
+			if tc.path == "/v1/detections" {
+				mrec := httptest.NewRecorder()
+				srv.Metrics.Handler().ServeHTTP(mrec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+				if m := mrec.Body.String(); !strings.Contains(m, `riposte_detections_rejected_total{reason="timeout"} 1`) || !strings.Contains(m, `riposte_detections_rejected_total{reason="malformed"} 0`) {
+					t.Errorf("rejections counted:\n%s", grepLines(m, "riposte_detections_rejected_total"))
+				}
+			}
 		})
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

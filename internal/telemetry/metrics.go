@@ -35,6 +35,7 @@ const (
 	ReasonTooLarge     = "too_large"    // body over the limit (413)
 	ReasonMalformed    = "malformed"    // not JSON / not detections (400)
 	ReasonInvalid      = "invalid"      // JSON, but fails the detection contract (400)
+	ReasonTimeout      = "timeout"      // the body did not arrive in time (408): resent, not wrong
 	reasonOther        = "other"
 )
 
@@ -109,7 +110,7 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 	})
 	m.detectionsRejected = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricDetectionsRejected,
-		Help: "Detection requests refused, by reason (unauthorized, too_large, malformed, invalid).",
+		Help: "Detection requests refused, by reason (unauthorized, too_large, malformed, invalid, timeout).",
 	}, []string{"reason"})
 	m.runsStarted = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricRunsStarted,
@@ -158,7 +159,7 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	// Known reasons start at 0 so that rate() and alerts see them at once.
-	for _, r := range []string{ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid} {
+	for _, r := range []string{ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid, ReasonTimeout} {
 		m.detectionsRejected.WithLabelValues(r)
 	}
 
@@ -239,7 +240,7 @@ func (m *Metrics) DetectionRejected(reason string) {
 		return
 	}
 	switch reason {
-	case ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid:
+	case ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid, ReasonTimeout:
 	default:
 		reason = reasonOther
 	}

@@ -132,7 +132,7 @@ func TestMetricsMethodsScrape(t *testing.T) {
 	// Before anything happens: the known rejection reasons are exported at
 	// 0, the pending gauge is not (nothing feeds it yet).
 	fams := scrape(t, m.Handler())
-	for _, r := range []string{"unauthorized", "too_large", "malformed", "invalid"} {
+	for _, r := range []string{"unauthorized", "too_large", "malformed", "invalid", "timeout"} {
 		wantValue(t, fams, "riposte_detections_rejected_total", "reason="+r, 0)
 	}
 	if _, ok := fams["riposte_approvals_pending"]; ok {
