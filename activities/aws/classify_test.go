@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/aws/smithy-go"
 
@@ -28,19 +27,6 @@ func TestConcurrentModificationIsRetried(t *testing.T) {
 	var f *connector.Failure
 	if !errors.As(err, &f) || f.Retryable() {
 		t.Errorf("ValidationError: %v, want a refusal", err)
-	}
-}
-
-// A description longer than EC2's 255 bytes is cut at a character
-// boundary.
-func TestClipUTF8(t *testing.T) {
-	long := strings.Repeat("é", 200) // 400 bytes
-	got := clipUTF8(long, 255)
-	if len(got) > 255 || !utf8.ValidString(got) || len(got) != 254 {
-		t.Errorf("clip = %d bytes, valid %v", len(got), utf8.ValidString(got))
-	}
-	if clipUTF8("short", 255) != "short" {
-		t.Error("a short description changed")
 	}
 }
 

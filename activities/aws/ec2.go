@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
 	"github.com/riposte-dev/riposte/internal/connector"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // --- instances ---
@@ -328,17 +328,5 @@ func toAny(l []string) []any {
 // that reverses what an analyst reads, a terminal escape), within EC2's
 // 255 bytes.
 func snapshotDescription(s string) string {
-	return clipUTF8(connector.ShownLine(s), 255)
-}
-
-// clipUTF8 cuts s to at most n bytes at a character boundary: a split UTF-8
-// sequence is not valid text for EC2.
-func clipUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	return mdtext.Clip(connector.ShownLine(s), 255)
 }

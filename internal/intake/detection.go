@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // Detection is one decoded OCSF Detection Finding. Keys are OCSF attribute
@@ -51,7 +52,7 @@ func (d Detection) UID() string {
 // metadata.product.vendor_name, then to [UnknownProduct]. Surrounding
 // whitespace is trimmed and the result is at most [MaxAttrLen] bytes.
 func (d Detection) Product() string {
-	return truncate(d.product(), MaxAttrLen)
+	return mdtext.Clip(d.product(), MaxAttrLen)
 }
 
 // product is Product without the length bound (Key hashes the full value).
@@ -78,7 +79,7 @@ func (d Detection) SeverityID() int {
 // Critical, Fatal or Other ("Unknown" for ids outside the OCSF enum).
 func (d Detection) Severity() string {
 	if s := d.text("severity"); s != "" {
-		return truncate(s, MaxAttrLen)
+		return mdtext.Clip(s, MaxAttrLen)
 	}
 	if name, ok := finding.SeverityCaption(d.SeverityID()); ok {
 		return name
@@ -99,10 +100,10 @@ func (d Detection) Severity() string {
 // finally to [UnknownProduct]. The result is at most [MaxAttrLen] bytes.
 func (d Detection) DetectorModel() string {
 	if name := d.text("metadata", "product", "name"); name != "" {
-		return truncate(joinVersion(name, d.text("metadata", "product", "version")), MaxAttrLen)
+		return mdtext.Clip(joinVersion(name, d.text("metadata", "product", "version")), MaxAttrLen)
 	}
 	if name := d.text("finding_info", "analytic", "name"); name != "" {
-		return truncate(joinVersion(name, d.text("finding_info", "analytic", "version")), MaxAttrLen)
+		return mdtext.Clip(joinVersion(name, d.text("finding_info", "analytic", "version")), MaxAttrLen)
 	}
 	return UnknownProduct
 }
@@ -119,12 +120,12 @@ func joinVersion(name, version string) string {
 // The text is untrusted (often AI-written): display it, never interpret it.
 func (d Detection) Title() string {
 	if s := d.text("finding_info", "title"); s != "" {
-		return truncate(s, MaxAttrLen)
+		return mdtext.Clip(s, MaxAttrLen)
 	}
 	if s := d.text("finding", "title"); s != "" && d.IsSecurityFinding() {
-		return truncate(s, MaxAttrLen)
+		return mdtext.Clip(s, MaxAttrLen)
 	}
-	return truncate(d.text("message"), MaxAttrLen)
+	return mdtext.Clip(d.text("message"), MaxAttrLen)
 }
 
 // Confidence returns confidence_score and true when it is present and an

@@ -3,6 +3,8 @@ package intake
 import (
 	"bytes"
 	"encoding/json"
+
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // maxExactInt is 2^53: every integer up to it in magnitude is exact in a
@@ -139,7 +141,7 @@ func (b *builder) array(depth int) ([]any, error) {
 func (b *builder) number(n json.Number) (any, error) {
 	v, ok := numberValue(n)
 	if !ok {
-		return nil, b.fail(ErrMalformed, "number %s is out of range", truncate(string(n), 40))
+		return nil, b.fail(ErrMalformed, "number %s is out of range", mdtext.Clip(string(n), 40))
 	}
 	return v, nil
 }

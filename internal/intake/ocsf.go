@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // OCSF classes the intake accepts.
@@ -82,7 +83,7 @@ func Warnings(idx int, d Detection) []FieldError {
 	}
 	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
-		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", truncate(v, maxEcho))})
+		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", mdtext.Clip(v, maxEcho))})
 	}
 	return out
 }

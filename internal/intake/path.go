@@ -3,7 +3,8 @@ package intake
 import (
 	"strconv"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // pathSeg is one step of a field path: an object key or an array index.
@@ -35,7 +36,7 @@ func formatSegs(segs []pathSeg) string {
 		default:
 			b.WriteByte('[')
 			if len(s.key) > maxPathKey {
-				b.WriteString(strconv.Quote(truncate(s.key, maxPathKey)))
+				b.WriteString(strconv.Quote(mdtext.Clip(s.key, maxPathKey)))
 				b.WriteString("…")
 			} else {
 				b.WriteString(strconv.Quote(s.key))
@@ -86,15 +87,4 @@ func locationSegs(inst any, tokens []string) ([]pathSeg, any, bool) {
 		}
 	}
 	return segs, cur, found
-}
-
-// truncate cuts s to at most n bytes without splitting a UTF-8 sequence.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }

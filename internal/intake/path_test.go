@@ -65,12 +65,3 @@ func TestDecodeErrorPaths(t *testing.T) {
 		}
 	}
 }
-
-func TestTruncate(t *testing.T) {
-	if got := truncate("héllo", 2); got != "h" {
-		t.Errorf("truncate = %q, want %q", got, "h")
-	}
-	if got := truncate("abc", 5); got != "abc" {
-		t.Errorf("truncate = %q", got)
-	}
-}

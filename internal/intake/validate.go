@@ -14,6 +14,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/problem"
 )
 
@@ -260,7 +261,7 @@ func describeValue(v any) string {
 		return formatFloat(x)
 	case string:
 		if len(x) > maxEcho {
-			return strconv.Quote(truncate(x, maxEcho)) + "…"
+			return strconv.Quote(mdtext.Clip(x, maxEcho)) + "…"
 		}
 		return strconv.Quote(x)
 	case map[string]any:

@@ -11,7 +11,8 @@
 // backslash interrupts them. Line breaks would start new blocks (headings,
 // lists), so the result is always one line. A "/" after a digit is written
 // as the character reference &#47;, since the Temporal UI's renderer makes
-// "3/4" or a date's "12/06" a fraction (<sup>, <sub>).
+// "3/4" or a date's "12/06" a fraction (<sup>, <sub>). Clip cuts text to a
+// field's byte limit without splitting a character.
 package mdtext
 
 import (
@@ -75,4 +76,17 @@ func Text(s string, limit int) string {
 		n++
 	}
 	return b.String()
+}
+
+// Clip cuts s to at most n bytes at a character boundary, for fields with
+// a byte limit (a search attribute, an EC2 description): a split UTF-8
+// sequence is not valid text there.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }

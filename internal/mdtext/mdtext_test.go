@@ -110,3 +110,22 @@ func FuzzText(f *testing.F) {
 		}
 	})
 }
+
+// Clip cuts at a character boundary within the byte limit.
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"héllo", 2, "h"},
+		{"abc", 5, "abc"},
+		{"abc", 3, "abc"},
+		{strings.Repeat("é", 200), 255, strings.Repeat("é", 127)},
+		{"€", 2, ""},
+	} {
+		if got := Clip(tc.in, tc.n); got != tc.want {
+			t.Errorf("Clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}
