@@ -116,19 +116,31 @@ func TestWatchApprovalsPending(t *testing.T) {
 		t.Errorf("count called %d times within the ttl", calls.Load())
 	}
 
-	// A failing count keeps the last value and retries on the next scrape.
+	// A failing count is not shown as the last value (stale approvals
+	// read as current while visibility is down): the gauge is absent
+	// until a count succeeds again, retried on every scrape.
 	m2 := NewMetrics(MetricsOptions{NoRuntimeCollectors: true})
 	m2.SetApprovalsPending(3)
 	fail.Store(true)
 	calls.Store(0)
 	m2.WatchApprovalsPending(func(ctx context.Context) (int64, error) {
 		calls.Add(1)
-		return 0, errors.New("down")
+		if fail.Load() {
+			return 0, errors.New("down")
+		}
+		return 7, nil
 	}, time.Millisecond)
-	wantValue(t, scrape(t, m2.Handler()), "riposte_approvals_pending", "", 3)
+	if _, ok := scrape(t, m2.Handler())["riposte_approvals_pending"]; ok {
+		t.Error("riposte_approvals_pending exported while its count fails")
+	}
 	time.Sleep(2 * time.Millisecond)
-	wantValue(t, scrape(t, m2.Handler()), "riposte_approvals_pending", "", 3)
-	if calls.Load() != 2 {
-		t.Errorf("failing count called %d times, want 2", calls.Load())
+	if _, ok := scrape(t, m2.Handler())["riposte_approvals_pending"]; ok {
+		t.Error("riposte_approvals_pending exported while its count fails")
+	}
+	fail.Store(false)
+	time.Sleep(2 * time.Millisecond)
+	wantValue(t, scrape(t, m2.Handler()), "riposte_approvals_pending", "", 7)
+	if calls.Load() != 3 {
+		t.Errorf("count called %d times, want 3 (each scrape after a failure)", calls.Load())
 	}
 }

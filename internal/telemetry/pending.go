@@ -26,8 +26,10 @@ func CountWorkflows(c client.Client, namespace, query string) CountFunc {
 }
 
 // WatchApprovalsPending makes riposte_approvals_pending ask count when
-// scraped, at most once per ttl (0 = 15s), waiting at most 5 seconds; when
-// count fails the last value stays. The value is namespace-wide: when
+// scraped, at most once per ttl (0 = 15s), waiting at most 5 seconds; while
+// count fails the gauge is not exported at all (a last value kept would
+// show stale approvals as current for as long as visibility is down;
+// alert with absent(riposte_approvals_pending)). The value is namespace-wide: when
 // several serve processes report it, aggregate with max, not sum. Call it in
 // one kind of process (riposte serve), typically with
 // CountWorkflows(c, namespace, workflows.PendingApprovalsQuery()).
@@ -53,6 +55,8 @@ type pendingCollector struct {
 	count  CountFunc
 	ttl    time.Duration
 	last   time.Time
+	// failed: the last count failed, so the gauge's value is not known.
+	failed bool
 }
 
 func (p *pendingCollector) Describe(ch chan<- *prometheus.Desc) { p.gauge.Describe(ch) }
@@ -67,10 +71,14 @@ func (p *pendingCollector) Collect(ch chan<- prometheus.Metric) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		n, err := p.count(ctx)
 		cancel()
+		p.failed = err != nil
 		if err == nil {
 			p.gauge.Set(float64(n))
 			p.last = time.Now()
 		}
+	}
+	if p.failed {
+		return
 	}
 	p.gauge.Collect(ch)
 }
