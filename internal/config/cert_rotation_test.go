@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -126,5 +127,128 @@ func TestClientCertificateRotation(t *testing.T) {
 	write("client-key.pem", k2)
 	if s := handshake(); s != 2 {
 		t.Errorf("after the certificate files were renewed, a new connection presented certificate %d, want 2 (the renewed one): the pair read at start is used until the process restarts, and stops working when it expires", s)
+	}
+}
+
+// TestServerCARotation: the CA bundle under TEMPORAL_TLS_CA was read once,
+// at start, into the connection's TLS config; when the cluster's CA was
+// rotated in place (the bundle first gains the new CA, then the server
+// presents a certificate of it), every reconnect failed until the worker
+// was restarted. The bundle is now read at each handshake, and the server
+// is verified as strictly as before: an unknown CA or another name fails.
+func TestServerCARotation(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		tmp := p + ".new"
+		if err := os.WriteFile(tmp, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pair := func(c, k []byte) *tls.Certificate {
+		p, err := tls.X509KeyPair(c, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &p
+	}
+	old, oldKey := pemPair(t, 10, "temporal", time.Hour)
+	rotated, rotatedKey := pemPair(t, 11, "temporal", 2*time.Hour)
+	stranger, strangerKey := pemPair(t, 12, "temporal", time.Hour)
+	var mu sync.Mutex
+	serving := pair(old, oldKey)
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return serving, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			_ = c.(*tls.Conn).Handshake()
+			_ = c.Close()
+		}
+	}()
+	serve := func(c *tls.Certificate) {
+		mu.Lock()
+		serving = c
+		mu.Unlock()
+	}
+	caFile := write("ca.pem", old)
+	dial := func(tp Temporal) error {
+		t.Helper()
+		opts, err := tp.ClientOptions(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// As gRPC does: the config is built once, cloned per connection
+		// with the authority's host as ServerName.
+		cfg := opts.ConnectionOptions.TLS.Clone()
+		if cfg.ServerName == "" {
+			cfg.ServerName = "127.0.0.1"
+		}
+		c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+		if err == nil {
+			_ = c.Close()
+		}
+		return err
+	}
+	tp := Temporal{Address: ln.Addr().String(), Namespace: "n", TLSCA: caFile}
+	opts, err := tp.ClientOptions(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := opts.ConnectionOptions.TLS
+	connect := func() error {
+		c := cfg.Clone()
+		c.ServerName = "127.0.0.1"
+		conn, err := tls.Dial("tcp", ln.Addr().String(), c)
+		if err == nil {
+			_ = conn.Close()
+		}
+		return err
+	}
+	if err := connect(); err != nil {
+		t.Fatalf("first connection: %v", err)
+	}
+	// Rotation: the bundle gains the new CA, then the server switches.
+	write("ca.pem", append(append([]byte{}, old...), rotated...))
+	serve(pair(rotated, rotatedKey))
+	if err := connect(); err != nil {
+		t.Errorf("after the CA bundle gained the rotated CA, a new connection failed (the bundle of the process start is used until a restart): %v", err)
+	}
+	// The old CA leaves the bundle; its certificate is no longer trusted.
+	write("ca.pem", rotated)
+	serve(pair(old, oldKey))
+	if err := connect(); err == nil {
+		t.Error("a certificate of a CA removed from the bundle was accepted")
+	}
+	// A CA never in the bundle is refused; so is another name.
+	serve(pair(stranger, strangerKey))
+	if err := connect(); err == nil {
+		t.Error("a certificate of an unknown CA was accepted")
+	}
+	serve(pair(rotated, rotatedKey))
+	if err := dial(Temporal{Address: ln.Addr().String(), Namespace: "n", TLSCA: caFile, TLSServerName: "temporal.other.example"}); err == nil {
+		t.Error("a certificate for 127.0.0.1 was accepted for temporal.other.example")
+	}
+	if err := dial(Temporal{Address: ln.Addr().String(), Namespace: "n", TLSCA: caFile}); err != nil {
+		t.Errorf("the rotated CA's certificate for 127.0.0.1: %v", err)
+	}
+	// A bundle being rewritten (empty for a moment) keeps the last one.
+	write("ca.pem", nil)
+	if err := connect(); err != nil {
+		t.Errorf("while the bundle file was empty: %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -124,17 +125,83 @@ func (t *Temporal) tlsConfig() (*tls.Config, error) {
 		cfg.GetClientCertificate = cc.get
 	}
 	if t.TLSCA != "" {
-		pem, err := os.ReadFile(t.TLSCA)
+		pool, err := readCAFile(t.TLSCA)
 		if err != nil {
-			return nil, fmt.Errorf("reading CA file: %w", err)
+			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("CA file %s holds no PEM certificate", t.TLSCA)
+		host := t.TLSServerName
+		if host == "" {
+			host = t.Address
+			if h, _, err := net.SplitHostPort(t.Address); err == nil {
+				host = h
+			}
 		}
-		cfg.RootCAs = pool
+		ca := &serverCA{file: t.TLSCA, host: host, last: pool}
+		// Go's verifier reads RootCAs from the config, which gRPC keeps for
+		// the connection's life; a CA rotated in place (cert-manager, a
+		// Secret volume) would be refused until the process restarted. So
+		// the chain and the name are verified here, against the file as
+		// it is at each handshake; nothing is skipped.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = ca.verify
 	}
 	return cfg, nil
+}
+
+// readCAFile reads a PEM CA bundle.
+func readCAFile(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading CA file: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("CA file %s holds no PEM certificate", path)
+	}
+	return pool, nil
+}
+
+// serverCA verifies the Temporal server's certificate against the CA file
+// read at every handshake. While the file holds no certificate (a rotation
+// half-way), the last bundle read is used.
+type serverCA struct {
+	file string
+	// host is the name to verify when the handshake sent none (an IP
+	// address is not sent as SNI): --tls-server-name, else the address's.
+	host string
+
+	mu   sync.Mutex
+	last *x509.CertPool
+}
+
+func (c *serverCA) roots() *x509.CertPool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if pool, err := readCAFile(c.file); err == nil {
+		c.last = pool
+	}
+	return c.last
+}
+
+// verify implements tls.Config.VerifyConnection as Go's own client
+// verification does: the chain to a root of the bundle, for server
+// authentication, and the server name.
+func (c *serverCA) verify(cs tls.ConnectionState) error {
+	if len(cs.PeerCertificates) == 0 {
+		return errors.New("the Temporal server presented no certificate")
+	}
+	name := cs.ServerName
+	if name == "" {
+		name = c.host
+	}
+	opts := x509.VerifyOptions{Roots: c.roots(), DNSName: name, Intermediates: x509.NewCertPool()}
+	for _, ic := range cs.PeerCertificates[1:] {
+		opts.Intermediates.AddCert(ic)
+	}
+	if _, err := cs.PeerCertificates[0].Verify(opts); err != nil {
+		return fmt.Errorf("the Temporal server's certificate does not verify against %s: %w", c.file, err)
+	}
+	return nil
 }
 
 // clientCert is the mTLS client pair, read from its files at every TLS

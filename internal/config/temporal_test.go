@@ -94,7 +94,7 @@ func TestTemporalConnectionOptions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := o.ConnectionOptions.TLS; c == nil || c.GetClientCertificate == nil || c.RootCAs == nil || c.ServerName != "temporal.internal" || c.MinVersion != tls.VersionTLS12 {
+	if c := o.ConnectionOptions.TLS; c == nil || c.GetClientCertificate == nil || c.VerifyConnection == nil || c.ServerName != "temporal.internal" || c.MinVersion != tls.VersionTLS12 {
 		t.Errorf("mTLS: %+v", c)
 	}
 	if _, err := parse(nil, "--tls-cert", certFile); err == nil || !strings.Contains(err.Error(), "--tls-cert and --tls-key go together") {
