@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake/convert"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -185,6 +186,10 @@ func runSubmit(ctx context.Context, o submitOptions, files []string, s Streams) 
 				printLine(s.Out, "  delivered to the running run %s\n", id)
 			}
 			for _, m := range d.Recorded {
+				if strings.HasPrefix(m.WorkflowID, dispatch.ClosedPrefix) {
+					printLine(s.Out, "  %s v%d: recorded as closed after its run ended (a later record reopening it starts the response again)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
+					continue
+				}
 				printLine(s.Out, "  %s v%d: recorded as withdrawn (no step runs; its Create arriving late starts nothing)\n    workflow %s\n", m.Playbook, m.Version, m.WorkflowID)
 			}
 			for _, m := range d.Matched {

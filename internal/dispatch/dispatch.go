@@ -18,6 +18,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -86,7 +87,8 @@ type Match struct {
 	URL          string `json:"url,omitempty"`
 	Deduplicated bool   `json:"deduplicated"`
 	// Reopened: the finding's run under this workflow id had ended
-	// withdrawn, and this record, later than the one that withdrew it,
+	// withdrawn, or was closed after it ended (recordClose), and this
+	// record, later than the one that withdrew or closed it,
 	// says the finding is active again: a new run started under the same
 	// workflow id (see reopen).
 	Reopened bool `json:"reopened,omitempty"`
@@ -110,7 +112,9 @@ type Outcome struct {
 	// (an update or a withdrawal).
 	Signalled []string `json:"signalled,omitempty"`
 	// Recorded lists the runs a withdrawal started, with no step to run,
-	// because no run of the finding had started yet (see recordWithdrawn).
+	// because no run of the finding had started yet (see recordWithdrawn),
+	// or because its run had ended other than withdrawn (a workflow id
+	// starting with ClosedPrefix, see recordClose).
 	Recorded []Match `json:"recorded,omitempty"`
 	// Warnings say what the intake read differently from the letter of OCSF.
 	Warnings []intake.FieldError `json:"warnings,omitempty"`
@@ -204,8 +208,11 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		}
 		rec, late, err := d.recordWithdrawn(ctx, set, det, view, opts, sig)
 		out.Recorded, out.Signalled = rec, append(out.Signalled, late...)
-		if len(rec) > 0 {
+		switch {
+		case slices.ContainsFunc(rec, func(m Match) bool { return !strings.HasPrefix(m.WorkflowID, ClosedPrefix) }):
 			out.Reason = "finding withdrawn (" + r + ") before any record of it started a run: recorded as withdrawn, so a later record of it starts nothing"
+		case len(rec) > 0:
+			out.Reason = "finding withdrawn (" + r + ") after its run ended: recorded as closed, so a later record that reopens it starts the response again"
 		}
 		return out, err
 	}
@@ -288,17 +295,77 @@ func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det
 			rec = append(rec, m)
 			continue
 		}
-		// A run exists: ended (nothing to tell), or started by a record
-		// of a concurrent request after the signals above.
+		// A run exists: started by a record of a concurrent request after
+		// the signals above (told now), or ended (its close is recorded
+		// beside it, see recordClose).
 		ok, err := d.signalOne(ctx, m.WorkflowID, det, view, opts.Requester)
 		if err != nil {
 			return rec, sig, err
 		}
 		if ok {
 			sig = append(sig, m.WorkflowID)
+			continue
+		}
+		cm, err := d.recordClose(ctx, c, det, view, opts, m)
+		if err != nil {
+			return rec, sig, err
+		}
+		if cm != nil {
+			rec = append(rec, *cm)
 		}
 	}
 	return rec, sig, nil
+}
+
+// ClosedPrefix starts the workflow id of the run that records a finding
+// withdrawn after its run had ended other than withdrawn (contained,
+// denied, failed): "closed:" and the ended run's workflow id.
+const ClosedPrefix = "closed:"
+
+// recordClose records the withdrawal det of a finding whose run m ended
+// other than withdrawn, so that a later reopening record starts the
+// response again (reopen): a run of the playbook with the withdrawn record,
+// which runs no step (workflows.RevWithdrawnAtStart), under
+// ClosedPrefix+m.WorkflowID. The ended run cannot take it (a closed
+// history is final) and a new run under its id would become the id's
+// newest, which rollback and the run view follow. Only the latest close
+// matters: a copy, or a close not later than the one recorded, records
+// nothing (nil). A run that ended withdrawn recorded its close itself.
+func (d *Dispatcher) recordClose(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, m Match) (*Match, error) {
+	g, ok := d.Client.(RunGetter)
+	at, timed := finding.RecordTime(det)
+	if !ok || m.RunID == "" || !timed {
+		return nil, nil
+	}
+	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var ended workflows.Result
+	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &ended); err == nil && ended.Withdrawn != nil {
+		return nil, nil
+	}
+	if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.Withdrawn.RecordTime >= at {
+		return nil, nil
+	}
+	cm, err := d.startRun(ctx, c, det, view, opts, ClosedPrefix+m.WorkflowID, true)
+	if err != nil || cm.Deduplicated {
+		// Deduplicated: a copy of the record is being recorded now.
+		return nil, err
+	}
+	return &cm, nil
+}
+
+// lastClose reads the result of the newest run recording a close of the
+// finding whose run has workflowID (see recordClose).
+func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (workflows.Result, bool) {
+	g, ok := d.Client.(RunGetter)
+	if !ok {
+		return workflows.Result{}, false
+	}
+	var res workflows.Result
+	if err := g.GetWorkflow(ctx, ClosedPrefix+workflowID, "").Get(ctx, &res); err != nil || res.Withdrawn == nil || res.Withdrawn.RecordTime == 0 {
+		return workflows.Result{}, false
+	}
+	return res, true
 }
 
 // RunGetter is the optional part of the client that reads an ended run's
@@ -308,16 +375,19 @@ type RunGetter interface {
 }
 
 // reopen starts the playbook again for an active record of a finding
-// whose run (m, deduplicated, no longer running) ended because the
-// finding was withdrawn, when the record is later than the one that
-// withdrew it (finding.RecordTime against workflows.Withdrawal.RecordTime):
-// the producer reopened the finding (CrowdStrike's "reopened", an Elastic
-// alert opened again, a Security Hub control failing again). The new run
-// takes the same workflow id, so the finding's later records reach it and
-// copies of the reopening record are deduplicated to it. A Create
-// delivered after its Close is not later, and runs that ended otherwise
-// (contained, denied, failed) are never started again. m is returned
-// unchanged when nothing starts.
+// whose run (m, deduplicated, no longer running) was closed by its
+// producer, when the record is later than the one that closed it
+// (finding.RecordTime): the producer reopened the finding (CrowdStrike's
+// "reopened", an Elastic alert opened again, a Security Hub control failing
+// again). The close is the run's own withdrawal (workflows.Withdrawal
+// RecordTime) when it arrived while the run ran; when it arrived after the
+// run had ended other than withdrawn (contained, denied, failed), the
+// close recordClose recorded then, if it was recorded after the run
+// started. The new run takes the same workflow id, so the finding's later
+// records reach it and copies of the reopening record are deduplicated to
+// it. A Create delivered after its Close is not later, and a run never
+// closed is never started again. m is returned unchanged when nothing
+// starts.
 func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, m Match) (Match, error) {
 	g, ok := d.Client.(RunGetter)
 	if !ok || m.RunID == "" {
@@ -332,12 +402,18 @@ func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intak
 	var res workflows.Result
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &res); err != nil {
-		// Failed, terminated or timed out: not a withdrawal; a result that
-		// cannot be read starts nothing either (deduplicated, as before).
-		return m, nil
+	closedAt := int64(0)
+	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &res); err == nil && res.Withdrawn != nil {
+		closedAt = res.Withdrawn.RecordTime
+	} else if started, ok := d.runStarted(gctx, m, res, err); ok {
+		// Ended otherwise (a failed run has no result: its start is
+		// asked for). Closes recorded before it started were reopened
+		// by the record that started it.
+		if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.StartedAt.After(started) {
+			closedAt = last.Withdrawn.RecordTime
+		}
 	}
-	if res.Withdrawn == nil || res.Withdrawn.RecordTime == 0 || at <= res.Withdrawn.RecordTime {
+	if closedAt == 0 || at <= closedAt {
 		return m, nil
 	}
 	re, err := d.start(ctx, c, det, view, opts, true)
@@ -356,22 +432,59 @@ func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intak
 	return re, nil
 }
 
+// Describer is the optional part of the client that tells when a run
+// started when its result cannot be read (a failed run: reopen).
+type Describer interface {
+	DescribeWorkflowExecution(ctx context.Context, workflowID, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error)
+}
+
+// runStarted is when the ended run m started: from its result res (getErr
+// nil), else from the server.
+func (d *Dispatcher) runStarted(ctx context.Context, m Match, res workflows.Result, getErr error) (time.Time, bool) {
+	if getErr == nil {
+		return res.StartedAt, !res.StartedAt.IsZero()
+	}
+	ds, ok := d.Client.(Describer)
+	if !ok {
+		return time.Time{}, false
+	}
+	resp, err := ds.DescribeWorkflowExecution(ctx, m.WorkflowID, m.RunID)
+	if err != nil || resp.GetWorkflowExecutionInfo().GetStartTime() == nil {
+		return time.Time{}, false
+	}
+	return resp.GetWorkflowExecutionInfo().GetStartTime().AsTime(), true
+}
+
 // start starts the playbook's run for the detection; reopen lets the
 // workflow id take a new run once the previous one has ended (see reopen).
 func (d *Dispatcher) start(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, reopen bool) (Match, error) {
-	pb := c.Playbook
-	mode := playbook.ModeLive
-	if opts.DryRun {
-		mode = playbook.ModeDryRun
-	} else if pb.Mode == playbook.ModeShadow {
-		mode = playbook.ModeShadow
+	return d.startRun(ctx, c, det, view, opts, "", reopen)
+}
+
+// mode is the mode of the playbook's runs for a dispatch.
+func mode(pb *playbook.Playbook, opts Options) string {
+	switch {
+	case opts.DryRun:
+		return playbook.ModeDryRun
+	case pb.Mode == playbook.ModeShadow:
+		return playbook.ModeShadow
 	}
-	id := WorkflowID(pb.Name, det)
-	if mode == playbook.ModeDryRun {
-		// Dry runs may be repeated; each gets its own id.
-		id = "dryrun:" + id + ":" + time.Now().UTC().Format("20060102T150405.000000000")
-	} else if mode == playbook.ModeShadow {
-		id = "shadow:" + id
+	return playbook.ModeLive
+}
+
+// startRun is start under the workflow id id ("" = the run's own, see
+// start).
+func (d *Dispatcher) startRun(ctx context.Context, c *playbook.Compiled, det intake.Detection, view map[string]any, opts Options, id string, reopen bool) (Match, error) {
+	pb := c.Playbook
+	mode := mode(pb, opts)
+	if id == "" {
+		id = WorkflowID(pb.Name, det)
+		if mode == playbook.ModeDryRun {
+			// Dry runs may be repeated; each gets its own id.
+			id = "dryrun:" + id + ":" + time.Now().UTC().Format("20060102T150405.000000000")
+		} else if mode == playbook.ModeShadow {
+			id = "shadow:" + id
+		}
 	}
 	sa := temporal.NewSearchAttributes(
 		workflows.SAPlaybookName.ValueSet(pb.Name),

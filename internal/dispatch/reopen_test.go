@@ -4,13 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -19,15 +26,21 @@ import (
 // of an id whose run is running is refused, one whose run ended is refused
 // unless the reuse policy allows a duplicate; the already-started error
 // names the latest run. GetWorkflow reads a run's result by run id.
+//
+// A run started with a withdrawn finding ends at once, as the workflow does
+// (workflows.RevWithdrawnAtStart): no step, its withdrawal recorded with
+// the record's time. Each start is a second after the one before
+// (started); DescribeWorkflowExecution tells it, for any run.
 type historyClient struct {
 	mu      sync.Mutex
 	runs    map[string][]string // workflow id → run ids, oldest first
 	running map[string]bool     // run id
 	results map[string]*workflows.Result
+	started map[string]time.Time // run id
 	reuse   []enumspb.WorkflowIdReusePolicy
 }
 
-func (c *historyClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, _ ...any) (client.WorkflowRun, error) {
+func (c *historyClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.runs == nil {
@@ -43,7 +56,28 @@ func (c *historyClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflo
 	id := fmt.Sprintf("run-%d", len(c.running)+1)
 	c.runs[o.ID] = append(c.runs[o.ID], id)
 	c.running[id] = true
+	if c.started == nil {
+		c.started = map[string]time.Time{}
+	}
+	at := time.Date(2026, 12, 6, 12, 0, len(c.running), 0, time.UTC)
+	c.started[id] = at
+	if in, ok := args[0].(workflows.Input); ok && in.Finding["state"] == finding.StateWithdrawn {
+		rt, _ := finding.RecordTime(intake.Detection(in.Detection))
+		c.running[id] = false
+		c.results[id] = &workflows.Result{Status: workflows.RunSucceeded, Outcome: workflows.OutcomeWithdrawn, StartedAt: at, EndedAt: at,
+			Withdrawn: &workflows.Withdrawal{At: at, BeforeStart: true, RecordTime: rt}}
+	}
 	return namedRun{id: id}, nil
+}
+
+func (c *historyClient) DescribeWorkflowExecution(_ context.Context, wid, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	at, ok := c.started[runID]
+	if !ok || !slices.Contains(c.runs[wid], runID) {
+		return nil, serviceerror.NewNotFound("workflow not found")
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{StartTime: timestamppb.New(at)}}, nil
 }
 
 func (c *historyClient) SignalWorkflow(_ context.Context, id, _, _ string, _ any) error {
@@ -55,9 +89,17 @@ func (c *historyClient) SignalWorkflow(_ context.Context, id, _, _ string, _ any
 	return serviceerror.NewNotFound("workflow not found")
 }
 
-func (c *historyClient) GetWorkflow(_ context.Context, _, runID string) client.WorkflowRun {
+func (c *historyClient) GetWorkflow(_ context.Context, wid, runID string) client.WorkflowRun {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if runID == "" {
+		// The id's newest run, as the SDK follows it.
+		runs := c.runs[wid]
+		if len(runs) == 0 {
+			return resultRun{missing: true}
+		}
+		runID = runs[len(runs)-1]
+	}
 	return resultRun{res: c.results[runID], running: c.running[runID]}
 }
 
@@ -81,9 +123,13 @@ type resultRun struct {
 	client.WorkflowRun
 	res     *workflows.Result
 	running bool
+	missing bool
 }
 
 func (r resultRun) Get(_ context.Context, v any) error {
+	if r.missing {
+		return serviceerror.NewNotFound("workflow not found")
+	}
 	if r.running {
 		return errors.New("test: Get on a running run would wait for it to end")
 	}
@@ -187,3 +233,104 @@ func TestFirstStartRejectsDuplicates(t *testing.T) {
 		t.Errorf("reuse policies %v", cl.reuse)
 	}
 }
+
+// A finding whose run ended other than withdrawn (contained, denied,
+// failed), then was closed by its producer and reopened, was never started
+// again within the retention: the Close reached no run (the ended run
+// cannot take a signal) and was recorded nowhere, so the reopening record
+// read as a later update of a contained finding and was deduplicated. The
+// Close is now recorded under closed:<workflow id> (a run that runs no
+// step), and a record later than it, reaching the id once its run has
+// ended, starts the response again under the finding's workflow id.
+func TestReopenAfterCloseOfAnEndedRun(t *testing.T) {
+	const closedAt = int64(1763458937000)
+	contained := &workflows.Result{Status: workflows.RunSucceeded, Outcome: "contained"}
+	create, closed := closeAndCreate(t)
+	ctx := context.Background()
+	type step struct {
+		name   string
+		record intake.Detection
+		// end the finding's newest run first (nil result: it failed)
+		end                bool
+		result             *workflows.Result
+		recorded, reopened bool
+	}
+	closeAt := func(at int64) intake.Detection { return withTimes(closed, at, 0) }
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"contained, closed, reopened", []step{
+			{name: "close", record: closeAt(closedAt), end: true, result: contained, recorded: true},
+			{name: "a copy of the close", record: closeAt(closedAt)},
+			{name: "an update older than the close", record: withTimes(create, closedAt-1, 0)},
+			{name: "as late as the close", record: withTimes(create, closedAt, 0)},
+			{name: "reopened", record: withTimes(create, closedAt-60_000, closedAt+60_000), reopened: true},
+		}},
+		{"failed, closed, reopened", []step{
+			{name: "close", record: closeAt(closedAt), end: true, recorded: true},
+			{name: "reopened", record: withTimes(create, closedAt+1, 0), reopened: true},
+		}},
+		{"never closed", []step{
+			{name: "a later update", record: withTimes(create, closedAt+60_000, 0), end: true, result: contained},
+		}},
+		{"two cycles", []step{
+			{name: "close", record: closeAt(closedAt), end: true, result: contained, recorded: true},
+			{name: "reopened", record: withTimes(create, closedAt+10_000, 0), reopened: true},
+			// The reopened run contains and ends: the first close is older
+			// than it, so a later update does not start a third run.
+			{name: "a later update of the reopened run", record: withTimes(create, closedAt+20_000, 0), end: true, result: contained},
+			{name: "closed again", record: closeAt(closedAt + 30_000), recorded: true},
+			{name: "an older close delivered late", record: closeAt(closedAt + 25_000)},
+			{name: "reopened again", record: withTimes(create, closedAt+40_000, 0), reopened: true},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := &historyClient{}
+			d, _ := withdrawnFirstDispatcher(t, workflows.LatestRev)
+			d.Client = cl
+			out, err := d.Dispatch(ctx, 0, withTimes(create, closedAt-60_000, 0), Options{})
+			if err != nil || len(out.Matched) != 1 {
+				t.Fatalf("Create: %+v, %v", out, err)
+			}
+			wid := out.Matched[0].WorkflowID
+			for _, st := range tc.steps {
+				if st.end {
+					res := st.result
+					if res != nil {
+						r := *res
+						r.StartedAt = cl.started[cl.runs[wid][len(cl.runs[wid])-1]]
+						res = &r
+					}
+					cl.end(wid, res)
+				}
+				runs, closes := len(cl.runs[wid]), len(cl.runs[ClosedPrefix+wid])
+				out, err := d.Dispatch(ctx, 0, st.record, Options{})
+				if err != nil {
+					t.Fatalf("%s: %v", st.name, err)
+				}
+				gotRecorded := len(cl.runs[ClosedPrefix+wid]) - closes
+				if want := map[bool]int{true: 1}[st.recorded]; gotRecorded != want {
+					t.Errorf("%s: %d close(s) recorded, want %d: %+v", st.name, gotRecorded, want, out)
+				}
+				if st.recorded && (len(out.Recorded) != 1 || out.Recorded[0].WorkflowID != ClosedPrefix+wid || !strings.Contains(out.Reason, "after its run ended")) {
+					t.Errorf("%s: recorded %+v, reason %q", st.name, out.Recorded, out.Reason)
+				}
+				gotRuns := len(cl.runs[wid]) - runs
+				if want := map[bool]int{true: 1}[st.reopened]; gotRuns != want {
+					t.Errorf("%s: %d run(s) started under %s, want %d: %+v", st.name, gotRuns, wid, want, out)
+				}
+				if st.reopened && (len(out.Matched) != 1 || !out.Matched[0].Reopened || out.Matched[0].WorkflowID != wid) {
+					t.Errorf("%s: %+v; want the response started again under %s", st.name, out.Matched, wid)
+				}
+			}
+		})
+	}
+}
+
+// The SDK client serves every optional part the dispatcher asks for.
+var (
+	_ RunGetter = client.Client(nil)
+	_ Describer = client.Client(nil)
+	_ Signaller = client.Client(nil)
+)

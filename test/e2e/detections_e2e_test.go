@@ -630,6 +630,74 @@ func TestReopenedFindingOnEmbeddedServer(t *testing.T) {
 	}
 }
 
+// A finding whose run ended approved and done (not withdrawn), then closed
+// by its producer and reopened, gets its response again: the Close is
+// recorded under closed:<workflow id> (the ended run cannot take it), and
+// the reopening record, later than that Close, starts a new run under the
+// finding's workflow id. Before, the Close reached nothing and the reopen
+// was deduplicated to the old run for the whole retention.
+func TestReopenAfterAnEndedRunOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	const uid = "reopen-ended-1"
+	code, r := h.submit(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("Create: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-gated")
+	h.approve(wid, "approve", "URECORDER")
+	first := h.waitRun(wid, time.Minute)
+	if first.Status != workflows.RunSucceeded || first.Withdrawn != nil {
+		t.Fatalf("first run: %s, withdrawn %+v", first.Status, first.Withdrawn)
+	}
+	// An update after the run ended, with no Close before it: nothing.
+	update := func(ms int64, state string) string {
+		return strings.Replace(detectionJSON(uid, 5, `,"unmapped":{"gate":true},`+state),
+			`"finding_info":{`, fmt.Sprintf(`"finding_info":{"modified_time":%d,`, ms), 1)
+	}
+	if code, r = h.submit(update(1763458967000, `"activity_id":2,"status_id":2,"status":"In Progress"`)); code != 200 || r.Started != 0 {
+		t.Fatalf("update of the ended run: %d %+v; want deduplicated", code, r)
+	}
+	// The producer closes it: recorded beside the ended run.
+	code, r = h.submit(update(1763458997000, `"activity_id":3,"status_id":4,"status":"Resolved"`))
+	out := r.Detections[0]
+	var rec string
+	for _, m := range out.Recorded {
+		if m.Playbook == "e2e-gated" {
+			rec = m.WorkflowID
+		}
+	}
+	if code >= 300 || rec != dispatch.ClosedPrefix+wid || !strings.Contains(out.Reason, "after its run ended") {
+		t.Fatalf("Close of the ended run: %d %+v; want it recorded as %s", code, out, dispatch.ClosedPrefix+wid)
+	}
+	if d := h.waitRun(rec, time.Minute); d.Outcome != workflows.OutcomeWithdrawn || d.Withdrawn == nil || !d.Withdrawn.BeforeStart {
+		t.Errorf("recorded close: outcome %s, withdrawn %+v", d.Outcome, d.Withdrawn)
+	}
+	// A copy of the Close records nothing more.
+	if code, r = h.submit(update(1763458997000, `"activity_id":3,"status_id":4,"status":"Resolved"`)); code >= 300 || len(r.Detections[0].Recorded) != 0 {
+		t.Errorf("copy of the Close: %d %+v; want nothing recorded", code, r.Detections[0])
+	}
+	// The run view of the finding is still its run.
+	if d := h.waitRun(wid, time.Minute); d.RunID != first.RunID {
+		t.Errorf("GET /v1/runs/%s: run %s, want the ended run %s", wid, d.RunID, first.RunID)
+	}
+	// Reopened a minute after the Close: the response starts again.
+	code, r = h.submit(update(1763459057000, `"activity_id":2,"status_id":1,"status":"New"`))
+	var re dispatch.Match
+	for _, m := range r.Detections[0].Matched {
+		if m.Playbook == "e2e-gated" {
+			re = m
+		}
+	}
+	if code != 202 || !re.Reopened || re.Deduplicated || re.WorkflowID != wid || re.RunID == first.RunID {
+		t.Fatalf("reopen: %d %+v; want a new run of %s", code, r.Detections[0], wid)
+	}
+	h.waitStep(wid, "approve", "waiting_approval")
+}
+
 // closeFirst submits the Close of finding uid, which no record started a
 // run of, and waits for the e2e-gated run it records: no step ran, outcome
 // withdrawn before the start. It returns the run's workflow id.
