@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"time"
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -54,18 +56,57 @@ func RunSocketMode(ctx context.Context, cfg Config, poster *Poster, decider Deci
 			if err == nil || errors.Is(err, context.Canceled) {
 				return nil
 			}
-			var se slack.SlackErrorResponse
-			if errors.As(err, &se) {
-				switch se.Err {
-				case "invalid_auth", "not_authed", "token_revoked", "not_allowed_token_type", "account_inactive":
-					return fmt.Errorf("slack socket mode: Slack refused the app-level token (%s): set %s to an xapp- token with the connections:write scope", se.Err, EnvAppToken)
-				}
+			if refused := appTokenRefused(err); refused != nil {
+				return refused
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-sm.Events:
 			handleSocketEvent(runCtx, sm, proc, logger, evt)
 		}
 	}
+}
+
+// ErrAppTokenRefused wraps Slack's refusal of the app-level token
+// (CheckAppToken, RunSocketMode).
+//
+//lint:ignore ST1005 "Slack" is a proper noun
+var ErrAppTokenRefused = errors.New("Slack refused the app-level token")
+
+// appTokenRefused is the error naming EnvAppToken when err is Slack
+// refusing the app-level token, nil for any other error.
+func appTokenRefused(err error) error {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		switch se.Err {
+		case "invalid_auth", "not_authed", "token_revoked", "token_expired", "not_allowed_token_type", "account_inactive", "missing_scope":
+			return fmt.Errorf("slack socket mode: %w (%s): set %s to an xapp- token of this app with the connections:write scope", ErrAppTokenRefused, se.Err, EnvAppToken)
+		}
+	}
+	return nil
+}
+
+// CheckAppToken asks Slack once for a Socket Mode connection
+// (apps.connections.open, the call RunSocketMode starts with) and returns
+// an error naming EnvAppToken when Slack refuses the app-level token: with
+// such a token no click could ever reach Riposte, so a server should not
+// start. Any other failure (Slack unreachable for now) is returned as is,
+// for the caller to warn about: RunSocketMode keeps retrying then. The
+// connection URL Slack answers with is not used (it expires unused).
+func CheckAppToken(ctx context.Context, cfg Config, hc *http.Client) error {
+	if cfg.AppToken == "" {
+		return fmt.Errorf("slackapp: Socket Mode needs an app-level token: set %s", EnvAppToken)
+	}
+	if hc == nil {
+		hc = &http.Client{Timeout: 15 * time.Second}
+	}
+	_, _, err := newClient(cfg, hc).StartSocketModeContext(ctx)
+	if err == nil {
+		return nil
+	}
+	if refused := appTokenRefused(err); refused != nil {
+		return refused
+	}
+	return fmt.Errorf("slack socket mode: apps.connections.open: %w", err)
 }
 
 func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event) {

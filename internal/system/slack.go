@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/slackapp"
@@ -120,6 +121,22 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 		closers = append(closers, h.Close)
 	}
 	if scfg.SocketMode() {
+		// A token Slack refuses would leave the API up with no click ever
+		// reaching it: refuse to start instead. Slack unreachable for now
+		// is only a warning; RunSocketMode keeps trying.
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := slackapp.CheckAppToken(cctx, scfg, nil)
+		cancel()
+		switch {
+		case errors.Is(err, slackapp.ErrAppTokenRefused):
+			for _, c := range closers {
+				c()
+			}
+			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+			return nil, &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
+		case err != nil:
+			s.logger.Warn("Slack Socket Mode: could not check the app-level token now; retrying in the background", "error", err)
+		}
 		go func() {
 			if err := slackapp.RunSocketMode(ctx, scfg, poster, srv.Approvals, s.logger); err != nil {
 				s.logger.Error("Slack Socket Mode stopped", "error", err)
