@@ -26,6 +26,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/signing"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/system"
 )
 
@@ -50,7 +51,10 @@ worker and serve, and prints one line per check:
   sticky-cache  --sticky-cache / RIPOSTE_STICKY_CACHE is a whole number >= 1
   pb-store      the playbook store (--playbook-store) is a directory the
                 worker can use (or create)
-  slack         SLACK_BOT_TOKEN is valid (auth.test), when set
+  slack         SLACK_BOT_TOKEN is valid (auth.test), when set; its workspace
+                is SLACK_TEAM_ID (and organisation SLACK_ENTERPRISE_ID) when
+                set, it holds the manifest's scopes (X-OAuth-Scopes), and
+                Slack accepts SLACK_APP_TOKEN (apps.connections.open)
   connections   riposte.yaml parses, every secret resolves, and each
                 vendor's harmless read works (token fetch + one lookup, as
                 riposte connections check)
@@ -287,12 +291,13 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 			r.fail("slack", "auth.test: %v", err)
 		} else {
 			var body struct {
-				OK     bool   `json:"ok"`
-				Error  string `json:"error"`
-				Team   string `json:"team"`
-				TeamID string `json:"team_id"`
-				User   string `json:"user"`
-				BotID  string `json:"bot_id"`
+				OK           bool   `json:"ok"`
+				Error        string `json:"error"`
+				Team         string `json:"team"`
+				TeamID       string `json:"team_id"`
+				EnterpriseID string `json:"enterprise_id"`
+				User         string `json:"user"`
+				BotID        string `json:"bot_id"`
 			}
 			err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body)
 			resp.Body.Close()
@@ -302,7 +307,11 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 			case !body.OK:
 				r.fail("slack", "auth.test: %s (check SLACK_BOT_TOKEN)", body.Error)
 			default:
-				r.ok("slack", "bot %s in team %s (%s)", body.User, body.Team, body.TeamID)
+				if problems := slackAppProblems(cctx, body.TeamID, body.EnterpriseID, resp.Header.Get("X-OAuth-Scopes")); len(problems) > 0 {
+					r.fail("slack", "bot %s in team %s (%s), but %s", body.User, body.Team, body.TeamID, strings.Join(problems, "; "))
+				} else {
+					r.ok("slack", "bot %s in team %s (%s)", body.User, body.Team, body.TeamID)
+				}
 			}
 			r.skew(o, "Slack", resp.Header, sent, got)
 		}
@@ -402,4 +411,55 @@ func compressionCheck(r *doctorReport, e encryptionFlags, pollers []*taskqueuepb
 	default:
 		r.ok("compression", "off (RIPOSTE_PAYLOAD_COMPRESSION)")
 	}
+}
+
+// slackBotScopes are the bot scopes Riposte calls Slack with
+// (docs/slack-app-manifest.yaml), with what fails without each.
+var slackBotScopes = []struct{ scope, why string }{
+	{"chat:write", "approval requests are not posted"},
+	{"users:read", "every click is refused (users.info cannot say who clicked)"},
+	{"usergroups:read", "approvers.groups never resolve"},
+	{"channels:history", "a retried post may appear twice (public channels)"},
+	{"groups:history", "a retried post may appear twice (private channels)"},
+}
+
+// slackAppProblems says why Slack approvals cannot work although the bot
+// token is valid: SLACK_TEAM_ID or SLACK_ENTERPRISE_ID that is not the
+// token's workspace or organisation (every click would be refused as from
+// another workspace), a scope missing from the token's (scopes: Slack's
+// X-OAuth-Scopes header; not checked when absent), an app-level token
+// Slack refuses (Socket Mode: no click would arrive).
+func slackAppProblems(ctx context.Context, teamID, enterpriseID, scopes string) []string {
+	var out []string
+	if want := strings.TrimSpace(os.Getenv(slackapp.EnvTeamID)); want != "" && want != teamID {
+		out = append(out, fmt.Sprintf("%s is %s: every click would be refused as from another workspace; set %s=%s", slackapp.EnvTeamID, want, slackapp.EnvTeamID, teamID))
+	}
+	if want := strings.TrimSpace(os.Getenv(slackapp.EnvEnterpriseID)); want != "" && want != enterpriseID {
+		org := "belongs to no Enterprise Grid organisation"
+		if enterpriseID != "" {
+			org = "belongs to organisation " + enterpriseID
+		}
+		out = append(out, fmt.Sprintf("%s is %s while the workspace %s: every click would be refused", slackapp.EnvEnterpriseID, want, org))
+	}
+	if scopes != "" {
+		granted := map[string]bool{}
+		for _, sc := range strings.Split(scopes, ",") {
+			granted[strings.TrimSpace(sc)] = true
+		}
+		var missing []string
+		for _, s := range slackBotScopes {
+			if !granted[s.scope] {
+				missing = append(missing, s.scope+" ("+s.why+")")
+			}
+		}
+		if len(missing) > 0 {
+			out = append(out, "the bot token lacks "+strings.Join(missing, ", ")+": add them (docs/slack-app-manifest.yaml) and reinstall the app")
+		}
+	}
+	if cfg := slackapp.ConfigFromEnv(); cfg.AppToken != "" {
+		if err := slackapp.CheckAppToken(ctx, cfg, nil); errors.Is(err, slackapp.ErrAppTokenRefused) {
+			out = append(out, err.Error())
+		}
+	}
+	return out
 }

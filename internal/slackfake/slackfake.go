@@ -99,6 +99,19 @@ type Server struct {
 	botToken   string
 	appToken   string
 	envelopeNo int
+	scopes     []string // the bot token's, sent as X-OAuth-Scopes
+}
+
+// ManifestScopes are the bot scopes of docs/slack-app-manifest.yaml, the
+// fake bot token's scopes until SetScopes changes them.
+var ManifestScopes = []string{"chat:write", "chat:write.public", "usergroups:read", "channels:history", "groups:history", "users:read"}
+
+// SetScopes sets the bot token's scopes, which every Web API answer to
+// it lists in its X-OAuth-Scopes header, as Slack's do.
+func (s *Server) SetScopes(scopes ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.scopes = append([]string(nil), scopes...)
 }
 
 // New starts a fake on a loopback port. Close it when done.
@@ -116,6 +129,7 @@ func New() *Server {
 		tickets:        map[string]bool{},
 		botToken:       BotToken,
 		appToken:       AppToken,
+		scopes:         ManifestScopes,
 		seq:            time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC).Unix() * 1_000_000,
 	}
 	mux := http.NewServeMux()

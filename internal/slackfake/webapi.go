@@ -36,6 +36,14 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	if lost {
 		s.lose[method]--
 	}
+	tok := bearer(r)
+	if tok == "" {
+		tok = params["token"]
+	}
+	if tok == s.botToken {
+		// Slack lists the token's scopes on every answer.
+		w.Header().Set("X-OAuth-Scopes", strings.Join(s.scopes, ","))
+	}
 	s.mu.Unlock()
 	if lost {
 		// Done, but the answer never arrives whole: a gateway error.
