@@ -35,6 +35,7 @@ func TestManifestHasTheScopesRiposteUses(t *testing.T) {
 		"channels:history":  "conversations.history in a public channel (FindPosted: post once)",
 		"groups:history":    "conversations.history in a private channel (FindPosted: post once)",
 		"chat:write.public": "posting to a public channel the bot was not invited to",
+		"users:read":        "users.info: who clicked (CheckDecider; without it every click is refused)",
 	}
 	for scope, why := range uses {
 		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
