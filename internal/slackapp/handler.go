@@ -170,6 +170,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), h.wait)
 		err := h.proc.Dispatch(ctx, payload)
 		cancel()
+		if err != nil && payload.Type == slack.InteractionTypeViewSubmission {
+			// Slack reads a form's answer only from a 200: the form stays
+			// open with its reason and says why (as over Socket Mode).
+			h.proc.logger.Warn("slack interaction refused: busy", "user", payload.User.ID)
+			writeJSON(w, slack.NewErrorsViewSubmissionResponse(map[string]string{ReasonBlockID: busySubmission}))
+			return
+		}
 		if err != nil {
 			w.Header().Set("Retry-After", "1")
 			problem.Write(w, problem.Problem{Type: ProblemTypeBusy, Title: "Riposte is busy",

@@ -109,6 +109,10 @@ func CheckAppToken(ctx context.Context, cfg Config, hc *http.Client) error {
 	return fmt.Errorf("slack socket mode: apps.connections.open: %w", err)
 }
 
+// busySubmission is what a reason form says when every interaction slot
+// stayed busy: the form stays open with its reason.
+const busySubmission = "Riposte is busy with other decisions; submit again in a moment."
+
 func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
@@ -156,8 +160,7 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 			if submission {
 				if err != nil {
 					// The form stays open with its reason: nothing typed is lost.
-					_ = ackOrWarn(sm, logger, req, slack.NewErrorsViewSubmissionResponse(map[string]string{
-						ReasonBlockID: "Riposte is busy with other decisions; submit again in a moment."}))
+					_ = ackOrWarn(sm, logger, req, slack.NewErrorsViewSubmissionResponse(map[string]string{ReasonBlockID: busySubmission}))
 					logger.Warn("slack interaction refused: busy", "user", payload.User.ID)
 					return
 				}
