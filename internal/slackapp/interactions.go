@@ -385,7 +385,8 @@ func userMessage(err error) string {
 var ErrForeignOrigin = errors.New("slack: interaction from another workspace or app")
 
 // CheckOrigin refuses an interaction unless its team.id and api_app_id are
-// the configured ones (and enterprise.id, when one is configured), and the
+// the configured ones (and its organisation, enterprise.id or else
+// team.enterprise_id, when one is configured), and the
 // person who clicked belongs to that workspace: user.team_id is the
 // configured team, or (Enterprise Grid, where Slack reports the
 // organisation's E… id there) the configured enterprise or, when none is
@@ -404,8 +405,10 @@ func (p *Processor) CheckOrigin(payload slack.InteractionCallback) error {
 		return fmt.Errorf("%w: team.id %q is not %s", ErrForeignOrigin, clipID(team), o.TeamID)
 	case payload.APIAppID != o.AppID:
 		return fmt.Errorf("%w: api_app_id %q is not %s", ErrForeignOrigin, clipID(payload.APIAppID), o.AppID)
-	case o.EnterpriseID != "" && payload.Enterprise.ID != o.EnterpriseID:
-		return fmt.Errorf("%w: enterprise.id %q is not %s", ErrForeignOrigin, clipID(payload.Enterprise.ID), o.EnterpriseID)
+	case o.EnterpriseID != "" && payloadEnterprise(payload) != o.EnterpriseID:
+		return fmt.Errorf("%w: enterprise.id %q is not %s", ErrForeignOrigin, clipID(payloadEnterprise(payload)), o.EnterpriseID)
+	case o.EnterpriseID != "" && payload.Team.EnterpriseID != "" && payload.Team.EnterpriseID != o.EnterpriseID:
+		return fmt.Errorf("%w: team.enterprise_id %q is not %s", ErrForeignOrigin, clipID(payload.Team.EnterpriseID), o.EnterpriseID)
 	case !p.ownUserTeam(payload):
 		return fmt.Errorf("%w: user.team_id %q of %s is not %s (a member of another workspace or organisation, as in a Slack Connect channel)",
 			ErrForeignOrigin, clipID(payload.User.TeamID), clipID(payload.User.ID), o.TeamID)
@@ -427,11 +430,16 @@ func (p *Processor) ownUserTeam(payload slack.InteractionCallback) bool {
 	}
 	// No organisation configured: the one the payload says our workspace
 	// belongs to (team.id was checked above).
-	ent := payload.Enterprise.ID
-	if ent == "" {
-		ent = payload.Team.EnterpriseID
-	}
+	ent := payloadEnterprise(payload)
 	return ent != "" && ut == ent
+}
+
+// payloadEnterprise is the Enterprise Grid organisation an interaction
+// names: enterprise.id, or, where Slack leaves "enterprise" null or out
+// (a view submission among others), team.enterprise_id, as Slack's own
+// frameworks read it (bolt-js App.buildSource).
+func payloadEnterprise(payload slack.InteractionCallback) string {
+	return cmp.Or(payload.Enterprise.ID, payload.Team.EnterpriseID)
 }
 
 // slackCredential is what authenticated a click, for the decision's
