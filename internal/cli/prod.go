@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
+
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/config"
@@ -105,7 +107,10 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return err
 	}
 	defer sys.Close()
-	sys.MetricsServer.SetReady(true) // GET /readyz: polling (Kubernetes readiness)
+	// GET /readyz: polling (Kubernetes readiness), and only while Temporal
+	// answers: a worker cut off from its frontend polls nothing.
+	sys.MetricsServer.SetReadyCheck(temporalAnswers(sys))
+	sys.MetricsServer.SetReady(true)
 	so.Logger.Info("worker running", "temporal", o.Temporal.Address, "namespace", o.Temporal.Namespace, "task_queue", o.Temporal.TaskQueue)
 	fmt.Fprintf(s.Out, "Riposte worker polling %s on %s (namespace %s)\n", o.Temporal.TaskQueue, o.Temporal.Address, o.Temporal.Namespace)
 	select {
@@ -224,6 +229,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		return err
 	}
 	defer sys.Close()
+	sys.MetricsServer.SetReadyCheck(temporalAnswers(sys))
 	sys.MetricsServer.SetReady(true) // GET /readyz on the metrics port
 	fmt.Fprintf(s.Out, "Riposte API listening on %s (Temporal %s, namespace %s)\n", sys.API.URL, o.Temporal.Address, o.Temporal.Namespace)
 	select {
@@ -245,4 +251,16 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		}
 	}
 	return nil
+}
+
+// temporalAnswers is the readiness check of worker and serve: the Temporal
+// frontend answers a GetSystemInfo (what dialing asks; allowed with any
+// credential, Temporal Cloud's included).
+func temporalAnswers(sys *system.System) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if _, err := sys.Client.WorkflowService().GetSystemInfo(ctx, &workflowservice.GetSystemInfoRequest{}); err != nil {
+			return fmt.Errorf("the Temporal frontend at %s does not answer: %w", sys.Temporal.Address, err)
+		}
+		return nil
+	}
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
@@ -111,12 +112,27 @@ type MetricsServer struct {
 	closeOnce sync.Once
 	closeErr  error
 	ready     atomic.Bool
+	check     atomic.Pointer[func(context.Context) error]
 }
 
 // SetReady sets what GET /readyz answers: 200 when ready, else 503.
 func (s *MetricsServer) SetReady(ready bool) {
 	if s != nil {
 		s.ready.Store(ready)
+	}
+}
+
+// readyCheckTimeout bounds one readiness check (Kubernetes' probe timeout
+// is 1 s by default; a check that hangs answers 503, not a probe timeout).
+const readyCheckTimeout = 900 * time.Millisecond
+
+// SetReadyCheck adds a check GET /readyz runs on every request once the
+// process said it is ready (SetReady): while it fails, /readyz answers 503
+// with its error. A worker checks that Temporal answers: a worker that
+// cannot reach its frontend polls nothing, and is not ready.
+func (s *MetricsServer) SetReadyCheck(check func(context.Context) error) {
+	if s != nil {
+		s.check.Store(&check)
 	}
 }
 
@@ -143,6 +159,17 @@ func ServeMetrics(addr string, m *Metrics) (*MetricsServer, error) {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
 			return
+		}
+		if c := s.check.Load(); c != nil && *c != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), readyCheckTimeout)
+			err := (*c)(ctx)
+			cancel()
+			if err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				b, _ := json.Marshal(map[string]string{"status": "unavailable", "error": err.Error()})
+				_, _ = w.Write(append(b, '\n'))
+				return
+			}
 		}
 		_, _ = w.Write([]byte(`{"status":"ready"}` + "\n"))
 	})
