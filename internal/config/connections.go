@@ -94,6 +94,7 @@ func ParseConnections(file string, src []byte, opts ConnectionsOptions) (map[str
 	}
 	p := &connParser{Reporter: &yamlx.Reporter{File: file, Src: src}, file: file, opts: opts, conns: map[string]activities.Connection{}}
 	p.parse(src)
+	p.maskSnippets()
 	return p.conns, p.Diags.Sort()
 }
 
@@ -102,6 +103,9 @@ type connParser struct {
 	file  string
 	opts  ConnectionsOptions
 	conns map[string]activities.Connection
+	// hidden maps a source line to the column from which its snippets
+	// show "***": where a value that may be a secret starts (see hide).
+	hidden map[int]int
 }
 
 func (p *connParser) errorf(n *yaml.Node, format string, args ...any) { p.Errorf(n, format, args...) }
@@ -139,6 +143,7 @@ func (p *connParser) parse(src []byte) {
 		k, v := root.Content[i], deref(root.Content[i+1])
 		if prev, dup := seen[k.Value]; dup {
 			p.errorf(k, "duplicate key %q (first on line %d)", k.Value, prev.Line)
+			p.hideAll(v)
 			continue
 		}
 		seen[k.Value] = k
@@ -189,6 +194,7 @@ func (p *connParser) connections(n *yaml.Node) {
 		name := k.Value
 		if prev, dup := seen[name]; dup {
 			p.errorf(k, "connection %q is defined twice (first on line %d)", name, prev.Line)
+			p.hideAll(v)
 			continue
 		}
 		seen[name] = k
@@ -213,23 +219,36 @@ func (p *connParser) connection(name string, key, n *yaml.Node) (activities.Conn
 		k, v := n.Content[i], deref(n.Content[i+1])
 		if prev, dup := keys[k.Value]; dup {
 			p.errorf(k, "connection %s: duplicate key %q (first on line %d)", name, k.Value, prev.Line)
+			p.hideAll(v)
 			continue
 		}
 		keys[k.Value], fields[k.Value] = k, v
 		order = append(order, k.Value)
 	}
+	// Without a known type nothing tells a secret field from another:
+	// hide every value but the type's until the type is known.
+	hideOthers := func() {
+		for k, v := range fields {
+			if k != "type" {
+				p.hideAll(v)
+			}
+		}
+	}
 	typNode, ok := fields["type"]
 	if !ok {
+		hideOthers()
 		p.errorf(key, "connection %s needs a type (one of %s)", name, strings.Join(typeNames(), ", "))
 		return activities.Connection{}, false
 	}
 	if typNode.Kind != yaml.ScalarNode || typNode.Tag == "!!null" {
 		p.errorf(typNode, "connection %s: type must be a string, got %s", name, kindName(typNode))
+		hideOthers()
 		return activities.Connection{}, false
 	}
 	typ, ok := activities.LookupConnectionType(typNode.Value)
 	if !ok {
 		p.errorf(typNode, "connection %s: unknown type %q%s (known: %s)", name, typNode.Value, didYouMean(typNode.Value, typeNames()), strings.Join(typeNames(), ", "))
+		hideOthers()
 		return activities.Connection{}, false
 	}
 	c := activities.Connection{Type: typ.Name, Options: map[string]string{}, Secrets: map[string]activities.SecretRef{}}
@@ -253,7 +272,7 @@ func (p *connParser) connection(name string, key, n *yaml.Node) (activities.Conn
 		f, ok := typ.Field(k)
 		if !ok {
 			p.errorf(keys[k], "connection %s: unknown key %q for type %s%s", name, k, typ.Name, didYouMean(k, known))
-			p.maskLastSnippet(v)
+			p.hideAll(v)
 			valid = false
 			continue
 		}
@@ -463,7 +482,7 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 			hint = fmt.Sprintf("{env: %s}", v.Value[2:len(v.Value)-1])
 		}
 		p.errorf(v, "connection %s: %s is a secret: write %s, never the value itself", conn, key, hint)
-		p.maskLastSnippet(v)
+		p.hideAll(v)
 		return activities.SecretRef{}, false
 	}
 	var ref activities.SecretRef
@@ -473,6 +492,7 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		k, val := v.Content[i], deref(v.Content[i+1])
 		if k.Value != "env" && k.Value != "file" {
 			p.errorf(k, "connection %s: %s: unknown key %q in a secret reference%s (want env or file)", conn, key, k.Value, didYouMean(k.Value, []string{"env", "file"}))
+			p.hideAll(val)
 			ok = false
 			continue
 		}
@@ -544,29 +564,84 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 	return ref, true
 }
 
-// maskLastSnippet hides a value from the caret snippet of the diagnostic
-// just recorded: a secret written in the file, or the value of an unknown
-// key (a misspelt secret field: "clent_secret: …"). The line is shown up
-// to the value, which is replaced by "***"; the caret stays where it was.
-func (p *connParser) maskLastSnippet(v *yaml.Node) {
-	ds := p.Reporter.Diags
-	if len(ds) == 0 || ds[len(ds)-1].Snippet == "" || v == nil || v.Kind != yaml.ScalarNode {
+// hideAll marks every scalar value under n as possibly a secret (a
+// secret written in the file, the value of an unknown key: a misspelt
+// secret field "clent_secret: …", a key given twice, the fields of a
+// connection whose type is unknown): every diagnostic's snippet of its line
+// shows the line up to the value, then "***" (see maskSnippets).
+func (p *connParser) hideAll(n *yaml.Node) {
+	if n == nil {
 		return
 	}
-	d := &ds[len(ds)-1]
-	line, col := yamlx.Pos(v)
-	if line != d.Line {
-		return // the value is not on the line the snippet shows
+	if n.Kind == yaml.ScalarNode {
+		line, col := yamlx.Pos(n)
+		if line < 1 || col < 1 {
+			return
+		}
+		if p.hidden == nil {
+			p.hidden = map[int]int{}
+		}
+		if c, ok := p.hidden[line]; !ok || col < c {
+			p.hidden[line] = col
+		}
+		return
 	}
+	for _, c := range n.Content {
+		p.hideAll(c)
+	}
+}
+
+// maskSnippets rewrites the snippet of every diagnostic whose line holds a
+// hidden value: the line up to the first hidden value, then "***"; the
+// caret stays where it was (no snippet when it points past that).
+func (p *connParser) maskSnippets() {
 	lines := strings.SplitAfter(string(p.Reporter.Src), "\n")
-	if line > len(lines) {
-		d.Snippet = ""
-		return
+	for i := range p.Reporter.Diags {
+		d := &p.Reporter.Diags[i]
+		if d.Snippet == "" {
+			continue
+		}
+		if d.Line > len(lines) {
+			d.Snippet = ""
+			continue
+		}
+		text := []rune(strings.TrimRight(lines[d.Line-1], "\r\n"))
+		if d.Line == 1 && len(text) > 0 && text[0] == '\uFEFF' {
+			text = text[1:] // yaml.v3 reads a byte order mark as no column
+		}
+		col, ok := p.hidden[d.Line]
+		// A line that writes a secret field (even one YAML could not
+		// parse: a syntax error has no node to hide) shows no value.
+		if m := secretKeyRe.FindStringSubmatch(string(text)); m != nil && secretFields()[m[2]] {
+			if c := len([]rune(m[0])) + 1; !ok || c < col {
+				col, ok = c, true
+			}
+		}
+		if !ok {
+			continue
+		}
+		if col-1 > len(text) {
+			d.Snippet = ""
+			continue
+		}
+		d.Snippet = yamlx.Snippet([]byte(string(text[:col-1])+"***"), 1, d.Col)
 	}
-	text := []rune(strings.TrimRight(lines[line-1], "\r\n"))
-	if col-1 > len(text) {
-		d.Snippet = ""
-		return
+}
+
+// secretKeyRe matches a line's key (block or flow style, quoted or not)
+// and the colon after it: m[2] is the key.
+var secretKeyRe = regexp.MustCompile(`^(\s*(?:-\s+)?["']?)([A-Za-z0-9_]+)["']?\s*:[ \t]?`)
+
+// secretFields is the set of the secret field names of every connection
+// type.
+func secretFields() map[string]bool {
+	out := map[string]bool{}
+	for _, t := range activities.ConnectionTypes() {
+		for _, f := range t.Fields {
+			if f.Secret {
+				out[f.Name] = true
+			}
+		}
 	}
-	d.Snippet = yamlx.Snippet([]byte(string(text[:col-1])+"***"), 1, d.Col)
+	return out
 }

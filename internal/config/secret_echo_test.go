@@ -55,3 +55,60 @@ func TestConnectionErrorsNeverEchoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectionErrorsNeverEchoSecretsOnTheirLine: a secret written in
+// riposte.yaml was masked only in the snippet of the one diagnostic about
+// it. Another diagnostic showing the same source line printed it in clear:
+// in a flow mapping, "needs client_secret" (pointing at the connection's
+// name) showed the whole line with a misspelt clent_secret's value; and a
+// secret field given twice, the second time as a literal value, was
+// reported as a duplicate key whose snippet showed that value; a YAML
+// syntax error on a secret's line (a value starting with @, an unclosed
+// quote) showed the line. Every snippet must hide every value the parser
+// hides, and the value of every secret field.
+func TestConnectionErrorsNeverEchoSecretsOnTheirLine(t *testing.T) {
+	const secret = "S3cr3tValue42"
+	env := map[string]string{"CS_SECRET": "x"}
+	for name, src := range map[string]string{
+		"misspelt secret in a flow mapping": `connections:
+  cs: {type: crowdstrike, base_url: "https://api.crowdstrike.com", client_id: abc, clent_secret: ` + secret + `}
+`,
+		"literal secret in a flow mapping, other errors on the line": `connections:
+  cs: {type: crowdstrike, base_url: "ftp://x", client_id: abc, client_secret: ` + secret + `}
+`,
+		"YAML syntax error on a secret's line": `connections:
+  cs:
+    type: crowdstrike
+    base_url: https://api.crowdstrike.com
+    client_id: abc
+    client_secret: @` + secret + `:x
+`,
+		"unterminated quoted secret": `connections:
+  cs:
+    type: crowdstrike
+    base_url: https://api.crowdstrike.com
+    client_id: abc
+    client_secret: "` + secret + `
+`,
+		"secret field given twice": `connections:
+  cs:
+    type: crowdstrike
+    base_url: https://api.crowdstrike.com
+    client_id: abc
+    client_secret: {env: CS_SECRET}
+    client_secret: ` + secret + `
+`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, diags := ParseConnections("riposte.yaml", []byte(src), testOptions(env))
+			if len(diags.Errors()) == 0 {
+				t.Fatalf("want an error, got none")
+			}
+			for _, d := range diags {
+				if strings.Contains(d.Pretty(), secret) {
+					t.Errorf("diagnostic echoes the secret:\n%s", d.Pretty())
+				}
+			}
+		})
+	}
+}
