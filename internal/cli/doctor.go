@@ -216,7 +216,9 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 
 	// Payload key.
 	var keys *codec.Keyring
-	if o.Encryption.Disabled {
+	if err := o.Encryption.disabledErr; err != nil {
+		r.fail("codec", "%v", err)
+	} else if o.Encryption.Disabled {
 		r.skip("codec", "--no-encryption: payloads are stored in clear text")
 	} else if k, err := codec.KeyringFromEnv(); err != nil {
 		r.fail("codec", "%v", err)

@@ -71,7 +71,8 @@ func workerCommand() command {
 			fs := newFlagSet("worker", workerUsage, s)
 			o.clusterFlags.register(fs)
 			fs.StringVar(&o.Playbooks, "playbooks", config.Env("RIPOSTE_PLAYBOOKS", "playbooks"), "the playbook directory or file serve loads (comma-separated for several): runs refer to their playbook version and the worker loads it from here or from --playbook-store (missing paths are skipped)")
-			fs.BoolVar(&o.RegisterSA, "register-search-attributes", config.Env("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES", "") == "true", "add Riposte's search attributes to the namespace if missing")
+			registerSA, saErr := config.EnvBool("RIPOSTE_REGISTER_SEARCH_ATTRIBUTES")
+			fs.BoolVar(&o.RegisterSA, "register-search-attributes", registerSA, "add Riposte's search attributes to the namespace if missing (env RIPOSTE_REGISTER_SEARCH_ATTRIBUTES=true)")
 			o.Runtime.register(fs)
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
@@ -79,6 +80,9 @@ func workerCommand() command {
 			}
 			if code, ok := noArgs(s, "worker", pos, "; the playbooks to load are --playbooks DIR (comma-separated for several)"); !ok {
 				return code
+			}
+			if saErr != nil {
+				return fail(s, &exitError{code: 2, err: saErr})
 			}
 			if err := o.Runtime.check(); err != nil {
 				return fail(s, &exitError{code: 2, err: err})

@@ -110,10 +110,14 @@ type encryptionFlags struct {
 	// every process of a deployment reads compressed payloads.
 	Compression bool
 	envErr      error
+	// disabledErr is a RIPOSTE_NO_ENCRYPTION that is not a boolean.
+	disabledErr error
 }
 
 func (f *encryptionFlags) register(fs *flag.FlagSet) {
-	fs.BoolVar(&f.Disabled, "no-encryption", config.Env("RIPOSTE_NO_ENCRYPTION", "") == "true",
+	off, offErr := config.EnvBool("RIPOSTE_NO_ENCRYPTION")
+	f.disabledErr = offErr
+	fs.BoolVar(&f.Disabled, "no-encryption", off,
 		"store payloads in clear text in Temporal (env RIPOSTE_NO_ENCRYPTION=true); by default RIPOSTE_CODEC_KEY_FILE or RIPOSTE_CODEC_KEYS is required")
 	compress, err := config.EnvBool("RIPOSTE_PAYLOAD_COMPRESSION")
 	f.envErr = err
@@ -123,8 +127,8 @@ func (f *encryptionFlags) register(fs *flag.FlagSet) {
 
 // keys returns the payload encryption keys (nil with --no-encryption).
 func (f *encryptionFlags) keys() (*codec.Keyring, error) {
-	if f.envErr != nil {
-		return nil, &exitError{code: 2, err: f.envErr}
+	if err := errors.Join(f.disabledErr, f.envErr); err != nil {
+		return nil, &exitError{code: 2, err: err}
 	}
 	if f.Disabled {
 		return nil, nil
