@@ -212,11 +212,26 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 	}
 	var env csEnvelope
 	_ = c.DecodeJSON(resp, &env)
-	if !resp.OK() {
-		return nil, inContext(c.StatusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
-	}
-	if len(env.Errors) > 0 && !csHasResource(env, dev.DeviceID) {
-		return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s reported: %s", c.Where(), env.message())))
+	// The answer is per device: resources[] lists the devices acted on,
+	// errors[] the others, and code 409 means a device already in the
+	// state asked (CrowdStrike's Ansible collection, host_contain.py). Only
+	// our device in resources[] is an action taken.
+	if !csHasResource(env, dev.DeviceID) {
+		if resp.Status == http.StatusConflict || env.hasCode(http.StatusConflict) {
+			// Someone else (an analyst, another run) got there between the
+			// status read and the POST: done if the device says so.
+			return csAlreadyDone(ctx, c, dev, done, out, env.message(), inContext)
+		}
+		if !resp.OK() {
+			return nil, inContext(c.StatusError(resp, env.message(), fmt.Sprintf("device %s (%s) not found", dev.DeviceID, host)))
+		}
+		why := env.message()
+		if why == "" {
+			why = "no error given"
+		}
+		return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+			"%s answered HTTP %d without device %s among the devices acted on (%s); the %s was not taken",
+			c.Where(), resp.Status, dev.DeviceID, why, action)))
 	}
 	if action == "contain" {
 		out["status"] = "containment_pending"
@@ -225,6 +240,40 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 	}
 	c.LogAction("sent containment action", "hostname", host, "device_id", dev.DeviceID, "action_name", action)
 	return out, nil
+}
+
+// csAlreadyDone reads the device again after a 409: in a wanted state
+// (done) the step is done, nothing having been sent by it; otherwise the
+// conflict is an error naming the status found.
+func csAlreadyDone(ctx context.Context, c *connector.Conn, dev csDevice, done []string, out map[string]any, vendorMsg string, inContext func(error) error) (map[string]any, error) {
+	devices, err := csGet[csDevice](ctx, c, "/devices/entities/devices/v2", url.Values{"ids": {dev.DeviceID}}, fmt.Sprintf("device %s not found", dev.DeviceID))
+	if err != nil {
+		return nil, inContext(err)
+	}
+	for _, d := range devices {
+		if d.DeviceID != dev.DeviceID {
+			continue
+		}
+		for _, s := range done {
+			if d.Status == s {
+				out["already"], out["status"] = true, d.Status
+				c.LogAction("host already in wanted state (409); nothing done by this step", "hostname", dev.Hostname, "device_id", dev.DeviceID, "status", d.Status)
+				return out, nil
+			}
+		}
+		return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered 409 (%s) but device %s is %s", c.Where(), vendorMsg, dev.DeviceID, d.Status)))
+	}
+	return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered 409 (%s) and no longer lists device %s", c.Where(), vendorMsg, dev.DeviceID)))
+}
+
+// hasCode reports whether an error of the envelope has code.
+func (e csEnvelope) hasCode(code int) bool {
+	for _, er := range e.Errors {
+		if er.Code == code {
+			return true
+		}
+	}
+	return false
 }
 
 func csHasResource(env csEnvelope, id string) bool {

@@ -15,7 +15,9 @@ import (
 
 // CrowdStrike Falcon fake: OAuth2 token (201), host query by FQL hostname
 // (limit/offset, meta.pagination), device details, containment actions
-// (202). Errors come in errors[] next to meta (no resources); 429 carries
+// (202; a device already in the state asked is an error of code 409, and
+// the answer is 409 when no device was acted on). Errors come in errors[]
+// next to meta (no resources); 429 carries
 // X-RateLimit-RetryAfter (epoch seconds). The token, query, device and
 // error answers have the keys and types of recorded API answers
 // (testdata/README.md: third-party recordings, not CrowdStrike's docs); the
@@ -298,19 +300,28 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 			if action == "lift_containment" {
 				want = "normal"
 			}
-			changed := h.status != want
-			if changed {
-				h.status, h.since = want, time.Now().UTC()
-			}
 			note := ""
 			if h.Index < 0 {
 				note = "added device " + h.id
 			}
-			fk.Record(r, vendorName, action, h.Name, changed, http.StatusAccepted, note)
+			if h.status == want {
+				// A device already in the state asked is an error of code
+				// 409, not a resource (CrowdStrike's Ansible collection,
+				// host_contain.py: "Host already in desired state").
+				fk.Record(r, vendorName, action, h.Name, false, http.StatusConflict, strings.TrimSpace(note+" already "+want))
+				errs = append(errs, map[string]any{"code": 409, "message": fmt.Sprintf("Device %s is already %s", h.id, want), "id": h.id})
+				continue
+			}
+			h.status, h.since = want, time.Now().UTC()
+			fk.Record(r, vendorName, action, h.Name, true, http.StatusAccepted, note)
 			res = append(res, map[string]any{"id": h.id, "path": ""})
 		}
 		status := http.StatusAccepted
-		if len(res) == 0 {
+		switch {
+		case len(res) > 0:
+		case len(errs) > 0 && errs[0]["code"] == 409:
+			status = http.StatusConflict
+		default:
 			status = http.StatusNotFound
 		}
 		if errs == nil {
