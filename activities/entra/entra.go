@@ -174,10 +174,14 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		return nil, wrap(err)
 	}
 	out := map[string]any{"user_id": u.ID, "user_principal_name": u.UserPrincipalName, "already": false}
-	// Graph stamps signInSessionsValidFromDateTime on every revocation. If
-	// it is later than when this step was first scheduled, an earlier
-	// attempt of this very step already revoked: do not revoke again.
-	if sched, ok := connector.ScheduledTime(ctx); ok && u.SessionsValidFrom != "" {
+	// Graph stamps signInSessionsValidFromDateTime on every revocation. On
+	// a retry, if it is later than when this step was first scheduled, an
+	// earlier attempt of this very step may have revoked: do not revoke
+	// again. The first attempt has no earlier one: a newer stamp there is
+	// someone else's revocation or a password change (the user may revoke
+	// their own sessions, an attacker holding the account too, and sign in
+	// again after), not this step's, so it revokes.
+	if sched, ok := connector.ScheduledTime(ctx); ok && connector.Attempt(ctx) > 1 && u.SessionsValidFrom != "" {
 		// Graph keeps whole seconds.
 		if t, err := time.Parse(time.RFC3339, u.SessionsValidFrom); err == nil && !t.Before(sched.Truncate(time.Second)) {
 			out["already"] = true
