@@ -119,3 +119,18 @@ func TestContainWithoutTheDeviceInResourcesFails(t *testing.T) {
 		}
 	}
 }
+
+// A 409 while the device is not in the state asked (the opposite action
+// still pending on the sensor) is neither done nor final: the step is
+// retried once that settles, naming the status.
+func TestContainConflictWhileLiftPendingIsRetried(t *testing.T) {
+	s := &csActionStub{status: "lift_containment_pending", after: "lift_containment_pending", answerStatus: http.StatusConflict, answer: map[string]any{
+		"resources": []any{},
+		"errors":    []any{map[string]any{"code": 409, "message": "Device " + stubAID + " has a pending action"}},
+	}}
+	h := stubHarness(t, s)
+	_, err := h.Run("crowdstrike.contain_host", map[string]any{"hostname": "ws-007"}, "k1")
+	if ae := connectortest.AppError(t, err); ae.NonRetryable() || !strings.Contains(err.Error(), "lift_containment_pending") {
+		t.Errorf("err = %v; want a retryable failure naming lift_containment_pending", err)
+	}
+}

@@ -242,9 +242,14 @@ func csContain(ctx context.Context, c *connector.Conn, action string) (map[strin
 	return out, nil
 }
 
+// csConflictRetry is how long to wait before retrying an action refused
+// with 409 while the device is not yet in the state asked (the opposite
+// action pending on the sensor).
+const csConflictRetry = 30 * time.Second
+
 // csAlreadyDone reads the device again after a 409: in a wanted state
 // (done) the step is done, nothing having been sent by it; otherwise the
-// conflict is an error naming the status found.
+// conflict is a retryable error naming the status found.
 func csAlreadyDone(ctx context.Context, c *connector.Conn, dev csDevice, done []string, out map[string]any, vendorMsg string, inContext func(error) error) (map[string]any, error) {
 	devices, err := csGet[csDevice](ctx, c, "/devices/entities/devices/v2", url.Values{"ids": {dev.DeviceID}}, fmt.Sprintf("device %s not found", dev.DeviceID))
 	if err != nil {
@@ -261,7 +266,11 @@ func csAlreadyDone(ctx context.Context, c *connector.Conn, dev csDevice, done []
 				return out, nil
 			}
 		}
-		return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered 409 (%s) but device %s is %s", c.Where(), vendorMsg, dev.DeviceID, d.Status)))
+		// The other action still pending (lift_containment_pending while
+		// containing): retry once the sensor has applied it.
+		f := connector.NewFailure(connector.KindUnavailable, fmt.Sprintf("%s answered 409 (%s) while device %s is %s; retrying once that settles", c.Where(), vendorMsg, dev.DeviceID, d.Status))
+		f.Delay = csConflictRetry
+		return nil, inContext(f)
 	}
 	return nil, inContext(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered 409 (%s) and no longer lists device %s", c.Where(), vendorMsg, dev.DeviceID)))
 }
