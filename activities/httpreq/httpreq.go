@@ -56,8 +56,8 @@ func Definitions() []connector.Definition {
 				{Name: "connection", Type: catalog.TypeString, Required: true, Description: "Name of a connection of type http in riposte.yaml."},
 				{Name: "method", Type: catalog.TypeString, Description: "HTTP method (default GET).", Enum: []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"}},
 				{Name: "path", Type: catalog.TypeString, Required: true, Description: "Path below the connection's base URL, e.g. /api/v1/blocklist. No scheme, host, '..', query or fragment."},
-				{Name: "query", Type: catalog.TypeObject, Description: "Query parameters (values: strings, numbers, bools or lists of them)."},
-				{Name: "headers", Type: catalog.TypeObject, Description: "Extra request headers. Host, Content-Length and the connection's auth header cannot be set."},
+				{Name: "query", Type: catalog.TypeObject, Description: "Query parameters (values: strings, numbers, bools or lists of them; an object fails the step)."},
+				{Name: "headers", Type: catalog.TypeObject, Description: "Extra request headers (values: strings, numbers or bools; a list or object fails the step). Host, Content-Length and the connection's auth header cannot be set."},
 				{Name: "body", Type: catalog.TypeAny, Description: "Request body: a string is sent as is (text/plain unless headers set Content-Type), anything else as JSON."},
 				{Name: "idempotency_key", Type: catalog.TypeString, Description: "Name of a header that carries the step's idempotency key (same on every retry), for APIs that dedupe on their own header, e.g. X-Idempotency-Key. Setting it lets a POST or PATCH be retried. Idempotency-Key and X-Request-Id always carry it."},
 				{Name: "retry", Type: catalog.TypeBool, Description: "Whether a failure that may have reached the API (timeout, 5xx) is retried. Default: yes for GET, HEAD, PUT, DELETE and with idempotency_key; no for POST and PATCH, which could act twice. 429 is always retried."},
@@ -125,9 +125,15 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		switch x := v.(type) {
 		case []any:
 			for _, e := range x {
+				if !isScalar(e) {
+					return nil, connector.InvalidParam("http.request: query %q holds a %s in its list; query values are strings, numbers, bools or lists of them", k, kindOf(e))
+				}
 				q.Add(k, scalarString(e))
 			}
 		default:
+			if !isScalar(x) {
+				return nil, connector.InvalidParam("http.request: query %q is a %s; query values are strings, numbers, bools or lists of them", k, kindOf(x))
+			}
 			q.Set(k, scalarString(x))
 		}
 	}
@@ -140,6 +146,9 @@ func httpRequest(ctx context.Context, c *connector.Conn) (map[string]any, error)
 		ck := textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
 		if forbiddenHeaders[ck] || (ck == authHeader && token != "") || !validHeaderName(ck) {
 			return nil, connector.InvalidParam("http.request: header %q cannot be set by a step", k)
+		}
+		if !isScalar(v) {
+			return nil, connector.InvalidParam("http.request: header %q is a %s; a header value is a string, number or bool", k, kindOf(v))
 		}
 		s := scalarString(v)
 		if strings.ContainsAny(s, "\r\n") {
@@ -258,6 +267,27 @@ func validHeaderName(s string) bool {
 		}
 	}
 	return true
+}
+
+// isScalar reports whether a param value is a string, number, bool or
+// null: what a query value or a header can carry as text.
+func isScalar(v any) bool {
+	switch v.(type) {
+	case map[string]any, []any, []string:
+		return false
+	}
+	return true
+}
+
+// kindOf names a non-scalar param value in errors.
+func kindOf(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "object"
+	case []any, []string:
+		return "list"
+	}
+	return fmt.Sprintf("%T", v)
 }
 
 func scalarString(v any) string {
