@@ -59,7 +59,13 @@ func (e *Env) logger() *slog.Logger {
 // connectors attach credentials in headers, which Go forwards on a
 // redirect to the same host: a redirect out of a connection's base URL
 // (another API behind the same gateway origin) would carry them there.
-// A refused redirect is answered as the 3xx it is.
+// A 301 or 302 to a POST, PUT, PATCH or DELETE is not followed either:
+// Go would follow it as a GET without the body, so the vendor's action
+// (not carried out: the resource is elsewhere) would become a read of
+// another page, whose 200 would be taken for the action's answer. A 303
+// (the request was processed; its result is there) and a 307 or 308
+// (same method and body) are followed (RFC 9110 15.4). A refused redirect
+// is answered as the 3xx it is.
 func (e *Env) httpClient(within *url.URL) *http.Client {
 	base := e.HTTP
 	if base == nil {
@@ -70,12 +76,21 @@ func (e *Env) httpClient(within *url.URL) *http.Client {
 		c.Transport = e.transport
 	}
 	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= 5 || !below(req.URL, within) {
+		if len(via) >= 5 || !below(req.URL, within) || methodDropped(req, via) {
 			return http.ErrUseLastResponse
 		}
 		return nil
 	}
 	return &c
+}
+
+// methodDropped reports whether following req (a redirect) would send a
+// GET in place of the original request's method because of a 301 or 302.
+func methodDropped(req *http.Request, via []*http.Request) bool {
+	if req.Method == via[0].Method {
+		return false
+	}
+	return req.Response == nil || req.Response.StatusCode != http.StatusSeeOther
 }
 
 // below reports whether u is within: same scheme and host, and a path
@@ -268,6 +283,14 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 		return f
 	case r.Status >= 400:
 		return NewFailure(KindRejected, fmt.Sprintf("%s rejected the request (%s)", c.Where(), detail))
+	}
+	if r.Status >= 300 && r.Status < 400 {
+		if loc := r.Header.Get("Location"); loc != "" {
+			// A redirect not followed (out of base_url, or one that would
+			// turn the request into a GET): the usual cause is a base_url
+			// that is not the API's (a web app's sign-in page).
+			return NewFailure(KindVendorError, fmt.Sprintf("%s answered %s, a redirect to %s that was not followed; check base_url of connection %q", c.Where(), detail, Redact(stripQuery(loc), known), c.Name))
+		}
 	}
 	return NewFailure(KindVendorError, fmt.Sprintf("%s answered with unexpected %s", c.Where(), detail))
 }
