@@ -135,6 +135,15 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 		}
 		return nil, wrap(c.StatusError(resp, msg, ""))
 	}
+	// PagerDuty answers an accepted event 202 {"status":"success",…}
+	// (Events API v2, "Send an Alert Event"). Any other 2xx comes from
+	// something else (a gateway, a base_url that is not events.pagerduty.com)
+	// and triggered nothing anyone will be paged for.
+	if res.Status != "success" {
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+			"%s answered HTTP %d without PagerDuty's \"status\": \"success\" (%s); no alert is known to be triggered: check base_url (https://events.pagerduty.com)",
+			c.Where(), resp.Status, connector.Snippet(resp.Body))))
+	}
 	if res.DedupKey == "" {
 		res.DedupKey = dedup
 	}
