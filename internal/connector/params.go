@@ -113,7 +113,11 @@ func OptObject(call Call, name string) (map[string]any, error) {
 	return m, nil
 }
 
-// RequireIP returns the named param parsed as an IPv4 or IPv6 address.
+// RequireIP returns the named param parsed as an IPv4 or IPv6 address,
+// an IPv4-mapped IPv6 address (::ffff:203.0.113.7, as dual-stack sockets
+// and Windows logon events write an IPv4 peer) as the IPv4 address it is:
+// a reputation service asked about the mapped form knows nothing of it,
+// and its empty answer reads as clean.
 func RequireIP(call Call, name string) (netip.Addr, error) {
 	s, err := RequireString(call, name)
 	if err != nil {
@@ -128,7 +132,7 @@ func RequireIP(call Call, name string) (netip.Addr, error) {
 		// a vendor can look up or block.
 		return netip.Addr{}, InvalidParam("%s: %q has an IPv6 zone (%%%s); give the address without it", call.Action, s, a.Zone())
 	}
-	return a, nil
+	return a.Unmap(), nil
 }
 
 // ValidHostname accepts the names EDRs report: letters, digits, dot, dash
