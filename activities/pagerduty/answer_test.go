@@ -3,6 +3,7 @@ package pagerduty_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -44,5 +45,27 @@ func TestTriggerRefusesAnswerThatIsNotPagerDutys(t *testing.T) {
 	out, err = h.Run("pagerduty.trigger", map[string]any{"summary": "ransomware on fin-ws-042"}, "k2")
 	if err == nil {
 		t.Fatalf("an empty 202 was taken for a triggered alert: %v", out)
+	}
+}
+
+// A gateway that echoes the event in its 2xx: the failure quotes the
+// answer without the routing key, even where the quote is clipped.
+func TestTriggerRefusalQuotesNoRoutingKey(t *testing.T) {
+	const key = "samplekeyhere0000000000000000000"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b := make([]byte, 280)
+		for i := range b {
+			b[i] = 'x'
+		}
+		w.WriteHeader(http.StatusOK)
+		_, _ = w.Write(append(b, []byte(`"routing_key":"`+key+`"`)...))
+	}))
+	defer srv.Close()
+	h := connectortest.New(t)
+	h.Env.Connections["pagerduty"] = activities.Connection{Type: "pagerduty", BaseURL: srv.URL,
+		Secrets: map[string]activities.SecretRef{"routing_key": {Lab: key}}}
+	_, err := h.Run("pagerduty.trigger", map[string]any{"summary": "s"}, "k1")
+	if err == nil || strings.Contains(err.Error(), key[:12]) {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -142,7 +142,9 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if res.Status != "success" {
 		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
 			"%s answered HTTP %d without PagerDuty's \"status\": \"success\" (%s); no alert is known to be triggered: check base_url (https://events.pagerduty.com)",
-			c.Where(), resp.Status, connector.Snippet(resp.Body))))
+			// The routing key goes before clipping: an answer echoing the
+			// event could otherwise show part of it.
+			c.Where(), resp.Status, connector.Snippet([]byte(connector.Redact(string(resp.Body), []string{key}))))))
 	}
 	if res.DedupKey == "" {
 		res.DedupKey = dedup
