@@ -152,12 +152,7 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	if err := c.UseSecretHeader("api_key", "X-PAN-KEY", ""); err != nil {
 		return nil, wrap(err)
 	}
-	var targets []string
-	for _, t := range strings.Split(c.Option("target"), ",") {
-		if t = strings.TrimSpace(t); t != "" {
-			targets = append(targets, t)
-		}
-	}
+	targets := panosTargets(c)
 	out := map[string]any{"ip": ip, "tag": tag, "already": true, "targets": targets}
 	if len(targets) == 0 {
 		if err := panosRefusePanorama(ctx, c); err != nil {
@@ -210,24 +205,44 @@ func panosRefusePanorama(ctx context.Context, c *connector.Conn) error {
 	key := "panos-model\x00" + c.Name + "\x00" + c.BaseURL()
 	model, ok := c.Env.Recall(key)
 	if !ok {
-		resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, "", "type", "op", "cmd", "<show><system><info></info></system></show>")})
-		if err != nil {
+		var err error
+		if model, err = panosModel(ctx, c, ""); err != nil {
 			return err
 		}
-		pr, err := parsePanos(c, resp)
-		if err != nil {
-			return err
-		}
-		if pr.Status != "success" {
-			return connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused show system info: %s", c.Where(), pr.messages()))
-		}
-		model = pr.Result.System.Model
 		c.Env.Remember(key, model)
 	}
 	if strings.EqualFold(model, "Panorama") || strings.HasPrefix(strings.ToUpper(model), "M-") {
 		return connector.NewFailure(connector.KindNoConnection, fmt.Sprintf("connection %q leads to a Panorama (model %s): User-ID registrations there reach no firewall; set target: to the serial number(s) of the managed firewall(s)", c.Name, model))
 	}
 	return nil
+}
+
+// panosModel runs show system info on the device (a managed firewall
+// through Panorama when target is set) and returns its model.
+func panosModel(ctx context.Context, c *connector.Conn, target string) (string, error) {
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "op", "cmd", "<show><system><info></info></system></show>")})
+	if err != nil {
+		return "", err
+	}
+	pr, err := parsePanos(c, resp)
+	if err != nil {
+		return "", err
+	}
+	if pr.Status != "success" {
+		return "", connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused show system info: %s", c.Where(), pr.messages()))
+	}
+	return pr.Result.System.Model, nil
+}
+
+// panosTargets are the serial numbers of the connection's target option.
+func panosTargets(c *connector.Conn) []string {
+	var targets []string
+	for _, t := range strings.Split(c.Option("target"), ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			targets = append(targets, t)
+		}
+	}
+	return targets
 }
 
 // panosTagOn registers (or unregisters) the tag on one device; already
@@ -381,16 +396,28 @@ func uidMessage(register bool, ip, tag string) (string, error) {
 	return string(b), nil
 }
 
-// check runs show system info, and refuses a Panorama without target.
+// check runs show system info, and refuses a Panorama without target;
+// with target, it runs it on each firewall through Panorama, so the key,
+// the Panorama and every serial are checked.
 func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 	if err := c.UseSecretHeader("api_key", "X-PAN-KEY", ""); err != nil {
 		return nil, err
 	}
-	if c.Option("target") == "" {
+	targets := panosTargets(c)
+	if len(targets) == 0 {
 		if err := panosRefusePanorama(ctx, c); err != nil {
 			return nil, err
 		}
+		model, _ := c.Env.Recall("panos-model\x00" + c.Name + "\x00" + c.BaseURL())
+		return map[string]any{"detail": "API key ok; device model " + model}, nil
 	}
-	model, _ := c.Env.Recall("panos-model\x00" + c.Name + "\x00" + c.BaseURL())
-	return map[string]any{"detail": "API key ok; device model " + model}, nil
+	var models []string
+	for _, t := range targets {
+		model, err := panosModel(ctx, c, t)
+		if err != nil {
+			return nil, fmt.Errorf("firewall %s (target): %w", t, err)
+		}
+		models = append(models, t+" "+model)
+	}
+	return map[string]any{"detail": "API key ok; firewalls through Panorama: " + strings.Join(models, ", ")}, nil
 }
