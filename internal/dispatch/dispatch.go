@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/finding"
@@ -61,7 +62,10 @@ type Dispatcher struct {
 	// for that revision. nil or less: the playbook travels inline at
 	// workflows.CurrentRev, which every worker release understands.
 	Rev func(ctx context.Context) int
-	set atomic.Pointer[playbook.Set]
+	// DataConverter decodes the payloads of a run's history (the client's:
+	// with the codec's keys); nil is the SDK's default.
+	DataConverter converter.DataConverter
+	set           atomic.Pointer[playbook.Set]
 	// names are the playbooks of every set this dispatcher had: a run of
 	// a playbook a reload removed or renamed still gets its finding's
 	// later records.
@@ -346,12 +350,67 @@ func (d *Dispatcher) recordClose(ctx context.Context, c *playbook.Compiled, det 
 	if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.Withdrawn.RecordTime >= at {
 		return nil, nil
 	}
+	// A close not later than a record the run had (the one that started
+	// it, or a later one it was sent) is stale: the finding was active
+	// after it, and recording it would make the next update of the
+	// contained finding start the response again (reopen).
+	if seen, ok := d.lastRecord(gctx, m); ok && at <= seen {
+		return nil, nil
+	}
 	cm, err := d.startRun(ctx, c, det, view, opts, ClosedPrefix+m.WorkflowID, true)
 	if err != nil || cm.Deduplicated {
 		// Deduplicated: a copy of the record is being recorded now.
 		return nil, err
 	}
 	return &cm, nil
+}
+
+// HistoryReader is the optional part of the client that reads a run's
+// history: the records of the finding an ended run had (recordClose).
+type HistoryReader interface {
+	GetWorkflowHistory(ctx context.Context, workflowID, runID string, isLongPoll bool, filterType enumspb.HistoryEventFilterType) client.HistoryEventIterator
+}
+
+// lastRecord is the latest finding.RecordTime of the records the ended run
+// m had: its input's and those of the finding records it was sent.
+func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
+	h, ok := d.Client.(HistoryReader)
+	if !ok {
+		return 0, false
+	}
+	dc := d.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	var last int64
+	seen := false
+	note := func(det map[string]any) {
+		if t, ok := finding.RecordTime(det); ok && (!seen || t > last) {
+			last, seen = t, true
+		}
+	}
+	it := h.GetWorkflowHistory(ctx, m.WorkflowID, m.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			break
+		}
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			var in workflows.Input
+			if p := a.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &in) == nil {
+				note(in.Detection)
+			}
+		}
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalFinding {
+			var u workflows.FindingUpdate
+			if p := a.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &u) == nil {
+				if v, _ := u.Finding["state"].(string); v != finding.StateWithdrawn {
+					note(u.Detection)
+				}
+			}
+		}
+	}
+	return last, seen
 }
 
 // lastClose reads the result of the newest run recording a close of the

@@ -36,7 +36,9 @@ type historyClient struct {
 	runs    map[string][]string // workflow id → run ids, oldest first
 	running map[string]bool     // run id
 	results map[string]*workflows.Result
-	started map[string]time.Time // run id
+	started map[string]time.Time   // run id
+	inputs  map[string]any         // run id → its input (GetWorkflowHistory)
+	signals map[string][]signalled // run id → the signals it was sent
 	reuse   []enumspb.WorkflowIdReusePolicy
 }
 
@@ -61,6 +63,12 @@ func (c *historyClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflo
 	}
 	at := time.Date(2026, 12, 6, 12, 0, len(c.running), 0, time.UTC)
 	c.started[id] = at
+	if c.inputs == nil {
+		c.inputs = map[string]any{}
+	}
+	if len(args) > 0 {
+		c.inputs[id] = args[0]
+	}
 	if in, ok := args[0].(workflows.Input); ok && in.Finding["state"] == finding.StateWithdrawn {
 		rt, _ := finding.RecordTime(intake.Detection(in.Detection))
 		c.running[id] = false
@@ -80,10 +88,15 @@ func (c *historyClient) DescribeWorkflowExecution(_ context.Context, wid, runID 
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{StartTime: timestamppb.New(at)}}, nil
 }
 
-func (c *historyClient) SignalWorkflow(_ context.Context, id, _, _ string, _ any) error {
+func (c *historyClient) SignalWorkflow(_ context.Context, id, _, name string, arg any) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if runs := c.runs[id]; len(runs) > 0 && c.running[runs[len(runs)-1]] {
+		if c.signals == nil {
+			c.signals = map[string][]signalled{}
+		}
+		last := runs[len(runs)-1]
+		c.signals[last] = append(c.signals[last], signalled{name, arg})
 		return nil
 	}
 	return serviceerror.NewNotFound("workflow not found")

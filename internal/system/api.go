@@ -174,7 +174,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		return err
 	}
 	disp := &dispatch.Dispatcher{Client: s.Client, Keys: s.DecisionKeys, TaskQueue: s.Temporal.TaskQueue, Namespace: s.Temporal.Namespace,
-		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding}
+		UIURL: uiURL, Approval: b.defaults, Metrics: s.Metrics, Finding: b.finding, DataConverter: s.dataConverter}
 	// Who polls the task queue: how runs carry their playbook (Rev), and
 	// whether decisions may seal the decider's credential.
 	pollers := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}

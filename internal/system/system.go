@@ -19,6 +19,7 @@ import (
 	"strconv"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/riposte-dev/riposte/activities"
@@ -141,6 +142,8 @@ type System struct {
 	SlackFake bool
 	slack     slackapp.Config
 	slackLab  http.Handler
+	// dataConverter is the client's (the codec's when Keys are set).
+	dataConverter converter.DataConverter
 	// workerDone receives the error that stopped the worker for good.
 	workerDone chan error
 	logger     *slog.Logger
@@ -317,6 +320,7 @@ func (s *System) dial(ctx context.Context, o Options, obs *observability) error 
 		if obs != nil {
 			obs.configure(co)
 		}
+		s.dataConverter = co.DataConverter
 	})
 	if err != nil {
 		return err
