@@ -160,6 +160,12 @@ func entraSetEnabled(ctx context.Context, c *connector.Conn, enabled bool) (map[
 	return out, nil
 }
 
+// revokeProgress is revoke_sessions' heartbeat details: Sent once an
+// attempt is about to send the revocation.
+type revokeProgress struct {
+	Sent bool `json:"sent"`
+}
+
 func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 	user, err := entraUser(c)
 	if err != nil {
@@ -175,13 +181,16 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 	}
 	out := map[string]any{"user_id": u.ID, "user_principal_name": u.UserPrincipalName, "already": false}
 	// Graph stamps signInSessionsValidFromDateTime on every revocation. On
-	// a retry, if it is later than when this step was first scheduled, an
-	// earlier attempt of this very step may have revoked: do not revoke
-	// again. The first attempt has no earlier one: a newer stamp there is
+	// a retry whose earlier attempt sent the revocation (its progress says
+	// so), a stamp at or after the step's first scheduling is that
+	// revocation, its answer lost: do not revoke again. Otherwise (the first
+	// attempt, or earlier attempts that failed before sending, or whose
+	// progress did not carry over: a local activity) a newer stamp is
 	// someone else's revocation or a password change (the user may revoke
 	// their own sessions, an attacker holding the account too, and sign in
 	// again after), not this step's, so it revokes.
-	if sched, ok := connector.ScheduledTime(ctx); ok && connector.Attempt(ctx) > 1 && u.SessionsValidFrom != "" {
+	var prev revokeProgress
+	if sched, ok := connector.ScheduledTime(ctx); ok && connector.Attempt(ctx) > 1 && connector.LoadProgress(ctx, &prev) && prev.Sent && u.SessionsValidFrom != "" {
 		// Graph keeps whole seconds.
 		if t, err := time.Parse(time.RFC3339, u.SessionsValidFrom); err == nil && !t.Before(sched.Truncate(time.Second)) {
 			out["already"] = true
@@ -189,6 +198,7 @@ func entraRevoke(ctx context.Context, c *connector.Conn) (map[string]any, error)
 			return out, nil
 		}
 	}
+	connector.SaveProgress(ctx, revokeProgress{Sent: true})
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: userPath(u.ID) + "/revokeSignInSessions"})
 	if err != nil {
 		return nil, wrap(err)
