@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -612,10 +613,8 @@ func (p *connParser) maskSnippets() {
 		col, ok := p.hidden[d.Line]
 		// A line that writes a secret field (even one YAML could not
 		// parse: a syntax error has no node to hide) shows no value.
-		if m := secretKeyRe.FindStringSubmatch(string(text)); m != nil && secretFields()[m[2]] {
-			if c := len([]rune(m[0])) + 1; !ok || c < col {
-				col, ok = c, true
-			}
+		if c, found := secretFieldValueCol(string(text)); found && (!ok || c < col) {
+			col, ok = c, true
 		}
 		if !ok {
 			continue
@@ -628,9 +627,24 @@ func (p *connParser) maskSnippets() {
 	}
 }
 
-// secretKeyRe matches a line's key (block or flow style, quoted or not)
-// and the colon after it: m[2] is the key.
-var secretKeyRe = regexp.MustCompile(`^(\s*(?:-\s+)?["']?)([A-Za-z0-9_]+)["']?\s*:[ \t]?`)
+// secretKeyRe matches a key anywhere on a line (block style at its start,
+// flow style after "{" or ",", quoted or not) and the colon after it: m[1]
+// is the key.
+var secretKeyRe = regexp.MustCompile(`(?:^|[\s{,\[-])["']?([A-Za-z0-9_]+)["']?\s*:[ \t]?`)
+
+// secretFieldValueCol is the column (1-based, in characters) where the
+// value of the first secret field the line writes starts: a connection in
+// flow style writes its secret after other keys ("jira: {type: jira,
+// api_token: …}").
+func secretFieldValueCol(line string) (int, bool) {
+	secret := secretFields()
+	for _, m := range secretKeyRe.FindAllStringSubmatchIndex(line, -1) {
+		if secret[line[m[2]:m[3]]] {
+			return utf8.RuneCountInString(line[:m[1]]) + 1, true
+		}
+	}
+	return 0, false
+}
 
 // secretFields is the set of the secret field names of every connection
 // type.
