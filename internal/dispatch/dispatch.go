@@ -413,9 +413,37 @@ func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 	return last, seen
 }
 
-// lastClose reads the result of the newest run recording a close of the
-// finding whose run has workflowID (see recordClose).
+// lastClose reads the newest run recording a close of the finding whose
+// run has workflowID (see recordClose): the closing record's time
+// (Withdrawn.RecordTime) and when the run started (StartedAt). It is read
+// from the run's start in its history, which does not wait for the run to
+// end: until a worker takes its first task (workers down or behind) it
+// runs, and its result (Get) would wait for that, then read as no close.
 func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (workflows.Result, bool) {
+	if h, ok := d.Client.(HistoryReader); ok {
+		dc := d.DataConverter
+		if dc == nil {
+			dc = converter.GetDefaultDataConverter()
+		}
+		it := h.GetWorkflowHistory(ctx, ClosedPrefix+workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		if !it.HasNext() {
+			return workflows.Result{}, false
+		}
+		ev, err := it.Next()
+		a := ev.GetWorkflowExecutionStartedEventAttributes()
+		if err != nil || a == nil {
+			return workflows.Result{}, false
+		}
+		var in workflows.Input
+		if p := a.GetInput().GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &in) != nil || in.Finding["state"] != finding.StateWithdrawn {
+			return workflows.Result{}, false
+		}
+		rt, ok := finding.RecordTime(in.Detection)
+		if !ok || rt == 0 || ev.GetEventTime() == nil {
+			return workflows.Result{}, false
+		}
+		return workflows.Result{StartedAt: ev.GetEventTime().AsTime(), Withdrawn: &workflows.Withdrawal{RecordTime: rt}}, true
+	}
 	g, ok := d.Client.(RunGetter)
 	if !ok {
 		return workflows.Result{}, false

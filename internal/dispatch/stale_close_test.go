@@ -9,6 +9,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -101,6 +102,9 @@ type signalled struct {
 func (c *historyClient) GetWorkflowHistory(_ context.Context, wid, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if runID == "" && len(c.runs[wid]) > 0 {
+		runID = c.runs[wid][len(c.runs[wid])-1] // the newest run
+	}
 	in, ok := c.inputs[runID]
 	if !ok || !slices.Contains(c.runs[wid], runID) {
 		return &eventIterator{}
@@ -111,6 +115,7 @@ func (c *historyClient) GetWorkflowHistory(_ context.Context, wid, runID string,
 	}
 	events := []*historypb.HistoryEvent{{
 		EventType:  enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		EventTime:  timestamppb.New(c.started[runID]),
 		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: p}},
 	}}
 	for _, s := range c.signals[runID] {
@@ -137,3 +142,43 @@ func (it *eventIterator) Next() (*historypb.HistoryEvent, error) {
 }
 
 var _ HistoryReader = client.Client(nil)
+
+// The run recording a close (closed:<id>) ends at its first workflow task;
+// until a worker takes that task (workers down or behind, a rollout) it
+// runs. Its result was read with Get, which waits for a running run to end
+// (up to 10 s per playbook, in the detection request) and then reads as no
+// close: the reopening record arriving meanwhile was deduplicated, and the
+// finding not responded to. The close is known from the run's start (its
+// input is the withdrawn record), ended or not.
+func TestReopenWhileCloseRecordStillRuns(t *testing.T) {
+	const at = int64(1763458937000)
+	create, closed := closeAndCreate(t)
+	ctx := context.Background()
+	cl := &historyClient{}
+	d, _ := withdrawnFirstDispatcher(t, workflows.LatestRev)
+	d.Client = cl
+	out, err := d.Dispatch(ctx, 0, withTimes(create, at-60_000, 0), Options{})
+	if err != nil || len(out.Matched) != 1 {
+		t.Fatalf("Create: %+v, %v", out, err)
+	}
+	wid := out.Matched[0].WorkflowID
+	cl.end(wid, &workflows.Result{Status: workflows.RunSucceeded, Outcome: "contained", StartedAt: cl.started[cl.runs[wid][0]]})
+	if _, err := d.Dispatch(ctx, 0, withTimes(closed, at, 0), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(cl.runs[ClosedPrefix+wid]) != 1 {
+		t.Fatalf("the close was not recorded: %v", cl.runs)
+	}
+	// No worker has run the close's run yet.
+	cl.mu.Lock()
+	rid := cl.runs[ClosedPrefix+wid][0]
+	cl.running[rid], cl.results[rid] = true, nil
+	cl.mu.Unlock()
+	out, err = d.Dispatch(ctx, 0, withTimes(create, at+60_000, 0), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cl.runs[wid]) != 2 || len(out.Matched) != 1 || !out.Matched[0].Reopened {
+		t.Errorf("a record reopening the closed finding while the run recording its close had not yet ended started nothing: %d runs under %s, matched %+v", len(cl.runs[wid]), wid, out.Matched)
+	}
+}
