@@ -137,6 +137,9 @@ type run struct {
 	withdrawal    *Withdrawal
 	changes       []FindingChange
 	lifecycleBusy int
+	// activeRecord is the latest finding.RecordTime of the active records
+	// the run was sent (its input's is read at need: latestActive).
+	activeRecord int64
 	// outcomes is true for runs started with ChangeOutcomes: a denied or
 	// timed-out gate no longer aborts, always: steps run, the run records
 	// an Outcome, dry-run holds release at once. Older histories replay

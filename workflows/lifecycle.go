@@ -103,6 +103,24 @@ func (r *run) withdrawnAtStart(ctx workflow.Context, at time.Time) bool {
 	return true
 }
 
+// changeStaleWithdrawal: a withdrawing record older than an active record
+// the run had (its input's, or an update's) is ignored: delivered late or
+// again (queues deliver at least once, out of order), it describes a
+// state the producer left before the record the run acts on (a Close the
+// finding was reopened after). Asked only when it applies; runs recorded
+// before withdrew on it.
+const changeStaleWithdrawal = "stale-withdrawal"
+
+// latestActive is the latest finding.RecordTime of the active records the
+// run had: its input's and the updates' it was sent.
+func (r *run) latestActive() (int64, bool) {
+	latest := r.activeRecord
+	if rt, ok := finding.RecordTime(r.input.Detection); ok && rt > latest {
+		latest = rt
+	}
+	return latest, latest > 0
+}
+
 // LiveFinding is what QueryFinding returns.
 type LiveFinding struct {
 	Finding   map[string]any  `json:"finding"`
@@ -170,7 +188,12 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 	state, _ := u.Finding["state"].(string)
 	if state == "withdrawn" {
 		reason, _ := u.Finding["state_reason"].(string)
-		rt, _ := finding.RecordTime(u.Detection)
+		rt, timed := finding.RecordTime(u.Detection)
+		if seen, ok := r.latestActive(); timed && ok && rt < seen &&
+			workflow.GetVersion(ctx, changeStaleWithdrawal, workflow.DefaultVersion, 1) >= 1 {
+			return fmt.Sprintf("finding withdrawal (%s) older than a record of the finding the run had (%s before %s): ignored",
+				plain(reason), time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(seen).UTC().Format(time.RFC3339))
+		}
 		w := &Withdrawal{At: now, Reason: reason, RecordTime: rt}
 		r.withdrawal, r.withdrawn = w, true
 		r.finding = u.Finding
@@ -195,6 +218,9 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		}
 		return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
 			plain(reason), len(w.Gates), len(w.Review), len(w.RolledBack))
+	}
+	if rt, ok := finding.RecordTime(u.Detection); ok && rt > r.activeRecord {
+		r.activeRecord = rt
 	}
 	if !raises(r.finding, u.Finding) {
 		return fmt.Sprintf("finding update from the detector (severity %s, confidence %s): not higher, view unchanged", severityName(u.Finding), confText(u.Finding["confidence"]))

@@ -328,3 +328,43 @@ func TestRecordTicketHistory(t *testing.T) {
 		}
 	}
 }
+
+// TestRecordStaleCloseHistory records (with -record) a gated run started
+// by a record later than a Close delivered to it afterwards: the run
+// ignores the stale Close (the stale-withdrawal GetVersion marker), then is
+// approved, for the replay guard.
+func TestRecordStaleCloseHistory(t *testing.T) {
+	if !*record {
+		t.Skip("only with -record")
+	}
+	h := startDevForTest(t, recordingDir(t))
+	t.Cleanup(h.sys.Close)
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	const uid = "rec-stale-close"
+	reopened := strings.Replace(detectionJSON(uid, 5, `,"unmapped":{"gate":true}`), `"finding_info":{`, `"finding_info":{"modified_time":1763458997000,`, 1)
+	code, r := h.submit(reopened)
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-gated")
+	var runID string
+	for _, m := range r.Detections[0].Matched {
+		if m.WorkflowID == wid {
+			runID = m.RunID
+		}
+	}
+	h.waitStep(wid, "approve", "waiting_approval")
+	stale := detectionJSON(uid, 5, `,"unmapped":{"gate":true},"status_id":4,"status":"Resolved","activity_id":3`)
+	if code, r := h.submit(stale); code >= 300 || !slices.Contains(r.Detections[0].Signalled, wid) {
+		t.Fatalf("stale Close: %d %+v", code, r)
+	}
+	h.approve(wid, "approve", "URECORDER")
+	if d := h.waitRun(wid, time.Minute); d.Withdrawn != nil || d.Status != workflows.RunSucceeded {
+		t.Fatalf("run after the stale Close: %s, withdrawn %+v; want it approved and done", d.Status, d.Withdrawn)
+	}
+	saveHistory(t, c, wid, runID, *recordPrefix+"stale-close-e2e-gated")
+}
