@@ -19,8 +19,9 @@ import (
 // the process with every run it hosts.
 const (
 	// MaxEvalSteps bounds the predicate iterations (all, any, map, filter,
-	// reduce, sortBy, ...) and the list elements `in` scans: about a
-	// quarter of a second of work.
+	// reduce, sortBy, ...), the list elements `in` scans, the comparisons
+	// uniq makes between values other than strings and numbers, and glob's
+	// backtracking: about a quarter of a second of work.
 	MaxEvalSteps = 1_000_000
 	// MaxEvalBytes bounds the bytes that string concatenation, repeat(),
 	// replace(), join(), toJSON(), string(), flatten() and concat() build,
@@ -154,6 +155,20 @@ func budgetFunctions() []expr.Option {
 			}
 			return runtime.In(args[1], args[2]), nil
 		}, new(func(*meter, any, any) bool)),
+		// __riposte_uniq is uniq: expr's compares every element with each
+		// one kept (quadratic, uncharged).
+		expr.Function("__riposte_uniq", func(args ...any) (any, error) {
+			return uniq(meterOf(args[0]), args[1])
+		}, new(func(*meter, any) []any)),
+		// __riposte_glob is glob, its backtracking charged.
+		expr.Function("__riposte_glob", func(args ...any) (any, error) {
+			pattern, ok1 := args[1].(string)
+			s, ok2 := args[2].(string)
+			if !ok1 || !ok2 {
+				return false, nil
+			}
+			return globMetered(pattern, s, meterOf(args[0]))
+		}, new(func(*meter, string, string) bool)),
 		expr.Function("__riposte_repeat", func(args ...any) (any, error) {
 			s, _ := args[1].(string)
 			n := runtime.ToInt(args[2])
@@ -300,8 +315,14 @@ func (budgetPatch) Visit(node *ast.Node) {
 				ast.Patch(node, call("__riposte_in", n.Left, n.Right))
 			}
 		}
+	case *ast.CallNode:
+		if isCall(n, "glob") && len(n.Arguments) == 2 {
+			ast.Patch(node, call("__riposte_glob", n.Arguments...))
+		}
 	case *ast.BuiltinNode:
 		switch {
+		case n.Name == "uniq" && len(n.Arguments) == 1:
+			ast.Patch(node, call("__riposte_uniq", n.Arguments...))
 		case n.Name == "repeat" && len(n.Arguments) == 2:
 			ast.Patch(node, call("__riposte_repeat", n.Arguments...))
 		case n.Name == "replace" && (len(n.Arguments) == 3 || len(n.Arguments) == 4):
@@ -356,4 +377,113 @@ func unsized(n ast.Node) ast.Node {
 		return c.Arguments[1]
 	}
 	return n
+}
+
+// uniq is expr's uniq (the elements of list, each kept once, in order,
+// equal as expr's == says) in time linear in the list for strings and
+// numbers, which are looked up by value. Other values (lists, maps, bools,
+// nil, times) are compared with each other value kept, one step of the
+// budget per comparison.
+func uniq(m *meter, list any) ([]any, error) {
+	rv := reflect.ValueOf(list)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return nil, fmt.Errorf("cannot uniq %s", k)
+	}
+	ret := []any{}
+	strs := map[string]bool{}
+	nums := map[float64][]any{} // by value as a float64; == decides within
+	var others []any
+	has := func(kept []any, x any) (bool, error) {
+		for _, y := range kept {
+			if err := m.step(1); err != nil {
+				return false, err
+			}
+			if runtime.Equal(x, y) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	for i := 0; i < rv.Len(); i++ {
+		x := rv.Index(i).Interface()
+		if s, ok := x.(string); ok {
+			if strs[s] {
+				continue
+			}
+			strs[s] = true
+			ret = append(ret, x)
+			continue
+		}
+		if f, ok := numberKey(x); ok {
+			if f != f { // NaN equals nothing
+				ret = append(ret, x)
+				continue
+			}
+			dup, err := has(nums[f], x)
+			if err != nil {
+				return nil, err
+			}
+			if !dup {
+				nums[f] = append(nums[f], x)
+				ret = append(ret, x)
+			}
+			continue
+		}
+		dup, err := has(others, x)
+		if err != nil {
+			return nil, err
+		}
+		if !dup {
+			others = append(others, x)
+			ret = append(ret, x)
+		}
+	}
+	return ret, nil
+}
+
+// numberKey is x as a float64 when x is one of Go's numbers, which expr's
+// == compares by value (1 == 1.0).
+func numberKey(x any) (float64, bool) {
+	switch v := x.(type) {
+	case int:
+		return float64(v), true
+	case int8:
+		return float64(v), true
+	case int16:
+		return float64(v), true
+	case int32:
+		return float64(v), true
+	case int64:
+		return float64(v), true
+	case uint:
+		return float64(v), true
+	case uint8:
+		return float64(v), true
+	case uint16:
+		return float64(v), true
+	case uint32:
+		return float64(v), true
+	case uint64:
+		return float64(v), true
+	case float32:
+		return float64(v), true
+	case float64:
+		return v, true
+	}
+	return 0, false
+}
+
+// globMetered is Glob for an expression: the steps past a linear scan of
+// the pattern and the string (a star retried at a later position) are
+// charged to m, and the match gives up when they are over its budget.
+func globMetered(pattern, s string, m *meter) (bool, error) {
+	p, str := globFold(pattern), globFold(s)
+	free := 2*len(str) + len(p) + 1
+	match, n := globRunes(p, str, free+m.steps)
+	if n > free {
+		if err := m.step(n - free); err != nil {
+			return false, err
+		}
+	}
+	return match, nil
 }

@@ -536,9 +536,20 @@ func sortedKeys(m map[string]any) []any {
 // must match every name they would take for it ("ſrv-01" with a long s
 // is srv-01 to EqualFold, and "\u212a" is K).
 func Glob(pattern, s string) bool {
-	p, str := globFold(pattern), globFold(s)
+	match, _ := globRunes(globFold(pattern), globFold(s), -1)
+	return match
+}
+
+// globRunes matches str against the folded pattern p, counting the steps
+// it takes (up to n*m: a star is retried at every later position). With
+// limit >= 0 it stops after limit steps, returning false and limit+1.
+func globRunes(p, str []rune, limit int) (match bool, steps int) {
 	var pi, si, star, mark = 0, 0, -1, 0
 	for si < len(str) {
+		steps++
+		if limit >= 0 && steps > limit {
+			return false, steps
+		}
 		switch {
 		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
 			pi++
@@ -551,13 +562,13 @@ func Glob(pattern, s string) bool {
 			mark++
 			si = mark
 		default:
-			return false
+			return false, steps
 		}
 	}
 	for pi < len(p) && p[pi] == '*' {
 		pi++
 	}
-	return pi == len(p)
+	return pi == len(p), steps
 }
 
 // globFold maps each rune of s to one representative of its case: the

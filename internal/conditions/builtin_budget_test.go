@@ -1,0 +1,96 @@
+package conditions
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// evalWithin evaluates src against env, failing the test when the
+// evaluation is still running after d (a loop the budget does not see).
+func evalWithin(t *testing.T, src string, env map[string]any, d time.Duration) (any, error) {
+	t.Helper()
+	p, err := Compile(src, ScopeStep, false)
+	if err != nil {
+		t.Fatalf("%s: compile: %v", src, err)
+	}
+	type result struct {
+		v   any
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := p.Eval(env)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-time.After(d):
+		t.Fatalf("%.80s: evaluation still running after %s: nothing charges its work to the budget", src, d)
+		return nil, nil
+	}
+}
+
+// expr's uniq compares every element with every element kept so far
+// (quadratic, none of it charged): uniq of the 100,000 distinct numbers
+// or strings a 1 MiB detection holds is 5*10^9 comparisons, a workflow
+// task (or an intake request's trigger.when) pinned on a core for
+// minutes, from a playbook as plain as uniq(detection.unmapped.ports).
+// Strings and numbers are deduplicated in linear time; other values
+// (lists, maps) are compared one pair at a time, each comparison a step
+// of the budget.
+func TestEvalUniqIsBounded(t *testing.T) {
+	nums := make([]any, 100000)
+	strs := make([]any, 100000)
+	for i := range nums {
+		nums[i] = float64(i)
+		strs[i] = "host-" + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + time.Duration(i).String()
+	}
+	env := (&Env{Detection: map[string]any{"nums": nums, "strs": strs}}).Map()
+	for src, want := range map[string]any{
+		`len(uniq(detection.nums))`:                100000,
+		`len(uniq(detection.strs))`:                100000,
+		`len(uniq(1..300000))`:                     300000,
+		`len(uniq(concat(detection.nums, 1..99)))`: 100000,
+	} {
+		v, err := evalWithin(t, src, env, 5*time.Second)
+		if err != nil || v != want {
+			t.Errorf("%s = %v, %v; want %v", src, v, err, want)
+		}
+	}
+	// Lists and maps are compared pair by pair: 3,000 distinct lists are
+	// 4.5 million comparisons, over the budget.
+	if v, err := evalWithin(t, `len(uniq(map(1..3000, [#])))`, env, 5*time.Second); err == nil || !strings.Contains(err.Error(), "too expensive") {
+		t.Errorf("uniq of 3,000 distinct lists = %v, %v; want over the budget", v, err)
+	}
+	// uniq keeps expr's equality: 1 and 1.0 are one value, "1" another,
+	// nil equals nil, lists compare by content, NaN equals nothing.
+	v, err := evalWithin(t, `uniq([1, 1.0, "1", true, nil, nil, [1], [1], 2, "1", false, true])`, env, 5*time.Second)
+	if want := []any{1, "1", true, nil, []any{1}, 2, false}; err != nil || !reflect.DeepEqual(v, want) {
+		t.Errorf("uniq(mixed) = %#v, %v; want %#v", v, err, want)
+	}
+}
+
+// glob backtracks: each star retried at every position, a pattern of m
+// runes against a string of n is up to n*m steps, none charged. The
+// playbook can build both within the byte budget (3 MB and 6 MB: 10^13
+// steps, hours on a core).
+func TestEvalGlobIsBounded(t *testing.T) {
+	env := (&Env{}).Map()
+	v, err := evalWithin(t, `glob("*" + repeat("a", 3000000) + "b", repeat("a", 6000000))`, env, 5*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "too expensive") {
+		t.Errorf("glob of 10^13 steps = %v, %v; want over the budget", v, err)
+	}
+	// An ordinary pattern against a long string still matches.
+	for src, want := range map[string]any{
+		`glob("*.exe", repeat("a", 1000000) + ".EXE")`:               true,
+		`glob("*powershell*-enc*", "C:\\x\\PowerShell.exe -Enc QQ")`: true,
+		`glob("srv-??", "srv-1")`:                                    false,
+	} {
+		if v, err := evalWithin(t, src, env, 5*time.Second); err != nil || v != want {
+			t.Errorf("%.60s = %v, %v; want %v", src, v, err, want)
+		}
+	}
+}
