@@ -1,6 +1,7 @@
 package conditions
 
 import (
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
@@ -24,7 +25,8 @@ const (
 	// backtracking: about a quarter of a second of work.
 	MaxEvalSteps = 1_000_000
 	// MaxEvalBytes bounds the bytes that string concatenation, repeat(),
-	// replace(), join(), toJSON(), string(), flatten() and concat() build,
+	// replace(), join(), toJSON(), string(), flatten(), concat(), split(),
+	// splitAfter() and fromJSON() build,
 	// together with the size of the value the expression returns (as
 	// indented JSON would roughly spell it, a list held twice counted
 	// twice).
@@ -169,6 +171,31 @@ func budgetFunctions() []expr.Option {
 			}
 			return globMetered(pattern, s, meterOf(args[0]))
 		}, new(func(*meter, string, string) bool)),
+		// __riposte_split and __riposte_splitAfter are split and
+		// splitAfter, charged 16 bytes (a string header) per piece before
+		// the pieces are made: their bytes are the string's, the headers
+		// are new.
+		expr.Function("__riposte_split", func(args ...any) (any, error) {
+			return split(meterOf(args[0]), args[1:], strings.SplitN)
+		}, new(func(*meter, string, string) []string), new(func(*meter, string, string, int) []string)),
+		expr.Function("__riposte_splitAfter", func(args ...any) (any, error) {
+			return split(meterOf(args[0]), args[1:], strings.SplitAfterN)
+		}, new(func(*meter, string, string) []string), new(func(*meter, string, string, int) []string)),
+		// __riposte_fromJSON is fromJSON, charged its text before decoding
+		// and the value it decodes after: a []any per 3 bytes of "[],"
+		// text is 40 bytes of memory.
+		expr.Function("__riposte_fromJSON", func(args ...any) (any, error) {
+			m := meterOf(args[0])
+			s, _ := args[1].(string)
+			if err := m.charge(len(s)); err != nil {
+				return nil, err
+			}
+			var v any
+			if err := json.Unmarshal([]byte(s), &v); err != nil {
+				return nil, err
+			}
+			return v, m.chargeValue(v)
+		}, new(func(*meter, string) any)),
 		expr.Function("__riposte_repeat", func(args ...any) (any, error) {
 			s, _ := args[1].(string)
 			n := runtime.ToInt(args[2])
@@ -323,6 +350,10 @@ func (budgetPatch) Visit(node *ast.Node) {
 		switch {
 		case n.Name == "uniq" && len(n.Arguments) == 1:
 			ast.Patch(node, call("__riposte_uniq", n.Arguments...))
+		case (n.Name == "split" || n.Name == "splitAfter") && (len(n.Arguments) == 2 || len(n.Arguments) == 3):
+			ast.Patch(node, call("__riposte_"+n.Name, n.Arguments...))
+		case n.Name == "fromJSON" && len(n.Arguments) == 1:
+			ast.Patch(node, call("__riposte_fromJSON", n.Arguments...))
 		case n.Name == "repeat" && len(n.Arguments) == 2:
 			ast.Patch(node, call("__riposte_repeat", n.Arguments...))
 		case n.Name == "replace" && (len(n.Arguments) == 3 || len(n.Arguments) == 4):
@@ -486,4 +517,30 @@ func globMetered(pattern, s string, m *meter) (bool, error) {
 		}
 	}
 	return match, nil
+}
+
+// split is expr's split or splitAfter (splitN: strings.SplitN or
+// strings.SplitAfterN) of args (s, sep[, n]), charging the string header
+// of each piece before making them.
+func split(m *meter, args []any, splitN func(s, sep string, n int) []string) (any, error) {
+	s, _ := args[0].(string)
+	sep, _ := args[1].(string)
+	n := -1
+	if len(args) == 3 {
+		n = runtime.ToInt(args[2])
+	}
+	pieces := strings.Count(s, sep) + 1
+	if sep == "" {
+		pieces = utf8.RuneCountInString(s)
+	}
+	if n >= 0 && n < pieces {
+		pieces = n
+	}
+	if pieces > MaxEvalBytes/16 {
+		return nil, errBytes
+	}
+	if err := m.charge(16 * pieces); err != nil {
+		return nil, err
+	}
+	return splitN(s, sep, n), nil
 }

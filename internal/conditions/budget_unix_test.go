@@ -28,6 +28,13 @@ var allocCases = []struct{ name, src string }{
 	{"join-separator", `len(join(map(1..100, ""), repeat("x", 15000000)))`},
 	// toJSON writes each < as \u003c (6 bytes) and each \ as \\: a string
 	// argument was not charged at all, and nested calls multiply it.
+	// split and splitAfter build a 16-byte string header per piece, none
+	// charged: split(s, "") of a 15 MB string is 240 MB, and a list of
+	// them holds all at once.
+	{"split", `let s = repeat("a", 15000000); len([split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, ""), split(s, "")])`},
+	{"splitAfter", `let s = repeat(",", 15000000); len([splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ","), splitAfter(s, ",")])`},
+	// fromJSON makes a []any per "[]": 3 bytes of text, 40 of memory.
+	{"fromJSON", `let s = "[" + repeat("[],", 1500000) + "[]]"; len([fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s), fromJSON(s)])`},
 	{"toJSON-escapes", `len(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(toJSON(repeat("<", 2000000))))))))))`},
 }
 

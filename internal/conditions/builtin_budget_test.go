@@ -94,3 +94,30 @@ func TestEvalGlobIsBounded(t *testing.T) {
 		}
 	}
 }
+
+// split, splitAfter and fromJSON are charged (budget_unix_test.go) and
+// still answer as expr's do.
+func TestEvalSplitAndFromJSONUnchanged(t *testing.T) {
+	env := (&Env{Detection: map[string]any{"cmd": strings.Repeat("x ", 100000)}}).Map()
+	for src, want := range map[string]any{
+		`split("a,b,c", ",")`:                []string{"a", "b", "c"},
+		`split("a,b,c", ",", 2)`:             []string{"a", "b,c"},
+		`split("a,b,c", ",", 0)`:             []string(nil),
+		`split("héllo", "")`:                 []string{"h", "é", "l", "l", "o"},
+		`split("", "")`:                      []string{},
+		`splitAfter("a,b,c", ",")`:           []string{"a,", "b,", "c"},
+		`splitAfter("a,b,c", ",", 2)`:        []string{"a,", "b,c"},
+		`upper(split("a b", " ")[1])`:        "B",
+		`len(split(detection.cmd, " "))`:     100001,
+		`fromJSON("{\"a\": [1, 2.5]}").a[1]`: 2.5,
+		`fromJSON("null")`:                   nil,
+	} {
+		v, err := evalWithin(t, src, env, 5*time.Second)
+		if err != nil || !reflect.DeepEqual(v, want) {
+			t.Errorf("%s = %#v, %v; want %#v", src, v, err, want)
+		}
+	}
+	if _, err := evalWithin(t, `fromJSON("{")`, env, 5*time.Second); err == nil {
+		t.Error(`fromJSON("{") evaluated without an error`)
+	}
+}
