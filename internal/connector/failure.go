@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -55,7 +56,11 @@ func ToActivityError(err error, secrets []string) error {
 	if errors.Is(err, context.Canceled) {
 		return err
 	}
-	msg := Redact(err.Error(), secrets)
+	// Temporal carries the message as a protobuf string, which must be
+	// UTF-8: a vendor's bytes quoted in it (a Latin-1 page, a Location
+	// header) would make the failure impossible to report, and the
+	// activity would time out and be retried instead.
+	msg := strings.ToValidUTF8(Redact(err.Error(), secrets), "\uFFFD")
 	var f *Failure
 	if errors.As(err, &f) {
 		if !f.retryable {

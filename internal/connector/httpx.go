@@ -299,7 +299,10 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 // with credential-shaped values redacted (before clipping, so a clipped
 // secret cannot escape its pattern).
 func Snippet(b []byte) string {
-	s := RedactShapes(strings.TrimSpace(string(b)))
+	// Bytes that are not UTF-8 (a Latin-1 page) become U+FFFD before
+	// clipping, which backs off to valid UTF-8 and would otherwise drop
+	// everything after the first of them.
+	s := strings.ToValidUTF8(RedactShapes(strings.TrimSpace(string(b))), "\uFFFD")
 	if s == "" {
 		return ""
 	}
