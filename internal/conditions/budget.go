@@ -196,6 +196,12 @@ func budgetFunctions() []expr.Option {
 			}
 			return v, m.chargeValue(v)
 		}, new(func(*meter, string) any)),
+		// __riposte_trim is trim(s, cutset) in time linear in both.
+		expr.Function("__riposte_trim", func(args ...any) (any, error) {
+			s, _ := args[1].(string)
+			cutset, _ := args[2].(string)
+			return trimSet(s, cutset), nil
+		}, new(func(*meter, string, string) string)),
 		expr.Function("__riposte_repeat", func(args ...any) (any, error) {
 			s, _ := args[1].(string)
 			n := runtime.ToInt(args[2])
@@ -352,6 +358,8 @@ func (budgetPatch) Visit(node *ast.Node) {
 			ast.Patch(node, call("__riposte_uniq", n.Arguments...))
 		case (n.Name == "split" || n.Name == "splitAfter") && (len(n.Arguments) == 2 || len(n.Arguments) == 3):
 			ast.Patch(node, call("__riposte_"+n.Name, n.Arguments...))
+		case n.Name == "trim" && len(n.Arguments) == 2:
+			ast.Patch(node, call("__riposte_trim", n.Arguments...))
 		case n.Name == "fromJSON" && len(n.Arguments) == 1:
 			ast.Patch(node, call("__riposte_fromJSON", n.Arguments...))
 		case n.Name == "repeat" && len(n.Arguments) == 2:
@@ -543,4 +551,37 @@ func split(m *meter, args []any, splitN func(s, sep string, n int) []string) (an
 		return nil, err
 	}
 	return splitN(s, sep, n), nil
+}
+
+// trimSet is strings.Trim(s, cutset), which looks each rune of s up in
+// all of a cutset that is not ASCII (len(s) * len(cutset) bytes scanned),
+// with the cutset made a set first. A byte of s that is not UTF-8 is
+// trimmed when the cutset holds U+FFFD or such a byte, as with
+// strings.Trim.
+func trimSet(s, cutset string) string {
+	if s == "" || cutset == "" || len(cutset) <= 64 {
+		return strings.Trim(s, cutset)
+	}
+	set := map[rune]bool{}
+	for _, r := range cutset {
+		set[r] = true
+	}
+	i := 0
+	for i < len(s) {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if !set[r] {
+			break
+		}
+		i += n
+	}
+	s = s[i:]
+	j := len(s)
+	for j > 0 {
+		r, n := utf8.DecodeLastRuneInString(s[:j])
+		if !set[r] {
+			break
+		}
+		j -= n
+	}
+	return s[:j]
 }

@@ -1,6 +1,7 @@
 package conditions
 
 import (
+	"encoding/base64"
 	"reflect"
 	"strings"
 	"testing"
@@ -120,4 +121,47 @@ func TestEvalSplitAndFromJSONUnchanged(t *testing.T) {
 	if _, err := evalWithin(t, `fromJSON("{")`, env, 5*time.Second); err == nil {
 		t.Error(`fromJSON("{") evaluated without an error`)
 	}
+}
+
+// trim(s, cutset) with a cutset that is not all ASCII is strings.Trim,
+// which looks each rune of s up in the whole cutset: a 10 MB string of é
+// and a 3 MB cutset ending in é are 1.5*10^13 bytes scanned, minutes on
+// a core, within the byte budget. The cutset is a set, looked up once
+// per rune, and trim answers as strings.Trim does.
+func TestEvalTrimIsLinear(t *testing.T) {
+	env := (&Env{}).Map()
+	v, err := evalWithin(t, `len(trim(repeat("é", 5000000), repeat("a", 3000000) + "é"))`, env, 5*time.Second)
+	if err != nil || v != 0 {
+		t.Errorf("trim = %v, %v; want 0", v, err)
+	}
+	for _, c := range [][2]string{
+		{"  x  ", " "}, {"xxaxx", "x"}, {"éaé", "é"}, {"éaé", "aé"}, {"", "a"}, {"abc", ""},
+		{"\xffa\xff", "\xfe"}, {"\xffa\uFFFD", "\uFFFD"}, {"\uFFFDa\xff", "\xff"}, {"ab\xffba", "ab"}, {"日本語日", "日語"},
+	} {
+		src := `trim(fromBase64("` + base64.StdEncoding.EncodeToString([]byte(c[0])) + `"), fromBase64("` + base64.StdEncoding.EncodeToString([]byte(c[1])) + `"))`
+		v, err := evalWithin(t, src, env, 5*time.Second)
+		if want := strings.Trim(c[0], c[1]); err != nil || v != want {
+			t.Errorf("trim(%q, %q) = %q, %v; want %q", c[0], c[1], v, err, want)
+		}
+		// A long cutset (the set is built past 64 bytes).
+		long := c[1] + strings.Repeat("\u0100", 40)
+		if got, want := trimSet(c[0], long), strings.Trim(c[0], long); got != want {
+			t.Errorf("trimSet(%q, %q) = %q; want %q", c[0], long, got, want)
+		}
+	}
+	if v, err := evalWithin(t, `trim("  x ")`, env, 5*time.Second); err != nil || v != "x" {
+		t.Errorf(`trim("  x ") = %q, %v`, v, err)
+	}
+}
+
+// FuzzTrimSet: trimSet is strings.Trim.
+func FuzzTrimSet(f *testing.F) {
+	f.Add("éaé", "é", uint8(40))
+	f.Add("\xffa\xff", "\xfe", uint8(0))
+	f.Fuzz(func(t *testing.T, s, cutset string, pad uint8) {
+		cutset += strings.Repeat("\u0100", int(pad))
+		if got, want := trimSet(s, cutset), strings.Trim(s, cutset); got != want {
+			t.Fatalf("trimSet(%q, %q) = %q; want %q", s, cutset, got, want)
+		}
+	})
 }
