@@ -77,6 +77,9 @@ func FuzzVendorAnswers(f *testing.F) {
 		d := defs[int(action)%len(defs)]
 		code := fuzzStatuses[int(status)%len(fuzzStatuses)]
 		h := func(w http.ResponseWriter, r *http.Request) {
+			// Each input has its own Env and client: no idle connections
+			// left behind.
+			w.Header().Set("Connection", "close")
 			if strings.Contains(r.URL.Path, "token") || strings.Contains(r.URL.Path, "/sts") {
 				w.Header().Set("Content-Type", "application/json")
 				_, _ = w.Write([]byte(`{"access_token":"at","token_type":"bearer","expires_in":3600}`))
