@@ -124,13 +124,13 @@ func Definitions() []connector.Definition {
 		},
 		{
 			Action: catalog.Action{Name: "aws.revoke_role_sessions", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.restore_role_sessions",
-				Description: "Revokes the role's active sessions: an inline policy " + RevokePolicyName + " denies every action to credentials issued before now (aws:TokenIssueTime), as the IAM console's Revoke sessions does. New sessions work. Needs iam:PutRolePolicy and iam:GetRolePolicy.",
+				Description: "Revokes the role's active sessions: an inline policy " + RevokePolicyName + " denies every action to credentials issued before now (aws:TokenIssueTime), as the IAM console's Revoke sessions does, in a statement of this run's own next to other runs' revocations. New sessions work. Needs iam:PutRolePolicy and iam:GetRolePolicy.",
 				Params:      roleParams, Outputs: roleOutputs},
 			Run: connector.Run(Type, "AWS", false, revokeSessions),
 		},
 		{
 			Action: catalog.Action{Name: "aws.restore_role_sessions", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.revoke_role_sessions",
-				Description: "Removes the " + RevokePolicyName + " inline policy aws.revoke_role_sessions put, so sessions issued before it work again (if not expired). Needs iam:DeleteRolePolicy.",
+				Description: "Removes this run's revocation from the " + RevokePolicyName + " inline policy aws.revoke_role_sessions put, so sessions issued before it work again (if not expired), unless another run's revocation, which stays, still denies them; the policy goes with the last one. Needs iam:PutRolePolicy and iam:DeleteRolePolicy.",
 				Params:      roleParams, Outputs: roleOutputs},
 			Run: connector.Run(Type, "AWS", false, restoreSessions),
 		},

@@ -128,6 +128,14 @@ func (fk *Fake) RolePolicies(role string) map[string]string {
 	return out
 }
 
+// SetRolePolicy puts an inline policy on a role, as another tool or an
+// earlier release would have.
+func (fk *Fake) SetRolePolicy(role, name, doc string) {
+	fk.Mu.Lock()
+	defer fk.Mu.Unlock()
+	fk.roles[role][name] = doc
+}
+
 // Snapshots counts the snapshots taken of an instance's volumes.
 func (fk *Fake) Snapshots(instance string) int {
 	fk.Mu.Lock()

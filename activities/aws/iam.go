@@ -79,15 +79,59 @@ func setKeyStatus(ctx context.Context, c *connector.Conn, status string) (map[st
 
 // --- role sessions ---
 
+// revokeStatement is one revocation in Riposte's revoke policy: a deny
+// on every action to credentials issued before Before, with the Sid of
+// the run that wrote it (revokeSid). A statement without a Sid was
+// written by a release that kept a single one.
+type revokeStatement struct {
+	Sid    string
+	Before time.Time
+}
+
+// revokeSid names a run's revocation in the policy: IAM takes only
+// letters and digits in a Sid. Every call of a run (its step, a retry,
+// the undo of a rollback, a hold's release, a withdrawal) carries the
+// run's workflow id.
+func revokeSid(workflowID string) string {
+	return "Riposte" + connector.ShortHash(workflowID, 24)
+}
+
+// revokeStale is how much older than a new cut-off another revocation
+// may be before it is dropped when the policy is written: role sessions
+// last at most 12 hours (the role's MaximumSessionDuration), so every
+// credential it denies has expired; an hour's margin for clock skew.
+const revokeStale = 13 * time.Hour
+
 // revokeDocument is the policy the IAM console's "Revoke active sessions"
-// attaches (AWSRevokeOlderSessions), under Riposte's own name.
-func revokeDocument(before time.Time) string {
-	doc := map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
-		"Effect": "Deny", "Action": []string{"*"}, "Resource": []string{"*"},
-		"Condition": map[string]any{"DateLessThan": map[string]any{"aws:TokenIssueTime": before.UTC().Format(time.RFC3339)}},
-	}}}
-	b, _ := json.Marshal(doc)
+// attaches (AWSRevokeOlderSessions), under Riposte's own name, with one
+// statement per run that revoked: the undo of one run removes its own and
+// leaves the others' (an earlier run's cut-off stays in force).
+func revokeDocument(stmts []revokeStatement) string {
+	list := make([]any, 0, len(stmts))
+	for _, s := range stmts {
+		st := map[string]any{
+			"Effect": "Deny", "Action": []string{"*"}, "Resource": []string{"*"},
+			"Condition": map[string]any{"DateLessThan": map[string]any{"aws:TokenIssueTime": s.Before.UTC().Format(time.RFC3339)}},
+		}
+		if s.Sid != "" {
+			st["Sid"] = s.Sid
+		}
+		list = append(list, st)
+	}
+	b, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": list})
 	return string(b)
+}
+
+// latestCutoff is the latest cut-off of stmts: credentials issued before
+// it are denied.
+func latestCutoff(stmts []revokeStatement) (time.Time, bool) {
+	var t time.Time
+	for _, s := range stmts {
+		if s.Before.After(t) {
+			t = s.Before
+		}
+	}
+	return t, len(stmts) > 0
 }
 
 func roleName(c *connector.Conn) (string, error) {
@@ -101,15 +145,16 @@ func roleName(c *connector.Conn) (string, error) {
 	return r, nil
 }
 
-// currentRevocation reads Riposte's revoke policy of the role, if any.
-func currentRevocation(ctx context.Context, c *connector.Conn, cl *clients, role string) (time.Time, bool, error) {
+// currentRevocation reads Riposte's revoke policy of the role, if any, and
+// its statements (none when the document is not one Riposte wrote).
+func currentRevocation(ctx context.Context, c *connector.Conn, cl *clients, role string) ([]revokeStatement, bool, error) {
 	got, err := cl.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: awssdk.String(role), PolicyName: awssdk.String(RevokePolicyName)})
 	if err != nil {
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchEntity" && strings.Contains(strings.ToLower(ae.ErrorMessage()), "policy") {
-			return time.Time{}, false, nil
+			return nil, false, nil
 		}
-		return time.Time{}, false, classify(c, "GetRolePolicy", err)
+		return nil, false, classify(c, "GetRolePolicy", err)
 	}
 	// The document comes URL-encoded (IAM API reference, GetRolePolicy).
 	doc, err := url.QueryUnescape(awssdk.ToString(got.PolicyDocument))
@@ -118,16 +163,22 @@ func currentRevocation(ctx context.Context, c *connector.Conn, cl *clients, role
 	}
 	var p struct {
 		Statement []struct {
+			Sid       string `json:"Sid"`
 			Condition struct {
 				DateLessThan map[string]string `json:"DateLessThan"`
 			} `json:"Condition"`
 		} `json:"Statement"`
 	}
-	if json.Unmarshal([]byte(doc), &p) != nil || len(p.Statement) == 0 {
-		return time.Time{}, true, nil
+	if json.Unmarshal([]byte(doc), &p) != nil {
+		return nil, true, nil
 	}
-	t, _ := time.Parse(time.RFC3339, p.Statement[0].Condition.DateLessThan["aws:TokenIssueTime"])
-	return t, true, nil
+	var out []revokeStatement
+	for _, st := range p.Statement {
+		if t, err := time.Parse(time.RFC3339, st.Condition.DateLessThan["aws:TokenIssueTime"]); err == nil {
+			out = append(out, revokeStatement{Sid: st.Sid, Before: t})
+		}
+	}
+	return out, true, nil
 }
 
 func revokeSessions(ctx context.Context, c *connector.Conn) (map[string]any, error) {
@@ -147,21 +198,37 @@ func revokeSessions(ctx context.Context, c *connector.Conn) (map[string]any, err
 		before = t.UTC().Truncate(time.Second)
 	}
 	out := map[string]any{"role_name": role, "policy_name": RevokePolicyName, "revoked_before": before.Format(time.RFC3339), "already": false}
-	cur, exists, err := currentRevocation(ctx, c, cl, role)
+	stmts, _, err := currentRevocation(ctx, c, cl, role)
 	if err != nil {
 		return nil, wrap(err)
 	}
-	if exists && !cur.Before(before) {
+	if cur, ok := latestCutoff(stmts); ok && !cur.Before(before) {
 		out["already"], out["revoked_before"] = true, cur.Format(time.RFC3339)
 		return out, nil
 	}
-	if _, err := cl.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String(role), PolicyName: awssdk.String(RevokePolicyName), PolicyDocument: awssdk.String(revokeDocument(before))}); err != nil {
+	// The other revocations stay: undoing this run's must leave theirs.
+	sid := revokeSid(c.Call.WorkflowID)
+	keep := []revokeStatement{}
+	for _, s := range stmts {
+		if s.Sid != sid && !s.Before.Before(before.Add(-revokeStale)) {
+			keep = append(keep, s)
+		}
+	}
+	keep = append(keep, revokeStatement{Sid: sid, Before: before})
+	if _, err := cl.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String(role), PolicyName: awssdk.String(RevokePolicyName), PolicyDocument: awssdk.String(revokeDocument(keep))}); err != nil {
 		return nil, wrap(classify(c, "PutRolePolicy", err))
 	}
 	c.LogAction("revoked role sessions", "role", role, "before", before)
 	return out, nil
 }
 
+// restoreSessions removes the run's own revocation: the statement with
+// its Sid. Other runs' revocations stay (the policy is rewritten without
+// it, or deleted when it was the last), and with none of its own in place
+// (a retried undo, another run's revocation) nothing changes (already).
+// A run without a statement of its own removes the one an earlier release
+// wrote (no Sid: that run revoked before the upgrade); a document Riposte
+// cannot read goes whole, as before.
 func restoreSessions(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 	role, err := roleName(c)
 	if err != nil {
@@ -173,12 +240,42 @@ func restoreSessions(ctx context.Context, c *connector.Conn) (map[string]any, er
 		return nil, wrap(err)
 	}
 	out := map[string]any{"role_name": role, "policy_name": RevokePolicyName, "revoked_before": "", "already": false}
-	_, exists, err := currentRevocation(ctx, c, cl, role)
+	stmts, exists, err := currentRevocation(ctx, c, cl, role)
 	if err != nil {
 		return nil, wrap(err)
 	}
 	if !exists {
 		out["already"] = true
+		return out, nil
+	}
+	sid := revokeSid(c.Call.WorkflowID)
+	own := false
+	for _, s := range stmts {
+		own = own || s.Sid == sid
+	}
+	// The run's own statement; without one, a statement an earlier
+	// release wrote (no Sid: a run from before the upgrade).
+	var rest []revokeStatement
+	for _, s := range stmts {
+		if s.Sid != sid && (own || s.Sid != "") {
+			rest = append(rest, s)
+		}
+	}
+	if len(stmts) > 0 && len(rest) == len(stmts) {
+		// Every revocation in place is another run's: this run's was
+		// removed already (a retried undo), or it never wrote one.
+		cur, _ := latestCutoff(stmts)
+		out["already"], out["revoked_before"] = true, cur.Format(time.RFC3339)
+		c.LogAction("no session revocation of this run in place; other runs' left as they are", "role", role)
+		return out, nil
+	}
+	if len(rest) > 0 {
+		if _, err := cl.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: awssdk.String(role), PolicyName: awssdk.String(RevokePolicyName), PolicyDocument: awssdk.String(revokeDocument(rest))}); err != nil {
+			return nil, wrap(classify(c, "PutRolePolicy", err))
+		}
+		cur, _ := latestCutoff(rest)
+		out["revoked_before"] = cur.Format(time.RFC3339)
+		c.LogAction("removed this run's session revocation; other runs' stay", "role", role, "revoked_before", out["revoked_before"])
 		return out, nil
 	}
 	if _, err := cl.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: awssdk.String(role), PolicyName: awssdk.String(RevokePolicyName)}); err != nil {
