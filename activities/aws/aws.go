@@ -136,7 +136,7 @@ func Definitions() []connector.Definition {
 		},
 		{
 			Action: catalog.Action{Name: "aws.isolate_instance", Vendor: "aws", Risk: catalog.RiskContain, Undo: "aws.restore_instance",
-				Description: "Isolates an EC2 instance: every network interface gets only the quarantine security group; the previous groups are recorded in the instance tag " + TagPreviousGroups + " first (a record left by an isolation released by hand is replaced). Connections already tracked may persist until they close (AWS security group connection tracking). Needs ec2:DescribeInstances, ec2:CreateTags, ec2:ModifyNetworkInterfaceAttribute.",
+				Description: "Isolates an EC2 instance: every network interface gets only the quarantine security group; the previous groups are recorded in the instance tag " + TagPreviousGroups + " first (a record left by an isolation released by hand is replaced); an instance isolated into another quarantine group fails without retry and is left as is. Connections already tracked may persist until they close (AWS security group connection tracking). Needs ec2:DescribeInstances, ec2:CreateTags, ec2:ModifyNetworkInterfaceAttribute.",
 				Params:      instParams, Outputs: instOutputs},
 			Run: connector.Run(Type, "AWS", false, isolateInstance),
 		},

@@ -151,6 +151,16 @@ func isolateInstance(ctx context.Context, c *connector.Conn) (map[string]any, er
 	if recorded && !v.quarantined(v.recordedQuarantine(quarantine)) {
 		recorded = false
 	}
+	// An isolation in force into another quarantine group (another
+	// playbook's, a record of an earlier run): moving the instance into
+	// this one would leave no record of that isolation, so its undo would
+	// take it for released by hand and the recorded groups would be lost.
+	// Nothing is changed, as Defender refuses a second isolation.
+	if q := v.recordedQuarantine(quarantine); recorded && q != quarantine {
+		return nil, wrap(connector.NewFailure(connector.KindRejected, fmt.Sprintf(
+			"instance %s is isolated into %s by an earlier isolation (tag %s, the groups before it in %s); nothing was changed: isolate into %s, or restore it first (aws.restore_instance)",
+			id, q, TagQuarantineGroup, TagPreviousGroups, q)))
+	}
 	if !recorded {
 		prev = v.groups
 		val := encodeGroups(v.enis, v.groups)

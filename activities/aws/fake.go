@@ -28,6 +28,9 @@ const (
 	LabAccount     = "111122223333"
 	// LabQuarantineGroup is the lab's quarantine security group.
 	LabQuarantineGroup = "sg-0badc0ffee0000001"
+	// LabForensicsGroup is a second quarantine group (one that lets a
+	// forensics tool in), as a playbook's quarantine_security_group.
+	LabForensicsGroup = "sg-0f0e45c0000000001"
 	// LabInstance is the lab's EC2 instance (two network interfaces).
 	LabInstance = "i-0abc12345def67890"
 	// LabUser and LabUserKey are an IAM user and its active access key.
@@ -88,7 +91,7 @@ func newAWSState() *awsState {
 			enis:    []*awsENI{{id: "eni-0aaa11112222333a", groups: []string{"sg-0eb00000000000001", "sg-05550000000000001"}}, {id: "eni-0bbb11112222333b", groups: []string{"sg-0db00000000000001"}}},
 			volumes: []string{"vol-0root0000000001", "vol-0data0000000001"},
 			tags:    map[string]string{"Name": "web-prod-01"}}},
-		groups:   map[string]string{"sg-0eb00000000000001": "web", "sg-05550000000000001": "ssh", "sg-0db00000000000001": "db", LabQuarantineGroup: "quarantine"},
+		groups:   map[string]string{"sg-0eb00000000000001": "web", "sg-05550000000000001": "ssh", "sg-0db00000000000001": "db", LabQuarantineGroup: "quarantine", LabForensicsGroup: "forensics-quarantine"},
 		sessions: map[string]awsSession{},
 	}
 }
