@@ -94,6 +94,9 @@
 // (in virtual time); a non-retryable one fails the step at once. Output
 // keys must be outputs the action declares in the catalog (core.noop
 // accepts any), so stubs cannot drift from what the real action returns.
+// As the worker does, a contain action's stub answering already: true on
+// the step's first attempt gets preexisting: true in its output: the
+// containment was in place before the step (catalog.OutputPreexisting).
 //
 // # Approvals
 //

@@ -91,6 +91,14 @@ func (cr *caseRun) answer(ctx context.Context, a *catalog.Action, call catalog.C
 		for k, v := range st.Output {
 			out[k] = v
 		}
+		// What the worker adds (activities.act): a contain call that
+		// found its containment in place (already) on the step's first
+		// attempt did not make it; the run neither holds nor rolls it
+		// back, and later steps may read output.preexisting. A stub has
+		// no heartbeat details to carry over from an earlier attempt.
+		if already, _ := out["already"].(bool); already && a.Risk == catalog.RiskContain && attempt == 1 {
+			out[catalog.OutputPreexisting] = true
+		}
 		return out, nil
 	}
 	if h := cr.r.handlers[a.Name]; h != nil {
