@@ -425,7 +425,18 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 	if st.ContainFor != 0 && cs.Action != nil && cs.Action.Risk != catalog.RiskContain {
 		v.errorf(path+".contain_for", "%s.contain_for: action %s is not a contain action (risk %s), so there is nothing to release", path, cs.Action.Name, cs.Action.Risk)
 	}
+	// An undo that does nothing (core.noop: revoked sessions, a generic
+	// HTTP request) releases nothing: the hold would read "released" while
+	// the containment stays. A stored version keeps it (LoadStored), so a
+	// run in flight during an upgrade replays as it ran.
+	if st.ContainFor != 0 && cs.Action != nil && cs.Action.Risk == catalog.RiskContain && cs.Action.Undo == NoopUndo && !v.pb.stored {
+		v.errorf(path+".contain_for", "%s.contain_for: action %s cannot be undone (its undo is %s), so nothing would be released when the time is up; remove contain_for, or release it with a later step", path, cs.Action.Name, NoopUndo)
+	}
 }
+
+// NoopUndo is the undo of contain actions that cannot be undone (revoked
+// sessions, http.request): it does nothing.
+const NoopUndo = "core.noop"
 
 func orEmptyMap(m map[string]any) map[string]any {
 	if m == nil {
