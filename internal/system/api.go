@@ -402,7 +402,30 @@ func approvalDefaults() (workflows.ApprovalDefaults, error) {
 			return d, fmt.Errorf("RIPOSTE_APPROVER_GROUPS: %q is not a Slack user group id (S…); list the groups' ids, comma-separated", g)
 		}
 	}
+	// A person (or group) listed twice counts once, as in a playbook's and
+	// policy.yaml's approvers: a quorum counting the list could never be
+	// met, and the gate would follow on_timeout instead of the people named.
+	if err := listedOnce("RIPOSTE_APPROVERS", d.Users); err != nil {
+		return d, err
+	}
+	if err := listedOnce("RIPOSTE_APPROVER_GROUPS", d.Groups); err != nil {
+		return d, err
+	}
 	return d, nil
+}
+
+// listedOnce refuses a list naming one id twice (compared as gates compare
+// identities: case and look-alike spellings do not make two people).
+func listedOnce(env string, ids []string) error {
+	seen := map[string]int{}
+	for i, id := range ids {
+		n := identity.Normalize(id)
+		if j, dup := seen[n]; dup {
+			return fmt.Errorf("%s: %q is already listed (entry %d of the list; %q is entry %d); list each id once", env, id, i+1, ids[j], j+1)
+		}
+		seen[n] = i
+	}
+	return nil
 }
 
 // SplitList splits a comma-separated list, dropping blanks.

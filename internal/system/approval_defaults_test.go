@@ -63,3 +63,24 @@ func TestApprovalDefaultsAreSlackIDs(t *testing.T) {
 		}
 	}
 }
+
+// README, Human approval: the site's default approvers, like policy.yaml's
+// approvers:, that "are listed twice" are "refused at start naming it". A
+// person listed twice counts once (votes are compared by identity, so
+// U0SOCLEAD1 and u0soclead1 are one person), so a playbook's quorum: 2
+// without approvers of its own would wait for a second approver who does
+// not exist and follow on_timeout instead of the people named.
+func TestApprovalDefaultsListedTwiceRefused(t *testing.T) {
+	for _, tc := range []struct{ users, groups, err string }{
+		{"U0SOCLEAD1,U0SOCLEAD1", "", `RIPOSTE_APPROVERS: "U0SOCLEAD1" is already listed`},
+		{"U0SOCLEAD1, u0soclead1", "", `RIPOSTE_APPROVERS: "u0soclead1" is already listed`},
+		{"U0SOCLEAD1", "S0SOC,s0soc", `RIPOSTE_APPROVER_GROUPS: "s0soc" is already listed`},
+	} {
+		t.Setenv("RIPOSTE_APPROVERS", tc.users)
+		t.Setenv("RIPOSTE_APPROVER_GROUPS", tc.groups)
+		_, err := approvalDefaults()
+		if err == nil || !strings.Contains(err.Error(), tc.err) {
+			t.Errorf("%q/%q: err = %v; want %s", tc.users, tc.groups, err, tc.err)
+		}
+	}
+}
