@@ -187,6 +187,25 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rid := "rollback:" + id
+	// A rollback asked again is answered with the one that runs or
+	// succeeded (the reuse policy starts one again only after a failure)
+	// — but only for this run. A finding its detector reopened has a new
+	// run under the same workflow id, and rollback:<id> may still hold the
+	// earlier run's rollback (kept for the namespace's retention): that one
+	// undid the earlier run's containment, not this run's, so this run's
+	// rollback starts anew.
+	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	if prev, err := s.Temporal.DescribeWorkflowExecution(ctx, rid, ""); err == nil {
+		info := prev.GetWorkflowExecutionInfo()
+		if st := info.GetStartTime(); st != nil && st.AsTime().Before(d.StartedAt) {
+			if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+				problem.Respond(w, http.StatusConflict, "Rollback of an earlier run in progress",
+					fmt.Sprintf("%s (run %s) is still rolling back an earlier run of this finding, which started before run %s; ask again once it has ended", rid, info.GetExecution().GetRunId(), d.RunID))
+				return
+			}
+			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		}
+	}
 	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
 		Credential: s.controlCredential(ctx, r)}
 	rin, err = workflows.SealRollback(s.Keys, rin, time.Now())
@@ -197,7 +216,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       rid,
 		TaskQueue:                                s.Dispatcher.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDReusePolicy:                    reuse,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// Markdown in the Temporal UI; the id holds the detection's uid.
 		StaticSummary: fmt.Sprintf("Rollback of %s requested by %s", mdtext.Text(id, 300), mdtext.Text(req.User, 100)),

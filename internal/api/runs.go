@@ -412,17 +412,28 @@ func (s *Server) endedFinding(ctx context.Context, d *RunDetail) {
 // list, for runs that had ended before their rollback (their own search
 // attributes cannot change any more).
 func markRolledBack(runs []RunSummary) {
-	rollbacks := map[string]RunSummary{}
+	rollbacks := map[string][]RunSummary{}
 	for _, r := range runs {
 		if r.Kind == KindRollback {
-			rollbacks[r.RollbackOf] = r
+			rollbacks[r.RollbackOf] = append(rollbacks[r.RollbackOf], r)
 		}
 	}
 	for i := range runs {
 		r := &runs[i]
-		if rb, ok := rollbacks[r.WorkflowID]; ok && r.Kind == KindPlaybook && r.RolledBackBy == "" {
-			at := rb.StartedAt
-			r.RolledBackBy, r.RolledBackAt = rb.RequestedBy, &at
+		if r.Kind != KindPlaybook || r.RolledBackBy != "" {
+			continue
+		}
+		// The latest rollback, never one older than the run (a reopened
+		// finding's new run under the same id).
+		var mark *RunSummary
+		for j, rb := range rollbacks[r.WorkflowID] {
+			if !rb.StartedAt.Before(r.StartedAt) && (mark == nil || rb.StartedAt.After(mark.StartedAt)) {
+				mark = &rollbacks[r.WorkflowID][j]
+			}
+		}
+		if mark != nil {
+			at := mark.StartedAt
+			r.RolledBackBy, r.RolledBackAt = mark.RequestedBy, &at
 		}
 	}
 }
@@ -486,11 +497,16 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 	if err != nil {
 		return
 	}
+	rb := s.summary(desc.GetWorkflowExecutionInfo())
+	if rb.StartedAt.Before(d.StartedAt) {
+		// The rollback of an earlier run under the same workflow id (a
+		// finding its detector reopened): not this run's.
+		return
+	}
 	d.RollbackRun = rid
 	if d.RolledBackBy != "" {
 		return
 	}
-	rb := s.summary(desc.GetWorkflowExecutionInfo())
 	at := rb.StartedAt
 	d.RolledBackBy, d.RolledBackAt = rb.RequestedBy, &at
 }
