@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -99,14 +101,32 @@ func CheckAppToken(ctx context.Context, cfg Config, hc *http.Client) error {
 	if hc == nil {
 		hc = &http.Client{Timeout: 15 * time.Second}
 	}
-	_, _, err := newClient(cfg, hc).StartSocketModeContext(ctx)
+	_, wsURL, err := newClient(cfg, hc).StartSocketModeContext(ctx)
 	if err == nil {
-		return nil
+		return connectionForApp(wsURL, cfg.AppID)
 	}
 	if refused := appTokenRefused(err); refused != nil {
 		return refused
 	}
 	return fmt.Errorf("slack socket mode: apps.connections.open: %w", err)
+}
+
+// connectionForApp refuses a Socket Mode connection Slack opened for an
+// app other than appID. Slack does not refuse another app's valid
+// app-level token: it opens a connection for that app, named by the
+// app_id of the URL it answers with ("wss://…/link/?ticket=…&app_id=…"),
+// over which this app's clicks would never arrive. A URL without an
+// app_id is not judged.
+func connectionForApp(wsURL, appID string) error {
+	u, err := url.Parse(wsURL)
+	if err != nil || appID == "" {
+		return nil
+	}
+	if got := u.Query().Get("app_id"); got != "" && !strings.EqualFold(got, appID) {
+		return fmt.Errorf("slack socket mode: %w: it is the token of app %s, not of this app (%s %s): set %s to an xapp- token of app %s with the connections:write scope (Basic Information, App-Level Tokens)",
+			ErrAppTokenRefused, got, EnvAppID, appID, EnvAppToken, appID)
+	}
+	return nil
 }
 
 // busySubmission is what a reason form says when every interaction slot
