@@ -182,10 +182,25 @@ func loadOIDCMapping(path string) (OIDCMapping, error) {
 	if err := dec.Decode(&m); err != nil {
 		return m, fmt.Errorf("OIDC mapping file %s: %w", path, err)
 	}
+	// Each subject and each email once: which person a token is must not
+	// depend on the order of the entries.
+	subs, emails := map[string]int{}, map[string]int{}
 	for i, u := range m.Users {
 		where := fmt.Sprintf("OIDC mapping file %s: users[%d]", path, i)
 		if u.Sub == "" && u.Email == "" {
 			return m, fmt.Errorf("%s: needs sub or email", where)
+		}
+		if j, dup := subs[u.Sub]; dup && u.Sub != "" {
+			return m, fmt.Errorf("%s: sub %q is already mapped (users[%d]); map each subject once", where, clipSub(u.Sub), j)
+		}
+		if j, dup := emails[strings.ToLower(u.Email)]; dup && u.Email != "" {
+			return m, fmt.Errorf("%s: email %q is already mapped (users[%d]); map each email once", where, clipSub(u.Email), j)
+		}
+		if u.Sub != "" {
+			subs[u.Sub] = i
+		}
+		if u.Email != "" {
+			emails[strings.ToLower(u.Email)] = i
 		}
 		if identity.Normalize(u.Slack) == "" {
 			return m, fmt.Errorf("%s.slack: the Slack user id is required", where)

@@ -241,3 +241,27 @@ func TestOIDCMappingSlackMustBeAUserID(t *testing.T) {
 		}
 	}
 }
+
+// README, OIDC: the mapping file "says who it is and what it may do" —
+// "matched by sub, or by email" — and "a partial or broken configuration
+// refuses to start". A subject (or an email, compared without case as it
+// is matched) listed twice was taken silently from the later entry: a
+// copied entry edited for a new hire but keeping the old sub made the IdP
+// user 00u1 act as U0BOB (approving as Bob, four-eyes comparing Bob) with
+// nothing said. Which person a token is must not depend on the order of
+// entries: such a mapping refuses to start, naming both entries.
+func TestOIDCMappingNamesEachSubjectOnce(t *testing.T) {
+	for _, tc := range []struct{ users, want string }{
+		{`{"sub":"00u1","slack":"U0ALICE","scopes":["approve"]},{"sub":"00u1","slack":"U0BOB","scopes":["approve"]}`, `users[1]: sub "00u1" is already mapped (users[0])`},
+		{`{"email":"ops@example.com","slack":"U0ALICE","scopes":["read"]},{"email":"Ops@Example.com","slack":"U0BOB","scopes":["operate"]}`, `users[1]: email "Ops@Example.com" is already mapped (users[0])`},
+	} {
+		mapping := filepath.Join(t.TempDir(), "m.json")
+		if err := os.WriteFile(mapping, []byte(`{"users":[`+tc.users+`]}`), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadOIDCMapping(mapping)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err = %v; want refused with %s", tc.users, err, tc.want)
+		}
+	}
+}
