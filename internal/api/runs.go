@@ -581,6 +581,13 @@ type HoldsResponse struct {
 	Detail    string `json:"detail,omitempty"`
 }
 
+// HoldingRunsQuery lists the running playbook runs with a hold in place:
+// HoldUntil is set while one is pending, from the moment its step
+// succeeded, also while later steps still run or wait at a gate (their
+// RunStatus is running or waiting_approval, not holding); RunStatus
+// holding covers runs that recorded it without HoldUntil.
+const HoldingRunsQuery = workflows.PlaybookRunsQuery + " AND (RunStatus = 'holding' OR HoldUntil IS NOT NULL) AND ExecutionStatus = 'Running'"
+
 // listHolds lists the active holds of every holding run, soonest release
 // first.
 func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
@@ -589,7 +596,7 @@ func (s *Server) listHolds(w http.ResponseWriter, r *http.Request) {
 	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 		Namespace: s.Namespace,
 		PageSize:  1000,
-		Query:     RunFilter{Status: workflows.RunHolding}.Query() + " AND ExecutionStatus = 'Running'",
+		Query:     HoldingRunsQuery,
 	})
 	if err != nil {
 		respondTemporal(w, "Cannot list holds", err)

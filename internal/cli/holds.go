@@ -83,7 +83,10 @@ type uiLink struct {
 func uiLinks(today time.Time, playbooks []string) []uiLink {
 	links := []uiLink{
 		{"waiting for approval", "RunStatus = 'waiting_approval' AND ExecutionStatus = 'Running'"},
-		{"holding (time-boxed containment)", "RunStatus = 'holding' AND ExecutionStatus = 'Running'"},
+		// HoldUntil is set from the moment a hold starts, also while later
+		// steps still run or wait at a gate (RunStatus running or
+		// waiting_approval).
+		{"holding (time-boxed containment)", "(RunStatus = 'holding' OR HoldUntil IS NOT NULL) AND ExecutionStatus = 'Running'"},
 		{"failed today", "RunStatus = 'failed' AND StartTime >= '" + today.UTC().Format(time.RFC3339) + "'"},
 		{"not contained", "Outcome IN ('not_contained', 'partially_contained')"},
 		{"rolled back", "RolledBackBy IS NOT NULL"},

@@ -152,7 +152,7 @@ func TestUILinks(t *testing.T) {
 	}
 	for _, want := range []string{
 		"waiting for approval", "http://ui.example:8233/namespaces/soc/workflows?query=RunStatus+%3D+%27waiting_approval%27",
-		"holding", "failed today", "RunStatus = 'failed' AND StartTime >= '" + time.Now().UTC().Format("2006-01-02") + "T00:00:00Z'",
+		"holding", "(RunStatus = 'holding' OR HoldUntil IS NOT NULL) AND ExecutionStatus = 'Running'", "failed today", "RunStatus = 'failed' AND StartTime >= '" + time.Now().UTC().Format("2006-01-02") + "T00:00:00Z'",
 		"playbook ransomware-behaviour", "PlaybookName = 'ransomware-behaviour'",
 		"not contained", "Outcome IN ('not_contained', 'partially_contained')",
 		"rolled back", "RolledBackBy IS NOT NULL", "rollback runs", "WorkflowType = 'riposte.rollback'",
