@@ -197,13 +197,27 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
 	if prev, err := s.Temporal.DescribeWorkflowExecution(ctx, rid, ""); err == nil {
 		info := prev.GetWorkflowExecutionInfo()
-		if st := info.GetStartTime(); st != nil && st.AsTime().Before(d.StartedAt) {
-			if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		started := info.GetStartTime().AsTime()
+		running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		switch since := undoneSince(d, undo, started); {
+		case info.GetStartTime() == nil:
+		case started.Before(d.StartedAt):
+			if running {
 				problem.Respond(w, http.StatusConflict, "Rollback of an earlier run in progress",
 					fmt.Sprintf("%s (run %s) is still rolling back an earlier run of this finding, which started before run %s; ask again once it has ended", rid, info.GetExecution().GetRunId(), d.RunID))
 				return
 			}
 			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		case len(since) > 0 && running:
+			// The run contained again after this rollback started (a gate
+			// approved after it): that containment is not part of it.
+			problem.Respond(w, http.StatusConflict, "Rollback in progress",
+				fmt.Sprintf("%s (run %s) is rolling back this run, which has contained again since it started (step %s); ask again once it has ended to undo that too", rid, info.GetExecution().GetRunId(), since[0].Step))
+			return
+		case len(since) > 0 && info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+			// The rollback that succeeded undid what came before it; what
+			// the run contained since is undone by a new one.
+			undo, reuse = since, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 		}
 	}
 	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
@@ -253,6 +267,23 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, resp)
+}
+
+// undoneSince returns the calls of undo whose step ended after a rollback
+// of the same run started at t (or has not ended): containment that
+// rollback did not know about.
+func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflows.UndoCall {
+	ended := map[string]*time.Time{}
+	for _, st := range d.Steps {
+		ended[st.ID] = st.EndedAt
+	}
+	var out []workflows.UndoCall
+	for _, u := range undo {
+		if e := ended[u.Step]; e == nil || e.After(t) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // rollbackPlan lists what a rollback of run d undoes, newest first, or

@@ -149,3 +149,40 @@ func TestReopenedRunIsNotMarkedWithEarlierRunsRollback(t *testing.T) {
 		}
 	}
 }
+
+// README, Undo: "riposte rollback RUN runs the undo of every succeeded
+// contain step of a run"; asked again "after a rollback that succeeded" it
+// "is answered with that rollback". A run rolled back while a later
+// contain step still waited at its gate went on to contain when that gate
+// was approved (workflows.TestRolledBackRunDoesNotContainAfterwards); the
+// rollback asked again was answered 200 "existing" with the first one,
+// which had undone only what came before it, listing the new containment
+// under "undo" while starting nothing (reproduced on riposte dev). The
+// containment applied after the last rollback started must be undone by a
+// new rollback, and only it.
+func TestRollbackAskedAgainUndoesContainmentAppliedSince(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newReopenedClient(t)
+	t0 := reopenedRunStart
+	at := func(m int) *time.Time { v := t0.Add(time.Duration(m) * time.Minute); return &v }
+	c.result.Steps = []workflows.StepResult{
+		{ID: "isolate", Action: "defender.isolate_machine", Status: playbook.StatusSucceeded, Params: map[string]any{"hostname": "h1"}, EndedAt: at(1)},
+		{ID: "contain", Action: "crowdstrike.contain_host", Status: playbook.StatusSucceeded, Params: map[string]any{"hostname": "h2"}, EndedAt: at(4)},
+	}
+	// This run's rollback, started at 00:02 (after isolate, before contain), succeeded.
+	c.rbStarted = []time.Time{*at(2)}
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var resp RollbackResponse
+	if err := json.Unmarshal([]byte(got.body), &resp); err != nil {
+		t.Fatalf("status %d, body %s: %v", got.code, got.body, err)
+	}
+	if got.code != http.StatusAccepted || resp.Existing || len(c.runs) != 2 {
+		t.Fatalf("status %d, existing %v, rollback run %s, %d rollback runs; want 202 and a new rollback: contain (h2) succeeded at 00:04, after rollback rb-1 started at 00:02: %s",
+			got.code, resp.Existing, resp.RunID, len(c.runs), got.body)
+	}
+	in := c.inputs[len(c.inputs)-1]
+	if len(in.Undo) != 1 || in.Undo[0].Step != "contain" || len(resp.Undo) != 1 {
+		t.Errorf("the new rollback undoes %+v (answer %+v); want only contain (h2): rb-1 undid isolate", in.Undo, resp.Undo)
+	}
+}
