@@ -219,6 +219,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 					h.Extensions = append(h.Extensions, releasedByRollback+rb.RollbackID+" ("+rb.By+")")
 				}
 			}
+			r.stopOnRollback(ctx, rb, now)
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 			note(ctx, fmt.Sprintf("rolled back by %s at %s (%s)", who(rb.By), now.UTC().Format(time.RFC3339), rb.RollbackID))
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SARolledBackBy.ValueSet(rb.By), SARolledBackAt.ValueSet(now)); err != nil {
@@ -226,6 +227,50 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			}
 		}
 	})
+}
+
+// ViaRollback marks a gate closed because the run was rolled back.
+const ViaRollback = "rollback"
+
+// changeRollbackStops: a run rolled back while containment is still to
+// come (a contain step waiting at its gate, or not started) starts no
+// further contain step: its pending contain gates close as withdrawn and
+// those steps are skipped, as after a withdrawal. Before, an approval
+// after the rollback contained again, with the run shown rolled back.
+// Asked only when it changes something.
+const changeRollbackStops = "rolled-back-stops-containment"
+
+// stopOnRollback stops the run's containment still to come once a
+// rollback undid what it had applied (see changeRollbackStops).
+func (r *run) stopOnRollback(ctx workflow.Context, rb RolledBack, now time.Time) {
+	if r.stepsDone || r.rollbackStop != "" {
+		return
+	}
+	isContain := func(cs *playbook.CStep) bool { return cs.Action != nil && cs.Action.Risk == catalog.RiskContain }
+	var gates []*gateState
+	for _, id := range r.gateOrder {
+		g := r.gates[id]
+		if g.State != GatePending {
+			continue
+		}
+		for _, cs := range r.pb.Steps {
+			if cs.ID == g.StepID && isContain(cs) {
+				gates = append(gates, g)
+			}
+		}
+	}
+	left := len(gates) > 0
+	for i, cs := range r.pb.Steps {
+		left = left || (isContain(cs) && r.results[i].Status == playbook.StatusPending)
+	}
+	if !left || workflow.GetVersion(ctx, changeRollbackStops, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	why := fmt.Sprintf("run rolled back by %s (%s)", who(rb.By), rb.RollbackID)
+	r.rollbackStop = why + ": no further containment"
+	for _, g := range gates {
+		r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: g.ID, User: "riposte", Via: ViaRollback, Reason: why, At: now})
+	}
 }
 
 // currentStatus is the run's status for the details while it runs.

@@ -137,6 +137,10 @@ type run struct {
 	withdrawal    *Withdrawal
 	changes       []FindingChange
 	lifecycleBusy int
+	// rollbackStop, once the run was rolled back while containment was
+	// still to come, says why no further contain step starts
+	// (stopOnRollback).
+	rollbackStop string
 	// activeRecord is the latest finding.RecordTime of the active records
 	// the run was sent (its input's is read at need: latestActive).
 	activeRecord int64

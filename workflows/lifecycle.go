@@ -475,13 +475,20 @@ func raises(cur, next map[string]any) bool {
 	return ok1 && (!ok2 || nc > cc)
 }
 
-// withdrawnSkip says why a step must not start once the finding is
-// withdrawn: contain steps only; reading and notifying still run.
-func (r *run) withdrawnSkip(cs *playbook.CStep) string {
-	if r.withdrawal == nil || cs.Action == nil || cs.Action.Risk != catalog.RiskContain {
+// containStopped says why a step must not start once the finding is
+// withdrawn or the run rolled back (stopOnRollback): contain steps only;
+// reading and notifying still run.
+func (r *run) containStopped(cs *playbook.CStep) string {
+	if cs.Action == nil || cs.Action.Risk != catalog.RiskContain {
 		return ""
 	}
-	return "finding withdrawn (" + r.withdrawal.Reason + "): no further containment"
+	switch {
+	case r.withdrawal != nil:
+		return "finding withdrawn (" + r.withdrawal.Reason + "): no further containment"
+	case r.rollbackStop != "":
+		return r.rollbackStop
+	}
+	return ""
 }
 
 func str(v any) string {

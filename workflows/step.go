@@ -25,7 +25,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	now := workflow.Now(ctx)
 	r.results[i].StartedAt = &now
-	if why := r.withdrawnSkip(cs); why != "" {
+	if why := r.containStopped(cs); why != "" {
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		return
 	}
@@ -87,7 +87,7 @@ func (r *run) gateThenRun(ctx workflow.Context, i int, cs *playbook.CStep, param
 		r.releaseBudget(ctx, i, cs, status, nil, true)
 		return false
 	}
-	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+	if why := r.containStopped(cs); why != "" { // withdrawn while the gate waited
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		r.releaseBudget(ctx, i, cs, playbook.StatusSkipped, nil, true)
 		return false
@@ -206,7 +206,7 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 			res := ItemResult{Index: n, Item: item}
 			params := all[n].(map[string]any)
 			res.Params = params
-			if why := r.withdrawnSkip(cs); why != "" &&
+			if why := r.containStopped(cs); why != "" &&
 				workflow.GetVersion(gctx, changeWithdrawItems, workflow.DefaultVersion, 1) >= 1 {
 				// Withdrawn while earlier items ran: no further containment.
 				res.Status, res.Error = playbook.StatusSkipped, why
@@ -539,7 +539,7 @@ func (r *run) callChecked(ctx workflow.Context, i int, cs *playbook.CStep, param
 		r.finish(ctx, i, stepEnd{Status: status, Reason: reason})
 		return nil, "", "", false
 	}
-	if why := r.withdrawnSkip(cs); why != "" { // withdrawn while the gate waited
+	if why := r.containStopped(cs); why != "" { // withdrawn while the gate waited
 		r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: why})
 		return nil, "", "", false
 	}

@@ -368,3 +368,74 @@ func TestRecordStaleCloseHistory(t *testing.T) {
 	}
 	saveHistory(t, c, wid, runID, *recordPrefix+"stale-close-e2e-gated")
 }
+
+// A run rolled back while a later contain step waits at its gate starts no
+// further containment: the gate closes as withdrawn (via rollback), the
+// step is skipped, the always: step still runs and nothing more is
+// contained. Before, an approval after the rollback contained the host
+// with the run shown rolled back. With -record the run's history is saved
+// for the replay guard.
+func TestRollbackStopsGatedContainmentOnEmbeddedServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t)
+	}
+	h := startDevForTest(t, dir)
+	t.Cleanup(h.sys.Close)
+	code, r := h.submit(detectionJSON("rollback-gate-1", 5, `,"dst_endpoint":{"ip":"203.0.113.95"},"unmapped":{"rollback_gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-rollback-gate")
+	var runID string
+	for _, m := range r.Detections[0].Matched {
+		if m.WorkflowID == wid {
+			runID = m.RunID
+		}
+	}
+	h.waitStep(wid, "isolate", "waiting_approval")
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("URECORDER"), `{"user":"URECORDER"}`)
+	var rb api.RollbackResponse
+	if code != 202 || json.Unmarshal(b, &rb) != nil {
+		t.Fatalf("rollback: %d %s", code, b)
+	}
+	d := h.waitRun(wid, time.Minute)
+	st := map[string]string{}
+	for _, s := range d.Steps {
+		st[s.ID] = s.Status
+		if s.ID == "isolate" && (s.Gate == nil || s.Gate.State != workflows.GateWithdrawn || s.Gate.Decision == nil || s.Gate.Decision.Via != workflows.ViaRollback) {
+			t.Errorf("isolate's gate after the rollback: %+v; want withdrawn via rollback", s.Gate)
+		}
+	}
+	if st["isolate"] != "skipped" || st["ticket"] != "succeeded" || d.RolledBackBy != "URECORDER" {
+		t.Errorf("after the rollback: steps %v, rolled back by %q; want isolate skipped, ticket run, rolled back by URECORDER", st, d.RolledBackBy)
+	}
+	// An approval now is refused: the gate is closed.
+	code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor("URECORDER"), `{"step":"isolate","decision":"approve","reason":"late"}`)
+	if code == 200 {
+		t.Errorf("approval after the rollback: %d %s; want it refused", code, b)
+	}
+	if *record {
+		c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		saveHistory(t, c, wid, runID, *recordPrefix+"rollback-stops-e2e-rollback-gate")
+		// The playbook version the run refers to, for the replay guard's
+		// store.
+		files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join("../../workflows/testdata/playbook-store", filepath.Base(f)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
