@@ -157,6 +157,27 @@ type undoRules struct {
 	// targetKeys match (before: legacyTargetKeys, so AWS calls on
 	// different instances, keys or roles cancelled out).
 	allTargetKeys bool
+	// partlyApplied: a contain call that failed after acting on some of
+	// its targets (its error says catalog.PartiallyApplied: a block in
+	// force on some firewalls of a Panorama target list) counts as
+	// applied, so a rollback undoes it and a withdrawal lists it (before,
+	// only succeeded calls did, and nothing could lift such a block).
+	partlyApplied bool
+}
+
+// changeUndoPartlyApplied gates undoRules.partlyApplied.
+const changeUndoPartlyApplied = "rollback-partly-applied"
+
+// partlyAppliedCall reports whether a call with this status and error
+// failed after acting on some of its targets.
+func partlyAppliedCall(status, err string) bool {
+	return status == playbook.StatusFailed && strings.Contains(err, catalog.PartiallyApplied)
+}
+
+// callApplied reports whether a call (a step's, or an item's) applied
+// containment under rules.
+func (u undoRules) callApplied(status, err string) bool {
+	return status == playbook.StatusSucceeded || (u.partlyApplied && partlyAppliedCall(status, err))
 }
 
 // same reports whether two calls' params name the same target under u.
@@ -179,7 +200,7 @@ func preexistingOutput(out any) bool {
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true, releasingHolds: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true, releasingHolds: true, partlyApplied: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
@@ -206,14 +227,14 @@ func containStep(st StepResult, cat *catalog.Catalog) (string, bool) {
 // stepApplied reports whether step st applied any containment under rules:
 // it succeeded, or (partialItems) one of its items did.
 func stepApplied(st StepResult, rules undoRules) bool {
-	if st.Status == playbook.StatusSucceeded {
+	if st.Status == playbook.StatusSucceeded || (len(st.Items) == 0 && rules.callApplied(st.Status, st.Error)) {
 		return true
 	}
 	if !rules.partialItems {
 		return false
 	}
 	for _, it := range st.Items {
-		if it.Status == playbook.StatusSucceeded {
+		if rules.callApplied(it.Status, it.Error) {
 			return true
 		}
 	}
@@ -244,7 +265,7 @@ func undoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog, rules und
 				if rules.preexisting && preexistingOutput(it.Output) {
 					continue
 				}
-				if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded && !released(p) && pairedWith(pairs, i, it.Index) < 0 {
+				if p, ok := it.Params.(map[string]any); ok && rules.callApplied(it.Status, it.Error) && !released(p) && pairedWith(pairs, i, it.Index) < 0 {
 					calls = append(calls, done{*st.EndedAt, UndoCall{Step: st.ID, Action: st.Action, Undo: undo, Index: it.Index, Params: p}})
 				}
 			}
@@ -515,6 +536,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 		{changeUndoPreexisting, func(u *undoRules) { u.preexisting = true }},
 		{changeTargetKeys, func(u *undoRules) { u.allTargetKeys = true }},
 		{changeHoldsWhileRunning, func(u *undoRules) { u.releasingHolds = true }},
+		{changeUndoPartlyApplied, func(u *undoRules) { u.partlyApplied = true }},
 	} {
 		next := rules
 		c.take(&next)
