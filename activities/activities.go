@@ -146,7 +146,7 @@ func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any
 // attempt, with nothing recorded by an earlier one, can know that no
 // attempt of the step made the state it found.
 func preexisting(ctx context.Context, out map[string]any) bool {
-	if already, _ := out["already"].(bool); !already || !activity.IsActivity(ctx) {
+	if already, _ := out[catalog.OutputAlready].(bool); !already || !activity.IsActivity(ctx) {
 		return false
 	}
 	return activity.GetInfo(ctx).Attempt == 1 && !activity.HasHeartbeatDetails(ctx)

@@ -57,6 +57,11 @@ type UndoResult struct {
 	UndoCall
 	Status string `json:"status"`
 	Error  string `json:"error,omitempty"`
+	// Output is the undo call's output; Already says its connector found
+	// nothing to undo (catalog.OutputAlready: released by someone else,
+	// never applied there): the vendor did not act for it.
+	Output  map[string]any `json:"output,omitempty"`
+	Already bool           `json:"already,omitempty"`
 }
 
 // changeRollbackFresh: a rollback whose seal is stale at its start is
@@ -108,9 +113,15 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 			DryRun: in.DryRun,
 		}
 		res := UndoResult{UndoCall: u, Status: "succeeded"}
-		if err := workflow.ExecuteActivity(actx, u.Undo, call).Get(ctx, nil); err != nil {
+		// The output only reaches the result (no command depends on it),
+		// so histories recorded before it was kept replay unchanged.
+		var o map[string]any
+		if err := workflow.ExecuteActivity(actx, u.Undo, call).Get(ctx, &o); err != nil {
 			res.Status, res.Error = "failed", errorMessage(err)
 			failed++
+		} else {
+			res.Output = o
+			res.Already, _ = o[catalog.OutputAlready].(bool)
 		}
 		out = append(out, res)
 	}

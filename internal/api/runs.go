@@ -537,7 +537,14 @@ func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) 
 		if u.Index >= 0 {
 			id = fmt.Sprintf("%s.rollback[%d]", u.Step, u.Index)
 		}
-		d.Steps = append(d.Steps, workflows.StepResult{ID: id, Name: "undo " + u.Step + " (" + u.Action + ")", Action: u.Undo, Status: u.Status, Params: u.Params, Error: u.Error})
+		st := workflows.StepResult{ID: id, Name: "undo " + u.Step + " (" + u.Action + ")", Action: u.Undo, Status: u.Status, Params: u.Params, Error: u.Error}
+		if u.Output != nil {
+			st.Output = u.Output
+		}
+		if u.Already {
+			st.Reason = "nothing to undo: " + u.Undo + " found it already undone (released by someone else, or never applied there); the vendor did not act"
+		}
+		d.Steps = append(d.Steps, st)
 	}
 }
 

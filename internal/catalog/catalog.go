@@ -289,6 +289,10 @@ const PartiallyApplied = "partially applied"
 // in place, so its budget slot is not given back.
 const MayHaveReached = "may have reached the API"
 
+// OutputAlready is the output every contain and undo connector sets true
+// when the state it asks for was already there: it sent nothing.
+const OutputAlready = "already"
+
 // OutputPreexisting marks a contain call's output when the state it asks
 // for was there before the step: its connector found it so ("already") on
 // the step's first attempt, with nothing recorded by an earlier attempt,

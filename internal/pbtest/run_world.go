@@ -96,7 +96,7 @@ func (cr *caseRun) answer(ctx context.Context, a *catalog.Action, call catalog.C
 		// attempt did not make it; the run neither holds nor rolls it
 		// back, and later steps may read output.preexisting. A stub has
 		// no heartbeat details to carry over from an earlier attempt.
-		if already, _ := out["already"].(bool); already && a.Risk == catalog.RiskContain && attempt == 1 {
+		if already, _ := out[catalog.OutputAlready].(bool); already && a.Risk == catalog.RiskContain && attempt == 1 {
 			out[catalog.OutputPreexisting] = true
 		}
 		return out, nil

@@ -413,6 +413,11 @@ func TestRollbackStopsGatedContainmentOnEmbeddedServer(t *testing.T) {
 	if st["isolate"] != "skipped" || st["ticket"] != "succeeded" || d.RolledBackBy != "URECORDER" {
 		t.Errorf("after the rollback: steps %v, rolled back by %q; want isolate skipped, ticket run, rolled back by URECORDER", st, d.RolledBackBy)
 	}
+	// The rollback's undo result carries the undo's output: it acted.
+	rbd := h.waitRun(rb.WorkflowID, time.Minute)
+	if len(rbd.Steps) != 1 || rbd.Steps[0].Status != "succeeded" || rbd.Steps[0].Reason != "" || len(rbd.Undo) != 1 || rbd.Undo[0].Already || rbd.Undo[0].Output == nil {
+		t.Errorf("rollback run: steps %+v, undo %+v; want one undo that acted, with its output", rbd.Steps, rbd.Undo)
+	}
 	// An approval now is refused: the gate is closed.
 	code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor("URECORDER"), `{"step":"isolate","decision":"approve","reason":"late"}`)
 	if code == 200 {
