@@ -286,11 +286,22 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 	return out
 }
 
+// RefusalRollbackOfRollback is the 409's detail for a rollback asked of a
+// rollback run.
+const RefusalRollbackOfRollback = "a rollback run is not rolled back: that would apply the containment it undid again, without approval or guardrails; to contain again, submit the detection (a playbook run, with its gates) or act by hand"
+
 // rollbackPlan lists what a rollback of run d undoes, newest first, or
 // says why there is nothing to undo (the detail of a 409). A simulated run
 // (dry run, shadow) contained nothing: undoing its steps would lift real
 // containment that some other run or person applied.
+
 func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, string) {
+	if d.Kind == KindRollback {
+		// Its steps are undo calls, each a contain action whose own undo
+		// is the original containment: "undoing" them would apply it again
+		// with no gate, no approver and no guardrail.
+		return nil, RefusalRollbackOfRollback
+	}
 	if d.Simulated || d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow {
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}

@@ -46,6 +46,11 @@ func TestRollbackPlan(t *testing.T) {
 		refusal string
 	}{
 		{"live run", rollbackRun(playbook.ModeLive, false), 1, ""},
+		// A rollback run's steps are undo calls (lift_containment's undo is
+		// contain_host): rolling them back would contain again with no gate.
+		{"rollback run", &RunDetail{RunSummary: RunSummary{WorkflowID: "rollback:w1", Kind: KindRollback},
+			Steps: []workflows.StepResult{{ID: "isolate.rollback", Action: "crowdstrike.lift_containment", Status: playbook.StatusSucceeded, EndedAt: &ended,
+				Params: map[string]any{"hostname": "h1"}}}}, 0, RefusalRollbackOfRollback},
 		{"dry run", rollbackRun(playbook.ModeDryRun, false), 0, simulated},
 		{"shadow run", rollbackRun(playbook.ModeShadow, false), 0, simulated},
 		{"result says simulated", rollbackRun("", true), 0, simulated},
