@@ -91,8 +91,18 @@ type revokeStatement struct {
 // revokeSid names a run's revocation in the policy: IAM takes only
 // letters and digits in a Sid. Every call of a run (its step, a retry,
 // the undo of a rollback, a hold's release, a withdrawal) carries the
-// run's workflow id.
-func revokeSid(workflowID string) string {
+// run's workflow id and run id. The run id is part of it: a finding its
+// detector reopened has a new run under the same workflow id, and the
+// earlier run's revocation (left in place by its withdrawal) is not the
+// new run's to lift.
+func revokeSid(workflowID, runID string) string {
+	return "Riposte" + connector.ShortHash(workflowID+"\x00"+runID, 24)
+}
+
+// workflowSid is the Sid a revocation was named by before the run id was
+// part of it (the workflow id alone): such a statement is taken for the
+// run's own when the run has none under revokeSid, as one without a Sid.
+func workflowSid(workflowID string) string {
 	return "Riposte" + connector.ShortHash(workflowID, 24)
 }
 
@@ -207,7 +217,7 @@ func revokeSessions(ctx context.Context, c *connector.Conn) (map[string]any, err
 		return out, nil
 	}
 	// The other revocations stay: undoing this run's must leave theirs.
-	sid := revokeSid(c.Call.WorkflowID)
+	sid := revokeSid(c.Call.WorkflowID, c.Call.RunID)
 	keep := []revokeStatement{}
 	for _, s := range stmts {
 		if s.Sid != sid && !s.Before.Before(before.Add(-revokeStale)) {
@@ -227,8 +237,8 @@ func revokeSessions(ctx context.Context, c *connector.Conn) (map[string]any, err
 // it, or deleted when it was the last), and with none of its own in place
 // (a retried undo, another run's revocation) nothing changes (already).
 // A run without a statement of its own removes the one an earlier release
-// wrote (no Sid: that run revoked before the upgrade); a document Riposte
-// cannot read goes whole, as before.
+// wrote (no Sid, or the workflow id's: that run revoked before the
+// upgrade); a document Riposte cannot read goes whole, as before.
 func restoreSessions(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 	role, err := roleName(c)
 	if err != nil {
@@ -248,16 +258,17 @@ func restoreSessions(ctx context.Context, c *connector.Conn) (map[string]any, er
 		out["already"] = true
 		return out, nil
 	}
-	sid := revokeSid(c.Call.WorkflowID)
+	sid, legacy := revokeSid(c.Call.WorkflowID, c.Call.RunID), workflowSid(c.Call.WorkflowID)
 	own := false
 	for _, s := range stmts {
 		own = own || s.Sid == sid
 	}
 	// The run's own statement; without one, a statement an earlier
-	// release wrote (no Sid: a run from before the upgrade).
+	// release wrote (no Sid, or the workflow id's: a run from before the
+	// upgrade).
 	var rest []revokeStatement
 	for _, s := range stmts {
-		if s.Sid != sid && (own || s.Sid != "") {
+		if s.Sid != sid && (own || (s.Sid != "" && s.Sid != legacy)) {
 			rest = append(rest, s)
 		}
 	}

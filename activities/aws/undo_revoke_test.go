@@ -88,3 +88,48 @@ func TestRevocationOfAnEarlierReleaseSurvivesAnotherRunsRollback(t *testing.T) {
 		t.Fatalf("rollback of the run of the earlier release: policy %q", doc)
 	}
 }
+
+// runOf is runAs for run run of workflow wf: a finding its detector
+// reopened has a new run under the same workflow id.
+func runOf(t *testing.T, h *connectortest.Harness, action, wf, run, step string, params map[string]any) map[string]any {
+	t.Helper()
+	v, err := h.Execute(action, activities.Call{Action: action, Params: params, WorkflowID: wf, RunID: run, StepID: step, Index: -1, IdempotencyKey: wf + "/" + step + "/-1"})
+	if err != nil {
+		t.Fatalf("%s (%s, run %s): %v", action, wf, run, err)
+	}
+	var out map[string]any
+	if err := v.Get(&out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A finding its detector closed and reopened has a second run under the
+// same workflow id (docs/detections.md: "starts a new run under the same
+// workflow id"); the first run's revocation stays in place when it is
+// withdrawn (on_withdraw: review). The statement was named after the
+// workflow id only, so the second run's revocation replaced the first
+// run's, and rolling back the second run (a false positive this time)
+// deleted the policy: the sessions the first run cut off worked again.
+func TestRollbackOfReopenedRunKeepsEarlierRunsRevocation(t *testing.T) {
+	h := connectortest.New(t)
+	p := map[string]any{"role_name": aws.LabRole}
+	const wf = "guardduty-role:aws-guardduty.finding-1.abcd"
+	first := runOf(t, h, "aws.revoke_role_sessions", wf, "run-1", "revoke", p)
+	t1 := first["revoked_before"].(string)
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	second := runOf(t, h, "aws.revoke_role_sessions", wf, "run-2", "revoke", p)
+	if second["already"] != false {
+		t.Fatalf("second run's revocation: %v", second)
+	}
+	runOf(t, h, "aws.restore_role_sessions", wf, "run-2", "revoke.rollback", p)
+	doc, ok := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole)[aws.RevokePolicyName]
+	if !ok || !strings.Contains(doc, `"aws:TokenIssueTime":"`+t1+`"`) {
+		t.Fatalf("rolling back the reopened finding's run lifted the first run's revocation (tokens issued before %s): policy %q present=%v", t1, doc, ok)
+	}
+	// The first run's own rollback then lifts it.
+	runOf(t, h, "aws.restore_role_sessions", wf, "run-1", "revoke.rollback", p)
+	if pol := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole); len(pol) != 0 {
+		t.Errorf("after rolling back both runs: %v", pol)
+	}
+}
