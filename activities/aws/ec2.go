@@ -3,8 +3,10 @@ package aws
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -288,17 +290,34 @@ func snapshotInstance(ctx context.Context, c *connector.Conn) (map[string]any, e
 	out := map[string]any{"instance_id": id, "snapshot_ids": []any{}, "already": false}
 	mark := ""
 	if key := connector.IdemKey(c.Call); key != "" {
-		mark = connector.ShortHash(key, 16)
+		// The step's tag names the run too: a finding its detector
+		// reopened has a new run under the same workflow id, whose
+		// snapshots are new evidence, not the earlier run's. A tag without
+		// the run (written before it was part of it) is this step's only
+		// when the snapshot is not older than the step.
+		legacy := connector.ShortHash(key, 16)
+		mark = legacy
+		if c.Call.RunID != "" {
+			mark = connector.ShortHash(key+"\x00"+c.Call.RunID, 16)
+		}
 		res, err := cl.ec2.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{OwnerIds: []string{"self"},
-			Filters: []ec2types.Filter{{Name: awssdk.String("tag:" + TagStep), Values: []string{mark}}}})
+			Filters: []ec2types.Filter{{Name: awssdk.String("tag:" + TagStep), Values: slices.Compact([]string{mark, legacy})}}})
 		if err != nil {
 			return nil, wrap(classify(c, "DescribeSnapshots", err))
 		}
-		if len(res.Snapshots) > 0 {
-			ids := []any{}
-			for _, s := range res.Snapshots {
+		since, haveSince := connector.ScheduledTime(ctx)
+		ids := []any{}
+		for _, s := range res.Snapshots {
+			ours := snapshotTag(s.Tags, TagStep) == mark
+			if !ours && haveSince && s.StartTime != nil {
+				// StartTime is to the second; a minute for clock skew.
+				ours = !s.StartTime.Before(since.Truncate(time.Second).Add(-time.Minute))
+			}
+			if ours {
 				ids = append(ids, awssdk.ToString(s.SnapshotId))
 			}
+		}
+		if len(ids) > 0 {
 			out["snapshot_ids"], out["already"] = ids, true
 			return out, nil
 		}
@@ -339,4 +358,14 @@ func toAny(l []string) []any {
 // 255 bytes.
 func snapshotDescription(s string) string {
 	return mdtext.Clip(connector.ShownLine(s), 255)
+}
+
+// snapshotTag is the value of a snapshot's tag key, "" without one.
+func snapshotTag(tags []ec2types.Tag, key string) string {
+	for _, t := range tags {
+		if awssdk.ToString(t.Key) == key {
+			return awssdk.ToString(t.Value)
+		}
+	}
+	return ""
 }

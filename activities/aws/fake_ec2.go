@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -143,25 +144,32 @@ func (fk *Fake) awsEC2(w http.ResponseWriter, r *http.Request, action string, f 
 		}
 		ok("<snapshotSet>" + b.String() + "</snapshotSet>")
 	case "DescribeSnapshots":
-		want := map[string]string{}
+		// A filter matches any of its values (EC2 API reference, Filter).
+		want := map[string][]string{}
 		for i := 1; ; i++ {
 			n, has := f[fmt.Sprintf("Filter.%d.Name", i)]
 			if !has {
 				break
 			}
-			want[n[0]] = f.Get(fmt.Sprintf("Filter.%d.Value.1", i))
+			for j := 1; ; j++ {
+				v, has := f[fmt.Sprintf("Filter.%d.Value.%d", i, j)]
+				if !has {
+					break
+				}
+				want[n[0]] = append(want[n[0]], v[0])
+			}
 		}
 		var b strings.Builder
 		snaps := append([]*awsSnapshot(nil), fk.snapshots...)
 		sort.Slice(snaps, func(i, j int) bool { return snaps[i].id < snaps[j].id })
 		for _, s := range snaps {
 			match := true
-			for k, v := range want {
+			for k, vs := range want {
 				switch {
 				case strings.HasPrefix(k, "tag:"):
-					match = match && s.tags[strings.TrimPrefix(k, "tag:")] == v
+					match = match && slices.Contains(vs, s.tags[strings.TrimPrefix(k, "tag:")])
 				case k == "volume-id":
-					match = match && s.volume == v
+					match = match && slices.Contains(vs, s.volume)
 				}
 			}
 			if match {

@@ -1,6 +1,7 @@
 package aws_test
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -131,5 +132,31 @@ func TestRollbackOfReopenedRunKeepsEarlierRunsRevocation(t *testing.T) {
 	runOf(t, h, "aws.restore_role_sessions", wf, "run-1", "revoke.rollback", p)
 	if pol := lab.Fake[*aws.Fake](h.Lab).RolePolicies(aws.LabRole); len(pol) != 0 {
 		t.Errorf("after rolling back both runs: %v", pol)
+	}
+}
+
+// The evidence snapshots of a reopened finding's run: its snapshot step
+// has the same workflow id and step id as the earlier run's, so it found
+// the earlier run's snapshots by their step tag and answered them
+// (already: true) without taking any: the disk as it is after the
+// reopening was never captured, and the run's output named snapshots
+// from before it.
+func TestSnapshotOfReopenedRunIsTaken(t *testing.T) {
+	h := connectortest.New(t)
+	p := map[string]any{"instance_id": aws.LabInstance}
+	const wf = "ec2-compromise:aws-guardduty.finding-2.abcd"
+	first := runOf(t, h, "aws.snapshot_instance", wf, "run-1", "snapshot", p)
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(1100 * time.Millisecond)))
+	second := runOf(t, h, "aws.snapshot_instance", wf, "run-2", "snapshot", p)
+	if second["already"] != false || reflect.DeepEqual(second["snapshot_ids"], first["snapshot_ids"]) {
+		t.Fatalf("the reopened run's snapshot step took no snapshot: %v (earlier run's: %v)", second, first["snapshot_ids"])
+	}
+	if n := lab.Fake[*aws.Fake](h.Lab).Snapshots(aws.LabInstance); n != 4 {
+		t.Errorf("snapshots of the instance: %d; want 4 (two volumes, two runs)", n)
+	}
+	// A retry of the second run's step still finds its own.
+	again := runOf(t, h, "aws.snapshot_instance", wf, "run-2", "snapshot", p)
+	if again["already"] != true || !reflect.DeepEqual(again["snapshot_ids"], second["snapshot_ids"]) {
+		t.Errorf("the step again: %v; want the second run's %v", again, second["snapshot_ids"])
 	}
 }
