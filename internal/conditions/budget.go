@@ -176,10 +176,10 @@ func budgetFunctions() []expr.Option {
 		// the pieces are made: their bytes are the string's, the headers
 		// are new.
 		expr.Function("__riposte_split", func(args ...any) (any, error) {
-			return split(meterOf(args[0]), args[1:], strings.SplitN)
+			return split(meterOf(args[0]), "split", args[1:], strings.SplitN)
 		}, new(func(*meter, string, string) []string), new(func(*meter, string, string, int) []string)),
 		expr.Function("__riposte_splitAfter", func(args ...any) (any, error) {
-			return split(meterOf(args[0]), args[1:], strings.SplitAfterN)
+			return split(meterOf(args[0]), "splitAfter", args[1:], strings.SplitAfterN)
 		}, new(func(*meter, string, string) []string), new(func(*meter, string, string, int) []string)),
 		// __riposte_fromJSON is fromJSON, charged its text before decoding
 		// and the value it decodes after: a []any per 3 bytes of "[],"
@@ -530,9 +530,17 @@ func globMetered(pattern, s string, m *meter) (bool, error) {
 // split is expr's split or splitAfter (splitN: strings.SplitN or
 // strings.SplitAfterN) of args (s, sep[, n]), charging the string header
 // of each piece before making them.
-func split(m *meter, args []any, splitN func(s, sep string, n int) []string) (any, error) {
-	s, _ := args[0].(string)
-	sep, _ := args[1].(string)
+func split(m *meter, name string, args []any, splitN func(s, sep string, n int) []string) (any, error) {
+	// expr's split fails on a value that is not a string (a field the
+	// detection lacks, a number): it is not split as "".
+	s, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("%s: the value to split is %s, not a string", name, describe(args[0]))
+	}
+	sep, ok := args[1].(string)
+	if !ok {
+		return nil, fmt.Errorf("%s: the separator is %s, not a string", name, describe(args[1]))
+	}
 	n := -1
 	if len(args) == 3 {
 		n = runtime.ToInt(args[2])
@@ -584,4 +592,13 @@ func trimSet(s, cutset string) string {
 		j -= n
 	}
 	return s[:j]
+}
+
+// describe names the type of a value that is not what a function takes:
+// nil is a field the detection lacks.
+func describe(v any) string {
+	if v == nil {
+		return "nil (a field the detection lacks?)"
+	}
+	return fmt.Sprintf("a %T", v)
 }

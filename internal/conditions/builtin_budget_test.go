@@ -121,6 +121,23 @@ func TestEvalSplitAndFromJSONUnchanged(t *testing.T) {
 	if _, err := evalWithin(t, `fromJSON("{")`, env, 5*time.Second); err == nil {
 		t.Error(`fromJSON("{") evaluated without an error`)
 	}
+	// expr's split fails on a value that is not a string; the charged
+	// split took it for "" and answered [""], so a trigger such as
+	// "10.0.0.1" not in split(detection.allow, ",") matched a
+	// detection without the field instead of failing, and a step's with:
+	// got an empty target.
+	env["detection"].(map[string]any)["port"] = 443.0
+	for _, src := range []string{
+		`split(detection.allow, ",")`,
+		`splitAfter(detection.allow, ",")`,
+		`split(detection.port, ",")`,
+		`split("a,b", detection.port)`,
+		`split(detection.allow, ",", 2)`,
+	} {
+		if v, err := evalWithin(t, src, env, 5*time.Second); err == nil || !strings.Contains(err.Error(), "not a string") {
+			t.Errorf("%s = %#v, %v; want an error: not a string", src, v, err)
+		}
+	}
 }
 
 // trim(s, cutset) with a cutset that is not all ASCII is strings.Trim,
