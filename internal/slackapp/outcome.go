@@ -103,6 +103,11 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 		}
 		text += ". Buttons on this message no longer work."
 	case workflows.GateWithdrawn:
+		if d != nil && d.Via == workflows.ViaRollback {
+			// Closed by a rollback of the run: the finding is still open.
+			text = "*Withdrawn*: the run was rolled back" + when + "; nothing more will be contained. Buttons on this message no longer work."
+			break
+		}
 		text = "*Withdrawn*: the detector closed this finding" + when + "; nothing will be contained. Buttons on this message no longer work."
 	default:
 		text = "*Pending*"
