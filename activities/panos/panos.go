@@ -16,6 +16,8 @@ import (
 	"net/url"
 	"strings"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/connector"
 )
@@ -161,15 +163,19 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		targets = []string{""}
 	}
 	var done []string
+	changed := false
 	for _, target := range targets {
 		already, err := panosTagOn(ctx, c, target, ip, tag, block)
 		if err != nil {
 			if target != "" {
 				err = fmt.Errorf("on firewall %s: %w", target, err)
 			}
-			if len(done) > 0 {
-				// Some firewalls act on it already: say so, so the step's
-				// budget slot is kept (a retry applies the rest).
+			if len(done) > 0 && (changed || !firstAttempt(ctx)) {
+				// Some firewalls act on it because of this step: say so,
+				// so the step's budget slot is kept (a retry applies the
+				// rest) and a rollback undoes it. Firewalls that had it
+				// before the step's first attempt (someone else's block)
+				// do not count: a rollback must leave them.
 				err = fmt.Errorf("%w (%s: done on firewall %s)", err, catalog.PartiallyApplied, strings.Join(done, ", "))
 			}
 			return nil, wrap(err)
@@ -179,6 +185,7 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		}
 		if !already {
 			out["already"] = false
+			changed = true
 		}
 	}
 	return out, nil
@@ -420,4 +427,12 @@ func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 		models = append(models, t+" "+model)
 	}
 	return map[string]any{"detail": "API key ok; firewalls through Panorama: " + strings.Join(models, ", ")}, nil
+}
+
+// firstAttempt reports whether ctx is the first attempt of its activity
+// with nothing recorded by an earlier one: only then does a target found
+// in the state asked for show that no attempt of the step made it so (as
+// activities.preexisting decides). Outside an activity: false.
+func firstAttempt(ctx context.Context) bool {
+	return activity.IsActivity(ctx) && activity.GetInfo(ctx).Attempt == 1 && !activity.HasHeartbeatDetails(ctx)
 }
