@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -305,7 +306,7 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	if d.Simulated || d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow {
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
-	undo := workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat)
+	undo := withdrawalUndid(d, workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat))
 	switch {
 	case len(undo) > 0:
 		return undo, ""
@@ -328,6 +329,25 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		}
 	}
 	return nil, "the run has no succeeded contain step"
+}
+
+// withdrawalUndid leaves out of undo the calls the run's own withdrawal
+// undid (on_withdraw: rollback, withdrawn.rolled_back succeeded): a step
+// without contain_for has no hold to say so, and undoing it again would
+// lift containment put back since (an analyst's, by hand).
+func withdrawalUndid(d *RunDetail, undo []workflows.UndoCall) []workflows.UndoCall {
+	if d.Withdrawn == nil || len(d.Withdrawn.RolledBack) == 0 {
+		return undo
+	}
+	var out []workflows.UndoCall
+	for _, u := range undo {
+		if !slices.ContainsFunc(d.Withdrawn.RolledBack, func(r workflows.UndoResult) bool {
+			return r.Status == "succeeded" && r.Step == u.Step && r.Index == u.Index && r.Undo == u.Undo
+		}) {
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 // ExtendRequest is the body of POST /v1/runs/{id}/extend.
