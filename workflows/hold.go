@@ -261,13 +261,15 @@ func (r *run) stopOnRollback(ctx workflow.Context, rb RolledBack, now time.Time)
 	}
 	left := len(gates) > 0
 	for i, cs := range r.pb.Steps {
-		left = left || (isContain(cs) && r.results[i].Status == playbook.StatusPending)
+		// Not started, or a for_each step part-way through its items.
+		st := r.results[i].Status
+		left = left || (isContain(cs) && (st == playbook.StatusPending || (cs.ForEach != nil && st == playbook.StatusRunning)))
 	}
 	if !left || workflow.GetVersion(ctx, changeRollbackStops, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
 	why := fmt.Sprintf("run rolled back by %s (%s)", who(rb.By), rb.RollbackID)
-	r.rollbackStop = why + ": no further containment"
+	r.rollbackStop, r.rollbackWhy = why+": no further containment", why
 	for _, g := range gates {
 		r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: g.ID, User: "riposte", Via: ViaRollback, Reason: why, At: now})
 	}

@@ -141,6 +141,8 @@ type run struct {
 	// still to come, says why no further contain step starts
 	// (stopOnRollback).
 	rollbackStop string
+	// rollbackWhy is who rolled the run back (the outcome's detail).
+	rollbackWhy string
 	// activeRecord is the latest finding.RecordTime of the active records
 	// the run was sent (its input's is read at need: latestActive).
 	activeRecord int64

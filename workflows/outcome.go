@@ -66,6 +66,10 @@ type outcomeStep struct {
 	// Neither counts as containment.
 	undoneBy string
 	undoes   bool
+	// stopped says why a rollback of the run stopped the step (its gate
+	// closed, or it or some of its items skipped): a miss, not a
+	// containment.
+	stopped string
 }
 
 // computeOutcome derives the run's outcome from its contain steps. aborted
@@ -86,6 +90,10 @@ func computeOutcome(steps []outcomeStep, aborted, withdrawn bool) (outcome, deta
 		}
 		if s.undoneBy != "" {
 			missed = append(missed, s.id+" undone by step "+s.undoneBy)
+			continue
+		}
+		if s.stopped != "" && s.itemsOK == 0 {
+			missed = append(missed, s.id+" stopped: "+s.stopped)
 			continue
 		}
 		if s.itemsOK > 0 && s.status != playbook.StatusSucceeded {
@@ -117,6 +125,9 @@ func computeOutcome(steps []outcomeStep, aborted, withdrawn bool) (outcome, deta
 // whyMissed says why a contain step did not contain: "denied by U1",
 // "approval timed out", "refused by policy (...)", "failed: ...".
 func whyMissed(s outcomeStep) string {
+	if s.stopped != "" {
+		return "stopped: " + s.stopped
+	}
 	if g := s.gate; g != nil {
 		switch g.State {
 		case GateDenied:
@@ -166,6 +177,13 @@ func (r *run) computeOutcome() (string, string) {
 			if it.Status == playbook.StatusSucceeded {
 				steps[i].itemsOK++
 			}
+			if r.rollbackStop != "" && it.Status == playbook.StatusSkipped && it.Error == r.rollbackStop {
+				steps[i].stopped = r.rollbackWhy
+			}
+		}
+		if g := r.results[i].Gate; r.rollbackStop != "" && (r.results[i].Reason == r.rollbackStop ||
+			(g != nil && g.State == GateWithdrawn && g.Decision != nil && g.Decision.Via == ViaRollback)) {
+			steps[i].stopped = r.rollbackWhy
 		}
 		if allPaired(pairs, snap, i) {
 			// Every call of the step was undone by, or undid, another

@@ -410,6 +410,9 @@ func TestRollbackStopsGatedContainmentOnEmbeddedServer(t *testing.T) {
 			t.Errorf("isolate's gate after the rollback: %+v; want withdrawn via rollback", s.Gate)
 		}
 	}
+	if d.Outcome != workflows.OutcomePartiallyContained || !strings.Contains(d.OutcomeDetail, "isolate stopped: run rolled back by URECORDER") {
+		t.Errorf("outcome %s (%s); want partially_contained naming isolate stopped by the rollback", d.Outcome, d.OutcomeDetail)
+	}
 	if st["isolate"] != "skipped" || st["ticket"] != "succeeded" || d.RolledBackBy != "URECORDER" {
 		t.Errorf("after the rollback: steps %v, rolled back by %q; want isolate skipped, ticket run, rolled back by URECORDER", st, d.RolledBackBy)
 	}
