@@ -41,6 +41,21 @@ func pemPair(t *testing.T, serial int64, cn string, valid time.Duration) (certPE
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
 }
 
+// replaceFile writes b to dir/name as an agent or the kubelet replaces a
+// file (a new file, renamed over the old one) and returns its path.
+func replaceFile(t *testing.T, dir, name string, b []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	tmp := p + ".new"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestClientCertificateRotation: mTLS client certificates are short-lived
 // and renewed in place (cert-manager, Vault agent, a Kubernetes Secret
 // volume: the files under TEMPORAL_TLS_CERT / TEMPORAL_TLS_KEY are replaced
@@ -52,18 +67,7 @@ func pemPair(t *testing.T, serial int64, cn string, valid time.Duration) (certPE
 // present the new certificate.
 func TestClientCertificateRotation(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		// Replaced, as an agent or the kubelet does (new file, rename).
-		tmp := p + ".new"
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return replaceFile(t, dir, name, b) }
 	srvCert, srvKey := pemPair(t, 100, "temporal", time.Hour)
 	caFile := write("ca.pem", srvCert)
 	pair, err := tls.X509KeyPair(srvCert, srvKey)
@@ -138,17 +142,7 @@ func TestClientCertificateRotation(t *testing.T) {
 // is verified as strictly as before: an unknown CA or another name fails.
 func TestServerCARotation(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, b []byte) string {
-		p := filepath.Join(dir, name)
-		tmp := p + ".new"
-		if err := os.WriteFile(tmp, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	write := func(name string, b []byte) string { return replaceFile(t, dir, name, b) }
 	pair := func(c, k []byte) *tls.Certificate {
 		p, err := tls.X509KeyPair(c, k)
 		if err != nil {

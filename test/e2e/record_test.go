@@ -102,25 +102,7 @@ func TestRecordHistories(t *testing.T) {
 			saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+name)
 		}
 	}
-	// Runs refer to their playbook by digest: the replay test loads the
-	// versions these runs used from a copy of the store.
-	store := "../../workflows/testdata/playbook-store"
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
-	if len(files) == 0 {
-		t.Fatal("the dev playbook store is empty")
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(store, filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyStore(t, dir)
 	recordSigned(t, h)
 }
 
@@ -317,16 +299,7 @@ func TestRecordTicketHistory(t *testing.T) {
 		t.Fatalf("run %s: %s", m.WorkflowID, d.Status)
 	}
 	saveHistory(t, c, m.WorkflowID, m.RunID, *recordPrefix+"chaos-ticket")
-	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join("../../workflows/testdata/playbook-store", filepath.Base(f)), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	copyStore(t, dir)
 }
 
 // TestRecordStaleCloseHistory records (with -record) a gated run started
@@ -433,17 +406,30 @@ func TestRollbackStopsGatedContainmentOnEmbeddedServer(t *testing.T) {
 		}
 		defer c.Close()
 		saveHistory(t, c, wid, runID, *recordPrefix+"rollback-stops-e2e-rollback-gate")
-		// The playbook version the run refers to, for the replay guard's
-		// store.
-		files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join("../../workflows/testdata/playbook-store", filepath.Base(f)), b, 0o644); err != nil {
-				t.Fatal(err)
-			}
+		copyStore(t, dir)
+	}
+}
+
+// copyStore copies the playbook versions of the dev system in dir to the
+// replay test's store: runs refer to their playbook by digest, and the
+// replay test loads the versions the recorded runs used from that copy.
+func copyStore(t *testing.T, dir string) {
+	t.Helper()
+	store := "../../workflows/testdata/playbook-store"
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "playbook-store", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("the dev playbook store is empty")
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(store, filepath.Base(f)), b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
 }
