@@ -17,6 +17,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -347,7 +348,7 @@ func (d *Dispatcher) recordClose(ctx context.Context, c *playbook.Compiled, det 
 	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &ended); err == nil && ended.Withdrawn != nil {
 		return nil, nil
 	}
-	if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.Withdrawn.RecordTime >= at {
+	if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.recordTime >= at {
 		return nil, nil
 	}
 	// A close not later than a record the run had (the one that started
@@ -371,16 +372,32 @@ type HistoryReader interface {
 	GetWorkflowHistory(ctx context.Context, workflowID, runID string, isLongPoll bool, filterType enumspb.HistoryEventFilterType) client.HistoryEventIterator
 }
 
+// dataConverter decodes history payloads: the client's (codec included),
+// else the SDK's default.
+func (d *Dispatcher) dataConverter() converter.DataConverter {
+	if d.DataConverter != nil {
+		return d.DataConverter
+	}
+	return converter.GetDefaultDataConverter()
+}
+
+// startInput decodes the run input of a history's start event.
+func (d *Dispatcher) startInput(ev *historypb.HistoryEvent) (workflows.Input, bool) {
+	var in workflows.Input
+	a := ev.GetWorkflowExecutionStartedEventAttributes()
+	if a == nil {
+		return in, false
+	}
+	p := a.GetInput().GetPayloads()
+	return in, len(p) > 0 && d.dataConverter().FromPayload(p[0], &in) == nil
+}
+
 // lastRecord is the latest finding.RecordTime of the records the ended run
 // m had: its input's and those of the finding records it was sent.
 func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 	h, ok := d.Client.(HistoryReader)
 	if !ok {
 		return 0, false
-	}
-	dc := d.DataConverter
-	if dc == nil {
-		dc = converter.GetDefaultDataConverter()
 	}
 	var last int64
 	seen := false
@@ -395,15 +412,12 @@ func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 		if err != nil {
 			break
 		}
-		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
-			var in workflows.Input
-			if p := a.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &in) == nil {
-				note(in.Detection)
-			}
+		if in, ok := d.startInput(ev); ok {
+			note(in.Detection)
 		}
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil && a.GetSignalName() == workflows.SignalFinding {
 			var u workflows.FindingUpdate
-			if p := a.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &u) == nil {
+			if p := a.GetInput().GetPayloads(); len(p) > 0 && d.dataConverter().FromPayload(p[0], &u) == nil {
 				if v, _ := u.Finding["state"].(string); v != finding.StateWithdrawn {
 					note(u.Detection)
 				}
@@ -413,46 +427,40 @@ func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 	return last, seen
 }
 
+// recordedClose is a close recordClose recorded: when its run started and
+// the closing record's finding.RecordTime.
+type recordedClose struct {
+	at         time.Time
+	recordTime int64
+}
+
 // lastClose reads the newest run recording a close of the finding whose
-// run has workflowID (see recordClose): the closing record's time
-// (Withdrawn.RecordTime) and when the run started (StartedAt). It is read
-// from the run's start in its history, which does not wait for the run to
-// end: until a worker takes its first task (workers down or behind) it
-// runs, and its result (Get) would wait for that, then read as no close.
-func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (workflows.Result, bool) {
-	if h, ok := d.Client.(HistoryReader); ok {
-		dc := d.DataConverter
-		if dc == nil {
-			dc = converter.GetDefaultDataConverter()
-		}
-		it := h.GetWorkflowHistory(ctx, ClosedPrefix+workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		if !it.HasNext() {
-			return workflows.Result{}, false
-		}
-		ev, err := it.Next()
-		a := ev.GetWorkflowExecutionStartedEventAttributes()
-		if err != nil || a == nil {
-			return workflows.Result{}, false
-		}
-		var in workflows.Input
-		if p := a.GetInput().GetPayloads(); len(p) == 0 || dc.FromPayload(p[0], &in) != nil || in.Finding["state"] != finding.StateWithdrawn {
-			return workflows.Result{}, false
-		}
-		rt, ok := finding.RecordTime(in.Detection)
-		if !ok || rt == 0 || ev.GetEventTime() == nil {
-			return workflows.Result{}, false
-		}
-		return workflows.Result{StartedAt: ev.GetEventTime().AsTime(), Withdrawn: &workflows.Withdrawal{RecordTime: rt}}, true
-	}
-	g, ok := d.Client.(RunGetter)
+// run has workflowID (see recordClose). It is read from the run's start
+// event, which does not wait for the run to end: until a worker takes its
+// first task (workers down or behind) it runs, and its result would wait
+// for that.
+func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (recordedClose, bool) {
+	h, ok := d.Client.(HistoryReader)
 	if !ok {
-		return workflows.Result{}, false
+		return recordedClose{}, false
 	}
-	var res workflows.Result
-	if err := g.GetWorkflow(ctx, ClosedPrefix+workflowID, "").Get(ctx, &res); err != nil || res.Withdrawn == nil || res.Withdrawn.RecordTime == 0 {
-		return workflows.Result{}, false
+	it := h.GetWorkflowHistory(ctx, ClosedPrefix+workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return recordedClose{}, false
 	}
-	return res, true
+	ev, err := it.Next()
+	if err != nil || ev.GetEventTime() == nil {
+		return recordedClose{}, false
+	}
+	in, ok := d.startInput(ev)
+	if !ok || in.Finding["state"] != finding.StateWithdrawn {
+		return recordedClose{}, false
+	}
+	rt, ok := finding.RecordTime(in.Detection)
+	if !ok || rt == 0 {
+		return recordedClose{}, false
+	}
+	return recordedClose{at: ev.GetEventTime().AsTime(), recordTime: rt}, true
 }
 
 // RunGetter is the optional part of the client that reads an ended run's
@@ -496,8 +504,8 @@ func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intak
 		// Ended otherwise (a failed run has no result: its start is
 		// asked for). Closes recorded before it started were reopened
 		// by the record that started it.
-		if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.StartedAt.After(started) {
-			closedAt = last.Withdrawn.RecordTime
+		if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.at.After(started) {
+			closedAt = last.recordTime
 		}
 	}
 	if closedAt == 0 || at <= closedAt {

@@ -102,17 +102,9 @@ func (c *historyClient) SignalWorkflow(_ context.Context, id, _, name string, ar
 	return serviceerror.NewNotFound("workflow not found")
 }
 
-func (c *historyClient) GetWorkflow(_ context.Context, wid, runID string) client.WorkflowRun {
+func (c *historyClient) GetWorkflow(_ context.Context, _, runID string) client.WorkflowRun {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if runID == "" {
-		// The id's newest run, as the SDK follows it.
-		runs := c.runs[wid]
-		if len(runs) == 0 {
-			return resultRun{missing: true}
-		}
-		runID = runs[len(runs)-1]
-	}
 	return resultRun{res: c.results[runID], running: c.running[runID]}
 }
 
@@ -136,13 +128,9 @@ type resultRun struct {
 	client.WorkflowRun
 	res     *workflows.Result
 	running bool
-	missing bool
 }
 
 func (r resultRun) Get(_ context.Context, v any) error {
-	if r.missing {
-		return serviceerror.NewNotFound("workflow not found")
-	}
 	if r.running {
 		return errors.New("test: Get on a running run would wait for it to end")
 	}
