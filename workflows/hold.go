@@ -243,20 +243,15 @@ const changeRollbackStops = "rolled-back-stops-containment"
 // stopOnRollback stops the run's containment still to come once a
 // rollback undid what it had applied (see changeRollbackStops).
 func (r *run) stopOnRollback(ctx workflow.Context, rb RolledBack, now time.Time) {
-	if r.stepsDone || r.rollbackStop != "" {
+	if r.stepsDone || r.rollbackWhy != "" {
 		return
 	}
 	isContain := func(cs *playbook.CStep) bool { return cs.Action != nil && cs.Action.Risk == catalog.RiskContain }
 	var gates []*gateState
 	for _, id := range r.gateOrder {
 		g := r.gates[id]
-		if g.State != GatePending {
-			continue
-		}
-		for _, cs := range r.pb.Steps {
-			if cs.ID == g.StepID && isContain(cs) {
-				gates = append(gates, g)
-			}
+		if cs, ok := r.pb.Step(g.StepID); ok && g.State == GatePending && isContain(cs) {
+			gates = append(gates, g)
 		}
 	}
 	left := len(gates) > 0
@@ -268,11 +263,19 @@ func (r *run) stopOnRollback(ctx workflow.Context, rb RolledBack, now time.Time)
 	if !left || workflow.GetVersion(ctx, changeRollbackStops, workflow.DefaultVersion, 1) < 1 {
 		return
 	}
-	why := fmt.Sprintf("run rolled back by %s (%s)", who(rb.By), rb.RollbackID)
-	r.rollbackStop, r.rollbackWhy = why+": no further containment", why
+	r.rollbackWhy = fmt.Sprintf("run rolled back by %s (%s)", who(rb.By), rb.RollbackID)
 	for _, g := range gates {
-		r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: g.ID, User: "riposte", Via: ViaRollback, Reason: why, At: now})
+		r.closeGate(ctx, g, GateWithdrawn, &Decision{GateID: g.ID, User: "riposte", Via: ViaRollback, Reason: r.rollbackWhy, At: now})
 	}
+}
+
+// rollbackStop is why a contain step or item does not start once the run
+// was rolled back (stopOnRollback); "" before.
+func (r *run) rollbackStop() string {
+	if r.rollbackWhy == "" {
+		return ""
+	}
+	return r.rollbackWhy + ": no further containment"
 }
 
 // currentStatus is the run's status for the details while it runs.

@@ -137,11 +137,9 @@ type run struct {
 	withdrawal    *Withdrawal
 	changes       []FindingChange
 	lifecycleBusy int
-	// rollbackStop, once the run was rolled back while containment was
-	// still to come, says why no further contain step starts
-	// (stopOnRollback).
-	rollbackStop string
-	// rollbackWhy is who rolled the run back (the outcome's detail).
+	// rollbackWhy, once the run was rolled back while containment was
+	// still to come, says who rolled it back: no further contain step
+	// starts (stopOnRollback, rollbackStop).
 	rollbackWhy string
 	// activeRecord is the latest finding.RecordTime of the active records
 	// the run was sent (its input's is read at need: latestActive).

@@ -485,8 +485,8 @@ func (r *run) containStopped(cs *playbook.CStep) string {
 	switch {
 	case r.withdrawal != nil:
 		return "finding withdrawn (" + r.withdrawal.Reason + "): no further containment"
-	case r.rollbackStop != "":
-		return r.rollbackStop
+	case r.rollbackWhy != "":
+		return r.rollbackStop()
 	}
 	return ""
 }

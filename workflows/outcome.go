@@ -177,11 +177,11 @@ func (r *run) computeOutcome() (string, string) {
 			if it.Status == playbook.StatusSucceeded {
 				steps[i].itemsOK++
 			}
-			if r.rollbackStop != "" && it.Status == playbook.StatusSkipped && it.Error == r.rollbackStop {
+			if r.rollbackWhy != "" && it.Status == playbook.StatusSkipped && it.Error == r.rollbackStop() {
 				steps[i].stopped = r.rollbackWhy
 			}
 		}
-		if g := r.results[i].Gate; r.rollbackStop != "" && (r.results[i].Reason == r.rollbackStop ||
+		if g := r.results[i].Gate; r.rollbackWhy != "" && (r.results[i].Reason == r.rollbackStop() ||
 			(g != nil && g.State == GateWithdrawn && g.Decision != nil && g.Decision.Via == ViaRollback)) {
 			steps[i].stopped = r.rollbackWhy
 		}

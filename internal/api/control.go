@@ -295,7 +295,6 @@ const RefusalRollbackOfRollback = "a rollback run is not rolled back: that would
 // says why there is nothing to undo (the detail of a 409). A simulated run
 // (dry run, shadow) contained nothing: undoing its steps would lift real
 // containment that some other run or person applied.
-
 func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, string) {
 	if d.Kind == KindRollback {
 		// Its steps are undo calls, each a contain action whose own undo
