@@ -415,16 +415,6 @@ func compressionCheck(r *doctorReport, e encryptionFlags, pollers []*taskqueuepb
 	}
 }
 
-// slackBotScopes are the bot scopes Riposte calls Slack with
-// (docs/slack-app-manifest.yaml), with what fails without each.
-var slackBotScopes = []struct{ scope, why string }{
-	{"chat:write", "approval requests are not posted"},
-	{"users:read", "every click is refused (users.info cannot say who clicked)"},
-	{"usergroups:read", "approvers.groups never resolve"},
-	{"channels:history", "a retried post may appear twice (public channels)"},
-	{"groups:history", "a retried post may appear twice (private channels)"},
-}
-
 // slackAppProblems says why Slack approvals cannot work although the bot
 // token is valid: SLACK_TEAM_ID or SLACK_ENTERPRISE_ID that is not the
 // token's workspace or organisation (every click would be refused as from
@@ -449,9 +439,9 @@ func slackAppProblems(ctx context.Context, teamID, enterpriseID, scopes string) 
 			granted[strings.TrimSpace(sc)] = true
 		}
 		var missing []string
-		for _, s := range slackBotScopes {
-			if !granted[s.scope] {
-				missing = append(missing, s.scope+" ("+s.why+")")
+		for _, s := range slackapp.BotScopes {
+			if s.Required && !granted[s.Scope] {
+				missing = append(missing, s.Scope+" ("+s.WithoutIt+")")
 			}
 		}
 		if len(missing) > 0 {

@@ -178,3 +178,21 @@ func (c Config) apiURL() string {
 	}
 	return c.APIURL + "/"
 }
+
+// BotScope is an OAuth scope of the bot token, with the calls that need it
+// and what fails without it (docs/slack-app-manifest.yaml grants them).
+type BotScope struct {
+	Scope, Calls, WithoutIt string
+	// Required: Riposte cannot approve without it (doctor fails).
+	Required bool
+}
+
+// BotScopes are the bot scopes Riposte calls Slack with.
+var BotScopes = []BotScope{
+	{"chat:write", "chat.postMessage, chat.update, chat.postEphemeral", "approval requests are not posted", true},
+	{"users:read", "users.info: who clicked (CheckDecider)", "every click is refused (users.info cannot say who clicked)", true},
+	{"usergroups:read", "usergroups.users.list (approvers.groups)", "approvers.groups never resolve", true},
+	{"channels:history", "conversations.history in a public channel (FindPosted: post once)", "a retried post may appear twice (public channels)", true},
+	{"groups:history", "conversations.history in a private channel (FindPosted: post once)", "a retried post may appear twice (private channels)", true},
+	{"chat:write.public", "posting to a public channel the bot was not invited to", "the bot must be invited to each approval channel", false},
+}

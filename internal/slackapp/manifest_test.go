@@ -1,6 +1,8 @@
 package slackapp
 
 import (
+	"github.com/riposte-dev/riposte/internal/slackfake"
+
 	"os"
 	"slices"
 	"testing"
@@ -29,17 +31,13 @@ func TestManifestHasTheScopesRiposteUses(t *testing.T) {
 	if err := yaml.Unmarshal(b, &m); err != nil {
 		t.Fatal(err)
 	}
-	uses := map[string]string{
-		"chat:write":        "chat.postMessage, chat.update, chat.postEphemeral",
-		"usergroups:read":   "usergroups.users.list (approvers.groups)",
-		"channels:history":  "conversations.history in a public channel (FindPosted: post once)",
-		"groups:history":    "conversations.history in a private channel (FindPosted: post once)",
-		"chat:write.public": "posting to a public channel the bot was not invited to",
-		"users:read":        "users.info: who clicked (CheckDecider; without it every click is refused)",
-	}
-	for scope, why := range uses {
-		if !slices.Contains(m.OAuth.Scopes.Bot, scope) {
-			t.Errorf("the manifest's bot scopes %v lack %s, needed for %s", m.OAuth.Scopes.Bot, scope, why)
+	for _, s := range BotScopes {
+		if !slices.Contains(m.OAuth.Scopes.Bot, s.Scope) {
+			t.Errorf("the manifest's bot scopes %v lack %s, needed for %s", m.OAuth.Scopes.Bot, s.Scope, s.Calls)
 		}
+	}
+	// The Slack fake's bot token holds the manifest's scopes.
+	if got, want := slices.Sorted(slices.Values(slackfake.ManifestScopes)), slices.Sorted(slices.Values(m.OAuth.Scopes.Bot)); !slices.Equal(got, want) {
+		t.Errorf("slackfake.ManifestScopes %v, the manifest's bot scopes %v", got, want)
 	}
 }
