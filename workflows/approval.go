@@ -90,6 +90,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 				err = r.in.Keys.Retired(d.Seal, workflow.Now(ctx))
 			}
 			if err == nil {
+				err = r.sealForThisRun(d.RunID)
+			}
+			if err == nil {
 				err = r.checkSealOnce(d.Seal, workflow.Now(ctx), voteName(d))
 			}
 			if err == nil {
@@ -135,6 +138,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			// remembering the seal is state only.
 			if sealed {
 				err = r.sealFromEarlierRun(ctx, d.Seal)
+				if err == nil {
+					err = r.sealForThisRun(d.RunID)
+				}
 				if err == nil {
 					err = retiredKey(ctx, r.in.Keys, d.Seal, workflow.Now(ctx))
 				}

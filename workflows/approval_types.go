@@ -67,6 +67,11 @@ type Decision struct {
 	// decisions sealed before it existed, or while a worker of an earlier
 	// release polls (it would refuse the seal; see engine.CredentialMarker).
 	Credential string `json:"credential,omitempty"`
+	// RunID is the run the vote was sealed for, covered by the seal; a
+	// run refuses a vote sealed for another run of its workflow id
+	// (sealForThisRun). Empty on votes sealed before it existed, or while
+	// a worker of an earlier release polls (engine.RunSealMarker).
+	RunID string `json:"run_id,omitempty"`
 }
 
 // DecisionResult is what the Update returns.

@@ -33,6 +33,8 @@ type ExtendRequest struct {
 	// Decision.Credential); set only while every worker verifies it
 	// (engine.ControlCredentialMarker).
 	Credential string `json:"credential,omitempty"`
+	// RunID: the run the extension was sealed for (see Decision.RunID).
+	RunID string `json:"run_id,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -520,6 +522,9 @@ func (r *run) validateExtend(req ExtendRequest, now time.Time) error {
 		return err
 	}
 	if err := r.in.Keys.Retired(req.Seal, now); err != nil {
+		return err
+	}
+	if err := r.sealForThisRun(req.RunID); err != nil {
 		return err
 	}
 	if err := r.checkSealOnce(req.Seal, now, fmt.Sprintf("this extension of %s by %s", req.Step, req.By)); err != nil {

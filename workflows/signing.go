@@ -51,6 +51,27 @@ func (r *run) sealFromEarlierRun(ctx workflow.Context, s *signing.Seal) error {
 		signing.ErrStale, s.At.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339), r.info.WorkflowExecution.ID)
 }
 
+// sealForThisRun refuses a request sealed for another run of this
+// workflow id (runID, covered by its seal): the intake starts a reopened
+// finding's new run under the id of the run that ended, so a vote or an
+// extension copied from that run's history could otherwise count here
+// within the seal's freshness window. The run's own id, and after a reset
+// the id of the run it was reset from (OriginalRunID) or the first of its
+// chain, are this run. Requests sealed without a run id (before it existed,
+// or while a worker of an earlier release polls) pass, as before; none is
+// in a history recorded before, so this needs no version gate.
+func (r *run) sealForThisRun(runID string) error {
+	if runID == "" {
+		return nil
+	}
+	ex := r.info.WorkflowExecution
+	if runID == ex.RunID || runID == r.info.OriginalRunID || runID == r.info.FirstRunID {
+		return nil
+	}
+	return fmt.Errorf("%w: sealed for run %s of %s, not this run (%s): a copy from an earlier run; send the request again through Riposte",
+		signing.ErrStale, runID, ex.ID, ex.RunID)
+}
+
 // ChangeRetiredKeyReceived is the prefix of the change ids under which a
 // signal (vote, finding record, rolled_back mark) or a rollback's input
 // sealed with a key the key file retired is refused when it reaches the
@@ -163,13 +184,13 @@ func DecisionClaim(workflowID string, d Decision) signing.Claim {
 		dec = "approve"
 	}
 	return signing.Claim{Kind: signing.KindDecide, Run: workflowID, Gate: d.GateID, Decision: dec, Identity: d.User,
-		Channel: d.Via, Reason: d.Reason, MessageTS: d.MessageTS, Credential: d.Credential}
+		Channel: d.Via, Reason: d.Reason, MessageTS: d.MessageTS, Credential: d.Credential, RunID: d.RunID}
 }
 
 // ExtendClaim is what the seal of an extension covers.
 func ExtendClaim(workflowID string, req ExtendRequest) signing.Claim {
 	return signing.Claim{Kind: signing.KindExtend, Run: workflowID, Gate: req.Step, Decision: strconv.FormatInt(int64(req.By), 10),
-		Identity: req.User, Channel: req.Via, Credential: req.Credential}
+		Identity: req.User, Channel: req.Via, Credential: req.Credential, RunID: req.RunID}
 }
 
 // SafeModeClaim is what the seal of a safe-mode switch covers.

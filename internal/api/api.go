@@ -68,10 +68,14 @@ type Server struct {
 	// nil or false: the credential is left out of them (a worker of an
 	// earlier release would refuse the seal as forged).
 	SealsControlCredential func(ctx context.Context) bool
-	MaxBody                int64
-	Namespace              string
-	UIURL                  string
-	Logger                 *slog.Logger
+	// SealsRun reports whether every worker verifies seals of extensions
+	// that cover their run (engine.WorkersByReference.SealsRun); then an
+	// extension is sealed for, and sent to, the running run.
+	SealsRun  func(ctx context.Context) bool
+	MaxBody   int64
+	Namespace string
+	UIURL     string
+	Logger    *slog.Logger
 	// Reload re-reads the playbooks; nil disables POST /v1/playbooks/reload.
 	Reload func() error
 	// Extra routes added by other parts (Slack, lab, metrics), by pattern.

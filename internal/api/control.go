@@ -386,14 +386,21 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
 	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
-	ereq.Seal = s.Keys.Sign(workflows.ExtendClaim(id, ereq), time.Now())
-	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: id, UpdateName: workflows.UpdateExtend, WaitForStage: client.WorkflowUpdateStageCompleted,
-		Args: []any{ereq},
-	})
+	if s.SealsRun != nil && s.SealsRun(ctx) {
+		// Sealed for the run that is running, and sent to it only.
+		ereq.RunID, err = s.runningRun(ctx, id)
+	}
 	var hold workflows.Hold
 	if err == nil {
-		err = h.Get(ctx, &hold)
+		ereq.Seal = s.Keys.Sign(workflows.ExtendClaim(id, ereq), time.Now())
+		var h client.WorkflowUpdateHandle
+		h, err = s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID: id, RunID: ereq.RunID, UpdateName: workflows.UpdateExtend, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{ereq},
+		})
+		if err == nil {
+			err = h.Get(ctx, &hold)
+		}
 	}
 	s.Logger.Info("audit: extend containment", "workflow_id", id, "step", req.Step, "by", req.By, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "result", errString(err))
 	var nf *serviceerror.NotFound
@@ -460,6 +467,20 @@ func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
+}
+
+// runningRun returns the id of the run running under workflow id, or a
+// serviceerror.NotFound when none is.
+func (s *Server) runningRun(ctx context.Context, id string) (string, error) {
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return "", err
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return "", serviceerror.NewNotFound("workflow execution already completed")
+	}
+	return info.GetExecution().GetRunId(), nil
 }
 
 // controlCredential is the credential that authenticated the request's

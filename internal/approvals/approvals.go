@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -46,6 +47,13 @@ type Service struct {
 	// or false: the credential is left out of the decision, since a
 	// worker of an earlier release would refuse its seal as forged.
 	SealsCredential func(ctx context.Context) bool
+	// SealsRun reports whether every worker verifies seals that cover the
+	// run a decision is for (engine.WorkersByReference.SealsRun); then
+	// each decision is sealed for, and delivered to, the run that is
+	// running under the workflow id (one describe call), so a copy of it
+	// does not count in a later run of that id. Nil or false: sealed
+	// without it, since a worker of an earlier release would refuse it.
+	SealsRun func(ctx context.Context) bool
 }
 
 // Decide delivers one decision to a run. It returns the gate's state after
@@ -65,6 +73,7 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	defer cancel()
 	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
+		RunID:        d.RunID,
 		UpdateName:   workflows.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -122,6 +131,14 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 	if d.Credential != "" && (s.SealsCredential == nil || !s.SealsCredential(ctx)) {
 		d.Credential = ""
 	}
+	d.RunID = ""
+	if s.SealsRun != nil && s.SealsRun(ctx) {
+		runID, err := s.runningRun(ctx, workflowID)
+		if err != nil {
+			return d, err
+		}
+		d.RunID = runID
+	}
 	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
 	return d, nil
 }
@@ -129,7 +146,7 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 // signal sends a sealed decision, saying whether the run is unknown or has
 // ended when the server does not find it running.
 func (s *Service) signal(ctx context.Context, workflowID string, d workflows.Decision) error {
-	err := s.Client.SignalWorkflow(ctx, workflowID, "", workflows.SignalDecide, d)
+	err := s.Client.SignalWorkflow(ctx, workflowID, d.RunID, workflows.SignalDecide, d)
 	var nf *serviceerror.NotFound
 	switch {
 	case err == nil:
@@ -138,6 +155,24 @@ func (s *Service) signal(ctx context.Context, workflowID string, d workflows.Dec
 		return s.notRunning(ctx, workflowID)
 	}
 	return fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+// runningRun returns the id of the run running under workflowID, or why
+// there is none (as notRunning says it).
+func (s *Service) runningRun(ctx context.Context, workflowID string) (string, error) {
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	var nf *serviceerror.NotFound
+	switch {
+	case errors.As(err, &nf):
+		return "", fmt.Errorf("%w: no run with workflow id %q", ErrNotFound, workflowID)
+	case err != nil:
+		return "", fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return "", fmt.Errorf("%w: the run %s has ended; its gates are closed", ErrRefused, workflowID)
+	}
+	return info.GetExecution().GetRunId(), nil
 }
 
 // notRunning tells an ended run from an unknown one: the server answers

@@ -96,14 +96,24 @@ const CredentialMarker = "riposte:seal/credential"
 // it (WorkersByReference.SealsControlCredential).
 const ControlCredentialMarker = "riposte:seal/control-credential"
 
+// RunSealMarker in a worker's identity says that it verifies seals of
+// votes and extensions that cover the run they were sealed for
+// (workflows.Decision.RunID, ExtendRequest.RunID; releases since
+// 2026-12-06, later than ControlCredentialMarker's first), and refuses
+// one sealed for another run of the same workflow id. The API and the
+// Slack app seal the run only while every polling worker carries it
+// (WorkersByReference.SealsRun); workers of earlier releases would refuse
+// such a seal as forged.
+const RunSealMarker = "riposte:seal/run"
+
 // WorkerIdentity is base followed by the markers a worker of this release
-// announces: CompressedMarker, CredentialMarker and
-// ControlCredentialMarker always, then, for a
+// announces: CompressedMarker, CredentialMarker, ControlCredentialMarker
+// and RunSealMarker always, then, for a
 // worker that loads playbooks by reference from a store, RevMarker with
 // workflows.LatestRev and ByReferenceMarker (last, where starters of
 // earlier releases look for them).
 func WorkerIdentity(base string, byReference bool) string {
-	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker
+	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker + " " + RunSealMarker
 	if byReference {
 		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
@@ -248,6 +258,13 @@ func (w *WorkersByReference) SealsControlCredential(ctx context.Context) bool {
 	return w.describe(ctx).ctrl
 }
 
+// SealsRun reports whether every worker polling the task queue verifies
+// seals of votes and extensions that cover their run (RunSealMarker);
+// false when none polls or the server cannot be asked. Cached with Rev.
+func (w *WorkersByReference) SealsRun(ctx context.Context) bool {
+	return w.describe(ctx).run
+}
+
 // describe asks the server who polls the task queue, or answers from the
 // cache; 0 and false, uncached, when it cannot be asked or none polls.
 func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
@@ -272,23 +289,25 @@ func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
 		return pollersSeen{}
 	}
 	p := resp.GetPollers()
-	w.at, w.seen = w.clock(), pollersSeen{rev: PollersRev(p), cred: PollersSealCredential(p), ctrl: PollersCarry(p, ControlCredentialMarker)}
+	w.at, w.seen = w.clock(), pollersSeen{rev: PollersRev(p), cred: PollersSealCredential(p), ctrl: PollersCarry(p, ControlCredentialMarker),
+		run: PollersCarry(p, RunSealMarker)}
 	return w.seen
 }
 
 // pollersSeen is what WorkersByReference learnt of the pollers: the
 // revision they all run and whether they all verify credential seals, of
-// votes (cred) and of extensions, safe-mode switches and rollbacks (ctrl).
+// votes (cred) and of extensions, safe-mode switches and rollbacks (ctrl),
+// and whether they all verify seals that name the run (run).
 type pollersSeen struct {
-	rev        int
-	cred, ctrl bool
+	rev             int
+	cred, ctrl, run bool
 }
 
 // WorkersLine says, for riposte doctor, how many workers poll the task
 // queue and how runs will be started for them (PollersRev), and which
-// credential seals a worker of an earlier release holds back
-// (CredentialMarker, ControlCredentialMarker: serve records no credential
-// while one polls without them); ok is false when none polls.
+// seals a worker of an earlier release holds back (CredentialMarker,
+// ControlCredentialMarker: serve records no credential while one polls
+// without them; RunSealMarker: nor the run); ok is false when none polls.
 func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line string, ok bool) {
 	n := len(pollers)
 	var lacking []string
@@ -301,6 +320,9 @@ func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line stri
 	seals := ""
 	if len(lacking) > 0 {
 		seals = "; at least one lacks " + strings.Join(lacking, " and ") + ": those are sealed and recorded without the credential that authenticated them until every worker announces it"
+	}
+	if !PollersCarry(pollers, RunSealMarker) {
+		seals += "; at least one lacks " + RunSealMarker + ": votes and extensions are sealed without their run (a copy could count in a later run of the same workflow id within " + signing.MaxAge.String() + ") until every worker announces it"
 	}
 	switch rev := PollersRev(pollers); {
 	case n == 0:

@@ -69,3 +69,32 @@ func TestCredentialCoveredOnlyWhenSet(t *testing.T) {
 		}
 	}
 }
+
+// The run id is covered when set; a claim without one (with or without a
+// credential) keeps the MAC it had before the field existed, so workers of
+// earlier releases verify seals that carry none.
+func TestRunIDCoveredOnlyWhenSet(t *testing.T) {
+	k, err := NewKeys("k1", map[string][]byte{"k1": []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 4, 1, 2, 3, 0, time.UTC)
+	c := Claim{Kind: KindDecide, Run: "wf-1", Gate: "isolate", Decision: "approve", Identity: "U1", Channel: "api"}
+	if got, want := k.Sign(c, at).MAC, "iGaCeOHW6xJEmD97rJty4fXAowmL2c3raXi3c/jiKzM"; got != want {
+		t.Errorf("MAC of a claim without run id %q, want %q (the MAC before RunID existed)", got, want)
+	}
+	withRun := c
+	withRun.Credential = "token:tok_1"
+	withRun.RunID = "run-a"
+	s := k.Sign(withRun, at)
+	if err := k.Verify(withRun, s); err != nil {
+		t.Fatal(err)
+	}
+	for _, other := range []string{"", "run-b"} {
+		c2 := withRun
+		c2.RunID = other
+		if err := k.Verify(c2, s); !errors.Is(err, ErrForged) {
+			t.Errorf("seal for run run-a verifies with run %q: %v", other, err)
+		}
+	}
+}

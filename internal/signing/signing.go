@@ -94,6 +94,11 @@ type Claim struct {
 	// only when set, so a claim without it keeps the MAC it had before
 	// the field existed (workers of earlier releases verify those).
 	Credential string
+	// RunID is the run (Temporal's run id) the request was sealed for, so
+	// a copy sent to a later run under the same workflow id (a reopened
+	// finding) does not count there. Covered only when set, like
+	// Credential: workers of earlier releases verify claims without it.
+	RunID string
 }
 
 // Seal is the signature stored with a request.
@@ -241,6 +246,9 @@ func mac(key []byte, c Claim, at time.Time) []byte {
 	fields := []string{"riposte/v1", c.Kind, c.Run, c.Gate, c.Decision, c.Identity, c.Channel, c.Reason, c.MessageTS, at.Format(time.RFC3339Nano)}
 	if c.Credential != "" {
 		fields = append(fields, "credential", c.Credential)
+	}
+	if c.RunID != "" {
+		fields = append(fields, "run_id", c.RunID)
 	}
 	for _, f := range fields {
 		binary.BigEndian.PutUint32(n[:], uint32(len(f)))

@@ -178,11 +178,11 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	// Who polls the task queue: how runs carry their playbook (Rev), and
 	// whether decisions may seal the decider's credential.
 	pollers := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
-	sealsCredential, sealsControl := pollers.SealsCredential, pollers.SealsControlCredential
+	sealsCredential, sealsControl, sealsRun := pollers.SealsCredential, pollers.SealsControlCredential, pollers.SealsRun
 	if s.Worker != nil {
 		// The worker in this process is this release.
 		sealsCredential = func(context.Context) bool { return true }
-		sealsControl = sealsCredential
+		sealsControl, sealsRun = sealsCredential, sealsCredential
 	}
 	switch {
 	case ao.PlaybookInput == "inline":
@@ -215,12 +215,13 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		OIDC:                   ao.OIDC,
 		Keys:                   s.DecisionKeys,
 		SealsControlCredential: sealsControl,
+		SealsRun:               sealsRun,
 		MaxBody:                ao.MaxBody,
 		Namespace:              s.Temporal.Namespace,
 		UIURL:                  uiURL,
 		Logger:                 audit,
 		Reload:                 src.load,
-		Approvals:              &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential},
+		Approvals:              &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential, SealsRun: sealsRun},
 		Public:                 map[string]http.Handler{},
 		Extra:                  map[string]http.Handler{},
 		RateLimit:              ao.RateLimit,

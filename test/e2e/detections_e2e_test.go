@@ -17,8 +17,10 @@ import (
 	"github.com/riposte-dev/riposte/internal/cli"
 	labpkg "github.com/riposte-dev/riposte/internal/lab"
 
+	enums "go.temporal.io/api/enums/v1"
 	sdkpb "go.temporal.io/api/sdk/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/api"
@@ -696,6 +698,55 @@ func TestReopenAfterAnEndedRunOnEmbeddedServer(t *testing.T) {
 		t.Fatalf("reopen: %d %+v; want a new run of %s", code, r.Detections[0], wid)
 	}
 	h.waitStep(wid, "approve", "waiting_approval")
+
+	// The first run's approval, read back from its history, is sealed for
+	// that run; sent to the new run (same workflow id, same gate, within
+	// the seal's 10 minutes) it is refused and the gate stays open.
+	c := dialDev(t, h, "copy-test")
+	vote := acceptedVote(t, c, h, wid, first.RunID)
+	if vote.RunID != first.RunID || vote.User != "URECORDER" {
+		t.Fatalf("first run's vote %+v; want URECORDER's, sealed for run %s", vote, first.RunID)
+	}
+	if err := c.SignalWorkflow(context.Background(), wid, re.RunID, workflows.SignalDecide, vote); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually(t, func() string {
+		d := h.runDetail(t, wid)
+		for _, st := range d.Steps {
+			if g := st.Gate; st.ID == "approve" && g != nil {
+				if len(g.Refused) == 1 && strings.Contains(g.Refused[0].Refusal, "sealed for run "+first.RunID) && g.State == workflows.GatePending && len(g.Votes) == 0 {
+					return ""
+				}
+				return fmt.Sprintf("gate %s, votes %+v, refused %+v", g.State, g.Votes, g.Refused)
+			}
+		}
+		return "no gate on step approve"
+	})
+}
+
+// acceptedVote returns the vote of the first decide Update that run rid
+// of wid accepted, as its history stores it.
+func acceptedVote(t *testing.T, c client.Client, h *devHarness, wid, rid string) workflows.Decision {
+	t.Helper()
+	it := c.GetWorkflowHistory(context.Background(), wid, rid, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes()
+		if a == nil || a.GetAcceptedRequest().GetInput().GetName() != workflows.UpdateDecide {
+			continue
+		}
+		var d workflows.Decision
+		dc := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.NewCodec(h.sys.Keys))
+		if err := dc.FromPayloads(a.GetAcceptedRequest().GetInput().GetArgs(), &d); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	t.Fatalf("no accepted decide Update in run %s of %s", rid, wid)
+	return workflows.Decision{}
 }
 
 // closeFirst submits the Close of finding uid, which no record started a
