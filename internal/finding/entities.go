@@ -266,9 +266,27 @@ func (b *builder) observables(v any, p string) {
 				t = obsHostname
 			}
 		}
+		// The observable's name is the attribute it mirrors (OCSF
+		// observable.name; Amazon Security Lake names every mirrored
+		// hostname "evidences[].query.hostname", "dst_endpoint.hostname"…).
+		// Observables are read before evidences and the first source is
+		// kept, so the name says what the value is: a DNS query's name is
+		// a domain, not a host, and a destination's host is the target.
+		name := str(om, "name")
 		switch t {
 		case obsHostname:
-			b.addHost(val, src)
+			switch {
+			case queryName(name):
+				b.add("domains", val, src, nil)
+			case destinationPath(name):
+				if _, err := netip.ParseAddr(val); err == nil {
+					b.addIP(val, src)
+				} else {
+					b.add("hosts", val, src, map[string]any{"destination": true}) // see AffectedHost
+				}
+			default:
+				b.addHost(val, src)
+			}
 		case obsIP:
 			b.addIP(val, src)
 		case obsUserName, obsUser:
@@ -287,6 +305,13 @@ func (b *builder) observables(v any, p string) {
 			b.add("cloud_resources", val, src, map[string]any{"type": "", "name": "", "region": ""})
 		}
 	}
+}
+
+// queryName reports whether an observable's name is a DNS query's
+// hostname (query.hostname, evidences[].query.hostname).
+func queryName(name string) bool {
+	w := pathWords(name)
+	return len(w) >= 2 && strings.EqualFold(w[len(w)-2], "query") && strings.EqualFold(w[len(w)-1], "hostname")
 }
 
 func (b *builder) resources(v any, p string) {
