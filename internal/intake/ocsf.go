@@ -35,7 +35,7 @@ func mapSecurityFinding(m map[string]any) map[string]any {
 		c[k] = v
 	}
 	c["class_uid"] = ClassDetectionFinding
-	if _, ok := c["finding_info"]; !ok {
+	if fi, ok := c["finding_info"]; !ok || fi == nil {
 		if f, ok := m["finding"]; ok {
 			c["finding_info"] = f
 		}
@@ -46,11 +46,11 @@ func mapSecurityFinding(m map[string]any) map[string]any {
 // checkTime requires `time` (any magnitude, see finding.TimeMS) or a
 // parseable `time_dt`.
 func checkTime(idx int, d Detection) []FieldError {
-	if _, ok := d["time"]; ok {
+	if t, ok := d["time"]; ok && t != nil {
 		return nil // the schema checks its type
 	}
 	raw, ok := d["time_dt"]
-	if !ok {
+	if !ok || raw == nil { // null is absent (see dropOptionalNulls)
 		return []FieldError{{Index: idx, Path: "time", Message: "is required (epoch milliseconds, or time_dt as an RFC 3339 date-time)"}}
 	}
 	s, _ := raw.(string)
@@ -69,7 +69,7 @@ func Warnings(idx int, d Detection) []FieldError {
 	if d.IsSecurityFinding() {
 		out = append(out, FieldError{Index: idx, Path: "class_uid", Message: "OCSF 1.0 Security Finding: finding, state and confidence mapped from Security Finding 2001 to the Detection Finding (2004) view"})
 	}
-	if t, ok := d.lookup("time"); ok {
+	if t, ok := d.lookup("time"); ok && t != nil {
 		if n, isNum := t.(int); isNum {
 			switch unit := finding.TimeUnit(float64(n)); {
 			case n == 0:

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -141,7 +142,13 @@ func TestRealCorpus(t *testing.T) {
 
 		// OCSF 2004, versions 1.1 (GuardDuty), 1.3 (Okta, Prowler), 1.4 (Prowler),
 		// 1.5 and 1.6 (GuardDuty through AWS Security Hub v2), 1.8 (below).
-		"guardduty-cloudtrail-disabled.ocsf.json#0":       {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
+		"guardduty-cloudtrail-disabled.ocsf.json#0": {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"52.94.133.131"}, matched: []string{"cloud-identity", "triage-low-confidence"}},
+		// GuardDuty through Security Hub and Amazon Security Lake, read back
+		// from the lake: every absent optional attribute is null
+		// (confidence_score, metadata.product.version, message…), and the
+		// DGA domain the instance queried is mirrored as a Hostname
+		// observable (a domain, not a host: TestSecurityLakeRecord).
+		"securitylake-guardduty-dga-1.1.ocsf.json#0":      {version: "1.1.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json#0": {version: "1.5.0", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
 		"guardduty-runtime-newbinary-1.6.ocsf.json#0":     {version: "1.6.0", conf: nil, state: "active", hosts: none, users: []string{"0", "root"}, ips: none, matched: []string{"triage-low-confidence"}},
 		"okta-threat-detected.ocsf.json#0":                {version: "1.3.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.0.0.1"}, matched: []string{"triage-low-confidence"}},
@@ -328,5 +335,70 @@ func TestAffectedHostIsNeverTheTarget(t *testing.T) {
 				t.Errorf("the target %s is no longer in finding.hosts: %v", tc.target, view["hosts"])
 			}
 		})
+	}
+}
+
+// TestSecurityLakeRecord: a GuardDuty finding (Trojan:EC2/DGADomainRequest.B)
+// as Amazon Security Lake holds it (OCSF 1.1.0 from Security Hub; the lake
+// is Parquet, and a record read back from it, by Athena or OpenSearch,
+// carries every absent optional attribute as null). OCSF reads null as
+// absent: the record must be accepted, not refused with a 400 (which drops
+// the detection), and read as its producer wrote it.
+func TestSecurityLakeRecord(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "securitylake-guardduty-dga-1.1.ocsf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := intake.NewValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := v.Validate(dets); errs != nil {
+		t.Fatalf("refused: %v", errs)
+	}
+	d := dets[0]
+	if got, want := d.Key(), intake.Detection(map[string]any{"metadata": map[string]any{"product": map[string]any{"name": "GuardDuty"}}, "finding_info": map[string]any{"uid": "arn:aws:guardduty:ap-northeast-1:123456789012:detector/sampledetectorid1234567890/finding/samplefindingid1234567890"}}).Key(); got != want {
+		t.Errorf("key %s, want %s (GuardDuty + the finding's ARN)", got, want)
+	}
+	if c, ok := d.Confidence(); ok {
+		t.Errorf("confidence %d, want unknown (confidence_score is null)", c)
+	}
+	view := finding.Build(d, finding.DefaultConfig())
+	for k, want := range map[string]any{
+		"severity": "High", "severity_id": 4, "time": int64(1762040730000), "confidence": nil, "state": finding.StateActive,
+		"uid": "arn:aws:guardduty:ap-northeast-1:123456789012:detector/sampledetectorid1234567890/finding/samplefindingid1234567890",
+	} {
+		if view[k] != want {
+			t.Errorf("finding.%s = %v, want %v", k, view[k], want)
+		}
+	}
+	if p := view["producer"].(map[string]any); p["name"] != "GuardDuty" || p["vendor"] != "Amazon" || p["version"] != "" {
+		t.Errorf("producer %v, want GuardDuty by Amazon, no version", p)
+	}
+	if got := finding.Primary(view, "cloud_resources"); got != "arn:aws:ec2:ap-northeast-1:123456789012:instance/i-1234567890abcdef0" {
+		t.Errorf("cloud resource %q, want the instance", got)
+	}
+	if got := finding.Primary(view, "domains"); got != "dglvrrerxokcxc.co.jp" {
+		t.Errorf("domain %q, want the DGA domain", got)
+	}
+	if got := finding.AffectedHost(view); got != "" {
+		t.Errorf("affected host %q, want none: the DGA domain is no host", got)
+	}
+	// Null is absent for the time too: time_dt is then read.
+	noTime := intake.Detection(maps.Clone(map[string]any(d)))
+	noTime["time"] = nil
+	if errs := v.Validate([]intake.Detection{noTime}); errs != nil {
+		t.Errorf("time null, time_dt set: %v", errs)
+	}
+	if got := finding.Build(noTime, finding.DefaultConfig())["time"]; got != int64(1759313130000) {
+		t.Errorf("time %v with time null, want time_dt's 1759313130000", got)
+	}
+	delete(noTime, "time_dt")
+	if errs := v.Validate([]intake.Detection{noTime}); len(errs) != 1 || errs[0].Path != "time" {
+		t.Errorf("time null, no time_dt: %v, want time: is required", errs)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/big"
 	"slices"
@@ -107,6 +108,7 @@ func (v *Validator) validateOne(idx int, d Detection) []FieldError {
 	if securityFinding {
 		inst = mapSecurityFinding(inst)
 	}
+	inst, _ = dropOptionalNulls(inst, v.schema)
 	out := checkTime(idx, d)
 	err := v.schema.Validate(inst)
 	if err == nil {
@@ -133,6 +135,49 @@ func (v *Validator) validateOne(idx int, d Detection) []FieldError {
 		return strings.Compare(a.Message, b.Message)
 	})
 	return slices.Compact(out)
+}
+
+// dropOptionalNulls returns inst without the null members that the schema
+// s describes but does not require, at every level s describes (a copy when
+// one is dropped: the detection itself stays as sent). OCSF reads null as
+// absent, and records read back from columnar stores carry every absent
+// attribute as null: Amazon Security Lake keeps OCSF in Parquet, and its
+// records read back through Athena or OpenSearch say "confidence_score":
+// null, "metadata": {"product": {"version": null}}. A required member that
+// is null stays, and is refused by the schema.
+func dropOptionalNulls(inst map[string]any, s *jsonschema.Schema) (map[string]any, bool) {
+	if s == nil || len(s.Properties) == 0 {
+		return inst, false
+	}
+	var out map[string]any
+	for k, sub := range s.Properties {
+		x, present := inst[k]
+		if !present {
+			continue
+		}
+		if x == nil {
+			if slices.Contains(s.Required, k) {
+				continue
+			}
+			if out == nil {
+				out = maps.Clone(inst)
+			}
+			delete(out, k)
+			continue
+		}
+		if m, isObj := x.(map[string]any); isObj {
+			if nm, changed := dropOptionalNulls(m, sub); changed {
+				if out == nil {
+					out = maps.Clone(inst)
+				}
+				out[k] = nm
+			}
+		}
+	}
+	if out == nil {
+		return inst, false
+	}
+	return out, true
 }
 
 // collect flattens the library's error tree into FieldErrors, one per leaf.

@@ -143,6 +143,8 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"guardduty-cloudtrail-suppressed-1.5.ocsf.json": nil,
 		"guardduty-runtime-newbinary-1.6.ocsf.json":     {"triage-low-confidence"},
 		"securityhub-ec2-19-2001.ocsf.json":             nil,
+		// Read back from Amazon Security Lake: absent attributes are null.
+		"securitylake-guardduty-dga-1.1.ocsf.json": {"triage-low-confidence"},
 		// OCSF 1.8 (NDJSON bodies): four GuardDuty findings (the two credential
 		// findings name a GuardDuty AccessKey resource), one Okta detection.
 		"cloudaisec-guardduty-1.8.ocsf.json":        {"cloud-identity", "cloud-identity", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
