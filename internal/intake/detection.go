@@ -144,8 +144,38 @@ func (d Detection) Confidence() (int, bool) {
 // over the unmodified pair, so pairs that sanitise to the same slugs still
 // get different keys. The key only contains [a-z0-9._-] and is at most
 // [MaxKeyLen] bytes.
+//
+// When finding_info.uid is only its analytic's uid (the rule's: Tenzir's
+// Suricata mapping writes the signature id there, so every alert of a rule
+// on any host carries it), it names no finding, and the source event's id
+// ([Detection.RuleOnlyUID]) is hashed after it: the same record sent again
+// keeps its key, another alert of the rule gets another.
 func (d Detection) Key() string {
-	return makeKey(d.product(), d.UID())
+	uid := d.UID()
+	if _, event := d.RuleOnlyUID(); event != "" {
+		uid += "\x00" + event
+	}
+	return makeKey(d.product(), uid)
+}
+
+// RuleOnlyUID reports whether the finding's uid is only its analytic's
+// uid (finding_info.analytic.uid; OCSF 1.0 Security Finding: analytic.uid),
+// and then the source event's id that tells its findings apart:
+// metadata.original_event_uid, else metadata.uid ("" when the record has
+// neither: its findings share one key).
+func (d Detection) RuleOnlyUID() (ruleOnly bool, event string) {
+	uid := d.UID()
+	rule, _ := d.str("finding_info", "analytic", "uid")
+	if rule == "" && d.IsSecurityFinding() {
+		rule, _ = d.str("analytic", "uid")
+	}
+	if uid == "" || uid != rule {
+		return false, ""
+	}
+	if s := d.text("metadata", "original_event_uid"); s != "" {
+		return true, s
+	}
+	return true, d.text("metadata", "uid")
 }
 
 const (

@@ -81,6 +81,19 @@ func Warnings(idx int, d Detection) []FieldError {
 	} else {
 		out = append(out, FieldError{Index: idx, Path: "time", Message: "absent; time_dt used"})
 	}
+	if ruleOnly, event := d.RuleOnlyUID(); ruleOnly {
+		msg := "is the analytic's uid (the rule's), not the finding's: every finding of the rule carries it; "
+		if event != "" {
+			msg += fmt.Sprintf("the finding is told apart by the source event's id %q (metadata.original_event_uid, else metadata.uid)", mdtext.Clip(event, maxEcho))
+		} else {
+			msg += "with no metadata.original_event_uid or metadata.uid, every finding of the rule is deduplicated to the first one's run"
+		}
+		path := "finding_info.uid"
+		if d.IsSecurityFinding() && d.text("finding_info", "uid") == "" {
+			path = "finding.uid"
+		}
+		out = append(out, FieldError{Index: idx, Path: path, Message: msg})
+	}
 	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
 		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", mdtext.Clip(v, maxEcho))})

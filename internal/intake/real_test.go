@@ -177,6 +177,17 @@ func TestRealCorpus(t *testing.T) {
 		"tenzir-okta-threat-detected-1.7.ocsf.json#0": {version: "1.7.0", conf: nil, state: "active", hosts: none, users: []string{"syn00000061"}, ips: []string{"198.51.100.8"}, matched: []string{"triage-low-confidence"}},
 		"tenzir-checkpoint-spoofing-1.7.ocsf.json#0":  {version: "1.7.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.6.0.0", "10.7.0.0", "165.225.0.0"}, matched: []string{"triage-low-confidence"}},
 		"tenzir-defender-1116-1.7.ocsf.json#0":        {version: "1.7.0", conf: nil, state: "active", hosts: []string{"WINHOST01.corp.local"}, users: []string{"jdoe"}, ips: none, matched: []string{"triage-low-confidence"}},
+		// Suricata alerts through Tenzir's suricata package (OCSF 1.8, its
+		// recorded test output on the M57 2009 pcap's alerts): addresses
+		// only; the ET rules' confidence High (85): the Medium ones start
+		// nothing; Suricata's own Low decoder rules carry no confidence:
+		// triage. Its finding_info.uid is the signature id
+		// (TestRuleIDIsNoFindingID).
+		"tenzir-suricata-alert-1.8.ocsf.json#0": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.104", "192.168.1.1"}, matched: none},
+		"tenzir-suricata-alert-1.8.ocsf.json#1": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: none},
+		"tenzir-suricata-alert-1.8.ocsf.json#2": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: none},
+		"tenzir-suricata-alert-1.8.ocsf.json#3": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.1.104", "76.13.211.223"}, matched: []string{"triage-low-confidence"}},
+		"tenzir-suricata-alert-1.8.ocsf.json#4": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		// OCSF 1.0 Security Findings (2001), mapped.
 		"falco-kernel-module-2001.ocsf.json#0":   {version: "0.1.0", conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
@@ -227,8 +238,9 @@ func TestRealCorpus(t *testing.T) {
 		if m := orNone(r.Matched); !slices.Equal(m, w.matched) {
 			t.Errorf("%s: matched %q, want %q", r.Name, m, w.matched)
 		}
-		if tm, ok := r.View["time"].(int64); !ok || tm < 1_400_000_000_000 || tm > 1_900_000_000_000 {
-			t.Errorf("%s: time %v is not epoch ms of the 2010s/2020s", r.Name, r.View["time"])
+		// (2008 on: the Suricata alerts come from the M57 pcap of 2009.)
+		if tm, ok := r.View["time"].(int64); !ok || tm < 1_200_000_000_000 || tm > 1_900_000_000_000 {
+			t.Errorf("%s: time %v is not epoch ms of 2008-2030", r.Name, r.View["time"])
 		}
 	}
 	producers := map[string]bool{}
@@ -400,5 +412,56 @@ func TestSecurityLakeRecord(t *testing.T) {
 	delete(noTime, "time_dt")
 	if errs := v.Validate([]intake.Detection{noTime}); len(errs) != 1 || errs[0].Path != "time" {
 		t.Errorf("time null, no time_dt: %v, want time: is required", errs)
+	}
+}
+
+// TestRuleIDIsNoFindingID: Tenzir's Suricata mapping (tenzir/library
+// suricata/operators/ocsf/logs/alert.tql: finding_info.uid =
+// finding_info.analytic.uid, the signature id) gives every alert of a rule
+// the same finding_info.uid, whichever host, flow or day it fired on; only
+// metadata.original_event_uid (the flow id) tells them apart. Keyed by
+// producer + finding_info.uid alone, the second alert of a rule anywhere is
+// "deduplicated" to the first one's run (within the retention) and nothing
+// responds to it. When finding_info.uid is only its analytic's uid, the
+// source event's id must be part of the key; a copy of the same record
+// (and the same record sent again with a later time) still dedups.
+func TestRuleIDIsNoFindingID(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "tenzir-suricata-alert-1.8.ocsf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func() []intake.Detection {
+		dets, err := intake.Decode(bytes.NewReader(src), intake.DecodeOptions{MaxBytes: 1 << 20})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return dets
+	}
+	dets := load()
+	// The DNS query alert of 192.168.1.104 (flow 765961884670949) and the
+	// same rule's alert on another flow of another host: two findings.
+	other := load()[0]
+	other["metadata"].(map[string]any)["original_event_uid"] = "2245862639196681"
+	other["evidences"].([]any)[0].(map[string]any)["src_endpoint"].(map[string]any)["ip"] = "192.168.1.105"
+	other["time"] = 1258562679652
+	if dets[0].Key() == other.Key() {
+		t.Errorf("the alert of signature 2027863 on 192.168.1.104 (flow 765961884670949) and on 192.168.1.105 (flow 2245862639196681) share the key %s: the second is deduplicated away", other.Key())
+	}
+	again := load()[0]
+	again["time"] = 1258535999999 // sent again, later
+	if dets[0].Key() != again.Key() {
+		t.Errorf("the same alert sent again has another key: %s, %s", dets[0].Key(), again.Key())
+	}
+	if dets[0].Key() == dets[1].Key() || dets[1].Key() == dets[3].Key() {
+		t.Errorf("different rules share a key")
+	}
+	warned := false
+	for _, w := range intake.Warnings(0, dets[0]) {
+		if w.Path == "finding_info.uid" {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("no finding_info.uid warning: %v", intake.Warnings(0, dets[0]))
 	}
 }

@@ -154,6 +154,9 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"tenzir-okta-threat-detected-1.7.ocsf.json": {"triage-low-confidence"},
 		"tenzir-checkpoint-spoofing-1.7.ocsf.json":  {"triage-low-confidence"},
 		"tenzir-defender-1116-1.7.ocsf.json":        {"triage-low-confidence"},
+		// Suricata through Tenzir (OCSF 1.8): the two Low alerts triage; the
+		// Medium ET alerts (confidence High) start nothing.
+		"tenzir-suricata-alert-1.8.ocsf.json": {"triage-low-confidence", "triage-low-confidence"},
 	} {
 		got := slices.Clone(routed[name])
 		slices.Sort(got)
