@@ -1,0 +1,104 @@
+package pbtest_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/riposte-dev/riposte/internal/pbtest"
+)
+
+// TestShippedTestsCatchUnsafeEdits: README (Playbook tests) says
+// playbooks are code, tested like code, and each shipped playbook's
+// NAME.test.yaml is what CI runs on it (`riposte test playbooks/`). A test
+// file that still passes when a guard the README promises is removed
+// cannot show that guard: an edit that weakens it ships green. Each
+// mutation below removes or loosens one guard on an automatic
+// containment (README, Shipped playbooks): the playbook's own test file
+// must fail on it.
+//
+// The mutated playbook is run by its own test file, copied into a
+// temporary tree laid out like the repository (examples/ and internal/
+// linked), so every case reads the detections it reads in CI.
+func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutations := []struct {
+		playbook, old, new, why string
+	}{
+		// "every shipped containment playbook requires confidence ≥ 60":
+		// a detector that gives no confidence (most real producers) is
+		// never read as confident enough for an automatic block.
+		{"block-c2-beaconing", `(finding.confidence ?? 0) >= 60`, `(finding.confidence ?? 100) >= 60`,
+			"unknown confidence read as high: the firewall block becomes automatic on any beacon alert without a confidence"},
+		// The block is automatic: the reputation thresholds are the decision.
+		{"block-c2-beaconing", `abuse_confidence_score ?? 0) >= 75`, `abuse_confidence_score ?? 0) >= 50`,
+			"AbuseIPDB threshold lowered from 75 to 50"},
+		{"block-c2-beaconing", `(steps.vt.output?.malicious ?? 0) >= 3`, `(steps.vt.output?.malicious ?? 0) >= 1`,
+			"VirusTotal threshold lowered from 3 engines to 1"},
+		{"ransomware-behaviour", `(finding.confidence ?? 0) >= 60`, `(finding.confidence ?? 60) >= 60`,
+			"unknown confidence read as 60: a workstation isolated at once on a detector that gives no confidence"},
+		// "two approvers on production or a server"
+		{"ransomware-behaviour", `if: vars.production || vars.server`, `if: vars.production`,
+			"a server (OCSF device type_id 1, CrowdStrike Server/Domain Controller) isolated without approvers"},
+		{"ransomware-behaviour", `|| "production" in (detection.device?.labels ?? [])`, ``,
+			"a host labelled production isolated without approvers"},
+		// "automatic only at ≥90% on a workstation (never a production host
+		// or one the detection calls a server)"
+		{"endpoint-threat", `vars.production || vars.server || finding.confidence == nil`, `vars.production || finding.confidence == nil`,
+			"a server contained at once at 90%"},
+		// "executives two"
+		{"compromised-account", `glob("ceo@*", vars.user) ||`, ``,
+			"a ceo@ login suspended on one approval and released after 24h"},
+	}
+	for _, m := range mutations {
+		t.Run(m.playbook+": "+m.why, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, l := range []string{"examples", "internal"} {
+				if err := os.Symlink(filepath.Join(root, l), filepath.Join(dir, l)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			pbs := filepath.Join(dir, "playbooks")
+			if err := os.MkdirAll(filepath.Join(pbs, "testdata"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			tds, _ := filepath.Glob(filepath.Join(root, "playbooks", "testdata", "*"))
+			for _, f := range tds {
+				if err := os.Symlink(f, filepath.Join(pbs, "testdata", filepath.Base(f))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			src, err := os.ReadFile(filepath.Join(root, "playbooks", m.playbook+".yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(src), m.old); n != 1 {
+				t.Fatalf("%q occurs %d times in %s.yaml, want once (update the mutation)", m.old, n, m.playbook)
+			}
+			mutated := strings.Replace(string(src), m.old, m.new, 1)
+			if err := os.WriteFile(filepath.Join(pbs, m.playbook+".yaml"), []byte(mutated), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tests, err := os.ReadFile(filepath.Join(root, "playbooks", m.playbook+".test.yaml"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tf := filepath.Join(pbs, m.playbook+".test.yaml")
+			if err := os.WriteFile(tf, tests, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			fr := (&pbtest.Runner{}).RunFile(tf)
+			if len(fr.Problems) > 0 {
+				t.Fatalf("test file problems: %v", fr.Problems)
+			}
+			if !fr.Failed() {
+				t.Errorf("playbooks/%s.test.yaml passes (%d cases) with %q replaced by %q: %s",
+					m.playbook, len(fr.Cases), m.old, m.new, m.why)
+			}
+		})
+	}
+}
