@@ -38,3 +38,40 @@ func TestAffectedHostOfAnUnmarkedViewIsUnchanged(t *testing.T) {
 		t.Errorf("affected host %q, want none (dst_endpoint)", got)
 	}
 }
+
+// OCSF 2004 puts the connection in evidences[], and producers list its
+// entities as observables too, each named by its path
+// (observables[].name "evidences[0].dst_endpoint.hostname"). The view
+// reads observables before evidences and keeps a host once, with the
+// first path it saw: a target listed first among the observables was
+// "observables[0]", not a destination, and affected_host named the
+// domain controller a credential-theft alert attacked (contained by the
+// shipped playbooks, without a human at 90%). An observable whose name
+// is a destination path names a destination.
+func TestAffectedHostSkipsObservablesNamedAsDestination(t *testing.T) {
+	det := map[string]any{
+		"evidences": []any{map[string]any{
+			"src_endpoint": map[string]any{"hostname": "fin-ws-042"},
+			"dst_endpoint": map[string]any{"hostname": "dc01.corp.example.com"},
+		}},
+		"observables": []any{
+			map[string]any{"name": "evidences[0].dst_endpoint.hostname", "type_id": 1, "type": "Hostname", "value": "dc01.corp.example.com"},
+			map[string]any{"name": "evidences[0].src_endpoint.hostname", "type_id": 1, "type": "Hostname", "value": "fin-ws-042"},
+		},
+	}
+	view := Build(det, DefaultConfig())
+	if got := AffectedHost(view); got != "fin-ws-042" {
+		t.Errorf("affected host %q, want fin-ws-042 (hosts %v)", got, view["hosts"])
+	}
+	if h := obj(list(view["hosts"])[0]); h["value"] != "dc01.corp.example.com" || h["destination"] != true {
+		t.Errorf("first host %v, want the target marked destination", h)
+	}
+	// Only the target named so: an observable named by another path, or
+	// by none, is still a host the finding is about.
+	for _, name := range []any{"device.hostname", "", nil} {
+		det := map[string]any{"observables": []any{map[string]any{"name": name, "type_id": 1, "value": "ws07"}}}
+		if got := AffectedHost(Build(det, DefaultConfig())); got != "ws07" {
+			t.Errorf("observable named %v: affected host %q, want ws07", name, got)
+		}
+	}
+}
