@@ -278,6 +278,11 @@ func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCa
 			return errors.New("reason modal: Slack is not configured (no Poster)")
 		}
 		mref := GateRef{WorkflowID: ref.WorkflowID, GateID: ref.GateID, MessageTS: ts, Channel: channel, Approve: a.ActionID == ActionApproveReason}
+		// An account that may not decide is refused at the button, as a
+		// plain click is: no form to fill in only to be refused on submit.
+		if err := p.checkAccount(ctx, ref.WorkflowID, ref.GateID, mref.Approve, user, channel); err != nil {
+			return err
+		}
 		if err := p.poster.OpenReasonModal(ctx, payload.TriggerID, mref); err != nil {
 			p.tell(ctx, channel, user, "Riposte could not open the reason form: "+userMessage(err))
 			return err
@@ -312,15 +317,8 @@ func (p *Processor) decide(ctx context.Context, workflowID string, d workflows.D
 	if d.Approve {
 		what = "approval"
 	}
-	// Who clicked: a guest, a bot, a deactivated or foreign account does
-	// not decide (a deny closes the gate as surely as quorum opens it).
-	if p.poster != nil {
-		if err := p.poster.CheckDecider(ctx, d.User); err != nil {
-			p.logger.Warn("audit: slack interaction refused", "user", d.User, "workflow_id", workflowID, "gate", d.GateID,
-				"approve", d.Approve, "refusal", err.Error())
-			p.tell(ctx, channel, d.User, fmt.Sprintf("Your %s was not recorded: %s", what, userMessage(err)))
-			return err
-		}
+	if err := p.checkAccount(ctx, workflowID, d.GateID, d.Approve, d.User, channel); err != nil {
+		return err
 	}
 	res, err := p.decider.Decide(ctx, workflowID, d)
 	if errors.Is(err, approvals.ErrQueued) {
@@ -337,6 +335,28 @@ func (p *Processor) decide(ctx context.Context, workflowID string, d workflows.D
 	p.logger.Info("slack decision recorded", "workflow_id", workflowID, "gate", d.GateID, "user", d.User,
 		"approve", d.Approve, "state", res.State, "approvals", res.Approvals, "quorum", res.Quorum)
 	return nil
+}
+
+// checkAccount refuses, audited and explained to user in an ephemeral
+// message, a click or a reason form by an account that may not decide: a
+// guest, a bot, a deactivated or foreign account (a deny closes the gate
+// as surely as quorum opens it). Without a Poster nothing is checked.
+func (p *Processor) checkAccount(ctx context.Context, workflowID, gateID string, approve bool, user, channel string) error {
+	if p.poster == nil {
+		return nil
+	}
+	err := p.poster.CheckDecider(ctx, user)
+	if err == nil {
+		return nil
+	}
+	what := "denial"
+	if approve {
+		what = "approval"
+	}
+	p.logger.Warn("audit: slack interaction refused", "user", user, "workflow_id", workflowID, "gate", gateID,
+		"approve", approve, "refusal", err.Error())
+	p.tell(ctx, channel, user, fmt.Sprintf("Your %s was not recorded: %s", what, userMessage(err)))
+	return err
 }
 
 // tell posts an ephemeral message, using a fresh short context when ctx
