@@ -59,7 +59,7 @@ func TestSlackPostMessageCatalog(t *testing.T) {
 			t.Errorf("param %s = %+v", name, p)
 		}
 	}
-	if len(a.Outputs) != 3 || a.Outputs[0].Name != "channel" || a.Outputs[1].Name != "ts" || a.Outputs[2].Name != "already" {
+	if len(a.Outputs) != 4 || a.Outputs[0].Name != "channel" || a.Outputs[1].Name != "ts" || a.Outputs[2].Name != "already" || a.Outputs[3].Name != "clipped" {
 		t.Errorf("outputs %+v", a.Outputs)
 	}
 }
@@ -109,7 +109,6 @@ func TestSlackPostMessageErrors(t *testing.T) {
 		{name: "empty text", withSlack: true, params: map[string]any{"channel": "C1", "text": " "}, errType: connector.KindInvalidParams, contains: "text"},
 		{name: "text not a string", withSlack: true, params: map[string]any{"channel": "C1", "text": 42}, errType: connector.KindInvalidParams, contains: "text"},
 		{name: "no channel", withSlack: true, params: map[string]any{"text": "x"}, errType: connector.KindInvalidParams, contains: "channel"},
-		{name: "text too long", withSlack: true, params: map[string]any{"channel": "C1", "text": strings.Repeat("x", 40001)}, errType: connector.KindInvalidParams, contains: "40000"},
 		{name: "unknown channel", withSlack: true, setup: func(f *slackfake.Server) { f.SetChannels("C0OTHER") },
 			params: map[string]any{"channel": "C1", "text": "x"}, errType: slackapp.ErrTypeChannelNotFound, contains: "C1"},
 		{name: "rate limited", withSlack: true, setup: func(f *slackfake.Server) { f.RateLimit("chat.postMessage", 3*time.Second, 1) },

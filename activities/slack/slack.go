@@ -32,21 +32,18 @@ func Definitions() []connector.Definition {
 			Progress: true,
 			Params: []catalog.Param{
 				{Name: "channel", Type: catalog.TypeString, Required: true, Description: "Channel ID (C…) or name to post to."},
-				{Name: "text", Type: catalog.TypeString, Required: true, Description: "Message text, shown as plain text (up to 40,000 characters)."},
+				{Name: "text", Type: catalog.TypeString, Required: true, Description: "Message text, shown as plain text. Slack takes 40,000 characters once &, < and > are escaped (each becomes 4-5 characters); a longer text is clipped between characters and ends with a line saying how many characters were left out."},
 			},
 			Outputs: []catalog.Field{
 				{Name: "channel", Type: catalog.TypeString, Description: "ID of the channel the message was posted to."},
 				{Name: "ts", Type: catalog.TypeString, Description: "Timestamp (ID) of the posted message."},
 				{Name: "already", Type: catalog.TypeBool, Description: "True when an earlier attempt of this step had posted the message (found by its metadata), so nothing was posted again."},
+				{Name: "clipped", Type: catalog.TypeInt, Description: "How many characters of the text were left out to fit Slack's limit (0: none)."},
 			},
 		},
 		Run: slackPostMessage,
 	}}
 }
-
-// maxSlackText is chat.postMessage's text limit; longer text is truncated
-// by Slack, so it is refused here with a clear message instead.
-const maxSlackText = 40000
 
 func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Call) (map[string]any, error) {
 	if env == nil || env.Slack == nil {
@@ -64,8 +61,14 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 	if !ok || strings.TrimSpace(text) == "" {
 		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: text must be a non-empty string")
 	}
-	if n := len([]rune(text)); n > maxSlackText {
-		return nil, connector.NonRetryable(connector.KindInvalidParams, "slack.post_message: text is %d characters, more than Slack's %d", n, maxSlackText)
+	// Slack's limit applies to the text as it receives it, escaped: a text
+	// that does not fit is clipped, and says so, rather than refused by
+	// Slack (msg_too_long) or cut by it mid-entity.
+	text, clipped := slackapp.ClipMessageText(text, slackapp.MaxMessageText)
+	if clipped > 0 {
+		if env.Logger != nil {
+			env.Logger.Warn("slack.post_message: text clipped to Slack's limit", "workflow_id", call.WorkflowID, "step", call.StepID, "characters_left_out", clipped)
+		}
 	}
 	key := connector.IdemKey(call)
 	if key == "" {
@@ -73,7 +76,7 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 		if err != nil {
 			return nil, err
 		}
-		return map[string]any{"channel": ch, "ts": ts, "already": false}, nil
+		return map[string]any{"channel": ch, "ts": ts, "already": false, "clipped": clipped}, nil
 	}
 	// Post once: a retry after an uncertain failure first looks for the
 	// message an earlier attempt may have posted.
@@ -95,7 +98,7 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 				return nil, err
 			}
 			if found {
-				return map[string]any{"channel": channel, "ts": ts, "already": true}, nil
+				return map[string]any{"channel": channel, "ts": ts, "already": true, "clipped": clipped}, nil
 			}
 		}
 	}
@@ -115,7 +118,7 @@ func slackPostMessage(ctx context.Context, env *connector.Env, call connector.Ca
 		}
 		return nil, err
 	}
-	return map[string]any{"channel": ch, "ts": ts, "already": false}, nil
+	return map[string]any{"channel": ch, "ts": ts, "already": false, "clipped": clipped}, nil
 }
 
 // postProgress is saved in the heartbeat details before posting.

@@ -1,6 +1,7 @@
 package slackapp
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode"
@@ -22,8 +23,9 @@ const (
 	MaxFallbackText   = 300
 	MaxReason         = 1000
 	MaxEphemeralText  = 1000
-	maxParamFields    = 10 // Slack allows at most 10 fields in a section
-	maxContextElems   = 10 // and 10 elements in a context block
+	MaxMessageText    = 40000 // chat.postMessage text, as Slack receives it (escaped)
+	maxParamFields    = 10    // Slack allows at most 10 fields in a section
+	maxContextElems   = 10    // and 10 elements in a context block
 	maxListedPeople   = 10
 	maxDetectionField = 500
 )
@@ -155,6 +157,53 @@ func truncate(s string, max int) string {
 		n += w
 	}
 	return s
+}
+
+// ClipMessageText fits text for a plain-text message (PostText) into max
+// characters (UTF-16 units) as Slack receives it: after &, < and > are
+// escaped as &amp;, &lt; and &gt; (one character becomes four or five),
+// the length Slack's limit applies to. Text that fits is returned as is
+// with 0; longer text is cut between characters (never inside an entity,
+// which is only made when it is sent, nor inside a UTF-8 sequence) and
+// ends with a line saying how many characters were left out, which is
+// returned too.
+func ClipMessageText(text string, max int) (string, int) {
+	if escapedLen(text) <= max {
+		return text, 0
+	}
+	total := utf8.RuneCountInString(text)
+	// The note is sized for the largest count it could name, so the cut
+	// made before knowing the count leaves room for it.
+	note := func(n int) string {
+		return fmt.Sprintf("\n… [clipped by Riposte: %d more characters did not fit Slack's %d-character limit]", n, max)
+	}
+	room := max - utf16Len(note(total))
+	n, kept, i := 0, 0, 0
+	for j, r := range text {
+		w := escapedLen(string(r))
+		if n+w > room {
+			break
+		}
+		n += w
+		kept++
+		i = j + utf8.RuneLen(r)
+	}
+	return strings.TrimRightFunc(text[:i], unicode.IsSpace) + note(total-kept), total - kept
+}
+
+// escapedLen is the length in UTF-16 units of s once &, < and > are
+// escaped for Slack.
+func escapedLen(s string) int {
+	n := utf16Len(s)
+	for _, r := range s {
+		switch r {
+		case '&':
+			n += 4
+		case '<', '>':
+			n += 3
+		}
+	}
+	return n
 }
 
 func utf16Len(s string) int {

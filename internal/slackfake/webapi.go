@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf16"
 )
 
 // ---- Web API ----
@@ -113,6 +114,9 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		if params["text"] == "" && params["blocks"] == "" && params["attachments"] == "" {
 			return fail("no_text")
 		}
+		if tooLong(params["text"]) {
+			return fail("msg_too_long")
+		}
 		ts := s.nextTS()
 		s.messages[ch+"/"+ts] = true
 		msg := s.messageJSON(params, raw, ts)
@@ -130,6 +134,9 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		}
 		if !s.messages[ch+"/"+ts] {
 			return fail("message_not_found")
+		}
+		if tooLong(params["text"]) {
+			return fail("msg_too_long")
 		}
 		return ok(answer{"channel": ch, "ts": ts, "text": params["text"], "message": s.messageJSON(params, raw, ts)})
 	case "chat.postEphemeral":
@@ -189,6 +196,16 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		return ok(answer{"url": u})
 	}
 	return fail("unknown_method")
+}
+
+// MaxTextLen is Slack's limit on a message's text, in characters of the
+// text as it arrives (escaped: &amp; &lt; &gt;), counted in UTF-16 units.
+const MaxTextLen = 40000
+
+// tooLong reports whether a message text is over MaxTextLen: Slack
+// answers msg_too_long.
+func tooLong(text string) bool {
+	return len(utf16.Encode([]rune(text))) > MaxTextLen
 }
 
 func (s *Server) checkChannel(ch string) string {
