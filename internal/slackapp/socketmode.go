@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -21,6 +23,20 @@ import (
 // it returns nil when ctx is cancelled, and an error when the connection
 // cannot be (re)opened for good (for example a revoked app token).
 func RunSocketMode(ctx context.Context, cfg Config, poster *Poster, decider Decider, logger *slog.Logger) error {
+	return RunSocketModeState(ctx, cfg, poster, decider, logger, nil)
+}
+
+// RunSocketModeState is RunSocketMode keeping state (may be nil) current:
+// connected or not, since when, the last connection error, and why it
+// stopped for good when it returns an error.
+func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider Decider, logger *slog.Logger, state *SocketState) (err error) {
+	if state != nil {
+		defer func() {
+			if err != nil {
+				state.stop(err)
+			}
+		}()
+	}
 	if cfg.AppToken == "" {
 		return fmt.Errorf("slackapp: Socket Mode needs an app-level token: set %s", EnvAppToken)
 	}
@@ -63,6 +79,7 @@ func RunSocketMode(ctx context.Context, cfg Config, poster *Poster, decider Deci
 			}
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-sm.Events:
+			state.observe(evt, logger)
 			handleSocketEvent(runCtx, sm, proc, logger, evt)
 		}
 	}
@@ -208,4 +225,174 @@ func ackOrWarn(sm *socketmode.Client, logger *slog.Logger, req socketmode.Reques
 		logger.Warn("slack socket mode ack failed", "err", err)
 	}
 	return err
+}
+
+// EnvSocketGrace is how long Socket Mode may be without a connection
+// (reconnecting) before SocketState.Err reports it; DefaultSocketGrace
+// when unset.
+const EnvSocketGrace = "RIPOSTE_SLACK_SOCKET_GRACE"
+
+// DefaultSocketGrace: Slack refreshes a connection every few hours and a
+// reconnect takes a second or two; a minute without one is an outage
+// (Socket Mode turned off for the app, link_disabled, retried in vain; Slack
+// unreachable).
+const DefaultSocketGrace = time.Minute
+
+// SocketGraceFromEnv is EnvSocketGrace, or DefaultSocketGrace when unset.
+func SocketGraceFromEnv() (time.Duration, error) {
+	v := strings.TrimSpace(os.Getenv(EnvSocketGrace))
+	if v == "" {
+		return DefaultSocketGrace, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%s %q: want a positive duration such as 1m", EnvSocketGrace, v)
+	}
+	return d, nil
+}
+
+// SocketState is the health of a Socket Mode connection, which
+// RunSocketModeState keeps current: for readiness (Err), a metric
+// (OnChange) and the logs. Approvals clicked in Slack arrive only while
+// it is connected.
+type SocketState struct {
+	// Grace is how long the connection may be down (reconnecting) before
+	// Err reports it. Default DefaultSocketGrace.
+	Grace time.Duration
+	// OnChange, when set, is called with the new value each time the
+	// connection comes up or goes down (not under the state's lock).
+	OnChange func(connected bool)
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	mu        sync.Mutex
+	connected bool
+	since     time.Time // when it went down (or was created)
+	lastErr   string
+	stopped   error
+	logged    bool // the outage past Grace was logged
+}
+
+// NewSocketState returns the state of a connection not yet open.
+func NewSocketState(grace time.Duration) *SocketState {
+	s := &SocketState{Grace: grace}
+	s.since = s.now()
+	return s
+}
+
+func (s *SocketState) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *SocketState) grace() time.Duration {
+	if s.Grace > 0 {
+		return s.Grace
+	}
+	return DefaultSocketGrace
+}
+
+// Connected reports whether a Socket Mode connection is open.
+func (s *SocketState) Connected() bool {
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connected
+}
+
+// Err is nil while Socket Mode is connected or has been reconnecting for
+// less than Grace; else it says why clicks in Slack do not arrive.
+func (s *SocketState) Err() error {
+	if s == nil {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.errLocked()
+}
+
+func (s *SocketState) errLocked() error {
+	switch {
+	case s.stopped != nil:
+		//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+		return fmt.Errorf("Slack Socket Mode stopped: %v; approvals clicked in Slack do not arrive (decide with riposte approve, and fix %s)", s.stopped, EnvAppToken)
+	case s.connected:
+		return nil
+	}
+	down := s.now().Sub(s.since)
+	if down < s.grace() {
+		return nil
+	}
+	why := "no connection"
+	if s.lastErr != "" {
+		why = "last error: " + s.lastErr
+	}
+	//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+	return fmt.Errorf("Slack Socket Mode has had no connection for %s (%s): approvals clicked in Slack do not arrive; check that Socket Mode is on in the app's settings and %s is valid", down.Round(time.Second), why, EnvAppToken)
+}
+
+// set records connected or not and calls OnChange on a change.
+func (s *SocketState) set(connected bool, errText string) {
+	s.mu.Lock()
+	changed := s.connected != connected
+	s.connected = connected
+	if connected {
+		s.lastErr, s.logged = "", false
+	} else if changed {
+		s.since = s.now()
+	}
+	if errText != "" {
+		s.lastErr = errText
+	}
+	s.mu.Unlock()
+	if changed && s.OnChange != nil {
+		s.OnChange(connected)
+	}
+}
+
+// stop records that Socket Mode stopped for good.
+func (s *SocketState) stop(err error) {
+	s.set(false, err.Error())
+	s.mu.Lock()
+	s.stopped = err
+	s.mu.Unlock()
+}
+
+// observe updates the state from a Socket Mode event, and logs an error
+// once an outage has lasted past Grace.
+func (s *SocketState) observe(evt socketmode.Event, logger *slog.Logger) {
+	if s == nil {
+		return
+	}
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		s.set(true, "")
+		return
+	case socketmode.EventTypeConnecting:
+		s.set(false, "")
+	case socketmode.EventTypeConnectionError:
+		text := fmt.Sprint(evt.Data)
+		if ce, ok := evt.Data.(*slack.ConnectionErrorEvent); ok && ce.ErrorObj != nil {
+			text = ce.ErrorObj.Error()
+		}
+		s.set(false, text)
+	case socketmode.EventTypeInvalidAuth:
+		s.set(false, "Slack refused the app-level token")
+	default:
+		return
+	}
+	s.mu.Lock()
+	err := s.errLocked()
+	log := err != nil && !s.logged
+	if log {
+		s.logged = true
+	}
+	s.mu.Unlock()
+	if log {
+		logger.Error(err.Error())
+	}
 }

@@ -98,6 +98,8 @@ type Server struct {
 	closed     bool
 	botToken   string
 	appToken   string
+	appRevoked bool // RevokeAppToken: apps.connections.open answers token_revoked
+	socketOff  bool // DisableSocketMode: no new Socket Mode connection
 	envelopeNo int
 	scopes     []string // the bot token's, sent as X-OAuth-Scopes
 }

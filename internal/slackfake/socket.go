@@ -30,7 +30,7 @@ func (w *wsConn) write(v any) error {
 func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
 	ticket := r.URL.Query().Get("ticket")
 	s.mu.Lock()
-	ok := s.tickets[ticket] && !s.closed
+	ok := s.tickets[ticket] && !s.closed && !s.socketOff
 	delete(s.tickets, ticket) // tickets are single-use
 	s.mu.Unlock()
 	if !ok {
@@ -170,7 +170,11 @@ func (s *Server) PushInteractive(payload any) (string, error) {
 
 // PushDisconnect asks the app to reconnect, as Slack does before it
 // refreshes a connection.
-func (s *Server) PushDisconnect() error {
+func (s *Server) PushDisconnect() error { return s.PushDisconnectReason("refresh_requested") }
+
+// PushDisconnectReason sends a disconnect message with reason to the newest
+// connection (refresh_requested, warning, link_disabled).
+func (s *Server) PushDisconnectReason(reason string) error {
 	s.mu.Lock()
 	if len(s.conns) == 0 {
 		s.mu.Unlock()
@@ -178,8 +182,35 @@ func (s *Server) PushDisconnect() error {
 	}
 	conn := s.conns[len(s.conns)-1]
 	s.mu.Unlock()
-	return conn.write(map[string]any{"type": "disconnect", "reason": "refresh_requested",
+	return conn.write(map[string]any{"type": "disconnect", "reason": reason,
 		"debug_info": map[string]any{"host": "applink-fake"}})
+}
+
+// RevokeAppToken revokes the app-level token, as an admin who regenerates
+// or revokes it does: apps.connections.open answers token_revoked from
+// then on. Open connections stay open until Slack next refreshes them
+// (PushDisconnect).
+func (s *Server) RevokeAppToken() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.appRevoked = true
+}
+
+// DisableSocketMode turns Socket Mode off for the app, as its settings
+// page does: every connection is told disconnect with reason
+// link_disabled (Slack's "do not reconnect") and closed, and no new
+// connection opens (what Slack answers to apps.connections.open then is
+// not documented; here the WebSocket is refused).
+func (s *Server) DisableSocketMode() {
+	s.mu.Lock()
+	s.socketOff = true
+	conns := append([]*wsConn(nil), s.conns...)
+	s.mu.Unlock()
+	for _, c := range conns {
+		_ = c.write(map[string]any{"type": "disconnect", "reason": "link_disabled",
+			"debug_info": map[string]any{"host": "applink-fake"}})
+		_ = c.c.Close()
+	}
 }
 
 // WaitAck waits for the ack of an envelope.

@@ -92,6 +92,9 @@ func (s *Server) answer(r *http.Request, method string, params map[string]string
 		if token != s.appToken {
 			return fail("invalid_auth")
 		}
+		if s.appRevoked {
+			return fail("token_revoked")
+		}
 	case token == s.appToken:
 		return fail("not_allowed_token_type")
 	case token != s.botToken:

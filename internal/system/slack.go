@@ -137,9 +137,27 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 		case err != nil:
 			s.logger.Warn("Slack Socket Mode: could not check the app-level token now; retrying in the background", "error", err)
 		}
+		grace, err := slackapp.SocketGraceFromEnv()
+		if err != nil {
+			for _, c := range closers {
+				c()
+			}
+			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+			return nil, &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
+		}
+		// Socket Mode that stops while the process runs (the app token
+		// revoked, Socket Mode turned off for the app: link_disabled) is
+		// made visible, not only logged: the metric drops to 0 and
+		// /readyz on the metrics port answers 503 naming it. The process
+		// stays up: intake and approvals through the API and CLI still
+		// work, and a restart would not mend a revoked token.
+		state := slackapp.NewSocketState(grace)
+		s.SlackSocket = state
+		s.Metrics.WatchSlackSocketMode(state.Connected)
+		s.MetricsServer.AddReadyCheck(func(context.Context) error { return state.Err() })
 		go func() {
-			if err := slackapp.RunSocketMode(ctx, scfg, poster, srv.Approvals, s.logger); err != nil {
-				s.logger.Error("Slack Socket Mode stopped", "error", err)
+			if err := slackapp.RunSocketModeState(ctx, scfg, poster, srv.Approvals, s.logger, state); err != nil {
+				s.logger.Error("Slack Socket Mode stopped: approvals clicked in Slack no longer arrive (decide with riposte approve; fix "+slackapp.EnvAppToken+" and restart)", "error", err)
 			}
 		}()
 	}

@@ -125,6 +125,9 @@ type System struct {
 	// listener.
 	Metrics       *telemetry.Metrics
 	MetricsServer *telemetry.MetricsServer
+	// SlackSocket is the Slack Socket Mode connection's health; nil
+	// without Socket Mode.
+	SlackSocket *slackapp.SocketState
 	// Lab is the vendor lab (nil when connections come from riposte.yaml).
 	Lab *lab.Lab
 	// Worker is the started worker and Policy the policy file it enforces

@@ -113,6 +113,8 @@ type MetricsServer struct {
 	closeErr  error
 	ready     atomic.Bool
 	check     atomic.Pointer[func(context.Context) error]
+	extraMu   sync.Mutex
+	extra     []func(context.Context) error
 }
 
 // SetReady sets what GET /readyz answers: 200 when ready, else 503.
@@ -134,6 +136,35 @@ func (s *MetricsServer) SetReadyCheck(check func(context.Context) error) {
 	if s != nil {
 		s.check.Store(&check)
 	}
+}
+
+// AddReadyCheck adds a check GET /readyz runs after SetReadyCheck's (a
+// component's own health: Slack Socket Mode connected); the first that
+// fails answers 503 with its error.
+func (s *MetricsServer) AddReadyCheck(check func(context.Context) error) {
+	if s != nil && check != nil {
+		s.extraMu.Lock()
+		defer s.extraMu.Unlock()
+		s.extra = append(s.extra, check)
+	}
+}
+
+// readyErr runs the readiness checks.
+func (s *MetricsServer) readyErr(ctx context.Context) error {
+	if c := s.check.Load(); c != nil && *c != nil {
+		if err := (*c)(ctx); err != nil {
+			return err
+		}
+	}
+	s.extraMu.Lock()
+	extra := append([]func(context.Context) error(nil), s.extra...)
+	s.extraMu.Unlock()
+	for _, c := range extra {
+		if err := c(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ServeMetrics listens on addr (host:port; ":9090" for every interface) and
@@ -160,9 +191,9 @@ func ServeMetrics(addr string, m *Metrics) (*MetricsServer, error) {
 			_, _ = w.Write([]byte(`{"status":"starting"}` + "\n"))
 			return
 		}
-		if c := s.check.Load(); c != nil && *c != nil {
+		{
 			ctx, cancel := context.WithTimeout(r.Context(), readyCheckTimeout)
-			err := (*c)(ctx)
+			err := s.readyErr(ctx)
 			cancel()
 			if err != nil {
 				w.WriteHeader(http.StatusServiceUnavailable)

@@ -27,6 +27,7 @@ const (
 	MetricContainmentActions     = "riposte_containment_actions_total"
 	MetricGuardrailDecisions     = "riposte_guardrail_decisions_total"
 	MetricAPIRequests            = "riposte_api_requests_total"
+	MetricSlackSocketMode        = "riposte_slack_socket_mode_connected"
 )
 
 // Reasons a detection request is rejected (riposte_detections_rejected_total).
@@ -280,6 +281,26 @@ func (m *Metrics) StepFinished(action, status string, d time.Duration) {
 		return
 	}
 	m.stepDuration.WithLabelValues(action, status).Observe(d.Seconds())
+}
+
+// WatchSlackSocketMode adds riposte_slack_socket_mode_connected, 1 while
+// connected reports a Socket Mode connection open and 0 while not (asked
+// on every scrape). Only a process that uses Socket Mode calls it, so the
+// series exists only where 0 means approvals clicked in Slack do not
+// arrive. Calling it again replaces nothing (the first stays).
+func (m *Metrics) WatchSlackSocketMode(connected func() bool) {
+	if m == nil {
+		return
+	}
+	_ = m.reg.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: MetricSlackSocketMode,
+		Help: "1 while the Slack Socket Mode connection is open, 0 while it is not (approvals clicked in Slack do not arrive).",
+	}, func() float64 {
+		if connected() {
+			return 1
+		}
+		return 0
+	}))
 }
 
 // SetApprovalsPending sets the number of runs waiting for a decision. See
