@@ -73,7 +73,7 @@ func (p *Poster) FindPosted(ctx context.Context, channelID, key string, since ti
 		scan.Pages++
 		scan.Scanned += len(res.Messages)
 		for _, m := range res.Messages {
-			if m.Metadata.EventType != StepEventType {
+			if m.Metadata.EventType != StepEventType || !p.ownMessage(m) {
 				continue
 			}
 			if k, _ := m.Metadata.EventPayload["idempotency_key"].(string); k == key {
@@ -88,6 +88,17 @@ func (p *Poster) FindPosted(ctx context.Context, channelID, key string, since ti
 	p.logger.Warn("slack: stopped looking for an earlier post of the step in the channel history; it may be posted twice",
 		"channel", channelID, "messages_read", scan.Scanned, "pages", scan.Pages)
 	return "", false, nil
+}
+
+// ownMessage reports whether this app (Config.AppID) posted m: history
+// with include_all_metadata holds every app's metadata, and another app's
+// message with the same key is not our earlier post. Without an AppID
+// (only tests and tools: Validate requires it) every message is taken.
+func (p *Poster) ownMessage(m slack.Message) bool {
+	if p.cfg.AppID == "" {
+		return true
+	}
+	return m.BotProfile != nil && m.BotProfile.AppID == p.cfg.AppID
 }
 
 // IsChannelID reports whether channel is a conversation ID (C…, G…, D…)

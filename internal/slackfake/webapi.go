@@ -300,6 +300,14 @@ func (s *Server) conversationsHistory(params map[string]string) (int, int, answe
 			break
 		}
 		m := s.messageJSON(map[string]string{"text": h.msg["text"].(string)}, nil, h.ts)
+		for _, k := range []string{"bot_id", "app_id", "bot_profile", "user"} {
+			// Who posted it: this app, or another (PostAsOtherApp).
+			if v, ok := h.msg[k]; ok {
+				m[k] = v
+			} else {
+				delete(m, k)
+			}
+		}
 		if params["include_all_metadata"] == "1" && h.msg["metadata"] != nil {
 			m["metadata"] = h.msg["metadata"]
 		}
@@ -334,7 +342,8 @@ func tsMicros(ts string) (int64, bool) {
 
 func (s *Server) messageJSON(params map[string]string, raw map[string]json.RawMessage, ts string) map[string]any {
 	m := map[string]any{"type": "message", "subtype": "bot_message", "text": params["text"], "ts": ts,
-		"bot_id": BotID, "user": BotUserID, "team": TeamID}
+		"bot_id": BotID, "app_id": AppID, "user": BotUserID, "team": TeamID,
+		"bot_profile": map[string]any{"id": BotID, "app_id": AppID, "name": "Riposte", "team_id": TeamID}}
 	if v := jsonField(params, raw, "blocks"); v != nil {
 		m["blocks"] = v
 	}
@@ -441,6 +450,25 @@ func writeAnswer(w http.ResponseWriter, status int, a answer) {
 }
 
 // posted is a message chat.postMessage stored, with its metadata.
+// PostAsOtherApp adds a message another app (appID, botID) posted to
+// channel's history, with metadata (event_type and event_payload) when
+// given, as conversations.history with include_all_metadata shows it. It
+// returns the message's ts.
+func (s *Server) PostAsOtherApp(channel, appID, botID, text string, metadata map[string]any) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ts := s.nextTS()
+	msg := map[string]any{"type": "message", "subtype": "bot_message", "text": text, "ts": ts,
+		"bot_id": botID, "app_id": appID, "team": TeamID,
+		"bot_profile": map[string]any{"id": botID, "app_id": appID, "name": "other", "team_id": TeamID}}
+	if metadata != nil {
+		msg["metadata"] = metadata
+	}
+	s.history = append(s.history, posted{channel: channel, ts: ts, msg: msg})
+	s.notify()
+	return ts
+}
+
 type posted struct {
 	channel, ts string
 	msg         map[string]any
