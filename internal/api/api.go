@@ -276,6 +276,12 @@ func (s *Server) authenticate(r *http.Request, oidc bool) (*auth.Principal, erro
 			return nil, errOIDCNotChecked
 		}
 		p, err := s.OIDC.Verify(r.Context(), got)
+		if errors.Is(err, auth.ErrOIDCMapping) {
+			// The caller learns only that the server cannot check
+			// tokens; the file's path and the error go to the log.
+			s.Logger.Error("OIDC mapping file unusable; refusing OIDC tokens", "error", err)
+			return nil, errTokenStore
+		}
 		if err != nil {
 			return nil, fmt.Errorf("OIDC token refused: %w", err)
 		}

@@ -403,3 +403,46 @@ func TestAPIOIDCRemovedKeyStopsBeingTrusted(t *testing.T) {
 	// An unknown kid needs a fetch that fails: the token cannot be checked.
 	get("withdrawn key while the IdP is down", idp.token(t, "ec-1", "00u1alice"), 503)
 }
+
+// The OIDC mapping file is read again when it changes: a person taken out
+// of it is refused from the next request (401), and a file broken by an
+// edit is the server's problem (503, as an unreadable token file), never
+// a 401 telling valid callers their credentials are wrong.
+func TestAPIOIDCMappingEditTakesEffect(t *testing.T) {
+	idp := newTestIDP(t)
+	mapping := filepath.Join(t.TempDir(), "oidc-users.json")
+	write := func(body string, at time.Time) {
+		t.Helper()
+		if err := os.WriteFile(mapping, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(mapping, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	at := time.Now().Add(-time.Hour)
+	write(`{"users":[{"sub":"00u1alice","slack":"U0SOCLEAD1","scopes":["read","approve"]}]}`, at)
+	v, err := auth.NewOIDCVerifier(context.Background(), auth.OIDCOptions{Issuer: idp.srv.URL, Audience: "riposte-api",
+		JWKSURL: idp.srv.URL + "/keys", MappingFile: mapping})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _, _ := identityServer(t, &fakeStarter{})
+	srv.OIDC = v
+	h := srv.Handler()
+	get := func(what string, want int) {
+		t.Helper()
+		r := httptest.NewRequest("GET", "/v1/playbooks", nil)
+		r.Header.Set("Authorization", "Bearer "+idp.token(t, "ec-1", "00u1alice"))
+		if got := serve(h, r); got.code != want {
+			t.Errorf("%s: status %d (%s), want %d", what, got.code, strings.TrimSpace(got.body), want)
+		}
+	}
+	get("mapped", 200)
+	write(`{"users":[{"sub":"00u2bob","slack":"U0INFRA001","scopes":["read"]}]}`, at.Add(time.Minute))
+	get("taken out of the mapping file", 401)
+	write(`{"users":[`, at.Add(2*time.Minute))
+	get("mapping file broken by an edit", 503)
+	write(`{"users":[{"sub":"00u1alice","slack":"U0SOCLEAD1","scopes":["read"]}]}`, at.Add(3*time.Minute))
+	get("mended", 200)
+}

@@ -100,9 +100,24 @@ type OIDCUser struct {
 // JWKS, iss, aud, exp/nbf, algorithm) and maps them to a Principal.
 type OIDCVerifier struct {
 	verifier *oidc.IDTokenVerifier
-	bySub    map[string]OIDCUser
-	byEmail  map[string]OIDCUser
+	path     string
+
+	// The mapping as last read from path, re-read when the file's
+	// modification time or size changes (as the token store is), so that
+	// a person taken out of it, or a scope removed, counts from the next
+	// request, not from the next restart.
+	mu      sync.Mutex
+	mod     time.Time
+	size    int64
+	bySub   map[string]OIDCUser
+	byEmail map[string]OIDCUser
+	loadErr error
 }
+
+// ErrOIDCMapping wraps a mapping file that can no longer be read or is
+// broken since the server started: it authenticates nobody until it is
+// mended (the server's problem, not the caller's: the API answers 503).
+var ErrOIDCMapping = errors.New("the OIDC mapping file cannot be used")
 
 // NewOIDCVerifier checks the options, loads the mapping and prepares the
 // JWKS (fetched on first use and again when a token names an unknown key).
@@ -131,8 +146,8 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 			return nil, fmt.Errorf("OIDC: algorithm %q is not accepted (asymmetric signatures only: RS256, ES256, PS256, EdDSA…)", a)
 		}
 	}
-	m, err := loadOIDCMapping(o.MappingFile)
-	if err != nil {
+	out := &OIDCVerifier{path: o.MappingFile}
+	if err := out.loadMapping(); err != nil {
 		return nil, err
 	}
 	hc := o.HTTPClient
@@ -158,17 +173,55 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 	if keys.now == nil {
 		keys.now = time.Now
 	}
-	v := oidc.NewVerifier(o.Issuer, keys, &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
-	out := &OIDCVerifier{verifier: v, bySub: map[string]OIDCUser{}, byEmail: map[string]OIDCUser{}}
+	out.verifier = oidc.NewVerifier(o.Issuer, keys, &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
+	return out, nil
+}
+
+// loadMapping reads the mapping file into v (v.mu held, or v not yet
+// shared). A file that cannot be read or is broken leaves no mapping:
+// nobody is authenticated by it.
+func (v *OIDCVerifier) loadMapping() error {
+	v.bySub, v.byEmail = nil, nil
+	st, err := os.Stat(v.path)
+	if err != nil {
+		v.loadErr = fmt.Errorf("OIDC mapping file: %w", err)
+		return v.loadErr
+	}
+	v.mod, v.size = st.ModTime(), st.Size()
+	m, err := loadOIDCMapping(v.path)
+	if err != nil {
+		v.loadErr = err
+		return err
+	}
+	v.bySub, v.byEmail, v.loadErr = map[string]OIDCUser{}, map[string]OIDCUser{}, nil
 	for _, u := range m.Users {
 		if u.Sub != "" {
-			out.bySub[u.Sub] = u
+			v.bySub[u.Sub] = u
 		}
 		if u.Email != "" {
-			out.byEmail[strings.ToLower(u.Email)] = u
+			v.byEmail[strings.ToLower(u.Email)] = u
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// mapping returns the mapping, read again when the file changed since it
+// was last read; an error (wrapping ErrOIDCMapping) when the file cannot
+// be read or is broken.
+func (v *OIDCVerifier) mapping() (bySub, byEmail map[string]OIDCUser, err error) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	st, err := os.Stat(v.path)
+	switch {
+	case err != nil:
+		_ = v.loadMapping()
+	case !st.ModTime().Equal(v.mod) || st.Size() != v.size:
+		_ = v.loadMapping()
+	}
+	if v.loadErr != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrOIDCMapping, v.loadErr)
+	}
+	return v.bySub, v.byEmail, nil
 }
 
 func loadOIDCMapping(path string) (OIDCMapping, error) {
@@ -240,7 +293,11 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 	if err := tok.Claims(&c); err != nil {
 		return nil, fmt.Errorf("reading claims: %w", err)
 	}
-	u, ok := v.bySub[tok.Subject]
+	bySub, byEmail, err := v.mapping()
+	if err != nil {
+		return nil, err
+	}
+	u, ok := bySub[tok.Subject]
 	var email string
 	if !ok && len(c.Email) > 0 {
 		if err := json.Unmarshal(c.Email, &email); err != nil {
@@ -251,7 +308,7 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 		if !claimTrue(c.EmailVerified) {
 			return nil, fmt.Errorf("subject %q is not in the mapping file, and its email is not verified (email_verified)", clipSub(tok.Subject))
 		}
-		u, ok = v.byEmail[strings.ToLower(email)]
+		u, ok = byEmail[strings.ToLower(email)]
 	}
 	if !ok {
 		return nil, fmt.Errorf("subject %q (email %q) is not in the OIDC mapping file", clipSub(tok.Subject), clipSub(email))
