@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/riposte-dev/riposte/internal/identity"
 	"github.com/riposte-dev/riposte/internal/safefile"
@@ -154,10 +156,9 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 	if hc == nil {
 		hc = &http.Client{Timeout: 10 * time.Second}
 	}
-	kctx := oidc.ClientContext(context.WithoutCancel(ctx), hc)
 	jwks := o.JWKSURL
 	if jwks == "" {
-		p, err := oidc.NewProvider(kctx, o.Issuer)
+		p, err := oidc.NewProvider(oidc.ClientContext(ctx, hc), o.Issuer)
 		if err != nil {
 			return nil, fmt.Errorf("OIDC: discovering %s: %w (or set %s)", o.Issuer, err, EnvOIDCJWKSURL)
 		}
@@ -169,9 +170,12 @@ func NewOIDCVerifier(ctx context.Context, o OIDCOptions) (*OIDCVerifier, error) 
 		}
 		jwks = meta.JWKSURI
 	}
-	keys := &fetchAwareKeySet{ctx: kctx, url: jwks, now: o.Now}
+	keys := &jwksKeySet{ctx: context.WithoutCancel(ctx), hc: hc, url: jwks, now: o.Now}
 	if keys.now == nil {
 		keys.now = time.Now
+	}
+	for _, a := range algs {
+		keys.algs = append(keys.algs, jose.SignatureAlgorithm(a))
 	}
 	out.verifier = oidc.NewVerifier(o.Issuer, keys, &oidc.Config{ClientID: o.Audience, SupportedSigningAlgs: algs})
 	return out, nil
@@ -321,82 +325,161 @@ func (v *OIDCVerifier) Verify(ctx context.Context, raw string) (*Principal, erro
 // server's problem, not the caller's (the API answers 503).
 var ErrIdPUnavailable = errors.New("the identity provider's signing keys could not be fetched")
 
-// fetchAwareKeySet is go-oidc's remote key set, renewed every
-// OIDCKeyCacheTTL so that keys the IdP withdrew stop verifying, and noting
-// in the request's context (keyFetch) when verifying failed because the
-// JWKS could not be fetched, which IDTokenVerifier reports only as text.
-type fetchAwareKeySet struct {
-	ctx context.Context
-	url string
-	now func() time.Time
+// OIDCMinRefetch is the least time between the JWKS fetch that verified
+// nothing new and the next fetch made for a token the keys fetched do not
+// verify (a key id the JWKS lacks, or a signature the key of its key id
+// does not check). A key the IdP publishes is picked up within it (IdPs
+// publish keys before they sign with them), and tokens forged with
+// made-up key ids, which anyone can make, cost the IdP at most one fetch
+// per period however many arrive (go-oidc fetches again for each).
+const OIDCMinRefetch = 30 * time.Second
 
-	mu sync.Mutex
-	// cur is the key set in use since curAt; prev the last one whose JWKS
-	// was fetched, kept while cur cannot fetch (the IdP is down).
-	cur   *oidc.RemoteKeySet
-	curAt time.Time
-	curOK bool
-	prev  *oidc.RemoteKeySet
+// maxJWKSSize bounds a JWKS read from the IdP.
+const maxJWKSSize = 1 << 20
+
+// jwksKeySet verifies signatures with the keys of the IdP's JWKS: fetched
+// on first use, again once they are OIDCKeyCacheTTL old (so keys the IdP
+// withdrew stop verifying), and again for a token they do not verify, at
+// most every OIDCMinRefetch. While the JWKS cannot be fetched the keys
+// fetched last still verify; a token they cannot verify is noted in the
+// request's context (keyFetch) as not checked, which IDTokenVerifier
+// reports only as text.
+type jwksKeySet struct {
+	ctx  context.Context // fetches outlive the request that started them
+	hc   *http.Client
+	url  string
+	now  func() time.Time
+	algs []jose.SignatureAlgorithm
+
+	mu     sync.Mutex
+	keys   []jose.JSONWebKey // fetched last; kept while fetches fail
+	keysAt time.Time         // when keys were fetched; zero: never
+	flight *jwksFetch        // the fetch under way, shared by its callers
+}
+
+// jwksFetch is one fetch of the JWKS; done is closed once keys and err
+// are set.
+type jwksFetch struct {
+	done chan struct{}
+	keys []jose.JSONWebKey
+	err  error
 }
 
 type keyFetchKey struct{}
 
 type keyFetch struct{ err error }
 
-// sets returns the key set to verify with, renewing it when older than
-// the TTL, and the previous one to fall back on while a fetch fails.
-func (k *fetchAwareKeySet) sets() (cur, prev *oidc.RemoteKeySet) {
+func (k *jwksKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, error) {
+	jws, err := jose.ParseSigned(raw, k.algs)
+	if err != nil {
+		return nil, fmt.Errorf("malformed JWT: %v", err)
+	}
+	if len(jws.Signatures) != 1 {
+		return nil, errors.New("a JWT with one signature is expected")
+	}
+	hdr := jws.Signatures[0].Header
 	k.mu.Lock()
-	defer k.mu.Unlock()
+	keys, at := k.keys, k.keysAt
+	k.mu.Unlock()
 	now := k.now()
-	if k.cur == nil || now.Sub(k.curAt) >= OIDCKeyCacheTTL || now.Before(k.curAt) {
-		if k.cur != nil && k.curOK {
-			k.prev = k.cur
+	age := now.Sub(at)
+	if !at.IsZero() && age >= 0 && age < OIDCKeyCacheTTL {
+		if payload, ok := verifyWith(jws, hdr, keys); ok {
+			return payload, nil
 		}
-		k.cur, k.curAt, k.curOK = oidc.NewRemoteKeySet(k.ctx, k.url), now, false
+		if age < OIDCMinRefetch {
+			return nil, fmt.Errorf("no key of the JWKS verifies it (key id %q; the JWKS is fetched again for such a token at most every %s)", clipSub(hdr.KeyID), OIDCMinRefetch)
+		}
 	}
-	return k.cur, k.prev
-}
-
-// fetched records that set's JWKS was fetched (it answered other than
-// with a fetch failure).
-func (k *fetchAwareKeySet) fetched(set *oidc.RemoteKeySet) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.cur == set {
-		k.curOK = true
-		k.prev = nil
-	}
-}
-
-// fetchFailure returns the cause when err is RemoteKeySet's failure to
-// fetch the JWKS ("fetching keys %w"), else nil.
-func fetchFailure(err error) error {
-	if err == nil || !strings.HasPrefix(err.Error(), "fetching keys") {
-		return nil
-	}
-	return errors.Unwrap(err)
-}
-
-func (k *fetchAwareKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
-	cur, prev := k.sets()
-	payload, err := cur.VerifySignature(ctx, jwt)
-	ferr := fetchFailure(err)
-	if ferr == nil {
-		k.fetched(cur)
-		return payload, err
-	}
-	if prev != nil {
+	fresh, ferr := k.fetch(ctx)
+	if ferr != nil {
 		// The IdP cannot be reached: the keys fetched last still count.
-		payload, perr := prev.VerifySignature(ctx, jwt)
-		if fetchFailure(perr) == nil {
-			return payload, perr
+		if payload, ok := verifyWith(jws, hdr, keys); ok {
+			return payload, nil
+		}
+		if f, ok := ctx.Value(keyFetchKey{}).(*keyFetch); ok {
+			f.err = ferr
+		}
+		return nil, fmt.Errorf("fetching keys: %w", ferr)
+	}
+	if payload, ok := verifyWith(jws, hdr, fresh); ok {
+		return payload, nil
+	}
+	return nil, fmt.Errorf("no key of the JWKS verifies it (key id %q)", clipSub(hdr.KeyID))
+}
+
+// verifyWith verifies jws with the key of its key id (every key when it
+// names none) meant for signatures with its algorithm: a key whose use is
+// not "sig" or whose alg is another is not tried (RFC 7517 §4.2, §4.4;
+// RFC 8725 §3.1: one algorithm per key).
+func verifyWith(jws *jose.JSONWebSignature, hdr jose.Header, keys []jose.JSONWebKey) ([]byte, bool) {
+	for i := range keys {
+		key := &keys[i]
+		if (hdr.KeyID != "" && key.KeyID != hdr.KeyID) || (key.Use != "" && key.Use != "sig") ||
+			(key.Algorithm != "" && key.Algorithm != hdr.Algorithm) {
+			continue
+		}
+		if payload, err := jws.Verify(key); err == nil {
+			return payload, true
 		}
 	}
-	if f, ok := ctx.Value(keyFetchKey{}).(*keyFetch); ok {
-		f.err = ferr
+	return nil, false
+}
+
+// fetch fetches the JWKS, or waits for the fetch under way; the keys it
+// fetched replace those kept.
+func (k *jwksKeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
+	k.mu.Lock()
+	f := k.flight
+	if f == nil {
+		f = &jwksFetch{done: make(chan struct{})}
+		k.flight = f
+		go func() {
+			keys, err := k.get()
+			k.mu.Lock()
+			if err == nil {
+				k.keys, k.keysAt = keys, k.now()
+			}
+			k.flight = nil
+			k.mu.Unlock()
+			f.keys, f.err = keys, err
+			close(f.done)
+		}()
 	}
-	return nil, err
+	k.mu.Unlock()
+	select {
+	case <-f.done:
+		return f.keys, f.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// get reads the JWKS from the IdP.
+func (k *jwksKeySet) get() ([]jose.JSONWebKey, error) {
+	req, err := http.NewRequestWithContext(k.ctx, http.MethodGet, k.url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := k.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("reading %s: %w", k.url, err)
+	case resp.StatusCode != http.StatusOK:
+		return nil, fmt.Errorf("%s answered %s", k.url, resp.Status)
+	case len(body) > maxJWKSSize:
+		return nil, fmt.Errorf("%s: the JWKS is larger than %d bytes", k.url, maxJWKSSize)
+	}
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, fmt.Errorf("%s is not a JWKS: %w", k.url, err)
+	}
+	return set.Keys, nil
 }
 
 // claimTrue reports whether a boolean claim is true: the JSON value true,
