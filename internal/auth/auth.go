@@ -217,6 +217,9 @@ func (s *Store) readFile() (storeFile, os.FileInfo, error) {
 	if st.Size() > MaxFileSize {
 		return f, nil, fmt.Errorf("token file %s is %d bytes; the limit is %d", s.path, st.Size(), MaxFileSize)
 	}
+	if err := safefile.CheckTrusted(s.path, st); err != nil {
+		return f, nil, fmt.Errorf("token file: %w", err)
+	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 	if err != nil {
 		return f, nil, fmt.Errorf("token file: %w", err)

@@ -230,7 +230,7 @@ func (v *OIDCVerifier) mapping() (bySub, byEmail map[string]OIDCUser, err error)
 
 func loadOIDCMapping(path string) (OIDCMapping, error) {
 	var m OIDCMapping
-	b, err := safefile.ReadFile(path, MaxFileSize)
+	b, err := safefile.ReadTrusted(path, MaxFileSize)
 	if err != nil {
 		return m, fmt.Errorf("OIDC mapping file: %w", err)
 	}

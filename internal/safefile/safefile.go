@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 )
 
 // MaxSize is the default limit for YAML and JSON inputs.
@@ -22,12 +23,21 @@ const MaxSize = 4 << 20
 // ReadFile is os.ReadFile with a size limit and a regular-file check made
 // on the opened file (no race between the check and the read).
 func ReadFile(path string, limit int64) ([]byte, error) {
-	return read(path, limit, false)
+	return read(path, limit, readPlain)
 }
 
+// What read checks beyond a regular file within the limit.
+type readKind int
+
+const (
+	readPlain   readKind = iota
+	readSecret           // not readable by every user
+	readTrusted          // not writable by every user
+)
+
 // read opens path, checks the opened file (regular, within limit, and
-// with secret not readable by every user) and reads it.
-func read(path string, limit int64, secret bool) ([]byte, error) {
+// for kind not readable or not writable by every user) and reads it.
+func read(path string, limit int64, kind readKind) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -40,7 +50,10 @@ func read(path string, limit int64, secret bool) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file (%s); refusing to read it", path, st.Mode().Type())
 	}
-	if perm := st.Mode().Perm(); secret && perm&0o004 != 0 {
+	if err := CheckTrusted(path, st); kind == readTrusted && err != nil {
+		return nil, err
+	}
+	if perm := st.Mode().Perm(); kind == readSecret && perm&0o004 != 0 {
 		return nil, fmt.Errorf("%s holds a secret and is readable by every user of this machine (mode %04o); refusing to use it: make it mode 0400, owned by the user Riposte runs as (uid 65532 in the container image), e.g. chmod 0400 %s (deploy/README.md, Secret files)", path, perm, path)
 	}
 	if st.Size() > limit {
@@ -150,5 +163,25 @@ func SyncDir(dir string) error {
 // (mode o+r), checked on the opened file. Group-readable files are read:
 // Kubernetes mounts Secret volumes 0440 with the pod's fsGroup.
 func ReadSecret(path string, limit int64) ([]byte, error) {
-	return read(path, limit, true)
+	return read(path, limit, readSecret)
+}
+
+// ReadTrusted is ReadFile for a file that says who is who (the token
+// file, the OIDC mapping): whoever may write it may make themselves anyone,
+// so one that every user of the machine may write (mode o+w) is refused,
+// checked on the opened file, as sshd refuses such an authorized_keys.
+// Group-writable files are read: Kubernetes volumes with an fsGroup are.
+func ReadTrusted(path string, limit int64) ([]byte, error) {
+	return read(path, limit, readTrusted)
+}
+
+// CheckTrusted refuses st, the file at path, when every user of the
+// machine may write it (see ReadTrusted).
+// Windows reports every writable file as mode 0666: its permissions are
+// ACLs this does not read, so nothing is refused there.
+func CheckTrusted(path string, st fs.FileInfo) error {
+	if perm := st.Mode().Perm(); perm&0o002 != 0 && runtime.GOOS != "windows" {
+		return fmt.Errorf("%s says who API callers are and is writable by every user of this machine (mode %04o), who could make themselves anyone; refusing to use it: chmod o-w %s (0600 for the token file)", path, perm, path)
+	}
+	return nil
 }
