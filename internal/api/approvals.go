@@ -23,6 +23,11 @@ type DecisionRequest struct {
 	// the decision is recorded under the token's identity.
 	User   string `json:"user,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// RunID, when given, is the run whose gate the decision is for (the
+	// run_id GET /v1/approvals lists it under): the decision is refused
+	// (409) unless that run is the one running under the workflow id, so
+	// it never counts in the run of a finding reopened since.
+	RunID string `json:"run_id,omitempty"`
 }
 
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +37,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	var req DecisionRequest
 	if status, err := readStrict(r, &req); err != nil {
-		respondBody(w, status, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\"}: "+err.Error())
+		respondBody(w, status, "Malformed decision", "body must be {\"step\", \"decision\": \"approve\"|\"deny\", \"user\", \"reason\", \"run_id\"}: "+err.Error())
 		return
 	}
 	var missing []string
@@ -52,7 +57,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	id := r.PathValue("id")
 	d := workflows.Decision{GateID: req.Step, Approve: req.Decision == "approve", User: user, Reason: req.Reason, Via: workflows.ViaAPI,
-		Credential: auth.FromContext(r.Context()).Credential()}
+		Credential: auth.FromContext(r.Context()).Credential(), RunID: strings.TrimSpace(req.RunID)}
 	async := prefersAsync(r)
 	var res workflows.DecisionResult
 	var err error

@@ -61,7 +61,7 @@ type Service struct {
 // rules refuse it, or ErrQueued when it was sent as a signal instead.
 func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
 	var res workflows.DecisionResult
-	d, err := s.seal(ctx, workflowID, d)
+	d, run, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		return res, err
 	}
@@ -73,7 +73,7 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	defer cancel()
 	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
-		RunID:        d.RunID,
+		RunID:        run,
 		UpdateName:   workflows.UpdateDecide,
 		Args:         []any{d},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -93,7 +93,7 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 		return res, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
 	case uctx.Err() != nil && ctx.Err() == nil:
 		// No worker took the Update in time: keep the decision as a signal.
-		if serr := s.signal(ctx, workflowID, d); serr != nil {
+		if serr := s.signal(ctx, workflowID, run, d); serr != nil {
 			return res, serr
 		}
 		return res, ErrQueued
@@ -112,41 +112,58 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 // the worker's audit log. It costs the server one history write instead of
 // a workflow task round trip, which is what makes bulk decisions fast.
 func (s *Service) Send(ctx context.Context, workflowID string, d workflows.Decision) error {
-	d, err := s.seal(ctx, workflowID, d)
+	d, run, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		return err
 	}
-	return s.signal(ctx, workflowID, d)
+	return s.signal(ctx, workflowID, run, d)
 }
 
-// seal signs a decision for its run; the caller authenticated d.User
-// (with d.Credential, kept only where every worker verifies it).
-func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decision) (workflows.Decision, error) {
+// seal signs a decision for its run and returns the run to deliver it to
+// ("" for whichever runs); the caller authenticated d.User (with
+// d.Credential, kept only where every worker verifies it). A d.RunID given
+// by the caller is the run the person decided on (the API's run_id: the
+// run whose gate they looked at): the decision is refused unless that run
+// is the one running under workflowID, so a vote given for an ended run's
+// gate never counts in the run of a reopened finding that followed it.
+func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decision) (workflows.Decision, string, error) {
 	if strings.TrimSpace(d.User) == "" {
-		return d, fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
+		return d, "", fmt.Errorf("%w: a decision needs the deciding user", ErrRefused)
 	}
 	if s.Keys == nil {
-		return d, fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
+		return d, "", fmt.Errorf("%w: this server holds no decision signing key", ErrRefused)
 	}
 	if d.Credential != "" && (s.SealsCredential == nil || !s.SealsCredential(ctx)) {
 		d.Credential = ""
 	}
+	want := d.RunID
 	d.RunID = ""
-	if s.SealsRun != nil && s.SealsRun(ctx) {
+	seals := s.SealsRun != nil && s.SealsRun(ctx)
+	run := ""
+	if seals || want != "" {
 		runID, err := s.runningRun(ctx, workflowID)
-		if err != nil {
-			return d, err
+		if want != "" && errors.Is(err, ErrRefused) {
+			err = fmt.Errorf("%w: run %s of %s, which the decision is for, has ended; its gates are closed", ErrRefused, want, workflowID)
 		}
-		d.RunID = runID
+		if err != nil {
+			return d, "", err
+		}
+		if want != "" && runID != want {
+			return d, "", fmt.Errorf("%w: run %s of %s, which the decision is for, has ended; run %s now runs under that workflow id (the finding was reopened, possibly with other targets): look at its gates (riposte approvals) and decide on them", ErrRefused, want, workflowID, runID)
+		}
+		run = runID
+		if seals {
+			d.RunID = runID
+		}
 	}
 	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
-	return d, nil
+	return d, run, nil
 }
 
 // signal sends a sealed decision, saying whether the run is unknown or has
 // ended when the server does not find it running.
-func (s *Service) signal(ctx context.Context, workflowID string, d workflows.Decision) error {
-	err := s.Client.SignalWorkflow(ctx, workflowID, d.RunID, workflows.SignalDecide, d)
+func (s *Service) signal(ctx context.Context, workflowID, run string, d workflows.Decision) error {
+	err := s.Client.SignalWorkflow(ctx, workflowID, run, workflows.SignalDecide, d)
 	var nf *serviceerror.NotFound
 	switch {
 	case err == nil:

@@ -83,8 +83,8 @@ func approvalsOf(g workflows.Gate) int {
 }
 
 const decideUsage = `Usage:
-  riposte approve RUN STEP [--as USER] [--reason R] [--no-wait]
-  riposte deny RUN STEP [--as USER] [--reason R] [--no-wait]
+  riposte approve RUN STEP [--as USER] [--reason R] [--no-wait] [--run-id ID]
+  riposte deny RUN STEP [--as USER] [--reason R] [--no-wait] [--run-id ID]
 
 Decides an approval gate through the API, with the same checks as a Slack
 click: the token's person (riposte tokens create --user) must be an
@@ -93,7 +93,10 @@ that person.
 --no-wait records the decision on the run and returns without waiting for
 the run to check it (Prefer: respond-async; fast for many decisions); a
 vote the gate refuses is then listed under the gate's "refused" in
-riposte runs show RUN.`
+riposte runs show RUN.
+--run-id names the run whose gate you looked at (the run_id of GET
+/v1/approvals): the decision is refused (409) when that run has ended and
+a reopened finding's new run waits under RUN instead.`
 
 func decideCommand(name string) command {
 	summary := "Approve a gated step"
@@ -105,6 +108,7 @@ func decideCommand(name string) command {
 			fs, f, as := asUserFlags(name, decideUsage, s, "who decides (Slack user id or name)")
 			reason := fs.String("reason", "", "why")
 			noWait := fs.Bool("no-wait", false, "record the decision and return; the run checks it later (refusals: riposte runs show RUN)")
+			runID := fs.String("run-id", "", "the run whose gate this decision is for (refused when another run now runs under RUN)")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -119,7 +123,7 @@ func decideCommand(name string) command {
 			if name == "deny" {
 				decision = "deny"
 			}
-			body, _ := json.Marshal(api.DecisionRequest{Step: pos[1], Decision: decision, User: *as, Reason: *reason})
+			body, _ := json.Marshal(api.DecisionRequest{Step: pos[1], Decision: decision, User: *as, Reason: *reason, RunID: *runID})
 			var res workflows.DecisionResult
 			var status int
 			c := f.client()
