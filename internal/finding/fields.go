@@ -13,20 +13,29 @@ import (
 // [Build] or after its JSON round trip; ok is false when it is unknown.
 func Confidence(view map[string]any) (int, bool) { return score(view["confidence"]) }
 
-// AssetTags returns a detection's asset tags: device.labels, the names
-// of device.groups[] (their uid when unnamed), and the tags of its resources[] (a cloud finding's
+// AssetTags returns a detection's asset tags: device.labels and the names
+// of device.groups[] (their uid when unnamed), of the detection's device
+// and of each device its evidences[] name, and the tags of its resources[] (a cloud finding's
 // asset): resources[].labels as given (Security Hub writes "key=value")
 // and resources[].tags, OCSF key_value_pair objects, as "name=value" (the
 // name alone when the value is empty).
 func AssetTags(det map[string]any) []string {
-	dev := obj(det["device"])
 	var out []string
-	out = appendLabels(out, dev["labels"])
-	for _, g := range list(dev["groups"]) {
-		// A group without a name (CrowdStrike's alerts give host group
-		// ids only) by its uid.
-		if n := cmp.Or(str(obj(g), "name"), str(obj(g), "uid")); n != "" {
-			out = append(out, n)
+	// The detection's device and the devices its evidences[] name (a
+	// Microsoft Graph alert names its machine there only).
+	devs := []any{det["device"]}
+	for _, e := range list(det["evidences"]) {
+		devs = append(devs, obj(e)["device"])
+	}
+	for _, d := range devs {
+		dev := obj(d)
+		out = appendLabels(out, dev["labels"])
+		for _, g := range list(dev["groups"]) {
+			// A group without a name (CrowdStrike's alerts give host group
+			// ids only) by its uid.
+			if n := cmp.Or(str(obj(g), "name"), str(obj(g), "uid")); n != "" {
+				out = append(out, n)
+			}
 		}
 	}
 	for _, r := range list(det["resources"]) {

@@ -22,7 +22,8 @@ import (
 //	serviceSource                   → metadata.product.name ("Microsoft Defender …")
 //	evidence[] by @odata.type       → evidences[]:
 //	    deviceEvidence  → {device: {hostname: deviceDnsName, uid: mdeDeviceId, ip: ipInterfaces[0],
-//	                      network_interfaces: [{ip}] for each of ipInterfaces when it lists more than one}},
+//	                      network_interfaces: [{ip}] for each of ipInterfaces when it lists more than one,
+//	                      labels: tags, groups: [{name: rbacGroupName, uid: rbacGroupId}]}},
 //	                      or dst_endpoint when its roles say destination, attacked
 //	                      or commandAndControl (not source, attacker or compromised)
 //	    userEvidence    → {user: {name: accountName, uid: userSid, email_addr: userPrincipalName, domain}}
@@ -108,6 +109,20 @@ func graphEvidence(e map[string]any) map[string]any {
 		}
 		if os := gets(e, "osPlatform"); os != "" {
 			d["os"] = map[string]any{"name": os}
+		}
+		// The machine's Defender tags ("custom tags … to denote a group
+		// of devices, high-value assets") and its device group, which the
+		// site's guardrails protect by tag (finding.AssetTags).
+		var labels []any
+		for _, t := range strList(e["tags"]) {
+			labels = append(labels, t)
+		}
+		put(d, "labels", labels)
+		g := map[string]any{}
+		put(g, "name", gets(e, "rbacGroupName"))
+		put(g, "uid", gets(e, "rbacGroupId"))
+		if len(g) > 0 {
+			d["groups"] = []any{g}
 		}
 		if farEnd(e) {
 			put(ev, "dst_endpoint", d) // the target: listed, never contained as the affected host
