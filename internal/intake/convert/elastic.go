@@ -31,7 +31,8 @@ import (
 //	kibana.alert.workflow_status open 1, acknowledged 2, closed 4 → status_id
 //	@timestamp (else kibana.alert.original_time) → time
 //	host.hostname (else host.name), first routable host.ip, host.id
-//	                                     → device {hostname, ip, uid}
+//	                                     → device {hostname, ip, uid}; every routable host.ip,
+//	                                       when there are several → device.network_interfaces[].ip
 //	user.name, user.id, user.email       → actor.user {name, uid, email_addr}
 //	process.pid, name, command_line, executable, hash.*
 //	                                     → evidences[0].process
@@ -85,6 +86,17 @@ func Elastic(m map[string]any) (map[string]any, *Error) {
 	put(dev, "hostname", cmp.Or(gets(m, "host.hostname"), gets(m, "host.name")))
 	put(dev, "uid", gets(m, "host.id"))
 	put(dev, "ip", routable(get(m, "host.ip")))
+	// host.ip lists every address of the machine, in no set order (ECS:
+	// "Host ip addresses"): each routable one is an interface
+	// (device.network_interfaces[].ip), which the guardrails judge
+	// against protected networks, not the first alone.
+	if ips := routables(get(m, "host.ip")); len(ips) > 1 {
+		nics := make([]any, 0, len(ips))
+		for _, ip := range ips {
+			nics = append(nics, map[string]any{"ip": ip})
+		}
+		dev["network_interfaces"] = nics
+	}
 	if os := gets(m, "host.os.name"); os != "" {
 		dev["os"] = map[string]any{"name": os}
 	}
@@ -310,17 +322,27 @@ func isTechnique(id string) bool {
 // routable picks the first address of a host.ip list that is neither
 // loopback nor link-local.
 func routable(v any) string {
-	list := strList(v)
-	if s, ok := v.(string); ok {
-		list = []string{s}
-	}
-	for _, s := range list {
-		a, err := netip.ParseAddr(s)
-		if err == nil && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified() {
-			return s
-		}
+	if ips := routables(v); len(ips) > 0 {
+		return ips[0]
 	}
 	return ""
+}
+
+// routables are the addresses of a host.ip list (or one string) that are
+// neither loopback, link-local nor unspecified, each once, in order.
+func routables(v any) []string {
+	list := strList(v)
+	if s, ok := v.(string); ok {
+		list = []string{strings.TrimSpace(s)}
+	}
+	var out []string
+	for _, s := range list {
+		a, err := netip.ParseAddr(s)
+		if err == nil && !a.IsLoopback() && !a.IsLinkLocalUnicast() && !a.IsUnspecified() && !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func isElastic(m map[string]any) bool {
