@@ -368,10 +368,11 @@ type Request struct {
 type Facts struct {
 	Confidence *int     `json:"confidence,omitempty"`
 	AssetTags  []string `json:"asset_tags,omitempty"`
-	// Devices are the detection's device and the devices its evidences[]
-	// name (a Microsoft Graph alert names its machine there only), with
-	// their names and addresses: a step that contains one of them by name
-	// is checked against protected cidrs with its addresses.
+	// Devices are the detection's device and endpoints and those its
+	// evidences[] name (a Microsoft Graph alert names its machine there
+	// only; a CrowdStrike identity alert as its src_endpoint), with their
+	// names and addresses: a step that contains one of them by name is
+	// checked against protected cidrs with its addresses.
 	Devices []Device `json:"devices,omitempty"`
 }
 
@@ -496,8 +497,8 @@ func (p *Policy) protectedTarget(r Request) (bool, string) {
 		tags, devs = finding.AssetTags(r.Detection), devicesOf(r.Detection)
 	}
 	// A host contained by name has the address of the detection's device
-	// (or of a device its evidence names) when it is that device:
-	// protected cidrs cover it too.
+	// (or of an endpoint, or a device its evidence names) when it is that
+	// host: protected cidrs cover it too.
 	if len(pr.prefixes) > 0 {
 		hosts := hostValues(r.Params)
 		for _, dev := range devs {
@@ -766,14 +767,24 @@ func nameMatch(pat, s, sep string) int {
 	return matchNone
 }
 
-// devicesOf are the detection's device and the devices of its
-// evidences[], those with a name and an address.
+// devicesOf are the hosts the detection names with a name and an
+// address: its device and endpoints (src_endpoint, dst_endpoint), and
+// those of its evidences[]. An endpoint pairs a host name with its
+// address as a device does: a CrowdStrike identity alert names the
+// machine it is about (the host affected_host gives) as its src_endpoint
+// only.
 func devicesOf(det map[string]any) []Device {
-	objs := []any{det["device"]}
+	keys := []string{"device", "src_endpoint", "dst_endpoint"}
+	var objs []any
+	for _, k := range keys {
+		objs = append(objs, det[k])
+	}
 	evs, _ := det["evidences"].([]any)
 	for _, e := range evs {
 		em, _ := e.(map[string]any)
-		objs = append(objs, em["device"])
+		for _, k := range keys {
+			objs = append(objs, em[k])
+		}
 	}
 	var out []Device
 	for _, o := range objs {
