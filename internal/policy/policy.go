@@ -5,12 +5,14 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"math"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -545,14 +547,83 @@ func tagMatches(protected, tag string) bool {
 // protectedValue checks every string of a param value against the
 // protected lists, under the innermost map key that holds it (walkStrings):
 // {"items": [{"hostname": "dc-01"}]} is the host dc-01.
+//
+// http.request, which may change anything, names its target where the API
+// wants it: a body given as a string (sent as is) is read as JSON or as a
+// form too, its keys naming its strings, and each segment of a path (and
+// two segments as a network: /ip-lists/10.0.0.0/8) is checked as an IP.
 func (p *Policy) protectedValue(key string, v any) (bool, string) {
 	var why string
-	hit := walkStrings(key, v, func(k, s string) bool {
+	var check func(k, s string) bool
+	check = func(k, s string) bool {
 		var ok bool
-		ok, why = p.protectedString(k, strings.TrimSpace(s))
-		return ok
-	})
+		s = strings.TrimSpace(s)
+		if ok, why = p.protectedString(k, s); ok {
+			return true
+		}
+		switch strings.ToLower(k) {
+		case "body":
+			if inner, ok := bodyValue(s); ok {
+				return walkStrings(k, inner, check)
+			}
+		case "path":
+			for _, seg := range pathTargets(s) {
+				if ok, why = p.protectedString("ip", seg); ok {
+					why = fmt.Sprintf("path %s: %s", s, why)
+					return true
+				}
+			}
+		}
+		return false
+	}
+	hit := walkStrings(key, v, check)
 	return hit, why
+}
+
+// bodyValue reads a string request body as the API will: JSON (an object
+// or a list), else an HTML form (name=value&…).
+func bodyValue(s string) (any, bool) {
+	if strings.HasPrefix(s, "{") || strings.HasPrefix(s, "[") {
+		var v any
+		if json.Unmarshal([]byte(s), &v) == nil {
+			return v, true
+		}
+	}
+	if !strings.Contains(s, "=") || strings.ContainsAny(s, " \t\r\n") {
+		return nil, false
+	}
+	q, err := url.ParseQuery(s)
+	if err != nil || len(q) == 0 {
+		return nil, false
+	}
+	m := make(map[string]any, len(q))
+	for k, vs := range q {
+		l := make([]any, len(vs))
+		for i, x := range vs {
+			l[i] = x
+		}
+		m[k] = l
+	}
+	return m, true
+}
+
+// pathTargets are the segments of a URL path, unescaped, and each two
+// adjacent ones joined (a network written address/bits).
+func pathTargets(path string) []string {
+	var segs []string
+	for _, seg := range strings.Split(path, "/") {
+		if u, err := url.PathUnescape(seg); err == nil {
+			seg = u
+		}
+		if seg = strings.TrimSpace(seg); seg != "" {
+			segs = append(segs, seg)
+		}
+	}
+	out := slices.Clone(segs)
+	for i := 0; i+1 < len(segs); i++ {
+		out = append(out, segs[i]+"/"+segs[i+1])
+	}
+	return out
 }
 
 // walkStrings calls f with each string of a param value, nested maps and
