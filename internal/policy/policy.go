@@ -203,6 +203,13 @@ func protected(r *yamlx.Reporter, n *yaml.Node) Protected {
 	list := func(key string) []string {
 		if v := present(fields[key]); v != nil {
 			l, _ := r.StringList(v, "protected."+key)
+			// Values are compared trimmed: a pattern with a space
+			// around it would never match anything.
+			for i, e := range v.Content {
+				if e = yamlx.Resolve(e); e.Kind == yaml.ScalarNode && strings.TrimSpace(e.Value) != e.Value && strings.TrimSpace(e.Value) != "" {
+					r.Errorf(e, "protected.%s[%d]: %q has a space around it and would never match (values are compared without theirs); write %q", key, i, e.Value, strings.TrimSpace(e.Value))
+				}
+			}
 			return l
 		}
 		return nil
