@@ -167,7 +167,7 @@ func TestRealCorpus(t *testing.T) {
 		"cloudaisec-guardduty-1.8.ocsf.json#1":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"cloudaisec-guardduty-1.8.ocsf.json#2":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"cloud-identity", "triage-low-confidence"}},
 		"cloudaisec-guardduty-1.8.ocsf.json#3":        {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
-		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json#0": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: []string{"00u-fatigue-target", "alice@example.com"}, ips: []string{"198.51.100.25"}, matched: []string{"triage-low-confidence"}},
+		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json#0": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: []string{"00u-fatigue-target", "alice@example.com"}, ips: []string{"198.51.100.25"}, matched: []string{"compromised-account", "triage-low-confidence"}},
 		// OCSF 1.7 (Tenzir's library mappings, their recorded test outputs,
 		// transcribed from Tenzir's notation by tqlToJSON, tenzir_test.go):
 		// an Okta threat (Okta's synthetic log: the user's uid, the source

@@ -148,7 +148,7 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		// OCSF 1.8 (NDJSON bodies): four GuardDuty findings (the two credential
 		// findings name a GuardDuty AccessKey resource), one Okta detection.
 		"cloudaisec-guardduty-1.8.ocsf.json":        {"cloud-identity", "cloud-identity", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence", "triage-low-confidence"},
-		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json": {"triage-low-confidence"},
+		"cloudaisec-okta-mfa-fatigue-1.8.ocsf.json": {"compromised-account", "triage-low-confidence"},
 		// OCSF 1.7 (Tenzir library mappings, transcribed from Tenzir's
 		// notation): Okta, Check Point, Windows Defender (no hash: triage).
 		"tenzir-okta-threat-detected-1.7.ocsf.json": {"triage-low-confidence"},
