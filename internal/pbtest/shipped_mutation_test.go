@@ -28,31 +28,38 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 	}
 	mutations := []struct {
 		playbook, old, new, why string
+		// times is how often old occurs (every occurrence is replaced):
+		// 0 means once. endpoint-threat has one containment step per
+		// EDR, each with the same gate.
+		times int
 	}{
 		// "every shipped containment playbook requires confidence ≥ 60":
 		// a detector that gives no confidence (most real producers) is
 		// never read as confident enough for an automatic block.
 		{"block-c2-beaconing", `(finding.confidence ?? 0) >= 60`, `(finding.confidence ?? 100) >= 60`,
-			"unknown confidence read as high: the firewall block becomes automatic on any beacon alert without a confidence"},
+			"unknown confidence read as high: the firewall block becomes automatic on any beacon alert without a confidence", 0},
 		// The block is automatic: the reputation thresholds are the decision.
 		{"block-c2-beaconing", `abuse_confidence_score ?? 0) >= 75`, `abuse_confidence_score ?? 0) >= 50`,
-			"AbuseIPDB threshold lowered from 75 to 50"},
+			"AbuseIPDB threshold lowered from 75 to 50", 0},
 		{"block-c2-beaconing", `(steps.vt.output?.malicious ?? 0) >= 3`, `(steps.vt.output?.malicious ?? 0) >= 1`,
-			"VirusTotal threshold lowered from 3 engines to 1"},
+			"VirusTotal threshold lowered from 3 engines to 1", 0},
 		{"ransomware-behaviour", `(finding.confidence ?? 0) >= 60`, `(finding.confidence ?? 60) >= 60`,
-			"unknown confidence read as 60: a workstation isolated at once on a detector that gives no confidence"},
+			"unknown confidence read as 60: a workstation isolated at once on a detector that gives no confidence", 0},
 		// "two approvers on production or a server"
 		{"ransomware-behaviour", `if: vars.production || vars.server`, `if: vars.production`,
-			"a server (OCSF device type_id 1, CrowdStrike Server/Domain Controller) isolated without approvers"},
+			"a server (OCSF device type_id 1, CrowdStrike Server/Domain Controller) isolated without approvers", 0},
 		{"ransomware-behaviour", `|| "production" in (detection.device?.labels ?? [])`, ``,
-			"a host labelled production isolated without approvers"},
+			"a host labelled production isolated without approvers", 0},
 		// "automatic only at ≥90% on a workstation (never a production host
 		// or one the detection calls a server)"
 		{"endpoint-threat", `vars.production || vars.server || finding.confidence == nil`, `vars.production || finding.confidence == nil`,
-			"a server contained at once at 90%"},
+			"a server contained at once at 90%", 3},
+		// "contain the host through the EDR that raised the alert"
+		{"endpoint-threat", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "crowdstrike"`,
+			"every alert's host contained through CrowdStrike, whichever EDR raised it", 0},
 		// "executives two"
 		{"compromised-account", `glob("ceo@*", vars.user) ||`, ``,
-			"a ceo@ login suspended on one approval and released after 24h"},
+			"a ceo@ login suspended on one approval and released after 24h", 0},
 	}
 	for _, m := range mutations {
 		t.Run(m.playbook+": "+m.why, func(t *testing.T) {
@@ -76,10 +83,11 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := strings.Count(string(src), m.old); n != 1 {
-				t.Fatalf("%q occurs %d times in %s.yaml, want once (update the mutation)", m.old, n, m.playbook)
+			want := max(m.times, 1)
+			if n := strings.Count(string(src), m.old); n != want {
+				t.Fatalf("%q occurs %d times in %s.yaml, want %d (update the mutation)", m.old, n, m.playbook, want)
 			}
-			mutated := strings.Replace(string(src), m.old, m.new, 1)
+			mutated := strings.ReplaceAll(string(src), m.old, m.new)
 			if err := os.WriteFile(filepath.Join(pbs, m.playbook+".yaml"), []byte(mutated), 0o600); err != nil {
 				t.Fatal(err)
 			}

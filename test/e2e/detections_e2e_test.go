@@ -38,9 +38,11 @@ import (
 // formats, auto-detected) to riposte dev with the shipped playbooks, and
 // checks the routing and that containment ran against the lab on the
 // entity the finding names: Okta suspends the user of the CrowdStrike
-// identity alert, AWS revokes the GuardDuty role's sessions, and the host of
-// the Elastic Defend alert is network-contained after one approval. Every
-// contain step that ran acted on an entity of its run's finding view.
+// identity alert, AWS revokes the GuardDuty role's sessions, the host of
+// the Elastic Defend alert is contained by no other EDR (the ticket says to
+// contain it from Elastic's console), and the host of a Falcon detection is
+// network-contained through CrowdStrike after one approval. Every contain
+// step that ran acted on an entity of its run's finding view.
 func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
@@ -55,8 +57,10 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	lab.AddUser("admin.abcdef@example.com", "Admin", "Abcdef")
 	// ... and the AWS account the role the GuardDuty finding names.
 	labpkg.Fake[*aws.Fake](lab).AddRole("Admin")
-	// ... and the Linux host the Elastic Defend alert was raised on.
-	lab.AddHosts("siem-linux-release-sec-bis")
+	// ... the Linux host the Elastic Defend alert was raised on (every EDR
+	// fake knows it: no EDR but Elastic's may be asked to contain it) and
+	// the Falcon host of the CrowdStrike detection.
+	lab.AddHosts("siem-linux-release-sec-bis", "DESKTOP1111")
 
 	// riposte submit --explain starts nothing and says why each playbook
 	// did or did not match; --format names a vendor format.
@@ -207,14 +211,64 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	}
 
 	// The Elastic Defend alert (Empire stager, High, confidence unknown):
-	// the host it names is contained on the EDR after one approval, never
-	// before it.
+	// no containment action in the catalog is Elastic's, and no other EDR
+	// is asked to contain a host it may not manage (or know another
+	// machine by that name): the run asks no approval, contains nothing,
+	// and its ticket says to contain the host from Elastic's console.
 	var endpoint string
 	for _, id := range runs["elastic-security-alert.json"] {
 		if strings.HasPrefix(id, "endpoint-threat:") {
 			endpoint = id
 		}
 	}
+	d = h.waitRun(endpoint, time.Minute)
+	for _, s := range d.Steps {
+		if strings.HasPrefix(s.ID, "isolate") && (s.Status != "skipped" || s.Gate != nil) {
+			t.Errorf("Elastic alert: step %s %s (gate %+v), want skipped without a gate", s.ID, s.Status, s.Gate)
+		}
+	}
+	if d.Outputs["contained"] != false {
+		t.Errorf("Elastic alert: outputs %v", d.Outputs)
+	}
+	if n := len(lab.State().ContainedHosts); n != 0 || len(lab.CallsFor("crowdstrike", "contain", "siem-linux-release-sec-bis")) != 0 {
+		t.Errorf("the Elastic alert's host was contained through another EDR: %+v", lab.State().ContainedHosts)
+	}
+	byHand := false
+	for _, tk := range lab.State().Tickets {
+		if strings.HasPrefix(tk.Summary, "Endpoint threat on siem-linux-release-sec-bis") &&
+			strings.Contains(tk.Description, "no containment action for Elastic Elastic Security; contain the host from its own console") {
+			byHand = true
+		}
+	}
+	if !byHand {
+		t.Errorf("no endpoint ticket saying to contain the Elastic host by hand: %+v", lab.State().Tickets)
+	}
+
+	// The Falcon event-stream detection (confidence unknown) raised to
+	// High: the host it names is contained through CrowdStrike, the EDR
+	// that raised it, after one approval, never before it.
+	src, err := os.ReadFile("../../internal/intake/testdata/real/crowdstrike-stream-epp-detection-summary.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	if err := json.Unmarshal(src, &raw); err != nil {
+		t.Fatal(err)
+	}
+	falcon, _, err := convert.One(0, raw, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	falcon["severity_id"] = 4
+	falcon["finding_info"].(map[string]any)["uid"] = "falcon-high-1"
+	body, _ := json.Marshal(falcon)
+	code, b := h.do("POST", "/v1/detections", h.token, string(body))
+	var fr api.DetectionsResponse
+	if (code != 200 && code != 202) || json.Unmarshal(b, &fr) != nil || len(fr.Detections) != 1 || len(fr.Detections[0].Matched) != 1 ||
+		fr.Detections[0].Matched[0].Playbook != "endpoint-threat" {
+		t.Fatalf("Falcon alert raised to High: %d %s", code, b)
+	}
+	endpoint = fr.Detections[0].Matched[0].WorkflowID
 	h.waitStep(endpoint, "isolate", "waiting_approval")
 	if n := len(lab.State().ContainedHosts); n != 0 {
 		t.Fatalf("a host was contained before the approval: %+v", lab.State().ContainedHosts)
@@ -223,16 +277,16 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 	d = h.waitStep(endpoint, "page", "succeeded")
 	for _, s := range d.Steps {
 		if s.ID == "isolate" {
-			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["hostname"] != "siem-linux-release-sec-bis" {
+			if p, _ := s.Params.(map[string]any); s.Status != "succeeded" || p["hostname"] != "DESKTOP1111" {
 				t.Errorf("isolate: %s %v (%s)", s.Status, s.Params, s.Error)
 			}
 		}
 	}
 	st = lab.State()
-	if len(st.ContainedHosts) != 1 || st.ContainedHosts[0].Hostname != "siem-linux-release-sec-bis" || st.ContainedHosts[0].Vendor != "crowdstrike" {
-		t.Errorf("contained hosts = %+v, want siem-linux-release-sec-bis on CrowdStrike", st.ContainedHosts)
+	if len(st.ContainedHosts) != 1 || st.ContainedHosts[0].Hostname != "DESKTOP1111" || st.ContainedHosts[0].Vendor != "crowdstrike" {
+		t.Errorf("contained hosts = %+v, want DESKTOP1111 on CrowdStrike", st.ContainedHosts)
 	}
-	if calls := lab.CallsFor("crowdstrike", "contain", "siem-linux-release-sec-bis"); len(calls) != 1 {
+	if calls := lab.CallsFor("crowdstrike", "contain", "DESKTOP1111"); len(calls) != 1 {
 		t.Errorf("CrowdStrike contain calls for the host: %+v", calls)
 	}
 
