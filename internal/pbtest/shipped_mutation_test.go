@@ -60,6 +60,25 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		// "executives two"
 		{"compromised-account", `glob("ceo@*", vars.user) ||`, ``,
 			"a ceo@ login suspended on one approval and released after 24h", 0},
+		// Edits that weaken what README and the playbooks' descriptions say
+		// in other ways: how long a gate waits, who must say why, which
+		// detections a playbook takes.
+		{"ransomware-behaviour", "timeout: 15m\n      on_timeout: approve", "timeout: 45m\n      on_timeout: approve",
+			"a production host or server showing ransomware behaviour left unisolated for 45 minutes, not 15, before the gate approves itself", 0},
+		{"contain-credential-theft", `escalate_to: {users: [U0CISO0001], timeout: 30m}`, `escalate_to: {users: [U0CISO0001], timeout: 4h}`,
+			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 0},
+		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 50`,
+			"credential dumping at 50-69% taken from triage into containment", 0},
+		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 80`,
+			"credential dumping at 70-79% left without containment", 0},
+		{"endpoint-threat", "\n      reason: on_deny", "",
+			"a denial of a host's containment recorded without a reason", 3},
+		{"block-c2-beaconing", ` || # == "T1573"`, ``,
+			"beaconing over an encrypted channel (T1573) not blocked", 0},
+		{"phishing-url-clicked", `finding.severity_id >= 3`, `finding.severity_id >= 4`,
+			"a Medium phishing click left without containment", 0},
+		{"phishing-url-clicked", `finding.severity_id >= 3`, `finding.severity_id >= 1`,
+			"an Informational or Low phishing click revokes the user's sessions", 0},
 	}
 	for _, m := range mutations {
 		t.Run(m.playbook+": "+m.why, func(t *testing.T) {
