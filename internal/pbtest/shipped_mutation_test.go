@@ -29,8 +29,8 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 	mutations := []struct {
 		playbook, old, new, why string
 		// times is how often old occurs (every occurrence is replaced):
-		// 0 means once. endpoint-threat has one containment step per
-		// EDR, each with the same gate.
+		// 0 means once. endpoint-threat and ransomware-behaviour have one
+		// containment step per EDR, each with the same gate.
 		times int
 	}{
 		// "every shipped containment playbook requires confidence ≥ 60":
@@ -47,7 +47,7 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 			"unknown confidence read as 60: a workstation isolated at once on a detector that gives no confidence", 0},
 		// "two approvers on production or a server"
 		{"ransomware-behaviour", `if: vars.production || vars.server`, `if: vars.production`,
-			"a server (OCSF device type_id 1, CrowdStrike Server/Domain Controller) isolated without approvers", 0},
+			"a server (OCSF device type_id 1, CrowdStrike Server/Domain Controller) isolated without approvers", 3},
 		{"ransomware-behaviour", `|| "production" in (detection.device?.labels ?? [])`, ``,
 			"a host labelled production isolated without approvers", 0},
 		// "automatic only at ≥90% on a workstation (never a production host
@@ -60,11 +60,14 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		// "executives two"
 		{"compromised-account", `glob("ceo@*", vars.user) ||`, ``,
 			"a ceo@ login suspended on one approval and released after 24h", 0},
+		// "isolated by the EDR that raised the alert"
+		{"ransomware-behaviour", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "defender"`,
+			"a Falcon alert's host isolated through Defender without a human", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
 		// detections a playbook takes.
 		{"ransomware-behaviour", "timeout: 15m\n      on_timeout: approve", "timeout: 45m\n      on_timeout: approve",
-			"a production host or server showing ransomware behaviour left unisolated for 45 minutes, not 15, before the gate approves itself", 0},
+			"a production host or server showing ransomware behaviour left unisolated for 45 minutes, not 15, before the gate approves itself", 3},
 		{"contain-credential-theft", `escalate_to: {users: [U0CISO0001], timeout: 30m}`, `escalate_to: {users: [U0CISO0001], timeout: 4h}`,
 			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 0},
 		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 50`,
