@@ -29,8 +29,9 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 	mutations := []struct {
 		playbook, old, new, why string
 		// times is how often old occurs (every occurrence is replaced):
-		// 0 means once. endpoint-threat and ransomware-behaviour have one
-		// containment step per EDR, each with the same gate.
+		// 0 means once. endpoint-threat, ransomware-behaviour and
+		// contain-credential-theft have one containment step per EDR, each
+		// with the same gate.
 		times int
 	}{
 		// "every shipped containment playbook requires confidence ≥ 60":
@@ -63,13 +64,15 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		// "isolated by the EDR that raised the alert"
 		{"ransomware-behaviour", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "defender"`,
 			"a Falcon alert's host isolated through Defender without a human", 0},
+		{"contain-credential-theft", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "crowdstrike"`,
+			"a Defender alert's host contained through CrowdStrike without a human", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
 		// detections a playbook takes.
 		{"ransomware-behaviour", "timeout: 15m\n      on_timeout: approve", "timeout: 45m\n      on_timeout: approve",
 			"a production host or server showing ransomware behaviour left unisolated for 45 minutes, not 15, before the gate approves itself", 3},
 		{"contain-credential-theft", `escalate_to: {users: [U0CISO0001], timeout: 30m}`, `escalate_to: {users: [U0CISO0001], timeout: 4h}`,
-			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 0},
+			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 3},
 		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 50`,
 			"credential dumping at 50-69% taken from triage into containment", 0},
 		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 80`,
