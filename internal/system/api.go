@@ -230,6 +230,10 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		// Runs waiting for a decision, asked of Temporal's visibility on
 		// scrape.
 		s.Metrics.WatchApprovalsPending(telemetry.CountWorkflows(s.Client, s.Temporal.Namespace, workflows.PendingApprovalsQuery()), 0)
+		// Runs Temporal terminated or timed out never run the worker
+		// interceptor that counts runs finished: counted from visibility.
+		s.Metrics.WatchClosedRuns(ctx, telemetry.ClosedRunsOptions{Client: s.Client, Namespace: s.Temporal.Namespace,
+			Query: workflows.PlaybookRunsQuery, PlaybookAttribute: workflows.SAPlaybookName.GetName(), Logger: s.logger})
 		srv.Public["GET /metrics"] = s.Metrics.Handler()
 	}
 	if b.codec && s.Keys != nil {

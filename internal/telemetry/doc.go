@@ -15,7 +15,9 @@
 //	riposte_detections_deduplicated_total             of those, detections whose runs all existed already
 //	riposte_detections_rejected_total{reason}         requests refused: unauthorized, too_large, malformed, invalid
 //	riposte_runs_started_total{playbook,mode}         runs started (mode: live, shadow, dry_run)
-//	riposte_runs_finished_total{playbook,status}      runs that returned (status: succeeded, failed, canceled)
+//	riposte_runs_finished_total{playbook,status}      runs that returned (status: succeeded, failed, canceled; worker
+//	                                                  interceptor) or that Temporal ended (terminated, timed_out;
+//	                                                  WatchClosedRuns, from visibility, namespace-wide)
 //	riposte_withdrawals_recorded_total{playbook}      findings withdrawn before any run: recorded by a run that runs no step, not counted above
 //	riposte_step_duration_seconds{action,status}      one histogram sample per action attempt (status: succeeded, failed, canceled, timed_out)
 //	riposte_approvals_pending                         runs waiting for a human decision (whole namespace, from visibility)

@@ -119,7 +119,7 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 	}, []string{"playbook", "mode"})
 	m.runsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricRunsFinished,
-		Help: "Playbook runs ended, by playbook and status (succeeded, failed, canceled).",
+		Help: "Playbook runs ended, by playbook and status (succeeded, failed, canceled; terminated, timed_out: counted from visibility, namespace-wide).",
 	}, []string{"playbook", "status"})
 	m.withdrawalsRecorded = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricWithdrawalsRecorded,
