@@ -14,7 +14,7 @@ import (
 // includes ones no retry can mend: the server's certificate is not trusted
 // (a private CA not installed, a wrong host name) and the redirect refused
 // because it would send the token in clear. follow then said "retrying for
-// up to 5m" and a script waited five minutes for exit 1 on a settings
+// up to 5m" and a script waited five minutes for its exit on a settings
 // mistake. Those end follow at once, as a 401 or a 404 does.
 func TestRunsFollowDoesNotRetryWhatCannotMend(t *testing.T) {
 	tlsSrv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -31,7 +31,7 @@ func TestRunsFollowDoesNotRetryWhatCannotMend(t *testing.T) {
 	} {
 		start := time.Now()
 		code, _, stderr := runCLI(t, "runs", "follow", "pb:x", "--api", tc.api, "--token", "t", "--interval", "10ms", "--retry-for", "3s")
-		if code != 1 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "retrying") || time.Since(start) > 2*time.Second {
+		if code != exitFollowUnknown || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "retrying") || time.Since(start) > 2*time.Second {
 			t.Errorf("--api %s: exit %d after %s, stderr %s", tc.api, code, time.Since(start).Round(time.Millisecond), stderr)
 		}
 	}

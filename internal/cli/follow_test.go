@@ -65,17 +65,19 @@ func TestRunsFollowSurvivesATransientAPIError(t *testing.T) {
 }
 
 // A poll the API refuses for good (the run does not exist, the token is
-// wrong) still ends follow at once with the API's problem.
+// wrong) still ends follow at once with the API's problem, exit 4: follow
+// did not see the run end.
 func TestRunsFollowStopsOnAPermanentError(t *testing.T) {
 	srv := fakeAPI(t, map[string]any{})
 	code, _, stderr := runCLI(t, "runs", "follow", "pb:nope", "--api", srv.URL, "--token", "t", "--interval", "10ms")
-	if code != 1 || !strings.Contains(stderr, "404 Run not found") {
+	if code != exitFollowUnknown || !strings.Contains(stderr, "404 Run not found") {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }
 
-// An API that stays away longer than --retry-for ends follow with exit 1
-// and says for how long it tried.
+// An API that stays away longer than --retry-for ends follow with exit 4
+// (not 1: the run did not fail, as far as anyone knows) and says for how
+// long it tried.
 func TestRunsFollowGivesUpAfterRetryFor(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/problem+json")
@@ -84,7 +86,7 @@ func TestRunsFollowGivesUpAfterRetryFor(t *testing.T) {
 	}))
 	defer srv.Close()
 	code, _, stderr := runCLI(t, "runs", "follow", "pb:x", "--api", srv.URL, "--token", "t", "--interval", "10ms", "--retry-for", "200ms")
-	if code != 1 || !strings.Contains(stderr, "503 Temporal unavailable") || !strings.Contains(stderr, "--retry-for") {
+	if code != exitFollowUnknown || !strings.Contains(stderr, "503 Temporal unavailable") || !strings.Contains(stderr, "--retry-for") {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 }

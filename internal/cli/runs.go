@@ -30,7 +30,10 @@ what it acts on, output summary, error), the outcome, holds with their release t
 rollback; follow prints step progress live until the run ends and exits 0
 when it completed (whatever its outcome), 1 when it failed. A poll the API
 cannot answer for now (429, 502, 503, 504, no connection) is retried, after
-its Retry-After, for up to --retry-for; then follow exits 1 saying so.
+its Retry-After, for up to --retry-for; then follow exits 4 saying so: exit
+4 means follow did not see the run end (it gave up, or the API refused to
+show the run: not found, a token refused, a certificate not trusted), not
+that the run failed.
 
 Statuses: running, waiting_approval, holding, succeeded, failed.
 Outcomes: contained, partially_contained, not_contained, no_containment,
@@ -412,6 +415,10 @@ func summarize(v any, n int) string {
 // now (transient) is retried, after its Retry-After or the interval, for up
 // to retryFor of continuous failure: a rate limit or a restart of the API
 // does not end follow with the exit code of a failed run.
+//
+// Exit codes: 0 the run completed, 1 it failed, exitFollowUnknown when
+// follow did not see it end (gave up after retryFor, or a poll refused for
+// good), 2 a setting to fix, 130 interrupted.
 func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor time.Duration, s Streams) int {
 	seen := map[string]string{}
 	tick := time.NewTicker(interval)
@@ -425,14 +432,14 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 			}
 			wait, ok := transient(err)
 			if !ok {
-				return fail(s, err)
+				return followUnknown(s, err)
 			}
 			if failingSince.IsZero() {
 				failingSince = time.Now()
 				printLine(s.Err, "riposte: %v\n  still following %s: retrying for up to %s (--retry-for)\n", err, id, retryFor)
 			}
 			if time.Since(failingSince) >= retryFor {
-				return fail(s, fmt.Errorf("gave up following %s: the API has not answered for %s (--retry-for): %w", id, time.Since(failingSince).Round(time.Second), err))
+				return followUnknown(s, fmt.Errorf("gave up following %s: the API has not answered for %s (--retry-for): %w; how the run ends is not known (exit %d)", id, time.Since(failingSince).Round(time.Second), err, exitFollowUnknown))
 			}
 			wait = min(max(wait, interval), time.Until(failingSince.Add(retryFor))+interval)
 			select {
@@ -475,6 +482,20 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 		case <-tick.C:
 		}
 	}
+}
+
+// exitFollowUnknown is runs follow's exit code when it did not see the run
+// end: not 1, which says the run failed.
+const exitFollowUnknown = 4
+
+// followUnknown prints why follow stops without the run's end and returns
+// exitFollowUnknown; a setting to fix (2) or an interrupt (130) keeps its
+// own code.
+func followUnknown(s Streams, err error) int {
+	if code := fail(s, err); code != 1 {
+		return code
+	}
+	return exitFollowUnknown
 }
 
 func writeJSONTo(w io.Writer, v any) {
