@@ -148,6 +148,10 @@ func budgetFunctions() []expr.Option {
 		// a side's type is only known at run time.
 		expr.Function("__riposte_concat", add, new(func(*meter, string, string) string)),
 		expr.Function("__riposte_add", add, new(func(*meter, any, any) any)),
+		// __riposte_match_cost charges `s matches "constant"`,
+		// __riposte_matches is matches with a pattern that is not one.
+		expr.Function("__riposte_match_cost", matchCost, new(func(*meter, any, int) any)),
+		expr.Function("__riposte_matches", matchDynamic, new(func(*meter, any, any) bool)),
 		expr.Function("__riposte_in", func(args ...any) (any, error) {
 			rv := reflect.ValueOf(args[2])
 			if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
@@ -346,6 +350,26 @@ func (budgetPatch) Visit(node *ast.Node) {
 		case "in":
 			if isKind(n.Right.Type(), reflect.Slice, reflect.Array, reflect.Interface) {
 				ast.Patch(node, call("__riposte_in", n.Left, n.Right))
+			}
+		case "matches":
+			// A constant pattern stays expr's, compiled once; its match is
+			// charged on the left. Another is compiled and charged at
+			// evaluation (regexp.go).
+			if !isKind(n.Left.Type(), reflect.String, reflect.Interface) || isCall(n.Left, "__riposte_match_cost") {
+				return
+			}
+			if s, ok := n.Right.(*ast.StringNode); ok {
+				size, err := regexpSize(s.Value)
+				if err != nil {
+					return // the checker reports it
+				}
+				insts := &ast.IntegerNode{Value: size}
+				insts.SetType(reflect.TypeOf(0))
+				n.Left = call("__riposte_match_cost", n.Left, insts)
+				return
+			}
+			if isKind(n.Right.Type(), reflect.String, reflect.Interface) {
+				ast.Patch(node, call("__riposte_matches", n.Left, n.Right))
 			}
 		}
 	case *ast.CallNode:

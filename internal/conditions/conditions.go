@@ -234,6 +234,11 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	if len(src) > MaxExprLen {
 		return nil, &Error{Line: 1, Column: 1, Msg: fmt.Sprintf("expression is %d characters long; the limit is %d", len(src), MaxExprLen)}
 	}
+	// A constant pattern is compiled once, with the expression: over its
+	// size limit it is refused here, before expr's checker builds it.
+	if err := checkPatterns(src); err != nil {
+		return nil, err
+	}
 	prog, err := expr.Compile(src, options(s, wantBool)...)
 	if err != nil {
 		return nil, toError(err, s)
