@@ -227,12 +227,16 @@ func (wi *workflowInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor
 		return res, err
 	}
 	status := playbook.StatusSucceeded
-	if err != nil {
+	var canceled *temporal.CanceledError
+	switch {
+	case errors.As(err, &canceled) || errors.Is(ctx.Err(), workflow.ErrCanceled):
+		// Cancelled (Temporal UI, temporal workflow cancel): the
+		// interpreter handles the cancellation and returns its result
+		// with no error, which Temporal records as Completed; the run was
+		// still cancelled, not a success.
+		status = playbook.StatusCanceled
+	case err != nil:
 		status = playbook.StatusFailed
-		var canceled *temporal.CanceledError
-		if errors.As(err, &canceled) {
-			status = playbook.StatusCanceled
-		}
 	}
 	pb, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(wi.w.playbookKey)
 	RecordRunFinished(ctx, pb, status)
