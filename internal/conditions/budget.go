@@ -127,6 +127,31 @@ func add(args ...any) (any, error) {
 	return runtime.Add(args[1], args[2]), nil
 }
 
+func grow(args ...any) (any, error) {
+	if s, ok := args[1].(string); ok {
+		pct, _ := args[2].(int)
+		if len(s) > MaxEvalBytes {
+			return nil, errBytes
+		}
+		if err := meterOf(args[0]).charge(len(s)*pct/100 + 8); err != nil {
+			return nil, err
+		}
+	}
+	return args[1], nil
+}
+
+func entries(args ...any) (any, error) {
+	if rv := reflect.ValueOf(args[1]); rv.Kind() == reflect.Map {
+		if rv.Len() > MaxEvalBytes/entryBytes {
+			return nil, errBytes
+		}
+		if err := meterOf(args[0]).charge(rv.Len() * entryBytes); err != nil {
+			return nil, err
+		}
+	}
+	return args[1], nil
+}
+
 func meterOf(arg any) *meter {
 	m, _ := arg.(*meter)
 	if m == nil {
@@ -152,6 +177,15 @@ func budgetFunctions() []expr.Option {
 		// __riposte_matches is matches with a pattern that is not one.
 		expr.Function("__riposte_match_cost", matchCost, new(func(*meter, any, int) any)),
 		expr.Function("__riposte_matches", matchDynamic, new(func(*meter, any, any) bool)),
+		// __riposte_grow and __riposte_grow_str charge the string a
+		// growBuiltins builtin is about to build from args[1] (args[2]
+		// bytes per 100), and return it unchanged.
+		expr.Function("__riposte_grow", grow, new(func(*meter, any, int) any)),
+		expr.Function("__riposte_grow_str", grow, new(func(*meter, string, int) string)),
+		// __riposte_entries and __riposte_entries_map charge the entries
+		// of the map keys() or values() is about to list.
+		expr.Function("__riposte_entries", entries, new(func(*meter, any) any)),
+		expr.Function("__riposte_entries_map", entries, new(func(*meter, map[string]any) map[string]any)),
 		expr.Function("__riposte_in", func(args ...any) (any, error) {
 			rv := reflect.ValueOf(args[2])
 			if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
@@ -280,6 +314,16 @@ func budgetFunctions() []expr.Option {
 	}
 }
 
+// growBuiltins are the builtins that build a string from one string, with
+// the most bytes they write per 100 bytes of it: upper and lower may
+// change a rune's length (U+023F, 2 bytes, upper-cases to 3), toBase64
+// writes 4 for 3, fromBase64 decodes then copies.
+var growBuiltins = map[string]int{"upper": 150, "lower": 150, "toBase64": 134, "fromBase64": 150}
+
+// entryBytes is what keys() and values() charge per entry of the map:
+// the sorted keys they build and the list they return.
+const entryBytes = 64
+
 // sizedBuiltins are the builtins whose output may be far larger than the
 // memory expr charged for their input.
 var sizedBuiltins = map[string]bool{"toJSON": true, "string": true, "join": true, "flatten": true, "concat": true}
@@ -376,8 +420,33 @@ func (budgetPatch) Visit(node *ast.Node) {
 		if isCall(n, "glob") && len(n.Arguments) == 2 {
 			ast.Patch(node, call("__riposte_glob", n.Arguments...))
 		}
+		// keys and values build a list of the map's entries (sorted):
+		// charged per entry.
+		if (isCall(n, "keys") || isCall(n, "values")) && len(n.Arguments) == 1 && !isCall(n.Arguments[0], "__riposte_entries") &&
+			!isCall(n.Arguments[0], "__riposte_entries_map") {
+			a := n.Arguments[0]
+			name := "__riposte_entries"
+			if t := a.Type(); t != nil && t.Kind() == reflect.Map {
+				name = "__riposte_entries_map"
+			}
+			n.Arguments[0] = call(name, a)
+		}
 	case *ast.BuiltinNode:
 		switch {
+		case growBuiltins[n.Name] > 0 && len(n.Arguments) == 1:
+			// A new string as long as the argument (or longer): charged
+			// before it is built.
+			a := n.Arguments[0]
+			if isCall(a, "__riposte_grow") || isCall(a, "__riposte_grow_str") || !isKind(a.Type(), reflect.String, reflect.Interface) {
+				return
+			}
+			pct := &ast.IntegerNode{Value: growBuiltins[n.Name]}
+			pct.SetType(reflect.TypeOf(0))
+			name := "__riposte_grow"
+			if t := a.Type(); t != nil && t.Kind() == reflect.String {
+				name = "__riposte_grow_str"
+			}
+			n.Arguments[0] = call(name, a, pct)
 		case n.Name == "uniq" && len(n.Arguments) == 1:
 			ast.Patch(node, call("__riposte_uniq", n.Arguments...))
 		case (n.Name == "split" || n.Name == "splitAfter") && (len(n.Arguments) == 2 || len(n.Arguments) == 3):
@@ -442,6 +511,10 @@ func unsized(n ast.Node) ast.Node {
 	return n
 }
 
+// uniqKeptBytes is what uniq charges for each string or number it keeps:
+// its place in the list returned and in the set that finds it again.
+const uniqKeptBytes = 48
+
 // uniq is expr's uniq (the elements of list, each kept once, in order,
 // equal as expr's == says) in time linear in the list for strings and
 // numbers, which are looked up by value. Other values (lists, maps, bools,
@@ -469,9 +542,14 @@ func uniq(m *meter, list any) ([]any, error) {
 	}
 	for i := 0; i < rv.Len(); i++ {
 		x := rv.Index(i).Interface()
+		// Each element kept: its place in the list returned and, for
+		// strings and numbers, in the set that finds it again.
 		if s, ok := x.(string); ok {
 			if strs[s] {
 				continue
+			}
+			if err := m.charge(uniqKeptBytes); err != nil {
+				return nil, err
 			}
 			strs[s] = true
 			ret = append(ret, x)
@@ -487,6 +565,9 @@ func uniq(m *meter, list any) ([]any, error) {
 				return nil, err
 			}
 			if !dup {
+				if err := m.charge(uniqKeptBytes); err != nil {
+					return nil, err
+				}
 				nums[f] = append(nums[f], x)
 				ret = append(ret, x)
 			}
@@ -497,6 +578,9 @@ func uniq(m *meter, list any) ([]any, error) {
 			return nil, err
 		}
 		if !dup {
+			if err := m.charge(16); err != nil {
+				return nil, err
+			}
 			others = append(others, x)
 			ret = append(ret, x)
 		}
