@@ -77,6 +77,9 @@ func tokensCommand() command {
 					return fail(s, err)
 				}
 				if *asJSON {
+					if recs == nil {
+						recs = []auth.Record{} // a list, also before the first token
+					}
 					for i := range recs {
 						recs[i].Hash = "" // no need to print even the hash
 					}
