@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -50,7 +51,7 @@ func runsCommand() command {
 			var f apiFlags
 			fs := newFlagSet("runs "+sub, runsUsage, s)
 			f.register(fs)
-			jsonOut := fs.Bool("json", false, "print JSON")
+			jsonOut := fs.Bool("json", false, "list, show: print JSON")
 			playbookName := fs.String("playbook", "", "only runs of this playbook")
 			status := fs.String("status", "", "only runs with this status ("+strings.Join(api.RunStatuses, ", ")+")")
 			outcome := fs.String("outcome", "", "only runs with this outcome ("+strings.Join(workflows.Outcomes(), ", ")+")")
@@ -66,6 +67,9 @@ func runsCommand() command {
 			}
 			pos, code, ok := parseArgs(fs, rest)
 			if !ok {
+				return code
+			}
+			if code, ok := runsFlagsOf(s, fs, sub); !ok {
 				return code
 			}
 			c := f.client()
@@ -409,6 +413,30 @@ func summarize(v any, n int) string {
 		s = string(r[:n]) + "…"
 	}
 	return s
+}
+
+// runsFlagsApply names, for each flag of one runs subcommand, the
+// subcommands it applies to; the API flags apply to all.
+var runsFlagsApply = map[string][]string{
+	"json": {"list", "show"}, "playbook": {"list"}, "status": {"list"}, "outcome": {"list"}, "kind": {"list"},
+	"shadow": {"list"}, "limit": {"list"}, "cursor": {"list"}, "interval": {"follow"}, "retry-for": {"follow"},
+}
+
+// runsFlagsOf refuses (exit 2) a flag given to a runs subcommand that
+// does not use it: ignored, `runs follow RUN --json` printed text to a
+// script expecting JSON and `runs show RUN --status failed` showed any run.
+func runsFlagsOf(s Streams, fs *flag.FlagSet, sub string) (int, bool) {
+	var wrong []string
+	fs.Visit(func(f *flag.Flag) {
+		if subs, ok := runsFlagsApply[f.Name]; ok && !slices.Contains(subs, sub) {
+			wrong = append(wrong, fmt.Sprintf("--%s (runs %s only)", f.Name, strings.Join(subs, ", runs ")))
+		}
+	})
+	if len(wrong) == 0 || !slices.Contains([]string{"list", "show", "follow"}, sub) {
+		return 0, true
+	}
+	fmt.Fprintf(s.Err, "riposte runs %s: %s: not a flag of runs %s\n", sub, strings.Join(wrong, ", "), sub)
+	return 2, false
 }
 
 // followRun polls the run until it ends. A poll the API cannot answer for
