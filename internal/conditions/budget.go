@@ -180,6 +180,10 @@ func budgetFunctions() []expr.Option {
 		// __riposte_grow and __riposte_grow_str charge the string a
 		// growBuiltins builtin is about to build from args[1] (args[2]
 		// bytes per 100), and return it unchanged.
+		// __riposte_scan and __riposte_scan_str charge the list or string
+		// a scanning builtin (scanBuiltins, contains) reads.
+		expr.Function("__riposte_scan", scan, new(func(*meter, any) any)),
+		expr.Function("__riposte_scan_str", scan, new(func(*meter, string) string)),
 		expr.Function("__riposte_grow", grow, new(func(*meter, any, int) any)),
 		expr.Function("__riposte_grow_str", grow, new(func(*meter, string, int) string)),
 		// __riposte_entries and __riposte_entries_map charge the entries
@@ -314,6 +318,80 @@ func budgetFunctions() []expr.Option {
 	}
 }
 
+// scanBuiltins are the builtins that read the whole of a list or string
+// argument (expr's len counts a string's runes), in time linear in it (or
+// n log n: median, sort).
+var scanBuiltins = map[string]bool{
+	"len": true, "sum": true, "mean": true, "median": true, "max": true, "min": true, "sort": true, "reverse": true,
+	"fromPairs": true, "uniq": true, "indexOf": true, "lastIndexOf": true, "upper": true, "lower": true,
+	"trim": true, "trimPrefix": true, "trimSuffix": true, "split": true, "splitAfter": true, "toBase64": true, "fromBase64": true,
+}
+
+// What one step of the budget pays for of a scan: list elements (sum of
+// []any takes about 76 ns an element, median more) and string bytes
+// (counting runes about 1 ns a byte).
+const (
+	scanElemsPerStep = 4
+	scanBytesPerStep = 256
+)
+
+// scanned wraps a (a list, string or unknown argument of a scanning
+// builtin) in the call that charges its size, once.
+func scanned(a ast.Node) ast.Node {
+	if hasWrapper(a, "__riposte_scan", "__riposte_scan_str") {
+		return a
+	}
+	t := a.Type()
+	if !isKind(t, reflect.String, reflect.Slice, reflect.Array, reflect.Map, reflect.Interface) {
+		return a
+	}
+	if t != nil && t.Kind() == reflect.String {
+		return call("__riposte_scan_str", a)
+	}
+	if t != nil && t.Kind() != reflect.Interface {
+		return a // a typed list (a range, a literal): its size is expr's memory
+	}
+	return call("__riposte_scan", a)
+}
+
+// hasWrapper reports whether a is, or wraps (as the value argument of
+// Riposte's charging calls), a call of one of names.
+func hasWrapper(a ast.Node, names ...string) bool {
+	for {
+		c, ok := a.(*ast.CallNode)
+		if !ok {
+			return false
+		}
+		id, ok := c.Callee.(*ast.IdentifierNode)
+		if !ok || !strings.HasPrefix(id.Value, "__riposte_") || len(c.Arguments) < 2 {
+			return false
+		}
+		for _, n := range names {
+			if id.Value == n {
+				return true
+			}
+		}
+		a = c.Arguments[1]
+	}
+}
+
+// scan charges the size of args[1] and returns it.
+func scan(args ...any) (any, error) {
+	m := meterOf(args[0])
+	switch v := args[1].(type) {
+	case string:
+		return v, m.step(len(v) / scanBytesPerStep)
+	case nil:
+		return nil, nil
+	}
+	if rv := reflect.ValueOf(args[1]); rv.Kind() == reflect.Slice || rv.Kind() == reflect.Array || rv.Kind() == reflect.Map {
+		if err := m.step(rv.Len() / scanElemsPerStep); err != nil {
+			return nil, err
+		}
+	}
+	return args[1], nil
+}
+
 // growBuiltins are the builtins that build a string from one string, with
 // the most bytes they write per 100 bytes of it: upper and lower may
 // change a rune's length (U+023F, 2 bytes, upper-cases to 3), toBase64
@@ -391,6 +469,8 @@ func (budgetPatch) Visit(node *ast.Node) {
 			case isKind(lt, reflect.String, reflect.Interface) && isKind(rt, reflect.String, reflect.Interface):
 				ast.Patch(node, call("__riposte_add", n.Left, n.Right))
 			}
+		case "contains":
+			n.Left = scanned(n.Left)
 		case "in":
 			if isKind(n.Right.Type(), reflect.Slice, reflect.Array, reflect.Interface) {
 				ast.Patch(node, call("__riposte_in", n.Left, n.Right))
@@ -432,12 +512,18 @@ func (budgetPatch) Visit(node *ast.Node) {
 			n.Arguments[0] = call(name, a)
 		}
 	case *ast.BuiltinNode:
+		if scanBuiltins[n.Name] {
+			// The whole list or string is scanned: charged by its size.
+			for i, a := range n.Arguments {
+				n.Arguments[i] = scanned(a)
+			}
+		}
 		switch {
 		case growBuiltins[n.Name] > 0 && len(n.Arguments) == 1:
 			// A new string as long as the argument (or longer): charged
 			// before it is built.
 			a := n.Arguments[0]
-			if isCall(a, "__riposte_grow") || isCall(a, "__riposte_grow_str") || !isKind(a.Type(), reflect.String, reflect.Interface) {
+			if hasWrapper(a, "__riposte_grow", "__riposte_grow_str") || !isKind(a.Type(), reflect.String, reflect.Interface) {
 				return
 			}
 			pct := &ast.IntegerNode{Value: growBuiltins[n.Name]}
