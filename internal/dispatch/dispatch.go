@@ -347,15 +347,26 @@ func (d *Dispatcher) recordClose(ctx context.Context, c *playbook.Compiled, det 
 	var ended workflows.Result
 	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &ended); err == nil && ended.Withdrawn != nil {
 		return nil, nil
+	} else if err != nil && !endedUnsuccessfully(err) {
+		// Unread is not "not withdrawn": the caller answers 503.
+		return nil, readError(m, err)
 	}
-	if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.recordTime >= at {
+	last, ok, err := d.lastClose(gctx, m.WorkflowID)
+	if err != nil {
+		return nil, readError(m, err)
+	}
+	if ok && last.recordTime >= at {
 		return nil, nil
 	}
 	// A close not later than a record the run had (the one that started
 	// it, or a later one it was sent) is stale: the finding was active
 	// after it, and recording it would make the next update of the
 	// contained finding start the response again (reopen).
-	if seen, ok := d.lastRecord(gctx, m); ok && at <= seen {
+	seen, ok, err := d.lastRecord(gctx, m)
+	if err != nil {
+		return nil, readError(m, err)
+	}
+	if ok && at <= seen {
 		return nil, nil
 	}
 	cm, err := d.startRun(ctx, c, det, view, opts, ClosedPrefix+m.WorkflowID, true)
@@ -394,10 +405,10 @@ func (d *Dispatcher) startInput(ev *historypb.HistoryEvent) (workflows.Input, bo
 
 // lastRecord is the latest finding.RecordTime of the records the ended run
 // m had: its input's and those of the finding records it was sent.
-func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
+func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool, error) {
 	h, ok := d.Client.(HistoryReader)
 	if !ok {
-		return 0, false
+		return 0, false, nil
 	}
 	var last int64
 	seen := false
@@ -409,8 +420,11 @@ func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 	it := h.GetWorkflowHistory(ctx, m.WorkflowID, m.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
+		if isNotFound(err) {
+			break // the run is gone (retention): nothing to compare
+		}
 		if err != nil {
-			break
+			return 0, false, err
 		}
 		if in, ok := d.startInput(ev); ok {
 			note(in.Detection)
@@ -424,7 +438,7 @@ func (d *Dispatcher) lastRecord(ctx context.Context, m Match) (int64, bool) {
 			}
 		}
 	}
-	return last, seen
+	return last, seen, nil
 }
 
 // recordedClose is a close recordClose recorded: when its run started and
@@ -438,29 +452,58 @@ type recordedClose struct {
 // run has workflowID (see recordClose). It is read from the run's start
 // event, which does not wait for the run to end: until a worker takes its
 // first task (workers down or behind) it runs, and its result would wait
-// for that.
-func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (recordedClose, bool) {
+// for that. An error means the history could not be read (no such run is
+// no error: nothing recorded a close).
+func (d *Dispatcher) lastClose(ctx context.Context, workflowID string) (recordedClose, bool, error) {
 	h, ok := d.Client.(HistoryReader)
 	if !ok {
-		return recordedClose{}, false
+		return recordedClose{}, false, nil
 	}
 	it := h.GetWorkflowHistory(ctx, ClosedPrefix+workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	if !it.HasNext() {
-		return recordedClose{}, false
+		return recordedClose{}, false, nil
 	}
 	ev, err := it.Next()
-	if err != nil || ev.GetEventTime() == nil {
-		return recordedClose{}, false
+	if isNotFound(err) {
+		return recordedClose{}, false, nil
+	}
+	if err != nil {
+		return recordedClose{}, false, err
+	}
+	if ev.GetEventTime() == nil {
+		return recordedClose{}, false, nil
 	}
 	in, ok := d.startInput(ev)
 	if !ok || in.Finding["state"] != finding.StateWithdrawn {
-		return recordedClose{}, false
+		return recordedClose{}, false, nil
 	}
 	rt, ok := finding.RecordTime(in.Detection)
 	if !ok || rt == 0 {
-		return recordedClose{}, false
+		return recordedClose{}, false, nil
 	}
-	return recordedClose{at: ev.GetEventTime().AsTime(), recordTime: rt}, true
+	return recordedClose{at: ev.GetEventTime().AsTime(), recordTime: rt}, true, nil
+}
+
+// isNotFound: Temporal has no such workflow execution (never started, or
+// removed after the namespace's retention).
+func isNotFound(err error) bool {
+	var nf *serviceerror.NotFound
+	return errors.As(err, &nf)
+}
+
+// endedUnsuccessfully: err is what Get answers for a run that ended without
+// a result (failed, cancelled, terminated, timed out), not a failure to
+// read it (Temporal unavailable, the read timing out).
+func endedUnsuccessfully(err error) bool {
+	var wee *temporal.WorkflowExecutionError
+	return errors.As(err, &wee)
+}
+
+// readError is a failure to read the ended run m that decides whether a
+// record reopens or closes its finding: the detection is answered as not
+// dispatched (503, resend), never as "deduplicated" with nothing done.
+func readError(m Match, err error) error {
+	return fmt.Errorf("reading run %s of %s: %w", m.RunID, m.WorkflowID, err)
 }
 
 // RunGetter is the optional part of the client that reads an ended run's
@@ -498,14 +541,31 @@ func (d *Dispatcher) reopen(ctx context.Context, c *playbook.Compiled, det intak
 	gctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	closedAt := int64(0)
-	if err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &res); err == nil && res.Withdrawn != nil {
+	err := g.GetWorkflow(gctx, m.WorkflowID, m.RunID).Get(gctx, &res)
+	switch {
+	case err == nil && res.Withdrawn != nil:
 		closedAt = res.Withdrawn.RecordTime
-	} else if started, ok := d.runStarted(gctx, m, res, err); ok {
+	case err != nil && isNotFound(err):
+		// The run is gone (retention): nothing to compare with.
+	case err != nil && !endedUnsuccessfully(err):
+		// Temporal could not be read: not "nothing to reopen".
+		return m, readError(m, err)
+	default:
 		// Ended otherwise (a failed run has no result: its start is
 		// asked for). Closes recorded before it started were reopened
 		// by the record that started it.
-		if last, ok := d.lastClose(gctx, m.WorkflowID); ok && last.at.After(started) {
-			closedAt = last.recordTime
+		started, ok, err := d.runStarted(gctx, m, res, err)
+		if err != nil {
+			return m, readError(m, err)
+		}
+		if ok {
+			last, ok, err := d.lastClose(gctx, m.WorkflowID)
+			if err != nil {
+				return m, readError(m, err)
+			}
+			if ok && last.at.After(started) {
+				closedAt = last.recordTime
+			}
 		}
 	}
 	if closedAt == 0 || at <= closedAt {
@@ -535,19 +595,27 @@ type Describer interface {
 
 // runStarted is when the ended run m started: from its result res (getErr
 // nil), else from the server.
-func (d *Dispatcher) runStarted(ctx context.Context, m Match, res workflows.Result, getErr error) (time.Time, bool) {
+// An error means the server could not be read (NotFound is none: the run
+// is gone).
+func (d *Dispatcher) runStarted(ctx context.Context, m Match, res workflows.Result, getErr error) (time.Time, bool, error) {
 	if getErr == nil {
-		return res.StartedAt, !res.StartedAt.IsZero()
+		return res.StartedAt, !res.StartedAt.IsZero(), nil
 	}
 	ds, ok := d.Client.(Describer)
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, false, nil
 	}
 	resp, err := ds.DescribeWorkflowExecution(ctx, m.WorkflowID, m.RunID)
-	if err != nil || resp.GetWorkflowExecutionInfo().GetStartTime() == nil {
-		return time.Time{}, false
+	if isNotFound(err) {
+		return time.Time{}, false, nil
 	}
-	return resp.GetWorkflowExecutionInfo().GetStartTime().AsTime(), true
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if resp.GetWorkflowExecutionInfo().GetStartTime() == nil {
+		return time.Time{}, false, nil
+	}
+	return resp.GetWorkflowExecutionInfo().GetStartTime().AsTime(), true, nil
 }
 
 // start starts the playbook's run for the detection; reopen lets the

@@ -15,6 +15,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riposte-dev/riposte/internal/finding"
@@ -135,7 +136,9 @@ func (r resultRun) Get(_ context.Context, v any) error {
 		return errors.New("test: Get on a running run would wait for it to end")
 	}
 	if r.res == nil {
-		return errors.New("workflow execution error")
+		// The SDK's answer for a run that failed (or was cancelled,
+		// terminated, timed out): a *temporal.WorkflowExecutionError.
+		return &temporal.WorkflowExecutionError{}
 	}
 	*(v.(*workflows.Result)) = *r.res
 	return nil
