@@ -535,10 +535,19 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		}
 		// Retry-After: Temporal unreachable or overloaded is usually a
 		// matter of seconds (a frontend restart, a rate limit).
+		// Every detection not taken is named with why (structured, not
+		// only in the detail): those not dispatched, those Temporal
+		// refused, those refused as invalid (?partial=true, over-long ids).
+		notTaken := make([]intake.FieldError, 0, len(failed)+len(temporalErrs)+len(idErrs))
+		notTaken = append(append(notTaken, idErrs...), temporalErrs...)
+		for _, i := range failed {
+			notTaken = append(notTaken, intake.FieldError{Index: i, Message: fmt.Sprintf("not dispatched (%v): resend it", errs[i])})
+		}
+		slices.SortStableFunc(notTaken, func(a, b intake.FieldError) int { return a.Index - b.Index })
 		w.Header().Set("Retry-After", strconv.Itoa(temporalRetryAfter))
 		problem.Write(w, problem.Problem{Type: "about:blank", Title: "Temporal unavailable", Status: http.StatusServiceUnavailable,
 			Detail: fmt.Sprintf("%s; %d other detection(s) were dispatched; resending the request is safe", what, len(keep)-len(failed)-len(temporalErrs)),
-			Errors: temporalErrs})
+			Errors: notTaken})
 		return
 	}
 	if len(temporalErrs) == len(keep) {

@@ -627,7 +627,8 @@ func TestAPITemporalUnavailable(t *testing.T) {
 	body := det("u-1", 5, "") + "\n" + det("u-2", 5, "") + "\n" + det("u-3", 5, "")
 	got := serve(h, post("/v1/detections", "Bearer "+testToken, body))
 	checkProblem(t, got, problem.Problem{Title: "Temporal unavailable", Status: 503,
-		Detail: `detection 1 could not be dispatched (starting playbook high for detection "u-2": fake temporal is down); 2 other detection(s) were dispatched; resending the request is safe`})
+		Detail: `detection 1 could not be dispatched (starting playbook high for detection "u-2": fake temporal is down); 2 other detection(s) were dispatched; resending the request is safe`,
+		Errors: []problem.FieldError{{Index: 1, Message: `not dispatched (starting playbook high for detection "u-2": fake temporal is down): resend it`}}})
 	if s := st.Starts(); len(s) != 2 {
 		t.Errorf("starts = %+v", s)
 	}
@@ -644,7 +645,11 @@ func TestAPITemporalUnavailable(t *testing.T) {
 	st2 := &fakeStarter{failAt: 1}
 	got = serve(newTestServer(t, st2).Handler(), post("/v1/detections", "Bearer "+testToken, body))
 	checkProblem(t, got, problem.Problem{Title: "Temporal unavailable", Status: 503,
-		Detail: `3 detections could not be dispatched (indexes 0, 1, 2; first: starting playbook high for detection "u-1": fake temporal is down); 0 other detection(s) were dispatched; resending the request is safe`})
+		Detail: `3 detections could not be dispatched (indexes 0, 1, 2; first: starting playbook high for detection "u-1": fake temporal is down); 0 other detection(s) were dispatched; resending the request is safe`,
+		Errors: []problem.FieldError{
+			{Index: 0, Message: `not dispatched (starting playbook high for detection "u-1": fake temporal is down): resend it`},
+			{Index: 1, Message: `not dispatched (starting playbook high for detection "u-2": fake temporal is down): resend it`},
+			{Index: 2, Message: `not dispatched (starting playbook high for detection "u-3": fake temporal is down): resend it`}}})
 }
 
 // One request's detections start concurrently (bounded) and are answered in
