@@ -450,28 +450,58 @@ func (s *Server) detections(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, intake.DecodeProblem(err))
 		return
 	}
-	dets, err := intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
-	if de := (*intake.DecodeError)(nil); base > 0 && errors.As(err, &de) && de.Offset >= 0 {
-		// Located in the wrapper's detections array: say where in the body.
-		de.Offset += base
-		de.Line, de.Column = lineCol(full, de.Offset)
-	}
-	if err != nil {
-		s.Metrics.DetectionRejected(rejectReason(err))
-		problem.Write(w, intake.DecodeProblem(err))
-		return
-	}
 	partial, err := queryFlag(r.URL.Query(), "partial")
 	if err != nil {
 		s.Metrics.DetectionRejected(telemetry.ReasonMalformed)
 		problem.Write(w, intake.DecodeProblem(&intake.DecodeError{Err: intake.ErrMalformed, Index: -1, Offset: -1, Msg: err.Error()}))
 		return
 	}
-	formats, invalid, prob := convertDetections(r, dets, s.Validator, partial && !explainOnly)
+	partial = partial && !explainOnly
+	// locate says where in the body a decode error is: one located in the
+	// wrapper's detections array is moved by its offset there.
+	locate := func(de *intake.DecodeError) {
+		if base > 0 && de.Offset >= 0 {
+			de.Offset += base
+			de.Line, de.Column = lineCol(full, de.Offset)
+		}
+	}
+	var dets []intake.Detection
+	var undecoded map[int]*intake.DecodeError
+	if partial {
+		// A record that cannot be decoded is refused alone (an NDJSON
+		// line, an object read to its end), like one failing the contract.
+		dets, undecoded, err = intake.DecodePartial(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
+	} else {
+		dets, err = intake.Decode(bytes.NewReader(body), intake.DecodeOptions{MaxBytes: s.MaxBody})
+	}
+	if de := (*intake.DecodeError)(nil); errors.As(err, &de) {
+		locate(de)
+	}
+	if err != nil {
+		s.Metrics.DetectionRejected(rejectReason(err))
+		problem.Write(w, intake.DecodeProblem(err))
+		return
+	}
+	if len(undecoded) == len(dets) && len(dets) > 0 {
+		// Nothing could be decoded: the problem it always was.
+		first := slices.Min(slices.Collect(maps.Keys(undecoded)))
+		locate(undecoded[first])
+		s.Metrics.DetectionRejected(rejectReason(undecoded[first]))
+		problem.Write(w, intake.DecodeProblem(undecoded[first]))
+		return
+	}
+	formats, invalid, prob := convertDetections(r, dets, s.Validator, partial)
 	if prob != nil {
 		s.Metrics.DetectionRejected(telemetry.ReasonInvalid)
 		problem.Write(w, *prob)
 		return
+	}
+	for i, de := range undecoded {
+		locate(de)
+		if invalid == nil {
+			invalid = map[int][]intake.FieldError{}
+		}
+		invalid[i] = intake.DecodeProblem(de).Errors
 	}
 	if explainOnly {
 		s.explainDetections(w, dets, formats)

@@ -100,6 +100,29 @@ func Decode(r io.Reader, opts DecodeOptions) ([]Detection, error) {
 	return dets, nil
 }
 
+// DecodePartial is [Decode] for requests that refuse a bad record alone
+// (POST /v1/detections?partial=true): a record that cannot be decoded but
+// whose extent is known — an NDJSON line (the next record starts on the
+// next line that begins with '{'), or an object read to its end (a repeated
+// key, a number out of range, nesting too deep) — is returned in bad,
+// keyed by its index, with an empty Detection in its place in dets, and
+// the records after it are read. An error about the body as a whole (too
+// large, empty, too many detections, an array whose syntax is broken) is
+// still err.
+func DecodePartial(r io.Reader, opts DecodeOptions) (dets []Detection, bad map[int]*DecodeError, err error) {
+	opts = opts.withDefaults()
+	body, err := readBody(r, opts.MaxBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	p := parser{body: body, opts: opts, partial: true}
+	dets, err = p.parse()
+	if err != nil {
+		return nil, nil, err
+	}
+	return dets, p.bad, nil
+}
+
 func readBody(r io.Reader, limit int64) ([]byte, error) {
 	if r == nil {
 		return nil, noLocation(ErrEmpty, "the request has no body")
@@ -139,6 +162,40 @@ type parser struct {
 	body []byte
 	opts DecodeOptions
 	dets []Detection
+	// partial: a record that cannot be decoded, of known extent, goes to
+	// bad (see DecodePartial) instead of failing the body.
+	partial bool
+	bad     map[int]*DecodeError
+}
+
+// refuse records the decode error of record idx (partial mode) and puts an
+// empty detection in its place.
+func (p *parser) refuse(idx int, err error) {
+	de, _ := err.(*DecodeError)
+	if de == nil {
+		de = p.errorf(ErrMalformed, idx, -1, "", "%v", err)
+	}
+	if p.bad == nil {
+		p.bad = map[int]*DecodeError{}
+	}
+	p.bad[idx] = de
+	p.dets = append(p.dets, Detection{})
+}
+
+// nextLine is the offset of the next line after pos that begins (at its
+// first byte) with '{': where the NDJSON record after a broken one starts;
+// len(body) when there is none.
+func (p *parser) nextLine(pos int) int {
+	for {
+		nl := bytes.IndexByte(p.body[pos:], '\n')
+		if nl < 0 {
+			return len(p.body)
+		}
+		pos += nl + 1
+		if pos < len(p.body) && p.body[pos] == '{' {
+			return pos
+		}
+	}
 }
 
 func (p *parser) parse() ([]Detection, error) {
@@ -219,7 +276,15 @@ func (p *parser) parseLines(pos int) ([]Detection, error) {
 	for {
 		idx := len(p.dets)
 		end, err := p.record(pos)
-		if err != nil {
+		if err != nil && p.partial && !errors.Is(err, ErrTooManyDetections) {
+			// This line is refused alone; the next record starts on
+			// the next line that begins with '{'.
+			p.refuse(idx, err)
+			if pos = p.nextLine(pos); pos == len(p.body) {
+				return p.dets, nil
+			}
+			continue
+		} else if err != nil {
 			return nil, err
 		}
 		next := p.skipSpace(end)
@@ -250,6 +315,13 @@ func (p *parser) record(pos int) (int, error) {
 		return 0, p.errorf(ErrMalformed, idx, pos, "", "a detection must be a JSON object, found %s", describeByte(p.body[pos]))
 	}
 	end, members, err := p.scanObject(idx, pos)
+	if errors.Is(err, ErrTooDeep) && p.partial {
+		// Read to its end without building it: refused alone.
+		if end, ok := p.objectEnd(pos); ok {
+			p.refuse(idx, err)
+			return end, nil
+		}
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -264,7 +336,13 @@ func (p *parser) record(pos int) (int, error) {
 	// entries than colons means a key was repeated somewhere.
 	n, ok := convertNumbers(m)
 	if !ok || n != members {
-		return 0, p.diagnose(idx, pos, raw)
+		err := p.diagnose(idx, pos, raw)
+		if p.partial {
+			// The object was read to its end: refused alone.
+			p.refuse(idx, err)
+			return end, nil
+		}
+		return 0, err
 	}
 	p.dets = append(p.dets, Detection(m))
 	return end, nil
@@ -302,6 +380,31 @@ func (p *parser) scanObject(idx, start int) (end, members int, err error) {
 	}
 	// Unclosed: let encoding/json name the first real problem.
 	return 0, 0, p.syntaxError(idx, start, b[start:])
+}
+
+// objectEnd is the end of the object that starts at start, found by
+// counting brackets outside strings at any depth (nothing is built).
+func (p *parser) objectEnd(start int) (int, bool) {
+	b := p.body
+	depth := 0
+	for i := start; i < len(b); i++ {
+		switch b[i] {
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // convertNumbers replaces the json.Number values in v, in place, by int or
