@@ -62,7 +62,16 @@ type Dispatcher struct {
 	// every worker loads playbooks from a store (internal/pbstore), and ask
 	// for that revision. nil or less: the playbook travels inline at
 	// workflows.CurrentRev, which every worker release understands.
+	// Negative (engine.RevUnknown): no worker is known (none polls, or the
+	// server cannot be asked): runs go inline (or by reference with
+	// ByReference), and a withdrawal that would start a run recording it
+	// is not dispatched (an error: 503, resend) rather than dropped as if
+	// workers of an older release polled.
 	Rev func(ctx context.Context) int
+	// ByReference: runs carry a reference to their playbook, at
+	// workflows.RevByReference at least, whatever Rev says (serve
+	// --playbook-input reference).
+	ByReference bool
 	// DataConverter decodes the payloads of a run's history (the client's:
 	// with the codec's keys); nil is the SDK's default.
 	DataConverter converter.DataConverter
@@ -201,14 +210,19 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		if err != nil {
 			return out, err
 		}
-		// Workers before RevWithdrawnAtStart would run the playbook on it.
-		if d.rev(ctx) < workflows.RevWithdrawnAtStart {
-			return out, nil
-		}
 		// A passing compliance result (Security Hub's record of a control
 		// that passes is Resolved, its first one too) closes no earlier
 		// Create: the control's later failure must start its runs.
 		if finding.PassingCompliance(det) {
+			return out, nil
+		}
+		// Workers before RevWithdrawnAtStart would run the playbook on it.
+		if rev := d.rev(ctx); rev < workflows.RevWithdrawnAtStart {
+			if rev < 0 && recordable(set, det, view) {
+				// Unknown is not old: dropping it would let its late
+				// Create start the response for a closed finding.
+				return out, fmt.Errorf("recording the withdrawal of %q: no worker is known to poll task queue %s (none polls, or Temporal could not be asked), so a run recording it cannot be started safely yet", det.UID(), d.TaskQueue)
+			}
 			return out, nil
 		}
 		rec, late, err := d.recordWithdrawn(ctx, set, det, view, opts, sig)
@@ -279,10 +293,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 // sent after the namespace's retention starts a run again. A run that a
 // concurrent request started meanwhile is sent the record (signalled).
 func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det intake.Detection, view map[string]any, opts Options, signalled []string) ([]Match, []string, error) {
-	active := maps.Clone(view)
-	active["state"] = finding.StateActive
-	delete(active, "state_reason")
-	env := map[string]any{"detection": map[string]any(det), "finding": active}
+	env := activeEnv(det, view)
 	var rec []Match
 	var sig []string
 	for _, c := range set.Playbooks {
@@ -320,6 +331,25 @@ func (d *Dispatcher) recordWithdrawn(ctx context.Context, set *playbook.Set, det
 		}
 	}
 	return rec, sig, nil
+}
+
+// activeEnv is the expression environment of the withdrawn record det read
+// as active: the finding it closes, as a trigger saw it.
+func activeEnv(det intake.Detection, view map[string]any) map[string]any {
+	active := maps.Clone(view)
+	active["state"] = finding.StateActive
+	delete(active, "state_reason")
+	return map[string]any{"detection": map[string]any(det), "finding": active}
+}
+
+// recordable reports whether some playbook's trigger matches the withdrawn
+// record read as active: whether recordWithdrawn could record it.
+func recordable(set *playbook.Set, det intake.Detection, view map[string]any) bool {
+	env := activeEnv(det, view)
+	return slices.ContainsFunc(set.Playbooks, func(c *playbook.Compiled) bool {
+		ok, err := c.When.EvalBool(env)
+		return err == nil && ok
+	})
 }
 
 // ClosedPrefix starts the workflow id of the run that records a finding
@@ -670,9 +700,9 @@ func (d *Dispatcher) startRun(ctx context.Context, c *playbook.Compiled, det int
 		// The start request below sets RunStatus=running.
 		Rev: workflows.CurrentRev,
 	}
-	if rev := d.rev(ctx); rev >= workflows.RevByReference {
+	if rev := d.rev(ctx); rev >= workflows.RevByReference || d.ByReference {
 		input.PlaybookRef = &workflows.PlaybookRef{Name: pb.Name, Version: pb.Version, Digest: c.Digest}
-		input.Rev = rev
+		input.Rev = max(rev, workflows.RevByReference)
 	} else {
 		input.Playbook, input.Digest = pb, c.Digest
 	}

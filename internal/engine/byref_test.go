@@ -58,8 +58,8 @@ func TestWorkersByReference(t *testing.T) {
 		{"all of the release before", []string{rev2, rev2}, nil, workflows.RevByReference},
 		{"one older worker", []string{latest, "13@host@riposte"}, nil, 0},
 		{"a marker not at the end", []string{latest, engine.ByReferenceMarker + " 13@host"}, nil, 0},
-		{"no worker", nil, nil, 0},
-		{"server unreachable", nil, errors.New("unavailable"), 0},
+		{"no worker", nil, nil, engine.RevUnknown},
+		{"server unreachable", nil, errors.New("unavailable"), engine.RevUnknown},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeQueue{pollers: tc.pollers, err: tc.err}

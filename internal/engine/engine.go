@@ -235,12 +235,24 @@ func (w *WorkersByReference) clock() time.Time {
 	return time.Now()
 }
 
+// RevUnknown is what Rev answers when it cannot tell which revision the
+// workers run: no worker polls the task queue, or the server cannot be
+// asked. Starters treat it as 0 (the playbook travels inline, which every
+// release runs) but must not take it for workers of an older release:
+// what only workers of a revision may be given (a run started withdrawn,
+// workflows.RevWithdrawnAtStart) waits until one is known.
+const RevUnknown = -1
+
 // Rev is the revision every worker runs (see dispatch.Dispatcher.Rev):
 // workflows.RevByReference or later when all load playbooks by reference,
-// 0 otherwise, and when the server cannot be asked (the playbook then
-// travels inline).
+// 0 otherwise (the playbook then travels inline), RevUnknown when no
+// worker polls or the server cannot be asked.
 func (w *WorkersByReference) Rev(ctx context.Context) int {
-	return w.describe(ctx).rev
+	seen, ok := w.describeOK(ctx)
+	if !ok {
+		return RevUnknown
+	}
+	return seen.rev
 }
 
 // SealsCredential reports whether every worker polling the task queue
@@ -268,6 +280,12 @@ func (w *WorkersByReference) SealsRun(ctx context.Context) bool {
 // describe asks the server who polls the task queue, or answers from the
 // cache; 0 and false, uncached, when it cannot be asked or none polls.
 func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
+	seen, _ := w.describeOK(ctx)
+	return seen
+}
+
+// describeOK is describe, and whether some worker was seen polling.
+func (w *WorkersByReference) describeOK(ctx context.Context) (pollersSeen, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	ttl := w.TTL
@@ -275,23 +293,23 @@ func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
 		ttl = 2 * time.Second
 	}
 	if !w.at.IsZero() && w.clock().Sub(w.at) < ttl {
-		return w.seen
+		return w.seen, true
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	resp, err := w.Client.DescribeTaskQueue(ctx, w.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
 	if err != nil {
-		return pollersSeen{} // not cached: ask again next time
+		return pollersSeen{}, false // not cached: ask again next time
 	}
 	if len(resp.GetPollers()) == 0 {
 		// Not cached either: the first worker to poll (the usual order at
 		// a start, serve before its workers) is seen by the next run.
-		return pollersSeen{}
+		return pollersSeen{}, false
 	}
 	p := resp.GetPollers()
 	w.at, w.seen = w.clock(), pollersSeen{rev: PollersRev(p), cred: PollersSealCredential(p), ctrl: PollersCarry(p, ControlCredentialMarker),
 		run: PollersCarry(p, RunSealMarker)}
-	return w.seen
+	return w.seen, true
 }
 
 // pollersSeen is what WorkersByReference learnt of the pollers: the

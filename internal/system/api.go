@@ -193,7 +193,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		// By reference whatever the workers say; at the revision they all
 		// run, which is at least RevByReference for any worker that loads
 		// playbooks by reference.
-		disp.Rev = func(ctx context.Context) int { return max(pollers.Rev(ctx), workflows.RevByReference) }
+		disp.Rev, disp.ByReference = pollers.Rev, true
 	default:
 		disp.Rev = pollers.Rev
 	}
