@@ -309,7 +309,7 @@ func (p *parser) parseLines(pos int) ([]Detection, error) {
 func (p *parser) record(pos int) (int, error) {
 	idx := len(p.dets)
 	if idx >= p.opts.MaxDetections {
-		return 0, p.errorf(ErrTooManyDetections, idx, pos, "", "more than %d detections in one request", p.opts.MaxDetections)
+		return 0, p.errorf(ErrTooManyDetections, idx, pos, "", "more than %d detections in one request: split it into requests of at most %d", p.opts.MaxDetections, p.opts.MaxDetections)
 	}
 	if p.body[pos] != '{' {
 		return 0, p.errorf(ErrMalformed, idx, pos, "", "a detection must be a JSON object, found %s", describeByte(p.body[pos]))
