@@ -680,11 +680,23 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 	if n <= 0 {
 		n = DefaultIntakeConcurrency
 	}
-	if len(idx) == 1 || n == 1 {
-		for _, i := range idx {
+	// runGroup dispatches one finding's records in order. After one that
+	// could not be dispatched (Temporal unavailable: resend), the later
+	// ones are not dispatched either: applied without it they would break
+	// the order (a Create after its failed Close would start the response
+	// for the closed finding); they are answered as not dispatched, to be
+	// resent with it. One Temporal refuses as invalid is refused alone.
+	runGroup := func(group []int) {
+		for n, i := range group {
 			outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, dets[i], opts)
+			if _, refused := temporalRefusal(i, errs[i]); errs[i] == nil || refused {
+				continue
+			}
+			for _, j := range group[n+1:] {
+				errs[j] = fmt.Errorf("not dispatched: detection %d, an earlier record of the same finding, could not be; resend them in order", i)
+			}
+			return
 		}
-		return outs, errs
 	}
 	var groups [][]int
 	byKey := map[string]int{}
@@ -697,6 +709,12 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 			groups = append(groups, nil)
 		}
 		groups[g] = append(groups[g], i)
+	}
+	if len(groups) == 1 || n == 1 {
+		for _, g := range groups {
+			runGroup(g)
+		}
+		return outs, errs
 	}
 	sem := make(chan struct{}, n)
 	var wg sync.WaitGroup
@@ -716,9 +734,7 @@ func (s *Server) dispatchAll(ctx context.Context, dets []intake.Detection, idx [
 					pmu.Unlock()
 				}
 			}()
-			for _, i := range group {
-				outs[i], errs[i] = s.Dispatcher.Dispatch(ctx, i, dets[i], opts)
-			}
+			runGroup(group)
 		}()
 	}
 	wg.Wait()
