@@ -218,7 +218,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 		}
 		// Workers before RevWithdrawnAtStart would run the playbook on it.
 		if rev := d.rev(ctx); rev < workflows.RevWithdrawnAtStart {
-			if rev < 0 && recordable(set, det, view) {
+			if rev < 0 && recordable(set, det, view, sig) {
 				// Unknown is not old: dropping it would let its late
 				// Create start the response for a closed finding.
 				return out, fmt.Errorf("recording the withdrawal of %q: no worker is known to poll task queue %s (none polls, or Temporal could not be asked), so a run recording it cannot be started safely yet", det.UID(), d.TaskQueue)
@@ -343,10 +343,14 @@ func activeEnv(det intake.Detection, view map[string]any) map[string]any {
 }
 
 // recordable reports whether some playbook's trigger matches the withdrawn
-// record read as active: whether recordWithdrawn could record it.
-func recordable(set *playbook.Set, det intake.Detection, view map[string]any) bool {
+// record read as active and no run of it took the record (signalled):
+// whether recordWithdrawn could record it.
+func recordable(set *playbook.Set, det intake.Detection, view map[string]any, signalled []string) bool {
 	env := activeEnv(det, view)
 	return slices.ContainsFunc(set.Playbooks, func(c *playbook.Compiled) bool {
+		if slices.ContainsFunc(runIDs(c.Playbook.Name, det), func(id string) bool { return slices.Contains(signalled, id) }) {
+			return false
+		}
 		ok, err := c.When.EvalBool(env)
 		return err == nil && ok
 	})

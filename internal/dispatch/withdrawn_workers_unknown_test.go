@@ -89,3 +89,18 @@ func TestCloseFirstWhileNoWorkerIsKnown(t *testing.T) {
 		})
 	}
 }
+
+// A Close its running run took (signalled) needs no record: it is
+// dispatched whether or not a worker is known.
+func TestCloseOfRunningRunWhileNoWorkerIsKnown(t *testing.T) {
+	ctx := context.Background()
+	create, closed := closeAndCreate(t)
+	d, _ := withdrawnFirstDispatcher(t, workflows.LatestRev)
+	if out, err := d.Dispatch(ctx, 0, create, Options{}); err != nil || len(out.Matched) != 1 {
+		t.Fatalf("Create: %+v, %v", out, err)
+	}
+	d.Rev = (&engine.WorkersByReference{Client: &queueOf{}, TaskQueue: "q"}).Rev
+	if out, err := d.Dispatch(ctx, 0, closed, Options{}); err != nil || len(out.Signalled) != 1 {
+		t.Errorf("Close of a running run, no worker known: %+v, %v; want it signalled, no error", out, err)
+	}
+}
