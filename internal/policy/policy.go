@@ -570,8 +570,17 @@ func (p *Policy) protectedValue(key string, v any) (bool, string) {
 		}
 		switch strings.ToLower(k) {
 		case "body":
-			if inner, ok := bodyValue(s); ok {
-				return walkStrings(k, inner, check)
+			if inner, ok := bodyValue(s); ok && walkStrings(k, inner, check) {
+				return true
+			}
+			// Whatever its format (a list of addresses one a line or
+			// comma separated, a JSON string holding several, a form
+			// value): every address or network written in it.
+			for _, tok := range addressTokens(s) {
+				if ok, why = p.protectedString("ip", tok); ok {
+					why = "body: " + why
+					return true
+				}
 			}
 		case "path":
 			for _, seg := range pathTargets(s) {
@@ -596,11 +605,15 @@ func bodyValue(s string) (any, bool) {
 			return v, true
 		}
 	}
-	if !strings.Contains(s, "=") || strings.ContainsAny(s, " \t\r\n") {
+	if !strings.Contains(s, "=") {
 		return nil, false
 	}
-	q, err := url.ParseQuery(s)
-	if err != nil || len(q) == 0 {
+	// A form the playbook writes carries the text it interpolates (a
+	// finding's title: spaces, a "%" that is no escape); the API reads
+	// every pair it can, and so does this: ParseQuery keeps the pairs it
+	// could read besides the first error.
+	q, _ := url.ParseQuery(s)
+	if len(q) == 0 {
 		return nil, false
 	}
 	m := make(map[string]any, len(q))
@@ -612,6 +625,34 @@ func bodyValue(s string) (any, bool) {
 		m[k] = l
 	}
 	return m, true
+}
+
+// addressTokens are the words of a request body that may be an address,
+// a network or a range (runs of hex digits, '.', ':', '/' and '-'), with
+// the body URL-unescaped too (a form's 10.20.30.40%2C10.20.30.41), and
+// each path-like word's segments (pathTargets).
+func addressTokens(s string) []string {
+	texts := []string{s}
+	if u, err := url.QueryUnescape(s); err == nil && u != s {
+		texts = append(texts, u)
+	}
+	var out []string
+	for _, t := range texts {
+		words := strings.FieldsFunc(t, func(r rune) bool {
+			return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '.' || r == ':' || r == '/' || r == '-')
+		})
+		for _, w := range words {
+			w = strings.Trim(w, ".:-")
+			if !strings.ContainsAny(w, ".:") {
+				continue
+			}
+			out = append(out, w)
+			if strings.Contains(w, "/") {
+				out = append(out, pathTargets(w)...)
+			}
+		}
+	}
+	return out
 }
 
 // pathTargets are the segments of a URL path, unescaped, and each two
