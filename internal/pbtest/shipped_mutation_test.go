@@ -56,15 +56,15 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		{"endpoint-threat", `vars.production || vars.server || finding.confidence == nil`, `vars.production || finding.confidence == nil`,
 			"a server contained at once at 90%", 3},
 		// "contain the host through the EDR that raised the alert"
-		{"endpoint-threat", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "crowdstrike"`,
+		{"endpoint-threat", `lower(vars.product) matches "crowdstrike|(^|[^a-z])falcon([^a-z]|$)" ? "crowdstrike"`, `true ? "crowdstrike"`,
 			"every alert's host contained through CrowdStrike, whichever EDR raised it", 0},
 		// "executives two"
 		{"compromised-account", `glob("ceo@*", vars.user) ||`, ``,
 			"a ceo@ login suspended on one approval and released after 24h", 0},
 		// "isolated by the EDR that raised the alert"
-		{"ransomware-behaviour", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "defender"`,
+		{"ransomware-behaviour", `lower(vars.product) matches "crowdstrike|(^|[^a-z])falcon([^a-z]|$)" ? "crowdstrike"`, `true ? "defender"`,
 			"a Falcon alert's host isolated through Defender without a human", 0},
-		{"contain-credential-theft", `lower(vars.product) contains "crowdstrike" ? "crowdstrike"`, `true ? "crowdstrike"`,
+		{"contain-credential-theft", `lower(vars.product) matches "crowdstrike|(^|[^a-z])falcon([^a-z]|$)" ? "crowdstrike"`, `true ? "crowdstrike"`,
 			"a Defender alert's host contained through CrowdStrike without a human", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
