@@ -183,18 +183,18 @@ func TestRealCorpus(t *testing.T) {
 		// nothing; Suricata's own Low decoder rules carry no confidence:
 		// triage. Its finding_info.uid is the signature id
 		// (TestRuleIDIsNoFindingID).
-		"tenzir-suricata-alert-1.8.ocsf.json#0": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.104", "192.168.1.1"}, matched: none},
-		"tenzir-suricata-alert-1.8.ocsf.json#1": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: none},
-		"tenzir-suricata-alert-1.8.ocsf.json#2": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: none},
+		"tenzir-suricata-alert-1.8.ocsf.json#0": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.104", "192.168.1.1"}, matched: []string{"triage-low-confidence"}}, // confident, no response playbook: triaged, not dropped
+		"tenzir-suricata-alert-1.8.ocsf.json#1": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: []string{"triage-low-confidence"}}, // confident, no response playbook: triaged, not dropped
+		"tenzir-suricata-alert-1.8.ocsf.json#2": {version: "1.8.0", conf: 85, state: "active", hosts: none, users: none, ips: []string{"192.168.1.105", "72.5.123.29"}, matched: []string{"triage-low-confidence"}}, // confident, no response playbook: triaged, not dropped
 		"tenzir-suricata-alert-1.8.ocsf.json#3": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"192.168.1.104", "76.13.211.223"}, matched: []string{"triage-low-confidence"}},
 		"tenzir-suricata-alert-1.8.ocsf.json#4": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		// OCSF 1.0 Security Findings (2001), mapped.
 		"falco-kernel-module-2001.ocsf.json#0":   {version: "0.1.0", conf: nil, state: "active", hosts: []string{"host0.local"}, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		"securityhub-ec2-19-2001.ocsf.json#0":    {version: "1.0.0-rc.2", conf: nil, state: "withdrawn", hosts: none, users: none, ips: none, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#0": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#1": {version: "1.0.0", conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#2": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: none},
-		"ssc-malware-infection-2001.ocsf.json#3": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"x-eu.58dac16e7b2c86c19cfe48914a6e8fcdac9ae06fe5cf53369beaa45b.com"}, users: none, ips: []string{"38.7.186.198"}, matched: none},
+		"ssc-malware-infection-2001.ocsf.json#0": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open-internet.nl"}, users: none, ips: []string{"1.183.190.110"}, matched: []string{"triage-low-confidence"}},                                                 // confident, no response playbook: triaged, not dropped
+		"ssc-malware-infection-2001.ocsf.json#1": {version: "1.0.0", conf: 100, state: "active", hosts: none, users: none, ips: []string{"59.11.81.231"}, matched: []string{"triage-low-confidence"}},                                                                          // confident, no response playbook: triaged, not dropped
+		"ssc-malware-infection-2001.ocsf.json#2": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"open.kickasstracker.com"}, users: none, ips: []string{"190.109.227.80"}, matched: []string{"triage-low-confidence"}},                                         // confident, no response playbook: triaged, not dropped
+		"ssc-malware-infection-2001.ocsf.json#3": {version: "1.0.0", conf: 100, state: "active", hosts: []string{"x-eu.58dac16e7b2c86c19cfe48914a6e8fcdac9ae06fe5cf53369beaa45b.com"}, users: none, ips: []string{"38.7.186.198"}, matched: []string{"triage-low-confidence"}}, // confident, no response playbook: triaged, not dropped
 		// QRadar's 2001 mapping has no severity_id: refused, naming the field.
 		"qradar-offense-2001.ocsf.json#0": {err: "severity_id"},
 	}

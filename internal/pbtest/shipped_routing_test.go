@@ -25,8 +25,9 @@ import (
 // already gets that playbook's ticket and approval request; a second,
 // triage ticket for the same finding is noise an analyst must close by
 // hand, and two tickets for one incident split its history. The rule:
-// triage takes an active finding with a confidence below 60 or unknown
-// exactly when no other shipped playbook does.
+// triage takes an active finding exactly when no other shipped playbook
+// does (below 60, unknown, or a confident one no response playbook is
+// written for).
 //
 // Checked on every real record of internal/intake/testdata/real, every
 // example, and every detection of every shipped playbook test case (with
@@ -101,15 +102,13 @@ func TestShippedTriageOnlyWhenNoResponsePlaybook(t *testing.T) {
 				others = append(others, c.Playbook.Name)
 			}
 		}
-		conf, known := view["confidence"].(int)
-		low := !known || conf < 60
 		switch {
 		case triage && len(others) > 0:
 			t.Errorf("%s (confidence %v): two tickets for one finding: triage-low-confidence and %s", d.name, view["confidence"], strings.Join(others, ", "))
-		case low && !triage && len(others) == 0:
+		case !triage && len(others) == 0:
+			// Whatever the confidence: a confident finding no response
+			// playbook takes is triaged too (TestShippedNoActiveFindingDropped).
 			t.Errorf("%s (confidence %v): no playbook takes it, and triage does not either", d.name, view["confidence"])
-		case !low && triage:
-			t.Errorf("%s (confidence %d): triaged although confident", d.name, conf)
 		case slices.Contains(others, "triage-low-confidence"):
 			t.Errorf("unreachable")
 		}
