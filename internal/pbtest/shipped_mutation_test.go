@@ -66,6 +66,21 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 			"a Falcon alert's host isolated through Defender without a human", 0},
 		{"contain-credential-theft", `lower(vars.product) matches "crowdstrike|(^|[^a-z])falcon([^a-z]|$)" ? "crowdstrike"`, `true ? "crowdstrike"`,
 			"a Defender alert's host contained through CrowdStrike without a human", 0},
+		// "an approver may release the isolation (30 min, default deny ...;
+		// never an isolation in place before the run, preexisting)": the
+		// release through CrowdStrike and SentinelOne too, not only
+		// Defender's.
+		{"ransomware-behaviour", "hostname: ${{ vars.host }}\n    # Releasing a host that showed ransomware behaviour is a human's call:\n    # by default (a denial, or nobody within 30 minutes) it stays isolated.\n    approval:\n      approvers: {users: [U0SOCLEAD1, U0SOCLEAD2, U0INFRA001]}\n      timeout: 30m\n      on_timeout: deny",
+			"hostname: ${{ vars.host }}\n    approval:\n      approvers: {users: [U0SOCLEAD1, U0SOCLEAD2, U0INFRA001]}\n      timeout: 30m\n      on_timeout: approve",
+			"a CrowdStrike containment or SentinelOne disconnection lifted when nobody answers in 30 minutes", 2},
+		{"ransomware-behaviour", ` && !(steps.isolate_crowdstrike.output?.preexisting ?? false)`, ``,
+			"a CrowdStrike containment in place before the run (an analyst's) lifted on a clean sample", 0},
+		{"ransomware-behaviour", ` && !(steps.isolate_sentinelone.output?.preexisting ?? false)`, ``,
+			"a SentinelOne disconnection in place before the run (an analyst's) undone on a clean sample", 0},
+		{"ransomware-behaviour", "(steps.sample.output.suspicious ?? 0) == 0 &&\n      steps.isolate_crowdstrike.status", "steps.isolate_crowdstrike.status",
+			"a Falcon host released on a sample VirusTotal finds suspicious", 0},
+		{"ransomware-behaviour", "(steps.sample.output.suspicious ?? 0) == 0 &&\n      steps.isolate_sentinelone.status", "steps.isolate_sentinelone.status",
+			"a SentinelOne host released on a sample VirusTotal finds suspicious", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
 		// detections a playbook takes.
