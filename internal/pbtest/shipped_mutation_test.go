@@ -87,7 +87,7 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		{"ransomware-behaviour", "timeout: 15m\n      on_timeout: approve", "timeout: 45m\n      on_timeout: approve",
 			"a production host or server showing ransomware behaviour left unisolated for 45 minutes, not 15, before the gate approves itself", 3},
 		{"contain-credential-theft", `escalate_to: {users: [U0CISO0001], timeout: 30m}`, `escalate_to: {users: [U0CISO0001], timeout: 4h}`,
-			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 3},
+			"the CISO's escalation of an unanswered containment waits 4h, not 30m", 4}, // and of the sessions' end when the host is contained by hand
 		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 50`,
 			"credential dumping at 50-69% taken from triage into containment", 0},
 		{"contain-credential-theft", `(finding.confidence ?? 0) >= 70`, `(finding.confidence ?? 0) >= 80`,
