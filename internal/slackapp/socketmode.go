@@ -232,8 +232,8 @@ func ackOrWarn(sm *socketmode.Client, logger *slog.Logger, req socketmode.Reques
 // when unset.
 const EnvSocketGrace = "RIPOSTE_SLACK_SOCKET_GRACE"
 
-// DefaultSocketGrace: Slack refreshes a connection every few hours and a
-// reconnect takes a second or two; a minute without one is an outage
+// DefaultSocketGrace is the grace when unset. Slack refreshes a connection
+// every few hours and a reconnect takes a second or two; a minute without one is an outage
 // (Socket Mode turned off for the app, link_disabled, retried in vain; Slack
 // unreachable).
 const DefaultSocketGrace = time.Minute

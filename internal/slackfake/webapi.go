@@ -449,7 +449,6 @@ func writeAnswer(w http.ResponseWriter, status int, a answer) {
 	_ = json.NewEncoder(w).Encode(a)
 }
 
-// posted is a message chat.postMessage stored, with its metadata.
 // PostAsOtherApp adds a message another app (appID, botID) posted to
 // channel's history, with metadata (event_type and event_payload) when
 // given, as conversations.history with include_all_metadata shows it. It
@@ -469,6 +468,7 @@ func (s *Server) PostAsOtherApp(channel, appID, botID, text string, metadata map
 	return ts
 }
 
+// posted is a message chat.postMessage stored, with its metadata.
 type posted struct {
 	channel, ts string
 	msg         map[string]any
