@@ -35,7 +35,8 @@ import (
 type testIDP struct {
 	srv     *httptest.Server
 	fetches atomic.Int32
-	down    atomic.Bool // every request answers 503
+	tries   atomic.Int32 // requests for the JWKS, answered or not
+	down    atomic.Bool  // every request answers 503
 	mu      sync.Mutex
 	keys    map[string]*ecdsa.PrivateKey
 	jwks    jose.JSONWebKeySet
@@ -45,6 +46,9 @@ func newTestIDP(t *testing.T) *testIDP {
 	t.Helper()
 	p := &testIDP{keys: map[string]*ecdsa.PrivateKey{}}
 	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/keys" {
+			p.tries.Add(1)
+		}
 		if p.down.Load() {
 			http.Error(w, "upstream down", http.StatusServiceUnavailable)
 			return
@@ -310,18 +314,18 @@ func TestAPIOIDCKeysUnavailableIs503(t *testing.T) {
 		t.Fatalf("JWKS unreachable: status %d (Retry-After %q) %s; want 503 saying the identity provider's keys could not be fetched", got.code, got.header.Get("Retry-After"), got.body)
 	}
 	// Back up: the same token passes, and an unmapped subject is still 401.
-	// go-oidc hands the failed fetch's answer to requests that arrive
-	// before it has cleared that fetch (microseconds; longer under the race
-	// detector): a request soon after passes.
+	// The IdP is asked again auth.OIDCFailedRefetch after the failed
+	// fetch (not on every request while it fails): a request then passes.
 	idp.down.Store(false)
-	for i := 0; ; i++ {
+	deadline := time.Now().Add(auth.OIDCFailedRefetch + 5*time.Second)
+	for {
 		r = httptest.NewRequest("GET", "/v1/playbooks", nil)
 		r.Header.Set("Authorization", "Bearer "+tok)
 		got := serve(h, r)
 		if got.code == http.StatusOK {
 			break
 		}
-		if got.code != http.StatusServiceUnavailable || i == 50 {
+		if got.code != http.StatusServiceUnavailable || time.Now().After(deadline) {
 			t.Fatalf("JWKS back: status %d %s, want 200", got.code, got.body)
 		}
 		time.Sleep(20 * time.Millisecond)

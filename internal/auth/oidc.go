@@ -334,6 +334,14 @@ var ErrIdPUnavailable = errors.New("the identity provider's signing keys could n
 // per period however many arrive (go-oidc fetches again for each).
 const OIDCMinRefetch = 30 * time.Second
 
+// OIDCFailedRefetch is the least time between a JWKS fetch that failed
+// (the IdP down, answering 5xx, or 429 because it rate-limits its keys
+// endpoint) and the next one: meanwhile the keys fetched last still verify
+// and a token they do not verify is refused as not checked (503) without a
+// fetch, so neither made-up key ids nor valid tokens with keys older than
+// OIDCKeyCacheTTL ask a failing IdP for its keys on every request.
+const OIDCFailedRefetch = 5 * time.Second
+
 // maxJWKSSize bounds a JWKS read from the IdP.
 const maxJWKSSize = 1 << 20
 
@@ -351,10 +359,12 @@ type jwksKeySet struct {
 	now  func() time.Time
 	algs []jose.SignatureAlgorithm
 
-	mu     sync.Mutex
-	keys   []jose.JSONWebKey // fetched last; kept while fetches fail
-	keysAt time.Time         // when keys were fetched; zero: never
-	flight *jwksFetch        // the fetch under way, shared by its callers
+	mu       sync.Mutex
+	keys     []jose.JSONWebKey // fetched last; kept while fetches fail
+	keysAt   time.Time         // when keys were fetched; zero: never
+	failedAt time.Time         // when the last fetch failed; zero: it did not
+	failErr  error             // why it failed
+	flight   *jwksFetch        // the fetch under way, shared by its callers
 }
 
 // jwksFetch is one fetch of the JWKS; done is closed once keys and err
@@ -379,7 +389,7 @@ func (k *jwksKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, e
 	}
 	hdr := jws.Signatures[0].Header
 	k.mu.Lock()
-	keys, at := k.keys, k.keysAt
+	keys, at, failedAt, failErr := k.keys, k.keysAt, k.failedAt, k.failErr
 	k.mu.Unlock()
 	now := k.now()
 	age := now.Sub(at)
@@ -391,7 +401,13 @@ func (k *jwksKeySet) VerifySignature(ctx context.Context, raw string) ([]byte, e
 			return nil, fmt.Errorf("no key of the JWKS verifies it (key id %q; the JWKS is fetched again for such a token at most every %s)", clipSub(hdr.KeyID), OIDCMinRefetch)
 		}
 	}
-	fresh, ferr := k.fetch(ctx)
+	var fresh []jose.JSONWebKey
+	var ferr error
+	if since := now.Sub(failedAt); !failedAt.IsZero() && since >= 0 && since < OIDCFailedRefetch {
+		ferr = failErr // the IdP failed a moment ago: not asked again yet
+	} else {
+		fresh, ferr = k.fetch(ctx)
+	}
 	if ferr != nil {
 		// The IdP cannot be reached: the keys fetched last still count.
 		if payload, ok := verifyWith(jws, hdr, keys); ok {
@@ -438,7 +454,9 @@ func (k *jwksKeySet) fetch(ctx context.Context) ([]jose.JSONWebKey, error) {
 			keys, err := k.get()
 			k.mu.Lock()
 			if err == nil {
-				k.keys, k.keysAt = keys, k.now()
+				k.keys, k.keysAt, k.failedAt, k.failErr = keys, k.now(), time.Time{}, nil
+			} else {
+				k.failedAt, k.failErr = k.now(), err
 			}
 			k.flight = nil
 			k.mu.Unlock()
