@@ -493,11 +493,32 @@ func (k *jwksKeySet) get() ([]jose.JSONWebKey, error) {
 	case len(body) > maxJWKSSize:
 		return nil, fmt.Errorf("%s: the JWKS is larger than %d bytes", k.url, maxJWKSSize)
 	}
-	var set jose.JSONWebKeySet
+	// Each key on its own: a key whose type, curve or members this cannot
+	// use (an Ed448 or secp256k1 key, an X25519 key for encryption) is
+	// left out, as RFC 7517 §5 says, not the whole set with it.
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
 	if err := json.Unmarshal(body, &set); err != nil {
 		return nil, fmt.Errorf("%s is not a JWKS: %w", k.url, err)
 	}
-	return set.Keys, nil
+	if set.Keys == nil {
+		return nil, fmt.Errorf("%s is not a JWKS: it has no keys member", k.url)
+	}
+	keys := make([]jose.JSONWebKey, 0, len(set.Keys))
+	var skipped error
+	for i, raw := range set.Keys {
+		var key jose.JSONWebKey
+		if err := json.Unmarshal(raw, &key); err != nil {
+			skipped = fmt.Errorf("keys[%d]: %w", i, err)
+			continue
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 && skipped != nil {
+		return nil, fmt.Errorf("%s: no key of the JWKS can be used (%v)", k.url, skipped)
+	}
+	return keys, nil
 }
 
 // claimTrue reports whether a boolean claim is true: the JSON value true,
