@@ -184,6 +184,12 @@ func budgetFunctions() []expr.Option {
 		// a scanning builtin (scanBuiltins, contains) reads.
 		expr.Function("__riposte_scan", scan, new(func(*meter, any) any)),
 		expr.Function("__riposte_scan_str", scan, new(func(*meter, string) string)),
+		// __riposte_scan_list charges a list the expression built (a
+		// range, sort, map, filter, concat, split: its type is known),
+		// keeping that type: expr charged its memory once, where it was
+		// built, not each scan of it.
+		expr.Function("__riposte_scan_list", scan, new(func(*meter, []any) []any), new(func(*meter, []int) []int),
+			new(func(*meter, []float64) []float64), new(func(*meter, []string) []string)),
 		expr.Function("__riposte_grow", grow, new(func(*meter, any, int) any)),
 		expr.Function("__riposte_grow_str", grow, new(func(*meter, string, int) string)),
 		// __riposte_entries and __riposte_entries_map charge the entries
@@ -338,7 +344,7 @@ const (
 // scanned wraps a (a list, string or unknown argument of a scanning
 // builtin) in the call that charges its size, once.
 func scanned(a ast.Node) ast.Node {
-	if hasWrapper(a, "__riposte_scan", "__riposte_scan_str") {
+	if hasWrapper(a, "__riposte_scan", "__riposte_scan_str", "__riposte_scan_list") {
 		return a
 	}
 	t := a.Type()
@@ -348,8 +354,13 @@ func scanned(a ast.Node) ast.Node {
 	if t != nil && t.Kind() == reflect.String {
 		return call("__riposte_scan_str", a)
 	}
+	if t != nil && t.Kind() == reflect.Slice && scanListTypes[t] {
+		// Built by the expression (a range, sort, map, filter, a let of
+		// one): built once, perhaps scanned in every iteration of a loop.
+		return call("__riposte_scan_list", a)
+	}
 	if t != nil && t.Kind() != reflect.Interface {
-		return a // a typed list (a range, a literal): its size is expr's memory
+		return a // a map (len is constant time), a list of another type
 	}
 	return call("__riposte_scan", a)
 }
@@ -373,6 +384,12 @@ func hasWrapper(a ast.Node, names ...string) bool {
 		}
 		a = c.Arguments[1]
 	}
+}
+
+// scanListTypes are the list types __riposte_scan_list keeps.
+var scanListTypes = map[reflect.Type]bool{
+	reflect.TypeOf([]any{}): true, reflect.TypeOf([]int{}): true,
+	reflect.TypeOf([]float64{}): true, reflect.TypeOf([]string{}): true,
 }
 
 // scan charges the size of args[1] and returns it.
