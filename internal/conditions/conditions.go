@@ -148,6 +148,12 @@ func compileEnv(s Scope) types.Map {
 }
 
 func options(s Scope, wantBool bool) []expr.Option {
+	return append(checkOptions(s, wantBool), expr.Patch(budgetPatch{}))
+}
+
+// checkOptions are options without the budget patch: what compile checks
+// the expression as written with.
+func checkOptions(s Scope, wantBool bool) []expr.Option {
 	opts := []expr.Option{
 		expr.Env(compileEnv(s)),
 		expr.MaxNodes(MaxNodes),
@@ -165,9 +171,6 @@ func options(s Scope, wantBool bool) []expr.Option {
 		expr.DisableBuiltin("toPairs"),
 		// timezone() is helpers' (expr's result fails in a time's In()).
 		expr.DisableBuiltin("timezone"),
-		// Loops and growing values are charged to each evaluation's meter
-		// (budget.go).
-		expr.Patch(budgetPatch{}),
 	}
 	opts = append(opts, budgetFunctions()...)
 	opts = append(opts, helpers()...)
@@ -239,6 +242,16 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	if err := checkPatterns(src); err != nil {
 		return nil, err
 	}
+	// Checked as written first: with a patch (a visitor) expr's checker
+	// types every call in a pass whose errors it drops, and does not check
+	// again the arguments of a call it has typed, so a misspelt name inside
+	// is_ip(...) or affected_host(...) compiled (nil at run time: a trigger
+	// that never matches).
+	if _, err := expr.Compile(src, checkOptions(s, wantBool)...); err != nil {
+		return nil, toError(err, s)
+	}
+	// Loops and growing values are charged to each evaluation's meter
+	// (budget.go).
 	prog, err := expr.Compile(src, options(s, wantBool)...)
 	if err != nil {
 		return nil, toError(err, s)
