@@ -196,6 +196,15 @@ func budgetFunctions() []expr.Option {
 		// of the map keys() or values() is about to list.
 		expr.Function("__riposte_entries", entries, new(func(*meter, any) any)),
 		expr.Function("__riposte_entries_map", entries, new(func(*meter, map[string]any) map[string]any)),
+		// __riposte_equal is == between two values that may be lists or
+		// maps (expr's runtime.Equal, reflect.DeepEqual for them: a scan of
+		// both), charged as a scan of the left one.
+		expr.Function("__riposte_equal", func(args ...any) (any, error) {
+			if err := meterOf(args[0]).chargeCompare(args[1], args[2]); err != nil {
+				return nil, err
+			}
+			return runtime.Equal(args[1], args[2]), nil
+		}, new(func(*meter, any, any) bool)),
 		expr.Function("__riposte_in", func(args ...any) (any, error) {
 			rv := reflect.ValueOf(args[2])
 			if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
@@ -392,6 +401,61 @@ var scanListTypes = map[reflect.Type]bool{
 	reflect.TypeOf([]float64{}): true, reflect.TypeOf([]string{}): true,
 }
 
+// chargeCompare charges == between a and b when both are lists or maps
+// (reflect.DeepEqual then compares them element by element, nested ones
+// included): a step per scanElemsPerStep elements and per
+// scanBytesPerStep string bytes of a, the walk stopping once over the
+// budget, so what it charges is at most the budget's worth of work.
+func (m *meter) chargeCompare(a, b any) error {
+	if !isContainer(a) || !isContainer(b) {
+		return nil
+	}
+	elems, bytes := 0, 0
+	limit := m.steps*scanElemsPerStep + scanElemsPerStep
+	var walk func(v reflect.Value) bool
+	walk = func(v reflect.Value) bool {
+		for v.IsValid() && (v.Kind() == reflect.Interface || v.Kind() == reflect.Pointer) {
+			if v.IsNil() {
+				return true
+			}
+			v = v.Elem()
+		}
+		switch v.Kind() {
+		case reflect.String:
+			bytes += v.Len()
+		case reflect.Slice, reflect.Array:
+			elems += v.Len()
+			for i := 0; i < v.Len() && elems+bytes/scanBytesPerStep*scanElemsPerStep <= limit; i++ {
+				if !walk(v.Index(i)) {
+					return false
+				}
+			}
+		case reflect.Map:
+			elems += v.Len()
+			it := v.MapRange()
+			for it.Next() && elems+bytes/scanBytesPerStep*scanElemsPerStep <= limit {
+				if !walk(it.Value()) {
+					return false
+				}
+			}
+		}
+		return elems+bytes/scanBytesPerStep*scanElemsPerStep <= limit
+	}
+	if !walk(reflect.ValueOf(a)) {
+		return m.step(-1)
+	}
+	return m.step(elems/scanElemsPerStep + bytes/scanBytesPerStep)
+}
+
+// isContainer reports whether v is a list or a map.
+func isContainer(v any) bool {
+	switch reflect.ValueOf(v).Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return true
+	}
+	return false
+}
+
 // scan charges the size of args[1] and returns it.
 func scan(args ...any) (any, error) {
 	m := meterOf(args[0])
@@ -486,6 +550,31 @@ func (budgetPatch) Visit(node *ast.Node) {
 			case isKind(lt, reflect.String, reflect.Interface) && isKind(rt, reflect.String, reflect.Interface):
 				ast.Patch(node, call("__riposte_add", n.Left, n.Right))
 			}
+		case "==", "!=":
+			// Two lists or maps are compared element by element: charged
+			// (chargeCompare). A side of a known other type (a string, a
+			// number, nil) keeps expr's own comparison.
+			if _, ok := n.Left.(*ast.NilNode); ok {
+				return
+			}
+			if _, ok := n.Right.(*ast.NilNode); ok {
+				return
+			}
+			if !isKind(n.Left.Type(), reflect.Interface, reflect.Slice, reflect.Array, reflect.Map) ||
+				!isKind(n.Right.Type(), reflect.Interface, reflect.Slice, reflect.Array, reflect.Map) {
+				return
+			}
+			// Not ast.Patch: a node with its type already set is not
+			// checked again, and its operands must be (an unknown name
+			// among them is an error).
+			c := call("__riposte_equal", n.Left, n.Right)
+			c.SetLocation(n.Location())
+			var eq ast.Node = c
+			if n.Operator == "!=" {
+				eq = &ast.UnaryNode{Operator: "!", Node: c}
+				eq.SetLocation(n.Location())
+			}
+			*node = eq
 		case "contains":
 			n.Left = scanned(n.Left)
 		case "in":
