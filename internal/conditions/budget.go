@@ -334,12 +334,15 @@ func budgetFunctions() []expr.Option {
 }
 
 // scanBuiltins are the builtins that read the whole of a list or string
-// argument (expr's len counts a string's runes), in time linear in it (or
-// n log n: median, sort).
+// argument (expr's len counts a string's runes, int and float parse every
+// digit), in time linear in it (or n log n: median, sort).
 var scanBuiltins = map[string]bool{
 	"len": true, "sum": true, "mean": true, "median": true, "max": true, "min": true, "sort": true, "reverse": true,
 	"fromPairs": true, "uniq": true, "indexOf": true, "lastIndexOf": true, "upper": true, "lower": true,
 	"trim": true, "trimPrefix": true, "trimSuffix": true, "split": true, "splitAfter": true, "toBase64": true, "fromBase64": true,
+	// A number or a duration parsed from a string: strconv and
+	// time.ParseDuration read every digit ("000…1" is 1).
+	"int": true, "float": true, "duration": true,
 }
 
 // What one step of the budget pays for of a scan: list elements (sum of
