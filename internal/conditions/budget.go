@@ -206,10 +206,20 @@ func budgetFunctions() []expr.Option {
 			return runtime.Equal(args[1], args[2]), nil
 		}, new(func(*meter, any, any) bool)),
 		expr.Function("__riposte_in", func(args ...any) (any, error) {
+			m := meterOf(args[0])
 			rv := reflect.ValueOf(args[2])
 			if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
-				if err := meterOf(args[0]).step(rv.Len()); err != nil {
+				if err := m.step(rv.Len()); err != nil {
 					return nil, err
+				}
+				// A list or map looked for is compared with each element
+				// as == compares them.
+				if isContainer(args[1]) {
+					for i := 0; i < rv.Len(); i++ {
+						if err := m.chargeCompare(args[1], rv.Index(i).Interface()); err != nil {
+							return nil, err
+						}
+					}
 				}
 			}
 			return runtime.In(args[1], args[2]), nil

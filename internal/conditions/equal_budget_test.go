@@ -25,6 +25,7 @@ func TestEvalListEqualityCharged(t *testing.T) {
 		`any(1..1000, any(1..1000, detection.nums != detection.nums2))`,
 		`any(1..1000, any(1..1000, detection.nums == []))`,
 		`let b = detection.nums2; any(1..1000, any(1..1000, detection.nums != b))`,
+		`any(1..1000, any(1..1000, !(detection.nums in [detection.nums2])))`,
 	} {
 		type result struct {
 			err error
@@ -65,6 +66,7 @@ func TestEvalEqualityUnchanged(t *testing.T) {
 		`detection.s != detection.t`: false, `detection.f == 1`: true, `detection.nope == nil`: true,
 		`detection.a == nil`: false, `[1, 2] == [1, 2]`: true, `detection.s == detection.f`: false,
 		`any(detection.a, # == detection.s)`: true, `detection.nope == detection.nada`: true,
+		`detection.a in [detection.c, detection.b]`: true, `detection.a in [detection.c]`: false, `"x" in detection.a`: true,
 	} {
 		v, err := evalWithin(t, src, env, 5*time.Second)
 		if err != nil || v != want {
