@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/netip"
 	"net/url"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -627,10 +628,29 @@ func bodyValue(s string) (any, bool) {
 	return m, true
 }
 
+// ipv4Text is an IPv4 address, network or range written in text.
+var ipv4Text = regexp.MustCompile(`[0-9]{1,3}(?:\.[0-9]{1,3}){3}(?:/[0-9]{1,2}|-[0-9]{1,3}(?:\.[0-9]{1,3}){3})?`)
+
+// dottedNumberAt: s[i] continues a dotted number (a digit, or a '.' with a
+// digit beyond it), so an IPv4 match ending or starting there is part of a
+// longer one (a version 1.2.3.4.5).
+func dottedNumberAt(s string, i, dir int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	if s[i] >= '0' && s[i] <= '9' {
+		return true
+	}
+	j := i + dir
+	return s[i] == '.' && j >= 0 && j < len(s) && s[j] >= '0' && s[j] <= '9'
+}
+
 // addressTokens are the words of a request body that may be an address,
 // a network or a range (runs of hex digits, '.', ':', '/' and '-'), with
 // the body URL-unescaped too (a form's 10.20.30.40%2C10.20.30.41), and
-// each path-like word's segments (pathTargets).
+// each path-like word's segments (pathTargets); and every IPv4 address,
+// network or range written in it whatever precedes or follows it
+// (src:10.20.30.40, where "c:" joins the word; 10.20.30.40:3389).
 func addressTokens(s string) []string {
 	texts := []string{s}
 	if u, err := url.QueryUnescape(s); err == nil && u != s {
@@ -641,8 +661,17 @@ func addressTokens(s string) []string {
 		words := strings.FieldsFunc(t, func(r rune) bool {
 			return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '.' || r == ':' || r == '/' || r == '-')
 		})
+		for _, m := range ipv4Text.FindAllStringIndex(t, -1) {
+			if !dottedNumberAt(t, m[0]-1, -1) && !dottedNumberAt(t, m[1], 1) {
+				out = append(out, t[m[0]:m[1]])
+			}
+		}
 		for _, w := range words {
-			w = strings.Trim(w, ".:-")
+			// A leading "::" is an IPv6 address's (::ffff:10.20.30.40).
+			w = strings.TrimRight(strings.TrimLeft(w, ".-"), ".:-")
+			if !strings.HasPrefix(w, "::") {
+				w = strings.TrimLeft(w, ":")
+			}
 			if !strings.ContainsAny(w, ".:") {
 				continue
 			}
