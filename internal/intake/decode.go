@@ -103,7 +103,7 @@ func Decode(r io.Reader, opts DecodeOptions) ([]Detection, error) {
 // DecodePartial is [Decode] for requests that refuse a bad record alone
 // (POST /v1/detections?partial=true): a record that cannot be decoded but
 // whose extent is known — an NDJSON line (the next record starts on the
-// next line that begins with '{'), or an object read to its end (a repeated
+// next line whose first non-blank byte is '{'), or an object read to its end (a repeated
 // key, a number out of range, nesting too deep) — is returned in bad,
 // keyed by its index, with an empty Detection in its place in dets, and
 // the records after it are read. An error about the body as a whole (too
@@ -182,9 +182,11 @@ func (p *parser) refuse(idx int, err error) {
 	p.dets = append(p.dets, Detection{})
 }
 
-// nextLine is the offset of the next line after pos that begins (at its
-// first byte) with '{': where the NDJSON record after a broken one starts;
-// len(body) when there is none.
+// nextLine is the offset of the '{' that begins the next line after pos
+// (after blanks: spaces, tabs, a CR, as parseLines reads a record line):
+// where the NDJSON record after a broken one starts; len(body) when there
+// is none. A record line indented by blanks is a record like any other
+// (Decode reads it), so it is not skipped unanswered.
 func (p *parser) nextLine(pos int) int {
 	for {
 		nl := bytes.IndexByte(p.body[pos:], '\n')
@@ -192,8 +194,12 @@ func (p *parser) nextLine(pos int) int {
 			return len(p.body)
 		}
 		pos += nl + 1
-		if pos < len(p.body) && p.body[pos] == '{' {
-			return pos
+		start := pos
+		for start < len(p.body) && (p.body[start] == ' ' || p.body[start] == '\t' || p.body[start] == '\r') {
+			start++
+		}
+		if start < len(p.body) && p.body[start] == '{' {
+			return start
 		}
 	}
 }
@@ -278,7 +284,7 @@ func (p *parser) parseLines(pos int) ([]Detection, error) {
 		end, err := p.record(pos)
 		if err != nil && p.partial && !errors.Is(err, ErrTooManyDetections) {
 			// This line is refused alone; the next record starts on
-			// the next line that begins with '{'.
+			// the next line whose first non-blank byte is '{'.
 			p.refuse(idx, err)
 			if pos = p.nextLine(pos); pos == len(p.body) {
 				return p.dets, nil
