@@ -24,6 +24,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/codec"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/mdtext"
@@ -528,9 +529,14 @@ func isNotFound(err error) bool {
 // endedUnsuccessfully: err is what Get answers for a run that ended without
 // a result (failed, cancelled, terminated, timed out), not a failure to
 // read it (Temporal unavailable, the read timing out).
+//
+// A result Temporal returned that cannot be decoded (converter
+// ErrUnableToDecode: a payload of another shape; codec.ErrUnencrypted: one
+// recorded without encryption, read once it is on) reads the same way: no resend can mend it, so it must not fail
+// the detection with a 503 that tells the producer to resend forever.
 func endedUnsuccessfully(err error) bool {
 	var wee *temporal.WorkflowExecutionError
-	return errors.As(err, &wee)
+	return errors.As(err, &wee) || errors.Is(err, converter.ErrUnableToDecode) || errors.Is(err, codec.ErrUnencrypted)
 }
 
 // readError is a failure to read the ended run m that decides whether a
