@@ -474,7 +474,8 @@ func scan(args ...any) (any, error) {
 	m := meterOf(args[0])
 	switch v := args[1].(type) {
 	case string:
-		return v, m.step(len(v) / scanBytesPerStep)
+		// args[1], not v: v would be boxed again, an allocation a scan.
+		return args[1], m.step(len(v) / scanBytesPerStep)
 	case nil:
 		return nil, nil
 	}

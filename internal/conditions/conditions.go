@@ -89,6 +89,9 @@ type Program struct {
 	// metered: the expression loops or builds strings, which its
 	// evaluation's meter must see (budget.go).
 	metered bool
+	// readsEnv: the expression names $env, which is the map it runs
+	// against: that map is then its own, never a pooled one.
+	readsEnv bool
 }
 
 // Env is the data an expression runs against.
@@ -264,7 +267,7 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	}
 	sort.Strings(v.steps)
 	sort.Strings(v.vars)
-	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item, metered: v.metered}, nil
+	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item, metered: v.metered, readsEnv: v.readsEnv}, nil
 }
 
 func toError(err error, s Scope) *Error {
@@ -302,12 +305,17 @@ type refVisitor struct {
 	steps, vars []string
 	item        bool
 	metered     bool
+	readsEnv    bool
 	err         *Error
 }
 
 func (v *refVisitor) Visit(node *ast.Node) {
 	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == meterName {
 		v.metered = true
+		return
+	}
+	if id, ok := (*node).(*ast.IdentifierNode); ok && id.Value == "$env" {
+		v.readsEnv = true
 		return
 	}
 	if id, ok := (*node).(*ast.IdentifierNode); ok && (id.Value == "item" || id.Value == "index") {
@@ -351,11 +359,25 @@ func (v *refVisitor) Visit(node *ast.Node) {
 	}
 }
 
+// envPool holds the maps metered evaluations run against (Eval).
+var envPool = sync.Pool{New: func() any { return make(map[string]any, 16) }}
+
 // Eval runs the program, within MaxEvalSteps and MaxEvalBytes.
 func (p *Program) Eval(env map[string]any) (any, error) {
 	m := newMeter()
 	if p.metered {
-		e := make(map[string]any, len(env)+1)
+		// The meter travels in a copy of env (the caller's map may be
+		// shared). Most expressions are metered (every len, lower or
+		// contains charges what it scans), so the copy is a pooled map,
+		// emptied after the run: nothing keeps it but an expression that
+		// names $env, which gets a map of its own.
+		var e map[string]any
+		if p.readsEnv {
+			e = make(map[string]any, len(env)+1)
+		} else {
+			e = envPool.Get().(map[string]any)
+			defer func() { clear(e); envPool.Put(e) }()
+		}
 		maps.Copy(e, env)
 		e[meterName] = m
 		env = e
