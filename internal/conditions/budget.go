@@ -42,6 +42,11 @@ type meter struct{ steps, bytes int }
 
 func newMeter() *meter { return &meter{steps: MaxEvalSteps, bytes: MaxEvalBytes} }
 
+// String is what an expression that spells out $env (string($env))
+// sees of the meter, the same at every evaluation: its address would
+// differ at each, and on each worker replaying a run.
+func (m *meter) String() string { return "(budget)" }
+
 var (
 	errSteps = fmt.Errorf("the expression is too expensive: over its budget of %d loop iterations", MaxEvalSteps)
 	errBytes = fmt.Errorf("the expression is too expensive: over its budget of %d bytes built", MaxEvalBytes)
