@@ -60,8 +60,7 @@ func TestOIDCJWKSWithKeysRiposteCannotUse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/keys" {
 			http.NotFound(w, r)
 			return
