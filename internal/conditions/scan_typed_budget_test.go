@@ -27,27 +27,8 @@ func TestEvalScansOfBuiltListsCharged(t *testing.T) {
 		`let b = map(1..65536, #); any(1..1000, any(1..1000, median(b) < 0))`,
 		`let b = concat(detection.nums); any(1..1000, any(1..1000, sum(b) < 0))`,
 	} {
-		type result struct {
-			err error
-			d   time.Duration
-		}
-		done := make(chan result, 1)
-		p, err := Compile(src, ScopeStep, false)
-		if err != nil {
-			t.Fatalf("%s: compile: %v", src, err)
-		}
-		go func() {
-			start := time.Now()
-			_, err := p.Eval(env)
-			done <- result{err, time.Since(start)}
-		}()
-		select {
-		case r := <-done:
-			if r.err == nil || !strings.Contains(r.err.Error(), "too expensive") {
-				t.Errorf("%s: %v after %s, want the budget's error", src, r.err, r.d.Round(time.Millisecond))
-			}
-		case <-time.After(time.Minute):
-			t.Fatalf("%s: still running after a minute (a million scans of 65,536 numbers, uncharged)", src)
+		if _, err := evalWithin(t, src, env, time.Minute); err == nil || !strings.Contains(err.Error(), "too expensive") {
+			t.Errorf("%s: %v, want the budget's error", src, err)
 		}
 	}
 }
