@@ -19,6 +19,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
@@ -388,7 +389,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
 	if s.SealsRun != nil && s.SealsRun(ctx) {
 		// Sealed for the run that is running, and sent to it only.
-		ereq.RunID, err = s.runningRun(ctx, id)
+		ereq.RunID, err = approvals.RunningRun(ctx, s.Temporal, id)
 	}
 	var hold workflows.Hold
 	if err == nil {
@@ -408,7 +409,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, hold)
-	case errors.As(err, &nf):
+	case errors.As(err, &nf) || errors.Is(err, approvals.ErrNotFound) || errors.Is(err, approvals.ErrRefused):
 		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no running run with workflow id %q", id))
 	case errors.As(err, &ae):
 		problem.Respond(w, http.StatusConflict, "Extension refused", ae.Message())
@@ -467,20 +468,6 @@ func (s *Server) policyState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, st)
-}
-
-// runningRun returns the id of the run running under workflow id, or a
-// serviceerror.NotFound when none is.
-func (s *Server) runningRun(ctx context.Context, id string) (string, error) {
-	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		return "", err
-	}
-	info := desc.GetWorkflowExecutionInfo()
-	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return "", serviceerror.NewNotFound("workflow execution already completed")
-	}
-	return info.GetExecution().GetRunId(), nil
 }
 
 // controlCredential is the credential that authenticated the request's

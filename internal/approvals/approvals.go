@@ -141,7 +141,7 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 	seals := s.SealsRun != nil && s.SealsRun(ctx)
 	run := ""
 	if seals || want != "" {
-		runID, err := s.runningRun(ctx, workflowID)
+		runID, err := RunningRun(ctx, s.Client, workflowID)
 		if want != "" && errors.Is(err, ErrRefused) {
 			err = fmt.Errorf("%w: run %s of %s, which the decision is for, has ended; its gates are closed", ErrRefused, want, workflowID)
 		}
@@ -174,10 +174,12 @@ func (s *Service) signal(ctx context.Context, workflowID, run string, d workflow
 	return fmt.Errorf("delivering decision to %s: %w", workflowID, err)
 }
 
-// runningRun returns the id of the run running under workflowID, or why
-// there is none (as notRunning says it).
-func (s *Service) runningRun(ctx context.Context, workflowID string) (string, error) {
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+// RunningRun returns the id of the run running under workflowID, or why
+// there is none (as notRunning says it): ErrNotFound for no run, ErrRefused
+// for one that has ended. Requests sealed for a run (the decisions here,
+// the API's extensions) are sent to the run it names.
+func RunningRun(ctx context.Context, c client.Client, workflowID string) (string, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, "")
 	var nf *serviceerror.NotFound
 	switch {
 	case errors.As(err, &nf):
