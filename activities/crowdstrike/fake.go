@@ -27,8 +27,14 @@ import (
 // /crowdstrike-us-2, /crowdstrike-eu-1. Every token answer carries the
 // client's home cloud in X-CS-Region (the header gofalcon's and falconpy's
 // region autodiscovery read, declared on POST /oauth2/token 201 in the
-// Falcon swagger); a token used on another cloud's API gets 401 "access
-// denied, invalid bearer token", as a wrong cloud does.
+// Falcon swagger). A token request on another cloud than the client's is
+// not answered with a token: it gets a 308 to the home cloud's token
+// endpoint, empty, with X-CS-Region, as the real gateway answers
+// (CrowdStrike/ansible_collection_falcon issue #217: api.crowdstrike.com
+// answering a us-2 client "308 Permanent Redirect", location
+// https://api.us-2.crowdstrike.com/oauth2/token, x_cs_region: us-2). A
+// token used on another cloud's API gets 401 "access denied, invalid
+// bearer token", as a wrong cloud does.
 //
 // Host query (QueryDevicesByFilter): FQL `hostname:'NAME'` returns partial
 // matches, hosts whose name starts with NAME in any case (PSFalcon wiki,
@@ -157,6 +163,15 @@ func (fk *Fake) crowdstrikeCloudRoutes(mux *http.ServeMux, cloud, prefix string)
 			return
 		}
 		w.Header().Set("X-Cs-Region", client.cloud)
+		if client.cloud != cloud {
+			// Another cloud's client: the gateway redirects the token
+			// request to the client's home cloud, 308 with an empty body
+			// and X-CS-Region (a real answer quoted in CrowdStrike's
+			// ansible_collection_falcon issue #217).
+			w.Header().Set("Location", fk.CloudURL(client.cloud)+"/oauth2/token")
+			w.WriteHeader(http.StatusPermanentRedirect)
+			return
+		}
 		labkit.WriteJSON(w, http.StatusCreated, map[string]any{"access_token": fk.IssueToken(csAudience(client.cloud), 30*time.Minute), "token_type": "bearer", "expires_in": 1799})
 	})
 	fk.Handle(mux, vendorName, "GET "+prefix+"/devices/queries/devices/v1", labkit.ReadRoute, csFault, auth(func(w http.ResponseWriter, r *http.Request) {

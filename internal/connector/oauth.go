@@ -119,6 +119,16 @@ func (c *Conn) fetchToken(ctx context.Context, tokenURL string, form url.Values)
 		} `json:"errors"`
 	}
 	_ = json.Unmarshal(resp.Body, &tr)
+	if resp.Status >= 300 && resp.Status < 400 && c.TokenHook != nil {
+		// A redirect not followed (to another host) may still say where
+		// the client belongs: CrowdStrike's gateway answers a client of
+		// another cloud with a 308 to that cloud's token endpoint and its
+		// X-CS-Region. The hook reads it; the Location itself is never
+		// followed with the credentials.
+		if err := c.TokenHook(resp.Header); err != nil {
+			return "", 0, err
+		}
+	}
 	if !resp.OK() {
 		msg := tr.Description
 		if msg == "" {
