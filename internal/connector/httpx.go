@@ -345,6 +345,8 @@ func clampDelay(d, max time.Duration) time.Duration {
 // HeaderDelay understands Retry-After (seconds or HTTP date),
 // X-RateLimit-RetryAfter (CrowdStrike, epoch seconds), X-Rate-Limit-Reset
 // (Okta, epoch seconds) and X-RateLimit-Reset (epoch seconds or a time).
+// Instants are measured from the answer's Date header when it has one
+// (the vendor's clock), else from now.
 func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 	return headerDelay(h, now, "Retry-After", "X-RateLimit-RetryAfter", "X-Rate-Limit-Reset", "X-RateLimit-Reset")
 }
@@ -355,6 +357,12 @@ func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 var rateLimitTimeLayouts = []string{time.RFC3339, "2006-01-02T15:04Z07:00"}
 
 func headerDelay(h http.Header, now time.Time, names ...string) (time.Duration, bool) {
+	// An instant in these headers is on the vendor's clock: measure it
+	// from the answer's Date (as okta-sdk-golang does), so a worker whose
+	// clock is off neither retries every second nor waits out the cap.
+	if t, err := http.ParseTime(strings.TrimSpace(h.Get("Date"))); err == nil {
+		now = t
+	}
 	for _, name := range names {
 		v := strings.TrimSpace(h.Get(name))
 		if v == "" {
