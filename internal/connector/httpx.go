@@ -131,7 +131,9 @@ func (r *Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
 
 // Do sends the request. It returns an error only when no HTTP response came
 // back (retryable) or the activity was cancelled; callers classify statuses.
-// A 401 on an authenticated request drops the cached token and retries once.
+// A 401 on a request authenticated with a cached token (OAuth2) drops
+// the token and retries once with a fresh one; a 403 drops it too (it may
+// lack a permission granted since), without sending the request again.
 func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 	var body []byte
 	contentType := ""
@@ -218,6 +220,14 @@ func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 				return nil, ctx.Err()
 			}
 			return nil, NewFailure(KindNetwork, fmt.Sprintf("reading the answer of %s: %v", c.Where(), sanitizeURLError(err)))
+		}
+		if resp.StatusCode == http.StatusForbidden && !r.NoAuth && c.Reauth != nil {
+			// An app-only token carries the roles consented when it was
+			// issued, and the API authorizes on them: a token cached
+			// before the permission was granted would keep failing after
+			// the fix, for as long as it lives. Drop it, so the next try
+			// gets a fresh one; the refused request is not sent again.
+			c.Reauth()
 		}
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 && !r.NoAuth && c.Reauth != nil {
 			c.Reauth()
