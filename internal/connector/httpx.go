@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -361,6 +362,10 @@ func HeaderDelay(h http.Header, now time.Time) (time.Duration, bool) {
 	return headerDelay(h, now, "Retry-After", "X-RateLimit-RetryAfter", "X-Rate-Limit-Reset", "X-RateLimit-Reset")
 }
 
+// decimalRe is a plain decimal number, the only number rate-limit headers
+// carry.
+var decimalRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
 // rateLimitTimeLayouts are the timestamps rate-limit headers carry besides
 // epoch seconds: RFC 3339, and Jira's ISO 8601 to the minute
 // (yyyy-MM-ddTHH:mmZ, "Rate limiting" in its REST docs).
@@ -378,7 +383,9 @@ func headerDelay(h http.Header, now time.Time, names ...string) (time.Duration, 
 		if v == "" {
 			continue
 		}
-		if n, err := strconv.ParseFloat(v, 64); err == nil {
+		// Digits only (delay-seconds, epoch seconds, with an optional
+		// fraction): ParseFloat also takes "Infinity" and hex floats.
+		if n, err := strconv.ParseFloat(v, 64); err == nil && decimalRe.MatchString(v) {
 			if n > 1e9 { // an epoch timestamp
 				return time.Unix(int64(n), 0).Sub(now), true
 			}
