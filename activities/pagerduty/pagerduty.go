@@ -71,6 +71,11 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 	// Detection text often fills it: no control, bidi or invisible
 	// characters reach the alert (connector.ShownText).
 	summary = connector.ShownText(summary)
+	if strings.TrimSpace(summary) == "" {
+		// PagerDuty answers an empty summary with 400 and pages nobody:
+		// text made only of invisible characters must not silence the alert.
+		summary = "Riposte alert (its summary held only control or invisible characters)"
+	}
 	if r := []rune(summary); len(r) > 1024 {
 		summary = string(r[:1023]) + "…"
 	}
@@ -78,7 +83,9 @@ func pagerdutyTrigger(ctx context.Context, c *connector.Conn) (map[string]any, e
 	if err != nil {
 		return nil, err
 	}
-	source = connector.ShownText(source)
+	if source = connector.ShownText(source); strings.TrimSpace(source) == "" {
+		source = "riposte" // the default: PagerDuty refuses an empty source (400)
+	}
 	severity, err := connector.OptString(c.Call, "severity", "error")
 	if err != nil {
 		return nil, err
