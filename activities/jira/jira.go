@@ -621,10 +621,15 @@ func check(ctx context.Context, c *connector.Conn) (map[string]any, error) {
 const jiraSummaryMax = 255
 
 // jiraSummary makes a summary Jira takes: one line, control and format
-// characters (ESC, bidi overrides) dropped, cut to jiraSummaryMax UTF-16
-// units with "…".
+// characters (ESC, bidi overrides) dropped, never empty, cut to
+// jiraSummaryMax UTF-16 units with "…".
 func jiraSummary(s string) string {
 	s = connector.ShownLine(s)
+	if s == "" {
+		// Jira refuses an empty summary (400, no issue): text made only of
+		// invisible characters must not lose the incident's ticket.
+		s = "Riposte incident (its summary held only control or invisible characters)"
+	}
 	if len(utf16.Encode([]rune(s))) <= jiraSummaryMax {
 		return s
 	}
