@@ -126,6 +126,9 @@ type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
+	// Cut: the answer was longer than maxResponseBytes; Body holds its
+	// beginning only.
+	Cut bool
 }
 
 func (r *Response) OK() bool { return r.Status >= 200 && r.Status < 300 }
@@ -213,7 +216,7 @@ func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 			}
 			return nil, NewFailure(KindNetwork, fmt.Sprintf("calling %s: %v", c.Where(), sanitizeURLError(err)))
 		}
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+		b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
 		resp.Body.Close()
 		cancel()
 		if err != nil {
@@ -234,7 +237,11 @@ func (c *Conn) Do(ctx context.Context, r Request) (*Response, error) {
 			c.Reauth()
 			continue
 		}
-		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b}, nil
+		cut := len(b) > maxResponseBytes
+		if cut {
+			b = b[:maxResponseBytes]
+		}
+		return &Response{Status: resp.StatusCode, Header: resp.Header, Body: b, Cut: cut}, nil
 	}
 }
 
@@ -310,10 +317,23 @@ func (c *Conn) StatusError(r *Response, vendorMsg, notFound string) error {
 // with credential-shaped values redacted (before clipping, so a clipped
 // secret cannot escape its pattern).
 func Snippet(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > snippetScan {
+		// Only the beginning can show in 300 characters: redacting a
+		// whole 4 MiB answer took seconds of CPU per error. The cut backs
+		// off to the last whitespace, so no credential is cut in half
+		// (and so out of its pattern); without any, nothing is quoted.
+		s = s[:snippetScan]
+		if i := strings.LastIndexAny(s, " \t\r\n"); i >= 0 {
+			s = s[:i]
+		} else {
+			s = ""
+		}
+	}
 	// Bytes that are not UTF-8 (a Latin-1 page) become U+FFFD before
 	// clipping, which backs off to valid UTF-8 and would otherwise drop
 	// everything after the first of them.
-	s := strings.ToValidUTF8(RedactShapes(strings.TrimSpace(string(b))), "\uFFFD")
+	s = strings.ToValidUTF8(RedactShapes(s), "\uFFFD")
 	if s == "" {
 		return ""
 	}
@@ -330,6 +350,9 @@ func Snippet(b []byte) string {
 	}
 	return s
 }
+
+// snippetScan bounds the part of an answer Snippet reads.
+const snippetScan = 64 << 10
 
 // --- rate limits ---
 
@@ -417,6 +440,9 @@ func (c *Conn) DecodeJSON(r *Response, v any) error {
 // Unreadable is the vendor error of an answer that does not parse (JSON,
 // XML), quoting a redacted snippet of it.
 func (c *Conn) Unreadable(r *Response) error {
+	if r.Cut {
+		return NewFailure(KindVendorError, fmt.Sprintf("%s answered more than %d MiB (HTTP %d), more than Riposte reads; the answer was not used", c.Where(), maxResponseBytes>>20, r.Status))
+	}
 	return NewFailure(KindVendorError, fmt.Sprintf("%s returned an unreadable answer (HTTP %d: %s)", c.Where(), r.Status, Snippet(r.Body)))
 }
 
