@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -75,6 +76,8 @@ type Processor struct {
 	wg      sync.WaitGroup
 	base    context.Context
 	cancel  context.CancelFunc
+	// closing: Close was called; no new interaction is dispatched.
+	closing atomic.Bool
 }
 
 // NewProcessor returns a Processor.
@@ -160,7 +163,7 @@ func submittedReason(payload slack.InteractionCallback) string {
 // It waits for a slot until ctx is done and then returns ErrBusy. The work
 // itself is bounded by DecideTimeout, not by ctx.
 func (p *Processor) Dispatch(ctx context.Context, payload slack.InteractionCallback) error {
-	if p.base.Err() != nil {
+	if p.closing.Load() || p.base.Err() != nil {
 		return ErrBusy
 	}
 	select {
@@ -207,10 +210,38 @@ func (p *Processor) tellBusy(payload slack.InteractionCallback) {
 // Wait blocks until every dispatched interaction has finished.
 func (p *Processor) Wait() { p.wg.Wait() }
 
-// Close cancels running interactions, refuses new ones and waits.
-func (p *Processor) Close() {
+// CloseGrace is how long Close lets the interactions in flight finish
+// before it cancels them. They were acknowledged to Slack before they
+// were decided (Slack wants the ack within 3 s), so Slack never sends
+// them again: cancelling one at a shutdown (SIGTERM) would drop a
+// decision its approver saw go through. It matches the HTTP API's drain
+// of its requests in flight (serve: RIPOSTE_SHUTDOWN_DELAY, then up to
+// 10 s).
+const CloseGrace = 10 * time.Second
+
+// Close refuses new interactions, lets the running ones finish for up to
+// CloseGrace, then cancels what is left and waits.
+func (p *Processor) Close() { p.CloseWithin(CloseGrace) }
+
+// CloseWithin is Close with another grace (0: cancel at once).
+func (p *Processor) CloseWithin(grace time.Duration) {
+	p.closing.Store(true)
+	done := make(chan struct{})
+	go func() {
+		p.wg.Wait()
+		close(done)
+	}()
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		select {
+		case <-done:
+		case <-t.C:
+			p.logger.Warn("slack interactions still in flight at shutdown are cancelled", "grace", grace.String())
+		}
+		t.Stop()
+	}
 	p.cancel()
-	p.wg.Wait()
+	<-done
 }
 
 // ProcessInteraction handles one payload synchronously: a click on Approve

@@ -155,11 +155,25 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 		s.SlackSocket = state
 		s.Metrics.WatchSlackSocketMode(state.Connected)
 		s.MetricsServer.AddReadyCheck(func(context.Context) error { return state.Err() })
+		// At shutdown (ctx done) the connection closes, and the clicks
+		// already acked finish (slackapp.CloseGrace) before the Temporal
+		// client they decide through is closed: the API's closers wait.
+		sctx, stopSocket := context.WithCancel(ctx)
+		stopped := make(chan struct{})
 		go func() {
-			if err := slackapp.RunSocketModeState(ctx, scfg, poster, srv.Approvals, s.logger, state); err != nil {
+			defer close(stopped)
+			if err := slackapp.RunSocketModeState(sctx, scfg, poster, srv.Approvals, s.logger, state); err != nil {
 				s.logger.Error("Slack Socket Mode stopped: approvals clicked in Slack no longer arrive (decide with riposte approve; fix "+slackapp.EnvAppToken+" and restart)", "error", err)
 			}
 		}()
+		closers = append(closers, func() {
+			stopSocket()
+			select {
+			case <-stopped:
+			case <-time.After(slackapp.CloseGrace + 5*time.Second):
+				s.logger.Warn("Slack Socket Mode did not stop in time")
+			}
+		})
 	}
 	return closers, nil
 }
