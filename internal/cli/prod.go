@@ -198,8 +198,14 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if _, err := system.ListenAddr("--http", o.HTTP); err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	// Personal tokens alone are enough; but a shared token file that is
+	// named is read or refused (readable by every user, missing, empty),
+	// never dropped in silence: its clients would all get 401.
 	token, err := config.ServeToken(o.TokenFile)
-	if err != nil && o.TokensFile == "" {
+	switch {
+	case err != nil && o.TokenFile != "":
+		return &exitError{code: 2, err: err}
+	case err != nil && o.TokensFile == "":
 		return &exitError{code: 2, err: fmt.Errorf("%w, or --tokens-file (personal tokens)", err)}
 	}
 	so, err := o.options("riposte-serve", s)
