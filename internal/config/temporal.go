@@ -37,6 +37,10 @@ type Temporal struct {
 	// envErr is a bad value of an environment variable behind a flag,
 	// reported by Validate.
 	envErr error
+	// tlsEnvSet: TEMPORAL_TLS was set (to a boolean) when the flags were
+	// registered on fs; with --tls given on fs, TLS was chosen explicitly.
+	tlsEnvSet bool
+	fs        *flag.FlagSet
 }
 
 // RegisterFlags adds the connection flags, defaulting to env vars.
@@ -47,9 +51,10 @@ func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&t.TLSCert, "tls-cert", Env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
 	fs.StringVar(&t.TLSKey, "tls-key", Env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
 	fs.StringVar(&t.TLSCA, "tls-ca", Env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
-	fs.StringVar(&t.TLSServerName, "tls-server-name", Env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify (env TEMPORAL_TLS_SERVER_NAME)")
+	fs.StringVar(&t.TLSServerName, "tls-server-name", Env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify; implies TLS (env TEMPORAL_TLS_SERVER_NAME)")
 	tlsDef, err := EnvBool("TEMPORAL_TLS")
 	t.envErr = err
+	t.tlsEnvSet, t.fs = strings.TrimSpace(os.Getenv("TEMPORAL_TLS")) != "", fs
 	fs.BoolVar(&t.TLS, "tls", tlsDef, "use TLS even without a client certificate (env TEMPORAL_TLS=true)")
 	t.APIKey = Env("TEMPORAL_API_KEY", "")
 	fs.Var(secretFlag{&t.APIKey}, "api-key", "Temporal Cloud API `key` (env TEMPORAL_API_KEY; prefer the env var: a flag shows in the process list)")
@@ -103,12 +108,45 @@ func (t *Temporal) Validate() error {
 	if (t.TLSCert == "") != (t.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together: set both or neither"))
 	}
+	// TLS turned off on purpose while another setting needs it: refused
+	// rather than one of the two ignored (an API key is never sent in
+	// plain text).
+	if !t.TLS && t.tlsChosen() {
+		var needs []string
+		for _, s := range []struct {
+			set  bool
+			name string
+		}{
+			{t.APIKey != "", "--api-key (TEMPORAL_API_KEY)"},
+			{t.TLSCert != "", "--tls-cert (TEMPORAL_TLS_CERT)"},
+			{t.TLSCA != "", "--tls-ca (TEMPORAL_TLS_CA)"},
+			{t.TLSServerName != "", "--tls-server-name (TEMPORAL_TLS_SERVER_NAME)"},
+		} {
+			if s.set {
+				needs = append(needs, s.name)
+			}
+		}
+		if len(needs) > 0 {
+			errs = append(errs, fmt.Errorf("TLS is turned off (--tls=false or TEMPORAL_TLS=false) but %s needs it: remove one or the other", strings.Join(needs, " and ")))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+// tlsChosen reports whether --tls or TEMPORAL_TLS was given.
+func (t *Temporal) tlsChosen() bool {
+	set := t.tlsEnvSet
+	if t.fs != nil {
+		t.fs.Visit(func(f *flag.Flag) { set = set || f.Name == "tls" })
+	}
+	return set
 }
 
 // tlsConfig builds the TLS config, or nil for plaintext.
 func (t *Temporal) tlsConfig() (*tls.Config, error) {
-	if t.TLSCert == "" && t.TLSCA == "" && !t.TLS && t.APIKey == "" {
+	// Any TLS setting turns TLS on, as in Temporal's own clients: a
+	// server name to verify is never dialled in plain text.
+	if t.TLSCert == "" && t.TLSCA == "" && t.TLSServerName == "" && !t.TLS && t.APIKey == "" {
 		return nil, nil
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLSServerName}
