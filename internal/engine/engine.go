@@ -159,6 +159,13 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	return w, nil
 }
 
+// SearchAttributeTypeError is CheckSearchAttributes' error when the
+// namespace holds one of Riposte's attributes with another type: no
+// registration (worker, riposte setup) can repair that.
+type SearchAttributeTypeError struct{ msg string }
+
+func (e *SearchAttributeTypeError) Error() string { return e.msg }
+
 // CheckSearchAttributes verifies Riposte's custom search attributes exist
 // on the namespace; register adds the missing ones instead of failing. A
 // run that upserts an unknown attribute would retry forever, so workers
@@ -175,7 +182,8 @@ func CheckSearchAttributes(ctx context.Context, c client.Client, namespace strin
 	for name, typ := range want {
 		if got, ok := resp.GetCustomAttributes()[name]; ok {
 			if got != typ {
-				return fmt.Errorf("search attribute %s has type %s in namespace %s; Riposte needs %s", name, got, namespace, typ)
+				return &SearchAttributeTypeError{msg: fmt.Sprintf("search attribute %s has type %s in namespace %s; Riposte needs %s (a search attribute's type cannot change, and riposte setup cannot fix it: remove it with `temporal operator search-attribute remove --namespace %s --name %s` or use another namespace)",
+					name, got, namespace, typ, namespace, name)}
 			}
 			continue
 		}

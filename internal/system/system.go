@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -332,7 +333,8 @@ func (s *System) dial(ctx context.Context, o Options, obs *observability) error 
 	s.closers = append(s.closers, c.Close)
 	if s.Server == nil {
 		if err := engine.CheckSearchAttributes(ctx, c, s.Temporal.Namespace, o.RegisterSearchAttributes); err != nil {
-			if o.RegisterSearchAttributes {
+			var wrongType *engine.SearchAttributeTypeError
+			if o.RegisterSearchAttributes || errors.As(err, &wrongType) {
 				return err
 			}
 			return fmt.Errorf("%w (prepare it: riposte setup --temporal-address %s --namespace %s)", err, s.Temporal.Address, s.Temporal.Namespace)
