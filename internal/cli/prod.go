@@ -39,7 +39,9 @@ func (f *clusterFlags) register(fs *flag.FlagSet) {
 // options returns the system options these flags choose for the process
 // named service (logger, keys, telemetry).
 func (f *clusterFlags) options(service string, s Streams) (system.Options, error) {
-	if err := f.Temporal.Validate(); err != nil {
+	// Validate, and read the TLS files (a client key every user may read
+	// is refused) before anything starts: a usage error, exit 2.
+	if _, err := f.Temporal.ClientOptions(nil); err != nil {
 		return system.Options{}, &exitError{code: 2, err: err}
 	}
 	keys, err := f.Encryption.keys()

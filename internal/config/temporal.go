@@ -20,6 +20,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
+
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // Temporal says how to reach a Temporal cluster (self-hosted or Cloud).
@@ -151,7 +153,7 @@ func (t *Temporal) tlsConfig() (*tls.Config, error) {
 	}
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLSServerName}
 	if t.TLSCert != "" {
-		cert, err := tls.LoadX509KeyPair(t.TLSCert, t.TLSKey)
+		cert, err := loadKeyPair(t.TLSCert, t.TLSKey)
 		if err != nil {
 			return nil, fmt.Errorf("loading client certificate %s: %w", t.TLSCert, err)
 		}
@@ -184,6 +186,21 @@ func (t *Temporal) tlsConfig() (*tls.Config, error) {
 		cfg.VerifyConnection = ca.verify
 	}
 	return cfg, nil
+}
+
+// loadKeyPair is tls.LoadX509KeyPair with the key read as a secret file:
+// a client key every user of the machine may read (mode o+r) is refused,
+// as the codec key file is (deploy/README.md, Secret files).
+func loadKeyPair(certFile, keyFile string) (tls.Certificate, error) {
+	certPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	keyPEM, err := safefile.ReadSecret(keyFile, safefile.MaxSize)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.X509KeyPair(certPEM, keyPEM)
 }
 
 // readCAFile reads a PEM CA bundle.
@@ -257,7 +274,7 @@ type clientCert struct {
 func (c *clientCert) get(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if cert, err := tls.LoadX509KeyPair(c.certFile, c.keyFile); err == nil {
+	if cert, err := loadKeyPair(c.certFile, c.keyFile); err == nil {
 		c.last = &cert
 	}
 	return c.last, nil
