@@ -80,7 +80,9 @@ func parseSetup(args []string, s Streams) (o setupOptions, code int, ok bool) {
 		return o, fail(s, &exitError{code: 2, err: fmt.Errorf("--retention %s: %w", retention, err)}), false
 	}
 	o.Retention = d
-	if err := o.Temporal.Validate(); err != nil {
+	// ClientOptions validates and reads the TLS files: one that cannot be
+	// used is a usage error, not a frontend to wait for.
+	if _, err := o.Temporal.ClientOptions(nil); err != nil {
 		return o, fail(s, &exitError{code: 2, err: err}), false
 	}
 	return o, 0, true
