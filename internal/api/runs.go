@@ -345,7 +345,12 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		switch {
 		case err == nil:
 		case errors.As(err, &ae) && ae.Type() == workflows.ErrRunFailed && ae.HasDetails():
-			_ = ae.Details(&res)
+			// Details that cannot be decoded (a payload key this process
+			// lacks) say so, naming the key; the steps query below would
+			// only fail in a less telling way.
+			if derr := ae.Details(&res); derr != nil {
+				d.Error = fmt.Sprintf("the run failed; its step results cannot be read: %v", derr)
+			}
 		default:
 			d.Error = err.Error()
 		}
@@ -526,8 +531,10 @@ func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) 
 	switch {
 	case err == nil:
 	case errors.As(err, &ae) && ae.Type() == workflows.ErrRollbackFailed && ae.HasDetails():
-		_ = ae.Details(&res)
 		d.Error = ae.Message()
+		if derr := ae.Details(&res); derr != nil {
+			d.Error += "; its undo results cannot be read: " + derr.Error()
+		}
 	default:
 		d.Error = err.Error()
 	}
