@@ -4,6 +4,10 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"go.temporal.io/api/workflowservice/v1"
@@ -113,6 +117,7 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return err
 	}
 	defer sys.Close()
+	defer ignoreHUP(so.Logger)()
 	// GET /readyz: polling (Kubernetes readiness), and only while Temporal
 	// answers: a worker cut off from its frontend polls nothing.
 	sys.MetricsServer.SetReadyCheck(temporalAnswers(sys))
@@ -128,6 +133,29 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 		return fmt.Errorf("the worker stopped polling %s (namespace %s on %s): %w", o.Temporal.TaskQueue, o.Temporal.Namespace, o.Temporal.Address, err)
 	}
 	return nil
+}
+
+// ignoreHUP keeps a SIGHUP from killing the worker (its default action):
+// serve reloads playbooks on it, and `docker compose kill -s HUP` without a
+// service name sends it to the workers too, which would then stop without
+// letting their steps finish. The worker has nothing to reload (it loads a
+// run's playbook version when the run needs it), so it says so and goes on.
+// The returned function stops watching.
+func ignoreHUP(log *slog.Logger) func() {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ch:
+				log.Warn("SIGHUP ignored: the worker has nothing to reload (serve reloads playbooks: POST /v1/playbooks/reload, or SIGHUP to serve); stop the worker with SIGTERM")
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { signal.Stop(ch); close(done) }
 }
 
 const serveUsage = `Usage: riposte serve [flags]

@@ -9,7 +9,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -92,6 +94,16 @@ func TestWorkerNotReadyWhileTemporalIsDown(t *testing.T) {
 		}
 	}
 	waitFor(http.StatusOK, 60*time.Second, "worker started and polling")
+
+	// A SIGHUP (serve's reload signal, which `docker compose kill -s HUP`
+	// without a service name sends to the workers too) must not kill the
+	// worker: its default action ends the process (this test binary)
+	// without the worker's steps finishing.
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	waitFor(http.StatusOK, 5*time.Second, "after a SIGHUP, the worker still polling")
 
 	// The Temporal frontend goes away under the running worker.
 	if err := srv.Stop(); err != nil {
