@@ -170,16 +170,151 @@ func (r *Reporter) syntax(err error) {
 				line = l
 			}
 			col = tabColumn(r.Src, line)
+		default:
+			// A scanner error: yaml.v3 gives its line (that of the
+			// quoted scalar it was scanning, for an escape on a later
+			// line of it), never its column.
+			if l, c, ok := problemChar(r.Src, msg, m[2], line); ok {
+				line, col = l, c
+			}
 		}
 		r.At(SeverityError, line, col, "YAML syntax: "+m[2])
 		return
 	}
+	text := strings.TrimPrefix(msg, "yaml: ")
 	line, col := 1, 1
 	if m := unknownAnchorRe.FindStringSubmatch(msg); m != nil {
 		// yaml.v3 gives this one no position: find the alias.
 		line, col = aliasPos(r.Src, m[1])
+	} else if l, c, what, ok := badChar(r.Src); ok && readerErrors[text] {
+		// A byte that is not UTF-8 (a file saved as Latin-1 or
+		// Windows-1252) or a control character: yaml.v3's reader
+		// gives it no position at all.
+		line, col = l, c
+		text += " (" + what + ")"
+	} else if l, c, ok := problemChar(r.Src, msg, text, 1); ok && !parserErrors[text] {
+		// A scanner error on the first line, which yaml.v3 does not
+		// number.
+		line, col = l, c
 	}
-	r.At(SeverityError, line, col, "YAML syntax: "+strings.TrimPrefix(msg, "yaml: "))
+	r.At(SeverityError, line, col, "YAML syntax: "+text)
+}
+
+// readerErrors are the messages of yaml.v3's reader (readerc.go) about the
+// bytes of a UTF-8 file; it reports them with no position.
+var readerErrors = map[string]bool{
+	"invalid leading UTF-8 octet":        true,
+	"incomplete UTF-8 octet sequence":    true,
+	"invalid trailing UTF-8 octet":       true,
+	"invalid length of a UTF-8 sequence": true,
+	"invalid Unicode character":          true,
+	"control characters are not allowed": true,
+}
+
+// badChar finds the first byte sequence of src that is not UTF-8, or the
+// first character YAML does not allow in a file (C0 controls other than
+// tab and line ends, DEL, C1 controls other than NEL, surrogates, U+FFFE
+// and U+FFFF), and says what it is. ok is false for a UTF-16 file (yaml.v3
+// reads those too) or when there is none.
+func badChar(src []byte) (line, col int, what string, ok bool) {
+	if bytes.HasPrefix(src, []byte{0xff, 0xfe}) || bytes.HasPrefix(src, []byte{0xfe, 0xff}) {
+		return 0, 0, "", false
+	}
+	line, col = 1, 1
+	i := 0
+	if bytes.HasPrefix(src, []byte(bom)) {
+		i = len(bom) // yaml.v3 reads the mark as no column
+	}
+	for i < len(src) {
+		c, size := utf8.DecodeRune(src[i:])
+		switch {
+		case c == utf8.RuneError && size <= 1:
+			return line, col, fmt.Sprintf("byte 0x%02X is not UTF-8; save the file as UTF-8", src[i]), true
+		case !yamlPrintable(c):
+			return line, col, fmt.Sprintf("character U+%04X", c), true
+		case c == '\n':
+			line, col = line+1, 1
+		default:
+			col++
+		}
+		i += size
+	}
+	return 0, 0, "", false
+}
+
+// yamlPrintable is YAML's set of characters a file may hold (c-printable),
+// as yaml.v3's reader checks it.
+func yamlPrintable(c rune) bool {
+	return c == 0x09 || c == 0x0A || c == 0x0D || (c >= 0x20 && c <= 0x7E) || c == 0x85 ||
+		(c >= 0xA0 && c <= 0xD7FF) || (c >= 0xE000 && c <= 0xFFFD) || (c >= 0x10000 && c <= 0x10FFFF)
+}
+
+// problemChar finds the character a scanner error is about. yaml.v3 gives
+// a scanner error a line (line, the first one the search starts from) but
+// no column; the scanner stops at the character that breaks the token, so
+// the shortest prefix of the source, in whole characters and ended by a
+// line break, that fails with the same error ends with that character. An escape error points at the
+// backslash that starts the escape; an unexpected end of the stream, at
+// the quote of the string left open. ok is false when only the whole
+// source fails.
+func problemChar(src []byte, msg, text string, line int) (l, c int, ok bool) {
+	start := 0 // byte offset of line
+	for n := 1; n < line; n++ {
+		i := bytes.IndexByte(src[start:], '\n')
+		if i < 0 {
+			return 0, 0, false
+		}
+		start += i + 1
+	}
+	var cuts []int // prefix ends to try: after each character from start
+	for i := start; i < len(src); {
+		_, size := utf8.DecodeRune(src[i:])
+		i += size
+		cuts = append(cuts, i)
+	}
+	fails := func(end int) bool {
+		// Ended by a line break, not by the end of the stream, which the
+		// scanner reads as one more character: `"a\` alone would be an
+		// unknown escape wherever the backslash is.
+		prefix := append(src[:end:end], '\n')
+		dec := yaml.NewDecoder(bytes.NewReader(prefix))
+		for range 2 {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err != nil {
+				return !errors.Is(err, io.EOF) && err.Error() == msg
+			}
+		}
+		return false
+	}
+	if len(cuts) == 0 || !fails(len(src)) {
+		return 0, 0, false
+	}
+	lo, hi := 0, len(cuts)-1 // the answer is in [lo, hi]: the whole source fails
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		if fails(cuts[mid]) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	if lo == len(cuts)-1 {
+		return 0, 0, false // only the whole source fails: the end of it
+	}
+	at := start // the offset of the character the error is about
+	if lo > 0 {
+		at = cuts[lo-1]
+	}
+	if (strings.Contains(text, "escape") || strings.Contains(text, "hexdecimal")) && at > 0 && src[at-1] == '\\' && src[at] != '\\' {
+		at-- // `\x4g`: the escape's backslash, not the letter after it
+	}
+	l = 1 + bytes.Count(src[:at], []byte("\n"))
+	ls := bytes.LastIndexByte(src[:at], '\n') + 1
+	lineText := src[ls:at]
+	if ls == 0 {
+		lineText = bytes.TrimPrefix(lineText, []byte(bom))
+	}
+	return l, utf8.RuneCount(lineText) + 1, true
 }
 
 var unknownAnchorRe = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
