@@ -153,9 +153,15 @@ func fieldSchema(f field) map[string]any {
 	return s
 }
 
-// paramSchema accepts a literal of the param's type, or a ${{ }} template.
+// paramSchema accepts a literal of the param's type, or a ${{ }} template:
+// for a param that is not a string, exactly one (text around a placeholder
+// renders a string, which the validator refuses); for a string with an
+// enum, any string holding one.
 func paramSchema(p catalog.Param) map[string]any {
-	tmpl := map[string]any{"type": "string", "pattern": `\$\{\{`}
+	tmpl := map[string]any{"type": "string", "pattern": singleTemplatePattern}
+	if p.Type == catalog.TypeString {
+		tmpl["pattern"] = `\$\{\{`
+	}
 	var lit map[string]any
 	switch p.Type {
 	case catalog.TypeString:

@@ -68,6 +68,16 @@ steps:
 		{"a bool for a description", "description: d", "description: true"},
 		{"backoff of 1", "backoff: 2", "backoff: 1"},
 		{"a for_each template", "for_each: [a, b]", `for_each: "${{ detection.hosts }}"`},
+		// A param that is not a string takes a literal of its type or
+		// exactly one ${{ expr }}; text around a placeholder renders a
+		// string, which riposte validate refuses and the schema accepted.
+		{"an integer param as one template", "{hostname: h1}", `{hostname: h1, priority: "${{ detection.severity_id }}"}`},
+		{"an integer param as text around a template", "{hostname: h1}", `{hostname: h1, priority: "P${{ detection.severity_id }}"}`},
+		{"a list param as text around a template", "{hostname: h1}", `{hostname: h1, ports: "${{ detection.ports }} "}`},
+		{"a bool param as text around a template", "{hostname: h1}", `{hostname: h1, isolate: "is ${{ true }}"}`},
+		{"a mapping param as text around a template", "{hostname: h1}", `{hostname: h1, labels: "{${{ detection.labels }}}"}`},
+		{"a number param as text around a template", "{hostname: h1}", `{hostname: h1, ratio: "${{ 1 }}.5"}`},
+		{"an enum param as text around a template", "{hostname: h1}", `{hostname: h1, mode: "${{ detection.mode }}"}`},
 	} {
 		src := strings.Replace(base, tc.from, tc.to, 1)
 		_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
