@@ -43,7 +43,11 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		e.OutcomeDetail, _ = d.r.String(v, path+".outcome_detail")
 	}
 	if v := fs["steps"]; v != nil {
-		ps, _ := d.r.Mapping(v, path+".steps")
+		ps, ok := d.r.Mapping(v, path+".steps")
+		if ok && len(yamlx.Resolve(v).Content) == 0 {
+			// An empty mapping checks nothing, as expect: {} would.
+			d.errorf(v, "%s.steps names no step; name one (a: succeeded) or leave steps out", path)
+		}
 		for _, p := range ps {
 			sp := path + ".steps." + p.Key.Value
 			d.stepID(p.Key, sp)
@@ -77,7 +81,10 @@ func (d *decoder) expect(n *yaml.Node, path string, e *Expect) {
 		}
 	}
 	if v := fs["outputs"]; v != nil {
-		ps, _ := d.r.Mapping(v, path+".outputs")
+		ps, ok := d.r.Mapping(v, path+".outputs")
+		if ok && len(yamlx.Resolve(v).Content) == 0 {
+			d.errorf(v, "%s.outputs names no output; name one or leave outputs out", path)
+		}
 		for _, p := range ps {
 			val, ok := d.r.Value(p.Value, path+".outputs."+p.Key.Value)
 			if ok {

@@ -127,7 +127,9 @@
 //
 // # Expectations
 //
-// Every key is optional; only what is written is checked.
+// Every key is optional; only what is written is checked. An expectation
+// that checks nothing (expect: {}, an empty steps or outputs mapping) is
+// refused, since it would pass whatever the run did.
 //
 //	expect:
 //	  triggered: false              # trigger.when must be false (nothing runs; say nothing else)
