@@ -29,7 +29,9 @@
 //     through the same validator as a click in Slack or `riposte approve`.
 //   - The trigger is evaluated first, as the dispatcher does: a case whose
 //     detection does not match trigger.when fails, unless it expects
-//     triggered: false. The workflow id is derived from the detection and
+//     triggered: false. A detection whose finding.state is not active
+//     (withdrawn, or a passing compliance result) starts nothing, as in
+//     the dispatcher, whatever trigger.when says. The workflow id is derived from the detection and
 //     the playbook as the dispatcher derives it. The finding view is
 //     built with the site's detections: settings (Runner.Finding; riposte
 //     test reads them from riposte.yaml), as the dispatcher builds it.

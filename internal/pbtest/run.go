@@ -427,7 +427,14 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 	}
 	view := finding.Build(det, cfg)
 	triggered := true
-	if c.When != nil {
+	// The dispatcher starts no playbook for a finding the detector
+	// withdrew or a passing compliance result, whatever the trigger says.
+	withdrawn := ""
+	if state, _ := view["state"].(string); state != finding.StateActive {
+		r, _ := view["state_reason"].(string)
+		withdrawn = fmt.Sprintf("finding.state is %q (%s): no playbook starts for it", state, r)
+		triggered = false
+	} else if c.When != nil {
 		ok, err := c.When.EvalBool(map[string]any{"detection": map[string]any(det), "finding": view})
 		if err != nil {
 			cr.Failures = append(cr.Failures, fmt.Sprintf("trigger.when: %v", err))
@@ -439,6 +446,10 @@ func (r *Runner) runCase(f *File, tc *Case, c *playbook.Compiled) (cr *CaseResul
 		if triggered {
 			cr.Failures = append(cr.Failures, fmt.Sprintf("triggered: want false, got true (trigger.when %s is true for this detection)", c.Playbook.Trigger.When))
 		}
+		return cr
+	}
+	if withdrawn != "" {
+		cr.Failures = append(cr.Failures, fmt.Sprintf("triggered: %s, so the playbook would not run; if that is the point, say expect: {triggered: false}", withdrawn))
 		return cr
 	}
 	if !triggered {
