@@ -103,25 +103,29 @@ func Decode(r *Reporter, src []byte, opts Options) (root *yaml.Node, ok bool) {
 		r.Errorf(nil, "file is %d bytes; the limit is %d", len(src), opts.MaxBytes)
 		return nil, false
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(src))
+	work, restore := textBreaks(src)
+	dec := yaml.NewDecoder(bytes.NewReader(work))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, true
 		}
-		r.syntax(err)
+		r.syntax(err, work)
 		return nil, false
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err == nil {
 		r.Errorf(&extra, "%s", opts.SecondDocument)
 	} else if !errors.Is(err, io.EOF) {
-		r.syntax(err)
+		r.syntax(err, work)
 	}
 	if len(doc.Content) == 0 {
 		return nil, true
 	}
 	root = doc.Content[0]
+	if restore != nil {
+		restoreText(root, restore)
+	}
 	if n, at := Expanded(root, opts.MaxNodes); n > opts.MaxNodes {
 		r.Errorf(at, "aliases expand the document to more than %d values (the limit); refusing it (a \"billion laughs\" file?)", opts.MaxNodes)
 		return nil, false
@@ -147,8 +151,54 @@ var parserErrors = map[string]bool{
 	"found duplicate %TAG directive":         true,
 }
 
-// syntax records a yaml.v3 error as "YAML syntax: ..." at its line.
-func (r *Reporter) syntax(err error) {
+// textBreaks returns src with NEL (U+0085), LINE SEPARATOR (U+2028) and
+// PARAGRAPH SEPARATOR (U+2029) each replaced by a private-use character
+// src does not hold, and the replacer that puts them back, or src and nil
+// when it has none. yaml.v3 breaks lines at them, as YAML 1.1 did; YAML
+// 1.2, JSON, git and editors do not, so after one every position was a line
+// off, a quoted value had it folded into a space and a plain one broke.
+// Each is one character either way, so lines and columns stay those of src.
+func textBreaks(src []byte) ([]byte, *strings.Replacer) {
+	seps := []string{"\u0085", "\u2028", "\u2029"}
+	found := false
+	for _, sep := range seps {
+		found = found || bytes.Contains(src, []byte(sep))
+	}
+	if !found {
+		return src, nil
+	}
+	var to, back []string
+	for c := rune(0xE000); c <= 0xF8FF && len(to) < 2*len(seps); c++ {
+		if ph := string(c); !bytes.Contains(src, []byte(ph)) {
+			sep := seps[len(to)/2]
+			to, back = append(to, sep, ph), append(back, ph, sep)
+		}
+	}
+	if len(to) < 2*len(seps) {
+		return src, nil // no free private-use character: leave it to yaml.v3
+	}
+	return []byte(strings.NewReplacer(to...).Replace(string(src))), strings.NewReplacer(back...)
+}
+
+// restoreText puts back in every value and comment of the tree the
+// characters textBreaks replaced. It walks the parsed nodes once (an alias
+// is not followed: its anchor is in the tree).
+func restoreText(n *yaml.Node, rep *strings.Replacer) {
+	if n == nil {
+		return
+	}
+	n.Value = rep.Replace(n.Value)
+	n.HeadComment = rep.Replace(n.HeadComment)
+	n.LineComment = rep.Replace(n.LineComment)
+	n.FootComment = rep.Replace(n.FootComment)
+	for _, c := range n.Content {
+		restoreText(c, rep)
+	}
+}
+
+// syntax records a yaml.v3 error as "YAML syntax: ..." at its line. src is
+// the source yaml.v3 read (see textBreaks).
+func (r *Reporter) syntax(err error, src []byte) {
 	msg := err.Error()
 	var te *yaml.TypeError
 	if errors.As(err, &te) {
@@ -160,21 +210,21 @@ func (r *Reporter) syntax(err error) {
 		switch {
 		case parserErrors[m[2]]:
 			line++
-			if l, c, ok := problemLine(r.Src, msg, line); ok && l != line {
+			if l, c, ok := problemLine(src, msg, line); ok && l != line {
 				line, col = l, c
 			}
 		case strings.Contains(m[2], "tab character"):
 			// The scanner names the line of the scalar it was scanning
 			// when the tab is on a later one; the column is the tab's.
-			if l, _, ok := problemLine(r.Src, msg, line); ok {
+			if l, _, ok := problemLine(src, msg, line); ok {
 				line = l
 			}
-			col = tabColumn(r.Src, line)
+			col = tabColumn(src, line)
 		default:
 			// A scanner error: yaml.v3 gives its line (that of the
 			// quoted scalar it was scanning, for an escape on a later
 			// line of it), never its column.
-			if l, c, ok := problemChar(r.Src, msg, m[2], line); ok {
+			if l, c, ok := problemChar(src, msg, m[2], line); ok {
 				line, col = l, c
 			}
 		}
@@ -185,14 +235,14 @@ func (r *Reporter) syntax(err error) {
 	line, col := 1, 1
 	if m := unknownAnchorRe.FindStringSubmatch(msg); m != nil {
 		// yaml.v3 gives this one no position: find the alias.
-		line, col = aliasPos(r.Src, m[1])
-	} else if l, c, what, ok := badChar(r.Src); ok && readerErrors[text] {
+		line, col = aliasPos(src, m[1])
+	} else if l, c, what, ok := badChar(src); ok && readerErrors[text] {
 		// A byte that is not UTF-8 (a file saved as Latin-1 or
 		// Windows-1252) or a control character: yaml.v3's reader
 		// gives it no position at all.
 		line, col = l, c
 		text += " (" + what + ")"
-	} else if l, c, ok := problemChar(r.Src, msg, text, 1); ok && !parserErrors[text] {
+	} else if l, c, ok := problemChar(src, msg, text, 1); ok && !parserErrors[text] {
 		// A scanner error on the first line, which yaml.v3 does not
 		// number.
 		line, col = l, c
