@@ -13,7 +13,7 @@ import (
 const validateUsage = `Usage: riposte validate [--format text|json] [PATH...]
 
 Validates playbooks (files, or directories walked for *.yaml / *.yml; test
-files NAME.test.yaml are skipped). Every problem of every file is reported at
+files NAME.test.yaml are skipped, also when named, as in playbooks/*.yaml). Every problem of every file is reported at
 once as file:line:col: message, followed by the source line with a caret
 under the position. Exit 0 when all are valid, 1 otherwise (also when the
 PATHs hold no playbook at all).

@@ -43,9 +43,15 @@ func IsTestFile(path string) bool {
 
 // Files expands paths (files or directories, walked recursively) into the
 // sorted playbook files they hold. Files named explicitly are kept whatever
-// their name.
+// their name, except playbook tests (NAME.test.yaml), which a shell glob
+// such as playbooks/*.yaml names beside the playbooks.
 func Files(paths []string) ([]string, error) {
-	out, err := WalkFiles(paths, IsPlaybookFile, func(p string) ([]string, error) { return []string{p}, nil })
+	out, err := WalkFiles(paths, IsPlaybookFile, func(p string) ([]string, error) {
+		if IsTestFile(p) {
+			return nil, nil
+		}
+		return []string{p}, nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("reading playbooks: %w", err)
 	}
