@@ -3,6 +3,7 @@ package yamlx
 import (
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 
 	"gopkg.in/yaml.v3"
@@ -10,8 +11,9 @@ import (
 
 // Value converts a YAML node to plain data: map[string]any, []any, string,
 // bool, nil, int (integral numbers) and float64 — the types detections and
-// JSON results hold. Non-string and duplicate keys, and numbers that are
-// not finite, are reported.
+// JSON results hold. Non-string and duplicate keys, numbers that are not
+// finite and integers beyond ±2^53 (which JSON carries as another number)
+// are reported.
 func (r *Reporter) Value(n *yaml.Node, path string) (any, bool) {
 	n = Resolve(n)
 	if n == nil {
@@ -44,6 +46,9 @@ func (r *Reporter) Value(n *yaml.Node, path string) (any, bool) {
 	return nil, false
 }
 
+// integerText is an integer written in decimal.
+var integerText = regexp.MustCompile(`^[-+]?[0-9][0-9_]*$`)
+
 func (r *Reporter) scalar(n *yaml.Node, path string) (any, bool) {
 	switch n.Tag {
 	case "!!null":
@@ -57,15 +62,21 @@ func (r *Reporter) scalar(n *yaml.Node, path string) (any, bool) {
 		return b, true
 	case "!!int":
 		var i int64
-		if err := n.Decode(&i); err == nil && i >= -(1<<53) && i <= 1<<53 {
+		err := n.Decode(&i)
+		if err == nil && i >= -(1<<53) && i <= 1<<53 {
 			return int(i), true
 		}
-		f, err := strconv.ParseFloat(n.Value, 64)
+		// Past ±2^53 an integer is carried (JSON, the run's history) as
+		// the nearest float64: another number, an id sent wrong.
+		f := float64(i)
 		if err != nil {
-			r.Errorf(n, "%s: number %s is out of range", path, n.Value)
-			return nil, false
+			if f, err = strconv.ParseFloat(n.Value, 64); err != nil {
+				r.Errorf(n, "%s: number %s is out of range", path, n.Value)
+				return nil, false
+			}
 		}
-		return f, true
+		r.Errorf(n, "%s: %s is beyond ±2^53 and would be carried as %s; quote it (%q)", path, n.Value, strconv.FormatFloat(f, 'f', -1, 64), n.Value)
+		return nil, false
 	case "!!float":
 		var f float64
 		if err := n.Decode(&f); err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
@@ -74,6 +85,11 @@ func (r *Reporter) scalar(n *yaml.Node, path string) (any, bool) {
 		}
 		if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
 			return int(f), true
+		}
+		if integerText.MatchString(n.Value) {
+			// An integer too long for int64, which yaml.v3 reads as a float.
+			r.Errorf(n, "%s: %s is beyond ±2^53 and would be carried as %s; quote it (%q)", path, n.Value, strconv.FormatFloat(f, 'f', -1, 64), n.Value)
+			return nil, false
 		}
 		return f, true
 	}
