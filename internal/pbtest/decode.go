@@ -71,7 +71,7 @@ func Decode(path string, src []byte) (*File, playbook.Diagnostics) {
 		d.errorf(nil, "file is empty; expected a playbook test (cases: [...])")
 		return nil, d.r.Diags
 	}
-	f := &File{Path: path, src: src}
+	f := &File{Path: path, src: d.r.Src} // as Decode read it (a lone CR as a line end)
 	d.topLevel(root, f)
 	return f, d.r.Diags.Sort()
 }

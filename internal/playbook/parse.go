@@ -72,7 +72,9 @@ func parse(file string, src []byte, stored bool) (*Playbook, Diagnostics) {
 		p.errorf(nil, "file is empty; expected a playbook (apiVersion: %s)", APIVersion)
 		return nil, p.r.Diags
 	}
-	pb := &Playbook{File: file, src: src, stored: stored}
+	// Positions are those of the source as Decode read it (a lone CR
+	// as a line end).
+	pb := &Playbook{File: file, src: p.r.Src, stored: stored}
 	p.playbook(root, pb)
 	pb.pos = p.pos
 	return pb, p.r.Diags

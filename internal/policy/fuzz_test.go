@@ -34,7 +34,9 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &diags) || len(diags) == 0 {
 				t.Fatalf("error is not a list of diagnostics: %v", err)
 			}
-			lines := bytes.Count(src, []byte("\n")) + 1
+			// A line ends at LF, CRLF or a lone CR (classic Mac files), as
+			// for YAML and editors, and as the diagnostics count them.
+			lines := bytes.Count(src, []byte("\n")) + bytes.Count(src, []byte("\r")) - bytes.Count(src, []byte("\r\n")) + 1
 			for _, d := range diags {
 				if d.File != "policy.yaml" || d.Line < 1 || d.Line > lines || d.Col < 1 || d.Message == "" {
 					t.Fatalf("bad diagnostic %+v for %d lines", d, lines)

@@ -96,12 +96,24 @@ func Decode(r *Reporter, src []byte, opts Options) (root *yaml.Node, ok bool) {
 	if opts.SecondDocument == "" {
 		opts.SecondDocument = "the file holds one YAML document; found a second"
 	}
-	if r.Src == nil {
-		r.Src = src
-	}
 	if len(src) > opts.MaxBytes {
+		if r.Src == nil {
+			r.Src = src
+		}
 		r.Errorf(nil, "file is %d bytes; the limit is %d", len(src), opts.MaxBytes)
 		return nil, false
+	}
+	if lf := loneCR(src); lf != nil {
+		// Diagnostics count lines by LF: read the file with each lone
+		// CR as the LF it stands for (values are the same: YAML folds
+		// every line end to LF).
+		if r.Src == nil || bytes.Equal(r.Src, src) {
+			r.Src = lf
+		}
+		src = lf
+	}
+	if r.Src == nil {
+		r.Src = src
 	}
 	work, restore := textBreaks(src)
 	dec := yaml.NewDecoder(bytes.NewReader(work))
@@ -149,6 +161,28 @@ var parserErrors = map[string]bool{
 	"found duplicate %YAML directive":        true,
 	"found incompatible YAML document":       true,
 	"found duplicate %TAG directive":         true,
+}
+
+// loneCR returns src with each CR that is not followed by LF (a line end
+// of a classic Mac file, or one stray in an LF file: YAML, yaml.v3 and
+// editors end a line there) replaced by LF, or nil when there is none.
+// Callers that keep src for positions take Reporter.Src after Decode.
+func loneCR(src []byte) []byte {
+	var out []byte
+	for i := bytes.IndexByte(src, '\r'); i >= 0; {
+		if i+1 >= len(src) || src[i+1] != '\n' {
+			if out == nil {
+				out = bytes.Clone(src)
+			}
+			out[i] = '\n'
+		}
+		j := bytes.IndexByte(src[i+1:], '\r')
+		if j < 0 {
+			break
+		}
+		i += 1 + j
+	}
+	return out
 }
 
 // textBreaks returns src with NEL (U+0085), LINE SEPARATOR (U+2028) and
