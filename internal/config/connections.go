@@ -594,7 +594,8 @@ func (p *connParser) hideAll(n *yaml.Node) {
 
 // maskSnippets rewrites the snippet of every diagnostic whose line holds a
 // hidden value: the line up to the first hidden value, then "***"; the
-// caret stays where it was (no snippet when it points past that).
+// caret stays where it was, or at the hidden value when it pointed past
+// its start.
 func (p *connParser) maskSnippets() {
 	lines := strings.SplitAfter(string(p.Reporter.Src), "\n")
 	for i := range p.Reporter.Diags {
@@ -618,6 +619,12 @@ func (p *connParser) maskSnippets() {
 		}
 		if !ok {
 			continue
+		}
+		if d.Col > col && strings.HasPrefix(d.Message, "YAML syntax:") {
+			// A YAML syntax error is placed at its character: inside a
+			// secret that would tell where (an escape, a byte that is
+			// not UTF-8) in it; point at the value instead.
+			d.Col = col
 		}
 		if col-1 > len(text) {
 			d.Snippet = ""
