@@ -104,8 +104,50 @@ type RunFilter struct {
 	Kind string
 }
 
-// RunStatuses are the values GET /v1/runs?status= accepts.
-var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows.RunHolding, workflows.RunSucceeded, workflows.RunFailed}
+// RunStatuses are the values GET /v1/runs?status= accepts: the statuses a
+// run's code records, and those of the runs Temporal ended itself
+// (terminated, timed out, cancelled without the run's code ending it),
+// which a run shows as its status (RunSummary.Status).
+var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows.RunHolding, workflows.RunSucceeded, workflows.RunFailed,
+	StatusTerminated, StatusTimedOut, StatusCanceled}
+
+// The statuses of runs Temporal ended itself: no code of the run ran at
+// their end, so its RunStatus still says what it was doing.
+const (
+	StatusTerminated = "terminated"
+	StatusTimedOut   = "timed_out"
+	StatusCanceled   = "canceled"
+)
+
+// liveStatus reports a RunStatus that is true only while the run runs: a
+// run that ended with it was ended by Temporal (or recorded no status).
+func liveStatus(s string) bool {
+	return s == "" || s == workflows.RunRunning || s == workflows.RunWaiting || s == workflows.RunHolding
+}
+
+// unrecordedEnd is the visibility condition of a run whose RunStatus does
+// not say it ended (summary shows Temporal's status for it).
+const unrecordedEnd = "(RunStatus IS NULL OR RunStatus IN ('" + workflows.RunRunning + "', '" + workflows.RunWaiting + "', '" + workflows.RunHolding + "'))"
+
+// statusQuery is the visibility condition of the runs summary shows with
+// status: a live status only while the run runs (a run terminated at a gate
+// keeps RunStatus waiting_approval), an end status from RunStatus or, for
+// a run that did not record its end, from Temporal's.
+func statusQuery(status string) string {
+	switch status {
+	case workflows.RunSucceeded:
+		return "(RunStatus = " + quote(status) + " OR (ExecutionStatus = 'Completed' AND " + unrecordedEnd + "))"
+	case workflows.RunFailed:
+		return "(RunStatus = " + quote(status) + " OR (ExecutionStatus = 'Failed' AND " + unrecordedEnd + "))"
+	case StatusTerminated:
+		return "ExecutionStatus = 'Terminated' AND " + unrecordedEnd
+	case StatusTimedOut:
+		return "ExecutionStatus = 'TimedOut' AND " + unrecordedEnd
+	case StatusCanceled:
+		return "ExecutionStatus = 'Canceled' AND " + unrecordedEnd
+	}
+	return "RunStatus = " + quote(status) + " AND ExecutionStatus = 'Running'"
+}
 
 // playbookName is the form of a playbook's name (playbook.namePattern);
 // a filter value outside it could match nothing, or break the query.
@@ -162,7 +204,7 @@ func (f RunFilter) Query() string {
 		q = append(q, "PlaybookName = "+quote(f.Playbook))
 	}
 	if f.Status != "" {
-		q = append(q, "RunStatus = "+quote(f.Status))
+		q = append(q, statusQuery(f.Status))
 	}
 	if f.Mode != "" {
 		q = append(q, "RunMode = "+quote(f.Mode))
@@ -303,13 +345,21 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 		_ = dc.FromPayload(p, &sum.Version)
 	}
 	// A run that ended without the workflow recording its status (terminated,
-	// timed out) shows Temporal's own.
-	if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && (sum.Status == "" || sum.Status == workflows.RunRunning || sum.Status == workflows.RunWaiting) {
-		if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-			sum.Status = workflows.RunSucceeded
-		} else {
-			sum.Status = sum.Temporal
+	// timed out) shows Temporal's own: its RunStatus (waiting_approval,
+	// holding), ApprovalState (pending) and HoldUntil still say what it was
+	// doing, and no decision, release or extension can reach it now.
+	if st := e.GetStatus(); st != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && st != enumspb.WORKFLOW_EXECUTION_STATUS_UNSPECIFIED {
+		if liveStatus(sum.Status) {
+			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+				sum.Status = workflows.RunSucceeded
+			} else {
+				sum.Status = sum.Temporal
+			}
 		}
+		if sum.ApprovalState == workflows.GatePending || sum.ApprovalState == workflows.GateEscalated {
+			sum.ApprovalState = ""
+		}
+		sum.HoldUntil = nil
 	}
 	if sum.Status == "" && e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		sum.Status = workflows.RunRunning

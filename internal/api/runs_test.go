@@ -23,7 +23,7 @@ func TestRunFilterQuery(t *testing.T) {
 		{RunFilter{}, "(PlaybookName IS NOT NULL OR WorkflowType = 'riposte.rollback')"},
 		{RunFilter{Kind: "all"}, "(PlaybookName IS NOT NULL OR WorkflowType = 'riposte.rollback')"},
 		{RunFilter{Kind: KindRollback}, "WorkflowType = 'riposte.rollback'"},
-		{RunFilter{Status: "holding"}, "PlaybookName IS NOT NULL AND RunStatus = 'holding'"},
+		{RunFilter{Status: "holding"}, "PlaybookName IS NOT NULL AND RunStatus = 'holding' AND ExecutionStatus = 'Running'"},
 		{RunFilter{Playbook: "p", Outcome: "not_contained", Mode: "shadow"},
 			"PlaybookName IS NOT NULL AND PlaybookName = 'p' AND RunMode = 'shadow' AND Outcome = 'not_contained'"},
 	} {
@@ -39,7 +39,7 @@ func TestRunFilterQuery(t *testing.T) {
 func TestAPIRunsRefusesUnknownFilters(t *testing.T) {
 	h := newTestServer(t, &fakeStarter{}).Handler()
 	for q, detail := range map[string]string{
-		"status=bogus": "status \"bogus\" is not one of running, waiting_approval, holding, succeeded, failed",
+		"status=bogus": "status \"bogus\" is not one of running, waiting_approval, holding, succeeded, failed, terminated, timed_out, canceled",
 		"outcome=fine": "outcome \"fine\" is not one of contained, partially_contained, not_contained, no_containment, withdrawn, failed",
 		"kind=rollbak": "kind \"rollbak\" is not one of playbook, rollback, all",
 	} {

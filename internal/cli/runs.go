@@ -36,7 +36,9 @@ its Retry-After, for up to --retry-for; then follow exits 4 saying so: exit
 show the run: not found, a token refused, a certificate not trusted), not
 that the run failed.
 
-Statuses: running, waiting_approval, holding, succeeded, failed.
+Statuses: running, waiting_approval, holding, succeeded, failed; and for a
+run Temporal ended itself (no code of the run ran at its end): terminated,
+timed_out, canceled.
 Outcomes: contained, partially_contained, not_contained, no_containment,
 withdrawn, failed.`
 
@@ -227,7 +229,20 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
 	}
 	for _, h := range d.Holds {
-		printLine(w, "  hold:      %s\n", holdLine(h))
+		line := holdLine(h)
+		if d.ClosedAt != nil && h.ReleasedAt == nil {
+			// No code of an ended run releases its holds: cancelled
+			// (noted so by the run), terminated or timed out.
+			why := "the run ended (" + d.Status + ") first"
+			for _, n := range h.Extensions {
+				if strings.HasPrefix(n, "not released: ") {
+					why, _, _ = strings.Cut(strings.TrimPrefix(n, "not released: "), ";")
+				}
+			}
+			line = sprintLine("%s: not released (due at %s): %s; the containment stays in place (riposte rollback %s undoes it)",
+				h.Step, stamp(h.Until), why, d.WorkflowID)
+		}
+		printLine(w, "  hold:      %s\n", line)
 	}
 	if d.ApprovalState != "" {
 		printLine(w, "  approval:  %s\n", d.ApprovalState)
