@@ -406,11 +406,21 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	s.Logger.Info("audit: extend containment", "workflow_id", id, "step", req.Step, "by", req.By, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "result", errString(err))
 	var nf *serviceerror.NotFound
 	var ae *temporal.ApplicationError
+	ended := errors.Is(err, approvals.ErrRefused) // RunningRun: the run has ended
+	if !ended && errors.As(err, &nf) {
+		// Temporal refuses an Update of an ended run as NotFound too:
+		// tell it from an unknown run, as decisions do.
+		if _, derr := s.Temporal.DescribeWorkflowExecution(ctx, id, ""); derr == nil {
+			ended = true
+		}
+	}
 	switch {
 	case err == nil:
 		writeJSON(w, http.StatusOK, hold)
-	case errors.As(err, &nf) || errors.Is(err, approvals.ErrNotFound) || errors.Is(err, approvals.ErrRefused):
-		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no running run with workflow id %q", id))
+	case ended:
+		problem.Respond(w, http.StatusConflict, "Extension refused", fmt.Sprintf("the run %s has ended, so none of its holds can be extended (riposte runs show says what became of them); contain again if it is still needed", id))
+	case errors.As(err, &nf) || errors.Is(err, approvals.ErrNotFound):
+		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", id))
 	case errors.As(err, &ae):
 		problem.Respond(w, http.StatusConflict, "Extension refused", ae.Message())
 	default:
