@@ -270,12 +270,31 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	markRolledBack(out)
 	s.rollbackMarks(ctx, out)
 	body := RunsResponse{Runs: out}
-	if t := resp.GetNextPageToken(); len(t) > 0 {
+	if t := resp.GetNextPageToken(); len(t) > 0 && s.moreRuns(ctx, f.Query(), t, len(out), limit) {
 		// More runs match than this page: the next page is asked for with
 		// the same filters and ?cursor=next_cursor (Temporal's page token).
 		body.NextCursor = base64.RawURLEncoding.EncodeToString(t)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// moreRuns reports whether a run is left after a page that came with a
+// page token: Temporal's visibility returns one whenever a page is full,
+// even when it held the last matching run, and a cursor naming an empty
+// page would say "more runs" when there are none. A full page is checked
+// by reading one run past it; a failed check keeps the cursor (an empty
+// page is a lesser harm than a run that cannot be listed).
+func (s *Server) moreRuns(ctx context.Context, query string, token []byte, got, limit int) bool {
+	if got < limit {
+		return true
+	}
+	resp, err := s.Temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace:     s.Namespace,
+		PageSize:      1,
+		Query:         query,
+		NextPageToken: token,
+	})
+	return err != nil || len(resp.GetExecutions()) > 0
 }
 
 // RunsResponse is the body of GET /v1/runs.

@@ -119,7 +119,7 @@ func runsCommand() command {
 				}
 				printRuns(s.Out, resp.Runs)
 				if resp.NextCursor != "" {
-					fmt.Fprintf(s.Out, "(more runs: the same command with --cursor %s lists the next %d)\n", resp.NextCursor, *limit)
+					fmt.Fprintf(s.Out, "(more runs: the same command with --cursor %s lists the next page, up to %d)\n", resp.NextCursor, *limit)
 				}
 				return 0
 			case "show", "follow":
