@@ -55,6 +55,10 @@ type RunSummary struct {
 	// RolledBackBy/At mark a run whose containment was rolled back.
 	RolledBackBy string     `json:"rolled_back_by,omitempty"`
 	RolledBackAt *time.Time `json:"rolled_back_at,omitempty"`
+	// RollbackStatus is the status of the rollback run behind the mark
+	// (running, succeeded, failed, ...): the mark is recorded when the
+	// rollback starts, so only succeeded says the containment was lifted.
+	RollbackStatus string `json:"rollback_status,omitempty"`
 }
 
 // Run kinds (RunSummary.Kind, GET /v1/runs?kind=).
@@ -494,7 +498,7 @@ func markRolledBack(runs []RunSummary) {
 	}
 	for i := range runs {
 		r := &runs[i]
-		if r.Kind != KindPlaybook || r.RolledBackBy != "" {
+		if r.Kind != KindPlaybook || r.RollbackStatus != "" {
 			continue
 		}
 		// The latest rollback, never one older than the run (a reopened
@@ -506,8 +510,11 @@ func markRolledBack(runs []RunSummary) {
 			}
 		}
 		if mark != nil {
-			at := mark.StartedAt
-			r.RolledBackBy, r.RolledBackAt = mark.RequestedBy, &at
+			if r.RolledBackBy == "" {
+				at := mark.StartedAt
+				r.RolledBackBy, r.RolledBackAt = mark.RequestedBy, &at
+			}
+			r.RollbackStatus = mark.Status
 		}
 	}
 }
@@ -524,8 +531,10 @@ func (s *Server) rollbackMarks(ctx context.Context, runs []RunSummary) {
 	want := map[string][]int{}
 	var ids []string
 	for i, r := range runs {
-		if r.Kind != KindPlaybook || r.RolledBackBy != "" || r.ClosedAt == nil {
-			continue // a running run records its rollback itself
+		// A running run records its rollback itself, when the rollback
+		// starts: whether the rollback succeeded is read for a marked run.
+		if r.Kind != KindPlaybook || r.RollbackStatus != "" || (r.RolledBackBy == "" && r.ClosedAt == nil) {
+			continue
 		}
 		id := "rollback:" + r.WorkflowID
 		if _, ok := want[id]; !ok {
@@ -552,11 +561,14 @@ func (s *Server) rollbackMarks(ctx context.Context, runs []RunSummary) {
 			for _, i := range want[rb.WorkflowID] {
 				// Newest first: the latest rollback; never one older than
 				// the run (a reopened finding's new run under the same id).
-				if runs[i].RolledBackBy != "" || rb.StartedAt.Before(runs[i].StartedAt) {
+				if runs[i].RollbackStatus != "" || rb.StartedAt.Before(runs[i].StartedAt) {
 					continue
 				}
-				at := rb.StartedAt
-				runs[i].RolledBackBy, runs[i].RolledBackAt = rb.RequestedBy, &at
+				if runs[i].RolledBackBy == "" {
+					at := rb.StartedAt
+					runs[i].RolledBackBy, runs[i].RolledBackAt = rb.RequestedBy, &at
+				}
+				runs[i].RollbackStatus = rb.Status
 			}
 		}
 	}
@@ -577,7 +589,7 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 		// finding its detector reopened): not this run's.
 		return
 	}
-	d.RollbackRun = rid
+	d.RollbackRun, d.RollbackStatus = rid, rb.Status
 	if d.RolledBackBy != "" {
 		return
 	}
@@ -636,6 +648,9 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		respondTemporal(w, "Cannot read run", err)
 		return
 	}
+	if d.Kind == KindPlaybook {
+		s.unreleasedByRollback(ctx, d)
+	}
 	if d.Kind == KindPlaybook && d.ClosedAt != nil && d.Finding == nil {
 		// An ended run's result carries its view only when a later record
 		// changed it; the view it ran with (which host, user, IP) is still
@@ -643,6 +658,57 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 		s.endedFinding(ctx, d)
 	}
 	writeJSON(w, http.StatusOK, d)
+}
+
+// releasedByRollback starts the note (workflows: a hold's Extensions) of
+// a hold the rollback mark released: the mark is sent when the rollback
+// starts, before any undo ran (workflows.HoldsForRollback).
+const releasedByRollback = "released by rollback "
+
+// unreleasedByRollback shows the holds the run's rollback mark released as
+// not released when that rollback did not succeed: the run records the
+// release when the rollback starts, and an undo that failed (a firewall
+// refusing the unblock) left the containment in place. Each such hold
+// gets the error of its failed undo, or says how the rollback ended.
+func (s *Server) unreleasedByRollback(ctx context.Context, d *RunDetail) {
+	if d.RollbackRun == "" || d.RollbackStatus == "" || d.RollbackStatus == workflows.RunSucceeded || d.RollbackStatus == workflows.RunRunning {
+		return
+	}
+	var marked []int
+	for i, h := range d.Holds {
+		if h.ReleasedAt == nil || h.Error != "" {
+			continue
+		}
+		for _, e := range h.Extensions {
+			if strings.HasPrefix(e, releasedByRollback+d.RollbackRun) {
+				marked = append(marked, i)
+				break
+			}
+		}
+	}
+	if len(marked) == 0 {
+		return
+	}
+	rb := &RunDetail{RunSummary: RunSummary{WorkflowID: d.RollbackRun}}
+	if desc, err := s.Temporal.DescribeWorkflowExecution(ctx, d.RollbackRun, ""); err == nil {
+		rb.RunID = desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+		s.rollbackDetail(ctx, rb, true)
+	}
+	for _, i := range marked {
+		h := &d.Holds[i]
+		h.Error = fmt.Sprintf("its rollback (%s) ended %s before undoing it: the containment is still in place", d.RollbackRun, d.RollbackStatus)
+		for _, u := range rb.Undo {
+			if u.Step != h.Step {
+				continue
+			}
+			if u.Status == workflows.RunSucceeded {
+				h.Error = ""
+				continue
+			}
+			h.Error = fmt.Sprintf("its rollback (%s) failed to undo it: %s; the containment is still in place", d.RollbackRun, u.Error)
+			break
+		}
+	}
 }
 
 // ActiveHold is one time-boxed containment waiting for release, in

@@ -191,12 +191,28 @@ func runNote(r api.RunSummary) string {
 	}
 	if r.RolledBackBy != "" {
 		n := "rolled back by " + r.RolledBackBy
+		if rollbackUnfinished(r.RollbackStatus) {
+			n = "rollback by " + r.RolledBackBy
+		}
 		if r.RolledBackAt != nil {
 			n += " at " + stamp(*r.RolledBackAt)
+		}
+		switch {
+		case r.RollbackStatus == workflows.RunRunning:
+			n += " running"
+		case rollbackUnfinished(r.RollbackStatus):
+			n += " " + r.RollbackStatus + ": containment still in place"
 		}
 		notes = append(notes, n)
 	}
 	return strings.Join(notes, "; ")
+}
+
+// rollbackUnfinished reports a rollback run status that did not lift
+// the containment: it is running, or ended without succeeding (an undo
+// failed, it was terminated). "" is a rollback not read (kept as done).
+func rollbackUnfinished(status string) bool {
+	return status != "" && status != workflows.RunSucceeded
 }
 
 func dash(s string) string {
@@ -226,7 +242,15 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		if d.RolledBackAt != nil {
 			at = " at " + stamp(*d.RolledBackAt)
 		}
-		printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
+		switch {
+		case d.RollbackStatus == workflows.RunRunning:
+			printLine(w, "  rollback:  by %s%s (%s), running\n", dash(d.RolledBackBy), at, d.RollbackRun)
+		case rollbackUnfinished(d.RollbackStatus):
+			printLine(w, "  rollback:  by %s%s (%s) %s: the containment it did not undo is still in place (riposte runs show %s says which; riposte rollback %s tries again)\n",
+				dash(d.RolledBackBy), at, d.RollbackRun, d.RollbackStatus, d.RollbackRun, d.WorkflowID)
+		default:
+			printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
+		}
 	}
 	for _, h := range d.Holds {
 		line := holdLine(h)
