@@ -488,6 +488,7 @@ func runsFlagsOf(s Streams, fs *flag.FlagSet, sub string) (int, bool) {
 // good), 2 a setting to fix, 130 interrupted.
 func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor time.Duration, s Streams) int {
 	seen := map[string]string{}
+	held := "" // the holds follow last said the run waits for
 	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	var failingSince time.Time
@@ -530,6 +531,24 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 					line += sprintLine("  (%s)", st.Reason)
 				}
 				fmt.Fprintln(s.Out, line)
+			}
+		}
+		// A run whose steps have ended but which holds a containment runs
+		// on until the release (contain_for: hours): say so, and when,
+		// rather than print nothing until then.
+		if d.ClosedAt == nil && d.Status == workflows.RunHolding {
+			var hs, keys []string
+			for _, h := range d.Holds {
+				if h.ReleasedAt == nil {
+					hs = append(hs, sprintLine("%s released (%s) at %s, in %s", h.Step, h.Undo, stamp(h.Until), time.Until(h.Until).Round(time.Second)))
+					keys = append(keys, h.Step+"@"+h.Until.String())
+				}
+			}
+			// Said again only when a release time moves (an extension).
+			if key := strings.Join(keys, ","); len(hs) > 0 && key != held {
+				held = key
+				printLine(s.Out, "%s  run %s: holding: %s; follow waits for the release (riposte extend RUN STEP 4h extends it, riposte rollback RUN releases it now; Ctrl-C stops following, the containment stays)\n",
+					time.Now().Format("15:04:05"), strings.TrimSpace(d.WorkflowID), strings.Join(hs, "; "))
 			}
 		}
 		if d.ClosedAt != nil {
