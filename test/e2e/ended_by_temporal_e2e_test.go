@@ -98,6 +98,18 @@ func TestRunsEndedByTemporalShowEnded(t *testing.T) {
 			t.Errorf("GET /v1/runs?%s lists %s, shown with status %q", q, s.WorkflowID, s.Status)
 		}
 	}
+	// The end statuses' queries are taken by the real visibility store and
+	// list what the runs show (e2e-contain ran to its end on both records).
+	for _, st := range []string{"succeeded", "failed", "timed_out", "canceled"} {
+		for _, s := range list("status=" + st) {
+			if s.Status != st {
+				t.Errorf("GET /v1/runs?status=%s lists %s, shown with status %q", st, s.WorkflowID, s.Status)
+			}
+		}
+	}
+	if got := list("status=succeeded"); len(got) == 0 {
+		t.Error("GET /v1/runs?status=succeeded lists no run; the e2e-contain runs succeeded")
+	}
 	if got := list("status=terminated"); len(got) != 2 {
 		t.Errorf("GET /v1/runs?status=terminated: %d runs, want the 2 terminated ones", len(got))
 	}
