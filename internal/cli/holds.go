@@ -13,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 )
 
 const holdsUsage = `Usage: riposte holds [--json]
@@ -62,7 +63,7 @@ func printHolds(w io.Writer, holds []api.ActiveHold, now time.Time) {
 	fmt.Fprintln(tw, "RELEASES AT\tIN\tRUN\tPLAYBOOK\tSTEP\tUNDO\tEXTENSIONS")
 	for _, h := range holds {
 		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Until.Sub(now).Round(time.Second),
-			h.WorkflowID, h.Playbook, dash(h.Step), dash(h.Undo), len(h.Extensions))
+			h.WorkflowID, h.Playbook, dash(h.Step), dash(h.Undo), slackapp.ExtensionCount(h.Hold))
 	}
 	_ = tw.Flush()
 }

@@ -112,7 +112,7 @@ func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack
 			lines = append(lines, fmt.Sprintf("*Time-boxed*: %s released (%s) %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt)))
 		default:
 			line := fmt.Sprintf("*Holding*: %s is released (%s) %s, unless extended", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
-			if n := len(h.Extensions); n > 0 {
+			if n := ExtensionCount(*h); n > 0 {
 				line += fmt.Sprintf(" (extended %d time(s))", n)
 			}
 			if run.RunID != "" {
@@ -454,4 +454,21 @@ func gateFromRequest(req workflows.GateRequest, approvers []string) workflows.Ga
 		Params:    req.Params,
 		Action:    req.Action,
 	}
+}
+
+// holdNotes start the notes a run keeps on a hold (workflows/hold.go) that
+// are not extensions: a target or the hold released early by a later step,
+// released by a rollback's mark, left in place by a cancelled run.
+var holdNotes = []string{"one target released early by step ", "released early by step ", "released by rollback ", "not released: "}
+
+// ExtensionCount is how many times a hold was extended: its Extensions
+// also hold the run's other notes on it (holdNotes), which are not.
+func ExtensionCount(h workflows.Hold) int {
+	n := 0
+	for _, e := range h.Extensions {
+		if !slices.ContainsFunc(holdNotes, func(p string) bool { return strings.HasPrefix(e, p) }) {
+			n++
+		}
+	}
+	return n
 }
