@@ -329,6 +329,12 @@ func Snippet(b []byte) string {
 		} else {
 			s = ""
 		}
+		// A quoted value may hold spaces (a passphrase): cut inside one,
+		// it no longer has the closing quote its pattern needs. A
+		// secret's value still open at the cut is redacted here.
+		if m := secretKeyOpenValue.FindStringSubmatchIndex(s); m != nil {
+			s = s[:m[2]+1] + redacted
+		}
 	}
 	// Bytes that are not UTF-8 (a Latin-1 page) become U+FFFD before
 	// clipping, which backs off to valid UTF-8 and would otherwise drop

@@ -16,7 +16,16 @@ import (
 // secretKeyValue: "access_token":"…", access_token=…, 'client_secret': '…',
 // SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes). A
 // quoted value is taken to its closing quote.
-var secretKeyValue = regexp.MustCompile(`(?i)((?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws)("?'?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)("?'?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+
+// secretKeyNames are the keys whose value secretKeyValue redacts.
+const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws`
+
+// secretKeyOpenValue: a secret key whose quoted value is still open at the
+// end of the text (text cut inside the value, which may hold spaces: a
+// passphrase). secretKeyValue needs the closing quote, so it would leave
+// the value's beginning as it is.
+var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)"?'?\s*[:=]\s*("(?:[^"\\]|\\.)*|'[^']*)$`)
 
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
