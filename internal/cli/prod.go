@@ -112,12 +112,15 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	so.PlaybookStore = o.Runtime.PlaybookStore
 	so.Worker = o.Runtime.worker(system.LabNever)
 	so.Worker.Playbooks = system.SplitList(o.Playbooks)
+	// From before the start (connecting to Temporal) until after the
+	// close (the steps in flight finishing): a SIGHUP in either would end
+	// the process by its default action.
+	defer ignoreHUP(so.Logger)()
 	sys, err := system.Start(ctx, so)
 	if err != nil {
 		return err
 	}
 	defer sys.Close()
-	defer ignoreHUP(so.Logger)()
 	// GET /readyz: polling (Kubernetes readiness), and only while Temporal
 	// answers: a worker cut off from its frontend polls nothing.
 	sys.MetricsServer.SetReadyCheck(temporalAnswers(sys))
