@@ -115,7 +115,7 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 	// From before the start (connecting to Temporal) until after the
 	// close (the steps in flight finishing): a SIGHUP in either would end
 	// the process by its default action.
-	defer ignoreHUP(so.Logger)()
+	defer ignoreHUP(so.Logger, "SIGHUP ignored: the worker has nothing to reload (serve reloads playbooks: POST /v1/playbooks/reload, or SIGHUP to serve); stop the worker with SIGTERM")()
 	sys, err := system.Start(ctx, so)
 	if err != nil {
 		return err
@@ -144,7 +144,9 @@ func runWorker(ctx context.Context, o workerOptions, s Streams) error {
 // letting their steps finish. The worker has nothing to reload (it loads a
 // run's playbook version when the run needs it), so it says so and goes on.
 // The returned function stops watching.
-func ignoreHUP(log *slog.Logger) func() {
+// A msg of "" ignores it silently (serve, whose API reloads playbooks on
+// it while it runs, holds it this way while it starts and stops).
+func ignoreHUP(log *slog.Logger, msg string) func() {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -152,7 +154,9 @@ func ignoreHUP(log *slog.Logger) func() {
 		for {
 			select {
 			case <-ch:
-				log.Warn("SIGHUP ignored: the worker has nothing to reload (serve reloads playbooks: POST /v1/playbooks/reload, or SIGHUP to serve); stop the worker with SIGTERM")
+				if msg != "" {
+					log.Warn(msg)
+				}
 			case <-done:
 				return
 			}
@@ -267,6 +271,12 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 		MaxBody: o.MaxBody, UIURL: o.UIURL, Playbooks: system.SplitList(o.Playbooks), Config: o.Config,
 		RateLimit: o.Rate.limit(), Codec: true, CodecOrigins: system.SplitList(o.CORS),
 	}
+	// The API reloads playbooks on SIGHUP while it runs; before it is up
+	// and after SIGTERM (still answering, then the requests in flight and
+	// the Slack clicks already acknowledged finishing) the signal's default
+	// action would end the process: hold it from before the start until
+	// after the close.
+	defer ignoreHUP(so.Logger, "")()
 	sys, err := system.Start(ctx, so)
 	if err != nil {
 		return err

@@ -29,6 +29,24 @@ func TestWorkerSurvivesSIGHUPWhileStarting(t *testing.T) {
 		hupChild()
 		return
 	}
+	hupWhileStarting(t, "worker", "TestWorkerSurvivesSIGHUPWhileStarting")
+}
+
+// serve reloads playbooks on SIGHUP only from the moment its API is up
+// until ctx ends (SIGTERM): while it connects to Temporal, and while it
+// shuts down (RIPOSTE_SHUTDOWN_DELAY still answering, then the requests
+// in flight and the Slack clicks already acknowledged finishing), a
+// SIGHUP ends it by the default action, dropping those clicks: the votes
+// of approvers who saw them go through.
+func TestServeSurvivesSIGHUPWhileStarting(t *testing.T) {
+	if os.Getenv("RIPOSTE_TEST_HUP_CHILD") != "" {
+		hupChild()
+		return
+	}
+	hupWhileStarting(t, "serve", "TestServeSurvivesSIGHUPWhileStarting")
+}
+
+func hupWhileStarting(t *testing.T, which, name string) {
 	if testing.Short() {
 		t.Skip("runs a worker in a child process")
 	}
@@ -48,9 +66,9 @@ func TestWorkerSurvivesSIGHUPWhileStarting(t *testing.T) {
 	}()
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestWorkerSurvivesSIGHUPWhileStarting$")
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$")
 	cmd.Env = append(os.Environ(),
-		"RIPOSTE_TEST_HUP_CHILD=1",
+		"RIPOSTE_TEST_HUP_CHILD="+which, "RIPOSTE_API_TOKEN=hup-test-token", "RIPOSTE_USER=",
 		"RIPOSTE_TEST_HUP_ADDR="+ln.Addr().String(),
 		"RIPOSTE_TEST_HUP_DIR="+t.TempDir(),
 		"RIPOSTE_CODEC_KEY_FILE=",
@@ -70,20 +88,33 @@ func TestWorkerSurvivesSIGHUPWhileStarting(t *testing.T) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			t.Fatalf("the worker, connecting to Temporal, was killed by a SIGHUP (%v)\n%s", ws.Signal(), out.String())
+			t.Fatalf("riposte %s, connecting to Temporal, was killed by a SIGHUP (%v)\n%s", which, ws.Signal(), out.String())
 		}
 	}
 }
 
 func hupChild() {
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
+	defer cancel()
+	if os.Getenv("RIPOSTE_TEST_HUP_CHILD") == "serve" {
+		var o serveOptions
+		o.Temporal.Address, o.Temporal.Namespace, o.Temporal.TaskQueue = os.Getenv("RIPOSTE_TEST_HUP_ADDR"), "default", "riposte"
+		o.LogLevel = "error"
+		o.Observe.MetricsAddr = "127.0.0.1:0"
+		o.HTTP = "127.0.0.1:0"
+		o.Config = filepath.Join(os.Getenv("RIPOSTE_TEST_HUP_DIR"), "none.yaml")
+		o.Playbooks = filepath.Join(os.Getenv("RIPOSTE_TEST_HUP_DIR"), "playbooks")
+		_ = os.MkdirAll(o.Playbooks, 0o755)
+		err := runServe(ctx, o, Streams{Out: os.Stdout, Err: os.Stderr})
+		fmt.Println("runServe returned:", err)
+		return
+	}
 	var o workerOptions
 	o.Temporal.Address, o.Temporal.Namespace, o.Temporal.TaskQueue = os.Getenv("RIPOSTE_TEST_HUP_ADDR"), "default", "riposte"
 	o.LogLevel = "error"
 	o.Observe.MetricsAddr = "127.0.0.1:0"
 	o.Runtime.Config = filepath.Join(os.Getenv("RIPOSTE_TEST_HUP_DIR"), "none.yaml")
 	o.Runtime.StickyCache = 10
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
-	defer cancel()
 	err := runWorker(ctx, o, Streams{Out: os.Stdout, Err: os.Stderr})
 	fmt.Println("runWorker returned:", err)
 }
