@@ -235,7 +235,7 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 		}
 		det = m
 	case n.Kind == yaml.MappingNode:
-		m, ok := d.r.PlainMapping(n, path+".detection")
+		m, ok := d.r.DetectionMapping(n, path+".detection")
 		if !ok {
 			return nil, ""
 		}
@@ -246,7 +246,7 @@ func (d *decoder) detection(n, patch *yaml.Node, path string) (map[string]any, s
 	}
 	where := n
 	if patch != nil {
-		pm, ok := d.r.PlainMapping(patch, path+".patch")
+		pm, ok := d.r.DetectionMapping(patch, path+".patch")
 		if !ok {
 			return nil, file
 		}
