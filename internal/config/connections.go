@@ -607,10 +607,16 @@ func (p *connParser) maskSnippets() {
 			d.Snippet = ""
 			continue
 		}
-		text := []rune(strings.TrimRight(lines[d.Line-1], "\r\n"))
-		if d.Line == 1 && len(text) > 0 && text[0] == '\uFEFF' {
-			text = text[1:] // yaml.v3 reads a byte order mark as no column
+		if strings.HasPrefix(d.Message, "YAML syntax:") {
+			// A syntax error placed at its character on a later line of
+			// a secret written over several lines (a quoted string, a
+			// block scalar) is on a line that names no secret field:
+			// place it at the start of that secret's value, hidden.
+			if l, c, ok := secretHolding(lines, d.Line, d.Col); ok {
+				d.Line, d.Col = l, c
+			}
 		}
+		text := lineRunes(lines, d.Line)
 		col, ok := p.hidden[d.Line]
 		// A line that writes a secret field (even one YAML could not
 		// parse: a syntax error has no node to hide) shows no value.
@@ -632,6 +638,86 @@ func (p *connParser) maskSnippets() {
 		}
 		d.Snippet = yamlx.Snippet([]byte(string(text[:col-1])+"***"), 1, d.Col)
 	}
+}
+
+// lineRunes is line n (1-based) of lines without its line end, in
+// characters as yaml.v3 counts columns (a byte order mark is none).
+func lineRunes(lines []string, n int) []rune {
+	text := []rune(strings.TrimRight(lines[n-1], "\r\n"))
+	if n == 1 && len(text) > 0 && text[0] == '\uFEFF' {
+		text = text[1:] // yaml.v3 reads a byte order mark as no column
+	}
+	return text
+}
+
+// secretHolding finds the secret field whose value, written over several
+// lines, holds line:col of lines (a line that does not write the field
+// itself): its line and the column its value starts at. A quoted value
+// holds everything up to its closing quote; a block scalar or a plain
+// value the lines after it indented more than its key (blank lines too).
+func secretHolding(lines []string, line, col int) (int, int, bool) {
+	if line < 2 || line > len(lines) {
+		return 0, 0, false
+	}
+	if c, found := secretFieldValueCol(string(lineRunes(lines, line))); found && c <= col {
+		return 0, 0, false
+	}
+	indent := func(t []rune) int {
+		n := 0
+		for n < len(t) && t[n] == ' ' {
+			n++
+		}
+		return n
+	}
+	for l := line - 1; l >= 1; l-- {
+		text := lineRunes(lines, l)
+		vc, found := secretFieldValueCol(string(text))
+		if !found {
+			continue
+		}
+		value := text[min(vc-1, len(text)):]
+		if len(value) > 0 && (value[0] == '"' || value[0] == '\'') {
+			if quotedThrough(lines, l, vc, value[0], line, col) {
+				return l, vc, true
+			}
+			continue
+		}
+		in := true
+		for k := l + 1; k <= line && in; k++ {
+			t := lineRunes(lines, k)
+			in = strings.TrimSpace(string(t)) == "" || indent(t) > indent(text)
+		}
+		if in {
+			return l, vc, true
+		}
+	}
+	return 0, 0, false
+}
+
+// quotedThrough reports whether the string quoted by q that starts at
+// line l, column vc of lines is still open at line:col.
+func quotedThrough(lines []string, l, vc int, q rune, line, col int) bool {
+	i := vc // the character after the opening quote (0-based)
+	for k := l; k <= line; k++ {
+		t := lineRunes(lines, k)
+		if k > l {
+			i = 0
+		}
+		for ; i < len(t); i++ {
+			if k == line && i+1 >= col {
+				return true
+			}
+			switch {
+			case q == '"' && t[i] == '\\':
+				i++
+			case q == '\'' && t[i] == '\'' && i+1 < len(t) && t[i+1] == '\'':
+				i++
+			case t[i] == q:
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // secretKeyRe matches a key anywhere on a line (block style at its start,
