@@ -39,6 +39,9 @@ func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 	if !ok || root == nil {
 		return cfg, nil
 	}
+	// Positions are those of the source as Decode read it (a lone CR as
+	// a line end).
+	p.Reporter.Src = quiet.Src
 	root = deref(root)
 	if root.Kind != yaml.MappingNode {
 		return cfg, nil
@@ -49,6 +52,9 @@ func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 			break
 		}
 	}
+	// A line may write a secret too (riposte.yaml in flow style, or as
+	// JSON on one line): its snippet hides it, as ParseConnections'.
+	p.maskSnippets()
 	return cfg, p.Diags.Sort()
 }
 
