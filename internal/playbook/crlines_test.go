@@ -1,6 +1,8 @@
 package playbook_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -32,5 +34,22 @@ func TestLoneCRIsALineEnd(t *testing.T) {
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("%s:\n got %s\nwant %s", tc.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
 		}
+	}
+}
+
+// The duplicate-name error of Load (two files naming one playbook) was
+// placed in the file as given while its position is that of the file as
+// Decode read it: in a CR-only file it read 1:1, without its line.
+func TestLoneCRDuplicateNameSnippet(t *testing.T) {
+	dir := t.TempDir()
+	src := "apiVersion: riposte/v1\rname: p\rversion: 1\rtrigger:\r  when: \"true\"\rsteps:\r  - id: a\r    action: core.noop\r"
+	for _, f := range []string{"a.yaml", "b.yaml"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, _, diags := playbook.Load([]string{dir}, testCatalog(t))
+	if len(diags) != 1 || diags[0].Line != 2 || !strings.Contains(diags[0].Pretty(), " | name: p") {
+		t.Errorf("want the duplicate name at line 2 with its line shown, got %v", diags)
 	}
 }

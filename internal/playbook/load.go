@@ -176,7 +176,7 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 					if p, ok := pb.pos["name"]; ok {
 						line, col = p.Line, p.Col
 					}
-					r := yamlx.Reporter{File: f, Src: src}
+					r := yamlx.Reporter{File: f, Src: pb.src} // as Decode read it
 					r.At(yamlx.SeverityError, line, col, fmt.Sprintf("duplicate playbook name %q (also in %s)", pb.Name, other))
 					diags = append(diags, r.Diags...)
 				} else {
