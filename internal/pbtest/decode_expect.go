@@ -125,7 +125,7 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 		se.Error, _ = d.r.String(v, path+".error")
 	}
 	if v := fs["params"]; v != nil {
-		se.Params, se.HasParams = d.r.Value(v, path+".params")
+		se.Params, se.HasParams = d.params(v, path+".params")
 	}
 	if v := fs["output"]; v != nil {
 		se.Output, se.HasOutput = d.r.Value(v, path+".output")
@@ -165,7 +165,7 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 					it.Error, _ = d.r.String(x, ip+".error")
 				}
 				if x := ifs["params"]; x != nil {
-					it.Params, it.HasParams = d.r.Value(x, ip+".params")
+					it.Params, it.HasParams = d.params(x, ip+".params")
 				}
 				if x := ifs["output"]; x != nil {
 					it.Output, it.HasOutput = d.r.Value(x, ip+".output")
@@ -180,6 +180,16 @@ func (d *decoder) stepExpect(n *yaml.Node, path string) *StepExpect {
 		}
 	}
 	return se
+}
+
+// params reads a step's or an item's expected params. A call's params are
+// always a mapping, so an empty one checks nothing, as expect: {} would.
+func (d *decoder) params(n *yaml.Node, path string) (any, bool) {
+	if rn := yamlx.Resolve(n); rn != nil && rn.Kind == yaml.MappingNode && len(rn.Content) == 0 {
+		d.errorf(n, "%s names no param; name one (hostname: h1) or leave params out", path)
+		return nil, false
+	}
+	return d.r.Value(n, path)
 }
 
 func (d *decoder) gateExpect(n *yaml.Node, path string) *GateExpect {

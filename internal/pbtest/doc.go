@@ -130,7 +130,7 @@
 // # Expectations
 //
 // Every key is optional; only what is written is checked. An expectation
-// that checks nothing (expect: {}, an empty steps or outputs mapping) is
+// that checks nothing (expect: {}, an empty steps, outputs or params mapping) is
 // refused, since it would pass whatever the run did.
 //
 //	expect:
