@@ -147,6 +147,9 @@ func Decode(r *Reporter, src []byte, opts Options) (root *yaml.Node, ok bool) {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
+// endOfStream is yaml.v3's scanner error for a quoted string left open.
+const endOfStream = "found unexpected end of stream"
+
 // parserErrors are the messages of yaml.v3's parser (parserc.go), whose
 // line numbers it reports 0-based; its scanner's are 1-based already.
 var parserErrors = map[string]bool{
@@ -260,6 +263,18 @@ func (r *Reporter) syntax(err error, src []byte) {
 			// line of it), never its column.
 			if l, c, ok := problemChar(src, msg, m[2], line); ok {
 				line, col = l, c
+			} else if m[2] == endOfStream {
+				// yaml.v3 names the quote's line, except for a quote on
+				// line 1 (its 0, "no line"), where it names the end of the
+				// file: find the quote from the top, whatever line a
+				// prefix's error names.
+				same := func(e string) bool {
+					em := yamlLineRe.FindStringSubmatch(e)
+					return em != nil && em[2] == endOfStream
+				}
+				if l, c, ok := problemCharBy(src, same, m[2], 1); ok {
+					line, col = l, c
+				}
 			}
 		}
 		r.At(SeverityError, line, col, "YAML syntax: "+m[2])
@@ -342,6 +357,12 @@ func yamlPrintable(c rune) bool {
 // the quote of the string left open. ok is false when only the whole
 // source fails.
 func problemChar(src []byte, msg, text string, line int) (l, c int, ok bool) {
+	return problemCharBy(src, func(e string) bool { return e == msg }, text, line)
+}
+
+// problemCharBy is problemChar with the test of a prefix's error: same
+// reports whether it is the error being placed.
+func problemCharBy(src []byte, same func(string) bool, text string, line int) (l, c int, ok bool) {
 	start := 0 // byte offset of line
 	for n := 1; n < line; n++ {
 		i := bytes.IndexByte(src[start:], '\n')
@@ -365,7 +386,7 @@ func problemChar(src []byte, msg, text string, line int) (l, c int, ok bool) {
 		for range 2 {
 			var doc yaml.Node
 			if err := dec.Decode(&doc); err != nil {
-				return !errors.Is(err, io.EOF) && err.Error() == msg
+				return !errors.Is(err, io.EOF) && same(err.Error())
 			}
 		}
 		return false

@@ -24,6 +24,12 @@ func TestSyntaxErrorAtItsCharacter(t *testing.T) {
 		{"a bad hex escape", "a: 1\nb: \"x \\x4g\"\n", 2, 7, "YAML syntax: did not find expected hexdecimal number"},
 		{"after a byte order mark", "\ufeffa: b: c\n", 1, 5, "YAML syntax: mapping values are not allowed in this context"},
 		{"a Windows-1252 byte", "a: 1\nb: 2\nc: 3\ndescription: caf\xe9 au lait\n", 4, 17, "YAML syntax: invalid trailing UTF-8 octet (byte 0xE9 is not UTF-8; save the file as UTF-8)"},
+		{"a string left open", "a: 1\nb: \"x\nc: d\n", 2, 4, "YAML syntax: found unexpected end of stream"},
+		// yaml.v3 numbers a scanner error by the line its token started
+		// on, except on line 1 (its "no line"): it then names the end of
+		// the file, and the error read at the last line's column 1.
+		{"a string left open on line 1", "a: \"x\nb: 1\nc: d\n", 1, 4, "YAML syntax: found unexpected end of stream"},
+		{"a single-quoted string left open on line 1", "{a: 'x, b: 1,\n  c: d}\n", 1, 5, "YAML syntax: found unexpected end of stream"},
 		{"a NUL", "a: 1\nname: p\x00\n", 2, 8, "YAML syntax: control characters are not allowed (character U+0000)"},
 	} {
 		r := &Reporter{File: "f.yaml"}
