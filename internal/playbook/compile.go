@@ -96,6 +96,16 @@ func (v *validator) errorf(path, format string, args ...any) {
 	v.add(line, col, fmt.Sprintf(format, args...))
 }
 
+// errorfKey reports a problem with the key of the value at path: at the
+// key when its position is known, else as errorf.
+func (v *validator) errorfKey(path, format string, args ...any) {
+	if p, ok := v.pb.pos[keyPath(path)]; ok {
+		v.add(p.Line, p.Col, fmt.Sprintf(format, args...))
+		return
+	}
+	v.errorf(path, format, args...)
+}
+
 // exprErr places an expression error at its position inside the YAML value.
 func (v *validator) exprErr(path string, err error) {
 	var ce *conditions.Error
@@ -468,7 +478,7 @@ func (v *validator) params(cs *CStep, path string) {
 			} else if hint == "" {
 				hint = fmt.Sprintf(" (%s takes no params)", a.Name)
 			}
-			v.errorf(path+".with."+k, "%s.with: unknown param %q for action %s%s", path, k, a.Name, hint)
+			v.errorfKey(path+".with."+k, "%s.with: unknown param %q for action %s%s", path, k, a.Name, hint)
 		}
 	}
 	for _, prm := range a.Params {

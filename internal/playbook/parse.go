@@ -47,6 +47,10 @@ func (p *parser) mark(path string, n *yaml.Node) {
 		EmptyString: n.Kind == yaml.ScalarNode && n.Tag == "!!str" && n.Value == ""}
 }
 
+// keyPath is the positions entry of the key of the value at path (an
+// unknown param is reported at its key, a wrong value at the value).
+func keyPath(path string) string { return "key:" + path }
+
 // Digest is the sha256 of a playbook's source, recorded with every run.
 func Digest(src []byte) string {
 	sum := sha256.Sum256(src)
@@ -312,6 +316,7 @@ func (p *parser) step(n *yaml.Node, path string) Step {
 		for _, e := range es {
 			kp := path + ".with." + e.Key.Value
 			p.mark(kp, e.Value)
+			p.mark(keyPath(kp), e.Key)
 			st.With[e.Key.Value] = p.value(e.Value, kp)
 		}
 	}
