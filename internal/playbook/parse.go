@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -142,11 +143,18 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 		if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
 			want = "a string"
 		}
+		if f.kind == kString && f.pattern != "" && v.Tag == "!!bool" && !p.stored {
+			// An identifier (name, id): `name: true` is YAML's bool, a
+			// slip the schema refuses too, not the name "true". A
+			// stored version keeps loading (LoadStored): releases
+			// before 2026-12-06 took it as the text.
+			want = "a string"
+		}
 		if f.kind == kExprBool && v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
 			want = "" // `if: true` is a fine expression
 		}
 	case kInt:
-		if v.Kind != yaml.ScalarNode || v.Tag != "!!int" {
+		if v.Kind != yaml.ScalarNode || !isInteger(v) {
 			want = "an integer"
 		}
 	case kBool:
@@ -470,7 +478,7 @@ func str(n *yaml.Node) string {
 func exprString(n *yaml.Node) string { return str(n) }
 
 func integer(n *yaml.Node) int {
-	if n == nil || n.Tag != "!!int" {
+	if n == nil || !isInteger(n) {
 		return 0
 	}
 	v, err := int64Value(n)
@@ -480,9 +488,34 @@ func integer(n *yaml.Node) int {
 	return int(v)
 }
 
+// isInteger: an !!int scalar, or an !!float one with no fraction
+// (`version: 2.0`), which JSON Schema's integer accepts too (draft 6 on),
+// as editors and CI checking against docs/playbook.schema.json do.
+func isInteger(n *yaml.Node) bool {
+	switch n.Tag {
+	case "!!int":
+		return true
+	case "!!float":
+		var f float64
+		return n.Decode(&f) == nil && f == math.Trunc(f) && !math.IsInf(f, 0)
+	}
+	return false
+}
+
 // int64Value reads an !!int scalar as YAML reads it (1_000, 0x10, 0o17 and
-// 017 alike), so the bounds checked are those of the value used.
+// 017 alike), so the bounds checked are those of the value used; a whole
+// !!float (2.0, 1e3) is its integer when it fits in 64 bits.
 func int64Value(n *yaml.Node) (int64, error) {
+	if n.Tag == "!!float" {
+		var f float64
+		if err := n.Decode(&f); err != nil {
+			return 0, err
+		}
+		if f != math.Trunc(f) || f < -(1<<63) || f >= 1<<63 {
+			return 0, fmt.Errorf("%s is not a 64-bit integer", n.Value)
+		}
+		return int64(f), nil
+	}
 	var v int64
 	err := n.Decode(&v)
 	return v, err

@@ -66,6 +66,19 @@ steps:
 		{"a negative name", "name: p", "name: -5"},
 		{"a fractional name", "name: p", "name: 4.5"},
 		{"a bool for a description", "description: d", "description: true"},
+		// name and id are identifiers: YAML reads true and false as bools,
+		// which the schema refuses (a playbook named true, a step
+		// steps.true, is a slip, not a choice).
+		{"a bool for a name", "name: p", "name: true"},
+		{"a false name", "name: p", "name: false"},
+		{"a bool for a step id", "id: isolate", "id: true"},
+		{"a false step id", "id: isolate", "id: false"},
+		// A version is an integer; JSON Schema's integer is any number
+		// with no fraction (draft 6 on), which YAML 2.0 is.
+		{"a version written with a zero fraction", "version: 1", "version: 2.0"},
+		{"a version with a fraction", "version: 1", "version: 2.5"},
+		{"an attempt count written with a zero fraction", "max_attempts: 3", "max_attempts: 3.0"},
+		{"an integer param written with a zero fraction", "{hostname: h1}", "{hostname: h1, priority: 2.0}"},
 		{"backoff of 1", "backoff: 2", "backoff: 1"},
 		{"a for_each template", "for_each: [a, b]", `for_each: "${{ detection.hosts }}"`},
 		// A param that is not a string takes a literal of its type or
@@ -103,4 +116,17 @@ func orOK(err error) string {
 		return "ok"
 	}
 	return strings.ReplaceAll(err.Error(), "\n", " ")
+}
+
+// A whole number written with a fraction is the integer: the version
+// recorded with every run is 2, not 0 or a refusal.
+func TestWholeFloatIsTheInteger(t *testing.T) {
+	src := strings.Replace(stepDoc("  - id: a\n    action: core.noop\n    concurrency: 4.0\n    for_each: [a]\n"), "version: 1", "version: 2.0", 1)
+	pb, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	if diags.Err() != nil {
+		t.Fatal(diags)
+	}
+	if pb.Playbook.Version != 2 || pb.Playbook.Steps[0].Concurrency != 4 {
+		t.Errorf("version %d, concurrency %d; want 2 and 4", pb.Playbook.Version, pb.Playbook.Steps[0].Concurrency)
+	}
 }
