@@ -1,9 +1,11 @@
 package slackapp
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/workflows"
 	"github.com/slack-go/slack"
 )
@@ -181,4 +183,56 @@ func viaLabel(via string) string {
 		return "dry run"
 	}
 	return plain(via)
+}
+
+// EndedBlocks renders the message of a gate whose run Temporal ended
+// (terminated, timed out) while it waited: the same summary, no buttons,
+// and that the run ended before a decision. It depends on the run's
+// history and close only, so every process that closes it writes the same.
+func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
+	req, gate := g.Request, g.Gate
+	blocks := summaryBlocks(req, req.Escalation || gate.Escalated)
+	how := "the run was terminated"
+	if g.Ended == approvals.EndedTimedOut {
+		how = "the run timed out"
+	}
+	var extra []string
+	text := "*Closed*: " + how
+	if !g.EndedAt.IsZero() {
+		text += " · " + slackDate(g.EndedAt)
+	}
+	text += " before this approval was decided"
+	if who := approvedBy(gate.RoundVotes()); len(who) > 0 {
+		m, rest := mentions(who)
+		text += fmt.Sprintf(" (%d of %d approvals given", len(who), max(gate.Quorum, req.Quorum, 1))
+		if m != "" {
+			text += ": " + m
+		}
+		text += ")"
+		if rest != "" {
+			extra = append(extra, "Approved by: "+rest)
+		}
+	}
+	text += "; nothing will be contained by it. Buttons on this message no longer work."
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwnText(truncate(text, MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockOutcome)))
+	if len(extra) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(plainText(truncate(strings.Join(extra, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockReasons)))
+	}
+	if b := linkBlock(req.RunURL); b != nil {
+		blocks = append(blocks, b)
+	}
+	return blocks, fallback("Closed", req), ColorLow
+}
+
+// CloseEndedGate rewrites the message of a gate whose run Temporal ended
+// while it waited (approvals.WatchEndedRuns): the run ended, no buttons.
+func (p *Poster) CloseEndedGate(ctx context.Context, g approvals.EndedGate) error {
+	if g.Channel == "" || g.MessageTS == "" {
+		return nil
+	}
+	blocks, fallbackText, cl := EndedBlocks(g)
+	if _, _, _, err := p.api.UpdateMessageContext(ctx, g.Channel, g.MessageTS, messageOptions(blocks, fallbackText, cl, false)...); err != nil {
+		return classify("chat.update", g.Channel, err)
+	}
+	return nil
 }

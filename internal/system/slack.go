@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/riposte-dev/riposte/internal/api"
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/slackfake"
 	"github.com/riposte-dev/riposte/internal/slacklab"
@@ -109,6 +110,10 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 	if err != nil {
 		return nil, err
 	}
+	// A run Temporal terminates or times out at a gate runs no code at
+	// its end: its approval messages are closed from here.
+	approvals.WatchEndedRuns(ctx, approvals.EndedRunsOptions{Client: s.Client, Namespace: s.Temporal.Namespace,
+		DataConverter: s.dataConverter, Closer: poster, Logger: s.logger})
 	popts := slackapp.ProcessorOptions{Decider: srv.Approvals, Poster: poster, Logger: s.logger,
 		TeamID: scfg.TeamID, AppID: scfg.AppID, EnterpriseID: scfg.EnterpriseID}
 	var closers []func()

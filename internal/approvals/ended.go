@@ -1,0 +1,313 @@
+package approvals
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// How a run ended without its workflow code running to the end, as
+// EndedGate.Ended says it.
+const (
+	EndedTerminated = "terminated"
+	EndedTimedOut   = "timed_out"
+)
+
+// EndedGate is an approval request message of a run Temporal ended
+// (terminated, timed out) while the gate still waited: no workflow code ran
+// at that end, so nothing closed the message.
+type EndedGate struct {
+	WorkflowID string
+	RunID      string
+	// Request is the gate's request as posted (ActivityOpenGate's input).
+	Request workflows.GateRequest
+	// Gate is the gate as the message last showed it (pending: its
+	// approvers, the votes given so far).
+	Gate workflows.Gate
+	// Channel and MessageTS are the message's.
+	Channel   string
+	MessageTS string
+	// Ended is EndedTerminated or EndedTimedOut; EndedAt when.
+	Ended   string
+	EndedAt time.Time
+}
+
+// GateCloser rewrites the message of a gate whose run ended (the Slack
+// poster). It must be idempotent: every process that watches, and every
+// restart within the look-back, rewrites the same messages with the same
+// content.
+type GateCloser interface {
+	CloseEndedGate(ctx context.Context, g EndedGate) error
+}
+
+// EndedRunsOptions configures WatchEndedRuns.
+type EndedRunsOptions struct {
+	Client    client.Client
+	Namespace string
+	// DataConverter decodes the run's history (the client's, with the
+	// payload codec); nil: Temporal's default.
+	DataConverter converter.DataConverter
+	// Closer rewrites each message.
+	Closer GateCloser
+	// Every is how often visibility is asked (0 = 10s).
+	Every time.Duration
+	// Lookback is how long ago a run may have ended and still have its
+	// messages closed by the first poll (0 = 24h): runs ended while no
+	// process watched (all replicas down, a restart) are closed then.
+	Lookback time.Duration
+	// Lag is how late a closed run may reach visibility (0 = 5m): each
+	// later poll looks back that far before the previous one.
+	Lag time.Duration
+	// Logger receives a warning when a poll or a rewrite fails (nil =
+	// slog.Default()).
+	Logger *slog.Logger
+}
+
+// WatchEndedRuns closes, until ctx ends, the approval messages of playbook
+// runs that Temporal terminated or timed out while a gate waited: each
+// message is rewritten to say the run ended, without buttons (a click that
+// was already on its way is refused: the run has ended). The runs are asked
+// of visibility (ExecutionStatus Terminated or TimedOut with ApprovalState
+// still pending or escalated, which such a run keeps) and their messages
+// read from the run's history, so every process that watches finds the same
+// messages and writes the same content. A run a reset terminated is left
+// alone: the reset's new run carries its gate on, with the same message.
+func WatchEndedRuns(ctx context.Context, o EndedRunsOptions) {
+	if o.Client == nil || o.Closer == nil {
+		return
+	}
+	w := newEndedWatcher(o)
+	go w.run(ctx)
+}
+
+type endedWatcher struct {
+	o EndedRunsOptions
+	// since is when the previous poll started (zero before the first).
+	since time.Time
+	// done holds the runs whose messages are closed (run id -> close
+	// time), pruned as they leave the window.
+	done map[string]time.Time
+	// failed holds the runs to ask again (run id -> close time).
+	failed map[string]time.Time
+}
+
+func newEndedWatcher(o EndedRunsOptions) *endedWatcher {
+	if o.Every <= 0 {
+		o.Every = 10 * time.Second
+	}
+	if o.Lookback <= 0 {
+		o.Lookback = 24 * time.Hour
+	}
+	if o.Lag <= 0 {
+		o.Lag = 5 * time.Minute
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.DataConverter == nil {
+		o.DataConverter = converter.GetDefaultDataConverter()
+	}
+	return &endedWatcher{o: o, done: map[string]time.Time{}}
+}
+
+func (w *endedWatcher) run(ctx context.Context) {
+	t := time.NewTicker(w.o.Every)
+	defer t.Stop()
+	for {
+		if err := w.poll(ctx); err != nil && ctx.Err() == nil {
+			w.o.Logger.Warn("closing the approval messages of runs Temporal ended", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// poll closes the messages of the runs ended since the previous poll (less
+// the lag; the look-back at the first). A run whose messages could not all
+// be closed is asked again at the next poll, until it leaves the look-back.
+func (w *endedWatcher) poll(ctx context.Context) error {
+	started := time.Now()
+	from := started.Add(-w.o.Lookback)
+	if !w.since.IsZero() {
+		from = w.since.Add(-w.o.Lag)
+	}
+	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut') AND ApprovalState IN ('%s', '%s') AND CloseTime >= '%s'",
+		workflows.PlaybookRunsQuery, workflows.GatePending, workflows.GateEscalated, w.from(from).UTC().Format(time.RFC3339Nano))
+	var token []byte
+	var firstErr error
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := w.o.Client.ListWorkflow(cctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: w.o.Namespace, Query: q, NextPageToken: token, PageSize: 100})
+		cancel()
+		if err != nil {
+			return err
+		}
+		for _, e := range resp.GetExecutions() {
+			run := e.GetExecution().GetRunId()
+			if _, ok := w.done[run]; ok {
+				continue
+			}
+			ended := EndedTerminated
+			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
+				ended = EndedTimedOut
+			}
+			if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime()); err != nil {
+				if firstErr == nil {
+					firstErr = err
+				}
+				w.retry(run, e.GetCloseTime().AsTime())
+				continue
+			}
+			w.done[run] = e.GetCloseTime().AsTime()
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	w.since = started
+	for run, closed := range w.done {
+		if closed.Before(started.Add(-w.o.Lookback)) {
+			delete(w.done, run)
+		}
+	}
+	return firstErr
+}
+
+// retry keeps a run to ask again: the window reaches back to the oldest.
+func (w *endedWatcher) retry(run string, closed time.Time) {
+	if w.failed == nil {
+		w.failed = map[string]time.Time{}
+	}
+	w.failed[run] = closed
+}
+
+// from widens the window to the oldest run still to retry.
+func (w *endedWatcher) from(from time.Time) time.Time {
+	floor := time.Now().Add(-w.o.Lookback)
+	for run, closed := range w.failed {
+		if _, ok := w.done[run]; ok || closed.Before(floor) {
+			delete(w.failed, run)
+			continue
+		}
+		if closed.Before(from) {
+			from = closed
+		}
+	}
+	return from
+}
+
+func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at time.Time) error {
+	gates, reset, err := EndedRunGates(ctx, w.o.Client, w.o.DataConverter, workflowID, runID)
+	if err != nil || reset {
+		return err
+	}
+	for _, g := range gates {
+		g.Ended, g.EndedAt = ended, at
+		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := w.o.Closer.CloseEndedGate(cctx, g)
+		cancel()
+		if err != nil {
+			return fmt.Errorf("closing the approval message of %s (gate %s): %w", workflowID, g.Gate.ID, err)
+		}
+	}
+	return nil
+}
+
+// EndedRunGates reads a closed run's history for the approval messages it
+// posted whose gate was still open when the run ended (the last state the
+// run sent the message was pending), and whether a reset terminated it.
+func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string) ([]EndedGate, bool, error) {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	type message struct {
+		req         workflows.GateRequest
+		gate        workflows.Gate
+		channel, ts string
+	}
+	opens := map[int64]workflows.GateRequest{}
+	var order []string
+	msgs := map[string]*message{}
+	key := func(channel, ts string) string { return channel + "\x00" + ts }
+	reset := false
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, false, fmt.Errorf("reading the history of %s: %w", workflowID, err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			switch a.GetActivityType().GetName() {
+			case workflows.ActivityOpenGate:
+				var req workflows.GateRequest
+				if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
+					return nil, false, fmt.Errorf("reading an approval request of %s: %w", workflowID, err)
+				}
+				opens[e.GetEventId()] = req
+			case workflows.ActivityUpdateGate:
+				// The state the run sent the message last, whether or
+				// not the update went through before the end.
+				var upd workflows.GateUpdate
+				if err := dc.FromPayloads(a.GetInput(), &upd); err != nil {
+					return nil, false, fmt.Errorf("reading an approval update of %s: %w", workflowID, err)
+				}
+				if m := msgs[key(upd.Channel, upd.MessageTS)]; m != nil {
+					m.gate = upd.Gate
+				}
+			}
+		}
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil {
+			req, ok := opens[a.GetScheduledEventId()]
+			if !ok {
+				continue
+			}
+			var opened workflows.GateOpened
+			if err := dc.FromPayloads(a.GetResult(), &opened); err != nil {
+				return nil, false, fmt.Errorf("reading an approval request of %s: %w", workflowID, err)
+			}
+			if opened.Channel == "" || opened.MessageTS == "" {
+				continue // never posted
+			}
+			k := key(opened.Channel, opened.MessageTS)
+			if msgs[k] == nil {
+				order = append(order, k)
+			}
+			msgs[k] = &message{req: req, channel: opened.Channel, ts: opened.MessageTS, gate: workflows.Gate{
+				ID: req.GateID, StepID: req.StepID, State: workflows.GatePending, Why: req.Why,
+				Approvers: opened.Approvers, Groups: req.Groups, Quorum: req.Quorum,
+				ExpiresAt: req.ExpiresAt, Escalated: req.Escalation, Channel: opened.Channel,
+				MessageTS: opened.MessageTS, Params: req.Params, Action: req.Action,
+			}}
+		}
+		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil && a.GetIdentity() == resetterIdentity {
+			reset = true
+		}
+	}
+	var out []EndedGate
+	for _, k := range order {
+		m := msgs[k]
+		if m.gate.State != "" && m.gate.State != workflows.GatePending {
+			continue
+		}
+		out = append(out, EndedGate{WorkflowID: workflowID, RunID: runID, Request: m.req, Gate: m.gate,
+			Channel: m.channel, MessageTS: m.ts})
+	}
+	return out, reset, nil
+}
+
+// resetterIdentity is the identity of the termination a reset records on
+// the run it replaces (go.temporal.io/server/service/history/consts
+// IdentityResetter).
+const resetterIdentity = "history-resetter"
