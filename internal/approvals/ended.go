@@ -2,14 +2,17 @@ package approvals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -97,6 +100,9 @@ type endedWatcher struct {
 	done map[string]time.Time
 	// failed holds the runs to ask again (run id -> close time).
 	failed map[string]time.Time
+	// closedMsgs holds the messages already closed, or given up on, of
+	// runs still being retried (run, channel, ts -> close time).
+	closedMsgs map[string]time.Time
 }
 
 func newEndedWatcher(o EndedRunsOptions) *endedWatcher {
@@ -115,7 +121,7 @@ func newEndedWatcher(o EndedRunsOptions) *endedWatcher {
 	if o.DataConverter == nil {
 		o.DataConverter = converter.GetDefaultDataConverter()
 	}
-	return &endedWatcher{o: o, done: map[string]time.Time{}}
+	return &endedWatcher{o: o, done: map[string]time.Time{}, closedMsgs: map[string]time.Time{}}
 }
 
 func (w *endedWatcher) run(ctx context.Context) {
@@ -182,6 +188,12 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 			delete(w.done, run)
 		}
 	}
+	for k, closed := range w.closedMsgs {
+		run, _, _ := strings.Cut(k, "\x00")
+		if _, retrying := w.failed[run]; !retrying || closed.Before(started.Add(-w.o.Lookback)) {
+			delete(w.closedMsgs, k)
+		}
+	}
 	return firstErr
 }
 
@@ -208,21 +220,44 @@ func (w *endedWatcher) from(from time.Time) time.Time {
 	return from
 }
 
+// closeRun closes every message of the run still to close. One message
+// that cannot be closed does not keep the others open: each is tried, those
+// closed are not rewritten again when the run is retried, and one whose
+// update Slack refused for good (a deleted message: message_not_found,
+// cant_update_message; a channel gone) is logged once and not asked again.
 func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at time.Time) error {
 	gates, reset, err := EndedRunGates(ctx, w.o.Client, w.o.DataConverter, workflowID, runID)
 	if err != nil || reset {
 		return err
 	}
+	var firstErr error
 	for _, g := range gates {
+		k := runID + "\x00" + g.Channel + "\x00" + g.MessageTS
+		if _, ok := w.closedMsgs[k]; ok {
+			continue
+		}
 		g.Ended, g.EndedAt = ended, at
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := w.o.Closer.CloseEndedGate(cctx, g)
 		cancel()
 		if err != nil {
-			return fmt.Errorf("closing the approval message of %s (gate %s): %w", workflowID, g.Gate.ID, err)
+			err = fmt.Errorf("closing the approval message of %s (gate %s): %w", workflowID, g.Gate.ID, err)
+			var ae *temporal.ApplicationError
+			if errors.As(err, &ae) && ae.NonRetryable() {
+				// Retrying cannot help: say so once and move on.
+				w.o.Logger.Warn("an approval message of a run Temporal ended cannot be closed", "workflow_id", workflowID,
+					"channel", g.Channel, "ts", g.MessageTS, "error", err)
+				w.closedMsgs[k] = at
+				continue
+			}
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
+		w.closedMsgs[k] = at
 	}
-	return nil
+	return firstErr
 }
 
 // EndedRunGates reads a closed run's history for the approval messages it

@@ -1,0 +1,189 @@
+package approvals
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// fakeHistory builds a closed run's history the way the workflow records
+// it: OpenGate scheduled/completed, UpdateGate scheduled (and completed or
+// not), and the run's end.
+type fakeHistory struct {
+	t      *testing.T
+	events []*historypb.HistoryEvent
+}
+
+func (h *fakeHistory) add(e *historypb.HistoryEvent) int64 {
+	e.EventId = int64(len(h.events) + 1)
+	h.events = append(h.events, e)
+	return e.EventId
+}
+
+func (h *fakeHistory) payloads(v any) *commonpb.Payloads {
+	p, err := converter.GetDefaultDataConverter().ToPayloads(v)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+func (h *fakeHistory) scheduled(activity string, in any) int64 {
+	return h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+		Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+			ActivityType: &commonpb.ActivityType{Name: activity}, TaskQueue: &taskqueuepb.TaskQueue{Name: "q"}, Input: h.payloads(in)}}})
+}
+
+func (h *fakeHistory) completed(scheduled int64, out any) {
+	var res *commonpb.Payloads
+	if out != nil {
+		res = h.payloads(out)
+	}
+	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+		Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{
+			ScheduledEventId: scheduled, Result: res}}})
+}
+
+func (h *fakeHistory) open(gate, channel, ts string) {
+	req := workflows.GateRequest{WorkflowID: "wf", GateID: gate, StepID: gate, Channel: channel, Quorum: 1}
+	id := h.scheduled(workflows.ActivityOpenGate, req)
+	h.completed(id, workflows.GateOpened{Approvers: []string{"UAPPROVER"}, Channel: channel, MessageTS: ts, Posted: true})
+}
+
+func (h *fakeHistory) terminated(identity string) {
+	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionTerminatedEventAttributes{WorkflowExecutionTerminatedEventAttributes: &historypb.WorkflowExecutionTerminatedEventAttributes{
+			Reason: "ended", Identity: identity}}})
+}
+
+type eventIter struct {
+	events []*historypb.HistoryEvent
+	i      int
+}
+
+func (it *eventIter) HasNext() bool { return it.i < len(it.events) }
+func (it *eventIter) Next() (*historypb.HistoryEvent, error) {
+	it.i++
+	return it.events[it.i-1], nil
+}
+
+// fakeClient answers ListWorkflow with one ended run and its history.
+type fakeClient struct {
+	client.Client
+	status  enumspb.WorkflowExecutionStatus
+	closed  time.Time
+	history *fakeHistory
+
+	mu      sync.Mutex
+	queries []string
+	reads   int
+}
+
+func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	c.mu.Lock()
+	c.queries = append(c.queries, r.GetQuery())
+	c.mu.Unlock()
+	return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "wf", RunId: "run-1"},
+		Status:    c.status, CloseTime: timestamppb.New(c.closed)}}}, nil
+}
+
+func (c *fakeClient) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	c.mu.Lock()
+	c.reads++
+	c.mu.Unlock()
+	return &eventIter{events: c.history.events}
+}
+
+// scriptedCloser fails the messages listed in fail with the error given.
+type scriptedCloser struct {
+	mu    sync.Mutex
+	fail  map[string]error
+	calls map[string]int
+	gates []EndedGate
+}
+
+func (s *scriptedCloser) CloseEndedGate(_ context.Context, g EndedGate) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.calls == nil {
+		s.calls = map[string]int{}
+	}
+	s.calls[g.MessageTS]++
+	if err := s.fail[g.MessageTS]; err != nil {
+		return err
+	}
+	s.gates = append(s.gates, g)
+	return nil
+}
+
+// TestEndedRunDeletedMessageDoesNotBlockOthers: a terminated run with two
+// approval messages (two gates) whose first message was deleted in Slack
+// (chat.update answers message_not_found, a non-retryable error): the
+// second message must still be closed, and the deleted one must not be
+// asked again every poll for 24 hours (each time re-reading the history).
+func TestEndedRunDeletedMessageDoesNotBlockOthers(t *testing.T) {
+	h := &fakeHistory{t: t}
+	h.open("g1", "CSECOPS", "111.1")
+	h.open("g2", "CNETOPS", "222.2")
+	h.terminated("operator")
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now().Add(-time.Minute), history: h}
+	gone := temporal.NewNonRetryableApplicationError("slack chat.update: message_not_found", "SlackRejected", errors.New("message_not_found"))
+	closer := &scriptedCloser{fail: map[string]error{"111.1": gone}}
+	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+	for i := 0; i < 3; i++ {
+		_ = w.poll(t.Context())
+	}
+	if len(closer.gates) != 1 || closer.gates[0].MessageTS != "222.2" {
+		t.Errorf("closed %+v: the second message of the run (222.2) keeps its live buttons because the first could not be updated", closer.gates)
+	}
+	if n := closer.calls["111.1"]; n != 1 {
+		t.Errorf("a deleted message (message_not_found, non-retryable) was asked %d times in 3 polls; it will be asked every 10s for 24h", n)
+	}
+}
+
+// TestEndedRunTimedOutAndResetSkip: the timed-out path says timed out,
+// and a run a reset terminated is left alone.
+func TestEndedRunTimedOutAndResetSkip(t *testing.T) {
+	h := &fakeHistory{t: t}
+	h.open("g1", "CSECOPS", "111.1")
+	h.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionTimedOutEventAttributes{WorkflowExecutionTimedOutEventAttributes: &historypb.WorkflowExecutionTimedOutEventAttributes{}}})
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, closed: time.Now(), history: h}
+	closer := &scriptedCloser{}
+	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 1 || closer.gates[0].Ended != EndedTimedOut {
+		t.Errorf("timed out run: closed %+v", closer.gates)
+	}
+
+	r := &fakeHistory{t: t}
+	r.open("g1", "CSECOPS", "111.1")
+	r.terminated("history-resetter")
+	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: r}
+	closer2 := &scriptedCloser{}
+	w2 := newEndedWatcher(EndedRunsOptions{Client: c2, Closer: closer2})
+	if err := w2.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer2.gates) != 0 {
+		t.Errorf("reset-terminated run: closed %+v", closer2.gates)
+	}
+}
