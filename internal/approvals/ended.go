@@ -261,8 +261,9 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 }
 
 // EndedRunGates reads a closed run's history for the approval messages it
-// posted whose gate was still open when the run ended (the last state the
-// run sent the message was pending), and whether a reset terminated it.
+// posted whose gate was still open when the run ended (the last state an
+// update that completed gave the message was pending: an update still in
+// flight at the end never reached it), and whether a reset terminated it.
 func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string) ([]EndedGate, bool, error) {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
@@ -273,6 +274,7 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 		channel, ts string
 	}
 	opens := map[int64]workflows.GateRequest{}
+	updates := map[int64]workflows.GateUpdate{}
 	var order []string
 	msgs := map[string]*message{}
 	key := func(channel, ts string) string { return channel + "\x00" + ts }
@@ -292,18 +294,24 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 				}
 				opens[e.GetEventId()] = req
 			case workflows.ActivityUpdateGate:
-				// The state the run sent the message last, whether or
-				// not the update went through before the end.
+				// The state the run sent the message, applied once the
+				// update completed: one still in flight (or failed) when
+				// the run ended did not reach the message, which still
+				// shows its buttons.
 				var upd workflows.GateUpdate
 				if err := dc.FromPayloads(a.GetInput(), &upd); err != nil {
 					return nil, false, fmt.Errorf("reading an approval update of %s: %w", workflowID, err)
 				}
-				if m := msgs[key(upd.Channel, upd.MessageTS)]; m != nil {
-					m.gate = upd.Gate
-				}
+				updates[e.GetEventId()] = upd
 			}
 		}
 		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil {
+			if upd, ok := updates[a.GetScheduledEventId()]; ok {
+				if m := msgs[key(upd.Channel, upd.MessageTS)]; m != nil {
+					m.gate = upd.Gate
+				}
+				continue
+			}
 			req, ok := opens[a.GetScheduledEventId()]
 			if !ok {
 				continue

@@ -157,6 +157,29 @@ func TestEndedRunDeletedMessageDoesNotBlockOthers(t *testing.T) {
 	}
 }
 
+// TestEndedRunUpdateInFlightStillCloses: the gate was decided just before
+// the run was terminated; the UpdateGate activity was scheduled but never
+// ran (or failed), so the Slack message still shows Approve/Deny. The
+// watcher took the scheduled state (approved) as what the message shows
+// and left the live buttons in place.
+func TestEndedRunUpdateInFlightStillCloses(t *testing.T) {
+	h := &fakeHistory{t: t}
+	h.open("g1", "CSECOPS", "111.1")
+	now := time.Now()
+	h.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+		Gate: workflows.Gate{ID: "g1", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now,
+			Votes: []workflows.Decision{{GateID: "g1", Approve: true, User: "UAPPROVER"}}}})
+	h.terminated("operator")
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: h}
+	gates, reset, err := EndedRunGates(t.Context(), c, nil, "wf", "run-1")
+	if err != nil || reset {
+		t.Fatal(err, reset)
+	}
+	if len(gates) != 1 {
+		t.Fatalf("%d messages to close, want 1: the update that would have removed the buttons never completed, so the message still has live Approve/Deny buttons", len(gates))
+	}
+}
+
 // TestEndedRunTimedOutAndResetSkip: the timed-out path says timed out,
 // and a run a reset terminated is left alone.
 func TestEndedRunTimedOutAndResetSkip(t *testing.T) {
