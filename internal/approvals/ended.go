@@ -103,6 +103,10 @@ type endedWatcher struct {
 	// closedMsgs holds the messages already closed, or given up on, of
 	// runs still being retried (run, channel, ts -> close time).
 	closedMsgs map[string]time.Time
+	// pausedUntil is when Slack, having rate limited an update, may be
+	// asked again (its Retry-After): until then no history is read and no
+	// message rewritten; the runs wait for a later poll.
+	pausedUntil time.Time
 }
 
 func newEndedWatcher(o EndedRunsOptions) *endedWatcher {
@@ -165,6 +169,10 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 			if _, ok := w.done[run]; ok {
 				continue
 			}
+			if time.Now().Before(w.pausedUntil) {
+				w.retry(run, e.GetCloseTime().AsTime())
+				continue
+			}
 			ended := EndedTerminated
 			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
 				ended = EndedTimedOut
@@ -225,6 +233,7 @@ func (w *endedWatcher) from(from time.Time) time.Time {
 // closed are not rewritten again when the run is retried, and one whose
 // update Slack refused for good (a deleted message: message_not_found,
 // cant_update_message; a channel gone) is logged once and not asked again.
+// A rate limit stops all updates for as long as Slack asks (Retry-After).
 func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at time.Time) error {
 	gates, reset, err := EndedRunGates(ctx, w.o.Client, w.o.DataConverter, workflowID, runID)
 	if err != nil || reset {
@@ -252,6 +261,12 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 			}
 			if firstErr == nil {
 				firstErr = err
+			}
+			if errors.As(err, &ae) && ae.NextRetryDelay() > 0 {
+				// Rate limited: wait as long as Slack asks before
+				// the next update, of this run or any other.
+				w.pausedUntil = time.Now().Add(ae.NextRetryDelay())
+				return firstErr
 			}
 			continue
 		}

@@ -3,6 +3,7 @@ package approvals
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -88,6 +89,9 @@ type fakeClient struct {
 	status  enumspb.WorkflowExecutionStatus
 	closed  time.Time
 	history *fakeHistory
+	// runs is how many ended runs visibility lists (0 = 1), each with
+	// the history above.
+	runs int
 
 	mu      sync.Mutex
 	queries []string
@@ -98,9 +102,13 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 	c.mu.Lock()
 	c.queries = append(c.queries, r.GetQuery())
 	c.mu.Unlock()
-	return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{{
-		Execution: &commonpb.WorkflowExecution{WorkflowId: "wf", RunId: "run-1"},
-		Status:    c.status, CloseTime: timestamppb.New(c.closed)}}}, nil
+	var out []*workflowpb.WorkflowExecutionInfo
+	for i := range max(c.runs, 1) {
+		out = append(out, &workflowpb.WorkflowExecutionInfo{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: fmt.Sprintf("wf-%d", i), RunId: fmt.Sprintf("run-%d", i+1)},
+			Status:    c.status, CloseTime: timestamppb.New(c.closed)})
+	}
+	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
 }
 
 func (c *fakeClient) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
@@ -208,5 +216,33 @@ func TestEndedRunTimedOutAndResetSkip(t *testing.T) {
 	}
 	if len(closer2.gates) != 0 {
 		t.Errorf("reset-terminated run: closed %+v", closer2.gates)
+	}
+}
+
+// TestEndedRunsRateLimitedWaits: after a mass termination (temporal
+// workflow terminate --query), Slack rate limits chat.update and says how
+// long to wait (Retry-After). The watcher went on updating every other
+// message in the same poll, each one refused again, and asked again 10s
+// later whatever Retry-After said: it hammered a rate-limited API.
+func TestEndedRunsRateLimitedWaits(t *testing.T) {
+	h := &fakeHistory{t: t}
+	h.open("g1", "CSECOPS", "111.1")
+	h.terminated("operator")
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now().Add(-time.Minute), history: h, runs: 50}
+	limited := temporal.NewApplicationErrorWithOptions("slack chat.update: rate limited, retry after 30s", "SlackRateLimited",
+		temporal.ApplicationErrorOptions{NextRetryDelay: 30 * time.Second})
+	closer := &scriptedCloser{fail: map[string]error{"111.1": limited}}
+	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+	_ = w.poll(t.Context())
+	if n := closer.calls["111.1"]; n != 1 {
+		t.Errorf("rate limited (retry after 30s), the watcher still called chat.update %d times in the same poll", n)
+	}
+	before := closer.calls["111.1"]
+	_ = w.poll(t.Context()) // the next poll, well within Retry-After
+	if n := closer.calls["111.1"] - before; n != 0 {
+		t.Errorf("the next poll, before Retry-After had passed, called chat.update %d more times", n)
+	}
+	if reads := c.reads; reads > 1 {
+		t.Errorf("%d history reads while rate limited; want the runs left for after Retry-After", reads)
 	}
 }
