@@ -78,8 +78,8 @@ type EndedRunsOptions struct {
 // runs that Temporal terminated or timed out while a gate waited: each
 // message is rewritten to say the run ended, without buttons (a click that
 // was already on its way is refused: the run has ended). The runs are asked
-// of visibility (ExecutionStatus Terminated or TimedOut with ApprovalState
-// still pending or escalated, which such a run keeps) and their messages
+// of visibility (ExecutionStatus Terminated or TimedOut, with an
+// ApprovalState: a gate opened) and their messages still showing buttons
 // read from the run's history, so every process that watches finds the same
 // messages and writes the same content. A run a reset terminated is left
 // alone: the reset's new run carries its gate on, with the same message.
@@ -152,8 +152,13 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 	if !w.since.IsZero() {
 		from = w.since.Add(-w.o.Lag)
 	}
-	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut') AND ApprovalState IN ('%s', '%s') AND CloseTime >= '%s'",
-		workflows.PlaybookRunsQuery, workflows.GatePending, workflows.GateEscalated, w.from(from).UTC().Format(time.RFC3339Nano))
+	// Any run that opened a gate, not only those still pending: a run
+	// upserts its decided ApprovalState in the workflow task that
+	// schedules the message's update, so one ended while that update was
+	// in flight (or after it failed) says approved or denied while its
+	// message still has its buttons. The history tells which.
+	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut') AND ApprovalState IS NOT NULL AND CloseTime >= '%s'",
+		workflows.PlaybookRunsQuery, w.from(from).UTC().Format(time.RFC3339Nano))
 	var token []byte
 	var firstErr error
 	for {

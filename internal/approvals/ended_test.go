@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -92,6 +93,10 @@ type fakeClient struct {
 	// runs is how many ended runs visibility lists (0 = 1), each with
 	// the history above.
 	runs int
+	// approvalState is the runs' ApprovalState search attribute ("" =
+	// pending): a query's ApprovalState IN list filters on it, as
+	// visibility does.
+	approvalState string
 
 	mu      sync.Mutex
 	queries []string
@@ -102,6 +107,13 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 	c.mu.Lock()
 	c.queries = append(c.queries, r.GetQuery())
 	c.mu.Unlock()
+	state := c.approvalState
+	if state == "" {
+		state = workflows.GatePending
+	}
+	if q := r.GetQuery(); strings.Contains(q, "ApprovalState IN") && !strings.Contains(q, "'"+state+"'") {
+		return &workflowservice.ListWorkflowExecutionsResponse{}, nil
+	}
 	var out []*workflowpb.WorkflowExecutionInfo
 	for i := range max(c.runs, 1) {
 		out = append(out, &workflowpb.WorkflowExecutionInfo{
@@ -244,5 +256,30 @@ func TestEndedRunsRateLimitedWaits(t *testing.T) {
 	}
 	if reads := c.reads; reads > 1 {
 		t.Errorf("%d history reads while rate limited; want the runs left for after Retry-After", reads)
+	}
+}
+
+// TestEndedRunDecidedInFlightIsListed: the run upserts ApprovalState
+// (approved, denied) in the same workflow task that schedules the message
+// update, so a run terminated while that update was in flight (or after it
+// failed) has ApprovalState approved: a query for pending or escalated runs
+// never finds it, and its message keeps live Approve/Deny buttons.
+func TestEndedRunDecidedInFlightIsListed(t *testing.T) {
+	for _, state := range []string{workflows.GateApproved, workflows.GateDenied} {
+		h := &fakeHistory{t: t}
+		h.open("g1", "CSECOPS", "111.1")
+		now := time.Now()
+		h.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+			Gate: workflows.Gate{ID: "g1", State: state, Quorum: 1, ClosedAt: &now}})
+		h.terminated("operator")
+		c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: h, approvalState: state}
+		closer := &scriptedCloser{}
+		w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+		if err := w.poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(closer.gates) != 1 {
+			t.Errorf("ApprovalState %s, update in flight at the termination: %d messages closed, want 1 (query %q)", state, len(closer.gates), c.queries[0])
+		}
 	}
 }
