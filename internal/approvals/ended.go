@@ -22,6 +22,9 @@ import (
 const (
 	EndedTerminated = "terminated"
 	EndedTimedOut   = "timed_out"
+	// EndedReset: a reset terminated the run from a point before the
+	// message was posted; the reset's new run posted its own.
+	EndedReset = "reset"
 )
 
 // EndedGate is an approval request message of a run Temporal ended
@@ -38,7 +41,7 @@ type EndedGate struct {
 	// Channel and MessageTS are the message's.
 	Channel   string
 	MessageTS string
-	// Ended is EndedTerminated or EndedTimedOut; EndedAt when.
+	// Ended is EndedTerminated, EndedTimedOut or EndedReset; EndedAt when.
 	Ended   string
 	EndedAt time.Time
 }
@@ -81,8 +84,10 @@ type EndedRunsOptions struct {
 // of visibility (ExecutionStatus Terminated or TimedOut, with an
 // ApprovalState: a gate opened) and their messages still showing buttons
 // read from the run's history, so every process that watches finds the same
-// messages and writes the same content. A run a reset terminated is left
-// alone: the reset's new run carries its gate on, with the same message.
+// messages and writes the same content. Of a run a reset terminated, the
+// messages the reset's new run carries on (posted before the reset point)
+// are left alone; one it does not (a reset to before the gate: the new run
+// posts its own) is closed as replaced.
 func WatchEndedRuns(ctx context.Context, o EndedRunsOptions) {
 	if o.Client == nil || o.Closer == nil {
 		return
@@ -241,8 +246,17 @@ func (w *endedWatcher) from(from time.Time) time.Time {
 // A rate limit stops all updates for as long as Slack asks (Retry-After).
 func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at time.Time) error {
 	gates, reset, err := EndedRunGates(ctx, w.o.Client, w.o.DataConverter, workflowID, runID)
-	if err != nil || reset {
+	if err != nil {
 		return err
+	}
+	if reset {
+		// The reset's new run carries on the messages posted before its
+		// reset point (its history holds them); one posted after it
+		// belongs to no run any more: the new run posts its own.
+		if gates, err = notCarriedOn(ctx, w.o.Client, w.o.DataConverter, workflowID, gates); err != nil {
+			return err
+		}
+		ended = EndedReset
 	}
 	var firstErr error
 	for _, g := range gates {
@@ -278,6 +292,43 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 		w.closedMsgs[k] = at
 	}
 	return firstErr
+}
+
+// notCarriedOn keeps the gates whose message the workflow's current run
+// (a reset's new run) did not post or take over.
+func notCarriedOn(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID string, gates []EndedGate) ([]EndedGate, error) {
+	if len(gates) == 0 {
+		return nil, nil
+	}
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	opens := map[int64]bool{}
+	carried := map[string]bool{}
+	it := c.GetWorkflowHistory(ctx, workflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading the history of %s: %w", workflowID, err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == workflows.ActivityOpenGate {
+			opens[e.GetEventId()] = true
+		}
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && opens[a.GetScheduledEventId()] {
+			var opened workflows.GateOpened
+			if err := dc.FromPayloads(a.GetResult(), &opened); err != nil {
+				return nil, fmt.Errorf("reading an approval request of %s: %w", workflowID, err)
+			}
+			carried[opened.Channel+"\x00"+opened.MessageTS] = true
+		}
+	}
+	var out []EndedGate
+	for _, g := range gates {
+		if !carried[g.Channel+"\x00"+g.MessageTS] {
+			out = append(out, g)
+		}
+	}
+	return out, nil
 }
 
 // EndedRunGates reads a closed run's history for the approval messages it

@@ -97,6 +97,9 @@ type fakeClient struct {
 	// pending): a query's ApprovalState IN list filters on it, as
 	// visibility does.
 	approvalState string
+	// current is the workflow's current run's history (runID ""): the
+	// new run of a reset.
+	current *fakeHistory
 
 	mu      sync.Mutex
 	queries []string
@@ -123,10 +126,13 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
 }
 
-func (c *fakeClient) GetWorkflowHistory(context.Context, string, string, bool, enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+func (c *fakeClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	c.mu.Lock()
 	c.reads++
 	c.mu.Unlock()
+	if runID == "" && c.current != nil {
+		return &eventIter{events: c.current.events}
+	}
 	return &eventIter{events: c.history.events}
 }
 
@@ -281,5 +287,43 @@ func TestEndedRunDecidedInFlightIsListed(t *testing.T) {
 		if len(closer.gates) != 1 {
 			t.Errorf("ApprovalState %s, update in flight at the termination: %d messages closed, want 1 (query %q)", state, len(closer.gates), c.queries[0])
 		}
+	}
+}
+
+// TestEndedRunResetBeforeGate: a reset terminates the running run and
+// starts a new one from the reset point. When that point is before the
+// gate's message was posted, the new run posts a message of its own; the
+// old message belongs to no run any more, yet the watcher left it alone
+// ("the reset's new run carries the gate and its message on"), with live
+// Approve/Deny buttons. A reset after the message was posted keeps it.
+func TestEndedRunResetBeforeGate(t *testing.T) {
+	old := &fakeHistory{t: t}
+	old.open("g1", "CSECOPS", "111.1")
+	old.terminated("history-resetter")
+
+	// Reset to before the gate: the new run posted 222.2.
+	before := &fakeHistory{t: t}
+	before.open("g1", "CSECOPS", "222.2")
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: before}
+	closer := &scriptedCloser{}
+	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 1 || closer.gates[0].MessageTS != "111.1" {
+		t.Errorf("reset to before the gate: closed %+v, want the old run's message 111.1 (the new run posted its own)", closer.gates)
+	}
+
+	// Reset to after it: the new run's history carries 111.1 on.
+	after := &fakeHistory{t: t}
+	after.open("g1", "CSECOPS", "111.1")
+	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: after}
+	closer2 := &scriptedCloser{}
+	w2 := newEndedWatcher(EndedRunsOptions{Client: c2, Closer: closer2})
+	if err := w2.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer2.gates) != 0 {
+		t.Errorf("reset to after the gate: closed %+v, want none (the new run carries the message on)", closer2.gates)
 	}
 }

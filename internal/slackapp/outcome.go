@@ -193,8 +193,11 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	req, gate := g.Request, g.Gate
 	blocks := summaryBlocks(req, req.Escalation || gate.Escalated)
 	how := "the run was terminated"
-	if g.Ended == approvals.EndedTimedOut {
+	switch g.Ended {
+	case approvals.EndedTimedOut:
 		how = "the run timed out"
+	case approvals.EndedReset:
+		how = "the run was reset (a new approval request replaces this one)"
 	}
 	var extra []string
 	text := "*Closed*: " + how
