@@ -9,11 +9,12 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -162,43 +163,33 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 	// schedules the message's update, so one ended while that update was
 	// in flight (or after it failed) says approved or denied while its
 	// message still has its buttons. The history tells which.
-	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut') AND ApprovalState IS NOT NULL AND CloseTime >= '%s'",
-		workflows.PlaybookRunsQuery, w.from(from).UTC().Format(time.RFC3339Nano))
-	var token []byte
+	q := endedruns.Query(workflows.PlaybookRunsQuery, "ApprovalState IS NOT NULL", w.from(from))
 	var firstErr error
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := w.o.Client.ListWorkflow(cctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: w.o.Namespace, Query: q, NextPageToken: token, PageSize: 100})
-		cancel()
-		if err != nil {
-			return err
+	err := endedruns.Each(ctx, w.o.Client, w.o.Namespace, q, func(e *workflowpb.WorkflowExecutionInfo) error {
+		run := e.GetExecution().GetRunId()
+		if _, ok := w.done[run]; ok {
+			return nil
 		}
-		for _, e := range resp.GetExecutions() {
-			run := e.GetExecution().GetRunId()
-			if _, ok := w.done[run]; ok {
-				continue
-			}
-			if time.Now().Before(w.pausedUntil) {
-				w.retry(run, e.GetCloseTime().AsTime())
-				continue
-			}
-			ended := EndedTerminated
-			if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
-				ended = EndedTimedOut
-			}
-			if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime()); err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				w.retry(run, e.GetCloseTime().AsTime())
-				continue
-			}
-			w.done[run] = e.GetCloseTime().AsTime()
+		if time.Now().Before(w.pausedUntil) {
+			w.retry(run, e.GetCloseTime().AsTime())
+			return nil
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
+		ended := EndedTerminated
+		if endedruns.TimedOut(e) {
+			ended = EndedTimedOut
 		}
+		if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime()); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			w.retry(run, e.GetCloseTime().AsTime())
+			return nil
+		}
+		w.done[run] = e.GetCloseTime().AsTime()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.since = started
 	for run, closed := range w.done {
@@ -405,7 +396,7 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 				MessageTS: opened.MessageTS, Params: req.Params, Action: req.Action,
 			}}
 		}
-		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil && a.GetIdentity() == resetterIdentity {
+		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil && a.GetIdentity() == endedruns.ResetterIdentity {
 			reset = true
 		}
 	}
@@ -420,8 +411,3 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 	}
 	return out, reset, nil
 }
-
-// resetterIdentity is the identity of the termination a reset records on
-// the run it replaces (go.temporal.io/server/service/history/consts
-// IdentityResetter).
-const resetterIdentity = "history-resetter"

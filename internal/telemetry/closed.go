@@ -2,15 +2,15 @@ package telemetry
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/internal/playbook"
 )
 
@@ -24,12 +24,6 @@ const (
 	// passed.
 	StatusTimedOut = playbook.StatusTimedOut
 )
-
-// resetterIdentity is the identity of the termination a reset records on
-// the run it replaces (go.temporal.io/server/service/history/consts
-// IdentityResetter): the reset's new run carries on under the same
-// workflow id and is counted when it ends.
-const resetterIdentity = "history-resetter"
 
 // ClosedRunsOptions configures Metrics.WatchClosedRuns.
 type ClosedRunsOptions struct {
@@ -119,49 +113,36 @@ func (w *closedWatcher) poll(ctx context.Context, floor time.Time) error {
 	if from.Before(floor) {
 		from = floor
 	}
-	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut') AND CloseTime >= '%s'", w.o.Query, from.UTC().Format(time.RFC3339Nano))
-	var token []byte
-	for {
-		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		resp, err := w.o.Client.ListWorkflow(cctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: w.o.Namespace, Query: q, NextPageToken: token, PageSize: 100})
-		cancel()
-		if err != nil {
-			return err
+	q := endedruns.Query(w.o.Query, "", from)
+	err := endedruns.Each(ctx, w.o.Client, w.o.Namespace, q, func(e *workflowpb.WorkflowExecutionInfo) error {
+		run := e.GetExecution().GetRunId()
+		if _, ok := w.counted[run]; ok {
+			return nil
 		}
-		for _, e := range resp.GetExecutions() {
-			run := e.GetExecution().GetRunId()
-			if _, ok := w.counted[run]; ok {
-				continue
+		status := StatusTerminated
+		if endedruns.TimedOut(e) {
+			status = StatusTimedOut
+		} else {
+			// A reset's new run carries on and is counted when it ends.
+			reset, err := w.terminatedByReset(ctx, e.GetExecution().GetWorkflowId(), run)
+			if err != nil {
+				return err // asked again at the next poll
 			}
-			var status string
-			switch e.GetStatus() {
-			case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
-				status = StatusTerminated
-				reset, err := w.terminatedByReset(ctx, e.GetExecution().GetWorkflowId(), run)
-				if err != nil {
-					// Asked again at the next poll.
-					return err
-				}
-				if reset {
-					w.counted[run] = e.GetCloseTime().AsTime()
-					continue
-				}
-			case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-				status = StatusTimedOut
-			default:
-				continue
+			if reset {
+				w.counted[run] = e.GetCloseTime().AsTime()
+				return nil
 			}
-			var pb string
-			if p := e.GetSearchAttributes().GetIndexedFields()[w.o.PlaybookAttribute]; p != nil {
-				_ = converter.GetDefaultDataConverter().FromPayload(p, &pb)
-			}
-			w.counted[run] = e.GetCloseTime().AsTime()
-			w.m.RunFinished(pb, status)
 		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
+		var pb string
+		if p := e.GetSearchAttributes().GetIndexedFields()[w.o.PlaybookAttribute]; p != nil {
+			_ = converter.GetDefaultDataConverter().FromPayload(p, &pb)
 		}
+		w.counted[run] = e.GetCloseTime().AsTime()
+		w.m.RunFinished(pb, status)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	w.since = started
 	for run, closed := range w.counted {
@@ -184,7 +165,7 @@ func (w *closedWatcher) terminatedByReset(ctx context.Context, id, run string) (
 			return false, err
 		}
 		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
-			return a.GetIdentity() == resetterIdentity, nil
+			return a.GetIdentity() == endedruns.ResetterIdentity, nil
 		}
 	}
 	return false, nil

@@ -1,0 +1,63 @@
+// Package endedruns finds the runs Temporal ended itself: terminated
+// (`temporal workflow terminate`, a reset) or timed out. No workflow code
+// runs at such an end, so the processes that watch the namespace act for
+// them: the metrics count them (internal/telemetry) and their approval
+// messages are closed (internal/approvals).
+package endedruns
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// ResetterIdentity is the identity of the termination a reset records on
+// the run it replaces (go.temporal.io/server/service/history/consts
+// IdentityResetter): the reset's new run carries on under the same
+// workflow id.
+const ResetterIdentity = "history-resetter"
+
+// Query is the visibility query for the runs matching base (a query in
+// parentheses' worth, e.g. workflows.PlaybookRunsQuery) that Temporal
+// ended itself at or after from, with extra conditions ANDed ("" for
+// none). Its syntax is understood by SQL and Elasticsearch visibility.
+func Query(base, extra string, from time.Time) string {
+	q := fmt.Sprintf("(%s) AND ExecutionStatus IN ('Terminated', 'TimedOut')", base)
+	if extra != "" {
+		q += " AND " + extra
+	}
+	return q + fmt.Sprintf(" AND CloseTime >= '%s'", from.UTC().Format(time.RFC3339Nano))
+}
+
+// Each calls fn for every run that query lists, page by page (each page
+// asked within 10 s); an error from fn stops the listing and is returned.
+func Each(ctx context.Context, c client.Client, namespace, query string, fn func(*workflowpb.WorkflowExecutionInfo) error) error {
+	var token []byte
+	for {
+		cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		resp, err := c.ListWorkflow(cctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: namespace, Query: query, NextPageToken: token, PageSize: 100})
+		cancel()
+		if err != nil {
+			return err
+		}
+		for _, e := range resp.GetExecutions() {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return nil
+		}
+	}
+}
+
+// TimedOut reports whether the run timed out (else it was terminated).
+func TimedOut(e *workflowpb.WorkflowExecutionInfo) bool {
+	return e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
+}
