@@ -333,7 +333,11 @@ func Snippet(b []byte) string {
 		// it no longer has the closing quote its pattern needs. A
 		// secret's value still open at the cut is redacted here.
 		if m := secretKeyOpenValue.FindStringSubmatchIndex(s); m != nil {
-			s = s[:m[2]+1] + redacted
+			q := 1 // the opening quote kept: " or ', or \" (escaped JSON)
+			if s[m[2]] == '\\' {
+				q = 2
+			}
+			s = s[:m[2]+q] + redacted
 		}
 	}
 	// Bytes that are not UTF-8 (a Latin-1 page) become U+FFFD before

@@ -14,9 +14,15 @@ import (
 // removes the exact values it did know (resolved secrets, fetched tokens).
 
 // secretKeyValue: "access_token":"…", access_token=…, 'client_secret': '…',
-// SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes). A
-// quoted value is taken to its closing quote.
-var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)("?'?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]]+(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+// SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes),
+// and {\"password\":\"…\"} (JSON quoted in a JSON string: a vendor echoing
+// the request it refused). A quoted value is taken to its closing quote.
+var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*[:=]\s*)(` + escapedValue + `\\"|"(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]\\][^"'&,;\s}\]]*(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+
+// escapedValue is the start of a string of JSON quoted in a JSON string,
+// up to (not including) its closing \": an escaped quote inside it is \\\",
+// an escaped backslash \\\\, another escape \\x.
+const escapedValue = `\\"(?:\\\\(?:\\"|\\\\|[^"\\])|\\[^"\\]|[^"\\])*`
 
 // secretKeyNames are the keys whose value secretKeyValue redacts.
 const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws`
@@ -25,7 +31,7 @@ const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|s
 // end of the text (text cut inside the value, which may hold spaces: a
 // passphrase). secretKeyValue needs the closing quote, so it would leave
 // the value's beginning as it is.
-var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)"?'?\s*[:=]\s*("(?:[^"\\]|\\.)*|'[^']*)$`)
+var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)\\?"?'?\s*[:=]\s*(` + escapedValue + `|"(?:[^"\\]|\\.)*|'[^']*)$`)
 
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
@@ -50,7 +56,9 @@ func RedactShapes(s string) string {
 		// A quoted value is replaced whole, quotes kept: a password may
 		// hold the & or ; that end an unquoted (form or header) value.
 		q := ""
-		if v := sub[3]; len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+		if v := sub[3]; len(v) >= 4 && strings.HasPrefix(v, `\"`) {
+			q = v[:2]
+		} else if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
 			q = v[:1]
 		}
 		if strings.HasPrefix(strings.TrimPrefix(sub[3], q), "[REDACTED") {
