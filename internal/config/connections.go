@@ -525,7 +525,11 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 	}
 	if ref.Env != "" {
 		if !envNameRe.MatchString(ref.Env) {
-			p.errorf(refNode, "connection %s: %s: %q is not a valid env var name", conn, key, ref.Env)
+			// Not quoted, and hidden from the snippet: what was refused is
+			// often the secret itself, pasted where its var's name belongs
+			// (a token holds '-', '.', '/' or '=': never a valid name).
+			p.errorf(refNode, "connection %s: %s: env is not a valid env var name (letters, digits and _, not starting with a digit); if it holds the secret itself, put the secret in an env var and write {env: THAT_VAR}", conn, key)
+			p.hideAll(refNode)
 			return activities.SecretRef{}, false
 		}
 		val, set := p.opts.LookupEnv(ref.Env)
