@@ -686,16 +686,35 @@ func secretHolding(lines []string, line, col int) (int, int, bool) {
 			}
 			continue
 		}
+		// A tab in a line's indentation (a key pasted from a tab-indented
+		// editor) is what YAML refuses there, so such a line is the
+		// secret's too, unless the value is a flow collection ({env: …}),
+		// which a line after it cannot continue.
+		flow := len(value) > 0 && (value[0] == '{' || value[0] == '[')
 		in := true
 		for k := l + 1; k <= line && in; k++ {
 			t := lineRunes(lines, k)
-			in = strings.TrimSpace(string(t)) == "" || indent(t) > indent(text)
+			in = strings.TrimSpace(string(t)) == "" || indent(t) > indent(text) || !flow && tabIndented(t)
 		}
 		if in {
 			return l, vc, true
 		}
 	}
 	return 0, 0, false
+}
+
+// tabIndented reports whether the indentation of t holds a tab.
+func tabIndented(t []rune) bool {
+	for _, r := range t {
+		switch r {
+		case '\t':
+			return true
+		case ' ':
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 // quotedThrough reports whether the string quoted by q that starts at
