@@ -301,9 +301,9 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		}
 		a.done <- err
 	}()
-	src.watchHUP(ctx)
+	stopHUP := src.watchHUP(ctx)
 	s.API = a
-	s.closers = append(s.closers, a.stop)
+	s.closers = append(s.closers, a.stop, stopHUP)
 	return nil
 }
 
@@ -360,15 +360,23 @@ func (p *playbookSource) applyLocked(set *playbook.Set, files int) {
 	p.logger.Info("playbooks loaded", "count", len(set.Playbooks), "files", files, "playbooks", strings.Join(names, ","))
 }
 
-// watchHUP reloads playbooks on SIGHUP until ctx ends.
-func (p *playbookSource) watchHUP(ctx context.Context) {
+// watchHUP reloads playbooks on SIGHUP until ctx ends or stop is called
+// (System.Close: a system closed under a context that goes on, as serve's
+// when its API fails, or the systems riposte dev, the benchmark and tests
+// start one after another in one process, must not go on watching). stop
+// returns once nothing watches and no reload runs.
+func (p *playbookSource) watchHUP(ctx context.Context) (stop func()) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, syscall.SIGHUP)
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		defer signal.Stop(ch)
 		for {
 			select {
 			case <-ctx.Done():
+				return
+			case <-done:
 				return
 			case <-ch:
 				if err := p.load(); err != nil {
@@ -377,6 +385,14 @@ func (p *playbookSource) watchHUP(ctx context.Context) {
 			}
 		}
 	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(done)
+		})
+		<-exited
+	}
 }
 
 // approvalDefaults reads the site's approval defaults from the environment:
