@@ -46,10 +46,20 @@ func ParseDetections(file string, src []byte) (finding.Config, Diagnostics) {
 	if root.Kind != yaml.MappingNode {
 		return cfg, nil
 	}
+	read := false
 	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value == "detections" {
-			p.detections(deref(root.Content[i+1]), &cfg)
-			break
+		switch root.Content[i].Value {
+		case "detections":
+			if !read { // the first (ParseConnections reports a duplicate)
+				p.detections(deref(root.Content[i+1]), &cfg)
+				read = true
+			}
+		case "connections":
+			// Nothing of it belongs in a detections diagnostic, and a
+			// line may hold both (flow style, JSON on one line): hide
+			// every value, a secret under a misspelt key (which only
+			// ParseConnections knows for one) included.
+			p.hideAll(root.Content[i+1])
 		}
 	}
 	// A line may write a secret too (riposte.yaml in flow style, or as
