@@ -107,6 +107,8 @@ type connParser struct {
 	// hidden maps a source line to the column from which its snippets
 	// show "***": where a value that may be a secret starts (see hide).
 	hidden map[int]int
+	// srcLines are the lines of the source, for hideAll.
+	srcLines []string
 }
 
 func (p *connParser) errorf(n *yaml.Node, format string, args ...any) { p.Errorf(n, format, args...) }
@@ -589,11 +591,74 @@ func (p *connParser) hideAll(n *yaml.Node) {
 		if c, ok := p.hidden[line]; !ok || col < c {
 			p.hidden[line] = col
 		}
+		// A value written over several lines (in flow style another key
+		// may follow it on its last line): the later lines are hidden
+		// whole.
+		if p.srcLines == nil {
+			p.srcLines = strings.SplitAfter(string(p.Reporter.Src), "\n")
+		}
+		for l := line + 1; l <= scalarLastLine(p.srcLines, n, line, col); l++ {
+			p.hidden[l] = 1
+		}
 		return
 	}
 	for _, c := range n.Content {
 		p.hideAll(c)
 	}
+}
+
+// scalarLastLine is the line of lines where the quoted or plain scalar n,
+// which starts at line:col, ends: line when it is on one line or cannot be
+// followed (a block scalar holds its lines alone).
+func scalarLastLine(lines []string, n *yaml.Node, line, col int) int {
+	if line < 1 || line > len(lines) {
+		return line
+	}
+	switch n.Style {
+	case yaml.DoubleQuotedStyle, yaml.SingleQuotedStyle:
+		q := '"'
+		if n.Style == yaml.SingleQuotedStyle {
+			q = '\''
+		}
+		i := col // the character after the opening quote (0-based)
+		for k := line; k <= len(lines); k++ {
+			t := lineRunes(lines, k)
+			if k > line {
+				i = 0
+			}
+			for ; i < len(t); i++ {
+				switch {
+				case q == '"' && t[i] == '\\':
+					i++
+				case q == '\'' && t[i] == '\'' && i+1 < len(t) && t[i+1] == '\'':
+					i++
+				case t[i] == q:
+					return k
+				}
+			}
+		}
+		return line
+	case 0:
+		// A plain scalar: each line break folds into a space (blank
+		// lines into line feeds); follow the value over the lines.
+		rest := n.Value
+		t := lineRunes(lines, line)
+		seg := strings.TrimSpace(string(t[min(col-1, len(t)):]))
+		for k := line; ; {
+			if strings.HasPrefix(seg, rest) {
+				return k
+			}
+			if !strings.HasPrefix(rest, seg) {
+				return line // not followed: the value is not what we think
+			}
+			rest = strings.TrimLeft(rest[len(seg):], " \n")
+			if k++; k > len(lines) {
+				return line
+			}
+			seg = strings.TrimSpace(string(lineRunes(lines, k)))
+		}
+	}
+	return line
 }
 
 // maskSnippets rewrites the snippet of every diagnostic whose line holds a
