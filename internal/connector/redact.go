@@ -33,6 +33,12 @@ const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|s
 // the value's beginning as it is.
 var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)\\?"?'?\s*[:=]\s*(` + escapedValue + `|"(?:[^"\\]|\\.)*|'[^']*)$`)
 
+// secretElement: the text of an XML element named as a secret key,
+// <password>…</password>, <SessionToken>…</SessionToken>, <ns:ClientSecret
+// xmlns:ns="…">…</ns:ClientSecret> (XML answers: PAN-OS, AWS query APIs,
+// SOAP services).
+var secretElement = regexp.MustCompile(`(?i)(<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>)([^<]+)(</)`)
+
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
 
@@ -51,6 +57,7 @@ func RedactShapes(s string) string {
 		return s
 	}
 	s = jwtShape.ReplaceAllString(s, redacted)
+	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
 	s = secretKeyValue.ReplaceAllStringFunc(s, func(m string) string {
 		sub := secretKeyValue.FindStringSubmatch(m)
 		// A quoted value is replaced whole, quotes kept: a password may
