@@ -755,10 +755,17 @@ func secretHolding(lines []string, line, col int) (int, int, bool) {
 		// editor) is what YAML refuses there, so such a line is the
 		// secret's too, unless the value is a flow collection ({env: …}),
 		// which a line after it cannot continue.
+		// Nor can a block mapping's ({env: …} written over lines, its
+		// value empty on the field's line): the tab-indented line is then
+		// the next key, and its error stays on it.
 		flow := len(value) > 0 && (value[0] == '{' || value[0] == '[')
+		block := strings.TrimSpace(string(value)) == "" || strings.HasPrefix(strings.TrimSpace(string(value)), "#")
 		in := true
 		for k := l + 1; k <= line && in; k++ {
 			t := lineRunes(lines, k)
+			if block && k < line && blockKeyRe.MatchString(string(t)) {
+				flow = true
+			}
 			in = strings.TrimSpace(string(t)) == "" || indent(t) > indent(text) || !flow && tabIndented(t)
 		}
 		if in {
@@ -767,6 +774,10 @@ func secretHolding(lines []string, line, col int) (int, int, bool) {
 	}
 	return 0, 0, false
 }
+
+// blockKeyRe is a line of a block mapping's entry (env: NAME), indented
+// with spaces.
+var blockKeyRe = regexp.MustCompile(`^ +["']?[A-Za-z0-9_]+["']?[ \t]*:(?:[ \t]|$)`)
 
 // tabIndented reports whether the indentation of t holds a tab.
 func tabIndented(t []rune) bool {
