@@ -36,8 +36,9 @@ var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)\\?"?
 // secretElement: the text of an XML element named as a secret key,
 // <password>…</password>, <SessionToken>…</SessionToken>, <ns:ClientSecret
 // xmlns:ns="…">…</ns:ClientSecret> (XML answers: PAN-OS, AWS query APIs,
-// SOAP services).
-var secretElement = regexp.MustCompile(`(?i)(<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>)([^<]+)(</)`)
+// SOAP services), also when written as a CDATA section (<![CDATA[…]]>,
+// a text holding < or &, or any text for some writers).
+var secretElement = regexp.MustCompile(`(?i)(<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>)((?:<!\[CDATA\[(?s:.*?)\]\]>|[^<])+)(</)`)
 
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
