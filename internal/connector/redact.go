@@ -40,6 +40,11 @@ var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)\\?"?
 // a text holding < or &, or any text for some writers).
 var secretElement = regexp.MustCompile(`(?i)(<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>)((?:<!\[CDATA\[(?s:.*?)\]\]>|[^<])+)(</)`)
 
+// secretElementOpen: an element named as a secret key whose text (or
+// CDATA section) is still open at the end of the text (Snippet's cut
+// inside it); group 1 is its text.
+var secretElementOpen = regexp.MustCompile(`(?i)<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>((?:<!\[CDATA\[(?s:.*?)\]\]>|[^<])*(?:<!\[CDATA\[(?s:.*))?)$`)
+
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
 
