@@ -45,6 +45,14 @@ type EndedGate struct {
 	// Ended is EndedTerminated, EndedTimedOut or EndedReset; EndedAt when.
 	Ended   string
 	EndedAt time.Time
+	// Run, when set, is a closed gate's message that followed its run
+	// (workflows.GateUpdate.Run): the state the run last sent it. Status
+	// holding: the message says the step's contain_for hold is released
+	// at its time unless extended, but no code of the ended run releases
+	// it; the containment stays. Status succeeded or failed: the run's
+	// last update of the message was still in flight at its end, so the
+	// message may still show the hold. Nil: the gate was still open.
+	Run *workflows.GateRunState
 }
 
 // GateCloser rewrites the message of a gate whose run ended (the Slack
@@ -85,7 +93,11 @@ type EndedRunsOptions struct {
 // of visibility (ExecutionStatus Terminated or TimedOut, with an
 // ApprovalState: a gate opened) and their messages still showing buttons
 // read from the run's history, so every process that watches finds the same
-// messages and writes the same content. Of a run a reset terminated, the
+// messages and writes the same content. The message of a closed gate whose
+// run held its step's contain_for hold (it said the hold is released at
+// its time unless extended) is rewritten too: no code of the ended run
+// releases it, so it says the containment was not released and stays in
+// place, and how to undo it (EndedGate.Run). Of a run a reset terminated, the
 // messages the reset's new run carries on (posted before the reset point)
 // are left alone; one it does not (a reset to before the gate: the new run
 // posts its own) is closed as replaced.
@@ -325,7 +337,9 @@ func notCarriedOn(ctx context.Context, c client.Client, dc converter.DataConvert
 // EndedRunGates reads a closed run's history for the approval messages it
 // posted whose gate was still open when the run ended (the last state an
 // update that completed gave the message was pending: an update still in
-// flight at the end never reached it), and whether a reset terminated it.
+// flight at the end never reached it), those of closed gates that say the
+// run holds their step's containment (EndedGate.Run), and whether a reset
+// terminated it.
 func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string) ([]EndedGate, bool, error) {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
@@ -334,6 +348,15 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 		req         workflows.GateRequest
 		gate        workflows.Gate
 		channel, ts string
+		// sentRun is the run's state the last update that carried one
+		// sent (sentGate its gate), sentDone whether it completed;
+		// shownHolding whether the last such update that completed
+		// showed the run holding.
+		sentRun      *workflows.GateRunState
+		sentGate     workflows.Gate
+		sentID       int64
+		sentDone     bool
+		shownHolding bool
 	}
 	opens := map[int64]workflows.GateRequest{}
 	updates := map[int64]workflows.GateUpdate{}
@@ -365,12 +388,19 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 					return nil, false, fmt.Errorf("reading an approval update of %s: %w", workflowID, err)
 				}
 				updates[e.GetEventId()] = upd
+				if m := msgs[key(upd.Channel, upd.MessageTS)]; m != nil && upd.Run != nil {
+					m.sentRun, m.sentGate, m.sentID, m.sentDone = upd.Run, upd.Gate, e.GetEventId(), false
+				}
 			}
 		}
 		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil {
 			if upd, ok := updates[a.GetScheduledEventId()]; ok {
 				if m := msgs[key(upd.Channel, upd.MessageTS)]; m != nil {
 					m.gate = upd.Gate
+					if upd.Run != nil {
+						m.shownHolding = upd.Run.Status == workflows.RunHolding
+						m.sentDone = m.sentDone || a.GetScheduledEventId() == m.sentID
+					}
 				}
 				continue
 			}
@@ -404,6 +434,13 @@ func EndedRunGates(ctx context.Context, c client.Client, dc converter.DataConver
 	for _, k := range order {
 		m := msgs[k]
 		if m.gate.State != "" && m.gate.State != workflows.GatePending {
+			// A closed gate's message that says the run holds (or
+			// was being sent that): no code of the ended run releases
+			// the hold or updates the message again.
+			if r := m.sentRun; r != nil && (r.Status == workflows.RunHolding || (!m.sentDone && m.shownHolding)) {
+				out = append(out, EndedGate{WorkflowID: workflowID, RunID: runID, Request: m.req, Gate: m.sentGate,
+					Channel: m.channel, MessageTS: m.ts, Run: r})
+			}
 			continue
 		}
 		out = append(out, EndedGate{WorkflowID: workflowID, RunID: runID, Request: m.req, Gate: m.gate,

@@ -327,3 +327,55 @@ func TestEndedRunResetBeforeGate(t *testing.T) {
 		t.Errorf("reset to after the gate: closed %+v, want none (the new run carries the message on)", closer2.gates)
 	}
 }
+
+// TestEndedRunHoldingIsListed: a run Temporal ended while it held its
+// step's contain_for hold left the closed gate's message saying the hold
+// is released at its time unless extended; nothing releases it now. The
+// message is listed with the run's state it last sent (also when that
+// update was still in flight); one whose run had ended by itself (its
+// outcome shown) is not, and one whose final update was in flight while
+// the message still showed the hold gets that final state.
+func TestEndedRunHoldingIsListed(t *testing.T) {
+	now := time.Now()
+	approved := workflows.Gate{ID: "g1", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now}
+	holding := &workflows.GateRunState{Status: workflows.RunHolding, RunID: "wf",
+		Hold: &workflows.Hold{Step: "g1", Undo: "panos.unblock_ip", Until: now.Add(2 * time.Hour)}}
+	released := now.Add(time.Minute)
+	ended := &workflows.GateRunState{Status: workflows.RunSucceeded, Outcome: "contained", RunID: "wf",
+		Hold: &workflows.Hold{Step: "g1", Undo: "panos.unblock_ip", Until: now, ReleasedAt: &released}}
+	update := func(h *fakeHistory, run *workflows.GateRunState, done bool) {
+		id := h.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1", Gate: approved, Run: run})
+		if done {
+			h.completed(id, nil)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		updates func(h *fakeHistory)
+		want    string // the listed message's run status, "" = not listed
+	}{
+		{"holding shown", func(h *fakeHistory) { update(h, nil, true); update(h, holding, true) }, workflows.RunHolding},
+		{"holding in flight", func(h *fakeHistory) { update(h, nil, true); update(h, holding, false) }, workflows.RunHolding},
+		{"outcome shown", func(h *fakeHistory) { update(h, holding, true); update(h, ended, true) }, ""},
+		{"outcome in flight", func(h *fakeHistory) { update(h, holding, true); update(h, ended, false) }, workflows.RunSucceeded},
+		{"approved only", func(h *fakeHistory) { update(h, nil, true) }, ""},
+	} {
+		h := &fakeHistory{t: t}
+		h.open("g1", "CSECOPS", "111.1")
+		tc.updates(h)
+		h.terminated("operator")
+		c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: h, approvalState: workflows.GateApproved}
+		closer := &scriptedCloser{}
+		w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+		if err := w.poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case tc.want == "" && len(closer.gates) != 0:
+			t.Errorf("%s: rewrote %+v", tc.name, closer.gates)
+		case tc.want != "" && (len(closer.gates) != 1 || closer.gates[0].Run == nil || closer.gates[0].Run.Status != tc.want ||
+			closer.gates[0].Gate.State != workflows.GateApproved || closer.gates[0].Ended != EndedTerminated):
+			t.Errorf("%s: rewrote %+v, want the one message with the run %s", tc.name, closer.gates, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package slackapp
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/workflows"
@@ -25,5 +26,40 @@ func TestEndedBlocksReset(t *testing.T) {
 	}
 	if got := text.String(); !strings.Contains(got, "the run was reset") || strings.Contains(got, "terminated") {
 		t.Errorf("closed text: %q", got)
+	}
+}
+
+// The message of a run Temporal ended while it held the step's containment
+// says it was not released and stays, and how to undo it; not when the
+// hold is released, nor how to extend it.
+func TestEndedBlocksHolding(t *testing.T) {
+	until := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, ended := range []string{approvals.EndedTerminated, approvals.EndedTimedOut} {
+		blocks, _, _ := EndedBlocks(approvals.EndedGate{Ended: ended, WorkflowID: "pb:x.det-1.abc", EndedAt: until.Add(-time.Hour),
+			Request: workflows.GateRequest{GateID: "block", StepID: "block", Action: "panos.block_ip"},
+			Gate:    workflows.Gate{ID: "block", State: workflows.GateApproved, Votes: []workflows.Decision{{GateID: "block", Approve: true, User: "UAPPROVER"}}},
+			Run: &workflows.GateRunState{Status: workflows.RunHolding, RunID: "pb:x.det-1.abc",
+				Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: until, Extensions: []string{"extend block by 4h"}}}})
+		var text strings.Builder
+		for _, b := range blocks {
+			if b.BlockType() == slack.MBTAction {
+				t.Errorf("%s: the message has buttons", ended)
+			}
+			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+				text.WriteString(s.Text.Text + "\n")
+			}
+		}
+		got := text.String()
+		how := map[string]string{approvals.EndedTerminated: "the run was terminated", approvals.EndedTimedOut: "the run timed out"}[ended]
+		for _, want := range []string{"*Approved* by <@UAPPROVER>", how, "not released and stays in place", "`riposte rollback pb:x.det-1.abc`"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("%s: %q, want %q", ended, got, want)
+			}
+		}
+		for _, not := range []string{"*Holding*", "unless extended", "riposte extend"} {
+			if strings.Contains(got, not) {
+				t.Errorf("%s: %q says %q", ended, got, not)
+			}
+		}
 	}
 }

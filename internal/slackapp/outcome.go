@@ -191,6 +191,9 @@ func viaLabel(via string) string {
 // history and close only, so every process that closes it writes the same.
 func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	req, gate := g.Request, g.Gate
+	if g.Run != nil {
+		return endedRunBlocks(g)
+	}
 	blocks := summaryBlocks(req, req.Escalation || gate.Escalated)
 	how := "the run was terminated"
 	switch g.Ended {
@@ -227,8 +230,69 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	return blocks, fallback("Closed", req), ColorLow
 }
 
+// endedRunBlocks renders the message of a closed gate whose run Temporal
+// ended while the message showed it holding the step's contain_for hold:
+// the decision as before, no release time nor extend command (no code of
+// the ended run releases the hold or takes an extension), and that the
+// containment was not released and stays in place, with the command that
+// undoes it. A run whose last update of the message (its outcome) was in
+// flight at its end gets that update.
+func endedRunBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
+	req, gate, run := g.Request, g.Gate, *g.Run
+	if run.Status != workflows.RunHolding {
+		return DecidedRunBlocks(req, gate, &run)
+	}
+	escalated := req.Escalation || (gate.Escalated && gate.State != workflows.GateEscalated)
+	blocks := summaryBlocks(req, escalated)
+	outcome, verb, color := outcomeBlocks(req, gate)
+	blocks = append(blocks, outcome...)
+
+	how := "the run was terminated"
+	switch g.Ended {
+	case approvals.EndedTimedOut:
+		how = "the run timed out"
+	case approvals.EndedReset:
+		how = "the run was reset"
+	}
+	var lines []string
+	if h := run.Hold; h != nil && h.ReleasedAt == nil {
+		line := "*Not released*: " + how
+		if !g.EndedAt.IsZero() {
+			line += " " + slackDate(g.EndedAt)
+		}
+		line += fmt.Sprintf(" while holding %s, before its release (%s) due %s: the containment was not released and stays in place",
+			codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
+		if g.Ended != approvals.EndedReset && g.WorkflowID != "" {
+			line += " · undo it: " + codeSpan(plain("riposte rollback "+g.WorkflowID))
+		}
+		lines = append(lines, line)
+	} else {
+		// The step's hold was released (a rollback, a later step) while
+		// others held the run: the message says so; the run has ended.
+		held := run
+		held.Status = ""
+		if b := runStateBlock(req, &held); b != nil {
+			if sb, ok := b.(*slack.SectionBlock); ok && sb.Text != nil {
+				lines = append(lines, sb.Text.Text)
+			}
+		}
+		line := "*Run ended*: " + how
+		if !g.EndedAt.IsZero() {
+			line += " · " + slackDate(g.EndedAt)
+		}
+		lines = append(lines, line)
+	}
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwnText(truncate(strings.Join(lines, "\n"), MaxSectionText)), nil, nil, slack.SectionBlockOptionBlockID(BlockRun)))
+	if b := linkBlock(req.RunURL); b != nil {
+		blocks = append(blocks, b)
+	}
+	return blocks, fallback(verb, req), color
+}
+
 // CloseEndedGate rewrites the message of a gate whose run Temporal ended
-// while it waited (approvals.WatchEndedRuns): the run ended, no buttons.
+// while it waited (approvals.WatchEndedRuns): the run ended, no buttons;
+// or of a closed gate whose run it ended while holding the step's
+// containment: not released, stays in place, how to undo it.
 func (p *Poster) CloseEndedGate(ctx context.Context, g approvals.EndedGate) error {
 	if g.Channel == "" || g.MessageTS == "" {
 		return nil

@@ -119,3 +119,92 @@ func (r *recordingCloser) all() []approvals.EndedGate {
 	defer r.mu.Unlock()
 	return append([]approvals.EndedGate(nil), r.gates...)
 }
+
+// TestSlackHoldOfTerminatedRunSaysItStays: a run Temporal terminates while
+// it holds a time-boxed containment (contain_for) never releases it, and no
+// workflow code runs at that end, so its approval message kept saying
+// "Holding: block is released at T, unless extended" with the command to
+// extend it, while the API and riposte runs show say the hold was not
+// released and stays in place. The process serving Slack rewrites it: the
+// run was terminated, the containment was not released and stays, riposte
+// rollback undoes it; no extend command.
+func TestSlackHoldOfTerminatedRunSaysItStays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, false)
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"term-hold-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.94"},"unmapped":{"gated_long_hold":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-gated-long-hold")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := fake.WaitCalls(ctx, "chat.postMessage", 1); err != nil {
+		t.Fatalf("no approval request posted: %v", err)
+	}
+	h.approve(wid, "block", "URECORDER")
+
+	runText := func(c slackfake.Call) string {
+		var sb strings.Builder
+		for _, b := range c.Blocks {
+			if txt, ok := b["text"].(map[string]any); ok {
+				s, _ := txt["text"].(string)
+				sb.WriteString(s + "\n")
+			}
+		}
+		return sb.String()
+	}
+	lastUpdate := func() (slackfake.Call, bool) {
+		var last slackfake.Call
+		found := false
+		for _, u := range fake.Updates() {
+			if u.Params["channel"] == "CSECOPS" {
+				last, found = u, true
+			}
+		}
+		return last, found
+	}
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if u, ok := lastUpdate(); ok && strings.Contains(runText(u), "*Holding*") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the approval message never showed the hold")
+		}
+	}
+
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.TerminateWorkflow(t.Context(), wid, "", "operator ended it"); err != nil {
+		t.Fatal(err)
+	}
+
+	var got string
+	for deadline := time.Now().Add(45 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if u, ok := lastUpdate(); ok {
+			got = runText(u)
+			if !strings.Contains(got, "*Holding*") {
+				break
+			}
+		}
+	}
+	if strings.Contains(got, "*Holding*") || strings.Contains(got, "unless extended") || strings.Contains(got, "riposte extend") {
+		t.Fatalf("the approval message of a run terminated while it held still says the hold will be released (and how to extend it): %q", got)
+	}
+	for _, want := range []string{"terminated", "not released", "stays in place", "riposte rollback " + wid} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the approval message of a run terminated while it held: %q, want it to say %q", got, want)
+		}
+	}
+	if u, _ := lastUpdate(); len(u.Blocks) > 0 {
+		for _, b := range u.Blocks {
+			if b["type"] == "actions" {
+				t.Errorf("the rewritten message has buttons: %+v", b)
+			}
+		}
+	}
+}
