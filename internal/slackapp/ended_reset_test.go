@@ -63,3 +63,35 @@ func TestEndedBlocksHolding(t *testing.T) {
 		}
 	}
 }
+
+// A run that ended with its step's hold not released (cancelled while it
+// held: the run notes "not released: the run was cancelled") leaves the
+// containment in place; its message said "Holding: block is released at
+// T, unless extended" above "Run ended", with the command to extend a
+// hold of a run that can take no extension.
+func TestDecidedRunBlocksEndedUnreleasedHold(t *testing.T) {
+	until := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	ended := until.Add(-time.Hour)
+	blocks, _, _ := DecidedRunBlocks(workflows.GateRequest{GateID: "block", StepID: "block", Action: "panos.block_ip"},
+		workflows.Gate{ID: "block", State: workflows.GateApproved, Votes: []workflows.Decision{{GateID: "block", Approve: true, User: "UAPPROVER"}}},
+		&workflows.GateRunState{Status: workflows.RunSucceeded, Outcome: "contained", EndedAt: &ended, RunID: "pb:x.det-1.abc",
+			Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: until,
+				Extensions: []string{"not released: the run was cancelled; containment stays in place (riposte rollback undoes it)"}}})
+	var text strings.Builder
+	for _, b := range blocks {
+		if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+			text.WriteString(s.Text.Text + "\n")
+		}
+	}
+	got := text.String()
+	for _, not := range []string{"*Holding*", "unless extended", "riposte extend"} {
+		if strings.Contains(got, not) {
+			t.Errorf("%q says %q", got, not)
+		}
+	}
+	for _, want := range []string{"not released", "stays in place", "`riposte rollback pb:x.det-1.abc`", "*Run ended*: contained"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q, want %q", got, want)
+		}
+	}
+}

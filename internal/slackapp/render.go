@@ -110,6 +110,14 @@ func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack
 			lines = append(lines, fmt.Sprintf("*Time-boxed*: releasing %s (%s) failed %s: %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt), codeSpan(safeText(h.Error, 300))))
 		case h.ReleasedAt != nil:
 			lines = append(lines, fmt.Sprintf("*Time-boxed*: %s released (%s) %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt)))
+		case run.Status == workflows.RunSucceeded || run.Status == workflows.RunFailed:
+			// The run ended before releasing it (cancelled while it
+			// held): no code releases it or takes an extension now.
+			line := fmt.Sprintf("*Not released*: %s (%s) was due %s; the run ended first: the containment was not released and stays in place", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
+			if run.RunID != "" {
+				line += " · undo it: " + codeSpan(plain("riposte rollback "+run.RunID))
+			}
+			lines = append(lines, line)
 		default:
 			line := fmt.Sprintf("*Holding*: %s is released (%s) %s, unless extended", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
 			if n := ExtensionCount(*h); n > 0 {
