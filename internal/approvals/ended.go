@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -53,6 +55,24 @@ type EndedGate struct {
 	// last update of the message was still in flight at its end, so the
 	// message may still show the hold. Nil: the gate was still open.
 	Run *workflows.GateRunState
+	// RolledBack, of a message whose run held (Run), is the rollback of
+	// the run started since (riposte rollback), nil when none.
+	RolledBack *Rollback
+}
+
+// RollbackID is the workflow id of the rollback of the run workflowID
+// (internal/api starts it so).
+func RollbackID(workflowID string) string { return "rollback:" + workflowID }
+
+// Rollback is a run's rollback as an ended run's message shows it.
+type Rollback struct {
+	// ID is its workflow id (rollback:WORKFLOW_ID).
+	ID string
+	// Status is running, completed, or how else it ended (failed,
+	// terminated, timed_out, canceled).
+	Status string
+	// At is when it ended (its start while it runs).
+	At time.Time
 }
 
 // GateCloser rewrites the message of a gate whose run ended (the Slack
@@ -175,7 +195,8 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 	// schedules the message's update, so one ended while that update was
 	// in flight (or after it failed) says approved or denied while its
 	// message still has its buttons. The history tells which.
-	q := endedruns.Query(workflows.PlaybookRunsQuery, "ApprovalState IS NOT NULL", w.from(from))
+	from = w.from(from)
+	q := endedruns.Query(workflows.PlaybookRunsQuery, "ApprovalState IS NOT NULL", from)
 	var firstErr error
 	err := endedruns.Each(ctx, w.o.Client, w.o.Namespace, q, func(e *workflowpb.WorkflowExecutionInfo) error {
 		run := e.GetExecution().GetRunId()
@@ -190,7 +211,7 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 		if endedruns.TimedOut(e) {
 			ended = EndedTimedOut
 		}
-		if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime()); err != nil {
+		if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime(), e.GetStartTime().AsTime(), run, false); err != nil {
 			if firstErr == nil {
 				firstErr = err
 			}
@@ -202,6 +223,9 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 	})
 	if err != nil {
 		return err
+	}
+	if err := w.rollbacks(ctx, from); err != nil && firstErr == nil {
+		firstErr = err
 	}
 	w.since = started
 	for run, closed := range w.done {
@@ -247,10 +271,17 @@ func (w *endedWatcher) from(from time.Time) time.Time {
 // update Slack refused for good (a deleted message: message_not_found,
 // cant_update_message; a channel gone) is logged once and not asked again.
 // A rate limit stops all updates for as long as Slack asks (Retry-After).
-func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at time.Time) error {
+//
+// track is the id under which the messages closed are remembered (the
+// run's, or the rollback's that asked again); holdingOnly rewrites only the
+// messages that say the run holds (after a rollback of the run).
+func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended string, at, runStarted time.Time, track string, holdingOnly bool) error {
 	gates, reset, err := EndedRunGates(ctx, w.o.Client, w.o.DataConverter, workflowID, runID)
 	if err != nil {
 		return err
+	}
+	if holdingOnly {
+		gates = slices.DeleteFunc(gates, func(g EndedGate) bool { return !holdsContainment(g) })
 	}
 	if reset {
 		// The reset's new run carries on the messages posted before its
@@ -261,9 +292,22 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 		}
 		ended = EndedReset
 	}
+	if !reset && slices.ContainsFunc(gates, holdsContainment) {
+		// riposte rollback undoes what the message says stays: whether
+		// it has is part of what every process writes.
+		rb, err := RollbackOf(ctx, w.o.Client, workflowID, runStarted)
+		if err != nil {
+			return err
+		}
+		for i := range gates {
+			if holdsContainment(gates[i]) {
+				gates[i].RolledBack = rb
+			}
+		}
+	}
 	var firstErr error
 	for _, g := range gates {
-		k := runID + "\x00" + g.Channel + "\x00" + g.MessageTS
+		k := track + "\x00" + g.Channel + "\x00" + g.MessageTS
 		if _, ok := w.closedMsgs[k]; ok {
 			continue
 		}
@@ -293,6 +337,104 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 			continue
 		}
 		w.closedMsgs[k] = at
+	}
+	return firstErr
+}
+
+// holdsContainment reports whether g's message says its run holds the
+// step's containment, not released.
+func holdsContainment(g EndedGate) bool {
+	return g.Run != nil && g.Run.Status == workflows.RunHolding && g.Run.Hold != nil && g.Run.Hold.ReleasedAt == nil
+}
+
+// RollbackOf returns the rollback of the run of workflowID that started at
+// runStarted (nil when none: rollback:ID absent, or an earlier run's).
+func RollbackOf(ctx context.Context, c client.Client, workflowID string, runStarted time.Time) (*Rollback, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, RollbackID(workflowID), "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("reading the rollback of %s: %w", workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStartTime().AsTime().Before(runStarted) {
+		return nil, nil // an earlier run's (a reopened finding)
+	}
+	rb := &Rollback{ID: RollbackID(workflowID), At: info.GetStartTime().AsTime()}
+	switch st := info.GetStatus(); st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		rb.Status = "running"
+	default:
+		rb.Status = strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_"))
+		if t := info.GetCloseTime(); t != nil {
+			rb.At = t.AsTime()
+		}
+		switch st {
+		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+			rb.Status = "completed"
+		case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+			rb.Status = "timed_out"
+		}
+	}
+	return rb, nil
+}
+
+// rollbacks rewrites, after each rollback that ended since from, the
+// messages its run (ended by Temporal while it held) left saying the
+// containment stays in place.
+func (w *endedWatcher) rollbacks(ctx context.Context, from time.Time) error {
+	q := fmt.Sprintf("WorkflowType = '%s' AND CloseTime >= '%s'", workflows.RollbackWorkflow, from.UTC().Format(time.RFC3339Nano))
+	var firstErr error
+	err := endedruns.Each(ctx, w.o.Client, w.o.Namespace, q, func(e *workflowpb.WorkflowExecutionInfo) error {
+		rbRun := e.GetExecution().GetRunId()
+		target, ok := strings.CutPrefix(e.GetExecution().GetWorkflowId(), RollbackID(""))
+		if _, done := w.done[rbRun]; done || !ok {
+			return nil
+		}
+		if time.Now().Before(w.pausedUntil) {
+			w.retry(rbRun, e.GetCloseTime().AsTime())
+			return nil
+		}
+		desc, err := w.o.Client.DescribeWorkflowExecution(ctx, target, "")
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if !errors.As(err, &nf) {
+				if firstErr == nil {
+					firstErr = fmt.Errorf("reading the run %s rolled back: %w", target, err)
+				}
+				w.retry(rbRun, e.GetCloseTime().AsTime())
+				return nil
+			}
+			w.done[rbRun] = e.GetCloseTime().AsTime()
+			return nil
+		}
+		info := desc.GetWorkflowExecutionInfo()
+		st := info.GetStatus()
+		if (st != enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED && st != enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT) ||
+			info.GetStartTime().AsTime().After(e.GetStartTime().AsTime()) {
+			// A run that ran its own end (it records the rollback and
+			// updates its messages), or not the run rolled back.
+			w.done[rbRun] = e.GetCloseTime().AsTime()
+			return nil
+		}
+		ended := EndedTerminated
+		if st == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
+			ended = EndedTimedOut
+		}
+		if err := w.closeRun(ctx, target, info.GetExecution().GetRunId(), ended, info.GetCloseTime().AsTime(), info.GetStartTime().AsTime(), rbRun, true); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			w.retry(rbRun, e.GetCloseTime().AsTime())
+			return nil
+		}
+		w.done[rbRun] = e.GetCloseTime().AsTime()
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return firstErr
 }

@@ -12,6 +12,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -101,6 +102,10 @@ type fakeClient struct {
 	// new run of a reset.
 	current *fakeHistory
 
+	// described answers DescribeWorkflowExecution by workflow id (else
+	// not found): a run's rollback (rollback:ID).
+	described map[string]*workflowpb.WorkflowExecutionInfo
+
 	mu      sync.Mutex
 	queries []string
 	reads   int
@@ -124,6 +129,15 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 			Status:    c.status, CloseTime: timestamppb.New(c.closed)})
 	}
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
+}
+
+func (c *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if d, ok := c.described[id]; ok {
+		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: d}, nil
+	}
+	return nil, serviceerror.NewNotFound("workflow not found: " + id)
 }
 
 func (c *fakeClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
@@ -378,4 +392,79 @@ func TestEndedRunHoldingIsListed(t *testing.T) {
 			t.Errorf("%s: rewrote %+v, want the one message with the run %s", tc.name, closer.gates, tc.want)
 		}
 	}
+}
+
+// TestEndedRunRolledBackSince: riposte rollback undoes the containment a
+// terminated run's message says stays in place; the message said so ever
+// after. A rollback that ended is listed like an ended run: its run's
+// holding message is rewritten with the rollback (and only that message),
+// and a rewrite of the run (a restart) carries it too.
+func TestEndedRunRolledBackSince(t *testing.T) {
+	now := time.Now()
+	h := &fakeHistory{t: t}
+	h.open("g1", "CSECOPS", "111.1")
+	h.open("g2", "CSECOPS", "222.2") // still pending: closed by the run's own pass only
+	id := h.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+		Gate: workflows.Gate{ID: "g1", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now},
+		Run:  &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "g1", Until: now.Add(time.Hour)}}})
+	h.completed(id, nil)
+	h.terminated("operator")
+	started := now.Add(-time.Hour)
+	target := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "wf-0", RunId: "run-1"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, StartTime: timestamppb.New(started), CloseTime: timestamppb.New(now)}
+	rb := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: RollbackID("wf-0"), RunId: "rb-1"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, StartTime: timestamppb.New(now.Add(time.Minute)), CloseTime: timestamppb.New(now.Add(2 * time.Minute))}
+	c := &rollbackClient{fakeClient: fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: h, approvalState: workflows.GateApproved,
+		described: map[string]*workflowpb.WorkflowExecutionInfo{"wf-0": target}}, rollback: rb}
+	closer := &scriptedCloser{}
+	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 2 || closer.gates[0].RolledBack != nil {
+		t.Fatalf("before the rollback: %+v", closer.gates)
+	}
+	// riposte rollback wf-0 ran and ended.
+	c.described[RollbackID("wf-0")] = rb
+	c.listRollback = true
+	closer.gates = nil
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 1 || closer.gates[0].MessageTS != "111.1" || closer.gates[0].RolledBack == nil ||
+		closer.gates[0].RolledBack.Status != "completed" || closer.gates[0].RolledBack.ID != "rollback:wf-0" {
+		t.Fatalf("after the rollback: %+v, want the holding message rewritten with the rollback", closer.gates)
+	}
+	// Another replica (or a restart) writes the same.
+	closer2 := &scriptedCloser{}
+	c.listRollback = false
+	if err := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer2}).poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range closer2.gates {
+		if g.MessageTS == "111.1" && (g.RolledBack == nil || g.RolledBack.Status != "completed") {
+			t.Errorf("a restart rewrote the holding message without its rollback: %+v", g)
+		}
+	}
+}
+
+// rollbackClient lists the rollback run for the rollback query.
+type rollbackClient struct {
+	fakeClient
+	rollback     *workflowpb.WorkflowExecutionInfo
+	listRollback bool
+}
+
+func (c *rollbackClient) ListWorkflow(ctx context.Context, r *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	if strings.Contains(r.GetQuery(), workflows.RollbackWorkflow) {
+		if !c.listRollback {
+			return &workflowservice.ListWorkflowExecutionsResponse{}, nil
+		}
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{c.rollback}}, nil
+	}
+	resp, err := c.fakeClient.ListWorkflow(ctx, r)
+	for _, e := range resp.GetExecutions() {
+		e.StartTime = timestamppb.New(c.closed.Add(-time.Hour))
+	}
+	return resp, err
 }

@@ -95,3 +95,26 @@ func TestDecidedRunBlocksEndedUnreleasedHold(t *testing.T) {
 		}
 	}
 }
+
+// After riposte rollback undid it, the message of a run Temporal ended
+// while it held says so, not that the containment stays in place.
+func TestEndedBlocksHoldingRolledBack(t *testing.T) {
+	until := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for status, want := range map[string]string{"completed": "*Rolled back*", "running": "being rolled back", "failed": "may still be in place"} {
+		blocks, _, _ := EndedBlocks(approvals.EndedGate{Ended: approvals.EndedTerminated, WorkflowID: "wf-1", EndedAt: until.Add(-time.Hour),
+			Request:    workflows.GateRequest{GateID: "block", StepID: "block", Action: "panos.block_ip"},
+			Gate:       workflows.Gate{ID: "block", State: workflows.GateApproved},
+			Run:        &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: until}},
+			RolledBack: &approvals.Rollback{ID: "rollback:wf-1", Status: status, At: until.Add(-time.Minute)}})
+		var text strings.Builder
+		for _, b := range blocks {
+			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+				text.WriteString(s.Text.Text + "\n")
+			}
+		}
+		got := text.String()
+		if !strings.Contains(got, want) || !strings.Contains(got, "`rollback:wf-1`") || strings.Contains(got, "stays in place") || strings.Contains(got, "undo it") {
+			t.Errorf("rollback %s: %q, want %q", status, got, want)
+		}
+	}
+}

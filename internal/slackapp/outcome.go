@@ -256,14 +256,28 @@ func endedRunBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	}
 	var lines []string
 	if h := run.Hold; h != nil && h.ReleasedAt == nil {
-		line := "*Not released*: " + how
+		label := "*Not released*: "
+		if rb := g.RolledBack; rb != nil && rb.Status == "completed" {
+			label = "*Rolled back*: "
+		}
+		line := label + how
 		if !g.EndedAt.IsZero() {
 			line += " " + slackDate(g.EndedAt)
 		}
-		line += fmt.Sprintf(" while holding %s, before its release (%s) due %s: the containment was not released and stays in place",
-			codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
-		if g.Ended != approvals.EndedReset && g.WorkflowID != "" {
-			line += " · undo it: " + codeSpan(plain("riposte rollback "+g.WorkflowID))
+		line += fmt.Sprintf(" while holding %s, before its release (%s) due %s: ", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
+		switch rb := g.RolledBack; {
+		case rb == nil:
+			line += "the containment was not released and stays in place"
+			if g.Ended != approvals.EndedReset && g.WorkflowID != "" {
+				line += " · undo it: " + codeSpan(plain("riposte rollback "+g.WorkflowID))
+			}
+		case rb.Status == "completed":
+			line += "the containment was not released; it was rolled back " + slackDate(rb.At) + " (" + codeSpan(plain(rb.ID)) + ")"
+		case rb.Status == "running":
+			line += "the containment was not released; it is being rolled back (" + codeSpan(plain(rb.ID)) + ", started " + slackDate(rb.At) + ")"
+		default:
+			line += "the containment was not released, and its rollback " + codeSpan(plain(rb.ID)) + " ended " + plain(rb.Status) + " " + slackDate(rb.At) +
+				": the containment may still be in place (see " + codeSpan(plain("riposte runs show "+rb.ID)) + ")"
 		}
 		lines = append(lines, line)
 	} else {

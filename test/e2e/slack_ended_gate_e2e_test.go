@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -206,5 +207,21 @@ func TestSlackHoldOfTerminatedRunSaysItStays(t *testing.T) {
 				t.Errorf("the rewritten message has buttons: %+v", b)
 			}
 		}
+	}
+
+	// riposte rollback undoes it, as the message says: the message then
+	// says so, not that the containment stays in place.
+	if code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{"user":"USOC"}`); code != 202 {
+		t.Fatalf("rollback: %d %s", code, b)
+	}
+	for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if u, ok := lastUpdate(); ok {
+			if got = runText(u); !strings.Contains(got, "stays in place") {
+				break
+			}
+		}
+	}
+	if strings.Contains(got, "stays in place") || !strings.Contains(got, "rolled back") || !strings.Contains(got, "rollback:"+wid) {
+		t.Errorf("the approval message of a terminated run rolled back since: %q, want it to say the containment was rolled back (rollback:%s)", got, wid)
 	}
 }
