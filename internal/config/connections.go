@@ -620,22 +620,8 @@ func scalarLastLine(lines []string, n *yaml.Node, line, col int) int {
 		if n.Style == yaml.SingleQuotedStyle {
 			q = '\''
 		}
-		i := col // the character after the opening quote (0-based)
-		for k := line; k <= len(lines); k++ {
-			t := lineRunes(lines, k)
-			if k > line {
-				i = 0
-			}
-			for ; i < len(t); i++ {
-				switch {
-				case q == '"' && t[i] == '\\':
-					i++
-				case q == '\'' && t[i] == '\'' && i+1 < len(t) && t[i+1] == '\'':
-					i++
-				case t[i] == q:
-					return k
-				}
-			}
+		if k, _, ok := quoteEnd(lines, line, col, q); ok {
+			return k
 		}
 		return line
 	case 0:
@@ -796,27 +782,33 @@ func tabIndented(t []rune) bool {
 // quotedThrough reports whether the string quoted by q that starts at
 // line l, column vc of lines is still open at line:col.
 func quotedThrough(lines []string, l, vc int, q rune, line, col int) bool {
-	i := vc // the character after the opening quote (0-based)
-	for k := l; k <= line; k++ {
+	k, i, ok := quoteEnd(lines, l, vc, q)
+	return !ok || k > line || (k == line && i+1 >= col)
+}
+
+// quoteEnd finds the quote by q that closes the string whose text starts
+// at line l, index i (0-based: the character after the opening quote),
+// skipping escapes (a backslash in double quotes, a doubled quote in
+// single ones): its line and index, or false when the string is not
+// closed in lines.
+func quoteEnd(lines []string, l, i int, q rune) (int, int, bool) {
+	for k := l; k <= len(lines); k++ {
 		t := lineRunes(lines, k)
 		if k > l {
 			i = 0
 		}
 		for ; i < len(t); i++ {
-			if k == line && i+1 >= col {
-				return true
-			}
 			switch {
 			case q == '"' && t[i] == '\\':
 				i++
 			case q == '\'' && t[i] == '\'' && i+1 < len(t) && t[i+1] == '\'':
 				i++
 			case t[i] == q:
-				return false
+				return k, i, true
 			}
 		}
 	}
-	return true
+	return 0, 0, false
 }
 
 // secretKeyRe matches a key anywhere on a line (block style at its start,
