@@ -195,12 +195,9 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 		return endedRunBlocks(g)
 	}
 	blocks := summaryBlocks(req, req.Escalation || gate.Escalated)
-	how := "the run was terminated"
-	switch g.Ended {
-	case approvals.EndedTimedOut:
-		how = "the run timed out"
-	case approvals.EndedReset:
-		how = "the run was reset (a new approval request replaces this one)"
+	how := endedHow(g.Ended)
+	if g.Ended == approvals.EndedReset {
+		how += " (a new approval request replaces this one)"
 	}
 	var extra []string
 	text := "*Closed*: " + how
@@ -230,6 +227,17 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	return blocks, fallback("Closed", req), ColorLow
 }
 
+// endedHow says how Temporal ended a run (approvals.EndedGate.Ended).
+func endedHow(ended string) string {
+	switch ended {
+	case approvals.EndedTimedOut:
+		return "the run timed out"
+	case approvals.EndedReset:
+		return "the run was reset"
+	}
+	return "the run was terminated"
+}
+
 // endedRunBlocks renders the message of a closed gate whose run Temporal
 // ended while the message showed it holding the step's contain_for hold:
 // the decision as before, no release time nor extend command (no code of
@@ -247,13 +255,7 @@ func endedRunBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	outcome, verb, color := outcomeBlocks(req, gate)
 	blocks = append(blocks, outcome...)
 
-	how := "the run was terminated"
-	switch g.Ended {
-	case approvals.EndedTimedOut:
-		how = "the run timed out"
-	case approvals.EndedReset:
-		how = "the run was reset"
-	}
+	how := endedHow(g.Ended)
 	var lines []string
 	if h := run.Hold; h != nil && h.ReleasedAt == nil {
 		label := "*Not released*: "
