@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
@@ -313,7 +314,7 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 	sum := RunSummary{
 		WorkflowID: e.GetExecution().GetWorkflowId(),
 		RunID:      e.GetExecution().GetRunId(),
-		Temporal:   strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")),
+		Temporal:   endedruns.StatusName(e.GetStatus()),
 		StartedAt:  e.GetStartTime().AsTime(),
 		Mode:       playbook.ModeLive,
 	}

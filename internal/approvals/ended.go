@@ -207,10 +207,7 @@ func (w *endedWatcher) poll(ctx context.Context) error {
 			w.retry(run, e.GetCloseTime().AsTime())
 			return nil
 		}
-		ended := EndedTerminated
-		if endedruns.TimedOut(e) {
-			ended = EndedTimedOut
-		}
+		ended := endedAs(endedruns.TimedOut(e))
 		if err := w.closeRun(ctx, e.GetExecution().GetWorkflowId(), run, ended, e.GetCloseTime().AsTime(), e.GetStartTime().AsTime(), run, false); err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -363,22 +360,19 @@ func RollbackOf(ctx context.Context, c client.Client, workflowID string, runStar
 		return nil, nil // an earlier run's (a reopened finding)
 	}
 	rb := &Rollback{ID: RollbackID(workflowID), At: info.GetStartTime().AsTime()}
-	switch st := info.GetStatus(); st {
-	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		rb.Status = "running"
-	default:
-		rb.Status = strings.ToLower(strings.TrimPrefix(st.String(), "WORKFLOW_EXECUTION_STATUS_"))
-		if t := info.GetCloseTime(); t != nil {
-			rb.At = t.AsTime()
-		}
-		switch st {
-		case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-			rb.Status = "completed"
-		case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
-			rb.Status = "timed_out"
-		}
+	rb.Status = endedruns.StatusName(info.GetStatus())
+	if t := info.GetCloseTime(); t != nil && info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		rb.At = t.AsTime()
 	}
 	return rb, nil
+}
+
+// endedAs is EndedGate.Ended for a run Temporal timed out or terminated.
+func endedAs(timedOut bool) string {
+	if timedOut {
+		return EndedTimedOut
+	}
+	return EndedTerminated
 }
 
 // rollbacks rewrites, after each rollback that ended since from, the
@@ -419,10 +413,7 @@ func (w *endedWatcher) rollbacks(ctx context.Context, from time.Time) error {
 			w.done[rbRun] = e.GetCloseTime().AsTime()
 			return nil
 		}
-		ended := EndedTerminated
-		if st == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT {
-			ended = EndedTimedOut
-		}
+		ended := endedAs(st == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT)
 		if err := w.closeRun(ctx, target, info.GetExecution().GetRunId(), ended, info.GetCloseTime().AsTime(), info.GetStartTime().AsTime(), rbRun, true); err != nil {
 			if firstErr == nil {
 				firstErr = err

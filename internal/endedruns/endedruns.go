@@ -8,6 +8,7 @@ package endedruns
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -55,6 +56,14 @@ func Each(ctx context.Context, c client.Client, namespace, query string, fn func
 			return nil
 		}
 	}
+}
+
+// StatusName is a run's status as Riposte's API and messages write it:
+// Temporal's name in lower case (running, completed, failed, canceled,
+// terminated, continued_as_new, timed_out).
+func StatusName(st enumspb.WorkflowExecutionStatus) string {
+	// The enum's proto name (String() gives "TimedOut" in this API).
+	return strings.ToLower(strings.TrimPrefix(enumspb.WorkflowExecutionStatus_name[int32(st)], "WORKFLOW_EXECUTION_STATUS_"))
 }
 
 // TimedOut reports whether the run timed out (else it was terminated).

@@ -3,6 +3,8 @@ package endedruns
 import (
 	"testing"
 	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
 )
 
 func TestQuery(t *testing.T) {
@@ -15,6 +17,19 @@ func TestQuery(t *testing.T) {
 	} {
 		if got := Query(tc.base, tc.extra, from); got != tc.want {
 			t.Errorf("Query(%q, %q) =\n%s\nwant\n%s", tc.base, tc.extra, got, tc.want)
+		}
+	}
+}
+
+func TestStatusName(t *testing.T) {
+	for st, want := range map[enumspb.WorkflowExecutionStatus]string{
+		enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:          "running",
+		enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:        "timed_out",
+		enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW: "continued_as_new",
+		enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:       "terminated",
+	} {
+		if got := StatusName(st); got != want {
+			t.Errorf("StatusName(%v) = %q, want %q", st, got, want)
 		}
 	}
 }
