@@ -83,6 +83,9 @@ func TestCancelWhileHoldingEnds(t *testing.T) {
 			if err != nil {
 				t.Fatalf("run: %v", err)
 			}
+			if res.Status != workflows.RunCanceled {
+				t.Errorf("a cancelled run ended %q, want %q", res.Status, workflows.RunCanceled)
+			}
 			if undos != 0 || len(res.Holds) != 1 || res.Holds[0].ReleasedAt != nil ||
 				len(res.Holds[0].Extensions) == 0 || !strings.HasPrefix(res.Holds[0].Extensions[0], "not released: the run was cancelled") {
 				t.Errorf("undos %d, holds %+v", undos, res.Holds)

@@ -298,6 +298,16 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 		r.outcome, r.outcomeDetail = r.computeOutcome()
 		res.Outcome, res.OutcomeDetail = r.outcome, r.outcomeDetail
 	}
+	if r.cancelledEnd(ctx) {
+		// The end's updates (RunStatus, the approval messages) run on a
+		// context the cancellation does not reach: on the cancelled one
+		// they were never scheduled.
+		dctx, _ := workflow.NewDisconnectedContext(ctx)
+		res.Status = RunCanceled
+		res.Error = r.abortErr
+		r.endRun(dctx, RunCanceled)
+		return res, nil
+	}
 	if r.aborted {
 		res.Status = RunFailed
 		res.Error = r.abortErr
@@ -307,6 +317,18 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	res.Status = RunSucceeded
 	r.endRun(ctx, RunSucceeded)
 	return res, nil
+}
+
+// changeCancelledEnd is the workflow.GetVersion change id of a cancelled
+// run recording its end: status canceled (it read succeeded), and its last
+// updates on a disconnected context. Runs cancelled before it replay as
+// they ran.
+const changeCancelledEnd = "cancelled-end"
+
+// cancelledEnd reports whether the run ends because it was cancelled
+// (Temporal UI, tctl) and records that end.
+func (r *run) cancelledEnd(ctx workflow.Context) bool {
+	return ctx.Err() != nil && workflow.GetVersion(ctx, changeCancelledEnd, workflow.DefaultVersion, 1) >= 1
 }
 
 // endRun records the final RunStatus and, for runs with outcomes, the

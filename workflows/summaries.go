@@ -129,7 +129,7 @@ func (r *run) refreshGateMessages(ctx workflow.Context, status, step string) {
 		}
 		summary := "approval message: " + g.StepID + " "
 		switch status {
-		case RunSucceeded, RunFailed:
+		case RunSucceeded, RunFailed, RunCanceled:
 			now := workflow.Now(ctx)
 			st.EndedAt = &now
 			st.Outcome, st.OutcomeText = r.outcome, OutcomeText(r.outcome, r.outcomeDetail)

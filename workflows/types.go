@@ -35,6 +35,9 @@ const (
 	RunWaiting   = playbook.StatusWaiting
 	RunSucceeded = playbook.StatusSucceeded
 	RunFailed    = playbook.StatusFailed
+	// RunCanceled: the run was cancelled (Temporal UI, tctl) and its code
+	// recorded that end; Temporal shows it Completed.
+	RunCanceled = playbook.StatusCanceled
 )
 
 // PlaybookWorkflowType is the workflow type a playbook's runs start under:

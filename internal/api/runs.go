@@ -149,7 +149,9 @@ func statusQuery(status string) string {
 	case StatusTimedOut:
 		return "ExecutionStatus = 'TimedOut' AND " + unrecordedEnd
 	case StatusCanceled:
-		return "ExecutionStatus = 'Canceled' AND " + unrecordedEnd
+		// Cancelled runs record their end (Temporal shows them Completed);
+		// a run Temporal cancelled without its code ending it does not.
+		return "(RunStatus = " + quote(status) + " OR (ExecutionStatus = 'Canceled' AND " + unrecordedEnd + "))"
 	}
 	return "RunStatus = " + quote(status) + " AND ExecutionStatus = 'Running'"
 }

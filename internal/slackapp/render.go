@@ -110,7 +110,7 @@ func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack
 			lines = append(lines, fmt.Sprintf("*Time-boxed*: releasing %s (%s) failed %s: %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt), codeSpan(safeText(h.Error, 300))))
 		case h.ReleasedAt != nil:
 			lines = append(lines, fmt.Sprintf("*Time-boxed*: %s released (%s) %s", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(*h.ReleasedAt)))
-		case run.Status == workflows.RunSucceeded || run.Status == workflows.RunFailed:
+		case run.Status == workflows.RunSucceeded || run.Status == workflows.RunFailed || run.Status == workflows.RunCanceled:
 			// The run ended before releasing it (cancelled while it
 			// held): no code releases it or takes an extension now.
 			line := fmt.Sprintf("*Not released*: %s (%s) was due %s; the run ended first: the containment was not released and stays in place", codeSpan(plain(h.Step)), plain(h.Undo), slackDate(h.Until))
@@ -130,12 +130,17 @@ func runStateBlock(req workflows.GateRequest, run *workflows.GateRunState) slack
 		}
 	}
 	switch run.Status {
-	case workflows.RunSucceeded, workflows.RunFailed:
+	case workflows.RunSucceeded, workflows.RunFailed, workflows.RunCanceled:
 		// The outcome is Riposte's word; its detail (who denied, a policy's
 		// reason) is outside text.
-		line := "*Run ended*: " + plain(run.Status)
+		head := "*Run ended*: "
+		if run.Status == workflows.RunCanceled {
+			// Cancelled from the Temporal UI or tctl: not the run's own end.
+			head = "*Run ended* (canceled): "
+		}
+		line := head + plain(run.Status)
 		if run.Outcome != "" {
-			line = "*Run ended*: " + plain(run.Outcome)
+			line = head + plain(run.Outcome)
 			if detail, ok := strings.CutPrefix(run.OutcomeText, run.Outcome+": "); ok {
 				line += ": " + codeSpan(safeText(detail, 300))
 			}

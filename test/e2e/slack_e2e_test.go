@@ -35,7 +35,11 @@ func slackDev(t *testing.T, socket bool) (*devHarness, *slackfake.Server) {
 		t.Setenv("SLACK_SIGNING_SECRET", slackSecret)
 		t.Setenv("SLACK_APP_TOKEN", "")
 	}
-	h := startDevForTest(t, t.TempDir())
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t) // the replay guard's key, for tests that record
+	}
+	h := startDevForTest(t, dir)
 	t.Cleanup(h.sys.Close)
 	return h, fake
 }
