@@ -64,21 +64,7 @@ func RedactShapes(s string) string {
 	}
 	s = jwtShape.ReplaceAllString(s, redacted)
 	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
-	s = secretKeyValue.ReplaceAllStringFunc(s, func(m string) string {
-		sub := secretKeyValue.FindStringSubmatch(m)
-		// A quoted value is replaced whole, quotes kept: a password may
-		// hold the & or ; that end an unquoted (form or header) value.
-		q := ""
-		if v := sub[3]; len(v) >= 4 && strings.HasPrefix(v, `\"`) {
-			q = v[:2]
-		} else if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
-			q = v[:1]
-		}
-		if strings.HasPrefix(strings.TrimPrefix(sub[3], q), "[REDACTED") {
-			return m
-		}
-		return sub[1] + sub[2] + q + redacted + q
-	})
+	s = redactKeyValues(s)
 	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
 		sub := bearerShape.FindStringSubmatch(m)
 		if !hasDigitOrSymbol(sub[2]) {
@@ -88,6 +74,107 @@ func RedactShapes(s string) string {
 		return sub[1] + " " + redacted
 	})
 	return replaceAWSSecrets(s)
+}
+
+// redactKeyValues replaces the values secretKeyValue finds, except
+// where the key does not label a value: a key inside an ARN naming a
+// Secrets Manager secret (…:secret:prod/db-AbCdEf names WHICH secret,
+// the analyst's lead, not its value), and a key that starts a sentence
+// (Okta's errorCauses "password: Password requirements were not met."):
+// see isProse.
+func redactKeyValues(s string) string {
+	locs := secretKeyValue.FindAllStringSubmatchIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	arns := secretARN.FindAllStringIndex(s, -1)
+	var b strings.Builder
+	last := 0
+	for _, m := range locs {
+		key, sep, v := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
+		if inSpan(m[2], arns) || isProse(key, sep, v, s[m[7]:]) {
+			continue
+		}
+		// A quoted value is replaced whole, quotes kept: a password may
+		// hold the & or ; that end an unquoted (form or header) value.
+		q := ""
+		if len(v) >= 4 && strings.HasPrefix(v, `\"`) {
+			q = v[:2]
+		} else if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') {
+			q = v[:1]
+		}
+		if strings.HasPrefix(strings.TrimPrefix(v, q), "[REDACTED") {
+			continue
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(key + sep + q + redacted + q)
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// secretARN: the ARN of a Secrets Manager secret (any partition), which
+// names the secret: arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbCdEf.
+var secretARN = regexp.MustCompile(`arn:aws[a-z-]*:secretsmanager:[a-z0-9-]*:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+`)
+
+// authScheme: an HTTP authentication scheme starting a value.
+var authScheme = regexp.MustCompile(`(?i)^(?:bearer|basic|ssws|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b`)
+
+func inSpan(i int, spans [][]int) bool {
+	for _, sp := range spans {
+		if i >= sp[0] && i < sp[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// proseValue: the start of a sentence: a capitalized word of letters,
+// then three more words ("Password requirements were not met", "Passwords
+// must be at least 8 characters").
+var proseValue = regexp.MustCompile(`^[A-Z][a-z]+(?:\s+[A-Za-z]+){3}\b`)
+
+// proseWords are words a sentence about a field has and a passphrase of
+// random words (diceware: "Correct horse battery staple") rarely does.
+var proseWords = map[string]bool{
+	"is": true, "was": true, "were": true, "are": true, "be": true, "been": true, "not": true,
+	"must": true, "cannot": true, "should": true, "does": true, "did": true, "has": true, "have": true,
+	"the": true, "this": true, "that": true, "an": true, "of": true, "in": true, "with": true,
+	"already": true, "too": true, "at": true, "least": true, "requirements": true,
+}
+
+// isProse reports whether an unquoted value after "key: " is the start of
+// a sentence that mentions the key rather than a value the key labels:
+// Okta's errorCauses are "<field>: <sentence>". Only the "key: " shape of
+// prose and logs qualifies: a quoted key or value ("password": "…"), a
+// form or query value (password=…) and a value holding a digit or a
+// symbol (password: Hunter2024 was rejected) stay redacted, and the
+// sentence needs four words, two of them words sentences use (proseWords):
+// a passphrase of capitalized random words ("password: Correct horse
+// battery staple") stays hidden. What stays ambiguous: a letters-only
+// password followed by free text with such words ("password: Hunter was
+// not accepted here") is shown; a vendor writes a labelled password
+// quoted or as key=value, and Riposte also replaces every secret it
+// resolved whatever its shape (Redact).
+func isProse(key, sep, v, rest string) bool {
+	if strings.EqualFold(key, "authorization") || authScheme.MatchString(v) {
+		return false // Authorization: Bearer abcdefgh … is a credential
+	}
+	if strings.ContainsAny(sep, "=\"'") || !strings.Contains(sep, ":") || v == "" || v[0] == '"' || v[0] == '\'' || v[0] == '\\' {
+		return false
+	}
+	m := proseValue.FindString(v + rest)
+	if m == "" {
+		return false
+	}
+	n := 0
+	for _, w := range strings.Fields(strings.ToLower(m)) {
+		if proseWords[w] {
+			n++
+		}
+	}
+	return n >= 2
 }
 
 func replaceAWSSecrets(s string) string {
