@@ -28,6 +28,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/connector"
 	"github.com/riposte-dev/riposte/internal/finding"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
@@ -546,17 +547,35 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		return ref, true
 	}
 	path := ref.File
+	// A value that reads like a secret pasted where its path belongs
+	// (client_secret: {file: sk_live_…}) is neither printed nor shown in
+	// the snippet of its line; the rule is connector.FileLooksLikeSecret,
+	// applied to the value as written and as resolved.
+	pasted := connector.FileLooksLikeSecret(path)
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(p.file), path)
 		ref.File = path
 	}
+	pasted = pasted || connector.FileLooksLikeSecret(path)
+	named := "file " + path
+	hint := ""
+	if pasted {
+		named = "the file named here (not shown: it looks like a secret, not a path)"
+		hint = "; if that is the secret itself, put it in a file (mode 0400) and write {file: /run/secrets/NAME}, or in an env var and write {env: NAME}"
+	}
 	fi, err := p.opts.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		p.errorf(refNode, "connection %s: %s: file %s does not exist", conn, key, path)
+		p.errorf(refNode, "connection %s: %s: %s does not exist%s", conn, key, named, hint)
+		if pasted {
+			p.hideAll(refNode)
+		}
 		return activities.SecretRef{}, false
 	case err != nil:
-		p.errorf(refNode, "connection %s: %s: file %s: %v", conn, key, path, errors.Unwrap(err))
+		p.errorf(refNode, "connection %s: %s: %s: %v%s", conn, key, named, errors.Unwrap(err), hint)
+		if pasted {
+			p.hideAll(refNode)
+		}
 		return activities.SecretRef{}, false
 	case fi.IsDir():
 		p.errorf(refNode, "connection %s: %s: %s is a directory", conn, key, path)

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 )
@@ -65,6 +67,9 @@ func (r SecretRef) String() string {
 	case r.Env != "":
 		return "env:" + r.Env
 	case r.File != "":
+		if FileLooksLikeSecret(r.File) {
+			return "file:" + hiddenFile
+		}
 		return "file:" + r.File
 	case r.Lab != "":
 		return "lab:(literal)"
@@ -86,10 +91,104 @@ func (r SecretRef) MarshalJSON() ([]byte, error) {
 		m["env"] = r.Env
 	case r.File != "":
 		m["file"] = r.File
+		if FileLooksLikeSecret(r.File) {
+			m["file"] = hiddenFile
+		}
 	case r.Lab != "":
 		m["lab"] = "(hidden)"
 	}
 	return json.Marshal(m)
+}
+
+// hiddenFile stands for a {file: PATH} value that is not printed.
+const hiddenFile = "(path not shown: it looks like a secret)"
+
+// DescribeFile is "file PATH" for an error, or, when PATH looks like a
+// secret pasted where its file's path belongs (FileLooksLikeSecret), words
+// that say so without printing it.
+func DescribeFile(path string) string {
+	if FileLooksLikeSecret(path) {
+		return "the file named there " + hiddenFile
+	}
+	return "file " + path
+}
+
+func pastedHint(path string) string {
+	if FileLooksLikeSecret(path) {
+		return "; if that is the secret itself, put it in a file (mode 0400) and write {file: /run/secrets/NAME}, or in an env var and write {env: NAME}"
+	}
+	return ""
+}
+
+// FileLooksLikeSecret reports whether the value of a {file: PATH} secret
+// reference reads like a secret rather than a path: operators paste the
+// secret where its path belongs (client_secret: {file: sk_live_…}), and an
+// error printing the "path" would print the secret. The rule, applied to
+// the value as written and to the path it resolves to:
+//
+//   - a character that is not printable, or a value without '/' holding
+//     whitespace (a passphrase), is a secret;
+//   - a component (between '/') of 16 or more characters that mixes upper
+//     case, lower case and digits (sk_live_4eC39HqLyjWDarjtT1zdp7dc,
+//     00QCjAl4MlV-WPXM-…, xoxb-…-AbCdEf…), or that holds a run of 16 or
+//     more letters and digits switching between them at least 4 times (a
+//     hex or base32 key), is a secret;
+//   - a relative value of 20 or more characters of the base64 alphabet,
+//     mixing upper case, lower case and digits, is a secret even with '/'
+//     in it (an AWS secret access key holds '/').
+//
+// Names people give files (/run/secrets/crowdstrike_client_secret,
+// secrets/okta-api-token-2024, jira_token) are printed. A path that
+// happens to look random is withheld too: the error still gives its
+// file:line:col.
+func FileLooksLikeSecret(v string) bool {
+	if strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
+		return true
+	}
+	if !strings.Contains(v, "/") && strings.ContainsFunc(v, unicode.IsSpace) {
+		return true
+	}
+	for _, c := range strings.Split(v, "/") {
+		if len(c) >= 16 && mixesCases(c) || alnumSwitches(c) {
+			return true
+		}
+	}
+	return !strings.HasPrefix(v, "/") && len(v) >= 20 && base64Value.MatchString(v) && mixesCases(v)
+}
+
+var base64Value = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+$`)
+
+// mixesCases: upper case, lower case and digits.
+func mixesCases(v string) bool {
+	var up, low, dig bool
+	for _, r := range v {
+		up = up || unicode.IsUpper(r)
+		low = low || unicode.IsLower(r)
+		dig = dig || unicode.IsDigit(r)
+	}
+	return up && low && dig
+}
+
+// alnumSwitches: a run of 16+ letters and digits with at least 4 switches
+// between a letter and a digit.
+func alnumSwitches(c string) bool {
+	run, switches, prevDigit := 0, 0, false
+	for _, r := range c {
+		isL, isD := unicode.IsLetter(r), unicode.IsDigit(r)
+		if !isL && !isD {
+			run, switches = 0, 0
+			continue
+		}
+		if run > 0 && isD != prevDigit {
+			switches++
+		}
+		run++
+		prevDigit = isD
+		if run >= 16 && switches >= 4 {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrSecretUnavailable is wrapped by Resolve's errors.
@@ -112,13 +211,13 @@ func (r SecretRef) Resolve() (string, error) {
 		b, err := os.ReadFile(r.File)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
-				return "", fmt.Errorf("%w: file %s does not exist", ErrSecretUnavailable, r.File)
+				return "", fmt.Errorf("%w: %s does not exist%s", ErrSecretUnavailable, DescribeFile(r.File), pastedHint(r.File))
 			}
-			return "", fmt.Errorf("%w: reading file %s: %v", ErrSecretUnavailable, r.File, errors.Unwrap(err))
+			return "", fmt.Errorf("%w: reading %s: %v%s", ErrSecretUnavailable, DescribeFile(r.File), errors.Unwrap(err), pastedHint(r.File))
 		}
 		v := strings.TrimSpace(string(b))
 		if v == "" {
-			return "", fmt.Errorf("%w: file %s is empty", ErrSecretUnavailable, r.File)
+			return "", fmt.Errorf("%w: %s is empty", ErrSecretUnavailable, DescribeFile(r.File))
 		}
 		return v, nil
 	case r.Lab != "":
