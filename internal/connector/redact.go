@@ -17,7 +17,14 @@ import (
 // SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes),
 // and {\"password\":\"…\"} (JSON quoted in a JSON string: a vendor echoing
 // the request it refused). A quoted value is taken to its closing quote.
-var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*[:=]\s*)(` + escapedValue + `\\"|"(?:[^"\\]|\\.)*"|'[^']*'|[^"'&,;\s}\]\\][^"'&,;\s}\]]*(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*[:=]\s*)(` + escapedValue + `\\"|"(?:[^"\\]|\\.)*"|'[^']*'|` + objectValue + `|[^"'&,;\s{}\]\\][^"'&,;\s}\]]*(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+
+// objectValue: an object given as a secret key's value, {"value":"…"}
+// (Okta's "credentials": {"password": {"value": "…"}}), with objects one
+// level inside it ({"value":"…","hook":{"type":"default"}}): every string
+// in it is the secret's, so it is redacted whole; also when the text ends
+// inside it (Snippet's cut).
+const objectValue = `\{(?:[^{}]|\{[^{}]*\})*(?:\}|$)`
 
 // escapedValue is the start of a string of JSON quoted in a JSON string,
 // up to (not including) its closing \": an escaped quote inside it is \\\",
@@ -97,6 +104,14 @@ func redactKeyValues(s string) string {
 		}
 		// A quoted value is replaced whole, quotes kept: a password may
 		// hold the & or ; that end an unquoted (form or header) value.
+		if v[0] == '{' {
+			if !strings.HasPrefix(v, "{"+redacted+"}") {
+				b.WriteString(s[last:m[0]])
+				b.WriteString(key + sep + "{" + redacted + "}")
+				last = m[1]
+			}
+			continue
+		}
 		q := ""
 		if len(v) >= 4 && strings.HasPrefix(v, `\"`) {
 			q = v[:2]
