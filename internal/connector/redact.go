@@ -62,6 +62,19 @@ var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[
 // further by looksLikeAWSSecret (hex digests are not secrets).
 var awsSecretShape = regexp.MustCompile(`[A-Za-z0-9/+]{40}`)
 
+// urlUserinfo: the password of a URL's userinfo, scheme://user:password@host
+// (RFC 3986 §3.2.1 deprecates it because it leaks; url.URL.Redacted hides
+// it too): group 1 is up to the ':', group 2 the password.
+var urlUserinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#\s@:"'<>\\]*:)([^/?#\s@"'<>\\]+)@`)
+
+// queryCredential: a query (or form) parameter that carries a credential:
+// the signature of a pre-signed URL, a bearer capability until it expires
+// (AWS SigV4 X-Amz-Signature, Google Cloud Storage X-Goog-Signature, Azure
+// Storage SAS sig), and the token=, code= (Azure Functions keys), key=
+// and access_key= that vendors put API keys in. A value shorter than 16
+// characters is not taken for one (a docs link's ?code=E0000001).
+var queryCredential = regexp.MustCompile(`(?i)([?&](?:x-amz-signature|x-goog-signature|sig|signature|token|code|key|access_key|auth)=)([^&#\s"'<>\\]{16,})`)
+
 const redacted = "[REDACTED]"
 
 // RedactShapes replaces credential-shaped values in s (see above).
@@ -70,6 +83,14 @@ func RedactShapes(s string) string {
 		return s
 	}
 	s = jwtShape.ReplaceAllString(s, redacted)
+	s = urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
+		sub := urlUserinfo.FindStringSubmatch(m)
+		if sub[2] == redacted {
+			return m
+		}
+		return sub[1] + redacted + "@"
+	})
+	s = queryCredential.ReplaceAllString(s, "${1}"+redacted)
 	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
 	s = redactKeyValues(s)
 	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
