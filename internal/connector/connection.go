@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"reflect"
-	"regexp"
 	"runtime"
 	"sort"
 	"strings"
-	"unicode"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // ConnectionType describes what a connection of one type needs in
@@ -121,75 +120,9 @@ func pastedHint(path string) string {
 }
 
 // FileLooksLikeSecret reports whether the value of a {file: PATH} secret
-// reference reads like a secret rather than a path: operators paste the
-// secret where its path belongs (client_secret: {file: sk_live_…}), and an
-// error printing the "path" would print the secret. The rule, applied to
-// the value as written and to the path it resolves to:
-//
-//   - a character that is not printable, or a value without '/' holding
-//     whitespace (a passphrase), is a secret;
-//   - a component (between '/') of 16 or more characters that mixes upper
-//     case, lower case and digits (sk_live_4eC39HqLyjWDarjtT1zdp7dc,
-//     00QCjAl4MlV-WPXM-…, xoxb-…-AbCdEf…), or that holds a run of 16 or
-//     more letters and digits switching between them at least 4 times (a
-//     hex or base32 key), is a secret;
-//   - a relative value of 20 or more characters of the base64 alphabet,
-//     mixing upper case, lower case and digits, is a secret even with '/'
-//     in it (an AWS secret access key holds '/').
-//
-// Names people give files (/run/secrets/crowdstrike_client_secret,
-// secrets/okta-api-token-2024, jira_token) are printed. A path that
-// happens to look random is withheld too: the error still gives its
-// file:line:col.
-func FileLooksLikeSecret(v string) bool {
-	if strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) {
-		return true
-	}
-	if !strings.Contains(v, "/") && strings.ContainsFunc(v, unicode.IsSpace) {
-		return true
-	}
-	for _, c := range strings.Split(v, "/") {
-		if len(c) >= 16 && mixesCases(c) || alnumSwitches(c) {
-			return true
-		}
-	}
-	return !strings.HasPrefix(v, "/") && len(v) >= 20 && base64Value.MatchString(v) && mixesCases(v)
-}
-
-var base64Value = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+$`)
-
-// mixesCases: upper case, lower case and digits.
-func mixesCases(v string) bool {
-	var up, low, dig bool
-	for _, r := range v {
-		up = up || unicode.IsUpper(r)
-		low = low || unicode.IsLower(r)
-		dig = dig || unicode.IsDigit(r)
-	}
-	return up && low && dig
-}
-
-// alnumSwitches: a run of 16+ letters and digits with at least 4 switches
-// between a letter and a digit.
-func alnumSwitches(c string) bool {
-	run, switches, prevDigit := 0, 0, false
-	for _, r := range c {
-		isL, isD := unicode.IsLetter(r), unicode.IsDigit(r)
-		if !isL && !isD {
-			run, switches = 0, 0
-			continue
-		}
-		if run > 0 && isD != prevDigit {
-			switches++
-		}
-		run++
-		prevDigit = isD
-		if run >= 16 && switches >= 4 {
-			return true
-		}
-	}
-	return false
-}
+// reference reads like a secret pasted where its path belongs
+// (client_secret: {file: sk_live_…}); the rule is safefile.LooksLikeSecret.
+func FileLooksLikeSecret(v string) bool { return safefile.LooksLikeSecret(v) }
 
 // ErrSecretUnavailable is wrapped by Resolve's errors.
 var ErrSecretUnavailable = errors.New("secret unavailable")
