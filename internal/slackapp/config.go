@@ -127,20 +127,56 @@ func (c Config) Validate() error {
 	if c.PublicUIURL != "" {
 		if err := checkHTTPURL(c.PublicUIURL); err != nil {
 			add("%s: %v", EnvPublicUIURL, err)
+		} else if u, _ := url.Parse(c.PublicUIURL); u.User != nil {
+			// Every approval message links to it: its userinfo (a
+			// proxy's basic auth) would be posted to the channel.
+			add("%s must not carry credentials (user:password@): it is the link in every approval message and run URL; let the proxy in front of the Temporal UI authenticate people another way (SSO)", EnvPublicUIURL)
 		}
 	}
 	return errors.Join(errs...)
 }
 
+// checkHTTPURL checks s is an absolute http(s) URL. Its errors never
+// quote a password: url's errors quote the whole text (which may carry
+// user:password@), so only what was refused is said; a URL is shown with
+// its password replaced (url.URL.Redacted).
 func checkHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("not a URL: %v", err)
+		what := "unparsable"
+		if inner := errors.Unwrap(err); inner != nil {
+			what = inner.Error()
+			if i := strings.IndexAny(what, "\"\\"); i > 0 {
+				what = strings.TrimSpace(what[:i])
+			}
+			if _, pw := urlHasPassword(s); pw != "" {
+				what = strings.ReplaceAll(what, pw, "xxxxx")
+			}
+		}
+		return fmt.Errorf("not a URL (%s)", what)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+		return fmt.Errorf("%q is not an absolute http(s) URL", u.Redacted())
 	}
 	return nil
+}
+
+// urlHasPassword finds the password of s's userinfo in text url.Parse
+// refused.
+func urlHasPassword(s string) (bool, string) {
+	_, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return false, ""
+	}
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		rest = rest[:i]
+	}
+	at := strings.LastIndexByte(rest, '@')
+	if at < 0 {
+		return false, ""
+	}
+	_, pw, ok := strings.Cut(rest[:at], ":")
+	return ok, pw
 }
 
 // tokenPrefix shows the type part of a token (before its first dash) without
