@@ -148,7 +148,8 @@ steps:
 // cancellation keeps it [the slot], since the action may have reached the
 // vendor": a contain call cancelled while it runs (the run aborted) fails
 // as cancelled, and its slot is not given back, on its own or under
-// for_each (every item cancelled).
+// for_each (every item cancelled). From RevContainFinishes the abort does
+// not cancel the call: it finishes, and what it contained keeps its slot.
 func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 	budget := &policy.Budget{Action: "crowdstrike.contain_host", Max: 5, Per: time.Hour}
 	for _, tc := range []struct {
@@ -183,11 +184,18 @@ func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 				cancelRequested := make(chan struct{})
 				var once sync.Once
 				h.env.SetOnActivityCanceledListener(func(*activity.Info) { once.Do(func() { close(cancelRequested) }) })
+				finishes := rev >= workflows.RevContainFinishes
+				aborted := make(chan struct{})
 				running := map[string]chan struct{}{}
 				for _, it := range tc.items {
 					running[it] = make(chan struct{})
 				}
 				failOnceStarted(t, h, &mu, running, wait)
+				fail := h.actions["core.fail"]
+				h.action("core.fail", func(ctx context.Context, c catalog.Call) (map[string]any, error) {
+					defer close(aborted)
+					return fail(ctx, c)
+				})
 				h.action("crowdstrike.contain_host", activities.CheckedAction(check, func(ctx context.Context, c catalog.Call) (map[string]any, error) {
 					host, _ := c.Params["hostname"].(string)
 					mu.Lock()
@@ -196,6 +204,16 @@ func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 						close(ch)
 					}
 					mu.Unlock()
+					if finishes {
+						// Still running once the run aborted: it finishes.
+						select {
+						case <-aborted:
+							time.Sleep(100 * time.Millisecond)
+						case <-time.After(wait):
+							t.Errorf("the run did not abort while the contain call for %s ran", host)
+						}
+						return map[string]any{"device_id": "aid-1"}, nil
+					}
 					select {
 					case <-cancelRequested:
 					case <-time.After(wait):
@@ -219,6 +237,22 @@ func TestBudgetSlotKeptWhenActionCancelled(t *testing.T) {
 					t.Fatal("no result")
 				}
 				st := stepOf(res, "isolate")
+				if finishes {
+					if res.Status != workflows.RunFailed || st.Status != "succeeded" {
+						t.Fatalf("run %s, isolate %s (%q): want the run failed by boom and the contain call it did not cancel succeeded", res.Status, st.Status, st.Error)
+					}
+					select {
+					case <-cancelRequested:
+						t.Error("a contain call in flight was cancelled")
+					default:
+					}
+					mu.Lock()
+					defer mu.Unlock()
+					if g := st.Guardrail; len(releases) != 0 || (g != nil && g.Released) {
+						t.Errorf("slot released for a containment that was applied: %+v, %+v", releases, g)
+					}
+					return
+				}
 				if st.Status != "failed" {
 					t.Fatalf("isolate %s (%q), want failed as cancelled", st.Status, st.Error)
 				}

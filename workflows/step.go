@@ -337,7 +337,14 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		summary = aheadSummary(summary, r.pb.Steps[next])
 		callTimeout += ahead.Timeout
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	callCtx := ctx
+	if !local && r.input.Rev >= RevContainFinishes && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
+		// The run's cancellation or abort does not reach a containment
+		// call in flight: the vendor may be applying it, so the run waits
+		// for what it did and records that (RevContainFinishes).
+		callCtx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	actx := workflow.WithActivityOptions(callCtx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		// Actions heartbeat (activities.wrap), so an attempt on a worker
 		// that died is retried within HeartbeatTimeout, not after timeout.
@@ -379,7 +386,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	default:
 		fut = workflow.ExecuteActivity(actx, cs.Step.Action, call)
 	}
-	err := fut.Get(ctx, &out)
+	err := fut.Get(callCtx, &out)
 	var d *policy.Decision
 	if guard != nil {
 		d = takeDecision(ctx, fut, err, checkedType)

@@ -158,8 +158,15 @@ const (
 	// arrived before any record started a run of its finding, so the late
 	// Create is deduplicated; an earlier worker would run the playbook.
 	RevWithdrawnAtStart = 7
+	// RevContainFinishes: a contain action's call in flight when its run
+	// is cancelled or aborts is not cancelled: it finishes (its current
+	// and remaining attempts) and the run records what it did. Abandoned,
+	// it was recorded failed though the vendor may have applied it, and
+	// the run's rollback did not undo it. Runs of earlier revisions sent
+	// the cancellation.
+	RevContainFinishes = 8
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevWithdrawnAtStart
+	LatestRev = RevContainFinishes
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean
