@@ -15,6 +15,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/config"
+	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/system"
 )
 
@@ -234,6 +235,12 @@ func serveCommand() command {
 func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	if _, err := system.ListenAddr("--http", o.HTTP); err != nil {
 		return &exitError{code: 2, err: err}
+	}
+	if o.UIURL != "" {
+		// The API's run URLs and every approval message link to it.
+		if err := slackapp.CheckUIURL(o.UIURL); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--ui-url (env %s): %w", slackapp.EnvPublicUIURL, err)}
+		}
 	}
 	// Personal tokens alone are enough; but a shared token file that is
 	// named is read or refused (readable by every user, missing, empty),

@@ -120,27 +120,37 @@ func (c Config) Validate() error {
 			EnvApprovalChannel)
 	}
 	if c.APIURL != "" {
-		if err := checkHTTPURL(c.APIURL); err != nil {
+		if err := CheckHTTPURL(c.APIURL); err != nil {
 			add("%s: %v", EnvAPIURL, err)
 		}
 	}
 	if c.PublicUIURL != "" {
-		if err := checkHTTPURL(c.PublicUIURL); err != nil {
+		if err := CheckUIURL(c.PublicUIURL); err != nil {
 			add("%s: %v", EnvPublicUIURL, err)
-		} else if u, _ := url.Parse(c.PublicUIURL); u.User != nil {
-			// Every approval message links to it: its userinfo (a
-			// proxy's basic auth) would be posted to the channel.
-			add("%s must not carry credentials (user:password@): it is the link in every approval message and run URL; let the proxy in front of the Temporal UI authenticate people another way (SSO)", EnvPublicUIURL)
 		}
 	}
 	return errors.Join(errs...)
 }
 
-// checkHTTPURL checks s is an absolute http(s) URL. Its errors never
+// CheckUIURL checks the public Temporal UI URL (RIPOSTE_PUBLIC_UI_URL,
+// serve --ui-url): an absolute http(s) URL without credentials. Every
+// approval message and run URL links to it, so its userinfo (a proxy's
+// basic auth) would be posted to the channel and returned by the API.
+func CheckUIURL(s string) error {
+	if err := CheckHTTPURL(s); err != nil {
+		return err
+	}
+	if u, _ := url.Parse(s); u.User != nil {
+		return errors.New("must not carry credentials (user:password@): it is the link in every approval message and run URL; let the proxy in front of the Temporal UI authenticate people another way (SSO)")
+	}
+	return nil
+}
+
+// CheckHTTPURL checks s is an absolute http(s) URL. Its errors never
 // quote a password: url's errors quote the whole text (which may carry
 // user:password@), so only what was refused is said; a URL is shown with
 // its password replaced (url.URL.Redacted).
-func checkHTTPURL(s string) error {
+func CheckHTTPURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
 		what := "unparsable"
