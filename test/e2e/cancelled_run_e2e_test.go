@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -74,12 +75,13 @@ func cancelRun(t *testing.T, h *devHarness, wid, name string) api.RunDetail {
 	return d
 }
 
-func TestSlackHoldOfCancelledRunSaysItStays(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the embedded Temporal server")
-	}
+// holdingAfterApproval starts riposte dev with the Slack fake and a run of
+// e2e-gated-long-hold for a finding uid blocking ip, approves its gate and
+// waits until its approval message shows the hold.
+func holdingAfterApproval(t *testing.T, uid, ip string) (*devHarness, *slackfake.Server, string) {
+	t.Helper()
 	h, fake := slackDev(t, false)
-	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"cancel-hold-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.95"},"unmapped":{"gated_long_hold":true}}`)
+	code, r := h.submit(fmt.Sprintf(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":%q},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":%q},"unmapped":{"gated_long_hold":true}}`, uid, ip))
 	if code != 202 {
 		t.Fatalf("submit: %d %+v", code, r)
 	}
@@ -92,12 +94,19 @@ func TestSlackHoldOfCancelledRunSaysItStays(t *testing.T) {
 	h.approve(wid, "block", "URECORDER")
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
 		if got, _ := lastApprovalUpdate(fake); strings.Contains(got, "*Holding*") {
-			break
+			return h, fake, wid
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the approval message never showed the hold")
 		}
 	}
+}
+
+func TestSlackHoldOfCancelledRunSaysItStays(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake, wid := holdingAfterApproval(t, "cancel-hold-1", "203.0.113.95")
 	d := cancelRun(t, h, wid, "cancelled-e2e-gated-long-hold")
 	if d.Status != workflows.RunCanceled {
 		t.Errorf("a run cancelled while it held reads status %q, want %q", d.Status, workflows.RunCanceled)
