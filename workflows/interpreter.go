@@ -396,7 +396,14 @@ func (r *run) schedule(ctx workflow.Context) {
 			// ran, even when the run aborted meanwhile.
 			if r.aborted && !r.always(s) && r.ranAhead[i] == nil {
 				started[i] = true
-				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run aborted: " + r.abortErr})
+				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: r.stopReason()})
+				continue
+			}
+			// A cancelled run starts no step, always: ones included
+			// (RevContainFinishes; before, each failed as cancelled).
+			if r.input.Rev >= RevContainFinishes && ctx.Err() != nil && r.ranAhead[i] == nil {
+				started[i] = true
+				r.finish(ctx, i, stepEnd{Status: playbook.StatusSkipped, Reason: "run cancelled"})
 				continue
 			}
 			ready, blocked := true, ""

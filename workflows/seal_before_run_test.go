@@ -19,11 +19,10 @@ import (
 // saw this run approves its containment. A seal made before the run even
 // started (beyond the clock-skew margin, MaxAge) cannot be a vote on it.
 //
-// FAILS until fixed. Proposed fix (workflows/approval.go, the decide
-// signal loop): after checkSeal, refuse a seal whose At is more than
-// signing.MaxAge before workflow.GetInfo(ctx).WorkflowStartTime, behind a
-// workflow.GetVersion("seal-after-run-start") gate like the other signal
-// checks (the Update validator needs no gate; Fresh already refuses there).
+// The decide signal loop refuses a seal whose At is more than
+// signing.MaxAge before the run's start, behind
+// workflow.GetVersion(ChangeSealAfterRunStart) like the other signal
+// checks (the Update validator needs no gate: Fresh refuses there).
 func TestSignalledSealFromBeforeTheRunRefused(t *testing.T) {
 	h, _ := newGateHarness(t, 1, "deny", "")
 	h.env.RegisterDelayedCallback(func() {

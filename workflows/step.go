@@ -337,6 +337,11 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		summary = aheadSummary(summary, r.pb.Steps[next])
 		callTimeout += ahead.Timeout
 	}
+	if r.input.Rev >= RevContainFinishes && ctx.Err() != nil {
+		// Cancelled or aborted before this call started (a for_each item
+		// waiting for its turn): nothing is sent.
+		return nil, playbook.StatusSkipped, "not started: " + r.stopReason(), nil
+	}
 	callCtx := ctx
 	if !local && r.input.Rev >= RevContainFinishes && cs.Action != nil && cs.Action.Risk == catalog.RiskContain {
 		// The run's cancellation or abort does not reach a containment
@@ -413,6 +418,15 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr, d
 	}
 	return nil, playbook.StatusFailed, errorMessage(err), d
+}
+
+// stopReason says why the run stops starting steps and calls: it was
+// cancelled (Temporal UI, tctl), or a step aborted it.
+func (r *run) stopReason() string {
+	if r.root != nil && r.root.Err() != nil {
+		return "run cancelled"
+	}
+	return "run aborted: " + r.abortErr
 }
 
 // takeDecision reads the guardrails' decision from a checked call's output
