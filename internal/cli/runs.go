@@ -29,16 +29,18 @@ rollback for one kind), with their outcome, the release time of a holding
 run and whether it was rolled back; show prints every step (status, times,
 what it acts on, output summary, error), the outcome, holds with their release times and the
 rollback; follow prints step progress live until the run ends and exits 0
-when it completed (whatever its outcome), 1 when it failed. A poll the API
+when it completed (whatever its outcome), 1 when it failed, 3 when it was
+ended from outside (canceled, terminated, timed_out). A poll the API
 cannot answer for now (429, 502, 503, 504, no connection) is retried, after
 its Retry-After, for up to --retry-for; then follow exits 4 saying so: exit
 4 means follow did not see the run end (it gave up, or the API refused to
 show the run: not found, a token refused, a certificate not trusted), not
 that the run failed.
 
-Statuses: running, waiting_approval, holding, succeeded, failed; and for a
-run Temporal ended itself (no code of the run ran at its end): terminated,
-timed_out, canceled.
+Statuses: running, waiting_approval, holding, succeeded, failed, canceled
+(cancelled from the Temporal UI or temporal workflow cancel); and for a run
+Temporal ended itself (no code of the run ran at its end): terminated,
+timed_out.
 Outcomes: contained, partially_contained, not_contained, no_containment,
 withdrawn, failed.`
 
@@ -556,10 +558,17 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 			if d.Outcome != "" {
 				end += " (" + workflows.OutcomeText(d.Outcome, d.OutcomeDetail) + ")"
 			}
-			printLine(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
-			if d.Status == workflows.RunSucceeded {
+			switch d.Status {
+			case workflows.RunSucceeded:
+				printLine(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
 				return 0
+			case workflows.RunCanceled, api.StatusTerminated, api.StatusTimedOut:
+				// Not a failure of the run: an operator or Temporal ended
+				// it, and what it contained may stay in place.
+				printLine(s.Out, "run %s: %s: ended from outside (exit %d); riposte runs show says what it left in place\n", strings.TrimSpace(d.WorkflowID), end, exitFollowEnded)
+				return exitFollowEnded
 			}
+			printLine(s.Out, "run %s: %s\n", strings.TrimSpace(d.WorkflowID), end)
 			return 1
 		}
 		select {
@@ -569,6 +578,12 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 		}
 	}
 }
+
+// exitFollowEnded is runs follow's exit code for a run ended from outside:
+// cancelled (Temporal UI, temporal workflow cancel), terminated or timed
+// out. It did not fail, and did not complete on its own either: its
+// containment may still be in place (runs show says what became of it).
+const exitFollowEnded = 3
 
 // exitFollowUnknown is runs follow's exit code when it did not see the run
 // end: not 1, which says the run failed.
