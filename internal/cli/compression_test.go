@@ -11,6 +11,7 @@ import (
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 
 	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 // worker and serve compress payloads only when told: releases before
@@ -42,7 +43,7 @@ func TestPayloadCompressionFlag(t *testing.T) {
 			if err := fs.Parse(append([]string{"--temporal-address", "127.0.0.1:7233"}, tt.args...)); err != nil {
 				t.Fatal(err)
 			}
-			o, err := f.options("riposte-worker", s)
+			o, err := f.options(telemetry.ProcessWorker, s)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want one naming %s", err, tt.wantErr)

@@ -17,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/system"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 const devUsage = `Usage: riposte dev [flags]
@@ -160,7 +161,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		NoGRPCCompression: true,
 		// Only this process reads the dev data dir's payloads.
 		PayloadCompression: !o.NoPayloadCompression,
-		Telemetry:          o.Observe.options("riposte-dev"),
+		Telemetry:          o.Observe.options(telemetry.ProcessDev),
 		Slack:              slack,
 		// No riposte.yaml: fake vendors on loopback speak the same API
 		// subset, so playbooks run end to end without any vendor account.

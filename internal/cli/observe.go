@@ -18,7 +18,10 @@ func (f *observeFlags) register(fs *flag.FlagSet) {
 		"serve Prometheus metrics at http://ADDR/metrics: port or host:port, e.g. :9090 (env RIPOSTE_METRICS_ADDR); empty = no metrics listener")
 }
 
-// options returns the telemetry of the process named service.
-func (f observeFlags) options(service string) *system.TelemetryOptions {
-	return &system.TelemetryOptions{Service: service, MetricsAddr: f.MetricsAddr}
+// options returns the telemetry of the process (telemetry.ProcessWorker,
+// ProcessServe, ProcessDev): traces name it riposte-<process>, and its
+// /metrics says riposte_build_info{process=<process>}.
+func (f observeFlags) options(process string) *system.TelemetryOptions {
+	return &system.TelemetryOptions{Service: "riposte-" + process, Process: process, Version: buildVersion(),
+		MetricsAddr: f.MetricsAddr}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/slackapp"
 	"github.com/riposte-dev/riposte/internal/system"
+	"github.com/riposte-dev/riposte/internal/telemetry"
 )
 
 const workerUsage = `Usage: riposte worker [flags]
@@ -42,8 +43,8 @@ func (f *clusterFlags) register(fs *flag.FlagSet) {
 }
 
 // options returns the system options these flags choose for the process
-// named service (logger, keys, telemetry).
-func (f *clusterFlags) options(service string, s Streams) (system.Options, error) {
+// (telemetry.ProcessWorker or ProcessServe: logger, keys, telemetry).
+func (f *clusterFlags) options(process string, s Streams) (system.Options, error) {
 	// Validate, and read the TLS files (a client key every user may read
 	// is refused) before anything starts: a usage error, exit 2.
 	if _, err := f.Temporal.ClientOptions(nil); err != nil {
@@ -58,7 +59,7 @@ func (f *clusterFlags) options(service string, s Streams) (system.Options, error
 		return system.Options{}, err
 	}
 	return system.Options{Logger: newLogger(s, f.LogLevel), Temporal: f.Temporal, Keys: keys, DecisionKeys: dkeys,
-		PayloadCompression: f.Encryption.Compression, Telemetry: f.Observe.options(service)}, nil
+		PayloadCompression: f.Encryption.Compression, Telemetry: f.Observe.options(process)}, nil
 }
 
 // workerOptions are riposte worker's flags.
@@ -105,7 +106,7 @@ func workerCommand() command {
 }
 
 func runWorker(ctx context.Context, o workerOptions, s Streams) error {
-	so, err := o.options("riposte-worker", s)
+	so, err := o.options(telemetry.ProcessWorker, s)
 	if err != nil {
 		return err
 	}
@@ -252,7 +253,7 @@ func runServe(ctx context.Context, o serveOptions, s Streams) error {
 	case err != nil && o.TokensFile == "":
 		return &exitError{code: 2, err: fmt.Errorf("%w, or --tokens-file (personal tokens)", err)}
 	}
-	so, err := o.options("riposte-serve", s)
+	so, err := o.options(telemetry.ProcessServe, s)
 	if err != nil {
 		return err
 	}

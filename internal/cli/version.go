@@ -13,11 +13,17 @@ func versionCommand() command {
 				fmt.Fprintln(s.Out, "Usage: riposte version")
 				return 0
 			}
-			v := "devel"
-			if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-				v = bi.Main.Version
-			}
-			fmt.Fprintf(s.Out, "riposte %s\n", v)
+			fmt.Fprintf(s.Out, "riposte %s\n", buildVersion())
 			return 0
 		}}
+}
+
+// buildVersion is the module version the binary was built from ("devel"
+// for a build from a work tree): riposte version prints it, and every
+// process's riposte_build_info carries it.
+func buildVersion() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		return bi.Main.Version
+	}
+	return "devel"
 }

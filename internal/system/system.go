@@ -85,6 +85,10 @@ type EmbeddedOptions struct {
 type TelemetryOptions struct {
 	// Service names the process in traces.
 	Service string
+	// Process and Version label riposte_build_info
+	// (telemetry.MetricsOptions): telemetry.ProcessWorker, ProcessServe or
+	// ProcessDev, and the build's version.
+	Process, Version string
 	// MetricsAddr, when set, serves /metrics and /readyz on its own
 	// listener: port or host:port.
 	MetricsAddr string

@@ -33,7 +33,8 @@ func startObservability(ctx context.Context, o TelemetryOptions, logger *slog.Lo
 		_ = shutdown(ctx)
 		return nil, err
 	}
-	obs := &observability{Metrics: telemetry.NewMetrics(), tracing: ti, shutdown: shutdown}
+	obs := &observability{Metrics: telemetry.NewMetrics(telemetry.MetricsOptions{Process: o.Process, Version: o.Version}),
+		tracing: ti, shutdown: shutdown}
 	if (telemetry.TracingOptions{}).Enabled() {
 		logger.Info("tracing on", "service", o.Service)
 	}

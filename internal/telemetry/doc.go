@@ -26,6 +26,8 @@
 //	riposte_guardrail_decisions_total{rule,decision}  site policy decisions on contain steps (decision: allow, gate, refuse)
 //	riposte_api_requests_total{route,code}            HTTP requests by ServeMux pattern and status code
 //	riposte_slack_socket_mode_connected               1 while Slack Socket Mode is connected, 0 while not (only where Socket Mode is on)
+//	riposte_build_info{process,version,go_version}    always 1 (process: worker, serve, dev; [MetricsOptions].Process): alert on
+//	                                                  absent(riposte_build_info{process="worker"}), independent of job names
 //
 // plus go_* and process_* from the standard collectors.
 //

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -28,6 +29,14 @@ const (
 	MetricGuardrailDecisions     = "riposte_guardrail_decisions_total"
 	MetricAPIRequests            = "riposte_api_requests_total"
 	MetricSlackSocketMode        = "riposte_slack_socket_mode_connected"
+	MetricBuildInfo              = "riposte_build_info"
+)
+
+// Processes named by riposte_build_info's process label.
+const (
+	ProcessWorker = "worker" // riposte worker
+	ProcessServe  = "serve"  // riposte serve
+	ProcessDev    = "dev"    // riposte dev (worker and API in one process)
 )
 
 // Reasons a detection request is rejected (riposte_detections_rejected_total).
@@ -91,6 +100,15 @@ type MetricsOptions struct {
 	// NoRuntimeCollectors leaves out the go_* and process_* collectors
 	// (tests that compare whole outputs).
 	NoRuntimeCollectors bool
+	// Process, when set, exports riposte_build_info{process,version,
+	// go_version} = 1: ProcessWorker, ProcessServe or ProcessDev. The
+	// "no worker / no API at all" alerts read it (absent() of a process),
+	// whatever job name the scrape configuration gives the targets.
+	// Empty leaves the series out (tests, riposte bench).
+	Process string
+	// Version is the build's version as `riposte version` prints it
+	// (exported as "unknown" when empty).
+	Version string
 }
 
 // NewMetrics registers Riposte's metrics, the SDK adapter's collector and
@@ -156,6 +174,9 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 	m.reg.MustRegister(m.detectionsReceived, m.detectionsDeduplicated, m.detectionsRejected,
 		m.runsStarted, m.runsFinished, m.withdrawalsRecorded, m.stepDuration, m.pending, m.approvalDecision,
 		m.containment, m.guardrail, m.apiRequests, m.sdk)
+	if o.Process != "" {
+		m.reg.MustRegister(newBuildInfo(o.Process, o.Version))
+	}
 	if !o.NoRuntimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -189,6 +210,21 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 		MetricAPIRequests:            {labels: []string{"route", "code"}, counter: counterVec(m.apiRequests)},
 	}
 	return m
+}
+
+// newBuildInfo is riposte_build_info: always 1, its labels say which
+// process and build answers the scrape.
+func newBuildInfo(process, version string) prometheus.Gauge {
+	if version == "" {
+		version = "unknown"
+	}
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        MetricBuildInfo,
+		Help:        "Always 1, labelled with the Riposte process (worker, serve, dev), its version and Go version.",
+		ConstLabels: prometheus.Labels{"process": process, "version": version, "go_version": runtime.Version()},
+	})
+	g.Set(1)
+	return g
 }
 
 // Registry returns the registry, to add collectors of other parts.

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -252,5 +253,18 @@ func TestNilMetricsIsNoop(t *testing.T) {
 	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
 	if rec.Code != 404 {
 		t.Errorf("nil Metrics handler: %d", rec.Code)
+	}
+}
+
+// TestBuildInfo: riposte_build_info{process,version,go_version} = 1 from a
+// process's registry (the alerts' absent() reads it, whatever the job
+// name), and nothing without a process (tests, riposte bench).
+func TestBuildInfo(t *testing.T) {
+	m := NewMetrics(MetricsOptions{NoRuntimeCollectors: true, Process: ProcessWorker, Version: "v1.2.3"})
+	wantValue(t, scrape(t, m.Handler()), MetricBuildInfo, "go_version="+runtime.Version()+",process=worker,version=v1.2.3", 1)
+	m = NewMetrics(MetricsOptions{NoRuntimeCollectors: true, Process: ProcessServe})
+	wantValue(t, scrape(t, m.Handler()), MetricBuildInfo, "go_version="+runtime.Version()+",process=serve,version=unknown", 1)
+	if _, ok := scrape(t, NewMetrics(MetricsOptions{NoRuntimeCollectors: true}).Handler())[MetricBuildInfo]; ok {
+		t.Errorf("%s exported without a process", MetricBuildInfo)
 	}
 }
