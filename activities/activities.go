@@ -136,7 +136,7 @@ func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any
 	// Handlers return errors with their own context; the step id and
 	// action are already on the activity, so nothing is added here.
 	out, err := d.Run(ctx, env, call)
-	if err == nil && d.Risk == catalog.RiskContain && preexisting(ctx, out) {
+	if err == nil && d.Risk == catalog.RiskContain && !call.Reset && preexisting(ctx, out) {
 		out[catalog.OutputPreexisting] = true
 	}
 	return out, attemptTimedOut(ctx, err)

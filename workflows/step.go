@@ -377,6 +377,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		Index:          index,
 		IdempotencyKey: key,
 		DryRun:         r.input.Simulated(),
+		Reset:          r.wasReset(),
 		Guardrail:      guard,
 		Ahead:          ahead,
 	}
@@ -418,6 +419,14 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr, d
 	}
 	return nil, playbook.StatusFailed, errorMessage(err), d
+}
+
+// wasReset reports a run started by Temporal's Reset of an earlier one:
+// the containment its calls find may be that run's (catalog.Call.Reset).
+// Activity input: replay never compares it.
+func (r *run) wasReset() bool {
+	orig := r.info.OriginalRunID
+	return orig != "" && orig != r.info.WorkflowExecution.RunID
 }
 
 // stopReason says why the run stops starting steps and calls: it was

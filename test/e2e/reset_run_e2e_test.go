@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"fmt"
+	"net/url"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// A run reset from the Temporal UI or `temporal workflow reset` to before
+// a contain step (reset to its first workflow task: an operator recovering
+// a stuck run) runs the step again in a new run. The reset terminates the
+// old run, whose contain_for timer then never fires. The new run's call
+// finds the block the old run applied; it used to mark it `preexisting`
+// ("someone else applied it": README, Undo), so the new run did not hold
+// it either and `riposte rollback` answered 409 "already in place before
+// it": the run's own containment was orphaned. The run knows it was reset
+// (workflow.GetInfo(ctx).OriginalRunID differs from its RunID) and says so
+// in the call (catalog.Call.Reset): the block is its own, held and undone.
+func TestResetRunKeepsItsOwnContainment(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"reset-hold-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.91"},"unmapped":{"hold_case":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-hold")
+	var first string
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
+		if d := h.runDetail(t, wid); d.Status == workflows.RunHolding {
+			first = d.RunID
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the hold run never showed holding")
+		}
+	}
+	// Reset to the first workflow task, as the UI's "Reset" does.
+	var taskDone int64
+	it := c.GetWorkflowHistory(t.Context(), wid, first, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && taskDone == 0 {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			taskDone = ev.GetEventId()
+		}
+	}
+	resp, err := c.ResetWorkflowExecution(t.Context(), &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 "default",
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: first},
+		Reason:                    "operator reset to the first workflow task",
+		WorkflowTaskFinishEventId: taskDone,
+		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
+	})
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	var d workflowsDetail
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
+		d = h.runDetail(t, wid)
+		if d.RunID == resp.GetRunId() && len(d.Steps) == 1 && d.Steps[0].EndedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset run %s never ended its block step: %+v", resp.GetRunId(), d)
+		}
+	}
+	out, _ := d.Steps[0].Output.(map[string]any)
+	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
+	if pre, _ := out[catalog.OutputPreexisting].(bool); pre {
+		t.Errorf("the reset run's block is marked preexisting: the block its own earlier run applied is taken for someone else's")
+	}
+	if len(d.Holds) != 1 {
+		t.Errorf("reset run holds %+v: want the block held for its contain_for (the old run's timer died with the reset)", d.Holds)
+	}
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
+	if code != 202 && code != 200 {
+		t.Errorf("rollback of the reset run: %d %s; want it to undo the block the run applied", code, b)
+	}
+}
