@@ -174,6 +174,43 @@ type undoRules struct {
 	// applied, so a rollback undoes it and a withdrawal lists it (before,
 	// only succeeded calls did, and nothing could lift such a block).
 	partlyApplied bool
+	// uncertain: a contain call whose result is unknown (UncertainCall:
+	// it timed out in its action, failed saying catalog.MayHaveReached,
+	// or was cancelled in flight) is listed in a withdrawal's review, as
+	// it may be in place. A rollback does not undo it: no answer says
+	// whether the run applied it or someone else had.
+	uncertain bool
+}
+
+// changeReviewUncertain gates undoRules.uncertain.
+const changeReviewUncertain = "review-uncertain-containment"
+
+// UncertainCall reports whether a contain call with this status, error and
+// gate (nil for an item) may have acted though no answer said so: it
+// timed out in its action (not at its gate), or failed after its request
+// may have reached the vendor, or was cancelled in flight.
+func UncertainCall(status, err string, gate *Gate) bool {
+	switch status {
+	case playbook.StatusTimedOut:
+		return gate == nil || gate.State != GateTimedOut
+	case playbook.StatusFailed:
+		return strings.Contains(err, catalog.MayHaveReached) || strings.HasPrefix(err, "cancelled:")
+	}
+	return false
+}
+
+// StepUncertain reports whether step st (or one of its items) made a
+// contain call whose result is unknown (UncertainCall).
+func StepUncertain(st StepResult) bool {
+	if len(st.Items) == 0 {
+		return UncertainCall(st.Status, st.Error, st.Gate)
+	}
+	for _, it := range st.Items {
+		if UncertainCall(it.Status, it.Error, nil) {
+			return true
+		}
+	}
+	return false
 }
 
 // changeUndoPartlyApplied gates undoRules.partlyApplied.
@@ -211,7 +248,7 @@ func preexistingOutput(out any) bool {
 }
 
 // currentUndoRules are the rules of new runs, the API and the CLI.
-var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true, releasingHolds: true, partlyApplied: true}
+var currentUndoRules = undoRules{partialItems: true, releasedHolds: true, undoneInRun: true, preexisting: true, allTargetKeys: true, releasingHolds: true, partlyApplied: true, uncertain: true}
 
 // changeUndoReleasedHolds is the GetVersion change id of
 // undoRules.releasedHolds.
@@ -372,6 +409,8 @@ func reviewSteps(steps []StepResult, cat *catalog.Catalog, rules undoRules) []st
 	var out []string
 	for i, st := range steps {
 		if _, ok := containStep(st, cat); ok && stepApplied(st, rules) && !allPaired(pairs, steps, i) && !(rules.preexisting && Preexisting(st)) {
+			out = append(out, st.ID)
+		} else if ok && rules.uncertain && StepUncertain(st) {
 			out = append(out, st.ID)
 		}
 	}
@@ -548,6 +587,7 @@ func (r *run) undoRules(ctx workflow.Context, steps []StepResult) undoRules {
 		{changeTargetKeys, func(u *undoRules) { u.allTargetKeys = true }},
 		{changeHoldsWhileRunning, func(u *undoRules) { u.releasingHolds = true }},
 		{changeUndoPartlyApplied, func(u *undoRules) { u.partlyApplied = true }},
+		{changeReviewUncertain, func(u *undoRules) { u.uncertain = true }},
 	} {
 		next := rules
 		c.take(&next)

@@ -328,7 +328,37 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 			return nil, "the run's containment was undone by a later step of the run itself"
 		}
 	}
+	for _, st := range d.Steps {
+		if containAction(cat, st.Action) && workflows.StepUncertain(st) {
+			// Not undone: no answer says whether the run applied it or
+			// someone else had; say where to look instead of "nothing".
+			return nil, fmt.Sprintf("the run has no succeeded contain step; but step %s's call (%s) %s, so its containment may be in place: check the vendor's console and undo it there if it is (a rollback does not undo what the run cannot tell is its own)", st.ID, st.Action, uncertainWhy(st))
+		}
+	}
 	return nil, "the run has no succeeded contain step"
+}
+
+func containAction(cat *catalog.Catalog, action string) bool {
+	a, ok := cat.Lookup(action)
+	return ok && a.Risk == catalog.RiskContain
+}
+
+// uncertainWhy says why a step's contain call may have acted.
+func uncertainWhy(st workflows.StepResult) string {
+	status, err := st.Status, st.Error
+	for _, it := range st.Items {
+		if workflows.UncertainCall(it.Status, it.Error, nil) {
+			status, err = it.Status, it.Error
+			break
+		}
+	}
+	switch {
+	case status == playbook.StatusTimedOut:
+		return "timed out"
+	case strings.Contains(err, catalog.MayHaveReached):
+		return "failed after its request " + catalog.MayHaveReached
+	}
+	return "was cancelled while it ran"
 }
 
 // withdrawalUndid leaves out of undo the calls the run's own withdrawal
