@@ -60,3 +60,53 @@ func TestCancelledRunRecordsItsInFlightContainment(t *testing.T) {
 		})
 	}
 }
+
+const readThenContain = `apiVersion: riposte/v1
+name: readfirst
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: enrich
+    action: core.noop
+    with: {x: 1}
+  - id: isolate
+    action: defender.isolate_machine
+    needs: [enrich]
+    with: {hostname: "h1"}
+    approval: auto
+`
+
+// A run cancelled while a read step's call runs: that call is cut short
+// and fails ("cancelled: run cancelled"), but it does not abort the run:
+// the cancel ends it. The run reads canceled, nothing after starts, and
+// its outcome says what the steps did rather than "failed" ("run aborted:
+// step enrich failed: cancelled: ", as a run cancelled on revision 7
+// read).
+func TestCancelledRunIsNotAFailure(t *testing.T) {
+	h, ran := outcomeHarness(t, false)
+	h.rev = workflows.LatestRev
+	h.action("core.noop", func(ctx context.Context, call catalog.Call) (map[string]any, error) {
+		go h.env.CancelWorkflow()
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+		return call.Params, nil
+	})
+	res, _ := h.run(compileYAML(t, readThenContain), det)
+	if res == nil {
+		t.Fatal("no result")
+	}
+	if res.Status != workflows.RunCanceled || res.Outcome == workflows.OutcomeFailed {
+		t.Errorf("run %s, outcome %s (%s): want canceled, not failed", res.Status, res.Outcome, res.OutcomeDetail)
+	}
+	if st := stepOf(res, "isolate"); st.Status != playbook.StatusSkipped || st.Reason != "run cancelled" {
+		t.Errorf("isolate %s (%s%s), want skipped: run cancelled", st.Status, st.Reason, st.Error)
+	}
+	for _, name := range *ran {
+		if name == "isolate" {
+			t.Error("isolate ran after the run was cancelled")
+		}
+	}
+	t.Logf("enrich %s %q; outcome %s %q", stepOf(res, "enrich").Status, stepOf(res, "enrich").Error, res.Outcome, res.OutcomeDetail)
+}

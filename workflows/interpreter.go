@@ -462,6 +462,12 @@ func (r *run) schedule(ctx workflow.Context) {
 			// An always: step that ends after the abort does not abort again.
 			continue
 		}
+		if r.input.Rev >= RevContainFinishes && ctx.Err() != nil {
+			// A step that ends after the run was cancelled (its call cut
+			// short) does not abort it: the cancel ends the run, and its
+			// outcome says what the steps did, not "failed".
+			continue
+		}
 		if r.stepAborts(i) && s.OnFailure != playbook.OnFailureContinue && !r.aborted {
 			r.aborted = true
 			r.abortErr = fmt.Sprintf("step %s %s: %s", s.ID, st, cmp.Or(r.results[i].Error, r.results[i].Reason))

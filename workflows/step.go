@@ -416,6 +416,9 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	}
 	var ce *temporal.CanceledError
 	if errors.As(err, &ce) {
+		if r.input.Rev >= RevContainFinishes {
+			return nil, playbook.StatusFailed, "cancelled: " + r.stopReason(), d
+		}
 		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr, d
 	}
 	return nil, playbook.StatusFailed, errorMessage(err), d
