@@ -17,7 +17,7 @@ import (
 // SecretAccessKey: …, X-Api-Key: … (JSON, form, header and log shapes),
 // and {\"password\":\"…\"} (JSON quoted in a JSON string: a vendor echoing
 // the request it refused). A quoted value is taken to its closing quote.
-var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*[:=]\s*)(` + escapedValue + `\\"|"(?:[^"\\]|\\.)*"|'[^']*'|` + objectValue + `|[^"'&,;\s{}\]\\][^"'&,;\s}\]]*(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
+var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*[:=]\s*)(` + escapedValue + `\\"|"(?:[^"\\]|\\.)*"|'[^']*'|` + objectValue + `|` + arrayValue + `|[^"'&,;\s{}\]\\][^"'&,;\s}\]]*(?:\s+[A-Za-z0-9\-._~+/]{8,}=*)?)`)
 
 // objectValue: an object given as a secret key's value, {"value":"…"}
 // (Okta's "credentials": {"password": {"value": "…"}}), with objects one
@@ -25,6 +25,14 @@ var secretKeyValue = regexp.MustCompile(`(?i)(` + secretKeyNames + `)(\\?"?'?\s*
 // in it is the secret's, so it is redacted whole; also when the text ends
 // inside it (Snippet's cut).
 const objectValue = `\{(?:[^{}]|\{[^{}]*\})*(?:\}|$)`
+
+// arrayValue: a JSON array of strings given as a secret key's value, as
+// request headers are serialized by Go's http.Header and Spring's
+// HttpHeaders ({"X-Api-Key":["…"]}, a gateway echoing the request it
+// refused) or a form field sent as a list ({"password":["…"]}); also
+// quoted in a JSON string ([\"…\"]) and when the text ends inside it. It
+// is redacted whole.
+const arrayValue = `\[\s*(?:"(?:[^"\\]|\\.)*(?:"\s*,\s*"(?:[^"\\]|\\.)*)*(?:"\s*\]|$)|` + escapedValue + `(?:\\"\s*,\s*` + escapedValue + `)*(?:\\"\s*\]|$))`
 
 // escapedValue is the start of a string of JSON quoted in a JSON string,
 // up to (not including) its closing \": an escaped quote inside it is \\\",
@@ -129,6 +137,21 @@ func redactKeyValues(s string) string {
 			if !strings.HasPrefix(v, "{"+redacted+"}") {
 				b.WriteString(s[last:m[0]])
 				b.WriteString(key + sep + "{" + redacted + "}")
+				last = m[1]
+			}
+			continue
+		}
+		// An array of strings (arrayValue) is replaced by one redacted
+		// string; a '[' that opens no string is an unquoted value's
+		// (Go's %v of a header map, a [REDACTED] already written).
+		if inner := strings.TrimLeft(v[1:], " \t\r\n"); v[0] == '[' && (strings.HasPrefix(inner, `"`) || strings.HasPrefix(inner, `\"`)) {
+			q := `"`
+			if strings.HasPrefix(inner, `\"`) {
+				q = `\"`
+			}
+			if w := "[" + q + redacted + q + "]"; v != w {
+				b.WriteString(s[last:m[0]])
+				b.WriteString(key + sep + w)
 				last = m[1]
 			}
 			continue
