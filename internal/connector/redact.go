@@ -63,6 +63,18 @@ var secretElementOpen = regexp.MustCompile(`(?i)<(?:[A-Za-z0-9_.-]+:)?(?:` + sec
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
 
+// pemPrivateKey: a private key in PEM (RFC 7468: PKCS #8 PRIVATE KEY and
+// ENCRYPTED PRIVATE KEY, RSA and EC PRIVATE KEY, OPENSSH PRIVATE KEY, PGP
+// PRIVATE KEY BLOCK), its lines broken by newlines or by \n escapes (a
+// JSON string), up to its END line (group 2) or, cut, as far as its
+// characters go; group 1 is the BEGIN line. Both lines are kept, so the
+// error still says what was there.
+var pemPrivateKey = regexp.MustCompile(`(-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)(?:` + pemBody + `*?(-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)|` + pemBody + `*)`)
+
+// pemBody: a character of a PEM body: base64, line breaks (also escaped),
+// and the Proc-Type and DEK-Info headers of a legacy encrypted key.
+const pemBody = `[A-Za-z0-9+/=\s:,.\\-]`
+
 // jwtShape: header.payload[.signature] of a JWS/JWT (base64url JSON).
 var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?`)
 
@@ -90,6 +102,7 @@ func RedactShapes(s string) string {
 	if s == "" {
 		return s
 	}
+	s = redactPEM(s)
 	s = jwtShape.ReplaceAllString(s, redacted)
 	s = urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
 		sub := urlUserinfo.FindStringSubmatch(m)
@@ -110,6 +123,31 @@ func RedactShapes(s string) string {
 		return sub[1] + " " + redacted
 	})
 	return replaceAWSSecrets(s)
+}
+
+// redactPEM replaces the body of each PEM private key (pemPrivateKey),
+// one already replaced ("-----BEGIN … PRIVATE KEY-----[REDACTED]") left
+// as it is.
+func redactPEM(s string) string {
+	locs := pemPrivateKey.FindAllStringSubmatchIndex(s, -1)
+	if locs == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range locs {
+		if strings.HasPrefix(s[m[3]:], redacted) {
+			continue
+		}
+		b.WriteString(s[last:m[0]])
+		b.WriteString(s[m[2]:m[3]] + redacted)
+		if m[4] >= 0 {
+			b.WriteString(s[m[4]:m[5]])
+		}
+		last = m[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 // redactKeyValues replaces the values secretKeyValue finds, except
