@@ -166,6 +166,9 @@ func redactKeyValues(s string) string {
 	last := 0
 	for _, m := range locs {
 		key, sep, v := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
+		if m[0] < last {
+			continue // inside a passphrase already redacted
+		}
 		if inSpan(m[2], arns) || isProse(key, sep, v, s[m[7]:]) {
 			continue
 		}
@@ -194,6 +197,13 @@ func redactKeyValues(s string) string {
 			}
 			continue
 		}
+		end := m[1]
+		if isWords(v) && strings.Contains(sep, ":") && !strings.ContainsAny(sep, "=\"'") {
+			// "password: Correct horse battery staple": the words that
+			// follow a word-only value on its line are its own (a
+			// passphrase), not prose (isProse said so).
+			end += len(passphraseRest.FindString(s[end:]))
+		}
 		q := ""
 		if len(v) >= 4 && strings.HasPrefix(v, `\"`) {
 			q = v[:2]
@@ -205,10 +215,24 @@ func redactKeyValues(s string) string {
 		}
 		b.WriteString(s[last:m[0]])
 		b.WriteString(key + sep + q + redacted + q)
-		last = m[1]
+		last = end
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// passphraseRest: the words after a word-only value on its line.
+var passphraseRest = regexp.MustCompile(`^(?:[ \t]+[A-Za-z]+\b)+`)
+
+// isWords: one or more words of letters only.
+func isWords(v string) bool {
+	f := strings.Fields(v)
+	for _, w := range f {
+		if hasDigitOrSymbol(w) {
+			return false
+		}
+	}
+	return len(f) > 0
 }
 
 // secretARN: the ARN of a Secrets Manager secret (any partition), which

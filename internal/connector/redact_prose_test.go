@@ -40,8 +40,8 @@ func TestRedactShapesKeepsProseAndSecretNames(t *testing.T) {
 		{`password: hunter`, "hunter"},
 		{`password=Correct horse battery staple`, "Correct"},
 		// A diceware passphrase reads like words, not like a sentence, and
-		// is not shown as prose (an unquoted value ends at a space, so only
-		// its first word is the value found, as before).
+		// is not shown as prose (all its words are redacted:
+		// TestRedactShapesHidesAWholePassphrase).
 		{`password: Correct horse battery staple`, "Correct"},
 		{`client_secret: Purple Monkey Dishwasher Lamp`, "Purple"},
 		{`{"password": "Password requirements were not met"}`, "requirements"},
