@@ -252,9 +252,10 @@ func inSpan(i int, spans [][]int) bool {
 }
 
 // proseValue: the start of a sentence: a capitalized word of letters,
-// then three more words ("Password requirements were not met", "Passwords
-// must be at least 8 characters").
-var proseValue = regexp.MustCompile(`^[A-Z][a-z]+(?:\s+[A-Za-z]+){3}\b`)
+// then three more words on its line ("Password requirements were not
+// met", "Passwords must be at least 8 characters"): the next line is
+// another text, not the rest of the sentence.
+var proseValue = regexp.MustCompile(`^[A-Z][a-z]+(?:[ \t]+[A-Za-z]+){3}\b`)
 
 // proseWords are words a sentence about a field has and a passphrase of
 // random words (diceware: "Correct horse battery staple") rarely does.
