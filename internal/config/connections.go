@@ -536,12 +536,24 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 			return activities.SecretRef{}, false
 		}
 		val, set := p.opts.LookupEnv(ref.Env)
+		// A valid name may still be the secret itself (a CrowdStrike
+		// client secret, a hex API key): one that reads like a secret
+		// (connector.EnvLooksLikeSecret) is neither printed nor shown in
+		// the snippet of its line.
+		named, hint := "env var "+ref.Env, ""
+		if connector.EnvLooksLikeSecret(ref.Env) {
+			named = "the env var named here (not shown: it looks like a secret, not a name)"
+			hint = "; if that is the secret itself, put it in an env var and write {env: THAT_VAR}"
+		}
 		switch {
 		case !set:
-			p.errorf(refNode, "connection %s: %s: env var %s is not set", conn, key, ref.Env)
+			p.errorf(refNode, "connection %s: %s: %s is not set%s", conn, key, named, hint)
+			if hint != "" {
+				p.hideAll(refNode)
+			}
 			return activities.SecretRef{}, false
 		case strings.TrimSpace(val) == "":
-			p.errorf(refNode, "connection %s: %s: env var %s is empty", conn, key, ref.Env)
+			p.errorf(refNode, "connection %s: %s: %s is empty", conn, key, named)
 			return activities.SecretRef{}, false
 		}
 		return ref, true

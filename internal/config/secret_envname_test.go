@@ -9,9 +9,10 @@ import (
 // common slip: the field holds the value, env names where it comes from)
 // was quoted in full by the error "… is not a valid env var name", which
 // riposte validate, serve and the worker print to stderr, CI logs and the
-// startup log. Tokens hold '-', '.', '/', '+' or '=' (a Slack token, an
-// Okta SSWS key, a base64 key), so they are never valid names and always
-// take that path. The error must not quote what it refused.
+// startup log. Tokens holding '-', '.', '/', '+' or '=' (a Slack token, an
+// Okta SSWS key, a base64 key) are never valid names and take that path;
+// the error must not quote what it refused. (Secrets that are valid names:
+// TestSecretPastedAsValidEnvNameIsNotEchoed.)
 func TestSecretPastedAsEnvNameIsNotEchoed(t *testing.T) {
 	const secret = "xoxb-1234-5678-S3cr3tValue42"
 	for name, line := range map[string]string{

@@ -64,6 +64,9 @@ func (r SecretRef) IsZero() bool { return r.Env == "" && r.File == "" && r.Lab =
 func (r SecretRef) String() string {
 	switch {
 	case r.Env != "":
+		if EnvLooksLikeSecret(r.Env) {
+			return "env:" + hiddenEnv
+		}
 		return "env:" + r.Env
 	case r.File != "":
 		if FileLooksLikeSecret(r.File) {
@@ -88,6 +91,9 @@ func (r SecretRef) MarshalJSON() ([]byte, error) {
 	switch {
 	case r.Env != "":
 		m["env"] = r.Env
+		if EnvLooksLikeSecret(r.Env) {
+			m["env"] = hiddenEnv
+		}
 	case r.File != "":
 		m["file"] = r.File
 		if FileLooksLikeSecret(r.File) {
@@ -98,6 +104,26 @@ func (r SecretRef) MarshalJSON() ([]byte, error) {
 	}
 	return json.Marshal(m)
 }
+
+// hiddenEnv stands for an {env: NAME} value that is not printed.
+const hiddenEnv = "(name not shown: it looks like a secret)"
+
+// describeEnv is "env var NAME" for an error, or, when NAME looks like a
+// secret pasted where its var's name belongs (EnvLooksLikeSecret), words
+// that say so without printing it.
+func describeEnv(name string) string {
+	if EnvLooksLikeSecret(name) {
+		return "the env var named there " + hiddenEnv
+	}
+	return "env var " + name
+}
+
+// EnvLooksLikeSecret reports whether the name of an {env: NAME} secret
+// reference reads like a secret pasted where the name belongs: many
+// secrets are valid env var names (a CrowdStrike client secret of 40
+// letters and digits, a hex API key starting with a letter); the rule is
+// safefile.LooksLikeSecret, as for {file: PATH}.
+func EnvLooksLikeSecret(name string) bool { return safefile.LooksLikeSecret(name) }
 
 // hiddenFile stands for a {file: PATH} value that is not printed.
 const hiddenFile = "(path not shown: it looks like a secret)"
@@ -134,10 +160,10 @@ func (r SecretRef) Resolve() (string, error) {
 	case r.Env != "":
 		v, ok := os.LookupEnv(r.Env)
 		if !ok {
-			return "", fmt.Errorf("%w: env var %s is not set", ErrSecretUnavailable, r.Env)
+			return "", fmt.Errorf("%w: %s is not set", ErrSecretUnavailable, describeEnv(r.Env))
 		}
 		if strings.TrimSpace(v) == "" {
-			return "", fmt.Errorf("%w: env var %s is empty", ErrSecretUnavailable, r.Env)
+			return "", fmt.Errorf("%w: %s is empty", ErrSecretUnavailable, describeEnv(r.Env))
 		}
 		return strings.TrimSpace(v), nil
 	case r.File != "":
