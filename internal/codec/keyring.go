@@ -18,6 +18,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -375,7 +376,7 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 		return nil, bad("\"active\" is missing; set it to the id of the key to encrypt with (one of %s)", strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	if _, ok := raw[f.Active]; !ok {
-		return nil, bad("active key %q is not in \"keys\" (have %s)", f.Active, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
+		return nil, bad("active key %s is not in \"keys\" (have %s)", shownID(f.Active), strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	k, err := newKeyring(source, f.Active, raw)
 	if err != nil {
@@ -383,7 +384,7 @@ func parseKeyFile(data []byte, source, path string) (*Keyring, error) {
 	}
 	for _, id := range slices.Sorted(maps.Keys(f.Retired)) {
 		if _, ok := raw[id]; !ok {
-			return nil, bad("retired key %q is not in \"keys\" (have %s): when a retired key is removed, remove %q from \"retired\" with it (a misspelt id would retire nothing)", id, strings.Join(slices.Sorted(maps.Keys(raw)), ", "), id)
+			return nil, bad("retired key %s is not in \"keys\" (have %s): when a retired key is removed, remove %s from \"retired\" with it (a misspelt id would retire nothing)", shownID(id), strings.Join(slices.Sorted(maps.Keys(raw)), ", "), shownID(id))
 		}
 		if id == f.Active {
 			return nil, bad("the active key %q cannot be retired; make another key active first", id)
@@ -410,7 +411,7 @@ func newKeyring(source, active string, raw map[string][]byte) (*Keyring, error) 
 		return nil, bad("no keys")
 	}
 	if _, ok := raw[active]; !ok {
-		return nil, bad("active key %q is not among the keys (have %s)", active, strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
+		return nil, bad("active key %s is not among the keys (have %s)", shownID(active), strings.Join(slices.Sorted(maps.Keys(raw)), ", "))
 	}
 	keys := make(map[string]key, len(raw))
 	for id, b := range raw {
@@ -441,17 +442,29 @@ func newAEAD(raw []byte) (cipher.AEAD, error) {
 // validateKeyID accepts 1–64 characters of [A-Za-z0-9._-], starting with a
 // letter or digit. Ids end up in payload metadata, file names of backups and
 // error messages, so they are kept plain.
+// shownID is id quoted for an error, or words saying it is not shown when
+// it reads like a key (16 characters or more and safefile.LooksLikeSecret;
+// a key is 44): a key written where its id belongs (id and key swapped,
+// the key given as "active") must not be printed by the error that
+// refuses it.
+func shownID(id string) string {
+	if len(id) >= 16 && safefile.LooksLikeSecret(id) {
+		return "(not shown: it looks like a key, not an id; is a key written where its id belongs?)"
+	}
+	return strconv.Quote(id)
+}
+
 func validateKeyID(id string) error {
 	if id == "" {
 		return errors.New("empty key id")
 	}
 	if len(id) > maxKeyIDLen {
-		return fmt.Errorf("key id %q is longer than %d characters", id, maxKeyIDLen)
+		return fmt.Errorf("key id %s is longer than %d characters", shownID(id), maxKeyIDLen)
 	}
 	for i, c := range id {
 		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 		if !alnum && (i == 0 || c != '.' && c != '_' && c != '-') {
-			return fmt.Errorf("key id %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", id)
+			return fmt.Errorf("key id %s is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", shownID(id))
 		}
 	}
 	return nil
