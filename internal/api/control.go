@@ -307,15 +307,23 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
 	undo := withdrawalUndid(d, workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat))
-	switch {
-	case len(undo) > 0:
+	if len(undo) > 0 {
 		return undo, ""
-	case len(workflows.UndoCalls(d.Steps, nil, cat)) > 0:
-		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)"
+	}
+	// Whatever else the 409 says, it names a contain step whose result is
+	// unknown: not undone (no answer says whether the run applied it or
+	// someone else had), it may be in place, and the refusal is where an
+	// operator learns so.
+	but := ""
+	if note := uncertainNote(d, cat); note != "" {
+		but = "; but " + note
+	}
+	if len(workflows.UndoCalls(d.Steps, nil, cat)) > 0 {
+		return nil, "the run's containment was already released (contain_for elapsed, a later step undid it, or a rollback or withdrawal did)" + but
 	}
 	for _, st := range d.Steps {
 		if workflows.Preexisting(st) {
-			return nil, "the run's containment was already in place before it (someone else applied it): a rollback leaves it"
+			return nil, "the run's containment was already in place before it (someone else applied it): a rollback leaves it" + but
 		}
 	}
 	for _, st := range d.Steps {
@@ -325,17 +333,22 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		}
 		if a, ok := cat.Lookup(st.Action); ok && a.Undo != "" && applied {
 			// UndoCalls left it out: a later step of the run undid it.
-			return nil, "the run's containment was undone by a later step of the run itself"
+			return nil, "the run's containment was undone by a later step of the run itself" + but
 		}
 	}
+	return nil, "the run has no succeeded contain step" + but
+}
+
+// uncertainNote names the first contain step of d whose call's result is
+// unknown (workflows.StepUncertain) and says its containment may be in
+// place; "" when there is none.
+func uncertainNote(d *RunDetail, cat *catalog.Catalog) string {
 	for _, st := range d.Steps {
 		if containAction(cat, st.Action) && workflows.StepUncertain(st) {
-			// Not undone: no answer says whether the run applied it or
-			// someone else had; say where to look instead of "nothing".
-			return nil, fmt.Sprintf("the run has no succeeded contain step; but step %s's call (%s) %s, so its containment may be in place: check the vendor's console and undo it there if it is (a rollback does not undo what the run cannot tell is its own)", st.ID, st.Action, uncertainWhy(st))
+			return fmt.Sprintf("step %s's call (%s) %s, so its containment may be in place: check the vendor's console and undo it there if it is (a rollback does not undo what the run cannot tell is its own)", st.ID, st.Action, uncertainWhy(st))
 		}
 	}
-	return nil, "the run has no succeeded contain step"
+	return ""
 }
 
 func containAction(cat *catalog.Catalog, action string) bool {

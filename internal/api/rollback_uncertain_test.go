@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -38,5 +39,35 @@ func TestRollbackPlanNamesUncertainContainment(t *testing.T) {
 	d.Holds = nil
 	if _, refusal := rollbackPlan(d, activities.Catalog()); strings.Contains(refusal, "may be in place") {
 		t.Errorf("a gate that timed out: refusal %q, want no claim that containment may be in place", refusal)
+	}
+}
+
+// The 409 names a contain step whose result is unknown whatever else the
+// refusal says: a run whose isolate's hold was already released (its
+// contain_for elapsed), or whose isolate found the host contained by
+// someone else, and whose suspend timed out (the vendor may have
+// suspended the user) was answered "already released" or "already in
+// place before it", and the suspend that may be in place was named
+// nowhere (README, Undo: "riposte rollback answers 409 naming the step
+// and saying its containment may be in place").
+func TestRollbackRefusalAlwaysNamesUncertainContainment(t *testing.T) {
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	suspend := workflows.StepResult{ID: "suspend", Action: "okta.suspend_user", Status: playbook.StatusTimedOut,
+		Params: map[string]any{"user": "j@example.com"}, Error: "timed out after 30s per attempt (1 attempts)", EndedAt: &at}
+	released := rollbackRun(playbook.ModeLive, false)
+	released.Steps = append(released.Steps, suspend)
+	released.Holds = []workflows.Hold{{Step: "isolate", Undo: "defender.unisolate_machine", Until: at, ReleasedAt: &at}}
+	pre := rollbackRun(playbook.ModeLive, false)
+	pre.Steps[0].Output = map[string]any{catalog.OutputPreexisting: true, catalog.OutputAlready: true}
+	pre.Steps = append(pre.Steps, suspend)
+	pre.Holds = nil
+	for name, d := range map[string]*RunDetail{"isolate released": released, "isolate preexisting": pre} {
+		undo, refusal := rollbackPlan(d, activities.Catalog())
+		if len(undo) != 0 {
+			t.Fatalf("%s: undo %+v, want none (premise)", name, undo)
+		}
+		if !strings.Contains(refusal, "step suspend") || !strings.Contains(refusal, "may be in place") {
+			t.Errorf("%s: refusal %q; want the timed-out suspend named as possibly in place", name, refusal)
+		}
 	}
 }
