@@ -451,9 +451,21 @@ func (r *run) rollbackSteps(ctx workflow.Context, w *Withdrawal, only []string) 
 		if h := r.hold(id); h != nil && h.ReleasedAt == nil {
 			h.ReleasedAt = &now
 		}
+		// What it applied is lifted, but a call of it whose result is
+		// unknown (an item that timed out) may be in place: a human
+		// still looks at it.
+		if i := slices.IndexFunc(steps, func(st StepResult) bool { return st.ID == id }); i >= 0 && StepUncertain(steps[i]) &&
+			workflow.GetVersion(ctx, changeWithdrawKeepsUncertain, workflow.DefaultVersion, 1) >= 1 {
+			review = append(review, id)
+		}
 	}
 	w.Review = review
 }
+
+// changeWithdrawKeepsUncertain: a step that on_withdraw: rollback undid
+// stays in the review when one of its calls' result is unknown
+// (StepUncertain). Asked only then.
+const changeWithdrawKeepsUncertain = "withdraw-rollback-keeps-uncertain"
 
 // changeNoLowerSeverity: a record with a higher confidence but a lower (or
 // unknown) severity raises the view's confidence and keeps its severity.
