@@ -144,6 +144,12 @@ func (r *run) releaseBudget(ctx workflow.Context, i int, cs *playbook.CStep, sta
 	default:
 		return
 	}
+	if r.input.Rev >= RevContainFinishes && ctx.Err() != nil {
+		// The call finished after the run was cancelled or aborted
+		// (RevContainFinishes) and acted on nothing: give the slot back
+		// all the same, or the abort would keep a slot for nothing.
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
 	lctx := guardrailsCtx(ctx, "guardrails: release budget of "+cs.ID)
 	req := ReleaseRequest{Budget: g.Budget.Action, Key: BudgetKey(r.info.WorkflowExecution.ID, cs.ID), Why: why}
 	var ok bool
