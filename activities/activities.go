@@ -136,10 +136,31 @@ func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any
 	// Handlers return errors with their own context; the step id and
 	// action are already on the activity, so nothing is added here.
 	out, err := d.Run(ctx, env, call)
-	if err == nil && d.Risk == catalog.RiskContain && !call.Reset && preexisting(ctx, out) {
+	if err == nil && d.Risk == catalog.RiskContain && preexisting(ctx, out) && !appliedBeforeReset(ctx, env, call) {
 		out[catalog.OutputPreexisting] = true
 	}
 	return out, attemptTimedOut(ctx, err)
+}
+
+// appliedBeforeReset reports whether the run this call's run was reset from
+// made the same call (step, index, action) and it applied the containment
+// (completed, not preexisting): then what the call finds is the run's own,
+// held and undone as usual. Unknown (no such run, its history unreadable,
+// the call never completed there) is false: the containment may be
+// someone else's, and the run must not lift it.
+func appliedBeforeReset(ctx context.Context, env *Env, call Call) bool {
+	if call.ResetFrom == "" || env.PriorCall == nil {
+		return false
+	}
+	applied, err := env.PriorCall(ctx, call)
+	if err != nil {
+		if activity.IsActivity(ctx) {
+			activity.GetLogger(ctx).Warn("reset run: cannot read the earlier run's call; what it finds is taken as preexisting",
+				"reset_from", call.ResetFrom, "step", call.StepID, "error", err)
+		}
+		return false
+	}
+	return applied
 }
 
 // preexisting: see catalog.OutputPreexisting. Only the step's first

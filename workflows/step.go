@@ -377,7 +377,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		Index:          index,
 		IdempotencyKey: key,
 		DryRun:         r.input.Simulated(),
-		Reset:          r.wasReset(),
+		ResetFrom:      r.resetFrom(),
 		Guardrail:      guard,
 		Ahead:          ahead,
 	}
@@ -424,12 +424,14 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	return nil, playbook.StatusFailed, errorMessage(err), d
 }
 
-// wasReset reports a run started by Temporal's Reset of an earlier one:
-// the containment its calls find may be that run's (catalog.Call.Reset).
-// Activity input: replay never compares it.
-func (r *run) wasReset() bool {
-	orig := r.info.OriginalRunID
-	return orig != "" && orig != r.info.WorkflowExecution.RunID
+// resetFrom is the earlier run a run started by Temporal's Reset was
+// reset from ("" otherwise): the containment its calls find may be that
+// run's (catalog.Call.ResetFrom). Activity input: replay never compares it.
+func (r *run) resetFrom() string {
+	if orig := r.info.OriginalRunID; orig != r.info.WorkflowExecution.RunID {
+		return orig
+	}
+	return ""
 }
 
 // stopReason says why the run stops starting steps and calls: it was

@@ -207,10 +207,11 @@ type Call struct {
 	// DryRun simulates notify and contain actions: no request leaves the
 	// process and the output is synthesised from the catalog.
 	DryRun bool `json:"dry_run,omitempty"`
-	// Reset: the call's run was reset (Temporal's Reset: the UI, temporal
-	// workflow reset), so an earlier run of the same workflow id may have
-	// made the state the call finds: it is not OutputPreexisting.
-	Reset bool `json:"reset,omitempty"`
+	// ResetFrom: the call's run was reset (Temporal's Reset: the UI,
+	// temporal workflow reset) from this earlier run of the same workflow
+	// id, which may have made the state the call finds: it is not
+	// OutputPreexisting when that run's same call applied it.
+	ResetFrom string `json:"reset_from,omitempty"`
 	// Guardrail, when set, asks the site guardrails about this contain
 	// call inside its own activity, before it acts (runs from
 	// workflows.RevGuardInCall on): the activity acts only when they allow
@@ -301,7 +302,7 @@ const OutputAlready = "already"
 // for was there before the step: its connector found it so ("already") on
 // the step's first attempt, with nothing recorded by an earlier attempt,
 // so no attempt of the step made it (nor, in a run that was reset, an
-// earlier run of the workflow: Call.Reset). The run neither holds nor rolls back
+// earlier run this one was reset from: Call.ResetFrom). The run neither holds nor rolls back
 // such containment: someone else applied it (an analyst, another run),
 // and lifting it would undo their decision.
 const OutputPreexisting = "preexisting"

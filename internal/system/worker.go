@@ -78,6 +78,9 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 	}
 	o.Playbooks = paths
 	env := activities.NewEnv(s.logger)
+	// A reset run's contain calls ask whether the run it was reset from
+	// applied what they find (catalog.Call.ResetFrom).
+	env.PriorCall = priorCall(s.Client, s.dataConverter)
 	useLab := o.Lab == LabAlways
 	if !useLab {
 		conns, ok, err := LoadConnections(o.Connections, s.logger)

@@ -23,8 +23,10 @@ import (
 // ("someone else applied it": README, Undo), so the new run did not hold
 // it either and `riposte rollback` answered 409 "already in place before
 // it": the run's own containment was orphaned. The run knows it was reset
-// (workflow.GetInfo(ctx).OriginalRunID differs from its RunID) and says so
-// in the call (catalog.Call.Reset): the block is its own, held and undone.
+// (workflow.GetInfo(ctx).OriginalRunID differs from its RunID) and names
+// that run in the call (catalog.Call.ResetFrom); the worker reads its
+// history, finds the block applied by the same step there, and the block
+// is the run's own, held and undone.
 func TestResetRunKeepsItsOwnContainment(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
