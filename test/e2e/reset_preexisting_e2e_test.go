@@ -1,13 +1,9 @@
 package e2e
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
-	commonpb "go.temporal.io/api/common/v1"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -69,36 +65,7 @@ func TestResetRunDoesNotClaimSomeoneElsesContainment(t *testing.T) {
 	first := d.RunID
 
 	// Reset run 2 to its first workflow task, as the UI's "Reset" does.
-	var taskDone int64
-	it := c.GetWorkflowHistory(t.Context(), wid, first, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() && taskDone == 0 {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
-			taskDone = ev.GetEventId()
-		}
-	}
-	resp, err := c.ResetWorkflowExecution(t.Context(), &workflowservice.ResetWorkflowExecutionRequest{
-		Namespace:                 "default",
-		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: first},
-		Reason:                    "operator re-runs the run",
-		WorkflowTaskFinishEventId: taskDone,
-		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
-	})
-	if err != nil {
-		t.Fatalf("reset: %v", err)
-	}
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
-		d = h.runDetail(t, wid)
-		if d.RunID == resp.GetRunId() && len(d.Steps) == 1 && d.Steps[0].EndedAt != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reset run never ended its block step: %+v", d)
-		}
-	}
+	d = resetToFirstTask(t, h, c, wid, first)
 	out, _ = d.Steps[0].Output.(map[string]any)
 	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
 	if pre, _ := out[catalog.OutputPreexisting].(bool); !pre {

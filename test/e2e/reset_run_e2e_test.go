@@ -54,38 +54,7 @@ func TestResetRunKeepsItsOwnContainment(t *testing.T) {
 			t.Fatal("the hold run never showed holding")
 		}
 	}
-	// Reset to the first workflow task, as the UI's "Reset" does.
-	var taskDone int64
-	it := c.GetWorkflowHistory(t.Context(), wid, first, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() && taskDone == 0 {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
-			taskDone = ev.GetEventId()
-		}
-	}
-	resp, err := c.ResetWorkflowExecution(t.Context(), &workflowservice.ResetWorkflowExecutionRequest{
-		Namespace:                 "default",
-		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: first},
-		Reason:                    "operator reset to the first workflow task",
-		WorkflowTaskFinishEventId: taskDone,
-		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
-	})
-	if err != nil {
-		t.Fatalf("reset: %v", err)
-	}
-	var d workflowsDetail
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
-		d = h.runDetail(t, wid)
-		if d.RunID == resp.GetRunId() && len(d.Steps) == 1 && d.Steps[0].EndedAt != nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the reset run %s never ended its block step: %+v", resp.GetRunId(), d)
-		}
-	}
+	d := resetToFirstTask(t, h, c, wid, first)
 	out, _ := d.Steps[0].Output.(map[string]any)
 	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
 	if pre, _ := out[catalog.OutputPreexisting].(bool); pre {
@@ -97,5 +66,42 @@ func TestResetRunKeepsItsOwnContainment(t *testing.T) {
 	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
 	if code != 202 && code != 200 {
 		t.Errorf("rollback of the reset run: %d %s; want it to undo the block the run applied", code, b)
+	}
+}
+
+// resetToFirstTask resets run rid of wid to its first workflow task, as
+// the Temporal UI's Reset does, and waits until the new run has ended its
+// one step.
+func resetToFirstTask(t *testing.T, h *devHarness, c client.Client, wid, rid string) workflowsDetail {
+	t.Helper()
+	var taskDone int64
+	it := c.GetWorkflowHistory(t.Context(), wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() && taskDone == 0 {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			taskDone = ev.GetEventId()
+		}
+	}
+	resp, err := c.ResetWorkflowExecution(t.Context(), &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 "default",
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: rid},
+		Reason:                    "operator reset to the first workflow task",
+		WorkflowTaskFinishEventId: taskDone,
+		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
+	})
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
+		d := h.runDetail(t, wid)
+		if d.RunID == resp.GetRunId() && len(d.Steps) == 1 && d.Steps[0].EndedAt != nil {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the reset run %s never ended its block step: %+v", resp.GetRunId(), d)
+		}
 	}
 }
