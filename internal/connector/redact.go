@@ -157,14 +157,29 @@ func redactPEM(s string) string {
 // (Okta's errorCauses "password: Password requirements were not met."):
 // see isProse.
 func redactKeyValues(s string) string {
-	locs := secretKeyValue.FindAllStringSubmatchIndex(s, -1)
-	if locs == nil {
+	if !secretKeyValue.MatchString(s) {
 		return s
 	}
 	arns := secretARN.FindAllStringIndex(s, -1)
 	var b strings.Builder
 	last := 0
-	for _, m := range locs {
+	// One match at a time: a value's second word that turns out to be
+	// the next key (nextKeyAt) is given back, and the search goes on
+	// from where the value ends.
+	for pos := 0; pos < len(s); {
+		m := secretKeyValue.FindStringSubmatchIndex(s[pos:])
+		if m == nil {
+			break
+		}
+		for i := range m {
+			if m[i] >= 0 {
+				m[i] += pos
+			}
+		}
+		if i := nextKeyAt(s, m[6], m[7]); i >= 0 {
+			m[1], m[7] = i, i
+		}
+		pos = m[1]
 		key, sep, v := s[m[2]:m[3]], s[m[4]:m[5]], s[m[6]:m[7]]
 		if m[0] < last {
 			continue // inside a passphrase already redacted
@@ -202,7 +217,7 @@ func redactKeyValues(s string) string {
 			// "password: Correct horse battery staple": the words that
 			// follow a word-only value on its line are its own (a
 			// passphrase), not prose (isProse said so).
-			end += len(passphraseRest.FindString(s[end:]))
+			end += passphraseLen(s[end:])
 		}
 		q := ""
 		if len(v) >= 4 && strings.HasPrefix(v, `\"`) {
@@ -221,8 +236,49 @@ func redactKeyValues(s string) string {
 	return b.String()
 }
 
-// passphraseRest: the words after a word-only value on its line.
-var passphraseRest = regexp.MustCompile(`^(?:[ \t]+[A-Za-z]+\b)+`)
+// passphraseWord: a word after a word-only value on its line.
+var passphraseWord = regexp.MustCompile(`^[ \t]+[A-Za-z]+\b`)
+
+// passphraseLen: the length of the words at the start of rest that are
+// a passphrase's (passphraseWord), up to a word that is the next key
+// ("password: hunter passwd=…", "password: hunter username: bob"): that
+// word and its value are not the passphrase's.
+func passphraseLen(rest string) int {
+	n := 0
+	for {
+		w := passphraseWord.FindString(rest[n:])
+		if w == "" || n+len(w) < len(rest) && (rest[n+len(w)] == '=' || rest[n+len(w)] == ':') {
+			return n
+		}
+		n += len(w)
+	}
+}
+
+// nextKeyAt: where an unquoted value s[start:end] must end when its
+// second word (the token after "Bearer" that secretKeyValue takes
+// with it) is the next pair's key: "api_key=abc123 password=hunter2",
+// "api_key: abc123 password: hunter2" (logfmt, logs). Taken as the
+// value's, it hid the key and its '=', and left that key's value in
+// clear. -1 when the value has no such word.
+func nextKeyAt(s string, start, end int) int {
+	v := s[start:end]
+	if v == "" || strings.ContainsAny(v[:1], "\"'{[\\") {
+		return -1
+	}
+	i := strings.IndexAny(v, " \t\r\n")
+	if i < 0 {
+		return -1
+	}
+	word := strings.TrimLeft(v[i:], " \t\r\n")
+	next := byte(0)
+	if end < len(s) {
+		next = s[end]
+	}
+	if next == ':' || next == '=' || strings.HasSuffix(word, "=") && next != 0 && !strings.ContainsRune(" \t\r\n&,;\"'}])", rune(next)) {
+		return start + i
+	}
+	return -1
+}
 
 // isWords: one or more words of letters only.
 func isWords(v string) bool {
