@@ -1,8 +1,10 @@
 package connector
 
 import (
+	"io/fs"
 	"regexp"
 	"strings"
+	"syscall"
 	"unicode"
 )
 
@@ -184,7 +186,7 @@ func redactKeyValues(s string) string {
 		if m[0] < last {
 			continue // inside a passphrase already redacted
 		}
-		if inSpan(m[2], arns) || isProse(key, sep, v, s[m[7]:]) {
+		if inSpan(m[2], arns) || isProse(key, sep, v, s[m[7]:]) || isOSError(sep, v, s[m[7]:]) {
 			continue
 		}
 		// A quoted value is replaced whole, quotes kept: a password may
@@ -289,6 +291,43 @@ func isWords(v string) bool {
 		}
 	}
 	return len(f) > 0
+}
+
+// osErrors are the texts of the operating system's errors (syscall.Errno:
+// "permission denied", "is a directory", "no such file or directory") and
+// of io/fs's.
+var osErrors = func() map[string]bool {
+	m := map[string]bool{}
+	for i := 1; i < 256; i++ {
+		if t := syscall.Errno(i).Error(); t != "" && !strings.HasPrefix(t, "errno ") {
+			m[t] = true
+		}
+	}
+	for _, err := range []error{fs.ErrInvalid, fs.ErrPermission, fs.ErrExist, fs.ErrNotExist, fs.ErrClosed} {
+		m[err.Error()] = true
+	}
+	return m
+}()
+
+// osErrorText: a lowercase text an OS error may be, to the end of its
+// clause.
+var osErrorText = regexp.MustCompile(`^[a-z][a-z /-]*[a-z](?:$|[;),.'"\r\n])`)
+
+// isOSError reports whether an unquoted value after "key: " is, to the
+// end of its clause, the text of an OS error: Go writes a failed open as
+// "open /run/secrets/okta_api_token: permission denied", and secrets are
+// mounted as files named after them; the error is the operator's lead
+// (why the secret is unavailable), not a secret. Quoted values and
+// key=value stay redacted.
+func isOSError(sep, v, rest string) bool {
+	if strings.ContainsAny(sep, "=\"'") || !strings.Contains(sep, ":") || v == "" {
+		return false
+	}
+	t := osErrorText.FindString(v + rest)
+	if t == "" {
+		return false
+	}
+	return osErrors[strings.TrimRight(t, ";),.'\"\r\n")]
 }
 
 // secretARN: the ARN of a Secrets Manager secret (any partition), which
