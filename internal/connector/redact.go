@@ -86,8 +86,10 @@ var awsSecretShape = regexp.MustCompile(`[A-Za-z0-9/+]{40}`)
 
 // urlUserinfo: the password of a URL's userinfo, scheme://user:password@host
 // (RFC 3986 §3.2.1 deprecates it because it leaks; url.URL.Redacted hides
-// it too): group 1 is up to the ':', group 2 the password.
-var urlUserinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#\s@:"'<>\\]*:)([^/?#\s@"'<>\\]+)@`)
+// it too): group 1 is up to the ':', group 2 the password, to the last
+// '@' before the path, as url.Parse reads it (a password written with an
+// unescaped '@', p@ssw0rd, is a whole password).
+var urlUserinfo = regexp.MustCompile(`(?i)(\b[a-z][a-z0-9+.-]*://[^/?#\s@:"'<>\\]*:)([^/?#\s"'<>\\]+)@`)
 
 // queryCredential: a query (or form) parameter that carries a credential:
 // the signature of a pre-signed URL, a bearer capability until it expires
