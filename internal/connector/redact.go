@@ -217,7 +217,12 @@ func redactKeyValues(s string) string {
 			continue
 		}
 		end := m[1]
-		if isWords(v) && strings.Contains(sep, ":") && !strings.ContainsAny(sep, "=\"'") {
+		if sch := strings.TrimPrefix(v, "["); sch != "" && !strings.ContainsAny(sch, "\"'{[\\ \t\r\n") && (strings.EqualFold(key, "authorization") || authScheme.MatchString(sch)) {
+			// "Authorization: Token token=…", "AWS4-HMAC-SHA256
+			// Credential=…, Signature=…", "Digest …, response=\"…\"":
+			// the auth-params after the scheme are its credentials.
+			end += len(authParams.FindString(s[end:]))
+		} else if isWords(v) && strings.Contains(sep, ":") && !strings.ContainsAny(sep, "=\"'") {
 			// "password: Correct horse battery staple": the words that
 			// follow a word-only value on its line are its own (a
 			// passphrase), not prose (isProse said so).
@@ -239,6 +244,12 @@ func redactKeyValues(s string) string {
 	b.WriteString(s[last:])
 	return b.String()
 }
+
+// authParams: the auth-params after an Authorization scheme (RFC 9110
+// §11.4: name=token or name="quoted", comma-separated).
+var authParams = regexp.MustCompile(`^[ \t]+` + authParam + `(?:[ \t]*,[ \t]*` + authParam + `)*`)
+
+const authParam = `[A-Za-z0-9!#$%&*+.^_|~-]+[ \t]*=[ \t]*(?:"(?:[^"\\]|\\.)*"|[^\s,"\]]+)`
 
 // passphraseWord: a word after a word-only value on its line.
 var passphraseWord = regexp.MustCompile(`^[ \t]+[A-Za-z]+\b`)
@@ -278,7 +289,7 @@ func nextKeyAt(s string, start, end int) int {
 	if end < len(s) {
 		next = s[end]
 	}
-	if next == ':' || next == '=' || strings.HasSuffix(word, "=") && next != 0 && !strings.ContainsRune(" \t\r\n&,;\"'}])", rune(next)) {
+	if next == ':' || next == '=' || strings.HasSuffix(word, "=") && next != 0 && !strings.ContainsRune(" \t\r\n&,;}])", rune(next)) {
 		return start + i
 	}
 	return -1
