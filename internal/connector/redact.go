@@ -1,7 +1,9 @@
 package connector
 
 import (
+	"encoding/json"
 	"io/fs"
+	"net/url"
 	"regexp"
 	"strings"
 	"syscall"
@@ -459,31 +461,78 @@ func Redact(s string, secrets []string) string {
 	return RedactShapes(redactKnown(s, secrets))
 }
 
-// redactKnown replaces the known secret values only.
+// redactKnown replaces the known secret values only, as written and as
+// a vendor quoting them writes them (knownForms).
 func redactKnown(s string, secrets []string) string {
+	return replaceForms(s, allForms(secrets))
+}
+
+// allForms: the knownForms of every secret of 4 characters or more.
+func allForms(secrets []string) []string {
+	var forms []string
 	for _, v := range secrets {
 		if len(v) >= 4 {
-			s = strings.ReplaceAll(s, v, redacted)
+			forms = append(forms, knownForms(v)...)
 		}
 	}
+	return forms
+}
+
+func replaceForms(s string, forms []string) string {
+	for _, f := range forms {
+		s = strings.ReplaceAll(s, f, redacted)
+	}
 	return s
+}
+
+// knownForms: v, then v as a JSON string's text (encoding/json: '"', '\'
+// and controls escaped, '&', '<', '>' as \u0026…; PHP's json_encode also
+// writes '/' as '\/') and percent-encoded (a request URL or form body
+// echoed: %2F, %2B, %3D), each form once.
+func knownForms(v string) []string {
+	forms := []string{v}
+	add := func(f string) {
+		for _, g := range forms {
+			if g == f {
+				return
+			}
+		}
+		forms = append(forms, f)
+	}
+	for _, html := range []bool{true, false} {
+		var b strings.Builder
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(html)
+		if e.Encode(v) == nil {
+			j := strings.TrimSuffix(strings.TrimSpace(b.String()), `"`)[1:]
+			add(j)
+			add(strings.ReplaceAll(j, "/", `\/`))
+		}
+	}
+	add(url.QueryEscape(v))
+	add(url.PathEscape(v))
+	return forms
 }
 
 // RedactValue scrubs the known secret values from an action's output. It
 // does not apply RedactShapes: outputs hold ids and digests that may look
 // like keys.
 func RedactValue(v any, secrets []string) any {
+	return redactValue(v, allForms(secrets))
+}
+
+func redactValue(v any, forms []string) any {
 	switch x := v.(type) {
 	case string:
-		return redactKnown(x, secrets)
+		return replaceForms(x, forms)
 	case map[string]any:
 		for k, e := range x {
-			x[k] = RedactValue(e, secrets)
+			x[k] = redactValue(e, forms)
 		}
 		return x
 	case []any:
 		for i, e := range x {
-			x[i] = RedactValue(e, secrets)
+			x[i] = redactValue(e, forms)
 		}
 		return x
 	}
