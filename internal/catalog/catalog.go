@@ -208,9 +208,13 @@ type Call struct {
 	// process and the output is synthesised from the catalog.
 	DryRun bool `json:"dry_run,omitempty"`
 	// ResetFrom: the call's run was reset (Temporal's Reset: the UI,
-	// temporal workflow reset) from this earlier run of the same workflow
-	// id, which may have made the state the call finds: it is not
-	// OutputPreexisting when that run's same call applied it.
+	// temporal workflow reset); an earlier run of the same workflow id may
+	// have made the state the call finds: it is not OutputPreexisting when
+	// the same call of the run it was reset from applied it. It is
+	// workflow.Info.OriginalRunID, which Temporal keeps across resets: in
+	// a reset of a reset the chain's first run, so the worker takes the
+	// run it was reset from out of the reset's record in the call's run
+	// (system.resetBase) and uses ResetFrom only when it has none.
 	ResetFrom string `json:"reset_from,omitempty"`
 	// Guardrail, when set, asks the site guardrails about this contain
 	// call inside its own activity, before it acts (runs from

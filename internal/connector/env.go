@@ -44,8 +44,9 @@ type Env struct {
 	// MaxRetryDelay caps the wait a vendor's rate-limit headers may ask
 	// for before Temporal retries (default 5m).
 	MaxRetryDelay time.Duration
-	// PriorCall reports whether the run call.ResetFrom names made the
-	// same call (step, index, action) and it applied its containment. Set
+	// PriorCall reports whether the run call's run was reset from (see
+	// catalog.Call.ResetFrom) made the same call (step, index, action) and
+	// it applied its containment. Set
 	// by the worker (it reads that run's history); nil: never known.
 	PriorCall func(ctx context.Context, call Call) (applied bool, err error)
 

@@ -18,40 +18,88 @@ import (
 // without finding its containment already in place. A call that never
 // completed there (failed, timed out, in flight at the reset) is false:
 // no answer says it applied anything.
+//
+// call.ResetFrom is workflow.Info.OriginalRunID, which Temporal keeps
+// across resets: the first run of a chain of resets, not the run this one
+// was reset from. That run (the base) is read from the reset's own record
+// in this run's history (the WorkflowTaskFailed event of cause
+// RESET_WORKFLOW whose new_run_id is this run: its base_run_id); a run
+// with no such record falls back to call.ResetFrom.
 func priorCall(c client.Client, dc converter.DataConverter) func(context.Context, catalog.Call) (bool, error) {
 	if dc == nil {
 		dc = converter.GetDefaultDataConverter()
 	}
 	return func(ctx context.Context, call catalog.Call) (bool, error) {
-		it := c.GetWorkflowHistory(ctx, call.WorkflowID, call.ResetFrom, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		scheduled := map[int64]bool{}
-		for it.HasNext() {
-			e, err := it.Next()
-			if err != nil {
-				return false, fmt.Errorf("reading run %s of %s: %w", call.ResetFrom, call.WorkflowID, err)
-			}
-			if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
-				if strings.TrimSuffix(a.GetActivityType().GetName(), catalog.CheckedSuffix) != call.Action {
-					continue
-				}
-				var earlier catalog.Call
-				if err := dc.FromPayloads(a.GetInput(), &earlier); err != nil {
-					return false, fmt.Errorf("reading the input of %s in run %s: %w", call.Action, call.ResetFrom, err)
-				}
-				if earlier.StepID == call.StepID && earlier.Index == call.Index {
-					scheduled[e.GetEventId()] = true
-				}
+		base, err := resetBase(ctx, c, call)
+		if err != nil {
+			return false, err
+		}
+		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		return appliedIn(it, dc, call, base)
+	}
+}
+
+// appliedIn reports whether history it holds call's own call (step, index,
+// action), completed without finding its containment in place.
+func appliedIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, base string) (bool, error) {
+	scheduled := map[int64]bool{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return false, fmt.Errorf("reading run %s of %s: %w", base, call.WorkflowID, err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			if strings.TrimSuffix(a.GetActivityType().GetName(), catalog.CheckedSuffix) != call.Action {
 				continue
 			}
-			if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] {
-				var out map[string]any
-				if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
-					return false, fmt.Errorf("reading the result of %s in run %s: %w", call.Action, call.ResetFrom, err)
-				}
-				pre, _ := out[catalog.OutputPreexisting].(bool)
-				return !pre, nil
+			var earlier catalog.Call
+			if err := dc.FromPayloads(a.GetInput(), &earlier); err != nil {
+				return false, fmt.Errorf("reading the input of %s in run %s: %w", call.Action, base, err)
 			}
+			if earlier.StepID == call.StepID && earlier.Index == call.Index {
+				scheduled[e.GetEventId()] = true
+			}
+			continue
 		}
-		return false, nil
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] {
+			var out map[string]any
+			if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
+				return false, fmt.Errorf("reading the result of %s in run %s: %w", call.Action, base, err)
+			}
+			pre, _ := out[catalog.OutputPreexisting].(bool)
+			return !pre, nil
+		}
 	}
+	return false, nil
+}
+
+// resetBase is the run call's run was reset from: the base_run_id of the
+// reset record (WorkflowTaskFailed, cause RESET_WORKFLOW) naming call.RunID
+// as its new run. A reset of a reset carries its predecessor's record too
+// (copied with the history up to the reset point); the one for this run
+// wins, else the last one. No record (or no RunID): call.ResetFrom.
+func resetBase(ctx context.Context, c client.Client, call catalog.Call) (string, error) {
+	if call.RunID == "" {
+		return call.ResetFrom, nil
+	}
+	it := c.GetWorkflowHistory(ctx, call.WorkflowID, call.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	base := ""
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("reading run %s of %s for the run it was reset from: %w", call.RunID, call.WorkflowID, err)
+		}
+		a := e.GetWorkflowTaskFailedEventAttributes()
+		if a == nil || a.GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW || a.GetBaseRunId() == "" {
+			continue
+		}
+		base = a.GetBaseRunId()
+		if a.GetNewRunId() == call.RunID {
+			return base, nil
+		}
+	}
+	if base == "" {
+		return call.ResetFrom, nil
+	}
+	return base, nil
 }
