@@ -2,10 +2,13 @@ package system
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -17,7 +20,9 @@ import (
 // index, action; its checked activity type counts) and it completed
 // without finding its containment already in place. A call that never
 // completed there (failed, timed out, in flight at the reset) is false:
-// no answer says it applied anything.
+// no answer says it applied anything. One that run (or riposte rollback
+// of it, the rollback:<id> workflow) undid since is false too: what the
+// call finds in place now is not that run's, and may be someone else's.
 //
 // call.ResetFrom is workflow.Info.OriginalRunID, which Temporal keeps
 // across resets: the first run of a chain of resets, not the run this one
@@ -35,18 +40,69 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 			return false, err
 		}
 		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		return appliedIn(it, dc, call, base)
+		applied, params, err := appliedIn(it, dc, call, base)
+		if err != nil || !applied {
+			return false, err
+		}
+		// Undone since (its contain_for released it, a withdrawal undid
+		// it, riposte rollback lifted it): what the call finds in place
+		// now is not that run's, and may be someone else's.
+		it = c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		if undone, err := undoneIn(it, dc, call, params, base, ""); err != nil || undone {
+			return false, err
+		}
+		it = c.GetWorkflowHistory(ctx, "rollback:"+call.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		if undone, err := undoneIn(it, dc, call, params, base, base); err != nil || undone {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return true, nil // never rolled back
+			}
+			return false, err
+		}
+		return true, nil
 	}
 }
 
-// appliedIn reports whether history it holds call's own call (step, index,
-// action), completed without finding its containment in place.
-func appliedIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, base string) (bool, error) {
+// undoneIn reports whether history it holds a completed undo call of
+// call's step (its contain_for release, a withdrawal's undo, a rollback's)
+// with the applied call's params, its target, for run base (forRun: the
+// rollback workflow's calls name the run they undo; "" for the run's own
+// history). Params, not the index: a for_each step's release numbers only
+// the items it held.
+func undoneIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, params map[string]any, base, forRun string) (bool, error) {
+	undo := map[string]bool{call.StepID + ".release": true, call.StepID + ".withdrawn": true, call.StepID + ".rollback": true}
 	scheduled := map[int64]bool{}
 	for it.HasNext() {
 		e, err := it.Next()
 		if err != nil {
-			return false, fmt.Errorf("reading run %s of %s: %w", base, call.WorkflowID, err)
+			return false, fmt.Errorf("reading the undo calls for run %s of %s: %w", base, call.WorkflowID, err)
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			var earlier catalog.Call
+			if err := dc.FromPayloads(a.GetInput(), &earlier); err != nil {
+				continue // not a catalog call
+			}
+			if undo[earlier.StepID] && reflect.DeepEqual(earlier.Params, params) && (forRun == "" || earlier.RunID == forRun) {
+				scheduled[e.GetEventId()] = true
+			}
+			continue
+		}
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// appliedIn reports whether history it holds call's own call (step, index,
+// action), completed without finding its containment in place, and that
+// call's params.
+func appliedIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, base string) (bool, map[string]any, error) {
+	scheduled := map[int64]struct{ params map[string]any }{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return false, nil, fmt.Errorf("reading run %s of %s: %w", base, call.WorkflowID, err)
 		}
 		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
 			if strings.TrimSuffix(a.GetActivityType().GetName(), catalog.CheckedSuffix) != call.Action {
@@ -54,23 +110,27 @@ func appliedIn(it client.HistoryEventIterator, dc converter.DataConverter, call 
 			}
 			var earlier catalog.Call
 			if err := dc.FromPayloads(a.GetInput(), &earlier); err != nil {
-				return false, fmt.Errorf("reading the input of %s in run %s: %w", call.Action, base, err)
+				return false, nil, fmt.Errorf("reading the input of %s in run %s: %w", call.Action, base, err)
 			}
 			if earlier.StepID == call.StepID && earlier.Index == call.Index {
-				scheduled[e.GetEventId()] = true
+				scheduled[e.GetEventId()] = struct{ params map[string]any }{earlier.Params}
 			}
 			continue
 		}
-		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && scheduled[a.GetScheduledEventId()] {
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil {
+			sc, ok := scheduled[a.GetScheduledEventId()]
+			if !ok {
+				continue
+			}
 			var out map[string]any
 			if err := dc.FromPayloads(a.GetResult(), &out); err != nil {
-				return false, fmt.Errorf("reading the result of %s in run %s: %w", call.Action, base, err)
+				return false, nil, fmt.Errorf("reading the result of %s in run %s: %w", call.Action, base, err)
 			}
 			pre, _ := out[catalog.OutputPreexisting].(bool)
-			return !pre, nil
+			return !pre, sc.params, nil
 		}
 	}
-	return false, nil
+	return false, nil, nil
 }
 
 // resetBase is the run call's run was reset from: the base_run_id of the

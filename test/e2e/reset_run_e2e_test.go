@@ -74,6 +74,14 @@ func TestResetRunKeepsItsOwnContainment(t *testing.T) {
 // one step.
 func resetToFirstTask(t *testing.T, h *devHarness, c client.Client, wid, rid string) workflowsDetail {
 	t.Helper()
+	return resetToFirstTaskExcluding(t, h, c, wid, rid)
+}
+
+// resetToFirstTaskExcluding is resetToFirstTask with events the reset does
+// not reapply (the UI's "reapply signals" box unticked:
+// RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL).
+func resetToFirstTaskExcluding(t *testing.T, h *devHarness, c client.Client, wid, rid string, exclude ...enumspb.ResetReapplyExcludeType) workflowsDetail {
+	t.Helper()
 	var taskDone int64
 	it := c.GetWorkflowHistory(t.Context(), wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() && taskDone == 0 {
@@ -90,6 +98,7 @@ func resetToFirstTask(t *testing.T, h *devHarness, c client.Client, wid, rid str
 		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: rid},
 		Reason:                    "operator reset to the first workflow task",
 		WorkflowTaskFinishEventId: taskDone,
+		ResetReapplyExcludeTypes:  exclude,
 		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
 	})
 	if err != nil {
