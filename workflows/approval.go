@@ -505,11 +505,7 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 			return g.State != GatePending || len(g.Votes) != seen
 		})
 		if err != nil { // cancelled: the run is aborting, or was cancelled
-			why := "run aborted"
-			if r.root != nil && r.root.Err() != nil {
-				why = "run cancelled"
-			}
-			r.closeGate(ctx, g, GateDenied, &Decision{GateID: g.ID, Via: ViaPolicy, Reason: why, At: workflow.Now(ctx)})
+			r.closeGate(ctx, g, GateDenied, &Decision{GateID: g.ID, Via: ViaPolicy, Reason: r.stopReason(), At: workflow.Now(ctx)})
 			break
 		}
 		if decided {

@@ -188,7 +188,7 @@ func failedWithoutActing(status, errMsg string) bool {
 // acted: it was cancelled (the call may have reached the vendor), or it
 // acted on some of its targets (catalog.PartiallyApplied).
 func mayHaveActed(errMsg string) bool {
-	return strings.HasPrefix(errMsg, "cancelled: ") || strings.Contains(errMsg, catalog.PartiallyApplied)
+	return strings.HasPrefix(errMsg, cancelledPrefix) || strings.Contains(errMsg, catalog.PartiallyApplied)
 }
 
 // neverSent reports whether no item of a for_each step acted: each failed

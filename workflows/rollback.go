@@ -186,17 +186,26 @@ type undoRules struct {
 const changeReviewUncertain = "review-uncertain-containment"
 
 // UncertainCall reports whether a contain call with this status, error and
-// gate (nil for an item) may have acted though no answer said so: it
-// timed out in its action (not at its gate), or failed after its request
-// may have reached the vendor, or was cancelled in flight.
+// gate (nil for an item) may have acted though no answer said so
+// (UncertainReason).
 func UncertainCall(status, err string, gate *Gate) bool {
-	switch status {
-	case playbook.StatusTimedOut:
-		return gate == nil || gate.State != GateTimedOut
-	case playbook.StatusFailed:
-		return strings.Contains(err, catalog.MayHaveReached) || strings.HasPrefix(err, "cancelled:")
+	return UncertainReason(status, err, gate) != ""
+}
+
+// UncertainReason says why a contain call may have acted though no answer
+// said so: it timed out in its action (not at its gate), failed after its
+// request may have reached the vendor, or was cancelled in flight; "" for
+// a call whose result is known.
+func UncertainReason(status, err string, gate *Gate) string {
+	switch {
+	case status == playbook.StatusTimedOut && (gate == nil || gate.State != GateTimedOut):
+		return "timed out"
+	case status == playbook.StatusFailed && strings.Contains(err, catalog.MayHaveReached):
+		return "failed after its request " + catalog.MayHaveReached
+	case status == playbook.StatusFailed && strings.HasPrefix(err, cancelledPrefix):
+		return "was cancelled while it ran"
 	}
-	return false
+	return ""
 }
 
 // StepUncertain reports whether step st (or one of its items) made a

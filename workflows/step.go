@@ -417,9 +417,9 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	var ce *temporal.CanceledError
 	if errors.As(err, &ce) {
 		if r.input.Rev >= RevContainFinishes {
-			return nil, playbook.StatusFailed, "cancelled: " + r.stopReason(), d
+			return nil, playbook.StatusFailed, cancelledPrefix + r.stopReason(), d
 		}
-		return nil, playbook.StatusFailed, "cancelled: " + r.abortErr, d
+		return nil, playbook.StatusFailed, cancelledPrefix + r.abortErr, d
 	}
 	return nil, playbook.StatusFailed, errorMessage(err), d
 }
@@ -433,6 +433,10 @@ func (r *run) resetFrom() string {
 	}
 	return ""
 }
+
+// cancelledPrefix starts the error of a call cut short by the run's
+// cancellation or abort: it may have reached the vendor.
+const cancelledPrefix = "cancelled: "
 
 // stopReason says why the run stops starting steps and calls: it was
 // cancelled (Temporal UI, tctl), or a step aborted it.

@@ -356,22 +356,15 @@ func containAction(cat *catalog.Catalog, action string) bool {
 	return ok && a.Risk == catalog.RiskContain
 }
 
-// uncertainWhy says why a step's contain call may have acted.
+// uncertainWhy says why a step's contain call (the first of its items
+// whose result is unknown) may have acted.
 func uncertainWhy(st workflows.StepResult) string {
-	status, err := st.Status, st.Error
 	for _, it := range st.Items {
-		if workflows.UncertainCall(it.Status, it.Error, nil) {
-			status, err = it.Status, it.Error
-			break
+		if why := workflows.UncertainReason(it.Status, it.Error, nil); why != "" {
+			return why
 		}
 	}
-	switch {
-	case status == playbook.StatusTimedOut:
-		return "timed out"
-	case strings.Contains(err, catalog.MayHaveReached):
-		return "failed after its request " + catalog.MayHaveReached
-	}
-	return "was cancelled while it ran"
+	return workflows.UncertainReason(st.Status, st.Error, st.Gate)
 }
 
 // withdrawalUndid leaves out of undo the calls the run's own withdrawal

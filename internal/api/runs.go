@@ -121,7 +121,7 @@ var RunStatuses = []string{workflows.RunRunning, workflows.RunWaiting, workflows
 const (
 	StatusTerminated = "terminated"
 	StatusTimedOut   = "timed_out"
-	StatusCanceled   = "canceled"
+	StatusCanceled   = workflows.RunCanceled
 )
 
 // liveStatus reports a RunStatus that is true only while the run runs: a
