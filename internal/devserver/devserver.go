@@ -379,7 +379,8 @@ func resolvePorts(opts *Options) (portSet, error) {
 		want++
 	}
 
-	free, err := freePorts(opts.IP, want)
+	// A port given on the command line is not bound yet: keep the picks off it.
+	free, err := FreePorts(opts.IP, want, p.frontend, p.http, p.ui)
 	if err != nil {
 		return p, err
 	}
@@ -394,7 +395,9 @@ func resolvePorts(opts *Options) (portSet, error) {
 		p.ui = next()
 	}
 
-	internal, err := freePorts(loopbackIP, 3)
+	// The internal ports are picked on another address, where the kernel may
+	// offer a port just chosen above (nothing listens on it yet).
+	internal, err := FreePorts(loopbackIP, 3, p.frontend, p.http, p.ui)
 	if err != nil {
 		return p, err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"strconv"
 	"syscall"
 )
@@ -13,7 +14,8 @@ import (
 // They are only ever dialled from inside this process.
 const loopbackIP = "127.0.0.1"
 
-// freePorts returns n distinct TCP ports that are currently free on ip.
+// FreePorts returns n distinct TCP ports that are currently free on ip and
+// are none of exclude.
 //
 // All n listeners are held open until every port has been chosen, so the same
 // port cannot be returned twice. On Linux and most BSDs ephemeral ports are
@@ -23,7 +25,20 @@ const loopbackIP = "127.0.0.1"
 // does not pick a port in TIME_WAIT for bind(:0), but an explicit bind with
 // SO_REUSEADDR (which Go sets on listeners) still succeeds. macOS and Windows
 // allocate ephemeral ports sequentially, so the trick is not needed there.
-func freePorts(ip string, n int) ([]int, error) {
+//
+// exclude holds ports chosen elsewhere (a port given on the command line, or
+// one picked on another address): nothing is listening on them yet, so the
+// kernel may hand them out again.
+func FreePorts(ip string, n int, exclude ...int) ([]int, error) {
+	addr := &net.TCPAddr{IP: net.ParseIP(ip)}
+	return pickPorts(func() (*net.TCPListener, error) { return net.ListenTCP("tcp", addr) }, ip, n, exclude)
+}
+
+// maxExcludedPicks bounds how many excluded ports pickPorts skips before it
+// gives up (each skipped port stays bound, so the kernel cannot offer it twice).
+const maxExcludedPicks = 64
+
+func pickPorts(listen func() (*net.TCPListener, error), ip string, n int, exclude []int) ([]int, error) {
 	listeners := make([]*net.TCPListener, 0, n)
 	defer func() {
 		for _, l := range listeners {
@@ -31,13 +46,21 @@ func freePorts(ip string, n int) ([]int, error) {
 		}
 	}()
 	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.ParseIP(ip)})
+	skipped := 0
+	for len(ports) < n {
+		l, err := listen()
 		if err != nil {
 			return nil, fmt.Errorf("finding a free port on %s: %w", ip, err)
 		}
 		listeners = append(listeners, l)
 		port := l.Addr().(*net.TCPAddr).Port
+		if slices.Contains(exclude, port) {
+			// Held open until the end, so the next listen gets another port.
+			if skipped++; skipped > maxExcludedPicks {
+				return nil, fmt.Errorf("finding a free port on %s: the kernel kept offering ports already taken (%v)", ip, exclude)
+			}
+			continue
+		}
 		if runtime.GOOS != "darwin" && runtime.GOOS != "windows" {
 			if err := parkInTimeWait(l); err != nil {
 				return nil, fmt.Errorf("finding a free port on %s: %w", ip, err)

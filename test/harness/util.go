@@ -18,18 +18,20 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/riposte-dev/riposte/internal/devserver"
 	"github.com/riposte-dev/riposte/internal/lab"
 )
 
-// FreePort returns a loopback TCP port that is free now.
+// FreePort returns a loopback TCP port that is free now. The port is left in
+// TIME_WAIT (see devserver.FreePorts), so a process started next that picks
+// its own ports with bind(:0) is not offered it.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := devserver.FreePorts("127.0.0.1", 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return ports[0]
 }
 
 // FreeAddr returns a loopback host:port that is free now.
