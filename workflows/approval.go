@@ -43,6 +43,9 @@ type gateState struct {
 	// opening is true while the request is being posted and approvers
 	// resolved: no vote is accepted until the approver set is known.
 	opening bool
+	// unasked is true when the request of the current round could not be
+	// posted (its activity failed): nobody was notified.
+	unasked bool
 }
 
 // WhyApprovalIf starts a gate's Why when the step's approval.if held; the
@@ -520,7 +523,11 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 	case GateApproved:
 		return true, "", ""
 	case GateTimedOut:
-		return false, playbook.StatusTimedOut, fmt.Sprintf("approval timed out after %s", playbook.Duration(g.round))
+		msg := fmt.Sprintf("approval timed out after %s", playbook.Duration(g.round))
+		if g.Decision != nil && strings.HasPrefix(g.Decision.Reason, ReasonTimeoutNotApplied) {
+			msg += "; " + g.Decision.Reason
+		}
+		return false, playbook.StatusTimedOut, msg
 	case GateWithdrawn:
 		return false, playbook.StatusSkipped, "gate withdrawn: " + g.Decision.Reason
 	default:
@@ -547,12 +554,51 @@ const changeEscalationQuorum = "escalation-quorum"
 // waits the site's default approval timeout, not 30 minutes.
 const changeEscalationSiteTimeout = "escalation-site-timeout"
 
+// changeSilenceNotConsent: on_timeout: approve applies only when the
+// approvers were asked and could answer until the deadline
+// (gateState.silenceNotConsent); otherwise the gate times out. Asked only
+// when one of them fails, so other runs record no marker.
+const changeSilenceNotConsent = "timeout-approve-needs-asked"
+
+// LateTimeoutGrace is how long after its deadline a gate's timeout may be
+// acted on and still approve by on_timeout: approve. Acting on it later
+// means workers or Temporal were down (or stalled): votes clicked in that
+// time were not received, so the silence is nobody's consent. It is well
+// above the longest a busy gate defers its timer (one message update, five
+// attempts of a minute).
+const LateTimeoutGrace = 10 * time.Minute
+
+// ReasonTimeoutNotApplied starts the decision reason of a gate whose
+// on_timeout: approve was not applied (silenceNotConsent).
+const ReasonTimeoutNotApplied = "on_timeout: approve not applied: "
+
+// silenceNotConsent says why nobody deciding g by its deadline does not
+// approve it at now, or "" when on_timeout: approve applies: the request
+// could not be posted (nobody was notified), or the timeout is acted on
+// more than LateTimeoutGrace after the deadline.
+func (g *gateState) silenceNotConsent(now time.Time) string {
+	if g.unasked {
+		return ReasonTimeoutNotApplied + "the approval request could not be posted, so nobody was asked"
+	}
+	if late := now.Sub(g.ExpiresAt); late > LateTimeoutGrace {
+		return fmt.Sprintf("%sthe gate expired at %s, but the run acted on it only at %s, %s late (workers or Temporal were down or stalled), and approvers could not answer meanwhile",
+			ReasonTimeoutNotApplied, g.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), late.Round(time.Second))
+	}
+	return ""
+}
+
 // onGateTimeout applies on_timeout: deny, approve, or escalate once.
 func (r *run) onGateTimeout(ctx workflow.Context, cs *playbook.CStep, g *gateState, params map[string]any) {
 	now := workflow.Now(ctx)
 	d := &Decision{GateID: g.ID, Via: ViaTimeout, User: "riposte", At: now}
 	switch {
 	case g.onTimeout == playbook.OnTimeoutApprove:
+		if why := g.silenceNotConsent(now); why != "" &&
+			workflow.GetVersion(ctx, changeSilenceNotConsent, workflow.DefaultVersion, 1) >= 1 {
+			d.Reason = why
+			r.closeGate(ctx, g, GateTimedOut, d)
+			return
+		}
 		d.Approve, d.Reason = true, "approved on timeout (on_timeout: approve)"
 		r.closeGate(ctx, g, GateApproved, d)
 	case g.onTimeout == playbook.OnTimeoutEscalate && !g.Escalated && g.escalate != nil:
@@ -627,7 +673,9 @@ func (r *run) openGate(ctx workflow.Context, g *gateState, users []string) {
 		Summary:             "approval request: " + g.StepID,
 	})
 	var opened GateOpened
-	if err := workflow.ExecuteActivity(actx, ActivityOpenGate, g.request).Get(ctx, &opened); err != nil {
+	err := workflow.ExecuteActivity(actx, ActivityOpenGate, g.request).Get(ctx, &opened)
+	g.unasked = err != nil
+	if err != nil {
 		workflow.GetLogger(ctx).Error("posting approval request failed; decide through the API or CLI", "step", g.StepID, "error", err)
 		opened = GateOpened{Approvers: sortedUnique(users)}
 	}

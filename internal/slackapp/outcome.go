@@ -88,7 +88,11 @@ func outcomeBlocks(req workflows.GateRequest, gate workflows.Gate) ([]slack.Bloc
 	case workflows.GateTimedOut:
 		text = "*Timed out*: " + undecided(partial, quorum, &extra) + when
 		if d != nil {
-			if d.Approve {
+			if strings.HasPrefix(d.Reason, workflows.ReasonTimeoutNotApplied) {
+				// Riposte's own words (no detection text): plain_text.
+				text += "; on_timeout: approve was *not applied*, nothing was done"
+				extra = append(extra, strings.TrimPrefix(d.Reason, workflows.ReasonTimeoutNotApplied))
+			} else if d.Approve {
 				text += "; the timeout policy *approved* the action"
 			} else {
 				text += "; the timeout policy *denied* the action"

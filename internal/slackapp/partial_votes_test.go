@@ -69,3 +69,24 @@ func outcomeText(blocks []slack.Block) string {
 	}
 	return ""
 }
+
+// A gate whose on_timeout: approve was not applied (nobody was asked, or
+// the timeout was acted on long after the deadline) says so: the message
+// must not read "the timeout policy denied the action" as if the playbook
+// had said deny, and it gives Riposte's reason in plain text.
+func TestTimeoutNotAppliedSaysWhy(t *testing.T) {
+	req := testRequest()
+	g := testGate(req)
+	why := workflows.ReasonTimeoutNotApplied + "the gate expired at 2026-12-06T12:49:05Z, but the run acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late (workers or Temporal were down or stalled), and approvers could not answer meanwhile"
+	d := workflows.Decision{GateID: "isolate", User: "riposte", Via: workflows.ViaTimeout, Reason: why, At: testExpires}
+	g.State, g.Decision, g.ClosedAt = workflows.GateTimedOut, &d, &testExpires
+	blocks, _, _ := DecidedRunBlocks(req, g, nil)
+	out := outcomeText(blocks)
+	if strings.Contains(out, "denied") || !strings.Contains(out, "*not applied*") {
+		t.Errorf("outcome %q, want it to say on_timeout: approve was not applied", out)
+	}
+	b, _ := json.Marshal(blocks)
+	if !strings.Contains(string(b), "12h16m0s late") {
+		t.Errorf("the message does not give the reason: %s", b)
+	}
+}

@@ -1,0 +1,41 @@
+package workflows
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// A gate's timeout approves (on_timeout: approve) only when it is acted on
+// within LateTimeoutGrace of the deadline: later, workers or Temporal were
+// down, and votes clicked meanwhile were not received.
+func TestSilenceNotConsent(t *testing.T) {
+	deadline := time.Date(2026, 12, 6, 12, 49, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name    string
+		unasked bool
+		late    time.Duration
+		want    string // substring; "" = approves
+	}{
+		{"on time", false, 0, ""},
+		{"a busy gate's deferred timer", false, 5*time.Minute + 15*time.Second, ""},
+		{"at the grace", false, LateTimeoutGrace, ""},
+		{"past the grace", false, LateTimeoutGrace + time.Second, "10m1s late"},
+		{"after an outage", false, 12*time.Hour + 16*time.Minute, "acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late"},
+		{"nobody asked", true, 0, "nobody was asked"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &gateState{Gate: Gate{StepID: "isolate", ExpiresAt: deadline}, unasked: tc.unasked}
+			got := g.silenceNotConsent(deadline.Add(tc.late))
+			if tc.want == "" {
+				if got != "" {
+					t.Errorf("got %q, want the timeout to approve", got)
+				}
+				return
+			}
+			if !strings.HasPrefix(got, ReasonTimeoutNotApplied) || !strings.Contains(got, tc.want) {
+				t.Errorf("got %q, want %q after %q", got, tc.want, ReasonTimeoutNotApplied)
+			}
+		})
+	}
+}
