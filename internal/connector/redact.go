@@ -82,6 +82,15 @@ const pemBody = `[A-Za-z0-9+/=\s:,.\\-]`
 // jwtShape: header.payload[.signature] of a JWS/JWT (base64url JSON).
 var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[A-Za-z0-9_-]*)?`)
 
+// slackTokenShape: a Slack token by its prefix (xoxb- bot, xoxp- user,
+// xoxa-/xoxr- legacy, xoxe- refresh and configuration, xoxe.xoxp-
+// rotating, xapp- app-level, xoxs-/xoxc-/xoxd- session and cookie, xwfp-
+// workflow), wherever it is: Slack writes it under a bare "token", which
+// is not a secret key name (a "next_token" is a cursor). The rest must
+// hold a digit, so prose ("an xoxb- token", "xapp-level") is kept; '%'
+// is a cookie's (xoxd-…%2F…).
+var slackTokenShape = regexp.MustCompile(`\b(?:xox[a-z]|xapp|xwfp)(?:\.xox[a-z])?-[A-Za-z0-9%-]*[0-9][A-Za-z0-9%-]*`)
+
 // awsSecretShape: a 40-character AWS secret access key candidate; checked
 // further by looksLikeAWSSecret (hex digests are not secrets).
 var awsSecretShape = regexp.MustCompile(`[A-Za-z0-9/+]{40}`)
@@ -110,6 +119,7 @@ func RedactShapes(s string) string {
 	}
 	s = redactPEM(s)
 	s = jwtShape.ReplaceAllString(s, redacted)
+	s = slackTokenShape.ReplaceAllString(s, redacted)
 	s = urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
 		sub := urlUserinfo.FindStringSubmatch(m)
 		if sub[2] == redacted {
