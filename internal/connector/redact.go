@@ -44,7 +44,12 @@ const arrayValue = `\[\s*(?:"(?:[^"\\]|\\.)*(?:"\s*,\s*"(?:[^"\\]|\\.)*)*(?:"\s*
 const escapedValue = `\\"(?:\\\\(?:\\"|\\\\|[^"\\])|\\[^"\\]|[^"\\])*`
 
 // secretKeyNames are the keys whose value secretKeyValue redacts.
-const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws`
+const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws|` + vendorHeaderNames
+
+// vendorHeaderNames are request headers that carry a credential: PAN-OS's
+// X-PAN-KEY, GitLab's PRIVATE-TOKEN, Vault's X-Vault-Token, and cookies
+// (a session cookie is a bearer credential; see cookieRest).
+const vendorHeaderNames = `x-pan-key|private[_-]token|vault[_-]token|set-cookie|cookie`
 
 // secretKeyOpenValue: a secret key whose quoted value is still open at the
 // end of the text (text cut inside the value, which may hold spaces: a
@@ -91,6 +96,12 @@ var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}(?:\.[
 // is a cookie's (xoxd-…%2F…).
 var slackTokenShape = regexp.MustCompile(`\b(?:xox[a-z]|xapp|xwfp)(?:\.xox[a-z])?-[A-Za-z0-9%-]*[0-9][A-Za-z0-9%-]*`)
 
+// vaultTokenShape: a HashiCorp Vault token by its prefix (hvs. service,
+// hvb. batch, hvr. recovery), or a legacy service token, s. and 24
+// letters and digits (checked by looksLikeAWSSecret: mixed case and
+// digits, so "s.example" is kept).
+var vaultTokenShape = regexp.MustCompile(`\bhv[sbr]\.[A-Za-z0-9_-]{20,}|\bs\.[A-Za-z0-9]{24}\b`)
+
 // awsSecretShape: a 40-character AWS secret access key candidate; checked
 // further by looksLikeAWSSecret (hex digests are not secrets).
 var awsSecretShape = regexp.MustCompile(`[A-Za-z0-9/+]{40}`)
@@ -120,6 +131,12 @@ func RedactShapes(s string) string {
 	s = redactPEM(s)
 	s = jwtShape.ReplaceAllString(s, redacted)
 	s = slackTokenShape.ReplaceAllString(s, redacted)
+	s = vaultTokenShape.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.HasPrefix(m, "s.") && !looksLikeAWSSecret(m[2:]) {
+			return m
+		}
+		return redacted
+	})
 	s = urlUserinfo.ReplaceAllStringFunc(s, func(m string) string {
 		sub := urlUserinfo.FindStringSubmatch(m)
 		if sub[2] == redacted {
@@ -229,7 +246,11 @@ func redactKeyValues(s string) string {
 			continue
 		}
 		end := m[1]
-		if sch := strings.TrimPrefix(v, "["); sch != "" && !strings.ContainsAny(sch, "\"'{[\\ \t\r\n") && (strings.EqualFold(key, "authorization") || authScheme.MatchString(sch)) {
+		if isCookie(key) && !strings.ContainsAny(v[:1], "\"'\\") {
+			// "Cookie: a=…; b=…", "Set-Cookie: sid=…; Path=/": every
+			// pair of the header is a cookie's.
+			end += len(cookieRest.FindString(s[end:]))
+		} else if sch := strings.TrimPrefix(v, "["); sch != "" && !strings.ContainsAny(sch, "\"'{[\\ \t\r\n") && (strings.EqualFold(key, "authorization") || authScheme.MatchString(sch)) {
 			// "Authorization: Token token=…", "AWS4-HMAC-SHA256
 			// Credential=…, Signature=…", "Digest …, response=\"…\"":
 			// the auth-params after the scheme are its credentials.
@@ -262,6 +283,14 @@ func redactKeyValues(s string) string {
 var authParams = regexp.MustCompile(`^[ \t]+` + authParam + `(?:[ \t]*,[ \t]*` + authParam + `)*`)
 
 const authParam = `[A-Za-z0-9!#$%&*+.^_|~-]+[ \t]*=[ \t]*(?:"(?:[^"\\]|\\.)*"|[^\s,"\]]+)`
+
+// cookieRest: the rest of an unquoted cookie header's value, to the end
+// of its line (or of its JSON string or %v list).
+var cookieRest = regexp.MustCompile(`^[^\r\n"'\\\]}]*`)
+
+func isCookie(key string) bool {
+	return strings.EqualFold(key, "cookie") || strings.EqualFold(key, "set-cookie")
+}
 
 // passphraseWord: a word after a word-only value on its line.
 var passphraseWord = regexp.MustCompile(`^[ \t]+[A-Za-z]+\b`)
