@@ -146,6 +146,7 @@ func RedactShapes(s string) string {
 	})
 	s = queryCredential.ReplaceAllString(s, "${1}"+redacted)
 	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
+	s = redactNameValues(s)
 	s = redactKeyValues(s)
 	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
 		sub := bearerShape.FindStringSubmatch(m)
@@ -276,6 +277,65 @@ func redactKeyValues(s string) string {
 	}
 	b.WriteString(s[last:])
 	return b.String()
+}
+
+// flatObject: a JSON object holding no object (plain, or quoted in a
+// JSON string), also one the text ends inside (Snippet's cut).
+var flatObject = regexp.MustCompile(`\{[^{}]*(?:\}|$)`)
+
+// nameValueField: a field of a name/value pair (ECS and Kubernetes env,
+// Azure app settings: name/value; AWS tags: Key/Value; CloudFormation:
+// ParameterKey/ParameterValue): group 1 the field, group 2 its value, a
+// string (also quoted in a JSON string, or open at the end) or a scalar.
+var nameValueField = regexp.MustCompile(`(?i)\\?"(name|key|parameterkey|value|parametervalue)\\?"\s*:\s*(` + escapedValue + `(?:\\"|$)|"(?:[^"\\]|\\.)*(?:"|$)|[^\s,"\\{}\[\]]+)`)
+
+// secretName: a name that is a secret key name (secretKeyNames) to its
+// end, the rule secretKeyValue applies to a key: DB_PASSWORD, API_KEY,
+// OKTA_CLIENT_SECRET are; PASSWORD_FILE (a path) is not.
+var secretName = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)$`)
+
+// redactNameValues hides the value of a name/value pair whose name is a
+// secret name ({"name":"API_KEY","value":"…"}, in either order): neither
+// "name" nor "value" is a secret key, so secretKeyValue leaves it.
+func redactNameValues(s string) string {
+	return flatObject.ReplaceAllStringFunc(s, func(obj string) string {
+		fields := nameValueField.FindAllStringSubmatchIndex(obj, -1)
+		secret := false
+		for _, f := range fields {
+			if n := strings.ToLower(obj[f[2]:f[3]]); n == "name" || n == "key" || n == "parameterkey" {
+				secret = secret || secretName.MatchString(strings.Trim(obj[f[4]:f[5]], `"\`))
+			}
+		}
+		if !secret {
+			return obj
+		}
+		var b strings.Builder
+		last := 0
+		for _, f := range fields {
+			if n := strings.ToLower(obj[f[2]:f[3]]); n != "value" && n != "parametervalue" {
+				continue
+			}
+			v := obj[f[4]:f[5]]
+			q, closing := "", ""
+			switch {
+			case strings.HasPrefix(v, `\"`):
+				q = `\"`
+			case strings.HasPrefix(v, `"`):
+				q = `"`
+			}
+			if q != "" && len(v) > len(q) && strings.HasSuffix(v, q) {
+				closing = q
+			}
+			if strings.TrimPrefix(v, q) == redacted+closing {
+				continue
+			}
+			b.WriteString(obj[last:f[4]])
+			b.WriteString(q + redacted + closing)
+			last = f[5]
+		}
+		b.WriteString(obj[last:])
+		return b.String()
+	})
 }
 
 // authParams: the auth-params after an Authorization scheme (RFC 9110
