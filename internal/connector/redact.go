@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"io/fs"
 	"net/url"
+	"path"
 	"regexp"
 	"strings"
 	"syscall"
 	"unicode"
+
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // Vendors echo credentials in their error bodies (an OAuth token in an
@@ -520,6 +523,11 @@ func replaceAWSSecrets(s string) string {
 		if (l[0] > 0 && isKeyChar(s[l[0]-1])) || (l[1] < len(s) && isKeyChar(s[l[1]])) || !looksLikeAWSSecret(s[l[0]:l[1]]) {
 			continue
 		}
+		// A path whose file name (CamelCase words and digits, then an
+		// extension) ends it: playbooks/IR/PlaybookV2ConfigFinal.yaml.
+		if ext := fileExtAfter.FindString(s[l[1]:]); ext != "" && safefile.IsFileName(path.Base(s[l[0]:l[1]])+ext) {
+			continue
+		}
 		b.WriteString(s[last:l[0]])
 		b.WriteString(redacted)
 		last = l[1]
@@ -527,6 +535,9 @@ func replaceAWSSecrets(s string) string {
 	b.WriteString(s[last:])
 	return b.String()
 }
+
+// fileExtAfter: a file extension (.yaml, .PDF) right after a candidate.
+var fileExtAfter = regexp.MustCompile(`^\.(?:[a-z][a-z0-9]{0,4}|[A-Z][A-Z0-9]{0,4})\b`)
 
 func isKeyChar(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '+'

@@ -34,7 +34,8 @@ import (
 //     case, lower case and digits (sk_live_4eC39HqLyjWDarjtT1zdp7dc,
 //     00QCjAl4MlV-WPXM-…, xoxb-…-AbCdEf…), or that holds a run of 16 or
 //     more letters and digits switching between them at least 4 times (a
-//     hex or base32 key), is a secret;
+//     hex or base32 key), is a secret, unless it is a file name
+//     (IsFileName: PlaybookV2Config.yaml, Report2024Q3.pdf);
 //   - a relative value of 20 or more characters of the base64 alphabet,
 //     mixing upper case, lower case and digits, is a secret even with '/'
 //     in it (an AWS secret access key holds '/').
@@ -51,11 +52,50 @@ func LooksLikeSecret(v string) bool {
 		return true
 	}
 	for _, c := range strings.Split(v, "/") {
-		if len(c) >= 16 && mixesCases(c) || alnumSwitches(c) {
+		if (len(c) >= 16 && mixesCases(c) || alnumSwitches(c)) && !IsFileName(c) {
 			return true
 		}
 	}
 	return !strings.HasPrefix(v, "/") && len(v) >= 20 && base64Value.MatchString(v) && mixesCases(v)
+}
+
+// fileExt: a file name's extension, lower or upper case (.yaml, .PDF).
+var fileExt = regexp.MustCompile(`\.(?:[a-z][a-z0-9]{0,4}|[A-Z][A-Z0-9]{0,4})$`)
+
+// fileStem: the characters of a file name's stem; '~', '+' and '=' are
+// keys' (an Azure client secret holds "8Q~", base64 '+' and '=').
+var fileStem = regexp.MustCompile(`^[A-Za-z0-9 _.-]+$`)
+
+// IsFileName reports whether a path component is a file name people write:
+// an extension (fileExt) after a stem (fileStem) of words, CamelCase with
+// numbers (PlaybookV2Config, Report2024Q3, MyFile1OfTheYear2024): at most one
+// switch from lower case to upper case or between letters and digits per
+// four characters, plus one. A random key switches at almost every other
+// character (4eC39HqLyjWDarjtT1zdp7dc: 16 in 24) and has no extension;
+// both are needed, so a key with an extension stays withheld.
+func IsFileName(c string) bool {
+	ext := fileExt.FindStringIndex(c)
+	if ext == nil || ext[0] == 0 {
+		return false
+	}
+	stem := c[:ext[0]]
+	if !fileStem.MatchString(stem) {
+		return false
+	}
+	n, switches := 0, 0
+	var prev rune
+	for _, r := range stem {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+			prev = 0
+			continue
+		}
+		n++
+		if prev != 0 && (unicode.IsLower(prev) && unicode.IsUpper(r) || unicode.IsDigit(prev) != unicode.IsDigit(r)) {
+			switches++
+		}
+		prev = r
+	}
+	return switches <= n/4+1
 }
 
 var base64Value = regexp.MustCompile(`^[A-Za-z0-9+/=_-]+$`)
