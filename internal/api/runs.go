@@ -92,6 +92,24 @@ type RunDetail struct {
 	Finding        map[string]any            `json:"finding,omitempty"`
 	FindingChanges []workflows.FindingChange `json:"finding_changes,omitempty"`
 	Withdrawn      *workflows.Withdrawal     `json:"withdrawn,omitempty"`
+	// ResetFrom is set on a run a Temporal reset started (the Temporal
+	// UI's Reset, `temporal workflow reset`): the run it was reset from.
+	// ResetTo is set on a run that was reset: the latest run reset from
+	// it, which carries on under the workflow id.
+	ResetFrom *ResetFrom `json:"reset_from,omitempty"`
+	ResetTo   string     `json:"reset_to,omitempty"`
+}
+
+// ResetFrom is where a reset run was reset from (endedruns.Reset).
+type ResetFrom struct {
+	RunID string `json:"run_id,omitempty"`
+	// EventID is the reset point: the run's events before it are copies
+	// of that run's.
+	EventID int64 `json:"event_id,omitempty"`
+	// Reason is the reason whoever reset it gave.
+	Reason string `json:"reason,omitempty"`
+	// Error says why the run it was reset from is not known.
+	Error string `json:"error,omitempty"`
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "") + "'" }
@@ -409,6 +427,7 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	d.Simulated = d.Mode == playbook.ModeDryRun || d.Mode == playbook.ModeShadow
 	runID = d.RunID
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+	s.resets(ctx, d, desc.GetWorkflowExtendedInfo())
 	if d.Kind == KindRollback {
 		s.rollbackDetail(ctx, d, closed)
 		return d, nil
@@ -467,6 +486,28 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 		}
 	}
 	return d, nil
+}
+
+// resets fills the reset marks of a run from its describe answer: the
+// run a reset ended names the latest run reset from it (ResetRunId), and a
+// run a reset started has a reset time, and only then is its history read
+// for the reset's record (the run it was reset from, the same record the
+// worker reads: endedruns.ResetRecord). A record that cannot be read
+// leaves the mark with the reason: the run was reset all the same.
+func (s *Server) resets(ctx context.Context, d *RunDetail, ext *workflowpb.WorkflowExecutionExtendedInfo) {
+	d.ResetTo = ext.GetResetRunId()
+	if ext.GetLastResetTime() == nil {
+		return
+	}
+	r, err := endedruns.ResetRecord(ctx, s.Temporal, d.WorkflowID, d.RunID)
+	switch {
+	case err != nil:
+		d.ResetFrom = &ResetFrom{Error: fmt.Sprintf("the run was reset; the run it was reset from cannot be read: %v", err)}
+	case r == nil:
+		d.ResetFrom = &ResetFrom{Error: "the run was reset, but its history holds no reset record naming the run it was reset from"}
+	default:
+		d.ResetFrom = &ResetFrom{RunID: r.BaseRunID, EventID: r.EventID, Reason: r.Reason}
+	}
 }
 
 // endedFindingTimeout bounds the finding query of an ended run: it needs a

@@ -1,8 +1,10 @@
 // Package endedruns finds the runs Temporal ended itself: terminated
-// (`temporal workflow terminate`, a reset) or timed out. No workflow code
-// runs at such an end, so the processes that watch the namespace act for
-// them: the metrics count them (internal/telemetry) and their approval
-// messages are closed (internal/approvals).
+// (`temporal workflow terminate`, a reset) or timed out, and which run a
+// reset's new run was reset from. No workflow code runs at such an end,
+// so the processes that watch the namespace act for them: the metrics
+// count them (internal/telemetry) and their approval messages are closed
+// (internal/approvals); the run's view says it was reset (internal/api)
+// and the worker reads the run it was reset from (internal/system).
 package endedruns
 
 import (
@@ -69,4 +71,45 @@ func StatusName(st enumspb.WorkflowExecutionStatus) string {
 // TimedOut reports whether the run timed out (else it was terminated).
 func TimedOut(e *workflowpb.WorkflowExecutionInfo) bool {
 	return e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT
+}
+
+// Reset is the record a reset leaves in the history of the run it starts:
+// the WorkflowTaskFailed event of cause RESET_WORKFLOW at the reset point.
+type Reset struct {
+	// BaseRunID is the run it was reset from.
+	BaseRunID string
+	// EventID is the record's event id, the reset point: the run's events
+	// before it are copies of the base run's, up to the workflow task the
+	// reset was asked for (its WorkflowTaskFinishEventId, this same id in
+	// the base run).
+	EventID int64
+	// Reason is the reason given to the reset (free text from whoever
+	// reset it: the Temporal UI's or `temporal workflow reset`'s).
+	Reason string
+}
+
+// ResetRecord reads the record of the reset that started run runID of
+// workflowID from its history: the one naming runID as its new run. A
+// reset of a reset carries its predecessor's record too (copied with the
+// history up to the reset point), so the one for this run wins, else the
+// last one. A run no reset started has none: nil. Reading stops at the
+// record naming the run.
+func ResetRecord(ctx context.Context, c client.Client, workflowID, runID string) (*Reset, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	var last *Reset
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading run %s of %s for the run it was reset from: %w", runID, workflowID, err)
+		}
+		a := e.GetWorkflowTaskFailedEventAttributes()
+		if a == nil || a.GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW || a.GetBaseRunId() == "" {
+			continue
+		}
+		last = &Reset{BaseRunID: a.GetBaseRunId(), EventID: e.GetEventId(), Reason: a.GetFailure().GetMessage()}
+		if a.GetNewRunId() == runID {
+			return last, nil
+		}
+	}
+	return last, nil
 }

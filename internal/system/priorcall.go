@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/endedruns"
 )
 
 // priorCall answers activities.Env.PriorCall from the history of the run a
@@ -133,33 +134,19 @@ func appliedIn(it client.HistoryEventIterator, dc converter.DataConverter, call 
 	return false, nil, nil
 }
 
-// resetBase is the run call's run was reset from: the base_run_id of the
-// reset record (WorkflowTaskFailed, cause RESET_WORKFLOW) naming call.RunID
-// as its new run. A reset of a reset carries its predecessor's record too
-// (copied with the history up to the reset point); the one for this run
-// wins, else the last one. No record (or no RunID): call.ResetFrom.
+// resetBase is the run call's run was reset from: the base run of the
+// reset record naming call.RunID as its new run (endedruns.ResetRecord).
+// No record (or no RunID): call.ResetFrom.
 func resetBase(ctx context.Context, c client.Client, call catalog.Call) (string, error) {
 	if call.RunID == "" {
 		return call.ResetFrom, nil
 	}
-	it := c.GetWorkflowHistory(ctx, call.WorkflowID, call.RunID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	base := ""
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return "", fmt.Errorf("reading run %s of %s for the run it was reset from: %w", call.RunID, call.WorkflowID, err)
-		}
-		a := e.GetWorkflowTaskFailedEventAttributes()
-		if a == nil || a.GetCause() != enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW || a.GetBaseRunId() == "" {
-			continue
-		}
-		base = a.GetBaseRunId()
-		if a.GetNewRunId() == call.RunID {
-			return base, nil
-		}
+	r, err := endedruns.ResetRecord(ctx, c, call.WorkflowID, call.RunID)
+	if err != nil {
+		return "", err
 	}
-	if base == "" {
+	if r == nil {
 		return call.ResetFrom, nil
 	}
-	return base, nil
+	return r.BaseRunID, nil
 }

@@ -353,7 +353,17 @@ func wantNote(t *testing.T, h *devHarness, wid, re string) {
 
 func (h *devHarness) runDetail(t *testing.T, wid string) api.RunDetail {
 	t.Helper()
-	code, b := h.do("GET", "/v1/runs/"+url.PathEscape(wid), h.token, "")
+	return h.runDetailOf(t, wid, "")
+}
+
+// runDetailOf is GET /v1/runs/{wid}?run_id=rid: run rid ("" the latest).
+func (h *devHarness) runDetailOf(t *testing.T, wid, rid string) api.RunDetail {
+	t.Helper()
+	path := "/v1/runs/" + url.PathEscape(wid)
+	if rid != "" {
+		path += "?run_id=" + url.QueryEscape(rid)
+	}
+	code, b := h.do("GET", path, h.token, "")
 	var d api.RunDetail
 	if code != 200 || json.Unmarshal(b, &d) != nil {
 		t.Fatalf("GET run %s: %d %s", wid, code, b)

@@ -79,6 +79,14 @@ func TestResetOfResetReadsTheRunItWasResetFrom(t *testing.T) {
 	if len(d.Holds) != 1 {
 		t.Errorf("run C holds %+v: want B's block held for its contain_for (B's timer died with the reset)", d.Holds)
 	}
+	// The run view reads the same record: C was reset from B, not A; each
+	// run reset names the run its reset started.
+	if d.ResetFrom == nil || d.ResetFrom.RunID != runB {
+		t.Errorf("run C: reset_from %+v, want run B %s (not the chain's first run A %s)", d.ResetFrom, runB, runA)
+	}
+	if a, b := h.runDetailOf(t, wid, runA), h.runDetailOf(t, wid, runB); a.ResetTo != runB || b.ResetTo != d.RunID || b.ResetFrom == nil || b.ResetFrom.RunID != runA {
+		t.Errorf("run A reset_to %q (want B %s); run B reset_to %q (want C %s), reset_from %+v (want A)", a.ResetTo, runB, b.ResetTo, d.RunID, b.ResetFrom)
+	}
 	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
 	if code != 202 && code != 200 {
 		t.Errorf("rollback of run C: %d %s; want it to undo the block its chain applied", code, b)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -48,13 +49,29 @@ func TestResetRunKeepsItsOwnContainment(t *testing.T) {
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
 		if d := h.runDetail(t, wid); d.Status == workflows.RunHolding {
 			first = d.RunID
+			if d.ResetFrom != nil || d.ResetTo != "" {
+				t.Errorf("a run never reset shows reset_from %+v, reset_to %q", d.ResetFrom, d.ResetTo)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the hold run never showed holding")
 		}
 	}
+	point := firstTaskDone(t, c, wid, first)
 	d := resetToFirstTask(t, h, c, wid, first)
+	// The run view says the run was reset, from which run, at which event
+	// and why; the run it was reset from names the run that carries on.
+	if want := (api.ResetFrom{RunID: first, EventID: point, Reason: "operator reset to the first workflow task"}); d.ResetFrom == nil || *d.ResetFrom != want {
+		t.Errorf("reset run: reset_from %+v, want %+v", d.ResetFrom, want)
+	}
+	if d.ResetTo != "" {
+		t.Errorf("reset run: reset_to %q, want none (it was not reset itself)", d.ResetTo)
+	}
+	old := h.runDetailOf(t, wid, first)
+	if old.ResetTo != d.RunID || old.ResetFrom != nil {
+		t.Errorf("run reset from: reset_to %q, reset_from %+v; want reset_to %s (the run the reset started), no reset_from", old.ResetTo, old.ResetFrom, d.RunID)
+	}
 	out, _ := d.Steps[0].Output.(map[string]any)
 	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
 	if pre, _ := out[catalog.OutputPreexisting].(bool); pre {
@@ -82,17 +99,7 @@ func resetToFirstTask(t *testing.T, h *devHarness, c client.Client, wid, rid str
 // RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL).
 func resetToFirstTaskExcluding(t *testing.T, h *devHarness, c client.Client, wid, rid string, exclude ...enumspb.ResetReapplyExcludeType) workflowsDetail {
 	t.Helper()
-	var taskDone int64
-	it := c.GetWorkflowHistory(t.Context(), wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for it.HasNext() && taskDone == 0 {
-		ev, err := it.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
-			taskDone = ev.GetEventId()
-		}
-	}
+	taskDone := firstTaskDone(t, c, wid, rid)
 	resp, err := c.ResetWorkflowExecution(t.Context(), &workflowservice.ResetWorkflowExecutionRequest{
 		Namespace:                 "default",
 		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: rid},
@@ -113,4 +120,22 @@ func resetToFirstTaskExcluding(t *testing.T, h *devHarness, c client.Client, wid
 			t.Fatalf("the reset run %s never ended its block step: %+v", resp.GetRunId(), d)
 		}
 	}
+}
+
+// firstTaskDone is the event id of run rid's first completed workflow
+// task: the reset point resetToFirstTask asks for.
+func firstTaskDone(t *testing.T, c client.Client, wid, rid string) int64 {
+	t.Helper()
+	it := c.GetWorkflowHistory(t.Context(), wid, rid, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			return ev.GetEventId()
+		}
+	}
+	t.Fatalf("run %s of %s has no completed workflow task", rid, wid)
+	return 0
 }
