@@ -95,7 +95,7 @@ type RunDetail struct {
 	// ResetFrom is set on a run a Temporal reset started (the Temporal
 	// UI's Reset, `temporal workflow reset`): the run it was reset from.
 	// ResetTo is set on a run that was reset: the latest run reset from
-	// it, which carries on under the workflow id.
+	// it (Describe's ResetRunId).
 	ResetFrom *ResetFrom `json:"reset_from,omitempty"`
 	ResetTo   string     `json:"reset_to,omitempty"`
 }

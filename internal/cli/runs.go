@@ -21,14 +21,16 @@ import (
 
 const runsUsage = `Usage:
   riposte runs list [--playbook P] [--status S] [--outcome O] [--kind K] [--shadow] [--limit N] [--cursor C]
-  riposte runs show ID
+  riposte runs show ID [--run-id R]
   riposte runs follow ID [--interval 500ms] [--retry-for 5m]
 
 list shows recent runs, playbook runs and rollback runs (--kind playbook or
 rollback for one kind), with their outcome, the release time of a holding
 run and whether it was rolled back; show prints every step (status, times,
-what it acts on, output summary, error), the outcome, holds with their release times and the
-rollback; follow prints step progress live until the run ends and exits 0
+what it acts on, output summary, error), the outcome, holds with their release times, the
+rollback and a Temporal reset (the run it was reset from, the run reset
+from it), of the latest run under ID or, with --run-id, of an earlier one
+(a run a reset ended, a reopened finding's earlier run); follow prints step progress live until the run ends and exits 0
 when it completed (whatever its outcome), 1 when it failed, 3 when it was
 ended from outside (canceled, terminated, timed_out). A poll the API
 cannot answer for now (429, 502, 503, 504, no connection) is retried, after
@@ -63,6 +65,7 @@ func runsCommand() command {
 			shadow := fs.Bool("shadow", false, "only shadow-mode runs")
 			limit := fs.Int("limit", 50, "most runs to list")
 			cursor := fs.String("cursor", "", "list the next page: the cursor the previous list printed")
+			runID := fs.String("run-id", "", "show: this run under the workflow id (default: the latest)")
 			interval := fs.Duration("interval", 500*time.Millisecond, "follow: poll interval")
 			retryFor := fs.Duration("retry-for", 5*time.Minute, "follow: how long to keep polling an API that does not answer (429, 502, 503, 504, no connection) before giving up")
 			if wantsHelp(args) {
@@ -130,7 +133,7 @@ func runsCommand() command {
 					return 2
 				}
 				if sub == "show" {
-					d, err := getRun(ctx, c, pos[0])
+					d, err := getRunOf(ctx, c, pos[0], *runID)
 					if err != nil {
 						return fail(s, err)
 					}
@@ -154,8 +157,17 @@ func runsCommand() command {
 }
 
 func getRun(ctx context.Context, c *apiClient, id string) (*api.RunDetail, error) {
+	return getRunOf(ctx, c, id, "")
+}
+
+// getRunOf reads run runID of workflow id ("": the latest run).
+func getRunOf(ctx context.Context, c *apiClient, id, runID string) (*api.RunDetail, error) {
+	path := "/v1/runs/" + url.PathEscape(id)
+	if runID != "" {
+		path += "?" + url.Values{"run_id": {runID}}.Encode()
+	}
 	var d api.RunDetail
-	if err := c.do(ctx, "GET", "/v1/runs/"+url.PathEscape(id), nil, "", &d, nil); err != nil {
+	if err := c.do(ctx, "GET", path, nil, "", &d, nil); err != nil {
 		return nil, err
 	}
 	return &d, nil
@@ -238,6 +250,19 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	printLine(w, "  status:    %s\n", d.Status)
 	if d.Outcome != "" {
 		printLine(w, "  outcome:   %s\n", workflows.OutcomeText(d.Outcome, d.OutcomeDetail))
+	}
+	if r := d.ResetFrom; r != nil {
+		switch {
+		case r.RunID == "":
+			printLine(w, "  Reset from run (unknown: %s)\n", r.Error)
+		case r.Reason == "":
+			printLine(w, "  Reset from run %s at event %d (its events before it are that run's: riposte runs show %s --run-id %s)\n", r.RunID, r.EventID, d.WorkflowID, r.RunID)
+		default:
+			printLine(w, "  Reset from run %s at event %d (its events before it are that run's: riposte runs show %s --run-id %s); reason: %s\n", r.RunID, r.EventID, d.WorkflowID, r.RunID, r.Reason)
+		}
+	}
+	if d.ResetTo != "" {
+		printLine(w, "  Reset into run %s (the latest run reset from this one: riposte runs show %s --run-id %s)\n", d.ResetTo, d.WorkflowID, d.ResetTo)
 	}
 	if d.RolledBackBy != "" || d.RollbackRun != "" {
 		at := ""
@@ -460,7 +485,7 @@ func summarize(v any, n int) string {
 // subcommands it applies to; the API flags apply to all.
 var runsFlagsApply = map[string][]string{
 	"json": {"list", "show"}, "playbook": {"list"}, "status": {"list"}, "outcome": {"list"}, "kind": {"list"},
-	"shadow": {"list"}, "limit": {"list"}, "cursor": {"list"}, "interval": {"follow"}, "retry-for": {"follow"},
+	"shadow": {"list"}, "limit": {"list"}, "cursor": {"list"}, "run-id": {"show"}, "interval": {"follow"}, "retry-for": {"follow"},
 }
 
 // runsFlagsOf refuses (exit 2) a flag given to a runs subcommand that
