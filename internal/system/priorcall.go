@@ -9,6 +9,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -22,8 +23,9 @@ import (
 // without finding its containment already in place. A call that never
 // completed there (failed, timed out, in flight at the reset) is false:
 // no answer says it applied anything. One that run (or riposte rollback
-// of it, the rollback:<id> workflow) undid since is false too: what the
-// call finds in place now is not that run's, and may be someone else's.
+// of it, any run of the rollback:<id> workflow) undid since is false
+// too: what the call finds in place now is not that run's, and may be
+// someone else's.
 //
 // call.ResetFrom is workflow.Info.OriginalRunID, which Temporal keeps
 // across resets: the first run of a chain of resets, not the run this one
@@ -52,16 +54,73 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		if undone, err := undoneIn(it, dc, call, params, base, ""); err != nil || undone {
 			return false, err
 		}
-		it = c.GetWorkflowHistory(ctx, "rollback:"+call.WorkflowID, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		if undone, err := undoneIn(it, dc, call, params, base, base); err != nil || undone {
-			var nf *serviceerror.NotFound
-			if errors.As(err, &nf) {
-				return true, nil // never rolled back
-			}
+		if undone, err := rolledBack(ctx, c, dc, call, params, base); err != nil || undone {
 			return false, err
 		}
 		return true, nil
 	}
+}
+
+// rolledBack reports whether any run of rollback:<id> undid base's call.
+// The API starts that id again (a rollback that failed, one for a later
+// run of the workflow or for what the run contained after the last one),
+// so the run that undid it need not be the latest. The latest is read by
+// its id (consistent); the others are listed by visibility, which may lag
+// behind: a list without the latest run may lack earlier ones too, and is
+// an error (the reset run then takes what it finds as preexisting) rather
+// than a guess. No rollback:<id> at all: never rolled back.
+func rolledBack(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call, params map[string]any, base string) (bool, error) {
+	rid := "rollback:" + call.WorkflowID
+	var nf *serviceerror.NotFound
+	desc, err := c.DescribeWorkflowExecution(ctx, rid, "")
+	if errors.As(err, &nf) {
+		return false, nil // never rolled back
+	}
+	if err != nil {
+		return false, fmt.Errorf("reading %s for the undo calls of run %s: %w", rid, base, err)
+	}
+	latest := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
+	it := c.GetWorkflowHistory(ctx, rid, latest, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if undone, err := undoneIn(it, dc, call, params, base, base); err != nil || undone {
+		return undone, err
+	}
+	listed := false
+	var token []byte
+	for {
+		resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Query: "WorkflowId = " + queryString(rid), NextPageToken: token})
+		if err != nil {
+			return false, fmt.Errorf("listing the runs of %s for the undo calls of run %s: %w", rid, base, err)
+		}
+		for _, e := range resp.GetExecutions() {
+			run := e.GetExecution().GetRunId()
+			if run == latest {
+				listed = true
+				continue
+			}
+			it := c.GetWorkflowHistory(ctx, rid, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			undone, err := undoneIn(it, dc, call, params, base, base)
+			if errors.As(err, &nf) {
+				continue // gone with the namespace's retention since it was listed
+			}
+			if err != nil || undone {
+				return undone, err
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	if !listed {
+		return false, fmt.Errorf("the runs of %s listed by visibility lack its latest run %s: visibility is behind, and may lack the run that undid run %s's call", rid, latest, base)
+	}
+	return false, nil
+}
+
+// queryString quotes s as a visibility query string literal (backslash
+// escapes, as Temporal's query parser reads them).
+func queryString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
 // undoneIn reports whether history it holds a completed undo call of

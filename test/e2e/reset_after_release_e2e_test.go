@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"net/url"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -115,5 +117,80 @@ func TestResetRunAfterItsRollbackDoesNotClaimSomeoneElsesBlock(t *testing.T) {
 	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
 	if pre, _ := out[catalog.OutputPreexisting].(bool); !pre {
 		t.Errorf("the reset run took run %s's block for its own (output %v, holds %d): run A's block had been rolled back; its rollback or contain_for release lifts the other run's containment", other, out, len(d.Holds))
+	}
+}
+
+// The same when the rollback that lifted the base run's block is no longer
+// the latest run of rollback:<id>: the API starts that id again (here for
+// a reset run of the same workflow, after the first rollback), and the
+// worker read only the latest run, whose undo names another run. Run A
+// blocks, rollback X1 lifts it; A is reset (run A'), A' blocks again and
+// rollback X2 lifts that; another run holds the block; A is reset again
+// from A itself: its reset run must find the block someone else's.
+func TestResetRunReadsEveryRollbackRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+
+	hold := func(uid string) string {
+		code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"` + uid + `"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.96"},"unmapped":{"hold_case":true}}`)
+		if code != 202 {
+			t.Fatalf("submit %s: %d", uid, code)
+		}
+		wid := matched(t, r, "e2e-hold")
+		for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s never showed holding", wid)
+			}
+		}
+		return wid
+	}
+	rollback := func(wid, what string) string {
+		code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
+		var rb api.RollbackResponse
+		if code != 202 || json.Unmarshal(b, &rb) != nil {
+			t.Fatalf("rollback of %s: %d %s (the premise fails: want a new rollback run)", what, code, b)
+		}
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(150 * time.Millisecond) {
+			d := h.waitRun("rollback:"+wid, time.Minute)
+			if d.RunID == rb.RunID {
+				if d.Status != workflows.RunSucceeded || len(h.sys.Lab.State().BlockedIPs) != 0 {
+					t.Fatalf("rollback of %s: %s, blocked %v (the premise fails)", what, d.Status, h.sys.Lab.State().BlockedIPs)
+				}
+				return rb.RunID
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("rollback run %s of %s never ended", rb.RunID, what)
+			}
+		}
+	}
+	noReapply := []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE}
+
+	wid := hold("reset-rb2-1")
+	runA := h.runDetail(t, wid).RunID
+	x1 := rollback(wid, "run A")
+	// Nothing in place: the reset run A' blocks on its own, then its
+	// rollback X2 runs under the same id as X1.
+	d := resetToFirstTaskExcluding(t, h, c, wid, runA, noReapply...)
+	if out, _ := d.Steps[0].Output.(map[string]any); out[catalog.OutputPreexisting] == true || len(h.sys.Lab.State().BlockedIPs) != 1 {
+		t.Fatalf("run A' blocked nothing of its own (output %v, blocked %v): the premise fails", out, h.sys.Lab.State().BlockedIPs)
+	}
+	if x2 := rollback(wid, "run A'"); x2 == x1 {
+		t.Fatalf("the second rollback is the first one (%s): the premise fails", x1)
+	}
+	other := hold("reset-rb2-other")
+
+	d = resetToFirstTaskExcluding(t, h, c, wid, runA, noReapply...)
+	out, _ := d.Steps[0].Output.(map[string]any)
+	t.Logf("reset run: status %s, block %s, output %v, holds %+v", d.Status, d.Steps[0].Status, out, d.Holds)
+	if pre, _ := out[catalog.OutputPreexisting].(bool); !pre {
+		t.Errorf("the reset run took run %s's block for its own (output %v, holds %d): run A's block had been rolled back by %s, an earlier run of rollback:%s than the latest", other, out, len(d.Holds), x1, wid)
 	}
 }
