@@ -574,11 +574,15 @@ const ReasonTimeoutNotApplied = "on_timeout: approve not applied: "
 
 // silenceNotConsent says why nobody deciding g by its deadline does not
 // approve it at now, or "" when on_timeout: approve applies: the request
-// could not be posted (nobody was notified), or the timeout is acted on
-// more than LateTimeoutGrace after the deadline.
+// could not be posted (nobody was notified), no approver could be resolved
+// (nobody may vote), or the timeout is acted on more than LateTimeoutGrace
+// after the deadline.
 func (g *gateState) silenceNotConsent(now time.Time) string {
 	if g.unasked {
 		return ReasonTimeoutNotApplied + "the approval request could not be posted, so nobody was asked"
+	}
+	if len(g.Approvers) == 0 && !g.open {
+		return ReasonTimeoutNotApplied + "no approver could be resolved (the named groups have no members), so nobody could answer"
 	}
 	if late := now.Sub(g.ExpiresAt); late > LateTimeoutGrace {
 		return fmt.Sprintf("%sthe gate expired at %s, but the run acted on it only at %s, %s late (workers or Temporal were down or stalled), and approvers could not answer meanwhile",

@@ -14,18 +14,23 @@ func TestSilenceNotConsent(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		unasked bool
+		nobody  bool // no approver resolved
 		late    time.Duration
 		want    string // substring; "" = approves
 	}{
-		{"on time", false, 0, ""},
-		{"a busy gate's deferred timer", false, 5*time.Minute + 15*time.Second, ""},
-		{"at the grace", false, LateTimeoutGrace, ""},
-		{"past the grace", false, LateTimeoutGrace + time.Second, "10m1s late"},
-		{"after an outage", false, 12*time.Hour + 16*time.Minute, "acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late"},
-		{"nobody asked", true, 0, "nobody was asked"},
+		{"on time", false, false, 0, ""},
+		{"a busy gate's deferred timer", false, false, 5*time.Minute + 15*time.Second, ""},
+		{"at the grace", false, false, LateTimeoutGrace, ""},
+		{"past the grace", false, false, LateTimeoutGrace + time.Second, "10m1s late"},
+		{"after an outage", false, false, 12*time.Hour + 16*time.Minute, "acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late"},
+		{"nobody asked", true, false, 0, "nobody was asked"},
+		{"nobody could answer", false, true, 0, "nobody could answer"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			g := &gateState{Gate: Gate{StepID: "isolate", ExpiresAt: deadline}, unasked: tc.unasked}
+			g := &gateState{Gate: Gate{StepID: "isolate", ExpiresAt: deadline, Approvers: []string{"UBOB"}}, unasked: tc.unasked}
+			if tc.nobody {
+				g.Approvers = nil
+			}
 			got := g.silenceNotConsent(deadline.Add(tc.late))
 			if tc.want == "" {
 				if got != "" {
