@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"syscall"
 	"unicode"
@@ -221,7 +222,7 @@ func redactKeyValues(s string) string {
 		if m[0] < last {
 			continue // inside a passphrase already redacted
 		}
-		if inSpan(m[2], arns) || isProse(key, sep, v, s[m[7]:]) || isOSError(sep, v, s[m[7]:]) {
+		if rest := clauseRest(s[m[7]:]); inSpan(m[2], arns) || isProse(key, sep, v, rest) || isOSError(sep, v, rest) {
 			continue
 		}
 		// A quoted value is replaced whole, quotes kept: a password may
@@ -454,14 +455,30 @@ var secretARN = regexp.MustCompile(`arn:aws[a-z-]*:secretsmanager:[a-z0-9-]*:[0-
 // authScheme: an HTTP authentication scheme starting a value.
 var authScheme = regexp.MustCompile(`(?i)^(?:bearer|basic|ssws|token|digest|negotiate|ntlm|aws4-hmac-sha256)\b`)
 
+// inSpan reports whether i is inside one of spans (sorted, disjoint:
+// FindAllStringIndex's), by binary search: a text with many ARNs and
+// many keys is not read once per key.
 func inSpan(i int, spans [][]int) bool {
-	for _, sp := range spans {
-		if i >= sp[0] && i < sp[1] {
-			return true
-		}
-	}
-	return false
+	j := sort.Search(len(spans), func(j int) bool { return spans[j][1] > i })
+	return j < len(spans) && i >= spans[j][0]
 }
+
+// clauseRest is what isProse and isOSError read after a value: the rest
+// of its line, at most restScan bytes (both patterns stop at a line
+// break, and need a few words). Handing them the whole rest of the text
+// copied it once per key: a 1 MB header dump or log took a minute.
+func clauseRest(rest string) string {
+	if i := strings.IndexAny(rest, "\r\n"); i >= 0 {
+		rest = rest[:i+1]
+	}
+	if len(rest) > restScan {
+		rest = rest[:restScan]
+	}
+	return rest
+}
+
+// restScan bounds clauseRest.
+const restScan = 1024
 
 // proseValue: the start of a sentence: a capitalized word of letters,
 // then three more words on its line ("Password requirements were not
