@@ -48,7 +48,7 @@ const arrayValue = `\[\s*(?:"(?:[^"\\]|\\.)*(?:"\s*,\s*"(?:[^"\\]|\\.)*)*(?:"\s*
 const escapedValue = `\\"(?:\\\\(?:\\"|\\\\|[^"\\])|\\[^"\\]|[^"\\])*`
 
 // secretKeyNames are the keys whose value secretKeyValue redacts.
-const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret|authorization|ssws|` + vendorHeaderNames
+const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret[_-]?key|secret|authorization|ssws|` + vendorHeaderNames
 
 // vendorHeaderNames are request headers that carry a credential: PAN-OS's
 // X-PAN-KEY, GitLab's PRIVATE-TOKEN, Vault's X-Vault-Token, and cookies
@@ -298,6 +298,12 @@ var nameValueField = regexp.MustCompile(`(?i)\\?"(name|key|parameterkey|value|pa
 // OKTA_CLIENT_SECRET are; PASSWORD_FILE (a path) is not.
 var secretName = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)$`)
 
+// secretEnvName: a setting's name ending in the word TOKEN (GITHUB_TOKEN,
+// NPM_TOKEN, token, GithubToken): an environment variable or setting so
+// named holds a credential. A key so named may be a cursor ("next_token"),
+// so only a name/value pair's name is read by this rule.
+var secretEnvName = regexp.MustCompile(`(?:^|[_.-])(?i:token)$|[a-z0-9]Token$`)
+
 // redactNameValues hides the value of a name/value pair whose name is a
 // secret name ({"name":"API_KEY","value":"…"}, in either order): neither
 // "name" nor "value" is a secret key, so secretKeyValue leaves it.
@@ -307,7 +313,8 @@ func redactNameValues(s string) string {
 		secret := false
 		for _, f := range fields {
 			if n := strings.ToLower(obj[f[2]:f[3]]); n == "name" || n == "key" || n == "parameterkey" {
-				secret = secret || secretName.MatchString(strings.Trim(obj[f[4]:f[5]], `"\`))
+				name := strings.Trim(obj[f[4]:f[5]], `"\`)
+				secret = secret || secretName.MatchString(name) || secretEnvName.MatchString(name)
 			}
 		}
 		if !secret {
