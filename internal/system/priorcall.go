@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"strings"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -51,17 +52,130 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		// it, riposte rollback lifted it): what the call finds in place
 		// now is not that run's, and may be someone else's.
 		it = c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-		if undone, err := undoneIn(it, dc, call, params, base, ""); err != nil || undone {
+		if undone, err := undoneIn(it, dc, call, params, base, nil); err != nil || undone {
 			return false, err
 		}
-		if undone, err := rolledBack(ctx, c, dc, call, params, base); err != nil || undone {
+		// Another run reset from base (directly or through resets of
+		// it) carried base's call on: it claimed what base applied, or
+		// applied it again. Its release, or a rollback naming it, lifted
+		// base's containment too.
+		carriers, err := resetFromBase(ctx, c, call, base)
+		if err != nil {
+			return false, err
+		}
+		for _, run := range carriers {
+			it := c.GetWorkflowHistory(ctx, call.WorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			undone, err := undoneIn(it, dc, call, params, base, nil)
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				continue // gone with the namespace's retention since it was listed
+			}
+			if err != nil || undone {
+				return false, err
+			}
+		}
+		forRuns := map[string]bool{base: true}
+		for _, run := range carriers {
+			forRuns[run] = true
+		}
+		if undone, err := rolledBack(ctx, c, dc, call, params, base, forRuns); err != nil || undone {
 			return false, err
 		}
 		return true, nil
 	}
 }
 
-// rolledBack reports whether any run of rollback:<id> undid base's call.
+// resetFromBase lists the runs of call's workflow id, other than call's
+// own, that a reset started from base, directly or through resets of such
+// runs (each run's reset record names the run it was reset from:
+// endedruns.ResetRecord). The Temporal UI resets any run, not only the
+// latest: base may have been reset before (run B, which carried base's
+// call on) and reset again now (call's run). Visibility may lag behind:
+// a list without call's own run (the newest) may lack others too, and is
+// an error (the reset run then takes what it finds as preexisting).
+func resetFromBase(ctx context.Context, c client.Client, call catalog.Call, base string) ([]string, error) {
+	if call.RunID == "" {
+		return nil, nil
+	}
+	var runs []string
+	listed := false
+	for attempt := 0; ; attempt++ {
+		runs, listed = nil, false
+		var token []byte
+		for {
+			resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+				Query: "WorkflowId = " + queryString(call.WorkflowID), NextPageToken: token})
+			if err != nil {
+				return nil, fmt.Errorf("listing the runs of %s reset from run %s: %w", call.WorkflowID, base, err)
+			}
+			for _, e := range resp.GetExecutions() {
+				switch run := e.GetExecution().GetRunId(); run {
+				case call.RunID:
+					listed = true
+				case base:
+				default:
+					runs = append(runs, run)
+				}
+			}
+			if token = resp.GetNextPageToken(); len(token) == 0 {
+				break
+			}
+		}
+		if listed || attempt == 2 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	if !listed {
+		return nil, fmt.Errorf("the runs of %s listed by visibility lack run %s: visibility is behind, and may lack a run reset from run %s", call.WorkflowID, call.RunID, base)
+	}
+	// parent: the run each run was reset from ("": none), read once.
+	parent := map[string]string{}
+	parentOf := func(run string) (string, error) {
+		if p, ok := parent[run]; ok {
+			return p, nil
+		}
+		r, err := endedruns.ResetRecord(ctx, c, call.WorkflowID, run)
+		var nf *serviceerror.NotFound
+		switch {
+		case errors.As(err, &nf):
+			r, err = nil, nil // gone with the namespace's retention
+		case err != nil:
+			return "", err
+		}
+		p := ""
+		if r != nil {
+			p = r.BaseRunID
+		}
+		parent[run] = p
+		return p, nil
+	}
+	var out []string
+	for _, run := range runs {
+		seen := map[string]bool{}
+		for r := run; r != "" && !seen[r]; {
+			seen[r] = true
+			p, err := parentOf(r)
+			if err != nil {
+				return nil, err
+			}
+			if p == base {
+				out = append(out, run)
+				break
+			}
+			r = p
+		}
+	}
+	return out, nil
+}
+
+// rolledBack reports whether any run of rollback:<id> undid base's call:
+// an undo call naming one of forRuns (base, and the runs reset from it
+// that carried its call on).
 // The API starts that id again (a rollback that failed, one for a later
 // run of the workflow or for what the run contained after the last one),
 // so the run that undid it need not be the latest. The latest is read by
@@ -69,7 +183,7 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 // behind: a list without the latest run may lack earlier ones too, and is
 // an error (the reset run then takes what it finds as preexisting) rather
 // than a guess. No rollback:<id> at all: never rolled back.
-func rolledBack(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call, params map[string]any, base string) (bool, error) {
+func rolledBack(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call, params map[string]any, base string, forRuns map[string]bool) (bool, error) {
 	rid := "rollback:" + call.WorkflowID
 	var nf *serviceerror.NotFound
 	desc, err := c.DescribeWorkflowExecution(ctx, rid, "")
@@ -81,7 +195,7 @@ func rolledBack(ctx context.Context, c client.Client, dc converter.DataConverter
 	}
 	latest := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()
 	it := c.GetWorkflowHistory(ctx, rid, latest, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if undone, err := undoneIn(it, dc, call, params, base, base); err != nil || undone {
+	if undone, err := undoneIn(it, dc, call, params, base, forRuns); err != nil || undone {
 		return undone, err
 	}
 	listed := false
@@ -99,7 +213,7 @@ func rolledBack(ctx context.Context, c client.Client, dc converter.DataConverter
 				continue
 			}
 			it := c.GetWorkflowHistory(ctx, rid, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-			undone, err := undoneIn(it, dc, call, params, base, base)
+			undone, err := undoneIn(it, dc, call, params, base, forRuns)
 			if errors.As(err, &nf) {
 				continue // gone with the namespace's retention since it was listed
 			}
@@ -125,11 +239,11 @@ func queryString(s string) string {
 
 // undoneIn reports whether history it holds a completed undo call of
 // call's step (its contain_for release, a withdrawal's undo, a rollback's)
-// with the applied call's params, its target, for run base (forRun: the
-// rollback workflow's calls name the run they undo; "" for the run's own
+// with the applied call's params, its target, for a run of forRuns (the
+// rollback workflow's calls name the run they undo; nil for a run's own
 // history). Params, not the index: a for_each step's release numbers only
 // the items it held.
-func undoneIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, params map[string]any, base, forRun string) (bool, error) {
+func undoneIn(it client.HistoryEventIterator, dc converter.DataConverter, call catalog.Call, params map[string]any, base string, forRuns map[string]bool) (bool, error) {
 	undo := map[string]bool{call.StepID + ".release": true, call.StepID + ".withdrawn": true, call.StepID + ".rollback": true}
 	scheduled := map[int64]bool{}
 	for it.HasNext() {
@@ -142,7 +256,7 @@ func undoneIn(it client.HistoryEventIterator, dc converter.DataConverter, call c
 			if err := dc.FromPayloads(a.GetInput(), &earlier); err != nil {
 				continue // not a catalog call
 			}
-			if undo[earlier.StepID] && reflect.DeepEqual(earlier.Params, params) && (forRun == "" || earlier.RunID == forRun) {
+			if undo[earlier.StepID] && reflect.DeepEqual(earlier.Params, params) && (forRuns == nil || forRuns[earlier.RunID]) {
 				scheduled[e.GetEventId()] = true
 			}
 			continue

@@ -114,7 +114,7 @@ func TestRolledBackReadsEveryRollbackRun(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			call := catalog.Call{WorkflowID: "wid", StepID: "block", Action: "panos.block_ip"}
-			undone, err := rolledBack(t.Context(), &tc.c, converter.GetDefaultDataConverter(), call, ip, "base")
+			undone, err := rolledBack(t.Context(), &tc.c, converter.GetDefaultDataConverter(), call, ip, "base", map[string]bool{"base": true})
 			if undone != tc.undone || (err == nil) != (tc.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 				t.Errorf("rolledBack = %v, %v; want %v, error %q", undone, err, tc.undone, tc.wantErr)
 			}
