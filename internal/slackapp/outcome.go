@@ -165,7 +165,9 @@ func reasons(gate workflows.Gate) []string {
 	for _, v := range gate.Votes {
 		add(v.Reason)
 	}
-	if gate.Decision != nil {
+	// The reason an on_timeout: approve was not applied is already in the
+	// outcome's lines (outcomeBlocks): not twice.
+	if gate.Decision != nil && !strings.HasPrefix(gate.Decision.Reason, workflows.ReasonTimeoutNotApplied) {
 		add(gate.Decision.Reason)
 	}
 	return out

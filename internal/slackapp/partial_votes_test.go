@@ -90,3 +90,22 @@ func TestTimeoutNotAppliedSaysWhy(t *testing.T) {
 		t.Errorf("the message does not give the reason: %s", b)
 	}
 }
+
+// The reason an on_timeout: approve was not applied is given once: the
+// outcome's plain-text line said it, and "Reason: on_timeout: approve not
+// applied: ..." repeated the same sentence under it.
+func TestTimeoutNotAppliedReasonOnce(t *testing.T) {
+	req := testRequest()
+	g := testGate(req)
+	d := workflows.Decision{GateID: "isolate", User: "riposte", Via: workflows.ViaTimeout,
+		Reason: workflows.ReasonTimeoutNotApplied + "the approval request could not be posted, so nobody was asked", At: testExpires}
+	g.State, g.Decision, g.ClosedAt = workflows.GateTimedOut, &d, &testExpires
+	blocks, _, _ := DecidedRunBlocks(req, g, nil)
+	b, _ := json.Marshal(blocks)
+	if n := strings.Count(string(b), "nobody was asked"); n != 1 {
+		t.Errorf("the reason is in the message %d times, want once: %s", n, b)
+	}
+	if !strings.Contains(outcomeText(blocks), "*not applied*") {
+		t.Errorf("outcome %q, want it to say on_timeout: approve was not applied", outcomeText(blocks))
+	}
+}
