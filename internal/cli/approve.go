@@ -56,8 +56,13 @@ func approvalsCommand() command {
 			for _, a := range resp.Approvals {
 				g := a.Gate
 				approvers := "anyone"
-				if len(g.Approvers) > 0 {
+				switch {
+				case len(g.Approvers) > 0:
 					approvers = strings.Join(g.Approvers, ", ")
+				case len(g.Groups) > 0:
+					// Named groups resolved to no one (or are being
+					// resolved): nobody may decide, not anyone.
+					approvers = "nobody (groups " + strings.Join(g.Groups, ", ") + " resolved to no one)"
 				}
 				printLine(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\n", a.WorkflowID, g.StepID, g.Action, dash(paramsLine(g.Params, 80)), approvalsOf(g), g.Quorum,
 					approvers, time.Until(g.ExpiresAt).Round(time.Second), g.Why)
