@@ -46,6 +46,11 @@ type gateState struct {
 	// unasked is true when the request of the current round could not be
 	// posted (its activity failed): nobody was notified.
 	unasked bool
+	// askedAt is when the current round's request was posted (or its
+	// posting gave up); waitFrom is when the gate loop last started
+	// waiting on the deadline (it does not wait while it updates the
+	// request message). See silenceNotConsent.
+	askedAt, waitFrom time.Time
 }
 
 // WhyApprovalIf starts a gate's Why when the step's approval.if held; the
@@ -154,11 +159,13 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			}
 			// The deadline wins over a vote read after it, even while the
 			// run was busy (updating the request message) when the timer
-			// would have fired. Runs recorded before (where such a vote
-			// counted) replay unchanged.
+			// would have fired, unless Riposte sealed it before the
+			// deadline (sealedInTime). Runs recorded before (where such a
+			// vote counted) replay unchanged.
 			if err == nil {
 				if derr := r.checkDeadline(d, workflow.Now(ctx)); derr != nil &&
-					workflow.GetVersion(ctx, ChangeVoteDeadline, workflow.DefaultVersion, 1) >= 1 {
+					workflow.GetVersion(ctx, ChangeVoteDeadline, workflow.DefaultVersion, 1) >= 1 &&
+					!r.sealedInTime(ctx, d, sealed) {
 					err = derr
 				}
 			}
@@ -190,6 +197,26 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 // read after its gate's deadline (checkDeadline); the Update validator
 // needs no gate (validators do not run on replay).
 const ChangeVoteDeadline = "gate-vote-deadline"
+
+// changeQueuedVoteInTime: a signalled vote read after its gate's deadline
+// counts when Riposte sealed it before the deadline (sealedInTime). Asked
+// only for such a vote.
+const changeQueuedVoteInTime = "queued-vote-in-time"
+
+// sealedInTime reports whether d, a signalled vote read after its gate's
+// deadline, was sealed before it: the person acted in time, and the vote
+// waited as a signal for a worker (none was up: a restart, a deploy, an
+// outage). Riposte seals a vote when it receives it, so the seal's time
+// is when the person acted; the deadline then judges that time, not when
+// a worker came back (which left an approver's in-time deny refused and
+// on_timeout: approve containing). Only a seal that checked out counts.
+func (r *run) sealedInTime(ctx workflow.Context, d Decision, sealed bool) bool {
+	g := r.gates[d.GateID]
+	if !sealed || d.Seal == nil || g == nil || g.State != GatePending || !d.Seal.At.Before(g.ExpiresAt) {
+		return false
+	}
+	return workflow.GetVersion(ctx, changeQueuedVoteInTime, workflow.DefaultVersion, 1) >= 1
+}
 
 // checkDeadline refuses a vote on an open gate whose deadline (ExpiresAt,
 // moved by an escalation) has passed at now: the gate follows on_timeout,
@@ -499,11 +526,16 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 
 	for g.State == GatePending {
 		seen := len(g.Votes)
-		remaining := g.ExpiresAt.Sub(workflow.Now(ctx))
+		g.waitFrom = workflow.Now(ctx)
+		remaining := g.ExpiresAt.Sub(g.waitFrom)
+		then := g.onTimeout
+		if then == playbook.OnTimeoutApprove && g.silenceNotConsent(g.waitFrom) != "" {
+			then = "time out: on_timeout: approve will not apply, nobody could answer"
+		}
 		// The timer's summary is what the Temporal UI shows for it.
 		decided, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
 			Timeout:      remaining,
-			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("approval for %s: times out in %s (then %s)", g.StepID, remaining.Round(time.Second), g.onTimeout)},
+			TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("approval for %s: times out in %s (then %s)", g.StepID, remaining.Round(time.Second), then)},
 		}, func() bool {
 			return g.State != GatePending || len(g.Votes) != seen
 		})
@@ -575,8 +607,10 @@ const ReasonTimeoutNotApplied = "on_timeout: approve not applied: "
 // silenceNotConsent says why nobody deciding g by its deadline does not
 // approve it at now, or "" when on_timeout: approve applies: the request
 // could not be posted (nobody was notified), no approver could be resolved
-// (nobody may vote), or the timeout is acted on more than LateTimeoutGrace
-// after the deadline.
+// or every one is the requester or a submitter (nobody may vote), the
+// request was posted with less than half the round's time left, or the
+// timeout is acted on more than LateTimeoutGrace after the deadline (or
+// after the loop's last message update that ran past it).
 func (g *gateState) silenceNotConsent(now time.Time) string {
 	if g.unasked {
 		return ReasonTimeoutNotApplied + "the approval request could not be posted, so nobody was asked"
@@ -584,11 +618,30 @@ func (g *gateState) silenceNotConsent(now time.Time) string {
 	if len(g.Approvers) == 0 && !g.open {
 		return ReasonTimeoutNotApplied + "no approver could be resolved (the named groups have no members), so nobody could answer"
 	}
-	if late := now.Sub(g.ExpiresAt); late > LateTimeoutGrace {
+	if !g.open && !slices.ContainsFunc(g.Approvers, func(a string) bool {
+		return !identity.Equal(a, g.Requester) && !containsFold(g.Submitters, a)
+	}) {
+		return ReasonTimeoutNotApplied + "every approver is the run's requester or sent the record it acts on, who may not decide it, so nobody could answer"
+	}
+	if left := g.ExpiresAt.Sub(g.askedAt); !g.askedAt.IsZero() && left < g.round/2 {
+		return fmt.Sprintf("%sthe approval request was posted only at %s, with %s of the %s to answer left, so approvers had no fair chance to answer",
+			ReasonTimeoutNotApplied, g.askedAt.UTC().Format(time.RFC3339), max(left, 0).Round(time.Second), playbook.Duration(g.round))
+	}
+	// Late from when the deadline could first be acted on: a loop busy
+	// updating the request message past the deadline (workers up, votes
+	// received) acts on it when the update ends.
+	if late := now.Sub(maxTime(g.ExpiresAt, g.waitFrom)); late > LateTimeoutGrace {
 		return fmt.Sprintf("%sthe gate expired at %s, but the run acted on it only at %s, %s late (workers or Temporal were down or stalled), and approvers could not answer meanwhile",
 			ReasonTimeoutNotApplied, g.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), late.Round(time.Second))
 	}
 	return ""
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // onGateTimeout applies on_timeout: deny, approve, or escalate once.
@@ -678,7 +731,7 @@ func (r *run) openGate(ctx workflow.Context, g *gateState, users []string) {
 	})
 	var opened GateOpened
 	err := workflow.ExecuteActivity(actx, ActivityOpenGate, g.request).Get(ctx, &opened)
-	g.unasked = err != nil
+	g.unasked, g.askedAt = err != nil, workflow.Now(ctx)
 	if err != nil {
 		workflow.GetLogger(ctx).Error("posting approval request failed; decide through the API or CLI", "step", g.StepID, "error", err)
 		opened = GateOpened{Approvers: sortedUnique(users)}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 
@@ -11,14 +12,12 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-// FAILS until fixed (workflows/: not fixed in this commit; see the report).
-//
 // on_timeout: approve means "contain unless an approver objects in time"
 // (README, Human approval). When the approvers named (a Slack user group)
 // resolve to nobody, the request is posted but validateDecision refuses
 // every vote ("no approver could be resolved ...; the gate will follow
 // on_timeout"): nobody could object, exactly as when nobody was asked.
-// The timeout must not contain then; today it does.
+// The timeout must not contain then.
 func TestTimeoutDoesNotApproveWhenNobodyCouldDecide(t *testing.T) {
 	h := newHarness(t)
 	v := &vendorFake{}
@@ -48,5 +47,42 @@ func TestTimeoutDoesNotApproveWhenNobodyCouldDecide(t *testing.T) {
 	}
 	if d := res.Gates[0].Decision; d == nil || !strings.HasPrefix(d.Reason, workflows.ReasonTimeoutNotApplied) {
 		t.Errorf("decision %+v, want the reason to say on_timeout: approve was not applied", d)
+	}
+}
+
+// The same when the only approver is the run's requester (the on-call who
+// submitted the detection through the API, or a rerun): four-eyes refuses
+// the requester's every vote, deny included, so nobody could object, and
+// on_timeout: approve must not contain what only its requester saw.
+func TestTimeoutDoesNotApproveWhenOnlyTheRequesterIsApprover(t *testing.T) {
+	h := newHarness(t)
+	v := &vendorFake{}
+	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow}, nil
+	}
+	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+		return workflows.GateOpened{Approvers: req.Users, Channel: "CSEC", MessageTS: "1700000000.000001", Posted: true}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
+		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	var refused string
+	h.vote(10*time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "UALICE", Reason: "wrong host"}, &refused)
+
+	c := compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UALICE]}, timeout: 30m, on_timeout: approve}`, 1))
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Requester: "UALICE"})
+	var res workflows.Result
+	if err := h.env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if refused == "" {
+		t.Fatal("the requester's deny was accepted: the premise does not hold")
+	}
+	if n := v.count("crowdstrike.contain_host"); n != 0 {
+		st := stepOf(&res, "isolate")
+		t.Fatalf("the only approver is the requester, whose deny was refused (%s), yet the timeout contained the host (%d calls; step %s; decision %+v)", refused, n, st.Status, res.Gates[0].Decision)
 	}
 }

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/cli"
+	"github.com/riposte-dev/riposte/internal/engine"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// on_timeout: approve "applies only when the approvers were asked and could
+// answer until the deadline" (README, Human approval). An approver denies
+// 10 s before the deadline while the worker is down (a restart, a rolling
+// deploy): the API queues the deny as a signal, sealed by Riposte at that
+// time. The worker is back 3 s after the deadline, well inside
+// LateTimeoutGrace, and the run reads the deny after the deadline: it must
+// count, since Riposte sealed it before the deadline (sealedInTime).
+// Before, it was refused as "too late" (checkDeadline judged by the time
+// it was read), and the timeout blocked the IP the approver denied.
+func TestQueuedDenyBeforeDeadlineIsNotOverriddenByTimeoutApprove(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	pbDir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(pbDir, "queued-deny.yaml"), []byte(`apiVersion: riposte/v1
+name: e2e-queued-deny
+version: 1
+trigger:
+  when: detection.unmapped?.queued_deny == true
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: "${{ detection.dst_endpoint.ip }}"}
+    approval:
+      approvers: {users: [URECORDER]}
+      timeout: 25s
+      on_timeout: approve
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) { o.Playbooks = pbDir })
+	t.Cleanup(h.sys.Close)
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"queued-deny-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.98"},"unmapped":{"queued_deny":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-queued-deny")
+	d := h.waitStep(wid, "block", "waiting_approval")
+	var expires time.Time
+	for _, st := range d.Steps {
+		if st.ID == "block" && st.Gate != nil {
+			expires = st.Gate.ExpiresAt
+		}
+	}
+	if expires.IsZero() {
+		t.Fatalf("no gate on block: %+v", d.Steps)
+	}
+
+	// The worker goes down; the approver denies 10 s before the deadline.
+	h.sys.Worker.Stop()
+	time.Sleep(time.Until(expires.Add(-10 * time.Second)))
+	code, _, b := h.doPrefer("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor("URECORDER"),
+		`{"step":"block","decision":"deny","reason":"that IP is our payment provider"}`, "respond-async")
+	if code != http.StatusAccepted {
+		t.Fatalf("deny: %d %s", code, b)
+	}
+	if time.Now().After(expires) {
+		t.Fatalf("the deny was sent after the deadline %s: the test ran too slowly", expires)
+	}
+
+	// The worker is back 3 s after the deadline.
+	time.Sleep(time.Until(expires.Add(3 * time.Second)))
+	env := activities.NewEnv(nil)
+	env.Connections = h.sys.Lab.Connections()
+	w, err := engine.NewWorker(h.sys.Client, engine.WorkerOptions{TaskQueue: h.sys.Temporal.TaskQueue, Env: env, Keys: h.sys.DecisionKeys, Playbooks: h.sys.Playbooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+
+	d = h.waitRun(wid, time.Minute)
+	var st *workflows.StepResult
+	for i := range d.Steps {
+		if d.Steps[i].ID == "block" {
+			st = &d.Steps[i]
+		}
+	}
+	if st == nil {
+		t.Fatalf("no block step: %+v", d.Steps)
+	}
+	if st.Output != nil || st.Status == "succeeded" {
+		t.Errorf("URECORDER denied before the deadline, yet the IP was blocked: step %s %q; gate %s decided by %+v; refused votes %+v",
+			st.Status, st.Reason, qdGateState(st), qdGateDecision(st), qdGateRefused(st))
+	}
+	if st.Status != "denied" {
+		t.Errorf("step %s %q, want denied by URECORDER", st.Status, st.Reason)
+	}
+}
+
+func qdGateState(st *workflows.StepResult) string {
+	if st.Gate == nil {
+		return "(none)"
+	}
+	return st.Gate.State
+}
+
+func qdGateDecision(st *workflows.StepResult) any {
+	if st.Gate == nil || st.Gate.Decision == nil {
+		return nil
+	}
+	return *st.Gate.Decision
+}
+
+func qdGateRefused(st *workflows.StepResult) any {
+	if st.Gate == nil {
+		return nil
+	}
+	return st.Gate.Refused
+}
