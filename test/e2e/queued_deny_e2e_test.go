@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/engine"
@@ -44,7 +46,11 @@ steps:
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) { o.Playbooks = pbDir })
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t) // the replay guard's key
+	}
+	h := startDevForTest(t, dir, func(o *cli.DevOptions) { o.Playbooks = pbDir })
 	t.Cleanup(h.sys.Close)
 	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"queued-deny-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.98"},"unmapped":{"queued_deny":true}}`)
 	if code != 202 {
@@ -103,6 +109,15 @@ steps:
 	}
 	if st.Status != "denied" {
 		t.Errorf("step %s %q, want denied by URECORDER", st.Status, st.Reason)
+	}
+	if *record {
+		c, err := client.Dial(client.Options{HostPort: h.sys.Server.FrontendAddress(), Namespace: "default"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		saveHistory(t, c, wid, d.RunID, *recordPrefix+"queued-deny-e2e")
+		copyStore(t, h.dir)
 	}
 }
 
