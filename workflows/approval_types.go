@@ -132,6 +132,9 @@ type GateOpened struct {
 	Posted bool `json:"posted"`
 }
 
+// ApprovalPosted says whether the request was posted (telemetry.ApprovalPost).
+func (o GateOpened) ApprovalPosted() bool { return o.Posted }
+
 // GateUpdate is ActivityUpdateGate's input: the gate's state now.
 type GateUpdate struct {
 	Request   GateRequest `json:"request"`

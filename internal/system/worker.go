@@ -129,7 +129,8 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 		// Step metrics and step-aware activity logs.
 		wo.Interceptors = append(append([]interceptor.WorkerInterceptor(nil), wo.Interceptors...),
 			telemetry.NewWorkerInterceptor(telemetry.WorkerInterceptorOptions{Metrics: obs.Metrics, Catalog: activities.Catalog(),
-				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName()}))
+				IsPlaybookRun: workflows.IsPlaybookWorkflowType, PlaybookAttribute: workflows.SAPlaybookName.GetName(),
+				ApprovalRequestActivity: workflows.ActivityOpenGate}))
 	}
 	// The SDK stops a worker for good on a poll error it does not retry
 	// (namespace not found, invalid argument) and only logs it: say so on

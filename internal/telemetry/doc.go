@@ -23,6 +23,7 @@
 //	riposte_approvals_pending                         runs waiting for a human decision (whole namespace, from visibility)
 //	riposte_approval_decision_seconds{decision}       gate opened -> closed (decision: approved, denied, timed_out, escalated)
 //	riposte_containment_actions_total{action,outcome} contain-risk action attempts (outcome: succeeded, failed, simulated, canceled, timed_out)
+//	riposte_approval_requests_total{result}           attempts to post an approval request (result: posted, not_configured, failed)
 //	riposte_guardrail_decisions_total{rule,decision}  site policy decisions on contain steps (decision: allow, gate, refuse)
 //	riposte_api_requests_total{route,code}            HTTP requests by ServeMux pattern and status code
 //	riposte_slack_socket_mode_connected               1 while Slack Socket Mode is connected, 0 while not (only where Socket Mode is on)

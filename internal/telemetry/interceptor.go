@@ -33,7 +33,15 @@ type WorkerInterceptorOptions struct {
 	// PlaybookAttribute is the keyword search attribute holding the
 	// playbook name (workflows.SAPlaybookName).
 	PlaybookAttribute string
+	// ApprovalRequestActivity is the activity type that posts approval
+	// requests (workflows.ActivityOpenGate), counted in
+	// riposte_approval_requests_total. Empty: not counted.
+	ApprovalRequestActivity string
 }
+
+// ApprovalPost is what the approval request activity returns
+// (workflows.GateOpened): whether the request was posted anywhere.
+type ApprovalPost interface{ ApprovalPosted() bool }
 
 // NewWorkerInterceptor returns the worker interceptor that records
 // Riposte's worker-side metrics and adds the step to activity loggers:
@@ -41,6 +49,8 @@ type WorkerInterceptorOptions struct {
 //   - every action attempt: riposte_step_duration_seconds{action,status}
 //     and, for contain-risk actions, riposte_containment_actions_total
 //     {action,outcome} (outcome "simulated" for dry runs and shadow runs);
+//   - every attempt to post an approval request:
+//     riposte_approval_requests_total{result};
 //   - every run of the playbook workflow that returns:
 //     riposte_runs_finished_total{playbook,status}, emitted through the
 //     replay-safe workflow metrics handler (so also needs
@@ -105,6 +115,18 @@ func (a *activityInbound) ExecuteActivity(ctx context.Context, in *interceptor.E
 	// Local activities count too: short steps run as local activities
 	// (workflows.LocalStep) and are still steps; the engine's own local
 	// activities (guardrail checks) are not in the catalog.
+	if info.ActivityType.Name == a.w.opts.ApprovalRequestActivity && a.w.opts.Metrics != nil {
+		res, err := a.Next.ExecuteActivity(ctx, in)
+		result := ApprovalFailed
+		if err == nil {
+			result = ApprovalPosted
+			if p, ok := res.(ApprovalPost); ok && !p.ApprovalPosted() {
+				result = ApprovalNotConfigured
+			}
+		}
+		a.w.opts.Metrics.ApprovalRequest(result)
+		return res, err
+	}
 	if !isStep || a.w.opts.Metrics == nil {
 		return a.Next.ExecuteActivity(ctx, in)
 	}

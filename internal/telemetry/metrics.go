@@ -26,6 +26,7 @@ const (
 	MetricApprovalsPending       = "riposte_approvals_pending"
 	MetricApprovalDecision       = "riposte_approval_decision_seconds"
 	MetricContainmentActions     = "riposte_containment_actions_total"
+	MetricApprovalRequests       = "riposte_approval_requests_total"
 	MetricGuardrailDecisions     = "riposte_guardrail_decisions_total"
 	MetricAPIRequests            = "riposte_api_requests_total"
 	MetricSlackSocketMode        = "riposte_slack_socket_mode_connected"
@@ -47,6 +48,13 @@ const (
 	ReasonInvalid      = "invalid"      // JSON, but fails the detection contract (400)
 	ReasonTimeout      = "timeout"      // the body did not arrive in time (408): resent, not wrong
 	reasonOther        = "other"
+)
+
+// Results of an approval request's post (riposte_approval_requests_total).
+const (
+	ApprovalPosted        = "posted"
+	ApprovalNotConfigured = "not_configured"
+	ApprovalFailed        = "failed"
 )
 
 // Action outcomes (statuses are playbook.Status*).
@@ -79,6 +87,7 @@ type Metrics struct {
 	pending                *pendingCollector
 	approvalDecision       *prometheus.HistogramVec
 	containment            *prometheus.CounterVec
+	approvalRequests       *prometheus.CounterVec
 	guardrail              *prometheus.CounterVec
 	apiRequests            *prometheus.CounterVec
 
@@ -161,6 +170,10 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 		Name: MetricContainmentActions,
 		Help: "Attempts of contain-risk actions, by action and outcome (succeeded, failed, simulated, canceled, timed_out).",
 	}, []string{"action", "outcome"})
+	m.approvalRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: MetricApprovalRequests,
+		Help: "Attempts to post an approval request, by result (posted; not_configured: no Slack, decided through the API or CLI; failed: Slack refused it or could not be reached, so approvers may not be asked).",
+	}, []string{"result"})
 	m.guardrail = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: MetricGuardrailDecisions,
 		Help: "Site policy decisions on contain steps, by rule and decision (allow, gate, refuse).",
@@ -173,12 +186,15 @@ func NewMetrics(opts ...MetricsOptions) *Metrics {
 
 	m.reg.MustRegister(m.detectionsReceived, m.detectionsDeduplicated, m.detectionsRejected,
 		m.runsStarted, m.runsFinished, m.withdrawalsRecorded, m.stepDuration, m.pending, m.approvalDecision,
-		m.containment, m.guardrail, m.apiRequests, m.sdk)
+		m.containment, m.approvalRequests, m.guardrail, m.apiRequests, m.sdk)
 	if o.Process != "" {
 		m.reg.MustRegister(newBuildInfo(o.Process, o.Version))
 	}
 	if !o.NoRuntimeCollectors {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	for _, r := range []string{ApprovalPosted, ApprovalNotConfigured, ApprovalFailed} {
+		m.approvalRequests.WithLabelValues(r)
 	}
 	// Known reasons start at 0 so that rate() and alerts see them at once.
 	for _, r := range []string{ReasonUnauthorized, ReasonTooLarge, ReasonMalformed, ReasonInvalid, ReasonTimeout} {
@@ -362,6 +378,14 @@ func (m *Metrics) ContainmentAction(action, outcome string) {
 		return
 	}
 	m.containment.WithLabelValues(action, outcome).Inc()
+}
+
+// ApprovalRequest counts an attempt to post an approval request.
+func (m *Metrics) ApprovalRequest(result string) {
+	if m == nil {
+		return
+	}
+	m.approvalRequests.WithLabelValues(result).Inc()
 }
 
 // GuardrailDecision counts a site policy decision on a contain step. An
