@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -22,25 +21,17 @@ import (
 // approve: it used to be judged "late (workers or Temporal were down or
 // stalled)", a reason that was not true, and nothing was contained.
 func TestTimeoutApprovesAfterARateLimitedMessageUpdate(t *testing.T) {
-	h := newHarness(t)
-	v := &vendorFake{}
-	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}
-	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+	open := func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
 		return workflows.GateOpened{Approvers: req.Users, Channel: "CSEC", MessageTS: "1700000000.000001", Posted: true}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-	h.env.RegisterActivityWithOptions(func(ctx context.Context, upd workflows.GateUpdate) error {
+	}
+	update := func(ctx context.Context, upd workflows.GateUpdate) error {
 		if upd.Gate.State == workflows.GatePending && activity.GetInfo(ctx).Attempt < 5 {
 			return temporal.NewApplicationErrorWithOptions("slack chat.update: rate limited, retry after 3m0s",
 				"SlackRateLimited", temporal.ApplicationErrorOptions{NextRetryDelay: 3 * time.Minute})
 		}
 		return nil
-	}, activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	}
+	h, v := gateTimeoutHarness(t, open, update)
 	var refused string
 	h.vote(29*time.Minute+30*time.Second, workflows.Decision{GateID: "isolate", Approve: true, User: "UALICE"}, &refused)
 

@@ -36,22 +36,12 @@ func TestTimeoutDoesNotApproveWhenNobodyWasAsked(t *testing.T) {
 			}, "no approver could be resolved"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t)
-			v := &vendorFake{}
-			v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-				return policy.Decision{Decision: policy.Allow}, nil
-			}
-			v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-			h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-				return policy.Decision{Decision: policy.Allow}, nil
-			}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 			posts := 0
-			h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
+			open := func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
 				posts++
 				return tc.open()
-			}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-			h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
-				activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+			}
+			h, v := gateTimeoutHarness(t, open, nil)
 
 			res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", tc.block, 1)), det)
 			if posts == 0 {
@@ -73,4 +63,25 @@ func TestTimeoutDoesNotApproveWhenNobodyWasAsked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// gateTimeoutHarness runs containPlaybook's contain step with the guardrails
+// allowing it: open posts its gate's request, update (nil: succeeds)
+// updates the request message.
+func gateTimeoutHarness(t *testing.T, open func(context.Context, workflows.GateRequest) (workflows.GateOpened, error),
+	update func(context.Context, workflows.GateUpdate) error) (*harness, *vendorFake) {
+	t.Helper()
+	h := newHarness(t)
+	allow := func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
+		return policy.Decision{Decision: policy.Allow}, nil
+	}
+	v := &vendorFake{check: allow}
+	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
+	h.env.RegisterActivityWithOptions(allow, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
+	h.env.RegisterActivityWithOptions(open, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
+	if update == nil {
+		update = func(context.Context, workflows.GateUpdate) error { return nil }
+	}
+	h.env.RegisterActivityWithOptions(update, activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	return h, v
 }

@@ -6,9 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"go.temporal.io/sdk/activity"
-
-	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -19,23 +16,13 @@ import (
 // on_timeout"): nobody could object, exactly as when nobody was asked.
 // The timeout must not contain then.
 func TestTimeoutDoesNotApproveWhenNobodyCouldDecide(t *testing.T) {
-	h := newHarness(t)
-	v := &vendorFake{}
-	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}
-	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 	// What slackapp.Poster.OpenGateOnce answers when the group has no
 	// members (or, without Slack, what the worker answers for groups):
 	// posted, no approvers.
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
+	open := func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
 		return workflows.GateOpened{Channel: "CSEC", MessageTS: "1700000000.000001", Posted: true}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
-		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	}
+	h, v := gateTimeoutHarness(t, open, nil)
 
 	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {groups: [S0EMPTYGROUP]}, timeout: 30m, on_timeout: approve}`, 1)), det)
 	st := stepOf(res, "isolate")
@@ -55,20 +42,10 @@ func TestTimeoutDoesNotApproveWhenNobodyCouldDecide(t *testing.T) {
 // the requester's every vote, deny included, so nobody could object, and
 // on_timeout: approve must not contain what only its requester saw.
 func TestTimeoutDoesNotApproveWhenOnlyTheRequesterIsApprover(t *testing.T) {
-	h := newHarness(t)
-	v := &vendorFake{}
-	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}
-	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-	h.env.RegisterActivityWithOptions(func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+	open := func(_ context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
 		return workflows.GateOpened{Approvers: req.Users, Channel: "CSEC", MessageTS: "1700000000.000001", Posted: true}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
-		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	}
+	h, v := gateTimeoutHarness(t, open, nil)
 	var refused string
 	h.vote(10*time.Minute, workflows.Decision{GateID: "isolate", Approve: false, User: "UALICE", Reason: "wrong host"}, &refused)
 

@@ -9,7 +9,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -21,17 +20,9 @@ import (
 // approvers were asked and could answer until the deadline" (README), so
 // nothing may be contained (before, the host was).
 func TestTimeoutDoesNotApproveWhenAskedAfterTheDeadline(t *testing.T) {
-	h := newHarness(t)
-	v := &vendorFake{}
-	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}
-	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
 	var postedAt time.Time
-	h.env.RegisterActivityWithOptions(func(ctx context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
+	var h *harness
+	open := func(ctx context.Context, req workflows.GateRequest) (workflows.GateOpened, error) {
 		if activity.GetInfo(ctx).Attempt < 4 {
 			// What slackapp.classify returns for HTTP 429 Retry-After: 60.
 			return workflows.GateOpened{}, temporal.NewApplicationErrorWithOptions("slack chat.postMessage: rate limited, retry after 1m0s",
@@ -39,9 +30,8 @@ func TestTimeoutDoesNotApproveWhenAskedAfterTheDeadline(t *testing.T) {
 		}
 		postedAt = h.env.Now()
 		return workflows.GateOpened{Approvers: req.Users, Channel: "CSEC", MessageTS: "1700000000.000001", Posted: true}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
-		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
+	}
+	h, v := gateTimeoutHarness(t, open, nil)
 
 	start := h.env.Now()
 	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 2m, on_timeout: approve}`, 1)), det)

@@ -7,13 +7,11 @@ import (
 	"sync"
 	"testing"
 
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -23,22 +21,12 @@ import (
 // approve)": an operator reading the UI expects the host to be contained
 // at the deadline, and nothing tells them that nobody was asked.
 func TestUnaskedGateTimerDoesNotSayThenApprove(t *testing.T) {
-	h := newHarness(t)
+	open := func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
+		return workflows.GateOpened{}, temporal.NewNonRetryableApplicationError("slack chat.postMessage: channel_not_found", "SlackChannelNotFound", errors.New("channel_not_found"))
+	}
+	h, _ := gateTimeoutHarness(t, open, nil)
 	sums := &timerSummaries{}
 	h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{sums}})
-	v := &vendorFake{}
-	v.check = func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}
-	v.register(h.env, "crowdstrike.contain_host", "crowdstrike.lift_containment")
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.PolicyCheck) (policy.Decision, error) {
-		return policy.Decision{Decision: policy.Allow}, nil
-	}, activity.RegisterOptions{Name: workflows.ActivityPolicyCheck})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateRequest) (workflows.GateOpened, error) {
-		return workflows.GateOpened{}, temporal.NewNonRetryableApplicationError("slack chat.postMessage: channel_not_found", "SlackChannelNotFound", errors.New("channel_not_found"))
-	}, activity.RegisterOptions{Name: workflows.ActivityOpenGate})
-	h.env.RegisterActivityWithOptions(func(context.Context, workflows.GateUpdate) error { return nil },
-		activity.RegisterOptions{Name: workflows.ActivityUpdateGate})
 
 	res, _ := h.run(compileYAML(t, strings.Replace(containPlaybook, "%s", `approval: {approvers: {users: [UBOB]}, timeout: 30m, on_timeout: approve}`, 1)), det)
 	if len(res.Gates) != 1 || res.Gates[0].State != workflows.GateTimedOut {
