@@ -85,19 +85,7 @@ func TestResetRunAfterItsRollbackDoesNotClaimSomeoneElsesBlock(t *testing.T) {
 	}
 	defer c.Close()
 
-	hold := func(uid string) string {
-		code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"` + uid + `"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.95"},"unmapped":{"hold_case":true}}`)
-		if code != 202 {
-			t.Fatalf("submit %s: %d", uid, code)
-		}
-		wid := matched(t, r, "e2e-hold")
-		for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never showed holding", wid)
-			}
-		}
-		return wid
-	}
+	hold := func(uid string) string { return h.submitHold(t, uid, "203.0.113.95") }
 	wid := hold("reset-rb-1")
 	runA := h.runDetail(t, wid).RunID
 	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
@@ -139,19 +127,7 @@ func TestResetRunReadsEveryRollbackRun(t *testing.T) {
 	}
 	defer c.Close()
 
-	hold := func(uid string) string {
-		code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"` + uid + `"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.96"},"unmapped":{"hold_case":true}}`)
-		if code != 202 {
-			t.Fatalf("submit %s: %d", uid, code)
-		}
-		wid := matched(t, r, "e2e-hold")
-		for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never showed holding", wid)
-			}
-		}
-		return wid
-	}
+	hold := func(uid string) string { return h.submitHold(t, uid, "203.0.113.96") }
 	rollback := func(wid, what string) string {
 		code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("USOC"), `{}`)
 		var rb api.RollbackResponse
@@ -193,4 +169,21 @@ func TestResetRunReadsEveryRollbackRun(t *testing.T) {
 	if pre, _ := out[catalog.OutputPreexisting].(bool); !pre {
 		t.Errorf("the reset run took run %s's block for its own (output %v, holds %d): run A's block had been rolled back by %s, an earlier run of rollback:%s than the latest", other, out, len(d.Holds), x1, wid)
 	}
+}
+
+// submitHold submits an e2e-hold detection of finding uid blocking ip and
+// waits until its run holds; it returns the run's workflow id.
+func (h *devHarness) submitHold(t *testing.T, uid, ip string) string {
+	t.Helper()
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"` + uid + `"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"` + ip + `"},"unmapped":{"hold_case":true}}`)
+	if code != 202 {
+		t.Fatalf("submit %s: %d", uid, code)
+	}
+	wid := matched(t, r, "e2e-hold")
+	for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed holding", wid)
+		}
+	}
+	return wid
 }

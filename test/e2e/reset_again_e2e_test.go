@@ -33,19 +33,7 @@ func TestResetAgainAfterTheFirstResetRunsRollback(t *testing.T) {
 	}
 	defer c.Close()
 
-	hold := func(uid string) string {
-		code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"` + uid + `"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.97"},"unmapped":{"hold_case":true}}`)
-		if code != 202 {
-			t.Fatalf("submit %s: %d", uid, code)
-		}
-		wid := matched(t, r, "e2e-hold")
-		for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s never showed holding", wid)
-			}
-		}
-		return wid
-	}
+	hold := func(uid string) string { return h.submitHold(t, uid, "203.0.113.97") }
 	noReapply := []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_SIGNAL, enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE}
 
 	wid := hold("reset-again-1")
