@@ -30,7 +30,9 @@ var (
 
 // resolveSlack chooses the Slack configuration of worker and API: the
 // SLACK_* environment, the Slack fake, or none.
-func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL string) error {
+//
+// stateFile, when set, keeps the fake's messages across restarts.
+func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL, stateFile string) error {
 	switch mode {
 	case SlackOff:
 		return nil
@@ -39,7 +41,7 @@ func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL string) error {
 			if apiURL == "" {
 				return errors.New("the Slack fake needs the HTTP API: its clicks are posted to /slack/interactions")
 			}
-			return s.startSlackFake(apiURL, uiURL)
+			return s.startSlackFake(apiURL, uiURL, stateFile)
 		}
 	}
 	s.slack = slackapp.ConfigFromEnv()
@@ -54,13 +56,25 @@ func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL string) error {
 
 // startSlackFake starts the Slack fake with a fresh signing secret; its
 // page /lab/slack sends signed clicks to apiURL's /slack/interactions.
-func (s *System) startSlackFake(apiURL, uiURL string) error {
+//
+// With stateFile set, the fake starts with the messages it had posted
+// (riposte dev restarted with the same data dir: the request messages of
+// runs still waiting at a gate are still there to click, and their updates
+// still land) and saves them there as they change.
+func (s *System) startSlackFake(apiURL, uiURL, stateFile string) error {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return fmt.Errorf("slack fake signing secret: %w", err)
 	}
 	fake := slackfake.New()
 	s.closers = append(s.closers, fake.Close)
+	if stateFile != "" {
+		stop, err := fake.Persist(stateFile, func(err error) { s.logger.Warn("slack fake", "error", err) })
+		if err != nil {
+			return fmt.Errorf("slack fake: %w (delete the file to start with an empty channel)", err)
+		}
+		s.closers = append(s.closers, stop)
+	}
 	for id, members := range labSlackGroups {
 		fake.SetGroup(id, members...)
 	}

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 
 	"go.temporal.io/sdk/client"
@@ -224,7 +225,11 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if uiURL == "" && s.Server != nil {
 		uiURL = s.Server.UIURL()
 	}
-	if err := s.resolveSlack(o.Slack, apiURL, uiURL); err != nil {
+	labState := "" // the Slack fake's messages, kept with the embedded server's data
+	if o.Embedded != nil && o.Embedded.DataDir != "" {
+		labState = filepath.Join(o.Embedded.DataDir, "lab-slack.json")
+	}
+	if err := s.resolveSlack(o.Slack, apiURL, uiURL, labState); err != nil {
 		return nil, err
 	}
 	if o.Worker != nil || api != nil {

@@ -150,3 +150,71 @@ func TestSlackLabResolvesGroups(t *testing.T) {
 		t.Errorf("gate = %+v", d.Steps[0].Gate)
 	}
 }
+
+// TestSlackLabKeepsRequestsAcrossRestart: riposte dev restarted with the
+// same data dir still shows, on /lab/slack, the request of a run waiting at
+// a gate (the fake's messages are kept in lab-slack.json), and a click on
+// it decides the gate and updates the message. Before, the channel was
+// empty after a restart and every update of an earlier message answered
+// message_not_found.
+func TestSlackLabKeepsRequestsAcrossRestart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	for _, k := range []string{"SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APPROVAL_CHANNEL"} {
+		t.Setenv(k, "")
+	}
+	dir := t.TempDir()
+	lab := func(o *cli.DevOptions) { o.SlackFake = true }
+	h := startDevForTest(t, dir, lab)
+	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"lab-restart-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.96"},"unmapped":{"deny_case":true}}`)
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-deny")
+	h.waitStep(wid, "block", "waiting_approval")
+	approveForm := func(h *devHarness) []string {
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			code, b := h.do("GET", "/lab/slack", "", "")
+			if m := labApproveForm.FindStringSubmatch(string(b)); code == 200 && m != nil {
+				return m
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no Approve button on /lab/slack (%d):\n%s", code, b)
+			}
+		}
+	}
+	before := approveForm(h)
+	h.sys.Close()
+
+	h2 := startDevForTest(t, dir, lab)
+	defer h2.sys.Close()
+	m := approveForm(h2)
+	if m[2] != before[2] {
+		t.Errorf("after the restart the request is message %s, want %s (the one posted before)", m[2], before[2])
+	}
+	form := url.Values{"user": {"URECORDER"}, "channel": {m[1]}, "ts": {m[2]}, "action_id": {"riposte_approve"}, "value": {html.UnescapeString(m[3])}}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.PostForm(h2.baseURL+"/lab/slack/click", form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if res := loc.Query().Get("result"); resp.StatusCode != http.StatusSeeOther || !strings.Contains(res, "answered 200") {
+		t.Fatalf("approver click after the restart: %d %q", resp.StatusCode, res)
+	}
+	d := h2.waitStep(wid, "block", "succeeded")
+	if g := d.Steps[0].Gate; g == nil || g.State != "approved" || g.Decision == nil || g.Decision.User != "URECORDER" {
+		t.Errorf("gate = %+v", d.Steps[0].Gate)
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		_, b := h2.do("GET", "/lab/slack", "", "")
+		if page := string(b); strings.Contains(page, "edited") && !labApproveForm.MatchString(page) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the message posted before the restart was not updated after the approval")
+		}
+	}
+}
