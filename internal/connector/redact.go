@@ -51,9 +51,10 @@ const escapedValue = `\\"(?:\\\\(?:\\"|\\\\|[^"\\])|\\[^"\\]|[^"\\])*`
 const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret[_-]?key|secret|authorization|ssws|` + vendorHeaderNames
 
 // vendorHeaderNames are request headers that carry a credential: PAN-OS's
-// X-PAN-KEY, GitLab's PRIVATE-TOKEN, Vault's X-Vault-Token, and cookies
-// (a session cookie is a bearer credential; see cookieRest).
-const vendorHeaderNames = `x-pan-key|private[_-]token|vault[_-]token|set-cookie|cookie`
+// X-PAN-KEY, GitLab's PRIVATE-TOKEN, Vault's X-Vault-Token, Azure API
+// Management's Ocp-Apim-Subscription-Key, Cloudflare's X-Auth-Key, and
+// cookies (a session cookie is a bearer credential; see cookieRest).
+const vendorHeaderNames = `x-pan-key|private[_-]token|vault[_-]token|ocp-apim-subscription-key|x-auth-key|set-cookie|cookie`
 
 // secretKeyOpenValue: a secret key whose quoted value is still open at the
 // end of the text (text cut inside the value, which may hold spaces: a

@@ -29,6 +29,9 @@ func TestRedactShapesVendorHeadersAndCookies(t *testing.T) {
 		{`{"Cookie":"session=8f14e45fceea167a; theme=dark","Host":"api"}`, `{"Cookie":"[REDACTED]","Host":"api"}`},
 		{`{"Set-Cookie":["sid=31d4d96e407aad42; Path=/","lang=en"]}`, `{"Set-Cookie":["[REDACTED]"]}`},
 		{`refused map[Cookie:[session=8f14e45fceea167a; theme=dark] Accept:[*/*]]`, `refused map[Cookie:[REDACTED]] Accept:[*/*]]`}, // as for X-Api-Key (TestRedactShapesSecretKeyWithArrayValue)
+		// Azure API Management's subscription key, Cloudflare's global API key.
+		{"Ocp-Apim-Subscription-Key: 4f3c2b1a0e9d8c7b6a5f4e3d2c1b0a99\nAccept: */*", "Ocp-Apim-Subscription-Key: [REDACTED]\nAccept: */*"},
+		{`{"X-Auth-Email":"soc@corp.example","X-Auth-Key":"c2547eb745079dac9320b638f5e225cf483cc5cfdda41"}`, `{"X-Auth-Email":"soc@corp.example","X-Auth-Key":"[REDACTED]"}`},
 		// Vault tokens by shape, unlabelled.
 		{`permission denied for token ` + vault + ` on sys/mounts`, `permission denied for token [REDACTED] on sys/mounts`},
 		{`batch hvb.AAAAAQJ7qzYFzRmB2xWdJtR5_kNq3vT8c then`, `batch [REDACTED] then`},
