@@ -103,7 +103,9 @@ func (r *run) registerApprovalHandlers(ctx workflow.Context) error {
 			if err == nil {
 				err = r.checkSealOnce(d.Seal, workflow.Now(ctx), voteName(d))
 			}
-			if err == nil {
+			// A vote sealed before the deadline counts, also when the
+			// Update reached the run after it (it waited for a worker).
+			if err == nil && !r.sealedBeforeDeadline(d) {
 				err = r.checkDeadline(d, workflow.Now(ctx))
 			}
 			if err == nil {
@@ -211,11 +213,18 @@ const changeQueuedVoteInTime = "queued-vote-in-time"
 // a worker came back (which left an approver's in-time deny refused and
 // on_timeout: approve containing). Only a seal that checked out counts.
 func (r *run) sealedInTime(ctx workflow.Context, d Decision, sealed bool) bool {
-	g := r.gates[d.GateID]
-	if !sealed || d.Seal == nil || g == nil || g.State != GatePending || !d.Seal.At.Before(g.ExpiresAt) {
+	if !sealed || !r.sealedBeforeDeadline(d) {
 		return false
 	}
 	return workflow.GetVersion(ctx, changeQueuedVoteInTime, workflow.DefaultVersion, 1) >= 1
+}
+
+// sealedBeforeDeadline reports whether d, whose seal checked out, was
+// sealed before its pending gate's deadline (sealedInTime; the Update
+// validator, which needs no version gate: validators do not run on replay).
+func (r *run) sealedBeforeDeadline(d Decision) bool {
+	g := r.gates[d.GateID]
+	return d.Seal != nil && g != nil && g.State == GatePending && d.Seal.At.Before(g.ExpiresAt)
 }
 
 // checkDeadline refuses a vote on an open gate whose deadline (ExpiresAt,
