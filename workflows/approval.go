@@ -47,10 +47,10 @@ type gateState struct {
 	// posted (its activity failed): nobody was notified.
 	unasked bool
 	// askedAt is when the current round's request was posted (or its
-	// posting gave up); waitFrom is when the gate loop last started
-	// waiting on the deadline (it does not wait while it updates the
-	// request message). See silenceNotConsent.
-	askedAt, waitFrom time.Time
+	// posting gave up); busyUntil is when the gate loop's last message
+	// update that started before the deadline ended (the loop does not
+	// wait on the deadline meanwhile). See silenceNotConsent.
+	askedAt, busyUntil time.Time
 }
 
 // WhyApprovalIf starts a gate's Why when the step's approval.if held; the
@@ -535,11 +535,14 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 
 	for g.State == GatePending {
 		seen := len(g.Votes)
-		g.waitFrom = workflow.Now(ctx)
-		remaining := g.ExpiresAt.Sub(g.waitFrom)
+		now := workflow.Now(ctx)
+		remaining := g.ExpiresAt.Sub(now)
 		then := g.onTimeout
-		if then == playbook.OnTimeoutApprove && g.silenceNotConsent(g.waitFrom) != "" {
+		switch {
+		case then == playbook.OnTimeoutApprove && g.silenceNotConsent(now) != "":
 			then = "time out: on_timeout: approve will not apply, nobody could answer"
+		case then == playbook.OnTimeoutEscalate && g.Escalated:
+			then = "time out: escalated once already"
 		}
 		// The timer's summary is what the Temporal UI shows for it.
 		decided, err := workflow.AwaitWithOptions(ctx, workflow.AwaitOptions{
@@ -553,7 +556,15 @@ func (r *run) gate(ctx workflow.Context, i int, cs *playbook.CStep, params map[s
 			break
 		}
 		if decided {
+			started := workflow.Now(ctx)
 			r.updateGateMessage(ctx, g)
+			if started.Before(g.ExpiresAt) {
+				// A vote read in time: the update may run past the
+				// deadline (Slack rate limits), which is not lateness.
+				// One read after it (queued while no worker was up)
+				// excuses nothing.
+				g.busyUntil = workflow.Now(ctx)
+			}
 			continue
 		}
 		r.onGateTimeout(ctx, cs, g, params)
@@ -637,9 +648,10 @@ func (g *gateState) silenceNotConsent(now time.Time) string {
 			ReasonTimeoutNotApplied, g.askedAt.UTC().Format(time.RFC3339), max(left, 0).Round(time.Second), playbook.Duration(g.round))
 	}
 	// Late from when the deadline could first be acted on: a loop busy
-	// updating the request message past the deadline (workers up, votes
-	// received) acts on it when the update ends.
-	if late := now.Sub(maxTime(g.ExpiresAt, g.waitFrom)); late > LateTimeoutGrace {
+	// updating the request message past the deadline (an update started
+	// before it, workers up, votes received) acts on it when the update
+	// ends.
+	if late := now.Sub(maxTime(g.ExpiresAt, g.busyUntil)); late > LateTimeoutGrace {
 		return fmt.Sprintf("%sthe gate expired at %s, but the run acted on it only at %s, %s late (workers or Temporal were down or stalled), and approvers could not answer meanwhile",
 			ReasonTimeoutNotApplied, g.ExpiresAt.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), late.Round(time.Second))
 	}

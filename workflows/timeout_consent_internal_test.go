@@ -14,22 +14,28 @@ func TestSilenceNotConsent(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		unasked bool
-		nobody  bool // no approver resolved
+		nobody  bool          // no approver resolved
+		busy    time.Duration // a message update started in time ended this long after the deadline
 		late    time.Duration
 		want    string // substring; "" = approves
 	}{
-		{"on time", false, false, 0, ""},
-		{"a busy gate's deferred timer", false, false, 5*time.Minute + 15*time.Second, ""},
-		{"at the grace", false, false, LateTimeoutGrace, ""},
-		{"past the grace", false, false, LateTimeoutGrace + time.Second, "10m1s late"},
-		{"after an outage", false, false, 12*time.Hour + 16*time.Minute, "acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late"},
-		{"nobody asked", true, false, 0, "nobody was asked"},
-		{"nobody could answer", false, true, 0, "nobody could answer"},
+		{"on time", false, false, 0, 0, ""},
+		{"a busy gate's deferred timer", false, false, 0, 5*time.Minute + 15*time.Second, ""},
+		{"at the grace", false, false, 0, LateTimeoutGrace, ""},
+		{"past the grace", false, false, 0, LateTimeoutGrace + time.Second, "10m1s late"},
+		{"after an outage", false, false, 0, 12*time.Hour + 16*time.Minute, "acted on it only at 2026-12-07T01:05:05Z, 12h16m0s late"},
+		{"nobody asked", true, false, 0, 0, "nobody was asked"},
+		{"nobody could answer", false, true, 0, 0, "nobody could answer"},
+		{"a rate-limited update ran 12m past the deadline", false, false, 12 * time.Minute, 12*time.Minute + time.Second, ""},
+		{"late after a rate-limited update", false, false, 12 * time.Minute, 22*time.Minute + time.Second, "10m1s late"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			g := &gateState{Gate: Gate{StepID: "isolate", ExpiresAt: deadline, Approvers: []string{"UBOB"}}, unasked: tc.unasked}
 			if tc.nobody {
 				g.Approvers = nil
+			}
+			if tc.busy > 0 {
+				g.busyUntil = deadline.Add(tc.busy)
 			}
 			got := g.silenceNotConsent(deadline.Add(tc.late))
 			if tc.want == "" {
