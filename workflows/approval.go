@@ -615,9 +615,10 @@ const changeSilenceNotConsent = "timeout-approve-needs-asked"
 // LateTimeoutGrace is how long after its deadline a gate's timeout may be
 // acted on and still approve by on_timeout: approve. Acting on it later
 // means workers or Temporal were down (or stalled): votes clicked in that
-// time were not received, so the silence is nobody's consent. It is well
-// above the longest a busy gate defers its timer (one message update, five
-// attempts of a minute).
+// time were not received, so the silence is nobody's consent. Time the
+// gate's loop spends updating its request message past the deadline
+// (busyUntil) is not counted; the grace covers a worker restart or a
+// short backlog of workflow tasks.
 const LateTimeoutGrace = 10 * time.Minute
 
 // ReasonTimeoutNotApplied starts the decision reason of a gate whose
