@@ -1,16 +1,19 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/client"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/cli"
 	"github.com/riposte-dev/riposte/internal/engine"
 	"github.com/riposte-dev/riposte/workflows"
@@ -29,44 +32,11 @@ func TestQueuedDenyBeforeDeadlineIsNotOverriddenByTimeoutApprove(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	pbDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(pbDir, "queued-deny.yaml"), []byte(`apiVersion: riposte/v1
-name: e2e-queued-deny
-version: 1
-trigger:
-  when: detection.unmapped?.queued_deny == true
-steps:
-  - id: block
-    action: panos.block_ip
-    with: {ip: "${{ detection.dst_endpoint.ip }}"}
-    approval:
-      approvers: {users: [URECORDER]}
-      timeout: 25s
-      on_timeout: approve
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	if *record {
 		dir = recordingDir(t) // the replay guard's key
 	}
-	h := startDevForTest(t, dir, func(o *cli.DevOptions) { o.Playbooks = pbDir })
-	t.Cleanup(h.sys.Close)
-	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"queued-deny-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.98"},"unmapped":{"queued_deny":true}}`)
-	if code != 202 {
-		t.Fatalf("submit: %d %+v", code, r)
-	}
-	wid := matched(t, r, "e2e-queued-deny")
-	d := h.waitStep(wid, "block", "waiting_approval")
-	var expires time.Time
-	for _, st := range d.Steps {
-		if st.ID == "block" && st.Gate != nil {
-			expires = st.Gate.ExpiresAt
-		}
-	}
-	if expires.IsZero() {
-		t.Fatalf("no gate on block: %+v", d.Steps)
-	}
+	h, wid, expires := gateAwaitingURecorder(t, dir, "queued-deny", "queued-deny-1", "203.0.113.98")
 
 	// The worker goes down; the approver denies 10 s before the deadline.
 	h.sys.Worker.Stop()
@@ -82,27 +52,10 @@ steps:
 
 	// The worker is back 3 s after the deadline.
 	time.Sleep(time.Until(expires.Add(3 * time.Second)))
-	env := activities.NewEnv(nil)
-	env.Connections = h.sys.Lab.Connections()
-	w, err := engine.NewWorker(h.sys.Client, engine.WorkerOptions{TaskQueue: h.sys.Temporal.TaskQueue, Env: env, Keys: h.sys.DecisionKeys, Playbooks: h.sys.Playbooks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	h.startWorker(t)
 
-	d = h.waitRun(wid, time.Minute)
-	var st *workflows.StepResult
-	for i := range d.Steps {
-		if d.Steps[i].ID == "block" {
-			st = &d.Steps[i]
-		}
-	}
-	if st == nil {
-		t.Fatalf("no block step: %+v", d.Steps)
-	}
+	d := h.waitRun(wid, time.Minute)
+	st := blockStep(t, d)
 	if st.Output != nil || st.Status == "succeeded" {
 		t.Errorf("URECORDER denied before the deadline, yet the IP was blocked: step %s %q; gate %s decided by %+v; refused votes %+v",
 			st.Status, st.Reason, qdGateState(st), qdGateDecision(st), qdGateRefused(st))
@@ -140,4 +93,72 @@ func qdGateRefused(st *workflows.StepResult) any {
 		return nil
 	}
 	return st.Gate.Refused
+}
+
+// gateAwaitingURecorder starts riposte dev (data in dir) with the playbook
+// e2e-<name>: one step blocking the detection's IP, gated for URECORDER
+// with a 25 s timeout and on_timeout: approve. It submits a detection of
+// finding uid for ip, waits at the gate and returns the harness, the run's
+// workflow id and the gate's deadline.
+func gateAwaitingURecorder(t *testing.T, dir, name, uid, ip string) (*devHarness, string, time.Time) {
+	t.Helper()
+	key := strings.ReplaceAll(name, "-", "_")
+	pbDir := t.TempDir()
+	pb := fmt.Sprintf(`apiVersion: riposte/v1
+name: e2e-%s
+version: 1
+trigger:
+  when: detection.unmapped?.%s == true
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: "${{ detection.dst_endpoint.ip }}"}
+    approval:
+      approvers: {users: [URECORDER]}
+      timeout: 25s
+      on_timeout: approve
+`, name, key)
+	if err := os.WriteFile(filepath.Join(pbDir, name+".yaml"), []byte(pb), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startDevForTest(t, dir, func(o *cli.DevOptions) { o.Playbooks = pbDir })
+	t.Cleanup(h.sys.Close)
+	code, r := h.submit(fmt.Sprintf(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":%q},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":%q},"unmapped":{%q:true}}`, uid, ip, key))
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-"+name)
+	d := h.waitStep(wid, "block", "waiting_approval")
+	st := blockStep(t, d)
+	if st.Gate == nil {
+		t.Fatalf("no gate on block: %+v", d.Steps)
+	}
+	return h, wid, st.Gate.ExpiresAt
+}
+
+// startWorker starts a worker again after h.sys.Worker.Stop().
+func (h *devHarness) startWorker(t *testing.T) {
+	t.Helper()
+	env := activities.NewEnv(nil)
+	env.Connections = h.sys.Lab.Connections()
+	w, err := engine.NewWorker(h.sys.Client, engine.WorkerOptions{TaskQueue: h.sys.Temporal.TaskQueue, Env: env, Keys: h.sys.DecisionKeys, Playbooks: h.sys.Playbooks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Stop)
+}
+
+// blockStep is the run's step block.
+func blockStep(t *testing.T, d api.RunDetail) *workflows.StepResult {
+	t.Helper()
+	for i := range d.Steps {
+		if d.Steps[i].ID == "block" {
+			return &d.Steps[i]
+		}
+	}
+	t.Fatalf("no block step: %+v", d.Steps)
+	return nil
 }

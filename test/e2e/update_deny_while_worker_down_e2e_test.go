@@ -4,16 +4,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/riposte-dev/riposte/activities"
-	"github.com/riposte-dev/riposte/internal/cli"
-	"github.com/riposte-dev/riposte/internal/engine"
-	"github.com/riposte-dev/riposte/workflows"
 )
 
 // The same promise as TestQueuedDenyBeforeDeadlineIsNotOverriddenByTimeoutApprove
@@ -35,40 +28,7 @@ func TestUpdateDenySealedBeforeDeadlineIsNotRefusedAsLate(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	pbDir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(pbDir, "update-deny.yaml"), []byte(`apiVersion: riposte/v1
-name: e2e-update-deny
-version: 1
-trigger:
-  when: detection.unmapped?.update_deny == true
-steps:
-  - id: block
-    action: panos.block_ip
-    with: {ip: "${{ detection.dst_endpoint.ip }}"}
-    approval:
-      approvers: {users: [URECORDER]}
-      timeout: 25s
-      on_timeout: approve
-`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	h := startDevForTest(t, t.TempDir(), func(o *cli.DevOptions) { o.Playbooks = pbDir })
-	t.Cleanup(h.sys.Close)
-	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"update-deny-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.97"},"unmapped":{"update_deny":true}}`)
-	if code != 202 {
-		t.Fatalf("submit: %d %+v", code, r)
-	}
-	wid := matched(t, r, "e2e-update-deny")
-	d := h.waitStep(wid, "block", "waiting_approval")
-	var expires time.Time
-	for _, st := range d.Steps {
-		if st.ID == "block" && st.Gate != nil {
-			expires = st.Gate.ExpiresAt
-		}
-	}
-	if expires.IsZero() {
-		t.Fatalf("no gate on block: %+v", d.Steps)
-	}
+	h, wid, expires := gateAwaitingURecorder(t, t.TempDir(), "update-deny", "update-deny-1", "203.0.113.97")
 	tok := h.tokenFor("URECORDER")
 
 	// The worker goes down; the approver denies 4 s before the deadline,
@@ -101,31 +61,13 @@ steps:
 
 	// The worker is back 1 s after the deadline.
 	time.Sleep(time.Until(expires.Add(time.Second)))
-	env := activities.NewEnv(nil)
-	env.Connections = h.sys.Lab.Connections()
-	w, err := engine.NewWorker(h.sys.Client, engine.WorkerOptions{TaskQueue: h.sys.Temporal.TaskQueue, Env: env, Keys: h.sys.DecisionKeys, Playbooks: h.sys.Playbooks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(w.Stop)
+	h.startWorker(t)
 
 	a := <-ans
 	if a.err != nil {
 		t.Fatalf("deny: %v", a.err)
 	}
-	d = h.waitRun(wid, time.Minute)
-	var st *workflows.StepResult
-	for i := range d.Steps {
-		if d.Steps[i].ID == "block" {
-			st = &d.Steps[i]
-		}
-	}
-	if st == nil {
-		t.Fatalf("no block step: %+v", d.Steps)
-	}
+	st := blockStep(t, h.waitRun(wid, time.Minute))
 	if st.Status != "denied" || st.Output != nil {
 		t.Errorf("URECORDER denied 4 s before the deadline (sealed then), the API answered %d %s, yet step block is %s %q (gate %s, decided by %+v)",
 			a.code, strings.TrimSpace(a.body), st.Status, st.Reason, qdGateState(st), qdGateDecision(st))
