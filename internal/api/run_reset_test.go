@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -155,6 +156,24 @@ func TestRunDetailSaysItWasReset(t *testing.T) {
 		}
 		if d.ResetFrom == nil || d.ResetFrom.RunID != "" || !strings.Contains(d.ResetFrom.Error, tc.want) {
 			t.Errorf("%s: reset_from %+v; want it present with an error saying %q", tc.name, d.ResetFrom, tc.want)
+		}
+	}
+}
+
+// GET /v1/runs/{id}?run_id=R for a run id the workflow does not have says
+// which run id was not found, not that the workflow id is unknown.
+func TestGetRunUnknownRunIDSaysWhich(t *testing.T) {
+	s := &Server{Temporal: &resetRunsClient{extended: map[string]*workflowpb.WorkflowExecutionExtendedInfo{"a": {}}}, Namespace: "default"}
+	for _, tc := range []struct{ target, want string }{
+		{"/v1/runs/w1?run_id=nope", `no run \"nope\" under workflow id \"w1\"`},
+		{"/v1/runs/w9", `no run with workflow id \"w9\"`},
+	} {
+		req := httptest.NewRequest("GET", tc.target, nil)
+		req.SetPathValue("id", strings.TrimPrefix(strings.SplitN(tc.target, "?", 2)[0], "/v1/runs/"))
+		w := httptest.NewRecorder()
+		s.getRun(w, req)
+		if w.Code != 404 || !strings.Contains(w.Body.String(), tc.want) {
+			t.Errorf("%s: %d %s, want 404 saying %s", tc.target, w.Code, w.Body.String(), tc.want)
 		}
 	}
 }

@@ -685,7 +685,11 @@ func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	d, err := s.Run(ctx, r.PathValue("id"), r.URL.Query().Get("run_id"))
 	if errors.Is(err, errNotFound) {
-		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", r.PathValue("id")))
+		detail := fmt.Sprintf("no run with workflow id %q", r.PathValue("id"))
+		if rid := r.URL.Query().Get("run_id"); rid != "" {
+			detail = fmt.Sprintf("no run %q under workflow id %q (run_id; without it, the latest run)", rid, r.PathValue("id"))
+		}
+		problem.Respond(w, http.StatusNotFound, "Run not found", detail)
 		return
 	}
 	if err != nil {
