@@ -119,10 +119,12 @@ func (r *run) releaseDue(ctx workflow.Context) {
 	for ctx.Err() == nil { // cancelled: releaseHolds notes the holds
 		next := r.nextHold()
 		if next == nil {
-			if r.stepsDone {
+			// A rollback whose mark released the holds may yet fail and
+			// hold some again (awaitRollback).
+			if r.stepsDone && r.rollbackWaits == 0 {
 				return
 			}
-			_ = workflow.Await(ctx, func() bool { return r.stepsDone || r.nextHold() != nil })
+			_ = workflow.Await(ctx, func() bool { return (r.stepsDone && r.rollbackWaits == 0) || r.nextHold() != nil })
 			continue
 		}
 		until := next.Until
@@ -184,6 +186,14 @@ type RolledBack struct {
 	By         string    `json:"by"`
 	At         time.Time `json:"at"`
 	RollbackID string    `json:"rollback_id"`
+	// RollbackRunID is the rollback workflow's run. With it the run waits
+	// for the rollback's outcome before it ends, and holds again what a
+	// failed rollback did not undo (changeRollbackOutcome). Covered by the
+	// seal; marks sent before it existed have none and are not waited on.
+	RollbackRunID string `json:"rollback_run_id,omitempty"`
+	// Failed is set by the run, not the sender: the rollback failed, and
+	// what became of the containment the mark had released.
+	Failed string `json:"failed,omitempty"`
 	// Via and Seal: set by the signer (see RolledBackClaim).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -196,9 +206,12 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 		for {
 			var rb RolledBack
 			ch.Receive(ctx, &rb)
-			if rb.By == "" || r.rolledBack != nil {
+			// One rollback at a time; after a failed one, a retry's mark
+			// is taken.
+			if rb.By == "" || (r.rolledBack != nil && (r.rolledBack.Failed == "" || r.rolledBack.RollbackRunID == rb.RollbackRunID)) {
 				continue
 			}
+			rb.Failed = ""
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
 				err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal)
 				if err == nil {
@@ -215,10 +228,12 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			now := workflow.Now(ctx)
 			rb.At = now
 			r.rolledBack = &rb
+			var released []*Hold
 			for _, h := range r.holds {
 				if h.ReleasedAt == nil {
 					h.ReleasedAt = &now
 					h.Extensions = append(h.Extensions, releasedByRollback+rb.RollbackID+" ("+rb.By+")")
+					released = append(released, h)
 				}
 			}
 			r.stopOnRollback(ctx, rb, now)
@@ -227,8 +242,121 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SARolledBackBy.ValueSet(rb.By), SARolledBackAt.ValueSet(now)); err != nil {
 				workflow.GetLogger(ctx).Warn("cannot record the rollback", "error", err)
 			}
+			if len(released) > 0 && rb.RollbackRunID != "" &&
+				workflow.GetVersion(ctx, changeRollbackOutcome, workflow.DefaultVersion, 1) >= 1 {
+				r.awaitRollback(ctx, r.rolledBack, released)
+			}
 		}
 	})
+}
+
+// changeRollbackOutcome: a run whose holds a rollback's mark released
+// waits for that rollback's outcome before it ends (ActivityRollbackOutcome)
+// and, when the rollback failed, holds again each containment it did not
+// undo, released at contain_for as planned. Before, the mark released the
+// holds for good when the rollback started: a failed rollback left
+// containment in place with no release time, and the run said "rolled
+// back". Asked only for a mark that names its rollback run and released
+// a hold.
+const changeRollbackOutcome = "rollback-outcome-awaited"
+
+// ActivityRollbackOutcome waits for a rollback workflow to end and reports
+// how (input RollbackOutcomeInput, result RollbackOutcome). It reads the
+// outcome from Temporal, whoever asks: nothing in a signal decides it.
+const ActivityRollbackOutcome = "riposte.rollback.outcome"
+
+// RollbackOutcomeInput names the rollback run to wait for.
+type RollbackOutcomeInput struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+}
+
+// RollbackOutcome is how a rollback run ended: Completed, or not (Error
+// says how: its undo failures, terminated, timed out, not found), with the
+// undo results it recorded.
+type RollbackOutcome struct {
+	Completed bool         `json:"completed"`
+	Error     string       `json:"error,omitempty"`
+	Undo      []UndoResult `json:"undo,omitempty"`
+}
+
+// awaitRollback waits, beside the run, for the outcome of the rollback
+// whose mark released holds; the run does not end before it has (releaseDue).
+func (r *run) awaitRollback(ctx workflow.Context, rb *RolledBack, released []*Hold) {
+	r.rollbackWaits++
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		defer func() { r.rollbackWaits-- }()
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			// A rollback retries each undo for minutes; the activity
+			// heartbeats while it waits, and is retried on another worker
+			// when this one is lost.
+			StartToCloseTimeout: 24 * time.Hour,
+			HeartbeatTimeout:    time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute},
+			Summary:             fmt.Sprintf("wait for the rollback by %s to end", who(rb.By)),
+		})
+		var out RollbackOutcome
+		err := workflow.ExecuteActivity(actx, ActivityRollbackOutcome, RollbackOutcomeInput{WorkflowID: rb.RollbackID, RunID: rb.RollbackRunID}).Get(ctx, &out)
+		if ctx.Err() != nil {
+			return // cancelled: the run notes its holds as it ends
+		}
+		if err != nil {
+			out = RollbackOutcome{Error: "its outcome could not be read: " + errorMessage(err)}
+		}
+		if !out.Completed {
+			r.rollbackFailed(ctx, rb, released, out)
+		}
+	})
+}
+
+// rollbackFailed holds again what a failed rollback released by its mark
+// but did not undo: each target of a released hold for which no undo
+// succeeded. A hold whose targets were all undone stays released.
+func (r *run) rollbackFailed(ctx workflow.Context, rb *RolledBack, released []*Hold, out RollbackOutcome) {
+	mark := releasedByRollback + rb.RollbackID + " (" + rb.By + ")"
+	why := out.Error
+	if why == "" {
+		why = "it failed"
+	}
+	var held []string
+	for _, h := range released {
+		i := slices.Index(h.Extensions, mark)
+		if i < 0 || h.releasing {
+			continue // released since by its own timer
+		}
+		var undone []int
+		left := 0
+		for n, p := range h.params {
+			if h.undone[n] {
+				continue
+			}
+			if slices.ContainsFunc(out.Undo, func(u UndoResult) bool {
+				return u.Step == h.Step && u.Status == playbook.StatusSucceeded && sameTargetBy(targetKeys, u.Params, p)
+			}) {
+				undone = append(undone, n)
+				continue
+			}
+			left++
+		}
+		if left == 0 {
+			continue
+		}
+		if h.undone == nil {
+			h.undone = map[int]bool{}
+		}
+		for _, n := range undone {
+			h.undone[n] = true
+		}
+		h.ReleasedAt = nil
+		h.Extensions[i] = fmt.Sprintf("not released: %s (%s) failed (%s); %d target(s) held again, released at contain_for", rb.RollbackID, rb.By, why, left)
+		held = append(held, h.Step)
+	}
+	rb.Failed = why
+	if len(held) > 0 {
+		rb.Failed += "; held again until contain_for: " + strings.Join(held, ", ")
+	}
+	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
+	note(ctx, fmt.Sprintf("rollback by %s failed: %s", who(rb.By), oneLine(rb.Failed)))
 }
 
 // ViaRollback marks a gate closed because the run was rolled back.

@@ -165,6 +165,9 @@ type run struct {
 	// rolledBack is set when a rollback workflow undid this run's
 	// containment (SignalRolledBack).
 	rolledBack *RolledBack
+	// rollbackWaits counts the rollbacks whose outcome the run waits for
+	// (awaitRollback).
+	rollbackWaits int
 	// gates by id (the step id), and their order of opening.
 	gates     map[string]*gateState
 	gateOrder []string

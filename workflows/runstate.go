@@ -31,7 +31,9 @@ func (r *run) details(status string) string {
 	if r.outcome != "" {
 		b.WriteString(fmt.Sprintf("Outcome: **%s**\n\n", mdtext.Text(OutcomeText(r.outcome, r.outcomeDetail), 300)))
 	}
-	if rb := r.rolledBack; rb != nil {
+	if rb := r.rolledBack; rb != nil && rb.Failed != "" {
+		b.WriteString(fmt.Sprintf("Rollback by %s at %s (%s) **failed**: %s\n\n", mdtext.Text(rb.By, 100), rb.At.UTC().Format(time.RFC3339), mdtext.Text(rb.RollbackID, 300), mdtext.Text(rb.Failed, 500)))
+	} else if rb != nil {
 		b.WriteString(fmt.Sprintf("Rolled back by %s at %s (%s)\n\n", mdtext.Text(rb.By, 100), rb.At.UTC().Format(time.RFC3339), mdtext.Text(rb.RollbackID, 300)))
 	}
 	r.findingDetails(&b)

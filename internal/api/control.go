@@ -251,11 +251,13 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 		resp.RunID = run.GetRunID()
-		// A run still holding containment records the rollback and stops
-		// its release timers; a run that has ended cannot change (its
-		// detail reads the rollback run instead).
+		// A run still holding containment records the rollback, stops
+		// its release timers and waits for the rollback's outcome (a
+		// failed one leaves what it did not undo held again); a run that
+		// has ended cannot change (its detail reads the rollback run
+		// instead).
 		if d.ClosedAt == nil {
-			mark := workflows.RolledBack{By: req.User, RollbackID: rid, Via: workflows.ViaAPI}
+			mark := workflows.RolledBack{By: req.User, RollbackID: rid, RollbackRunID: resp.RunID, Via: workflows.ViaAPI}
 			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
 			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
 				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)

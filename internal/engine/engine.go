@@ -156,6 +156,7 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	activities.RegisterWithGuardrails(w, opts.Env, opts.Guardrails)
 	activities.RegisterApproval(w, opts.Slack)
 	activities.RegisterGuardrails(w, opts.Guardrails)
+	activities.RegisterRollbackOutcome(w, c)
 	return w, nil
 }
 

@@ -19,7 +19,11 @@ func TestFailedRollbackIsNotShownAsRolledBack(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	h := startDevForTest(t, t.TempDir())
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t) // the replay guard's key
+	}
+	h := startDevForTest(t, dir)
 	defer h.sys.Close()
 	code, r := h.submit(`{"class_uid":2004,"time":1,"severity_id":4,"finding_info":{"uid":"rb-refused-1"},"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.99"},"unmapped":{"hold_case":true}}`)
 	if code != 202 {
@@ -68,5 +72,54 @@ func TestFailedRollbackIsNotShownAsRolledBack(t *testing.T) {
 	t.Logf("runs list:\n%s", out)
 	if strings.Contains(out, "rolled back by") && !strings.Contains(out, "fail") {
 		t.Errorf("riposte runs list (its rollback failed) says:\n%s", out)
+	}
+
+	// The run itself knows: it waited for its rollback's outcome and holds
+	// the address again, to release it at contain_for (2h) as planned.
+	// Before, the rollback's mark had released the hold for good and the
+	// run had ended: the address stayed blocked with no release time.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(150 * time.Millisecond) {
+		d = h.runDetail(t, wid)
+		if len(d.Holds) == 1 && d.Holds[0].ReleasedAt == nil && d.ClosedAt == nil && d.Status == workflows.RunHolding {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after its rollback failed, the run does not hold the address again: status %s, closed %v, holds %+v", d.Status, d.ClosedAt, d.Holds)
+		}
+	}
+	if ext := strings.Join(d.Holds[0].Extensions, " | "); !strings.Contains(ext, "not released: rollback:"+wid) || !strings.Contains(ext, "failed") {
+		t.Errorf("hold notes %q: want the failed rollback named", ext)
+	}
+	if d.HoldUntil == nil || d.HoldUntil.Before(time.Now().Add(time.Hour)) {
+		t.Errorf("HoldUntil %v: want the release time (contain_for 2h) back", d.HoldUntil)
+	}
+
+	// Asked again once the firewall answers, the rollback undoes it, and
+	// the run, which waited for that outcome too, ends.
+	h.sys.Lab.ClearFaults()
+	code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
+	if code != 202 {
+		t.Fatalf("rollback asked again: %d %s", code, b)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(200 * time.Millisecond) {
+		d = h.runDetail(t, wid)
+		if d.ClosedAt != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not end after its second rollback: status %s, holds %+v", d.Status, d.Holds)
+		}
+	}
+	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 0 {
+		t.Errorf("blocked in the lab after the second rollback: %+v", blocked)
+	}
+	if d.RolledBackBy != "U0SOCLEAD1" || d.RollbackStatus != workflows.RunSucceeded || d.Holds[0].ReleasedAt == nil || d.Holds[0].Error != "" {
+		t.Errorf("after the second rollback: rolled back by %q, rollback %s, holds %+v", d.RolledBackBy, d.RollbackStatus, d.Holds)
+	}
+	if *record {
+		// A run that waited for a failed rollback, held again, and was
+		// rolled back again (rollback-outcome-awaited).
+		saveHistory(t, h.sys.Client, wid, d.RunID, *recordPrefix+"failed-rollback-held-again-e2e")
+		copyStore(t, h.dir)
 	}
 }
