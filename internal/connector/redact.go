@@ -152,6 +152,7 @@ func RedactShapes(s string) string {
 	s = queryCredential.ReplaceAllString(s, "${1}"+redacted)
 	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
 	s = redactNameValues(s)
+	s = redactXMLNameValues(s)
 	s = redactKeyValues(s)
 	s = bearerShape.ReplaceAllStringFunc(s, func(m string) string {
 		sub := bearerShape.FindStringSubmatch(m)
@@ -305,6 +306,13 @@ var secretName = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)$`)
 // so only a name/value pair's name is read by this rule.
 var secretEnvName = regexp.MustCompile(`(?:^|[_.-])(?i:token)$|[a-z0-9]Token$`)
 
+// isSecretName reports whether the name of a name/value pair (JSON or
+// XML) is a secret's: a secret key name to its end (secretName) or a
+// setting's name ending in the word TOKEN (secretEnvName).
+func isSecretName(name string) bool {
+	return secretName.MatchString(name) || secretEnvName.MatchString(name)
+}
+
 // redactNameValues hides the value of a name/value pair whose name is a
 // secret name ({"name":"API_KEY","value":"…"}, in either order): neither
 // "name" nor "value" is a secret key, so secretKeyValue leaves it.
@@ -315,7 +323,7 @@ func redactNameValues(s string) string {
 		for _, f := range fields {
 			if n := strings.ToLower(obj[f[2]:f[3]]); n == "name" || n == "key" || n == "parameterkey" {
 				name := strings.Trim(obj[f[4]:f[5]], `"\`)
-				secret = secret || secretName.MatchString(name) || secretEnvName.MatchString(name)
+				secret = secret || isSecretName(name)
 			}
 		}
 		if !secret {

@@ -1,0 +1,406 @@
+package connector
+
+import (
+	"sort"
+	"strings"
+)
+
+// XML writes a setting as a name/value pair too, and vendors quote such
+// documents in their answers: AWS query APIs' tags and CloudFormation
+// parameters (<member><Key>DB_PASSWORD</Key><Value>…</Value></member>,
+// <ParameterKey>/<ParameterValue>), EC2's <item><key>…</key><value>…
+// </value></item>, Hadoop's <property><name>…</name><value>…</value>
+// </property>, .NET's <add key="ApiKey" value="…"/> (appSettings,
+// NuGet's packageSourceCredentials) and <setting name="ApiKey"><value>…
+// </value></setting>, Java's <entry key="db.password">…</entry>.
+// redactXMLNameValues hides the value of such a pair whose name is a
+// secret name (isSecretName, the rule of the JSON pairs), in either
+// order:
+//
+//   - among the elements of one parent that hold only text (a run of
+//     leaves), an element named key, name or parameterkey names the pair
+//     and the text of each element named value or parametervalue is its
+//     value;
+//   - in one tag, a key or name attribute names it and the value
+//     attribute is its value;
+//   - a key or name attribute of a parent names the value children of
+//     that parent; a key attribute of a text-only element without a value
+//     attribute names that element's own text (<entry key="…">…</entry>).
+//
+// Element names are matched case-insensitively, without a namespace
+// prefix. The markup may be written as is, escaped as XML or HTML text
+// (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page) or as
+// Go and .NET's JSON encoders write it (\u003cKey\u003e); an attribute's
+// quotes as ", ', \" (XML in a JSON string) or &quot;. A text or an
+// attribute value still open at the end of s (Snippet's cut) is
+// redacted to the end. The text is read from left to right, a part of it
+// at most a few times (a tag that turns out not to be one is read again
+// from its '<'): the cost is linear (TestRedactXMLNameValuesTimeIsLinear).
+func redactXMLNameValues(s string) string {
+	if !strings.ContainsAny(s, "<&\\") {
+		return s
+	}
+	x := xmlScan{s: s}
+	x.scan()
+	if len(x.spans) == 0 {
+		return s
+	}
+	sort.Slice(x.spans, func(i, j int) bool { return x.spans[i][0] < x.spans[j][0] })
+	var b strings.Builder
+	last := 0
+	for _, sp := range x.spans {
+		if sp[0] < last {
+			continue
+		}
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(redacted)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// xmlForm is how a document writes its markup: '<' and '>' as they are,
+// escaped as XML/HTML text, or escaped by a JSON encoder.
+type xmlForm struct{ lt, gt string }
+
+var xmlForms = [...]xmlForm{{"<", ">"}, {"&lt;", "&gt;"}, {`\u003c`, `\u003e`}}
+
+// xmlQuotes are the ways an attribute value is quoted; \" before ".
+var xmlQuotes = [...]string{`\"`, `"`, `'`, "&quot;"}
+
+// xmlTag is a start tag, an end tag or an empty-element tag; s[end:]
+// follows it.
+type xmlTag struct {
+	end     int
+	form    int
+	name    string
+	closing bool // </name>
+	empty   bool // <name/>
+	open    bool // s ends inside the tag
+	attrs   []xmlAttr
+}
+
+// xmlAttr is an attribute; its value is s[v0:v1] (open: to the end of s).
+type xmlAttr struct {
+	name   string
+	v0, v1 int
+	open   bool
+}
+
+// xmlScan walks s once, collecting the spans to redact.
+type xmlScan struct {
+	s     string
+	spans [][2]int
+	// The current run of text-only sibling elements: whether a name in
+	// it (or its parent's name attribute) is a secret's, and the texts
+	// of its value elements.
+	secret bool
+	values [][2]int
+}
+
+func (x *xmlScan) scan() {
+	s := x.s
+	for i := 0; ; {
+		p, f := nextXMLMarkup(s, i)
+		if p < 0 {
+			break
+		}
+		t, ok := parseXMLTag(s, p, f)
+		if !ok {
+			i = p + len(xmlForms[f].lt)
+			continue
+		}
+		if x.attrPairs(t) && t.open {
+			break // the value runs to the end
+		}
+		if t.open {
+			// s ends inside the tag, or a quote in it is never
+			// closed: not a tag, a '<' in prose perhaps. Each quote
+			// is looked for to the end at most once (none follows).
+			i = p + len(xmlForms[f].lt)
+			continue
+		}
+		if t.closing {
+			x.flush(false)
+			i = t.end
+			continue
+		}
+		if t.empty {
+			i = t.end
+			continue
+		}
+		// A start tag: a leaf when what follows is text (and CDATA
+		// sections) up to its own end tag.
+		textEnd, next, cut := x.textAfter(t)
+		if cut {
+			x.leaf(t, t.end, len(s))
+			break
+		}
+		if next.closing && next.form == t.form && (strings.EqualFold(next.name, t.name) || next.open) {
+			x.leaf(t, t.end, textEnd)
+			i = next.end
+			continue
+		}
+		// A parent: its children start a new run, named by its own
+		// key or name attribute if it has one.
+		x.flush(x.namesChildren(t))
+		i = textEnd
+	}
+	x.flush(false)
+}
+
+// textAfter reads the text after start tag t: where it ends and the tag
+// that ends it, or cut when s ends inside it.
+func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
+	s := x.s
+	for j := t.end; ; {
+		p, f := nextXMLMarkup(s, j)
+		if p < 0 {
+			return len(s), xmlTag{}, true
+		}
+		if f == 0 && strings.HasPrefix(s[p:], "<![CDATA[") {
+			k := strings.Index(s[p+9:], "]]>")
+			if k < 0 {
+				return len(s), xmlTag{}, true
+			}
+			j = p + 9 + k + 3
+			continue
+		}
+		n, ok := parseXMLTag(s, p, f)
+		if !ok {
+			j = p + len(xmlForms[f].lt)
+			continue
+		}
+		return p, n, false
+	}
+}
+
+// leaf records the element t, whose text is s[a:b], in the current run.
+func (x *xmlScan) leaf(t xmlTag, a, b int) {
+	switch local := xmlLocal(t.name); {
+	case strings.EqualFold(local, "key") || strings.EqualFold(local, "name") || strings.EqualFold(local, "parameterkey"):
+		if isSecretName(xmlText(x.s[a:b])) {
+			x.secret = true
+		}
+	case strings.EqualFold(local, "value") || strings.EqualFold(local, "parametervalue"):
+		x.values = append(x.values, [2]int{a, b})
+	}
+	// <entry key="db.password">…</entry>: the key attribute names the
+	// element's own text.
+	hasValue := false
+	for _, at := range t.attrs {
+		hasValue = hasValue || strings.EqualFold(at.name, "value")
+	}
+	for _, at := range t.attrs {
+		if !hasValue && strings.EqualFold(at.name, "key") && isSecretName(xmlText(x.s[at.v0:at.v1])) {
+			x.add(a, b)
+		}
+	}
+}
+
+// flush ends the current run, redacting its values when a name in it is
+// a secret's, and starts the next one (secret: named by its parent).
+func (x *xmlScan) flush(secret bool) {
+	if x.secret {
+		for _, v := range x.values {
+			x.add(v[0], v[1])
+		}
+	}
+	x.secret, x.values = secret, x.values[:0]
+}
+
+// attrPairs redacts the value attribute of a tag whose key or name
+// attribute is a secret name (<add key="ApiKey" value="…"/>), and
+// reports whether it did.
+func (x *xmlScan) attrPairs(t xmlTag) bool {
+	if !x.namesChildren(t) {
+		return false
+	}
+	found := false
+	for _, at := range t.attrs {
+		if strings.EqualFold(at.name, "value") {
+			x.add(at.v0, at.v1)
+			found = true
+		}
+	}
+	return found
+}
+
+// namesChildren reports whether t has a key or name attribute that is a
+// secret name.
+func (x *xmlScan) namesChildren(t xmlTag) bool {
+	for _, at := range t.attrs {
+		if (strings.EqualFold(at.name, "key") || strings.EqualFold(at.name, "name")) && !at.open && isSecretName(xmlText(x.s[at.v0:at.v1])) {
+			return true
+		}
+	}
+	return false
+}
+
+// add marks s[a:b] for redaction unless it is blank or redacted already.
+func (x *xmlScan) add(a, b int) {
+	if v := strings.TrimSpace(x.s[a:b]); v == "" || v == redacted {
+		return
+	}
+	x.spans = append(x.spans, [2]int{a, b})
+}
+
+// nextXMLMarkup finds the next '<' at or after i in any xmlForm: its
+// position and form, or -1.
+func nextXMLMarkup(s string, i int) (int, int) {
+	for i < len(s) {
+		k := strings.IndexAny(s[i:], "<&\\")
+		if k < 0 {
+			return -1, 0
+		}
+		p := i + k
+		for f, form := range xmlForms {
+			if hasPrefixFold(s[p:], form.lt) {
+				return p, f
+			}
+		}
+		i = p + 1
+	}
+	return -1, 0
+}
+
+// parseXMLTag reads the tag whose '<' (in form f) is at s[p]; not ok when
+// no tag starts there (a comment, a declaration, a '<' in prose).
+func parseXMLTag(s string, p, f int) (xmlTag, bool) {
+	form := xmlForms[f]
+	t := xmlTag{form: f}
+	j := p + len(form.lt)
+	if j < len(s) && s[j] == '/' {
+		t.closing = true
+		j++
+	}
+	k := j
+	for k < len(s) && isXMLNameByte(s[k], k == j) {
+		k++
+	}
+	if k == j {
+		return t, false
+	}
+	t.name = s[j:k]
+	for j = k; ; {
+		j = skipXMLSpace(s, j)
+		switch {
+		case j >= len(s):
+			t.end, t.open = len(s), true
+			return t, true
+		case hasPrefixFold(s[j:], form.gt):
+			t.end = j + len(form.gt)
+			return t, true
+		case !t.closing && s[j] == '/' && hasPrefixFold(s[j+1:], form.gt):
+			t.end, t.empty = j+1+len(form.gt), true
+			return t, true
+		case t.closing:
+			return t, false
+		}
+		k = j
+		for k < len(s) && isXMLNameByte(s[k], k == j) {
+			k++
+		}
+		if k == j {
+			return t, false
+		}
+		at := xmlAttr{name: s[j:k]}
+		j = skipXMLSpace(s, k)
+		if j >= len(s) || s[j] != '=' {
+			continue // an HTML attribute without a value
+		}
+		j = skipXMLSpace(s, j+1)
+		q := ""
+		for _, c := range xmlQuotes {
+			if strings.HasPrefix(s[j:], c) {
+				q = c
+				break
+			}
+		}
+		if q == "" {
+			// Unquoted (HTML): to a space or the tag's end.
+			at.v0 = j
+			for j < len(s) && s[j] > ' ' && s[j] != '<' && !hasPrefixFold(s[j:], form.gt) {
+				j++
+			}
+			at.v1 = j
+		} else {
+			at.v0 = j + len(q)
+			e := strings.Index(s[at.v0:], q)
+			if e < 0 {
+				at.v1, at.open = len(s), true
+				t.attrs = append(t.attrs, at)
+				t.end, t.open = len(s), true
+				return t, true
+			}
+			at.v1 = at.v0 + e
+			j = at.v1 + len(q)
+		}
+		t.attrs = append(t.attrs, at)
+	}
+}
+
+// skipXMLSpace skips white space in a tag, also as a JSON string writes
+// it (\n, \r, \t).
+func skipXMLSpace(s string, j int) int {
+	for j < len(s) {
+		switch {
+		case s[j] == ' ' || s[j] == '\t' || s[j] == '\r' || s[j] == '\n':
+			j++
+		case s[j] == '\\' && j+1 < len(s) && (s[j+1] == 'n' || s[j+1] == 'r' || s[j+1] == 't'):
+			j += 2
+		default:
+			return j
+		}
+	}
+	return j
+}
+
+// isXMLNameByte: a byte of an XML name (ASCII letters, digits, '_', ':',
+// '.', '-'; any byte of a multi-byte character); first: its first byte.
+func isXMLNameByte(c byte, first bool) bool {
+	switch {
+	case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == ':' || c >= 0x80:
+		return true
+	case c >= '0' && c <= '9' || c == '.' || c == '-':
+		return !first
+	}
+	return false
+}
+
+// xmlLocal is a name without its namespace prefix.
+func xmlLocal(name string) string {
+	if i := strings.LastIndexByte(name, ':'); i >= 0 {
+		return name[i+1:]
+	}
+	return name
+}
+
+// xmlText is the text of a name: without a CDATA section's markers and
+// the white space around it (also as a JSON string writes it).
+func xmlText(t string) string {
+	t = strings.TrimSpace(trimJSONSpace(t))
+	if strings.HasPrefix(t, "<![CDATA[") && strings.HasSuffix(t, "]]>") {
+		t = strings.TrimSpace(t[9 : len(t)-3])
+	}
+	return t
+}
+
+// trimJSONSpace removes \n, \r, \t escapes and white space at both ends.
+func trimJSONSpace(t string) string {
+	for {
+		u := strings.TrimSpace(t)
+		for _, e := range []string{`\n`, `\r`, `\t`} {
+			u = strings.TrimSuffix(strings.TrimPrefix(u, e), e)
+		}
+		if u == t {
+			return t
+		}
+		t = u
+	}
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
