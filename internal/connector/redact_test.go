@@ -152,11 +152,18 @@ func TestFetchedTokenAndSecretShapesNeverLeave(t *testing.T) {
 }
 
 // RedactShapes never panics, is idempotent and never lets an
-// access_token value through, whatever a vendor sends.
+// access_token value through, whatever a vendor sends; nor the value of
+// an XML name/value pair whose name is a secret's, unless what comes
+// before opens a CDATA section (the pair is then text, not markup).
 func FuzzRedactShapes(f *testing.F) {
 	f.Add(`{"access_token":"2YotnFZFEjr1zCsicMWpAA"}`)
 	f.Add("Bearer " + jwtSample)
 	f.Add("secret " + awsDocsSecret)
+	f.Add(`<member><Key>DB_PASSWORD</Key><Value>hunter2secret</Value></member>`)
+	f.Add(`<member><Value>s3cr3t</Value><ParameterKey>DbPassword</ParameterKey></member><member><Key>Name</Key><Value>web-01`)
+	f.Add(`<add key="ApiKey" value="k-7f3a9c"/><add value='x' name='token'/><add key=\"Password\" value=\"open`)
+	f.Add(`&lt;Key&gt;API_KEY&lt;/Key&gt;&lt;Value&gt;abc \u003cname\u003etoken\u003c/name\u003e\u003cvalue\u003e<![CDATA[x`)
+	f.Add(`<setting name="ApiKey"><value>abc</value></setting><entry key="db.password">x</entry><a b="<c d='`)
 	f.Fuzz(func(t *testing.T, s string) {
 		once := RedactShapes(s)
 		if twice := RedactShapes(once); twice != once {
@@ -165,6 +172,12 @@ func FuzzRedactShapes(f *testing.F) {
 		tok := "Zq9TokenValue7788"
 		if got := RedactShapes(s + `,"access_token":"` + tok + `"`); strings.Contains(got, tok) {
 			t.Errorf("access_token kept in %q", got)
+		}
+		if !strings.Contains(s, "<![CDATA[") {
+			val := "Zq9XmlValue4242"
+			if got := RedactShapes(s + `<member><Key>API_KEY</Key><Value>` + val + `</Value></member>`); strings.Contains(got, val) {
+				t.Errorf("XML pair's value kept in %q", got)
+			}
 		}
 	})
 }
