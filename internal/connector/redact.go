@@ -47,8 +47,10 @@ const arrayValue = `\[\s*(?:"(?:[^"\\]|\\.)*(?:"\s*,\s*"(?:[^"\\]|\\.)*)*(?:"\s*
 // an escaped backslash \\\\, another escape \\x.
 const escapedValue = `\\"(?:\\\\(?:\\"|\\\\|[^"\\])|\\[^"\\]|[^"\\])*`
 
-// secretKeyNames are the keys whose value secretKeyValue redacts.
-const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_-]?token|client[_-]?secret|secret[_-]?access[_-]?key|aws[_-]?secret[_-]?access[_-]?key|api[_-]?key|apikey|x-api-key|password|passwd|private[_-]?key|secret[_-]?key|secret|authorization|ssws|` + vendorHeaderNames
+// secretKeyNames are the keys whose value secretKeyValue redacts. Their
+// words may be joined by '_', '-' or '.' (client_secret, api-key, and
+// the dotted names of Java and Hadoop properties: fs.s3a.secret.key).
+const secretKeyNames = `(?:access|refresh|id|session|bearer|auth|api|csrf|xsrf|security)[_.-]?token|client[_.-]?secret|secret[_.-]?access[_.-]?key|aws[_.-]?secret[_.-]?access[_.-]?key|api[_.-]?key|apikey|x-api-key|password|passwd|private[_.-]?key|secret[_.-]?key|secret|authorization|ssws|` + vendorHeaderNames
 
 // vendorHeaderNames are request headers that carry a credential: PAN-OS's
 // X-PAN-KEY, GitLab's PRIVATE-TOKEN, Vault's X-Vault-Token, Azure API
