@@ -111,7 +111,7 @@ func (x *xmlScan) scan() {
 			i = p + len(xmlForms[f].lt)
 			continue
 		}
-		if x.attrPairs(t) && t.open {
+		if x.attrPairs(t) {
 			break // the value runs to the end
 		}
 		if t.open {
@@ -212,19 +212,20 @@ func (x *xmlScan) flush(secret bool) {
 
 // attrPairs redacts the value attribute of a tag whose key or name
 // attribute is a secret name (<add key="ApiKey" value="…"/>), and
-// reports whether it did.
+// reports whether that value runs to the end of s (its quote is never
+// closed: Snippet's cut).
 func (x *xmlScan) attrPairs(t xmlTag) bool {
 	if !x.namesChildren(t) {
 		return false
 	}
-	found := false
+	toEnd := false
 	for _, at := range t.attrs {
 		if strings.EqualFold(at.name, "value") {
 			x.add(at.v0, at.v1)
-			found = true
+			toEnd = toEnd || at.open
 		}
 	}
-	return found
+	return toEnd
 }
 
 // namesChildren reports whether t has a key or name attribute that is a

@@ -66,6 +66,9 @@ func TestRedactShapesXMLNameValuePairs(t *testing.T) {
 		{`&lt;add key=&quot;ApiKey&quot; value=&quot;k-7f3a9c&quot; /&gt;`, `&lt;add key=&quot;ApiKey&quot; value=&quot;[REDACTED]&quot; /&gt;`},
 		{`<add key="ApiKey" value="correct horse`, `<add key="ApiKey" value="[REDACTED]`},
 		{`<add key="PASSWORD_FILE" value="/run/secrets/db"/>`, `<add key="PASSWORD_FILE" value="/run/secrets/db"/>`},
+		// A quote that is never closed, after the pair's value: what
+		// follows is still read (FuzzRedactShapes).
+		{`<add value=0 name='token' a="x <member><Key>API_KEY</Key><Value>abc123</Value></member>`, `<add value=[REDACTED] name='token' a="x <member><Key>API_KEY</Key><Value>[REDACTED]</Value></member>`},
 		{`<a name="api_key">API key</a>`, `<a name="api_key">API key</a>`},
 	} {
 		got := RedactShapes(tt.in)
