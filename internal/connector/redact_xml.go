@@ -35,7 +35,7 @@ import (
 // attribute value still open at the end of s (Snippet's cut) is
 // redacted to the end. The text is read from left to right, a part of it
 // at most a few times (a tag that turns out not to be one is read again
-// from its '<'): the cost is linear (TestRedactXMLNameValuesTimeIsLinear).
+// from its '<'): the cost is linear (BenchmarkRedactXMLNameValues measures it).
 func redactXMLNameValues(s string) string {
 	if !strings.ContainsAny(s, "<&\\") {
 		return s
