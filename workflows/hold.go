@@ -206,6 +206,15 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 		for {
 			var rb RolledBack
 			ch.Receive(ctx, &rb)
+			// A retry's mark may arrive before the run has learnt that the
+			// rollback it waits for failed (the API allows the retry once
+			// that rollback run has failed; the outcome activity may still
+			// be retrying): it is taken once the run knows, not dropped.
+			if rb.By != "" && rb.RollbackRunID != "" && r.rollbackWaits > 0 && r.rolledBack != nil &&
+				r.rolledBack.Failed == "" && r.rolledBack.RollbackRunID != rb.RollbackRunID &&
+				workflow.GetVersion(ctx, changeRollbackRetryWaits, workflow.DefaultVersion, 1) >= 1 {
+				_ = workflow.Await(ctx, func() bool { return r.rollbackWaits == 0 })
+			}
 			// One rollback at a time; after a failed one, a retry's mark
 			// is taken.
 			if rb.By == "" || (r.rolledBack != nil && (r.rolledBack.Failed == "" || r.rolledBack.RollbackRunID == rb.RollbackRunID)) {
@@ -259,6 +268,13 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 // back". Asked only for a mark that names its rollback run and released
 // a hold.
 const changeRollbackOutcome = "rollback-outcome-awaited"
+
+// changeRollbackRetryWaits: a retry's mark that arrives while the run
+// still waits for the outcome of the rollback before it waits for that
+// outcome, then is taken if that rollback failed. Before, it was dropped:
+// the run held again what the retry had undone and lifted it a second time
+// at contain_for. Asked only for such a mark.
+const changeRollbackRetryWaits = "rollback-retry-waits"
 
 // ActivityRollbackOutcome waits for a rollback workflow to end and reports
 // how (input RollbackOutcomeInput, result RollbackOutcome). It reads the

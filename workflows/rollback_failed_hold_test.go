@@ -35,6 +35,16 @@ steps:
 // the run itself released it.
 func rollbackHarness(t *testing.T, marks []workflows.RolledBack, outcomes map[string]workflows.RollbackOutcome) (*workflows.Result, map[string]time.Duration, []string) {
 	t.Helper()
+	return rollbackHarnessFunc(t, marks, func(in workflows.RollbackOutcomeInput, _ time.Duration) (workflows.RollbackOutcome, error) {
+		return outcomes[in.RunID], nil
+	})
+}
+
+// rollbackHarnessFunc is rollbackHarness with each rollback's outcome
+// answered by outcome, given how long after the run's start it is asked
+// (an error is retried, as Temporal retries the activity).
+func rollbackHarnessFunc(t *testing.T, marks []workflows.RolledBack, outcome func(workflows.RollbackOutcomeInput, time.Duration) (workflows.RollbackOutcome, error)) (*workflows.Result, map[string]time.Duration, []string) {
+	t.Helper()
 	h, _ := outcomeHarness(t, false)
 	start := h.env.Now()
 	var mu sync.Mutex
@@ -53,7 +63,7 @@ func rollbackHarness(t *testing.T, marks []workflows.RolledBack, outcomes map[st
 		mu.Lock()
 		asked = append(asked, in.WorkflowID+"/"+in.RunID)
 		mu.Unlock()
-		return outcomes[in.RunID], nil
+		return outcome(in, h.env.Now().Sub(start))
 	}, activity.RegisterOptions{Name: workflows.ActivityRollbackOutcome})
 	for i, m := range marks {
 		h.env.RegisterDelayedCallback(func() {
