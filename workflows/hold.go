@@ -188,8 +188,12 @@ type RolledBack struct {
 	RollbackID string    `json:"rollback_id"`
 	// RollbackRunID is the rollback workflow's run. With it the run waits
 	// for the rollback's outcome before it ends, and holds again what a
-	// failed rollback did not undo (changeRollbackOutcome). Covered by the
-	// seal; marks sent before it existed have none and are not waited on.
+	// failed rollback did not undo (changeRollbackOutcome); marks sent
+	// before it existed have none and are not waited on. Not covered by
+	// the seal, so that workers of earlier releases, which verify the
+	// claim without it, still take the mark: it only says which run of
+	// the sealed RollbackID to read, and that run's outcome is read from
+	// Temporal, never from the mark.
 	RollbackRunID string `json:"rollback_run_id,omitempty"`
 	// Failed is set by the run, not the sender: the rollback failed, and
 	// what became of the containment the mark had released.
@@ -209,10 +213,11 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			// A retry's mark may arrive before the run has learnt that the
 			// rollback it waits for failed (the API allows the retry once
 			// that rollback run has failed; the outcome activity may still
-			// be retrying): it is taken once the run knows, not dropped.
+			// be retrying): it is taken once the run knows, not dropped. No
+			// version marker: rollbackWaits > 0 only in runs that took
+			// rollback-outcome-awaited.
 			if rb.By != "" && rb.RollbackRunID != "" && r.rollbackWaits > 0 && r.rolledBack != nil &&
-				r.rolledBack.Failed == "" && r.rolledBack.RollbackRunID != rb.RollbackRunID &&
-				workflow.GetVersion(ctx, changeRollbackRetryWaits, workflow.DefaultVersion, 1) >= 1 {
+				r.rolledBack.Failed == "" && r.rolledBack.RollbackRunID != rb.RollbackRunID {
 				_ = workflow.Await(ctx, func() bool { return r.rollbackWaits == 0 })
 			}
 			// One rollback at a time; after a failed one, a retry's mark
@@ -269,13 +274,6 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 // a hold.
 const changeRollbackOutcome = "rollback-outcome-awaited"
 
-// changeRollbackRetryWaits: a retry's mark that arrives while the run
-// still waits for the outcome of the rollback before it waits for that
-// outcome, then is taken if that rollback failed. Before, it was dropped:
-// the run held again what the retry had undone and lifted it a second time
-// at contain_for. Asked only for such a mark.
-const changeRollbackRetryWaits = "rollback-retry-waits"
-
 // ActivityRollbackOutcome waits for a rollback workflow to end and reports
 // how (input RollbackOutcomeInput, result RollbackOutcome). It reads the
 // outcome from Temporal, whoever asks: nothing in a signal decides it.
@@ -319,16 +317,18 @@ func (r *run) awaitRollback(ctx workflow.Context, rb *RolledBack, released []*Ho
 		if err != nil {
 			out = RollbackOutcome{Error: "its outcome could not be read: " + errorMessage(err)}
 		}
-		if !out.Completed {
-			r.rollbackFailed(ctx, rb, released, out)
-		}
+		r.rollbackEnded(ctx, rb, released, out)
 	})
 }
 
-// rollbackFailed holds again what a failed rollback released by its mark
-// but did not undo: each target of a released hold for which no undo
-// succeeded. A hold whose targets were all undone stays released.
-func (r *run) rollbackFailed(ctx workflow.Context, rb *RolledBack, released []*Hold, out RollbackOutcome) {
+// rollbackEnded holds again what the rollback released by its mark but
+// did not undo. A rollback that failed: each target of a released hold for
+// which no undo succeeded. One that succeeded: each hold whose step it did
+// not plan at all (the step ended after the API read the run to plan the
+// rollback, before the mark). A hold whose targets were all undone stays
+// released, its note saying by which rollback, so that a retry does not
+// plan it again (HoldsForRollback reads only the mark's note as in place).
+func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Hold, out RollbackOutcome) {
 	mark := releasedByRollback + rb.RollbackID + " (" + rb.By + ")"
 	why := out.Error
 	if why == "" {
@@ -339,6 +339,10 @@ func (r *run) rollbackFailed(ctx workflow.Context, rb *RolledBack, released []*H
 		i := slices.Index(h.Extensions, mark)
 		if i < 0 || h.releasing {
 			continue // released since by its own timer
+		}
+		planned := slices.ContainsFunc(out.Undo, func(u UndoResult) bool { return u.Step == h.Step })
+		if out.Completed && planned {
+			continue
 		}
 		var undone []int
 		left := 0
@@ -355,6 +359,7 @@ func (r *run) rollbackFailed(ctx workflow.Context, rb *RolledBack, released []*H
 			left++
 		}
 		if left == 0 {
+			h.Extensions[i] = fmt.Sprintf("undone by %s (%s)", rb.RollbackID, rb.By)
 			continue
 		}
 		if h.undone == nil {
@@ -364,15 +369,30 @@ func (r *run) rollbackFailed(ctx workflow.Context, rb *RolledBack, released []*H
 			h.undone[n] = true
 		}
 		h.ReleasedAt = nil
-		h.Extensions[i] = fmt.Sprintf("not released: %s (%s) failed (%s); %d target(s) held again, released at contain_for", rb.RollbackID, rb.By, why, left)
+		if out.Completed {
+			h.Extensions[i] = fmt.Sprintf("not released: %s (%s) did not undo it (the step ended after the rollback was planned); held again, released at contain_for", rb.RollbackID, rb.By)
+		} else {
+			h.Extensions[i] = fmt.Sprintf("not released: %s (%s) failed (%s); %d target(s) held again, released at contain_for", rb.RollbackID, rb.By, why, left)
+		}
 		held = append(held, h.Step)
 	}
-	rb.Failed = why
-	if len(held) > 0 {
-		rb.Failed += "; held again until contain_for: " + strings.Join(held, ", ")
+	var msg string
+	switch {
+	case !out.Completed:
+		rb.Failed = why
+		if len(held) > 0 {
+			rb.Failed += "; held again until contain_for: " + strings.Join(held, ", ")
+		}
+		msg = "failed: " + rb.Failed
+	case len(held) > 0:
+		// Succeeded, but not for these: the rollback is not marked failed
+		// (a retry of it is answered with it; the run releases them).
+		msg = "did not undo " + strings.Join(held, ", ") + " (ended after it was planned): held again until contain_for"
+	default:
+		return
 	}
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
-	note(ctx, fmt.Sprintf("rollback by %s failed: %s", who(rb.By), oneLine(rb.Failed)))
+	note(ctx, fmt.Sprintf("rollback by %s %s", who(rb.By), oneLine(msg)))
 }
 
 // ViaRollback marks a gate closed because the run was rolled back.

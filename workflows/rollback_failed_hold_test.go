@@ -35,15 +35,15 @@ steps:
 // the run itself released it.
 func rollbackHarness(t *testing.T, marks []workflows.RolledBack, outcomes map[string]workflows.RollbackOutcome) (*workflows.Result, map[string]time.Duration, []string) {
 	t.Helper()
-	return rollbackHarnessFunc(t, marks, func(in workflows.RollbackOutcomeInput, _ time.Duration) (workflows.RollbackOutcome, error) {
+	return rollbackHarnessFunc(t, holdTwoHosts, marks, func(in workflows.RollbackOutcomeInput, _ time.Duration) (workflows.RollbackOutcome, error) {
 		return outcomes[in.RunID], nil
 	})
 }
 
-// rollbackHarnessFunc is rollbackHarness with each rollback's outcome
-// answered by outcome, given how long after the run's start it is asked
-// (an error is retried, as Temporal retries the activity).
-func rollbackHarnessFunc(t *testing.T, marks []workflows.RolledBack, outcome func(workflows.RollbackOutcomeInput, time.Duration) (workflows.RollbackOutcome, error)) (*workflows.Result, map[string]time.Duration, []string) {
+// rollbackHarnessFunc is rollbackHarness running playbook src, with each
+// rollback's outcome answered by outcome, given how long after the run's
+// start it is asked (an error is retried, as Temporal retries the activity).
+func rollbackHarnessFunc(t *testing.T, src string, marks []workflows.RolledBack, outcome func(workflows.RollbackOutcomeInput, time.Duration) (workflows.RollbackOutcome, error)) (*workflows.Result, map[string]time.Duration, []string) {
 	t.Helper()
 	h, _ := outcomeHarness(t, false)
 	start := h.env.Now()
@@ -70,7 +70,7 @@ func rollbackHarnessFunc(t *testing.T, marks []workflows.RolledBack, outcome fun
 			h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(m))
 		}, 10*time.Minute+time.Duration(i)*5*time.Minute)
 	}
-	res, err := h.run(compileYAML(t, holdTwoHosts), det)
+	res, err := h.run(compileYAML(t, src), det)
 	if err != nil {
 		t.Fatal(err)
 	}

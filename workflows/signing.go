@@ -130,11 +130,11 @@ func (r *run) checkSealOnce(s *signing.Seal, now time.Time, what string) error {
 }
 
 // RolledBackClaim is what the seal of a rolled_back mark on run workflowID
-// covers: who rolled it back and the rollback workflow, and its run when
-// the mark names it (in Reason, empty before: earlier marks keep their MAC).
+// covers: who rolled it back and the rollback workflow (not its run: see
+// RolledBack.RollbackRunID).
 func RolledBackClaim(workflowID string, rb RolledBack) signing.Claim {
 	return signing.Claim{Kind: signing.KindRolledBack, Run: workflowID, Gate: rb.RollbackID, Decision: "rolled_back",
-		Identity: rb.By, Channel: rb.Via, Reason: rb.RollbackRunID}
+		Identity: rb.By, Channel: rb.Via}
 }
 
 // FindingClaim is what the seal of a finding record sent to run workflowID
