@@ -48,7 +48,11 @@ type Hold struct {
 	Extensions []string   `json:"extensions,omitempty"`
 	ReleasedAt *time.Time `json:"released_at,omitempty"`
 	Error      string     `json:"error,omitempty"`
-	params     []map[string]any
+	// UndoneTargets are the targets (their params) of a hold still in
+	// place that a rollback which failed for the others undid: the run's
+	// release and a retried rollback skip them (releasedBy).
+	UndoneTargets []map[string]any `json:"undone_targets,omitempty"`
+	params        []map[string]any
 	// undone marks the targets (indexes of params) a later step of the run
 	// undid while the others stay held; the release skips them. State
 	// only, not serialised.
@@ -367,6 +371,7 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 		}
 		for _, n := range undone {
 			h.undone[n] = true
+			h.UndoneTargets = append(h.UndoneTargets, h.params[n])
 		}
 		h.ReleasedAt = nil
 		if out.Completed {

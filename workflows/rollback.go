@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -359,6 +360,12 @@ func releasedBy(steps []StepResult, i int, undo string, holds []Hold, rules undo
 	for _, h := range holds {
 		if h.Step == steps[i].ID && h.ReleasedAt == nil && h.releasing && rules.releasingHolds {
 			return func(map[string]any) bool { return true } // its undo is running
+		}
+		if h.Step == steps[i].ID && h.ReleasedAt == nil && len(h.UndoneTargets) > 0 {
+			// Held again after a failed rollback, which undid these.
+			return func(p map[string]any) bool {
+				return slices.ContainsFunc(h.UndoneTargets, func(u map[string]any) bool { return sameTargetBy(targetKeys, p, u) })
+			}
 		}
 		if h.Step != steps[i].ID || h.ReleasedAt == nil || h.Error != "" {
 			continue

@@ -182,3 +182,36 @@ func TestRollbackMarkWithoutRunIsNotWaitedOn(t *testing.T) {
 		t.Errorf("run ended after %v, want 10m", got)
 	}
 }
+
+// While the run holds again what a failed rollback did not undo, a retried
+// rollback plans only that: the target the failed one undid is not lifted
+// a second time (it may have been isolated again by hand since).
+func TestRetriedRollbackPlansOnlyWhatIsStillHeld(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.RollbackOutcomeInput) (workflows.RollbackOutcome, error) {
+		return workflows.RollbackOutcome{Error: "1 of 2 undo actions failed", Undo: []workflows.UndoResult{undone("isolate", "b", "succeeded"), undone("isolate", "a", "failed")}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityRollbackOutcome})
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x", RollbackRunID: "r1"}))
+	}, 10*time.Minute)
+	var plan []workflows.UndoCall
+	h.env.RegisterDelayedCallback(func() {
+		var steps []workflows.StepResult
+		var holds []workflows.Hold
+		if v, err := h.env.QueryWorkflow(workflows.QuerySteps); err != nil || v.Get(&steps) != nil {
+			t.Errorf("query steps: %v", err)
+		}
+		if v, err := h.env.QueryWorkflow(workflows.QueryHolds); err != nil || v.Get(&holds) != nil {
+			t.Errorf("query holds: %v", err)
+		}
+		plan = workflows.UndoCalls(steps, workflows.HoldsForRollback(holds), compileCatalog())
+	}, 30*time.Minute)
+	if _, err := h.run(compileYAML(t, holdTwoHosts), det); err != nil {
+		t.Fatal(err)
+	}
+	if len(plan) != 1 || plan[0].Params["hostname"] != "a" {
+		t.Errorf("a retried rollback at 30m would undo %+v; want host a alone (the failed rollback undid b)", plan)
+	}
+}
