@@ -214,6 +214,18 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 		for {
 			var rb RolledBack
 			ch.Receive(ctx, &rb)
+			// A mark taken after the first (a retry's) must carry a seal
+			// this run has not received: the seal does not cover
+			// RollbackRunID, so a copy of an earlier mark read back from
+			// the history could otherwise name another run of the
+			// rollback (one that succeeded for an earlier run of this
+			// finding) and leave the holds released, not undone. State
+			// only: no run took a second mark before
+			// rollback-outcome-awaited.
+			if r.rolledBack != nil && r.sealUsed(rb.Seal) {
+				workflow.GetLogger(ctx).Warn("audit: rolled_back signal refused", "by", rb.By, "via", rb.Via, "refusal", "replayed: this run already received that mark")
+				continue
+			}
 			// A retry's mark may arrive before the run has learnt that the
 			// rollback it waits for failed (the API allows the retry once
 			// that rollback run has failed; the outcome activity may still
@@ -243,6 +255,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 					continue
 				}
 			}
+			r.useSeal(rb.Seal)
 			now := workflow.Now(ctx)
 			rb.At = now
 			r.rolledBack = &rb
