@@ -361,8 +361,10 @@ func releasedBy(steps []StepResult, i int, undo string, holds []Hold, rules undo
 		if h.Step == steps[i].ID && h.ReleasedAt == nil && h.releasing && rules.releasingHolds {
 			return func(map[string]any) bool { return true } // its undo is running
 		}
-		if h.Step == steps[i].ID && h.ReleasedAt == nil && len(h.UndoneTargets) > 0 {
-			// Held again after a failed rollback, which undid these.
+		if h.Step == steps[i].ID && len(h.UndoneTargets) > 0 && (h.ReleasedAt == nil || h.Error != "") {
+			// Held again after a failed rollback, which undid these: still
+			// held, or its release at contain_for failed (for the others;
+			// the release skipped these).
 			return func(p map[string]any) bool {
 				return slices.ContainsFunc(h.UndoneTargets, func(u map[string]any) bool { return sameTargetBy(targetKeys, p, u) })
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/workflows"
@@ -68,5 +69,37 @@ func TestReplayedRollbackMarkWithAnotherRunIsRefused(t *testing.T) {
 	}
 	if ext := strings.Join(res.Holds[0].Extensions, " | "); strings.Contains(ext, "released by rollback") {
 		t.Errorf("hold notes %q: released by a replayed mark", ext)
+	}
+}
+
+// The targets a failed rollback undid (Hold.UndoneTargets) stay undone
+// once the run's own release at contain_for has failed for the others.
+// releasedBy reads UndoneTargets only while the hold is pending; a hold
+// released with an error counts as not released at all, so a rollback
+// asked after it (allowed: the first one failed) plans host b again,
+// which the failed rollback lifted (and an analyst may have isolated
+// again since), as well as host a, whose release failed.
+func TestRollbackAfterFailedReleasePlansOnlyWhatIsStillHeld(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	h.action("crowdstrike.lift_containment", func(context.Context, catalog.Call) (map[string]any, error) {
+		return nil, temporal.NewNonRetryableApplicationError("403 from the vendor", "Forbidden", nil)
+	})
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.RollbackOutcomeInput) (workflows.RollbackOutcome, error) {
+		return workflows.RollbackOutcome{Error: "1 of 2 undo actions failed", Undo: []workflows.UndoResult{undone("isolate", "b", "succeeded"), undone("isolate", "a", "failed")}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityRollbackOutcome})
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x", RollbackRunID: "r1"}))
+	}, 10*time.Minute)
+	res, err := h.run(compileYAML(t, holdTwoHosts), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil || res.Holds[0].Error == "" {
+		t.Fatalf("holds %+v: want the release at contain_for failed", res.Holds)
+	}
+	plan := workflows.UndoCalls(res.Steps, workflows.HoldsForRollback(res.Holds), compileCatalog())
+	if len(plan) != 1 || plan[0].Params["hostname"] != "a" {
+		t.Errorf("a rollback after the failed release would undo %+v; want host a alone (the failed rollback undid b)", plan)
 	}
 }
