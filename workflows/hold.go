@@ -362,9 +362,18 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 			continue
 		}
 		var undone []int
+		type lift struct {
+			n  int
+			by string
+		}
+		var lifted []lift
 		left := 0
 		for n, p := range h.params {
 			if h.undone[n] {
+				continue
+			}
+			if by := r.liftedByStep(h, p); by != "" {
+				lifted = append(lifted, lift{n, by}) // while the mark had it released (undoneBy skips released holds)
 				continue
 			}
 			if slices.ContainsFunc(out.Undo, func(u UndoResult) bool {
@@ -375,12 +384,20 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 			}
 			left++
 		}
+		if left == 0 && len(undone) == 0 {
+			h.Extensions[i] = releasedEarlyBy + lifted[0].by
+			continue
+		}
 		if left == 0 {
 			h.Extensions[i] = fmt.Sprintf("undone by %s (%s)", rb.RollbackID, rb.By)
 			continue
 		}
 		if h.undone == nil {
 			h.undone = map[int]bool{}
+		}
+		for _, l := range lifted {
+			h.undone[l.n] = true
+			h.Extensions = append(h.Extensions, fmt.Sprintf("%s%s (target %d; the others stay held)", targetReleasedEarlyBy, l.by, l.n))
 		}
 		for _, n := range undone {
 			h.undone[n] = true
@@ -411,6 +428,28 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 	}
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 	note(ctx, fmt.Sprintf("rollback by %s %s", who(rb.By), oneLine(msg)))
+}
+
+// liftedByStep names a step of the run, ended no earlier than h's, that
+// ran h's undo action successfully on target p ("" when none).
+func (r *run) liftedByStep(h *Hold, p map[string]any) string {
+	var end *time.Time
+	for _, st := range r.results {
+		if st.ID == h.Step {
+			end = st.EndedAt
+		}
+	}
+	for _, st := range r.results {
+		if st.ID == h.Step || st.Action != h.Undo || st.EndedAt == nil || (end != nil && st.EndedAt.Before(*end)) {
+			continue
+		}
+		for _, q := range succeededParams(st) {
+			if sameTargetBy(targetKeys, p, q) {
+				return st.ID
+			}
+		}
+	}
+	return ""
 }
 
 // ViaRollback marks a gate closed because the run was rolled back.

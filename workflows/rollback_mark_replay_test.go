@@ -2,8 +2,11 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,5 +104,64 @@ func TestRollbackAfterFailedReleasePlansOnlyWhatIsStillHeld(t *testing.T) {
 	plan := workflows.UndoCalls(res.Steps, workflows.HoldsForRollback(res.Holds), compileCatalog())
 	if len(plan) != 1 || plan[0].Params["hostname"] != "a" {
 		t.Errorf("a rollback after the failed release would undo %+v; want host a alone (the failed rollback undid b)", plan)
+	}
+}
+
+// holdTwoHostsThenLiftA isolates hosts a and b for an hour, then lifts
+// host a's containment: its first attempt fails, the second (5m later)
+// succeeds.
+const holdTwoHostsThenLiftA = holdTwoHosts + `  - id: lift_a
+    action: crowdstrike.lift_containment
+    needs: [isolate]
+    with: {hostname: a}
+    approval: auto
+    retry: {max_attempts: 2, initial_interval: 5m}
+`
+
+// A later step (in flight when the mark arrives: a vendor retried) that
+// undoes a target while the rollback's mark has the hold released (its
+// outcome not yet known) is not seen by undoneBy,
+// which skips released holds. When the rollback then fails, the run holds
+// host a again and lifts it a second time at contain_for, though a step
+// of the run lifted it already (someone may have isolated it again since:
+// what undoneBy exists to prevent).
+func TestFailedRollbackDoesNotHoldAgainWhatALaterStepUndid(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	start := h.env.Now()
+	var mu sync.Mutex
+	var releases []string
+	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	h.action("crowdstrike.lift_containment", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if call.StepID == "lift_a" && !slices.ContainsFunc(releases, func(s string) bool { return strings.HasPrefix(s, "failed") }) {
+			releases = append(releases, "failed lift_a")
+			return nil, errors.New("503 from the vendor")
+		}
+		releases = append(releases, fmt.Sprintf("%s %s at %v", call.StepID, call.Params["hostname"], h.env.Now().Sub(start).Round(time.Minute)))
+		return map[string]any{}, nil
+	})
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.RollbackOutcomeInput) (workflows.RollbackOutcome, error) {
+		if h.env.Now().Sub(start) < 6*time.Minute {
+			return workflows.RollbackOutcome{}, errors.New("the frontend is unreachable")
+		}
+		return workflows.RollbackOutcome{Error: "2 of 2 undo actions failed", Undo: []workflows.UndoResult{undone("isolate", "b", "failed"), undone("isolate", "a", "failed")}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityRollbackOutcome})
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x", RollbackRunID: "r1"}))
+	}, 2*time.Minute)
+	res, err := h.run(compileYAML(t, holdTwoHostsThenLiftA), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(releases, "lift_a a at 5m0s") {
+		t.Fatalf("lift calls %q: want step lift_a to lift host a at 5m; steps %+v", releases, res.Steps)
+	}
+	want := []string{"failed lift_a", "lift_a a at 5m0s", "isolate.release b at 1h0m0s"}
+	if !slices.Equal(releases, want) {
+		t.Errorf("lift calls %q, want %q: host a lifted a second time by the run", releases, want)
+	}
+	if ext := strings.Join(res.Holds[0].Extensions, " | "); !strings.Contains(ext, "failed (2 of 2 undo actions failed)") {
+		t.Errorf("hold notes %q: want the rollback's failure (its outcome read after lift_a)", ext)
 	}
 }
