@@ -384,12 +384,14 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 			}
 			left++
 		}
-		if left == 0 && len(undone) == 0 {
-			h.Extensions[i] = releasedEarlyBy + lifted[0].by
-			continue
-		}
 		if left == 0 {
-			h.Extensions[i] = fmt.Sprintf("undone by %s (%s)", rb.RollbackID, rb.By)
+			// Nothing left in place: say what lifted it.
+			switch {
+			case len(undone) > 0:
+				h.Extensions[i] = fmt.Sprintf("undone by %s (%s)", rb.RollbackID, rb.By)
+			case len(lifted) > 0:
+				h.Extensions[i] = releasedEarlyBy + lifted[0].by
+			}
 			continue
 		}
 		if h.undone == nil {
@@ -433,23 +435,11 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 // liftedByStep names a step of the run, ended no earlier than h's, that
 // ran h's undo action successfully on target p ("" when none).
 func (r *run) liftedByStep(h *Hold, p map[string]any) string {
-	var end *time.Time
-	for _, st := range r.results {
-		if st.ID == h.Step {
-			end = st.EndedAt
-		}
+	i := slices.IndexFunc(r.results, func(st StepResult) bool { return st.ID == h.Step })
+	if i < 0 {
+		return ""
 	}
-	for _, st := range r.results {
-		if st.ID == h.Step || st.Action != h.Undo || st.EndedAt == nil || (end != nil && st.EndedAt.Before(*end)) {
-			continue
-		}
-		for _, q := range succeededParams(st) {
-			if sameTargetBy(targetKeys, p, q) {
-				return st.ID
-			}
-		}
-	}
-	return ""
+	return undoneLaterBy(r.results, i, h.Undo, p, currentUndoRules)
 }
 
 // ViaRollback marks a gate closed because the run was rolled back.

@@ -386,17 +386,22 @@ func releasedBy(steps []StepResult, i int, undo string, holds []Hold, rules undo
 // steps[i] (declared anywhere: needs may name a step declared below) ran
 // undo successfully on the target of params (undoRules.same).
 func undoneLater(steps []StepResult, i int, undo string, params map[string]any, rules undoRules) bool {
+	return undoneLaterBy(steps, i, undo, params, rules) != ""
+}
+
+// undoneLaterBy is the id of the step undoneLater finds ("" when none).
+func undoneLaterBy(steps []StepResult, i int, undo string, params map[string]any, rules undoRules) string {
 	for j, later := range steps {
 		if j == i || later.Action != undo || later.EndedAt == nil || steps[i].EndedAt == nil || later.EndedAt.Before(*steps[i].EndedAt) {
 			continue
 		}
 		for _, p := range succeededParams(later) {
 			if rules.same(p, params) {
-				return true
+				return later.ID
 			}
 		}
 	}
-	return false
+	return ""
 }
 
 // succeededParams lists the params of a step's succeeded calls: the step's
