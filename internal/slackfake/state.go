@@ -1,13 +1,15 @@
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/safefile"
 )
 
 // stateVersion is the format SaveState writes.
@@ -75,8 +77,8 @@ func (s *Server) LoadState(r io.Reader) error {
 
 // Persist loads the fake's state from file (when it exists) and writes it
 // there again after every change, until stop is called (which writes it a
-// last time). The file is replaced whole (written beside it, then
-// renamed), so a crash leaves the previous state; a write that fails is
+// last time). The file is replaced whole (safefile.WriteFile), so a crash
+// leaves the previous state; a write that fails is
 // passed to onError (nil: ignored).
 func (s *Server) Persist(file string, onError func(error)) (stop func(), err error) {
 	if f, err := os.Open(file); err == nil {
@@ -94,19 +96,11 @@ func (s *Server) Persist(file string, onError func(error)) (stop func(), err err
 		}
 	}
 	save := func() error {
-		tmp, err := os.CreateTemp(filepath.Dir(file), filepath.Base(file)+".*")
-		if err != nil {
+		var b bytes.Buffer
+		if err := s.SaveState(&b); err != nil {
 			return err
 		}
-		defer func() { _ = os.Remove(tmp.Name()) }()
-		if err := s.SaveState(tmp); err != nil {
-			_ = tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		return os.Rename(tmp.Name(), file)
+		return safefile.WriteFile(file, b.Bytes(), 0o600)
 	}
 	done, finished := make(chan struct{}), make(chan struct{})
 	go func() {
