@@ -16,6 +16,7 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -220,6 +221,19 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			// The rollback that succeeded undid what came before it; what
 			// the run contained since is undone by a new one.
 			undo, reuse = since, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		case info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+			// The rollback that failed undid some calls all the same. The
+			// run learns which only once it has read that rollback's
+			// outcome (its holds' undone_targets), and a step without
+			// contain_for has no hold to say so: plan from the rollback's
+			// own results, or the retry lifts again what an analyst may
+			// have put back since.
+			undo = s.leftByFailedRollback(ctx, d, undo, rid, info)
+			if len(undo) == 0 {
+				problem.Respond(w, http.StatusConflict, "Nothing to roll back",
+					fmt.Sprintf("%s (run %s) failed, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId()))
+				return
+			}
 		}
 	}
 	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
@@ -284,6 +298,42 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 	var out []workflows.UndoCall
 	for _, u := range undo {
 		if e := ended[u.Step]; e == nil || e.After(t) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
+// leftByFailedRollback is what is left of undo (the plan from the run's
+// state) after the failed rollback run described by info: the calls it
+// planned whose undo failed, and those of steps that ended after it
+// started. A call it undid is left out; so is a call it did not plan (an
+// earlier rollback of the run, failed in turn, undid it: each rollback
+// plans from the one before). When its results cannot be read (it ended
+// some other way: refused, terminated, timed out), undo is kept whole, as
+// before; an undo of what is already undone finds nothing to do unless
+// someone applied it again.
+func (s *Server) leftByFailedRollback(ctx context.Context, d *RunDetail, undo []workflows.UndoCall, rid string, info *workflowpb.WorkflowExecutionInfo) []workflows.UndoCall {
+	var res []workflows.UndoResult
+	err := s.Temporal.GetWorkflow(ctx, rid, info.GetExecution().GetRunId()).Get(ctx, &res)
+	var ae *temporal.ApplicationError
+	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRollbackFailed || !ae.HasDetails() || ae.Details(&res) != nil {
+		s.Logger.Warn("rollback: cannot read what the failed rollback undid; planning the whole rollback again", "workflow_id", d.WorkflowID, "rollback_run", info.GetExecution().GetRunId(), "error", err)
+		return undo
+	}
+	return failedRollbackLeft(d, undo, res, info.GetStartTime().AsTime())
+}
+
+// failedRollbackLeft keeps the calls of undo that res (a failed
+// rollback's results, started at t) did not undo: its failed ones, and
+// those of steps that ended after t.
+func failedRollbackLeft(d *RunDetail, undo []workflows.UndoCall, res []workflows.UndoResult, t time.Time) []workflows.UndoCall {
+	since := undoneSince(d, undo, t)
+	var out []workflows.UndoCall
+	for _, u := range undo {
+		same := func(c workflows.UndoCall) bool { return c.Step == u.Step && c.Index == u.Index && c.Undo == u.Undo }
+		left := slices.ContainsFunc(res, func(r workflows.UndoResult) bool { return same(r.UndoCall) && r.Status != "succeeded" })
+		if left || slices.ContainsFunc(since, same) {
 			out = append(out, u)
 		}
 	}

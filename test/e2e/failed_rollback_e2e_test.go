@@ -1,11 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
+	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/lab"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -122,4 +126,133 @@ func TestFailedRollbackIsNotShownAsRolledBack(t *testing.T) {
 		saveHistory(t, h.sys.Client, wid, d.RunID, *recordPrefix+"failed-rollback-held-again-e2e")
 		copyStore(t, h.dir)
 	}
+}
+
+// TestRollbackAfterFailedRollbackUndoesOnlyWhatIsLeft: a rollback whose
+// firewall undo was refused lifted the host's containment all the same
+// (a failed undo does not stop the others). Asked again, the rollback
+// undoes what is left, the block, and does not lift the host a second
+// time: an analyst may have contained it again by hand since. The run
+// has no contain_for, so no hold of it says what the first rollback
+// undid; the API plans from that rollback's own results.
+func TestRollbackAfterFailedRollbackUndoesOnlyWhatIsLeft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	code, r := h.submit(detectionJSON("two-contain-1", 5, `,"dst_endpoint":{"ip":"203.0.113.97"},"unmapped":{"two_contain":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-two-contain")
+	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {
+		t.Fatalf("the run: %s, steps %+v", d.Status, d.Steps)
+	}
+	lifts := func() int {
+		n := 0
+		for _, c := range h.sys.Lab.State().Calls {
+			if c.Vendor == "crowdstrike" && c.Op == "lift_containment" {
+				n++
+			}
+		}
+		return n
+	}
+	rollback := func() api.RollbackResponse {
+		t.Helper()
+		code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
+		var resp api.RollbackResponse
+		if code != 202 || json.Unmarshal(b, &resp) != nil {
+			t.Fatalf("rollback: %d %s", code, b)
+		}
+		return resp
+	}
+
+	h.sys.Lab.InjectFault(lab.PANOS, lab.Fault{Status: 403, Times: 1000})
+	if first := rollback(); len(first.Undo) != 2 {
+		t.Fatalf("first rollback plans %+v; want the block and the isolation", first.Undo)
+	}
+	if rb := h.waitRun("rollback:"+wid, 2*time.Minute); rb.Status != workflows.RunFailed {
+		t.Fatalf("the first rollback: %s, want failed (the unblock was refused): %+v", rb.Status, rb.Undo)
+	}
+	if n := lifts(); n != 1 {
+		t.Fatalf("%d lift_containment calls after the first rollback, want 1", n)
+	}
+
+	// The analyst contains the host again by hand, in the EDR's console.
+	containByHand(t, h.sys.Lab, "fin-ws-042")
+	h.sys.Lab.ClearFaults()
+	second := rollback()
+	if len(second.Undo) != 1 || second.Undo[0].Step != "block" {
+		t.Errorf("the rollback asked again plans %+v; want only the block (the first one lifted the isolation)", second.Undo)
+	}
+	if rb := h.waitRun("rollback:"+wid, 2*time.Minute); rb.Status != workflows.RunSucceeded {
+		t.Fatalf("the second rollback: %s: %+v", rb.Status, rb.Undo)
+	}
+	if n := lifts(); n != 1 {
+		t.Errorf("%d lift_containment calls after the second rollback, want still 1: the host was lifted again", n)
+	}
+	if st := hostState(h.sys.Lab, "fin-ws-042"); st != "contained" {
+		t.Errorf("the host the analyst contained again is %q after the second rollback, want contained", st)
+	}
+	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 0 {
+		t.Errorf("blocked after the second rollback: %+v", blocked)
+	}
+}
+
+// containByHand contains host through the CrowdStrike fake's own API (the
+// Falcon console's calls): an analyst's action, not Riposte's.
+func containByHand(t *testing.T, l *lab.Lab, host string) {
+	t.Helper()
+	c := l.Connections()[lab.CrowdStrike]
+	post := func(path, ctype, auth, body string) []byte {
+		req, _ := http.NewRequest("POST", l.URL()+"/crowdstrike"+path, strings.NewReader(body))
+		req.Header.Set("Content-Type", ctype)
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %s", path, resp.StatusCode, b)
+		}
+		return b
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	form := url.Values{"client_id": {c.Options["client_id"]}, "client_secret": {c.Secrets["client_secret"].Lab}}.Encode()
+	if err := json.Unmarshal(post("/oauth2/token", "application/x-www-form-urlencoded", "", form), &tok); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("GET", l.URL()+"/crowdstrike/devices/queries/devices/v1?filter="+url.QueryEscape("hostname:'"+host+"'"), nil)
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids struct {
+		Resources []string `json:"resources"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&ids)
+	resp.Body.Close()
+	if err != nil || len(ids.Resources) != 1 {
+		t.Fatalf("device id of %s: %v %+v", host, err, ids)
+	}
+	body, _ := json.Marshal(map[string]any{"ids": ids.Resources})
+	post("/devices/entities/devices-actions/v2?action_name=contain", "application/json", tok.AccessToken, string(body))
+}
+
+// hostState is host's CrowdStrike state in the lab (normal, contained).
+func hostState(l *lab.Lab, host string) string {
+	for _, hs := range l.State().Hosts {
+		if hs.Hostname == host {
+			return hs.CrowdStrike
+		}
+	}
+	return ""
 }
