@@ -202,6 +202,13 @@ type RolledBack struct {
 	// Failed is set by the run, not the sender: the rollback failed, and
 	// what became of the containment the mark had released.
 	Failed string `json:"failed,omitempty"`
+	// RunID is the run the mark was sealed for, covered by the seal: a run
+	// refuses a mark sealed for another run of its workflow id
+	// (sealForThisRun), such as one copied from the history of the run a
+	// reopened finding's new run replaced. Empty on marks sealed before it
+	// existed, or while a worker of an earlier release polls
+	// (engine.RolledBackRunMarker).
+	RunID string `json:"run_id,omitempty"`
 	// Via and Seal: set by the signer (see RolledBackClaim).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
@@ -244,6 +251,9 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			rb.Failed = ""
 			if workflow.GetVersion(ctx, ChangeSignedLifecycle, workflow.DefaultVersion, 1) >= 1 {
 				err := r.in.Keys.Verify(RolledBackClaim(r.info.WorkflowExecution.ID, rb), rb.Seal)
+				if err == nil {
+					err = r.sealForThisRun(rb.RunID)
+				}
 				if err == nil {
 					err = r.sealFromEarlierRun(ctx, rb.Seal)
 				}

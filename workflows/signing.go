@@ -53,8 +53,9 @@ func (r *run) sealFromEarlierRun(ctx workflow.Context, s *signing.Seal) error {
 
 // sealForThisRun refuses a request sealed for another run of this
 // workflow id (runID, covered by its seal): the intake starts a reopened
-// finding's new run under the id of the run that ended, so a vote or an
-// extension copied from that run's history could otherwise count here
+// finding's new run under the id of the run that ended, so a vote, an
+// extension or a rolled_back mark copied from that run's history could
+// otherwise count here
 // within the seal's freshness window. The run's own id, and after a reset
 // the id of the run it was reset from (OriginalRunID) or the first of its
 // chain, are this run. Requests sealed without a run id (before it existed,
@@ -130,11 +131,11 @@ func (r *run) checkSealOnce(s *signing.Seal, now time.Time, what string) error {
 }
 
 // RolledBackClaim is what the seal of a rolled_back mark on run workflowID
-// covers: who rolled it back and the rollback workflow (not its run: see
-// RolledBack.RollbackRunID).
+// covers: who rolled it back, the rollback workflow (not its run: see
+// RolledBack.RollbackRunID) and, when set, the run the mark is for.
 func RolledBackClaim(workflowID string, rb RolledBack) signing.Claim {
 	return signing.Claim{Kind: signing.KindRolledBack, Run: workflowID, Gate: rb.RollbackID, Decision: "rolled_back",
-		Identity: rb.By, Channel: rb.Via}
+		Identity: rb.By, Channel: rb.Via, RunID: rb.RunID}
 }
 
 // FindingClaim is what the seal of a finding record sent to run workflowID

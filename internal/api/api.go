@@ -71,11 +71,16 @@ type Server struct {
 	// SealsRun reports whether every worker verifies seals of extensions
 	// that cover their run (engine.WorkersByReference.SealsRun); then an
 	// extension is sealed for, and sent to, the running run.
-	SealsRun  func(ctx context.Context) bool
-	MaxBody   int64
-	Namespace string
-	UIURL     string
-	Logger    *slog.Logger
+	SealsRun func(ctx context.Context) bool
+	// SealsRolledBackRun reports whether every worker verifies seals of
+	// rolled_back marks that cover their run
+	// (engine.WorkersByReference.SealsRolledBackRun); then a rollback's
+	// mark is sealed for the run it is sent to.
+	SealsRolledBackRun func(ctx context.Context) bool
+	MaxBody            int64
+	Namespace          string
+	UIURL              string
+	Logger             *slog.Logger
 	// Reload re-reads the playbooks; nil disables POST /v1/playbooks/reload.
 	Reload func() error
 	// Extra routes added by other parts (Slack, lab, metrics), by pattern.

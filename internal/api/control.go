@@ -272,6 +272,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		// instead).
 		if d.ClosedAt == nil {
 			mark := workflows.RolledBack{By: req.User, RollbackID: rid, RollbackRunID: resp.RunID, Via: workflows.ViaAPI}
+			if s.SealsRolledBackRun != nil && s.SealsRolledBackRun(ctx) {
+				mark.RunID = d.RunID // a copy cannot count in a later run of this id
+			}
 			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
 			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
 				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)

@@ -106,14 +106,22 @@ const ControlCredentialMarker = "riposte:seal/control-credential"
 // such a seal as forged.
 const RunSealMarker = "riposte:seal/run"
 
+// RolledBackRunMarker in a worker's identity says that it verifies seals
+// of rolled_back marks that cover the run they were sealed for
+// (workflows.RolledBack.RunID; releases since 2026-12-07, later than
+// RunSealMarker's first) and refuses one sealed for another run of the
+// same workflow id. The API seals the run into a mark only while every
+// polling worker carries it (WorkersByReference.SealsRolledBackRun).
+const RolledBackRunMarker = "riposte:seal/rolled-back-run"
+
 // WorkerIdentity is base followed by the markers a worker of this release
-// announces: CompressedMarker, CredentialMarker, ControlCredentialMarker
-// and RunSealMarker always, then, for a
+// announces: CompressedMarker, CredentialMarker, ControlCredentialMarker,
+// RunSealMarker and RolledBackRunMarker always, then, for a
 // worker that loads playbooks by reference from a store, RevMarker with
 // workflows.LatestRev and ByReferenceMarker (last, where starters of
 // earlier releases look for them).
 func WorkerIdentity(base string, byReference bool) string {
-	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker + " " + RunSealMarker
+	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker + " " + RunSealMarker + " " + RolledBackRunMarker
 	if byReference {
 		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
@@ -286,6 +294,14 @@ func (w *WorkersByReference) SealsRun(ctx context.Context) bool {
 	return w.describe(ctx).run
 }
 
+// SealsRolledBackRun reports whether every worker polling the task queue
+// verifies seals of rolled_back marks that cover their run
+// (RolledBackRunMarker); false when none polls or the server cannot be
+// asked. Cached with Rev.
+func (w *WorkersByReference) SealsRolledBackRun(ctx context.Context) bool {
+	return w.describe(ctx).mark
+}
+
 // describe asks the server who polls the task queue, or answers from the
 // cache; 0 and false, uncached, when it cannot be asked or none polls.
 func (w *WorkersByReference) describe(ctx context.Context) pollersSeen {
@@ -317,17 +333,18 @@ func (w *WorkersByReference) describeOK(ctx context.Context) (pollersSeen, bool)
 	}
 	p := resp.GetPollers()
 	w.at, w.seen = w.clock(), pollersSeen{rev: PollersRev(p), cred: PollersSealCredential(p), ctrl: PollersCarry(p, ControlCredentialMarker),
-		run: PollersCarry(p, RunSealMarker)}
+		run: PollersCarry(p, RunSealMarker), mark: PollersCarry(p, RolledBackRunMarker)}
 	return w.seen, true
 }
 
 // pollersSeen is what WorkersByReference learnt of the pollers: the
 // revision they all run and whether they all verify credential seals, of
 // votes (cred) and of extensions, safe-mode switches and rollbacks (ctrl),
-// and whether they all verify seals that name the run (run).
+// and whether they all verify seals that name the run, of votes and
+// extensions (run) and of rolled_back marks (mark).
 type pollersSeen struct {
-	rev             int
-	cred, ctrl, run bool
+	rev                   int
+	cred, ctrl, run, mark bool
 }
 
 // WorkersLine says, for riposte doctor, how many workers poll the task
@@ -350,6 +367,9 @@ func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line stri
 	}
 	if !PollersCarry(pollers, RunSealMarker) {
 		seals += "; at least one lacks " + RunSealMarker + ": votes and extensions are sealed without their run (a copy could count in a later run of the same workflow id within " + signing.MaxAge.String() + ") until every worker announces it"
+	}
+	if !PollersCarry(pollers, RolledBackRunMarker) {
+		seals += "; at least one lacks " + RolledBackRunMarker + ": rollbacks mark their run with a seal that does not name it (a copy could count in a later run of the same workflow id within " + signing.MaxAge.String() + ") until every worker announces it"
 	}
 	switch rev := PollersRev(pollers); {
 	case n == 0:

@@ -27,6 +27,7 @@ func TestWorkersLineNamesWorkersWithoutCredentialSeals(t *testing.T) {
 	now := engine.WorkerIdentity("14@host@riposte", true)
 	rev7 := fmt.Sprintf("13@host@riposte %s %s%d %s", engine.CompressedMarker, engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
 	votesOnly := fmt.Sprintf("12@host@riposte %s %s %s%d %s", engine.CompressedMarker, engine.CredentialMarker, engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
+	noMark := fmt.Sprintf("10@host@riposte %s %s %s %s %s%d %s", engine.CompressedMarker, engine.CredentialMarker, engine.ControlCredentialMarker, engine.RunSealMarker, engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
 	noRun := fmt.Sprintf("11@host@riposte %s %s %s %s%d %s", engine.CompressedMarker, engine.CredentialMarker, engine.ControlCredentialMarker, engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)
 	for _, tc := range []struct {
 		name    string
@@ -37,6 +38,7 @@ func TestWorkersLineNamesWorkersWithoutCredentialSeals(t *testing.T) {
 		{"one without credential seals", []string{now, rev7}, []string{engine.CredentialMarker, "without the credential"}},
 		{"one without control-credential seals", []string{now, votesOnly}, []string{engine.ControlCredentialMarker, "without the credential"}},
 		{"one without run seals", []string{now, noRun}, []string{engine.RunSealMarker, "without their run"}},
+		{"one without rolled_back run seals", []string{now, noMark}, []string{engine.RolledBackRunMarker, "does not name it"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ps []*taskqueuepb.PollerInfo

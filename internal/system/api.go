@@ -178,11 +178,11 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	// Who polls the task queue: how runs carry their playbook (Rev), and
 	// whether decisions may seal the decider's credential.
 	pollers := &engine.WorkersByReference{Client: s.Client, TaskQueue: s.Temporal.TaskQueue}
-	sealsCredential, sealsControl, sealsRun := pollers.SealsCredential, pollers.SealsControlCredential, pollers.SealsRun
+	sealsCredential, sealsControl, sealsRun, sealsMark := pollers.SealsCredential, pollers.SealsControlCredential, pollers.SealsRun, pollers.SealsRolledBackRun
 	if s.Worker != nil {
 		// The worker in this process is this release.
 		sealsCredential = func(context.Context) bool { return true }
-		sealsControl, sealsRun = sealsCredential, sealsCredential
+		sealsControl, sealsRun, sealsMark = sealsCredential, sealsCredential, sealsCredential
 	}
 	switch {
 	case ao.PlaybookInput == "inline":
@@ -216,6 +216,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		Keys:                   s.DecisionKeys,
 		SealsControlCredential: sealsControl,
 		SealsRun:               sealsRun,
+		SealsRolledBackRun:     sealsMark,
 		MaxBody:                ao.MaxBody,
 		Namespace:              s.Temporal.Namespace,
 		UIURL:                  uiURL,
