@@ -228,8 +228,14 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			// contain_for has no hold to say so: plan from the rollback's
 			// own results, or the retry lifts again what an analyst may
 			// have put back since.
-			undo = s.leftByFailedRollback(ctx, d, undo, rid, info)
-			if len(undo) == 0 {
+			left, err := s.leftByFailedRollback(ctx, d, undo, rid, info)
+			if err != nil {
+				// It undid some calls, which ones cannot be told: planning
+				// them all again would lift what it undid.
+				respondTemporal(w, "Cannot read the failed rollback", err)
+				return
+			}
+			if undo = left; len(undo) == 0 {
 				problem.Respond(w, http.StatusConflict, "Nothing to roll back",
 					fmt.Sprintf("%s (run %s) failed, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId()))
 				return
@@ -312,19 +318,36 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 // planned whose undo failed, and those of steps that ended after it
 // started. A call it undid is left out; so is a call it did not plan (an
 // earlier rollback of the run, failed in turn, undid it: each rollback
-// plans from the one before). When its results cannot be read (it ended
-// some other way: refused, terminated, timed out), undo is kept whole, as
-// before; an undo of what is already undone finds nothing to do unless
-// someone applied it again.
-func (s *Server) leftByFailedRollback(ctx context.Context, d *RunDetail, undo []workflows.UndoCall, rid string, info *workflowpb.WorkflowExecutionInfo) []workflows.UndoCall {
+// plans from the one before). A rollback that failed with another error
+// (refused) undid nothing: undo is kept whole, as before. One that failed
+// with undo failures but whose results cannot be read, now (Temporal
+// unavailable) or at all (they do not decode), is an error: it undid some
+// calls, and planning them all again would lift what an analyst may have
+// put back since.
+func (s *Server) leftByFailedRollback(ctx context.Context, d *RunDetail, undo []workflows.UndoCall, rid string, info *workflowpb.WorkflowExecutionInfo) ([]workflows.UndoCall, error) {
 	var res []workflows.UndoResult
-	err := s.Temporal.GetWorkflow(ctx, rid, info.GetExecution().GetRunId()).Get(ctx, &res)
-	var ae *temporal.ApplicationError
-	if !errors.As(err, &ae) || ae.Type() != workflows.ErrRollbackFailed || !ae.HasDetails() || ae.Details(&res) != nil {
-		s.Logger.Warn("rollback: cannot read what the failed rollback undid; planning the whole rollback again", "workflow_id", d.WorkflowID, "rollback_run", info.GetExecution().GetRunId(), "error", err)
-		return undo
+	run := info.GetExecution().GetRunId()
+	err := s.Temporal.GetWorkflow(ctx, rid, run).Get(ctx, &res)
+	var (
+		ae  *temporal.ApplicationError
+		wee *temporal.WorkflowExecutionError
+	)
+	switch {
+	case err == nil:
+	case errors.As(err, &ae) && ae.Type() == workflows.ErrRollbackFailed:
+		if !ae.HasDetails() {
+			return nil, fmt.Errorf("%s (run %s) failed with undo failures but recorded no undo results: what it undid cannot be told; undo what is left by hand", rid, run)
+		}
+		if derr := ae.Details(&res); derr != nil {
+			return nil, fmt.Errorf("%s (run %s) failed with undo failures, and its undo results cannot be read (%v): what it undid cannot be told; undo what is left by hand", rid, run, derr)
+		}
+	case errors.As(err, &ae) || errors.As(err, &wee):
+		s.Logger.Warn("rollback: the failed rollback undid nothing; planning the whole rollback again", "workflow_id", d.WorkflowID, "rollback_run", run, "error", err)
+		return undo, nil
+	default:
+		return nil, fmt.Errorf("reading the outcome of %s (run %s): %w", rid, run, err)
 	}
-	return failedRollbackLeft(d, undo, res, info.GetStartTime().AsTime())
+	return failedRollbackLeft(d, undo, res, info.GetStartTime().AsTime()), nil
 }
 
 // failedRollbackLeft keeps the calls of undo that res (a failed

@@ -1,10 +1,25 @@
 package api
 
 import (
+	"context"
+	"net/http"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	failurepb "go.temporal.io/api/failure/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -61,4 +76,103 @@ func TestFailedRollbackLeft(t *testing.T) {
 			}
 		})
 	}
+}
+
+// failedRollbackClient is rollbackClient for a run (w1, ended) that
+// isolated h1 (step a) and h2 (step b), and whose rollback rollback:w1
+// (rb-1) failed after it started: reading its outcome answers getErr.
+type failedRollbackClient struct {
+	*rollbackClient
+	getErr error
+}
+
+func (c *failedRollbackClient) DescribeWorkflowExecution(ctx context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if id != "rollback:w1" {
+		return c.runClient.DescribeWorkflowExecution(ctx, id, runID)
+	}
+	last := c.runs[len(c.runs)-1]
+	started := time.Date(2026, 1, 1, 0, 10, 0, 0, time.UTC)
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: last.runID},
+		Type:      &commonpb.WorkflowType{Name: workflows.RollbackWorkflow},
+		Status:    last.status,
+		StartTime: timestamppb.New(started),
+		CloseTime: timestamppb.New(started.Add(time.Minute)),
+	}}, nil
+}
+
+func (c *failedRollbackClient) GetWorkflow(ctx context.Context, id, runID string) client.WorkflowRun {
+	if id == "rollback:w1" {
+		return errRun{fakeRun: fakeRun{id: id, runID: runID}, err: c.getErr}
+	}
+	return c.runClient.GetWorkflow(ctx, id, runID)
+}
+
+// A rollback asked again after one that failed must not lift again what
+// that one undid because its outcome could not be read just then (Temporal
+// unavailable) or its undo results cannot be decoded: it failed with undo
+// results, and planning the whole rollback would lift again h1, which it
+// undid and an analyst may have isolated again by hand since. Only a
+// rollback that undid nothing (refused) is planned again whole.
+func TestRollbackAfterFailedRollbackWhoseResultsCannotBeRead(t *testing.T) {
+	ended := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	step := func(id, host string) workflows.StepResult {
+		return workflows.StepResult{ID: id, Action: "defender.isolate_machine", Status: playbook.StatusSucceeded,
+			Params: map[string]any{"hostname": host}, EndedAt: &ended}
+	}
+	steps := []workflows.StepResult{step("a", "h1"), step("b", "h2")}
+	undone := func(id, host, status string) workflows.UndoResult {
+		return workflows.UndoResult{UndoCall: workflows.UndoCall{Step: id, Action: "defender.isolate_machine", Undo: "defender.unisolate_machine",
+			Index: -1, Params: map[string]any{"hostname": host}}, Status: status}
+	}
+	for _, tc := range []struct {
+		name    string
+		err     error
+		started []string // steps the new rollback undoes; nil: none starts
+	}{
+		{"results read", temporal.NewNonRetryableApplicationError("1 of 2 undo actions failed", workflows.ErrRollbackFailed, nil,
+			[]workflows.UndoResult{undone("b", "h2", "failed"), undone("a", "h1", "succeeded")}), []string{"b"}},
+		{"Temporal unavailable", serviceerror.NewUnavailable("frontend unavailable"), nil},
+		{"results cannot be decoded", undecodable(t), nil},
+		{"refused: undid nothing", temporal.NewNonRetryableApplicationError("rollback refused: stale", "RollbackRefused", nil), []string{"b", "a"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, toks, _ := identityServer(t, &fakeStarter{})
+			c := &failedRollbackClient{rollbackClient: &rollbackClient{runClient: &runClient{t: t,
+				attrs:  map[string]any{"PlaybookName": "pb", "RunStatus": "succeeded", "RunMode": playbook.ModeLive},
+				result: workflows.Result{Playbook: "pb", Status: "succeeded", Steps: steps}}}, getErr: tc.err}
+			c.runs = []fakeRollback{{runID: "rb-1", status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED}}
+			srv.Temporal = c
+			got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+			if tc.started == nil {
+				if got.code < 500 || len(c.inputs) != 0 {
+					t.Fatalf("status %d (%s), rollbacks started %+v: want none started and a 5xx saying the failed rollback's outcome cannot be read", got.code, got.body, c.inputs)
+				}
+				return
+			}
+			if got.code != http.StatusAccepted || len(c.inputs) != 1 {
+				t.Fatalf("status %d (%s), %d rollbacks started", got.code, got.body, len(c.inputs))
+			}
+			var planned []string
+			for _, u := range c.inputs[0].Undo {
+				planned = append(planned, u.Step)
+			}
+			if !slices.Equal(planned, tc.started) {
+				t.Errorf("the rollback asked again undoes %v, want %v", planned, tc.started)
+			}
+		})
+	}
+}
+
+// undecodable is the failure of a rollback with undo failures as Temporal
+// answers it, whose details do not decode as undo results (as when a
+// payload does not decode in this process).
+func undecodable(t *testing.T) error {
+	p, err := converter.GetDefaultDataConverter().ToPayloads("not undo results")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return temporal.GetDefaultFailureConverter().FailureToError(&failurepb.Failure{Message: "1 of 2 undo actions failed",
+		FailureInfo: &failurepb.Failure_ApplicationFailureInfo{ApplicationFailureInfo: &failurepb.ApplicationFailureInfo{
+			Type: workflows.ErrRollbackFailed, NonRetryable: true, Details: p}}})
 }
