@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
@@ -221,8 +222,12 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			// The rollback that succeeded undid what came before it; what
 			// the run contained since is undone by a new one.
 			undo, reuse = since, enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
-		case info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
-			// The rollback that failed undid some calls all the same. The
+		case info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED,
+			info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+			info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
+			info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+			// The rollback that failed (or was stopped) undid some calls
+			// all the same. The
 			// run learns which only once it has read that rollback's
 			// outcome (its holds' undone_targets), and a step without
 			// contain_for has no hold to say so: plan from the rollback's
@@ -237,7 +242,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			}
 			if undo = left; len(undo) == 0 {
 				problem.Respond(w, http.StatusConflict, "Nothing to roll back",
-					fmt.Sprintf("%s (run %s) failed, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId()))
+					fmt.Sprintf("%s (run %s) ended %s, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId(), endedHow(info.GetStatus())))
 				return
 			}
 		}
@@ -314,40 +319,115 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 }
 
 // leftByFailedRollback is what is left of undo (the plan from the run's
-// state) after the failed rollback run described by info: the calls it
-// planned whose undo failed, and those of steps that ended after it
-// started. A call it undid is left out; so is a call it did not plan (an
-// earlier rollback of the run, failed in turn, undid it: each rollback
-// plans from the one before). A rollback that failed with another error
-// (refused) undid nothing: undo is kept whole, as before. One that failed
-// with undo failures but whose results cannot be read, now (Temporal
-// unavailable) or at all (they do not decode), is an error: it undid some
-// calls, and planning them all again would lift what an analyst may have
-// put back since.
+// state) after the rollback run described by info, which ended without
+// succeeding: the calls it planned and did not undo, and those of steps
+// that ended after it started. A call it undid is left out; so is a call
+// it did not plan (an earlier rollback of the run undid it: each rollback
+// plans from the one before). What it undid is read from its undo results
+// (a rollback that failed with undo failures) or else from its history
+// (refused, terminated, timed out, cancelled: its plan from its input, an
+// undo call completed for each call it undid). An error when neither can
+// be read: planning them all again would lift what it undid.
 func (s *Server) leftByFailedRollback(ctx context.Context, d *RunDetail, undo []workflows.UndoCall, rid string, info *workflowpb.WorkflowExecutionInfo) ([]workflows.UndoCall, error) {
 	var res []workflows.UndoResult
 	run := info.GetExecution().GetRunId()
-	err := s.Temporal.GetWorkflow(ctx, rid, run).Get(ctx, &res)
-	var (
-		ae  *temporal.ApplicationError
-		wee *temporal.WorkflowExecutionError
-	)
-	switch {
-	case err == nil:
-	case errors.As(err, &ae) && ae.Type() == workflows.ErrRollbackFailed:
-		if !ae.HasDetails() {
-			return nil, fmt.Errorf("%s (run %s) failed with undo failures but recorded no undo results: what it undid cannot be told; undo what is left by hand", rid, run)
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_FAILED {
+		err := s.Temporal.GetWorkflow(ctx, rid, run).Get(ctx, &res)
+		var ae *temporal.ApplicationError
+		switch {
+		case errors.As(err, &ae) && ae.Type() == workflows.ErrRollbackFailed:
+			if !ae.HasDetails() {
+				return nil, fmt.Errorf("%s (run %s) failed with undo failures but recorded no undo results: what it undid cannot be told; undo what is left by hand", rid, run)
+			}
+			if derr := ae.Details(&res); derr != nil {
+				return nil, fmt.Errorf("%s (run %s) failed with undo failures, and its undo results cannot be read (%v): what it undid cannot be told; undo what is left by hand", rid, run, derr)
+			}
+			return failedRollbackLeft(d, undo, res, info.GetStartTime().AsTime()), nil
+		case err != nil && !errors.As(err, &ae):
+			var wee *temporal.WorkflowExecutionError
+			if !errors.As(err, &wee) {
+				return nil, fmt.Errorf("reading the outcome of %s (run %s): %w", rid, run, err)
+			}
 		}
-		if derr := ae.Details(&res); derr != nil {
-			return nil, fmt.Errorf("%s (run %s) failed with undo failures, and its undo results cannot be read (%v): what it undid cannot be told; undo what is left by hand", rid, run, derr)
-		}
-	case errors.As(err, &ae) || errors.As(err, &wee):
-		s.Logger.Warn("rollback: the failed rollback undid nothing; planning the whole rollback again", "workflow_id", d.WorkflowID, "rollback_run", run, "error", err)
-		return undo, nil
-	default:
-		return nil, fmt.Errorf("reading the outcome of %s (run %s): %w", rid, run, err)
+		// Refused, or another failure: its history says what it did.
+	}
+	res, err := s.undoneInHistory(ctx, rid, run)
+	if err != nil {
+		return nil, err
 	}
 	return failedRollbackLeft(d, undo, res, info.GetStartTime().AsTime()), nil
+}
+
+// undoneInHistory reads what rollback run rid/run did from its history:
+// each undo call of its input, "succeeded" when its activity completed,
+// else "failed" (not run, failed, or cut short: it may have acted, and
+// undoing it again finds it undone).
+func (s *Server) undoneInHistory(ctx context.Context, rid, run string) ([]workflows.UndoResult, error) {
+	dc := converter.GetDefaultDataConverter()
+	if s.Dispatcher != nil && s.Dispatcher.DataConverter != nil {
+		dc = s.Dispatcher.DataConverter
+	}
+	var (
+		in        workflows.RollbackInput
+		read      bool
+		scheduled = map[int64]catalog.Call{}
+		completed []catalog.Call
+	)
+	it := s.Temporal.GetWorkflowHistory(ctx, rid, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			return nil, fmt.Errorf("reading the history of %s (run %s): %w", rid, run, err)
+		}
+		if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
+			p := a.GetInput().GetPayloads()
+			if len(p) == 0 {
+				return nil, fmt.Errorf("%s (run %s) has no input", rid, run)
+			}
+			if err := dc.FromPayload(p[0], &in); err != nil {
+				return nil, fmt.Errorf("%s (run %s): its input cannot be read (%v): what it undid cannot be told; undo what is left by hand", rid, run, err)
+			}
+			read = true
+		}
+		if a := ev.GetActivityTaskScheduledEventAttributes(); a != nil {
+			var c catalog.Call
+			if p := a.GetInput().GetPayloads(); len(p) > 0 && dc.FromPayload(p[0], &c) == nil {
+				scheduled[ev.GetEventId()] = c
+			}
+		}
+		if a := ev.GetActivityTaskCompletedEventAttributes(); a != nil {
+			if c, ok := scheduled[a.GetScheduledEventId()]; ok {
+				completed = append(completed, c)
+			}
+		}
+	}
+	if !read {
+		return nil, fmt.Errorf("%s (run %s): no start event in its history", rid, run)
+	}
+	res := make([]workflows.UndoResult, 0, len(in.Undo))
+	for _, u := range in.Undo {
+		r := workflows.UndoResult{UndoCall: u, Status: "failed"}
+		if slices.ContainsFunc(completed, func(c catalog.Call) bool {
+			return c.StepID == u.Step+".rollback" && c.Index == u.Index && c.Action == u.Undo
+		}) {
+			r.Status = "succeeded"
+		}
+		res = append(res, r)
+	}
+	return res, nil
+}
+
+// endedHow names how a workflow run ended, for a message.
+func endedHow(st enumspb.WorkflowExecutionStatus) string {
+	switch st {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "terminated"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "timed out"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "cancelled"
+	}
+	return "failed"
 }
 
 // failedRollbackLeft keeps the calls of undo that res (a failed

@@ -11,6 +11,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	failurepb "go.temporal.io/api/failure/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -19,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -84,6 +86,34 @@ func TestFailedRollbackLeft(t *testing.T) {
 type failedRollbackClient struct {
 	*rollbackClient
 	getErr error
+	// plan is rb-1's input (its undo calls); done the steps whose undo
+	// completed in its history; historyErr the error reading it.
+	plan       []workflows.UndoCall
+	done       []string
+	historyErr error
+}
+
+// GetWorkflowHistory is rb-1's history: its start (input plan), then an
+// activity scheduled for each undo call and completed for those in done.
+func (c *failedRollbackClient) GetWorkflowHistory(_ context.Context, id, _ string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	if id != "rollback:w1" {
+		c.t.Fatalf("history of %s read", id)
+	}
+	dc := converter.GetDefaultDataConverter()
+	in, _ := dc.ToPayloads(workflows.RollbackInput{WorkflowID: "w1", RunID: "r1", Undo: c.plan})
+	events := []*historypb.HistoryEvent{{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: in}}}}
+	for _, u := range c.plan {
+		id := int64(len(events) + 1)
+		call, _ := dc.ToPayloads(catalog.Call{Action: u.Undo, Params: u.Params, WorkflowID: "w1", RunID: "r1", StepID: u.Step + ".rollback", Index: u.Index})
+		events = append(events, &historypb.HistoryEvent{EventId: id, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{Input: call}}})
+		if slices.Contains(c.done, u.Step) {
+			events = append(events, &historypb.HistoryEvent{EventId: id + 1, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED,
+				Attributes: &historypb.HistoryEvent_ActivityTaskCompletedEventAttributes{ActivityTaskCompletedEventAttributes: &historypb.ActivityTaskCompletedEventAttributes{ScheduledEventId: id}}})
+		}
+	}
+	return &sliceHistory{events: events, err: c.historyErr}
 }
 
 func (c *failedRollbackClient) DescribeWorkflowExecution(ctx context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -129,19 +159,42 @@ func TestRollbackAfterFailedRollbackWhoseResultsCannotBeRead(t *testing.T) {
 		name    string
 		err     error
 		started []string // steps the new rollback undoes; nil: none starts
+		status  enumspb.WorkflowExecutionStatus
+		plan    []string // rb-1's undo calls (its history), default b, a
+		done    []string // of which its history shows completed
+		histErr error
 	}{
-		{"results read", temporal.NewNonRetryableApplicationError("1 of 2 undo actions failed", workflows.ErrRollbackFailed, nil,
-			[]workflows.UndoResult{undone("b", "h2", "failed"), undone("a", "h1", "succeeded")}), []string{"b"}},
-		{"Temporal unavailable", serviceerror.NewUnavailable("frontend unavailable"), nil},
-		{"results cannot be decoded", undecodable(t), nil},
-		{"refused: undid nothing", temporal.NewNonRetryableApplicationError("rollback refused: stale", "RollbackRefused", nil), []string{"b", "a"}},
+		{name: "results read", err: temporal.NewNonRetryableApplicationError("1 of 2 undo actions failed", workflows.ErrRollbackFailed, nil,
+			[]workflows.UndoResult{undone("b", "h2", "failed"), undone("a", "h1", "succeeded")}), started: []string{"b"}},
+		{name: "Temporal unavailable", err: serviceerror.NewUnavailable("frontend unavailable")},
+		{name: "results cannot be decoded", err: undecodable(t)},
+		{name: "refused: undid nothing", err: temporal.NewNonRetryableApplicationError("rollback refused: stale", "RollbackRefused", nil), started: []string{"b", "a"}},
+		// A refused retry of a rollback that undid a: its plan (b) says
+		// what is left, not the run alone.
+		{name: "refused retry of one that undid a", err: temporal.NewNonRetryableApplicationError("rollback refused: stale", "RollbackRefused", nil),
+			started: []string{"b"}, plan: []string{"b"}},
+		// Terminated (an operator stopped it while the firewall kept
+		// refusing b's undo): it undid a, which its history shows.
+		{name: "terminated after undoing a", status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, started: []string{"b"}, done: []string{"a"}},
+		{name: "timed out after undoing a", status: enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT, started: []string{"b"}, done: []string{"a"}},
+		{name: "terminated, its history unreadable", status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, histErr: serviceerror.NewUnavailable("frontend unavailable")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, toks, _ := identityServer(t, &fakeStarter{})
 			c := &failedRollbackClient{rollbackClient: &rollbackClient{runClient: &runClient{t: t,
 				attrs:  map[string]any{"PlaybookName": "pb", "RunStatus": "succeeded", "RunMode": playbook.ModeLive},
-				result: workflows.Result{Playbook: "pb", Status: "succeeded", Steps: steps}}}, getErr: tc.err}
-			c.runs = []fakeRollback{{runID: "rb-1", status: enumspb.WORKFLOW_EXECUTION_STATUS_FAILED}}
+				result: workflows.Result{Playbook: "pb", Status: "succeeded", Steps: steps}}}, getErr: tc.err, done: tc.done, historyErr: tc.histErr}
+			if tc.plan == nil {
+				tc.plan = []string{"b", "a"}
+			}
+			for _, s := range tc.plan {
+				host := map[string]string{"a": "h1", "b": "h2"}[s]
+				c.plan = append(c.plan, undone(s, host, "").UndoCall)
+			}
+			if tc.status == 0 {
+				tc.status = enumspb.WORKFLOW_EXECUTION_STATUS_FAILED
+			}
+			c.runs = []fakeRollback{{runID: "rb-1", status: tc.status}}
 			srv.Temporal = c
 			got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
 			if tc.started == nil {

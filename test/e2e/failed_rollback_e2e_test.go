@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -255,4 +256,59 @@ func hostState(l *lab.Lab, host string) string {
 		}
 	}
 	return ""
+}
+
+// TestRollbackAfterTerminatedRollbackUndoesOnlyWhatIsLeft: an operator
+// terminates a rollback stuck retrying the firewall's unblock, after it
+// lifted the host's containment. Asked again, the rollback reads what the
+// terminated one undid from its history and lifts the host no second
+// time (the analyst contained it again by hand meanwhile).
+func TestRollbackAfterTerminatedRollbackUndoesOnlyWhatIsLeft(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h := startDevForTest(t, t.TempDir())
+	defer h.sys.Close()
+	code, r := h.submit(detectionJSON("two-contain-2", 5, `,"dst_endpoint":{"ip":"203.0.113.96"},"unmapped":{"two_contain":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	wid := matched(t, r, "e2e-two-contain")
+	if d := h.waitRun(wid, time.Minute); d.Status != workflows.RunSucceeded {
+		t.Fatalf("the run: %s, steps %+v", d.Status, d.Steps)
+	}
+	// The firewall answers 503 to every call: the unblock is retried.
+	h.sys.Lab.InjectFault(lab.PANOS, lab.Fault{Status: 503, Times: 1000})
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
+	var first api.RollbackResponse
+	if code != 202 || json.Unmarshal(b, &first) != nil {
+		t.Fatalf("rollback: %d %s", code, b)
+	}
+	for deadline := time.Now().Add(30 * time.Second); hostState(h.sys.Lab, "fin-ws-042") != "normal"; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the rollback never lifted the host")
+		}
+	}
+	if err := h.sys.Client.TerminateWorkflow(context.Background(), first.WorkflowID, first.RunID, "stuck on the firewall"); err != nil {
+		t.Fatal(err)
+	}
+	containByHand(t, h.sys.Lab, "fin-ws-042")
+	h.sys.Lab.ClearFaults()
+	code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
+	var second api.RollbackResponse
+	if code != 202 || json.Unmarshal(b, &second) != nil {
+		t.Fatalf("rollback asked again: %d %s", code, b)
+	}
+	if len(second.Undo) != 1 || second.Undo[0].Step != "block" {
+		t.Errorf("the rollback asked again plans %+v; want only the block (the terminated one lifted the isolation)", second.Undo)
+	}
+	if rb := h.waitRun("rollback:"+wid, 2*time.Minute); rb.Status != workflows.RunSucceeded {
+		t.Fatalf("the second rollback: %s: %+v", rb.Status, rb.Undo)
+	}
+	if st := hostState(h.sys.Lab, "fin-ws-042"); st != "contained" {
+		t.Errorf("the host the analyst contained again is %q after the second rollback, want contained", st)
+	}
+	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 0 {
+		t.Errorf("blocked after the second rollback: %+v", blocked)
+	}
 }
