@@ -339,10 +339,9 @@ func Snippet(b []byte) string {
 			}
 			s = s[:m[2]+q] + redacted
 		}
-		// So may the text of an XML element named as a secret key.
-		if m := secretElementOpen.FindStringSubmatchIndex(s); m != nil && m[3] > m[2] {
-			s = s[:m[2]] + redacted
-		}
+		// So may the text of an XML element named as a secret key or
+		// of a secret XML pair's value: RedactShapes hides such a text
+		// still open at the end, in each of its forms.
 	}
 	// Bytes that are not UTF-8 (a Latin-1 page) become U+FFFD before
 	// clipping, which backs off to valid UTF-8 and would otherwise drop

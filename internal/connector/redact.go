@@ -64,17 +64,11 @@ const vendorHeaderNames = `x-pan-key|private[_-]token|vault[_-]token|ocp-apim-su
 // the value's beginning as it is.
 var secretKeyOpenValue = regexp.MustCompile(`(?i)(?:` + secretKeyNames + `)\\?"?'?\s*[:=]\s*(` + escapedValue + `|"(?:[^"\\]|\\.)*|'[^']*)$`)
 
-// secretElement: the text of an XML element named as a secret key,
-// <password>…</password>, <SessionToken>…</SessionToken>, <ns:ClientSecret
-// xmlns:ns="…">…</ns:ClientSecret> (XML answers: PAN-OS, AWS query APIs,
-// SOAP services), also when written as a CDATA section (<![CDATA[…]]>,
-// a text holding < or &, or any text for some writers).
-var secretElement = regexp.MustCompile(`(?i)(<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>)((?:<!\[CDATA\[(?s:.*?)\]\]>|[^<])+)(</)`)
-
-// secretElementOpen: an element named as a secret key whose text (or
-// CDATA section) is still open at the end of the text (Snippet's cut
-// inside it); group 1 is its text.
-var secretElementOpen = regexp.MustCompile(`(?i)<(?:[A-Za-z0-9_.-]+:)?(?:` + secretKeyNames + `)(?:\s[^<>]*)?>((?:<!\[CDATA\[(?s:.*?)\]\]>|[^<])*(?:<!\[CDATA\[(?s:.*))?)$`)
+// secretElementName: the local name of an XML element whose text is a
+// credential: a secret key name, whole (<password>, <SessionToken>,
+// <ns:ClientSecret>; not <PasswordPolicy>, nor AWS's <NextToken>, a
+// cursor). redactXMLSecretElements hides the text, in every form.
+var secretElementName = regexp.MustCompile(`(?i)^(?:` + secretKeyNames + `)$`)
 
 // bearerShape: the value of an Authorization header in free text.
 var bearerShape = regexp.MustCompile(`(?i)\b(bearer|basic|ssws|token)\s+([A-Za-z0-9\-._~+/]{8,}=*)`)
@@ -152,7 +146,7 @@ func RedactShapes(s string) string {
 		return sub[1] + redacted + "@"
 	})
 	s = queryCredential.ReplaceAllString(s, "${1}"+redacted)
-	s = secretElement.ReplaceAllString(s, "${1}"+redacted+"${3}")
+	s = redactXMLSecretElements(s)
 	s = redactNameValues(s)
 	s = redactXMLNameValues(s)
 	s = redactKeyValues(s)

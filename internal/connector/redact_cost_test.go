@@ -15,7 +15,8 @@ import (
 // timed assertion flaky): four times the text may cost about four times
 // the bytes, not sixteen. BenchmarkRedactShapesDump times it.
 // The XML dump (xmlDump) holds the name/value shapes of
-// redactXMLNameValues.
+// redactXMLNameValues, xmlElementDump the secret elements of
+// redactXMLSecretElements.
 func TestRedactShapesCostIsLinear(t *testing.T) {
 	for _, d := range []struct {
 		name       string
@@ -24,6 +25,7 @@ func TestRedactShapesCostIsLinear(t *testing.T) {
 	}{
 		{"request dump", redactDump, []string{"abc123def456", "k-7f3a9c"}, []string{"Host: api.example.com"}},
 		{"XML", xmlDump, []string{"hunter2secret", "k-7f3a9c", "s3cr3t-P4ss"}, []string{"<Value>web-01</Value>", `value="soc-team"`}},
+		{"XML elements", xmlElementDump, []string{"Tr0ub4dor3x", "FwoG", "YXdz", "Qp8~abc"}, []string{"<user>svc-riposte</user>", "&lt;NextToken&gt;page-3&lt;/NextToken&gt;", `\u003cuser\u003ebob\u003c/user\u003e`}},
 	} {
 		small, large := d.dump(64<<10), d.dump(256<<10)
 		a, b := allocBytes(func() { RedactShapes(small) }), allocBytes(func() { RedactShapes(large) })
@@ -61,6 +63,20 @@ func BenchmarkRedactXMLNameValues(b *testing.B) {
 	}
 }
 
+// BenchmarkRedactXMLSecretElements times the secret elements' scan the
+// same way.
+func BenchmarkRedactXMLSecretElements(b *testing.B) {
+	for _, n := range []int{32 << 10, 1 << 20} {
+		dump := xmlElementDump(n)
+		b.Run(fmt.Sprintf("%dKiB", n>>10), func(b *testing.B) {
+			b.SetBytes(int64(len(dump)))
+			for b.Loop() {
+				redactXMLSecretElements(dump)
+			}
+		})
+	}
+}
+
 func BenchmarkRedactShapesDump(b *testing.B) {
 	dump := redactDump(1 << 20)
 	b.SetBytes(int64(len(dump)))
@@ -85,6 +101,18 @@ func xmlDump(n int) string {
 		`<add key="ApiKey" value="k-7f3a9c"/><add key="Owner" value="soc-team"/><setting name="token"><value><![CDATA[k-7f3a9c]]></value></setting>` + "\n" +
 		`&lt;ParameterKey&gt;DbPassword&lt;/ParameterKey&gt;&lt;ParameterValue&gt;s3cr3t-P4ss&lt;/ParameterValue&gt; \u003cKey\u003eNAME\u003c/Key\u003e` + "\n" +
 		`if a < b && c <d e="f <g h='i <Value>j <member><Key>k` + "\n"
+	return strings.Repeat(rec, n/len(rec))
+}
+
+// xmlElementDump is about n bytes of XML elements named as secret keys
+// in each form redactXMLSecretElements reads, and others, with CDATA
+// sections holding what reads as a tag, an escaped tag in prose, a '<'
+// in prose and a quote never closed.
+func xmlElementDump(n int) string {
+	rec := `<Login><user>svc-riposte</user><password>Tr0ub4dor3x</password></Login>` + "\n" +
+		`&lt;Credentials&gt;&lt;SessionToken&gt;&lt;![CDATA[FwoG&lt;b&gt;YXdz]]&gt;&lt;/SessionToken&gt;&lt;NextToken&gt;page-3&lt;/NextToken&gt;&lt;/Credentials&gt;` + "\n" +
+		`{"received":"\u003cns:ClientSecret xmlns:ns=\"urn:x\"\u003eQp8~abc.DEF\u003c/ns:ClientSecret\u003e\u003cuser\u003ebob\u003c/user\u003e"}` + "\n" +
+		`<p>Send your &lt;password&gt; element, if a < b && c <d e="f</p>` + "\n"
 	return strings.Repeat(rec, n/len(rec))
 }
 

@@ -154,7 +154,9 @@ func TestFetchedTokenAndSecretShapesNeverLeave(t *testing.T) {
 // RedactShapes never panics, is idempotent and never lets an
 // access_token value through, whatever a vendor sends; nor the value of
 // an XML name/value pair whose name is a secret's, unless what comes
-// before opens a CDATA section (the pair is then text, not markup).
+// before opens a CDATA section (the pair is then text, not markup); nor
+// the text of an XML element named as a secret key, in any of its forms
+// (raw, escaped, in CDATA, cut).
 func FuzzRedactShapes(f *testing.F) {
 	f.Add(`{"access_token":"2YotnFZFEjr1zCsicMWpAA"}`)
 	f.Add("Bearer " + jwtSample)
@@ -164,6 +166,8 @@ func FuzzRedactShapes(f *testing.F) {
 	f.Add(`<add key="ApiKey" value="k-7f3a9c"/><add value='x' name='token'/><add key=\"Password\" value=\"open`)
 	f.Add(`&lt;Key&gt;API_KEY&lt;/Key&gt;&lt;Value&gt;abc \u003cname\u003etoken\u003c/name\u003e\u003cvalue\u003e<![CDATA[x`)
 	f.Add(`<setting name="ApiKey"><value>abc</value></setting><entry key="db.password">x</entry><a b="<c d='`)
+	f.Add(`&lt;password&gt;&lt;![CDATA[x&lt;b&gt;y]]&gt;&lt;/password&gt;\u003cSessionToken\u003e\u003c![CDATA[`)
+	f.Add(`{"received":"\u003cns:ClientSecret xmlns:ns=\"urn:x\"\u003eQp8\u003c/ns:ClientSecret\u003e <a b="<![CDATA[ <password>x</pass`)
 	f.Fuzz(func(t *testing.T, s string) {
 		once := RedactShapes(s)
 		if twice := RedactShapes(once); twice != once {
@@ -177,6 +181,20 @@ func FuzzRedactShapes(f *testing.F) {
 			val := "Zq9XmlValue4242"
 			if got := RedactShapes(s + `<member><Key>API_KEY</Key><Value>` + val + `</Value></member>`); strings.Contains(got, val) {
 				t.Errorf("XML pair's value kept in %q", got)
+			}
+		}
+		val := "Zq9XmlSecret4242"
+		for _, el := range []string{
+			"<password>" + val + "</password>",
+			"&lt;password&gt;" + val + "&lt;/password&gt;",
+			`\u003cpassword\u003e` + val + `\u003c/password\u003e`,
+			"&lt;ns:SessionToken a=&quot;1&quot;&gt;&lt;![CDATA[" + val + "]]&gt;&lt;/ns:SessionToken&gt;",
+			`\u003cpassword\u003e\u003c![CDATA[` + val + `]]\u003e\u003c/password\u003e`,
+			"<password>" + val,
+			"&lt;password&gt;" + val,
+		} {
+			if got := RedactShapes(s + el); strings.Contains(got, val) {
+				t.Errorf("secret element's text kept in %q", got)
 			}
 		}
 	})

@@ -30,41 +30,57 @@ import (
 // Element names are matched case-insensitively, without a namespace
 // prefix. The markup may be written as is, escaped as XML or HTML text
 // (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page) or as
-// Go and .NET's JSON encoders write it (\u003cKey\u003e); an attribute's
-// quotes as ", ', \" (XML in a JSON string) or &quot;. A text or an
-// attribute value still open at the end of s (Snippet's cut) is
-// redacted to the end. The text is read from left to right, a part of it
-// at most a few times (a tag that turns out not to be one is read again
-// from its '<'): the cost is linear (BenchmarkRedactXMLNameValues measures it).
+// Go and .NET's JSON encoders write it (\u003cKey\u003e), and so may a
+// CDATA section (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ',
+// \" (XML in a JSON string) or &quot;. A text or an attribute value still
+// open at the end of s (Snippet's cut) is redacted to the end, and so is
+// a text whose CDATA section never ends (what follows its start is still
+// read for pairs). The text is read from left to right, a part of it at
+// most a few times (a tag that turns out not to be one is read again from
+// its '<', a CDATA section that never ends from its start, its end looked
+// for once): the cost is linear (BenchmarkRedactXMLNameValues measures it).
 func redactXMLNameValues(s string) string {
 	if !strings.ContainsAny(s, "<&\\") {
 		return s
 	}
-	x := xmlScan{s: s}
+	x := newXMLScan(s)
 	x.scan()
-	if len(x.spans) == 0 {
+	return x.redact()
+}
+
+// redactXMLSecretElements hides the text of each XML element named as a
+// secret key (secretElementName: <password>…</password>, <SessionToken>,
+// <ns:ClientSecret xmlns:ns="…">: XML answers of PAN-OS, AWS query APIs,
+// SOAP services), a CDATA text (<![CDATA[…]]>: a text holding < or &, or
+// any text for some writers) included, in each form redactXMLNameValues
+// reads: as is, escaped as XML or HTML text (&lt;password&gt;…, &lt;![CDATA[
+// …]]&gt;: XML quoted in a SOAP fault's detail or an HTML error page),
+// escaped by a JSON encoder (\u003cpassword\u003e…, \u003c![CDATA[…]]\u003e),
+// or as is in a JSON string (\n, \" in the text). The text ends at the end
+// tag that follows it in its form; when s ends inside it (Snippet's cut,
+// a vendor's), or inside its CDATA section, it is hidden to the end.
+// Elements are looked for inside other elements' CDATA sections too (a
+// SOAP fault quoting the request it refused). The cost is linear
+// (BenchmarkRedactXMLSecretElements).
+func redactXMLSecretElements(s string) string {
+	if !strings.ContainsAny(s, "<&\\") {
 		return s
 	}
-	sort.Slice(x.spans, func(i, j int) bool { return x.spans[i][0] < x.spans[j][0] })
-	var b strings.Builder
-	last := 0
-	for _, sp := range x.spans {
-		if sp[0] < last {
-			continue
-		}
-		b.WriteString(s[last:sp[0]])
-		b.WriteString(redacted)
-		last = sp[1]
-	}
-	b.WriteString(s[last:])
-	return b.String()
+	x := newXMLScan(s)
+	x.secretElements()
+	return x.redact()
 }
 
 // xmlForm is how a document writes its markup: '<' and '>' as they are,
-// escaped as XML/HTML text, or escaped by a JSON encoder.
-type xmlForm struct{ lt, gt string }
+// escaped as XML/HTML text, or escaped by a JSON encoder; a CDATA
+// section is delimited by cdataOpen and cdataClose in the same form.
+type xmlForm struct{ lt, gt, cdataOpen, cdataClose string }
 
-var xmlForms = [...]xmlForm{{"<", ">"}, {"&lt;", "&gt;"}, {`\u003c`, `\u003e`}}
+var xmlForms = [...]xmlForm{newXMLForm("<", ">"), newXMLForm("&lt;", "&gt;"), newXMLForm(`\u003c`, `\u003e`)}
+
+func newXMLForm(lt, gt string) xmlForm {
+	return xmlForm{lt, gt, lt + "![CDATA[", "]]" + gt}
+}
 
 // xmlQuotes are the ways an attribute value is quoted; \" before ".
 var xmlQuotes = [...]string{`\"`, `"`, `'`, "&quot;"}
@@ -97,6 +113,44 @@ type xmlScan struct {
 	// of its value elements.
 	secret bool
 	values [][2]int
+	// cdata[f]: the last end of a CDATA section of form f looked for
+	// (cdataEnd).
+	cdata [len(xmlForms)]cdataSeen
+}
+
+// cdataSeen: the first cdataClose at or after any position of s in
+// [from, to] is at end, -1 for none (then to is len(s)).
+type cdataSeen struct{ from, to, end int }
+
+func newXMLScan(s string) *xmlScan {
+	x := &xmlScan{s: s}
+	for f := range x.cdata {
+		x.cdata[f] = cdataSeen{from: 1, to: 0} // none yet: [1, 0] is empty
+	}
+	return x
+}
+
+// redact is s with the spans collected replaced; spans that overlap are
+// replaced as one.
+func (x *xmlScan) redact() string {
+	s := x.s
+	if len(x.spans) == 0 {
+		return s
+	}
+	sort.Slice(x.spans, func(i, j int) bool { return x.spans[i][0] < x.spans[j][0] })
+	var b strings.Builder
+	last := 0
+	for _, sp := range x.spans {
+		if sp[0] < last {
+			last = max(last, sp[1])
+			continue
+		}
+		b.WriteString(s[last:sp[0]])
+		b.WriteString(redacted)
+		last = sp[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
 }
 
 func (x *xmlScan) scan() {
@@ -134,8 +188,11 @@ func (x *xmlScan) scan() {
 		// sections) up to its own end tag.
 		textEnd, next, cut := x.textAfter(t)
 		if cut {
+			// To the end; markup inside a CDATA section that never
+			// ends is read all the same (it may not be one).
 			x.leaf(t, t.end, len(s))
-			break
+			i = textEnd
+			continue
 		}
 		if next.closing && next.form == t.form && (strings.EqualFold(next.name, t.name) || next.open) {
 			x.leaf(t, t.end, textEnd)
@@ -151,7 +208,8 @@ func (x *xmlScan) scan() {
 }
 
 // textAfter reads the text after start tag t: where it ends and the tag
-// that ends it, or cut when s ends inside it.
+// that ends it, or cut when s ends inside it; then end is where markup
+// may be read again (len(s), or inside a CDATA section that never ends).
 func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
 	s := x.s
 	for j := t.end; ; {
@@ -159,12 +217,12 @@ func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
 		if p < 0 {
 			return len(s), xmlTag{}, true
 		}
-		if f == 0 && strings.HasPrefix(s[p:], "<![CDATA[") {
-			k := strings.Index(s[p+9:], "]]>")
+		if form := xmlForms[f]; hasPrefixFold(s[p:], form.cdataOpen) {
+			k := x.cdataEnd(p+len(form.cdataOpen), f)
 			if k < 0 {
-				return len(s), xmlTag{}, true
+				return p + len(form.lt), xmlTag{}, true
 			}
-			j = p + 9 + k + 3
+			j = k + len(form.cdataClose)
 			continue
 		}
 		n, ok := parseXMLTag(s, p, f)
@@ -173,6 +231,58 @@ func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
 			continue
 		}
 		return p, n, false
+	}
+}
+
+// cdataEnd is where the CDATA section of form f whose text starts at k
+// ends (its cdataClose), or -1. The last end found (or not found) is
+// remembered: the scans read s from left to right, and the sections that
+// start before that end (inside an earlier section, or one that never
+// ends) are not looked for to it again.
+func (x *xmlScan) cdataEnd(k, f int) int {
+	if c := x.cdata[f]; c.from <= k && k <= c.to {
+		return c.end
+	}
+	closing := xmlForms[f].cdataClose
+	for j := k; ; {
+		i := strings.Index(x.s[j:], "]]")
+		if i < 0 {
+			x.cdata[f] = cdataSeen{k, len(x.s), -1}
+			return -1
+		}
+		if hasPrefixFold(x.s[j+i:], closing) {
+			x.cdata[f] = cdataSeen{k, j + i, j + i}
+			return j + i
+		}
+		j += i + 1
+	}
+}
+
+// secretElements records the text of each element named as a secret
+// key (see redactXMLSecretElements).
+func (x *xmlScan) secretElements() {
+	s := x.s
+	for i := 0; ; {
+		p, f := nextXMLMarkup(s, i)
+		if p < 0 {
+			return
+		}
+		i = p + len(xmlForms[f].lt)
+		t, ok := parseXMLTag(s, p, f)
+		if !ok || t.closing || t.empty || t.open || !secretElementName.MatchString(xmlLocal(t.name)) {
+			continue
+		}
+		end, next, cut := x.textAfter(t)
+		if cut {
+			x.add(t.end, len(s))
+			return
+		}
+		if next.closing && next.form == t.form {
+			x.add(t.end, end)
+			i = end
+		}
+		// Else the text is read again for elements: a CDATA section
+		// it skipped (of another form, perhaps) may hold one.
 	}
 }
 
@@ -378,12 +488,16 @@ func xmlLocal(name string) string {
 	return name
 }
 
-// xmlText is the text of a name: without a CDATA section's markers and
-// the white space around it (also as a JSON string writes it).
+// xmlText is the text of a name: without a CDATA section's markers (in
+// any xmlForm) and the white space around it (also as a JSON string
+// writes it).
 func xmlText(t string) string {
 	t = strings.TrimSpace(trimJSONSpace(t))
-	if strings.HasPrefix(t, "<![CDATA[") && strings.HasSuffix(t, "]]>") {
-		t = strings.TrimSpace(t[9 : len(t)-3])
+	for _, form := range xmlForms {
+		o, c := form.cdataOpen, form.cdataClose
+		if len(t) >= len(o)+len(c) && hasPrefixFold(t, o) && strings.EqualFold(t[len(t)-len(c):], c) {
+			return strings.TrimSpace(t[len(o) : len(t)-len(c)])
+		}
 	}
 	return t
 }
