@@ -57,7 +57,8 @@ func redactXMLNameValues(s string) string {
 // …]]&gt;: XML quoted in a SOAP fault's detail or an HTML error page),
 // escaped by a JSON encoder (\u003cpassword\u003e…, \u003c![CDATA[…]]\u003e),
 // or as is in a JSON string (\n, \" in the text). The text ends at the end
-// tag that follows it in its form; when s ends inside it (Snippet's cut,
+// tag that follows it in its form (escaped markup in a raw element's text
+// is text: <password>p&lt;Qa&gt;9x</password>); when s ends inside it (Snippet's cut,
 // a vendor's), or inside its CDATA section, it is hidden to the end.
 // Elements are looked for inside other elements' CDATA sections too (a
 // SOAP fault quoting the request it refused). The cost is linear
@@ -186,7 +187,7 @@ func (x *xmlScan) scan() {
 		}
 		// A start tag: a leaf when what follows is text (and CDATA
 		// sections) up to its own end tag.
-		textEnd, next, cut := x.textAfter(t)
+		textEnd, next, cut := x.textAfter(t, false)
 		if cut {
 			// To the end; markup inside a CDATA section that never
 			// ends is read all the same (it may not be one).
@@ -210,7 +211,11 @@ func (x *xmlScan) scan() {
 // textAfter reads the text after start tag t: where it ends and the tag
 // that ends it, or cut when s ends inside it; then end is where markup
 // may be read again (len(s), or inside a CDATA section that never ends).
-func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
+// With own, only a tag of t's form or a raw one ends the text: escaped
+// markup of another form is text (a raw password holding '<' and '>' is
+// written p&lt;Qa&gt;9x), a raw tag is the markup of the document that
+// quotes an escaped one (<p>Send your &lt;password&gt; element</p>).
+func (x *xmlScan) textAfter(t xmlTag, own bool) (end int, next xmlTag, cut bool) {
 	s := x.s
 	for j := t.end; ; {
 		p, f := nextXMLMarkup(s, j)
@@ -226,8 +231,13 @@ func (x *xmlScan) textAfter(t xmlTag) (end int, next xmlTag, cut bool) {
 			continue
 		}
 		n, ok := parseXMLTag(s, p, f)
-		if !ok {
+		other := own && f != t.form && f != 0
+		if !ok || other && n.open {
 			j = p + len(xmlForms[f].lt)
+			continue
+		}
+		if other {
+			j = n.end
 			continue
 		}
 		return p, n, false
@@ -272,7 +282,7 @@ func (x *xmlScan) secretElements() {
 		if !ok || t.closing || t.empty || t.open || !secretElementName.MatchString(xmlLocal(t.name)) {
 			continue
 		}
-		end, next, cut := x.textAfter(t)
+		end, next, cut := x.textAfter(t, true)
 		if cut {
 			x.add(t.end, len(s))
 			return
@@ -282,7 +292,8 @@ func (x *xmlScan) secretElements() {
 			i = end
 		}
 		// Else the text is read again for elements: a CDATA section
-		// it skipped (of another form, perhaps) may hold one.
+		// it skipped (of another form, perhaps), or escaped markup it
+		// took for text, may hold one.
 	}
 }
 
