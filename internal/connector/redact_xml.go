@@ -29,7 +29,8 @@ import (
 //
 // Element names are matched case-insensitively, without a namespace
 // prefix. The markup may be written as is, escaped as XML or HTML text
-// (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page) or as
+// (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page; also
+// &lt;Key>, '>' left as is, as Woodstox writes XML text) or as
 // Go and .NET's JSON encoders write it (\u003cKey\u003e), and so may a
 // CDATA section (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ',
 // \" (XML in a JSON string) or &quot;. A text or an attribute value still
@@ -75,12 +76,29 @@ func redactXMLSecretElements(s string) string {
 // xmlForm is how a document writes its markup: '<' and '>' as they are,
 // escaped as XML/HTML text, or escaped by a JSON encoder; a CDATA
 // section is delimited by cdataOpen and cdataClose in the same form.
-type xmlForm struct{ lt, gt, cdataOpen, cdataClose string }
+// bareGT: a tag may end with '>' as is too (XML text needs only '<' and
+// '&' escaped: Woodstox, the StAX writer of Apache CXF and Jackson,
+// writes &lt;password>…&lt;/password>, and "]]&gt;").
+type xmlForm struct {
+	lt, gt, cdataOpen, cdataClose string
+	bareGT                        bool
+}
 
-var xmlForms = [...]xmlForm{newXMLForm("<", ">"), newXMLForm("&lt;", "&gt;"), newXMLForm(`\u003c`, `\u003e`)}
+var xmlForms = [...]xmlForm{newXMLForm("<", ">", false), newXMLForm("&lt;", "&gt;", true), newXMLForm(`\u003c`, `\u003e`, false)}
 
-func newXMLForm(lt, gt string) xmlForm {
-	return xmlForm{lt, gt, lt + "![CDATA[", "]]" + gt}
+func newXMLForm(lt, gt string, bareGT bool) xmlForm {
+	return xmlForm{lt, gt, lt + "![CDATA[", "]]" + gt, bareGT}
+}
+
+// tagEnd is the length of the '>' of form at the start of s, or 0.
+func (form xmlForm) tagEnd(s string) int {
+	switch {
+	case hasPrefixFold(s, form.gt):
+		return len(form.gt)
+	case form.bareGT && strings.HasPrefix(s, ">"):
+		return 1
+	}
+	return 0
 }
 
 // xmlQuotes are the ways an attribute value is quoted; \" before ".
@@ -411,11 +429,11 @@ func parseXMLTag(s string, p, f int) (xmlTag, bool) {
 		case j >= len(s):
 			t.end, t.open = len(s), true
 			return t, true
-		case hasPrefixFold(s[j:], form.gt):
-			t.end = j + len(form.gt)
+		case form.tagEnd(s[j:]) > 0:
+			t.end = j + form.tagEnd(s[j:])
 			return t, true
-		case !t.closing && s[j] == '/' && hasPrefixFold(s[j+1:], form.gt):
-			t.end, t.empty = j+1+len(form.gt), true
+		case !t.closing && s[j] == '/' && form.tagEnd(s[j+1:]) > 0:
+			t.end, t.empty = j+1+form.tagEnd(s[j+1:]), true
 			return t, true
 		case t.closing:
 			return t, false
@@ -443,7 +461,7 @@ func parseXMLTag(s string, p, f int) (xmlTag, bool) {
 		if q == "" {
 			// Unquoted (HTML): to a space or the tag's end.
 			at.v0 = j
-			for j < len(s) && s[j] > ' ' && s[j] != '<' && !hasPrefixFold(s[j:], form.gt) {
+			for j < len(s) && s[j] > ' ' && s[j] != '<' && form.tagEnd(s[j:]) == 0 {
 				j++
 			}
 			at.v1 = j
