@@ -125,3 +125,33 @@ func allocBytes(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// BenchmarkRedactXMLAdversarial times shapes that made the XML scans go
+// back over the text: many secret elements each inside a CDATA section
+// (each element's text was read again across every section after it),
+// and many name elements whose CDATA section never ends (each name, read
+// to the end of the text, was matched against the secret names whole).
+// ns/op should grow about 4× from one size to the next, not 16×.
+func BenchmarkRedactXMLAdversarial(b *testing.B) {
+	for _, d := range []struct {
+		name string
+		rec  string
+		head string
+		tail string
+	}{
+		{"secret elements in CDATA sections", `<![CDATA[<password>x]]>`, `<password>x`, `<a>`},
+		{"names whose CDATA never ends", `<key><![CDATA[`, "", ""},
+		{"escaped names whose CDATA never ends", `&lt;Key&gt;&lt;![CDATA[`, "", ""},
+		{"secret elements whose CDATA never ends", `<password><![CDATA[`, "", ""},
+	} {
+		for _, n := range []int{16 << 10, 64 << 10} {
+			s := d.head + strings.Repeat(d.rec, n/len(d.rec)) + d.tail
+			b.Run(fmt.Sprintf("%s/%dKiB", d.name, n>>10), func(b *testing.B) {
+				b.SetBytes(int64(len(s)))
+				for b.Loop() {
+					RedactShapes(s)
+				}
+			})
+		}
+	}
+}
