@@ -304,10 +304,24 @@ var secretEnvName = regexp.MustCompile(`(?:^|[_.-])(?i:token)$|[a-z0-9]Token$`)
 
 // isSecretName reports whether the name of a name/value pair (JSON or
 // XML) is a secret's: a secret key name to its end (secretName) or a
-// setting's name ending in the word TOKEN (secretEnvName).
+// setting's name ending in the word TOKEN (secretEnvName). Both rules
+// read only the end of a name, so a long one is matched by its last
+// secretNameTail bytes: a text taken for a name may be the rest of the
+// text (an XML name whose CDATA section never ends), once per such name,
+// and matching it whole made the scan quadratic
+// (BenchmarkRedactXMLAdversarial).
 func isSecretName(name string) bool {
+	if len(name) > secretNameTail {
+		name = name[len(name)-secretNameTail:]
+	}
 	return secretName.MatchString(name) || secretEnvName.MatchString(name)
 }
+
+// secretNameTail is more than the longest match of secretName and
+// secretEnvName and the byte before it (26 ASCII letters; (?i) also folds
+// k and s to 3-byte K and ſ), and a tail that long cannot match
+// secretEnvName's ^token$.
+const secretNameTail = 128
 
 // redactNameValues hides the value of a name/value pair whose name is a
 // secret name ({"name":"API_KEY","value":"…"}, in either order): neither
