@@ -135,6 +135,21 @@ type xmlScan struct {
 	// cdata[f]: the last end of a CDATA section of form f looked for
 	// (cdataEnd).
 	cdata [len(xmlForms)]cdataSeen
+	// walked (secretElements, once it reads a text again for elements
+	// because it did not end with an end tag): where the text read by
+	// textAfter(t, true) from the markup at a position ends, by that
+	// position and t's form; a text read again stops at markup read
+	// before instead of going over the same CDATA sections again (a
+	// secret element in each of many sections made the cost quadratic).
+	walked map[[2]int]textStop
+	passed []int
+}
+
+// textStop is what textAfter answers.
+type textStop struct {
+	end  int
+	next xmlTag
+	cut  bool
 }
 
 // cdataSeen: the first cdataClose at or after any position of s in
@@ -234,16 +249,33 @@ func (x *xmlScan) scan() {
 // written p&lt;Qa&gt;9x), a raw tag is the markup of the document that
 // quotes an escaped one (<p>Send your &lt;password&gt; element</p>).
 func (x *xmlScan) textAfter(t xmlTag, own bool) (end int, next xmlTag, cut bool) {
+	r := x.readText(t, own)
+	if x.walked != nil && own {
+		for _, p := range x.passed {
+			x.walked[[2]int{p, t.form}] = r
+		}
+	}
+	x.passed = x.passed[:0]
+	return r.end, r.next, r.cut
+}
+
+func (x *xmlScan) readText(t xmlTag, own bool) textStop {
 	s := x.s
 	for j := t.end; ; {
 		p, f := nextXMLMarkup(s, j)
 		if p < 0 {
-			return len(s), xmlTag{}, true
+			return textStop{len(s), xmlTag{}, true}
+		}
+		if x.walked != nil && own {
+			if r, ok := x.walked[[2]int{p, t.form}]; ok {
+				return r
+			}
+			x.passed = append(x.passed, p)
 		}
 		if form := xmlForms[f]; hasPrefixFold(s[p:], form.cdataOpen) {
 			k := x.cdataEnd(p+len(form.cdataOpen), f)
 			if k < 0 {
-				return p + len(form.lt), xmlTag{}, true
+				return textStop{p + len(form.lt), xmlTag{}, true}
 			}
 			j = k + len(form.cdataClose)
 			continue
@@ -258,7 +290,7 @@ func (x *xmlScan) textAfter(t xmlTag, own bool) (end int, next xmlTag, cut bool)
 			j = n.end
 			continue
 		}
-		return p, n, false
+		return textStop{p, n, false}
 	}
 }
 
@@ -311,7 +343,11 @@ func (x *xmlScan) secretElements() {
 		}
 		// Else the text is read again for elements: a CDATA section
 		// it skipped (of another form, perhaps), or escaped markup it
-		// took for text, may hold one.
+		// took for text, may hold one. The texts read from there on
+		// remember where they end (walked).
+		if x.walked == nil {
+			x.walked = map[[2]int]textStop{}
+		}
 	}
 }
 
