@@ -227,12 +227,11 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT,
 			info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
 			// The rollback that failed (or was stopped) undid some calls
-			// all the same. The
-			// run learns which only once it has read that rollback's
-			// outcome (its holds' undone_targets), and a step without
-			// contain_for has no hold to say so: plan from the rollback's
-			// own results, or the retry lifts again what an analyst may
-			// have put back since.
+			// all the same. The run learns which only once it has read
+			// that rollback's outcome (its holds' undone_targets), and a
+			// step without contain_for has no hold to say so: plan from
+			// the rollback's own record, or the retry lifts again what an
+			// analyst may have put back since.
 			left, err := s.leftByFailedRollback(ctx, d, undo, rid, info)
 			if err != nil {
 				// It undid some calls, which ones cannot be told: planning
