@@ -65,6 +65,16 @@ type UndoResult struct {
 	Already bool           `json:"already,omitempty"`
 }
 
+// StepID is the step id an undo call's activity carries
+// (catalog.Call.StepID): the undone step's, then ".rollback".
+func (u UndoCall) StepID() string { return u.Step + ".rollback" }
+
+// Same reports whether u and o undo the same call: the same step, item
+// and undo action.
+func (u UndoCall) Same(o UndoCall) bool {
+	return u.Step == o.Step && u.Index == o.Index && u.Undo == o.Undo
+}
+
 // changeRollbackFresh: a rollback whose seal is stale at its start is
 // refused.
 const changeRollbackFresh = "sec-rollback-fresh"
@@ -109,16 +119,16 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 			Summary:             fmt.Sprintf("undo %s (%s)", u.Step, u.Undo),
 		})
 		call := catalog.Call{
-			Action: u.Undo, Params: u.Params, WorkflowID: in.WorkflowID, RunID: in.RunID, StepID: u.Step + ".rollback",
+			Action: u.Undo, Params: u.Params, WorkflowID: in.WorkflowID, RunID: in.RunID, StepID: u.StepID(),
 			Index: u.Index, IdempotencyKey: fmt.Sprintf("rollback:%s/%s/%d", in.WorkflowID, u.Step, u.Index),
 			DryRun: in.DryRun,
 		}
-		res := UndoResult{UndoCall: u, Status: "succeeded"}
+		res := UndoResult{UndoCall: u, Status: playbook.StatusSucceeded}
 		// The output only reaches the result (no command depends on it),
 		// so histories recorded before it was kept replay unchanged.
 		var o map[string]any
 		if err := workflow.ExecuteActivity(actx, u.Undo, call).Get(ctx, &o); err != nil {
-			res.Status, res.Error = "failed", errorMessage(err)
+			res.Status, res.Error = playbook.StatusFailed, errorMessage(err)
 			failed++
 		} else {
 			res.Output = o

@@ -405,11 +405,11 @@ func (s *Server) undoneInHistory(ctx context.Context, rid, run string) ([]workfl
 	}
 	res := make([]workflows.UndoResult, 0, len(in.Undo))
 	for _, u := range in.Undo {
-		r := workflows.UndoResult{UndoCall: u, Status: "failed"}
+		r := workflows.UndoResult{UndoCall: u, Status: playbook.StatusFailed}
 		if slices.ContainsFunc(completed, func(c catalog.Call) bool {
-			return c.StepID == u.Step+".rollback" && c.Index == u.Index && c.Action == u.Undo
+			return c.StepID == u.StepID() && c.Index == u.Index && c.Action == u.Undo
 		}) {
-			r.Status = "succeeded"
+			r.Status = playbook.StatusSucceeded
 		}
 		res = append(res, r)
 	}
@@ -436,9 +436,8 @@ func failedRollbackLeft(d *RunDetail, undo []workflows.UndoCall, res []workflows
 	since := undoneSince(d, undo, t)
 	var out []workflows.UndoCall
 	for _, u := range undo {
-		same := func(c workflows.UndoCall) bool { return c.Step == u.Step && c.Index == u.Index && c.Undo == u.Undo }
-		left := slices.ContainsFunc(res, func(r workflows.UndoResult) bool { return same(r.UndoCall) && r.Status != "succeeded" })
-		if left || slices.ContainsFunc(since, same) {
+		left := slices.ContainsFunc(res, func(r workflows.UndoResult) bool { return r.Same(u) && r.Status != playbook.StatusSucceeded })
+		if left || slices.ContainsFunc(since, u.Same) {
 			out = append(out, u)
 		}
 	}
@@ -535,7 +534,7 @@ func withdrawalUndid(d *RunDetail, undo []workflows.UndoCall) []workflows.UndoCa
 	var out []workflows.UndoCall
 	for _, u := range undo {
 		if !slices.ContainsFunc(d.Withdrawn.RolledBack, func(r workflows.UndoResult) bool {
-			return r.Status == "succeeded" && r.Step == u.Step && r.Index == u.Index && r.Undo == u.Undo
+			return r.Status == playbook.StatusSucceeded && r.Same(u)
 		}) {
 			out = append(out, u)
 		}
