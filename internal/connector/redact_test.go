@@ -168,6 +168,8 @@ func FuzzRedactShapes(f *testing.F) {
 	f.Add(`<setting name="ApiKey"><value>abc</value></setting><entry key="db.password">x</entry><a b="<c d='`)
 	f.Add(`&lt;password&gt;&lt;![CDATA[x&lt;b&gt;y]]&gt;&lt;/password&gt;\u003cSessionToken\u003e\u003c![CDATA[`)
 	f.Add(`{"received":"\u003cns:ClientSecret xmlns:ns=\"urn:x\"\u003eQp8\u003c/ns:ClientSecret\u003e <a b="<![CDATA[ <password>x</pass`)
+	f.Add(`&#60;password&#62;x&#60;/password&#62;&amp;lt;add key=&amp;quot;ApiKey&amp;quot; value=&amp;quot;y&amp;quot;/&amp;gt;\u0026lt;Key\u0026gt;`)
+	f.Add(`<member><name>password</name><value><string>x</string></value></member><dict><key>Password</key><string>y</string></dict><password><b/>z`)
 	f.Fuzz(func(t *testing.T, s string) {
 		once := RedactShapes(s)
 		if twice := RedactShapes(once); twice != once {
@@ -192,6 +194,10 @@ func FuzzRedactShapes(f *testing.F) {
 			`\u003cpassword\u003e\u003c![CDATA[` + val + `]]\u003e\u003c/password\u003e`,
 			"<password>" + val,
 			"&lt;password&gt;" + val,
+			"&#60;password&#62;" + val + "&#60;/password&#62;",
+			"&amp;lt;password&amp;gt;" + val + "&amp;lt;/password&amp;gt;",
+			`\u0026lt;password\u0026gt;` + val + `\u0026lt;/password\u0026gt;`,
+			"<password><value>" + val + "</value></password>",
 		} {
 			if got := RedactShapes(s + el); strings.Contains(got, val) {
 				t.Errorf("secret element's text kept in %q", got)

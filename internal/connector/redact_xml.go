@@ -27,13 +27,21 @@ import (
 //     that parent; a key attribute of a text-only element without a value
 //     attribute names that element's own text (<entry key="…">…</entry>).
 //
+// Two shapes name the value otherwise: XML-RPC's struct member
+// (<member><name>password</name><value><string>…</string></value>
+// </member>), whose value element holds elements and is hidden whole to
+// its end tag, and a property list's <key>Password</key><string>…
+// </string>, whose value is the element after the key, named by its type.
+//
 // Element names are matched case-insensitively, without a namespace
 // prefix. The markup may be written as is, escaped as XML or HTML text
 // (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page; also
-// &lt;Key>, '>' left as is, as Woodstox writes XML text) or as
-// Go and .NET's JSON encoders write it (\u003cKey\u003e), and so may a
-// CDATA section (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ',
-// \" (XML in a JSON string) or &quot;. A text or an attribute value still
+// &lt;Key>, '>' left as is, as Woodstox writes XML text; or by code
+// point, &#60;Key&#62;, &#x3C;Key&#x3E;), escaped twice (&amp;lt;Key&amp;gt;),
+// or as Go and .NET's JSON encoders write it (\u003cKey\u003e, and
+// \u0026lt;Key\u0026gt; for escaped XML), and so may a CDATA section
+// (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ', \" (XML in a JSON
+// string), &quot;, &#34;, &amp;quot;, \u0026quot; or \u0022. A text or an attribute value still
 // open at the end of s (Snippet's cut) is redacted to the end, and so is
 // a text whose CDATA section never ends (what follows its start is still
 // read for pairs). The text is read from left to right, a part of it at
@@ -57,7 +65,9 @@ func redactXMLNameValues(s string) string {
 // reads: as is, escaped as XML or HTML text (&lt;password&gt;…, &lt;![CDATA[
 // …]]&gt;: XML quoted in a SOAP fault's detail or an HTML error page),
 // escaped by a JSON encoder (\u003cpassword\u003e…, \u003c![CDATA[…]]\u003e),
-// or as is in a JSON string (\n, \" in the text). The text ends at the end
+// the other forms of xmlForms, or as is in a JSON string (\n, \" in the
+// text). An element holding elements (<password><value>…</value>
+// </password>) is hidden whole, to its end tag. The text ends at the end
 // tag that follows it in its form (escaped markup in a raw element's text
 // is text: <password>p&lt;Qa&gt;9x</password>); when s ends inside it (Snippet's cut,
 // a vendor's), or inside its CDATA section, it is hidden to the end.
@@ -74,35 +84,46 @@ func redactXMLSecretElements(s string) string {
 }
 
 // xmlForm is how a document writes its markup: '<' and '>' as they are,
-// escaped as XML/HTML text, or escaped by a JSON encoder; a CDATA
-// section is delimited by cdataOpen and cdataClose in the same form.
-// bareGT: a tag may end with '>' as is too (XML text needs only '<' and
-// '&' escaped: Woodstox, the StAX writer of Apache CXF and Jackson,
-// writes &lt;password>…&lt;/password>, and "]]&gt;").
+// escaped as XML/HTML text (by name or by code point), escaped twice, or
+// escaped by a JSON encoder (Go's escapes the '&' of an escaped '<' too);
+// a CDATA section is delimited by cdataOpen and cdataClose in the same
+// form. A tag ends with any of gts: XML text needs only '<' and '&'
+// escaped, so Woodstox (the StAX writer of Apache CXF and Jackson) writes
+// &lt;password>…&lt;/password> (and "]]&gt;"), which escaped again or by
+// a JSON encoder keeps its '>' one escape behind its '<'.
 type xmlForm struct {
-	lt, gt, cdataOpen, cdataClose string
-	bareGT                        bool
+	lt                    string
+	gts                   []string
+	cdataOpen, cdataClose string
 }
 
-var xmlForms = [...]xmlForm{newXMLForm("<", ">", false), newXMLForm("&lt;", "&gt;", true), newXMLForm(`\u003c`, `\u003e`, false)}
+var xmlForms = [...]xmlForm{
+	newXMLForm("<", ">"),
+	newXMLForm("&lt;", "&gt;", ">"),
+	newXMLForm(`\u003c`, `\u003e`),
+	newXMLForm("&#60;", "&#62;", ">"),
+	newXMLForm("&#x3c;", "&#x3e;", ">"),
+	newXMLForm("&amp;lt;", "&amp;gt;", "&gt;"),
+	newXMLForm(`\u0026lt;`, `\u0026gt;`, `\u003e`),
+}
 
-func newXMLForm(lt, gt string, bareGT bool) xmlForm {
-	return xmlForm{lt, gt, lt + "![CDATA[", "]]" + gt, bareGT}
+func newXMLForm(lt string, gts ...string) xmlForm {
+	return xmlForm{lt, gts, lt + "![CDATA[", "]]" + gts[0]}
 }
 
 // tagEnd is the length of the '>' of form at the start of s, or 0.
 func (form xmlForm) tagEnd(s string) int {
-	switch {
-	case hasPrefixFold(s, form.gt):
-		return len(form.gt)
-	case form.bareGT && strings.HasPrefix(s, ">"):
-		return 1
+	for _, gt := range form.gts {
+		if hasPrefixFold(s, gt) {
+			return len(gt)
+		}
 	}
 	return 0
 }
 
-// xmlQuotes are the ways an attribute value is quoted; \" before ".
-var xmlQuotes = [...]string{`\"`, `"`, `'`, "&quot;"}
+// xmlQuotes are the ways an attribute value is quoted, in each xmlForm;
+// \" before ".
+var xmlQuotes = [...]string{`\"`, `"`, `'`, "&quot;", "&#34;", "&#x22;", "&amp;quot;", `\u0026quot;`, `\u0022`}
 
 // xmlTag is a start tag, an end tag or an empty-element tag; s[end:]
 // follows it.
@@ -143,6 +164,12 @@ type xmlScan struct {
 	// secret element in each of many sections made the cost quadratic).
 	walked map[[2]int]textStop
 	passed []int
+	// keyed: the last leaf of the current run is a key element naming a
+	// secret; the leaf after it is its value (a property list's
+	// <key>Password</key><string>…</string>).
+	keyed bool
+	// pairs: where elements end (see elementEnd), built on first use.
+	pairs *xmlPairs
 }
 
 // textStop is what textAfter answers.
@@ -232,6 +259,16 @@ func (x *xmlScan) scan() {
 			x.leaf(t, t.end, textEnd)
 			i = next.end
 			continue
+		}
+		if x.secret && isValueName(xmlLocal(t.name)) {
+			// The value of a secret's name holds elements (XML-RPC's
+			// <value><string>…</string></value>): hidden to its end
+			// tag, in the same run; what it holds is read on.
+			if e := x.elementEnd(p, t); e >= 0 {
+				x.add(t.end, e)
+				i = t.end
+				continue
+			}
 		}
 		// A parent: its children start a new run, named by its own
 		// key or name attribute if it has one.
@@ -340,6 +377,7 @@ func (x *xmlScan) secretElements() {
 		if next.closing && next.form == t.form {
 			x.add(t.end, end)
 			i = end
+			continue
 		}
 		// Else the text is read again for elements: a CDATA section
 		// it skipped (of another form, perhaps), or escaped markup it
@@ -348,19 +386,34 @@ func (x *xmlScan) secretElements() {
 		if x.walked == nil {
 			x.walked = map[[2]int]textStop{}
 		}
+		if !next.closing {
+			// It holds elements (<password><value>…</value>
+			// </password>): hidden to its end tag. What it holds is
+			// read on (a secret element in it is hidden anyway, and
+			// one never closed may end at its parent's end tag).
+			if e := x.elementEnd(p, t); e >= 0 {
+				x.add(t.end, e)
+			}
+		}
 	}
 }
 
 // leaf records the element t, whose text is s[a:b], in the current run.
 func (x *xmlScan) leaf(t xmlTag, a, b int) {
-	switch local := xmlLocal(t.name); {
+	local := xmlLocal(t.name)
+	keyed := false
+	switch {
 	case strings.EqualFold(local, "key") || strings.EqualFold(local, "name") || strings.EqualFold(local, "parameterkey"):
 		if isSecretName(xmlText(x.s[a:b])) {
 			x.secret = true
+			keyed = strings.EqualFold(local, "key")
 		}
-	case strings.EqualFold(local, "value") || strings.EqualFold(local, "parametervalue"):
+	case isValueName(local):
 		x.values = append(x.values, [2]int{a, b})
+	case x.keyed:
+		x.add(a, b)
 	}
+	x.keyed = keyed
 	// <entry key="db.password">…</entry>: the key attribute names the
 	// element's own text.
 	hasValue := false
@@ -382,7 +435,78 @@ func (x *xmlScan) flush(secret bool) {
 			x.add(v[0], v[1])
 		}
 	}
-	x.secret, x.values = secret, x.values[:0]
+	x.secret, x.values, x.keyed = secret, x.values[:0], false
+}
+
+// isValueName: the local name of the element holding a pair's value.
+func isValueName(local string) bool {
+	return strings.EqualFold(local, "value") || strings.EqualFold(local, "parametervalue")
+}
+
+// xmlPairs are the elements of s: where each start tag's element ends,
+// and where each form's end tags are.
+type xmlPairs struct {
+	// ends[p]: where the end tag closing the element whose start tag is
+	// at p starts, for each start tag that has one.
+	ends map[int]int
+	// closing[f]: where the end tags of form f start, in order.
+	closing [len(xmlForms)][]int
+}
+
+// elementEnd is where the element whose start tag t is at p ends: the
+// start of its end tag, or the end of s when s ends inside it (no end
+// tag of its form follows: Snippet's cut). An element without an end tag
+// that is followed by others' (a '<password>' in prose, an HTML page's
+// unclosed tag) is not one: -1, and nothing is hidden, since hiding to
+// its parent's end could hide the name of a later pair whose value then
+// stays in clear.
+func (x *xmlScan) elementEnd(p int, t xmlTag) int {
+	if x.pairs == nil {
+		x.pairs = pairXML(x.s)
+	}
+	if e, ok := x.pairs.ends[p]; ok {
+		return e
+	}
+	if c := x.pairs.closing[t.form]; len(c) > 0 && c[len(c)-1] >= t.end {
+		return -1
+	}
+	return len(x.s)
+}
+
+// pairXML pairs the start and end tags of s, of each form and local
+// name (case aside) apart, as a stack each: one pass, linear.
+func pairXML(s string) *xmlPairs {
+	type key struct {
+		form int
+		name string
+	}
+	px := &xmlPairs{ends: map[int]int{}}
+	open := map[key][]int{}
+	for i := 0; ; {
+		p, f := nextXMLMarkup(s, i)
+		if p < 0 {
+			return px
+		}
+		t, ok := parseXMLTag(s, p, f)
+		if !ok || t.open || t.empty {
+			i = p + len(xmlForms[f].lt)
+			if ok && t.empty {
+				i = t.end
+			}
+			continue
+		}
+		k := key{f, strings.ToLower(xmlLocal(t.name))}
+		if !t.closing {
+			open[k] = append(open[k], p)
+		} else {
+			px.closing[f] = append(px.closing[f], p)
+			if st := open[k]; len(st) > 0 {
+				px.ends[st[len(st)-1]] = p
+				open[k] = st[:len(st)-1]
+			}
+		}
+		i = t.end
+	}
 }
 
 // attrPairs redacts the value attribute of a tag whose key or name
@@ -431,8 +555,11 @@ func nextXMLMarkup(s string, i int) (int, int) {
 			return -1, 0
 		}
 		p := i + k
+		if s[p] == '<' {
+			return p, 0
+		}
 		for f, form := range xmlForms {
-			if hasPrefixFold(s[p:], form.lt) {
+			if form.lt[0] == s[p] && hasPrefixFold(s[p:], form.lt) {
 				return p, f
 			}
 		}
@@ -489,8 +616,8 @@ func parseXMLTag(s string, p, f int) (xmlTag, bool) {
 		j = skipXMLSpace(s, j+1)
 		q := ""
 		for _, c := range xmlQuotes {
-			if strings.HasPrefix(s[j:], c) {
-				q = c
+			if hasPrefixFold(s[j:], c) {
+				q = s[j : j+len(c)] // its closing quote is written alike
 				break
 			}
 		}
