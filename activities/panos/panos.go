@@ -8,12 +8,15 @@ package panos
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/xml"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 
 	"go.temporal.io/sdk/activity"
@@ -61,6 +64,7 @@ func Definitions() []connector.Definition {
 		{Name: "targets", Type: catalog.TypeList, Description: "Serial numbers of the firewalls acted on through Panorama (empty for a firewall connection)."},
 		{Name: "tag", Type: catalog.TypeString, Description: "The tag."},
 		{Name: "already", Type: catalog.TypeBool, Description: "True when the IP already had (or already lacked) the tag, so nothing was sent."},
+		{Name: "left_on", Type: catalog.TypeList, Description: "unblock_ip through Panorama: serial numbers of the firewalls whose block it left in place, because Riposte's block did not put it there (no owner tag)."},
 		connector.ConnectionOutput(),
 	}
 	return connector.Undoable{Type: Type, Label: "PAN-OS", Params: params, Outputs: outputs,
@@ -162,10 +166,33 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		}
 		targets = []string{""}
 	}
-	var done []string
+	// Through several firewalls a block may find the address blocked on
+	// some (someone else's block) and block it on others: it registers an
+	// owner tag beside the block tag where it put it, and the undo lifts
+	// the block only there (ownedTargets).
+	owner := ""
+	if len(targets) > 1 {
+		owner = ownerTag(tag)
+	}
+	only, err := ownedTargets(ctx, c, targets, ip, tag, owner, block)
+	if err != nil {
+		return nil, wrap(err)
+	}
+	var done, left []string
 	changed := false
 	for _, target := range targets {
-		already, err := panosTagOn(ctx, c, target, ip, tag, block)
+		var already bool
+		var err error
+		if only != nil && !slices.Contains(only, target) {
+			// Blocked here by someone else, or not at all: left as it is.
+			var st ipState
+			if st, err = panosState(ctx, c, target, ip, tag, owner); err == nil && st.tagged {
+				left = append(left, target)
+			}
+			already = true
+		} else {
+			already, err = panosTagOn(ctx, c, target, ip, tag, owner, block)
+		}
 		if err != nil {
 			if target != "" {
 				err = fmt.Errorf("on firewall %s: %w", target, err)
@@ -188,7 +215,64 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			changed = true
 		}
 	}
+	if len(left) > 0 {
+		out["left_on"] = left
+		c.LogAction("block left in place: not put by Riposte", "ip", ip, "tag", tag, "targets", strings.Join(left, ", "))
+	}
 	return out, nil
+}
+
+// ownerTag is the tag a block through several firewalls registers beside
+// tag where it put tag: "riposte." and the tag (a hash of it when that
+// would pass PAN-OS's 127 characters). A registered tag needs no tag
+// object, and no dynamic address group matches it unless one names it.
+func ownerTag(tag string) string {
+	const prefix = "riposte."
+	if len(prefix)+len(tag) <= 127 {
+		return prefix + tag
+	}
+	sum := sha256.Sum256([]byte(tag))
+	return prefix + hex.EncodeToString(sum[:8])
+}
+
+// unblockProgress is what an undo saves before it acts (connector
+// SaveProgress): the firewalls whose block it lifts. Its retry reads it,
+// since the owner tags it finds then may be gone with the blocks.
+type unblockProgress struct {
+	Owned []string `json:"panos_owned"`
+}
+
+// ownedTargets returns, for an undo through several firewalls (owner
+// set), the firewalls whose block carries the owner tag: the undo lifts
+// the block only there. nil (lift it wherever it is) for a block, a
+// single firewall, or when no firewall has an owner tag: a block put by
+// an earlier release, which registered none.
+func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, tag, owner string, block bool) ([]string, error) {
+	if block || owner == "" {
+		return nil, nil
+	}
+	var prev unblockProgress
+	if connector.LoadProgress(ctx, &prev) && prev.Owned != nil {
+		return prev.Owned, nil
+	}
+	owned := []string{}
+	for _, target := range targets {
+		st, err := panosState(ctx, c, target, ip, tag, owner)
+		if err != nil {
+			if target != "" {
+				err = fmt.Errorf("on firewall %s: %w", target, err)
+			}
+			return nil, err
+		}
+		if st.owned {
+			owned = append(owned, target)
+		}
+	}
+	if len(owned) == 0 {
+		return nil, nil
+	}
+	connector.SaveProgress(ctx, unblockProgress{Owned: owned})
+	return owned, nil
 }
 
 // panosForm is the form of one XML API call, redirected to a managed
@@ -252,49 +336,95 @@ func panosTargets(c *connector.Conn) []string {
 	return targets
 }
 
-// panosTagOn registers (or unregisters) the tag on one device; already
-// reports that nothing needed to change.
-func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag string, block bool) (already bool, err error) {
-	// Current state first: is the IP registered with the tag?
+// ipState is what one device has registered for an address: the block
+// tag, and the owner tag (ownerTag) beside it.
+type ipState struct{ tagged, owned bool }
+
+// panosState asks one device which of tag and owner the address has.
+func panosState(ctx context.Context, c *connector.Conn, target, ip, tag, owner string) (ipState, error) {
 	var show bytes.Buffer
 	show.WriteString("<show><object><registered-ip><ip>")
 	_ = xml.EscapeText(&show, []byte(ip))
 	show.WriteString("</ip></registered-ip></object></show>")
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "op", "cmd", show.String())})
 	if err != nil {
-		return false, err
+		return ipState{}, err
 	}
 	pr, err := parsePanos(c, resp)
 	if err != nil {
-		return false, err
+		return ipState{}, err
 	}
 	if pr.Status != "success" {
-		return false, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused the registered-ip Query: %s", c.Where(), pr.messages()))
+		return ipState{}, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s refused the registered-ip Query: %s", c.Where(), pr.messages()))
 	}
-	tagged := false
+	var st ipState
 	for _, e := range pr.Result.Entries {
 		if e.IP != ip {
 			continue
 		}
 		for _, t := range e.Tags {
-			if t == tag {
-				tagged = true
-			}
+			st.tagged = st.tagged || t == tag
+			st.owned = st.owned || (owner != "" && t == owner)
 		}
 	}
-	if tagged == block {
+	return st, nil
+}
+
+// panosTagOn registers (or unregisters) the tag on one device, with the
+// owner tag when owner is set (a block registers it where it puts the
+// tag; an undo removes it with the tag); already reports that the block
+// tag needed no change.
+func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner string, block bool) (already bool, err error) {
+	// Current state first: is the IP registered with the tag?
+	st, err := panosState(ctx, c, target, ip, tag, owner)
+	if err != nil {
+		return false, err
+	}
+	var tags []string
+	switch {
+	case block && !st.tagged:
+		tags = []string{tag}
+		if owner != "" && !st.owned {
+			tags = append(tags, owner)
+		}
+	case !block && (st.tagged || st.owned):
+		if st.tagged {
+			tags = []string{tag}
+		}
+		if st.owned {
+			tags = append(tags, owner)
+		}
+	}
+	if len(tags) == 0 || !block && !st.tagged {
+		if len(tags) > 0 {
+			// The owner tag of a block lifted by hand: removed, quietly.
+			if _, err := panosSend(ctx, c, target, ip, tags, false); err != nil {
+				return false, err
+			}
+		}
 		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag, "target", target)
 		return true, nil
 	}
-	msg, err := uidMessage(block, ip, tag)
+	already, err = panosSend(ctx, c, target, ip, tags, block)
+	if err != nil || already {
+		return already, err
+	}
+	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
+	return false, nil
+}
+
+// panosSend registers (or unregisters) tags for ip on one device; already
+// when the device answered that nothing needed to change.
+func panosSend(ctx context.Context, c *connector.Conn, target, ip string, tags []string, register bool) (already bool, err error) {
+	msg, err := uidMessage(register, ip, tags)
 	if err != nil {
 		return false, err
 	}
-	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "user-id", "cmd", msg)})
+	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "user-id", "cmd", msg)})
 	if err != nil {
 		return false, err
 	}
-	pr, err = parsePanos(c, resp)
+	pr, err := parsePanos(c, resp)
 	if err != nil {
 		return false, err
 	}
@@ -309,7 +439,6 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag string, 
 		}
 		return false, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m))
 	}
-	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
 	return false, nil
 }
 
@@ -371,7 +500,7 @@ func validTag(tag string) error {
 }
 
 // uidMessage builds the User-ID register/unregister document.
-func uidMessage(register bool, ip, tag string) (string, error) {
+func uidMessage(register bool, ip string, tags []string) (string, error) {
 	type entry struct {
 		IP         string   `xml:"ip,attr"`
 		Persistent string   `xml:"persistent,attr,omitempty"`
@@ -392,9 +521,9 @@ func uidMessage(register bool, ip, tag string) (string, error) {
 	}
 	m := message{Version: "2.0", Type: "update"}
 	if register {
-		m.Payload.Register = &list{Entries: []entry{{IP: ip, Persistent: "1", Tags: []string{tag}}}}
+		m.Payload.Register = &list{Entries: []entry{{IP: ip, Persistent: "1", Tags: tags}}}
 	} else {
-		m.Payload.Unregister = &list{Entries: []entry{{IP: ip, Tags: []string{tag}}}}
+		m.Payload.Unregister = &list{Entries: []entry{{IP: ip, Tags: tags}}}
 	}
 	b, err := xml.Marshal(m)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,8 +49,8 @@ func TestPanoramaTargetsEveryFirewall(t *testing.T) {
 		t.Errorf("output = %v", out)
 	}
 	for _, s := range panos.PanoramaSerials {
-		if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered(s, "203.0.113.77"); len(tags) != 1 || tags[0] != "riposte-blocked" {
-			t.Errorf("firewall %s: tags %v", s, tags)
+		if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered(s, "203.0.113.77"); !slices.Equal(tags, []string{"riposte-blocked", "riposte.riposte-blocked"}) {
+			t.Errorf("firewall %s: tags %v, want the block tag and its owner tag", s, tags)
 		}
 	}
 	if tags := lab.Fake[*panos.Fake](h.Lab).PanoramaRegistered("", "203.0.113.77"); len(tags) != 0 {

@@ -1,0 +1,97 @@
+package panos_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/riposte-dev/riposte/activities/panos"
+	"github.com/riposte-dev/riposte/internal/connectortest"
+	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/labkit"
+)
+
+const blockedIP = "203.0.113.77"
+
+// panoramaBoth points the connection at the lab's Panorama with both of
+// its firewalls as targets.
+func panoramaBoth(h *connectortest.Harness) *panos.Fake {
+	fake := lab.Fake[*panos.Fake](h.Lab)
+	labConn(h, fake.PanoramaURL(), panos.PanoramaSerials[0]+", "+panos.PanoramaSerials[1])
+	return fake
+}
+
+// analystBlock registers the block tag on the first firewall only, as an
+// analyst (or another tool) does before the run.
+func analystBlock(h *connectortest.Harness) {
+	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), panos.PanoramaSerials[0])
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "analyst")
+}
+
+// A block through Panorama that found the address already blocked on one
+// firewall (an analyst's block) and blocked it on the other answered
+// already: false, and its undo unregistered the tag on every firewall:
+// the release at contain_for or a rollback lifted the analyst's block too.
+// The block now registers an owner tag beside the block tag where it put
+// it, and the undo lifts the block only where that tag is.
+func TestUnblockThroughPanoramaLeavesABlockItDidNotPut(t *testing.T) {
+	h := connectortest.New(t)
+	analystBlock(h)
+	fake := panoramaBoth(h)
+	out := h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "k1")
+	if out["already"] != false {
+		t.Fatalf("block out %v: want already false (the second firewall was blocked)", out)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
+		t.Errorf("first firewall tags %v: the block must leave the analyst's registration as it was", tags)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[1], blockedIP); !slices.Contains(tags, "riposte-blocked") || !slices.Contains(tags, "riposte.riposte-blocked") {
+		t.Errorf("second firewall tags %v: want the block tag and its owner tag", tags)
+	}
+	out = h.MustRun("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k2")
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
+		t.Errorf("first firewall tags %v after the undo: the analyst's block was lifted", tags)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[1], blockedIP); len(tags) != 0 {
+		t.Errorf("second firewall tags %v after the undo: want none", tags)
+	}
+	if left, _ := out["left_on"].([]any); len(left) != 1 || left[0] != panos.PanoramaSerials[0] {
+		t.Errorf("unblock out %v: want left_on naming the first firewall", out)
+	}
+}
+
+// An undo whose answer was lost after it lifted the run's own block (the
+// owner tag gone with it) is retried: the retry must not take the
+// firewalls without an owner tag for blocks of an earlier release (which
+// it lifts everywhere) and lift the analyst's.
+func TestUnblockRetriedAfterALostAnswerLeavesABlockItDidNotPut(t *testing.T) {
+	h := connectortest.New(t)
+	analystBlock(h)
+	fake := panoramaBoth(h)
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "k1")
+	h.Lab.Kit.InjectFault("panos", labkit.Fault{Status: 503, Lost: true})
+	if _, err := h.RunWithRetries("panos.unblock_ip", map[string]any{"ip": blockedIP}, 3); err != nil {
+		t.Fatal(err)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
+		t.Errorf("first firewall tags %v after the retried undo: the analyst's block was lifted", tags)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[1], blockedIP); len(tags) != 0 {
+		t.Errorf("second firewall tags %v after the retried undo: want none", tags)
+	}
+}
+
+// A block put by an earlier release has no owner tag on any firewall: its
+// undo lifts the block tag wherever it is, as before.
+func TestUnblockOfABlockWithoutOwnerTagsLiftsItEverywhere(t *testing.T) {
+	h := connectortest.New(t)
+	analystBlock(h)
+	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), panos.PanoramaSerials[1])
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "old-release")
+	fake := panoramaBoth(h)
+	h.MustRun("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k2")
+	for _, s := range panos.PanoramaSerials {
+		if tags := fake.PanoramaRegistered(s, blockedIP); len(tags) != 0 {
+			t.Errorf("firewall %s tags %v: want the block lifted", s, tags)
+		}
+	}
+}
