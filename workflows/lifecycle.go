@@ -121,6 +121,27 @@ func (r *run) latestActive() (int64, bool) {
 	return latest, latest > 0
 }
 
+// afterWithdrawal says, for the history, why a record of the finding sent
+// after its withdrawal is ignored. One that reopens the finding (active,
+// and later than the withdrawing record) says what the analyst must do:
+// the response starts again only for a record sent once this run has
+// ended (docs/detections.md, "Known gap"); until then containment this
+// run holds stays as planned. Only the summary of a marker: replay-safe.
+func (r *run) afterWithdrawal(u FindingUpdate) string {
+	state, _ := u.Finding["state"].(string)
+	rt, timed := finding.RecordTime(u.Detection)
+	w := r.withdrawal
+	if state == "withdrawn" || !timed || w.RecordTime <= 0 || rt <= w.RecordTime {
+		return "finding record after the withdrawal: ignored"
+	}
+	why := fmt.Sprintf("finding reopened by the detector (record of %s, after the withdrawal of %s): ignored by this withdrawn run, which starts no step again",
+		time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(w.RecordTime).UTC().Format(time.RFC3339))
+	if h := r.nextHold(); h != nil {
+		why += fmt.Sprintf("; it holds containment until %s, released then as planned", h.Until.UTC().Format(time.RFC3339))
+	}
+	return why + ". Send the record again once this run has ended to start the response again, or contain by hand"
+}
+
 // LiveFinding is what QueryFinding returns.
 type LiveFinding struct {
 	Finding   map[string]any  `json:"finding"`
@@ -182,7 +203,7 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		return "finding record without a view: ignored"
 	}
 	if r.withdrawal != nil {
-		return "finding record after the withdrawal: ignored"
+		return r.afterWithdrawal(u)
 	}
 	now := workflow.Now(ctx)
 	state, _ := u.Finding["state"].(string)
