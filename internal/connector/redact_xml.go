@@ -449,17 +449,19 @@ type xmlPairs struct {
 	// ends[p]: where the end tag closing the element whose start tag is
 	// at p starts, for each start tag that has one.
 	ends map[int]int
-	// closing[f]: where the end tags of form f start, in order.
-	closing [len(xmlForms)][]int
+	// closing[f]: where the end tags of form f start, in order; outer[f][k]:
+	// the first start tag of the elements closed by closing[f][k:], -1 if
+	// one of them closes none.
+	closing, outer [len(xmlForms)][]int
 }
 
 // elementEnd is where the element whose start tag t is at p ends: the
-// start of its end tag, or the end of s when s ends inside it (no end
-// tag of its form follows: Snippet's cut). An element without an end tag
-// that is followed by others' (a '<password>' in prose, an HTML page's
-// unclosed tag) is not one: -1, and nothing is hidden, since hiding to
-// its parent's end could hide the name of a later pair whose value then
-// stays in clear.
+// start of its end tag, or the end of s when s ends inside it (each end
+// tag of its form that follows closes an element it holds: Snippet's
+// cut). An element without an end tag that is followed by another's end
+// tag (a '<password>' in prose, an HTML page's unclosed tag) is not one:
+// -1, and nothing is hidden, since hiding to its parent's end could hide
+// the name of a later pair whose value then stays in clear.
 func (x *xmlScan) elementEnd(p int, t xmlTag) int {
 	if x.pairs == nil {
 		x.pairs = pairXML(x.s)
@@ -467,7 +469,8 @@ func (x *xmlScan) elementEnd(p int, t xmlTag) int {
 	if e, ok := x.pairs.ends[p]; ok {
 		return e
 	}
-	if c := x.pairs.closing[t.form]; len(c) > 0 && c[len(c)-1] >= t.end {
+	c := x.pairs.closing[t.form]
+	if k := sort.SearchInts(c, t.end); k < len(c) && x.pairs.outer[t.form][k] < p {
 		return -1
 	}
 	return len(x.s)
@@ -485,7 +488,7 @@ func pairXML(s string) *xmlPairs {
 	for i := 0; ; {
 		p, f := nextXMLMarkup(s, i)
 		if p < 0 {
-			return px
+			break
 		}
 		t, ok := parseXMLTag(s, p, f)
 		if !ok || t.open || t.empty {
@@ -499,14 +502,23 @@ func pairXML(s string) *xmlPairs {
 		if !t.closing {
 			open[k] = append(open[k], p)
 		} else {
-			px.closing[f] = append(px.closing[f], p)
+			o := -1
 			if st := open[k]; len(st) > 0 {
-				px.ends[st[len(st)-1]] = p
+				o = st[len(st)-1]
+				px.ends[o] = p
 				open[k] = st[:len(st)-1]
 			}
+			px.closing[f] = append(px.closing[f], p)
+			px.outer[f] = append(px.outer[f], o)
 		}
 		i = t.end
 	}
+	for f := range px.outer {
+		for k := len(px.outer[f]) - 2; k >= 0; k-- {
+			px.outer[f][k] = min(px.outer[f][k], px.outer[f][k+1])
+		}
+	}
+	return px
 }
 
 // attrPairs redacts the value attribute of a tag whose key or name

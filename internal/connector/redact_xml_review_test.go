@@ -1,0 +1,45 @@
+package connector
+
+import (
+	"strings"
+	"testing"
+)
+
+// A secret's value holding elements, cut (Snippet's cut, a vendor's)
+// after an element inside it ends: the end tags that follow its start
+// close elements it holds, not the elements around it, so the text ends
+// inside it and it is hidden to the end. It was taken for an unclosed
+// tag in prose and kept.
+func TestRedactShapesNestedSecretValueCutAfterInnerEnd(t *testing.T) {
+	for _, tt := range []struct{ name, in, want, gone string }{
+		{"secret element, cut after its child",
+			`<login><user>bob</user><password><value>Tr0ub4dor3x</value>`,
+			`<login><user>bob</user><password>[REDACTED]`,
+			"Tr0ub4dor3x"},
+		{"secret element, cut in its end tag",
+			`<login><user>bob</user><password><value>Tr0ub4dor3x</value></pass`,
+			`<login><user>bob</user><password>[REDACTED]`,
+			"Tr0ub4dor3x"},
+		{"XML-RPC member, cut after the string",
+			`<struct><member><name>username</name><value><string>bob</string></value></member><member><name>password</name><value><string>Tr0ub4dor3x</string>`,
+			`<struct><member><name>username</name><value><string>bob</string></value></member><member><name>password</name><value>[REDACTED]`,
+			"Tr0ub4dor3x"},
+		{"XML-RPC member escaped, cut in the value's end tag",
+			`&lt;member&gt;&lt;name&gt;password&lt;/name&gt;&lt;value&gt;&lt;string&gt;Tr0ub4dor3x&lt;/string&gt;&lt;/va`,
+			`&lt;member&gt;&lt;name&gt;password&lt;/name&gt;&lt;value&gt;[REDACTED]`,
+			"Tr0ub4dor3x"},
+		// An unclosed tag in prose is followed by its parent's end tag:
+		// not cut, kept as before.
+		{"unclosed tag in prose",
+			`<p>Enter your <password> and <b>submit</b> it</p><div>request 42</div>`,
+			`<p>Enter your <password> and <b>submit</b> it</p><div>request 42</div>`, ""},
+	} {
+		got := RedactShapes(tt.in)
+		if got != tt.want {
+			t.Errorf("%s: RedactShapes(%s)\n got %s\nwant %s", tt.name, tt.in, got, tt.want)
+		}
+		if tt.gone != "" && strings.Contains(got, tt.gone) {
+			t.Errorf("%s: RedactShapes kept %q", tt.name, tt.gone)
+		}
+	}
+}
