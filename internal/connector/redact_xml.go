@@ -444,24 +444,25 @@ func isValueName(local string) bool {
 }
 
 // xmlPairs are the elements of s: where each start tag's element ends,
-// and where each form's end tags are.
+// and where the end tags are.
 type xmlPairs struct {
 	// ends[p]: where the end tag closing the element whose start tag is
 	// at p starts, for each start tag that has one.
 	ends map[int]int
-	// closing[f]: where the end tags of form f start, in order; outer[f][k]:
-	// the first start tag of the elements closed by closing[f][k:], -1 if
-	// one of them closes none.
-	closing, outer [len(xmlForms)][]int
+	// closing: where the end tags start, of every form, in order;
+	// outer[k]: the first start tag of the elements closed by
+	// closing[k:], -1 if one of them closes none.
+	closing, outer []int
 }
 
 // elementEnd is where the element whose start tag t is at p ends: the
 // start of its end tag, or the end of s when s ends inside it (each end
-// tag of its form that follows closes an element it holds: Snippet's
-// cut). An element without an end tag that is followed by another's end
-// tag (a '<password>' in prose, an HTML page's unclosed tag) is not one:
-// -1, and nothing is hidden, since hiding to its parent's end could hide
-// the name of a later pair whose value then stays in clear.
+// tag that follows closes an element it holds: Snippet's cut). An
+// element without an end tag that is followed by another's end tag, in
+// any form (a '<password>' in prose, an HTML page's unclosed tag, an
+// escaped tag in an HTML page's prose), is not one: -1, and nothing is
+// hidden, since hiding to its parent's end could hide the name of a
+// later pair whose value then stays in clear.
 func (x *xmlScan) elementEnd(p int, t xmlTag) int {
 	if x.pairs == nil {
 		x.pairs = pairXML(x.s)
@@ -469,8 +470,8 @@ func (x *xmlScan) elementEnd(p int, t xmlTag) int {
 	if e, ok := x.pairs.ends[p]; ok {
 		return e
 	}
-	c := x.pairs.closing[t.form]
-	if k := sort.SearchInts(c, t.end); k < len(c) && x.pairs.outer[t.form][k] < p {
+	c := x.pairs.closing
+	if k := sort.SearchInts(c, t.end); k < len(c) && x.pairs.outer[k] < p {
 		return -1
 	}
 	return len(x.s)
@@ -508,15 +509,13 @@ func pairXML(s string) *xmlPairs {
 				px.ends[o] = p
 				open[k] = st[:len(st)-1]
 			}
-			px.closing[f] = append(px.closing[f], p)
-			px.outer[f] = append(px.outer[f], o)
+			px.closing = append(px.closing, p)
+			px.outer = append(px.outer, o)
 		}
 		i = t.end
 	}
-	for f := range px.outer {
-		for k := len(px.outer[f]) - 2; k >= 0; k-- {
-			px.outer[f][k] = min(px.outer[f][k], px.outer[f][k+1])
-		}
+	for k := len(px.outer) - 2; k >= 0; k-- {
+		px.outer[k] = min(px.outer[k], px.outer[k+1])
 	}
 	return px
 }

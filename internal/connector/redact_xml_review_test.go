@@ -43,3 +43,19 @@ func TestRedactShapesNestedSecretValueCutAfterInnerEnd(t *testing.T) {
 		}
 	}
 }
+
+// An escaped secret element named in a page's prose (an HTML error page
+// telling which element is missing) is followed by the page's own tags,
+// not by its end tag: it is not an element holding elements, and the
+// page after it is kept, as before. It was hidden to the end of the text.
+func TestRedactShapesEscapedSecretTagInPageProse(t *testing.T) {
+	for _, in := range []string{
+		`<html><body><p>Send your &lt;password&gt; element <b>now</b>, as user svc-riposte.</p><p>Request id 42</p></body></html>`,
+		`<p>The &lt;SessionToken&gt; element is required.<br>See https://docs.example.com/auth</p><div>request id 42</div>`,
+		`<p>Send &lt;password&gt; and &lt;user&gt; elements.</p><p>Request id 42</p>`,
+	} {
+		if got := RedactShapes(in); got != in {
+			t.Errorf("RedactShapes(%s)\n got %s\nwant it kept", in, got)
+		}
+	}
+}
