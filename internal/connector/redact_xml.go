@@ -41,13 +41,14 @@ import (
 // or as Go and .NET's JSON encoders write it (\u003cKey\u003e, and
 // \u0026lt;Key\u0026gt; for escaped XML), and so may a CDATA section
 // (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ', \" (XML in a JSON
-// string), &quot;, &#34;, &amp;quot;, \u0026quot; or \u0022. A text or an attribute value still
-// open at the end of s (Snippet's cut) is redacted to the end, and so is
-// a text whose CDATA section never ends (what follows its start is still
-// read for pairs). The text is read from left to right, a part of it at
-// most a few times (a tag that turns out not to be one is read again from
-// its '<', a CDATA section that never ends from its start, its end looked
-// for once): the cost is linear (BenchmarkRedactXMLNameValues measures it).
+// string) or escaped as each form writes them (xmlQuotes). A text or an
+// attribute value still open at the end of s (Snippet's cut) is redacted
+// to the end, and so is a text whose CDATA section never ends (what
+// follows its start is still read for pairs). The text is read from left
+// to right, a part of it at most a few times (a tag that turns out not to
+// be one is read again from its '<', a CDATA section that never ends from
+// its start, its end looked for once): the cost is linear
+// (BenchmarkRedactXMLNameValues measures it).
 func redactXMLNameValues(s string) string {
 	if !strings.ContainsAny(s, "<&\\") {
 		return s
@@ -121,9 +122,15 @@ func (form xmlForm) tagEnd(s string) int {
 	return 0
 }
 
-// xmlQuotes are the ways an attribute value is quoted, in each xmlForm;
-// \" before ".
-var xmlQuotes = [...]string{`\"`, `"`, `'`, "&quot;", "&#34;", "&#x22;", "&amp;quot;", `\u0026quot;`, `\u0022`}
+// xmlQuotes are the ways an attribute value is quoted, in each xmlForm
+// (Go's escapers write &#34; and &#39;, Java's &apos;, Python's &#x27;,
+// .NET's JSON encoder \u0022 and \u0027); \" before ".
+var xmlQuotes = [...]string{
+	`\"`, `"`, `'`, `\u0022`, `\u0027`,
+	"&quot;", "&#34;", "&#x22;", "&apos;", "&#39;", "&#x27;",
+	"&amp;quot;", "&amp;#34;", "&amp;apos;", "&amp;#39;",
+	`\u0026quot;`, `\u0026#34;`, `\u0026apos;`, `\u0026#39;`,
+}
 
 // xmlTag is a start tag, an end tag or an empty-element tag; s[end:]
 // follows it.

@@ -59,3 +59,43 @@ func TestRedactShapesEscapedSecretTagInPageProse(t *testing.T) {
 		}
 	}
 }
+
+// Attribute quotes as the escapers of each form write them were not read,
+// and the value of an <add key="ApiKey" value="…"/> was kept: Go's
+// encoding/xml and html escape a double quote as &#34; and a single one
+// as &#39;, so escaped XML in Go's JSON reads \u0026#34; and escaped
+// twice &amp;#34;; Java's XML escapers write &apos;, Python's html.escape
+// &#x27;, .NET's JSON encoder \u0027.
+func TestRedactShapesAttributeQuotesOfEachForm(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"Go's escaped XML in Go's JSON",
+			`{"request":"\u0026lt;add key=\u0026#34;ApiKey\u0026#34; value=\u0026#34;Tr0ub4dor3x\u0026#34;/\u0026gt;"}`,
+			`{"request":"\u0026lt;add key=\u0026#34;ApiKey\u0026#34; value=\u0026#34;[REDACTED]\u0026#34;/\u0026gt;"}`},
+		{"Go's escaped XML escaped again",
+			`&amp;lt;add key=&amp;#34;ApiKey&amp;#34; value=&amp;#34;Tr0ub4dor3x&amp;#34;/&amp;gt;`,
+			`&amp;lt;add key=&amp;#34;ApiKey&amp;#34; value=&amp;#34;[REDACTED]&amp;#34;/&amp;gt;`},
+		{"single quotes, &#39;",
+			`&lt;add key=&#39;ApiKey&#39; value=&#39;Tr0ub4dor3x&#39;/&gt;`,
+			`&lt;add key=&#39;ApiKey&#39; value=&#39;[REDACTED]&#39;/&gt;`},
+		{"single quotes, &#39; in Go's JSON",
+			`{"request":"\u0026lt;add key=\u0026#39;ApiKey\u0026#39; value=\u0026#39;Tr0ub4dor3x\u0026#39;/\u0026gt;"}`,
+			`{"request":"\u0026lt;add key=\u0026#39;ApiKey\u0026#39; value=\u0026#39;[REDACTED]\u0026#39;/\u0026gt;"}`},
+		{"single quotes, &apos;",
+			`&lt;add key=&apos;ApiKey&apos; value=&apos;Tr0ub4dor3x&apos;/&gt;`,
+			`&lt;add key=&apos;ApiKey&apos; value=&apos;[REDACTED]&apos;/&gt;`},
+		{"single quotes, &#x27;",
+			`&lt;add key=&#x27;ApiKey&#x27; value=&#x27;Tr0ub4dor3x&#x27;/&gt;`,
+			`&lt;add key=&#x27;ApiKey&#x27; value=&#x27;[REDACTED]&#x27;/&gt;`},
+		{"single quotes, \\u0027",
+			`{"request":"\u003Cadd key=\u0027ApiKey\u0027 value=\u0027Tr0ub4dor3x\u0027/\u003E"}`,
+			`{"request":"\u003Cadd key=\u0027ApiKey\u0027 value=\u0027[REDACTED]\u0027/\u003E"}`},
+	} {
+		got := RedactShapes(tt.in)
+		if got != tt.want {
+			t.Errorf("%s: RedactShapes(%s)\n got %s\nwant %s", tt.name, tt.in, got, tt.want)
+		}
+		if strings.Contains(got, "Tr0ub4dor3x") {
+			t.Errorf("%s: RedactShapes kept the value", tt.name)
+		}
+	}
+}
