@@ -269,11 +269,15 @@ func (x *xmlScan) scan() {
 		}
 		if x.secret && isValueName(xmlLocal(t.name)) {
 			// The value of a secret's name holds elements (XML-RPC's
-			// <value><string>…</string></value>): hidden to its end
-			// tag, in the same run; what it holds is read on.
+			// <value><string>…</string></value>): a value of the run,
+			// to its end tag, which does not end the run (a value after
+			// it is the pair's too, as once it reads [REDACTED]).
 			if e := x.elementEnd(p, t); e >= 0 {
-				x.add(t.end, e)
-				i = t.end
+				x.leaf(t, t.end, e)
+				i = e
+				if n, ok := parseXMLTag(s, e, t.form); ok && n.closing {
+					i = n.end
+				}
 				continue
 			}
 		}

@@ -99,3 +99,18 @@ func TestRedactShapesAttributeQuotesOfEachForm(t *testing.T) {
 		}
 	}
 }
+
+// A secret's value holding elements ended the run of its name at its end
+// tag: a value after it (a pair given two values) was kept, and hidden
+// only when the text was redacted again, the first value then a leaf.
+func TestRedactShapesValueAfterNestedSecretValue(t *testing.T) {
+	in := `<property><name>db.password</name><value><encrypted>Tr0ub4dor3x</encrypted></value><value>hunter2secret</value><description>d</description></property>`
+	want := `<property><name>db.password</name><value>[REDACTED]</value><value>[REDACTED]</value><description>d</description></property>`
+	once := RedactShapes(in)
+	if once != want {
+		t.Errorf("RedactShapes(%s)\n got %s\nwant %s", in, once, want)
+	}
+	if twice := RedactShapes(once); twice != once {
+		t.Errorf("RedactShapes not idempotent:\n once %s\ntwice %s", once, twice)
+	}
+}
