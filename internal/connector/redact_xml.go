@@ -172,8 +172,8 @@ type xmlScan struct {
 	walked map[[2]int]textStop
 	passed []int
 	// keyed: the last leaf of the current run is a key element naming a
-	// secret; the leaf after it is its value (a property list's
-	// <key>Password</key><string>…</string>).
+	// secret; the leaf after it is its value if it is named by a property
+	// list's type (<key>Password</key><string>…</string>).
 	keyed bool
 	// pairs: where elements end (see elementEnd), built on first use.
 	pairs *xmlPairs
@@ -421,7 +421,7 @@ func (x *xmlScan) leaf(t xmlTag, a, b int) {
 		}
 	case isValueName(local):
 		x.values = append(x.values, [2]int{a, b})
-	case x.keyed:
+	case x.keyed && isPlistValueName(local):
 		x.add(a, b)
 	}
 	x.keyed = keyed
@@ -452,6 +452,16 @@ func (x *xmlScan) flush(secret bool) {
 // isValueName: the local name of the element holding a pair's value.
 func isValueName(local string) bool {
 	return strings.EqualFold(local, "value") || strings.EqualFold(local, "parametervalue")
+}
+
+// isPlistValueName: the name of a property list's value holding text,
+// its type; an S3 <Key> is followed by other elements (<RequestId>).
+func isPlistValueName(local string) bool {
+	switch strings.ToLower(local) {
+	case "string", "data", "integer", "real", "date":
+		return true
+	}
+	return false
 }
 
 // xmlPairs are the elements of s: where each start tag's element ends,

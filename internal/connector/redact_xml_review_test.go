@@ -114,3 +114,18 @@ func TestRedactShapesValueAfterNestedSecretValue(t *testing.T) {
 		t.Errorf("RedactShapes not idempotent:\n once %s\ntwice %s", once, twice)
 	}
 }
+
+// Only a property list's value element follows its key: S3 names an
+// object by <Key>, and a key ending in a secret's name (an object
+// config/db.password) hid the element after it, the error's RequestId or
+// the listing's LastModified, which are not its value.
+func TestRedactShapesKeyFollowedByOtherThanPlistValue(t *testing.T) {
+	for _, in := range []string{
+		`<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>config/db.password</Key><RequestId>4442587FB7D0A2F9</RequestId><HostId>eXample</HostId></Error>`,
+		`<ListBucketResult><Contents><Key>prod/api_key</Key><LastModified>2026-01-02T03:04:05.000Z</LastModified><Size>42</Size></Contents></ListBucketResult>`,
+	} {
+		if got := RedactShapes(in); got != in {
+			t.Errorf("RedactShapes(%s)\n got %s\nwant it kept", in, got)
+		}
+	}
+}
