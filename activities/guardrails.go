@@ -3,11 +3,13 @@ package activities
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -286,7 +288,7 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 			d, err = checkInCall(ctx, check, call)
 			stop()
 			if err != nil {
-				recordAttempt(ctx, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true, MayHaveActed: prev.Silent})
+				recordAttempt(ctx, progress, attemptRecord{Attempt: attemptOf(ctx), Unanswered: true, MayHaveActed: prev.Silent})
 				var ae *temporal.ApplicationError
 				if prev.Silent && errors.As(err, &ae) {
 					err = guardrailsUnavailable(errors.New(silentBefore + "; " + ae.Message()))
@@ -302,12 +304,12 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 		}
 		// A long call's periodic heartbeats carry the decision too.
 		rec := attemptRecord{Attempt: attemptOf(ctx), Allowed: &d}
-		progress.Set(rec)
+		progress.SetRecord(rec)
 		inner := call
 		inner.Guardrail = nil
 		out, err := act(ctx, inner)
 		if err != nil {
-			recordAttempt(ctx, rec)
+			recordAttempt(ctx, progress, rec)
 			return nil, withDecision(err, d)
 		}
 		res := make(map[string]any, len(out)+1)
@@ -318,7 +320,9 @@ func CheckedAction(check CheckFunc, act ActionFunc) ActionFunc {
 }
 
 // attemptRecord is how an attempt of a checked call ended, in its
-// heartbeat details, for the next attempt.
+// heartbeat details, for the next attempt. Its keys start with
+// attemptRecordPrefix: the details the handler saved (connector
+// SaveProgress) ride in the same object.
 type attemptRecord struct {
 	Attempt int32 `json:"riposte_guardrail_attempt"`
 	// Allowed is the decision the attempt acted under.
@@ -328,6 +332,9 @@ type attemptRecord struct {
 	// MayHaveActed: an attempt before this unanswered one was silent.
 	MayHaveActed bool `json:"riposte_guardrail_may_have_acted,omitempty"`
 }
+
+// attemptRecordPrefix starts every key of attemptRecord.
+const attemptRecordPrefix = "riposte_guardrail_"
 
 // earlier is what an attempt knows of the ones before it.
 type earlier struct {
@@ -349,7 +356,16 @@ func earlierAttempt(ctx context.Context, progress *connector.Progress) earlier {
 	}
 	var rec attemptRecord
 	if activity.GetHeartbeatDetails(ctx, &rec) == nil && rec.Attempt > 0 {
-		progress.Set(rec)
+		progress.SetRecord(rec)
+		// What the handler saved rides beside the record (connector
+		// Progress): kept for this attempt's heartbeats.
+		var handler map[string]json.RawMessage
+		if activity.GetHeartbeatDetails(ctx, &handler) == nil {
+			maps.DeleteFunc(handler, func(k string, _ json.RawMessage) bool { return strings.HasPrefix(k, attemptRecordPrefix) })
+			if len(handler) > 0 {
+				progress.Set(handler)
+			}
+		}
 		switch {
 		case rec.Allowed != nil && rec.Allowed.Decision == policy.Allow:
 			// Whatever the attempts since did, they acted under it too.
@@ -387,14 +403,17 @@ func attemptOf(ctx context.Context) int32 {
 	return activity.GetInfo(ctx).Attempt
 }
 
-// recordAttempt leaves rec for the next attempt. Only on the way out of a
-// failed attempt: the SDK sends it at once, or with the buffered
-// heartbeat it flushes before reporting the failure.
-func recordAttempt(ctx context.Context, rec attemptRecord) {
+// recordAttempt leaves rec for the next attempt, beside what the handler
+// saved for it (progress). Only on the way out of a failed attempt: the
+// SDK sends it at once, or with the buffered heartbeat it flushes before
+// reporting the failure.
+func recordAttempt(ctx context.Context, progress *connector.Progress, rec attemptRecord) {
+	progress.SetRecord(rec)
 	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).IsLocalActivity {
 		return
 	}
-	activity.RecordHeartbeat(ctx, rec)
+	d, _ := progress.Details()
+	activity.RecordHeartbeat(ctx, d)
 }
 
 func checkInCall(ctx context.Context, check CheckFunc, call Call) (policy.Decision, error) {

@@ -253,6 +253,9 @@ func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, 
 	}
 	var prev unblockProgress
 	if connector.LoadProgress(ctx, &prev) && prev.Owned != nil {
+		// Saved again: this attempt's heartbeats would otherwise go
+		// without it, and a later retry find neither it nor owner tags.
+		connector.SaveProgress(ctx, prev)
 		return prev.Owned, nil
 	}
 	owned := []string{}
