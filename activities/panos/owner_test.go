@@ -21,10 +21,10 @@ func panoramaBoth(h *connectortest.Harness) *panos.Fake {
 }
 
 // analystBlock registers the block tag on the first firewall only, as an
-// analyst (or another tool) does before the run.
+// analyst (or another tool) does before the run: the tag alone (a block
+// by Riposte through that one firewall carries an owner tag).
 func analystBlock(h *connectortest.Harness) {
-	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), panos.PanoramaSerials[0])
-	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "analyst")
+	handTag(h.T, h, panos.PanoramaSerials[0], true, "riposte-blocked")
 }
 
 // A block through Panorama that found the address already blocked on one
@@ -85,8 +85,8 @@ func TestUnblockRetriedAfterALostAnswerLeavesABlockItDidNotPut(t *testing.T) {
 func TestUnblockOfABlockWithoutOwnerTagsLiftsItEverywhere(t *testing.T) {
 	h := connectortest.New(t)
 	analystBlock(h)
-	labConn(h, lab.Fake[*panos.Fake](h.Lab).PanoramaURL(), panos.PanoramaSerials[1])
-	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "old-release")
+	// The earlier release's block: the tag alone.
+	handTag(t, h, panos.PanoramaSerials[1], true, "riposte-blocked")
 	fake := panoramaBoth(h)
 	h.MustRun("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k2")
 	for _, s := range panos.PanoramaSerials {

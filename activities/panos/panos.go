@@ -169,9 +169,13 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	// Through several firewalls a block may find the address blocked on
 	// some (someone else's block) and block it on others: it registers an
 	// owner tag beside the block tag where it put it, and the undo lifts
-	// the block only there (ownedTargets).
+	// the block only there (ownedTargets). Through one firewall too: the
+	// connection's target list may grow before the undo (a block without
+	// owner tags is lifted everywhere), and an undo through fewer
+	// firewalls must remove the owner tag with the block, or it claims
+	// the next block put there by hand.
 	owner := ""
-	if len(targets) > 1 {
+	if targets[0] != "" {
 		owner = ownerTag(tag)
 	}
 	only, err := ownedTargets(ctx, c, targets, ip, tag, owner, block)
@@ -222,8 +226,8 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	return out, nil
 }
 
-// ownerTag is the tag a block through several firewalls registers beside
-// tag where it put tag: "riposte." and the tag (a hash of it when that
+// ownerTag is the tag a block through Panorama registers beside tag on
+// the firewalls where it put tag: "riposte." and the tag (a hash of it when that
 // would pass PAN-OS's 127 characters). A registered tag needs no tag
 // object, and no dynamic address group matches it unless one names it.
 func ownerTag(tag string) string {
@@ -242,11 +246,11 @@ type unblockProgress struct {
 	Owned []string `json:"panos_owned"`
 }
 
-// ownedTargets returns, for an undo through several firewalls (owner
-// set), the firewalls whose block carries the owner tag: the undo lifts
-// the block only there. nil (lift it wherever it is) for a block, a
-// single firewall, or when no firewall has an owner tag: a block put by
-// an earlier release, which registered none.
+// ownedTargets returns, for an undo through Panorama (owner set), the
+// firewalls whose block carries the owner tag: the undo lifts the block
+// only there. nil (lift it wherever it is) for a block, a firewall
+// connection, or when no firewall has an owner tag: a block put by an
+// earlier release, which registered none.
 func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, tag, owner string, block bool) ([]string, error) {
 	if block || owner == "" {
 		return nil, nil

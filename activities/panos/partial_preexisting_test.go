@@ -22,8 +22,7 @@ func TestBlockIPFailedAfterOnlyExistingBlocksIsNotPartial(t *testing.T) {
 	h := connectortest.New(t)
 	fake := lab.Fake[*panos.Fake](h.Lab)
 	// An analyst's block on the first firewall.
-	labConn(h, fake.PanoramaURL(), panos.PanoramaSerials[0])
-	h.MustRun("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "analyst")
+	analystBlock(h)
 	labConn(h, fake.PanoramaURL(), panos.PanoramaSerials[0]+", 000000000000")
 	_, err := h.Run("panos.block_ip", map[string]any{"ip": "203.0.113.77"}, "k1")
 	if err == nil {
