@@ -26,6 +26,13 @@ import (
 // failed attempt leaves its guardrail record in them.
 func runChecked(t *testing.T, h *connectortest.Harness, action string, params map[string]any, attempts int32, onAttempt ...func(attempt int32)) (map[string]any, error) {
 	t.Helper()
+	return runAttempts(t, h, action, params, attempts, true, onAttempt...)
+}
+
+// runAttempts runs action with up to attempts tries, as a checked call
+// or not, calling onAttempt as each attempt starts.
+func runAttempts(t *testing.T, h *connectortest.Harness, action string, params map[string]any, attempts int32, checked bool, onAttempt ...func(attempt int32)) (map[string]any, error) {
+	t.Helper()
 	g, err := activities.NewGuardrails(nil, "q", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -42,12 +49,18 @@ func runChecked(t *testing.T, h *connectortest.Harness, action string, params ma
 	wf := func(ctx workflow.Context, call activities.Call) (map[string]any, error) {
 		ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: rp})
 		var out map[string]any
-		err := workflow.ExecuteActivity(ctx, catalog.CheckedActivity(call.Action), call).Get(ctx, &out)
+		name := call.Action
+		if call.Guardrail != nil {
+			name = catalog.CheckedActivity(name)
+		}
+		err := workflow.ExecuteActivity(ctx, name, call).Get(ctx, &out)
 		return out, err
 	}
 	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "run-checked"})
 	call := h.Call(action, params, "wf-test/step/0")
-	call.Guardrail = &policy.Request{Action: action, Params: params}
+	if checked {
+		call.Guardrail = &policy.Request{Action: action, Params: params}
+	}
 	env.ExecuteWorkflow("run-checked", call)
 	if !env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")

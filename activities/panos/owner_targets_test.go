@@ -10,6 +10,7 @@ import (
 	"github.com/riposte-dev/riposte/activities/panos"
 	"github.com/riposte-dev/riposte/internal/connectortest"
 	"github.com/riposte-dev/riposte/internal/lab"
+	"github.com/riposte-dev/riposte/internal/labkit"
 )
 
 // handTag registers (or unregisters) tags for blockedIP on one firewall
@@ -88,5 +89,26 @@ func TestUnblockThroughOneFirewallRemovesTheOwnerTag(t *testing.T) {
 	h.MustRun("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k4")
 	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
 		t.Errorf("first firewall tags %v after the second run's undo: the analyst's block was lifted", tags)
+	}
+}
+
+// An undo's retry that failed on the firewall whose block it lifts said
+// "partially applied: done on firewall …" naming the firewall whose
+// block it left in place (an analyst's): no attempt acted there.
+func TestUnblockFailureDoesNotCountAFirewallItLeft(t *testing.T) {
+	h := connectortest.New(t)
+	analystBlock(h)
+	panoramaBoth(h)
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "k1")
+	_, err := runAttempts(t, h, "panos.unblock_ip", map[string]any{"ip": blockedIP}, 2, false, func(attempt int32) {
+		// The first attempt fails before it acts; the second on the
+		// unregister of its own block.
+		h.Lab.Kit.InjectFault("panos", labkit.Fault{Status: 503, Lost: attempt == 2})
+	})
+	if err == nil {
+		t.Fatal("want a failure")
+	}
+	if strings.Contains(err.Error(), "done on firewall "+panos.PanoramaSerials[0]) {
+		t.Errorf("err = %v: names the firewall whose block the undo left", err)
 	}
 }

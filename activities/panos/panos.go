@@ -187,7 +187,8 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	for _, target := range targets {
 		var already bool
 		var err error
-		if only != nil && !slices.Contains(only, target) {
+		skipped := only != nil && !slices.Contains(only, target)
+		if skipped {
 			// Blocked here by someone else, or not at all: left as it is.
 			var st ipState
 			if st, err = panosState(ctx, c, target, ip, tag, owner); err == nil && st.tagged {
@@ -211,7 +212,9 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			}
 			return nil, wrap(err)
 		}
-		if target != "" {
+		if target != "" && !skipped {
+			// A firewall whose block the undo leaves was not acted on by
+			// any attempt: not "done" in a partially applied failure.
 			done = append(done, target)
 		}
 		if !already {
