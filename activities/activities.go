@@ -149,7 +149,7 @@ func act(ctx context.Context, d Definition, env *Env, call Call) (map[string]any
 // the call never completed there) is false: the containment may be
 // someone else's, and the run must not lift it.
 func appliedBeforeReset(ctx context.Context, env *Env, call Call) bool {
-	if call.ResetFrom == "" || env.PriorCall == nil {
+	if call.ResetFrom == "" && call.ContinuedFrom == "" || env.PriorCall == nil {
 		return false
 	}
 	applied, err := env.PriorCall(ctx, call)

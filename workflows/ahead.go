@@ -156,6 +156,7 @@ func (r *run) finishAhead(ctx workflow.Context, i int, a *ranAhead) {
 	// As runStep after a call that succeeded (no-ops for the read and
 	// notify actions run ahead, kept so the two paths cannot drift).
 	r.undoneBy(ctx, cs, a.Params)
+	r.tookOver(cs, a.Params, a.Output)
 	if !r.heldElsewhere(ctx, cs, a.Output) {
 		r.addHold(ctx, cs, []map[string]any{a.Params})
 	}

@@ -52,6 +52,11 @@ type Hold struct {
 	// place that a rollback which failed for the others undid: the run's
 	// release and a retried rollback skip them (releasedBy).
 	UndoneTargets []map[string]any `json:"undone_targets,omitempty"`
+	// InheritedFrom is the withdrawn run that held it before this run
+	// continued it (Input.Inherited); Step is then inheritedPrefix and
+	// that run's step id, so that nothing keyed by this run's step ids
+	// (releases, rollback marks, undo pairing) takes it for the step's.
+	InheritedFrom string `json:"inherited_from,omitempty"`
 	params        []map[string]any
 	// undone marks the targets (indexes of params) a later step of the run
 	// undid while the others stay held; the release skips them. State
@@ -121,6 +126,9 @@ func (r *run) watchHolds(ctx workflow.Context) {
 // holds-while-running) the run's end clears HoldUntil.
 func (r *run) releaseDue(ctx workflow.Context) {
 	for ctx.Err() == nil { // cancelled: releaseHolds notes the holds
+		if r.reopened != nil {
+			return // handed over to the run this one continues as
+		}
 		next := r.nextHold()
 		if next == nil {
 			// A rollback whose mark released the holds may yet fail and
@@ -128,7 +136,9 @@ func (r *run) releaseDue(ctx workflow.Context) {
 			if r.stepsDone && r.rollbackWaits == 0 {
 				return
 			}
-			_ = workflow.Await(ctx, func() bool { return (r.stepsDone && r.rollbackWaits == 0) || r.nextHold() != nil })
+			_ = workflow.Await(ctx, func() bool {
+				return (r.stepsDone && r.rollbackWaits == 0) || r.nextHold() != nil || r.reopened != nil
+			})
 			continue
 		}
 		until := next.Until
@@ -142,9 +152,9 @@ func (r *run) releaseDue(ctx workflow.Context) {
 				Timeout:      wait,
 				TimerOptions: workflow.TimerOptions{Summary: fmt.Sprintf("contain_for: release %s at %s (%s)", next.Step, until.UTC().Format(time.RFC3339), next.Undo)},
 			}, func() bool {
-				return !next.Until.Equal(until) || next.ReleasedAt != nil || r.nextHold() != next
+				return !next.Until.Equal(until) || next.ReleasedAt != nil || r.nextHold() != next || r.reopened != nil
 			})
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || r.reopened != nil {
 				continue
 			}
 			if !next.Until.Equal(until) && next.ReleasedAt == nil && r.outcomes {
@@ -271,7 +281,9 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			r.rolledBack = &rb
 			var released []*Hold
 			for _, h := range r.holds {
-				if h.ReleasedAt == nil {
+				// An inherited hold is not among the steps the rollback
+				// undid: it keeps its release.
+				if h.ReleasedAt == nil && h.InheritedFrom == "" {
 					h.ReleasedAt = &now
 					h.Extensions = append(h.Extensions, releasedByRollback+rb.RollbackID+" ("+rb.By+")")
 					released = append(released, h)

@@ -185,6 +185,9 @@ type run struct {
 	// run's view (other than the requester): they may not decide the
 	// gates opened after (Gate.Submitters).
 	submitters []string
+	// reopened is the record that reopened the withdrawn run's finding:
+	// the run continues as a new run for it (reopen.go).
+	reopened *FindingUpdate
 }
 
 // Run executes the playbook in input as a DAG. It returns the result, or a
@@ -254,6 +257,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	if err := r.registerLifecycle(ctx); err != nil {
 		return nil, err
 	}
+	r.takeOverInherited(ctx)
 	if input.Rev >= RevLean {
 		workflow.SetCurrentDetails(ctx, r.details(RunRunning))
 	} else {
@@ -285,6 +289,9 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	r.reviewLateContainment(ctx)
 	r.releaseHolds(ctx)
 	r.awaitLifecycle(ctx)
+	if r.reopened != nil && ctx.Err() == nil {
+		return nil, r.continueReopened(ctx)
+	}
 	res.Steps = r.snapshot()
 	res.Gates = r.gateList()
 	for _, h := range r.holds {

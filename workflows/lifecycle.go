@@ -123,15 +123,15 @@ func (r *run) latestActive() (int64, bool) {
 
 // afterWithdrawal says, for the history, why a record of the finding sent
 // after its withdrawal is ignored. One that reopens the finding (active,
-// and later than the withdrawing record) says what the analyst must do:
-// the response starts again only for a record sent once this run has
-// ended (docs/detections.md, "Known gap"); until then containment this
-// run holds stays as planned. Only the summary of a marker: replay-safe.
+// and later than the withdrawing record) in a run recorded before
+// changeReopenContinues says what the analyst must do: the response starts
+// again only for a record sent once this run has ended; until then
+// containment this run holds stays as planned. Only the summary of a
+// marker: replay-safe.
 func (r *run) afterWithdrawal(u FindingUpdate) string {
-	state, _ := u.Finding["state"].(string)
-	rt, timed := finding.RecordTime(u.Detection)
+	rt, ok := r.reopening(u)
 	w := r.withdrawal
-	if state == "withdrawn" || !timed || w.RecordTime <= 0 || rt <= w.RecordTime {
+	if !ok {
 		return "finding record after the withdrawal: ignored"
 	}
 	why := fmt.Sprintf("finding reopened by the detector (record of %s, after the withdrawal of %s): ignored by this withdrawn run, which starts no step again",
@@ -203,6 +203,9 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		return "finding record without a view: ignored"
 	}
 	if r.withdrawal != nil {
+		if why, ok := r.reopen(ctx, u); ok {
+			return why
+		}
 		return r.afterWithdrawal(u)
 	}
 	now := workflow.Now(ctx)

@@ -66,6 +66,7 @@ func (r *run) runStep(ctx workflow.Context, i int) {
 	}
 	if status == playbook.StatusSucceeded {
 		r.undoneBy(ctx, cs, params)
+		r.tookOver(cs, params, out)
 		if !r.heldElsewhere(ctx, cs, out) {
 			r.addHold(ctx, cs, []map[string]any{params})
 		}
@@ -238,6 +239,9 @@ func (r *run) runForEach(ctx workflow.Context, i int, env *conditions.Env) {
 	r.itemsUndid(ctx, cs, results)
 	var held []map[string]any
 	for _, res := range results {
+		if p, ok := res.Params.(map[string]any); ok && res.Status == playbook.StatusSucceeded {
+			r.tookOver(cs, p, res.Output)
+		}
 		if res.Status == playbook.StatusSucceeded && !r.heldElsewhere(ctx, cs, res.Output) {
 			held = append(held, res.Params.(map[string]any))
 		}
@@ -378,6 +382,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		IdempotencyKey: key,
 		DryRun:         r.input.Simulated(),
 		ResetFrom:      r.resetFrom(),
+		ContinuedFrom:  r.input.ReopenedFrom,
 		Guardrail:      guard,
 		Ahead:          ahead,
 	}

@@ -89,6 +89,25 @@ type Input struct {
 	// recorded before it existed, keep revision 0, which keeps their
 	// histories replayable.
 	Rev int `json:"rev,omitempty"`
+	// ReopenedFrom is the run this one continues (continue-as-new): a
+	// withdrawn run that a record reopening its finding reached while it
+	// still ran (changeReopenContinues). Its calls carry it
+	// (catalog.Call.ContinuedFrom): containment that run applied and did
+	// not undo is this run's own when a step finds it in place.
+	ReopenedFrom string `json:"reopened_from,omitempty"`
+	// Inherited are the holds (contain_for) that run still had: this run
+	// releases them when they fall due, unless one of its own steps takes
+	// their target over (its call finds it in place).
+	Inherited []InheritedHold `json:"inherited,omitempty"`
+}
+
+// InheritedHold is a hold a run hands over to the run it continues as.
+type InheritedHold struct {
+	Step       string           `json:"step"`
+	Undo       string           `json:"undo"`
+	Until      time.Time        `json:"until"`
+	Extensions []string         `json:"extensions,omitempty"`
+	Targets    []map[string]any `json:"targets"`
 }
 
 // PlaybookRef is a playbook version: its name, version and digest (the

@@ -98,6 +98,11 @@ type RunDetail struct {
 	// it (Describe's ResetRunId).
 	ResetFrom *ResetFrom `json:"reset_from,omitempty"`
 	ResetTo   string     `json:"reset_to,omitempty"`
+	// ReopenedFrom is set on a run that continues a withdrawn run whose
+	// finding its detector reopened (workflows reopen.go): that run's id.
+	// ContinuedAs is set on that withdrawn run: the run it continued as.
+	ReopenedFrom string `json:"reopened_from,omitempty"`
+	ContinuedAs  string `json:"continued_as,omitempty"`
 }
 
 // ResetFrom is where a reset run was reset from (endedruns.Reset).
@@ -428,12 +433,22 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	runID = d.RunID
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	s.resets(ctx, d, desc.GetWorkflowExtendedInfo())
+	if first := desc.GetWorkflowExecutionInfo().GetFirstRunId(); first != "" && first != runID {
+		d.ReopenedFrom = s.continuedFrom(ctx, workflowID, runID)
+	}
 	if d.Kind == KindRollback {
 		s.rollbackDetail(ctx, d, closed)
 		return d, nil
 	}
 	s.rolledBackBy(ctx, d)
-	if closed {
+	// A run that continued as a new run (a withdrawn run whose finding was
+	// reopened) has no result of its own: Get would follow the chain and
+	// wait for the new run's. Its queries answer from its history.
+	continued := desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+	if continued {
+		d.ContinuedAs = s.continuedAs(ctx, workflowID, runID)
+	}
+	if closed && !continued {
 		var res workflows.Result
 		err := s.Temporal.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res)
 		var ae *temporal.ApplicationError

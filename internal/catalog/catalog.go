@@ -216,6 +216,11 @@ type Call struct {
 	// run it was reset from out of the reset's record in the call's run
 	// (system.resetBase) and uses ResetFrom only when it has none.
 	ResetFrom string `json:"reset_from,omitempty"`
+	// ContinuedFrom: the call's run continues a withdrawn run of the same
+	// workflow id that a record reopening its finding reached (workflows
+	// Input.ReopenedFrom): containment that run applied and did not undo
+	// is the call's own when found in place, as for ResetFrom.
+	ContinuedFrom string `json:"continued_from,omitempty"`
 	// Guardrail, when set, asks the site guardrails about this contain
 	// call inside its own activity, before it acts (runs from
 	// workflows.RevGuardInCall on): the activity acts only when they allow

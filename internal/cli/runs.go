@@ -261,6 +261,12 @@ func printRun(w io.Writer, d *api.RunDetail) {
 			printLine(w, "  Reset from run %s at event %d (its events before it are that run's: riposte runs show %s --run-id %s); reason: %s\n", r.RunID, r.EventID, d.WorkflowID, r.RunID, r.Reason)
 		}
 	}
+	if d.ReopenedFrom != "" {
+		printLine(w, "  Reopened: continues withdrawn run %s, whose finding its detector reopened (riposte runs show %s --run-id %s)\n", d.ReopenedFrom, d.WorkflowID, d.ReopenedFrom)
+	}
+	if d.ContinuedAs != "" {
+		printLine(w, "  Continued as run %s: the finding was reopened, and that run took over what this one held (riposte runs show %s)\n", d.ContinuedAs, d.WorkflowID)
+	}
 	if d.ResetTo != "" {
 		printLine(w, "  Reset into run %s (the latest run reset from this one: riposte runs show %s --run-id %s)\n", d.ResetTo, d.WorkflowID, d.ResetTo)
 	}

@@ -39,9 +39,16 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		dc = converter.GetDefaultDataConverter()
 	}
 	return func(ctx context.Context, call catalog.Call) (bool, error) {
-		base, err := resetBase(ctx, c, call)
-		if err != nil {
-			return false, err
+		// A run that continues a withdrawn one (catalog.Call.ContinuedFrom,
+		// a reopened finding) reads that run: no reset record, and no
+		// run reset from it carried its calls on.
+		continued := call.ResetFrom == "" && call.ContinuedFrom != ""
+		base := call.ContinuedFrom
+		if !continued {
+			var err error
+			if base, err = resetBase(ctx, c, call); err != nil {
+				return false, err
+			}
 		}
 		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		applied, params, err := appliedIn(it, dc, call, base)
@@ -59,9 +66,11 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		// it) carried base's call on: it claimed what base applied, or
 		// applied it again. Its release, or a rollback naming it, lifted
 		// base's containment too.
-		carriers, err := resetFromBase(ctx, c, call, base)
-		if err != nil {
-			return false, err
+		var carriers []string
+		if !continued {
+			if carriers, err = resetFromBase(ctx, c, call, base); err != nil {
+				return false, err
+			}
 		}
 		for _, run := range carriers {
 			it := c.GetWorkflowHistory(ctx, call.WorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)

@@ -1,0 +1,181 @@
+package workflows
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/finding"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// A withdrawn run keeps running while it finishes its read and notify
+// steps and for as long as it holds containment (contain_for). A record
+// that reopens its finding then reaches it, not a new run: the intake
+// starts a new run under the workflow id only once the last one has
+// ended. Before changeReopenContinues the run ignored such a record: the
+// reopened finding got no response until the run ended, hours later, and
+// the hold released its containment on time although the finding was
+// active again. Now the run continues as a new run of the playbook for
+// the reopening record (continue-as-new, once nothing it started is in
+// flight), handing over what it still holds:
+//   - Input.ReopenedFrom names it: a call of the new run that finds
+//     containment in place which it applied and did not undo takes it
+//     over (catalog.Call.ContinuedFrom, read from its history as a reset
+//     run reads the run it was reset from), held and undone as the new
+//     run's own;
+//   - Input.Inherited lists its holds: the new run releases each when it
+//     falls due, unless one of its own contain calls took the target over
+//     (takeOverInherited), so a containment the new run does not apply
+//     again is still released on time.
+
+// changeReopenContinues is the GetVersion change id of a withdrawn run
+// continuing as a new run for a record that reopens its finding. Runs
+// recorded before ignored the record, and replay so.
+const changeReopenContinues = "reopen-continues"
+
+// inheritedPrefix starts the Step of an inherited hold.
+const inheritedPrefix = "inherited:"
+
+// reopening reports whether u reopens the finding of the withdrawn run:
+// an active record later than the withdrawing one, and its record time.
+func (r *run) reopening(u FindingUpdate) (int64, bool) {
+	state, _ := u.Finding["state"].(string)
+	rt, timed := finding.RecordTime(u.Detection)
+	w := r.withdrawal
+	if w == nil || state == finding.StateWithdrawn || !timed || w.RecordTime <= 0 || rt <= w.RecordTime {
+		return 0, false
+	}
+	return rt, true
+}
+
+// reopen takes a record that reopens the withdrawn run's finding: the run
+// continues as a new run for it once its steps and lifecycle work end
+// (Run, continueReopened), with the latest such record it was sent.
+func (r *run) reopen(ctx workflow.Context, u FindingUpdate) (string, bool) {
+	rt, ok := r.reopening(u)
+	if !ok || workflow.GetVersion(ctx, changeReopenContinues, workflow.DefaultVersion, 1) < 1 {
+		return "", false
+	}
+	if r.reopened != nil {
+		// Not yet continued (its steps in flight): the latest record
+		// starts the new run.
+		if prev, _ := finding.RecordTime(r.reopened.Detection); rt <= prev {
+			return "finding record not later than the one that reopened it: the new run starts with that one", true
+		}
+		r.reopened = &u
+		return "a later record of the reopened finding: the new run starts with it", true
+	}
+	r.reopened = &u
+	why := fmt.Sprintf("finding reopened by the detector (record of %s, after the withdrawal of %s): the run continues as a new run of the playbook for it",
+		time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(r.withdrawal.RecordTime).UTC().Format(time.RFC3339))
+	if r.nextHold() != nil {
+		why += ", which takes over the containment this run holds"
+	}
+	return why, true
+}
+
+// continueReopened ends the run by continuing it as a new run for the
+// reopening record: the same playbook version and settings, the record's
+// detection and view, its submitter as the requester, and the holds not
+// released (nor being released: the watcher lets a release in progress
+// finish first).
+func (r *run) continueReopened(ctx workflow.Context) error {
+	// A rollback whose outcome the run awaits may fail and hold again
+	// what it did not undo: handed over too.
+	_ = workflow.Await(ctx, func() bool { return r.rollbackWaits == 0 })
+	status := RunSucceeded
+	if r.aborted {
+		status = RunFailed
+	}
+	if r.outcomes {
+		r.outcome, r.outcomeDetail = r.computeOutcome()
+	}
+	// Its own record in the runs list says how this response ended.
+	r.endRun(ctx, status)
+	u := r.reopened
+	next := *r.input
+	next.Detection, next.Finding = u.Detection, u.Finding
+	if u.By != "" {
+		next.Requester = u.By
+	}
+	next.ReopenedFrom = r.info.WorkflowExecution.RunID
+	next.Inherited = nil
+	for _, h := range r.holds {
+		if h.ReleasedAt != nil || h.releasing {
+			continue
+		}
+		ih := InheritedHold{Step: strings.TrimPrefix(h.Step, inheritedPrefix), Undo: h.Undo, Until: h.Until, Extensions: h.Extensions}
+		for n, p := range h.params {
+			undone := h.undone[n]
+			for _, t := range h.UndoneTargets {
+				undone = undone || sameTargetBy(targetKeys, p, t)
+			}
+			if !undone {
+				ih.Targets = append(ih.Targets, p)
+			}
+		}
+		if len(ih.Targets) > 0 {
+			next.Inherited = append(next.Inherited, ih)
+		}
+	}
+	note(ctx, fmt.Sprintf("continued as a new run for the reopened finding, with %d hold(s) handed over", len(next.Inherited)))
+	return workflow.NewContinueAsNewError(ctx, r.info.WorkflowType.Name, next)
+}
+
+// takeOverInherited starts a run that continues a withdrawn one (Input
+// ReopenedFrom): its search attributes, copied from that run's end, say
+// it runs, and the holds it inherited wait for their release.
+func (r *run) takeOverInherited(ctx workflow.Context) {
+	if r.input.ReopenedFrom == "" {
+		return
+	}
+	// Copied from the withdrawn run's end: its outcome, and a rollback of
+	// it, are not this run's.
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SARunStatus.ValueSet(RunRunning), SAOutcome.ValueUnset(),
+		SARolledBackBy.ValueUnset(), SARolledBackAt.ValueUnset()); err != nil {
+		workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", err)
+	}
+	for _, ih := range r.input.Inherited {
+		if ih.Undo == "" || len(ih.Targets) == 0 {
+			continue
+		}
+		r.holds = append(r.holds, &Hold{Step: inheritedPrefix + ih.Step, Undo: ih.Undo, Until: ih.Until,
+			Extensions: ih.Extensions, InheritedFrom: r.input.ReopenedFrom, params: ih.Targets})
+	}
+	if len(r.holds) > 0 {
+		r.watchHolds(ctx)
+	}
+}
+
+// tookOver drops from the inherited holds the target of a contain call of
+// this run that succeeded without finding its containment someone
+// else's (not catalog.OutputPreexisting): it applied it, or took over what
+// the run it continues applied. The call's own step holds it now (its
+// contain_for) or keeps it (none); the inherited release must not lift
+// it.
+func (r *run) tookOver(cs *playbook.CStep, params map[string]any, out any) {
+	if r.input.ReopenedFrom == "" || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || preexistingOutput(out) {
+		return
+	}
+	kept := r.holds[:0]
+	for _, h := range r.holds {
+		if h.InheritedFrom != "" && h.ReleasedAt == nil && !h.releasing && h.Undo == cs.Action.Undo {
+			var left []map[string]any
+			for _, p := range h.params {
+				if !sameTargetBy(targetKeys, p, params) {
+					left = append(left, p)
+				}
+			}
+			h.params = left
+			if len(left) == 0 {
+				continue // taken over whole
+			}
+		}
+		kept = append(kept, h)
+	}
+	r.holds = kept
+}
