@@ -57,7 +57,7 @@ func (r *run) reopening(u FindingUpdate) (int64, bool) {
 // (Run, continueReopened), with the latest such record it was sent.
 func (r *run) reopen(ctx workflow.Context, u FindingUpdate) (string, bool) {
 	rt, ok := r.reopening(u)
-	if !ok || workflow.GetVersion(ctx, changeReopenContinues, workflow.DefaultVersion, 1) < 1 {
+	if !ok || r.input.Rev < RevReopenContinues || workflow.GetVersion(ctx, changeReopenContinues, workflow.DefaultVersion, 1) < 1 {
 		return "", false
 	}
 	if r.reopened != nil {

@@ -66,11 +66,22 @@ func timed(ms int64, state string) workflows.FindingUpdate {
 // they ran: the record is ignored and the hold released.
 func TestReopeningRecordContinuesTheWithdrawnRun(t *testing.T) {
 	const t0 = int64(1763458937000)
-	for _, legacy := range []bool{false, true} {
+	for _, tc := range []struct {
+		name   string
+		legacy bool
+		rev    int
+	}{
+		{"current", false, workflows.LatestRev},
+		{"recorded before", true, workflows.LatestRev},
+		// Its workers may be of an earlier release: the run continued
+		// as would lose the holds.
+		{"started before RevReopenContinues", true, workflows.RevReopenContinues - 1},
+	} {
+		legacy := tc.legacy
 		h, _ := outcomeHarness(t, false)
 		undo := &undoCalls{}
 		h.action("defender.unisolate_machine", undo.fn(map[string]any{}))
-		if legacy {
+		if legacy && tc.rev == workflows.LatestRev {
 			h.env.OnGetVersion("reopen-continues", workflow.DefaultVersion, 1).Return(workflow.DefaultVersion)
 		}
 		d := map[string]any{"time": t0, "finding_info": map[string]any{"uid": "f-1"}, "device": map[string]any{"hostname": "fin-ws-042"}}
@@ -84,7 +95,7 @@ func TestReopeningRecordContinuesTheWithdrawnRun(t *testing.T) {
 		}, 2*time.Hour)
 		c := compileYAML(t, reopenPlaybook)
 		started := h.env.Now()
-		h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Requester: "USUBMIT"})
+		h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Requester: "USUBMIT", Rev: tc.rev})
 		if !h.env.IsWorkflowCompleted() {
 			t.Fatal("workflow did not complete")
 		}
@@ -92,7 +103,7 @@ func TestReopeningRecordContinuesTheWithdrawnRun(t *testing.T) {
 		var can *workflow.ContinueAsNewError
 		if legacy {
 			if errors.As(err, &can) || len(undo.steps) != 1 {
-				t.Errorf("recorded before: err %v, undo calls %v; want the record ignored and the hold released", err, undo.steps)
+				t.Errorf("%s: err %v, undo calls %v; want the record ignored and the hold released", tc.name, err, undo.steps)
 			}
 			continue
 		}

@@ -184,8 +184,15 @@ const (
 	// the run's rollback did not undo it. Runs of earlier revisions sent
 	// the cancellation.
 	RevContainFinishes = 8
+	// RevReopenContinues: a withdrawn run that a record reopening its
+	// finding reaches while it still runs continues as a new run for the
+	// record, handing over what it holds (reopen.go). Only a run started
+	// at it does: its workers, and so those of the run it continues as,
+	// read Input.ReopenedFrom and Input.Inherited; a worker of an earlier
+	// release would take the new run without the holds.
+	RevReopenContinues = 9
 	// LatestRev is the newest revision this release runs.
-	LatestRev = RevContainFinishes
+	LatestRev = RevReopenContinues
 	// CurrentRev is what starters ask for with the playbook inline; runs
 	// by reference ask for RevByReference or later.
 	CurrentRev = RevLean
