@@ -95,3 +95,31 @@ func TestUnblockOfABlockWithoutOwnerTagsLiftsItEverywhere(t *testing.T) {
 		}
 	}
 }
+
+// An undo that lifted its own block and lost the answer, then ran out of
+// attempts (the rollback failed), is run again later as a new activity
+// (a retried rollback, a withdrawal): no heartbeat details, and no owner
+// tag left anywhere. Taking that for a block of an earlier release lifted
+// the tag wherever it was, the analyst's block too. An earlier release
+// blocked on every firewall of the target list: only a block on all of
+// them, none with an owner tag, is lifted so.
+func TestUnblockRunAgainAfterItsBlockWasLiftedLeavesABlockItDidNotPut(t *testing.T) {
+	h := connectortest.New(t)
+	analystBlock(h)
+	fake := panoramaBoth(h)
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "k1")
+	h.Lab.Kit.InjectFault("panos", labkit.Fault{Status: 503, Lost: true})
+	if _, err := h.RunWithRetries("panos.unblock_ip", map[string]any{"ip": blockedIP}, 1); err == nil {
+		t.Fatal("want the undo's only attempt to fail (its answer lost)")
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[1], blockedIP); len(tags) != 0 {
+		t.Fatalf("second firewall tags %v: the premise is an undo that lifted its block", tags)
+	}
+	out := h.MustRun("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k3")
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
+		t.Errorf("first firewall tags %v after the undo ran again: the analyst's block was lifted", tags)
+	}
+	if left, _ := out["left_on"].([]any); len(left) != 1 || left[0] != panos.PanoramaSerials[0] {
+		t.Errorf("unblock out %v: want left_on naming the first firewall", out)
+	}
+}

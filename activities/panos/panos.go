@@ -252,8 +252,9 @@ type unblockProgress struct {
 // ownedTargets returns, for an undo through Panorama (owner set), the
 // firewalls whose block carries the owner tag: the undo lifts the block
 // only there. nil (lift it wherever it is) for a block, a firewall
-// connection, or when no firewall has an owner tag: a block put by an
-// earlier release, which registered none.
+// connection, or when every firewall has the block and none an owner tag:
+// a block put by an earlier release, which registered none and blocked on
+// each firewall of the list.
 func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, tag, owner string, block bool) ([]string, error) {
 	if block || owner == "" {
 		return nil, nil
@@ -266,6 +267,7 @@ func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, 
 		return prev.Owned, nil
 	}
 	owned := []string{}
+	everywhere := true
 	for _, target := range targets {
 		st, err := panosState(ctx, c, target, ip, tag, owner)
 		if err != nil {
@@ -277,9 +279,17 @@ func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, 
 		if st.owned {
 			owned = append(owned, target)
 		}
+		everywhere = everywhere && st.tagged
 	}
 	if len(owned) == 0 {
-		return nil, nil
+		// An earlier release blocked on every firewall of the list. A
+		// block on only some, none with an owner tag, is someone else's:
+		// this undo lifted its own already (an earlier activity whose
+		// answer was lost), or there was none.
+		if everywhere {
+			return nil, nil
+		}
+		return owned, nil
 	}
 	connector.SaveProgress(ctx, unblockProgress{Owned: owned})
 	return owned, nil
