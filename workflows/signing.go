@@ -60,13 +60,17 @@ func (r *run) sealFromEarlierRun(ctx workflow.Context, s *signing.Seal) error {
 // the id of the run it was reset from (OriginalRunID) or the first of its
 // chain, are this run. Requests sealed without a run id (before it existed,
 // or while a worker of an earlier release polls) pass, as before; none is
-// in a history recorded before, so this needs no version gate.
+// in a history recorded before, so this needs no version gate. A run that
+// continues a withdrawn run (Input.ReopenedFrom, continue-as-new) keeps
+// that run's FirstRunID, which Temporal preserves along continue-as-new:
+// there it names an earlier run, not this one, and is not this run.
 func (r *run) sealForThisRun(runID string) error {
 	if runID == "" {
 		return nil
 	}
 	ex := r.info.WorkflowExecution
-	if runID == ex.RunID || runID == r.info.OriginalRunID || runID == r.info.FirstRunID {
+	first := runID == r.info.FirstRunID && (r.input == nil || r.input.ReopenedFrom == "")
+	if runID == ex.RunID || runID == r.info.OriginalRunID || first {
 		return nil
 	}
 	return fmt.Errorf("%w: sealed for run %s of %s, not this run (%s): a copy from an earlier run; send the request again through Riposte",
