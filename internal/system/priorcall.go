@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,13 +43,12 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		// A run that continues a withdrawn one (catalog.Call.ContinuedFrom,
 		// a reopened finding) reads that run: no reset record, and no
 		// run reset from it carried its calls on.
-		continued := call.ResetFrom == "" && call.ContinuedFrom != ""
-		base := call.ContinuedFrom
-		if !continued {
-			var err error
-			if base, err = resetBase(ctx, c, call); err != nil {
-				return false, err
-			}
+		if call.ResetFrom == "" && call.ContinuedFrom != "" {
+			return continuedCall(ctx, c, dc, call)
+		}
+		base, err := resetBase(ctx, c, call)
+		if err != nil {
+			return false, err
 		}
 		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		applied, params, err := appliedIn(it, dc, call, base)
@@ -66,11 +66,9 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		// it) carried base's call on: it claimed what base applied, or
 		// applied it again. Its release, or a rollback naming it, lifted
 		// base's containment too.
-		var carriers []string
-		if !continued {
-			if carriers, err = resetFromBase(ctx, c, call, base); err != nil {
-				return false, err
-			}
+		carriers, err := resetFromBase(ctx, c, call, base)
+		if err != nil {
+			return false, err
 		}
 		for _, run := range carriers {
 			it := c.GetWorkflowHistory(ctx, call.WorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
@@ -92,6 +90,77 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 		}
 		return true, nil
 	}
+}
+
+// inheritedStep starts the step id of a hold a run inherited from the
+// withdrawn run it continues (workflows inheritedPrefix): its release is
+// the call "inherited:STEP.release" in the run that inherited it.
+const inheritedStep = "inherited:"
+
+// maxContinued bounds the runs of a chain of reopenings continuedCall
+// reads.
+const maxContinued = 16
+
+// continuedCall answers priorCall for a run that continues a withdrawn
+// run (call.ContinuedFrom, continue-as-new for a record reopening its
+// finding). The call is that run's when a run of the chain before it
+// applied it (the withdrawn run, or, when that one only inherited the
+// hold, the run it continues in turn: read through each run's start
+// event) and nothing undid it since: that run (its release, withdrawal),
+// a rollback of it, or a later run of the chain, this one included, that
+// released it as an inherited hold.
+func continuedCall(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call) (bool, error) {
+	later := []string{call.RunID} // the runs of the chain after base
+	inherited := call
+	inherited.StepID = inheritedStep + call.StepID
+	for base := call.ContinuedFrom; base != "" && !slices.Contains(later, base) && len(later) <= maxContinued; {
+		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		applied, params, err := appliedIn(it, dc, call, base)
+		if err != nil {
+			return false, err
+		}
+		if !applied {
+			// Inherited from the run before it, or never applied.
+			prev, err := continuedFromRun(ctx, c, call.WorkflowID, base)
+			if err != nil {
+				return false, err
+			}
+			later, base = append(later, base), prev
+			continue
+		}
+		it = c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		if undone, err := undoneIn(it, dc, call, params, base, nil); err != nil || undone {
+			return false, err
+		}
+		for _, run := range later {
+			if run == "" {
+				continue
+			}
+			it := c.GetWorkflowHistory(ctx, call.WorkflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+			if undone, err := undoneIn(it, dc, inherited, params, base, nil); err != nil || undone {
+				return false, err
+			}
+		}
+		if undone, err := rolledBack(ctx, c, dc, call, params, base, map[string]bool{base: true}); err != nil || undone {
+			return false, err
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
+// continuedFromRun is the run that run continues (its start event's
+// ContinuedExecutionRunId), "" for a run started otherwise.
+func continuedFromRun(ctx context.Context, c client.Client, workflowID, run string) (string, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return "", nil
+	}
+	e, err := it.Next()
+	if err != nil {
+		return "", fmt.Errorf("reading the start of run %s of %s: %w", run, workflowID, err)
+	}
+	return e.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId(), nil
 }
 
 // resetFromBase lists the runs of call's workflow id, other than call's
