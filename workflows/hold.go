@@ -168,6 +168,12 @@ func (r *run) releaseDue(ctx workflow.Context) {
 				continue
 			}
 		}
+		if next.InheritedFrom != "" && r.containing[next.Undo] > 0 {
+			// A contain call with its undo is in flight and may take
+			// the target over (serialInherited): then it is not released.
+			_ = workflow.Await(ctx, func() bool { return r.containing[next.Undo] == 0 })
+			continue
+		}
 		r.release(ctx, next)
 		if !r.stepsDone {
 			r.upsertHoldUntil(ctx)

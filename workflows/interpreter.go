@@ -188,6 +188,11 @@ type run struct {
 	// reopened is the record that reopened the withdrawn run's finding:
 	// the run continues as a new run for it (reopen.go).
 	reopened *FindingUpdate
+	// containing counts, by undo action, the contain calls in flight of a
+	// run that continues a withdrawn one (Input.ReopenedFrom): an
+	// inherited hold with that undo is not released meanwhile, nor such a
+	// call made while one is being released (reopen.go, serialInherited).
+	containing map[string]int
 }
 
 // Run executes the playbook in input as a DAG. It returns the result, or a

@@ -179,3 +179,37 @@ func (r *run) tookOver(cs *playbook.CStep, params map[string]any, out any) {
 	}
 	r.holds = kept
 }
+
+// serialInherited keeps a contain call of a run that continues a withdrawn
+// one apart from the release of a hold it inherited with the same undo
+// action: the call waits while such a release runs (then finds what the
+// release left), and counts as in flight (r.containing) until its result
+// has taken over the inherited target (tookOver), so the release of a hold
+// falling due meanwhile waits and skips what the call took over. Side by
+// side, the call found the containment in place and took it over, and the
+// release then lifted it. It returns what ends the call's count; no
+// command, and nothing in runs that continue none.
+func (r *run) serialInherited(ctx workflow.Context, cs *playbook.CStep) func(params map[string]any, out any) {
+	if r.input.ReopenedFrom == "" || cs.Action == nil || cs.Action.Risk != catalog.RiskContain || cs.Action.Undo == "" {
+		return func(map[string]any, any) {}
+	}
+	undo := cs.Action.Undo
+	_ = workflow.Await(ctx, func() bool {
+		for _, h := range r.holds {
+			if h.InheritedFrom != "" && h.Undo == undo && h.releasing && h.ReleasedAt == nil {
+				return false
+			}
+		}
+		return true
+	})
+	if r.containing == nil {
+		r.containing = map[string]int{}
+	}
+	r.containing[undo]++
+	return func(params map[string]any, out any) {
+		if params != nil {
+			r.tookOver(cs, params, out)
+		}
+		r.containing[undo]--
+	}
+}

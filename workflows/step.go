@@ -341,6 +341,10 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		summary = aheadSummary(summary, r.pb.Steps[next])
 		callTimeout += ahead.Timeout
 	}
+	done := r.serialInherited(ctx, cs)
+	var took map[string]any
+	var tookOut any
+	defer func() { done(took, tookOut) }()
 	if r.input.Rev >= RevContainFinishes && ctx.Err() != nil {
 		// Cancelled or aborted before this call started (a for_each item
 		// waiting for its turn): nothing is sent.
@@ -413,6 +417,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 		if next >= 0 {
 			r.takeAhead(ctx, fut, out, cs.Index, next, views)
 		}
+		took, tookOut = params, out
 		return out, playbook.StatusSucceeded, "", d
 	}
 	var te *temporal.TimeoutError
