@@ -165,12 +165,19 @@ func (r *run) tookOver(cs *playbook.CStep, params map[string]any, out any) {
 	for _, h := range r.holds {
 		if h.InheritedFrom != "" && h.ReleasedAt == nil && !h.releasing && h.Undo == cs.Action.Undo {
 			var left []map[string]any
-			for _, p := range h.params {
+			var undone map[int]bool // keyed by index: renumbered with left
+			for n, p := range h.params {
 				if !sameTargetBy(targetKeys, p, params) {
+					if h.undone[n] {
+						if undone == nil {
+							undone = map[int]bool{}
+						}
+						undone[len(left)] = true
+					}
 					left = append(left, p)
 				}
 			}
-			h.params = left
+			h.params, h.undone = left, undone
 			if len(left) == 0 {
 				continue // taken over whole
 			}
