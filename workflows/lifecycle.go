@@ -206,6 +206,9 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		if why, ok := r.reopen(ctx, u); ok {
 			return why
 		}
+		if why, ok := r.closedAgain(ctx, u); ok {
+			return why
+		}
 		return r.afterWithdrawal(u)
 	}
 	now := workflow.Now(ctx)

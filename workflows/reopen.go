@@ -220,3 +220,28 @@ func (r *run) serialInherited(ctx workflow.Context, cs *playbook.CStep) func(par
 		r.containing[undo]--
 	}
 }
+
+// changeReopenClosedAgain: a withdrawing record later than the one that
+// withdrew the run moves the withdrawal's record time (Withdrawal
+// RecordTime), so that a reopening record older than it, delivered after
+// it (queues deliver out of order), reopens nothing. Before, the run
+// ignored it and continued as a new run for the older reopening record,
+// containing again a finding its detector had closed since. Asked only
+// when it applies.
+const changeReopenClosedAgain = "reopen-closed-again"
+
+// closedAgain takes a withdrawing record of the withdrawn run's finding
+// later than the latest it had (see changeReopenClosedAgain), while no
+// reopening record is pending.
+func (r *run) closedAgain(ctx workflow.Context, u FindingUpdate) (string, bool) {
+	w := r.withdrawal
+	state, _ := u.Finding["state"].(string)
+	rt, timed := finding.RecordTime(u.Detection)
+	if w == nil || r.reopened != nil || state != finding.StateWithdrawn || !timed || w.RecordTime <= 0 || rt <= w.RecordTime ||
+		workflow.GetVersion(ctx, changeReopenClosedAgain, workflow.DefaultVersion, 1) < 1 {
+		return "", false
+	}
+	w.RecordTime = rt
+	return fmt.Sprintf("finding closed again by the detector (record of %s): only a record later than it reopens the finding",
+		time.UnixMilli(rt).UTC().Format(time.RFC3339)), true
+}
