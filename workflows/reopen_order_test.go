@@ -35,7 +35,7 @@ func TestReopeningRecordOlderThanALaterCloseContinuesNothing(t *testing.T) {
 		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+2*3_600_000, "active")))
 	}, 3*time.Hour)
 	c := compileYAML(t, reopenPlaybook)
-	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Requester: "USUBMIT"})
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Requester: "USUBMIT", Rev: workflows.LatestRev})
 	if !h.env.IsWorkflowCompleted() {
 		t.Fatal("workflow did not complete")
 	}
