@@ -294,7 +294,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	r.reviewLateContainment(ctx)
 	r.releaseHolds(ctx)
 	r.awaitLifecycle(ctx)
-	if r.reopened != nil && ctx.Err() == nil {
+	if r.continuesReopened(ctx) {
 		return nil, r.continueReopened(ctx)
 	}
 	res.Steps = r.snapshot()

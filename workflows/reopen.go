@@ -78,15 +78,36 @@ func (r *run) reopen(ctx workflow.Context, u FindingUpdate) (string, bool) {
 	return why, true
 }
 
+// continuesReopened reports, once the run's steps and lifecycle work have
+// ended, whether it continues as a new run for a reopening record. A
+// reopening that a later Close cancelled while it was pending
+// (closedAgain) leaves holds the watcher stopped releasing: they are
+// released here, as planned, unless another reopening record arrives
+// meanwhile. A rollback whose outcome the run awaits may fail and hold
+// again what it did not undo: awaited, so that is handed over too. No
+// command: runs that were never reopened pass straight through.
+func (r *run) continuesReopened(ctx workflow.Context) bool {
+	for ctx.Err() == nil {
+		for r.reopened == nil && r.nextHold() != nil && ctx.Err() == nil {
+			r.releaseDue(ctx)
+		}
+		if r.reopened == nil || ctx.Err() != nil {
+			return false
+		}
+		_ = workflow.Await(ctx, func() bool { return r.rollbackWaits == 0 || r.reopened == nil })
+		if r.reopened != nil && r.rollbackWaits == 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // continueReopened ends the run by continuing it as a new run for the
 // reopening record: the same playbook version and settings, the record's
 // detection and view, its submitter as the requester, and the holds not
 // released (nor being released: the watcher lets a release in progress
 // finish first).
 func (r *run) continueReopened(ctx workflow.Context) error {
-	// A rollback whose outcome the run awaits may fail and hold again
-	// what it did not undo: handed over too.
-	_ = workflow.Await(ctx, func() bool { return r.rollbackWaits == 0 })
 	status := RunSucceeded
 	if r.aborted {
 		status = RunFailed
@@ -230,15 +251,37 @@ func (r *run) serialInherited(ctx workflow.Context, cs *playbook.CStep) func(par
 // when it applies.
 const changeReopenClosedAgain = "reopen-closed-again"
 
+// changeReopenCancelled: a withdrawing record later than the reopening
+// record still pending (the run's steps still ran) cancels the reopening:
+// the run does not continue, and releases its holds as planned. Before,
+// it continued for a finding its detector had closed since. Asked only
+// when it applies.
+const changeReopenCancelled = "reopen-cancelled"
+
 // closedAgain takes a withdrawing record of the withdrawn run's finding
-// later than the latest it had (see changeReopenClosedAgain), while no
-// reopening record is pending.
+// later than the latest it had (see changeReopenClosedAgain); when a
+// reopening record is pending and older than it, it cancels the
+// reopening (changeReopenCancelled).
 func (r *run) closedAgain(ctx workflow.Context, u FindingUpdate) (string, bool) {
 	w := r.withdrawal
 	state, _ := u.Finding["state"].(string)
 	rt, timed := finding.RecordTime(u.Detection)
-	if w == nil || r.reopened != nil || state != finding.StateWithdrawn || !timed || w.RecordTime <= 0 || rt <= w.RecordTime ||
-		workflow.GetVersion(ctx, changeReopenClosedAgain, workflow.DefaultVersion, 1) < 1 {
+	if w == nil || state != finding.StateWithdrawn || !timed || w.RecordTime <= 0 || rt <= w.RecordTime {
+		return "", false
+	}
+	if r.reopened != nil {
+		// A reopening pending (the run's steps still run): a Close
+		// later than its record cancels it.
+		reopenedAt, _ := finding.RecordTime(r.reopened.Detection)
+		if rt <= reopenedAt || workflow.GetVersion(ctx, changeReopenCancelled, workflow.DefaultVersion, 1) < 1 {
+			return "", false
+		}
+		r.reopened = nil
+		w.RecordTime = rt
+		return fmt.Sprintf("finding closed again by the detector (record of %s) before the run continued for its reopening: it does not continue, and releases what it holds as planned",
+			time.UnixMilli(rt).UTC().Format(time.RFC3339)), true
+	}
+	if workflow.GetVersion(ctx, changeReopenClosedAgain, workflow.DefaultVersion, 1) < 1 {
 		return "", false
 	}
 	w.RecordTime = rt
