@@ -53,7 +53,7 @@ type Hold struct {
 	// release and a retried rollback skip them (releasedBy).
 	UndoneTargets []map[string]any `json:"undone_targets,omitempty"`
 	// InheritedFrom is the withdrawn run that held it before this run
-	// continued it (Input.Inherited); Step is then inheritedPrefix and
+	// continued it (Input.Inherited); Step is then InheritedPrefix and
 	// that run's step id, so that nothing keyed by this run's step ids
 	// (releases, rollback marks, undo pairing) takes it for the step's.
 	InheritedFrom string `json:"inherited_from,omitempty"`
@@ -635,14 +635,18 @@ const changeHoldTargets = "hold-targets-released-early"
 const targetReleasedEarlyBy = "one target released early by step "
 
 // pending counts the targets of h no later step has undone.
-func (h *Hold) pending() int {
-	n := 0
-	for i := range h.params {
+func (h *Hold) pending() int { return len(h.left()) }
+
+// left lists the targets of h not undone since (h.undone: by a later step,
+// or by a failed rollback, which also lists them in UndoneTargets).
+func (h *Hold) left() []map[string]any {
+	var out []map[string]any
+	for i, p := range h.params {
 		if !h.undone[i] {
-			n++
+			out = append(out, p)
 		}
 	}
-	return n
+	return out
 }
 
 // releasedByRollback starts the note of a hold the rolled_back mark

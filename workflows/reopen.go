@@ -29,7 +29,7 @@ import (
 //     run's own;
 //   - Input.Inherited lists its holds: the new run releases each when it
 //     falls due, unless one of its own contain calls took the target over
-//     (takeOverInherited), so a containment the new run does not apply
+//     (tookOver), so a containment the new run does not apply
 //     again is still released on time.
 
 // changeReopenContinues is the GetVersion change id of a withdrawn run
@@ -37,8 +37,10 @@ import (
 // recorded before ignored the record, and replay so.
 const changeReopenContinues = "reopen-continues"
 
-// inheritedPrefix starts the Step of an inherited hold.
-const inheritedPrefix = "inherited:"
+// InheritedPrefix starts the Step of an inherited hold (and so the step id
+// of its release call, "inherited:STEP.release", which the worker reads
+// along a chain of reopenings: internal/system).
+const InheritedPrefix = "inherited:"
 
 // reopening reports whether u reopens the finding of the withdrawn run:
 // an active record later than the withdrawing one, and its record time.
@@ -129,18 +131,11 @@ func (r *run) continueReopened(ctx workflow.Context) error {
 		if h.ReleasedAt != nil || h.releasing {
 			continue
 		}
-		ih := InheritedHold{Step: strings.TrimPrefix(h.Step, inheritedPrefix), Undo: h.Undo, Until: h.Until, Extensions: h.Extensions}
-		for n, p := range h.params {
-			undone := h.undone[n]
-			for _, t := range h.UndoneTargets {
-				undone = undone || sameTargetBy(targetKeys, p, t)
-			}
-			if !undone {
-				ih.Targets = append(ih.Targets, p)
-			}
-		}
-		if len(ih.Targets) > 0 {
-			next.Inherited = append(next.Inherited, ih)
+		// A target undone since (a later step, a failed rollback's
+		// UndoneTargets) is marked in h.undone: not handed over.
+		if left := h.left(); len(left) > 0 {
+			next.Inherited = append(next.Inherited, InheritedHold{Step: strings.TrimPrefix(h.Step, InheritedPrefix), Undo: h.Undo,
+				Until: h.Until, Extensions: h.Extensions, Targets: left})
 		}
 	}
 	note(ctx, fmt.Sprintf("continued as a new run for the reopened finding, with %d hold(s) handed over", len(next.Inherited)))
@@ -164,7 +159,7 @@ func (r *run) takeOverInherited(ctx workflow.Context) {
 		if ih.Undo == "" || len(ih.Targets) == 0 {
 			continue
 		}
-		r.holds = append(r.holds, &Hold{Step: inheritedPrefix + ih.Step, Undo: ih.Undo, Until: ih.Until,
+		r.holds = append(r.holds, &Hold{Step: InheritedPrefix + ih.Step, Undo: ih.Undo, Until: ih.Until,
 			Extensions: ih.Extensions, InheritedFrom: r.input.ReopenedFrom, params: ih.Targets})
 	}
 	if len(r.holds) > 0 {

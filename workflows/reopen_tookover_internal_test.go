@@ -16,7 +16,7 @@ import (
 // good (no hold left for it).
 func TestTookOverKeepsTheUndoneMarksOfTheOtherTargets(t *testing.T) {
 	h1, h2, h3 := map[string]any{"hostname": "h1"}, map[string]any{"hostname": "h2"}, map[string]any{"hostname": "h3"}
-	h := &Hold{Step: inheritedPrefix + "isolate", Undo: "edr.release", InheritedFrom: "run-a",
+	h := &Hold{Step: InheritedPrefix + "isolate", Undo: "edr.release", InheritedFrom: "run-a",
 		params: []map[string]any{h1, h2, h3}, undone: map[int]bool{1: true}}
 	r := &run{input: &Input{ReopenedFrom: "run-a"}, holds: []*Hold{h}}
 	cs := &playbook.CStep{Step: &playbook.Step{ID: "isolate"}, Action: &catalog.Action{Risk: catalog.RiskContain, Undo: "edr.release"}}

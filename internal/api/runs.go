@@ -434,7 +434,7 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	s.resets(ctx, d, desc.GetWorkflowExtendedInfo())
 	if first := desc.GetWorkflowExecutionInfo().GetFirstRunId(); first != "" && first != runID {
-		d.ReopenedFrom = s.continuedFrom(ctx, workflowID, runID)
+		d.ReopenedFrom, _ = endedruns.ContinuedFrom(ctx, s.Temporal, workflowID, runID)
 	}
 	if d.Kind == KindRollback {
 		s.rollbackDetail(ctx, d, closed)
@@ -446,7 +446,8 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	// wait for the new run's. Its queries answer from its history.
 	continued := desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 	if continued {
-		d.ContinuedAs = s.continuedAs(ctx, workflowID, runID)
+		// Unread, the detail is answered without it.
+		d.ContinuedAs, _ = endedruns.ContinuedAs(ctx, s.Temporal, workflowID, runID)
 	}
 	if closed && !continued {
 		var res workflows.Result

@@ -4,7 +4,9 @@
 // so the processes that watch the namespace act for them: the metrics
 // count them (internal/telemetry) and their approval messages are closed
 // (internal/approvals); the run's view says it was reset (internal/api)
-// and the worker reads the run it was reset from (internal/system).
+// and the worker reads the run it was reset from (internal/system). The
+// same two read which run a run continues, or continued as, when a
+// record reopened a withdrawn run's finding (ContinuedFrom, ContinuedAs).
 package endedruns
 
 import (
@@ -112,4 +114,35 @@ func ResetRecord(ctx context.Context, c client.Client, workflowID, runID string)
 		}
 	}
 	return last, nil
+}
+
+// ContinuedFrom is the run that run runID of workflowID continues (its
+// start event's ContinuedExecutionRunId: a withdrawn run whose finding was
+// reopened, continued as new), "" for a run started otherwise.
+func ContinuedFrom(ctx context.Context, c client.Client, workflowID, runID string) (string, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	if !it.HasNext() {
+		return "", nil
+	}
+	e, err := it.Next()
+	if err != nil {
+		return "", fmt.Errorf("reading the start of run %s of %s: %w", runID, workflowID, err)
+	}
+	return e.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId(), nil
+}
+
+// ContinuedAs is the run that run runID of workflowID continued as (its
+// close event), "" for a run that ended otherwise.
+func ContinuedAs(ctx context.Context, c client.Client, workflowID, runID string) (string, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return "", fmt.Errorf("reading the end of run %s of %s: %w", runID, workflowID, err)
+		}
+		if a := e.GetWorkflowExecutionContinuedAsNewEventAttributes(); a != nil {
+			return a.GetNewExecutionRunId(), nil
+		}
+	}
+	return "", nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/endedruns"
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // priorCall answers activities.Env.PriorCall from the history of the run a
@@ -92,11 +93,6 @@ func priorCall(c client.Client, dc converter.DataConverter) func(context.Context
 	}
 }
 
-// inheritedStep starts the step id of a hold a run inherited from the
-// withdrawn run it continues (workflows inheritedPrefix): its release is
-// the call "inherited:STEP.release" in the run that inherited it.
-const inheritedStep = "inherited:"
-
 // maxContinued bounds the runs of a chain of reopenings continuedCall
 // reads.
 const maxContinued = 16
@@ -112,7 +108,7 @@ const maxContinued = 16
 func continuedCall(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call) (bool, error) {
 	later := []string{call.RunID} // the runs of the chain after base
 	inherited := call
-	inherited.StepID = inheritedStep + call.StepID
+	inherited.StepID = workflows.InheritedPrefix + call.StepID // its release: "inherited:STEP.release"
 	for base := call.ContinuedFrom; base != "" && !slices.Contains(later, base) && len(later) <= maxContinued; {
 		it := c.GetWorkflowHistory(ctx, call.WorkflowID, base, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		applied, params, err := appliedIn(it, dc, call, base)
@@ -121,7 +117,7 @@ func continuedCall(ctx context.Context, c client.Client, dc converter.DataConver
 		}
 		if !applied {
 			// Inherited from the run before it, or never applied.
-			prev, err := continuedFromRun(ctx, c, call.WorkflowID, base)
+			prev, err := endedruns.ContinuedFrom(ctx, c, call.WorkflowID, base)
 			if err != nil {
 				return false, err
 			}
@@ -147,20 +143,6 @@ func continuedCall(ctx context.Context, c client.Client, dc converter.DataConver
 		return true, nil
 	}
 	return false, nil
-}
-
-// continuedFromRun is the run that run continues (its start event's
-// ContinuedExecutionRunId), "" for a run started otherwise.
-func continuedFromRun(ctx context.Context, c client.Client, workflowID, run string) (string, error) {
-	it := c.GetWorkflowHistory(ctx, workflowID, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	if !it.HasNext() {
-		return "", nil
-	}
-	e, err := it.Next()
-	if err != nil {
-		return "", fmt.Errorf("reading the start of run %s of %s: %w", run, workflowID, err)
-	}
-	return e.GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId(), nil
 }
 
 // resetFromBase lists the runs of call's workflow id, other than call's
