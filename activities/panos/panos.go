@@ -425,41 +425,181 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag, "target", target)
 		return true, nil
 	}
-	already, err = panosSend(ctx, c, target, ip, tags, block)
-	if err != nil || already {
-		return already, err
+	unchanged, err := panosSend(ctx, c, target, ip, tags, block)
+	if err != nil {
+		return false, err
+	}
+	if block && unchanged[tag] && owner != "" && slices.Contains(tags, owner) && !unchanged[owner] {
+		// Someone blocked the address between the state query and the
+		// register: the owner tag just put beside that block would have
+		// the undo lift it. Removed.
+		if _, err := panosSend(ctx, c, target, ip, []string{owner}, false); err != nil {
+			return false, fmt.Errorf("removing the owner tag %s registered beside a block put meanwhile: %w", owner, err)
+		}
+		c.LogAction("block put meanwhile by someone else; owner tag removed", "ip", ip, "tag", tag, "target", target)
+	}
+	if unchanged[tag] {
+		return true, nil
 	}
 	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
 	return false, nil
 }
 
-// panosSend registers (or unregisters) tags for ip on one device; already
-// when the device answered that nothing needed to change.
-func panosSend(ctx context.Context, c *connector.Conn, target, ip string, tags []string, register bool) (already bool, err error) {
+// panosSend registers (or unregisters) tags for ip on one device and
+// returns the tags the device answered needed no change (a register of a
+// tag already there, an unregister of one that is not). A message carries
+// several tags, and PAN-OS answers per entry: one tag's "already exists"
+// says nothing of the others (uidUnchanged).
+func panosSend(ctx context.Context, c *connector.Conn, target, ip string, tags []string, register bool) (unchanged map[string]bool, err error) {
 	msg, err := uidMessage(register, ip, tags)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/api/", Form: panosForm(c, target, "type", "user-id", "cmd", msg)})
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	pr, err := parsePanos(c, resp)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	if pr.Status != "success" {
-		m := pr.messages()
-		// The firewall's own "nothing to do" answers, in an error envelope.
-		if strings.Contains(m, "already exists, ignore") || strings.Contains(m, "does not exist, ignore unreg") {
-			return true, nil
-		}
-		if m == "" {
-			m = "status=" + pr.Status
-		}
-		return false, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m))
+	unchanged, problem := uidUnchanged(pr, ip, tags, register)
+	if problem == "" && (pr.Status == "success" || len(unchanged) > 0) {
+		return unchanged, nil
 	}
-	return false, nil
+	m := pr.messages()
+	if m == "" {
+		m = "status=" + pr.Status
+	}
+	if problem != "" {
+		m = problem + ": " + m
+	}
+	return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m))
+}
+
+// uidEntry is one per-entry answer of a User-ID register or unregister,
+// <uid-response><payload><register|unregister><entry ip="…" message="…"/>
+// (testdata/README.md): one entry per address and tag the device did not
+// apply.
+type uidEntry struct{ op, ip, message string }
+
+// uidEntries lists the per-entry answers of a User-ID update, wherever the
+// uid-response sits (msg/line in an error, result in a success).
+func (r *panosResponse) uidEntries() []uidEntry {
+	dec := xml.NewDecoder(bytes.NewReader(r.Inner))
+	var stack []string
+	var out []uidEntry
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return out
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			n := len(stack)
+			if t.Name.Local == "entry" && n >= 3 && (stack[n-1] == "register" || stack[n-1] == "unregister") && stack[n-2] == "payload" && stack[n-3] == "uid-response" {
+				e := uidEntry{op: stack[n-1]}
+				for _, a := range t.Attr {
+					switch a.Name.Local {
+					case "ip":
+						e.ip = strings.TrimSpace(a.Value)
+					case "message":
+						e.message = strings.TrimSpace(a.Value)
+					}
+				}
+				out = append(out, e)
+			}
+			stack = append(stack, t.Name.Local)
+		case xml.EndElement:
+			if len(stack) > 0 {
+				stack = stack[:len(stack)-1]
+			}
+		}
+	}
+}
+
+// PAN-OS's "nothing to do" answers to a register and an unregister
+// ("tag T already exists, ignore"; "… does not exist, ignore unreg").
+const (
+	uidAlreadyThere = "already exists, ignore"
+	uidNotThere     = "does not exist, ignore unreg"
+)
+
+// uidUnchanged reads the per-entry answers to a register (or unregister)
+// of tags on ip: the tags the device left as they were. Entries for other
+// addresses say nothing of ip. An entry names its tag ("tag T already
+// exists, ignore"); one that names none is counted against the tags no
+// entry named, and stands for them all only when there are as many such
+// entries. problem is set when the answer cannot be read so: an entry
+// with another error, or (for a register) "already" entries that do not
+// say which tags, since taking the block tag for someone else's, or
+// Riposte's, on a guess decides which block an undo lifts.
+func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (unchanged map[string]bool, problem string) {
+	op, nothing := "register", uidAlreadyThere
+	if !register {
+		op, nothing = "unregister", uidNotThere
+	}
+	unchanged = map[string]bool{}
+	all := pr.uidEntries()
+	entries, unnamed := 0, 0
+	for _, e := range all {
+		if e.op != op || !sameRegisteredIP(e.ip, ip) {
+			continue
+		}
+		entries++
+		if !strings.HasSuffix(e.message, nothing) {
+			return nil, fmt.Sprintf("%s of %s refused", op, ip)
+		}
+		if t, ok := namedTag(e.message, tags); ok {
+			unchanged[t] = true
+		} else {
+			unnamed++
+		}
+	}
+	if len(all) == 0 && pr.Status != "success" && len(tags) == 1 && strings.Contains(pr.messages(), nothing) {
+		// The answer without per-entry elements: one tag, nothing to tell apart.
+		unchanged[tags[0]] = true
+	}
+	if unnamed > 0 {
+		var rest []string
+		for _, t := range tags {
+			if !unchanged[t] {
+				rest = append(rest, t)
+			}
+		}
+		switch {
+		case unnamed >= len(rest):
+			for _, t := range rest {
+				unchanged[t] = true
+			}
+		case register:
+			return nil, fmt.Sprintf("cannot tell which of the tags %s of %s were there already", strings.Join(rest, ", "), ip)
+		}
+		// An unregister that does not say which tag was missing: none is
+		// taken for unchanged (the call did send the block tag's removal).
+	}
+	return unchanged, ""
+}
+
+// namedTag is the tag of tags a per-entry message names ("tag T …").
+func namedTag(message string, tags []string) (string, bool) {
+	best := ""
+	for _, t := range tags {
+		if strings.HasPrefix(message, "tag "+t+" ") && len(t) > len(best) {
+			best = t
+		}
+	}
+	return best, best != ""
+}
+
+// sameRegisteredIP compares the address an entry names with the one sent
+// (normalized by registeredIP), whatever form the device writes it in.
+func sameRegisteredIP(got, sent string) bool {
+	if got == sent {
+		return true
+	}
+	n, err := registeredIP(got)
+	return err == nil && n == sent
 }
 
 // registeredIP normalizes what User-ID can register: one address, a

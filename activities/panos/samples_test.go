@@ -22,6 +22,7 @@ func TestDocumentedSamples(t *testing.T) {
 	systemInfo, registered := connectortest.Sample(t, "show-system-info.xml"), connectortest.Sample(t, "show-registered-ip.xml")
 	regOK, unregOK := connectortest.Sample(t, "uid-register-success.xml"), connectortest.Sample(t, "uid-unregister-success.xml")
 	noNode, badParam := connectortest.Sample(t, "error-no-such-node.xml"), connectortest.Sample(t, "error-400-msg.xml")
+	regExists := connectortest.Sample(t, "uid-register-already-exists.xml")
 
 	// The fake answers in the documented shapes.
 	h := connectortest.New(t)
@@ -55,6 +56,10 @@ func TestDocumentedSamples(t *testing.T) {
 		{"register", call("type", "user-id", "cmd", uid("register", "10.0.0.1")), regOK},
 		{"show registered-ip", call("type", "op", "cmd", "<show><object><registered-ip><all></all></registered-ip></object></show>"), registered},
 		{"unregister", call("type", "user-id", "cmd", uid("unregister", "10.0.0.1")), unregOK},
+		{"register of a tag already there", func() []byte {
+			call("type", "user-id", "cmd", uid("register", "10.0.0.9"))
+			return call("type", "user-id", "cmd", uid("register", "10.0.0.9"))
+		}(), regExists},
 		{"error", call("type", "op", "cmd", "<show><nonsense/></show>"), noNode},
 	} {
 		if d := xmlShapeDiff(t, c.got, c.doc); len(d) > 0 {
@@ -96,17 +101,21 @@ func TestDocumentedSamples(t *testing.T) {
 	defer srv.Close()
 	h.Env.Connections["panos"] = activities.Connection{Type: "panos", BaseURL: srv.URL,
 		Secrets: map[string]activities.SecretRef{"api_key": {Lab: "k"}}}
-	run := func(action, ip string) (map[string]any, []string, error) {
+	runTag := func(action, ip, tag string) (map[string]any, []string, error) {
 		t.Helper()
 		mu.Lock()
 		sent = nil
 		runs++
 		key := "k" + strconv.Itoa(runs)
 		mu.Unlock()
-		out, err := h.Run(action, map[string]any{"ip": ip, "tag": "malicious"}, key)
+		out, err := h.Run(action, map[string]any{"ip": ip, "tag": tag}, key)
 		mu.Lock()
 		defer mu.Unlock()
 		return out, sent, err
+	}
+	run := func(action, ip string) (map[string]any, []string, error) {
+		t.Helper()
+		return runTag(action, ip, "malicious")
 	}
 	opAnswer = registered
 	for _, c := range []struct {
@@ -128,6 +137,24 @@ func TestDocumentedSamples(t *testing.T) {
 			t.Errorf("%s %s: out %v, sent %q", c.action, c.ip, out, docs)
 		}
 	}
+	// The per-entry answers of a register with nothing to do (PAN-OS 6.0+):
+	// the entry for the address sent says the tag was there already. An
+	// error whose entries name only other addresses explains nothing about
+	// this one: a failure, not "already blocked".
+	uidAnswer = func(string) []byte { return regExists }
+	if out, _, err := runTag("panos.block_ip", "192.168.1.2", "your-tag"); err != nil || out["already"] != true {
+		t.Errorf("register answered with the documented per-entry \"already exists\": out %v, err %v", out, err)
+	}
+	if out, _, err := runTag("panos.block_ip", "192.168.1.4", "your-tag"); err == nil || !strings.Contains(err.Error(), "already exists, ignore") {
+		t.Errorf("register answered with entries for other addresses only: out %v, err %v, want a failure quoting them", out, err)
+	}
+	uidAnswer = func(cmd string) []byte {
+		if strings.Contains(cmd, "<unregister>") {
+			return unregOK
+		}
+		return regOK
+	}
+
 	// An error inside HTTP 200 fails the step with PAN-OS's message.
 	opAnswer = noNode
 	if _, _, err := run("panos.block_ip", "10.0.0.3"); err == nil || !strings.Contains(err.Error(), "No such node") {
