@@ -35,7 +35,8 @@ var Type = connector.ConnectionType{
 	Name: "panos", Description: "Palo Alto Networks PAN-OS XML API (firewall or Panorama management address).",
 	Fields: []connector.ConnectionField{
 		{Name: "api_key", Secret: true, Required: true, Description: "XML API key (type=keygen).", Example: "{file: /run/secrets/panos_api_key}"},
-		{Name: "tag", Default: "riposte-blocked", Description: "Tag registered on blocked IPs; a dynamic address group matching it must be used in a deny rule."},
+		{Name: "tag", Default: "riposte-blocked", Description: "Tag registered on blocked IPs; a dynamic address group matching it must be used in a deny rule. PAN-OS name rules, and not beginning with riposte. (the owner tags Riposte registers beside it): checked when riposte.yaml is loaded.",
+			Check: func(tag string) error { return blockTag(tag) }},
 		{Name: "vsys", Default: "vsys1", Description: "Virtual system the User-ID registrations go to."},
 		{Name: "target", Description: "With a Panorama base_url: serial number(s) of the managed firewall(s) to register on, comma-separated (the XML API's target parameter). Required for Panorama: registrations on Panorama itself reach no firewall.", Example: "007951000123456,007951000654321"},
 	},
@@ -56,7 +57,7 @@ func Connector() connector.Vendor {
 func Definitions() []connector.Definition {
 	params := []catalog.Param{
 		{Name: "ip", Type: catalog.TypeString, Required: true, Description: "An IPv4 or IPv6 address, a network (203.0.113.0/24) or a range (203.0.113.10-203.0.113.20); networks and ranges need PAN-OS 10.0 or later."},
-		{Name: "tag", Type: catalog.TypeString, Description: "Tag to register the IP with; default: the connection's tag (riposte-blocked). Up to 127 letters, digits, spaces, '-', '_' or '.'; not and, or, not."},
+		{Name: "tag", Type: catalog.TypeString, Description: "Tag to register the IP with; default: the connection's tag (riposte-blocked). Up to 127 letters, digits, spaces, '-', '_' or '.'; not and, or, not; a block's tag does not begin with riposte. (kept for owner tags)."},
 		connector.ConnectionParam("panos"),
 	}
 	outputs := []catalog.Field{
@@ -145,7 +146,12 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	if err != nil {
 		return nil, err
 	}
-	if err := validTag(tag); err != nil {
+	check := validTag
+	if block {
+		// An undo still lifts a block put with such a tag before it was refused.
+		check = blockTag
+	}
+	if err := check(tag); err != nil {
 		return nil, connector.InvalidParam("%s: %v", c.Call.Action, err)
 	}
 	verb := "blocking"
@@ -234,12 +240,28 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 // would pass PAN-OS's 127 characters). A registered tag needs no tag
 // object, and no dynamic address group matches it unless one names it.
 func ownerTag(tag string) string {
-	const prefix = "riposte."
-	if len(prefix)+len(tag) <= 127 {
-		return prefix + tag
+	if len(ownerPrefix)+len(tag) <= 127 {
+		return ownerPrefix + tag
 	}
 	sum := sha256.Sum256([]byte(tag))
-	return prefix + hex.EncodeToString(sum[:8])
+	return ownerPrefix + hex.EncodeToString(sum[:8])
+}
+
+// ownerPrefix begins every owner tag (ownerTag).
+const ownerPrefix = "riposte."
+
+// blockTag vets a tag a block registers: PAN-OS's rules (validTag), and
+// not the owner-tag prefix in any case: a block tag riposte.X is the owner
+// tag of tag X (the undo of an X block takes a block with it for Riposte's
+// and lifts it), and riposte.<16 hex digits> that of a long tag.
+func blockTag(tag string) error {
+	if err := validTag(tag); err != nil {
+		return err
+	}
+	if len(tag) >= len(ownerPrefix) && strings.EqualFold(tag[:len(ownerPrefix)], ownerPrefix) {
+		return fmt.Errorf("tag %q begins with %q, which Riposte keeps for the owner tag it registers beside a block tag (riposte.<tag>): it would be taken for the owner tag of tag %q, and an undo of such a block would lift this one; use a tag without it, e.g. riposte-blocked", tag, ownerPrefix, tag[len(ownerPrefix):])
+	}
+	return nil
 }
 
 // unblockProgress is what an undo saves before it acts (connector

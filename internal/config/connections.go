@@ -294,6 +294,12 @@ func (p *connParser) connection(name string, key, n *yaml.Node) (activities.Conn
 		} else {
 			s, ok = p.stringValue(name, k, v)
 		}
+		if ok && s != "" && f.Check != nil {
+			if err := f.Check(s); err != nil {
+				p.errorf(v, "connection %s: %v", name, err)
+				ok = false
+			}
+		}
 		valid = valid && ok
 		if ok && s != "" {
 			c.Options[k] = s

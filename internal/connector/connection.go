@@ -43,6 +43,10 @@ type ConnectionField struct {
 	URL            bool   `json:"url,omitempty"`
 	Default        string `json:"default,omitempty"`
 	Example        string `json:"example,omitempty"`
+	// Check, when set, vets a plain field's value (after ${VAR}) as the
+	// config loader reads it; its error, which names the key ("tag …"),
+	// is reported at the value after "connection NAME: ".
+	Check func(value string) error `json:"-"`
 }
 
 // Field returns the named field of the type.
