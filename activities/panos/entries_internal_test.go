@@ -30,33 +30,34 @@ func TestUIDUnchanged(t *testing.T) {
 		register bool
 		want     []string // unchanged tags
 		problem  string   // part of the problem, "" for none
+		explains bool     // the entries explain the error
 	}{
-		{"owner tag alone there", answer("register", entry("203.0.113.77", "tag riposte.riposte-blocked already exists, ignore")), true, []string{"riposte.riposte-blocked"}, ""},
-		{"block tag alone there", answer("register", entry("203.0.113.77", "tag riposte-blocked already exists, ignore")), true, []string{"riposte-blocked"}, ""},
-		{"both there", answer("register", entry("203.0.113.77", "tag riposte-blocked already exists, ignore"), entry("203.0.113.77", "tag riposte.riposte-blocked already exists, ignore")), true, tags, ""},
-		{"another address", answer("register", entry("203.0.113.78", "tag riposte-blocked already exists, ignore")), true, nil, ""},
-		{"IPv6 written otherwise", answer("register", entry("2001:DB8:0::1", "tag riposte-blocked already exists, ignore")), true, nil, ""},
-		{"one unnamed of two", answer("register", entry("203.0.113.77", "already exists, ignore")), true, nil, "cannot tell which"},
-		{"two unnamed of two", answer("register", entry("203.0.113.77", "already exists, ignore"), entry("203.0.113.77", "already exists, ignore")), true, tags, ""},
-		{"another error", answer("register", entry("203.0.113.77", "Failed to register ip 203.0.113.77")), true, nil, "register of 203.0.113.77 refused"},
-		{"unregister, one unnamed of two", answer("unregister", entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg")), false, []string{}, ""},
-		{"unregister, two unnamed of two", answer("unregister", entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg"), entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg")), false, tags, ""},
-		{"register answered as unregister", answer("unregister", entry("203.0.113.77", "tag riposte-blocked already exists, ignore")), true, nil, ""},
+		{"owner tag alone there", answer("register", entry("203.0.113.77", "tag riposte.riposte-blocked already exists, ignore")), true, []string{"riposte.riposte-blocked"}, "", true},
+		{"block tag alone there", answer("register", entry("203.0.113.77", "tag riposte-blocked already exists, ignore")), true, []string{"riposte-blocked"}, "", true},
+		{"both there", answer("register", entry("203.0.113.77", "tag riposte-blocked already exists, ignore"), entry("203.0.113.77", "tag riposte.riposte-blocked already exists, ignore")), true, tags, "", true},
+		{"another address", answer("register", entry("203.0.113.78", "tag riposte-blocked already exists, ignore")), true, nil, "", false},
+		{"IPv6 written otherwise", answer("register", entry("2001:DB8:0::1", "tag riposte-blocked already exists, ignore")), true, nil, "", true},
+		{"one unnamed of two", answer("register", entry("203.0.113.77", "already exists, ignore")), true, nil, "cannot tell which", true},
+		{"two unnamed of two", answer("register", entry("203.0.113.77", "already exists, ignore"), entry("203.0.113.77", "already exists, ignore")), true, tags, "", true},
+		{"another error", answer("register", entry("203.0.113.77", "Failed to register ip 203.0.113.77")), true, nil, "register of 203.0.113.77 refused", true},
+		{"unregister, one unnamed of two", answer("unregister", entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg")), false, []string{}, "", true},
+		{"unregister, two unnamed of two", answer("unregister", entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg"), entry("203.0.113.77", "ip 203.0.113.77 does not exist, ignore unreg")), false, tags, "", true},
+		{"register answered as unregister", answer("unregister", entry("203.0.113.77", "tag riposte-blocked already exists, ignore")), true, nil, "", false},
 	} {
 		ip := "203.0.113.77"
 		if strings.Contains(c.name, "IPv6") {
 			ip = "2001:db8::1"
 			c.want = []string{"riposte-blocked"}
 		}
-		got, problem := uidUnchanged(c.pr, ip, tags, c.register)
+		got, explains, problem := uidUnchanged(c.pr, ip, tags, c.register)
 		if c.problem != "" || problem != "" {
 			if c.problem == "" || !strings.Contains(problem, c.problem) {
 				t.Errorf("%s: problem %q, want %q", c.name, problem, c.problem)
 			}
 			continue
 		}
-		if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(c.want))) {
-			t.Errorf("%s: unchanged %v, want %v", c.name, keys, c.want)
+		if keys := slices.Sorted(maps.Keys(got)); !slices.Equal(keys, slices.Sorted(slices.Values(c.want))) || explains != c.explains {
+			t.Errorf("%s: unchanged %v (explains %v), want %v (%v)", c.name, keys, explains, c.want, c.explains)
 		}
 	}
 }

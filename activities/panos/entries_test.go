@@ -23,6 +23,13 @@ import (
 // someone else does between the connector's state query and its register.
 func beforeFirstRegister(t *testing.T, h *connectortest.Harness, targets string, meanwhile func()) *panos.Fake {
 	t.Helper()
+	return beforeFirst(t, h, "<register>", targets, meanwhile)
+}
+
+// beforeFirst is beforeFirstRegister for the first User-ID update that
+// carries op (<register> or <unregister>).
+func beforeFirst(t *testing.T, h *connectortest.Harness, op, targets string, meanwhile func()) *panos.Fake {
+	t.Helper()
 	fake := lab.Fake[*panos.Fake](h.Lab)
 	up, err := url.Parse(strings.TrimSuffix(fake.PanoramaURL(), "/panorama"))
 	if err != nil {
@@ -33,7 +40,7 @@ func beforeFirstRegister(t *testing.T, h *connectortest.Harness, targets string,
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		if f, err := url.ParseQuery(string(body)); err == nil && f.Get("type") == "user-id" && strings.Contains(f.Get("cmd"), "<register>") {
+		if f, err := url.ParseQuery(string(body)); err == nil && f.Get("type") == "user-id" && strings.Contains(f.Get("cmd"), op) {
 			once.Do(meanwhile)
 		}
 		proxy.ServeHTTP(w, r)
@@ -103,5 +110,21 @@ func TestBlockThroughOneFirewallFindsABlockPutMeanwhile(t *testing.T) {
 	}
 	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); !slices.Equal(tags, []string{"riposte-blocked"}) {
 		t.Errorf("tags %v after the block: want the analyst's block tag alone (no owner tag)", tags)
+	}
+}
+
+// An analyst lifted the block tag between the undo's state query and its
+// unregister of the block tag and the owner tag: the firewall removed the
+// owner tag and answered "does not exist" for one entry, naming no tag.
+// The undo succeeds: the owner tag is gone, and so is the block.
+func TestUnblockWhileTheBlockIsLiftedMeanwhile(t *testing.T) {
+	h := connectortest.New(t)
+	fake := beforeFirst(t, h, "<unregister>", panos.PanoramaSerials[0], func() { handTag(t, h, panos.PanoramaSerials[0], false, "riposte-blocked") })
+	h.MustRun("panos.block_ip", map[string]any{"ip": blockedIP}, "k1")
+	if _, err := h.Run("panos.unblock_ip", map[string]any{"ip": blockedIP}, "k2"); err != nil {
+		t.Errorf("undo: %v", err)
+	}
+	if tags := fake.PanoramaRegistered(panos.PanoramaSerials[0], blockedIP); len(tags) != 0 {
+		t.Errorf("tags %v after the undo: want none", tags)
 	}
 }

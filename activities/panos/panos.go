@@ -485,8 +485,8 @@ func panosSend(ctx context.Context, c *connector.Conn, target, ip string, tags [
 	if err != nil {
 		return nil, err
 	}
-	unchanged, problem := uidUnchanged(pr, ip, tags, register)
-	if problem == "" && (pr.Status == "success" || len(unchanged) > 0) {
+	unchanged, explained, problem := uidUnchanged(pr, ip, tags, register)
+	if problem == "" && (pr.Status == "success" || explained) {
 		return unchanged, nil
 	}
 	m := pr.messages()
@@ -548,15 +548,16 @@ const (
 )
 
 // uidUnchanged reads the per-entry answers to a register (or unregister)
-// of tags on ip: the tags the device left as they were. Entries for other
-// addresses say nothing of ip. An entry names its tag ("tag T already
+// of tags on ip: the tags the device left as they were, and whether the
+// answers explain an error envelope (every entry for ip is a "nothing to
+// do"). Entries for other addresses say nothing of ip. An entry names its tag ("tag T already
 // exists, ignore"); one that names none is counted against the tags no
 // entry named, and stands for them all only when there are as many such
 // entries. problem is set when the answer cannot be read so: an entry
 // with another error, or (for a register) "already" entries that do not
 // say which tags, since taking the block tag for someone else's, or
 // Riposte's, on a guess decides which block an undo lifts.
-func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (unchanged map[string]bool, problem string) {
+func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (unchanged map[string]bool, explained bool, problem string) {
 	op, nothing := "register", uidAlreadyThere
 	if !register {
 		op, nothing = "unregister", uidNotThere
@@ -570,7 +571,7 @@ func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (u
 		}
 		entries++
 		if !strings.HasSuffix(e.message, nothing) {
-			return nil, fmt.Sprintf("%s of %s refused", op, ip)
+			return nil, false, fmt.Sprintf("%s of %s refused", op, ip)
 		}
 		if t, ok := namedTag(e.message, tags); ok {
 			unchanged[t] = true
@@ -581,6 +582,7 @@ func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (u
 	if len(all) == 0 && pr.Status != "success" && len(tags) == 1 && strings.Contains(pr.messages(), nothing) {
 		// The answer without per-entry elements: one tag, nothing to tell apart.
 		unchanged[tags[0]] = true
+		entries = 1
 	}
 	if unnamed > 0 {
 		var rest []string
@@ -595,12 +597,12 @@ func uidUnchanged(pr *panosResponse, ip string, tags []string, register bool) (u
 				unchanged[t] = true
 			}
 		case register:
-			return nil, fmt.Sprintf("cannot tell which of the tags %s of %s were there already", strings.Join(rest, ", "), ip)
+			return nil, false, fmt.Sprintf("cannot tell which of the tags %s of %s were there already", strings.Join(rest, ", "), ip)
 		}
 		// An unregister that does not say which tag was missing: none is
 		// taken for unchanged (the call did send the block tag's removal).
 	}
-	return unchanged, ""
+	return unchanged, entries > 0, ""
 }
 
 // namedTag is the tag of tags a per-entry message names ("tag T …").
