@@ -3,6 +3,7 @@ package connector
 import (
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // XML writes a setting as a name/value pair too, and vendors quote such
@@ -37,11 +38,13 @@ import (
 // prefix. The markup may be written as is, escaped as XML or HTML text
 // (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page; also
 // &lt;Key>, '>' left as is, as Woodstox writes XML text; or by code
-// point, &#60;Key&#62;, &#x3C;Key&#x3E;), escaped twice (&amp;lt;Key&amp;gt;),
+// point, &#60;Key&#62;, &#x3C;Key&#x3E;, with leading zeros or not,
+// &#060;Key&#062;), escaped twice (&amp;lt;Key&amp;gt;),
 // or as Go and .NET's JSON encoders write it (\u003cKey\u003e, and
 // \u0026lt;Key\u0026gt; for escaped XML), and so may a CDATA section
 // (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ', \" (XML in a JSON
-// string) or escaped as each form writes them (xmlQuotes). A text or an
+// string) or escaped as each form writes them (xmlQuotes, and by code
+// point with leading zeros: quoteRefAt). A text or an
 // attribute value still open at the end of s (Snippet's cut) is redacted
 // to the end, and so is a text whose CDATA section never ends (what
 // follows its start is still read for pairs). The text is read from left
@@ -87,39 +90,158 @@ func redactXMLSecretElements(s string) string {
 // xmlForm is how a document writes its markup: '<' and '>' as they are,
 // escaped as XML/HTML text (by name or by code point), escaped twice, or
 // escaped by a JSON encoder (Go's escapes the '&' of an escaped '<' too);
-// a CDATA section is delimited by cdataOpen and cdataClose in the same
-// form. A tag ends with any of gts: XML text needs only '<' and '&'
-// escaped, so Woodstox (the StAX writer of Apache CXF and Jackson) writes
-// &lt;password>…&lt;/password> (and "]]&gt;"), which escaped again or by
-// a JSON encoder keeps its '>' one escape behind its '<'.
+// a CDATA section is delimited by its '<' and "![CDATA[", and by "]]"
+// and its first '>', in the same form. A tag ends with any of gts: XML
+// text needs only '<' and '&' escaped, so Woodstox (the StAX writer of
+// Apache CXF and Jackson) writes &lt;password>…&lt;/password> (and
+// "]]&gt;"), which escaped again or by a JSON encoder keeps its '>' one
+// escape behind its '<'. A form by code point (num: 'd' decimal, 'x'
+// hex) writes '<' and its first '>' as character references with any
+// number of leading zeros (&#060;, &#x003C;: XML 1.0's CharRef, see
+// numericRef); lt and gts[0] are their shortest spelling.
 type xmlForm struct {
-	lt                    string
-	gts                   []string
-	cdataOpen, cdataClose string
+	lt  string
+	gts []string
+	num byte
 }
 
 var xmlForms = [...]xmlForm{
-	newXMLForm("<", ">"),
-	newXMLForm("&lt;", "&gt;", ">"),
-	newXMLForm(`\u003c`, `\u003e`),
-	newXMLForm("&#60;", "&#62;", ">"),
-	newXMLForm("&#x3c;", "&#x3e;", ">"),
-	newXMLForm("&amp;lt;", "&amp;gt;", "&gt;"),
-	newXMLForm(`\u0026lt;`, `\u0026gt;`, `\u003e`),
+	{"<", []string{">"}, 0},
+	{"&lt;", []string{"&gt;", ">"}, 0},
+	{`\u003c`, []string{`\u003e`}, 0},
+	{"&#60;", []string{"&#62;", ">"}, 'd'},
+	{"&#x3c;", []string{"&#x3e;", ">"}, 'x'},
+	{"&amp;lt;", []string{"&amp;gt;", "&gt;"}, 0},
+	{`\u0026lt;`, []string{`\u0026gt;`, `\u003e`}, 0},
 }
 
-func newXMLForm(lt string, gts ...string) xmlForm {
-	return xmlForm{lt, gts, lt + "![CDATA[", "]]" + gts[0]}
+// ltAt is the length of the '<' of form at the start of s, or 0.
+func (form xmlForm) ltAt(s string) int {
+	if form.num != 0 {
+		return numericRefOf(s, form.num, '<')
+	}
+	if hasPrefixFold(s, form.lt) {
+		return len(form.lt)
+	}
+	return 0
+}
+
+// gtAt is the length of the first '>' of form (gts[0]) at the start of
+// s, or 0.
+func (form xmlForm) gtAt(s string) int {
+	if form.num != 0 {
+		return numericRefOf(s, form.num, '>')
+	}
+	if hasPrefixFold(s, form.gts[0]) {
+		return len(form.gts[0])
+	}
+	return 0
 }
 
 // tagEnd is the length of the '>' of form at the start of s, or 0.
 func (form xmlForm) tagEnd(s string) int {
-	for _, gt := range form.gts {
+	if n := form.gtAt(s); n > 0 {
+		return n
+	}
+	for _, gt := range form.gts[1:] {
 		if hasPrefixFold(s, gt) {
 			return len(gt)
 		}
 	}
 	return 0
+}
+
+// cdataOpenAt is the length of the start of a CDATA section of form at
+// the start of s ("<![CDATA["), or 0.
+func (form xmlForm) cdataOpenAt(s string) int {
+	if n := form.ltAt(s); n > 0 && hasPrefixFold(s[n:], "![CDATA[") {
+		return n + len("![CDATA[")
+	}
+	return 0
+}
+
+// cdataCloseAt is the length of the end of a CDATA section of form at
+// the start of s ("]]>"), or 0.
+func (form xmlForm) cdataCloseAt(s string) int {
+	if strings.HasPrefix(s, "]]") {
+		if n := form.gtAt(s[2:]); n > 0 {
+			return 2 + n
+		}
+	}
+	return 0
+}
+
+// numericRefOf is the length of the character reference to c at the
+// start of s, decimal (num 'd': &#60;) or hex ('x': &#x3C;), with any
+// number of leading zeros (XML 1.0 §4.1, CharRef: '&#' [0-9]+ ';' |
+// '&#x' [0-9a-fA-F]+ ';'), or 0. Its digits are read once, whatever
+// their number.
+func numericRefOf(s string, num byte, c rune) int {
+	if len(s) < 4 || s[0] != '&' {
+		return 0
+	}
+	if hex := s[2] == 'x' || s[2] == 'X'; hex != (num == 'x') {
+		return 0
+	}
+	if r, n := charRef(s, 1); r == c {
+		return n
+	}
+	return 0
+}
+
+// charRef reads the character reference whose '#' is at s[i] (&#60;,
+// &#x3C;, any number of leading zeros): its code point (-1 for none, or
+// one past unicode.MaxRune) and where it ends, past its ';'.
+func charRef(s string, i int) (rune, int) {
+	if i >= len(s) || s[i] != '#' {
+		return -1, 0
+	}
+	j, base := i+1, rune(10)
+	if j < len(s) && (s[j] == 'x' || s[j] == 'X') {
+		j, base = j+1, 16
+	}
+	start, v := j, rune(0)
+	for ; j < len(s); j++ {
+		d := hexDigit(s[j])
+		if d < 0 || d >= base {
+			break
+		}
+		if v <= unicode.MaxRune {
+			v = v*base + d
+		}
+	}
+	if j == start || j >= len(s) || s[j] != ';' {
+		return -1, 0
+	}
+	return v, j + 1
+}
+
+// quoteRefAt is the length of a quote written as a character reference
+// at the start of s, as is or escaped again (&#034;, &#x0027;,
+// &amp;#039;, \u0026#039;: leading zeros, which xmlQuotes does not list;
+// PHP's htmlspecialchars writes ' as &#039;), or 0.
+func quoteRefAt(s string) int {
+	for _, amp := range []string{"&", "&amp;", `\u0026`} {
+		if hasPrefixFold(s, amp) {
+			if r, n := charRef(s, len(amp)); r == '"' || r == '\'' {
+				return n
+			}
+		}
+	}
+	return 0
+}
+
+// hexDigit is the value of a hex digit, or -1.
+func hexDigit(b byte) rune {
+	switch {
+	case b >= '0' && b <= '9':
+		return rune(b - '0')
+	case b >= 'a' && b <= 'f':
+		return rune(b-'a') + 10
+	case b >= 'A' && b <= 'F':
+		return rune(b-'A') + 10
+	}
+	return -1
 }
 
 // xmlQuotes are the ways an attribute value is quoted, in each xmlForm
@@ -230,7 +352,7 @@ func (x *xmlScan) scan() {
 		}
 		t, ok := parseXMLTag(s, p, f)
 		if !ok {
-			i = p + len(xmlForms[f].lt)
+			i = p + xmlForms[f].ltAt(s[p:])
 			continue
 		}
 		if x.attrPairs(t) {
@@ -240,7 +362,7 @@ func (x *xmlScan) scan() {
 			// s ends inside the tag, or a quote in it is never
 			// closed: not a tag, a '<' in prose perhaps. Each quote
 			// is looked for to the end at most once (none follows).
-			i = p + len(xmlForms[f].lt)
+			i = p + xmlForms[f].ltAt(s[p:])
 			continue
 		}
 		if t.closing {
@@ -320,18 +442,18 @@ func (x *xmlScan) readText(t xmlTag, own bool) textStop {
 			}
 			x.passed = append(x.passed, p)
 		}
-		if form := xmlForms[f]; hasPrefixFold(s[p:], form.cdataOpen) {
-			k := x.cdataEnd(p+len(form.cdataOpen), f)
+		if form := xmlForms[f]; form.cdataOpenAt(s[p:]) > 0 {
+			k := x.cdataEnd(p+form.cdataOpenAt(s[p:]), f)
 			if k < 0 {
-				return textStop{p + len(form.lt), xmlTag{}, true}
+				return textStop{p + form.ltAt(s[p:]), xmlTag{}, true}
 			}
-			j = k + len(form.cdataClose)
+			j = k + form.cdataCloseAt(s[k:])
 			continue
 		}
 		n, ok := parseXMLTag(s, p, f)
 		other := own && f != t.form && f != 0
 		if !ok || other && n.open {
-			j = p + len(xmlForms[f].lt)
+			j = p + xmlForms[f].ltAt(s[p:])
 			continue
 		}
 		if other {
@@ -343,7 +465,7 @@ func (x *xmlScan) readText(t xmlTag, own bool) textStop {
 }
 
 // cdataEnd is where the CDATA section of form f whose text starts at k
-// ends (its cdataClose), or -1. The last end found (or not found) is
+// ends (the start of its "]]>"), or -1. The last end found (or not found) is
 // remembered: the scans read s from left to right, and the sections that
 // start before that end (inside an earlier section, or one that never
 // ends) are not looked for to it again.
@@ -351,14 +473,14 @@ func (x *xmlScan) cdataEnd(k, f int) int {
 	if c := x.cdata[f]; c.from <= k && k <= c.to {
 		return c.end
 	}
-	closing := xmlForms[f].cdataClose
+	form := xmlForms[f]
 	for j := k; ; {
 		i := strings.Index(x.s[j:], "]]")
 		if i < 0 {
 			x.cdata[f] = cdataSeen{k, len(x.s), -1}
 			return -1
 		}
-		if hasPrefixFold(x.s[j+i:], closing) {
+		if form.cdataCloseAt(x.s[j+i:]) > 0 {
 			x.cdata[f] = cdataSeen{k, j + i, j + i}
 			return j + i
 		}
@@ -375,7 +497,7 @@ func (x *xmlScan) secretElements() {
 		if p < 0 {
 			return
 		}
-		i = p + len(xmlForms[f].lt)
+		i = p + xmlForms[f].ltAt(s[p:])
 		t, ok := parseXMLTag(s, p, f)
 		if !ok || t.closing || t.empty || t.open || !secretElementName.MatchString(xmlLocal(t.name)) {
 			continue
@@ -514,7 +636,7 @@ func pairXML(s string) *xmlPairs {
 		}
 		t, ok := parseXMLTag(s, p, f)
 		if !ok || t.open || t.empty {
-			i = p + len(xmlForms[f].lt)
+			i = p + xmlForms[f].ltAt(s[p:])
 			if ok && t.empty {
 				i = t.end
 			}
@@ -591,7 +713,7 @@ func nextXMLMarkup(s string, i int) (int, int) {
 			return p, 0
 		}
 		for f, form := range xmlForms {
-			if form.lt[0] == s[p] && hasPrefixFold(s[p:], form.lt) {
+			if form.lt[0] == s[p] && form.ltAt(s[p:]) > 0 {
 				return p, f
 			}
 		}
@@ -605,7 +727,7 @@ func nextXMLMarkup(s string, i int) (int, int) {
 func parseXMLTag(s string, p, f int) (xmlTag, bool) {
 	form := xmlForms[f]
 	t := xmlTag{form: f}
-	j := p + len(form.lt)
+	j := p + form.ltAt(s[p:])
 	if j < len(s) && s[j] == '/' {
 		t.closing = true
 		j++
@@ -652,6 +774,9 @@ func parseXMLTag(s string, p, f int) (xmlTag, bool) {
 				q = s[j : j+len(c)] // its closing quote is written alike
 				break
 			}
+		}
+		if n := quoteRefAt(s[j:]); q == "" && n > 0 {
+			q = s[j : j+n]
 		}
 		if q == "" {
 			// Unquoted (HTML): to a space or the tag's end.
@@ -718,9 +843,10 @@ func xmlLocal(name string) string {
 func xmlText(t string) string {
 	t = strings.TrimSpace(trimJSONSpace(t))
 	for _, form := range xmlForms {
-		o, c := form.cdataOpen, form.cdataClose
-		if len(t) >= len(o)+len(c) && hasPrefixFold(t, o) && strings.EqualFold(t[len(t)-len(c):], c) {
-			return strings.TrimSpace(t[len(o) : len(t)-len(c)])
+		if o := form.cdataOpenAt(t); o > 0 {
+			if c := strings.LastIndex(t, "]]"); c >= o && form.cdataCloseAt(t[c:]) == len(t)-c {
+				return strings.TrimSpace(t[o:c])
+			}
 		}
 	}
 	return t
