@@ -31,7 +31,8 @@ import (
 // Two shapes name the value otherwise: XML-RPC's struct member
 // (<member><name>password</name><value><string>…</string></value>
 // </member>), whose value element holds elements and is hidden whole to
-// its end tag, and a property list's <key>Password</key><string>…
+// its end tag (also when it comes before the name: what it holds is read
+// for pairs all the same), and a property list's <key>Password</key><string>…
 // </string>, whose value is the element after the key, named by its type.
 //
 // Element names are matched case-insensitively, without a namespace
@@ -299,6 +300,19 @@ type xmlScan struct {
 	keyed bool
 	// pairs: where elements end (see elementEnd), built on first use.
 	pairs *xmlPairs
+	// later: the values holding elements read before a secret's name
+	// (see scan), innermost last.
+	later []laterValue
+}
+
+// laterValue is a value element holding elements met before the name of
+// its run (XML-RPC's <member><value><string>…</string></value><name>
+// password</name></member>): its text s[span[0]:span[1]] ends at end,
+// where its end tag is; run is the values its run held before it.
+type laterValue struct {
+	end  int
+	span [2]int
+	run  [][2]int
 }
 
 // textStop is what textAfter answers.
@@ -367,6 +381,7 @@ func (x *xmlScan) scan() {
 		}
 		if t.closing {
 			x.flush(false)
+			x.valueEnds(p)
 			i = t.end
 			continue
 		}
@@ -402,6 +417,15 @@ func (x *xmlScan) scan() {
 				}
 				continue
 			}
+		} else if isValueName(xmlLocal(t.name)) {
+			// Such a value before its name: what it holds is read
+			// for pairs, as any parent's children, and at its end tag
+			// it is a value of its run again, hidden whole if a
+			// secret's name follows it.
+			if e := x.elementEnd(p, t); e >= 0 && e < len(s) {
+				x.later = append(x.later, laterValue{e, [2]int{t.end, e}, x.values})
+				x.values = nil
+			}
 		}
 		// A parent: its children start a new run, named by its own
 		// key or name attribute if it has one.
@@ -409,6 +433,23 @@ func (x *xmlScan) scan() {
 		i = textEnd
 	}
 	x.flush(false)
+}
+
+// valueEnds is called at an end tag at p, once its run is flushed: if it
+// ends a value holding elements read before its name (later), the run
+// it was read in goes on, that value in it.
+func (x *xmlScan) valueEnds(p int) {
+	for len(x.later) > 0 {
+		v := x.later[len(x.later)-1]
+		if v.end > p {
+			return
+		}
+		x.later = x.later[:len(x.later)-1]
+		if v.end == p {
+			x.values = append(v.run, v.span)
+			return
+		}
+	}
 }
 
 // textAfter reads the text after start tag t: where it ends and the tag
