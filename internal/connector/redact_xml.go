@@ -77,8 +77,10 @@ func redactXMLNameValues(s string) string {
 // is text: <password>p&lt;Qa&gt;9x</password>); when s ends inside it (Snippet's cut,
 // a vendor's), or inside its CDATA section, it is hidden to the end.
 // Elements are looked for inside other elements' CDATA sections too (a
-// SOAP fault quoting the request it refused). The cost is linear
-// (BenchmarkRedactXMLSecretElements).
+// SOAP fault quoting the request it refused); the text of one whose
+// section ends inside it ends there, and the tags of a section pair among
+// themselves (elementEnd: an end tag in a CDATA text is text). The cost
+// is linear (BenchmarkRedactXMLSecretElements).
 func redactXMLSecretElements(s string) string {
 	if !strings.ContainsAny(s, "<&\\") {
 		return s
@@ -544,6 +546,13 @@ func (x *xmlScan) secretElements() {
 			continue
 		}
 		end, next, cut := x.textAfter(t, true)
+		if se := x.sectionEnd(p); se < len(s) && (cut || se < end) {
+			// Its tag is in a CDATA section that ends before its
+			// text does (<![CDATA[<password>…]]></request>: XML quoted
+			// and cut): the text ends with the section.
+			x.add(t.end, se)
+			continue
+		}
 		if cut {
 			x.add(t.end, len(s))
 			return
@@ -628,20 +637,36 @@ func isPlistValueName(local string) bool {
 }
 
 // xmlPairs are the elements of s: where each start tag's element ends,
-// and where the end tags are.
+// and where the end tags are. The tags inside a CDATA section (a text
+// holding '<', or XML quoted in XML: <![CDATA[<password>…</password>]]>)
+// are paired among themselves, apart from those around the section (its
+// scope): an end tag quoted in a CDATA text does not close the element
+// around it.
 type xmlPairs struct {
 	// ends[p]: where the end tag closing the element whose start tag is
 	// at p starts, for each start tag that has one.
 	ends map[int]int
-	// closing: where the end tags start, of every form, in order;
-	// outer[k]: the first start tag of the elements closed by
-	// closing[k:], -1 if one of them closes none.
+	// scopes[0] is s outside any CDATA section, scopes[k] the k-th
+	// section (in order of their starts); in[p] the scope of the start
+	// tag at p when it is inside a section.
+	scopes []xmlScope
+	in     map[int]int
+}
+
+// xmlScope is a part of s whose tags pair among themselves: its end is
+// where its CDATA section's "]]>" starts (len(s) for s outside any, or a
+// section that never ends); closing: where its end tags start, of every
+// form, in order; outer[k]: the first start tag of the elements closed by
+// closing[k:], -1 if one of them closes none.
+type xmlScope struct {
+	end            int
 	closing, outer []int
 }
 
 // elementEnd is where the element whose start tag t is at p ends: the
-// start of its end tag, or the end of s when s ends inside it (each end
-// tag that follows closes an element it holds: Snippet's cut). An
+// start of its end tag, or the end of its scope when that ends inside it
+// (each end tag that follows in its scope closes an element it holds:
+// Snippet's cut, or a cut in the XML a CDATA section quotes). An
 // element without an end tag that is followed by another's end tag, in
 // any form (a '<password>' in prose, an HTML page's unclosed tag, an
 // escaped tag in an HTML page's prose), is not one: -1, and nothing is
@@ -654,26 +679,104 @@ func (x *xmlScan) elementEnd(p int, t xmlTag) int {
 	if e, ok := x.pairs.ends[p]; ok {
 		return e
 	}
-	c := x.pairs.closing
-	if k := sort.SearchInts(c, t.end); k < len(c) && x.pairs.outer[k] < p {
+	sc := x.pairs.scopes[x.pairs.in[p]]
+	if k := sort.SearchInts(sc.closing, t.end); k < len(sc.closing) && sc.outer[k] < p {
 		return -1
 	}
-	return len(x.s)
+	return sc.end
 }
 
-// pairXML pairs the start and end tags of s, of each form and local
-// name (case aside) apart, as a stack each: one pass, linear.
+// sectionEnd is where the CDATA section holding the start tag at p ends
+// when no end tag closes its element (XML quoted in a section and cut
+// there: <![CDATA[<password>…]]>), len(s) otherwise.
+func (x *xmlScan) sectionEnd(p int) int {
+	if x.pairs == nil {
+		x.pairs = pairXML(x.s)
+	}
+	if _, ok := x.pairs.ends[p]; ok {
+		return len(x.s)
+	}
+	return x.pairs.scopes[x.pairs.in[p]].end
+}
+
+// pairXML pairs the start and end tags of s, of each scope, form and
+// local name (case aside) apart, as a stack each: one pass, linear. A
+// CDATA section (of any form) opens a scope inside the current one when
+// it ends before it, or, outside any section, never ends; each form's
+// next "]]>" is looked for once (closes). The start tags still open when
+// a section ends go on in the scope around it (a writer that wraps XML
+// holding a CDATA section in another writes <![CDATA[<password><![CDATA[
+// …]]>…</password>]]>: the first "]]>" ends the outer section); a scope
+// is left at most once for each form around it, so each tag is moved a
+// few times at most.
 func pairXML(s string) *xmlPairs {
 	type key struct {
-		form int
-		name string
+		scope, form int
+		name        string
 	}
-	px := &xmlPairs{ends: map[int]int{}}
+	px := &xmlPairs{ends: map[int]int{}, scopes: []xmlScope{{end: len(s)}}, in: map[int]int{}}
 	open := map[key][]int{}
+	keys := [][]key{nil} // keys[sc]: the keys of the tags opened in scope sc
+	stack := []int{0}
+	// closes[f]: the first "]]>" of form f at or after from, -1 if none.
+	type seen struct{ from, at int }
+	var closes [len(xmlForms)]seen
+	for f := range closes {
+		closes[f] = seen{len(s) + 1, -1}
+	}
+	closeAfter := func(k, f int) int {
+		c := closes[f]
+		if k >= c.from && (c.at < 0 || c.at >= k) {
+			return c.at
+		}
+		at := -1
+		for j := k; ; {
+			i := strings.Index(s[j:], "]]")
+			if i < 0 {
+				break
+			}
+			if xmlForms[f].cdataCloseAt(s[j+i:]) > 0 {
+				at = j + i
+				break
+			}
+			j += i + 1
+		}
+		closes[f] = seen{k, at}
+		return at
+	}
 	for i := 0; ; {
 		p, f := nextXMLMarkup(s, i)
+		for len(stack) > 1 && (p < 0 || px.scopes[stack[len(stack)-1]].end <= p) {
+			sc, parent := stack[len(stack)-1], stack[len(stack)-2]
+			for _, k := range keys[sc] {
+				if st := open[k]; len(st) > 0 {
+					pk := key{parent, k.form, k.name}
+					if len(open[pk]) == 0 {
+						keys[parent] = append(keys[parent], pk)
+					}
+					open[pk] = append(open[pk], st...)
+				}
+				delete(open, k)
+			}
+			keys[sc] = nil
+			stack = stack[:len(stack)-1]
+		}
 		if p < 0 {
 			break
+		}
+		sc := stack[len(stack)-1]
+		if n := xmlForms[f].cdataOpenAt(s[p:]); n > 0 {
+			q := closeAfter(p+n, f)
+			if q < 0 {
+				q = len(s)
+			}
+			if sc == 0 || q < px.scopes[sc].end {
+				px.scopes = append(px.scopes, xmlScope{end: q})
+				keys = append(keys, nil)
+				stack = append(stack, len(px.scopes)-1)
+			}
+			i = p + n
+			continue
 		}
 		t, ok := parseXMLTag(s, p, f)
 		if !ok || t.open || t.empty {
@@ -683,9 +786,15 @@ func pairXML(s string) *xmlPairs {
 			}
 			continue
 		}
-		k := key{f, strings.ToLower(xmlLocal(t.name))}
+		k := key{sc, f, strings.ToLower(xmlLocal(t.name))}
 		if !t.closing {
+			if len(open[k]) == 0 {
+				keys[sc] = append(keys[sc], k)
+			}
 			open[k] = append(open[k], p)
+			if sc != 0 {
+				px.in[p] = sc
+			}
 		} else {
 			o := -1
 			if st := open[k]; len(st) > 0 {
@@ -693,13 +802,15 @@ func pairXML(s string) *xmlPairs {
 				px.ends[o] = p
 				open[k] = st[:len(st)-1]
 			}
-			px.closing = append(px.closing, p)
-			px.outer = append(px.outer, o)
+			px.scopes[sc].closing = append(px.scopes[sc].closing, p)
+			px.scopes[sc].outer = append(px.scopes[sc].outer, o)
 		}
 		i = t.end
 	}
-	for k := len(px.outer) - 2; k >= 0; k-- {
-		px.outer[k] = min(px.outer[k], px.outer[k+1])
+	for _, sc := range px.scopes {
+		for k := len(sc.outer) - 2; k >= 0; k-- {
+			sc.outer[k] = min(sc.outer[k], sc.outer[k+1])
+		}
 	}
 	return px
 }
