@@ -153,8 +153,10 @@ func TestFetchedTokenAndSecretShapesNeverLeave(t *testing.T) {
 
 // RedactShapes never panics, is idempotent and never lets an
 // access_token value through, whatever a vendor sends; nor the value of
-// an XML name/value pair whose name is a secret's, unless what comes
-// before opens a CDATA section (the pair is then text, not markup); nor
+// an XML name/value pair whose name is a secret's (either order), nor the
+// text of a secret element holding an end tag in a CDATA text, unless
+// what comes before opens a CDATA section (the pair is then text, not
+// markup); nor
 // the text of an XML element named as a secret key, in any of its forms
 // (raw, escaped, in CDATA, cut).
 func FuzzRedactShapes(f *testing.F) {
@@ -170,6 +172,10 @@ func FuzzRedactShapes(f *testing.F) {
 	f.Add(`{"received":"\u003cns:ClientSecret xmlns:ns=\"urn:x\"\u003eQp8\u003c/ns:ClientSecret\u003e <a b="<![CDATA[ <password>x</pass`)
 	f.Add(`&#60;password&#62;x&#60;/password&#62;&amp;lt;add key=&amp;quot;ApiKey&amp;quot; value=&amp;quot;y&amp;quot;/&amp;gt;\u0026lt;Key\u0026gt;`)
 	f.Add(`<member><name>password</name><value><string>x</string></value></member><dict><key>Password</key><string>y</string></dict><password><b/>z`)
+	f.Add(`&#060;password&#062;x&#060;/password&#062;&#x003C;Key&#x003E;API_KEY&#x003C;/Key&#x003E;&lt;add key=&#039;ApiKey&#039; value=&#039;y&#039;/&gt;&#00060;a b=&amp;#034;`)
+	f.Add(`<member><value><string>x</string></value><name>password</name></member><member><value><struct><member><value>y</value><name>token</name></member></struct></value><name>a</name></member><value><b>`)
+	f.Add(`<password><value><![CDATA[</password>]]>x</value></password><request><![CDATA[<password><value>y</value>]]></request><note><![CDATA[<password>]]></note>`)
+	f.Add(`&#0000060;password&#062;&#060;![CDATA[a]]]]&#062;&#x0003c;![CDATA[&#60;/password&#62;]]&#x3e;&lt;![CDATA[<value>]]&gt;`)
 	f.Fuzz(func(t *testing.T, s string) {
 		once := RedactShapes(s)
 		if twice := RedactShapes(once); twice != once {
@@ -183,6 +189,14 @@ func FuzzRedactShapes(f *testing.F) {
 			val := "Zq9XmlValue4242"
 			if got := RedactShapes(s + `<member><Key>API_KEY</Key><Value>` + val + `</Value></member>`); strings.Contains(got, val) {
 				t.Errorf("XML pair's value kept in %q", got)
+			}
+			if got := RedactShapes(s + `<member><value><string>` + val + `</string></value><name>password</name></member>`); strings.Contains(got, val) {
+				t.Errorf("XML-RPC value before its name kept in %q", got)
+			}
+			// An end tag in a CDATA text is text (unless a section
+			// opened before makes the "<![CDATA[" text).
+			if got := RedactShapes(s + `<password><value><![CDATA[</password>]]>` + val + `</value></password>`); strings.Contains(got, val) {
+				t.Errorf("secret element's text kept after a CDATA text in %q", got)
 			}
 		}
 		val := "Zq9XmlSecret4242"
@@ -198,6 +212,8 @@ func FuzzRedactShapes(f *testing.F) {
 			"&amp;lt;password&amp;gt;" + val + "&amp;lt;/password&amp;gt;",
 			`\u0026lt;password\u0026gt;` + val + `\u0026lt;/password\u0026gt;`,
 			"<password><value>" + val + "</value></password>",
+			"&#060;password&#062;" + val + "&#060;/password&#062;",
+			"&#x003C;password&#x003E;&#x003C;![CDATA[" + val + "]]&#x003E;&#x003C;/password&#x003E;",
 		} {
 			if got := RedactShapes(s + el); strings.Contains(got, val) {
 				t.Errorf("secret element's text kept in %q", got)
