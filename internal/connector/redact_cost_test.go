@@ -143,6 +143,10 @@ func BenchmarkRedactXMLAdversarial(b *testing.B) {
 		{"names whose CDATA never ends", `<key><![CDATA[`, "", ""},
 		{"escaped names whose CDATA never ends", `&lt;Key&gt;&lt;![CDATA[`, "", ""},
 		{"secret elements whose CDATA never ends", `<password><![CDATA[`, "", ""},
+		{"values before their names", `<member><value><b>x</b></value><value><c/>`, "", `<name>password</name>`},
+		{"secret elements cut in CDATA sections", `<a><![CDATA[<password><value>x]]></a>`, "", ""},
+		{"CDATA sections wrapped without splitting", `<r><![CDATA[<password><![CDATA[x]]>y</password>`, "", ""},
+		{"character references with leading zeros", `&#0000000060;password&#00062;x&#x0003c;![CDATA[`, "", ""},
 	} {
 		for _, n := range []int{16 << 10, 64 << 10} {
 			s := d.head + strings.Repeat(d.rec, n/len(d.rec)) + d.tail

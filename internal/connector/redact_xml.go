@@ -309,12 +309,12 @@ type xmlScan struct {
 
 // laterValue is a value element holding elements met before the name of
 // its run (XML-RPC's <member><value><string>…</string></value><name>
-// password</name></member>): its text s[span[0]:span[1]] ends at end,
-// where its end tag is; run is the values its run held before it.
+// password</name></member>): its start tag t, at p; run is the values its
+// run held before it.
 type laterValue struct {
-	end  int
-	span [2]int
-	run  [][2]int
+	p   int
+	t   xmlTag
+	run [][2]int
 }
 
 // textStop is what textAfter answers.
@@ -383,7 +383,7 @@ func (x *xmlScan) scan() {
 		}
 		if t.closing {
 			x.flush(false)
-			x.valueEnds(p)
+			x.valueEnds(p, t)
 			i = t.end
 			continue
 		}
@@ -424,10 +424,8 @@ func (x *xmlScan) scan() {
 			// for pairs, as any parent's children, and at its end tag
 			// it is a value of its run again, hidden whole if a
 			// secret's name follows it.
-			if e := x.elementEnd(p, t); e >= 0 && e < len(s) {
-				x.later = append(x.later, laterValue{e, [2]int{t.end, e}, x.values})
-				x.values = nil
-			}
+			x.later = append(x.later, laterValue{p, t, x.values})
+			x.values = nil
 		}
 		// A parent: its children start a new run, named by its own
 		// key or name attribute if it has one.
@@ -437,18 +435,30 @@ func (x *xmlScan) scan() {
 	x.flush(false)
 }
 
-// valueEnds is called at an end tag at p, once its run is flushed: if it
-// ends a value holding elements read before its name (later), the run
-// it was read in goes on, that value in it.
-func (x *xmlScan) valueEnds(p int) {
+// valueEnds is called at an end tag c at p, once its run is flushed: if
+// it ends a value holding elements read before its name (later), the run
+// it was read in goes on, that value in it. Only an end tag of a value's
+// form and name is checked against the elements' pairs (elementEnd), so
+// they are built for no other (most texts need none: BenchmarkRedact
+// XMLNameValues); a value whose element ended before (never closed, or
+// not one) is dropped then.
+func (x *xmlScan) valueEnds(p int, c xmlTag) {
+	local := xmlLocal(c.name)
+	if !isValueName(local) {
+		return
+	}
 	for len(x.later) > 0 {
 		v := x.later[len(x.later)-1]
-		if v.end > p {
+		if v.t.form != c.form {
 			return
 		}
+		e := x.elementEnd(v.p, v.t)
+		if e > p {
+			return // c closes an element inside v
+		}
 		x.later = x.later[:len(x.later)-1]
-		if v.end == p {
-			x.values = append(v.run, v.span)
+		if e == p && strings.EqualFold(xmlLocal(v.t.name), local) {
+			x.values = append(v.run, [2]int{v.t.end, p})
 			return
 		}
 	}
@@ -546,12 +556,17 @@ func (x *xmlScan) secretElements() {
 			continue
 		}
 		end, next, cut := x.textAfter(t, true)
-		if se := x.sectionEnd(p); se < len(s) && (cut || se < end) {
-			// Its tag is in a CDATA section that ends before its
-			// text does (<![CDATA[<password>…]]></request>: XML quoted
-			// and cut): the text ends with the section.
-			x.add(t.end, se)
-			continue
+		// Its tag may be in a CDATA section that ends before its text
+		// does (<![CDATA[<password>…]]></request>: XML quoted and cut):
+		// the text ends with the section. Not when its own end tag ends
+		// it, nor a tag of another form (nothing is hidden then): the
+		// elements' pairs are built for no other.
+		own := next.closing && strings.EqualFold(xmlLocal(next.name), xmlLocal(t.name))
+		if cut || !own && next.form == t.form {
+			if se := x.sectionEnd(p); se < len(s) && (cut || se < end) {
+				x.add(t.end, se)
+				continue
+			}
 		}
 		if cut {
 			x.add(t.end, len(s))
@@ -716,7 +731,7 @@ func pairXML(s string) *xmlPairs {
 	}
 	px := &xmlPairs{ends: map[int]int{}, scopes: []xmlScope{{end: len(s)}}, in: map[int]int{}}
 	open := map[key][]int{}
-	keys := [][]key{nil} // keys[sc]: the keys of the tags opened in scope sc
+	keys := [][]key{nil} // keys[sc]: the keys of the tags opened in section sc
 	stack := []int{0}
 	// closes[f]: the first "]]>" of form f at or after from, -1 if none.
 	type seen struct{ from, at int }
@@ -751,7 +766,7 @@ func pairXML(s string) *xmlPairs {
 			for _, k := range keys[sc] {
 				if st := open[k]; len(st) > 0 {
 					pk := key{parent, k.form, k.name}
-					if len(open[pk]) == 0 {
+					if parent != 0 && len(open[pk]) == 0 {
 						keys[parent] = append(keys[parent], pk)
 					}
 					open[pk] = append(open[pk], st...)
@@ -788,7 +803,7 @@ func pairXML(s string) *xmlPairs {
 		}
 		k := key{sc, f, strings.ToLower(xmlLocal(t.name))}
 		if !t.closing {
-			if len(open[k]) == 0 {
+			if sc != 0 && len(open[k]) == 0 {
 				keys[sc] = append(keys[sc], k)
 			}
 			open[k] = append(open[k], p)
