@@ -188,6 +188,10 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	if err != nil {
 		return nil, wrap(err)
 	}
+	var rec *blockRecord
+	if block {
+		rec = loadBlockRecord(ctx)
+	}
 	var done, left []string
 	changed := false
 	for _, target := range targets {
@@ -202,7 +206,7 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			}
 			already = true
 		} else {
-			already, err = panosTagOn(ctx, c, target, ip, tag, owner, block)
+			already, err = panosTagOn(ctx, c, target, ip, tag, owner, block, rec)
 		}
 		if err != nil {
 			if target != "" {
@@ -218,9 +222,10 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			}
 			return nil, wrap(err)
 		}
-		if target != "" && !skipped {
+		if target != "" && !skipped && !(already && rec.find(target, ip) != nil) {
 			// A firewall whose block the undo leaves was not acted on by
-			// any attempt: not "done" in a partially applied failure.
+			// any attempt: not "done" in a partially applied failure; nor
+			// one where an attempt of this block found someone else's.
 			done = append(done, target)
 		}
 		if !already {
@@ -412,11 +417,91 @@ func panosState(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 	return st, nil
 }
 
+// blockProgress is what a block saves (connector.SaveProgress) before it
+// removes the owner tag its register put beside a block someone else put
+// meanwhile (panosTagOn): a retry after that removal failed, or its answer
+// was lost, finds both tags and would take the block for Riposte's.
+type blockProgress struct {
+	Foreign []foreignBlock `json:"panos_foreign"`
+}
+
+// foreignBlock is a firewall where an attempt of the block found someone
+// else's block put meanwhile, with the owner tag it registered beside it;
+// Removed once a removal of that owner tag was answered.
+type foreignBlock struct {
+	Target  string `json:"target"`
+	IP      string `json:"ip"`
+	Owner   string `json:"owner"`
+	Removed bool   `json:"removed,omitempty"`
+}
+
+// blockRecord is a block's blockProgress across its attempts.
+type blockRecord struct{ p blockProgress }
+
+// loadBlockRecord reads what an earlier attempt of the block saved, and
+// saves it again: this attempt's heartbeats would otherwise go without
+// it, and a later retry find neither it nor the state it stood for.
+func loadBlockRecord(ctx context.Context) *blockRecord {
+	r := &blockRecord{}
+	if connector.LoadProgress(ctx, &r.p) && len(r.p.Foreign) > 0 {
+		connector.SaveProgress(ctx, r.p)
+	}
+	return r
+}
+
+// find returns the record of target and ip, or nil.
+func (r *blockRecord) find(target, ip string) *foreignBlock {
+	if r == nil {
+		return nil
+	}
+	for i := range r.p.Foreign {
+		if e := &r.p.Foreign[i]; e.Target == target && e.IP == ip {
+			return e
+		}
+	}
+	return nil
+}
+
+// set records e (replacing the record of its target and ip) and saves.
+func (r *blockRecord) set(ctx context.Context, e foreignBlock) {
+	if r == nil {
+		return
+	}
+	if old := r.find(e.Target, e.IP); old != nil {
+		*old = e
+	} else {
+		r.p.Foreign = append(r.p.Foreign, e)
+	}
+	connector.SaveProgress(ctx, r.p)
+}
+
+// drop forgets the record of target and ip (this attempt put its own
+// block there) and saves.
+func (r *blockRecord) drop(ctx context.Context, target, ip string) {
+	if r == nil || r.find(target, ip) == nil {
+		return
+	}
+	r.p.Foreign = slices.DeleteFunc(r.p.Foreign, func(e foreignBlock) bool { return e.Target == target && e.IP == ip })
+	connector.SaveProgress(ctx, r.p)
+}
+
 // panosTagOn registers (or unregisters) the tag on one device, with the
 // owner tag when owner is set (a block registers it where it puts the
 // tag; an undo removes it with the tag); already reports that the block
-// tag needed no change.
-func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner string, block bool) (already bool, err error) {
+// tag needed no change. rec (a block's) carries what earlier attempts
+// found of blocks put by someone else.
+func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner string, block bool, rec *blockRecord) (already bool, err error) {
+	if e := rec.find(target, ip); block && e != nil && !e.Removed {
+		// An earlier attempt registered this owner tag beside a block
+		// someone else put meanwhile, and its removal failed or went
+		// unanswered: removed first, so the state below is no one's
+		// but that block's.
+		if _, err := panosSend(ctx, c, target, ip, []string{e.Owner}, false); err != nil {
+			return false, fmt.Errorf("removing the owner tag %s an earlier attempt registered beside a block put by someone else: %w", e.Owner, err)
+		}
+		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: e.Owner, Removed: true})
+		c.LogAction("owner tag beside a block put by someone else removed", "ip", ip, "tag", tag, "target", target)
+	}
 	// Current state first: is the IP registered with the tag?
 	st, err := panosState(ctx, c, target, ip, tag, owner)
 	if err != nil {
@@ -454,14 +539,22 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 	if block && unchanged[tag] && owner != "" && slices.Contains(tags, owner) && !unchanged[owner] {
 		// Someone blocked the address between the state query and the
 		// register: the owner tag just put beside that block would have
-		// the undo lift it. Removed.
+		// the undo lift it. Removed, recorded first: a retry after the
+		// removal failed would find both tags and take the block for
+		// Riposte's.
+		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: owner})
 		if _, err := panosSend(ctx, c, target, ip, []string{owner}, false); err != nil {
 			return false, fmt.Errorf("removing the owner tag %s registered beside a block put meanwhile: %w", owner, err)
 		}
+		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: owner, Removed: true})
 		c.LogAction("block put meanwhile by someone else; owner tag removed", "ip", ip, "tag", tag, "target", target)
 	}
 	if unchanged[tag] {
 		return true, nil
+	}
+	if block {
+		// This attempt put its own block here.
+		rec.drop(ctx, target, ip)
 	}
 	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
 	return false, nil
