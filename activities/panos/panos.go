@@ -195,7 +195,7 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 	var done, left []string
 	changed := false
 	for _, target := range targets {
-		var already bool
+		var already, leftHere bool
 		var err error
 		skipped := only != nil && !slices.Contains(only, target)
 		if skipped {
@@ -206,7 +206,7 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			}
 			already = true
 		} else {
-			already, err = panosTagOn(ctx, c, target, ip, tag, owner, block, rec)
+			already, leftHere, err = panosTagOn(ctx, c, target, ip, tag, owner, block, only != nil, rec)
 		}
 		if err != nil {
 			if target != "" {
@@ -222,7 +222,10 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 			}
 			return nil, wrap(err)
 		}
-		if target != "" && !skipped && !(already && rec.find(target, ip) != nil) {
+		if leftHere {
+			left = append(left, target)
+		}
+		if target != "" && !skipped && !leftHere && !(already && rec.find(target, ip) != nil) {
 			// A firewall whose block the undo leaves was not acted on by
 			// any attempt: not "done" in a partially applied failure; nor
 			// one where an attempt of this block found someone else's.
@@ -270,10 +273,13 @@ func blockTag(tag string) error {
 }
 
 // unblockProgress is what an undo saves before it acts (connector
-// SaveProgress): the firewalls whose block it lifts. Its retry reads it,
-// since the owner tags it finds then may be gone with the blocks.
+// SaveProgress): the firewalls whose block it lifts, or Everywhere (a
+// block of an earlier release, lifted wherever it is). Its retry reads it,
+// since the owner tags it finds then may be gone with the blocks, and the
+// blocks with them.
 type unblockProgress struct {
-	Owned []string `json:"panos_owned"`
+	Owned      []string `json:"panos_owned"`
+	Everywhere bool     `json:"panos_everywhere,omitempty"`
 }
 
 // ownedTargets returns, for an undo through Panorama (owner set), the
@@ -287,10 +293,13 @@ func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, 
 		return nil, nil
 	}
 	var prev unblockProgress
-	if connector.LoadProgress(ctx, &prev) && prev.Owned != nil {
+	if connector.LoadProgress(ctx, &prev) && (prev.Owned != nil || prev.Everywhere) {
 		// Saved again: this attempt's heartbeats would otherwise go
 		// without it, and a later retry find neither it nor owner tags.
 		connector.SaveProgress(ctx, prev)
+		if prev.Everywhere {
+			return nil, nil
+		}
 		return prev.Owned, nil
 	}
 	owned := []string{}
@@ -312,10 +321,14 @@ func ownedTargets(ctx context.Context, c *connector.Conn, targets []string, ip, 
 		// An earlier release blocked on every firewall of the list. A
 		// block on only some, none with an owner tag, is someone else's:
 		// this undo lifted its own already (an earlier activity whose
-		// answer was lost), or there was none.
+		// answer was lost), or there was none. Saved either way: a retry
+		// after this attempt lifted some, or someone blocked the rest,
+		// would find the other.
 		if everywhere {
+			connector.SaveProgress(ctx, unblockProgress{Everywhere: true})
 			return nil, nil
 		}
+		connector.SaveProgress(ctx, unblockProgress{Owned: owned})
 		return owned, nil
 	}
 	connector.SaveProgress(ctx, unblockProgress{Owned: owned})
@@ -489,15 +502,17 @@ func (r *blockRecord) drop(ctx context.Context, target, ip string) {
 // owner tag when owner is set (a block registers it where it puts the
 // tag; an undo removes it with the tag); already reports that the block
 // tag needed no change. rec (a block's) carries what earlier attempts
-// found of blocks put by someone else.
-func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner string, block bool, rec *blockRecord) (already bool, err error) {
+// found of blocks put by someone else. An undo with ownedOnly lifts the
+// block only while it carries the owner tag, and reports a block without
+// it left (someone else's, put after an earlier attempt lifted Riposte's).
+func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner string, block, ownedOnly bool, rec *blockRecord) (already, left bool, err error) {
 	if e := rec.find(target, ip); block && e != nil && !e.Removed {
 		// An earlier attempt registered this owner tag beside a block
 		// someone else put meanwhile, and its removal failed or went
 		// unanswered: removed first, so the state below is no one's
 		// but that block's.
 		if _, err := panosSend(ctx, c, target, ip, []string{e.Owner}, false); err != nil {
-			return false, fmt.Errorf("removing the owner tag %s an earlier attempt registered beside a block put by someone else: %w", e.Owner, err)
+			return false, false, fmt.Errorf("removing the owner tag %s an earlier attempt registered beside a block put by someone else: %w", e.Owner, err)
 		}
 		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: e.Owner, Removed: true})
 		c.LogAction("owner tag beside a block put by someone else removed", "ip", ip, "tag", tag, "target", target)
@@ -505,7 +520,7 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 	// Current state first: is the IP registered with the tag?
 	st, err := panosState(ctx, c, target, ip, tag, owner)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	var tags []string
 	switch {
@@ -514,6 +529,12 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 		if owner != "" && !st.owned {
 			tags = append(tags, owner)
 		}
+	case !block && ownedOnly && st.tagged && !st.owned:
+		// A firewall whose block carried the owner tag when this undo
+		// chose it: without it now, the block is someone else's (put
+		// after an earlier attempt lifted Riposte's and lost the answer).
+		c.LogAction("block without owner tag left in place", "ip", ip, "tag", tag, "target", target)
+		return true, true, nil
 	case !block && (st.tagged || st.owned):
 		if st.tagged {
 			tags = []string{tag}
@@ -526,15 +547,15 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 		if len(tags) > 0 {
 			// The owner tag of a block lifted by hand: removed, quietly.
 			if _, err := panosSend(ctx, c, target, ip, tags, false); err != nil {
-				return false, err
+				return false, false, err
 			}
 		}
 		c.LogAction("ip already in wanted state; nothing sent", "ip", ip, "tag", tag, "target", target)
-		return true, nil
+		return true, false, nil
 	}
 	unchanged, err := panosSend(ctx, c, target, ip, tags, block)
 	if err != nil {
-		return false, err
+		return false, false, err
 	}
 	if block && unchanged[tag] && owner != "" && slices.Contains(tags, owner) && !unchanged[owner] {
 		// Someone blocked the address between the state query and the
@@ -544,20 +565,20 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 		// Riposte's.
 		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: owner})
 		if _, err := panosSend(ctx, c, target, ip, []string{owner}, false); err != nil {
-			return false, fmt.Errorf("removing the owner tag %s registered beside a block put meanwhile: %w", owner, err)
+			return false, false, fmt.Errorf("removing the owner tag %s registered beside a block put meanwhile: %w", owner, err)
 		}
 		rec.set(ctx, foreignBlock{Target: target, IP: ip, Owner: owner, Removed: true})
 		c.LogAction("block put meanwhile by someone else; owner tag removed", "ip", ip, "tag", tag, "target", target)
 	}
 	if unchanged[tag] {
-		return true, nil
+		return true, false, nil
 	}
 	if block {
 		// This attempt put its own block here.
 		rec.drop(ctx, target, ip)
 	}
 	c.LogAction("changed ip registration", "ip", ip, "tag", tag, "block", block, "target", target)
-	return false, nil
+	return false, false, nil
 }
 
 // panosSend registers (or unregisters) tags for ip on one device and
