@@ -57,7 +57,14 @@ type Hold struct {
 	// that run's step id, so that nothing keyed by this run's step ids
 	// (releases, rollback marks, undo pairing) takes it for the step's.
 	InheritedFrom string `json:"inherited_from,omitempty"`
-	params        []map[string]any
+	// Targets are the targets (params) an inherited hold still holds:
+	// what its release undoes. Only in the views of a run's holds (the
+	// holds query, the result), and only for inherited holds: a step's
+	// hold has its step's params. A rollback of the run leaves inherited
+	// holds to their release, and the API says which stay in place, on
+	// what (internal/api, inherited_holds_left).
+	Targets []map[string]any `json:"targets,omitempty"`
+	params  []map[string]any
 	// undone marks the targets (indexes of params) a later step of the run
 	// undid while the others stay held; the release skips them. State
 	// only, not serialised.
@@ -536,9 +543,19 @@ const QueryHolds = "holds"
 func (r *run) holdList() []Hold {
 	out := make([]Hold, 0, len(r.holds))
 	for _, h := range r.holds {
-		out = append(out, *h)
+		out = append(out, h.view())
 	}
 	return out
+}
+
+// view is h as the holds query and the result show it: an inherited hold
+// names the targets it still holds (Targets). No command depends on it.
+func (h *Hold) view() Hold {
+	v := *h
+	if h.InheritedFrom != "" {
+		v.Targets = h.left()
+	}
+	return v
 }
 
 // holdDetails adds the holds and their release times to the details.

@@ -300,7 +300,7 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	res.Steps = r.snapshot()
 	res.Gates = r.gateList()
 	for _, h := range r.holds {
-		res.Holds = append(res.Holds, *h)
+		res.Holds = append(res.Holds, h.view())
 	}
 	res.Outputs = r.outputs()
 	res.Withdrawn = r.withdrawal

@@ -157,6 +157,50 @@ type RollbackResponse struct {
 	URL        string               `json:"url,omitempty"`
 	Existing   bool                 `json:"existing"`
 	Undo       []workflows.UndoCall `json:"undo"`
+	// InheritedHoldsLeft are the holds the run inherited from the
+	// withdrawn run it continues (a finding its detector reopened), which
+	// the rollback leaves in place until their release: their
+	// containment is not lifted by it.
+	InheritedHoldsLeft []InheritedHoldLeft `json:"inherited_holds_left,omitempty"`
+}
+
+// InheritedHoldLeft is a hold a run inherited from the withdrawn run it
+// continues (workflows.Hold.InheritedFrom) and has not released: a
+// rollback of the run leaves it in place, released at Until by the run
+// (riposte extend moves it), or earlier by hand.
+type InheritedHoldLeft struct {
+	Step          string           `json:"step"`
+	InheritedFrom string           `json:"inherited_from"`
+	Undo          string           `json:"undo"`
+	Targets       []map[string]any `json:"targets,omitempty"`
+	Until         time.Time        `json:"until"`
+}
+
+// inheritedHoldsLeft lists the holds of run d that a rollback leaves in
+// place: those it inherited and has not released.
+func inheritedHoldsLeft(d *RunDetail) []InheritedHoldLeft {
+	var out []InheritedHoldLeft
+	for _, h := range d.Holds {
+		if h.InheritedFrom != "" && h.ReleasedAt == nil {
+			out = append(out, InheritedHoldLeft{Step: h.Step, InheritedFrom: h.InheritedFrom, Undo: h.Undo, Targets: h.Targets, Until: h.Until})
+		}
+	}
+	return out
+}
+
+// inheritedLeftNote says, for a refusal, what the run still holds that
+// it inherited ("" when nothing): a 409 must not read as "nothing is
+// contained".
+func inheritedLeftNote(left []InheritedHoldLeft) string {
+	if len(left) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, h := range left {
+		t, _ := json.Marshal(h.Targets)
+		parts = append(parts, fmt.Sprintf("%s on %s (from run %s) until %s", h.Step, t, h.InheritedFrom, h.Until.UTC().Format(time.RFC3339)))
+	}
+	return "; the run still holds containment it inherited from the withdrawn run it continues, which a rollback leaves in place until its release (riposte extend moves it; undo it by hand to lift it now): " + strings.Join(parts, "; ")
 }
 
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
@@ -186,8 +230,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	undo, refusal := rollbackPlan(d, s.Catalog)
+	inherited := inheritedHoldsLeft(d)
 	if refusal != "" {
-		problem.Respond(w, http.StatusConflict, "Nothing to roll back", refusal)
+		problem.Respond(w, http.StatusConflict, "Nothing to roll back", refusal+inheritedLeftNote(inherited))
 		return
 	}
 	rid := "rollback:" + id
@@ -241,7 +286,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			}
 			if undo = left; len(undo) == 0 {
 				problem.Respond(w, http.StatusConflict, "Nothing to roll back",
-					fmt.Sprintf("%s (run %s) ended %s, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId(), endedHow(info.GetStatus())))
+					fmt.Sprintf("%s (run %s) ended %s, but it undid everything of this run that is still to undo; what it could not undo was released since", rid, info.GetExecution().GetRunId(), endedHow(info.GetStatus()))+inheritedLeftNote(inherited))
 				return
 			}
 		}
@@ -265,7 +310,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		// from them (RolledBackBy/At on a rollback run: who and when).
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
 	}, workflows.RollbackWorkflow, rin)
-	resp := RollbackResponse{WorkflowID: rid, Undo: undo}
+	resp := RollbackResponse{WorkflowID: rid, Undo: undo, InheritedHoldsLeft: inherited}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -42,6 +43,17 @@ func rollbackCommand() command {
 			fmt.Fprintf(s.Out, "rollback %s: %s\n", resp.WorkflowID, state)
 			for _, u := range resp.Undo {
 				fmt.Fprintf(s.Out, "  %s: %s (undoes %s) %s\n", u.Step, u.Undo, u.Action, summarize(u.Params, 120))
+			}
+			if len(resp.InheritedHoldsLeft) > 0 {
+				fmt.Fprintln(s.Out, "left in place (inherited from the withdrawn run this run continues; released when due, not by this rollback):")
+				for _, h := range resp.InheritedHoldsLeft {
+					var targets []string
+					for _, t := range h.Targets {
+						targets = append(targets, summarize(t, 120))
+					}
+					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s, released at %s (%s)\n", h.Step, strings.Join(targets, ", "),
+						h.InheritedFrom, h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Undo)
+				}
 			}
 			if resp.URL != "" {
 				fmt.Fprintf(s.Out, "  %s\n", resp.URL)

@@ -1,0 +1,211 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// continuedClient models a finding its detector closed while run r-a held
+// an isolation (contain_for): r-a withdrawn and holding, then reopened, so
+// that r-a continued as run r-b (continue-as-new, workflows reopen.go),
+// handing its hold over. current is the run Temporal answers for w1 at
+// first; continueOnSignal makes r-a continue as r-b when the rolled_back
+// mark is sent to it (the handover came first: Temporal refuses a signal
+// to a run that has ended as NotFound).
+type continuedClient struct {
+	client.Client // nil: only the methods below are used
+	t             *testing.T
+	current       string
+	continued     bool // r-a has continued as r-b
+	runs          map[string]continuedRun
+	started       []client.StartWorkflowOptions
+	inputs        []workflows.RollbackInput
+	marks         []string // run ids the rolled_back mark reached
+	terminated    []string // rollback run ids terminated
+	// continueOnSignal: r-a continues as r-b just before the mark arrives.
+	continueOnSignal bool
+}
+
+type continuedRun struct {
+	steps []workflows.StepResult
+	holds []map[string]any // as the holds query answers
+	wd    *workflows.Withdrawal
+	start time.Time
+}
+
+var continuedStart = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+
+func newContinuedClient(t *testing.T) *continuedClient {
+	at := func(m int) *time.Time { v := continuedStart.Add(time.Duration(m) * time.Minute); return &v }
+	isolate := workflows.StepResult{ID: "isolate", Action: "defender.isolate_machine", Status: playbook.StatusSucceeded,
+		Params: map[string]any{"hostname": "fin-ws-042"}, EndedAt: at(1)}
+	return &continuedClient{t: t, current: "r-a", runs: map[string]continuedRun{
+		"r-a": {steps: []workflows.StepResult{isolate},
+			holds: []map[string]any{{"step": "isolate", "undo": "defender.unisolate_machine", "until": continuedStart.Add(4 * time.Hour)}},
+			wd:    &workflows.Withdrawal{Reason: "status_id is 4 (Resolved)"}, start: continuedStart},
+		// r-b's own isolation of another host; the hold of fin-ws-042 it
+		// inherited from r-a.
+		"r-b": {steps: []workflows.StepResult{{ID: "isolate", Action: "defender.isolate_machine", Status: playbook.StatusSucceeded,
+			Params: map[string]any{"hostname": "fin-ws-077"}, EndedAt: at(31)}},
+			holds: []map[string]any{
+				{"step": "isolate", "undo": "defender.unisolate_machine", "until": continuedStart.Add(30*time.Minute + 4*time.Hour)},
+				{"step": workflows.InheritedPrefix + "isolate", "undo": "defender.unisolate_machine", "until": continuedStart.Add(4 * time.Hour),
+					"inherited_from": "r-a", "targets": []map[string]any{{"hostname": "fin-ws-042"}}},
+			}, start: continuedStart.Add(30 * time.Minute)},
+	}}
+}
+
+func (c *continuedClient) runStatus(runID string) enumspb.WorkflowExecutionStatus {
+	if runID == "r-a" && c.continued {
+		return enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
+	}
+	return enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if id != "w1" {
+		return nil, serviceerror.NewNotFound("no such run")
+	}
+	if runID == "" {
+		runID = c.current
+	}
+	run, ok := c.runs[runID]
+	if !ok {
+		return nil, serviceerror.NewNotFound("no such run")
+	}
+	p, _ := converter.GetDefaultDataConverter().ToPayload("holding")
+	pb, _ := converter.GetDefaultDataConverter().ToPayload("reopen")
+	info := &workflowpb.WorkflowExecutionInfo{
+		Execution:        &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+		Type:             &commonpb.WorkflowType{Name: workflows.PlaybookWorkflow},
+		Status:           c.runStatus(runID),
+		StartTime:        timestamppb.New(run.start),
+		FirstRunId:       "r-a",
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RunStatus": p, "PlaybookName": pb}},
+	}
+	if info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		info.CloseTime = timestamppb.New(continuedStart.Add(30 * time.Minute))
+	}
+	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: info}, nil
+}
+
+func (c *continuedClient) QueryWorkflow(_ context.Context, _, runID, name string, _ ...any) (converter.EncodedValue, error) {
+	run := c.runs[runID]
+	switch name {
+	case workflows.QuerySteps:
+		return jsonValue{run.steps}, nil
+	case workflows.QueryHolds:
+		return jsonValue{run.holds}, nil
+	case workflows.QueryFinding:
+		return jsonValue{workflows.LiveFinding{Withdrawn: run.wd}}, nil
+	}
+	return nil, serviceerror.NewInvalidArgument("unknown query " + name)
+}
+
+func (c *continuedClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	if filter == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
+		if runID == "r-a" && c.continued {
+			return &sliceHistory{events: []*historypb.HistoryEvent{{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
+				Attributes: &historypb.HistoryEvent_WorkflowExecutionContinuedAsNewEventAttributes{
+					WorkflowExecutionContinuedAsNewEventAttributes: &historypb.WorkflowExecutionContinuedAsNewEventAttributes{NewExecutionRunId: "r-b"}}}}}
+		}
+		return &sliceHistory{}
+	}
+	from := ""
+	if runID == "r-b" {
+		from = "r-a"
+	}
+	return &sliceHistory{events: []*historypb.HistoryEvent{{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+			WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{ContinuedExecutionRunId: from}}}}}
+}
+
+func (c *continuedClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	c.started = append(c.started, o)
+	if in, ok := args[0].(workflows.RollbackInput); ok {
+		c.inputs = append(c.inputs, in)
+	}
+	return fakeRun{id: o.ID, runID: "rb-1"}, nil
+}
+
+func (c *continuedClient) SignalWorkflow(_ context.Context, id, runID, name string, _ any) error {
+	if name != workflows.SignalRolledBack {
+		return nil
+	}
+	if c.continueOnSignal && runID == "r-a" {
+		c.continued, c.current = true, "r-b"
+	}
+	if c.runStatus(runID) != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return serviceerror.NewNotFound("workflow execution already completed")
+	}
+	c.marks = append(c.marks, runID)
+	return nil
+}
+
+func (c *continuedClient) TerminateWorkflow(_ context.Context, id, runID, _ string, _ ...any) error {
+	c.terminated = append(c.terminated, id+"/"+runID)
+	return nil
+}
+
+// README, Reopened findings: a rollback of the run that continues a
+// withdrawn one undoes the run's own containment and leaves the holds it
+// inherited to their release. POST /v1/runs/{id}/rollback (riposte
+// rollback) listed only what it undoes: an analyst read the answer as
+// "containment lifted" while fin-ws-042 stayed isolated for hours. The
+// answer lists each inherited hold it leaves in place, with its targets and
+// release time (inherited_holds_left); a 409 for a run with nothing of
+// its own to undo says so too.
+func TestRollbackOfContinuedRunListsInheritedHoldsLeft(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusAccepted {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	var body map[string]any
+	if err := json.Unmarshal([]byte(got.body), &body); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := body["inherited_holds_left"].([]any)
+	if len(left) != 1 {
+		t.Fatalf("inherited_holds_left = %v; want the hold of fin-ws-042 inherited from r-a: %s", body["inherited_holds_left"], got.body)
+	}
+	h, _ := left[0].(map[string]any)
+	targets, _ := h["targets"].([]any)
+	tg, _ := targets[0].(map[string]any)
+	if h["inherited_from"] != "r-a" || h["until"] != "2026-03-02T13:00:00Z" || len(targets) != 1 || tg["hostname"] != "fin-ws-042" {
+		t.Errorf("inherited hold left %v; want fin-ws-042 from r-a, released at 13:00", h)
+	}
+	if undo, _ := body["undo"].([]any); len(undo) != 1 || !strings.Contains(got.body, "fin-ws-077") {
+		t.Errorf("undo %v; want r-b's own isolation of fin-ws-077 only", body["undo"])
+	}
+
+	// Nothing of its own to undo: the 409 says what stays held.
+	run := c.runs["r-b"]
+	run.steps = nil
+	run.holds = run.holds[1:]
+	c.runs["r-b"] = run
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusConflict || !strings.Contains(got.body, "fin-ws-042") || !strings.Contains(got.body, "2026-03-02T13:00:00Z") {
+		t.Errorf("status %d: %s; want 409 naming the inherited hold of fin-ws-042 (released 13:00) left in place", got.code, got.body)
+	}
+}

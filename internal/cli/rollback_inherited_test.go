@@ -1,0 +1,34 @@
+package cli
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// riposte rollback of a run that continues a withdrawn one printed only
+// what the rollback undoes; the holds the run inherited stay in place
+// until their release (README, Reopened findings), and nothing said so:
+// the analyst believed the host released. It prints each inherited hold
+// left in place (inherited_holds_left), with its targets and release time.
+func TestRollbackPrintsInheritedHoldsLeft(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"workflow_id":"rollback:w1","run_id":"rb-1","existing":false,
+"undo":[{"step":"isolate","action":"defender.isolate_machine","undo":"defender.unisolate_machine","index":-1,"params":{"hostname":"fin-ws-077"}}],
+"inherited_holds_left":[{"step":"inherited:isolate","undo":"defender.unisolate_machine","until":"2026-03-02T13:00:00Z","inherited_from":"r-a","targets":[{"hostname":"fin-ws-042"}]}]}`)
+	}))
+	defer srv.Close()
+	t.Setenv("TZ", "UTC")
+	code, out, errOut := runCLI(t, "rollback", "--api", srv.URL, "--token", "rpt_test", "w1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"fin-ws-077", "left in place", "fin-ws-042", "inherited from run r-a", "2026-03-02"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("riposte rollback printed:\n%s\nwant %q", out, want)
+		}
+	}
+}
