@@ -25,6 +25,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/auth"
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/dispatch"
+	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/internal/guardrails"
 	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -250,10 +251,13 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		switch since := undoneSince(d, undo, started); {
 		case info.GetStartTime() == nil:
-		case started.Before(d.StartedAt):
+		case started.Before(d.StartedAt) || rollbackOfAnotherRun(info, d.RunID):
+			// Planned for another run of this id: an earlier run's, or one
+			// planned for the withdrawn run this run continues and stopped
+			// before it began (continuedBeforeMark).
 			if running {
 				problem.Respond(w, http.StatusConflict, "Rollback of an earlier run in progress",
-					fmt.Sprintf("%s (run %s) is still rolling back an earlier run of this finding, which started before run %s; ask again once it has ended", rid, info.GetExecution().GetRunId(), d.RunID))
+					fmt.Sprintf("%s (run %s) is still rolling back an earlier run of this finding, not run %s; ask again once it has ended", rid, info.GetExecution().GetRunId(), d.RunID))
 				return
 			}
 			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
@@ -298,14 +302,25 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusInternalServerError, "Cannot seal rollback", err.Error())
 		return
 	}
+	// A withdrawn run that still runs may continue as a new run (a record
+	// reopening its finding) at any moment, handing over what it holds;
+	// the rollback then must not undo it (continuedBeforeMark). It waits
+	// rollbackMarkDelay before it begins, so that the API can stop it if
+	// the run's mark is refused.
+	var delay time.Duration
+	if d.ClosedAt == nil && d.Withdrawn != nil {
+		delay = rollbackMarkDelay
+	}
+	asked := time.Now()
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       rid,
+		StartDelay:                               delay,
 		TaskQueue:                                s.Dispatcher.TaskQueue,
 		WorkflowIDReusePolicy:                    reuse,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		// Markdown in the Temporal UI; the id holds the detection's uid.
 		StaticSummary: fmt.Sprintf("Rollback of %s requested by %s", mdtext.Text(id, 300), mdtext.Text(req.User, 100)),
-		Memo:          map[string]any{MemoRequestedBy: req.User, "rollback_of": id},
+		Memo:          map[string]any{MemoRequestedBy: req.User, "rollback_of": id, MemoRollbackOfRun: d.RunID},
 		// Search attributes are not encrypted: the API reads who asked
 		// from them (RolledBackBy/At on a rollback run: who and when).
 		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
@@ -332,6 +347,10 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			}
 			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
 			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
+				if next, ok := s.continuedAs(ctx, id, d.RunID); ok {
+					s.continuedBeforeMark(ctx, w, r, d, req.User, rid, resp.RunID, next, time.Since(asked) < delay)
+					return
+				}
 				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
 			}
 		}
@@ -343,6 +362,60 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, resp)
+}
+
+// rollbackMarkDelay is how long the rollback of a withdrawn run that still
+// runs waits before it begins (StartDelay): the time the API has to stop
+// it when the run's rolled_back mark is refused because the run continued
+// as a new run meanwhile (continuedBeforeMark). The mark is one request,
+// sent as soon as the rollback is started.
+const rollbackMarkDelay = 3 * time.Second
+
+// continuedAs reports whether run runID of id continued as a new run (a
+// withdrawn run whose finding was reopened), and that run ("" when its
+// record cannot be read).
+func (s *Server) continuedAs(ctx context.Context, id, runID string) (string, bool) {
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+		return "", false
+	}
+	next, _ := endedruns.ContinuedAs(ctx, s.Temporal, id, runID)
+	return next, true
+}
+
+// continuedBeforeMark answers a rollback planned for run d, a withdrawn
+// run that continued as run next (a record reopened its finding) before
+// the rollback's rolled_back mark reached it: Temporal refused the mark.
+// Run next holds what d held (inherited, or taken over by its own steps),
+// and does not know of the rollback: left to run, the rollback (rid/
+// rbRun) would lift containment that run next shows held. It is
+// terminated, and the request refused with a 409 saying to ask again,
+// which plans for run next. before says the rollback's start delay had
+// not run out when the mark was refused: it had not begun.
+func (s *Server) continuedBeforeMark(ctx context.Context, w http.ResponseWriter, r *http.Request, d *RunDetail, user, rid, rbRun, next string, before bool) {
+	id := d.WorkflowID
+	if next == "" {
+		next = "a new run"
+	} else {
+		next = "run " + next
+	}
+	reason := fmt.Sprintf("planned for run %s, which continued as %s (its finding reopened) before the rollback reached it: refused, ask again", d.RunID, next)
+	terr := s.Temporal.TerminateWorkflow(ctx, rid, rbRun, reason)
+	s.Logger.Info("audit: rollback refused", "workflow_id", id, "run_id", d.RunID, "continued_as", next, "user", user,
+		"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "terminated", errString(terr))
+	if terr != nil {
+		problem.Respond(w, http.StatusInternalServerError, "Rollback of a run that continued",
+			fmt.Sprintf("run %s of %s continued as %s (a record reopened its finding) before the rollback reached it, handing over what it held, and the rollback started for it (%s, run %s) could not be stopped (%v): it will undo containment %s now holds, which will not know. Terminate it now (temporal workflow terminate --workflow-id %s --run-id %s), then ask again (riposte rollback %s)",
+				d.RunID, id, next, rid, rbRun, terr, next, rid, rbRun, id))
+		return
+	}
+	done := fmt.Sprintf("nothing was undone (%s, run %s, planned for run %s, was stopped before it began)", rid, rbRun, d.RunID)
+	if !before {
+		done = fmt.Sprintf("the rollback started for it (%s, run %s) was stopped, but may have begun undoing (the mark was refused after its start delay): riposte runs show %s says what it undid", rid, rbRun, rid)
+	}
+	problem.Respond(w, http.StatusConflict, "Run continued as a new run",
+		fmt.Sprintf("run %s of %s continued as %s (a record reopened its finding) before the rollback reached it, handing over what it held: %s. Ask again (riposte rollback %s): the rollback is then planned for %s, undoes its own containment and lists the holds it inherited, which it leaves in place until their release",
+			d.RunID, id, next, done, id, next))
 }
 
 // undoneSince returns the calls of undo whose step ended after a rollback

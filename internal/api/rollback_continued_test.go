@@ -3,7 +3,9 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/problem"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -80,6 +83,26 @@ func (c *continuedClient) runStatus(runID string) enumspb.WorkflowExecutionStatu
 }
 
 func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+	if id == "rollback:w1" && len(c.started) > 0 {
+		// The latest rollback run, started 40 minutes in (after r-b
+		// began), as Temporal describes it.
+		o := c.started[len(c.started)-1]
+		memo := &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
+		for k, v := range o.Memo {
+			memo.Fields[k], _ = converter.GetDefaultDataConverter().ToPayload(v)
+		}
+		st := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if len(c.terminated) == len(c.started) {
+			st = enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+		}
+		by, _ := converter.GetDefaultDataConverter().ToPayload("U0SOCLEAD1")
+		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: fmt.Sprintf("rb-%d", len(c.started))},
+			Type:      &commonpb.WorkflowType{Name: workflows.RollbackWorkflow}, Status: st, Memo: memo,
+			StartTime:        timestamppb.New(continuedStart.Add(40 * time.Minute)),
+			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RolledBackBy": by}},
+		}}, nil
+	}
 	if id != "w1" {
 		return nil, serviceerror.NewNotFound("no such run")
 	}
@@ -142,7 +165,7 @@ func (c *continuedClient) ExecuteWorkflow(_ context.Context, o client.StartWorkf
 	if in, ok := args[0].(workflows.RollbackInput); ok {
 		c.inputs = append(c.inputs, in)
 	}
-	return fakeRun{id: o.ID, runID: "rb-1"}, nil
+	return fakeRun{id: o.ID, runID: fmt.Sprintf("rb-%d", len(c.started))}, nil
 }
 
 func (c *continuedClient) SignalWorkflow(_ context.Context, id, runID, name string, _ any) error {
@@ -207,5 +230,55 @@ func TestRollbackOfContinuedRunListsInheritedHoldsLeft(t *testing.T) {
 	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
 	if got.code != http.StatusConflict || !strings.Contains(got.body, "fin-ws-042") || !strings.Contains(got.body, "2026-03-02T13:00:00Z") {
 		t.Errorf("status %d: %s; want 409 naming the inherited hold of fin-ws-042 (released 13:00) left in place", got.code, got.body)
+	}
+}
+
+// A rollback asked just before the handover: the API read run r-a (the
+// withdrawn run, still running and holding fin-ws-042) and planned for it,
+// then r-a continued as r-b (a record reopened its finding) before the
+// rolled_back mark reached it. Temporal refused the mark (r-a had ended)
+// and the API only logged it: it answered 202, and the rollback undid
+// r-a's isolation of fin-ws-042, which r-b had inherited (or taken over)
+// and still showed held, released at its time or rolled back by r-b's own
+// rollback; nothing said the host was released. The request must not be
+// lost so: the answer is a 409 naming the new run and saying to ask
+// again, and the rollback started for r-a is stopped before it undoes
+// anything (started with a delay, terminated when the mark is refused).
+func TestRollbackAskedJustBeforeTheHandoverIsRefused(t *testing.T) {
+	srv, toks, logs := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.continueOnSignal = true
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if len(c.inputs) > 0 && (c.inputs[0].RunID != "r-a" || len(c.marks) != 0) {
+		t.Fatalf("rollback inputs %+v, marks %v; want one planned for r-a, its mark refused", c.inputs, c.marks)
+	}
+	if got.code != http.StatusConflict || !strings.Contains(got.body, "r-b") || !strings.Contains(got.body, "riposte rollback w1") ||
+		!strings.Contains(got.body, "nothing was undone") || got.header.Get("Content-Type") != problem.ContentType {
+		t.Errorf("status %d (%s): %s\nwant a 409 problem naming r-b, saying nothing was undone and to ask again (riposte rollback w1); log:\n%s",
+			got.code, got.header.Get("Content-Type"), got.body, logs.String())
+	}
+	// The rollback planned for r-a must never act: not started, or started
+	// with a delay and stopped before that delay ran out.
+	if len(c.started) > 0 {
+		if c.started[0].StartDelay <= 0 || len(c.terminated) != 1 || c.terminated[0] != "rollback:w1/rb-1" {
+			t.Errorf("rollback started with delay %s, terminated %v; want it delayed and terminated (it undoes what r-b holds)", c.started[0].StartDelay, c.terminated)
+		}
+	}
+
+	// r-b was not rolled back: the stopped rollback was r-a's.
+	r := httptest.NewRequest(http.MethodGet, "/v1/runs/w1", nil)
+	r.Header.Set("Authorization", "Bearer "+toks["reader"])
+	var d RunDetail
+	if got := serve(srv.Handler(), r); json.Unmarshal([]byte(got.body), &d) != nil || d.RunID != "r-b" || d.RolledBackBy != "" || d.RollbackRun != "" {
+		t.Errorf("GET /v1/runs/w1: run %s, rolled_back_by %q, rollback_run %q; want r-b, not rolled back: %s", d.RunID, d.RolledBackBy, d.RollbackRun, got.body)
+	}
+
+	// Asked again, it plans for r-b: its own isolation, and the hold it
+	// inherited listed as left in place. The stopped rollback was r-a's.
+	c.continueOnSignal = false
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusAccepted || len(c.marks) != 1 || c.marks[0] != "r-b" || c.inputs[len(c.inputs)-1].RunID != "r-b" {
+		t.Errorf("asked again: status %d, marks %v, inputs %+v: %s; want r-b's rollback started and marked", got.code, c.marks, c.inputs, got.body)
 	}
 }

@@ -644,9 +644,11 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 		return
 	}
 	rb := s.summary(desc.GetWorkflowExecutionInfo())
-	if rb.StartedAt.Before(d.StartedAt) {
+	if rb.StartedAt.Before(d.StartedAt) || rollbackOfAnotherRun(desc.GetWorkflowExecutionInfo(), d.RunID) {
 		// The rollback of an earlier run under the same workflow id (a
-		// finding its detector reopened): not this run's.
+		// finding its detector reopened; a withdrawn run that continued
+		// as this one before the rollback asked for it began): not this
+		// run's.
 		return
 	}
 	d.RollbackRun, d.RollbackStatus = rid, rb.Status
@@ -659,6 +661,18 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 
 // MemoRequestedBy is the memo field of a rollback run naming who asked.
 const MemoRequestedBy = "requested_by"
+
+// MemoRollbackOfRun is the memo field of a rollback run naming the run
+// (its run id) it was planned for. Rollbacks started before it have none.
+const MemoRollbackOfRun = "rollback_of_run"
+
+// rollbackOfAnotherRun reports whether the rollback run described by info
+// says it was planned for a run other than runID (MemoRollbackOfRun).
+func rollbackOfAnotherRun(info *workflowpb.WorkflowExecutionInfo, runID string) bool {
+	p, ok := info.GetMemo().GetFields()[MemoRollbackOfRun]
+	var of string
+	return ok && converter.GetDefaultDataConverter().FromPayload(p, &of) == nil && of != "" && of != runID
+}
 
 // rollbackDetail reads a rollback run: its undo calls as steps.
 func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) {
