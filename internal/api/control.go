@@ -18,7 +18,6 @@ import (
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
@@ -251,7 +250,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		switch since := undoneSince(d, undo, started); {
 		case info.GetStartTime() == nil:
-		case started.Before(d.StartedAt) || rollbackOfAnotherRun(info, d.RunID):
+		case started.Before(d.StartedAt) || s.rollbackOfAnotherRun(info, d.RunID):
 			// Planned for another run of this id: an earlier run's, or one
 			// planned for the withdrawn run this run continues and stopped
 			// before it began (continuedBeforeMark).
@@ -480,10 +479,7 @@ func (s *Server) leftByFailedRollback(ctx context.Context, d *RunDetail, undo []
 // else "failed" (not run, failed, or cut short: it may have acted, and
 // undoing it again finds it undone).
 func (s *Server) undoneInHistory(ctx context.Context, rid, run string) ([]workflows.UndoResult, error) {
-	dc := converter.GetDefaultDataConverter()
-	if s.Dispatcher != nil && s.Dispatcher.DataConverter != nil {
-		dc = s.Dispatcher.DataConverter
-	}
+	dc := s.dataConverter()
 	var (
 		in        workflows.RollbackInput
 		read      bool

@@ -644,7 +644,7 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 		return
 	}
 	rb := s.summary(desc.GetWorkflowExecutionInfo())
-	if rb.StartedAt.Before(d.StartedAt) || rollbackOfAnotherRun(desc.GetWorkflowExecutionInfo(), d.RunID) {
+	if rb.StartedAt.Before(d.StartedAt) || s.rollbackOfAnotherRun(desc.GetWorkflowExecutionInfo(), d.RunID) {
 		// The rollback of an earlier run under the same workflow id (a
 		// finding its detector reopened; a withdrawn run that continued
 		// as this one before the rollback asked for it began): not this
@@ -667,11 +667,21 @@ const MemoRequestedBy = "requested_by"
 const MemoRollbackOfRun = "rollback_of_run"
 
 // rollbackOfAnotherRun reports whether the rollback run described by info
-// says it was planned for a run other than runID (MemoRollbackOfRun).
-func rollbackOfAnotherRun(info *workflowpb.WorkflowExecutionInfo, runID string) bool {
+// says it was planned for a run other than runID (MemoRollbackOfRun; a
+// memo is encoded as payloads are, encrypted when they are).
+func (s *Server) rollbackOfAnotherRun(info *workflowpb.WorkflowExecutionInfo, runID string) bool {
 	p, ok := info.GetMemo().GetFields()[MemoRollbackOfRun]
 	var of string
-	return ok && converter.GetDefaultDataConverter().FromPayload(p, &of) == nil && of != "" && of != runID
+	return ok && s.dataConverter().FromPayload(p, &of) == nil && of != "" && of != runID
+}
+
+// dataConverter is the converter payloads are read with: the
+// dispatcher's (encryption, compression), else the default.
+func (s *Server) dataConverter() converter.DataConverter {
+	if s.Dispatcher != nil && s.Dispatcher.DataConverter != nil {
+		return s.Dispatcher.DataConverter
+	}
+	return converter.GetDefaultDataConverter()
 }
 
 // rollbackDetail reads a rollback run: its undo calls as steps.
