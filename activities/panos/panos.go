@@ -240,6 +240,17 @@ func panosTag(ctx context.Context, c *connector.Conn, block bool) (map[string]an
 		out["left_on"] = left
 		c.LogAction("block left in place: not put by Riposte", "ip", ip, "tag", tag, "targets", strings.Join(left, ", "))
 	}
+	if block && !changed && c.Call.ResetFrom == "" && c.Call.ContinuedFrom == "" && rec.foreignEverywhere(targets, ip) {
+		// Every firewall carries a block no attempt of this step put
+		// (recorded as found): someone else's, though a retry's
+		// "already" is not otherwise taken for preexisting. A rollback
+		// must leave it: its undo would find the tag on every firewall
+		// and no owner tag, and take it for an earlier release's block.
+		// Not in a reset or continued run: a block its earlier run put
+		// with an earlier release has no owner tag either, and is the
+		// run's own (activities.appliedBeforeReset decides).
+		out[catalog.OutputPreexisting] = true
+	}
 	return out, nil
 }
 
@@ -440,7 +451,9 @@ type blockProgress struct {
 
 // foreignBlock is a firewall where an attempt of the block found someone
 // else's block put meanwhile, with the owner tag it registered beside it;
-// Removed once a removal of that owner tag was answered.
+// Removed once a removal of that owner tag was answered. Owner is empty
+// (and Removed set) for a block found in place without the owner tag,
+// which no attempt registered anything beside.
 type foreignBlock struct {
 	Target  string `json:"target"`
 	IP      string `json:"ip"`
@@ -488,6 +501,20 @@ func (r *blockRecord) set(ctx context.Context, e foreignBlock) {
 	connector.SaveProgress(ctx, r.p)
 }
 
+// foreignEverywhere reports whether every one of targets (firewalls
+// through Panorama) has a record: a block no attempt of this step put.
+func (r *blockRecord) foreignEverywhere(targets []string, ip string) bool {
+	if r == nil || len(targets) == 0 {
+		return false
+	}
+	for _, t := range targets {
+		if t == "" || r.find(t, ip) == nil {
+			return false
+		}
+	}
+	return true
+}
+
 // drop forgets the record of target and ip (this attempt put its own
 // block there) and saves.
 func (r *blockRecord) drop(ctx context.Context, target, ip string) {
@@ -521,6 +548,13 @@ func panosTagOn(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 	st, err := panosState(ctx, c, target, ip, tag, owner)
 	if err != nil {
 		return false, false, err
+	}
+	if block && owner != "" && st.tagged && !st.owned && rec.find(target, ip) == nil {
+		// Blocked without the owner tag: no attempt of this step put it
+		// (each registers the owner tag with the block tag). Recorded, so
+		// a retry that finds only such blocks knows them for someone
+		// else's (foreignEverywhere).
+		rec.set(ctx, foreignBlock{Target: target, IP: ip, Removed: true})
 	}
 	var tags []string
 	switch {
