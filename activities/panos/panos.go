@@ -430,7 +430,9 @@ func panosState(ctx context.Context, c *connector.Conn, target, ip, tag, owner s
 	}
 	var st ipState
 	for _, e := range pr.Result.Entries {
-		if e.IP != ip {
+		// Whatever form the device writes the address in, as for the
+		// answers to a register (sameRegisteredIP).
+		if !sameRegisteredIP(strings.TrimSpace(e.IP), ip) {
 			continue
 		}
 		for _, t := range e.Tags {
