@@ -639,12 +639,24 @@ func panosSend(ctx context.Context, c *connector.Conn, target, ip string, tags [
 	if problem == "" && (pr.Status == "success" || explained) {
 		return unchanged, nil
 	}
-	m := pr.messages()
+	m, sep := pr.messages(), ": "
+	if entries := pr.uidEntries(); len(entries) > 0 {
+		// Each entry with its address (the uid-response's version and
+		// the bare messages say nothing of which address they are for).
+		lines := make([]string, len(entries))
+		for i, e := range entries {
+			lines[i] = e.ip + ": " + e.message
+		}
+		m, sep = strings.Join(lines, "; "), "; the answer's entries: "
+		if problem == "" && !explained {
+			problem = "no entry for " + ip
+		}
+	}
 	if m == "" {
 		m = "status=" + pr.Status
 	}
 	if problem != "" {
-		m = problem + ": " + m
+		m = problem + sep + m
 	}
 	return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with an error: %s", c.Where(), resp.Status, m))
 }

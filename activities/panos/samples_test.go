@@ -147,6 +147,12 @@ func TestDocumentedSamples(t *testing.T) {
 	}
 	if out, _, err := runTag("panos.block_ip", "192.168.1.4", "your-tag"); err == nil || !strings.Contains(err.Error(), "already exists, ignore") {
 		t.Errorf("register answered with entries for other addresses only: out %v, err %v, want a failure quoting them", out, err)
+	} else if msg := err.Error(); !strings.Contains(msg, "no entry for 192.168.1.4") ||
+		!strings.Contains(msg, "192.168.1.2: tag your-tag already exists, ignore") || strings.Contains(msg, "2.0;") {
+		// The operator reads "already exists, ignore" in a failure: the
+		// message says the entries are for other addresses, naming each
+		// entry's address, without the uid-response's version.
+		t.Errorf("register answered with entries for other addresses only: error %q, want it to say no entry is for 192.168.1.4 and name each entry's address", msg)
 	}
 	uidAnswer = func(cmd string) []byte {
 		if strings.Contains(cmd, "<unregister>") {
