@@ -36,7 +36,7 @@ var Type = connector.ConnectionType{
 	Fields: []connector.ConnectionField{
 		{Name: "api_key", Secret: true, Required: true, Description: "XML API key (type=keygen).", Example: "{file: /run/secrets/panos_api_key}"},
 		{Name: "tag", Default: "riposte-blocked", Description: "Tag registered on blocked IPs; a dynamic address group matching it must be used in a deny rule. PAN-OS name rules, and not beginning with riposte. (the owner tags Riposte registers beside it): checked when riposte.yaml is loaded.",
-			Check: func(tag string) error { return blockTag(tag) }},
+			Check: connectionTag},
 		{Name: "vsys", Default: "vsys1", Description: "Virtual system the User-ID registrations go to."},
 		{Name: "target", Description: "With a Panorama base_url: serial number(s) of the managed firewall(s) to register on, comma-separated (the XML API's target parameter). Required for Panorama: registrations on Panorama itself reach no firewall.", Example: "007951000123456,007951000654321"},
 	},
@@ -281,6 +281,19 @@ func blockTag(tag string) error {
 		return fmt.Errorf("tag %q begins with %q, which Riposte keeps for the owner tag it registers beside a block tag (riposte.<tag>): it would be taken for the owner tag of tag %q, and an undo of such a block would lift this one; use a tag without it, e.g. riposte-blocked", tag, ownerPrefix, tag[len(ownerPrefix):])
 	}
 	return nil
+}
+
+// connectionTag vets the connection's tag as riposte.yaml is loaded
+// (blockTag). A riposte. tag was accepted before it was refused: addresses
+// blocked with it stay so once the tag is renamed, and the undos still
+// pending (params without tag) take the new one; the error says how to
+// lift them (an undo accepts the old tag).
+func connectionTag(tag string) error {
+	err := blockTag(tag)
+	if err != nil && validTag(tag) == nil {
+		return fmt.Errorf("%w; addresses blocked with it stay blocked after the change (an undo without tag: lifts the new tag): lift them with panos.unblock_ip and tag: %s", err, tag)
+	}
+	return err
 }
 
 // unblockProgress is what an undo saves before it acts (connector

@@ -29,3 +29,16 @@ func TestPanosTagWithTheOwnerTagPrefixIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// The refusal breaks a riposte.yaml that loaded before it: addresses
+// blocked with that tag stay tagged after the operator renames it, and the
+// undos still pending (a rollback, a hold's release) take the connection's
+// new tag and lift nothing. The message says so, and how to lift them.
+func TestPanosTagRefusalSaysHowToLiftEarlierBlocks(t *testing.T) {
+	src := []byte("connections:\n  fw:\n    type: panos\n    base_url: https://fw.example.com\n    api_key: {env: K}\n    tag: riposte.blocked\n")
+	_, diags := ParseConnections("f.yaml", src, testOptions(map[string]string{"K": "v"}))
+	got := diags.Error()
+	if !strings.Contains(got, "panos.unblock_ip") || !strings.Contains(got, `tag: riposte.blocked`) {
+		t.Errorf("diagnostics %q: want them to say that blocks put with the tag are lifted by panos.unblock_ip with tag: riposte.blocked", got)
+	}
+}
