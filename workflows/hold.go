@@ -570,6 +570,9 @@ func (r *run) holdDetails(b *strings.Builder) {
 			b.WriteString(fmt.Sprintf("- `%s` release failed at %s: %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339), mdtext.Text(h.Error, 300)))
 		case h.ReleasedAt != nil:
 			b.WriteString(fmt.Sprintf("- `%s` released at %s\n", h.Step, h.ReleasedAt.UTC().Format(time.RFC3339)))
+		case slices.Contains(h.Extensions, h.notReleasedNote()):
+			// The run was cancelled: nothing releases it at its time.
+			b.WriteString(fmt.Sprintf("- `%s` (%s) %s\n", h.Step, h.Undo, h.notReleasedNote()))
 		default:
 			b.WriteString(fmt.Sprintf("- `%s` releases at **%s** (%s), unless extended\n", h.Step, h.Until.UTC().Format(time.RFC3339), h.Undo))
 		}
@@ -692,11 +695,14 @@ func HoldsForRollback(holds []Hold) []Hold {
 
 // noteCancelledHolds notes the holds a cancelled run leaves in place: its
 // timers and activities cannot run (waiting on would spin), and riposte
-// rollback undoes them.
+// rollback undoes them — an inherited one too, once the run has ended
+// (internal/api: while the run runs, a rollback leaves it to its
+// release). State only: no command depends on it.
 func (r *run) noteCancelledHolds() {
 	for _, h := range r.holds {
-		if h.ReleasedAt == nil && !slices.Contains(h.Extensions, notReleasedCancelled) {
-			h.Extensions = append(h.Extensions, notReleasedCancelled)
+		n := h.notReleasedNote()
+		if h.ReleasedAt == nil && !slices.Contains(h.Extensions, n) {
+			h.Extensions = append(h.Extensions, n)
 		}
 	}
 }
@@ -704,6 +710,16 @@ func (r *run) noteCancelledHolds() {
 // notReleasedCancelled is the note of a hold the run was cancelled before
 // releasing.
 const notReleasedCancelled = "not released: the run was cancelled; containment stays in place (riposte rollback undoes it)"
+
+// notReleasedNote is the note of h when the run is cancelled before
+// releasing it: an inherited hold names the run it was inherited from,
+// and says that a rollback of this run, which has ended, undoes it.
+func (h *Hold) notReleasedNote() string {
+	if h.InheritedFrom == "" {
+		return notReleasedCancelled
+	}
+	return fmt.Sprintf("not released: the run was cancelled; containment inherited from run %s stays in place (riposte rollback undoes it, as it does the run's own, now that the run has ended)", h.InheritedFrom)
+}
 
 // releasedEarlyBy starts the extension note of a hold that a later step
 // undid (undoneBy): only the target that step undid was released.

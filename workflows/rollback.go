@@ -152,6 +152,48 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 	return undoCalls(steps, holds, cat, currentUndoRules)
 }
 
+// InheritedUndoCalls lists the undo calls of the holds a run inherited
+// from the withdrawn run it continues (Hold.InheritedFrom) and did not
+// release: not released (the run ended first: cancelled, terminated,
+// timed out), or whose release failed. Only for a run that has ended
+// without continuing: while it runs, its rollback leaves them to their
+// release, and a run that continued handed them over. One call per
+// target the hold still holds (Hold.Targets, Index its place there), in
+// the order of the holds, after the run's own calls (the containment is
+// older). Action is the contain action of the catalog with that undo, ""
+// when none or several. A hold that names no targets (recorded before
+// holds named them) cannot be planned and is left out.
+func InheritedUndoCalls(holds []Hold, cat *catalog.Catalog) []UndoCall {
+	var out []UndoCall
+	for _, h := range holds {
+		if h.InheritedFrom == "" || h.Undo == "" || (h.ReleasedAt != nil && h.Error == "") {
+			continue
+		}
+		for i, p := range h.Targets {
+			out = append(out, UndoCall{Step: h.Step, Action: containOf(cat, h.Undo), Undo: h.Undo, Index: i, Params: p})
+		}
+	}
+	return out
+}
+
+// containOf is the one contain action of cat whose undo is undo ("" when
+// none or several).
+func containOf(cat *catalog.Catalog, undo string) string {
+	if cat == nil {
+		return ""
+	}
+	found := ""
+	for _, a := range cat.Actions() {
+		if a.Risk == catalog.RiskContain && a.Undo == undo {
+			if found != "" {
+				return ""
+			}
+			found = a.Name
+		}
+	}
+	return found
+}
+
 // undoRules say which containment a run counts as applied, for its
 // rollback and its withdrawal review. Each rule changes what workflow code
 // undoes, so runs take it under its own GetVersion change id (run.undoRules);

@@ -160,7 +160,9 @@ type RollbackResponse struct {
 	// InheritedHoldsLeft are the holds the run inherited from the
 	// withdrawn run it continues (a finding its detector reopened), which
 	// the rollback leaves in place until their release: their
-	// containment is not lifted by it.
+	// containment is not lifted by it. Only while the run runs: once it
+	// has ended without releasing them, nothing would, and the rollback
+	// undoes them (in Undo, step inherited:STEP).
 	InheritedHoldsLeft []InheritedHoldLeft `json:"inherited_holds_left,omitempty"`
 }
 
@@ -177,15 +179,24 @@ type InheritedHoldLeft struct {
 }
 
 // inheritedHoldsLeft lists the holds of run d that a rollback leaves in
-// place: those it inherited and has not released.
+// place: those it inherited and has not released, while it runs. Once it
+// has ended (runEnded), the rollback undoes them (rollbackPlan), save a
+// hold that names no targets (recorded before holds named them).
 func inheritedHoldsLeft(d *RunDetail) []InheritedHoldLeft {
 	var out []InheritedHoldLeft
 	for _, h := range d.Holds {
-		if h.InheritedFrom != "" && h.ReleasedAt == nil {
+		if h.InheritedFrom != "" && h.ReleasedAt == nil && (!runEnded(d) || len(h.Targets) == 0) {
 			out = append(out, InheritedHoldLeft{Step: h.Step, InheritedFrom: h.InheritedFrom, Undo: h.Undo, Targets: h.Targets, Until: h.Until})
 		}
 	}
 	return out
+}
+
+// runEnded reports whether run d has ended other than by continuing as a
+// new run (which took its holds over): nothing of it releases a hold any
+// more (cancelled, terminated, timed out, failed).
+func runEnded(d *RunDetail) bool {
+	return d.ClosedAt != nil && d.ContinuedAs == "" && d.Temporal != endedruns.StatusName(enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW)
 }
 
 // inheritedLeftNote says, for a refusal, what the run still holds that
@@ -262,9 +273,15 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
 		case len(since) > 0 && running:
 			// The run contained again after this rollback started (a gate
-			// approved after it): that containment is not part of it.
+			// approved after it), or ended leaving a hold it inherited
+			// (which that rollback, planned while it ran, leaves): not
+			// part of it.
+			what := fmt.Sprintf("which has contained again since it started (step %s)", since[0].Step)
+			if strings.HasPrefix(since[0].Step, workflows.InheritedPrefix) {
+				what = fmt.Sprintf("which has ended since it started without releasing the hold it inherited (%s), which that rollback leaves in place", since[0].Step)
+			}
 			problem.Respond(w, http.StatusConflict, "Rollback in progress",
-				fmt.Sprintf("%s (run %s) is rolling back this run, which has contained again since it started (step %s); ask again once it has ended to undo that too", rid, info.GetExecution().GetRunId(), since[0].Step))
+				fmt.Sprintf("%s (run %s) is rolling back this run, %s; ask again once it has ended to undo that too", rid, info.GetExecution().GetRunId(), what))
 			return
 		case len(since) > 0 && info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 			// The rollback that succeeded undid what came before it; what
@@ -419,7 +436,10 @@ func (s *Server) continuedBeforeMark(ctx context.Context, w http.ResponseWriter,
 
 // undoneSince returns the calls of undo whose step ended after a rollback
 // of the same run started at t (or has not ended): containment that
-// rollback did not know about.
+// rollback did not know about. The call of an inherited hold (planned
+// only once the run has ended) counts when the run ended after t: that
+// rollback was planned while the run ran, and left the hold to its
+// release.
 func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflows.UndoCall {
 	ended := map[string]*time.Time{}
 	for _, st := range d.Steps {
@@ -427,6 +447,12 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 	}
 	var out []workflows.UndoCall
 	for _, u := range undo {
+		if strings.HasPrefix(u.Step, workflows.InheritedPrefix) {
+			if d.ClosedAt == nil || d.ClosedAt.After(t) {
+				out = append(out, u)
+			}
+			continue
+		}
 		if e := ended[u.Step]; e == nil || e.After(t) {
 			out = append(out, u)
 		}
@@ -577,6 +603,11 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
 	undo := withdrawalUndid(d, workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat))
+	if runEnded(d) {
+		// Nothing releases the holds it inherited any more: undone like
+		// its own (while it runs, they are left to their release).
+		undo = append(undo, workflows.InheritedUndoCalls(d.Holds, cat)...)
+	}
 	if len(undo) > 0 {
 		return undo, ""
 	}

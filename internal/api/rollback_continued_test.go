@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -44,6 +45,13 @@ type continuedClient struct {
 	terminated    []string // rollback run ids terminated
 	// continueOnSignal: r-a continues as r-b just before the mark arrives.
 	continueOnSignal bool
+	// ended: how a run ended (Temporal ended it, or it was cancelled):
+	// closed at its start plus an hour. Unset: running.
+	ended map[string]enumspb.WorkflowExecutionStatus
+	// rbStatus and rbStart, when set, describe the latest rollback run
+	// (else running, started 40 minutes in).
+	rbStatus enumspb.WorkflowExecutionStatus
+	rbStart  time.Time
 }
 
 type continuedRun struct {
@@ -79,7 +87,22 @@ func (c *continuedClient) runStatus(runID string) enumspb.WorkflowExecutionStatu
 	if runID == "r-a" && c.continued {
 		return enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW
 	}
+	if st, ok := c.ended[runID]; ok {
+		return st
+	}
 	return enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// GetWorkflow answers for a run Temporal ended: no result (its detail is
+// read from its queries, answered from its history).
+func (c *continuedClient) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
+	return endedRun{fakeRun{id: id, runID: runID}}
+}
+
+type endedRun struct{ fakeRun }
+
+func (endedRun) Get(context.Context, any) error {
+	return errors.New("workflow execution error: terminated")
 }
 
 func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -95,11 +118,18 @@ func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID
 		if len(c.terminated) == len(c.started) {
 			st = enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
 		}
+		if c.rbStatus != 0 {
+			st = c.rbStatus
+		}
+		start := continuedStart.Add(40 * time.Minute)
+		if !c.rbStart.IsZero() {
+			start = c.rbStart
+		}
 		by, _ := converter.GetDefaultDataConverter().ToPayload("U0SOCLEAD1")
 		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{
 			Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: fmt.Sprintf("rb-%d", len(c.started))},
 			Type:      &commonpb.WorkflowType{Name: workflows.RollbackWorkflow}, Status: st, Memo: memo,
-			StartTime:        timestamppb.New(continuedStart.Add(40 * time.Minute)),
+			StartTime:        timestamppb.New(start),
 			SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RolledBackBy": by}},
 		}}, nil
 	}
@@ -123,7 +153,9 @@ func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID
 		FirstRunId:       "r-a",
 		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RunStatus": p, "PlaybookName": pb}},
 	}
-	if info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	if _, ok := c.ended[runID]; ok && info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+		info.CloseTime = timestamppb.New(run.start.Add(time.Hour))
+	} else if info.Status != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		info.CloseTime = timestamppb.New(continuedStart.Add(30 * time.Minute))
 	}
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: info}, nil

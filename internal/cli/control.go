@@ -17,7 +17,10 @@ import (
 const rollbackUsage = `Usage: riposte rollback RUN [--as USER]
 
 Undoes a run's containment: the undo action of every succeeded contain step,
-newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.`
+newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.
+A run that continues a withdrawn one (a reopened finding) leaves the holds
+it inherited to their release while it runs (printed as left in place);
+once it has ended without releasing them, the rollback undoes them too.`
 
 func rollbackCommand() command {
 	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
@@ -42,7 +45,16 @@ func rollbackCommand() command {
 			}
 			fmt.Fprintf(s.Out, "rollback %s: %s\n", resp.WorkflowID, state)
 			for _, u := range resp.Undo {
-				fmt.Fprintf(s.Out, "  %s: %s (undoes %s) %s\n", u.Step, u.Undo, u.Action, summarize(u.Params, 120))
+				undoes := "undoes " + u.Action
+				if strings.HasPrefix(u.Step, workflows.InheritedPrefix) {
+					// Planned only for a run that has ended: nothing else
+					// releases it.
+					const why = "inherited from the withdrawn run this run continues; this run ended without releasing it"
+					if undoes = "undoes " + u.Action + "; " + why; u.Action == "" {
+						undoes = why
+					}
+				}
+				fmt.Fprintf(s.Out, "  %s: %s (%s) %s\n", u.Step, u.Undo, undoes, summarize(u.Params, 120))
 			}
 			if len(resp.InheritedHoldsLeft) > 0 {
 				fmt.Fprintln(s.Out, "left in place (inherited from the withdrawn run this run continues; released when due, not by this rollback):")

@@ -32,3 +32,32 @@ func TestRollbackPrintsInheritedHoldsLeft(t *testing.T) {
 		}
 	}
 }
+
+// A run that continues a withdrawn one and ended (cancelled, terminated)
+// before releasing a hold it inherited: its rollback undoes that hold
+// (the API plans it in undo). riposte rollback lists it among what it
+// undoes, saying it is the inherited hold the ended run did not release,
+// and prints nothing as left in place.
+func TestRollbackPrintsInheritedHoldsUndoneOfAnEndedRun(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"workflow_id":"rollback:w1","run_id":"rb-1","existing":false,
+"undo":[{"step":"isolate","action":"defender.isolate_machine","undo":"defender.unisolate_machine","index":-1,"params":{"hostname":"fin-ws-077"}},
+{"step":"inherited:isolate","action":"defender.isolate_machine","undo":"defender.unisolate_machine","index":0,"params":{"hostname":"fin-ws-042"}}]}`)
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "rollback", "--api", srv.URL, "--token", "rpt_test", "w1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var line string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "fin-ws-042") {
+			line = l
+		}
+	}
+	if !strings.HasPrefix(line, "  inherited:isolate: defender.unisolate_machine") || !strings.Contains(line, "inherited from the withdrawn run this run continues") ||
+		!strings.Contains(line, "ended without releasing it") || strings.Contains(out, "left in place") {
+		t.Errorf("riposte rollback printed:\n%s\nwant fin-ws-042 listed as undone: the inherited hold the ended run did not release", out)
+	}
+}

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"github.com/riposte-dev/riposte/workflows"
+)
+
+// rollbackBody is a 202's body as the tests read it.
+type rollbackBody struct {
+	Undo               []workflows.UndoCall `json:"undo"`
+	InheritedHoldsLeft []InheritedHoldLeft  `json:"inherited_holds_left"`
+}
+
+func inheritedUndo(undo []workflows.UndoCall, host string) bool {
+	for _, u := range undo {
+		if u.Step == workflows.InheritedPrefix+"isolate" && u.Undo == "defender.unisolate_machine" && u.Params["hostname"] == host {
+			return true
+		}
+	}
+	return false
+}
+
+// README, Reopened findings: the run that continues a withdrawn one
+// releases the holds it inherited when they fall due, and a rollback of
+// it leaves them to that release. Run r-b ended before (terminated,
+// cancelled: no code of an ended run releases anything), and its
+// rollback still left the hold of fin-ws-042 "in place until its
+// release" (inherited_holds_left): a release that never comes, so the
+// host stayed isolated for good, though runs show said "riposte rollback
+// undoes it". Once the run has ended without releasing it, the rollback
+// plans the inherited hold and undoes it like the run's own holds (listed
+// in undo, not as left), after them (it is older); while the run runs it
+// is still left to its release (TestRollbackOfContinuedRunListsInheritedHoldsLeft).
+func TestRollbackOfEndedContinuedRunUndoesInheritedHolds(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	c.ended = map[string]enumspb.WorkflowExecutionStatus{"r-b": enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED}
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	if len(body.Undo) != 2 || body.Undo[0].Params["hostname"] != "fin-ws-077" || !inheritedUndo(body.Undo[1:], "fin-ws-042") {
+		t.Errorf("undo %+v; want r-b's own isolation of fin-ws-077, then the isolation of fin-ws-042 it inherited from r-a: %s", body.Undo, got.body)
+	}
+	if len(body.InheritedHoldsLeft) != 0 || strings.Contains(got.body, "inherited_holds_left") {
+		t.Errorf("inherited_holds_left %+v; r-b has ended: nothing releases them, the rollback undoes them", body.InheritedHoldsLeft)
+	}
+	if len(c.inputs) != 1 || !inheritedUndo(c.inputs[0].Undo, "fin-ws-042") || len(c.marks) != 0 || c.started[0].StartDelay != 0 {
+		t.Fatalf("rollback inputs %+v, marks %v; want one rollback undoing fin-ws-042 too, no mark (r-b has ended)", c.inputs, c.marks)
+	}
+
+	// Asked again once that rollback succeeded: answered with it (it
+	// planned the inherited hold: r-b had ended), not started anew.
+	c.rbStatus, c.rbStart = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, continuedStart.Add(95*time.Minute)
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code >= 300 || len(c.started) != 2 || c.started[1].WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+		t.Errorf("asked again: status %d, starts %d: %s; want the succeeded rollback reused (it undid the inherited hold)", got.code, len(c.started), got.body)
+	}
+}
+
+// A rollback asked while r-b ran undid its own isolation and left the
+// inherited hold to its release; r-b was then terminated before that
+// release. Asked again, the rollback plans what the first one left: the
+// inherited hold, in a new rollback.
+func TestRollbackAfterTheContinuedRunEndedUndoesWhatTheFirstLeft(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	srv.Temporal = c
+	if got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`)); got.code != http.StatusAccepted ||
+		inheritedUndo(c.inputs[0].Undo, "fin-ws-042") || !strings.Contains(got.body, "inherited_holds_left") {
+		t.Fatalf("rollback of running r-b: %d %s; want the inherited hold left to its release", got.code, got.body)
+	}
+	// That rollback (started 40 minutes in) succeeded; r-b was
+	// terminated an hour after it started, its inherited hold unreleased.
+	c.rbStatus = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	c.ended = map[string]enumspb.WorkflowExecutionStatus{"r-b": enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED}
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("asked again: status %d: %s", got.code, got.body)
+	}
+	if len(body.Undo) != 1 || !inheritedUndo(body.Undo, "fin-ws-042") || len(body.InheritedHoldsLeft) != 0 {
+		t.Errorf("asked again: undo %+v, left %+v; want the inherited hold of fin-ws-042 only (the first rollback undid fin-ws-077)", body.Undo, body.InheritedHoldsLeft)
+	}
+	if last := c.started[len(c.started)-1]; last.WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+		t.Errorf("asked again: reuse policy %s; want a new rollback (the succeeded one left the inherited hold)", last.WorkflowIDReusePolicy)
+	}
+}
+
+// Cancelled, with nothing of its own to undo: the 409 ("nothing to roll
+// back ... left in place until its release") becomes a rollback of the
+// inherited holds it did not release, and of one whose release failed
+// (its containment may be in place, as for the run's own holds).
+func TestRollbackOfCancelledContinuedRunWithOnlyInheritedHolds(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	c.ended = map[string]enumspb.WorkflowExecutionStatus{"r-b": enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED}
+	run := c.runs["r-b"]
+	run.steps = nil
+	released := continuedStart.Add(50 * time.Minute)
+	run.holds = []map[string]any{
+		{"step": workflows.InheritedPrefix + "isolate", "undo": "defender.unisolate_machine", "until": continuedStart.Add(4 * time.Hour),
+			"inherited_from": "r-a", "targets": []map[string]any{{"hostname": "fin-ws-042"}},
+			"extensions": []string{"not released: the run was cancelled; containment inherited from run r-a stays in place (riposte rollback undoes it)"}},
+		{"step": workflows.InheritedPrefix + "quarantine", "undo": "defender.unisolate_machine", "until": continuedStart.Add(45 * time.Minute),
+			"released_at": released, "error": "[HTTP 503]", "inherited_from": "r-a", "targets": []map[string]any{{"hostname": "fin-ws-050"}}},
+	}
+	c.runs["r-b"] = run
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s; want the inherited holds r-b left rolled back", got.code, got.body)
+	}
+	if len(body.Undo) != 2 || !inheritedUndo(body.Undo, "fin-ws-042") || body.Undo[1].Params["hostname"] != "fin-ws-050" || body.Undo[1].Action != "defender.isolate_machine" {
+		t.Errorf("undo %+v; want fin-ws-042 (not released) and fin-ws-050 (its release failed)", body.Undo)
+	}
+}
