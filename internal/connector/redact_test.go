@@ -214,6 +214,8 @@ func FuzzRedactShapes(f *testing.F) {
 			"<password><value>" + val + "</value></password>",
 			"&#060;password&#062;" + val + "&#060;/password&#062;",
 			"&#x003C;password&#x003E;&#x003C;![CDATA[" + val + "]]&#x003E;&#x003C;/password&#x003E;",
+			"&amp;#60;password&amp;#62;" + val + "&amp;#60;/password&amp;#62;",
+			`\u0026#x3c;password\u0026#x3e;` + val + `\u0026#x3c;/password\u0026#x3e;`,
 		} {
 			if got := RedactShapes(s + el); strings.Contains(got, val) {
 				t.Errorf("secret element's text kept in %q", got)

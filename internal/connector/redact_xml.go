@@ -40,9 +40,10 @@ import (
 // (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page; also
 // &lt;Key>, '>' left as is, as Woodstox writes XML text; or by code
 // point, &#60;Key&#62;, &#x3C;Key&#x3E;, with leading zeros or not,
-// &#060;Key&#062;), escaped twice (&amp;lt;Key&amp;gt;),
-// or as Go and .NET's JSON encoders write it (\u003cKey\u003e, and
-// \u0026lt;Key\u0026gt; for escaped XML), and so may a CDATA section
+// &#060;Key&#062;), escaped twice (&amp;lt;Key&amp;gt;, &amp;#60;Key
+// &amp;#62;), or as Go and .NET's JSON encoders write it (\u003cKey\u003e,
+// and \u0026lt;Key\u0026gt; or \u0026#60;Key\u0026#62; for escaped XML),
+// and so may a CDATA section
 // (&lt;![CDATA[…]]&gt;); an attribute's quotes as ", ', \" (XML in a JSON
 // string) or escaped as each form writes them (xmlQuotes, and by code
 // point with leading zeros: quoteRefAt). A text or an
@@ -101,27 +102,34 @@ func redactXMLSecretElements(s string) string {
 // escape behind its '<'. A form by code point (num: 'd' decimal, 'x'
 // hex) writes '<' and its first '>' as character references with any
 // number of leading zeros (&#060;, &#x003C;: XML 1.0's CharRef, see
-// numericRef); lt and gts[0] are their shortest spelling.
+// numericRef), their '&' as it is, escaped again (&amp;#60;: an HTML
+// page quoting such XML) or by a JSON encoder (\u0026#60;: Go's escapes
+// '&'): amp; lt and gts[0] are their shortest spelling.
 type xmlForm struct {
 	lt  string
 	gts []string
 	num byte
+	amp string
 }
 
 var xmlForms = [...]xmlForm{
-	{"<", []string{">"}, 0},
-	{"&lt;", []string{"&gt;", ">"}, 0},
-	{`\u003c`, []string{`\u003e`}, 0},
-	{"&#60;", []string{"&#62;", ">"}, 'd'},
-	{"&#x3c;", []string{"&#x3e;", ">"}, 'x'},
-	{"&amp;lt;", []string{"&amp;gt;", "&gt;"}, 0},
-	{`\u0026lt;`, []string{`\u0026gt;`, `\u003e`}, 0},
+	{"<", []string{">"}, 0, ""},
+	{"&lt;", []string{"&gt;", ">"}, 0, ""},
+	{`\u003c`, []string{`\u003e`}, 0, ""},
+	{"&#60;", []string{"&#62;", ">"}, 'd', "&"},
+	{"&#x3c;", []string{"&#x3e;", ">"}, 'x', "&"},
+	{"&amp;lt;", []string{"&amp;gt;", "&gt;"}, 0, ""},
+	{`\u0026lt;`, []string{`\u0026gt;`, `\u003e`}, 0, ""},
+	{"&amp;#60;", []string{"&amp;#62;", "&gt;"}, 'd', "&amp;"},
+	{"&amp;#x3c;", []string{"&amp;#x3e;", "&gt;"}, 'x', "&amp;"},
+	{`\u0026#60;`, []string{`\u0026#62;`, `\u003e`}, 'd', `\u0026`},
+	{`\u0026#x3c;`, []string{`\u0026#x3e;`, `\u003e`}, 'x', `\u0026`},
 }
 
 // ltAt is the length of the '<' of form at the start of s, or 0.
 func (form xmlForm) ltAt(s string) int {
 	if form.num != 0 {
-		return numericRefOf(s, form.num, '<')
+		return numericRefOf(s, form.amp, form.num, '<')
 	}
 	if hasPrefixFold(s, form.lt) {
 		return len(form.lt)
@@ -133,7 +141,7 @@ func (form xmlForm) ltAt(s string) int {
 // s, or 0.
 func (form xmlForm) gtAt(s string) int {
 	if form.num != 0 {
-		return numericRefOf(s, form.num, '>')
+		return numericRefOf(s, form.amp, form.num, '>')
 	}
 	if hasPrefixFold(s, form.gts[0]) {
 		return len(form.gts[0])
@@ -175,19 +183,20 @@ func (form xmlForm) cdataCloseAt(s string) int {
 }
 
 // numericRefOf is the length of the character reference to c at the
-// start of s, decimal (num 'd': &#60;) or hex ('x': &#x3C;), with any
-// number of leading zeros (XML 1.0 §4.1, CharRef: '&#' [0-9]+ ';' |
-// '&#x' [0-9a-fA-F]+ ';'), or 0. Its digits are read once, whatever
-// their number.
-func numericRefOf(s string, num byte, c rune) int {
-	if len(s) < 4 || s[0] != '&' {
+// start of s, its '&' written as amp, decimal (num 'd': &#60;) or hex
+// ('x': &#x3C;), with any number of leading zeros (XML 1.0 §4.1,
+// CharRef: '&#' [0-9]+ ';' | '&#x' [0-9a-fA-F]+ ';'), or 0. Its digits
+// are read once, whatever their number.
+func numericRefOf(s, amp string, num byte, c rune) int {
+	n := len(amp)
+	if len(s) < n+3 || !hasPrefixFold(s, amp) || s[n] != '#' {
 		return 0
 	}
-	if hex := s[2] == 'x' || s[2] == 'X'; hex != (num == 'x') {
+	if hex := s[n+1] == 'x' || s[n+1] == 'X'; hex != (num == 'x') {
 		return 0
 	}
-	if r, n := charRef(s, 1); r == c {
-		return n
+	if r, e := charRef(s, n); r == c {
+		return e
 	}
 	return 0
 }
