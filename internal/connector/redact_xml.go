@@ -40,7 +40,7 @@ import (
 // (&lt;Key&gt;: XML quoted in a SOAP fault or an HTML error page; also
 // &lt;Key>, '>' left as is, as Woodstox writes XML text; or by code
 // point, &#60;Key&#62;, &#x3C;Key&#x3E;, with leading zeros or not,
-// &#060;Key&#062;), escaped twice (&amp;lt;Key&amp;gt;, &amp;#60;Key
+// &#060;Key&#062;, with their ';' or not, as HTML reads them, &#60Key&#62), escaped twice (&amp;lt;Key&amp;gt;, &amp;#60;Key
 // &amp;#62;), or as Go and .NET's JSON encoders write it (\u003cKey\u003e,
 // and \u0026lt;Key\u0026gt; or \u0026#60;Key\u0026#62; for escaped XML),
 // and so may a CDATA section
@@ -203,7 +203,9 @@ func numericRefOf(s, amp string, num byte, c rune) int {
 
 // charRef reads the character reference whose '#' is at s[i] (&#60;,
 // &#x3C;, any number of leading zeros): its code point (-1 for none, or
-// one past unicode.MaxRune) and where it ends, past its ';'.
+// one past unicode.MaxRune) and where it ends, past its ';'. As HTML
+// reads it, the ';' may be missing (&#60password: a parse error, but
+// '<'), and the digits run as far as they go (&#x3cadd is U+3CADD).
 func charRef(s string, i int) (rune, int) {
 	if i >= len(s) || s[i] != '#' {
 		return -1, 0
@@ -222,10 +224,13 @@ func charRef(s string, i int) (rune, int) {
 			v = v*base + d
 		}
 	}
-	if j == start || j >= len(s) || s[j] != ';' {
+	if j == start {
 		return -1, 0
 	}
-	return v, j + 1
+	if j < len(s) && s[j] == ';' {
+		j++
+	}
+	return v, j
 }
 
 // quoteRefAt is the length of a quote written as a character reference
