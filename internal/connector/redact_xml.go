@@ -316,9 +316,12 @@ type xmlScan struct {
 	keyed bool
 	// pairs: where elements end (see elementEnd), built on first use.
 	pairs *xmlPairs
-	// later: the values holding elements read before a secret's name
-	// (see scan), innermost last.
-	later []laterValue
+	// later[f]: the values of form f holding elements read before a
+	// secret's name (see scan), innermost last. Tags of different forms
+	// do not pair (pairXML), so each form has its own: one stack for all
+	// let a value of another form opened inside one and never closed
+	// (XML quoted escaped and cut in its string) hide its end tag.
+	later [len(xmlForms)][]laterValue
 }
 
 // laterValue is a value element holding elements met before the name of
@@ -438,7 +441,7 @@ func (x *xmlScan) scan() {
 			// for pairs, as any parent's children, and at its end tag
 			// it is a value of its run again, hidden whole if a
 			// secret's name follows it.
-			x.later = append(x.later, laterValue{p, t, x.values})
+			x.later[t.form] = append(x.later[t.form], laterValue{p, t, x.values})
 			x.values = nil
 		}
 		// A parent: its children start a new run, named by its own
@@ -450,8 +453,8 @@ func (x *xmlScan) scan() {
 }
 
 // valueEnds is called at an end tag c at p, once its run is flushed: if
-// it ends a value holding elements read before its name (later), the run
-// it was read in goes on, that value in it. Only an end tag of a value's
+// it ends a value of its form holding elements read before its name
+// (later[c.form]), the run it was read in goes on, that value in it. Only an end tag of a value's
 // form and name is checked against the elements' pairs (elementEnd), so
 // they are built for no other (most texts need none: BenchmarkRedact
 // XMLNameValues); a value whose element ended before (never closed, or
@@ -461,16 +464,14 @@ func (x *xmlScan) valueEnds(p int, c xmlTag) {
 	if !isValueName(local) {
 		return
 	}
-	for len(x.later) > 0 {
-		v := x.later[len(x.later)-1]
-		if v.t.form != c.form {
-			return
-		}
+	later := &x.later[c.form]
+	for len(*later) > 0 {
+		v := (*later)[len(*later)-1]
 		e := x.elementEnd(v.p, v.t)
 		if e > p {
 			return // c closes an element inside v
 		}
-		x.later = x.later[:len(x.later)-1]
+		*later = (*later)[:len(*later)-1]
 		if e == p && strings.EqualFold(xmlLocal(v.t.name), local) {
 			x.values = append(v.run, [2]int{v.t.end, p})
 			return

@@ -71,3 +71,41 @@ func TestRedactShapesXMLRPCValueBeforeName(t *testing.T) {
 		})
 	}
 }
+
+// The values read before their names (scan's later) were one stack for
+// every form, and an end tag was checked against its top only when that
+// was of its own form: a value of another form opened inside and never
+// closed (a string holding XML quoted escaped and cut, &lt;value&gt;
+// &lt;struct&gt;…) hid the end of the value around it, which was then
+// never a value of its run, and the secret after it was quoted in clear.
+// Tags of different forms do not pair (pairXML): each form's values
+// before their names are a stack of their own.
+func TestRedactShapesXMLRPCValueBeforeNameAcrossForms(t *testing.T) {
+	for _, tt := range []struct{ name, in, want string }{
+		{"an escaped value cut inside the string",
+			`<member><value><string>&lt;value&gt;&lt;struct&gt;s3cr3t</string></value><name>password</name></member>`,
+			`<member><value>[REDACTED]</value><name>password</name></member>`},
+		{"a JSON-escaped value cut inside the string",
+			`<member><value><string>\u003cvalue\u003e\u003carray\u003es3cr3t</string></value><name>password</name></member>`,
+			`<member><value>[REDACTED]</value><name>password</name></member>`},
+		{"escaped member, a raw value cut inside its string",
+			`&lt;member&gt;&lt;value&gt;&lt;string&gt;<value><b>s3cr3t&lt;/string&gt;&lt;/value&gt;&lt;name&gt;password&lt;/name&gt;&lt;/member&gt;`,
+			`&lt;member&gt;&lt;value&gt;[REDACTED]&lt;/value&gt;&lt;name&gt;password&lt;/name&gt;&lt;/member&gt;`},
+		// Left alone: the same member under another name.
+		{"other names",
+			`<member><value><string>&lt;value&gt;&lt;struct&gt;web-01</string></value><name>host</name></member>`,
+			`<member><value><string>&lt;value&gt;&lt;struct&gt;web-01</string></value><name>host</name></member>`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := RedactShapes(tt.in); got != tt.want {
+				t.Errorf("RedactShapes(%s)\n = %s\nwant %s", tt.in, got, tt.want)
+			}
+			if got := RedactShapes(tt.want); got != tt.want {
+				t.Errorf("not idempotent: RedactShapes(%s) = %s", tt.want, got)
+			}
+			if s := Snippet([]byte(tt.in)); strings.Contains(tt.want, redacted) && strings.Contains(s, "s3cr3t") {
+				t.Errorf("Snippet(%s) = %s", tt.in, s)
+			}
+		})
+	}
+}
