@@ -28,6 +28,11 @@ import (
 //     that parent; a key attribute of a text-only element without a value
 //     attribute names that element's own text (<entry key="…">…</entry>).
 //
+// Such a value, named text (<entry key="…">, a property list's value) or
+// a value whose name came first that holds elements, or escaped markup
+// read as elements (p&lt;Qa&gt;9x, as Java's storeToXML and plistlib
+// write a '<' in a text), is hidden whole, to its end tag.
+//
 // Two shapes name the value otherwise: XML-RPC's struct member
 // (<member><name>password</name><value><string>…</string></value>
 // </member>), whose value element holds elements and is hidden whole to
@@ -423,11 +428,14 @@ func (x *xmlScan) scan() {
 			i = next.end
 			continue
 		}
-		if x.secret && isValueName(xmlLocal(t.name)) {
+		local := xmlLocal(t.name)
+		if x.secret && isValueName(local) || x.keyed && isPlistValueName(local) || x.namesOwnText(t) {
 			// The value of a secret's name holds elements (XML-RPC's
-			// <value><string>…</string></value>): a value of the run,
-			// to its end tag, which does not end the run (a value after
-			// it is the pair's too, as once it reads [REDACTED]).
+			// <value><string>…</string></value>), or markup escaped in
+			// its text reads as elements (Java's storeToXML and plistlib
+			// write p&lt;Qa&gt;9x): a value of the run, to its end tag,
+			// which does not end the run (a value after it is the
+			// pair's too, as once it reads [REDACTED]).
 			if e := x.elementEnd(p, t); e >= 0 {
 				x.leaf(t, t.end, e)
 				i = e
@@ -436,7 +444,8 @@ func (x *xmlScan) scan() {
 				}
 				continue
 			}
-		} else if isValueName(xmlLocal(t.name)) {
+		}
+		if !x.secret && isValueName(local) {
 			// Such a value before its name: what it holds is read
 			// for pairs, as any parent's children, and at its end tag
 			// it is a value of its run again, hidden whole if a
@@ -627,17 +636,26 @@ func (x *xmlScan) leaf(t xmlTag, a, b int) {
 		x.add(a, b)
 	}
 	x.keyed = keyed
-	// <entry key="db.password">…</entry>: the key attribute names the
-	// element's own text.
-	hasValue := false
-	for _, at := range t.attrs {
-		hasValue = hasValue || strings.EqualFold(at.name, "value")
+	if x.namesOwnText(t) {
+		x.add(a, b)
 	}
+}
+
+// namesOwnText reports whether t has a key attribute that is a secret
+// name and no value attribute: the key names the element's own text
+// (<entry key="db.password">…</entry>).
+func (x *xmlScan) namesOwnText(t xmlTag) bool {
 	for _, at := range t.attrs {
-		if !hasValue && strings.EqualFold(at.name, "key") && isSecretName(xmlText(x.s[at.v0:at.v1])) {
-			x.add(a, b)
+		if strings.EqualFold(at.name, "value") {
+			return false
 		}
 	}
+	for _, at := range t.attrs {
+		if strings.EqualFold(at.name, "key") && isSecretName(xmlText(x.s[at.v0:at.v1])) {
+			return true
+		}
+	}
+	return false
 }
 
 // flush ends the current run, redacting its values when a name in it is
