@@ -147,6 +147,10 @@ func BenchmarkRedactXMLAdversarial(b *testing.B) {
 		{"secret elements cut in CDATA sections", `<a><![CDATA[<password><value>x]]></a>`, "", ""},
 		{"CDATA sections wrapped without splitting", `<r><![CDATA[<password><![CDATA[x]]>y</password>`, "", ""},
 		{"character references with leading zeros", `&#0000000060;password&#00062;x&#x0003c;![CDATA[`, "", ""},
+		{"character references escaped again", `&amp;#0000060;password&amp;#62;x\u0026#x0003c;![CDATA[`, "", ""},
+		{"character references without ';'", `&#60password&#62x&#60value&#62&#60b&#62`, "", `&#60name&#62password&#60/name&#62`},
+		{"values of other forms opened inside values", `<member><value><string>&lt;value&gt;&lt;b&gt;\u003cvalue\u003e\u003cc\u003e`, "", `</string></value><name>password</name>`},
+		{"named texts holding escaped markup, never closed", `<entry key="password">a&lt;b&gt;<dict><key>Password</key><string>&lt;b&gt;`, "", ""},
 	} {
 		for _, n := range []int{16 << 10, 64 << 10} {
 			s := d.head + strings.Repeat(d.rec, n/len(d.rec)) + d.tail

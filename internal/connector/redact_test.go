@@ -176,6 +176,8 @@ func FuzzRedactShapes(f *testing.F) {
 	f.Add(`<member><value><string>x</string></value><name>password</name></member><member><value><struct><member><value>y</value><name>token</name></member></struct></value><name>a</name></member><value><b>`)
 	f.Add(`<password><value><![CDATA[</password>]]>x</value></password><request><![CDATA[<password><value>y</value>]]></request><note><![CDATA[<password>]]></note>`)
 	f.Add(`&#0000060;password&#062;&#060;![CDATA[a]]]]&#062;&#x0003c;![CDATA[&#60;/password&#62;]]&#x3e;&lt;![CDATA[<value>]]&gt;`)
+	f.Add(`&amp;#60;password&amp;#62;x&amp;#60;/password&amp;#62;\u0026#x3c;Key\u0026#x3e;API_KEY\u0026#x3c;/Key\u0026#x3e;&#60password&#62y&#x3Cvalue&#x3E&#60`)
+	f.Add(`<member><value><string>&lt;value&gt;&lt;b&gt;x</string></value><name>password</name></member><entry key="db.password">p&lt;Q&gt;</entry><dict><key>Password</key><string>&lt;b&gt;`)
 	f.Fuzz(func(t *testing.T, s string) {
 		once := RedactShapes(s)
 		if twice := RedactShapes(once); twice != once {
