@@ -28,10 +28,10 @@ import (
 //     that parent; a key attribute of a text-only element without a value
 //     attribute names that element's own text (<entry key="…">…</entry>).
 //
-// Such a value, named text (<entry key="…">, a property list's value) or
-// a value whose name came first that holds elements, or escaped markup
-// read as elements (p&lt;Qa&gt;9x, as Java's storeToXML and plistlib
-// write a '<' in a text), is hidden whole, to its end tag.
+// A value whose name came first that holds elements, and a text a key
+// names (<entry key="…">, a property list's value) holding escaped
+// markup read as elements (p&lt;Qa&gt;9x: Java's storeToXML and plistlib
+// write a '<' in a text so), are hidden whole, to their end tag.
 //
 // Two shapes name the value otherwise: XML-RPC's struct member
 // (<member><name>password</name><value><string>…</string></value>
@@ -429,13 +429,16 @@ func (x *xmlScan) scan() {
 			continue
 		}
 		local := xmlLocal(t.name)
-		if x.secret && isValueName(local) || x.keyed && isPlistValueName(local) || x.namesOwnText(t) {
+		named := x.keyed && isPlistValueName(local) || x.namesOwnText(t)
+		if x.secret && isValueName(local) || named && next.form != t.form {
 			// The value of a secret's name holds elements (XML-RPC's
-			// <value><string>…</string></value>), or markup escaped in
-			// its text reads as elements (Java's storeToXML and plistlib
-			// write p&lt;Qa&gt;9x): a value of the run, to its end tag,
-			// which does not end the run (a value after it is the
-			// pair's too, as once it reads [REDACTED]).
+			// <value><string>…</string></value>), or the text a key
+			// names holds markup of another form, escaped text read as
+			// elements (Java's storeToXML and plistlib write
+			// p&lt;Qa&gt;9x; elements of its own form are a parent's,
+			// Spring's <entry key="…"><ref bean="…"/>): a value of the
+			// run, to its end tag, which does not end the run (a value
+			// after it is the pair's too, as once it reads [REDACTED]).
 			if e := x.elementEnd(p, t); e >= 0 {
 				x.leaf(t, t.end, e)
 				i = e

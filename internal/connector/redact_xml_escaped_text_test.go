@@ -27,7 +27,13 @@ func TestRedactShapesXMLEscapedMarkupInNamedText(t *testing.T) {
 		{"a property list, escaped by code point",
 			`<dict><key>ClientSecret</key><string>Qp8&#60;x&#62;abc</string><key>UserName</key><string>bob</string></dict>`,
 			`<dict><key>ClientSecret</key><string>[REDACTED]</string><key>UserName</key><string>bob</string></dict>`},
-		// Left alone: the same texts under other names.
+		// Left alone: the same texts under other names, and elements a
+		// key names that hold elements of the document's own form
+		// (Spring's map entry referring to a bean: a name, not the
+		// secret; a <value> child is hidden as a value the key names).
+		{"Spring's map entry holding a reference",
+			`<map><entry key="password"><ref bean="dbPassword"/></entry><entry key="token"><value>s3cr3t</value></entry></map>`,
+			`<map><entry key="password"><ref bean="dbPassword"/></entry><entry key="token"><value>[REDACTED]</value></entry></map>`},
 		{"other names",
 			`<entry key="db.user">s&lt;v&gt;c</entry><dict><key>UserName</key><string>b&lt;o&gt;b</string></dict>`,
 			`<entry key="db.user">s&lt;v&gt;c</entry><dict><key>UserName</key><string>b&lt;o&gt;b</string></dict>`},
