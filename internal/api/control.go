@@ -364,7 +364,15 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
 			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
 				if next, ok := s.continuedAs(ctx, id, d.RunID); ok {
-					s.continuedBeforeMark(ctx, w, r, d, req.User, rid, resp.RunID, next, time.Since(asked) < delay)
+					s.continuedBeforeMark(ctx, w, r, d, req.User, rid, resp.RunID, next, asked, delay)
+					return
+				}
+				if delay > 0 {
+					// The withdrawn run did not take the mark (or its
+					// answer was lost): it does not know of the rollback
+					// and may still continue as a new run, handing over
+					// what the rollback would lift.
+					s.markFailed(ctx, w, r, d, req.User, rid, resp.RunID, err, asked, delay)
 					return
 				}
 				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
@@ -399,6 +407,65 @@ func (s *Server) continuedAs(ctx context.Context, id, runID string) (string, boo
 	return next, true
 }
 
+// stopTimeout bounds the termination of a rollback whose mark did not
+// reach its run. It does not share the request's deadline: a request that
+// timed out waiting for Temporal must still stop the rollback.
+const stopTimeout = 10 * time.Second
+
+// stopRollback terminates the rollback rid/rbRun, started delay after
+// asked, and reports whether it was stopped before that delay ran out
+// (before: nothing was undone). The delay is counted from before the
+// start request, on this process's monotonic clock, and checked once
+// Temporal has answered the termination: the server's start timer began
+// after asked, so a termination answered sooner than asked+delay was
+// applied before the rollback began.
+func (s *Server) stopRollback(ctx context.Context, rid, rbRun, reason string, asked time.Time, delay time.Duration) (before bool, err error) {
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	err = s.Temporal.TerminateWorkflow(tctx, rid, rbRun, reason)
+	return err == nil && time.Since(asked) < delay, err
+}
+
+// stoppedNote says what the stopped rollback rid/rbRun undid.
+func stoppedNote(rid, rbRun, runID string, before bool) string {
+	if before {
+		return fmt.Sprintf("nothing was undone (%s, run %s, planned for run %s, was stopped before it began)", rid, rbRun, runID)
+	}
+	return fmt.Sprintf("the rollback started for it (%s, run %s) was stopped, but may have begun undoing (its start delay had run out when Temporal stopped it): riposte runs show %s says what it undid", rid, rbRun, rid)
+}
+
+// notStopped answers a rollback that had to be stopped and could not be.
+func (s *Server) notStopped(w http.ResponseWriter, why, rid, rbRun, id string, terr error) {
+	problem.Respond(w, http.StatusInternalServerError, "Rollback could not be stopped",
+		fmt.Sprintf("%s, and the rollback started for it (%s, run %s) could not be stopped (%v): it will undo containment the run does not know is lifted. Terminate it now (temporal workflow terminate --workflow-id %s --run-id %s), then ask again (riposte rollback %s)",
+			why, rid, rbRun, terr, rid, rbRun, id))
+}
+
+// markFailed answers a rollback planned for run d, a withdrawn run that
+// still runs, whose rolled_back mark Temporal refused for another reason
+// than a handover (serr), or whose answer was lost. The run does not know
+// of the rollback: it keeps its holds and may continue as a new run at any
+// moment (a record reopening its finding), handing over what the rollback
+// would lift. The rollback is stopped (a mark that did arrive all the same
+// makes the run hold again what the stopped rollback did not undo), and
+// the request refused with a 503: ask again.
+func (s *Server) markFailed(ctx context.Context, w http.ResponseWriter, r *http.Request, d *RunDetail, user, rid, rbRun string, serr error, asked time.Time, delay time.Duration) {
+	id := d.WorkflowID
+	reason := fmt.Sprintf("planned for run %s, which could not be marked rolled back (%v): stopped, ask again", d.RunID, serr)
+	before, terr := s.stopRollback(ctx, rid, rbRun, reason, asked, delay)
+	why := fmt.Sprintf("run %s of %s (withdrawn, still running) could not be marked rolled back (%v), so it does not know of the rollback and may continue as a new run (a record reopening its finding), handing over what it holds", d.RunID, id, serr)
+	if terr != nil {
+		s.Logger.Error("audit: rollback not stopped", "workflow_id", id, "run_id", d.RunID, "user", user,
+			"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "mark_error", serr.Error(), "error", terr)
+		s.notStopped(w, why, rid, rbRun, id, terr)
+		return
+	}
+	s.Logger.Info("audit: rollback stopped", "workflow_id", id, "run_id", d.RunID, "user", user,
+		"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "mark_error", serr.Error(), "undone_before_stop", !before)
+	problem.Respond(w, http.StatusServiceUnavailable, "Cannot mark the run rolled back",
+		fmt.Sprintf("%s: %s. Ask again (riposte rollback %s)", why, stoppedNote(rid, rbRun, d.RunID, before), id))
+}
+
 // continuedBeforeMark answers a rollback planned for run d, a withdrawn
 // run that continued as run next (a record reopened its finding) before
 // the rollback's rolled_back mark reached it: Temporal refused the mark.
@@ -406,32 +473,27 @@ func (s *Server) continuedAs(ctx context.Context, id, runID string) (string, boo
 // and does not know of the rollback: left to run, the rollback (rid/
 // rbRun) would lift containment that run next shows held. It is
 // terminated, and the request refused with a 409 saying to ask again,
-// which plans for run next. before says the rollback's start delay had
-// not run out when the mark was refused: it had not begun.
-func (s *Server) continuedBeforeMark(ctx context.Context, w http.ResponseWriter, r *http.Request, d *RunDetail, user, rid, rbRun, next string, before bool) {
+// which plans for run next. asked and delay: when the rollback was asked
+// to start, and its start delay (stopRollback).
+func (s *Server) continuedBeforeMark(ctx context.Context, w http.ResponseWriter, r *http.Request, d *RunDetail, user, rid, rbRun, nextID string, asked time.Time, delay time.Duration) {
 	id := d.WorkflowID
-	if next == "" {
-		next = "a new run"
-	} else {
-		next = "run " + next
+	next := "a new run"
+	if nextID != "" {
+		next = "run " + nextID
 	}
 	reason := fmt.Sprintf("planned for run %s, which continued as %s (its finding reopened) before the rollback reached it: refused, ask again", d.RunID, next)
-	terr := s.Temporal.TerminateWorkflow(ctx, rid, rbRun, reason)
-	s.Logger.Info("audit: rollback refused", "workflow_id", id, "run_id", d.RunID, "continued_as", next, "user", user,
-		"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "terminated", errString(terr))
+	before, terr := s.stopRollback(ctx, rid, rbRun, reason, asked, delay)
 	if terr != nil {
-		problem.Respond(w, http.StatusInternalServerError, "Rollback of a run that continued",
-			fmt.Sprintf("run %s of %s continued as %s (a record reopened its finding) before the rollback reached it, handing over what it held, and the rollback started for it (%s, run %s) could not be stopped (%v): it will undo containment %s now holds, which will not know. Terminate it now (temporal workflow terminate --workflow-id %s --run-id %s), then ask again (riposte rollback %s)",
-				d.RunID, id, next, rid, rbRun, terr, next, rid, rbRun, id))
+		s.Logger.Error("audit: rollback not stopped", "workflow_id", id, "run_id", d.RunID, "continued_as", nextID, "user", user,
+			"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "error", terr)
+		s.notStopped(w, fmt.Sprintf("run %s of %s continued as %s (a record reopened its finding) before the rollback reached it, handing over what it held", d.RunID, id, next), rid, rbRun, id, terr)
 		return
 	}
-	done := fmt.Sprintf("nothing was undone (%s, run %s, planned for run %s, was stopped before it began)", rid, rbRun, d.RunID)
-	if !before {
-		done = fmt.Sprintf("the rollback started for it (%s, run %s) was stopped, but may have begun undoing (the mark was refused after its start delay): riposte runs show %s says what it undid", rid, rbRun, rid)
-	}
+	s.Logger.Info("audit: rollback refused", "workflow_id", id, "run_id", d.RunID, "continued_as", nextID, "user", user,
+		"credential", auth.FromContext(r.Context()).Credential(), "rollback_run", rbRun, "undone_before_stop", !before)
 	problem.Respond(w, http.StatusConflict, "Run continued as a new run",
 		fmt.Sprintf("run %s of %s continued as %s (a record reopened its finding) before the rollback reached it, handing over what it held: %s. Ask again (riposte rollback %s): the rollback is then planned for %s, undoes its own containment and lists the holds it inherited, which it leaves in place until their release",
-			d.RunID, id, next, done, id, next))
+			d.RunID, id, next, stoppedNote(rid, rbRun, d.RunID, before), id, next))
 }
 
 // undoneSince returns the calls of undo whose step ended after a rollback

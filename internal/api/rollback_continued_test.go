@@ -52,6 +52,11 @@ type continuedClient struct {
 	// (else running, started 40 minutes in).
 	rbStatus enumspb.WorkflowExecutionStatus
 	rbStart  time.Time
+	// signalErr: Temporal answers the mark with this error (r-a still
+	// runs, the mark not taken).
+	signalErr error
+	// terminateTakes: how long Temporal takes to answer the termination.
+	terminateTakes time.Duration
 }
 
 type continuedRun struct {
@@ -210,11 +215,15 @@ func (c *continuedClient) SignalWorkflow(_ context.Context, id, runID, name stri
 	if c.runStatus(runID) != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return serviceerror.NewNotFound("workflow execution already completed")
 	}
+	if c.signalErr != nil {
+		return c.signalErr
+	}
 	c.marks = append(c.marks, runID)
 	return nil
 }
 
 func (c *continuedClient) TerminateWorkflow(_ context.Context, id, runID, _ string, _ ...any) error {
+	time.Sleep(c.terminateTakes)
 	c.terminated = append(c.terminated, id+"/"+runID)
 	return nil
 }
