@@ -1,12 +1,24 @@
 package api
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/riposte-dev/riposte/workflows"
 )
 
 // A rollback of the withdrawn run r-a, which still runs (holding
@@ -57,5 +69,66 @@ func TestRollbackStoppedAfterItsDelaySaysItMayHaveBegun(t *testing.T) {
 	if got.code != http.StatusConflict || strings.Contains(got.body, "nothing was undone") ||
 		!strings.Contains(got.body, "may have begun undoing") || !strings.Contains(got.body, "riposte runs show rollback:w1") {
 		t.Errorf("status %d: %s\nwant a 409 saying the stopped rollback may have begun undoing (riposte runs show rollback:w1), not that nothing was undone", got.code, got.body)
+	}
+}
+
+// listedClient lists run r-b of w1 (which continued r-a, and has ended
+// since: it released what it held) and the rollback planned for r-a that
+// the API stopped when r-a continued before its mark (memo
+// rollback_of_run r-a), started after r-b began.
+type listedClient struct {
+	client.Client // nil: only ListWorkflow is used
+	bothInPage    bool
+}
+
+func (c *listedClient) ListWorkflow(_ context.Context, req *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	dc := converter.GetDefaultDataConverter()
+	pl := func(v any) *commonpb.Payload { p, _ := dc.ToPayload(v); return p }
+	rbStart := continuedStart.Add(30*time.Minute + 2*time.Second)
+	rb := &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "rollback:w1", RunId: "rb-1"},
+		Type:      &commonpb.WorkflowType{Name: workflows.RollbackWorkflow}, Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED,
+		StartTime: timestamppb.New(rbStart), CloseTime: timestamppb.New(rbStart.Add(time.Second)),
+		Memo:             &commonpb.Memo{Fields: map[string]*commonpb.Payload{MemoRequestedBy: pl("U0SOCLEAD1"), "rollback_of": pl("w1"), MemoRollbackOfRun: pl("r-a")}},
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"RolledBackBy": pl("U0SOCLEAD1")}},
+	}
+	rbRun := &workflowpb.WorkflowExecutionInfo{
+		Execution: &commonpb.WorkflowExecution{WorkflowId: "w1", RunId: "r-b"},
+		Type:      &commonpb.WorkflowType{Name: workflows.PlaybookWorkflow}, Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED,
+		StartTime: timestamppb.New(continuedStart.Add(30 * time.Minute)), CloseTime: timestamppb.New(continuedStart.Add(5 * time.Hour)),
+		SearchAttributes: &commonpb.SearchAttributes{IndexedFields: map[string]*commonpb.Payload{"PlaybookName": pl("reopen"), "RunStatus": pl("succeeded")}},
+	}
+	if strings.Contains(req.GetQuery(), workflows.RollbackWorkflow) && strings.Contains(req.GetQuery(), "WorkflowId IN") {
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{rb}}, nil
+	}
+	if c.bothInPage {
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{rb, rbRun}}, nil
+	}
+	return &workflowservice.ListWorkflowExecutionsResponse{Executions: []*workflowpb.WorkflowExecutionInfo{rbRun}}, nil
+}
+
+// GET /v1/runs (riposte runs): the rollback the API stopped because r-a
+// continued as r-b before its mark was r-a's, never r-b's. GET
+// /v1/runs/w1 read its memo (rollback_of_run) and showed r-b not rolled
+// back, but the list marked r-b "rolled back by U0SOCLEAD1, terminated"
+// once r-b had ended (its rollback read from rollback:w1, in the page or
+// not): the list said r-b's containment had been rolled back when no
+// rollback was ever asked of it.
+func TestListDoesNotMarkTheNewRunWithTheStoppedRollback(t *testing.T) {
+	for _, both := range []bool{false, true} {
+		srv, toks, _ := identityServer(t, &fakeStarter{})
+		srv.Temporal = &listedClient{bothInPage: both}
+		r := httptest.NewRequest(http.MethodGet, "/v1/runs", nil)
+		r.Header.Set("Authorization", "Bearer "+toks["reader"])
+		got := serve(srv.Handler(), r)
+		var body RunsResponse
+		if err := json.Unmarshal([]byte(got.body), &body); err != nil {
+			t.Fatalf("status %d: %s", got.code, got.body)
+		}
+		for _, run := range body.Runs {
+			if run.RunID == "r-b" && (run.RolledBackBy != "" || run.RollbackStatus != "") {
+				t.Errorf("rollback in the page %v: r-b listed rolled back by %q (%s); want not rolled back: the stopped rollback was r-a's", both, run.RolledBackBy, run.RollbackStatus)
+			}
+		}
 	}
 }

@@ -47,6 +47,11 @@ type RunSummary struct {
 	// (RollbackOf names the run it undoes).
 	Kind       string `json:"kind"`
 	RollbackOf string `json:"rollback_of,omitempty"`
+	// RollbackOfRun is the run (its run id) a rollback run was planned
+	// for (MemoRollbackOfRun; empty for rollbacks started before it): a
+	// rollback stopped because that run continued as a new run before
+	// its mark is not the new run's.
+	RollbackOfRun string `json:"rollback_of_run,omitempty"`
 	// RequestedBy is who asked for a rollback run.
 	RequestedBy string `json:"requested_by,omitempty"`
 	// Outcome is what a finished run achieved (workflows.Outcomes).
@@ -360,6 +365,7 @@ func (s *Server) summary(e *workflowpb.WorkflowExecutionInfo) RunSummary {
 	if e.GetType().GetName() == workflows.RollbackWorkflow {
 		sum.Kind = KindRollback
 		sum.RollbackOf = strings.TrimPrefix(sum.WorkflowID, "rollback:")
+		sum.RollbackOfRun = s.rollbackOfRun(e)
 		sum.Playbook = "rollback"
 		sum.Mode = ""
 	}
@@ -565,7 +571,7 @@ func markRolledBack(runs []RunSummary) {
 		// finding's new run under the same id).
 		var mark *RunSummary
 		for j, rb := range rollbacks[r.WorkflowID] {
-			if !rb.StartedAt.Before(r.StartedAt) && (mark == nil || rb.StartedAt.After(mark.StartedAt)) {
+			if !rb.StartedAt.Before(r.StartedAt) && !rb.ofAnotherRun(r.RunID) && (mark == nil || rb.StartedAt.After(mark.StartedAt)) {
 				mark = &rollbacks[r.WorkflowID][j]
 			}
 		}
@@ -621,7 +627,7 @@ func (s *Server) rollbackMarks(ctx context.Context, runs []RunSummary) {
 			for _, i := range want[rb.WorkflowID] {
 				// Newest first: the latest rollback; never one older than
 				// the run (a reopened finding's new run under the same id).
-				if runs[i].RollbackStatus != "" || rb.StartedAt.Before(runs[i].StartedAt) {
+				if runs[i].RollbackStatus != "" || rb.StartedAt.Before(runs[i].StartedAt) || rb.ofAnotherRun(runs[i].RunID) {
 					continue
 				}
 				if runs[i].RolledBackBy == "" {
@@ -667,12 +673,29 @@ const MemoRequestedBy = "requested_by"
 const MemoRollbackOfRun = "rollback_of_run"
 
 // rollbackOfAnotherRun reports whether the rollback run described by info
-// says it was planned for a run other than runID (MemoRollbackOfRun; a
-// memo is encoded as payloads are, encrypted when they are).
+// says it was planned for a run other than runID (MemoRollbackOfRun).
 func (s *Server) rollbackOfAnotherRun(info *workflowpb.WorkflowExecutionInfo, runID string) bool {
+	of := s.rollbackOfRun(info)
+	return of != "" && of != runID
+}
+
+// rollbackOfRun reads MemoRollbackOfRun of the rollback run described by
+// info ("" when it has none, or it cannot be read; a memo is encoded as
+// payloads are, encrypted when they are). Visibility (ListWorkflow)
+// answers memos too.
+func (s *Server) rollbackOfRun(info *workflowpb.WorkflowExecutionInfo) string {
 	p, ok := info.GetMemo().GetFields()[MemoRollbackOfRun]
 	var of string
-	return ok && s.dataConverter().FromPayload(p, &of) == nil && of != "" && of != runID
+	if !ok || s.dataConverter().FromPayload(p, &of) != nil {
+		return ""
+	}
+	return of
+}
+
+// ofAnotherRun reports whether rollback run rb says it was planned for a
+// run other than runID: not that run's rollback.
+func (rb RunSummary) ofAnotherRun(runID string) bool {
+	return rb.RollbackOfRun != "" && rb.RollbackOfRun != runID
 }
 
 // dataConverter is the converter payloads are read with: the
