@@ -345,38 +345,44 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &already):
+		// The rollback asked before for this run still runs or succeeded.
+		// Its mark may never have reached the run (the process that
+		// started it died, or the request timed out, before the mark):
+		// it is sent again (a run takes a mark for a rollback run it
+		// knows once only). When it began is not known here: asked is
+		// left zero, so a stop says it may have begun.
 		resp.RunID, resp.Existing = already.RunId, true
+		asked = time.Time{}
 	case err != nil:
 		respondTemporal(w, "Cannot start rollback", err)
 		return
 	default:
 		resp.RunID = run.GetRunID()
-		// A run still holding containment records the rollback, stops
-		// its release timers and waits for the rollback's outcome (a
-		// failed one leaves what it did not undo held again); a run that
-		// has ended cannot change (its detail reads the rollback run
-		// instead).
-		if d.ClosedAt == nil {
-			mark := workflows.RolledBack{By: req.User, RollbackID: rid, RollbackRunID: resp.RunID, Via: workflows.ViaAPI}
-			if s.SealsRolledBackRun != nil && s.SealsRolledBackRun(ctx) {
-				mark.RunID = d.RunID // a copy cannot count in a later run of this id
+	}
+	// A run still holding containment records the rollback, stops its
+	// release timers and waits for the rollback's outcome (a failed one
+	// leaves what it did not undo held again); a run that has ended cannot
+	// change (its detail reads the rollback run instead).
+	if d.ClosedAt == nil && resp.RunID != "" {
+		mark := workflows.RolledBack{By: req.User, RollbackID: rid, RollbackRunID: resp.RunID, Via: workflows.ViaAPI}
+		if s.SealsRolledBackRun != nil && s.SealsRolledBackRun(ctx) {
+			mark.RunID = d.RunID // a copy cannot count in a later run of this id
+		}
+		mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
+		if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
+			if next, ok := s.continuedAs(ctx, id, d.RunID); ok {
+				s.continuedBeforeMark(ctx, w, r, d, req.User, rid, resp.RunID, next, asked, delay)
+				return
 			}
-			mark.Seal = s.Keys.Sign(workflows.RolledBackClaim(id, mark), time.Now())
-			if err := s.Temporal.SignalWorkflow(ctx, id, d.RunID, workflows.SignalRolledBack, mark); err != nil {
-				if next, ok := s.continuedAs(ctx, id, d.RunID); ok {
-					s.continuedBeforeMark(ctx, w, r, d, req.User, rid, resp.RunID, next, asked, delay)
-					return
-				}
-				if delay > 0 {
-					// The withdrawn run did not take the mark (or its
-					// answer was lost): it does not know of the rollback
-					// and may still continue as a new run, handing over
-					// what the rollback would lift.
-					s.markFailed(ctx, w, r, d, req.User, rid, resp.RunID, err, asked, delay)
-					return
-				}
-				s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
+			if delay > 0 {
+				// The withdrawn run did not take the mark (or its answer
+				// was lost): it does not know of the rollback and may
+				// still continue as a new run, handing over what the
+				// rollback would lift.
+				s.markFailed(ctx, w, r, d, req.User, rid, resp.RunID, err, asked, delay)
+				return
 			}
+			s.Logger.Warn("cannot mark the run rolled back", "workflow_id", id, "error", err)
 		}
 	}
 	resp.URL = dispatch.RunURL(s.UIURL, s.Namespace, rid, resp.RunID)

@@ -57,6 +57,9 @@ type continuedClient struct {
 	signalErr error
 	// terminateTakes: how long Temporal takes to answer the termination.
 	terminateTakes time.Duration
+	// alreadyStarted: the latest rollback in started still runs, and a
+	// start is answered WorkflowExecutionAlreadyStarted.
+	alreadyStarted bool
 }
 
 type continuedRun struct {
@@ -198,6 +201,9 @@ func (c *continuedClient) GetWorkflowHistory(_ context.Context, _, runID string,
 }
 
 func (c *continuedClient) ExecuteWorkflow(_ context.Context, o client.StartWorkflowOptions, _ any, args ...any) (client.WorkflowRun, error) {
+	if c.alreadyStarted {
+		return nil, serviceerror.NewWorkflowExecutionAlreadyStarted("already started", "", fmt.Sprintf("rb-%d", len(c.started)))
+	}
 	c.started = append(c.started, o)
 	if in, ok := args[0].(workflows.RollbackInput); ok {
 		c.inputs = append(c.inputs, in)

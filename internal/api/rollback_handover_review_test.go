@@ -132,3 +132,28 @@ func TestListDoesNotMarkTheNewRunWithTheStoppedRollback(t *testing.T) {
 		}
 	}
 }
+
+// The API process died (or the client's request timed out) between the
+// start of the rollback planned for r-a, the withdrawn run that still
+// runs, and its rolled_back mark: the rollback runs, and r-a never
+// learns of it. It keeps showing its hold of fin-ws-042 held, and a
+// record reopening its finding continues it as a new run that takes over
+// or inherits the hold the rollback lifted. The analyst, who got no
+// answer, asks again: the API answered 200 with the rollback that runs
+// and still sent no mark. Asked again, the run is marked for that
+// rollback (the run takes a mark for a rollback it knows once only).
+func TestRollbackAskedAgainMarksTheRunTheLostMarkMissed(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.started = []client.StartWorkflowOptions{{ID: "rollback:w1", StartDelay: rollbackMarkDelay,
+		Memo: map[string]any{MemoRequestedBy: "U0SOCLEAD1", "rollback_of": "w1", MemoRollbackOfRun: "r-a"}}}
+	c.alreadyStarted = true
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusOK || !strings.Contains(got.body, `"existing": true`) || !strings.Contains(got.body, `"run_id": "rb-1"`) {
+		t.Fatalf("status %d: %s; want 200 with the rollback that runs (rb-1)", got.code, got.body)
+	}
+	if len(c.marks) != 1 || c.marks[0] != "r-a" {
+		t.Errorf("marks %v; want r-a marked for the rollback that runs (its first mark was lost)", c.marks)
+	}
+}
