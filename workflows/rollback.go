@@ -39,9 +39,40 @@ type RollbackInput struct {
 	// Credential: what authenticated Requester, covered by the seal (see
 	// ExtendRequest.Credential).
 	Credential string `json:"credential,omitempty"`
+	// MarkFirst: the rollback begins only once its run has taken its
+	// rolled_back mark (ActivityRollbackMarked), and is refused, undoing
+	// nothing, when that run did not take it (the process that started
+	// the rollback died before the mark, or it was lost) and still runs or
+	// continued as a new run: a withdrawn run continues as a new run when
+	// its finding is reopened, handing over what it holds, and a rollback
+	// its run does not know of would lift what the new run shows held.
+	// Set by the API for a withdrawn run that still runs (the rollback
+	// waits a start delay for the mark). Not covered by the seal: it can
+	// only refuse a rollback. Workers of earlier releases ignore it.
+	MarkFirst bool `json:"mark_first,omitempty"`
 	// Via and Seal: set by the signer (see Decision.Seal).
 	Via  string        `json:"via,omitempty"`
 	Seal *signing.Seal `json:"seal,omitempty"`
+}
+
+// ActivityRollbackMarked tells whether the run a rollback undoes took its
+// rolled_back mark (input RollbackMarkedInput, result RollbackMarked):
+// read from Temporal (the run's status and its RolledBackAt search
+// attribute), whoever asks.
+const ActivityRollbackMarked = "riposte.rollback.marked"
+
+// RollbackMarkedInput names the run a rollback undoes and when the
+// rollback started: a mark taken since is its own.
+type RollbackMarkedInput struct {
+	WorkflowID string    `json:"workflow_id"`
+	RunID      string    `json:"run_id"`
+	Since      time.Time `json:"since"`
+}
+
+// RollbackMarked is the answer of ActivityRollbackMarked: Refusal says
+// why the rollback must not begin ("" when it may).
+type RollbackMarked struct {
+	Refusal string `json:"refusal,omitempty"`
 }
 
 // UndoCall is one undo to run.
@@ -74,6 +105,10 @@ func (u UndoCall) StepID() string { return u.Step + ".rollback" }
 func (u UndoCall) Same(o UndoCall) bool {
 	return u.Step == o.Step && u.Index == o.Index && u.Undo == o.Undo
 }
+
+// changeRollbackMarkFirst: a rollback started with MarkFirst begins only
+// once its run took its rolled_back mark (ActivityRollbackMarked).
+const changeRollbackMarkFirst = "rollback-mark-first"
 
 // changeRollbackFresh: a rollback whose seal is stale at its start is
 // refused.
@@ -108,6 +143,27 @@ func Rollback(ctx workflow.Context, in RollbackInput, keys *signing.Keys) ([]Und
 		if err := retiredKey(ctx, keys, in.Seal, workflow.GetInfo(ctx).WorkflowStartTime); err != nil {
 			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "requester", in.Requester, "via", in.Via, "refusal", err.Error())
 			return nil, temporal.NewNonRetryableApplicationError("rollback refused: "+err.Error(), "RollbackRefused", nil)
+		}
+	}
+	// A rollback whose run must have taken its mark first (MarkFirst:
+	// a withdrawn run, which may continue as a new run handing over what
+	// it holds) checks it once its start delay has run out. Asked only
+	// when set: earlier histories have none and replay unchanged.
+	if in.MarkFirst && workflow.GetVersion(ctx, changeRollbackMarkFirst, workflow.DefaultVersion, 1) >= 1 {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: 30 * time.Second,
+			RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 5, InitialInterval: 2 * time.Second},
+			Summary:             "check that the run took this rollback's mark",
+		})
+		var m RollbackMarked
+		err := workflow.ExecuteActivity(actx, ActivityRollbackMarked, RollbackMarkedInput{WorkflowID: in.WorkflowID, RunID: in.RunID,
+			Since: workflow.GetInfo(ctx).WorkflowStartTime}).Get(ctx, &m)
+		if err != nil {
+			m.Refusal = "whether run " + in.RunID + " took this rollback's mark cannot be read: " + errorMessage(err)
+		}
+		if m.Refusal != "" {
+			workflow.GetLogger(ctx).Warn("audit: rollback workflow refused", "run", in.WorkflowID, "run_id", in.RunID, "requester", in.Requester, "via", in.Via, "refusal", m.Refusal)
+			return nil, temporal.NewNonRetryableApplicationError("rollback refused, nothing undone: "+m.Refusal+"; ask again", "RollbackRefused", nil)
 		}
 	}
 	var out []UndoResult

@@ -311,21 +311,22 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
-		Credential: s.controlCredential(ctx, r)}
-	rin, err = workflows.SealRollback(s.Keys, rin, time.Now())
-	if err != nil {
-		problem.Respond(w, http.StatusInternalServerError, "Cannot seal rollback", err.Error())
-		return
-	}
 	// A withdrawn run that still runs may continue as a new run (a record
 	// reopening its finding) at any moment, handing over what it holds;
 	// the rollback then must not undo it (continuedBeforeMark). It waits
 	// rollbackMarkDelay before it begins, so that the API can stop it if
-	// the run's mark is refused.
+	// the run's mark is refused; and it begins only once the run took
+	// its mark (MarkFirst), should this process die before the mark.
 	var delay time.Duration
 	if d.ClosedAt == nil && d.Withdrawn != nil {
 		delay = rollbackMarkDelay
+	}
+	rin := workflows.RollbackInput{WorkflowID: id, RunID: d.RunID, Requester: req.User, Undo: undo, Via: workflows.ViaAPI,
+		Credential: s.controlCredential(ctx, r), MarkFirst: delay > 0}
+	rin, err = workflows.SealRollback(s.Keys, rin, time.Now())
+	if err != nil {
+		problem.Respond(w, http.StatusInternalServerError, "Cannot seal rollback", err.Error())
+		return
 	}
 	asked := time.Now()
 	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{

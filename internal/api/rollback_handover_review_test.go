@@ -157,3 +157,21 @@ func TestRollbackAskedAgainMarksTheRunTheLostMarkMissed(t *testing.T) {
 		t.Errorf("marks %v; want r-a marked for the rollback that runs (its first mark was lost)", c.marks)
 	}
 }
+
+// A rollback of a withdrawn run that still runs and does not continue:
+// accepted as before (202, r-a marked), 3 s later, and started with
+// mark_first, so that it begins only once r-a took its mark: should this
+// process die between the start and the mark, the rollback undoes nothing
+// rather than lift what r-a would hand over to a new run.
+func TestRollbackOfWithdrawnRunAsksItsMarkFirst(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusAccepted || len(c.marks) != 1 || c.marks[0] != "r-a" || len(c.terminated) != 0 {
+		t.Fatalf("status %d, marks %v, terminated %v: %s; want 202, r-a marked, nothing stopped", got.code, c.marks, c.terminated, got.body)
+	}
+	if len(c.inputs) != 1 || !c.inputs[0].MarkFirst || c.started[0].StartDelay != rollbackMarkDelay {
+		t.Errorf("rollback input %+v, delay %v; want mark_first and the start delay", c.inputs, c.started[0].StartDelay)
+	}
+}

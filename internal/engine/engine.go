@@ -165,6 +165,7 @@ func NewWorker(c client.Client, opts WorkerOptions) (worker.Worker, error) {
 	activities.RegisterApproval(w, opts.Slack)
 	activities.RegisterGuardrails(w, opts.Guardrails)
 	activities.RegisterRollbackOutcome(w, c)
+	activities.RegisterRollbackMarked(w, c)
 	return w, nil
 }
 
