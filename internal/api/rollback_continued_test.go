@@ -60,6 +60,8 @@ type continuedClient struct {
 	// alreadyStarted: the latest rollback in started still runs, and a
 	// start is answered WorkflowExecutionAlreadyStarted.
 	alreadyStarted bool
+	// reasons: the reason given to each termination.
+	reasons []string
 }
 
 type continuedRun struct {
@@ -99,18 +101,6 @@ func (c *continuedClient) runStatus(runID string) enumspb.WorkflowExecutionStatu
 		return st
 	}
 	return enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-}
-
-// GetWorkflow answers for a run Temporal ended: no result (its detail is
-// read from its queries, answered from its history).
-func (c *continuedClient) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
-	return endedRun{fakeRun{id: id, runID: runID}}
-}
-
-type endedRun struct{ fakeRun }
-
-func (endedRun) Get(context.Context, any) error {
-	return errors.New("workflow execution error: terminated")
 }
 
 func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -182,7 +172,15 @@ func (c *continuedClient) QueryWorkflow(_ context.Context, _, runID, name string
 	return nil, serviceerror.NewInvalidArgument("unknown query " + name)
 }
 
-func (c *continuedClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+func (c *continuedClient) GetWorkflowHistory(_ context.Context, id, runID string, _ bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	if id == "rollback:w1" {
+		if filter != enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT || len(c.reasons) == 0 {
+			return &sliceHistory{}
+		}
+		return &sliceHistory{events: []*historypb.HistoryEvent{{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+			Attributes: &historypb.HistoryEvent_WorkflowExecutionTerminatedEventAttributes{
+				WorkflowExecutionTerminatedEventAttributes: &historypb.WorkflowExecutionTerminatedEventAttributes{Reason: c.reasons[len(c.reasons)-1], Identity: "riposte-api"}}}}}
+	}
 	if filter == enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT {
 		if runID == "r-a" && c.continued {
 			return &sliceHistory{events: []*historypb.HistoryEvent{{EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
@@ -228,8 +226,9 @@ func (c *continuedClient) SignalWorkflow(_ context.Context, id, runID, name stri
 	return nil
 }
 
-func (c *continuedClient) TerminateWorkflow(_ context.Context, id, runID, _ string, _ ...any) error {
+func (c *continuedClient) TerminateWorkflow(_ context.Context, id, runID, reason string, _ ...any) error {
 	time.Sleep(c.terminateTakes)
+	c.reasons = append(c.reasons, reason)
 	c.terminated = append(c.terminated, id+"/"+runID)
 	return nil
 }
@@ -329,3 +328,18 @@ func TestRollbackAskedJustBeforeTheHandoverIsRefused(t *testing.T) {
 		t.Errorf("asked again: status %d, marks %v, inputs %+v: %s; want r-b's rollback started and marked", got.code, c.marks, c.inputs, got.body)
 	}
 }
+
+// GetWorkflow answers for a run Temporal ended (a terminated rollback
+// run, a continued run Temporal ended) as the SDK does: no result, a
+// message that says terminated, never why (a run's detail is read from
+// its queries, answered from its history).
+func (c *continuedClient) GetWorkflow(_ context.Context, id, runID string) client.WorkflowRun {
+	return terminatedRun{fakeRun: fakeRun{id: id, runID: runID}, err: errors.New("workflow execution error (type: riposte.rollback, workflowID: " + id + ", runID: " + runID + "): terminated")}
+}
+
+type terminatedRun struct {
+	fakeRun
+	err error
+}
+
+func (r terminatedRun) Get(context.Context, any) error { return r.err }

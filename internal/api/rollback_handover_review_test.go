@@ -175,3 +175,30 @@ func TestRollbackOfWithdrawnRunAsksItsMarkFirst(t *testing.T) {
 		t.Errorf("rollback input %+v, delay %v; want mark_first and the start delay", c.inputs, c.started[0].StartDelay)
 	}
 }
+
+// riposte runs show rollback:w1 after the handover race: the rollback's
+// own view said only "terminated" (the SDK's result error), naming neither
+// the run it was planned for nor why it was stopped: read beside r-b, it
+// looked like r-b's rollback cut short. It names the run it was planned
+// for (rollback_of_run) and the reason its termination was given.
+func TestStoppedRollbackSaysWhyAndForWhichRun(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.continueOnSignal = true
+	srv.Temporal = c
+	if got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`)); got.code != http.StatusConflict {
+		t.Fatalf("status %d: %s; want 409", got.code, got.body)
+	}
+	r := httptest.NewRequest(http.MethodGet, "/v1/runs/rollback:w1", nil)
+	r.Header.Set("Authorization", "Bearer "+toks["reader"])
+	got := serve(srv.Handler(), r)
+	var d RunDetail
+	if err := json.Unmarshal([]byte(got.body), &d); err != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	if d.Kind != KindRollback || d.RollbackOfRun != "r-a" || d.Temporal != "terminated" ||
+		!strings.Contains(d.Error, "continued as run r-b") || !strings.Contains(d.Error, "ask again") {
+		t.Errorf("rollback view: kind %s, rollback_of_run %q, temporal %s, error %q; want the run it was planned for (r-a) and why it was stopped (r-a continued as run r-b: ask again)",
+			d.Kind, d.RollbackOfRun, d.Temporal, d.Error)
+	}
+}

@@ -725,6 +725,15 @@ func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) 
 		}
 	default:
 		d.Error = err.Error()
+		// A terminated run's result says "terminated", never why: the
+		// reason given to the termination (the API's, when it stopped a
+		// rollback whose run continued before its mark) is in its close
+		// event.
+		if d.Temporal == endedruns.StatusName(enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED) {
+			if why := s.terminateReason(ctx, d.WorkflowID, d.RunID); why != "" {
+				d.Error = "terminated: " + why
+			}
+		}
 	}
 	d.Undo = res
 	for _, u := range res {
@@ -741,6 +750,22 @@ func (s *Server) rollbackDetail(ctx context.Context, d *RunDetail, closed bool) 
 		}
 		d.Steps = append(d.Steps, st)
 	}
+}
+
+// terminateReason is the reason given to the termination of run runID of
+// id ("" when it was not terminated, gave none, or cannot be read).
+func (s *Server) terminateReason(ctx context.Context, id, runID string) string {
+	it := s.Temporal.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return ""
+		}
+		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			return a.GetReason()
+		}
+	}
+	return ""
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) {

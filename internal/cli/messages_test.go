@@ -282,3 +282,21 @@ func TestValidateNothingIsAProblem(t *testing.T) {
 		t.Errorf("validate --format json of an empty dir: exit %d\n%s", code, out)
 	}
 }
+
+// riposte runs show of a rollback the API stopped because the withdrawn
+// run it was planned for continued as a new run before its mark: the
+// view names that run (rollback_of_run) and why it was stopped.
+func TestRunsShowStoppedRollbackNamesItsRun(t *testing.T) {
+	at := time.Now().Add(-time.Minute)
+	rb := api.RunDetail{
+		RunSummary: api.RunSummary{WorkflowID: "rollback:w1", RunID: "rb-1", Kind: api.KindRollback, RollbackOf: "w1", RollbackOfRun: "r-a",
+			RequestedBy: "U0SOCLEAD1", Status: "terminated", Temporal: "terminated", ClosedAt: &at},
+		Steps: []workflows.StepResult{},
+		Error: "terminated: planned for run r-a, which continued as run r-b (its finding reopened) before the rollback reached it: refused, ask again",
+	}
+	srv := fakeAPI(t, map[string]any{"/v1/runs/rollback:w1": rb})
+	code, out, stderr := runCLI(t, "runs", "show", "rollback:w1", "--api", srv.URL, "--token", "t")
+	if code != 0 || !strings.Contains(out, "rollback of: w1, run r-a (requested by U0SOCLEAD1)") || !strings.Contains(out, "continued as run r-b") {
+		t.Errorf("show stopped rollback: exit %d\n%s%s", code, out, stderr)
+	}
+}

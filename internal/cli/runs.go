@@ -239,7 +239,11 @@ func dash(s string) string {
 func printRun(w io.Writer, d *api.RunDetail) {
 	printLine(w, "Run %s (%s)\n", d.WorkflowID, d.RunID)
 	if d.Kind == api.KindRollback {
-		printLine(w, "  rollback of: %s (requested by %s)\n", d.RollbackOf, dash(d.RequestedBy))
+		of := d.RollbackOf
+		if d.RollbackOfRun != "" {
+			of += ", run " + d.RollbackOfRun
+		}
+		printLine(w, "  rollback of: %s (requested by %s)\n", of, dash(d.RequestedBy))
 	} else {
 		printLine(w, "  playbook:  %s v%d [%s]\n", d.Playbook, d.Version, d.Mode)
 		printLine(w, "  detection: %s (severity %s, detector %s)\n", d.DetectionID, dash(d.Severity), dash(d.DetectorModel))
