@@ -174,6 +174,14 @@ func (c *continuedClient) QueryWorkflow(_ context.Context, _, runID, name string
 
 func (c *continuedClient) GetWorkflowHistory(_ context.Context, id, runID string, _ bool, filter enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	if id == "rollback:w1" {
+		if filter != enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT && len(c.inputs) > 0 {
+			// The latest rollback run, stopped before it began: its
+			// start event only.
+			p, _ := converter.GetDefaultDataConverter().ToPayload(c.inputs[len(c.inputs)-1])
+			return &sliceHistory{events: []*historypb.HistoryEvent{{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+				Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{
+					WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{Input: &commonpb.Payloads{Payloads: []*commonpb.Payload{p}}}}}}}
+		}
 		if filter != enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT || len(c.reasons) == 0 {
 			return &sliceHistory{}
 		}

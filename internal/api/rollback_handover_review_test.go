@@ -48,6 +48,14 @@ func TestRollbackOfWithdrawnRunWhoseMarkFailsIsStopped(t *testing.T) {
 	if !strings.Contains(logs.String(), "audit: rollback stopped") || !strings.Contains(logs.String(), "frontend is not healthy yet") {
 		t.Errorf("audit log does not say the rollback was stopped and why:\n%s", logs.String())
 	}
+	// Asked again once Temporal answers: the stopped rollback (terminated,
+	// planned for this same run, nothing undone) does not stand in the way.
+	c.signalErr = nil
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code != http.StatusAccepted || len(c.started) != 2 || c.started[1].WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY ||
+		len(c.marks) != 1 || c.marks[0] != "r-a" || len(c.inputs[1].Undo) != 1 {
+		t.Errorf("asked again: status %d, started %d, marks %v: %s; want a new rollback of r-a (its isolation) started and r-a marked", got.code, len(c.started), c.marks, got.body)
+	}
 }
 
 // The handover race under load: r-a continued as r-b before the mark,
