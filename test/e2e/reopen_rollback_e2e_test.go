@@ -25,7 +25,11 @@ func TestRollbackOfWithdrawnRunThenReopened(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	h := startDevForTest(t, t.TempDir())
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t) // the replay guard's key
+	}
+	h := startDevForTest(t, dir)
 	defer h.sys.Close()
 	const t0 = int64(1763458937000)
 	finding := func(modified int64, lifecycle string) string {
@@ -89,5 +93,13 @@ func TestRollbackOfWithdrawnRunThenReopened(t *testing.T) {
 	}
 	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 1 {
 		t.Errorf("blocked %+v; want the new run's block", blocked)
+	}
+	if *record {
+		// A rollback started with mark_first that found its mark taken
+		// (rollback-mark-first), and the withdrawn run that took the mark,
+		// waited for it and continued.
+		saveHistory(t, h.sys.Client, "rollback:"+wid, rb.RunID, *recordPrefix+"rollback-mark-first-taken")
+		saveHistory(t, h.sys.Client, wid, first.RunID, *recordPrefix+"reopen-rolled-back-continued")
+		copyStore(t, h.dir)
 	}
 }

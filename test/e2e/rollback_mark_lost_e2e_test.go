@@ -45,7 +45,11 @@ func TestRollbackWhoseMarkWasLostUndoesNothing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the embedded Temporal server")
 	}
-	h := startDevForTest(t, t.TempDir())
+	dir := t.TempDir()
+	if *record {
+		dir = recordingDir(t) // the replay guard's key
+	}
+	h := startDevForTest(t, dir)
 	defer h.sys.Close()
 	const t0 = int64(1763458937000)
 	finding := func(modified int64, lifecycle string) string {
@@ -106,5 +110,11 @@ func TestRollbackWhoseMarkWasLostUndoesNothing(t *testing.T) {
 	})
 	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 1 {
 		t.Errorf("blocked %+v once the new run holds; want the block in place", blocked)
+	}
+	if *record {
+		// A rollback started with mark_first whose run never took its
+		// mark: refused, nothing undone (rollback-mark-first).
+		saveHistory(t, h.sys.Client, "rollback:"+wid, rb.RunID, *recordPrefix+"rollback-mark-first-lost")
+		copyStore(t, h.dir)
 	}
 }
