@@ -211,9 +211,11 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // InheritedUndoCalls lists the undo calls of the holds a run inherited
 // from the withdrawn run it continues (Hold.InheritedFrom) and did not
 // release: not released (the run ended first: cancelled, terminated,
-// timed out), or whose release failed. Only for a run that has ended
-// without continuing: while it runs, its rollback leaves them to their
-// release, and a run that continued handed them over. One call per
+// timed out), or whose release failed. The API passes every such hold
+// of a run that has ended without continuing, and of a run that runs
+// those whose release failed (the run releases each hold once): while it
+// runs, its rollback leaves the others to their release, and a run that
+// continued handed them over. One call per
 // target the hold still holds (Hold.Targets, Index its place there), in
 // the order of the holds, after the run's own calls (the containment is
 // older). Action is the contain action of the catalog with that undo, ""

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -192,6 +193,33 @@ func inheritedHoldsLeft(d *RunDetail) []InheritedHoldLeft {
 	return out
 }
 
+// inheritedToUndo lists the holds of run d that it inherited and that
+// nothing releases any more, which its rollback undoes: every one not
+// released once it has ended (runEnded), and one whose release failed
+// at any time (the run releases each hold once, as it does its own).
+func inheritedToUndo(d *RunDetail) []workflows.Hold {
+	ended := runEnded(d)
+	var out []workflows.Hold
+	for _, h := range d.Holds {
+		if h.InheritedFrom != "" && (ended || (h.ReleasedAt != nil && h.Error != "")) {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// inheritedPlannedSince is when a rollback of run d began to plan the
+// inherited call u (nil: not known): when the release of its hold
+// failed, else when the run ended (before, it was left to its release).
+func inheritedPlannedSince(d *RunDetail, u workflows.UndoCall) *time.Time {
+	for _, h := range d.Holds {
+		if h.Step == u.Step && h.ReleasedAt != nil && h.Error != "" && slices.ContainsFunc(h.Targets, func(p map[string]any) bool { return reflect.DeepEqual(p, u.Params) }) {
+			return h.ReleasedAt
+		}
+	}
+	return d.ClosedAt
+}
+
 // runEnded reports whether run d has ended other than by continuing as a
 // new run (which took its holds over): nothing of it releases a hold any
 // more (cancelled, terminated, timed out, failed).
@@ -279,6 +307,9 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			what := fmt.Sprintf("which has contained again since it started (step %s)", since[0].Step)
 			if strings.HasPrefix(since[0].Step, workflows.InheritedPrefix) {
 				what = fmt.Sprintf("which has ended since it started without releasing the hold it inherited (%s), which that rollback leaves in place", since[0].Step)
+				if d.ClosedAt == nil {
+					what = fmt.Sprintf("whose release of the hold it inherited (%s) has failed since it started, which that rollback leaves in place", since[0].Step)
+				}
 			}
 			problem.Respond(w, http.StatusConflict, "Rollback in progress",
 				fmt.Sprintf("%s (run %s) is rolling back this run, %s; ask again once it has ended to undo that too", rid, info.GetExecution().GetRunId(), what))
@@ -505,10 +536,10 @@ func (s *Server) continuedBeforeMark(ctx context.Context, w http.ResponseWriter,
 
 // undoneSince returns the calls of undo whose step ended after a rollback
 // of the same run started at t (or has not ended): containment that
-// rollback did not know about. The call of an inherited hold (planned
-// only once the run has ended) counts when the run ended after t: that
-// rollback was planned while the run ran, and left the hold to its
-// release.
+// rollback did not know about. The call of an inherited hold counts
+// when its release failed after t, or (a hold not released) when the run
+// ended after t: that rollback was planned before, and left the hold to
+// its release.
 func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflows.UndoCall {
 	ended := map[string]*time.Time{}
 	for _, st := range d.Steps {
@@ -517,7 +548,7 @@ func undoneSince(d *RunDetail, undo []workflows.UndoCall, t time.Time) []workflo
 	var out []workflows.UndoCall
 	for _, u := range undo {
 		if strings.HasPrefix(u.Step, workflows.InheritedPrefix) {
-			if d.ClosedAt == nil || d.ClosedAt.After(t) {
+			if e := inheritedPlannedSince(d, u); e == nil || e.After(t) {
 				out = append(out, u)
 			}
 			continue
@@ -672,11 +703,11 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 		return nil, "the run was simulated (dry_run/shadow); nothing was contained"
 	}
 	undo := withdrawalUndid(d, workflows.UndoCalls(d.Steps, workflows.HoldsForRollback(d.Holds), cat))
-	if runEnded(d) {
-		// Nothing releases the holds it inherited any more: undone like
-		// its own (while it runs, they are left to their release).
-		undo = append(undo, workflows.InheritedUndoCalls(d.Holds, cat)...)
-	}
+	// The holds it inherited that nothing releases any more are undone
+	// like its own: all of them once it has ended, and one whose release
+	// failed whenever (the run releases each hold once). While it runs,
+	// the others are left to their release.
+	undo = append(undo, workflows.InheritedUndoCalls(inheritedToUndo(d), cat)...)
 	if len(undo) > 0 {
 		return undo, ""
 	}

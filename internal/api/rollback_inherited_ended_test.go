@@ -128,3 +128,64 @@ func TestRollbackOfCancelledContinuedRunWithOnlyInheritedHolds(t *testing.T) {
 		t.Errorf("undo %+v; want fin-ws-042 (not released) and fin-ws-050 (its release failed)", body.Undo)
 	}
 }
+
+// r-b still runs (holding its own isolation of fin-ws-077), and the
+// release of the hold of fin-ws-050 it inherited failed at 10:15 (the
+// Defender API answered 503 on every retry): nothing releases it any more
+// — the run releases each hold once — yet a rollback neither undid it
+// (planned only once the run has ended) nor listed it as left (only holds
+// not released were): the host stayed isolated for good, and the answer
+// did not name it. It is undone like the run's own hold whose release
+// failed; the hold not yet due (fin-ws-042) is still left to its release.
+// A rollback that succeeded before the release failed did not undo it:
+// asked again, it is planned in a new rollback.
+func TestRollbackOfRunningContinuedRunUndoesInheritedHoldWhoseReleaseFailed(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	run := c.runs["r-b"]
+	failedAt := continuedStart.Add(75 * time.Minute)
+	run.holds = append(run.holds, map[string]any{"step": workflows.InheritedPrefix + "quarantine", "undo": "defender.unisolate_machine",
+		"until": continuedStart.Add(75 * time.Minute), "released_at": failedAt, "error": "[HTTP 503]", "inherited_from": "r-a",
+		"targets": []map[string]any{{"hostname": "fin-ws-050"}}})
+	c.runs["r-b"] = run
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	failed := func(undo []workflows.UndoCall) bool {
+		for _, u := range undo {
+			if u.Step == workflows.InheritedPrefix+"quarantine" && u.Params["hostname"] == "fin-ws-050" && u.Undo == "defender.unisolate_machine" {
+				return true
+			}
+		}
+		return false
+	}
+	if !failed(body.Undo) || len(body.Undo) != 2 || inheritedUndo(body.Undo, "fin-ws-042") {
+		t.Errorf("undo %+v; want r-b's own fin-ws-077 and fin-ws-050, whose inherited release failed (not fin-ws-042, not yet due)", body.Undo)
+	}
+	if len(body.InheritedHoldsLeft) != 1 || body.InheritedHoldsLeft[0].Targets[0]["hostname"] != "fin-ws-042" {
+		t.Errorf("inherited_holds_left %+v; want fin-ws-042 only", body.InheritedHoldsLeft)
+	}
+
+	// The first rollback (started 40 minutes in) succeeded before that
+	// release failed: asked again, the failed release is planned anew.
+	c.rbStatus = enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	body = rollbackBody{}
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("asked again: status %d: %s", got.code, got.body)
+	}
+	if len(body.Undo) != 1 || !failed(body.Undo) || c.started[len(c.started)-1].WorkflowIDReusePolicy != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+		t.Errorf("asked again: undo %+v; want fin-ws-050 only, in a new rollback", body.Undo)
+	}
+	// Once the release failed before the rollback started, that rollback
+	// planned it: answered with it.
+	c.rbStart = continuedStart.Add(80 * time.Minute)
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	if got.code >= 300 || c.started[len(c.started)-1].WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+		t.Errorf("asked after a rollback that started after the failed release: status %d: %s; want that rollback reused", got.code, got.body)
+	}
+}

@@ -20,7 +20,8 @@ Undoes a run's containment: the undo action of every succeeded contain step,
 newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.
 A run that continues a withdrawn one (a reopened finding) leaves the holds
 it inherited to their release while it runs (printed as left in place);
-once it has ended without releasing them, the rollback undoes them too.`
+once it has ended without releasing them, or a release failed, the
+rollback undoes them too.`
 
 func rollbackCommand() command {
 	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
@@ -47,9 +48,9 @@ func rollbackCommand() command {
 			for _, u := range resp.Undo {
 				undoes := "undoes " + u.Action
 				if strings.HasPrefix(u.Step, workflows.InheritedPrefix) {
-					// Planned only for a run that has ended: nothing else
-					// releases it.
-					const why = "inherited from the withdrawn run this run continues; this run ended without releasing it"
+					// Planned only when nothing else releases it: the run
+					// has ended, or the release failed.
+					const why = "inherited from the withdrawn run this run continues; nothing releases it any more (the run ended, or its release failed)"
 					if undoes = "undoes " + u.Action + "; " + why; u.Action == "" {
 						undoes = why
 					}

@@ -57,7 +57,7 @@ func TestRollbackPrintsInheritedHoldsUndoneOfAnEndedRun(t *testing.T) {
 		}
 	}
 	if !strings.HasPrefix(line, "  inherited:isolate: defender.unisolate_machine") || !strings.Contains(line, "inherited from the withdrawn run this run continues") ||
-		!strings.Contains(line, "ended without releasing it") || strings.Contains(out, "left in place") {
+		!strings.Contains(line, "nothing releases it any more") || strings.Contains(out, "left in place") {
 		t.Errorf("riposte rollback printed:\n%s\nwant fin-ws-042 listed as undone: the inherited hold the ended run did not release", out)
 	}
 }
