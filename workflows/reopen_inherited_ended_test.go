@@ -55,7 +55,7 @@ func TestCancelledContinuedRunLeavesInheritedHoldsToItsRollback(t *testing.T) {
 		!strings.Contains(note, "riposte rollback undoes it") {
 		t.Errorf("inherited hold's note %q; want it not released, inherited from run run-a, undone by riposte rollback", note)
 	}
-	plan := workflows.InheritedUndoCalls(res.Holds, compileCatalog())
+	plan := workflows.InheritedUndoCalls(res.Steps, res.Holds, compileCatalog())
 	if len(plan) != 2 || plan[0].Step != "inherited:isolate" || plan[0].Params["hostname"] != "fin-ws-042" || plan[1].Params["hostname"] != "fin-ws-043" ||
 		plan[0].Undo != "defender.unisolate_machine" || plan[0].Action != "defender.isolate_machine" || plan[1].Index != 1 {
 		t.Errorf("rollback plan of the inherited hold %+v; want both hosts unisolated", plan)

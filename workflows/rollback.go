@@ -221,17 +221,70 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // older). Action is the contain action of the catalog with that undo, ""
 // when none or several. A hold that names no targets (recorded before
 // holds named them) cannot be planned and is left out.
-func InheritedUndoCalls(holds []Hold, cat *catalog.Catalog) []UndoCall {
+//
+// A hold whose release failed is no longer watched by the run: a later
+// step of the run (steps) that undid one of its targets, or took it over
+// (a contain call with the same undo that did not find it someone
+// else's), does not drop it from the hold as it would from a hold not yet
+// released (undoneBy, tookOver). Such a target is left out here as it
+// would have been there: the step undid it (what is in place now is
+// someone else's, an analyst's), or its own call is undone, or was
+// released, by the run (planning it again would undo it twice, or lift
+// what was put back since).
+func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCall {
 	var out []UndoCall
 	for _, h := range holds {
 		if h.InheritedFrom == "" || h.Undo == "" || (h.ReleasedAt != nil && h.Error == "") {
 			continue
 		}
 		for i, p := range h.Targets {
+			if h.ReleasedAt != nil && actedOnSince(steps, h.Undo, p, *h.ReleasedAt, cat) {
+				continue
+			}
 			out = append(out, UndoCall{Step: h.Step, Action: containOf(cat, h.Undo), Undo: h.Undo, Index: i, Params: p})
 		}
 	}
 	return out
+}
+
+// actedOnSince reports whether a step of steps that ended after t acted on
+// target p of a hold with undo action undo: a succeeded call of undo on it
+// (undoneBy), or a succeeded contain call whose undo is undo that did not
+// find its containment someone else's (tookOver).
+func actedOnSince(steps []StepResult, undo string, p map[string]any, t time.Time, cat *catalog.Catalog) bool {
+	for _, st := range steps {
+		if st.EndedAt == nil || !st.EndedAt.After(t) {
+			continue
+		}
+		if st.Action == undo && slices.ContainsFunc(succeededParams(st), func(q map[string]any) bool { return sameTargetBy(targetKeys, p, q) }) {
+			return true
+		}
+		if u, ok := containStep(st, cat); !ok || u != undo {
+			continue
+		}
+		calls := []struct {
+			status string
+			params any
+			output any
+		}{{st.Status, st.Params, st.Output}}
+		if len(st.Items) > 0 {
+			calls = calls[:0]
+			for _, it := range st.Items {
+				calls = append(calls, struct {
+					status string
+					params any
+					output any
+				}{it.Status, it.Params, it.Output})
+			}
+		}
+		for _, c := range calls {
+			q, ok := c.params.(map[string]any)
+			if ok && c.status == playbook.StatusSucceeded && !preexistingOutput(c.output) && sameTargetBy(targetKeys, p, q) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // containOf is the one contain action of cat whose undo is undo ("" when

@@ -707,7 +707,7 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	// like its own: all of them once it has ended, and one whose release
 	// failed whenever (the run releases each hold once). While it runs,
 	// the others are left to their release.
-	undo = append(undo, workflows.InheritedUndoCalls(inheritedToUndo(d), cat)...)
+	undo = append(undo, workflows.InheritedUndoCalls(d.Steps, inheritedToUndo(d), cat)...)
 	if len(undo) > 0 {
 		return undo, ""
 	}

@@ -2,13 +2,16 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -187,5 +190,66 @@ func TestRollbackOfRunningContinuedRunUndoesInheritedHoldWhoseReleaseFailed(t *t
 	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
 	if got.code >= 300 || c.started[len(c.started)-1].WorkflowIDReusePolicy == enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
 		t.Errorf("asked after a rollback that started after the failed release: status %d: %s; want that rollback reused", got.code, got.body)
+	}
+}
+
+// The release of the hold r-b inherited (fin-ws-042 and fin-ws-043)
+// failed at 10:15; a later step of r-b unisolated fin-ws-042 at 10:20
+// (the playbook's release step), and an analyst isolated it again by hand
+// to investigate. The rollback planned the inherited hold's unisolation of
+// fin-ws-042 all the same, after undoing release_host, and so lifted the
+// analyst's isolation: a target a later step of the run undid is no
+// longer the hold's (undoneBy, for a hold not yet released), and the
+// rollback undoes that step instead (release_host's own call). And
+// fin-ws-043, which a contain step of r-b took over after that failure
+// (it found the isolation in place, the earlier run's: tookOver, for a
+// hold not yet released), is undone by that step's own call: planned
+// once, not a second time as inherited.
+func TestRollbackLeavesInheritedTargetsTheRunActedOnAfterAFailedRelease(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	at := func(m int) *time.Time { v := continuedStart.Add(time.Duration(m) * time.Minute); return &v }
+	run := c.runs["r-b"]
+	run.holds[1]["released_at"], run.holds[1]["error"] = at(75), "[HTTP 503]"
+	run.holds[1]["targets"] = []map[string]any{{"hostname": "fin-ws-042"}, {"hostname": "fin-ws-043"}}
+	run.steps = append(run.steps,
+		workflows.StepResult{ID: "release_host", Action: "defender.unisolate_machine", Status: playbook.StatusSucceeded,
+			Params: map[string]any{"hostname": "fin-ws-042"}, EndedAt: at(80)},
+		workflows.StepResult{ID: "isolate_again", Action: "defender.isolate_machine", Status: playbook.StatusSucceeded,
+			Params: map[string]any{"hostname": "fin-ws-043"}, EndedAt: at(85)})
+	c.runs["r-b"] = run
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	var steps []string
+	for _, u := range body.Undo {
+		steps = append(steps, fmt.Sprintf("%s %s %s", u.Step, u.Undo, u.Params["hostname"]))
+	}
+	want := []string{"isolate_again defender.unisolate_machine fin-ws-043", "release_host defender.isolate_machine fin-ws-042", "isolate defender.unisolate_machine fin-ws-077"}
+	if !slices.Equal(steps, want) {
+		t.Errorf("undo %q; want %q: nothing inherited (release_host undid fin-ws-042, isolate_again took fin-ws-043 over)", steps, want)
+	}
+
+	// isolate_again's own contain_for has released fin-ws-043 since (an
+	// analyst may have isolated it again): neither its call nor the
+	// inherited hold it took over is undone.
+	run.holds = append(run.holds, map[string]any{"step": "isolate_again", "undo": "defender.unisolate_machine", "until": at(95), "released_at": at(95)})
+	c.runs["r-b"] = run
+	c.started, c.inputs = nil, nil // no rollback before
+	got = serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	body = rollbackBody{}
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	steps = nil
+	for _, u := range body.Undo {
+		steps = append(steps, fmt.Sprintf("%s %s %s", u.Step, u.Undo, u.Params["hostname"]))
+	}
+	if want := want[1:]; !slices.Equal(steps, want) {
+		t.Errorf("once isolate_again's hold released fin-ws-043: undo %q; want %q", steps, want)
 	}
 }
