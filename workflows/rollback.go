@@ -216,7 +216,8 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // those whose release failed (the run releases each hold once): while it
 // runs, its rollback leaves the others to their release, and a run that
 // continued handed them over. One call per
-// target the hold still holds (Hold.Targets, Index its place there), in
+// target the hold still holds (Hold.Targets; Index numbers the calls of
+// one step, across its holds), in
 // the order of the holds, after the run's own calls (the containment is
 // older). Action is the contain action of the catalog with that undo, ""
 // when none or several. A hold that names no targets (recorded before
@@ -233,11 +234,19 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // what was put back since).
 func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCall {
 	var out []UndoCall
+	// Index numbers the calls of one step: a run two reopenings down
+	// holds as inherited:STEP both the hold of the run it continues and
+	// the one that run inherited in turn (the prefix is not doubled), and
+	// calls of one step and index are one call (UndoCall.Same, the undo's
+	// idempotency key, a failed rollback's results).
+	n := map[string]int{}
 	for _, h := range holds {
 		if h.InheritedFrom == "" || h.Undo == "" || (h.ReleasedAt != nil && h.Error == "") {
 			continue
 		}
-		for i, p := range h.Targets {
+		for _, p := range h.Targets {
+			i := n[h.Step] // counted for a target left out too: a retry's calls keep their index
+			n[h.Step]++
 			if h.ReleasedAt != nil && actedOnSince(steps, h.Undo, p, *h.ReleasedAt, cat) {
 				continue
 			}
