@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -177,20 +178,53 @@ type InheritedHoldLeft struct {
 	Undo          string           `json:"undo"`
 	Targets       []map[string]any `json:"targets,omitempty"`
 	Until         time.Time        `json:"until"`
+	// NotReleased says why nothing releases it (the run has ended, or its
+	// release failed) though the rollback does not undo it either: its
+	// record names no targets (recorded before holds named them). Until
+	// is then no release time. Empty for a hold left to its release.
+	NotReleased string `json:"not_released,omitempty"`
 }
+
+// noTargetsByHand ends the NotReleased of an inherited hold that names no
+// targets.
+const noTargetsByHand = ", and its record names no targets (recorded by a worker of an earlier release), so the rollback cannot undo it: undo it by hand (the run's input lists the targets it inherited)"
 
 // inheritedHoldsLeft lists the holds of run d that a rollback leaves in
 // place: those it inherited and has not released, while it runs. Once it
 // has ended (runEnded), the rollback undoes them (rollbackPlan), save a
 // hold that names no targets (recorded before holds named them).
 func inheritedHoldsLeft(d *RunDetail) []InheritedHoldLeft {
+	ended := runEnded(d)
 	var out []InheritedHoldLeft
 	for _, h := range d.Holds {
-		if h.InheritedFrom != "" && h.ReleasedAt == nil && (!runEnded(d) || len(h.Targets) == 0) {
-			out = append(out, InheritedHoldLeft{Step: h.Step, InheritedFrom: h.InheritedFrom, Undo: h.Undo, Targets: h.Targets, Until: h.Until})
+		if h.InheritedFrom == "" {
+			continue
 		}
+		l := InheritedHoldLeft{Step: h.Step, InheritedFrom: h.InheritedFrom, Undo: h.Undo, Targets: h.Targets, Until: h.Until}
+		switch {
+		case h.ReleasedAt == nil && !ended:
+			// Left to its release.
+		case len(h.Targets) > 0:
+			continue // released, or undone by the rollback (inheritedToUndo)
+		case h.ReleasedAt == nil:
+			l.NotReleased = "the run has ended (" + cmp.Or(d.Temporal, "closed") + ") without releasing it" + noTargetsByHand
+		case h.Error != "":
+			l.NotReleased = "its release failed at " + h.ReleasedAt.UTC().Format(time.RFC3339) + " (" + oneLineErr(h.Error) + ")" + noTargetsByHand
+		default:
+			continue // released
+		}
+		out = append(out, l)
 	}
 	return out
+}
+
+// oneLineErr is err on one line, clipped for a message.
+func oneLineErr(err string) string {
+	err = strings.Join(strings.Fields(err), " ")
+	if r := []rune(err); len(r) > 200 {
+		err = string(r[:200]) + "…"
+	}
+	return err
 }
 
 // inheritedToUndo lists the holds of run d that it inherited and that
@@ -231,15 +265,23 @@ func runEnded(d *RunDetail) bool {
 // it inherited ("" when nothing): a 409 must not read as "nothing is
 // contained".
 func inheritedLeftNote(left []InheritedHoldLeft) string {
-	if len(left) == 0 {
-		return ""
-	}
-	var parts []string
+	var held, stuck []string
 	for _, h := range left {
+		if h.NotReleased != "" {
+			stuck = append(stuck, fmt.Sprintf("%s (from run %s): %s", h.Step, h.InheritedFrom, h.NotReleased))
+			continue
+		}
 		t, _ := json.Marshal(h.Targets)
-		parts = append(parts, fmt.Sprintf("%s on %s (from run %s) until %s", h.Step, t, h.InheritedFrom, h.Until.UTC().Format(time.RFC3339)))
+		held = append(held, fmt.Sprintf("%s on %s (from run %s) until %s", h.Step, t, h.InheritedFrom, h.Until.UTC().Format(time.RFC3339)))
 	}
-	return "; the run still holds containment it inherited from the withdrawn run it continues, which a rollback leaves in place until its release (riposte extend moves it; undo it by hand to lift it now): " + strings.Join(parts, "; ")
+	note := ""
+	if len(held) > 0 {
+		note += "; the run still holds containment it inherited from the withdrawn run it continues, which a rollback leaves in place until its release (riposte extend moves it; undo it by hand to lift it now): " + strings.Join(held, "; ")
+	}
+	if len(stuck) > 0 {
+		note += "; containment the run inherited from the withdrawn run it continues stays in place, released by nothing: " + strings.Join(stuck, "; ")
+	}
+	return note
 }
 
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {

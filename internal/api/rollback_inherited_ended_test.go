@@ -253,3 +253,45 @@ func TestRollbackLeavesInheritedTargetsTheRunActedOnAfterAFailedRelease(t *testi
 		t.Errorf("once isolate_again's hold released fin-ws-043: undo %q; want %q", steps, want)
 	}
 }
+
+// r-b was cancelled, its result recorded by a worker of an earlier
+// release, whose holds did not name their targets: the rollback cannot
+// plan its inherited holds. It listed the one not released among the holds
+// "left in place until its release" (until 13:00; riposte extend moves
+// it), a release that never comes — the run has ended — and left out the
+// one whose release failed altogether: the answer read as if nothing
+// inherited stayed isolated for good. Each is listed with why nothing
+// releases it, for an analyst to undo by hand.
+func TestRollbackOfEndedRunSaysWhatInheritedHoldsWithoutTargetsStayInPlace(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	c := newContinuedClient(t)
+	c.current, c.continued = "r-b", true
+	c.ended = map[string]enumspb.WorkflowExecutionStatus{"r-b": enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED}
+	run := c.runs["r-b"]
+	failedAt := continuedStart.Add(45 * time.Minute)
+	delete(run.holds[1], "targets")
+	run.holds = append(run.holds, map[string]any{"step": workflows.InheritedPrefix + "quarantine", "undo": "defender.unisolate_machine",
+		"until": failedAt, "released_at": failedAt, "error": "[HTTP 503]", "inherited_from": "r-a"})
+	c.runs["r-b"] = run
+	srv.Temporal = c
+	got := serve(srv.Handler(), post("/v1/runs/w1/rollback", "Bearer "+toks["approver"], `{}`))
+	var body rollbackBody
+	if got.code != http.StatusAccepted || json.Unmarshal([]byte(got.body), &body) != nil {
+		t.Fatalf("status %d: %s", got.code, got.body)
+	}
+	if len(body.Undo) != 1 || body.Undo[0].Step != "isolate" {
+		t.Errorf("undo %+v; want r-b's own isolation only (the inherited holds name no targets)", body.Undo)
+	}
+	var raw struct {
+		Left []map[string]any `json:"inherited_holds_left"`
+	}
+	_ = json.Unmarshal([]byte(got.body), &raw)
+	var why []string
+	for _, h := range raw.Left {
+		why = append(why, fmt.Sprintf("%s: %v", h["step"], h["not_released"]))
+	}
+	if len(why) != 2 || !strings.Contains(why[0], "the run has ended") || !strings.Contains(why[1], "its release failed") ||
+		!strings.Contains(why[0], "undo it by hand") || !strings.Contains(why[1], "undo it by hand") {
+		t.Errorf("inherited_holds_left %q; want both holds, each saying why nothing releases it and to undo it by hand", why)
+	}
+}

@@ -57,15 +57,25 @@ func rollbackCommand() command {
 				}
 				fmt.Fprintf(s.Out, "  %s: %s (%s) %s\n", u.Step, u.Undo, undoes, summarize(u.Params, 120))
 			}
-			if len(resp.InheritedHoldsLeft) > 0 {
+			var due, stuck []api.InheritedHoldLeft
+			for _, h := range resp.InheritedHoldsLeft {
+				if h.NotReleased != "" {
+					stuck = append(stuck, h)
+				} else {
+					due = append(due, h)
+				}
+			}
+			if len(due) > 0 {
 				fmt.Fprintln(s.Out, "left in place (inherited from the withdrawn run this run continues; released when due, not by this rollback):")
-				for _, h := range resp.InheritedHoldsLeft {
-					var targets []string
-					for _, t := range h.Targets {
-						targets = append(targets, summarize(t, 120))
-					}
-					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s, released at %s (%s)\n", h.Step, strings.Join(targets, ", "),
+				for _, h := range due {
+					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s, released at %s (%s)\n", h.Step, inheritedTargets(h),
 						h.InheritedFrom, h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Undo)
+				}
+			}
+			if len(stuck) > 0 {
+				fmt.Fprintln(s.Out, "left in place, and nothing releases it (inherited from the withdrawn run this run continues; not undone by this rollback):")
+				for _, h := range stuck {
+					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s (%s): %s\n", h.Step, inheritedTargets(h), h.InheritedFrom, h.Undo, h.NotReleased)
 				}
 			}
 			if resp.URL != "" {
@@ -162,4 +172,17 @@ func policyCommand() command {
 			}
 			return 0
 		}}
+}
+
+// inheritedTargets prints the targets of an inherited hold left in place
+// ("targets not recorded" when its record names none).
+func inheritedTargets(h api.InheritedHoldLeft) string {
+	if len(h.Targets) == 0 {
+		return "targets not recorded"
+	}
+	var out []string
+	for _, t := range h.Targets {
+		out = append(out, summarize(t, 120))
+	}
+	return strings.Join(out, ", ")
 }

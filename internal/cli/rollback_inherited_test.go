@@ -61,3 +61,28 @@ func TestRollbackPrintsInheritedHoldsUndoneOfAnEndedRun(t *testing.T) {
 		t.Errorf("riposte rollback printed:\n%s\nwant fin-ws-042 listed as undone: the inherited hold the ended run did not release", out)
 	}
 }
+
+// An inherited hold that nothing releases any more and that the rollback
+// cannot plan (a result recorded before holds named their targets) was
+// printed as "left in place ... released when due" with a release time
+// that never comes. It is printed apart, with why nothing releases it, and
+// to undo it by hand; a hold without targets prints no empty target list.
+func TestRollbackPrintsInheritedHoldsNothingReleases(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"workflow_id":"rollback:w1","run_id":"rb-1","existing":false,
+"undo":[{"step":"isolate","action":"defender.isolate_machine","undo":"defender.unisolate_machine","index":-1,"params":{"hostname":"fin-ws-077"}}],
+"inherited_holds_left":[{"step":"inherited:isolate","undo":"defender.unisolate_machine","until":"2026-03-02T13:00:00Z","inherited_from":"r-a",
+"not_released":"the run has ended, and its record names no targets (recorded by an earlier release): undo it by hand (the run's input lists what it inherited)"}]}`)
+	}))
+	defer srv.Close()
+	t.Setenv("TZ", "UTC")
+	code, out, errOut := runCLI(t, "rollback", "--api", srv.URL, "--token", "rpt_test", "w1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if strings.Contains(out, "released when due") || strings.Contains(out, "released at") || strings.Contains(out, ": ,") ||
+		!strings.Contains(out, "nothing releases") || !strings.Contains(out, "undo it by hand") || !strings.Contains(out, "inherited from run r-a") {
+		t.Errorf("riposte rollback printed:\n%s\nwant the inherited hold printed as released by nothing, to undo by hand", out)
+	}
+}
