@@ -64,7 +64,14 @@ type Hold struct {
 	// holds to their release, and the API says which stay in place, on
 	// what (internal/api, inherited_holds_left).
 	Targets []map[string]any `json:"targets,omitempty"`
-	params  []map[string]any
+	// FailedTargets are the targets (params) whose undo failed when the
+	// hold was released (Error says why): the others were released. State
+	// only, not a command: a history recorded before it replays the same,
+	// and a hold recorded before it has none (its rollback plans every
+	// target, as before). An inherited hold's rollback plans these only
+	// (InheritedUndoCalls).
+	FailedTargets []map[string]any `json:"failed_targets,omitempty"`
+	params        []map[string]any
 	// undone marks the targets (indexes of params) a later step of the run
 	// undid while the others stay held; the release skips them. State
 	// only, not serialised.
@@ -879,6 +886,7 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 		Summary:             "release " + h.Step + " (contain_for elapsed)",
 	})
 	var errs []string
+	h.FailedTargets = nil
 	for n, p := range h.params {
 		if h.undone[n] {
 			continue
@@ -890,6 +898,7 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 		}
 		if err := workflow.ExecuteActivity(actx, h.Undo, call).Get(ctx, nil); err != nil {
 			errs = append(errs, errorMessage(err))
+			h.FailedTargets = append(h.FailedTargets, p)
 		}
 	}
 	now := workflow.Now(ctx)

@@ -223,6 +223,11 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // when none or several. A hold that names no targets (recorded before
 // holds named them) cannot be planned and is left out.
 //
+// A hold whose release failed for some of its targets only (FailedTargets)
+// is planned for those: the others were released, and what is in place
+// there now is someone else's. A hold recorded before FailedTargets
+// existed is planned whole.
+//
 // A hold whose release failed is no longer watched by the run: a later
 // step of the run (steps) that undid one of its targets, or took it over
 // (a contain call with the same undo that did not find it someone
@@ -247,6 +252,9 @@ func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) 
 		for _, p := range h.Targets {
 			i := n[h.Step] // counted for a target left out too: a retry's calls keep their index
 			n[h.Step]++
+			if h.ReleasedAt != nil && len(h.FailedTargets) > 0 && !slices.ContainsFunc(h.FailedTargets, func(f map[string]any) bool { return sameTargetBy(targetKeys, p, f) }) {
+				continue // released: its undo succeeded
+			}
 			if h.ReleasedAt != nil && actedOnSince(steps, h.Undo, p, *h.ReleasedAt, cat) {
 				continue
 			}
