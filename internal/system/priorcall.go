@@ -104,7 +104,7 @@ const maxContinued = 16
 // hold, the run it continues in turn: read through each run's start
 // event) and nothing undid it since: that run (its release, withdrawal),
 // a rollback of it, or a later run of the chain, this one included, that
-// released it as an inherited hold.
+// released it as an inherited hold, or whose rollback undid it as one.
 func continuedCall(ctx context.Context, c client.Client, dc converter.DataConverter, call catalog.Call) (bool, error) {
 	later := []string{call.RunID} // the runs of the chain after base
 	inherited := call
@@ -138,6 +138,19 @@ func continuedCall(ctx context.Context, c client.Client, dc converter.DataConver
 			}
 		}
 		if undone, err := rolledBack(ctx, c, dc, call, params, base, map[string]bool{base: true}); err != nil || undone {
+			return false, err
+		}
+		// A rollback of a later run of the chain undoes a hold it
+		// inherited that nothing releases any more (its release failed,
+		// or the run ended): its call names step inherited:STEP and that
+		// run, and lifted base's containment as the release would have.
+		forLater := map[string]bool{}
+		for _, run := range later {
+			if run != "" {
+				forLater[run] = true
+			}
+		}
+		if undone, err := rolledBack(ctx, c, dc, inherited, params, base, forLater); err != nil || undone {
 			return false, err
 		}
 		return true, nil

@@ -71,3 +71,42 @@ func TestPriorCallOfAContinuedRun(t *testing.T) {
 		})
 	}
 }
+
+// Run B inherited A's block of 203.0.113.9; the release of that hold
+// failed, and riposte rollback of B, which undoes an inherited hold nothing
+// releases any more (B ended, or its release failed), lifted it: the
+// rollback's undo call names step inherited:block and run B. An analyst
+// blocked the IP again; B, withdrawn and reopened, continued as C, whose
+// block step finds the analyst's block. priorCall read the rollbacks for
+// run A's own step only (block.rollback naming A): the block was A's as
+// far as it knew, and C claimed the analyst's block, to lift it at its
+// contain_for or its rollback. A rollback of an inherited hold by a later
+// run of the chain undid it as that run's release would have.
+func TestPriorCallSeesARollbackOfAnInheritedHold(t *testing.T) {
+	ip := map[string]any{"ip": "203.0.113.9"}
+	applied := map[string]any{"blocked": true}
+	runA := called(t, 5, "block", "A", ip, applied)
+	for _, tc := range []struct {
+		name     string
+		rollback []*historypb.HistoryEvent
+		mine     bool
+	}{
+		{"rolled back as inherited by the run in between", called(t, 5, "inherited:block.rollback", "B", ip, nil), false},
+		{"rolled back as inherited by this run", called(t, 5, "inherited:block.rollback", "C", ip, nil), false},
+		{"an inherited rollback of another target", called(t, 5, "inherited:block.rollback", "B", map[string]any{"ip": "203.0.113.10"}, nil), true},
+		{"an inherited rollback for another workflow's run", called(t, 5, "inherited:block.rollback", "X", ip, nil), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := resetChain{
+				runs:   map[string][]*historypb.HistoryEvent{"A": runA, "B": {continuedStart("A")}, "C": {continuedStart("B")}, "RB1": tc.rollback},
+				latest: map[string]string{"wid": "C", "rollback:wid": "RB1"},
+				listed: map[string][]string{"wid": {"C", "B", "A"}, "rollback:wid": {"RB1"}},
+			}
+			call := catalog.Call{WorkflowID: "wid", RunID: "C", ContinuedFrom: "B", StepID: "block", Action: "panos.block_ip", Params: ip}
+			mine, err := priorCall(&c, nil)(t.Context(), call)
+			if err != nil || mine != tc.mine {
+				t.Errorf("priorCall = %v, %v; want %v", mine, err, tc.mine)
+			}
+		})
+	}
+}
