@@ -163,15 +163,17 @@ type RollbackResponse struct {
 	// withdrawn run it continues (a finding its detector reopened), which
 	// the rollback leaves in place until their release: their
 	// containment is not lifted by it. Only while the run runs: once it
-	// has ended without releasing them, nothing would, and the rollback
-	// undoes them (in Undo, step inherited:STEP).
+	// has ended without releasing them, or a release failed, nothing
+	// would, and the rollback undoes them (in Undo, step inherited:STEP)
+	// — save a hold that names no targets, listed here with NotReleased.
 	InheritedHoldsLeft []InheritedHoldLeft `json:"inherited_holds_left,omitempty"`
 }
 
 // InheritedHoldLeft is a hold a run inherited from the withdrawn run it
 // continues (workflows.Hold.InheritedFrom) and has not released: a
 // rollback of the run leaves it in place, released at Until by the run
-// (riposte extend moves it), or earlier by hand.
+// (riposte extend moves it), or earlier by hand; or, with NotReleased,
+// released by nothing (undo it by hand).
 type InheritedHoldLeft struct {
 	Step          string           `json:"step"`
 	InheritedFrom string           `json:"inherited_from"`
@@ -191,8 +193,9 @@ const noTargetsByHand = ", and its record names no targets (recorded by a worker
 
 // inheritedHoldsLeft lists the holds of run d that a rollback leaves in
 // place: those it inherited and has not released, while it runs. Once it
-// has ended (runEnded), the rollback undoes them (rollbackPlan), save a
-// hold that names no targets (recorded before holds named them).
+// has ended (runEnded), or a release failed, the rollback undoes them
+// (inheritedToUndo), save a hold that names no targets (recorded before
+// holds named them), listed with why nothing releases it.
 func inheritedHoldsLeft(d *RunDetail) []InheritedHoldLeft {
 	ended := runEnded(d)
 	var out []InheritedHoldLeft
