@@ -238,6 +238,17 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // released, by the run (planning it again would undo it twice, or lift
 // what was put back since).
 func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCall {
+	return InheritedUndoCallsOf(steps, holds, nil, cat)
+}
+
+// InheritedUndoCallsOf is InheritedUndoCalls planning only the holds plan
+// accepts (all when nil), numbering the calls across every inherited
+// hold of holds all the same: a hold planned now keeps the indexes it had
+// when it was planned alone (the API plans, while the run runs, only the
+// holds whose release failed, and every one once it has ended), so a
+// failed rollback's results and the undo's idempotency key still name
+// its calls.
+func InheritedUndoCallsOf(steps []StepResult, holds []Hold, plan func(Hold) bool, cat *catalog.Catalog) []UndoCall {
 	var out []UndoCall
 	// Index numbers the calls of one step: a run two reopenings down
 	// holds as inherited:STEP both the hold of the run it continues and
@@ -246,12 +257,16 @@ func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) 
 	// idempotency key, a failed rollback's results).
 	n := map[string]int{}
 	for _, h := range holds {
-		if h.InheritedFrom == "" || h.Undo == "" || (h.ReleasedAt != nil && h.Error == "") {
+		if h.InheritedFrom == "" || h.Undo == "" {
 			continue
 		}
+		skip := (h.ReleasedAt != nil && h.Error == "") || (plan != nil && !plan(h))
 		for _, p := range h.Targets {
 			i := n[h.Step] // counted for a target left out too: a retry's calls keep their index
 			n[h.Step]++
+			if skip {
+				continue // released, or not planned now: counted all the same
+			}
 			if h.ReleasedAt != nil && len(h.FailedTargets) > 0 && !slices.ContainsFunc(h.FailedTargets, func(f map[string]any) bool { return sameTargetBy(targetKeys, p, f) }) {
 				continue // released: its undo succeeded
 			}

@@ -230,19 +230,16 @@ func oneLineErr(err string) string {
 	return err
 }
 
-// inheritedToUndo lists the holds of run d that it inherited and that
-// nothing releases any more, which its rollback undoes: every one not
-// released once it has ended (runEnded), and one whose release failed
-// at any time (the run releases each hold once, as it does its own).
-func inheritedToUndo(d *RunDetail) []workflows.Hold {
+// inheritedToUndo tells which holds of run d that it inherited nothing
+// releases any more, which its rollback undoes: every one not released
+// once it has ended (runEnded), and one whose release failed at any time
+// (the run releases each hold once, as it does its own). The rollback
+// numbers the calls across all of them (workflows.InheritedUndoCallsOf).
+func inheritedToUndo(d *RunDetail) func(workflows.Hold) bool {
 	ended := runEnded(d)
-	var out []workflows.Hold
-	for _, h := range d.Holds {
-		if h.InheritedFrom != "" && (ended || (h.ReleasedAt != nil && h.Error != "")) {
-			out = append(out, h)
-		}
+	return func(h workflows.Hold) bool {
+		return h.InheritedFrom != "" && (ended || (h.ReleasedAt != nil && h.Error != ""))
 	}
-	return out
 }
 
 // inheritedPlannedSince is when a rollback of run d began to plan the
@@ -752,7 +749,7 @@ func rollbackPlan(d *RunDetail, cat *catalog.Catalog) ([]workflows.UndoCall, str
 	// like its own: all of them once it has ended, and one whose release
 	// failed whenever (the run releases each hold once). While it runs,
 	// the others are left to their release.
-	undo = append(undo, workflows.InheritedUndoCalls(d.Steps, inheritedToUndo(d), cat)...)
+	undo = append(undo, workflows.InheritedUndoCallsOf(d.Steps, d.Holds, inheritedToUndo(d), cat)...)
 	if len(undo) > 0 {
 		return undo, ""
 	}

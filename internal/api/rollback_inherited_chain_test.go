@@ -58,3 +58,46 @@ func TestRollbackOfChainTellsInheritedHoldsOfOneStepApart(t *testing.T) {
 		t.Errorf("plan %+v; want fin-ws-042 as the call %+v", again, undo[1])
 	}
 }
+
+// r-c runs, holding two inherited holds of step isolate: fin-ws-077's
+// (until later) and fin-ws-042/fin-ws-043's, whose release failed
+// (Defender answered 503). A rollback asked while r-c runs plans the
+// failed hold only; it unisolated fin-ws-042 and failed on fin-ws-043.
+// r-c was then terminated before fin-ws-077 fell due, and the retry plans
+// all three. The calls of the failed hold must keep the index the first
+// rollback gave them: numbered anew after fin-ws-077's, the retry took
+// fin-ws-043's failed result for fin-ws-042 (unisolating it a second time,
+// after an analyst may have isolated it again) and found no result for
+// fin-ws-043 (left isolated for good: its hold failed before the first
+// rollback started, so it is not "since" either).
+func TestRollbackOfInheritedHoldKeepsItsNumbersOnceTheRunEnds(t *testing.T) {
+	failedAt := continuedStart.Add(150 * time.Minute)
+	d := &RunDetail{RunSummary: RunSummary{WorkflowID: "w1", RunID: "r-c", Status: "running", Temporal: "running",
+		StartedAt: continuedStart.Add(2 * time.Hour)},
+		Holds: []workflows.Hold{
+			{Step: workflows.InheritedPrefix + "isolate", Undo: "defender.unisolate_machine", Until: continuedStart.Add(5 * time.Hour),
+				InheritedFrom: "r-b", Targets: []map[string]any{{"hostname": "fin-ws-077"}}},
+			{Step: workflows.InheritedPrefix + "isolate", Undo: "defender.unisolate_machine", Until: failedAt, ReleasedAt: &failedAt, Error: "[HTTP 503]",
+				InheritedFrom: "r-b", Targets: []map[string]any{{"hostname": "fin-ws-042"}, {"hostname": "fin-ws-043"}}},
+		}}
+	first, refusal := rollbackPlan(d, activities.Catalog())
+	if refusal != "" || len(first) != 2 {
+		t.Fatalf("plan while the run runs %+v, refusal %q; want the failed hold's two hosts", first, refusal)
+	}
+	started := continuedStart.Add(160 * time.Minute)
+	res := []workflows.UndoResult{{UndoCall: first[0], Status: playbook.StatusSucceeded}, {UndoCall: first[1], Status: playbook.StatusFailed, Error: "HTTP 503"}}
+
+	closed := continuedStart.Add(3 * time.Hour)
+	d.Status, d.Temporal, d.ClosedAt = "terminated", "terminated", &closed
+	again, refusal := rollbackPlan(d, activities.Catalog())
+	if refusal != "" || len(again) != 3 {
+		t.Fatalf("plan once the run ended %+v, refusal %q; want the three hosts", again, refusal)
+	}
+	var hosts []any
+	for _, u := range failedRollbackLeft(d, again, res, started) {
+		hosts = append(hosts, u.Params["hostname"])
+	}
+	if len(hosts) != 2 || hosts[0] != "fin-ws-077" || hosts[1] != "fin-ws-043" {
+		t.Errorf("left after the failed rollback: %v; want fin-ws-077 (held until the run ended) and fin-ws-043 (its undo failed), not fin-ws-042 (unisolated)", hosts)
+	}
+}
