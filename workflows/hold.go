@@ -876,6 +876,31 @@ func (r *run) releaseHolds(ctx workflow.Context) {
 	}
 }
 
+// changeInheritedReleaseKey: the release calls of an inherited hold are
+// keyed past the targets of the inherited holds of its step before it
+// (inheritedOffset), not from 0 like theirs.
+const changeInheritedReleaseKey = "inherited-release-key"
+
+// inheritedOffset is how many targets the inherited holds of h's step
+// before h in the run's holds name (0 for a hold not inherited): a hold's
+// targets shrink only before its release, so the keys of holds released
+// at different times stay apart.
+func (r *run) inheritedOffset(h *Hold) int {
+	off := 0
+	if h.InheritedFrom == "" {
+		return 0
+	}
+	for _, o := range r.holds {
+		if o == h {
+			break
+		}
+		if o.InheritedFrom != "" && o.Step == h.Step {
+			off += len(o.params)
+		}
+	}
+	return off
+}
+
 func (r *run) release(ctx workflow.Context, h *Hold) {
 	// No extension from here on: the undo calls below may take a while
 	// (retries), and the release goes ahead whatever an extension says.
@@ -887,13 +912,22 @@ func (r *run) release(ctx workflow.Context, h *Hold) {
 	})
 	var errs []string
 	h.FailedTargets = nil
+	// Two inherited holds of one step (a run two reopenings down holds the
+	// hold of the run it continues and the one that run inherited, both
+	// as inherited:STEP) number their targets from 0 both: their release
+	// calls are keyed past the targets of the holds before it, so that
+	// each has its own idempotency key. Asked only when it changes a key.
+	off := 0
+	if off = r.inheritedOffset(h); off > 0 && workflow.GetVersion(ctx, changeInheritedReleaseKey, workflow.DefaultVersion, 1) < 1 {
+		off = 0
+	}
 	for n, p := range h.params {
 		if h.undone[n] {
 			continue
 		}
 		call := catalog.Call{
 			Action: h.Undo, Params: p, WorkflowID: r.info.WorkflowExecution.ID, RunID: r.info.WorkflowExecution.RunID,
-			StepID: h.Step + ".release", Index: n, IdempotencyKey: fmt.Sprintf("%s/%s/release/%d", r.info.WorkflowExecution.ID, h.Step, n),
+			StepID: h.Step + ".release", Index: n, IdempotencyKey: fmt.Sprintf("%s/%s/release/%d", r.info.WorkflowExecution.ID, h.Step, off+n),
 			DryRun: r.input.Simulated(),
 		}
 		if err := workflow.ExecuteActivity(actx, h.Undo, call).Get(ctx, nil); err != nil {
