@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/api"
 	"github.com/riposte-dev/riposte/workflows"
 )
 
@@ -30,34 +31,11 @@ func TestReopeningRecordContinuesAWithdrawnRunThatHolds(t *testing.T) {
 	}
 	h := startDevForTest(t, dir)
 	defer h.sys.Close()
-	const t0 = int64(1763458937000)
-	finding := func(modified int64, lifecycle string) string {
-		return fmt.Sprintf(`{"class_uid":2004,"time":%d,"severity_id":4%s,"finding_info":{"uid":"reopen-hold-1","modified_time":%d},
-"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.91"},"unmapped":{"hold_case":true}}`, t0, lifecycle, modified)
-	}
-	code, r := h.submit(finding(t0, ""))
-	if code != 202 {
-		t.Fatalf("submit: %d %+v", code, r)
-	}
-	wid := matched(t, r, "e2e-hold")
-	for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never showed holding", wid)
-		}
-	}
-	first := h.runDetail(t, wid)
-	// The detector closes the finding: the run is withdrawn, and holds on.
-	if code, r := h.submit(finding(t0+60_000, `,"activity_id":3,"status_id":4,"status":"Resolved"`)); code >= 300 || len(r.Detections[0].Signalled) == 0 {
-		t.Fatalf("Close: %d %+v", code, r)
-	}
-	h.eventually(t, func() string {
-		if d := h.runDetail(t, wid); d.Withdrawn == nil || d.RunID != first.RunID {
-			return fmt.Sprintf("run %s: withdrawn %+v, want the first run withdrawn", d.RunID, d.Withdrawn)
-		}
-		return ""
-	})
+	finding := holdFinding("reopen-hold-1", "203.0.113.91")
+	// Blocked and held, then closed by its detector: withdrawn, holding on.
+	wid, first := h.withdrawnHolding(t, finding)
 	// The detector reopens it.
-	if code, r := h.submit(finding(t0+120_000, `,"activity_id":2,"status_id":1,"status":"New"`)); code >= 300 {
+	if code, r := h.submit(finding(holdT0+120_000, `,"activity_id":2,"status_id":1,"status":"New"`)); code >= 300 {
 		t.Fatalf("reopen: %d %+v", code, r)
 	}
 	var next = first
@@ -117,4 +95,46 @@ func TestReopeningRecordContinuesAWithdrawnRunThatHolds(t *testing.T) {
 		saveHistory(t, h.sys.Client, wid, next.RunID, *recordPrefix+"reopen-continuing-e2e-hold")
 		copyStore(t, h.dir)
 	}
+}
+
+// holdT0 is the time of a holdFinding's first record.
+const holdT0 = int64(1763458937000)
+
+// holdFinding returns the records of a finding the e2e-hold playbook
+// answers with a block of ip held by contain_for (uid its finding uid),
+// by modified time (from holdT0) and lifecycle fields.
+func holdFinding(uid, ip string) func(modified int64, lifecycle string) string {
+	return func(modified int64, lifecycle string) string {
+		return fmt.Sprintf(`{"class_uid":2004,"time":%d,"severity_id":4%s,"finding_info":{"uid":%q,"modified_time":%d},
+"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":%q},"unmapped":{"hold_case":true}}`, holdT0, lifecycle, uid, modified, ip)
+	}
+}
+
+// withdrawnHolding submits finding's first record, waits until its run
+// holds the block, then submits the record closing the finding (a minute
+// later) and waits until the run is withdrawn, holding on. It returns the
+// workflow id and the run as it held.
+func (h *devHarness) withdrawnHolding(t *testing.T, finding func(int64, string) string) (string, api.RunDetail) {
+	t.Helper()
+	code, r := h.submit(finding(holdT0, ""))
+	if code != 202 {
+		t.Fatalf("submit: %d %+v", code, r)
+	}
+	wid := matched(t, r, "e2e-hold")
+	for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never showed holding", wid)
+		}
+	}
+	first := h.runDetail(t, wid)
+	if code, r := h.submit(finding(holdT0+60_000, `,"activity_id":3,"status_id":4,"status":"Resolved"`)); code >= 300 || len(r.Detections[0].Signalled) == 0 {
+		t.Fatalf("Close: %d %+v", code, r)
+	}
+	h.eventually(t, func() string {
+		if d := h.runDetail(t, wid); d.Withdrawn == nil || d.RunID != first.RunID {
+			return fmt.Sprintf("run %s: withdrawn %+v, want the first run withdrawn", d.RunID, d.Withdrawn)
+		}
+		return ""
+	})
+	return wid, first
 }

@@ -31,31 +31,9 @@ func TestRollbackOfWithdrawnRunThenReopened(t *testing.T) {
 	}
 	h := startDevForTest(t, dir)
 	defer h.sys.Close()
-	const t0 = int64(1763458937000)
-	finding := func(modified int64, lifecycle string) string {
-		return fmt.Sprintf(`{"class_uid":2004,"time":%d,"severity_id":4%s,"finding_info":{"uid":"reopen-rollback-1","modified_time":%d},
-"metadata":{"product":{"name":"x"}},"dst_endpoint":{"ip":"203.0.113.92"},"unmapped":{"hold_case":true}}`, t0, lifecycle, modified)
-	}
-	code, r := h.submit(finding(t0, ""))
-	if code != 202 {
-		t.Fatalf("submit: %d %+v", code, r)
-	}
-	wid := matched(t, r, "e2e-hold")
-	for deadline := time.Now().Add(30 * time.Second); h.runDetail(t, wid).Status != workflows.RunHolding; time.Sleep(150 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never showed holding", wid)
-		}
-	}
-	first := h.runDetail(t, wid)
-	if code, r := h.submit(finding(t0+60_000, `,"activity_id":3,"status_id":4,"status":"Resolved"`)); code >= 300 || len(r.Detections[0].Signalled) == 0 {
-		t.Fatalf("Close: %d %+v", code, r)
-	}
-	h.eventually(t, func() string {
-		if d := h.runDetail(t, wid); d.Withdrawn == nil || d.RunID != first.RunID {
-			return fmt.Sprintf("run %s: withdrawn %+v, want the first run withdrawn", d.RunID, d.Withdrawn)
-		}
-		return ""
-	})
+	finding := holdFinding("reopen-rollback-1", "203.0.113.92")
+	// Blocked and held, then closed by its detector: withdrawn, holding on.
+	wid, first := h.withdrawnHolding(t, finding)
 	asked := time.Now()
 	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
 	var resp api.RollbackResponse
@@ -63,7 +41,7 @@ func TestRollbackOfWithdrawnRunThenReopened(t *testing.T) {
 		t.Fatalf("rollback of the withdrawn run: %d %s; want 202 undoing its block", code, b)
 	}
 	// The reopening record, right behind the rollback.
-	if code, r := h.submit(finding(t0+120_000, `,"activity_id":2,"status_id":1,"status":"New"`)); code >= 300 {
+	if code, r := h.submit(finding(holdT0+120_000, `,"activity_id":2,"status_id":1,"status":"New"`)); code >= 300 {
 		t.Fatalf("reopen: %d %+v", code, r)
 	}
 	rb := h.waitRun("rollback:"+wid, time.Minute)
