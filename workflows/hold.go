@@ -69,7 +69,7 @@ type Hold struct {
 	// only, not a command: a history recorded before it replays the same,
 	// and a hold recorded before it has none (its rollback plans every
 	// target, as before). An inherited hold's rollback plans these only
-	// (InheritedUndoCalls).
+	// (InheritedUndoCallsOf).
 	FailedTargets []map[string]any `json:"failed_targets,omitempty"`
 	params        []map[string]any
 	// undone marks the targets (indexes of params) a later step of the run

@@ -17,7 +17,7 @@ import (
 // a rollback left inherited holds in place ("inherited_holds_left"): the
 // host stayed isolated for good. The note names the run the hold was
 // inherited from, and the rollback plan of the ended run undoes it
-// (workflows.InheritedUndoCalls, which the API adds once the run has
+// (workflows.InheritedUndoCallsOf, which the API adds once the run has
 // ended).
 func TestCancelledContinuedRunLeavesInheritedHoldsToItsRollback(t *testing.T) {
 	h, _ := outcomeHarness(t, false)
@@ -55,7 +55,7 @@ func TestCancelledContinuedRunLeavesInheritedHoldsToItsRollback(t *testing.T) {
 		!strings.Contains(note, "riposte rollback undoes it") {
 		t.Errorf("inherited hold's note %q; want it not released, inherited from run run-a, undone by riposte rollback", note)
 	}
-	plan := workflows.InheritedUndoCalls(res.Steps, res.Holds, compileCatalog())
+	plan := workflows.InheritedUndoCallsOf(res.Steps, res.Holds, nil, compileCatalog())
 	if len(plan) != 2 || plan[0].Step != "inherited:isolate" || plan[0].Params["hostname"] != "fin-ws-042" || plan[1].Params["hostname"] != "fin-ws-043" ||
 		plan[0].Undo != "defender.unisolate_machine" || plan[0].Action != "defender.isolate_machine" || plan[1].Index != 1 {
 		t.Errorf("rollback plan of the inherited hold %+v; want both hosts unisolated", plan)

@@ -48,7 +48,7 @@ func TestPartlyFailedInheritedReleasePlansOnlyTheFailedTargets(t *testing.T) {
 	if inh == nil || inh.ReleasedAt == nil || inh.Error == "" {
 		t.Fatalf("holds %+v; want the inherited hold's release failed", res.Holds)
 	}
-	plan := workflows.InheritedUndoCalls(res.Steps, res.Holds, compileCatalog())
+	plan := workflows.InheritedUndoCallsOf(res.Steps, res.Holds, nil, compileCatalog())
 	if len(plan) != 1 || plan[0].Params["hostname"] != "fin-ws-043" || plan[0].Index != 1 {
 		t.Errorf("rollback plan %+v; want fin-ws-043 only (index 1): fin-ws-042 was released", plan)
 	}

@@ -208,7 +208,7 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 	return undoCalls(steps, holds, cat, currentUndoRules)
 }
 
-// InheritedUndoCalls lists the undo calls of the holds a run inherited
+// InheritedUndoCallsOf lists the undo calls of the holds a run inherited
 // from the withdrawn run it continues (Hold.InheritedFrom) and did not
 // release: not released (the run ended first: cancelled, terminated,
 // timed out), or whose release failed. The API passes every such hold
@@ -237,17 +237,13 @@ func UndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCal
 // someone else's, an analyst's), or its own call is undone, or was
 // released, by the run (planning it again would undo it twice, or lift
 // what was put back since).
-func InheritedUndoCalls(steps []StepResult, holds []Hold, cat *catalog.Catalog) []UndoCall {
-	return InheritedUndoCallsOf(steps, holds, nil, cat)
-}
-
-// InheritedUndoCallsOf is InheritedUndoCalls planning only the holds plan
-// accepts (all when nil), numbering the calls across every inherited
-// hold of holds all the same: a hold planned now keeps the indexes it had
-// when it was planned alone (the API plans, while the run runs, only the
-// holds whose release failed, and every one once it has ended), so a
-// failed rollback's results and the undo's idempotency key still name
-// its calls.
+//
+// Only the holds plan accepts are planned (all when nil); the calls are
+// numbered across every inherited hold of holds all the same: a hold
+// planned now keeps the indexes it had when it was planned alone (the
+// API plans, while the run runs, only the holds whose release failed,
+// and every one once it has ended), so a failed rollback's results and
+// the undo's idempotency key still name its calls.
 func InheritedUndoCallsOf(steps []StepResult, holds []Hold, plan func(Hold) bool, cat *catalog.Catalog) []UndoCall {
 	var out []UndoCall
 	// Index numbers the calls of one step: a run two reopenings down
@@ -294,24 +290,8 @@ func actedOnSince(steps []StepResult, undo string, p map[string]any, t time.Time
 		if u, ok := containStep(st, cat); !ok || u != undo {
 			continue
 		}
-		calls := []struct {
-			status string
-			params any
-			output any
-		}{{st.Status, st.Params, st.Output}}
-		if len(st.Items) > 0 {
-			calls = calls[:0]
-			for _, it := range st.Items {
-				calls = append(calls, struct {
-					status string
-					params any
-					output any
-				}{it.Status, it.Params, it.Output})
-			}
-		}
-		for _, c := range calls {
-			q, ok := c.params.(map[string]any)
-			if ok && c.status == playbook.StatusSucceeded && !preexistingOutput(c.output) && sameTargetBy(targetKeys, p, q) {
+		for _, c := range succeededCalls(st) {
+			if !preexistingOutput(c.output) && sameTargetBy(targetKeys, p, c.params) {
 				return true
 			}
 		}
@@ -666,6 +646,7 @@ type undonePair struct {
 type succeededCall struct {
 	index  int
 	params map[string]any
+	output any
 }
 
 // succeededCalls lists a step's succeeded calls.
@@ -674,13 +655,13 @@ func succeededCalls(st StepResult) []succeededCall {
 	if len(st.Items) > 0 {
 		for _, it := range st.Items {
 			if p, ok := it.Params.(map[string]any); ok && it.Status == playbook.StatusSucceeded {
-				out = append(out, succeededCall{it.Index, p})
+				out = append(out, succeededCall{it.Index, p, it.Output})
 			}
 		}
 		return out
 	}
 	if p, ok := st.Params.(map[string]any); ok && st.Status == playbook.StatusSucceeded {
-		out = append(out, succeededCall{-1, p})
+		out = append(out, succeededCall{-1, p, st.Output})
 	}
 	return out
 }

@@ -675,8 +675,7 @@ const MemoRollbackOfRun = "rollback_of_run"
 // rollbackOfAnotherRun reports whether the rollback run described by info
 // says it was planned for a run other than runID (MemoRollbackOfRun).
 func (s *Server) rollbackOfAnotherRun(info *workflowpb.WorkflowExecutionInfo, runID string) bool {
-	of := s.rollbackOfRun(info)
-	return of != "" && of != runID
+	return RunSummary{RollbackOfRun: s.rollbackOfRun(info)}.ofAnotherRun(runID)
 }
 
 // rollbackOfRun reads MemoRollbackOfRun of the rollback run described by
