@@ -110,7 +110,7 @@ func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, err
 			IPAddress     string  `json:"ipAddress"`
 			IsPublic      bool    `json:"isPublic"`
 			IsWhitelisted *bool   `json:"isWhitelisted"`
-			Score         int     `json:"abuseConfidenceScore"`
+			Score         *int    `json:"abuseConfidenceScore"`
 			CountryCode   *string `json:"countryCode"`
 			UsageType     *string `json:"usageType"`
 			ISP           *string `json:"isp"`
@@ -122,6 +122,14 @@ func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, err
 		return nil, wrap(err)
 	}
 	d := r.Data
+	if d.Score == nil {
+		// AbuseIPDB's CHECK answer always holds the score (docs.abuseipdb.com,
+		// "CHECK Endpoint"). A 200 without it is someone else's answer (a
+		// proxy, a base_url that is another API): not a score of 0.
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+			"%s answered HTTP %d without data.abuseConfidenceScore (%s); check base_url and any proxy: this is not a verdict",
+			c.Where(), resp.Status, connector.Snippet(resp.Body))))
+	}
 	str := func(p *string) string {
 		if p == nil {
 			return ""
@@ -130,7 +138,7 @@ func abuseipdbCheck(ctx context.Context, c *connector.Conn) (map[string]any, err
 	}
 	return map[string]any{
 		"ip":                     ip,
-		"abuse_confidence_score": d.Score,
+		"abuse_confidence_score": *d.Score,
 		"total_reports":          d.TotalReports,
 		"country_code":           str(d.CountryCode),
 		"is_whitelisted":         d.IsWhitelisted != nil && *d.IsWhitelisted,

@@ -151,6 +151,15 @@ func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string
 		return nil, wrap(err)
 	}
 	st := r.Data.Attributes.Stats
+	if st == nil {
+		// Every VirusTotal file, IP address and domain object carries
+		// last_analysis_stats (API v3 reference, the objects' attributes).
+		// A 200 without it is someone else's answer (a proxy, a base_url
+		// that is another API): its zeros are not a clean verdict.
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+			"%s answered HTTP %d without data.attributes.last_analysis_stats (%s); check base_url and any proxy: this is not a verdict",
+			c.Where(), resp.Status, connector.Snippet(resp.Body))))
+	}
 	out["found"] = true
 	out["malicious"], out["suspicious"], out["harmless"], out["undetected"] = st["malicious"], st["suspicious"], st["harmless"], st["undetected"]
 	out["reputation"] = r.Data.Attributes.Reputation
