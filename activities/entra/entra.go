@@ -112,6 +112,12 @@ func graphGetUser(ctx context.Context, c *connector.Conn, user string) (graphUse
 	if err := c.DecodeJSON(resp, &u); err != nil {
 		return graphUser{}, err
 	}
+	if strings.TrimSpace(u.ID) == "" {
+		// Every Graph user has an id (user resource type): an answer
+		// without one (a collection, a proxy's JSON) is not the user, and
+		// acting on "" would call /v1.0/users/ or /users//….
+		return graphUser{}, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d without an id for user %s (%s); check base_url and any proxy", c.Where(), resp.Status, user, connector.Snippet(resp.Body)))
+	}
 	return u, nil
 }
 
@@ -119,6 +125,11 @@ func entraUser(c *connector.Conn) (string, error) {
 	u, err := connector.RequireString(c.Call, "user")
 	if err != nil {
 		return "", err
+	}
+	if connector.DotSegment(u) {
+		// /v1.0/users/. and /users/.. are the collection and the service
+		// root once a server or proxy removes the dot segment.
+		return "", connector.InvalidParam("%s: user %q is not a user id or user principal name", c.Call.Action, u)
 	}
 	if len(u) > 320 {
 		return "", connector.InvalidParam("%s: user is longer than 320 characters", c.Call.Action)

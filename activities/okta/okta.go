@@ -110,6 +110,11 @@ func oktaSetup(c *connector.Conn) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if connector.DotSegment(user) {
+		// /api/v1/users/. and /users/.. are the user list and /api/v1/
+		// once a server or proxy removes the dot segment.
+		return "", connector.InvalidParam("%s: user %q is not a user id or login", c.Call.Action, user)
+	}
 	if strings.EqualFold(user, "me") {
 		// /api/v1/users/me is the API token's own user (Okta Users API):
 		// the service account, not a user from the detection.
@@ -129,6 +134,11 @@ func oktaGetUser(ctx context.Context, c *connector.Conn, user string) (oktaUser,
 	var u oktaUser
 	if err := c.DecodeJSON(resp, &u); err != nil {
 		return oktaUser{}, err
+	}
+	if strings.TrimSpace(u.ID) == "" {
+		// Every Okta user object has an id (Users API): an answer without
+		// one is not the user, and acting on "" would call /users//….
+		return oktaUser{}, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d without an id for user %s (%s); check base_url and any proxy", c.Where(), resp.Status, user, connector.Snippet(resp.Body)))
 	}
 	return u, nil
 }

@@ -162,6 +162,12 @@ func RequireHostname(call Call) (string, error) {
 	return h, nil
 }
 
+// DotSegment reports whether s is "." or "..": a value that, escaped
+// into a URL path (url.PathEscape keeps dots), names the directory or its
+// parent to any server or proxy that removes dot segments (RFC 3986
+// 5.2.4), not an object.
+func DotSegment(s string) bool { return s == "." || s == ".." }
+
 // --- idempotency ---
 
 // IdemKey is the call's idempotency key, or one derived from its identity.
