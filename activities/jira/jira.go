@@ -288,6 +288,11 @@ func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, er
 	if err := c.DecodeJSON(resp, &created); err != nil {
 		return nil, wrap(err)
 	}
+	if strings.TrimSpace(created.Key) == "" {
+		// Jira answers 201 {"id","key","self"} ("Create issue"): without a
+		// key the answer is someone else's, and no ticket is known.
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d without an issue key (%s); check base_url and any proxy", c.Where(), resp.Status, connector.Snippet(resp.Body))))
+	}
 	out["id"], out["key"], out["self"], out["url"] = created.ID, created.Key, created.Self, c.BaseURL()+"/browse/"+created.Key
 	c.LogAction("created issue", "key", created.Key)
 	return out, nil
@@ -343,6 +348,10 @@ func jiraAddComment(ctx context.Context, c *connector.Conn) (map[string]any, err
 	}
 	if err := c.DecodeJSON(resp, &created); err != nil {
 		return nil, wrap(err)
+	}
+	if strings.TrimSpace(created.ID) == "" {
+		// Jira answers 201 with the comment and its id ("Add comment").
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d without a comment id (%s); check base_url and any proxy", c.Where(), resp.Status, connector.Snippet(resp.Body))))
 	}
 	out["id"], out["self"] = created.ID, created.Self
 	c.LogAction("added comment", "issue", issue, "comment_id", created.ID)
