@@ -22,8 +22,15 @@
 // [Validator] checks detections against the small embedded JSON Schema in
 // detection.schema.json (draft 2020-12). The schema only covers the fields
 // playbooks rely on: class_uid, finding_info.uid/title, severity_id, time,
-// confidence_score and metadata.product. Any other field is allowed and
-// carried through untouched.
+// confidence_score and metadata.product are required or bounded; the
+// fields the finding view reads (the lifecycle ids activity_id, status_id,
+// state_id, verdict_id, confidence_id; the entity objects and lists such
+// as device, actor, evidences, observables, resources, unmapped, and
+// their hostname, ip, user fields) must have their OCSF JSON type when
+// present, so a value the view could not read is refused naming it rather
+// than skipped (a Close whose activity_id is the text "3" would otherwise
+// read as active). null is absent at every level. Any other field is
+// allowed and carried through untouched.
 //
 // Validation reports every problem of every detection at once as
 // [FieldError] values. A FieldError locates the field with the 0-based

@@ -138,44 +138,85 @@ func (v *Validator) validateOne(idx int, d Detection) []FieldError {
 }
 
 // dropOptionalNulls returns inst without the null members that the schema
-// s describes but does not require, at every level s describes (a copy when
+// s describes but does not require, at every level s describes (through
+// $ref, and into the object items of the arrays it describes: a copy when
 // one is dropped: the detection itself stays as sent). OCSF reads null as
 // absent, and records read back from columnar stores carry every absent
 // attribute as null: Amazon Security Lake keeps OCSF in Parquet, and its
 // records read back through Athena or OpenSearch say "confidence_score":
-// null, "metadata": {"product": {"version": null}}. A required member that
-// is null stays, and is refused by the schema.
+// null, "metadata": {"product": {"version": null}}, "device": {"hostname":
+// null}. A required member that is null stays, and is refused by the
+// schema.
 func dropOptionalNulls(inst map[string]any, s *jsonschema.Schema) (map[string]any, bool) {
-	if s == nil || len(s.Properties) == 0 {
-		return inst, false
-	}
 	var out map[string]any
-	for k, sub := range s.Properties {
-		x, present := inst[k]
-		if !present {
-			continue
+	set := func(k string, v any, drop bool) {
+		if out == nil {
+			out = maps.Clone(inst)
 		}
-		if x == nil {
-			if slices.Contains(s.Required, k) {
+		if drop {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	for ; s != nil; s = s.Ref {
+		for k, sub := range s.Properties {
+			x, present := inst[k]
+			if !present {
 				continue
 			}
-			if out == nil {
-				out = maps.Clone(inst)
-			}
-			delete(out, k)
-			continue
-		}
-		if m, isObj := x.(map[string]any); isObj {
-			if nm, changed := dropOptionalNulls(m, sub); changed {
-				if out == nil {
-					out = maps.Clone(inst)
+			if out != nil {
+				x, present = out[k] // as an earlier pass (a $ref) left it
+				if !present {
+					continue
 				}
-				out[k] = nm
+			}
+			switch v := x.(type) {
+			case nil:
+				if !slices.Contains(s.Required, k) {
+					set(k, nil, true)
+				}
+			case map[string]any:
+				if nm, changed := dropOptionalNulls(v, sub); changed {
+					set(k, nm, false)
+				}
+			case []any:
+				if nl, changed := dropOptionalNullsInItems(v, sub); changed {
+					set(k, nl, false)
+				}
 			}
 		}
 	}
 	if out == nil {
 		return inst, false
+	}
+	return out, true
+}
+
+// dropOptionalNullsInItems applies dropOptionalNulls to the object items
+// of an array that the schema s describes.
+func dropOptionalNullsInItems(l []any, s *jsonschema.Schema) ([]any, bool) {
+	for s != nil && s.Items2020 == nil {
+		s = s.Ref
+	}
+	if s == nil {
+		return l, false
+	}
+	var out []any
+	for i, e := range l {
+		m, ok := e.(map[string]any)
+		if !ok {
+			continue
+		}
+		if nm, changed := dropOptionalNulls(m, s.Items2020); changed {
+			if out == nil {
+				out = slices.Clone(l)
+			}
+			out[i] = nm
+		}
+	}
+	if out == nil {
+		return l, false
 	}
 	return out, true
 }
