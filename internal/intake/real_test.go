@@ -177,6 +177,21 @@ func TestRealCorpus(t *testing.T) {
 		"tenzir-okta-threat-detected-1.7.ocsf.json#0": {version: "1.7.0", conf: nil, state: "active", hosts: none, users: []string{"syn00000061"}, ips: []string{"198.51.100.8"}, matched: []string{"triage-low-confidence"}},
 		"tenzir-checkpoint-spoofing-1.7.ocsf.json#0":  {version: "1.7.0", conf: nil, state: "active", hosts: none, users: none, ips: []string{"10.6.0.0", "10.7.0.0", "165.225.0.0"}, matched: []string{"triage-low-confidence"}},
 		"tenzir-defender-1116-1.7.ocsf.json#0":        {version: "1.7.0", conf: nil, state: "active", hosts: []string{"WINHOST01.corp.local"}, users: []string{"jdoe"}, ips: none, matched: []string{"triage-low-confidence"}},
+		// OCSF 1.8 through Tenzir's sophos and microsoft (Graph) packages,
+		// their recorded test outputs: Sophos XDR's Detections journal
+		// (confidence_score 70) and Sophos Central's SIEM alert, both with the
+		// host, the user and a SHA-256 in evidences; Microsoft Entra ID
+		// Protection risk detections (the user and the sign-in IP in
+		// evidences; the second one Suppressed: an admin confirmed the
+		// sign-in safe, so it withdraws) and a Defender alert from Graph
+		// whose device Tenzir keeps only in evidences[].data (OCSF's free-form
+		// evidence data, not read: no host; ?format=graph reads Graph's own
+		// alert, graph-alert-v2.json).
+		"tenzir-sophos-detection-1.8.ocsf.json#0":      {version: "1.8.0", conf: 70, state: "active", hosts: []string{"host-001"}, users: []string{"user001"}, ips: none, matched: []string{"triage-low-confidence"}},
+		"tenzir-sophos-siem-alert-1.8.ocsf.json#0":     {version: "1.8.0", conf: nil, state: "active", hosts: []string{"host-001"}, users: []string{"user001"}, ips: []string{"10.0.0.10"}, matched: []string{"triage-low-confidence"}},
+		"tenzir-entra-risk-detections-1.8.ocsf.json#0": {version: "1.8.0", conf: nil, state: "active", hosts: none, users: []string{"alice@example.com"}, ips: []string{"203.0.113.20"}, matched: []string{"triage-low-confidence"}},
+		"tenzir-entra-risk-detections-1.8.ocsf.json#1": {version: "1.8.0", conf: nil, state: "withdrawn", hosts: none, users: []string{"carol@example.com"}, ips: []string{"203.0.113.30"}, matched: none},
+		"tenzir-graph-defender-alert-1.8.ocsf.json#0":  {version: "1.8.0", conf: nil, state: "active", hosts: none, users: none, ips: none, matched: []string{"triage-low-confidence"}},
 		// Suricata alerts through Tenzir's suricata package (OCSF 1.8, its
 		// recorded test output on the M57 2009 pcap's alerts): addresses
 		// only; the ET rules' confidence High (85): the Medium ones start

@@ -159,6 +159,12 @@ func TestRealCorpusOnEmbeddedServer(t *testing.T) {
 		"tenzir-okta-threat-detected-1.7.ocsf.json": {"triage-low-confidence"},
 		"tenzir-checkpoint-spoofing-1.7.ocsf.json":  {"triage-low-confidence"},
 		"tenzir-defender-1116-1.7.ocsf.json":        {"triage-low-confidence"},
+		// Sophos and Microsoft Graph (Entra ID Protection, Defender) through
+		// Tenzir (OCSF 1.8): triage; the Suppressed risk detection withdraws.
+		"tenzir-sophos-detection-1.8.ocsf.json":      {"triage-low-confidence"},
+		"tenzir-sophos-siem-alert-1.8.ocsf.json":     {"triage-low-confidence"},
+		"tenzir-entra-risk-detections-1.8.ocsf.json": {"triage-low-confidence"},
+		"tenzir-graph-defender-alert-1.8.ocsf.json":  {"triage-low-confidence"},
 		// Suricata through Tenzir (OCSF 1.8): every alert triages, the two Low
 		// ones and the Medium ET alerts (confidence High) no response
 		// playbook takes: no active finding starts nothing.
