@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // Default limits used by [Decode] when the corresponding [DecodeOptions]
@@ -332,6 +334,15 @@ func (p *parser) record(pos int) (int, error) {
 		return 0, err
 	}
 	raw := p.body[pos:end]
+	if off, what := notUTF8(raw); off >= 0 {
+		err := p.errorf(ErrMalformed, idx, pos+off, "", "%s: JSON text must be UTF-8 (RFC 8259 §8.1), convert it before sending it", what)
+		if p.partial {
+			// The object was read to its end: refused alone.
+			p.refuse(idx, err)
+			return end, nil
+		}
+		return 0, err
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	var m map[string]any
@@ -541,4 +552,56 @@ func describeByte(c byte) string {
 	default:
 		return fmt.Sprintf("invalid byte 0x%02X", c)
 	}
+}
+
+// notUTF8 is the offset in b of the first byte that is not UTF-8 text, or
+// of the first \u escape of a lone UTF-16 surrogate inside a string, with
+// what it is; -1 when there is none. encoding/json reads both as U+FFFD
+// without a word, so two ids that differ only there would become one (the
+// second finding deduplicated to the first's run), and the detection
+// passed on would not be the one sent.
+func notUTF8(b []byte) (int, string) {
+	if utf8.Valid(b) && !bytes.Contains(b, []byte(`\ud`)) && !bytes.Contains(b, []byte(`\uD`)) {
+		return -1, ""
+	}
+	inString := false
+	for i := 0; i < len(b); {
+		c := b[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRune(b[i:])
+			if r == utf8.RuneError && size == 1 {
+				return i, fmt.Sprintf("invalid UTF-8 (byte 0x%02X)", c)
+			}
+			i += size
+			continue
+		}
+		switch {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString:
+			if r, ok := hex4(b, i+2); ok && b[i+1] == 'u' && utf16.IsSurrogate(rune(r)) {
+				if r >= 0xDC00 {
+					return i, fmt.Sprintf(`an unpaired UTF-16 surrogate \u%04X`, r)
+				}
+				if lo, ok := hex4(b, i+8); ok && b[i+6] == '\\' && b[i+7] == 'u' && lo >= 0xDC00 && lo <= 0xDFFF {
+					i += 12
+					continue
+				}
+				return i, fmt.Sprintf(`an unpaired UTF-16 surrogate \u%04X`, r)
+			}
+			i += 2 // the escaped byte cannot end the string
+			continue
+		}
+		i++
+	}
+	return -1, ""
+}
+
+// hex4 reads the four hex digits at b[i:i+4].
+func hex4(b []byte, i int) (uint16, bool) {
+	if i < 0 || i+4 > len(b) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
+	return uint16(n), err == nil
 }
