@@ -235,7 +235,12 @@ func (in *Interpreter) Run(ctx workflow.Context, input Input) (*Result, error) {
 	}
 	r.finding = input.Finding
 	if r.finding == nil {
-		r.finding = finding.Build(r.detect, finding.DefaultConfig()) //workflowcheck:ignore pure: sorted keys, no clock
+		// A run whose input carried no view (recorded before views were):
+		// rebuilt as it was then (an unmapped JSON text not read), so its
+		// history replays as recorded.
+		legacy := finding.DefaultConfig()
+		legacy.UnmappedObjectOnly = true
+		r.finding = finding.Build(r.detect, legacy) //workflowcheck:ignore pure: sorted keys, no clock
 	}
 	started := workflow.Now(ctx)
 	r.results = make([]StepResult, len(pb.Steps))

@@ -33,6 +33,7 @@ package finding
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -46,6 +47,11 @@ type Config struct {
 	ConfidenceIDs map[int]int
 	// InternalNetworks split finding.ips into internal and external.
 	InternalNetworks []netip.Prefix
+	// UnmappedObjectOnly reads `unmapped` only when it is an object, as
+	// views were built before an unmapped JSON text (Amazon Security Lake's
+	// OCSF 1.1 tables) was read: for a workflow that rebuilds the view of
+	// a run whose input carried none, so its history replays as recorded.
+	UnmappedObjectOnly bool
 }
 
 // Default confidence for confidence_id 1 Low, 2 Medium, 3 High.
@@ -164,8 +170,16 @@ func Build(det map[string]any, cfg Config) map[string]any {
 			b.observables(m["observables"], p+".observables")
 		}
 	}
-	if um, ok := det["unmapped"].(map[string]any); ok {
+	switch um := det["unmapped"].(type) {
+	case map[string]any:
 		b.unmapped(um, "unmapped", 0)
+	case string:
+		// Amazon Security Lake's OCSF 1.1 tables hold unmapped as a JSON
+		// text: walked like the object it encodes.
+		var m map[string]any
+		if !cfg.UnmappedObjectOnly && json.Unmarshal([]byte(um), &m) == nil && m != nil {
+			b.unmapped(m, "unmapped", 0)
+		}
 	}
 
 	for _, k := range []string{"hosts", "users", "hashes", "domains", "urls", "cloud_resources"} {

@@ -67,8 +67,8 @@ func TestValidateFieldsTheViewReads(t *testing.T) {
 		}, []FieldError{{Path: "evidences[0].process.file.hashes", Message: `must be an array, got "d41d8cd98f00b204e9800998ecf8427e"`}}},
 		{"related_events as an object", func(d Detection) { obj(d, "finding_info")["related_events"] = map[string]any{"uid": "e1"} },
 			[]FieldError{{Path: "finding_info.related_events", Message: "must be an array, got an object"}}},
-		{"unmapped as text", func(d Detection) { d["unmapped"] = `{"src_ip": "203.0.113.9"}` },
-			[]FieldError{{Path: "unmapped", Message: `must be an object, got "{\"src_ip\": \"203.0.113.9\"}"`}}},
+		{"unmapped as a number", func(d Detection) { d["unmapped"] = 17 },
+			[]FieldError{{Path: "unmapped", Message: "must be a string or an object, got 17"}}},
 		{"attacks as an object", func(d Detection) { d["attacks"] = map[string]any{"technique": map[string]any{"uid": "T1003"}} },
 			[]FieldError{{Path: "attacks", Message: "must be an array, got an object"}}},
 
@@ -76,6 +76,9 @@ func TestValidateFieldsTheViewReads(t *testing.T) {
 		// at every level (Amazon Security Lake writes absent attributes as
 		// null, inside array items too).
 		{"confidence as a label (1.1+)", func(d Detection) { d["confidence"] = "High" }, nil},
+		// Amazon Security Lake's OCSF 1.1 tables hold unmapped as a JSON
+		// text (elastic/integrations#15167 parses it for that reason).
+		{"unmapped as JSON text (Security Lake)", func(d Detection) { d["unmapped"] = `{"src_ip": "203.0.113.9"}` }, nil},
 		{"confidence as an integer (1.0)", func(d Detection) { d["confidence"] = 80 }, nil},
 		{"nulls inside objects and array items", func(d Detection) {
 			d["activity_id"] = nil
