@@ -241,7 +241,7 @@ func Sign(secret []byte, ts time.Time, body []byte) string {
 	return "v0=" + hex.EncodeToString(signMAC(secret, strconv.FormatInt(ts.Unix(), 10), body))
 }
 
-// ParseInteraction decodes an interaction request body: a form whose
+// ParseInteraction decodes an interaction request body: a form whose one
 // "payload" field holds the JSON payload.
 func ParseInteraction(contentType string, body []byte) (slack.InteractionCallback, error) {
 	var cb slack.InteractionCallback
@@ -251,6 +251,18 @@ func ParseInteraction(contentType string, body []byte) (slack.InteractionCallbac
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
 		return cb, fmt.Errorf("body is not a form: %v", err)
+	}
+	// Slack sends one payload field. Two (or one spelt in another case
+	// beside it, which a case-insensitive form reader takes for it) make
+	// one signed body read as two different clicks: refused.
+	n := 0
+	for k, vs := range form {
+		if strings.EqualFold(k, "payload") {
+			n += len(vs)
+		}
+	}
+	if n > 1 {
+		return cb, fmt.Errorf("the payload field is given %d times (in any case); Slack sends it once", n)
 	}
 	payload := form.Get("payload")
 	if payload == "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -502,5 +503,40 @@ func TestButtonValueMatchesFake(t *testing.T) {
 	ref := GateRef{WorkflowID: "wf-1", GateID: "gate", MessageTS: "1.2"}
 	if got, want := ref.Encode(), slackfake.ButtonValue("wf-1", "gate", "1.2"); got != want {
 		t.Errorf("Encode = %s, fake = %s", got, want)
+	}
+}
+
+// Slack sends an interaction as a form with one "payload" field
+// (testdata/README.md). A body naming payload twice is ambiguous: Riposte
+// read the first while anything in front of it (a proxy, a WAF, a log
+// reader) may read the last, so one signed body could be an Approve here
+// and a Deny there. It is refused 400 naming the field, and nothing is
+// decided; the same goes for a "Payload" spelt in another case, which a
+// case-insensitive form reader would take for it.
+func TestInteractionWithTwoPayloadsRefused(t *testing.T) {
+	approve, _ := json.Marshal(approvePayload())
+	deny := strings.Replace(string(approve), ActionApprove, ActionDeny, 1)
+	for name, body := range map[string]string{
+		"payload twice":        "payload=" + url.QueryEscape(string(approve)) + "&payload=" + url.QueryEscape(deny),
+		"payload twice, empty": "payload=&payload=" + url.QueryEscape(string(approve)),
+		"payload and Payload":  "payload=" + url.QueryEscape(string(approve)) + "&Payload=" + url.QueryEscape(deny),
+		"payload and PAYLOAD":  "PAYLOAD=" + url.QueryEscape(deny) + "&payload=" + url.QueryEscape(string(approve)),
+	} {
+		t.Run(name, func(t *testing.T) {
+			env := newTestEnv(t)
+			w := env.serve(slackfake.SignedRequest(testSecret, []byte(body), testNow))
+			env.handler.Processor().Wait()
+			if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "payload") {
+				t.Errorf("status %d, want 400 naming the payload field: %s", w.Code, w.Body)
+			}
+			if n := len(env.decider.Calls()); n != 0 {
+				t.Errorf("Decide called %d times on an ambiguous body", n)
+			}
+		})
+	}
+	// One payload (and Slack's form as it sends it) is still accepted.
+	env := newTestEnv(t)
+	if w := env.serve(slackfake.SignedRequest(testSecret, []byte("payload="+url.QueryEscape(string(approve))), testNow)); w.Code != http.StatusOK {
+		t.Fatalf("one payload: status %d: %s", w.Code, w.Body)
 	}
 }
