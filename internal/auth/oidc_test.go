@@ -112,6 +112,12 @@ func TestOIDCVerifier(t *testing.T) {
 		t.Fatalf("verified email: %+v, %v", pr, err)
 	}
 
+	// The string "true", as some providers send it, verifies the email.
+	pr, err = v.Verify(context.Background(), sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u9ops2", "email": "OPS@example.com", "email_verified": "true"})))
+	if err != nil || pr.Identity != "U0INFRA001" {
+		t.Fatalf(`email_verified "true": %+v, %v`, pr, err)
+	}
+
 	noneTok := b64(map[string]any{"alg": "none", "typ": "JWT", "kid": "rsa-1"}) + "." + b64(claims(nil)) + "."
 	// HS256 keyed with the RSA public key (algorithm confusion).
 	pubDER := p.rsaKey.PublicKey.N.Bytes()
@@ -127,6 +133,12 @@ func TestOIDCVerifier(t *testing.T) {
 		{"unmapped subject", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory"})), "not in the OIDC mapping file"},
 		{"unverified email", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": false})), "not verified"},
 		{"email without email_verified", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com"})), "not verified"},
+		// email_verified as a string counts only when it says "true" (as
+		// Apple sends it): "false", an empty string, "1" or a number do not.
+		{"email_verified \"false\"", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": "false"})), "not verified"},
+		{"email_verified \"\"", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": ""})), "not verified"},
+		{"email_verified \"1\"", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": "1"})), "not verified"},
+		{"email_verified 1", sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory", "email": "ops@example.com", "email_verified": 1})), "not verified"},
 		{"tampered payload", func() string {
 			parts := strings.Split(sign(t, p.rsaKey, "rsa-1", jose.RS256, claims(map[string]any{"sub": "00u1mallory"})), ".")
 			return parts[0] + "." + b64(claims(nil)) + "." + parts[2]
