@@ -433,3 +433,42 @@ func TestTemplateCommentsDoNotMovePlaceholderEnd(t *testing.T) {
 		})
 	}
 }
+
+// Text in a detection is data, never a template (README: "never
+// evaluated"): a title or a nested field holding ${{ … }}, as an
+// attacker-steered triage LLM may write, comes out of a playbook's
+// placeholders as the same characters, whether the placeholder is alone
+// (the value's type kept), inside other text, or deep in a params tree.
+func TestDetectionTextIsNeverEvaluated(t *testing.T) {
+	const hostile = `${{ 40 + 2 }} ${{ vars.host }} ${{ steps.enrich.output }}`
+	env := testEnv()
+	det := env["detection"].(map[string]any)
+	det["message"] = hostile
+	det["device"].(map[string]any)["hostname"] = "${{ vars.host }}"
+	for _, tc := range []struct{ tmpl, want string }{
+		{`${{ detection.message }}`, hostile},
+		{`alert: ${{ detection.message }} on ${{ detection.device.hostname }}`, "alert: " + hostile + " on ${{ vars.host }}"},
+		{`${{ detection.message + "" }}`, hostile},
+	} {
+		tmpl, err := CompileTemplate(tc.tmpl, ScopeStep)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := tmpl.Render(env)
+		if err != nil || got != tc.want {
+			t.Errorf("%s = %#v, %v; want the detection's text as is: %q", tc.tmpl, got, err, tc.want)
+		}
+	}
+	v, errs := CompileValue(map[string]any{
+		"text":  "Detection: ${{ detection.message }}",
+		"items": []any{"${{ detection.device.hostname }}"},
+	}, ScopeStep)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	got, err := v.Render(env)
+	want := map[string]any{"text": "Detection: " + hostile, "items": []any{"${{ vars.host }}"}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("params = %#v, %v; want %#v", got, err, want)
+	}
+}
