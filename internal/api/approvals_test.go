@@ -285,3 +285,48 @@ func TestAPIDecisionSealsTheCredential(t *testing.T) {
 		}
 	}
 }
+
+// A decision names its person only through its credential: headers that
+// proxies and other products use to say who the caller is (X-Forwarded-User,
+// X-Remote-User, Remote-User, X-Auth-Request-User, X-Riposte-User), and
+// X-Riposte-Requester, which vouches for a detection's submitter, are
+// ignored; the vote is sealed and recorded under the token's identity. A
+// ?user= or ?actor= query and an "actor" body field are refused (400), and
+// nothing is sent.
+func TestAPIDecisionIdentityOnlyFromTheToken(t *testing.T) {
+	c := &approvalClient{}
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("api test decision key, 32 bytes!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Temporal = c
+	srv.Approvals = &approvals.Service{Client: c, Namespace: "default", Keys: keys, UpdateTimeout: time.Minute,
+		SealsCredential: func(context.Context) bool { return true }}
+	h := srv.Handler()
+	req := post("/v1/runs/w1/approvals", "Bearer "+toks["approver"], `{"step":"isolate","decision":"approve"}`)
+	req.Header.Set("Prefer", "respond-async")
+	for _, hd := range []string{"X-Forwarded-User", "X-Remote-User", "Remote-User", "X-Auth-Request-User", "X-Riposte-User", "X-Riposte-Requester"} {
+		req.Header.Set(hd, "U0INFRA001")
+	}
+	if got := serve(h, req); got.code != http.StatusAccepted || len(c.signals) != 1 {
+		t.Fatalf("%d %s (%d signals)", got.code, got.body, len(c.signals))
+	}
+	if d := c.signals[0].arg.(workflows.Decision); d.User != "U0SOCLEAD1" || keys.Verify(workflows.DecisionClaim("w1", d), d.Seal) != nil {
+		t.Errorf("decision recorded as %q (seal: %v), want the token's U0SOCLEAD1", d.User, keys.Verify(workflows.DecisionClaim("w1", d), d.Seal))
+	}
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/runs/w1/approvals?user=U0INFRA001", `{"step":"isolate","decision":"approve"}`, `takes no query parameters; got \"user\"`},
+		{"/v1/runs/w1/approvals?actor=U0INFRA001", `{"step":"isolate","decision":"approve"}`, `takes no query parameters; got \"actor\"`},
+		{"/v1/runs/w1/approvals", `{"step":"isolate","decision":"approve","actor":"U0INFRA001"}`, `unknown field \"actor\"`},
+		{"/v1/runs/w1/approvals", `{"step":"isolate","decision":"approve","user":"U0SOCLEAD1","USER":"U0INFRA001"}`, `is repeated as \"USER\"`},
+	} {
+		got := serve(h, post(tc.path, "Bearer "+toks["approver"], tc.body))
+		if got.code != http.StatusBadRequest || !strings.Contains(got.body, tc.want) {
+			t.Errorf("%s %s: %d %s, want 400 saying %s", tc.path, tc.body, got.code, got.body, tc.want)
+		}
+	}
+	if len(c.signals) != 1 || len(c.updates) != 0 {
+		t.Errorf("a refused request reached the run: %d signals, %d updates", len(c.signals), len(c.updates))
+	}
+}
