@@ -2,6 +2,8 @@ package slackapp
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -185,5 +187,41 @@ func TestBadSignatureRefusedAndAudited(t *testing.T) {
 	env.handler.Processor().Wait()
 	if n := len(env.decider.calls); n != 0 {
 		t.Fatalf("Decide called %d times", n)
+	}
+}
+
+// A processor not told its workspace and app (SLACK_TEAM_ID, SLACK_APP_ID)
+// refuses every click, even one whose payload names no workspace or app
+// either and whose clicker's user.team_id is the organisation the payload
+// names: a signing secret alone does not say where a click came from.
+func TestUnconfiguredOriginRefusesEverything(t *testing.T) {
+	for name, opts := range map[string]ProcessorOptions{
+		"neither": {},
+		"no app":  {TeamID: slackfake.TeamID},
+		"no team": {AppID: slackfake.AppID},
+	} {
+		t.Run(name, func(t *testing.T) {
+			dec := newRecDecider()
+			opts.Decider = dec
+			p, err := NewProcessor(opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			click := approvePayload()
+			click["api_app_id"] = opts.AppID
+			click["team"] = map[string]any{"id": opts.TeamID}
+			click["enterprise"] = map[string]any{"id": "E0ORG00001"}
+			click["user"] = map[string]any{"id": "U024BE7LH", "team_id": "E0ORG00001"}
+			payload, err := ParseInteraction("", slackfake.InteractionBody(click))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.CheckOrigin(payload); !errors.Is(err, ErrForeignOrigin) || !strings.Contains(err.Error(), "not configured") {
+				t.Errorf("CheckOrigin = %v, want the foreign-origin refusal naming the missing configuration", err)
+			}
+			if err := p.ProcessInteraction(context.Background(), payload); err == nil || len(dec.Calls()) != 0 {
+				t.Errorf("ProcessInteraction = %v with %d decisions, want a refusal and none", err, len(dec.Calls()))
+			}
+		})
 	}
 }
