@@ -98,16 +98,24 @@ func (p *parser) fields(n *yaml.Node, obj *object, path string) map[string]*yaml
 		return nil
 	}
 	out := map[string]*yaml.Node{}
+	first := map[string]*yaml.Node{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode {
 			p.errorf(k, "%s: keys must be strings", label(path, obj.name))
 			continue
 		}
-		if _, dup := out[k.Value]; dup {
-			p.errorf(k, "%s: duplicate key %q", label(path, obj.name), k.Value)
+		if k.Tag == "!!merge" {
+			// As in `with` (yamlx.Mapping): not an unknown key with a
+			// did-you-mean, but a YAML feature Riposte does not take.
+			p.errorf(k, "%s: merge keys (<<) are not supported; write the keys out (an alias of a whole mapping works)", label(path, obj.name))
 			continue
 		}
+		if f, dup := first[k.Value]; dup {
+			p.errorf(k, "%s: duplicate key %q (first on line %d)", label(path, obj.name), k.Value, f.Line)
+			continue
+		}
+		first[k.Value] = k
 		f, ok := obj.field(k.Value)
 		if !ok {
 			p.errorf(k, "%s: unknown key %q%s", label(path, obj.name), k.Value, didYouMean(k.Value, obj.names()))
