@@ -277,7 +277,7 @@ func (r *Reporter) syntax(err error, src []byte) {
 				}
 			}
 		}
-		r.At(SeverityError, line, col, "YAML syntax: "+m[2])
+		r.At(SeverityError, line, col, "YAML syntax: "+m[2]+tokenHint(src, m[2], line, col))
 		return
 	}
 	text := strings.TrimPrefix(msg, "yaml: ")
@@ -295,6 +295,7 @@ func (r *Reporter) syntax(err error, src []byte) {
 		// A scanner error on the first line, which yaml.v3 does not
 		// number.
 		line, col = l, c
+		text += tokenHint(src, text, line, col)
 	}
 	r.At(SeverityError, line, col, "YAML syntax: "+text)
 }
@@ -431,6 +432,39 @@ func sourceLines(src []byte) []string {
 		lines[i] = strings.TrimSuffix(l, "\r")
 	}
 	return lines
+}
+
+// cannotStart is yaml.v3's message for a character that cannot start a
+// token, whichever it is.
+const cannotStart = "found character that cannot start any token"
+
+// tokenHint names the character a "cannot start any token" error is at:
+// a tab (invisible in the snippet), or an @ or a backtick starting a
+// plain value (Slack's @channel, a Markdown code span).
+func tokenHint(src []byte, msg string, line, col int) string {
+	if msg != cannotStart {
+		return ""
+	}
+	// Lines end at LF, CRLF or a lone CR, as the diagnostics count them.
+	text := strings.TrimPrefix(string(src), "\ufeff")
+	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"), "\n")
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	n := 1
+	for _, c := range lines[line-1] {
+		if n == col {
+			switch c {
+			case '\t':
+				return " (a tab: YAML indents with spaces only)"
+			case '@', '`':
+				return " (" + string(c) + " cannot start a plain value: quote the value)"
+			}
+			return ""
+		}
+		n++
+	}
+	return ""
 }
 
 // tabColumn is the column of the first tab on line (1 when none).

@@ -17,8 +17,8 @@ func TestSyntaxErrorAtItsCharacter(t *testing.T) {
 	}{
 		{"a second colon", "a: 1\ntrigger:\n  when: a: b\n", 3, 10, "YAML syntax: mapping values are not allowed in this context"},
 		{"a second colon on line 1", "when: a: b\n", 1, 8, "YAML syntax: mapping values are not allowed in this context"},
-		{"an @ starting a value", "a: 1\nwith:\n  message: @channel look\n", 3, 12, "YAML syntax: found character that cannot start any token"},
-		{"a backtick starting a value", "a: 1\nwith:\n  message: `code`\n", 3, 12, "YAML syntax: found character that cannot start any token"},
+		{"an @ starting a value", "a: 1\nwith:\n  message: @channel look\n", 3, 12, "YAML syntax: found character that cannot start any token (@ cannot start a plain value: quote the value)"},
+		{"a backtick starting a value", "a: 1\nwith:\n  message: `code`\n", 3, 12, "YAML syntax: found character that cannot start any token (` cannot start a plain value: quote the value)"},
 		{"an unknown escape after valid ones", "a: 1\nwhen: \"x matches \\\"a\\\\.exe\\\" || y matches \\\"C:\\\\\\d+\\\"\"\n", 2, 49, "YAML syntax: found unknown escape character"},
 		{"an unknown escape on a later line of the string", "a: 1\nmsg: \"one\n  two \\d\"\n", 3, 7, "YAML syntax: found unknown escape character"},
 		{"a bad hex escape", "a: 1\nb: \"x \\x4g\"\n", 2, 7, "YAML syntax: did not find expected hexdecimal number"},
