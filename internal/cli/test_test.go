@@ -40,7 +40,7 @@ func TestTestCommandExitCodes(t *testing.T) {
 		{"a malformed test file", []string{pbtestdata + "malformed.test.yaml"}, 1,
 			[]string{"malformed.test.yaml:8:5: cases[0]: unknown key \"expext\" (did you mean \"expect\"?)"}, ""},
 		{"no test files", []string{t.TempDir()}, 1, nil, "no test files (*.test.yaml)"},
-		{"--run matching no case", []string{"--run", "nothing matches", pbtestdata + "contain.test.yaml"}, 1, []string{"[no cases to run]"}, `--run "nothing matches" matches no test case`},
+		{"--run matching no case", []string{"--run", "nothing matches", pbtestdata + "contain.test.yaml"}, 1, []string{"[no cases to run]", "\nFAIL\nno cases ran in 1 file ("}, `--run "nothing matches" matches no test case`},
 		{"bad flag", []string{"--nope"}, 2, nil, "flag provided but not defined"},
 		{"bad regexp", []string{"--run", "(", pbtestdata}, 2, nil, "--run: error parsing regexp"},
 		{"missing path", []string{pbtestdata + "nope"}, 2, nil, "no such file or directory"},
