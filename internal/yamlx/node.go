@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 )
@@ -233,4 +234,33 @@ func Join(path, key string) string {
 		return key
 	}
 	return path + "." + key
+}
+
+// NonASCII names the first character of the scalar n that is not ASCII,
+// for the message refusing an id or name that must be: a Cyrillic о or
+// е pasted into "lookup" looks like the ASCII letter, and a refusal that
+// does not name it reads as a refusal of the valid id. The column is
+// given when the source spells the value as is (plain, or single-quoted
+// without a doubled quote; a double-quoted value may hold escapes).
+// "" when every character is ASCII.
+func NonASCII(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	for i, c := range []rune(n.Value) {
+		if c < utf8.RuneSelf {
+			continue
+		}
+		at := ""
+		switch n.Style {
+		case 0:
+			at = fmt.Sprintf(" at column %d", n.Column+i)
+		case yaml.SingleQuotedStyle:
+			if !strings.ContainsRune(n.Value, '\'') {
+				at = fmt.Sprintf(" at column %d", n.Column+1+i)
+			}
+		}
+		return fmt.Sprintf("; %q (U+%04X)%s is not ASCII", string(c), c, at)
+	}
+	return ""
 }
