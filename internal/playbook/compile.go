@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -106,6 +107,42 @@ func (v *validator) errorfKey(path, format string, args ...any) {
 	v.errorf(path, format, args...)
 }
 
+// refErrorf reports a problem with the reference kind.name (steps.x,
+// vars.y) an expression at path makes: at the reference inside the YAML
+// value when it is found there, else as errorf.
+func (v *validator) refErrorf(path, kind, name, format string, args ...any) {
+	if p, ok := v.pb.pos[path]; ok {
+		if line, col, ok := refAt(p.Value, kind, name); ok {
+			if l, c, ok := valuePos(v.pb.src, p, line, col); ok {
+				v.add(l, c, fmt.Sprintf(format, args...))
+				return
+			}
+		}
+	}
+	v.errorf(path, format, args...)
+}
+
+// refAt is the line and rune column in the expression or template s of
+// its first reference kind.name (kind.name, kind?.name or kind["name"]),
+// not preceded by a name character or a dot (detection.steps.x is no
+// reference).
+func refAt(s, kind, name string) (int, int, bool) {
+	re := regexp.MustCompile(`(?:^|[^\w.$])(` + kind + `\s*(?:\??\.\s*` + regexp.QuoteMeta(name) + `\b|\[\s*["'` + "`" + `]` + regexp.QuoteMeta(name) + `["'` + "`" + `]\s*\]))`)
+	m := re.FindStringSubmatchIndex(s)
+	if m == nil {
+		return 0, 0, false
+	}
+	line, col := 1, 1
+	for _, r := range s[:m[2]] {
+		if r == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col, true
+}
+
 // exprErr places an expression error at its position inside the YAML value.
 func (v *validator) exprErr(path string, err error) {
 	var ce *conditions.Error
@@ -166,11 +203,11 @@ func (v *validator) run() {
 				switch {
 				case defined[r]:
 				case r == vr.Name:
-					v.errorf(path, "%s: a var cannot use itself", path)
+					v.refErrorf(path, "vars", r, "%s: a var cannot use itself", path)
 				case containsVar(pb.Vars, r):
-					v.errorf(path, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
+					v.refErrorf(path, "vars", r, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
 				default:
-					v.errorf(path, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars[:i])))
+					v.refErrorf(path, "vars", r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars[:i])))
 				}
 			}
 		}
@@ -330,21 +367,21 @@ func (v *validator) graph(ids map[string]int) map[string]map[string]bool {
 func (v *validator) checkRefs(path string, prog *conditions.Program, upstream map[string]bool, ids map[string]int, vars []Var, self string) {
 	for _, r := range prog.StepRefs {
 		if _, ok := ids[r]; !ok {
-			v.errorf(path, "%s: unknown step %q%s", path, r, didYouMean(r, slices.Sorted(maps.Keys(ids))))
+			v.refErrorf(path, "steps", r, "%s: unknown step %q%s", path, r, didYouMean(r, slices.Sorted(maps.Keys(ids))))
 			continue
 		}
 		if upstream == nil {
 			continue
 		}
 		if r == self {
-			v.errorf(path, "%s: a step cannot read its own result (steps.%s)", path, r)
+			v.refErrorf(path, "steps", r, "%s: a step cannot read its own result (steps.%s)", path, r)
 		} else if !upstream[r] {
-			v.errorf(path, "%s: steps.%s is not upstream of step %q; add it to needs", path, r, self)
+			v.refErrorf(path, "steps", r, "%s: steps.%s is not upstream of step %q; add it to needs", path, r, self)
 		}
 	}
 	for _, r := range prog.VarRefs {
 		if !containsVar(vars, r) {
-			v.errorf(path, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(vars)))
+			v.refErrorf(path, "vars", r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(vars)))
 		}
 	}
 }
