@@ -275,6 +275,26 @@ func TestRollbackLeavesContainmentThatWasAlreadyInPlace(t *testing.T) {
 	}
 }
 
+// Of a for_each contain step, an item whose call found its containment
+// already in place (someone else's) is left by the rollback; the items the
+// run applied are undone (README, "Undo and time-boxed containment":
+// `preexisting` ... a rollback does not lift it).
+func TestRollbackLeavesForEachItemsThatWereAlreadyInPlace(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	steps := []workflows.StepResult{
+		{ID: "isolate", Action: "crowdstrike.contain_host", Status: "succeeded", EndedAt: &t0, Items: []workflows.ItemResult{
+			{Index: 0, Item: "fin-ws-042", Status: "succeeded", Params: map[string]any{"hostname": "fin-ws-042"},
+				Output: map[string]any{"device_id": "aid-1", "already": false}},
+			{Index: 1, Item: "fin-ws-043", Status: "succeeded", Params: map[string]any{"hostname": "fin-ws-043"},
+				Output: map[string]any{"device_id": "aid-2", "already": true, catalog.OutputPreexisting: true}},
+		}},
+	}
+	undo := workflows.UndoCalls(steps, nil, compileCatalog())
+	if len(undo) != 1 || undo[0].Index != 0 || undo[0].Params["hostname"] != "fin-ws-042" {
+		t.Fatalf("rollback would undo %+v; want only item 0 (fin-ws-042): fin-ws-043 was isolated before the run", undo)
+	}
+}
+
 // A contain_for step that finds its host already isolated holds nothing:
 // at 4h its release would lift what someone else applied. Histories
 // recorded before held it, and released it.
