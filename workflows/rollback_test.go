@@ -366,3 +366,35 @@ func sealRollback(t *testing.T, h *harness, in workflows.RollbackInput, at time.
 	}
 	return in
 }
+
+// A for_each contain_for step holds only the items it applied: at
+// contain_for its release lifts them and leaves the host another had
+// isolated before the run (its call answered preexisting), which a release
+// would otherwise lift (README: `preexisting` gets no contain_for hold).
+func TestForEachHoldLeavesItemsAlreadyInPlace(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("crowdstrike.contain_host", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		if call.Params["hostname"] == "b" {
+			return map[string]any{"already": true, catalog.OutputPreexisting: true}, nil
+		}
+		return map[string]any{}, nil
+	})
+	var mu sync.Mutex
+	var released []string
+	h.action("crowdstrike.lift_containment", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		released = append(released, fmt.Sprint(call.Params["hostname"]))
+		return map[string]any{}, nil
+	})
+	res, err := h.run(compileYAML(t, holdTwoHosts), det)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(released) != 1 || released[0] != "a" {
+		t.Errorf("released %v at contain_for; want only a (b was isolated before the run)", released)
+	}
+	if len(res.Holds) != 1 || res.Holds[0].ReleasedAt == nil {
+		t.Errorf("holds %+v; want one hold (of a), released", res.Holds)
+	}
+}
