@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -283,8 +285,8 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	var token []byte
 	if c := q.Get("cursor"); c != "" {
-		if token, err = base64.RawURLEncoding.DecodeString(c); err != nil || len(token) == 0 {
-			problem.Respond(w, http.StatusBadRequest, "Bad cursor", "cursor must be the next_cursor of a previous GET /v1/runs answer, as given")
+		if token = decodeCursor(c); token == nil {
+			problem.Respond(w, http.StatusBadRequest, "Bad cursor", "cursor must be the next_cursor of a previous GET /v1/runs answer, as given (this one was changed or cut short when copied, or an API of an earlier release gave it: list again from the first page)")
 			return
 		}
 	}
@@ -308,9 +310,39 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	if t := resp.GetNextPageToken(); len(t) > 0 && s.moreRuns(ctx, f.Query(), t, len(out), limit) {
 		// More runs match than this page: the next page is asked for with
 		// the same filters and ?cursor=next_cursor (Temporal's page token).
-		body.NextCursor = base64.RawURLEncoding.EncodeToString(t)
+		body.NextCursor = encodeCursor(t)
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// cursorSumLen is the length of the check sum a cursor carries before
+// Temporal's page token.
+const cursorSumLen = 8
+
+// encodeCursor wraps Temporal's page token as a cursor: base64url of a
+// check sum (the first bytes of the token's SHA-256) and the token. A
+// cursor mistyped or cut short when copied then fails the check
+// (decodeCursor) instead of reaching Temporal, which would list another
+// page without a word or wait until the request's deadline on a token it
+// cannot read.
+func encodeCursor(token []byte) string {
+	sum := sha256.Sum256(token)
+	return base64.RawURLEncoding.EncodeToString(append(sum[:cursorSumLen:cursorSumLen], token...))
+}
+
+// decodeCursor returns the page token of a cursor encodeCursor made, or
+// nil for any other string.
+func decodeCursor(c string) []byte {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil || len(b) <= cursorSumLen {
+		return nil
+	}
+	token := b[cursorSumLen:]
+	sum := sha256.Sum256(token)
+	if !bytes.Equal(b[:cursorSumLen], sum[:cursorSumLen]) {
+		return nil
+	}
+	return token
 }
 
 // moreRuns reports whether a run is left after a page that came with a

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -89,5 +90,56 @@ func TestRunsListingPagesThroughEveryRun(t *testing.T) {
 	r.Header.Set("Authorization", "Bearer "+testToken)
 	if got := serve(h, r); got.code != http.StatusBadRequest {
 		t.Errorf("a cursor that is not one: status %d, want 400: %s", got.code, got.body)
+	}
+}
+
+// A cursor mistyped or cut short when copied used to reach Temporal as a
+// page token: a truncated one left the API waiting on Temporal until its
+// deadline and answered 502 "context deadline exceeded" (the embedded
+// server, 5 s), and one whose token still parsed listed another page
+// without a word (here, a changed character skipped run w2). Every cursor
+// the API did not give is now refused 400 "Bad cursor" at once, and
+// Temporal is not asked.
+func TestRunsListingRefusesACursorItDidNotGive(t *testing.T) {
+	c := &pagingClient{n: 5}
+	srv := newTestServer(t, &fakeStarter{})
+	srv.Temporal = c
+	h := srv.Handler()
+	r := httptest.NewRequest("GET", "/v1/runs?limit=2", nil)
+	r.Header.Set("Authorization", "Bearer "+testToken)
+	got := serve(h, r)
+	var body struct {
+		NextCursor string `json:"next_cursor"`
+	}
+	if err := json.Unmarshal([]byte(got.body), &body); err != nil || body.NextCursor == "" {
+		t.Fatalf("first page: %d %s", got.code, got.body)
+	}
+	typo := []byte(body.NextCursor)
+	switch i := len(typo) - 1; typo[i] {
+	case 'w':
+		typo[i] = 'x'
+	default:
+		typo[i] = 'w'
+	}
+	cut := body.NextCursor[:len(body.NextCursor)-1]
+	for name, cur := range map[string]string{
+		"mistyped":  string(typo),
+		"cut short": cut,
+		"a page token of Temporal's own, not given by the API": "eyJ4IjoxfQ",
+	} {
+		c.mu.Lock()
+		asked := len(c.tokens)
+		c.mu.Unlock()
+		r := httptest.NewRequest("GET", "/v1/runs?limit=2&cursor="+url.QueryEscape(cur), nil)
+		r.Header.Set("Authorization", "Bearer "+testToken)
+		got := serve(h, r)
+		if got.code != http.StatusBadRequest || !strings.Contains(got.body, "Bad cursor") {
+			t.Errorf("%s cursor %q: %d %s; want 400 Bad cursor", name, cur, got.code, got.body)
+		}
+		c.mu.Lock()
+		if len(c.tokens) != asked {
+			t.Errorf("%s cursor %q: Temporal was asked with page token %q", name, cur, c.tokens[asked:])
+		}
+		c.mu.Unlock()
 	}
 }
