@@ -535,6 +535,15 @@ func (r *run) rollbackStop() string {
 
 // currentStatus is the run's status for the details while it runs.
 func (r *run) currentStatus() string {
+	if !r.stepsDone {
+		// Holds fall due while later steps still run or wait at a gate
+		// (holds-while-running): the run is then running or waiting, as
+		// its RunStatus says, not holding.
+		if st := r.approvalState(); st == GatePending || st == GateEscalated {
+			return RunWaiting
+		}
+		return RunRunning
+	}
 	for _, h := range r.holds {
 		if h.ReleasedAt == nil {
 			return RunHolding
@@ -783,7 +792,7 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			// covered one.
 			h.Extensions = append(h.Extensions, fmt.Sprintf("%s by %s%s at %s", req.By, req.User, credentialNote(req.Credential), workflow.Now(ctx).UTC().Format(time.RFC3339)))
 			if r.outcomes {
-				workflow.SetCurrentDetails(ctx, r.details(RunHolding))
+				workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 			}
 			note(ctx, fmt.Sprintf("extend %s by %s by %s: releases at %s", h.Step, req.By, who(req.User), h.Until.UTC().Format(time.RFC3339)))
 			return *h, nil

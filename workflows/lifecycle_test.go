@@ -534,3 +534,38 @@ func TestRunStartedWithdrawnRunsNothing(t *testing.T) {
 		t.Error("RecordsWithdrawal() = false for a run started withdrawn")
 	}
 }
+
+// An extension of a hold while a later step of the run still waits at its
+// gate (holds-while-running) left the Temporal UI's current details saying
+// "holding" until the next change: the run was waiting for approval (its
+// RunStatus said so). The details keep the run's status.
+func TestExtendWhileAGateWaitsKeepsTheDetailsStatus(t *testing.T) {
+	h, _ := updateHarness(t)
+	h.action("okta.unsuspend_user", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	c := compileYAML(t, replaceOnce(replaceOnce(lifecyclePlaybook, "%s", ""), "    approval: auto\n", "    approval: auto\n    contain_for: 4h\n"))
+	var errs []string
+	h.extend(5*time.Minute, "x1", &workflows.ExtendRequest{Step: "suspend", By: playbook.Duration(time.Hour), User: "USOC"}, &errs)
+	var details string
+	h.env.RegisterDelayedCallback(func() {
+		v, err := h.env.QueryWorkflow("__temporal_workflow_metadata")
+		if err != nil {
+			t.Errorf("metadata query: %v", err)
+			return
+		}
+		var md sdkpb.WorkflowMetadata
+		if err := v.Get(&md); err != nil {
+			t.Errorf("metadata: %v", err)
+		}
+		details = md.GetCurrentDetails()
+	}, 6*time.Minute)
+	var d string
+	h.vote(20*time.Minute, workflows.Decision{GateID: "isolate", Approve: true, User: "U1"}, &d)
+	det := map[string]any{"severity_id": 3, "device": map[string]any{"hostname": "h"}, "actor": map[string]any{"user": map[string]any{"name": "u@example.com"}}}
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: det, Rev: workflows.LatestRev})
+	if _, err := resultOf(h); err != nil || d != "" || len(errs) != 0 {
+		t.Fatalf("run: %v, vote %q, extend %v", err, d, errs)
+	}
+	if first, _, _ := strings.Cut(details, "\n"); first != "**lifecycle** v1 — "+playbook.StatusWaiting {
+		t.Errorf("current details while the gate waits, after an extension, open with %q; want the run's status, %s:\n%s", first, playbook.StatusWaiting, details)
+	}
+}
