@@ -398,3 +398,43 @@ func TestForEachHoldLeavesItemsAlreadyInPlace(t *testing.T) {
 		t.Errorf("holds %+v; want one hold (of a), released", res.Holds)
 	}
 }
+
+// Each release at contain_for is its own vendor call: two steps of a run
+// whose holds fall due release with different idempotency keys, so that
+// a vendor that deduplicates by key (the lab, the connectors' own replay
+// guards) does not take the second release as a copy of the first and
+// leave that host contained while its hold reads "released".
+func TestReleasesOfTwoStepsHaveTheirOwnKeys(t *testing.T) {
+	h, _ := outcomeHarness(t, false)
+	h.action("crowdstrike.contain_host", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	var mu sync.Mutex
+	keys := map[string]string{}
+	h.action("crowdstrike.lift_containment", func(_ context.Context, call catalog.Call) (map[string]any, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		keys[fmt.Sprint(call.Params["hostname"])] = call.IdempotencyKey
+		return map[string]any{}, nil
+	})
+	src := `apiVersion: riposte/v1
+name: holdtwosteps
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: isolate_a
+    action: crowdstrike.contain_host
+    with: {hostname: "a"}
+    approval: auto
+    contain_for: 1h
+  - id: isolate_b
+    action: crowdstrike.contain_host
+    with: {hostname: "b"}
+    approval: auto
+    contain_for: 1h
+`
+	if _, err := h.run(compileYAML(t, src), det); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 || keys["a"] == "" || keys["a"] == keys["b"] {
+		t.Errorf("release keys %v; want one of its own for each host", keys)
+	}
+}
