@@ -176,8 +176,7 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	case string:
 		// Amazon Security Lake's OCSF 1.1 tables hold unmapped as a JSON
 		// text: walked like the object it encodes.
-		var m map[string]any
-		if !cfg.UnmappedObjectOnly && json.Unmarshal([]byte(um), &m) == nil && m != nil {
+		if m, ok := UnmappedText(um); ok && !cfg.UnmappedObjectOnly {
 			b.unmapped(m, "unmapped", 0)
 		}
 	}
@@ -196,6 +195,18 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	}
 	v["ips"] = map[string]any{"all": all, "internal": orEmpty(internal), "external": orEmpty(external)}
 	return v
+}
+
+// UnmappedText is the object an `unmapped` JSON text encodes (Amazon
+// Security Lake's OCSF 1.1 tables hold unmapped as one), as the view walks
+// it; ok is false when the text encodes no object (cut short, a list, not
+// JSON), and the view does not read it.
+func UnmappedText(s string) (map[string]any, bool) {
+	var m map[string]any
+	if json.Unmarshal([]byte(s), &m) != nil || m == nil {
+		return nil, false
+	}
+	return m, true
 }
 
 // Counts returns the number of entities of each kind in a view.

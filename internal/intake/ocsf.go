@@ -94,6 +94,11 @@ func Warnings(idx int, d Detection) []FieldError {
 		}
 		out = append(out, FieldError{Index: idx, Path: path, Message: msg})
 	}
+	if s, isText := d["unmapped"].(string); isText && strings.TrimSpace(s) != "" {
+		if _, ok := finding.UnmappedText(s); !ok {
+			out = append(out, FieldError{Index: idx, Path: "unmapped", Message: fmt.Sprintf("a text that is no JSON object (%s): not read for entities (unmapped is read as an object, or a JSON text of one)", describeValue(s))})
+		}
+	}
 	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
 		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", mdtext.Clip(v, maxEcho))})
