@@ -24,6 +24,8 @@ func TestDecodeRefusesTextThatIsNotUTF8(t *testing.T) {
 		{"an encoded surrogate (CESU-8)", `{"a":"` + "\xed\xa0\x80" + `"}`, "line 1, column 7"},
 		{"an unpaired high surrogate escape", `{"a":"p\ud8001"}`, "line 1, column 8"},
 		{"an unpaired low surrogate escape", `{"a":"\udc00"}`, "line 1, column 7"},
+		// A low surrogate is never the first of a pair, even before another.
+		{"two low surrogate escapes", `{"a":"\udc00\udc01"}`, "line 1, column 7"},
 		{"a high surrogate escape followed by no low one", `{"a":"\ud800\u0041"}`, "line 1, column 7"},
 		{"on the second NDJSON line", ok + "\n" + `{"b":"` + "\x80" + `"}`, "line 2, column 7"},
 	} {
