@@ -176,8 +176,10 @@ func Build(det map[string]any, cfg Config) map[string]any {
 	case string:
 		// Amazon Security Lake's OCSF 1.1 tables hold unmapped as a JSON
 		// text: walked like the object it encodes.
-		if m, ok := UnmappedText(um); ok && !cfg.UnmappedObjectOnly {
-			b.unmapped(m, "unmapped", 0)
+		if !cfg.UnmappedObjectOnly {
+			if m, ok := UnmappedText(um); ok {
+				b.unmapped(m, "unmapped", 0)
+			}
 		}
 	}
 
