@@ -84,6 +84,11 @@ type Program struct {
 	StepRefs []string
 	// VarRefs lists the vars read through `vars.<name>`, sorted and unique.
 	VarRefs []string
+	// RefAt is the byte offset in Source of the first use of each
+	// reference in StepRefs and VarRefs, keyed "steps.<id>" / "vars.<name>"
+	// (where its `steps` or `vars` is written), so a validator can point
+	// at it; a reference the parser gave no position has none.
+	RefAt map[string]int
 	// UsesItem is true when the expression reads `item` or `index`.
 	UsesItem bool
 	// metered: the expression loops or builds strings, which its
@@ -259,7 +264,7 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	if err != nil {
 		return nil, toError(err, s)
 	}
-	v := &refVisitor{src: src, seen: map[string]bool{}}
+	v := &refVisitor{src: src, seen: map[string]bool{}, at: map[string]int{}}
 	node := prog.Node()
 	ast.Walk(&node, v)
 	if v.err != nil {
@@ -267,7 +272,7 @@ func compile(src string, s Scope, wantBool bool) (*Program, error) {
 	}
 	sort.Strings(v.steps)
 	sort.Strings(v.vars)
-	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, UsesItem: v.item, metered: v.metered, readsEnv: v.readsEnv}, nil
+	return &Program{Source: src, prog: prog, StepRefs: v.steps, VarRefs: v.vars, RefAt: v.at, UsesItem: v.item, metered: v.metered, readsEnv: v.readsEnv}, nil
 }
 
 func toError(err error, s Scope) *Error {
@@ -302,6 +307,7 @@ func friendly(msg string, s Scope) string {
 type refVisitor struct {
 	src         string
 	seen        map[string]bool
+	at          map[string]int // RefAt
 	steps, vars []string
 	item        bool
 	metered     bool
@@ -348,6 +354,14 @@ func (v *refVisitor) Visit(node *ast.Node) {
 		return
 	}
 	key := id.Value + "." + s.Value
+	// The walk is not in source order: the first use is the leftmost.
+	// The identifier's position is checked against the source, so a node
+	// a patch made (no position of its own) gives none.
+	if off := byteOffset(v.src, id.Location().From); strings.HasPrefix(v.src[off:], id.Value) {
+		if prev, ok := v.at[key]; !ok || off < prev {
+			v.at[key] = off
+		}
+	}
 	if v.seen[key] {
 		return
 	}

@@ -19,6 +19,7 @@ type Template struct {
 type part struct {
 	lit  string
 	prog *Program
+	at   int // the byte offset of prog's Source in the template
 }
 
 // IsTemplate reports whether s holds a ${{ placeholder.
@@ -60,7 +61,7 @@ func CompileTemplate(s string, sc Scope) (*Template, error) {
 			}
 			return nil, ce
 		}
-		t.parts = append(t.parts, part{prog: prog})
+		t.parts = append(t.parts, part{prog: prog, at: offset + i + 3})
 		consumed := i + 3 + j + 2
 		rest = rest[consumed:]
 		offset += consumed
@@ -304,8 +305,10 @@ func (v *Value) Programs() []PathProgram {
 			return
 		}
 		if v.tmpl != nil {
-			for _, p := range v.tmpl.Programs() {
-				out = append(out, PathProgram{Path: path, Prog: p})
+			for _, p := range v.tmpl.parts {
+				if p.prog != nil {
+					out = append(out, PathProgram{Path: path, Prog: p.prog, At: p.at})
+				}
 			}
 		}
 		for i, e := range v.list {
@@ -327,6 +330,8 @@ func (v *Value) Programs() []PathProgram {
 type PathProgram struct {
 	Path string
 	Prog *Program
+	// At is the byte offset of Prog's Source in the template text at Path.
+	At int
 }
 
 // Literal returns the value when it holds no template (IsLiteral).

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -107,12 +106,16 @@ func (v *validator) errorfKey(path, format string, args ...any) {
 	v.errorf(path, format, args...)
 }
 
-// refErrorf reports a problem with the reference kind.name (steps.x,
-// vars.y) an expression at path makes: at the reference inside the YAML
-// value when it is found there, else as errorf.
-func (v *validator) refErrorf(path, kind, name, format string, args ...any) {
+// refErrorf reports a problem with the reference key (steps.x, vars.y)
+// the expression prog at path makes: at the reference inside the YAML
+// value when the compiler placed it (prog's Source is at byte at of the
+// value: 0, or a placeholder's place in a template), else as errorf. The
+// position is the compiler's, never a search of the text, which finds a
+// string literal or a template's text spelling the reference first.
+func (v *validator) refErrorf(path string, prog *conditions.Program, at int, key, format string, args ...any) {
 	if p, ok := v.pb.pos[path]; ok {
-		if line, col, ok := refAt(p.Value, kind, name); ok {
+		if off, ok := prog.RefAt[key]; ok && at >= 0 && at <= len(p.Value) && strings.HasPrefix(p.Value[at:], prog.Source) {
+			line, col := runePos(p.Value[:at+off])
 			if l, c, ok := valuePos(v.pb.src, p, line, col); ok {
 				v.add(l, c, fmt.Sprintf(format, args...))
 				return
@@ -122,25 +125,17 @@ func (v *validator) refErrorf(path, kind, name, format string, args ...any) {
 	v.errorf(path, format, args...)
 }
 
-// refAt is the line and rune column in the expression or template s of
-// its first reference kind.name (kind.name, kind?.name or kind["name"]),
-// not preceded by a name character or a dot (detection.steps.x is no
-// reference).
-func refAt(s, kind, name string) (int, int, bool) {
-	re := regexp.MustCompile(`(?:^|[^\w.$])(` + kind + `\s*(?:\??\.\s*` + regexp.QuoteMeta(name) + `\b|\[\s*["'` + "`" + `]` + regexp.QuoteMeta(name) + `["'` + "`" + `]\s*\]))`)
-	m := re.FindStringSubmatchIndex(s)
-	if m == nil {
-		return 0, 0, false
-	}
+// runePos is the 1-based line and rune column just past prefix.
+func runePos(prefix string) (int, int) {
 	line, col := 1, 1
-	for _, r := range s[:m[2]] {
+	for _, r := range prefix {
 		if r == '\n' {
 			line, col = line+1, 1
 		} else {
 			col++
 		}
 	}
-	return line, col, true
+	return line, col
 }
 
 // exprErr places an expression error at its position inside the YAML value.
@@ -203,11 +198,11 @@ func (v *validator) run() {
 				switch {
 				case defined[r]:
 				case r == vr.Name:
-					v.refErrorf(path, "vars", r, "%s: a var cannot use itself", path)
+					v.refErrorf(path, prog, 0, "vars."+r, "%s: a var cannot use itself", path)
 				case containsVar(pb.Vars, r):
-					v.refErrorf(path, "vars", r, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
+					v.refErrorf(path, prog, 0, "vars."+r, "%s: vars.%s is defined later; a var may only use the vars before it", path, r)
 				default:
-					v.refErrorf(path, "vars", r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars[:i])))
+					v.refErrorf(path, prog, 0, "vars."+r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(pb.Vars[:i])))
 				}
 			}
 		}
@@ -235,7 +230,7 @@ func (v *validator) run() {
 		path := "outputs." + o.Name
 		prog := v.compile(path, o.Expr, conditions.ScopeOutputs, false)
 		if prog != nil {
-			v.checkRefs(path, prog, nil, ids, pb.Vars, "")
+			v.checkRefs(path, prog, 0, nil, ids, pb.Vars, "")
 		}
 		v.c.Outputs = append(v.c.Outputs, Named{Name: o.Name, Prog: prog})
 	}
@@ -364,24 +359,24 @@ func (v *validator) graph(ids map[string]int) map[string]map[string]bool {
 
 // checkRefs verifies every steps.<id> an expression reads is upstream (nil
 // upstream means any step may be read, as in outputs), and vars exist.
-func (v *validator) checkRefs(path string, prog *conditions.Program, upstream map[string]bool, ids map[string]int, vars []Var, self string) {
+func (v *validator) checkRefs(path string, prog *conditions.Program, at int, upstream map[string]bool, ids map[string]int, vars []Var, self string) {
 	for _, r := range prog.StepRefs {
 		if _, ok := ids[r]; !ok {
-			v.refErrorf(path, "steps", r, "%s: unknown step %q%s", path, r, didYouMean(r, slices.Sorted(maps.Keys(ids))))
+			v.refErrorf(path, prog, at, "steps."+r, "%s: unknown step %q%s", path, r, didYouMean(r, slices.Sorted(maps.Keys(ids))))
 			continue
 		}
 		if upstream == nil {
 			continue
 		}
 		if r == self {
-			v.refErrorf(path, "steps", r, "%s: a step cannot read its own result (steps.%s)", path, r)
+			v.refErrorf(path, prog, at, "steps."+r, "%s: a step cannot read its own result (steps.%s)", path, r)
 		} else if !upstream[r] {
-			v.refErrorf(path, "steps", r, "%s: steps.%s is not upstream of step %q; add it to needs", path, r, self)
+			v.refErrorf(path, prog, at, "steps."+r, "%s: steps.%s is not upstream of step %q; add it to needs", path, r, self)
 		}
 	}
 	for _, r := range prog.VarRefs {
 		if !containsVar(vars, r) {
-			v.refErrorf(path, "vars", r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(vars)))
+			v.refErrorf(path, prog, at, "vars."+r, "%s: unknown var %q%s", path, r, didYouMean(r, varNames(vars)))
 		}
 	}
 }
@@ -392,11 +387,13 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 	if up == nil {
 		up = map[string]bool{}
 	}
-	check := func(p string, prog *conditions.Program, allowItem bool) {
+	// at: the byte offset of prog's source in the value at p (a
+	// placeholder's place in a template).
+	check := func(p string, prog *conditions.Program, at int, allowItem bool) {
 		if prog == nil {
 			return
 		}
-		v.checkRefs(p, prog, up, ids, vars, st.ID)
+		v.checkRefs(p, prog, at, up, ids, vars, st.ID)
 		if prog.UsesItem && !allowItem {
 			if st.ForEach == nil {
 				v.errorf(p, "%s: item and index are only defined in a step with for_each", p)
@@ -417,7 +414,7 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 
 	hasItem := st.ForEach != nil
 	cs.If = v.compile(path+".if", st.If, conditions.ScopeStep, true)
-	check(path+".if", cs.If, hasItem)
+	check(path+".if", cs.If, 0, hasItem)
 
 	if st.ForEach != nil {
 		val, errs := conditions.CompileValue(st.ForEach, conditions.ScopeStep)
@@ -426,7 +423,7 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 		}
 		if len(errs) == 0 {
 			for _, pp := range val.Programs() {
-				check(joinPath(path+".for_each", pp.Path), pp.Prog, false)
+				check(joinPath(path+".for_each", pp.Path), pp.Prog, pp.At, false)
 			}
 			if s, ok := st.ForEach.(string); ok && !val.Single() {
 				v.errorf(path+".for_each", "%s.for_each must be a list or exactly one ${{ expr }}, got %q", path, s)
@@ -442,7 +439,7 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 		v.exprErr(joinPath(path+".with", e.Path), e.Err)
 	}
 	for _, pp := range val.Programs() {
-		check(joinPath(path+".with", pp.Path), pp.Prog, hasItem)
+		check(joinPath(path+".with", pp.Path), pp.Prog, pp.At, hasItem)
 	}
 	cs.With = val
 	if cs.Action != nil {
@@ -451,7 +448,7 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 
 	if a := st.Approval; a != nil && !a.Auto {
 		cs.ApprovalIf = v.compile(path+".approval.if", a.If, conditions.ScopeStep, true)
-		check(path+".approval.if", cs.ApprovalIf, false)
+		check(path+".approval.if", cs.ApprovalIf, 0, false)
 		ap := path + ".approval"
 		if a.OnTimeout == OnTimeoutEscalate && a.EscalateTo == nil {
 			v.errorf(ap+".on_timeout", "%s: on_timeout: escalate needs escalate_to", ap)
