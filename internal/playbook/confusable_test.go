@@ -45,3 +45,30 @@ func TestConfusableNamesAreRefusedNamingTheCharacter(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The column named is the character's, or none: a value after an anchor
+// (&x lоokup) starts after the anchor, not at the node's column, which is
+// the anchor's (it said column 11, the space after &x).
+func TestConfusableColumnAfterAnAnchor(t *testing.T) {
+	src := "apiVersion: riposte/v1\n" +
+		"name: c\n" +
+		"version: 1\n" +
+		"trigger: {when: \"detection.severity_id >= 4\"}\n" +
+		"steps:\n" +
+		"  - id: &x lo\u043ekup\n" +
+		"    action: core.noop\n" +
+		"  - id: &y 'lo\u043ekup2'\n" +
+		"    action: core.noop\n"
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	want := []string{
+		`p.yaml:6:9: steps[0].id: "loоkup" must be lowercase letters, digits and _, starting with a letter; "о" (U+043E) is not ASCII`,
+		`p.yaml:8:9: steps[1].id: "loоkup2" must be lowercase letters, digits and _, starting with a letter; "о" (U+043E) is not ASCII`,
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -241,7 +241,8 @@ func Join(path, key string) string {
 // е pasted into "lookup" looks like the ASCII letter, and a refusal that
 // does not name it reads as a refusal of the valid id. The column is
 // given when the source spells the value as is (plain, or single-quoted
-// without a doubled quote; a double-quoted value may hold escapes).
+// without a doubled quote; a double-quoted value may hold escapes) where
+// the node's column is (no anchor before it: the column is the anchor's).
 // "" when every character is ASCII.
 func NonASCII(n *yaml.Node) string {
 	if n == nil {
@@ -252,10 +253,11 @@ func NonASCII(n *yaml.Node) string {
 			continue
 		}
 		at := ""
-		switch n.Style {
-		case 0:
+		switch {
+		case n.Anchor != "":
+		case n.Style == 0:
 			at = fmt.Sprintf(" at column %d", n.Column+i)
-		case yaml.SingleQuotedStyle:
+		case n.Style == yaml.SingleQuotedStyle:
 			if !strings.ContainsRune(n.Value, '\'') {
 				at = fmt.Sprintf(" at column %d", n.Column+1+i)
 			}
