@@ -68,6 +68,7 @@ func NewGuardrails(c client.Client, taskQueue, path string, logger *slog.Logger)
 		if err != nil {
 			return nil, err
 		}
+		g.warn(p)
 		g.pol = p
 		if fi, err := os.Stat(path); err == nil {
 			g.loaded(fi)
@@ -111,9 +112,18 @@ func (g *Guardrails) current() *policy.Policy {
 		g.loaded(fi)
 		return g.pol
 	}
+	g.warn(p)
 	g.pol = p
 	g.loaded(fi)
 	return p
+}
+
+// warn logs the warnings of a policy just loaded (a protected pattern
+// that looks like a name but cannot match it), with their positions.
+func (g *Guardrails) warn(p *policy.Policy) {
+	for _, d := range p.Warnings {
+		g.Logger.Warn("policy file", "warning", d.String())
+	}
 }
 
 // loaded notes the file a load read (stat taken before the read).

@@ -47,7 +47,9 @@ worker and serve, and prints one line per check:
   decisions     the decision signing key: RIPOSTE_DECISION_KEY_FILE (or
                 RIPOSTE_DECISION_KEYS) is readable, or derived from the
                 payload key; required with --no-encryption
-  policy        policy.yaml (--policy) is valid, as the worker loads it
+  policy        policy.yaml (--policy) is valid, as the worker loads it; its
+                warnings (a protected pattern mixing Latin, Cyrillic or
+                Greek letters) go to stderr
   sticky-cache  --sticky-cache / RIPOSTE_STICKY_CACHE is a whole number >= 1
   pb-store      the playbook store (--playbook-store) is a directory the
                 worker can use (or create)
@@ -262,6 +264,10 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 		r.fail("policy", "%s is invalid:\n%v", o.Runtime.Policy, err)
 	} else {
 		r.ok("policy", "%s: %d budget(s), confidence floor %d, safe mode %v", o.Runtime.Policy, len(p.Budgets), p.ConfidenceFloor, p.SafeMode)
+		// Its warnings go to stderr with positions, as riposte.yaml's.
+		for _, d := range p.Warnings {
+			fmt.Fprintln(s.Err, d.Pretty())
+		}
 	}
 	if err := o.Runtime.check(); err != nil {
 		r.fail("sticky-cache", "%v", err)

@@ -54,7 +54,7 @@ func TestDoctorChecksWorkerSettings(t *testing.T) {
 	}
 
 	// Good settings pass these checks.
-	if err := os.WriteFile(pol, []byte("budgets:\n  - {action: crowdstrike.contain_host, max: 5, per: 1h}\n"), 0o600); err != nil {
+	if err := os.WriteFile(pol, []byte("budgets:\n  - {action: crowdstrike.contain_host, max: 5, per: 1h}\nprotected: {hosts: [d\u0441-*]}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	t.Setenv("RIPOSTE_STICKY_CACHE", "100")
@@ -69,6 +69,10 @@ func TestDoctorChecksWorkerSettings(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// A warning of the policy (it loads) goes to stderr with its position.
+	if want := pol + `:3:21: warning: protected.hosts[0]: "dс-*" mixes Latin and Cyrillic letters: "с" (U+0441) at column 22 is Cyrillic`; !strings.Contains(errb.String(), want) {
+		t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "new")); err == nil {
 		t.Error("doctor created the playbook store")

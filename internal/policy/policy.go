@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gopkg.in/yaml.v3"
 
@@ -45,6 +46,11 @@ type Policy struct {
 	// instead of the step's approvers (default: the step's, else the
 	// site defaults).
 	Approvers []string `yaml:"approvers" json:"approvers,omitempty"`
+
+	// Warnings are the file's problems that do not stop it loading, with
+	// their positions: the worker logs them at start and on reload,
+	// riposte doctor prints them.
+	Warnings yamlx.Diagnostics `yaml:"-" json:"-"`
 }
 
 // Protected lists assets no automatic containment may touch.
@@ -171,7 +177,87 @@ func ParseWith(name string, src []byte, o Options) (*Policy, error) {
 	if err := r.Diags.Sort().Err(); err != nil {
 		return nil, err
 	}
+	p.Warnings = r.Diags.Warnings()
 	return &p, nil
+}
+
+// columnOf is the column of the value's i-th character in src, when the
+// source spells the value as is up to it on the node's line (plain, or
+// quoted without an escape or a doubled quote before it; not after an
+// anchor or a tag, where the node's column is theirs).
+func columnOf(n *yaml.Node, src []byte, i int) (int, bool) {
+	lines := strings.Split(strings.TrimPrefix(string(src), "\ufeff"), "\n")
+	if n.Line < 1 || n.Line > len(lines) || n.Column < 1 {
+		return 0, false
+	}
+	line := []rune(strings.TrimSuffix(lines[n.Line-1], "\r"))
+	start := n.Column - 1
+	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
+		start++
+	} else if n.Style != 0 {
+		return 0, false
+	}
+	value := []rune(n.Value)
+	if i >= len(value) || start+i >= len(line) || string(line[start:start+i+1]) != string(value[:i+1]) {
+		return 0, false
+	}
+	return start + i + 1, true
+}
+
+// lookAlikeScripts are the scripts whose letters pass for one another
+// (Cyrillic с, о, р, а, е and Greek ο, ν, ρ beside Latin c, o, p, a, e, v).
+var lookAlikeScripts = []struct {
+	name  string
+	table *unicode.RangeTable
+}{{"Latin", unicode.Latin}, {"Cyrillic", unicode.Cyrillic}, {"Greek", unicode.Greek}}
+
+// mixedScripts says why the pattern of scalar n mixes letters of the
+// look-alike scripts (the usual confusable rule: a name is written in one
+// of them), naming the first letter of the script with fewest letters,
+// with its code point and its column (when the source spells the value as
+// is) or else its place in the pattern. "" when it does not: a pattern in
+// one script, or Latin beside another script's letters (東京-dc*), is as
+// written.
+func mixedScripts(n *yaml.Node, src []byte) string {
+	count := make([]int, len(lookAlikeScripts))
+	first := make([]int, len(lookAlikeScripts))
+	runes := []rune(n.Value)
+	for i, c := range runes {
+		for s, ls := range lookAlikeScripts {
+			if unicode.IsLetter(c) && unicode.Is(ls.table, c) {
+				if count[s] == 0 {
+					first[s] = i
+				}
+				count[s]++
+			}
+		}
+	}
+	most, least, scripts := -1, -1, 0
+	for s := range lookAlikeScripts {
+		if count[s] == 0 {
+			continue
+		}
+		scripts++
+		if most < 0 || count[s] > count[most] || (count[s] == count[most] && first[s] < first[most]) {
+			most = s
+		}
+	}
+	if scripts < 2 {
+		return ""
+	}
+	for s := range lookAlikeScripts {
+		if count[s] > 0 && s != most && (least < 0 || count[s] < count[least] || (count[s] == count[least] && first[s] < first[least])) {
+			least = s
+		}
+	}
+	i := first[least]
+	at := fmt.Sprintf(", character %d,", i+1)
+	if c, ok := columnOf(n, src, i); ok {
+		at = fmt.Sprintf(" at column %d", c)
+	}
+	return fmt.Sprintf("mixes %s and %s letters: %q (U+%04X)%s is %s; a name spelt with the %s letter it looks like does not match, so it is not protected",
+		lookAlikeScripts[most].name, lookAlikeScripts[least].name, string(runes[i]), runes[i], at,
+		lookAlikeScripts[least].name, lookAlikeScripts[most].name)
 }
 
 // present is n unless it is absent or null (`key:` means the default).
@@ -209,6 +295,11 @@ func protected(r *yamlx.Reporter, n *yaml.Node) Protected {
 			for i, e := range v.Content {
 				if e = yamlx.Resolve(e); e.Kind == yaml.ScalarNode && strings.TrimSpace(e.Value) != e.Value && strings.TrimSpace(e.Value) != "" {
 					r.Errorf(e, "protected.%s[%d]: %q has a space around it and would never match (values are compared without theirs); write %q", key, i, e.Value, strings.TrimSpace(e.Value))
+				}
+				if e.Kind == yaml.ScalarNode {
+					if w := mixedScripts(e, r.Src); w != "" {
+						r.Warnf(e, "protected.%s[%d]: %q %s", key, i, e.Value, w)
+					}
 				}
 			}
 			return l
