@@ -540,3 +540,63 @@ func TestInteractionWithTwoPayloadsRefused(t *testing.T) {
 		t.Fatalf("one payload: status %d: %s", w.Code, w.Body)
 	}
 }
+
+// The payload field as Slack's form encoding allows it to be spelt, and
+// where it may be put beside the body Slack signs: a name percent-encoded
+// (pay%6Coad) is the name, so two of them are refused as two; a payload in
+// the query string is not signed by Slack and is never read (the signed
+// body decides); a multipart body is refused naming its content type; a
+// field beside the one payload does not refuse what Slack sends.
+func TestInteractionPayloadSpellingsAndPlaces(t *testing.T) {
+	approve, _ := json.Marshal(approvePayload())
+	deny := strings.Replace(string(approve), ActionApprove, ActionDeny, 1)
+	decided := func(t *testing.T, env *testEnv, want int, approve bool) {
+		t.Helper()
+		env.handler.Processor().Wait()
+		calls := env.decider.Calls()
+		if len(calls) != want {
+			t.Fatalf("Decide called %d times, want %d", len(calls), want)
+		}
+		if want == 1 && calls[0].Decision.Approve != approve {
+			t.Errorf("decided %+v, want approve=%v", calls[0].Decision, approve)
+		}
+	}
+
+	t.Run("percent-encoded name", func(t *testing.T) {
+		env := newTestEnv(t)
+		body := "pay%6Coad=" + url.QueryEscape(deny) + "&payload=" + url.QueryEscape(string(approve))
+		w := env.serve(slackfake.SignedRequest(testSecret, []byte(body), testNow))
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "payload field is given 2 times") {
+			t.Errorf("status %d, want 400 naming the payload field given twice: %s", w.Code, w.Body)
+		}
+		decided(t, env, 0, false)
+	})
+	t.Run("query string", func(t *testing.T) {
+		env := newTestEnv(t)
+		r := slackfake.SignedRequest(testSecret, []byte("payload="+url.QueryEscape(string(approve))), testNow)
+		r.URL.RawQuery = "payload=" + url.QueryEscape(deny)
+		if w := env.serve(r); w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		decided(t, env, 1, true)
+	})
+	t.Run("multipart", func(t *testing.T) {
+		env := newTestEnv(t)
+		body := "--b\r\nContent-Disposition: form-data; name=\"payload\"\r\n\r\n" + string(approve) + "\r\n--b--\r\n"
+		r := slackfake.SignedRequest(testSecret, []byte(body), testNow)
+		r.Header.Set("Content-Type", "multipart/form-data; boundary=b")
+		w := env.serve(r)
+		if w.Code != http.StatusBadRequest || !strings.Contains(w.Body.String(), "multipart/form-data") {
+			t.Errorf("status %d, want 400 naming the content type: %s", w.Code, w.Body)
+		}
+		decided(t, env, 0, false)
+	})
+	t.Run("a field beside", func(t *testing.T) {
+		env := newTestEnv(t)
+		body := "payload=" + url.QueryEscape(string(approve)) + "&payload_version=2"
+		if w := env.serve(slackfake.SignedRequest(testSecret, []byte(body), testNow)); w.Code != http.StatusOK {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		decided(t, env, 1, true)
+	})
+}
