@@ -206,8 +206,8 @@ func Start(t testing.TB, o Options) *Cluster {
 				v = c.Namespace
 			case k == "RIPOSTE_PLAYBOOKS":
 				v = o.Playbooks
-			case strings.HasPrefix(v, "/run/") || strings.HasPrefix(v, "/etc/riposte/"):
-				v = filepath.Join(dir, v)
+			case isMounted(v):
+				v = hostPath(dir, v)
 			case strings.HasPrefix(v, "0.0.0.0:"):
 				v = fmt.Sprintf("127.0.0.1:%d", harness.FreePort(t))
 			}

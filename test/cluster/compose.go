@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -48,3 +49,19 @@ func interpolate(s string) string {
 		return composeVar.FindStringSubmatch(m)[2]
 	})
 }
+
+// isMounted reports whether v is a path docker-compose.yml mounts into
+// the Riposte containers (secrets under /run, the config under
+// /etc/riposte, the playbook store volume under /var/lib/riposte), which
+// the cluster's processes find under their directory instead (hostPath).
+func isMounted(v string) bool {
+	for _, p := range []string{"/run/", "/etc/riposte/", "/var/lib/riposte/"} {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// hostPath is the mounted path v under the cluster's directory dir.
+func hostPath(dir, v string) string { return filepath.Join(dir, v) }
