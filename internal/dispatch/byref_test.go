@@ -99,3 +99,53 @@ func TestDispatchCarriesApprovalDefaults(t *testing.T) {
 		t.Errorf("input approval defaults %+v, want %+v", got, want)
 	}
 }
+
+// riposte serve --playbook-input reference (Dispatcher.ByReference) passes
+// the playbook by reference whatever the workers announce, at the revision
+// they all run and at least RevByReference (README, Execution model:
+// "`reference` and `inline` force either"): no worker known yet, or one
+// that says it cannot, still gets a reference.
+func TestDispatchByReferenceForced(t *testing.T) {
+	src := []byte(`apiVersion: riposte/v1
+name: ref-forced
+version: 2
+trigger:
+  when: detection.severity_id >= 4
+steps:
+  - id: a
+    action: core.noop
+`)
+	c, diags := playbook.LoadBytes("ref-forced.yaml", src, activities.Catalog())
+	if diags != nil {
+		t.Fatal(diags)
+	}
+	det := intake.Detection{"class_uid": 2004, "severity_id": 5, "finding_info": map[string]any{"uid": "u1"}}
+	for _, tc := range []struct {
+		name    string
+		rev     func(context.Context) int
+		wantRev int
+	}{
+		{"no worker known", func(context.Context) int { return -1 }, workflows.RevByReference},
+		{"workers say no", func(context.Context) int { return 0 }, workflows.RevByReference},
+		{"workers of this release", func(context.Context) int { return workflows.LatestRev }, workflows.LatestRev},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &captureStarter{}
+			d := &Dispatcher{Client: st, TaskQueue: "q", Rev: tc.rev, ByReference: true}
+			d.SetPlaybooks(playbook.NewSet(c))
+			if _, err := d.Dispatch(context.Background(), 0, det, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			if len(st.inputs) != 1 {
+				t.Fatalf("%d runs started", len(st.inputs))
+			}
+			in := st.inputs[0]
+			if in.Rev != tc.wantRev {
+				t.Errorf("rev %d, want %d", in.Rev, tc.wantRev)
+			}
+			if in.Playbook != nil || in.PlaybookRef == nil || *in.PlaybookRef != (workflows.PlaybookRef{Name: "ref-forced", Version: 2, Digest: playbook.Digest(src)}) {
+				t.Errorf("input: playbook inline %v, ref %+v; want the reference only", in.Playbook != nil, in.PlaybookRef)
+			}
+		})
+	}
+}
