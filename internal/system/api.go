@@ -162,6 +162,29 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 	return b, nil
 }
 
+// runRevision is how runs started by the API carry their playbook, for
+// --playbook-input mode (dispatch.Dispatcher's Rev and ByReference):
+// "inline" always inline (no Rev); with the worker in this process (riposte
+// dev) by reference at this release's revision; "reference" by reference
+// whatever the pollers announce, at the revision they all run; "auto" (or
+// "") as the pollers announce.
+func runRevision(mode string, inProcess bool, pollers func(context.Context) int) (rev func(context.Context) int, byReference bool) {
+	switch {
+	case mode == "inline":
+		return nil, false
+	case inProcess:
+		// The worker in this process shares the store and is this release.
+		return func(context.Context) int { return workflows.LatestRev }, false
+	case mode == "reference":
+		// By reference whatever the workers say; at the revision they all
+		// run, which is at least RevByReference for any worker that loads
+		// playbooks by reference.
+		return pollers, true
+	default:
+		return pollers, false
+	}
+}
+
 // startAPI serves the HTTP API on the bound listener.
 func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 	ao := b.o
@@ -184,19 +207,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		sealsCredential = func(context.Context) bool { return true }
 		sealsControl, sealsRun, sealsMark = sealsCredential, sealsCredential, sealsCredential
 	}
-	switch {
-	case ao.PlaybookInput == "inline":
-	case s.Worker != nil:
-		// The worker in this process shares the store and is this release.
-		disp.Rev = func(context.Context) int { return workflows.LatestRev }
-	case ao.PlaybookInput == "reference":
-		// By reference whatever the workers say; at the revision they all
-		// run, which is at least RevByReference for any worker that loads
-		// playbooks by reference.
-		disp.Rev, disp.ByReference = pollers.Rev, true
-	default:
-		disp.Rev = pollers.Rev
-	}
+	disp.Rev, disp.ByReference = runRevision(ao.PlaybookInput, s.Worker != nil, pollers.Rev)
 	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger}
 	src.apply(b.set, b.files)
 	audit := ao.AuditLogger
