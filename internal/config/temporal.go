@@ -107,6 +107,12 @@ func (t *Temporal) Validate() error {
 	if t.Namespace == "" {
 		errs = append(errs, errors.New("--namespace is empty"))
 	}
+	if k := t.apiKey(); k != "" && strings.IndexFunc(k, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		// Not echoed: it is a credential.
+		errs = append(errs, errors.New("--api-key (TEMPORAL_API_KEY) has a space or a control character inside it: not a Temporal API key (copy the key again, as one line)"))
+	} else if k == "" && t.APIKey != "" {
+		errs = append(errs, errors.New("--api-key (TEMPORAL_API_KEY) is blank"))
+	}
 	if (t.TLSCert == "") != (t.TLSKey == "") {
 		errs = append(errs, errors.New("--tls-cert and --tls-key go together: set both or neither"))
 	}
@@ -134,6 +140,11 @@ func (t *Temporal) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// apiKey is the API key without the whitespace around it: a key read from
+// a file or a Kubernetes Secret often ends with a newline, which gRPC
+// refuses in a header.
+func (t *Temporal) apiKey() string { return strings.TrimSpace(t.APIKey) }
 
 // tlsChosen reports whether --tls or TEMPORAL_TLS was given.
 func (t *Temporal) tlsChosen() bool {
@@ -300,7 +311,7 @@ func (t *Temporal) ClientOptions(logger *slog.Logger) (client.Options, error) {
 		opts.Logger = log.NewStructuredLogger(logger)
 	}
 	if t.APIKey != "" {
-		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+		opts.Credentials = client.NewAPIKeyStaticCredentials(t.apiKey())
 	}
 	return opts, nil
 }
