@@ -133,6 +133,13 @@ func runSetup(ctx context.Context, o setupOptions, s Streams) error {
 		}
 		fmt.Fprintf(s.Out, "then run riposte setup again to check.\n")
 	}
+	return setupExit(err)
+}
+
+// setupExit is setup's error as the process ends with it: exit 3 when the
+// server (Temporal Cloud) refused part of the setup, which the tcld
+// commands printed do by hand (README, Production; docs/operations.md).
+func setupExit(err error) error {
 	if errors.Is(err, engine.ErrRefused) {
 		return &exitError{code: 3, err: err}
 	}

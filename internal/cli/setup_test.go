@@ -3,9 +3,13 @@ package cli
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/riposte-dev/riposte/internal/engine"
 )
 
 // riposte setup checks its flags before waiting for Temporal: a usage
@@ -55,5 +59,19 @@ func TestSetupShortensOnlyWhenTold(t *testing.T) {
 		if !ok || o.Retention != tc.want || o.Shorten != tc.shorten {
 			t.Errorf("%v NAMESPACE_RETENTION=%q: retention %v shorten %v (exit %d %s); want %v, %v", tc.args, tc.env, o.Retention, o.Shorten, code, errb.String(), tc.want, tc.shorten)
 		}
+	}
+}
+
+// On Temporal Cloud, whose API refuses namespace administration, setup
+// prints the tcld commands and exits 3 (README, Production; docs/
+// operations.md, First install), whatever wraps the refusal.
+func TestSetupRefusedByTheServerExits3(t *testing.T) {
+	var errb bytes.Buffer
+	err := setupExit(fmt.Errorf("%w: creating namespace riposte: permission denied", engine.ErrRefused))
+	if code := fail(Streams{Out: &errb, Err: &errb}, err); code != 3 {
+		t.Errorf("a setup the server refused exits %d, want 3", code)
+	}
+	if code := fail(Streams{Out: &errb, Err: &errb}, setupExit(errors.New("connection refused"))); code == 3 || code == 0 {
+		t.Errorf("another failure exits %d", code)
 	}
 }
