@@ -579,7 +579,9 @@ func (r *run) holdDetails(b *strings.Builder) {
 	if len(r.holds) == 0 {
 		return
 	}
-	b.WriteString("\nTime-boxed containment:\n")
+	// A blank line before the list: the Temporal UI's renderer starts no
+	// list inside a paragraph.
+	b.WriteString("\nTime-boxed containment:\n\n")
 	for _, h := range r.holds {
 		switch {
 		case h.ReleasedAt != nil && h.Error != "":

@@ -307,7 +307,9 @@ func (r *run) findingDetails(b *strings.Builder) {
 	if c, ok := finding.Number(f["confidence"]); ok {
 		conf = fmt.Sprintf("%g%%", c)
 	}
-	b.WriteString(fmt.Sprintf("Finding: severity %s, confidence %s, state %s\n", mdCode(str(f["severity"])), conf, mdCode(str(f["state"]))))
+	// A blank line before the list: the Temporal UI's renderer starts
+	// no list inside a paragraph (the items ran into its line).
+	b.WriteString(fmt.Sprintf("Finding: severity %s, confidence %s, state %s\n\n", mdCode(str(f["severity"])), conf, mdCode(str(f["state"]))))
 	ips, _ := f["ips"].(map[string]any)
 	for _, e := range []struct {
 		label string
@@ -348,14 +350,25 @@ func entityLine(list any) string {
 }
 
 // mdCode renders detection text as a Markdown code span: backticks and
-// control characters dropped, at most 64 runes. The UI shows it verbatim.
+// control characters dropped, whitespace (a line break, a tab) shown as
+// one space, at most 64 runes. The UI shows it verbatim.
 func mdCode(s string) string {
 	var b strings.Builder
 	n := 0
+	space := false
 	for _, c := range s {
-		if c == '`' || unicode.IsControl(c) || unicode.Is(unicode.Cf, c) {
+		switch {
+		case unicode.IsSpace(c) || c == '\u2028' || c == '\u2029':
+			space = true
+			continue
+		case c == '`' || unicode.IsControl(c) || unicode.Is(unicode.Cf, c):
 			continue
 		}
+		if space && b.Len() > 0 && n < 64 {
+			b.WriteByte(' ')
+			n++
+		}
+		space = false
 		if n == 64 {
 			b.WriteString("…")
 			break

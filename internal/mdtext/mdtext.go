@@ -11,7 +11,13 @@
 // backslash interrupts them. Line breaks would start new blocks (headings,
 // lists), so the result is always one line. A "/" after a digit is written
 // as the character reference &#47;, since the Temporal UI's renderer makes
-// "3/4" or a date's "12/06" a fraction (<sup>, <sub>). Clip cuts text to a
+// "3/4" or a date's "12/06" a fraction (<sup>, <sub>); likewise a
+// backslash is written &#92;, since that renderer takes a delimiter after
+// any backslash as escaped, so text ending with one broke the markup
+// around it. Its SmartyPants also shows straight quotes as typographic
+// ones, whatever their spelling (\" or &#34;); no escape
+// keeps them straight outside a code span, so the UI is not where to copy
+// a command line from: the API and the CLI give the exact text. Clip cuts text to a
 // field's byte limit without splitting a character.
 package mdtext
 
@@ -33,7 +39,8 @@ const asciiPunct = "\\`*_{}[]()#+-.!:|&<>~^$"
 // Text returns s as literal Markdown text on one line: control, format
 // (bidi overrides, zero-width) and invalid characters dropped, whitespace
 // collapsed to single spaces, at most limit runes of s kept (then "…"),
-// and every ASCII punctuation character backslash-escaped.
+// and every ASCII punctuation character escaped (backslash-escaped, or as
+// a character reference where the Temporal UI's renderer needs one).
 func Text(s string, limit int) string {
 	if !utf8.ValidString(s) {
 		s = strings.ToValidUTF8(s, "\uFFFD")
@@ -66,6 +73,11 @@ func Text(s string, limit int) string {
 			// no \/ escape, but the character reference is a plain "/"
 			// in both renderers.
 			b.WriteString("&#47;")
+		case r == '\\':
+			// Not \\: the Temporal UI's renderer takes a delimiter after
+			// any backslash as escaped, so text ending with one would
+			// break the ** Riposte writes around it.
+			b.WriteString("&#92;")
 		case strings.ContainsRune(asciiPunct, r):
 			b.WriteByte('\\')
 			b.WriteRune(r)

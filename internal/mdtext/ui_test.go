@@ -53,3 +53,19 @@ func TestTextRendersLiterallyInTheTemporalUI(t *testing.T) {
 		})
 	}
 }
+
+// Text placed inside Riposte's own markup (the current details write an
+// outcome as **…**) leaves that markup whole in the Temporal UI: text
+// ending with a backslash made its renderer take the closing ** as
+// escaped, and the line read "*… end\*" in italics.
+func TestTextInsideMarkupInTheTemporalUI(t *testing.T) {
+	for _, in := range []string{`C:\Windows\Temp\`, `ends with a backslash\`, `two\\`} {
+		inner := uiRender(t, "**"+Text(in, 1000)+"**")
+		if got := strings.Join(tag.FindAllString(inner, -1), ""); got != "<p><strong></strong></p>" {
+			t.Errorf("**Text(%q)** renders as %s in the Temporal UI, want one <strong>", in, inner)
+		}
+		if got := html.UnescapeString(tag.ReplaceAllString(inner, "")); strings.TrimSpace(got) != in {
+			t.Errorf("**Text(%q)** reads %q in the Temporal UI", in, got)
+		}
+	}
+}
