@@ -96,3 +96,39 @@ func TestCurrentDetailsInTheTemporalUI(t *testing.T) {
 		}
 	}
 }
+
+// TestCurrentDetailsBacktickInDetectionValue: a detection value is shown
+// in a code span, so a backtick in it must not close that span and let
+// what follows render as a link or an image in the Temporal UI (backticks
+// are dropped from it).
+func TestCurrentDetailsBacktickInDetectionValue(t *testing.T) {
+	at := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	allowed := map[string]bool{"p": true, "strong": true, "ul": true, "li": true, "code": true}
+	tagRe := regexp.MustCompile(`<(/?)([a-zA-Z][a-zA-Z0-9]*)`)
+	for _, h := range []string{
+		"a` [Reset your password](http://evil.example/login) `b",
+		"`` ![](http://track.example/p.gif) ``",
+		"x` <https://evil.example> `",
+	} {
+		r := &run{
+			pb: &playbook.Compiled{Playbook: &playbook.Playbook{Name: "ransomware-response", Version: 3}},
+			finding: map[string]any{
+				"severity": h, "state": h,
+				"hosts": []any{map[string]any{"value": h}},
+				"users": []any{map[string]any{"value": h}},
+				"ips":   map[string]any{"all": []any{map[string]any{"value": h}}},
+			},
+			withdrawal: &Withdrawal{At: at, Reason: h},
+		}
+		md := r.details(RunSucceeded)
+		out, err := uirender.HTML(md)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range tagRe.FindAllStringSubmatch(out, -1) {
+			if !allowed[m[2]] {
+				t.Errorf("details with %q render a <%s%s> element in the Temporal UI:\n%s\n%s", h, m[1], m[2], md, out)
+			}
+		}
+	}
+}
