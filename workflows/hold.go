@@ -834,6 +834,10 @@ func (r *run) validateExtend(req ExtendRequest, now time.Time) error {
 		return fmt.Errorf("the containment of step %s is being released; contain it again if it is still needed", req.Step)
 	case req.By <= 0:
 		return fmt.Errorf("extension must be a positive duration")
+	case req.By > playbook.MaxContainFor:
+		// The API refuses it first; an API of an earlier release did not.
+		// A refused Update is not in the history: replay is unchanged.
+		return fmt.Errorf("an extension by %s is longer than %s, the longest extension: extend again before it falls due if the containment is still needed", req.By, playbook.MaxContainFor)
 	case req.User == "":
 		return fmt.Errorf("an extension needs the user who asks for it")
 	}

@@ -852,9 +852,11 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusBadRequest, "Malformed request", strings.Join(missing, ", ")+" required: the body is {\"step\": \"block\", \"by\": \"4h\"}")
 		return
 	}
-	by, err := playbook.ParseDuration(req.By)
-	if err != nil || by <= 0 {
-		problem.Respond(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("by: %q is not a positive duration; use e.g. 30m, 4h or 2d", req.By))
+	// At most playbook.MaxContainFor at a time: an extension is a human
+	// re-confirming the containment for a while, not a hold for good.
+	by, err := playbook.ParseExtension(req.By)
+	if err != nil {
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", "by: "+err.Error())
 		return
 	}
 	user, ok := s.actor(w, r, req.User)

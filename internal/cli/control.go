@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"maps"
 	"net/url"
@@ -88,12 +89,31 @@ func rollbackCommand() command {
 const extendUsage = `Usage: riposte extend RUN STEP DURATION [--as USER]
 
 Extends a time-boxed containment (a step with contain_for) by DURATION
-(e.g. 4h) before its undo releases it.`
+(e.g. 4h; at most 30d at a time) before its undo releases it.`
 
 func extendCommand() command {
 	return command{name: "extend", summary: "Extend a time-boxed containment", usage: extendUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs, f, as := asUserFlags("extend", extendUsage, s, "who extends")
+			// A negative duration (-4h) is no flag: the flag parser
+			// would answer "flag provided but not defined: -4h".
+			for i := 0; i < len(args); i++ {
+				a := args[i]
+				if a == "--" {
+					break
+				}
+				if name, _ := strings.CutPrefix(strings.TrimPrefix(a, "-"), "-"); strings.HasPrefix(a, "-") && !strings.Contains(name, "=") {
+					if fl := fs.Lookup(name); fl != nil && !isBoolFlag(fl) {
+						i++ // its value: --timeout -5s is the flag's to refuse
+						continue
+					}
+				}
+				if len(a) > 1 && a[0] == '-' && a[1] >= '0' && a[1] <= '9' {
+					_, err := playbook.ParseExtension(a)
+					fmt.Fprintf(s.Err, "riposte extend: %v\n", err)
+					return 2
+				}
+			}
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -102,8 +122,10 @@ func extendCommand() command {
 				fmt.Fprintf(s.Err, "riposte extend: got %d argument(s), want RUN STEP DURATION; usage: riposte extend RUN STEP DURATION [--as USER] (riposte holds lists what can be extended)\n", len(pos))
 				return 2
 			}
-			if by, err := playbook.ParseDuration(pos[2]); err != nil || by <= 0 {
-				fmt.Fprintf(s.Err, "riposte extend: %q is not a positive duration; use e.g. 30m, 4h or 2d\n", pos[2])
+			// The API refuses the same (playbook.ParseExtension): said
+			// here before any call.
+			if _, err := playbook.ParseExtension(pos[2]); err != nil {
+				fmt.Fprintf(s.Err, "riposte extend: %v\n", err)
 				return 2
 			}
 			body, _ := json.Marshal(api.ExtendRequest{Step: pos[1], By: pos[2], User: *as})
@@ -185,4 +207,10 @@ func inheritedTargets(h api.InheritedHoldLeft) string {
 		out = append(out, summarize(t, 120))
 	}
 	return strings.Join(out, ", ")
+}
+
+// isBoolFlag reports whether fl takes no value (--insecure-http).
+func isBoolFlag(fl *flag.Flag) bool {
+	b, ok := fl.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

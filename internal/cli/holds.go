@@ -62,7 +62,7 @@ func printHolds(w io.Writer, holds []api.ActiveHold, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RELEASES AT\tIN\tRUN\tPLAYBOOK\tSTEP\tUNDO\tEXTENSIONS")
 	for _, h := range holds {
-		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), h.Until.Sub(now).Round(time.Second),
+		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\n", h.Until.Local().Format("2006-01-02 15:04:05 MST"), timeLeft(h.Until, now),
 			h.WorkflowID, h.Playbook, dash(h.Step), dash(h.Undo), slackapp.ExtensionCount(h.Hold))
 	}
 	_ = tw.Flush()
@@ -140,4 +140,31 @@ func uiLinksCommand() command {
 			}
 			return 0
 		}}
+}
+
+// timeLeft is how long until t, to the second: in days from two days on
+// ("317745d2h30m5s"), where Go's duration would saturate at about 292
+// years and print "2562047h47m16.85s" for a hold far away.
+func timeLeft(t, now time.Time) string {
+	d := t.Sub(now)
+	if d > -48*time.Hour && d < 48*time.Hour {
+		return d.Round(time.Second).String()
+	}
+	// Whole seconds from the Unix times: exact where Sub saturates.
+	secs := t.Unix() - now.Unix()
+	switch ns := t.Nanosecond() - now.Nanosecond(); {
+	case ns >= 5e8:
+		secs++
+	case ns <= -5e8:
+		secs--
+	}
+	sign := ""
+	if secs < 0 {
+		sign, secs = "-", -secs
+	}
+	out := fmt.Sprintf("%s%dd", sign, secs/86400)
+	if rest := playbook.Duration(time.Duration(secs%86400) * time.Second); rest > 0 {
+		out += rest.String()
+	}
+	return out
 }

@@ -290,7 +290,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		}
 	}
 	for _, h := range d.Holds {
-		line := holdLine(h)
+		line := holdLine(h, time.Now())
 		if d.ClosedAt != nil && h.ReleasedAt == nil {
 			// No code of an ended run releases its holds: cancelled
 			// (noted so by the run), terminated or timed out.
@@ -373,7 +373,7 @@ func printRun(w io.Writer, d *api.RunDetail) {
 }
 
 // holdLine describes one time-boxed containment and its release.
-func holdLine(h workflows.Hold) string {
+func holdLine(h workflows.Hold, now time.Time) string {
 	switch {
 	case h.ReleasedAt != nil && h.Error != "":
 		return sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, stamp(*h.ReleasedAt), h.Error)
@@ -381,7 +381,7 @@ func holdLine(h workflows.Hold) string {
 		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, stamp(*h.ReleasedAt))
 	}
 	return sprintLine("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
-		stamp(h.Until), time.Until(h.Until).Round(time.Second), h.Step)
+		stamp(h.Until), timeLeft(h.Until, now), h.Step)
 }
 
 // printFinding shows the run's current finding view (as later records of
@@ -577,7 +577,7 @@ func followRun(ctx context.Context, c *apiClient, id string, interval, retryFor 
 			var hs, keys []string
 			for _, h := range d.Holds {
 				if h.ReleasedAt == nil {
-					hs = append(hs, sprintLine("%s released (%s) at %s, in %s", h.Step, h.Undo, stamp(h.Until), time.Until(h.Until).Round(time.Second)))
+					hs = append(hs, sprintLine("%s released (%s) at %s, in %s", h.Step, h.Undo, stamp(h.Until), timeLeft(h.Until, time.Now())))
 					keys = append(keys, h.Step+"@"+h.Until.String())
 				}
 			}

@@ -469,6 +469,11 @@ func (v *validator) step(cs *CStep, path string, ids map[string]int, vars []Var)
 	if st.ContainFor != 0 && cs.Action != nil && cs.Action.Risk != catalog.RiskContain {
 		v.errorf(path+".contain_for", "%s.contain_for: action %s is not a contain action (risk %s), so there is nothing to release", path, cs.Action.Name, cs.Action.Risk)
 	}
+	// A time box of months or centuries is none: past MaxContainFor a
+	// human extends it again. A stored version keeps its hold.
+	if st.ContainFor > MaxContainFor && !v.pb.stored {
+		v.errorf(path+".contain_for", "%s.contain_for: %s is longer than %s, the longest time-boxed containment; set at most %s (riposte extend prolongs a hold, by at most %s at a time), or drop contain_for to leave the containment in place", path, st.ContainFor, MaxContainFor, MaxContainFor, MaxContainFor)
+	}
 	// An undo that does nothing (core.noop: revoked sessions, a generic
 	// HTTP request) releases nothing: the hold would read "released" while
 	// the containment stays. A stored version keeps it (LoadStored), so a

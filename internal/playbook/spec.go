@@ -181,7 +181,10 @@ func (p *Playbook) Step(id string) (*Step, bool) {
 	return nil, false
 }
 
-var durationRe = regexp.MustCompile(durationPattern)
+var (
+	durationRe = regexp.MustCompile(durationPattern)
+	zeroRe     = regexp.MustCompile(zeroPattern)
+)
 
 // Duration is a time.Duration written as "30s", "2m", "4h" or "1d".
 type Duration time.Duration
@@ -233,6 +236,33 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	*d = v
 	return nil
+}
+
+// MaxContainFor is the longest time box: the longest contain_for a playbook
+// may set, and the longest one extension (riposte extend, POST
+// /v1/runs/{id}/extend) may add. A containment held longer is re-confirmed
+// by a human extending it again; one meant to stay has no contain_for.
+const MaxContainFor = Duration(30 * 24 * time.Hour)
+
+// ParseExtension reads the duration of an extension: a positive duration of
+// at most MaxContainFor. Its error says what is wrong (negative, zero, too
+// large, not a duration) and quotes s; callers prefix the field.
+func ParseExtension(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	d, err := ParseDuration(s)
+	switch {
+	case strings.HasPrefix(s, "-") && (err == nil || durationRe.MatchString(s[1:])):
+		return 0, fmt.Errorf("%q is negative: an extension moves the release later, by a positive duration such as 4h (at most %s)", s, MaxContainFor)
+	case err == nil && d <= 0, err != nil && zeroRe.MatchString(s):
+		return 0, fmt.Errorf("%q is zero: give a positive duration such as 4h (at most %s)", s, MaxContainFor)
+	case err == nil && d > MaxContainFor, err != nil && durationRe.MatchString(s):
+		// A written duration that does not parse is past what a Go
+		// duration holds (about 292 years).
+		return 0, fmt.Errorf("%q is longer than %s, the longest extension: extend again before it falls due if the containment is still needed", s, MaxContainFor)
+	case err != nil:
+		return 0, fmt.Errorf("%q is not a duration; use e.g. 30m, 4h or 2d (at most %s)", s, MaxContainFor)
+	}
+	return d, nil
 }
 
 // ParseDuration reads "90s", "2m", "1h30m", "4h" or "2d". Durations must be

@@ -1,0 +1,81 @@
+package playbook_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/playbook"
+)
+
+// contain_for is a time box: a hold of years is no box at all. The
+// longest contain_for a playbook may set is MaxContainFor (30d), the same
+// bound as one extension (riposte extend): a longer one is refused,
+// naming the limit. A version an earlier release stored keeps its hold.
+func TestContainForLongerThanTheMaximumIsRefused(t *testing.T) {
+	src := func(d string) []byte {
+		return []byte(`apiVersion: riposte/v1
+name: long-hold
+version: 1
+trigger: {when: 'true'}
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: 203.0.113.7}
+    approval: auto
+    contain_for: ` + d + "\n")
+	}
+	for _, d := range []string{"31d", "721h", "2562047h"} {
+		_, diags := playbook.LoadBytes("long-hold.yaml", src(d), activities.Catalog())
+		found := false
+		for _, dg := range diags {
+			if strings.Contains(dg.Message, "contain_for") && strings.Contains(dg.Message, "30d") && !dg.IsWarning() {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("contain_for: %s accepted, or refused without naming the 30d maximum (diagnostics %v)", d, diags)
+		}
+		if _, diags := playbook.LoadStored("long-hold.yaml", src(d), activities.Catalog()); len(diags) > 0 {
+			t.Errorf("stored version with contain_for %s refused: %v", d, diags)
+		}
+	}
+	for _, d := range []string{"30d", "720h", "4h"} {
+		if _, diags := playbook.LoadBytes("long-hold.yaml", src(d), activities.Catalog()); len(diags) > 0 {
+			t.Errorf("contain_for: %s refused: %v", d, diags)
+		}
+	}
+	if playbook.MaxContainFor.D() != 30*24*time.Hour {
+		t.Errorf("MaxContainFor = %s, the docs say 30d", playbook.MaxContainFor)
+	}
+}
+
+// ParseExtension reads the duration of an extension (riposte extend, POST
+// /v1/runs/{id}/extend) and says what is wrong with a bad one: negative,
+// zero, too large (also past what a Go duration holds), not a duration.
+func TestParseExtensionSaysWhatIsWrong(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"-4h", "negative"},
+		{"-2d", "negative"},
+		{"0s", "zero"},
+		{"0d", "zero"},
+		{"31d", "longer than 30d"},
+		{"2562047h", "longer than 30d"},
+		{"3000000h", "longer than 30d"},
+		{"99999999999999999999d", "longer than 30d"},
+		{"forever", "not a duration"},
+		{"4x", "not a duration"},
+		{"", "not a duration"},
+	} {
+		_, err := playbook.ParseExtension(tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("ParseExtension(%q) = %v, want an error saying %q", tc.in, err, tc.want)
+		}
+	}
+	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "720h": 720 * time.Hour, "4h": 4 * time.Hour, "90s": 90 * time.Second} {
+		if got, err := playbook.ParseExtension(in); err != nil || got.D() != want {
+			t.Errorf("ParseExtension(%q) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+}
