@@ -11,7 +11,7 @@ import (
 )
 
 // The run refuses an extension out of bounds itself (the API refuses it
-// first): longer than playbook.MaxContainFor (30d) at a time, as sent
+// first): longer than playbook.MaxContainFor (365d) at a time, as sent
 // sealed by an API of an earlier release during an upgrade; a negative one
 // does not even decode (playbook.Duration).
 // The release stays at 4h. A refused Update is not in the history, so
@@ -27,7 +27,7 @@ func TestExtendOutOfBoundsRefusedByTheRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(errs) != 3 || !strings.Contains(errs[0], "positive") || !strings.Contains(errs[1], "longer than 30d") || !strings.Contains(errs[2], "longer than 30d") {
+	if len(errs) != 3 || !strings.Contains(errs[0], "positive") || !strings.Contains(errs[1], "longer than 365d") || !strings.Contains(errs[2], "longer than 365d") {
 		t.Errorf("refusals = %q", errs)
 	}
 	if len(res.Holds) != 1 || len(res.Holds[0].Extensions) != 0 || res.Holds[0].ReleasedAt == nil {

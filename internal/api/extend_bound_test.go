@@ -15,7 +15,7 @@ import (
 )
 
 // An extension is a human re-confirming a containment for a while: at most
-// 30d at a time (playbook.MaxContainFor, the longest contain_for too). The
+// 365d at a time (playbook.MaxContainFor, the longest contain_for too). The
 // API refused "3000000h" as "not a positive duration" (it is too large),
 // accepted "2562047h" (a hold until the year 2896) and said nothing
 // specific of "-4h". Each is a 400 saying what is wrong, naming the limit;
@@ -30,9 +30,9 @@ func TestExtendOutOfBoundsIsRefusedNamingTheLimit(t *testing.T) {
 	c := mocks.NewClient(t) // no UpdateWorkflow expected but the last
 	srv.Temporal = c
 	for _, tc := range []struct{ by, want string }{
-		{"2562047h", `by: "2562047h" is longer than 30d`},
-		{"3000000h", `by: "3000000h" is longer than 30d`},
-		{"31d", `by: "31d" is longer than 30d`},
+		{"2562047h", `by: "2562047h" is longer than 365d`},
+		{"3000000h", `by: "3000000h" is longer than 365d`},
+		{"366d", `by: "366d" is longer than 365d`},
 		{"-4h", `by: "-4h" is negative`},
 		{"0s", `by: "0s" is zero`},
 		{"forever", `by: "forever" is not a duration; use e.g. 30m, 4h or 2d`},
@@ -48,10 +48,10 @@ func TestExtendOutOfBoundsIsRefusedNamingTheLimit(t *testing.T) {
 	h := mocks.NewWorkflowUpdateHandle(t)
 	c.On("UpdateWorkflow", mock.Anything, mock.MatchedBy(func(o client.UpdateWorkflowOptions) bool {
 		req, ok := o.Args[0].(workflows.ExtendRequest)
-		return ok && o.WorkflowID == "w1" && req.By.String() == "30d"
+		return ok && o.WorkflowID == "w1" && req.By.String() == "365d"
 	})).Return(h, nil).Once()
 	h.On("Get", mock.Anything, mock.Anything).Return(nil).Once()
-	if got := serve(srv.Handler(), post("/v1/runs/w1/extend", "Bearer "+toks["approver"], `{"step":"isolate","by":"30d"}`)); got.code != http.StatusOK {
-		t.Errorf("by 30d: %d %s; want 200", got.code, got.body)
+	if got := serve(srv.Handler(), post("/v1/runs/w1/extend", "Bearer "+toks["approver"], `{"step":"isolate","by":"365d"}`)); got.code != http.StatusOK {
+		t.Errorf("by 365d: %d %s; want 200", got.code, got.body)
 	}
 }

@@ -89,7 +89,7 @@ func rollbackCommand() command {
 const extendUsage = `Usage: riposte extend RUN STEP DURATION [--as USER]
 
 Extends a time-boxed containment (a step with contain_for) by DURATION
-(e.g. 4h; at most 30d at a time) before its undo releases it.`
+(e.g. 4h; at most 365d at a time) before its undo releases it.`
 
 func extendCommand() command {
 	return command{name: "extend", summary: "Extend a time-boxed containment", usage: extendUsage,

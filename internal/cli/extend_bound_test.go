@@ -14,7 +14,7 @@ import (
 // riposte extend says what is wrong with a duration: "-4h" used to answer
 // Go's "flag provided but not defined: -4h", "3000000h" "not a positive
 // duration" (it is too large), and "2562047h" was sent (a hold until the
-// year 2896). An extension is at most 30d (the API refuses more too).
+// year 2896). An extension is at most 365d (the API refuses more too).
 func TestExtendSaysWhatIsWrongWithTheDuration(t *testing.T) {
 	t.Setenv("RIPOSTE_USER", "")
 	for _, tc := range []struct {
@@ -23,8 +23,8 @@ func TestExtendSaysWhatIsWrongWithTheDuration(t *testing.T) {
 	}{
 		{[]string{"RUN", "block", "-4h", "--as", "U1"}, `"-4h" is negative`},
 		{[]string{"--as", "U1", "RUN", "block", "-2d"}, `"-2d" is negative`},
-		{[]string{"RUN", "block", "3000000h", "--as", "U1"}, `"3000000h" is longer than 30d`},
-		{[]string{"RUN", "block", "2562047h", "--as", "U1"}, `"2562047h" is longer than 30d`},
+		{[]string{"RUN", "block", "3000000h", "--as", "U1"}, `"3000000h" is longer than 365d`},
+		{[]string{"RUN", "block", "2562047h", "--as", "U1"}, `"2562047h" is longer than 365d`},
 		{[]string{"RUN", "block", "0s", "--as", "U1"}, `"0s" is zero`},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"extend", "--api", "http://127.0.0.1:1"}, tc.args...)...)

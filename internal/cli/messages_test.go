@@ -78,7 +78,7 @@ func TestExtendMessages(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"RUN", "block", "4x", "--as", "U1"}, `"4x" is not a duration; use e.g. 30m, 4h or 2d (at most 30d)`},
+		{[]string{"RUN", "block", "4x", "--as", "U1"}, `"4x" is not a duration; use e.g. 30m, 4h or 2d (at most 365d)`},
 		{[]string{"RUN", "4h", "--as", "U1"}, "got 2 argument(s), want RUN STEP DURATION"},
 	} {
 		t.Setenv("RIPOSTE_USER", "")

@@ -10,7 +10,7 @@ import (
 )
 
 // contain_for is a time box: a hold of years is no box at all. The
-// longest contain_for a playbook may set is MaxContainFor (30d), the same
+// longest contain_for a playbook may set is MaxContainFor (365d), the same
 // bound as one extension (riposte extend): a longer one is refused,
 // naming the limit. A version an earlier release stored keeps its hold.
 func TestContainForLongerThanTheMaximumIsRefused(t *testing.T) {
@@ -26,28 +26,28 @@ steps:
     approval: auto
     contain_for: ` + d + "\n")
 	}
-	for _, d := range []string{"31d", "721h", "2562047h"} {
+	for _, d := range []string{"366d", "8761h", "2562047h"} {
 		_, diags := playbook.LoadBytes("long-hold.yaml", src(d), activities.Catalog())
 		found := false
 		for _, dg := range diags {
-			if strings.Contains(dg.Message, "contain_for") && strings.Contains(dg.Message, "30d") && !dg.IsWarning() {
+			if strings.Contains(dg.Message, "contain_for") && strings.Contains(dg.Message, "365d") && !dg.IsWarning() {
 				found = true
 			}
 		}
 		if !found {
-			t.Errorf("contain_for: %s accepted, or refused without naming the 30d maximum (diagnostics %v)", d, diags)
+			t.Errorf("contain_for: %s accepted, or refused without naming the 365d maximum (diagnostics %v)", d, diags)
 		}
 		if _, diags := playbook.LoadStored("long-hold.yaml", src(d), activities.Catalog()); len(diags) > 0 {
 			t.Errorf("stored version with contain_for %s refused: %v", d, diags)
 		}
 	}
-	for _, d := range []string{"30d", "720h", "4h"} {
+	for _, d := range []string{"365d", "8760h", "90d", "4h"} {
 		if _, diags := playbook.LoadBytes("long-hold.yaml", src(d), activities.Catalog()); len(diags) > 0 {
 			t.Errorf("contain_for: %s refused: %v", d, diags)
 		}
 	}
-	if playbook.MaxContainFor.D() != 30*24*time.Hour {
-		t.Errorf("MaxContainFor = %s, the docs say 30d", playbook.MaxContainFor)
+	if playbook.MaxContainFor.D() != 365*24*time.Hour {
+		t.Errorf("MaxContainFor = %s, the docs say 365d", playbook.MaxContainFor)
 	}
 }
 
@@ -60,10 +60,10 @@ func TestParseExtensionSaysWhatIsWrong(t *testing.T) {
 		{"-2d", "negative"},
 		{"0s", "zero"},
 		{"0d", "zero"},
-		{"31d", "longer than 30d"},
-		{"2562047h", "longer than 30d"},
-		{"3000000h", "longer than 30d"},
-		{"99999999999999999999d", "longer than 30d"},
+		{"366d", "longer than 365d"},
+		{"2562047h", "longer than 365d"},
+		{"3000000h", "longer than 365d"},
+		{"99999999999999999999d", "longer than 365d"},
 		{"forever", "not a duration"},
 		{"4x", "not a duration"},
 		{"", "not a duration"},
@@ -73,7 +73,7 @@ func TestParseExtensionSaysWhatIsWrong(t *testing.T) {
 			t.Errorf("ParseExtension(%q) = %v, want an error saying %q", tc.in, err, tc.want)
 		}
 	}
-	for in, want := range map[string]time.Duration{"30d": 30 * 24 * time.Hour, "720h": 720 * time.Hour, "4h": 4 * time.Hour, "90s": 90 * time.Second} {
+	for in, want := range map[string]time.Duration{"365d": 365 * 24 * time.Hour, "720h": 720 * time.Hour, "4h": 4 * time.Hour, "90s": 90 * time.Second} {
 		if got, err := playbook.ParseExtension(in); err != nil || got.D() != want {
 			t.Errorf("ParseExtension(%q) = %v, %v; want %v", in, got, err, want)
 		}

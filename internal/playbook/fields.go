@@ -128,7 +128,7 @@ func newFormat() *format {
 		{name: "on_failure", kind: kString, enum: []string{OnFailureAbort, OnFailureContinue}, doc: "abort (default) ends the run; continue carries on."},
 		{name: "always", kind: kBool, doc: "Run whatever happened upstream (denied, failed, skipped steps, an aborted run), once its needs have finished; its `if` still decides. For tickets, pages, notifications."},
 		{name: "approval", kind: kApproval, obj: f.approval, doc: "Human gate, or `auto`."},
-		{name: "contain_for", kind: kDuration, doc: "Release the containment with its undo action after this long (at most 30d), unless extended. Not for an action whose undo is core.noop (nothing would be released)."},
+		{name: "contain_for", kind: kDuration, doc: "Release the containment with its undo action after this long (at most 365d), unless extended. Not for an action whose undo is core.noop (nothing would be released)."},
 	}}
 	f.playbook = &object{name: "playbook", doc: "A Riposte playbook (riposte/v1).", fields: []field{
 		{name: "apiVersion", kind: kString, required: true, enum: []string{APIVersion}, doc: "Always riposte/v1."},

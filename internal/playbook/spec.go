@@ -242,7 +242,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // may set, and the longest one extension (riposte extend, POST
 // /v1/runs/{id}/extend) may add. A containment held longer is re-confirmed
 // by a human extending it again; one meant to stay has no contain_for.
-const MaxContainFor = Duration(30 * 24 * time.Hour)
+const MaxContainFor = Duration(365 * 24 * time.Hour)
 
 // ParseExtension reads the duration of an extension: a positive duration of
 // at most MaxContainFor. Its error says what is wrong (negative, zero, too

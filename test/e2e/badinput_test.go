@@ -197,7 +197,7 @@ func badInputCases() []badInput {
 		pb("wrong-type", edit(basePlaybook, "version: 1", `version: "one"`)),
 		pb("duplicate-step-id", basePlaybook+"  - id: lookup\n    action: core.noop\n"),
 		pb("unknown-action", edit(basePlaybook, "action: core.log", "action: core.lgo")),
-		pb("contain-for-too-long", basePlaybook+"  - id: isolate\n    action: crowdstrike.contain_host\n    with: {hostname: \"${{ detection.device.hostname }}\"}\n    approval: auto\n    contain_for: 90d\n"),
+		pb("contain-for-too-long", basePlaybook+"  - id: isolate\n    action: crowdstrike.contain_host\n    with: {hostname: \"${{ detection.device.hostname }}\"}\n    approval: auto\n    contain_for: 400d\n"),
 		pb("unknown-param", edit(basePlaybook, `output.host }}"}`, `output.host }}", levle: warn}`)),
 		pb("missing-param", edit(basePlaybook, `with: {message: "looked up ${{ steps.lookup.output.host }}"}`, `with: {level: warn}`)),
 		pb("wrongly-typed-param", edit(edit(basePlaybook, "action: core.log", "action: core.fail"), `with: {message: "looked up ${{ steps.lookup.output.host }}"}`, `with: {message: "drill", retryable: "yes"}`)),
