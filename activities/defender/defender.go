@@ -177,6 +177,12 @@ func defenderAct(ctx context.Context, c *connector.Conn, isolate bool) (map[stri
 	if err := c.DecodeJSON(resp, &a); err != nil {
 		return nil, wrap(err)
 	}
+	if strings.TrimSpace(a.ID) == "" {
+		// Defender answers 201 with the MachineAction created, id included
+		// ("Isolate machine", "Release device from isolation"): without it
+		// the answer is someone else's, and no action is known to follow.
+		return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d without a machine action id (%s); check base_url and any proxy", c.Where(), resp.Status, connector.Snippet(resp.Body))))
+	}
 	out["action_id"], out["status"] = a.ID, a.Status
 	c.LogAction("sent machine action", "hostname", host, "machine_id", m.ID, "type", kind, "action_id", a.ID)
 	return out, nil
@@ -234,6 +240,12 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 			name := strings.ToLower(m.ComputerDNSName)
 			if name != strings.ToLower(host) && !strings.HasPrefix(name, strings.ToLower(host)+".") {
 				continue
+			}
+			if strings.TrimSpace(m.ID) == "" {
+				// Every machine of "List machines API" has its id, which
+				// every action is sent to: an entry without one is not a
+				// machine to act on (/api/machines//isolate).
+				return defMachine{}, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with machine %s without an id (%s); check base_url and any proxy", c.Where(), resp.Status, m.ComputerDNSName, connector.Snippet(resp.Body)))
 			}
 			if best := latest[name]; best == nil || parseMSTime(m.LastSeen).After(parseMSTime(best.LastSeen)) {
 				latest[name] = m
