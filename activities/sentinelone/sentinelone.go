@@ -190,7 +190,16 @@ func s1FindAgent(ctx context.Context, c *connector.Conn, host string) (*s1Agent,
 		}
 		for i := range list.Data {
 			a := list.Data[i]
-			if strings.EqualFold(a.ComputerName, host) && (agent == nil || s1Newer(a.LastActiveDate, agent.LastActiveDate)) {
+			if !strings.EqualFold(a.ComputerName, host) {
+				continue
+			}
+			if strings.TrimSpace(a.ID) == "" {
+				// Every agent of "Get Agents" has its id, and actions are
+				// filtered by it: a record without one is not an agent to
+				// act on (a proxy's JSON, a base_url that is not the console).
+				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s answered HTTP %d with agent %s without an id (%s); check base_url and any proxy", c.Where(), resp.Status, a.ComputerName, connector.Snippet(resp.Body)))
+			}
+			if agent == nil || s1Newer(a.LastActiveDate, agent.LastActiveDate) {
 				agent = &a
 			}
 		}
