@@ -378,6 +378,13 @@ func csFindHost(ctx context.Context, c *connector.Conn, host string) (csDevice, 
 				if !strings.EqualFold(dev.Hostname, host) {
 					continue
 				}
+				if strings.TrimSpace(dev.DeviceID) == "" {
+					// GetDeviceDetailsV2 lists every device with its
+					// device_id, the id an action is sent for: one without
+					// it is not a device to act on (a proxy's JSON, a
+					// base_url that is not the API).
+					return csDevice{}, 0, connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s listed device %s without a device_id; check base_url and any proxy", c.Where(), dev.Hostname))
+				}
 				n++
 				if best == nil || csNewer(dev.LastSeen, best.LastSeen) {
 					best = &dev
