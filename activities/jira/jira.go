@@ -256,6 +256,12 @@ func jiraCreateIssue(ctx context.Context, c *connector.Conn) (map[string]any, er
 		if err != nil {
 			return nil, wrap(err)
 		}
+		if is != nil && strings.TrimSpace(is.Key) == "" {
+			// Jira lists every issue it finds with its id, key and self
+			// (search/jql, bulkfetch): one without a key is someone else's
+			// answer, and no ticket is known.
+			return nil, wrap(connector.NewFailure(connector.KindVendorError, fmt.Sprintf("%s found an issue labelled %s without an issue key (id %q); check base_url and any proxy", c.Where(), marker, is.ID)))
+		}
 		if is != nil {
 			out["id"], out["key"], out["self"], out["url"], out["already"] = is.ID, is.Key, is.Self, c.BaseURL()+"/browse/"+is.Key, true
 			c.LogAction("issue already created by this step", "key", is.Key)
