@@ -16,8 +16,9 @@ import (
 
 // A retried create first searches for the issue carrying the step's label
 // (GET /rest/api/3/search/jql). Jira lists each issue found with its id,
-// key and self ("Search for issues using JQL enhanced search (GET)", 200
-// example: {"id":"10002","key":"ED-1","self":…,"fields":{…}}). An issue
+// key and self ("Search for issues using JQL enhanced search (GET)": 200
+// SearchAndReconcileResults, issues[] of {expand, fields, id, key, self};
+// testdata/README.md). An issue
 // found without its key (a proxy's JSON, a base_url that is not the site)
 // is no ticket anyone can open: the step fails saying so, instead of
 // reporting the issue already created (already: true) with key "" and url
