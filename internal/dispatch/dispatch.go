@@ -180,14 +180,24 @@ func WorkflowID(pb string, det intake.Detection) string {
 	return pb + ":" + det.Key()
 }
 
+// warnings are the intake's warnings of a detection, then what its view
+// left out (finding.BuildNoting): nothing is dropped without a word.
+func warnings(idx int, det intake.Detection, notes []finding.Note) []intake.FieldError {
+	out := intake.Warnings(idx, det)
+	for _, n := range notes {
+		out = append(out, intake.FieldError{Index: idx, Path: n.Path, Message: n.Message})
+	}
+	return out
+}
+
 // Dispatch evaluates every playbook's trigger and starts the matching runs.
 // An error means Temporal could not be reached; per-playbook trigger errors
 // are reported in the outcome.
 func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection, opts Options) (Outcome, error) {
-	view := finding.Build(det, d.Finding)
+	view, notes := finding.BuildNoting(det, d.Finding)
 	state, _ := view["state"].(string)
 	out := Outcome{Index: idx, DetectionID: det.UID(), Matched: []Match{}, Confidence: view["confidence"],
-		Entities: finding.Counts(view), State: state, Warnings: intake.Warnings(idx, det)}
+		Entities: finding.Counts(view), State: state, Warnings: warnings(idx, det, notes)}
 	set := d.set.Load()
 	if set == nil {
 		return out, nil

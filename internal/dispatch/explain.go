@@ -34,8 +34,8 @@ type PlaybookExplanation struct {
 
 // Explain evaluates every playbook's trigger on the detection.
 func (d *Dispatcher) Explain(idx int, det intake.Detection) Explanation {
-	view := finding.Build(det, d.Finding)
-	out := Explanation{Index: idx, DetectionID: det.UID(), Finding: view, Warnings: intake.Warnings(idx, det), Playbooks: []PlaybookExplanation{}}
+	view, notes := finding.BuildNoting(det, d.Finding)
+	out := Explanation{Index: idx, DetectionID: det.UID(), Finding: view, Warnings: warnings(idx, det, notes), Playbooks: []PlaybookExplanation{}}
 	set := d.set.Load()
 	if set == nil {
 		return out

@@ -15,11 +15,27 @@ type builder struct {
 	cfg   Config
 	seen  map[string]map[string]bool
 	lists map[string][]any
+	// What the view leaves out, for BuildNoting: the distinct values of
+	// each list beyond MaxEntities, the values longer than MaxValueLen,
+	// and the first unmapped object below maxDepth.
+	over map[string]map[string]bool
+	long map[string][]longValue
+	deep string
+}
+
+// longValue is a value too long for the view.
+type longValue struct {
+	size   int
+	source string
 }
 
 func (b *builder) add(kind, value, source string, extra map[string]any) {
 	value = strings.TrimSpace(value)
-	if value == "" || len(value) > 2048 {
+	if value == "" {
+		return
+	}
+	if len(value) > MaxValueLen {
+		b.long[kind] = append(b.long[kind], longValue{len(value), source})
 		return
 	}
 	key := value
@@ -30,7 +46,14 @@ func (b *builder) add(kind, value, source string, extra map[string]any) {
 	if b.seen[kind] == nil {
 		b.seen[kind] = map[string]bool{}
 	}
-	if b.seen[kind][key] || len(b.lists[kind]) >= MaxEntities {
+	if b.seen[kind][key] {
+		return
+	}
+	if len(b.lists[kind]) >= MaxEntities {
+		if b.over[kind] == nil {
+			b.over[kind] = map[string]bool{}
+		}
+		b.over[kind][key] = true
 		return
 	}
 	b.seen[kind][key] = true
@@ -341,6 +364,9 @@ func (b *builder) resources(v any, p string) {
 // values of keys that name an entity.
 func (b *builder) unmapped(m map[string]any, p string, depth int) {
 	if depth > maxDepth {
+		if b.deep == "" && len(m) > 0 {
+			b.deep = p
+		}
 		return
 	}
 	for _, k := range slices.Sorted(maps.Keys(m)) {
@@ -400,4 +426,28 @@ func pathKey(prefix, k string) string {
 		return prefix + "." + k
 	}
 	return prefix + "[" + strconv.Quote(k) + "]"
+}
+
+// notes says what the view left out (see BuildNoting), lists in the
+// order of EntityKinds.
+func (b *builder) notes() []Note {
+	var out []Note
+	for _, k := range EntityKinds {
+		if n := len(b.over[k]); n > 0 {
+			out = append(out, Note{Message: fmt.Sprintf("%s: %d entries, the view keeps the first %d (finding.%s; the detection keeps them all)",
+				k, len(b.lists[k])+n, MaxEntities, k)})
+		}
+		if long := b.long[k]; len(long) > 0 {
+			msg := fmt.Sprintf("%s: a value of %d bytes at %s is longer than the %d bytes the view keeps: left out of finding.%s (the detection keeps it)",
+				k, long[0].size, long[0].source, MaxValueLen, k)
+			if len(long) > 1 {
+				msg += fmt.Sprintf("; %d more such values", len(long)-1)
+			}
+			out = append(out, Note{Message: msg})
+		}
+	}
+	if b.deep != "" {
+		out = append(out, Note{Path: "unmapped", Message: fmt.Sprintf("read for entities to depth %d: %s and what it holds were not read", maxDepth, b.deep)})
+	}
+	return out
 }

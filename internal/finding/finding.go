@@ -119,10 +119,33 @@ var confidenceLabels = map[string]int{"low": 1, "medium": 2, "high": 3}
 
 // Build computes the view of one detection (a decoded JSON object).
 func Build(det map[string]any, cfg Config) map[string]any {
+	v, _ := build(det, cfg)
+	return v
+}
+
+// MaxValueLen bounds, in bytes, an entity value the view keeps.
+const MaxValueLen = 2048
+
+// Note says what the view left out of a detection: Path is the
+// detection's field it concerns ("" for the detection itself).
+type Note struct {
+	Path    string
+	Message string
+}
+
+// BuildNoting is Build, with what the view left out of the detection:
+// entries of a list beyond MaxEntities, values longer than MaxValueLen,
+// unmapped deeper than the walk reads. The view is Build's.
+func BuildNoting(det map[string]any, cfg Config) (map[string]any, []Note) {
+	v, b := build(det, cfg)
+	return v, b.notes()
+}
+
+func build(det map[string]any, cfg Config) (map[string]any, *builder) {
 	if cfg.ConfidenceIDs == nil && cfg.InternalNetworks == nil {
 		cfg = DefaultConfig()
 	}
-	b := &builder{cfg: cfg, seen: map[string]map[string]bool{}, lists: map[string][]any{}}
+	b := &builder{cfg: cfg, seen: map[string]map[string]bool{}, lists: map[string][]any{}, over: map[string]map[string]bool{}, long: map[string][]longValue{}}
 	fi := findingInfo(det)
 
 	v := map[string]any{}
@@ -196,7 +219,7 @@ func Build(det map[string]any, cfg Config) map[string]any {
 		}
 	}
 	v["ips"] = map[string]any{"all": all, "internal": orEmpty(internal), "external": orEmpty(external)}
-	return v
+	return v, b
 }
 
 // UnmappedText is the object an `unmapped` JSON text encodes (Amazon
