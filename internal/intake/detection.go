@@ -155,7 +155,23 @@ func (d Detection) Key() string {
 	if _, event := d.RuleOnlyUID(); event != "" {
 		uid += "\x00" + event
 	}
-	return makeKey(d.product(), uid)
+	return makeKey(d.keyProduct(), uid)
+}
+
+// keyProduct is the producer part of the key: metadata.product.name; a
+// product without a name (OCSF only recommends it) is told apart by its
+// vendor_name (else [UnknownProduct]) and its uid, so two such producers
+// sending the same finding uid do not share runs. Without a uid the value
+// is the one keys had before uid counted (running runs are found by it).
+func (d Detection) keyProduct() string {
+	if s := d.text("metadata", "product", "name"); s != "" {
+		return s
+	}
+	p := d.product()
+	if uid := d.text("metadata", "product", "uid"); uid != "" {
+		p += "\x00uid:" + uid
+	}
+	return p
 }
 
 // RuleOnlyUID reports whether the finding's uid is only its analytic's

@@ -99,11 +99,38 @@ func Warnings(idx int, d Detection) []FieldError {
 			out = append(out, FieldError{Index: idx, Path: "unmapped", Message: fmt.Sprintf("a text that is no JSON object (%s): not read for entities (unmapped is read as an object, or a JSON text of one)", describeValue(s))})
 		}
 	}
+	if w, ok := unnamedProduct(idx, d); ok {
+		out = append(out, w)
+	}
 	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
 		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", mdtext.Clip(v, maxEcho))})
 	}
 	return out
+}
+
+// unnamedProduct warns about an empty metadata.product.name: OCSF only
+// recommends it, but it names the producer in the dedup key, so the
+// warning says what tells the producer apart instead (Detection.Key).
+func unnamedProduct(idx int, d Detection) (FieldError, bool) {
+	if d.text("metadata", "product", "name") != "" {
+		return FieldError{}, false
+	}
+	vendor, uid := d.text("metadata", "product", "vendor_name"), d.text("metadata", "product", "uid")
+	var by []string
+	if vendor != "" {
+		by = append(by, fmt.Sprintf("metadata.product.vendor_name %q", mdtext.Clip(vendor, maxEcho)))
+	}
+	if uid != "" {
+		by = append(by, fmt.Sprintf("metadata.product.uid %q", mdtext.Clip(uid, maxEcho)))
+	}
+	msg := "is empty (OCSF recommends it; it names the producer in the dedup key): "
+	if len(by) == 0 {
+		msg += "with no vendor_name or uid either, findings of every such producer with the same finding uid are deduplicated to one run; name the product"
+	} else {
+		msg += "the producer is told apart by " + strings.Join(by, " and ")
+	}
+	return FieldError{Index: idx, Path: "metadata.product.name", Message: msg}, true
 }
 
 // knownOCSFVersion accepts 1.0.0-rc.2 through 1.8.x.
