@@ -66,6 +66,21 @@ func Compile(pb *Playbook, cat *catalog.Catalog, digest string) (*Compiled, Diag
 	return v.c, nil
 }
 
+// CompileStored compiles a playbook already accepted once, as LoadStored
+// does: a workflow's inline input (decoded from its history, where stored
+// is lost) was validated when its run started, perhaps by an earlier
+// release, and the refusals that only guard authoring (contain_for past
+// MaxContainFor, contain_for on an undo that does nothing, an empty if)
+// must not fail a run in flight. pb is not changed.
+func CompileStored(pb *Playbook, cat *catalog.Catalog, digest string) (*Compiled, Diagnostics) {
+	if pb == nil {
+		return Compile(pb, cat, digest)
+	}
+	cp := *pb
+	cp.stored = true
+	return Compile(&cp, cat, digest)
+}
+
 type validator struct {
 	pb    *Playbook
 	cat   *catalog.Catalog
