@@ -285,7 +285,9 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	}
 
 	// Slack.
-	if tok := os.Getenv("SLACK_BOT_TOKEN"); tok == "" {
+	// Trimmed as serve and the worker read it (slackapp.ConfigFromEnv): a
+	// token from a Secret or a file often ends with a newline.
+	if tok := slackapp.ConfigFromEnv().BotToken; tok == "" {
 		r.skip("slack", "SLACK_BOT_TOKEN not set: no Slack approvals")
 	} else {
 		api := strings.TrimRight(config.Env("SLACK_API_URL", "https://slack.com/api/"), "/")

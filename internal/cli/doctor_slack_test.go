@@ -71,3 +71,35 @@ func TestDoctorSlackChecksWorkspaceAndScopes(t *testing.T) {
 		t.Errorf("a good token: %q, want ok", l)
 	}
 }
+
+// A bot token read into SLACK_BOT_TOKEN from a Kubernetes Secret or a
+// file often ends with a newline. serve and the worker trim it
+// (slackapp.ConfigFromEnv), so Slack approvals work; doctor sent it as
+// read, Go's HTTP client refused the header, and doctor printed
+// "FAIL slack auth.test: … invalid header field value" for a setup that
+// works.
+func TestDoctorSlackTrimsTheBotTokenAsServeDoes(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	for _, k := range []string{"RIPOSTE_DECISION_KEY_FILE", "RIPOSTE_DECISION_KEYS", "RIPOSTE_NO_ENCRYPTION", "RIPOSTE_PLAYBOOK_STORE", "RIPOSTE_STICKY_CACHE", "SLACK_APP_TOKEN", "SLACK_ENTERPRISE_ID"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("SLACK_API_URL", fake.URL())
+	t.Setenv("SLACK_APP_ID", slackfake.AppID)
+	t.Setenv("SLACK_TEAM_ID", slackfake.TeamID)
+	for _, tok := range []string{slackfake.BotToken + "\n", slackfake.BotToken + "\r\n", "  " + slackfake.BotToken + " \n"} {
+		t.Setenv("SLACK_BOT_TOKEN", tok)
+		var out, errb bytes.Buffer
+		Main(context.Background(), []string{"doctor", "--temporal-address", "127.0.0.1:1", "--timeout", "1s", "--config", t.TempDir() + "/none.yaml"},
+			Streams{Out: &out, Err: &errb})
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, " slack ") {
+				line = l
+			}
+		}
+		if !strings.HasPrefix(line, "ok") {
+			t.Errorf("SLACK_BOT_TOKEN %q (whitespace around a good token): %q, want ok as serve takes it", tok, line)
+		}
+	}
+}
