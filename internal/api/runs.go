@@ -285,8 +285,9 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	}
 	var token []byte
 	if c := q.Get("cursor"); c != "" {
-		if token = decodeCursor(c); token == nil {
-			problem.Respond(w, http.StatusBadRequest, "Bad cursor", "cursor must be the next_cursor of a previous GET /v1/runs answer, as given (this one was changed or cut short when copied, or an API of an earlier release gave it: list again from the first page)")
+		var why string
+		if token, why = decodeCursor(f.Query(), c); token == nil {
+			problem.Respond(w, http.StatusBadRequest, "Bad cursor", why)
 			return
 		}
 	}
@@ -310,39 +311,62 @@ func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) {
 	if t := resp.GetNextPageToken(); len(t) > 0 && s.moreRuns(ctx, f.Query(), t, len(out), limit) {
 		// More runs match than this page: the next page is asked for with
 		// the same filters and ?cursor=next_cursor (Temporal's page token).
-		body.NextCursor = encodeCursor(t)
+		body.NextCursor = encodeCursor(f.Query(), t)
 	}
 	writeJSON(w, http.StatusOK, body)
 }
 
-// cursorSumLen is the length of the check sum a cursor carries before
-// Temporal's page token.
-const cursorSumLen = 8
+// cursorSumLen is the length of each of the two check sums a cursor
+// carries before Temporal's page token.
+const cursorSumLen = 4
 
 // encodeCursor wraps Temporal's page token as a cursor: base64url of a
-// check sum (the first bytes of the token's SHA-256) and the token. A
-// cursor mistyped or cut short when copied then fails the check
-// (decodeCursor) instead of reaching Temporal, which would list another
-// page without a word or wait until the request's deadline on a token it
-// cannot read.
-func encodeCursor(token []byte) string {
-	sum := sha256.Sum256(token)
-	return base64.RawURLEncoding.EncodeToString(append(sum[:cursorSumLen:cursorSumLen], token...))
+// check sum of the token, one of the listing's query (its filters) and
+// the token; each sum is the first bytes of a SHA-256. A cursor mistyped
+// or cut short when copied then fails the first check, and one given with
+// other filters the second (decodeCursor), instead of reaching Temporal,
+// which would list another page without a word (its page token is a
+// position in the listing, not bound to the query) or wait until the
+// request's deadline on a token it cannot read. The sums are keyed by
+// nothing: a cursor is the same whichever replica of riposte serve gave
+// it, and after a restart. They detect mistakes, they authorise nothing:
+// the page token only pages the query the caller may run anyway.
+func encodeCursor(query string, token []byte) string {
+	b := make([]byte, 0, 2*cursorSumLen+len(token))
+	b = append(b, tokenSum(token)...)
+	b = append(b, querySum(query, token)...)
+	return base64.RawURLEncoding.EncodeToString(append(b, token...))
 }
 
-// decodeCursor returns the page token of a cursor encodeCursor made, or
-// nil for any other string.
-func decodeCursor(c string) []byte {
+// decodeCursor returns the page token of a cursor encodeCursor made for
+// query, or nil and why for any other string.
+func decodeCursor(query, c string) ([]byte, string) {
+	const notGiven = "cursor must be the next_cursor of a previous GET /v1/runs answer, as given (this one was changed or cut short when copied, or an API of an earlier release gave it: list again from the first page)"
 	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil || len(b) <= cursorSumLen {
-		return nil
+	if err != nil || len(b) <= 2*cursorSumLen {
+		return nil, notGiven
 	}
-	token := b[cursorSumLen:]
+	token := b[2*cursorSumLen:]
+	if !bytes.Equal(b[:cursorSumLen], tokenSum(token)) {
+		return nil, notGiven
+	}
+	if !bytes.Equal(b[cursorSumLen:2*cursorSumLen], querySum(query, token)) {
+		return nil, "cursor was given by a listing with other filters: give the same playbook, status, mode (shadow), outcome and kind as the page it came from, or list again from the first page"
+	}
+	return token, ""
+}
+
+func tokenSum(token []byte) []byte {
 	sum := sha256.Sum256(token)
-	if !bytes.Equal(b[:cursorSumLen], sum[:cursorSumLen]) {
-		return nil
-	}
-	return token
+	return sum[:cursorSumLen]
+}
+
+func querySum(query string, token []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(query))
+	h.Write([]byte{0})
+	h.Write(token)
+	return h.Sum(nil)[:cursorSumLen]
 }
 
 // moreRuns reports whether a run is left after a page that came with a
