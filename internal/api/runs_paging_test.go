@@ -205,3 +205,41 @@ func TestRunsListingRefusesACursorOfOtherFilters(t *testing.T) {
 		}
 	}
 }
+
+// README's production topology puts several riposte serve replicas behind
+// a load balancer: the next page may be asked of another replica, or of
+// the same one after a restart. The cursor's check sums are keyed by
+// nothing, so a cursor given by another process (here the constant one an
+// earlier process of this release gave for page 2 of the unfiltered
+// listing, limit 2: token "2") lists its page on a fresh server, and two
+// servers give the same cursor. A per-process key (random at start, or
+// held by each Server) would break paging behind the load balancer.
+func TestRunsCursorWorksOnAnotherReplica(t *testing.T) {
+	const fromAnotherProcess = "1HNeOmS2KcQy"
+	var cursors []string
+	for replica := 0; replica < 2; replica++ {
+		c := &pagingClient{n: 5}
+		srv := newTestServer(t, &fakeStarter{})
+		srv.Temporal = c
+		r := httptest.NewRequest("GET", "/v1/runs?limit=2&cursor="+fromAnotherProcess, nil)
+		r.Header.Set("Authorization", "Bearer "+testToken)
+		got := serve(srv.Handler(), r)
+		var body struct {
+			Runs []RunSummary `json:"runs"`
+		}
+		if err := json.Unmarshal([]byte(got.body), &body); err != nil || got.code != http.StatusOK || len(body.Runs) != 2 || body.Runs[0].WorkflowID != "w2" {
+			t.Fatalf("replica %d, cursor of another process: %d %s; want runs w2, w3", replica, got.code, got.body)
+		}
+		r = httptest.NewRequest("GET", "/v1/runs?limit=2", nil)
+		r.Header.Set("Authorization", "Bearer "+testToken)
+		got = serve(srv.Handler(), r)
+		var first struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		_ = json.Unmarshal([]byte(got.body), &first)
+		cursors = append(cursors, first.NextCursor)
+	}
+	if cursors[0] != fromAnotherProcess || cursors[1] != fromAnotherProcess {
+		t.Errorf("next_cursor of page 1 on two replicas: %q; want %q on both", cursors, fromAnotherProcess)
+	}
+}
