@@ -87,3 +87,21 @@ func TestTemporalAPIKeyWithNewline(t *testing.T) {
 		}
 	}
 }
+
+// README: a blank key is refused at start. A Secret holding only a
+// newline (the key never written into it) or --api-key " " gave a
+// Temporal connection sending "Bearer " and failing at the server with
+// an authentication error naming no setting; it is refused by Validate
+// naming --api-key (TEMPORAL_API_KEY) and "blank".
+func TestTemporalAPIKeyBlankIsRefused(t *testing.T) {
+	for _, key := range []string{"\n", " ", "\r\n", "\t \n"} {
+		t.Setenv("TEMPORAL_API_KEY", key)
+		var tp Temporal
+		tp.RegisterFlags(flag.NewFlagSet("x", flag.ContinueOnError))
+		tp.Address, tp.Namespace = "127.0.0.1:1", "n"
+		err := tp.Validate()
+		if err == nil || !strings.Contains(err.Error(), "TEMPORAL_API_KEY") || !strings.Contains(err.Error(), "blank") {
+			t.Errorf("TEMPORAL_API_KEY=%q: %v; want a refusal naming TEMPORAL_API_KEY saying it is blank", key, err)
+		}
+	}
+}
