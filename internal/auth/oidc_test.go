@@ -277,3 +277,20 @@ func TestOIDCMappingNamesEachSubjectOnce(t *testing.T) {
 		}
 	}
 }
+
+// RIPOSTE_OIDC_* set from a Kubernetes Secret or a file end with a newline
+// when it was written with one: an issuer "https://idp.example\n" would
+// never equal a token's iss, an audience "riposte\n" its aud, and every
+// token would be refused. They are read without the whitespace around them.
+func TestOIDCOptionsFromEnvTrimsWhitespace(t *testing.T) {
+	t.Setenv(EnvOIDCIssuer, "https://idp.example\n")
+	t.Setenv(EnvOIDCAudience, " riposte\r\n")
+	t.Setenv(EnvOIDCJWKSURL, "https://idp.example/jwks\n")
+	t.Setenv(EnvOIDCMapping, "/run/secrets/oidc-mapping.json\n")
+	t.Setenv(EnvOIDCAlgs, "RS256,\nES256\n")
+	o, ok := OIDCOptionsFromEnv()
+	if !ok || o.Issuer != "https://idp.example" || o.Audience != "riposte" || o.JWKSURL != "https://idp.example/jwks" ||
+		o.MappingFile != "/run/secrets/oidc-mapping.json" || len(o.Algs) != 2 || o.Algs[0] != "RS256" || o.Algs[1] != "ES256" {
+		t.Errorf("from env with newlines: %+v %v; want each value without the whitespace around it", o, ok)
+	}
+}
