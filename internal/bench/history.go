@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/riposte-dev/riposte/internal/codec"
 )
@@ -40,6 +41,14 @@ type historyStats struct {
 	// search attribute values'. The rest of Bytes is the events' own
 	// fields.
 	Payloads, PayloadBytes, SearchAttrBytes float64
+	// BytesDefaultIdentity is Bytes with every identity in the history
+	// (the starter's, and the worker's in each task event) cut to the
+	// SDK's default form, "pid@host@" (defaultIdentity): what the same
+	// runs would store on a worker that announces no capabilities. The
+	// baseline runs on Riposte's worker in the benchmark, so its stored
+	// events carry Riposte's capability markers; a hand-written
+	// deployment's would not.
+	BytesDefaultIdentity float64
 	// ByType is events per run by event type; BytesByType their bytes per
 	// run.
 	ByType, BytesByType map[string]float64
@@ -60,7 +69,7 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 		return st
 	}
 	step := max(len(ids)/n, 1)
-	var events, bytes, input, payloads, payloadBytes, saBytes int
+	var events, bytes, plainIDBytes, input, payloads, payloadBytes, saBytes int
 	for i := 0; i < len(ids) && st.Runs < n; i += step {
 		it := c.GetWorkflowHistory(ctx, ids[i], "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		for it.HasNext() {
@@ -72,6 +81,7 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 			events++
 			size := proto.Size(ev)
 			bytes += size
+			plainIDBytes += proto.Size(withDefaultIdentity(ev))
 			if a := ev.GetWorkflowExecutionStartedEventAttributes(); a != nil {
 				input += proto.Size(a.GetInput())
 			}
@@ -103,12 +113,61 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 	}
 	r := float64(st.Runs)
 	st.Events, st.Bytes, st.InputBytes = float64(events)/r, float64(bytes)/r, float64(input)/r
+	st.BytesDefaultIdentity = float64(plainIDBytes) / r
 	st.Payloads, st.PayloadBytes, st.SearchAttrBytes = float64(payloads)/r, float64(payloadBytes)/r, float64(saBytes)/r
 	for k := range st.ByType {
 		st.ByType[k] /= r
 		st.BytesByType[k] /= r
 	}
 	return st
+}
+
+// defaultIdentity is the SDK's default identity of a worker or client
+// found at the start of id: everything before the first space
+// ("pid@host@" and, in Riposte, the task queue), without the capability
+// markers Riposte's workers add after it (engine.WorkerIdentity).
+func defaultIdentity(id string) string {
+	base, _, _ := strings.Cut(id, " ")
+	return base
+}
+
+// withDefaultIdentity returns ev, or a copy of it with every string field
+// named identity, at any depth, cut to defaultIdentity.
+func withDefaultIdentity(ev *historypb.HistoryEvent) *historypb.HistoryEvent {
+	c := proto.Clone(ev).(*historypb.HistoryEvent)
+	if cutIdentities(c.ProtoReflect()) {
+		return c
+	}
+	return ev
+}
+
+func cutIdentities(m protoreflect.Message) bool {
+	changed := false
+	m.Range(func(fd protoreflect.FieldDescriptor, v protoreflect.Value) bool {
+		switch {
+		case fd.Kind() == protoreflect.StringKind && fd.Name() == "identity" && !fd.IsList() && !fd.IsMap():
+			if base := defaultIdentity(v.String()); base != v.String() {
+				m.Set(fd, protoreflect.ValueOfString(base))
+				changed = true
+			}
+		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
+			l := v.List()
+			for i := 0; i < l.Len(); i++ {
+				changed = cutIdentities(l.Get(i).Message()) || changed
+			}
+		case fd.Kind() == protoreflect.MessageKind && fd.IsMap():
+			if fd.MapValue().Kind() == protoreflect.MessageKind {
+				v.Map().Range(func(_ protoreflect.MapKey, mv protoreflect.Value) bool {
+					changed = cutIdentities(mv.Message()) || changed
+					return true
+				})
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			changed = cutIdentities(v.Message()) || changed
+		}
+		return true
+	})
+	return changed
 }
 
 // typesLine lists events per run by type, most frequent first.

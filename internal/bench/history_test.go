@@ -108,3 +108,48 @@ func TestSampleHistoriesPayloads(t *testing.T) {
 		t.Errorf("bytes %.0f should exceed payloads and search attributes (%.0f + %.0f): the events' own fields", st.Bytes, st.PayloadBytes, st.SearchAttrBytes)
 	}
 }
+
+// TestSampleHistoriesDefaultIdentity: bytes per run are also given with
+// every identity (the starter's and the worker's, at any depth) cut to the
+// SDK's default "pid@host@" form, so a baseline that runs on Riposte's
+// worker is not billed for Riposte's capability markers.
+func TestSampleHistoriesDefaultIdentity(t *testing.T) {
+	long := "42@vm@riposte riposte:codec/2 riposte:seal/credential riposte:rev/9 riposte:playbook-ref/1"
+	short := "42@vm@riposte"
+	mk := func(id string) []*historypb.HistoryEvent {
+		return []*historypb.HistoryEvent{{
+			EventId:   1,
+			EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+			Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
+				Identity: "7@api@",
+			}},
+		}, {
+			EventId:   2,
+			EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+			Attributes: &historypb.HistoryEvent_WorkflowTaskCompletedEventAttributes{WorkflowTaskCompletedEventAttributes: &historypb.WorkflowTaskCompletedEventAttributes{
+				Identity: id,
+			}},
+		}, {
+			EventId:   3,
+			EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED,
+			Attributes: &historypb.HistoryEvent_ActivityTaskStartedEventAttributes{ActivityTaskStartedEventAttributes: &historypb.ActivityTaskStartedEventAttributes{
+				Identity: id, RequestId: "r-1",
+			}},
+		}}
+	}
+	longEvents, shortEvents := mk(long), mk(short)
+	st := sampleHistories(context.Background(), fakeSampler{longEvents}, "baseline", []string{"a"}, 1)
+	want := 0
+	for _, ev := range shortEvents {
+		want += proto.Size(ev)
+	}
+	if st.Err != "" || st.BytesDefaultIdentity != float64(want) {
+		t.Fatalf("bytes at the default identity %.0f, want %d (%+v)", st.BytesDefaultIdentity, want, st)
+	}
+	if st.Bytes-st.BytesDefaultIdentity != float64(2*(len(long)-len(short))) {
+		t.Errorf("bytes %.0f - %.0f should be the markers twice (%d B)", st.Bytes, st.BytesDefaultIdentity, 2*(len(long)-len(short)))
+	}
+	if got := longEvents[1].GetWorkflowTaskCompletedEventAttributes().GetIdentity(); got != long {
+		t.Errorf("the history read was changed: identity %q", got)
+	}
+}
