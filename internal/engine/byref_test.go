@@ -176,9 +176,9 @@ func TestPollersSealCredential(t *testing.T) {
 	}
 }
 
-// A worker's identity: with or without a playbook store it says it reads
-// compressed payloads; with one, the revision and by-reference markers
-// end it, as starters of earlier releases parse it.
+// A worker's identity: with or without a playbook store it announces
+// every capability of this release in one short word at its end; with a
+// store the word also carries the revision it runs.
 func TestWorkerIdentity(t *testing.T) {
 	for _, byRef := range []bool{false, true} {
 		id := engine.WorkerIdentity("14@host@riposte", byRef)
@@ -186,18 +186,68 @@ func TestWorkerIdentity(t *testing.T) {
 		if !engine.PollersReadCompressed(ps) {
 			t.Errorf("%q: does not read compressed payloads", id)
 		}
-		if !engine.PollersSealCredential(ps) {
-			t.Errorf("%q: does not say it verifies seals covering the credential", id)
+		for _, m := range engine.Capabilities {
+			if !engine.PollersCarry(ps, m) {
+				t.Errorf("%q: does not announce %s", id, m)
+			}
 		}
 		want := 0
 		if byRef {
 			want = workflows.LatestRev
-			if !strings.HasSuffix(id, " "+engine.ByReferenceMarker) {
-				t.Errorf("%q does not end with %s", id, engine.ByReferenceMarker)
-			}
 		}
 		if got := engine.PollersRev(ps); got != want {
 			t.Errorf("%q: revision %d, want %d", id, got, want)
+		}
+		// The server stores the identity in every task event of every
+		// run: the markers stay one short word.
+		if extra := len(id) - len("14@host@riposte"); extra > 24 {
+			t.Errorf("%q: the markers take %d B", id, extra)
+		}
+	}
+}
+
+// The compact word is read strictly: a count or revision that is not a
+// plain number announces nothing (the run goes inline, seals without
+// credential, as for a worker of an earlier release); a count below a
+// capability's place says the worker lacks it; workers of an earlier
+// release (long words) and of this one mix.
+func TestCompactCapabilities(t *testing.T) {
+	old := fmt.Sprintf("13@host@riposte %s %s %s %s %s %s%d %s", engine.CompressedMarker, engine.CredentialMarker, engine.ControlCredentialMarker,
+		engine.RunSealMarker, engine.RolledBackRunMarker, engine.RevMarker, workflows.RevWithdrawnAtStart, engine.ByReferenceMarker)
+	now := engine.WorkerIdentity("14@host@riposte", true)
+	for _, tc := range []struct {
+		name    string
+		pollers []string
+		rev     int
+		carry   map[string]bool
+	}{
+		{"this release", []string{now}, workflows.LatestRev, map[string]bool{engine.CompressedMarker: true, engine.RolledBackRunMarker: true}},
+		{"with an earlier release's long words", []string{now, old}, workflows.RevWithdrawnAtStart, map[string]bool{engine.CompressedMarker: true, engine.RolledBackRunMarker: true}},
+		{"no store", []string{"1@h@q riposte:caps/5"}, 0, map[string]bool{engine.RunSealMarker: true}},
+		{"three capabilities", []string{now, "1@h@q riposte:caps/3:rev/8"}, 8, map[string]bool{engine.ControlCredentialMarker: true, engine.RunSealMarker: false, engine.RolledBackRunMarker: false}},
+		{"a later release's larger count", []string{"1@h@q riposte:caps/9:rev/99"}, workflows.LatestRev, map[string]bool{engine.RolledBackRunMarker: true, "riposte:unknown": false}},
+		{"zero", []string{"1@h@q riposte:caps/0:rev/9"}, 9, map[string]bool{engine.CompressedMarker: false}},
+		{"leading zero", []string{"1@h@q riposte:caps/05:rev/9"}, 0, map[string]bool{engine.CompressedMarker: false}},
+		{"negative", []string{"1@h@q riposte:caps/-5:rev/9"}, 0, map[string]bool{engine.CompressedMarker: false}},
+		{"sign", []string{"1@h@q riposte:caps/+5:rev/9"}, 0, map[string]bool{engine.CompressedMarker: false}},
+		{"revision not a number", []string{"1@h@q riposte:caps/5:rev/x"}, 0, map[string]bool{engine.CompressedMarker: true}},
+		{"revision below by reference", []string{"1@h@q riposte:caps/5:rev/1"}, 0, map[string]bool{engine.CompressedMarker: true}},
+		{"empty revision", []string{"1@h@q riposte:caps/5:rev/"}, 0, map[string]bool{engine.CompressedMarker: true}},
+		{"not the last word", []string{"1@h@q riposte:caps/5:rev/9 other"}, 0, map[string]bool{engine.CompressedMarker: false}},
+		{"inside another word", []string{"1@h@qriposte:caps/5:rev/9"}, 0, map[string]bool{engine.CompressedMarker: false}},
+		{"no pollers", nil, 0, map[string]bool{engine.CompressedMarker: false}},
+	} {
+		var ps []*taskqueuepb.PollerInfo
+		for _, id := range tc.pollers {
+			ps = append(ps, &taskqueuepb.PollerInfo{Identity: id})
+		}
+		if got := engine.PollersRev(ps); got != tc.rev {
+			t.Errorf("%s: PollersRev = %d, want %d", tc.name, got, tc.rev)
+		}
+		for m, want := range tc.carry {
+			if got := engine.PollersCarry(ps, m); got != want {
+				t.Errorf("%s: PollersCarry(%s) = %v, want %v", tc.name, m, got, want)
+			}
 		}
 	}
 }

@@ -60,13 +60,16 @@ type WorkerOptions struct {
 	Playbooks *pbstore.Store
 }
 
-// ByReferenceMarker ends the identity of workers that load playbooks by
-// reference from a store: starters pass playbooks by reference only when
-// every worker polling the task queue carries it, so that a worker of an
-// older release never receives a run it cannot read (rolling upgrades).
+// ByReferenceMarker ended the identity of workers of releases before
+// 2026-12-07 that load playbooks by reference from a store (still read;
+// this release says it with CapsMarker's ":rev/"): starters pass
+// playbooks by reference only when every worker polling the task queue
+// carries it, so that a worker of an older release never receives a run
+// it cannot read (rolling upgrades).
 const ByReferenceMarker = "riposte:playbook-ref/1"
 
-// RevMarker announces, followed by a number in a worker's identity, the
+// RevMarker announced (releases before 2026-12-07; still read), followed
+// by a number in a worker's identity, the
 // newest command-sequence revision (workflows.Input.Rev) the worker runs;
 // it comes right before ByReferenceMarker in the identity, so starters of
 // the release before it still see that marker at the end. Workers that load playbooks by
@@ -114,18 +117,72 @@ const RunSealMarker = "riposte:seal/run"
 // polling worker carries it (WorkersByReference.SealsRolledBackRun).
 const RolledBackRunMarker = "riposte:seal/rolled-back-run"
 
-// WorkerIdentity is base followed by the markers a worker of this release
-// announces: CompressedMarker, CredentialMarker, ControlCredentialMarker,
-// RunSealMarker and RolledBackRunMarker always, then, for a
-// worker that loads playbooks by reference from a store, RevMarker with
-// workflows.LatestRev and ByReferenceMarker (last, where starters of
-// earlier releases look for them).
+// CapsMarker begins the one word that ends the identity of a worker of
+// this release (since 2026-12-07): "riposte:caps/N" says it has the first
+// N of Capabilities, and "riposte:caps/N:rev/R" also that it loads
+// playbooks by reference from a store and runs command-sequence
+// revisions up to R. It replaces the markers' long words (about 150 B)
+// because the server stores a worker's identity in every task event of
+// every run: 5 per run of the reference playbook, about 670 B of its
+// 7,700 (BENCHMARKS.md). Readers of this release understand both forms
+// (a worker of an earlier release still polls during a rolling upgrade);
+// a starter of an earlier release reads the new word as no marker at
+// all, and so starts runs inline and seals decisions without credential
+// or run, as it did before (safe, larger): upgrade API and Slack app
+// with or before the workers.
+const CapsMarker = "riposte:caps/"
+
+// Capabilities are the markers a worker can announce, in the order
+// releases added them; CapsMarker's N counts from the first. A later
+// release appends its own and announces the larger N.
+var Capabilities = [...]string{CompressedMarker, CredentialMarker, ControlCredentialMarker, RunSealMarker, RolledBackRunMarker}
+
+// WorkerIdentity is base followed by CapsMarker: all of Capabilities,
+// and, for a worker that loads playbooks by reference from a store,
+// workflows.LatestRev.
 func WorkerIdentity(base string, byReference bool) string {
-	id := base + " " + CompressedMarker + " " + CredentialMarker + " " + ControlCredentialMarker + " " + RunSealMarker + " " + RolledBackRunMarker
+	id := fmt.Sprintf("%s %s%d", base, CapsMarker, len(Capabilities))
 	if byReference {
-		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
+		id += fmt.Sprintf(":rev/%d", workflows.LatestRev)
 	}
 	return id
+}
+
+// announced reads the CapsMarker word ending id: how many of
+// Capabilities it announces, and its revision (0 when it does not load
+// playbooks by reference). ok is false for an identity without one (a
+// worker of an earlier release, read by its long words) or with a
+// malformed one (read as announcing nothing).
+func announced(id string) (caps, rev int, ok bool) {
+	fields := strings.Fields(id)
+	if len(fields) == 0 {
+		return 0, 0, false
+	}
+	rest, found := strings.CutPrefix(fields[len(fields)-1], CapsMarker)
+	if !found {
+		return 0, 0, false
+	}
+	n, r, byRef := strings.Cut(rest, ":rev/")
+	caps, err := strconv.Atoi(n)
+	if err != nil || caps < 0 || n != strconv.Itoa(caps) {
+		return 0, 0, true
+	}
+	if byRef {
+		if rev, err = strconv.Atoi(r); err != nil || rev < workflows.RevByReference || r != strconv.Itoa(rev) {
+			return caps, 0, true
+		}
+	}
+	return caps, rev, true
+}
+
+// carries reports whether one poller's identity announces marker: as a
+// whole word (the form of earlier releases) or within its CapsMarker.
+func carries(id, marker string) bool {
+	if caps, _, ok := announced(id); ok {
+		i := slices.Index(Capabilities[:], marker)
+		return i >= 0 && i < caps
+	}
+	return slices.Contains(strings.Fields(id), marker)
 }
 
 // NewWorker returns a worker (not yet started) that runs playbooks.
@@ -389,12 +446,7 @@ func WorkersLine(taskQueue string, pollers []*taskqueuepb.PollerInfo) (line stri
 // PollersReadCompressed reports whether there are pollers and every one
 // announces CompressedMarker.
 func PollersReadCompressed(pollers []*taskqueuepb.PollerInfo) bool {
-	for _, p := range pollers {
-		if !slices.Contains(strings.Fields(p.GetIdentity()), CompressedMarker) {
-			return false
-		}
-	}
-	return len(pollers) > 0
+	return PollersCarry(pollers, CompressedMarker)
 }
 
 // PollersSealCredential reports whether there are pollers and every one
@@ -404,10 +456,11 @@ func PollersSealCredential(pollers []*taskqueuepb.PollerInfo) bool {
 }
 
 // PollersCarry reports whether there are pollers and every one announces
-// marker (a whole word of its identity).
+// marker (within its CapsMarker word, or as a whole word of its identity
+// for a worker of an earlier release).
 func PollersCarry(pollers []*taskqueuepb.PollerInfo, marker string) bool {
 	for _, p := range pollers {
-		if !slices.Contains(strings.Fields(p.GetIdentity()), marker) {
+		if !carries(p.GetIdentity(), marker) {
 			return false
 		}
 	}
@@ -415,9 +468,10 @@ func PollersCarry(pollers []*taskqueuepb.PollerInfo, marker string) bool {
 }
 
 // PollersRev is the lowest revision the pollers announce: 0 when there is
-// none or one does not carry ByReferenceMarker, workflows.RevByReference
-// for one that carries no RevMarker, and never more than this release's
-// workflows.LatestRev.
+// none or one does not load playbooks by reference (no ":rev/" in its
+// CapsMarker, or, of an earlier release, no ByReferenceMarker),
+// workflows.RevByReference for one of an earlier release that carries no
+// RevMarker, and never more than this release's workflows.LatestRev.
 func PollersRev(pollers []*taskqueuepb.PollerInfo) int {
 	if len(pollers) == 0 {
 		return 0
@@ -425,6 +479,13 @@ func PollersRev(pollers []*taskqueuepb.PollerInfo) int {
 	rev := workflows.LatestRev
 	for _, p := range pollers {
 		id := p.GetIdentity()
+		if _, r, ok := announced(id); ok {
+			if r == 0 {
+				return 0
+			}
+			rev = min(rev, r)
+			continue
+		}
 		if !strings.HasSuffix(id, " "+ByReferenceMarker) {
 			return 0
 		}
