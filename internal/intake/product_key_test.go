@@ -1,6 +1,9 @@
 package intake
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -83,5 +86,57 @@ func TestEmptyProductNameStillSeparatesProducers(t *testing.T) {
 	}
 	if got := warning(`{"name":"Sentinel"}`); len(got) != 0 {
 		t.Errorf("named product: warned %q", got)
+	}
+}
+
+// A product object without a name at all is the empty-name case: OCSF
+// only recommends name (a product may name itself by uid alone:
+// _entity's at_least_one [name, uid]), so a record that leaves it out is
+// accepted like one with "name": "" (or null, which OCSF reads as
+// absent), with the same warning, and gets the same dedup key. The
+// record is a real producer's: Microsoft Defender event 1116 as Tenzir
+// maps it (testdata/real, see its README), whose product carries
+// vendor_name and uid beside the name; only the name is taken out.
+func TestMissingProductNameIsTheEmptyNameCase(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "tenzir-defender-1116-1.7.ocsf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withName := func(set func(product map[string]any)) Detection {
+		d := decodeOne(t, string(src))
+		set(obj(d, "metadata", "product"))
+		return d
+	}
+	empty := withName(func(p map[string]any) { p["name"] = "" })
+	v := newTestValidator(t)
+	if errs := v.Validate([]Detection{empty}); len(errs) != 0 {
+		t.Fatalf("empty name: refused %v", errs)
+	}
+	productWarning := func(d Detection) []string {
+		var out []string
+		for _, w := range Warnings(0, d) {
+			if w.Path == "metadata.product.name" {
+				out = append(out, w.Message)
+			}
+		}
+		return out
+	}
+	for name, d := range map[string]Detection{
+		"missing": withName(func(p map[string]any) { delete(p, "name") }),
+		"null":    withName(func(p map[string]any) { p["name"] = nil }),
+	} {
+		if errs := v.Validate([]Detection{d}); len(errs) != 0 {
+			t.Errorf("%s name: refused %v, want accepted as an empty one", name, errs)
+		}
+		if got, want := productWarning(d), productWarning(empty); !slices.Equal(got, want) || len(got) != 1 {
+			t.Errorf("%s name: warnings %q, want the empty name's %q", name, got, want)
+		}
+		if got, want := d.Key(), empty.Key(); got != want {
+			t.Errorf("%s name: key %q, want the empty name's %q", name, got, want)
+		}
+	}
+	// The producer is told apart as the warning says: by vendor_name and uid.
+	if w := productWarning(empty); len(w) != 1 || !strings.Contains(w[0], `vendor_name "Microsoft"`) || !strings.Contains(w[0], `uid "{11CD958A-C507-4EF3-B3F2-5FD9DFBD2C78}"`) {
+		t.Errorf("warning %q does not name the vendor and uid", w)
 	}
 }

@@ -111,8 +111,7 @@ func TestValidate(t *testing.T) {
 			[]FieldError{{Path: "metadata", Message: "is required"}}},
 		{"missing metadata.product", func(d Detection) { delete(obj(d, "metadata"), "product") },
 			[]FieldError{{Path: "metadata.product", Message: "is required"}}},
-		{"missing metadata.product.name", func(d Detection) { delete(obj(d, "metadata", "product"), "name") },
-			[]FieldError{{Path: "metadata.product.name", Message: "is required"}}},
+		{"missing metadata.product.name (OCSF only recommends it)", func(d Detection) { delete(obj(d, "metadata", "product"), "name") }, nil},
 		{"all required missing", func(d Detection) { clear(d) }, []FieldError{
 			{Path: "class_uid", Message: "is required"},
 			{Path: "finding_info", Message: "is required"},
