@@ -168,6 +168,9 @@ type parser struct {
 	// bad (see DecodePartial) instead of failing the body.
 	partial bool
 	bad     map[int]*DecodeError
+	// prefix is the field path of the object read when it is not a
+	// record but a JSON text one of its fields holds (see jsonTextFault).
+	prefix []pathSeg
 }
 
 // refuse records the decode error of record idx (partial mode) and puts an
@@ -604,4 +607,37 @@ func hex4(b []byte, i int) (uint16, bool) {
 	}
 	n, err := strconv.ParseUint(string(b[i:i+4]), 16, 16)
 	return uint16(n), err == nil
+}
+
+// jsonTextFault is what the intake refuses in a record but encoding/json
+// reads without a word — a key given twice (the last value wins), a lone
+// UTF-16 surrogate escape (U+FFFD, see notUTF8) — found in the JSON object
+// text s that the record's field at prefix holds (an `unmapped` text), or
+// nil. A text that is no JSON object has no such fault: the caller says it
+// is not read. The error's Offset is in s, its Path starts with prefix.
+func jsonTextFault(s string, prefix []pathSeg) *DecodeError {
+	p := &parser{body: []byte(s), opts: DecodeOptions{MaxDepth: math.MaxInt}.withDefaults(), prefix: prefix}
+	start := p.skipSpace(0)
+	if start == len(p.body) || p.body[start] != '{' {
+		return nil
+	}
+	if off, what := notUTF8(p.body); off >= 0 {
+		return p.errorf(ErrMalformed, -1, off, formatSegs(prefix), "%s: JSON text must be UTF-8 (RFC 8259 §8.1), convert it before sending it", what)
+	}
+	end, members, err := p.scanObject(-1, start)
+	if err != nil {
+		return nil
+	}
+	raw := p.body[start:end]
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var m map[string]any
+	if dec.Decode(&m) != nil || dec.InputOffset() != int64(len(raw)) || m == nil {
+		return nil
+	}
+	if n, ok := convertNumbers(m); !ok || n == members {
+		return nil // a number out of range: no object encoding/json reads either
+	}
+	de, _ := p.diagnose(-1, start, raw).(*DecodeError)
+	return de
 }

@@ -3,6 +3,7 @@ package intake
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 
 	"github.com/riposte-dev/riposte/internal/mdtext"
 )
@@ -28,7 +29,7 @@ type builder struct {
 func (p *parser) diagnose(idx, base int, raw []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
-	b := &builder{p: p, dec: dec, idx: idx, base: base}
+	b := &builder{p: p, dec: dec, idx: idx, base: base, path: slices.Clone(p.prefix)}
 	tok, err := b.next()
 	if err == nil {
 		_, err = b.value(tok, 1)

@@ -60,6 +60,26 @@ func checkTime(idx int, d Detection) []FieldError {
 	return nil
 }
 
+// checkUnmappedText refuses an `unmapped` JSON text with a fault the
+// record itself is refused for (a key given twice, a lone surrogate
+// escape): the view walks the text for entities, and would read another
+// value than the one sent (jsonTextFault).
+func checkUnmappedText(idx int, d Detection) []FieldError {
+	s, isText := d["unmapped"].(string)
+	if !isText {
+		return nil
+	}
+	de := jsonTextFault(s, []pathSeg{{key: "unmapped"}})
+	if de == nil {
+		return nil
+	}
+	where := fmt.Sprintf("byte %d of the text", de.Offset)
+	if de.Path != "unmapped" {
+		where += " (" + de.Path + ")"
+	}
+	return []FieldError{{Index: idx, Path: "unmapped", Message: fmt.Sprintf("a JSON text the intake refuses as it would the record itself, at %s: %s", where, de.Msg)}}
+}
+
 // Warnings lists what the intake read differently from the letter of OCSF
 // 1.x for a valid detection: a 2001 record mapped, a time in seconds or
 // microseconds, an OCSF version outside 1.0-1.8. They are returned in the

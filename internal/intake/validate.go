@@ -109,7 +109,7 @@ func (v *Validator) validateOne(idx int, d Detection) []FieldError {
 		inst = mapSecurityFinding(inst)
 	}
 	inst, _ = dropOptionalNulls(inst, v.schema)
-	out := checkTime(idx, d)
+	out := append(checkTime(idx, d), checkUnmappedText(idx, d)...)
 	err := v.schema.Validate(inst)
 	if err == nil {
 		return out
