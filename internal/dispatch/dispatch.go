@@ -183,11 +183,7 @@ func WorkflowID(pb string, det intake.Detection) string {
 // warnings are the intake's warnings of a detection, then what its view
 // left out (finding.BuildNoting): nothing is dropped without a word.
 func warnings(idx int, det intake.Detection, notes []finding.Note) []intake.FieldError {
-	out := intake.Warnings(idx, det)
-	for _, n := range notes {
-		out = append(out, intake.FieldError{Index: idx, Path: n.Path, Message: n.Message})
-	}
-	return out
+	return intake.Warnings(idx, det, notes)
 }
 
 // Dispatch evaluates every playbook's trigger and starts the matching runs.

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/riposte-dev/riposte/internal/mdtext"
 )
 
 // builder accumulates deduplicated entity lists.
@@ -21,6 +23,8 @@ type builder struct {
 	over map[string]map[string]bool
 	long map[string][]longValue
 	deep string
+	// notRead is an `unmapped` text that encodes no JSON object.
+	notRead string
 }
 
 // longValue is a value too long for the view.
@@ -449,5 +453,23 @@ func (b *builder) notes() []Note {
 	if b.deep != "" {
 		out = append(out, Note{Path: "unmapped", Message: fmt.Sprintf("read for entities to depth %d: %s and what it holds were not read", maxDepth, b.deep)})
 	}
+	if b.notRead != "" {
+		out = append(out, UnmappedTextNotRead(b.notRead))
+	}
 	return out
+}
+
+// maxEcho bounds how much of the (untrusted) text a note quotes back, as
+// the intake's messages do.
+const maxEcho = 40
+
+// UnmappedTextNotRead is BuildNoting's note on an `unmapped` text that
+// encodes no JSON object (cut short, a list, not JSON): the view does not
+// read it. The intake answers it among its warnings (intake.Warnings).
+func UnmappedTextNotRead(s string) Note {
+	q := strconv.Quote(s)
+	if len(s) > maxEcho {
+		q = strconv.Quote(mdtext.Clip(s, maxEcho)) + "…"
+	}
+	return Note{Path: "unmapped", Message: fmt.Sprintf("a text that is no JSON object (%s): not read for entities (unmapped is read as an object, or a JSON text of one)", q)}
 }

@@ -135,7 +135,8 @@ type Note struct {
 
 // BuildNoting is Build, with what the view left out of the detection:
 // entries of a list beyond MaxEntities, values longer than MaxValueLen,
-// unmapped deeper than the walk reads. The view is Build's.
+// unmapped deeper than the walk reads, an unmapped text that encodes no
+// object ([UnmappedTextNotRead]). The view is Build's.
 func BuildNoting(det map[string]any, cfg Config) (map[string]any, []Note) {
 	v, b := build(det, cfg)
 	return v, b.notes()
@@ -202,6 +203,8 @@ func build(det map[string]any, cfg Config) (map[string]any, *builder) {
 		if !cfg.UnmappedObjectOnly {
 			if m, ok := UnmappedText(um); ok {
 				b.unmapped(m, "unmapped", 0)
+			} else if strings.TrimSpace(um) != "" {
+				b.notRead = um
 			}
 		}
 	}

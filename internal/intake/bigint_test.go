@@ -38,7 +38,7 @@ func TestIntegerBeyondFloat64IsWarnedAbout(t *testing.T) {
 	}
 
 	var warned []string
-	for _, w := range Warnings(0, dets[0]) {
+	for _, w := range Warnings(0, dets[0], nil) {
 		warned = append(warned, w.Path+": "+w.Message)
 	}
 	all := strings.Join(warned, "\n")

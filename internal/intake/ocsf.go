@@ -82,9 +82,12 @@ func checkUnmappedText(idx int, d Detection) []FieldError {
 
 // Warnings lists what the intake read differently from the letter of OCSF
 // 1.x for a valid detection: a 2001 record mapped, a time in seconds or
-// microseconds, an OCSF version outside 1.0-1.8. They are returned in the
-// answer; nothing is refused for them.
-func Warnings(idx int, d Detection) []FieldError {
+// microseconds, an OCSF version outside 1.0-1.8; then notes, what the
+// detection's view left out (finding.BuildNoting; its note on an unmapped
+// text it did not read stands where the intake's warnings name
+// unmapped). They are returned in the answer; nothing is refused for
+// them.
+func Warnings(idx int, d Detection, notes []finding.Note) []FieldError {
 	var out []FieldError
 	if d.IsSecurityFinding() {
 		out = append(out, FieldError{Index: idx, Path: "class_uid", Message: "OCSF 1.0 Security Finding: finding, state and confidence mapped from Security Finding 2001 to the Detection Finding (2004) view"})
@@ -114,9 +117,13 @@ func Warnings(idx int, d Detection) []FieldError {
 		}
 		out = append(out, FieldError{Index: idx, Path: path, Message: msg})
 	}
+	// The view read (or did not read) an unmapped text: its note says so
+	// here, where the intake's own check said it, without a second parse.
+	var notRead finding.Note
 	if s, isText := d["unmapped"].(string); isText && strings.TrimSpace(s) != "" {
-		if _, ok := finding.UnmappedText(s); !ok {
-			out = append(out, FieldError{Index: idx, Path: "unmapped", Message: fmt.Sprintf("a text that is no JSON object (%s): not read for entities (unmapped is read as an object, or a JSON text of one)", describeValue(s))})
+		notRead = finding.UnmappedTextNotRead(s)
+		if slices.Contains(notes, notRead) {
+			out = append(out, FieldError{Index: idx, Path: notRead.Path, Message: notRead.Message})
 		}
 	}
 	if w, ok := unnamedProduct(idx, d); ok {
@@ -125,6 +132,11 @@ func Warnings(idx int, d Detection) []FieldError {
 	out = append(out, inexactIntegers(idx, d)...)
 	if v := d.text("metadata", "version"); v != "" && !knownOCSFVersion(v) {
 		out = append(out, FieldError{Index: idx, Path: "metadata.version", Message: fmt.Sprintf("%q is not an OCSF version Riposte knows (1.0 to 1.8); read as OCSF 1.x", mdtext.Clip(v, maxEcho))})
+	}
+	for _, n := range notes {
+		if n != notRead {
+			out = append(out, FieldError{Index: idx, Path: n.Path, Message: n.Message})
+		}
 	}
 	return out
 }

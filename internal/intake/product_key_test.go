@@ -60,7 +60,7 @@ func TestEmptyProductNameStillSeparatesProducers(t *testing.T) {
 
 	warning := func(product string) []string {
 		var out []string
-		for _, w := range Warnings(0, withProduct(product)) {
+		for _, w := range Warnings(0, withProduct(product), nil) {
 			if w.Path == "metadata.product.name" {
 				out = append(out, w.Message)
 			}
@@ -114,7 +114,7 @@ func TestMissingProductNameIsTheEmptyNameCase(t *testing.T) {
 	}
 	productWarning := func(d Detection) []string {
 		var out []string
-		for _, w := range Warnings(0, d) {
+		for _, w := range Warnings(0, d, nil) {
 			if w.Path == "metadata.product.name" {
 				out = append(out, w.Message)
 			}

@@ -314,13 +314,13 @@ func TestQRadarOnlyLacksSeverityID(t *testing.T) {
 		t.Fatalf("with severity_id: %v", errs)
 	}
 	warned := false
-	for _, w := range intake.Warnings(0, dets[0]) {
+	for _, w := range intake.Warnings(0, dets[0], nil) {
 		if w.Path == "class_uid" && strings.Contains(w.Message, "mapped from Security Finding 2001") {
 			warned = true
 		}
 	}
 	if !warned {
-		t.Errorf("no class_uid warning for the mapped 2001 record: %v", intake.Warnings(0, dets[0]))
+		t.Errorf("no class_uid warning for the mapped 2001 record: %v", intake.Warnings(0, dets[0], nil))
 	}
 }
 
@@ -471,12 +471,12 @@ func TestRuleIDIsNoFindingID(t *testing.T) {
 		t.Errorf("different rules share a key")
 	}
 	warned := false
-	for _, w := range intake.Warnings(0, dets[0]) {
+	for _, w := range intake.Warnings(0, dets[0], nil) {
 		if w.Path == "finding_info.uid" {
 			warned = true
 		}
 	}
 	if !warned {
-		t.Errorf("no finding_info.uid warning: %v", intake.Warnings(0, dets[0]))
+		t.Errorf("no finding_info.uid warning: %v", intake.Warnings(0, dets[0], nil))
 	}
 }

@@ -3,6 +3,8 @@ package intake
 import (
 	"strings"
 	"testing"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // TestUnmappedTextNotReadIsWarnedAbout: `unmapped` may be a JSON text of
@@ -13,15 +15,28 @@ import (
 // what the view reads"). An object, a text of one, and an empty text draw
 // no warning.
 func TestUnmappedTextNotReadIsWarnedAbout(t *testing.T) {
+	// The warning is the view's note (one parse of the text serves both),
+	// answered among the intake's warnings as dispatch answers them.
+	viewNotes := func(d Detection) []finding.Note {
+		_, notes := finding.BuildNoting(d, finding.DefaultConfig())
+		return notes
+	}
 	warning := func(unmapped string) string {
 		d := decodeOne(t, validDetection)
 		d["unmapped"] = unmapped
-		for _, w := range Warnings(0, d) {
+		var got []string
+		for _, w := range Warnings(0, d, viewNotes(d)) {
 			if w.Path == "unmapped" {
-				return w.Message
+				got = append(got, w.Message)
 			}
 		}
-		return ""
+		if len(got) > 1 {
+			t.Errorf("unmapped %q: warned %q, want it once", unmapped, got)
+		}
+		if len(got) == 0 {
+			return ""
+		}
+		return got[0]
 	}
 	for _, s := range []string{`{"src_ip": "203.0.113.9"`, `["203.0.113.9"]`, `not json`, `null`, `"{\"src_ip\": \"203.0.113.9\"}"`} {
 		if w := warning(s); !strings.Contains(w, "not read") || !strings.Contains(w, "JSON object") {
@@ -35,7 +50,7 @@ func TestUnmappedTextNotReadIsWarnedAbout(t *testing.T) {
 	}
 	d := decodeOne(t, validDetection)
 	d["unmapped"] = map[string]any{"src_ip": "203.0.113.9"}
-	for _, w := range Warnings(0, d) {
+	for _, w := range Warnings(0, d, viewNotes(d)) {
 		if w.Path == "unmapped" {
 			t.Errorf("unmapped object: warned %q", w.Message)
 		}

@@ -366,7 +366,7 @@ func TestEveryOCSFVersion(t *testing.T) {
 			t.Errorf("%s: %v", c.version, errs)
 		}
 		warned := false
-		for _, w := range Warnings(0, d) {
+		for _, w := range Warnings(0, d, nil) {
 			warned = warned || w.Path == "metadata.version"
 		}
 		if warned != c.warned {
@@ -389,7 +389,7 @@ func TestTimeUnitWarnings(t *testing.T) {
 		{0, "0 is the epoch itself (1970-01-01T00:00:00Z): the producer did not set the time"},
 	} {
 		var got string
-		for _, w := range Warnings(0, Detection{"time": c.time}) {
+		for _, w := range Warnings(0, Detection{"time": c.time}, nil) {
 			if w.Path == "time" {
 				got = w.Message
 			}
