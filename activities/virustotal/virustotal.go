@@ -44,6 +44,7 @@ func Connector() connector.Vendor {
 func Definitions() []connector.Definition {
 	outputs := []catalog.Field{
 		{Name: "found", Type: catalog.TypeBool, Description: "Whether VirusTotal knows the object; when false the counts are 0."},
+		{Name: "analysed", Type: catalog.TypeBool, Description: "Whether any engine has judged it (malicious, suspicious, harmless or undetected); false when VirusTotal knows it but has not analysed it yet (or does not know it): then 0 malicious is no verdict, not clean."},
 		{Name: "malicious", Type: catalog.TypeInt, Description: "Engines that flag it malicious."},
 		{Name: "suspicious", Type: catalog.TypeInt, Description: "Engines that flag it suspicious."},
 		{Name: "harmless", Type: catalog.TypeInt, Description: "Engines that call it harmless."},
@@ -115,7 +116,7 @@ func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string
 	if err := c.UseSecretHeader("api_key", "x-apikey", ""); err != nil {
 		return nil, wrap(err)
 	}
-	out := map[string]any{"found": false, "malicious": 0, "suspicious": 0, "harmless": 0, "undetected": 0, "reputation": 0,
+	out := map[string]any{"found": false, "analysed": false, "malicious": 0, "suspicious": 0, "harmless": 0, "undetected": 0, "reputation": 0,
 		"link": "https://www.virustotal.com/gui/" + gui + "/" + url.PathEscape(id)}
 	resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: "/api/v3/" + collection + "/" + url.PathEscape(id)})
 	if err != nil {
@@ -162,6 +163,11 @@ func vtReport(ctx context.Context, c *connector.Conn, collection, id, gui string
 	}
 	out["found"] = true
 	out["malicious"], out["suspicious"], out["harmless"], out["undetected"] = st["malicious"], st["suspicious"], st["harmless"], st["undetected"]
+	// An object no engine has judged yet (just submitted, or never
+	// scanned) has every count 0 and empty last_analysis_results: its 0
+	// malicious is not a clean verdict, and a playbook must be able to
+	// tell the two apart. Timeouts and failures are no verdict either.
+	out["analysed"] = st["malicious"]+st["suspicious"]+st["harmless"]+st["undetected"] > 0
 	out["reputation"] = r.Data.Attributes.Reputation
 	return out, nil
 }
