@@ -388,9 +388,15 @@ func jiraFindComment(ctx context.Context, c *connector.Conn, issue, marker strin
 	}
 	ids := make([]int64, 0, len(page.Comments))
 	for _, cm := range page.Comments {
-		if n, err := strconv.ParseInt(cm.ID, 10, 64); err == nil {
-			ids = append(ids, n)
+		n, err := strconv.ParseInt(cm.ID, 10, 64)
+		if err != nil {
+			// Jira lists every comment with its numeric id ("Get
+			// comments"). Skipping one whose id is missing would miss the
+			// comment an earlier attempt posted, and post it twice.
+			return "", "", connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+				"%s listed a comment without a comment id (%q); check base_url and any proxy: it may be the one this step added, so it is not added again", c.Where(), cm.ID))
 		}
+		ids = append(ids, n)
 	}
 	resp, err = c.Do(ctx, connector.Request{Method: http.MethodPost, Path: "/rest/api/3/comment/list", Query: url.Values{"expand": {"properties"}}, JSON: map[string]any{"ids": ids}})
 	if err != nil {
@@ -415,6 +421,14 @@ func jiraFindComment(ctx context.Context, c *connector.Conn, issue, marker strin
 	for _, v := range list.Values {
 		for _, p := range v.Properties {
 			if p.Key == jiraCommentProperty && p.Value["idempotency_key"] == marker {
+				if strings.TrimSpace(v.ID) == "" {
+					// This step's comment, answered without the id Jira
+					// always sends ("Get comments by IDs"): someone else's
+					// answer. Not "none found": that would post it again.
+					return "", "", connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+						"%s answered HTTP %d with this step's comment but without a comment id (%s); check base_url and any proxy: the comment is not added again",
+						c.Where(), resp.Status, connector.Snippet(resp.Body)))
+				}
 				return v.ID, v.Self, nil
 			}
 		}
