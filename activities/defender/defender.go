@@ -271,30 +271,78 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 	return defMachine{}, connector.NewFailure(connector.KindNotFound, fmt.Sprintf("host %s not found in %s", host, c.Where()))
 }
 
+// defenderActionsPage is the page size asked of List MachineActions (at
+// most 10,000: "Limitations"); 1,000 entities stay far below the 4 MiB an
+// answer is read to. defenderActionPages bounds the pages read (50,000
+// actions on one machine): past it the step fails rather than decide on
+// part of the history.
+var (
+	defenderActionsPage  = 1000
+	defenderActionPages  = 50
+	defenderActionsRoute = "/api/machineactions"
+)
+
 // defenderMachineActions lists the machine's actions (GET
-// /api/machineactions filtered by machineId). With noneOn404 a 404 is an
-// empty list; otherwise it fails like any other error answer.
+// /api/machineactions filtered by machineId), every page: it follows
+// @odata.nextLink (OData V4 server paging), else asks the next $skip while
+// pages come back full. With noneOn404 a 404 is an empty list; otherwise it
+// fails like any other error answer. An Isolate or Unisolate without its
+// id is not Defender's answer: it fails (rule 4), never "already" with an
+// empty action_id.
 func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
-	resp, err := c.Do(ctx, connector.Request{
-		Method: http.MethodGet, Path: "/api/machineactions",
-		Query: url.Values{"$filter": {fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))}},
-	})
-	if err != nil {
-		return nil, err
+	filter := fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))
+	query := url.Values{"$filter": {filter}, "$top": {fmt.Sprint(defenderActionsPage)}}
+	skip := 0
+	var all []defAction
+	for page := 0; ; page++ {
+		if page == defenderActionPages {
+			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+				"%s: the action history of machine %s has more than %d pages (%d actions read); nothing was sent: check base_url and any proxy, or the machine's actions in the action center",
+				c.Where(), machineID, defenderActionPages, len(all)))
+		}
+		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: defenderActionsRoute, Query: query})
+		if err != nil {
+			return nil, err
+		}
+		if noneOn404 && page == 0 && resp.Status == http.StatusNotFound {
+			return nil, nil
+		}
+		if !resp.OK() {
+			return nil, c.MSStatusError(resp, "")
+		}
+		var list struct {
+			Value    []defAction `json:"value"`
+			NextLink string      `json:"@odata.nextLink"`
+		}
+		if err := c.DecodeJSON(resp, &list); err != nil {
+			return nil, err
+		}
+		for _, a := range list.Value {
+			if (a.Type == "Isolate" || a.Type == "Unisolate") && strings.TrimSpace(a.ID) == "" {
+				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+					"%s answered HTTP %d with an %s action of machine %s without an id (%s); check base_url and any proxy: nothing was sent",
+					c.Where(), resp.Status, a.Type, machineID, connector.Snippet(resp.Body)))
+			}
+		}
+		all = append(all, list.Value...)
+		skip += len(list.Value)
+		switch {
+		case list.NextLink != "":
+			// The next page, asked below the connection's base URL (the
+			// token goes nowhere else): only the link's query is taken.
+			next, err := url.Parse(list.NextLink)
+			if err != nil || !strings.HasSuffix(strings.TrimRight(next.Path, "/"), defenderActionsRoute) {
+				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+					"%s answered an @odata.nextLink that is not a next page of %s (%q); check base_url and any proxy: nothing was sent",
+					c.Where(), defenderActionsRoute, list.NextLink))
+			}
+			query = next.Query()
+		case len(list.Value) >= defenderActionsPage:
+			query = url.Values{"$filter": {filter}, "$top": {fmt.Sprint(defenderActionsPage)}, "$skip": {fmt.Sprint(skip)}}
+		default:
+			return all, nil
+		}
 	}
-	if noneOn404 && resp.Status == http.StatusNotFound {
-		return nil, nil
-	}
-	if !resp.OK() {
-		return nil, c.MSStatusError(resp, "")
-	}
-	var list struct {
-		Value []defAction `json:"value"`
-	}
-	if err := c.DecodeJSON(resp, &list); err != nil {
-		return nil, err
-	}
-	return list.Value, nil
 }
 
 // defenderLastIsolation returns the latest Isolate/Unisolate action of the

@@ -7,6 +7,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/labkit"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,10 @@ import (
 // NotFound, ResourceNotFound, TooManyRequests; the message is free text).
 // While an isolation action is Pending or InProgress, another isolation
 // action on the machine answers 400 BadRequest "Action is already in
-// progress" (SetPending makes actions stay Pending that long).
+// progress" (SetPending makes actions stay Pending that long). "List
+// MachineActions API": pages of at most 10,000 actions, $top (at most
+// 10,000) and $skip; without $top the rest is linked by @odata.nextLink
+// (OData V4), with it the client asks the next $skip.
 //
 // Defender knows machines by computerDnsName, so one short name can name
 // several machines in different DNS domains, all listed by
@@ -92,6 +96,10 @@ func (h *defHost) defPending() *fakeAction {
 	}
 	return nil
 }
+
+// fakeActionsPageMax is List MachineActions' largest page ("Limitations:
+// Maximum page size is 10,000").
+const fakeActionsPageMax = 10000
 
 var (
 	odataEqRe         = regexp.MustCompile(`^computerDnsName eq '([^']*)'$`)
@@ -189,7 +197,42 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				}
 			}
 		}
-		labkit.WriteJSON(w, http.StatusOK, map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#MachineActions", "value": out})
+		// Paging ("List MachineActions API", "Limitations": a page holds
+		// at most 10,000 actions; $top at most 10,000, and $skip): $top
+		// asks for that many from $skip on; without it the server pages
+		// at 10,000 and links the rest with @odata.nextLink (OData V4).
+		skip, top := 0, fakeActionsPageMax
+		if v := r.URL.Query().Get("$skip"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				labkit.MSError(w, http.StatusBadRequest, "InvalidRequest", "Invalid $skip "+v)
+				return
+			}
+			skip = n
+		}
+		asked := r.URL.Query().Get("$top")
+		if asked != "" {
+			// Above the documented maximum the lab refuses (what Defender
+			// does then is not documented): a connector must not ask it.
+			n, err := strconv.Atoi(asked)
+			if err != nil || n < 0 || n > fakeActionsPageMax {
+				labkit.MSError(w, http.StatusBadRequest, "InvalidRequest", fmt.Sprintf("Invalid $top %s: at most %d", asked, fakeActionsPageMax))
+				return
+			}
+			top = n
+		}
+		page := out[min(skip, len(out)):]
+		body := map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#MachineActions"}
+		if len(page) > top {
+			page = page[:top]
+			if asked == "" {
+				q := r.URL.Query()
+				q.Set("$skip", strconv.Itoa(skip+top))
+				body["@odata.nextLink"] = fk.URL + r.URL.Path + "?" + q.Encode()
+			}
+		}
+		body["value"] = page
+		labkit.WriteJSON(w, http.StatusOK, body)
 	}))
 	act := func(kind string) http.HandlerFunc {
 		return auth(func(w http.ResponseWriter, r *http.Request) {

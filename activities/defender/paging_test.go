@@ -1,0 +1,226 @@
+package defender_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/activities/defender"
+	"github.com/riposte-dev/riposte/internal/connectortest"
+	"time"
+)
+
+// historyStub answers the documented machine of machines.json, the
+// machine's actions one page at a time (page(n, r) is the n-th GET of
+// /api/machineactions, from 0), and records the POSTs.
+type historyStub struct {
+	mu       sync.Mutex
+	machines []byte
+	page     func(n int, r *http.Request, base string) any
+	gets     int
+	posts    []string
+	base     string
+}
+
+func (s *historyStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case r.URL.Path == "/token":
+		_, _ = w.Write([]byte(`{"token_type":"Bearer","expires_in":3599,"access_token":"at"}`))
+	case r.URL.Path == "/api/machines":
+		_, _ = w.Write(s.machines)
+	case r.URL.Path == "/api/machineactions":
+		n := s.gets
+		s.gets++
+		_ = json.NewEncoder(w).Encode(s.page(n, r, s.base))
+	case r.Method == http.MethodPost:
+		s.posts = append(s.posts, r.URL.Path)
+		http.Error(w, "no action expected", http.StatusTeapot)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (s *historyStub) harness(t *testing.T) *connectortest.Harness {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	s.base = srv.URL
+	h := connectortest.New(t)
+	h.Env.Connections["defender"] = activities.Connection{Type: "defender", BaseURL: srv.URL,
+		Options: map[string]string{"client_id": "c", "token_url": srv.URL + "/token"},
+		Secrets: map[string]activities.SecretRef{"client_secret": {Lab: "s3cret"}}}
+	return h
+}
+
+// docAction is the documented MachineAction (machineaction.json) of the
+// documented machine, with its id, type, status and creation time.
+func docAction(t *testing.T, id, typ, status, created string) map[string]any {
+	t.Helper()
+	var a map[string]any
+	if err := json.Unmarshal(connectortest.Sample(t, "machineaction.json"), &a); err != nil {
+		t.Fatal(err)
+	}
+	delete(a, "@odata.context") // an entity inside a collection carries none
+	a["id"], a["type"], a["scope"], a["status"], a["creationDateTimeUtc"] = id, typ, "Full", status, created
+	a["machineId"], a["computerDnsName"] = "1e5bc9d7e413ddd7902c2932e418702b84d0cc07", "mymachine1.contoso.com"
+	return a
+}
+
+func collection(values ...map[string]any) map[string]any {
+	if values == nil {
+		values = []map[string]any{}
+	}
+	return map[string]any{"@odata.context": "https://api.securitycenter.microsoft.com/api/$metadata#MachineActions", "value": values}
+}
+
+// "List MachineActions API" answers at most 10,000 actions a page
+// ("Limitations: Maximum page size is 10,000"; $top at most 10,000, and
+// $skip), and an OData V4 collection with more to come carries
+// @odata.nextLink. The connector read the first page only: a machine whose
+// latest Isolate is on a later page read as released (its last action on
+// page one an Unisolate), and isolating it sent a second Isolate. It must
+// follow the pages and find it already isolated.
+func TestActionHistoryIsReadPastTheFirstPage(t *testing.T) {
+	s := &historyStub{machines: connectortest.Sample(t, "machines.json")}
+	s.page = func(n int, r *http.Request, base string) any {
+		switch n {
+		case 0:
+			c := collection(docAction(t, "a1", "Isolate", "Succeeded", "2024-03-01T10:00:00Z"),
+				docAction(t, "a2", "Unisolate", "Succeeded", "2024-03-02T10:00:00Z"))
+			q := r.URL.Query()
+			q.Set("$skip", "2")
+			c["@odata.nextLink"] = base + "/api/machineactions?" + q.Encode()
+			return c
+		default:
+			if r.URL.Query().Get("$skip") != "2" {
+				t.Errorf("second page asked as %s, want the nextLink's $skip=2", r.URL.RawQuery)
+			}
+			return collection(docAction(t, "a3", "Isolate", "Succeeded", "2024-03-03T10:00:00Z"))
+		}
+	}
+	h := s.harness(t)
+	out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+	if err != nil || out["already"] != true || out["action_id"] != "a3" {
+		t.Errorf("output %v, err %v; want already: true with action_id a3 (the Isolate on page 2)", out, err)
+	}
+	if len(s.posts) != 0 {
+		t.Errorf("sent %v to a machine already isolated", s.posts)
+	}
+}
+
+// Paging is bounded: an answer that never stops handing out a nextLink (a
+// proxy, a loop) fails the step saying so, and nothing is sent.
+func TestActionHistoryPagesAreBounded(t *testing.T) {
+	s := &historyStub{machines: connectortest.Sample(t, "machines.json")}
+	s.page = func(n int, r *http.Request, base string) any {
+		c := collection(docAction(t, fmt.Sprintf("u%d", n), "Unisolate", "Succeeded", "2024-03-01T10:00:00Z"))
+		c["@odata.nextLink"] = base + "/api/machineactions?$skip=" + fmt.Sprint(n+1)
+		return c
+	}
+	h := s.harness(t)
+	out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+	if err == nil || !strings.Contains(err.Error(), "pages") {
+		t.Errorf("output %v, err %v; want a failure saying the action history has too many pages", out, err)
+	}
+	if len(s.posts) != 0 {
+		t.Errorf("sent %v", s.posts)
+	}
+	if s.gets > 200 {
+		t.Errorf("read %d pages", s.gets)
+	}
+}
+
+// Every MachineAction has its id ("MachineAction" entity, "Get
+// machineAction API"). An Isolate in the history without one read as
+// already isolated with action_id "": a done step pointing at no action,
+// on someone else's answer. It must fail, and send nothing.
+func TestExistingActionWithoutIDFails(t *testing.T) {
+	for _, drop := range []bool{true, false} {
+		s := &historyStub{machines: connectortest.Sample(t, "machines.json")}
+		s.page = func(n int, r *http.Request, base string) any {
+			a := docAction(t, "x", "Isolate", "Succeeded", "2024-03-01T10:00:00Z")
+			if drop {
+				delete(a, "id")
+			} else {
+				a["id"] = ""
+			}
+			return collection(a)
+		}
+		h := s.harness(t)
+		out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+		wantVendorError(t, fmt.Sprintf("id dropped=%v", drop), out, err, "without an id")
+		if len(s.posts) != 0 {
+			t.Errorf("sent %v", s.posts)
+		}
+	}
+}
+
+// The lab's fake pages the way the List MachineActions API documents it:
+// $top (at most 10,000) and $skip over the machine's actions, and a $top
+// above 10,000 refused.
+func TestFakePagesMachineActions(t *testing.T) {
+	h := connectortest.New(t)
+	for i, act := range []string{"defender.isolate_machine", "defender.unisolate_machine", "defender.isolate_machine"} {
+		h.MustRun(act, map[string]any{"hostname": "fin-ws-042"}, fmt.Sprint("k", i))
+	}
+	out := h.MustRun("defender.isolate_machine", map[string]any{"hostname": "fin-ws-042"}, "k9")
+	id, _ := out["machine_id"].(string)
+	conn := h.Lab.Connections()["defender"]
+	token := h.Lab.Kit.IssueToken("defender", time.Hour)
+	get := func(query string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, conn.BaseURL+"/api/machineactions?$filter="+
+			strings.ReplaceAll(fmt.Sprintf("machineId eq '%s'", id), " ", "%20")+query, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	ids := func(m map[string]any) []string {
+		var out []string
+		for _, v := range m["value"].([]any) {
+			out = append(out, v.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	status, all := get("")
+	if status != http.StatusOK || len(ids(all)) != 3 {
+		t.Fatalf("all actions: %d %v", status, all)
+	}
+	_, p1 := get("&$top=2")
+	_, p2 := get("&$top=2&$skip=2")
+	if got, want := fmt.Sprint(ids(p1), ids(p2)), fmt.Sprint(ids(all)[:2], ids(all)[2:]); got != want {
+		t.Errorf("pages of 2: %s, want %s", got, want)
+	}
+	if status, _ := get("&$top=10001"); status != http.StatusBadRequest {
+		t.Errorf("$top=10001: %d, want 400", status)
+	}
+}
+
+// Against the lab's fake, paged by $skip: with pages of 2, a machine whose
+// history is Isolate, Unisolate, Isolate has its latest Isolate on page 2,
+// and isolating it again is already done.
+func TestActionHistoryIsReadBySkipFromTheFake(t *testing.T) {
+	defer defender.SetActionsPage(2)()
+	h := connectortest.New(t)
+	for i, act := range []string{"defender.isolate_machine", "defender.unisolate_machine", "defender.isolate_machine"} {
+		h.MustRun(act, map[string]any{"hostname": "fin-ws-042"}, fmt.Sprint("k", i))
+	}
+	out := h.MustRun("defender.isolate_machine", map[string]any{"hostname": "fin-ws-042"}, "k9")
+	if out["already"] != true || out["action_id"] == "" {
+		t.Errorf("output %v; want already: true with the Isolate on page 2", out)
+	}
+}
