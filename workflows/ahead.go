@@ -90,11 +90,7 @@ func (r *run) ahead(cs *playbook.CStep, j int) *catalog.Ahead {
 // aheadSummary names both steps on the marker of a call that runs the next
 // one too.
 func aheadSummary(summary string, ns *playbook.CStep) string {
-	next := ns.ID
-	if ns.Name != "" {
-		next = ns.ID + ": " + ns.Name
-	}
-	return summary + ", then " + next
+	return summary + ", then " + stepTitle(ns)
 }
 
 // takeAhead records the next step's result that step i's local call

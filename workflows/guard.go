@@ -142,7 +142,7 @@ func Guard(ctx workflow.Context, state GuardState, keys *signing.Keys) error {
 		if r.Enabled {
 			mode = "on"
 		}
-		note(ctx, "safe mode "+mode+" by "+who(r.By))
+		note(ctx, safeModeSummary(mode, r.By))
 		return state.view(), nil
 	}, workflow.UpdateHandlerOptions{Validator: func(r SafeModeRequest) error {
 		// Not run on replay: old histories need no version gate, and a

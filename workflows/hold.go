@@ -311,7 +311,7 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			}
 			r.stopOnRollback(ctx, rb, now)
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
-			note(ctx, fmt.Sprintf("rolled back by %s at %s (%s)", who(rb.By), now.UTC().Format(time.RFC3339), rb.RollbackID))
+			note(ctx, rolledBackSummary(rb.By, now, rb.RollbackID))
 			if err := workflow.UpsertTypedSearchAttributes(ctx, SARolledBackBy.ValueSet(rb.By), SARolledBackAt.ValueSet(now)); err != nil {
 				workflow.GetLogger(ctx).Warn("cannot record the rollback", "error", err)
 			}
@@ -366,7 +366,7 @@ func (r *run) awaitRollback(ctx workflow.Context, rb *RolledBack, released []*Ho
 			StartToCloseTimeout: 24 * time.Hour,
 			HeartbeatTimeout:    time.Minute,
 			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 5 * time.Second, MaximumInterval: time.Minute},
-			Summary:             fmt.Sprintf("wait for the rollback by %s to end", who(rb.By)),
+			Summary:             rollbackWaitSummary(rb.By),
 		})
 		var out RollbackOutcome
 		err := workflow.ExecuteActivity(actx, ActivityRollbackOutcome, RollbackOutcomeInput{WorkflowID: rb.RollbackID, RunID: rb.RollbackRunID}).Get(ctx, &out)
@@ -471,7 +471,7 @@ func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Ho
 		return
 	}
 	workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
-	note(ctx, fmt.Sprintf("rollback by %s %s", who(rb.By), oneLine(msg)))
+	note(ctx, rollbackResultSummary(rb.By, msg))
 }
 
 // liftedByStep names a step of the run, ended no earlier than h's, that
@@ -796,7 +796,7 @@ func (r *run) registerHoldHandlers(ctx workflow.Context) error {
 			if r.outcomes {
 				workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 			}
-			note(ctx, fmt.Sprintf("extend %s by %s by %s: releases at %s", h.Step, req.By, who(req.User), h.Until.UTC().Format(time.RFC3339)))
+			note(ctx, extendSummary(h.Step, req.By, req.User, h.Until))
 			return *h, nil
 		},
 		// Validators do not run on replay: a refusal is audited once.

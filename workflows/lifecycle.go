@@ -218,8 +218,7 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 		rt, timed := finding.RecordTime(u.Detection)
 		if seen, ok := r.latestActive(); timed && ok && rt < seen &&
 			workflow.GetVersion(ctx, changeStaleWithdrawal, workflow.DefaultVersion, 1) >= 1 {
-			return fmt.Sprintf("finding withdrawal (%s) older than a record of the finding the run had (%s before %s): ignored",
-				plain(reason), time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(seen).UTC().Format(time.RFC3339))
+			return staleWithdrawalSummary(reason, rt, seen)
 		}
 		w := &Withdrawal{At: now, Reason: reason, RecordTime: rt}
 		r.withdrawal, r.withdrawn = w, true
@@ -243,8 +242,7 @@ func (r *run) applyFindingUpdate(ctx workflow.Context, u FindingUpdate) string {
 			r.lifecycleBusy--
 			workflow.SetCurrentDetails(ctx, r.details(r.currentStatus()))
 		}
-		return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
-			plain(reason), len(w.Gates), len(w.Review), len(w.RolledBack))
+		return withdrawnSummary(reason, len(w.Gates), len(w.Review), len(w.RolledBack))
 	}
 	if rt, ok := finding.RecordTime(u.Detection); ok && rt > r.activeRecord {
 		r.activeRecord = rt

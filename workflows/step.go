@@ -318,10 +318,7 @@ func (r *run) callWith(ctx workflow.Context, cs *playbook.CStep, params map[stri
 	if rp.MaximumInterval < rp.InitialInterval {
 		rp.MaximumInterval = rp.InitialInterval
 	}
-	summary := cs.ID
-	if cs.Name != "" {
-		summary = cs.ID + ": " + cs.Name
-	}
+	summary := stepTitle(cs)
 	if index >= 0 {
 		summary = fmt.Sprintf("%s [%d]", summary, index)
 	}

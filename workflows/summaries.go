@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/playbook"
 	"go.temporal.io/sdk/workflow"
 )
 
@@ -82,6 +83,53 @@ func decisionSummary(d Decision, res DecisionResult) string {
 	}
 	// "1 of 2", not "1/2": the Temporal UI draws that as a fraction.
 	return fmt.Sprintf("decision on %s by %s via %s: %s (%d of %d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
+}
+
+// stepTitle names a step on its call's summary: its id, and its name.
+func stepTitle(cs *playbook.CStep) string {
+	if cs.Name != "" {
+		return cs.ID + ": " + cs.Name
+	}
+	return cs.ID
+}
+
+// rolledBackSummary is the marker of a run taking a rollback's mark.
+func rolledBackSummary(by string, at time.Time, rollbackID string) string {
+	return fmt.Sprintf("rolled back by %s at %s (%s)", who(by), at.UTC().Format(time.RFC3339), rollbackID)
+}
+
+// rollbackWaitSummary is the activity waiting for a rollback's end.
+func rollbackWaitSummary(by string) string {
+	return fmt.Sprintf("wait for the rollback by %s to end", who(by))
+}
+
+// rollbackResultSummary is the marker of what a rollback that did not undo
+// everything left held (msg).
+func rollbackResultSummary(by, msg string) string {
+	return fmt.Sprintf("rollback by %s %s", who(by), oneLine(msg))
+}
+
+// extendSummary is the marker of a hold's extension.
+func extendSummary(step string, by playbook.Duration, user string, until time.Time) string {
+	return fmt.Sprintf("extend %s by %s by %s: releases at %s", step, by, who(user), until.UTC().Format(time.RFC3339))
+}
+
+// safeModeSummary is the marker of a safe-mode switch.
+func safeModeSummary(mode, by string) string {
+	return "safe mode " + mode + " by " + who(by)
+}
+
+// withdrawnSummary is the marker of the detector withdrawing the finding.
+func withdrawnSummary(reason string, gates, review, undone int) string {
+	return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
+		plain(reason), gates, review, undone)
+}
+
+// staleWithdrawalSummary is the marker of a withdrawal older than a record
+// the run had (rt and seen: Unix milliseconds).
+func staleWithdrawalSummary(reason string, rt, seen int64) string {
+	return fmt.Sprintf("finding withdrawal (%s) older than a record of the finding the run had (%s before %s): ignored",
+		plain(reason), time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(seen).UTC().Format(time.RFC3339))
 }
 
 // ChangeGateRunState is the workflow.GetVersion change id of this: the
