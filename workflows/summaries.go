@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/riposte-dev/riposte/internal/mdtext"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"go.temporal.io/sdk/workflow"
 )
@@ -26,7 +27,9 @@ const ChangeHistorySummaries = "ui-history-summaries"
 // note records a marker whose summary the Temporal UI shows in the run's
 // timeline. The summary must not quote detection text (it is stored as the
 // marker's user metadata): callers pass step ids, authenticated user ids,
-// Riposte's own state names and times only.
+// Riposte's own state names and times only. The Temporal UI renders it as
+// Markdown: a value from outside (a user id, a rollback id) goes through
+// mdWho or mdtext.Text (TestSummariesRenderOutsideValuesLiterally).
 func note(ctx workflow.Context, summary string) {
 	if workflow.GetVersion(ctx, ChangeHistorySummaries, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return
@@ -51,6 +54,13 @@ func who(user string) string {
 		return "someone"
 	}
 	return b.String()
+}
+
+// mdWho is who(user) for a summary, which the Temporal UI renders as
+// Markdown: the characters who keeps (_ . @ + -) are escaped, so that
+// "_a_" is not emphasis nor "a@b.example" a link.
+func mdWho(user string) string {
+	return mdtext.Text(who(user), 100)
 }
 
 // plain renders a reason computed from the detection (finding.state_reason
@@ -82,54 +92,57 @@ func decisionSummary(d Decision, res DecisionResult) string {
 		verb = "approve"
 	}
 	// "1 of 2", not "1/2": the Temporal UI draws that as a fraction.
-	return fmt.Sprintf("decision on %s by %s via %s: %s (%d of %d approvals, gate %s)", d.GateID, who(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
+	return fmt.Sprintf("decision on %s by %s via %s: %s (%d of %d approvals, gate %s)", d.GateID, mdWho(d.User), d.Via, verb, res.Approvals, res.Quorum, res.State)
 }
 
-// stepTitle names a step on its call's summary: its id, and its name.
+// stepTitle names a step on its call's summary: its id, and its name
+// (free text in the playbook: shown literally).
 func stepTitle(cs *playbook.CStep) string {
 	if cs.Name != "" {
-		return cs.ID + ": " + cs.Name
+		return cs.ID + ": " + mdtext.Text(cs.Name, 100)
 	}
 	return cs.ID
 }
 
 // rolledBackSummary is the marker of a run taking a rollback's mark.
 func rolledBackSummary(by string, at time.Time, rollbackID string) string {
-	return fmt.Sprintf("rolled back by %s at %s (%s)", who(by), at.UTC().Format(time.RFC3339), rollbackID)
+	// The rollback's id holds the run's, made from the detection's uid.
+	return fmt.Sprintf("rolled back by %s at %s (%s)", mdWho(by), at.UTC().Format(time.RFC3339), mdtext.Text(rollbackID, 300))
 }
 
 // rollbackWaitSummary is the activity waiting for a rollback's end.
 func rollbackWaitSummary(by string) string {
-	return fmt.Sprintf("wait for the rollback by %s to end", who(by))
+	return fmt.Sprintf("wait for the rollback by %s to end", mdWho(by))
 }
 
 // rollbackResultSummary is the marker of what a rollback that did not undo
 // everything left held (msg).
 func rollbackResultSummary(by, msg string) string {
-	return fmt.Sprintf("rollback by %s %s", who(by), oneLine(msg))
+	// msg may quote the rollback's failure (a vendor's error text).
+	return fmt.Sprintf("rollback by %s %s", mdWho(by), mdtext.Text(msg, 500))
 }
 
 // extendSummary is the marker of a hold's extension.
 func extendSummary(step string, by playbook.Duration, user string, until time.Time) string {
-	return fmt.Sprintf("extend %s by %s by %s: releases at %s", step, by, who(user), until.UTC().Format(time.RFC3339))
+	return fmt.Sprintf("extend %s by %s by %s: releases at %s", step, by, mdWho(user), until.UTC().Format(time.RFC3339))
 }
 
 // safeModeSummary is the marker of a safe-mode switch.
 func safeModeSummary(mode, by string) string {
-	return "safe mode " + mode + " by " + who(by)
+	return "safe mode " + mode + " by " + mdWho(by)
 }
 
 // withdrawnSummary is the marker of the detector withdrawing the finding.
 func withdrawnSummary(reason string, gates, review, undone int) string {
 	return fmt.Sprintf("finding withdrawn by the detector (%s): %d gate(s) closed, %d contain step(s) to review, %d undone",
-		plain(reason), gates, review, undone)
+		mdtext.Text(plain(reason), 100), gates, review, undone)
 }
 
 // staleWithdrawalSummary is the marker of a withdrawal older than a record
 // the run had (rt and seen: Unix milliseconds).
 func staleWithdrawalSummary(reason string, rt, seen int64) string {
 	return fmt.Sprintf("finding withdrawal (%s) older than a record of the finding the run had (%s before %s): ignored",
-		plain(reason), time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(seen).UTC().Format(time.RFC3339))
+		mdtext.Text(plain(reason), 100), time.UnixMilli(rt).UTC().Format(time.RFC3339), time.UnixMilli(seen).UTC().Format(time.RFC3339))
 }
 
 // ChangeGateRunState is the workflow.GetVersion change id of this: the

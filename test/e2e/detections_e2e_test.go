@@ -363,7 +363,7 @@ func TestWithdrawalOnEmbeddedServer(t *testing.T) {
 			}
 		}
 	}
-	wantNote(t, h, wid, `^finding withdrawn by the detector \(status_id is 4 \(Resolved\)\): 1 gate\(s\) closed, \d+ contain step\(s\) to review, 0 undone$`)
+	wantNote(t, h, wid, `^finding withdrawn by the detector \(status\\_id is 4 \\\(Resolved\\\)\): 1 gate\(s\) closed, \d+ contain step\(s\) to review, 0 undone$`)
 	if d.Withdrawn == nil || !slices.Contains(d.Withdrawn.Gates, "approve") || !strings.Contains(d.Withdrawn.Reason, "status_id is 4") {
 		t.Errorf("withdrawn: %+v", d.Withdrawn)
 	}
