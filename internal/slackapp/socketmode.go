@@ -62,6 +62,7 @@ func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	seen := newReplayCache(DefaultReplayCacheSize)
 	done := make(chan error, 1)
 	go func() { done <- sm.RunContext(runCtx) }()
 
@@ -80,6 +81,9 @@ func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-sm.Events:
 			state.observe(evt, logger)
+			if duplicateEnvelope(sm, seen, logger, evt, time.Now()) {
+				continue
+			}
 			handleSocketEvent(runCtx, sm, proc, logger, evt)
 		}
 	}
@@ -144,6 +148,35 @@ func connectionForApp(wsURL, appID string) error {
 			ErrAppTokenRefused, got, EnvAppID, appID, EnvAppToken, appID)
 	}
 	return nil
+}
+
+// EnvelopeMemory is how long Socket Mode remembers an envelope's id to
+// drop it when Slack sends it again: Slack resends an envelope whose ack
+// it did not get in time (retry_attempt 1, 2, …) within minutes.
+const EnvelopeMemory = time.Hour
+
+// duplicateEnvelope acks and drops an envelope whose envelope_id was
+// received before (Slack sending it again: its ack was late or lost), and
+// reports whether it did. The click was handled once; handling it again
+// would vote twice, and tell the person their vote was refused ("already
+// voted") though it was recorded.
+func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
+	req := evt.Request
+	if req == nil || req.EnvelopeID == "" {
+		return false
+	}
+	switch evt.Type {
+	case socketmode.EventTypeInteractive, socketmode.EventTypeEventsAPI, socketmode.EventTypeSlashCommand:
+	default:
+		return false
+	}
+	if seen.add(req.EnvelopeID, now.Add(EnvelopeMemory), now) {
+		return false
+	}
+	logger.Info("slack socket mode: envelope received again, acked and dropped (handled once)",
+		"envelope_id", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
+	_ = ackOrWarn(sm, logger, *req)
+	return true
 }
 
 // busySubmission is what a reason form says when every interaction slot

@@ -101,7 +101,8 @@ type Server struct {
 	appRevoked bool // RevokeAppToken: apps.connections.open answers token_revoked
 	socketOff  bool // DisableSocketMode: no new Socket Mode connection
 	envelopeNo int
-	scopes     []string // the bot token's, sent as X-OAuth-Scopes
+	envelopes  map[string]map[string]any // pushed, by envelope_id (Redeliver)
+	scopes     []string                  // the bot token's, sent as X-OAuth-Scopes
 }
 
 // ManifestScopes are the bot scopes of docs/slack-app-manifest.yaml, the

@@ -156,10 +156,40 @@ func (s *Server) PushEnvelope(typ string, payload any) (string, error) {
 		"payload":                  payload,
 		"accepts_response_payload": typ != "events_api",
 	}
+	s.mu.Lock()
+	if s.envelopes == nil {
+		s.envelopes = map[string]map[string]any{}
+	}
+	s.envelopes[id] = env
+	s.mu.Unlock()
 	if err := conn.write(env); err != nil {
 		return "", err
 	}
 	return id, nil
+}
+
+// Redeliver sends envelope id again to the newest connection, as Slack
+// does with an envelope whose ack it did not get in time (or got on a
+// connection that closed): the same envelope_id and payload, with
+// retry_attempt counting the redeliveries (1, 2, …) and retry_reason
+// saying why. See testdata/README.md of internal/slackapp.
+func (s *Server) Redeliver(id, reason string) error {
+	s.mu.Lock()
+	env, ok := s.envelopes[id]
+	if !ok || len(s.conns) == 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("slackfake: no envelope %s or no Socket Mode connection", id)
+	}
+	conn := s.conns[len(s.conns)-1]
+	again := make(map[string]any, len(env)+2)
+	for k, v := range env {
+		again[k] = v
+	}
+	n, _ := env["retry_attempt"].(int)
+	again["retry_attempt"], again["retry_reason"] = n+1, reason
+	s.envelopes[id] = again
+	s.mu.Unlock()
+	return conn.write(again)
 }
 
 // PushInteractive sends an interactive envelope (a block_actions or
