@@ -287,15 +287,22 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	// Slack.
 	// Trimmed as serve and the worker read it (slackapp.ConfigFromEnv): a
 	// token from a Secret or a file often ends with a newline.
-	if tok := slackapp.ConfigFromEnv().BotToken; tok == "" {
+	// SLACK_API_URL too (one reading: ConfigFromEnv).
+	if sc := slackapp.ConfigFromEnv(); sc.BotToken == "" {
 		r.skip("slack", "SLACK_BOT_TOKEN not set: no Slack approvals")
 	} else {
-		api := strings.TrimRight(config.Env("SLACK_API_URL", "https://slack.com/api/"), "/")
+		api := "https://slack.com/api"
+		if sc.APIURL != "" {
+			api = strings.TrimRight(sc.APIURL, "/")
+		}
 		cctx, cancel := check()
-		req, _ := http.NewRequestWithContext(cctx, http.MethodPost, api+"/auth.test", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
+		var resp *http.Response
+		req, err := http.NewRequestWithContext(cctx, http.MethodPost, api+"/auth.test", nil)
 		sent := time.Now()
-		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			req.Header.Set("Authorization", "Bearer "+sc.BotToken)
+			resp, err = http.DefaultClient.Do(req)
+		}
 		got := time.Now()
 		if err != nil {
 			r.fail("slack", "auth.test: %v", err)

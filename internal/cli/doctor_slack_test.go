@@ -103,3 +103,33 @@ func TestDoctorSlackTrimsTheBotTokenAsServeDoes(t *testing.T) {
 		}
 	}
 }
+
+// SLACK_API_URL from a Kubernetes Secret or ConfigMap file ends with a
+// newline as often as the token does. serve and the worker read it
+// trimmed (slackapp.ConfigFromEnv); doctor read it as it was and could
+// not even build the auth.test request, failing a setup that works.
+func TestDoctorSlackTrimsTheAPIURLAsServeDoes(t *testing.T) {
+	fake := slackfake.New()
+	defer fake.Close()
+	for _, k := range []string{"RIPOSTE_DECISION_KEY_FILE", "RIPOSTE_DECISION_KEYS", "RIPOSTE_NO_ENCRYPTION", "RIPOSTE_PLAYBOOK_STORE", "RIPOSTE_STICKY_CACHE", "SLACK_APP_TOKEN", "SLACK_ENTERPRISE_ID"} {
+		t.Setenv(k, "")
+	}
+	t.Setenv("SLACK_BOT_TOKEN", slackfake.BotToken)
+	t.Setenv("SLACK_APP_ID", slackfake.AppID)
+	t.Setenv("SLACK_TEAM_ID", slackfake.TeamID)
+	for _, u := range []string{fake.URL() + "\n", fake.URL() + "/\r\n", " " + fake.URL() + " "} {
+		t.Setenv("SLACK_API_URL", u)
+		var out, errb bytes.Buffer
+		Main(context.Background(), []string{"doctor", "--temporal-address", "127.0.0.1:1", "--timeout", "1s", "--config", t.TempDir() + "/none.yaml"},
+			Streams{Out: &out, Err: &errb})
+		line := ""
+		for _, l := range strings.Split(out.String(), "\n") {
+			if strings.Contains(l, " slack ") {
+				line = l
+			}
+		}
+		if !strings.HasPrefix(line, "ok") {
+			t.Errorf("SLACK_API_URL %q (whitespace around a good URL): %q, want ok as serve takes it", u, line)
+		}
+	}
+}

@@ -50,9 +50,9 @@ func (t *Temporal) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&t.Address, "temporal-address", Env("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	fs.StringVar(&t.Namespace, "namespace", Env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	fs.StringVar(&t.TaskQueue, "task-queue", Env("RIPOSTE_TASK_QUEUE", "riposte"), "task queue of the Riposte workers (env RIPOSTE_TASK_QUEUE)")
-	fs.StringVar(&t.TLSCert, "tls-cert", Env("TEMPORAL_TLS_CERT", ""), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
-	fs.StringVar(&t.TLSKey, "tls-key", Env("TEMPORAL_TLS_KEY", ""), "mTLS client key file (env TEMPORAL_TLS_KEY)")
-	fs.StringVar(&t.TLSCA, "tls-ca", Env("TEMPORAL_TLS_CA", ""), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
+	fs.StringVar(&t.TLSCert, "tls-cert", envPath("TEMPORAL_TLS_CERT"), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&t.TLSKey, "tls-key", envPath("TEMPORAL_TLS_KEY"), "mTLS client key file (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&t.TLSCA, "tls-ca", envPath("TEMPORAL_TLS_CA"), "CA certificate file to verify the server (env TEMPORAL_TLS_CA)")
 	fs.StringVar(&t.TLSServerName, "tls-server-name", Env("TEMPORAL_TLS_SERVER_NAME", ""), "server name to verify; implies TLS (env TEMPORAL_TLS_SERVER_NAME)")
 	tlsDef, err := EnvBool("TEMPORAL_TLS")
 	t.envErr = err
@@ -79,6 +79,11 @@ func Env(name, def string) string {
 	}
 	return def
 }
+
+// envPath reads an environment variable naming a file, without the
+// whitespace around it: a path set from a Kubernetes Secret or ConfigMap
+// key often ends with a newline, and no file is meant to.
+func envPath(name string) string { return strings.TrimSpace(os.Getenv(name)) }
 
 // EnvBool reads a boolean environment variable with strconv.ParseBool's
 // spellings (1, t, true, TRUE, 0, f, false, …); unset or empty is false,
