@@ -2,6 +2,7 @@ package cli
 
 import (
 	"flag"
+	"fmt"
 	"log/slog"
 
 	"github.com/riposte-dev/riposte/internal/api"
@@ -10,18 +11,20 @@ import (
 )
 
 // newLogger returns the process logger: text for terminals, JSON when
-// RIPOSTE_LOG_FORMAT=json (production).
-func newLogger(s Streams, level string) *slog.Logger {
+// RIPOSTE_LOG_FORMAT=json (production). A level or format that is none of
+// the accepted ones is refused (a usage error, exit 2) naming its
+// setting: a typo in a production ConfigMap must not run at another
+// level than the one asked for.
+func newLogger(s Streams, level string) (*slog.Logger, error) {
 	format := config.Env("RIPOSTE_LOG_FORMAT", "text")
+	if _, err := telemetry.ParseLevel(level); err != nil {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--log-level (RIPOSTE_LOG_LEVEL) %q is not a level: use debug, info, warn or error", level)}
+	}
 	l, err := telemetry.NewLogger(s.Err, format, level)
 	if err != nil {
-		// A bad level or format must not stop the process; say so once.
-		if l, err = telemetry.NewLogger(s.Err, format, "info"); err != nil {
-			l, _ = telemetry.NewLogger(s.Err, "text", "info")
-		}
-		l.Warn("ignoring log settings", "level", level, "format", format)
+		return nil, &exitError{code: 2, err: fmt.Errorf("RIPOSTE_LOG_FORMAT %q is not a log format: use text or json", format)}
 	}
-	return l
+	return l, nil
 }
 
 // rateFlags are the API's per-token rate limit flags.

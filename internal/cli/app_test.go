@@ -10,7 +10,7 @@ import (
 // The process logger (README, Production and Security model): text by
 // default, one JSON object per line with RIPOSTE_LOG_FORMAT=json; audit
 // refusals are warnings, so --log-level error drops them; a bad setting
-// falls back to info and says so.
+// is refused naming it (exit 2), never run at another level than asked.
 func TestProcessLogger(t *testing.T) {
 	for _, tc := range []struct {
 		format, level string
@@ -23,7 +23,10 @@ func TestProcessLogger(t *testing.T) {
 	} {
 		t.Setenv("RIPOSTE_LOG_FORMAT", tc.format)
 		var buf bytes.Buffer
-		l := newLogger(Streams{Err: &buf}, tc.level)
+		l, err := newLogger(Streams{Err: &buf}, tc.level)
+		if err != nil {
+			t.Fatalf("%s/%s: %v", tc.format, tc.level, err)
+		}
 		l.Warn("audit: api call refused", "refusal", "missing scope approve")
 		l.Error("boom")
 		out := buf.String()
@@ -38,10 +41,12 @@ func TestProcessLogger(t *testing.T) {
 			}
 		}
 	}
+	t.Setenv("RIPOSTE_LOG_FORMAT", "")
+	if _, err := newLogger(Streams{Err: &bytes.Buffer{}}, "loud"); err == nil || !strings.Contains(err.Error(), "RIPOSTE_LOG_LEVEL") {
+		t.Errorf("level loud: %v, want a refusal naming RIPOSTE_LOG_LEVEL", err)
+	}
 	t.Setenv("RIPOSTE_LOG_FORMAT", "xml")
-	var buf bytes.Buffer
-	newLogger(Streams{Err: &buf}, "loud").Info("still logs")
-	if out := buf.String(); !strings.Contains(out, "ignoring log settings") || !strings.Contains(out, "still logs") {
-		t.Errorf("bad settings:\n%s", out)
+	if _, err := newLogger(Streams{Err: &bytes.Buffer{}}, "info"); err == nil || !strings.Contains(err.Error(), "RIPOSTE_LOG_FORMAT") {
+		t.Errorf("format xml: %v, want a refusal naming RIPOSTE_LOG_FORMAT", err)
 	}
 }

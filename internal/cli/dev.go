@@ -188,7 +188,10 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 }
 
 func runDev(ctx context.Context, o DevOptions, s Streams) error {
-	logger := newLogger(s, o.LogLevel)
+	logger, err := newLogger(s, o.LogLevel)
+	if err != nil {
+		return err
+	}
 	d, err := StartDev(ctx, o, logger)
 	if err != nil {
 		return err

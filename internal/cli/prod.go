@@ -58,7 +58,11 @@ func (f *clusterFlags) options(process string, s Streams) (system.Options, error
 	if err != nil {
 		return system.Options{}, err
 	}
-	return system.Options{Logger: newLogger(s, f.LogLevel), Temporal: f.Temporal, Keys: keys, DecisionKeys: dkeys,
+	logger, err := newLogger(s, f.LogLevel)
+	if err != nil {
+		return system.Options{}, err
+	}
+	return system.Options{Logger: logger, Temporal: f.Temporal, Keys: keys, DecisionKeys: dkeys,
 		PayloadCompression: f.Encryption.Compression, Telemetry: f.Observe.options(process)}, nil
 }
 
