@@ -130,7 +130,7 @@ func (v *validator) errorfKey(path, format string, args ...any) {
 func (v *validator) refErrorf(path string, prog *conditions.Program, at int, key, format string, args ...any) {
 	if p, ok := v.pb.pos[path]; ok {
 		if off, ok := prog.RefAt[key]; ok && at >= 0 && at <= len(p.Value) && strings.HasPrefix(p.Value[at:], prog.Source) {
-			line, col := runePos(p.Value[:at+off])
+			line, col := yamlx.TextPos(p.Value[:at+off])
 			if l, c, ok := valuePos(v.pb.src, p, line, col); ok {
 				v.add(l, c, fmt.Sprintf(format, args...))
 				return
@@ -138,19 +138,6 @@ func (v *validator) refErrorf(path string, prog *conditions.Program, at int, key
 		}
 	}
 	v.errorf(path, format, args...)
-}
-
-// runePos is the 1-based line and rune column just past prefix.
-func runePos(prefix string) (int, int) {
-	line, col := 1, 1
-	for _, r := range prefix {
-		if r == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // exprErr places an expression error at its position inside the YAML value.

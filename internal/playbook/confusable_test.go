@@ -72,3 +72,33 @@ func TestConfusableColumnAfterAnAnchor(t *testing.T) {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// The column named is on the line the message is at: a plain id folded
+// over two lines (YAML joins them with a space) has its character on the
+// next line, and naming "column 12" of the first line pointed past the end
+// of it; a double-quoted id without an escape is spelt as is, so its
+// character has a column.
+func TestConfusableColumnIsOnTheMessagesLine(t *testing.T) {
+	src := "apiVersion: riposte/v1\n" +
+		"name: c\n" +
+		"version: 1\n" +
+		"trigger: {when: \"detection.severity_id >= 4\"}\n" +
+		"steps:\n" +
+		"  - id: lo\n" +
+		"      \u043ekup\n" +
+		"    action: core.noop\n" +
+		"  - id: \"lo\u043ekup2\"\n" +
+		"    action: core.noop\n"
+	_, diags := playbook.LoadBytes("p.yaml", []byte(src), testCatalog(t))
+	want := []string{
+		`p.yaml:6:9: steps[0].id: "lo оkup" must be lowercase letters, digits and _, starting with a letter; "о" (U+043E) is not ASCII`,
+		`p.yaml:9:9: steps[1].id: "loоkup2" must be lowercase letters, digits and _, starting with a letter; "о" (U+043E) at column 12 is not ASCII`,
+	}
+	var got []string
+	for _, d := range diags {
+		got = append(got, d.String())
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

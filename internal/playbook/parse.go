@@ -208,7 +208,7 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 		p.errorf(v, "%s: %q is not one of %s%s", path, v.Value, strings.Join(f.enum, ", "), didYouMean(v.Value, f.enum))
 	}
 	if f.pattern != "" && !patterns[f.pattern].re.MatchString(v.Value) {
-		p.errorf(v, "%s: %q must be %s%s", path, v.Value, patterns[f.pattern].what, yamlx.NonASCII(v))
+		p.errorf(v, "%s: %q must be %s%s", path, v.Value, patterns[f.pattern].what, yamlx.NonASCII(v, p.r.Src))
 	}
 	if f.kind == kInt && (f.min > 0 || f.max > 0) {
 		n, err := int64Value(v)
@@ -292,7 +292,7 @@ func (p *parser) exprMap(n *yaml.Node, path string) [][2]string {
 		kp := path + "." + k.Value
 		switch {
 		case !identRe.MatchString(k.Value):
-			p.errorf(k, "%s: name %q must be an identifier (letters, digits, _)%s", path, k.Value, yamlx.NonASCII(k))
+			p.errorf(k, "%s: name %q must be an identifier (letters, digits, _)%s", path, k.Value, yamlx.NonASCII(k, p.r.Src))
 			continue
 		case seen[k.Value]:
 			p.errorf(k, "%s: duplicate name %q", path, k.Value)
@@ -432,9 +432,9 @@ func (p *parser) slackIDs(n *yaml.Node, path string, groups bool) []string {
 		ep := fmt.Sprintf("%s[%d]", path, i)
 		switch {
 		case groups && !identity.IsSlackGroupID(e.Value):
-			p.errorf(e, "%s: %q is not a Slack user group id (S…)%s", ep, e.Value, yamlx.NonASCII(e))
+			p.errorf(e, "%s: %q is not a Slack user group id (S…)%s", ep, e.Value, yamlx.NonASCII(e, p.r.Src))
 		case !groups && !identity.IsSlackUserID(e.Value):
-			p.errorf(e, "%s: %q is not a Slack user id (U… or W…)%s", ep, e.Value, yamlx.NonASCII(e))
+			p.errorf(e, "%s: %q is not a Slack user id (U… or W…)%s", ep, e.Value, yamlx.NonASCII(e, p.r.Src))
 		default:
 			id := strings.ToUpper(e.Value)
 			if j, dup := seen[id]; dup {

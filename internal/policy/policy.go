@@ -181,29 +181,6 @@ func ParseWith(name string, src []byte, o Options) (*Policy, error) {
 	return &p, nil
 }
 
-// columnOf is the column of the value's i-th character in src, when the
-// source spells the value as is up to it on the node's line (plain, or
-// quoted without an escape or a doubled quote before it; not after an
-// anchor or a tag, where the node's column is theirs).
-func columnOf(n *yaml.Node, src []byte, i int) (int, bool) {
-	lines := strings.Split(strings.TrimPrefix(string(src), "\ufeff"), "\n")
-	if n.Line < 1 || n.Line > len(lines) || n.Column < 1 {
-		return 0, false
-	}
-	line := []rune(strings.TrimSuffix(lines[n.Line-1], "\r"))
-	start := n.Column - 1
-	if n.Style&(yaml.SingleQuotedStyle|yaml.DoubleQuotedStyle) != 0 {
-		start++
-	} else if n.Style != 0 {
-		return 0, false
-	}
-	value := []rune(n.Value)
-	if i >= len(value) || start+i >= len(line) || string(line[start:start+i+1]) != string(value[:i+1]) {
-		return 0, false
-	}
-	return start + i + 1, true
-}
-
 // lookAlikeScripts are the scripts whose letters pass for one another
 // (Cyrillic с, о, р, а, е and Greek ο, ν, ρ beside Latin c, o, p, a, e, v).
 var lookAlikeScripts = []struct {
@@ -252,7 +229,7 @@ func mixedScripts(n *yaml.Node, src []byte) string {
 	}
 	i := first[least]
 	at := fmt.Sprintf(", character %d,", i+1)
-	if c, ok := columnOf(n, src, i); ok {
+	if c, ok := yamlx.ValueColumn(n, src, i); ok {
 		at = fmt.Sprintf(" at column %d", c)
 	}
 	return fmt.Sprintf("mixes %s and %s letters: %q (U+%04X)%s is %s; a name spelt with the %s letter it looks like does not match, so it is not protected",

@@ -414,13 +414,8 @@ func problemCharBy(src []byte, same func(string) bool, text string, line int) (l
 	if (strings.Contains(text, "escape") || strings.Contains(text, "hexdecimal")) && at > 0 && src[at-1] == '\\' && src[at] != '\\' {
 		at-- // `\x4g`: the escape's backslash, not the letter after it
 	}
-	l = 1 + bytes.Count(src[:at], []byte("\n"))
-	ls := bytes.LastIndexByte(src[:at], '\n') + 1
-	lineText := src[ls:at]
-	if ls == 0 {
-		lineText = bytes.TrimPrefix(lineText, []byte(bom))
-	}
-	return l, utf8.RuneCount(lineText) + 1, true
+	l, c = TextPos(strings.TrimPrefix(string(src[:at]), bom)) // yaml.v3 reads the mark as no column
+	return l, c, true
 }
 
 var unknownAnchorRe = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)

@@ -1,7 +1,9 @@
 // Package yamlx is the one place for what every YAML decoder of Riposte
 // shares: positioned diagnostics with a caret snippet, reading one document
 // within a size and an alias-expansion budget, node helpers (Resolve,
-// KindName, mapping entries) and did-you-mean suggestions. Each decoder
+// KindName, mapping entries), the column of a character inside a scalar
+// checked against the source (ValueColumn, used by NonASCII and the
+// policy's look-alike warning) and did-you-mean suggestions. Each decoder
 // (playbooks, playbook tests, riposte.yaml, policy.yaml) keeps only its own
 // schema.
 package yamlx

@@ -240,11 +240,9 @@ func Join(path, key string) string {
 // for the message refusing an id or name that must be: a Cyrillic о or
 // е pasted into "lookup" looks like the ASCII letter, and a refusal that
 // does not name it reads as a refusal of the valid id. The column is
-// given when the source spells the value as is (plain, or single-quoted
-// without a doubled quote; a double-quoted value may hold escapes) where
-// the node's column is (no anchor before it: the column is the anchor's).
-// "" when every character is ASCII.
-func NonASCII(n *yaml.Node) string {
+// given where ValueColumn finds it in src (the source n was decoded
+// from). "" when every character is ASCII.
+func NonASCII(n *yaml.Node, src []byte) string {
 	if n == nil {
 		return ""
 	}
@@ -253,14 +251,8 @@ func NonASCII(n *yaml.Node) string {
 			continue
 		}
 		at := ""
-		switch {
-		case n.Anchor != "":
-		case n.Style == 0:
-			at = fmt.Sprintf(" at column %d", n.Column+i)
-		case n.Style == yaml.SingleQuotedStyle:
-			if !strings.ContainsRune(n.Value, '\'') {
-				at = fmt.Sprintf(" at column %d", n.Column+1+i)
-			}
+		if col, ok := ValueColumn(n, src, i); ok {
+			at = fmt.Sprintf(" at column %d", col)
 		}
 		return fmt.Sprintf("; %q (U+%04X)%s is not ASCII", string(c), c, at)
 	}
