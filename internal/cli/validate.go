@@ -3,27 +3,43 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/riposte-dev/riposte/activities"
+	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
-const validateUsage = `Usage: riposte validate [--format text|json] [PATH...]
+const validateUsage = `Usage: riposte validate [--format text|json] [--policy FILE] [PATH...]
 
 Validates playbooks (files, or directories walked for *.yaml / *.yml; test
 files NAME.test.yaml are skipped, also when named, as in playbooks/*.yaml). Every problem of every file is reported at
 once as file:line:col: message, followed by the source line with a caret
 under the position. Exit 0 when all are valid, 1 otherwise (also when the
 PATHs hold no playbook at all).
-PATH defaults to ./playbooks.`
+PATH defaults to ./playbooks.
+
+The site's policy.yaml is checked too, where the worker finds it: --policy
+(env RIPOSTE_POLICY), else ./policy.yaml when there is one. Its errors count
+as problems; its warnings (a protected pattern mixing look-alike letters of
+Latin, Cyrillic and Greek) are shown as file:line:col: warning: message and
+do not fail the check, as the worker starts with them. --policy "" checks
+no policy.`
 
 func validateCommand() command {
 	return command{name: "validate", summary: "Check playbooks and report every problem with its position", usage: validateUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs := newFlagSet("validate", validateUsage, s)
 			format := fs.String("format", "text", "output format: text or json")
+			// The worker's --policy, found as the worker finds it.
+			pf := runtimeFlags{fs: fs}
+			fs.StringVar(&pf.Policy, "policy", config.Env("RIPOSTE_POLICY", "policy.yaml"),
+				"site guardrails file checked too, as the worker loads it (env RIPOSTE_POLICY; default ./policy.yaml when there is one; \"\" for none)")
 			paths, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
@@ -44,13 +60,17 @@ func validateCommand() command {
 						Message: "no playbooks here (files *.yaml or *.yml; NAME.test.yaml are playbook tests, not playbooks)"})
 				}
 			}
+			pol, pdiags := validatePolicy(&pf)
+			diags = append(diags, pdiags...)
+			errs := playbook.Diagnostics(diags).Errors()
 			if *format == "json" {
 				out := struct {
 					Valid       bool                  `json:"valid"`
 					Files       int                   `json:"files"`
 					Playbooks   []string              `json:"playbooks"`
+					Policy      string                `json:"policy,omitempty"`
 					Diagnostics []playbook.Diagnostic `json:"diagnostics"`
-				}{Valid: len(diags) == 0, Files: files, Playbooks: []string{}, Diagnostics: diags}
+				}{Valid: len(errs) == 0, Files: files, Playbooks: []string{}, Policy: pol, Diagnostics: diags}
 				if out.Diagnostics == nil {
 					out.Diagnostics = []playbook.Diagnostic{}
 				}
@@ -73,26 +93,59 @@ func validateCommand() command {
 					}
 					fmt.Fprint(s.Out, strings.ReplaceAll(msg, "\n", "\n  ")+"\n")
 				}
-				if len(diags) == 0 {
+				if len(errs) == 0 {
 					fmt.Fprintf(s.Out, "ok: %d playbook%s valid (%d file%s)\n", len(set.Playbooks), plural(len(set.Playbooks)), files, plural(files))
 				} else {
 					bad := map[string]bool{}
-					for _, d := range diags {
+					for _, d := range errs {
 						bad[d.File] = true
+					}
+					total := files
+					if pol != "" {
+						total++
 					}
 					if files == 0 {
 						// The paths themselves are the problem (missing, empty).
-						fmt.Fprintf(s.Err, "%d problem%s, no playbook read\n", len(diags), plural(len(diags)))
+						fmt.Fprintf(s.Err, "%d problem%s, no playbook read\n", len(errs), plural(len(errs)))
 					} else {
-						fmt.Fprintf(s.Err, "%d problem%s in %d of %d file%s\n", len(diags), plural(len(diags)), len(bad), files, plural(files))
+						fmt.Fprintf(s.Err, "%d problem%s in %d of %d file%s\n", len(errs), plural(len(errs)), len(bad), total, plural(total))
 					}
 				}
 			}
-			if len(diags) > 0 {
+			if len(errs) > 0 {
 				return 1
 			}
 			return 0
 		}}
+}
+
+// validatePolicy checks the policy file the worker would load (see
+// runtimeFlags.checkFiles and activities.LoadPolicy): none when --policy is
+// "" or the implicit ./policy.yaml is absent; a named file that does not
+// exist is a problem, as the worker refuses to start on it. It returns the
+// file read ("" when none) and its errors, else its warnings.
+func validatePolicy(f *runtimeFlags) (string, playbook.Diagnostics) {
+	if f.Policy == "" {
+		return "", nil
+	}
+	at := func(msg string) playbook.Diagnostics {
+		return playbook.Diagnostics{{File: f.Policy, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: msg}}
+	}
+	if err := f.checkFiles(); err != nil {
+		return f.Policy, at(err.Error())
+	}
+	if _, err := os.Stat(f.Policy); errors.Is(err, fs.ErrNotExist) {
+		return "", nil // the implicit ./policy.yaml is optional
+	}
+	p, err := activities.LoadPolicy(f.Policy)
+	var ds yamlx.Diagnostics
+	switch {
+	case errors.As(err, &ds):
+		return f.Policy, ds
+	case err != nil:
+		return f.Policy, at(err.Error())
+	}
+	return f.Policy, p.Warnings
 }
 
 func plural(n int) string {
