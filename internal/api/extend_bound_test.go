@@ -35,6 +35,7 @@ func TestExtendOutOfBoundsIsRefusedNamingTheLimit(t *testing.T) {
 		{"366d", `by: "366d" is longer than 365d`},
 		{"-4h", `by: "-4h" is negative`},
 		{"0s", `by: "0s" is zero`},
+		{"0", `by: "0" is zero: give a positive duration such as 4h (at most 365d)`},
 		{"forever", `by: "forever" is not a duration; use e.g. 30m, 4h or 2d`},
 	} {
 		got := serve(srv.Handler(), post("/v1/runs/w1/extend", "Bearer "+toks["approver"], `{"step":"isolate","by":"`+tc.by+`"}`))

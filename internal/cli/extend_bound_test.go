@@ -26,6 +26,7 @@ func TestExtendSaysWhatIsWrongWithTheDuration(t *testing.T) {
 		{[]string{"RUN", "block", "3000000h", "--as", "U1"}, `"3000000h" is longer than 365d`},
 		{[]string{"RUN", "block", "2562047h", "--as", "U1"}, `"2562047h" is longer than 365d`},
 		{[]string{"RUN", "block", "0s", "--as", "U1"}, `"0s" is zero`},
+		{[]string{"RUN", "block", "0", "--as", "U1"}, `"0" is zero: give a positive duration such as 4h (at most 365d)`},
 	} {
 		code, _, stderr := runCLI(t, append([]string{"extend", "--api", "http://127.0.0.1:1"}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "flag provided but not defined") {

@@ -79,3 +79,38 @@ func TestParseExtensionSaysWhatIsWrong(t *testing.T) {
 		}
 	}
 }
+
+// A bare 0 is zero, not "not a duration": riposte extend RUN STEP 0 (and
+// POST /v1/runs/{id}/extend with "by": "0") said `"0" is not a duration`,
+// and contain_for: 0 `duration "0" must be positive` without the range.
+// Each says it is zero and what is allowed (positive, at most 365d), at
+// the value's position.
+func TestZeroHoldSaysZeroAndTheRange(t *testing.T) {
+	for _, in := range []string{"0", "-0", "00", "0s", "0d"} {
+		want := `"` + in + `" is zero: give a positive duration such as 4h (at most 365d)`
+		if _, err := playbook.ParseExtension(in); err == nil || err.Error() != want {
+			t.Errorf("ParseExtension(%q) = %v, want %s", in, err, want)
+		}
+	}
+	for _, d := range []string{"0", "'0'", "0s", "0d"} {
+		src := "apiVersion: riposte/v1\n" +
+			"name: zero-hold\n" +
+			"version: 1\n" +
+			"trigger: {when: 'true'}\n" +
+			"steps:\n" +
+			"  - id: block\n" +
+			"    action: panos.block_ip\n" +
+			"    with: {ip: 203.0.113.7}\n" +
+			"    approval: auto\n" +
+			"    contain_for: " + d + "\n"
+		_, diags := playbook.LoadBytes("zero-hold.yaml", []byte(src), activities.Catalog())
+		var got []string
+		for _, dg := range diags {
+			got = append(got, dg.String())
+		}
+		want := `zero-hold.yaml:10:18: steps[0].contain_for: "` + strings.Trim(d, "'") + `" is zero: give a positive duration such as 4h (at most 365d)`
+		if strings.Join(got, "\n") != want {
+			t.Errorf("contain_for: %s:\n%s\nwant\n%s", d, strings.Join(got, "\n"), want)
+		}
+	}
+}

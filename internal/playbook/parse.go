@@ -227,6 +227,9 @@ func (p *parser) checkKind(v *yaml.Node, f field, path string) {
 	}
 	if f.kind == kDuration {
 		if _, err := parseDuration(v.Value, !p.stored); err != nil {
+			if s := strings.TrimSpace(v.Value); f.name == "contain_for" && isZeroDuration(s) {
+				err = zeroHold(s) // as an extension of zero says
+			}
 			p.errorf(v, "%s: %v", path, err)
 		}
 	}

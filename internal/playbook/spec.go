@@ -184,7 +184,22 @@ func (p *Playbook) Step(id string) (*Step, bool) {
 var (
 	durationRe = regexp.MustCompile(durationPattern)
 	zeroRe     = regexp.MustCompile(zeroPattern)
+	// bareZeroRe is zero written without a unit (0, -0, 00), which
+	// time.ParseDuration takes as 0 ("0") or refuses as missing a unit.
+	bareZeroRe = regexp.MustCompile(`^-?0+(\.0+)?$`)
 )
+
+// isZeroDuration reports a duration written as zero, with a unit (0s, 0d,
+// -0h) or without (0).
+func isZeroDuration(s string) bool {
+	return zeroRe.MatchString(strings.TrimPrefix(s, "-")) || bareZeroRe.MatchString(s)
+}
+
+// zeroHold is the error for a hold duration (contain_for, an extension)
+// written as zero: what is wrong and what is allowed.
+func zeroHold(s string) error {
+	return fmt.Errorf("%q is zero: give a positive duration such as 4h (at most %s)", s, MaxContainFor)
+}
 
 // Duration is a time.Duration written as "30s", "2m", "4h" or "1d".
 type Duration time.Duration
@@ -251,10 +266,10 @@ func ParseExtension(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	d, err := ParseDuration(s)
 	switch {
+	case err != nil && isZeroDuration(s):
+		return 0, zeroHold(s)
 	case strings.HasPrefix(s, "-") && (err == nil || durationRe.MatchString(s[1:])):
 		return 0, fmt.Errorf("%q is negative: an extension moves the release later, by a positive duration such as 4h (at most %s)", s, MaxContainFor)
-	case err == nil && d <= 0, err != nil && zeroRe.MatchString(s):
-		return 0, fmt.Errorf("%q is zero: give a positive duration such as 4h (at most %s)", s, MaxContainFor)
 	case err == nil && d > MaxContainFor, err != nil && durationRe.MatchString(s):
 		// A written duration that does not parse is past what a Go
 		// duration holds (about 292 years).
