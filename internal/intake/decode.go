@@ -613,19 +613,18 @@ func hex4(b []byte, i int) (uint16, bool) {
 // reads without a word — a key given twice (the last value wins), a lone
 // UTF-16 surrogate escape (U+FFFD, see notUTF8) — found in the JSON object
 // text s that the record's field at prefix holds (an `unmapped` text), or
-// nil. A text that is no JSON object has no such fault: the caller says it
-// is not read. The error's Offset is in s, its Path starts with prefix.
+// nil. A text that is no JSON object (cut short, anything but blanks
+// after the object: finding.UnmappedText does not read it) has no such
+// fault: the caller says it is not read. The error's Offset is in s, its
+// Path starts with prefix.
 func jsonTextFault(s string, prefix []pathSeg) *DecodeError {
 	p := &parser{body: []byte(s), opts: DecodeOptions{MaxDepth: math.MaxInt}.withDefaults(), prefix: prefix}
 	start := p.skipSpace(0)
 	if start == len(p.body) || p.body[start] != '{' {
 		return nil
 	}
-	if off, what := notUTF8(p.body); off >= 0 {
-		return p.errorf(ErrMalformed, -1, off, formatSegs(prefix), "%s: JSON text must be UTF-8 (RFC 8259 §8.1), convert it before sending it", what)
-	}
 	end, members, err := p.scanObject(-1, start)
-	if err != nil {
+	if err != nil || p.skipSpace(end) != len(p.body) {
 		return nil
 	}
 	raw := p.body[start:end]
@@ -635,8 +634,15 @@ func jsonTextFault(s string, prefix []pathSeg) *DecodeError {
 	if dec.Decode(&m) != nil || dec.InputOffset() != int64(len(raw)) || m == nil {
 		return nil
 	}
-	if n, ok := convertNumbers(m); !ok || n == members {
+	n, ok := convertNumbers(m)
+	if !ok {
 		return nil // a number out of range: no object encoding/json reads either
+	}
+	if off, what := notUTF8(p.body); off >= 0 {
+		return p.errorf(ErrMalformed, -1, off, formatSegs(prefix), "%s: JSON text must be UTF-8 (RFC 8259 §8.1), convert it before sending it", what)
+	}
+	if n == members {
+		return nil
 	}
 	de, _ := p.diagnose(-1, start, raw).(*DecodeError)
 	return de

@@ -4,8 +4,11 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // TestUnmappedTextIsCheckedLikeTheRecord: an `unmapped` JSON text (Amazon
@@ -84,6 +87,47 @@ func TestUnmappedTextIsCheckedLikeTheRecord(t *testing.T) {
 	} {
 		if errs := v.Validate([]Detection{withText(s)}); len(errs) != 0 {
 			t.Errorf("unmapped %q: refused %v", s, errs)
+		}
+	}
+}
+
+// TestUnmappedTextNoObjectIsNotCheckedLikeOne: only a text the view reads
+// as an object is refused for what the record would be refused for. A text
+// that encodes no object (cut short, or with something after the object)
+// is not read, and is accepted with the warning that says so (docs/
+// detections.md), whatever it holds: a producer that escapes non-ASCII
+// (Python's json.dumps writes an emoji as the pair \ud83d\ude00 by default,
+// ensure_ascii) and cuts a long text at a length limit can cut between the
+// two halves of a pair, and a text followed by more than the object is not
+// one the view walks either.
+func TestUnmappedTextNoObjectIsNotCheckedLikeOne(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "real", "securitylake-guardduty-dga-1.1.ocsf.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := json.Marshal(obj(decodeOne(t, string(src)), "unmapped"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := strings.TrimSuffix(string(text), "}")
+	v := newTestValidator(t)
+	for _, s := range []string{
+		open + `, "note": "login from \ud83d`,                         // cut between the halves of a pair
+		open + `, "note": "\ud83d\ude00 \udc00`,                       // cut short, a lone low half before
+		`{"src_ip": "203.0.113.9", "src_ip": "10.0.0.1"} {"more": 1}`, // more than one object
+		`{"note": "\ud800"} trailing`,
+	} {
+		if _, ok := finding.UnmappedText(s); ok {
+			t.Fatalf("premise: the view reads %q", s)
+		}
+		d := decodeOne(t, string(src))
+		d["unmapped"] = s
+		if errs := v.Validate([]Detection{d}); len(errs) != 0 {
+			t.Errorf("unmapped %q (no JSON object): refused %v, want accepted with the 'not read' warning", s, errs)
+		}
+		_, notes := finding.BuildNoting(d, finding.DefaultConfig())
+		if !slices.ContainsFunc(Warnings(0, d, notes), func(w FieldError) bool { return w.Path == "unmapped" && strings.Contains(w.Message, "not read") }) {
+			t.Errorf("unmapped %q: no 'not read' warning", s)
 		}
 	}
 }
