@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -29,7 +30,9 @@ The site's policy.yaml is checked too, where the worker finds it: --policy
 as problems; its warnings (a protected pattern mixing look-alike letters of
 Latin, Cyrillic and Greek) are shown as file:line:col: warning: message and
 do not fail the check, as the worker starts with them. --policy "" checks
-no policy.`
+no policy; a --policy file that does not exist is a problem, one named
+only by RIPOSTE_POLICY (the container image sets it) is not checked, and
+stderr says so.`
 
 func validateCommand() command {
 	return command{name: "validate", summary: "Check playbooks and report every problem with its position", usage: validateUsage,
@@ -60,7 +63,8 @@ func validateCommand() command {
 						Message: "no playbooks here (files *.yaml or *.yml; NAME.test.yaml are playbook tests, not playbooks)"})
 				}
 			}
-			pol, pdiags := validatePolicy(&pf)
+			pol, pdiags, notice := validatePolicy(&pf)
+			fmt.Fprint(s.Err, notice)
 			diags = append(diags, pdiags...)
 			errs := playbook.Diagnostics(diags).Errors()
 			if *format == "json" {
@@ -120,32 +124,42 @@ func validateCommand() command {
 }
 
 // validatePolicy checks the policy file the worker would load (see
-// runtimeFlags.checkFiles and activities.LoadPolicy): none when --policy is
-// "" or the implicit ./policy.yaml is absent; a named file that does not
-// exist is a problem, as the worker refuses to start on it. It returns the
-// file read ("" when none) and its errors, else its warnings.
-func validatePolicy(f *runtimeFlags) (string, playbook.Diagnostics) {
+// activities.LoadPolicy): none when --policy is "" or the implicit
+// ./policy.yaml is absent. A file named with --policy that does not exist
+// is a problem (a worker given it refuses to start); one named only by
+// RIPOSTE_POLICY is not checked, and notice says so: the container image
+// sets it to where a deployment mounts its policy, which a playbook
+// repository's CI does not. It returns the file read ("" when none) and
+// its errors, else its warnings.
+func validatePolicy(f *runtimeFlags) (file string, diags playbook.Diagnostics, notice string) {
 	if f.Policy == "" {
-		return "", nil
+		return "", nil, ""
 	}
 	at := func(msg string) playbook.Diagnostics {
 		return playbook.Diagnostics{{File: f.Policy, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: msg}}
 	}
-	if err := f.checkFiles(); err != nil {
-		return f.Policy, at(err.Error())
-	}
 	if _, err := os.Stat(f.Policy); errors.Is(err, fs.ErrNotExist) {
-		return "", nil // the implicit ./policy.yaml is optional
+		given := false
+		if f.fs != nil {
+			f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "policy" })
+		}
+		switch {
+		case given:
+			return f.Policy, at(fmt.Sprintf("--policy %s: no such file (a worker given it refuses to start; --policy \"\" checks no policy)", f.Policy)), ""
+		case os.Getenv("RIPOSTE_POLICY") != "":
+			return "", nil, fmt.Sprintf("riposte validate: RIPOSTE_POLICY names %s, which does not exist here: the policy is not checked (a worker would refuse to start without it; --policy FILE checks one)\n", f.Policy)
+		}
+		return "", nil, "" // the implicit ./policy.yaml is optional
 	}
 	p, err := activities.LoadPolicy(f.Policy)
 	var ds yamlx.Diagnostics
 	switch {
 	case errors.As(err, &ds):
-		return f.Policy, ds
+		return f.Policy, ds, ""
 	case err != nil:
-		return f.Policy, at(err.Error())
+		return f.Policy, at(err.Error()), ""
 	}
-	return f.Policy, p.Warnings
+	return f.Policy, p.Warnings, ""
 }
 
 func plural(n int) string {

@@ -118,3 +118,21 @@ func TestValidateChecksPolicyFile(t *testing.T) {
 		}
 	}
 }
+
+// The container image sets RIPOSTE_POLICY to where a deployment mounts its
+// policy; `docker run IMAGE validate /pb` in a playbook repository's CI has
+// none mounted. Named only by the environment, a missing policy file is not
+// checked and says so on stderr, and the playbooks alone decide the exit;
+// named with --policy, it is a problem, in validate's own words.
+func TestValidatePolicyNamedOnlyByEnvMayBeAbsent(t *testing.T) {
+	validatePolicyDir(t)
+	t.Setenv("RIPOSTE_POLICY", "/etc/riposte/config/policy.yaml.absent")
+	code, out, stderr := runCLI(t, "validate", "playbooks")
+	if code != 0 || out != "ok: 1 playbook valid (1 file)\n" || !strings.Contains(stderr, "RIPOSTE_POLICY names /etc/riposte/config/policy.yaml.absent, which does not exist here: the policy is not checked") {
+		t.Errorf("validate with RIPOSTE_POLICY naming no file: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+	code, out, stderr = runCLI(t, "validate", "--policy", "missing.yaml", "playbooks")
+	if code != 1 || !strings.HasPrefix(out, "missing.yaml:1:1: --policy missing.yaml: no such file") || strings.Contains(out, "not starting") {
+		t.Errorf("validate --policy missing.yaml: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
