@@ -81,6 +81,20 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 			"a Falcon host released on a sample VirusTotal finds suspicious", 0},
 		{"ransomware-behaviour", "(steps.sample.output.suspicious ?? 0) == 0 &&\n      steps.isolate_sentinelone.status", "steps.isolate_sentinelone.status",
 			"a SentinelOne host released on a sample VirusTotal finds suspicious", 0},
+		// VirusTotal's analysed: false (no engine has judged the object) is
+		// no verdict, not clean (README, Shipped playbooks): the release of
+		// a ransomware host is not offered on it, and a phishing click's
+		// revocation or a C2 block neither skipped as clean nor automatic.
+		{"ransomware-behaviour", ` && (steps.sample.output.analysed ?? false)`, ``,
+			"a release offered on a sample no engine has analysed, as \"clean on VirusTotal\"", 3},
+		{"phishing-url-clicked", " ||\n      (steps.domain_report.status == \"succeeded\" && !(steps.domain_report.output?.analysed ?? false))", "",
+			"a click on a domain no engine has analysed skipped as clean", 0},
+		{"phishing-url-clicked", "approval:\n      if: (steps.domain_report.output?.malicious ?? 0) == 0\n", "approval:\n      if: false\n",
+			"sessions revoked without a human on a domain no engine has analysed", 0},
+		{"block-c2-beaconing", " ||\n      (steps.vt.status == \"succeeded\" && !(steps.vt.output?.analysed ?? false))", "",
+			"a beacon to an address no engine has analysed skipped as clean", 0},
+		{"block-c2-beaconing", "approval:\n      if: (steps.abuse.output?.abuse_confidence_score ?? 0) < 75", "approval:\n      if: false && (steps.abuse.output?.abuse_confidence_score ?? 0) < 75",
+			"an address no engine has analysed blocked without a human", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
 		// detections a playbook takes.

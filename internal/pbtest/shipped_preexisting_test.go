@@ -48,7 +48,7 @@ func TestShippedReleaseStepsLeavePreexistingContainment(t *testing.T) {
     detection: DETECTION
     stubs:
       isolate: {output: {machine_id: mde-9f31, hostname: web-prod-01.corp.example.com, action_id: act-analyst, status: Succeeded, already: true}}
-      sample: {output: {found: true, malicious: 0, suspicious: 0, harmless: 61, undetected: 12, reputation: 5}}
+      sample: {output: {found: true, analysed: true, malicious: 0, suspicious: 0, harmless: 61, undetected: 12, reputation: 5}}
     approvals:
       isolate: {approve: [U0SOCLEAD2, U0SOCLEAD1]}
     expect:

@@ -30,7 +30,7 @@ cases:
   - name: release decided late
     detection: ` + det + `
     stubs:
-      sample: {output: {found: true, malicious: 0, suspicious: 0, harmless: 61, undetected: 12}}
+      sample: {output: {found: true, analysed: true, malicious: 0, suspicious: 0, harmless: 61, undetected: 12}}
     approvals:
       isolate: {approve: [U0SOCLEAD2, U0SOCLEAD1]}
       rollback: {approve: U0INFRA001, after: 29m}
