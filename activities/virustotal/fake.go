@@ -9,8 +9,11 @@ import (
 )
 
 // VirusTotal API v3 fake: canned reports for a few known-bad and known-good
-// files, IPs and domains; anything else is 404 NotFoundError, as on
-// VirusTotal for objects it has never seen.
+// files, IPs and domains, and one of each VirusTotal knows but no engine
+// has analysed yet (labkit.Unanalysed: every last_analysis_stats count 0,
+// last_analysis_results empty, no last_analysis_date, as
+// testdata/domain-report-unanalysed.json); anything else is 404
+// NotFoundError, as on VirusTotal for objects it has never seen.
 //
 // Sources (testdata/README.md): docs.virustotal.com/reference/errors (every
 // error is {"error":{"code","message"}}; 404 NotFoundError for an unknown
@@ -31,19 +34,22 @@ var vtFiles = map[string]vtStats{
 	"3395856ce81f2b7382dee72602f798b642f14140": {62, 1, 0, 8, -120}, // EICAR SHA-1
 	// The empty file: known, clean.
 	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855": {0, 0, 0, 71, 0},
+	labkit.Unanalysed.FileSHA256:                                       {}, // known, no engine's verdict yet
 }
 
 var vtIPs = map[string]vtStats{
-	labkit.KnownBad.IP: {11, 2, 50, 31, -35},
-	"198.51.100.23":    {5, 1, 55, 33, -12},
-	"8.8.8.8":          {0, 0, 66, 28, 540},
-	"1.1.1.1":          {0, 0, 65, 29, 320},
+	labkit.KnownBad.IP:   {11, 2, 50, 31, -35},
+	"198.51.100.23":      {5, 1, 55, 33, -12},
+	"8.8.8.8":            {0, 0, 66, 28, 540},
+	"1.1.1.1":            {0, 0, 65, 29, 320},
+	labkit.Unanalysed.IP: {}, // known, no engine's verdict yet
 }
 
 var vtDomains = map[string]vtStats{
 	labkit.KnownBad.Domain:      {9, 3, 52, 30, -40},
 	labkit.KnownBad.PhishDomain: {14, 2, 48, 30, -71},
 	"example.com":               {0, 0, 67, 27, 12},
+	labkit.Unanalysed.Domain:    {}, // known, no engine's verdict yet
 }
 
 func vtError(w http.ResponseWriter, status int, code, msg string) {
@@ -90,9 +96,14 @@ func (fk *Fake) Routes(mux *http.ServeMux) {
 				// Only file analyses count these ("Files" object page).
 				stats["confirmed-timeout"], stats["failure"], stats["type-unsupported"] = 0, 0, 0
 			}
+			attrs := map[string]any{"reputation": st.reputation, "last_analysis_stats": stats}
+			if st == (vtStats{}) {
+				// Not analysed by any engine: no per-engine results to sum.
+				attrs["last_analysis_results"] = map[string]any{}
+			}
 			labkit.WriteJSON(w, http.StatusOK, map[string]any{"data": map[string]any{"id": id, "type": kind,
 				"links":      map[string]any{"self": fk.URL + "/virustotal" + strings.TrimPrefix(r.URL.Path, "/virustotal")},
-				"attributes": map[string]any{"reputation": st.reputation, "last_analysis_stats": stats},
+				"attributes": attrs,
 			}})
 		}
 	}

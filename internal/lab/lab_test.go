@@ -200,6 +200,8 @@ func TestRequestShapes(t *testing.T) {
 		{"pd no source", "POST", u + "/pagerduty/v2/enqueue", map[string]string{"Content-Type": ctJSON}, `{"routing_key":"` + pdRoutingKey + `","event_action":"trigger","payload":{"summary":"s","severity":"info"}}`, 400, "payload.source"},
 		{"vt no key", "GET", u + "/virustotal/api/v3/ip_addresses/8.8.8.8", nil, "", 401, "AuthenticationRequiredError"},
 		{"vt unknown: NotFoundError", "GET", u + "/virustotal/api/v3/domains/unknown.example.org", map[string]string{"x-apikey": vtKey}, "", 404, "NotFoundError"},
+		// Known but not analysed by any engine: every count 0, no results (labkit.Unanalysed).
+		{"vt unanalysed: all counts 0", "GET", u + "/virustotal/api/v3/ip_addresses/" + labkit.Unanalysed.IP, map[string]string{"x-apikey": vtKey}, "", 200, `"last_analysis_results":{},"last_analysis_stats":{"harmless":0,"malicious":0,"suspicious":0,"timeout":0,"undetected":0}`},
 		{"abuseipdb error without Accept is HTML", "GET", u + "/abuseipdb/api/v2/check?ipAddress=nope", map[string]string{"Key": abuseKey}, "", 422, "<!DOCTYPE html>"},
 		{"abuseipdb error with Accept is JSON", "GET", u + "/abuseipdb/api/v2/check?ipAddress=nope", map[string]string{"Key": abuseKey, "Accept": ctJSON}, "", 422, `"parameter":"ipAddress"`},
 		{"abuseipdb max age", "GET", u + "/abuseipdb/api/v2/check?ipAddress=8.8.8.8&maxAgeInDays=999", map[string]string{"Key": abuseKey, "Accept": ctJSON}, "", 422, "maxAgeInDays"},

@@ -10,3 +10,15 @@ var KnownBad = struct {
 	Domain:      "cdn-sync.example.net",
 	PhishDomain: "pay-corp-example.net", // examples/phishing-click.ndjson
 }
+
+// Unanalysed lists objects the lab's VirusTotal knows but no engine has
+// analysed yet (every last_analysis_stats count 0, last_analysis_results
+// empty): the connector's analysed: false, which shipped playbooks do not
+// read as clean.
+var Unanalysed = struct {
+	FileSHA256, IP, Domain string
+}{
+	FileSHA256: "968811a03c789c49aacac07d180f6396e9c88ce3cb0b775dccb7fa863739b1ce", // SHA-256 of "riposte lab: a sample no engine has analysed\n"
+	IP:         "198.51.100.201",
+	Domain:     "signin-refresh.example.net",
+}
