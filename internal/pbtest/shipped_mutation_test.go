@@ -89,7 +89,7 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 			"a release offered on a sample no engine has analysed, as \"clean on VirusTotal\"", 3},
 		{"phishing-url-clicked", " ||\n      (steps.domain_report.status == \"succeeded\" && !(steps.domain_report.output?.analysed ?? false))", "",
 			"a click on a domain no engine has analysed skipped as clean", 0},
-		{"phishing-url-clicked", "approval:\n      if: (steps.domain_report.output?.malicious ?? 0) == 0\n", "approval:\n      if: false\n",
+		{"phishing-url-clicked", "approval:\n      if: \"!(steps.domain_report.output?.analysed ?? false)\"\n", "approval:\n      if: false\n",
 			"sessions revoked without a human on a domain no engine has analysed", 0},
 		{"block-c2-beaconing", " ||\n      (steps.vt.status == \"succeeded\" && !(steps.vt.output?.analysed ?? false))", "",
 			"a beacon to an address no engine has analysed skipped as clean", 0},
