@@ -287,8 +287,9 @@ var (
 // @odata.nextLink (OData V4 server paging), else asks the next $skip while
 // pages come back full. With noneOn404 a 404 is an empty list; otherwise it
 // fails like any other error answer. An Isolate or Unisolate without its
-// id is not Defender's answer: it fails (rule 4), never "already" with an
-// empty action_id.
+// id, or an action of another machine, is not Defender's answer for this
+// machine: it fails (rule 4), never "already" with an empty action_id or
+// another machine's.
 func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
 	filter := fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))
 	query := url.Values{"$filter": {filter}, "$top": {fmt.Sprint(defenderActionsPage)}}
@@ -318,6 +319,15 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 			return nil, err
 		}
 		for _, a := range list.Value {
+			// Every MachineAction names its machine; one of another
+			// machine (a next page whose link dropped the filter) is not
+			// this machine's history: its Isolate would read as this
+			// machine already isolated.
+			if a.MachineI != "" && !strings.EqualFold(a.MachineI, machineID) {
+				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+					"%s answered the action history of machine %s with an action of another machine (%s %s of %s); check base_url and any proxy: nothing was sent",
+					c.Where(), machineID, a.Type, a.ID, a.MachineI))
+			}
 			if (a.Type == "Isolate" || a.Type == "Unisolate") && strings.TrimSpace(a.ID) == "" {
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
 					"%s answered HTTP %d with an %s action of machine %s without an id (%s); check base_url and any proxy: nothing was sent",

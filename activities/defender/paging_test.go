@@ -224,3 +224,34 @@ func TestActionHistoryIsReadBySkipFromTheFake(t *testing.T) {
 		t.Errorf("output %v; want already: true with the Isolate on page 2", out)
 	}
 }
+
+// Every MachineAction names its machine ("MachineAction" entity:
+// machineId), and the history is asked for one machine ($filter=machineId
+// eq '…'). A next page whose link dropped the filter (a proxy rewriting
+// @odata.nextLink, a base_url that is not the API) listed other machines'
+// actions, and the latest Isolate among them read as this machine
+// already isolated: the step reported `already` with another machine's
+// action and left the machine it was asked to contain unisolated. An
+// action of another machine is not this machine's history: the step fails
+// (VendorError) and sends nothing.
+func TestActionOfAnotherMachineFails(t *testing.T) {
+	s := &historyStub{machines: connectortest.Sample(t, "machines.json")}
+	s.page = func(n int, r *http.Request, base string) any {
+		switch n {
+		case 0:
+			c := collection(docAction(t, "a1", "Unisolate", "Succeeded", "2024-03-01T10:00:00Z"))
+			c["@odata.nextLink"] = base + "/api/machineactions?$skip=1"
+			return c
+		default:
+			other := docAction(t, "b1", "Isolate", "Succeeded", "2024-03-02T10:00:00Z")
+			other["machineId"], other["computerDnsName"] = "7f3a1c0e9b2d4e5f6a7b8c9d0e1f2a3b4c5d6e7f", "other.contoso.com"
+			return collection(other)
+		}
+	}
+	h := s.harness(t)
+	out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+	wantVendorError(t, "another machine's Isolate", out, err, "another machine")
+	if len(s.posts) != 0 {
+		t.Errorf("sent %v", s.posts)
+	}
+}
