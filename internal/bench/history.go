@@ -43,7 +43,8 @@ type historyStats struct {
 	Payloads, PayloadBytes, SearchAttrBytes float64
 	// BytesDefaultIdentity is Bytes with every identity in the history
 	// (the starter's, and the worker's in each task event) cut to the
-	// SDK's default form, "pid@host@" (defaultIdentity): what the same
+	// SDK's default form, "pid@host@" (defaultIdentity: without Riposte's
+	// task queue and capability markers after it): what the same
 	// runs would store on a worker that announces no capabilities. The
 	// baseline runs on Riposte's worker in the benchmark, so its stored
 	// events carry Riposte's capability markers; a hand-written
@@ -123,11 +124,19 @@ func sampleHistories(ctx context.Context, c historySampler, target string, ids [
 }
 
 // defaultIdentity is the SDK's default identity of a worker or client
-// found at the start of id: everything before the first space
-// ("pid@host@" and, in Riposte, the task queue), without the capability
-// markers Riposte's workers add after it (engine.WorkerIdentity).
+// found at the start of id: "pid@host@", what a hand-written deployment's
+// worker sends (go.temporal.io/sdk gives a worker its client's identity,
+// by default "pid@host@"), without the task queue Riposte's workers put
+// after it ("pid@host@riposte") nor the capability markers they add after
+// that (engine.WorkerIdentity). An identity not of that form is cut
+// before its first space.
 func defaultIdentity(id string) string {
 	base, _, _ := strings.Cut(id, " ")
+	if pid, rest, ok := strings.Cut(base, "@"); ok {
+		if host, _, ok := strings.Cut(rest, "@"); ok {
+			return pid + "@" + host + "@"
+		}
+	}
 	return base
 }
 

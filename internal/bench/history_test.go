@@ -115,7 +115,7 @@ func TestSampleHistoriesPayloads(t *testing.T) {
 // worker is not billed for Riposte's capability markers.
 func TestSampleHistoriesDefaultIdentity(t *testing.T) {
 	long := "42@vm@riposte riposte:codec/2 riposte:seal/credential riposte:rev/9 riposte:playbook-ref/1"
-	short := "42@vm@riposte"
+	short := "42@vm@" // the SDK default: no task queue, no markers
 	mk := func(id string) []*historypb.HistoryEvent {
 		return []*historypb.HistoryEvent{{
 			EventId:   1,
@@ -151,5 +151,27 @@ func TestSampleHistoriesDefaultIdentity(t *testing.T) {
 	}
 	if got := longEvents[1].GetWorkflowTaskCompletedEventAttributes().GetIdentity(); got != long {
 		t.Errorf("the history read was changed: identity %q", got)
+	}
+}
+
+// The SDK's default identity of a hand-written deployment's worker is
+// the client's, "pid@host@" (go.temporal.io/sdk v1.50.0:
+// internal/client.go sets options.Identity = getWorkerIdentity(""), and
+// internal_worker.go gives a worker the client's identity when its own
+// options name none). Riposte's worker puts its task queue after it
+// ("pid@host@riposte", engine.NewWorker): cut only before the first space,
+// the baseline's identity kept "riposte" in each of its 17 task events
+// per run, billed to the baseline in the row said to be "pid@host@". The
+// cut identity is the SDK's default form.
+func TestDefaultIdentityIsTheSDKs(t *testing.T) {
+	for in, want := range map[string]string{
+		"42@vm@riposte riposte:caps/5:rev/9": "42@vm@",
+		"42@vm@riposte":                      "42@vm@",
+		"7@api@":                             "7@api@",
+		"hand-written":                       "hand-written",
+	} {
+		if got := defaultIdentity(in); got != want {
+			t.Errorf("defaultIdentity(%q) = %q, want %q", in, got, want)
+		}
 	}
 }
