@@ -127,9 +127,12 @@ const RolledBackRunMarker = "riposte:seal/rolled-back-run"
 // 7,700 (BENCHMARKS.md). Readers of this release understand both forms
 // (a worker of an earlier release still polls during a rolling upgrade);
 // a starter of an earlier release reads the new word as no marker at
-// all, and so starts runs inline and seals decisions without credential
-// or run, as it did before (safe, larger): upgrade API and Slack app
-// with or before the workers.
+// all, and so starts runs inline at revision 0 and seals decisions
+// without credential or run: every worker accepts those, but what needs
+// a revision or a seal marker is off while it serves (a Close before its
+// Create is not recorded, RevWithdrawnAtStart; votes, extensions and
+// rolled_back marks are not sealed for their run). Upgrade API and Slack
+// app with or before the workers.
 const CapsMarker = "riposte:caps/"
 
 // Capabilities are the markers a worker can announce, in the order
