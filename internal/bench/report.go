@@ -147,7 +147,7 @@ func (r *Report) Markdown() string {
 			row("history bytes per run, Riposte/baseline with the baseline's worker identity at the SDK default (pid@host@, as a hand-written deployment stores)",
 				fmt.Sprintf("%.2f (%.0f / %.0f B)", x, rh.Bytes, bh.BytesDefaultIdentity),
 				fmt.Sprintf("≤ %.2f", targetHistoryRatio), x/targetHistoryRatio, x <= targetHistoryRatio)
-			info("history bytes per run, Riposte/baseline, both identities at the SDK default (what Riposte's capability markers cost)",
+			info("history bytes per run, Riposte/baseline, both identities at the SDK default (what Riposte's identity after pid@host@ costs: its task queue and capability markers)",
 				fmt.Sprintf("%.2f (%.0f / %.0f B)", rh.BytesDefaultIdentity/bh.BytesDefaultIdentity, rh.BytesDefaultIdentity, bh.BytesDefaultIdentity))
 		}
 	}
