@@ -88,3 +88,30 @@ func TestLabFakeHasUnanalysedObjects(t *testing.T) {
 		t.Errorf("known-bad IP read as analysed = %v", out["analysed"])
 	}
 }
+
+// The file object's last_analysis_stats also counts engines that gave no
+// verdict: timeout, confirmed-timeout, failure, type-unsupported (VT API
+// v3, "Files" object). A report where every engine is one of those has
+// no verdict either: analysed=false, as for an object never scanned.
+func TestNoVerdictCountsAreNotAnalysed(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(connectortest.Sample(t, "domain-report.json"), &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["data"].(map[string]any)["attributes"].(map[string]any)["last_analysis_stats"] = map[string]any{
+		"harmless": 0, "malicious": 0, "suspicious": 0, "undetected": 0,
+		"timeout": 3, "confirmed-timeout": 1, "failure": 2, "type-unsupported": 60}
+	answer, _ := json.Marshal(doc)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(answer)
+	}))
+	defer srv.Close()
+	h := connectortest.New(t)
+	h.Env.Connections["virustotal"] = activities.Connection{Type: "virustotal", BaseURL: srv.URL,
+		Secrets: map[string]activities.SecretRef{"api_key": {Lab: "k"}}}
+	out := h.MustRun("virustotal.domain_report", map[string]any{"domain": "down.mykings.pw"}, "k1")
+	if got := fmt.Sprintf("%v %v %v", out["found"], out["analysed"], out["malicious"]); got != "true false 0" {
+		t.Errorf("a report without any engine's verdict read as found analysed malicious = %s (%v), want true false 0", got, out)
+	}
+}

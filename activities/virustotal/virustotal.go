@@ -44,7 +44,7 @@ func Connector() connector.Vendor {
 func Definitions() []connector.Definition {
 	outputs := []catalog.Field{
 		{Name: "found", Type: catalog.TypeBool, Description: "Whether VirusTotal knows the object; when false the counts are 0."},
-		{Name: "analysed", Type: catalog.TypeBool, Description: "Whether any engine has judged it (malicious, suspicious, harmless or undetected); false when VirusTotal knows it but has not analysed it yet (or does not know it): then 0 malicious is no verdict, not clean."},
+		{Name: "analysed", Type: catalog.TypeBool, Description: "Whether any engine has judged it (malicious, suspicious, harmless or undetected); false when no engine gave one: VirusTotal knows it but has not analysed it yet, or every engine timed out, failed or does not support its type (last_analysis_stats timeout, confirmed-timeout, failure, type-unsupported), or VirusTotal does not know it: then 0 malicious is no verdict, not clean."},
 		{Name: "malicious", Type: catalog.TypeInt, Description: "Engines that flag it malicious."},
 		{Name: "suspicious", Type: catalog.TypeInt, Description: "Engines that flag it suspicious."},
 		{Name: "harmless", Type: catalog.TypeInt, Description: "Engines that call it harmless."},
