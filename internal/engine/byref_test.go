@@ -194,13 +194,18 @@ func TestWorkerIdentity(t *testing.T) {
 		want := 0
 		if byRef {
 			want = workflows.LatestRev
+			// Where a serve of an earlier release reads the revision:
+			// RevMarker and ByReferenceMarker end the identity.
+			if !strings.HasSuffix(id, fmt.Sprintf(" %s%d %s", engine.RevMarker, workflows.LatestRev, engine.ByReferenceMarker)) {
+				t.Errorf("%q does not end with the revision and %s", id, engine.ByReferenceMarker)
+			}
 		}
 		if got := engine.PollersRev(ps); got != want {
 			t.Errorf("%q: revision %d, want %d", id, got, want)
 		}
 		// The server stores the identity in every task event of every
-		// run: the markers stay one short word.
-		if extra := len(id) - len("14@host@riposte"); extra > 24 {
+		// run: the capabilities stay one short word.
+		if extra := len(id) - len("14@host@riposte"); extra > 56 {
 			t.Errorf("%q: the markers take %d B", id, extra)
 		}
 	}
@@ -224,6 +229,9 @@ func TestCompactCapabilities(t *testing.T) {
 		{"this release", []string{now}, workflows.LatestRev, map[string]bool{engine.CompressedMarker: true, engine.RolledBackRunMarker: true}},
 		{"with an earlier release's long words", []string{now, old}, workflows.RevWithdrawnAtStart, map[string]bool{engine.CompressedMarker: true, engine.RolledBackRunMarker: true}},
 		{"no store", []string{"1@h@q riposte:caps/5"}, 0, map[string]bool{engine.RunSealMarker: true}},
+		{"before the long revision words", []string{"1@h@q riposte:caps/3 riposte:rev/8 riposte:playbook-ref/1"}, 8, map[string]bool{engine.ControlCredentialMarker: true, engine.RunSealMarker: false}},
+		{"before the by-reference word alone (read as an earlier release's)", []string{"1@h@q riposte:caps/5 riposte:playbook-ref/1"}, workflows.RevByReference, map[string]bool{engine.CompressedMarker: false}},
+		{"revision in the word, without the long words", []string{"1@h@q riposte:caps/5:rev/8"}, 8, map[string]bool{engine.RolledBackRunMarker: true}},
 		{"three capabilities", []string{now, "1@h@q riposte:caps/3:rev/8"}, 8, map[string]bool{engine.ControlCredentialMarker: true, engine.RunSealMarker: false, engine.RolledBackRunMarker: false}},
 		{"a later release's larger count", []string{"1@h@q riposte:caps/9:rev/99"}, workflows.LatestRev, map[string]bool{engine.RolledBackRunMarker: true, "riposte:unknown": false}},
 		{"zero", []string{"1@h@q riposte:caps/0:rev/9"}, 9, map[string]bool{engine.CompressedMarker: false}},

@@ -117,22 +117,19 @@ const RunSealMarker = "riposte:seal/run"
 // polling worker carries it (WorkersByReference.SealsRolledBackRun).
 const RolledBackRunMarker = "riposte:seal/rolled-back-run"
 
-// CapsMarker begins the one word that ends the identity of a worker of
-// this release (since 2026-12-07): "riposte:caps/N" says it has the first
-// N of Capabilities, and "riposte:caps/N:rev/R" also that it loads
-// playbooks by reference from a store and runs command-sequence
-// revisions up to R. It replaces the markers' long words (about 150 B)
+// CapsMarker begins the word in which a worker of this release (since
+// 2026-12-07) announces its capabilities: "riposte:caps/N" says it has
+// the first N of Capabilities. It replaces five long words (about 100 B)
 // because the server stores a worker's identity in every task event of
-// every run: 5 per run of the reference playbook, about 670 B of its
-// 7,700 (BENCHMARKS.md). Readers of this release understand both forms
-// (a worker of an earlier release still polls during a rolling upgrade);
-// a starter of an earlier release reads the new word as no marker at
-// all, and so starts runs inline at revision 0 and seals decisions
-// without credential or run: every worker accepts those, but what needs
-// a revision or a seal marker is off while it serves (a Close before its
-// Create is not recorded, RevWithdrawnAtStart; votes, extensions and
-// rolled_back marks are not sealed for their run). Upgrade API and Slack
-// app with or before the workers.
+// every run: 5 per run of the reference playbook (BENCHMARKS.md). A
+// worker that loads playbooks by reference still ends its identity with
+// RevMarker and ByReferenceMarker, the words a `serve` of an earlier
+// release reads, so such a serve starts runs by reference at the
+// worker's revision (a Close before its Create is recorded); it reads no
+// seal marker, so it seals decisions without credential or run, which
+// every worker accepts, until it is upgraded too. Readers of this release
+// also take the revision from "riposte:caps/N:rev/R" in place of those
+// two words, so that a later release may drop them.
 const CapsMarker = "riposte:caps/"
 
 // Capabilities are the markers a worker can announce, in the order
@@ -140,28 +137,33 @@ const CapsMarker = "riposte:caps/"
 // release appends its own and announces the larger N.
 var Capabilities = [...]string{CompressedMarker, CredentialMarker, ControlCredentialMarker, RunSealMarker, RolledBackRunMarker}
 
-// WorkerIdentity is base followed by CapsMarker: all of Capabilities,
+// WorkerIdentity is base followed by CapsMarker with all of Capabilities
 // and, for a worker that loads playbooks by reference from a store,
-// workflows.LatestRev.
+// RevMarker with workflows.LatestRev and ByReferenceMarker (last, where
+// starters of earlier releases look for them).
 func WorkerIdentity(base string, byReference bool) string {
 	id := fmt.Sprintf("%s %s%d", base, CapsMarker, len(Capabilities))
 	if byReference {
-		id += fmt.Sprintf(":rev/%d", workflows.LatestRev)
+		id += fmt.Sprintf(" %s%d %s", RevMarker, workflows.LatestRev, ByReferenceMarker)
 	}
 	return id
 }
 
-// announced reads the CapsMarker word ending id: how many of
-// Capabilities it announces, and its revision (0 when it does not load
-// playbooks by reference). ok is false for an identity without one (a
-// worker of an earlier release, read by its long words) or with a
-// malformed one (read as announcing nothing).
+// announced reads the CapsMarker word of id (its last word, or the one
+// before RevMarker and ByReferenceMarker when those end it): how many of
+// Capabilities it announces, and the revision "N:rev/R" gives (0 when
+// none). ok is false for an identity without one (a worker of an earlier
+// release, read by its long words); a malformed count announces nothing.
 func announced(id string) (caps, rev int, ok bool) {
 	fields := strings.Fields(id)
-	if len(fields) == 0 {
-		return 0, 0, false
+	var word string
+	switch n := len(fields); {
+	case n >= 3 && fields[n-1] == ByReferenceMarker && strings.HasPrefix(fields[n-2], RevMarker):
+		word = fields[n-3]
+	case n >= 1:
+		word = fields[n-1]
 	}
-	rest, found := strings.CutPrefix(fields[len(fields)-1], CapsMarker)
+	rest, found := strings.CutPrefix(word, CapsMarker)
 	if !found {
 		return 0, 0, false
 	}
@@ -176,6 +178,28 @@ func announced(id string) (caps, rev int, ok bool) {
 		}
 	}
 	return caps, rev, true
+}
+
+// pollerRev is the revision one poller's identity announces: from its
+// CapsMarker word's ":rev/", else from RevMarker and ByReferenceMarker
+// ending it (workflows.RevByReference without RevMarker), else 0.
+func pollerRev(id string) int {
+	if _, r, ok := announced(id); ok && r > 0 {
+		return r
+	}
+	if !strings.HasSuffix(id, " "+ByReferenceMarker) {
+		return 0
+	}
+	r := workflows.RevByReference
+	fields := strings.Fields(id)
+	if len(fields) >= 2 {
+		if n, ok := strings.CutPrefix(fields[len(fields)-2], RevMarker); ok {
+			if v, err := strconv.Atoi(n); err == nil && v > r {
+				r = v
+			}
+		}
+	}
+	return r
 }
 
 // carries reports whether one poller's identity announces marker: as a
@@ -470,36 +494,18 @@ func PollersCarry(pollers []*taskqueuepb.PollerInfo, marker string) bool {
 	return len(pollers) > 0
 }
 
-// PollersRev is the lowest revision the pollers announce: 0 when there is
-// none or one does not load playbooks by reference (no ":rev/" in its
-// CapsMarker, or, of an earlier release, no ByReferenceMarker),
-// workflows.RevByReference for one of an earlier release that carries no
-// RevMarker, and never more than this release's workflows.LatestRev.
+// PollersRev is the lowest revision the pollers announce (pollerRev): 0
+// when there is none or one does not load playbooks by reference, and
+// never more than this release's workflows.LatestRev.
 func PollersRev(pollers []*taskqueuepb.PollerInfo) int {
 	if len(pollers) == 0 {
 		return 0
 	}
 	rev := workflows.LatestRev
 	for _, p := range pollers {
-		id := p.GetIdentity()
-		if _, r, ok := announced(id); ok {
-			if r == 0 {
-				return 0
-			}
-			rev = min(rev, r)
-			continue
-		}
-		if !strings.HasSuffix(id, " "+ByReferenceMarker) {
+		r := pollerRev(p.GetIdentity())
+		if r == 0 {
 			return 0
-		}
-		r := workflows.RevByReference
-		fields := strings.Fields(id)
-		if len(fields) >= 2 {
-			if n, ok := strings.CutPrefix(fields[len(fields)-2], RevMarker); ok {
-				if v, err := strconv.Atoi(n); err == nil && v > r {
-					r = v
-				}
-			}
 		}
 		rev = min(rev, r)
 	}
