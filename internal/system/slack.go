@@ -44,12 +44,36 @@ func (s *System) resolveSlack(mode SlackMode, apiURL, uiURL, stateFile string) e
 			return s.startSlackFake(apiURL, uiURL, stateFile)
 		}
 	}
+	// checkSlackEnv checked it before anything started.
 	s.slack = slackapp.ConfigFromEnv()
-	if s.slack.Enabled() {
-		if err := s.slack.Validate(); err != nil {
+	return nil
+}
+
+// checkSlackEnv checks the SLACK_* settings that resolveSlack and
+// mountSlack will use, before anything starts: a mistake in them is
+// reported at start, not after connecting to Temporal. withAPI: the API
+// runs in this process (it takes the clicks: a signing secret or an
+// app-level token without a bot token is refused).
+func checkSlackEnv(mode SlackMode, withAPI bool) error {
+	env := slackapp.ConfigFromEnv()
+	fake := mode == SlackFakeWithoutToken && !env.Enabled()
+	switch {
+	case fake:
+		return nil
+	case mode != SlackOff && env.Enabled():
+		if err := env.Validate(); err != nil {
 			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
 			return &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
 		}
+		if withAPI && env.SocketMode() {
+			if _, err := slackapp.SocketGraceFromEnv(); err != nil {
+				//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+				return &Error{Code: 2, Err: fmt.Errorf("Slack configuration: %w", err)}
+			}
+		}
+	case withAPI && (env.AppToken != "" || env.SigningSecret != ""):
+		//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
+		return &Error{Code: 2, Err: fmt.Errorf("Slack configuration: SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not (%v)", env.Validate())}
 	}
 	return nil
 }
@@ -114,10 +138,8 @@ func (s *System) mountSlack(ctx context.Context, srv *api.Server) ([]func(), err
 		srv.Public["POST /lab/slack/click"] = s.slackLab
 	}
 	if !scfg.Enabled() {
-		if env := slackapp.ConfigFromEnv(); env.AppToken != "" || env.SigningSecret != "" {
-			//lint:ignore ST1005 "Slack" is a proper noun, and the message is shown to the operator as is
-			return nil, &Error{Code: 2, Err: fmt.Errorf("Slack configuration: SLACK_APP_TOKEN or SLACK_SIGNING_SECRET is set but SLACK_BOT_TOKEN is not (%v)", env.Validate())}
-		}
+		// A signing secret or app-level token without a bot token was
+		// refused at start (checkSlackEnv).
 		return nil, nil
 	}
 	poster, err := slackapp.NewPoster(scfg, slackapp.PosterOptions{Logger: s.logger})

@@ -196,6 +196,46 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if s.Temporal.TaskQueue == "" {
 		s.Temporal.TaskQueue = workflows.DefaultTaskQueue
 	}
+	// The worker's files, the playbook store and the SLACK_* settings are
+	// local too: a mistake in them is reported now, not after connecting
+	// to Temporal, where an unreachable cluster would hide it behind a
+	// connection error.
+	var wb *workerBuild
+	if o.Worker != nil {
+		if wb, err = prepareWorker(*o.Worker, logger); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkSlackEnv(o.Slack, api != nil); err != nil {
+		return nil, err
+	}
+	if o.Worker != nil || api != nil {
+		var paths []string
+		if o.Worker != nil {
+			paths = o.Worker.Playbooks
+		}
+		pbs, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: o.PlaybookStore, Paths: paths})
+		if err != nil && pbs == nil {
+			return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-store (or RIPOSTE_PLAYBOOK_STORE): %w", err)}
+		}
+		if err != nil {
+			// serve refuses invalid playbooks, so no new run refers to
+			// them (one an earlier release validated is kept for the runs
+			// in flight: pbstore.Scan).
+			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
+		}
+		if o.PlaybookStore == "" && o.Embedded == nil {
+			logger.Warn("no playbook store (RIPOSTE_PLAYBOOK_STORE, --playbook-store): a run parked at a gate cannot finish once its playbook version has left the playbooks directory and the workers restarted; give serve and every worker one shared directory")
+		}
+		if api != nil {
+			// serve writes every version it loads: a store it cannot
+			// write to is refused now.
+			if err := pbs.AddSet(api.set); err != nil {
+				return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-store (or RIPOSTE_PLAYBOOK_STORE): %w", err)}
+			}
+		}
+		s.Playbooks = pbs
+	}
 	if o.Worker != nil {
 		// The sticky cache is process-wide and sized when the first SDK
 		// worker starts: the embedded server's own workers (scheduler,
@@ -232,33 +272,8 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	if err := s.resolveSlack(o.Slack, apiURL, uiURL, labState); err != nil {
 		return nil, err
 	}
-	if o.Worker != nil || api != nil {
-		var paths []string
-		if o.Worker != nil {
-			paths = o.Worker.Playbooks
-		}
-		pbs, err := pbstore.New(activities.Catalog(), pbstore.Options{Dir: o.PlaybookStore, Paths: paths})
-		if err != nil && pbs == nil {
-			return nil, err
-		}
-		if err != nil {
-			// serve refuses invalid playbooks, so no new run refers to
-			// them (one an earlier release validated is kept for the runs
-			// in flight: pbstore.Scan).
-			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
-		}
-		if o.PlaybookStore == "" && s.Server == nil {
-			logger.Warn("no playbook store (RIPOSTE_PLAYBOOK_STORE, --playbook-store): a run parked at a gate cannot finish once its playbook version has left the playbooks directory and the workers restarted; give serve and every worker one shared directory")
-		}
-		if api != nil {
-			if err := pbs.AddSet(api.set); err != nil {
-				return nil, err
-			}
-		}
-		s.Playbooks = pbs
-	}
 	if o.Worker != nil {
-		if err := s.startWorker(*o.Worker, obs, api != nil); err != nil {
+		if err := s.startWorker(wb, obs, api != nil); err != nil {
 			return nil, err
 		}
 	}

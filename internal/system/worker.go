@@ -64,31 +64,69 @@ const (
 	LabAlways
 )
 
-// startWorker builds and starts the worker.
-// withAPI says the API runs in this process and adds every playbook it
-// loads to the same store.
-func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) error {
+// workerBuild is what prepareWorker read and checked before anything
+// started.
+type workerBuild struct {
+	o WorkerOptions
+	// conns are riposte.yaml's connections; connsOK says the file exists.
+	conns   map[string]activities.Connection
+	connsOK bool
+	// policy is the policy file to enforce ("" = none).
+	policy string
+}
+
+// prepareWorker reads and checks the worker's local files (playbook paths,
+// riposte.yaml, policy.yaml) before anything starts: a mistake in them is
+// reported at start, not after connecting to Temporal (where an
+// unreachable cluster would hide it behind a connection error).
+func prepareWorker(o WorkerOptions, logger *slog.Logger) (*workerBuild, error) {
 	var paths []string
 	for _, p := range o.Playbooks {
 		if ok, err := exists(p); err != nil {
-			return err
+			return nil, &Error{Code: 2, Err: fmt.Errorf("--playbooks (or RIPOSTE_PLAYBOOKS) %s: %w", p, err)}
 		} else if ok {
 			paths = append(paths, p)
 		}
 	}
 	o.Playbooks = paths
+	b := &workerBuild{o: o}
+	if o.Lab != LabAlways {
+		var err error
+		if b.conns, b.connsOK, err = LoadConnections(o.Connections, logger); err != nil {
+			return nil, err
+		}
+	}
+	if ok, err := exists(o.Policy); err != nil {
+		return nil, &Error{Code: 2, Err: fmt.Errorf("--policy (or RIPOSTE_POLICY) %s: %w", o.Policy, err)}
+	} else if ok {
+		b.policy = o.Policy
+		// Loaded again by the guardrails once the client is connected;
+		// read here so that a broken file stops start-up first.
+		if _, err := activities.LoadPolicy(b.policy); err != nil {
+			return nil, policyInvalid(b.policy, err)
+		}
+	}
+	return b, nil
+}
+
+// policyInvalid is the refusal of an invalid policy file.
+func policyInvalid(path string, err error) error {
+	return &Error{Code: 1, Err: fmt.Errorf("policy %s (--policy or RIPOSTE_POLICY) is invalid; not starting: %w", path, err)}
+}
+
+// startWorker builds and starts the worker from what prepareWorker read.
+// withAPI says the API runs in this process and adds every playbook it
+// loads to the same store.
+func (s *System) startWorker(b *workerBuild, obs *observability, withAPI bool) error {
+	o := b.o
 	env := activities.NewEnv(s.logger)
 	// A reset run's contain calls ask whether the run it was reset from
 	// applied what they find (catalog.Call.ResetFrom).
 	env.PriorCall = priorCall(s.Client, s.dataConverter)
 	useLab := o.Lab == LabAlways
 	if !useLab {
-		conns, ok, err := LoadConnections(o.Connections, s.logger)
-		if err != nil {
-			return err
-		}
-		env.Connections = conns
-		useLab = !ok && o.Lab == LabWithoutConfig
+		env.Connections = b.conns
+		useLab = !b.connsOK && o.Lab == LabWithoutConfig
 	}
 	if useLab {
 		l, err := lab.Start(lab.Options{Logger: s.logger})
@@ -99,15 +137,10 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 		s.closers = append(s.closers, func() { _ = l.Close() })
 		env.Connections = l.Connections()
 	}
-	policy := ""
-	if ok, err := exists(o.Policy); err != nil {
-		return err
-	} else if ok {
-		policy = o.Policy
-	}
+	policy := b.policy
 	g, err := activities.NewGuardrails(s.Client, s.Temporal.TaskQueue, policy, s.logger)
 	if err != nil {
-		return &Error{Code: 1, Err: fmt.Errorf("policy is invalid; not starting: %w", err)}
+		return policyInvalid(policy, err)
 	}
 	g.Budgets.IDSuffix = o.BudgetIDSuffix
 	var poster *slackapp.Poster
@@ -175,8 +208,11 @@ func (s *System) startWorker(o WorkerOptions, obs *observability, withAPI bool) 
 // position. ok is false when there is no file.
 func LoadConnections(path string, logger *slog.Logger) (map[string]activities.Connection, bool, error) {
 	ok, err := exists(path)
-	if err != nil || !ok {
-		return nil, false, err
+	if err != nil {
+		return nil, false, &Error{Code: 2, Err: fmt.Errorf("connection config %s (--config or RIPOSTE_CONFIG): %w", path, err)}
+	}
+	if !ok {
+		return nil, false, nil
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -186,7 +222,7 @@ func LoadConnections(path string, logger *slog.Logger) (map[string]activities.Co
 		logger.Warn("connection config", "warning", d.String())
 	}
 	if err != nil {
-		return nil, false, &Error{Code: 1, Err: fmt.Errorf("connection config is invalid; not starting:\n%w", err)}
+		return nil, false, &Error{Code: 1, Err: fmt.Errorf("connection config %s (--config or RIPOSTE_CONFIG) is invalid; not starting:\n%w", path, err)}
 	}
 	return conns, true, nil
 }
