@@ -224,9 +224,6 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 			// in flight: pbstore.Scan).
 			logger.Warn("some playbooks were not loaded into the playbook store", "error", err.Error())
 		}
-		if o.PlaybookStore == "" && o.Embedded == nil {
-			logger.Warn("no playbook store (RIPOSTE_PLAYBOOK_STORE, --playbook-store): a run parked at a gate cannot finish once its playbook version has left the playbooks directory and the workers restarted; give serve and every worker one shared directory")
-		}
 		if api != nil {
 			// serve writes every version it loads: a store it cannot
 			// write to is refused now.
@@ -271,6 +268,10 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 	}
 	if err := s.resolveSlack(o.Slack, apiURL, uiURL, labState); err != nil {
 		return nil, err
+	}
+	if s.Playbooks != nil && o.PlaybookStore == "" && s.Server == nil {
+		// Said once started: not before a refusal to start.
+		logger.Warn("no playbook store (RIPOSTE_PLAYBOOK_STORE, --playbook-store): a run parked at a gate cannot finish once its playbook version has left the playbooks directory and the workers restarted; give serve and every worker one shared directory")
 	}
 	if o.Worker != nil {
 		if err := s.startWorker(wb, obs, api != nil); err != nil {
