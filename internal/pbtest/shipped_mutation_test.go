@@ -87,14 +87,23 @@ func TestShippedTestsCatchUnsafeEdits(t *testing.T) {
 		// revocation or a C2 block neither skipped as clean nor automatic.
 		{"ransomware-behaviour", ` && (steps.sample.output.analysed ?? false)`, ``,
 			"a release offered on a sample no engine has analysed, as \"clean on VirusTotal\"", 3},
-		{"phishing-url-clicked", " ||\n      (steps.domain_report.status == \"succeeded\" && !(steps.domain_report.output?.analysed ?? false))", "",
+		{"phishing-url-clicked", " ||\n      (steps.domain_report.status == \"succeeded\" && !(steps.domain_report.output?.analysed ?? steps.domain_report.output?.found ?? false))", "",
 			"a click on a domain no engine has analysed skipped as clean", 0},
-		{"phishing-url-clicked", "approval:\n      if: \"!(steps.domain_report.output?.analysed ?? false)\"\n", "approval:\n      if: false\n",
+		{"phishing-url-clicked", "approval:\n      if: \"!(steps.domain_report.output?.analysed ?? steps.domain_report.output?.found ?? false)\"\n", "approval:\n      if: false\n",
 			"sessions revoked without a human on a domain no engine has analysed", 0},
-		{"block-c2-beaconing", " ||\n      (steps.vt.status == \"succeeded\" && !(steps.vt.output?.analysed ?? false))", "",
+		{"block-c2-beaconing", " ||\n      (steps.vt.status == \"succeeded\" && !(steps.vt.output?.analysed ?? steps.vt.output?.found ?? false))", "",
 			"a beacon to an address no engine has analysed skipped as clean", 0},
 		{"block-c2-beaconing", "approval:\n      if: (steps.abuse.output?.abuse_confidence_score ?? 0) < 75", "approval:\n      if: false && (steps.abuse.output?.abuse_confidence_score ?? 0) < 75",
 			"an address no engine has analysed blocked without a human", 0},
+		// A worker of a release before analysed (rolling upgrade) answers
+		// without it: its answer is read by found, as that release read it,
+		// so a verdict of engines is never taken for "not analysed".
+		{"phishing-url-clicked", "if: \"!(steps.domain_report.output?.analysed ?? steps.domain_report.output?.found ?? false)\"", "if: \"!(steps.domain_report.output?.analysed ?? false)\"",
+			"a malicious domain answered by a worker of an earlier release waits for a human (default deny) instead of being revoked at once", 0},
+		{"block-c2-beaconing", "< 75 && !(steps.vt.output?.analysed ?? steps.vt.output?.found ?? false)", "< 75 && !(steps.vt.output?.analysed ?? false)",
+			"an address VirusTotal flags, answered by a worker of an earlier release, waits for a human (default deny) instead of being blocked at once", 0},
+		{"ransomware-behaviour", "(steps.sample.output.analysed ?? steps.sample.output.found ?? false) ? string(", "(steps.sample.output.analysed ?? false) ? string(",
+			"the incident ticket says 'not analysed' of a sample engines flag, answered by a worker of an earlier release", 0},
 		// Edits that weaken what README and the playbooks' descriptions say
 		// in other ways: how long a gate waits, who must say why, which
 		// detections a playbook takes.
