@@ -136,3 +136,19 @@ func TestValidatePolicyNamedOnlyByEnvMayBeAbsent(t *testing.T) {
 		t.Errorf("validate --policy missing.yaml: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
 	}
 }
+
+// The note on a policy named only by RIPOSTE_POLICY goes to stderr: with
+// --format json, stdout stays one JSON document a CI step can parse, and
+// it names no policy (none was checked).
+func TestValidatePolicyEnvNoteKeepsJSON(t *testing.T) {
+	validatePolicyDir(t)
+	t.Setenv("RIPOSTE_POLICY", "/etc/riposte/config/policy.yaml.absent")
+	code, out, stderr := runCLI(t, "validate", "--format", "json", "playbooks")
+	var got map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("stdout is not JSON (%v):\n%s", err, out)
+	}
+	if _, named := got["policy"]; code != 0 || got["valid"] != true || named || !strings.Contains(stderr, "RIPOSTE_POLICY names") {
+		t.Errorf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, stderr)
+	}
+}
