@@ -276,8 +276,9 @@ func defenderFind(ctx context.Context, c *connector.Conn, host string) (defMachi
 // answer is read to. defenderActionPages bounds the pages read (50,000
 // actions on one machine): past it the step fails rather than decide on
 // part of the history.
-var (
-	defenderActionsPage  = 1000
+var defenderActionsPage = 1000 // a test pages by 2 (SetActionsPage)
+
+const (
 	defenderActionPages  = 50
 	defenderActionsRoute = "/api/machineactions"
 )

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
 	enumspb "go.temporal.io/api/enums/v1"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
@@ -291,7 +292,7 @@ func runDoctor(ctx context.Context, o doctorOptions, s Streams) int {
 	if sc := slackapp.ConfigFromEnv(); sc.BotToken == "" {
 		r.skip("slack", "SLACK_BOT_TOKEN not set: no Slack approvals")
 	} else {
-		api := "https://slack.com/api"
+		api := strings.TrimRight(slack.APIURL, "/") // slack-go's default, as the Poster's
 		if sc.APIURL != "" {
 			api = strings.TrimRight(sc.APIURL, "/")
 		}

@@ -180,12 +180,6 @@ func WorkflowID(pb string, det intake.Detection) string {
 	return pb + ":" + det.Key()
 }
 
-// warnings are the intake's warnings of a detection, then what its view
-// left out (finding.BuildNoting): nothing is dropped without a word.
-func warnings(idx int, det intake.Detection, notes []finding.Note) []intake.FieldError {
-	return intake.Warnings(idx, det, notes)
-}
-
 // Dispatch evaluates every playbook's trigger and starts the matching runs.
 // An error means Temporal could not be reached; per-playbook trigger errors
 // are reported in the outcome.
@@ -193,7 +187,7 @@ func (d *Dispatcher) Dispatch(ctx context.Context, idx int, det intake.Detection
 	view, notes := finding.BuildNoting(det, d.Finding)
 	state, _ := view["state"].(string)
 	out := Outcome{Index: idx, DetectionID: det.UID(), Matched: []Match{}, Confidence: view["confidence"],
-		Entities: finding.Counts(view), State: state, Warnings: warnings(idx, det, notes)}
+		Entities: finding.Counts(view), State: state, Warnings: intake.Warnings(idx, det, notes)}
 	set := d.set.Load()
 	if set == nil {
 		return out, nil

@@ -35,7 +35,7 @@ type PlaybookExplanation struct {
 // Explain evaluates every playbook's trigger on the detection.
 func (d *Dispatcher) Explain(idx int, det intake.Detection) Explanation {
 	view, notes := finding.BuildNoting(det, d.Finding)
-	out := Explanation{Index: idx, DetectionID: det.UID(), Finding: view, Warnings: warnings(idx, det, notes), Playbooks: []PlaybookExplanation{}}
+	out := Explanation{Index: idx, DetectionID: det.UID(), Finding: view, Warnings: intake.Warnings(idx, det, notes), Playbooks: []PlaybookExplanation{}}
 	set := d.set.Load()
 	if set == nil {
 		return out

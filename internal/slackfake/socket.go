@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -181,10 +182,7 @@ func (s *Server) Redeliver(id, reason string) error {
 		return fmt.Errorf("slackfake: no envelope %s or no Socket Mode connection", id)
 	}
 	conn := s.conns[len(s.conns)-1]
-	again := make(map[string]any, len(env)+2)
-	for k, v := range env {
-		again[k] = v
-	}
+	again := maps.Clone(env)
 	n, _ := env["retry_attempt"].(int)
 	again["retry_attempt"], again["retry_reason"] = n+1, reason
 	s.envelopes[id] = again
