@@ -288,9 +288,9 @@ const (
 // @odata.nextLink (OData V4 server paging), else asks the next $skip while
 // pages come back full. With noneOn404 a 404 is an empty list; otherwise it
 // fails like any other error answer. An Isolate or Unisolate without its
-// id, or an action of another machine, is not Defender's answer for this
-// machine: it fails (rule 4), never "already" with an empty action_id or
-// another machine's.
+// id or its machineId, or an action of another machine, is not Defender's
+// answer for this machine: it fails (rule 4), never "already" with an
+// empty action_id, or on an action of another machine or of none.
 func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
 	filter := fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))
 	query := url.Values{"$filter": {filter}, "$top": {fmt.Sprint(defenderActionsPage)}}
@@ -333,6 +333,14 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
 					"%s answered HTTP %d with an %s action of machine %s without an id (%s); check base_url and any proxy: nothing was sent",
 					c.Where(), resp.Status, a.Type, machineID, connector.Snippet(resp.Body)))
+			}
+			if (a.Type == "Isolate" || a.Type == "Unisolate") && strings.TrimSpace(a.MachineI) == "" {
+				// "ID of the machine on which the action was executed"
+				// (MachineAction): one naming no machine is not known to
+				// be this machine's, and would read as already done.
+				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+					"%s answered the action history of machine %s with an %s action %s without a machineId (%s); check base_url and any proxy: nothing was sent",
+					c.Where(), machineID, a.Type, a.ID, connector.Snippet(resp.Body)))
 			}
 		}
 		all = append(all, list.Value...)

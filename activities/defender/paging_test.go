@@ -255,3 +255,40 @@ func TestActionOfAnotherMachineFails(t *testing.T) {
 		t.Errorf("sent %v", s.posts)
 	}
 }
+
+// Every MachineAction names the machine it was taken on ("machineAction
+// resource type": machineId, "ID of the machine on which the action was
+// executed"; every documented answer carries it). An Isolate without it
+// in the history asked for this machine read as this machine already
+// isolated (and an Unisolate as already released): the step reported
+// `already` on an action that names no machine, someone else's answer.
+// It must fail (VendorError) naming the action, and send nothing.
+func TestActionWithoutMachineIDFails(t *testing.T) {
+	for _, c := range []struct{ action, typ string }{
+		{"defender.isolate_machine", "Isolate"},
+		{"defender.unisolate_machine", "Unisolate"},
+	} {
+		for _, drop := range []bool{true, false} {
+			s := &historyStub{machines: connectortest.Sample(t, "machines.json")}
+			s.page = func(n int, r *http.Request, base string) any {
+				a := docAction(t, "a-no-machine", c.typ, "Succeeded", "2024-03-01T10:00:00Z")
+				if drop {
+					delete(a, "machineId")
+				} else {
+					a["machineId"] = ""
+				}
+				return collection(a)
+			}
+			h := s.harness(t)
+			out, err := h.Run(c.action, map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+			what := fmt.Sprintf("%s, machineId dropped=%v", c.typ, drop)
+			wantVendorError(t, what, out, err, "without a machineId")
+			if err != nil && !strings.Contains(err.Error(), "a-no-machine") {
+				t.Errorf("%s: err = %v; want it to name the action a-no-machine", what, err)
+			}
+			if len(s.posts) != 0 {
+				t.Errorf("%s: sent %v", what, s.posts)
+			}
+		}
+	}
+}
