@@ -286,8 +286,9 @@ const (
 // defenderMachineActions lists the machine's actions (GET
 // /api/machineactions filtered by machineId), every page: it follows
 // @odata.nextLink (OData V4 server paging), else asks the next $skip while
-// pages come back full. With noneOn404 a 404 is an empty list; otherwise it
-// fails like any other error answer. An Isolate or Unisolate without its
+// pages come back full. With noneOn404 a 404 to the first page is an
+// empty list; otherwise it fails like any other error answer, and a 404 to
+// a later page fails as an answer that is not the API's (VendorError). An Isolate or Unisolate without its
 // id or its machineId, or an action of another machine, is not Defender's
 // answer for this machine: it fails (rule 4), never "already" with an
 // empty action_id, or on an action of another machine or of none.
@@ -308,6 +309,17 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 		}
 		if noneOn404 && page == 0 && resp.Status == http.StatusNotFound {
 			return nil, nil
+		}
+		if page > 0 && resp.Status == http.StatusNotFound {
+			// List MachineActions answers 200 with a collection and ends
+			// it with a page without @odata.nextLink (or short of $top):
+			// it documents no 404. One to a next page, once the history
+			// answered, is not its end (deciding on the pages read may
+			// miss the latest Isolate), nor the machine missing: the link
+			// is not the API's.
+			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
+				"%s answered HTTP 404 to page %d of the action history of machine %s (%d actions read; %s): List MachineActions ends a history with a page without @odata.nextLink, never a 404; check base_url and any proxy: nothing was sent",
+				c.Where(), page+1, machineID, len(all), connector.Snippet(resp.Body)))
 		}
 		if !resp.OK() {
 			return nil, c.MSStatusError(resp, "")

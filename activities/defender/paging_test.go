@@ -25,6 +25,14 @@ type historyStub struct {
 	gets     int
 	posts    []string
 	base     string
+	// inProgress answers every POST 400 "already in progress".
+	inProgress bool
+}
+
+// errorPage is a page answered with an error status and body.
+type errorPage struct {
+	status int
+	body   any
 }
 
 func (s *historyStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -39,9 +47,19 @@ func (s *historyStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/api/machineactions":
 		n := s.gets
 		s.gets++
-		_ = json.NewEncoder(w).Encode(s.page(n, r, s.base))
+		p := s.page(n, r, s.base)
+		if e, ok := p.(errorPage); ok {
+			w.WriteHeader(e.status)
+			p = e.body
+		}
+		_ = json.NewEncoder(w).Encode(p)
 	case r.Method == http.MethodPost:
 		s.posts = append(s.posts, r.URL.Path)
+		if s.inProgress {
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"error":{"code":"ActiveRequestAlreadyExists","message":"Action is already in progress","target":"1fa66c0f-18bd-4133-b378-36d76f3a2ba0"}}`))
+			return
+		}
 		http.Error(w, "no action expected", http.StatusTeapot)
 	default:
 		http.NotFound(w, r)
@@ -289,6 +307,62 @@ func TestActionWithoutMachineIDFails(t *testing.T) {
 			if len(s.posts) != 0 {
 				t.Errorf("%s: sent %v", what, s.posts)
 			}
+		}
+	}
+}
+
+// "List MachineActions API" documents one answer, 200 with a collection,
+// and the end of the collection is the page without @odata.nextLink (or,
+// paged by $skip, a page short of $top): no 404 ends it. A 404 to a next
+// page, after page one answered the machine's history, is neither the end
+// of the history (deciding on page one alone may miss the latest Isolate)
+// nor "machine not found" (the machine was found, and its history
+// answered): it was reported as NotFound, "not found", as if the machine
+// did not exist. It must fail as the answer of something that is not the
+// API (a proxy, a base_url rewriting the link: VendorError, no retry),
+// naming the page, and send nothing. Both reads are checked: the history
+// before acting, and the pending action after a 400 "already in progress".
+func TestActionHistory404OnALaterPageFails(t *testing.T) {
+	notFound := errorPage{http.StatusNotFound, map[string]any{"error": map[string]any{
+		"code": "NotFound", "message": "General Not Found error message.", "target": "43f4cb08-8fac-4b65-9db1-745c2ae65f3a"}}}
+	firstPage := func(r *http.Request, base string) any {
+		c := collection(docAction(t, "a1", "Unisolate", "Succeeded", "2024-03-01T10:00:00Z"))
+		q := r.URL.Query()
+		q.Set("$skip", "1")
+		c["@odata.nextLink"] = base + "/api/machineactions?" + q.Encode()
+		return c
+	}
+	for _, c := range []struct {
+		what       string
+		inProgress bool
+		page       func(n int, r *http.Request, base string) any
+	}{
+		{"history before acting", false, func(n int, r *http.Request, base string) any {
+			if n == 0 {
+				return firstPage(r, base)
+			}
+			return notFound
+		}},
+		{"pending action after 400 already in progress", true, func(n int, r *http.Request, base string) any {
+			switch n {
+			case 0: // the history before acting: one page, an Unisolate
+				return collection(docAction(t, "a1", "Unisolate", "Succeeded", "2024-03-01T10:00:00Z"))
+			case 1:
+				return firstPage(r, base)
+			}
+			return notFound
+		}},
+	} {
+		s := &historyStub{machines: connectortest.Sample(t, "machines.json"), page: c.page, inProgress: c.inProgress}
+		h := s.harness(t)
+		out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+		wantVendorError(t, c.what, out, err, "HTTP 404 to page 2")
+		wantPosts := 0
+		if c.inProgress {
+			wantPosts = 1 // the isolation refused with 400, nothing after
+		}
+		if len(s.posts) != wantPosts {
+			t.Errorf("%s: sent %v", c.what, s.posts)
 		}
 	}
 }
