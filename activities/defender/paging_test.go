@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/activities/defender"
 	"github.com/riposte-dev/riposte/internal/connectortest"
+	"github.com/riposte-dev/riposte/internal/lab"
 	"time"
 )
 
@@ -363,6 +365,73 @@ func TestActionHistory404OnALaterPageFails(t *testing.T) {
 		}
 		if len(s.posts) != wantPosts {
 			t.Errorf("%s: sent %v", c.what, s.posts)
+		}
+	}
+}
+
+// "List MachineActions API": "Maximum page size is 10,000". A client that
+// sends no $top (the connector always sends one, so nothing else reaches
+// this) gets pages of 10,000 from the fake, each but the last with an
+// @odata.nextLink (OData V4 server-driven paging: the absolute URL of the
+// next page, followed as it is), and the pages together are every action
+// once, in order; a history of exactly 10,000 is one page without a link.
+func TestFakePagesAtTheMaximumWithoutTop(t *testing.T) {
+	h := connectortest.New(t)
+	fk := lab.Fake[*defender.Fake](h.Lab)
+	token := h.Lab.Kit.IssueToken("defender", time.Hour)
+	get := func(u string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, u, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d, %v", u, resp.StatusCode, err)
+		}
+		return m
+	}
+	ids := func(m map[string]any) []string {
+		var out []string
+		for _, v := range m["value"].([]any) {
+			out = append(out, v.(map[string]any)["id"].(string))
+		}
+		return out
+	}
+	base := h.Lab.Connections()["defender"].BaseURL + "/api/machineactions?$filter="
+	for _, c := range []struct {
+		n     int
+		pages []int
+	}{{10001, []int{10000, 1}}, {10000, []int{10000}}, {20001, []int{10000, 10000, 1}}} {
+		id := fk.AddMachine(fmt.Sprintf("big%d.corp.example.com", c.n), time.Now())
+		fk.AddActions(id, c.n, time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC))
+		u := base + url.QueryEscape(fmt.Sprintf("machineId eq '%s'", id))
+		var sizes []int
+		seen := map[string]bool{}
+		for len(sizes) <= len(c.pages) {
+			m := get(u)
+			page := ids(m)
+			sizes = append(sizes, len(page))
+			for _, a := range page {
+				if seen[a] {
+					t.Fatalf("%d actions: action %s on two pages", c.n, a)
+				}
+				seen[a] = true
+			}
+			next, _ := m["@odata.nextLink"].(string)
+			if next == "" {
+				break
+			}
+			if !strings.HasPrefix(next, h.Lab.Connections()["defender"].BaseURL+"/api/machineactions?") {
+				t.Fatalf("%d actions: @odata.nextLink %q is not the next page's absolute URL", c.n, next)
+			}
+			u = next
+		}
+		if fmt.Sprint(sizes) != fmt.Sprint(c.pages) || len(seen) != c.n {
+			t.Errorf("%d actions without $top: pages of %v (%d distinct actions), want %v", c.n, sizes, len(seen), c.pages)
 		}
 	}
 }
