@@ -288,8 +288,8 @@ const (
 // @odata.nextLink (OData V4 server paging), else asks the next $skip while
 // pages come back full. With noneOn404 a 404 to the first page is an
 // empty list; otherwise it fails like any other error answer, and a 404 to
-// a later page fails as an answer that is not the API's (VendorError). An Isolate or Unisolate without its
-// id or its machineId, or an action of another machine, is not Defender's
+// a later page fails as an answer that is not the API's (VendorError). An
+// Isolate or Unisolate without its id or its machineId, or an action of another machine, is not Defender's
 // answer for this machine: it fails (rule 4), never "already" with an
 // empty action_id, or on an action of another machine or of none.
 func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
