@@ -300,7 +300,7 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 	for page := 0; ; page++ {
 		if page == defenderActionPages {
 			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-				"%s: the action history of machine %s has more than %d pages (%d actions read); nothing was sent: check base_url and any proxy, or the machine's actions in the action center",
+				"%s: the action history of machine %s has more than %d pages (%d actions read); this step created no action: check base_url and any proxy, or the machine's actions in the action center",
 				c.Where(), machineID, defenderActionPages, len(all)))
 		}
 		resp, err := c.Do(ctx, connector.Request{Method: http.MethodGet, Path: defenderActionsRoute, Query: query})
@@ -318,7 +318,7 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 			// miss the latest Isolate), nor the machine missing: the link
 			// is not the API's.
 			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-				"%s answered HTTP 404 to page %d of the action history of machine %s (%d actions read; %s): List MachineActions ends a history with a page without @odata.nextLink, never a 404; check base_url and any proxy: nothing was sent",
+				"%s answered HTTP 404 to page %d of the action history of machine %s (%d actions read; %s): List MachineActions ends a history with a page without @odata.nextLink, never a 404; check base_url and any proxy: this step created no action",
 				c.Where(), page+1, machineID, len(all), connector.Snippet(resp.Body)))
 		}
 		if !resp.OK() {
@@ -338,12 +338,12 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 			// machine already isolated.
 			if a.MachineI != "" && !strings.EqualFold(a.MachineI, machineID) {
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-					"%s answered the action history of machine %s with an action of another machine (%s %s of %s); check base_url and any proxy: nothing was sent",
+					"%s answered the action history of machine %s with an action of another machine (%s %s of %s); check base_url and any proxy: this step created no action",
 					c.Where(), machineID, a.Type, a.ID, a.MachineI))
 			}
 			if (a.Type == "Isolate" || a.Type == "Unisolate") && strings.TrimSpace(a.ID) == "" {
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-					"%s answered HTTP %d with an %s action of machine %s without an id (%s); check base_url and any proxy: nothing was sent",
+					"%s answered HTTP %d with an %s action of machine %s without an id (%s); check base_url and any proxy: this step created no action",
 					c.Where(), resp.Status, a.Type, machineID, connector.Snippet(resp.Body)))
 			}
 			if (a.Type == "Isolate" || a.Type == "Unisolate") && strings.TrimSpace(a.MachineI) == "" {
@@ -351,7 +351,7 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 				// (MachineAction): one naming no machine is not known to
 				// be this machine's, and would read as already done.
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-					"%s answered the action history of machine %s with an %s action %s without a machineId (%s); check base_url and any proxy: nothing was sent",
+					"%s answered the action history of machine %s with an %s action %s without a machineId (%s); check base_url and any proxy: this step created no action",
 					c.Where(), machineID, a.Type, a.ID, connector.Snippet(resp.Body)))
 			}
 		}
@@ -364,7 +364,7 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 			next, err := url.Parse(list.NextLink)
 			if err != nil || !strings.HasSuffix(strings.TrimRight(next.Path, "/"), defenderActionsRoute) {
 				return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-					"%s answered an @odata.nextLink that is not a next page of %s (%q); check base_url and any proxy: nothing was sent",
+					"%s answered an @odata.nextLink that is not a next page of %s (%q); check base_url and any proxy: this step created no action",
 					c.Where(), defenderActionsRoute, list.NextLink))
 			}
 			query = next.Query()
