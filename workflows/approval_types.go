@@ -72,6 +72,16 @@ type Decision struct {
 	// (sealForThisRun). Empty on votes sealed before it existed, or while
 	// a worker of an earlier release polls (engine.RunSealMarker).
 	RunID string `json:"run_id,omitempty"`
+	// Interaction identifies the person's act that made this decision,
+	// where its channel names one (a Slack interaction: its user,
+	// trigger_id and action), so that the act delivered twice is one
+	// decision: Slack resends a Socket Mode envelope whose ack it did not
+	// see, possibly to another replica's connection. approvals.Service
+	// makes it the Temporal Update's id, and Temporal answers a second
+	// Update with that id on the run with the first one's outcome without
+	// running it again. Never sent to the run (json "-"): what the run
+	// records and replays is unchanged. Empty: every delivery is its own.
+	Interaction string `json:"-"`
 }
 
 // DecisionResult is what the Update returns.

@@ -72,6 +72,11 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	uctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		// The same act delivered again (d.Interaction) is the same
+		// Update: Temporal gives it the first delivery's outcome, on
+		// whichever replica it arrives, instead of a second vote
+		// refused as "already voted".
+		UpdateID:     d.Interaction,
 		WorkflowID:   workflowID,
 		RunID:        run,
 		UpdateName:   workflows.UpdateDecide,

@@ -3,6 +3,8 @@ package slackapp
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -296,13 +298,14 @@ func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCa
 	switch a.ActionID {
 	case ActionApprove, ActionDeny:
 		return p.decide(ctx, ref.WorkflowID, workflows.Decision{
-			GateID:     ref.GateID,
-			Approve:    a.ActionID == ActionApprove,
-			User:       user,
-			Via:        workflows.ViaSlack,
-			MessageTS:  ts,
-			At:         p.now().UTC(),
-			Credential: slackCredential(payload),
+			GateID:      ref.GateID,
+			Approve:     a.ActionID == ActionApprove,
+			User:        user,
+			Via:         workflows.ViaSlack,
+			MessageTS:   ts,
+			At:          p.now().UTC(),
+			Credential:  slackCredential(payload),
+			Interaction: interactionID(payload, a.ActionID+"@"+a.ActionTs),
 		}, channel)
 	case ActionApproveReason, ActionDenyReason:
 		if p.poster == nil {
@@ -332,14 +335,15 @@ func (p *Processor) submission(ctx context.Context, payload slack.InteractionCal
 		return errors.New("reason modal: empty reason")
 	}
 	return p.decide(ctx, ref.WorkflowID, workflows.Decision{
-		GateID:     ref.GateID,
-		Approve:    ref.Approve,
-		User:       payload.User.ID,
-		Reason:     truncate(reason, MaxReason),
-		Via:        workflows.ViaSlack,
-		MessageTS:  ref.MessageTS,
-		At:         p.now().UTC(),
-		Credential: slackCredential(payload),
+		GateID:      ref.GateID,
+		Approve:     ref.Approve,
+		User:        payload.User.ID,
+		Reason:      truncate(reason, MaxReason),
+		Via:         workflows.ViaSlack,
+		MessageTS:   ref.MessageTS,
+		At:          p.now().UTC(),
+		Credential:  slackCredential(payload),
+		Interaction: interactionID(payload, "submit@"+payload.View.ID+"@"+payload.View.Hash),
 	}, ref.Channel)
 }
 
@@ -492,6 +496,33 @@ func (p *Processor) ownUserTeam(payload slack.InteractionCallback) bool {
 func payloadEnterprise(payload slack.InteractionCallback) string {
 	return cmp.Or(payload.Enterprise.ID, payload.Team.EnterpriseID)
 }
+
+// interactionID identifies one Slack interaction for
+// workflows.Decision.Interaction: the team and the clicking user (both
+// from the payload Slack signed, as the vote's identity), the payload's
+// trigger_id (a new one for each click and each form submission) and
+// action (the button's action_id and action_ts; the reason form's view id
+// and hash). A Socket Mode envelope Slack sends again carries the same
+// payload, so the same id, whichever replica receives it; a second click
+// is a new interaction. Without a trigger_id it is "" (each delivery its
+// own), except for a reason form, whose view id and hash name the
+// submission. An id longer than an Update id should be is hashed.
+func interactionID(payload slack.InteractionCallback, action string) string {
+	submission := payload.Type == slack.InteractionTypeViewSubmission && payload.View.ID != ""
+	if payload.User.ID == "" || (payload.TriggerID == "" && !submission) {
+		return ""
+	}
+	id := "slack:" + payload.Team.ID + ":" + payload.User.ID + ":" + payload.TriggerID + ":" + action
+	if len(id) > maxInteractionID {
+		sum := sha256.Sum256([]byte(id))
+		return "slack:" + hex.EncodeToString(sum[:])
+	}
+	return id
+}
+
+// maxInteractionID bounds a readable interaction id (Temporal refuses ids
+// over its limit, 1,000 bytes by default).
+const maxInteractionID = 200
 
 // slackCredential is what authenticated a click, for the decision's
 // record: Slack's signature for the workspace (or Enterprise Grid

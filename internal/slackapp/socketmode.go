@@ -159,7 +159,9 @@ const EnvelopeMemory = time.Hour
 // received before (Slack sending it again: its ack was late or lost), and
 // reports whether it did. The click was handled once; handling it again
 // would vote twice, and tell the person their vote was refused ("already
-// voted") though it was recorded.
+// voted") though it was recorded. This memory is the process's: a resend
+// reaching another replica is decided there, and its decision names the
+// same interaction (interactionID) as the first, which Temporal runs once.
 func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
 	req := evt.Request
 	if req == nil || req.EnvelopeID == "" {
