@@ -63,6 +63,7 @@ func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	seen := newReplayCache(DefaultReplayCacheSize)
+	waiting := &unanswered{}
 	done := make(chan error, 1)
 	go func() { done <- sm.RunContext(runCtx) }()
 
@@ -81,10 +82,10 @@ func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider
 			return fmt.Errorf("slack socket mode: %w", err)
 		case evt := <-sm.Events:
 			state.observe(evt, logger)
-			if duplicateEnvelope(sm, seen, logger, evt, time.Now()) {
+			if duplicateEnvelope(sm, seen, waiting, logger, evt, time.Now()) {
 				continue
 			}
-			handleSocketEvent(runCtx, sm, proc, logger, evt)
+			handleSocketEvent(runCtx, sm, proc, logger, evt, waiting)
 		}
 	}
 }
@@ -162,7 +163,11 @@ const EnvelopeMemory = time.Hour
 // voted") though it was recorded. This memory is the process's: a resend
 // reaching another replica is decided there, and its decision names the
 // same interaction (interactionID) as the first, which Temporal runs once.
-func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
+// A resend of a reason form whose first delivery is not answered yet
+// (waiting for a slot) is dropped without an ack: the first delivery's
+// ack, with the same envelope_id, answers it, so the form gets that answer
+// (its busy error keeps it open), not an empty ack that closes it first.
+func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, waiting *unanswered, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
 	req := evt.Request
 	if req == nil || req.EnvelopeID == "" {
 		return false
@@ -175,6 +180,11 @@ func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, logger *slog.Lo
 	if seen.add(req.EnvelopeID, now.Add(EnvelopeMemory), now) {
 		return false
 	}
+	if waiting.has(req.EnvelopeID) {
+		logger.Info("slack socket mode: envelope received again while its first delivery is being answered; that answer acks it",
+			"envelope_id", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
+		return true
+	}
 	logger.Info("slack socket mode: envelope received again, acked and dropped (handled once)",
 		"envelope_id", req.EnvelopeID, "retry_attempt", req.RetryAttempt, "retry_reason", req.RetryReason)
 	_ = ackOrWarn(sm, logger, *req)
@@ -185,7 +195,35 @@ func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, logger *slog.Lo
 // stayed busy: the form stays open with its reason.
 const busySubmission = "Riposte is busy with other decisions; submit again in a moment."
 
-func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event) {
+// unanswered holds the envelope ids of reason forms handed to a goroutine
+// that has not acked them yet (duplicateEnvelope).
+type unanswered struct {
+	mu  sync.Mutex
+	ids map[string]bool
+}
+
+func (u *unanswered) add(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.ids == nil {
+		u.ids = map[string]bool{}
+	}
+	u.ids[id] = true
+}
+
+func (u *unanswered) done(id string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	delete(u.ids, id)
+}
+
+func (u *unanswered) has(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.ids[id]
+}
+
+func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event, waiting *unanswered) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		logger.Debug("slack socket mode connecting")
@@ -220,6 +258,10 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 			// A click is acked first: Slack wants it within 3 seconds,
 			// whatever Decide does.
 			_ = ackOrWarn(sm, logger, req)
+		} else {
+			// Marked before the read loop reads on: a resend of it is
+			// answered by this delivery's ack (duplicateEnvelope).
+			waiting.add(req.EnvelopeID)
 		}
 		// The wait for a free slot (at most DefaultQueueWait, as over
 		// HTTP) happens off the read loop: waiting there would leave the
@@ -230,6 +272,7 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 			defer cancel()
 			err := proc.Dispatch(wctx, payload)
 			if submission {
+				defer waiting.done(req.EnvelopeID)
 				if err != nil {
 					// The form stays open with its reason: nothing typed is lost.
 					_ = ackOrWarn(sm, logger, req, slack.NewErrorsViewSubmissionResponse(map[string]string{ReasonBlockID: busySubmission}))
