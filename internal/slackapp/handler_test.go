@@ -289,7 +289,7 @@ func TestApproveDeny(t *testing.T) {
 				GateID: "isolate", Approve: tt.approve, User: "U0G9QF9C6", Via: workflows.ViaSlack,
 				MessageTS: "1767323045.000100", At: testNow.UTC(), Credential: "slack:T0FAKE0001",
 				// The click's identity: who, its trigger_id, the button and its action_ts.
-				Interaction: "slack:T0FAKE0001:U0G9QF9C6:" + p["trigger_id"].(string) + ":" + tt.action + "@" + p["actions"].([]any)[0].(map[string]any)["action_ts"].(string),
+				Interaction: slackInteractionID("T0FAKE0001:U0G9QF9C6:" + p["trigger_id"].(string) + ":" + tt.action + "@" + p["actions"].([]any)[0].(map[string]any)["action_ts"].(string)),
 			}}
 			if calls[0] != want {
 				t.Errorf("Decide(%+v), want %+v", calls[0], want)
@@ -409,7 +409,7 @@ func TestApproveWithReason(t *testing.T) {
 				GateID: "isolate", Approve: approve, User: "U0G9QF9C6", Reason: "Owner confirmed the laptop is lost.",
 				Via: workflows.ViaSlack, MessageTS: "1767323045.000100", At: testNow.UTC(), Credential: "slack:T0FAKE0001",
 				// The form's identity: who, its trigger_id, the view's id and hash.
-				Interaction: "slack:T0FAKE0001:U0G9QF9C6:" + submit["trigger_id"].(string) + ":submit@V0FAKEVIEW1@1767326125.fakehash",
+				Interaction: slackInteractionID("T0FAKE0001:U0G9QF9C6:" + submit["trigger_id"].(string) + ":submit@V0FAKEVIEW1@1767326125.fakehash"),
 			}}
 			if calls[0] != want {
 				t.Errorf("Decide(%+v), want %+v", calls[0], want)

@@ -506,23 +506,22 @@ func payloadEnterprise(payload slack.InteractionCallback) string {
 // payload, so the same id, whichever replica receives it; a second click
 // is a new interaction. Without a trigger_id it is "" (each delivery its
 // own), except for a reason form, whose view id and hash name the
-// submission. An id longer than an Update id should be is hashed.
+// submission. It is a SHA-256 of them: an Update id is stored in the
+// run's history as it is, outside the encrypted payloads, where the
+// user's id and a trigger_id do not belong.
 func interactionID(payload slack.InteractionCallback, action string) string {
 	submission := payload.Type == slack.InteractionTypeViewSubmission && payload.View.ID != ""
 	if payload.User.ID == "" || (payload.TriggerID == "" && !submission) {
 		return ""
 	}
-	id := "slack:" + payload.Team.ID + ":" + payload.User.ID + ":" + payload.TriggerID + ":" + action
-	if len(id) > maxInteractionID {
-		sum := sha256.Sum256([]byte(id))
-		return "slack:" + hex.EncodeToString(sum[:])
-	}
-	return id
+	return slackInteractionID(payload.Team.ID + ":" + payload.User.ID + ":" + payload.TriggerID + ":" + action)
 }
 
-// maxInteractionID bounds a readable interaction id (Temporal refuses ids
-// over its limit, 1,000 bytes by default).
-const maxInteractionID = 200
+// slackInteractionID is the Update id of an interaction named by parts.
+func slackInteractionID(parts string) string {
+	sum := sha256.Sum256([]byte(parts))
+	return "slack:" + hex.EncodeToString(sum[:])
+}
 
 // slackCredential is what authenticated a click, for the decision's
 // record: Slack's signature for the workspace (or Enterprise Grid
