@@ -25,6 +25,12 @@ under the position. Exit 0 when all are valid, 1 otherwise (also when the
 PATHs hold no playbook at all).
 PATH defaults to ./playbooks.
 
+A policy.yaml or riposte.yaml among them (riposte validate . at the top of
+a project) is no playbook: told by its keys (by its name when it has no
+key of a playbook), it is checked as the policy, or as the configuration
+with its secret references checked by their shape only (their env vars
+and files are not looked up; riposte connections check does).
+
 The site's policy.yaml is checked too, where the worker finds it: --policy
 (env RIPOSTE_POLICY), else ./policy.yaml when there is one. Its errors count
 as problems; its warnings (a protected pattern mixing look-alike letters of
@@ -54,7 +60,7 @@ func validateCommand() command {
 			if len(paths) == 0 {
 				paths = []string{"playbooks"}
 			}
-			set, files, diags := playbook.Load(paths, activities.Catalog())
+			set, files, diags, site := playbook.LoadSite(paths, activities.Catalog())
 			if len(diags) == 0 && (set == nil || len(set.Playbooks) == 0) {
 				// Nothing to validate is a mistake (a wrong path, a misspelt
 				// directory), not a pass: CI would go green on it.
@@ -66,6 +72,16 @@ func validateCommand() command {
 			pol, pdiags, notice := validatePolicy(&pf)
 			fmt.Fprint(s.Err, notice)
 			diags = append(diags, pdiags...)
+			// policy.yaml and riposte.yaml under the PATHs (riposte
+			// validate . at a project's top) are checked as what they are.
+			checked := 0
+			for _, sf := range site {
+				if sf.Kind == playbook.SitePolicy && pol != "" && sameFile(sf.Path, pol) {
+					continue // checked above
+				}
+				checked++
+				diags = append(diags, validateSiteFile(sf)...)
+			}
 			errs := playbook.Diagnostics(diags).Errors()
 			if *format == "json" {
 				out := struct {
@@ -104,7 +120,7 @@ func validateCommand() command {
 					for _, d := range errs {
 						bad[d.File] = true
 					}
-					total := files
+					total := files + checked
 					if pol != "" {
 						total++
 					}
@@ -160,6 +176,43 @@ func validatePolicy(f *runtimeFlags) (file string, diags playbook.Diagnostics, n
 		return f.Policy, at(err.Error()), ""
 	}
 	return f.Policy, p.Warnings, ""
+}
+
+// validateSiteFile checks a site file found under validate's PATHs as
+// what it is (playbook.SiteKind): a policy as the worker loads one, the
+// configuration as the worker reads it, its secret references by their
+// shape only (validate runs where the secrets are not: CI, a laptop;
+// riposte connections check looks them up).
+func validateSiteFile(sf playbook.SiteFile) playbook.Diagnostics {
+	at := func(err error) playbook.Diagnostics {
+		return playbook.Diagnostics{{File: sf.Path, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: err.Error()}}
+	}
+	if sf.Kind == playbook.SitePolicy {
+		p, err := activities.LoadPolicy(sf.Path)
+		var ds yamlx.Diagnostics
+		switch {
+		case errors.As(err, &ds):
+			return ds
+		case err != nil:
+			return at(err)
+		}
+		return p.Warnings
+	}
+	_, ds, err := config.LoadConnectionsWith(sf.Path, config.ConnectionsOptions{Unresolved: true})
+	if err != nil && len(ds.Errors()) == 0 {
+		return at(err) // the file could not be read
+	}
+	return ds
+}
+
+// sameFile reports whether two paths name one file.
+func sameFile(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 func plural(n int) string {

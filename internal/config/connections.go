@@ -61,6 +61,11 @@ type ConnectionsOptions struct {
 	// error (riposte connections check: nothing to check is a mistake,
 	// most often a misspelt key).
 	RequireConnections bool
+	// Unresolved checks each secret reference's shape only: its env var
+	// and its file are not looked up (riposte validate: a CI runner has
+	// the project, not the deployment's secrets; the worker, riposte
+	// connections check and doctor look them up).
+	Unresolved bool
 }
 
 // LoadConnections reads the connections of a riposte.yaml. err is non-nil
@@ -391,7 +396,9 @@ func (p *connParser) interpolate(conn, key string, v *yaml.Node) (string, bool) 
 			p.errorf(v, "connection %s: %s: ${%s} is not a valid env var name", conn, key, name)
 			ok = false
 		} else if val, set := p.opts.LookupEnv(name); !set {
-			p.errorf(v, "connection %s: %s: env var %s is not set", conn, key, name)
+			if !p.opts.Unresolved { // else the value is not checked further
+				p.errorf(v, "connection %s: %s: env var %s is not set", conn, key, name)
+			}
 			ok = false
 		} else {
 			b.WriteString(val)
@@ -541,6 +548,9 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 			p.hideAll(refNode)
 			return activities.SecretRef{}, false
 		}
+		if p.opts.Unresolved {
+			return ref, true
+		}
 		val, set := p.opts.LookupEnv(ref.Env)
 		// A valid name may still be the secret itself (a CrowdStrike
 		// client secret, a hex API key): one that reads like a secret
@@ -580,6 +590,9 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 	if pasted {
 		named = "the file named here (not shown: it looks like a secret, not a path)"
 		hint = "; if that is the secret itself, put it in a file (mode 0400) and write {file: /run/secrets/NAME}, or in an env var and write {env: NAME}"
+	}
+	if p.opts.Unresolved {
+		return ref, true
 	}
 	fi, err := p.opts.Stat(path)
 	switch {

@@ -24,6 +24,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/catalog"
 	"github.com/riposte-dev/riposte/internal/playbook"
 	"github.com/riposte-dev/riposte/internal/safefile"
+	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
 // DefaultCacheSize bounds the compiled playbooks kept in memory. A compiled
@@ -104,16 +105,22 @@ func (s *Store) Scan() error {
 	}
 	var errs []error
 	for _, f := range files {
-		c, diags := playbook.LoadFile(f, s.cat)
+		src, err := safefile.ReadFile(f, safefile.MaxSize)
+		if err != nil {
+			errs = append(errs, playbook.Diagnostics{{File: f, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)}})
+			continue
+		}
+		if playbook.SiteKind(f, src) != "" {
+			continue // policy.yaml, riposte.yaml beside the playbooks (playbook.Load skips them too)
+		}
+		c, diags := playbook.LoadBytes(f, src, s.cat)
 		if diags != nil {
 			errs = append(errs, diags)
 			// A file an earlier release validated (runs in flight may
 			// refer to it) is still kept by digest for them (LoadStored);
 			// serve refuses it, so no new run starts with it.
-			if src, err := safefile.ReadFile(f, safefile.MaxSize); err == nil {
-				if old, odiags := playbook.LoadStored(f, src, s.cat); odiags == nil {
-					_ = s.Add(old)
-				}
+			if old, odiags := playbook.LoadStored(f, src, s.cat); odiags == nil {
+				_ = s.Add(old)
 			}
 			continue
 		}

@@ -5,10 +5,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/riposte-dev/riposte/internal/catalog"
+	"github.com/riposte-dev/riposte/internal/policy"
 	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
@@ -150,14 +154,88 @@ func load(name string, src []byte, cat *catalog.Catalog, stored bool) (*Compiled
 	return c, nil
 }
 
+// Kinds of site file (SiteKind): the YAML a project keeps beside its
+// playbooks, at its top in README.md's layout.
+const (
+	SitePolicy = "policy" // policy.yaml, the guardrails (internal/policy)
+	SiteConfig = "config" // riposte.yaml, the connections (internal/config)
+)
+
+// SiteFile is a file under the playbook paths that holds a site file, not
+// a playbook.
+type SiteFile struct {
+	Path string
+	Kind string // SitePolicy or SiteConfig
+}
+
+// configKeys are the top-level keys of riposte.yaml: internal/config's
+// (which imports this package; its tests keep the two agreeing).
+var configKeys = []string{"connections", "detections"}
+
+// SiteKind tells a site file from a playbook by what it holds: a YAML
+// mapping with no key of a playbook and a key of policy.yaml is the
+// policy, one with a key of riposte.yaml the configuration. A file named
+// policy.yaml / riposte.yaml (.yml) that holds no key of a playbook is
+// that file too, whatever else it holds (empty, misspelt keys, broken
+// YAML: its own checks say what is wrong). Anything else is a playbook,
+// and "" is returned: a file with a key of a playbook is one whatever its
+// name, and is checked as one.
+func SiteKind(path string, src []byte) string {
+	var quiet yamlx.Reporter
+	root, ok := yamlx.Decode(&quiet, src, yamlx.Options{})
+	if ok && root != nil {
+		root = yamlx.Resolve(root)
+	}
+	var keys []string
+	if ok && root != nil && root.Kind == yaml.MappingNode {
+		for i := 0; i < len(root.Content); i += 2 {
+			keys = append(keys, root.Content[i].Value)
+		}
+	}
+	pbKeys := newFormat().playbook.names()
+	for _, k := range keys {
+		if slices.Contains(pbKeys, k) {
+			return ""
+		}
+	}
+	policyKeys := policy.TopLevelKeys()
+	for _, k := range keys {
+		if slices.Contains(policyKeys, k) {
+			return SitePolicy
+		}
+	}
+	for _, k := range keys {
+		if slices.Contains(configKeys, k) {
+			return SiteConfig
+		}
+	}
+	switch filepath.Base(path) {
+	case "policy.yaml", "policy.yml":
+		return SitePolicy
+	case "riposte.yaml", "riposte.yml":
+		return SiteConfig
+	}
+	return ""
+}
+
 // Load reads every playbook under the paths and validates them together:
 // each file on its own, then names unique across files. It returns all
-// diagnostics of all files; the set is nil when there is any.
+// diagnostics of all files; the set is nil when there is any. Site files
+// (SiteKind: policy.yaml, riposte.yaml) are not playbooks: they are
+// skipped, and not counted.
 func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
+	set, n, diags, _ := LoadSite(paths, cat)
+	return set, n, diags
+}
+
+// LoadSite is Load, and also returns the site files it skipped (sorted by
+// path), for riposte validate to check each as what it is.
+func LoadSite(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics, []SiteFile) {
 	files, err := Files(paths)
 	if err != nil {
-		return nil, 0, Diagnostics{{File: strings.Join(paths, ","), Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: err.Error()}}
+		return nil, 0, Diagnostics{{File: strings.Join(paths, ","), Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: err.Error()}}, nil
 	}
+	var site []SiteFile
 	set := &Set{byName: map[string]*Compiled{}}
 	var all Diagnostics
 	firstFile := map[string]string{}
@@ -165,6 +243,10 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 		src, err := safefile.ReadFile(f, safefile.MaxSize)
 		if err != nil {
 			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)})
+			continue
+		}
+		if k := SiteKind(f, src); k != "" {
+			site = append(site, SiteFile{Path: f, Kind: k})
 			continue
 		}
 		pb, diags := Parse(f, src)
@@ -194,10 +276,10 @@ func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 		all = append(all, diags...)
 	}
 	if len(all) > 0 {
-		return nil, len(files), all.Sort()
+		return nil, len(files) - len(site), all.Sort(), site
 	}
 	sort.Slice(set.Playbooks, func(i, j int) bool { return set.Playbooks[i].Playbook.Name < set.Playbooks[j].Playbook.Name })
-	return set, len(files), nil
+	return set, len(files) - len(site), nil, site
 }
 
 // NewSet builds a set from compiled playbooks (used by tests and tools).

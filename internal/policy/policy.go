@@ -120,6 +120,10 @@ func LoadWith(path string, optional bool, o Options) (*Policy, error) {
 
 var topLevelKeys = []string{"protected", "confidence_floor", "budgets", "safe_mode", "approvers"}
 
+// TopLevelKeys are the keys a policy file may hold at its top: what tells
+// it from a playbook beside it (playbook.SiteKind).
+func TopLevelKeys() []string { return slices.Clone(topLevelKeys) }
+
 // Parse is ParseWith without the catalog: budgets are not checked against
 // the actions (tools without the catalog; the worker uses ParseWith).
 func Parse(name string, src []byte) (*Policy, error) {

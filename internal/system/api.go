@@ -132,13 +132,19 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 		return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-input %q: want %s", o.PlaybookInput, strings.Join(PlaybookInputModes, ", "))}
 	}
 	var diags playbook.Diagnostics
-	if b.set, b.files, diags = playbook.Load(o.Playbooks, activities.Catalog()); len(diags) > 0 {
+	var site []playbook.SiteFile
+	if b.set, b.files, diags, site = playbook.LoadSite(o.Playbooks, activities.Catalog()); len(diags) > 0 {
 		if b.files == 0 {
 			// Nothing was read: the path is the problem, not a playbook
 			// (riposte dev run outside the repository, a wrong mount).
 			return nil, &Error{Code: 1, Err: fmt.Errorf("cannot read the playbooks at %s (--playbooks or RIPOSTE_PLAYBOOKS names them); not starting:\n%w", strings.Join(o.Playbooks, ", "), diags)}
 		}
 		return nil, &Error{Code: 1, Err: fmt.Errorf("playbooks are invalid; not starting:\n%w", diags)}
+	}
+	for _, sf := range site {
+		// --playbooks . at a project's top: its policy.yaml and riposte.yaml
+		// are read by --policy and --config, not as playbooks.
+		logger.Info("playbooks: not a playbook, skipped", "file", sf.Path, "holds", sf.Kind)
 	}
 	if b.defaults, err = approvalDefaults(); err != nil {
 		return nil, &Error{Code: 2, Err: err}
