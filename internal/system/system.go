@@ -228,7 +228,7 @@ func Start(ctx context.Context, o Options) (_ *System, err error) {
 			// serve writes every version it loads: a store it cannot
 			// write to is refused now.
 			if err := pbs.AddSet(api.set); err != nil {
-				return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-store (or RIPOSTE_PLAYBOOK_STORE): %w", err)}
+				return nil, &Error{Code: 2, Err: fmt.Errorf("--playbook-store (or RIPOSTE_PLAYBOOK_STORE): cannot write to the playbook store %s (every playbook version loaded is kept there for the workers, so it must be writable here):\n%w", o.PlaybookStore, err)}
 			}
 		}
 		s.Playbooks = pbs
