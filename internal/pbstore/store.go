@@ -110,11 +110,14 @@ func (s *Store) Scan() error {
 			errs = append(errs, playbook.Diagnostics{{File: f, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)}})
 			continue
 		}
-		if playbook.SiteKind(f, src) != "" {
-			continue // policy.yaml, riposte.yaml beside the playbooks (playbook.Load skips them too)
-		}
 		c, diags := playbook.LoadBytes(f, src, s.cat)
 		if diags != nil {
+			if playbook.SiteKind(f, src) != "" {
+				// policy.yaml, riposte.yaml beside the playbooks
+				// (playbook.Load skips them too); asked only of a file
+				// that is not a valid playbook, which decodes once.
+				continue
+			}
 			errs = append(errs, diags)
 			// A file an earlier release validated (runs in flight may
 			// refer to it) is still kept by digest for them (LoadStored);

@@ -245,11 +245,16 @@ func LoadSite(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics, []S
 			all = append(all, Diagnostic{File: f, Line: 1, Col: 1, Severity: yamlx.SeverityError, Message: fmt.Sprintf("cannot read file: %v", err)})
 			continue
 		}
-		if k := SiteKind(f, src); k != "" {
-			site = append(site, SiteFile{Path: f, Kind: k})
-			continue
-		}
 		pb, diags := Parse(f, src)
+		// A file that parses as a playbook holds its keys: only one that
+		// does not is asked whether it is a site file (SiteKind decodes it
+		// again).
+		if len(diags) > 0 {
+			if k := SiteKind(f, src); k != "" {
+				site = append(site, SiteFile{Path: f, Kind: k})
+				continue
+			}
+		}
 		if pb != nil {
 			// Duplicate names are checked even when the file has other errors.
 			if pb.Name != "" {
