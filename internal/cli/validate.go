@@ -29,7 +29,8 @@ A policy.yaml or riposte.yaml among them (riposte validate . at the top of
 a project) is no playbook: told by its keys (by its name when it has no
 key of a playbook), it is checked as the policy, or as the configuration
 with its secret references checked by their shape only (their env vars
-and files are not looked up; riposte connections check does).
+and files are not looked up; riposte connections check does; a name or
+path that reads like a secret pasted there is refused, not printed).
 
 The site's policy.yaml is checked too, where the worker finds it: --policy
 (env RIPOSTE_POLICY), else ./policy.yaml when there is one. Its errors count

@@ -64,7 +64,8 @@ type ConnectionsOptions struct {
 	// Unresolved checks each secret reference's shape only: its env var
 	// and its file are not looked up (riposte validate: a CI runner has
 	// the project, not the deployment's secrets; the worker, riposte
-	// connections check and doctor look them up).
+	// connections check and doctor look them up). A name or path that
+	// reads like a secret pasted there is still refused, unprinted.
 	Unresolved bool
 }
 
@@ -548,9 +549,6 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 			p.hideAll(refNode)
 			return activities.SecretRef{}, false
 		}
-		if p.opts.Unresolved {
-			return ref, true
-		}
 		val, set := p.opts.LookupEnv(ref.Env)
 		// A valid name may still be the secret itself (a CrowdStrike
 		// client secret, a hex API key): one that reads like a secret
@@ -560,6 +558,16 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		if connector.EnvLooksLikeSecret(ref.Env) {
 			named = "the env var named here (not shown: it looks like a secret, not a name)"
 			hint = "; if that is the secret itself, put it in an env var and write {env: THAT_VAR}"
+		}
+		if p.opts.Unresolved {
+			// Not looked up; a name that reads like a secret is refused
+			// still: the worker finds no such var, and it is in the file.
+			if hint != "" {
+				p.errorf(refNode, "connection %s: %s: %s%s", conn, key, named, hint)
+				p.hideAll(refNode)
+				return activities.SecretRef{}, false
+			}
+			return ref, true
 		}
 		switch {
 		case !set:
@@ -592,6 +600,13 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		hint = "; if that is the secret itself, put it in a file (mode 0400) and write {file: /run/secrets/NAME}, or in an env var and write {env: NAME}"
 	}
 	if p.opts.Unresolved {
+		// Not looked up; a path that reads like a secret is refused
+		// still: the worker finds no such file, and it is in the file.
+		if pasted {
+			p.errorf(refNode, "connection %s: %s: %s%s", conn, key, named, hint)
+			p.hideAll(refNode)
+			return activities.SecretRef{}, false
+		}
 		return ref, true
 	}
 	fi, err := p.opts.Stat(path)

@@ -44,3 +44,37 @@ func TestUnresolvedChecksShapeOnly(t *testing.T) {
 		t.Errorf("a reference giving env and file, Unresolved:\n%v", diags)
 	}
 }
+
+// Unresolved (riposte validate, in CI) still refuses a secret pasted where
+// its reference's env var name or file path belongs: the worker refuses it
+// (no env var and no file of that name), and validate passing it let a
+// live secret be committed with the check green. It is said without
+// printing the value, as the worker's error does; a name or path that
+// reads like one still passes (TestUnresolvedChecksShapeOnly).
+func TestUnresolvedRefusesAPastedSecret(t *testing.T) {
+	opts := testOptions(nil)
+	opts.Unresolved = true
+	for _, tt := range []struct{ ref, secret string }{
+		{"env", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"}, // Stripe's documented test-key shape: a valid env var name
+		{"env", "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"},
+		{"file", "sk_live_4eC39HqLyjWDarjtT1zdp7dc"},
+		{"file", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}, // AWS's documented example secret access key
+		{"file", "xoxb-1234567890-1234567890123-AbCdEfGhIjKlMnOpQrStUvWx"},
+	} {
+		src := "connections:\n  crowdstrike:\n    type: crowdstrike\n    base_url: https://api.crowdstrike.com\n    client_id: abc\n    client_secret: {" + tt.ref + ": " + tt.secret + "}\n"
+		_, diags := ParseConnections("/etc/riposte/riposte.yaml", []byte(src), opts)
+		errs := diags.Errors()
+		if len(errs) != 1 {
+			t.Errorf("{%s: %s}, Unresolved: want one error, got:\n%v", tt.ref, tt.secret, diags)
+			continue
+		}
+		if d := errs[0]; d.Line != 6 || !strings.Contains(d.Message, "looks like a secret") || !strings.Contains(d.Message, "if that is the secret itself") {
+			t.Errorf("{%s: %s}, Unresolved: the error does not say what is wrong: %s", tt.ref, tt.secret, d.Pretty())
+		}
+		for _, part := range strings.Split(tt.secret, "/") {
+			if strings.Contains(diags.Error()+errs[0].Pretty(), part) {
+				t.Errorf("the diagnostic prints the pasted secret %q:\n%s", part, errs[0].Pretty())
+			}
+		}
+	}
+}
