@@ -171,7 +171,7 @@ func StartDev(ctx context.Context, o DevOptions, logger *slog.Logger) (*DevSyste
 		PlaybookStore: pbStore,
 		API: &system.APIOptions{
 			Addr: addr, Token: token, MaxBody: o.MaxBody, Playbooks: system.SplitList(o.Playbooks),
-			Config: o.Runtime.Config, RateLimit: o.Rate.limit(), Codec: true,
+			Config: o.Runtime.Config, Policy: o.Runtime.Policy, RateLimit: o.Rate.limit(), Codec: true,
 			Tokens:  auth.NewStore(config.Env("RIPOSTE_TOKENS_FILE", filepath.Join(o.DataDir, auth.TokensFile))),
 			DevUser: user,
 			OIDC:    oidcV,

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,10 @@ type APIOptions struct {
 	Playbooks []string
 	// Config is riposte.yaml, for its detections: section ("" or a missing
 	// file = the default finding view settings).
-	Config    string
+	Config string
+	// Policy is the policy file the workers of this process read, when
+	// it knows it (riposte dev); serve does not (workers take --policy).
+	Policy    string
 	RateLimit api.RateLimit
 	// Codec serves /codec for the Temporal UI (needs Options.Keys). With
 	// an embedded server the UI's loopback origins may call it with the
@@ -144,7 +148,8 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 	for _, sf := range site {
 		// --playbooks . at a project's top: its policy.yaml and riposte.yaml
 		// are read by --policy and --config, not as playbooks.
-		logger.Info("playbooks: not a playbook, skipped", "file", sf.Path, "holds", sf.Kind)
+		level, msg := siteFileNote(sf, o.Policy, o.Config)
+		logger.Log(context.Background(), level, msg, "file", sf.Path, "holds", sf.Kind)
 	}
 	if b.defaults, err = approvalDefaults(); err != nil {
 		return nil, &Error{Code: 2, Err: err}
@@ -476,4 +481,41 @@ func SplitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// siteFileNote is what start-up logs about a site file found under the
+// playbook paths (playbook.SiteKind): INFO when it is the file in effect
+// (--playbooks . at a project's top), else WARN, because a policy or
+// configuration put beside the playbooks is read by nobody there: before
+// site files were told apart it refused start as a broken playbook, and
+// its guardrails must not now be assumed to apply without a word.
+func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, string) {
+	switch sf.Kind {
+	case playbook.SitePolicy:
+		if policy != "" && samePath(sf.Path, policy) {
+			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the policy in effect)"
+		}
+		if policy == "" {
+			return slog.LevelWarn, "playbooks: a policy file under the playbook paths is not a playbook, skipped; the guardrails are the file the workers name by --policy / RIPOSTE_POLICY, this one only if they name it"
+		}
+		return slog.LevelWarn, "playbooks: a policy file under the playbook paths is not a playbook, skipped; it is not the policy in effect (--policy / RIPOSTE_POLICY " + policy + "), so its guardrails do not apply"
+	default:
+		if config != "" && samePath(sf.Path, config) {
+			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the configuration in effect)"
+		}
+		return slog.LevelWarn, "playbooks: a riposte.yaml under the playbook paths is not a playbook, skipped; it is not the configuration in effect (--config / RIPOSTE_CONFIG " + config + "), so nothing reads it"
+	}
+}
+
+// samePath reports whether two paths name the same file (by their
+// absolute, cleaned form; or the same file on disk).
+func samePath(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
