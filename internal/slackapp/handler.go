@@ -317,6 +317,16 @@ func (c *replayCache) add(key string, expires, now time.Time) bool {
 	return true
 }
 
+// forget drops key: it counts as new when added again.
+func (c *replayCache) forget(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.seen[key]; ok {
+		c.order.Remove(el)
+		delete(c.seen, key)
+	}
+}
+
 func (c *replayCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -85,7 +85,7 @@ func RunSocketModeState(ctx context.Context, cfg Config, poster *Poster, decider
 			if duplicateEnvelope(sm, seen, waiting, logger, evt, time.Now()) {
 				continue
 			}
-			handleSocketEvent(runCtx, sm, proc, logger, evt, waiting)
+			handleSocketEvent(runCtx, sm, proc, logger, evt, seen, waiting)
 		}
 	}
 }
@@ -166,7 +166,9 @@ const EnvelopeMemory = time.Hour
 // A resend of a reason form whose first delivery is not answered yet
 // (waiting for a slot) is dropped without an ack: the first delivery's
 // ack, with the same envelope_id, answers it, so the form gets that answer
-// (its busy error keeps it open), not an empty ack that closes it first.
+// (its busy error keeps it open), not an empty ack that closes it first;
+// a form answered busy is forgotten (handleSocketEvent), so a resend
+// arriving after that answer is handled again.
 func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, waiting *unanswered, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
 	req := evt.Request
 	if req == nil || req.EnvelopeID == "" {
@@ -223,7 +225,7 @@ func (u *unanswered) has(id string) bool {
 	return u.ids[id]
 }
 
-func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event, waiting *unanswered) {
+func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event, seen *replayCache, waiting *unanswered) {
 	switch evt.Type {
 	case socketmode.EventTypeConnecting:
 		logger.Debug("slack socket mode connecting")
@@ -275,6 +277,11 @@ func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Process
 				defer waiting.done(req.EnvelopeID)
 				if err != nil {
 					// The form stays open with its reason: nothing typed is lost.
+					// Nothing was decided: should Slack send the envelope
+					// again (this answer late or lost), it is handled as the
+					// submission it still is, not acked empty as handled
+					// (which would close the form, nothing decided).
+					seen.forget(req.EnvelopeID)
 					_ = ackOrWarn(sm, logger, req, slack.NewErrorsViewSubmissionResponse(map[string]string{ReasonBlockID: busySubmission}))
 					logger.Warn("slack interaction refused: busy", "user", payload.User.ID)
 					return
