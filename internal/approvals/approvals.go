@@ -63,13 +63,14 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	var res workflows.DecisionResult
 	d, run, err := s.seal(ctx, workflowID, d)
 	if err != nil {
+		if d.Interaction != "" && errors.Is(err, ErrRefused) {
+			if res, ok, err := s.endedOutcome(ctx, workflowID, d); ok {
+				return res, err
+			}
+		}
 		return res, err
 	}
-	timeout := s.UpdateTimeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	uctx, cancel := context.WithTimeout(ctx, timeout)
+	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout())
 	defer cancel()
 	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
 		// The same act delivered again (d.Interaction) is the same
@@ -108,6 +109,54 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 		return res, fmt.Errorf("%w: %s", ErrRefused, fpe.Message)
 	}
 	return res, fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+func (s *Service) updateTimeout() time.Duration {
+	if s.UpdateTimeout <= 0 {
+		return 10 * time.Second
+	}
+	return s.UpdateTimeout
+}
+
+// endedOutcome answers a decision naming an interaction (d.Interaction)
+// that reaches the run after it ended, which seal refuses: the same act
+// delivered again (Slack resending a click to another replica) after the
+// vote its first delivery recorded let the run go on and end. Temporal
+// keeps the outcome of a run's completed Updates after the run ends and
+// answers an Update of the same id to the ended run with it, running
+// nothing (server: service/history/api/updateworkflow, "If the WF is not
+// running anymore, use an existing Update, if it exists for the requested
+// ID"). ok is false when the latest run still runs, or Temporal knows no
+// such Update on it (a new click on an ended run's gate: seal's refusal
+// stands).
+func (s *Service) endedOutcome(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
+	var res workflows.DecisionResult
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	info := desc.GetWorkflowExecutionInfo()
+	if err != nil || info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return res, false, nil
+	}
+	uctx, cancel := context.WithTimeout(ctx, s.updateTimeout())
+	defer cancel()
+	h, err := s.Client.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		UpdateID:     d.Interaction,
+		WorkflowID:   workflowID,
+		RunID:        info.GetExecution().GetRunId(),
+		UpdateName:   workflows.UpdateDecide,
+		Args:         []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(uctx, &res)
+	}
+	var ae *temporal.ApplicationError
+	switch {
+	case err == nil:
+		return res, true, nil
+	case errors.As(err, &ae):
+		return res, true, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
+	}
+	return res, false, nil
 }
 
 // Send delivers one decision without waiting for the run: sealed, as a

@@ -1,0 +1,106 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/riposte-dev/riposte/internal/approvals"
+	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/slackfake"
+)
+
+// TestSlackResendAfterTheRunEndedIsTheRecordedVote: the click that
+// approved a gate let its run go on and end (e2e-gated ends moments
+// later); Slack, which did not see the ack, sends the envelope again,
+// to another replica. That is the click already recorded: the person who
+// made it must not be told "Your approval was not recorded: … has
+// ended; its gates are closed", while the approved step ran. Temporal
+// keeps the outcome of a run's completed Updates and answers an Update
+// of the same id to the ended run with it (server v1.32.1,
+// service/history/api/updateworkflow: "If the WF is not running anymore,
+// use an existing Update, if it exists for the requested ID"); a click
+// that Temporal does not know on that run is still refused as a click on
+// an ended run.
+func TestSlackResendAfterTheRunEndedIsTheRecordedVote(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatalf("socket mode did not connect: %v", err)
+	}
+	code, r := h.submit(detectionJSON("slack-resend-ended-1", 3, `,"unmapped":{"gate":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	var wid string
+	for _, m := range r.Detections[0].Matched {
+		if m.Playbook == "e2e-gated" {
+			wid = m.WorkflowID
+		}
+	}
+	if wid == "" {
+		t.Fatalf("no e2e-gated run: %+v", r.Detections[0].Matched)
+	}
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	// The click reaches replica A (riposte dev's connection), approves,
+	// and the run ends.
+	env, err := fake.PushInteractive(slackfake.BlockActionPayload("URECORDER", wid, "approve", slackapp.ActionApprove, "CSECOPS", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.waitRun(wid, time.Minute); d.Status != "succeeded" {
+		t.Fatalf("run after the approval: %s", d.Status)
+	}
+
+	// Replica B, as in TestSlackResendToAnotherReplicaIsTheSameVote.
+	cfg := slackapp.ConfigFromEnv()
+	poster, err := slackapp.NewPoster(cfg, slackapp.PosterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := func(context.Context) bool { return true }
+	svc := &approvals.Service{Client: h.sys.Client, Namespace: h.sys.Temporal.Namespace, Keys: h.sys.DecisionKeys, SealsCredential: yes, SealsRun: yes}
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- slackapp.RunSocketMode(bctx, cfg, poster, svc, nil) }()
+	defer func() {
+		bcancel()
+		<-bdone
+	}()
+	if err := fake.WaitFor(ctx, func() bool { return fake.Connected() == 2 }); err != nil {
+		t.Fatalf("replica B did not connect: %v", err)
+	}
+	told := func(user, text string) []string {
+		var out []string
+		for _, e := range fake.Ephemerals() {
+			if e.Params["user"] == user && strings.Contains(e.Params["text"], text) {
+				out = append(out, e.Params["text"])
+			}
+		}
+		return out
+	}
+
+	// Slack sends the envelope again, to B.
+	if err := fake.Redeliver(env, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if m := told("URECORDER", "not recorded"); len(m) > 0 {
+		t.Errorf("the person whose approval was recorded, and ran, was told after Slack resent the click: %q", m)
+	}
+
+	// Another click on the ended run's message (a new interaction) is
+	// refused as before.
+	if _, err := fake.PushInteractive(slackfake.BlockActionPayload("UOTHER", wid, "approve", slackapp.ActionApprove, "CSECOPS", "")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.WaitFor(ctx, func() bool { return len(told("UOTHER", "has ended")) > 0 }); err != nil {
+		t.Errorf("a new click on the ended run was not refused as such: %v (%+v)", err, fake.Ephemerals())
+	}
+}
