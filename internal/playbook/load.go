@@ -71,8 +71,14 @@ func WalkFiles(paths []string, match func(path string) bool, named func(path str
 	var out []string
 	seen := map[string]bool{}
 	add := func(p string) {
-		if !seen[p] {
-			seen[p] = true
+		// One file named two ways ("pb" walked and "./pb/a.yaml" named,
+		// or an absolute path) is one file: keyed by its absolute path.
+		key := filepath.Clean(p)
+		if abs, err := filepath.Abs(p); err == nil {
+			key = abs
+		}
+		if !seen[key] {
+			seen[key] = true
 			out = append(out, p)
 		}
 	}
