@@ -29,23 +29,7 @@ func TestSlackResendToAnotherReplicaIsTheSameVote(t *testing.T) {
 	h, fake := slackDev(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := fake.WaitConnected(ctx); err != nil {
-		t.Fatalf("socket mode did not connect: %v", err)
-	}
-	code, r := h.submit(detectionJSON("slack-resend-1", 3, `,"unmapped":{"quorum_gate":true}`))
-	if code != 202 {
-		t.Fatalf("submit: %d", code)
-	}
-	var wid string
-	for _, m := range r.Detections[0].Matched {
-		if m.Playbook == "e2e-gated-quorum" {
-			wid = m.WorkflowID
-		}
-	}
-	if wid == "" {
-		t.Fatalf("no e2e-gated-quorum run: %+v", r.Detections[0].Matched)
-	}
-	h.waitStep(wid, "approve", "waiting_approval")
+	wid := gatedSlackRun(ctx, t, h, fake, "slack-resend-1", "quorum_gate", "e2e-gated-quorum")
 
 	votes := func() []workflows.Decision {
 		for _, st := range h.waitOrState(wid).Steps {
@@ -129,4 +113,30 @@ func TestSlackResendToAnotherReplicaIsTheSameVote(t *testing.T) {
 	if v := votes(); len(v) != 1 {
 		t.Errorf("votes after a second click: %+v, want the one approval", v)
 	}
+}
+
+// gatedSlackRun waits for riposte dev's Socket Mode connection, submits a
+// detection (uid) whose unmapped flag (flag) makes the playbook pb match,
+// and returns that run's workflow id once its "approve" step waits for
+// approval.
+func gatedSlackRun(ctx context.Context, t *testing.T, h *devHarness, fake *slackfake.Server, uid, flag, pb string) string {
+	t.Helper()
+	if err := fake.WaitConnected(ctx); err != nil {
+		t.Fatalf("socket mode did not connect: %v", err)
+	}
+	code, r := h.submit(detectionJSON(uid, 3, `,"unmapped":{"`+flag+`":true}`))
+	if code != 202 {
+		t.Fatalf("submit: %d", code)
+	}
+	var wid string
+	for _, m := range r.Detections[0].Matched {
+		if m.Playbook == pb {
+			wid = m.WorkflowID
+		}
+	}
+	if wid == "" {
+		t.Fatalf("no %s run: %+v", pb, r.Detections[0].Matched)
+	}
+	h.waitStep(wid, "approve", "waiting_approval")
+	return wid
 }

@@ -30,23 +30,7 @@ func TestSlackResendAfterTheRunEndedIsTheRecordedVote(t *testing.T) {
 	h, fake := slackDev(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if err := fake.WaitConnected(ctx); err != nil {
-		t.Fatalf("socket mode did not connect: %v", err)
-	}
-	code, r := h.submit(detectionJSON("slack-resend-ended-1", 3, `,"unmapped":{"gate":true}`))
-	if code != 202 {
-		t.Fatalf("submit: %d", code)
-	}
-	var wid string
-	for _, m := range r.Detections[0].Matched {
-		if m.Playbook == "e2e-gated" {
-			wid = m.WorkflowID
-		}
-	}
-	if wid == "" {
-		t.Fatalf("no e2e-gated run: %+v", r.Detections[0].Matched)
-	}
-	h.waitStep(wid, "approve", "waiting_approval")
+	wid := gatedSlackRun(ctx, t, h, fake, "slack-resend-ended-1", "gate", "e2e-gated")
 
 	// The click reaches replica A (riposte dev's connection), approves,
 	// and the run ends.
