@@ -587,7 +587,8 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 	// (client_secret: {file: sk_live_…}) is neither printed nor shown in
 	// the snippet of its line; the rule is connector.FileLooksLikeSecret,
 	// applied to the value as written and as resolved.
-	pasted := connector.FileLooksLikeSecret(path)
+	written := connector.FileLooksLikeSecret(path)
+	pasted := written
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(filepath.Dir(p.file), path)
 		ref.File = path
@@ -600,9 +601,12 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		hint = "; if that is the secret itself, put it in a file (mode 0400) and write {file: /run/secrets/NAME}, or in an env var and write {env: NAME}"
 	}
 	if p.opts.Unresolved {
-		// Not looked up; a path that reads like a secret is refused
-		// still: the worker finds no such file, and it is in the file.
-		if pasted {
+		// Not looked up; a path written that reads like a secret is
+		// refused still: the worker finds no such file, and it is in
+		// the file. What is written, not the path resolved: the config
+		// file's directory (a project named SecOpsPlaybooks2024) is no
+		// secret pasted here; it only keeps the path unprinted.
+		if written {
 			p.errorf(refNode, "connection %s: %s: %s%s", conn, key, named, hint)
 			p.hideAll(refNode)
 			return activities.SecretRef{}, false

@@ -78,3 +78,26 @@ func TestUnresolvedRefusesAPastedSecret(t *testing.T) {
 		}
 	}
 }
+
+// Unresolved refuses what is written in the reference, not the directory
+// the file sits in: a relative {file:} (resolved against the config
+// file's directory) under a directory whose name mixes cases and digits
+// (a project checked out as SecOpsPlaybooks2024, a CI workspace) is a
+// path, not a secret. The worker reads that file; riposte validate
+// refused it as "looks like a secret" when given the project by its path
+// (riposte validate ~/src/SecOpsPlaybooks2024) and passed it as
+// riposte validate . in the same directory.
+func TestUnresolvedJudgesTheWrittenPathOnly(t *testing.T) {
+	opts := testOptions(nil)
+	opts.Unresolved = true
+	src := []byte("connections:\n  crowdstrike:\n    type: crowdstrike\n    base_url: https://api.crowdstrike.com\n    client_id: abc\n    client_secret: {file: secrets/cs_client_secret}\n")
+	for _, file := range []string{
+		"riposte.yaml",
+		"SecOpsPlaybooks2024/riposte.yaml",
+		"/home/ci/src/SecOpsPlaybooks2024/riposte.yaml",
+	} {
+		if _, diags := ParseConnections(file, src, opts); len(diags.Errors()) != 0 {
+			t.Errorf("{file: secrets/cs_client_secret} in %s, Unresolved:\n%v", file, diags)
+		}
+	}
+}
