@@ -503,6 +503,9 @@ func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, stri
 		if config != "" && samePath(sf.Path, config) {
 			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the configuration in effect)"
 		}
+		if config == "" {
+			return slog.LevelWarn, "playbooks: a riposte.yaml under the playbook paths is not a playbook, skipped; no --config / RIPOSTE_CONFIG names a configuration, so nothing reads it"
+		}
 		return slog.LevelWarn, "playbooks: a riposte.yaml under the playbook paths is not a playbook, skipped; it is not the configuration in effect (--config / RIPOSTE_CONFIG " + config + "), so nothing reads it"
 	}
 }

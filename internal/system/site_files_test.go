@@ -41,6 +41,7 @@ func TestSiteFileNote(t *testing.T) {
 		{"a policy, the policy in effect unknown (serve)", playbook.SiteFile{Path: "policy.yaml", Kind: playbook.SitePolicy}, "", "riposte.yaml", slog.LevelWarn, "only if they name it"},
 		{"the configuration in effect", playbook.SiteFile{Path: "./riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "riposte.yaml", slog.LevelInfo, "it is the configuration in effect"},
 		{"a configuration nobody reads", playbook.SiteFile{Path: "playbooks/riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "riposte.yaml", slog.LevelWarn, "nothing reads it"},
+		{"a configuration, none in effect", playbook.SiteFile{Path: "riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "", slog.LevelWarn, "no --config / RIPOSTE_CONFIG names a configuration"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

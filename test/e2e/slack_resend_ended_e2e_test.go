@@ -87,4 +87,9 @@ func TestSlackResendAfterTheRunEndedIsTheRecordedVote(t *testing.T) {
 	if err := fake.WaitFor(ctx, func() bool { return len(told("UOTHER", "has ended")) > 0 }); err != nil {
 		t.Errorf("a new click on the ended run was not refused as such: %v (%+v)", err, fake.Ephemerals())
 	}
+	// Looked at again once the later click was answered, so that a slow
+	// replica B cannot make the check above pass by not having answered.
+	if m := told("URECORDER", "not recorded"); len(m) > 0 {
+		t.Errorf("the person whose approval was recorded, and ran, was told after Slack resent the click: %q", m)
+	}
 }
