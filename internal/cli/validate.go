@@ -31,6 +31,12 @@ key of a playbook), it is checked as the policy, or as the configuration
 with its secret references checked by their shape only (their env vars
 and files are not looked up; riposte connections check does; a name or
 path that reads like a secret pasted there is refused, not printed).
+Another tool's YAML there (a Kubernetes manifest: apiVersion not
+riposte's and kind; a Compose file; a GitHub Actions workflow; keys none
+of which is or resembles a playbook's) is skipped, and stderr says so,
+one line each (--format json: "skipped"). A file whose apiVersion reads
+riposte (misspelt too), with a key of a playbook (misspelt too), empty,
+or broken YAML is a playbook, and is checked as one.
 
 The site's policy.yaml is checked too, where the worker finds it: --policy
 (env RIPOSTE_POLICY), else ./policy.yaml when there is one. Its errors count
@@ -74,9 +80,20 @@ func validateCommand() command {
 			fmt.Fprint(s.Err, notice)
 			diags = append(diags, pdiags...)
 			// policy.yaml and riposte.yaml under the PATHs (riposte
-			// validate . at a project's top) are checked as what they are.
+			// validate . at a project's top) are checked as what they are;
+			// other tools' YAML there is skipped, one line each saying so.
 			checked := 0
+			type skippedFile struct {
+				File  string `json:"file"`
+				Holds string `json:"holds"`
+			}
+			skipped := []skippedFile{}
 			for _, sf := range site {
+				if sf.Kind == playbook.SiteOther {
+					skipped = append(skipped, skippedFile{File: sf.Path, Holds: sf.What})
+					fmt.Fprintf(s.Err, "riposte validate: %s: not a playbook, skipped: %s\n", sf.Path, sf.What)
+					continue
+				}
 				if sf.Kind == playbook.SitePolicy && pol != "" && sameFile(sf.Path, pol) {
 					continue // checked above
 				}
@@ -90,8 +107,9 @@ func validateCommand() command {
 					Files       int                   `json:"files"`
 					Playbooks   []string              `json:"playbooks"`
 					Policy      string                `json:"policy,omitempty"`
+					Skipped     []skippedFile         `json:"skipped"`
 					Diagnostics []playbook.Diagnostic `json:"diagnostics"`
-				}{Valid: len(errs) == 0, Files: files, Playbooks: []string{}, Policy: pol, Diagnostics: diags}
+				}{Valid: len(errs) == 0, Files: files, Playbooks: []string{}, Policy: pol, Skipped: skipped, Diagnostics: diags}
 				if out.Diagnostics == nil {
 					out.Diagnostics = []playbook.Diagnostic{}
 				}

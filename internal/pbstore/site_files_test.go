@@ -24,6 +24,19 @@ func TestScanSkipsSiteFiles(t *testing.T) {
 	}
 }
 
+// Nor does it report other tools' YAML at a project's top (Kubernetes
+// manifests, Compose files: internal/playbook/testdata/other) as
+// invalid playbooks.
+func TestScanSkipsOtherToolsYAML(t *testing.T) {
+	s, err := pbstore.New(activities.Catalog(), pbstore.Options{Paths: []string{"../playbook/testdata/other"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Scan(); err != nil {
+		t.Errorf("Scan of a project with Kubernetes manifests and Compose files: %v", err)
+	}
+}
+
 // A scan decodes each valid playbook once (LoadBytes), not a second time
 // to tell it from a site file (playbook.SiteKind): only a file that is
 // not a valid playbook is asked.

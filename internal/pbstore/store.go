@@ -112,10 +112,10 @@ func (s *Store) Scan() error {
 		}
 		c, diags := playbook.LoadBytes(f, src, s.cat)
 		if diags != nil {
-			if playbook.SiteKind(f, src) != "" {
-				// policy.yaml, riposte.yaml beside the playbooks
-				// (playbook.Load skips them too); asked only of a file
-				// that is not a valid playbook, which decodes once.
+			if k, _ := playbook.Classify(f, src); k != "" {
+				// policy.yaml, riposte.yaml, other tools' YAML beside the
+				// playbooks (playbook.Load skips them too); asked only of
+				// a file that is not a valid playbook, which decodes once.
 				continue
 			}
 			errs = append(errs, diags)

@@ -167,11 +167,12 @@ const (
 	SiteConfig = "config" // riposte.yaml, the connections (internal/config)
 )
 
-// SiteFile is a file under the playbook paths that holds a site file, not
-// a playbook.
+// SiteFile is a file under the playbook paths that holds a site file or
+// another tool's YAML (Classify), not a playbook.
 type SiteFile struct {
 	Path string
-	Kind string // SitePolicy or SiteConfig
+	Kind string // SitePolicy, SiteConfig or SiteOther
+	What string // SiteOther: what it holds (Foreign), for validate and logs
 }
 
 // configKeys are the top-level keys of riposte.yaml: internal/config's
@@ -227,15 +228,17 @@ func SiteKind(path string, src []byte) string {
 // Load reads every playbook under the paths and validates them together:
 // each file on its own, then names unique across files. It returns all
 // diagnostics of all files; the set is nil when there is any. Site files
-// (SiteKind: policy.yaml, riposte.yaml) are not playbooks: they are
+// (SiteKind: policy.yaml, riposte.yaml) and other tools' YAML (Foreign:
+// Kubernetes manifests, Compose files, ...) are not playbooks: they are
 // skipped, and not counted.
 func Load(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics) {
 	set, n, diags, _ := LoadSite(paths, cat)
 	return set, n, diags
 }
 
-// LoadSite is Load, and also returns the site files it skipped (sorted by
-// path), for riposte validate to check each as what it is.
+// LoadSite is Load, and also returns the site files and other tools'
+// YAML it skipped (sorted by path), for riposte validate to check each
+// site file as what it is and to say which files it skipped.
 func LoadSite(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics, []SiteFile) {
 	files, err := Files(paths)
 	if err != nil {
@@ -253,11 +256,11 @@ func LoadSite(paths []string, cat *catalog.Catalog) (*Set, int, Diagnostics, []S
 		}
 		pb, diags := Parse(f, src)
 		// A file that parses as a playbook holds its keys: only one that
-		// does not is asked whether it is a site file (SiteKind decodes it
-		// again).
+		// does not is asked whether it is a site file or another tool's
+		// YAML (Classify decodes it again).
 		if len(diags) > 0 {
-			if k := SiteKind(f, src); k != "" {
-				site = append(site, SiteFile{Path: f, Kind: k})
+			if k, what := Classify(f, src); k != "" {
+				site = append(site, SiteFile{Path: f, Kind: k, What: what})
 				continue
 			}
 		}

@@ -147,9 +147,14 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 	}
 	for _, sf := range site {
 		// --playbooks . at a project's top: its policy.yaml and riposte.yaml
-		// are read by --policy and --config, not as playbooks.
+		// are read by --policy and --config, not as playbooks; other
+		// tools' YAML (Kubernetes manifests, Compose files) by nobody here.
 		level, msg := siteFileNote(sf, o.Policy, o.Config)
-		logger.Log(context.Background(), level, msg, "file", sf.Path, "holds", sf.Kind)
+		holds := sf.Kind
+		if sf.What != "" {
+			holds = sf.What
+		}
+		logger.Log(context.Background(), level, msg, "file", sf.Path, "holds", holds)
 	}
 	if b.defaults, err = approvalDefaults(); err != nil {
 		return nil, &Error{Code: 2, Err: err}
@@ -489,8 +494,14 @@ func SplitList(s string) []string {
 // configuration put beside the playbooks is read by nobody there: before
 // site files were told apart it refused start as a broken playbook, and
 // its guardrails must not now be assumed to apply without a word.
+//
+// Another tool's YAML (playbook.Foreign: a Kubernetes manifest, a Compose
+// file) is said at INFO, with what it holds: it is no playbook, and no
+// part of Riposte reads it.
 func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, string) {
 	switch sf.Kind {
+	case playbook.SiteOther:
+		return slog.LevelInfo, "playbooks: another tool's YAML, not a playbook, skipped"
 	case playbook.SitePolicy:
 		if policy != "" && samePath(sf.Path, policy) {
 			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the policy in effect)"

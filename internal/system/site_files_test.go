@@ -42,6 +42,9 @@ func TestSiteFileNote(t *testing.T) {
 		{"the configuration in effect", playbook.SiteFile{Path: "./riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "riposte.yaml", slog.LevelInfo, "it is the configuration in effect"},
 		{"a configuration nobody reads", playbook.SiteFile{Path: "playbooks/riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "riposte.yaml", slog.LevelWarn, "nothing reads it"},
 		{"a configuration, none in effect", playbook.SiteFile{Path: "riposte.yaml", Kind: playbook.SiteConfig}, "policy.yaml", "", slog.LevelWarn, "no --config / RIPOSTE_CONFIG names a configuration"},
+		// --playbooks . at the top of a project with a Compose file and
+		// Kubernetes manifests (playbook.Foreign): skipped, said at INFO.
+		{"another tool's YAML", playbook.SiteFile{Path: "docker-compose.yml", Kind: "other"}, "policy.yaml", "riposte.yaml", slog.LevelInfo, "another tool's YAML"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,5 +53,28 @@ func TestSiteFileNote(t *testing.T) {
 				t.Errorf("siteFileNote = %v %q, want %v saying %q", level, msg, tt.level, tt.says)
 			}
 		})
+	}
+}
+
+// riposte dev --playbooks . at the top of a project with Kubernetes
+// manifests and a Compose file refused to start ("playbooks are invalid;
+// not starting": apiVersion must be riposte/v1, got "apps/v1", ...).
+// It starts with the playbook beside them, and logs each file it skipped
+// and what it holds.
+func TestStartSkipsOtherToolsYAML(t *testing.T) {
+	var logs strings.Builder
+	logger := slog.New(slog.NewTextHandler(&logs, nil))
+	b, err := prepareAPI(APIOptions{Addr: "127.0.0.1:0", Playbooks: []string{"../playbook/testdata/other"}}, logger)
+	if err != nil {
+		t.Fatalf("start with --playbooks testdata/other: %v", err)
+	}
+	b.closeListener()
+	if len(b.set.Playbooks) != 1 {
+		t.Errorf("%d playbooks, want 1", len(b.set.Playbooks))
+	}
+	for _, f := range []string{"k8s-deployment.yaml", "k8s-configmaps.yaml", "compose-secrets.yaml", "compose-name.yml", "github-actions-demo.yml", "temporal-dynamicconfig.yaml"} {
+		if !strings.Contains(logs.String(), "level=INFO msg=\"playbooks: another tool's YAML") || !strings.Contains(logs.String(), f) {
+			t.Errorf("log does not say %s was skipped:\n%s", f, logs.String())
+		}
 	}
 }
