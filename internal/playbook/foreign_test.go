@@ -79,6 +79,8 @@ func TestForeign(t *testing.T) {
 		{"YAML error in a second document", "apiVersion: v1\nkind: ConfigMap\n---\napiVersion: v1\nkind: [\n", false},
 		{"a playbook then another document", pb + "---\napiVersion: v1\nkind: ConfigMap\n", false},
 		{"a manifest then a playbook", "apiVersion: v1\nkind: ConfigMap\n---\n" + pb, false},
+		{"a manifest then a broken playbook", "apiVersion: v1\nkind: ConfigMap\n---\nname: p\nstpes: []\n", false},
+		{"a manifest then a list", "apiVersion: v1\nkind: ConfigMap\n---\n- a\n", false},
 		{"aliases over budget", "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n", false},
 		{"empty", "", false},
 		{"comments only", "# nothing\n", false},
