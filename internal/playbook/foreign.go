@@ -205,7 +205,7 @@ func riposteMarked(n *yaml.Node, depth int) bool {
 func riposteLike(v string) bool {
 	v = strings.ToLower(strings.TrimSpace(v))
 	group, _, _ := strings.Cut(v, "/")
-	return strings.Contains(v, "ripost") || editDistance(group, "riposte") <= 2
+	return strings.Contains(v, "ripost") || yamlx.EditDistance(group, "riposte") <= 2
 }
 
 // nearKey reports whether key is want or a misspelling of it: the same
@@ -225,40 +225,7 @@ func nearKey(key, want string) bool {
 	if len([]rune(w)) >= 5 {
 		max = 2
 	}
-	return editDistance(k, w) <= max
-}
-
-// editDistance is the optimal string alignment distance of a and b:
-// insertions, deletions, substitutions and swaps of adjacent letters.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > 64 || len(rb) > 64 {
-		if a == b {
-			return 0
-		}
-		return 64 // long keys are never misspellings of a playbook's
-	}
-	d := make([][]int, len(ra)+1)
-	for i := range d {
-		d[i] = make([]int, len(rb)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(ra)][len(rb)]
+	return yamlx.EditDistance(k, w) <= max
 }
 
 // printable is s for one line of output: control and format characters

@@ -18,7 +18,7 @@ func DidYouMean(got string, candidates []string) string {
 		if c == got {
 			return ""
 		}
-		if d := Levenshtein(strings.ToLower(got), strings.ToLower(c)); d < bestD {
+		if d := EditDistance(strings.ToLower(got), strings.ToLower(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -28,13 +28,17 @@ func DidYouMean(got string, candidates []string) string {
 	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// Levenshtein is the edit distance between a and b in runes. Words longer
-// than maxSuggestRunes are "far" from everything.
-func Levenshtein(a, b string) int {
+// EditDistance is how far apart two words are, in runes: insertions,
+// deletions, substitutions and swaps of two adjacent letters each count
+// one (optimal string alignment), so "nmae" is as close to "name" as
+// "nane". Words longer than maxSuggestRunes are "far" from everything.
+func EditDistance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
 	if len(ra) > maxSuggestRunes || len(rb) > maxSuggestRunes {
 		return 1 << 20
 	}
+	// Three rows: the one before the previous serves the swaps.
+	prev2 := make([]int, len(rb)+1)
 	prev := make([]int, len(rb)+1)
 	cur := make([]int, len(rb)+1)
 	for j := range prev {
@@ -48,8 +52,11 @@ func Levenshtein(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(rb)]
 }

@@ -60,16 +60,17 @@ func TestDidYouMean(t *testing.T) {
 	}
 }
 
-func TestLevenshtein(t *testing.T) {
+func TestEditDistance(t *testing.T) {
 	for _, tc := range []struct {
 		a, b string
 		want int
 	}{
 		{"", "", 0}, {"a", "", 1}, {"kitten", "sitting", 3}, {"flaw", "lawn", 2}, {"héllo", "hello", 1},
+		{"nmae", "name", 1}, {"ab", "ba", 1}, {"stpes", "steps", 1}, {"ca", "abc", 3},
 		{strings.Repeat("a", 257), "a", 1 << 20},
 	} {
-		if got := Levenshtein(tc.a, tc.b); got != tc.want {
-			t.Errorf("Levenshtein(%.10q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
+		if got := EditDistance(tc.a, tc.b); got != tc.want {
+			t.Errorf("EditDistance(%.10q, %q) = %d, want %d", tc.a, tc.b, got, tc.want)
 		}
 	}
 }
