@@ -101,3 +101,29 @@ func TestUnresolvedJudgesTheWrittenPathOnly(t *testing.T) {
 		}
 	}
 }
+
+// A name or path that reads like a secret but is set (an env var of that
+// name) or exists (a file there) where riposte validate runs is what the
+// worker accepts there: validate accepts it too, so an unusual real name
+// (AzureAD_ClientSecret_V2) has a way through CI (set it there), while a
+// pasted secret, which names nothing, is still refused.
+func TestUnresolvedAcceptsASecretLookingNameThatExists(t *testing.T) {
+	const name = "AzureAD_ClientSecret_V2x9"
+	src := func(ref, v string) []byte {
+		return []byte("connections:\n  crowdstrike:\n    type: crowdstrike\n    base_url: https://api.crowdstrike.com\n    client_id: abc\n    client_secret: {" + ref + ": " + v + "}\n")
+	}
+	opts := testOptions(map[string]string{name: "s3cret"}, fakeFile{name: "/etc/riposte/" + name, mode: 0o400})
+	opts.Unresolved = true
+	for _, ref := range []string{"env", "file"} {
+		if _, diags := ParseConnections("/etc/riposte/riposte.yaml", src(ref, name), opts); len(diags.Errors()) != 0 {
+			t.Errorf("{%s: %s}, set/present where validate runs, Unresolved:\n%v", ref, name, diags)
+		}
+		none := testOptions(nil)
+		none.Unresolved = true
+		if _, diags := ParseConnections("/etc/riposte/riposte.yaml", src(ref, name), none); len(diags.Errors()) != 1 {
+			t.Errorf("{%s: %s}, neither set nor present, Unresolved: want it refused, got:\n%v", ref, name, diags)
+		} else if !strings.Contains(diags.Errors()[0].Message, "set it where riposte validate runs") && ref == "env" {
+			t.Errorf("the refusal does not say how a real name gets through: %s", diags.Errors()[0].Message)
+		}
+	}
+}
