@@ -30,7 +30,8 @@ a project) is no playbook: told by its keys (by its name when it has no
 key of a playbook), it is checked as the policy, or as the configuration
 with its secret references checked by their shape only (their env vars
 and files are not looked up; riposte connections check does; a name or
-path that reads like a secret pasted there is refused, not printed).
+path that reads like a secret pasted there is refused, not printed,
+unless that env var is set or that file exists where validate runs).
 Another tool's YAML there (a Kubernetes manifest: apiVersion not
 riposte's and kind; a Compose file; a GitHub Actions workflow; keys none
 of which is or resembles a playbook's) is skipped, and stderr says so,

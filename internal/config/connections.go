@@ -562,7 +562,10 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		if p.opts.Unresolved {
 			// Not looked up; a name that reads like a secret is refused
 			// still: the worker finds no such var, and it is in the file.
-			if hint != "" {
+			// One set where validate runs is a name (the worker takes it
+			// there too): setting it is how an odd real name gets through.
+			if hint != "" && !set {
+				hint += "; if it really is the name of an env var, set it where riposte validate runs"
 				p.errorf(refNode, "connection %s: %s: %s%s", conn, key, named, hint)
 				p.hideAll(refNode)
 				return activities.SecretRef{}, false
@@ -606,7 +609,9 @@ func (p *connParser) secretRef(conn, key string, v *yaml.Node) (activities.Secre
 		// the file. What is written, not the path resolved: the config
 		// file's directory (a project named SecOpsPlaybooks2024) is no
 		// secret pasted here; it only keeps the path unprinted.
-		if written {
+		if _, err := p.opts.Stat(path); written && err != nil {
+			// A file that exists there is a path, whatever its name.
+			hint += "; if it really is a file's path, validate where that file exists"
 			p.errorf(refNode, "connection %s: %s: %s%s", conn, key, named, hint)
 			p.hideAll(refNode)
 			return activities.SecretRef{}, false
