@@ -50,23 +50,7 @@ func TestSlackResendToAnotherReplicaIsTheSameVote(t *testing.T) {
 
 	// Replica B: another process with the same app, deciding through the
 	// same Temporal (what riposte serve runs: approvals.Service).
-	cfg := slackapp.ConfigFromEnv()
-	poster, err := slackapp.NewPoster(cfg, slackapp.PosterOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	yes := func(context.Context) bool { return true }
-	svc := &approvals.Service{Client: h.sys.Client, Namespace: h.sys.Temporal.Namespace, Keys: h.sys.DecisionKeys, SealsCredential: yes, SealsRun: yes}
-	bctx, bcancel := context.WithCancel(context.Background())
-	bdone := make(chan error, 1)
-	go func() { bdone <- slackapp.RunSocketMode(bctx, cfg, poster, svc, nil) }()
-	defer func() {
-		bcancel()
-		<-bdone
-	}()
-	if err := fake.WaitFor(ctx, func() bool { return fake.Connected() == 2 }); err != nil {
-		t.Fatalf("replica B did not connect: %v", err)
-	}
+	replicaB(ctx, t, h, fake)
 
 	// Slack did not see A's ack: it sends the envelope again, to B (the
 	// newest connection).
@@ -139,4 +123,29 @@ func gatedSlackRun(ctx context.Context, t *testing.T, h *devHarness, fake *slack
 	}
 	h.waitStep(wid, "approve", "waiting_approval")
 	return wid
+}
+
+// replicaB starts a second Socket Mode connection of the same app, as
+// another riposte serve replica runs it (approvals.Service through the
+// same Temporal), and waits until Slack's fake sees both; it stops with
+// the test.
+func replicaB(ctx context.Context, t *testing.T, h *devHarness, fake *slackfake.Server) {
+	t.Helper()
+	cfg := slackapp.ConfigFromEnv()
+	poster, err := slackapp.NewPoster(cfg, slackapp.PosterOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := func(context.Context) bool { return true }
+	svc := &approvals.Service{Client: h.sys.Client, Namespace: h.sys.Temporal.Namespace, Keys: h.sys.DecisionKeys, SealsCredential: yes, SealsRun: yes}
+	bctx, bcancel := context.WithCancel(context.Background())
+	bdone := make(chan error, 1)
+	go func() { bdone <- slackapp.RunSocketMode(bctx, cfg, poster, svc, nil) }()
+	t.Cleanup(func() {
+		bcancel()
+		<-bdone
+	})
+	if err := fake.WaitFor(ctx, func() bool { return fake.Connected() == 2 }); err != nil {
+		t.Fatalf("replica B did not connect: %v", err)
+	}
 }
