@@ -61,11 +61,10 @@ type Service struct {
 // rules refuse it, or ErrQueued when it was sent as a signal instead.
 func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
 	var res workflows.DecisionResult
-	decidedFor := d.RunID // the run the person decided on, when known (seal clears it)
 	d, run, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		if d.Interaction != "" && errors.Is(err, ErrRefused) {
-			if res, ok, err := s.endedOutcome(ctx, workflowID, decidedFor, d); ok {
+			if res, ok, err := s.endedOutcome(ctx, workflowID, d); ok {
 				return res, err
 			}
 		}
@@ -127,14 +126,12 @@ func (s *Service) updateTimeout() time.Duration {
 // answers an Update of the same id to the ended run with it, running
 // nothing (server: service/history/api/updateworkflow, "If the WF is not
 // running anymore, use an existing Update, if it exists for the requested
-// ID"). ok is false when the run (runID, else the latest) still runs,
-// or Temporal knows no such Update on it (a new click on an ended run's
-// gate: seal's refusal stands).
-func (s *Service) endedOutcome(ctx context.Context, workflowID, runID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
+// ID"). ok is false when the latest run still runs, or Temporal knows no
+// such Update on it (a new click on an ended run's gate: seal's refusal
+// stands).
+func (s *Service) endedOutcome(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
 	var res workflows.DecisionResult
-	// The run the click was on (its message's), else the latest: a
-	// finding reopened since has a new run, and the outcome is the old one's.
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, runID)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
 	info := desc.GetWorkflowExecutionInfo()
 	if err != nil || info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return res, false, nil
