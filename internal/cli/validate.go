@@ -13,6 +13,7 @@ import (
 	"github.com/riposte-dev/riposte/activities"
 	"github.com/riposte-dev/riposte/internal/config"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/yamlx"
 )
 
@@ -95,7 +96,7 @@ func validateCommand() command {
 					fmt.Fprintf(s.Err, "riposte validate: %s: not a playbook, skipped: %s\n", sf.Path, sf.What)
 					continue
 				}
-				if sf.Kind == playbook.SitePolicy && pol != "" && sameFile(sf.Path, pol) {
+				if sf.Kind == playbook.SitePolicy && pol != "" && safefile.Same(sf.Path, pol) {
 					continue // checked above
 				}
 				checked++
@@ -223,16 +224,6 @@ func validateSiteFile(sf playbook.SiteFile) playbook.Diagnostics {
 		return at(err) // the file could not be read
 	}
 	return ds
-}
-
-// sameFile reports whether two paths name one file.
-func sameFile(a, b string) bool {
-	fa, err := os.Stat(a)
-	if err != nil {
-		return false
-	}
-	fb, err := os.Stat(b)
-	return err == nil && os.SameFile(fa, fb)
 }
 
 func plural(n int) string {

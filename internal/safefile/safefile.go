@@ -310,3 +310,16 @@ func CheckTrusted(path string, st fs.FileInfo) error {
 	}
 	return nil
 }
+
+// Same reports whether paths a and b name one file: the same absolute,
+// cleaned path, or the same file on disk (another spelling, a link).
+func Same(a, b string) bool {
+	aa, err1 := filepath.Abs(a)
+	bb, err2 := filepath.Abs(b)
+	if err1 == nil && err2 == nil && aa == bb {
+		return true
+	}
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+}

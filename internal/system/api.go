@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,6 +29,7 @@ import (
 	"github.com/riposte-dev/riposte/internal/intake"
 	"github.com/riposte-dev/riposte/internal/pbstore"
 	"github.com/riposte-dev/riposte/internal/playbook"
+	"github.com/riposte-dev/riposte/internal/safefile"
 	"github.com/riposte-dev/riposte/internal/telemetry"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -503,7 +503,7 @@ func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, stri
 	case playbook.SiteOther:
 		return slog.LevelInfo, "playbooks: another tool's YAML, not a playbook, skipped"
 	case playbook.SitePolicy:
-		if policy != "" && samePath(sf.Path, policy) {
+		if policy != "" && safefile.Same(sf.Path, policy) {
 			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the policy in effect)"
 		}
 		if policy == "" {
@@ -511,7 +511,7 @@ func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, stri
 		}
 		return slog.LevelWarn, "playbooks: a policy file under the playbook paths is not a playbook, skipped; it is not the policy in effect (--policy / RIPOSTE_POLICY " + policy + "), so its guardrails do not apply"
 	default:
-		if config != "" && samePath(sf.Path, config) {
+		if config != "" && safefile.Same(sf.Path, config) {
 			return slog.LevelInfo, "playbooks: not a playbook, skipped (it is the configuration in effect)"
 		}
 		if config == "" {
@@ -519,17 +519,4 @@ func siteFileNote(sf playbook.SiteFile, policy, config string) (slog.Level, stri
 		}
 		return slog.LevelWarn, "playbooks: a riposte.yaml under the playbook paths is not a playbook, skipped; it is not the configuration in effect (--config / RIPOSTE_CONFIG " + config + "), so nothing reads it"
 	}
-}
-
-// samePath reports whether two paths name the same file (by their
-// absolute, cleaned form; or the same file on disk).
-func samePath(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == bb {
-		return true
-	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
