@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/internal/signing"
 	"github.com/riposte-dev/riposte/workflows"
 )
@@ -61,10 +62,11 @@ type Service struct {
 // rules refuse it, or ErrQueued when it was sent as a signal instead.
 func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, error) {
 	var res workflows.DecisionResult
+	decidedFor := d.RunID // the run the person decided on, when known (seal clears it)
 	d, run, err := s.seal(ctx, workflowID, d)
 	if err != nil {
 		if d.Interaction != "" && errors.Is(err, ErrRefused) {
-			if res, ok, err := s.endedOutcome(ctx, workflowID, d); ok {
+			if res, ok, err := s.endedOutcome(ctx, workflowID, decidedFor, d); ok {
 				return res, err
 			}
 		}
@@ -126,12 +128,14 @@ func (s *Service) updateTimeout() time.Duration {
 // answers an Update of the same id to the ended run with it, running
 // nothing (server: service/history/api/updateworkflow, "If the WF is not
 // running anymore, use an existing Update, if it exists for the requested
-// ID"). ok is false when the latest run still runs, or Temporal knows no
-// such Update on it (a new click on an ended run's gate: seal's refusal
-// stands).
-func (s *Service) endedOutcome(ctx context.Context, workflowID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
+// ID"). ok is false when the run (runID, else the latest) still runs,
+// or Temporal knows no such Update on it (a new click on an ended run's
+// gate: seal's refusal stands).
+func (s *Service) endedOutcome(ctx context.Context, workflowID, runID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
 	var res workflows.DecisionResult
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	// The run the click was on (its message's), else the latest: a
+	// finding reopened since has a new run, and the outcome is the old one's.
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, workflowID, runID)
 	info := desc.GetWorkflowExecutionInfo()
 	if err != nil || info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return res, false, nil
@@ -203,6 +207,19 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 			return d, "", err
 		}
 		if want != "" && runID != want {
+			// A Temporal reset (the UI's, `temporal workflow reset`)
+			// starts a new run that carries on the gates and Slack
+			// messages of the run it was reset from: a click on them
+			// decides for the run that carries them on.
+			carried, rerr := resetFrom(ctx, s.Client, workflowID, runID, want)
+			if rerr != nil {
+				return d, "", fmt.Errorf("delivering decision to %s: %w", workflowID, rerr)
+			}
+			if carried {
+				want = runID
+			}
+		}
+		if want != "" && runID != want {
 			return d, "", fmt.Errorf("%w: run %s of %s, which the decision is for, has ended; run %s now runs under that workflow id (the finding was reopened, possibly with other targets): look at its gates (riposte approvals) and decide on them", ErrRefused, want, workflowID, runID)
 		}
 		run = runID
@@ -212,6 +229,29 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 	}
 	d.Seal = s.Keys.Sign(workflows.DecisionClaim(workflowID, d), time.Now())
 	return d, run, nil
+}
+
+// maxResetChain bounds the resets resetFrom follows back from a run: an
+// operator resets a run a few times at most, and each step reads a
+// history.
+const maxResetChain = 16
+
+// resetFrom reports whether run runID of workflowID was started by a reset
+// of run base, directly or through resets of resets (each run's reset
+// record names the run it was reset from: endedruns.ResetRecord). A run
+// started otherwise (a reopened finding's, continued as new) was not.
+func resetFrom(ctx context.Context, c client.Client, workflowID, runID, base string) (bool, error) {
+	for range maxResetChain {
+		r, err := endedruns.ResetRecord(ctx, c, workflowID, runID)
+		if err != nil || r == nil {
+			return false, err
+		}
+		if r.BaseRunID == base {
+			return true, nil
+		}
+		runID = r.BaseRunID
+	}
+	return false, nil
 }
 
 // signal sends a sealed decision, saying whether the run is unknown or has

@@ -101,7 +101,8 @@ vote the gate refuses is then listed under the gate's "refused" in
 riposte runs show RUN.
 --run-id names the run whose gate you looked at (the run_id of GET
 /v1/approvals): the decision is refused (409) when that run has ended and
-a reopened finding's new run waits under RUN instead.`
+a reopened finding's new run waits under RUN instead. A run reset from it
+(the Temporal UI's Reset) carries on its gates: the decision goes there.`
 
 func decideCommand(name string) command {
 	summary := "Approve a gated step"

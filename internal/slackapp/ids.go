@@ -58,6 +58,11 @@ type GateRef struct {
 	WorkflowID string `json:"w"`
 	GateID     string `json:"g"`
 	MessageTS  string `json:"ts,omitempty"`
+	// RunID is the run that posted the message: a click decides for it
+	// (Decision.RunID), so a click on an ended run's message never counts
+	// in a later run of the same workflow id (a reopened finding). Empty on
+	// buttons posted before it existed: the running run, as then.
+	RunID string `json:"r,omitempty"`
 	// Modal only.
 	Channel string `json:"c,omitempty"`
 	Approve bool   `json:"a,omitempty"`

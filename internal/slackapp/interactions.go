@@ -303,6 +303,7 @@ func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCa
 			User:        user,
 			Via:         workflows.ViaSlack,
 			MessageTS:   ts,
+			RunID:       ref.RunID, // the message's run: refused if it ended
 			At:          p.now().UTC(),
 			Credential:  slackCredential(payload),
 			Interaction: interactionID(payload, a.ActionID+"@"+a.ActionTs),
@@ -311,7 +312,7 @@ func (p *Processor) blockAction(ctx context.Context, payload slack.InteractionCa
 		if p.poster == nil {
 			return errors.New("reason modal: Slack is not configured (no Poster)")
 		}
-		mref := GateRef{WorkflowID: ref.WorkflowID, GateID: ref.GateID, MessageTS: ts, Channel: channel, Approve: a.ActionID == ActionApproveReason}
+		mref := GateRef{WorkflowID: ref.WorkflowID, GateID: ref.GateID, MessageTS: ts, RunID: ref.RunID, Channel: channel, Approve: a.ActionID == ActionApproveReason}
 		// An account that may not decide is refused at the button, as a
 		// plain click is: no form to fill in only to be refused on submit.
 		if err := p.checkAccount(ctx, ref.WorkflowID, ref.GateID, mref.Approve, user, channel); err != nil {
@@ -341,6 +342,7 @@ func (p *Processor) submission(ctx context.Context, payload slack.InteractionCal
 		Reason:      truncate(reason, MaxReason),
 		Via:         workflows.ViaSlack,
 		MessageTS:   ref.MessageTS,
+		RunID:       ref.RunID,
 		At:          p.now().UTC(),
 		Credential:  slackCredential(payload),
 		Interaction: interactionID(payload, "submit@"+payload.View.ID+"@"+payload.View.Hash),

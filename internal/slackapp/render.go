@@ -419,7 +419,7 @@ func linkBlock(runURL string) slack.Block {
 }
 
 func buttonsBlock(req workflows.GateRequest, gate workflows.Gate) slack.Block {
-	ref := GateRef{WorkflowID: req.WorkflowID, GateID: req.GateID, MessageTS: gate.MessageTS}
+	ref := GateRef{WorkflowID: req.WorkflowID, GateID: req.GateID, MessageTS: gate.MessageTS, RunID: req.RunID}
 	if ref.GateID == "" {
 		ref.GateID = gate.ID
 	}

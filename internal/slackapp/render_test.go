@@ -242,7 +242,7 @@ func TestButtons(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				want := GateRef{WorkflowID: req.WorkflowID, GateID: req.GateID, MessageTS: gate.MessageTS}
+				want := GateRef{WorkflowID: req.WorkflowID, GateID: req.GateID, MessageTS: gate.MessageTS, RunID: req.RunID}
 				if ref != want {
 					t.Errorf("button value = %+v, want %+v", ref, want)
 				}

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/riposte-dev/riposte/internal/slackapp"
+	"github.com/riposte-dev/riposte/internal/slackfake"
+)
+
+// TestSlackClickOnAResetRunsMessageDecidesForTheRunThatCarriesItOn: an
+// operator resets a run waiting at a Slack gate (the Temporal UI's Reset,
+// to a point after the gate's message was posted). The reset's new run
+// carries on the gate and its message, whose buttons name the run that
+// posted them, now ended. A click on those buttons is the approver's
+// decision on the same gate: it must count in the run that carries the
+// message on, not be refused as a click on an ended run.
+func TestSlackClickOnAResetRunsMessageDecidesForTheRunThatCarriesItOn(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	wid := gatedSlackRun(ctx, t, h, fake, "slack-reset-gate-1", "gate", "e2e-gated")
+
+	// The gate's message as posted: its approve button's value and ts.
+	var first, ts string
+	if err := fake.WaitFor(ctx, func() bool {
+		d := h.waitOrState(wid)
+		first = d.RunID
+		for _, st := range d.Steps {
+			if st.ID == "approve" && st.Gate != nil {
+				ts = st.Gate.MessageTS
+			}
+		}
+		return ts != "" && approveValue(fake) != ""
+	}); err != nil {
+		t.Fatalf("the gate's message was not posted: %v", err)
+	}
+	value := approveValue(fake)
+	if ref, err := slackapp.ParseGateRef(value); err != nil || ref.RunID != first {
+		t.Fatalf("the posted button names %+v (%v); want the run that posted it, %s", ref, err, first)
+	}
+
+	// Reset to the last completed workflow task: after the message.
+	c := h.sys.Client
+	var point int64
+	it := c.GetWorkflowHistory(ctx, wid, first, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.GetEventType() == enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+			point = ev.GetEventId()
+		}
+	}
+	resp, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 h.sys.Temporal.Namespace,
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: first},
+		Reason:                    "operator reset while waiting for approval",
+		WorkflowTaskFinishEventId: point,
+		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
+	})
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if err := fake.WaitFor(ctx, func() bool { return h.waitOrState(wid).RunID == resp.GetRunId() }); err != nil {
+		t.Fatalf("the reset's run %s does not run: %v", resp.GetRunId(), err)
+	}
+	h.waitStep(wid, "approve", "waiting_approval")
+
+	// The approver clicks the message's button (naming the first run).
+	if _, err := fake.PushInteractive(slackfake.BlockActionPayloadWithValue("URECORDER", value, slackapp.ActionApprove, "CSECOPS", ts)); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.waitRun(wid, time.Minute); d.Status != "succeeded" || d.RunID != resp.GetRunId() {
+		t.Errorf("after the click on the carried-on message: run %s %s; want the reset's run %s approved and succeeded", d.RunID, d.Status, resp.GetRunId())
+	}
+	for _, e := range fake.Ephemerals() {
+		if e.Params["user"] == "URECORDER" && strings.Contains(e.Params["text"], "not recorded") {
+			t.Errorf("the approver was told: %q", e.Params["text"])
+		}
+	}
+}
+
+// approveValue is the value of the approve button of the last message
+// posted or updated with one.
+func approveValue(fake *slackfake.Server) string {
+	value := ""
+	for _, c := range fake.Calls() {
+		for _, b := range c.Blocks {
+			els, _ := b["elements"].([]any)
+			for _, e := range els {
+				if m, _ := e.(map[string]any); m["action_id"] == slackapp.ActionApprove {
+					value, _ = m["value"].(string)
+				}
+			}
+		}
+	}
+	return value
+}
