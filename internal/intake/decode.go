@@ -609,9 +609,10 @@ func hex4(b []byte, i int) (uint16, bool) {
 	return uint16(n), err == nil
 }
 
-// jsonTextFault is what the intake refuses in a record but encoding/json
-// reads without a word — a key given twice (the last value wins), a lone
-// UTF-16 surrogate escape (U+FFFD, see notUTF8) — found in the JSON object
+// jsonTextFault is what the intake refuses in a record — a key given twice
+// (encoding/json reads the last value without a word), a lone UTF-16
+// surrogate escape (U+FFFD, see notUTF8), a number out of float64's range
+// (encoding/json fails, so the view would not read the text) — found in the JSON object
 // text s that the record's field at prefix holds (an `unmapped` text), or
 // nil. A text that is no JSON object (cut short, anything but blanks
 // after the object: finding.UnmappedText does not read it) has no such
@@ -634,14 +635,12 @@ func jsonTextFault(s string, prefix []pathSeg) *DecodeError {
 	if dec.Decode(&m) != nil || dec.InputOffset() != int64(len(raw)) || m == nil {
 		return nil
 	}
-	n, ok := convertNumbers(m)
-	if !ok {
-		return nil // a number out of range: no object encoding/json reads either
-	}
 	if off, what := notUTF8(p.body); off >= 0 {
 		return p.errorf(ErrMalformed, -1, off, formatSegs(prefix), "%s: JSON text must be UTF-8 (RFC 8259 §8.1), convert it before sending it", what)
 	}
-	if n == members {
+	// As in record: a number out of range, or fewer members than colons
+	// (a key repeated), is located token by token.
+	if n, ok := convertNumbers(m); ok && n == members {
 		return nil
 	}
 	de, _ := p.diagnose(-1, start, raw).(*DecodeError)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/riposte-dev/riposte/internal/finding"
 )
 
 // Limits small enough for the fuzzer to hit them.
@@ -34,6 +36,7 @@ func FuzzDecode(f *testing.F) {
 		`{"a":1,"a":2}`, `{"a":1e999}`, `{"a":-0.0,"b":1E+2,"c":123456789012345678901234567890}`,
 		"\xEF\xBB\xBF{}", `{"a":"\ud800"}`, "{\"a\":\"\xff\"}", `[[{}]]`, `[1]`, "null", `{"a":[[[[[[[[[[[[[[]]]]]]]]]]]]]]}`,
 		`{"class_uid":1001,"severity_id":7,"time":"x","confidence_score":150,"metadata":{"product":{}},"finding_info":{"uid":""}}`,
+		`{"unmapped":"{\"a\":1,\"a\":2}"}`, `{"unmapped":"{\"h\":\"\\ud800\"}"}`, `{"unmapped":"{\"ip\":\"203.0.113.9\",\"n\":[1e400]}"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -71,9 +74,24 @@ func FuzzDecode(f *testing.F) {
 			_, _ = d.Confidence()
 			_ = d.SeverityID()
 		}
+		refused := map[int]bool{}
 		for _, fe := range v.Validate(dets) {
 			if fe.Index < 0 || fe.Index >= len(dets) || fe.Message == "" {
 				t.Fatalf("bad field error %+v", fe)
+			}
+			if fe.Path == "unmapped" {
+				refused[fe.Index] = true
+			}
+		}
+		// An unmapped text that is one JSON object is read by the view,
+		// or refused naming unmapped: never passed on unread.
+		for i, d := range dets {
+			s, isText := d["unmapped"].(string)
+			if !isText || refused[i] || firstByte([]byte(s)) != '{' || !json.Valid([]byte(s)) {
+				continue
+			}
+			if _, ok := finding.UnmappedText(s); !ok {
+				t.Fatalf("detection %d: unmapped text %q is a JSON object the view does not read, accepted", i, s)
 			}
 		}
 		// A single object or an array accepted by Decode must be valid JSON

@@ -19,7 +19,10 @@ import (
 // U+FFFD), so the entity the view reads would not be the one sent. The
 // record itself is refused for both (Decode); so is the record whose
 // unmapped text holds them: a 400 naming `unmapped`, the place in the text
-// and the fault. The record is Security Lake's GuardDuty finding of
+// and the fault. So is a number out of float64's range (1e400, -1e999, an
+// integer of 400 digits): the record itself is refused for it, and the view
+// cannot read the text (encoding/json fails on it), so the entities beside
+// it would go unread under a warning that the text is no JSON object. The record is Security Lake's GuardDuty finding of
 // testdata/real (see its README), its unmapped written as the JSON text
 // Security Lake's tables keep.
 func TestUnmappedTextIsCheckedLikeTheRecord(t *testing.T) {
@@ -48,7 +51,7 @@ func TestUnmappedTextIsCheckedLikeTheRecord(t *testing.T) {
 	}
 
 	// The same faults in the record itself are refused by Decode.
-	for _, member := range []string{`"domain": "a.example", "domain": "b.example"`, `"domain": "a\ud800.example"`} {
+	for _, member := range []string{`"domain": "a.example", "domain": "b.example"`, `"domain": "a\ud800.example"`, `"count": 1e400`} {
 		rec := strings.Replace(string(src), `"unmapped": {`, `"unmapped": {`+member+`, `, 1)
 		if _, err := Decode(strings.NewReader(rec), DecodeOptions{}); err == nil {
 			t.Fatalf("premise: record with unmapped {%s} decoded", member)
@@ -64,6 +67,9 @@ func TestUnmappedTextIsCheckedLikeTheRecord(t *testing.T) {
 		{"key given twice, nested", `{"z": {"src_ip": "203.0.113.9", "src_ip": "10.0.0.1"}}`, []string{"duplicate key", "z.src_ip"}},
 		{"unpaired surrogate", `{"hostname": "ws-\ud800-01"}`, []string{`unpaired UTF-16 surrogate \uD800`, "UTF-8"}},
 		{"unpaired low surrogate", `{"hostname": "ws-\udc00"}`, []string{`unpaired UTF-16 surrogate \uDC00`}},
+		{"number out of range", `{"src_ip": "203.0.113.9", "count": 1e400}`, []string{"number 1e400 is out of range", "at byte 35 of the text (unmapped.count)"}},
+		{"number out of range, nested", `{"z": {"hostname": "ws-01", "n": [1, -1e999]}}`, []string{"number -1e999 is out of range", "unmapped.z.n[1]"}},
+		{"integer beyond float64", `{"id": 1` + strings.Repeat("0", 400) + `}`, []string{"is out of range", "unmapped.id"}},
 	} {
 		errs := v.Validate([]Detection{withText(c.text)})
 		if len(errs) != 1 || errs[0].Path != "unmapped" {
