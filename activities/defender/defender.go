@@ -286,13 +286,13 @@ const (
 // defenderMachineActions lists the machine's actions (GET
 // /api/machineactions filtered by machineId), every page: it follows
 // @odata.nextLink (OData V4 server paging), else asks the next $skip while
-// pages come back full. With noneOn404 a 404 to the first page is an
-// empty list; otherwise it fails like any other error answer, and a 404 to
-// a later page fails as an answer that is not the API's (VendorError). An
+// pages come back full. A 404 to any page fails as an answer that is not
+// the API's (VendorError): List MachineActions answers 200 with a
+// collection, empty when the filter matches no action. An
 // Isolate or Unisolate without its id or its machineId, or an action of another machine, is not Defender's
 // answer for this machine: it fails (rule 4), never "already" with an
 // empty action_id, or on an action of another machine or of none.
-func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string, noneOn404 bool) ([]defAction, error) {
+func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID string) ([]defAction, error) {
 	filter := fmt.Sprintf("machineId eq '%s'", strings.ReplaceAll(machineID, "'", "''"))
 	query := url.Values{"$filter": {filter}, "$top": {fmt.Sprint(defenderActionsPage)}}
 	skip := 0
@@ -307,19 +307,19 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 		if err != nil {
 			return nil, err
 		}
-		if noneOn404 && page == 0 && resp.Status == http.StatusNotFound {
-			return nil, nil
-		}
-		if page > 0 && resp.Status == http.StatusNotFound {
-			// List MachineActions answers 200 with a collection and ends
-			// it with a page without @odata.nextLink (or short of $top):
-			// it documents no 404. One to a next page, once the history
-			// answered, is not its end (deciding on the pages read may
-			// miss the latest Isolate), nor the machine missing: the link
-			// is not the API's.
+		if resp.Status == http.StatusNotFound {
+			// List MachineActions answers 200 with a collection, empty
+			// when the filter matches no action, and ends it with a page
+			// without @odata.nextLink (or short of $top): it documents no
+			// 404 (only Get machineAction, by id, does). A 404 is neither
+			// "no action" (a pending one would go unread), nor the end of
+			// the history (the latest Isolate may be on a later page), nor
+			// the machine missing (it was just found): the answer is not
+			// the API's.
+			asked, _ := url.QueryUnescape(query.Encode())
 			return nil, connector.NewFailure(connector.KindVendorError, fmt.Sprintf(
-				"%s answered HTTP 404 to page %d of the action history of machine %s (%d actions read; %s): List MachineActions ends a history with a page without @odata.nextLink, never a 404; check base_url and any proxy: this step created no action",
-				c.Where(), page+1, machineID, len(all), connector.Snippet(resp.Body)))
+				"%s answered HTTP 404 to page %d of the action history of machine %s (GET %s?%s; %d actions read; %s): List MachineActions answers 200 with a collection, empty when no action matches, and ends it with a page without @odata.nextLink, never a 404; check base_url and any proxy: this step created no action",
+				c.Where(), page+1, machineID, defenderActionsRoute, asked, len(all), connector.Snippet(resp.Body)))
 		}
 		if !resp.OK() {
 			return nil, c.MSStatusError(resp, "")
@@ -379,7 +379,7 @@ func defenderMachineActions(ctx context.Context, c *connector.Conn, machineID st
 // defenderLastIsolation returns the latest Isolate/Unisolate action of the
 // machine that did not fail, if any.
 func defenderLastIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
-	all, err := defenderMachineActions(ctx, c, machineID, false)
+	all, err := defenderMachineActions(ctx, c, machineID)
 	if err != nil {
 		return nil, err
 	}
@@ -419,7 +419,7 @@ const defenderPendingRetry = 30 * time.Second
 // action still Pending or InProgress, if any (MachineAction status enum:
 // Pending, InProgress, Succeeded, Failed, TimeOut, Cancelled).
 func defenderPendingIsolation(ctx context.Context, c *connector.Conn, machineID string) (*defAction, error) {
-	list, err := defenderMachineActions(ctx, c, machineID, true)
+	list, err := defenderMachineActions(ctx, c, machineID)
 	if err != nil {
 		return nil, err
 	}

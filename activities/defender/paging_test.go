@@ -435,3 +435,49 @@ func TestFakePagesAtTheMaximumWithoutTop(t *testing.T) {
 		}
 	}
 }
+
+// A 404 to the first page of the machine's action history is no more the
+// API's answer than one to a later page: "List MachineActions API"
+// answers 200 with a collection ("If successful, this method returns 200,
+// Ok response code with a collection of machineAction entities"), and a
+// $filter that matches nothing is that collection, empty; only "Get
+// machineAction API" (GET /api/machineactions/{id}) documents a 404, for
+// an id that matches no action. The pending-action read after a 400
+// "already in progress" took a 404 to its first page for "no pending
+// action", then failed retryable with "another action is in progress" (an
+// action nobody read) and retried; the read before acting reported it as
+// NotFound, as if the machine, found a moment before, did not exist. Both
+// must fail as an answer that is not the API's (VendorError, no retry),
+// naming the status, the page and the request, and send nothing more.
+func TestActionHistory404OnTheFirstPageFails(t *testing.T) {
+	notFound := errorPage{http.StatusNotFound, map[string]any{"error": map[string]any{
+		"code": "NotFound", "message": "General Not Found error message.", "target": "43f4cb08-8fac-4b65-9db1-745c2ae65f3a"}}}
+	for _, c := range []struct {
+		what       string
+		inProgress bool
+		page       func(n int, r *http.Request, base string) any
+	}{
+		{"history before acting", false, func(n int, r *http.Request, base string) any { return notFound }},
+		{"pending action after 400 already in progress", true, func(n int, r *http.Request, base string) any {
+			if n == 0 { // the history before acting: one page, an Unisolate
+				return collection(docAction(t, "a1", "Unisolate", "Succeeded", "2024-03-01T10:00:00Z"))
+			}
+			return notFound
+		}},
+	} {
+		s := &historyStub{machines: connectortest.Sample(t, "machines.json"), page: c.page, inProgress: c.inProgress}
+		h := s.harness(t)
+		out, err := h.Run("defender.isolate_machine", map[string]any{"hostname": "mymachine1.contoso.com"}, "k1")
+		wantVendorError(t, c.what, out, err, "HTTP 404 to page 1")
+		if err != nil && !strings.Contains(err.Error(), "GET /api/machineactions?$filter=machineId eq '1e5bc9d7e413ddd7902c2932e418702b84d0cc07'") {
+			t.Errorf("%s: err = %v; want it to name the request", c.what, err)
+		}
+		wantPosts := 0
+		if c.inProgress {
+			wantPosts = 1 // the isolation refused with 400, nothing after
+		}
+		if len(s.posts) != wantPosts {
+			t.Errorf("%s: sent %v", c.what, s.posts)
+		}
+	}
+}
