@@ -3,7 +3,9 @@ package slackapp
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,29 +22,8 @@ import (
 // people's clicks and reason forms — are not even read, let alone acked,
 // in time.
 func TestSocketModeAcksWithinThreeSecondsWhenBusy(t *testing.T) {
-	fake, cfg, poster := socketModeApp(t)
-	dec := newRecDecider()
-	dec.release = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunSocketMode(ctx, cfg, poster, dec, nil) }()
-	defer func() {
-		close(dec.release)
-		cancel()
-		<-done
-	}()
-	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	if err := fake.WaitConnected(wait); err != nil {
-		t.Fatal(err)
-	}
 	// 32 slow decisions take every slot, a 33rd waits for one.
-	for i := range 33 {
-		if _, err := fake.PushInteractive(slackfake.BlockActionPayload(fmt.Sprintf("U0APPR%04d", i), fmt.Sprintf("wf-%d", i), "isolate", ActionApprove, "C0RIPOSTE1", "1.000001")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	fake, _, wait, _ := busySocketMode(t, 33, nil)
 	// Someone else's click.
 	id, err := fake.PushInteractive(slackfake.BlockActionPayload("U0LATE0001", "wf-late", "isolate", ActionDeny, "C0RIPOSTE1", "1.000002"))
 	if err != nil {
@@ -78,4 +59,38 @@ func TestSocketModeAcksWithinThreeSecondsWhenBusy(t *testing.T) {
 	if err != nil || !strings.Contains(string(ack.Payload), `"response_action":"errors"`) || !strings.Contains(string(ack.Payload), "busy") {
 		t.Fatalf("reason form while busy: ack %s, %v", ack.Payload, err)
 	}
+}
+
+// busySocketMode runs RunSocketMode (logging to logger; nil: nowhere)
+// against a fake Slack and pushes clicks slow decisions, which take every
+// interaction slot from 32 on (a 33rd waits for one), and waits for them to
+// be read. It returns the fake, the decider, a context bounding the test's
+// waits, and release, which lets the slow decisions finish (at the latest
+// when the test ends, before RunSocketMode is stopped).
+func busySocketMode(t *testing.T, clicks int, logger *slog.Logger) (fake *slackfake.Server, dec *recDecider, wait context.Context, release func()) {
+	t.Helper()
+	fake, cfg, poster := socketModeApp(t)
+	dec = newRecDecider()
+	dec.release = make(chan struct{})
+	release = sync.OnceFunc(func() { close(dec.release) })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- RunSocketMode(ctx, cfg, poster, dec, logger) }()
+	wait, stop := context.WithTimeout(context.Background(), 15*time.Second)
+	t.Cleanup(func() {
+		release()
+		cancel()
+		<-done
+		stop()
+	})
+	if err := fake.WaitConnected(wait); err != nil {
+		t.Fatal(err)
+	}
+	for i := range clicks {
+		if _, err := fake.PushInteractive(slackfake.BlockActionPayload(fmt.Sprintf("U0APPR%04d", i), fmt.Sprintf("wf-%d", i), "isolate", ActionApprove, "C0RIPOSTE1", "1.000001")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	return fake, dec, wait, release
 }

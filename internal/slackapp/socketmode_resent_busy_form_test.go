@@ -1,8 +1,6 @@
 package slackapp
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -20,33 +18,8 @@ import (
 // decision was never made nor anyone told. The resend is handled as the
 // submission it still is: decided once a slot is free.
 func TestSocketModeFormResentAfterItsBusyAnswer(t *testing.T) {
-	fake, cfg, poster := socketModeApp(t)
-	dec := newRecDecider()
-	release := make(chan struct{})
-	dec.release = release
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunSocketMode(ctx, cfg, poster, dec, nil) }()
-	released := false
-	defer func() {
-		if !released {
-			close(release)
-		}
-		cancel()
-		<-done
-	}()
-	wait, stop := context.WithTimeout(context.Background(), 15*time.Second)
-	defer stop()
-	if err := fake.WaitConnected(wait); err != nil {
-		t.Fatal(err)
-	}
 	// 32 slow decisions take every slot.
-	for i := range 32 {
-		if _, err := fake.PushInteractive(slackfake.BlockActionPayload(fmt.Sprintf("U0APPR%04d", i), fmt.Sprintf("wf-%d", i), "isolate", ActionApprove, "C0RIPOSTE1", "1.000001")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	fake, dec, wait, release := busySocketMode(t, 32, nil)
 
 	meta := GateRef{WorkflowID: "wf-r", GateID: "isolate", Channel: "C0RIPOSTE1", Approve: false}.Encode()
 	id, err := fake.PushInteractive(slackfake.ViewSubmissionPayload("U0LATE0002", ReasonModalCallbackID, meta, map[string]map[string]string{ReasonBlockID: {ReasonActionID: "not the owner's login"}}))
@@ -62,8 +35,7 @@ func TestSocketModeFormResentAfterItsBusyAnswer(t *testing.T) {
 	}
 	// The slots free up; Slack, which did not get the busy answer, sends
 	// the form's envelope again.
-	close(release)
-	released = true
+	release()
 	if !dec.waitCalls(32, 10*time.Second) {
 		t.Fatalf("the 32 decisions did not finish: %d", len(dec.Calls()))
 	}

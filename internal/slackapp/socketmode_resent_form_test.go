@@ -1,8 +1,6 @@
 package slackapp
 
 import (
-	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,29 +19,8 @@ import (
 // answered by the first delivery's ack (Slack matches acks by
 // envelope_id), so the form's first and only answer is that one.
 func TestSocketModeFormResentWhileWaitingKeepsItsAnswer(t *testing.T) {
-	fake, cfg, poster := socketModeApp(t)
-	dec := newRecDecider()
-	dec.release = make(chan struct{})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- RunSocketMode(ctx, cfg, poster, dec, nil) }()
-	defer func() {
-		close(dec.release)
-		cancel()
-		<-done
-	}()
-	wait, stop := context.WithTimeout(context.Background(), 10*time.Second)
-	defer stop()
-	if err := fake.WaitConnected(wait); err != nil {
-		t.Fatal(err)
-	}
 	// 32 slow decisions take every slot.
-	for i := range 32 {
-		if _, err := fake.PushInteractive(slackfake.BlockActionPayload(fmt.Sprintf("U0APPR%04d", i), fmt.Sprintf("wf-%d", i), "isolate", ActionApprove, "C0RIPOSTE1", "1.000001")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	time.Sleep(500 * time.Millisecond)
+	fake, _, wait, _ := busySocketMode(t, 32, nil)
 
 	meta := GateRef{WorkflowID: "wf-r", GateID: "isolate", Channel: "C0RIPOSTE1", Approve: false}.Encode()
 	id, err := fake.PushInteractive(slackfake.ViewSubmissionPayload("U0LATE0002", ReasonModalCallbackID, meta, map[string]map[string]string{ReasonBlockID: {ReasonActionID: "not the owner's login"}}))
