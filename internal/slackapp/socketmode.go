@@ -168,7 +168,9 @@ const EnvelopeMemory = time.Hour
 // ack, with the same envelope_id, answers it, so the form gets that answer
 // (its busy error keeps it open), not an empty ack that closes it first;
 // a form answered busy is forgotten (handleSocketEvent), so a resend
-// arriving after that answer is handled again.
+// arriving after that answer is handled again, and one more resend
+// arriving while that one waits gets its answer in turn (unanswered
+// counts the deliveries being answered).
 func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, waiting *unanswered, logger *slog.Logger, evt socketmode.Event, now time.Time) bool {
 	req := evt.Request
 	if req == nil || req.EnvelopeID == "" {
@@ -197,32 +199,38 @@ func duplicateEnvelope(sm *socketmode.Client, seen *replayCache, waiting *unansw
 // stayed busy: the form stays open with its reason.
 const busySubmission = "Riposte is busy with other decisions; submit again in a moment."
 
-// unanswered holds the envelope ids of reason forms handed to a goroutine
-// that has not acked them yet (duplicateEnvelope).
+// unanswered counts, by envelope id, the deliveries of reason forms handed
+// to a goroutine that has not acked them yet (duplicateEnvelope). A count,
+// not a mark: a resend handled again after a busy answer (the first
+// delivery forgot it) may start before that first delivery is done, and
+// the first one's end must not unmark the resend still waiting, whose ack
+// answers a third delivery.
 type unanswered struct {
 	mu  sync.Mutex
-	ids map[string]bool
+	ids map[string]int
 }
 
 func (u *unanswered) add(id string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.ids == nil {
-		u.ids = map[string]bool{}
+		u.ids = map[string]int{}
 	}
-	u.ids[id] = true
+	u.ids[id]++
 }
 
 func (u *unanswered) done(id string) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	delete(u.ids, id)
+	if u.ids[id]--; u.ids[id] <= 0 {
+		delete(u.ids, id)
+	}
 }
 
 func (u *unanswered) has(id string) bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	return u.ids[id]
+	return u.ids[id] > 0
 }
 
 func handleSocketEvent(ctx context.Context, sm *socketmode.Client, proc *Processor, logger *slog.Logger, evt socketmode.Event, seen *replayCache, waiting *unanswered) {
