@@ -278,7 +278,9 @@ func ParseInteraction(contentType string, body []byte) (slack.InteractionCallbac
 }
 
 // replayCache remembers signatures until their window closes, oldest first,
-// never more than max of them (the oldest is forgotten first).
+// never more than max of them: a new key, when it is full, makes room by
+// forgetting the oldest one (its window still open), which then counts as
+// new again; a key it holds is refused, full or not.
 type replayCache struct {
 	mu    sync.Mutex
 	max   int
@@ -299,22 +301,26 @@ func newReplayCache(max int) *replayCache {
 func (c *replayCache) add(key string, expires, now time.Time) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for e := c.order.Front(); e != nil; e = c.order.Front() {
-		re := e.Value.(replayEntry)
-		if re.expires.After(now) && c.order.Len() < c.max {
-			break
-		}
-		c.order.Remove(e)
-		delete(c.seen, re.key)
+	// Forgotten by age first; by count only to make room for a new key.
+	for e := c.order.Front(); e != nil && !e.Value.(replayEntry).expires.After(now); e = c.order.Front() {
+		c.remove(e)
 	}
 	if el, ok := c.seen[key]; ok {
 		if el.Value.(replayEntry).expires.After(now) {
 			return false
 		}
-		c.order.Remove(el)
+		c.remove(el)
+	}
+	for c.order.Len() >= c.max && c.order.Len() > 0 {
+		c.remove(c.order.Front())
 	}
 	c.seen[key] = c.order.PushBack(replayEntry{key: key, expires: expires})
 	return true
+}
+
+func (c *replayCache) remove(e *list.Element) {
+	c.order.Remove(e)
+	delete(c.seen, e.Value.(replayEntry).key)
 }
 
 // forget drops key: it counts as new when added again.

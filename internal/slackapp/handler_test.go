@@ -235,6 +235,43 @@ func TestReplayCacheBounded(t *testing.T) {
 	}
 }
 
+// TestReplayCacheFullStillRefusesWhatItHolds: at its bound (a burst of
+// interactions filled it) the cache makes room for a new key by forgetting
+// the oldest one; asking about a key it holds needs no room. Asking about
+// its oldest key forgot that key first and then counted it as new, and
+// put it last: resends arriving in the order of their first deliveries, as
+// Slack's retries do, were each handled again though still remembered
+// (and so was a replay of the oldest signed request).
+func TestReplayCacheFullStillRefusesWhatItHolds(t *testing.T) {
+	c := newReplayCache(3)
+	exp := testNow.Add(time.Minute)
+	for _, k := range []string{"a", "b", "c"} {
+		if !c.add(k, exp, testNow) {
+			t.Fatalf("key %s refused", k)
+		}
+	}
+	for _, k := range []string{"a", "b", "c", "a"} {
+		if c.add(k, exp, testNow) {
+			t.Errorf("full cache: %s, which it holds, counted as new", k)
+		}
+	}
+	if c.len() != 3 {
+		t.Errorf("cache holds %d entries after repeats only, want 3", c.len())
+	}
+	// A new key makes room by forgetting the oldest.
+	if !c.add("d", exp, testNow) {
+		t.Fatal("new key refused")
+	}
+	for _, k := range []string{"d", "b", "c"} {
+		if c.add(k, exp, testNow) {
+			t.Errorf("after the new key d: %s, which the cache holds, counted as new", k)
+		}
+	}
+	if c.len() != 3 {
+		t.Errorf("cache holds %d entries, want 3", c.len())
+	}
+}
+
 func TestMethodAndMalformed(t *testing.T) {
 	env := newTestEnv(t)
 	w := env.serve(httptest.NewRequest(http.MethodGet, "/slack/interactions", nil))
