@@ -69,16 +69,13 @@ func Files(paths []string) ([]string, error) {
 // commands both expand their arguments this way.
 func WalkFiles(paths []string, match func(path string) bool, named func(path string) ([]string, error)) ([]string, error) {
 	var out []string
-	seen := map[string]bool{}
+	var seen safefile.Distinct
 	add := func(p string) {
 		// One file named two ways ("pb" walked and "./pb/a.yaml" named,
-		// or an absolute path) is one file: keyed by its absolute path.
-		key := filepath.Clean(p)
-		if abs, err := filepath.Abs(p); err == nil {
-			key = abs
-		}
-		if !seen[key] {
-			seen[key] = true
+		// an absolute path, a symlink or hard link to it, a directory
+		// named again through a symlink) is one file (safefile.Same),
+		// kept under the first of its paths walked.
+		if seen.Add(p) {
 			out = append(out, p)
 		}
 	}

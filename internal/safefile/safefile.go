@@ -314,12 +314,43 @@ func CheckTrusted(path string, st fs.FileInfo) error {
 // Same reports whether paths a and b name one file: the same absolute,
 // cleaned path, or the same file on disk (another spelling, a link).
 func Same(a, b string) bool {
-	aa, err1 := filepath.Abs(a)
-	bb, err2 := filepath.Abs(b)
-	if err1 == nil && err2 == nil && aa == bb {
-		return true
+	var d Distinct
+	d.Add(a)
+	return !d.Add(b)
+}
+
+// Distinct keeps one path per file, by Same's rule: the same absolute,
+// cleaned path, or the same file on disk (os.SameFile: a symlink, a hard
+// link, a symlinked directory, a case variant on a case-insensitive file
+// system). The zero value is empty.
+type Distinct struct {
+	paths map[string]bool
+	files []fs.FileInfo
+}
+
+// Add reports whether path names a file no path added before names, and
+// adds it. A path that cannot be stat'ed is told apart by its spelling
+// only (reading it reports why).
+func (d *Distinct) Add(path string) bool {
+	key := filepath.Clean(path)
+	if abs, err := filepath.Abs(path); err == nil {
+		key = abs
 	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
+	if d.paths[key] {
+		return false
+	}
+	st, err := os.Stat(path)
+	if err == nil {
+		for _, f := range d.files {
+			if os.SameFile(f, st) {
+				return false
+			}
+		}
+		d.files = append(d.files, st)
+	}
+	if d.paths == nil {
+		d.paths = map[string]bool{}
+	}
+	d.paths[key] = true
+	return true
 }
