@@ -94,11 +94,18 @@ func WalkFiles(paths []string, match func(path string) bool, named func(path str
 			}
 			continue
 		}
-		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		root := p
+		if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+			// A symlink to a directory: filepath.WalkDir walks a root
+			// that is a symlink only when it ends in a separator (it
+			// would give the link alone, and no playbook was found).
+			root = p + string(filepath.Separator)
+		}
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
 			}
-			if d.IsDir() && path != p && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() && path != root && strings.HasPrefix(d.Name(), ".") {
 				return filepath.SkipDir
 			}
 			if !d.IsDir() && match(path) {

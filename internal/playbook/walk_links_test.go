@@ -57,3 +57,38 @@ func TestFilesLinkedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestFilesSymlinkedDirectory: a playbook directory named through a
+// symlink to it (--playbooks /etc/riposte/playbooks linking to a release's
+// directory) is walked as the directory it is. It was not walked at all
+// (filepath.WalkDir does not follow a root that is a symlink): riposte
+// validate said "no playbooks here", and start-up loaded none.
+func TestFilesSymlinkedDirectory(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "valid", "minimal.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := testCatalog(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if err := os.MkdirAll(filepath.Join("release", "sub"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join("release", "sub", "a.yaml"), src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("release", "playbooks"); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"playbooks", filepath.Join(dir, "playbooks"), "./playbooks"} {
+		files, err := playbook.Files([]string{p})
+		want := filepath.Join(p, "sub", "a.yaml")
+		if err != nil || len(files) != 1 || files[0] != want {
+			t.Errorf("Files(%q) = %q, %v, want [%s]", p, files, err, want)
+		}
+		set, n, diags := playbook.Load([]string{p}, cat)
+		if len(diags) > 0 || n != 1 || set == nil || len(set.Playbooks) != 1 {
+			t.Errorf("Load(%q): %d files, diagnostics %v, want the one playbook", p, n, diags)
+		}
+	}
+}
