@@ -145,17 +145,7 @@ func prepareAPI(o APIOptions, logger *slog.Logger) (*apiBuild, error) {
 		}
 		return nil, &Error{Code: 1, Err: fmt.Errorf("playbooks are invalid; not starting:\n%w", diags)}
 	}
-	for _, sf := range site {
-		// --playbooks . at a project's top: its policy.yaml and riposte.yaml
-		// are read by --policy and --config, not as playbooks; other
-		// tools' YAML (Kubernetes manifests, Compose files) by nobody here.
-		level, msg := siteFileNote(sf, o.Policy, o.Config)
-		holds := sf.Kind
-		if sf.What != "" {
-			holds = sf.What
-		}
-		logger.Log(context.Background(), level, msg, "file", sf.Path, "holds", holds)
-	}
+	logSiteFiles(logger, site, o.Policy, o.Config)
 	if b.defaults, err = approvalDefaults(); err != nil {
 		return nil, &Error{Code: 2, Err: err}
 	}
@@ -224,7 +214,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		sealsControl, sealsRun, sealsMark = sealsCredential, sealsCredential, sealsCredential
 	}
 	disp.Rev, disp.ByReference = runRevision(ao.PlaybookInput, s.Worker != nil, pollers.Rev)
-	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger}
+	src := &playbookSource{paths: ao.Playbooks, store: s.Playbooks, disp: disp, logger: s.logger, policy: ao.Policy, config: ao.Config}
 	src.apply(b.set, b.files)
 	audit := ao.AuditLogger
 	if audit == nil {
@@ -353,14 +343,17 @@ type playbookSource struct {
 	store  *pbstore.Store
 	disp   *dispatch.Dispatcher
 	logger *slog.Logger
-	mu     sync.Mutex
+	// policy and config are the files in effect (APIOptions), for what a
+	// reload logs about a site file it skips (siteFileNote).
+	policy, config string
+	mu             sync.Mutex
 }
 
 // load validates every playbook; on any problem the current set stays.
 func (p *playbookSource) load() error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	set, files, diags := playbook.Load(p.paths, activities.Catalog())
+	set, files, diags, site := playbook.LoadSite(p.paths, activities.Catalog())
 	if len(diags) > 0 {
 		return diags
 	}
@@ -369,6 +362,9 @@ func (p *playbookSource) load() error {
 			return err
 		}
 	}
+	// As start-up does: a Compose file or a policy.yaml added beside the
+	// playbooks is said to be skipped, not silently left out.
+	logSiteFiles(p.logger, site, p.policy, p.config)
 	p.applyLocked(set, files)
 	return nil
 }
@@ -488,7 +484,23 @@ func SplitList(s string) []string {
 	return out
 }
 
-// siteFileNote is what start-up logs about a site file found under the
+// logSiteFiles logs each file under the playbook paths that start-up or
+// a reload skipped (siteFileNote). --playbooks . at a project's top: its
+// policy.yaml and riposte.yaml are read by --policy and --config, not as
+// playbooks; other tools' YAML (Kubernetes manifests, Compose files) by
+// nobody here.
+func logSiteFiles(logger *slog.Logger, site []playbook.SiteFile, policy, config string) {
+	for _, sf := range site {
+		level, msg := siteFileNote(sf, policy, config)
+		holds := sf.Kind
+		if sf.What != "" {
+			holds = sf.What
+		}
+		logger.Log(context.Background(), level, msg, "file", sf.Path, "holds", holds)
+	}
+}
+
+// siteFileNote is what start-up (and a reload) logs about a site file found under the
 // playbook paths (playbook.SiteKind): INFO when it is the file in effect
 // (--playbooks . at a project's top), else WARN, because a policy or
 // configuration put beside the playbooks is read by nobody there: before

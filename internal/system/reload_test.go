@@ -225,3 +225,40 @@ func (l *logBuf) String() string {
 	defer l.mu.Unlock()
 	return l.buf.String()
 }
+
+// A reload says which files under the playbook paths it skipped, as
+// start-up does (siteFileNote, at the same level): a team that adds a
+// Compose file or a policy.yaml beside the playbooks and reloads learns
+// that it is not a playbook, and that the policy there is not the one in
+// effect. The reload logged nothing of them.
+func TestReloadLogsSkippedFiles(t *testing.T) {
+	f := newReloadFixture(t)
+	var logs logBuf
+	f.src.logger = slog.New(slog.NewTextHandler(&logs, nil))
+	compose, err := os.ReadFile(filepath.Join("..", "playbook", "testdata", "other", "compose-secrets.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writePlaybook(t, f.dir, "compose.yaml", string(compose))
+	writePlaybook(t, f.dir, "policy.yaml", "{}\n")
+	if w := f.call("POST", "/v1/playbooks/reload"); w.Code != http.StatusOK {
+		t.Fatalf("reload: status %d, body %s", w.Code, w.Body)
+	}
+	for _, want := range []string{
+		`level=INFO msg="playbooks: another tool's YAML, not a playbook, skipped" file=` + filepath.Join(f.dir, "compose.yaml") + ` holds="a Compose file"`,
+		`level=WARN msg="playbooks: a policy file under the playbook paths is not a playbook, skipped; the guardrails are the file the workers name by --policy / RIPOSTE_POLICY, this one only if they name it" file=` + filepath.Join(f.dir, "policy.yaml") + ` holds=policy`,
+	} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("reload log does not say\n%s\nlog:\n%s", want, logs.String())
+		}
+	}
+	// The policy in effect (riposte dev --playbooks . --policy policy.yaml)
+	// is said at INFO, as at start-up.
+	f.src.policy = filepath.Join(f.dir, "policy.yaml")
+	if w := f.call("POST", "/v1/playbooks/reload"); w.Code != http.StatusOK {
+		t.Fatalf("reload: status %d, body %s", w.Code, w.Body)
+	}
+	if want := `level=INFO msg="playbooks: not a playbook, skipped (it is the policy in effect)" file=` + filepath.Join(f.dir, "policy.yaml"); !strings.Contains(logs.String(), want) {
+		t.Errorf("reload log does not say\n%s\nlog:\n%s", want, logs.String())
+	}
+}
