@@ -10,6 +10,7 @@ import (
 
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -27,6 +28,24 @@ type reopenedGateClient struct {
 	client.Client // nil: only the methods below are used
 	mu            sync.Mutex
 	updates       []client.UpdateWorkflowOptions
+	// resetFrom, when set, is the run a Temporal reset started run-B
+	// from (run-B's history holds the reset's record); else run-B
+	// continues run-A as new (a reopened finding: no reset record).
+	resetFrom string
+}
+
+func (c *reopenedGateClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
+	if runID != "run-B" {
+		return &sliceHistory{}
+	}
+	started := &historypb.HistoryEvent{EventId: 1, EventType: enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
+			ContinuedExecutionRunId: "run-A"}}}
+	if c.resetFrom != "" {
+		started.GetWorkflowExecutionStartedEventAttributes().ContinuedExecutionRunId = ""
+		return &sliceHistory{events: []*historypb.HistoryEvent{started, resetRecord(5, c.resetFrom, "run-B", "operator reset")}}
+	}
+	return &sliceHistory{events: []*historypb.HistoryEvent{started}}
 }
 
 func (c *reopenedGateClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
@@ -87,5 +106,29 @@ func TestAPIDecisionForAnEndedRunDoesNotCountInItsSuccessor(t *testing.T) {
 	}
 	if len(c.updates) != 1 || c.updates[0].RunID != "run-B" || c.updates[0].Args[0].(workflows.Decision).RunID != "run-B" {
 		t.Fatalf("updates: %+v", c.updates)
+	}
+}
+
+// TestAPIDecisionForAResetRunGoesToTheRunThatCarriesItOn: a Temporal reset
+// (the UI's Reset) ended run-A and started run-B from it, which carries on
+// run-A's gates: a decision the approver made on run-A's gate is for the
+// same gate, and goes to run-B, sealed for it.
+func TestAPIDecisionForAResetRunGoesToTheRunThatCarriesItOn(t *testing.T) {
+	srv, toks, _ := identityServer(t, &fakeStarter{})
+	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("api test decision key, 32 bytes!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &reopenedGateClient{resetFrom: "run-A"}
+	srv.Approvals = &approvals.Service{Client: c, Namespace: "default", Keys: keys, UpdateTimeout: time.Minute,
+		SealsRun: func(context.Context) bool { return true }}
+	r := httptest.NewRequest("POST", "/v1/runs/w1/approvals", strings.NewReader(`{"step":"isolate","decision":"approve","run_id":"run-A"}`))
+	r.Header.Set("Authorization", "Bearer "+toks["approver"])
+	r.Header.Set("Content-Type", "application/json")
+	if got := serve(srv.Handler(), r); got.code != 200 {
+		t.Fatalf("approval for run-A, reset into run-B: status %d %s; want it delivered to run-B", got.code, got.body)
+	}
+	if len(c.updates) != 1 || c.updates[0].RunID != "run-B" || c.updates[0].Args[0].(workflows.Decision).RunID != "run-B" {
+		t.Fatalf("updates: %+v; want one, to run-B, sealed for run-B", c.updates)
 	}
 }
