@@ -3,6 +3,7 @@ package intake
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 
 	"github.com/riposte-dev/riposte/internal/mdtext"
@@ -138,11 +139,20 @@ func (b *builder) array(depth int) ([]any, error) {
 	return a, nil
 }
 
-// number converts a JSON number like numberValue, or fails.
+// maxNumberEcho is how much of a number out of range its error quotes.
+const maxNumberEcho = 40
+
+// number converts a JSON number like numberValue, or fails. A number
+// longer than maxNumberEcho is quoted cut, marked so and with its length:
+// cut bare, 10**400 would read as 1e39, in range.
 func (b *builder) number(n json.Number) (any, error) {
 	v, ok := numberValue(n)
 	if !ok {
-		return nil, b.fail(ErrMalformed, "number %s is out of range", mdtext.Clip(string(n), 40))
+		quoted := string(n)
+		if len(quoted) > maxNumberEcho {
+			quoted = fmt.Sprintf("%s… (%d characters)", mdtext.Clip(quoted, maxNumberEcho), len(n))
+		}
+		return nil, b.fail(ErrMalformed, "number %s is out of range", quoted)
 	}
 	return v, nil
 }
