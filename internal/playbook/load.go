@@ -69,7 +69,10 @@ func Files(paths []string) ([]string, error) {
 // commands both expand their arguments this way.
 func WalkFiles(paths []string, match func(path string) bool, named func(path string) ([]string, error)) ([]string, error) {
 	var out []string
-	var seen safefile.Distinct
+	// seen: the files kept; dirs: the directories walked, each once
+	// (a symlink to a directory walked already, its parent or the root,
+	// is not walked again: the walk ends, whatever loops the links make).
+	var seen, dirs safefile.Distinct
 	add := func(p string) {
 		// One file named two ways ("pb" walked and "./pb/a.yaml" named,
 		// an absolute path, a symlink or hard link to it, a directory
@@ -94,31 +97,53 @@ func WalkFiles(paths []string, match func(path string) bool, named func(path str
 			}
 			continue
 		}
-		root := p
-		if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-			// A symlink to a directory: filepath.WalkDir walks a root
-			// that is a symlink only when it ends in a separator (it
-			// would give the link alone, and no playbook was found).
-			root = p + string(filepath.Separator)
-		}
-		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if d.IsDir() && path != root && strings.HasPrefix(d.Name(), ".") {
-				return filepath.SkipDir
-			}
-			if !d.IsDir() && match(path) {
-				add(path)
-			}
-			return nil
-		})
-		if err != nil {
+		if err := walkDir(p, &dirs, match, add); err != nil {
 			return nil, fmt.Errorf("walking %s: %w", p, err)
 		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+// walkDir walks the directory p for the files match accepts, hidden
+// directories skipped, following symlinks to directories (a Kubernetes
+// ConfigMap volume's subdirectory is one: team-a -> ..data/team-a) unless
+// their name is hidden (..data) or dirs holds the directory already.
+func walkDir(p string, dirs *safefile.Distinct, match func(string) bool, add func(string)) error {
+	root := p
+	if li, err := os.Lstat(p); err == nil && li.Mode()&fs.ModeSymlink != 0 {
+		// A symlink to a directory: filepath.WalkDir walks a root that
+		// is a symlink only when it ends in a separator (it would give
+		// the link alone, and no playbook was found).
+		root = p + string(filepath.Separator)
+	}
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		hidden := path != root && strings.HasPrefix(d.Name(), ".")
+		if d.IsDir() {
+			if hidden || !dirs.Add(path) {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 {
+			// A link that does not resolve (dangling, a loop) is taken
+			// as a file: one named like a playbook is read, and reading
+			// it says why it cannot be.
+			if st, err := os.Stat(path); err == nil && st.IsDir() {
+				if hidden {
+					return nil
+				}
+				return walkDir(path, dirs, match, add)
+			}
+		}
+		if match(path) {
+			add(path)
+		}
+		return nil
+	})
 }
 
 // LoadFile parses and compiles one playbook file.
