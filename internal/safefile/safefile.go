@@ -157,7 +157,7 @@ const (
 // read opens path, checks the opened file (regular, within limit, and
 // for kind not readable or not writable by every user) and reads it.
 func read(path string, limit int64, kind readKind) ([]byte, error) {
-	f, err := os.Open(path)
+	f, err := os.OpenFile(path, openFlags, 0)
 	if err != nil {
 		// The path may be the secret itself, pasted where its file's
 		// path belongs: the error names the file without printing it.
