@@ -26,7 +26,9 @@ type DecisionRequest struct {
 	// RunID, when given, is the run whose gate the decision is for (the
 	// run_id GET /v1/approvals lists it under): the decision is refused
 	// (409) unless that run is the one running under the workflow id, so
-	// it never counts in the run of a finding reopened since.
+	// it never counts in the run of a finding reopened since, or a
+	// Temporal reset's run that carries the gate on (opened before its
+	// reset point).
 	RunID string `json:"run_id,omitempty"`
 }
 

@@ -14,6 +14,7 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/signing"
@@ -42,8 +43,14 @@ func (c *reopenedGateClient) GetWorkflowHistory(_ context.Context, _, runID stri
 		Attributes: &historypb.HistoryEvent_WorkflowExecutionStartedEventAttributes{WorkflowExecutionStartedEventAttributes: &historypb.WorkflowExecutionStartedEventAttributes{
 			ContinuedExecutionRunId: "run-A"}}}
 	if c.resetFrom != "" {
+		// Reset after the gate opened: run-B's history holds its
+		// request (copied from run-A's) before the reset's record.
 		started.GetWorkflowExecutionStartedEventAttributes().ContinuedExecutionRunId = ""
-		return &sliceHistory{events: []*historypb.HistoryEvent{started, resetRecord(5, c.resetFrom, "run-B", "operator reset")}}
+		in, _ := converter.GetDefaultDataConverter().ToPayloads(workflows.GateRequest{WorkflowID: "w1", RunID: c.resetFrom, GateID: "isolate", StepID: "isolate"})
+		open := &historypb.HistoryEvent{EventId: 3, EventType: enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+			Attributes: &historypb.HistoryEvent_ActivityTaskScheduledEventAttributes{ActivityTaskScheduledEventAttributes: &historypb.ActivityTaskScheduledEventAttributes{
+				ActivityType: &commonpb.ActivityType{Name: workflows.ActivityOpenGate}, Input: in}}}
+		return &sliceHistory{events: []*historypb.HistoryEvent{started, open, resetRecord(5, c.resetFrom, "run-B", "operator reset")}}
 	}
 	return &sliceHistory{events: []*historypb.HistoryEvent{started}}
 }
@@ -111,8 +118,9 @@ func TestAPIDecisionForAnEndedRunDoesNotCountInItsSuccessor(t *testing.T) {
 
 // TestAPIDecisionForAResetRunGoesToTheRunThatCarriesItOn: a Temporal reset
 // (the UI's Reset) ended run-A and started run-B from it, which carries on
-// run-A's gates: a decision the approver made on run-A's gate is for the
-// same gate, and goes to run-B, sealed for it.
+// run-A's gates (opened before the reset point): a decision the approver
+// made on run-A's gate is for the same gate, and goes to run-B, sealed for
+// it.
 func TestAPIDecisionForAResetRunGoesToTheRunThatCarriesItOn(t *testing.T) {
 	srv, toks, _ := identityServer(t, &fakeStarter{})
 	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("api test decision key, 32 bytes!")})

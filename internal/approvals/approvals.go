@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/riposte-dev/riposte/internal/endedruns"
@@ -55,6 +56,10 @@ type Service struct {
 	// does not count in a later run of that id. Nil or false: sealed
 	// without it, since a worker of an earlier release would refuse it.
 	SealsRun func(ctx context.Context) bool
+	// DataConverter decodes the approval requests of a reset's run (the
+	// client's, with the payload codec), to tell whether it carries on
+	// the gate a decision was given on; nil: Temporal's default.
+	DataConverter converter.DataConverter
 }
 
 // Decide delivers one decision to a run. It returns the gate's state after
@@ -211,9 +216,25 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 			// starts a new run that carries on the gates and Slack
 			// messages of the run it was reset from: a click on them
 			// decides for the run that carries them on.
-			carried, rerr := resetFrom(ctx, s.Client, workflowID, runID, want)
+			// Only what the run did before the reset point is carried
+			// on: reset to before the gate opened (or its message was
+			// posted), the new run opens it, and posts its request,
+			// anew, possibly for other targets, and the decision given
+			// on the old one is not for it.
+			point, reset, rerr := resetFrom(ctx, s.Client, workflowID, runID, want)
+			carried := false
+			if rerr == nil && reset {
+				carried, rerr = carriesOn(ctx, s.Client, s.DataConverter, workflowID, runID, point, d)
+			}
 			if rerr != nil {
 				return d, "", fmt.Errorf("delivering decision to %s: %w", workflowID, rerr)
+			}
+			if reset && !carried {
+				what := "its gate on step " + d.GateID + " was opened"
+				if d.MessageTS != "" {
+					what = "the message clicked was posted"
+				}
+				return d, "", fmt.Errorf("%w: run %s of %s, which the decision is for, was reset to a point before %s: run %s, the reset's, opens the gate and asks again: look at its gates (riposte approvals) and decide on them", ErrRefused, want, workflowID, what, runID)
 			}
 			if carried {
 				want = runID
@@ -238,20 +259,70 @@ const maxResetChain = 16
 
 // resetFrom reports whether run runID of workflowID was started by a reset
 // of run base, directly or through resets of resets (each run's reset
-// record names the run it was reset from: endedruns.ResetRecord). A run
-// started otherwise (a reopened finding's, continued as new) was not.
-func resetFrom(ctx context.Context, c client.Client, workflowID, runID, base string) (bool, error) {
+// record names the run it was reset from: endedruns.ResetRecord), and
+// then point: runID's events before it are copies of base's (the
+// earliest reset point of the chain; the events keep their ids when a
+// reset copies them). A run started otherwise (a reopened finding's,
+// continued as new) was not.
+func resetFrom(ctx context.Context, c client.Client, workflowID, runID, base string) (int64, bool, error) {
+	var point int64
 	for range maxResetChain {
 		r, err := endedruns.ResetRecord(ctx, c, workflowID, runID)
 		if err != nil || r == nil {
-			return false, err
+			return 0, false, err
+		}
+		if point == 0 || r.EventID < point {
+			point = r.EventID
 		}
 		if r.BaseRunID == base {
-			return true, nil
+			return point, true, nil
 		}
 		runID = r.BaseRunID
 	}
-	return false, nil
+	return 0, false, nil
+}
+
+// carriesOn reports whether run runID of workflowID, whose events before
+// point are copies of the run a decision was given for (resetFrom),
+// carries on the gate it was given on: that run had opened the gate
+// (ActivityOpenGate scheduled with its request) before the point, and,
+// for a click on a Slack message (d.MessageTS), had posted that message
+// (the activity completed with it) before the point. Reading stops at
+// the point, or at the message.
+func carriesOn(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, point int64, d workflows.Decision) (bool, error) {
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	opens := map[int64]bool{} // the gate's ActivityOpenGate events
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return false, fmt.Errorf("reading run %s of %s for the gates it carries on: %w", runID, workflowID, err)
+		}
+		if e.GetEventId() >= point {
+			break
+		}
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == workflows.ActivityOpenGate {
+			var req workflows.GateRequest
+			if err := dc.FromPayloads(a.GetInput(), &req); err != nil {
+				return false, fmt.Errorf("reading an approval request of run %s of %s: %w", runID, workflowID, err)
+			}
+			if req.GateID == d.GateID || (req.GateID == "" && req.StepID == d.GateID) {
+				opens[e.GetEventId()] = true
+			}
+		}
+		if a := e.GetActivityTaskCompletedEventAttributes(); a != nil && d.MessageTS != "" && opens[a.GetScheduledEventId()] {
+			var opened workflows.GateOpened
+			if err := dc.FromPayloads(a.GetResult(), &opened); err != nil {
+				return false, fmt.Errorf("reading an approval request of run %s of %s: %w", runID, workflowID, err)
+			}
+			if opened.MessageTS == d.MessageTS {
+				return true, nil
+			}
+		}
+	}
+	return d.MessageTS == "" && len(opens) > 0, nil
 }
 
 // signal sends a sealed decision, saying whether the run is unknown or has

@@ -56,7 +56,7 @@ func TestResetFromFollowsResetsOfResets(t *testing.T) {
 		{"X", "A", false},
 		{"E", "A", false},
 	} {
-		got, err := resetFrom(t.Context(), c, "wf", tc.run, tc.base)
+		_, got, err := resetFrom(t.Context(), c, "wf", tc.run, tc.base)
 		if err != nil || got != tc.want {
 			t.Errorf("resetFrom(run %s, base %s) = %v, %v; want %v", tc.run, tc.base, got, err, tc.want)
 		}

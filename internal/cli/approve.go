@@ -102,7 +102,9 @@ riposte runs show RUN.
 --run-id names the run whose gate you looked at (the run_id of GET
 /v1/approvals): the decision is refused (409) when that run has ended and
 a reopened finding's new run waits under RUN instead. A run reset from it
-(the Temporal UI's Reset) carries on its gates: the decision goes there.`
+(the Temporal UI's Reset) carries on the gates it opened before the reset
+point: the decision goes there; one reset to before the gate asks again,
+and the decision is refused (409).`
 
 func decideCommand(name string) command {
 	summary := "Approve a gated step"

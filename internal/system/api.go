@@ -239,7 +239,7 @@ func (s *System) startAPI(ctx context.Context, o Options, b *apiBuild) error {
 		UIURL:                  uiURL,
 		Logger:                 audit,
 		Reload:                 src.load,
-		Approvals:              &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential, SealsRun: sealsRun},
+		Approvals:              &approvals.Service{Client: s.Client, Namespace: s.Temporal.Namespace, Keys: s.DecisionKeys, SealsCredential: sealsCredential, SealsRun: sealsRun, DataConverter: s.dataConverter},
 		Public:                 map[string]http.Handler{},
 		Extra:                  map[string]http.Handler{},
 		RateLimit:              ao.RateLimit,

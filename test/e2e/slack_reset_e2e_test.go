@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,55 @@ func approveValue(fake *slackfake.Server) string {
 		}
 	}
 	return value
+}
+
+// TestDecisionForARunResetToBeforeItsGateIsRefused: an operator resets a
+// run waiting at a Slack gate to its first workflow task (the Temporal
+// UI's "Reset to first workflow task"), before the gate: the reset's run
+// runs its steps again, opens the gate again and posts its own request
+// (its targets may differ: its steps ran again). A decision given for the
+// first run's gate (the API's run_id, the CLI's --run-id, as GET
+// /v1/approvals listed it) is for a request the reset's run does not carry
+// on: it must be refused (409), not counted as a vote on the new request,
+// which nobody has looked at yet.
+func TestDecisionForARunResetToBeforeItsGateIsRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	wid := gatedSlackRun(ctx, t, h, fake, "slack-reset-before-gate-1", "gate", "e2e-gated")
+	first := h.waitOrState(wid).RunID
+	if _, err := fake.WaitCalls(ctx, "chat.postMessage", 1); err != nil {
+		t.Fatalf("the gate's message was not posted: %v", err)
+	}
+
+	c := h.sys.Client
+	resp, err := c.ResetWorkflowExecution(ctx, &workflowservice.ResetWorkflowExecutionRequest{
+		Namespace:                 h.sys.Temporal.Namespace,
+		WorkflowExecution:         &commonpb.WorkflowExecution{WorkflowId: wid, RunId: first},
+		Reason:                    "operator reset to the first workflow task",
+		WorkflowTaskFinishEventId: firstTaskDone(t, c, wid, first),
+		RequestId:                 fmt.Sprintf("reset-%d", time.Now().UnixNano()),
+	})
+	if err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	// The reset's run opens the gate again and posts its own request.
+	if _, err := fake.WaitCalls(ctx, "chat.postMessage", 2); err != nil {
+		t.Fatalf("the reset's run posted no request of its own: %v", err)
+	}
+	if d := h.waitStep(wid, "approve", "waiting_approval"); d.RunID != resp.GetRunId() {
+		t.Fatalf("run %s waits at the gate; want the reset's run %s", d.RunID, resp.GetRunId())
+	}
+
+	body := fmt.Sprintf(`{"step":"approve","decision":"approve","run_id":%q}`, first)
+	code, b := h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/approvals", h.tokenFor("URECORDER"), body)
+	if code != 409 {
+		t.Errorf("approve with run_id %s (reset to before its gate): %d %s; want 409", first, code, b)
+	}
+	if st := gateState(t, h, wid); st != "pending" {
+		t.Errorf("the reset run's gate is %q after a decision given for the first run's: want pending", st)
+	}
 }
