@@ -23,6 +23,8 @@ import (
 type resetRunClient struct {
 	client.Client
 	history *fakeHistory
+	// others holds the histories of other runs (runs B was reset from).
+	others  map[string]*fakeHistory
 	updates []client.UpdateWorkflowOptions
 }
 
@@ -33,6 +35,9 @@ func (c *resetRunClient) DescribeWorkflowExecution(_ context.Context, _, _ strin
 
 func (c *resetRunClient) GetWorkflowHistory(_ context.Context, _, runID string, _ bool, _ enumspb.HistoryEventFilterType) client.HistoryEventIterator {
 	if runID != "B" {
+		if h := c.others[runID]; h != nil {
+			return &eventIter{events: h.events}
+		}
 		return &eventIter{}
 	}
 	return &eventIter{events: c.history.events}
@@ -117,5 +122,43 @@ func TestDecisionOnAGateTheResetRunDidNotCarryOn(t *testing.T) {
 				t.Errorf("refusal %q does not say the run was reset", err)
 			}
 		})
+	}
+}
+
+// TestDecisionOnAGateAResetOfAResetDidNotCarryOn: run X was reset from A to
+// before A's gate, and opened the gate again (its own request and
+// message); B was reset from X after that. B carries on X's gate, not A's:
+// a decision given on A's gate is refused, one on X's goes to B. (B's
+// history holds X's request before B's reset point, but after X's.)
+func TestDecisionOnAGateAResetOfAResetDidNotCarryOn(t *testing.T) {
+	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("approvals decision key, 32 byte!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := &fakeHistory{t: t}
+	x.add(resetRecord(0, "A", "X"))
+	x.open("isolate", "CSECOPS", "1767323999.000100")
+	b := &fakeHistory{t: t}
+	b.add(resetRecord(0, "A", "X"))
+	b.open("isolate", "CSECOPS", "1767323999.000100")
+	b.add(resetRecord(0, "X", "B"))
+	for _, tc := range []struct {
+		run, ts string
+		carried bool
+	}{
+		{"A", "", false},
+		{"A", "1767323045.000200", false},
+		{"X", "", true},
+		{"X", "1767323999.000100", true},
+	} {
+		c := &resetRunClient{history: b, others: map[string]*fakeHistory{"X": x}}
+		s := &Service{Client: c, Namespace: "default", Keys: keys, SealsRun: func(context.Context) bool { return true }}
+		_, err := s.Decide(t.Context(), "wf", workflows.Decision{GateID: "isolate", Approve: true, User: "UAPPROVER", Via: workflows.ViaAPI, RunID: tc.run, MessageTS: tc.ts})
+		if !errors.Is(err, ErrRefused) {
+			t.Fatalf("Decide for run %s: %v; want a refusal", tc.run, err)
+		}
+		if got := len(c.updates) == 1; got != tc.carried {
+			t.Errorf("decision for run %s (message %q): delivered to B %v, want %v (%v)", tc.run, tc.ts, got, tc.carried, err)
+		}
 	}
 }
