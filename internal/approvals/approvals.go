@@ -135,8 +135,25 @@ func (s *Service) updateTimeout() time.Duration {
 // running anymore, use an existing Update, if it exists for the requested
 // ID"). ok is false when the run (runID, else the latest) still runs,
 // or Temporal knows no such Update on it (a new click on an ended run's
-// gate: seal's refusal stands).
+// gate: seal's refusal stands). A click on a message that a reset's run
+// carried on went to that run (seal), not to the run its buttons name:
+// when the latest run is another, that ended, it is asked too (an Update
+// of this id exists only on a run it was delivered to).
 func (s *Service) endedOutcome(ctx context.Context, workflowID, runID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
+	res, ok, err := s.endedOutcomeOf(ctx, workflowID, runID, d)
+	if ok || runID == "" {
+		return res, ok, err
+	}
+	desc, derr := s.Client.DescribeWorkflowExecution(ctx, workflowID, "")
+	if latest := desc.GetWorkflowExecutionInfo().GetExecution().GetRunId(); derr == nil && latest != "" && latest != runID {
+		return s.endedOutcomeOf(ctx, workflowID, latest, d)
+	}
+	return res, ok, err
+}
+
+// endedOutcomeOf is endedOutcome's answer of one run (runID, else the
+// latest).
+func (s *Service) endedOutcomeOf(ctx context.Context, workflowID, runID string, d workflows.Decision) (workflows.DecisionResult, bool, error) {
 	var res workflows.DecisionResult
 	// The run the click was on (its message's), else the latest: a
 	// finding reopened since has a new run, and the outcome is the old one's.

@@ -31,6 +31,28 @@ func TestSlackClickOnAResetRunsMessageDecidesForTheRunThatCarriesItOn(t *testing
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	wid := gatedSlackRun(ctx, t, h, fake, "slack-reset-gate-1", "gate", "e2e-gated")
+	value, ts, resp := resetAfterTheMessage(ctx, t, h, fake, wid)
+
+	// The approver clicks the message's button (naming the first run).
+	if _, err := fake.PushInteractive(slackfake.BlockActionPayloadWithValue("URECORDER", value, slackapp.ActionApprove, "CSECOPS", ts)); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.waitRun(wid, time.Minute); d.Status != "succeeded" || d.RunID != resp.GetRunId() {
+		t.Errorf("after the click on the carried-on message: run %s %s; want the reset's run %s approved and succeeded", d.RunID, d.Status, resp.GetRunId())
+	}
+	for _, e := range fake.Ephemerals() {
+		if e.Params["user"] == "URECORDER" && strings.Contains(e.Params["text"], "not recorded") {
+			t.Errorf("the approver was told: %q", e.Params["text"])
+		}
+	}
+}
+
+// resetAfterTheMessage resets the run of wid waiting at its Slack gate to
+// its last completed workflow task, after the gate's message was posted,
+// and waits until the reset's run waits at the gate: the message's
+// approve button value (naming the first run) and ts, and the reset.
+func resetAfterTheMessage(ctx context.Context, t *testing.T, h *devHarness, fake *slackfake.Server, wid string) (string, string, *workflowservice.ResetWorkflowExecutionResponse) {
+	t.Helper()
 
 	// The gate's message as posted: its approve button's value and ts.
 	var first, ts string
@@ -79,18 +101,7 @@ func TestSlackClickOnAResetRunsMessageDecidesForTheRunThatCarriesItOn(t *testing
 	}
 	h.waitStep(wid, "approve", "waiting_approval")
 
-	// The approver clicks the message's button (naming the first run).
-	if _, err := fake.PushInteractive(slackfake.BlockActionPayloadWithValue("URECORDER", value, slackapp.ActionApprove, "CSECOPS", ts)); err != nil {
-		t.Fatal(err)
-	}
-	if d := h.waitRun(wid, time.Minute); d.Status != "succeeded" || d.RunID != resp.GetRunId() {
-		t.Errorf("after the click on the carried-on message: run %s %s; want the reset's run %s approved and succeeded", d.RunID, d.Status, resp.GetRunId())
-	}
-	for _, e := range fake.Ephemerals() {
-		if e.Params["user"] == "URECORDER" && strings.Contains(e.Params["text"], "not recorded") {
-			t.Errorf("the approver was told: %q", e.Params["text"])
-		}
-	}
+	return value, ts, resp
 }
 
 // approveValue is the value of the approve button of the last message
@@ -158,5 +169,42 @@ func TestDecisionForARunResetToBeforeItsGateIsRefused(t *testing.T) {
 	}
 	if st := gateState(t, h, wid); st != "pending" {
 		t.Errorf("the reset run's gate is %q after a decision given for the first run's: want pending", st)
+	}
+}
+
+// TestSlackResendOfAClickOnAResetRunsMessageAfterItEnded: the click on a
+// reset run's carried-on message (its buttons name the run reset from)
+// approved the gate in the reset's run, which then ended; Slack, which did
+// not see the ack, sends the click again, to another replica. That is the
+// click already recorded, in the run that carries the message on: its
+// author must not be told it was "not recorded" because the run the
+// buttons name has ended (Temporal holds the Update's outcome on the
+// reset's run, not on the run its buttons name).
+func TestSlackResendOfAClickOnAResetRunsMessageAfterItEnded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the embedded Temporal server")
+	}
+	h, fake := slackDev(t, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	wid := gatedSlackRun(ctx, t, h, fake, "slack-reset-resend-1", "gate", "e2e-gated")
+	value, ts, resp := resetAfterTheMessage(ctx, t, h, fake, wid)
+
+	env, err := fake.PushInteractive(slackfake.BlockActionPayloadWithValue("URECORDER", value, slackapp.ActionApprove, "CSECOPS", ts))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.waitRun(wid, time.Minute); d.Status != "succeeded" || d.RunID != resp.GetRunId() {
+		t.Fatalf("after the click on the carried-on message: run %s %s; want the reset's run %s succeeded", d.RunID, d.Status, resp.GetRunId())
+	}
+	replicaB(ctx, t, h, fake)
+	if err := fake.Redeliver(env, "timeout"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	for _, e := range fake.Ephemerals() {
+		if e.Params["user"] == "URECORDER" && strings.Contains(e.Params["text"], "not recorded") {
+			t.Errorf("the person whose approval was recorded, and ran, was told after Slack resent the click: %q", e.Params["text"])
+		}
 	}
 }
