@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -128,6 +129,12 @@ func (r *run) continueReopened(ctx workflow.Context) error {
 	next.ReopenedFrom = r.info.WorkflowExecution.RunID
 	next.Inherited = nil
 	for _, h := range r.holds {
+		if h.ReleasedAt != nil && h.Error != "" {
+			if ih, ok := r.handOverFailedRelease(ctx, h); ok {
+				next.Inherited = append(next.Inherited, ih)
+			}
+			continue
+		}
 		if h.ReleasedAt != nil || h.releasing {
 			continue
 		}
@@ -140,6 +147,54 @@ func (r *run) continueReopened(ctx workflow.Context) error {
 	}
 	note(ctx, fmt.Sprintf("continued as a new run for the reopened finding, with %d hold(s) handed over", len(next.Inherited)))
 	return workflow.NewContinueAsNewError(ctx, r.info.WorkflowType.Name, next)
+}
+
+// changeReopenFailedRelease: a withdrawn run continuing for its reopened
+// finding hands over a hold whose release failed (InheritedHold
+// ReleaseFailedAt): the run it continues as lists it and its rollback
+// undoes it. Before, only the holds not released were handed over: the
+// containment whose undo the vendor refused stayed in place with no run
+// listing it, and the rollback of the finding (the API plans the latest
+// run) left it. Asked only when such a hold has a target to hand over.
+const changeReopenFailedRelease = "reopen-failed-release"
+
+// handOverFailedRelease is h, whose release failed, as the run it
+// continues as inherits it: the targets whose undo failed (FailedTargets),
+// save those acted on since and so no longer this run's to undo: by a
+// later step of the run (actedOnSince, as InheritedUndoCallsOf leaves
+// them out), by the run's withdrawal (on_withdraw: rollback), or by a
+// rollback whose mark the run took after the release failed (it planned
+// the hold, and a retry of it would undo it a second time).
+func (r *run) handOverFailedRelease(ctx workflow.Context, h *Hold) (InheritedHold, bool) {
+	if h.Undo == "" || (r.rolledBack != nil && !r.rolledBack.At.Before(*h.ReleasedAt)) {
+		return InheritedHold{}, false
+	}
+	steps := r.snapshot()
+	var failed []map[string]any
+	for _, p := range h.FailedTargets {
+		if actedOnSince(steps, h.Undo, p, *h.ReleasedAt, r.in.Catalog) || r.withdrawalUndid(h, p) {
+			continue
+		}
+		failed = append(failed, p)
+	}
+	if len(failed) == 0 || workflow.GetVersion(ctx, changeReopenFailedRelease, workflow.DefaultVersion, 1) < 1 {
+		return InheritedHold{}, false
+	}
+	at := *h.ReleasedAt
+	return InheritedHold{Step: strings.TrimPrefix(h.Step, InheritedPrefix), Undo: h.Undo, Until: h.Until, Extensions: h.Extensions,
+		ReleaseFailedAt: &at, ReleaseError: h.Error, FailedTargets: failed}, true
+}
+
+// withdrawalUndid reports whether the run's withdrawal undid target p of
+// hold h (on_withdraw: rollback, an undo call of its step that
+// succeeded).
+func (r *run) withdrawalUndid(h *Hold, p map[string]any) bool {
+	if r.withdrawal == nil {
+		return false
+	}
+	return slices.ContainsFunc(r.withdrawal.RolledBack, func(u UndoResult) bool {
+		return u.Step == h.Step && u.Undo == h.Undo && u.Status == playbook.StatusSucceeded && sameTargetBy(targetKeys, p, u.Params)
+	})
 }
 
 // takeOverInherited starts a run that continues a withdrawn one (Input
@@ -156,13 +211,22 @@ func (r *run) takeOverInherited(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Warn("cannot update RunStatus", "error", err)
 	}
 	for _, ih := range r.input.Inherited {
+		if ih.ReleaseFailedAt != nil && ih.Undo != "" && len(ih.FailedTargets) > 0 {
+			// Its release failed in the run this one continues: nothing
+			// releases it again, and this run's rollback undoes it.
+			at := *ih.ReleaseFailedAt
+			r.holds = append(r.holds, &Hold{Step: InheritedPrefix + ih.Step, Undo: ih.Undo, Until: ih.Until, Extensions: ih.Extensions,
+				ReleasedAt: &at, Error: ih.ReleaseError, FailedTargets: ih.FailedTargets, InheritedFrom: r.input.ReopenedFrom,
+				params: ih.FailedTargets, releasing: true})
+			continue
+		}
 		if ih.Undo == "" || len(ih.Targets) == 0 {
 			continue
 		}
 		r.holds = append(r.holds, &Hold{Step: InheritedPrefix + ih.Step, Undo: ih.Undo, Until: ih.Until,
 			Extensions: ih.Extensions, InheritedFrom: r.input.ReopenedFrom, params: ih.Targets})
 	}
-	if len(r.holds) > 0 {
+	if r.nextHold() != nil {
 		r.watchHolds(ctx)
 	}
 }

@@ -108,6 +108,16 @@ type InheritedHold struct {
 	Until      time.Time        `json:"until"`
 	Extensions []string         `json:"extensions,omitempty"`
 	Targets    []map[string]any `json:"targets"`
+	// ReleaseFailedAt, ReleaseError and FailedTargets hand over a hold
+	// whose release failed in the run that hands it over
+	// (changeReopenFailedRelease): no run releases it again, and the
+	// rollback of the run it continues as undoes FailedTargets, the
+	// targets whose undo failed. Targets is then empty, so that a worker
+	// of an earlier release skips it (as it was dropped before) rather
+	// than release it as a hold still held.
+	ReleaseFailedAt *time.Time       `json:"release_failed_at,omitempty"`
+	ReleaseError    string           `json:"release_error,omitempty"`
+	FailedTargets   []map[string]any `json:"failed_targets,omitempty"`
 }
 
 // PlaybookRef is a playbook version: its name, version and digest (the
