@@ -850,7 +850,7 @@ func TestAPIMalformedControlBodies(t *testing.T) {
 		{"rollback with the unbound shared token", "/v1/runs/x/rollback", `{}`, problem.Problem{Title: "Token bound to no person", Status: 403,
 			Detail: "the shared API token is bound to no identity, so it cannot decide: start riposte with RIPOSTE_USER=<your Slack user id> to bind it, or use a personal token (riposte tokens create --user U… --scope approve,operate)"}},
 		{"rollback unknown field", "/v1/runs/x/rollback", `{"usr":"a"}`, problem.Problem{Title: "Malformed request", Status: 400,
-			Detail: `body must be {"user": "..."}: json: unknown field "usr"`}},
+			Detail: `body must be {"user": "...", "run_id": "..."}: json: unknown field "usr"`}},
 		{"extend bad duration", "/v1/runs/x/extend", `{"step":"s","by":"forever","user":"u"}`, problem.Problem{Title: "Malformed request", Status: 400,
 			Detail: `by: "forever" is not a duration; use e.g. 30m, 4h or 2d (at most 365d)`}},
 		{"extend all given, bad duration", "/v1/runs/x/extend", `{"step":"block","by":"4x","user":"U1"}`, problem.Problem{Title: "Malformed request", Status: 400,

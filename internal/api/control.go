@@ -150,6 +150,11 @@ func repeatedKey(body []byte) error {
 type RollbackRequest struct {
 	// User, when given, must be the authenticated identity.
 	User string `json:"user,omitempty"`
+	// RunID, when given, names the run to roll back: the latest run
+	// (the default), or an earlier one that a reset of another run
+	// terminated (RunDetail.TerminatedByReset): nothing releases its
+	// holds, and the rollback of the workflow is the latest run's.
+	RunID string `json:"run_id,omitempty"`
 }
 
 // RollbackResponse says which rollback workflow runs and what it undoes.
@@ -185,6 +190,11 @@ type InheritedHoldLeft struct {
 	// record names no targets (recorded before holds named them). Until
 	// is then no release time. Empty for a hold left to its release.
 	NotReleased string `json:"not_released,omitempty"`
+	// CarriedBy, of a run a reset of another run terminated, is the run
+	// a reset of the run the hold was inherited from started (that run's
+	// reset_to): it took the hold on from that run's history, and
+	// releases or rolls it back; this rollback leaves it.
+	CarriedBy string `json:"carried_by,omitempty"`
 }
 
 // noTargetsByHand ends the NotReleased of an inherited hold that names no
@@ -265,8 +275,12 @@ func runEnded(d *RunDetail) bool {
 // it inherited ("" when nothing): a 409 must not read as "nothing is
 // contained".
 func inheritedLeftNote(left []InheritedHoldLeft) string {
-	var held, stuck []string
+	var held, stuck, carried []string
 	for _, h := range left {
+		if h.CarriedBy != "" {
+			carried = append(carried, fmt.Sprintf("%s (from run %s) is run %s's, the reset of run %s", h.Step, h.InheritedFrom, h.CarriedBy, h.InheritedFrom))
+			continue
+		}
 		if h.NotReleased != "" {
 			stuck = append(stuck, fmt.Sprintf("%s (from run %s): %s", h.Step, h.InheritedFrom, h.NotReleased))
 			continue
@@ -281,12 +295,15 @@ func inheritedLeftNote(left []InheritedHoldLeft) string {
 	if len(stuck) > 0 {
 		note += "; containment the run inherited from the withdrawn run it continues stays in place, released by nothing: " + strings.Join(stuck, "; ")
 	}
+	if len(carried) > 0 {
+		note += "; containment the run inherited from the withdrawn run it continues was taken on by that run's reset, whose rollback undoes it: " + strings.Join(carried, "; ")
+	}
 	return note
 }
 
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	var req RollbackRequest
-	if !decodeBody(w, r, &req, `{"user": "..."}`) {
+	if !decodeBody(w, r, &req, `{"user": "...", "run_id": "..."}`) {
 		return
 	}
 	user, ok := s.actor(w, r, req.User)
@@ -297,9 +314,18 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	d, err := s.Run(ctx, id, "")
+	d, err := s.Run(ctx, id, req.RunID)
 	if errors.Is(err, errNotFound) {
-		problem.Respond(w, http.StatusNotFound, "Run not found", fmt.Sprintf("no run with workflow id %q", id))
+		detail := fmt.Sprintf("no run with workflow id %q", id)
+		if req.RunID != "" {
+			detail = fmt.Sprintf("no run %q under workflow id %q (run_id; without it, the latest run)", req.RunID, id)
+		}
+		problem.Respond(w, http.StatusNotFound, "Run not found", detail)
+		return
+	}
+	var ia *serviceerror.InvalidArgument
+	if req.RunID != "" && errors.As(err, &ia) {
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", fmt.Sprintf("run_id %q is not a run id of Temporal's (a UUID, as riposte runs show prints it): %v", req.RunID, ia.Error()))
 		return
 	}
 	if err != nil {
@@ -310,8 +336,21 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		problem.Respond(w, http.StatusInternalServerError, "Rollback unavailable", "the server has no action catalog")
 		return
 	}
+	var carried []InheritedHoldLeft
+	if req.RunID != "" {
+		if refusal := s.earlierRunRefusal(ctx, id, d); refusal != "" {
+			problem.Respond(w, http.StatusConflict, "Not this run's rollback", refusal)
+			return
+		}
+		if d.TerminatedByReset != "" {
+			if carried, err = s.carriedByReset(ctx, d); err != nil {
+				respondTemporal(w, "Cannot read the runs the run inherited from", err)
+				return
+			}
+		}
+	}
 	undo, refusal := rollbackPlan(d, s.Catalog)
-	inherited := inheritedHoldsLeft(d)
+	inherited := append(inheritedHoldsLeft(d), carried...)
 	if refusal != "" {
 		problem.Respond(w, http.StatusConflict, "Nothing to roll back", refusal+inheritedLeftNote(inherited))
 		return
@@ -466,6 +505,59 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, resp)
+}
+
+// earlierRunRefusal says why the rollback cannot name run d of id (asked
+// with run_id), "" when it can: the latest run, or one a reset of
+// another run terminated (d.TerminatedByReset), whose holds nothing
+// releases. Any other earlier run continued as a new run (which took its
+// holds over) or ended before the latest run began: the rollback of the
+// workflow is the latest run's.
+func (s *Server) earlierRunRefusal(ctx context.Context, id string, d *RunDetail) string {
+	if d.ClosedAt == nil || d.TerminatedByReset != "" {
+		return "" // the running run is the latest
+	}
+	latest, err := s.Temporal.DescribeWorkflowExecution(ctx, id, "")
+	if err == nil && latest.GetWorkflowExecutionInfo().GetExecution().GetRunId() == d.RunID {
+		return ""
+	}
+	if d.ContinuedAs != "" {
+		return fmt.Sprintf("run %s of %s continued as run %s (its finding was reopened), which took its holds over: riposte rollback %s rolls back the latest run", d.RunID, id, d.ContinuedAs, id)
+	}
+	return fmt.Sprintf("run %s of %s is not its latest run, and no reset of another run terminated it (run_id names the latest run, or one such a reset left holding): riposte rollback %s rolls back the latest run", d.RunID, id, id)
+}
+
+// carriedByReset takes out of run d's holds those it inherited from a run
+// that was reset since (its reset_to: Describe's ResetRunId): the reset's
+// run carries that run's holds on from its history (priorcall.go), and
+// undoing them here would lift its containment behind its back. They are
+// returned as left in place, with the run that carries them.
+func (s *Server) carriedByReset(ctx context.Context, d *RunDetail) ([]InheritedHoldLeft, error) {
+	resetTo := map[string]string{}
+	var out []InheritedHoldLeft
+	var kept []workflows.Hold
+	for _, h := range d.Holds {
+		if h.InheritedFrom == "" || h.ReleasedAt != nil {
+			kept = append(kept, h)
+			continue
+		}
+		to, ok := resetTo[h.InheritedFrom]
+		if !ok {
+			desc, err := s.Temporal.DescribeWorkflowExecution(ctx, d.WorkflowID, h.InheritedFrom)
+			if err != nil {
+				return nil, fmt.Errorf("reading run %s, which run %s inherited %s from: %w", h.InheritedFrom, d.RunID, h.Step, err)
+			}
+			to = desc.GetWorkflowExtendedInfo().GetResetRunId()
+			resetTo[h.InheritedFrom] = to
+		}
+		if to == "" {
+			kept = append(kept, h)
+			continue
+		}
+		out = append(out, InheritedHoldLeft{Step: h.Step, InheritedFrom: h.InheritedFrom, Undo: h.Undo, Targets: h.Targets, Until: h.Until, CarriedBy: to})
+	}
+	d.Holds = kept
+	return out, nil
 }
 
 // rollbackMarkDelay is how long the rollback of a withdrawn run that still

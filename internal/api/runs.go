@@ -110,6 +110,13 @@ type RunDetail struct {
 	// ContinuedAs is set on that withdrawn run: the run it continued as.
 	ReopenedFrom string `json:"reopened_from,omitempty"`
 	ContinuedAs  string `json:"continued_as,omitempty"`
+	// TerminatedByReset is set on a run that a reset of another run of
+	// its workflow terminated (the Temporal UI's Reset of the withdrawn
+	// run it continues, say), which no reset carries on (no reset_to):
+	// the workflow's latest run, which the rollback of the workflow
+	// rolls back. Nothing releases this run's holds any more; riposte
+	// rollback ID --run-id RUN (run_id) undoes them.
+	TerminatedByReset string `json:"terminated_by_reset,omitempty"`
 }
 
 // ResetFrom is where a reset run was reset from (endedruns.Reset).
@@ -495,6 +502,9 @@ func (s *Server) Run(ctx context.Context, workflowID, runID string) (*RunDetail,
 	runID = d.RunID
 	closed := desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 	s.resets(ctx, d, desc.GetWorkflowExtendedInfo())
+	if d.ResetTo == "" && desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED {
+		d.TerminatedByReset = s.terminatedByReset(ctx, workflowID, runID)
+	}
 	if first := desc.GetWorkflowExecutionInfo().GetFirstRunId(); first != "" && first != runID {
 		d.ReopenedFrom, _ = endedruns.ContinuedFrom(ctx, s.Temporal, workflowID, runID)
 	}
@@ -586,6 +596,24 @@ func (s *Server) resets(ctx context.Context, d *RunDetail, ext *workflowpb.Workf
 	default:
 		d.ResetFrom = &ResetFrom{RunID: r.BaseRunID, EventID: r.EventID, Reason: r.Reason}
 	}
+}
+
+// terminatedByReset is, of run runID of workflowID that a reset
+// terminated and no reset was made from (its reset_to is empty), the
+// workflow's latest run: the reset of another run started it, or a later
+// one; "" for a run terminated otherwise, or when either cannot be read.
+func (s *Server) terminatedByReset(ctx context.Context, workflowID, runID string) string {
+	if by, err := endedruns.TerminatedByReset(ctx, s.Temporal, workflowID, runID); err != nil || !by {
+		return ""
+	}
+	latest, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")
+	if err != nil {
+		return ""
+	}
+	if r := latest.GetWorkflowExecutionInfo().GetExecution().GetRunId(); r != runID {
+		return r
+	}
+	return ""
 }
 
 // endedFindingTimeout bounds the finding query of an ended run: it needs a

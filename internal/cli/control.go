@@ -15,28 +15,35 @@ import (
 	"github.com/riposte-dev/riposte/workflows"
 )
 
-const rollbackUsage = `Usage: riposte rollback RUN [--as USER]
+const rollbackUsage = `Usage: riposte rollback RUN [--run-id R] [--as USER]
 
 Undoes a run's containment: the undo action of every succeeded contain step,
 newest first, as its own workflow (rollback:RUN) visible in the Temporal UI.
 A run that continues a withdrawn one (a reopened finding) leaves the holds
 it inherited to their release while it runs (printed as left in place);
 once it has ended without releasing them, or a release failed, the
-rollback undoes them too.`
+rollback undoes them too.
+
+The rollback is the latest run's under RUN. --run-id names an earlier run
+that a reset of another run terminated (riposte runs show RUN --run-id R
+says so: the Temporal UI's Reset of the withdrawn run it continues
+terminates it): nothing releases its holds, and it undoes them, less those
+it inherited from the run that was reset (the reset's run holds those).`
 
 func rollbackCommand() command {
 	return command{name: "rollback", summary: "Undo every containment of a run", usage: rollbackUsage,
 		run: func(ctx context.Context, args []string, s Streams) int {
 			fs, f, as := asUserFlags("rollback", rollbackUsage, s, "who asks for the rollback")
+			runID := fs.String("run-id", "", "the run to roll back: an earlier one a reset of another run terminated (default: the latest)")
 			pos, code, ok := parseArgs(fs, args)
 			if !ok {
 				return code
 			}
 			if len(pos) != 1 {
-				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN [--as USER]")
+				fmt.Fprintln(s.Err, "riposte rollback: usage: riposte rollback RUN [--run-id R] [--as USER]")
 				return 2
 			}
-			body, _ := json.Marshal(api.RollbackRequest{User: *as})
+			body, _ := json.Marshal(api.RollbackRequest{User: *as, RunID: *runID})
 			var resp api.RollbackResponse
 			if err := f.client().do(ctx, "POST", "/v1/runs/"+url.PathEscape(pos[0])+"/rollback", body, "application/json", &resp, nil); err != nil {
 				return fail(s, err)
@@ -58,9 +65,11 @@ func rollbackCommand() command {
 				}
 				fmt.Fprintf(s.Out, "  %s: %s (%s) %s\n", u.Step, u.Undo, undoes, summarize(u.Params, 120))
 			}
-			var due, stuck []api.InheritedHoldLeft
+			var due, stuck, carried []api.InheritedHoldLeft
 			for _, h := range resp.InheritedHoldsLeft {
-				if h.NotReleased != "" {
+				if h.CarriedBy != "" {
+					carried = append(carried, h)
+				} else if h.NotReleased != "" {
 					stuck = append(stuck, h)
 				} else {
 					due = append(due, h)
@@ -77,6 +86,12 @@ func rollbackCommand() command {
 				fmt.Fprintln(s.Out, "left in place, and nothing releases it (inherited from the withdrawn run this run continues; not undone by this rollback):")
 				for _, h := range stuck {
 					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s (%s): %s\n", h.Step, inheritedTargets(h), h.InheritedFrom, h.Undo, h.NotReleased)
+				}
+			}
+			if len(carried) > 0 {
+				fmt.Fprintln(s.Out, "left in place (inherited from a run that was reset since: the reset's run holds it, and its rollback undoes it):")
+				for _, h := range carried {
+					fmt.Fprintf(s.Out, "  %s: %s, inherited from run %s, held by run %s (%s)\n", h.Step, inheritedTargets(h), h.InheritedFrom, h.CarriedBy, h.Undo)
 				}
 			}
 			if resp.URL != "" {

@@ -274,6 +274,13 @@ func printRun(w io.Writer, d *api.RunDetail) {
 	if d.ResetTo != "" {
 		printLine(w, "  Reset into run %s (the latest run reset from this one: riposte runs show %s --run-id %s)\n", d.ResetTo, d.WorkflowID, d.ResetTo)
 	}
+	rollbackCmd := "riposte rollback " + d.WorkflowID
+	if d.TerminatedByReset != "" {
+		// The workflow's rollback is the latest run's.
+		rollbackCmd += " --run-id " + d.RunID
+		printLine(w, "  Terminated by a reset of another run of this workflow; the latest run (%s) carries none of this run's holds on, and %s rolls back that run, not this one (%s does)\n",
+			d.TerminatedByReset, "riposte rollback "+d.WorkflowID, rollbackCmd)
+	}
 	if d.RolledBackBy != "" || d.RollbackRun != "" {
 		at := ""
 		if d.RolledBackAt != nil {
@@ -283,8 +290,8 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		case d.RollbackStatus == workflows.RunRunning:
 			printLine(w, "  rollback:  by %s%s (%s), running\n", dash(d.RolledBackBy), at, d.RollbackRun)
 		case rollbackUnfinished(d.RollbackStatus):
-			printLine(w, "  rollback:  by %s%s (%s) %s: the containment it did not undo is still in place (riposte runs show %s says which; riposte rollback %s tries again)\n",
-				dash(d.RolledBackBy), at, d.RollbackRun, d.RollbackStatus, d.RollbackRun, d.WorkflowID)
+			printLine(w, "  rollback:  by %s%s (%s) %s: the containment it did not undo is still in place (riposte runs show %s says which; %s tries again)\n",
+				dash(d.RolledBackBy), at, d.RollbackRun, d.RollbackStatus, d.RollbackRun, rollbackCmd)
 		default:
 			printLine(w, "  rolled back: by %s%s (%s)\n", dash(d.RolledBackBy), at, d.RollbackRun)
 		}
@@ -300,8 +307,8 @@ func printRun(w io.Writer, d *api.RunDetail) {
 					why, _, _ = strings.Cut(strings.TrimPrefix(n, "not released: "), ";")
 				}
 			}
-			line = sprintLine("%s: not released (due at %s): %s; the containment stays in place (riposte rollback %s undoes it)",
-				h.Step, stamp(h.Until), why, d.WorkflowID)
+			line = sprintLine("%s: not released (due at %s): %s; the containment stays in place (%s undoes it)",
+				h.Step, stamp(h.Until), why, rollbackCmd)
 		}
 		printLine(w, "  hold:      %s\n", line)
 	}

@@ -116,6 +116,25 @@ func ResetRecord(ctx context.Context, c client.Client, workflowID, runID string)
 	return last, nil
 }
 
+// TerminatedByReset reports whether a reset terminated run runID of
+// workflowID (its close event is a termination by ResetterIdentity): the
+// reset of this run, or of another run of the workflow while this one ran
+// (Temporal terminates the current run); the run's describe tells which
+// (its ResetRunId is set only on a run a reset was made from).
+func TerminatedByReset(ctx context.Context, c client.Client, workflowID, runID string) (bool, error) {
+	it := c.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return false, fmt.Errorf("reading the end of run %s of %s: %w", runID, workflowID, err)
+		}
+		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
+			return a.GetIdentity() == ResetterIdentity, nil
+		}
+	}
+	return false, nil
+}
+
 // ContinuedFrom is the run that run runID of workflowID continues (its
 // start event's ContinuedExecutionRunId: a withdrawn run whose finding was
 // reopened, continued as new), "" for a run started otherwise.
