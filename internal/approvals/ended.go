@@ -47,6 +47,13 @@ type EndedGate struct {
 	// Ended is EndedTerminated, EndedTimedOut or EndedReset; EndedAt when.
 	Ended   string
 	EndedAt time.Time
+	// ResetOfAnother, with Ended EndedTerminated: a reset of another run
+	// of the workflow terminated the run (the Temporal UI's Reset of the
+	// withdrawn run it continues): no reset was made from this run, so
+	// nothing carries its messages or holds on, and the workflow's
+	// latest run is the reset's. Its rollback names the run (riposte
+	// rollback WORKFLOW_ID --run-id RUN_ID).
+	ResetOfAnother bool
 	// Run, when set, is a closed gate's message that followed its run
 	// (workflows.GateUpdate.Run): the state the run last sent it. Status
 	// holding: the message says the step's contain_for hold is released
@@ -120,7 +127,10 @@ type EndedRunsOptions struct {
 // place, and how to undo it (EndedGate.Run). Of a run a reset terminated, the
 // messages the reset's new run carries on (posted before the reset point)
 // are left alone; one it does not (a reset to before the gate: the new run
-// posts its own) is closed as replaced.
+// posts its own) is closed as replaced. A run terminated by the reset of
+// another run (the withdrawn run it continues), which no reset was made
+// from, is closed as a terminated run is (EndedGate.ResetOfAnother): the
+// reset's run carries none of its messages or holds on.
 func WatchEndedRuns(ctx context.Context, o EndedRunsOptions) {
 	if o.Client == nil || o.Closer == nil {
 		return
@@ -280,6 +290,17 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 	if holdingOnly {
 		gates = slices.DeleteFunc(gates, func(g EndedGate) bool { return !holdsContainment(g) })
 	}
+	resetOfAnother := false
+	if reset {
+		// Temporal terminates the running run whichever run is reset: a
+		// reset of another run (the withdrawn run this one continues)
+		// carries none of this run's messages or holds on. Only a run a
+		// reset was made from has its ResetRunId.
+		if reset, err = resetMadeFrom(ctx, w.o.Client, workflowID, runID); err != nil {
+			return err
+		}
+		resetOfAnother = !reset
+	}
 	if reset {
 		// The reset's new run carries on the messages posted before its
 		// reset point (its history holds them); one posted after it
@@ -308,7 +329,7 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 		if _, ok := w.closedMsgs[k]; ok {
 			continue
 		}
-		g.Ended, g.EndedAt = ended, at
+		g.Ended, g.EndedAt, g.ResetOfAnother = ended, at, resetOfAnother
 		cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := w.o.Closer.CloseEndedGate(cctx, g)
 		cancel()
@@ -336,6 +357,22 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 		w.closedMsgs[k] = at
 	}
 	return firstErr
+}
+
+// resetMadeFrom reports whether a reset was made from run runID of
+// workflowID (Describe's ResetRunId): a run a reset terminated that no
+// reset was made from was terminated by the reset of another run. A run
+// no longer found (past retention) is taken as reset from, as before.
+func resetMadeFrom(ctx context.Context, c client.Client, workflowID, runID string) (bool, error) {
+	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, runID)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return true, nil
+		}
+		return false, fmt.Errorf("reading whether run %s of %s was reset: %w", runID, workflowID, err)
+	}
+	return desc.GetWorkflowExtendedInfo().GetResetRunId() != "", nil
 }
 
 // holdsContainment reports whether g's message says its run holds the

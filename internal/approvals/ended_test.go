@@ -105,6 +105,10 @@ type fakeClient struct {
 	// described answers DescribeWorkflowExecution by workflow id (else
 	// not found): a run's rollback (rollback:ID).
 	described map[string]*workflowpb.WorkflowExecutionInfo
+	// resetTo answers DescribeWorkflowExecution of a run named by its
+	// id: its ResetRunId (the latest run a reset of it started; "" for a
+	// run no reset was made from).
+	resetTo map[string]string
 
 	mu      sync.Mutex
 	queries []string
@@ -131,9 +135,15 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
 }
 
-func (c *fakeClient) DescribeWorkflowExecution(_ context.Context, id, _ string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
+func (c *fakeClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if to, ok := c.resetTo[runID]; ok && runID != "" {
+		return &workflowservice.DescribeWorkflowExecutionResponse{
+			WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
+				Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED},
+			WorkflowExtendedInfo: &workflowpb.WorkflowExecutionExtendedInfo{ResetRunId: to}}, nil
+	}
 	if d, ok := c.described[id]; ok {
 		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: d}, nil
 	}
@@ -240,7 +250,7 @@ func TestEndedRunTimedOutAndResetSkip(t *testing.T) {
 	r := &fakeHistory{t: t}
 	r.open("g1", "CSECOPS", "111.1")
 	r.terminated("history-resetter")
-	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: r}
+	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: r, resetTo: map[string]string{"run-1": "run-2"}}
 	closer2 := &scriptedCloser{}
 	w2 := newEndedWatcher(EndedRunsOptions{Client: c2, Closer: closer2})
 	if err := w2.poll(t.Context()); err != nil {
@@ -318,7 +328,7 @@ func TestEndedRunResetBeforeGate(t *testing.T) {
 	// Reset to before the gate: the new run posted 222.2.
 	before := &fakeHistory{t: t}
 	before.open("g1", "CSECOPS", "222.2")
-	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: before}
+	c := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: before, resetTo: map[string]string{"run-1": "run-2"}}
 	closer := &scriptedCloser{}
 	w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
 	if err := w.poll(t.Context()); err != nil {
@@ -331,7 +341,7 @@ func TestEndedRunResetBeforeGate(t *testing.T) {
 	// Reset to after it: the new run's history carries 111.1 on.
 	after := &fakeHistory{t: t}
 	after.open("g1", "CSECOPS", "111.1")
-	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: after}
+	c2 := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: old, current: after, resetTo: map[string]string{"run-1": "run-2"}}
 	closer2 := &scriptedCloser{}
 	w2 := newEndedWatcher(EndedRunsOptions{Client: c2, Closer: closer2})
 	if err := w2.poll(t.Context()); err != nil {
@@ -339,6 +349,52 @@ func TestEndedRunResetBeforeGate(t *testing.T) {
 	}
 	if len(closer2.gates) != 0 {
 		t.Errorf("reset to after the gate: closed %+v, want none (the new run carries the message on)", closer2.gates)
+	}
+}
+
+// TestEndedRunTerminatedByResetOfAnotherRun: a withdrawn run A continued
+// as run B (a reopened finding); B opened a gate, whose message showed it
+// holding the step's block, and another gate still pending. An operator
+// reset the closed run A: Temporal terminated B (identity
+// history-resetter) and started run C from A's history, which carries
+// none of B's messages or holds. The watcher took B for carried on by the
+// reset: the holding message said "the run was reset" with no way to undo
+// the block, the pending one that a new request replaces it. B is no
+// reset's base (its ResetRunId is empty): its messages are closed as a
+// terminated run's, saying a reset of another run ended it, and the
+// holding one names the rollback of B (--run-id).
+func TestEndedRunTerminatedByResetOfAnotherRun(t *testing.T) {
+	now := time.Now()
+	b := &fakeHistory{t: t}
+	b.open("block", "CSECOPS", "111.1")
+	b.open("isolate", "CSECOPS", "222.2")
+	id := b.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+		Gate: workflows.Gate{ID: "block", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now},
+		Run:  &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: now.Add(time.Hour)}}})
+	b.completed(id, nil)
+	b.terminated("history-resetter")
+	// Run C, reset from A: A's history has none of B's messages.
+	c := &fakeHistory{t: t}
+	c.open("block", "CSECOPS", "999.9")
+	fc := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: b, current: c,
+		approvalState: workflows.GatePending, resetTo: map[string]string{"run-1": ""}}
+	closer := &scriptedCloser{}
+	w := newEndedWatcher(EndedRunsOptions{Client: fc, Closer: closer})
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]EndedGate{}
+	for _, g := range closer.gates {
+		got[g.MessageTS] = g
+	}
+	for _, ts := range []string{"111.1", "222.2"} {
+		g, ok := got[ts]
+		if !ok || g.Ended != EndedTerminated || !g.ResetOfAnother || g.RunID != "run-1" {
+			t.Errorf("message %s: closed %+v (ok %v); want closed as terminated by a reset of another run", ts, g, ok)
+		}
+	}
+	if g := got["111.1"]; !holdsContainment(g) {
+		t.Errorf("holding message: %+v; want it closed as holding, not released", g)
 	}
 }
 

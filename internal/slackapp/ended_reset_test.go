@@ -118,3 +118,36 @@ func TestEndedBlocksHoldingRolledBack(t *testing.T) {
 		}
 	}
 }
+
+// A run that a reset of another run terminated (the withdrawn run it
+// continues was reset) is no reset's base: nothing carries its messages
+// or holds on. Its holding message says how it ended and names the
+// rollback of this run (the workflow's rollback is the reset's run's);
+// a pending one is not said to be replaced by a new request.
+func TestEndedBlocksTerminatedByResetOfAnotherRun(t *testing.T) {
+	until := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	text := func(g approvals.EndedGate) string {
+		blocks, _, _ := EndedBlocks(g)
+		var text strings.Builder
+		for _, b := range blocks {
+			if s, ok := b.(*slack.SectionBlock); ok && s.Text != nil {
+				text.WriteString(s.Text.Text + "\n")
+			}
+		}
+		return text.String()
+	}
+	got := text(approvals.EndedGate{Ended: approvals.EndedTerminated, ResetOfAnother: true, WorkflowID: "pb:x.det-1.abc", RunID: "run-b", EndedAt: until.Add(-time.Hour),
+		Request: workflows.GateRequest{GateID: "block", StepID: "block", Action: "panos.block_ip"},
+		Gate:    workflows.Gate{ID: "block", State: workflows.GateApproved},
+		Run:     &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: until}}})
+	for _, want := range []string{"terminated by a reset of another run", "not released and stays in place", "`riposte rollback pb:x.det-1.abc --run-id run-b`"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("holding: %q, want %q", got, want)
+		}
+	}
+	got = text(approvals.EndedGate{Ended: approvals.EndedTerminated, ResetOfAnother: true, WorkflowID: "pb:x.det-1.abc", RunID: "run-b",
+		Request: workflows.GateRequest{GateID: "g1", StepID: "a", Action: "edr.contain_host"}})
+	if !strings.Contains(got, "terminated by a reset of another run") || strings.Contains(got, "replaces") {
+		t.Errorf("pending: %q, want it terminated by a reset of another run, not replaced", got)
+	}
+}

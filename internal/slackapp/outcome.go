@@ -201,7 +201,7 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 		return endedRunBlocks(g)
 	}
 	blocks := summaryBlocks(req, req.Escalation || gate.Escalated)
-	how := endedHow(g.Ended)
+	how := endedGateHow(g)
 	if g.Ended == approvals.EndedReset {
 		how += " (a new approval request replaces this one)"
 	}
@@ -233,6 +233,24 @@ func EndedBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	return blocks, fallback("Closed", req), ColorLow
 }
 
+// endedGateHow says how Temporal ended g's run.
+func endedGateHow(g approvals.EndedGate) string {
+	if g.ResetOfAnother {
+		return "the run was terminated by a reset of another run"
+	}
+	return endedHow(g.Ended)
+}
+
+// rollbackCommand is the command that undoes what g's run left in place:
+// the workflow's rollback, or, of a run a reset of another run
+// terminated (not the workflow's latest run), this run's.
+func rollbackCommand(g approvals.EndedGate) string {
+	if g.ResetOfAnother && g.RunID != "" {
+		return "riposte rollback " + g.WorkflowID + " --run-id " + g.RunID
+	}
+	return "riposte rollback " + g.WorkflowID
+}
+
 // endedHow says how Temporal ended a run (approvals.EndedGate.Ended).
 func endedHow(ended string) string {
 	switch ended {
@@ -261,7 +279,7 @@ func endedRunBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 	outcome, verb, color := outcomeBlocks(req, gate)
 	blocks = append(blocks, outcome...)
 
-	how := endedHow(g.Ended)
+	how := endedGateHow(g)
 	var lines []string
 	if h := run.Hold; h != nil && h.ReleasedAt == nil {
 		label := "*Not released*: "
@@ -277,7 +295,7 @@ func endedRunBlocks(g approvals.EndedGate) ([]slack.Block, string, string) {
 		case rb == nil:
 			line += "the containment was not released and stays in place"
 			if g.Ended != approvals.EndedReset && g.WorkflowID != "" {
-				line += " · undo it: " + codeSpan(plain("riposte rollback "+g.WorkflowID))
+				line += " · undo it: " + codeSpan(plain(rollbackCommand(g)))
 			}
 		case rb.Status == "completed":
 			line += "the containment was not released; it was rolled back " + slackDate(rb.At) + " (" + codeSpan(plain(rb.ID)) + ")"
