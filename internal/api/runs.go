@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/riposte-dev/riposte/internal/approvals"
 	"github.com/riposte-dev/riposte/internal/dispatch"
 	"github.com/riposte-dev/riposte/internal/endedruns"
 	"github.com/riposte-dev/riposte/internal/playbook"
@@ -754,7 +755,7 @@ const MemoRequestedBy = "requested_by"
 
 // MemoRollbackOfRun is the memo field of a rollback run naming the run
 // (its run id) it was planned for. Rollbacks started before it have none.
-const MemoRollbackOfRun = "rollback_of_run"
+const MemoRollbackOfRun = approvals.MemoRollbackOfRun
 
 // rollbackOfAnotherRun reports whether the rollback run described by info
 // says it was planned for a run other than runID (MemoRollbackOfRun).

@@ -313,7 +313,7 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 	if !reset && slices.ContainsFunc(gates, holdsContainment) {
 		// riposte rollback undoes what the message says stays: whether
 		// it has is part of what every process writes.
-		rb, err := RollbackOf(ctx, w.o.Client, workflowID, runStarted)
+		rb, err := RollbackOf(ctx, w.o.Client, w.o.DataConverter, workflowID, runID, runStarted)
 		if err != nil {
 			return err
 		}
@@ -381,9 +381,30 @@ func holdsContainment(g EndedGate) bool {
 	return g.Run != nil && g.Run.Status == workflows.RunHolding && g.Run.Hold != nil && g.Run.Hold.ReleasedAt == nil
 }
 
-// RollbackOf returns the rollback of the run of workflowID that started at
-// runStarted (nil when none: rollback:ID absent, or an earlier run's).
-func RollbackOf(ctx context.Context, c client.Client, workflowID string, runStarted time.Time) (*Rollback, error) {
+// MemoRollbackOfRun is the memo field of a rollback run naming the run (its
+// run id) it was planned for (internal/api starts it so). Rollbacks
+// started before it have none.
+const MemoRollbackOfRun = "rollback_of_run"
+
+// RollbackOfRun reads MemoRollbackOfRun of the rollback run info ("" when
+// it has none, or it cannot be read).
+func RollbackOfRun(dc converter.DataConverter, info *workflowpb.WorkflowExecutionInfo) string {
+	p, ok := info.GetMemo().GetFields()[MemoRollbackOfRun]
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	var of string
+	if !ok || dc.FromPayload(p, &of) != nil {
+		return ""
+	}
+	return of
+}
+
+// RollbackOf returns the rollback of run runID of workflowID, which started
+// at runStarted (nil when none: rollback:ID absent, an earlier run's, or
+// one planned for another run: its MemoRollbackOfRun, such as the latest
+// run's when runID is a run a reset of another run terminated).
+func RollbackOf(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, runStarted time.Time) (*Rollback, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, RollbackID(workflowID), "")
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -395,6 +416,9 @@ func RollbackOf(ctx context.Context, c client.Client, workflowID string, runStar
 	info := desc.GetWorkflowExecutionInfo()
 	if info.GetStartTime().AsTime().Before(runStarted) {
 		return nil, nil // an earlier run's (a reopened finding)
+	}
+	if of := RollbackOfRun(dc, info); of != "" && of != runID {
+		return nil, nil // another run's (a later run of this id)
 	}
 	rb := &Rollback{ID: RollbackID(workflowID), At: info.GetStartTime().AsTime()}
 	rb.Status = endedruns.StatusName(info.GetStatus())
@@ -428,7 +452,9 @@ func (w *endedWatcher) rollbacks(ctx context.Context, from time.Time) error {
 			w.retry(rbRun, e.GetCloseTime().AsTime())
 			return nil
 		}
-		desc, err := w.o.Client.DescribeWorkflowExecution(ctx, target, "")
+		// The run it was planned for: the latest run when it began, or
+		// the run it names (a run a reset of another run terminated).
+		desc, err := w.o.Client.DescribeWorkflowExecution(ctx, target, RollbackOfRun(w.o.DataConverter, e))
 		if err != nil {
 			var nf *serviceerror.NotFound
 			if !errors.As(err, &nf) {

@@ -109,6 +109,9 @@ type fakeClient struct {
 	// id: its ResetRunId (the latest run a reset of it started; "" for a
 	// run no reset was made from).
 	resetTo map[string]string
+	// byRun answers DescribeWorkflowExecution of a run named by its id
+	// (with resetTo's ResetRunId).
+	byRun map[string]*workflowpb.WorkflowExecutionInfo
 
 	mu      sync.Mutex
 	queries []string
@@ -138,6 +141,10 @@ func (c *fakeClient) ListWorkflow(_ context.Context, r *workflowservice.ListWork
 func (c *fakeClient) DescribeWorkflowExecution(_ context.Context, id, runID string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if info, ok := c.byRun[runID]; ok && runID != "" {
+		return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: info,
+			WorkflowExtendedInfo: &workflowpb.WorkflowExecutionExtendedInfo{ResetRunId: c.resetTo[runID]}}, nil
+	}
 	if to, ok := c.resetTo[runID]; ok && runID != "" {
 		return &workflowservice.DescribeWorkflowExecutionResponse{
 			WorkflowExecutionInfo: &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: id, RunId: runID},
@@ -500,6 +507,73 @@ func TestEndedRunRolledBackSince(t *testing.T) {
 	for _, g := range closer2.gates {
 		if g.MessageTS == "111.1" && (g.RolledBack == nil || g.RolledBack.Status != "completed") {
 			t.Errorf("a restart rewrote the holding message without its rollback: %+v", g)
+		}
+	}
+}
+
+// TestEndedRunRolledBackByRunID: the holding message of a run a reset
+// of another run terminated (run B; the reset's run C is the latest)
+// names riposte rollback ID --run-id B. That rollback ended, and the
+// watcher read the latest run (C, running) as the run rolled back: B's
+// message kept saying the containment stays. It reads the run the
+// rollback was planned for (its memo rollback_of_run); and a rollback
+// planned for another run (C's) is not B's, also when B's messages are
+// closed again (a restart).
+func TestEndedRunRolledBackByRunID(t *testing.T) {
+	now := time.Now()
+	b := &fakeHistory{t: t}
+	b.open("block", "CSECOPS", "111.1")
+	id := b.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+		Gate: workflows.Gate{ID: "block", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now},
+		Run:  &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: now.Add(time.Hour)}}})
+	b.completed(id, nil)
+	b.terminated("history-resetter")
+	runB := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "wf-0", RunId: "run-1"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, StartTime: timestamppb.New(now.Add(-time.Hour)), CloseTime: timestamppb.New(now)}
+	runC := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "wf-0", RunId: "run-c"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(now)}
+	rollbackOf := func(run string) *workflowpb.WorkflowExecutionInfo {
+		p, err := converter.GetDefaultDataConverter().ToPayload(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: RollbackID("wf-0"), RunId: "rb-" + run},
+			Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, StartTime: timestamppb.New(now.Add(time.Minute)), CloseTime: timestamppb.New(now.Add(2 * time.Minute)),
+			Memo: &commonpb.Memo{Fields: map[string]*commonpb.Payload{"rollback_of_run": p}}}
+	}
+	for _, tc := range []struct {
+		of   string
+		want bool
+	}{{"run-1", true}, {"run-c", false}} {
+		c := &rollbackClient{fakeClient: fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: b, approvalState: workflows.GateApproved,
+			resetTo: map[string]string{"run-1": ""}, byRun: map[string]*workflowpb.WorkflowExecutionInfo{"run-1": runB, "run-c": runC},
+			described: map[string]*workflowpb.WorkflowExecutionInfo{"wf-0": runC}}, rollback: rollbackOf(tc.of)}
+		closer := &scriptedCloser{}
+		w := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer})
+		if err := w.poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(closer.gates) != 1 || closer.gates[0].RolledBack != nil || !closer.gates[0].ResetOfAnother {
+			t.Fatalf("rollback of %s: before it, closed %+v", tc.of, closer.gates)
+		}
+		c.described[RollbackID("wf-0")] = c.rollback
+		c.listRollback = true
+		closer.gates = nil
+		if err := w.poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		rewritten := len(closer.gates) == 1 && closer.gates[0].RolledBack != nil && closer.gates[0].RolledBack.Status == "completed"
+		if rewritten != tc.want {
+			t.Errorf("rollback planned for %s: after it, rewrote %+v; want rolled back %v", tc.of, closer.gates, tc.want)
+		}
+		// A restart closes B's messages again.
+		c.listRollback = false
+		closer2 := &scriptedCloser{}
+		if err := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer2}).poll(t.Context()); err != nil {
+			t.Fatal(err)
+		}
+		if len(closer2.gates) != 1 || (closer2.gates[0].RolledBack != nil) != tc.want {
+			t.Errorf("rollback planned for %s: a restart wrote %+v; want rolled back %v", tc.of, closer2.gates, tc.want)
 		}
 	}
 }
