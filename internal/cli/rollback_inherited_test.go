@@ -86,3 +86,32 @@ func TestRollbackPrintsInheritedHoldsNothingReleases(t *testing.T) {
 		t.Errorf("riposte rollback printed:\n%s\nwant the inherited hold printed as released by nothing, to undo by hand", out)
 	}
 }
+
+// riposte rollback RUN --run-id R rolls back run R (one a reset of
+// another run terminated): the request names it (run_id), and a hold it
+// inherited from the run that was reset, left to that reset's run
+// (carried_by), is printed as left in place, held by that run.
+func TestRollbackRunIDOfARunTerminatedByAReset(t *testing.T) {
+	var body string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		body = string(b)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"workflow_id":"rollback:w1","run_id":"rb-1","existing":false,
+"undo":[{"step":"block","action":"panos.block_ip","undo":"panos.unblock_ip","index":-1,"params":{"ip":"203.0.113.99"}}],
+"inherited_holds_left":[{"step":"inherited:block","undo":"panos.unblock_ip","until":"2026-03-02T13:00:00Z","inherited_from":"r-a","targets":[{"ip":"203.0.113.98"}],"carried_by":"r-c"}]}`)
+	}))
+	defer srv.Close()
+	code, out, errOut := runCLI(t, "rollback", "--api", srv.URL, "--token", "rpt_test", "--run-id", "r-b", "w1")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(body, `"run_id":"r-b"`) {
+		t.Errorf("request body %s, want run_id r-b", body)
+	}
+	for _, want := range []string{"203.0.113.99", "left in place", "203.0.113.98", "inherited from run r-a, held by run r-c"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("riposte rollback printed:\n%s\nwant %q", out, want)
+		}
+	}
+}
