@@ -44,7 +44,9 @@ Statuses: running, waiting_approval, holding, succeeded, failed, canceled
 Temporal ended itself (no code of the run ran at its end): terminated,
 timed_out.
 Outcomes: contained, partially_contained, not_contained, no_containment,
-withdrawn, failed.`
+withdrawn, failed; a run records its outcome when it ends, so a run holding
+its containment shows "pending (holding)" until its holds are released
+(--outcome finds it only then).`
 
 func runsCommand() command {
 	return command{name: "runs", summary: "List, show and follow runs", usage: runsUsage,
@@ -186,9 +188,24 @@ func printRuns(w io.Writer, runs []api.RunSummary) {
 			pb = "(rollback)"
 		}
 		printLine(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", stamp(r.StartedAt), pb,
-			r.Status, dash(r.Outcome), dash(r.ApprovalState), dash(r.Mode), dash(r.DetectionID), r.WorkflowID, runNote(r))
+			r.Status, dash(outcomeOf(r)), dash(r.ApprovalState), dash(r.Mode), dash(r.DetectionID), r.WorkflowID, runNote(r))
 	}
 	_ = tw.Flush()
+}
+
+// pendingHolding is the outcome shown for a run that holds its
+// containment: it records its outcome when it ends, after the release.
+const pendingHolding = "pending (holding)"
+
+// outcomeOf is the outcome runs list shows: the recorded one, or, for a
+// run still holding its containment (no outcome until it ends), that it
+// is pending. A run Temporal ended while it held records none: the API
+// gives it Temporal's status (terminated, timed_out), and "-".
+func outcomeOf(r api.RunSummary) string {
+	if r.Outcome == "" && r.Status == workflows.RunHolding {
+		return pendingHolding
+	}
+	return r.Outcome
 }
 
 // runNote is the list's last column: rollback, hold release, rollback of.
@@ -252,8 +269,11 @@ func printRun(w io.Writer, d *api.RunDetail) {
 		}
 	}
 	printLine(w, "  status:    %s\n", d.Status)
-	if d.Outcome != "" {
+	switch {
+	case d.Outcome != "":
 		printLine(w, "  outcome:   %s\n", workflows.OutcomeText(d.Outcome, d.OutcomeDetail))
+	case outcomeOf(d.RunSummary) == pendingHolding:
+		printLine(w, "  outcome:   %s: recorded when the run ends, after its holds are released\n", pendingHolding)
 	}
 	if r := d.ResetFrom; r != nil {
 		switch {
