@@ -217,11 +217,7 @@ func inheritedTargets(h api.InheritedHoldLeft) string {
 	if len(h.Targets) == 0 {
 		return "targets not recorded"
 	}
-	var out []string
-	for _, t := range h.Targets {
-		out = append(out, summarize(t, 120))
-	}
-	return strings.Join(out, ", ")
+	return targetsText(h.Targets)
 }
 
 // isBoolFlag reports whether fl takes no value (--insecure-http).

@@ -27,7 +27,8 @@ const runsUsage = `Usage:
 list shows recent runs, playbook runs and rollback runs (--kind playbook or
 rollback for one kind), with their outcome, the release time of a holding
 run and whether it was rolled back; show prints every step (status, times,
-what it acts on, output summary, error), the outcome, holds with their release times, the
+what it acts on, output summary, error), the outcome, holds with their release times
+(and the targets of one whose release failed, or that it inherited), the
 rollback and a Temporal reset (the run it was reset from, the run reset
 from it), of the latest run under ID or, with --run-id, of an earlier one
 (a run a reset ended, a reopened finding's earlier run); follow prints step progress live until the run ends and exits 0
@@ -327,8 +328,8 @@ func printRun(w io.Writer, d *api.RunDetail) {
 					why, _, _ = strings.Cut(strings.TrimPrefix(n, "not released: "), ";")
 				}
 			}
-			line = sprintLine("%s: not released (due at %s): %s; the containment stays in place (%s undoes it)",
-				h.Step, stamp(h.Until), why, rollbackCmd)
+			line = sprintLine("%s: not released (due at %s): %s; the containment stays in place%s (%s undoes it)",
+				h.Step, stamp(h.Until), why, inheritedNote(h, true), rollbackCmd)
 		}
 		printLine(w, "  hold:      %s\n", line)
 	}
@@ -400,15 +401,44 @@ func printRun(w io.Writer, d *api.RunDetail) {
 }
 
 // holdLine describes one time-boxed containment and its release.
+// A hold whose release failed names the targets still in place (its
+// failed_targets: the operator lifts them by hand); an inherited hold,
+// whose step is not among the run's, its targets and the run it came from.
 func holdLine(h workflows.Hold, now time.Time) string {
 	switch {
 	case h.ReleasedAt != nil && h.Error != "":
-		return sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, stamp(*h.ReleasedAt), h.Error)
+		line := sprintLine("%s: release (%s) failed at %s: %s", h.Step, h.Undo, stamp(*h.ReleasedAt), h.Error)
+		if len(h.FailedTargets) > 0 {
+			line += "; still in place on " + targetsText(h.FailedTargets)
+		}
+		return line + inheritedNote(h, false)
 	case h.ReleasedAt != nil:
-		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, stamp(*h.ReleasedAt))
+		return sprintLine("%s: released (%s) at %s", h.Step, h.Undo, stamp(*h.ReleasedAt)) + inheritedNote(h, true)
 	}
-	return sprintLine("%s: releases (%s) at %s, in %s; extend with riposte extend RUN %s 4h", h.Step, h.Undo,
-		stamp(h.Until), timeLeft(h.Until, now), h.Step)
+	return sprintLine("%s: releases (%s) at %s, in %s", h.Step, h.Undo, stamp(h.Until), timeLeft(h.Until, now)) +
+		inheritedNote(h, true) + sprintLine("; extend with riposte extend RUN %s 4h", h.Step)
+}
+
+// inheritedNote is "" for a hold of the run's own step, else the run it
+// was inherited from (with its targets when withTargets).
+func inheritedNote(h workflows.Hold, withTargets bool) string {
+	if h.InheritedFrom == "" {
+		return ""
+	}
+	if withTargets && len(h.Targets) > 0 {
+		return sprintLine(", on %s, inherited from run %s", targetsText(h.Targets), h.InheritedFrom)
+	}
+	return sprintLine(", inherited from run %s", h.InheritedFrom)
+}
+
+// targetsText is a hold's targets (their params), as riposte rollback
+// prints an inherited hold's.
+func targetsText(ts []map[string]any) string {
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, summarize(t, 120))
+	}
+	return strings.Join(out, ", ")
 }
 
 // printFinding shows the run's current finding view (as later records of
