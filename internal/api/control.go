@@ -928,11 +928,48 @@ type ExtendRequest struct {
 	User string `json:"user,omitempty"`
 }
 
+// extendBody is ExtendRequest as read: by raw, so that a bare number
+// (0, 4) is refused saying what is wrong rather than with the decoder's
+// "cannot unmarshal number into Go struct field".
+type extendBody struct {
+	Step string          `json:"step"`
+	By   json.RawMessage `json:"by"`
+	User string          `json:"user,omitempty"`
+}
+
+// extendBy reads by: a string (ParseExtension reads it), or null or absent
+// (""; the caller says it is required). Another JSON value is an error
+// saying what to write.
+func extendBy(raw json.RawMessage) (string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var by string
+	if err := json.Unmarshal(raw, &by); err == nil {
+		return by, nil
+	}
+	var n float64
+	if err := json.Unmarshal(raw, &n); err == nil {
+		if n == 0 {
+			return "", fmt.Errorf("%s is zero: give a positive duration as a string, such as \"4h\" (at most %s)", raw, playbook.MaxContainFor)
+		}
+		return "", fmt.Errorf("%s is a number, not a duration: write it as a string with its unit, such as \"4h\" (at most %s)", raw, playbook.MaxContainFor)
+	}
+	return "", fmt.Errorf("must be a duration string such as \"4h\" (at most %s), not %s", playbook.MaxContainFor, raw)
+}
+
 func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
-	var req ExtendRequest
-	if !decodeBody(w, r, &req, `{"step", "by": "4h", "user"}`) {
+	var body extendBody
+	if !decodeBody(w, r, &body, `{"step", "by": "4h", "user"}`) {
 		return
 	}
+	by, err := extendBy(body.By)
+	if err != nil {
+		problem.Respond(w, http.StatusBadRequest, "Malformed request", "by: "+err.Error())
+		return
+	}
+	req := ExtendRequest{Step: body.Step, By: by, User: body.User}
 	var missing []string
 	// user is optional: the decision is the token's identity's.
 	for _, f := range [][2]string{{"step", req.Step}, {"by", req.By}} {
@@ -946,7 +983,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	}
 	// At most playbook.MaxContainFor at a time: an extension is a human
 	// re-confirming the containment for a while, not a hold for good.
-	by, err := playbook.ParseExtension(req.By)
+	d, err := playbook.ParseExtension(req.By)
 	if err != nil {
 		problem.Respond(w, http.StatusBadRequest, "Malformed request", "by: "+err.Error())
 		return
@@ -959,7 +996,7 @@ func (s *Server) extend(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	ctx, cancel := timeoutCtx(r)
 	defer cancel()
-	ereq := workflows.ExtendRequest{Step: req.Step, By: by, User: req.User, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
+	ereq := workflows.ExtendRequest{Step: req.Step, By: d, User: req.User, Via: workflows.ViaAPI, Credential: s.controlCredential(ctx, r)}
 	if s.SealsRun != nil && s.SealsRun(ctx) {
 		// Sealed for the run that is running, and sent to it only.
 		ereq.RunID, err = approvals.RunningRun(ctx, s.Temporal, id)

@@ -247,6 +247,7 @@ func badInputCases() []badInput {
 		apiCase("extend-bad-duration", "POST", "/v1/runs/some-run/extend", `{"step": "block", "by": "forever", "user": "U012AB3CD"}`),
 		apiCase("extend-too-long", "POST", "/v1/runs/some-run/extend", `{"step": "block", "by": "3000000h", "user": "U012AB3CD"}`),
 		apiCase("extend-negative", "POST", "/v1/runs/some-run/extend", `{"step": "block", "by": "-4h", "user": "U012AB3CD"}`),
+		apiCase("extend-bare-zero", "POST", "/v1/runs/some-run/extend", `{"step": "block", "by": 0, "user": "U012AB3CD"}`),
 		apiCase("extend-unknown-run", "POST", "/v1/runs/no-such-run/extend", `{"step": "block", "by": "4h", "user": "U012AB3CD"}`),
 		apiCase("rollback-missing-user", "POST", "/v1/runs/some-run/rollback", `{}`),
 		apiCase("rollback-unknown-run", "POST", "/v1/runs/no-such-run/rollback", `{"user": "U012AB3CD"}`),
