@@ -389,6 +389,11 @@ func (r *run) awaitRollback(ctx workflow.Context, rb *RolledBack, released []*Ho
 // plan it again (HoldsForRollback reads only the mark's note as in place).
 func (r *run) rollbackEnded(ctx workflow.Context, rb *RolledBack, released []*Hold, out RollbackOutcome) {
 	mark := releasedByRollback + rb.RollbackID + " (" + rb.By + ")"
+	for _, u := range out.Undo {
+		if u.Status == playbook.StatusSucceeded {
+			r.rollbackUndid = append(r.rollbackUndid, u)
+		}
+	}
 	why := out.Error
 	if why == "" {
 		why = "it failed"

@@ -171,6 +171,11 @@ type run struct {
 	// rollbackWaits counts the rollbacks whose outcome the run waits for
 	// (awaitRollback).
 	rollbackWaits int
+	// rollbackUndid are the undo calls that succeeded in the rollbacks
+	// whose outcome the run read (rollbackEnded): a hold whose release
+	// failed, handed over after a rollback that failed, leaves out only
+	// the targets a rollback undid (handOverFailedRelease). State only.
+	rollbackUndid []UndoResult
 	// gates by id (the step id), and their order of opening.
 	gates     map[string]*gateState
 	gateOrder []string

@@ -164,15 +164,19 @@ const changeReopenFailedRelease = "reopen-failed-release"
 // later step of the run (actedOnSince, as InheritedUndoCallsOf leaves
 // them out), by the run's withdrawal (on_withdraw: rollback), or by a
 // rollback whose mark the run took after the release failed (it planned
-// the hold, and a retry of it would undo it a second time).
+// the hold, and a retry of it would undo it a second time). A rollback
+// that failed, as the run learnt from its outcome, leaves the targets it
+// did not undo in place: those are handed over (a retry of it plans the
+// run this one continues as, the latest), the others left out.
 func (r *run) handOverFailedRelease(ctx workflow.Context, h *Hold) (InheritedHold, bool) {
-	if h.Undo == "" || (r.rolledBack != nil && !r.rolledBack.At.Before(*h.ReleasedAt)) {
+	rolledBack := r.rolledBack != nil && !r.rolledBack.At.Before(*h.ReleasedAt)
+	if h.Undo == "" || (rolledBack && r.rolledBack.Failed == "") {
 		return InheritedHold{}, false
 	}
 	steps := r.snapshot()
 	var failed []map[string]any
 	for _, p := range h.FailedTargets {
-		if actedOnSince(steps, h.Undo, p, *h.ReleasedAt, r.in.Catalog) || r.withdrawalUndid(h, p) {
+		if actedOnSince(steps, h.Undo, p, *h.ReleasedAt, r.in.Catalog) || r.withdrawalUndid(h, p) || (rolledBack && r.rollbackUndidTarget(h, p)) {
 			continue
 		}
 		failed = append(failed, p)
@@ -183,6 +187,14 @@ func (r *run) handOverFailedRelease(ctx workflow.Context, h *Hold) (InheritedHol
 	at := *h.ReleasedAt
 	return InheritedHold{Step: strings.TrimPrefix(h.Step, InheritedPrefix), Undo: h.Undo, Until: h.Until, Extensions: h.Extensions,
 		ReleaseFailedAt: &at, ReleaseError: h.Error, FailedTargets: failed}, true
+}
+
+// rollbackUndidTarget reports whether a rollback whose outcome the run read
+// undid target p of hold h (an undo call of its step that succeeded).
+func (r *run) rollbackUndidTarget(h *Hold, p map[string]any) bool {
+	return slices.ContainsFunc(r.rollbackUndid, func(u UndoResult) bool {
+		return u.Step == h.Step && u.Undo == h.Undo && sameTargetBy(targetKeys, p, u.Params)
+	})
 }
 
 // withdrawalUndid reports whether the run's withdrawal undid target p of
