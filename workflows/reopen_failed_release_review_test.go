@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/riposte-dev/riposte/internal/catalog"
@@ -97,4 +99,156 @@ func reopenAfterFailedRollback(t *testing.T, blockUndone bool) []workflows.Inher
 		t.Errorf("inherited %+v; want the isolation, held again after the failed rollback", next.Inherited)
 	}
 	return next.Inherited
+}
+
+// reopenWithdrawRollback is reopenTwoHolds with on_withdraw: rollback.
+const reopenWithdrawRollback = `apiVersion: riposte/v1
+name: reopenwr
+version: 1
+on_withdraw: rollback
+trigger: {when: "true"}
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: "203.0.113.7"}
+    approval: auto
+    contain_for: 1h
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "${{ detection.device.hostname }}"}
+    approval: auto
+    contain_for: 4h
+`
+
+// The block's release fails (1h); the finding is withdrawn after it
+// (90m) and on_withdraw: rollback undoes what is in place: the block
+// (its release failed, so it is still in place) and the host, whose
+// unisolate fails (the run holds it on). Reopened (2h), the run hands over
+// the block only when the withdrawal's unblock failed too: one that
+// succeeded lifted it, and the new run's rollback would unblock the
+// address a second time.
+func TestReopenFailedReleaseAfterTheWithdrawalsRollback(t *testing.T) {
+	const t0 = int64(1763458937000)
+	for _, withdrawalUnblocks := range []bool{true, false} {
+		h, _ := outcomeHarness(t, false)
+		h.action("panos.block_ip", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+		var withdrawn int
+		h.action("panos.unblock_ip", func(_ context.Context, c catalog.Call) (map[string]any, error) {
+			if strings.HasSuffix(c.StepID, ".withdrawn") {
+				withdrawn++
+				if withdrawalUnblocks {
+					return map[string]any{}, nil
+				}
+			}
+			return nil, firewallRefuses
+		})
+		h.action("defender.unisolate_machine", func(context.Context, catalog.Call) (map[string]any, error) {
+			return nil, temporal.NewNonRetryableApplicationError("defender: HTTP 503", "VendorError", nil)
+		})
+		d := map[string]any{"time": t0, "finding_info": map[string]any{"uid": "f-1"}, "device": map[string]any{"hostname": "fin-ws-042"}}
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+5_400_000, "withdrawn")))
+		}, 90*time.Minute)
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+7_200_000, "active")))
+		}, 2*time.Hour)
+		c := compileYAML(t, reopenWithdrawRollback)
+		h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Rev: workflows.LatestRev})
+		var can *workflow.ContinueAsNewError
+		if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+			t.Fatalf("withdrawal unblocks %v: err = %v, want the run continued as new", withdrawalUnblocks, err)
+		}
+		var next workflows.Input
+		if err := decodeInput(can, &next); err != nil {
+			t.Fatal(err)
+		}
+		if withdrawn != 1 {
+			t.Fatalf("withdrawal unblocks %v: the withdrawal called the unblock %d time(s), want 1 (the block's release failed: still in place)", withdrawalUnblocks, withdrawn)
+		}
+		handed := slices.ContainsFunc(next.Inherited, func(ih workflows.InheritedHold) bool { return ih.Step == "block" })
+		if handed == withdrawalUnblocks {
+			t.Errorf("withdrawal unblocks %v: inherited %+v; want the block handed over only if the withdrawal's unblock failed", withdrawalUnblocks, next.Inherited)
+		}
+		if !slices.ContainsFunc(next.Inherited, func(ih workflows.InheritedHold) bool { return ih.Step == "isolate" }) {
+			t.Errorf("withdrawal unblocks %v: inherited %+v; want the isolation (its undo failed)", withdrawalUnblocks, next.Inherited)
+		}
+	}
+}
+
+// reopenLaterUnblock blocks an address for 1h and holds the host 4h; a
+// later step, behind an approval, unblocks the address.
+const reopenLaterUnblock = `apiVersion: riposte/v1
+name: reopenlater
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: "203.0.113.7"}
+    approval: auto
+    contain_for: 1h
+  - id: isolate
+    action: defender.isolate_machine
+    with: {hostname: "${{ detection.device.hostname }}"}
+    approval: auto
+    contain_for: 4h
+  - id: unblock
+    action: panos.unblock_ip
+    with: {ip: "203.0.113.7"}
+    needs: [block]
+    approval: {approvers: {users: [UBOB]}, timeout: 3h, on_timeout: deny}
+`
+
+// The block's release fails (1h: the firewall refuses); UBOB then
+// approves the run's own unblock step (70m), which the firewall takes.
+// Withdrawn and reopened, the run does not hand the block over: the
+// address was unblocked since, and the new run's rollback would unblock
+// it again, lifting a block put back since by someone else. Approved
+// before the failure (50m: the step's unblock is refused too), it is
+// handed over.
+func TestReopenFailedReleaseALaterStepUnblocked(t *testing.T) {
+	const t0 = int64(1763458937000)
+	for _, after := range []bool{true, false} {
+		h, _ := outcomeHarness(t, false)
+		h.action("panos.block_ip", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+		var stepUnblocks int
+		h.action("panos.unblock_ip", func(_ context.Context, c catalog.Call) (map[string]any, error) {
+			if c.StepID == "unblock" && after {
+				stepUnblocks++
+				return map[string]any{}, nil
+			}
+			return nil, firewallRefuses
+		})
+		h.action("defender.unisolate_machine", (&undoCalls{}).fn(map[string]any{}))
+		approveAt := 70 * time.Minute
+		if !after {
+			approveAt = 50 * time.Minute
+		}
+		var vote string
+		h.vote(approveAt, workflows.Decision{GateID: "unblock", Approve: true, User: "UBOB"}, &vote)
+		d := map[string]any{"time": t0, "finding_info": map[string]any{"uid": "f-1"}, "device": map[string]any{"hostname": "fin-ws-042"}}
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+5_400_000, "withdrawn")))
+		}, 90*time.Minute)
+		h.env.RegisterDelayedCallback(func() {
+			h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+7_200_000, "active")))
+		}, 2*time.Hour)
+		c := compileYAML(t, reopenLaterUnblock)
+		h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Rev: workflows.LatestRev})
+		var can *workflow.ContinueAsNewError
+		if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+			t.Fatalf("after %v: err = %v, want the run continued as new", after, err)
+		}
+		var next workflows.Input
+		if err := decodeInput(can, &next); err != nil {
+			t.Fatal(err)
+		}
+		if vote != "" || (after && stepUnblocks != 1) {
+			t.Fatalf("after %v: vote %q, the step unblocked %d time(s); want it approved and run", after, vote, stepUnblocks)
+		}
+		handed := slices.ContainsFunc(next.Inherited, func(ih workflows.InheritedHold) bool { return ih.Step == "block" })
+		if handed == after {
+			t.Errorf("after %v: inherited %+v; want the block handed over only when the later unblock did not succeed after the failure", after, next.Inherited)
+		}
+	}
 }
