@@ -318,6 +318,9 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 			if len(released) > 0 && rb.RollbackRunID != "" &&
 				workflow.GetVersion(ctx, changeRollbackOutcome, workflow.DefaultVersion, 1) >= 1 {
 				r.awaitRollback(ctx, r.rolledBack, released)
+			} else if len(released) == 0 && rb.RollbackRunID != "" && r.failedReleaseHeld() &&
+				workflow.GetVersion(ctx, changeRollbackAwaitsFailedRelease, workflow.DefaultVersion, 1) >= 1 {
+				r.awaitRollback(ctx, r.rolledBack, nil)
 			}
 		}
 	})
@@ -332,6 +335,21 @@ func (r *run) listenRolledBack(ctx workflow.Context) {
 // back". Asked only for a mark that names its rollback run and released
 // a hold.
 const changeRollbackOutcome = "rollback-outcome-awaited"
+
+// changeRollbackAwaitsFailedRelease: a run whose rollback mark released
+// no hold, while it holds one whose release failed (still in place: the
+// rollback plans it), waits for that rollback's outcome too. A withdrawn
+// run continuing for its reopened finding hands such a hold over unless
+// the rollback undid it (handOverFailedRelease): before, it never learnt
+// that the rollback failed, and dropped the hold as undone. Asked only
+// then.
+const changeRollbackAwaitsFailedRelease = "rollback-awaits-failed-release"
+
+// failedReleaseHeld reports whether a hold of the run was released with
+// an error: its containment (some of it) is still in place.
+func (r *run) failedReleaseHeld() bool {
+	return slices.ContainsFunc(r.holds, func(h *Hold) bool { return h.ReleasedAt != nil && h.Error != "" && h.Undo != "" })
+}
 
 // ActivityRollbackOutcome waits for a rollback workflow to end and reports
 // how (input RollbackOutcomeInput, result RollbackOutcome). It reads the

@@ -252,3 +252,73 @@ func TestReopenFailedReleaseALaterStepUnblocked(t *testing.T) {
 		}
 	}
 }
+
+// reopenBlockOnly blocks an address for 1h.
+const reopenBlockOnly = `apiVersion: riposte/v1
+name: reopenblock
+version: 1
+trigger: {when: "true"}
+steps:
+  - id: block
+    action: panos.block_ip
+    with: {ip: "203.0.113.7"}
+    approval: auto
+    contain_for: 1h
+`
+
+// A run that itself continues a withdrawn one holds the host it inherited
+// (4h) besides its own block, whose release fails (1h). Withdrawn, it is
+// rolled back after the failure: the mark releases none of its holds (the
+// inherited one keeps its release, the block's was released with its
+// error), yet the rollback planned the block, and the firewall refused
+// that unblock too. The run waits for that rollback's outcome before it
+// continues for the reopened finding, as it does when the mark released
+// a hold: the block, still in place, is handed over, and the retry of the
+// rollback (planned for the latest run) undoes it. Before, the run did
+// not read the outcome and dropped the block as if the rollback had
+// undone it.
+func TestReopenAwaitsARollbackOfAFailedReleaseAlone(t *testing.T) {
+	const t0 = int64(1763458937000)
+	h, _ := outcomeHarness(t, false)
+	h.action("panos.block_ip", func(context.Context, catalog.Call) (map[string]any, error) { return map[string]any{}, nil })
+	h.action("panos.unblock_ip", func(context.Context, catalog.Call) (map[string]any, error) { return nil, firewallRefuses })
+	h.action("defender.unisolate_machine", (&undoCalls{}).fn(map[string]any{}))
+	var outcomes int
+	h.env.RegisterActivityWithOptions(func(context.Context, workflows.RollbackOutcomeInput) (workflows.RollbackOutcome, error) {
+		outcomes++
+		return workflows.RollbackOutcome{Error: "1 undo call failed", Undo: []workflows.UndoResult{
+			{UndoCall: workflows.UndoCall{Step: "block", Action: "panos.block_ip", Undo: "panos.unblock_ip", Index: -1, Params: map[string]any{"ip": "203.0.113.7"}},
+				Status: playbook.StatusFailed, Error: "panos: HTTP 403 Forbidden"},
+		}}, nil
+	}, activity.RegisterOptions{Name: workflows.ActivityRollbackOutcome})
+	d := map[string]any{"time": t0, "finding_info": map[string]any{"uid": "f-1"}, "device": map[string]any{"hostname": "fin-ws-042"}}
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+1_800_000, "withdrawn")))
+	}, 30*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalRolledBack, h.sealRolledBack(workflows.RolledBack{By: "UALICE", RollbackID: "rollback:x", RollbackRunID: "r1"}))
+	}, 90*time.Minute)
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(workflows.SignalFinding, h.sealFinding(timed(t0+7_200_000, "active")))
+	}, 2*time.Hour)
+	c := compileYAML(t, reopenBlockOnly)
+	h.env.ExecuteWorkflow(workflows.PlaybookWorkflow, workflows.Input{Playbook: c.Playbook, Digest: c.Digest, Detection: d, Rev: workflows.LatestRev,
+		ReopenedFrom: "run-z", Inherited: []workflows.InheritedHold{{Step: "isolate", Undo: "defender.unisolate_machine",
+			Until: h.env.Now().Add(4 * time.Hour), Targets: []map[string]any{{"hostname": "fin-ws-042"}}}}})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("err = %v, want the run continued as new", err)
+	}
+	var next workflows.Input
+	if err := decodeInput(can, &next); err != nil {
+		t.Fatal(err)
+	}
+	if outcomes != 1 {
+		t.Errorf("the run read the rollback's outcome %d time(s), want 1", outcomes)
+	}
+	if !slices.ContainsFunc(next.Inherited, func(ih workflows.InheritedHold) bool {
+		return ih.Step == "block" && ih.ReleaseFailedAt != nil && len(ih.FailedTargets) == 1
+	}) {
+		t.Errorf("inherited %+v; want the block handed over: the rollback failed to undo it", next.Inherited)
+	}
+}
