@@ -115,4 +115,11 @@ func TestReopenedRunRollsBackABlockWhoseReleaseFailed(t *testing.T) {
 	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 0 {
 		t.Errorf("blocked %+v after the rollback; want the address unblocked", blocked)
 	}
+	if *record {
+		// The new run, which inherited the block whose release failed and
+		// was rolled back (still holding the host): its history replays
+		// the handover's receiving end (takeOverInherited).
+		// (The mark was signalled before the rollback answered.)
+		saveHistory(t, h.sys.Client, wid, next.RunID, *recordPrefix+"reopen-failed-release-inherited")
+	}
 }
