@@ -603,8 +603,15 @@ func (s *Server) resets(ctx context.Context, d *RunDetail, ext *workflowpb.Workf
 // terminated and no reset was made from (its reset_to is empty), the
 // workflow's latest run: the reset of another run started it, or a later
 // one; "" for a run terminated otherwise, or when either cannot be read.
+// A run reset from a run that was reset again since (the operator reset
+// the same run twice) is not one: the later reset's run carries on what
+// they share (endedruns.BaseResetAgain), and a rollback naming this run
+// would lift that run's containment.
 func (s *Server) terminatedByReset(ctx context.Context, workflowID, runID string) string {
 	if by, err := endedruns.TerminatedByReset(ctx, s.Temporal, workflowID, runID); err != nil || !by {
+		return ""
+	}
+	if again, err := endedruns.BaseResetAgain(ctx, s.Temporal, workflowID, runID); err != nil || again {
 		return ""
 	}
 	latest, err := s.Temporal.DescribeWorkflowExecution(ctx, workflowID, "")

@@ -360,9 +360,11 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 }
 
 // resetMadeFrom reports whether a reset was made from run runID of
-// workflowID (Describe's ResetRunId): a run a reset terminated that no
-// reset was made from was terminated by the reset of another run. A run
-// no longer found (past retention) is taken as reset from, as before.
+// workflowID (Describe's ResetRunId), or from a run it was itself reset
+// from (endedruns.BaseResetAgain: that reset's run carries on what they
+// share): a run a reset terminated that neither holds was terminated by
+// the reset of another run. A run no longer found (past retention) is
+// taken as reset from, as before.
 func resetMadeFrom(ctx context.Context, c client.Client, workflowID, runID string) (bool, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, workflowID, runID)
 	if err != nil {
@@ -372,7 +374,10 @@ func resetMadeFrom(ctx context.Context, c client.Client, workflowID, runID strin
 		}
 		return false, fmt.Errorf("reading whether run %s of %s was reset: %w", runID, workflowID, err)
 	}
-	return desc.GetWorkflowExtendedInfo().GetResetRunId() != "", nil
+	if desc.GetWorkflowExtendedInfo().GetResetRunId() != "" {
+		return true, nil
+	}
+	return endedruns.BaseResetAgain(ctx, c, workflowID, runID)
 }
 
 // holdsContainment reports whether g's message says its run holds the

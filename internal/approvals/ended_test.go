@@ -405,6 +405,36 @@ func TestEndedRunTerminatedByResetOfAnotherRun(t *testing.T) {
 	}
 }
 
+// TestEndedRunOfAResetWhoseBaseWasResetAgain: run B was reset from run A
+// (its history holds the reset's record: A's history up to the reset
+// point, with A's approval request 111.1); the operator reset A again
+// (run C), which terminated B. B is no reset's base (its ResetRunId is
+// empty), yet C, reset from A too, carries A's request on: it waits on
+// 111.1. The watcher took B for terminated by a reset of another run and
+// closed 111.1 (its buttons gone) as a terminated run's. A run whose own
+// base was reset since is closed as a reset run: what the reset's run
+// carries on is left alone.
+func TestEndedRunOfAResetWhoseBaseWasResetAgain(t *testing.T) {
+	b := &fakeHistory{t: t}
+	b.open("isolate", "CSECOPS", "111.1")
+	b.add(&historypb.HistoryEvent{EventType: enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+		Attributes: &historypb.HistoryEvent_WorkflowTaskFailedEventAttributes{WorkflowTaskFailedEventAttributes: &historypb.WorkflowTaskFailedEventAttributes{
+			Cause: enumspb.WORKFLOW_TASK_FAILED_CAUSE_RESET_WORKFLOW, BaseRunId: "run-a", NewRunId: "run-1"}}})
+	b.terminated("history-resetter")
+	c := &fakeHistory{t: t}
+	c.open("isolate", "CSECOPS", "111.1")
+	fc := &fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: time.Now(), history: b, current: c,
+		resetTo: map[string]string{"run-1": "", "run-a": "run-c"}}
+	closer := &scriptedCloser{}
+	w := newEndedWatcher(EndedRunsOptions{Client: fc, Closer: closer})
+	if err := w.poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 0 {
+		t.Errorf("closed %+v: run C, reset from run A again, waits on 111.1", closer.gates)
+	}
+}
+
 // TestEndedRunHoldingIsListed: a run Temporal ended while it held its
 // step's contain_for hold left the closed gate's message saying the hold
 // is released at its time unless extended; nothing releases it now. The

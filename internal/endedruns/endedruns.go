@@ -11,11 +11,13 @@ package endedruns
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -131,6 +133,41 @@ func TerminatedByReset(ctx context.Context, c client.Client, workflowID, runID s
 		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
 			return a.GetIdentity() == ResetterIdentity, nil
 		}
+	}
+	return false, nil
+}
+
+// maxResetLine bounds how far BaseResetAgain walks a chain of resets.
+const maxResetLine = 16
+
+// BaseResetAgain reports whether a run that run runID of workflowID was
+// reset from (its reset's base, that base's, and so on) was reset again
+// since: its ResetRunId, the latest run a reset of it started, is no
+// longer the run of this line. That later reset's run shares the history
+// the base gave runID (its approval requests, the containment it holds),
+// and Temporal terminated runID if it still ran: runID, though no reset
+// was made from it, was not ended by a reset of another run. A run no
+// reset started reports false. A base no longer found (past retention)
+// is taken as reset again: what it shares cannot be told.
+func BaseResetAgain(ctx context.Context, c client.Client, workflowID, runID string) (bool, error) {
+	run := runID
+	for range maxResetLine {
+		rec, err := ResetRecord(ctx, c, workflowID, run)
+		if err != nil || rec == nil || rec.BaseRunID == run {
+			return false, err
+		}
+		desc, err := c.DescribeWorkflowExecution(ctx, workflowID, rec.BaseRunID)
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return true, nil
+			}
+			return false, fmt.Errorf("reading run %s of %s, which run %s was reset from: %w", rec.BaseRunID, workflowID, run, err)
+		}
+		if to := desc.GetWorkflowExtendedInfo().GetResetRunId(); to != "" && to != run {
+			return true, nil
+		}
+		run = rec.BaseRunID
 	}
 	return false, nil
 }
