@@ -364,8 +364,26 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	// undid the earlier run's containment, not this run's, so this run's
 	// rollback starts anew.
 	reuse := enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY
+	// existing is this run's rollback that ended having undone all there
+	// is, when it is not rollback:ID's latest run (own).
+	var existing string
 	if prev, err := s.Temporal.DescribeWorkflowExecution(ctx, rid, ""); err == nil {
 		info := prev.GetWorkflowExecutionInfo()
+		own := false
+		if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && !info.GetStartTime().AsTime().Before(d.StartedAt) && s.rollbackOfAnotherRun(info, d.RunID) {
+			// The latest rollback is another run's (the latest run's,
+			// after a run a reset of another run terminated was rolled
+			// back by run_id): this run's own, if any, ran before it, and
+			// is what it has undone.
+			o, err := approvals.OwnRollback(ctx, s.Temporal, s.dataConverter(), s.Namespace, id, d.RunID, d.StartedAt)
+			if err != nil {
+				respondTemporal(w, "Cannot read the run's earlier rollbacks", err)
+				return
+			}
+			if o != nil {
+				info, own = o, true
+			}
+		}
 		started := info.GetStartTime().AsTime()
 		running := info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
 		switch since := undoneSince(d, undo, started); {
@@ -422,6 +440,15 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if own {
+			if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED && reuse != enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE {
+				// It succeeded, and the run has contained nothing since.
+				existing = info.GetExecution().GetRunId()
+			}
+			// rollback:ID's latest run is another run's: a new one of
+			// this run's starts whatever that one's status.
+			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
+		}
 	}
 	// A withdrawn run that still runs may continue as a new run (a record
 	// reopening its finding) at any moment, handing over what it holds;
@@ -441,19 +468,24 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	asked := time.Now()
-	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID:                                       rid,
-		StartDelay:                               delay,
-		TaskQueue:                                s.Dispatcher.TaskQueue,
-		WorkflowIDReusePolicy:                    reuse,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		// Markdown in the Temporal UI; the id holds the detection's uid.
-		StaticSummary: fmt.Sprintf("Rollback of %s requested by %s", mdtext.Text(id, 300), mdtext.Text(req.User, 100)),
-		Memo:          map[string]any{MemoRequestedBy: req.User, "rollback_of": id, MemoRollbackOfRun: d.RunID},
-		// Search attributes are not encrypted: the API reads who asked
-		// from them (RolledBackBy/At on a rollback run: who and when).
-		TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
-	}, workflows.RollbackWorkflow, rin)
+	var run client.WorkflowRun
+	if existing != "" {
+		err = &serviceerror.WorkflowExecutionAlreadyStarted{RunId: existing}
+	} else {
+		run, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+			ID:                                       rid,
+			StartDelay:                               delay,
+			TaskQueue:                                s.Dispatcher.TaskQueue,
+			WorkflowIDReusePolicy:                    reuse,
+			WorkflowExecutionErrorWhenAlreadyStarted: true,
+			// Markdown in the Temporal UI; the id holds the detection's uid.
+			StaticSummary: fmt.Sprintf("Rollback of %s requested by %s", mdtext.Text(id, 300), mdtext.Text(req.User, 100)),
+			Memo:          map[string]any{MemoRequestedBy: req.User, "rollback_of": id, MemoRollbackOfRun: d.RunID},
+			// Search attributes are not encrypted: the API reads who asked
+			// from them (RolledBackBy/At on a rollback run: who and when).
+			TypedSearchAttributes: temporal.NewSearchAttributes(workflows.SARolledBackBy.ValueSet(req.User), workflows.SARolledBackAt.ValueSet(time.Now().UTC())),
+		}, workflows.RollbackWorkflow, rin)
+	}
 	resp := RollbackResponse{WorkflowID: rid, Undo: undo, InheritedHoldsLeft: inherited}
 	var already *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {

@@ -159,6 +159,27 @@ func (c *continuedClient) DescribeWorkflowExecution(_ context.Context, id, runID
 	return &workflowservice.DescribeWorkflowExecutionResponse{WorkflowExecutionInfo: info}, nil
 }
 
+// ListWorkflow lists the rollback runs started (visibility: a run's
+// earlier rollbacks), each with its memo, stopped if terminated.
+func (c *continuedClient) ListWorkflow(_ context.Context, r *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	var out []*workflowpb.WorkflowExecutionInfo
+	for i, o := range c.started {
+		memo := &commonpb.Memo{Fields: map[string]*commonpb.Payload{}}
+		for k, v := range o.Memo {
+			memo.Fields[k], _ = converter.GetDefaultDataConverter().ToPayload(v)
+		}
+		st := enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+		if i < len(c.terminated) {
+			st = enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED
+		}
+		out = append(out, &workflowpb.WorkflowExecutionInfo{
+			Execution: &commonpb.WorkflowExecution{WorkflowId: o.ID, RunId: fmt.Sprintf("rb-%d", i+1)},
+			Type:      &commonpb.WorkflowType{Name: workflows.RollbackWorkflow}, Status: st, Memo: memo,
+			StartTime: timestamppb.New(continuedStart.Add(40 * time.Minute))})
+	}
+	return &workflowservice.ListWorkflowExecutionsResponse{Executions: out}, nil
+}
+
 func (c *continuedClient) QueryWorkflow(_ context.Context, _, runID, name string, _ ...any) (converter.EncodedValue, error) {
 	run := c.runs[runID]
 	switch name {

@@ -741,8 +741,17 @@ func (s *Server) rolledBackBy(ctx context.Context, d *RunDetail) {
 	if err != nil {
 		return
 	}
-	rb := s.summary(desc.GetWorkflowExecutionInfo())
-	if rb.StartedAt.Before(d.StartedAt) || s.rollbackOfAnotherRun(desc.GetWorkflowExecutionInfo(), d.RunID) {
+	info := desc.GetWorkflowExecutionInfo()
+	if !info.GetStartTime().AsTime().Before(d.StartedAt) && s.rollbackOfAnotherRun(info, d.RunID) {
+		// Planned for another run (the latest run's, after this run, a
+		// reset of another run terminated, was rolled back by run_id):
+		// this run's may have run before it.
+		if info, err = approvals.OwnRollback(ctx, s.Temporal, s.dataConverter(), s.Namespace, d.WorkflowID, d.RunID, d.StartedAt); err != nil || info == nil {
+			return
+		}
+	}
+	rb := s.summary(info)
+	if rb.StartedAt.Before(d.StartedAt) || s.rollbackOfAnotherRun(info, d.RunID) {
 		// The rollback of an earlier run under the same workflow id (a
 		// finding its detector reopened; a withdrawn run that continued
 		// as this one before the rollback asked for it began): not this

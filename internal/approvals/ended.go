@@ -313,7 +313,7 @@ func (w *endedWatcher) closeRun(ctx context.Context, workflowID, runID, ended st
 	if !reset && slices.ContainsFunc(gates, holdsContainment) {
 		// riposte rollback undoes what the message says stays: whether
 		// it has is part of what every process writes.
-		rb, err := RollbackOf(ctx, w.o.Client, w.o.DataConverter, workflowID, runID, runStarted)
+		rb, err := RollbackOf(ctx, w.o.Client, w.o.DataConverter, w.o.Namespace, workflowID, runID, runStarted)
 		if err != nil {
 			return err
 		}
@@ -405,11 +405,38 @@ func RollbackOfRun(dc converter.DataConverter, info *workflowpb.WorkflowExecutio
 	return of
 }
 
+// OwnRollback is the latest run of rollback:ID planned for run runID of
+// workflowID (its MemoRollbackOfRun), started at runStarted or after; nil
+// when none. The describe of rollback:ID answers its latest run only,
+// which may be planned for another run: the workflow's latest run, rolled
+// back after runID was (a run a reset of another run terminated, rolled
+// back by run_id). Visibility lists them all.
+func OwnRollback(ctx context.Context, c client.Client, dc converter.DataConverter, namespace, workflowID, runID string, runStarted time.Time) (*workflowpb.WorkflowExecutionInfo, error) {
+	q := fmt.Sprintf("WorkflowType = '%s' AND WorkflowId = '%s'", workflows.RollbackWorkflow, strings.ReplaceAll(RollbackID(workflowID), "'", ""))
+	var own *workflowpb.WorkflowExecutionInfo
+	err := endedruns.Each(ctx, c, namespace, q, func(e *workflowpb.WorkflowExecutionInfo) error {
+		started := e.GetStartTime().AsTime()
+		if e.GetExecution().GetWorkflowId() != RollbackID(workflowID) || RollbackOfRun(dc, e) != runID || started.Before(runStarted) {
+			return nil
+		}
+		if own == nil || started.After(own.GetStartTime().AsTime()) {
+			own = e
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing the rollbacks of %s for run %s: %w", workflowID, runID, err)
+	}
+	return own, nil
+}
+
 // RollbackOf returns the rollback of run runID of workflowID, which started
-// at runStarted (nil when none: rollback:ID absent, an earlier run's, or
-// one planned for another run: its MemoRollbackOfRun, such as the latest
-// run's when runID is a run a reset of another run terminated).
-func RollbackOf(ctx context.Context, c client.Client, dc converter.DataConverter, workflowID, runID string, runStarted time.Time) (*Rollback, error) {
+// at runStarted (nil when none: rollback:ID absent, or an earlier run's).
+// rollback:ID's latest run planned for another run (its MemoRollbackOfRun,
+// such as the latest run's when runID is a run a reset of another run
+// terminated) is not runID's: runID's is an earlier run of it, if any
+// (OwnRollback).
+func RollbackOf(ctx context.Context, c client.Client, dc converter.DataConverter, namespace, workflowID, runID string, runStarted time.Time) (*Rollback, error) {
 	desc, err := c.DescribeWorkflowExecution(ctx, RollbackID(workflowID), "")
 	if err != nil {
 		var nf *serviceerror.NotFound
@@ -423,7 +450,10 @@ func RollbackOf(ctx context.Context, c client.Client, dc converter.DataConverter
 		return nil, nil // an earlier run's (a reopened finding)
 	}
 	if of := RollbackOfRun(dc, info); of != "" && of != runID {
-		return nil, nil // another run's (a later run of this id)
+		// Another run's: this run's may have run before it.
+		if info, err = OwnRollback(ctx, c, dc, namespace, workflowID, runID, runStarted); err != nil || info == nil {
+			return nil, err
+		}
 	}
 	rb := &Rollback{ID: RollbackID(workflowID), At: info.GetStartTime().AsTime()}
 	rb.Status = endedruns.StatusName(info.GetStatus())

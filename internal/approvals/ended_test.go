@@ -435,6 +435,48 @@ func TestEndedRunOfAResetWhoseBaseWasResetAgain(t *testing.T) {
 	}
 }
 
+// TestEndedRunRolledBackByRunIDBeforeTheLatestRunWas: run B, which a
+// reset of another run terminated, was rolled back by run_id; then the
+// latest run C was rolled back: rollback:ID's latest run (all its
+// describe answers) is C's. A restart closing B's messages again took B
+// for never rolled back: its message went back to saying the block stays
+// in place, naming the rollback that would undo it a second time. B's
+// own rollback is the latest run of rollback:ID planned for B.
+func TestEndedRunRolledBackByRunIDBeforeTheLatestRunWas(t *testing.T) {
+	now := time.Now()
+	b := &fakeHistory{t: t}
+	b.open("block", "CSECOPS", "111.1")
+	id := b.scheduled(workflows.ActivityUpdateGate, workflows.GateUpdate{Channel: "CSECOPS", MessageTS: "111.1",
+		Gate: workflows.Gate{ID: "block", State: workflows.GateApproved, Quorum: 1, ClosedAt: &now},
+		Run:  &workflows.GateRunState{Status: workflows.RunHolding, Hold: &workflows.Hold{Step: "block", Undo: "panos.unblock_ip", Until: now.Add(time.Hour)}}})
+	b.completed(id, nil)
+	b.terminated("history-resetter")
+	runB := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "wf-0", RunId: "run-1"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, StartTime: timestamppb.New(now.Add(-time.Hour)), CloseTime: timestamppb.New(now)}
+	runC := &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: "wf-0", RunId: "run-c"},
+		Status: enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, StartTime: timestamppb.New(now)}
+	rollbackOf := func(run string, at time.Duration) *workflowpb.WorkflowExecutionInfo {
+		p, err := converter.GetDefaultDataConverter().ToPayload(run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &workflowpb.WorkflowExecutionInfo{Execution: &commonpb.WorkflowExecution{WorkflowId: RollbackID("wf-0"), RunId: "rb-" + run},
+			Status: enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, StartTime: timestamppb.New(now.Add(at)), CloseTime: timestamppb.New(now.Add(at + time.Minute)),
+			Memo: &commonpb.Memo{Fields: map[string]*commonpb.Payload{"rollback_of_run": p}}}
+	}
+	ofB, ofC := rollbackOf("run-1", time.Minute), rollbackOf("run-c", 10*time.Minute)
+	c := &rollbackClient{fakeClient: fakeClient{status: enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, closed: now, history: b, approvalState: workflows.GateApproved,
+		resetTo: map[string]string{"run-1": ""}, byRun: map[string]*workflowpb.WorkflowExecutionInfo{"run-1": runB, "run-c": runC},
+		described: map[string]*workflowpb.WorkflowExecutionInfo{"wf-0": runC, RollbackID("wf-0"): ofC}}, rollback: ofC, runs: []*workflowpb.WorkflowExecutionInfo{ofC, ofB}}
+	closer := &scriptedCloser{}
+	if err := newEndedWatcher(EndedRunsOptions{Client: c, Closer: closer}).poll(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if len(closer.gates) != 1 || closer.gates[0].RolledBack == nil || closer.gates[0].RolledBack.Status != "completed" {
+		t.Errorf("a restart wrote %+v; want B's message saying it was rolled back (rb-run-1)", closer.gates)
+	}
+}
+
 // TestEndedRunHoldingIsListed: a run Temporal ended while it held its
 // step's contain_for hold left the closed gate's message saying the hold
 // is released at its time unless extended; nothing releases it now. The
@@ -613,9 +655,15 @@ type rollbackClient struct {
 	fakeClient
 	rollback     *workflowpb.WorkflowExecutionInfo
 	listRollback bool
+	// runs are all the runs of rollback:ID, as visibility lists them by
+	// workflow id.
+	runs []*workflowpb.WorkflowExecutionInfo
 }
 
 func (c *rollbackClient) ListWorkflow(ctx context.Context, r *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	if strings.Contains(r.GetQuery(), "WorkflowId = ") {
+		return &workflowservice.ListWorkflowExecutionsResponse{Executions: c.runs}, nil
+	}
 	if strings.Contains(r.GetQuery(), workflows.RollbackWorkflow) {
 		if !c.listRollback {
 			return &workflowservice.ListWorkflowExecutionsResponse{}, nil
