@@ -102,7 +102,11 @@ func TestAuditRecordsOfAcceptedActions(t *testing.T) {
 		{"approval decision", "/v1/runs/w1/approvals", `{"step":"isolate","decision":"approve","reason":"confirmed"}`, http.StatusOK,
 			"audit: approval decision", map[string]any{"workflow_id": "w1", "step": "isolate", "decision": "approve", "via": "api", "result": "ok"}},
 		{"rollback", "/v1/runs/w1/rollback", `{}`, http.StatusAccepted,
-			"audit: rollback", map[string]any{"workflow_id": "w1", "undo": float64(1), "existing": false}},
+			"audit: rollback", map[string]any{"workflow_id": "w1", "run_id": "r1", "undo": float64(1), "existing": false}},
+		// The run rolled back is recorded: run_id names an earlier run
+		// (one a reset of another run terminated) as well as the latest.
+		{"rollback naming the run", "/v1/runs/w1/rollback", `{"run_id":"r1"}`, http.StatusAccepted,
+			"audit: rollback", map[string]any{"workflow_id": "w1", "run_id": "r1", "undo": float64(1), "existing": false}},
 		{"extend containment", "/v1/runs/w1/extend", `{"step":"isolate","by":"2h"}`, http.StatusOK,
 			"audit: extend containment", map[string]any{"workflow_id": "w1", "step": "isolate", "by": "2h", "result": "ok"}},
 		{"safe mode", "/v1/policy/safe-mode", `{"enabled":true}`, http.StatusOK,

@@ -531,7 +531,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	resp.URL = dispatch.RunURL(s.UIURL, s.Namespace, rid, resp.RunID)
-	s.Logger.Info("audit: rollback", "workflow_id", id, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "undo", len(undo), "existing", resp.Existing)
+	s.Logger.Info("audit: rollback", "workflow_id", id, "run_id", d.RunID, "user", req.User, "credential", auth.FromContext(r.Context()).Credential(), "undo", len(undo), "existing", resp.Existing)
 	status := http.StatusAccepted
 	if resp.Existing {
 		status = http.StatusOK
