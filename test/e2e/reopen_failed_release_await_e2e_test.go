@@ -142,4 +142,30 @@ func TestReopenedRunAwaitsTheRollbackOfAnInheritedFailedRelease(t *testing.T) {
 	if *record {
 		saveHistory(t, h.sys.Client, wid, next.RunID, *recordPrefix+"reopen-failed-release-awaited")
 	}
+	// The run now knows that rollback failed: a retry, once the firewall
+	// answers again, is planned for what it left (the block), its mark is
+	// taken, and it unblocks the address.
+	marked := h.runDetailOf(t, wid, next.RunID).RolledBackAt
+	if marked == nil {
+		t.Fatalf("run %s: no rollback mark", next.RunID)
+	}
+	h.sys.Lab.ClearFaults()
+	code, b = h.do("POST", "/v1/runs/"+url.PathEscape(wid)+"/rollback", h.tokenFor("U0SOCLEAD1"), `{}`)
+	resp = api.RollbackResponse{}
+	if err := json.Unmarshal(b, &resp); code != 202 || err != nil || resp.Existing ||
+		!slices.ContainsFunc(resp.Undo, func(u workflows.UndoCall) bool { return u.Undo == "panos.unblock_ip" && u.Params["ip"] == ip }) {
+		t.Fatalf("retry: %d %s; want a new rollback that unblocks %s", code, b, ip)
+	}
+	if rb := h.waitRun("rollback:"+wid, 3*time.Minute); rb.Status != workflows.RunSucceeded {
+		t.Errorf("retry: %s %+v", rb.Status, rb.Undo)
+	}
+	if blocked := h.sys.Lab.State().BlockedIPs; len(blocked) != 0 {
+		t.Errorf("blocked %+v after the retry; want the address unblocked", blocked)
+	}
+	h.eventually(t, func() string {
+		if d := h.runDetailOf(t, wid, next.RunID); d.RolledBackAt == nil || !d.RolledBackAt.After(*marked) {
+			return fmt.Sprintf("run %s: rolled back %v by %q; want the retry's mark taken", next.RunID, d.RolledBackAt, d.RolledBackBy)
+		}
+		return ""
+	})
 }
