@@ -301,6 +301,27 @@ func inheritedLeftNote(left []InheritedHoldLeft) string {
 	return note
 }
 
+// otherRunRollbackRunning is the refusal of d's rollback while rid's
+// latest run (info) runs planned for another run of the finding: run of
+// (its MemoRollbackOfRun; "" when it has none), the latest run when d is
+// a run a reset of another run terminated (TerminatedByReset), or an
+// earlier run's when it started before d (a reopened finding).
+func otherRunRollbackRunning(rid string, info *workflowpb.WorkflowExecutionInfo, of string, d *RunDetail) string {
+	earlier := info.GetStartTime().AsTime().Before(d.StartedAt)
+	which := "another run"
+	switch {
+	case of != "" && of == d.TerminatedByReset:
+		which = fmt.Sprintf("run %s (the latest run)", of)
+	case of != "" && earlier:
+		which = fmt.Sprintf("run %s (an earlier run)", of)
+	case of != "":
+		which = "run " + of
+	case earlier:
+		which = "an earlier run"
+	}
+	return fmt.Sprintf("%s (run %s) is still rolling back %s of this finding, not run %s; ask again once it has ended (riposte runs show %s says when) to roll back run %s", rid, info.GetExecution().GetRunId(), which, d.RunID, rid, d.RunID)
+}
+
 func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 	var req RollbackRequest
 	if !decodeBody(w, r, &req, `{"user": "...", "run_id": "..."}`) {
@@ -393,8 +414,8 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request) {
 			// planned for the withdrawn run this run continues and stopped
 			// before it began (continuedBeforeMark).
 			if running {
-				problem.Respond(w, http.StatusConflict, "Rollback of an earlier run in progress",
-					fmt.Sprintf("%s (run %s) is still rolling back an earlier run of this finding, not run %s; ask again once it has ended", rid, info.GetExecution().GetRunId(), d.RunID))
+				problem.Respond(w, http.StatusConflict, "Rollback of another run in progress",
+					otherRunRollbackRunning(rid, info, s.rollbackOfRun(info), d))
 				return
 			}
 			reuse = enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE
