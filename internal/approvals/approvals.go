@@ -6,11 +6,15 @@ package approvals
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
@@ -345,7 +349,12 @@ func carriesOn(ctx context.Context, c client.Client, dc converter.DataConverter,
 // signal sends a sealed decision, saying whether the run is unknown or has
 // ended when the server does not find it running.
 func (s *Service) signal(ctx context.Context, workflowID, run string, d workflows.Decision) error {
-	err := s.Client.SignalWorkflow(ctx, workflowID, run, workflows.SignalDecide, d)
+	var err error
+	if d.Interaction != "" {
+		err = s.signalOnce(ctx, workflowID, run, d)
+	} else {
+		err = s.Client.SignalWorkflow(ctx, workflowID, run, workflows.SignalDecide, d)
+	}
 	var nf *serviceerror.NotFound
 	switch {
 	case err == nil:
@@ -354,6 +363,58 @@ func (s *Service) signal(ctx context.Context, workflowID, run string, d workflow
 		return s.notRunning(ctx, workflowID)
 	}
 	return fmt.Errorf("delivering decision to %s: %w", workflowID, err)
+}
+
+// signalOnce sends a decision naming the act that made it (d.Interaction)
+// as the SDK client's SignalWorkflow does, but with a request id derived
+// from that act and the run instead of a random one: Temporal records a
+// signal whose request id the run has seen once (server:
+// service/history/api/signalworkflow, IsSignalRequested), so the same act
+// queued by two replicas (Slack resending a click to another one while no
+// worker answers) is one signal, not a second vote the gate keeps as a
+// refused repeat.
+func (s *Service) signalOnce(ctx context.Context, workflowID, run string, d workflows.Decision) error {
+	dc := s.DataConverter
+	if dc == nil {
+		dc = converter.GetDefaultDataConverter()
+	}
+	if ca, ok := dc.(interface {
+		WithContext(context.Context) converter.DataConverter
+	}); ok {
+		dc = ca.WithContext(ctx)
+	}
+	dc = converter.WithDataConverterSerializationContext(dc, converter.WorkflowSerializationContext{Namespace: s.Namespace, WorkflowID: workflowID})
+	input, err := dc.ToPayloads(d)
+	if err != nil {
+		return fmt.Errorf("delivering decision to %s: encoding it: %w", workflowID, err)
+	}
+	_, err = s.Client.WorkflowService().SignalWorkflowExecution(ctx, &workflowservice.SignalWorkflowExecutionRequest{
+		Namespace:         s.Namespace,
+		WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: workflowID, RunId: run},
+		SignalName:        workflows.SignalDecide,
+		Input:             input,
+		Identity:          clientIdentity(),
+		RequestId:         signalRequestID(workflowID, run, d.Interaction),
+	})
+	return err
+}
+
+// signalRequestID is the request id of the signal that queues the decision
+// made by interaction (Decision.Interaction) for run run ("" for whichever
+// runs) of workflowID: the same for every delivery of that act.
+func signalRequestID(workflowID, run, interaction string) string {
+	sum := sha256.Sum256([]byte("riposte/decision-signal/v1\x00" + workflowID + "\x00" + run + "\x00" + interaction))
+	return "riposte-decision-" + hex.EncodeToString(sum[:])
+}
+
+// clientIdentity is the identity the SDK client gives its requests when
+// its options name none (Riposte's clients do not): pid@host@.
+func clientIdentity() string {
+	host, err := os.Hostname()
+	if err != nil {
+		host = "Unknown"
+	}
+	return fmt.Sprintf("%d@%s@", os.Getpid(), host)
 }
 
 // RunningRun returns the id of the run running under workflowID, or why
