@@ -103,13 +103,16 @@ func (s *Service) Decide(ctx context.Context, workflowID string, d workflows.Dec
 	}
 	var nf *serviceerror.NotFound
 	var ae *temporal.ApplicationError
+	var toe *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	switch {
 	case errors.As(err, &nf):
 		return res, s.notRunning(ctx, workflowID)
 	case errors.As(err, &ae):
 		return res, fmt.Errorf("%w: %s", ErrRefused, ae.Message())
-	case uctx.Err() != nil && ctx.Err() == nil:
+	case (uctx.Err() != nil || errors.As(err, &toe)) && ctx.Err() == nil:
 		// No worker took the Update in time: keep the decision as a signal.
+		// The SDK's own rpc deadline may fire (or the server reset the
+		// call) a moment before uctx's timer: the same case.
 		if serr := s.signal(ctx, workflowID, run, d); serr != nil {
 			return res, serr
 		}

@@ -2,6 +2,7 @@ package approvals
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"testing"
@@ -113,5 +114,36 @@ func TestSignalOfAnInteractionHasItsRequestID(t *testing.T) {
 	}
 	if len(c.sdk) != 1 || len(c.svc.reqs) != 4 {
 		t.Errorf("a decision naming no act: %d through the SDK, %d raw; want it through the SDK", len(c.sdk), len(c.svc.reqs))
+	}
+}
+
+// updateTimesOut is signalRecorder whose Updates fail as the SDK fails an
+// Update call whose gRPC request ended with DeadlineExceeded or Canceled
+// before the caller's context did (its rpc deadline fires a moment before
+// that context's own timer; the server resets the stream).
+type updateTimesOut struct{ signalRecorder }
+
+func (c *updateTimesOut) UpdateWorkflow(context.Context, client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error) {
+	return nil, client.NewWorkflowUpdateServiceTimeoutOrCanceledError(errors.New("context deadline exceeded"))
+}
+
+// TestDecideQueuesWhenTheUpdateCallTimesOut: when the SDK says the Update
+// call timed out or was cancelled (no worker took it) while the caller's
+// context is still live, the decision is queued as a signal (ErrQueued):
+// the person is not told "not recorded" about a vote the server may
+// still deliver to the run when a worker comes back.
+func TestDecideQueuesWhenTheUpdateCallTimesOut(t *testing.T) {
+	keys, err := signing.NewKeys("k1", map[string][]byte{"k1": []byte("approvals decision key, 32 byte!")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &updateTimesOut{signalRecorder{svc: &signalService{}}}
+	s := &Service{Client: c, Namespace: "default", Keys: keys}
+	d := workflows.Decision{GateID: "isolate", Approve: true, User: "U0G9QF9C6", Via: workflows.ViaSlack, Interaction: "0f4c2a9e5b7d3c1a8e6f4b2d0c9a7e5f3b1d8c6a4e2f0b9d7c5a3e1f8b6d4c2a"}
+	if _, err := s.Decide(context.Background(), "det-7f3a9c", d); !errors.Is(err, ErrQueued) {
+		t.Fatalf("Decide: %v, want it queued", err)
+	}
+	if len(c.svc.reqs) != 1 {
+		t.Errorf("%d signals, want the decision queued as one", len(c.svc.reqs))
 	}
 }
