@@ -276,11 +276,6 @@ func (s *Service) seal(ctx context.Context, workflowID string, d workflows.Decis
 	return d, run, nil
 }
 
-// maxResetChain bounds the resets resetFrom follows back from a run: an
-// operator resets a run a few times at most, and each step reads a
-// history.
-const maxResetChain = 16
-
 // resetFrom reports whether run runID of workflowID was started by a reset
 // of run base, directly or through resets of resets (each run's reset
 // record names the run it was reset from: endedruns.ResetRecord), and
@@ -290,7 +285,7 @@ const maxResetChain = 16
 // continued as new) was not.
 func resetFrom(ctx context.Context, c client.Client, workflowID, runID, base string) (int64, bool, error) {
 	var point int64
-	for range maxResetChain {
+	for range endedruns.MaxResetChain {
 		r, err := endedruns.ResetRecord(ctx, c, workflowID, runID)
 		if err != nil || r == nil {
 			return 0, false, err

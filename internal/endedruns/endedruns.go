@@ -137,8 +137,10 @@ func TerminatedByReset(ctx context.Context, c client.Client, workflowID, runID s
 	return false, nil
 }
 
-// maxResetLine bounds how far BaseResetAgain walks a chain of resets.
-const maxResetLine = 16
+// MaxResetChain bounds how far a chain of resets (a reset of a reset …)
+// is walked back through ResetRecord: an operator resets a run a few
+// times at most, and each step reads a history.
+const MaxResetChain = 16
 
 // BaseResetAgain reports whether a run that run runID of workflowID was
 // reset from (its reset's base, that base's, and so on) was reset again
@@ -151,7 +153,7 @@ const maxResetLine = 16
 // is taken as reset again: what it shares cannot be told.
 func BaseResetAgain(ctx context.Context, c client.Client, workflowID, runID string) (bool, error) {
 	run := runID
-	for range maxResetLine {
+	for range MaxResetChain {
 		rec, err := ResetRecord(ctx, c, workflowID, run)
 		if err != nil || rec == nil || rec.BaseRunID == run {
 			return false, err

@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"time"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
@@ -154,19 +153,9 @@ func (w *closedWatcher) poll(ctx context.Context, floor time.Time) error {
 }
 
 // terminatedByReset reports whether a terminated run was terminated by a
-// reset, from its close event.
+// reset, from its close event (endedruns.TerminatedByReset), in bounded time.
 func (w *closedWatcher) terminatedByReset(ctx context.Context, id, run string) (bool, error) {
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	it := w.o.Client.GetWorkflowHistory(cctx, id, run, false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
-	for it.HasNext() {
-		e, err := it.Next()
-		if err != nil {
-			return false, err
-		}
-		if a := e.GetWorkflowExecutionTerminatedEventAttributes(); a != nil {
-			return a.GetIdentity() == endedruns.ResetterIdentity, nil
-		}
-	}
-	return false, nil
+	return endedruns.TerminatedByReset(cctx, w.o.Client, id, run)
 }
